@@ -1,0 +1,46 @@
+# Layer-W: `make demo` and `make test` do all set-up on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+LAYERW := $(VENV)/bin/layerw
+DEBS := mesa-vulkan-drivers
+DEMO_GAMES := pong asteroids sprites
+OUT := out
+
+export ZIG_GLOBAL_CACHE_DIR := $(CURDIR)/.cache/zig
+export LAYERW_CACHE_DIR := $(CURDIR)/.cache/layerw
+export XDG_RUNTIME_DIR ?= /tmp
+
+.PHONY: setup demo test bench lint codegen clean
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed
+	@tools/ensure-system-deps $(DEBS)
+
+demo: setup
+	@for g in $(DEMO_GAMES); do $(LAYERW) build games/$$g -o $(OUT)/build/$$g || exit 1; done
+	$(LAYERW) run $(OUT)/build/asteroids --headless --ticks 240 --frames $(OUT)/demo --every 60 --screenshot $(OUT)/demo/asteroids.png
+	$(LAYERW) run $(OUT)/build/pong --headless --ticks 240 --screenshot $(OUT)/demo/pong.png
+	$(LAYERW) run $(OUT)/build/sprites --headless --ticks 120 --screenshot $(OUT)/demo/sprites.png
+	@echo "demo frames are in $(OUT)/demo/"
+
+test: setup
+	$(PY) -m pytest -q
+
+bench: setup
+	$(PY) -m bench
+
+lint: setup
+	$(VENV)/bin/ruff check layerw tests bench
+	$(VENV)/bin/mypy layerw
+
+codegen: setup
+	$(PY) -m layerw.toolchain.codegen
+
+clean:
+	rm -rf $(OUT) .pytest_cache

@@ -1,0 +1,315 @@
+"""The Layer-W contract: the one source of the game ABI.
+
+Everything a game module and a host agree on is defined here and nowhere else: the ABI version,
+the entry points a game exports, the host functions it may import (namespace ``layerw``), the
+per-tick input struct, the I/O block, and the binary command list. ``layerw.toolchain.codegen``
+writes the C header (``layerw.h``) and the browser's constants module (``abi.js``) from it; a test
+fails when those generated files drift from this module.
+
+Memory layout of a game built by the toolchain (wasm32):
+
+    [0, state_begin)        shadow stack: dead between calls, skipped by snapshots and hashes
+    [state_begin, end)      data, bss and heap: the game state, snapshotted and hashed,
+                            except the command buffer [cmd_ptr, cmd_ptr + cmd_capacity)
+
+Per frame the host makes at most two calls: ``lw_tick`` (after writing the tick's input into the
+input block) and ``lw_render`` (which returns the command list's length in bytes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Union
+
+import numpy as np
+
+ABI_VERSION = 1
+IMPORT_MODULE = "layerw"
+WASI_MODULE = "wasi_snapshot_preview1"
+IO_MAGIC = 0x4F49574C  # "LWIO" little-endian
+STACK_SIZE = 256 * 1024
+DEFAULT_TICK_RATE = 60
+MAX_PLAYERS = 4
+MAX_TOUCHES = 8
+MAX_GAMEPADS = 4
+MAX_EVENTS = 16
+KEY_WORDS = 8  # 256 key bits
+COMMAND_CAPACITY = 4 << 20  # 4 MiB: ~87k sprite records per frame
+NO_TEXTURE = 0
+
+# --- scalar and struct layout -------------------------------------------------------------------
+
+SCALARS: dict[str, tuple[str, str, str]] = {
+    # name: (C type, numpy dtype, JS DataView getter suffix)
+    "u8": ("uint8_t", "<u1", "Uint8"),
+    "u16": ("uint16_t", "<u2", "Uint16"),
+    "u32": ("uint32_t", "<u4", "Uint32"),
+    "i32": ("int32_t", "<i4", "Int32"),
+    "f32": ("float", "<f4", "Float32"),
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: Union[str, "Struct"]
+    count: int = 1
+    doc: str = ""
+
+    @property
+    def item_size(self) -> int:
+        if isinstance(self.type, Struct):
+            return self.type.size
+        return np.dtype(SCALARS[self.type][1]).itemsize
+
+    @property
+    def size(self) -> int:
+        return self.item_size * self.count
+
+
+@dataclass(frozen=True)
+class Struct:
+    """A C struct with natural 4-byte alignment and no implicit padding (checked)."""
+
+    name: str
+    fields: tuple[Field, ...]
+    doc: str = ""
+
+    @cached_property
+    def offsets(self) -> dict[str, int]:
+        offsets, at = {}, 0
+        for f in self.fields:
+            align = 4 if isinstance(f.type, Struct) else min(4, f.item_size)
+            if at % align:
+                raise ValueError(f"{self.name}.{f.name} is misaligned at offset {at}")
+            offsets[f.name] = at
+            at += f.size
+        return offsets
+
+    @cached_property
+    def size(self) -> int:
+        last = self.fields[-1]
+        total = self.offsets[last.name] + last.size
+        if total % 4:
+            raise ValueError(f"{self.name} size {total} is not a multiple of 4")
+        return total
+
+    @cached_property
+    def dtype(self) -> np.dtype:
+        """The numpy structured dtype with the exact C layout."""
+        parts = []
+        for f in self.fields:
+            base = f.type.dtype if isinstance(f.type, Struct) else np.dtype(SCALARS[f.type][1])
+            parts.append((f.name, base, (f.count,)) if f.count > 1 else (f.name, base))
+        dt = np.dtype(parts)
+        assert dt.itemsize == self.size, (self.name, dt.itemsize, self.size)
+        return dt
+
+
+def _s(name: str, doc: str, *fields: Field) -> Struct:
+    return Struct(name, tuple(fields), doc)
+
+
+F = Field
+
+# --- input ---------------------------------------------------------------------------------------
+
+POINTER = _s(
+    "lw_pointer", "Mouse or primary pointer, in game pixels.",
+    F("x", "f32"), F("y", "f32"),
+    F("buttons", "u32", doc="bit 0 left, 1 right, 2 middle"),
+    F("inside", "u32", doc="1 while the pointer is over the game"),
+)
+TOUCH = _s(
+    "lw_touch", "One touch point, in game pixels.",
+    F("id", "u32"), F("x", "f32"), F("y", "f32"), F("active", "u32"),
+)
+GAMEPAD = _s(
+    "lw_gamepad", "A gamepad in the W3C standard mapping.",
+    F("connected", "u32"),
+    F("buttons", "u32", doc="bit i = standard button i (LW_PAD_*)"),
+    F("axes", "f32", 6, doc="left x/y, right x/y, left/right trigger; -1..1"),
+)
+PLAYER = _s(
+    "lw_player", "Everything one player's devices report for one tick.",
+    F("keys", "u32", KEY_WORDS, doc="bit k set while key k (LW_KEY_*) is down"),
+    F("pointer", POINTER),
+    F("touches", TOUCH, MAX_TOUCHES),
+    F("gamepads", GAMEPAD, MAX_GAMEPADS),
+    F("connected", "u32"),
+    F("reserved", "u32", 3),
+)
+EVENT = _s(
+    "lw_event", "Something the host learned asynchronously, delivered at a stamped tick.",
+    F("kind", "u32", doc="LW_EVENT_*"), F("player", "u32"), F("a", "u32"), F("b", "u32"),
+)
+INPUT = _s(
+    "lw_input", "The whole input of one tick; the host writes it before calling lw_tick.",
+    F("tick", "u32"), F("player_count", "u32"), F("event_count", "u32"), F("reserved", "u32"),
+    F("players", PLAYER, MAX_PLAYERS),
+    F("events", EVENT, MAX_EVENTS),
+)
+IO = _s(
+    "lw_io", "Where things live in guest memory; lw_init returns its address.",
+    F("magic", "u32"), F("abi_version", "u32"),
+    F("input_ptr", "u32"), F("input_size", "u32"),
+    F("cmd_ptr", "u32"), F("cmd_capacity", "u32"),
+    F("state_begin", "u32", doc="first byte of game state (end of the shadow stack)"),
+    F("reserved", "u32"),
+)
+
+EVENTS: dict[str, int] = {"ASSET_READY": 1, "ASSET_FAILED": 2, "PLAYER_JOINED": 3, "PLAYER_LEFT": 4}
+POINTER_BUTTONS: dict[str, int] = {"LEFT": 1, "RIGHT": 2, "MIDDLE": 4}
+
+# Gamepad buttons, W3C "standard" mapping order.
+PAD_BUTTONS: tuple[str, ...] = (
+    "A", "B", "X", "Y", "LB", "RB", "LT", "RT", "BACK", "START", "LSTICK", "RSTICK",
+    "UP", "DOWN", "LEFT", "RIGHT", "HOME",
+)
+
+# Key codes: index = code. Names are the browser's KeyboardEvent.code values.
+KEYS: tuple[str, ...] = (
+    ("Unknown",)
+    + tuple(f"Key{c}" for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    + tuple(f"Digit{d}" for d in range(10))
+    + (
+        "ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Space", "Enter", "Escape", "Tab",
+        "Backspace", "ShiftLeft", "ShiftRight", "ControlLeft", "ControlRight", "AltLeft",
+        "AltRight", "Minus", "Equal", "BracketLeft", "BracketRight", "Semicolon", "Quote",
+        "Comma", "Period", "Slash", "Backquote", "Backslash", "Insert", "Delete", "Home", "End",
+        "PageUp", "PageDown",
+    )
+    + tuple(f"F{i}" for i in range(1, 13))
+)
+assert len(KEYS) <= KEY_WORDS * 32
+
+# --- command list -------------------------------------------------------------------------------
+
+HEADER = _s(
+    "lw_cmd", "Every command starts with this header; `count` records of the op's type follow.",
+    F("op", "u32"), F("count", "u32"), F("arg", "u32", doc="texture for SPRITES/TRIANGLES, byte length for TEXT"),
+    F("reserved", "u32"),
+)
+CLEAR = _s("lw_clear_rec", "Fill the whole target with one colour.", F("color", "u32"))
+VIEWPORT = _s(
+    "lw_viewport_rec", "Draw only inside this rect (game pixels); w = 0 resets to the whole target.",
+    F("x", "f32"), F("y", "f32"), F("w", "f32"), F("h", "f32"),
+)
+TRANSFORM = _s(
+    "lw_transform_rec", "Camera: x' = a*x + c*y + tx, y' = b*x + d*y + ty, for what follows.",
+    F("a", "f32"), F("b", "f32"), F("c", "f32"), F("d", "f32"), F("tx", "f32"), F("ty", "f32"),
+)
+RECT = _s(
+    "lw_rect_rec", "A rect at top-left (x, y), rotated about its centre; thickness 0 fills it, > 0 outlines it.",
+    F("x", "f32"), F("y", "f32"), F("w", "f32"), F("h", "f32"),
+    F("rotation", "f32"), F("thickness", "f32"), F("color", "u32"), F("reserved", "u32"),
+)
+LINE = _s(
+    "lw_line_rec", "A line segment of the given thickness.",
+    F("x0", "f32"), F("y0", "f32"), F("x1", "f32"), F("y1", "f32"),
+    F("thickness", "f32"), F("color", "u32"),
+)
+CIRCLE = _s(
+    "lw_circle_rec", "A circle; thickness 0 fills it, > 0 draws a ring.",
+    F("x", "f32"), F("y", "f32"), F("radius", "f32"), F("thickness", "f32"),
+    F("color", "u32"), F("reserved", "u32"),
+)
+SPRITE = _s(
+    "lw_sprite_rec", "A textured quad: source rect in texels, destination rect (top-left x, y) in game pixels, "
+    "rotated about its centre; texture 0 draws the tint as a solid colour.",
+    F("x", "f32"), F("y", "f32"), F("w", "f32"), F("h", "f32"),
+    F("sx", "f32"), F("sy", "f32"), F("sw", "f32"), F("sh", "f32"),
+    F("rotation", "f32"), F("tint", "u32"), F("flags", "u32", doc="LW_FLIP_X | LW_FLIP_Y"),
+    F("reserved", "u32"),
+)
+TEXT = _s(
+    "lw_text_rec", "Text in the built-in font at top-left (x, y); `arg` bytes of ASCII follow, padded to 4. "
+    "Each glyph advances size * FONT_CELL_W / FONT_CELL_H pixels.",
+    F("x", "f32"), F("y", "f32"), F("size", "f32", doc="glyph height in pixels"), F("color", "u32"),
+)
+VERTEX = _s(
+    "lw_vertex_rec", "One vertex of a triangle list; u, v in 0..1; texture 0 draws vertex colours only.",
+    F("x", "f32"), F("y", "f32"), F("u", "f32"), F("v", "f32"), F("color", "u32"),
+)
+
+
+@dataclass(frozen=True)
+class Op:
+    name: str
+    code: int
+    record: Struct
+    batch: bool  # consecutive pushes with the same arg merge into one header
+
+
+OPS: tuple[Op, ...] = (
+    Op("CLEAR", 1, CLEAR, False),
+    Op("VIEWPORT", 2, VIEWPORT, False),
+    Op("TRANSFORM", 3, TRANSFORM, False),
+    Op("RECTS", 4, RECT, True),
+    Op("LINES", 5, LINE, True),
+    Op("CIRCLES", 6, CIRCLE, True),
+    Op("SPRITES", 7, SPRITE, True),
+    Op("TEXT", 8, TEXT, False),
+    Op("TRIANGLES", 9, VERTEX, True),
+)
+OP_BY_CODE: dict[int, Op] = {op.code: op for op in OPS}
+SPRITE_FLAGS: dict[str, int] = {"FLIP_X": 1, "FLIP_Y": 2}
+
+# Built-in font: printable ASCII in a 16 x 6 grid of cells; glyph cell aspect width/height.
+FONT_FIRST = 32
+FONT_COLUMNS = 16
+FONT_ROWS = 6
+FONT_CELL_W = 8
+FONT_CELL_H = 12
+
+STRUCTS: tuple[Struct, ...] = (
+    POINTER, TOUCH, GAMEPAD, PLAYER, EVENT, INPUT, IO, HEADER,
+    CLEAR, VIEWPORT, TRANSFORM, RECT, LINE, CIRCLE, SPRITE, TEXT, VERTEX,
+)
+
+# --- entry points and host functions --------------------------------------------------------------
+
+I32 = "i32"
+
+
+@dataclass(frozen=True)
+class Signature:
+    name: str
+    params: tuple[str, ...]
+    results: tuple[str, ...]
+    doc: str
+    param_names: tuple[str, ...] = ()
+
+
+EXPORTS: tuple[Signature, ...] = (
+    Signature("_initialize", (), (), "WASI reactor start: runs C constructors once."),
+    Signature("lw_init", (I32, I32), (I32,), "Seed the game (low, high 32 bits); returns the lw_io address.",
+              ("seed_lo", "seed_hi")),
+    Signature("lw_tick", (), (), "Advance one fixed tick; the input block holds this tick's input."),
+    Signature("lw_render", (), (I32,), "Write this frame's command list; returns its length in bytes."),
+)
+EXPORTED_MEMORY = "memory"
+
+IMPORTS: tuple[Signature, ...] = (
+    Signature("asset_request", (I32, I32), (I32,),
+              "Ask for an asset by name; returns its handle (> 0) or -1 if the game has no such asset. "
+              "Readiness arrives as an LW_EVENT_ASSET_READY event unless the asset is preloaded.",
+              ("name_ptr", "name_len")),
+    Signature("asset_size", (I32,), (I32,), "Byte size of a ready asset, or -1 while it is not ready.",
+              ("handle",)),
+    Signature("asset_read", (I32, I32, I32, I32), (I32,),
+              "Copy up to len bytes of a ready asset from offset to dst; returns bytes copied or -1.",
+              ("handle", "offset", "dst", "len")),
+    Signature("image_size", (I32,), (I32,),
+              "Width << 16 | height of a ready image asset, or -1.", ("handle",)),
+    Signature("log", (I32, I32, I32), (), "Log a message at a level (0 debug .. 3 error).",
+              ("level", "ptr", "len")),
+)
+
+# The WASI preview 1 subset a host offers: what libc needs for stdio, clocks and randomness.
+WASI_IMPORTS: frozenset[str] = frozenset({
+    "fd_write", "fd_close", "fd_seek", "fd_fdstat_get", "fd_prestat_get", "fd_prestat_dir_name",
+    "clock_time_get", "clock_res_get", "random_get", "environ_get", "environ_sizes_get",
+    "args_get", "args_sizes_get", "proc_exit", "sched_yield",
+})

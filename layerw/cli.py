@@ -1,0 +1,126 @@
+"""The ``layerw`` command line: one table of commands, each a thin call into the library."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.console import Console
+
+from layerw.errors import LayerWError
+
+console = Console(stderr=True)
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from layerw.toolchain.scaffold import scaffold
+
+    path = scaffold(Path(args.name), language=args.lang)
+    console.print(f"created {path}: build it with [bold]layerw build {path}[/]")
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from layerw.toolchain.build import build
+
+    with console.status(f"building {args.dir} ..."):
+        result = build(Path(args.dir), Path(args.out) if args.out else None)
+    console.print(f"built {result.config.name} {result.config.version}: {result.out} "
+                  f"(module {result.module_size:,} bytes, {result.assets} assets)")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from layerw.bundle import Bundle
+    from layerw.runtime.engine import CpuLimit, Engine
+    from layerw.runtime.game import Game
+    from layerw.runtime.inputs import Recording
+    from layerw.runtime.runner import Runner
+
+    bundle = Bundle.open(Path(args.game))
+    recording = Recording.load(Path(args.inputs)) if args.inputs else None
+    wants_pictures = bool(args.screenshot or args.frames) or not args.headless
+    with Engine(CpuLimit(args.cpu_limit)) as engine, Game(bundle, engine, seed=args.seed) as game:
+        renderer = None
+        if wants_pictures:
+            from layerw.gfx.renderer import WgpuRenderer
+
+            renderer = WgpuRenderer(bundle.config.width, bundle.config.height)
+        try:
+            runner = Runner(game, renderer, players=args.players, recording=recording)
+            if args.headless:
+                frames = runner.run_headless(args.ticks, every=args.every if args.frames else 0,
+                                             frames_dir=Path(args.frames) if args.frames else None)
+                for path in frames:
+                    print(f"frame {path}")
+                if args.screenshot:
+                    runner.frame()
+                    assert renderer is not None
+                    renderer.save_png(Path(args.screenshot))
+                    print(f"screenshot {args.screenshot}")
+            else:
+                from layerw.gfx.window import Window
+
+                with Window(bundle.config.name, bundle.config.width, bundle.config.height, renderer) as window:  # type: ignore[arg-type]
+                    runner.run_realtime(window.present, window.poll)
+            print(f"tick {game.tick_count}")
+            print(f"state-hash {game.state_hash()}")
+        finally:
+            if renderer is not None:
+                renderer.close()
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="layerw", description="Layer-W: one wasm game module, native and in the browser.")
+    p.add_argument("-v", "--verbose", action="store_true", help="log debug output")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    commands: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
+        "new": (cmd_new, "scaffold a game that builds and runs"),
+        "build": (cmd_build, "compile a game directory to a build directory"),
+        "run": (cmd_run, "run a built game natively"),
+    }
+    parsers = {name: sub.add_parser(name, help=help_) for name, (_, help_) in commands.items()}
+    for name, (fn, _) in commands.items():
+        parsers[name].set_defaults(func=fn)
+
+    parsers["new"].add_argument("name", help="directory to create; its last part is the game's name")
+    parsers["new"].add_argument("--lang", choices=("c", "cpp"), default="c")
+
+    parsers["build"].add_argument("dir", help="game directory holding layerw.toml")
+    parsers["build"].add_argument("-o", "--out", help="build directory (default DIR/build)")
+
+    r = parsers["run"]
+    r.add_argument("game", help="build directory (from `layerw build`)")
+    r.add_argument("--headless", action="store_true", help="no window: tick as fast as possible")
+    r.add_argument("--ticks", type=int, default=600, help="ticks to run headless (default 600)")
+    r.add_argument("--screenshot", help="PNG of the last frame")
+    r.add_argument("--frames", help="directory for a PNG every --every ticks")
+    r.add_argument("--every", type=int, default=30)
+    r.add_argument("--inputs", help="input recording (JSON Lines) to replay")
+    r.add_argument("--seed", type=int, default=0, help="the game's random seed")
+    r.add_argument("--players", type=int, default=1)
+    r.add_argument("--cpu-limit", choices=("epoch", "fuel", "off"), default="epoch",
+                   help="how a call's CPU deadline is enforced (default epoch)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if getattr(args, "frames", None):
+        Path(args.frames).mkdir(parents=True, exist_ok=True)
+    try:
+        return int(args.func(args))
+    except LayerWError as e:
+        console.print(f"error: {type(e).__name__}: {e}", style="bold red", highlight=False, markup=False)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

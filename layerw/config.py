@@ -1,0 +1,124 @@
+"""GameConfig: a game's ``layerw.toml``, parsed and checked.
+
+    [game]
+    name = "pong"                 # [a-z0-9-], the game's id in stores and URLs
+    version = "1.0.0"
+    tick_rate = 60                # fixed ticks per second
+    width = 320                   # logical resolution in game pixels
+    height = 240
+    sources = ["pong.c"]          # default: every *.c / *.cpp beside layerw.toml
+    capabilities = []             # extra host capabilities the game asks for
+
+    [assets]
+    dir = "assets"                # every file below it is an asset, named by its relative path
+    preload = ["ball.png"]        # ready before the first tick; the rest stream on request
+
+    [limits]
+    memory_mb = 64                # linear memory cap
+    tick_ms = 100                 # CPU deadline for one call into the game
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from layerw import abi
+from layerw.errors import ConfigError
+
+CONFIG_NAME = "layerw.toml"
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+KNOWN_CAPABILITIES: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class GameConfig:
+    name: str
+    version: str = "0.1.0"
+    tick_rate: int = abi.DEFAULT_TICK_RATE
+    width: int = 320
+    height: int = 240
+    sources: tuple[str, ...] = ()
+    capabilities: tuple[str, ...] = ()
+    assets_dir: str = "assets"
+    preload: tuple[str, ...] = ()
+    memory_mb: int = 64
+    tick_ms: int = 100
+
+    @classmethod
+    def load(cls, directory: Path) -> GameConfig:
+        path = Path(directory) / CONFIG_NAME
+        if not path.is_file():
+            raise ConfigError(f"{path} not found: a game directory needs a {CONFIG_NAME} (see `layerw new`)")
+        try:
+            data = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{path}: {e}") from e
+        return cls.from_dict(data, where=str(path))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = CONFIG_NAME) -> GameConfig:
+        game, assets, limits = (data.get(k, {}) for k in ("game", "assets", "limits"))
+        unknown = set(data) - {"game", "assets", "limits"}
+        if unknown:
+            raise ConfigError(f"{where}: unknown section(s) {sorted(unknown)}")
+        if "name" not in game:
+            raise ConfigError(f"{where}: [game] name is required")
+        try:
+            cfg = cls(
+                name=str(game["name"]),
+                version=str(game.get("version", cls.version)),
+                tick_rate=int(game.get("tick_rate", cls.tick_rate)),
+                width=int(game.get("width", cls.width)),
+                height=int(game.get("height", cls.height)),
+                sources=tuple(str(s) for s in game.get("sources", ())),
+                capabilities=tuple(str(c) for c in game.get("capabilities", ())),
+                assets_dir=str(assets.get("dir", cls.assets_dir)),
+                preload=tuple(str(p) for p in assets.get("preload", ())),
+                memory_mb=int(limits.get("memory_mb", cls.memory_mb)),
+                tick_ms=int(limits.get("tick_ms", cls.tick_ms)),
+            )
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"{where}: {e}") from e
+        cfg.check(where)
+        return cfg
+
+    def check(self, where: str = CONFIG_NAME) -> None:
+        if not _NAME.match(self.name):
+            raise ConfigError(f"{where}: name {self.name!r} must be lowercase letters, digits and '-'")
+        if not 1 <= self.tick_rate <= 1000:
+            raise ConfigError(f"{where}: tick_rate {self.tick_rate} must be within 1..1000")
+        if not (1 <= self.width <= 8192 and 1 <= self.height <= 8192):
+            raise ConfigError(f"{where}: resolution {self.width}x{self.height} must be within 1..8192")
+        if not 1 <= self.memory_mb <= 4096:
+            raise ConfigError(f"{where}: memory_mb {self.memory_mb} must be within 1..4096")
+        if self.tick_ms < 1:
+            raise ConfigError(f"{where}: tick_ms must be at least 1")
+        bad = set(self.capabilities) - KNOWN_CAPABILITIES
+        if bad:
+            raise ConfigError(f"{where}: unknown capabilities {sorted(bad)}; this host grants none beyond the contract")
+
+    def to_toml(self) -> str:
+        """The normalised layerw.toml written into a build directory."""
+        d = asdict(self)
+
+        def val(v: Any) -> str:
+            if isinstance(v, (tuple, list)):
+                return "[" + ", ".join(val(x) for x in v) + "]"
+            if isinstance(v, str):
+                return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            return str(v)
+
+        game_keys = ("name", "version", "tick_rate", "width", "height", "sources", "capabilities")
+        lines = ["[game]"] + [f"{k} = {val(d[k])}" for k in game_keys]
+        lines += ["", "[assets]", f"dir = {val(self.assets_dir)}", f"preload = {val(self.preload)}"]
+        lines += ["", "[limits]", f"memory_mb = {self.memory_mb}", f"tick_ms = {self.tick_ms}", ""]
+        return "\n".join(lines)
+
+    @property
+    def memory_bytes(self) -> int:
+        return self.memory_mb * 1024 * 1024
+

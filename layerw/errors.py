@@ -1,0 +1,108 @@
+"""Every error Layer-W raises, in one tree.
+
+    LayerWError
+    ├── ConfigError(ValueError)           layerw.toml is missing, malformed or inconsistent
+    ├── ToolchainError                    the C toolchain could not run
+    │   ├── CompileError                  the compiler rejected the sources (file:line in message)
+    │   └── ContractError                 a module misses an export or imports what no host offers
+    ├── InvalidModule(ValueError)         bytes that are not a wasm module, or fail validation
+    ├── AssetError                        an asset is missing or cannot be decoded
+    │   └── AssetNotFound(KeyError)
+    ├── GameError                         the game failed while running; carries game and tick
+    │   ├── GameCrashed                   the guest trapped (trap code attached)
+    │   ├── GameTimedOut(TimeoutError)    a call ran past its CPU deadline
+    │   ├── GameOutOfMemory(MemoryError)  the guest tried to grow past its memory cap
+    │   └── GameExited                    the guest called proc_exit
+    ├── SnapshotError(ValueError)         a snapshot does not fit this module or is corrupt
+    ├── InputError(ValueError)            an input recording is malformed
+    ├── CommandListError(ValueError)      a frame's command list is malformed (bad op, overrun)
+    └── RenderError                       the GPU backend failed or is missing
+
+Messages say what happened and what to do about it.
+"""
+
+from __future__ import annotations
+
+
+class LayerWError(Exception):
+    """Root of every error Layer-W raises."""
+
+
+class ConfigError(LayerWError, ValueError):
+    """layerw.toml is missing, malformed or inconsistent."""
+
+
+class ToolchainError(LayerWError):
+    """The C toolchain could not run."""
+
+
+class CompileError(ToolchainError):
+    """The compiler rejected a game's sources; the message holds the diagnostics."""
+
+
+class ContractError(ToolchainError):
+    """A module does not follow the game contract (missing export, unknown import)."""
+
+
+class InvalidModule(LayerWError, ValueError):
+    """Bytes that are not a wasm binary module, or a module that fails validation."""
+
+
+class AssetError(LayerWError):
+    """An asset is missing or cannot be decoded."""
+
+
+class AssetNotFound(AssetError, KeyError):
+    """No asset of that name exists in the game."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class GameError(LayerWError):
+    """The game failed while running."""
+
+    def __init__(self, message: str, *, game: str = "", tick: int = -1) -> None:
+        super().__init__(message)
+        self.game = game
+        self.tick = tick
+
+
+class GameCrashed(GameError):
+    """The guest trapped; ``trap_code`` names the trap (e.g. ``unreachable``)."""
+
+    def __init__(self, message: str, *, game: str = "", tick: int = -1, trap_code: str = "") -> None:
+        super().__init__(message, game=game, tick=tick)
+        self.trap_code = trap_code
+
+
+class GameTimedOut(GameError, TimeoutError):
+    """A call into the guest ran past its CPU deadline."""
+
+
+class GameOutOfMemory(GameError, MemoryError):
+    """The guest tried to grow its memory past the cap its manifest allows."""
+
+
+class GameExited(GameError):
+    """The guest called WASI proc_exit."""
+
+    def __init__(self, message: str, *, game: str = "", tick: int = -1, code: int = 0) -> None:
+        super().__init__(message, game=game, tick=tick)
+        self.code = code
+
+
+class SnapshotError(LayerWError, ValueError):
+    """A snapshot does not belong to this module or is corrupt."""
+
+
+class InputError(LayerWError, ValueError):
+    """An input recording is malformed."""
+
+
+class CommandListError(LayerWError, ValueError):
+    """A frame's command list is malformed: an unknown op, or a command that overruns the list."""
+
+
+class RenderError(LayerWError):
+    """The GPU backend failed or is not available."""

@@ -1,0 +1,139 @@
+"""AssetTable: the host side of ``asset_request`` — handles, readiness and ready events.
+
+Handles are given out in request order (1, 2, ...), so they are the same on every host. Preloaded
+assets are ready the moment they are requested. Any other asset becomes ready through an
+``LW_EVENT_ASSET_READY`` event delivered at a stamped tick; until that tick it reads as not ready,
+even if its bytes arrived earlier, so the simulation does not depend on load timing.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from layerw import abi
+from layerw.errors import AssetError, SnapshotError
+
+IMAGE_SUFFIXES = (".png",)
+
+
+@dataclass(frozen=True)
+class Event:
+    tick: int
+    kind: int
+    player: int = 0
+    a: int = 0
+    b: int = 0
+
+
+@dataclass
+class Asset:
+    name: str
+    data: bytes | None = None  # bytes once loaded (maybe before its ready tick)
+    ready: bool = False
+    failed: bool = False
+    image: np.ndarray | None = field(default=None, repr=False)  # HxWx4 uint8 for images
+
+    @property
+    def is_image(self) -> bool:
+        return self.name.lower().endswith(IMAGE_SUFFIXES)
+
+
+def decode_image(name: str, data: bytes) -> np.ndarray:
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            return np.asarray(im.convert("RGBA"), dtype=np.uint8)
+    except (UnidentifiedImageError, OSError, ValueError) as e:
+        raise AssetError(f"asset {name!r} is not a decodable image: {e}") from e
+
+
+class AssetTable:
+    def __init__(self, names: set[str], preload: set[str], read: Callable[[str], bytes]) -> None:
+        self.names = names
+        self.preload = preload
+        self.read = read
+        self.assets: list[Asset] = []  # handle = index + 1
+        self._by_name: dict[str, int] = {}
+        self.pending: list[Event] = []  # events stamped with a tick, not yet delivered
+        self.newly_ready: list[int] = []  # handles whose images the renderer has not seen
+
+    def get(self, handle: int) -> Asset | None:
+        return self.assets[handle - 1] if 1 <= handle <= len(self.assets) else None
+
+    def request(self, name: str, tick: int) -> int:
+        """Handle for ``name`` (same handle on repeat), or -1 for an unknown name."""
+        if name in self._by_name:
+            return self._by_name[name]
+        if name not in self.names:
+            return -1
+        asset = Asset(name)
+        self.assets.append(asset)
+        handle = self._by_name[name] = len(self.assets)
+        if name in self.preload:
+            self._load(asset)
+            self._make_ready(handle)
+        else:
+            # Loading from a bundle is synchronous; the event still goes through the input stream
+            # so that every host sees the asset become ready at the same tick.
+            self._load(asset)
+            kind = abi.EVENTS["ASSET_FAILED"] if asset.failed else abi.EVENTS["ASSET_READY"]
+            self.pending.append(Event(tick + 1, kind, 0, handle))
+        return handle
+
+    def _load(self, asset: Asset) -> None:
+        try:
+            asset.data = self.read(asset.name)
+            if asset.is_image:
+                asset.image = decode_image(asset.name, asset.data)
+        except AssetError:
+            if asset.name in self.preload:
+                raise
+            asset.failed = True
+
+    def _make_ready(self, handle: int) -> None:
+        asset = self.assets[handle - 1]
+        asset.ready = True
+        if asset.image is not None:
+            self.newly_ready.append(handle)
+
+    def due(self, tick: int) -> list[Event]:
+        """Events for ``tick``: removed from the queue and applied to readiness."""
+        now = [e for e in self.pending if e.tick <= tick]
+        self.pending = [e for e in self.pending if e.tick > tick]
+        for e in now:
+            if e.kind == abi.EVENTS["ASSET_READY"]:
+                self._make_ready(e.a)
+        return now
+
+    # --- snapshot support ---------------------------------------------------------------------
+
+    def state(self) -> dict[str, object]:
+        return {
+            "requested": [a.name for a in self.assets],
+            "ready": [a.ready for a in self.assets],
+            "pending": [[e.tick, e.kind, e.player, e.a, e.b] for e in self.pending],
+        }
+
+    def restore(self, state: dict[str, object]) -> None:
+        try:
+            names = list(state["requested"])  # type: ignore[call-overload]
+            ready = list(state["ready"])  # type: ignore[call-overload]
+            pending = [Event(*map(int, e)) for e in state["pending"]]  # type: ignore[attr-defined]
+        except (KeyError, TypeError, ValueError) as e:
+            raise SnapshotError(f"snapshot asset state is malformed: {e}") from e
+        unknown = [n for n in names if n not in self.names]
+        if unknown:
+            raise SnapshotError(f"snapshot names assets this game does not have: {unknown}")
+        self.assets, self._by_name, self.newly_ready = [], {}, []
+        for name, is_ready in zip(names, ready, strict=True):
+            asset = Asset(name)
+            self.assets.append(asset)
+            self._by_name[name] = len(self.assets)
+            self._load(asset)
+            if is_ready:
+                self._make_ready(len(self.assets))
+        self.pending = pending

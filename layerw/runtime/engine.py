@@ -1,0 +1,113 @@
+"""Engine: one wasmtime engine per CPU-limit mode, and the on-disk cache of compiled modules.
+
+Compiling a game with Cranelift takes long enough to matter at start-up, so compiled artefacts
+are cached by (module SHA-256, engine settings, wasmtime version): a warm start deserialises
+instead of compiling.
+
+CPU limits (``CpuLimit``):
+- ``epoch``: wasmtime epoch interruption; a daemon thread advances the epoch every
+  ``EPOCH_MS`` and each call gets a deadline in epochs. Costs a check at each loop back-edge.
+- ``fuel``: wasmtime fuel metering; each call gets ``FUEL_PER_MS`` units per millisecond of its
+  deadline. Deterministic, but costs a counter update per basic block.
+- ``off``: no checks; the call runs to completion (for trusted code and benchmarks).
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import os
+import threading
+from importlib.metadata import version
+from pathlib import Path
+
+import wasmtime
+
+from layerw.errors import InvalidModule
+
+EPOCH_MS = 2
+FUEL_PER_MS = 1_000_000
+WASM_MAGIC = b"\0asm"
+
+
+class CpuLimit(enum.Enum):
+    EPOCH = "epoch"
+    FUEL = "fuel"
+    OFF = "off"
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("LAYERW_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "layerw")
+    return Path(base) / "modules"
+
+
+class Engine:
+    """A wasmtime engine configured for games, with a compiled-module cache."""
+
+    def __init__(self, cpu_limit: CpuLimit = CpuLimit.EPOCH, cache: Path | None = None) -> None:
+        self.cpu_limit = cpu_limit
+        config = wasmtime.Config()
+        config.wasm_simd = True
+        config.cranelift_opt_level = "speed"
+        config.epoch_interruption = cpu_limit is CpuLimit.EPOCH
+        config.consume_fuel = cpu_limit is CpuLimit.FUEL
+        self.wasmtime = wasmtime.Engine(config)
+        self.cache = cache if cache is not None else cache_dir()
+        self._fingerprint = f"wasmtime-{version('wasmtime')}-{cpu_limit.value}-simd-speed"
+        self._ticker: threading.Thread | None = None
+        self._stop = threading.Event()
+        if cpu_limit is CpuLimit.EPOCH:
+            self._ticker = threading.Thread(target=self._tick_epochs, name="layerw-epoch", daemon=True)
+            self._ticker.start()
+
+    def _tick_epochs(self) -> None:
+        while not self._stop.wait(EPOCH_MS / 1000):
+            self.wasmtime.increment_epoch()
+
+    def compile(self, wasm: bytes) -> wasmtime.Module:
+        """Compile (or load from the cache) a module; malformed bytes raise InvalidModule."""
+        if wasm[:4] != WASM_MAGIC:
+            # wasmtime would try to parse these bytes as WAT text: reject them here.
+            raise InvalidModule(f"not a wasm binary module (starts with {wasm[:4]!r}, expected {WASM_MAGIC!r})")
+        key = hashlib.sha256(self._fingerprint.encode() + b"\0" + wasm).hexdigest()
+        path = self.cache / f"{key}.cwasm"
+        if path.is_file():
+            try:
+                return wasmtime.Module.deserialize_file(self.wasmtime, str(path))
+            except wasmtime.WasmtimeError:
+                path.unlink(missing_ok=True)  # stale or truncated artefact: compile again
+        try:
+            module = wasmtime.Module(self.wasmtime, wasm)
+        except wasmtime.WasmtimeError as e:
+            raise InvalidModule(f"module does not validate: {str(e).splitlines()[0]}") from e
+        try:
+            self.cache.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(module.serialize())
+            tmp.replace(path)
+        except OSError:
+            pass  # a read-only cache only costs the next start a compile
+        return module
+
+    def is_cached(self, wasm: bytes) -> bool:
+        key = hashlib.sha256(self._fingerprint.encode() + b"\0" + wasm).hexdigest()
+        return (self.cache / f"{key}.cwasm").is_file()
+
+    def arm(self, store: wasmtime.Store, deadline_ms: int) -> None:
+        """Give the next call into ``store`` its CPU budget."""
+        if self.cpu_limit is CpuLimit.EPOCH:
+            store.set_epoch_deadline(max(1, -(-deadline_ms // EPOCH_MS)) + 1)
+        elif self.cpu_limit is CpuLimit.FUEL:
+            store.set_fuel(deadline_ms * FUEL_PER_MS)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

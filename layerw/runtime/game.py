@@ -1,0 +1,207 @@
+"""Game: one running instance of a game module on wasmtime.
+
+Per frame the host makes at most two calls into the guest: ``tick`` (the tick's input is copied
+into the guest's input block first) and ``render`` (returns a zero-copy view of the command list).
+Traps, deadlines and the memory cap become typed errors carrying the game's name and tick.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import struct
+
+import numpy as np
+import wasmtime
+
+from layerw import abi
+from layerw.bundle import Bundle
+from layerw.errors import GameCrashed, GameError, GameExited, GameOutOfMemory, GameTimedOut, InvalidModule, SnapshotError
+from layerw.runtime.assets import AssetTable
+from layerw.runtime.contract import check_module
+from layerw.runtime.engine import Engine
+from layerw.runtime.imports import HostImports
+from layerw.runtime.inputs import InputState
+from layerw.runtime.snapshot import Snapshot
+from layerw.runtime.wasi import SplitMix64, Wasi
+
+PAGE = 65536
+log = logging.getLogger("layerw.game")
+
+
+class Game:
+    def __init__(self, bundle: Bundle, engine: Engine, *, seed: int = 0) -> None:
+        self.bundle = bundle
+        self.config = bundle.config
+        self.name = bundle.config.name
+        self.engine = engine
+        self.seed = seed & ((1 << 64) - 1)
+        self.module_sha256 = hashlib.sha256(bundle.module).hexdigest()
+        self.module = engine.compile(bundle.module)
+        check_module(self.module, self.name)
+        self.tick_count = 0
+        self._failure: GameError | None = None
+        self._dropped_reported = False
+        self._instantiate(SplitMix64(self.seed))
+        self._call("_initialize")
+        self._read_io(self._call("lw_init", self.seed & 0xFFFFFFFF, self.seed >> 32))
+
+    # --- instance -------------------------------------------------------------------------------
+
+    def _instantiate(self, rng: SplitMix64) -> None:
+        self.store = wasmtime.Store(self.engine.wasmtime)
+        self.store.set_limits(memory_size=self.config.memory_bytes)
+        self.assets = AssetTable(set(self.bundle.assets), set(self.config.preload), self.bundle.read_asset)
+        self.wasi = Wasi(self.name, self._clock_ns, rng, log)
+        linker = wasmtime.Linker(self.engine.wasmtime)
+        self.wasi.define(linker)
+        HostImports(self.name, self.assets, lambda: self.tick_count, log).define(linker)
+        try:
+            instance = linker.instantiate(self.store, self.module)
+        except wasmtime.Trap as trap:
+            raise self._translate(trap, "instantiate") from trap
+        except wasmtime.WasmtimeError as e:
+            if "memory" in str(e) and "limit" in str(e).lower() or "exceeds" in str(e):
+                raise GameOutOfMemory(f"{self.name} needs more initial memory than its cap of "
+                                      f"{self.config.memory_mb} MiB; raise [limits] memory_mb",
+                                      game=self.name, tick=0) from e
+            raise InvalidModule(f"{self.name} cannot be instantiated: {e}") from e
+        exports = instance.exports(self.store)
+        memory = exports["memory"]
+        assert isinstance(memory, wasmtime.Memory)
+        self.memory = memory
+        self._funcs = {s.name: exports[s.name] for s in abi.EXPORTS}
+
+    def _clock_ns(self) -> int:
+        return self.tick_count * 1_000_000_000 // self.config.tick_rate
+
+    def _read_io(self, io_ptr: int) -> None:
+        size = self.memory.data_len(self.store)
+        if not 0 < io_ptr <= size - abi.IO.size:
+            raise InvalidModule(f"{self.name}: lw_init returned {io_ptr}, not an lw_io address")
+        io = np.frombuffer(self.memory.read(self.store, io_ptr, io_ptr + abi.IO.size), dtype=abi.IO.dtype)[0]
+        if io["magic"] != abi.IO_MAGIC or io["abi_version"] != abi.ABI_VERSION:
+            raise InvalidModule(f"{self.name} speaks ABI {io['abi_version']} (magic {int(io['magic']):#x}); "
+                                f"this host speaks ABI {abi.ABI_VERSION}: rebuild the game")
+        if io["input_size"] != abi.INPUT.size:
+            raise InvalidModule(f"{self.name}: input block is {io['input_size']} bytes, expected {abi.INPUT.size}")
+        self.io_ptr = io_ptr
+        self.input_ptr = int(io["input_ptr"])
+        self.cmd_ptr = int(io["cmd_ptr"])
+        self.cmd_capacity = int(io["cmd_capacity"])
+        self.state_begin = int(io["state_begin"])
+
+    def _call(self, name: str, *args: int) -> int:
+        if self._failure is not None:
+            raise GameError(f"{self.name} already failed at tick {self._failure.tick} "
+                            f"({self._failure}); restore a snapshot or start it again",
+                            game=self.name, tick=self.tick_count)
+        self.engine.arm(self.store, self.config.tick_ms)
+        try:
+            result = self._funcs[name](self.store, *args)
+        except wasmtime.Trap as trap:
+            self._failure = self._translate(trap, name)
+            raise self._failure from trap
+        except GameExited as e:
+            e.tick = self.tick_count
+            self._failure = e
+            raise
+        return int(result) if result is not None else 0
+
+    def _translate(self, trap: wasmtime.Trap, call: str) -> GameError:
+        code = trap.trap_code
+        where = f"{self.name} at tick {self.tick_count} in {call}"
+        if code in (wasmtime.TrapCode.INTERRUPT, wasmtime.TrapCode.OUT_OF_FUEL):
+            return GameTimedOut(f"{where}: ran past its CPU deadline of {self.config.tick_ms} ms "
+                                "([limits] tick_ms)", game=self.name, tick=self.tick_count)
+        if hasattr(self, "memory") and self._memory_full():
+            return GameOutOfMemory(f"{where}: trapped ({code.name.lower() if code else 'trap'}) with memory "
+                                   f"at its cap of {self.config.memory_mb} MiB ([limits] memory_mb)",
+                                   game=self.name, tick=self.tick_count)
+        name = code.name.lower() if code is not None else "unknown"
+        first = str(trap.message).splitlines()[0] if trap.message else name
+        return GameCrashed(f"{where}: trapped: {first}", game=self.name, tick=self.tick_count, trap_code=name)
+
+    def _memory_full(self) -> bool:
+        """Near the cap: a trap now is almost surely a refused memory.grow (wasmtime reports
+        those to the guest as -1, not as a trap, so the host infers it from how full memory is)."""
+        used = self.memory.data_len(self.store)
+        return used + max(PAGE, used // 8) > self.config.memory_bytes
+
+    # --- the frame path ---------------------------------------------------------------------------
+
+    def tick(self, inputs: InputState) -> None:
+        """Advance one fixed tick with ``inputs`` plus the host events due at this tick."""
+        data = inputs.pack(self.tick_count, self.assets.due(self.tick_count))
+        self.memory.write(self.store, data, self.input_ptr)
+        self._call("lw_tick")
+        self.tick_count += 1
+
+    def render(self) -> memoryview:
+        """This frame's command list: a view of guest memory, valid until the next call."""
+        n = self._call("lw_render")
+        if not 0 <= n <= self.cmd_capacity - 4:
+            self._failure = GameCrashed(f"{self.name}: lw_render returned {n} bytes, buffer holds {self.cmd_capacity}",
+                                        game=self.name, tick=self.tick_count, trap_code="bad_render_length")
+            raise self._failure
+        (dropped,) = struct.unpack("<I", self.memory.read(self.store, self.cmd_ptr + self.cmd_capacity - 4,
+                                                            self.cmd_ptr + self.cmd_capacity))
+        if dropped and not self._dropped_reported:
+            log.warning("[%s] command buffer full: %d records dropped this frame", self.name, dropped)
+            self._dropped_reported = True
+        return memoryview(self.memory.get_buffer_ptr(self.store, n, self.cmd_ptr)).cast("B")
+
+    def _view(self) -> memoryview:
+        return memoryview(self.memory.get_buffer_ptr(self.store)).cast("B")
+
+    def state_hash(self) -> str:
+        """SHA-256 of the game state: memory above the stack, minus the command buffer."""
+        mem = self._view()
+        h = hashlib.sha256(mem[self.state_begin:self.cmd_ptr])
+        h.update(mem[self.cmd_ptr + self.cmd_capacity:])
+        return h.hexdigest()
+
+    # --- snapshots --------------------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        memory = bytearray(self._view()[self.state_begin:])
+        cmd = self.cmd_ptr - self.state_begin
+        memory[cmd:cmd + self.cmd_capacity] = bytes(self.cmd_capacity)  # the last frame is not state
+        return Snapshot(
+            module_sha256=self.module_sha256, tick=self.tick_count,
+            pages=self.memory.size(self.store), state_begin=self.state_begin,
+            memory=bytes(memory),
+            host={"rng": self.wasi.rng.state, "assets": self.assets.state()},
+        )
+
+    def restore(self, snap: Snapshot) -> None:
+        """Continue from ``snap`` in a fresh instance (also after a crash or a timeout)."""
+        if snap.module_sha256 != self.module_sha256 or snap.state_begin != self.state_begin:
+            raise SnapshotError(f"snapshot is of another module than {self.name}'s ({snap.module_sha256[:12]})")
+        if snap.pages * PAGE > self.config.memory_bytes:
+            raise SnapshotError(f"snapshot holds {snap.pages * PAGE} bytes, above {self.name}'s memory cap")
+        try:
+            rng = SplitMix64(int(snap.host["rng"]))
+            asset_state = dict(snap.host["assets"])
+        except (KeyError, TypeError, ValueError) as e:
+            raise SnapshotError(f"snapshot host state is malformed: {e}") from e
+        self._instantiate(rng)
+        self.assets.restore(asset_state)
+        grow = snap.pages - self.memory.size(self.store)
+        if grow < 0:
+            raise SnapshotError(f"snapshot has {snap.pages} pages, fewer than the module's initial memory")
+        if grow:
+            self.memory.grow(self.store, grow)
+        self.memory.write(self.store, snap.memory, self.state_begin)
+        self.tick_count = snap.tick
+        self._failure = None
+
+    def close(self) -> None:
+        self._funcs = {}
+        self.store.close()
+
+    def __enter__(self) -> Game:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,125 @@
+"""Inputs: the packed per-tick input struct, and recordings of input changes.
+
+``InputState`` holds what each player's devices report right now (a numpy record with the exact
+``lw_input`` layout); the host copies its bytes into guest memory before each tick: one memcpy,
+no per-field calls.
+
+A recording (``--inputs FILE``) is JSON Lines, one change per line, applied at its tick and held
+until changed again:
+
+    {"tick": 30, "player": 0, "down": ["KeyW"], "up": ["KeyS"]}
+    {"tick": 31, "player": 1, "pointer": [120.5, 80, 1]}
+    {"tick": 40, "player": 0, "gamepad": 0, "buttons": ["A"], "axes": [0.5, 0, 0, 0, 0, 0]}
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from layerw import abi
+from layerw.errors import InputError
+from layerw.runtime.assets import Event
+
+KEY_CODES: dict[str, int] = {name: i for i, name in enumerate(abi.KEYS)}
+PAD_CODES: dict[str, int] = {name: i for i, name in enumerate(abi.PAD_BUTTONS)}
+
+
+class InputState:
+    def __init__(self, players: int = 1) -> None:
+        if not 1 <= players <= abi.MAX_PLAYERS:
+            raise InputError(f"player count {players} must be within 1..{abi.MAX_PLAYERS}")
+        self.record = np.zeros((), dtype=abi.INPUT.dtype)
+        self.record["player_count"] = players
+        for p in range(players):
+            self.record["players"][p]["connected"] = 1
+
+    def _player(self, player: int) -> Any:
+        if not 0 <= player < abi.MAX_PLAYERS:
+            raise InputError(f"player {player} out of range 0..{abi.MAX_PLAYERS - 1}")
+        return self.record["players"][player]
+
+    def key(self, player: int, key: str | int, down: bool) -> None:
+        code = KEY_CODES.get(key) if isinstance(key, str) else key
+        if code is None or not 0 <= code < abi.KEY_WORDS * 32:
+            raise InputError(f"unknown key {key!r}; keys are KeyboardEvent.code names such as 'KeyW'")
+        keys = self._player(player)["keys"]
+        bit = np.uint32(1 << (code & 31))
+        keys[code >> 5] = (keys[code >> 5] | bit) if down else (keys[code >> 5] & ~bit)
+
+    def pointer(self, player: int, x: float, y: float, buttons: int = 0) -> None:
+        ptr = self._player(player)["pointer"]
+        ptr["x"], ptr["y"], ptr["buttons"], ptr["inside"] = x, y, buttons, 1
+
+    def gamepad(self, player: int, index: int, buttons: Iterable[str], axes: Iterable[float]) -> None:
+        if not 0 <= index < abi.MAX_GAMEPADS:
+            raise InputError(f"gamepad {index} out of range 0..{abi.MAX_GAMEPADS - 1}")
+        mask = 0
+        for b in buttons:
+            if b not in PAD_CODES:
+                raise InputError(f"unknown gamepad button {b!r}; one of {list(PAD_CODES)}")
+            mask |= 1 << PAD_CODES[b]
+        values = [float(a) for a in axes]
+        if len(values) > 6:
+            raise InputError("a gamepad has at most 6 axes")
+        pad = self._player(player)["gamepads"][index]
+        pad["connected"], pad["buttons"] = 1, mask
+        pad["axes"] = values + [0.0] * (6 - len(values))
+
+    def pack(self, tick: int, events: list[Event]) -> bytes:
+        """The lw_input bytes for ``tick`` with these events (at most MAX_EVENTS)."""
+        if len(events) > abi.MAX_EVENTS:
+            raise InputError(f"{len(events)} events in one tick; the contract allows {abi.MAX_EVENTS}")
+        self.record["tick"] = tick
+        self.record["event_count"] = len(events)
+        ev = self.record["events"]
+        ev[:] = 0
+        for i, e in enumerate(events):
+            ev[i] = (e.kind, e.player, e.a, e.b)
+        return self.record.tobytes()
+
+
+@dataclass
+class Recording:
+    """Input changes keyed by tick."""
+
+    changes: dict[int, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+
+    @classmethod
+    def load(cls, path: Path) -> Recording:
+        rec = cls()
+        try:
+            lines = Path(path).read_text().splitlines()
+        except OSError as e:
+            raise InputError(f"cannot read input recording {path}: {e}") from e
+        for n, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                change = json.loads(line)
+                tick = int(change["tick"])
+            except (ValueError, KeyError, TypeError) as e:
+                raise InputError(f"{path}:{n}: each line must be a JSON object with a 'tick': {e}") from e
+            if tick < 0:
+                raise InputError(f"{path}:{n}: tick must be >= 0")
+            rec.changes[tick].append(change)
+        return rec
+
+    def apply(self, state: InputState, tick: int) -> None:
+        for change in self.changes.get(tick, ()):
+            player = int(change.get("player", 0))
+            for key in change.get("down", ()):
+                state.key(player, key, True)
+            for key in change.get("up", ()):
+                state.key(player, key, False)
+            if "pointer" in change:
+                x, y, *rest = change["pointer"]
+                state.pointer(player, float(x), float(y), int(rest[0]) if rest else 0)
+            if "gamepad" in change:
+                state.gamepad(player, int(change["gamepad"]), change.get("buttons", ()), change.get("axes", ()))

@@ -1,0 +1,76 @@
+"""Runner: the fixed-tick loop, decoupled from rendering.
+
+Ticks advance at the game's fixed rate whatever the display does; a frame renders the latest
+state. Headless runs tick as fast as possible and render only when a picture is asked for.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from layerw.runtime.game import Game
+from layerw.runtime.inputs import InputState, Recording
+
+if TYPE_CHECKING:
+    from layerw.gfx.renderer import Renderer
+
+MAX_CATCH_UP = 8  # ticks per frame at most, so a slow frame does not spiral
+
+
+class Runner:
+    def __init__(self, game: Game, renderer: Renderer | None = None, *, players: int = 1,
+                 recording: Recording | None = None) -> None:
+        self.game = game
+        self.renderer = renderer
+        self.inputs = InputState(players)
+        self.recording = recording
+
+    def step(self) -> None:
+        """Apply recorded input changes for this tick, then advance one tick."""
+        if self.recording is not None:
+            self.recording.apply(self.inputs, self.game.tick_count)
+        self.game.tick(self.inputs)
+
+    def frame(self) -> None:
+        """Render the current state: upload textures that became ready, then draw."""
+        if self.renderer is None:
+            raise RuntimeError("this runner has no renderer")
+        for handle in self.game.assets.newly_ready:
+            asset = self.game.assets.get(handle)
+            assert asset is not None and asset.image is not None
+            self.renderer.set_texture(handle, asset.image)
+        self.game.assets.newly_ready.clear()
+        self.renderer.draw(self.game.render())
+
+    def run_headless(self, ticks: int, *, every: int = 0, frames_dir: Path | None = None) -> list[Path]:
+        """Run ``ticks`` ticks; with ``every`` > 0 write a PNG every that many ticks."""
+        written: list[Path] = []
+        for _ in range(ticks):
+            self.step()
+            if every and frames_dir is not None and self.game.tick_count % every == 0:
+                self.frame()
+                path = frames_dir / f"{self.game.name}-{self.game.tick_count:06d}.png"
+                assert self.renderer is not None
+                self.renderer.save_png(path)
+                written.append(path)
+        return written
+
+    def run_realtime(self, present: Callable[[], bool], poll: Callable[[InputState], None]) -> None:
+        """Tick at the game's rate and render once per display frame until ``present`` says stop."""
+        dt = 1.0 / self.game.config.tick_rate
+        last = time.perf_counter()
+        lag = 0.0
+        while True:
+            now = time.perf_counter()
+            lag = min(lag + now - last, MAX_CATCH_UP * dt)
+            last = now
+            poll(self.inputs)
+            while lag >= dt:
+                self.step()
+                lag -= dt
+            self.frame()
+            if not present():
+                return

@@ -1,0 +1,142 @@
+"""Wasi: the WASI preview 1 subset a game gets — stdio into the log, virtual clocks, seeded random.
+
+Only what libc needs is offered (``abi.WASI_IMPORTS``): no preopened directories, no sockets, no
+environment. Clocks report *game time* (ticks / tick rate), and ``random_get`` draws from a
+SplitMix64 stream seeded by the host, so even libc code that reads the clock or asks for entropy
+stays deterministic on every host.
+
+Spec: https://github.com/WebAssembly/WASI/blob/main/legacy/preview1/docs.md
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+from collections.abc import Callable
+from typing import Any
+
+import wasmtime
+
+from layerw import abi
+from layerw.errors import GameExited
+
+ERRNO_SUCCESS = 0
+ERRNO_BADF = 8
+ERRNO_INVAL = 28
+ERRNO_SPIPE = 70
+FILETYPE_CHARACTER_DEVICE = 2
+STDOUT, STDERR = 1, 2
+MASK64 = (1 << 64) - 1
+
+
+class SplitMix64:
+    """A tiny, fast, portable PRNG (also written in the browser client)."""
+
+    def __init__(self, seed: int) -> None:
+        self.state = seed & MASK64
+
+    def next(self) -> int:
+        self.state = (self.state + 0x9E3779B97F4A7C15) & MASK64
+        z = self.state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+        return z ^ (z >> 31)
+
+    def bytes(self, n: int) -> bytes:
+        words = [self.next() for _ in range((n + 7) // 8)]
+        return struct.pack(f"<{len(words)}Q", *words)[:n]
+
+
+def _memory(caller: wasmtime.Caller) -> wasmtime.Memory:
+    mem = caller.get("memory")
+    assert isinstance(mem, wasmtime.Memory)
+    return mem
+
+
+class Wasi:
+    """The WASI functions of one game instance, bound to its clock, random stream and log."""
+
+    def __init__(self, game: str, clock_ns: Callable[[], int], rng: SplitMix64, log: logging.Logger) -> None:
+        self.game = game
+        self.clock_ns = clock_ns
+        self.rng = rng
+        self.log = log
+        self._pending: dict[int, bytes] = {STDOUT: b"", STDERR: b""}
+
+    def define(self, linker: wasmtime.Linker) -> None:
+        i32, i64 = wasmtime.ValType.i32(), wasmtime.ValType.i64()
+        sigs: dict[str, tuple[list[wasmtime.ValType], Callable[..., Any]]] = {
+            "fd_write": ([i32, i32, i32, i32], self.fd_write),
+            "fd_close": ([i32], lambda c, fd: ERRNO_SUCCESS if fd in (STDOUT, STDERR) else ERRNO_BADF),
+            "fd_seek": ([i32, i64, i32, i32], lambda c, fd, off, whence, out: ERRNO_SPIPE),
+            "fd_fdstat_get": ([i32, i32], self.fd_fdstat_get),
+            "fd_prestat_get": ([i32, i32], lambda c, fd, out: ERRNO_BADF),
+            "fd_prestat_dir_name": ([i32, i32, i32], lambda c, fd, p, n: ERRNO_BADF),
+            "clock_time_get": ([i32, i64, i32], self.clock_time_get),
+            "clock_res_get": ([i32, i32], self.clock_res_get),
+            "random_get": ([i32, i32], self.random_get),
+            "environ_get": ([i32, i32], lambda c, a, b: ERRNO_SUCCESS),
+            "environ_sizes_get": ([i32, i32], self.sizes_get),
+            "args_get": ([i32, i32], lambda c, a, b: ERRNO_SUCCESS),
+            "args_sizes_get": ([i32, i32], self.sizes_get),
+            "sched_yield": ([], lambda c: ERRNO_SUCCESS),
+        }
+        assert set(sigs) | {"proc_exit"} == abi.WASI_IMPORTS
+        for name, (params, fn) in sigs.items():
+            linker.define_func(abi.WASI_MODULE, name, wasmtime.FuncType(params, [i32]), fn, access_caller=True)
+        linker.define_func(abi.WASI_MODULE, "proc_exit", wasmtime.FuncType([i32], []), self.proc_exit)
+
+    def fd_write(self, caller: wasmtime.Caller, fd: int, iovs: int, iovs_len: int, nwritten: int) -> int:
+        if fd not in (STDOUT, STDERR):
+            return ERRNO_BADF
+        mem = _memory(caller)
+        if iovs_len < 0 or iovs + 8 * iovs_len > mem.data_len(caller):
+            return ERRNO_INVAL
+        vec = struct.unpack(f"<{2 * iovs_len}I", mem.read(caller, iovs, iovs + 8 * iovs_len))
+        data = b"".join(mem.read(caller, vec[i], vec[i] + vec[i + 1]) for i in range(0, len(vec), 2))
+        mem.write(caller, struct.pack("<I", len(data)), nwritten)
+        self._emit(fd, data)
+        return ERRNO_SUCCESS
+
+    def _emit(self, fd: int, data: bytes) -> None:
+        """Log whole lines, prefixed with the game's name; keep a partial line for later."""
+        *lines, rest = (self._pending[fd] + data).split(b"\n")
+        self._pending[fd] = rest[-4096:]
+        level = logging.INFO if fd == STDOUT else logging.WARNING
+        for line in lines:
+            self.log.log(level, "[%s] %s", self.game, line.decode("utf-8", "replace"))
+
+    def fd_fdstat_get(self, caller: wasmtime.Caller, fd: int, out: int) -> int:
+        if fd not in (STDOUT, STDERR):
+            return ERRNO_BADF
+        # Spec: fdstat = {u8 filetype; u16 flags; u64 rights_base; u64 rights_inheriting}, 24 bytes.
+        _memory(caller).write(caller, struct.pack("<BxHxxxxQQ", FILETYPE_CHARACTER_DEVICE, 0, 1 << 6, 0), out)
+        return ERRNO_SUCCESS
+
+    def clock_time_get(self, caller: wasmtime.Caller, clock_id: int, precision: int, out: int) -> int:
+        if not 0 <= clock_id <= 3:
+            return ERRNO_INVAL
+        _memory(caller).write(caller, struct.pack("<Q", self.clock_ns()), out)
+        return ERRNO_SUCCESS
+
+    def clock_res_get(self, caller: wasmtime.Caller, clock_id: int, out: int) -> int:
+        if not 0 <= clock_id <= 3:
+            return ERRNO_INVAL
+        _memory(caller).write(caller, struct.pack("<Q", 1000), out)
+        return ERRNO_SUCCESS
+
+    def random_get(self, caller: wasmtime.Caller, buf: int, n: int) -> int:
+        mem = _memory(caller)
+        if n < 0 or buf + n > mem.data_len(caller):
+            return ERRNO_INVAL
+        mem.write(caller, self.rng.bytes(n), buf)
+        return ERRNO_SUCCESS
+
+    def sizes_get(self, caller: wasmtime.Caller, count_out: int, size_out: int) -> int:
+        mem = _memory(caller)
+        mem.write(caller, b"\0\0\0\0", count_out)
+        mem.write(caller, b"\0\0\0\0", size_out)
+        return ERRNO_SUCCESS
+
+    def proc_exit(self, code: int) -> None:
+        raise GameExited(f"{self.game} called proc_exit({code})", game=self.game, code=code)

@@ -1,0 +1,37 @@
+/* Layer-W guest runtime: the entry points every game exports. Linked into each game by
+   `layerw build`; the game itself writes lw_game_init, lw_game_tick and lw_game_render. */
+#include "layerw.h"
+
+extern unsigned char __global_base; /* end of the shadow stack: game state starts here */
+
+static lw_input lw__input;
+static uint8_t lw__commands[LW_COMMAND_CAPACITY] __attribute__((aligned(16)));
+static lw_io lw__io;
+
+__attribute__((export_name("lw_init")))
+uint32_t lw_init(uint32_t seed_lo, uint32_t seed_hi) {
+    lw__io.magic = LW_IO_MAGIC;
+    lw__io.abi_version = LW_ABI_VERSION;
+    lw__io.input_ptr = (uint32_t)(uintptr_t)&lw__input;
+    lw__io.input_size = (uint32_t)sizeof lw__input;
+    lw__io.cmd_ptr = (uint32_t)(uintptr_t)lw__commands;
+    lw__io.cmd_capacity = (uint32_t)sizeof lw__commands;
+    lw__io.state_begin = (uint32_t)(uintptr_t)&__global_base;
+    lw_game_init(((uint64_t)seed_hi << 32) | seed_lo);
+    return (uint32_t)(uintptr_t)&lw__io;
+}
+
+__attribute__((export_name("lw_tick")))
+void lw_tick(void) {
+    lw_game_tick(&lw__input);
+}
+
+__attribute__((export_name("lw_render")))
+uint32_t lw_render(void) {
+    /* The last 4 bytes of the buffer hold how many records did not fit, for the host to report:
+       render writes nothing outside the command buffer, so it never changes game state. */
+    lw_frame frame = {lw__commands, 0, sizeof lw__commands - 4, 0xFFFFFFFFu, 0};
+    lw_game_render(&frame);
+    *(uint32_t *)(lw__commands + sizeof lw__commands - 4) = frame.dropped;
+    return frame.len;
+}

@@ -1,0 +1,33 @@
+"""Shared fixtures: engines, games built by the project's own toolchain, and WAT modules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from layerw.runtime.engine import CpuLimit, Engine
+from layerw.toolchain.build import build
+
+ROOT = Path(__file__).resolve().parent.parent
+GAMES = ROOT / "games"
+
+
+@pytest.fixture(scope="session")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    with Engine(CpuLimit.EPOCH, cache=tmp_path_factory.mktemp("modules")) as e:
+        yield e
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], Path]:
+    """Build a game directory once per session; returns its build directory."""
+    cache: dict[Path, Path] = {}
+
+    def get(game_dir: Path) -> Path:
+        if game_dir not in cache:
+            cache[game_dir] = build(game_dir, tmp_path_factory.mktemp("build") / game_dir.name).out
+        return cache[game_dir]
+
+    return get
