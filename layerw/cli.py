@@ -11,6 +11,7 @@ from pathlib import Path
 from rich.console import Console
 
 from layerw.errors import LayerWError
+from layerw.runtime import CPU_LIMITS, WATCHDOG
 
 console = Console(stderr=True)
 
@@ -34,16 +35,14 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from layerw.bundle import Bundle
-    from layerw.runtime.engine import CpuLimit, Engine
-    from layerw.runtime.game import Game
+    from layerw.runtime import open_game
     from layerw.runtime.inputs import Recording
     from layerw.runtime.runner import Runner
 
-    bundle = Bundle.open(Path(args.game))
     recording = Recording.load(Path(args.inputs)) if args.inputs else None
     wants_pictures = bool(args.screenshot or args.frames) or not args.headless
-    with Engine(CpuLimit(args.cpu_limit)) as engine, Game(bundle, engine, seed=args.seed) as game:
+    with open_game(Path(args.game), cpu_limit=args.cpu_limit, seed=args.seed) as game:
+        bundle = game.bundle
         renderer = None
         if wants_pictures:
             from layerw.gfx.renderer import WgpuRenderer
@@ -104,8 +103,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--inputs", help="input recording (JSON Lines) to replay")
     r.add_argument("--seed", type=int, default=0, help="the game's random seed")
     r.add_argument("--players", type=int, default=1)
-    r.add_argument("--cpu-limit", choices=("epoch", "fuel", "off"), default="epoch",
-                   help="how a call's CPU deadline is enforced (default epoch)")
+    r.add_argument("--cpu-limit", choices=CPU_LIMITS, default=WATCHDOG,
+                   help="how a call's CPU deadline is enforced: a watchdog process (default, no cost "
+                        "inside the guest), wasmtime epoch or fuel checks, or off")
     return p
 
 

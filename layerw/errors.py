@@ -27,6 +27,17 @@ from __future__ import annotations
 class LayerWError(Exception):
     """Root of every error Layer-W raises."""
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keep keyword fields (game, tick, trap_code, ...) when an error crosses a process boundary.
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
+
+def _rebuild(cls: type[LayerWError], args: tuple[object, ...], state: dict[str, object]) -> LayerWError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, *args)
+    err.__dict__.update(state)
+    return err
+
 
 class ConfigError(LayerWError, ValueError):
     """layerw.toml is missing, malformed or inconsistent."""

@@ -31,3 +31,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], Path]:
         return cache[game_dir]
 
     return get
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="rewrite the golden frames in tests/golden/ instead of comparing")

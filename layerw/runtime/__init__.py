@@ -1,0 +1,29 @@
+"""The native host: run game modules on wasmtime with bounded CPU and memory."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Union
+
+from layerw.bundle import Bundle
+from layerw.runtime.engine import CpuLimit, Engine
+from layerw.runtime.game import Game
+from layerw.runtime.worker import WorkerGame
+
+WATCHDOG = "watchdog"
+CPU_LIMITS = (WATCHDOG, *(c.value for c in CpuLimit))
+AnyGame = Union[Game, WorkerGame]
+
+
+@contextmanager
+def open_game(build_dir: Path, *, cpu_limit: str = WATCHDOG, seed: int = 0) -> Iterator[AnyGame]:
+    """Start a built game: in a watchdog-bounded worker process, or in-process with an engine
+    enforcing ``cpu_limit`` (epoch, fuel or off)."""
+    if cpu_limit == WATCHDOG:
+        with WorkerGame(Path(build_dir), seed=seed) as worker:
+            yield worker
+        return
+    with Engine(CpuLimit(cpu_limit)) as engine, Game(Bundle.open(Path(build_dir)), engine, seed=seed) as game:
+        yield game

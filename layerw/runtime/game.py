@@ -151,6 +151,16 @@ class Game:
             self._dropped_reported = True
         return memoryview(self.memory.get_buffer_ptr(self.store, n, self.cmd_ptr)).cast("B")
 
+    def take_new_textures(self) -> list[tuple[int, np.ndarray]]:
+        """Images that became ready since the last call, as (handle, HxWx4 RGBA) for the renderer."""
+        out = []
+        for handle in self.assets.newly_ready:
+            asset = self.assets.get(handle)
+            assert asset is not None and asset.image is not None
+            out.append((handle, asset.image))
+        self.assets.newly_ready.clear()
+        return out
+
     def _view(self) -> memoryview:
         return memoryview(self.memory.get_buffer_ptr(self.store)).cast("B")
 

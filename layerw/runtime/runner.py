@@ -11,17 +11,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from layerw.runtime.game import Game
 from layerw.runtime.inputs import InputState, Recording
 
 if TYPE_CHECKING:
+    from layerw.runtime import AnyGame
     from layerw.gfx.renderer import Renderer
 
 MAX_CATCH_UP = 8  # ticks per frame at most, so a slow frame does not spiral
 
 
 class Runner:
-    def __init__(self, game: Game, renderer: Renderer | None = None, *, players: int = 1,
+    def __init__(self, game: AnyGame, renderer: Renderer | None = None, *, players: int = 1,
                  recording: Recording | None = None) -> None:
         self.game = game
         self.renderer = renderer
@@ -38,11 +38,8 @@ class Runner:
         """Render the current state: upload textures that became ready, then draw."""
         if self.renderer is None:
             raise RuntimeError("this runner has no renderer")
-        for handle in self.game.assets.newly_ready:
-            asset = self.game.assets.get(handle)
-            assert asset is not None and asset.image is not None
-            self.renderer.set_texture(handle, asset.image)
-        self.game.assets.newly_ready.clear()
+        for handle, image in self.game.take_new_textures():
+            self.renderer.set_texture(handle, image)
         self.renderer.draw(self.game.render())
 
     def run_headless(self, ticks: int, *, every: int = 0, frames_dir: Path | None = None) -> list[Path]:

@@ -1,0 +1,67 @@
+"""WorkerGame: the watchdog bound — same results as in-process, deadlines without guest checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from layerw.bundle import Bundle
+from layerw.errors import GameCrashed, GameError, GameTimedOut
+from layerw.runtime.engine import Engine
+from layerw.runtime.game import Game
+from layerw.runtime.inputs import InputState
+from layerw.runtime.worker import WorkerGame
+from tests.conftest import GAMES
+from tests.wat import bundle, contract_wat
+
+COUNT = "(i32.store (i32.const 4096) (i32.add (i32.load (i32.const 4096)) (i32.const 1)))"
+
+
+def test_worker_matches_in_process_and_draws_the_same(built: Callable[[Path], Path], engine: Engine,
+                                                      tmp_path: Path) -> None:
+    out = built(GAMES / "pong")
+    state = InputState()
+    state.key(0, "KeyW", True)
+    with Game(Bundle.open(out), engine, seed=4) as local, WorkerGame(out, seed=4, cache=tmp_path) as remote:
+        assert [h for h, _ in remote.take_new_textures()] == [h for h, _ in local.take_new_textures()]
+        for _ in range(90):
+            local.tick(state)
+            remote.tick(state)
+        assert remote.state_hash() == local.state_hash()
+        assert bytes(remote.render()) == bytes(local.render())
+        snap = remote.snapshot()
+        local_snap = local.snapshot()
+        assert snap.memory == local_snap.memory and snap.tick == local_snap.tick == 90
+
+
+def test_infinite_loop_is_killed_and_the_game_restores(tmp_path: Path) -> None:
+    tick = COUNT + "(if (i32.eq (i32.load (i32.const 2048)) (i32.const 5)) (then (loop (br 0))))"
+    out = tmp_path / "loop"
+    bundle(out, contract_wat(tick=tick), tick_ms=200)
+    with WorkerGame(out, cache=tmp_path / "cache") as game:
+        state = InputState()
+        for _ in range(3):
+            game.tick(state)
+        snap = game.snapshot()
+        game.tick(state)
+        game.tick(state)
+        with pytest.raises(GameTimedOut) as err:
+            game.tick(state)
+        assert err.value.tick == 5 and err.value.game == "hostile"
+        with pytest.raises(GameError, match="already failed"):
+            game.tick(state)
+        game.restore(snap)
+        assert game.tick_count == 3
+        game.tick(state)
+        assert game.tick_count == 4
+
+
+def test_trap_in_the_worker_is_game_crashed(tmp_path: Path) -> None:
+    out = tmp_path / "trap"
+    bundle(out, contract_wat(tick="unreachable"))
+    with WorkerGame(out, cache=tmp_path / "cache") as game:
+        with pytest.raises(GameCrashed) as err:
+            game.tick(InputState())
+        assert err.value.trap_code == "unreachable" and err.value.tick == 0
