@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Union
 
 import numpy as np
 
@@ -53,7 +52,7 @@ SCALARS: dict[str, tuple[str, str, str]] = {
 @dataclass(frozen=True)
 class Field:
     name: str
-    type: Union[str, "Struct"]
+    type: str | Struct
     count: int = 1
     doc: str = ""
 

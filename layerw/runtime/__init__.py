@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Union
 
 from layerw.bundle import Bundle
 from layerw.runtime.engine import CpuLimit, Engine
@@ -14,7 +13,7 @@ from layerw.runtime.worker import WorkerGame
 
 WATCHDOG = "watchdog"
 CPU_LIMITS = (WATCHDOG, *(c.value for c in CpuLimit))
-AnyGame = Union[Game, WorkerGame]
+AnyGame = Game | WorkerGame
 
 
 @contextmanager

@@ -16,7 +16,15 @@ import wasmtime
 
 from layerw import abi
 from layerw.bundle import Bundle
-from layerw.errors import GameCrashed, GameError, GameExited, GameOutOfMemory, GameTimedOut, InvalidModule, SnapshotError
+from layerw.errors import (
+    GameCrashed,
+    GameError,
+    GameExited,
+    GameOutOfMemory,
+    GameTimedOut,
+    InvalidModule,
+    SnapshotError,
+)
 from layerw.runtime.assets import AssetTable
 from layerw.runtime.contract import check_module
 from layerw.runtime.engine import Engine
@@ -70,7 +78,11 @@ class Game:
         memory = exports["memory"]
         assert isinstance(memory, wasmtime.Memory)
         self.memory = memory
-        self._funcs = {s.name: exports[s.name] for s in abi.EXPORTS}
+        self._funcs: dict[str, wasmtime.Func] = {}
+        for sig in abi.EXPORTS:
+            func = exports[sig.name]
+            assert isinstance(func, wasmtime.Func)  # checked by check_module
+            self._funcs[sig.name] = func
 
     def _clock_ns(self) -> int:
         return self.tick_count * 1_000_000_000 // self.config.tick_rate

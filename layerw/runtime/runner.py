@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 from layerw.runtime.inputs import InputState, Recording
 
 if TYPE_CHECKING:
-    from layerw.runtime import AnyGame
     from layerw.gfx.renderer import Renderer
+    from layerw.runtime import AnyGame
 
 MAX_CATCH_UP = 8  # ticks per frame at most, so a slow frame does not spiral
 

@@ -5,6 +5,8 @@ its initial value, so memory from ``state_begin`` up, plus the host's own per-ga
 stream, asset handles, pending events), is everything needed to continue the game exactly.
 
 Binary form: ``LWSNAP1\\n``, a u32 header length, a JSON header, then the memory zlib-compressed.
+A snapshot can also be sent as a delta against an earlier one of the same game: only the 64 KiB
+pages that differ (``delta`` / ``apply_delta``), which is what a rejoining player needs.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from typing import Any
 from layerw.errors import SnapshotError
 
 MAGIC = b"LWSNAP1\n"
+DELTA_MAGIC = b"LWDELTA1"
+PAGE = 65536
 
 
 @dataclass(frozen=True)
@@ -52,3 +56,45 @@ class Snapshot:
         if len(memory) != snap.pages * 65536 - snap.state_begin:
             raise SnapshotError("snapshot memory size does not match its page count")
         return snap
+
+
+def delta(base: Snapshot, new: Snapshot) -> bytes:
+    """The pages of ``new`` that differ from ``base`` (same module and layout), compressed."""
+    if (base.module_sha256, base.state_begin) != (new.module_sha256, new.state_begin):
+        raise SnapshotError("a delta needs two snapshots of the same module")
+    pages = []
+    for i in range(0, len(new.memory), PAGE):
+        if new.memory[i:i + PAGE] != base.memory[i:i + PAGE]:
+            pages.append(i // PAGE)
+    header = json.dumps({"tick": new.tick, "pages": new.pages, "base_tick": base.tick,
+                         "changed": pages, "host": new.host}).encode()
+    body = b"".join(new.memory[p * PAGE:(p + 1) * PAGE] for p in pages)
+    return DELTA_MAGIC + struct.pack("<I", len(header)) + header + zlib.compress(body, 1)
+
+
+def apply_delta(base: Snapshot, data: bytes) -> Snapshot:
+    """Rebuild the newer snapshot from ``base`` and a delta made against it."""
+    if not data.startswith(DELTA_MAGIC) or len(data) < len(DELTA_MAGIC) + 4:
+        raise SnapshotError("not a Layer-W snapshot delta (bad magic)")
+    (n,) = struct.unpack_from("<I", data, len(DELTA_MAGIC))
+    start = len(DELTA_MAGIC) + 4
+    try:
+        header = json.loads(data[start:start + n])
+        body = zlib.decompress(data[start + n:])
+        changed = [int(p) for p in header["changed"]]
+        pages, tick, base_tick = int(header["pages"]), int(header["tick"]), int(header["base_tick"])
+        host = dict(header["host"])
+    except (ValueError, KeyError, TypeError, zlib.error) as e:
+        raise SnapshotError(f"snapshot delta is corrupt: {e}") from e
+    if base_tick != base.tick:
+        raise SnapshotError(f"delta was made against tick {base_tick}, not this snapshot's tick {base.tick}")
+    size = pages * PAGE - base.state_begin
+    memory = bytearray(base.memory[:size].ljust(size, b"\0"))
+    if len(body) != sum(min(PAGE, size - p * PAGE) for p in changed) or any(p * PAGE >= size for p in changed):
+        raise SnapshotError("snapshot delta pages do not match its header")
+    at = 0
+    for p in changed:
+        chunk = body[at:at + min(PAGE, size - p * PAGE)]
+        memory[p * PAGE:p * PAGE + len(chunk)] = chunk
+        at += len(chunk)
+    return Snapshot(base.module_sha256, tick, pages, base.state_begin, bytes(memory), host)

@@ -60,6 +60,7 @@ def _serve(conn: multiprocessing.connection.Connection, build_dir: str, seed: in
                     answer: Any = new_textures()
                 elif op == "render":
                     view = game.render()
+                    assert shm.buf is not None
                     shm.buf[:len(view)] = view
                     answer = len(view)
                 elif op == "hash":
@@ -143,6 +144,7 @@ class WorkerGame:
 
     def render(self) -> memoryview:
         n = self._call("render")
+        assert self._shm.buf is not None
         return self._shm.buf[:n]
 
     def state_hash(self) -> str:

@@ -46,7 +46,8 @@ void lw_game_tick(const lw_input *in) {
             buf[n > 0 ? n : 0] = 0;
             ready_tick = (int)in->tick;
             char msg[128];
-            int len = snprintf(msg, sizeof msg, "ready at %d size %d: %s img %dx%d", ready_tick, data_size, buf, image_w, image_h);
+            int len = snprintf(msg, sizeof msg, "ready at %d size %d: %s img %dx%d",
+                               ready_tick, data_size, buf, image_w, image_h);
             lw_log(1, msg, len);
         }
     }
@@ -182,3 +183,21 @@ def test_streamed_asset_becomes_ready_at_a_stamped_tick(host_game: Bundle, engin
         assert data.ready
         image = game.assets.get(2)
         assert image is not None and image.ready and image.image is not None and image.image.shape == (7, 5, 4)
+
+
+def test_snapshot_delta_carries_only_changed_pages(host_game: Bundle, engine: Engine) -> None:
+    from layerw.runtime.snapshot import apply_delta, delta
+
+    with Game(host_game, engine) as game:
+        run(game, 10)
+        base = game.snapshot()
+        run(game, 30)
+        new = game.snapshot()
+        data = delta(base, new)
+        assert len(data) < len(new.to_bytes())
+        rebuilt = apply_delta(base, data)
+        assert rebuilt == new
+        with pytest.raises(SnapshotError, match="made against tick 10"):
+            apply_delta(new, data)
+        with pytest.raises(SnapshotError):
+            apply_delta(base, data[:-5])

@@ -6,8 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from layerw.errors import (ContractError, GameCrashed, GameError, GameExited, GameOutOfMemory, GameTimedOut,
-                           InvalidModule, LayerWError)
+from layerw.errors import (
+    ContractError,
+    GameCrashed,
+    GameError,
+    GameExited,
+    GameOutOfMemory,
+    GameTimedOut,
+    InvalidModule,
+    LayerWError,
+)
 from layerw.runtime.engine import CpuLimit, Engine
 from layerw.runtime.game import Game
 from layerw.runtime.inputs import InputState
@@ -23,7 +31,8 @@ def run_ticks(game: Game, n: int) -> None:
 
 
 def assert_next_game_runs(tmp_path: Path, engine: Engine) -> None:
-    ok = bundle(tmp_path / "next", contract_wat(tick="(i32.store (i32.const 4096) (i32.add (i32.load (i32.const 4096)) (i32.const 1)))"))
+    count = "(i32.store (i32.const 4096) (i32.add (i32.load (i32.const 4096)) (i32.const 1)))"
+    ok = bundle(tmp_path / "next", contract_wat(tick=count))
     with Game(ok, engine) as game:
         run_ticks(game, 10)
         assert game.tick_count == 10

@@ -1,0 +1,65 @@
+"""Inputs: the packed struct and recordings; bad recordings are typed errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from layerw import abi
+from layerw.errors import InputError
+from layerw.runtime.assets import Event
+from layerw.runtime.inputs import InputState, Recording
+
+
+def test_pack_layout() -> None:
+    state = InputState(players=2)
+    state.key(1, "KeyW", True)
+    state.pointer(0, 10.5, 20.0, abi.POINTER_BUTTONS["LEFT"])
+    state.gamepad(1, 2, ["A", "START"], [0.5, -1.0])
+    data = state.pack(7, [Event(7, abi.EVENTS["ASSET_READY"], 0, 3, 0)])
+    assert len(data) == abi.INPUT.size
+    rec = np.frombuffer(data, dtype=abi.INPUT.dtype)[0]
+    assert (rec["tick"], rec["player_count"], rec["event_count"]) == (7, 2, 1)
+    w = abi.KEYS.index("KeyW")
+    assert rec["players"][1]["keys"][w >> 5] == 1 << (w & 31)
+    assert rec["players"][0]["pointer"]["x"] == 10.5
+    pad = rec["players"][1]["gamepads"][2]
+    assert pad["buttons"] == (1 << abi.PAD_BUTTONS.index("A")) | (1 << abi.PAD_BUTTONS.index("START"))
+    assert pad["axes"][:2].tolist() == [0.5, -1.0]
+    assert rec["events"][0]["a"] == 3
+    state.key(1, "KeyW", False)
+    assert np.frombuffer(state.pack(8, []), dtype=abi.INPUT.dtype)[0]["players"][1]["keys"].sum() == 0
+
+
+@pytest.mark.parametrize("call", [
+    lambda s: s.key(0, "NoSuchKey", True),
+    lambda s: s.key(9, "KeyW", True),
+    lambda s: s.gamepad(0, 4, [], []),
+    lambda s: s.gamepad(0, 0, ["Z"], []),
+    lambda s: s.pack(0, [Event(0, 1)] * (abi.MAX_EVENTS + 1)),
+])
+def test_bad_input_is_input_error(call) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InputError):
+        call(InputState())
+
+
+def test_recording_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "rec.jsonl"
+    path.write_text('{"tick": 2, "down": ["Space"]}\n\n{"tick": 5, "up": ["Space"], "pointer": [1, 2]}\n')
+    rec, state = Recording.load(path), InputState()
+    space = abi.KEYS.index("Space")
+    seen = []
+    for tick in range(7):
+        rec.apply(state, tick)
+        seen.append(bool(state.record["players"][0]["keys"][space >> 5] & (1 << (space & 31))))
+    assert seen == [False, False, True, True, True, False, False]
+
+
+@pytest.mark.parametrize("text", ["not json\n", '{"down": ["KeyW"]}\n', '{"tick": -1}\n', '[1, 2]\n'])
+def test_malformed_recording_names_the_line(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"tick": 0}\n' + text)
+    with pytest.raises(InputError, match="bad.jsonl:2"):
+        Recording.load(path)

@@ -1,0 +1,40 @@
+"""GameConfig: layerw.toml parsing and its errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from layerw.config import GameConfig
+from layerw.errors import ConfigError
+
+
+def test_round_trip() -> None:
+    cfg = GameConfig.from_dict({"game": {"name": "pong", "tick_rate": 30, "sources": ["a.c"]},
+                                "assets": {"preload": ["x.png"]}, "limits": {"memory_mb": 8}})
+    import tomllib
+    assert GameConfig.from_dict(tomllib.loads(cfg.to_toml())) == cfg
+
+
+@pytest.mark.parametrize("data, match", [
+    ({"game": {}}, "name is required"),
+    ({"game": {"name": "Bad Name"}}, "lowercase"),
+    ({"game": {"name": "a", "tick_rate": 0}}, "tick_rate"),
+    ({"game": {"name": "a", "width": 0}}, "resolution"),
+    ({"game": {"name": "a"}, "limits": {"memory_mb": 99999}}, "memory_mb"),
+    ({"game": {"name": "a", "capabilities": ["sockets"]}}, "unknown capabilities"),
+    ({"game": {"name": "a"}, "extra": {}}, "unknown section"),
+    ({"game": {"name": "a", "tick_rate": "fast"}}, "invalid literal"),
+])
+def test_bad_config(data: dict, match: str) -> None:  # type: ignore[type-arg]
+    with pytest.raises(ConfigError, match=match):
+        GameConfig.from_dict(data)
+
+
+def test_missing_and_malformed_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        GameConfig.load(tmp_path)
+    (tmp_path / "layerw.toml").write_text("[game\nname=")
+    with pytest.raises(ConfigError, match="layerw.toml"):
+        GameConfig.load(tmp_path)
