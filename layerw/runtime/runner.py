@@ -55,13 +55,14 @@ class Runner:
                 written.append(path)
         return written
 
-    def run_realtime(self, present: Callable[[], bool], poll: Callable[[InputState], None]) -> None:
+    def run_realtime(self, present: Callable[[], bool], poll: Callable[[InputState], None],
+                     clock: Callable[[], float] = time.perf_counter) -> None:
         """Tick at the game's rate and render once per display frame until ``present`` says stop."""
         dt = 1.0 / self.game.config.tick_rate
-        last = time.perf_counter()
+        last = clock()
         lag = 0.0
         while True:
-            now = time.perf_counter()
+            now = clock()
             lag = min(lag + now - last, MAX_CATCH_UP * dt)
             last = now
             poll(self.inputs)
