@@ -1,18 +1,18 @@
 """Bundle: a built game as the runtime sees it — config, module bytes and named assets.
 
-A build directory (what ``layerw build`` writes) is the plain-files form:
+``Bundle`` is the interface; sources are siblings. ``DirBundle`` reads a build directory (what
+``layerw build`` writes):
 
     BUILD/layerw.toml       normalised config
     BUILD/game.wasm         the module
     BUILD/assets/...        every asset, named by its path relative to assets/
 
-Other sources (a store's manifest and chunks) provide the same interface.
+Bundles are picklable, so a game can be started in a worker process from the same object.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from abc import ABC, abstractmethod
 from pathlib import Path
 
 from layerw.config import GameConfig
@@ -22,31 +22,46 @@ MODULE_NAME = "game.wasm"
 ASSETS_DIR = "assets"
 
 
-@dataclass(frozen=True)
-class Bundle:
+class Bundle(ABC):
     config: GameConfig
     module: bytes
-    assets: dict[str, Path]
 
-    @classmethod
-    def open(cls, build_dir: Path) -> Bundle:
-        build_dir = Path(build_dir)
-        config = GameConfig.load(build_dir)
+    @abstractmethod
+    def asset_names(self) -> set[str]:
+        """Every asset the game may request."""
+
+    @abstractmethod
+    def read_asset(self, name: str) -> bytes:
+        """The asset's bytes (may block on that asset only); AssetNotFound for unknown names."""
+
+    def check_preload(self, where: str) -> None:
+        missing = sorted(set(self.config.preload) - self.asset_names())
+        if missing:
+            raise ConfigError(f"{where}: preload names assets that do not exist: {missing}")
+
+    @staticmethod
+    def open(build_dir: Path) -> DirBundle:
+        return DirBundle(Path(build_dir))
+
+
+class DirBundle(Bundle):
+    def __init__(self, build_dir: Path) -> None:
+        self.path = build_dir
+        self.config = GameConfig.load(build_dir)
         wasm = build_dir / MODULE_NAME
         if not wasm.is_file():
             raise ConfigError(f"{build_dir} has no {MODULE_NAME}: is it a build directory? run `layerw build` first")
+        self.module = wasm.read_bytes()
         root = build_dir / ASSETS_DIR
-        assets = {p.relative_to(root).as_posix(): p for p in sorted(root.rglob("*")) if p.is_file()} if root.is_dir() else {}
-        missing = [name for name in config.preload if name not in assets]
-        if missing:
-            raise ConfigError(f"{build_dir}: preload names assets that do not exist: {missing}")
-        return cls(config, wasm.read_bytes(), assets)
+        files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
+        self.assets = {p.relative_to(root).as_posix(): p for p in files}
+        self.check_preload(str(build_dir))
+
+    def asset_names(self) -> set[str]:
+        return set(self.assets)
 
     def read_asset(self, name: str) -> bytes:
         try:
             return self.assets[name].read_bytes()
         except KeyError:
             raise AssetNotFound(f"{self.config.name} has no asset {name!r}") from None
-
-    def asset_names(self) -> Iterator[str]:
-        return iter(self.assets)

@@ -35,14 +35,15 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from layerw.bundle import Bundle
     from layerw.runtime import open_game
     from layerw.runtime.inputs import Recording
     from layerw.runtime.runner import Runner
 
     recording = Recording.load(Path(args.inputs)) if args.inputs else None
     wants_pictures = bool(args.screenshot or args.frames) or not args.headless
-    with open_game(Path(args.game), cpu_limit=args.cpu_limit, seed=args.seed) as game:
-        bundle = game.bundle
+    bundle = Bundle.open(Path(args.game))
+    with open_game(bundle, cpu_limit=args.cpu_limit, seed=args.seed) as game:
         renderer = None
         if wants_pictures:
             from layerw.gfx.renderer import WgpuRenderer
@@ -63,8 +64,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             else:
                 from layerw.gfx.window import Window
 
-                with Window(bundle.config.name, bundle.config.width, bundle.config.height, renderer) as window:  # type: ignore[arg-type]
-                    runner.run_realtime(window.present, window.poll)
+                assert renderer is not None
+                with Window(renderer, title=f"{bundle.config.name} - Layer-W") as window:
+                    def present() -> bool:
+                        window.present()
+                        return not window.closed
+
+                    runner.run_realtime(present, lambda state: state.set_devices(0, window.poll()))
             print(f"tick {game.tick_count}")
             print(f"state-hash {game.state_hash()}")
         finally:

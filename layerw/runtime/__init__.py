@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from layerw.bundle import Bundle
 from layerw.runtime.engine import CpuLimit, Engine
@@ -17,12 +16,12 @@ AnyGame = Game | WorkerGame
 
 
 @contextmanager
-def open_game(build_dir: Path, *, cpu_limit: str = WATCHDOG, seed: int = 0) -> Iterator[AnyGame]:
-    """Start a built game: in a watchdog-bounded worker process, or in-process with an engine
+def open_game(bundle: Bundle, *, cpu_limit: str = WATCHDOG, seed: int = 0) -> Iterator[AnyGame]:
+    """Start a game: in a watchdog-bounded worker process, or in-process with an engine
     enforcing ``cpu_limit`` (epoch, fuel or off)."""
     if cpu_limit == WATCHDOG:
-        with WorkerGame(Path(build_dir), seed=seed) as worker:
+        with WorkerGame(bundle, seed=seed) as worker:
             yield worker
         return
-    with Engine(CpuLimit(cpu_limit)) as engine, Game(Bundle.open(Path(build_dir)), engine, seed=seed) as game:
+    with Engine(CpuLimit(cpu_limit)) as engine, Game(bundle, engine, seed=seed) as game:
         yield game

@@ -59,7 +59,7 @@ class Game:
     def _instantiate(self, rng: SplitMix64) -> None:
         self.store = wasmtime.Store(self.engine.wasmtime)
         self.store.set_limits(memory_size=self.config.memory_bytes)
-        self.assets = AssetTable(set(self.bundle.assets), set(self.config.preload), self.bundle.read_asset)
+        self.assets = AssetTable(self.bundle.asset_names(), set(self.config.preload), self.bundle.read_asset)
         self.wasi = Wasi(self.name, self._clock_ns, rng, log)
         linker = wasmtime.Linker(self.engine.wasmtime)
         self.wasi.define(linker)

@@ -72,6 +72,25 @@ class InputState:
         pad["connected"], pad["buttons"] = 1, mask
         pad["axes"] = values + [0.0] * (6 - len(values))
 
+    def set_devices(self, player: int, devices: dict[str, Any]) -> None:
+        """Replace ``player``'s device state with a polled snapshot: ``keys`` (a set of key
+        codes), ``pointer`` ({x, y, buttons, inside}) and ``gamepads`` ([{connected, buttons
+        (W3C order, a list of bools or a mask), axes}])."""
+        p = self._player(player)
+        words = np.zeros(abi.KEY_WORDS, dtype=np.uint32)
+        codes = np.fromiter(devices.get("keys", ()), dtype=np.int64)
+        codes = codes[(codes > 0) & (codes < abi.KEY_WORDS * 32)]
+        np.bitwise_or.at(words, codes >> 5, (np.uint32(1) << (codes & 31).astype(np.uint32)))
+        p["keys"] = words
+        ptr = devices.get("pointer")
+        if ptr:
+            p["pointer"] = (ptr["x"], ptr["y"], ptr["buttons"], ptr["inside"])
+        for i, pad in enumerate(devices.get("gamepads", ())[:abi.MAX_GAMEPADS]):
+            buttons = pad.get("buttons", 0)
+            mask = buttons if isinstance(buttons, int) else sum(1 << b for b, down in enumerate(buttons) if down)
+            axes = [float(a) for a in pad.get("axes", ())][:6]
+            p["gamepads"][i] = (int(bool(pad.get("connected"))), mask, axes + [0.0] * (6 - len(axes)))
+
     def pack(self, tick: int, events: list[Event]) -> bytes:
         """The lw_input bytes for ``tick`` with these events (at most MAX_EVENTS)."""
         if len(events) > abi.MAX_EVENTS:

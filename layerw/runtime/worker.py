@@ -30,7 +30,7 @@ START_TIMEOUT_S = 60.0  # spawning + compiling (or loading the cached module)
 _CTX = mp.get_context("spawn")  # no fork: the parent may hold GPU and timer threads
 
 
-def _serve(conn: multiprocessing.connection.Connection, build_dir: str, seed: int, cache: str | None,
+def _serve(conn: multiprocessing.connection.Connection, bundle: Bundle, seed: int, cache: str | None,
            shm_name: str, snapshot: bytes | None) -> None:
     """The worker's loop: one request in, one answer out, until the pipe closes."""
     from layerw.runtime.engine import CpuLimit, Engine
@@ -39,9 +39,13 @@ def _serve(conn: multiprocessing.connection.Connection, build_dir: str, seed: in
     shm = SharedMemory(name=shm_name)  # registered with the parent's tracker, which unlinks it
     try:
         engine = Engine(CpuLimit.OFF, cache=Path(cache) if cache else None)
-        game = Game(Bundle.open(Path(build_dir)), engine, seed=seed)
-        if snapshot is not None:
-            game.restore(Snapshot.from_bytes(snapshot))
+        try:
+            game = Game(bundle, engine, seed=seed)
+            if snapshot is not None:
+                game.restore(Snapshot.from_bytes(snapshot))
+        except LayerWError as e:
+            conn.send(("error", e))
+            return
         state = InputState()
 
         def new_textures() -> list[tuple[int, str]]:
@@ -79,10 +83,9 @@ def _serve(conn: multiprocessing.connection.Connection, build_dir: str, seed: in
 class WorkerGame:
     """Same interface as ``Game`` (tick, render, state_hash, snapshot, restore, close)."""
 
-    def __init__(self, bundle_dir: Path, *, seed: int = 0, cache: Path | None = None,
+    def __init__(self, bundle: Bundle, *, seed: int = 0, cache: Path | None = None,
                  snapshot: Snapshot | None = None) -> None:
-        self.bundle_dir = Path(bundle_dir)
-        self.bundle = Bundle.open(self.bundle_dir)
+        self.bundle = bundle
         self.config = self.bundle.config
         self.name = self.config.name
         self.seed = seed
@@ -103,7 +106,7 @@ class WorkerGame:
         self._conn, child = _CTX.Pipe()
         self._proc = _CTX.Process(
             target=_serve, name=f"layerw-{self.name}", daemon=True,
-            args=(child, str(self.bundle_dir), self.seed, str(self.cache) if self.cache else None,
+            args=(child, self.bundle, self.seed, str(self.cache) if self.cache else None,
                   self._shm.name, snapshot.to_bytes() if snapshot else None))
         self._proc.start()
         child.close()

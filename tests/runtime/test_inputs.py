@@ -63,3 +63,20 @@ def test_malformed_recording_names_the_line(tmp_path: Path, text: str) -> None:
     path.write_text('{"tick": 0}\n' + text)
     with pytest.raises(InputError, match="bad.jsonl:2"):
         Recording.load(path)
+
+
+def test_set_devices_replaces_a_players_state() -> None:
+    state = InputState()
+    state.key(0, "KeyA", True)
+    w, up = abi.KEYS.index("KeyW"), abi.KEYS.index("ArrowUp")
+    state.set_devices(0, {"keys": {w, up}, "pointer": {"x": 3.0, "y": 4.0, "buttons": 1, "inside": 1},
+                          "gamepads": [{"connected": 1, "buttons": [True, False, True], "axes": [0.25]}]})
+    rec = np.frombuffer(state.pack(0, []), dtype=abi.INPUT.dtype)[0]["players"][0]
+    expected = np.zeros(abi.KEY_WORDS, dtype=np.uint32)
+    for code in (w, up):
+        expected[code >> 5] |= np.uint32(1 << (code & 31))
+    assert rec["keys"].tolist() == expected.tolist()
+    assert (rec["pointer"]["x"], rec["pointer"]["buttons"]) == (3.0, 1)
+    assert (rec["gamepads"][0]["connected"], rec["gamepads"][0]["buttons"], rec["gamepads"][0]["axes"][0]) == (1, 0b101, 0.25)
+    state.set_devices(0, {"keys": frozenset(), "pointer": None, "gamepads": []})
+    assert np.frombuffer(state.pack(1, []), dtype=abi.INPUT.dtype)[0]["players"][0]["keys"].sum() == 0

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from layerw.bundle import Bundle
 from layerw.runtime.engine import Engine
@@ -30,26 +31,28 @@ class CountingRenderer:
         self.frames += 1
 
 
-def test_fixed_ticks_whatever_the_frame_rate(built: Callable[[Path], Path], engine: Engine) -> None:
-    bundle = Bundle.open(built(GAMES / "pong"))
-    for fps, frames in ((30, 30), (120, 120)):  # one second of display at each rate
-        now = [0.0]
+def run_one_second(bundle: Bundle, engine: Engine, fps: int) -> tuple[int, int, int, list[int]]:
+    """Run one second of display time at ``fps`` with a fake clock; (ticks, frames, polls, textures)."""
+    now = [0.0]
+    renderer = CountingRenderer()
+    polled: list[int] = []
 
-        def clock() -> float:
-            return now[0]
+    def present() -> bool:
+        now[0] += 1.0 / fps
+        return renderer.frames < fps
 
-        def present() -> bool:
-            now[0] += 1.0 / fps
-            return renderer.frames < frames
+    with Game(bundle, engine) as game:
+        Runner(game, renderer).run_realtime(present, lambda s: polled.append(1), lambda: now[0])  # type: ignore[arg-type]
+        return game.tick_count, renderer.frames, len(polled), list(renderer.textures)
 
-        polled: list[int] = []
-        renderer = CountingRenderer()
-        with Game(bundle, engine) as game:
-            Runner(game, renderer).run_realtime(present, lambda s: polled.append(1), clock)  # type: ignore[arg-type]
-            elapsed = (frames - 1) / fps  # the first frame is at time 0
-            assert abs(game.tick_count - elapsed * 60) <= 1.5, (fps, game.tick_count)
-            assert renderer.frames == frames == len(polled)
-            assert list(renderer.textures) == [1]
+
+@pytest.mark.parametrize("fps", [30, 120])
+def test_fixed_ticks_whatever_the_frame_rate(built: Callable[[Path], Path], engine: Engine, fps: int) -> None:
+    ticks, frames, polls, textures = run_one_second(Bundle.open(built(GAMES / "pong")), engine, fps)
+    elapsed = (fps - 1) / fps  # the first frame is at time 0
+    assert abs(ticks - elapsed * 60) <= 1.5, (fps, ticks)
+    assert frames == polls == fps
+    assert textures == [1]
 
 
 def test_recording_drives_the_same_hash_headless(built: Callable[[Path], Path], engine: Engine) -> None:

@@ -24,7 +24,7 @@ def test_worker_matches_in_process_and_draws_the_same(built: Callable[[Path], Pa
     out = built(GAMES / "pong")
     state = InputState()
     state.key(0, "KeyW", True)
-    with Game(Bundle.open(out), engine, seed=4) as local, WorkerGame(out, seed=4, cache=tmp_path) as remote:
+    with Game(Bundle.open(out), engine, seed=4) as local, WorkerGame(Bundle.open(out), seed=4, cache=tmp_path) as remote:
         assert [h for h, _ in remote.take_new_textures()] == [h for h, _ in local.take_new_textures()]
         for _ in range(90):
             local.tick(state)
@@ -39,8 +39,7 @@ def test_worker_matches_in_process_and_draws_the_same(built: Callable[[Path], Pa
 def test_infinite_loop_is_killed_and_the_game_restores(tmp_path: Path) -> None:
     tick = COUNT + "(if (i32.eq (i32.load (i32.const 2048)) (i32.const 5)) (then (loop (br 0))))"
     out = tmp_path / "loop"
-    bundle(out, contract_wat(tick=tick), tick_ms=200)
-    with WorkerGame(out, cache=tmp_path / "cache") as game:
+    with WorkerGame(bundle(out, contract_wat(tick=tick), tick_ms=200), cache=tmp_path / "cache") as game:
         state = InputState()
         for _ in range(3):
             game.tick(state)
@@ -60,8 +59,7 @@ def test_infinite_loop_is_killed_and_the_game_restores(tmp_path: Path) -> None:
 
 def test_trap_in_the_worker_is_game_crashed(tmp_path: Path) -> None:
     out = tmp_path / "trap"
-    bundle(out, contract_wat(tick="unreachable"))
-    with WorkerGame(out, cache=tmp_path / "cache") as game:
+    with WorkerGame(bundle(out, contract_wat(tick="unreachable")), cache=tmp_path / "cache") as game:
         with pytest.raises(GameCrashed) as err:
             game.tick(InputState())
         assert err.value.trap_code == "unreachable" and err.value.tick == 0

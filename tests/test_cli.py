@@ -1,0 +1,68 @@
+"""The command line, end to end: build, then run headless with a screenshot, as a user would."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import GAMES
+
+
+def layerw(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([sys.executable, "-m", "layerw.cli", *args], capture_output=True, text=True, timeout=300)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+@pytest.fixture(scope="module")
+def pong(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("cli") / "pong"
+    layerw("build", str(GAMES / "pong"), "-o", str(out))
+    return out
+
+
+def test_run_prints_the_same_state_hash_every_time_and_a_real_picture(pong: Path, tmp_path: Path) -> None:
+    runs = []
+    for i, limit in enumerate(("watchdog", "watchdog", "epoch", "off")):
+        shot = tmp_path / f"s{i}.png"
+        proc = layerw("run", str(pong), "--headless", "--ticks", "120", "--screenshot", str(shot), "--cpu-limit", limit)
+        last = proc.stdout.strip().splitlines()[-1]
+        assert last.startswith("state-hash ") and len(last.split()[1]) == 64
+        runs.append(last)
+        pixels = np.asarray(Image.open(shot).convert("RGB")).astype(int)
+        assert pixels.shape == (240, 320, 3)
+        assert pixels.std() > 10 and len(np.unique(pixels.reshape(-1, 3), axis=0)) > 3  # not blank
+    assert len(set(runs)) == 1
+
+
+def test_inputs_recording_changes_the_hash(pong: Path, tmp_path: Path) -> None:
+    rec = tmp_path / "rec.jsonl"
+    rec.write_text('{"tick": 5, "player": 0, "down": ["KeyW"]}\n')
+    still = layerw("run", str(pong), "--headless", "--ticks", "60").stdout.splitlines()[-1]
+    moved = layerw("run", str(pong), "--headless", "--ticks", "60", "--inputs", str(rec)).stdout.splitlines()[-1]
+    assert still != moved
+
+
+def test_frames_are_written_every_n_ticks(pong: Path, tmp_path: Path) -> None:
+    proc = layerw("run", str(pong), "--headless", "--ticks", "90", "--frames", str(tmp_path / "f"), "--every", "30")
+    assert sorted(p.name for p in (tmp_path / "f").iterdir()) == ["pong-000030.png", "pong-000060.png", "pong-000090.png"]
+    assert proc.stdout.count("frame ") == 3
+
+
+def test_errors_are_one_line_and_exit_nonzero(tmp_path: Path) -> None:
+    proc = layerw("run", str(tmp_path / "nothing"), "--headless", check=False)
+    assert proc.returncode == 1
+    assert "ConfigError" in proc.stderr and "Traceback" not in proc.stderr
+    bad = tmp_path / "bad"
+    (bad / "assets").mkdir(parents=True)
+    (bad / "layerw.toml").write_text('[game]\nname = "bad"\n')
+    (bad / "game.wasm").write_bytes(b"MZ not wasm")
+    for limit in ("epoch", "watchdog"):
+        proc = layerw("run", str(bad), "--headless", "--cpu-limit", limit, check=False)
+        assert proc.returncode == 1 and "InvalidModule" in proc.stderr, proc.stderr
