@@ -36,46 +36,21 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from layerw.bundle import Bundle
-    from layerw.runtime import open_game
-    from layerw.runtime.inputs import Recording
-    from layerw.runtime.runner import Runner
+    from layerw.play import PlayOptions, play
 
-    recording = Recording.load(Path(args.inputs)) if args.inputs else None
-    wants_pictures = bool(args.screenshot or args.frames) or not args.headless
     bundle = Bundle.open(Path(args.game))
-    with open_game(bundle, cpu_limit=args.cpu_limit, seed=args.seed) as game:
-        renderer = None
-        if wants_pictures:
-            from layerw.gfx.renderer import WgpuRenderer
-
-            renderer = WgpuRenderer(bundle.config.width, bundle.config.height)
-        try:
-            runner = Runner(game, renderer, players=args.players, recording=recording)
-            if args.headless:
-                frames = runner.run_headless(args.ticks, every=args.every if args.frames else 0,
-                                             frames_dir=Path(args.frames) if args.frames else None)
-                for path in frames:
-                    print(f"frame {path}")
-                if args.screenshot:
-                    runner.frame()
-                    assert renderer is not None
-                    renderer.save_png(Path(args.screenshot))
-                    print(f"screenshot {args.screenshot}")
-            else:
-                from layerw.gfx.window import Window
-
-                assert renderer is not None
-                with Window(renderer, title=f"{bundle.config.name} - Layer-W") as window:
-                    def present() -> bool:
-                        window.present()
-                        return not window.closed
-
-                    runner.run_realtime(present, lambda state: state.set_devices(0, window.poll()))
-            print(f"tick {game.tick_count}")
-            print(f"state-hash {game.state_hash()}")
-        finally:
-            if renderer is not None:
-                renderer.close()
+    options = PlayOptions(
+        headless=args.headless, ticks=args.ticks, seed=args.seed, players=args.players, cpu_limit=args.cpu_limit,
+        screenshot=Path(args.screenshot) if args.screenshot else None,
+        frames=Path(args.frames) if args.frames else None, every=args.every,
+        inputs=Path(args.inputs) if args.inputs else None)
+    result = play(bundle, options)
+    for path in result.frames:
+        print(f"frame {path}")
+    if options.screenshot:
+        print(f"screenshot {options.screenshot}")
+    print(f"tick {result.tick}")
+    print(f"state-hash {result.state_hash}")
     return 0
 
 
@@ -102,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     r = parsers["run"]
     r.add_argument("game", help="build directory (from `layerw build`)")
     r.add_argument("--headless", action="store_true", help="no window: tick as fast as possible")
-    r.add_argument("--ticks", type=int, default=600, help="ticks to run headless (default 600)")
+    r.add_argument("--ticks", type=int, help="ticks to run (headless default 600; a window runs until closed)")
     r.add_argument("--screenshot", help="PNG of the last frame")
     r.add_argument("--frames", help="directory for a PNG every --every ticks")
     r.add_argument("--every", type=int, default=30)
@@ -119,8 +94,6 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    if getattr(args, "frames", None):
-        Path(args.frames).mkdir(parents=True, exist_ok=True)
     try:
         return int(args.func(args))
     except LayerWError as e:

@@ -66,3 +66,15 @@ def test_errors_are_one_line_and_exit_nonzero(tmp_path: Path) -> None:
     for limit in ("epoch", "watchdog"):
         proc = layerw("run", str(bad), "--headless", "--cpu-limit", limit, check=False)
         assert proc.returncode == 1 and "InvalidModule" in proc.stderr, proc.stderr
+
+
+def test_window_mode_on_a_virtual_display(pong: Path, tmp_path: Path) -> None:
+    """Without --headless the game opens a real window (here on Xvfb) and runs at its tick rate."""
+    shot = tmp_path / "window.png"
+    proc = subprocess.run(["xvfb-run", "-a", sys.executable, "-m", "layerw.cli", "run", str(pong),
+                           "--ticks", "90", "--screenshot", str(shot)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-2] == "tick 90"
+    assert proc.stdout.splitlines()[-1].startswith("state-hash ")
+    pixels = np.asarray(Image.open(shot).convert("RGB")).astype(int)
+    assert pixels.std() > 10

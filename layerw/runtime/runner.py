@@ -56,8 +56,9 @@ class Runner:
         return written
 
     def run_realtime(self, present: Callable[[], bool], poll: Callable[[InputState], None],
-                     clock: Callable[[], float] = time.perf_counter) -> None:
-        """Tick at the game's rate and render once per display frame until ``present`` says stop."""
+                     clock: Callable[[], float] = time.perf_counter, ticks: int | None = None) -> None:
+        """Tick at the game's rate and render once per display frame until ``present`` says stop
+        (or, given ``ticks``, until that many ticks have run)."""
         dt = 1.0 / self.game.config.tick_rate
         last = clock()
         lag = 0.0
@@ -66,9 +67,9 @@ class Runner:
             lag = min(lag + now - last, MAX_CATCH_UP * dt)
             last = now
             poll(self.inputs)
-            while lag >= dt:
+            while lag >= dt and (ticks is None or self.game.tick_count < ticks):
                 self.step()
                 lag -= dt
             self.frame()
-            if not present():
+            if not present() or (ticks is not None and self.game.tick_count >= ticks):
                 return

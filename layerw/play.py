@@ -1,0 +1,83 @@
+"""play: run a game natively, headless or in a window — what ``layerw run`` does.
+
+Data flows one way: a bundle (build dir or store) → the runtime (in-process or in a watchdog
+worker) → the renderer (offscreen PNGs, or a window where a display exists).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from layerw.bundle import Bundle
+from layerw.runtime import WATCHDOG, open_game
+from layerw.runtime.inputs import Recording
+from layerw.runtime.runner import Runner
+
+
+@dataclass(frozen=True)
+class PlayOptions:
+    headless: bool = True
+    ticks: int | None = None          # None: 600 headless, until closed in a window
+    screenshot: Path | None = None    # PNG of the last frame
+    frames: Path | None = None        # a PNG every `every` ticks (headless)
+    every: int = 30
+    inputs: Path | None = None        # input recording (JSON Lines)
+    seed: int = 0
+    players: int = 1
+    cpu_limit: str = WATCHDOG
+
+
+@dataclass
+class PlayResult:
+    tick: int
+    state_hash: str
+    frames: list[Path] = field(default_factory=list)
+
+
+def quiet_gl_probe() -> None:
+    """wgpu probes EGL, which complains without XDG_RUNTIME_DIR; give it a private one."""
+    if "XDG_RUNTIME_DIR" not in os.environ:
+        path = Path(tempfile.gettempdir()) / f"layerw-runtime-{os.getuid()}"
+        path.mkdir(mode=0o700, exist_ok=True)
+        os.environ["XDG_RUNTIME_DIR"] = str(path)
+
+
+def play(bundle: Bundle, options: PlayOptions) -> PlayResult:
+    recording = Recording.load(options.inputs) if options.inputs else None
+    wants_pictures = bool(options.screenshot or options.frames) or not options.headless
+    quiet_gl_probe()
+    with open_game(bundle, cpu_limit=options.cpu_limit, seed=options.seed) as game:
+        renderer = None
+        if wants_pictures:
+            from layerw.gfx.renderer import WgpuRenderer
+
+            renderer = WgpuRenderer(bundle.config.width, bundle.config.height)
+        try:
+            runner = Runner(game, renderer, players=options.players, recording=recording)
+            frames: list[Path] = []
+            if options.headless:
+                if options.frames:
+                    options.frames.mkdir(parents=True, exist_ok=True)
+                frames = runner.run_headless(600 if options.ticks is None else options.ticks,
+                                             every=options.every if options.frames else 0, frames_dir=options.frames)
+                if options.screenshot:
+                    runner.frame()
+            else:
+                from layerw.gfx.window import Window
+
+                assert renderer is not None
+                with Window(renderer, title=f"{bundle.config.name} - Layer-W") as window:
+                    def present() -> bool:
+                        window.present()
+                        return not window.closed
+
+                    runner.run_realtime(present, lambda state: state.set_devices(0, window.poll()), ticks=options.ticks)
+            if options.screenshot and renderer is not None:
+                renderer.save_png(options.screenshot)
+            return PlayResult(game.tick_count, game.state_hash(), frames)
+        finally:
+            if renderer is not None:
+                renderer.close()
