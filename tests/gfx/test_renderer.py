@@ -18,14 +18,11 @@ from layerw import abi
 from layerw.errors import RenderError
 from layerw.gfx.renderer import WgpuRenderer
 from layerw.gfx.writer import CommandWriter, rgba
+from tests.golden import compare
 
-GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 W, H = 160, 120
 BG = rgba(24, 24, 48)
 RED, GREEN, BLUE, WHITE = rgba(255, 0, 0), rgba(0, 255, 0), rgba(0, 0, 255), rgba(255, 255, 255)
-MAX_MEAN_DIFF = 1.5  # mean absolute difference per channel, 0..255
-MAX_BAD_FRACTION = 0.005  # pixels whose largest channel difference exceeds BAD_DIFF
-BAD_DIFF = 48
 
 
 def checker() -> np.ndarray:
@@ -125,28 +122,9 @@ def viewport(w: CommandWriter) -> None:
 SCENES = {f.__name__: f for f in (shapes, rotation, text, texture, transform, viewport)}
 
 
-def compare(actual: np.ndarray, name: str, update: bool) -> None:
-    path = GOLDEN / f"gfx_{name}.png"
-    if update or not path.exists():
-        GOLDEN.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(actual, "RGBA").save(path)
-        if not update:
-            pytest.fail(f"no golden frame {path.name}; wrote one, check it and rerun")
-        return
-    with Image.open(path) as im:
-        expected = np.asarray(im.convert("RGBA"), np.int16)
-    assert expected.shape == actual.shape
-    diff = np.abs(actual.astype(np.int16) - expected)
-    mean, bad = diff.mean(), (diff.max(axis=2) > BAD_DIFF).mean()
-    if mean > MAX_MEAN_DIFF or bad > MAX_BAD_FRACTION:
-        out = path.with_name(f"gfx_{name}.actual.png")
-        Image.fromarray(actual, "RGBA").save(out)
-        pytest.fail(f"{path.name}: mean diff {mean:.2f}, {bad:.2%} pixels off; got {out}")
-
-
 @pytest.mark.parametrize("name", SCENES)
 def test_golden_frame(renderer: WgpuRenderer, name: str, request: pytest.FixtureRequest) -> None:
-    compare(render(renderer, SCENES[name]), name, request.config.getoption("--update-golden"))
+    compare(render(renderer, SCENES[name]), f"gfx_{name}", request)
 
 
 def px(img: np.ndarray, x: int, y: int) -> tuple[int, ...]:
