@@ -11,7 +11,7 @@ from pathlib import Path
 from rich.console import Console
 
 from layerw.errors import LayerWError
-from layerw.runtime import CPU_LIMITS, WATCHDOG
+from layerw.runtime import CPU_LIMITS, DEFAULT_CPU_LIMIT
 
 console = Console(stderr=True)
 
@@ -84,9 +84,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--inputs", help="input recording (JSON Lines) to replay")
     r.add_argument("--seed", type=int, default=0, help="the game's random seed")
     r.add_argument("--players", type=int, default=1)
-    r.add_argument("--cpu-limit", choices=CPU_LIMITS, default=WATCHDOG,
-                   help="how a call's CPU deadline is enforced: a watchdog process (default, no cost "
-                        "inside the guest), wasmtime epoch or fuel checks, or off")
+    r.add_argument("--cpu-limit", choices=CPU_LIMITS, default=DEFAULT_CPU_LIMIT,
+                   help="how a call's CPU deadline is enforced: wasmtime epoch checks (default), fuel, "
+                        "a watchdog process (no checks inside the guest: best for compute-heavy ticks), or off")
     return p
 
 

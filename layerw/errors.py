@@ -16,7 +16,13 @@
     ├── SnapshotError(ValueError)         a snapshot does not fit this module or is corrupt
     ├── InputError(ValueError)            an input recording is malformed
     ├── CommandListError(ValueError)      a frame's command list is malformed (bad op, overrun)
-    └── RenderError                       the GPU backend failed or is missing
+    ├── RenderError                       the GPU backend failed or is missing
+    └── StoreError                        a store could not be opened, read or written
+        ├── StoreUnavailable(ConnectionError)  the backend cannot be reached or refused the request
+        ├── NotPublished(KeyError)        no such game, channel, version or chunk in the store
+        ├── VersionExists                 that version is published already with other content
+        ├── ManifestError(ValueError)     a manifest or channel file is malformed or of an unknown schema
+        └── ChunkCorrupt                  a chunk's bytes do not hash to its id (never passed on)
 
 Messages say what happened and what to do about it.
 """
@@ -117,3 +123,30 @@ class CommandListError(LayerWError, ValueError):
 
 class RenderError(LayerWError):
     """The GPU backend failed or is not available."""
+
+
+class StoreError(LayerWError):
+    """A store could not be opened, read or written."""
+
+
+class StoreUnavailable(StoreError, ConnectionError):
+    """The store's backend cannot be reached, or refused the request (credentials, bucket)."""
+
+
+class NotPublished(StoreError, KeyError):
+    """No such game, channel, version or chunk in the store."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class VersionExists(StoreError):
+    """A version is published already with different content; versions are immutable."""
+
+
+class ManifestError(StoreError, ValueError):
+    """A manifest or channel file is malformed, or written in a schema this host does not read."""
+
+
+class ChunkCorrupt(StoreError):
+    """A chunk's bytes do not hash to its id; such bytes are never passed on."""

@@ -1,0 +1,35 @@
+"""Workload: the sprites game at 10k sprites, built once per run and shared by the sections."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from layerw.bundle import Bundle
+from layerw.runtime.engine import Engine
+from layerw.runtime.game import Game
+from layerw.runtime.inputs import InputState
+from layerw.toolchain.build import build
+
+ROOT = Path(__file__).resolve().parents[1]
+SPRITES_DIR = ROOT / "games" / "sprites"
+SPRITE_COUNT = 10_000  # games/sprites/assets/config.txt
+DEADLINE_MS = 600_000  # arm() budget for timed calls: never the limit, only its bookkeeping
+
+
+def build_sprites(out_dir: Path) -> Path:
+    """Build games/sprites with the project toolchain; returns the build directory."""
+    return build(SPRITES_DIR, out_dir / "sprites").out
+
+
+def open_game(build_dir: Path, engine: Engine) -> Game:
+    """The sprites game, started and ticked once (so the input block holds a real input)."""
+    game = Game(Bundle.open(build_dir), engine)
+    game.tick(InputState())
+    return game
+
+
+def guest_export(game: Game, name: str) -> Any:
+    """The raw wasmtime function behind one of the game's entry points, to time the guest alone
+    (no input packing, no error translation). The one place the benchmarks reach into Game."""
+    return game._funcs[name]
