@@ -15,6 +15,9 @@
     │   └── GameExited                    the guest called proc_exit
     ├── SnapshotError(ValueError)         a snapshot does not fit this module or is corrupt
     ├── InputError(ValueError)            an input recording is malformed
+    ├── SessionError                      a multiplayer session refused or lost a client
+    │   ├── ProtocolError(ValueError)     a malformed, oversized or out-of-order message
+    │   └── RoomFull                      no free seat (or room) for a new player
     ├── CommandListError(ValueError)      a frame's command list is malformed (bad op, overrun)
     ├── RenderError                       the GPU backend failed or is missing
     └── StoreError                        a store could not be opened, read or written
@@ -119,6 +122,18 @@ class InputError(LayerWError, ValueError):
 
 class CommandListError(LayerWError, ValueError):
     """A frame's command list is malformed: an unknown op, or a command that overruns the list."""
+
+
+class SessionError(LayerWError):
+    """A multiplayer session refused or lost a client."""
+
+
+class ProtocolError(SessionError, ValueError):
+    """A malformed, oversized or out-of-order protocol message."""
+
+
+class RoomFull(SessionError):
+    """No free seat (or room) for a new player."""
 
 
 class RenderError(LayerWError):

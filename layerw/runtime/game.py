@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import struct
+from collections.abc import Sequence
 
 import numpy as np
 import wasmtime
@@ -25,7 +26,7 @@ from layerw.errors import (
     InvalidModule,
     SnapshotError,
 )
-from layerw.runtime.assets import AssetTable
+from layerw.runtime.assets import AssetTable, Event
 from layerw.runtime.contract import check_module
 from layerw.runtime.engine import Engine
 from layerw.runtime.imports import HostImports
@@ -142,9 +143,10 @@ class Game:
 
     # --- the frame path ---------------------------------------------------------------------------
 
-    def tick(self, inputs: InputState) -> None:
-        """Advance one fixed tick with ``inputs`` plus the host events due at this tick."""
-        data = inputs.pack(self.tick_count, self.assets.due(self.tick_count))
+    def tick(self, inputs: InputState, events: Sequence[Event] = ()) -> None:
+        """Advance one fixed tick with ``inputs``, the host's asset events due at this tick, then
+        ``events`` (e.g. players joining, stamped by a session server)."""
+        data = inputs.pack(self.tick_count, [*self.assets.due(self.tick_count), *events])
         self.memory.write(self.store, data, self.input_ptr)
         self._call("lw_tick")
         self.tick_count += 1

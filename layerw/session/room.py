@@ -1,0 +1,223 @@
+"""Room: one lockstep session — the authoritative game, its seats, and the frames it stamps.
+
+A room advances its own instance of the game one tick at a time. Each tick it turns the inputs
+clients sent for that tick (late ones land on the next tick, none means "same as before") into
+one Frame, applies it, and returns it for broadcasting. Every host that applies the same frames to
+the same snapshot reaches the same state, so only inputs travel. Snapshots taken every
+``snapshot_every`` ticks, plus the frames since, let anyone join or rejoin at any time.
+
+This module is transport-free: the server feeds it messages and ships what it returns.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import secrets
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from layerw import abi
+from layerw.bundle import Bundle
+from layerw.errors import ProtocolError, RoomFull, SessionError
+from layerw.runtime.assets import Event
+from layerw.runtime.engine import Engine
+from layerw.runtime.game import Game
+from layerw.runtime.inputs import InputState
+from layerw.runtime.snapshot import Snapshot, delta
+from layerw.session import protocol as p
+
+log = logging.getLogger("layerw.room")
+MAX_AHEAD = 120  # an input may target at most this many ticks ahead
+KEPT_SNAPSHOTS = 4  # older snapshots kept so a rejoining client can get a page delta
+
+
+class RoomState(enum.Enum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class SeatState(enum.Enum):
+    FREE = "free"
+    CONNECTED = "connected"
+    AWAY = "away"  # disconnected, seat kept for the grace period
+
+    def to(self, new: SeatState) -> SeatState:
+        allowed = {SeatState.FREE: {SeatState.CONNECTED}, SeatState.CONNECTED: {SeatState.AWAY, SeatState.FREE},
+                   SeatState.AWAY: {SeatState.CONNECTED, SeatState.FREE}}
+        if new not in allowed[self]:
+            raise SessionError(f"seat cannot go from {self.value} to {new.value}")
+        return new
+
+
+@dataclass
+class Seat:
+    state: SeatState = SeatState.FREE
+    token: bytes = b""
+    away_since: int = 0
+
+
+@dataclass(frozen=True)
+class Saved:
+    tick: int
+    snapshot: Snapshot
+    inputs: bytes
+
+
+class Room:
+    def __init__(self, room_id: str, bundle: Bundle, engine: Engine, *, seats: int = abi.MAX_PLAYERS,
+                 input_delay: int = 2, hash_every: int = 30, snapshot_every: int = 300,
+                 grace_ticks: int = 600, seed: int = 0) -> None:
+        if not 1 <= seats <= abi.MAX_PLAYERS:
+            raise SessionError(f"a room has 1..{abi.MAX_PLAYERS} seats, not {seats}")
+        self.id = room_id
+        self.state = RoomState.OPEN
+        self.game = Game(bundle, engine, seed=seed)
+        self.inputs = InputState(players=seats)
+        for i in range(seats):
+            self.inputs.record["players"][i]["connected"] = 0
+        self.seats = [Seat() for _ in range(seats)]
+        self.input_delay, self.hash_every, self.snapshot_every = input_delay, hash_every, snapshot_every
+        self.grace_ticks = grace_ticks
+        self.pending: dict[int, dict[int, bytes]] = {}  # tick -> seat -> lw_player
+        self.events: list[tuple[int, int, int, int]] = []  # for the next frame
+        self.frames: list[p.Frame] = []  # since the newest snapshot
+        self.saved: deque[Saved] = deque(maxlen=KEPT_SNAPSHOTS)
+        self.hashes: dict[int, str] = {}
+        self._save()
+
+    @property
+    def tick(self) -> int:
+        return self.game.tick_count
+
+    @property
+    def tick_rate(self) -> int:
+        return self.game.config.tick_rate
+
+    def _save(self) -> None:
+        self.saved.append(Saved(self.tick, self.game.snapshot(), self.inputs.record.tobytes()))
+        self.frames = []
+
+    # --- seats ----------------------------------------------------------------------------------
+
+    def join(self, hello: p.Hello) -> p.Welcome:
+        """Seat a player (or a returning one, by token) or a spectator; returns the WELCOME."""
+        self._require_open()
+        seat = p.NO_SEAT
+        token = bytes(p.TOKEN_SIZE)
+        if hello.role == p.PLAYER:
+            seat = self._seat_for(hello.token)
+            entry = self.seats[seat]
+            rejoin = entry.state is SeatState.AWAY
+            entry.state = entry.state.to(SeatState.CONNECTED)
+            if not rejoin:
+                entry.token = secrets.token_bytes(p.TOKEN_SIZE)
+                self._set_player(seat, connected=True)
+                self.events.append((abi.EVENTS["PLAYER_JOINED"], seat, 0, 0))
+            token = entry.token
+        return p.Welcome(seat, token, self.tick_rate, self.input_delay, self.hash_every, self.snapshot_every,
+                         self.state_for(hello.base_tick))
+
+    def _seat_for(self, token: bytes) -> int:
+        if any(token):
+            for i, s in enumerate(self.seats):
+                if s.token == token and s.state is SeatState.AWAY:
+                    return i
+            for s in self.seats:
+                if s.token == token and s.state is SeatState.CONNECTED:
+                    raise SessionError("that seat is already connected")
+        for i, s in enumerate(self.seats):
+            if s.state is SeatState.FREE:
+                return i
+        raise RoomFull(f"room {self.id} has no free seat ({len(self.seats)} seats)")
+
+    def _set_player(self, seat: int, connected: bool) -> None:
+        blank = np.zeros((), dtype=abi.PLAYER.dtype)
+        blank["connected"] = int(connected)
+        self.pending.setdefault(self.tick, {})[seat] = blank.tobytes()
+
+    def leave(self, seat: int) -> None:
+        """A player's connection went away: keep the seat for the grace period."""
+        if seat == p.NO_SEAT:
+            return
+        entry = self.seats[seat]
+        entry.state = entry.state.to(SeatState.AWAY)
+        entry.away_since = self.tick
+
+    def _expire_seats(self) -> None:
+        for i, s in enumerate(self.seats):
+            if s.state is SeatState.AWAY and self.tick - s.away_since >= self.grace_ticks:
+                s.state = s.state.to(SeatState.FREE)
+                s.token = b""
+                self._set_player(i, connected=False)
+                self.events.append((abi.EVENTS["PLAYER_LEFT"], i, 0, 0))
+
+    def state_for(self, base_tick: int) -> p.State:
+        """What a joining client needs: the newest snapshot (as a page delta against ``base_tick``'s
+        snapshot when the room still has it) plus every frame since."""
+        newest = self.saved[-1]
+        base = next((s for s in self.saved if s.tick == base_tick and s is not newest), None)
+        if base is not None:
+            body, kind, base_at = delta(base.snapshot, newest.snapshot), p.DELTA, base.tick
+        else:
+            body, kind, base_at = newest.snapshot.to_bytes(), p.FULL, p.NO_BASE
+        return p.State(newest.tick, newest.inputs, kind, base_at, body, tuple(self.frames))
+
+    # --- ticking --------------------------------------------------------------------------------
+
+    def submit(self, seat: int, msg: p.Input) -> None:
+        """An input from ``seat`` for a target tick; late ones land on the next tick stamped."""
+        self._require_open()
+        if seat == p.NO_SEAT or self.seats[seat].state is not SeatState.CONNECTED:
+            raise ProtocolError("spectators and empty seats send no input")
+        if msg.tick > self.tick + MAX_AHEAD:
+            raise ProtocolError(f"input for tick {msg.tick} is more than {MAX_AHEAD} ticks ahead of {self.tick}")
+        player = np.frombuffer(msg.player, dtype=abi.PLAYER.dtype).copy()[0]
+        player["connected"] = 1  # a client cannot disconnect itself or others through its input
+        self.pending.setdefault(max(msg.tick, self.tick), {})[seat] = player.tobytes()
+
+    def step(self) -> p.Frame:
+        """Advance one tick; returns the frame every client must apply for it."""
+        self._require_open()
+        self._expire_seats()
+        changes = self.pending.pop(self.tick, {})
+        frame = p.Frame(self.tick, tuple(sorted(changes.items())), tuple(self.events))
+        self.events = []
+        apply_frame(self.game, self.inputs, frame)
+        self.frames.append(frame)
+        if self.tick % self.hash_every == 0:
+            self.hashes[self.tick] = self.game.state_hash()
+            for old in [t for t in self.hashes if t < self.tick - 10 * self.hash_every]:
+                del self.hashes[old]
+        if self.tick % self.snapshot_every == 0:
+            self._save()
+        return frame
+
+    def check(self, seat: int, msg: p.Hash) -> bool:
+        """True when a client's hash agrees with the room's (or the room no longer knows)."""
+        ours = self.hashes.get(msg.tick)
+        if ours is None or ours == msg.digest.hex():
+            return True
+        log.warning("desync in room %s: seat %s at tick %d has %s, room has %s",
+                    self.id, seat, msg.tick, msg.digest.hex()[:16], ours[:16])
+        return False
+
+    def _require_open(self) -> None:
+        if self.state is not RoomState.OPEN:
+            raise SessionError(f"room {self.id} is closed")
+
+    def close(self) -> None:
+        if self.state is RoomState.OPEN:
+            self.state = RoomState.CLOSED
+            self.game.close()
+
+
+def apply_frame(game: Game, inputs: InputState, frame: p.Frame) -> None:
+    """What every host does with a frame: update the held inputs, then tick with its events."""
+    if frame.tick != game.tick_count:
+        raise ProtocolError(f"frame for tick {frame.tick} arrived at tick {game.tick_count}")
+    for seat, player in frame.changes:
+        inputs.record["players"][seat] = np.frombuffer(player, dtype=abi.PLAYER.dtype)[0]
+    game.tick(inputs, [Event(frame.tick, kind, player, a, b) for kind, player, a, b in frame.events])

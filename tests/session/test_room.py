@@ -1,0 +1,156 @@
+"""Room and Replica without a network: lockstep by inputs, joins, rejoins, desync healing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from layerw import abi
+from layerw.bundle import Bundle
+from layerw.errors import ProtocolError, RoomFull, SessionError
+from layerw.runtime.engine import Engine
+from layerw.session import protocol as p
+from layerw.session.replica import Replica
+from layerw.session.room import Room
+from tests.conftest import GAMES
+
+
+@pytest.fixture(scope="module")
+def pong(built: Callable[[Path], Path]) -> Bundle:
+    return Bundle.open(built(GAMES / "pong"))
+
+
+def player_bytes(*keys: str) -> bytes:
+    rec = np.zeros((), dtype=abi.PLAYER.dtype)
+    for k in keys:
+        code = abi.KEYS.index(k)
+        rec["keys"][code >> 5] |= np.uint32(1 << (code & 31))
+    return rec.tobytes()
+
+
+def connect(room: Room, bundle: Bundle, engine: Engine, token: bytes = bytes(16), base: int = p.NO_BASE,
+            replica: Replica | None = None) -> Replica:
+    welcome = p.decode_server(room.join(p.Hello(p.PLAYER, token, base)).encode())
+    assert isinstance(welcome, p.Welcome)
+    replica = replica or Replica(bundle, engine)
+    replica.welcome(welcome)
+    return replica
+
+
+def run(room: Room, replicas: list[Replica], ticks: int, script: Callable[[int, int], bytes | None]) -> None:
+    """Advance the room; each replica gets every frame (through the wire format) and sends input."""
+    for _ in range(ticks):
+        for r in replicas:
+            player = script(r.seat, room.tick)
+            if player is not None:
+                room.submit(r.seat, p.decode_client(r.input_for(player)))  # type: ignore[arg-type]
+        frame = p.decode_server(room.step().encode())
+        assert isinstance(frame, p.Frame)
+        for r in replicas:
+            msg = r.apply(frame)
+            if msg is not None:
+                assert room.check(r.seat, p.decode_client(msg))  # type: ignore[arg-type]
+
+
+def scripted(seat: int, tick: int) -> bytes | None:
+    if tick % 97 == seat * 13:
+        return player_bytes("KeyW" if (tick // 97) % 2 else "KeyS", "ArrowUp")
+    if tick % 97 == seat * 13 + 40:
+        return player_bytes()
+    return None
+
+
+@pytest.mark.parametrize("players", [2, 4])
+def test_clients_in_lockstep_match_the_room(pong: Bundle, engine: Engine, players: int) -> None:
+    room = Room("r", pong, engine)
+    replicas = [connect(room, pong, engine) for _ in range(players)]
+    assert sorted(r.seat for r in replicas) == list(range(players))
+    run(room, replicas, 2000, scripted)
+    assert {r.game.state_hash() for r in replicas} == {room.game.state_hash()}
+    assert all(r.tick == room.tick == 2000 for r in replicas)
+
+
+def test_late_joiner_converges_after_5000_ticks(pong: Bundle, engine: Engine) -> None:
+    room = Room("r", pong, engine, snapshot_every=600)
+    first = connect(room, pong, engine)
+    run(room, [first], 5000, scripted)
+    late = connect(room, pong, engine)
+    assert late.tick == room.tick == 5000
+    run(room, [first, late], 300, scripted)
+    assert first.game.state_hash() == late.game.state_hash() == room.game.state_hash()
+
+
+def test_rejoin_keeps_the_seat_and_gets_only_changed_pages(pong: Bundle, engine: Engine) -> None:
+    room = Room("r", pong, engine, snapshot_every=100)
+    a, b = connect(room, pong, engine), connect(room, pong, engine)
+    run(room, [a, b], 450, scripted)
+    room.leave(b.seat)
+    run(room, [a], 250, scripted)  # b misses 250 ticks
+    full, base = room.state_for(p.NO_BASE), b.base_tick
+    assert base == 400
+    delta_state = room.state_for(base)
+    assert delta_state.kind == p.DELTA and len(delta_state.snapshot) < len(full.snapshot) * 0.3
+    rejoined = connect(room, pong, engine, token=b.token, base=base, replica=b)
+    assert rejoined.seat == 1 and rejoined.tick == room.tick
+    run(room, [a, b], 200, scripted)
+    assert a.game.state_hash() == b.game.state_hash() == room.game.state_hash()
+
+
+def test_desync_is_detected_and_healed(pong: Bundle, engine: Engine) -> None:
+    room = Room("r", pong, engine, hash_every=10)
+    a = connect(room, pong, engine)
+    run(room, [a], 50, scripted)
+    at = a.game.state_begin + 100
+    a.game.memory.write(a.game.store, bytes([a.game.memory.read(a.game.store, at, at + 1)[0] ^ 0xFF]), at)
+    frame = room.step()
+    for _ in range(9):
+        a.apply(frame)
+        frame = room.step()
+    msg = a.apply(frame)
+    assert msg is not None and not room.check(a.seat, p.decode_client(msg))  # type: ignore[arg-type]
+    a.load(room.state_for(p.NO_BASE))  # heal: the room resends its state
+    run(room, [a], 30, scripted)
+    assert a.game.state_hash() == room.game.state_hash()
+
+
+def test_seats_and_inputs_are_policed(pong: Bundle, engine: Engine) -> None:
+    room = Room("r", pong, engine, seats=2)
+    a, b = connect(room, pong, engine), connect(room, pong, engine)
+    with pytest.raises(RoomFull):
+        room.join(p.Hello(p.PLAYER, bytes(16), p.NO_BASE))
+    spectator = room.join(p.Hello(p.SPECTATOR, bytes(16), p.NO_BASE))
+    assert spectator.seat == p.NO_SEAT
+    with pytest.raises(ProtocolError, match="spectators"):
+        room.submit(p.NO_SEAT, p.Input(0, player_bytes()))
+    with pytest.raises(ProtocolError, match="ahead"):
+        room.submit(a.seat, p.Input(room.tick + 10_000, player_bytes()))
+    with pytest.raises(SessionError, match="already connected"):
+        room.join(p.Hello(p.PLAYER, b.token, p.NO_BASE))
+    room.leave(b.seat)
+    with pytest.raises(SessionError, match="from away to away"):
+        room.leave(b.seat)
+
+
+def test_away_seat_is_freed_after_the_grace_period(pong: Bundle, engine: Engine) -> None:
+    room = Room("r", pong, engine, seats=1, grace_ticks=20)
+    a = connect(room, pong, engine)
+    room.leave(a.seat)
+    frames = [room.step() for _ in range(25)]
+    left = [f for f in frames if any(e[0] == abi.EVENTS["PLAYER_LEFT"] for e in f.events)]
+    assert len(left) == 1 and left[0].tick == 20
+    assert connect(room, pong, engine).seat == 0  # free again, with a new token
+
+
+@pytest.mark.parametrize("data", [b"", b"\x09", b"\x01\x01", p.hello(p.PLAYER)[:-1], p.hello(p.PLAYER) + b"x",
+                                  bytes([p.INPUT]) + bytes(3), b"\x01\x63\x00" + bytes(20),
+                                  bytes(p.MAX_CLIENT_MESSAGE + 1)])
+def test_malformed_client_messages_are_protocol_errors(data: bytes) -> None:
+    with pytest.raises(ProtocolError):
+        p.decode_client(data)
+
+
+def test_steady_state_frames_are_tiny() -> None:
+    assert len(p.Frame(123).encode()) == 7
