@@ -1,0 +1,1 @@
+"""The Layer-W server: one ASGI app for games, chunks, the web client and multiplayer rooms."""

@@ -1,0 +1,64 @@
+"""The ASGI app: multiplayer rooms over WebSocket (and, beside them, the store's HTTP routes)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from layerw.runtime.engine import CpuLimit, Engine
+from layerw.server.catalog import Catalog
+from layerw.session.host import CLOSE_POLICY, Limits, RoomHost
+
+ROOM_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def create_app(catalog: Catalog, *, limits: Limits | None = None, room_options: dict[str, int] | None = None) -> Starlette:
+    engine = Engine(CpuLimit.EPOCH)
+    host = RoomHost(catalog.bundle, engine, limits or Limits(), room_options)
+
+    async def rooms(request: Request) -> JSONResponse:
+        return JSONResponse([{"game": g, "room": r, "tick": run.room.tick, "clients": len(run.clients)}
+                             for (g, r), run in host.runners.items()])
+
+    async def room_socket(ws: WebSocket) -> None:
+        game, room_id = ws.path_params["game"], ws.path_params["room"]
+        await ws.accept()
+        if not ROOM_ID.match(room_id) or game not in catalog.names():
+            await ws.close(CLOSE_POLICY, f"no game {game!r} or bad room id")
+            return
+
+        async def receive() -> bytes:
+            try:
+                return await ws.receive_bytes()
+            except WebSocketDisconnect as e:
+                raise ConnectionError(f"client closed ({e.code})") from None
+            except KeyError:  # a text frame: starlette finds no "bytes" in it
+                return b""
+
+        async def close(code: int, reason: str) -> None:
+            try:
+                await ws.close(code, reason)
+            except RuntimeError:
+                pass  # already closed by the client
+
+        await host.serve(game, room_id, receive, ws.send_bytes, close)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await host.close()
+        engine.close()
+
+    app = Starlette(routes=[Route("/rooms", rooms), WebSocketRoute("/rooms/{game}/{room}", room_socket)],
+                    lifespan=lifespan)
+    app.state.host = host
+    app.state.catalog = catalog
+    return app
+

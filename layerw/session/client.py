@@ -1,0 +1,90 @@
+"""OnlineClient: a native player in a room — connects, catches up, then ticks on confirmed frames.
+
+``layerw join http://HOST:PORT/play/GAME?room=ID`` uses it: the page URL a browser opens names
+the room; the WebSocket lives at ``ws://HOST:PORT/rooms/GAME/ID``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+import websockets
+
+from layerw.bundle import Bundle
+from layerw.errors import ProtocolError, SessionError
+from layerw.runtime.engine import Engine
+from layerw.runtime.inputs import InputState, Recording
+from layerw.session import protocol as p
+from layerw.session.replica import Replica
+
+log = logging.getLogger("layerw.session")
+
+
+@dataclass(frozen=True)
+class RoomAddress:
+    base: str  # http(s)://host:port
+    game: str
+    room: str
+
+    @classmethod
+    def parse(cls, url: str) -> RoomAddress:
+        parts = urlsplit(url)
+        segments = [s for s in parts.path.split("/") if s]
+        room = parse_qs(parts.query).get("room", [""])[0]
+        if parts.scheme not in ("http", "https") or len(segments) < 2 or segments[-2] != "play" or not room:
+            raise SessionError(f"{url!r} is not a room address like http://HOST:PORT/play/GAME?room=ID")
+        return cls(f"{parts.scheme}://{parts.netloc}", segments[-1], room)
+
+    @property
+    def websocket(self) -> str:
+        scheme = "wss" if self.base.startswith("https") else "ws"
+        return f"{scheme}{self.base[self.base.index(':'):]}/rooms/{self.game}/{self.room}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    seat: int
+    tick: int
+    state_hash: str
+    bytes_received: int
+    heals: int
+
+
+async def play_online(address: RoomAddress, bundle: Bundle, engine: Engine, *, ticks: int,
+                      recording: Recording | None = None, spectate: bool = False) -> Outcome:
+    """Join the room, play until the local game reaches ``ticks``, and report the state hash."""
+    replica = Replica(bundle, engine)
+    local = InputState()
+    received = heals = 0
+    try:
+        async with websockets.connect(address.websocket, max_size=64 << 20) as ws:
+            await ws.send(p.hello(p.SPECTATOR if spectate else p.PLAYER))
+            while replica.tick < ticks:
+                data = await ws.recv()
+                if not isinstance(data, bytes):
+                    raise ProtocolError("the server sent a text frame")
+                received += len(data)
+                msg = p.decode_server(data)
+                if isinstance(msg, p.Welcome):
+                    replica.welcome(msg)
+                    log.info("joined %s/%s as seat %s at tick %d", address.game, address.room, msg.seat, replica.tick)
+                    continue
+                if isinstance(msg, p.State):
+                    heals += 1
+                    replica.load(msg)
+                    continue
+                if recording is not None and replica.seat != p.NO_SEAT and msg.tick in recording.changes:
+                    recording.apply(local, msg.tick)
+                    await ws.send(replica.input_for(local.record["players"][0].tobytes()))
+                report = replica.apply(msg)
+                if report is not None:
+                    await ws.send(report)
+            return Outcome(replica.seat, replica.tick, replica.game.state_hash(), received, heals)
+    except websockets.ConnectionClosed as e:
+        raise SessionError(f"the server closed the connection: {e.rcvd.reason if e.rcvd else e}") from e
+    except OSError as e:
+        raise SessionError(f"cannot reach {address.websocket}: {e}") from e
+    finally:
+        replica.close()

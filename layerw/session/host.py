@@ -1,0 +1,224 @@
+"""RoomHost: rooms ticking in real time on an asyncio loop, and the clients connected to them.
+
+Each room has its own tick task: step, then hand the encoded frame to every client's bounded
+outgoing queue (a client that cannot keep up is disconnected; it never slows the room). Client
+messages are checked for size, rate and form before they reach the room; anything wrong closes
+that connection with a WebSocket close code and leaves everyone else alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from layerw.bundle import Bundle
+from layerw.errors import GameError, ProtocolError, RoomFull, SessionError
+from layerw.runtime.engine import Engine
+from layerw.session import protocol as p
+from layerw.session.room import Room, RoomState
+
+log = logging.getLogger("layerw.session")
+
+# WebSocket close codes (RFC 6455 section 7.4.1)
+CLOSE_NORMAL, CLOSE_GOING_AWAY, CLOSE_PROTOCOL, CLOSE_POLICY, CLOSE_TOO_BIG = 1000, 1001, 1002, 1008, 1009
+CLOSE_INTERNAL, CLOSE_TRY_AGAIN = 1011, 1013
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_rooms: int = 256
+    queue_frames: int = 600  # outgoing messages buffered per client before it is dropped as too slow
+    messages_per_second: float = 240.0
+    burst: int = 480
+    hello_timeout_s: float = 10.0
+    idle_timeout_s: float = 30.0  # a client sends a hash every hash_every ticks; silence means gone
+
+
+class ConnectionState(enum.Enum):
+    WAITING_HELLO = "waiting-hello"
+    PLAYING = "playing"
+    CLOSED = "closed"
+
+    def to(self, new: ConnectionState) -> ConnectionState:
+        allowed = {ConnectionState.WAITING_HELLO: {ConnectionState.PLAYING, ConnectionState.CLOSED},
+                   ConnectionState.PLAYING: {ConnectionState.CLOSED}, ConnectionState.CLOSED: set()}
+        if new not in allowed[self]:
+            raise SessionError(f"connection cannot go from {self.value} to {new.value}")
+        return new
+
+
+@dataclass(eq=False)  # identity, so clients can live in a set
+class Client:
+    outbox: asyncio.Queue[bytes | None]
+    seat: int = p.NO_SEAT
+    state: ConnectionState = ConnectionState.WAITING_HELLO
+    tokens: float = 0.0
+    refilled: float = field(default_factory=time.monotonic)
+    kick: tuple[int, str] | None = None  # set by the room: close with this code and reason
+    kicked: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def drop(self, code: int, reason: str) -> None:
+        if self.kick is None:
+            self.kick = (code, reason)
+            self.kicked.set()
+
+    def allow(self, limits: Limits) -> bool:
+        """Token bucket: False when the client sends faster than its allowance."""
+        now = time.monotonic()
+        self.tokens = min(limits.burst, self.tokens + (now - self.refilled) * limits.messages_per_second)
+        self.refilled = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+class RoomRunner:
+    """One room and its clients; ``run`` ticks it at the game's rate until closed."""
+
+    def __init__(self, room: Room, limits: Limits) -> None:
+        self.room = room
+        self.limits = limits
+        self.clients: set[Client] = set()
+        self.jitter_ms: list[float] = []  # lateness of each tick against its schedule
+        self.task: asyncio.Task[None] | None = None
+
+    def broadcast(self, data: bytes) -> None:
+        for client in list(self.clients):
+            try:
+                client.outbox.put_nowait(data)
+            except asyncio.QueueFull:
+                log.warning("room %s: seat %s cannot keep up; disconnecting it", self.room.id, client.seat)
+                self.clients.discard(client)
+                client.drop(CLOSE_TRY_AGAIN, "too slow to keep up with the room")
+
+    async def run(self) -> None:
+        period = 1.0 / self.room.tick_rate
+        due = time.monotonic()
+        while self.room.state is RoomState.OPEN:
+            try:
+                frame = self.room.step()
+            except GameError as e:
+                log.error("room %s stopped: %s", self.room.id, e)
+                self.room.close()
+                for client in list(self.clients):
+                    client.drop(CLOSE_INTERNAL, f"the game stopped: {e}")
+                return
+            self.broadcast(frame.encode())
+            due += period
+            now = time.monotonic()
+            self.jitter_ms.append(max(0.0, now - due) * 1e3)
+            if len(self.jitter_ms) > 10_000:
+                del self.jitter_ms[:5_000]
+            if now - due > 0.25:  # far behind (machine stalled): do not burst to catch up
+                due = now
+            await asyncio.sleep(max(0.0, due - now))
+
+
+class RoomHost:
+    def __init__(self, bundles: Callable[[str], Bundle], engine: Engine, limits: Limits = Limits(),
+                 room_options: dict[str, int] | None = None) -> None:
+        self.bundles = bundles
+        self.engine = engine
+        self.limits = limits
+        self.room_options = room_options or {}
+        self.runners: dict[tuple[str, str], RoomRunner] = {}
+
+    def runner(self, game: str, room_id: str) -> RoomRunner:
+        key = (game, room_id)
+        if key not in self.runners:
+            if len(self.runners) >= self.limits.max_rooms:
+                raise RoomFull(f"this server hosts at most {self.limits.max_rooms} rooms")
+            runner = RoomRunner(Room(f"{game}/{room_id}", self.bundles(game), self.engine, **self.room_options),
+                                self.limits)
+            runner.task = asyncio.get_running_loop().create_task(runner.run(), name=f"room {game}/{room_id}")
+            self.runners[key] = runner
+        return self.runners[key]
+
+    async def serve(self, game: str, room_id: str, receive: Callable[[], Awaitable[bytes]],
+                    send: Callable[[bytes], Awaitable[None]], close: Callable[[int, str], Awaitable[None]]) -> None:
+        """Run one client connection to its end; the transport gives receive/send/close."""
+        client = Client(asyncio.Queue(self.limits.queue_frames), tokens=self.limits.burst)
+        runner: RoomRunner | None = None
+        sender: asyncio.Task[None] | None = None
+        code, reason = CLOSE_NORMAL, "bye"
+        try:
+            hello = p.decode_client(await asyncio.wait_for(receive(), self.limits.hello_timeout_s))
+            if not isinstance(hello, p.Hello):
+                raise ProtocolError("the first message must be HELLO")
+            runner = self.runner(game, room_id)
+            welcome = runner.room.join(hello)  # join and register in one step: no frame is missed
+            client.seat = welcome.seat
+            runner.clients.add(client)
+            client.state = client.state.to(ConnectionState.PLAYING)
+            await send(welcome.encode())
+            sender = asyncio.create_task(self._pump(client, send))
+            while True:
+                data = await self._next(client, receive)
+                if data is None:
+                    code, reason = client.kick or (CLOSE_GOING_AWAY, "idle")
+                    break
+                if len(data) > p.MAX_CLIENT_MESSAGE:
+                    code, reason = CLOSE_TOO_BIG, f"message of {len(data)} bytes"
+                    break
+                if not client.allow(self.limits):
+                    code, reason = CLOSE_POLICY, "too many messages"
+                    break
+                msg = p.decode_client(data)
+                if isinstance(msg, p.Input):
+                    runner.room.submit(client.seat, msg)
+                elif isinstance(msg, p.Hash) and not runner.room.check(client.seat, msg):
+                    client.outbox.put_nowait(runner.room.state_for(p.NO_BASE).encode())  # heal
+                elif isinstance(msg, p.Hello):
+                    raise ProtocolError("HELLO sent twice")
+        except TimeoutError:
+            code, reason = CLOSE_GOING_AWAY, "idle"
+        except RoomFull as e:
+            code, reason = CLOSE_TRY_AGAIN, str(e)
+        except ProtocolError as e:
+            code, reason = CLOSE_PROTOCOL, str(e)
+        except SessionError as e:
+            code, reason = CLOSE_POLICY, str(e)
+        except ConnectionError:
+            code, reason = CLOSE_GOING_AWAY, "connection lost"
+        finally:
+            if runner is not None and client in runner.clients:
+                runner.clients.discard(client)
+            if runner is not None and client.state is ConnectionState.PLAYING:
+                runner.room.leave(client.seat)
+            client.state = ConnectionState.CLOSED
+            if sender is not None:
+                sender.cancel()
+        if code != CLOSE_NORMAL:
+            log.info("closing a client of %s/%s: %s (%d)", game, room_id, reason, code)
+        await close(code, reason[:120])
+
+    async def _next(self, client: Client, receive: Callable[[], Awaitable[bytes]]) -> bytes | None:
+        """The client's next message; None when the room dropped it or it stayed idle too long."""
+        incoming = asyncio.ensure_future(receive())
+        kicked = asyncio.ensure_future(client.kicked.wait())
+        done, _ = await asyncio.wait({incoming, kicked}, timeout=self.limits.idle_timeout_s,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        kicked.cancel()
+        if incoming not in done:
+            incoming.cancel()
+            return None
+        return incoming.result()
+
+    async def _pump(self, client: Client, send: Callable[[bytes], Awaitable[None]]) -> None:
+        while True:
+            data = await client.outbox.get()
+            if data is None:
+                return
+            await send(data)
+
+    async def close(self) -> None:
+        for runner in self.runners.values():
+            runner.room.close()
+            if runner.task is not None:
+                runner.task.cancel()
+        self.runners.clear()
