@@ -17,6 +17,7 @@ from layerw.errors import ProtocolError, SessionError
 from layerw.runtime.engine import Engine
 from layerw.runtime.inputs import InputState, Recording
 from layerw.session import protocol as p
+from layerw.session.host import CLOSE_ELSEWHERE
 from layerw.session.replica import Replica
 
 log = logging.getLogger("layerw.session")
@@ -52,9 +53,29 @@ class Outcome:
     heals: int
 
 
+MAX_REDIRECTS = 3
+
+
 async def play_online(address: RoomAddress, bundle: Bundle, engine: Engine, *, ticks: int,
                       recording: Recording | None = None, spectate: bool = False) -> Outcome:
-    """Join the room, play until the local game reaches ``ticks``, and report the state hash."""
+    """Join the room (following the server to the process that owns it), play until the local
+    game reaches ``ticks``, and report the state hash."""
+    for _ in range(MAX_REDIRECTS):
+        try:
+            return await _play(address, bundle, engine, ticks=ticks, recording=recording, spectate=spectate)
+        except _Elsewhere as moved:
+            log.info("room %s/%s lives at %s", address.game, address.room, moved.base)
+            address = RoomAddress(moved.base, address.game, address.room)
+    raise SessionError(f"room {address.game}/{address.room} moved more than {MAX_REDIRECTS} times")
+
+
+class _Elsewhere(Exception):
+    def __init__(self, base: str) -> None:
+        self.base = base
+
+
+async def _play(address: RoomAddress, bundle: Bundle, engine: Engine, *, ticks: int,
+                recording: Recording | None, spectate: bool) -> Outcome:
     replica = Replica(bundle, engine)
     local = InputState()
     received = heals = 0
@@ -83,6 +104,8 @@ async def play_online(address: RoomAddress, bundle: Bundle, engine: Engine, *, t
                     await ws.send(report)
             return Outcome(replica.seat, replica.tick, replica.game.state_hash(), received, heals)
     except websockets.ConnectionClosed as e:
+        if e.rcvd is not None and e.rcvd.code == CLOSE_ELSEWHERE:
+            raise _Elsewhere(e.rcvd.reason) from None
         raise SessionError(f"the server closed the connection: {e.rcvd.reason if e.rcvd else e}") from e
     except OSError as e:
         raise SessionError(f"cannot reach {address.websocket}: {e}") from e

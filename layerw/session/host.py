@@ -26,6 +26,7 @@ log = logging.getLogger("layerw.session")
 # WebSocket close codes (RFC 6455 section 7.4.1)
 CLOSE_NORMAL, CLOSE_GOING_AWAY, CLOSE_PROTOCOL, CLOSE_POLICY, CLOSE_TOO_BIG = 1000, 1001, 1002, 1008, 1009
 CLOSE_INTERNAL, CLOSE_TRY_AGAIN = 1011, 1013
+CLOSE_ELSEWHERE = 4307  # application code: the room lives on another server, whose URL is the reason
 
 
 @dataclass(frozen=True)
