@@ -154,7 +154,7 @@ class Game:
     def render(self) -> memoryview:
         """This frame's command list: a view of guest memory, valid until the next call."""
         n = self._call("lw_render")
-        if not 0 <= n <= self.cmd_capacity - 4:
+        if not 0 <= n <= self.cmd_capacity - abi.COMMAND_SCRATCH:
             self._failure = GameCrashed(f"{self.name}: lw_render returned {n} bytes, buffer holds {self.cmd_capacity}",
                                         game=self.name, tick=self.tick_count, trap_code="bad_render_length")
             raise self._failure
@@ -188,19 +188,20 @@ class Game:
     # --- snapshots --------------------------------------------------------------------------------
 
     def snapshot(self) -> Snapshot:
-        memory = bytearray(self._view()[self.state_begin:])
-        cmd = self.cmd_ptr - self.state_begin
-        memory[cmd:cmd + self.cmd_capacity] = bytes(self.cmd_capacity)  # the last frame is not state
+        mem = self._view()
+        cmd_end = self.cmd_ptr + self.cmd_capacity
         return Snapshot(
             module_sha256=self.module_sha256, tick=self.tick_count,
             pages=self.memory.size(self.store), state_begin=self.state_begin,
-            memory=bytes(memory),
+            memory=bytes(mem[self.state_begin:self.cmd_ptr]) + bytes(mem[cmd_end:]),
             host={"rng": self.wasi.rng.state, "assets": self.assets.state()},
+            hole_at=self.cmd_ptr, hole_size=self.cmd_capacity,
         )
 
     def restore(self, snap: Snapshot) -> None:
         """Continue from ``snap`` in a fresh instance (also after a crash or a timeout)."""
-        if snap.module_sha256 != self.module_sha256 or snap.state_begin != self.state_begin:
+        if (snap.module_sha256, snap.state_begin, snap.hole_at, snap.hole_size) != (
+                self.module_sha256, self.state_begin, self.cmd_ptr, self.cmd_capacity):
             raise SnapshotError(f"snapshot is of another module than {self.name}'s ({snap.module_sha256[:12]})")
         if snap.pages * PAGE > self.config.memory_bytes:
             raise SnapshotError(f"snapshot holds {snap.pages * PAGE} bytes, above {self.name}'s memory cap")
@@ -216,7 +217,9 @@ class Game:
             raise SnapshotError(f"snapshot has {snap.pages} pages, fewer than the module's initial memory")
         if grow:
             self.memory.grow(self.store, grow)
-        self.memory.write(self.store, snap.memory, self.state_begin)
+        split = self.cmd_ptr - self.state_begin
+        self.memory.write(self.store, snap.memory[:split], self.state_begin)
+        self.memory.write(self.store, snap.memory[split:], self.cmd_ptr + self.cmd_capacity)
         self.tick_count = snap.tick
         self._failure = None
 

@@ -5,8 +5,8 @@ its initial value, so memory from ``state_begin`` up, plus the host's own per-ga
 stream, asset handles, pending events), is everything needed to continue the game exactly.
 
 Binary form: ``LWSNAP1\\n``, a u32 header length, a JSON header, then the memory zlib-compressed.
-A snapshot can also be sent as a delta against an earlier one of the same game: only the 64 KiB
-pages that differ (``delta`` / ``apply_delta``), which is what a rejoining player needs.
+A snapshot can also be sent as a delta against an earlier one of the same game: only the 4 KiB
+blocks that differ (``delta`` / ``apply_delta``), which is what a rejoining player needs.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from layerw.errors import SnapshotError
 
 MAGIC = b"LWSNAP1\n"
 DELTA_MAGIC = b"LWDELTA1"
-PAGE = 65536
+PAGE = 65536  # wasm page
+BLOCK = 4096  # delta granularity
 
 
 @dataclass(frozen=True)
@@ -30,13 +31,19 @@ class Snapshot:
     tick: int
     pages: int
     state_begin: int
-    memory: bytes = field(repr=False)  # guest memory [state_begin, pages * 64 KiB)
+    memory: bytes = field(repr=False)  # guest memory [state_begin, pages * 64 KiB) minus the hole
     host: dict[str, Any] = field(default_factory=dict)
+    hole_at: int = 0  # the command buffer: not state, so not saved (restored as zeros)
+    hole_size: int = 0
+
+    @property
+    def memory_size(self) -> int:
+        return self.pages * PAGE - self.state_begin - self.hole_size
 
     def to_bytes(self) -> bytes:
         header = json.dumps({
             "module_sha256": self.module_sha256, "tick": self.tick, "pages": self.pages,
-            "state_begin": self.state_begin, "host": self.host,
+            "state_begin": self.state_begin, "host": self.host, "hole": [self.hole_at, self.hole_size],
         }).encode()
         return MAGIC + struct.pack("<I", len(header)) + header + zlib.compress(self.memory, 1)
 
@@ -49,26 +56,26 @@ class Snapshot:
         try:
             header = json.loads(data[start:start + n])
             memory = zlib.decompress(data[start + n:])
+            hole_at, hole_size = (int(x) for x in header["hole"])
             snap = cls(str(header["module_sha256"]), int(header["tick"]), int(header["pages"]),
-                       int(header["state_begin"]), memory, dict(header["host"]))
+                       int(header["state_begin"]), memory, dict(header["host"]), hole_at, hole_size)
         except (ValueError, KeyError, TypeError, zlib.error) as e:
             raise SnapshotError(f"snapshot is corrupt: {e}") from e
-        if len(memory) != snap.pages * 65536 - snap.state_begin:
+        if len(memory) != snap.memory_size:
             raise SnapshotError("snapshot memory size does not match its page count")
         return snap
 
 
 def delta(base: Snapshot, new: Snapshot) -> bytes:
-    """The pages of ``new`` that differ from ``base`` (same module and layout), compressed."""
-    if (base.module_sha256, base.state_begin) != (new.module_sha256, new.state_begin):
+    """The 4 KiB blocks of ``new`` that differ from ``base`` (same module and layout), compressed."""
+    if (base.module_sha256, base.state_begin, base.hole_at, base.hole_size) != (
+            new.module_sha256, new.state_begin, new.hole_at, new.hole_size):
         raise SnapshotError("a delta needs two snapshots of the same module")
-    pages = []
-    for i in range(0, len(new.memory), PAGE):
-        if new.memory[i:i + PAGE] != base.memory[i:i + PAGE]:
-            pages.append(i // PAGE)
+    blocks = [i // BLOCK for i in range(0, len(new.memory), BLOCK)
+              if new.memory[i:i + BLOCK] != base.memory[i:i + BLOCK]]
     header = json.dumps({"tick": new.tick, "pages": new.pages, "base_tick": base.tick,
-                         "changed": pages, "host": new.host}).encode()
-    body = b"".join(new.memory[p * PAGE:(p + 1) * PAGE] for p in pages)
+                         "changed": blocks, "host": new.host}).encode()
+    body = b"".join(new.memory[b * BLOCK:(b + 1) * BLOCK] for b in blocks)
     return DELTA_MAGIC + struct.pack("<I", len(header)) + header + zlib.compress(body, 1)
 
 
@@ -88,13 +95,14 @@ def apply_delta(base: Snapshot, data: bytes) -> Snapshot:
         raise SnapshotError(f"snapshot delta is corrupt: {e}") from e
     if base_tick != base.tick:
         raise SnapshotError(f"delta was made against tick {base_tick}, not this snapshot's tick {base.tick}")
-    size = pages * PAGE - base.state_begin
+    size = pages * PAGE - base.state_begin - base.hole_size
     memory = bytearray(base.memory[:size].ljust(size, b"\0"))
-    if len(body) != sum(min(PAGE, size - p * PAGE) for p in changed) or any(p * PAGE >= size for p in changed):
-        raise SnapshotError("snapshot delta pages do not match its header")
+    if any(b < 0 or b * BLOCK >= size for b in changed) or len(body) != sum(min(BLOCK, size - b * BLOCK) for b in changed):
+        raise SnapshotError("snapshot delta blocks do not match its header")
     at = 0
-    for p in changed:
-        chunk = body[at:at + min(PAGE, size - p * PAGE)]
-        memory[p * PAGE:p * PAGE + len(chunk)] = chunk
+    for b in changed:
+        chunk = body[at:at + min(BLOCK, size - b * BLOCK)]
+        memory[b * BLOCK:b * BLOCK + len(chunk)] = chunk
         at += len(chunk)
-    return Snapshot(base.module_sha256, tick, pages, base.state_begin, bytes(memory), host)
+    return Snapshot(base.module_sha256, tick, pages, base.state_begin, bytes(memory), host,
+                    base.hole_at, base.hole_size)

@@ -27,10 +27,11 @@ def create_app(catalog: Catalog, *, limits: Limits | None = None, room_options: 
     engine = Engine(CpuLimit.EPOCH)
     host = RoomHost(catalog.bundle, engine, limits or Limits(), room_options)
     rooms_dir = directory or MemoryDirectory()
+    host.on_room_closed = lambda room: rooms_dir.release(room, public_url)
 
     async def rooms(request: Request) -> JSONResponse:
-        return JSONResponse([{"game": g, "room": r, "tick": run.room.tick, "clients": len(run.clients)}
-                             for (g, r), run in host.runners.items()])
+        return JSONResponse([{"game": g, "room": r, "tick": run.room.tick, "clients": len(run.clients),
+                              "jitter_p99_ms": run.jitter_p99_ms()} for (g, r), run in host.runners.items()])
 
     async def room_socket(ws: WebSocket) -> None:
         game, room_id = ws.path_params["game"], ws.path_params["room"]
@@ -54,7 +55,7 @@ def create_app(catalog: Catalog, *, limits: Limits | None = None, room_options: 
         async def close(code: int, reason: str) -> None:
             try:
                 await ws.close(code, reason)
-            except RuntimeError:
+            except (RuntimeError, WebSocketDisconnect):
                 pass  # already closed by the client
 
         await host.serve(game, room_id, receive, ws.send_bytes, close)
@@ -69,8 +70,6 @@ def create_app(catalog: Catalog, *, limits: Limits | None = None, room_options: 
         refresher = asyncio.create_task(keep_claims())
         yield
         refresher.cancel()
-        for g, r in list(host.runners):
-            rooms_dir.release(f"{g}/{r}", public_url)
         await host.close()
         rooms_dir.close()
         engine.close()

@@ -37,6 +37,7 @@ class Limits:
     burst: int = 480
     hello_timeout_s: float = 10.0
     idle_timeout_s: float = 30.0  # a client sends a hash every hash_every ticks; silence means gone
+    empty_room_s: float = 30.0  # a room with no client for this long closes
 
 
 class ConnectionState(enum.Enum):
@@ -81,12 +82,18 @@ class Client:
 class RoomRunner:
     """One room and its clients; ``run`` ticks it at the game's rate until closed."""
 
-    def __init__(self, room: Room, limits: Limits) -> None:
+    def __init__(self, room: Room, limits: Limits, on_close: Callable[[], None] = lambda: None) -> None:
         self.room = room
         self.limits = limits
+        self.on_close = on_close
         self.clients: set[Client] = set()
         self.jitter_ms: list[float] = []  # lateness of each tick against its schedule
         self.task: asyncio.Task[None] | None = None
+
+    def jitter_p99_ms(self, window: int = 180) -> float:
+        """99th percentile lateness of the last ``window`` ticks against their schedule."""
+        recent = sorted(self.jitter_ms[-window:])
+        return recent[min(len(recent) - 1, int(len(recent) * 0.99))] if recent else 0.0
 
     def broadcast(self, data: bytes) -> None:
         for client in list(self.clients):
@@ -98,14 +105,26 @@ class RoomRunner:
                 client.drop(CLOSE_TRY_AGAIN, "too slow to keep up with the room")
 
     async def run(self) -> None:
+        try:
+            await self._tick_until_closed()
+        finally:
+            self.room.close()
+            self.on_close()
+
+    async def _tick_until_closed(self) -> None:
         period = 1.0 / self.room.tick_rate
         due = time.monotonic()
+        empty_since = due
         while self.room.state is RoomState.OPEN:
+            if self.clients:
+                empty_since = time.monotonic()
+            elif time.monotonic() - empty_since > self.limits.empty_room_s:
+                log.info("room %s: empty for %.0f s, closing", self.room.id, self.limits.empty_room_s)
+                return
             try:
                 frame = self.room.step()
             except GameError as e:
                 log.error("room %s stopped: %s", self.room.id, e)
-                self.room.close()
                 for client in list(self.clients):
                     client.drop(CLOSE_INTERNAL, f"the game stopped: {e}")
                 return
@@ -128,6 +147,7 @@ class RoomHost:
         self.limits = limits
         self.room_options = room_options or {}
         self.runners: dict[tuple[str, str], RoomRunner] = {}
+        self.on_room_closed: Callable[[str], None] = lambda room: None
 
     def runner(self, game: str, room_id: str) -> RoomRunner:
         key = (game, room_id)
@@ -135,10 +155,14 @@ class RoomHost:
             if len(self.runners) >= self.limits.max_rooms:
                 raise RoomFull(f"this server hosts at most {self.limits.max_rooms} rooms")
             runner = RoomRunner(Room(f"{game}/{room_id}", self.bundles(game), self.engine, **self.room_options),
-                                self.limits)
+                                self.limits, on_close=lambda: self._closed(key))
             runner.task = asyncio.get_running_loop().create_task(runner.run(), name=f"room {game}/{room_id}")
             self.runners[key] = runner
         return self.runners[key]
+
+    def _closed(self, key: tuple[str, str]) -> None:
+        self.runners.pop(key, None)
+        self.on_room_closed(f"{key[0]}/{key[1]}")
 
     async def serve(self, game: str, room_id: str, receive: Callable[[], Awaitable[bytes]],
                     send: Callable[[bytes], Awaitable[None]], close: Callable[[int, str], Awaitable[None]]) -> None:
@@ -218,8 +242,8 @@ class RoomHost:
             await send(data)
 
     async def close(self) -> None:
-        for runner in self.runners.values():
-            runner.room.close()
+        for runner in list(self.runners.values()):
             if runner.task is not None:
                 runner.task.cancel()
+                await asyncio.gather(runner.task, return_exceptions=True)
         self.runners.clear()

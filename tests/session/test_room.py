@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from layerw import abi
 from layerw.bundle import Bundle
 from layerw.errors import ProtocolError, RoomFull, SessionError
 from layerw.runtime.engine import Engine
+from layerw.runtime.snapshot import BLOCK
 from layerw.session import protocol as p
 from layerw.session.replica import Replica
 from layerw.session.room import Room
@@ -92,7 +94,9 @@ def test_rejoin_keeps_the_seat_and_gets_only_changed_pages(pong: Bundle, engine:
     full, base = room.state_for(p.NO_BASE), b.base_tick
     assert base == 400
     delta_state = room.state_for(base)
-    assert delta_state.kind == p.DELTA and len(delta_state.snapshot) < len(full.snapshot) * 0.3
+    assert delta_state.kind == p.DELTA and len(delta_state.snapshot) < len(full.snapshot)
+    changed = json.loads(delta_state.snapshot[12:12 + int.from_bytes(delta_state.snapshot[8:12], "little")])["changed"]
+    assert len(changed) * BLOCK <= 0.3 * room.saved[-1].snapshot.memory_size  # only changed blocks travel
     rejoined = connect(room, pong, engine, token=b.token, base=base, replica=b)
     assert rejoined.seat == 1 and rejoined.tick == room.tick
     run(room, [a, b], 200, scripted)
