@@ -21,6 +21,8 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 setup: $(VENV)/.installed
 	@tools/ensure-system-deps $(DEBS)
+	@command -v npm >/dev/null || tools/ensure-system-deps npm
+	@$(PY) -m layerw.toolchain.component  # the pinned WASI reactor adapter (npm jco), SHA-256 checked
 
 demo: setup
 	@for g in $(DEMO_GAMES); do $(LAYERW) build games/$$g -o $(OUT)/build/$$g || exit 1; done

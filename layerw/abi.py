@@ -3,8 +3,9 @@
 Everything a game module and a host agree on is defined here and nowhere else: the ABI version,
 the entry points a game exports, the host functions it may import (namespace ``layerw``), the
 per-tick input struct, the I/O block, and the binary command list. ``layerw.toolchain.codegen``
-writes the C header (``layerw.h``) and the browser's constants module (``abi.js``) from it; a test
-fails when those generated files drift from this module.
+writes the C header (``layerw.h``), the browser's constants module (``abi.js``) and the Component
+Model world (``game.wit``, package ``WIT_PACKAGE``) from it; a test fails when those generated files
+drift from this module.
 
 Memory layout of a game built by the toolchain (wasm32):
 
@@ -14,6 +15,10 @@ Memory layout of a game built by the toolchain (wasm32):
 
 Per frame the host makes at most two calls: ``lw_tick`` (after writing the tick's input into the
 input block) and ``lw_render`` (which returns the command list's length in bytes).
+
+The last ``COMMAND_SCRATCH`` bytes of the command buffer are never part of a frame: the count of
+records that did not fit is at its very end, and component builds keep the canonical ABI's return
+areas there, so neither touches game state.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ MAX_GAMEPADS = 4
 MAX_EVENTS = 16
 KEY_WORDS = 8  # 256 key bits
 COMMAND_CAPACITY = 4 << 20  # 4 MiB: ~87k sprite records per frame
+COMMAND_SCRATCH = 64  # tail of the command buffer: dropped-record count (last 4 bytes), component scratch
 NO_TEXTURE = 0
 
 # --- scalar and struct layout -------------------------------------------------------------------
@@ -274,19 +280,29 @@ I32 = "i32"
 
 @dataclass(frozen=True)
 class Signature:
+    """A core wasm function of the contract; ``wit`` is its Component Model type (named ``wit_name``
+    in the world), empty for core-only entry points."""
+
     name: str
     params: tuple[str, ...]
     results: tuple[str, ...]
     doc: str
     param_names: tuple[str, ...] = ()
+    wit: str = ""
+
+    @property
+    def wit_name(self) -> str:
+        return self.name.removeprefix("lw_").replace("_", "-")
 
 
 EXPORTS: tuple[Signature, ...] = (
     Signature("_initialize", (), (), "WASI reactor start: runs C constructors once."),
     Signature("lw_init", (I32, I32), (I32,), "Seed the game (low, high 32 bits); returns the lw_io address.",
-              ("seed_lo", "seed_hi")),
-    Signature("lw_tick", (), (), "Advance one fixed tick; the input block holds this tick's input."),
-    Signature("lw_render", (), (I32,), "Write this frame's command list; returns its length in bytes."),
+              ("seed_lo", "seed_hi"), "func(seed: u64) -> io"),
+    Signature("lw_tick", (), (), "Advance one fixed tick; the input block holds this tick's input.",
+              (), "func(input: list<u8>)"),
+    Signature("lw_render", (), (I32,), "Write this frame's command list; returns its length in bytes.",
+              (), "func() -> frame"),
 )
 EXPORTED_MEMORY = "memory"
 
@@ -294,16 +310,16 @@ IMPORTS: tuple[Signature, ...] = (
     Signature("asset_request", (I32, I32), (I32,),
               "Ask for an asset by name; returns its handle (> 0) or -1 if the game has no such asset. "
               "Readiness arrives as an LW_EVENT_ASSET_READY event unless the asset is preloaded.",
-              ("name_ptr", "name_len")),
+              ("name_ptr", "name_len"), "func(name: string) -> s32"),
     Signature("asset_size", (I32,), (I32,), "Byte size of a ready asset, or -1 while it is not ready.",
-              ("handle",)),
+              ("handle",), "func(handle: s32) -> s32"),
     Signature("asset_read", (I32, I32, I32, I32), (I32,),
               "Copy up to len bytes of a ready asset from offset to dst; returns bytes copied or -1.",
-              ("handle", "offset", "dst", "len")),
+              ("handle", "offset", "dst", "len"), "func(handle: s32, offset: s32, len: s32) -> option<list<u8>>"),
     Signature("image_size", (I32,), (I32,),
-              "Width << 16 | height of a ready image asset, or -1.", ("handle",)),
+              "Width << 16 | height of a ready image asset, or -1.", ("handle",), "func(handle: s32) -> s32"),
     Signature("log", (I32, I32, I32), (), "Log a message at a level (0 debug .. 3 error).",
-              ("level", "ptr", "len")),
+              ("level", "ptr", "len"), "func(level: s32, message: string)"),
 )
 
 # The WASI preview 1 subset a host offers: what libc needs for stdio, clocks and randomness.
@@ -312,3 +328,25 @@ WASI_IMPORTS: frozenset[str] = frozenset({
     "clock_time_get", "clock_res_get", "random_get", "environ_get", "environ_sizes_get",
     "args_get", "args_sizes_get", "proc_exit", "sched_yield",
 })
+
+# --- Component Model -----------------------------------------------------------------------------
+# A component build exports the entry points above (by ``wit_name``) and the ``state`` interface
+# below, and imports the host functions from the ``host`` interface. Lists cross as list<u8> holding
+# exactly the C layouts above: a typed list would cost the host one Python object per record.
+
+WIT_PACKAGE = f"layerw:game@{ABI_VERSION}.0.0"
+WIT_WORLD = "game"
+WIT_HOST = "host"
+WIT_STATE = "state"
+
+STATE_EXPORTS: tuple[Signature, ...] = (
+    Signature("hash", (), (I32,), "SHA-256 of the game state (what Game.state_hash hashes), computed in the guest.",
+              (), "func() -> list<u8>"),
+    Signature("pages", (), (I32,), "Linear memory size in 64 KiB pages.", (), "func() -> u32"),
+    Signature("grow", (I32,), (I32,), "Grow linear memory by delta pages; the old size, or -1.",
+              ("delta",), "func(delta: u32) -> s32"),
+    Signature("read", (I32, I32), (I32,), "Copy len bytes of linear memory from offset (for snapshots).",
+              ("offset", "len"), "func(offset: u32, len: u32) -> list<u8>"),
+    Signature("write", (I32, I32, I32), (), "Copy data into linear memory at offset (to restore snapshots).",
+              ("offset", "data_ptr", "data_len"), "func(offset: u32, data: list<u8>)"),
+)

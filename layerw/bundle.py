@@ -4,7 +4,8 @@
 ``layerw build`` writes):
 
     BUILD/layerw.toml       normalised config
-    BUILD/game.wasm         the module
+    BUILD/game.wasm         the module (core build)
+    BUILD/game.component.wasm  the component (component build: layerw.toml [component] enabled)
     BUILD/assets/...        every asset, named by its path relative to assets/
 
 Bundles are picklable, so a game can be started in a worker process from the same object.
@@ -15,16 +16,21 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from pathlib import Path
 
-from layerw.config import GameConfig
+from layerw.config import CONFIG_NAME, GameConfig, PluginRef
 from layerw.errors import AssetNotFound, ConfigError
 
 MODULE_NAME = "game.wasm"
+COMPONENT_NAME = "game.component.wasm"
 ASSETS_DIR = "assets"
 
 
 class Bundle(ABC):
     config: GameConfig
-    module: bytes
+    module: bytes  # a core module, or a component when config.component
+
+    def read_plugin(self, ref: PluginRef) -> bytes:
+        """The component bytes of the plugin chosen for ``ref``'s slot."""
+        raise ConfigError(f"{self.config.name}: this bundle cannot load plugins ([plugins.{ref.slot}])")
 
     @abstractmethod
     def asset_names(self) -> set[str]:
@@ -48,9 +54,9 @@ class DirBundle(Bundle):
     def __init__(self, build_dir: Path) -> None:
         self.path = build_dir
         self.config = GameConfig.load(build_dir)
-        wasm = build_dir / MODULE_NAME
+        wasm = build_dir / (COMPONENT_NAME if self.config.component else MODULE_NAME)
         if not wasm.is_file():
-            raise ConfigError(f"{build_dir} has no {MODULE_NAME}: is it a build directory? run `layerw build` first")
+            raise ConfigError(f"{build_dir} has no {wasm.name}: is it a build directory? run `layerw build` first")
         self.module = wasm.read_bytes()
         root = build_dir / ASSETS_DIR
         files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
@@ -59,6 +65,13 @@ class DirBundle(Bundle):
 
     def asset_names(self) -> set[str]:
         return set(self.assets)
+
+    def read_plugin(self, ref: PluginRef) -> bytes:
+        path = self.path / ref.path
+        if not ref.path or not path.is_file():
+            raise ConfigError(f"{self.path / CONFIG_NAME}: [plugins.{ref.slot}] path {ref.path!r} is not a component "
+                              "file; build one with `layerw plugin` and point path at it")
+        return path.read_bytes()
 
     def read_asset(self, name: str) -> bytes:
         try:

@@ -26,19 +26,25 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 def cmd_build(args: argparse.Namespace) -> int:
     from layerw.toolchain.build import build
+    from layerw.toolchain.component import PLUGIN_CONFIG, build_plugin
 
+    if (Path(args.dir) / PLUGIN_CONFIG).is_file():
+        with console.status(f"building plugin {args.dir} ..."):
+            path = build_plugin(Path(args.dir), Path(args.out) if args.out else None)
+        console.print(f"built plugin {path} ({path.stat().st_size:,} bytes)")
+        return 0
     with console.status(f"building {args.dir} ..."):
-        result = build(Path(args.dir), Path(args.out) if args.out else None)
+        result = build(Path(args.dir), Path(args.out) if args.out else None, component=args.component)
     console.print(f"built {result.config.name} {result.config.version}: {result.out} "
                   f"(module {result.module_size:,} bytes, {result.assets} assets)")
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from layerw.bundle import Bundle
     from layerw.play import PlayOptions, play
+    from layerw.store.bundle import open_bundle
 
-    bundle = Bundle.open(Path(args.game))
+    bundle = open_bundle(args.game, args.store, channel=args.channel, version=args.version, options=_store_options(args))
     options = PlayOptions(
         headless=args.headless, ticks=args.ticks, seed=args.seed, players=args.players, cpu_limit=args.cpu_limit,
         screenshot=Path(args.screenshot) if args.screenshot else None,
@@ -54,6 +60,114 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _store_options(args: argparse.Namespace) -> dict[str, object]:
+    return {"endpoint_url": args.endpoint_url} if args.endpoint_url else {}
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    from layerw.store import open_store
+    from layerw.store.publish import publish
+
+    counts = {"new": 0, "reused": 0}
+    columns = (TextColumn("publishing"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+               TextColumn("{task.fields[chunks]}"))
+    with open_store(args.store, **_store_options(args)) as store, Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("publish", total=None, chunks="")
+
+        def on_chunk(size: int, reused: bool) -> None:
+            counts["reused" if reused else "new"] += 1
+            bar.update(task, advance=size, chunks=f"chunks: {counts['new']} new, {counts['reused']} reused")
+
+        r = publish(Path(args.build_dir), store, args.channel, on_plan=lambda size, _: bar.update(task, total=size),
+                    on_chunk=on_chunk)
+    delta = f", module delta {r.delta.size:,} bytes" if r.delta else ""
+    console.print(f"published {r.manifest.game} {r.manifest.version} to {store.url} as {r.channel!r}: {r.chunks_new} new / "
+                  f"{r.chunks_reused} reused chunks, {r.bytes_uploaded:,} of {r.bytes_total:,} bytes uploaded{delta}")
+    return 0
+
+
+def cmd_versions(args: argparse.Namespace) -> int:
+    import time
+
+    from layerw.store import open_store
+
+    with open_store(args.store, **_store_options(args)) as store:
+        for v in store.versions(args.game):
+            print(f"{v.version}\t{time.strftime('%Y-%m-%d %H:%M', time.localtime(v.published))}\t{' '.join(v.channels)}")
+    return 0
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    from layerw.store import open_store
+
+    with open_store(args.store, **_store_options(args)) as store:
+        ch = store.set_channel(args.game, args.channel, args.version)
+    console.print(f"{ch.game} channel {ch.name!r} now points at {ch.version}")
+    return 0
+
+
+def cmd_gc(args: argparse.Namespace) -> int:
+    from layerw.store import open_store
+    from layerw.store.gc import gc
+
+    with open_store(args.store, **_store_options(args)) as store:
+        r = gc(store, min_age_s=args.min_age, dry_run=args.dry_run)
+    console.print(f"{'would delete' if args.dry_run else 'deleted'} {r.deleted} chunks ({r.deleted_bytes:,} bytes); "
+                  f"kept {r.referenced} referenced and {r.kept_young} unreferenced younger than {args.min_age:g} s")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from layerw.server.app import create_app
+    from layerw.server.catalog import StoreCatalog
+    from layerw.session.directory import Directory
+    from layerw.store import open_store
+
+    public = args.public_url or f"http://{args.host}:{args.port}"
+    with open_store(args.store, **_store_options(args)) as store:
+        app = create_app(StoreCatalog(store), store=store, directory=Directory.open(args.rooms), public_url=public)
+        console.print(f"serving {store.url} at {public}/ (games: {', '.join(store.games()) or 'none yet'})")
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", ws="websockets-sansio")
+    return 0
+
+
+def cmd_join(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from layerw.runtime.engine import CpuLimit, Engine
+    from layerw.runtime.inputs import Recording
+    from layerw.session.client import RoomAddress, play_online
+    from layerw.store.bundle import StoreBundle
+
+    address = RoomAddress.parse(args.url)
+    bundle = StoreBundle(address.base, address.game, channel=args.channel)  # the module via the server's store
+    recording = Recording.load(Path(args.inputs)) if args.inputs else None
+    with Engine(CpuLimit.EPOCH) as engine:
+        outcome = asyncio.run(play_online(address, bundle, engine, ticks=args.ticks, recording=recording,
+                                          spectate=args.spectate))
+    console.print(f"{'spectated' if outcome.seat == 255 else f'played seat {outcome.seat} of'} "
+                  f"{address.game}/{address.room}: {outcome.bytes_received:,} bytes received, {outcome.heals} heals")
+    print(f"tick {outcome.tick}")
+    print(f"state-hash {outcome.state_hash}")
+    return 0
+
+
+def cmd_edge(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from layerw.server.edge import create_edge
+
+    app = create_edge(args.origin, Path(args.cache_dir), args.max_bytes)
+    console.print(f"edge cache for {args.origin} at http://{args.host}:{args.port}/ "
+                  f"({args.max_bytes:,} bytes in {args.cache_dir})")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="layerw", description="Layer-W: one wasm game module, native and in the browser.")
     p.add_argument("-v", "--verbose", action="store_true", help="log debug output")
@@ -63,6 +177,13 @@ def _parser() -> argparse.ArgumentParser:
         "new": (cmd_new, "scaffold a game that builds and runs"),
         "build": (cmd_build, "compile a game directory to a build directory"),
         "run": (cmd_run, "run a built game natively"),
+        "publish": (cmd_publish, "publish a build directory into a store and move a channel to it"),
+        "versions": (cmd_versions, "list a game's published versions and their channels"),
+        "promote": (cmd_promote, "point a channel at a published version (rollback = an older one)"),
+        "gc": (cmd_gc, "delete chunks that no published version references"),
+        "serve": (cmd_serve, "serve a store's games, the web client and multiplayer rooms over HTTP"),
+        "edge": (cmd_edge, "a caching node in front of a `layerw serve` origin"),
+        "join": (cmd_join, "play in a multiplayer room: layerw join http://HOST:PORT/play/GAME?room=ID"),
     }
     parsers = {name: sub.add_parser(name, help=help_) for name, (_, help_) in commands.items()}
     for name, (fn, _) in commands.items():
@@ -72,10 +193,47 @@ def _parser() -> argparse.ArgumentParser:
     parsers["new"].add_argument("--lang", choices=("c", "cpp"), default="c")
 
     parsers["build"].add_argument("dir", help="game directory holding layerw.toml")
-    parsers["build"].add_argument("-o", "--out", help="build directory (default DIR/build)")
+    parsers["build"].add_argument("-o", "--out", help="build directory (default DIR/build); for a plugin "
+                                  "(a directory holding plugin.toml) the component file (default DIR/build/plugin.wasm)")
+    parsers["build"].add_argument("--component", action="store_true",
+                                  help="also build a Component Model component (game.component.wasm), which hosts then run")
+
+    for name in ("run", "publish", "versions", "promote", "gc", "serve"):
+        parsers[name].add_argument("--store", default=None if name == "run" else "",
+                                   help="store path or s3://bucket/prefix (default $LAYERW_STORE, else ~/.local/share/layerw)")
+        parsers[name].add_argument("--endpoint-url", help="S3 endpoint (default: AWS_ENDPOINT_URL)")
+    parsers["publish"].add_argument("build_dir", help="build directory (from `layerw build`)")
+    parsers["publish"].add_argument("--channel", default="latest", help="channel to move to this version (default latest)")
+    parsers["versions"].add_argument("game")
+    parsers["promote"].add_argument("game")
+    parsers["promote"].add_argument("version")
+    parsers["promote"].add_argument("--channel", default="latest")
+    parsers["gc"].add_argument("--min-age", type=float, default=3600.0, help="keep chunks younger than this (seconds)")
+    parsers["gc"].add_argument("--dry-run", action="store_true", help="only report what would be deleted")
+    for name in ("serve", "edge"):
+        parsers[name].add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parsers["edge"].add_argument("--origin", required=True, help="the origin server's URL (a `layerw serve`)")
+    parsers["edge"].add_argument("--cache-dir", required=True, help="where cached chunks live")
+    parsers["edge"].add_argument("--max-bytes", type=int, default=10 << 30, help="cache size bound (default 10 GiB)")
+    parsers["edge"].add_argument("--port", type=int, default=8080)
+    j = parsers["join"]
+    j.add_argument("url", help="the room's page address, as a browser opens it: http://HOST:PORT/play/GAME?room=ID")
+    j.add_argument("--headless", action="store_true", required=True,
+                   help="no window (the only mode for now: a native windowed client is future work)")
+    j.add_argument("--ticks", type=int, default=600, help="play until the game reaches this tick (default 600)")
+    j.add_argument("--inputs", help="input recording (JSON Lines) to play as this seat")
+    j.add_argument("--channel", default="latest", help="the channel the server's rooms run (default latest)")
+    j.add_argument("--spectate", action="store_true", help="watch without a seat")
+    parsers["serve"].add_argument("--port", type=int, default=8000)
+    parsers["serve"].add_argument("--public-url", help="how clients reach this server (default http://HOST:PORT)")
+    parsers["serve"].add_argument("--rooms", help="room directory shared by several servers: redis://HOST:PORT "
+                                  "(default: this process only)")
 
     r = parsers["run"]
-    r.add_argument("game", help="build directory (from `layerw build`)")
+    r.add_argument("game", help="build directory (from `layerw build`), or a game's name with --store")
+    pick = r.add_mutually_exclusive_group()
+    pick.add_argument("--channel", help="with --store: the channel to run (default latest)")
+    pick.add_argument("--version", help="with --store: the version to run")
     r.add_argument("--headless", action="store_true", help="no window: tick as fast as possible")
     r.add_argument("--ticks", type=int, help="ticks to run (headless default 600; a window runs until closed)")
     r.add_argument("--screenshot", help="PNG of the last frame")

@@ -16,6 +16,15 @@
     [limits]
     memory_mb = 64                # linear memory cap
     tick_ms = 100                 # CPU deadline for one call into the game
+
+    [component]                   # Component Model build (`layerw build --component` sets enabled)
+    enabled = false
+
+    [plugins.physics]             # a plugin slot: the game imports `interface` (fixed at build time)
+    interface = "layerw:physics/step@1.0.0"
+    path = "plugins/bounce.wasm"  # which component implements it, chosen at load time (relative to
+                                  # the directory of this file); swap it without rebuilding the game
+    capabilities = []             # granted to the plugin: "wasi" (stdio, clocks, random) or nothing
 """
 
 from __future__ import annotations
@@ -32,6 +41,31 @@ from layerw.errors import ConfigError
 CONFIG_NAME = "layerw.toml"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 KNOWN_CAPABILITIES: frozenset[str] = frozenset()
+PLUGIN_CAPABILITIES: frozenset[str] = frozenset({"wasi"})
+
+
+@dataclass(frozen=True)
+class PluginRef:
+    """One ``[plugins.SLOT]`` table: an interface the game imports and the component that provides it."""
+
+    slot: str
+    interface: str
+    path: str = ""
+    capabilities: tuple[str, ...] = ()
+
+    @classmethod
+    def from_dict(cls, slot: str, data: Any, where: str) -> PluginRef:
+        if not isinstance(data, dict) or "interface" not in data:
+            raise ConfigError(f"{where}: [plugins.{slot}] needs interface = \"pkg:name/iface@x.y.z\"")
+        ref = cls(slot, str(data["interface"]), str(data.get("path", "")),
+                  tuple(str(c) for c in data.get("capabilities", ())))
+        bad = set(ref.capabilities) - PLUGIN_CAPABILITIES
+        if bad:
+            raise ConfigError(f"{where}: [plugins.{slot}] asks for unknown capabilities {sorted(bad)}; "
+                              f"a plugin may be granted only {sorted(PLUGIN_CAPABILITIES)}")
+        if not re.match(r"^[a-z][a-z0-9-]*:[a-z][a-z0-9-]*/[a-z][a-z0-9-]*@\d+\.\d+\.\d+$", ref.interface):
+            raise ConfigError(f"{where}: [plugins.{slot}] interface {ref.interface!r} is not pkg:name/iface@x.y.z")
+        return ref
 
 
 @dataclass(frozen=True)
@@ -47,6 +81,8 @@ class GameConfig:
     preload: tuple[str, ...] = ()
     memory_mb: int = 64
     tick_ms: int = 100
+    component: bool = False
+    plugins: tuple[PluginRef, ...] = ()
 
     @classmethod
     def load(cls, directory: Path) -> GameConfig:
@@ -61,8 +97,8 @@ class GameConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = CONFIG_NAME) -> GameConfig:
-        game, assets, limits = (data.get(k, {}) for k in ("game", "assets", "limits"))
-        unknown = set(data) - {"game", "assets", "limits"}
+        game, assets, limits, component = (data.get(k, {}) for k in ("game", "assets", "limits", "component"))
+        unknown = set(data) - {"game", "assets", "limits", "component", "plugins"}
         if unknown:
             raise ConfigError(f"{where}: unknown section(s) {sorted(unknown)}")
         if "name" not in game:
@@ -80,6 +116,8 @@ class GameConfig:
                 preload=tuple(str(p) for p in assets.get("preload", ())),
                 memory_mb=int(limits.get("memory_mb", cls.memory_mb)),
                 tick_ms=int(limits.get("tick_ms", cls.tick_ms)),
+                component=bool(component.get("enabled", cls.component)),
+                plugins=tuple(PluginRef.from_dict(str(k), v, where) for k, v in dict(data.get("plugins", {})).items()),
             )
         except (TypeError, ValueError) as e:
             raise ConfigError(f"{where}: {e}") from e
@@ -116,6 +154,11 @@ class GameConfig:
         lines = ["[game]"] + [f"{k} = {val(d[k])}" for k in game_keys]
         lines += ["", "[assets]", f"dir = {val(self.assets_dir)}", f"preload = {val(self.preload)}"]
         lines += ["", "[limits]", f"memory_mb = {self.memory_mb}", f"tick_ms = {self.tick_ms}", ""]
+        if self.component:
+            lines += ["[component]", "enabled = true", ""]
+        for ref in self.plugins:
+            lines += [f"[plugins.{ref.slot}]", f"interface = {val(ref.interface)}", f"path = {val(ref.path)}",
+                      f"capabilities = {val(ref.capabilities)}", ""]
         return "\n".join(lines)
 
     @property

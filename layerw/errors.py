@@ -12,7 +12,10 @@
     │   ├── GameCrashed                   the guest trapped (trap code attached)
     │   ├── GameTimedOut(TimeoutError)    a call ran past its CPU deadline
     │   ├── GameOutOfMemory(MemoryError)  the guest tried to grow past its memory cap
-    │   └── GameExited                    the guest called proc_exit
+    │   ├── GameExited                    the guest called proc_exit
+    │   └── PluginError                   a plugin the game links failed; names the plugin
+    │       └── PluginCrashed             the plugin trapped (trap code attached)
+    ├── CapabilityDenied(PermissionError) a component imports a capability its manifest does not grant
     ├── SnapshotError(ValueError)         a snapshot does not fit this module or is corrupt
     ├── InputError(ValueError)            an input recording is malformed
     ├── SessionError                      a multiplayer session refused or lost a client
@@ -110,6 +113,32 @@ class GameExited(GameError):
     def __init__(self, message: str, *, game: str = "", tick: int = -1, code: int = 0) -> None:
         super().__init__(message, game=game, tick=tick)
         self.code = code
+
+
+class PluginError(GameError):
+    """A plugin linked into the game failed; ``plugin`` is its slot in ``[plugins]``."""
+
+    def __init__(self, message: str, *, game: str = "", tick: int = -1, plugin: str = "") -> None:
+        super().__init__(message, game=game, tick=tick)
+        self.plugin = plugin
+
+
+class PluginCrashed(PluginError):
+    """A plugin trapped while the game called it; ``trap_code`` names the trap."""
+
+    def __init__(self, message: str, *, game: str = "", tick: int = -1, plugin: str = "", trap_code: str = "") -> None:
+        super().__init__(message, game=game, tick=tick, plugin=plugin)
+        self.trap_code = trap_code
+
+
+class CapabilityDenied(LayerWError, PermissionError):
+    """A component (game or plugin) imports something its manifest does not grant; ``component``
+    names it and ``missing`` lists the capabilities it would need."""
+
+    def __init__(self, message: str, *, component: str = "", missing: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.component = component
+        self.missing = missing
 
 
 class SnapshotError(LayerWError, ValueError):

@@ -1,4 +1,8 @@
-"""The native host: run game modules on wasmtime with bounded CPU and memory."""
+"""The native host: run game modules on wasmtime with bounded CPU and memory.
+
+A build is a core module (``Game``) or a component (``ComponentGame``, when its layerw.toml says
+``[component] enabled``); ``game_class`` picks one once, and both have the same interface.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from layerw.bundle import Bundle
+from layerw.runtime.component_game import ComponentGame
 from layerw.runtime.engine import CpuLimit, Engine
 from layerw.runtime.game import Game
 from layerw.runtime.worker import WorkerGame
@@ -16,7 +21,12 @@ CPU_LIMITS = (*(c.value for c in CpuLimit), WATCHDOG)
 # ~0-12 % of guest time while the watchdog's pipe round trips and command-list copy cost more per
 # frame; the watchdog wins for compute-heavy ticks (epoch costs matmul-like loops +75 %).
 DEFAULT_CPU_LIMIT = CpuLimit.EPOCH.value
-AnyGame = Game | WorkerGame
+AnyGame = Game | ComponentGame | WorkerGame
+
+
+def game_class(bundle: Bundle) -> type[Game] | type[ComponentGame]:
+    """The in-process host for this build: components run on wasmtime's component model."""
+    return ComponentGame if bundle.config.component else Game
 
 
 @contextmanager
@@ -27,5 +37,5 @@ def open_game(bundle: Bundle, *, cpu_limit: str = DEFAULT_CPU_LIMIT, seed: int =
         with WorkerGame(bundle, seed=seed) as worker:
             yield worker
         return
-    with Engine(CpuLimit(cpu_limit)) as engine, Game(bundle, engine, seed=seed) as game:
+    with Engine(CpuLimit(cpu_limit)) as engine, game_class(bundle)(bundle, engine, seed=seed) as game:
         yield game

@@ -4,6 +4,13 @@ Handles are given out in request order (1, 2, ...), so they are the same on ever
 assets are ready the moment they are requested. Any other asset becomes ready through an
 ``LW_EVENT_ASSET_READY`` event delivered at a stamped tick; until that tick it reads as not ready,
 even if its bytes arrived earlier, so the simulation does not depend on load timing.
+
+Streaming (a game run from a store, ``layerw.store.bundle.StoreBundle``): preload assets are
+fetched before the first tick; any other asset is fetched when the game first requests it, and
+the request blocks the host on that asset's chunks only (no other asset, and never again once they
+sit in the local chunk cache). The native host never answers "not ready yet" for lack of bytes:
+readiness is still the ``ASSET_READY`` (or ``ASSET_FAILED``, when the store cannot deliver it)
+event stamped tick + 1, so every host sees the asset at the same tick whatever the network did.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Compiling a game with Cranelift takes long enough to matter at start-up, so compiled artefacts
 are cached by (module SHA-256, engine settings, wasmtime version): a warm start deserialises
-instead of compiling.
+instead of compiling. Components (games and plugins, ``compile_component``) share the cache; a
+componentize-py plugin carries a whole CPython, seconds to compile cold, milliseconds warm.
 
 CPU limits (``CpuLimit``):
 - ``epoch``: wasmtime epoch interruption; a daemon thread advances the epoch every
@@ -22,12 +23,14 @@ from importlib.metadata import version
 from pathlib import Path
 
 import wasmtime
+import wasmtime.component
 
 from layerw.errors import InvalidModule
 
 EPOCH_MS = 2
 FUEL_PER_MS = 1_000_000
 WASM_MAGIC = b"\0asm"
+COMPONENT_LAYER = b"\x0d\x00\x01\x00"  # version 0xd, layer 1: a component, not a core module
 
 
 class CpuLimit(enum.Enum):
@@ -89,6 +92,30 @@ class Engine:
         except OSError:
             pass  # a read-only cache only costs the next start a compile
         return module
+
+    def compile_component(self, wasm: bytes) -> wasmtime.component.Component:
+        """Compile (or load from the cache) a component; anything else raises InvalidModule."""
+        if wasm[:4] != WASM_MAGIC or wasm[4:8] != COMPONENT_LAYER:
+            raise InvalidModule(f"not a wasm component (header {wasm[:8]!r}); build it with `layerw build --component`")
+        key = hashlib.sha256(self._fingerprint.encode() + b"\0component\0" + wasm).hexdigest()
+        path = self.cache / f"{key}.cwasm"
+        if path.is_file():
+            try:
+                return wasmtime.component.Component.deserialize_file(self.wasmtime, str(path))
+            except wasmtime.WasmtimeError:
+                path.unlink(missing_ok=True)
+        try:
+            component = wasmtime.component.Component(self.wasmtime, wasm)
+        except wasmtime.WasmtimeError as e:
+            raise InvalidModule(f"component does not validate: {str(e).splitlines()[0]}") from e
+        try:
+            self.cache.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(component.serialize())
+            tmp.replace(path)
+        except OSError:
+            pass
+        return component
 
     def is_cached(self, wasm: bytes) -> bool:
         key = hashlib.sha256(self._fingerprint.encode() + b"\0" + wasm).hexdigest()

@@ -44,14 +44,14 @@ _CTX = mp.get_context("spawn")  # no fork: the parent may hold GPU and timer thr
 def _serve(conn: multiprocessing.connection.Connection, bundle: Bundle, seed: int, cache: str | None,
            shm_name: str, snapshot: bytes | None) -> None:
     """The worker's loop: one request in, one answer out, until the pipe closes."""
+    from layerw.runtime import game_class
     from layerw.runtime.engine import CpuLimit, Engine
-    from layerw.runtime.game import Game
 
     shm = SharedMemory(name=shm_name)  # registered with the parent's tracker, which unlinks it
     try:
         engine = Engine(CpuLimit.OFF, cache=Path(cache) if cache else None)
         try:
-            game = Game(bundle, engine, seed=seed)
+            game = game_class(bundle)(bundle, engine, seed=seed)
             if snapshot is not None:
                 game.restore(Snapshot.from_bytes(snapshot))
         except LayerWError as e:

@@ -1,4 +1,8 @@
-"""The ASGI app: multiplayer rooms over WebSocket (and, beside them, the store's HTTP routes)."""
+"""The ASGI app: one server for the store's games and chunks, the web client, and multiplayer rooms.
+
+Every response carries CORS (any origin may GET) and COOP/COEP headers, so the browser client
+works from this server or with a store on another origin, and chunks may be cached by any CDN.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +12,52 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from layerw.runtime.engine import CpuLimit, Engine
 from layerw.server.catalog import Catalog
+from layerw.server.store_routes import store_routes
+from layerw.server.web_routes import web_routes
 from layerw.session.directory import CLAIM_TTL_S, Directory, MemoryDirectory
 from layerw.session.host import CLOSE_ELSEWHERE, CLOSE_POLICY, Limits, RoomHost
+from layerw.store.store import Store
 
 ROOM_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+ISOLATION = [(b"cross-origin-opener-policy", b"same-origin"), (b"cross-origin-embedder-policy", b"require-corp"),
+             (b"cross-origin-resource-policy", b"cross-origin")]
 
 
-def create_app(catalog: Catalog, *, limits: Limits | None = None, room_options: dict[str, int] | None = None,
-               directory: Directory | None = None, public_url: str = "") -> Starlette:
-    """``public_url`` is how other server processes' clients reach this one (for room routing)."""
+class IsolationHeaders:
+    """COOP/COEP (cross-origin isolation for the page) and CORP (chunks usable from other origins)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], *ISOLATION]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits | None = None,
+               room_options: dict[str, int] | None = None, directory: Directory | None = None,
+               public_url: str = "") -> Starlette:
+    """``store`` adds its HTTP routes; ``public_url`` is how other server processes' clients reach
+    this one (for room routing)."""
     engine = Engine(CpuLimit.EPOCH)
     host = RoomHost(catalog.bundle, engine, limits or Limits(), room_options)
     rooms_dir = directory or MemoryDirectory()
@@ -74,8 +108,12 @@ def create_app(catalog: Catalog, *, limits: Limits | None = None, room_options: 
         rooms_dir.close()
         engine.close()
 
-    app = Starlette(routes=[Route("/rooms", rooms), WebSocketRoute("/rooms/{game}/{room}", room_socket)],
-                    lifespan=lifespan)
+    routes: list[BaseRoute] = [*(store_routes(store) if store is not None else []), *web_routes(catalog.names),
+                               Route("/rooms", rooms), WebSocketRoute("/rooms/{game}/{room}", room_socket)]
+    middleware = [Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "HEAD"],
+                             allow_headers=["Range", "If-None-Match"], expose_headers=["ETag", "Content-Range"]),
+                  Middleware(IsolationHeaders)]
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.host = host
     app.state.catalog = catalog
     return app

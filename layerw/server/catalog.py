@@ -1,7 +1,7 @@
 """Catalog: where the server finds the games it hosts, by name.
 
-``Catalog`` is the interface; ``DirCatalog`` serves build directories (each one a game). A store
-catalog (published games by channel) is the other sibling.
+``Catalog`` is the interface; ``DirCatalog`` serves build directories (each one a game);
+``StoreCatalog`` serves the games published in a store, by channel.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from pathlib import Path
 
 from layerw.bundle import Bundle
 from layerw.errors import ConfigError
+from layerw.store.store import Store
 
 
 class Catalog(ABC):
@@ -38,3 +39,19 @@ class DirCatalog(Catalog):
             return self._bundles[name]
         except KeyError:
             raise ConfigError(f"no game named {name!r} here; games: {self.names()}") from None
+
+
+class StoreCatalog(Catalog):
+    """Published games in a store; rooms run the version a channel (default ``latest``) names."""
+
+    def __init__(self, store: Store, channel: str = "latest") -> None:
+        self.store = store
+        self.channel = channel
+
+    def names(self) -> list[str]:
+        return self.store.games()
+
+    def bundle(self, name: str) -> Bundle:
+        from layerw.store.bundle import StoreBundle
+
+        return StoreBundle(self.store.url, name, channel=self.channel, options=self.store.options)

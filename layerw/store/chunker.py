@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 from pyfastcdc import FastCDC
 
@@ -21,7 +22,7 @@ ALGORITHM = "fastcdc-2020"
 MIN_SIZE = 16 * 1024
 AVG_SIZE = 64 * 1024  # the cut mask's target; the mean chunk is about AVG_SIZE + MIN_SIZE (paper 3.4)
 MAX_SIZE = 256 * 1024
-NORMALIZATION = 1
+NORMALIZATION: Literal[1] = 1
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,12 @@
 C is compiled as C11, C++ as C++17 without exceptions or RTTI; both -O2, SIMD128 on, stripped,
 as a WASI reactor, with the shadow stack first in memory (``abi.STACK_SIZE``) so the game state is
 one contiguous range. The result is checked against the contract before anything is written.
+
+    layerw build games/pong --component -o out/pong-c
+
+also wraps the game as a Component Model component (``layerw.toolchain.component``): the build
+directory then holds ``game.component.wasm`` beside ``game.wasm`` and its layerw.toml says
+``component = true``, which is what hosts run.
 """
 
 from __future__ import annotations
@@ -12,13 +18,13 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import wasmtime
 
 from layerw import abi
-from layerw.bundle import ASSETS_DIR, MODULE_NAME
+from layerw.bundle import ASSETS_DIR, COMPONENT_NAME, MODULE_NAME
 from layerw.config import CONFIG_NAME, GameConfig
 from layerw.errors import CompileError, ConfigError, InvalidModule
 from layerw.runtime.contract import check_module
@@ -60,16 +66,17 @@ def find_sources(game_dir: Path, config: GameConfig) -> list[Path]:
     return sources
 
 
-def compile_module(sources: list[Path], out: Path) -> None:
-    """Compile and link ``sources`` plus the guest runtime into ``out`` (a .wasm file)."""
+def compile_module(sources: list[Path], out: Path, *, runtime: tuple[Path, ...] = (RUNTIME_C,),
+                   defines: tuple[str, ...] = ()) -> None:
+    """Compile and link ``sources`` plus the guest ``runtime`` into ``out`` (a .wasm file)."""
     cxx = any(s.suffix in CXX_SUFFIXES for s in sources)
     with tempfile.TemporaryDirectory(prefix="layerw-build-") as tmp:
         objects = []
-        for i, src in enumerate([*sources, RUNTIME_C]):
+        for i, src in enumerate([*sources, *runtime]):
             obj = Path(tmp) / f"{i}-{src.stem}.o"
             is_cxx = src.suffix in CXX_SUFFIXES
             args = ["c++" if is_cxx else "cc", *COMMON_FLAGS, *(CXX_FLAGS if is_cxx else C_FLAGS),
-                    "-c", str(src), "-o", str(obj)]
+                    *(f"-D{d}" for d in defines), "-c", str(src), "-o", str(obj)]
             _check(zig.run(args), src)
             objects.append(str(obj))
         link = ["c++" if cxx else "cc", f"--target={zig.TARGET}", "-mexec-model=reactor", *objects,
@@ -84,9 +91,11 @@ def _check(proc: subprocess.CompletedProcess[str], src: Path | None) -> None:
         raise CompileError(f"{what} failed:\n{diagnostics}")
 
 
-def build(game_dir: Path, out: Path | None = None) -> BuildResult:
+def build(game_dir: Path, out: Path | None = None, *, component: bool = False) -> BuildResult:
     game_dir = Path(game_dir).resolve()
     config = GameConfig.load(game_dir)
+    if component or config.component or config.plugins:
+        config = replace(config, component=True)
     out = Path(out) if out is not None else game_dir / "build"
     sources = find_sources(game_dir, config)
     assets_src = game_dir / config.assets_dir
@@ -98,14 +107,25 @@ def build(game_dir: Path, out: Path | None = None) -> BuildResult:
     staging = Path(tempfile.mkdtemp(prefix=".layerw-", dir=out.parent))
     staging.chmod(0o755)
     try:
-        wasm = staging / MODULE_NAME
-        compile_module(sources, wasm)
-        data = wasm.read_bytes()
-        try:
-            module = wasmtime.Module(wasmtime.Engine(), data)
-        except wasmtime.WasmtimeError as e:
-            raise InvalidModule(f"the compiled module does not validate: {e}") from e
-        check_module(module, config.name)
+        if config.plugins:
+            # A game that imports plugin interfaces exists only as a component.
+            from layerw.toolchain.component import build_component
+
+            build_component(sources, config, staging / COMPONENT_NAME)
+            data = (staging / COMPONENT_NAME).read_bytes()
+        else:
+            wasm = staging / MODULE_NAME
+            compile_module(sources, wasm)
+            data = wasm.read_bytes()
+            try:
+                module = wasmtime.Module(wasmtime.Engine(), data)
+            except wasmtime.WasmtimeError as e:
+                raise InvalidModule(f"the compiled module does not validate: {e}") from e
+            check_module(module, config.name)
+            if config.component:
+                from layerw.toolchain.component import build_component
+
+                build_component(sources, config, staging / COMPONENT_NAME)
         if assets_src.is_dir():
             shutil.copytree(assets_src, staging / ASSETS_DIR)
         (staging / CONFIG_NAME).write_text(config.to_toml())

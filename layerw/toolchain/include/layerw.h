@@ -18,6 +18,7 @@ extern "C" {
 #define LW_MAX_GAMEPADS 4
 #define LW_MAX_EVENTS 16
 #define LW_COMMAND_CAPACITY 4194304
+#define LW_COMMAND_SCRATCH 64
 #define LW_NO_TEXTURE 0
 #define LW_FONT_FIRST 32
 #define LW_FONT_CELL_W 8
@@ -408,24 +409,32 @@ _Static_assert(offsetof(lw_vertex_rec, u) == 8, "lw_vertex_rec.u");
 _Static_assert(offsetof(lw_vertex_rec, v) == 12, "lw_vertex_rec.v");
 _Static_assert(offsetof(lw_vertex_rec, color) == 16, "lw_vertex_rec.color");
 
+#ifdef LW_COMPONENT
+#define LW__HOST(core, wit) __attribute__((import_module("layerw:game/host@1.0.0"), import_name(wit)))
+#else
+#define LW__HOST(core, wit) __attribute__((import_module("layerw"), import_name(core)))
+#endif
+
 /* Ask for an asset by name; returns its handle (> 0) or -1 if the game has no such asset. Readiness arrives as an LW_EVENT_ASSET_READY event unless the asset is preloaded. */
-__attribute__((import_module("layerw"), import_name("asset_request")))
+LW__HOST("asset_request", "asset-request")
 int32_t lw_asset_request(const char *name_ptr, int32_t name_len);
 
 /* Byte size of a ready asset, or -1 while it is not ready. */
-__attribute__((import_module("layerw"), import_name("asset_size")))
+LW__HOST("asset_size", "asset-size")
 int32_t lw_asset_size(int32_t handle);
 
 /* Copy up to len bytes of a ready asset from offset to dst; returns bytes copied or -1. */
-__attribute__((import_module("layerw"), import_name("asset_read")))
+#ifndef LW_COMPONENT /* component builds: defined by lw_component.c */
+LW__HOST("asset_read", "asset-read")
+#endif
 int32_t lw_asset_read(int32_t handle, int32_t offset, void *dst, int32_t len);
 
 /* Width << 16 | height of a ready image asset, or -1. */
-__attribute__((import_module("layerw"), import_name("image_size")))
+LW__HOST("image_size", "image-size")
 int32_t lw_image_size(int32_t handle);
 
 /* Log a message at a level (0 debug .. 3 error). */
-__attribute__((import_module("layerw"), import_name("log")))
+LW__HOST("log", "log")
 void lw_log(int32_t level, const char *ptr, int32_t len);
 
 /* The frame being written by lw_game_render. */

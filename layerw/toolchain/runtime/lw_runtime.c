@@ -1,14 +1,22 @@
 /* Layer-W guest runtime: the entry points every game exports. Linked into each game by
-   `layerw build`; the game itself writes lw_game_init, lw_game_tick and lw_game_render. */
+   `layerw build`; the game itself writes lw_game_init, lw_game_tick and lw_game_render.
+   Component builds (-DLW_COMPONENT) export these through lw_component.c instead, with the same
+   memory layout: the blocks below are the only state this runtime owns. */
 #include "layerw.h"
+
+#ifdef LW_COMPONENT
+#define LW__EXPORT(name)
+#else
+#define LW__EXPORT(name) __attribute__((export_name(name)))
+#endif
 
 extern unsigned char __global_base; /* end of the shadow stack: game state starts here */
 
-static lw_input lw__input;
-static uint8_t lw__commands[LW_COMMAND_CAPACITY] __attribute__((aligned(16)));
-static lw_io lw__io;
+lw_input lw__input;
+uint8_t lw__commands[LW_COMMAND_CAPACITY] __attribute__((aligned(16)));
+lw_io lw__io;
 
-__attribute__((export_name("lw_init")))
+LW__EXPORT("lw_init")
 uint32_t lw_init(uint32_t seed_lo, uint32_t seed_hi) {
     lw__io.magic = LW_IO_MAGIC;
     lw__io.abi_version = LW_ABI_VERSION;
@@ -21,16 +29,17 @@ uint32_t lw_init(uint32_t seed_lo, uint32_t seed_hi) {
     return (uint32_t)(uintptr_t)&lw__io;
 }
 
-__attribute__((export_name("lw_tick")))
+LW__EXPORT("lw_tick")
 void lw_tick(void) {
     lw_game_tick(&lw__input);
 }
 
-__attribute__((export_name("lw_render")))
+LW__EXPORT("lw_render")
 uint32_t lw_render(void) {
-    /* The last 4 bytes of the buffer hold how many records did not fit, for the host to report:
-       render writes nothing outside the command buffer, so it never changes game state. */
-    lw_frame frame = {lw__commands, 0, sizeof lw__commands - 4, 0xFFFFFFFFu, 0};
+    /* A frame never reaches the buffer's scratch tail (LW_COMMAND_SCRATCH bytes), whose last 4 bytes
+       hold how many records did not fit, for the host to report: render writes nothing outside the
+       command buffer, so it never changes game state. */
+    lw_frame frame = {lw__commands, 0, sizeof lw__commands - LW_COMMAND_SCRATCH, 0xFFFFFFFFu, 0};
     lw_game_render(&frame);
     *(uint32_t *)(lw__commands + sizeof lw__commands - 4) = frame.dropped;
     return frame.len;

@@ -1,0 +1,139 @@
+"""publish: put a build directory into a store as a new version, then move a channel to it.
+
+Order is what makes a publish safe to interrupt and re-run: (1) every chunk (existing ones are
+skipped after one HEAD each, so a re-run resumes), (2) the module delta from the version the
+channel pointed at, (3) the manifest, (4) the channel — the only mutable write, done last. Until
+step 4 nothing a client reads has changed; a half-published version has no manifest.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from layerw.bundle import DirBundle
+from layerw.config import GameConfig
+from layerw.errors import ChunkCorrupt, NotPublished, VersionExists
+from layerw.store.channel import DEFAULT, check_name
+from layerw.store.chunk import IDENTITY, LEVEL, ZSTD, ChunkRef, chunk_id, chunk_key, encode
+from layerw.store.chunker import Chunker
+from layerw.store.delta import make_delta
+from layerw.store.manifest import Delta, FileEntry, Manifest, check_version
+from layerw.store.store import Store
+
+log = logging.getLogger("layerw.store")
+ChunkDone = Callable[[int, bool], None]  # (decoded bytes, reused) after each distinct chunk
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    manifest: Manifest
+    channel: str
+    chunks_new: int
+    chunks_reused: int
+    bytes_total: int  # decoded bytes of the module and every asset
+    bytes_uploaded: int  # stored bytes actually sent (chunks and delta)
+    delta: Delta | None
+    seconds: float
+
+
+def plan(build_dir: Path, chunker: Chunker) -> tuple[DirBundle, dict[str, tuple[str, list[memoryview]]]]:
+    """The bundle and, per file ("" for the module), its SHA-256 and its chunks in order."""
+    bundle = DirBundle(Path(build_dir))
+    check_version(bundle.config.version, f"{build_dir}: [game] version")
+    files = {"": (chunk_id(bundle.module), list(chunker.cut(bundle.module)))}
+    for name in sorted(bundle.asset_names()):
+        data = bundle.read_asset(name)
+        files[name] = (chunk_id(data), list(chunker.cut(data)))
+    return bundle, files
+
+
+def publish(build_dir: Path, store: Store, channel: str = DEFAULT, *, chunker: Chunker | None = None,
+            level: int = LEVEL, on_plan: Callable[[int, int], None] | None = None,
+            on_chunk: ChunkDone | None = None) -> PublishResult:
+    """Publish ``build_dir``; ``on_plan(total_bytes, distinct_chunks)`` then ``on_chunk`` report progress."""
+    start = time.perf_counter()
+    chunker = chunker or Chunker()
+    check_name(channel)
+    bundle, files = plan(build_dir, chunker)
+    # The manifest keeps what a player needs, not where the sources were.
+    config = replace(bundle.config, sources=(), assets_dir=GameConfig.assets_dir)
+    distinct: dict[str, memoryview] = {}
+    for _, chunks in files.values():
+        for c in chunks:
+            distinct.setdefault(chunk_id(c), c)
+    total = sum(len(c) for _, chunks in files.values() for c in chunks)
+    if on_plan:
+        on_plan(sum(len(c) for c in distinct.values()), len(distinct))
+
+    def upload(item: tuple[str, memoryview]) -> tuple[ChunkRef, bool]:
+        id_, data = item
+        found = store.head(chunk_key(id_))
+        if found is not None:  # resume / dedup: zstd is stored only when strictly smaller
+            ref = ChunkRef(id_, len(data), ZSTD if found.size < len(data) else IDENTITY, found.size)
+        else:
+            ref, stored = encode(data, level)
+            store.write_chunk(ref, stored)
+        if on_chunk:
+            on_chunk(len(data), found is not None)
+        return ref, found is not None
+
+    with ThreadPoolExecutor(max_workers=store.parallelism, thread_name_prefix="layerw-publish") as pool:
+        done = dict(zip(distinct, pool.map(upload, distinct.items()), strict=True))
+    refs = {id_: ref for id_, (ref, _) in done.items()}
+    reused = sum(1 for _, was in done.values() if was)
+    uploaded = sum(ref.stored_size for ref, was in done.values() if not was)
+
+    def entry(sha256: str, chunks: list[memoryview]) -> FileEntry:
+        return FileEntry(sum(len(c) for c in chunks), sha256, tuple(refs[chunk_id(c)] for c in chunks))
+
+    module = entry(*files.pop(""))
+    assets = {name: entry(*file) for name, file in files.items()}
+
+    delta = _delta(store, config.name, config.version, channel, bundle.module, module.sha256)
+    if delta is not None and not store.has_chunk(delta[0].id):
+        store.put(chunk_key(delta[0].id), delta[1])
+        uploaded += len(delta[1])
+    manifest = Manifest(config, module, assets, (delta[0],) if delta else (), chunker.describe())
+    manifest = _write_manifest(store, manifest)
+    store.set_channel(config.name, channel, config.version)
+    return PublishResult(manifest, channel, len(distinct) - reused, reused, total, uploaded,
+                         delta[0] if delta else None, time.perf_counter() - start)
+
+
+def _delta(store: Store, game: str, version: str, channel: str, module: bytes,
+           sha256: str) -> tuple[Delta, bytes] | None:
+    """A patch from the module of the version ``channel`` points at now, when that differs."""
+    try:
+        previous = store.resolve(game, channel)
+    except NotPublished:
+        return None
+    if previous.version == version or previous.module.sha256 == sha256:
+        return None
+    try:
+        old = b"".join(store.read_chunk(c.id, c.encoding) for c in previous.module.chunks)
+    except (NotPublished, ChunkCorrupt) as e:  # a damaged old version must not block a new one
+        log.warning("no module delta from %s %s: %s", game, previous.version, e)
+        return None
+    blob = make_delta(old, module)
+    return Delta(previous.module.sha256, chunk_id(blob), len(blob)), blob
+
+
+def _write_manifest(store: Store, manifest: Manifest) -> Manifest:
+    """Write the manifest, or keep the one already there when it holds the same content."""
+    try:
+        existing = store.manifest(manifest.game, manifest.version)
+    except NotPublished:
+        store.put_manifest(manifest)
+        return manifest
+    def content(m: Manifest) -> object:
+        return m.config, m.module.sha256, {name: e.sha256 for name, e in m.assets.items()}
+
+    if content(existing) != content(manifest):
+        raise VersionExists(f"{manifest.game} {manifest.version} is already published with other content; "
+                            "versions never change: raise [game] version in layerw.toml and publish again")
+    return existing

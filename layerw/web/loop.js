@@ -1,0 +1,80 @@
+// Loop: the fixed-tick loop on requestAnimationFrame (the browser's layerw/runtime/runner.py).
+//
+// Ticks advance at the game's rate whatever the display's refresh rate (an accumulator, at most
+// MAX_CATCH_UP ticks per frame so a slow frame does not spiral); each animation frame renders the
+// latest state once. Hidden tabs get no animation frames, and the clock restarts when the tab
+// shows again, so a hidden game pauses instead of racing to catch up. `stopAt` stops ticking at
+// that tick and keeps its frame on screen; `fast` ticks as fast as possible (about 12 ms of ticks
+// per frame), for tests and benchmarks.
+
+const MAX_CATCH_UP = 8;
+const FAST_BUDGET_MS = 12;
+
+export const LoopState = Object.freeze({ IDLE: "idle", RUNNING: "running", STOPPED: "stopped", FAILED: "failed" });
+
+export class Loop {
+  /** game, renderer, inputs (InputState); optional devices (polled each frame), recording
+   *  (replaces live devices), stopAt, fast, onStop(), onError(error). */
+  constructor({ game, renderer, inputs, devices = null, recording = null, stopAt = null, fast = false,
+    onStop = () => {}, onError = (e) => { throw e; } }) {
+    Object.assign(this, { game, renderer, inputs, devices, recording, stopAt, fast, onStop, onError });
+    this.dt = 1000 / game.tickRate;
+    this.state = LoopState.IDLE;
+    this.lag = 0;
+    this.last = null;
+    this.onVisible = () => { this.last = null; };
+    document.addEventListener("visibilitychange", this.onVisible);
+  }
+
+  start() {
+    if (this.state !== LoopState.IDLE) throw new Error(`a ${this.state} loop cannot start`);
+    this.state = LoopState.RUNNING;
+    this.request = requestAnimationFrame((now) => this.frame(now));
+  }
+
+  get done() {
+    return this.stopAt !== null && this.game.tickCount >= this.stopAt;
+  }
+
+  /** Apply this tick's recorded changes, then advance one tick; false while an asset holds it. */
+  step() {
+    if (this.done || this.game.blocked()) return false;
+    if (this.recording) this.recording.apply(this.inputs, this.game.tickCount);
+    this.game.tick(this.inputs);
+    return true;
+  }
+
+  frame(now) {
+    if (this.state !== LoopState.RUNNING) return;
+    try {
+      if (this.devices && !this.recording) this.devices.poll(this.inputs);
+      if (this.fast) {
+        const until = performance.now() + FAST_BUDGET_MS;
+        while (performance.now() < until && this.step());
+      } else {
+        this.lag = this.last === null ? 0 : Math.min(this.lag + now - this.last, MAX_CATCH_UP * this.dt);
+        this.last = now;
+        while (this.lag >= this.dt && this.step()) this.lag -= this.dt;
+        if (this.done || this.game.blocked()) this.lag = Math.min(this.lag, this.dt);
+      }
+      for (const [handle, image] of this.game.takeNewTextures()) this.renderer.setTexture(handle, image);
+      this.renderer.draw(this.game.render());
+    } catch (e) {
+      this.stop(LoopState.FAILED);
+      this.onError(e);
+      return;
+    }
+    if (this.done) {
+      this.stop(LoopState.STOPPED);
+      this.onStop();
+      return;
+    }
+    this.request = requestAnimationFrame((t) => this.frame(t));
+  }
+
+  stop(state = LoopState.STOPPED) {
+    if (this.request) cancelAnimationFrame(this.request);
+    this.state = state;
+    document.removeEventListener("visibilitychange", this.onVisible);
+  }
+}

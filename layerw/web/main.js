@@ -1,0 +1,192 @@
+// The browser client's entry points.
+//
+//   boot(canvas, source, options) -> Promise<Client>
+//       Start a game from a source (see source.js: {config, module, readAsset}) on a canvas and
+//       run it. Options: seed (Number|BigInt, default 0), renderer ("auto"|"webgl2"|"webgpu"),
+//       ticks (stop ticking at this tick), fast (tick as fast as possible), recording (a
+//       Recording that replaces live input), players (1..4), overlay (true|false|"auto"),
+//       fontUrl, shadersUrl, log(level, text).
+//   join(canvas, source, options) -> Promise<Client>
+//       The same game in a multiplayer room (session.js): options room, base (server URL),
+//       spectate, ticks (stop at this tick), renderer, overlay, onStop, onError. Resolves once the
+//       room's state is loaded; the game then advances only on the room's confirmed frames.
+//   play(page) — the play.html page. Served by `layerw serve` at /play/GAME (the page carries a
+//       `layerw-game` meta) it loads GAME from the store (store-source.js; ?channel= ?version=);
+//       otherwise ?src= names a build directory. ?room=ID joins a room instead of playing alone.
+//       Also ?renderer= ?ticks= ?inputs= ?seed= ?fast ?spectate. Shows a progress bar while
+//       loading and a clear message on failure, and exposes window.layerw = {tick, stateHash(),
+//       renderer: {name, glRenderer}, status, error, load (loader stats), session (room stats)}.
+
+import { Devices } from "./devices.js";
+import { LayerWError } from "./errors.js";
+import { Game } from "./game.js";
+import { InputState, Recording } from "./input.js";
+import { Loop, LoopState } from "./loop.js";
+import { createRenderer } from "./renderer.js";
+import { Session } from "./session.js";
+import { dirSource } from "./source.js";
+import { storeSource } from "./store-source.js";
+
+/** A running game: its Game, renderer, input state, devices and loop. */
+export class Client {
+  constructor({ game, renderer, inputs, devices, loop }) {
+    Object.assign(this, { game, renderer, inputs, devices, loop });
+  }
+
+  get tick() { return this.game.tickCount; }
+  stateHash() { return this.game.stateHash(); }
+  readPixels() { return this.renderer.readPixels(); }
+
+  close() {
+    this.loop.stop();
+    if (this.devices) this.devices.close();
+    this.renderer.close();
+  }
+}
+
+export async function boot(canvas, source, options = {}) {
+  const {
+    seed = 0, renderer: prefer = "auto", ticks = null, fast = false, recording = null, players = 1,
+    overlay = "auto", fontUrl, shadersUrl, log, onStop, onError,
+  } = options;
+  const { config } = source;
+  const renderer = await createRenderer(canvas, { prefer, width: config.width, height: config.height, fontUrl, shadersUrl });
+  let game;
+  try {
+    game = await Game.create(source, { seed, log });
+  } catch (e) {
+    renderer.close();
+    throw e;
+  }
+  const inputs = new InputState(players);
+  const devices = recording ? null : new Devices(canvas, { width: config.width, height: config.height, overlay });
+  const loop = new Loop({ game, renderer, inputs, devices, recording, stopAt: ticks, fast, onStop, onError });
+  const client = new Client({ game, renderer, inputs, devices, loop });
+  loop.start();
+  return client;
+}
+
+export async function join(canvas, source, options = {}) {
+  const {
+    room, base = location.origin, spectate = false, renderer: prefer = "auto", ticks = null, overlay = "auto",
+    fontUrl, shadersUrl, log, onStop, onError,
+  } = options;
+  const { config } = source;
+  const renderer = await createRenderer(canvas, { prefer, width: config.width, height: config.height, fontUrl, shadersUrl });
+  let game;
+  try {
+    game = await Game.create(source, { seed: 0, log });
+  } catch (e) {
+    renderer.close();
+    throw e;
+  }
+  const devices = spectate ? null : new Devices(canvas, { width: config.width, height: config.height, overlay });
+  const session = new Session({ game, renderer, devices, base, room, spectate, stopAt: ticks, onStop, onError });
+  const client = new Client({ game, renderer, inputs: session.inputs, devices, loop: session });
+  try {
+    await session.start();
+  } catch (e) {
+    client.close();
+    throw e;
+  }
+  return client;
+}
+
+/** Size the canvas to fill `box` keeping the game's aspect (letterboxed), in whole device pixels;
+ *  integer scales from 2x up, so pixel art stays even. */
+export function fit(canvas, width, height, box = { width: innerWidth, height: innerHeight }) {
+  const dpr = window.devicePixelRatio || 1;
+  let scale = Math.min((box.width * dpr) / width, (box.height * dpr) / height);
+  if (scale >= 2) scale = Math.floor(scale);
+  canvas.style.width = `${Math.round(width * scale) / dpr}px`;
+  canvas.style.height = `${Math.round(height * scale) / dpr}px`;
+}
+
+function base64(bytes) {
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(text);
+}
+
+/** Run the play page: `page` holds the canvas, progress and error elements. */
+export async function play({ canvas, progress, progressText, error }) {
+  const params = new URLSearchParams(location.search);
+  let client = null;
+  const api = {
+    status: "loading",
+    error: null,
+    name: null,
+    renderer: { name: null, glRenderer: null },
+    get tick() { return client ? client.tick : 0; },
+    stateHash: () => client.stateHash(),
+    readPixels: async () => base64(await client.readPixels()),
+    lastInput: () => (client && client.game.lastInput ? base64(client.game.lastInput) : null),
+    client: () => client,
+    load: null,
+    session: null,
+  };
+  window.layerw = api;
+  const fail = (e) => {
+    const tick = client ? client.tick : 0;
+    const name = api.name || "game";
+    const text = e instanceof LayerWError ? e.message : `${name} failed at tick ${tick}: ${e.message || e}`;
+    api.status = LoopState.FAILED;
+    api.error = text;
+    error.textContent = text;
+    error.hidden = false;
+    progress.hidden = true;
+    console.error(`[${name}] tick ${tick}: ${text}`);
+  };
+  try {
+    const src = params.get("src");
+    const meta = document.querySelector('meta[name="layerw-game"]');
+    const onProgress = (unit) => ({ bytes, total, items, itemsTotal }) => {
+      progress.max = Math.max(total, 1);
+      progress.value = bytes;
+      progressText.textContent = `${(bytes / 1024).toFixed(0)} / ${(total / 1024).toFixed(0)} kB · ${items}/${itemsTotal} ${unit}`;
+    };
+    let source;
+    if (meta && !src) {
+      api.name = meta.content;
+      source = await storeSource(meta.content, {
+        channel: params.get("channel"), version: params.get("version"), onProgress: onProgress("chunks"),
+      });
+      api.load = source.stats;
+    } else if (src) {
+      source = await dirSource(src.endsWith("/") ? src : `${src}/`, { onProgress: onProgress("files") });
+    } else {
+      throw new LayerWError("no game given: open /play/GAME on a `layerw serve` server, or this page with ?src=URL of a game's build directory");
+    }
+    api.name = source.config.name;
+    document.title = `${source.config.name} · Layer-W`;
+    const inputsUrl = params.get("inputs");
+    const recording = inputsUrl
+      ? Recording.parse(await (await fetch(inputsUrl)).text(), inputsUrl) : null;
+    const ticks = params.has("ticks") ? Number(params.get("ticks")) : null;
+    const refit = () => fit(canvas, source.config.width, source.config.height);
+    refit();
+    addEventListener("resize", refit);
+    const common = {
+      renderer: params.get("renderer") || "auto",
+      ticks,
+      overlay: params.has("overlay") ? params.get("overlay") !== "0" : "auto",
+      onStop: () => { api.status = LoopState.STOPPED; },
+      onError: fail,
+    };
+    if (params.has("room")) {
+      client = await join(canvas, source, { ...common, room: params.get("room"), spectate: params.has("spectate") });
+      api.session = client.loop.stats;
+    } else {
+      client = await boot(canvas, source, {
+        ...common, seed: BigInt(params.get("seed") || 0), fast: params.has("fast"), recording,
+      });
+    }
+    api.renderer = { name: client.renderer.name, glRenderer: client.renderer.glRenderer };
+    if (api.status === "loading") api.status = LoopState.RUNNING;
+    progress.hidden = true;
+    progressText.hidden = true;
+    canvas.focus();
+  } catch (e) {
+    fail(e);
+  }
+}

@@ -1,0 +1,135 @@
+// The lockstep wire protocol in the browser: the same binary messages as
+// layerw/session/protocol.py (read its docstring for the layout), little-endian, version 1.
+//
+//   client -> server   HELLO 0x01, INPUT 0x02, HASH 0x03          (hello, inputMessage, hashMessage)
+//   server -> client   WELCOME 0x10, STATE 0x11, FRAME 0x12       (decodeServer)
+//
+// Player input travels as the contract's own lw_player bytes; the server relays it untouched.
+
+import { STRUCTS, MAX_PLAYERS } from "./abi.js";
+import { ProtocolError } from "./errors.js";
+
+export const VERSION = 1;
+export const HELLO = 0x01;
+export const INPUT = 0x02;
+export const HASH = 0x03;
+export const WELCOME = 0x10;
+export const STATE = 0x11;
+export const FRAME = 0x12;
+export const PLAYER = 0;
+export const SPECTATOR = 1;
+export const NO_SEAT = 255;
+export const NO_BASE = 0xFFFFFFFF;
+export const TOKEN_SIZE = 16;
+export const FULL = 0;
+export const DELTA = 1;
+const PLAYER_SIZE = STRUCTS.lw_player.size;
+const INPUT_SIZE = STRUCTS.lw_input.size;
+
+export function hello(role, token = new Uint8Array(TOKEN_SIZE), baseTick = NO_BASE) {
+  const out = new Uint8Array(3 + TOKEN_SIZE + 4);
+  const v = new DataView(out.buffer);
+  out.set([HELLO, VERSION, role]);
+  out.set(token, 3);
+  v.setUint32(3 + TOKEN_SIZE, baseTick >>> 0, true);
+  return out;
+}
+
+export function inputMessage(tick, player) {
+  if (player.length !== PLAYER_SIZE) throw new ProtocolError(`an lw_player is ${PLAYER_SIZE} bytes, not ${player.length}`);
+  const out = new Uint8Array(5 + PLAYER_SIZE);
+  out[0] = INPUT;
+  new DataView(out.buffer).setUint32(1, tick >>> 0, true);
+  out.set(player, 5);
+  return out;
+}
+
+export function hashMessage(tick, digest) {
+  const out = new Uint8Array(5 + 32);
+  out[0] = HASH;
+  new DataView(out.buffer).setUint32(1, tick >>> 0, true);
+  out.set(digest, 5);
+  return out;
+}
+
+class Reader {
+  constructor(bytes) {
+    this.bytes = bytes;
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.at = 0;
+  }
+
+  need(n) {
+    if (n < 0 || this.at + n > this.bytes.length) {
+      throw new ProtocolError(`message truncated: needs ${n} bytes at offset ${this.at}, has ${this.bytes.length - this.at}`);
+    }
+  }
+
+  take(n) {
+    this.need(n);
+    const out = this.bytes.subarray(this.at, this.at + n);
+    this.at += n;
+    return out;
+  }
+
+  u8() { this.need(1); return this.view.getUint8(this.at++); }
+  u16() { this.need(2); const v = this.view.getUint16(this.at, true); this.at += 2; return v; }
+  u32() { this.need(4); const v = this.view.getUint32(this.at, true); this.at += 4; return v; }
+
+  end() {
+    if (this.at !== this.bytes.length) throw new ProtocolError(`${this.bytes.length - this.at} unexpected bytes at the end of the message`);
+  }
+}
+
+function frame(r) {
+  const tick = r.u32();
+  const changes = [];
+  for (let n = r.u8(); n > 0; n--) {
+    const seat = r.u8();
+    if (seat >= MAX_PLAYERS) throw new ProtocolError(`frame names seat ${seat}`);
+    changes.push([seat, r.take(PLAYER_SIZE)]);
+  }
+  const events = [];
+  for (let m = r.u8(); m > 0; m--) events.push([r.u32(), r.u32(), r.u32(), r.u32()]);
+  return { type: FRAME, tick, changes, events };
+}
+
+function state(r) {
+  const tick = r.u32();
+  const inputs = r.take(INPUT_SIZE);
+  const kind = r.u8();
+  const baseTick = r.u32();
+  const snapshot = r.take(r.u32());
+  const frames = [];
+  for (let count = r.u32(); count > 0; count--) {
+    const sub = new Reader(r.take(r.u32()));
+    if (sub.u8() !== FRAME) throw new ProtocolError("STATE holds something that is not a FRAME");
+    frames.push(frame(sub));
+    sub.end();
+  }
+  return { type: STATE, tick, inputs, kind, baseTick, snapshot, frames };
+}
+
+/** Parse a server message (a Uint8Array): {type: WELCOME|STATE|FRAME, ...}. */
+export function decodeServer(bytes) {
+  const r = new Reader(bytes);
+  const type = r.u8();
+  let msg;
+  if (type === WELCOME) {
+    const version = r.u8();
+    if (version !== VERSION) throw new ProtocolError(`the server speaks protocol ${version}; this client speaks ${VERSION}: reload the page`);
+    const seat = r.u8();
+    const token = r.take(TOKEN_SIZE).slice();
+    const [tickRate, inputDelay, hashEvery, snapshotEvery] = [r.u16(), r.u16(), r.u16(), r.u16()];
+    if (r.u8() !== STATE) throw new ProtocolError("WELCOME without a STATE body");
+    msg = { type, seat, token, tickRate, inputDelay, hashEvery, snapshotEvery, state: state(r) };
+  } else if (type === STATE) {
+    msg = state(r);
+  } else if (type === FRAME) {
+    msg = frame(r);
+  } else {
+    throw new ProtocolError(`unknown server message type 0x${type.toString(16)}`);
+  }
+  r.end();
+  return msg;
+}

@@ -1,0 +1,228 @@
+// Session: this browser in a multiplayer room (the browser's layerw/session/client.py + replica.py).
+//
+// The room's server runs the game authoritatively and broadcasts one FRAME per tick. The browser
+// never ticks on its own clock here: it loads the room's STATE (a snapshot, or a block delta against
+// a snapshot it took itself, plus the frames since), fast-forwards through those frames, then
+// applies each FRAME as it arrives. It sends its local player's lw_player only when it changes
+// (for tick + input_delay), a HASH every hash_every ticks, and renders on requestAnimationFrame.
+// A STATE arriving later (after a desync) replaces the game state: that heals it.
+
+import { STRUCTS } from "./abi.js";
+import { LayerWError, ProtocolError, SessionError } from "./errors.js";
+import { InputState } from "./input.js";
+import * as p from "./protocol.js";
+import { applyDelta, parseSnapshot } from "./snapshot.js";
+
+const KEPT_SNAPSHOTS = 4; // as room.py: a reconnect may ask for a delta against any of these
+const CLOSE_ELSEWHERE = 4307; // the room lives on another server, whose URL is the close reason
+const MAX_REDIRECTS = 3;
+const PLAYER_SIZE = STRUCTS.lw_player.size;
+
+export const SessionState = Object.freeze({
+  CONNECTING: "connecting", PLAYING: "running", STOPPED: "stopped", CLOSED: "closed", FAILED: "failed",
+});
+const NEXT = {
+  connecting: ["running", "stopped", "closed", "failed"], running: ["stopped", "closed", "failed"],
+  stopped: ["closed"], closed: [], failed: [],
+};
+
+/** The room's WebSocket URL for the page at `location` (or a server base URL). */
+export function roomSocketUrl(base, game, room) {
+  const u = new URL(base);
+  const scheme = u.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${u.host}/rooms/${encodeURIComponent(game)}/${encodeURIComponent(room)}`;
+}
+
+export class Session {
+  /** game (a started Game), renderer, devices (or null), base (server URL), room id; options:
+   *  spectate, stopAt (stop applying frames at this tick), onStop(), onError(error). */
+  constructor({ game, renderer, devices, base, room, spectate = false, stopAt = null, onStop = () => {}, onError = (e) => { throw e; } }) {
+    Object.assign(this, { game, renderer, devices, base, room, spectate, stopAt, onStop, onError });
+    this.state = SessionState.CONNECTING;
+    this.inputs = new InputState(1); // the room's held inputs (replaced by every STATE)
+    this.local = new InputState(1); // this browser's devices, as players[0]
+    this.lastSent = this.playerBytes().slice();
+    this.saved = [];
+    this.queue = [];
+    this.pumping = false;
+    this.loading = false;
+    this.stats = { seat: p.NO_SEAT, bytesReceived: 0, framesApplied: 0, inputsSent: 0, hashesSent: 0, states: 0, heals: 0 };
+    Object.assign(this, { seat: p.NO_SEAT, token: new Uint8Array(p.TOKEN_SIZE), inputDelay: 0, hashEvery: 0, snapshotEvery: 0 });
+  }
+
+  to(state) {
+    if (!NEXT[this.state].includes(state)) throw new SessionError(`a ${this.state} session cannot become ${state}`);
+    this.state = state;
+  }
+
+  get tick() { return this.game.tickCount; }
+
+  playerBytes() { return this.local.bytes.subarray(this.local.player(0), this.local.player(0) + PLAYER_SIZE); }
+
+  /** Connect and join; resolves once the room's state is loaded (the game shows the room). */
+  start() {
+    this.joined = new Promise((resolve, reject) => { this.onJoined = resolve; this.onJoinFailed = reject; });
+    this.connect(roomSocketUrl(this.base, this.game.name, this.room), 0);
+    this.request = requestAnimationFrame((t) => this.frame(t));
+    return this.joined;
+  }
+
+  connect(url, redirects) {
+    const ws = new WebSocket(url);
+    ws.binaryType = "arraybuffer";
+    this.ws = ws;
+    ws.onopen = () => ws.send(p.hello(this.spectate ? p.SPECTATOR : p.PLAYER, this.token, this.baseTick()));
+    ws.onmessage = (e) => {
+      if (!(e.data instanceof ArrayBuffer)) return this.fail(new ProtocolError("the server sent a text frame"));
+      this.stats.bytesReceived += e.data.byteLength;
+      this.queue.push(new Uint8Array(e.data));
+      this.pump();
+    };
+    ws.onclose = (e) => {
+      if (this.ws !== ws || this.state === SessionState.STOPPED || this.state === SessionState.CLOSED
+          || this.state === SessionState.FAILED) return;
+      if (e.code === CLOSE_ELSEWHERE && redirects < MAX_REDIRECTS && e.reason) {
+        this.connect(roomSocketUrl(e.reason, this.game.name, this.room), redirects + 1);
+        return;
+      }
+      this.fail(new SessionError(`the server closed room ${this.room}: ${e.reason || "connection lost"} (code ${e.code}); `
+        + "reload the page to rejoin"));
+    };
+  }
+
+  baseTick() { return this.saved.length ? this.saved.at(-1).tick : p.NO_BASE; }
+
+  send(bytes) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(bytes);
+  }
+
+  /** Handle queued messages in order; a STATE (async restore) or a frame waiting for an asset holds
+   *  the rest back. */
+  async pump() {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.queue.length && (this.state === SessionState.CONNECTING || this.state === SessionState.PLAYING)) {
+        const msg = p.decodeServer(this.queue.shift());
+        if (msg.type === p.WELCOME) {
+          Object.assign(this, { seat: msg.seat, token: msg.token, inputDelay: msg.inputDelay, hashEvery: msg.hashEvery,
+            snapshotEvery: msg.snapshotEvery });
+          this.stats.seat = msg.seat;
+          await this.load(msg.state);
+          if (this.state === SessionState.CONNECTING) this.to(SessionState.PLAYING);
+          this.onJoined(this);
+        } else if (msg.type === p.STATE) {
+          this.stats.heals++;
+          await this.load(msg);
+        } else {
+          await this.apply(msg);
+        }
+      }
+    } catch (e) {
+      this.fail(e);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** Replace the game state with the room's, then fast-forward through its frames. */
+  async load(state) {
+    this.loading = true;
+    try {
+      let snap;
+      if (state.kind === p.DELTA) {
+        const base = this.saved.find((s) => s.tick === state.baseTick);
+        if (!base) throw new ProtocolError(`delta against tick ${state.baseTick}, a snapshot this client does not hold`);
+        snap = await applyDelta(base, state.snapshot);
+      } else {
+        snap = await parseSnapshot(state.snapshot);
+      }
+      if (snap.tick !== state.tick) throw new ProtocolError(`STATE says tick ${state.tick} but its snapshot is of tick ${snap.tick}`);
+      await this.game.restore(snap);
+      this.inputs.bytes.set(state.inputs);
+      this.saved = [snap];
+      this.stats.states++;
+    } finally {
+      this.loading = false;
+    }
+    for (const frame of state.frames) await this.apply(frame);
+  }
+
+  /** Tick with a confirmed frame (after any asset it waits for); hash and snapshot when due. */
+  async apply(frame) {
+    if (this.stopAt !== null && this.game.tickCount >= this.stopAt) return this.stop(SessionState.STOPPED);
+    while (this.game.blocked()) await new Promise((r) => setTimeout(r, 4));
+    if (frame.tick !== this.game.tickCount) {
+      throw new ProtocolError(`frame for tick ${frame.tick} arrived at tick ${this.game.tickCount}`);
+    }
+    for (const [seat, player] of frame.changes) this.inputs.bytes.set(player, this.inputs.player(seat));
+    this.game.tick(this.inputs, frame.events);
+    this.stats.framesApplied++;
+    const tick = this.game.tickCount;
+    if (this.snapshotEvery && tick % this.snapshotEvery === 0) {
+      this.saved.push(this.game.snapshot());
+      if (this.saved.length > KEPT_SNAPSHOTS) this.saved.shift();
+    }
+    if (this.hashEvery && tick % this.hashEvery === 0) {
+      const hex = await this.game.stateHash(); // the state is copied before the first await
+      this.send(p.hashMessage(tick, Uint8Array.from(hex.match(/../g), (h) => parseInt(h, 16))));
+      this.stats.hashesSent++;
+    }
+    if (this.stopAt !== null && tick >= this.stopAt) this.stop(SessionState.STOPPED);
+  }
+
+  /** Send this browser's player input when it changed since the last one sent. */
+  sendInput() {
+    if (this.seat === p.NO_SEAT || this.state !== SessionState.PLAYING) return;
+    const now = this.playerBytes();
+    if (now.every((b, i) => b === this.lastSent[i])) return;
+    this.send(p.inputMessage(this.game.tickCount + this.inputDelay, now));
+    this.lastSent = now.slice();
+    this.stats.inputsSent++;
+  }
+
+  frame() {
+    if (this.state === SessionState.FAILED || this.state === SessionState.CLOSED) return;
+    try {
+      if (this.devices) this.devices.poll(this.local);
+      this.sendInput();
+      if (!this.loading && this.state !== SessionState.CONNECTING) {
+        for (const [handle, image] of this.game.takeNewTextures()) this.renderer.setTexture(handle, image);
+        this.renderer.draw(this.game.render());
+      }
+    } catch (e) {
+      this.fail(e);
+      return;
+    }
+    if (this.state !== SessionState.STOPPED) this.request = requestAnimationFrame((t) => this.frame(t));
+  }
+
+  fail(error) {
+    if (this.state === SessionState.FAILED || this.state === SessionState.CLOSED) return;
+    const wasJoining = this.state === SessionState.CONNECTING;
+    this.state = SessionState.FAILED;
+    this.close(1000, "client failed");
+    const e = error instanceof LayerWError ? error : new SessionError(`room ${this.room}: ${error.message || error}`);
+    if (wasJoining) this.onJoinFailed(e);
+    else this.onError(e);
+  }
+
+  close(code = 1000, reason = "bye") {
+    if (this.request) cancelAnimationFrame(this.request);
+    const ws = this.ws;
+    this.ws = null;
+    if (ws && ws.readyState <= WebSocket.OPEN) ws.close(code, reason);
+  }
+
+  /** Stop applying frames (the state stays on screen) and leave the room. */
+  stop(state = SessionState.CLOSED) {
+    if (this.state === state || this.state === SessionState.FAILED || this.state === SessionState.CLOSED) return;
+    this.to(state);
+    this.close();
+    if (state === SessionState.STOPPED) {
+      // draw the final state once more, then stop
+      try { this.renderer.draw(this.game.render()); } catch (e) { /* reported by the next frame */ }
+      this.onStop();
+    }
+  }
+}

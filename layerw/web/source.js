@@ -1,0 +1,95 @@
+// Source: where a game's config, module and assets come from. Every loader hands `boot` the same
+// shape, so a manifest/chunk loader plugs in beside this one:
+//
+//   {config: {name, tick_rate, width, height, preload: [names], assets: [names], memory_mb, ...},
+//    module: Response | ArrayBuffer | Uint8Array | WebAssembly.Module (or a Promise of one),
+//    readAsset(name) -> Promise<ArrayBuffer>}
+//
+// `dirSource` (here) and `storeSource` (store-source.js, manifests and verified chunks) are the two
+// loaders. `dirSource` reads a build directory served over HTTP (what `layerw build` writes, plus a
+// `game.json` descriptor of its config and asset names), the browser's counterpart of DirBundle.
+
+import { LayerWError } from "./errors.js";
+
+export const DESCRIPTOR = "game.json";
+
+/** Counts bytes and items as they arrive; `onProgress({bytes, total, items, itemsTotal})`. */
+export class Progress {
+  constructor(onProgress = () => {}) {
+    this.onProgress = onProgress;
+    this.bytes = 0;
+    this.total = 0;
+    this.items = 0;
+    this.itemsTotal = 0;
+  }
+
+  report() {
+    this.onProgress({ bytes: this.bytes, total: this.total, items: this.items, itemsTotal: this.itemsTotal });
+  }
+
+  /** Count `bytes` arrived and `items` finished (known totals). */
+  add(bytes, items = 0) {
+    this.bytes += bytes;
+    this.items += items;
+    this.report();
+  }
+
+  /** A ReadableStream that counts the bytes of `stream` as they pass (no item counted). */
+  count(stream) {
+    return stream.pipeThrough(new TransformStream({
+      transform: (chunk, controller) => {
+        this.add(chunk.byteLength);
+        controller.enqueue(chunk);
+      },
+    }));
+  }
+
+  /** A Response whose body reports its bytes as they stream (for streaming compilation). */
+  track(response) {
+    this.itemsTotal++;
+    this.total += Number(response.headers.get("content-length") || 0);
+    this.report();
+    if (!response.body) return response;
+    const counted = response.body.pipeThrough(new TransformStream({
+      transform: (chunk, controller) => {
+        this.bytes += chunk.byteLength;
+        this.report();
+        controller.enqueue(chunk);
+      },
+      flush: () => {
+        this.items++;
+        this.report();
+      },
+    }));
+    return new Response(counted, { status: response.status, headers: response.headers });
+  }
+}
+
+async function fetchOk(url, what) {
+  let response;
+  try {
+    response = await fetch(url);
+  } catch (e) {
+    throw new LayerWError(`could not fetch ${what} from ${url}: ${e.message || e} (is the server running?)`);
+  }
+  if (!response.ok) throw new LayerWError(`could not fetch ${what} from ${url}: HTTP ${response.status}`);
+  return response;
+}
+
+/** A source for the build directory at `base` (a URL ending in '/'). */
+export async function dirSource(base, { onProgress } = {}) {
+  const root = new URL(base, location.href);
+  const progress = new Progress(onProgress);
+  const config = await (await fetchOk(new URL(DESCRIPTOR, root), "the game descriptor")).json();
+  const module = progress.track(await fetchOk(new URL("game.wasm", root), `${config.name}'s module`));
+  const assetUrl = (name) => new URL(`assets/${name.split("/").map(encodeURIComponent).join("/")}`, root);
+  return {
+    config,
+    module,
+    progress,
+    async readAsset(name) {
+      const response = progress.track(await fetchOk(assetUrl(name), `${config.name}'s asset '${name}'`));
+      return response.arrayBuffer();
+    },
+  };
+}

@@ -1,0 +1,81 @@
+"""Manifest and Channel: deterministic JSON, strict parsing with typed errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from layerw.config import GameConfig
+from layerw.errors import ManifestError
+from layerw.store.channel import Channel
+from layerw.store.chunk import ChunkRef, chunk_id
+from layerw.store.manifest import Delta, FileEntry, Manifest
+
+A, B, C = (chunk_id(x) for x in (b"a", b"b", b"c"))
+
+
+def sample() -> Manifest:
+    config = GameConfig(name="demo", version="2.1.0", tick_rate=30, width=640, height=360, preload=("ui/font.png",),
+                        memory_mb=16, tick_ms=50)
+    module = FileEntry(30, C, (ChunkRef(A, 10, "zstd", 7), ChunkRef(B, 20, "identity", 20)))
+    assets = {"ui/font.png": FileEntry(10, A, (ChunkRef(A, 10, "zstd", 7),)), "music.ogg": FileEntry(0, C, ())}
+    return Manifest(config, module, assets, (Delta(B, C, 42),), {"algorithm": "fastcdc-2020"})
+
+
+def test_round_trip_is_exact_and_deterministic() -> None:
+    m = sample()
+    data = m.to_bytes()
+    again = Manifest.parse(data)
+    assert again == m and again.to_bytes() == data and again.sha256 == m.sha256
+    assert m.chunk_ids() == {A, B, C}
+    doc = json.loads(data)
+    assert doc["schema"] == 1 and doc["game"]["tick_rate"] == 30 and doc["game"]["preload"] == ["ui/font.png"]
+    assert doc["module"]["chunks"][0] == {"id": A, "size": 10, "encoding": "zstd", "stored_size": 7}
+    assert doc["deltas"] == [{"from_sha256": B, "id": C, "size": 42}]
+
+
+def mutate(path: list[object], value: object) -> bytes:
+    doc = json.loads(sample().to_bytes())
+    target = doc
+    for p in path[:-1]:
+        target = target[p]
+    if value is KeyError:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return json.dumps(doc).encode()
+
+
+@pytest.mark.parametrize(("path", "value", "message"), [
+    (["schema"], 2, "schema 2"),
+    (["extra"], 1, "keys"),
+    (["game", "tick_rate"], "60", "integer"),
+    (["game", "tick_rate"], 0, "tick_rate"),
+    (["game", "name"], "Bad Name", "name"),
+    (["game", "version"], "../1", "version"),
+    (["game", "preload"], ["nope.png"], "preload"),
+    (["module", "chunks", 0, "id"], "xyz", "SHA-256"),
+    (["module", "chunks", 0, "encoding"], "brotli", "encoding"),
+    (["module", "size"], 31, "add up"),
+    (["module", "chunks", 1, "stored_size"], KeyError, "keys"),
+    (["assets", "../../etc/passwd"], {"size": 0, "sha256": A, "chunks": []}, "unsafe"),
+    (["deltas"], {}, "list"),
+])
+def test_malformed_manifests_raise_manifest_error(path: list[object], value: object, message: str) -> None:
+    with pytest.raises(ManifestError, match=message):
+        Manifest.parse(mutate(path, value))
+
+
+def test_not_json_is_a_manifest_error_and_a_value_error() -> None:
+    with pytest.raises(ValueError, match="not JSON"):
+        Manifest.parse(b"\xff{")
+
+
+def test_channel_round_trip_and_strictness() -> None:
+    ch = Channel("demo", "beta", "2.1.0", A)
+    assert Channel.parse(ch.to_bytes()) == ch
+    doc = json.loads(ch.to_bytes())
+    for key, value in (("manifest_sha256", "x"), ("channel", "Beta!"), ("schema", 9), ("version", 3)):
+        with pytest.raises(ManifestError):
+            Channel.parse(json.dumps({**doc, key: value}).encode())

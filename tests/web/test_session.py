@@ -1,0 +1,58 @@
+"""Rooms in the browser: a Chromium page and a native client (play_online) in one pong room apply
+the same confirmed frames and reach the same state hash; the server sees no desync."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from layerw.bundle import Bundle
+from layerw.runtime.engine import Engine
+from layerw.runtime.inputs import Recording
+from layerw.session.client import Outcome, RoomAddress, play_online
+from tests.conftest import GAMES
+from tests.web.conftest import PlayPage
+from tests.web.store_server import StoreServer
+
+TICKS = 360  # six seconds of a room at 60 Hz
+NATIVE_KEYS = [{"tick": 100, "down": ["ArrowUp"]}, {"tick": 160, "up": ["ArrowUp"]}]
+
+
+def test_browser_and_native_client_agree_in_a_room(store_server: StoreServer, play_page: Callable[..., PlayPage],
+                                                   built: Callable[[Any], Any], engine: Engine) -> None:
+    url = store_server.play_url("pong", room="mixed", ticks=TICKS)
+    page = play_page().goto(url)
+    page.wait_running()
+    assert page.tick < TICKS
+
+    recording = Recording()
+    for change in NATIVE_KEYS:
+        recording.changes[int(change["tick"])].append(change)  # type: ignore[call-overload]
+    outcome: list[Outcome | BaseException] = []
+
+    def native() -> None:
+        try:
+            outcome.append(asyncio.run(play_online(RoomAddress.parse(url), Bundle.open(built(GAMES / "pong")), engine,
+                                                   ticks=TICKS, recording=recording)))
+        except BaseException as e:  # reported below
+            outcome.append(e)
+
+    thread = threading.Thread(target=native)
+    thread.start()
+    page.page.keyboard.down("KeyW")  # the browser's player moves too: its input travels as frames
+    page.page.wait_for_timeout(500)
+    page.page.keyboard.up("KeyW")
+    page.wait_stopped()
+    thread.join(30)
+    assert outcome and not isinstance(outcome[0], BaseException), outcome
+    native_outcome = outcome[0]
+    assert isinstance(native_outcome, Outcome)
+    session = dict(page.page.evaluate("({...window.layerw.session})"))
+    print(f"room: browser seat {session['seat']}, native seat {native_outcome.seat}; {session}")
+    assert page.tick == native_outcome.tick == TICKS
+    assert page.state_hash() == native_outcome.state_hash
+    assert session["seat"] != native_outcome.seat
+    assert session["inputsSent"] >= 2 and session["hashesSent"] >= TICKS // 30 - 2
+    assert session["heals"] == 0 and native_outcome.heals == 0  # the server found no desync
