@@ -11,7 +11,7 @@ export ZIG_GLOBAL_CACHE_DIR := $(CURDIR)/.cache/zig
 export LAYERW_CACHE_DIR := $(CURDIR)/.cache/layerw
 export XDG_RUNTIME_DIR ?= /tmp
 
-.PHONY: setup demo test bench lint codegen clean
+.PHONY: setup demo stop test bench lint codegen clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,12 +24,23 @@ setup: $(VENV)/.installed
 	@command -v npm >/dev/null || tools/ensure-system-deps npm
 	@$(PY) -m layerw.toolchain.component  # the pinned WASI reactor adapter (npm jco), SHA-256 checked
 
-demo: setup
+STORE := $(OUT)/store
+PORT ?= 8000
+
+demo: setup stop
 	@for g in $(DEMO_GAMES); do $(LAYERW) build games/$$g -o $(OUT)/build/$$g || exit 1; done
 	$(LAYERW) run $(OUT)/build/asteroids --headless --ticks 240 --frames $(OUT)/demo --every 60 --screenshot $(OUT)/demo/asteroids.png
 	$(LAYERW) run $(OUT)/build/pong --headless --ticks 240 --screenshot $(OUT)/demo/pong.png
 	$(LAYERW) run $(OUT)/build/sprites --headless --ticks 120 --screenshot $(OUT)/demo/sprites.png
-	@echo "demo frames are in $(OUT)/demo/"
+	@for g in $(DEMO_GAMES); do $(LAYERW) publish $(OUT)/build/$$g --store $(STORE) || exit 1; done
+	@nohup $(LAYERW) serve --store $(STORE) --port $(PORT) > $(OUT)/server.log 2>&1 & echo $$! > $(OUT)/server.pid
+	@for i in $$(seq 50); do curl -sf http://127.0.0.1:$(PORT)/games >/dev/null && break; sleep 0.2; done
+	@echo "native frames: $(OUT)/demo/"
+	@echo "the games play in a browser at http://127.0.0.1:$(PORT)/  (server log: $(OUT)/server.log; stop it: make stop)"
+	@echo "two players, one pong room: open http://127.0.0.1:$(PORT)/play/pong?room=demo in two tabs"
+
+stop:
+	@if [ -f $(OUT)/server.pid ]; then kill $$(cat $(OUT)/server.pid) 2>/dev/null || true; rm -f $(OUT)/server.pid; fi
 
 test: setup
 	$(PY) -m pytest -q
