@@ -104,7 +104,7 @@ class Caller:
                                                         params, n, out, 1 if result is not None else 0)
 
             wc._enter.enter_wasm(run)
-            value = self.result.convert_from_c(result) if self.result is not None else None
+            value = self.result.convert_from_c(result) if self.result is not None and result is not None else None
         finally:
             for i in range(n):
                 ffi.wasmtime_component_val_delete(ctypes.byref(params[i]))

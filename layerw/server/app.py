@@ -83,6 +83,8 @@ def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits |
                 return await ws.receive_bytes()
             except WebSocketDisconnect as e:
                 raise ConnectionError(f"client closed ({e.code})") from None
+            except RuntimeError as e:  # receiving after the disconnect was already seen
+                raise ConnectionError(str(e)) from None
             except KeyError:  # a text frame: starlette finds no "bytes" in it
                 return b""
 

@@ -7,6 +7,7 @@ the room; the WebSocket lives at ``ws://HOST:PORT/rooms/GAME/ID``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
@@ -56,58 +57,81 @@ class Outcome:
 MAX_REDIRECTS = 3
 
 
-async def play_online(address: RoomAddress, bundle: Bundle, engine: Engine, *, ticks: int,
-                      recording: Recording | None = None, spectate: bool = False) -> Outcome:
-    """Join the room (following the server to the process that owns it), play until the local
-    game reaches ``ticks``, and report the state hash."""
-    for _ in range(MAX_REDIRECTS):
-        try:
-            return await _play(address, bundle, engine, ticks=ticks, recording=recording, spectate=spectate)
-        except _Elsewhere as moved:
-            log.info("room %s/%s lives at %s", address.game, address.room, moved.base)
-            address = RoomAddress(moved.base, address.game, address.room)
-    raise SessionError(f"room {address.game}/{address.room} moved more than {MAX_REDIRECTS} times")
-
-
 class _Elsewhere(Exception):
     def __init__(self, base: str) -> None:
         self.base = base
 
 
-async def _play(address: RoomAddress, bundle: Bundle, engine: Engine, *, ticks: int,
-                recording: Recording | None, spectate: bool) -> Outcome:
-    replica = Replica(bundle, engine)
-    local = InputState()
-    received = heals = 0
+class OnlineClient:
+    """A native player; its replica outlives a connection, so ``play`` again rejoins the same seat
+    (within the room's grace period) and receives only the snapshot blocks that changed."""
+
+    def __init__(self, bundle: Bundle, engine: Engine) -> None:
+        self.replica = Replica(bundle, engine)
+        self.local = InputState()
+        self.received = 0
+        self.heals = 0
+
+    async def play(self, address: RoomAddress, *, ticks: int, recording: Recording | None = None,
+                   spectate: bool = False, on_frame: Callable[[Replica], None] | None = None) -> Outcome:
+        """Join (or rejoin) the room, following the server to the process that owns it, and play
+        until the local game reaches ``ticks``; ``on_frame`` sees the replica after each frame."""
+        for _ in range(MAX_REDIRECTS):
+            try:
+                return await self._play(address, ticks, recording, spectate, on_frame)
+            except _Elsewhere as moved:
+                log.info("room %s/%s lives at %s", address.game, address.room, moved.base)
+                address = RoomAddress(moved.base, address.game, address.room)
+        raise SessionError(f"room {address.game}/{address.room} moved more than {MAX_REDIRECTS} times")
+
+    async def _play(self, address: RoomAddress, ticks: int, recording: Recording | None, spectate: bool,
+                    on_frame: Callable[[Replica], None] | None) -> Outcome:
+        replica = self.replica
+        role = p.SPECTATOR if spectate else p.PLAYER
+        try:
+            async with websockets.connect(address.websocket, max_size=64 << 20) as ws:
+                await ws.send(p.hello(role, replica.token, replica.base_tick))
+                welcomed = False
+                while not welcomed or replica.tick < ticks:
+                    data = await ws.recv()
+                    if not isinstance(data, bytes):
+                        raise ProtocolError("the server sent a text frame")
+                    self.received += len(data)
+                    msg = p.decode_server(data)
+                    if isinstance(msg, p.Welcome):
+                        replica.welcome(msg)
+                        welcomed = True
+                        log.info("joined %s/%s as seat %s at tick %d", address.game, address.room, msg.seat, replica.tick)
+                        continue
+                    if isinstance(msg, p.State):
+                        self.heals += 1
+                        replica.load(msg)
+                        continue
+                    if recording is not None and replica.seat != p.NO_SEAT and msg.tick in recording.changes:
+                        recording.apply(self.local, msg.tick)
+                        await ws.send(replica.input_for(self.local.record["players"][0].tobytes()))
+                    report = replica.apply(msg)
+                    if report is not None:
+                        await ws.send(report)
+                    if on_frame is not None:
+                        on_frame(replica)
+                return Outcome(replica.seat, replica.tick, replica.game.state_hash(), self.received, self.heals)
+        except websockets.ConnectionClosed as e:
+            if e.rcvd is not None and e.rcvd.code == CLOSE_ELSEWHERE:
+                raise _Elsewhere(e.rcvd.reason) from None
+            raise SessionError(f"the server closed the connection: {e.rcvd.reason if e.rcvd else e}") from e
+        except OSError as e:
+            raise SessionError(f"cannot reach {address.websocket}: {e}") from e
+
+    def close(self) -> None:
+        self.replica.close()
+
+
+async def play_online(address: RoomAddress, bundle: Bundle, engine: Engine, *, ticks: int,
+                      recording: Recording | None = None, spectate: bool = False) -> Outcome:
+    """Join a room once, play until ``ticks``, and report the state hash."""
+    client = OnlineClient(bundle, engine)
     try:
-        async with websockets.connect(address.websocket, max_size=64 << 20) as ws:
-            await ws.send(p.hello(p.SPECTATOR if spectate else p.PLAYER))
-            while replica.tick < ticks:
-                data = await ws.recv()
-                if not isinstance(data, bytes):
-                    raise ProtocolError("the server sent a text frame")
-                received += len(data)
-                msg = p.decode_server(data)
-                if isinstance(msg, p.Welcome):
-                    replica.welcome(msg)
-                    log.info("joined %s/%s as seat %s at tick %d", address.game, address.room, msg.seat, replica.tick)
-                    continue
-                if isinstance(msg, p.State):
-                    heals += 1
-                    replica.load(msg)
-                    continue
-                if recording is not None and replica.seat != p.NO_SEAT and msg.tick in recording.changes:
-                    recording.apply(local, msg.tick)
-                    await ws.send(replica.input_for(local.record["players"][0].tobytes()))
-                report = replica.apply(msg)
-                if report is not None:
-                    await ws.send(report)
-            return Outcome(replica.seat, replica.tick, replica.game.state_hash(), received, heals)
-    except websockets.ConnectionClosed as e:
-        if e.rcvd is not None and e.rcvd.code == CLOSE_ELSEWHERE:
-            raise _Elsewhere(e.rcvd.reason) from None
-        raise SessionError(f"the server closed the connection: {e.rcvd.reason if e.rcvd else e}") from e
-    except OSError as e:
-        raise SessionError(f"cannot reach {address.websocket}: {e}") from e
+        return await client.play(address, ticks=ticks, recording=recording, spectate=spectate)
     finally:
-        replica.close()
+        client.close()

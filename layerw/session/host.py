@@ -38,6 +38,7 @@ class Limits:
     hello_timeout_s: float = 10.0
     idle_timeout_s: float = 30.0  # a client sends a hash every hash_every ticks; silence means gone
     empty_room_s: float = 30.0  # a room with no client for this long closes
+    speed: float = 1.0  # game time per real time: > 1 fast-forwards rooms (replays, tests, load runs)
 
 
 class ConnectionState(enum.Enum):
@@ -112,7 +113,7 @@ class RoomRunner:
             self.on_close()
 
     async def _tick_until_closed(self) -> None:
-        period = 1.0 / self.room.tick_rate
+        period = 1.0 / (self.room.tick_rate * self.limits.speed)
         due = time.monotonic()
         empty_since = due
         while self.room.state is RoomState.OPEN:

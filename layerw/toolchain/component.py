@@ -45,6 +45,7 @@ ADAPTER_NAME = "wasi_snapshot_preview1.reactor.wasm"
 ADAPTER_SHA256 = "b857310c4753c8fafaa0f890e9ccf978dc3d9dbe8804b1125291a627485041d0"
 PLUGIN_CONFIG = "plugin.toml"
 PLUGIN_NAME = "plugin.wasm"
+COMPONENTIZE_PY = "import sys; from componentize_py import script; sys.exit(script())"
 
 
 @dataclass(frozen=True)
@@ -207,7 +208,7 @@ def build_plugin(plugin_dir: Path, out: Path | None = None) -> Path:
 
 def _componentize_py(sources: list[Path], iface: Interface, out: Path) -> None:
     app = sources[0]
-    cmd = [sys.executable, "-c", "import sys; from componentize_py import script; sys.exit(script())", "-d", str(iface.package_dir), "-w", iface.plugin_world,
+    cmd = [sys.executable, "-c", COMPONENTIZE_PY, "-d", str(iface.package_dir), "-w", iface.plugin_world,
            "componentize", "--stub-wasi", "-p", str(app.parent), app.stem, "-o", str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:

@@ -13,9 +13,11 @@
 //   play(page) — the play.html page. Served by `layerw serve` at /play/GAME (the page carries a
 //       `layerw-game` meta) it loads GAME from the store (store-source.js; ?channel= ?version=);
 //       otherwise ?src= names a build directory. ?room=ID joins a room instead of playing alone.
-//       Also ?renderer= ?ticks= ?inputs= ?seed= ?fast ?spectate. Shows a progress bar while
-//       loading and a clear message on failure, and exposes window.layerw = {tick, stateHash(),
-//       renderer: {name, glRenderer}, status, error, load (loader stats), session (room stats)}.
+//       ?delta=auto|always|never picks when a module delta is used. Also ?renderer= ?ticks=
+//       ?inputs= ?seed= ?fast ?spectate. Shows a progress bar while loading and a clear message
+//       on failure, and exposes window.layerw = {tick, stateHash(), renderer: {name,
+//       glRenderer}, status, error, load (loader stats), session (room stats), firstFrameMs
+//       (since navigation start)}.
 
 import { Devices } from "./devices.js";
 import { LayerWError } from "./errors.js";
@@ -124,6 +126,7 @@ export async function play({ canvas, progress, progressText, error }) {
     client: () => client,
     load: null,
     session: null,
+    firstFrameMs: null,
   };
   window.layerw = api;
   const fail = (e) => {
@@ -149,7 +152,8 @@ export async function play({ canvas, progress, progressText, error }) {
     if (meta && !src) {
       api.name = meta.content;
       source = await storeSource(meta.content, {
-        channel: params.get("channel"), version: params.get("version"), onProgress: onProgress("chunks"),
+        channel: params.get("channel"), version: params.get("version"), delta: params.get("delta") || "auto",
+        onProgress: onProgress("chunks"),
       });
       api.load = source.stats;
     } else if (src) {
@@ -181,6 +185,8 @@ export async function play({ canvas, progress, progressText, error }) {
         ...common, seed: BigInt(params.get("seed") || 0), fast: params.has("fast"), recording,
       });
     }
+    // the loop's first animation frame was requested first, so this runs right after it drew
+    requestAnimationFrame(() => { api.firstFrameMs = performance.now(); });
     api.renderer = { name: client.renderer.name, glRenderer: client.renderer.glRenderer };
     if (api.status === "loading") api.status = LoopState.RUNNING;
     progress.hidden = true;

@@ -1,6 +1,8 @@
 // storeSource: a game streamed from a Layer-W store over HTTP (the browser's StoreBundle).
 //
-//   storeSource(game, {channel, version, base, onProgress}) -> Promise<Source>   (see source.js)
+//   storeSource(game, {channel, version, base, delta, onProgress}) -> Promise<Source>  (see source.js)
+//       delta: "auto" (default: use a module delta when it saves more than the decoder costs),
+//       "always" or "never".
 //
 // It fetches the manifest (`/games/GAME/manifest?channel=C`, revalidated on every visit: 304 when
 // unchanged; or the immutable `/manifests/GAME/V.json` for ?version=), then the module's chunks and
@@ -19,13 +21,16 @@ import { Progress } from "./source.js";
 export const CACHE = "layerw-chunks-v1";
 const SCHEMA = 1;
 const CHUNK_ID = /^[0-9a-f]{64}$/;
+// The vendored zstd decoder (vendor/zstd-wasm) is about this big on the wire the first time: a delta
+// is worth fetching ("auto") only when it saves more than that, or once the decoder has been used.
+export const DECODER_BYTES = 264_000;
 const BASE_KEY = (origin, game) => `${origin}/layerw/module-of/${encodeURIComponent(game)}`;
 
 /** What the loader did, for tests and benchmarks (window.layerw.load). */
 export class LoadStats {
   constructor() {
     Object.assign(this, { chunksFetched: 0, chunksCached: 0, bytesFetched: 0, deltaBytes: 0, deltaSaved: 0,
-      moduleFrom: null, manifestStatus: null, startedAt: performance.now(), manifestMs: 0, moduleMs: 0 });
+      moduleFrom: null, startedAt: performance.now(), manifestMs: 0, moduleMs: 0 });
   }
 }
 
@@ -113,11 +118,12 @@ class Chunks {
 
   async load(ref, what) {
     const hit = await this.cached(ref.id);
-    if (hit && hit.length === ref.size) {
+    if (hit && hit.length === ref.size && await sha256(hit) === ref.id) { // a cache can rot too
       this.stats.chunksCached++;
       this.progress.add(ref.size, 1);
       return hit;
     }
+    if (hit && this.cache) await this.cache.delete(this.url(ref.id));
     const response = await fetchOk(this.url(ref.id), `${what} (chunk ${ref.id.slice(0, 12)})`);
     const bytes = new Uint8Array(await response.arrayBuffer());
     this.stats.chunksFetched++;
@@ -152,7 +158,7 @@ class Chunks {
 }
 
 /** A source for `game` from the store served at `base` (default: this page's origin). */
-export async function storeSource(game, { channel = null, version = null, base = location.origin, onProgress } = {}) {
+export async function storeSource(game, { channel = null, version = null, base = location.origin, delta = "auto", onProgress } = {}) {
   const stats = new LoadStats();
   const progress = new Progress(onProgress);
   const cache = globalThis.caches ? await caches.open(CACHE).catch(() => null) : null;
@@ -163,9 +169,6 @@ export async function storeSource(game, { channel = null, version = null, base =
   const response = await fetchOk(url, `${game}'s manifest`, { cache: version ? "default" : "no-cache" });
   const doc = checkManifest(await response.json(), `${game}'s manifest`);
   stats.manifestMs = performance.now() - stats.startedAt;
-  const entry = performance.getEntriesByName(response.url).at(-1);
-  // a revalidated response (304) has no body bytes on the wire
-  stats.manifestStatus = entry && entry.responseStatus ? entry.responseStatus : response.status;
   const chunks = new Chunks(base, cache, progress, stats, game);
   const config = { ...doc.game, assets: Object.keys(doc.assets), manifest: doc };
 
@@ -186,7 +189,9 @@ export async function storeSource(game, { channel = null, version = null, base =
   };
   for (const name of preload) readAsset(name).catch(() => {}); // start now, in parallel with the module
 
-  const module = loadModule(game, moduleEntry, doc.deltas || [], chunks, cache, base, stats, progress);
+  const deltas = delta === "never" ? [] : (doc.deltas || []).filter((d) => delta === "always"
+    || localStorage.getItem("layerw-zstd-used") || moduleEntry.chunks.reduce((n, c) => n + c.stored_size, 0) - d.size > DECODER_BYTES);
+  const module = loadModule(game, moduleEntry, deltas, chunks, cache, base, stats, progress);
   module.catch(() => {});
   return { config, module, progress, stats, readAsset };
 }
@@ -227,6 +232,7 @@ async function loadModule(game, entry, deltas, chunks, cache, base, stats, progr
       if (parts.every((p, i) => p && p.length === old.chunks[i].size)) {
         const blob = await chunks.get({ id: delta.id, size: delta.size }, `${what} delta`);
         const bytes = await applyDelta(concat(parts, old.size), blob, entry.sha256, entry.size);
+        localStorage.setItem("layerw-zstd-used", "1"); // the decoder now sits in the HTTP cache
         stats.deltaBytes = delta.size;
         stats.deltaSaved = entry.chunks.reduce((n, c) => n + c.stored_size, 0) - delta.size;
         // cut the new module into its manifest chunks, verify and cache each (the next visit hits them)

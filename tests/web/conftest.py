@@ -185,7 +185,7 @@ class PlayPage:
 
 
 @pytest.fixture
-def play_page(browser: Any, server: StaticServer) -> Callable[..., PlayPage]:
+def play_page(browser: Any, server: StaticServer) -> Iterator[Callable[..., PlayPage]]:
     """Factory: a new page (own context) at play.html; closed after the test."""
     contexts: list[Any] = []
 
@@ -213,7 +213,7 @@ def published(server: StaticServer, built: Callable[[Path], Path]) -> Callable[[
     def get(name: str) -> str:
         if name not in cache:
             changes = {"config.txt": f"count={SPRITES_COUNT}\n".encode()} if name == "sprites" else {}
-            cache[name] = server.add_game(built(GAMES / name), **changes)
+            cache[name] = server.add_game(built(GAMES / name), None, **changes)
         return cache[name]
 
     return get
@@ -232,7 +232,8 @@ def store_server(tmp_path_factory: pytest.TempPathFactory, built: Callable[[Path
     """The real server (create_app over a LocalStore) with the sample games published; sprites is
     published with config.txt count=SPRITES_COUNT."""
     from tests.conftest import GAMES
-    from tests.web.store_server import store_server as serve, with_asset
+    from tests.web.store_server import store_server as serve
+    from tests.web.store_server import with_asset
 
     root = tmp_path_factory.mktemp("store-server")
     with serve(root / "store", snapshot_every=ROOM_SNAPSHOT_EVERY) as s:

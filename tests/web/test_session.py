@@ -56,3 +56,40 @@ def test_browser_and_native_client_agree_in_a_room(store_server: StoreServer, pl
     assert session["seat"] != native_outcome.seat
     assert session["inputsSent"] >= 2 and session["hashesSent"] >= TICKS // 30 - 2
     assert session["heals"] == 0 and native_outcome.heals == 0  # the server found no desync
+
+
+def test_browser_joins_mid_game_and_heals_a_desync(tmp_path: Any, play_page: Callable[..., PlayPage],
+                                                   built: Callable[[Any], Any], engine: Engine) -> None:
+    """Snapshots every 60 ticks: the page joins late from a mid-game snapshot (rng and asset state
+    restored in JS), then a byte flipped in its memory is caught by its next HASH and healed."""
+    from tests.web.store_server import store_server
+
+    with store_server(tmp_path / "store", snapshot_every=60) as server:
+        server.publish(built(GAMES / "asteroids"))
+        url = server.play_url("asteroids", room="late", ticks=TICKS)
+        outcome: list[Outcome | BaseException] = []
+
+        def native() -> None:
+            try:
+                outcome.append(asyncio.run(play_online(RoomAddress.parse(url), Bundle.open(built(GAMES / "asteroids")),
+                                                       engine, ticks=TICKS)))
+            except BaseException as e:  # reported below
+                outcome.append(e)
+
+        thread = threading.Thread(target=native)
+        thread.start()
+        page = play_page()
+        page.page.wait_for_timeout(1500)  # the room is past its first snapshots
+        page.goto(url).wait_running()
+        joined = page.tick
+        page.page.evaluate("(() => { const g = window.layerw.client().game;"
+                           " new Uint8Array(g.memory.buffer)[g.stateBegin + 16] ^= 0xff; })()")
+        page.wait_stopped()
+        thread.join(30)
+        assert outcome and isinstance(outcome[0], Outcome), outcome
+        session = dict(page.page.evaluate("({...window.layerw.session})"))
+        print(f"late join at tick {joined}: {session}")
+        assert joined >= 60
+        assert session["heals"] >= 1  # the server resent the state after the flipped byte's hash
+        assert page.tick == outcome[0].tick == TICKS
+        assert page.state_hash() == outcome[0].state_hash

@@ -18,8 +18,8 @@ import zstandard
 
 from layerw.store.chunk import chunk_key
 from tests.web.conftest import PlayPage
-from tests.web.store_server import StoreServer, wat_build
 from tests.web.recordings import GAMES
+from tests.web.store_server import StoreServer, wat_build
 
 CLI = [sys.executable, "-c", "import sys; from layerw.cli import main; sys.exit(main())"]
 
@@ -109,7 +109,7 @@ def test_new_version_downloads_only_the_module_delta(store_server: StoreServer, 
     assert v2.delta is not None
     store_server.recorder.requests.clear()
     second = PlayPage(first.page.context.new_page(), first.server)
-    second.goto(store_server.play_url("patched", ticks=3, fast=True)).wait_stopped()
+    second.goto(store_server.play_url("patched", ticks=3, fast=True, delta="always")).wait_stopped()
     stats = load_stats(second)
     module_stored = sum(c.stored_size for c in v2.manifest.module.chunks)
     print(f"delta: {v2.delta.size} bytes instead of {module_stored} (module {v2.manifest.module.size} bytes)")
