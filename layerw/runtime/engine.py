@@ -17,15 +17,20 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import logging
 import os
 import threading
 from importlib.metadata import version
 from pathlib import Path
+from typing import TypeVar
 
 import wasmtime
 import wasmtime.component
 
 from layerw.errors import InvalidModule
+
+log = logging.getLogger("layerw.engine")
+_Compiled = TypeVar("_Compiled", wasmtime.Module, wasmtime.component.Component)
 
 EPOCH_MS = 2
 FUEL_PER_MS = 1_000_000
@@ -60,6 +65,7 @@ class Engine:
         self._fingerprint = f"wasmtime-{version('wasmtime')}-{cpu_limit.value}-simd-speed"
         self._ticker: threading.Thread | None = None
         self._stop = threading.Event()
+        self._cache_warned = False
         if cpu_limit is CpuLimit.EPOCH:
             self._ticker = threading.Thread(target=self._tick_epochs, name="layerw-epoch", daemon=True)
             self._ticker.start()
@@ -73,53 +79,44 @@ class Engine:
         if wasm[:4] != WASM_MAGIC:
             # wasmtime would try to parse these bytes as WAT text: reject them here.
             raise InvalidModule(f"not a wasm binary module (starts with {wasm[:4]!r}, expected {WASM_MAGIC!r})")
-        key = hashlib.sha256(self._fingerprint.encode() + b"\0" + wasm).hexdigest()
-        path = self.cache / f"{key}.cwasm"
-        if path.is_file():
-            try:
-                return wasmtime.Module.deserialize_file(self.wasmtime, str(path))
-            except wasmtime.WasmtimeError:
-                path.unlink(missing_ok=True)  # stale or truncated artefact: compile again
-        try:
-            module = wasmtime.Module(self.wasmtime, wasm)
-        except wasmtime.WasmtimeError as e:
-            raise InvalidModule(f"module does not validate: {str(e).splitlines()[0]}") from e
-        try:
-            self.cache.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(module.serialize())
-            tmp.replace(path)
-        except OSError:
-            pass  # a read-only cache only costs the next start a compile
-        return module
+        return self._cached(wasmtime.Module, b"", wasm, "module")
 
     def compile_component(self, wasm: bytes) -> wasmtime.component.Component:
         """Compile (or load from the cache) a component; anything else raises InvalidModule."""
         if wasm[:4] != WASM_MAGIC or wasm[4:8] != COMPONENT_LAYER:
             raise InvalidModule(f"not a wasm component (header {wasm[:8]!r}); build it with `layerw build --component`")
-        key = hashlib.sha256(self._fingerprint.encode() + b"\0component\0" + wasm).hexdigest()
-        path = self.cache / f"{key}.cwasm"
+        return self._cached(wasmtime.component.Component, b"component\0", wasm, "component")
+
+    def _key(self, tag: bytes, wasm: bytes) -> Path:
+        digest = hashlib.sha256(self._fingerprint.encode() + b"\0" + tag + wasm).hexdigest()
+        return self.cache / f"{digest}.cwasm"
+
+    def _cached(self, kind: type[_Compiled], tag: bytes, wasm: bytes, what: str) -> _Compiled:
+        """Deserialise the cached artefact, else compile and cache it (a write failure is logged
+        once and only costs the next start a compile)."""
+        path = self._key(tag, wasm)
         if path.is_file():
             try:
-                return wasmtime.component.Component.deserialize_file(self.wasmtime, str(path))
+                return kind.deserialize_file(self.wasmtime, str(path))  # type: ignore[return-value]
             except wasmtime.WasmtimeError:
-                path.unlink(missing_ok=True)
+                path.unlink(missing_ok=True)  # stale or truncated artefact: compile again
         try:
-            component = wasmtime.component.Component(self.wasmtime, wasm)
+            compiled = kind(self.wasmtime, wasm)
         except wasmtime.WasmtimeError as e:
-            raise InvalidModule(f"component does not validate: {str(e).splitlines()[0]}") from e
+            raise InvalidModule(f"{what} does not validate: {str(e).splitlines()[0]}") from e
         try:
             self.cache.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(component.serialize())
+            tmp.write_bytes(compiled.serialize())
             tmp.replace(path)
-        except OSError:
-            pass
-        return component
+        except OSError as e:
+            if not self._cache_warned:
+                log.warning("cannot write compiled %ss to %s (%s): every start will compile", what, self.cache, e)
+                self._cache_warned = True
+        return compiled
 
     def is_cached(self, wasm: bytes) -> bool:
-        key = hashlib.sha256(self._fingerprint.encode() + b"\0" + wasm).hexdigest()
-        return (self.cache / f"{key}.cwasm").is_file()
+        return self._key(b"", wasm).is_file()
 
     def arm(self, store: wasmtime.Store, deadline_ms: int) -> None:
         """Give the next call into ``store`` its CPU budget."""
