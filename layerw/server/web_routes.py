@@ -23,16 +23,21 @@ from layerw.store.channel import check_name
 WEB = Path(__file__).resolve().parent.parent / "web"
 GFX = Path(__file__).resolve().parent.parent / "gfx"
 NO_STORE = "no-cache"
+INDEX_STYLE = ("body{font:16px system-ui,sans-serif;background:#111;color:#ddd;margin:2em}"
+               "a{color:#8cf}a:visited{color:#c9f}li{margin:.4em 0}span{color:#888;font-size:90%}")
 
 
 def web_routes(game_names: Callable[[], list[str]]) -> list[BaseRoute]:
     page = (WEB / "play.html").read_text()
 
     async def index(request: Request) -> Response:
-        items = "".join(f'<li><a href="/play/{html.escape(g)}">{html.escape(g)}</a></li>' for g in game_names())
+        rows = "".join(
+            f'<li><a href="/play/{html.escape(g)}">{html.escape(g)}</a>'
+            f' <span>· <a href="/play/{html.escape(g)}?room=lobby">join the {html.escape(g)} lobby room</a></span></li>'
+            for g in game_names())
         body = (f"<!doctype html><html lang=en><meta charset=utf-8><title>Layer-W games</title>"
-                f"<body style='font:16px system-ui;background:#111;color:#ddd'><h1>Layer-W</h1>"
-                f"<ul>{items or '<li>no games published yet: run <code>layerw publish</code></li>'}</ul></body></html>")
+                f"<style>{INDEX_STYLE}</style><body><h1>Layer-W</h1><p>Games published on this server:</p>"
+                f"<ul>{rows or '<li>none yet: <code>layerw publish BUILD_DIR --store …</code></li>'}</ul></body></html>")
         return HTMLResponse(body, headers={"Cache-Control": NO_STORE})
 
     async def play(request: Request) -> Response:
