@@ -8,6 +8,7 @@
     height = 240
     sources = ["pong.c"]          # default: every *.c / *.cpp beside layerw.toml
     capabilities = []             # extra host capabilities the game asks for
+    players = 4                   # seats in a multiplayer room (1..4)
 
     [assets]
     dir = "assets"                # every file below it is an asset, named by its relative path
@@ -81,6 +82,7 @@ class GameConfig:
     preload: tuple[str, ...] = ()
     memory_mb: int = 64
     tick_ms: int = 100
+    players: int = abi.MAX_PLAYERS
     component: bool = False
     plugins: tuple[PluginRef, ...] = ()
 
@@ -116,6 +118,7 @@ class GameConfig:
                 preload=tuple(str(p) for p in assets.get("preload", ())),
                 memory_mb=int(limits.get("memory_mb", cls.memory_mb)),
                 tick_ms=int(limits.get("tick_ms", cls.tick_ms)),
+                players=int(game.get("players", cls.players)),
                 component=bool(component.get("enabled", cls.component)),
                 plugins=tuple(PluginRef.from_dict(str(k), v, where) for k, v in dict(data.get("plugins", {})).items()),
             )
@@ -135,6 +138,8 @@ class GameConfig:
             raise ConfigError(f"{where}: memory_mb {self.memory_mb} must be within 1..4096")
         if self.tick_ms < 1:
             raise ConfigError(f"{where}: tick_ms must be at least 1")
+        if not 1 <= self.players <= abi.MAX_PLAYERS:
+            raise ConfigError(f"{where}: players {self.players} must be within 1..{abi.MAX_PLAYERS}")
         bad = set(self.capabilities) - KNOWN_CAPABILITIES
         if bad:
             raise ConfigError(f"{where}: unknown capabilities {sorted(bad)}; this host grants none beyond the contract")
@@ -150,7 +155,7 @@ class GameConfig:
                 return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
             return str(v)
 
-        game_keys = ("name", "version", "tick_rate", "width", "height", "sources", "capabilities")
+        game_keys = ("name", "version", "tick_rate", "width", "height", "sources", "capabilities", "players")
         lines = ["[game]"] + [f"{k} = {val(d[k])}" for k in game_keys]
         lines += ["", "[assets]", f"dir = {val(self.assets_dir)}", f"preload = {val(self.preload)}"]
         lines += ["", "[limits]", f"memory_mb = {self.memory_mb}", f"tick_ms = {self.tick_ms}", ""]

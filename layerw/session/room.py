@@ -67,9 +67,10 @@ class Saved:
 
 
 class Room:
-    def __init__(self, room_id: str, bundle: Bundle, engine: Engine, *, seats: int = abi.MAX_PLAYERS,
+    def __init__(self, room_id: str, bundle: Bundle, engine: Engine, *, seats: int | None = None,
                  input_delay: int = 2, hash_every: int = 30, snapshot_every: int = 300,
                  grace_ticks: int = 600, seed: int = 0) -> None:
+        seats = bundle.config.players if seats is None else seats  # the manifest's [game] players
         if not 1 <= seats <= abi.MAX_PLAYERS:
             raise SessionError(f"a room has 1..{abi.MAX_PLAYERS} seats, not {seats}")
         self.id = room_id

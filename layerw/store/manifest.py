@@ -32,7 +32,8 @@ from layerw.store.chunk import ENCODINGS, ChunkRef, is_chunk_id
 
 SCHEMA = 1
 _VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$")
-GAME_KEYS = ("name", "version", "tick_rate", "width", "height", "capabilities", "preload", "memory_mb", "tick_ms")
+GAME_KEYS = ("name", "version", "tick_rate", "width", "height", "capabilities", "preload", "memory_mb", "tick_ms",
+             "players")
 
 
 def check_version(version: str, where: str = "version") -> str:
@@ -124,7 +125,7 @@ class Manifest:
         g = _obj(d["game"], f"{where}: game", GAME_KEYS)
         for k in ("capabilities", "preload"):
             g[k] = tuple(_str(x, f"{where}: game.{k}") for x in _list(g[k], f"{where}: game.{k}"))
-        for k in ("tick_rate", "width", "height", "memory_mb", "tick_ms"):
+        for k in ("tick_rate", "width", "height", "memory_mb", "tick_ms", "players"):
             _int(g[k], f"{where}: game.{k}")
         try:
             config = GameConfig(**{k: g[k] for k in GAME_KEYS})

@@ -158,3 +158,16 @@ def test_malformed_client_messages_are_protocol_errors(data: bytes) -> None:
 
 def test_steady_state_frames_are_tiny() -> None:
     assert len(p.Frame(123).encode()) == 7
+
+
+def test_seat_count_comes_from_the_manifest(pong: Bundle, engine: Engine) -> None:
+    import copy
+    import dataclasses
+
+    two_seats = copy.copy(pong)
+    two_seats.config = dataclasses.replace(pong.config, players=2)
+    room = Room("r", two_seats, engine)
+    connect(room, two_seats, engine)
+    connect(room, two_seats, engine)
+    with pytest.raises(RoomFull, match="2 seats"):
+        room.join(p.Hello(p.PLAYER, bytes(16), p.NO_BASE))
