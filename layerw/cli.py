@@ -138,17 +138,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_join(args: argparse.Namespace) -> int:
     import asyncio
 
+    from layerw.play import quiet_gl_probe
     from layerw.runtime.engine import CpuLimit, Engine
     from layerw.runtime.inputs import Recording
-    from layerw.session.client import RoomAddress, play_online
+    from layerw.session.client import OnlineClient, RoomAddress
     from layerw.store.bundle import StoreBundle
 
     address = RoomAddress.parse(args.url)
     bundle = StoreBundle(address.base, address.game, channel=args.channel)  # the module via the server's store
     recording = Recording.load(Path(args.inputs)) if args.inputs else None
+    quiet_gl_probe()
     with Engine(CpuLimit.EPOCH) as engine:
-        outcome = asyncio.run(play_online(address, bundle, engine, ticks=args.ticks, recording=recording,
-                                          spectate=args.spectate))
+        client = OnlineClient(bundle, engine)
+        try:
+            if args.headless:
+                outcome = asyncio.run(client.play(address, ticks=args.ticks, recording=recording, spectate=args.spectate))
+            else:
+                from layerw.session.view import WindowView
+
+                with WindowView(bundle.config) as view:
+                    outcome = asyncio.run(client.play(address, ticks=args.ticks, recording=recording,
+                                                      spectate=args.spectate, on_frame=view.frame))
+        finally:
+            client.close()
     console.print(f"{'spectated' if outcome.seat == 255 else f'played seat {outcome.seat} of'} "
                   f"{address.game}/{address.room}: {outcome.bytes_received:,} bytes received, {outcome.heals} heals")
     print(f"tick {outcome.tick}")
@@ -218,9 +230,9 @@ def _parser() -> argparse.ArgumentParser:
     parsers["edge"].add_argument("--port", type=int, default=8080)
     j = parsers["join"]
     j.add_argument("url", help="the room's page address, as a browser opens it: http://HOST:PORT/play/GAME?room=ID")
-    j.add_argument("--headless", action="store_true", required=True,
-                   help="no window (the only mode for now: a native windowed client is future work)")
-    j.add_argument("--ticks", type=int, default=600, help="play until the game reaches this tick (default 600)")
+    j.add_argument("--headless", action="store_true", help="no window: follow the room and report the state hash")
+    j.add_argument("--ticks", type=int, default=600, help="play until the game reaches this tick (default 600; "
+                   "a window also stops when closed)")
     j.add_argument("--inputs", help="input recording (JSON Lines) to play as this seat")
     j.add_argument("--channel", default="latest", help="the channel the server's rooms run (default latest)")
     j.add_argument("--spectate", action="store_true", help="watch without a seat")

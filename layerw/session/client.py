@@ -55,6 +55,7 @@ class Outcome:
 
 
 MAX_REDIRECTS = 3
+FrameHook = Callable[[Replica, InputState], "bool | None"]  # after each frame; False stops playing
 
 
 class _Elsewhere(Exception):
@@ -71,11 +72,14 @@ class OnlineClient:
         self.local = InputState()
         self.received = 0
         self.heals = 0
+        self._sent = self.local.record["players"][0].tobytes()  # the input the room holds for us
 
     async def play(self, address: RoomAddress, *, ticks: int, recording: Recording | None = None,
-                   spectate: bool = False, on_frame: Callable[[Replica], None] | None = None) -> Outcome:
+                   spectate: bool = False, on_frame: FrameHook | None = None) -> Outcome:
         """Join (or rejoin) the room, following the server to the process that owns it, and play
-        until the local game reaches ``ticks``; ``on_frame`` sees the replica after each frame."""
+        until the local game reaches ``ticks`` (or ``on_frame`` returns False). ``on_frame`` sees the
+        replica after each frame and may update the local input (a window's devices); any change to
+        the local input, from it or from ``recording``, is sent to the room."""
         for _ in range(MAX_REDIRECTS):
             try:
                 return await self._play(address, ticks, recording, spectate, on_frame)
@@ -85,7 +89,7 @@ class OnlineClient:
         raise SessionError(f"room {address.game}/{address.room} moved more than {MAX_REDIRECTS} times")
 
     async def _play(self, address: RoomAddress, ticks: int, recording: Recording | None, spectate: bool,
-                    on_frame: Callable[[Replica], None] | None) -> Outcome:
+                    on_frame: FrameHook | None) -> Outcome:
         replica = self.replica
         role = p.SPECTATOR if spectate else p.PLAYER
         try:
@@ -107,14 +111,17 @@ class OnlineClient:
                         self.heals += 1
                         replica.load(msg)
                         continue
-                    if recording is not None and replica.seat != p.NO_SEAT and msg.tick in recording.changes:
+                    if recording is not None and msg.tick in recording.changes:
                         recording.apply(self.local, msg.tick)
-                        await ws.send(replica.input_for(self.local.record["players"][0].tobytes()))
                     report = replica.apply(msg)
                     if report is not None:
                         await ws.send(report)
-                    if on_frame is not None:
-                        on_frame(replica)
+                    if on_frame is not None and on_frame(replica, self.local) is False:
+                        break
+                    player = self.local.record["players"][0].tobytes()
+                    if player != self._sent and replica.seat != p.NO_SEAT:
+                        await ws.send(replica.input_for(player))
+                        self._sent = player
                 return Outcome(replica.seat, replica.tick, replica.game.state_hash(), self.received, self.heals)
         except websockets.ConnectionClosed as e:
             if e.rcvd is not None and e.rcvd.code == CLOSE_ELSEWHERE:

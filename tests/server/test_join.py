@@ -40,3 +40,14 @@ def test_run_from_a_server_as_a_read_only_store(store: Store, built: Callable[[P
 
     with serving(create_app(StoreCatalog(store), store=store)) as url:
         assert last_hash("pong", "--store", url) == last_hash(str(build))
+
+
+def test_join_in_a_window_on_a_virtual_display(store: Store) -> None:
+    """Without --headless the player sees the room in a real window (here on Xvfb)."""
+    with serving(create_app(StoreCatalog(store), store=store)) as url:
+        proc = subprocess.run(["xvfb-run", "-a", sys.executable, "-m", "layerw.cli", "join",
+                               f"{url}/play/pong?room=window", "--ticks", "120"],
+                              capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert lines[-2] == "tick 120" and lines[-1].startswith("state-hash ")

@@ -57,7 +57,7 @@ def test_rejoin_late_join_and_forced_desync(fast: tuple[str, object, Bundle], en
     address = RoomAddress.parse(f"{url}/play/pong?room=mixed")
     steady, leaver, late = (OnlineClient(bundle, engine) for _ in range(3))
 
-    def corrupt_once(replica: Replica) -> None:
+    def corrupt_once(replica: Replica, _local: object) -> None:
         if replica.tick == 1000:  # flip a byte of game state: the next hash report differs
             game = replica.game
             at = game.state_begin + 64
