@@ -23,6 +23,7 @@ setup: $(VENV)/.installed
 	@tools/ensure-system-deps $(DEBS)
 	@command -v npm >/dev/null || tools/ensure-system-deps npm
 	@$(PY) -m layerw.toolchain.component  # the pinned WASI reactor adapter (npm jco), SHA-256 checked
+	@$(PY) -m layerw.toolchain.jco  # jco itself, `npm ci` from layerw/toolchain/npm (transpiles components for browsers)
 
 STORE := $(OUT)/store
 PORT ?= 8000

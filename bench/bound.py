@@ -8,11 +8,11 @@ work. Measured at two loads so the crossover is visible; rounds interleave the f
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from bench.report import Section, table
 from bench.timing import clock, median, ms
+from bench.workload import with_count
 from layerw.bundle import Bundle
 from layerw.runtime.engine import CpuLimit, Engine
 from layerw.runtime.game import Game
@@ -23,15 +23,6 @@ LOADS = (10_000, 80_000)
 FRAMES = 20  # tick + render pairs per sample
 BOUNDS = ("off", "epoch", "fuel", "watchdog")
 MODES = ("tick + render", "ticks only")  # a window or browser host / a headless or server host
-
-
-def _build_with_count(sprites_build: Path, out_dir: Path, count: int) -> Path:
-    """A copy of the sprites build whose preloaded config.txt asks for ``count`` sprites."""
-    path = out_dir / f"sprites-{count}"
-    shutil.rmtree(path, ignore_errors=True)
-    shutil.copytree(sprites_build, path)
-    (path / "assets" / "config.txt").write_text(f"count={count}\n")
-    return path
 
 
 def _sample(game: Game | WorkerGame, state: InputState, render: bool) -> float:
@@ -52,7 +43,7 @@ def run(out_dir: Path, sprites_build: Path, rounds: int) -> Section:
     engines = {limit: Engine(limit, cache=out_dir / "modules") for limit in CpuLimit}
     try:
         for count in LOADS:
-            bundle = Bundle.open(_build_with_count(sprites_build, out_dir, count))
+            bundle = Bundle.open(with_count(sprites_build, out_dir, count))
             games: dict[str, Game | WorkerGame] = {
                 limit.value: Game(bundle, engines[limit]) for limit in CpuLimit}
             games["watchdog"] = WorkerGame(bundle, cache=out_dir / "modules")

@@ -68,7 +68,9 @@ def game_ticks(engine: Engine, build_dir: Path) -> Run:
     return run
 
 
-def _measure(kernel: Kernel, runs: dict[str, Run], rounds: int) -> dict[str, object]:
+def measure(kernel: Kernel, runs: dict[str, Run], rounds: int) -> dict[str, object]:
+    """One warm-up call of each run, then ``rounds`` interleaved samples; medians, ratios to
+    ``runs['native']`` and whether every run's checksum agrees."""
     samples: dict[str, list[float]] = {name: [] for name in runs}
     checksums: dict[str, float | None] = {}
     for run in runs.values():
@@ -97,10 +99,10 @@ def run(out_dir: Path, sprites_build: Path, rounds: int) -> Section:
             module = build_wasm(kernel, out_dir / "wasm")
             runs = {"native": native(build_native(kernel, out_dir / "native"))}
             runs |= {mode.value: wasm(engines[mode], module) for mode in MODES}
-            results[kernel.name] = _measure(kernel, runs, rounds)
+            results[kernel.name] = measure(kernel, runs, rounds)
         runs = {"native": native(build_native(SPRITES, out_dir / "native"), checksum=False)}
         runs |= {mode.value: game_ticks(engines[mode], sprites_build) for mode in MODES}
-        results[SPRITES.name] = _measure(SPRITES, runs, rounds)
+        results[SPRITES.name] = measure(SPRITES, runs, rounds)
     finally:
         for engine in engines.values():
             engine.close()

@@ -24,7 +24,7 @@ from layerw.runtime.inputs import InputState
 WARMUP = 5
 
 
-def _waiter(renderer: Any) -> Callable[[], object]:
+def frame_waiter(renderer: Any) -> Callable[[], object]:
     """Waits for the renderer's submitted work: on its device when it exposes one, else by
     reading the frame back (which waits too, and copies 0.9 MB more)."""
     device = getattr(renderer, "device", None)
@@ -43,7 +43,7 @@ def run(out_dir: Path, sprites_build: Path, rounds: int) -> Section:
                 game.tick(inputs)
             view = game.render()
             frame = parse(view)
-            textures = {h: _image(game, h) for h in game.assets.newly_ready}
+            textures = {h: texture_image(game, h) for h in game.assets.newly_ready}
             sprite_batch = max(frame.batches, key=lambda b: b.count)
             sprites = np.ascontiguousarray(frame.instances[sprite_batch.first:sprite_batch.first + sprite_batch.count])
             clear = frame.clear if frame.clear is not None else 0xFF000000
@@ -54,7 +54,7 @@ def run(out_dir: Path, sprites_build: Path, rounds: int) -> Section:
             try:
                 for handle, image in textures.items():
                     renderer.set_texture(handle, image)
-                wait = _waiter(renderer)
+                wait = frame_waiter(renderer)
                 samples: dict[str, list[float]] = {k: [] for k in ("lw_submit", "lw", "base_submit", "base")}
                 for i in range(WARMUP + rounds):
                     t0 = clock()
@@ -69,8 +69,8 @@ def run(out_dir: Path, sprites_build: Path, rounds: int) -> Section:
                     if i >= WARMUP:
                         for key, value in zip(samples, (t1 - t0, t2 - t0, t3 - t2, t4 - t2), strict=True):
                             samples[key].append(value)
-                differing = _differing(renderer.read_pixels(), baseline.read_pixels())
-                adapter = _adapter_name(renderer)
+                differing = pixels_differing(renderer.read_pixels(), baseline.read_pixels())
+                adapter = adapter_name(renderer)
             finally:
                 baseline.close()
                 renderer.close()
@@ -91,17 +91,17 @@ def run(out_dir: Path, sprites_build: Path, rounds: int) -> Section:
     return Section("render", t, data, notes)
 
 
-def _image(game: Any, handle: int) -> np.ndarray:
+def texture_image(game: Any, handle: int) -> np.ndarray:
     asset = game.assets.get(handle)
     assert asset is not None and asset.image is not None, f"asset {handle} is not a ready image"
     return asset.image
 
 
-def _differing(a: np.ndarray, b: np.ndarray) -> float:
+def pixels_differing(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean(np.abs(a.astype(np.int16) - b.astype(np.int16)).max(axis=2) > 8))
 
 
-def _adapter_name(renderer: Any) -> str:
+def adapter_name(renderer: Any) -> str:
     try:
         info = renderer.device.adapter.info
         return str(info.get("device") or info.get("description") or "wgpu")

@@ -1,4 +1,4 @@
-"""Report: one Section per benchmark — a rich table for the terminal and its numbers for JSON."""
+"""Report: one Section per benchmark — rich tables for the terminal and its numbers for JSON."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ class Section:
     table: Table
     data: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    more: list[Table] = field(default_factory=list)  # further tables, printed after the first
 
 
 def table(title: str, *columns: str) -> Table:
@@ -27,7 +28,8 @@ def table(title: str, *columns: str) -> Table:
 
 
 def show(console: Console, section: Section) -> None:
-    console.print(section.table)
+    for t in (section.table, *section.more):
+        console.print(t)
     for note in section.notes:
         console.print(f"  [dim]{note}[/dim]")
     console.print()

@@ -1,13 +1,14 @@
-"""Web: the browser client against `layerw serve` — first frame cold vs warm, module deltas, and
-ticks/s of the same module in Chromium (V8) vs native wasmtime.
+"""Web: the browser client against `layerw serve` — first frame cold vs warm, module deltas; the
+same wasm's speed in Chromium (V8) vs native wasmtime vs native code (bench/web_ticks.py); frame
+time of one command list in WebGL2 and WebGPU vs native wgpu (bench/web_frames.py).
 
 The sprites game is published into a scratch store and served by a real `layerw serve` process;
 Debian Chromium (SwiftShader, the flags of tests/web) opens /play/sprites. Cold: a fresh browser
 profile (empty HTTP cache and Cache Storage). Warm: a second visit in the same profile, where only
 the manifest is revalidated (304) and every chunk comes from Cache Storage. Bytes are what the page
 saw on the wire (Resource Timing transferSize: page, scripts, manifest, chunks). The delta row
-publishes a rebuilt sprites (one constant changed) and visits again. Ticks/s runs lw_tick in a loop
-inside the page (no rendering) and in wasmtime (the default epoch bound), interleaved by round.
+publishes a rebuilt sprites (one constant changed) and visits again. The speed and frame tables
+run on pages stopped at tick 1, WebGPU in a second Chromium with the WebGPU flags of tests/web.
 """
 
 from __future__ import annotations
@@ -22,13 +23,11 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from bench import web_frames, web_ticks
 from bench.report import Section, table
-from bench.timing import clock, median
+from bench.timing import median
 from bench.workload import SPRITES_DIR
-from layerw.bundle import Bundle
 from layerw.runtime.engine import CpuLimit, Engine
-from layerw.runtime.game import Game
-from layerw.runtime.inputs import InputState
 from layerw.store.local import LocalStore
 from layerw.store.publish import publish
 from layerw.toolchain.build import build
@@ -37,8 +36,9 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless=new", "--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
         "--disable-dev-shm-usage"]
-TICKS = 300  # ticks per ticks/s sample
+WEBGPU_ARGS = ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-vulkan=swiftshader"]
 DECODER_BYTES = 264_000  # layerw/web/store-source.js DECODER_BYTES
+WIDTH, HEIGHT = 640, 360  # games/sprites' resolution
 SERVE = "import sys; from layerw.cli import main; sys.exit(main())"
 FIRST_FRAME = """async () => {
   const settled = () => window.layerw && (window.layerw.firstFrameMs || window.layerw.status === 'failed');
@@ -46,12 +46,6 @@ FIRST_FRAME = """async () => {
   if (window.layerw.status === 'failed') throw new Error(window.layerw.error);
   const all = [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')];
   return {ms: window.layerw.firstFrameMs, bytes: all.reduce((n, e) => n + e.transferSize, 0), load: {...window.layerw.load}};
-}"""
-TICK_LOOP = """(n) => {
-  const c = window.layerw.client();
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) c.game.tick(c.inputs);
-  return (performance.now() - t0) / 1000;
 }"""
 
 
@@ -100,14 +94,40 @@ def _visit(context: Any, url: str) -> dict[str, Any]:
         page.close()
 
 
-def _native_ticks(build_dir: Path, engine: Engine) -> float:
-    with Game(Bundle.open(build_dir), engine) as game:
-        inputs = InputState()
-        game.tick(inputs)
-        t0 = clock()
-        for _ in range(TICKS):
-            game.tick(inputs)
-        return clock() - t0
+def _stopped_page(browser: Any, url: str) -> Any:
+    """A page of its own context at `url`, once its game stopped; None when the page failed."""
+    ctx = browser.new_context(viewport={"width": 800, "height": 600})
+    page = ctx.new_page()
+    page.goto(url)
+    page.wait_for_function("() => window.layerw && ['stopped', 'failed'].includes(window.layerw.status)")
+    if page.evaluate("window.layerw.status") == "failed":
+        error = page.evaluate("window.layerw.error")
+        ctx.close()
+        raise RuntimeError(error)
+    return page
+
+
+def _speed(browser: Any, gpu_browser: Any, play: str, out_dir: Path, sprites_build: Path,
+           rounds: int) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """The ratio table's samples and the frame-time table's (WebGL2 page, WebGPU page, native)."""
+    page = _stopped_page(browser, f"{play}&renderer=webgl2")
+    ticks = web_ticks.measure_all(page, out_dir, sprites_build, 2 * rounds + 1)
+    notes: list[str] = []
+    with Engine(CpuLimit.EPOCH, cache=out_dir / "modules") as engine:
+        lists, textures = web_frames.command_lists(sprites_build, out_dir, engine)
+    renderers: dict[str, Any] = {"WebGL2 (Chromium)": web_frames.PageRenderer(page, lists, textures)}
+    try:
+        gpu_page = _stopped_page(gpu_browser, f"{play}&renderer=webgpu")
+        renderers["WebGPU (Chromium)"] = web_frames.PageRenderer(gpu_page, lists, textures)
+    except Exception as e:  # no adapter here: the other rows still mean something
+        notes.append(f"WebGPU: no row, the page failed: {e}")
+    native = web_frames.NativeRenderer(lists, textures, WIDTH, HEIGHT)
+    renderers["native wgpu"] = native
+    try:
+        frames = web_frames.measure(renderers, 4 * rounds, WIDTH, HEIGHT)
+    finally:
+        native.close()
+    return ticks, frames, notes
 
 
 def run(out_dir: Path, sprites_build: Path, rounds: int) -> Section:
@@ -123,27 +143,22 @@ def run(out_dir: Path, sprites_build: Path, rounds: int) -> Section:
         play = f"{url}/play/sprites?ticks=1"
         cold: list[dict[str, Any]] = []
         warm: list[dict[str, Any]] = []
-        chromium_s: list[float] = []
-        native_s: list[float] = []
-        with sync_playwright() as p, Engine(CpuLimit.EPOCH) as engine:
+        with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            gpu_browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS + WEBGPU_ARGS)
             for _ in range(rounds):
                 ctx = browser.new_context(viewport={"width": 800, "height": 600})
                 cold.append(_visit(ctx, play))
                 warm.append(_visit(ctx, play))
-                page = ctx.new_page()
-                page.goto(play)
-                page.wait_for_function("() => window.layerw && window.layerw.status === 'stopped'")
-                page.evaluate(TICK_LOOP, 30)  # warm up V8's tiers
-                chromium_s.append(float(page.evaluate(TICK_LOOP, TICKS)))
-                native_s.append(_native_ticks(sprites_build, engine))
                 ctx.close()
+            ticks, frames, speed_notes = _speed(browser, gpu_browser, play, out_dir, sprites_build, rounds)
             # a new version: the browser that ran v1 fetches only the delta
             ctx = browser.new_context(viewport={"width": 800, "height": 600})
             _visit(ctx, play)
             v2 = publish(v2_build, store)
             delta = _visit(ctx, f"{play}&delta=always")
             ctx.close()
+            gpu_browser.close()
             browser.close()
     finally:
         if proc is not None:
@@ -156,8 +171,9 @@ def run(out_dir: Path, sprites_build: Path, rounds: int) -> Section:
 
     module = v1.manifest.module
     module_stored = sum(c.stored_size for c in module.chunks)
-    chromium_tps, native_tps = TICKS / median(chromium_s), TICKS / median(native_s)
     v2_stored = sum(c.stored_size for c in v2.manifest.module.chunks)
+    ratio_table, ratio_data = web_ticks.ratio_table(ticks)
+    frame_rounds = 4 * rounds
     data: dict[str, Any] = {
         "rounds": rounds, "module_bytes": module.size, "module_stored_bytes": module_stored,
         "cold": {"first_frame_ms": med(cold, "ms"), "bytes": med(cold, "bytes"),
@@ -167,10 +183,10 @@ def run(out_dir: Path, sprites_build: Path, rounds: int) -> Section:
         "delta": {"first_frame_ms": delta["ms"], "bytes": delta["bytes"], "module_from": delta["load"]["moduleFrom"],
                   "delta_bytes": delta["load"]["deltaBytes"], "module_stored_bytes": v2_stored,
                   "saved_bytes": delta["load"]["deltaSaved"]},
-        "ticks_per_s": {"chromium": chromium_tps, "native_wasmtime": native_tps,
-                        "chromium_over_native": chromium_tps / native_tps},
+        "speed": ratio_data,
+        "frames": frames,
     }
-    t = table(f"Web: sprites from `layerw serve` in Chromium (SwiftShader), median of {rounds} rounds",
+    t = table(f"Web 1. sprites from `layerw serve` in Chromium (SwiftShader), median of {rounds} rounds",
               "what", "first frame ms", "bytes on the wire", "chunks fetched", "note")
     t.add_row("cold (new profile)", f"{data['cold']['first_frame_ms']:.0f}", f"{data['cold']['bytes']:,.0f}",
               str(data["cold"]["chunks_fetched"]), f"module {module.size:,} B, {module_stored:,} B as zstd")
@@ -179,12 +195,16 @@ def run(out_dir: Path, sprites_build: Path, rounds: int) -> Section:
     t.add_row("new version (delta)", f"{delta['ms']:.0f}", f"{delta['bytes']:,.0f}",
               str(delta["load"]["chunksFetched"]),
               f"delta {data['delta']['delta_bytes']:,} B instead of {v2_stored:,} B ({delta['load']['moduleFrom']})")
-    t.add_row(f"ticks/s, {TICKS} ticks of 10k sprites", "", "", "",
-              f"Chromium {chromium_tps:,.0f} vs wasmtime {native_tps:,.0f}: {chromium_tps / native_tps:.2f}x")
     notes = ["first frame = navigation start to the first animation frame after boot (page, scripts, manifest, "
              "chunks, compile, preload assets, first tick and draw); bytes = Resource Timing transferSize, "
              "304s count their headers",
              f"the delta row includes the zstd decoder's first download (~{DECODER_BYTES // 1000} kB, then HTTP-cached); "
              "by default (?delta=auto) a browser takes a delta only when it saves more than that",
-             "ticks/s: lw_tick in a loop, no rendering; Chromium's V8 vs wasmtime with the epoch bound"]
-    return Section("web", t, data, notes)
+             "speed: the raw lw_tick / run export called back to back, no rendering, no input packing; native = "
+             "zig cc -O2 -mcpu=baseline; wasmtime: off = no CPU bound, epoch = the default bound; "
+             "checksum: n-body's final energy compared bit for bit on all four hosts",
+             "frames: WebGL2 is ANGLE on SwiftShader (the renderer string), WebGPU is Dawn on SwiftShader Vulkan, "
+             "native wgpu is Vulkan on lavapipe here; all are CPU rasterisers sharing 2 cores",
+             *speed_notes]
+    more = [ratio_table, web_frames.frame_table(frames, WIDTH, HEIGHT, frame_rounds)]
+    return Section("web", t, data, notes, more)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,15 @@ DEADLINE_MS = 600_000  # arm() budget for timed calls: never the limit, only its
 def build_sprites(out_dir: Path) -> Path:
     """Build games/sprites with the project toolchain; returns the build directory."""
     return build(SPRITES_DIR, out_dir / "sprites").out
+
+
+def with_count(sprites_build: Path, out_dir: Path, count: int) -> Path:
+    """A copy of the sprites build whose preloaded config.txt asks for ``count`` sprites."""
+    path = out_dir / f"sprites-{count}"
+    shutil.rmtree(path, ignore_errors=True)
+    shutil.copytree(sprites_build, path)
+    (path / "assets" / "config.txt").write_text(f"count={count}\n")
+    return path
 
 
 def open_game(build_dir: Path, engine: Engine) -> Game:

@@ -6,6 +6,7 @@
     BUILD/layerw.toml       normalised config
     BUILD/game.wasm         the module (core build)
     BUILD/game.component.wasm  the component (component build: layerw.toml [component] enabled)
+    BUILD/transpiled/...    that component for browsers (jco transpile: an ES module and core modules)
     BUILD/assets/...        every asset, named by its path relative to assets/
 
 Bundles are picklable, so a game can be started in a worker process from the same object.
@@ -21,6 +22,7 @@ from layerw.errors import AssetNotFound, ConfigError
 
 MODULE_NAME = "game.wasm"
 COMPONENT_NAME = "game.component.wasm"
+TRANSPILED_DIR = "transpiled"
 ASSETS_DIR = "assets"
 
 
@@ -62,6 +64,9 @@ class DirBundle(Bundle):
         files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
         self.assets = {p.relative_to(root).as_posix(): p for p in files}
         self.check_preload(str(build_dir))
+        transpiled = build_dir / TRANSPILED_DIR
+        self.transpiled = {p.name: p for p in sorted(transpiled.iterdir()) if p.is_file()} \
+            if self.config.component and transpiled.is_dir() else {}
 
     def asset_names(self) -> set[str]:
         return set(self.assets)

@@ -7,11 +7,15 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
 from layerw.errors import LayerWError
 from layerw.runtime import CPU_LIMITS, DEFAULT_CPU_LIMIT
+
+if TYPE_CHECKING:
+    from layerw.store.store import Store
 
 console = Console(stderr=True)
 
@@ -64,6 +68,18 @@ def _store_options(args: argparse.Namespace) -> dict[str, object]:
     return {"endpoint_url": args.endpoint_url} if args.endpoint_url else {}
 
 
+def _authorize(store: Store, args: argparse.Namespace) -> None:
+    """Refuse early unless this operator holds the store's publish token (claiming a new store)."""
+    from layerw.store.token import authorize
+
+    grant = authorize(store, args.token)
+    if grant.created is not None:
+        console.print(f"created a publish token for {store.url} in {grant.created} (mode 0600): publishing, "
+                      "promoting and gc there now need it (--token, $LAYERW_TOKEN or that file)")
+    elif grant.claimed:
+        console.print(f"{store.url} now requires the publish token from {grant.source}")
+
+
 def cmd_publish(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
@@ -74,6 +90,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
     columns = (TextColumn("publishing"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                TextColumn("{task.fields[chunks]}"))
     with open_store(args.store, **_store_options(args)) as store, Progress(*columns, console=console, transient=True) as bar:
+        _authorize(store, args)
         task = bar.add_task("publish", total=None, chunks="")
 
         def on_chunk(size: int, reused: bool) -> None:
@@ -103,6 +120,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
     from layerw.store import open_store
 
     with open_store(args.store, **_store_options(args)) as store:
+        _authorize(store, args)
         ch = store.set_channel(args.game, args.channel, args.version)
     console.print(f"{ch.game} channel {ch.name!r} now points at {ch.version}")
     return 0
@@ -113,6 +131,7 @@ def cmd_gc(args: argparse.Namespace) -> int:
     from layerw.store.gc import gc
 
     with open_store(args.store, **_store_options(args)) as store:
+        _authorize(store, args)
         r = gc(store, min_age_s=args.min_age, dry_run=args.dry_run)
     console.print(f"{'would delete' if args.dry_run else 'deleted'} {r.deleted} chunks ({r.deleted_bytes:,} bytes); "
                   f"kept {r.referenced} referenced and {r.kept_young} unreferenced younger than {args.min_age:g} s")
@@ -130,8 +149,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     public = args.public_url or f"http://{args.host}:{args.port}"
     with open_store(args.store, **_store_options(args)) as store:
         app = create_app(StoreCatalog(store), store=store, directory=Directory.open(args.rooms), public_url=public)
-        console.print(f"serving {store.url} at {public}/ (games: {', '.join(store.games()) or 'none yet'})")
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", ws="websockets-sansio")
+        console.print(f"serving {store.url} at {public}/ (games: {', '.join(store.games()) or 'none yet'}; "
+                      f"metrics at {public}/metrics)")
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", ws="websockets-sansio",
+                    log_config=_log_config(args))
     return 0
 
 
@@ -176,8 +197,20 @@ def cmd_edge(args: argparse.Namespace) -> int:
     app = create_edge(args.origin, Path(args.cache_dir), args.max_bytes)
     console.print(f"edge cache for {args.origin} at http://{args.host}:{args.port}/ "
                   f"({args.max_bytes:,} bytes in {args.cache_dir})")
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", log_config=_log_config(args))
     return 0
+
+
+def _log_config(args: argparse.Namespace) -> dict[str, Any] | None:
+    """uvicorn's logging set-up; with --log-json none, so its loggers reach the root's JSON lines too."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    if not args.log_json:
+        return LOGGING_CONFIG
+    from layerw.observability.logs import use_json
+
+    use_json()
+    return None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -237,6 +270,15 @@ def _parser() -> argparse.ArgumentParser:
     j.add_argument("--channel", default="latest", help="the channel the server's rooms run (default latest)")
     j.add_argument("--spectate", action="store_true", help="watch without a seat")
     parsers["serve"].add_argument("--port", type=int, default=8000)
+    for name in ("publish", "promote", "gc"):
+        parsers[name].add_argument("--token", help="the store's publish token (default $LAYERW_TOKEN, else the token "
+                                   "file $LAYERW_TOKEN_FILE or ~/.local/share/layerw/publish.token)")
+    for name in ("serve", "edge"):
+        parsers[name].add_argument("--log-json", action="store_true",
+                                   help="log JSON lines (with game, room, tick fields) instead of text")
+    for sp in parsers.values():
+        sp.add_argument("--trace", action="store_true", help="export OpenTelemetry spans over OTLP/HTTP (also on "
+                        "when OTEL_EXPORTER_OTLP_ENDPOINT is set; default endpoint http://localhost:4318)")
     parsers["serve"].add_argument("--public-url", help="how clients reach this server (default http://HOST:PORT)")
     parsers["serve"].add_argument("--rooms", help="room directory shared by several servers: redis://HOST:PORT "
                                   "(default: this process only)")
@@ -264,11 +306,16 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    from layerw.observability import tracing
+
+    tracing.configure_from_env(force=args.trace)
     try:
         return int(args.func(args))
     except LayerWError as e:
         console.print(f"error: {type(e).__name__}: {e}", style="bold red", highlight=False, markup=False)
         return 1
+    finally:
+        tracing.shutdown()  # export what is pending
 
 
 if __name__ == "__main__":

@@ -28,7 +28,8 @@
         ├── NotPublished(KeyError)        no such game, channel, version or chunk in the store
         ├── VersionExists                 that version is published already with other content
         ├── ManifestError(ValueError)     a manifest or channel file is malformed or of an unknown schema
-        └── ChunkCorrupt                  a chunk's bytes do not hash to its id (never passed on)
+        ├── ChunkCorrupt                  a chunk's bytes do not hash to its id (never passed on)
+        └── Unauthorized(PermissionError) publishing, a channel move or gc without the store's token
 
 Messages say what happened and what to do about it.
 """
@@ -194,3 +195,7 @@ class ManifestError(StoreError, ValueError):
 
 class ChunkCorrupt(StoreError):
     """A chunk's bytes do not hash to its id; such bytes are never passed on."""
+
+
+class Unauthorized(StoreError, PermissionError):
+    """The store's publish token is missing or another one was given (publish, promote, gc)."""

@@ -33,6 +33,21 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], Path]:
     return get
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _publish_token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Publish tokens live in a temporary file, never in the user's ~/.local/share/layerw."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("LAYERW_TOKEN_FILE", str(tmp_path_factory.mktemp("auth") / "publish.token"))
+        env.delenv("LAYERW_TOKEN", raising=False)
+        yield
+
+
+@pytest.fixture(scope="session")
+def pong_both(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """pong built with --component: game.wasm, game.component.wasm and transpiled/ (for browsers)."""
+    return build(GAMES / "pong", tmp_path_factory.mktemp("pong") / "pong", component=True).out
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true", default=False,
                      help="rewrite the golden frames in tests/golden/ instead of comparing")

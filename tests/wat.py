@@ -24,18 +24,22 @@ def io_block() -> bytes:
 
 
 def contract_wat(*, tick: str = "", render: str = "(i32.const 0)", init: str = "", imports: str = "",
-                 pages: int = 1, exports: tuple[str, ...] = ("lw_init", "lw_tick", "lw_render")) -> str:
-    data = "".join(f"\\{b:02x}" for b in io_block())
+                 pages: int | str = 1, exports: tuple[str, ...] = ("lw_init", "lw_tick", "lw_render"),
+                 initialize: str = "", extra: str = "", io: bytes | None = None) -> str:
+    """A module that follows the contract around the given bodies; ``extra`` adds module fields
+    (functions, tables, a start function), ``io`` replaces the lw_io block."""
+    data = "".join(f"\\{b:02x}" for b in (io_block() if io is None else io))
     funcs = {
-        "lw_init": f'(func (export "lw_init") (param i32 i32) (result i32) {init} (i32.const {IO_PTR}))',
-        "lw_tick": f'(func (export "lw_tick") {tick})',
-        "lw_render": f'(func (export "lw_render") (result i32) {render})',
+        "lw_init": f'(func $lw_init (export "lw_init") (param i32 i32) (result i32) {init} (i32.const {IO_PTR}))',
+        "lw_tick": f'(func $lw_tick (export "lw_tick") {tick})',
+        "lw_render": f'(func $lw_render (export "lw_render") (result i32) {render})',
     }
     return f"""(module {imports}
       (memory (export "memory") {pages})
       (data (i32.const {IO_PTR}) "{data}")
-      (func (export "_initialize"))
-      {" ".join(funcs[e] for e in exports)})"""
+      (func $_initialize (export "_initialize") {initialize})
+      {" ".join(funcs[e] for e in exports)}
+      {extra})"""
 
 
 def bundle(tmp: Path, wasm: bytes | str, name: str = "hostile", **config: object) -> Bundle:

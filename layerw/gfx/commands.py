@@ -163,6 +163,7 @@ _CONVERT = {_OP["RECTS"]: rects, _OP["LINES"]: lines, _OP["CIRCLES"]: circles,
             _OP["SPRITES"]: sprites}
 
 
+@np.errstate(over="ignore", invalid="ignore")  # huge or NaN coordinates are the game's; the GPU clips them
 def parse(buf: bytes | bytearray | memoryview, length: int | None = None) -> Frame:
     """Parse the first ``length`` bytes of ``buf`` (default: all) into a Frame.
 

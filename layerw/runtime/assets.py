@@ -130,7 +130,9 @@ class AssetTable:
             names = list(state["requested"])  # type: ignore[call-overload]
             ready = list(state["ready"])  # type: ignore[call-overload]
             pending = [Event(*map(int, e)) for e in state["pending"]]  # type: ignore[attr-defined]
-        except (KeyError, TypeError, ValueError) as e:
+            if len(ready) != len(names) or any(not 0 <= v < 1 << 32 for e in pending for v in vars(e).values()):
+                raise ValueError("requested and ready differ in length, or an event field is not a u32")
+        except (KeyError, TypeError, ValueError, OverflowError) as e:
             raise SnapshotError(f"snapshot asset state is malformed: {e}") from e
         unknown = [n for n in names if n not in self.names]
         if unknown:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -33,7 +34,9 @@ from layerw.errors import (
     InvalidModule,
     SnapshotError,
 )
-from layerw.runtime.assets import AssetTable
+from layerw.observability import tracing
+from layerw.observability.logs import ContextLog
+from layerw.runtime.assets import AssetTable, Event
 from layerw.runtime.canon import Caller, trap_of
 from layerw.runtime.engine import Engine
 from layerw.runtime.imports import LOG_LEVELS, MAX_NAME
@@ -59,12 +62,14 @@ class ComponentGame:
         self.module_sha256 = hashlib.sha256(bundle.module).hexdigest()
         self.component = engine.compile_component(bundle.module)
         self.tick_count = 0
+        self.log = ContextLog(log, tick=lambda: self.tick_count, game=self.name)
         self._failure: GameError | None = None
         self._dropped_reported = False
         self.plugins: dict[str, Plugin] = {}
-        self._instantiate(SplitMix64(self.seed))
-        io = self._call("init", self.seed)
-        self._read_io(io)
+        with tracing.span("instantiate", game=self.name, tick=0):
+            self._instantiate(SplitMix64(self.seed))
+            io = self._call("init", self.seed)
+            self._read_io(io)
 
     # --- instance -------------------------------------------------------------------------------
 
@@ -176,20 +181,33 @@ class ComponentGame:
         return (w << 16) | h
 
     def _log(self, store: wasmtime.Store, level: int, message: str) -> None:
-        log.log(LOG_LEVELS[min(max(level, 0), 3)], "[%s] %s", self.name, message[:4096])
+        self.log.log(LOG_LEVELS[min(max(level, 0), 3)], "[%s] %s", self.name, message[:4096])
 
     # --- the frame path ---------------------------------------------------------------------------
 
-    def tick(self, inputs: InputState) -> None:
-        self._call("tick", inputs.pack(self.tick_count, self.assets.due(self.tick_count)))
+    def tick(self, inputs: InputState, events: Sequence[Event] = ()) -> None:
+        """Advance one tick, like ``Game.tick`` (asset events due now, then ``events``)."""
+        if tracing.enabled:
+            with tracing.span("tick", game=self.name, tick=self.tick_count):
+                return self._tick(inputs, events)
+        self._tick(inputs, events)
+
+    def _tick(self, inputs: InputState, events: Sequence[Event]) -> None:
+        self._call("tick", inputs.pack(self.tick_count, [*self.assets.due(self.tick_count), *events]))
         self.tick_count += 1
 
     def render(self) -> memoryview:
         """This frame's command list (a copy out of the component's memory)."""
+        if tracing.enabled:
+            with tracing.span("render", game=self.name, tick=self.tick_count):
+                return self._render()
+        return self._render()
+
+    def _render(self) -> memoryview:
         frame = self._call("render")
         commands, dropped = frame.commands, frame.dropped
         if dropped and not self._dropped_reported:
-            log.warning("[%s] command buffer full: %d records dropped this frame", self.name, dropped)
+            self.log.warning("[%s] command buffer full: %d records dropped this frame", self.name, dropped)
             self._dropped_reported = True
         return memoryview(commands)
 
@@ -230,10 +248,11 @@ class ComponentGame:
         try:
             rng = SplitMix64(int(snap.host["rng"]))
             asset_state = dict(snap.host["assets"])
-        except (KeyError, TypeError, ValueError) as e:
+        except (KeyError, TypeError, ValueError, OverflowError) as e:
             raise SnapshotError(f"snapshot host state is malformed: {e}") from e
         self._failure = None
-        self._instantiate(rng)
+        with tracing.span("instantiate", game=self.name, tick=snap.tick):
+            self._instantiate(rng)
         self.assets.restore(asset_state)
         grow = snap.pages - int(self._call("pages"))
         if grow < 0:

@@ -28,6 +28,7 @@ import wasmtime
 import wasmtime.component
 
 from layerw.errors import InvalidModule
+from layerw.observability import tracing
 
 log = logging.getLogger("layerw.engine")
 _Compiled = TypeVar("_Compiled", wasmtime.Module, wasmtime.component.Component)
@@ -92,6 +93,10 @@ class Engine:
         return self.cache / f"{digest}.cwasm"
 
     def _cached(self, kind: type[_Compiled], tag: bytes, wasm: bytes, what: str) -> _Compiled:
+        with tracing.span("compile", kind=what, bytes=len(wasm)):  # milliseconds when cached, seconds when not
+            return self._load_or_compile(kind, tag, wasm, what)
+
+    def _load_or_compile(self, kind: type[_Compiled], tag: bytes, wasm: bytes, what: str) -> _Compiled:
         """Deserialise the cached artefact, else compile and cache it (a write failure is logged
         once and only costs the next start a compile)."""
         path = self._key(tag, wasm)

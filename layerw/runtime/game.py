@@ -26,6 +26,8 @@ from layerw.errors import (
     InvalidModule,
     SnapshotError,
 )
+from layerw.observability import tracing
+from layerw.observability.logs import ContextLog
 from layerw.runtime.assets import AssetTable, Event
 from layerw.runtime.contract import check_module
 from layerw.runtime.engine import Engine
@@ -35,6 +37,10 @@ from layerw.runtime.snapshot import Snapshot
 from layerw.runtime.wasi import SplitMix64, Wasi
 
 PAGE = 65536
+# A game module defines one memory and (built by clang) one function table; these caps keep a
+# hostile module from allocating host memory through tables or extra memories (table.grow bombs).
+MAX_TABLES = 4
+MAX_TABLE_ELEMENTS = 1 << 20
 log = logging.getLogger("layerw.game")
 
 
@@ -46,35 +52,40 @@ class Game:
         self.engine = engine
         self.seed = seed & ((1 << 64) - 1)
         self.module_sha256 = hashlib.sha256(bundle.module).hexdigest()
+        self.tick_count = 0
+        self.log = ContextLog(log, tick=lambda: self.tick_count, game=self.name)  # game and tick on every record
         self.module = engine.compile(bundle.module)
         check_module(self.module, self.name)
-        self.tick_count = 0
         self._failure: GameError | None = None
         self._dropped_reported = False
-        self._instantiate(SplitMix64(self.seed))
-        self._call("_initialize")
-        self._read_io(self._call("lw_init", self.seed & 0xFFFFFFFF, self.seed >> 32))
+        with tracing.span("instantiate", game=self.name, tick=0):
+            self._instantiate(SplitMix64(self.seed))
+            self._call("_initialize")
+            self._read_io(self._call("lw_init", self.seed & 0xFFFFFFFF, self.seed >> 32))
 
     # --- instance -------------------------------------------------------------------------------
 
     def _instantiate(self, rng: SplitMix64) -> None:
         self.store = wasmtime.Store(self.engine.wasmtime)
-        self.store.set_limits(memory_size=self.config.memory_bytes)
+        self.store.set_limits(memory_size=self.config.memory_bytes, table_elements=MAX_TABLE_ELEMENTS,
+                              tables=MAX_TABLES, memories=1)
         self.assets = AssetTable(self.bundle.asset_names(), set(self.config.preload), self.bundle.read_asset)
-        self.wasi = Wasi(self.name, self._clock_ns, rng, log)
+        self.wasi = Wasi(self.name, self._clock_ns, rng, self.log)
         linker = wasmtime.Linker(self.engine.wasmtime)
         self.wasi.define(linker)
-        HostImports(self.name, self.assets, lambda: self.tick_count, log).define(linker)
+        HostImports(self.name, self.assets, lambda: self.tick_count, self.log).define(linker)
+        self.engine.arm(self.store, self.config.tick_ms)  # instantiating runs a start function, if any
         try:
             instance = linker.instantiate(self.store, self.module)
         except wasmtime.Trap as trap:
             raise self._translate(trap, "instantiate") from trap
         except wasmtime.WasmtimeError as e:
-            if "memory" in str(e) and "limit" in str(e).lower() or "exceeds" in str(e):
+            text = str(e).splitlines()[0] if str(e) else type(e).__name__
+            if "memory" in text and "exceeds" in text:  # "memory minimum size of N pages exceeds memory limits"
                 raise GameOutOfMemory(f"{self.name} needs more initial memory than its cap of "
                                       f"{self.config.memory_mb} MiB; raise [limits] memory_mb",
                                       game=self.name, tick=0) from e
-            raise InvalidModule(f"{self.name} cannot be instantiated: {e}") from e
+            raise InvalidModule(f"{self.name} cannot be instantiated: {text}") from e
         exports = instance.exports(self.store)
         memory = exports["memory"]
         assert isinstance(memory, wasmtime.Memory)
@@ -98,11 +109,15 @@ class Game:
                                 f"this host speaks ABI {abi.ABI_VERSION}: rebuild the game")
         if io["input_size"] != abi.INPUT.size:
             raise InvalidModule(f"{self.name}: input block is {io['input_size']} bytes, expected {abi.INPUT.size}")
+        input_ptr, cmd_ptr, cmd_capacity, state_begin = (
+            int(io[k]) for k in ("input_ptr", "cmd_ptr", "cmd_capacity", "state_begin"))
+        if (input_ptr + abi.INPUT.size > size or cmd_ptr + cmd_capacity > size
+                or cmd_capacity < abi.COMMAND_SCRATCH or state_begin > cmd_ptr):
+            raise InvalidModule(f"{self.name}: lw_io describes blocks outside memory or out of order (input "
+                                f"{input_ptr}, commands {cmd_ptr}+{cmd_capacity}, state from {state_begin}; "
+                                f"memory {size} bytes)")
         self.io_ptr = io_ptr
-        self.input_ptr = int(io["input_ptr"])
-        self.cmd_ptr = int(io["cmd_ptr"])
-        self.cmd_capacity = int(io["cmd_capacity"])
-        self.state_begin = int(io["state_begin"])
+        self.input_ptr, self.cmd_ptr, self.cmd_capacity, self.state_begin = input_ptr, cmd_ptr, cmd_capacity, state_begin
 
     def _call(self, name: str, *args: int) -> int:
         if self._failure is not None:
@@ -132,8 +147,10 @@ class Game:
                                    f"at its cap of {self.config.memory_mb} MiB ([limits] memory_mb)",
                                    game=self.name, tick=self.tick_count)
         name = code.name.lower() if code is not None else "unknown"
-        first = str(trap.message).splitlines()[0] if trap.message else name
-        return GameCrashed(f"{where}: trapped: {first}", game=self.name, tick=self.tick_count, trap_code=name)
+        # wasmtime puts a backtrace first and the cause ("wasm trap: call stack exhausted") after it
+        text = str(trap.message or "")
+        cause = text.split("wasm trap: ", 1)[1].splitlines()[0] if "wasm trap: " in text else name
+        return GameCrashed(f"{where}: trapped: {cause}", game=self.name, tick=self.tick_count, trap_code=name)
 
     def _memory_full(self) -> bool:
         """Near the cap: a trap now is almost surely a refused memory.grow (wasmtime reports
@@ -146,6 +163,12 @@ class Game:
     def tick(self, inputs: InputState, events: Sequence[Event] = ()) -> None:
         """Advance one fixed tick with ``inputs``, the host's asset events due at this tick, then
         ``events`` (e.g. players joining, stamped by a session server)."""
+        if tracing.enabled:  # the only cost of tracing when it is off
+            with tracing.span("tick", game=self.name, tick=self.tick_count):
+                return self._tick(inputs, events)
+        self._tick(inputs, events)
+
+    def _tick(self, inputs: InputState, events: Sequence[Event]) -> None:
         data = inputs.pack(self.tick_count, [*self.assets.due(self.tick_count), *events])
         self.memory.write(self.store, data, self.input_ptr)
         self._call("lw_tick")
@@ -153,6 +176,12 @@ class Game:
 
     def render(self) -> memoryview:
         """This frame's command list: a view of guest memory, valid until the next call."""
+        if tracing.enabled:
+            with tracing.span("render", game=self.name, tick=self.tick_count):
+                return self._render()
+        return self._render()
+
+    def _render(self) -> memoryview:
         n = self._call("lw_render")
         if not 0 <= n <= self.cmd_capacity - abi.COMMAND_SCRATCH:
             self._failure = GameCrashed(f"{self.name}: lw_render returned {n} bytes, buffer holds {self.cmd_capacity}",
@@ -161,7 +190,7 @@ class Game:
         (dropped,) = struct.unpack("<I", self.memory.read(self.store, self.cmd_ptr + self.cmd_capacity - 4,
                                                             self.cmd_ptr + self.cmd_capacity))
         if dropped and not self._dropped_reported:
-            log.warning("[%s] command buffer full: %d records dropped this frame", self.name, dropped)
+            self.log.warning("[%s] command buffer full: %d records dropped this frame", self.name, dropped)
             self._dropped_reported = True
         return memoryview(self.memory.get_buffer_ptr(self.store, n, self.cmd_ptr)).cast("B")
 
@@ -208,9 +237,10 @@ class Game:
         try:
             rng = SplitMix64(int(snap.host["rng"]))
             asset_state = dict(snap.host["assets"])
-        except (KeyError, TypeError, ValueError) as e:
+        except (KeyError, TypeError, ValueError, OverflowError) as e:
             raise SnapshotError(f"snapshot host state is malformed: {e}") from e
-        self._instantiate(rng)
+        with tracing.span("instantiate", game=self.name, tick=snap.tick):
+            self._instantiate(rng)
         self.assets.restore(asset_state)
         grow = snap.pages - self.memory.size(self.store)
         if grow < 0:

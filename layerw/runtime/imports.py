@@ -26,7 +26,8 @@ def _in_bounds(caller: wasmtime.Caller, ptr: int, n: int) -> bool:
 
 
 class HostImports:
-    def __init__(self, game: str, assets: AssetTable, tick: Callable[[], int], log: logging.Logger) -> None:
+    def __init__(self, game: str, assets: AssetTable, tick: Callable[[], int],
+                 log: logging.Logger | logging.LoggerAdapter[Any]) -> None:
         self.game = game
         self.assets = assets
         self.tick = tick

@@ -112,26 +112,39 @@ class Recording:
 
     @classmethod
     def load(cls, path: Path) -> Recording:
+        """Read and check a recording: every change is tried on a scratch state, so a malformed one
+        fails here with its line number, never later in the middle of a run."""
         rec = cls()
         try:
             lines = Path(path).read_text().splitlines()
-        except OSError as e:
+        except (OSError, UnicodeDecodeError) as e:
             raise InputError(f"cannot read input recording {path}: {e}") from e
+        scratch = InputState(abi.MAX_PLAYERS)
         for n, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             try:
                 change = json.loads(line)
                 tick = int(change["tick"])
-            except (ValueError, KeyError, TypeError) as e:
+            except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as e:
                 raise InputError(f"{path}:{n}: each line must be a JSON object with a 'tick': {e}") from e
             if tick < 0:
                 raise InputError(f"{path}:{n}: tick must be >= 0")
+            try:
+                cls._apply(scratch, change)
+            except InputError as e:
+                raise InputError(f"{path}:{n}: {e}") from e
             rec.changes[tick].append(change)
         return rec
 
     def apply(self, state: InputState, tick: int) -> None:
         for change in self.changes.get(tick, ()):
+            self._apply(state, change)
+
+    @staticmethod
+    @np.errstate(over="raise", invalid="raise")  # a value no float32 field can hold is refused, not clipped
+    def _apply(state: InputState, change: dict[str, Any]) -> None:
+        try:
             player = int(change.get("player", 0))
             for key in change.get("down", ()):
                 state.key(player, key, True)
@@ -142,3 +155,5 @@ class Recording:
                 state.pointer(player, float(x), float(y), int(rest[0]) if rest else 0)
             if "gamepad" in change:
                 state.gamepad(player, int(change["gamepad"]), change.get("buttons", ()), change.get("axes", ()))
+        except (ValueError, KeyError, TypeError, ArithmeticError, AttributeError, IndexError) as e:
+            raise InputError(f"malformed input change {str(change)[:200]}: {e}") from e

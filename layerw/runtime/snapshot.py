@@ -22,7 +22,28 @@ from layerw.errors import SnapshotError
 MAGIC = b"LWSNAP1\n"
 DELTA_MAGIC = b"LWDELTA1"
 PAGE = 65536  # wasm page
+MAX_PAGES = 65536  # a wasm32 memory is at most 4 GiB
 BLOCK = 4096  # delta granularity
+_CORRUPT = (ValueError, KeyError, TypeError, OverflowError, RecursionError, zlib.error)
+
+
+def _inflate(data: bytes, size: int) -> bytes:
+    """zlib-decompress ``data``, never past the ``size`` bytes its header promised (no bombs)."""
+    inflate = zlib.decompressobj()
+    out = inflate.decompress(data, size + 1)
+    if not inflate.eof and len(out) <= size:
+        raise SnapshotError("compressed memory is truncated")
+    if len(out) != size:
+        raise SnapshotError(f"compressed memory holds {'more' if len(out) > size else len(out)} bytes, "
+                            f"its header says {size}")
+    return out
+
+
+def _pages(header: dict[str, Any]) -> int:
+    pages = int(header["pages"])
+    if not 0 <= pages <= MAX_PAGES:
+        raise SnapshotError(f"{pages} pages: a wasm32 memory has 0..{MAX_PAGES}")
+    return pages
 
 
 @dataclass(frozen=True)
@@ -55,14 +76,16 @@ class Snapshot:
         start = len(MAGIC) + 4
         try:
             header = json.loads(data[start:start + n])
-            memory = zlib.decompress(data[start + n:])
             hole_at, hole_size = (int(x) for x in header["hole"])
-            snap = cls(str(header["module_sha256"]), int(header["tick"]), int(header["pages"]),
-                       int(header["state_begin"]), memory, dict(header["host"]), hole_at, hole_size)
-        except (ValueError, KeyError, TypeError, zlib.error) as e:
+            pages, state_begin = _pages(header), int(header["state_begin"])
+            size = pages * PAGE - state_begin - hole_size
+            if size < 0:
+                raise SnapshotError("snapshot memory size does not match its page count")
+            memory = _inflate(data[start + n:], size)
+            snap = cls(str(header["module_sha256"]), int(header["tick"]), pages, state_begin, memory,
+                       dict(header["host"]), hole_at, hole_size)
+        except _CORRUPT as e:
             raise SnapshotError(f"snapshot is corrupt: {e}") from e
-        if len(memory) != snap.memory_size:
-            raise SnapshotError("snapshot memory size does not match its page count")
         return snap
 
 
@@ -87,18 +110,20 @@ def apply_delta(base: Snapshot, data: bytes) -> Snapshot:
     start = len(DELTA_MAGIC) + 4
     try:
         header = json.loads(data[start:start + n])
-        body = zlib.decompress(data[start + n:])
         changed = [int(p) for p in header["changed"]]
-        pages, tick, base_tick = int(header["pages"]), int(header["tick"]), int(header["base_tick"])
+        pages, tick, base_tick = _pages(header), int(header["tick"]), int(header["base_tick"])
         host = dict(header["host"])
-    except (ValueError, KeyError, TypeError, zlib.error) as e:
+        if base_tick != base.tick:
+            raise SnapshotError(f"delta was made against tick {base_tick}, not this snapshot's tick {base.tick}")
+        size = pages * PAGE - base.state_begin - base.hole_size
+        if size < 0 or any(b < 0 or b * BLOCK >= size for b in changed):
+            raise SnapshotError("snapshot delta blocks do not match its header")
+        body = _inflate(data[start + n:], sum(min(BLOCK, size - b * BLOCK) for b in changed))
+    except SnapshotError:
+        raise
+    except _CORRUPT as e:
         raise SnapshotError(f"snapshot delta is corrupt: {e}") from e
-    if base_tick != base.tick:
-        raise SnapshotError(f"delta was made against tick {base_tick}, not this snapshot's tick {base.tick}")
-    size = pages * PAGE - base.state_begin - base.hole_size
     memory = bytearray(base.memory[:size].ljust(size, b"\0"))
-    if any(b < 0 or b * BLOCK >= size for b in changed) or len(body) != sum(min(BLOCK, size - b * BLOCK) for b in changed):
-        raise SnapshotError("snapshot delta blocks do not match its header")
     at = 0
     for b in changed:
         chunk = body[at:at + min(BLOCK, size - b * BLOCK)]

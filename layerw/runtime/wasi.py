@@ -27,6 +27,9 @@ ERRNO_SPIPE = 70
 FILETYPE_CHARACTER_DEVICE = 2
 STDOUT, STDERR = 1, 2
 MASK64 = (1 << 64) - 1
+IOV_MAX = 1024  # Spec: POSIX writev, EINVAL past IOV_MAX (wasi-libc's is 1024)
+MAX_LOGGED = 64 * 1024  # bytes of one fd_write that reach the log; the guest is told all were written
+MAX_RANDOM = 64 * 1024  # bytes one random_get may ask for (getentropy allows 256)
 
 
 class SplitMix64:
@@ -53,10 +56,16 @@ def _memory(caller: wasmtime.Caller) -> wasmtime.Memory:
     return mem
 
 
+def _fits(caller: wasmtime.Caller, ptr: int, n: int) -> bool:
+    """Whether [ptr, ptr + n) lies in the guest's memory (a bad pointer is EINVAL, never a host error)."""
+    return ptr >= 0 and n >= 0 and ptr + n <= _memory(caller).data_len(caller)
+
+
 class Wasi:
     """The WASI functions of one game instance, bound to its clock, random stream and log."""
 
-    def __init__(self, game: str, clock_ns: Callable[[], int], rng: SplitMix64, log: logging.Logger) -> None:
+    def __init__(self, game: str, clock_ns: Callable[[], int], rng: SplitMix64,
+                 log: logging.Logger | logging.LoggerAdapter[Any]) -> None:
         self.game = game
         self.clock_ns = clock_ns
         self.rng = rng
@@ -90,12 +99,19 @@ class Wasi:
         if fd not in (STDOUT, STDERR):
             return ERRNO_BADF
         mem = _memory(caller)
-        if iovs_len < 0 or iovs + 8 * iovs_len > mem.data_len(caller):
+        if not (iovs_len <= IOV_MAX and _fits(caller, iovs, 8 * iovs_len) and _fits(caller, nwritten, 4)):
             return ERRNO_INVAL
         vec = struct.unpack(f"<{2 * iovs_len}I", mem.read(caller, iovs, iovs + 8 * iovs_len))
-        data = b"".join(mem.read(caller, vec[i], vec[i] + vec[i + 1]) for i in range(0, len(vec), 2))
-        mem.write(caller, struct.pack("<I", len(data)), nwritten)
-        self._emit(fd, data)
+        spans = [(vec[i], vec[i + 1]) for i in range(0, len(vec), 2)]
+        if not all(_fits(caller, ptr, n) for ptr, n in spans):
+            return ERRNO_INVAL
+        data, total = bytearray(), 0
+        for ptr, n in spans:
+            total += n
+            if len(data) < MAX_LOGGED:
+                data += mem.read(caller, ptr, ptr + min(n, MAX_LOGGED - len(data)))
+        mem.write(caller, struct.pack("<I", total & 0xFFFFFFFF), nwritten)
+        self._emit(fd, bytes(data))
         return ERRNO_SUCCESS
 
     def _emit(self, fd: int, data: bytes) -> None:
@@ -109,30 +125,33 @@ class Wasi:
     def fd_fdstat_get(self, caller: wasmtime.Caller, fd: int, out: int) -> int:
         if fd not in (STDOUT, STDERR):
             return ERRNO_BADF
+        if not _fits(caller, out, 24):
+            return ERRNO_INVAL
         # Spec: fdstat = {u8 filetype; u16 flags; u64 rights_base; u64 rights_inheriting}, 24 bytes.
         _memory(caller).write(caller, struct.pack("<BxHxxxxQQ", FILETYPE_CHARACTER_DEVICE, 0, 1 << 6, 0), out)
         return ERRNO_SUCCESS
 
     def clock_time_get(self, caller: wasmtime.Caller, clock_id: int, precision: int, out: int) -> int:
-        if not 0 <= clock_id <= 3:
+        if not 0 <= clock_id <= 3 or not _fits(caller, out, 8):
             return ERRNO_INVAL
         _memory(caller).write(caller, struct.pack("<Q", self.clock_ns()), out)
         return ERRNO_SUCCESS
 
     def clock_res_get(self, caller: wasmtime.Caller, clock_id: int, out: int) -> int:
-        if not 0 <= clock_id <= 3:
+        if not 0 <= clock_id <= 3 or not _fits(caller, out, 8):
             return ERRNO_INVAL
         _memory(caller).write(caller, struct.pack("<Q", 1000), out)
         return ERRNO_SUCCESS
 
     def random_get(self, caller: wasmtime.Caller, buf: int, n: int) -> int:
-        mem = _memory(caller)
-        if n < 0 or buf + n > mem.data_len(caller):
+        if n > MAX_RANDOM or not _fits(caller, buf, n):
             return ERRNO_INVAL
-        mem.write(caller, self.rng.bytes(n), buf)
+        _memory(caller).write(caller, self.rng.bytes(n), buf)
         return ERRNO_SUCCESS
 
     def sizes_get(self, caller: wasmtime.Caller, count_out: int, size_out: int) -> int:
+        if not (_fits(caller, count_out, 4) and _fits(caller, size_out, 4)):
+            return ERRNO_INVAL
         mem = _memory(caller)
         mem.write(caller, b"\0\0\0\0", count_out)
         mem.write(caller, b"\0\0\0\0", size_out)

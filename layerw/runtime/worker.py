@@ -146,7 +146,7 @@ class WorkerGame:
             raise self._failure
         try:
             msg = self._conn.recv_bytes()
-        except EOFError:
+        except (EOFError, OSError):  # the worker died (killed, out of memory) mid-answer
             self._kill()
             self._failure = GameError(f"{self.name}'s worker process died at tick {tick}", game=self.name, tick=tick)
             raise self._failure from None
@@ -165,7 +165,13 @@ class WorkerGame:
         if self._failure is not None:
             raise GameError(f"{self.name} already failed at tick {self._failure.tick} ({self._failure}); "
                             "restore a snapshot or start it again", game=self.name, tick=self.tick_count)
-        self._conn.send_bytes(op + payload)
+        try:
+            self._conn.send_bytes(op + payload)
+        except OSError:  # the worker died (killed, out of memory) since the last answer
+            self._kill()
+            self._failure = GameError(f"{self.name}'s worker process died at tick {self.tick_count}",
+                                      game=self.name, tick=self.tick_count)
+            raise self._failure from None
         self._in_flight.append((op, self.tick_count, time.monotonic()))
 
     def wait(self) -> None:

@@ -2,6 +2,8 @@
 
 Every response carries CORS (any origin may GET) and COOP/COEP headers, so the browser client
 works from this server or with a store on another origin, and chunks may be cached by any CDN.
+``GET /metrics`` and ``POST /telemetry`` (browser reports) are the app's observability face
+(``telemetry.py``); its metrics live in ``app.state.metrics``, a registry of its own.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from layerw.observability.metrics import Metrics
 from layerw.runtime.engine import CpuLimit, Engine
 from layerw.server.catalog import Catalog
 from layerw.server.store_routes import store_routes
+from layerw.server.telemetry import ReportLimits, ServedBytes, metrics_route, telemetry_route
 from layerw.server.web_routes import web_routes
 from layerw.session.directory import CLAIM_TTL_S, Directory, MemoryDirectory
 from layerw.session.host import CLOSE_ELSEWHERE, CLOSE_POLICY, Limits, RoomHost
@@ -55,11 +59,12 @@ class IsolationHeaders:
 
 def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits | None = None,
                room_options: dict[str, int] | None = None, directory: Directory | None = None,
-               public_url: str = "") -> Starlette:
+               public_url: str = "", metrics: Metrics | None = None, reports: ReportLimits | None = None) -> Starlette:
     """``store`` adds its HTTP routes; ``public_url`` is how other server processes' clients reach
-    this one (for room routing)."""
+    this one (for room routing); ``reports`` bounds browser reports (size, rate)."""
+    metrics = metrics or Metrics()
     engine = Engine(CpuLimit.EPOCH)
-    host = RoomHost(catalog.bundle, engine, limits or Limits(), room_options)
+    host = RoomHost(catalog.bundle, engine, limits or Limits(), room_options, metrics=metrics)
     rooms_dir = directory or MemoryDirectory()
     host.on_room_closed = lambda room: rooms_dir.release(room, public_url)
 
@@ -110,13 +115,16 @@ def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits |
         rooms_dir.close()
         engine.close()
 
-    routes: list[BaseRoute] = [*(store_routes(store) if store is not None else []), *web_routes(catalog.names),
-                               Route("/rooms", rooms), WebSocketRoute("/rooms/{game}/{room}", room_socket)]
-    middleware = [Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "HEAD"],
+    routes: list[BaseRoute] = [*(store_routes(store, metrics) if store is not None else []), *web_routes(catalog.names),
+                               Route("/rooms", rooms), WebSocketRoute("/rooms/{game}/{room}", room_socket),
+                               metrics_route(metrics), telemetry_route(metrics, reports)]
+    middleware = [Middleware(ServedBytes, metrics=metrics),
+                  Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "HEAD"],
                              allow_headers=["Range", "If-None-Match"], expose_headers=["ETag", "Content-Range"]),
                   Middleware(IsolationHeaders)]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.host = host
     app.state.catalog = catalog
+    app.state.metrics = metrics
     return app
 

@@ -7,6 +7,10 @@ channel are revalidated with the origin on every request (If-None-Match with the
 an unchanged manifest costs the origin a 304 and no body); immutable manifests are cached like
 chunks. Everything else (pages, the client's files) is passed through.
 
+``GET /metrics`` serves the edge's own series (chunk reads by source — cache, shared, origin —, the
+hit ratio and size of its cache, bytes served); ``POST /telemetry`` takes browser reports as the
+origin does.
+
 Any CDN does the same job unmodified, because the origin's headers say exactly this:
 chunks ``Cache-Control: public, max-age=31536000, immutable`` with a strong ETag, manifests by
 channel ``max-age=10, must-revalidate`` with an ETag.
@@ -15,7 +19,6 @@ channel ``max-age=10, must-revalidate`` with an ETag.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -23,14 +26,18 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
-import zstandard
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from layerw.errors import ChunkCorrupt
+from layerw.observability import tracing
+from layerw.observability.metrics import CacheReading, Metrics
 from layerw.server.store_routes import IMMUTABLE
-from layerw.store.chunk import is_chunk_id
+from layerw.server.telemetry import ReportLimits, ServedBytes, metrics_route, telemetry_route
+from layerw.store.chunk import decode, is_chunk_id
 
 log = logging.getLogger("layerw.edge")
 PASS_HEADERS = ("content-type", "cache-control", "etag", "content-range", "accept-ranges")  # bodies arrive decoded
@@ -87,18 +94,28 @@ class DiskLRU:
 
 
 def verify_chunk(id_: str, stored: bytes, encoding: str) -> bytes:
-    """The decoded chunk if its SHA-256 is ``id_``; ValueError otherwise."""
-    content = stored
-    if encoding == "zstd":
-        content = zstandard.ZstdDecompressor().decompressobj().decompress(stored)
-    if hashlib.sha256(content).hexdigest() != id_:
-        raise ValueError(f"chunk {id_} from the origin does not match its id")
-    return content
+    """The decoded chunk if its SHA-256 is ``id_``; ValueError otherwise (a zstd frame is never
+    decoded past the largest chunk size, so a decompression bomb from the origin costs nothing)."""
+    try:
+        return decode(id_, stored, encoding)[0]
+    except ChunkCorrupt as e:
+        raise ValueError(f"chunk {id_} from the origin does not match its id ({e})") from e
 
 
-def create_edge(origin: str, cache_dir: Path, max_bytes: int, transport: httpx.AsyncBaseTransport | None = None) -> Starlette:
+def create_edge(origin: str, cache_dir: Path, max_bytes: int, transport: httpx.AsyncBaseTransport | None = None,
+                metrics: Metrics | None = None, reports: ReportLimits | None = None) -> Starlette:
     origin = origin.rstrip("/")
     chunks = DiskLRU(cache_dir / "chunks", max_bytes)
+    metrics = metrics or Metrics()
+    answered = {"cache": 0, "shared": 0, "origin": 0}  # chunk requests by source, for the hit ratio
+    reads = {source: metrics.chunk_reads.labels(source) for source in answered}
+
+    def read_from(source: str) -> None:
+        answered[source] += 1
+        reads[source].inc()
+
+    metrics.watch_cache("edge", lambda: CacheReading(answered["cache"] + answered["shared"], sum(answered.values()),
+                                                     chunks.size))
     manifests: dict[str, tuple[str, bytes]] = {}  # channel URL -> (etag, body)
     in_flight: dict[str, asyncio.Future[tuple[bytes, str]]] = {}
     client = httpx.AsyncClient(base_url=origin, transport=transport, timeout=30)
@@ -107,22 +124,17 @@ def create_edge(origin: str, cache_dir: Path, max_bytes: int, transport: httpx.A
         """(stored bytes, encoding), from disk or fetched once from the origin and verified."""
         cached = chunks.get(id_ + ".zst") or chunks.get(id_)
         if cached is not None:
+            read_from("cache")
             return cached, "zstd" if (chunks.root / (id_ + ".zst")).exists() else "identity"
         if id_ in in_flight:
+            read_from("shared")
             return await asyncio.shield(in_flight[id_])
+        read_from("origin")
         future: asyncio.Future[tuple[bytes, str]] = asyncio.get_running_loop().create_future()
         in_flight[id_] = future
         try:
-            async with client.stream("GET", f"/chunks/{id_}", headers={"Accept-Encoding": "zstd"}) as r:
-                if r.status_code != 200:
-                    raise LookupError(r.status_code)
-                body = b""
-                async for part in r.aiter_raw():
-                    body += part
-                    if len(body) > MAX_CHUNK:
-                        raise ValueError(f"chunk {id_} from the origin is larger than {MAX_CHUNK} bytes")
-                encoding = "zstd" if r.headers.get("content-encoding") == "zstd" else "identity"
-            verify_chunk(id_, body, encoding)
+            with tracing.span("chunk fetch", chunk=id_, origin=origin):
+                body, encoding = await fetch_from_origin(id_)
             chunks.put(id_ + (".zst" if encoding == "zstd" else ""), body)
             future.set_result((body, encoding))
             return body, encoding
@@ -132,6 +144,20 @@ def create_edge(origin: str, cache_dir: Path, max_bytes: int, transport: httpx.A
             raise
         finally:
             del in_flight[id_]
+
+    async def fetch_from_origin(id_: str) -> tuple[bytes, str]:
+        """The chunk as the origin stores it, verified against its id."""
+        async with client.stream("GET", f"/chunks/{id_}", headers={"Accept-Encoding": "zstd"}) as r:
+            if r.status_code != 200:
+                raise LookupError(r.status_code)
+            body = b""
+            async for part in r.aiter_raw():
+                body += part
+                if len(body) > MAX_CHUNK:
+                    raise ValueError(f"chunk {id_} from the origin is larger than {MAX_CHUNK} bytes")
+            encoding = "zstd" if r.headers.get("content-encoding") == "zstd" else "identity"
+        verify_chunk(id_, body, encoding)
+        return body, encoding
 
     async def chunk(request: Request) -> Response:
         id_ = request.path_params["id"]
@@ -199,7 +225,10 @@ def create_edge(origin: str, cache_dir: Path, max_bytes: int, transport: httpx.A
         Route("/chunks/{id}", chunk),
         Route("/games/{game}/manifest", manifest),
         Route("/manifests/{game}/{file}", immutable_manifest),
+        metrics_route(metrics),
+        telemetry_route(metrics, reports),
         Route("/{path:path}", passthrough),
-    ], lifespan=lifespan)
+    ], middleware=[Middleware(ServedBytes, metrics=metrics)], lifespan=lifespan)
     app.state.chunks = chunks
+    app.state.metrics = metrics
     return app

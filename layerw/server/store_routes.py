@@ -8,6 +8,9 @@
     GET /chunks/{id}                        an immutable chunk: verified against its id before it is
                                             sent; zstd as stored when the client accepts it; Range
 
+Only these keys are reachable: nothing else in the store (such as its publish token's hash,
+``auth/``) has a route.
+
 Names are checked before they reach the store (no path traversal): bad ones are 400, unknown 404.
 """
 
@@ -22,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from layerw.errors import ChunkCorrupt, LayerWError, NotPublished, StoreError
+from layerw.observability.metrics import Metrics
 from layerw.store.channel import check_name
 from layerw.store.chunk import is_chunk_id
 from layerw.store.manifest import check_version
@@ -39,17 +43,24 @@ def _etag_matches(request: Request, etag: str) -> bool:
 
 
 def _error(e: LayerWError) -> Response:
+    """A client learns what went wrong, never where the store lives (paths, buckets): the detail
+    goes to the server's log."""
     if isinstance(e, NotPublished):
-        return JSONResponse({"error": str(e)}, 404)
+        return JSONResponse({"error": "not published here"}, 404)
     if isinstance(e, ChunkCorrupt):
         log.error("corrupt chunk in the store: %s", e)
         return JSONResponse({"error": "the stored chunk does not match its id"}, 502)
     if isinstance(e, ValueError):
-        return JSONResponse({"error": str(e)}, 400)
-    return JSONResponse({"error": str(e)}, 503 if isinstance(e, StoreError) else 500)
+        return JSONResponse({"error": str(e)}, 400)  # name checks: they echo only the request
+    log.error("store failure: %s", e)
+    return JSONResponse({"error": "the store is unavailable"}, 503 if isinstance(e, StoreError) else 500)
 
 
-def store_routes(store: Store) -> list[Route]:
+def store_routes(store: Store, metrics: Metrics | None = None) -> list[Route]:
+    """The routes; ``metrics`` counts chunk reads (``layerw_chunk_reads_total``)."""
+    reads = (metrics or Metrics()).chunk_reads
+    from_store, not_modified, failed = reads.labels("store"), reads.labels("not_modified"), reads.labels("error")
+
     async def games(request: Request) -> Response:
         def listing() -> list[dict[str, object]]:
             out: list[dict[str, object]] = []
@@ -98,11 +109,14 @@ def store_routes(store: Store) -> list[Route]:
         etag = f'"{id_}"'
         headers = {"ETag": etag, "Cache-Control": IMMUTABLE, "Accept-Ranges": "bytes", "Vary": "Accept-Encoding"}
         if _etag_matches(request, etag):
+            not_modified.inc()
             return Response(status_code=304, headers=headers)
         try:
             stored = await run_in_threadpool(store.read_stored_chunk, id_)
         except LayerWError as e:
+            failed.inc()
             return _error(e)
+        from_store.inc()
         wanted = request.headers.get("range")
         if stored.encoding == "zstd" and not wanted and "zstd" in request.headers.get("accept-encoding", ""):
             return Response(stored.data, media_type="application/octet-stream",

@@ -17,6 +17,9 @@ from dataclasses import dataclass, field
 
 from layerw.bundle import Bundle
 from layerw.errors import GameError, ProtocolError, RoomFull, SessionError
+from layerw.observability import tracing
+from layerw.observability.logs import ContextLog
+from layerw.observability.metrics import Metrics, RoomReading
 from layerw.runtime.engine import Engine
 from layerw.session import protocol as p
 from layerw.session.room import Room, RoomState
@@ -62,6 +65,7 @@ class Client:
     tokens: float = 0.0
     refilled: float = field(default_factory=time.monotonic)
     kick: tuple[int, str] | None = None  # set by the room: close with this code and reason
+    replaced: bool = False  # a newer connection of the same seat took over
     kicked: asyncio.Event = field(default_factory=asyncio.Event)
 
     def drop(self, code: int, reason: str) -> None:
@@ -83,13 +87,19 @@ class Client:
 class RoomRunner:
     """One room and its clients; ``run`` ticks it at the game's rate until closed."""
 
-    def __init__(self, room: Room, limits: Limits, on_close: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, room: Room, limits: Limits, on_close: Callable[[], None] = lambda: None,
+                 metrics: Metrics | None = None) -> None:
         self.room = room
         self.limits = limits
         self.on_close = on_close
         self.clients: set[Client] = set()
         self.jitter_ms: list[float] = []  # lateness of each tick against its schedule
         self.task: asyncio.Task[None] | None = None
+        self.game = room.game.name
+        self.metrics = metrics or Metrics()
+        self._tick_seconds = self.metrics.tick_seconds.labels(self.game)
+        self._tick_lateness = self.metrics.tick_lateness.labels(self.game)
+        self.log = ContextLog(log, tick=lambda: room.tick, game=self.game, room=room.id)
 
     def jitter_p99_ms(self, window: int = 180) -> float:
         """99th percentile lateness of the last ``window`` ticks against their schedule."""
@@ -101,7 +111,8 @@ class RoomRunner:
             try:
                 client.outbox.put_nowait(data)
             except asyncio.QueueFull:
-                log.warning("room %s: seat %s cannot keep up; disconnecting it", self.room.id, client.seat)
+                self.log.warning("room %s: seat %s cannot keep up; disconnecting it", self.room.id, client.seat,
+                                 extra={"seat": client.seat})
                 self.clients.discard(client)
                 client.drop(CLOSE_TRY_AGAIN, "too slow to keep up with the room")
 
@@ -120,19 +131,24 @@ class RoomRunner:
             if self.clients:
                 empty_since = time.monotonic()
             elif time.monotonic() - empty_since > self.limits.empty_room_s:
-                log.info("room %s: empty for %.0f s, closing", self.room.id, self.limits.empty_room_s)
+                self.log.info("room %s: empty for %.0f s, closing", self.room.id, self.limits.empty_room_s)
                 return
+            started = time.perf_counter()
             try:
                 frame = self.room.step()
             except GameError as e:
-                log.error("room %s stopped: %s", self.room.id, e)
+                self.metrics.trap(self.game, e)
+                self.log.error("room %s stopped: %s", self.room.id, e, extra={"error": type(e).__name__})
                 for client in list(self.clients):
                     client.drop(CLOSE_INTERNAL, f"the game stopped: {e}")
                 return
+            self._tick_seconds.observe(time.perf_counter() - started)
             self.broadcast(frame.encode())
             due += period
             now = time.monotonic()
-            self.jitter_ms.append(max(0.0, now - due) * 1e3)
+            late = max(0.0, now - due)
+            self._tick_lateness.observe(late)
+            self.jitter_ms.append(late * 1e3)
             if len(self.jitter_ms) > 10_000:
                 del self.jitter_ms[:5_000]
             if now - due > 0.25:  # far behind (machine stalled): do not burst to catch up
@@ -142,21 +158,35 @@ class RoomRunner:
 
 class RoomHost:
     def __init__(self, bundles: Callable[[str], Bundle], engine: Engine, limits: Limits = Limits(),
-                 room_options: dict[str, int] | None = None) -> None:
+                 room_options: dict[str, int] | None = None, metrics: Metrics | None = None) -> None:
         self.bundles = bundles
         self.engine = engine
         self.limits = limits
         self.room_options = room_options or {}
         self.runners: dict[tuple[str, str], RoomRunner] = {}
         self.on_room_closed: Callable[[str], None] = lambda room: None
+        self.metrics = metrics or Metrics()
+        self.metrics.watch_rooms(self.readings)
+
+    def readings(self) -> list[RoomReading]:
+        """Each room's players, spectators and recent jitter, for the metrics."""
+        out = []
+        for (game, room_id), run in list(self.runners.items()):
+            players = sum(1 for c in run.clients if c.seat != p.NO_SEAT)
+            out.append(RoomReading(game, room_id, players, len(run.clients) - players, run.jitter_p99_ms() / 1e3))
+        return out
 
     def runner(self, game: str, room_id: str) -> RoomRunner:
         key = (game, room_id)
         if key not in self.runners:
             if len(self.runners) >= self.limits.max_rooms:
                 raise RoomFull(f"this server hosts at most {self.limits.max_rooms} rooms")
-            runner = RoomRunner(Room(f"{game}/{room_id}", self.bundles(game), self.engine, **self.room_options),
-                                self.limits, on_close=lambda: self._closed(key))
+            try:
+                room = Room(f"{game}/{room_id}", self.bundles(game), self.engine, **self.room_options)
+            except GameError as e:  # the game traps while starting: no room, counted like any trap
+                self.metrics.trap(game, e)
+                raise
+            runner = RoomRunner(room, self.limits, on_close=lambda: self._closed(key), metrics=self.metrics)
             runner.task = asyncio.get_running_loop().create_task(runner.run(), name=f"room {game}/{room_id}")
             self.runners[key] = runner
         return self.runners[key]
@@ -176,12 +206,22 @@ class RoomHost:
             hello = p.decode_client(await asyncio.wait_for(receive(), self.limits.hello_timeout_s))
             if not isinstance(hello, p.Hello):
                 raise ProtocolError("the first message must be HELLO")
-            runner = self.runner(game, room_id)
-            welcome = runner.room.join(hello)  # join and register in one step: no frame is missed
-            client.seat = welcome.seat
-            runner.clients.add(client)
-            client.state = client.state.to(ConnectionState.PLAYING)
-            await send(welcome.encode())
+            with tracing.span("join", game=game, room=room_id, role=hello.role):
+                try:
+                    runner = self.runner(game, room_id)
+                    welcome = runner.room.join(hello)  # join and register in one step: no frame is missed
+                except SessionError:
+                    self.metrics.joins.labels(game, "refused").inc()
+                    raise
+                client.seat = welcome.seat
+                for old in [c for c in runner.clients if c.seat == client.seat != p.NO_SEAT]:
+                    old.replaced = True  # the same player reconnected: its old connection goes
+                    runner.clients.discard(old)
+                    old.drop(CLOSE_NORMAL, "replaced by a newer connection of this seat")
+                runner.clients.add(client)
+                client.state = client.state.to(ConnectionState.PLAYING)
+                self.metrics.joins.labels(game, _join_outcome(hello, welcome)).inc()
+                await send(welcome.encode())
             sender = asyncio.create_task(self._pump(client, send))
             while True:
                 data = await self._next(client, receive)
@@ -198,6 +238,7 @@ class RoomHost:
                 if isinstance(msg, p.Input):
                     runner.room.submit(client.seat, msg)
                 elif isinstance(msg, p.Hash) and not runner.room.check(client.seat, msg):
+                    self.metrics.heals.labels(game).inc()
                     client.outbox.put_nowait(runner.room.state_for(p.NO_BASE).encode())  # heal
                 elif isinstance(msg, p.Hello):
                     raise ProtocolError("HELLO sent twice")
@@ -211,16 +252,19 @@ class RoomHost:
             code, reason = CLOSE_POLICY, str(e)
         except ConnectionError:
             code, reason = CLOSE_GOING_AWAY, "connection lost"
+        except GameError as e:  # the game could not start (counted by runner())
+            code, reason = CLOSE_INTERNAL, f"the game failed to start: {e}"
         finally:
             if runner is not None and client in runner.clients:
                 runner.clients.discard(client)
-            if runner is not None and client.state is ConnectionState.PLAYING:
+            if runner is not None and client.state is ConnectionState.PLAYING and not client.replaced:
                 runner.room.leave(client.seat)
             client.state = ConnectionState.CLOSED
             if sender is not None:
                 sender.cancel()
         if code != CLOSE_NORMAL:
-            log.info("closing a client of %s/%s: %s (%d)", game, room_id, reason, code)
+            log.info("closing a client of %s/%s: %s (%d)", game, room_id, reason, code,
+                     extra={"game": game, "room": f"{game}/{room_id}", "seat": client.seat, "code": code})
         await close(code, reason[:120])
 
     async def _next(self, client: Client, receive: Callable[[], Awaitable[bytes]]) -> bytes | None:
@@ -248,3 +292,9 @@ class RoomHost:
                 runner.task.cancel()
                 await asyncio.gather(runner.task, return_exceptions=True)
         self.runners.clear()
+
+
+def _join_outcome(hello: p.Hello, welcome: p.Welcome) -> str:
+    if welcome.seat == p.NO_SEAT:
+        return "spectator"
+    return "rejoin" if any(hello.token) and welcome.token == hello.token else "player"

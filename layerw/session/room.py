@@ -22,7 +22,10 @@ import numpy as np
 from layerw import abi
 from layerw.bundle import Bundle
 from layerw.errors import ProtocolError, RoomFull, SessionError
+from layerw.observability.logs import ContextLog
+from layerw.runtime import game_class
 from layerw.runtime.assets import Event
+from layerw.runtime.component_game import ComponentGame
 from layerw.runtime.engine import Engine
 from layerw.runtime.game import Game
 from layerw.runtime.inputs import InputState
@@ -75,7 +78,9 @@ class Room:
             raise SessionError(f"a room has 1..{abi.MAX_PLAYERS} seats, not {seats}")
         self.id = room_id
         self.state = RoomState.OPEN
-        self.game = Game(bundle, engine, seed=seed)
+        self.game = game_class(bundle)(bundle, engine, seed=seed)
+        self.game.log.bind(room=room_id)  # the guest's own log lines name the room too
+        self.log = ContextLog(log, tick=lambda: self.tick, game=self.game.name, room=room_id)
         self.inputs = InputState(players=seats)
         for i in range(seats):
             self.inputs.record["players"][i]["connected"] = 0
@@ -104,15 +109,20 @@ class Room:
     # --- seats ----------------------------------------------------------------------------------
 
     def join(self, hello: p.Hello) -> p.Welcome:
-        """Seat a player (or a returning one, by token) or a spectator; returns the WELCOME."""
+        """Seat a player (or a returning one, by token) or a spectator; returns the WELCOME.
+
+        A token names its seat whether the seat is away or still connected: a client that
+        reconnects before the server noticed its old connection drop (a half-open socket) takes
+        its seat over, and the host closes the old connection."""
         self._require_open()
         seat = p.NO_SEAT
         token = bytes(p.TOKEN_SIZE)
         if hello.role == p.PLAYER:
             seat = self._seat_for(hello.token)
             entry = self.seats[seat]
-            rejoin = entry.state is SeatState.AWAY
-            entry.state = entry.state.to(SeatState.CONNECTED)
+            rejoin = entry.state is not SeatState.FREE
+            if entry.state is not SeatState.CONNECTED:
+                entry.state = entry.state.to(SeatState.CONNECTED)
             if not rejoin:
                 entry.token = secrets.token_bytes(p.TOKEN_SIZE)
                 self._set_player(seat, connected=True)
@@ -124,11 +134,8 @@ class Room:
     def _seat_for(self, token: bytes) -> int:
         if any(token):
             for i, s in enumerate(self.seats):
-                if s.token == token and s.state is SeatState.AWAY:
+                if s.token == token and s.state is not SeatState.FREE:
                     return i
-            for s in self.seats:
-                if s.token == token and s.state is SeatState.CONNECTED:
-                    raise SessionError("that seat is already connected")
         for i, s in enumerate(self.seats):
             if s.state is SeatState.FREE:
                 return i
@@ -157,9 +164,10 @@ class Room:
 
     def state_for(self, base_tick: int) -> p.State:
         """What a joining client needs: the newest snapshot (as a page delta against ``base_tick``'s
-        snapshot when the room still has it) plus every frame since."""
+        snapshot when the room still has it: no blocks at all when that is the newest) plus every
+        frame since."""
         newest = self.saved[-1]
-        base = next((s for s in self.saved if s.tick == base_tick and s is not newest), None)
+        base = next((s for s in self.saved if s.tick == base_tick), None)
         if base is not None:
             body, kind, base_at = delta(base.snapshot, newest.snapshot), p.DELTA, base.tick
         else:
@@ -201,8 +209,8 @@ class Room:
         ours = self.hashes.get(msg.tick)
         if ours is None or ours == msg.digest.hex():
             return True
-        log.warning("desync in room %s: seat %s at tick %d has %s, room has %s",
-                    self.id, seat, msg.tick, msg.digest.hex()[:16], ours[:16])
+        self.log.warning("desync in room %s: seat %s at tick %d has %s, room has %s",
+                         self.id, seat, msg.tick, msg.digest.hex()[:16], ours[:16], extra={"seat": seat})
         return False
 
     def _require_open(self) -> None:
@@ -215,7 +223,7 @@ class Room:
             self.game.close()
 
 
-def apply_frame(game: Game, inputs: InputState, frame: p.Frame) -> None:
+def apply_frame(game: Game | ComponentGame, inputs: InputState, frame: p.Frame) -> None:
     """What every host does with a frame: update the held inputs, then tick with its events."""
     if frame.tick != game.tick_count:
         raise ProtocolError(f"frame for tick {frame.tick} arrived at tick {game.tick_count}")

@@ -22,6 +22,7 @@ from typing import Any
 
 from layerw.bundle import Bundle, DirBundle
 from layerw.errors import AssetError, AssetNotFound, ChunkCorrupt, StoreError
+from layerw.observability import tracing
 from layerw.store.cache import ChunkCache
 from layerw.store.chunk import IDENTITY, ChunkRef, chunk_id
 from layerw.store.delta import apply_delta
@@ -48,11 +49,12 @@ class StoreBundle(Bundle):
         self.stats = FetchStats()
         self._lock = threading.Lock()
         self._store: Store | None = None
-        self.manifest = self.store.resolve(game, channel, version)
-        self.config = self.manifest.config
-        self.module = self._load_module()
-        self.check_preload(f"{game} {self.config.version} in {url}")
-        self._fetch([c for name in self.config.preload for c in self.manifest.assets[name].chunks])
+        with tracing.span("load", game=game, store=url, channel=channel or "", version=version or ""):
+            self.manifest = self.store.resolve(game, channel, version)
+            self.config = self.manifest.config
+            self.module = self._load_module()
+            self.check_preload(f"{game} {self.config.version} in {url}")
+            self._fetch([c for name in self.config.preload for c in self.manifest.assets[name].chunks])
 
     @property
     def store(self) -> Store:
@@ -110,7 +112,7 @@ class StoreBundle(Bundle):
             base = self.cache.module(delta.from_sha256) if delta else None
             if delta is not None and base is not None:
                 blob = self._chunk(ChunkRef(delta.id, delta.size, IDENTITY, delta.size), keep=False)
-                data, how = apply_delta(base, blob, entry.sha256), "delta"
+                data, how = apply_delta(base, blob, entry.sha256, entry.size), "delta"
             else:
                 data, how = self._read_entry(entry, "module"), "chunks"
             self.cache.put_module(entry.sha256, data)
@@ -129,7 +131,7 @@ class StoreBundle(Bundle):
         if len(refs) <= 1:
             return [self._chunk(r) for r in refs]
         with ThreadPoolExecutor(max_workers=min(len(refs), self.store.parallelism)) as pool:
-            return list(pool.map(self._chunk, refs))
+            return list(pool.map(tracing.carry(self._chunk), refs))
 
     def _chunk(self, ref: ChunkRef, keep: bool = True) -> bytes:
         data = self.cache.chunk(ref.id)
@@ -137,7 +139,8 @@ class StoreBundle(Bundle):
             with self._lock:
                 self.stats.chunks_cached += 1
             return data
-        got = self.store.read_stored_chunk(ref.id, ref.encoding)
+        with tracing.span("chunk fetch", chunk=ref.id, bytes=ref.stored_size):
+            got = self.store.read_stored_chunk(ref.id, ref.encoding, ref.size)
         with self._lock:
             self.stats.chunks_fetched += 1
             self.stats.bytes_fetched += len(got.data)

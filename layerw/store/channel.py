@@ -43,7 +43,7 @@ class Channel:
     def parse(cls, data: bytes, where: str = "channel") -> Channel:
         try:
             doc = json.loads(data)
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
             raise ManifestError(f"{where}: not JSON: {e}") from e
         keys = {"schema", "game", "channel", "version", "manifest_sha256"}
         if not isinstance(doc, dict) or set(doc) != keys:

@@ -64,18 +64,28 @@ def encode(data: bytes | memoryview, level: int = LEVEL) -> tuple[ChunkRef, byte
     return ChunkRef(id_, len(raw), IDENTITY, len(raw)), raw
 
 
-def decode(id_: str, stored: bytes, encoding: str | None = None) -> tuple[bytes, str]:
+def decode(id_: str, stored: bytes, encoding: str | None = None, size: int | None = None) -> tuple[bytes, str]:
     """The verified chunk bytes and the encoding they were stored in.
 
     With ``encoding`` unknown (a server asked for a bare id) the zstd frame magic picks the first
     guess and the digest decides: stored bytes are accepted only if some decoding hashes to ``id_``.
+    A zstd frame is never decoded past ``size`` (the manifest's, when known) or ``MAX_CHUNK_BYTES``,
+    whatever its header claims, so a decompression bomb costs no memory.
     """
+    limit = MAX_CHUNK_BYTES if size is None else min(size, MAX_CHUNK_BYTES)
     guesses = [encoding] if encoding else ([ZSTD, IDENTITY] if stored[:4] == ZSTD_MAGIC else [IDENTITY])
+    why = "do not hash to its id"
     for enc in guesses:
         if enc == ZSTD:
             try:
-                data = zstandard.ZstdDecompressor().decompress(stored, max_output_size=MAX_CHUNK_BYTES)
-            except zstandard.ZstdError:
+                claimed = zstandard.frame_content_size(stored)  # -1: not in the header
+                if claimed > limit:
+                    why = f"are a zstd frame claiming {claimed} bytes, above the limit of {limit}"
+                    continue
+                # Spec: RFC 8878 3.1.1.1.4; without a content size the output stops at the limit.
+                data = zstandard.ZstdDecompressor().decompress(stored, max_output_size=limit)
+            except zstandard.ZstdError as e:
+                why = f"are not a zstd frame decoding within {limit} bytes ({e})"
                 continue
         elif enc == IDENTITY:
             data = stored
@@ -83,5 +93,5 @@ def decode(id_: str, stored: bytes, encoding: str | None = None) -> tuple[bytes,
             raise ChunkCorrupt(f"chunk {id_} has unknown encoding {enc!r}; known: {', '.join(ENCODINGS)}")
         if chunk_id(data) == id_:
             return data, enc
-    raise ChunkCorrupt(f"chunk {id_} is corrupt: its stored bytes ({len(stored)}) do not hash to its id; "
+    raise ChunkCorrupt(f"chunk {id_} is corrupt: its stored bytes ({len(stored)}) {why}; "
                        "re-publish the game to rewrite it, or delete the chunk from the store")

@@ -17,6 +17,7 @@ from layerw.errors import ChunkCorrupt
 
 LEVEL = 19
 MAX_WINDOW_LOG = 27  # 128 MiB: the largest window decoders accept without opting in
+MAX_MODULE_BYTES = 1 << MAX_WINDOW_LOG  # no delta decodes to more when the manifest gives no size
 
 
 def _window_log(old: bytes, new: bytes) -> int:
@@ -36,11 +37,17 @@ def make_delta(old: bytes, new: bytes, level: int = LEVEL) -> bytes:
     return zstandard.ZstdCompressor(dict_data=_dictionary(old), compression_params=params).compress(new)
 
 
-def apply_delta(old: bytes, delta: bytes, new_sha256: str) -> bytes:
-    """The new module, verified against its SHA-256 (ChunkCorrupt if the patch does not give it)."""
+def apply_delta(old: bytes, delta: bytes, new_sha256: str, size: int = MAX_MODULE_BYTES) -> bytes:
+    """The new module, verified against its SHA-256 (ChunkCorrupt if the patch does not give it).
+
+    ``size`` is the new module's size from its manifest: a frame claiming more, or decoding past
+    it, is refused before any memory is spent on it (a decompression bomb)."""
     try:
+        claimed = zstandard.frame_content_size(delta)
+        if claimed > size:
+            raise ChunkCorrupt(f"module delta claims {claimed} bytes, the manifest says {size}")
         out = zstandard.ZstdDecompressor(dict_data=_dictionary(old), max_window_size=1 << MAX_WINDOW_LOG) \
-            .decompress(delta)
+            .decompress(delta, max_output_size=size)
     except zstandard.ZstdError as e:
         raise ChunkCorrupt(f"module delta does not apply: {e}") from e
     if hashlib.sha256(out).hexdigest() != new_sha256:

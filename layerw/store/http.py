@@ -14,7 +14,10 @@ from collections.abc import Iterator
 import httpx
 
 from layerw.errors import NotPublished, StoreError, StoreUnavailable
+from layerw.store.chunk import MAX_CHUNK_BYTES
 from layerw.store.store import CHANNELS, CHUNKS, MANIFESTS, Store, StoredObject
+
+MAX_OBJECT_BYTES = MAX_CHUNK_BYTES + (1 << 16)  # a stored chunk never exceeds its decoded size by more
 
 
 class HttpStore(Store):
@@ -38,7 +41,13 @@ class HttpStore(Store):
                     raise NotPublished(f"{key} is not published at {self.url}")
                 if r.status_code != 200:
                     raise StoreUnavailable(f"{self.url}{self._path(key)} answered HTTP {r.status_code}")
-                return b"".join(r.iter_raw())
+                body = bytearray()
+                for part in r.iter_raw():
+                    body += part
+                    if len(body) > MAX_OBJECT_BYTES:  # no chunk, manifest or channel is this big
+                        raise StoreError(f"{self.url}{self._path(key)} sent more than {MAX_OBJECT_BYTES} bytes; "
+                                         "is it a Layer-W server?")
+                return bytes(body)
         except httpx.HTTPError as e:
             raise StoreUnavailable(f"cannot reach {self.url}: {e}") from e
 

@@ -5,11 +5,16 @@ never changed. Schema 1 (keys sorted, no whitespace, so the same content gives t
 
     {"schema": 1,
      "game": {"name", "version", "tick_rate", "width", "height", "capabilities", "preload",
-              "memory_mb", "tick_ms"},
+              "memory_mb", "tick_ms", "players", "component"},
      "module": {"size", "sha256", "chunks": [{"id", "size", "encoding", "stored_size"}, ...]},
      "assets": {"<name>": {"size", "sha256", "chunks": [...]}, ...},
+     "transpiled": {"<file>": {"size", "sha256", "chunks": [...]}, ...},
      "deltas": [{"from_sha256", "id", "size"}, ...],
      "chunking": {"algorithm", "min_size", "avg_size", "max_size"}}
+
+A component build (``game.component``) has the component as its module, which native hosts run,
+and its ``jco transpile`` output as ``transpiled`` files (an ES module of glue and the core modules
+it instantiates), which browsers run; a core build has no transpiled files.
 
 A delta's blob (stored as a chunk, ``id`` = SHA-256 of the blob) is one standard zstd frame that
 decompresses, with the module whose SHA-256 is ``from_sha256`` loaded as a raw-content
@@ -33,7 +38,7 @@ from layerw.store.chunk import ENCODINGS, ChunkRef, is_chunk_id
 SCHEMA = 1
 _VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$")
 GAME_KEYS = ("name", "version", "tick_rate", "width", "height", "capabilities", "preload", "memory_mb", "tick_ms",
-             "players")
+             "players", "component")
 
 
 def check_version(version: str, where: str = "version") -> str:
@@ -82,6 +87,7 @@ class Manifest:
     assets: Mapping[str, FileEntry]
     deltas: tuple[Delta, ...] = ()
     chunking: Mapping[str, object] = field(default_factory=dict)
+    transpiled: Mapping[str, FileEntry] = field(default_factory=dict)  # a component build, for browsers
 
     @property
     def game(self) -> str:
@@ -94,7 +100,7 @@ class Manifest:
     def chunk_ids(self) -> set[str]:
         """Every chunk this version needs, delta blobs included (what gc must keep)."""
         ids = {c.id for c in self.module.chunks} | {d.id for d in self.deltas}
-        for entry in self.assets.values():
+        for entry in [*self.assets.values(), *self.transpiled.values()]:
             ids.update(c.id for c in entry.chunks)
         return ids
 
@@ -104,6 +110,7 @@ class Manifest:
         game["capabilities"], game["preload"] = list(c.capabilities), list(c.preload)
         return {"schema": SCHEMA, "game": game, "module": self.module.to_json(),
                 "assets": {n: e.to_json() for n, e in sorted(self.assets.items())},
+                "transpiled": {n: e.to_json() for n, e in sorted(self.transpiled.items())},
                 "deltas": [d.to_json() for d in self.deltas], "chunking": dict(self.chunking)}
 
     def to_bytes(self) -> bytes:
@@ -117,9 +124,9 @@ class Manifest:
     def parse(cls, data: bytes, where: str = "manifest") -> Manifest:
         try:
             doc = json.loads(data)
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
             raise ManifestError(f"{where}: not JSON: {e}") from e
-        d = _obj(doc, where, ("schema", "game", "module", "assets", "deltas", "chunking"))
+        d = _obj(doc, where, ("schema", "game", "module", "assets", "transpiled", "deltas", "chunking"))
         if d["schema"] != SCHEMA:
             raise ManifestError(f"{where}: schema {d['schema']!r}, this host reads schema {SCHEMA}: upgrade layerw")
         g = _obj(d["game"], f"{where}: game", GAME_KEYS)
@@ -127,6 +134,8 @@ class Manifest:
             g[k] = tuple(_str(x, f"{where}: game.{k}") for x in _list(g[k], f"{where}: game.{k}"))
         for k in ("tick_rate", "width", "height", "memory_mb", "tick_ms", "players"):
             _int(g[k], f"{where}: game.{k}")
+        if not isinstance(g["component"], bool):
+            raise ManifestError(f"{where}: game.component: expected true or false, got {g['component']!r}")
         try:
             config = GameConfig(**{k: g[k] for k in GAME_KEYS})
             config.check(where)
@@ -140,7 +149,11 @@ class Manifest:
             raise ManifestError(f"{where}: preload names assets the manifest does not list: {missing}")
         deltas = tuple(_delta(x, f"{where}: deltas") for x in _list(d["deltas"], f"{where}: deltas"))
         chunking = _obj(d["chunking"], f"{where}: chunking")
-        return cls(config, _entry(d["module"], f"{where}: module"), assets, deltas, chunking)
+        transpiled = {_file_name(n, where): _entry(e, f"{where}: transpiled {n!r}")
+                      for n, e in _obj(d["transpiled"], f"{where}: transpiled").items()}
+        if transpiled and not config.component:
+            raise ManifestError(f"{where}: lists transpiled files, which only a component build has")
+        return cls(config, _entry(d["module"], f"{where}: module"), assets, deltas, chunking, transpiled)
 
 
 # --- strict readers -----------------------------------------------------------------------------
@@ -151,6 +164,13 @@ def _obj(v: Any, where: str, keys: tuple[str, ...] | None = None) -> dict[str, A
     if keys is not None and set(v) != set(keys):
         raise ManifestError(f"{where}: keys {sorted(v)} differ from {sorted(keys)}")
     return v
+
+
+def _file_name(v: Any, where: str) -> str:
+    name = check_asset_name(_str(v, where), where)
+    if "/" in name:
+        raise ManifestError(f"{where}: transpiled file {name!r} must be a plain file name")
+    return name
 
 
 def _list(v: Any, where: str) -> list[Any]:

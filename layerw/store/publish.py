@@ -18,6 +18,7 @@ from pathlib import Path
 from layerw.bundle import DirBundle
 from layerw.config import GameConfig
 from layerw.errors import ChunkCorrupt, NotPublished, VersionExists
+from layerw.observability import tracing
 from layerw.store.channel import DEFAULT, check_name
 from layerw.store.chunk import IDENTITY, LEVEL, ZSTD, ChunkRef, chunk_id, chunk_key, encode
 from layerw.store.chunker import Chunker
@@ -41,14 +42,21 @@ class PublishResult:
     seconds: float
 
 
-def plan(build_dir: Path, chunker: Chunker) -> tuple[DirBundle, dict[str, tuple[str, list[memoryview]]]]:
-    """The bundle and, per file ("" for the module), its SHA-256 and its chunks in order."""
+File = tuple[str, str]  # ("module", ""), ("asset", name) or ("transpiled", name)
+
+
+def plan(build_dir: Path, chunker: Chunker) -> tuple[DirBundle, dict[File, tuple[str, list[memoryview]]]]:
+    """The bundle and, per file, its SHA-256 and its chunks in order."""
     bundle = DirBundle(Path(build_dir))
     check_version(bundle.config.version, f"{build_dir}: [game] version")
-    files = {"": (chunk_id(bundle.module), list(chunker.cut(bundle.module)))}
+    files: dict[File, tuple[str, list[memoryview]]] = {
+        ("module", ""): (chunk_id(bundle.module), list(chunker.cut(bundle.module)))}
     for name in sorted(bundle.asset_names()):
         data = bundle.read_asset(name)
-        files[name] = (chunk_id(data), list(chunker.cut(data)))
+        files["asset", name] = (chunk_id(data), list(chunker.cut(data)))
+    for name, path in bundle.transpiled.items():  # a component build's form for browsers
+        data = path.read_bytes()
+        files["transpiled", name] = (chunk_id(data), list(chunker.cut(data)))
     return bundle, files
 
 
@@ -56,8 +64,17 @@ def publish(build_dir: Path, store: Store, channel: str = DEFAULT, *, chunker: C
             level: int = LEVEL, on_plan: Callable[[int, int], None] | None = None,
             on_chunk: ChunkDone | None = None) -> PublishResult:
     """Publish ``build_dir``; ``on_plan(total_bytes, distinct_chunks)`` then ``on_chunk`` report progress."""
+    with tracing.span("publish", build=str(build_dir), store=store.url, channel=channel) as span:
+        result = _publish(Path(build_dir), store, channel, chunker or Chunker(), level, on_plan, on_chunk)
+        if span is not None:
+            span.set_attributes({"layerw.game": result.manifest.game, "layerw.version": result.manifest.version,
+                                 "layerw.bytes": result.bytes_uploaded})
+        return result
+
+
+def _publish(build_dir: Path, store: Store, channel: str, chunker: Chunker, level: int,
+             on_plan: Callable[[int, int], None] | None, on_chunk: ChunkDone | None) -> PublishResult:
     start = time.perf_counter()
-    chunker = chunker or Chunker()
     check_name(channel)
     bundle, files = plan(build_dir, chunker)
     # The manifest keeps what a player needs, not where the sources were.
@@ -83,7 +100,7 @@ def publish(build_dir: Path, store: Store, channel: str = DEFAULT, *, chunker: C
         return ref, found is not None
 
     with ThreadPoolExecutor(max_workers=store.parallelism, thread_name_prefix="layerw-publish") as pool:
-        done = dict(zip(distinct, pool.map(upload, distinct.items()), strict=True))
+        done = dict(zip(distinct, pool.map(tracing.carry(upload), distinct.items()), strict=True))
     refs = {id_: ref for id_, (ref, _) in done.items()}
     reused = sum(1 for _, was in done.values() if was)
     uploaded = sum(ref.stored_size for ref, was in done.values() if not was)
@@ -91,14 +108,15 @@ def publish(build_dir: Path, store: Store, channel: str = DEFAULT, *, chunker: C
     def entry(sha256: str, chunks: list[memoryview]) -> FileEntry:
         return FileEntry(sum(len(c) for c in chunks), sha256, tuple(refs[chunk_id(c)] for c in chunks))
 
-    module = entry(*files.pop(""))
-    assets = {name: entry(*file) for name, file in files.items()}
+    module = entry(*files.pop(("module", "")))
+    assets = {name: entry(*file) for (kind, name), file in files.items() if kind == "asset"}
+    transpiled = {name: entry(*file) for (kind, name), file in files.items() if kind == "transpiled"}
 
     delta = _delta(store, config.name, config.version, channel, bundle.module, module.sha256)
     if delta is not None and not store.has_chunk(delta[0].id):
         store.put(chunk_key(delta[0].id), delta[1])
         uploaded += len(delta[1])
-    manifest = Manifest(config, module, assets, (delta[0],) if delta else (), chunker.describe())
+    manifest = Manifest(config, module, assets, (delta[0],) if delta else (), chunker.describe(), transpiled)
     manifest = _write_manifest(store, manifest)
     store.set_channel(config.name, channel, config.version)
     return PublishResult(manifest, channel, len(distinct) - reused, reused, total, uploaded,
@@ -131,7 +149,8 @@ def _write_manifest(store: Store, manifest: Manifest) -> Manifest:
         store.put_manifest(manifest)
         return manifest
     def content(m: Manifest) -> object:
-        return m.config, m.module.sha256, {name: e.sha256 for name, e in m.assets.items()}
+        return (m.config, m.module.sha256, {name: e.sha256 for name, e in m.assets.items()},
+                {name: e.sha256 for name, e in m.transpiled.items()})
 
     if content(existing) != content(manifest):
         raise VersionExists(f"{manifest.game} {manifest.version} is already published with other content; "

@@ -114,13 +114,14 @@ class Store(ABC):
         """Store a chunk's encoded bytes (from ``chunk.encode``) under its id."""
         self.put(chunk_key(ref.id), stored)
 
-    def read_stored_chunk(self, id_: str, encoding: str | None = None) -> StoredChunk:
-        """The chunk as stored, verified against its id (ChunkCorrupt otherwise)."""
+    def read_stored_chunk(self, id_: str, encoding: str | None = None, size: int | None = None) -> StoredChunk:
+        """The chunk as stored, verified against its id (ChunkCorrupt otherwise); ``size`` is the
+        decoded size a manifest gives, which a zstd frame may not exceed."""
         try:
             stored = self.get(chunk_key(id_))
         except NotPublished:
             raise NotPublished(f"chunk {id_} is not in {self.url}") from None
-        content, enc = decode(id_, stored, encoding)
+        content, enc = decode(id_, stored, encoding, size)
         return StoredChunk(id_, stored, enc, content)
 
     def read_chunk(self, id_: str, encoding: str | None = None) -> bytes:

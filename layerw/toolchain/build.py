@@ -10,7 +10,10 @@ one contiguous range. The result is checked against the contract before anything
 
 also wraps the game as a Component Model component (``layerw.toolchain.component``): the build
 directory then holds ``game.component.wasm`` beside ``game.wasm`` and its layerw.toml says
-``component = true``, which is what hosts run.
+``component = true``, which is what hosts run. Browsers run it transpiled by jco
+(``layerw.toolchain.jco``): glue and core modules in ``transpiled/``, published with the build.
+Transpiling here rather than at publish keeps a build directory complete for every host (a dev
+server can serve it as is) and leaves publish a pure-Python copy of bytes.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from pathlib import Path
 import wasmtime
 
 from layerw import abi
-from layerw.bundle import ASSETS_DIR, COMPONENT_NAME, MODULE_NAME
+from layerw.bundle import ASSETS_DIR, COMPONENT_NAME, MODULE_NAME, TRANSPILED_DIR
 from layerw.config import CONFIG_NAME, GameConfig
 from layerw.errors import CompileError, ConfigError, InvalidModule
 from layerw.runtime.contract import check_module
@@ -126,6 +129,10 @@ def build(game_dir: Path, out: Path | None = None, *, component: bool = False) -
                 from layerw.toolchain.component import build_component
 
                 build_component(sources, config, staging / COMPONENT_NAME)
+        if config.component:
+            from layerw.toolchain.jco import transpile
+
+            transpile(staging / COMPONENT_NAME, staging / TRANSPILED_DIR)
         if assets_src.is_dir():
             shutil.copytree(assets_src, staging / ASSETS_DIR)
         (staging / CONFIG_NAME).write_text(config.to_toml())

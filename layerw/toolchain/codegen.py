@@ -294,6 +294,8 @@ def js_module() -> str:
         "COMMAND_CAPACITY": abi.COMMAND_CAPACITY,
         "COMMAND_SCRATCH": abi.COMMAND_SCRATCH,
         "WIT_PACKAGE": abi.WIT_PACKAGE,
+        "WIT_HOST": abi.WIT_HOST,
+        "WIT_STATE": abi.WIT_STATE,
         "NO_TEXTURE": abi.NO_TEXTURE,
         "FONT": {"first": abi.FONT_FIRST, "columns": abi.FONT_COLUMNS, "rows": abi.FONT_ROWS,
                  "cellW": abi.FONT_CELL_W, "cellH": abi.FONT_CELL_H},

@@ -10,6 +10,8 @@ A C game becomes a component in three steps, all from pinned packages:
 3. ``wasm-tools component new`` makes the component, adapting any WASI preview 1 imports with the
    preview 1 *reactor* adapter from the npm package ``@bytecodealliance/jco`` (pinned, SHA-256 checked).
 
+For browsers, ``build.py`` then transpiles the component with the same pinned jco (``jco.py``).
+
 Plugins (``plugin.toml`` beside their sources) export one interface: C plugins get that
 interface's export glue from ``runtime/``; Python plugins are built by ``componentize-py`` with
 every WASI import stubbed to a trap, so they need no capability and stay deterministic.
@@ -36,11 +38,11 @@ from layerw import abi
 from layerw.config import GameConfig
 from layerw.errors import CompileError, ConfigError, InvalidModule, ToolchainError
 from layerw.toolchain import build as core
+from layerw.toolchain.jco import JCO_VERSION
 
 WIT_DIR = core.TOOLCHAIN / "wit"
 GAME_WIT = WIT_DIR / "game.wit"
 COMPONENT_C = core.TOOLCHAIN / "runtime" / "lw_component.c"
-JCO_VERSION = "1.35.0"
 ADAPTER_NAME = "wasi_snapshot_preview1.reactor.wasm"
 ADAPTER_SHA256 = "b857310c4753c8fafaa0f890e9ccf978dc3d9dbe8804b1125291a627485041d0"
 PLUGIN_CONFIG = "plugin.toml"

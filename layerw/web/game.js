@@ -30,8 +30,16 @@ const TRAP_CODES = [
   [/call stack size/i, "stack_overflow"],
 ];
 
-function consoleLog(level, text) {
+export function consoleLog(level, text) {
   (console[level] || console.log)(text);
+}
+
+/** A trap (a RuntimeError from V8) as the GameCrashed both hosts raise, trap code included. */
+export function crashOf(error, game, tick, call) {
+  const text = String(error.message || error).split("\n")[0];
+  const found = TRAP_CODES.find(([re]) => re.test(text));
+  const trapCode = found ? found[1] : "unknown";
+  return new GameCrashed(`${game} at tick ${tick} in ${call}: trapped: ${text}`, { game, tick, trapCode, cause: error });
 }
 
 /** Compile a module from a Response (streaming), bytes, or an already compiled Module (or a
@@ -185,11 +193,7 @@ export class Game {
   }
 
   translate(error, call) {
-    const text = String(error.message || error).split("\n")[0];
-    const found = TRAP_CODES.find(([re]) => re.test(text));
-    const trapCode = found ? found[1] : "unknown";
-    return new GameCrashed(`${this.name} at tick ${this.tickCount} in ${call}: trapped: ${text}`,
-      { game: this.name, tick: this.tickCount, trapCode, cause: error });
+    return crashOf(error, this.name, this.tickCount, call);
   }
 
   // --- the frame path -------------------------------------------------------------------------

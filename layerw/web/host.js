@@ -1,11 +1,13 @@
 // Host: the imports a game instance gets — the `layerw` namespace (abi IMPORTS) and the WASI
 // preview 1 subset libc needs (abi WASI_IMPORTS). Bit-exact with the native host
 // (layerw/runtime/imports.py and wasi.py): same return codes, same bounds checks on the same
-// signed i32 arguments, same virtual clock and the same SplitMix64 random stream.
+// signed i32 arguments, same virtual clock and the same SplitMix64 random stream. A component
+// build gets the same functions lifted to the world's `host` interface (`componentImports`, as
+// layerw/runtime/component_game.py offers them): strings and byte lists instead of pointers.
 //
 // Spec: https://github.com/WebAssembly/WASI/blob/main/legacy/preview1/docs.md
 
-import { IMPORT_MODULE, IMPORTS, WASI_IMPORTS, WASI_MODULE } from "./abi.js";
+import { IMPORT_MODULE, IMPORTS, WASI_IMPORTS, WASI_MODULE, WIT_HOST, WIT_PACKAGE } from "./abi.js";
 import { GameExited } from "./errors.js";
 
 const ERRNO_SUCCESS = 0;
@@ -95,6 +97,28 @@ export class Host {
     console.assert(Object.keys(layerw).sort().join() === Object.keys(IMPORTS).sort().join());
     console.assert(Object.keys(wasi).sort().join() === [...WASI_IMPORTS].sort().join());
     return { [IMPORT_MODULE]: layerw, [WASI_MODULE]: wasi };
+  }
+
+  /** The import object of a jco-transpiled component: the `host` interface, keyed as jco keys it
+   *  (package/interface without the version; functions in camelCase). */
+  componentImports() {
+    const host = {
+      assetRequest: (name) => {
+        const n = [...name].length; // code points, as the native host counts them
+        return n > 0 && n <= MAX_NAME ? this.assets.request(name, this.tick()) : -1;
+      },
+      assetSize: (handle) => this.assetSize(handle),
+      assetRead: (handle, offset, n) => { // option<list<u8>>: undefined is none
+        const a = this.assets.get(handle);
+        if (!a || !a.ready || !a.data || offset < 0 || n < 0) return undefined;
+        return a.data.subarray(offset, offset + n);
+      },
+      imageSize: (handle) => this.imageSize(handle),
+      log: (level, message) => this.log(LEVELS[Math.min(Math.max(level, 0), 3)], `[${this.game}] ${message.slice(0, 4096)}`),
+    };
+    const camel = (name) => name.replace(/_(.)/g, (_, c) => c.toUpperCase());
+    console.assert(Object.keys(host).sort().join() === Object.keys(IMPORTS).map(camel).sort().join());
+    return { [`${WIT_PACKAGE.split("@")[0]}/${WIT_HOST}`]: host };
   }
 
   // --- layerw -------------------------------------------------------------------------------

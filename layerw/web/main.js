@@ -8,17 +8,21 @@
 //       fontUrl, shadersUrl, log(level, text).
 //   join(canvas, source, options) -> Promise<Client>
 //       The same game in a multiplayer room (session.js): options room, base (server URL),
-//       spectate, ticks (stop at this tick), renderer, overlay, onStop, onError. Resolves once the
-//       room's state is loaded; the game then advances only on the room's confirmed frames.
+//       spectate, ticks (stop at this tick), renderer, overlay, onStop, onError, onReconnecting,
+//       onReconnected. Resolves once the room's state is loaded; the game then advances only on
+//       the room's confirmed frames, and rejoins its seat by itself when the connection drops.
 //   play(page) — the play.html page. Served by `layerw serve` at /play/GAME (the page carries a
 //       `layerw-game` meta) it loads GAME from the store (store-source.js; ?channel= ?version=);
 //       otherwise ?src= names a build directory. ?room=ID joins a room instead of playing alone.
 //       ?delta=auto|always|never picks when a module delta is used. Also ?renderer= ?ticks=
 //       ?inputs= ?seed= ?fast ?spectate. Shows a progress bar while loading and a clear message
-//       on failure, and exposes window.layerw = {tick, stateHash(), renderer: {name,
-//       glRenderer}, status, error, load (loader stats), session (room stats), firstFrameMs
-//       (since navigation start)}.
+//       on failure ("reconnecting…" while a room connection is retried), and exposes
+//       window.layerw = {tick, stateHash(), renderer: {name, glRenderer}, status, error, load
+//       (loader stats), session (room stats), firstFrameMs (since navigation start)}. Served by
+//       `layerw serve`, it reports its load timings (on the first frame) and any failure to the
+//       server's /telemetry (telemetry.js); ?telemetry=0 turns that off.
 
+import { ComponentGame } from "./component-game.js";
 import { Devices } from "./devices.js";
 import { LayerWError } from "./errors.js";
 import { Game } from "./game.js";
@@ -28,6 +32,7 @@ import { createRenderer } from "./renderer.js";
 import { Session } from "./session.js";
 import { dirSource } from "./source.js";
 import { storeSource } from "./store-source.js";
+import { Telemetry } from "./telemetry.js";
 
 /** A running game: its Game, renderer, input state, devices and loop. */
 export class Client {
@@ -46,6 +51,12 @@ export class Client {
   }
 }
 
+/** The game of a source: its core module (Game) or, for a component build, its transpiled
+ *  component (ComponentGame), chosen once from the config (the manifest's game.component). */
+export function openGame(source, options) {
+  return (source.config.component ? ComponentGame : Game).create(source, options);
+}
+
 export async function boot(canvas, source, options = {}) {
   const {
     seed = 0, renderer: prefer = "auto", ticks = null, fast = false, recording = null, players = 1,
@@ -55,7 +66,7 @@ export async function boot(canvas, source, options = {}) {
   const renderer = await createRenderer(canvas, { prefer, width: config.width, height: config.height, fontUrl, shadersUrl });
   let game;
   try {
-    game = await Game.create(source, { seed, log });
+    game = await openGame(source, { seed, log });
   } catch (e) {
     renderer.close();
     throw e;
@@ -71,19 +82,21 @@ export async function boot(canvas, source, options = {}) {
 export async function join(canvas, source, options = {}) {
   const {
     room, base = location.origin, spectate = false, renderer: prefer = "auto", ticks = null, overlay = "auto",
-    fontUrl, shadersUrl, log, onStop, onError,
+    fontUrl, shadersUrl, log, onStop, onError, onReconnecting, onReconnected,
   } = options;
   const { config } = source;
   const renderer = await createRenderer(canvas, { prefer, width: config.width, height: config.height, fontUrl, shadersUrl });
   let game;
   try {
-    game = await Game.create(source, { seed: 0, log });
+    game = await openGame(source, { seed: 0, log });
   } catch (e) {
     renderer.close();
     throw e;
   }
   const devices = spectate ? null : new Devices(canvas, { width: config.width, height: config.height, overlay });
-  const session = new Session({ game, renderer, devices, base, room, spectate, stopAt: ticks, onStop, onError });
+  const session = new Session({
+    game, renderer, devices, base, room, spectate, stopAt: ticks, onStop, onError, onReconnecting, onReconnected,
+  });
   const client = new Client({ game, renderer, inputs: session.inputs, devices, loop: session });
   try {
     await session.start();
@@ -110,8 +123,19 @@ function base64(bytes) {
   return btoa(text);
 }
 
-/** Run the play page: `page` holds the canvas, progress and error elements. */
-export async function play({ canvas, progress, progressText, error }) {
+/** What the server learns about this page's load (telemetry.js). */
+function loadReport(api, params) {
+  const load = api.load || {};
+  return {
+    game: api.name, channel: params.get("channel") || undefined, version: params.get("version") || undefined,
+    renderer: api.renderer.name, module_from: load.moduleFrom || undefined,
+    chunks_fetched: load.chunksFetched, chunks_cached: load.chunksCached, bytes_fetched: load.bytesFetched,
+    ms: { manifest: load.manifestMs, module: load.moduleMs, first_frame: api.firstFrameMs },
+  };
+}
+
+/** Run the play page: `page` holds the canvas, progress, error and (optional) status elements. */
+export async function play({ canvas, progress, progressText, error, status = null }) {
   const params = new URLSearchParams(location.search);
   let client = null;
   const api = {
@@ -129,20 +153,23 @@ export async function play({ canvas, progress, progressText, error }) {
     firstFrameMs: null,
   };
   window.layerw = api;
+  const meta = document.querySelector('meta[name="layerw-game"]');
+  const telemetry = meta && params.get("telemetry") !== "0" ? new Telemetry(new URL("/telemetry", location.href).href) : null;
   const fail = (e) => {
     const tick = client ? client.tick : 0;
     const name = api.name || "game";
     const text = e instanceof LayerWError ? e.message : `${name} failed at tick ${tick}: ${e.message || e}`;
     api.status = LoopState.FAILED;
     api.error = text;
+    if (status) status.hidden = true;
     error.textContent = text;
     error.hidden = false;
     progress.hidden = true;
     console.error(`[${name}] tick ${tick}: ${text}`);
+    if (telemetry) telemetry.error({ game: name, tick, error: text, error_class: (e && e.name) || "Error" });
   };
   try {
     const src = params.get("src");
-    const meta = document.querySelector('meta[name="layerw-game"]');
     const onProgress = (unit) => ({ bytes, total, items, itemsTotal }) => {
       progress.max = Math.max(total, 1);
       progress.value = bytes;
@@ -177,8 +204,24 @@ export async function play({ canvas, progress, progressText, error }) {
       onStop: () => { api.status = LoopState.STOPPED; },
       onError: fail,
     };
+    const showStatus = (text) => {
+      if (!status) return;
+      status.textContent = text || "";
+      status.hidden = !text;
+    };
     if (params.has("room")) {
-      client = await join(canvas, source, { ...common, room: params.get("room"), spectate: params.has("spectate") });
+      client = await join(canvas, source, {
+        ...common, room: params.get("room"), spectate: params.has("spectate"),
+        onReconnecting: ({ attempt, of, code }) => {
+          api.status = "reconnecting";
+          showStatus(`reconnecting… (try ${attempt} of ${of})`);
+          console.warn(`[${api.name}] tick ${client ? client.tick : 0}: connection lost (code ${code}); reconnecting, try ${attempt} of ${of}`);
+        },
+        onReconnected: () => {
+          if (api.status === "reconnecting") api.status = LoopState.RUNNING;
+          showStatus(null);
+        },
+      });
       api.session = client.loop.stats;
     } else {
       client = await boot(canvas, source, {
@@ -186,7 +229,10 @@ export async function play({ canvas, progress, progressText, error }) {
       });
     }
     // the loop's first animation frame was requested first, so this runs right after it drew
-    requestAnimationFrame(() => { api.firstFrameMs = performance.now(); });
+    requestAnimationFrame(() => {
+      api.firstFrameMs = performance.now();
+      if (telemetry) telemetry.load(loadReport(api, params));
+    });
     api.renderer = { name: client.renderer.name, glRenderer: client.renderer.glRenderer };
     if (api.status === "loading") api.status = LoopState.RUNNING;
     progress.hidden = true;

@@ -6,6 +6,12 @@
 // applies each FRAME as it arrives. It sends its local player's lw_player only when it changes
 // (for tick + input_delay), a HASH every hash_every ticks, and renders on requestAnimationFrame.
 // A STATE arriving later (after a desync) replaces the game state: that heals it.
+//
+// A dropped connection (after the first WELCOME) is retried with backoff (RETRY_DELAYS_MS): the
+// HELLO carries this seat's token and the tick of the newest snapshot this browser took, so within
+// the room's grace period it gets the same seat and only the snapshot blocks that changed (a
+// delta STATE), fast-forwards, and carries on. Close codes that say retrying cannot help
+// (NO_RETRY) fail at once, like running out of retries.
 
 import { STRUCTS } from "./abi.js";
 import { LayerWError, ProtocolError, SessionError } from "./errors.js";
@@ -16,14 +22,18 @@ import { applyDelta, parseSnapshot } from "./snapshot.js";
 const KEPT_SNAPSHOTS = 4; // as room.py: a reconnect may ask for a delta against any of these
 const CLOSE_ELSEWHERE = 4307; // the room lives on another server, whose URL is the close reason
 const MAX_REDIRECTS = 3;
+const RETRY_DELAYS_MS = [200, 400, 800, 1600, 3200, 3200]; // ~9.4 s, inside the default 10 s grace
+// malformed (1002), unacceptable data (1003, 1007), policy/flooding (1008), too big (1009), the game stopped (1011)
+const NO_RETRY = new Set([1002, 1003, 1007, 1008, 1009, 1011]);
 const PLAYER_SIZE = STRUCTS.lw_player.size;
 
 export const SessionState = Object.freeze({
-  CONNECTING: "connecting", PLAYING: "running", STOPPED: "stopped", CLOSED: "closed", FAILED: "failed",
+  CONNECTING: "connecting", PLAYING: "running", RECONNECTING: "reconnecting", STOPPED: "stopped", CLOSED: "closed",
+  FAILED: "failed",
 });
 const NEXT = {
-  connecting: ["running", "stopped", "closed", "failed"], running: ["stopped", "closed", "failed"],
-  stopped: ["closed"], closed: [], failed: [],
+  connecting: ["running", "stopped", "closed", "failed"], running: ["reconnecting", "stopped", "closed", "failed"],
+  reconnecting: ["running", "stopped", "closed", "failed"], stopped: ["closed"], closed: [], failed: [],
 };
 
 /** The room's WebSocket URL for the page at `location` (or a server base URL). */
@@ -35,9 +45,11 @@ export function roomSocketUrl(base, game, room) {
 
 export class Session {
   /** game (a started Game), renderer, devices (or null), base (server URL), room id; options:
-   *  spectate, stopAt (stop applying frames at this tick), onStop(), onError(error). */
-  constructor({ game, renderer, devices, base, room, spectate = false, stopAt = null, onStop = () => {}, onError = (e) => { throw e; } }) {
-    Object.assign(this, { game, renderer, devices, base, room, spectate, stopAt, onStop, onError });
+   *  spectate, stopAt (stop applying frames at this tick), onStop(), onError(error),
+   *  onReconnecting({attempt, of, delayMs, code, reason}) before each retry, onReconnected(). */
+  constructor({ game, renderer, devices, base, room, spectate = false, stopAt = null, onStop = () => {},
+    onError = (e) => { throw e; }, onReconnecting = () => {}, onReconnected = () => {} }) {
+    Object.assign(this, { game, renderer, devices, base, room, spectate, stopAt, onStop, onError, onReconnecting, onReconnected });
     this.state = SessionState.CONNECTING;
     this.inputs = new InputState(1); // the room's held inputs (replaced by every STATE)
     this.local = new InputState(1); // this browser's devices, as players[0]
@@ -46,7 +58,12 @@ export class Session {
     this.queue = [];
     this.pumping = false;
     this.loading = false;
-    this.stats = { seat: p.NO_SEAT, bytesReceived: 0, framesApplied: 0, inputsSent: 0, hashesSent: 0, states: 0, heals: 0 };
+    this.retries = 0; // failed tries since the connection dropped
+    this.retryTimer = null;
+    this.stats = {
+      seat: p.NO_SEAT, bytesReceived: 0, framesApplied: 0, inputsSent: 0, hashesSent: 0, states: 0, heals: 0,
+      reconnects: 0, deltaStates: 0, lastStateKind: null, lastStateBytes: 0,
+    };
     Object.assign(this, { seat: p.NO_SEAT, token: new Uint8Array(p.TOKEN_SIZE), inputDelay: 0, hashEvery: 0, snapshotEvery: 0 });
   }
 
@@ -71,6 +88,7 @@ export class Session {
     const ws = new WebSocket(url);
     ws.binaryType = "arraybuffer";
     this.ws = ws;
+    this.url = url; // where the room lives: a reconnect goes straight there
     ws.onopen = () => ws.send(p.hello(this.spectate ? p.SPECTATOR : p.PLAYER, this.token, this.baseTick()));
     ws.onmessage = (e) => {
       if (!(e.data instanceof ArrayBuffer)) return this.fail(new ProtocolError("the server sent a text frame"));
@@ -85,9 +103,26 @@ export class Session {
         this.connect(roomSocketUrl(e.reason, this.game.name, this.room), redirects + 1);
         return;
       }
-      this.fail(new SessionError(`the server closed room ${this.room}: ${e.reason || "connection lost"} (code ${e.code}); `
-        + "reload the page to rejoin"));
+      if (this.state !== SessionState.CONNECTING && !NO_RETRY.has(e.code) && this.retries < RETRY_DELAYS_MS.length) {
+        this.retry(e.code, e.reason);
+        return;
+      }
+      const tried = this.retries ? ` and ${this.retries} tries to rejoin failed` : "";
+      this.fail(new SessionError(`the server closed room ${this.room}: ${e.reason || "connection lost"} (code ${e.code})`
+        + `${tried}; reload the page to rejoin`));
     };
+  }
+
+  /** The connection dropped: try again after the next backoff delay, rejoining with our token. */
+  retry(code, reason) {
+    if (this.state === SessionState.PLAYING) this.to(SessionState.RECONNECTING);
+    this.ws = null;
+    const delayMs = RETRY_DELAYS_MS[this.retries++];
+    this.onReconnecting({ attempt: this.retries, of: RETRY_DELAYS_MS.length, delayMs, code, reason });
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (this.state === SessionState.RECONNECTING) this.connect(this.url, 0);
+    }, delayMs);
   }
 
   baseTick() { return this.saved.length ? this.saved.at(-1).tick : p.NO_BASE; }
@@ -102,15 +137,24 @@ export class Session {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      while (this.queue.length && (this.state === SessionState.CONNECTING || this.state === SessionState.PLAYING)) {
+      const live = [SessionState.CONNECTING, SessionState.PLAYING, SessionState.RECONNECTING];
+      while (this.queue.length && live.includes(this.state)) {
         const msg = p.decodeServer(this.queue.shift());
         if (msg.type === p.WELCOME) {
           Object.assign(this, { seat: msg.seat, token: msg.token, inputDelay: msg.inputDelay, hashEvery: msg.hashEvery,
             snapshotEvery: msg.snapshotEvery });
           this.stats.seat = msg.seat;
           await this.load(msg.state);
-          if (this.state === SessionState.CONNECTING) this.to(SessionState.PLAYING);
-          this.onJoined(this);
+          if (this.state === SessionState.CONNECTING) {
+            this.to(SessionState.PLAYING);
+            this.onJoined(this);
+          } else if (this.state === SessionState.RECONNECTING) {
+            this.to(SessionState.PLAYING);
+            this.retries = 0;
+            this.stats.reconnects++;
+            this.lastSent = this.lastSent.map((b) => b ^ 0xFF); // resend our input: the last one may have been lost
+            this.onReconnected();
+          }
         } else if (msg.type === p.STATE) {
           this.stats.heals++;
           await this.load(msg);
@@ -142,6 +186,9 @@ export class Session {
       this.inputs.bytes.set(state.inputs);
       this.saved = [snap];
       this.stats.states++;
+      if (state.kind === p.DELTA) this.stats.deltaStates++;
+      this.stats.lastStateKind = state.kind === p.DELTA ? "delta" : "full";
+      this.stats.lastStateBytes = state.snapshot.length;
     } finally {
       this.loading = false;
     }
@@ -209,6 +256,7 @@ export class Session {
 
   close(code = 1000, reason = "bye") {
     if (this.request) cancelAnimationFrame(this.request);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     const ws = this.ws;
     this.ws = null;
     if (ws && ws.readyState <= WebSocket.OPEN) ws.close(code, reason);

@@ -1,17 +1,27 @@
 // Source: where a game's config, module and assets come from. Every loader hands `boot` the same
 // shape, so a manifest/chunk loader plugs in beside this one:
 //
-//   {config: {name, tick_rate, width, height, preload: [names], assets: [names], memory_mb, ...},
+//   {config: {name, tick_rate, width, height, preload: [names], assets: [names], memory_mb,
+//             component, ...},
 //    module: Response | ArrayBuffer | Uint8Array | WebAssembly.Module (or a Promise of one),
+//    component: (a component build, config.component) {glue: Promise<the jco-transpiled ES
+//               module>, coreModule(name) -> Promise<Response | bytes>} instead of `module`,
 //    readAsset(name) -> Promise<ArrayBuffer>}
 //
 // `dirSource` (here) and `storeSource` (store-source.js, manifests and verified chunks) are the two
 // loaders. `dirSource` reads a build directory served over HTTP (what `layerw build` writes, plus a
-// `game.json` descriptor of its config and asset names), the browser's counterpart of DirBundle.
+// `game.json` descriptor of its config, asset names and, for a component build, the names of its
+// `transpiled/` files), the browser's counterpart of DirBundle.
 
 import { LayerWError } from "./errors.js";
 
 export const DESCRIPTOR = "game.json";
+export const TRANSPILED_DIR = "transpiled/";
+
+/** The transpiled glue's name among a component build's transpiled files (its one ES module). */
+export function glueName(files) {
+  return files.find((name) => name.endsWith(".js")) || null;
+}
 
 /** Counts bytes and items as they arrive; `onProgress({bytes, total, items, itemsTotal})`. */
 export class Progress {
@@ -81,11 +91,15 @@ export async function dirSource(base, { onProgress } = {}) {
   const root = new URL(base, location.href);
   const progress = new Progress(onProgress);
   const config = await (await fetchOk(new URL(DESCRIPTOR, root), "the game descriptor")).json();
-  const module = progress.track(await fetchOk(new URL("game.wasm", root), `${config.name}'s module`));
   const assetUrl = (name) => new URL(`assets/${name.split("/").map(encodeURIComponent).join("/")}`, root);
+  const glue = config.component ? glueName(config.transpiled || []) : null;
   return {
     config,
-    module,
+    module: config.component ? null : progress.track(await fetchOk(new URL("game.wasm", root), `${config.name}'s module`)),
+    component: glue && {
+      glue: import(new URL(TRANSPILED_DIR + glue, root).href),
+      coreModule: async (name) => progress.track(await fetchOk(new URL(TRANSPILED_DIR + name, root), `${config.name}'s ${name}`)),
+    },
     progress,
     async readAsset(name) {
       const response = progress.track(await fetchOk(assetUrl(name), `${config.name}'s asset '${name}'`));

@@ -13,10 +13,13 @@
 // is compiled while it streams (the stream is teed into the hash; the compiled module is handed
 // over only once its hash checks out). When the manifest lists a delta from a module this browser
 // holds, only the delta is fetched and applied (delta.js). Other assets stream on demand.
+// A component build (game.component) is run from its `transpiled` files instead of its module (the
+// component itself, which only native hosts run): the glue is imported from a blob: URL once its
+// chunks check out, and its core modules come from verified chunks like everything else.
 
 import { LoadError, IntegrityError, InvalidModule } from "./errors.js";
 import { applyDelta, sha256 } from "./delta.js";
-import { Progress } from "./source.js";
+import { Progress, glueName } from "./source.js";
 
 export const CACHE = "layerw-chunks-v1";
 const SCHEMA = 1;
@@ -49,6 +52,7 @@ function checkManifest(doc, where) {
   };
   entry(doc.module, "module");
   for (const [name, e] of Object.entries(doc.assets || {})) entry(e, `asset '${name}'`);
+  for (const [name, e] of Object.entries(doc.transpiled || {})) entry(e, `transpiled file '${name}'`);
   for (const d of doc.deltas || []) if (!CHUNK_ID.test(d.id) || !CHUNK_ID.test(d.from_sha256)) bad("bad delta");
   for (const name of doc.game.preload || []) if (!doc.assets[name]) bad(`preload names unknown asset '${name}'`);
   return doc;
@@ -174,8 +178,9 @@ export async function storeSource(game, { channel = null, version = null, base =
 
   const preload = new Set(config.preload || []);
   const moduleEntry = doc.module;
-  progress.total = moduleEntry.size + [...preload].reduce((n, a) => n + doc.assets[a].size, 0);
-  progress.itemsTotal = moduleEntry.chunks.length + [...preload].reduce((n, a) => n + doc.assets[a].chunks.length, 0);
+  const code = config.component ? Object.values(doc.transpiled || {}) : [moduleEntry];
+  progress.total = [...code, ...[...preload].map((a) => doc.assets[a])].reduce((n, e) => n + e.size, 0);
+  progress.itemsTotal = [...code, ...[...preload].map((a) => doc.assets[a])].reduce((n, e) => n + e.chunks.length, 0);
   progress.report();
 
   const assetBytes = new Map();
@@ -189,11 +194,38 @@ export async function storeSource(game, { channel = null, version = null, base =
   };
   for (const name of preload) readAsset(name).catch(() => {}); // start now, in parallel with the module
 
+  if (config.component) {
+    return { config, module: null, component: transpiledComponent(game, doc.transpiled || {}, chunks), progress, stats, readAsset };
+  }
   const deltas = delta === "never" ? [] : (doc.deltas || []).filter((d) => delta === "always"
     || localStorage.getItem("layerw-zstd-used") || moduleEntry.chunks.reduce((n, c) => n + c.stored_size, 0) - d.size > DECODER_BYTES);
   const module = loadModule(game, moduleEntry, deltas, chunks, cache, base, stats, progress);
   module.catch(() => {});
   return { config, module, progress, stats, readAsset };
+}
+
+/** A component build's browser form (source.js `component`), or null when it was published
+ *  without one. Every file is verified chunk by chunk and as a whole before it is used. */
+function transpiledComponent(game, files, chunks) {
+  const name = glueName(Object.keys(files));
+  if (!name) return null;
+  const file = async (n, what) => {
+    const e = files[n];
+    if (!e) throw new LoadError(`${game} has no transpiled file '${n}'; re-publish the component build`);
+    const bytes = await chunks.file(e, what);
+    if (e.chunks.length > 1) await chunks.verify(e.sha256, bytes, what);
+    return bytes;
+  };
+  const glue = file(name, `${game}'s transpiled component`).then(async (bytes) => {
+    const url = URL.createObjectURL(new Blob([bytes], { type: "text/javascript" }));
+    try {
+      return await import(url);
+    } finally {
+      URL.revokeObjectURL(url);
+    }
+  });
+  glue.catch(() => {}); // reported when the game awaits it
+  return { glue, coreModule: (n) => file(n, `${game}'s ${n}`) };
 }
 
 async function loadModule(game, entry, deltas, chunks, cache, base, stats, progress) {

@@ -1,5 +1,5 @@
-"""Component fixtures: pong built both ways, orbs and its plugins, built once per session by the
-project's toolchain (the Python plugin's componentize-py build takes seconds)."""
+"""Component fixtures: orbs and its plugins, built once per session by the project's toolchain (the
+Python plugin's componentize-py build takes seconds); pong built both ways is tests/conftest.py's."""
 
 from __future__ import annotations
 
@@ -11,12 +11,6 @@ import pytest
 from layerw.toolchain.build import build
 from layerw.toolchain.component import build_plugin
 from tests.conftest import GAMES
-
-
-@pytest.fixture(scope="session")
-def pong_both(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """pong built with --component: the directory holds game.wasm and game.component.wasm."""
-    return build(GAMES / "pong", tmp_path_factory.mktemp("pong") / "pong", component=True).out
 
 
 @pytest.fixture(scope="session")

@@ -113,3 +113,9 @@ def test_web_client_pages_and_files(client: httpx.Client) -> None:
     assert client.get("/font.png").content[:4] == b"\x89PNG"
     assert "fn " in client.get("/shaders.wgsl").text
     assert json.loads(client.get("/rooms").text) == []
+
+
+def test_errors_never_reveal_where_the_store_lives(client: httpx.Client, store: Store) -> None:
+    for path in ("/chunks/" + "0" * 64, "/games/nope/manifest", "/manifests/pong/9.9.9.json", "/channels/pong/beta.json"):
+        r = client.get(path)
+        assert r.status_code == 404 and str(store.url) not in r.text, (path, r.text)

@@ -1,12 +1,18 @@
-"""Room directory: in memory, and Redis routing joins between two real server processes."""
+"""Room directory: in memory, and Redis routing joins between two servers: in threads, and as real
+`layerw serve` processes joined by real `layerw join` processes."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import shutil
 import subprocess
+import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,6 +24,8 @@ from layerw.server.app import create_app
 from layerw.server.catalog import DirCatalog
 from layerw.session.client import RoomAddress, play_online
 from layerw.session.directory import Directory, MemoryDirectory, RedisDirectory
+from layerw.store.local import LocalStore
+from layerw.store.publish import publish
 from tests.conftest import GAMES
 from tests.server_thread import free_port, serving
 
@@ -86,3 +94,77 @@ def test_two_servers_route_joins_to_the_room_owner(redis_url: str, built: Callab
         assert a.state_hash == b.state_hash  # type: ignore[attr-defined]
         assert ("pong", "shared") in app_a.state.host.runners
         assert ("pong", "shared") not in app_b.state.host.runners
+
+
+LAYERW = [sys.executable, "-m", "layerw.cli"]
+
+
+@contextmanager
+def process(cmd: list[str], log: Path, env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
+    """A subprocess whose output goes to ``log``; terminated (killed if need be) however the test ends."""
+    with log.open("w") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True, env=env)
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(10)
+
+
+def get_json(url: str) -> object:
+    with urllib.request.urlopen(url, timeout=5) as r:
+        return json.load(r)
+
+
+def wait_serving(url: str, proc: subprocess.Popen[str], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            get_json(f"{url}/games")
+            return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"`layerw serve` at {url} did not start:\n{log.read_text()}") from None
+            time.sleep(0.1)
+
+
+def test_two_serve_processes_with_redis_route_joins(redis_url: str, built: Callable[[Path], Path],
+                                                    tmp_path: Path) -> None:
+    """Two `layerw serve --rooms redis://…` processes and a `layerw join` through each: the join
+    that reaches the wrong process is sent to the owner, both print the same state hash, and only
+    the owner hosts the room."""
+    store = LocalStore(tmp_path / "store")
+    publish(built(GAMES / "pong"), store)
+    env = {**os.environ, "LAYERW_CACHE_DIR": str(tmp_path / "cache")}
+    ports = [free_port(), free_port()]
+    urls = [f"http://127.0.0.1:{port}" for port in ports]
+    with ExitStack() as stack:
+        servers = [stack.enter_context(process(
+            [*LAYERW, "serve", "--store", str(store.root), "--host", "127.0.0.1", "--port", str(port),
+             "--public-url", url, "--rooms", redis_url], tmp_path / f"serve-{port}.log", env))
+            for port, url in zip(ports, urls, strict=True)]
+        for url, proc, port in zip(urls, servers, ports, strict=True):
+            wait_serving(url, proc, tmp_path / f"serve-{port}.log")
+        joins = [stack.enter_context(process(
+            [*LAYERW, "join", f"{url}/play/pong?room=r", "--headless", "--ticks", "300"], tmp_path / f"join-{i}.log", env))
+            for i, url in enumerate(urls)]
+        for proc in joins:
+            proc.wait(120)
+        outs = [(tmp_path / f"join-{i}.log").read_text() for i in range(len(joins))]
+        for proc, out in zip(joins, outs, strict=True):
+            assert proc.returncode == 0, out
+        hosted = [[(r["game"], r["room"]) for r in get_json(f"{url}/rooms")] for url in urls]  # type: ignore[attr-defined]
+        owner = RedisDirectory(redis_url)
+        try:
+            owner_url = owner.owner("pong/r")
+        finally:
+            owner.close()
+    lasts = [out.strip().splitlines()[-2:] for out in outs]
+    assert lasts[0] == lasts[1] and lasts[0][0] == "tick 300" and lasts[0][1].startswith("state-hash "), lasts
+    assert sorted(("pong", "r") in h for h in hosted) == [False, True], hosted  # exactly one process hosts it
+    assert owner_url == urls[[("pong", "r") in h for h in hosted].index(True)]

@@ -131,8 +131,10 @@ def test_seats_and_inputs_are_policed(pong: Bundle, engine: Engine) -> None:
         room.submit(p.NO_SEAT, p.Input(0, player_bytes()))
     with pytest.raises(ProtocolError, match="ahead"):
         room.submit(a.seat, p.Input(room.tick + 10_000, player_bytes()))
-    with pytest.raises(SessionError, match="already connected"):
-        room.join(p.Hello(p.PLAYER, b.token, p.NO_BASE))
+    events = list(room.events)
+    again = room.join(p.Hello(p.PLAYER, b.token, p.NO_BASE))  # the same player, a newer connection
+    assert (again.seat, again.token) == (b.seat, b.token) and room.seats[b.seat].state.value == "connected"
+    assert room.events == events  # no one joined or left: the seat was taken over
     room.leave(b.seat)
     with pytest.raises(SessionError, match="from away to away"):
         room.leave(b.seat)
@@ -171,3 +173,30 @@ def test_seat_count_comes_from_the_manifest(pong: Bundle, engine: Engine) -> Non
     connect(room, two_seats, engine)
     with pytest.raises(RoomFull, match="2 seats"):
         room.join(p.Hello(p.PLAYER, bytes(16), p.NO_BASE))
+
+
+def test_a_component_build_plays_in_a_room_like_its_core_build(pong_both: Path, engine: Engine) -> None:
+    component = Bundle.open(pong_both)
+    assert component.config.component
+    hashes = []
+    for bundle in (component, core_of(component, pong_both)):
+        room = Room("r", bundle, engine)
+        replicas = [connect(room, bundle, engine) for _ in range(2)]
+        run(room, replicas, 300, scripted)
+        hashes.append({r.game.state_hash() for r in replicas} | {room.game.state_hash()})
+        assert len(hashes[-1]) == 1
+        room.close()
+    assert hashes[0] == hashes[1]
+
+
+def core_of(bundle: Bundle, build: Path) -> Bundle:
+    """The same build run as its core module (a --component build holds both)."""
+    import copy
+    import dataclasses
+
+    from layerw.bundle import MODULE_NAME
+
+    core = copy.copy(bundle)
+    core.config = dataclasses.replace(bundle.config, component=False)
+    core.module = (build / MODULE_NAME).read_bytes()
+    return core

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -65,6 +66,24 @@ def mutate(path: list[object], value: object) -> bytes:
 def test_malformed_manifests_raise_manifest_error(path: list[object], value: object, message: str) -> None:
     with pytest.raises(ManifestError, match=message):
         Manifest.parse(mutate(path, value))
+
+
+def test_component_build_round_trips_with_its_transpiled_files() -> None:
+    m = sample()
+    m = Manifest(replace(m.config, component=True), m.module, m.assets, m.deltas, m.chunking,
+                 {"game.component.js": FileEntry(20, B, (ChunkRef(B, 20, "zstd", 9),))})
+    again = Manifest.parse(m.to_bytes())
+    assert again == m and again.config.component and B in again.chunk_ids()  # gc keeps them
+    doc = json.loads(m.to_bytes())
+    assert doc["game"]["component"] is True and list(doc["transpiled"]) == ["game.component.js"]
+    assert json.loads(sample().to_bytes())["transpiled"] == {}  # a core build has none
+    entry = {"size": 0, "sha256": A, "chunks": []}
+    with pytest.raises(ManifestError, match="only a component build"):
+        Manifest.parse(mutate(["transpiled", "game.component.js"], entry))
+    with pytest.raises(ManifestError, match="plain file name"):
+        Manifest.parse(json.dumps({**doc, "transpiled": {"a/b.js": entry}}).encode())
+    with pytest.raises(ManifestError, match="true or false"):
+        Manifest.parse(mutate(["game", "component"], 1))
 
 
 def test_not_json_is_a_manifest_error_and_a_value_error() -> None:

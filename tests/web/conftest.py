@@ -3,7 +3,7 @@
 Until `layerw serve` exists, the server below exposes, on 127.0.0.1 (a secure context, so WebCrypto
 and WebGPU are on): the web client at /web/, the native renderer's font atlas and WGSL at
 /font.png and /shaders.wgsl, and build directories at /games/NAME/ with a `game.json` descriptor
-(the config and asset names the browser's dirSource reads). Chromium comes from Debian
+(the config, asset names and transpiled file names the browser's dirSource reads). Chromium comes from Debian
 (/usr/bin/chromium); Playwright never downloads a browser.
 """
 
@@ -83,7 +83,7 @@ class StaticServer:
         shutil.copytree(build_dir, dest)
         for asset, data in changes.items():
             (dest / "assets" / asset).write_bytes(data)
-        descriptor = {**asdict(bundle.config), "assets": sorted(bundle.asset_names())}
+        descriptor = {**asdict(bundle.config), "assets": sorted(bundle.asset_names()), "transpiled": sorted(bundle.transpiled)}
         (dest / "game.json").write_text(json.dumps(descriptor))
         self.routes[f"/games/{name}/"] = dest
         return f"/games/{name}/"

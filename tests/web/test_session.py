@@ -93,3 +93,55 @@ def test_browser_joins_mid_game_and_heals_a_desync(tmp_path: Any, play_page: Cal
         assert session["heals"] >= 1  # the server resent the state after the flipped byte's hash
         assert page.tick == outcome[0].tick == TICKS
         assert page.state_hash() == outcome[0].state_hash
+
+
+def test_browser_rejoins_its_seat_after_a_dropped_connection(tmp_path: Any, play_page: Callable[..., PlayPage],
+                                                             built: Callable[[Any], Any], engine: Engine) -> None:
+    """The page's socket is closed mid-game: it shows "reconnecting…", rejoins with its seat token
+    and newest snapshot tick, loads a block-delta STATE, and ends with the native client's hash."""
+    from tests.web.store_server import store_server
+
+    with store_server(tmp_path / "store", snapshot_every=60) as server:
+        server.publish(built(GAMES / "pong"))
+        url = server.play_url("pong", room="drop", ticks=TICKS)
+        page = play_page().goto(url)
+        page.wait_running()
+        outcome: list[Outcome | BaseException] = []
+
+        def native() -> None:
+            try:
+                outcome.append(asyncio.run(play_online(RoomAddress.parse(url), Bundle.open(built(GAMES / "pong")),
+                                                       engine, ticks=TICKS)))
+            except BaseException as e:  # reported below
+                outcome.append(e)
+
+        thread = threading.Thread(target=native)
+        thread.start()
+        page.wait("window.layerw.tick >= 150")  # the page holds its snapshots of ticks 60 .. 120 (or later)
+        seat = page.page.evaluate("window.layerw.session.seat")
+        page.page.evaluate("""(() => {
+          const el = document.getElementById('status');
+          window.statusSeen = [];
+          new MutationObserver(() => window.statusSeen.push(el.hidden ? '' : el.textContent))
+            .observe(el, { attributes: true, childList: true, characterData: true, subtree: true });
+          window.layerw.client().loop.ws.close();
+        })()""")
+        page.wait("window.layerw.session.reconnects === 1")
+        sent = page.page.evaluate("window.layerw.session.inputsSent")
+        page.page.keyboard.down("KeyW")  # input still travels after the rejoin
+        page.page.wait_for_timeout(300)
+        page.page.keyboard.up("KeyW")
+        page.wait_stopped()
+        thread.join(30)
+        assert outcome and isinstance(outcome[0], Outcome), outcome
+        session = dict(page.page.evaluate("({...window.layerw.session})"))
+        seen = page.page.evaluate("window.statusSeen")
+        print(f"rejoin: {session}; status shown: {seen}")
+        assert any(text.startswith("reconnecting…") for text in seen), seen
+        assert seen[-1] == ""  # the status went away again; no error was shown
+        assert page.page.evaluate("document.getElementById('error').hidden")
+        assert session["seat"] == seat != outcome[0].seat
+        assert session["lastStateKind"] == "delta" and session["deltaStates"] == 1
+        assert session["inputsSent"] > sent and session["heals"] == 0 and outcome[0].heals == 0
+        assert page.tick == outcome[0].tick == TICKS
+        assert page.state_hash() == outcome[0].state_hash
