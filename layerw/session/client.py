@@ -58,6 +58,21 @@ MAX_REDIRECTS = 3
 FrameHook = Callable[[Replica, InputState], "bool | None"]  # after each frame; False stops playing
 
 
+CLOSE_MEANINGS = {1000: "the room ended this connection", 1001: "the server went away",
+                  1002: "the server refused a malformed message", 1008: "the server refused this client",
+                  1009: "a message was too big", 1011: "the game stopped on the server",
+                  1012: "the server is restarting: rejoin in a moment", 1013: "the server is busy: try again later"}
+
+
+def closed_message(e: websockets.ConnectionClosed) -> str:
+    """What a closed connection means, in words, with the server's reason and the close code."""
+    if e.rcvd is None:
+        return f"the connection to the server was lost ({e})"
+    meaning = CLOSE_MEANINGS.get(e.rcvd.code, "the server closed the connection")
+    reason = f": {e.rcvd.reason}" if e.rcvd.reason else ""
+    return f"{meaning}{reason} (close code {e.rcvd.code})"
+
+
 class _Elsewhere(Exception):
     def __init__(self, base: str) -> None:
         self.base = base
@@ -126,7 +141,7 @@ class OnlineClient:
         except websockets.ConnectionClosed as e:
             if e.rcvd is not None and e.rcvd.code == CLOSE_ELSEWHERE:
                 raise _Elsewhere(e.rcvd.reason) from None
-            raise SessionError(f"the server closed the connection: {e.rcvd.reason if e.rcvd else e}") from e
+            raise SessionError(closed_message(e)) from e
         except OSError as e:
             raise SessionError(f"cannot reach {address.websocket}: {e}") from e
 

@@ -96,3 +96,35 @@ def test_edge_refuses_a_chunk_that_does_not_match_its_id(tmp_path: Path) -> None
         r = httpx.get(f"{edge}/chunks/{'ab' * 32}")
         assert r.status_code == 502 and b"not what" not in r.content
         assert not list((tmp_path / "edge" / "chunks").iterdir())
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 64 KiB filesystem, filled up: every write to it fails with ENOSPC."""
+    import subprocess
+
+    mount = tmp_path / "small"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], check=True)
+    try:
+        with open(mount / "filler", "wb") as f:
+            try:
+                f.write(bytes(1 << 20))
+            except OSError:
+                pass  # full, as intended
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_full_disk_serves_from_the_origin_and_logs_once(origin: tuple[str, Counting], full_disk: Path,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    url, counting = origin
+    caplog.set_level("WARNING", logger="layerw.edge")
+    with serving(create_edge(url, full_disk / "edge", 64 << 20)) as edge:
+        first = load_game(edge, "pong")
+        load_game(edge, "pong")
+    chunk_requests = sum(n for p, n in counting.seen.items() if p.startswith("/chunks/"))
+    assert chunk_requests == 2 * first  # nothing could be cached, everything still served
+    warnings = [r for r in caplog.records if "cannot write" in r.getMessage()]
+    assert len(warnings) == 1
