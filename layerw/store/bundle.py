@@ -12,7 +12,9 @@ connection; a worker process opens its own connection on first use and shares th
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,13 +23,16 @@ from types import TracebackType
 from typing import Any
 
 from layerw.bundle import Bundle, DirBundle
-from layerw.errors import AssetError, AssetNotFound, ChunkCorrupt, StoreError
+from layerw.errors import AssetError, AssetNotFound, ChunkCorrupt, StoreError, StoreUnavailable
 from layerw.observability import tracing
 from layerw.store.cache import ChunkCache
 from layerw.store.chunk import IDENTITY, ChunkRef, chunk_id
 from layerw.store.delta import apply_delta
 from layerw.store.manifest import FileEntry
-from layerw.store.store import Store
+from layerw.store.store import Store, StoredChunk
+
+log = logging.getLogger("layerw.store")
+RESUME_S = 60.0  # how long a fetch keeps retrying an unreachable store before the game sees an error
 
 
 @dataclass
@@ -140,13 +145,29 @@ class StoreBundle(Bundle):
                 self.stats.chunks_cached += 1
             return data
         with tracing.span("chunk fetch", chunk=ref.id, bytes=ref.stored_size):
-            got = self.store.read_stored_chunk(ref.id, ref.encoding, ref.size)
+            got = self._read_resuming(ref)
         with self._lock:
             self.stats.chunks_fetched += 1
             self.stats.bytes_fetched += len(got.data)
         if keep:
             self.cache.put_chunk(ref.id, got.content)
         return got.content
+
+
+    def _read_resuming(self, ref: ChunkRef) -> StoredChunk:
+        """Read a chunk; while the store is unreachable, keep trying with capped exponential
+        backoff for up to ``RESUME_S`` (a store restarting mid-stream costs a pause, not the game)."""
+        deadline = time.monotonic() + RESUME_S
+        delay = 0.2
+        while True:
+            try:
+                return self.store.read_stored_chunk(ref.id, ref.encoding, ref.size)
+            except StoreUnavailable as e:
+                if time.monotonic() + delay > deadline:
+                    raise StoreUnavailable(f"{e} (gave up after {RESUME_S:.0f} s of retries)") from e
+                log.warning("store unreachable while fetching chunk %s; retrying in %.1f s", ref.id[:12], delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
 
 def open_bundle(game: str, store: str | None = None, *, channel: str | None = None, version: str | None = None,

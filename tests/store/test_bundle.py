@@ -16,6 +16,7 @@ from layerw.store.chunk import chunk_key
 from layerw.store.local import LocalStore
 from layerw.store.publish import publish
 from tests.store.conftest import build_pong, noise
+from tests.store.seaweed import Seaweed
 
 
 @pytest.fixture
@@ -66,3 +67,27 @@ def test_an_asset_the_store_cannot_deliver_is_an_asset_error(local_store: LocalS
         local_store.delete(chunk_key(bundle.manifest.assets["other.bin"].chunks[0].id))
         with pytest.raises(AssetError, match="could not be fetched"):
             bundle.read_asset("other.bin")
+
+
+def test_s3_dying_mid_stream_costs_a_pause_not_the_game(seaweed: Seaweed, tmp_path: Path, cache_dir: Path) -> None:
+    """The store goes away while a game streams an asset; the fetch retries with backoff and
+    finishes once the store is back."""
+    import threading
+
+    store = seaweed.store("midstream", retries=1)
+    theme = noise(300_000, seed=9)
+    publish(build_pong(tmp_path, "1.0.0", assets={"music/theme.bin": theme}), store)
+    bundle = StoreBundle(store.url, "pong", options=store.options, cache_dir=cache_dir)  # module + preloads
+    got: list[bytes | BaseException] = []
+    seaweed.kill()
+    try:
+        reader = threading.Thread(target=lambda: got.append(bundle.read_asset("music/theme.bin")), daemon=True)
+        reader.start()
+        reader.join(1.5)
+        assert reader.is_alive() and not got  # waiting on the store, not failed
+    finally:
+        seaweed.start()
+    reader.join(60)
+    assert got == [theme]
+    bundle.close()
+    store.close()
