@@ -229,16 +229,9 @@ class Game:
 
     def restore(self, snap: Snapshot) -> None:
         """Continue from ``snap`` in a fresh instance (also after a crash or a timeout)."""
-        if (snap.module_sha256, snap.state_begin, snap.hole_at, snap.hole_size) != (
-                self.module_sha256, self.state_begin, self.cmd_ptr, self.cmd_capacity):
-            raise SnapshotError(f"snapshot is of another module than {self.name}'s ({snap.module_sha256[:12]})")
-        if snap.pages * PAGE > self.config.memory_bytes:
-            raise SnapshotError(f"snapshot holds {snap.pages * PAGE} bytes, above {self.name}'s memory cap")
-        try:
-            rng = SplitMix64(int(snap.host["rng"]))
-            asset_state = dict(snap.host["assets"])
-        except (KeyError, TypeError, ValueError, OverflowError) as e:
-            raise SnapshotError(f"snapshot host state is malformed: {e}") from e
+        rng_state, asset_state = snap.check_fits(self.name, self.module_sha256, self.state_begin, self.cmd_ptr,
+                                                 self.cmd_capacity, self.config.memory_bytes)
+        rng = SplitMix64(rng_state)
         with tracing.span("instantiate", game=self.name, tick=snap.tick):
             self._instantiate(rng)
         self.assets.restore(asset_state)

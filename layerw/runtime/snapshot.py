@@ -61,6 +61,20 @@ class Snapshot:
     def memory_size(self) -> int:
         return self.pages * PAGE - self.state_begin - self.hole_size
 
+    def check_fits(self, name: str, module_sha256: str, state_begin: int, hole_at: int, hole_size: int,
+                   memory_cap: int) -> tuple[int, dict[str, Any]]:
+        """Refuse a snapshot that is not of this module's layout or exceeds its memory cap;
+        returns the host state to restore: (random stream state, asset table state)."""
+        if (self.module_sha256, self.state_begin, self.hole_at, self.hole_size) != (
+                module_sha256, state_begin, hole_at, hole_size):
+            raise SnapshotError(f"snapshot is of another module than {name}'s ({self.module_sha256[:12]})")
+        if self.pages * PAGE > memory_cap:
+            raise SnapshotError(f"snapshot holds {self.pages * PAGE} bytes, above {name}'s memory cap")
+        try:
+            return int(self.host["rng"]), dict(self.host["assets"])
+        except (KeyError, TypeError, ValueError, OverflowError) as e:
+            raise SnapshotError(f"snapshot host state is malformed: {e}") from e
+
     def to_bytes(self) -> bytes:
         header = json.dumps({
             "module_sha256": self.module_sha256, "tick": self.tick, "pages": self.pages,
