@@ -134,7 +134,19 @@ class Game:
             e.tick = self.tick_count
             self._failure = e
             raise
+        except wasmtime.WasmtimeError as e:  # a failure that is not a trap: "GC heap out of memory"
+            self._failure = self._error(e, name)
+            raise self._failure from e
         return int(result) if result is not None else 0
+
+    def _error(self, e: wasmtime.WasmtimeError, call: str) -> GameError:
+        text = str(e)
+        cause = (text.split("Caused by:", 1)[1] if "Caused by:" in text else text).strip().splitlines()[0].strip()
+        where = f"{self.name} at tick {self.tick_count} in {call}"
+        if "out of memory" in cause:  # e.g. a GC array larger than the memory cap allows
+            return GameOutOfMemory(f"{where}: {cause} ([limits] memory_mb is {self.config.memory_mb})",
+                                   game=self.name, tick=self.tick_count)
+        return GameCrashed(f"{where}: failed: {cause}", game=self.name, tick=self.tick_count, trap_code="error")
 
     def _translate(self, trap: wasmtime.Trap, call: str) -> GameError:
         code = trap.trap_code

@@ -15,9 +15,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import wasmtime
+
 from layerw.bundle import DirBundle
 from layerw.config import GameConfig
-from layerw.errors import ChunkCorrupt, NotPublished, VersionExists
+from layerw.errors import ChunkCorrupt, InvalidModule, NotPublished, VersionExists
 from layerw.observability import tracing
 from layerw.store.channel import DEFAULT, check_name
 from layerw.store.chunk import IDENTITY, LEVEL, ZSTD, ChunkRef, chunk_id, chunk_key, encode
@@ -49,6 +51,12 @@ def plan(build_dir: Path, chunker: Chunker) -> tuple[DirBundle, dict[File, tuple
     """The bundle and, per file, its SHA-256 and its chunks in order."""
     bundle = DirBundle(Path(build_dir))
     check_version(bundle.config.version, f"{build_dir}: [game] version")
+    if not bundle.config.component:  # bytes that are not a valid module never ship (components: checked at build)
+        try:
+            wasmtime.Module.validate(wasmtime.Engine(), bundle.module)
+        except wasmtime.WasmtimeError as e:
+            raise InvalidModule(f"{build_dir}: the module does not validate ({str(e).splitlines()[0]}); "
+                                "rebuild it with `layerw build`") from e
     files: dict[File, tuple[str, list[memoryview]]] = {
         ("module", ""): (chunk_id(bundle.module), list(chunker.cut(bundle.module)))}
     for name in sorted(bundle.asset_names()):

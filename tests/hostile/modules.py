@@ -163,6 +163,10 @@ CASES: list[Case] = [
     Case("table.grow bomb", contract_wat(
         tick="(loop (br_if 0 (i32.ne (table.grow $t (ref.null func) (i32.const 100000)) (i32.const -1)))) unreachable",
         extra="(table $t 0 funcref)"), GameCrashed, "unreachable"),
+    Case("GC array of 400 MB (wasm GC)", contract_wat(
+        extra="(type $a (array (mut i32))) (global $keep (mut (ref null $a)) (ref.null $a))",
+        tick="(global.set $keep (array.new $a (i32.const 7) (i32.const 100000000)))"), GameOutOfMemory,
+        "GC heap out of memory"),
     # --- command lists ---------------------------------------------------------------------------
     Case("lw_render returns -1", contract_wat(render="(i32.const -1)"), GameCrashed, "lw_render returned -1"),
     Case("lw_render returns 2 GiB", contract_wat(render="(i32.const 0x7fffffff)"), GameCrashed, "lw_render returned"),

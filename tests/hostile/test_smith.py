@@ -60,14 +60,21 @@ def smith(seed: int, flavour: str, tmp: Path) -> bytes | None:
 
 
 def run_seeds(flavour: str, seeds: range, tmp: Path, engine: Engine) -> Counter[str]:
+    """Each seed's outcome, counted; an untyped error fails the test after all seeds, naming each."""
     outcomes: Counter[str] = Counter()
+    untyped: list[str] = []
     for seed in seeds:
         module = smith(seed, flavour, tmp)
         if module is None:
             outcomes["(no module)"] += 1
             continue
-        err = exercise(bundle(tmp / f"game-{seed}", module, name="smith", **LIMITS), engine)
+        try:
+            err = exercise(bundle(tmp / f"game-{seed}", module, name="smith", **LIMITS), engine)
+        except Exception as e:  # noqa: BLE001 - collected, then reported with its seed
+            untyped.append(f"seed {seed}: {type(e).__name__}: {str(e)[:300]}")
+            continue
         outcomes[type(err).__name__ if err else "ran"] += 1
+    assert not untyped, "\n".join(untyped)
     return outcomes
 
 

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from layerw.errors import ChunkCorrupt, LayerWError, ManifestError, StoreError
+from layerw.errors import ChunkCorrupt, InvalidModule, LayerWError, ManifestError, StoreError
 from layerw.server.edge import verify_chunk
 from layerw.store import open_store
 from layerw.store.channel import Channel
@@ -233,3 +233,12 @@ def test_http_store_stops_reading_an_endless_body() -> None:
 def test_every_refusal_is_typed() -> None:
     for cls in (ChunkCorrupt, ManifestError, StoreError):
         assert issubclass(cls, LayerWError)
+
+
+@pytest.mark.parametrize("module", [b"", b"(module)", random.Random(11).randbytes(4096), b"\0asm\x01\0\0\0\x01\xff"])
+def test_publish_refuses_a_module_that_does_not_validate(tmp_path: Path, module: bytes) -> None:
+    bundle(tmp_path / "build", module, name="bad")
+    with open_store(str(tmp_path / "store")) as store:
+        with pytest.raises(InvalidModule, match="does not validate"):
+            publish(tmp_path / "build", store, "latest")
+        assert store.games() == [] and not list(store.list("chunks/"))  # nothing was written
