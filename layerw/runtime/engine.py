@@ -3,7 +3,8 @@
 Compiling a game with Cranelift takes long enough to matter at start-up, so compiled artefacts
 are cached by (module SHA-256, engine settings, wasmtime version): a warm start deserialises
 instead of compiling. Components (games and plugins, ``compile_component``) share the cache; a
-componentize-py plugin carries a whole CPython, seconds to compile cold, milliseconds warm.
+componentize-py plugin carries a whole CPython, seconds to compile cold, milliseconds warm. The
+cache stays under ``LAYERW_CACHE_MAX_MB``, least recently used first (``layerw.diskbudget``).
 
 CPU limits (``CpuLimit``):
 - ``epoch``: wasmtime epoch interruption; a daemon thread advances the epoch every
@@ -27,6 +28,7 @@ from typing import TypeVar
 import wasmtime
 import wasmtime.component
 
+from layerw.diskbudget import DiskBudget, max_bytes_from_env
 from layerw.errors import InvalidModule
 from layerw.observability import tracing
 
@@ -54,7 +56,8 @@ def cache_dir() -> Path:
 class Engine:
     """A wasmtime engine configured for games, with a compiled-module cache."""
 
-    def __init__(self, cpu_limit: CpuLimit = CpuLimit.EPOCH, cache: Path | None = None) -> None:
+    def __init__(self, cpu_limit: CpuLimit = CpuLimit.EPOCH, cache: Path | None = None,
+                 cache_max_bytes: int | None = None) -> None:
         self.cpu_limit = cpu_limit
         config = wasmtime.Config()
         config.wasm_simd = True
@@ -63,6 +66,7 @@ class Engine:
         config.consume_fuel = cpu_limit is CpuLimit.FUEL
         self.wasmtime = wasmtime.Engine(config)
         self.cache = cache if cache is not None else cache_dir()
+        self.budget = DiskBudget([self.cache], cache_max_bytes if cache_max_bytes is not None else max_bytes_from_env())
         self._fingerprint = f"wasmtime-{version('wasmtime')}-{cpu_limit.value}-simd-speed"
         self._ticker: threading.Thread | None = None
         self._stop = threading.Event()
@@ -102,7 +106,9 @@ class Engine:
         path = self._key(tag, wasm)
         if path.is_file():
             try:
-                return kind.deserialize_file(self.wasmtime, str(path))  # type: ignore[return-value]
+                compiled = kind.deserialize_file(self.wasmtime, str(path))
+                self.budget.used(path)
+                return compiled  # type: ignore[return-value]
             except wasmtime.WasmtimeError:
                 path.unlink(missing_ok=True)  # stale or truncated artefact: compile again
         try:
@@ -112,8 +118,10 @@ class Engine:
         try:
             self.cache.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(compiled.serialize())
+            artefact = compiled.serialize()
+            tmp.write_bytes(artefact)
             tmp.replace(path)
+            self.budget.added(len(artefact))
         except OSError as e:
             if not self._cache_warned:
                 log.warning("cannot write compiled %ss to %s (%s): every start will compile", what, self.cache, e)

@@ -6,7 +6,8 @@
 ``<cache>`` is ``$LAYERW_CACHE_DIR``, else ``~/.cache/layerw`` (the compiled-module cache's base).
 Everything is content-addressed, so entries never go stale; each read is verified again and a
 damaged entry is dropped and fetched anew. Writes are atomic (temporary file, rename), so worker
-processes and concurrent runs may share one cache. Nothing is evicted.
+processes and concurrent runs may share one cache. It stays under ``LAYERW_CACHE_MAX_MB``, least
+recently used first (``layerw.diskbudget``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from layerw.diskbudget import DiskBudget, max_bytes_from_env
 from layerw.store.chunk import chunk_key
 
 
@@ -26,8 +28,10 @@ def cache_root() -> Path:
 
 
 class ChunkCache:
-    def __init__(self, root: Path | None = None) -> None:
+    def __init__(self, root: Path | None = None, max_bytes: int | None = None) -> None:
         self.root = Path(root) if root is not None else cache_root()
+        self.budget = DiskBudget([self.root / "chunks", self.root / "wasm"],
+                                 max_bytes if max_bytes is not None else max_bytes_from_env())
 
     def _read(self, path: Path, sha256: str) -> bytes | None:
         try:
@@ -37,6 +41,7 @@ class ChunkCache:
         if hashlib.sha256(data).hexdigest() != sha256:
             path.unlink(missing_ok=True)
             return None
+        self.budget.used(path)
         return data
 
     def _write(self, path: Path, data: bytes) -> None:
@@ -51,6 +56,8 @@ class ChunkCache:
             os.replace(tmp, path)
         except OSError:
             Path(tmp).unlink(missing_ok=True)
+            return
+        self.budget.added(len(data))
 
     def chunk(self, id_: str) -> bytes | None:
         return self._read(self.root / chunk_key(id_), id_)
