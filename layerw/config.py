@@ -9,6 +9,8 @@
     sources = ["pong.c"]          # default: every *.c / *.cpp beside layerw.toml
     capabilities = []             # extra host capabilities the game asks for
     players = 4                   # seats in a multiplayer room (1..4)
+    filter = "nearest"            # texture sampling: "nearest" keeps pixel art crisp (and the
+                                  # frame's upscale to the window whole-pixel); "linear" smooths
 
     [assets]
     dir = "assets"                # every file below it is an asset, named by its relative path
@@ -43,6 +45,7 @@ CONFIG_NAME = "layerw.toml"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 KNOWN_CAPABILITIES: frozenset[str] = frozenset()
 PLUGIN_CAPABILITIES: frozenset[str] = frozenset({"wasi"})
+FILTERS = ("nearest", "linear")
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,7 @@ class GameConfig:
     memory_mb: int = 64
     tick_ms: int = 100
     players: int = abi.MAX_PLAYERS
+    filter: str = "nearest"
     component: bool = False
     plugins: tuple[PluginRef, ...] = ()
 
@@ -119,6 +123,7 @@ class GameConfig:
                 memory_mb=int(limits.get("memory_mb", cls.memory_mb)),
                 tick_ms=int(limits.get("tick_ms", cls.tick_ms)),
                 players=int(game.get("players", cls.players)),
+                filter=str(game.get("filter", cls.filter)),
                 component=bool(component.get("enabled", cls.component)),
                 plugins=tuple(PluginRef.from_dict(str(k), v, where) for k, v in dict(data.get("plugins", {})).items()),
             )
@@ -140,6 +145,8 @@ class GameConfig:
             raise ConfigError(f"{where}: tick_ms must be at least 1")
         if not 1 <= self.players <= abi.MAX_PLAYERS:
             raise ConfigError(f"{where}: players {self.players} must be within 1..{abi.MAX_PLAYERS}")
+        if self.filter not in FILTERS:
+            raise ConfigError(f"{where}: filter {self.filter!r} must be one of {', '.join(map(repr, FILTERS))}")
         bad = set(self.capabilities) - KNOWN_CAPABILITIES
         if bad:
             raise ConfigError(f"{where}: unknown capabilities {sorted(bad)}; this host grants none beyond the contract")
@@ -155,7 +162,7 @@ class GameConfig:
                 return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
             return str(v)
 
-        game_keys = ("name", "version", "tick_rate", "width", "height", "sources", "capabilities", "players")
+        game_keys = ("name", "version", "tick_rate", "width", "height", "sources", "capabilities", "players", "filter")
         lines = ["[game]"] + [f"{k} = {val(d[k])}" for k in game_keys]
         lines += ["", "[assets]", f"dir = {val(self.assets_dir)}", f"preload = {val(self.preload)}"]
         lines += ["", "[limits]", f"memory_mb = {self.memory_mb}", f"tick_ms = {self.tick_ms}", ""]

@@ -54,7 +54,7 @@ def play(bundle: Bundle, options: PlayOptions) -> PlayResult:
         if wants_pictures:
             from layerw.gfx.renderer import WgpuRenderer
 
-            renderer = WgpuRenderer(bundle.config.width, bundle.config.height)
+            renderer = WgpuRenderer(bundle.config.width, bundle.config.height, filter=bundle.config.filter)
         try:
             runner = Runner(game, renderer, players=options.players, recording=recording)
             frames: list[Path] = []

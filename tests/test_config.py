@@ -15,6 +15,9 @@ def test_round_trip() -> None:
                                 "assets": {"preload": ["x.png"]}, "limits": {"memory_mb": 8}})
     import tomllib
     assert GameConfig.from_dict(tomllib.loads(cfg.to_toml())) == cfg
+    assert cfg.filter == "nearest"
+    linear = GameConfig.from_dict({"game": {"name": "map", "filter": "linear"}})
+    assert linear.filter == "linear" and GameConfig.from_dict(tomllib.loads(linear.to_toml())) == linear
 
 
 @pytest.mark.parametrize("data, match", [
@@ -26,6 +29,7 @@ def test_round_trip() -> None:
     ({"game": {"name": "a", "capabilities": ["sockets"]}}, "unknown capabilities"),
     ({"game": {"name": "a"}, "extra": {}}, "unknown section"),
     ({"game": {"name": "a", "tick_rate": "fast"}}, "invalid literal"),
+    ({"game": {"name": "a", "filter": "smooth"}}, "filter 'smooth' must be one of 'nearest', 'linear'"),
 ])
 def test_bad_config(data: dict, match: str) -> None:  # type: ignore[type-arg]
     with pytest.raises(ConfigError, match=match):

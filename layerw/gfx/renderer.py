@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from layerw import abi
+from layerw.config import FILTERS
 from layerw.errors import RenderError
 from layerw.gfx.commands import FONT_TEXTURE, INSTANCE, Frame, Pipeline, parse
 
@@ -79,14 +80,18 @@ def request_device() -> Any:
 
 
 class WgpuRenderer(Renderer):
-    """Offscreen wgpu renderer; ``device`` lets a Window share its device."""
+    """Offscreen wgpu renderer; ``device`` lets a Window share its device. ``filter`` is how game
+    textures are sampled (and the frame is scaled into a window): "nearest" or "linear"; the
+    built-in font is always sampled "nearest"."""
 
-    def __init__(self, width: int, height: int, *, device: Any = None) -> None:
+    def __init__(self, width: int, height: int, *, device: Any = None, filter: str = "nearest") -> None:
         import wgpu
 
+        if filter not in FILTERS:
+            raise RenderError(f"filter {filter!r} must be one of {', '.join(map(repr, FILTERS))}")
         self._wgpu = wgpu
         self._closed = False
-        self.width, self.height = width, height
+        self.width, self.height, self.filter = width, height, filter
         self.device = device or request_device()
         try:
             self._setup()
@@ -101,7 +106,8 @@ class WgpuRenderer(Renderer):
             usage=usage.RENDER_ATTACHMENT | usage.COPY_SRC | usage.TEXTURE_BINDING)
         self.target_view = self.target.create_view()
         self._stride = max(_CAMERA_SIZE, dev.limits["min-uniform-buffer-offset-alignment"])
-        self.sampler = dev.create_sampler(mag_filter="nearest", min_filter="nearest")
+        self.sampler = dev.create_sampler(mag_filter=self.filter, min_filter=self.filter)
+        self._nearest = dev.create_sampler(mag_filter="nearest", min_filter="nearest")
         self.camera_layout = dev.create_bind_group_layout(entries=[{
             "binding": 0, "visibility": wgpu.ShaderStage.VERTEX,
             "buffer": {"type": "uniform", "has_dynamic_offset": True,
@@ -110,7 +116,7 @@ class WgpuRenderer(Renderer):
             {"binding": 0, "visibility": wgpu.ShaderStage.VERTEX | wgpu.ShaderStage.FRAGMENT,
              "texture": {"sample_type": "float"}},
             {"binding": 1, "visibility": wgpu.ShaderStage.FRAGMENT,
-             "sampler": {"type": "non-filtering"}}])
+             "sampler": {"type": "filtering"}}])
         self.layout = dev.create_pipeline_layout(
             bind_group_layouts=[self.camera_layout, self.texture_layout])
         code = resources.files(__package__).joinpath("shaders.wgsl").read_text()
@@ -148,10 +154,10 @@ class WgpuRenderer(Renderer):
             fragment={"module": self.shaders, "entry_point": fs,
                       "targets": [{"format": target_format, "blend": blend}]})
 
-    def texture_group(self, view: Any) -> Any:
-        """A group(1) bind group sampling ``view`` with the renderer's nearest sampler."""
+    def texture_group(self, view: Any, sampler: Any = None) -> Any:
+        """A group(1) bind group sampling ``view`` with ``sampler`` (default: the game's filter)."""
         return self.device.create_bind_group(layout=self.texture_layout, entries=[
-            {"binding": 0, "resource": view}, {"binding": 1, "resource": self.sampler}])
+            {"binding": 0, "resource": view}, {"binding": 1, "resource": sampler or self.sampler}])
 
     def _upload(self, handle: int, rgba: np.ndarray) -> None:
         rgba = np.ascontiguousarray(rgba, dtype=np.uint8)
@@ -166,7 +172,8 @@ class WgpuRenderer(Renderer):
             usage=self._wgpu.TextureUsage.TEXTURE_BINDING | self._wgpu.TextureUsage.COPY_DST)
         self.device.queue.write_texture({"texture": tex}, rgba,
                                         {"bytes_per_row": w * 4, "rows_per_image": h}, (w, h, 1))
-        self._textures[handle] = (tex, self.texture_group(tex.create_view()))
+        sampler = self._nearest if handle == FONT_TEXTURE else self.sampler
+        self._textures[handle] = (tex, self.texture_group(tex.create_view(), sampler))
 
     def set_texture(self, handle: int, rgba: np.ndarray) -> None:
         if handle <= 0:

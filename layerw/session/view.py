@@ -21,7 +21,7 @@ class WindowView:
     def __init__(self, config: GameConfig) -> None:
         from layerw.gfx.window import Window
 
-        self.renderer = WgpuRenderer(config.width, config.height)
+        self.renderer = WgpuRenderer(config.width, config.height, filter=config.filter)
         self.window = Window(self.renderer, title=f"{config.name} - Layer-W room")
         self._shown = 0.0
 

@@ -5,12 +5,15 @@ never changed. Schema 1 (keys sorted, no whitespace, so the same content gives t
 
     {"schema": 1,
      "game": {"name", "version", "tick_rate", "width", "height", "capabilities", "preload",
-              "memory_mb", "tick_ms", "players", "component"},
+              "memory_mb", "tick_ms", "players", "component"[, "filter"]},
      "module": {"size", "sha256", "chunks": [{"id", "size", "encoding", "stored_size"}, ...]},
      "assets": {"<name>": {"size", "sha256", "chunks": [...]}, ...},
      "transpiled": {"<file>": {"size", "sha256", "chunks": [...]}, ...},
      "deltas": [{"from_sha256", "id", "size"}, ...],
      "chunking": {"algorithm", "min_size", "avg_size", "max_size"}}
+
+``game.filter`` ("linear") is present only where the game does not sample textures "nearest" (the
+default), so manifests of games that leave it alone are the same bytes as before the key existed.
 
 A component build (``game.component``) has the component as its module, which native hosts run,
 and its ``jco transpile`` output as ``transpiled`` files (an ES module of glue and the core modules
@@ -38,7 +41,8 @@ from layerw.store.chunk import ENCODINGS, ChunkRef, is_chunk_id
 SCHEMA = 1
 _VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$")
 GAME_KEYS = ("name", "version", "tick_rate", "width", "height", "capabilities", "preload", "memory_mb", "tick_ms",
-             "players", "component")
+             "players", "component", "filter")
+OPTIONAL_GAME_KEYS = {"filter": GameConfig.filter}  # omitted from the JSON at this default
 
 
 def check_version(version: str, where: str = "version") -> str:
@@ -108,6 +112,9 @@ class Manifest:
         c = self.config
         game = {k: getattr(c, k) for k in GAME_KEYS}
         game["capabilities"], game["preload"] = list(c.capabilities), list(c.preload)
+        for k, default in OPTIONAL_GAME_KEYS.items():
+            if game[k] == default:
+                del game[k]
         return {"schema": SCHEMA, "game": game, "module": self.module.to_json(),
                 "assets": {n: e.to_json() for n, e in sorted(self.assets.items())},
                 "transpiled": {n: e.to_json() for n, e in sorted(self.transpiled.items())},
@@ -129,7 +136,9 @@ class Manifest:
         d = _obj(doc, where, ("schema", "game", "module", "assets", "transpiled", "deltas", "chunking"))
         if d["schema"] != SCHEMA:
             raise ManifestError(f"{where}: schema {d['schema']!r}, this host reads schema {SCHEMA}: upgrade layerw")
-        g = _obj(d["game"], f"{where}: game", GAME_KEYS)
+        g = _obj(d["game"], f"{where}: game")
+        g = _obj(OPTIONAL_GAME_KEYS | g, f"{where}: game", GAME_KEYS)
+        _str(g["filter"], f"{where}: game.filter")
         for k in ("capabilities", "preload"):
             g[k] = tuple(_str(x, f"{where}: game.{k}") for x in _list(g[k], f"{where}: game.{k}"))
         for k in ("tick_rate", "width", "height", "memory_mb", "tick_ms", "players"):

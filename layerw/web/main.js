@@ -63,7 +63,9 @@ export async function boot(canvas, source, options = {}) {
     overlay = "auto", fontUrl, shadersUrl, log, onStop, onError,
   } = options;
   const { config } = source;
-  const renderer = await createRenderer(canvas, { prefer, width: config.width, height: config.height, fontUrl, shadersUrl });
+  const renderer = await createRenderer(canvas, {
+    prefer, width: config.width, height: config.height, filter: filterOf(config), fontUrl, shadersUrl,
+  });
   let game;
   try {
     game = await openGame(source, { seed, log });
@@ -85,7 +87,9 @@ export async function join(canvas, source, options = {}) {
     fontUrl, shadersUrl, log, onStop, onError, onReconnecting, onReconnected,
   } = options;
   const { config } = source;
-  const renderer = await createRenderer(canvas, { prefer, width: config.width, height: config.height, fontUrl, shadersUrl });
+  const renderer = await createRenderer(canvas, {
+    prefer, width: config.width, height: config.height, filter: filterOf(config), fontUrl, shadersUrl,
+  });
   let game;
   try {
     game = await openGame(source, { seed: 0, log });
@@ -107,12 +111,19 @@ export async function join(canvas, source, options = {}) {
   return client;
 }
 
-/** Size the canvas to fill `box` keeping the game's aspect (letterboxed), in whole device pixels;
- *  integer scales from 2x up, so pixel art stays even. */
-export function fit(canvas, width, height, box = { width: innerWidth, height: innerHeight }) {
+/** The game's texture filter: "nearest" (the default, for pixel art) or "linear". */
+export function filterOf(config) {
+  return config.filter || "nearest";
+}
+
+/** Size the canvas to fill `box` keeping the game's aspect (letterboxed), in whole device pixels.
+ *  A "nearest" game scales by whole numbers from 2x up, with nearest sampling, so pixel art stays
+ *  even; a "linear" game fills the box and is smoothed. */
+export function fit(canvas, width, height, box = { width: innerWidth, height: innerHeight }, filter = "nearest") {
   const dpr = window.devicePixelRatio || 1;
   let scale = Math.min((box.width * dpr) / width, (box.height * dpr) / height);
-  if (scale >= 2) scale = Math.floor(scale);
+  if (scale >= 2 && filter === "nearest") scale = Math.floor(scale);
+  canvas.style.imageRendering = filter === "nearest" ? "pixelated" : "auto";
   canvas.style.width = `${Math.round(width * scale) / dpr}px`;
   canvas.style.height = `${Math.round(height * scale) / dpr}px`;
 }
@@ -194,7 +205,7 @@ export async function play({ canvas, progress, progressText, error, status = nul
     const recording = inputsUrl
       ? Recording.parse(await (await fetch(inputsUrl)).text(), inputsUrl) : null;
     const ticks = params.has("ticks") ? Number(params.get("ticks")) : null;
-    const refit = () => fit(canvas, source.config.width, source.config.height);
+    const refit = () => fit(canvas, source.config.width, source.config.height, undefined, filterOf(source.config));
     refit();
     addEventListener("resize", refit);
     const common = {

@@ -1,7 +1,7 @@
 // WebGL2Renderer: the command list drawn with WebGL2 (GLSL ES 3.0; ANGLE underneath in Chrome),
 // batched like the native wgpu renderer: one instance upload per frame, one instanced draw per
 // batch, the same quad shader (a GLSL port of layerw/gfx/shaders.wgsl's vs_quad/fs_quad), a
-// scissor per viewport, nearest sampling. Frames render into an offscreen RGBA8 target at the
+// scissor per viewport, the game's sampling filter. Frames render into an offscreen RGBA8 target at the
 // game's resolution and are blitted to the canvas, so they can be read back at any time.
 
 import {
@@ -109,22 +109,23 @@ out vec4 out_color;
 void main() { out_color = textureLod(u_tex, v_uv, 0.0) * v_color; }`;
 
 export class WebGL2Renderer {
-  static async create(canvas, { width, height, fontUrl = "/font.png" }) {
+  static async create(canvas, { width, height, filter = "nearest", fontUrl = "/font.png" }) {
     const gl = canvas.getContext("webgl2", {
       alpha: false, antialias: false, depth: false, stencil: false, premultipliedAlpha: false,
       preserveDrawingBuffer: false, powerPreference: "high-performance",
     });
     if (!gl) throw new RenderError("this browser offers no WebGL2 context (is hardware acceleration off?)");
-    const renderer = new WebGL2Renderer(gl, width, height);
+    const renderer = new WebGL2Renderer(gl, width, height, filter);
     renderer.upload(FONT_TEXTURE, await loadImage(fontUrl));
     return renderer;
   }
 
-  constructor(gl, width, height) {
+  constructor(gl, width, height, filter = "nearest") {
     this.name = "webgl2";
     this.gl = gl;
     this.width = width;
     this.height = height;
+    this.filter = filter === "linear" ? gl.LINEAR : gl.NEAREST;
     const info = gl.getExtension("WEBGL_debug_renderer_info");
     this.glRenderer = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
     this.frame = new Frame();
@@ -181,7 +182,8 @@ export class WebGL2Renderer {
     } else {
       gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA8, gl.RGBA, gl.UNSIGNED_BYTE, image);
     }
-    for (const p of [gl.TEXTURE_MIN_FILTER, gl.TEXTURE_MAG_FILTER]) gl.texParameteri(gl.TEXTURE_2D, p, gl.NEAREST);
+    const filter = handle === FONT_TEXTURE ? gl.NEAREST : this.filter; // the bitmap font stays crisp
+    for (const p of [gl.TEXTURE_MIN_FILTER, gl.TEXTURE_MAG_FILTER]) gl.texParameteri(gl.TEXTURE_2D, p, filter);
     for (const p of [gl.TEXTURE_WRAP_S, gl.TEXTURE_WRAP_T]) gl.texParameteri(gl.TEXTURE_2D, p, gl.CLAMP_TO_EDGE);
     this.textures.set(handle, tex);
   }

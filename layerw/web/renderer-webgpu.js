@@ -13,21 +13,24 @@ const FORMAT = "rgba8unorm";
 const CAMERA_SIZE = 32;
 
 export class WebGPURenderer {
-  static async create(canvas, adapter, { width, height, fontUrl = "/font.png", shadersUrl = "/shaders.wgsl" }) {
+  static async create(canvas, adapter, {
+    width, height, filter = "nearest", fontUrl = "/font.png", shadersUrl = "/shaders.wgsl",
+  }) {
     const [device, code, font] = await Promise.all([
       adapter.requestDevice(), fetch(shadersUrl).then((r) => {
         if (!r.ok) throw new RenderError(`could not load ${shadersUrl} (HTTP ${r.status})`);
         return r.text();
       }), loadImage(fontUrl),
     ]);
-    const renderer = new WebGPURenderer(canvas, adapter, device, width, height);
+    const renderer = new WebGPURenderer(canvas, adapter, device, width, height, filter);
     await renderer.setup(code);
     renderer.upload(FONT_TEXTURE, font);
     return renderer;
   }
 
-  constructor(canvas, adapter, device, width, height) {
+  constructor(canvas, adapter, device, width, height, filter = "nearest") {
     this.name = "webgpu";
+    this.filter = filter;
     const info = adapter.info || {};
     this.glRenderer = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(" ")
       || "WebGPU adapter (no description)";
@@ -54,13 +57,14 @@ export class WebGPURenderer {
     });
     this.targetView = this.target.createView();
     this.stride = Math.max(CAMERA_SIZE, dev.limits.minUniformBufferOffsetAlignment);
-    this.sampler = dev.createSampler({ magFilter: "nearest", minFilter: "nearest" });
+    this.sampler = dev.createSampler({ magFilter: this.filter, minFilter: this.filter });
+    this.nearest = dev.createSampler({ magFilter: "nearest", minFilter: "nearest" }); // the bitmap font
     this.cameraLayout = dev.createBindGroupLayout({ entries: [{
       binding: 0, visibility: GPUShaderStage.VERTEX,
       buffer: { type: "uniform", hasDynamicOffset: true, minBindingSize: CAMERA_SIZE } }] });
     this.textureLayout = dev.createBindGroupLayout({ entries: [
       { binding: 0, visibility: GPUShaderStage.VERTEX | GPUShaderStage.FRAGMENT, texture: { sampleType: "float" } },
-      { binding: 1, visibility: GPUShaderStage.FRAGMENT, sampler: { type: "non-filtering" } }] });
+      { binding: 1, visibility: GPUShaderStage.FRAGMENT, sampler: { type: "filtering" } }] });
     this.layout = dev.createPipelineLayout({ bindGroupLayouts: [this.cameraLayout, this.textureLayout] });
     dev.pushErrorScope("validation");
     this.shaders = dev.createShaderModule({ code });
@@ -113,7 +117,8 @@ export class WebGPURenderer {
       dev.queue.copyExternalImageToTexture({ source: image }, { texture, premultipliedAlpha: false }, size);
     }
     const group = dev.createBindGroup({ layout: this.textureLayout, entries: [
-      { binding: 0, resource: texture.createView() }, { binding: 1, resource: this.sampler }] });
+      { binding: 0, resource: texture.createView() },
+      { binding: 1, resource: handle === FONT_TEXTURE ? this.nearest : this.sampler }] });
     this.textures.set(handle, { texture, group });
   }
 

@@ -1,7 +1,7 @@
 // Renderer: the interface the browser's GPU backends share, and the one place a backend is chosen.
 //
 // A renderer draws command lists into a target at the game's resolution (the canvas's drawing
-// buffer is that size too; CSS scales it with nearest sampling), like the native WgpuRenderer: a
+// buffer is that size too; CSS scales it, by the game's filter), like the native WgpuRenderer: a
 // frame starts opaque black unless it clears; draws with a texture handle nobody set are skipped.
 //
 //   renderer.name          "webgl2" | "webgpu"

@@ -212,3 +212,35 @@ def test_closed_renderer_refuses_to_draw() -> None:
     r.close()  # closing twice is fine
     with pytest.raises(RenderError, match="closed"):
         r.draw(b"")
+
+
+def upscaled_checker_and_text(w: CommandWriter) -> None:
+    w.sprite(1, 0, 0, 128, 64, 0, 0, 16, 8)  # the checker's top half, 8x
+    w.text(0, 80, 16, WHITE, "Hi")
+
+
+@pytest.mark.parametrize("filter", ["nearest", "linear"])
+def test_filter_chooses_how_textures_are_sampled_but_text_stays_crisp(filter: str) -> None:
+    try:
+        r = WgpuRenderer(W, H, filter=filter)
+    except RenderError as e:
+        pytest.skip(str(e))
+    with r:
+        r.set_texture(1, checker())
+        img = render(r, upscaled_checker_and_text)
+    colours = {tuple(c) for c in img[:64, :128].reshape(-1, 4)}
+    seam = [tuple(img[20, x]) for x in range(56, 72)]  # across the red | blue edge at x = 64
+    if filter == "nearest":
+        assert colours <= {(255, 0, 0, 255), (0, 0, 255, 255), (24, 24, 48, 255)}  # texels and the hole
+        assert seam == [(255, 0, 0, 255)] * 8 + [(0, 0, 255, 255)] * 8
+    else:
+        assert len(colours) > 10  # blends between texels
+        reds = [p[0] for p in seam]
+        assert reds == sorted(reds, reverse=True) and 0 < reds[7] < 255  # a ramp, not a step
+    text = {tuple(c) for c in img[80:96, :40].reshape(-1, 4)}
+    assert text == {(24, 24, 48, 255), (255, 255, 255, 255)}  # the bitmap font: never smoothed
+
+
+def test_an_unknown_filter_is_refused() -> None:
+    with pytest.raises(RenderError, match="filter 'bicubic'"):
+        WgpuRenderer(8, 8, filter="bicubic")

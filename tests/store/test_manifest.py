@@ -36,6 +36,16 @@ def test_round_trip_is_exact_and_deterministic() -> None:
     assert doc["deltas"] == [{"from_sha256": B, "id": C, "size": 42}]
 
 
+def test_filter_is_written_only_where_it_is_not_the_default() -> None:
+    nearest = sample()
+    assert "filter" not in json.loads(nearest.to_bytes())["game"]  # the same bytes as before the key existed
+    linear = replace(nearest, config=replace(nearest.config, filter="linear"))
+    data = linear.to_bytes()
+    assert json.loads(data)["game"]["filter"] == "linear"
+    assert Manifest.parse(data) == linear and Manifest.parse(data).to_bytes() == data
+    assert Manifest.parse(mutate(["game", "filter"], "nearest")).config.filter == "nearest"
+
+
 def mutate(path: list[object], value: object) -> bytes:
     doc = json.loads(sample().to_bytes())
     target = doc
@@ -56,6 +66,8 @@ def mutate(path: list[object], value: object) -> bytes:
     (["game", "name"], "Bad Name", "name"),
     (["game", "version"], "../1", "version"),
     (["game", "preload"], ["nope.png"], "preload"),
+    (["game", "filter"], "cubic", "filter 'cubic'"),
+    (["game", "filter"], 1, "game.filter: expected a string"),
     (["module", "chunks", 0, "id"], "xyz", "SHA-256"),
     (["module", "chunks", 0, "encoding"], "brotli", "encoding"),
     (["module", "size"], 31, "add up"),
