@@ -133,6 +133,14 @@ class RoomRunner:
             elif time.monotonic() - empty_since > self.limits.empty_room_s:
                 self.log.info("room %s: empty for %.0f s, closing", self.room.id, self.limits.empty_room_s)
                 return
+            now = time.monotonic()
+            late = now - due  # this tick's start against its schedule
+            if late > 0.25:  # far behind (machine stalled): do not burst to catch up
+                due = now
+            self._tick_lateness.observe(max(0.0, late))
+            self.jitter_ms.append(max(0.0, late) * 1e3)
+            if len(self.jitter_ms) > 10_000:
+                del self.jitter_ms[:5_000]
             started = time.perf_counter()
             try:
                 frame = self.room.step()
@@ -145,15 +153,7 @@ class RoomRunner:
             self._tick_seconds.observe(time.perf_counter() - started)
             self.broadcast(frame.encode())
             due += period
-            now = time.monotonic()
-            late = max(0.0, now - due)
-            self._tick_lateness.observe(late)
-            self.jitter_ms.append(late * 1e3)
-            if len(self.jitter_ms) > 10_000:
-                del self.jitter_ms[:5_000]
-            if now - due > 0.25:  # far behind (machine stalled): do not burst to catch up
-                due = now
-            await asyncio.sleep(max(0.0, due - now))
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
 
 
 class RoomHost:

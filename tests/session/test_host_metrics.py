@@ -66,3 +66,34 @@ def test_joins_heals_and_tick_timings_are_counted(tmp_path: Path, engine: Engine
     assert sample(host, "layerw_tick_lateness_seconds_count", game="wat") >= 30
     assert sample(host, "layerw_tick_duration_seconds_sum", game="wat") > 0
     assert host.readings() == []  # the room closed with the host
+
+
+def test_lateness_is_how_late_a_tick_starts(tmp_path: Path, engine: Engine) -> None:
+    """Lateness is measured when a tick starts (the loop's wake-up included), so a stalled event
+    loop shows in the room's p99; on an idle loop ticks start within a few milliseconds."""
+    host = room_host(wat_game(tmp_path), engine)
+
+    async def story() -> tuple[float, float]:
+        a = Connection().open(host, "wat", "r")
+        await a.welcome()
+        run = host.runners[("wat", "r")]
+        while run.room.tick < 20:
+            await a.next(p.Frame)
+        calm = run.jitter_p99_ms(window=15)
+        woke = sum(1 for late in run.jitter_ms[-15:] if late > 0)  # a timer never fires early
+        assert woke >= 10, f"only {woke} of 15 ticks measured any lateness: the wake-up is not counted"
+        import time
+
+        time.sleep(0.12)  # blocks the loop: the room cannot tick meanwhile
+        start = run.room.tick
+        while run.room.tick < start + 3:
+            await a.next(p.Frame)
+        stalled = max(run.jitter_ms[-5:])
+        a.put(None)
+        await a.ended()
+        await host.close()
+        return calm, stalled
+
+    calm, stalled = asyncio.run(story())
+    assert calm < 20, f"ticks on an idle loop started {calm:.1f} ms late"
+    assert 90 <= stalled <= 250, f"a tick after a 120 ms stall started {stalled:.1f} ms late"
