@@ -64,6 +64,12 @@ def encode(data: bytes | memoryview, level: int = LEVEL) -> tuple[ChunkRef, byte
     return ChunkRef(id_, len(raw), IDENTITY, len(raw)), raw
 
 
+def encode_as(data: bytes | memoryview, encoding: str, level: int = LEVEL) -> bytes:
+    """The bytes to store for a chunk whose reference already says ``encoding``."""
+    raw = bytes(data)
+    return zstandard.ZstdCompressor(level=level).compress(raw) if encoding == ZSTD else raw
+
+
 def decode(id_: str, stored: bytes, encoding: str | None = None, size: int | None = None) -> tuple[bytes, str]:
     """The verified chunk bytes and the encoding they were stored in.
 

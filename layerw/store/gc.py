@@ -3,8 +3,9 @@
 A chunk is deleted only when no manifest of any game names it (delta blobs included) *and* it was
 written at least ``min_age_s`` ago (an hour by default), so gc cannot delete the chunks of a
 publish still in progress, whose manifest does not exist yet. Chunks are listed before manifests
-are read, so a manifest that appears meanwhile still protects its chunks. Manifests and channels
-are never deleted here.
+are read, so a manifest that appears meanwhile still protects its chunks. A publish that reuses an
+old orphan chunk while gc runs checks it again after writing its manifest and re-uploads it if gc
+took it (``layerw.store.publish``). Manifests and channels are never deleted here.
 """
 
 from __future__ import annotations

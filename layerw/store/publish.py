@@ -4,6 +4,12 @@ Order is what makes a publish safe to interrupt and re-run: (1) every chunk (exi
 skipped after one HEAD each, so a re-run resumes), (2) the module delta from the version the
 channel pointed at, (3) the manifest, (4) the channel — the only mutable write, done last. Until
 step 4 nothing a client reads has changed; a half-published version has no manifest.
+
+A chunk found already stored in step 1 that no version on the channel names may be an orphan
+(of a deleted version or an abandoned publish) which a concurrent ``gc`` is about to delete: gc
+spares every chunk a manifest names, but it may have read the manifests before step 3. So after
+step 3 publish checks each such chunk again and uploads any that went, before step 4 makes the
+version visible.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from layerw.config import GameConfig
 from layerw.errors import ChunkCorrupt, InvalidModule, NotPublished, VersionExists
 from layerw.observability import tracing
 from layerw.store.channel import DEFAULT, check_name
-from layerw.store.chunk import IDENTITY, LEVEL, ZSTD, ChunkRef, chunk_id, chunk_key, encode
+from layerw.store.chunk import IDENTITY, LEVEL, ZSTD, ChunkRef, chunk_id, chunk_key, encode, encode_as
 from layerw.store.chunker import Chunker
 from layerw.store.delta import make_delta
 from layerw.store.manifest import Delta, FileEntry, Manifest, check_version
@@ -113,6 +119,12 @@ def _publish(build_dir: Path, store: Store, channel: str, chunker: Chunker, leve
     reused = sum(1 for _, was in done.values() if was)
     uploaded = sum(ref.stored_size for ref, was in done.values() if not was)
 
+    def restore(ref: ChunkRef) -> int:
+        """Upload a chunk again exactly as the manifest names it; returns the bytes sent."""
+        stored = encode_as(distinct[ref.id], ref.encoding, level)
+        store.write_chunk(ref, stored)
+        return len(stored)
+
     def entry(sha256: str, chunks: list[memoryview]) -> FileEntry:
         return FileEntry(sum(len(c) for c in chunks), sha256, tuple(refs[chunk_id(c)] for c in chunks))
 
@@ -120,26 +132,43 @@ def _publish(build_dir: Path, store: Store, channel: str, chunker: Chunker, leve
     assets = {name: entry(*file) for (kind, name), file in files.items() if kind == "asset"}
     transpiled = {name: entry(*file) for (kind, name), file in files.items() if kind == "transpiled"}
 
-    delta = _delta(store, config.name, config.version, channel, bundle.module, module.sha256)
+    previous = _previous(store, config.name, channel)
+    delta = _delta(store, previous, config.version, bundle.module, module.sha256)
     if delta is not None and not store.has_chunk(delta[0].id):
         store.put(chunk_key(delta[0].id), delta[1])
         uploaded += len(delta[1])
     manifest = Manifest(config, module, assets, (delta[0],) if delta else (), chunker.describe(), transpiled)
     manifest = _write_manifest(store, manifest)
+    # Reused chunks that only this new manifest names: gc may have been deleting them meanwhile.
+    named = previous.chunk_ids() if previous is not None else set()
+    maybe_orphans = [id_ for id_, (_, was) in done.items() if was and id_ not in named]
+    if maybe_orphans:
+        with ThreadPoolExecutor(max_workers=store.parallelism, thread_name_prefix="layerw-publish") as pool:
+            gone = [id_ for id_, there in zip(maybe_orphans, pool.map(store.has_chunk, maybe_orphans), strict=True)
+                    if not there]
+            if gone:
+                log.warning("%d reused chunks of %s %s were deleted (by gc?) during the publish; uploading them again",
+                            len(gone), config.name, config.version)
+                uploaded += sum(pool.map(restore, (refs[id_] for id_ in gone)))
     store.set_channel(config.name, channel, config.version)
     return PublishResult(manifest, channel, len(distinct) - reused, reused, total, uploaded,
                          delta[0] if delta else None, time.perf_counter() - start)
 
 
-def _delta(store: Store, game: str, version: str, channel: str, module: bytes,
-           sha256: str) -> tuple[Delta, bytes] | None:
-    """A patch from the module of the version ``channel`` points at now, when that differs."""
+def _previous(store: Store, game: str, channel: str) -> Manifest | None:
+    """The version ``channel`` points at now, if any."""
     try:
-        previous = store.resolve(game, channel)
+        return store.resolve(game, channel)
     except NotPublished:
         return None
-    if previous.version == version or previous.module.sha256 == sha256:
+
+
+def _delta(store: Store, previous: Manifest | None, version: str, module: bytes,
+           sha256: str) -> tuple[Delta, bytes] | None:
+    """A patch from the module of the previous version on the channel, when that differs."""
+    if previous is None or previous.version == version or previous.module.sha256 == sha256:
         return None
+    game = previous.game
     try:
         old = b"".join(store.read_chunk(c.id, c.encoding) for c in previous.module.chunks)
     except (NotPublished, ChunkCorrupt) as e:  # a damaged old version must not block a new one

@@ -51,3 +51,47 @@ def test_a_version_on_a_channel_cannot_be_unpublished(store: Store, tmp_path: Pa
         store.delete_version("pong", "1.0.0")
     assert gc(store, now=time.time() + 2 * HOUR).deleted == 0
 
+
+
+def test_gc_deleting_a_reused_orphan_mid_publish_cannot_break_the_new_version(
+        store: Store, tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The worst interleaving: publish finds an orphan chunk already stored (so it uploads nothing),
+    and a gc that read the manifests before this publish wrote its own deletes that chunk right
+    after. publish checks such chunks once its manifest exists and uploads them again before the
+    channel moves, so the new version is whole."""
+    level = noise(1 << 20, seed=7)
+    first = publish(build_pong(tmp_path, "1.0.0", assets={"level.bin": level}), store)
+    publish(build_pong(tmp_path, "1.1.0", "2"), store)
+    store.delete_version("pong", "1.0.0")  # level.bin's chunks are orphans now
+    orphans = {c.id for c in first.manifest.assets["level.bin"].chunks}
+    put_manifest = store.put_manifest
+
+    def then_gc_deletes_the_orphans(manifest: object) -> None:
+        put_manifest(manifest)  # type: ignore[arg-type]
+        for id_ in orphans:  # what the racing gc does: it listed them as old orphans
+            store.delete(chunk_key(id_))
+
+    monkeypatch.setattr(store, "put_manifest", then_gc_deletes_the_orphans)
+    with caplog.at_level("WARNING", logger="layerw.store"):
+        again = publish(build_pong(tmp_path, "1.2.0", "3", assets={"level.bin": level}), store)
+    assert again.chunks_reused >= len(orphans)  # they were found stored, so not uploaded at first
+    assert f"{len(orphans)} reused chunks of pong 1.2.0 were deleted" in caplog.text
+    assert all(store.has_chunk(id_) for id_ in again.manifest.chunk_ids())
+    with StoreBundle(store.url, "pong", options=store.options, cache_dir=cache_dir) as bundle:
+        assert bundle.manifest.version == "1.2.0" and bundle.read_asset("level.bin") == level
+
+
+def test_publish_rechecks_only_chunks_the_channels_version_does_not_name(
+        local_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    publish(build_pong(tmp_path, "1.0.0", assets={"level.bin": noise(1 << 20, seed=7)}), local_store)
+    asked: list[str] = []
+    has_chunk = local_store.has_chunk
+
+    def counting(id_: str) -> bool:
+        asked.append(id_)
+        return has_chunk(id_)
+
+    monkeypatch.setattr(local_store, "has_chunk", counting)
+    publish(build_pong(tmp_path, "1.1.0", "2", assets={"level.bin": noise(1 << 20, seed=7)}), local_store)
+    assert len(asked) <= 1  # at most the delta's check: every reused chunk is named by 1.0.0
