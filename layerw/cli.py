@@ -152,7 +152,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         console.print(f"serving {store.url} at {public}/ (games: {', '.join(store.games()) or 'none yet'}; "
                       f"metrics at {public}/metrics)")
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning", ws="websockets-sansio",
-                    log_config=_log_config(args))
+                    log_config=_log_config(args), proxy_headers=True, forwarded_allow_ips=args.trusted_proxies)
     return 0
 
 
@@ -197,7 +197,8 @@ def cmd_edge(args: argparse.Namespace) -> int:
     app = create_edge(args.origin, Path(args.cache_dir), args.max_bytes)
     console.print(f"edge cache for {args.origin} at http://{args.host}:{args.port}/ "
                   f"({args.max_bytes:,} bytes in {args.cache_dir})")
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", log_config=_log_config(args))
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", log_config=_log_config(args),
+                proxy_headers=True, forwarded_allow_ips=args.trusted_proxies)
     return 0
 
 
@@ -257,6 +258,9 @@ def _parser() -> argparse.ArgumentParser:
     parsers["gc"].add_argument("--dry-run", action="store_true", help="only report what would be deleted")
     for name in ("serve", "edge"):
         parsers[name].add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+        parsers[name].add_argument("--trusted-proxies", default="127.0.0.1", metavar="IPS",
+                                   help="comma-separated addresses (or '*') of reverse proxies whose X-Forwarded-For "
+                                   "names the client, as rate limits and logs see it (default 127.0.0.1)")
     parsers["edge"].add_argument("--origin", required=True, help="the origin server's URL (a `layerw serve`)")
     parsers["edge"].add_argument("--cache-dir", required=True, help="where cached chunks live")
     parsers["edge"].add_argument("--max-bytes", type=int, default=10 << 30, help="cache size bound (default 10 GiB)")

@@ -78,17 +78,22 @@ def test_json_lines_carry_the_fields() -> None:
     assert isinstance(JsonFormatter().format(logging.makeLogRecord({"msg": "m", "odd": object()})), str)
 
 
-def test_serve_log_json_writes_json_lines(tmp_path: Path) -> None:
+@pytest.mark.parametrize("trusted, client", [
+    (None, "203.0.113.7"),  # the default trusts a proxy on this machine: the forwarded address counts
+    ("10.1.2.3", "127.0.0.1"),  # a header from an untrusted peer is ignored
+])
+def test_serve_log_json_writes_json_lines(tmp_path: Path, trusted: str | None, client: str) -> None:
     port = free_port()
     cmd = [sys.executable, "-m", "layerw.cli", "serve", "--store", str(tmp_path / "store"), "--port", str(port),
-           "--log-json"]
+           "--log-json", *(["--trusted-proxies", trusted] if trusted else [])]
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env={**os.environ, "NO_COLOR": "1"})
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
                 r = httpx.post(f"http://127.0.0.1:{port}/telemetry", content=json.dumps(
-                    {"kind": "error", "game": "pong", "tick": 3, "error": "lost"}))
+                    {"kind": "error", "game": "pong", "tick": 3, "error": "lost"}),
+                    headers={"X-Forwarded-For": "203.0.113.7"})
                 break
             except httpx.TransportError:
                 assert time.monotonic() < deadline and proc.poll() is None, "layerw serve did not start"
@@ -100,3 +105,4 @@ def test_serve_log_json_writes_json_lines(tmp_path: Path) -> None:
     lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     [report] = [x for x in lines if x["logger"] == "layerw.client"]
     assert (report["level"], report["game"], report["tick"], report["error"]) == ("warning", "pong", 3, "lost")
+    assert report["client"] == client  # what the per-client rate limit is keyed on
