@@ -66,10 +66,14 @@ class ComponentGame:
         self._failure: GameError | None = None
         self._dropped_reported = False
         self.plugins: dict[str, Plugin] = {}
-        with tracing.span("instantiate", game=self.name, tick=0):
-            self._instantiate(SplitMix64(self.seed))
-            io = self._call("init", self.seed)
-            self._read_io(io)
+        try:
+            with tracing.span("instantiate", game=self.name, tick=0):
+                self._instantiate(SplitMix64(self.seed))
+                io = self._call("init", self.seed)
+                self._read_io(io)
+        except BaseException:
+            self.close()  # a game that failed to start keeps no instance (nor its memory) alive
+            raise
 
     # --- instance -------------------------------------------------------------------------------
 
@@ -262,7 +266,9 @@ class ComponentGame:
         self._funcs = {}
         for plugin in self.plugins.values():
             plugin.close()
-        self.store.close()
+        store = getattr(self, "store", None)
+        if store is not None:
+            store.close()
 
     def __enter__(self) -> ComponentGame:
         return self

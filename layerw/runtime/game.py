@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import struct
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import wasmtime
@@ -53,15 +54,23 @@ class Game:
         self.seed = seed & ((1 << 64) - 1)
         self.module_sha256 = hashlib.sha256(bundle.module).hexdigest()
         self.tick_count = 0
-        self.log = ContextLog(log, tick=lambda: self.tick_count, game=self.name)  # game and tick on every record
+        # wasmtime-py keeps host functions in a process-wide table until their store is freed, so
+        # what they call back into holds this game weakly: a game nobody closed is still collected.
+        me = weakref.proxy(self)
+        self._tick_now: Callable[[], int] = lambda: me.tick_count
+        self.log = ContextLog(log, tick=self._tick_now, game=self.name)  # game and tick on every record
         self.module = engine.compile(bundle.module)
         check_module(self.module, self.name)
         self._failure: GameError | None = None
         self._dropped_reported = False
-        with tracing.span("instantiate", game=self.name, tick=0):
-            self._instantiate(SplitMix64(self.seed))
-            self._call("_initialize")
-            self._read_io(self._call("lw_init", self.seed & 0xFFFFFFFF, self.seed >> 32))
+        try:
+            with tracing.span("instantiate", game=self.name, tick=0):
+                self._instantiate(SplitMix64(self.seed))
+                self._call("_initialize")
+                self._read_io(self._call("lw_init", self.seed & 0xFFFFFFFF, self.seed >> 32))
+        except BaseException:
+            self.close()  # a game that failed to start keeps no instance (nor its memory) alive
+            raise
 
     # --- instance -------------------------------------------------------------------------------
 
@@ -70,10 +79,11 @@ class Game:
         self.store.set_limits(memory_size=self.config.memory_bytes, table_elements=MAX_TABLE_ELEMENTS,
                               tables=MAX_TABLES, memories=1)
         self.assets = AssetTable(self.bundle.asset_names(), set(self.config.preload), self.bundle.read_asset)
-        self.wasi = Wasi(self.name, self._clock_ns, rng, self.log)
+        tick_now, tick_rate = self._tick_now, self.config.tick_rate
+        self.wasi = Wasi(self.name, lambda: tick_now() * 1_000_000_000 // tick_rate, rng, self.log)
         linker = wasmtime.Linker(self.engine.wasmtime)
         self.wasi.define(linker)
-        HostImports(self.name, self.assets, lambda: self.tick_count, self.log).define(linker)
+        HostImports(self.name, self.assets, tick_now, self.log).define(linker)
         self.engine.arm(self.store, self.config.tick_ms)  # instantiating runs a start function, if any
         try:
             instance = linker.instantiate(self.store, self.module)
@@ -95,9 +105,6 @@ class Game:
             func = exports[sig.name]
             assert isinstance(func, wasmtime.Func)  # checked by check_module
             self._funcs[sig.name] = func
-
-    def _clock_ns(self) -> int:
-        return self.tick_count * 1_000_000_000 // self.config.tick_rate
 
     def _read_io(self, io_ptr: int) -> None:
         size = self.memory.data_len(self.store)
@@ -259,8 +266,11 @@ class Game:
         self._failure = None
 
     def close(self) -> None:
+        """Free the instance now (also done when the game is garbage collected)."""
         self._funcs = {}
-        self.store.close()
+        store = getattr(self, "store", None)
+        if store is not None:
+            store.close()
 
     def __enter__(self) -> Game:
         return self

@@ -11,7 +11,7 @@ import pytest
 
 from layerw import abi
 from layerw.bundle import Bundle
-from layerw.errors import SnapshotError
+from layerw.errors import LayerWError, SnapshotError
 from layerw.runtime.engine import Engine
 from layerw.runtime.game import Game
 from layerw.runtime.inputs import InputState, Recording
@@ -201,3 +201,28 @@ def test_snapshot_delta_carries_only_changed_pages(host_game: Bundle, engine: En
             apply_delta(new, data)
         with pytest.raises(SnapshotError):
             apply_delta(base, data[:-5])
+
+
+@pytest.mark.parametrize("init", ["unreachable", "(i32.const 0) (return)", ""],
+                         ids=["trap at start", "bad lw_io at start", "never closed"])
+def test_a_game_that_failed_to_start_or_was_never_closed_is_freed(init: str, tmp_path: Path, engine: Engine) -> None:
+    """wasmtime-py holds host functions in a process-wide table until their store goes, and they
+    call back into the game: a failed start must close its store, and nothing may hold the game
+    strongly, or every such game (with its linear memory) would stay for the life of the process."""
+    import gc
+    import weakref
+
+    from tests.hostile.modules import imports
+    from tests.wat import bundle, contract_wat
+
+    wat = contract_wat(imports=imports("log", "asset_request", "fd_write", "clock_time_get"), init=init)
+    b = bundle(tmp_path / "freed", wat, name="freed")
+    alive: list[weakref.ref[Game]] = []
+    for _ in range(3):
+        try:
+            alive.append(weakref.ref(Game(b, engine)))  # started, then dropped without close()
+        except LayerWError:
+            pass
+    gc.collect()
+    assert not alive or all(r() is None for r in alive)
+    assert not [o for o in gc.get_objects() if isinstance(o, Game) and o.name == "freed"]
