@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -62,7 +63,12 @@ class ComponentGame:
         self.module_sha256 = hashlib.sha256(bundle.module).hexdigest()
         self.component = engine.compile_component(bundle.module)
         self.tick_count = 0
-        self.log = ContextLog(log, tick=lambda: self.tick_count, game=self.name)
+        # Host functions live in wasmtime-py's process-wide table until their store is freed, so
+        # they reach this game weakly: a game nobody closed is still collected (see Game).
+        me = weakref.proxy(self)
+        self._me = me
+        self._tick_now: Callable[[], int] = lambda: me.tick_count
+        self.log = ContextLog(log, tick=self._tick_now, game=self.name)
         self._failure: GameError | None = None
         self._dropped_reported = False
         self.plugins: dict[str, Plugin] = {}
@@ -86,14 +92,15 @@ class ComponentGame:
         self.assets = AssetTable(self.bundle.asset_names(), set(self.config.preload), self.bundle.read_asset)
         linker = wc.Linker(self.engine.wasmtime)
         with linker.root() as root, root.add_instance(HOST) as host:
-            host.add_func("asset-request", self._asset_request)
-            host.add_func("asset-size", self._asset_size)
-            host.add_func("asset-read", self._asset_read)
-            host.add_func("image-size", self._image_size)
-            host.add_func("log", self._log)
+            me = self._me
+            host.add_func("asset-request", lambda *a: me._asset_request(*a))
+            host.add_func("asset-size", lambda *a: me._asset_size(*a))
+            host.add_func("asset-read", lambda *a: me._asset_read(*a))
+            host.add_func("image-size", lambda *a: me._image_size(*a))
+            host.add_func("log", lambda *a: me._log(*a))
         self.plugins = {ref.slot: Plugin(self.bundle, ref, self.engine, game=self.name) for ref in self.config.plugins}
         for plugin in self.plugins.values():
-            plugin.define(linker, lambda: self.tick_count)
+            plugin.define(linker, self._tick_now)
         self.engine.arm(self.store, self.config.tick_ms)  # instantiating runs _initialize
         try:
             instance = linker.instantiate(self.store, self.component)

@@ -84,3 +84,20 @@ def test_open_game_and_the_cli_pick_the_component(pong_both: Path, tmp_path: Pat
 def test_a_core_module_is_not_a_component(pong_both: Path, engine: Engine) -> None:
     with pytest.raises(InvalidModule, match="not a wasm component"):
         engine.compile_component((pong_both / MODULE_NAME).read_bytes())
+
+
+def test_a_component_game_nobody_closed_is_freed(pong_both: Path, engine: Engine) -> None:
+    """Its host functions sit in wasmtime-py's process-wide table until its store goes; they reach
+    the game weakly, so dropping the game frees it (and its store and memory)."""
+    import gc
+    import weakref
+
+    refs = []
+    for _ in range(3):
+        game = ComponentGame(Bundle.open(pong_both), engine)
+        game.tick(InputState())
+        game.render()
+        refs.append(weakref.ref(game))
+        del game
+    gc.collect()
+    assert all(r() is None for r in refs)
