@@ -40,16 +40,18 @@ def max_bytes_from_env() -> int:
 
 
 class DiskBudget:
-    """Keeps the files below ``folders`` under ``max_bytes`` in all (temporary files excepted)."""
+    """Keeps the files below ``folders`` under ``max_bytes`` in all (temporary files excepted); a
+    trim goes down to ``trim_to`` of the bound."""
 
-    def __init__(self, folders: list[Path], max_bytes: int) -> None:
+    def __init__(self, folders: list[Path], max_bytes: int, trim_to: float = TRIM_TO) -> None:
         self.folders = folders
         self.max_bytes = max_bytes
+        self.trim_to = trim_to
         self._total: int | None = None
         self._lock = threading.Lock()
 
-    def __reduce__(self) -> tuple[type[DiskBudget], tuple[list[Path], int]]:
-        return DiskBudget, (self.folders, self.max_bytes)  # to a worker process, which counts afresh
+    def __reduce__(self) -> tuple[type[DiskBudget], tuple[list[Path], int, float]]:
+        return DiskBudget, (self.folders, self.max_bytes, self.trim_to)  # to a worker process, which counts afresh
 
     def _files(self) -> list[tuple[float, int, Path]]:
         """(mtime, size, path) of every cache file, ignoring ones that vanish while listed."""
@@ -75,20 +77,32 @@ class DiskBudget:
         except OSError:
             pass
 
-    def added(self, size: int) -> None:
-        """A file of ``size`` bytes was written; trims when the cache is past its bound."""
+    @property
+    def total(self) -> int:
+        """Bytes in the cache, as this process counts them."""
+        with self._lock:
+            return self._counted()
+
+    def added(self, size: int, replaced: int = 0) -> None:
+        """A file of ``size`` bytes was written (over one of ``replaced`` bytes); trims when the
+        cache is past its bound."""
         with self._lock:
             if self._total is None:
-                self._total = sum(s for _, s, _ in self._files())
+                self._counted()
             else:
-                self._total += size
-            if self._total > self.max_bytes:
+                self._total += size - replaced
+            if self._counted() > self.max_bytes:
                 self._trim()
+
+    def _counted(self) -> int:
+        if self._total is None:
+            self._total = sum(s for _, s, _ in self._files())
+        return self._total
 
     def _trim(self) -> None:
         files = sorted(self._files())
         total = sum(s for _, s, _ in files)
-        target = int(self.max_bytes * TRIM_TO)
+        target = int(self.max_bytes * self.trim_to)
         removed = 0
         for _, size, path in files:
             if total <= target:
@@ -102,6 +116,6 @@ class DiskBudget:
                 continue
             total -= size
             removed += 1
-        log.info("cache %s trimmed: %d files removed, %d MiB kept (bound %d MiB)",
+        log.debug("cache %s trimmed: %d files removed, %d MiB kept (bound %d MiB)",
                  ", ".join(map(str, self.folders)), removed, total >> 20, self.max_bytes >> 20)
         self._total = total

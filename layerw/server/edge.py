@@ -32,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from layerw.diskbudget import DiskBudget
 from layerw.errors import ChunkCorrupt
 from layerw.observability import tracing
 from layerw.observability.metrics import CacheReading, Metrics
@@ -45,13 +46,14 @@ MAX_CHUNK = 64 << 20  # refuse a "chunk" larger than any chunker produces
 
 
 class DiskLRU:
-    """Files under ``root`` named by key; the least recently used go past ``max_bytes``."""
+    """Files under ``root`` named by key; past ``max_bytes`` the least recently used go
+    (``layerw.diskbudget``, trimming to exactly the bound)."""
 
     def __init__(self, root: Path, max_bytes: int) -> None:
         self.root = root
         self.max_bytes = max_bytes
         root.mkdir(parents=True, exist_ok=True)
-        self._sizes = {p.name: p.stat().st_size for p in root.iterdir() if p.is_file()}
+        self._budget = DiskBudget([root], max_bytes, trim_to=1.0)
         self._disk_full_logged = False
 
     def get(self, key: str) -> bytes | None:
@@ -60,37 +62,27 @@ class DiskLRU:
             data = path.read_bytes()
         except FileNotFoundError:
             return None
-        os.utime(path)  # recency for eviction
+        self._budget.used(path)  # recency for eviction
         return data
 
     def put(self, key: str, data: bytes) -> None:
+        path = self.root / key
         tmp = self.root / f".{key}.{os.getpid()}.tmp"
         try:
+            replaced = path.stat().st_size if path.is_file() else 0
             tmp.write_bytes(data)
-            tmp.replace(self.root / key)
+            tmp.replace(path)
         except OSError as e:  # e.g. disk full: keep serving from the origin, say so once
             tmp.unlink(missing_ok=True)
             if not self._disk_full_logged:
                 log.warning("edge cache cannot write to %s (%s); serving from the origin without caching", self.root, e)
                 self._disk_full_logged = True
             return
-        self._sizes[key] = len(data)
-        self._evict()
-
-    def _evict(self) -> None:
-        total = sum(self._sizes.values())
-        if total <= self.max_bytes:
-            return
-        by_age = sorted(self._sizes, key=lambda k: (self.root / k).stat().st_mtime if (self.root / k).exists() else 0)
-        for key in by_age:
-            if total <= self.max_bytes:
-                break
-            (self.root / key).unlink(missing_ok=True)
-            total -= self._sizes.pop(key)
+        self._budget.added(len(data), replaced)
 
     @property
     def size(self) -> int:
-        return sum(self._sizes.values())
+        return self._budget.total
 
 
 def verify_chunk(id_: str, stored: bytes, encoding: str) -> bytes:
