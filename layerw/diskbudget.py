@@ -1,4 +1,5 @@
-"""DiskBudget: a local cache's files stay under a size, the least recently used going first.
+"""Local caches: where they live (``cache_root``) and DiskBudget, which keeps a cache's files
+under a size, the least recently used going first.
 
 The client-side caches (downloaded chunks and modules, ``layerw.store.cache``; compiled modules,
 ``layerw.runtime.engine``) are content-addressed, so any entry may go at any time: the next use
@@ -23,6 +24,13 @@ DEFAULT_MAX_MB = 2048
 TRIM_TO = 0.9  # a trim leaves the cache at this fraction of its bound, so trims are rare
 
 log = logging.getLogger(__name__)
+
+
+def cache_root() -> Path:
+    """``$LAYERW_CACHE_DIR``, else ``$XDG_CACHE_HOME/layerw`` (``~/.cache/layerw``): every local cache's base."""
+    base = os.environ.get("LAYERW_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "layerw")
+    return Path(base)
 
 
 def max_bytes_from_env() -> int:

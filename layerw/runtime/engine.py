@@ -28,7 +28,7 @@ from typing import TypeVar
 import wasmtime
 import wasmtime.component
 
-from layerw.diskbudget import DiskBudget, max_bytes_from_env
+from layerw.diskbudget import DiskBudget, cache_root, max_bytes_from_env
 from layerw.errors import InvalidModule
 from layerw.observability import tracing
 
@@ -48,9 +48,7 @@ class CpuLimit(enum.Enum):
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("LAYERW_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "layerw")
-    return Path(base) / "modules"
+    return cache_root() / "modules"
 
 
 class Engine:

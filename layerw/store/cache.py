@@ -17,14 +17,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from layerw.diskbudget import DiskBudget, max_bytes_from_env
+from layerw.diskbudget import DiskBudget, cache_root, max_bytes_from_env
 from layerw.store.chunk import chunk_key
-
-
-def cache_root() -> Path:
-    base = os.environ.get("LAYERW_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "layerw")
-    return Path(base)
 
 
 class ChunkCache:
