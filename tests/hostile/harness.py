@@ -51,18 +51,19 @@ class Pacer:
             self.error = e
 
     @contextmanager
-    def watch(self, n: int = 3) -> Iterator[None]:
+    def watch(self, n: int = 10) -> Iterator[None]:
         """Around one hostile case: afterwards the healthy game must be alive, never have fallen
-        more than MAX_LATE_S behind during the case, and have ticked ``n`` times since it began
-        (waiting at most n / RATE + MAX_LATE_S past the case's end)."""
-        first, start = len(self.late_s), self.ticks
+        more than MAX_LATE_S behind during the case, and advance ``n`` more ticks on time (within
+        n / RATE + MAX_LATE_S)."""
+        first = len(self.late_s)
         yield
-        deadline = time.monotonic() + n / RATE + MAX_LATE_S
-        while self.ticks < start + n and time.monotonic() < deadline:
-            time.sleep(0.002)
         late = max(self.late_s[first:], default=0.0)
         assert self.error is None, f"the healthy game failed beside a hostile case: {self.error!r}"
         assert late <= MAX_LATE_S, f"the healthy game fell {late:.3f} s behind during a hostile case"
+        start = self.ticks
+        deadline = time.monotonic() + n / RATE + MAX_LATE_S
+        while self.ticks < start + n and time.monotonic() < deadline:
+            time.sleep(0.002)
         assert self.ticks >= start + n, f"the healthy game ticked {self.ticks - start} of {n} times in time"
 
     def close(self) -> None:
