@@ -72,6 +72,10 @@ class S3Store(Store):
             if code in _REFUSED:
                 return StoreUnavailable(f"{where}: {code}: check the bucket exists and the credentials "
                                         "(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) allow it")
+            if int(e.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)) >= 500:
+                # InternalError, ServiceUnavailable, SlowDown: the server is there but not serving
+                # (e.g. still starting up); retried like an unreachable one, after boto's own retries
+                return StoreUnavailable(f"{where}: {e}")
             return StoreError(f"{where}: {e}")
         if isinstance(e, NoCredentialsError):
             return StoreUnavailable(f"{where}: no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")

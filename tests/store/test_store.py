@@ -112,6 +112,35 @@ def test_s3_failures_are_store_unavailable(seaweed: Seaweed, monkeypatch: pytest
         wrong.put("k", b"v")
 
 
+def test_s3_server_errors_are_store_unavailable() -> None:
+    """A server that answers 5xx (say, an S3 gateway still starting) is unavailable, to be retried,
+    not a failed read."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Starting(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"<Error><Code>InternalError</Code><Message>We encountered an internal error</Message></Error>"
+            self.send_response(500)
+            self.send_header("Content-Type", "application/xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Starting)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with S3Store(f"s3://{BUCKET}/x", endpoint_url=f"http://127.0.0.1:{server.server_port}", retries=1) as s3:
+            with pytest.raises(StoreUnavailable, match="InternalError"):
+                s3.get("k")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_local_store_rejects_keys_that_escape_it(local_store: LocalStore, tmp_path: Path) -> None:
     for key in ("../outside", "a/../../outside", "/etc/passwd", "a//b", ""):
         with pytest.raises(StoreError):
