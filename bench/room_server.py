@@ -5,8 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import uvicorn
-
+from layerw.server import run
 from layerw.server.app import create_app
 from layerw.server.catalog import DirCatalog
 from layerw.session.host import Limits
@@ -14,5 +13,4 @@ from layerw.session.host import Limits
 if __name__ == "__main__":
     build, port = Path(sys.argv[1]), int(sys.argv[2])
     limits = Limits(max_rooms=512, empty_room_s=1.0)  # rooms of a finished load step close quickly
-    uvicorn.run(create_app(DirCatalog([build]), limits=limits), host="127.0.0.1", port=port, log_level="warning",
-                ws="websockets-sansio")
+    run.serve(create_app(DirCatalog([build]), limits=limits), "127.0.0.1", port)

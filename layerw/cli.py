@@ -139,8 +139,7 @@ def cmd_gc(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
+    from layerw.server import run
     from layerw.server.app import create_app
     from layerw.server.catalog import StoreCatalog
     from layerw.session.directory import Directory
@@ -151,8 +150,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         app = create_app(StoreCatalog(store), store=store, directory=Directory.open(args.rooms), public_url=public)
         console.print(f"serving {store.url} at {public}/ (games: {', '.join(store.games()) or 'none yet'}; "
                       f"metrics at {public}/metrics)")
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", ws="websockets-sansio",
-                    log_config=_log_config(args), proxy_headers=True, forwarded_allow_ips=args.trusted_proxies)
+        run.serve(app, args.host, args.port, log_config=_log_config(args), proxy_headers=True,
+                  forwarded_allow_ips=args.trusted_proxies)
     return 0
 
 
@@ -190,15 +189,14 @@ def cmd_join(args: argparse.Namespace) -> int:
 
 
 def cmd_edge(args: argparse.Namespace) -> int:
-    import uvicorn
-
+    from layerw.server import run
     from layerw.server.edge import create_edge
 
     app = create_edge(args.origin, Path(args.cache_dir), args.max_bytes)
     console.print(f"edge cache for {args.origin} at http://{args.host}:{args.port}/ "
                   f"({args.max_bytes:,} bytes in {args.cache_dir})")
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", log_config=_log_config(args),
-                proxy_headers=True, forwarded_allow_ips=args.trusted_proxies)
+    run.serve(app, args.host, args.port, log_config=_log_config(args), proxy_headers=True,
+              forwarded_allow_ips=args.trusted_proxies)
     return 0
 
 

@@ -11,6 +11,8 @@ from typing import Any
 
 import uvicorn
 
+from layerw.server import run
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -22,7 +24,7 @@ def free_port() -> int:
 def serving(app: Any, port: int | None = None) -> Iterator[str]:
     """Run ``app`` on 127.0.0.1; yields its base URL (http://127.0.0.1:PORT)."""
     port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio"))
+    server = uvicorn.Server(run.config(app, "127.0.0.1", port))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
