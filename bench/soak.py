@@ -133,9 +133,9 @@ async def player(url: str, room: str, key: int, stop: float, load: Load) -> None
                 while time.monotonic() < stop:
                     msg = p.decode_server(await asyncio.wait_for(ws.recv(), 10))  # type: ignore[arg-type]
                     if isinstance(msg, p.Welcome):
-                        last = msg.state.frames[-1].tick if msg.state.frames else msg.state.tick - 1
+                        last = p.decode_frame(msg.state.frames[-1]).tick if msg.state.frames else msg.state.tick - 1
                     elif isinstance(msg, p.State):
-                        last = msg.frames[-1].tick if msg.frames else msg.tick - 1
+                        last = p.decode_frame(msg.frames[-1]).tick if msg.frames else msg.tick - 1
                     elif isinstance(msg, p.Frame):
                         if last >= 0 and msg.tick != last + 1:
                             load.errors.append(f"{room}: frame {msg.tick} after {last}")

@@ -1,7 +1,8 @@
 """RoomHost: rooms ticking in real time on an asyncio loop, and the clients connected to them.
 
-Each room has its own tick task: step, then hand the encoded frame to every client's bounded
-outgoing queue (a client that cannot keep up is disconnected; it never slows the room). Client
+Rooms of one tick rate share one ``Clock`` task: at each beat it steps every room, then hands each
+encoded frame to that room's clients' bounded outgoing queues (a client that cannot keep up is
+disconnected; it never slows the room), whose sends run after the beat. Client
 messages are checked for size, rate and form before they reach the room; anything wrong closes
 that connection with a WebSocket close code and leaves everyone else alone.
 """
@@ -85,20 +86,19 @@ class Client:
 
 
 class RoomRunner:
-    """One room and its clients; ``run`` ticks it at the game's rate until closed."""
+    """One room and its clients; its host's clock calls ``beat`` once per tick."""
 
-    def __init__(self, room: Room, limits: Limits, on_close: Callable[[], None] = lambda: None,
-                 metrics: Metrics | None = None) -> None:
+    def __init__(self, room: Room, limits: Limits, metrics: Metrics | None = None) -> None:
         self.room = room
         self.limits = limits
-        self.on_close = on_close
+        self.period = 1.0 / (room.tick_rate * limits.speed)
         self.clients: set[Client] = set()
         self.jitter_ms: list[float] = []  # lateness of each tick against its schedule
-        self.task: asyncio.Task[None] | None = None
         self.game = room.game.name
         self.metrics = metrics or Metrics()
         self._tick_seconds = self.metrics.tick_seconds.labels(self.game)
         self._tick_lateness = self.metrics.tick_lateness.labels(self.game)
+        self._empty_since = time.monotonic()
         self.log = ContextLog(log, tick=lambda: room.tick, game=self.game, room=room.id)
 
     def jitter_p99_ms(self, window: int = 180) -> float:
@@ -116,43 +116,87 @@ class RoomRunner:
                 self.clients.discard(client)
                 client.drop(CLOSE_TRY_AGAIN, "too slow to keep up with the room")
 
-    async def run(self) -> None:
+    def beat(self, due: float) -> bytes | None:
+        """Tick once (``due`` is when this tick should have started); returns the frame to
+        broadcast, or None when the room is done."""
+        if self.room.state is not RoomState.OPEN:
+            return None
+        now = time.monotonic()
+        if self.clients:
+            self._empty_since = now
+        elif now - self._empty_since > self.limits.empty_room_s:
+            self.log.info("room %s: empty for %.0f s, closing", self.room.id, self.limits.empty_room_s)
+            return None
+        late = max(0.0, now - due)  # this tick's start against its schedule
+        self._tick_lateness.observe(late)
+        self.jitter_ms.append(late * 1e3)
+        if len(self.jitter_ms) > 10_000:
+            del self.jitter_ms[:5_000]
+        started = time.perf_counter()
         try:
-            await self._tick_until_closed()
-        finally:
-            self.room.close()
-            self.on_close()
+            frame = self.room.step()
+        except GameError as e:
+            self.metrics.trap(self.game, e)
+            self.log.error("room %s stopped: %s", self.room.id, e, extra={"error": type(e).__name__})
+            self.drop_all(CLOSE_INTERNAL, f"the game stopped: {e}")
+            return None
+        self._tick_seconds.observe(time.perf_counter() - started)
+        return frame
 
-    async def _tick_until_closed(self) -> None:
-        period = 1.0 / (self.room.tick_rate * self.limits.speed)
+    def drop_all(self, code: int, reason: str) -> None:
+        for client in list(self.clients):
+            client.drop(code, reason)
+
+
+class Clock:
+    """The beat of every room that ticks at one rate, in one task.
+
+    Rooms do not each sleep until their own next tick: at every beat the clock steps all of
+    them, one after another (in an order that rotates, so none is always last), then hands
+    every frame to its clients' outboxes, and only then do the sends run. A tick therefore waits
+    for at most the other rooms' steps, never for a burst of other rooms' network writes, and the
+    loop wakes once per beat, not once per room. A room whose step raises something unexpected
+    is closed; the others keep ticking.
+    """
+
+    def __init__(self, period: float, on_done: Callable[[RoomRunner], None]) -> None:
+        self.period = period
+        self.runners: list[RoomRunner] = []
+        self.on_done = on_done
+        self.task: asyncio.Task[None] | None = None
+        self._turn = 0
+
+    def add(self, runner: RoomRunner) -> None:
+        self.runners.append(runner)
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._run(), name=f"clock {self.period * 1e3:.1f} ms")
+
+    def remove(self, runner: RoomRunner) -> None:
+        if runner in self.runners:
+            self.runners.remove(runner)
+
+    async def _run(self) -> None:
         due = time.monotonic()
-        empty_since = due
-        while self.room.state is RoomState.OPEN:
-            if self.clients:
-                empty_since = time.monotonic()
-            elif time.monotonic() - empty_since > self.limits.empty_room_s:
-                self.log.info("room %s: empty for %.0f s, closing", self.room.id, self.limits.empty_room_s)
-                return
-            now = time.monotonic()
-            late = now - due  # this tick's start against its schedule
-            if late > 0.25:  # far behind (machine stalled): do not burst to catch up
-                due = now
-            self._tick_lateness.observe(max(0.0, late))
-            self.jitter_ms.append(max(0.0, late) * 1e3)
-            if len(self.jitter_ms) > 10_000:
-                del self.jitter_ms[:5_000]
-            started = time.perf_counter()
-            try:
-                frame = self.room.step()
-            except GameError as e:
-                self.metrics.trap(self.game, e)
-                self.log.error("room %s stopped: %s", self.room.id, e, extra={"error": type(e).__name__})
-                for client in list(self.clients):
-                    client.drop(CLOSE_INTERNAL, f"the game stopped: {e}")
-                return
-            self._tick_seconds.observe(time.perf_counter() - started)
-            self.broadcast(frame.encode())
-            due += period
+        while self.runners:
+            if time.monotonic() - due > 0.25:  # far behind (machine stalled): do not burst to catch up
+                due = time.monotonic()
+            self._turn = (self._turn + 1) % len(self.runners)
+            stepped: list[tuple[RoomRunner, bytes]] = []
+            for runner in self.runners[self._turn:] + self.runners[:self._turn]:
+                try:
+                    frame = runner.beat(due)
+                except Exception:  # a bug in one room must not stop the others
+                    runner.log.exception("room %s failed", runner.room.id)
+                    runner.drop_all(CLOSE_INTERNAL, "the room failed")
+                    frame = None
+                if frame is None:
+                    self.remove(runner)
+                    self.on_done(runner)
+                else:
+                    stepped.append((runner, frame))
+            for runner, frame in stepped:
+                runner.broadcast(frame)
+            due += self.period
             await asyncio.sleep(max(0.0, due - time.monotonic()))
 
 
@@ -164,6 +208,7 @@ class RoomHost:
         self.limits = limits
         self.room_options = room_options or {}
         self.runners: dict[tuple[str, str], RoomRunner] = {}
+        self.clocks: dict[float, Clock] = {}  # by tick period: one beat for all rooms of one rate
         self.on_room_closed: Callable[[str], None] = lambda room: None
         self.metrics = metrics or Metrics()
         self.metrics.watch_rooms(self.readings)
@@ -186,14 +231,18 @@ class RoomHost:
             except GameError as e:  # the game traps while starting: no room, counted like any trap
                 self.metrics.trap(game, e)
                 raise
-            runner = RoomRunner(room, self.limits, on_close=lambda: self._closed(key), metrics=self.metrics)
-            runner.task = asyncio.get_running_loop().create_task(runner.run(), name=f"room {game}/{room_id}")
+            runner = RoomRunner(room, self.limits, metrics=self.metrics)
             self.runners[key] = runner
+            clock = self.clocks.setdefault(runner.period, Clock(runner.period, self._closed))
+            clock.add(runner)
         return self.runners[key]
 
-    def _closed(self, key: tuple[str, str]) -> None:
-        self.runners.pop(key, None)
-        self.on_room_closed(f"{key[0]}/{key[1]}")
+    def _closed(self, runner: RoomRunner) -> None:
+        runner.room.close()
+        key = next((k for k, r in self.runners.items() if r is runner), None)
+        if key is not None:
+            del self.runners[key]
+            self.on_room_closed(f"{key[0]}/{key[1]}")
 
     async def serve(self, game: str, room_id: str, receive: Callable[[], Awaitable[bytes]],
                     send: Callable[[bytes], Awaitable[None]], close: Callable[[int, str], Awaitable[None]]) -> None:
@@ -287,11 +336,13 @@ class RoomHost:
             await send(data)
 
     async def close(self) -> None:
+        for clock in self.clocks.values():
+            if clock.task is not None:
+                clock.task.cancel()
+                await asyncio.gather(clock.task, return_exceptions=True)
+        self.clocks.clear()
         for runner in list(self.runners.values()):
-            if runner.task is not None:
-                runner.task.cancel()
-                await asyncio.gather(runner.task, return_exceptions=True)
-        self.runners.clear()
+            self._closed(runner)
 
 
 def _join_outcome(hello: p.Hello, welcome: p.Welcome) -> str:

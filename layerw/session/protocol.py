@@ -78,14 +78,13 @@ class State:
     kind: int  # FULL snapshot bytes or DELTA against base_tick
     base_tick: int
     snapshot: bytes
-    frames: tuple[Frame, ...] = field(default=())
+    frames: tuple[bytes, ...] = field(default=())  # encoded FRAME messages, as broadcast; see decode_frame
 
     def encode(self) -> bytes:
-        frames = [f.encode() for f in self.frames]
         return b"".join([
             struct.pack("<BI", STATE, self.tick), self.inputs,
             struct.pack("<BII", self.kind, self.base_tick, len(self.snapshot)), self.snapshot,
-            struct.pack("<I", len(frames)), *(struct.pack("<I", len(f)) + f for f in frames)])
+            struct.pack("<I", len(self.frames)), *(struct.pack("<I", len(f)) + f for f in self.frames)])
 
 
 @dataclass(frozen=True)
@@ -185,12 +184,19 @@ def _state(r: _Reader) -> State:
     frames = []
     for _ in range(count):
         (size,) = r.unpack("<I")
-        sub = _Reader(r.take(size))
-        if sub.unpack("<B")[0] != FRAME:
-            raise ProtocolError("STATE holds something that is not a FRAME")
-        frames.append(_frame(sub))
-        sub.end()
+        frames.append(r.take(size))
+        decode_frame(frames[-1])  # checked now: a malformed STATE fails whole, before anything is applied
     return State(tick, inputs, kind, base, snapshot, tuple(frames))
+
+
+def decode_frame(data: bytes) -> Frame:
+    """One encoded FRAME message (as a STATE carries them)."""
+    r = _Reader(data)
+    if r.unpack("<B")[0] != FRAME:
+        raise ProtocolError("not a FRAME message")
+    frame = _frame(r)
+    r.end()
+    return frame
 
 
 def decode_server(data: bytes) -> Welcome | State | Frame:

@@ -64,7 +64,7 @@ class Replica:
         self.saved.clear()
         self.saved.append(snap)
         for frame in state.frames:
-            self.apply(frame)
+            self.apply(p.decode_frame(frame))
 
     def apply(self, frame: p.Frame) -> bytes | None:
         """Tick with a confirmed frame; returns a HASH message when one is due."""

@@ -89,7 +89,7 @@ class Room:
         self.grace_ticks = grace_ticks
         self.pending: dict[int, dict[int, bytes]] = {}  # tick -> seat -> lw_player
         self.events: list[tuple[int, int, int, int]] = []  # for the next frame
-        self.frames: list[p.Frame] = []  # since the newest snapshot
+        self.frames: list[bytes] = []  # encoded, since the newest snapshot (bytes: nothing for the GC to trace)
         self.saved: deque[Saved] = deque(maxlen=KEPT_SNAPSHOTS)
         self.hashes: dict[int, str] = {}
         self._save()
@@ -187,22 +187,23 @@ class Room:
         player["connected"] = 1  # a client cannot disconnect itself or others through its input
         self.pending.setdefault(max(msg.tick, self.tick), {})[seat] = player.tobytes()
 
-    def step(self) -> p.Frame:
-        """Advance one tick; returns the frame every client must apply for it."""
+    def step(self) -> bytes:
+        """Advance one tick; returns the encoded frame every client must apply for it."""
         self._require_open()
         self._expire_seats()
         changes = self.pending.pop(self.tick, {})
         frame = p.Frame(self.tick, tuple(sorted(changes.items())), tuple(self.events))
         self.events = []
         apply_frame(self.game, self.inputs, frame)
-        self.frames.append(frame)
+        encoded = frame.encode()
+        self.frames.append(encoded)
         if self.tick % self.hash_every == 0:
             self.hashes[self.tick] = self.game.state_hash()
             for old in [t for t in self.hashes if t < self.tick - 10 * self.hash_every]:
                 del self.hashes[old]
         if self.tick % self.snapshot_every == 0:
             self._save()
-        return frame
+        return encoded
 
     def check(self, seat: int, msg: p.Hash) -> bool:
         """True when a client's hash agrees with the room's (or the room no longer knows)."""

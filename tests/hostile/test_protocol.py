@@ -50,7 +50,7 @@ def server_messages(draw: st.DrawFn) -> bytes:
     frames = st.builds(p.Frame, U32, st.lists(st.tuples(st.integers(0, 3), players), max_size=2).map(tuple),
                        st.lists(st.tuples(U32, U32, U32, U32), max_size=2).map(tuple))
     state = st.builds(p.State, U32, st.binary(min_size=abi.INPUT.size, max_size=abi.INPUT.size), st.integers(0, 1), U32,
-                      st.binary(max_size=64), st.lists(frames, max_size=2).map(tuple))
+                      st.binary(max_size=64), st.lists(frames.map(p.Frame.encode), max_size=2).map(tuple))
     welcome = st.builds(p.Welcome, st.integers(0, 255), tokens, st.integers(0, 65535), st.integers(0, 65535),
                         st.integers(0, 65535), st.integers(0, 65535), state)
     honest = draw(st.one_of(frames, state, welcome)).encode()

@@ -49,7 +49,7 @@ def run(room: Room, replicas: list[Replica], ticks: int, script: Callable[[int, 
             player = script(r.seat, room.tick)
             if player is not None:
                 room.submit(r.seat, p.decode_client(r.input_for(player)))  # type: ignore[arg-type]
-        frame = p.decode_server(room.step().encode())
+        frame = p.decode_server(room.step())
         assert isinstance(frame, p.Frame)
         for r in replicas:
             msg = r.apply(frame)
@@ -109,10 +109,10 @@ def test_desync_is_detected_and_healed(pong: Bundle, engine: Engine) -> None:
     run(room, [a], 50, scripted)
     at = a.game.state_begin + 100
     a.game.memory.write(a.game.store, bytes([a.game.memory.read(a.game.store, at, at + 1)[0] ^ 0xFF]), at)
-    frame = room.step()
+    frame = p.decode_frame(room.step())
     for _ in range(9):
         a.apply(frame)
-        frame = room.step()
+        frame = p.decode_frame(room.step())
     msg = a.apply(frame)
     assert msg is not None and not room.check(a.seat, p.decode_client(msg))  # type: ignore[arg-type]
     a.load(room.state_for(p.NO_BASE))  # heal: the room resends its state
@@ -144,7 +144,7 @@ def test_away_seat_is_freed_after_the_grace_period(pong: Bundle, engine: Engine)
     room = Room("r", pong, engine, seats=1, grace_ticks=20)
     a = connect(room, pong, engine)
     room.leave(a.seat)
-    frames = [room.step() for _ in range(25)]
+    frames = [p.decode_frame(room.step()) for _ in range(25)]
     left = [f for f in frames if any(e[0] == abi.EVENTS["PLAYER_LEFT"] for e in f.events)]
     assert len(left) == 1 and left[0].tick == 20
     assert connect(room, pong, engine).seat == 0  # free again, with a new token
