@@ -38,7 +38,7 @@ from prometheus_client.registry import Collector
 from layerw.errors import GameError, GameExited, GameOutOfMemory, GameTimedOut
 
 TICK_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.0167, 0.025, 0.05, 0.1, 0.25, 1.0)
-LATENESS_BUCKETS = (0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.033, 0.066, 0.125, 0.25, 1.0)
+LATENESS_BUCKETS = (0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.008, 0.016, 0.033, 0.066, 0.125, 0.25, 1.0)
 ROUTE_KINDS = ("chunk", "manifest", "web", "api")
 LOAD_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 60.0)
 
