@@ -1,8 +1,9 @@
 """RoomHost: rooms ticking in real time on an asyncio loop, and the clients connected to them.
 
-Rooms of one tick rate share one ``Clock`` task: at each beat it steps every room, then hands each
-encoded frame to that room's clients' bounded outgoing queues (a client that cannot keep up is
-disconnected; it never slows the room), whose sends run after the beat. Client
+Rooms of one tick rate share one ``Clock`` task: at each beat it steps every room, then pushes each
+encoded frame into that room's clients' outboxes, which write it at once when the socket takes it
+and queue it, bounded, behind a client that reads slowly (one that cannot keep up is disconnected;
+it never slows the room). Client
 messages are checked for size, rate and form before they reach the room; anything wrong closes
 that connection with a WebSocket close code and leaves everyone else alone.
 """
@@ -23,6 +24,7 @@ from layerw.observability.logs import ContextLog
 from layerw.observability.metrics import Metrics, RoomReading
 from layerw.runtime.engine import Engine
 from layerw.session import protocol as p
+from layerw.session.outbox import Outbox
 from layerw.session.room import Room, RoomState
 
 log = logging.getLogger("layerw.session")
@@ -60,7 +62,7 @@ class ConnectionState(enum.Enum):
 
 @dataclass(eq=False)  # identity, so clients can live in a set
 class Client:
-    outbox: asyncio.Queue[bytes | None]
+    outbox: Outbox = field(init=False)  # set by RoomHost.serve: it holds the transport's send
     seat: int = p.NO_SEAT
     state: ConnectionState = ConnectionState.WAITING_HELLO
     tokens: float = 0.0
@@ -108,9 +110,7 @@ class RoomRunner:
 
     def broadcast(self, data: bytes) -> None:
         for client in list(self.clients):
-            try:
-                client.outbox.put_nowait(data)
-            except asyncio.QueueFull:
+            if not client.outbox.push(data):
                 self.log.warning("room %s: seat %s cannot keep up; disconnecting it", self.room.id, client.seat,
                                  extra={"seat": client.seat})
                 self.clients.discard(client)
@@ -152,11 +152,11 @@ class Clock:
     """The beat of every room that ticks at one rate, in one task.
 
     Rooms do not each sleep until their own next tick: at every beat the clock steps all of
-    them, one after another (in an order that rotates, so none is always last), then hands
-    every frame to its clients' outboxes, and only then do the sends run. A tick therefore waits
-    for at most the other rooms' steps, never for a burst of other rooms' network writes, and the
-    loop wakes once per beat, not once per room. A room whose step raises something unexpected
-    is closed; the others keep ticking.
+    them, one after another (in an order that rotates, so none is always last), and only then
+    pushes every frame to its clients' outboxes. A tick therefore waits for at most the other
+    rooms' steps, never for other rooms' network writes, and the loop wakes once per beat, not
+    once per room. A room whose step raises something unexpected is closed; the others keep
+    ticking.
     """
 
     def __init__(self, period: float, on_done: Callable[[RoomRunner], None]) -> None:
@@ -247,9 +247,10 @@ class RoomHost:
     async def serve(self, game: str, room_id: str, receive: Callable[[], Awaitable[bytes]],
                     send: Callable[[bytes], Awaitable[None]], close: Callable[[int, str], Awaitable[None]]) -> None:
         """Run one client connection to its end; the transport gives receive/send/close."""
-        client = Client(asyncio.Queue(self.limits.queue_frames), tokens=self.limits.burst)
+        client = Client(tokens=self.limits.burst)
+        client.outbox = Outbox(send, self.limits.queue_frames,
+                               on_error=lambda e: client.drop(CLOSE_GOING_AWAY, f"connection lost ({e})"))
         runner: RoomRunner | None = None
-        sender: asyncio.Task[None] | None = None
         code, reason = CLOSE_NORMAL, "bye"
         try:
             hello = p.decode_client(await asyncio.wait_for(receive(), self.limits.hello_timeout_s))
@@ -270,8 +271,7 @@ class RoomHost:
                 runner.clients.add(client)
                 client.state = client.state.to(ConnectionState.PLAYING)
                 self.metrics.joins.labels(game, _join_outcome(hello, welcome)).inc()
-                await send(welcome.encode())
-            sender = asyncio.create_task(self._pump(client, send))
+                client.outbox.push(welcome.encode())  # first in its outbox: every frame goes after it
             while True:
                 data = await self._next(client, receive)
                 if data is None:
@@ -288,7 +288,9 @@ class RoomHost:
                     runner.room.submit(client.seat, msg)
                 elif isinstance(msg, p.Hash) and not runner.room.check(client.seat, msg):
                     self.metrics.heals.labels(game).inc()
-                    client.outbox.put_nowait(runner.room.state_for(p.NO_BASE).encode())  # heal
+                    if not client.outbox.push(runner.room.state_for(p.NO_BASE).encode()):  # heal
+                        code, reason = CLOSE_TRY_AGAIN, "too slow to keep up with the room"
+                        break
                 elif isinstance(msg, p.Hello):
                     raise ProtocolError("HELLO sent twice")
         except TimeoutError:
@@ -309,8 +311,7 @@ class RoomHost:
             if runner is not None and client.state is ConnectionState.PLAYING and not client.replaced:
                 runner.room.leave(client.seat)
             client.state = ConnectionState.CLOSED
-            if sender is not None:
-                sender.cancel()
+            client.outbox.close()
         if code != CLOSE_NORMAL:
             log.info("closing a client of %s/%s: %s (%d)", game, room_id, reason, code,
                      extra={"game": game, "room": f"{game}/{room_id}", "seat": client.seat, "code": code})
@@ -327,13 +328,6 @@ class RoomHost:
             incoming.cancel()
             return None
         return incoming.result()
-
-    async def _pump(self, client: Client, send: Callable[[bytes], Awaitable[None]]) -> None:
-        while True:
-            data = await client.outbox.get()
-            if data is None:
-                return
-            await send(data)
 
     async def close(self) -> None:
         for clock in self.clocks.values():
