@@ -2,8 +2,10 @@
 
 Capacity: a room server in its own process hosts R pong rooms x 4 players; a bounded load
 generator (this process, on uvloop like the server) opens the 4R WebSocket players, each reading
-every frame and changing its input twice a second at its own random moment (players in different
-rooms do not press keys in step), for a fixed time. The server's own metrics give the result:
+every frame, changing its input twice a second at its own random moment (players in different
+rooms do not press keys in step) and sending the room's true state hash every ``hash_every``
+ticks as real clients do (one replica of the game per room, in the load generator, computes
+them for the room's four players), for a fixed time. The server's own metrics give the result:
 each room's tick rate (/rooms), and how late every tick started against its schedule, from the
 ``layerw_tick_lateness_seconds`` histogram's growth over the run (all rooms' ticks pooled; p99 by
 interpolation inside its bucket, as Prometheus' histogram_quantile does) beside the worst single
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import subprocess
 import sys
@@ -34,6 +37,7 @@ from layerw.bundle import Bundle
 from layerw.runtime.engine import CpuLimit, Engine
 from layerw.session import protocol as p
 from layerw.session.client import RoomAddress, play_online
+from layerw.session.replica import Replica
 from layerw.session.room import Room
 from layerw.toolchain.build import build
 from tests.server_thread import free_port
@@ -47,37 +51,74 @@ INPUT_EVERY = 30  # frames between a player's input changes: twice a second at 6
 JITTER_GOAL_MS = 5.0
 
 
-async def _player(url: str, room: str, stop: float, seat_key: int, phase: int) -> int:
+class Shadow:
+    """One room's game in the load generator, advanced by its first player's frames, so that all
+    four players can send the room's true state hash (HASH messages carry no seat)."""
+
+    def __init__(self, bundle: Bundle, engine: Engine) -> None:
+        self.replica = Replica(bundle, engine)
+        self.owner: object | None = None
+        self.hashes: dict[int, bytes] = {}  # tick -> HASH message
+
+    def follow(self, me: object, msg: p.Welcome | p.State | p.Frame) -> None:
+        if isinstance(msg, p.Welcome) and self.owner is None:
+            self.owner = me
+            self.replica.welcome(msg)
+        elif isinstance(msg, p.Frame) and self.owner is me:
+            message = self.replica.apply(msg)
+            if message is not None:
+                self.hashes[self.replica.tick] = message
+                self.hashes.pop(self.replica.tick - 10 * self.replica.hash_every, None)
+
+
+async def _player(url: str, room: str, stop: float, seat_key: int, phase: int, shadow: Shadow) -> int:
     """A load-generator player: reads every frame, changes its input every INPUT_EVERY frames
-    (at its own ``phase``)."""
-    frames = 0
+    (at its own ``phase``), and sends the state hash at every hash tick once the room's shadow has it."""
+    frames, me = 0, object()
     player = np.zeros((), dtype=abi.PLAYER.dtype)
+    due: list[int] = []  # hash ticks reached, hash not sent yet
     async with websockets.connect(f"{url}/rooms/pong/{room}", max_size=64 << 20, compression=None) as ws:
         await ws.send(p.hello(p.PLAYER))
         while time.monotonic() < stop:
             msg = p.decode_server(await ws.recv())  # type: ignore[arg-type]
+            shadow.follow(me, msg)
             if isinstance(msg, p.Frame):
                 frames += 1
                 if frames % INPUT_EVERY == phase:
                     player["keys"][1] ^= np.uint32(1 << seat_key)
                     await ws.send(p.input_message(msg.tick + 2, player.tobytes()))
+                every = shadow.replica.hash_every
+                if every and (msg.tick + 1) % every == 0:
+                    due.append(msg.tick + 1)
+                for tick in [t for t in due if t in shadow.hashes]:
+                    due.remove(tick)
+                    await ws.send(shadow.hashes[tick])
     return frames
 
 
-async def _load(url: str, rooms: int) -> tuple[int, list[dict[str, object]], list[dict[str, object]], str, str, float]:
-    """Run the players; sample the server's rooms and metrics once everyone is in and again at the end."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _load(url: str, rooms: int, shadows: list[Shadow], server_pid: int) -> tuple[
+        int, list[dict[str, object]], list[dict[str, object]], str, str, float, dict[str, float]]:
+    """Run the players; sample the server's rooms and metrics once everyone is in and again at the
+    end, with the CPU the server and this load generator used in between."""
     stop = time.monotonic() + WARM_UP_SECONDS + LOAD_SECONDS
     ws_url = url.replace("http", "ws")
     phases = random.Random(rooms)  # the same moments in every run
-    tasks = [asyncio.create_task(_player(ws_url, f"load{rooms}-{r}", stop, s, phases.randrange(INPUT_EVERY)))
+    tasks = [asyncio.create_task(_player(ws_url, f"load{rooms}-{r}", stop, s, phases.randrange(INPUT_EVERY), shadows[r]))
              for r in range(rooms) for s in range(SEATS)]
     await asyncio.sleep(WARM_UP_SECONDS)
     before, metrics_before = await asyncio.to_thread(_scrape, url)
-    t0 = time.monotonic()
+    t0, server0, load0 = time.monotonic(), cpu_seconds(server_pid), time.process_time()
     await asyncio.sleep(LOAD_SECONDS - 0.3)
     after, metrics_after = await asyncio.to_thread(_scrape, url)
     elapsed = time.monotonic() - t0
-    return sum(await asyncio.gather(*tasks)), before, after, metrics_before, metrics_after, elapsed
+    cpu = {"server_cpu": (cpu_seconds(server_pid) - server0) / elapsed, "load_cpu": (time.process_time() - load0) / elapsed}
+    return sum(await asyncio.gather(*tasks)), before, after, metrics_before, metrics_after, elapsed, cpu
 
 
 def _lateness_buckets(metrics: str) -> dict[float, float]:
@@ -112,15 +153,21 @@ def pooled_lateness(before: str, after: str) -> dict[str, float]:
     return {"ticks": total, "p99_ms": p99 * 1e3, "within_goal": within}
 
 
-def _capacity(build_dir: Path) -> list[dict[str, float]]:
+def _capacity(build_dir: Path, engine: Engine) -> list[dict[str, float]]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen([sys.executable, "-m", "bench.room_server", str(build_dir), str(port)], cwd=ROOT)
     try:
         _wait_http(f"{url}/rooms")
         out = []
+        bundle = Bundle.open(build_dir)
         for rooms in ROOM_COUNTS:
-            frames, before, after, m0, m1, elapsed = uvloop.run(_load(url, rooms))
+            shadows = [Shadow(bundle, engine) for _ in range(rooms)]
+            try:
+                frames, before, after, m0, m1, elapsed, cpu = uvloop.run(_load(url, rooms, shadows, server.pid))
+            finally:
+                for shadow in shadows:
+                    shadow.replica.close()
             start = {r["room"]: r["tick"] for r in before}
             stats = [r for r in after if str(r["room"]).startswith(f"load{rooms}-")]
             rates = [(int(r["tick"]) - int(start.get(r["room"], 0))) / elapsed for r in stats]  # type: ignore[call-overload]
@@ -128,7 +175,7 @@ def _capacity(build_dir: Path) -> list[dict[str, float]]:
             out.append({"rooms": rooms, "players": rooms * SEATS, "min_tick_rate": min(rates),
                         "p99_ms": pooled["p99_ms"], "within_goal": pooled["within_goal"], "ticks": pooled["ticks"],
                         "worst_room_p99_ms": max(float(r["jitter_p99_ms"]) for r in stats),  # type: ignore[arg-type]
-                        "frames_received": frames})
+                        "frames_received": frames, "heals": _heals(m1) - _heals(m0), **cpu})
             time.sleep(2.0)  # the step's rooms empty out and close before the next step
         return out
     finally:
@@ -139,6 +186,12 @@ def _capacity(build_dir: Path) -> list[dict[str, float]]:
 def _get_json(url: str) -> list[dict[str, object]]:
     with urllib.request.urlopen(url, timeout=10) as r:  # loopback only
         return json.loads(r.read())  # type: ignore[no-any-return]
+
+
+def _heals(metrics: str) -> float:
+    """States resent because a client's hash disagreed (none, when the load's hashes are right)."""
+    return sum(sample.value for family in text_string_to_metric_families(metrics) if family.name == "layerw_heals"
+               for sample in family.samples if sample.name == "layerw_heals_total")
 
 
 def _scrape(url: str) -> tuple[list[dict[str, object]], str]:
@@ -204,13 +257,14 @@ def run(out_dir: Path, sprites_build: Path, rounds: int) -> Section:
     with Engine(CpuLimit.EPOCH, cache=out_dir / "modules") as engine:
         join = _join_costs(worldmap, engine)
         online = _online(pong, engine)
-    capacity = _capacity(pong)
+        capacity = _capacity(pong, engine)
     t = table(f"6. Multiplayer rooms on loopback (pong, {SEATS} players a room, {LOAD_SECONDS:.0f} s each; lateness: "
               "all ticks pooled / worst room)", "measure", "value", "goal")
     for c in capacity:
         ok = c["min_tick_rate"] >= 59 and c["p99_ms"] < JITTER_GOAL_MS
         t.add_row(f"{c['rooms']:.0f} rooms x {SEATS} players", f"{c['min_tick_rate']:.1f} ticks/s, p99 late "
-                  f"{c['p99_ms']:.2f} ms ({c['within_goal']:.1%} within 5 ms) / {c['worst_room_p99_ms']:.2f} ms",
+                  f"{c['p99_ms']:.2f} ms ({c['within_goal']:.1%} within 5 ms) / {c['worst_room_p99_ms']:.2f} ms; "
+                  f"{c['heals']:.0f} heals; CPU server {c['server_cpu']:.0%}, load {c['load_cpu']:.0%}",
                   "60 Hz, p99 < 5 ms " + ("(met)" if ok else "(missed)"))
     t.add_row("join, 1 MiB world: state / wire bytes", f"{join['state_bytes']:,} / {join['join_bytes']:,}", "")
     t.add_row("rejoin, 1 MiB world (block delta)", f"{join['rejoin_bytes']:,} bytes "
