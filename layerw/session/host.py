@@ -149,19 +149,25 @@ class RoomRunner:
             client.drop(code, reason)
 
 
+PHASES = 4  # clocks per tick rate, their beats spread evenly over one period
+
+
 class Clock:
-    """The beat of every room that ticks at one rate, in one task.
+    """The beat of a group of rooms that tick at one rate, in one task.
 
     Rooms do not each sleep until their own next tick: at every beat the clock steps all of
     them, one after another (in an order that rotates, so none is always last), and only then
     pushes every frame to its clients' outboxes. A tick therefore waits for at most the other
     rooms' steps, never for other rooms' network writes, and the loop wakes once per beat, not
-    once per room. A room whose step raises something unexpected is closed; the others keep
-    ticking.
+    once per room. Each rate has PHASES clocks whose beats fall ``phase`` of a period apart,
+    and a new room joins the emptiest: a beat steps a quarter of the rooms, and its sends are
+    done before the next quarter's beat. A room whose step raises something unexpected is
+    closed; the others keep ticking.
     """
 
-    def __init__(self, period: float, on_done: Callable[[RoomRunner], None]) -> None:
+    def __init__(self, period: float, phase: float, on_done: Callable[[RoomRunner], None]) -> None:
         self.period = period
+        self.phase = phase  # beats fall at phase * period past every multiple of period (monotonic clock)
         self.runners: list[RoomRunner] = []
         self.on_done = on_done
         self.task: asyncio.Task[None] | None = None
@@ -176,11 +182,16 @@ class Clock:
         if runner in self.runners:
             self.runners.remove(runner)
 
+    def next_beat(self, after: float) -> float:
+        """The first beat of this clock at or after ``after``."""
+        return after + (self.phase * self.period - after) % self.period
+
     async def _run(self) -> None:
-        due = time.monotonic()
+        due = self.next_beat(time.monotonic())
+        await asyncio.sleep(due - time.monotonic())
         while self.runners:
             if time.monotonic() - due > 0.25:  # far behind (machine stalled): do not burst to catch up
-                due = time.monotonic()
+                due = self.next_beat(time.monotonic() - self.period)
             self._turn = (self._turn + 1) % len(self.runners)
             stepped: list[tuple[RoomRunner, bytes]] = []
             for runner in self.runners[self._turn:] + self.runners[:self._turn]:
@@ -209,7 +220,7 @@ class RoomHost:
         self.limits = limits
         self.room_options = room_options or {}
         self.runners: dict[tuple[str, str], RoomRunner] = {}
-        self.clocks: dict[float, Clock] = {}  # by tick period: one beat for all rooms of one rate
+        self.clocks: dict[tuple[float, int], Clock] = {}  # by tick period and phase
         self.on_room_closed: Callable[[str], None] = lambda room: None
         self.metrics = metrics or Metrics()
         self.metrics.watch_rooms(self.readings)
@@ -234,8 +245,9 @@ class RoomHost:
                 raise
             runner = RoomRunner(room, self.limits, metrics=self.metrics)
             self.runners[key] = runner
-            clock = self.clocks.setdefault(runner.period, Clock(runner.period, self._closed))
-            clock.add(runner)
+            phases = [self.clocks.setdefault((runner.period, k), Clock(runner.period, k / PHASES, self._closed))
+                      for k in range(PHASES)]
+            min(phases, key=lambda clock: len(clock.runners)).add(runner)
         return self.runners[key]
 
     def _closed(self, runner: RoomRunner) -> None:

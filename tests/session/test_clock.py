@@ -1,4 +1,5 @@
-"""The host's Clock: every room of one tick rate steps on one beat; one room's failure ends only that room."""
+"""The host's Clocks: rooms of one tick rate step on shared beats, spread over the period's phases;
+one room's failure ends only that room."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from layerw.errors import GameCrashed
 from layerw.runtime.engine import Engine
 from layerw.session import protocol as p
-from layerw.session.host import CLOSE_INTERNAL, RoomHost
+from layerw.session.host import CLOSE_INTERNAL, PHASES, Clock, RoomHost
 from tests.session.wire import Connection, room_host, wat_game
 
 
@@ -20,7 +21,7 @@ async def _fail_one_room(host: RoomHost, error: Exception) -> tuple[tuple[int, s
     closed, b's tick when that happened, and b's tick a while later."""
     a, b = Connection().open(host, "wat", "a"), Connection().open(host, "wat", "b")
     await asyncio.gather(a.welcome(), b.welcome())
-    assert len(host.clocks) == 1 and len(next(iter(host.clocks.values())).runners) == 2  # one beat for both
+    assert sorted(len(c.runners) for c in host.clocks.values()) == [0, 0, 1, 1]  # two phases of one rate
     room_a, room_b = host.runners[("wat", "a")].room, host.runners[("wat", "b")].room
     while room_a.tick < 10:
         await b.next(p.Frame)
@@ -55,16 +56,21 @@ def test_a_failing_room_ends_alone(tmp_path: Path, engine: Engine, caplog: pytes
     assert any("room wat/a" in r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR)
 
 
-def test_rooms_closed_by_the_host_leave_no_clock_running(tmp_path: Path, engine: Engine) -> None:
+def test_rooms_share_beats_spread_over_the_period_and_close_with_the_host(tmp_path: Path, engine: Engine) -> None:
     host = room_host(wat_game(tmp_path), engine)
 
-    async def story() -> list[asyncio.Task[None] | None]:
-        players = [Connection().open(host, "wat", f"r{i}") for i in range(3)]
+    async def story() -> tuple[list[Clock], list[int]]:
+        players = [Connection().open(host, "wat", f"r{i}") for i in range(9)]
         await asyncio.gather(*(c.welcome() for c in players))
-        tasks = [clock.task for clock in host.clocks.values()]
+        clocks = list(host.clocks.values())
+        sizes = sorted(len(c.runners) for c in clocks)
         await host.close()
-        return tasks
+        return clocks, sizes
 
-    tasks = asyncio.run(story())
-    assert len(tasks) == 1 and tasks[0] is not None and tasks[0].done()
+    clocks, sizes = asyncio.run(story())
+    assert sizes == [2, 2, 2, 3]  # each new room joins the emptiest phase
+    period = clocks[0].period
+    beats = sorted(c.next_beat(1000.0) for c in clocks)
+    assert all(b - a == pytest.approx(period / PHASES) for a, b in zip(beats, beats[1:], strict=False))
+    assert all(c.task is not None and c.task.done() for c in clocks)
     assert host.runners == {} and host.clocks == {}
