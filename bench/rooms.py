@@ -1,7 +1,9 @@
 """Rooms: multiplayer capacity, join cost and steady-state traffic on loopback.
 
 Capacity: a room server in its own process hosts R pong rooms x 4 players; a bounded load
-generator (this process, on uvloop like the server) opens the 4R WebSocket players, each reading
+generator (this process, on uvloop like the server, with the lean client of bench/loadclient.py so
+that it disturbs the server it shares two cores with as little as it can) opens the 4R WebSocket
+players, each reading
 every frame, changing its input twice a second at its own random moment (players in different
 rooms do not press keys in step) and sending the room's true state hash every ``hash_every``
 ticks as real clients do (one replica of the game per room, in the load generator, computes
@@ -9,9 +11,11 @@ them for the room's four players), for a fixed time. The server's own metrics gi
 each room's tick rate (/rooms), and how late every tick started against its schedule, from the
 ``layerw_tick_lateness_seconds`` histogram's growth over the run (all rooms' ticks pooled; p99 by
 interpolation inside its bucket, as Prometheus' histogram_quantile does) beside the worst single
-room's p99 over its last 180 ticks. Join: a real client joins a room that has run for a while, over the wire (latency from
-connect to caught-up, bytes received); rejoin sends only changed snapshot pages. Steady state:
-bytes per second one client receives with nobody's input changing.
+room's p99 over its last 180 ticks, and the CPU both processes used.
+
+Join: a real client joins a room that has run for a while, over the wire (latency from connect to
+caught-up, bytes received); rejoin sends only changed snapshot pages. Steady state: bytes per
+second one client receives with nobody's input changing.
 """
 
 from __future__ import annotations
@@ -28,9 +32,9 @@ from pathlib import Path
 
 import numpy as np
 import uvloop
-import websockets
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench.loadclient import LoadClient
 from bench.report import Section, table
 from layerw import abi
 from layerw.bundle import Bundle
@@ -71,29 +75,31 @@ class Shadow:
                 self.hashes.pop(self.replica.tick - 10 * self.replica.hash_every, None)
 
 
-async def _player(url: str, room: str, stop: float, seat_key: int, phase: int, shadow: Shadow) -> int:
+class Player:
     """A load-generator player: reads every frame, changes its input every INPUT_EVERY frames
     (at its own ``phase``), and sends the state hash at every hash tick once the room's shadow has it."""
-    frames, me = 0, object()
-    player = np.zeros((), dtype=abi.PLAYER.dtype)
-    due: list[int] = []  # hash ticks reached, hash not sent yet
-    async with websockets.connect(f"{url}/rooms/pong/{room}", max_size=64 << 20, compression=None) as ws:
-        await ws.send(p.hello(p.PLAYER))
-        while time.monotonic() < stop:
-            msg = p.decode_server(await ws.recv())  # type: ignore[arg-type]
-            shadow.follow(me, msg)
-            if isinstance(msg, p.Frame):
-                frames += 1
-                if frames % INPUT_EVERY == phase:
-                    player["keys"][1] ^= np.uint32(1 << seat_key)
-                    await ws.send(p.input_message(msg.tick + 2, player.tobytes()))
-                every = shadow.replica.hash_every
-                if every and (msg.tick + 1) % every == 0:
-                    due.append(msg.tick + 1)
-                for tick in [t for t in due if t in shadow.hashes]:
-                    due.remove(tick)
-                    await ws.send(shadow.hashes[tick])
-    return frames
+
+    def __init__(self, shadow: Shadow, seat_key: int, phase: int) -> None:
+        self.shadow, self.seat_key, self.phase = shadow, seat_key, phase
+        self.frames = 0
+        self.player = np.zeros((), dtype=abi.PLAYER.dtype)
+        self.due: list[int] = []  # hash ticks reached, hash not sent yet
+
+    def on_message(self, conn: LoadClient, data: bytes) -> None:
+        msg = p.decode_server(data)
+        self.shadow.follow(self, msg)
+        if not isinstance(msg, p.Frame):
+            return
+        self.frames += 1
+        if self.frames % INPUT_EVERY == self.phase:
+            self.player["keys"][1] ^= np.uint32(1 << self.seat_key)
+            conn.send(p.input_message(msg.tick + 2, self.player.tobytes()))
+        every = self.shadow.replica.hash_every
+        if every and (msg.tick + 1) % every == 0:
+            self.due.append(msg.tick + 1)
+        for tick in [t for t in self.due if t in self.shadow.hashes]:
+            self.due.remove(tick)
+            conn.send(self.shadow.hashes[tick])
 
 
 def cpu_seconds(pid: int) -> float:
@@ -106,11 +112,13 @@ async def _load(url: str, rooms: int, shadows: list[Shadow], server_pid: int) ->
         int, list[dict[str, object]], list[dict[str, object]], str, str, float, dict[str, float]]:
     """Run the players; sample the server's rooms and metrics once everyone is in and again at the
     end, with the CPU the server and this load generator used in between."""
-    stop = time.monotonic() + WARM_UP_SECONDS + LOAD_SECONDS
     ws_url = url.replace("http", "ws")
     phases = random.Random(rooms)  # the same moments in every run
-    tasks = [asyncio.create_task(_player(ws_url, f"load{rooms}-{r}", stop, s, phases.randrange(INPUT_EVERY), shadows[r]))
-             for r in range(rooms) for s in range(SEATS)]
+    players = [Player(shadows[r], s, phases.randrange(INPUT_EVERY)) for r in range(rooms) for s in range(SEATS)]
+    conns = await asyncio.gather(*(LoadClient.connect(f"{ws_url}/rooms/pong/load{rooms}-{i // SEATS}", player.on_message)
+                                   for i, player in enumerate(players)))  # noqa: E501
+    for conn in conns:
+        conn.send(p.hello(p.PLAYER))
     await asyncio.sleep(WARM_UP_SECONDS)
     before, metrics_before = await asyncio.to_thread(_scrape, url)
     t0, server0, load0 = time.monotonic(), cpu_seconds(server_pid), time.process_time()
@@ -118,7 +126,10 @@ async def _load(url: str, rooms: int, shadows: list[Shadow], server_pid: int) ->
     after, metrics_after = await asyncio.to_thread(_scrape, url)
     elapsed = time.monotonic() - t0
     cpu = {"server_cpu": (cpu_seconds(server_pid) - server0) / elapsed, "load_cpu": (time.process_time() - load0) / elapsed}
-    return sum(await asyncio.gather(*tasks)), before, after, metrics_before, metrics_after, elapsed, cpu
+    await asyncio.sleep(0.3)
+    for conn in conns:
+        conn.close()
+    return sum(player.frames for player in players), before, after, metrics_before, metrics_after, elapsed, cpu
 
 
 def _lateness_buckets(metrics: str) -> dict[float, float]:
