@@ -31,6 +31,7 @@ import wasmtime.component
 from layerw.diskbudget import DiskBudget, cache_root, max_bytes_from_env
 from layerw.errors import InvalidModule
 from layerw.observability import tracing
+from layerw.runtime.ctypes_types import HELD as _HELD  # noqa: F401  (see that module)
 
 log = logging.getLogger("layerw.engine")
 _Compiled = TypeVar("_Compiled", wasmtime.Module, wasmtime.component.Component)

@@ -64,6 +64,7 @@ class Game:
         check_module(self.module, self.name)
         self._failure: GameError | None = None
         self._dropped_reported = False
+        self._view_type: type[ctypes.Array[ctypes.c_ubyte]] | None = None
         try:
             with tracing.span("instantiate", game=self.name, tick=0):
                 self._instantiate(SplitMix64(self.seed))
@@ -228,7 +229,12 @@ class Game:
         return out
 
     def _view(self) -> memoryview:
-        return memoryview(self.memory.get_buffer_ptr(self.store)).cast("B")
+        """All of guest memory, zero-copy. The array type for its size is held here: ctypes caches
+        such types only weakly (see layerw.runtime.ctypes_types)."""
+        size = self.memory.data_len(self.store)
+        if self._view_type is None or ctypes.sizeof(self._view_type) != size:
+            self._view_type = ctypes.c_ubyte * size
+        return memoryview(self._view_type.from_address(ctypes.addressof(self.memory.data_ptr(self.store).contents))).cast("B")
 
     def state_hash(self) -> str:
         """SHA-256 of the game state: memory above the stack, minus the command buffer."""
