@@ -22,7 +22,7 @@ Send = Callable[[bytes], Awaitable[None]]
 
 
 class Outbox:
-    def __init__(self, send: Send, limit: int, on_error: Callable[[Exception], None]) -> None:
+    def __init__(self, send: Send, limit: int, on_error: Callable[[BaseException], None]) -> None:
         self._send = send
         self.limit = limit
         self._on_error = on_error  # the transport failed: the connection is gone
@@ -49,7 +49,7 @@ class Outbox:
             pending = coro.send(None)  # runs the send until it completes or first has to wait
         except StopIteration:
             return True
-        except Exception as e:
+        except (Exception, asyncio.CancelledError) as e:  # the send's own failure, never the caller's
             self._fail(e)
             return True
         self._task = asyncio.get_running_loop().create_task(self._finish(coro, pending))
@@ -60,12 +60,16 @@ class Outbox:
             await _resume(coro, pending)
             while self._queued and not self.closed:
                 await self._send(self._queued.popleft())
+        except asyncio.CancelledError as e:
+            if self.closed:  # close() stopped us
+                raise
+            self._fail(e)  # the send was cancelled under us: the connection is gone
         except Exception as e:
             self._fail(e)
         finally:
             self._task = None
 
-    def _fail(self, e: Exception) -> None:
+    def _fail(self, e: BaseException) -> None:
         self.closed = True
         self._queued.clear()
         self._on_error(e)

@@ -82,6 +82,20 @@ def test_a_failing_send_is_reported_once_and_later_pushes_are_dropped(blocked: b
     assert len(errors) == 1 and isinstance(errors[0], ConnectionResetError)
 
 
+def test_a_send_that_raises_cancelled_error_is_its_failure_not_the_callers() -> None:
+    async def cancelled(data: bytes) -> None:
+        raise asyncio.CancelledError  # e.g. a transport torn down under the send
+
+    async def story() -> list[BaseException]:
+        errors: list[BaseException] = []
+        box = Outbox(cancelled, limit=8, on_error=errors.append)
+        assert box.push(b"a")  # does not raise into the room's beat
+        return errors
+
+    errors = asyncio.run(story())
+    assert len(errors) == 1 and isinstance(errors[0], asyncio.CancelledError)
+
+
 def test_close_cancels_a_waiting_send() -> None:
     async def story() -> Socket:
         sock = Socket()
