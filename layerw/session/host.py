@@ -1,11 +1,11 @@
 """RoomHost: rooms ticking in real time on an asyncio loop, and the clients connected to them.
 
-Rooms of one tick rate share one ``Clock`` task: at each beat it steps every room, then pushes each
-encoded frame into that room's clients' outboxes, which write it at once when the socket takes it
-and queue it, bounded, behind a client that reads slowly (one that cannot keep up is disconnected;
-it never slows the room). Client
-messages are checked for size, rate and form before they reach the room; anything wrong closes
-that connection with a WebSocket close code and leaves everyone else alone.
+Rooms of one tick rate share a few ``Clock`` tasks (one per phase of the period): at each beat a
+clock steps its rooms, then pushes each encoded frame into that room's clients' outboxes, which
+write it at once when the socket takes it and queue it, bounded, behind a client that reads slowly
+(one that cannot keep up is disconnected; it never slows the room). Client messages are checked
+for size, rate and form before they reach the room; anything wrong closes that connection with a
+WebSocket close code and leaves everyone else alone.
 """
 
 from __future__ import annotations
@@ -162,9 +162,9 @@ class Clock:
     them, one after another (in an order that rotates, so none is always last), and only then
     pushes every frame to its clients' outboxes. A tick therefore waits for at most the other
     rooms' steps, never for other rooms' network writes, and the loop wakes once per beat, not
-    once per room. Each rate has PHASES clocks whose beats fall ``phase`` of a period apart,
-    and a new room joins the emptiest: a beat steps a quarter of the rooms, and its sends are
-    done before the next quarter's beat. A room whose step raises something unexpected is
+    once per room. Each rate has PHASES clocks, their beats a quarter period apart, and a new
+    room joins the emptiest: a beat steps a quarter of the rooms, and its sends are done before
+    the next quarter's beat. A room whose step raises something unexpected is
     closed; the others keep ticking.
     """
 
