@@ -195,8 +195,7 @@ def _capacity(build_dir: Path, engine: Engine) -> list[dict[str, float]]:
 
 
 def _get_json(url: str) -> list[dict[str, object]]:
-    with urllib.request.urlopen(url, timeout=10) as r:  # loopback only
-        return json.loads(r.read())  # type: ignore[no-any-return]
+    return json.loads(_get_text(url))  # type: ignore[no-any-return]
 
 
 def _heals(metrics: str) -> float:

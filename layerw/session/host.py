@@ -94,7 +94,8 @@ class Client:
 class RoomRunner:
     """One room and its clients; its host's clock calls ``beat`` once per tick."""
 
-    def __init__(self, room: Room, limits: Limits, metrics: Metrics | None = None) -> None:
+    def __init__(self, key: tuple[str, str], room: Room, limits: Limits, metrics: Metrics | None = None) -> None:
+        self.key = key  # (game, room id): its entry in RoomHost.runners
         self.room = room
         self.limits = limits
         self.period = 1.0 / (room.tick_rate * limits.speed)
@@ -246,7 +247,7 @@ class RoomHost:
             except GameError as e:  # the game traps while starting: no room, counted like any trap
                 self.metrics.trap(game, e)
                 raise
-            runner = RoomRunner(room, self.limits, metrics=self.metrics)
+            runner = RoomRunner(key, room, self.limits, metrics=self.metrics)
             self.runners[key] = runner
             phases = [self.clocks.setdefault((runner.period, k), Clock(runner.period, k / PHASES, self._closed))
                       for k in range(PHASES)]
@@ -255,10 +256,9 @@ class RoomHost:
 
     def _closed(self, runner: RoomRunner) -> None:
         runner.room.close()
-        key = next((k for k, r in self.runners.items() if r is runner), None)
-        if key is not None:
-            del self.runners[key]
-            self.on_room_closed(f"{key[0]}/{key[1]}")
+        if self.runners.get(runner.key) is runner:
+            del self.runners[runner.key]
+            self.on_room_closed(f"{runner.key[0]}/{runner.key[1]}")
 
     async def serve(self, game: str, room_id: str, receive: Callable[[], Awaitable[bytes]],
                     send: Callable[[bytes], Awaitable[None]], close: Callable[[int, str], Awaitable[None]]) -> None:
