@@ -18,8 +18,8 @@ from layerw.errors import ProtocolError, SessionError
 from layerw.runtime.engine import Engine
 from layerw.runtime.inputs import InputState, Recording
 from layerw.session import protocol as p
-from layerw.session.host import CLOSE_ELSEWHERE
 from layerw.session.replica import Replica
+from layerw.session.wire import CLOSE_ELSEWHERE, CLOSE_MEANINGS, MAX_REDIRECTS, MAX_SERVER_MESSAGE
 
 log = logging.getLogger("layerw.session")
 
@@ -54,14 +54,7 @@ class Outcome:
     heals: int
 
 
-MAX_REDIRECTS = 3
 FrameHook = Callable[[Replica, InputState], "bool | None"]  # after each frame; False stops playing
-
-
-CLOSE_MEANINGS = {1000: "the room ended this connection", 1001: "the server went away",
-                  1002: "the server refused a malformed message", 1008: "the server refused this client",
-                  1009: "a message was too big", 1011: "the game stopped on the server",
-                  1012: "the server is restarting: rejoin in a moment", 1013: "the server is busy: try again later"}
 
 
 def closed_message(e: websockets.ConnectionClosed) -> str:
@@ -108,7 +101,7 @@ class OnlineClient:
         replica = self.replica
         role = p.SPECTATOR if spectate else p.PLAYER
         try:
-            async with websockets.connect(address.websocket, max_size=64 << 20) as ws:
+            async with websockets.connect(address.websocket, max_size=MAX_SERVER_MESSAGE) as ws:
                 await ws.send(p.hello(role, replica.token, replica.base_tick))
                 welcomed = False
                 while not welcomed or replica.tick < ticks:

@@ -1,6 +1,7 @@
 """The lockstep wire protocol: binary WebSocket messages, versioned, little-endian.
 
-Every message starts with one type byte. Player input travels as the contract's own ``lw_player``
+Every message starts with one type byte; the constants live in ``wire.py`` (the browser's copy,
+``layerw/web/wire.js``, is generated from it). Player input travels as the contract's own ``lw_player``
 struct (``abi.PLAYER``), so the server never interprets it: it stamps it with a tick and relays it.
 
 Client -> server
@@ -26,16 +27,31 @@ from dataclasses import dataclass, field
 
 from layerw import abi
 from layerw.errors import ProtocolError
+from layerw.session.wire import (
+    DELTA,
+    FRAME,
+    FULL,
+    HASH,
+    HASH_SIZE,
+    HELLO,
+    INPUT,
+    MAX_CLIENT_MESSAGE,
+    NO_BASE,
+    NO_SEAT,
+    PLAYER,
+    SPECTATOR,
+    STATE,
+    TOKEN_SIZE,
+    VERSION,
+    WELCOME,
+)
 
-VERSION = 1
-HELLO, INPUT, HASH = 0x01, 0x02, 0x03
-WELCOME, STATE, FRAME = 0x10, 0x11, 0x12
-PLAYER, SPECTATOR = 0, 1
-NO_SEAT = 255
-NO_BASE = 0xFFFFFFFF
-TOKEN_SIZE = 16
-MAX_CLIENT_MESSAGE = 1 + 4 + abi.PLAYER.size  # the largest message a client may send
-FULL, DELTA = 0, 1
+__all__ = [  # the wire's constants are defined once in wire.py; callers write p.HELLO
+    "DELTA", "FRAME", "FULL", "HASH", "HASH_SIZE", "HELLO", "INPUT", "MAX_CLIENT_MESSAGE", "NO_BASE", "NO_SEAT", "PLAYER",
+    "SPECTATOR", "STATE", "TOKEN_SIZE", "VERSION", "WELCOME",
+    "Frame", "Hash", "Hello", "Input", "State", "Welcome",
+    "decode_client", "decode_frame", "decode_server", "hash_message", "hello", "input_message",
+]
 
 
 @dataclass(frozen=True)
@@ -155,7 +171,7 @@ def decode_client(data: bytes) -> Hello | Input | Hash:
         msg = Input(tick, r.take(abi.PLAYER.size))
     elif kind == HASH:
         (tick,) = r.unpack("<I")
-        msg = Hash(tick, r.take(32))
+        msg = Hash(tick, r.take(HASH_SIZE))
     else:
         raise ProtocolError(f"unknown client message type {kind:#x}")
     r.end()

@@ -31,10 +31,9 @@ from layerw.runtime.game import Game
 from layerw.runtime.inputs import InputState
 from layerw.runtime.snapshot import Snapshot, delta
 from layerw.session import protocol as p
+from layerw.session.wire import GRACE_TICKS, KEPT_SNAPSHOTS, MAX_AHEAD
 
 log = logging.getLogger("layerw.room")
-MAX_AHEAD = 120  # an input may target at most this many ticks ahead
-KEPT_SNAPSHOTS = 4  # older snapshots kept so a rejoining client can get a page delta
 
 
 class RoomState(enum.Enum):
@@ -72,7 +71,7 @@ class Saved:
 class Room:
     def __init__(self, room_id: str, bundle: Bundle, engine: Engine, *, seats: int | None = None,
                  input_delay: int = 2, hash_every: int = 30, snapshot_every: int = 300,
-                 grace_ticks: int = 600, seed: int = 0) -> None:
+                 grace_ticks: int = GRACE_TICKS, seed: int = 0) -> None:
         seats = bundle.config.players if seats is None else seats  # the manifest's [game] players
         if not 1 <= seats <= abi.MAX_PLAYERS:
             raise SessionError(f"a room has 1..{abi.MAX_PLAYERS} seats, not {seats}")

@@ -1,5 +1,6 @@
 // The lockstep wire protocol in the browser: the same binary messages as
-// layerw/session/protocol.py (read its docstring for the layout), little-endian, version 1.
+// layerw/session/protocol.py (read its docstring for the layout), little-endian. The message
+// types and sizes come from wire.js, generated from layerw/session/wire.py.
 //
 //   client -> server   HELLO 0x01, INPUT 0x02, HASH 0x03          (hello, inputMessage, hashMessage)
 //   server -> client   WELCOME 0x10, STATE 0x11, FRAME 0x12       (decodeServer)
@@ -8,21 +9,8 @@
 
 import { STRUCTS, MAX_PLAYERS } from "./abi.js";
 import { ProtocolError } from "./errors.js";
+import { FRAME, HASH, HASH_SIZE, HELLO, INPUT, NO_BASE, STATE, TOKEN_SIZE, VERSION, WELCOME } from "./wire.js";
 
-export const VERSION = 1;
-export const HELLO = 0x01;
-export const INPUT = 0x02;
-export const HASH = 0x03;
-export const WELCOME = 0x10;
-export const STATE = 0x11;
-export const FRAME = 0x12;
-export const PLAYER = 0;
-export const SPECTATOR = 1;
-export const NO_SEAT = 255;
-export const NO_BASE = 0xFFFFFFFF;
-export const TOKEN_SIZE = 16;
-export const FULL = 0;
-export const DELTA = 1;
 const PLAYER_SIZE = STRUCTS.lw_player.size;
 const INPUT_SIZE = STRUCTS.lw_input.size;
 
@@ -45,7 +33,8 @@ export function inputMessage(tick, player) {
 }
 
 export function hashMessage(tick, digest) {
-  const out = new Uint8Array(5 + 32);
+  if (digest.length !== HASH_SIZE) throw new ProtocolError(`a state hash is ${HASH_SIZE} bytes, not ${digest.length}`);
+  const out = new Uint8Array(5 + HASH_SIZE);
   out[0] = HASH;
   new DataView(out.buffer).setUint32(1, tick >>> 0, true);
   out.set(digest, 5);

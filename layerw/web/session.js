@@ -18,13 +18,11 @@ import { LayerWError, ProtocolError, SessionError } from "./errors.js";
 import { InputState } from "./input.js";
 import * as p from "./protocol.js";
 import { applyDelta, parseSnapshot } from "./snapshot.js";
+import {
+  CLOSE_ELSEWHERE, DELTA, KEPT_SNAPSHOTS, MAX_REDIRECTS, NO_BASE, NO_RETRY, NO_SEAT, PLAYER, RETRY_DELAYS_MS, SPECTATOR, STATE,
+  TOKEN_SIZE, WELCOME,
+} from "./wire.js";
 
-const KEPT_SNAPSHOTS = 4; // as room.py: a reconnect may ask for a delta against any of these
-const CLOSE_ELSEWHERE = 4307; // the room lives on another server, whose URL is the close reason
-const MAX_REDIRECTS = 3;
-const RETRY_DELAYS_MS = [200, 400, 800, 1600, 3200, 3200]; // ~9.4 s, inside the default 10 s grace
-// malformed (1002), unacceptable data (1003, 1007), policy/flooding (1008), too big (1009), the game stopped (1011)
-const NO_RETRY = new Set([1002, 1003, 1007, 1008, 1009, 1011]);
 const PLAYER_SIZE = STRUCTS.lw_player.size;
 
 export const SessionState = Object.freeze({
@@ -61,10 +59,10 @@ export class Session {
     this.retries = 0; // failed tries since the connection dropped
     this.retryTimer = null;
     this.stats = {
-      seat: p.NO_SEAT, bytesReceived: 0, framesApplied: 0, inputsSent: 0, hashesSent: 0, states: 0, heals: 0,
+      seat: NO_SEAT, bytesReceived: 0, framesApplied: 0, inputsSent: 0, hashesSent: 0, states: 0, heals: 0,
       reconnects: 0, deltaStates: 0, lastStateKind: null, lastStateBytes: 0,
     };
-    Object.assign(this, { seat: p.NO_SEAT, token: new Uint8Array(p.TOKEN_SIZE), inputDelay: 0, hashEvery: 0, snapshotEvery: 0 });
+    Object.assign(this, { seat: NO_SEAT, token: new Uint8Array(TOKEN_SIZE), inputDelay: 0, hashEvery: 0, snapshotEvery: 0 });
   }
 
   to(state) {
@@ -89,7 +87,7 @@ export class Session {
     ws.binaryType = "arraybuffer";
     this.ws = ws;
     this.url = url; // where the room lives: a reconnect goes straight there
-    ws.onopen = () => ws.send(p.hello(this.spectate ? p.SPECTATOR : p.PLAYER, this.token, this.baseTick()));
+    ws.onopen = () => ws.send(p.hello(this.spectate ? SPECTATOR : PLAYER, this.token, this.baseTick()));
     ws.onmessage = (e) => {
       if (!(e.data instanceof ArrayBuffer)) return this.fail(new ProtocolError("the server sent a text frame"));
       this.stats.bytesReceived += e.data.byteLength;
@@ -103,7 +101,7 @@ export class Session {
         this.connect(roomSocketUrl(e.reason, this.game.name, this.room), redirects + 1);
         return;
       }
-      if (this.state !== SessionState.CONNECTING && !NO_RETRY.has(e.code) && this.retries < RETRY_DELAYS_MS.length) {
+      if (this.state !== SessionState.CONNECTING && !NO_RETRY.includes(e.code) && this.retries < RETRY_DELAYS_MS.length) {
         this.retry(e.code, e.reason);
         return;
       }
@@ -125,7 +123,7 @@ export class Session {
     }, delayMs);
   }
 
-  baseTick() { return this.saved.length ? this.saved.at(-1).tick : p.NO_BASE; }
+  baseTick() { return this.saved.length ? this.saved.at(-1).tick : NO_BASE; }
 
   send(bytes) {
     if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(bytes);
@@ -140,7 +138,7 @@ export class Session {
       const live = [SessionState.CONNECTING, SessionState.PLAYING, SessionState.RECONNECTING];
       while (this.queue.length && live.includes(this.state)) {
         const msg = p.decodeServer(this.queue.shift());
-        if (msg.type === p.WELCOME) {
+        if (msg.type === WELCOME) {
           Object.assign(this, { seat: msg.seat, token: msg.token, inputDelay: msg.inputDelay, hashEvery: msg.hashEvery,
             snapshotEvery: msg.snapshotEvery });
           this.stats.seat = msg.seat;
@@ -155,7 +153,7 @@ export class Session {
             this.lastSent = this.lastSent.map((b) => b ^ 0xFF); // resend our input: the last one may have been lost
             this.onReconnected();
           }
-        } else if (msg.type === p.STATE) {
+        } else if (msg.type === STATE) {
           this.stats.heals++;
           await this.load(msg);
         } else {
@@ -174,7 +172,7 @@ export class Session {
     this.loading = true;
     try {
       let snap;
-      if (state.kind === p.DELTA) {
+      if (state.kind === DELTA) {
         const base = this.saved.find((s) => s.tick === state.baseTick);
         if (!base) throw new ProtocolError(`delta against tick ${state.baseTick}, a snapshot this client does not hold`);
         snap = await applyDelta(base, state.snapshot);
@@ -186,8 +184,8 @@ export class Session {
       this.inputs.bytes.set(state.inputs);
       this.saved = [snap];
       this.stats.states++;
-      if (state.kind === p.DELTA) this.stats.deltaStates++;
-      this.stats.lastStateKind = state.kind === p.DELTA ? "delta" : "full";
+      if (state.kind === DELTA) this.stats.deltaStates++;
+      this.stats.lastStateKind = state.kind === DELTA ? "delta" : "full";
       this.stats.lastStateBytes = state.snapshot.length;
     } finally {
       this.loading = false;
@@ -220,7 +218,7 @@ export class Session {
 
   /** Send this browser's player input when it changed since the last one sent. */
   sendInput() {
-    if (this.seat === p.NO_SEAT || this.state !== SessionState.PLAYING) return;
+    if (this.seat === NO_SEAT || this.state !== SessionState.PLAYING) return;
     const now = this.playerBytes();
     if (now.every((b, i) => b === this.lastSent[i])) return;
     this.send(p.inputMessage(this.game.tickCount + this.inputDelay, now));

@@ -1,10 +1,16 @@
-"""The C header and the JS module are generated from layerw.abi and must not drift from it."""
+"""The C header, the JS modules and the WIT world are generated from layerw.abi, layerw.session.wire
+and layerw.errors, and must not drift from them."""
 
 from __future__ import annotations
 
+import json
 import re
 
-from layerw import abi
+import pytest
+
+from layerw import abi, errors
+from layerw.session import host, room, wire
+from layerw.session import protocol as p
 from layerw.toolchain import codegen
 
 
@@ -103,3 +109,84 @@ def test_header_imports_follow_the_canonical_lowering() -> None:
     assert codegen.core_signature("func(input: list<u8>)", lift=True) == (("i32", "i32"), ())
     assert codegen.core_signature("func(handle: s32, offset: s32, len: s32) -> option<list<u8>>", lift=False) == (
         ("i32", "i32", "i32", "i32"), ())
+
+
+# --- the browser's copies of the wire's constants and of the error tree ------------------------------
+
+WEB = codegen.PACKAGE / "web"
+JS_CONST = re.compile(r"^export const (\w+) = (?:Object\.freeze\((.*)\)|(.*?));(?: //.*)?$", re.M)
+JS_CLASS = re.compile(r"^export class (\w+) extends (\w+) \{(?:\n  static fields = Object\.freeze\((.*)\);)?", re.M)
+
+
+def _js_consts(text: str) -> dict[str, object]:
+    return {name: json.loads(frozen or plain) for name, frozen, plain in JS_CONST.findall(text)}
+
+
+def _js_error_tree(text: str) -> dict[str, tuple[str, dict[str, object]]]:
+    """Class name -> (parent, fields, inherited ones included) as errors.js declares them."""
+    tree: dict[str, tuple[str, dict[str, object]]] = {}
+    for name, parent, fields in JS_CLASS.findall(text):
+        tree[name] = (parent, json.loads(fields) if fields else tree.get(parent, ("", {}))[1])
+    return tree
+
+
+def test_wire_js_holds_every_wire_constant_with_the_servers_value() -> None:
+    consts = _js_consts(codegen.WIRE_JS.read_text())
+    python = {name: value for name, value in vars(wire).items() if name.isupper()}
+    assert set(consts) == set(python)
+    for name, value in python.items():
+        assert consts[name] == codegen._js_value(value), name
+    assert consts["KEPT_SNAPSHOTS"] == room.KEPT_SNAPSHOTS and consts["CLOSE_INTERNAL"] == host.CLOSE_INTERNAL
+    assert consts["HELLO"] == p.HELLO and consts["MAX_CLIENT_MESSAGE"] == p.MAX_CLIENT_MESSAGE
+
+
+def test_a_changed_wire_constant_is_drift(monkeypatch: pytest.MonkeyPatch) -> None:
+    on_disk = codegen.WIRE_JS.read_text()
+    assert codegen.wire_module() == on_disk
+    monkeypatch.setattr(wire, "KEPT_SNAPSHOTS", wire.KEPT_SNAPSHOTS + 1)
+    changed = codegen.wire_module()
+    assert changed != on_disk
+    assert _js_consts(changed)["KEPT_SNAPSHOTS"] == wire.KEPT_SNAPSHOTS
+
+
+def test_errors_js_is_the_python_tree() -> None:
+    tree = _js_error_tree(codegen.ERRORS_JS.read_text())
+    classes = codegen.error_classes()
+    assert list(tree) == [c.__name__ for c in classes]
+    for cls in classes:
+        parent = codegen.error_parent(cls)
+        assert tree[cls.__name__][0] == (parent.__name__ if parent else "ErrorBase"), cls.__name__
+    assert tree["GameCrashed"] == ("GameError", {"game": "", "tick": -1, "trapCode": ""})
+    assert tree["PluginCrashed"][1] == {"game": "", "tick": -1, "plugin": "", "trapCode": ""}
+    assert tree["GameTimedOut"] == ("GameError", {"game": "", "tick": -1})  # inherited
+
+
+def test_a_new_python_error_class_is_drift(monkeypatch: pytest.MonkeyPatch) -> None:
+    on_disk = codegen.ERRORS_JS.read_text()
+    assert codegen.errors_module() == on_disk
+    seat_taken = type("SeatTaken", (errors.SessionError,), {"__doc__": "Someone sat there first."})
+    monkeypatch.setattr(errors, "SeatTaken", seat_taken, raising=False)
+    changed = codegen.errors_module()
+    assert changed != on_disk
+    assert _js_error_tree(changed)["SeatTaken"] == ("SessionError", {})
+    assert "/** Someone sat there first. */" in changed
+
+
+def test_every_error_the_web_client_imports_is_generated() -> None:
+    text = codegen.ERRORS_JS.read_text()
+    exported = set(_js_error_tree(text)) | set(re.findall(r"^export const (\w+) = \w+;$", text, re.M))
+    for path in WEB.glob("*.js"):
+        for names in re.findall(r'import \{([^}]*)\} from "\./errors\.js"', path.read_text()):
+            imported = {n.strip() for n in names.split(",") if n.strip()}
+            assert imported <= exported, f"{path.name} imports {sorted(imported - exported)} that errors.py does not define"
+
+
+def test_no_hand_written_web_module_copies_a_wire_constant() -> None:
+    names = {name for name in vars(wire) if name.isupper()}
+    generated = {path.name for path in codegen.GENERATED}
+    literal = r"^\s*(?:export\s+)?(?:const|let|var)\s+(\w+)\s*=\s*(?:0x[0-9a-fA-F]+|\d|\[|new Set)"
+    for path in WEB.glob("*.js"):
+        if path.name in generated:
+            continue
+        copied = set(re.findall(literal, path.read_text(), re.M)) & names
+        assert not copied, f"{path.name} copies {sorted(copied)}: import them from wire.js"
