@@ -53,6 +53,7 @@ export class AssetTable {
   }
 
   /** Fetch and decode every preload asset; `onItem(name, bytes)` reports each one. */
+  /** @param {(name: string, bytes: number) => void} [onItem] */
   async preloadAll(onItem = () => {}) {
     await Promise.all([...this.preload].map(async (name) => {
       let buf;

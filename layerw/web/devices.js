@@ -23,8 +23,12 @@ export function isTouchDevice() {
 }
 
 export class Devices {
-  /** `canvas` shows the game at `width` x `height` game pixels; `overlay` true/false/"auto". */
-  constructor(canvas, { width, height, overlay = "auto" } = {}) {
+  /**
+   * `canvas` shows the game at `width` x `height` game pixels; `overlay` true/false/"auto".
+   * @param {HTMLCanvasElement} canvas
+   * @param {{width: number, height: number, overlay?: boolean | "auto"}} options
+   */
+  constructor(canvas, { width, height, overlay = "auto" }) {
     this.canvas = canvas;
     this.width = width;
     this.height = height;
@@ -77,6 +81,7 @@ export class Devices {
   }
 
   /** Client coordinates to game pixels, and whether they fall on the game. */
+  /** @returns {[number, number, boolean]} game x, y and whether that lies inside the game */
   toGame(clientX, clientY) {
     const r = this.canvas.getBoundingClientRect();
     const x = ((clientX - r.left) * this.width) / Math.max(r.width, 1);

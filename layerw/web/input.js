@@ -12,14 +12,15 @@
 import { KEYS, MAX_EVENTS, MAX_GAMEPADS, MAX_PLAYERS, MAX_TOUCHES, PAD_BUTTONS, STRUCTS } from "./abi.js";
 import { InputError } from "./errors.js";
 
-const at = (struct, field) => STRUCTS[struct].fields[field][0];
+/** @type {(struct: string, field: string) => number} a field's byte offset in its struct */
+const at = (struct, field) => /** @type {number} */ (STRUCTS[struct].fields[field][0]);
 const INPUT = STRUCTS.lw_input;
 const PLAYER = STRUCTS.lw_player;
 const POINTER = at("lw_player", "pointer");
 const TOUCHES = at("lw_player", "touches");
 const GAMEPADS = at("lw_player", "gamepads");
-const KEY_WORDS = PLAYER.fields.keys[2];
-const AXES = STRUCTS.lw_gamepad.fields.axes[2];
+const KEY_WORDS = /** @type {number} */ (PLAYER.fields.keys[2]);
+const AXES = /** @type {number} */ (STRUCTS.lw_gamepad.fields.axes[2]);
 
 export const KEY_CODES = new Map(KEYS.map((name, i) => [name, i]));
 export const PAD_CODES = new Map(PAD_BUTTONS.map((name, i) => [name, i]));
@@ -41,6 +42,12 @@ export class InputState {
     return at("lw_input", "players") + p * PLAYER.size;
   }
 
+  /**
+   * Press or release `key` (a KeyboardEvent.code name or an abi key code) for `player`.
+   * @param {number} player
+   * @param {string | number} key
+   * @param {boolean} down
+   */
   key(player, key, down) {
     const code = typeof key === "string" ? KEY_CODES.get(key) : key;
     if (code === undefined || !(code >= 0 && code < KEY_WORDS * 32)) {
@@ -53,6 +60,10 @@ export class InputState {
   }
 
   /** Replace player's held keys with `codes` (an iterable of abi key codes), like set_devices. */
+  /**
+   * @param {number} player
+   * @param {Iterable<number>} codes
+   */
   setKeys(player, codes) {
     const base = this.player(player) + at("lw_player", "keys");
     const words = new Uint32Array(KEY_WORDS);
@@ -79,6 +90,13 @@ export class InputState {
   }
 
   /** A gamepad by button names (as in recordings) or a bit mask, and up to 6 axes. */
+  /**
+   * @param {number} player
+   * @param {number} index
+   * @param {number | Iterable<string>} buttons a bit mask, or button names
+   * @param {Iterable<number>} axes
+   * @param {number} [connected]
+   */
   gamepad(player, index, buttons, axes, connected = 1) {
     if (!(index >= 0 && index < MAX_GAMEPADS)) throw new InputError(`gamepad ${index} out of range 0..${MAX_GAMEPADS - 1}`);
     let mask = 0;

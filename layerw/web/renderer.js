@@ -45,6 +45,8 @@ export async function loadImage(url) {
  * The renderer for `canvas`: `prefer` "webgpu" or "webgl2" forces one; "auto" takes WebGPU when
  * navigator.gpu gives an adapter, WebGL2 otherwise. Options: width, height (game pixels), fontUrl,
  * shadersUrl.
+ * @param {HTMLCanvasElement} canvas
+ * @param {{prefer?: string, width: number, height: number, filter?: string, fontUrl?: string, shadersUrl?: string}} options
  */
 export async function createRenderer(canvas, { prefer = "auto", ...options }) {
   if (prefer !== "auto" && !BACKENDS.includes(prefer)) {

@@ -25,6 +25,7 @@ export function glueName(files) {
 
 /** Counts bytes and items as they arrive; `onProgress({bytes, total, items, itemsTotal})`. */
 export class Progress {
+  /** @param {(p: {bytes: number, total: number, items: number, itemsTotal: number}) => void} [onProgress] */
   constructor(onProgress = () => {}) {
     this.onProgress = onProgress;
     this.bytes = 0;
@@ -87,6 +88,10 @@ async function fetchOk(url, what) {
 }
 
 /** A source for the build directory at `base` (a URL ending in '/'). */
+/**
+ * @param {string} base
+ * @param {{onProgress?: (p: {bytes: number, total: number, items: number, itemsTotal: number}) => void}} [options]
+ */
 export async function dirSource(base, { onProgress } = {}) {
   const root = new URL(base, location.href);
   const progress = new Progress(onProgress);

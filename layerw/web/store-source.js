@@ -32,8 +32,16 @@ const BASE_KEY = (origin, game) => `${origin}/layerw/module-of/${encodeURICompon
 /** What the loader did, for tests and benchmarks (window.layerw.load). */
 export class LoadStats {
   constructor() {
-    Object.assign(this, { chunksFetched: 0, chunksCached: 0, bytesFetched: 0, deltaBytes: 0, deltaSaved: 0,
-      moduleFrom: null, startedAt: performance.now(), manifestMs: 0, moduleMs: 0 });
+    this.chunksFetched = 0;
+    this.chunksCached = 0;
+    this.bytesFetched = 0;
+    this.deltaBytes = 0;
+    this.deltaSaved = 0;
+    /** @type {string | null} where the module came from: "cache", "delta" or "full" */
+    this.moduleFrom = null;
+    this.startedAt = performance.now();
+    this.manifestMs = 0;
+    this.moduleMs = 0;
   }
 }
 
@@ -85,8 +93,20 @@ function concat(parts, size) {
 
 /** Chunks by id: Cache Storage first, else the network; every byte verified before it is returned. */
 class Chunks {
+  /**
+   * @param {string} base the store's URL
+   * @param {Cache | null} cache Cache Storage, where the browser offers it
+   * @param {Progress} progress
+   * @param {LoadStats} stats
+   * @param {string} game
+   */
   constructor(base, cache, progress, stats, game) {
-    Object.assign(this, { base, cache, progress, stats, game });
+    this.base = base;
+    this.cache = cache;
+    this.progress = progress;
+    this.stats = stats;
+    this.game = game;
+    /** @type {Map<string, Promise<Uint8Array>>} */
     this.inflight = new Map();
   }
 
@@ -162,6 +182,11 @@ class Chunks {
 }
 
 /** A source for `game` from the store served at `base` (default: this page's origin). */
+/**
+ * @param {string} game
+ * @param {{channel?: string | null, version?: string | null, base?: string, delta?: string,
+ *          onProgress?: (p: {bytes: number, total: number, items: number, itemsTotal: number}) => void}} [options]
+ */
 export async function storeSource(game, { channel = null, version = null, base = location.origin, delta = "auto", onProgress } = {}) {
   const stats = new LoadStats();
   const progress = new Progress(onProgress);
