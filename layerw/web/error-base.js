@@ -9,6 +9,10 @@
 export class ErrorBase extends Error {
   static fields = Object.freeze({});
 
+  /**
+   * @param {string} message
+   * @param {{cause?: unknown, [field: string]: unknown}} [fields]
+   */
   constructor(message, { cause, ...given } = {}) {
     super(message, cause === undefined ? undefined : { cause });
     const fields = new.target.fields;

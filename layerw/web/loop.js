@@ -15,10 +15,24 @@ export const LoopState = Object.freeze({ IDLE: "idle", RUNNING: "running", STOPP
 export class Loop {
   /** game, renderer, inputs (InputState); optional devices (polled each frame), recording
    *  (replaces live devices), stopAt, fast, onStop(), onError(error). */
+  /**
+   * @param {{game: any, renderer: any, inputs: import("./input.js").InputState, devices?: any,
+   *          recording?: import("./input.js").Recording | null, stopAt?: number | null, fast?: boolean,
+   *          onStop?: () => void, onError?: (e: Error) => void}} options
+   */
   constructor({ game, renderer, inputs, devices = null, recording = null, stopAt = null, fast = false,
     onStop = () => {}, onError = (e) => { throw e; } }) {
-    Object.assign(this, { game, renderer, inputs, devices, recording, stopAt, fast, onStop, onError });
+    this.game = game;
+    this.renderer = renderer;
+    this.inputs = inputs;
+    this.devices = devices;
+    this.recording = recording;
+    this.stopAt = stopAt;
+    this.fast = fast;
+    this.onStop = onStop;
+    this.onError = onError;
     this.dt = 1000 / game.tickRate;
+    /** @type {string} one of LoopState */
     this.state = LoopState.IDLE;
     this.lag = 0;
     this.last = null;
@@ -72,6 +86,7 @@ export class Loop {
     this.request = requestAnimationFrame((t) => this.frame(t));
   }
 
+  /** @param {string} [state] LoopState.STOPPED or LoopState.FAILED */
   stop(state = LoopState.STOPPED) {
     if (this.request) cancelAnimationFrame(this.request);
     this.state = state;

@@ -36,8 +36,14 @@ import { Telemetry } from "./telemetry.js";
 
 /** A running game: its Game, renderer, input state, devices and loop. */
 export class Client {
+  /** @param {{game: any, renderer: any, inputs: InputState, devices: Devices | null,
+   *          loop: {stop: () => void, stats?: object}}} parts  the loop is a Loop, or a Session in a room */
   constructor({ game, renderer, inputs, devices, loop }) {
-    Object.assign(this, { game, renderer, inputs, devices, loop });
+    this.game = game;
+    this.renderer = renderer;
+    this.inputs = inputs;
+    this.devices = devices;
+    this.loop = loop;
   }
 
   get tick() { return this.game.tickCount; }
@@ -163,8 +169,8 @@ export async function play({ canvas, progress, progressText, error, status = nul
     session: null,
     firstFrameMs: null,
   };
-  window.layerw = api;
-  const meta = document.querySelector('meta[name="layerw-game"]');
+  /** @type {any} */ (window).layerw = api;
+  const meta = /** @type {HTMLMetaElement | null} */ (document.querySelector('meta[name="layerw-game"]'));
   const telemetry = meta && params.get("telemetry") !== "0" ? new Telemetry(new URL("/telemetry", location.href).href) : null;
   const fail = (e) => {
     const tick = client ? client.tick : 0;

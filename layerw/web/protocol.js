@@ -14,6 +14,11 @@ import { FRAME, HASH, HASH_SIZE, HELLO, INPUT, NO_BASE, STATE, TOKEN_SIZE, VERSI
 const PLAYER_SIZE = STRUCTS.lw_player.size;
 const INPUT_SIZE = STRUCTS.lw_input.size;
 
+/**
+ * @param {number} role PLAYER or SPECTATOR
+ * @param {Uint8Array} [token] this seat's token, zeros for a new one
+ * @param {number} [baseTick] the newest snapshot this client holds, NO_BASE for none
+ */
 export function hello(role, token = new Uint8Array(TOKEN_SIZE), baseTick = NO_BASE) {
   const out = new Uint8Array(3 + TOKEN_SIZE + 4);
   const v = new DataView(out.buffer);
@@ -70,8 +75,18 @@ class Reader {
   }
 }
 
+/**
+ * @typedef {{type: number, tick: number, changes: Array<[number, Uint8Array]>, events: number[][]}} Frame
+ * @typedef {{type: number, tick: number, inputs: Uint8Array, kind: number, baseTick: number, snapshot: Uint8Array,
+ *            frames: Frame[]}} State
+ * @typedef {{type: number, seat: number, token: Uint8Array, tickRate: number, inputDelay: number, hashEvery: number,
+ *            snapshotEvery: number, state: State}} Welcome
+ */
+
+/** @returns {Frame} */
 function frame(r) {
   const tick = r.u32();
+  /** @type {Array<[number, Uint8Array]>} */
   const changes = [];
   for (let n = r.u8(); n > 0; n--) {
     const seat = r.u8();
@@ -83,6 +98,7 @@ function frame(r) {
   return { type: FRAME, tick, changes, events };
 }
 
+/** @returns {State} */
 function state(r) {
   const tick = r.u32();
   const inputs = r.take(INPUT_SIZE);
@@ -99,7 +115,8 @@ function state(r) {
   return { type: STATE, tick, inputs, kind, baseTick, snapshot, frames };
 }
 
-/** Parse a server message (a Uint8Array): {type: WELCOME|STATE|FRAME, ...}. */
+/** Parse a server message (a Uint8Array): {type: WELCOME|STATE|FRAME, ...}.
+ * @returns {Welcome | State | Frame} */
 export function decodeServer(bytes) {
   const r = new Reader(bytes);
   const type = r.u8();

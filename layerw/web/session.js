@@ -41,13 +41,32 @@ export function roomSocketUrl(base, game, room) {
   return `${scheme}//${u.host}/rooms/${encodeURIComponent(game)}/${encodeURIComponent(room)}`;
 }
 
+/**
+ * @typedef {{attempt: number, of: number, delayMs: number, code: number, reason: string}} Reconnecting
+ * @typedef {{game: any, renderer: any, devices?: any, base: string, room: string, spectate?: boolean,
+ *            stopAt?: number | null, onStop?: () => void, onError?: (e: Error) => void,
+ *            onReconnecting?: (r: Reconnecting) => void, onReconnected?: () => void}} SessionOptions
+ */
+
 export class Session {
   /** game (a started Game), renderer, devices (or null), base (server URL), room id; options:
    *  spectate, stopAt (stop applying frames at this tick), onStop(), onError(error),
-   *  onReconnecting({attempt, of, delayMs, code, reason}) before each retry, onReconnected(). */
-  constructor({ game, renderer, devices, base, room, spectate = false, stopAt = null, onStop = () => {},
+   *  onReconnecting({attempt, of, delayMs, code, reason}) before each retry, onReconnected().
+   *  @param {SessionOptions} options */
+  constructor({ game, renderer, devices = null, base, room, spectate = false, stopAt = null, onStop = () => {},
     onError = (e) => { throw e; }, onReconnecting = () => {}, onReconnected = () => {} }) {
-    Object.assign(this, { game, renderer, devices, base, room, spectate, stopAt, onStop, onError, onReconnecting, onReconnected });
+    this.game = game;
+    this.renderer = renderer;
+    this.devices = devices;
+    this.base = base;
+    this.room = room;
+    this.spectate = spectate;
+    this.stopAt = stopAt;
+    this.onStop = onStop;
+    this.onError = onError;
+    this.onReconnecting = onReconnecting;
+    this.onReconnected = onReconnected;
+    /** @type {string} one of SessionState */
     this.state = SessionState.CONNECTING;
     this.inputs = new InputState(1); // the room's held inputs (replaced by every STATE)
     this.local = new InputState(1); // this browser's devices, as players[0]
@@ -62,7 +81,23 @@ export class Session {
       seat: NO_SEAT, bytesReceived: 0, framesApplied: 0, inputsSent: 0, hashesSent: 0, states: 0, heals: 0,
       reconnects: 0, deltaStates: 0, lastStateKind: null, lastStateBytes: 0,
     };
-    Object.assign(this, { seat: NO_SEAT, token: new Uint8Array(TOKEN_SIZE), inputDelay: 0, hashEvery: 0, snapshotEvery: 0 });
+    this.seat = NO_SEAT;
+    /** @type {Uint8Array} */
+    this.token = new Uint8Array(TOKEN_SIZE);
+    this.inputDelay = 0;
+    this.hashEvery = 0;
+    this.snapshotEvery = 0;
+    /** @type {WebSocket | null} */
+    this.ws = null;
+    this.url = "";
+    /** @type {number | null} */
+    this.request = null;
+    /** @type {Promise<Session> | null} */
+    this.joined = null;
+    /** @type {(s: Session) => void} */
+    this.onJoined = () => {};
+    /** @type {(e: Error) => void} */
+    this.onJoinFailed = () => {};
   }
 
   to(state) {
@@ -78,7 +113,7 @@ export class Session {
   start() {
     this.joined = new Promise((resolve, reject) => { this.onJoined = resolve; this.onJoinFailed = reject; });
     this.connect(roomSocketUrl(this.base, this.game.name, this.room), 0);
-    this.request = requestAnimationFrame((t) => this.frame(t));
+    this.request = requestAnimationFrame(() => this.frame());
     return this.joined;
   }
 
@@ -135,14 +170,19 @@ export class Session {
     if (this.pumping) return;
     this.pumping = true;
     try {
+      /** @type {string[]} */
       const live = [SessionState.CONNECTING, SessionState.PLAYING, SessionState.RECONNECTING];
       while (this.queue.length && live.includes(this.state)) {
         const msg = p.decodeServer(this.queue.shift());
         if (msg.type === WELCOME) {
-          Object.assign(this, { seat: msg.seat, token: msg.token, inputDelay: msg.inputDelay, hashEvery: msg.hashEvery,
-            snapshotEvery: msg.snapshotEvery });
-          this.stats.seat = msg.seat;
-          await this.load(msg.state);
+          const welcome = /** @type {p.Welcome} */ (msg);
+          this.seat = welcome.seat;
+          this.token = welcome.token;
+          this.inputDelay = welcome.inputDelay;
+          this.hashEvery = welcome.hashEvery;
+          this.snapshotEvery = welcome.snapshotEvery;
+          this.stats.seat = welcome.seat;
+          await this.load(welcome.state);
           if (this.state === SessionState.CONNECTING) {
             this.to(SessionState.PLAYING);
             this.onJoined(this);
@@ -155,9 +195,9 @@ export class Session {
           }
         } else if (msg.type === STATE) {
           this.stats.heals++;
-          await this.load(msg);
+          await this.load(/** @type {p.State} */ (msg));
         } else {
-          await this.apply(msg);
+          await this.apply(/** @type {p.Frame} */ (msg));
         }
       }
     } catch (e) {
@@ -167,7 +207,8 @@ export class Session {
     }
   }
 
-  /** Replace the game state with the room's, then fast-forward through its frames. */
+  /** Replace the game state with the room's, then fast-forward through its frames.
+   *  @param {p.State} state */
   async load(state) {
     this.loading = true;
     try {
@@ -194,6 +235,7 @@ export class Session {
   }
 
   /** Tick with a confirmed frame (after any asset it waits for); hash and snapshot when due. */
+  /** @param {p.Frame} frame */
   async apply(frame) {
     if (this.stopAt !== null && this.game.tickCount >= this.stopAt) return this.stop(SessionState.STOPPED);
     while (this.game.blocked()) await new Promise((r) => setTimeout(r, 4));
@@ -239,7 +281,7 @@ export class Session {
       this.fail(e);
       return;
     }
-    if (this.state !== SessionState.STOPPED) this.request = requestAnimationFrame((t) => this.frame(t));
+    if (this.state !== SessionState.STOPPED) this.request = requestAnimationFrame(() => this.frame());
   }
 
   fail(error) {
@@ -260,7 +302,8 @@ export class Session {
     if (ws && ws.readyState <= WebSocket.OPEN) ws.close(code, reason);
   }
 
-  /** Stop applying frames (the state stays on screen) and leave the room. */
+  /** Stop applying frames (the state stays on screen) and leave the room.
+   *  @param {string} [state] SessionState.CLOSED or SessionState.STOPPED */
   stop(state = SessionState.CLOSED) {
     if (this.state === state || this.state === SessionState.FAILED || this.state === SessionState.CLOSED) return;
     this.to(state);

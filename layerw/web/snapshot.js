@@ -19,8 +19,19 @@ const ascii = new TextDecoder("ascii");
 const utf8 = new TextDecoder("utf-8");
 
 export class Snapshot {
+  /**
+   * @param {{moduleSha256: string, tick: number, pages: number, stateBegin: number, memory: Uint8Array,
+   *          host: any, holeAt?: number, holeSize?: number}} fields
+   */
   constructor({ moduleSha256, tick, pages, stateBegin, memory, host, holeAt = 0, holeSize = 0 }) {
-    Object.assign(this, { moduleSha256, tick, pages, stateBegin, memory, host, holeAt, holeSize });
+    this.moduleSha256 = moduleSha256;
+    this.tick = tick;
+    this.pages = pages;
+    this.stateBegin = stateBegin;
+    this.memory = memory;
+    this.host = host;
+    this.holeAt = holeAt;
+    this.holeSize = holeSize;
   }
 
   get memorySize() { return this.pages * PAGE - this.stateBegin - this.holeSize; }
