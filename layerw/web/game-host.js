@@ -1,0 +1,506 @@
+// GameHost: one running game in the browser, whatever runs its code (mirrors layerw/runtime/game.py
+// and component_game.py). Everything that is not backend-specific lives here, once: the lw_io
+// checks, the failure latch and memory cap, tick and render, the asset table and new textures,
+// snapshots, restore, the state hash, close. A backend is a subclass that overrides only the
+// backend hooks below (how to load and instantiate the code, call its exports, read and write its
+// memory): `Game` (game.js) runs a core module, `ComponentGame` (component-game.js) a component
+// transpiled by jco. Callers pick one, once, from the config (main.js `openGame`).
+//
+// Per frame the host makes at most two calls into the guest: tick (the tick's packed input) and
+// render (the command list). Traps become typed errors carrying the game's name, tick and trap code.
+
+import { ABI_VERSION, COMMAND_SCRATCH, IO_MAGIC, STRUCTS } from "./abi.js";
+import { AssetTable } from "./assets.js";
+import { GameCrashed, GameError, GameExited, GameOutOfMemory, InvalidModule, LayerWError, ProtocolError } from "./errors.js";
+import { Host, SplitMix64 } from "./host.js";
+import { PAGE, Snapshot } from "./snapshot.js";
+
+const MB = 1024 * 1024;
+const INPUT_SIZE = STRUCTS.lw_input.size;
+
+/**
+ * A game's config as a source hands it over (source.js; the fields of layerw.toml).
+ * @typedef {object} GameConfig
+ * @property {string} name
+ * @property {number} tick_rate
+ * @property {number} [memory_mb] the memory cap in MiB (default 64)
+ * @property {string[]} [assets] every asset name the game may request
+ * @property {string[]} [preload] the assets ready before the first tick
+ * @property {boolean} [component] a component build (ComponentGame) rather than a core module (Game)
+ * @property {unknown[]} [plugins] a component's plugin slots (browsers do not link them yet)
+ * @property {{module: {sha256: string}}} [manifest] the store's manifest, where the game came from a store
+ */
+
+/**
+ * Where a game's code and assets come from (source.js): a core module, or a transpiled component.
+ * @typedef {object} GameSource
+ * @property {GameConfig} config
+ * @property {ModuleLike | Promise<ModuleLike> | null} [module] the core module
+ * @property {ComponentSource | null} [component] the jco-transpiled component
+ * @property {(name: string) => Promise<ArrayBuffer>} readAsset
+ */
+
+/** @typedef {Response | ArrayBuffer | Uint8Array | WebAssembly.Module} ModuleLike */
+
+/**
+ * A component build's browser form: jco's ES module of glue and its core modules by file name.
+ * @typedef {object} ComponentSource
+ * @property {Promise<any>} glue
+ * @property {(name: string) => Promise<ModuleLike>} coreModule
+ */
+
+/** @typedef {(level: string, text: string) => void} LogFn */
+
+/**
+ * @typedef {object} GameOptions
+ * @property {number | bigint} [seed] 64 bits (default 0)
+ * @property {LogFn} [log] where the game's log lines go (default the console)
+ * @property {(name: string, bytes: number) => void} [onAsset] called as each preloaded asset arrives
+ */
+
+/**
+ * The lw_io block a guest returns from its init: where its blocks live in its memory (abi lw_io;
+ * a component returns it as the world's `io` record, which jco names in camelCase).
+ * @typedef {object} IoBlock
+ * @property {number} magic
+ * @property {number} abiVersion
+ * @property {number} inputPtr
+ * @property {number} inputSize
+ * @property {number} cmdPtr
+ * @property {number} cmdCapacity
+ * @property {number} stateBegin
+ */
+
+/**
+ * One frame's command list and how many records did not fit in the command buffer.
+ * @typedef {object} Frame
+ * @property {Uint8Array} commands
+ * @property {number} dropped
+ */
+
+/**
+ * What restore reads of a Snapshot (snapshot.js): the state at a tick boundary.
+ * @typedef {object} SnapshotFields
+ * @property {string | null} moduleSha256
+ * @property {number} tick
+ * @property {number} pages
+ * @property {number} stateBegin
+ * @property {number} holeAt
+ * @property {number} holeSize
+ * @property {Uint8Array} memory memory [stateBegin, pages * 64 KiB) minus the hole [holeAt, holeAt + holeSize)
+ * @property {{rng: bigint, assets: unknown}} host the random stream's state and the asset table's
+ */
+
+/**
+ * The fixed tick's input: packs the lw_input bytes of a tick with its events (input.js).
+ * @typedef {{pack(tick: number, events: number[][]): Uint8Array}} Inputs
+ */
+
+// V8's trap messages -> wasmtime's trap codes (lower case), so both hosts name a trap alike.
+const TRAP_CODES = [
+  [/unreachable/i, "unreachable"],
+  [/memory access out of bounds/i, "memory_out_of_bounds"],
+  [/(divide|remainder) by zero/i, "integer_division_by_zero"],
+  [/(integer overflow|divide result unrepresentable)/i, "integer_overflow"],
+  [/float unrepresentable/i, "bad_conversion_to_integer"],
+  [/table index is out of bounds/i, "table_out_of_bounds"],
+  [/null function|signature mismatch/i, "bad_signature"],
+  [/call stack size/i, "stack_overflow"],
+];
+
+/**
+ * The default log: the console method of the line's level.
+ * @param {string} level "debug" | "info" | "warn" | "error"
+ * @param {string} text
+ */
+export function consoleLog(level, text) {
+  const write = /** @type {Record<string, ((text: string) => void) | undefined>} */ (/** @type {unknown} */ (console))[level];
+  (write || console.log)(text);
+}
+
+/**
+ * A trap (a RuntimeError from V8) as the GameCrashed both hosts raise, trap code included.
+ * @param {Error} error
+ * @param {string} game
+ * @param {number} tick
+ * @param {string} call the export that trapped, as the backend names it
+ * @returns {GameCrashed}
+ */
+export function crashOf(error, game, tick, call) {
+  const text = String(error.message || error).split("\n")[0];
+  const found = TRAP_CODES.find(([re]) => /** @type {RegExp} */ (re).test(text));
+  const trapCode = found ? /** @type {string} */ (found[1]) : "unknown";
+  return new GameCrashed(`${game} at tick ${tick} in ${call}: trapped: ${text}`, { game, tick, trapCode, cause: error });
+}
+
+export class GameHost {
+  /**
+   * Start a game from a source: the backend loads its code (`load`) while the preloaded assets are
+   * fetched and decoded, then the guest is instantiated and initialised.
+   * @template {GameHost} G
+   * @this {{load(source: GameSource): Promise<unknown>, new (config: GameConfig, assets: AssetTable, seed: bigint, log: LogFn, code: any): G}}
+   * @param {GameSource} source
+   * @param {GameOptions} [options]
+   * @returns {Promise<G>}
+   */
+  static async create(source, { seed = 0, log = consoleLog, onAsset } = {}) {
+    const { config } = source;
+    const assets = new AssetTable(config.assets || [], config.preload || [], (n) => source.readAsset(n));
+    const [code] = await Promise.all([this.load(source), assets.preloadAll(onAsset)]);
+    const game = new this(config, assets, BigInt.asUintN(64, BigInt(seed)), log, code);
+    await game.start();
+    return game;
+  }
+
+  /**
+   * @param {GameConfig} config
+   * @param {AssetTable} assets
+   * @param {bigint} seed
+   * @param {LogFn} log
+   */
+  constructor(config, assets, seed, log) {
+    this.config = config;
+    this.name = config.name;
+    this.tickRate = config.tick_rate;
+    this.memoryCap = (config.memory_mb || 64) * MB;
+    this.assets = assets;
+    this.seed = seed;
+    this.log = log;
+    this.tickCount = 0;
+    /** @type {GameError | null} the error the game failed with; every later call refuses */
+    this.failure = null;
+    this.closed = false;
+    this.droppedReported = false;
+    this.rng = new SplitMix64(seed);
+    this.moduleSha256 = config.manifest ? config.manifest.module.sha256 : null;
+    /** @type {Uint8Array | null} the last tick's input bytes */
+    this.lastInput = null;
+    // lw_io, checked at start (checkIo)
+    this.inputPtr = 0;
+    this.cmdPtr = 0;
+    this.cmdCapacity = 0;
+    this.stateBegin = 0;
+    /** @type {WebAssembly.Memory | null} the guest's linear memory where the host sees it (the memory cap) */
+    this.memory = null;
+  }
+
+  // --- backend hooks: a backend overrides every one of these --------------------------------------
+
+  /**
+   * Backend: a fresh instance of the game's code with `host`'s imports (start, and restore).
+   * @param {Host} _host
+   * @returns {Promise<void>}
+   */
+  async instantiateGuest(_host) { throw this.unimplemented("instantiateGuest"); }
+
+  /**
+   * Backend: initialise the guest with `seed` (through `call`); returns its lw_io block.
+   * @param {bigint} _seed
+   * @returns {IoBlock}
+   */
+  initGuest(_seed) { throw this.unimplemented("initGuest"); }
+
+  /**
+   * Backend: advance the guest one tick with `input` (one lw_input's bytes), through `call`.
+   * @param {Uint8Array} _input
+   */
+  tickGuest(_input) { throw this.unimplemented("tickGuest"); }
+
+  /**
+   * Backend: render into the command buffer (through `call`); returns the command list's length.
+   * @returns {number}
+   */
+  renderGuest() { throw this.unimplemented("renderGuest"); }
+
+  /**
+   * Backend: the command list `renderGuest` wrote, `size` bytes (checked against the buffer).
+   * @param {number} _size
+   * @returns {Frame}
+   */
+  frame(_size) { throw this.unimplemented("frame"); }
+
+  /**
+   * Backend: the guest's linear memory size in 64 KiB pages.
+   * @returns {number}
+   */
+  pages() { throw this.unimplemented("pages"); }
+
+  /**
+   * Backend: grow the guest's memory by `delta` pages; the old size in pages, or -1.
+   * @param {number} _delta
+   * @returns {number}
+   */
+  grow(_delta) { throw this.unimplemented("grow"); }
+
+  /**
+   * Backend: copy guest memory [begin, end) into `into` at `at`.
+   * @param {number} _begin
+   * @param {number} _end
+   * @param {Uint8Array} _into
+   * @param {number} _at
+   */
+  read(_begin, _end, _into, _at) { throw this.unimplemented("read"); }
+
+  /**
+   * Backend: copy `data` into guest memory at `at`.
+   * @param {number} _at
+   * @param {Uint8Array} _data
+   */
+  write(_at, _data) { throw this.unimplemented("write"); }
+
+  /** Backend: drop the instance (close). */
+  release() { throw this.unimplemented("release"); }
+
+  /**
+   * @param {string} hook
+   * @returns {TypeError}
+   */
+  unimplemented(hook) {
+    return new TypeError(`${this.constructor.name} is not a GameHost backend: it does not implement ${hook}()`);
+  }
+
+  // --- the instance -------------------------------------------------------------------------------
+
+  /**
+   * The bytes of guest memory the host sees, for the memory cap (0 where it sees none).
+   * @returns {number}
+   */
+  memoryBytes() {
+    return this.memory ? this.memory.buffer.byteLength : 0;
+  }
+
+  /** Refuse to touch a closed game. */
+  assertOpen() {
+    if (this.closed) throw new GameError(`${this.name} is closed: start it again`, { game: this.name, tick: this.tickCount });
+  }
+
+  async start() {
+    await this.instantiate(this.rng);
+    this.checkIo(this.initGuest(this.seed));
+  }
+
+  /**
+   * A fresh instance whose random stream is `rng` (start, and restore); a component game's world has
+   * no WASI, so there `rng` is kept for snapshots' host state only.
+   * @param {SplitMix64} rng
+   */
+  async instantiate(rng) {
+    this.rng = rng;
+    const host = new Host({
+      game: this.name,
+      assets: this.assets,
+      rng,
+      tick: () => this.tickCount,
+      clockNs: () => (BigInt(this.tickCount) * 1000000000n) / BigInt(this.tickRate),
+      memory: () => this.memory,
+      log: this.log,
+    });
+    try {
+      await this.instantiateGuest(host);
+    } catch (e) {
+      if (e instanceof LayerWError) throw e;
+      if (e instanceof WebAssembly.RuntimeError) throw crashOf(e, this.name, this.tickCount, "instantiate");
+      const plugins = this.config.plugins && this.config.plugins.length ? " (browsers do not link plugins yet)" : "";
+      throw new InvalidModule(`${this.name} cannot be instantiated: ${e.message || e}${plugins}`);
+    }
+    if (this.memoryBytes() > this.memoryCap) {
+      throw new GameOutOfMemory(`${this.name} needs more initial memory than its cap of ${this.memoryCap / MB} MiB; `
+        + "raise [limits] memory_mb", { game: this.name, tick: this.tickCount });
+    }
+  }
+
+  /**
+   * Check the guest's lw_io block (like Game._read_io natively) and keep where its blocks live.
+   * @param {IoBlock} io
+   */
+  checkIo(io) {
+    if (io.magic !== IO_MAGIC || io.abiVersion !== ABI_VERSION) {
+      throw new InvalidModule(`${this.name} speaks ABI ${io.abiVersion} (magic 0x${(io.magic >>> 0).toString(16)}); `
+        + `this host speaks ABI ${ABI_VERSION}: rebuild the game`);
+    }
+    if (io.inputSize !== INPUT_SIZE) {
+      throw new InvalidModule(`${this.name}: input block is ${io.inputSize} bytes, expected ${INPUT_SIZE}`);
+    }
+    const size = this.pages() * PAGE;
+    const { inputPtr, cmdPtr, cmdCapacity, stateBegin } = io;
+    if (inputPtr + INPUT_SIZE > size || cmdPtr + cmdCapacity > size || cmdCapacity < COMMAND_SCRATCH || stateBegin > cmdPtr) {
+      throw new InvalidModule(`${this.name}: lw_io describes blocks outside memory or out of order (input ${inputPtr}, `
+        + `commands ${cmdPtr}+${cmdCapacity}, state from ${stateBegin}; memory ${size} bytes)`);
+    }
+    Object.assign(this, { inputPtr, cmdPtr, cmdCapacity, stateBegin });
+  }
+
+  /**
+   * Run `fn`, one call into the guest named `name` in errors, behind the failure latch: a game that
+   * failed refuses every later call until a restore, and a trap, proc_exit or memory past the cap
+   * fails it.
+   * @template T
+   * @param {string} name
+   * @param {() => T} fn
+   * @returns {T}
+   */
+  call(name, fn) {
+    this.assertOpen();
+    if (this.failure) {
+      throw new GameError(`${this.name} already failed at tick ${this.failure.tick} (${this.failure.message}); `
+        + "reload the page to start it again", { game: this.name, tick: this.tickCount });
+    }
+    let result;
+    try {
+      result = fn();
+    } catch (e) {
+      if (e instanceof GameExited) {
+        e.tick = this.tickCount;
+        this.failure = e;
+      } else if (e instanceof WebAssembly.RuntimeError || e instanceof RangeError) {
+        this.failure = crashOf(e, this.name, this.tickCount, name);
+      }
+      throw this.failure || e;
+    }
+    const bytes = this.memoryBytes();
+    if (bytes > this.memoryCap) {
+      this.failure = new GameOutOfMemory(`${this.name} at tick ${this.tickCount} in ${name}: grew its memory to `
+        + `${bytes / MB} MiB, past its cap of ${this.memoryCap / MB} MiB ([limits] memory_mb)`,
+      { game: this.name, tick: this.tickCount });
+      throw this.failure;
+    }
+    return result;
+  }
+
+  // --- the frame path -----------------------------------------------------------------------------
+
+  /**
+   * True while the next tick waits for a streamed asset's fetch (see AssetTable.blocked).
+   * @returns {boolean}
+   */
+  blocked() {
+    return this.assets.blocked(this.tickCount);
+  }
+
+  /**
+   * Advance one fixed tick with `inputs` (an InputState), the host's asset events due now, then
+   * `events` ([kind, player, a, b], e.g. players joining, stamped by a room).
+   * @param {Inputs} inputs
+   * @param {number[][]} [events]
+   */
+  tick(inputs, events = []) {
+    const data = inputs.pack(this.tickCount, [...this.assets.due(this.tickCount), ...events]);
+    this.lastInput = data;
+    this.tickGuest(data);
+    this.tickCount += 1;
+  }
+
+  /**
+   * This frame's command list (a core module's is a view of guest memory, valid until the next call).
+   * @returns {Uint8Array}
+   */
+  render() {
+    const size = this.renderGuest();
+    if (!(size >= 0 && size <= this.cmdCapacity - COMMAND_SCRATCH)) {
+      this.failure = new GameCrashed(`${this.name}: render returned ${size} bytes, buffer holds ${this.cmdCapacity}`,
+        { game: this.name, tick: this.tickCount, trapCode: "bad_render_length" });
+      throw this.failure;
+    }
+    const { commands, dropped } = this.frame(size);
+    if (dropped && !this.droppedReported) {
+      this.log("warn", `[${this.name}] command buffer full: ${dropped} records dropped this frame`);
+      this.droppedReported = true;
+    }
+    return commands;
+  }
+
+  /**
+   * Images that became ready since the last call, as [handle, ImageBitmap].
+   * @returns {Array<[number, ImageBitmap]>}
+   */
+  takeNewTextures() {
+    return /** @type {Array<[number, ImageBitmap]>} */ (this.assets.takeNewTextures());
+  }
+
+  // --- state: hash, snapshots (the same state as layerw/runtime/game.py's) ------------------------
+
+  /**
+   * The game state: memory from state_begin to the end of memory, minus the command buffer.
+   * @param {number} pages the memory's size in pages
+   * @returns {Uint8Array<ArrayBuffer>}
+   */
+  stateBytes(pages) {
+    const cmdEnd = this.cmdPtr + this.cmdCapacity;
+    const head = this.cmdPtr - this.stateBegin;
+    const state = new Uint8Array(head + pages * PAGE - cmdEnd);
+    this.read(this.stateBegin, this.cmdPtr, state, 0);
+    this.read(cmdEnd, pages * PAGE, state, head);
+    return state;
+  }
+
+  /**
+   * SHA-256 (hex) of the game state (stateBytes). The state is copied before the first await, so a
+   * tick that runs meanwhile does not change the result.
+   * @returns {Promise<string>}
+   */
+  async stateHash() {
+    if (!(globalThis.crypto && crypto.subtle)) {
+      throw new GameError(`${this.name}: stateHash needs WebCrypto, which browsers offer only in secure contexts `
+        + "(https or localhost)", { game: this.name, tick: this.tickCount });
+    }
+    this.assertOpen();
+    const state = this.stateBytes(this.pages());
+    return hex(new Uint8Array(await crypto.subtle.digest("SHA-256", state)));
+  }
+
+  /**
+   * The game state now, with the host's (the random stream and the asset table).
+   * @returns {Snapshot}
+   */
+  snapshot() {
+    this.assertOpen();
+    const pages = this.pages();
+    return new Snapshot({
+      moduleSha256: this.moduleSha256, tick: this.tickCount, pages, stateBegin: this.stateBegin,
+      memory: this.stateBytes(pages), host: { rng: this.rng.state, assets: this.assets.state() },
+      holeAt: this.cmdPtr, holeSize: this.cmdCapacity,
+    });
+  }
+
+  /**
+   * Continue from `snap` in a fresh instance (also after a crash): memory from state_begin (minus
+   * the command buffer), the random stream's state and the asset table (whose bytes load first).
+   * @param {SnapshotFields} snap a Snapshot (snapshot.js)
+   */
+  async restore(snap) {
+    if ((this.moduleSha256 && snap.moduleSha256 !== this.moduleSha256) || snap.stateBegin !== this.stateBegin
+        || snap.holeAt !== this.cmdPtr || snap.holeSize !== this.cmdCapacity) {
+      throw new ProtocolError(`the snapshot is of another module than ${this.name}'s (${String(snap.moduleSha256).slice(0, 12)}): reload the page`);
+    }
+    if (snap.pages * PAGE > this.memoryCap) {
+      throw new ProtocolError(`the snapshot holds ${snap.pages * PAGE} bytes, above ${this.name}'s memory cap`);
+    }
+    this.assertOpen();
+    await this.assets.restore(snap.host.assets);
+    this.failure = null;
+    await this.instantiate(new SplitMix64(snap.host.rng));
+    const grow = snap.pages - this.pages();
+    if (grow < 0) throw new ProtocolError(`the snapshot has ${snap.pages} pages, fewer than the module's initial memory`);
+    if (grow && this.grow(grow) < 0) throw new ProtocolError(`${this.name} cannot grow to the snapshot's ${snap.pages} pages`);
+    const split = this.cmdPtr - this.stateBegin;
+    this.write(this.stateBegin, snap.memory.subarray(0, split));
+    this.write(this.cmdPtr + this.cmdCapacity, snap.memory.subarray(split));
+    this.tickCount = snap.tick;
+  }
+
+  /** Drop the instance (its memory goes with it); every later call refuses. Closing twice is fine. */
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    this.release();
+    this.memory = null;
+  }
+}
+
+/**
+ * @param {Uint8Array} bytes
+ * @returns {string}
+ */
+export function hex(bytes) {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
