@@ -20,12 +20,13 @@ import { InvalidModule } from "./errors.js";
 import { compileModule } from "./game.js";
 import { GameHost, hex } from "./game-host.js";
 
-/** @typedef {import("./game-host.js").GameConfig} GameConfig */
-/** @typedef {import("./game-host.js").GameSource} GameSource */
-/** @typedef {import("./game-host.js").ComponentSource} ComponentSource */
-/** @typedef {import("./game-host.js").IoBlock} IoBlock */
-/** @typedef {import("./game-host.js").Frame} Frame */
-/** @typedef {import("./game-host.js").LogFn} LogFn */
+/** @typedef {import("./game-backend.js").GameBackend} GameBackend */
+/** @typedef {import("./game-backend.js").GameConfig} GameConfig */
+/** @typedef {import("./game-backend.js").GameSource} GameSource */
+/** @typedef {import("./game-backend.js").ComponentSource} ComponentSource */
+/** @typedef {import("./game-backend.js").IoBlock} IoBlock */
+/** @typedef {import("./game-backend.js").Frame} Frame */
+/** @typedef {import("./game-backend.js").LogFn} LogFn */
 /** @typedef {import("./assets.js").AssetTable} AssetTable */
 /** @typedef {import("./host.js").Host} Host */
 
@@ -57,6 +58,7 @@ import { GameHost, hex } from "./game-host.js";
 const CHUNK = 1 << 20; // bytes per state read/write call (each lands in the guest's command buffer)
 const STATE = `${WIT_PACKAGE.split("@")[0]}/${WIT_STATE}@${WIT_PACKAGE.split("@")[1]}`;
 
+/** @implements {GameBackend} */
 export class ComponentGame extends GameHost {
   /**
    * The source's transpiled component: its glue module, imported (its core modules compile on
@@ -120,16 +122,12 @@ export class ComponentGame extends GameHost {
 
   /** @returns {ComponentExports} */
   get guest() {
-    this.assertOpen();
-    if (!this.exports) throw new TypeError(`${this.name} has no instance`);
-    return this.exports;
+    return this.live(this.exports);
   }
 
   /** @returns {StateExports} */
   get guestState() {
-    this.assertOpen();
-    if (!this.state) throw new TypeError(`${this.name} has no instance`);
-    return this.state;
+    return this.live(this.state);
   }
 
   /** @param {Host} host */

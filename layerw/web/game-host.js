@@ -1,10 +1,10 @@
 // GameHost: one running game in the browser, whatever runs its code (mirrors layerw/runtime/game.py
 // and component_game.py). Everything that is not backend-specific lives here, once: the lw_io
 // checks, the failure latch and memory cap, tick and render, the asset table and new textures,
-// snapshots, restore, the state hash, close. A backend is a subclass that overrides only the
-// backend hooks below (how to load and instantiate the code, call its exports, read and write its
-// memory): `Game` (game.js) runs a core module, `ComponentGame` (component-game.js) a component
-// transpiled by jco. Callers pick one, once, from the config (main.js `openGame`).
+// snapshots, restore, the state hash, close. A backend is a subclass that implements only the
+// GameBackend hooks (game-backend.js: how to load and instantiate the code, call its exports, read
+// and write its memory): `Game` (game.js) runs a core module, `ComponentGame` (component-game.js) a
+// component transpiled by jco. Callers pick one, once, from the config (main.js `openGame`).
 //
 // Per frame the host makes at most two calls into the guest: tick (the tick's packed input) and
 // render (the command list). Traps become typed errors carrying the game's name, tick and trap code.
@@ -15,86 +15,17 @@ import { GameCrashed, GameError, GameExited, GameOutOfMemory, InvalidModule, Lay
 import { Host, SplitMix64 } from "./host.js";
 import { PAGE, Snapshot } from "./snapshot.js";
 
+/** @typedef {import("./game-backend.js").GameBackend} GameBackend */
+/** @typedef {import("./game-backend.js").GameConfig} GameConfig */
+/** @typedef {import("./game-backend.js").GameOptions} GameOptions */
+/** @typedef {import("./game-backend.js").GameSource} GameSource */
+/** @typedef {import("./game-backend.js").Inputs} Inputs */
+/** @typedef {import("./game-backend.js").IoBlock} IoBlock */
+/** @typedef {import("./game-backend.js").LogFn} LogFn */
+/** @typedef {import("./game-backend.js").SnapshotFields} SnapshotFields */
+
 const MB = 1024 * 1024;
 const INPUT_SIZE = STRUCTS.lw_input.size;
-
-/**
- * A game's config as a source hands it over (source.js; the fields of layerw.toml).
- * @typedef {object} GameConfig
- * @property {string} name
- * @property {number} tick_rate
- * @property {number} [memory_mb] the memory cap in MiB (default 64)
- * @property {string[]} [assets] every asset name the game may request
- * @property {string[]} [preload] the assets ready before the first tick
- * @property {boolean} [component] a component build (ComponentGame) rather than a core module (Game)
- * @property {unknown[]} [plugins] a component's plugin slots (browsers do not link them yet)
- * @property {{module: {sha256: string}}} [manifest] the store's manifest, where the game came from a store
- */
-
-/**
- * Where a game's code and assets come from (source.js): a core module, or a transpiled component.
- * @typedef {object} GameSource
- * @property {GameConfig} config
- * @property {ModuleLike | Promise<ModuleLike> | null} [module] the core module
- * @property {ComponentSource | null} [component] the jco-transpiled component
- * @property {(name: string) => Promise<ArrayBuffer>} readAsset
- */
-
-/** @typedef {Response | ArrayBuffer | Uint8Array | WebAssembly.Module} ModuleLike */
-
-/**
- * A component build's browser form: jco's ES module of glue and its core modules by file name.
- * @typedef {object} ComponentSource
- * @property {Promise<any>} glue
- * @property {(name: string) => Promise<ModuleLike>} coreModule
- */
-
-/** @typedef {(level: string, text: string) => void} LogFn */
-
-/**
- * @typedef {object} GameOptions
- * @property {number | bigint} [seed] 64 bits (default 0)
- * @property {LogFn} [log] where the game's log lines go (default the console)
- * @property {(name: string, bytes: number) => void} [onAsset] called as each preloaded asset arrives
- */
-
-/**
- * The lw_io block a guest returns from its init: where its blocks live in its memory (abi lw_io;
- * a component returns it as the world's `io` record, which jco names in camelCase).
- * @typedef {object} IoBlock
- * @property {number} magic
- * @property {number} abiVersion
- * @property {number} inputPtr
- * @property {number} inputSize
- * @property {number} cmdPtr
- * @property {number} cmdCapacity
- * @property {number} stateBegin
- */
-
-/**
- * One frame's command list and how many records did not fit in the command buffer.
- * @typedef {object} Frame
- * @property {Uint8Array} commands
- * @property {number} dropped
- */
-
-/**
- * What restore reads of a Snapshot (snapshot.js): the state at a tick boundary.
- * @typedef {object} SnapshotFields
- * @property {string | null} moduleSha256
- * @property {number} tick
- * @property {number} pages
- * @property {number} stateBegin
- * @property {number} holeAt
- * @property {number} holeSize
- * @property {Uint8Array} memory memory [stateBegin, pages * 64 KiB) minus the hole [holeAt, holeAt + holeSize)
- * @property {{rng: bigint, assets: unknown}} host the random stream's state and the asset table's
- */
-
-/**
- * The fixed tick's input: packs the lw_input bytes of a tick with its events (input.js).
- * @typedef {{pack(tick: number, events: number[][]): Uint8Array}} Inputs
- */
 
 // V8's trap messages -> wasmtime's trap codes (lower case), so both hosts name a trap alike.
 const TRAP_CODES = [
@@ -184,82 +115,15 @@ export class GameHost {
     this.memory = null;
   }
 
-  // --- backend hooks: a backend overrides every one of these --------------------------------------
-
-  /**
-   * Backend: a fresh instance of the game's code with `host`'s imports (start, and restore).
-   * @param {Host} _host
-   * @returns {Promise<void>}
-   */
-  async instantiateGuest(_host) { throw this.unimplemented("instantiateGuest"); }
-
-  /**
-   * Backend: initialise the guest with `seed` (through `call`); returns its lw_io block.
-   * @param {bigint} _seed
-   * @returns {IoBlock}
-   */
-  initGuest(_seed) { throw this.unimplemented("initGuest"); }
-
-  /**
-   * Backend: advance the guest one tick with `input` (one lw_input's bytes), through `call`.
-   * @param {Uint8Array} _input
-   */
-  tickGuest(_input) { throw this.unimplemented("tickGuest"); }
-
-  /**
-   * Backend: render into the command buffer (through `call`); returns the command list's length.
-   * @returns {number}
-   */
-  renderGuest() { throw this.unimplemented("renderGuest"); }
-
-  /**
-   * Backend: the command list `renderGuest` wrote, `size` bytes (checked against the buffer).
-   * @param {number} _size
-   * @returns {Frame}
-   */
-  frame(_size) { throw this.unimplemented("frame"); }
-
-  /**
-   * Backend: the guest's linear memory size in 64 KiB pages.
-   * @returns {number}
-   */
-  pages() { throw this.unimplemented("pages"); }
-
-  /**
-   * Backend: grow the guest's memory by `delta` pages; the old size in pages, or -1.
-   * @param {number} _delta
-   * @returns {number}
-   */
-  grow(_delta) { throw this.unimplemented("grow"); }
-
-  /**
-   * Backend: copy guest memory [begin, end) into `into` at `at`.
-   * @param {number} _begin
-   * @param {number} _end
-   * @param {Uint8Array} _into
-   * @param {number} _at
-   */
-  read(_begin, _end, _into, _at) { throw this.unimplemented("read"); }
-
-  /**
-   * Backend: copy `data` into guest memory at `at`.
-   * @param {number} _at
-   * @param {Uint8Array} _data
-   */
-  write(_at, _data) { throw this.unimplemented("write"); }
-
-  /** Backend: drop the instance (close). */
-  release() { throw this.unimplemented("release"); }
-
-  /**
-   * @param {string} hook
-   * @returns {TypeError}
-   */
-  unimplemented(hook) {
-    return new TypeError(`${this.constructor.name} is not a GameHost backend: it does not implement ${hook}()`);
-  }
-
   // --- the instance -------------------------------------------------------------------------------
+
+  /**
+   * This game's backend hooks: its subclass's methods (see game-backend.js).
+   * @returns {GameBackend}
+   */
+  get backend() {
+    return /** @type {GameBackend} */ (/** @type {unknown} */ (this));
+  }
 
   /**
    * The bytes of guest memory the host sees, for the memory cap (0 where it sees none).
@@ -274,9 +138,21 @@ export class GameHost {
     if (this.closed) throw new GameError(`${this.name} is closed: start it again`, { game: this.name, tick: this.tickCount });
   }
 
+  /**
+   * `part` of the instance (its exports, its memory), once the game is open and instantiated.
+   * @template T
+   * @param {T | null} part
+   * @returns {T}
+   */
+  live(part) {
+    this.assertOpen();
+    if (part === null) throw new TypeError(`${this.name} has no instance yet`);
+    return part;
+  }
+
   async start() {
     await this.instantiate(this.rng);
-    this.checkIo(this.initGuest(this.seed));
+    this.checkIo(this.backend.initGuest(this.seed));
   }
 
   /**
@@ -296,7 +172,7 @@ export class GameHost {
       log: this.log,
     });
     try {
-      await this.instantiateGuest(host);
+      await this.backend.instantiateGuest(host);
     } catch (e) {
       if (e instanceof LayerWError) throw e;
       if (e instanceof WebAssembly.RuntimeError) throw crashOf(e, this.name, this.tickCount, "instantiate");
@@ -321,7 +197,7 @@ export class GameHost {
     if (io.inputSize !== INPUT_SIZE) {
       throw new InvalidModule(`${this.name}: input block is ${io.inputSize} bytes, expected ${INPUT_SIZE}`);
     }
-    const size = this.pages() * PAGE;
+    const size = this.backend.pages() * PAGE;
     const { inputPtr, cmdPtr, cmdCapacity, stateBegin } = io;
     if (inputPtr + INPUT_SIZE > size || cmdPtr + cmdCapacity > size || cmdCapacity < COMMAND_SCRATCH || stateBegin > cmdPtr) {
       throw new InvalidModule(`${this.name}: lw_io describes blocks outside memory or out of order (input ${inputPtr}, `
@@ -386,7 +262,7 @@ export class GameHost {
   tick(inputs, events = []) {
     const data = inputs.pack(this.tickCount, [...this.assets.due(this.tickCount), ...events]);
     this.lastInput = data;
-    this.tickGuest(data);
+    this.backend.tickGuest(data);
     this.tickCount += 1;
   }
 
@@ -395,13 +271,13 @@ export class GameHost {
    * @returns {Uint8Array}
    */
   render() {
-    const size = this.renderGuest();
+    const size = this.backend.renderGuest();
     if (!(size >= 0 && size <= this.cmdCapacity - COMMAND_SCRATCH)) {
       this.failure = new GameCrashed(`${this.name}: render returned ${size} bytes, buffer holds ${this.cmdCapacity}`,
         { game: this.name, tick: this.tickCount, trapCode: "bad_render_length" });
       throw this.failure;
     }
-    const { commands, dropped } = this.frame(size);
+    const { commands, dropped } = this.backend.frame(size);
     if (dropped && !this.droppedReported) {
       this.log("warn", `[${this.name}] command buffer full: ${dropped} records dropped this frame`);
       this.droppedReported = true;
@@ -428,8 +304,8 @@ export class GameHost {
     const cmdEnd = this.cmdPtr + this.cmdCapacity;
     const head = this.cmdPtr - this.stateBegin;
     const state = new Uint8Array(head + pages * PAGE - cmdEnd);
-    this.read(this.stateBegin, this.cmdPtr, state, 0);
-    this.read(cmdEnd, pages * PAGE, state, head);
+    this.backend.read(this.stateBegin, this.cmdPtr, state, 0);
+    this.backend.read(cmdEnd, pages * PAGE, state, head);
     return state;
   }
 
@@ -444,7 +320,7 @@ export class GameHost {
         + "(https or localhost)", { game: this.name, tick: this.tickCount });
     }
     this.assertOpen();
-    const state = this.stateBytes(this.pages());
+    const state = this.stateBytes(this.backend.pages());
     return hex(new Uint8Array(await crypto.subtle.digest("SHA-256", state)));
   }
 
@@ -454,7 +330,7 @@ export class GameHost {
    */
   snapshot() {
     this.assertOpen();
-    const pages = this.pages();
+    const pages = this.backend.pages();
     return new Snapshot({
       moduleSha256: this.moduleSha256, tick: this.tickCount, pages, stateBegin: this.stateBegin,
       memory: this.stateBytes(pages), host: { rng: this.rng.state, assets: this.assets.state() },
@@ -479,12 +355,12 @@ export class GameHost {
     await this.assets.restore(snap.host.assets);
     this.failure = null;
     await this.instantiate(new SplitMix64(snap.host.rng));
-    const grow = snap.pages - this.pages();
+    const grow = snap.pages - this.backend.pages();
     if (grow < 0) throw new ProtocolError(`the snapshot has ${snap.pages} pages, fewer than the module's initial memory`);
-    if (grow && this.grow(grow) < 0) throw new ProtocolError(`${this.name} cannot grow to the snapshot's ${snap.pages} pages`);
+    if (grow && this.backend.grow(grow) < 0) throw new ProtocolError(`${this.name} cannot grow to the snapshot's ${snap.pages} pages`);
     const split = this.cmdPtr - this.stateBegin;
-    this.write(this.stateBegin, snap.memory.subarray(0, split));
-    this.write(this.cmdPtr + this.cmdCapacity, snap.memory.subarray(split));
+    this.backend.write(this.stateBegin, snap.memory.subarray(0, split));
+    this.backend.write(this.cmdPtr + this.cmdCapacity, snap.memory.subarray(split));
     this.tickCount = snap.tick;
   }
 
@@ -492,7 +368,7 @@ export class GameHost {
   close() {
     if (this.closed) return;
     this.closed = true;
-    this.release();
+    this.backend.release();
     this.memory = null;
   }
 }

@@ -9,12 +9,13 @@ import { InvalidModule } from "./errors.js";
 import { GameHost } from "./game-host.js";
 import { PAGE } from "./snapshot.js";
 
-/** @typedef {import("./game-host.js").GameConfig} GameConfig */
-/** @typedef {import("./game-host.js").GameSource} GameSource */
-/** @typedef {import("./game-host.js").IoBlock} IoBlock */
-/** @typedef {import("./game-host.js").Frame} Frame */
-/** @typedef {import("./game-host.js").LogFn} LogFn */
-/** @typedef {import("./game-host.js").ModuleLike} ModuleLike */
+/** @typedef {import("./game-backend.js").GameBackend} GameBackend */
+/** @typedef {import("./game-backend.js").GameConfig} GameConfig */
+/** @typedef {import("./game-backend.js").GameSource} GameSource */
+/** @typedef {import("./game-backend.js").IoBlock} IoBlock */
+/** @typedef {import("./game-backend.js").Frame} Frame */
+/** @typedef {import("./game-backend.js").LogFn} LogFn */
+/** @typedef {import("./game-backend.js").ModuleLike} ModuleLike */
 /** @typedef {import("./assets.js").AssetTable} AssetTable */
 /** @typedef {import("./host.js").Host} Host */
 
@@ -80,6 +81,7 @@ export function checkModule(module, name) {
   }
 }
 
+/** @implements {GameBackend} */
 export class Game extends GameHost {
   /**
    * Compile the source's module (streaming where it is a Response) and check it against the contract.
@@ -111,16 +113,12 @@ export class Game extends GameHost {
 
   /** @returns {CoreExports} */
   get guest() {
-    this.assertOpen();
-    if (!this.exports) throw new TypeError(`${this.name} has no instance`);
-    return this.exports;
+    return this.live(this.exports);
   }
 
   /** @returns {WebAssembly.Memory} */
   get linear() {
-    this.assertOpen();
-    if (!this.memory) throw new TypeError(`${this.name} has no instance`);
-    return this.memory;
+    return this.live(this.memory);
   }
 
   /** @param {Host} host */

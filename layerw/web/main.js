@@ -56,8 +56,8 @@ export class Client {
  * The game of a source: the one place that picks a GameHost backend (game-host.js), its core
  * module (Game) or, for a component build, its transpiled component (ComponentGame), from the
  * config (the manifest's game.component).
- * @param {import("./game-host.js").GameSource} source
- * @param {import("./game-host.js").GameOptions} [options]
+ * @param {import("./game-backend.js").GameSource} source
+ * @param {import("./game-backend.js").GameOptions} [options]
  * @returns {Promise<import("./game-host.js").GameHost>}
  */
 export function openGame(source, options) {

@@ -28,17 +28,18 @@ SEED = (1 << 40) + 777  # both 32-bit halves non-zero
 TRAP_TICK = 40  # the game traps in its 40th lw_tick, while the host's tick count is 39
 HASH_EVERY = 10
 # Seeded state that every tick changes, and a trap at TRAP_TICK.
-TRAPPER = r"""
+TRAPPER = rf"""
+#define TRAP_TICK {TRAP_TICK}
 #include "layerw.h"
-static struct { uint64_t rng; uint32_t ticks; uint32_t sum; } g;
-void lw_game_init(uint64_t seed) { g.rng = seed ^ 0x9E3779B97F4A7C15ull; }
-void lw_game_tick(const lw_input *in) {
+static struct {{ uint64_t rng; uint32_t ticks; uint32_t sum; }} g;
+void lw_game_init(uint64_t seed) {{ g.rng = seed ^ 0x9E3779B97F4A7C15ull; }}
+void lw_game_tick(const lw_input *in) {{
     g.rng = g.rng * 6364136223846793005ull + 1442695040888963407ull;
     g.sum += (uint32_t)(g.rng >> 33) + in->tick;
-    if (++g.ticks == %d) __builtin_trap();
-}
-void lw_game_render(lw_frame *f) { lw_rect(f, (float)(g.sum %% 300), 10, 4, 4, 0, 0, LW_RGB(200, 100, 50)); }
-""" % TRAP_TICK
+    if (++g.ticks == TRAP_TICK) __builtin_trap();
+}}
+void lw_game_render(lw_frame *f) {{ lw_rect(f, (float)(g.sum % 300), 10, 4, 4, 0, 0, LW_RGB(200, 100, 50)); }}
+"""
 
 # Runs in the page: start the game through main.js's openGame (the one place a backend is picked),
 # tick it, hash every HASH_EVERY ticks, then tick on until it traps and once more after.
