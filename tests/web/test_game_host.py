@@ -161,7 +161,7 @@ def test_lying_lw_io_is_refused_as_natively(server: StaticServer, play_page: Cal
         liar = bundle(tmp_path / case, wat, name=f"liar-{case}")
         with pytest.raises(InvalidModule) as native:
             Game(liar, engine)
-        got = page.evaluate(OPEN, server.add_game(liar.path))
+        got = page.evaluate(OPEN, server.add_game(tmp_path / case))
         assert got is not None, f"{case}: the browser started a lying module"
         assert got["name"] == "InvalidModule", (case, got)
         assert words in got["message"], (case, got)
