@@ -54,13 +54,20 @@ export class Client {
     this.loop.stop();
     if (this.devices) this.devices.close();
     this.renderer.close();
+    this.game.close();
   }
 }
 
-/** The game of a source: its core module (Game) or, for a component build, its transpiled
- *  component (ComponentGame), chosen once from the config (the manifest's game.component). */
+/**
+ * The game of a source: the one place that picks a GameHost backend (game-host.js), its core
+ * module (Game) or, for a component build, its transpiled component (ComponentGame), from the
+ * config (the manifest's game.component).
+ * @param {import("./game-backend.js").GameSource} source
+ * @param {import("./game-backend.js").GameOptions} [options]
+ * @returns {Promise<import("./game-host.js").GameHost>}
+ */
 export function openGame(source, options) {
-  return (source.config.component ? ComponentGame : Game).create(source, options);
+  return source.config.component ? ComponentGame.create(source, options) : Game.create(source, options);
 }
 
 export async function boot(canvas, source, options = {}) {

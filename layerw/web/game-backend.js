@@ -1,0 +1,110 @@
+// GameBackend: what a GameHost backend implements, and the shapes a game host exchanges with its
+// sources and backends (JSDoc types only: this module holds no code, and browsers never load it).
+//
+// A backend is a subclass of GameHost (game-host.js) that declares `@implements {GameBackend}`: a
+// static `load(source)` that fetches and compiles its code (GameHost.create calls it while the
+// preloaded assets load), and the instance hooks below. Every hook that enters guest code goes
+// through GameHost.call (the failure latch); GameHost does everything else. The backends: Game
+// (game.js, a core module) and ComponentGame (component-game.js, a component transpiled by jco).
+
+/** @typedef {import("./host.js").Host} Host */
+
+/**
+ * The instance hooks of a GameHost backend.
+ * @typedef {object} GameBackend
+ * @property {(host: Host) => Promise<void>} instantiateGuest a fresh instance of the game's code with
+ *   `host`'s imports (start, and restore); sets GameHost.memory where the host can see it
+ * @property {(seed: bigint) => IoBlock} initGuest initialise the guest with `seed`; its lw_io block
+ *   (GameHost.checkIo checks it)
+ * @property {(input: Uint8Array) => void} tickGuest advance the guest one tick with one lw_input's bytes
+ * @property {() => number} renderGuest render into the command buffer; the command list's length in
+ *   bytes (GameHost checks it against the buffer)
+ * @property {(size: number) => Frame} frame the command list renderGuest wrote, `size` bytes
+ * @property {() => number} pages the guest's linear memory size in 64 KiB pages
+ * @property {(delta: number) => number} grow grow the guest's memory by `delta` pages; the old size
+ *   in pages, or -1
+ * @property {(begin: number, end: number, into: Uint8Array, at: number) => void} read copy guest
+ *   memory [begin, end) into `into` at `at`
+ * @property {(at: number, data: Uint8Array) => void} write copy `data` into guest memory at `at`
+ * @property {() => void} release drop the instance (GameHost.close)
+ */
+
+/**
+ * A game's config as a source hands it over (source.js; the fields of layerw.toml).
+ * @typedef {object} GameConfig
+ * @property {string} name
+ * @property {number} tick_rate
+ * @property {number} [memory_mb] the memory cap in MiB (default 64)
+ * @property {string[]} [assets] every asset name the game may request
+ * @property {string[]} [preload] the assets ready before the first tick
+ * @property {boolean} [component] a component build (ComponentGame) rather than a core module (Game)
+ * @property {unknown[]} [plugins] a component's plugin slots (browsers do not link them yet)
+ * @property {{module: {sha256: string}}} [manifest] the store's manifest, where the game came from a store
+ */
+
+/**
+ * Where a game's code and assets come from (source.js): a core module, or a transpiled component.
+ * @typedef {object} GameSource
+ * @property {GameConfig} config
+ * @property {ModuleLike | Promise<ModuleLike> | null} [module] the core module
+ * @property {ComponentSource | null} [component] the jco-transpiled component
+ * @property {(name: string) => Promise<ArrayBuffer>} readAsset
+ */
+
+/** @typedef {Response | ArrayBuffer | Uint8Array | WebAssembly.Module} ModuleLike */
+
+/**
+ * A component build's browser form: jco's ES module of glue and its core modules by file name.
+ * @typedef {object} ComponentSource
+ * @property {Promise<any>} glue
+ * @property {(name: string) => Promise<ModuleLike>} coreModule
+ */
+
+/** @typedef {(level: string, text: string) => void} LogFn */
+
+/**
+ * @typedef {object} GameOptions
+ * @property {number | bigint} [seed] 64 bits (default 0)
+ * @property {LogFn} [log] where the game's log lines go (default the console)
+ * @property {(name: string, bytes: number) => void} [onAsset] called as each preloaded asset arrives
+ */
+
+/**
+ * The lw_io block a guest returns from its init: where its blocks live in its memory (abi lw_io;
+ * a component returns it as the world's `io` record, which jco names in camelCase).
+ * @typedef {object} IoBlock
+ * @property {number} magic
+ * @property {number} abiVersion
+ * @property {number} inputPtr
+ * @property {number} inputSize
+ * @property {number} cmdPtr
+ * @property {number} cmdCapacity
+ * @property {number} stateBegin
+ */
+
+/**
+ * One frame's command list and how many records did not fit in the command buffer.
+ * @typedef {object} Frame
+ * @property {Uint8Array} commands
+ * @property {number} dropped
+ */
+
+/**
+ * What restore reads of a Snapshot (snapshot.js): the state at a tick boundary.
+ * @typedef {object} SnapshotFields
+ * @property {string | null} moduleSha256
+ * @property {number} tick
+ * @property {number} pages
+ * @property {number} stateBegin
+ * @property {number} holeAt
+ * @property {number} holeSize
+ * @property {Uint8Array} memory memory [stateBegin, pages * 64 KiB) minus the hole [holeAt, holeAt + holeSize)
+ * @property {{rng: bigint, assets: unknown}} host the random stream's state and the asset table's
+ */
+
+/**
+ * The fixed tick's input: packs the lw_input bytes of a tick with its events (input.js).
+ * @typedef {{pack(tick: number, events: number[][]): Uint8Array}} Inputs
+ */
+
+export {};

@@ -1,0 +1,382 @@
+// GameHost: one running game in the browser, whatever runs its code (mirrors layerw/runtime/game.py
+// and component_game.py). Everything that is not backend-specific lives here, once: the lw_io
+// checks, the failure latch and memory cap, tick and render, the asset table and new textures,
+// snapshots, restore, the state hash, close. A backend is a subclass that implements only the
+// GameBackend hooks (game-backend.js: how to load and instantiate the code, call its exports, read
+// and write its memory): `Game` (game.js) runs a core module, `ComponentGame` (component-game.js) a
+// component transpiled by jco. Callers pick one, once, from the config (main.js `openGame`).
+//
+// Per frame the host makes at most two calls into the guest: tick (the tick's packed input) and
+// render (the command list). Traps become typed errors carrying the game's name, tick and trap code.
+
+import { ABI_VERSION, COMMAND_SCRATCH, IO_MAGIC, STRUCTS } from "./abi.js";
+import { AssetTable } from "./assets.js";
+import { GameCrashed, GameError, GameExited, GameOutOfMemory, InvalidModule, LayerWError, ProtocolError } from "./errors.js";
+import { Host, SplitMix64 } from "./host.js";
+import { PAGE, Snapshot } from "./snapshot.js";
+
+/** @typedef {import("./game-backend.js").GameBackend} GameBackend */
+/** @typedef {import("./game-backend.js").GameConfig} GameConfig */
+/** @typedef {import("./game-backend.js").GameOptions} GameOptions */
+/** @typedef {import("./game-backend.js").GameSource} GameSource */
+/** @typedef {import("./game-backend.js").Inputs} Inputs */
+/** @typedef {import("./game-backend.js").IoBlock} IoBlock */
+/** @typedef {import("./game-backend.js").LogFn} LogFn */
+/** @typedef {import("./game-backend.js").SnapshotFields} SnapshotFields */
+
+const MB = 1024 * 1024;
+const INPUT_SIZE = STRUCTS.lw_input.size;
+
+// V8's trap messages -> wasmtime's trap codes (lower case), so both hosts name a trap alike.
+const TRAP_CODES = [
+  [/unreachable/i, "unreachable"],
+  [/memory access out of bounds/i, "memory_out_of_bounds"],
+  [/(divide|remainder) by zero/i, "integer_division_by_zero"],
+  [/(integer overflow|divide result unrepresentable)/i, "integer_overflow"],
+  [/float unrepresentable/i, "bad_conversion_to_integer"],
+  [/table index is out of bounds/i, "table_out_of_bounds"],
+  [/null function|signature mismatch/i, "bad_signature"],
+  [/call stack size/i, "stack_overflow"],
+];
+
+/**
+ * The default log: the console method of the line's level.
+ * @param {string} level "debug" | "info" | "warn" | "error"
+ * @param {string} text
+ */
+export function consoleLog(level, text) {
+  const write = /** @type {Record<string, ((text: string) => void) | undefined>} */ (/** @type {unknown} */ (console))[level];
+  (write || console.log)(text);
+}
+
+/**
+ * A trap (a RuntimeError from V8) as the GameCrashed both hosts raise, trap code included.
+ * @param {Error} error
+ * @param {string} game
+ * @param {number} tick
+ * @param {string} call the export that trapped, as the backend names it
+ * @returns {GameCrashed}
+ */
+export function crashOf(error, game, tick, call) {
+  const text = String(error.message || error).split("\n")[0];
+  const found = TRAP_CODES.find(([re]) => /** @type {RegExp} */ (re).test(text));
+  const trapCode = found ? /** @type {string} */ (found[1]) : "unknown";
+  return new GameCrashed(`${game} at tick ${tick} in ${call}: trapped: ${text}`, { game, tick, trapCode, cause: error });
+}
+
+export class GameHost {
+  /**
+   * Start a game from a source: the backend loads its code (`load`) while the preloaded assets are
+   * fetched and decoded, then the guest is instantiated and initialised.
+   * @template {GameHost} G
+   * @this {{load(source: GameSource): Promise<unknown>, new (config: GameConfig, assets: AssetTable, seed: bigint, log: LogFn, code: any): G}}
+   * @param {GameSource} source
+   * @param {GameOptions} [options]
+   * @returns {Promise<G>}
+   */
+  static async create(source, { seed = 0, log = consoleLog, onAsset } = {}) {
+    const { config } = source;
+    const assets = new AssetTable(config.assets || [], config.preload || [], (n) => source.readAsset(n));
+    const [code] = await Promise.all([this.load(source), assets.preloadAll(onAsset)]);
+    const game = new this(config, assets, BigInt.asUintN(64, BigInt(seed)), log, code);
+    await game.start();
+    return game;
+  }
+
+  /**
+   * @param {GameConfig} config
+   * @param {AssetTable} assets
+   * @param {bigint} seed
+   * @param {LogFn} log
+   */
+  constructor(config, assets, seed, log) {
+    this.config = config;
+    this.name = config.name;
+    this.tickRate = config.tick_rate;
+    this.memoryCap = (config.memory_mb || 64) * MB;
+    this.assets = assets;
+    this.seed = seed;
+    this.log = log;
+    this.tickCount = 0;
+    /** @type {GameError | null} the error the game failed with; every later call refuses */
+    this.failure = null;
+    this.closed = false;
+    this.droppedReported = false;
+    this.rng = new SplitMix64(seed);
+    this.moduleSha256 = config.manifest ? config.manifest.module.sha256 : null;
+    /** @type {Uint8Array | null} the last tick's input bytes */
+    this.lastInput = null;
+    // lw_io, checked at start (checkIo)
+    this.inputPtr = 0;
+    this.cmdPtr = 0;
+    this.cmdCapacity = 0;
+    this.stateBegin = 0;
+    /** @type {WebAssembly.Memory | null} the guest's linear memory where the host sees it (the memory cap) */
+    this.memory = null;
+  }
+
+  // --- the instance -------------------------------------------------------------------------------
+
+  /**
+   * This game's backend hooks: its subclass's methods (see game-backend.js).
+   * @returns {GameBackend}
+   */
+  get backend() {
+    return /** @type {GameBackend} */ (/** @type {unknown} */ (this));
+  }
+
+  /**
+   * The bytes of guest memory the host sees, for the memory cap (0 where it sees none).
+   * @returns {number}
+   */
+  memoryBytes() {
+    return this.memory ? this.memory.buffer.byteLength : 0;
+  }
+
+  /** Refuse to touch a closed game. */
+  assertOpen() {
+    if (this.closed) throw new GameError(`${this.name} is closed: start it again`, { game: this.name, tick: this.tickCount });
+  }
+
+  /**
+   * `part` of the instance (its exports, its memory), once the game is open and instantiated.
+   * @template T
+   * @param {T | null} part
+   * @returns {T}
+   */
+  live(part) {
+    this.assertOpen();
+    if (part === null) throw new TypeError(`${this.name} has no instance yet`);
+    return part;
+  }
+
+  async start() {
+    await this.instantiate(this.rng);
+    this.checkIo(this.backend.initGuest(this.seed));
+  }
+
+  /**
+   * A fresh instance whose random stream is `rng` (start, and restore); a component game's world has
+   * no WASI, so there `rng` is kept for snapshots' host state only.
+   * @param {SplitMix64} rng
+   */
+  async instantiate(rng) {
+    this.rng = rng;
+    const host = new Host({
+      game: this.name,
+      assets: this.assets,
+      rng,
+      tick: () => this.tickCount,
+      clockNs: () => (BigInt(this.tickCount) * 1000000000n) / BigInt(this.tickRate),
+      memory: () => this.memory,
+      log: this.log,
+    });
+    try {
+      await this.backend.instantiateGuest(host);
+    } catch (e) {
+      if (e instanceof LayerWError) throw e;
+      if (e instanceof WebAssembly.RuntimeError) throw crashOf(e, this.name, this.tickCount, "instantiate");
+      const plugins = this.config.plugins && this.config.plugins.length ? " (browsers do not link plugins yet)" : "";
+      throw new InvalidModule(`${this.name} cannot be instantiated: ${e.message || e}${plugins}`);
+    }
+    if (this.memoryBytes() > this.memoryCap) {
+      throw new GameOutOfMemory(`${this.name} needs more initial memory than its cap of ${this.memoryCap / MB} MiB; `
+        + "raise [limits] memory_mb", { game: this.name, tick: this.tickCount });
+    }
+  }
+
+  /**
+   * Check the guest's lw_io block (like Game._read_io natively) and keep where its blocks live.
+   * @param {IoBlock} io
+   */
+  checkIo(io) {
+    if (io.magic !== IO_MAGIC || io.abiVersion !== ABI_VERSION) {
+      throw new InvalidModule(`${this.name} speaks ABI ${io.abiVersion} (magic 0x${(io.magic >>> 0).toString(16)}); `
+        + `this host speaks ABI ${ABI_VERSION}: rebuild the game`);
+    }
+    if (io.inputSize !== INPUT_SIZE) {
+      throw new InvalidModule(`${this.name}: input block is ${io.inputSize} bytes, expected ${INPUT_SIZE}`);
+    }
+    const size = this.backend.pages() * PAGE;
+    const { inputPtr, cmdPtr, cmdCapacity, stateBegin } = io;
+    if (inputPtr + INPUT_SIZE > size || cmdPtr + cmdCapacity > size || cmdCapacity < COMMAND_SCRATCH || stateBegin > cmdPtr) {
+      throw new InvalidModule(`${this.name}: lw_io describes blocks outside memory or out of order (input ${inputPtr}, `
+        + `commands ${cmdPtr}+${cmdCapacity}, state from ${stateBegin}; memory ${size} bytes)`);
+    }
+    Object.assign(this, { inputPtr, cmdPtr, cmdCapacity, stateBegin });
+  }
+
+  /**
+   * Run `fn`, one call into the guest named `name` in errors, behind the failure latch: a game that
+   * failed refuses every later call until a restore, and a trap, proc_exit or memory past the cap
+   * fails it.
+   * @template T
+   * @param {string} name
+   * @param {() => T} fn
+   * @returns {T}
+   */
+  call(name, fn) {
+    this.assertOpen();
+    if (this.failure) {
+      throw new GameError(`${this.name} already failed at tick ${this.failure.tick} (${this.failure.message}); `
+        + "reload the page to start it again", { game: this.name, tick: this.tickCount });
+    }
+    let result;
+    try {
+      result = fn();
+    } catch (e) {
+      if (e instanceof GameExited) {
+        e.tick = this.tickCount;
+        this.failure = e;
+      } else if (e instanceof WebAssembly.RuntimeError || e instanceof RangeError) {
+        this.failure = crashOf(e, this.name, this.tickCount, name);
+      }
+      throw this.failure || e;
+    }
+    const bytes = this.memoryBytes();
+    if (bytes > this.memoryCap) {
+      this.failure = new GameOutOfMemory(`${this.name} at tick ${this.tickCount} in ${name}: grew its memory to `
+        + `${bytes / MB} MiB, past its cap of ${this.memoryCap / MB} MiB ([limits] memory_mb)`,
+      { game: this.name, tick: this.tickCount });
+      throw this.failure;
+    }
+    return result;
+  }
+
+  // --- the frame path -----------------------------------------------------------------------------
+
+  /**
+   * True while the next tick waits for a streamed asset's fetch (see AssetTable.blocked).
+   * @returns {boolean}
+   */
+  blocked() {
+    return this.assets.blocked(this.tickCount);
+  }
+
+  /**
+   * Advance one fixed tick with `inputs` (an InputState), the host's asset events due now, then
+   * `events` ([kind, player, a, b], e.g. players joining, stamped by a room).
+   * @param {Inputs} inputs
+   * @param {number[][]} [events]
+   */
+  tick(inputs, events = []) {
+    const data = inputs.pack(this.tickCount, [...this.assets.due(this.tickCount), ...events]);
+    this.lastInput = data;
+    this.backend.tickGuest(data);
+    this.tickCount += 1;
+  }
+
+  /**
+   * This frame's command list (a core module's is a view of guest memory, valid until the next call).
+   * @returns {Uint8Array}
+   */
+  render() {
+    const size = this.backend.renderGuest();
+    if (!(size >= 0 && size <= this.cmdCapacity - COMMAND_SCRATCH)) {
+      this.failure = new GameCrashed(`${this.name}: render returned ${size} bytes, buffer holds ${this.cmdCapacity}`,
+        { game: this.name, tick: this.tickCount, trapCode: "bad_render_length" });
+      throw this.failure;
+    }
+    const { commands, dropped } = this.backend.frame(size);
+    if (dropped && !this.droppedReported) {
+      this.log("warn", `[${this.name}] command buffer full: ${dropped} records dropped this frame`);
+      this.droppedReported = true;
+    }
+    return commands;
+  }
+
+  /**
+   * Images that became ready since the last call, as [handle, ImageBitmap].
+   * @returns {Array<[number, ImageBitmap]>}
+   */
+  takeNewTextures() {
+    return /** @type {Array<[number, ImageBitmap]>} */ (this.assets.takeNewTextures());
+  }
+
+  // --- state: hash, snapshots (the same state as layerw/runtime/game.py's) ------------------------
+
+  /**
+   * The game state: memory from state_begin to the end of memory, minus the command buffer.
+   * @param {number} pages the memory's size in pages
+   * @returns {Uint8Array<ArrayBuffer>}
+   */
+  stateBytes(pages) {
+    const cmdEnd = this.cmdPtr + this.cmdCapacity;
+    const head = this.cmdPtr - this.stateBegin;
+    const state = new Uint8Array(head + pages * PAGE - cmdEnd);
+    this.backend.read(this.stateBegin, this.cmdPtr, state, 0);
+    this.backend.read(cmdEnd, pages * PAGE, state, head);
+    return state;
+  }
+
+  /**
+   * SHA-256 (hex) of the game state (stateBytes). The state is copied before the first await, so a
+   * tick that runs meanwhile does not change the result.
+   * @returns {Promise<string>}
+   */
+  async stateHash() {
+    if (!(globalThis.crypto && crypto.subtle)) {
+      throw new GameError(`${this.name}: stateHash needs WebCrypto, which browsers offer only in secure contexts `
+        + "(https or localhost)", { game: this.name, tick: this.tickCount });
+    }
+    this.assertOpen();
+    const state = this.stateBytes(this.backend.pages());
+    return hex(new Uint8Array(await crypto.subtle.digest("SHA-256", state)));
+  }
+
+  /**
+   * The game state now, with the host's (the random stream and the asset table).
+   * @returns {Snapshot}
+   */
+  snapshot() {
+    this.assertOpen();
+    const pages = this.backend.pages();
+    return new Snapshot({
+      moduleSha256: this.moduleSha256, tick: this.tickCount, pages, stateBegin: this.stateBegin,
+      memory: this.stateBytes(pages), host: { rng: this.rng.state, assets: this.assets.state() },
+      holeAt: this.cmdPtr, holeSize: this.cmdCapacity,
+    });
+  }
+
+  /**
+   * Continue from `snap` in a fresh instance (also after a crash): memory from state_begin (minus
+   * the command buffer), the random stream's state and the asset table (whose bytes load first).
+   * @param {SnapshotFields} snap a Snapshot (snapshot.js)
+   */
+  async restore(snap) {
+    if ((this.moduleSha256 && snap.moduleSha256 !== this.moduleSha256) || snap.stateBegin !== this.stateBegin
+        || snap.holeAt !== this.cmdPtr || snap.holeSize !== this.cmdCapacity) {
+      throw new ProtocolError(`the snapshot is of another module than ${this.name}'s (${String(snap.moduleSha256).slice(0, 12)}): reload the page`);
+    }
+    if (snap.pages * PAGE > this.memoryCap) {
+      throw new ProtocolError(`the snapshot holds ${snap.pages * PAGE} bytes, above ${this.name}'s memory cap`);
+    }
+    this.assertOpen();
+    await this.assets.restore(snap.host.assets);
+    this.failure = null;
+    await this.instantiate(new SplitMix64(snap.host.rng));
+    const grow = snap.pages - this.backend.pages();
+    if (grow < 0) throw new ProtocolError(`the snapshot has ${snap.pages} pages, fewer than the module's initial memory`);
+    if (grow && this.backend.grow(grow) < 0) throw new ProtocolError(`${this.name} cannot grow to the snapshot's ${snap.pages} pages`);
+    const split = this.cmdPtr - this.stateBegin;
+    this.backend.write(this.stateBegin, snap.memory.subarray(0, split));
+    this.backend.write(this.cmdPtr + this.cmdCapacity, snap.memory.subarray(split));
+    this.tickCount = snap.tick;
+  }
+
+  /** Drop the instance (its memory goes with it); every later call refuses. Closing twice is fine. */
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    this.backend.release();
+    this.memory = null;
+  }
+}
+
+/**
+ * @param {Uint8Array} bytes
+ * @returns {string}
+ */
+export function hex(bytes) {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
