@@ -428,6 +428,25 @@ def _error_tree(cls: type[errors.LayerWError], classes: list[type[errors.LayerWE
     return [f"//   {'    ' * depth}{cls.__name__}"] + [line for c in children for line in _error_tree(c, classes, depth + 1)]
 
 
+def _js_type(value: object) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return "string" if isinstance(value, str) else "any"
+
+
+def _error_constructor(fields: dict[str, object], inherited: dict[str, object]) -> list[str]:
+    """A constructor that only types the class's fields for ``tsc --checkJs``: ErrorBase sets them
+    (a bare ``this.x;`` with a JSDoc type declares a property and does nothing at run time)."""
+    options = ", ".join(f"{name}?: {_js_type(value)}" for name, value in fields.items())
+    return ["", "  /**", "   * @param {string} message", f"   * @param {{{{{options}, cause?: unknown}}}} [fields]", "   */",
+            "  constructor(message, fields = {}) {", "    super(message, fields);",
+            *(f"    /** @type {{{_js_type(value)}}} */ this.{name};" for name, value in fields.items()
+              if name not in inherited),
+            "  }"]
+
+
 def errors_module() -> str:
     """``layerw/web/errors.js``: the classes of ``layerw.errors`` with the same names, parents and
     fields; their shared behaviour is the hand-written ``error-base.js``."""
@@ -447,6 +466,7 @@ def errors_module() -> str:
         fields = error_fields(cls)
         if fields != error_fields(parent):
             lines.append(f"  static fields = Object.freeze({json.dumps(fields)});")
+            lines += _error_constructor(fields, error_fields(parent))
         lines[-1] += "}" if lines[-1].endswith("{") else "\n}"
     lines.append("")
     for alias, name in JS_ERROR_ALIASES.items():

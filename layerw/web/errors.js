@@ -62,11 +62,30 @@ export class AssetNotFound extends AssetError {}
 /** The game failed while running. */
 export class GameError extends LayerWError {
   static fields = Object.freeze({"game": "", "tick": -1});
+
+  /**
+   * @param {string} message
+   * @param {{game?: string, tick?: number, cause?: unknown}} [fields]
+   */
+  constructor(message, fields = {}) {
+    super(message, fields);
+    /** @type {string} */ this.game;
+    /** @type {number} */ this.tick;
+  }
 }
 
 /** The guest trapped; ``trap_code`` names the trap (e.g. ``unreachable``). */
 export class GameCrashed extends GameError {
   static fields = Object.freeze({"game": "", "tick": -1, "trapCode": ""});
+
+  /**
+   * @param {string} message
+   * @param {{game?: string, tick?: number, trapCode?: string, cause?: unknown}} [fields]
+   */
+  constructor(message, fields = {}) {
+    super(message, fields);
+    /** @type {string} */ this.trapCode;
+  }
 }
 
 /** A call into the guest ran past its CPU deadline. (In Python also TimeoutError.) */
@@ -78,21 +97,58 @@ export class GameOutOfMemory extends GameError {}
 /** The guest called WASI proc_exit. */
 export class GameExited extends GameError {
   static fields = Object.freeze({"game": "", "tick": -1, "code": 0});
+
+  /**
+   * @param {string} message
+   * @param {{game?: string, tick?: number, code?: number, cause?: unknown}} [fields]
+   */
+  constructor(message, fields = {}) {
+    super(message, fields);
+    /** @type {number} */ this.code;
+  }
 }
 
 /** A plugin linked into the game failed; ``plugin`` is its slot in ``[plugins]``. */
 export class PluginError extends GameError {
   static fields = Object.freeze({"game": "", "tick": -1, "plugin": ""});
+
+  /**
+   * @param {string} message
+   * @param {{game?: string, tick?: number, plugin?: string, cause?: unknown}} [fields]
+   */
+  constructor(message, fields = {}) {
+    super(message, fields);
+    /** @type {string} */ this.plugin;
+  }
 }
 
 /** A plugin trapped while the game called it; ``trap_code`` names the trap. */
 export class PluginCrashed extends PluginError {
   static fields = Object.freeze({"game": "", "tick": -1, "plugin": "", "trapCode": ""});
+
+  /**
+   * @param {string} message
+   * @param {{game?: string, tick?: number, plugin?: string, trapCode?: string, cause?: unknown}} [fields]
+   */
+  constructor(message, fields = {}) {
+    super(message, fields);
+    /** @type {string} */ this.trapCode;
+  }
 }
 
 /** A component (game or plugin) imports something its manifest does not grant; ``component`` names it and ``missing`` lists the capabilities it would need. (In Python also PermissionError.) */
 export class CapabilityDenied extends LayerWError {
   static fields = Object.freeze({"component": "", "missing": []});
+
+  /**
+   * @param {string} message
+   * @param {{component?: string, missing?: any, cause?: unknown}} [fields]
+   */
+  constructor(message, fields = {}) {
+    super(message, fields);
+    /** @type {string} */ this.component;
+    /** @type {any} */ this.missing;
+  }
 }
 
 /** A snapshot does not belong to this module or is corrupt. (In Python also ValueError.) */
