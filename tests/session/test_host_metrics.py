@@ -9,7 +9,8 @@ import pytest
 
 from layerw.runtime.engine import Engine
 from layerw.session import protocol as p
-from layerw.session.host import CLOSE_INTERNAL, RoomHost
+from layerw.session.host import RoomHost
+from layerw.session.protocol import CLOSE_INTERNAL
 from tests.session.wire import INPUT_TICK, Connection, room_host, wat_game
 
 
