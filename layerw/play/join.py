@@ -37,10 +37,10 @@ def join(url: str, options: JoinOptions) -> JoinResult:
     """Join the room at ``url`` (the page address a browser opens: http://HOST:PORT/play/GAME?room=ID)
     and play until ``options.ticks``; the result carries the seat, tick and state hash."""
     address = RoomAddress.parse(url)
-    bundle = StoreBundle(address.base, address.game, channel=options.channel)  # the module via the server's store
     recording = Recording.load(options.inputs) if options.inputs else None
     quiet_gl_probe()
-    with Engine(CpuLimit.EPOCH) as engine:
+    # the module via the server's store
+    with StoreBundle(address.base, address.game, channel=options.channel) as bundle, Engine(CpuLimit.EPOCH) as engine:
         client = OnlineClient(bundle, engine)
         try:
             if options.headless:
