@@ -61,7 +61,7 @@ export async function compileModule(pending, name) {
   }
 }
 
-/** Check a compiled module against the contract (like layerw/runtime/contract.py). */
+/** Check a compiled module against the contract (like layerw/contract.py). */
 export function checkModule(module, name) {
   const problems = [];
   const exports = new Map(WebAssembly.Module.exports(module).map((e) => [e.name, e.kind]));
