@@ -18,6 +18,7 @@ from layerw.errors import ProtocolError, SessionError
 from layerw.runtime.engine import Engine
 from layerw.runtime.inputs import InputState, Recording
 from layerw.session import protocol as p
+from layerw.session.host import CLOSE_ELSEWHERE
 from layerw.session.replica import Replica
 
 log = logging.getLogger("layerw.session")
@@ -138,7 +139,7 @@ class OnlineClient:
                         self._sent = player
                 return Outcome(replica.seat, replica.tick, replica.game.state_hash(), self.received, self.heals)
         except websockets.ConnectionClosed as e:
-            if e.rcvd is not None and e.rcvd.code == p.CLOSE_ELSEWHERE:
+            if e.rcvd is not None and e.rcvd.code == CLOSE_ELSEWHERE:
                 raise _Elsewhere(e.rcvd.reason) from None
             raise SessionError(closed_message(e)) from e
         except OSError as e:

@@ -26,18 +26,14 @@ from layerw.observability.metrics import Metrics, RoomReading
 from layerw.runtime.engine import Engine
 from layerw.session import protocol as p
 from layerw.session.outbox import Outbox
-from layerw.session.protocol import (
-    CLOSE_GOING_AWAY,
-    CLOSE_INTERNAL,
-    CLOSE_NORMAL,
-    CLOSE_POLICY,
-    CLOSE_PROTOCOL,
-    CLOSE_TOO_BIG,
-    CLOSE_TRY_AGAIN,
-)
 from layerw.session.room import Room, RoomState
 
 log = logging.getLogger("layerw.session")
+
+# WebSocket close codes (RFC 6455 section 7.4.1)
+CLOSE_NORMAL, CLOSE_GOING_AWAY, CLOSE_PROTOCOL, CLOSE_POLICY, CLOSE_TOO_BIG = 1000, 1001, 1002, 1008, 1009
+CLOSE_INTERNAL, CLOSE_TRY_AGAIN = 1011, 1013
+CLOSE_ELSEWHERE = 4307  # application code: the room lives on another server, whose URL is the reason
 
 KEPT_LATENESS = 1024  # ticks of lateness each room keeps for its p99 (the metrics histogram has them all)
 

@@ -16,8 +16,6 @@ Server -> client
                  u32 base tick, u32 n + snapshot (or delta) bytes, u32 frame count, frames (u32 n + FRAME)
     FRAME   0x12 u32 tick, u8 change count, changes (u8 seat + lw_player), u8 event count, lw_event[]
 
-A connection ends with a WebSocket close code (``CLOSE_*``) whose reason says why.
-
 Steady state is FRAME messages only: 7 bytes per tick when nobody's input changed.
 """
 
@@ -38,11 +36,6 @@ NO_BASE = 0xFFFFFFFF
 TOKEN_SIZE = 16
 MAX_CLIENT_MESSAGE = 1 + 4 + abi.PLAYER.size  # the largest message a client may send
 FULL, DELTA = 0, 1
-
-# WebSocket close codes (RFC 6455 section 7.4.1): the host closes with them, clients read them
-CLOSE_NORMAL, CLOSE_GOING_AWAY, CLOSE_PROTOCOL, CLOSE_POLICY, CLOSE_TOO_BIG = 1000, 1001, 1002, 1008, 1009
-CLOSE_INTERNAL, CLOSE_TRY_AGAIN = 1011, 1013
-CLOSE_ELSEWHERE = 4307  # application code: the room lives on another server, whose URL is the reason
 
 
 @dataclass(frozen=True)

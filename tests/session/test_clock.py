@@ -12,8 +12,7 @@ import pytest
 from layerw.errors import GameCrashed
 from layerw.runtime.engine import Engine
 from layerw.session import protocol as p
-from layerw.session.host import PHASES, Clock, RoomHost
-from layerw.session.protocol import CLOSE_INTERNAL
+from layerw.session.host import CLOSE_INTERNAL, PHASES, Clock, RoomHost
 from tests.session.wire import Connection, room_host, wat_game
 
 

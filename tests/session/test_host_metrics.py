@@ -9,8 +9,7 @@ import pytest
 
 from layerw.runtime.engine import Engine
 from layerw.session import protocol as p
-from layerw.session.host import RoomHost
-from layerw.session.protocol import CLOSE_INTERNAL
+from layerw.session.host import CLOSE_INTERNAL, RoomHost
 from tests.session.wire import INPUT_TICK, Connection, room_host, wat_game
 
 

@@ -16,8 +16,7 @@ from layerw.server.app import create_app
 from layerw.server.catalog import DirCatalog
 from layerw.session import protocol as p
 from layerw.session.client import RoomAddress, play_online
-from layerw.session.host import Limits
-from layerw.session.protocol import CLOSE_POLICY, CLOSE_PROTOCOL, CLOSE_TOO_BIG
+from layerw.session.host import CLOSE_POLICY, CLOSE_PROTOCOL, CLOSE_TOO_BIG, Limits
 from tests.conftest import GAMES
 from tests.server_thread import serving
 

@@ -10,8 +10,8 @@ import pytest
 
 from layerw.runtime.engine import Engine
 from layerw.session import protocol as p
+from layerw.session.host import CLOSE_TRY_AGAIN
 from layerw.session.outbox import Outbox
-from layerw.session.protocol import CLOSE_TRY_AGAIN
 from tests.session.wire import Connection, room_host, wat_game
 
 

@@ -12,7 +12,7 @@ import numpy as np
 from layerw import abi
 from layerw.runtime.engine import Engine
 from layerw.session import protocol as p
-from layerw.session.protocol import CLOSE_NORMAL, CLOSE_PROTOCOL
+from layerw.session.host import CLOSE_NORMAL, CLOSE_PROTOCOL
 from tests.session.wire import Connection, room_host, wat_game
 
 
