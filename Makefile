@@ -49,9 +49,10 @@ test: setup
 bench: setup
 	$(PY) -m bench
 
-lint: setup
+lint: $(VENV)/.installed  # Python packages only: no apt, browser or jco
 	$(VENV)/bin/ruff check layerw tests bench
 	$(VENV)/bin/mypy layerw
+	$(VENV)/bin/lint-imports  # the layers in pyproject.toml [tool.importlinter] (see ARCHITECTURE.md)
 
 codegen: setup
 	$(PY) -m layerw.toolchain.codegen

@@ -45,7 +45,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from layerw.play import PlayOptions, play
+    from layerw.play.play import PlayOptions, play
     from layerw.store.bundle import open_bundle
 
     bundle = open_bundle(args.game, args.store, channel=args.channel, version=args.version, options=_store_options(args))
@@ -156,31 +156,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_join(args: argparse.Namespace) -> int:
-    import asyncio
+    from layerw.play.join import JoinOptions, join
 
-    from layerw.play import quiet_gl_probe
-    from layerw.runtime.engine import CpuLimit, Engine
-    from layerw.runtime.inputs import Recording
-    from layerw.session.client import OnlineClient, RoomAddress
-    from layerw.store.bundle import StoreBundle
-
-    address = RoomAddress.parse(args.url)
-    bundle = StoreBundle(address.base, address.game, channel=args.channel)  # the module via the server's store
-    recording = Recording.load(Path(args.inputs)) if args.inputs else None
-    quiet_gl_probe()
-    with Engine(CpuLimit.EPOCH) as engine:
-        client = OnlineClient(bundle, engine)
-        try:
-            if args.headless:
-                outcome = asyncio.run(client.play(address, ticks=args.ticks, recording=recording, spectate=args.spectate))
-            else:
-                from layerw.session.view import WindowView
-
-                with WindowView(bundle.config) as view:
-                    outcome = asyncio.run(client.play(address, ticks=args.ticks, recording=recording,
-                                                      spectate=args.spectate, on_frame=view.frame))
-        finally:
-            client.close()
+    options = JoinOptions(headless=args.headless, ticks=args.ticks, inputs=Path(args.inputs) if args.inputs else None,
+                          channel=args.channel, spectate=args.spectate)
+    result = join(args.url, options)
+    address, outcome = result.address, result.outcome
     console.print(f"{'spectated' if outcome.seat == 255 else f'played seat {outcome.seat} of'} "
                   f"{address.game}/{address.room}: {outcome.bytes_received:,} bytes received, {outcome.heals} heals")
     print(f"tick {outcome.tick}")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from layerw.errors import CompileError
 from layerw.toolchain import zig
-from layerw.toolchain.build import INCLUDE
+from layerw.toolchain.compiler import INCLUDE
 
 HERE = Path(__file__).resolve().parent
 GAMES = HERE.parents[1] / "games"

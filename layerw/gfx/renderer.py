@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 
 from layerw import abi
-from layerw.config import FILTERS
 from layerw.errors import RenderError
 from layerw.gfx.commands import FONT_TEXTURE, INSTANCE, Frame, Pipeline, parse
 
@@ -87,8 +86,9 @@ class WgpuRenderer(Renderer):
     def __init__(self, width: int, height: int, *, device: Any = None, filter: str = "nearest") -> None:
         import wgpu
 
-        if filter not in FILTERS:
-            raise RenderError(f"filter {filter!r} must be one of {', '.join(map(repr, FILTERS))}")
+        filters = list(wgpu.FilterMode)  # the sampler's own modes; the game's config names one of them
+        if filter not in filters:
+            raise RenderError(f"filter {filter!r} must be one of {', '.join(map(repr, filters))}")
         self._wgpu = wgpu
         self._closed = False
         self.width, self.height, self.filter = width, height, filter

@@ -19,6 +19,7 @@ import wasmtime
 
 from layerw import abi
 from layerw.bundle import Bundle
+from layerw.contract import check_module
 from layerw.errors import (
     GameCrashed,
     GameError,
@@ -31,7 +32,6 @@ from layerw.errors import (
 from layerw.observability import tracing
 from layerw.observability.logs import ContextLog
 from layerw.runtime.assets import AssetTable, Event
-from layerw.runtime.contract import check_module
 from layerw.runtime.engine import Engine
 from layerw.runtime.imports import HostImports
 from layerw.runtime.inputs import InputState

@@ -37,12 +37,12 @@ import wasmtime.component
 from layerw import abi
 from layerw.config import GameConfig
 from layerw.errors import CompileError, ConfigError, InvalidModule, ToolchainError
-from layerw.toolchain import build as core
+from layerw.toolchain import compiler
 from layerw.toolchain.jco import JCO_VERSION
 
-WIT_DIR = core.TOOLCHAIN / "wit"
+WIT_DIR = compiler.TOOLCHAIN / "wit"
 GAME_WIT = WIT_DIR / "game.wit"
-COMPONENT_C = core.TOOLCHAIN / "runtime" / "lw_component.c"
+COMPONENT_C = compiler.TOOLCHAIN / "runtime" / "lw_component.c"
 ADAPTER_NAME = "wasi_snapshot_preview1.reactor.wasm"
 ADAPTER_SHA256 = "b857310c4753c8fafaa0f890e9ccf978dc3d9dbe8804b1125291a627485041d0"
 PLUGIN_CONFIG = "plugin.toml"
@@ -62,8 +62,8 @@ class Interface:
 
 INTERFACES: dict[str, Interface] = {
     "layerw:physics/step": Interface(WIT_DIR / "deps" / "physics", "plugin",
-                                     core.TOOLCHAIN / "runtime" / "physics_import.c",
-                                     core.TOOLCHAIN / "runtime" / "physics_export.c"),
+                                     compiler.TOOLCHAIN / "runtime" / "physics_import.c",
+                                     compiler.TOOLCHAIN / "runtime" / "physics_export.c"),
 }
 
 
@@ -159,7 +159,7 @@ def build_component(sources: list[Path], config: GameConfig, out: Path) -> None:
     glue = tuple(interface(ref.interface).import_c for ref in config.plugins)
     with tempfile.TemporaryDirectory(prefix="layerw-component-") as tmp:
         core_wasm = Path(tmp) / "core.wasm"
-        core.compile_module(sources, core_wasm, runtime=(core.RUNTIME_C, COMPONENT_C, *glue), defines=("LW_COMPONENT",))
+        compiler.compile_module(sources, core_wasm, runtime=(compiler.RUNTIME_C, COMPONENT_C, *glue), defines=("LW_COMPONENT",))
         wit, world = world_dir(config, Path(tmp))
         componentize(core_wasm, wit, world, out)
     _validate(out, config.name)
@@ -201,7 +201,7 @@ def build_plugin(plugin_dir: Path, out: Path | None = None) -> Path:
             _componentize_py(sources, iface, staged)
         else:
             core_wasm = Path(tmp) / "core.wasm"
-            core.compile_module(sources, core_wasm, runtime=(iface.export_c,))
+            compiler.compile_module(sources, core_wasm, runtime=(iface.export_c,))
             componentize(core_wasm, iface.package_dir, iface.plugin_world, staged)
         _validate(staged, config.name)
         shutil.copy(staged, out)

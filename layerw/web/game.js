@@ -58,7 +58,7 @@ export async function compileModule(pending, name) {
 }
 
 /**
- * Check a compiled module against the contract (like layerw/runtime/contract.py).
+ * Check a compiled module against the contract (like layerw/contract.py).
  * @param {WebAssembly.Module} module
  * @param {string} name
  */

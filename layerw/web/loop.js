@@ -1,4 +1,4 @@
-// Loop: the fixed-tick loop on requestAnimationFrame (the browser's layerw/runtime/runner.py).
+// Loop: the fixed-tick loop on requestAnimationFrame (the browser's layerw/play/runner.py).
 //
 // Ticks advance at the game's rate whatever the display's refresh rate (an accumulator, at most
 // MAX_CATCH_UP ticks per frame so a slow frame does not spiral); each animation frame renders the

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from layerw.bundle import COMPONENT_NAME, TRANSPILED_DIR, Bundle
+from layerw.play.runner import Runner
 from layerw.runtime.component_game import ComponentGame
 from layerw.runtime.engine import Engine
 from layerw.runtime.inputs import Recording
-from layerw.runtime.runner import Runner
 from layerw.store.bundle import StoreBundle
 from tests.web.conftest import PlayPage, StaticServer
 from tests.web.recordings import FIDELITY_TICKS, native_run, recording_file

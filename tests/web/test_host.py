@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from layerw.play.runner import Runner
 from layerw.runtime.engine import Engine
 from layerw.runtime.game import Game
-from layerw.runtime.runner import Runner
 from tests.wat import bundle, contract_wat
 from tests.web.conftest import PlayPage, StaticServer
 

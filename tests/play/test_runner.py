@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from layerw.bundle import Bundle
+from layerw.play.runner import Runner
 from layerw.runtime.engine import Engine
 from layerw.runtime.game import Game
 from layerw.runtime.inputs import InputState
-from layerw.runtime.runner import Runner
 from tests.conftest import GAMES
 
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from layerw.bundle import Bundle
+from layerw.play.runner import Runner
 from layerw.runtime import DEFAULT_CPU_LIMIT, open_game
 from layerw.runtime.inputs import Recording
-from layerw.runtime.runner import Runner
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,55 @@
+"""Compiler: C/C++ sources plus the guest runtime to one wasm32 module, with the project's flags.
+
+C is compiled as C11, C++ as C++17 without exceptions or RTTI; both -O2, SIMD128 on, stripped,
+as a WASI reactor, with the shadow stack first in memory (``abi.STACK_SIZE``) so the game state is
+one contiguous range. Shared by the core build (``build.py``) and components (``component.py``).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from pathlib import Path
+
+from layerw import abi
+from layerw.errors import CompileError
+from layerw.toolchain import zig
+
+TOOLCHAIN = Path(__file__).resolve().parent
+INCLUDE = TOOLCHAIN / "include"
+RUNTIME_C = TOOLCHAIN / "runtime" / "lw_runtime.c"
+C_SUFFIXES = (".c",)
+CXX_SUFFIXES = (".cpp", ".cc", ".cxx")
+
+COMMON_FLAGS = [
+    f"--target={zig.TARGET}", "-O2", "-msimd128", "-mexec-model=reactor",
+    "-Wall", "-Wextra", "-fno-common", f"-I{INCLUDE}",
+]
+C_FLAGS = ["-std=c11"]
+CXX_FLAGS = ["-std=c++17", "-fno-exceptions", "-fno-rtti"]
+LINK_FLAGS = ["-s", f"-Wl,-z,stack-size={abi.STACK_SIZE}", "-lm"]
+
+
+def compile_module(sources: list[Path], out: Path, *, runtime: tuple[Path, ...] = (RUNTIME_C,),
+                   defines: tuple[str, ...] = ()) -> None:
+    """Compile and link ``sources`` plus the guest ``runtime`` into ``out`` (a .wasm file)."""
+    cxx = any(s.suffix in CXX_SUFFIXES for s in sources)
+    with tempfile.TemporaryDirectory(prefix="layerw-build-") as tmp:
+        objects = []
+        for i, src in enumerate([*sources, *runtime]):
+            obj = Path(tmp) / f"{i}-{src.stem}.o"
+            is_cxx = src.suffix in CXX_SUFFIXES
+            args = ["c++" if is_cxx else "cc", *COMMON_FLAGS, *(CXX_FLAGS if is_cxx else C_FLAGS),
+                    *(f"-D{d}" for d in defines), "-c", str(src), "-o", str(obj)]
+            _check(zig.run(args), src)
+            objects.append(str(obj))
+        link = ["c++" if cxx else "cc", f"--target={zig.TARGET}", "-mexec-model=reactor", *objects,
+                *LINK_FLAGS, "-o", str(out)]
+        _check(zig.run(link), None)
+
+
+def _check(proc: subprocess.CompletedProcess[str], src: Path | None) -> None:
+    if proc.returncode != 0:
+        what = f"compiling {src}" if src else "linking"
+        diagnostics = (proc.stderr or proc.stdout).strip()
+        raise CompileError(f"{what} failed:\n{diagnostics}")

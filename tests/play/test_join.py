@@ -1,0 +1,48 @@
+"""join: the library call behind `layerw join`, against a real server's room on loopback."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from layerw.errors import SessionError
+from layerw.play.join import JoinOptions, join
+from layerw.server.app import create_app
+from layerw.server.catalog import StoreCatalog
+from layerw.session import protocol as p
+from layerw.session.client import RoomAddress
+from layerw.store import open_store
+from layerw.store.publish import publish
+from layerw.store.store import Store
+from tests.conftest import GAMES
+from tests.server_thread import serving
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory, built: Callable[[Path], Path]) -> Iterator[Store]:
+    with open_store(str(tmp_path_factory.mktemp("store"))) as s:
+        publish(built(GAMES / "pong"), s, "latest")
+        yield s
+
+
+def test_a_player_and_a_spectator_join_one_room_and_see_the_same_game(store: Store, tmp_path: Path) -> None:
+    inputs = tmp_path / "inputs.jsonl"
+    inputs.write_text("\n".join(json.dumps(c) for c in ({"tick": 20, "down": ["KeyW"]}, {"tick": 90, "up": ["KeyW"]})))
+    with serving(create_app(StoreCatalog(store), store=store)) as url, ThreadPoolExecutor(2) as pool:
+        room = f"{url}/play/pong?room=lib"
+        player = pool.submit(join, room, JoinOptions(ticks=240, inputs=inputs))
+        watcher = pool.submit(join, room, JoinOptions(ticks=240, spectate=True))
+        played, watched = player.result(timeout=120), watcher.result(timeout=120)
+    assert played.address == watched.address == RoomAddress(url, "pong", "lib")
+    assert played.outcome.seat == 0 and watched.outcome.seat == p.NO_SEAT
+    assert played.outcome.tick == watched.outcome.tick == 240
+    assert played.outcome.state_hash == watched.outcome.state_hash
+
+
+def test_a_page_address_without_a_room_is_refused_before_anything_connects() -> None:
+    with pytest.raises(SessionError, match="not a room address"):
+        join("http://127.0.0.1:9/play/pong", JoinOptions())
