@@ -19,7 +19,7 @@ from layerw.runtime.engine import Engine
 from layerw.runtime.inputs import InputState, Recording
 from layerw.session import protocol as p
 from layerw.session.replica import Replica
-from layerw.session.wire import CLOSE_ELSEWHERE, CLOSE_MEANINGS, MAX_REDIRECTS, MAX_SERVER_MESSAGE
+from layerw.wire import CLOSE_ELSEWHERE, CLOSE_MEANINGS, MAX_REDIRECTS, MAX_SERVER_MESSAGE
 
 log = logging.getLogger("layerw.session")
 

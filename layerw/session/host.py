@@ -27,8 +27,8 @@ from layerw.runtime.engine import Engine
 from layerw.session import protocol as p
 from layerw.session.outbox import Outbox
 from layerw.session.room import Room, RoomState
-from layerw.session.wire import CLOSE_ELSEWHERE as CLOSE_ELSEWHERE  # re-exported: server/app.py imports it from here
-from layerw.session.wire import (
+from layerw.wire import CLOSE_ELSEWHERE as CLOSE_ELSEWHERE  # re-exported: server/app.py imports it from here
+from layerw.wire import (
     CLOSE_GOING_AWAY,
     CLOSE_INTERNAL,
     CLOSE_NORMAL,

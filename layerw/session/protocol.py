@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from layerw import abi
 from layerw.errors import ProtocolError
-from layerw.session.wire import (
+from layerw.wire import (
     DELTA,
     FRAME,
     FULL,

@@ -31,7 +31,7 @@ from layerw.runtime.game import Game
 from layerw.runtime.inputs import InputState
 from layerw.runtime.snapshot import Snapshot, delta
 from layerw.session import protocol as p
-from layerw.session.wire import GRACE_TICKS, KEPT_SNAPSHOTS, MAX_AHEAD
+from layerw.wire import GRACE_TICKS, KEPT_SNAPSHOTS, MAX_AHEAD
 
 log = logging.getLogger("layerw.room")
 

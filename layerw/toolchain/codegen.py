@@ -1,5 +1,5 @@
 """Writes the contract's C header, JS constants module and WIT world from ``layerw.abi``, and the
-browser's copies of the wire's constants (``layerw.session.wire``) and of the error tree
+browser's copies of the wire's constants (``layerw.wire``) and of the error tree
 (``layerw.errors``).
 
 Run ``python -m layerw.toolchain.codegen`` (``make codegen``) after changing any of them;
@@ -20,8 +20,7 @@ import sys
 import tokenize
 from pathlib import Path
 
-from layerw import abi, errors
-from layerw.session import wire
+from layerw import abi, errors, wire
 
 PACKAGE = Path(__file__).resolve().parent.parent
 C_HEADER = PACKAGE / "toolchain" / "include" / "layerw.h"
@@ -361,11 +360,11 @@ def _comments(source: str) -> dict[int, tuple[str, bool]]:
 
 
 def wire_module() -> str:
-    """``layerw/web/wire.js``: every upper-case constant of ``layerw.session.wire``, in its order, with
+    """``layerw/web/wire.js``: every upper-case constant of ``layerw.wire``, in its order, with
     its comments; values are read from the module (so they are what the server uses)."""
     source = inspect.getsource(wire)
     comments = _comments(source)
-    lines = [f"// {banner('layerw/session/wire.py')}",
+    lines = [f"// {banner('layerw/wire.py')}",
              "// The lockstep wire's constants for the browser client (protocol.js, session.js).", ""]
     named = set()
     for node in ast.parse(source).body:

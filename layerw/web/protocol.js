@@ -1,6 +1,6 @@
 // The lockstep wire protocol in the browser: the same binary messages as
 // layerw/session/protocol.py (read its docstring for the layout), little-endian. The message
-// types and sizes come from wire.js, generated from layerw/session/wire.py.
+// types and sizes come from wire.js, generated from layerw/wire.py.
 //
 //   client -> server   HELLO 0x01, INPUT 0x02, HASH 0x03          (hello, inputMessage, hashMessage)
 //   server -> client   WELCOME 0x10, STATE 0x11, FRAME 0x12       (decodeServer)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from layerw import abi
+from layerw import abi, wire
 from layerw.session import protocol as p
-from layerw.session import wire
 
 
 def test_a_browsers_retries_end_inside_the_seat_grace() -> None:

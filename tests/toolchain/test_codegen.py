@@ -1,4 +1,4 @@
-"""The C header, the JS modules and the WIT world are generated from layerw.abi, layerw.session.wire
+"""The C header, the JS modules and the WIT world are generated from layerw.abi, layerw.wire
 and layerw.errors, and must not drift from them."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from layerw import abi, errors
-from layerw.session import host, room, wire
+from layerw import abi, errors, wire
+from layerw.session import host, room
 from layerw.session import protocol as p
 from layerw.toolchain import codegen
 
