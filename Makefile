@@ -49,10 +49,16 @@ test: setup
 bench: setup
 	$(PY) -m bench
 
-lint: $(VENV)/.installed  # Python packages only: no apt, browser or jco
+JSCHECK := tools/jscheck
+$(JSCHECK)/node_modules/.installed: $(JSCHECK)/package.json $(JSCHECK)/package-lock.json $(VENV)/.installed
+	cd $(JSCHECK) && PATH=$(CURDIR)/$(VENV)/bin:$$PATH npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+lint: $(VENV)/.installed $(JSCHECK)/node_modules/.installed  # PyPI and npm packages only: no apt, browser or jco
 	$(VENV)/bin/ruff check layerw tests bench
-	$(VENV)/bin/mypy layerw
+	$(VENV)/bin/mypy --strict layerw bench
 	$(VENV)/bin/lint-imports  # the layers in pyproject.toml [tool.importlinter] (see ARCHITECTURE.md)
+	$(VENV)/bin/node $(JSCHECK)/node_modules/typescript/bin/tsc -p $(JSCHECK)/tsconfig.json  # the browser client's JSDoc types
 
 codegen: setup
 	$(PY) -m layerw.toolchain.codegen

@@ -29,6 +29,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from wasmtime.component import _types
+
 from bench.report import Section, table
 from bench.timing import clock, median, ms, us
 from layerw.bundle import MODULE_NAME, Bundle
@@ -86,8 +88,8 @@ def _frame_costs(game: Game | ComponentGame, frames: int) -> dict[str, float]:
 
 def _stock_render(game: ComponentGame, rounds: int) -> float:
     """render() with wasmtime-py's own per-byte list conversion instead of the fast path."""
-    fast = canon._types.ListType.convert_from_c
-    canon._types.ListType.convert_from_c = canon._from_c  # type: ignore[method-assign]
+    fast = _types.ListType.convert_from_c
+    _types.ListType.convert_from_c = canon._from_c  # type: ignore[method-assign]
     try:
         samples = []
         for _ in range(rounds):
@@ -96,7 +98,7 @@ def _stock_render(game: ComponentGame, rounds: int) -> float:
             samples.append(clock() - t0)
         return median(samples)
     finally:
-        canon._types.ListType.convert_from_c = fast  # type: ignore[method-assign]
+        _types.ListType.convert_from_c = fast  # type: ignore[method-assign]
 
 
 def _start(bundle: Bundle, cache: Path) -> float:

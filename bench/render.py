@@ -94,7 +94,8 @@ def run(out_dir: Path, sprites_build: Path, rounds: int) -> Section:
 def texture_image(game: Any, handle: int) -> np.ndarray:
     asset = game.assets.get(handle)
     assert asset is not None and asset.image is not None, f"asset {handle} is not a ready image"
-    return asset.image
+    image: np.ndarray = asset.image
+    return image
 
 
 def pixels_differing(a: np.ndarray, b: np.ndarray) -> float:

@@ -32,6 +32,7 @@ from rich.console import Console
 
 from bench.report import table
 from layerw import abi
+from layerw.errors import ProtocolError
 from layerw.session import protocol as p
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -147,7 +148,7 @@ async def player(url: str, room: str, key: int, stop: float, load: Load) -> None
                             await ws.send(p.input_message(msg.tick + 2, state.tobytes()))
                 await ws.close()
                 return
-        except (OSError, TimeoutError, websockets.WebSocketException, p.ProtocolError) as e:
+        except (OSError, TimeoutError, websockets.WebSocketException, ProtocolError) as e:
             load.errors.append(f"{room}: {type(e).__name__}: {e}")
             await asyncio.sleep(1.0)
 

@@ -76,7 +76,8 @@ def _client_update_bytes(store: Store, game: str, cache: Path) -> tuple[int, int
 
 
 def _update_sizes(scratch: Path) -> tuple[list[list[str]], dict[str, object]]:
-    rows, data = [], {}
+    rows: list[list[str]] = []
+    data: dict[str, object] = {}
     for game, change in CHANGES.items():
         old = (_game(scratch, game, "1.0.0") / "game.wasm").read_bytes()
         new = (_game(scratch, game, "1.0.1", change) / "game.wasm").read_bytes()
@@ -92,7 +93,8 @@ def _update_sizes(scratch: Path) -> tuple[list[list[str]], dict[str, object]]:
 
 
 def _asset_update(scratch: Path) -> tuple[list[list[str]], dict[str, object]]:
-    rows, data = [], {}
+    rows: list[list[str]] = []
+    data: dict[str, object] = {}
     store = open_store(str(scratch / "asset-store"))
     assets = {f"a{i:02d}.bin": _noise(MIB, i) for i in range(50)}
     publish(_game(scratch, "pong", "2.0.0", assets=assets), store)
@@ -163,7 +165,8 @@ def _throughput(scratch: Path, endpoint: str) -> tuple[list[list[str]], dict[str
 
 
 def _cold_start(scratch: Path, sprites_build: Path, endpoint: str, rounds: int) -> tuple[list[list[str]], dict[str, object]]:
-    rows, data = [], {}
+    rows: list[list[str]] = []
+    data: dict[str, object] = {}
     for label, url, options in (("local dir", str(scratch / "start-store"), {}),
                                 ("SeaweedFS S3", "s3://layerw-test/start", {"endpoint_url": endpoint})):
         with open_store(url, **options) as store:

@@ -79,7 +79,9 @@ def span(name: str, **attributes: str | int | float | bool) -> AbstractContextMa
     Attribute names get the ``layerw.`` prefix. An exception leaving the block marks it failed."""
     if not enabled:
         return _OFF
-    return _tracer.start_as_current_span(name, attributes={f"layerw.{k}": v for k, v in attributes.items()})
+    span: AbstractContextManager[Any] = _tracer.start_as_current_span(
+        name, attributes={f"layerw.{k}": v for k, v in attributes.items()})
+    return span
 
 
 def carry(fn: Callable[..., _T]) -> Callable[..., _T]:

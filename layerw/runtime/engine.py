@@ -107,7 +107,7 @@ class Engine:
             try:
                 compiled = kind.deserialize_file(self.wasmtime, str(path))
                 self.budget.used(path)
-                return compiled  # type: ignore[return-value]
+                return compiled
             except wasmtime.WasmtimeError:
                 path.unlink(missing_ok=True)  # stale or truncated artefact: compile again
         try:

@@ -72,7 +72,7 @@ class HostImports:
         if asset is None or not asset.ready or asset.image is None:
             return -1
         h, w = asset.image.shape[:2]
-        return (w << 16) | h
+        return (int(w) << 16) | int(h)
 
     def log_message(self, caller: wasmtime.Caller, level: int, ptr: int, n: int) -> None:
         if not (0 <= n <= 4096 and _in_bounds(caller, ptr, n)):

@@ -29,8 +29,9 @@ from layerw.server.store_routes import store_routes
 from layerw.server.telemetry import ReportLimits, ServedBytes, metrics_route, telemetry_route
 from layerw.server.web_routes import web_routes
 from layerw.session.directory import CLAIM_TTL_S, Directory, MemoryDirectory
-from layerw.session.host import CLOSE_ELSEWHERE, CLOSE_POLICY, Limits, RoomHost
+from layerw.session.host import Limits, RoomHost
 from layerw.store.store import Store
+from layerw.wire import CLOSE_ELSEWHERE, CLOSE_POLICY
 
 ROOM_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 ISOLATION = [(b"cross-origin-opener-policy", b"same-origin"), (b"cross-origin-embedder-policy", b"require-corp"),

@@ -343,7 +343,7 @@ class RoomHost:
         (One timer per message and no extra task: a drop cancels the waiting receive instead.)"""
         if client.kick is not None:
             return None
-        client.reader = asyncio.current_task()  # type: ignore[assignment]
+        client.reader = asyncio.current_task()
         try:
             async with asyncio.timeout(self.limits.idle_timeout_s):
                 return await receive()

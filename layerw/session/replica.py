@@ -20,7 +20,8 @@ from layerw.runtime.engine import Engine
 from layerw.runtime.inputs import InputState
 from layerw.runtime.snapshot import Snapshot, apply_delta
 from layerw.session import protocol as p
-from layerw.session.room import KEPT_SNAPSHOTS, apply_frame
+from layerw.session.room import apply_frame
+from layerw.wire import KEPT_SNAPSHOTS
 
 
 class Replica:
