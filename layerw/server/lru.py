@@ -10,6 +10,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from layerw.errors import ConfigError
+
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -21,7 +23,8 @@ class MemoryLRU(Generic[K, V]):
 
     def __init__(self, max_entries: int, max_bytes: int, size: Callable[[V], int]) -> None:
         if max_entries < 1 or max_bytes < 1:
-            raise ValueError(f"a cache needs room for something: max_entries={max_entries}, max_bytes={max_bytes}")
+            raise ConfigError(f"a cache needs room for something: max_entries={max_entries}, max_bytes={max_bytes}; "
+                              "give both at least 1")
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self._size = size
