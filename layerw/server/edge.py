@@ -266,10 +266,14 @@ class Edge:
 
     async def _get(self, path: str, what: str, params: dict[str, str] | None = None,
                    headers: dict[str, str] | None = None) -> Answer:
-        """A bounded origin answer (any status); StoreUnavailable or StoreError (too large) otherwise."""
+        """A bounded, unencoded origin answer (any status); StoreUnavailable or StoreError (too large,
+        encoded) otherwise."""
         try:
             async with self.client.stream("GET", path, params=params,
                                           headers={"Accept-Encoding": "identity"} | (headers or {})) as r:
+                if r.headers.get("content-encoding", "identity") != "identity":
+                    raise StoreError(f"{what} from the origin came {r.headers['content-encoding']}-encoded, "
+                                     "though the edge asked for identity")
                 body = await read_bounded(r, self.limits.max_manifest, what)
                 return Answer(r.status_code, body, {k: v for k, v in r.headers.items() if k in PASS_HEADERS})
         except httpx.HTTPError as e:
@@ -304,11 +308,13 @@ class Edge:
 
     async def immutable_manifest(self, request: Request) -> Response:
         """An immutable manifest, fetched once and kept (in memory, bounded) by its path."""
-        path = request.url.path
+        path = as_sent(request, query=False)
         kept = self.immutable.get(path)
         if kept is None:
             try:
                 kept = await self._get(path, f"manifest {path}")
+            except httpx.InvalidURL as e:
+                return JSONResponse({"error": f"not a path the origin could be asked for: {e}"}, 400)
             except StoreError as e:
                 return JSONResponse({"error": str(e)}, 502)
             if kept.status != 200:
@@ -321,14 +327,23 @@ class Edge:
     async def passthrough(self, request: Request) -> Response:
         """The origin's answer, streamed through as it arrives (never held whole, whatever its size)."""
         forward = {k: v for k, v in request.headers.items() if k in ("range", "if-none-match")}
-        sent = self.client.build_request("GET", request.url.path, params=request.query_params,
-                                         headers={"Accept-Encoding": "identity"} | forward)
         try:
+            sent = self.client.build_request("GET", as_sent(request), headers={"Accept-Encoding": "identity"} | forward)
             r = await self.client.send(sent, stream=True)
+        except httpx.InvalidURL as e:
+            return JSONResponse({"error": f"not a path the origin could be asked for: {e}"}, 400)
         except httpx.HTTPError as e:
             return JSONResponse({"error": f"origin unreachable: {e}"}, 502)
         return StreamingResponse(_relay(r), r.status_code, headers={k: v for k, v in r.headers.items() if k in PASS_HEADERS},
                                  background=BackgroundTask(r.aclose))
+
+
+def as_sent(request: Request, query: bool = True) -> str:
+    """The request's path (and query) exactly as the client sent it, escapes kept, for the origin to
+    judge: decoding first would turn ``%00`` into a character no URL may hold."""
+    path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
+    qs = request.scope.get("query_string", b"").decode("latin-1")
+    return f"{path}?{qs}" if query and qs else path
 
 
 async def _relay(r: httpx.Response) -> AsyncIterator[bytes]:
