@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -40,11 +39,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from layerw.diskbudget import DiskBudget
 from layerw.errors import ChunkCorrupt, NotPublished, StoreError, StoreUnavailable
 from layerw.observability import tracing
 from layerw.observability.metrics import CacheReading, Metrics
-from layerw.server.lru import MemoryLRU
+from layerw.server.lru import DiskLRU, MemoryLRU
 from layerw.server.store_routes import IMMUTABLE, SHORT, etag_matches, ranged
 from layerw.server.telemetry import ReportLimits, ServedBytes, metrics_route, telemetry_route
 from layerw.store.channel import check_name
@@ -78,49 +76,6 @@ class Answer:
 
     def size(self) -> int:
         return len(self.body) + sum(len(k) + len(v) for k, v in self.headers.items())
-
-
-class DiskLRU:
-    """Files under ``root`` named by key; past ``max_bytes`` the least recently used go
-    (``layerw.diskbudget``, trimming to exactly the bound)."""
-
-    def __init__(self, root: Path, max_bytes: int) -> None:
-        self.root = root
-        self.max_bytes = max_bytes
-        root.mkdir(parents=True, exist_ok=True)
-        self._budget = DiskBudget([root], max_bytes, trim_to=1.0)
-        self._disk_full_logged = False
-
-    def has(self, key: str) -> bool:
-        return (self.root / key).is_file()
-
-    def get(self, key: str) -> bytes | None:
-        path = self.root / key
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            return None
-        self._budget.used(path)  # recency for eviction
-        return data
-
-    def put(self, key: str, data: bytes) -> None:
-        path = self.root / key
-        tmp = self.root / f".{key}.{os.getpid()}.tmp"
-        try:
-            replaced = path.stat().st_size if path.is_file() else 0
-            tmp.write_bytes(data)
-            tmp.replace(path)
-        except OSError as e:  # e.g. disk full: keep serving from the origin, say so once
-            tmp.unlink(missing_ok=True)
-            if not self._disk_full_logged:
-                log.warning("edge cache cannot write to %s (%s); serving from the origin without caching", self.root, e)
-                self._disk_full_logged = True
-            return
-        self._budget.added(len(data), replaced)
-
-    @property
-    def size(self) -> int:
-        return self._budget.total
 
 
 def verify_chunk(id_: str, stored: bytes, encoding: str) -> bytes:
@@ -281,7 +236,8 @@ class Edge:
 
     async def manifest(self, request: Request) -> Response:
         """The manifest a channel names, revalidated with the origin; cached by (game, channel), the
-        only thing that decides it, so other query parameters cost neither memory nor a fetch each."""
+        only thing that decides it, so other query parameters cost no memory, and a name the origin
+        would refuse costs it no request."""
         try:
             key = (check_name(request.path_params["game"], "game"), check_name(request.query_params.get("channel", "latest")))
         except ValueError as e:

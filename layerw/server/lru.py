@@ -1,19 +1,26 @@
-"""MemoryLRU: an in-memory cache bounded by entry count and by bytes, least recently used first out.
+"""Bounded caches, least recently used first out: DiskLRU (files under a folder, bounded by bytes)
+and MemoryLRU (in memory, bounded by entry count and by bytes).
 
-The edge keeps origin answers in two of these (manifests by channel, immutable manifests), so a
-stream of distinct requests costs it at most the bounds, never memory without end.
+The edge keeps chunks in a DiskLRU and origin answers in two MemoryLRUs (manifests by channel,
+immutable manifests), so a stream of distinct requests costs it at most the bounds, never disk or
+memory without end.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 from collections import OrderedDict
 from collections.abc import Callable
+from pathlib import Path
 from typing import Generic, TypeVar
 
+from layerw.diskbudget import DiskBudget
 from layerw.errors import ConfigError
 
 K = TypeVar("K")
 V = TypeVar("V")
+log = logging.getLogger("layerw.edge")
 
 
 class MemoryLRU(Generic[K, V]):
@@ -58,3 +65,46 @@ class MemoryLRU(Generic[K, V]):
 
     def __contains__(self, key: object) -> bool:
         return key in self._items
+
+
+class DiskLRU:
+    """Files under ``root`` named by key; past ``max_bytes`` the least recently used go
+    (``layerw.diskbudget``, trimming to exactly the bound)."""
+
+    def __init__(self, root: Path, max_bytes: int) -> None:
+        self.root = root
+        self.max_bytes = max_bytes
+        root.mkdir(parents=True, exist_ok=True)
+        self._budget = DiskBudget([root], max_bytes, trim_to=1.0)
+        self._disk_full_logged = False
+
+    def has(self, key: str) -> bool:
+        return (self.root / key).is_file()
+
+    def get(self, key: str) -> bytes | None:
+        path = self.root / key
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        self._budget.used(path)  # recency for eviction
+        return data
+
+    def put(self, key: str, data: bytes) -> None:
+        path = self.root / key
+        tmp = self.root / f".{key}.{os.getpid()}.tmp"
+        try:
+            replaced = path.stat().st_size if path.is_file() else 0
+            tmp.write_bytes(data)
+            tmp.replace(path)
+        except OSError as e:  # e.g. disk full: keep serving from the origin, say so once
+            tmp.unlink(missing_ok=True)
+            if not self._disk_full_logged:
+                log.warning("edge cache cannot write to %s (%s); serving from the origin without caching", self.root, e)
+                self._disk_full_logged = True
+            return
+        self._budget.added(len(data), replaced)
+
+    @property
+    def size(self) -> int:
+        return self._budget.total

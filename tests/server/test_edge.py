@@ -16,7 +16,8 @@ import pytest
 
 from layerw.server.app import create_app
 from layerw.server.catalog import StoreCatalog
-from layerw.server.edge import DiskLRU, Edge, EdgeLimits, create_edge
+from layerw.server.edge import Edge, EdgeLimits, create_edge
+from layerw.server.lru import DiskLRU
 from layerw.store.store import Store
 from tests.server_thread import serving
 
