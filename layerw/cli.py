@@ -171,9 +171,10 @@ def cmd_join(args: argparse.Namespace) -> int:
 
 def cmd_edge(args: argparse.Namespace) -> int:
     from layerw.server import run
-    from layerw.server.edge import create_edge
+    from layerw.server.edge import EdgeLimits, create_edge
 
-    app = create_edge(args.origin, Path(args.cache_dir), args.max_bytes)
+    app = create_edge(args.origin, Path(args.cache_dir), args.max_bytes,
+                      limits=EdgeLimits(memory_entries=args.memory_entries, memory_bytes=args.memory_bytes))
     console.print(f"edge cache for {args.origin} at http://{args.host}:{args.port}/ "
                   f"({args.max_bytes:,} bytes in {args.cache_dir})")
     run.serve(app, args.host, args.port, log_config=_log_config(args), proxy_headers=True,
@@ -243,6 +244,10 @@ def _parser() -> argparse.ArgumentParser:
     parsers["edge"].add_argument("--origin", required=True, help="the origin server's URL (a `layerw serve`)")
     parsers["edge"].add_argument("--cache-dir", required=True, help="where cached chunks live")
     parsers["edge"].add_argument("--max-bytes", type=int, default=10 << 30, help="cache size bound (default 10 GiB)")
+    parsers["edge"].add_argument("--memory-entries", type=int, default=1024, help="answers each in-memory manifest "
+                                 "cache keeps, least recently used out first (default 1024)")
+    parsers["edge"].add_argument("--memory-bytes", type=int, default=64 << 20,
+                                 help="bytes each in-memory manifest cache keeps (default 64 MiB)")
     parsers["edge"].add_argument("--port", type=int, default=8080)
     j = parsers["join"]
     j.add_argument("url", help="the room's page address, as a browser opens it: http://HOST:PORT/play/GAME?room=ID")

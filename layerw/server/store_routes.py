@@ -6,12 +6,14 @@
     GET /channels/{game}/{channel}.json     the channel pointer itself      (mirrors the store's keys,
     GET /manifests/{game}/{version}.json    an immutable manifest            for read-only HTTP stores)
     GET /chunks/{id}                        an immutable chunk: verified against its id before it is
-                                            sent; zstd as stored when the client accepts it; Range
+                                            sent; zstd as stored when the client accepts it; one Range
 
 Only these keys are reachable: nothing else in the store (such as its publish token's hash,
 ``auth/``) has a route.
 
 Names are checked before they reach the store (no path traversal): bad ones are 400, unknown 404.
+A conditional request for a chunk is 304 only when the chunk exists (``If-None-Match: *`` for a
+missing one is 404); an unsatisfiable or malformed Range is 416, whatever its size.
 """
 
 from __future__ import annotations
@@ -34,12 +36,35 @@ from layerw.store.store import Store
 log = logging.getLogger("layerw.server")
 IMMUTABLE = "public, max-age=31536000, immutable"
 SHORT = "public, max-age=10, must-revalidate"
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)")
+_BEYOND = 1 << 62  # a byte position past any body: what a position of more than 18 digits means
 
 
-def _etag_matches(request: Request, etag: str) -> bool:
-    header = request.headers.get("if-none-match", "")
+def etag_matches(header: str, etag: str) -> bool:
+    """Whether an If-None-Match value names ``etag`` (weak comparison) or is ``*``; for ``*`` the
+    caller still checks that the resource exists. Spec: RFC 9110 section 13.1.2."""
     return any(tag.strip() in (etag, "*", f"W/{etag}") for tag in header.split(","))
+
+
+def _position(digits: str) -> int:
+    """A byte position of any length, without parsing thousands of digits (int() refuses past 4,300)."""
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) <= 18 else _BEYOND
+
+
+def byte_range(header: str, size: int) -> tuple[int, int] | None:
+    """The inclusive (first, last) positions one ``bytes=`` range selects from ``size`` bytes, or
+    None when the header is not a single byte range or selects nothing (answered 416).
+    Spec: RFC 9110 section 14.1.2: a last position at or past the end means the end, and a suffix
+    longer than the body means all of it."""
+    m = _RANGE.fullmatch(header.strip())
+    if not m or (not m[1] and not m[2]):
+        return None
+    if m[1]:
+        first, last = _position(m[1]), min(_position(m[2]) if m[2] else _BEYOND, size - 1)
+    else:
+        first, last = max(size - _position(m[2]), 0), size - 1
+    return (first, last) if first <= last else None  # also: a last before the first, a first past the end, -0
 
 
 def _error(e: LayerWError) -> Response:
@@ -56,88 +81,98 @@ def _error(e: LayerWError) -> Response:
     return JSONResponse({"error": "the store is unavailable"}, 503 if isinstance(e, StoreError) else 500)
 
 
-def store_routes(store: Store, metrics: Metrics | None = None) -> list[Route]:
-    """The routes; ``metrics`` counts chunk reads (``layerw_chunk_reads_total``)."""
-    reads = (metrics or Metrics()).chunk_reads
-    from_store, not_modified, failed = reads.labels("store"), reads.labels("not_modified"), reads.labels("error")
+def ranged(body: bytes, header: str, headers: dict[str, str]) -> Response:
+    """``body`` cut to the one range ``header`` asks for (206), or 416 naming its length."""
+    span = byte_range(header, len(body))
+    if span is None:
+        return Response(status_code=416, headers=headers | {"Content-Range": f"bytes */{len(body)}"})
+    first, last = span
+    return Response(body[first:last + 1], 206, media_type="application/octet-stream",
+                    headers=headers | {"Content-Range": f"bytes {first}-{last}/{len(body)}"})
 
-    async def games(request: Request) -> Response:
-        def listing() -> list[dict[str, object]]:
-            out: list[dict[str, object]] = []
-            for game in store.games():
-                channels = {name: ch.version for name, ch in store.channels(game).items()}
-                out.append({"name": game, "channels": channels, "manifest": f"/games/{game}/manifest",
-                            "play": f"/play/{game}"})
-            return out
 
-        return JSONResponse(await run_in_threadpool(listing), headers={"Cache-Control": SHORT})
+class StoreRoutes:
+    """The routes over one store; ``metrics`` counts chunk reads (``layerw_chunk_reads_total``)
+    by outcome. ``routes`` is what an app mounts."""
 
-    async def manifest(request: Request) -> Response:
+    def __init__(self, store: Store, metrics: Metrics | None = None) -> None:
+        self.store = store
+        reads = (metrics or Metrics()).chunk_reads
+        self.from_store, self.not_modified, self.failed = (reads.labels(kind) for kind in ("store", "not_modified", "error"))
+        self.routes = [
+            Route("/games", self.games),
+            Route("/games/{game}/manifest", self.manifest),
+            Route("/channels/{game}/{channel}.json", self.channel_file),
+            Route("/manifests/{game}/{version}.json", self.manifest_file),
+            Route("/chunks/{id}", self.chunk),
+        ]
+
+    def _listing(self) -> list[dict[str, object]]:
+        out: list[dict[str, object]] = []
+        for game in self.store.games():
+            channels = {name: ch.version for name, ch in self.store.channels(game).items()}
+            out.append({"name": game, "channels": channels, "manifest": f"/games/{game}/manifest", "play": f"/play/{game}"})
+        return out
+
+    async def games(self, request: Request) -> Response:
+        return JSONResponse(await run_in_threadpool(self._listing), headers={"Cache-Control": SHORT})
+
+    async def manifest(self, request: Request) -> Response:
         try:
             game = check_name(request.path_params["game"], "game")
             channel = check_name(request.query_params.get("channel", "latest"))
-            ch = await run_in_threadpool(store.channel, game, channel)
+            ch = await run_in_threadpool(self.store.channel, game, channel)
             etag = f'"{ch.manifest_sha256}"'
             headers = {"ETag": etag, "Cache-Control": SHORT}
-            if _etag_matches(request, etag):
+            if etag_matches(request.headers.get("if-none-match", ""), etag):
                 return Response(status_code=304, headers=headers)
-            data = await run_in_threadpool(store.manifest_bytes, game, ch.version)
+            data = await run_in_threadpool(self.store.manifest_bytes, game, ch.version)
         except LayerWError as e:
             return _error(e)
         return Response(data, media_type="application/json", headers=headers)
 
-    async def channel_file(request: Request) -> Response:
+    async def channel_file(self, request: Request) -> Response:
         try:
-            ch = await run_in_threadpool(store.channel, check_name(request.path_params["game"], "game"),
+            ch = await run_in_threadpool(self.store.channel, check_name(request.path_params["game"], "game"),
                                          check_name(request.path_params["channel"]))
         except LayerWError as e:
             return _error(e)
         return Response(ch.to_bytes(), media_type="application/json", headers={"Cache-Control": SHORT})
 
-    async def manifest_file(request: Request) -> Response:
+    async def manifest_file(self, request: Request) -> Response:
         try:
             game = check_name(request.path_params["game"], "game")
-            data = await run_in_threadpool(store.manifest_bytes, game, check_version(request.path_params["version"]))
+            data = await run_in_threadpool(self.store.manifest_bytes, game, check_version(request.path_params["version"]))
         except LayerWError as e:
             return _error(e)
         return Response(data, media_type="application/json", headers={"Cache-Control": IMMUTABLE})
 
-    async def chunk(request: Request) -> Response:
+    async def chunk(self, request: Request) -> Response:
         id_ = request.path_params["id"]
         if not is_chunk_id(id_):
             return JSONResponse({"error": "a chunk id is 64 lowercase hex digits (SHA-256)"}, 400)
         etag = f'"{id_}"'
         headers = {"ETag": etag, "Cache-Control": IMMUTABLE, "Accept-Ranges": "bytes", "Vary": "Accept-Encoding"}
-        if _etag_matches(request, etag):
-            not_modified.inc()
-            return Response(status_code=304, headers=headers)
         try:
-            stored = await run_in_threadpool(store.read_stored_chunk, id_)
+            # Spec: RFC 9110 section 13.1.2: a tag (or *) matches only a representation that exists.
+            if etag_matches(request.headers.get("if-none-match", ""), etag) and \
+                    await run_in_threadpool(self.store.has_chunk, id_):
+                self.not_modified.inc()
+                return Response(status_code=304, headers=headers)
+            stored = await run_in_threadpool(self.store.read_stored_chunk, id_)
         except LayerWError as e:
-            failed.inc()
+            self.failed.inc()
             return _error(e)
-        from_store.inc()
+        self.from_store.inc()
         wanted = request.headers.get("range")
         if stored.encoding == "zstd" and not wanted and "zstd" in request.headers.get("accept-encoding", ""):
             return Response(stored.data, media_type="application/octet-stream",
                             headers=headers | {"Content-Encoding": "zstd"})
-        body = stored.content
         if wanted:
-            m = _RANGE.match(wanted.strip())
-            if not m or (not m[1] and not m[2]):
-                return Response(status_code=416, headers=headers | {"Content-Range": f"bytes */{len(body)}"})
-            start, end = (int(m[1]), int(m[2]) if m[2] else len(body) - 1) if m[1] else (len(body) - int(m[2]), len(body) - 1)
-            start, end = max(start, 0), min(end, len(body) - 1)
-            if start > end:
-                return Response(status_code=416, headers=headers | {"Content-Range": f"bytes */{len(body)}"})
-            return Response(body[start:end + 1], 206, media_type="application/octet-stream",
-                            headers=headers | {"Content-Range": f"bytes {start}-{end}/{len(body)}"})
-        return Response(body, media_type="application/octet-stream", headers=headers)
+            return ranged(stored.content, wanted, headers)
+        return Response(stored.content, media_type="application/octet-stream", headers=headers)
 
-    return [
-        Route("/games", games),
-        Route("/games/{game}/manifest", manifest),
-        Route("/channels/{game}/{channel}.json", channel_file),
-        Route("/manifests/{game}/{version}.json", manifest_file),
-        Route("/chunks/{id}", chunk),
-    ]
+
+def store_routes(store: Store, metrics: Metrics | None = None) -> list[Route]:
+    """The routes of a StoreRoutes over ``store`` (what ``create_app`` mounts)."""
+    return StoreRoutes(store, metrics).routes

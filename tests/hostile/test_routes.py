@@ -70,6 +70,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Stor
         yield url, store, tmp
 
 
+@pytest.fixture(scope="module")
+def edged(served: tuple[str, Store, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An edge in front of the served origin; its URL."""
+    with serving(create_edge(served[0], tmp_path_factory.mktemp("edge"), 1 << 30)) as url:
+        yield url
+
+
 def raw_get(url: str, target: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
     """GET with the request target exactly as given (no client-side normalisation of '..')."""
     host, port = url.removeprefix("http://").split(":")
@@ -89,14 +96,24 @@ def check(status: int, data: bytes, target: str) -> None:
         assert secret not in data, f"{target} leaked {secret!r}"
 
 
-@pytest.mark.parametrize("template", TEMPLATES)
-def test_path_traversal(served: tuple[str, Store, Path], template: str) -> None:
-    url, _, _ = served
+def traverse(url: str, template: str) -> None:
     for attack in TRAVERSALS:
         target = template.format(attack if "%" in attack else quote(attack, safe="/%;~\\"))
         check(*raw_get(url, target), target)
         if "%" not in attack and " " not in attack:
             check(*raw_get(url, template.format(attack)), template.format(attack))  # unescaped, as sent
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_path_traversal(served: tuple[str, Store, Path], template: str) -> None:
+    url, _, _ = served
+    traverse(url, template)
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_path_traversal_through_the_edge(edged: str, template: str) -> None:
+    """The edge passes paths on as sent (``%00`` stays an escape, never a 500) and leaks nothing."""
+    traverse(edged, template)
 
 
 @fuzz(150)
@@ -172,3 +189,54 @@ def test_an_edge_refuses_an_origins_bombs(tmp_path: Path) -> None:
                 status, data = raw_get(edge_url, f"/chunks/{id_}", {"Accept-Encoding": "identity"})
                 assert status == 502, (status, data[:200])
     assert not any((tmp_path / "edge" / "chunks").iterdir())  # nothing unverified was cached
+
+
+def body_of(data: bytes) -> bytes:
+    return data.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in data else b""
+
+
+def test_range_positions_of_any_length(served: tuple[str, Store, Path], edged: str,
+                                       caplog: pytest.LogCaptureFixture) -> None:
+    """Positions of thousands of digits (past what int() parses) are positions past the end: no 500,
+    no traceback, the same answer from the server and the edge. Spec: RFC 9110 section 14.1.2."""
+    url, store, _ = served
+    chunk = store.resolve("wat").assets["level.bin"].chunks[0]
+    huge = "9" * 5000
+    for base in (url, edged):
+        for value, status, body in [(f"bytes=0-{huge}", 206, store.read_chunk(chunk.id)), (f"bytes={huge}-", 416, b""),
+                                    (f"bytes=-{huge}", 206, store.read_chunk(chunk.id)), (f"bytes={huge}-{huge}", 416, b""),
+                                    (f"bytes=1-{'0' * 5000}2", 206, store.read_chunk(chunk.id)[1:3])]:
+            got, data = raw_get(base, f"/chunks/{chunk.id}", {"Range": value, "Accept-Encoding": "identity"})
+            assert (got, body_of(data)) == (status, body), (base, value[:20], got, data[:300])
+    assert not [r for r in caplog.records if r.exc_info], [r.getMessage() for r in caplog.records if r.exc_info]
+
+
+RANGE_TEXT = st.text(st.sampled_from("bytes=-0123456789, "), max_size=60)
+POSITION = st.one_of(st.just(""), st.integers(0, 300_000).map(str), st.text("0123456789", min_size=19, max_size=6000))
+RANGES = st.one_of(RANGE_TEXT, st.builds("bytes={}-{}".format, POSITION, POSITION),
+                   st.text(st.characters(exclude_categories=("Cc",)), max_size=40))
+
+
+@fuzz(150)
+@given(RANGES)
+def test_no_range_header_gives_a_5xx(served: tuple[str, Store, Path], edged: str, value: str) -> None:
+    """Whatever the Range header, the server and the edge answer it alike, and never with a 5xx."""
+    url, store, _ = served
+    chunk = store.resolve("wat").assets["level.bin"].chunks[0]
+    answers = [raw_get(base, f"/chunks/{chunk.id}", {"Range": value, "Accept-Encoding": "identity"}) for base in (url, edged)]
+    for status, data in answers:
+        check(status, data, value[:40])
+        assert status in (200, 206, 400, 416), (value[:40], status)
+    assert [(s, body_of(d)) for s, d in answers[:1]] == [(s, body_of(d)) for s, d in answers[1:]], value[:40]
+
+
+def test_if_none_match_star_needs_a_chunk(served: tuple[str, Store, Path], edged: str) -> None:
+    """``*`` (or any tag) matches only a chunk that exists: 404 for a missing one, 304 for a real one,
+    on the server and on the edge. Spec: RFC 9110 section 13.1.2."""
+    url, store, _ = served
+    real, missing = store.resolve("wat").module.chunks[0].id, hashlib.sha256(b"no such chunk").hexdigest()
+    for base in (url, edged):
+        for value in ("*", f'"{missing}"', f'W/"{missing}"', '"a", *'):
+            assert raw_get(base, f"/chunks/{missing}", {"If-None-Match": value})[0] == 404, (base, value)
+        for value in ("*", f'"{real}"', f'W/"{real}"'):
+            assert raw_get(base, f"/chunks/{real}", {"If-None-Match": value})[0] == 304, (base, value)

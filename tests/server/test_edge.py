@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import threading
+import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +16,8 @@ import pytest
 
 from layerw.server.app import create_app
 from layerw.server.catalog import StoreCatalog
-from layerw.server.edge import DiskLRU, create_edge
+from layerw.server.edge import Edge, EdgeLimits, create_edge
+from layerw.server.lru import DiskLRU
 from layerw.store.store import Store
 from tests.server_thread import serving
 
@@ -128,3 +132,113 @@ def test_full_disk_serves_from_the_origin_and_logs_once(origin: tuple[str, Count
     assert chunk_requests == 2 * first  # nothing could be cached, everything still served
     warnings = [r for r in caplog.records if "cannot write" in r.getMessage()]
     assert len(warnings) == 1
+
+
+def test_manifest_cache_is_keyed_by_game_and_channel(origin: tuple[str, Counting], tmp_path: Path) -> None:
+    """Queries the edge does not use cost it no memory: one entry per (game, channel), however many
+    distinct query strings ask for it; a name the origin would refuse costs the origin nothing."""
+    url, counting = origin
+    app = create_edge(url, tmp_path / "edge", 64 << 20)
+    with serving(app) as edge, httpx.Client(base_url=edge) as c:
+        bodies = {c.get(f"/games/pong/manifest?n={i}&cachebust={'x' * i}").content for i in range(30)}
+        bodies.add(c.get("/games/pong/manifest?channel=latest").content)
+        assert len(bodies) == 1 and json.loads(bodies.pop())["game"]["name"] == "pong"
+        edge_state: Edge = app.state.edge
+        assert len(edge_state.manifests) == 1 and ("pong", "latest") in edge_state.manifests
+        asked = sum(counting.seen.values())
+        assert c.get("/games/pong/manifest?channel=Bad Name").status_code == 400
+        assert c.get("/games/Bad Name/manifest").status_code == 400
+        assert sum(counting.seen.values()) == asked and len(edge_state.manifests) == 1
+
+
+def test_memory_caches_stay_within_their_bounds(origin: tuple[str, Counting], tmp_path: Path) -> None:
+    url, _ = origin
+    with httpx.Client(base_url=url) as c:
+        manifests = {g: c.get(f"/games/{g}/manifest").content for g in ("pong", "sprites")}
+    for limits in (EdgeLimits(memory_entries=1), EdgeLimits(memory_bytes=max(map(len, manifests.values())) + 200)):
+        app = create_edge(url, tmp_path / "edge", 64 << 20, limits=limits)
+        edge_state: Edge = app.state.edge
+        with serving(app) as edge, httpx.Client(base_url=edge) as c:
+            for _ in range(2):
+                for game, body in manifests.items():
+                    assert c.get(f"/games/{game}/manifest").content == body  # served whatever the cache keeps
+                    version = json.loads(body)["game"]["version"]
+                    assert c.get(f"/manifests/{game}/{version}.json").content == body
+                    for cache in (edge_state.manifests, edge_state.immutable):
+                        assert len(cache) <= limits.memory_entries and cache.bytes <= limits.memory_bytes
+            assert len(edge_state.manifests) == len(edge_state.immutable) == 1  # the last game's, in either bound
+
+
+def hostile_origin(routes: dict[str, Any]) -> Any:
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    return Starlette(routes=[Route(path, endpoint) for path, endpoint in routes.items()])
+
+
+def test_passthrough_streams_the_origins_answer(tmp_path: Path) -> None:
+    """The first bytes of a passthrough answer reach the client while the origin is still sending:
+    the edge holds no answer whole."""
+    from starlette.responses import StreamingResponse
+
+    release = threading.Event()
+
+    async def slow(request: Any) -> StreamingResponse:
+        async def parts() -> AsyncIterator[bytes]:
+            yield b"first part"
+            for _ in range(2000):  # at most 20 s
+                if release.is_set():
+                    break
+                await asyncio.sleep(0.01)
+            yield b" and the rest"
+        return StreamingResponse(parts(), media_type="text/plain")
+
+    with serving(hostile_origin({"/web/slow": slow})) as origin_url, \
+            serving(create_edge(origin_url, tmp_path / "edge", 1 << 20)) as edge, \
+            httpx.stream("GET", f"{edge}/web/slow", timeout=10) as r:
+        parts = r.iter_raw()
+        got = b""
+        while len(got) < len(b"first part"):
+            got += next(parts)
+        assert not release.is_set()
+        release.set()
+        assert r.status_code == 200 and got + b"".join(parts) == b"first part and the rest"
+
+
+def test_oversized_origin_answers_are_refused_fast(tmp_path: Path) -> None:
+    """A chunk or manifest past its bound is refused (502) once its Content-Length or its bytes so
+    far say so: a declared size costs no body read, an undeclared 60 MB no quadratic copying."""
+    from starlette.responses import StreamingResponse
+
+    release = threading.Event()
+
+    async def declared(request: Any) -> StreamingResponse:
+        async def parts() -> AsyncIterator[bytes]:
+            yield bytes(1024)
+            for _ in range(2000):  # then nothing more for up to 20 s
+                if release.is_set():
+                    break
+                await asyncio.sleep(0.01)
+        return StreamingResponse(parts(), headers={"Content-Length": str(60 << 20)})
+
+    async def undeclared(request: Any) -> StreamingResponse:
+        async def parts() -> AsyncIterator[bytes]:
+            for _ in range(60 << 4):
+                yield bytes(1 << 16)
+        return StreamingResponse(parts())
+
+    origin = hostile_origin({"/chunks/{id}": undeclared, "/games/{game}/manifest": declared,
+                             "/manifests/{game}/{file}": undeclared})
+    with serving(origin) as origin_url, \
+            serving(create_edge(origin_url, tmp_path / "edge", 1 << 30, limits=EdgeLimits(max_manifest=1 << 20))) as edge:
+        try:
+            for path, within_s in [("/games/pong/manifest", 5.0), (f"/chunks/{'ab' * 32}", 15.0),
+                                   ("/manifests/pong/1.0.0.json", 15.0)]:
+                start = time.monotonic()
+                r = httpx.get(f"{edge}{path}", timeout=30)
+                assert r.status_code == 502 and ("larger" in r.json()["error"] or "above" in r.json()["error"]), (path, r.text)
+                assert time.monotonic() - start < within_s, path
+                assert not release.is_set()
+        finally:
+            release.set()
+    assert not list((tmp_path / "edge" / "chunks").iterdir())
