@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from layerw.bundle import Bundle
-from layerw.runtime import DEFAULT_CPU_LIMIT, open_game
+from layerw.runtime import DEFAULT_CPU_LIMIT, CpuLimit, open_game
 from layerw.runtime.inputs import Recording
 from layerw.runtime.runner import Runner
 
@@ -27,7 +27,7 @@ class PlayOptions:
     inputs: Path | None = None        # input recording (JSON Lines)
     seed: int = 0
     players: int = 1
-    cpu_limit: str = DEFAULT_CPU_LIMIT
+    cpu_limit: CpuLimit = DEFAULT_CPU_LIMIT
 
 
 @dataclass
