@@ -72,7 +72,9 @@ class ComponentGame(MemoryHost):
             trap = trap_of(e)
             if trap is not None:
                 raise self._translate(*trap, "instantiate") from e
-            raise self._not_instantiated(str(e).splitlines()[0]) from e
+            text = str(e)
+            over_cap = "memory" in text and ("limit" in text.lower() or "exceeds" in text)
+            raise self._not_instantiated(text.splitlines()[0], over_cap=over_cap) from e
         state = instance.get_export_index(self.store, STATE)
         self._funcs = {}
         for sig in abi.EXPORTS:

@@ -62,7 +62,9 @@ class Game(MemoryHost):
         except wasmtime.Trap as trap:
             raise self._translate(trap, "instantiate") from trap
         except wasmtime.WasmtimeError as e:
-            raise self._not_instantiated(str(e).splitlines()[0] if str(e) else type(e).__name__) from e
+            text = str(e).splitlines()[0] if str(e) else type(e).__name__
+            # "memory minimum size of N pages exceeds memory limits"
+            raise self._not_instantiated(text, over_cap="memory" in text and "exceeds" in text) from e
         exports = instance.exports(self.store)
         memory = exports["memory"]
         assert isinstance(memory, wasmtime.Memory)

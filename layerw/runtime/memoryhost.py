@@ -115,9 +115,10 @@ class MemoryHost(BaseHost):
         return GameTimedOut(f"{self._where(call)}: ran past its CPU deadline of {self.config.tick_ms} ms "
                             "([limits] tick_ms)", game=self.name, tick=self.tick_count)
 
-    def _not_instantiated(self, text: str) -> LayerWError:
-        """The error for an instance wasmtime refused to create, from its message's first line."""
-        if "memory" in text and ("exceeds" in text or "limit" in text.lower()):  # "minimum size of N pages exceeds"
+    def _not_instantiated(self, text: str, *, over_cap: bool) -> LayerWError:
+        """The error for an instance wasmtime refused to create, from its message's first line;
+        ``over_cap`` when the backend reads it as the initial memory exceeding the cap."""
+        if over_cap:
             return GameOutOfMemory(f"{self.name} needs more initial memory than its cap of "
                                    f"{self.config.memory_mb} MiB; raise [limits] memory_mb",
                                    game=self.name, tick=0)
