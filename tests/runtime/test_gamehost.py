@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from layerw.bundle import Bundle
 from layerw.errors import GameTimedOut, InputError, UnsupportedCpuLimit
 from layerw.runtime import open_game
 from layerw.runtime.assets import Event
