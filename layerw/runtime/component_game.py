@@ -156,7 +156,7 @@ class ComponentGame(MemoryHost):
         if asset is None or not asset.ready or asset.image is None:
             return -1
         h, w = asset.image.shape[:2]
-        return (w << 16) | h
+        return (int(w) << 16) | int(h)
 
     def _log(self, store: wasmtime.Store, level: int, message: str) -> None:
         self.log.log(LOG_LEVELS[min(max(level, 0), 3)], "[%s] %s", self.name, message[:4096])
