@@ -15,8 +15,9 @@ from bench.timing import clock, median, ms
 from bench.workload import with_count
 from layerw.bundle import Bundle
 from layerw.runtime.engine import CpuLimit, Engine
-from layerw.runtime.game import Game
+from layerw.runtime.gamehost import GameHost
 from layerw.runtime.inputs import InputState
+from layerw.runtime.start import start_game
 from layerw.runtime.worker import WorkerGame
 
 LOADS = (10_000, 80_000)
@@ -25,28 +26,26 @@ BOUNDS = ("off", "epoch", "fuel", "watchdog")
 MODES = ("tick + render", "ticks only")  # a window or browser host / a headless or server host
 
 
-def _sample(game: Game | WorkerGame, state: InputState, render: bool) -> float:
+def _sample(game: GameHost, state: InputState, render: bool) -> float:
     """Seconds per frame over FRAMES frames: a tick (and a render), then wait for every answer."""
     t0 = clock()
     for _ in range(FRAMES):
         game.tick(state)
         if render:
             game.render()
-    if isinstance(game, WorkerGame):
-        game.wait()
+    game.wait()  # the watchdog's worker pipelines ticks; in-process hosts have nothing in flight
     return (clock() - t0) / FRAMES
 
 
 def run(out_dir: Path, sprites_build: Path, rounds: int) -> Section:
     state = InputState()
     results: dict[tuple[int, str], dict[str, float]] = {}
-    engines = {limit: Engine(limit, cache=out_dir / "modules") for limit in CpuLimit}
+    engines = {limit: Engine(limit, cache=out_dir / "modules") for limit in CpuLimit if limit.in_process}
     try:
         for count in LOADS:
             bundle = Bundle.open(with_count(sprites_build, out_dir, count))
-            games: dict[str, Game | WorkerGame] = {
-                limit.value: Game(bundle, engines[limit]) for limit in CpuLimit}
-            games["watchdog"] = WorkerGame(bundle, cache=out_dir / "modules")
+            games: dict[str, GameHost] = {limit.value: start_game(bundle, engine) for limit, engine in engines.items()}
+            games[CpuLimit.WATCHDOG.value] = WorkerGame(bundle, cache=out_dir / "modules")
             try:
                 for mode in MODES:
                     samples: dict[str, list[float]] = {b: [] for b in BOUNDS}

@@ -38,6 +38,7 @@ from layerw.runtime import canon
 from layerw.runtime.component_game import ComponentGame
 from layerw.runtime.engine import CpuLimit, Engine
 from layerw.runtime.game import Game
+from layerw.runtime.gamehost import GameHost
 from layerw.runtime.inputs import InputState
 from layerw.store.local import LocalStore
 from layerw.store.publish import publish
@@ -69,7 +70,7 @@ def _core(build_dir: Path) -> Bundle:
     return bundle
 
 
-def _frame_costs(game: Game | ComponentGame, frames: int) -> dict[str, float]:
+def _frame_costs(game: GameHost, frames: int) -> dict[str, float]:
     inputs = InputState()
     for _ in range(10):
         game.tick(inputs)

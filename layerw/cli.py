@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 from layerw.errors import LayerWError
-from layerw.runtime import CPU_LIMITS, DEFAULT_CPU_LIMIT
+from layerw.runtime import DEFAULT_CPU_LIMIT, CpuLimit
 
 if TYPE_CHECKING:
     from layerw.store.store import Store
@@ -50,7 +50,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     bundle = open_bundle(args.game, args.store, channel=args.channel, version=args.version, options=_store_options(args))
     options = PlayOptions(
-        headless=args.headless, ticks=args.ticks, seed=args.seed, players=args.players, cpu_limit=args.cpu_limit,
+        headless=args.headless, ticks=args.ticks, seed=args.seed, players=args.players, cpu_limit=CpuLimit(args.cpu_limit),
         screenshot=Path(args.screenshot) if args.screenshot else None,
         frames=Path(args.frames) if args.frames else None, every=args.every,
         inputs=Path(args.inputs) if args.inputs else None)
@@ -284,7 +284,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--inputs", help="input recording (JSON Lines) to replay")
     r.add_argument("--seed", type=int, default=0, help="the game's random seed")
     r.add_argument("--players", type=int, default=1)
-    r.add_argument("--cpu-limit", choices=CPU_LIMITS, default=DEFAULT_CPU_LIMIT,
+    r.add_argument("--cpu-limit", choices=[limit.value for limit in CpuLimit], default=DEFAULT_CPU_LIMIT.value,
                    help="how a call's CPU deadline is enforced: wasmtime epoch checks (default), fuel, "
                         "a watchdog process (no checks inside the guest: best for compute-heavy ticks), or off")
     return p

@@ -16,6 +16,7 @@
     │   └── PluginError                   a plugin the game links failed; names the plugin
     │       └── PluginCrashed             the plugin trapped (trap code attached)
     ├── CapabilityDenied(PermissionError) a component imports a capability its manifest does not grant
+    ├── UnsupportedCpuLimit(ValueError)   an Engine asked for a CPU limit it cannot enforce in-process
     ├── SnapshotError(ValueError)         a snapshot does not fit this module or is corrupt
     ├── InputError(ValueError)            an input recording is malformed
     ├── SessionError                      a multiplayer session refused or lost a client
@@ -140,6 +141,10 @@ class CapabilityDenied(LayerWError, PermissionError):
         super().__init__(message)
         self.component = component
         self.missing = missing
+
+
+class UnsupportedCpuLimit(LayerWError, ValueError):
+    """A CPU limit an Engine cannot enforce in-process (the watchdog bounds a worker process)."""
 
 
 class SnapshotError(LayerWError, ValueError):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from layerw.bundle import Bundle
 from layerw.play.runner import Runner
-from layerw.runtime import DEFAULT_CPU_LIMIT, open_game
+from layerw.runtime import DEFAULT_CPU_LIMIT, CpuLimit, open_game
 from layerw.runtime.inputs import Recording
 
 
@@ -27,7 +27,7 @@ class PlayOptions:
     inputs: Path | None = None        # input recording (JSON Lines)
     seed: int = 0
     players: int = 1
-    cpu_limit: str = DEFAULT_CPU_LIMIT
+    cpu_limit: CpuLimit = DEFAULT_CPU_LIMIT
 
 
 @dataclass

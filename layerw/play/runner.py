@@ -15,13 +15,13 @@ from layerw.runtime.inputs import InputState, Recording
 
 if TYPE_CHECKING:
     from layerw.gfx.renderer import Renderer
-    from layerw.runtime import AnyGame
+    from layerw.runtime.gamehost import GameHost
 
 MAX_CATCH_UP = 8  # ticks per frame at most, so a slow frame does not spiral
 
 
 class Runner:
-    def __init__(self, game: AnyGame, renderer: Renderer | None = None, *, players: int = 1,
+    def __init__(self, game: GameHost, renderer: Renderer | None = None, *, players: int = 1,
                  recording: Recording | None = None) -> None:
         self.game = game
         self.renderer = renderer

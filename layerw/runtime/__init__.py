@@ -1,7 +1,9 @@
 """The native host: run game modules on wasmtime with bounded CPU and memory.
 
-A build is a core module (``Game``) or a component (``ComponentGame``, when its layerw.toml says
-``[component] enabled``); ``game_class`` picks one once, and both have the same interface.
+Every host implements one interface, ``GameHost`` (``layerw.runtime.gamehost``). ``open_game``
+picks the backend in one place from the CPU limit: ``CpuLimit.WATCHDOG`` runs the game in a
+worker process a watchdog bounds (``WorkerGame``); any other limit runs it in this process on an
+engine enforcing that limit, as a core module or a component (``start_game``).
 """
 
 from __future__ import annotations
@@ -10,32 +12,26 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from layerw.bundle import Bundle
-from layerw.runtime.component_game import ComponentGame
 from layerw.runtime.engine import CpuLimit, Engine
-from layerw.runtime.game import Game
+from layerw.runtime.gamehost import GameHost
+from layerw.runtime.start import start_game
 from layerw.runtime.worker import WorkerGame
 
-WATCHDOG = "watchdog"
-CPU_LIMITS = (*(c.value for c in CpuLimit), WATCHDOG)
 # `make bench` (section 5): with a frame rendered per tick, epoch checks cost the sample games
 # ~0-12 % of guest time while the watchdog's pipe round trips and command-list copy cost more per
 # frame; the watchdog wins for compute-heavy ticks (epoch costs matmul-like loops +75 %).
-DEFAULT_CPU_LIMIT = CpuLimit.EPOCH.value
-AnyGame = Game | ComponentGame | WorkerGame
+DEFAULT_CPU_LIMIT = CpuLimit.EPOCH
 
-
-def game_class(bundle: Bundle) -> type[Game] | type[ComponentGame]:
-    """The in-process host for this build: components run on wasmtime's component model."""
-    return ComponentGame if bundle.config.component else Game
+__all__ = ["DEFAULT_CPU_LIMIT", "CpuLimit", "GameHost", "open_game", "start_game"]
 
 
 @contextmanager
-def open_game(bundle: Bundle, *, cpu_limit: str = DEFAULT_CPU_LIMIT, seed: int = 0) -> Iterator[AnyGame]:
-    """Start a game: in a watchdog-bounded worker process, or in-process with an engine
-    enforcing ``cpu_limit`` (epoch, fuel or off)."""
-    if cpu_limit == WATCHDOG:
+def open_game(bundle: Bundle, *, cpu_limit: CpuLimit = DEFAULT_CPU_LIMIT, seed: int = 0) -> Iterator[GameHost]:
+    """Start a game bounded by ``cpu_limit``: in a watchdog-bounded worker process (``WATCHDOG``),
+    or in-process on an engine enforcing it (``EPOCH``, ``FUEL``, ``OFF``); closed on exit."""
+    if cpu_limit is CpuLimit.WATCHDOG:
         with WorkerGame(bundle, seed=seed) as worker:
             yield worker
         return
-    with Engine(CpuLimit(cpu_limit)) as engine, game_class(bundle)(bundle, engine, seed=seed) as game:
+    with Engine(cpu_limit) as engine, start_game(bundle, engine, seed=seed) as game:
         yield game

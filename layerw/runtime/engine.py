@@ -12,6 +12,9 @@ CPU limits (``CpuLimit``):
 - ``fuel``: wasmtime fuel metering; each call gets ``FUEL_PER_MS`` units per millisecond of its
   deadline. Deterministic, but costs a counter update per basic block.
 - ``off``: no checks; the call runs to completion (for trusted code and benchmarks).
+- ``watchdog``: no checks in the guest; the game runs in a worker process that the host kills
+  past the deadline (``layerw.runtime.worker``). Not an engine setting: an Engine refuses it, and
+  ``layerw.runtime.open_game`` turns it into a worker running on an ``off`` engine.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import wasmtime
 import wasmtime.component
 
 from layerw.diskbudget import DiskBudget, cache_root, max_bytes_from_env
-from layerw.errors import InvalidModule
+from layerw.errors import InvalidModule, UnsupportedCpuLimit
 from layerw.observability import tracing
 from layerw.runtime.ctypes_types import HELD as _HELD  # noqa: F401  (see that module)
 
@@ -43,9 +46,17 @@ COMPONENT_LAYER = b"\x0d\x00\x01\x00"  # version 0xd, layer 1: a component, not 
 
 
 class CpuLimit(enum.Enum):
+    """How a game's calls are bounded in CPU time; ``open_game`` picks the host from it."""
+
     EPOCH = "epoch"
     FUEL = "fuel"
     OFF = "off"
+    WATCHDOG = "watchdog"
+
+    @property
+    def in_process(self) -> bool:
+        """True when an Engine enforces this limit itself (inside the guest's calls)."""
+        return self is not CpuLimit.WATCHDOG
 
 
 def cache_dir() -> Path:
@@ -57,6 +68,10 @@ class Engine:
 
     def __init__(self, cpu_limit: CpuLimit = CpuLimit.EPOCH, cache: Path | None = None,
                  cache_max_bytes: int | None = None) -> None:
+        if not cpu_limit.in_process:
+            raise UnsupportedCpuLimit(f"an Engine cannot enforce CPU limit {cpu_limit.value!r} in-process: open the game "
+                                      f"with open_game(bundle, cpu_limit=CpuLimit.{cpu_limit.name}) to run it in a "
+                                      "watchdog-bounded worker")
         self.cpu_limit = cpu_limit
         config = wasmtime.Config()
         config.wasm_simd = True

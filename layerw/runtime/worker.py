@@ -1,12 +1,15 @@
-"""WorkerGame: a Game in a child process, bounded by a watchdog instead of in-guest checks.
+"""WorkerGame: a game in a child process, bounded by a watchdog instead of in-guest checks.
 
 Epoch and fuel checks tax every loop back-edge of the guest. Here the guest runs with no checks
 at all (``CpuLimit.OFF``) in a worker process; the parent waits for each call's answer at most the
 game's CPU deadline and, past it, kills the worker and raises ``GameTimedOut``. The game then
 continues from a snapshot in a fresh worker (``restore``), exactly as an in-process Game does.
+A ``GameHost`` backend (``open_game(bundle, cpu_limit=CpuLimit.WATCHDOG)``); the worker runs the
+build's in-process host (``start_game``: a core module or a component).
 
 Protocol: raw byte messages over a pipe (one op byte + payload; answers ``k`` + payload or ``e`` +
-a pickled LayerWError). Ticks are pipelined: ``tick`` sends and returns at once, so the worker
+a pickled LayerWError); a tick's payload is its lw_input record, then the session's events as
+lw_event records. Ticks are pipelined: ``tick`` sends and returns at once, so the worker
 simulates while the host prepares the next input; the next call that needs an answer (render,
 state_hash, snapshot, or more than ``MAX_IN_FLIGHT`` ticks queued) collects them, and an error
 from a tick is raised there, carrying that tick's number. The command list comes back through
@@ -22,6 +25,7 @@ import pickle
 import struct
 import time
 from collections import deque
+from collections.abc import Sequence
 from multiprocessing.shared_memory import SharedMemory
 from pathlib import Path
 
@@ -29,10 +33,14 @@ import numpy as np
 
 from layerw import abi
 from layerw.bundle import Bundle
-from layerw.errors import GameError, GameTimedOut, LayerWError
-from layerw.runtime.assets import decode_image
+from layerw.errors import GameError, GameTimedOut, InputError, LayerWError
+from layerw.runtime.assets import Event, decode_image
+from layerw.runtime.basehost import BaseHost
+from layerw.runtime.engine import CpuLimit, Engine
 from layerw.runtime.inputs import InputState
+from layerw.runtime.memoryhost import MemoryHost
 from layerw.runtime.snapshot import Snapshot
+from layerw.runtime.start import start_game
 
 START_TIMEOUT_S = 60.0  # spawning + compiling (or loading the cached module)
 MAX_IN_FLIGHT = 8  # ticks sent ahead of their answers
@@ -41,29 +49,36 @@ OK, ERROR = b"k", b"e"
 _CTX = mp.get_context("spawn")  # no fork: the parent may hold GPU and timer threads
 
 
+def _new_textures(game: MemoryHost) -> bytes:
+    """The images that became ready, by handle and asset name (the parent decodes them itself)."""
+    fresh = []
+    for handle, _ in game.take_new_textures():
+        asset = game.assets.get(handle)
+        assert asset is not None
+        fresh.append((handle, asset.name))
+    return json.dumps(fresh).encode() if fresh else b""
+
+
+def _events(tick: int, payload: bytes) -> list[Event]:
+    return [Event(tick, int(e["kind"]), int(e["player"]), int(e["a"]), int(e["b"]))
+            for e in np.frombuffer(payload, dtype=abi.EVENT.dtype)]
+
+
 def _serve(conn: multiprocessing.connection.Connection, bundle: Bundle, seed: int, cache: str | None,
            shm_name: str, snapshot: bytes | None) -> None:
     """The worker's loop: one request in, one answer out, until the pipe closes."""
-    from layerw.runtime import game_class
-    from layerw.runtime.engine import CpuLimit, Engine
-
     shm = SharedMemory(name=shm_name)  # registered with the parent's tracker, which unlinks it
     try:
-        engine = Engine(CpuLimit.OFF, cache=Path(cache) if cache else None)
+        engine = Engine(CpuLimit.OFF, cache=Path(cache) if cache else None)  # the watchdog is the bound
         try:
-            game = game_class(bundle)(bundle, engine, seed=seed)
+            game = start_game(bundle, engine, seed=seed)
             if snapshot is not None:
                 game.restore(Snapshot.from_bytes(snapshot))
         except LayerWError as e:
             conn.send_bytes(ERROR + pickle.dumps(e))
             return
         state = InputState()
-
-        def new_textures() -> bytes:
-            fresh = [(h, game.assets.get(h).name) for h, _ in game.take_new_textures()]  # type: ignore[union-attr]
-            return json.dumps(fresh).encode() if fresh else b""
-
-        conn.send_bytes(OK + json.dumps([game.tick_count, json.loads(new_textures() or b"[]")]).encode())
+        conn.send_bytes(OK + json.dumps([game.tick_count, json.loads(_new_textures(game) or b"[]")]).encode())
         while True:
             try:
                 msg = conn.recv_bytes()
@@ -72,9 +87,9 @@ def _serve(conn: multiprocessing.connection.Connection, bundle: Bundle, seed: in
             op, arg = msg[:1], msg[1:]
             try:
                 if op == TICK:
-                    state.record[...] = np.frombuffer(arg, dtype=abi.INPUT.dtype)[0]
-                    game.tick(state)
-                    answer = new_textures()
+                    state.record[...] = np.frombuffer(arg[:abi.INPUT.size], dtype=abi.INPUT.dtype)[0]
+                    game.tick(state, _events(game.tick_count, arg[abi.INPUT.size:]))
+                    answer = _new_textures(game)
                 elif op == RENDER:
                     view = game.render()
                     assert shm.buf is not None
@@ -93,31 +108,22 @@ def _serve(conn: multiprocessing.connection.Connection, bundle: Bundle, seed: in
         shm.close()
 
 
-class WorkerGame:
-    """Same interface as ``Game`` (tick, render, state_hash, snapshot, restore, close)."""
-
+class WorkerGame(BaseHost):
     def __init__(self, bundle: Bundle, *, seed: int = 0, cache: Path | None = None,
                  snapshot: Snapshot | None = None) -> None:
-        self.bundle = bundle
-        self.config = self.bundle.config
-        self.name = self.config.name
-        self.seed = seed
+        super().__init__(bundle, seed=seed)
         self.cache = cache
-        self.tick_count = 0
         self.deadline_s = self.config.tick_ms / 1000
         self._shm = SharedMemory(create=True, size=abi.COMMAND_CAPACITY)
-        self._failure: GameError | None = None
+        self._closed = False
+        self._proc: mp.process.BaseProcess | None = None
         self._new_textures: list[tuple[int, str]] = []
         self._in_flight: deque[tuple[bytes, int, float]] = deque()  # (op, tick, sent at)
         self._last_answer = 0.0  # when the previous answer arrived: the next call's clock starts then
-        try:
-            self._start(snapshot)
-        except BaseException:
-            self._shm.unlink()
-            self._shm.close()
-            raise
+        self._start(lambda: self._spawn(snapshot))
 
-    def _start(self, snapshot: Snapshot | None) -> None:
+    def _spawn(self, snapshot: Snapshot | None) -> None:
+        """Start a worker (from ``snapshot``, else from the seed) and wait for it to be ready."""
         self._conn, child = _CTX.Pipe()
         self._proc = _CTX.Process(
             target=_serve, name=f"layerw-{self.name}", daemon=True,
@@ -139,39 +145,38 @@ class WorkerGame:
         if not self._conn.poll(max(0.0, started + limit - time.monotonic())):
             self._kill()
             self.tick_count = tick
-            self._failure = GameTimedOut(
+            raise self._fail(GameTimedOut(
                 f"{self.name} at tick {tick} in {_NAMES.get(op, op.decode())}: ran past its CPU deadline of "
                 f"{self.config.tick_ms} ms ([limits] tick_ms); the worker was stopped",
-                game=self.name, tick=tick)
-            raise self._failure
+                game=self.name, tick=tick))
         try:
             msg = self._conn.recv_bytes()
         except (EOFError, OSError):  # the worker died (killed, out of memory) mid-answer
             self._kill()
-            self._failure = GameError(f"{self.name}'s worker process died at tick {tick}", game=self.name, tick=tick)
-            raise self._failure from None
+            raise self._fail(GameError(f"{self.name}'s worker process died at tick {tick}",
+                                       game=self.name, tick=tick)) from None
         self._in_flight.popleft()
         self._last_answer = time.monotonic()
         if msg[:1] == ERROR:
             err = pickle.loads(msg[1:])
+            if op == TICK and not isinstance(err, GameError):  # the worker did not count that tick
+                err = GameError(f"{self.name} at tick {tick}: the worker refused the tick: {err}",
+                                game=self.name, tick=tick)
             if isinstance(err, GameError):
                 self.tick_count = tick
-                self._failure = err
+                self._fail(err)
                 self._in_flight.clear()
             raise err
         return msg[1:]
 
     def _send(self, op: bytes, payload: bytes = b"") -> None:
-        if self._failure is not None:
-            raise GameError(f"{self.name} already failed at tick {self._failure.tick} ({self._failure}); "
-                            "restore a snapshot or start it again", game=self.name, tick=self.tick_count)
+        self._refuse_if_failed()
         try:
             self._conn.send_bytes(op + payload)
         except OSError:  # the worker died (killed, out of memory) since the last answer
             self._kill()
-            self._failure = GameError(f"{self.name}'s worker process died at tick {self.tick_count}",
-                                      game=self.name, tick=self.tick_count)
-            raise self._failure from None
+            raise self._fail(GameError(f"{self.name}'s worker process died at tick {self.tick_count}",
+                                       game=self.name, tick=self.tick_count)) from None
         self._in_flight.append((op, self.tick_count, time.monotonic()))
 
     def wait(self) -> None:
@@ -189,14 +194,17 @@ class WorkerGame:
         if answer:
             self._new_textures += [(int(h), str(n)) for h, n in json.loads(answer)]
 
-    def tick(self, inputs: InputState) -> None:
-        """Send one tick; its answer (or error) is collected by a later call."""
-        self._send(TICK, inputs.record.tobytes())
+    def _tick(self, inputs: InputState, events: Sequence[Event]) -> None:
+        """Send one tick with its events; its answer (or error) is collected by a later call."""
+        if len(events) > abi.MAX_EVENTS:
+            raise InputError(f"{len(events)} events in one tick; the contract allows {abi.MAX_EVENTS}")
+        packed = np.array([(e.kind, e.player, e.a, e.b) for e in events], dtype=abi.EVENT.dtype).tobytes()
+        self._send(TICK, inputs.record.tobytes() + packed)
         self.tick_count += 1
         while len(self._in_flight) > MAX_IN_FLIGHT:
             self._take_tick_answer(self._collect())
 
-    def render(self) -> memoryview:
+    def _render(self) -> memoryview:
         (n,) = struct.unpack("<I", self._call(RENDER))
         assert self._shm.buf is not None
         return self._shm.buf[:n]
@@ -212,7 +220,7 @@ class WorkerGame:
         self._kill()
         self._failure = None
         self.tick_count = snap.tick
-        self._start(snap)
+        self._spawn(snap)
 
     def take_new_textures(self) -> list[tuple[int, np.ndarray]]:
         self.wait()
@@ -221,6 +229,8 @@ class WorkerGame:
         return out
 
     def _kill(self) -> None:
+        if self._proc is None:
+            return
         if self._proc.is_alive():
             self._proc.kill()
         self._proc.join()
@@ -228,17 +238,14 @@ class WorkerGame:
 
     def close(self) -> None:
         self._kill()
+        if self._closed:
+            return
+        self._closed = True
         self._shm.unlink()
         try:
             self._shm.close()
         except BufferError:
             pass  # a caller still holds a command-list view; the mapping goes when it does
-
-    def __enter__(self) -> WorkerGame:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 _NAMES = {TICK: "lw_tick", RENDER: "lw_render", HASH: "state_hash", SNAPSHOT: "snapshot", b"start": "start"}

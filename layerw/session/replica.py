@@ -15,10 +15,11 @@ import numpy as np
 from layerw import abi
 from layerw.bundle import Bundle
 from layerw.errors import ProtocolError
-from layerw.runtime import game_class
 from layerw.runtime.engine import Engine
+from layerw.runtime.gamehost import GameHost
 from layerw.runtime.inputs import InputState
 from layerw.runtime.snapshot import Snapshot, apply_delta
+from layerw.runtime.start import start_game
 from layerw.session import protocol as p
 from layerw.session.room import apply_frame
 from layerw.wire import KEPT_SNAPSHOTS
@@ -26,7 +27,7 @@ from layerw.wire import KEPT_SNAPSHOTS
 
 class Replica:
     def __init__(self, bundle: Bundle, engine: Engine) -> None:
-        self.game = game_class(bundle)(bundle, engine)
+        self.game: GameHost = start_game(bundle, engine)
         self.inputs = InputState()
         self.saved: deque[Snapshot] = deque(maxlen=KEPT_SNAPSHOTS)
         self.seat = p.NO_SEAT

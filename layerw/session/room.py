@@ -23,13 +23,12 @@ from layerw import abi
 from layerw.bundle import Bundle
 from layerw.errors import ProtocolError, RoomFull, SessionError
 from layerw.observability.logs import ContextLog
-from layerw.runtime import game_class
 from layerw.runtime.assets import Event
-from layerw.runtime.component_game import ComponentGame
 from layerw.runtime.engine import Engine
-from layerw.runtime.game import Game
+from layerw.runtime.gamehost import GameHost
 from layerw.runtime.inputs import InputState
 from layerw.runtime.snapshot import Snapshot, delta
+from layerw.runtime.start import start_game
 from layerw.session import protocol as p
 from layerw.wire import GRACE_TICKS, KEPT_SNAPSHOTS, MAX_AHEAD
 
@@ -77,7 +76,7 @@ class Room:
             raise SessionError(f"a room has 1..{abi.MAX_PLAYERS} seats, not {seats}")
         self.id = room_id
         self.state = RoomState.OPEN
-        self.game = game_class(bundle)(bundle, engine, seed=seed)
+        self.game: GameHost = start_game(bundle, engine, seed=seed)
         self.game.log.bind(room=room_id)  # the guest's own log lines name the room too
         self.log = ContextLog(log, tick=lambda: self.tick, game=self.game.name, room=room_id)
         self.inputs = InputState(players=seats)
@@ -223,7 +222,7 @@ class Room:
             self.game.close()
 
 
-def apply_frame(game: Game | ComponentGame, inputs: InputState, frame: p.Frame) -> None:
+def apply_frame(game: GameHost, inputs: InputState, frame: p.Frame) -> None:
     """What every host does with a frame: update the held inputs, then tick with its events."""
     if frame.tick != game.tick_count:
         raise ProtocolError(f"frame for tick {frame.tick} arrived at tick {game.tick_count}")

@@ -1,0 +1,104 @@
+"""BaseHost: what every game host backend shares, whatever runs the guest.
+
+The game's identity (name, config, module hash, seed), its logger, the failure latch (a failed
+game refuses further calls into the guest until ``restore``), the tracing spans around start-up,
+tick and render, close-on-failed-start, and close as a context manager. A backend implements
+``_tick``, ``_render`` and ``close`` (and the rest of ``GameHost``); ``memoryhost.MemoryHost``
+adds what the in-process backends share.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import weakref
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from typing import Self
+
+from layerw.bundle import Bundle
+from layerw.errors import GameError
+from layerw.observability import tracing
+from layerw.observability.logs import ContextLog
+from layerw.runtime.assets import Event
+from layerw.runtime.inputs import InputState
+
+SEED_MASK = (1 << 64) - 1
+log = logging.getLogger("layerw.game")
+
+
+class BaseHost(ABC):
+    def __init__(self, bundle: Bundle, *, seed: int = 0) -> None:
+        self.bundle = bundle
+        self.config = bundle.config
+        self.name = bundle.config.name
+        self.seed = seed & SEED_MASK
+        self.module_sha256 = hashlib.sha256(bundle.module).hexdigest()
+        self.tick_count = 0
+        # wasmtime-py keeps host functions in a process-wide table until their store is freed, so
+        # whatever they call back into holds this game weakly: a game nobody closed is still collected.
+        me = weakref.proxy(self)
+        self._me = me
+        self._tick_now: Callable[[], int] = lambda: me.tick_count
+        self.log = ContextLog(log, tick=self._tick_now, game=self.name)  # game and tick on every record
+        self._failure: GameError | None = None
+
+    def _start(self, start: Callable[[], None]) -> None:
+        """Run a backend's start-up in an ``instantiate`` span; a game that failed to start keeps
+        no instance, process or memory alive."""
+        try:
+            with tracing.span("instantiate", game=self.name, tick=self.tick_count):
+                start()
+        except BaseException:
+            self.close()
+            raise
+
+    # --- the failure latch ------------------------------------------------------------------------
+
+    def _refuse_if_failed(self) -> None:
+        """Raise when the game failed and was not restored since."""
+        if self._failure is not None:
+            raise GameError(f"{self.name} already failed at tick {self._failure.tick} "
+                            f"({self._failure}); restore a snapshot or start it again",
+                            game=self.name, tick=self.tick_count)
+
+    def _fail(self, error: GameError) -> GameError:
+        """Latch ``error`` as the game's failure; returns it for the caller to raise."""
+        self._failure = error
+        return error
+
+    # --- the frame path ---------------------------------------------------------------------------
+
+    def tick(self, inputs: InputState, events: Sequence[Event] = ()) -> None:
+        """Advance one tick (see ``GameHost.tick``)."""
+        if tracing.enabled:  # the only cost of tracing when it is off
+            with tracing.span("tick", game=self.name, tick=self.tick_count):
+                return self._tick(inputs, events)
+        self._tick(inputs, events)
+
+    def render(self) -> memoryview:
+        """This frame's command list (see ``GameHost.render``)."""
+        if tracing.enabled:
+            with tracing.span("render", game=self.name, tick=self.tick_count):
+                return self._render()
+        return self._render()
+
+    @abstractmethod
+    def _tick(self, inputs: InputState, events: Sequence[Event]) -> None:
+        """Advance one tick, the backend's way; ``tick_count`` counts it."""
+
+    @abstractmethod
+    def _render(self) -> memoryview:
+        """This frame's command list, the backend's way."""
+
+    # --- closing ----------------------------------------------------------------------------------
+
+    @abstractmethod
+    def close(self) -> None:
+        """Free the instance (and any process) now; closing twice, or a half-started game, is harmless."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

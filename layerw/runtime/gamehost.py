@@ -1,0 +1,107 @@
+"""GameHost: the one interface every native game host implements.
+
+A host runs one instance of a game build and is driven one fixed tick at a time. The backends are
+siblings behind this interface, chosen in one place (``layerw.runtime.open_game`` and
+``layerw.runtime.start.start_game``): ``Game`` (a core module on wasmtime), ``ComponentGame`` (a
+component on wasmtime's component model) and ``WorkerGame`` (either, in a child process bounded
+by a watchdog). Rooms, replicas, the runner, ``layerw run`` and the benches are written against
+this interface alone. Each member's docstring is its contract; ``layerw.runtime.basehost`` holds
+what the backends share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    import numpy as np
+
+    from layerw.config import GameConfig
+    from layerw.observability.logs import ContextLog
+    from layerw.runtime.assets import Event
+    from layerw.runtime.inputs import InputState
+    from layerw.runtime.snapshot import Snapshot
+
+
+@runtime_checkable
+class GameHost(Protocol):
+    """One running game. Calls are not thread-safe; a host belongs to one loop or thread."""
+
+    @property
+    def name(self) -> str:
+        """The game's name (``[game] name``), on every error and log record the host makes."""
+        ...
+
+    @property
+    def config(self) -> GameConfig:
+        """The build's layerw.toml: tick rate, limits, screen size, players."""
+        ...
+
+    @property
+    def tick_count(self) -> int:
+        """Ticks simulated so far: the number of the next tick. After a failure, the failed tick."""
+        ...
+
+    @property
+    def module_sha256(self) -> str:
+        """SHA-256 (hex) of the module or component bytes; snapshots carry it to refuse another build's."""
+        ...
+
+    @property
+    def log(self) -> ContextLog:
+        """The game's logger (game and tick on every record); ``bind`` adds fields, e.g. a room id."""
+        ...
+
+    def tick(self, inputs: InputState, events: Sequence[Event] = ()) -> None:
+        """Advance one fixed tick with ``inputs``: the host's own asset events due at this tick reach
+        the game first, then ``events`` (players joining or leaving, stamped by a session server).
+        More than ``abi.MAX_EVENTS`` events in all raise ``InputError``. A trap, the CPU deadline or
+        the memory cap raise a ``GameError`` carrying the game's name and tick, here or (for a host
+        that pipelines ticks) at the next call that waits for an answer; from then on every call
+        into the guest raises ``GameError`` until ``restore``."""
+        ...
+
+    def render(self) -> memoryview:
+        """This frame's command list (``abi`` opcodes), valid until the next call into the host."""
+        ...
+
+    def take_new_textures(self) -> list[tuple[int, np.ndarray]]:
+        """Images that became ready since the last call, as (asset handle, HxWx4 RGBA uint8), for
+        the renderer to upload before drawing the next command list."""
+        ...
+
+    def state_hash(self) -> str:
+        """SHA-256 (hex) of the game state: guest memory from ``state_begin`` up, minus the command
+        buffer. Equal on every host, backend and build of the same game given the same frames."""
+        ...
+
+    def snapshot(self) -> Snapshot:
+        """The game's whole state at this tick boundary (memory plus host state), to restore here
+        or on another host running the same build."""
+        ...
+
+    def restore(self, snap: Snapshot) -> None:
+        """Continue from ``snap`` in a fresh instance, also after a failure (this clears it). A
+        snapshot of another build, or above the memory cap, raises ``SnapshotError`` and changes
+        nothing; one that fails after the fresh instance started leaves the game failed."""
+        ...
+
+    def wait(self) -> None:
+        """Finish every call still in flight, raising the first error among them (a no-op for a
+        host whose calls finish before they return)."""
+        ...
+
+    def close(self) -> None:
+        """Free the instance (and any worker process) now; closing twice is harmless."""
+        ...
+
+    def __enter__(self) -> GameHost:
+        ...
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        """Close the host."""
+        ...
