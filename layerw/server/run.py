@@ -52,7 +52,8 @@ def config(app: Any, host: str, port: int, limits: ConnectionLimits | None = Non
     settings: dict[str, Any] = {"log_level": "warning", "loop": LOOP, "http": "h11", "ws": "websockets-sansio",
                                 "ws_per_message_deflate": False, "ws_max_size": limits.ws_max_message_bytes,
                                 "ws_ping_interval": limits.ws_ping_interval_s, "ws_ping_timeout": limits.ws_ping_timeout_s,
-                                "timeout_keep_alive": limits.idle_timeout_s, "h11_max_incomplete_event_size": limits.max_head_bytes}
+                                "timeout_keep_alive": limits.idle_timeout_s,
+                                "h11_max_incomplete_event_size": limits.max_head_bytes}
     return ServerConfig(app, limits, host=host, port=port, **(settings | options))
 
 

@@ -2,7 +2,8 @@
 
 What it adds to uvicorn's: a handshake the ``websockets`` parser rejects is answered 400 (uvicorn
 would hold it unanswered forever); the app must accept within a deadline; pings and pongs from the
-client are rate-limited (each ping costs a pong write) and past the rate the connection closes 1008;
+client are rate-limited as they are parsed (each ping costs a pong write) and past the rate the
+connection closes 1008;
 while the connection's unsent bytes are above the high-water mark the server stops reading from it
 (so a client that sends and never reads cannot grow the server by its upload), and one stalled too
 long is dropped. The message size cap is uvicorn's ``ws_max_size``, set from the limits.
@@ -12,18 +13,48 @@ from __future__ import annotations
 
 import asyncio
 from asyncio.transports import BaseTransport
+from collections.abc import Callable
 from typing import Any
 
 import uvicorn
 from uvicorn._types import ASGIReceiveEvent, ASGISendEvent
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.server import ServerState
-from websockets.frames import Frame
+from websockets.exceptions import ProtocolError
+from websockets.frames import Frame, Opcode
+from websockets.server import ServerProtocol
 
 from layerw.server.head import Refusal
-from layerw.server.limits import ConnectionTable
+from layerw.server.limits import ConnectionLimits, ConnectionTable
 
 CLOSE_POLICY = 1008
+
+
+class ThrottledServerProtocol(ServerProtocol):
+    """websockets' server protocol with a token bucket on the client's pings and pongs: it answers each
+    ping with a pong as it parses it, so the rate must be checked there, before the pong is queued."""
+
+    def __init__(self, limits: ConnectionLimits, clock: Callable[[], float], **options: Any) -> None:
+        super().__init__(**options)
+        self.limits, self.clock = limits, clock
+        self.tokens = float(limits.ws_control_burst)
+        self.refilled = clock()
+
+    def recv_frame(self, frame: Frame) -> None:
+        if frame.opcode in (Opcode.PING, Opcode.PONG) and not self.take_token():
+            self.fail(CLOSE_POLICY, "too many pings")
+            raise ProtocolError("too many pings")  # stops the parser; uvicorn sends the close above and hangs up
+        super().recv_frame(frame)
+
+    def take_token(self) -> bool:
+        now = self.clock()
+        refill = (now - self.refilled) * self.limits.ws_control_per_second
+        self.tokens = min(float(self.limits.ws_control_burst), self.tokens + refill)
+        self.refilled = now
+        if self.tokens < 1.0:
+            return False
+        self.tokens -= 1.0
+        return True
 
 
 class WebSocketProtocol(WebSocketsSansIOProtocol):
@@ -32,8 +63,8 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         super().__init__(config, server_state, app_state, _loop)
         self.table = ConnectionTable.of(config)
         self.limits = self.table.limits
-        self.tokens = float(self.limits.ws_control_burst)
-        self.refilled = self.loop.time()
+        self.conn = ThrottledServerProtocol(self.limits, self.loop.time, extensions=self.conn.available_extensions,
+                                            max_size=config.ws_max_size, logger=self.conn.logger)
         self.write_blocked = False
         self.handshake_timer: asyncio.TimerHandle | None = None
         self.stall_timer: asyncio.TimerHandle | None = None
@@ -51,31 +82,6 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         super().data_received(data)
         if self.conn.handshake_exc is not None and not self.handshake_initiated and not self.transport.is_closing():
             self.refuse(Refusal(400, f"bad WebSocket handshake: {self.conn.handshake_exc.__cause__ or self.conn.handshake_exc}"))
-
-    def handle_ping(self) -> None:
-        if self.spend_control_token():
-            super().handle_ping()
-
-    def handle_pong(self, event: Frame) -> None:
-        if self.spend_control_token():
-            super().handle_pong(event)
-
-    def spend_control_token(self) -> bool:
-        """Take one control frame from the client's bucket; past the rate, close 1008 and say False."""
-        now = self.loop.time()
-        self.tokens = min(float(self.limits.ws_control_burst),
-                          self.tokens + (now - self.refilled) * self.limits.ws_control_per_second)
-        self.refilled = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
-            return True
-        if not self.close_sent and not self.transport.is_closing():
-            self.conn.fail(CLOSE_POLICY, "too many pings")
-            self.queue.put_nowait({"type": "websocket.disconnect", "code": CLOSE_POLICY, "reason": "too many pings"})
-            self.close_sent = True
-            self.transport.write(b"".join(self.conn.data_to_send()))
-            self.transport.close()
-        return False
 
     async def send(self, message: ASGISendEvent) -> None:
         await super().send(message)
