@@ -81,6 +81,7 @@ class LoadClient(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.ws.receive_eof()
-        for fut in (self.opened, self.closed):
-            if not fut.done():
-                fut.set_result(None) if exc is None else fut.set_exception(exc)
+        if not self.opened.done():
+            self.opened.set_result(None) if exc is None else self.opened.set_exception(exc)
+        if not self.closed.done():
+            self.closed.set_result(None)  # it ended; how is in self.ws (nobody need retrieve an error)
