@@ -56,10 +56,12 @@ class ConnectionLimits:
     connection and the WebSocket handshake parser (which would otherwise never answer)."""
     max_headers: int = 100
     """Header lines in one request. More is answered 431 and closed."""
-    ws_max_message_bytes: int = 2 * MAX_CLIENT_MESSAGE
-    """Largest WebSocket message a client may send (no protocol message exceeds MAX_CLIENT_MESSAGE).
-    Bigger frames close the connection (1009) as soon as their header arrives, before their payload
-    is buffered."""
+    ws_max_room_message_bytes: int = 2 * MAX_CLIENT_MESSAGE
+    """Largest message a client may send on a room's WebSocket (``/rooms/...``; no protocol message
+    exceeds MAX_CLIENT_MESSAGE). A bigger frame closes the connection (1009) as soon as its header
+    arrives, before its payload is buffered."""
+    ws_max_message_bytes: int = 1 << 20
+    """Largest WebSocket message on any other route (uvicorn's own default is 16 MiB)."""
     ws_control_per_second: float = 4.0
     """WebSocket pings and pongs a client may send per second (averaged by a token bucket). Each ping
     makes the server write a pong: past the rate the connection is closed (1008)."""

@@ -6,7 +6,7 @@ client are rate-limited as they are parsed (each ping costs a pong write) and pa
 connection closes 1008;
 while the connection's unsent bytes are above the high-water mark the server stops reading from it
 (so a client that sends and never reads cannot grow the server by its upload), and one stalled too
-long is dropped. The message size cap is uvicorn's ``ws_max_size``, set from the limits.
+long is dropped. The message size cap is uvicorn's ``ws_max_size``, set from the limits, and tighter on the room route.
 """
 
 from __future__ import annotations
@@ -22,12 +22,14 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from uvicorn.server import ServerState
 from websockets.exceptions import ProtocolError
 from websockets.frames import Frame, Opcode
+from websockets.http11 import Request
 from websockets.server import ServerProtocol
 
 from layerw.server.head import Refusal
 from layerw.server.limits import ConnectionLimits, ConnectionTable
 
 CLOSE_POLICY = 1008
+ROOMS = "/rooms/"  # the room route, whose messages are all small
 
 
 class ThrottledServerProtocol(ServerProtocol):
@@ -72,6 +74,11 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
     def connection_made(self, transport: BaseTransport) -> None:
         super().connection_made(transport)
         self.handshake_timer = self.loop.call_later(self.limits.handshake_timeout_s, self.handshake_timed_out)
+
+    def handle_connect(self, event: Request) -> None:
+        if event.path.startswith(ROOMS):
+            self.conn.max_message_size = self.limits.ws_max_room_message_bytes
+        super().handle_connect(event)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.table.release(self.transport)

@@ -35,7 +35,8 @@ async def _late(ws: WebSocket) -> None:
 
 
 def app() -> Starlette:
-    return Starlette(routes=[Route("/ping", _ping), WebSocketRoute("/echo", _echo), WebSocketRoute("/never", _late)])
+    return Starlette(routes=[Route("/ping", _ping), WebSocketRoute("/echo", _echo), WebSocketRoute("/rooms/echo", _echo),
+                             WebSocketRoute("/never", _late)])
 
 
 class Sockets:

@@ -19,9 +19,9 @@ def _port(url: str) -> int:
 
 
 def test_a_frame_over_the_message_limit_closes_1009_before_its_payload_arrives() -> None:
-    assert ConnectionLimits().ws_max_message_bytes >= MAX_CLIENT_MESSAGE
+    assert ConnectionLimits().ws_max_room_message_bytes >= MAX_CLIENT_MESSAGE
     with serving(hostile.app()) as url, hostile.Sockets(_port(url)) as sockets:
-        ws = sockets.websocket()
+        ws = sockets.websocket("/rooms/echo")
         ws.sendall(hostile.frame(BINARY, b"x" * MAX_CLIENT_MESSAGE))
         assert len(ws.recv(1024)) >= MAX_CLIENT_MESSAGE  # the largest protocol message is echoed
         ws.sendall(hostile.frame(BINARY, b"x" * 1000, length=16 << 20))  # claims 16 MiB, sends 1000 bytes
