@@ -28,11 +28,11 @@ class LoadClient(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
 
     @classmethod
-    async def connect(cls, uri: str, on_message: Callable[[LoadClient, bytes], None]) -> LoadClient:
-        """Open ``uri`` (ws://host:port/path) and finish the handshake."""
+    async def connect(cls, uri: str, on_message: Callable[[LoadClient, bytes], None], source: str | None = None) -> LoadClient:
+        """Open ``uri`` (ws://host:port/path) and finish the handshake; ``source``: the local address to send from."""
         parsed = parse_uri(uri)
-        _, client = await asyncio.get_running_loop().create_connection(lambda: cls(uri, on_message),
-                                                                       parsed.host, parsed.port)
+        _, client = await asyncio.get_running_loop().create_connection(
+            lambda: cls(uri, on_message), parsed.host, parsed.port, local_addr=(source, 0) if source else None)
         try:
             await asyncio.wait_for(client.opened, HANDSHAKE_S)
         except BaseException:
@@ -81,6 +81,7 @@ class LoadClient(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.ws.receive_eof()
-        for fut in (self.opened, self.closed):
-            if not fut.done():
-                fut.set_result(None) if exc is None else fut.set_exception(exc)
+        if not self.opened.done():
+            self.opened.set_result(None) if exc is None else self.opened.set_exception(exc)
+        if not self.closed.done():
+            self.closed.set_result(None)  # it ended; how is in self.ws (nobody need retrieve an error)

@@ -1,4 +1,8 @@
-"""A room server in its own process for the rooms benchmark: `python -m bench.room_server BUILD PORT`."""
+"""A room server in its own process for the rooms and attack benchmarks:
+`python -m bench.room_server BUILD PORT [--default-limits]`.
+
+The rooms benchmark's load comes from one address, so by default the per-address connection cap is
+lifted; the attack benchmark runs the server's own defaults (``--default-limits``)."""
 
 from __future__ import annotations
 
@@ -8,9 +12,11 @@ from pathlib import Path
 from layerw.server import run
 from layerw.server.app import create_app
 from layerw.server.catalog import DirCatalog
+from layerw.server.limits import ConnectionLimits
 from layerw.session.host import Limits
 
 if __name__ == "__main__":
     build, port = Path(sys.argv[1]), int(sys.argv[2])
     limits = Limits(max_rooms=512, empty_room_s=1.0)  # rooms of a finished load step close quickly
-    run.serve(create_app(DirCatalog([build]), limits=limits), "127.0.0.1", port)
+    connections = ConnectionLimits() if "--default-limits" in sys.argv else ConnectionLimits(max_connections_per_address=4096)
+    run.serve(create_app(DirCatalog([build]), limits=limits), "127.0.0.1", port, connections)

@@ -12,6 +12,7 @@ from typing import Any
 import uvicorn
 
 from layerw.server import run
+from layerw.server.limits import ConnectionLimits
 
 
 def free_port() -> int:
@@ -21,10 +22,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(app: Any, port: int | None = None) -> Iterator[str]:
-    """Run ``app`` on 127.0.0.1; yields its base URL (http://127.0.0.1:PORT)."""
+def serving(app: Any, port: int | None = None, limits: ConnectionLimits | None = None, **options: Any) -> Iterator[str]:
+    """Run ``app`` on 127.0.0.1 (``limits`` and uvicorn ``options`` as ``run.config`` takes them);
+    yields its base URL (http://127.0.0.1:PORT)."""
     port = port or free_port()
-    server = uvicorn.Server(run.config(app, "127.0.0.1", port))
+    server = uvicorn.Server(run.config(app, "127.0.0.1", port, limits, **options))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -1,0 +1,366 @@
+"""Attacks beside legitimate players: `python -m bench.attack [--only heal,cl-te] [--seconds 8] [--settle 60]`.
+
+A room server (bench/room_server.py, the server's default limits) hosts a few pong rooms of four load
+players each (bench/rooms.py's players, from 127.0.0.1); each attack class then runs for a bounded
+time from another loopback address (127.0.0.66, so per-address limits tell the two apart) while the
+bench samples the server's RSS, the legitimate rooms' p99 tick lateness (their own last 180 ticks,
+from /rooms) and a legitimate join's time. After the attack stops it waits ``--settle`` seconds and
+reads RSS again. Each row says how the attacker ended (close codes, HTTP statuses) and the most it
+held at once, and whether the goals were met. The bench measures what the server does; it assumes
+no limit it does not see.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import uvloop
+from rich.console import Console
+
+from bench.loadclient import LoadClient
+from bench.report import table
+from bench.rooms import INPUT_EVERY, SEATS, Player, Shadow, _get_json, _wait_http
+from layerw.bundle import Bundle
+from layerw.runtime.engine import CpuLimit, Engine
+from layerw.server.limits import ConnectionLimits
+from layerw.session import protocol as p
+from layerw.toolchain.build import build
+from tests.server import hostile
+from tests.server_thread import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+ATTACKER = "127.0.0.66"
+LATE_GOAL_MS, JOIN_FACTOR, RSS_SLACK = 5.0, 2.0, 0.10
+FAIR_CONNECTIONS = ConnectionLimits().max_connections_per_address
+FAIR_ROOMS, FAIR_SEATS = 16, SEATS  # the bench's goal: one address, at most 16 rooms and one room's seats
+
+
+@dataclass
+class Tally:
+    """What one attack saw: connections held at once at most, rooms and seats it got, how it ended."""
+
+    open_now: int = 0
+    peak_open: int = 0
+    seats: int = 0
+    endings: Counter[str] = field(default_factory=Counter)
+
+    def opened(self) -> None:
+        self.open_now += 1
+        self.peak_open = max(self.peak_open, self.open_now)
+
+    def closed(self, how: str) -> None:
+        self.open_now -= 1
+        self.endings[how] += 1
+
+
+class Attack:
+    """Connections from ATTACKER to one server, each one counted in the tally until it ends."""
+
+    def __init__(self, port: int, deadline: float) -> None:
+        self.port, self.deadline, self.tally = port, deadline, Tally()
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    async def room(self, room: str, on_message: Callable[[LoadClient, bytes], None] | None = None) -> LoadClient | None:
+        """A player in ``room`` (hello sent), or None when the server refused the connection."""
+        self.tally.opened()
+        try:
+            conn = await LoadClient.connect(f"ws://127.0.0.1:{self.port}/rooms/pong/{room}",
+                                            on_message or (lambda c, d: None), ATTACKER)
+        except Exception as e:
+            self.tally.closed(_refusal(e))
+            return None
+        conn.send(p.hello(p.PLAYER))
+        return conn
+
+    async def leave(self, conn: LoadClient) -> None:
+        """Close ``conn`` unless the server did first; tally the code it closed with."""
+        close, dropped = conn.ws.close_rcvd, conn.closed.done()
+        if close is None and not dropped:
+            conn.close()
+            try:
+                await asyncio.wait_for(asyncio.shield(conn.closed), 2.0)
+            except Exception:
+                pass
+        self.tally.closed(f"ws {close.code}" if close is not None else "dropped" if dropped else "left")
+
+    async def raw(self, request: bytes) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+        self.tally.opened()
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", self.port, local_addr=(ATTACKER, 0))
+            writer.write(request)
+            return reader, writer
+        except OSError as e:
+            self.tally.closed(type(e).__name__)
+            return None
+
+    async def ending(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, wait: float) -> None:
+        """Read until the server closes (or ``wait`` passes) and tally what it said last."""
+        data = b""
+        try:
+            while len(data) < 1 << 22:
+                chunk = await asyncio.wait_for(reader.read(65536), max(0.05, wait))
+                if not chunk:
+                    break
+                data += chunk
+            how = _said(data) + " closed"
+        except TimeoutError:
+            how = _said(data) + " held"
+        except OSError:
+            how = _said(data) + " reset"
+        writer.close()
+        self.tally.closed(how)
+
+
+def _refusal(e: Exception) -> str:
+    status = getattr(getattr(e, "response", None), "status_code", None)
+    return f"http {status}" if status is not None else type(e).__name__
+
+
+def _said(data: bytes) -> str:
+    if data.startswith(b"HTTP/1.1 101"):
+        code = hostile.close_code(data[data.find(b"\r\n\r\n") + 4:])
+        return f"ws {code}" if code is not None else "ws open"
+    return f"http {data[9:12].decode()}" if data.startswith(b"HTTP/") else "silence"
+
+
+async def heal(a: Attack) -> None:
+    """Three players in a legitimate room sending a wrong HASH for every frame (each asks for a heal)."""
+    def wrong(conn: LoadClient, data: bytes) -> None:
+        msg = p.decode_server(data)
+        if isinstance(msg, p.Welcome) and msg.seat != p.NO_SEAT:
+            a.tally.seats += 1
+        if isinstance(msg, p.Frame):
+            conn.send(p.hash_message(msg.tick, random.randbytes(32)))
+    conns = [c for c in await asyncio.gather(*(a.room("legit-0", wrong) for _ in range(3))) if c]
+    await asyncio.sleep(a.left())
+    await asyncio.gather(*(a.leave(c) for c in conns))
+
+
+async def join_loop(a: Attack) -> None:
+    """Eight connections joining a legitimate room and leaving as soon as they are welcomed, over and over."""
+    async def loop() -> None:
+        while a.left() > 0:
+            welcomed = asyncio.get_running_loop().create_future()
+            conn = await a.room("legit-1", lambda c, d, w=welcomed: w.done() or w.set_result(None))
+            if conn is None:
+                await asyncio.sleep(0.05)
+                continue
+            await asyncio.wait([welcomed, conn.closed], timeout=2.0, return_when=asyncio.FIRST_COMPLETED)
+            await a.leave(conn)
+    await asyncio.gather(*(loop() for _ in range(8)))
+
+
+async def room_flood(a: Attack) -> None:
+    """A new room per connection, as fast as the server takes them (at most 300), all held."""
+    conns = []
+    for i in range(300):
+        if a.left() <= 0:
+            break
+        conn = await a.room(f"flood-{i}")
+        if conn is not None:
+            conns.append(conn)
+    await asyncio.sleep(max(0.0, a.left()))
+    await asyncio.gather(*(a.leave(c) for c in conns))
+
+
+async def churn(a: Attack) -> None:
+    """Waves of 20 new rooms opened and closed again."""
+    wave = 0
+    while a.left() > 0:
+        conns = [c for c in await asyncio.gather(*(a.room(f"churn-{wave}-{i}") for i in range(20))) if c]
+        await asyncio.sleep(0.5)
+        await asyncio.gather(*(a.leave(c) for c in conns))
+        wave += 1
+
+
+async def oversized(a: Attack) -> None:
+    """40 WebSockets each starting a 15.9 MiB frame and sending 64 KiB of it."""
+    async def one(i: int) -> None:
+        opened = await a.raw(hostile.upgrade(f"/rooms/pong/big-{i}"))
+        if opened is not None:
+            opened[1].write(hostile.frame(0x2, bytes(65536), length=int(15.9 * (1 << 20))))
+            await a.ending(*opened, a.left())
+    await asyncio.gather(*(one(i) for i in range(40)))
+
+
+async def ping_flood(a: Attack) -> None:
+    """One WebSocket sending 125-byte pings as fast as the server takes them, reading nothing until the end."""
+    opened = await a.raw(hostile.upgrade("/rooms/pong/pings"))
+    if opened is None:
+        return
+    reader, writer = opened
+    batch = b"".join(hostile.frame(0x9, b"p" * 125) for _ in range(500))
+    sent = 0
+    try:
+        while a.left() > 0:
+            writer.write(batch)
+            await asyncio.wait_for(writer.drain(), max(0.05, a.left()))
+            sent += len(batch)
+    except (OSError, TimeoutError):
+        pass
+    a.tally.endings[f"{sent / 1e6:.1f} MB of pings taken"] += 1
+    await a.ending(reader, writer, 1.0)
+
+
+async def slowloris(a: Attack) -> None:
+    """400 connections: half silent, half sending a header line a second and never ending the head."""
+    async def one(i: int) -> None:
+        opened = await a.raw(b"GET /rooms HTTP/1.1\r\n" if i % 2 else b"")
+        if opened is None:
+            return
+        reader, writer = opened
+        while i % 2 and a.left() > 1 and not reader.at_eof() and not writer.is_closing():
+            writer.write(b"X-Slow: 1\r\n")
+            await asyncio.sleep(1.0)
+        await a.ending(reader, writer, a.left())
+    await asyncio.gather(*(one(i) for i in range(400)))
+
+
+async def cl_te(a: Attack) -> None:
+    """Requests with both Content-Length and chunked Transfer-Encoding, from 8 connections in turn."""
+    request = b"POST /telemetry HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+    async def loop() -> None:
+        while a.left() > 0:
+            opened = await a.raw(request)
+            if opened is not None:
+                await a.ending(*opened, min(2.0, max(0.05, a.left())))
+    await asyncio.gather(*(loop() for _ in range(8)))
+
+
+ATTACKS: dict[str, Callable[[Attack], Awaitable[None]]] = {
+    "heal": heal, "join-loop": join_loop, "room-flood": room_flood, "churn": churn, "oversized": oversized,
+    "ping-flood": ping_flood, "slowloris": slowloris, "cl-te": cl_te}
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+async def join_seconds(port: int) -> float:
+    """A legitimate spectator's time from connecting to its welcome (which carries the room's state)."""
+    t0 = time.monotonic()
+    welcomed = asyncio.get_running_loop().create_future()
+    conn = await LoadClient.connect(f"ws://127.0.0.1:{port}/rooms/pong/legit-0",
+                                    lambda c, d: welcomed.done() or welcomed.set_result(None))
+    conn.send(p.hello(p.SPECTATOR))
+    await asyncio.wait_for(welcomed, 10.0)
+    took = time.monotonic() - t0
+    conn.close()
+    return took
+
+
+def legit_p99_ms(url: str, rooms: int) -> float:
+    legit = [r for r in _get_json(f"{url}/rooms") if str(r["room"]).startswith("legit-")]
+    if len(legit) < rooms:
+        return float("inf")  # a legitimate room is gone
+    return max(float(r["jitter_p99_ms"]) for r in legit)  # type: ignore[arg-type]
+
+
+async def measure(name: str, port: int, pid: int, seconds: float, settle: float, rooms: int,
+                  baseline_join: float) -> dict[str, object]:
+    url = f"http://127.0.0.1:{port}"
+    before = rss_bytes(pid)
+    attack = Attack(port, time.monotonic() + seconds)
+    task = asyncio.create_task(ATTACKS[name](attack))
+    peak, join = before, float("nan")
+    while not task.done() or attack.left() > 0:  # an attack cut off early is still measured to its end
+        peak = max(peak, rss_bytes(pid))
+        if join != join and attack.left() < seconds * 0.4:
+            join = await join_seconds(port)
+        await asyncio.wait([task], timeout=0.25)
+    task.result()
+    p99 = await asyncio.to_thread(legit_p99_ms, url, rooms)
+    flood_rooms = sum(1 for r in await asyncio.to_thread(_get_json, f"{url}/rooms") if not str(r["room"]).startswith("legit-"))
+    await asyncio.sleep(settle)
+    after = rss_bytes(pid)
+    t = attack.tally
+    return {"attack": name, "rss_before": before, "rss_peak": peak, "rss_after": after, "p99_ms": p99, "join_s": join,
+            "baseline_join_s": baseline_join, "peak_connections": t.peak_open, "rooms_left_at_end": flood_rooms,
+            "seats": t.seats, "endings": dict(t.endings),
+            "ok_p99": p99 < LATE_GOAL_MS, "ok_join": join < JOIN_FACTOR * baseline_join,
+            "ok_rss": after <= before * (1 + RSS_SLACK),
+            "ok_fair": t.peak_open <= FAIR_CONNECTIONS and flood_rooms <= FAIR_ROOMS and t.seats <= FAIR_SEATS}
+
+
+async def _bench(port: int, pid: int, bundle: Bundle, engine: Engine, args: argparse.Namespace) -> list[dict[str, object]]:
+    shadows = [Shadow(bundle, engine) for _ in range(args.rooms)]
+    phases = random.Random(1)
+    players = [Player(shadows[r], s, phases.randrange(INPUT_EVERY)) for r in range(args.rooms) for s in range(SEATS)]
+    conns = await asyncio.gather(*(LoadClient.connect(f"ws://127.0.0.1:{port}/rooms/pong/legit-{i // SEATS}", pl.on_message)
+                                   for i, pl in enumerate(players)))
+    try:
+        for conn in conns:
+            conn.send(p.hello(p.PLAYER))
+        await asyncio.sleep(3.0)  # every legitimate room past its first 180 ticks
+        baseline = sorted([await join_seconds(port) for _ in range(3)])[1]
+        print(f"baseline: legitimate rooms' p99 lateness {legit_p99_ms(f'http://127.0.0.1:{port}', args.rooms):.2f} ms, "
+              f"join {baseline * 1e3:.0f} ms, server RSS {rss_bytes(pid) / (1 << 20):.0f} MiB")
+        return [await measure(name, port, pid, args.seconds, args.settle, args.rooms, baseline) for name in args.only]
+    finally:
+        for conn in conns:
+            conn.close()
+        for shadow in shadows:
+            shadow.replica.close()
+
+
+def show(console: Console, rows: list[dict[str, object]], settle: float) -> None:
+    def mib(n: object) -> str:
+        return f"{int(n) / (1 << 20):.0f}"  # type: ignore[call-overload]
+
+    def mark(ok: object) -> str:
+        return "pass" if ok else "FAIL"
+    t = table(f"Attacks beside legitimate pong rooms (RSS MiB before / peak / {settle:g} s after; goals: p99 < "
+              f"{LATE_GOAL_MS:g} ms, join < {JOIN_FACTOR:g}x baseline, RSS after within {RSS_SLACK:.0%}, fair share)",
+              "attack", "RSS MiB", "p99 late", "join (baseline)", "attacker held / ended", "goals")
+    for r in rows:
+        endings = ", ".join(f"{k} x{v}" for k, v in sorted(r["endings"].items(), key=lambda kv: -kv[1]))  # type: ignore[attr-defined]
+        t.add_row(str(r["attack"]), f"{mib(r['rss_before'])} / {mib(r['rss_peak'])} / {mib(r['rss_after'])}",
+                  f"{r['p99_ms']:.2f} ms", f"{float(r['join_s']) * 1e3:.0f} ms ({float(r['baseline_join_s']) * 1e3:.0f})",  # type: ignore[arg-type]
+                  f"{r['peak_connections']} conns, {r['rooms_left_at_end']} rooms, {r['seats']} seats; {endings}",
+                  f"p99 {mark(r['ok_p99'])}, join {mark(r['ok_join'])}, RSS {mark(r['ok_rss'])}, fair {mark(r['ok_fair'])}")
+    console.print(t)
+
+
+def main(argv: list[str] | None = None, work: Path | None = None) -> list[dict[str, object]]:
+    parser = argparse.ArgumentParser(prog="python -m bench.attack", description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default=",".join(ATTACKS), help=f"comma-separated subset of {','.join(ATTACKS)}")
+    parser.add_argument("--seconds", type=float, default=8.0, help="how long each attack runs (default 8)")
+    parser.add_argument("--settle", type=float, default=10.0, help="seconds after an attack before RSS is read again "
+                        "(default 10; the goal's figure is 60)")
+    parser.add_argument("--rooms", type=int, default=3, help="legitimate pong rooms of four players (default 3)")
+    args = parser.parse_args(argv)
+    args.only = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = sorted(set(args.only) - set(ATTACKS))
+    if unknown:
+        parser.error(f"unknown attacks {unknown}; choose from {list(ATTACKS)}")
+    work = work or ROOT / "out" / "bench"
+    pong = build(ROOT / "games" / "pong", work / "pong").out
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "bench.room_server", str(pong), str(port), "--default-limits"], cwd=ROOT)
+    try:
+        _wait_http(f"http://127.0.0.1:{port}/rooms")
+        with Engine(CpuLimit.EPOCH, cache=work / "modules") as engine:
+            rows = uvloop.run(_bench(port, server.pid, Bundle.open(pong), engine, args))
+    finally:
+        server.terminate()
+        server.wait(10)
+    show(Console(width=max(Console().width, 160)), rows, args.settle)
+    return rows
+
+
+if __name__ == "__main__":
+    main()

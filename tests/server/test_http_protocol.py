@@ -1,0 +1,116 @@
+"""The HTTP side of the connection limits, against a real uvicorn server on loopback: caps per
+address and in all, the request deadline, head sizes and ambiguous framing."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from layerw.server.limits import ConnectionLimits
+from tests.server import hostile
+from tests.server_thread import serving
+
+
+def _port(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
+def test_caps_per_address_and_in_all_refuse_with_503_and_free_up_on_close() -> None:
+    limits = ConnectionLimits(max_connections=5, max_connections_per_address=3)
+    with serving(hostile.app(), limits=limits, forwarded_allow_ips="") as url, hostile.Sockets(_port(url)) as sockets:
+        held = [sockets.connect() for _ in range(3)]
+        time.sleep(0.2)
+        refused = sockets.connect()
+        assert hostile.read_all(refused).startswith(b"HTTP/1.1 503 ")  # a fourth from 127.0.0.1
+        held += [sockets.connect("127.0.0.2") for _ in range(2)]
+        time.sleep(0.2)
+        full = sockets.connect("127.0.0.3")
+        assert b"connection limit" in hostile.read_all(full)  # the sixth in all, from a fresh address
+        held[0].close()
+        time.sleep(0.2)
+        admitted = sockets.connect()
+        admitted.sendall(hostile.get(extra="Connection: close\r\n"))
+        assert hostile.read_all(admitted).startswith(b"HTTP/1.1 200 ")
+
+
+def test_a_trusted_proxys_connections_count_against_the_client_it_forwards() -> None:
+    limits = ConnectionLimits(max_connections=50, max_connections_per_address=2)
+    with serving(hostile.app(), limits=limits, forwarded_allow_ips="127.0.0.1") as url, hostile.Sockets(_port(url)) as sockets:
+        for _ in range(4):
+            sockets.connect()  # the proxy itself is not capped per address
+        time.sleep(0.2)
+        forwarded = []
+        for _ in range(2):
+            s = sockets.connect()
+            s.sendall(hostile.get(extra="X-Forwarded-For: 10.0.0.1\r\n"))
+            assert s.recv(100).startswith(b"HTTP/1.1 200 ")
+            forwarded.append(s)
+        third = sockets.connect()
+        third.sendall(hostile.get(extra="X-Forwarded-For: 10.0.0.1\r\n"))
+        assert hostile.read_all(third).startswith(b"HTTP/1.1 503 ")
+        other = sockets.connect()
+        other.sendall(hostile.get(extra="X-Forwarded-For: 10.0.0.2\r\nConnection: close\r\n"))
+        assert hostile.read_all(other).startswith(b"HTTP/1.1 200 ")
+
+
+def test_silent_slow_and_idle_connections_are_closed_on_time() -> None:
+    limits = ConnectionLimits(request_timeout_s=0.6, idle_timeout_s=1)
+    with serving(hostile.app(), limits=limits) as url, hostile.Sockets(_port(url)) as sockets:
+        silent = sockets.connect()
+        t0 = time.monotonic()
+        assert hostile.read_all(silent, 3.0) == b""  # nothing came: closed without an answer
+        assert time.monotonic() - t0 < 2.0
+
+        slow = sockets.connect()
+        slow.sendall(b"GET /ping HTTP/1.1\r\n")
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 3.0:  # slowloris: a header line every 0.1 s, never the end
+            try:
+                slow.sendall(b"X-a: b\r\n")
+            except OSError:
+                break
+            time.sleep(0.1)
+        assert hostile.read_all(slow).startswith(b"HTTP/1.1 408 ")
+        assert time.monotonic() - t0 < 2.0
+
+        idle = sockets.connect()
+        idle.sendall(hostile.get())
+        t0 = time.monotonic()
+        assert hostile.read_all(idle, 4.0).startswith(b"HTTP/1.1 200 ")  # then kept alive, then closed
+        assert time.monotonic() - t0 < 2.5
+
+
+@pytest.mark.parametrize(("request_bytes", "status"), [
+    (hostile.get("/ping?" + "a" * 5000), b"414"),
+    (hostile.get(extra="X-Big: " + "b" * 20000 + "\r\n"), b"431"),
+    (hostile.get(extra="".join(f"X-{i}: x\r\n" for i in range(120))), b"431"),
+    (hostile.upgrade("/echo?" + "a" * 9000), b"414"),  # uvicorn held this one unanswered, forever
+    (b"POST /ping HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", b"400"),
+])
+def test_bad_heads_are_answered_and_closed(request_bytes: bytes, status: bytes) -> None:
+    with serving(hostile.app()) as url, hostile.Sockets(_port(url)) as sockets:
+        s = sockets.connect()
+        s.sendall(request_bytes)
+        answer = hostile.read_all(s)  # read_all raises if the connection stays open
+        assert answer.startswith(b"HTTP/1.1 " + status + b" "), answer[:100]
+
+
+def test_a_head_trickled_past_the_size_limit_is_answered_431() -> None:
+    limits = ConnectionLimits(max_head_bytes=2048, max_request_line_bytes=1024)
+    with serving(hostile.app(), limits=limits) as url, hostile.Sockets(_port(url)) as sockets:
+        s = sockets.connect()
+        s.sendall(b"GET /ping HTTP/1.1\r\n")
+        for _ in range(40):
+            try:
+                s.sendall(b"X-Pad: " + b"p" * 90 + b"\r\n")
+            except OSError:
+                break
+        assert hostile.read_all(s).startswith(b"HTTP/1.1 431 ")
+
+
+def test_limits_are_checked() -> None:
+    with pytest.raises(ValueError, match="request_timeout_s"):
+        ConnectionLimits(request_timeout_s=0)
+    with pytest.raises(ValueError, match="max_request_line_bytes"):
+        ConnectionLimits(max_request_line_bytes=9000, max_head_bytes=8000)
