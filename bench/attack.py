@@ -19,9 +19,10 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import uvloop
 from rich.console import Console
@@ -147,12 +148,20 @@ async def heal(a: Attack) -> None:
     await asyncio.gather(*(a.leave(c) for c in conns))
 
 
+def _resolver(future: asyncio.Future[None]) -> Callable[[LoadClient, bytes], None]:
+    """A message callback that resolves ``future`` on the first message (a WELCOME)."""
+    def on_message(client: LoadClient, data: bytes) -> None:
+        if not future.done():
+            future.set_result(None)
+    return on_message
+
+
 async def join_loop(a: Attack) -> None:
     """Eight connections joining a legitimate room and leaving as soon as they are welcomed, over and over."""
     async def loop() -> None:
         while a.left() > 0:
-            welcomed = asyncio.get_running_loop().create_future()
-            conn = await a.room("legit-1", lambda c, d, w=welcomed: w.done() or w.set_result(None))
+            welcomed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            conn = await a.room("legit-1", _resolver(welcomed))
             if conn is None:
                 await asyncio.sleep(0.05)
                 continue
@@ -238,7 +247,7 @@ async def cl_te(a: Attack) -> None:
     await asyncio.gather(*(loop() for _ in range(8)))
 
 
-ATTACKS: dict[str, Callable[[Attack], Awaitable[None]]] = {
+ATTACKS: dict[str, Callable[[Attack], Coroutine[Any, Any, None]]] = {
     "heal": heal, "join-loop": join_loop, "room-flood": room_flood, "churn": churn, "oversized": oversized,
     "ping-flood": ping_flood, "slowloris": slowloris, "cl-te": cl_te}
 
@@ -253,9 +262,8 @@ def rss_bytes(pid: int) -> int:
 async def join_seconds(port: int) -> float:
     """A legitimate spectator's time from connecting to its welcome (which carries the room's state)."""
     t0 = time.monotonic()
-    welcomed = asyncio.get_running_loop().create_future()
-    conn = await LoadClient.connect(f"ws://127.0.0.1:{port}/rooms/pong/legit-0",
-                                    lambda c, d: welcomed.done() or welcomed.set_result(None))
+    welcomed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    conn = await LoadClient.connect(f"ws://127.0.0.1:{port}/rooms/pong/legit-0", _resolver(welcomed))
     conn.send(p.hello(p.SPECTATOR))
     await asyncio.wait_for(welcomed, 10.0)
     took = time.monotonic() - t0
