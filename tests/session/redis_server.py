@@ -27,6 +27,7 @@ def redis_server(work: Path) -> Iterator[RedisServer]:
     exe = shutil.which("redis-server")
     assert exe, "redis-server is missing: `make test` installs it (Debian package redis-server)"
     port = free_port()
+    work.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen([exe, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
                              "--dir", str(work)], stdout=subprocess.DEVNULL)
     url = f"redis://127.0.0.1:{port}/0"
@@ -37,7 +38,7 @@ def redis_server(work: Path) -> Iterator[RedisServer]:
                 RedisDirectory(url).close()
                 break
             except SessionError:
-                if time.monotonic() > deadline:
+                if proc.poll() is not None or time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
         yield RedisServer(url, proc)
