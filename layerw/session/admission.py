@@ -98,11 +98,10 @@ class Admission:
         addresses past ``limits.addresses``, never one that holds a room."""
         lim = self.limits
         tokens, when = self.buckets.pop(peer, (float(lim.room_burst), now))
-        self.buckets[peer] = (tokens, when)
-        holding = set(self.owners.values())
-        for old in list(self.buckets):
-            if len(self.buckets) <= lim.addresses:
-                break
-            if old not in holding and old != peer:
-                del self.buckets[old]
+        self.buckets[peer] = (tokens, when)  # now the most recently seen
+        if len(self.buckets) > lim.addresses:  # one address came in: one goes
+            holding = set(self.owners.values())
+            oldest = next((a for a in self.buckets if a not in holding and a != peer), None)
+            if oldest is not None:
+                del self.buckets[oldest]
         return min(float(lim.room_burst), tokens + (now - when) * lim.rooms_per_minute / 60)

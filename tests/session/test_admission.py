@@ -12,7 +12,7 @@ from layerw.bundle import Bundle
 from layerw.runtime.engine import Engine
 from layerw.runtime.snapshot import PAGE
 from layerw.session import protocol as p
-from layerw.session.admission import footprint
+from layerw.session.admission import Admission, footprint
 from layerw.session.host import CLOSE_INTERNAL, CLOSE_POLICY, CLOSE_TRY_AGAIN, Limits, RoomHost
 from layerw.session.room import KEPT_SNAPSHOTS, Room
 from tests.session.wire import Connection, wat_game
@@ -168,3 +168,12 @@ def test_a_failed_build_refuses_every_join_waiting_on_it(tmp_path: Path, engine:
     assert source.calls == 1
     assert host.runners == {} and host.admission.owners == {}
     assert host.metrics.registry.get_sample_value("layerw_traps_total", {"game": "wat", "code": "unreachable"}) == 1
+
+
+def test_the_admission_forgets_idle_addresses_past_its_bound_never_one_holding_a_room() -> None:
+    admission = Admission(Limits(addresses=2))
+    admission.admit(("wat", "a"), "10.0.0.1", {}, now=0.0)  # holds room a from here on
+    for room, peer in (("b", "10.0.0.2"), ("c", "10.0.0.3")):
+        admission.admit(("wat", room), peer, {}, now=0.0)
+        admission.release(("wat", room))
+    assert list(admission.buckets) == ["10.0.0.1", "10.0.0.3"]  # the oldest idle one went, not the oldest

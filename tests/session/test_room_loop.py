@@ -5,12 +5,14 @@ their beat — p99 tick lateness under the capacity bench's 5 ms goal, by the se
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import uvicorn
 import websockets
 
@@ -20,8 +22,8 @@ from layerw.server.app import create_app
 from layerw.server.catalog import DirCatalog
 from layerw.session import protocol as p
 from layerw.session.directory import Directory
-from layerw.session.host import RoomHost
-from tests.server_thread import free_port
+from layerw.session.host import CLOSE_TRY_AGAIN, RoomHost
+from tests.server_thread import free_port, serving
 from tests.session.redis_server import redis_server
 from tests.session.wire import wat_game
 
@@ -112,3 +114,28 @@ def test_rooms_keep_their_beat_while_a_room_builds_from_a_slow_store_and_redis_s
         assert len(samples) >= 3 * 50, f"{len(samples)} ticks of 3 rooms during {what}: the rooms stopped"
         assert p99(samples) < JITTER_GOAL_MS, (f"during {what} the other rooms' ticks started {p99(samples):.2f} ms "
                                                f"late (p99; worst {max(samples):.1f} ms)")
+
+
+def test_a_join_is_refused_with_try_again_while_the_directory_is_down(tmp_path: Path,
+                                                                       caplog: pytest.LogCaptureFixture) -> None:
+    wat_game(tmp_path)
+    port = free_port()
+    with redis_server(tmp_path / "redis") as redis:
+        app = create_app(DirCatalog([tmp_path / "wat"]), directory=Directory.open(redis.url),
+                         public_url=f"http://127.0.0.1:{port}")
+        redis.process.terminate()
+        redis.process.wait(10)
+
+        async def refused() -> websockets.ConnectionClosed:
+            async with websockets.connect(f"ws://127.0.0.1:{port}/rooms/wat/r") as ws:
+                await ws.send(p.hello(p.PLAYER, bytes(p.TOKEN_SIZE)))
+                with pytest.raises(websockets.ConnectionClosed) as closed:
+                    await asyncio.wait_for(ws.recv(), 10)
+            return closed.value
+
+        with serving(app, port=port), caplog.at_level(logging.WARNING, "layerw.server"):
+            closed = asyncio.run(refused())
+            assert app.state.host.runners == {}  # no room without its claim
+    assert closed.rcvd is not None and closed.rcvd.code == CLOSE_TRY_AGAIN, closed
+    assert "directory is unavailable" in closed.rcvd.reason
+    assert any("failed to claim wat/r" in r.getMessage() for r in caplog.records), caplog.text
