@@ -29,6 +29,7 @@ from tests.session.wire import wat_game
 
 JITTER_GOAL_MS = 5.0  # bench/rooms.py's goal for layerw_tick_lateness_seconds' p99
 STALL_S = 1.0
+OPEN_ROOMS = 8  # ~500 ticks a second to pool: one late beat is not yet the p99
 
 
 class SlowCatalog(DirCatalog):
@@ -82,14 +83,15 @@ def test_rooms_keep_their_beat_while_a_room_builds_from_a_slow_store_and_redis_s
             while not server.started:
                 await asyncio.sleep(0.01)
             try:
-                for i in range(3):
-                    await join(f"{ws}/open{i}")  # three rooms ticking in real time (60 Hz)
+                for i in range(OPEN_ROOMS):
+                    await join(f"{ws}/open{i}")  # rooms ticking in real time (60 Hz), their p99 pooled
                 await asyncio.sleep(0.3)
                 took: dict[str, float] = {}
 
                 async def slow_build() -> None:
                     catalog.delay = STALL_S
                     took["build"] = await join(f"{ws}/slow")
+                    catalog.delay = 0.0
 
                 async def stalled_redis() -> None:
                     joining = asyncio.create_task(join(f"{ws}/stalled"))
@@ -109,9 +111,9 @@ def test_rooms_keep_their_beat_while_a_room_builds_from_a_slow_store_and_redis_s
                 await serving
 
         during_build, build_s, during_stall, stall_s = asyncio.run(story())
-    assert build_s >= STALL_S and stall_s >= 0.9 * STALL_S, (build_s, stall_s)  # each join really waited
+    assert STALL_S <= build_s < 2 * STALL_S and 0.9 * STALL_S <= stall_s < 2 * STALL_S, (build_s, stall_s)  # each waited once
     for what, samples in (("a slow build", during_build), ("a Redis stall", during_stall)):
-        assert len(samples) >= 3 * 50, f"{len(samples)} ticks of 3 rooms during {what}: the rooms stopped"
+        assert len(samples) >= OPEN_ROOMS * 50, f"{len(samples)} ticks of {OPEN_ROOMS} rooms during {what}: they stopped"
         assert p99(samples) < JITTER_GOAL_MS, (f"during {what} the other rooms' ticks started {p99(samples):.2f} ms "
                                                f"late (p99; worst {max(samples):.1f} ms)")
 
