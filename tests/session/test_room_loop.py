@@ -9,7 +9,7 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -54,10 +54,10 @@ async def join(url: str) -> float:
     return time.monotonic() - started
 
 
-async def watched(host: RoomHost, during: Callable[[], object]) -> list[float]:
+async def watched(host: RoomHost, during: Callable[[], Awaitable[None]]) -> list[float]:
     """The open rooms' tick lateness (ms) measured by the server while ``during()`` runs."""
     marks = {key: len(run.jitter_ms) for key, run in host.runners.items()}
-    await during()  # type: ignore[misc]
+    await during()
     return [late for key, mark in marks.items() for late in host.runners[key].jitter_ms[mark:]]
 
 
