@@ -131,7 +131,7 @@ class Engine:
             raise InvalidModule(f"{what} does not validate: {str(e).splitlines()[0]}") from e
         try:
             self.cache.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")  # rooms compile on several threads
             artefact = compiled.serialize()
             tmp.write_bytes(artefact)
             tmp.replace(path)

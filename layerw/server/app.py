@@ -9,6 +9,8 @@ works from this server or with a store on another origin, and chunks may be cach
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,17 +24,19 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from layerw.errors import SessionError
 from layerw.observability.metrics import Metrics
 from layerw.runtime.engine import CpuLimit, Engine
 from layerw.server.catalog import Catalog
 from layerw.server.store_routes import store_routes
 from layerw.server.telemetry import ReportLimits, ServedBytes, metrics_route, telemetry_route
 from layerw.server.web_routes import web_routes
-from layerw.session.directory import CLAIM_TTL_S, Directory, MemoryDirectory
+from layerw.session.directory import CLAIM_TTL_S, Directory, LoopDirectory, MemoryDirectory
 from layerw.session.host import Limits, RoomHost
 from layerw.store.store import Store
-from layerw.wire import CLOSE_ELSEWHERE, CLOSE_POLICY
+from layerw.wire import CLOSE_ELSEWHERE, CLOSE_POLICY, CLOSE_TRY_AGAIN
 
+log = logging.getLogger("layerw.server")
 ROOM_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 ISOLATION = [(b"cross-origin-opener-policy", b"same-origin"), (b"cross-origin-embedder-policy", b"require-corp"),
              (b"cross-origin-resource-policy", b"cross-origin")]
@@ -58,6 +62,18 @@ class IsolationHeaders:
         await self.app(scope, receive, with_headers)
 
 
+def peer_of(ws: WebSocket) -> str:
+    """The client's address as per-address limits count it: the socket's peer, or the address a
+    trusted proxy forwarded (uvicorn's ``proxy_headers`` with ``--trusted-proxies`` puts it in the
+    scope); an IPv6 address counts by its /64, the block one subscriber gets."""
+    host = ws.client.host if ws.client else "unknown"
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    return str(ipaddress.ip_network(f"{ip}/64", strict=False)) if ip.version == 6 and not ip.ipv4_mapped else host
+
+
 def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits | None = None,
                room_options: dict[str, int] | None = None, directory: Directory | None = None,
                public_url: str = "", metrics: Metrics | None = None, reports: ReportLimits | None = None) -> Starlette:
@@ -66,8 +82,8 @@ def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits |
     metrics = metrics or Metrics()
     engine = Engine(CpuLimit.EPOCH)
     host = RoomHost(catalog.bundle, engine, limits or Limits(), room_options, metrics=metrics)
-    rooms_dir = directory or MemoryDirectory()
-    host.on_room_closed = lambda room: rooms_dir.release(room, public_url)
+    rooms_dir = LoopDirectory(directory or MemoryDirectory())
+    host.on_room_closed = lambda room: rooms_dir.release_soon(room, public_url)
 
     async def rooms(request: Request) -> JSONResponse:
         return JSONResponse([{"game": g, "room": r, "tick": run.room.tick, "clients": len(run.clients),
@@ -79,7 +95,12 @@ def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits |
         if not ROOM_ID.match(room_id) or game not in catalog.names():
             await ws.close(CLOSE_POLICY, f"no game {game!r} or bad room id")
             return
-        owner = rooms_dir.claim(f"{game}/{room_id}", public_url)
+        try:
+            owner = await rooms_dir.claim(f"{game}/{room_id}", public_url)
+        except SessionError as e:
+            log.warning("%s", e, extra={"room": f"{game}/{room_id}"})
+            await ws.close(CLOSE_TRY_AGAIN, "the room directory is unavailable: try again later")
+            return
         if owner != public_url:
             await ws.close(CLOSE_ELSEWHERE, owner)  # the client reconnects to the owning process
             return
@@ -100,12 +121,15 @@ def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits |
             except (RuntimeError, WebSocketDisconnect):
                 pass  # already closed by the client
 
-        await host.serve(game, room_id, receive, ws.send_bytes, close)
+        await host.serve(game, room_id, receive, ws.send_bytes, close, peer=peer_of(ws))
 
     async def keep_claims() -> None:
         while True:
             await asyncio.sleep(CLAIM_TTL_S / 3)
-            rooms_dir.refresh([f"{g}/{r}" for g, r in host.runners], public_url)
+            try:
+                await rooms_dir.refresh([f"{g}/{r}" for g, r in host.runners], public_url)
+            except SessionError as e:  # the next round tries again; claims last CLAIM_TTL_S
+                log.warning("%s", e)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -113,7 +137,7 @@ def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits |
         yield
         refresher.cancel()
         await host.close()
-        rooms_dir.close()
+        await rooms_dir.aclose()
         engine.close()
 
     routes: list[BaseRoute] = [*(store_routes(store, metrics) if store is not None else []), *web_routes(catalog.names),

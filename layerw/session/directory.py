@@ -4,20 +4,32 @@ One process owns a room (it runs the authoritative game); any process may receiv
 ``claim`` makes this process the owner unless another live process already is; ``owner`` says
 where a room lives. ``MemoryDirectory`` serves a single process; ``RedisDirectory`` lets several
 ``layerw serve`` processes (or machines) behind a load balancer route joins to the right one.
-Claims expire unless refreshed, so a dead process's rooms can be taken over.
+Claims expire unless refreshed, so a dead process's rooms can be taken over. ``LoopDirectory`` is
+how the event loop calls a directory: a backend that waits on a network does so on threads of its
+own, so a stalled Redis delays only the joins waiting on it, never the rooms ticking.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import ClassVar, TypeVar
 
 from layerw.errors import SessionError
 
 CLAIM_TTL_S = 30
+log = logging.getLogger("layerw.session")
+T = TypeVar("T")
 
 
 class Directory(ABC):
+    blocking: ClassVar[bool] = True  # its calls wait on a network: LoopDirectory runs them off the event loop
+
     @abstractmethod
     def claim(self, room: str, me: str) -> str:
         """Make ``me`` the room's owner if nobody live owns it; returns the owner."""
@@ -49,6 +61,8 @@ class Directory(ABC):
 
 
 class MemoryDirectory(Directory):
+    blocking = False  # a dict in this process: calls take microseconds
+
     def __init__(self) -> None:
         self._owners: dict[str, tuple[str, float]] = {}
 
@@ -95,27 +109,83 @@ class RedisDirectory(Directory):
             raise SessionError(f"cannot reach the room directory at {url}: {e}") from e
         self._refresh = self._redis.register_script(self._REFRESH)
         self._release = self._redis.register_script(self._RELEASE)
+        self.url = url
 
     @staticmethod
     def _key(room: str) -> str:
         return f"layerw:room:{room}"
 
+    @contextmanager
+    def _reaching(self, what: str) -> Iterator[None]:
+        """Redis's errors (unreachable, timed out) become SessionError, naming the directory."""
+        import redis
+
+        try:
+            yield
+        except redis.RedisError as e:
+            raise SessionError(f"the room directory at {self.url} failed to {what}: {e}") from e
+
     def claim(self, room: str, me: str) -> str:
-        if self._redis.set(self._key(room), me, nx=True, ex=CLAIM_TTL_S):
-            return me
-        owner = self._redis.get(self._key(room))
+        with self._reaching(f"claim {room}"):
+            if self._redis.set(self._key(room), me, nx=True, ex=CLAIM_TTL_S):
+                return me
+            owner = self._redis.get(self._key(room))
         return str(owner) if owner is not None else self.claim(room, me)
 
     def owner(self, room: str) -> str | None:
-        value = self._redis.get(self._key(room))
+        with self._reaching(f"look up {room}"):
+            value = self._redis.get(self._key(room))
         return str(value) if value is not None else None
 
     def refresh(self, rooms: list[str], me: str) -> None:
-        for room in rooms:
-            self._refresh(keys=[self._key(room)], args=[me, CLAIM_TTL_S])
+        with self._reaching(f"refresh {len(rooms)} claims"):
+            for room in rooms:
+                self._refresh(keys=[self._key(room)], args=[me, CLAIM_TTL_S])
 
     def release(self, room: str, me: str) -> None:
-        self._release(keys=[self._key(room)], args=[me])
+        with self._reaching(f"release {room}"):
+            self._release(keys=[self._key(room)], args=[me])
 
     def close(self) -> None:
         self._redis.close()
+
+
+class LoopDirectory:
+    """A directory as code on the event loop calls it. A blocking backend's calls run on a few
+    threads of this object's own (a Redis stall holds those threads, never the loop); a
+    non-blocking one is called in place. Failures are SessionError, as the backend raises them."""
+
+    def __init__(self, directory: Directory, threads: int = 4) -> None:
+        self.directory = directory
+        self._threads = ThreadPoolExecutor(threads, thread_name_prefix="layerw-directory") if directory.blocking else None
+
+    async def _call(self, call: Callable[[], T]) -> T:
+        if self._threads is None:
+            return call()
+        return await asyncio.get_running_loop().run_in_executor(self._threads, call)
+
+    async def claim(self, room: str, me: str) -> str:
+        return await self._call(lambda: self.directory.claim(room, me))
+
+    async def refresh(self, rooms: list[str], me: str) -> None:
+        await self._call(lambda: self.directory.refresh(rooms, me))
+
+    def release_soon(self, room: str, me: str) -> None:
+        """Release a room without waiting (a room closes on its clock's beat); a failure is logged:
+        the claim then lapses after CLAIM_TTL_S."""
+        if self._threads is None:
+            self._release_logged(room, me)
+        else:
+            self._threads.submit(self._release_logged, room, me)
+
+    def _release_logged(self, room: str, me: str) -> None:
+        try:
+            self.directory.release(room, me)
+        except SessionError as e:
+            log.warning("%s; its claim lapses in %d s", e, CLAIM_TTL_S, extra={"room": room})
+
+    async def aclose(self) -> None:
+        """Finish the releases already asked for (off the loop), then close the backend."""
+        if self._threads is not None:
+            await asyncio.to_thread(self._threads.shutdown, True)
+        self.directory.close()

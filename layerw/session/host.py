@@ -11,11 +11,14 @@ WebSocket close code and leaves everyone else alone.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import enum
+import functools
 import logging
 import time
 from array import array
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from layerw.bundle import Bundle
@@ -25,6 +28,8 @@ from layerw.observability.logs import ContextLog
 from layerw.observability.metrics import Metrics, RoomReading
 from layerw.runtime.engine import Engine
 from layerw.session import protocol as p
+from layerw.session.admission import Admission, RoomKey, footprint
+from layerw.session.limits import Limits as Limits  # re-exported: callers configure rooms through the host
 from layerw.session.outbox import Outbox
 from layerw.session.room import Room, RoomState
 from layerw.wire import CLOSE_ELSEWHERE as CLOSE_ELSEWHERE  # re-exported: server/app.py imports it from here
@@ -41,18 +46,6 @@ from layerw.wire import (
 log = logging.getLogger("layerw.session")
 
 KEPT_LATENESS = 1024  # ticks of lateness each room keeps for its p99 (the metrics histogram has them all)
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_rooms: int = 256
-    queue_frames: int = 600  # outgoing messages buffered per client before it is dropped as too slow
-    messages_per_second: float = 240.0
-    burst: int = 480
-    hello_timeout_s: float = 10.0
-    idle_timeout_s: float = 30.0  # a client sends a hash every hash_every ticks; silence means gone
-    empty_room_s: float = 30.0  # a room with no client for this long closes
-    speed: float = 1.0  # game time per real time: > 1 fast-forwards rooms (replays, tests, load runs)
 
 
 class ConnectionState(enum.Enum):
@@ -222,13 +215,20 @@ class Clock:
 
 
 class RoomHost:
-    def __init__(self, bundles: Callable[[str], Bundle], engine: Engine, limits: Limits = Limits(),
+    """Rooms and their clients on one event loop. A new room is built (store fetch, compile,
+    instantiate) on a builder thread, once however many joins ask for it meanwhile, and only
+    within ``Admission``'s bounds; the loop itself only ever steps rooms and moves messages."""
+
+    def __init__(self, bundles: Callable[[str], Bundle], engine: Engine, limits: Limits | None = None,
                  room_options: dict[str, int] | None = None, metrics: Metrics | None = None) -> None:
         self.bundles = bundles
         self.engine = engine
-        self.limits = limits
+        self.limits = limits = limits or Limits()
         self.room_options = room_options or {}
-        self.runners: dict[tuple[str, str], RoomRunner] = {}
+        self.runners: dict[RoomKey, RoomRunner] = {}
+        self.admission = Admission(limits)
+        self._building: dict[RoomKey, asyncio.Task[RoomRunner]] = {}  # rooms being built, shared by their joins
+        self._builders = ThreadPoolExecutor(limits.builders, thread_name_prefix="layerw-room-build")
         self.clocks: dict[tuple[float, int], Clock] = {}  # by tick period and phase
         self.on_room_closed: Callable[[str], None] = lambda room: None
         self.metrics = metrics or Metrics()
@@ -242,32 +242,72 @@ class RoomHost:
             out.append(RoomReading(game, room_id, players, len(run.clients) - players, run.jitter_p99_ms() / 1e3))
         return out
 
-    def runner(self, game: str, room_id: str) -> RoomRunner:
+    def _in_use(self) -> dict[RoomKey, int]:
+        """Each live room's memory footprint, for the admission's memory bounds."""
+        return {key: footprint(run.room) for key, run in self.runners.items()}
+
+    async def runner(self, game: str, room_id: str, peer: str = "local") -> RoomRunner:
+        """The room's runner, building the room first when it is new (``peer``, the joining
+        client's address, is who the new room counts against); raises RoomFull or SessionError
+        past the admission's bounds, GameError when the game fails to start."""
         key = (game, room_id)
-        if key not in self.runners:
-            if len(self.runners) >= self.limits.max_rooms:
-                raise RoomFull(f"this server hosts at most {self.limits.max_rooms} rooms")
+        if key in self.runners:
+            return self.runners[key]
+        build = self._building.get(key)
+        if build is None:
+            self.admission.admit(key, peer, self._in_use(), time.monotonic())
+            build = asyncio.get_running_loop().create_task(self._build(key), name=f"build room {game}/{room_id}")
+            build.add_done_callback(_seen)
+            self._building[key] = build
+        return await asyncio.shield(build)  # a join that gives up waiting does not stop the build for the others
+
+    async def _build(self, key: RoomKey) -> RoomRunner:
+        game, room_id = key
+        built = False
+        try:
+            new_room = functools.partial(contextvars.copy_context().run, self._new_room, game, room_id)  # spans nest
+            making = asyncio.get_running_loop().run_in_executor(self._builders, new_room)
             try:
-                room = Room(f"{game}/{room_id}", self.bundles(game), self.engine, **self.room_options)
-            except GameError as e:  # the game traps while starting: no room, counted like any trap
-                self.metrics.trap(game, e)
+                room = await asyncio.shield(making)
+            except asyncio.CancelledError:  # the host is closing: the room, once built, closes unused
+                making.add_done_callback(_close_unused)
+                raise
+            try:
+                self.admission.settle(key, room, self._in_use())
+            except SessionError:
+                room.close()
                 raise
             runner = RoomRunner(key, room, self.limits, metrics=self.metrics)
             self.runners[key] = runner
             phases = [self.clocks.setdefault((runner.period, k), Clock(runner.period, k / PHASES, self._closed))
                       for k in range(PHASES)]
             min(phases, key=lambda clock: len(clock.runners)).add(runner)
-        return self.runners[key]
+            built = True
+            return runner
+        except GameError as e:  # the game traps while starting: no room, counted like any trap
+            self.metrics.trap(game, e)
+            raise
+        finally:
+            del self._building[key]
+            if not built:
+                self.admission.release(key)
+
+    def _new_room(self, game: str, room_id: str) -> Room:
+        """Build a room (on a builder thread: this fetches, compiles and instantiates its game)."""
+        return Room(f"{game}/{room_id}", self.bundles(game), self.engine, **self.room_options)
 
     def _closed(self, runner: RoomRunner) -> None:
         runner.room.close()
         if self.runners.get(runner.key) is runner:
             del self.runners[runner.key]
+            self.admission.release(runner.key)
             self.on_room_closed(f"{runner.key[0]}/{runner.key[1]}")
 
     async def serve(self, game: str, room_id: str, receive: Callable[[], Awaitable[bytes]],
-                    send: Callable[[bytes], Awaitable[None]], close: Callable[[int, str], Awaitable[None]]) -> None:
-        """Run one client connection to its end; the transport gives receive/send/close."""
+                    send: Callable[[bytes], Awaitable[None]], close: Callable[[int, str], Awaitable[None]], *,
+                    peer: str = "local") -> None:
+        """Run one client connection to its end; the transport gives receive/send/close, and
+        ``peer`` is the client's address (what per-address limits count by)."""
         client = Client(tokens=self.limits.burst)
         client.outbox = Outbox(send, self.limits.queue_frames,
                                on_error=lambda e: client.drop(CLOSE_GOING_AWAY, f"connection lost ({e})"))
@@ -279,7 +319,7 @@ class RoomHost:
                 raise ProtocolError("the first message must be HELLO")
             with tracing.span("join", game=game, room=room_id, role=hello.role):
                 try:
-                    runner = self.runner(game, room_id)
+                    runner = await self.runner(game, room_id, peer)
                     welcome = runner.room.join(hello)  # join and register in one step: no frame is missed
                 except SessionError:
                     self.metrics.joins.labels(game, "refused").inc()
@@ -324,7 +364,7 @@ class RoomHost:
             code, reason = CLOSE_POLICY, str(e)
         except ConnectionError:
             code, reason = CLOSE_GOING_AWAY, "connection lost"
-        except GameError as e:  # the game could not start (counted by runner())
+        except GameError as e:  # the game could not start (counted by _build())
             code, reason = CLOSE_INTERNAL, f"the game failed to start: {e}"
         finally:
             if runner is not None and client in runner.clients:
@@ -358,6 +398,10 @@ class RoomHost:
             client.reader = None
 
     async def close(self) -> None:
+        for build in list(self._building.values()):
+            build.cancel()
+        await asyncio.gather(*self._building.values(), return_exceptions=True)
+        self._builders.shutdown(wait=False, cancel_futures=True)
         for clock in self.clocks.values():
             if clock.task is not None:
                 clock.task.cancel()
@@ -365,6 +409,17 @@ class RoomHost:
         self.clocks.clear()
         for runner in list(self.runners.values()):
             self._closed(runner)
+
+
+def _seen(build: asyncio.Task[RoomRunner]) -> None:
+    """Mark a build's failure as retrieved: its joins got it (or had all gone)."""
+    if not build.cancelled():
+        build.exception()
+
+
+def _close_unused(making: asyncio.Future[Room]) -> None:
+    if not making.cancelled() and making.exception() is None:
+        making.result().close()
 
 
 def _join_outcome(hello: p.Hello, welcome: p.Welcome) -> str:

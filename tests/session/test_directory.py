@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -28,29 +27,13 @@ from layerw.store.local import LocalStore
 from layerw.store.publish import publish
 from tests.conftest import GAMES
 from tests.server_thread import free_port, serving
+from tests.session.redis_server import redis_server
 
 
 @pytest.fixture(scope="module")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    exe = shutil.which("redis-server")
-    assert exe, "redis-server is missing: `make test` installs it (Debian package redis-server)"
-    port = free_port()
-    proc = subprocess.Popen([exe, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
-                             "--dir", str(tmp_path_factory.mktemp("redis"))], stdout=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            RedisDirectory(url).close()
-            break
-        except SessionError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise
-            time.sleep(0.05)
-    yield url
-    proc.terminate()
-    proc.wait(10)
+    with redis_server(tmp_path_factory.mktemp("redis")) as redis:
+        yield redis.url
 
 
 @pytest.mark.parametrize("kind", ["memory", "redis"])

@@ -1,0 +1,143 @@
+"""Nothing blocks the room loop: while a room is built from a slow store, and while the room
+directory (a real redis-server, stopped with SIGSTOP) stalls a join, the rooms already open keep
+their beat — p99 tick lateness under the capacity bench's 5 ms goal, by the server's own readings."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+import uvicorn
+import websockets
+
+from layerw.bundle import Bundle
+from layerw.server import run
+from layerw.server.app import create_app
+from layerw.server.catalog import DirCatalog
+from layerw.session import protocol as p
+from layerw.session.directory import Directory
+from layerw.session.host import CLOSE_TRY_AGAIN, RoomHost
+from tests.server_thread import free_port, serving
+from tests.session.redis_server import redis_server
+from tests.session.wire import wat_game
+
+JITTER_GOAL_MS = 5.0  # bench/rooms.py's goal for layerw_tick_lateness_seconds' p99
+STALL_S = 1.0
+OPEN_ROOMS = 8  # ~500 ticks a second to pool: one late beat is not yet the p99
+
+
+class SlowCatalog(DirCatalog):
+    """Build directories served as if from a store that takes ``delay`` seconds per fetch."""
+
+    def __init__(self, build: Path) -> None:
+        super().__init__([build])
+        self.delay = 0.0
+
+    def bundle(self, name: str) -> Bundle:
+        time.sleep(self.delay)
+        return super().bundle(name)
+
+
+async def join(url: str) -> float:
+    """Join a room over a real WebSocket and leave once welcomed (the room ticks on without us);
+    returns how long the WELCOME took."""
+    started = time.monotonic()
+    async with websockets.connect(url) as ws:
+        await ws.send(p.hello(p.PLAYER, bytes(p.TOKEN_SIZE)))
+        assert isinstance(p.decode_server(await asyncio.wait_for(ws.recv(), 10)), p.Welcome)  # type: ignore[arg-type]
+    return time.monotonic() - started
+
+
+async def watched(host: RoomHost, during: Callable[[], Awaitable[None]]) -> list[float]:
+    """The open rooms' tick lateness (ms) measured by the server while ``during()`` runs."""
+    marks = {key: len(run.jitter_ms) for key, run in host.runners.items()}
+    await during()
+    return [late for key, mark in marks.items() for late in host.runners[key].jitter_ms[mark:]]
+
+
+def p99(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[int(len(ordered) * 0.99)]
+
+
+def test_rooms_keep_their_beat_while_a_room_builds_from_a_slow_store_and_redis_stalls(tmp_path: Path) -> None:
+    wat_game(tmp_path)  # writes the build directory tmp_path / "wat"
+    build = tmp_path / "wat"
+    catalog = SlowCatalog(build)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    ws = f"ws://127.0.0.1:{port}/rooms/wat"
+    with redis_server(tmp_path / "redis") as redis:
+        app = create_app(catalog, directory=Directory.open(redis.url), public_url=base)
+        host: RoomHost = app.state.host
+
+        async def story() -> tuple[list[float], float, list[float], float]:
+            server = uvicorn.Server(run.config(app, "127.0.0.1", port))
+            serving = asyncio.create_task(server.serve())
+            while not server.started:
+                await asyncio.sleep(0.01)
+            try:
+                for i in range(OPEN_ROOMS):
+                    await join(f"{ws}/open{i}")  # rooms ticking in real time (60 Hz), their p99 pooled
+                await asyncio.sleep(0.3)
+                took: dict[str, float] = {}
+
+                async def slow_build() -> None:
+                    catalog.delay = STALL_S
+                    took["build"] = await join(f"{ws}/slow")
+                    catalog.delay = 0.0
+
+                async def stalled_redis() -> None:
+                    joining = asyncio.create_task(join(f"{ws}/stalled"))
+                    os.kill(redis.process.pid, signal.SIGSTOP)
+                    try:
+                        await asyncio.sleep(STALL_S)
+                    finally:
+                        os.kill(redis.process.pid, signal.SIGCONT)
+                    took["redis"] = await joining
+
+                during_build = await watched(host, slow_build)
+                during_stall = await watched(host, stalled_redis)
+                assert {("wat", "slow"), ("wat", "stalled")} <= set(host.runners)
+                return during_build, took["build"], during_stall, took["redis"]
+            finally:
+                server.should_exit = True
+                await serving
+
+        during_build, build_s, during_stall, stall_s = asyncio.run(story())
+    assert STALL_S <= build_s < 2 * STALL_S and 0.9 * STALL_S <= stall_s < 2 * STALL_S, (build_s, stall_s)  # each waited once
+    for what, samples in (("a slow build", during_build), ("a Redis stall", during_stall)):
+        assert len(samples) >= OPEN_ROOMS * 50, f"{len(samples)} ticks of {OPEN_ROOMS} rooms during {what}: they stopped"
+        assert p99(samples) < JITTER_GOAL_MS, (f"during {what} the other rooms' ticks started {p99(samples):.2f} ms "
+                                               f"late (p99; worst {max(samples):.1f} ms)")
+
+
+def test_a_join_is_refused_with_try_again_while_the_directory_is_down(tmp_path: Path,
+                                                                       caplog: pytest.LogCaptureFixture) -> None:
+    wat_game(tmp_path)
+    port = free_port()
+    with redis_server(tmp_path / "redis") as redis:
+        app = create_app(DirCatalog([tmp_path / "wat"]), directory=Directory.open(redis.url),
+                         public_url=f"http://127.0.0.1:{port}")
+        redis.process.terminate()
+        redis.process.wait(10)
+
+        async def refused() -> websockets.ConnectionClosed:
+            async with websockets.connect(f"ws://127.0.0.1:{port}/rooms/wat/r") as ws:
+                await ws.send(p.hello(p.PLAYER, bytes(p.TOKEN_SIZE)))
+                with pytest.raises(websockets.ConnectionClosed) as closed:
+                    await asyncio.wait_for(ws.recv(), 10)
+            return closed.value
+
+        with serving(app, port=port), caplog.at_level(logging.WARNING, "layerw.server"):
+            closed = asyncio.run(refused())
+            assert app.state.host.runners == {}  # no room without its claim
+    assert closed.rcvd is not None and closed.rcvd.code == CLOSE_TRY_AGAIN, closed
+    assert "directory is unavailable" in closed.rcvd.reason
+    assert any("failed to claim wat/r" in r.getMessage() for r in caplog.records), caplog.text
