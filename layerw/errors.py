@@ -29,7 +29,7 @@
         ├── NotPublished(KeyError)        no such game, channel, version or chunk in the store
         ├── VersionExists                 that version is published already with other content
         ├── ManifestError(ValueError)     a manifest or channel file is malformed or of an unknown schema
-        ├── ChunkCorrupt                  a chunk's bytes do not hash to its id (never passed on)
+        ├── ChunkCorrupt(ValueError)      a chunk's bytes do not hash to its id (never passed on)
         └── Unauthorized(PermissionError) publishing, a channel move or gc without the store's token
 
 Messages say what happened and what to do about it.
@@ -198,7 +198,7 @@ class ManifestError(StoreError, ValueError):
     """A manifest or channel file is malformed, or written in a schema this host does not read."""
 
 
-class ChunkCorrupt(StoreError):
+class ChunkCorrupt(StoreError, ValueError):
     """A chunk's bytes do not hash to its id; such bytes are never passed on."""
 
 

@@ -73,7 +73,7 @@ def operator_token(explicit: str | None = None) -> tuple[str, str] | None:
 def _new_token_file() -> tuple[str, Path]:
     """A new random token in the token file (readable by its owner only)."""
     path = token_file()
-    token = secrets.token_urlsafe(32)
+    token = secrets.token_hex(32)  # hex: never starts with '-', which `--token TOKEN` would read as an option
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -18,6 +18,7 @@
 //           PluginError
 //               PluginCrashed
 //       CapabilityDenied
+//       UnsupportedCpuLimit
 //       SnapshotError
 //       InputError
 //       CommandListError
@@ -151,6 +152,9 @@ export class CapabilityDenied extends LayerWError {
   }
 }
 
+/** A CPU limit an Engine cannot enforce in-process (the watchdog bounds a worker process). (In Python also ValueError.) */
+export class UnsupportedCpuLimit extends LayerWError {}
+
 /** A snapshot does not belong to this module or is corrupt. (In Python also ValueError.) */
 export class SnapshotError extends LayerWError {}
 
@@ -187,7 +191,7 @@ export class VersionExists extends StoreError {}
 /** A manifest or channel file is malformed, or written in a schema this host does not read. (In Python also ValueError.) */
 export class ManifestError extends StoreError {}
 
-/** A chunk's bytes do not hash to its id; such bytes are never passed on. */
+/** A chunk's bytes do not hash to its id; such bytes are never passed on. (In Python also ValueError.) */
 export class ChunkCorrupt extends StoreError {}
 
 /** The store's publish token is missing or another one was given (publish, promote, gc). (In Python also PermissionError.) */
