@@ -6,6 +6,10 @@ write it at once when the socket takes it and queue it, bounded, behind a client
 (one that cannot keep up is disconnected; it never slows the room). Client messages are checked
 for size, rate and form before they reach the room; anything wrong closes that connection with a
 WebSocket close code and leaves everyone else alone.
+
+What costs the server a snapshot is bounded: joins per client address, heals per connection and
+per address (``Allowance``; a heal past them is skipped: the client asks again with its next hash),
+and the snapshot itself is encoded once per snapshot tick, in a thread (``RoomRunner.prepare``).
 """
 
 from __future__ import annotations
@@ -19,12 +23,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from layerw.bundle import Bundle
-from layerw.errors import GameError, ProtocolError, RoomFull, SessionError
+from layerw.errors import GameError, ProtocolError, RoomFull, SeatTaken, SessionError
 from layerw.observability import tracing
 from layerw.observability.logs import ContextLog
 from layerw.observability.metrics import Metrics, RoomReading
 from layerw.runtime.engine import Engine
 from layerw.session import protocol as p
+from layerw.session.allowance import Allowance, Bucket
 from layerw.session.outbox import Outbox
 from layerw.session.room import Room, RoomState
 
@@ -48,6 +53,13 @@ class Limits:
     idle_timeout_s: float = 30.0  # a client sends a hash every hash_every ticks; silence means gone
     empty_room_s: float = 30.0  # a room with no client for this long closes
     speed: float = 1.0  # game time per real time: > 1 fast-forwards rooms (replays, tests, load runs)
+    joins_per_second: float = 2.0  # per client address: a join may start a room and is sent a snapshot
+    join_burst: int = 32
+    heals_per_second: float = 0.5  # per connection: a heal resends the whole snapshot
+    heal_burst: int = 2
+    peer_heals_per_second: float = 2.0  # per client address, all its connections together
+    peer_heal_burst: int = 8
+    max_peers: int = 10_000  # client addresses whose allowances are remembered
 
 
 class ConnectionState(enum.Enum):
@@ -73,6 +85,8 @@ class Client:
     kick: tuple[int, str] | None = None  # set by the room: close with this code and reason
     replaced: bool = False  # a newer connection of the same seat took over
     reader: asyncio.Task[None] | None = None  # the connection's task while it waits for a message
+    heals: Bucket = field(default_factory=lambda: Bucket(Limits.heals_per_second, Limits.heal_burst))
+    healed_to: int = -1  # room tick its last heal brought it to: its hashes up to there predate the heal
 
     def drop(self, code: int, reason: str) -> None:
         if self.kick is None:
@@ -94,9 +108,12 @@ class Client:
 class RoomRunner:
     """One room and its clients; its host's clock calls ``beat`` once per tick."""
 
-    def __init__(self, key: tuple[str, str], room: Room, limits: Limits, metrics: Metrics | None = None) -> None:
+    def __init__(self, key: tuple[str, str], room: Room, limits: Limits, metrics: Metrics | None = None, *,
+                 public: bool = False) -> None:
         self.key = key  # (game, room id): its entry in RoomHost.runners
         self.room = room
+        self.public = public  # listed by GET /rooms for anyone (else only for the operator)
+        self._encoding: asyncio.Future[bytes] | None = None  # a kept snapshot being encoded in a thread
         self.limits = limits
         self.period = 1.0 / (room.tick_rate * limits.speed)
         self.clients: set[Client] = set()
@@ -146,7 +163,28 @@ class RoomRunner:
             self.drop_all(CLOSE_INTERNAL, f"the game stopped: {e}")
             return None
         self._tick_seconds.observe(time.perf_counter() - started)
+        self._encode_kept()
         return frame
+
+    def _encode_kept(self) -> None:
+        """Encode a new kept snapshot in a thread, one at a time: the tick goes on meanwhile."""
+        if self._encoding is None:
+            saved = self.room.unencoded()
+            if saved is not None:
+                self._encoding = asyncio.ensure_future(asyncio.to_thread(saved.full))
+                self._encoding.add_done_callback(self._encoded)
+
+    def _encoded(self, done: asyncio.Future[bytes]) -> None:
+        self._encoding = None
+        if not done.cancelled() and done.exception() is not None:
+            self.log.error("room %s: a snapshot failed to encode: %r", self.room.id, done.exception())
+
+    async def prepare(self, base_tick: int) -> None:
+        """Wait until the STATE for a client holding ``base_tick``'s snapshot is encoded (in a
+        thread, never on the event loop), so that ``room.state_for`` is then only a copy. Call
+        ``state_for`` (or ``join``) right after, with no await between: the room ticks meanwhile."""
+        while not self.room.state_ready(base_tick):
+            await asyncio.to_thread(self.room.saved[-1].prepare, self.room.base(base_tick))
 
     def drop_all(self, code: int, reason: str) -> None:
         for client in list(self.clients):
@@ -228,6 +266,8 @@ class RoomHost:
         self.on_room_closed: Callable[[str], None] = lambda room: None
         self.metrics = metrics or Metrics()
         self.metrics.watch_rooms(self.readings)
+        self.joins = Allowance(limits.joins_per_second, limits.join_burst, limits.max_peers)  # per address
+        self.heals = Allowance(limits.peer_heals_per_second, limits.peer_heal_burst, limits.max_peers)
 
     def readings(self) -> list[RoomReading]:
         """Each room's players, spectators and recent jitter, for the metrics."""
@@ -237,7 +277,8 @@ class RoomHost:
             out.append(RoomReading(game, room_id, players, len(run.clients) - players, run.jitter_p99_ms() / 1e3))
         return out
 
-    def runner(self, game: str, room_id: str) -> RoomRunner:
+    def runner(self, game: str, room_id: str, public: bool = False) -> RoomRunner:
+        """The room's runner, started (``public`` or not) when it is not running yet."""
         key = (game, room_id)
         if key not in self.runners:
             if len(self.runners) >= self.limits.max_rooms:
@@ -247,7 +288,7 @@ class RoomHost:
             except GameError as e:  # the game traps while starting: no room, counted like any trap
                 self.metrics.trap(game, e)
                 raise
-            runner = RoomRunner(key, room, self.limits, metrics=self.metrics)
+            runner = RoomRunner(key, room, self.limits, metrics=self.metrics, public=public)
             self.runners[key] = runner
             phases = [self.clocks.setdefault((runner.period, k), Clock(runner.period, k / PHASES, self._closed))
                       for k in range(PHASES)]
@@ -261,9 +302,16 @@ class RoomHost:
             self.on_room_closed(f"{runner.key[0]}/{runner.key[1]}")
 
     async def serve(self, game: str, room_id: str, receive: Callable[[], Awaitable[bytes]],
-                    send: Callable[[bytes], Awaitable[None]], close: Callable[[int, str], Awaitable[None]]) -> None:
-        """Run one client connection to its end; the transport gives receive/send/close."""
-        client = Client(tokens=self.limits.burst)
+                    send: Callable[[bytes], Awaitable[None]], close: Callable[[int, str], Awaitable[None]],
+                    peer: str = "local", public: bool = False) -> None:
+        """Run one client connection to its end; the transport gives receive/send/close, ``peer``
+        names the client's address (its allowances are shared), ``public`` lists a room it starts."""
+        if not self.joins.take(peer):  # before anything is read or started
+            self.metrics.joins.labels(game, "refused").inc()
+            await close(CLOSE_TRY_AGAIN, "too many joins from this address: try again in a few seconds")
+            return
+        limits = self.limits
+        client = Client(tokens=limits.burst, heals=Bucket(limits.heals_per_second, limits.heal_burst))
         client.outbox = Outbox(send, self.limits.queue_frames,
                                on_error=lambda e: client.drop(CLOSE_GOING_AWAY, f"connection lost ({e})"))
         runner: RoomRunner | None = None
@@ -274,7 +322,11 @@ class RoomHost:
                 raise ProtocolError("the first message must be HELLO")
             with tracing.span("join", game=game, room=room_id, role=hello.role):
                 try:
-                    runner = self.runner(game, room_id)
+                    while True:
+                        runner = self.runner(game, room_id, public)
+                        await runner.prepare(hello.base_tick)
+                        if runner.room.state is RoomState.OPEN:  # (it may have closed, empty, meanwhile)
+                            break
                     welcome = runner.room.join(hello)  # join and register in one step: no frame is missed
                 except SessionError:
                     self.metrics.joins.labels(game, "refused").inc()
@@ -302,8 +354,13 @@ class RoomHost:
                 msg = p.decode_client(data)
                 if isinstance(msg, p.Input):
                     runner.room.submit(client.seat, msg)
-                elif isinstance(msg, p.Hash) and not runner.room.check(client.seat, msg):
+                elif isinstance(msg, p.Hash) and msg.tick > client.healed_to and not runner.room.check(client.seat, msg):
+                    if not (client.heals.take() and self.heals.take(peer)):
+                        self.metrics.heals_skipped.labels(game).inc()  # it asks again with its next hash
+                        continue
                     self.metrics.heals.labels(game).inc()
+                    await runner.prepare(p.NO_BASE)
+                    client.healed_to = runner.room.tick
                     if not client.outbox.push(runner.room.state_for(p.NO_BASE).encode()):  # heal
                         code, reason = CLOSE_TRY_AGAIN, "too slow to keep up with the room"
                         break
@@ -311,7 +368,7 @@ class RoomHost:
                     raise ProtocolError("HELLO sent twice")
         except TimeoutError:
             code, reason = CLOSE_GOING_AWAY, "idle"
-        except RoomFull as e:
+        except (RoomFull, SeatTaken) as e:  # the client may try again later
             code, reason = CLOSE_TRY_AGAIN, str(e)
         except ProtocolError as e:
             code, reason = CLOSE_PROTOCOL, str(e)
