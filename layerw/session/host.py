@@ -234,24 +234,29 @@ class Clock:
         while self.runners:
             if time.monotonic() - due > 0.25:  # far behind (machine stalled): do not burst to catch up
                 due = self.next_beat(time.monotonic() - self.period)
-            self._turn = (self._turn + 1) % len(self.runners)
-            stepped: list[tuple[RoomRunner, bytes]] = []
-            for runner in self.runners[self._turn:] + self.runners[:self._turn]:
-                try:
-                    frame = runner.beat(due)
-                except Exception:  # a bug in one room must not stop the others
-                    runner.log.exception("room %s failed", runner.room.id)
-                    runner.drop_all(CLOSE_INTERNAL, "the room failed")
-                    frame = None
-                if frame is None:
-                    self.remove(runner)
-                    self.on_done(runner)
-                else:
-                    stepped.append((runner, frame))
-            for runner, frame in stepped:
-                runner.broadcast(frame)
+            self._beat(due)
             due += self.period
             await asyncio.sleep(max(0.0, due - time.monotonic()))
+
+    def _beat(self, due: float) -> None:
+        """Step every room, then send the frames. (Its own frame: the task's, which waits between
+        beats, holds no room, so a room that closes is freed at once.)"""
+        self._turn = (self._turn + 1) % len(self.runners)
+        stepped: list[tuple[RoomRunner, bytes]] = []
+        for runner in self.runners[self._turn:] + self.runners[:self._turn]:
+            try:
+                frame = runner.beat(due)
+            except Exception:  # a bug in one room must not stop the others
+                runner.log.exception("room %s failed", runner.room.id)
+                runner.drop_all(CLOSE_INTERNAL, "the room failed")
+                frame = None
+            if frame is None:
+                self.remove(runner)
+                self.on_done(runner)
+            else:
+                stepped.append((runner, frame))
+        for runner, frame in stepped:
+            runner.broadcast(frame)
 
 
 class RoomHost:
@@ -414,6 +419,8 @@ class RoomHost:
             if clock.task is not None:
                 clock.task.cancel()
                 await asyncio.gather(clock.task, return_exceptions=True)
+                clock.task = None  # its CancelledError's traceback holds the clock: no cycle through it
+            clock.runners.clear()
         self.clocks.clear()
         for runner in list(self.runners.values()):
             self._closed(runner)

@@ -31,6 +31,12 @@ class Saved:
     def encoded(self) -> bool:
         return self._full is not None
 
+    @property
+    def size(self) -> int:
+        """Bytes this kept snapshot holds: its memory until encoded, then its encoded bytes."""
+        full, raw = self._full, self._raw
+        return len(full) if full is not None else len(raw.memory) if raw is not None else 0
+
     def full(self) -> bytes:
         """The snapshot's bytes (``Snapshot.to_bytes``), encoded on first use; the raw memory goes then."""
         with self._lock:

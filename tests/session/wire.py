@@ -38,8 +38,8 @@ class Connection:
     async def _close(self, code: int, reason: str) -> None:
         self.closed = (code, reason)
 
-    def open(self, host: RoomHost, game: str, room: str) -> Connection:
-        self.task = asyncio.create_task(host.serve(game, room, self._receive, self._send, self._close))
+    def open(self, host: RoomHost, game: str, room: str, peer: str = "local") -> Connection:
+        self.task = asyncio.create_task(host.serve(game, room, self._receive, self._send, self._close, peer=peer))
         return self
 
     def put(self, data: bytes | None) -> None:
