@@ -12,5 +12,6 @@ from layerw.session.host import Limits
 
 if __name__ == "__main__":
     build, port = Path(sys.argv[1]), int(sys.argv[2])
-    limits = Limits(max_rooms=512, empty_room_s=1.0)  # rooms of a finished load step close quickly
+    # rooms of a finished load step close quickly; the load generator joins all its players from one address
+    limits = Limits(max_rooms=512, empty_room_s=1.0, join_burst=4 * 512)
     run.serve(create_app(DirCatalog([build]), limits=limits), "127.0.0.1", port)
