@@ -419,8 +419,7 @@ class RoomHost:
             if clock.task is not None:
                 clock.task.cancel()
                 await asyncio.gather(clock.task, return_exceptions=True)
-                clock.task = None  # its CancelledError's traceback holds the clock: no cycle through it
-            clock.runners.clear()
+            clock.runners.clear()  # the cancelled task's traceback keeps the clock a while: not its rooms
         self.clocks.clear()
         for runner in list(self.runners.values()):
             self._closed(runner)
