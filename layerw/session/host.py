@@ -80,11 +80,10 @@ class Client:
     outbox: Outbox = field(init=False)  # set by RoomHost.serve: it holds the transport's send
     seat: int = p.NO_SEAT
     state: ConnectionState = ConnectionState.WAITING_HELLO
-    tokens: float = 0.0
-    refilled: float = field(default_factory=time.monotonic)
     kick: tuple[int, str] | None = None  # set by the room: close with this code and reason
     replaced: bool = False  # a newer connection of the same seat took over
     reader: asyncio.Task[None] | None = None  # the connection's task while it waits for a message
+    messages: Bucket = field(default_factory=lambda: Bucket(Limits.messages_per_second, Limits.burst))  # its allowance
     heals: Bucket = field(default_factory=lambda: Bucket(Limits.heals_per_second, Limits.heal_burst))
     healed_to: int = -1  # room tick its last heal brought it to: its hashes up to there predate the heal
 
@@ -93,16 +92,6 @@ class Client:
             self.kick = (code, reason)
             if self.reader is not None:
                 self.reader.cancel()  # wakes it from receive(); RoomHost._next turns that into "dropped"
-
-    def allow(self, limits: Limits) -> bool:
-        """Token bucket: False when the client sends faster than its allowance."""
-        now = time.monotonic()
-        self.tokens = min(limits.burst, self.tokens + (now - self.refilled) * limits.messages_per_second)
-        self.refilled = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
 
 
 class RoomRunner:
@@ -316,7 +305,8 @@ class RoomHost:
             await close(CLOSE_TRY_AGAIN, "too many joins from this address: try again in a few seconds")
             return
         limits = self.limits
-        client = Client(tokens=limits.burst, heals=Bucket(limits.heals_per_second, limits.heal_burst))
+        client = Client(messages=Bucket(limits.messages_per_second, limits.burst),
+                        heals=Bucket(limits.heals_per_second, limits.heal_burst))
         client.outbox = Outbox(send, self.limits.queue_frames,
                                on_error=lambda e: client.drop(CLOSE_GOING_AWAY, f"connection lost ({e})"))
         runner: RoomRunner | None = None
@@ -353,7 +343,7 @@ class RoomHost:
                 if len(data) > p.MAX_CLIENT_MESSAGE:
                     code, reason = CLOSE_TOO_BIG, f"message of {len(data)} bytes"
                     break
-                if not client.allow(self.limits):
+                if not client.messages.take():
                     code, reason = CLOSE_POLICY, "too many messages"
                     break
                 msg = p.decode_client(data)
