@@ -17,8 +17,8 @@ from layerw.session.host import Limits
 
 if __name__ == "__main__":
     build, port = Path(sys.argv[1]), int(sys.argv[2])
-    limits = Limits(max_rooms=512, empty_room_s=1.0,  # rooms of a finished load step close quickly
-                    rooms_per_address=512, room_memory_per_address=8 << 30,  # the load is one address
-                    rooms_per_minute=60_000, room_burst=512)
+    # rooms of a finished load step close quickly; the load generator is one address (all its rooms and joins)
+    limits = Limits(max_rooms=512, empty_room_s=1.0, rooms_per_address=512, room_memory_per_address=8 << 30,
+                    rooms_per_minute=60_000, room_burst=512, join_burst=4 * 512)
     connections = ConnectionLimits() if "--default-limits" in sys.argv else ConnectionLimits(max_connections_per_address=4096)
     run.serve(create_app(DirCatalog([build]), limits=limits), "127.0.0.1", port, connections)

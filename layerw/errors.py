@@ -21,7 +21,8 @@
     ├── InputError(ValueError)            an input recording is malformed
     ├── SessionError                      a multiplayer session refused or lost a client
     │   ├── ProtocolError(ValueError)     a malformed, oversized or out-of-order message
-    │   └── RoomFull                      no free seat (or room) for a new player
+    │   ├── RoomFull                      no free seat (or room) for a new player
+    │   └── SeatTaken                     a HELLO names a seat whose connection is live
     ├── CommandListError(ValueError)      a frame's command list is malformed (bad op, overrun)
     ├── RenderError                       the GPU backend failed or is missing
     └── StoreError                        a store could not be opened, read or written
@@ -169,6 +170,10 @@ class ProtocolError(SessionError, ValueError):
 
 class RoomFull(SessionError):
     """No free seat (or room) for a new player."""
+
+
+class SeatTaken(SessionError):
+    """A HELLO carries the token of a seat whose connection is still live (it keeps sending)."""
 
 
 class RenderError(LayerWError):

@@ -5,11 +5,13 @@ tests, an origin beside an edge), never prometheus-client's global registry. The
 
     layerw_tick_duration_seconds{game}          histogram  one room tick (Room.step: the guest's tick and the frame)
     layerw_tick_lateness_seconds{game}          histogram  how late each room tick ran against its schedule (jitter)
-    layerw_tick_jitter_p99_seconds{game,room}   gauge      p99 lateness of a room's recent ticks
+    layerw_tick_jitter_p99_seconds{game,room}   gauge      p99 lateness of a room's recent ticks; ``room`` is
+                                                           room_label(game, id), never the id (an id lets one join)
     layerw_rooms{game}                          gauge      open rooms
     layerw_players_connected{game,role}         gauge      connections in rooms; role player | spectator
     layerw_joins_total{game,outcome}            counter    player | rejoin | spectator | refused
     layerw_heals_total{game}                    counter    states resent because a client's hash disagreed
+    layerw_heals_skipped_total{game}            counter    heals not sent: past the connection's or address's allowance
     layerw_traps_total{game,code}               counter    games stopped by the guest: the wasm trap code
                                                            (unreachable, ...), timeout, out_of_memory, exit, error
     layerw_bytes_served_total{kind}             counter    HTTP response body bytes; kind chunk | manifest | web | api
@@ -27,6 +29,7 @@ Ratios are also derivable in PromQL from the counters; the gauges are for dashbo
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -55,6 +58,13 @@ def trap_code(e: GameError) -> str:
     if isinstance(e, GameExited):
         return "exit"
     return "error"
+
+
+def room_label(game: str, room: str) -> str:
+    """A room's ``room`` label: 12 hex digits of SHA-256 of ``game/room``. /metrics is readable by
+    anyone and a room id is all one needs to join, fill or watch a room; the operator, who knows
+    the id, finds its series by computing this."""
+    return hashlib.sha256(f"{game}/{room}".encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True)
@@ -90,7 +100,7 @@ class _Rooms(Collector):
             counts[0] += 1
             counts[1] += r.players
             counts[2] += r.spectators
-            jitter.add_metric([r.game, r.room], r.jitter_p99_s)
+            jitter.add_metric([r.game, room_label(r.game, r.room)], r.jitter_p99_s)
         for game, (n, p, s) in sorted(per_game.items()):
             rooms.add_metric([game], n)
             players.add_metric([game, "player"], p)
@@ -123,6 +133,8 @@ class Metrics:
                                        ["game"], buckets=LATENESS_BUCKETS, registry=reg)
         self.joins = Counter("layerw_joins", "Room joins by outcome.", ["game", "outcome"], registry=reg)
         self.heals = Counter("layerw_heals", "States resent after a client's state hash disagreed.", ["game"], registry=reg)
+        self.heals_skipped = Counter("layerw_heals_skipped", "Heals not sent: past a client's or address's allowance.",
+                                     ["game"], registry=reg)
         self.traps = Counter("layerw_traps", "Games stopped by their guest, by trap code.", ["game", "code"], registry=reg)
         self.bytes_served = Counter("layerw_bytes_served", "HTTP response body bytes by route kind.", ["kind"], registry=reg)
         for kind in ROUTE_KINDS:  # present, at zero, from the first scrape

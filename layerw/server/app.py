@@ -4,6 +4,10 @@ Every response carries CORS (any origin may GET) and COOP/COEP headers, so the b
 works from this server or with a store on another origin, and chunks may be cached by any CDN.
 ``GET /metrics`` and ``POST /telemetry`` (browser reports) are the app's observability face
 (``telemetry.py``); its metrics live in ``app.state.metrics``, a registry of its own.
+
+A room id is all one needs to join, watch or fill a room, so ``GET /rooms`` lists only rooms
+started public (``/rooms/GAME/ROOM?public=1`` on the connection that starts it), except to the
+operator: a request from one of ``operators`` (loopback by default) sees every room.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from layerw.wire import CLOSE_ELSEWHERE, CLOSE_POLICY, CLOSE_TRY_AGAIN
 
 log = logging.getLogger("layerw.server")
 ROOM_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+LOOPBACK = ("127.0.0.1", "::1")
 ISOLATION = [(b"cross-origin-opener-policy", b"same-origin"), (b"cross-origin-embedder-policy", b"require-corp"),
              (b"cross-origin-resource-policy", b"cross-origin")]
 
@@ -76,9 +81,11 @@ def peer_of(ws: WebSocket) -> str:
 
 def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits | None = None,
                room_options: dict[str, int] | None = None, directory: Directory | None = None,
-               public_url: str = "", metrics: Metrics | None = None, reports: ReportLimits | None = None) -> Starlette:
+               public_url: str = "", metrics: Metrics | None = None, reports: ReportLimits | None = None,
+               operators: tuple[str, ...] = LOOPBACK) -> Starlette:
     """``store`` adds its HTTP routes; ``public_url`` is how other server processes' clients reach
-    this one (for room routing); ``reports`` bounds browser reports (size, rate)."""
+    this one (for room routing); ``reports`` bounds browser reports (size, rate); ``operators`` are
+    the client addresses (after ``--trusted-proxies``) that ``GET /rooms`` shows private rooms to."""
     metrics = metrics or Metrics()
     engine = Engine(CpuLimit.EPOCH)
     host = RoomHost(catalog.bundle, engine, limits or Limits(), room_options, metrics=metrics)
@@ -86,8 +93,10 @@ def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits |
     host.on_room_closed = lambda room: rooms_dir.release_soon(room, public_url)
 
     async def rooms(request: Request) -> JSONResponse:
+        operator = request.client is not None and request.client.host in operators
         return JSONResponse([{"game": g, "room": r, "tick": run.room.tick, "clients": len(run.clients),
-                              "jitter_p99_ms": run.jitter_p99_ms()} for (g, r), run in host.runners.items()])
+                              "jitter_p99_ms": run.jitter_p99_ms()} for (g, r), run in host.runners.items()
+                             if run.public or operator])
 
     async def room_socket(ws: WebSocket) -> None:
         game, room_id = ws.path_params["game"], ws.path_params["room"]
@@ -121,7 +130,8 @@ def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits |
             except (RuntimeError, WebSocketDisconnect):
                 pass  # already closed by the client
 
-        await host.serve(game, room_id, receive, ws.send_bytes, close, peer=peer_of(ws))
+        await host.serve(game, room_id, receive, ws.send_bytes, close, peer=peer_of(ws),
+                         public=ws.query_params.get("public") == "1")
 
     async def keep_claims() -> None:
         while True:

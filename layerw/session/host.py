@@ -6,6 +6,10 @@ write it at once when the socket takes it and queue it, bounded, behind a client
 (one that cannot keep up is disconnected; it never slows the room). Client messages are checked
 for size, rate and form before they reach the room; anything wrong closes that connection with a
 WebSocket close code and leaves everyone else alone.
+
+What costs the server a snapshot is bounded: joins per client address, heals per connection and
+per address (``Allowance``; a heal past them is skipped: the client asks again with its next hash),
+and the snapshot itself is encoded once per snapshot tick, in a thread (``RoomRunner.prepare``).
 """
 
 from __future__ import annotations
@@ -22,13 +26,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from layerw.bundle import Bundle
-from layerw.errors import GameError, ProtocolError, RoomFull, SessionError
+from layerw.errors import GameError, ProtocolError, RoomFull, SeatTaken, SessionError
 from layerw.observability import tracing
 from layerw.observability.logs import ContextLog
 from layerw.observability.metrics import Metrics, RoomReading
 from layerw.runtime.engine import Engine
 from layerw.session import protocol as p
 from layerw.session.admission import Admission, RoomKey, footprint
+from layerw.session.allowance import Allowance, Bucket
 from layerw.session.limits import Limits as Limits  # re-exported: callers configure rooms through the host
 from layerw.session.outbox import Outbox
 from layerw.session.room import Room, RoomState
@@ -66,11 +71,12 @@ class Client:
     outbox: Outbox = field(init=False)  # set by RoomHost.serve: it holds the transport's send
     seat: int = p.NO_SEAT
     state: ConnectionState = ConnectionState.WAITING_HELLO
-    tokens: float = 0.0
-    refilled: float = field(default_factory=time.monotonic)
     kick: tuple[int, str] | None = None  # set by the room: close with this code and reason
     replaced: bool = False  # a newer connection of the same seat took over
     reader: asyncio.Task[None] | None = None  # the connection's task while it waits for a message
+    messages: Bucket = field(default_factory=lambda: Bucket(Limits.messages_per_second, Limits.burst))  # its allowance
+    heals: Bucket = field(default_factory=lambda: Bucket(Limits.heals_per_second, Limits.heal_burst))
+    healed_to: int = -1  # room tick its last heal brought it to: its hashes up to there predate the heal
 
     def drop(self, code: int, reason: str) -> None:
         if self.kick is None:
@@ -78,23 +84,16 @@ class Client:
             if self.reader is not None:
                 self.reader.cancel()  # wakes it from receive(); RoomHost._next turns that into "dropped"
 
-    def allow(self, limits: Limits) -> bool:
-        """Token bucket: False when the client sends faster than its allowance."""
-        now = time.monotonic()
-        self.tokens = min(limits.burst, self.tokens + (now - self.refilled) * limits.messages_per_second)
-        self.refilled = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
-
 
 class RoomRunner:
     """One room and its clients; its host's clock calls ``beat`` once per tick."""
 
-    def __init__(self, key: tuple[str, str], room: Room, limits: Limits, metrics: Metrics | None = None) -> None:
+    def __init__(self, key: tuple[str, str], room: Room, limits: Limits, metrics: Metrics | None = None, *,
+                 public: bool = False) -> None:
         self.key = key  # (game, room id): its entry in RoomHost.runners
         self.room = room
+        self.public = public  # listed by GET /rooms for anyone (else only for the operator)
+        self._encoding: asyncio.Future[bytes] | None = None  # a kept snapshot being encoded in a thread
         self.limits = limits
         self.period = 1.0 / (room.tick_rate * limits.speed)
         self.clients: set[Client] = set()
@@ -144,7 +143,28 @@ class RoomRunner:
             self.drop_all(CLOSE_INTERNAL, f"the game stopped: {e}")
             return None
         self._tick_seconds.observe(time.perf_counter() - started)
+        self._encode_kept()
         return frame
+
+    def _encode_kept(self) -> None:
+        """Encode a new kept snapshot in a thread, one at a time: the tick goes on meanwhile."""
+        if self._encoding is None:
+            saved = self.room.unencoded()
+            if saved is not None:
+                self._encoding = asyncio.ensure_future(asyncio.to_thread(saved.full))
+                self._encoding.add_done_callback(self._encoded)
+
+    def _encoded(self, done: asyncio.Future[bytes]) -> None:
+        self._encoding = None
+        if not done.cancelled() and done.exception() is not None:
+            self.log.error("room %s: a snapshot failed to encode: %r", self.room.id, done.exception())
+
+    async def prepare(self, base_tick: int) -> None:
+        """Wait until the STATE for a client holding ``base_tick``'s snapshot is encoded (in a
+        thread, never on the event loop), so that ``room.state_for`` is then only a copy. Call
+        ``state_for`` (or ``join``) right after, with no await between: the room ticks meanwhile."""
+        while not self.room.state_ready(base_tick):
+            await asyncio.to_thread(self.room.saved[-1].prepare, self.room.base(base_tick))
 
     def drop_all(self, code: int, reason: str) -> None:
         for client in list(self.clients):
@@ -194,24 +214,29 @@ class Clock:
         while self.runners:
             if time.monotonic() - due > 0.25:  # far behind (machine stalled): do not burst to catch up
                 due = self.next_beat(time.monotonic() - self.period)
-            self._turn = (self._turn + 1) % len(self.runners)
-            stepped: list[tuple[RoomRunner, bytes]] = []
-            for runner in self.runners[self._turn:] + self.runners[:self._turn]:
-                try:
-                    frame = runner.beat(due)
-                except Exception:  # a bug in one room must not stop the others
-                    runner.log.exception("room %s failed", runner.room.id)
-                    runner.drop_all(CLOSE_INTERNAL, "the room failed")
-                    frame = None
-                if frame is None:
-                    self.remove(runner)
-                    self.on_done(runner)
-                else:
-                    stepped.append((runner, frame))
-            for runner, frame in stepped:
-                runner.broadcast(frame)
+            self._beat(due)
             due += self.period
             await asyncio.sleep(max(0.0, due - time.monotonic()))
+
+    def _beat(self, due: float) -> None:
+        """Step every room, then send the frames. (Its own frame: the task's, which waits between
+        beats, holds no room, so a room that closes is freed at once.)"""
+        self._turn = (self._turn + 1) % len(self.runners)
+        stepped: list[tuple[RoomRunner, bytes]] = []
+        for runner in self.runners[self._turn:] + self.runners[:self._turn]:
+            try:
+                frame = runner.beat(due)
+            except Exception:  # a bug in one room must not stop the others
+                runner.log.exception("room %s failed", runner.room.id)
+                runner.drop_all(CLOSE_INTERNAL, "the room failed")
+                frame = None
+            if frame is None:
+                self.remove(runner)
+                self.on_done(runner)
+            else:
+                stepped.append((runner, frame))
+        for runner, frame in stepped:
+            runner.broadcast(frame)
 
 
 class RoomHost:
@@ -233,6 +258,8 @@ class RoomHost:
         self.on_room_closed: Callable[[str], None] = lambda room: None
         self.metrics = metrics or Metrics()
         self.metrics.watch_rooms(self.readings)
+        self.joins = Allowance(limits.joins_per_second, limits.join_burst, limits.max_peers)  # per address
+        self.heals = Allowance(limits.peer_heals_per_second, limits.peer_heal_burst, limits.max_peers)
 
     def readings(self) -> list[RoomReading]:
         """Each room's players, spectators and recent jitter, for the metrics."""
@@ -246,22 +273,22 @@ class RoomHost:
         """Each live room's memory footprint, for the admission's memory bounds."""
         return {key: footprint(run.room) for key, run in self.runners.items()}
 
-    async def runner(self, game: str, room_id: str, peer: str = "local") -> RoomRunner:
+    async def runner(self, game: str, room_id: str, peer: str = "local", public: bool = False) -> RoomRunner:
         """The room's runner, building the room first when it is new (``peer``, the joining
-        client's address, is who the new room counts against); raises RoomFull or SessionError
-        past the admission's bounds, GameError when the game fails to start."""
+        client's address, is who the new room counts against; ``public`` lists it in ``GET /rooms``);
+        raises RoomFull or SessionError past the admission's bounds, GameError when the game fails to start."""
         key = (game, room_id)
         if key in self.runners:
             return self.runners[key]
         build = self._building.get(key)
         if build is None:
             self.admission.admit(key, peer, self._in_use(), time.monotonic())
-            build = asyncio.get_running_loop().create_task(self._build(key), name=f"build room {game}/{room_id}")
+            build = asyncio.get_running_loop().create_task(self._build(key, public), name=f"build room {game}/{room_id}")
             build.add_done_callback(_seen)
             self._building[key] = build
         return await asyncio.shield(build)  # a join that gives up waiting does not stop the build for the others
 
-    async def _build(self, key: RoomKey) -> RoomRunner:
+    async def _build(self, key: RoomKey, public: bool) -> RoomRunner:
         game, room_id = key
         built = False
         try:
@@ -277,7 +304,7 @@ class RoomHost:
             except SessionError:
                 room.close()
                 raise
-            runner = RoomRunner(key, room, self.limits, metrics=self.metrics)
+            runner = RoomRunner(key, room, self.limits, metrics=self.metrics, public=public)
             self.runners[key] = runner
             phases = [self.clocks.setdefault((runner.period, k), Clock(runner.period, k / PHASES, self._closed))
                       for k in range(PHASES)]
@@ -305,10 +332,17 @@ class RoomHost:
 
     async def serve(self, game: str, room_id: str, receive: Callable[[], Awaitable[bytes]],
                     send: Callable[[bytes], Awaitable[None]], close: Callable[[int, str], Awaitable[None]], *,
-                    peer: str = "local") -> None:
-        """Run one client connection to its end; the transport gives receive/send/close, and
-        ``peer`` is the client's address (what per-address limits count by)."""
-        client = Client(tokens=self.limits.burst)
+                    peer: str = "local", public: bool = False) -> None:
+        """Run one client connection to its end; the transport gives receive/send/close, ``peer``
+        is the client's address (what per-address limits and allowances count by), ``public`` lists
+        a room this connection starts."""
+        if not self.joins.take(peer):  # before anything is read or started
+            self.metrics.joins.labels(game, "refused").inc()
+            await close(CLOSE_TRY_AGAIN, "too many joins from this address: try again in a few seconds")
+            return
+        limits = self.limits
+        client = Client(messages=Bucket(limits.messages_per_second, limits.burst),
+                        heals=Bucket(limits.heals_per_second, limits.heal_burst))
         client.outbox = Outbox(send, self.limits.queue_frames,
                                on_error=lambda e: client.drop(CLOSE_GOING_AWAY, f"connection lost ({e})"))
         runner: RoomRunner | None = None
@@ -319,7 +353,11 @@ class RoomHost:
                 raise ProtocolError("the first message must be HELLO")
             with tracing.span("join", game=game, room=room_id, role=hello.role):
                 try:
-                    runner = await self.runner(game, room_id, peer)
+                    while True:
+                        runner = await self.runner(game, room_id, peer, public)
+                        await runner.prepare(hello.base_tick)
+                        if runner.room.state is RoomState.OPEN:  # (it may have closed, empty, meanwhile)
+                            break
                     welcome = runner.room.join(hello)  # join and register in one step: no frame is missed
                 except SessionError:
                     self.metrics.joins.labels(game, "refused").inc()
@@ -341,14 +379,19 @@ class RoomHost:
                 if len(data) > p.MAX_CLIENT_MESSAGE:
                     code, reason = CLOSE_TOO_BIG, f"message of {len(data)} bytes"
                     break
-                if not client.allow(self.limits):
+                if not client.messages.take():
                     code, reason = CLOSE_POLICY, "too many messages"
                     break
                 msg = p.decode_client(data)
                 if isinstance(msg, p.Input):
                     runner.room.submit(client.seat, msg)
-                elif isinstance(msg, p.Hash) and not runner.room.check(client.seat, msg):
+                elif isinstance(msg, p.Hash) and msg.tick > client.healed_to and not runner.room.check(client.seat, msg):
+                    if not (client.heals.take() and self.heals.take(peer)):
+                        self.metrics.heals_skipped.labels(game).inc()  # it asks again with its next hash
+                        continue
                     self.metrics.heals.labels(game).inc()
+                    await runner.prepare(p.NO_BASE)
+                    client.healed_to = runner.room.tick
                     if not client.outbox.push(runner.room.state_for(p.NO_BASE).encode()):  # heal
                         code, reason = CLOSE_TRY_AGAIN, "too slow to keep up with the room"
                         break
@@ -356,7 +399,7 @@ class RoomHost:
                     raise ProtocolError("HELLO sent twice")
         except TimeoutError:
             code, reason = CLOSE_GOING_AWAY, "idle"
-        except RoomFull as e:
+        except (RoomFull, SeatTaken) as e:  # the client may try again later
             code, reason = CLOSE_TRY_AGAIN, str(e)
         except ProtocolError as e:
             code, reason = CLOSE_PROTOCOL, str(e)
@@ -406,6 +449,7 @@ class RoomHost:
             if clock.task is not None:
                 clock.task.cancel()
                 await asyncio.gather(clock.task, return_exceptions=True)
+            clock.runners.clear()  # the cancelled task's traceback keeps the clock a while: not its rooms
         self.clocks.clear()
         for runner in list(self.runners.values()):
             self._closed(runner)

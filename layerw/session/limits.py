@@ -30,3 +30,11 @@ class Limits:
     idle_timeout_s: float = 30.0  # a client sends a hash every hash_every ticks; silence means gone
     empty_room_s: float = 30.0  # a room with no client for this long closes
     speed: float = 1.0  # game time per real time: > 1 fast-forwards rooms (replays, tests, load runs)
+    # Joins and heals (each sends a whole snapshot), counted by session/allowance.py:
+    joins_per_second: float = 2.0  # per client address: a join may start a room and is sent a snapshot
+    join_burst: int = 32
+    heals_per_second: float = 0.5  # per connection: a heal resends the whole snapshot
+    heal_burst: int = 2
+    peer_heals_per_second: float = 2.0  # per client address, all its connections together
+    peer_heal_burst: int = 8
+    max_peers: int = 10_000  # client addresses whose allowances are remembered: bounds their memory

@@ -75,11 +75,22 @@ class Outbox:
         self._on_error(e)
 
     def close(self) -> None:
-        """Stop sending: a send waiting for the socket is cancelled, queued messages are dropped."""
+        """Stop sending: a send waiting for the socket is cancelled, queued messages are dropped, and
+        the transport and error callback are let go (they often refer back to the outbox's owner:
+        no reference cycle outlives the connection)."""
         self.closed = True
         self._queued.clear()
+        self._send, self._on_error = _closed_send, _ignore
         if self._task is not None:
             self._task.cancel()
+
+
+async def _closed_send(data: bytes) -> None:
+    """The send of a closed outbox: nothing goes out."""
+
+
+def _ignore(e: BaseException) -> None:
+    """The error callback of a closed outbox: the connection is over already."""
 
 
 async def _resume(coro: Coroutine[Any, Any, None], pending: Any) -> None:

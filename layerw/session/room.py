@@ -12,6 +12,7 @@ This module is transport-free: the server feeds it messages and ships what it re
 from __future__ import annotations
 
 import enum
+import functools
 import logging
 import secrets
 from collections import deque
@@ -21,18 +22,20 @@ import numpy as np
 
 from layerw import abi
 from layerw.bundle import Bundle
-from layerw.errors import ProtocolError, RoomFull, SessionError
+from layerw.errors import ProtocolError, RoomFull, SeatTaken, SessionError
 from layerw.observability.logs import ContextLog
 from layerw.runtime.assets import Event
 from layerw.runtime.engine import Engine
 from layerw.runtime.gamehost import GameHost
 from layerw.runtime.inputs import InputState
-from layerw.runtime.snapshot import Snapshot, delta
 from layerw.runtime.start import start_game
 from layerw.session import protocol as p
+from layerw.session.saved import Saved
 from layerw.wire import GRACE_TICKS, KEPT_SNAPSHOTS, MAX_AHEAD
 
 log = logging.getLogger("layerw.room")
+LIVE_HASHES = 3  # a seat's connection heard from within this many hash intervals is live
+DESYNC_LOG_S = 10  # game seconds between two desync log lines of a room (the rest are counted)
 
 
 class RoomState(enum.Enum):
@@ -58,13 +61,33 @@ class Seat:
     state: SeatState = SeatState.FREE
     token: bytes = b""
     away_since: int = 0
+    heard: int = -1  # tick of its connection's last INPUT or HASH; -1: none since it joined
 
 
-@dataclass(frozen=True)
-class Saved:
-    tick: int
-    snapshot: Snapshot
-    inputs: bytes
+class LogThrottle:
+    """At most one log line per ``every`` ticks for one kind of event: the first is logged, the ones
+    after it are counted, and the count is logged once the window has passed (``due``/``flush``)."""
+
+    def __init__(self, every: int) -> None:
+        self.every = every
+        self.until = -1  # first tick of the next window
+        self.held = 0  # events not logged since the last line
+
+    def allow(self, tick: int) -> bool:
+        """True when this event may be logged now; otherwise it is counted."""
+        if tick >= self.until:
+            self.until = tick + self.every
+            return True
+        self.held += 1
+        return False
+
+    def due(self, tick: int) -> bool:
+        return self.held > 0 and tick >= self.until
+
+    def flush(self, tick: int) -> int:
+        """The count held back (and a new window from ``tick``)."""
+        held, self.held, self.until = self.held, 0, tick + self.every
+        return held
 
 
 class Room:
@@ -78,7 +101,9 @@ class Room:
         self.state = RoomState.OPEN
         self.game: GameHost = start_game(bundle, engine, seed=seed)
         self.game.log.bind(room=room_id)  # the guest's own log lines name the room too
-        self.log = ContextLog(log, tick=lambda: self.tick, game=self.game.name, room=room_id)
+        # tick from the game, not from self: a room holds no reference to itself (it is freed by refcount)
+        self.log = ContextLog(log, tick=functools.partial(getattr, self.game, "tick_count"), game=self.game.name,
+                              room=room_id)
         self.inputs = InputState(players=seats)
         for i in range(seats):
             self.inputs.record["players"][i]["connected"] = 0
@@ -90,6 +115,8 @@ class Room:
         self.frames: list[bytes] = []  # encoded, since the newest snapshot (bytes: nothing for the GC to trace)
         self.saved: deque[Saved] = deque(maxlen=KEPT_SNAPSHOTS)
         self.hashes: dict[int, str] = {}
+        self.live_ticks = LIVE_HASHES * hash_every
+        self.desyncs = LogThrottle(DESYNC_LOG_S * self.tick_rate)
         self._save()
 
     @property
@@ -109,9 +136,10 @@ class Room:
     def join(self, hello: p.Hello) -> p.Welcome:
         """Seat a player (or a returning one, by token) or a spectator; returns the WELCOME.
 
-        A token names its seat whether the seat is away or still connected: a client that
-        reconnects before the server noticed its old connection drop (a half-open socket) takes
-        its seat over, and the host closes the old connection."""
+        A token names its seat whether the seat is away or still connected. While the seat's
+        connection is live (it sent an INPUT or HASH within ``live_ticks``) a HELLO with its
+        token is refused (SeatTaken); a connection that has gone quiet since (a half-open socket
+        the server has not seen drop) is taken over, and the host closes it."""
         self._require_open()
         seat = p.NO_SEAT
         token = bytes(p.TOKEN_SIZE)
@@ -119,6 +147,11 @@ class Room:
             seat = self._seat_for(hello.token)
             entry = self.seats[seat]
             rejoin = entry.state is not SeatState.FREE
+            if entry.state is SeatState.CONNECTED and entry.heard >= 0 and self.tick - entry.heard <= self.live_ticks:
+                raise SeatTaken(f"seat {seat} of room {self.id} is in use by a live connection (heard "
+                                f"{self.tick - entry.heard} ticks ago); it can be taken over once that one "
+                                f"has been silent for {self.live_ticks} ticks")
+            entry.heard = -1  # a new connection: not heard from yet
             if entry.state is not SeatState.CONNECTED:
                 entry.state = entry.state.to(SeatState.CONNECTED)
             if not rejoin:
@@ -160,16 +193,29 @@ class Room:
                 self._set_player(i, connected=False)
                 self.events.append((abi.EVENTS["PLAYER_LEFT"], i, 0, 0))
 
+    def base(self, base_tick: int) -> Saved | None:
+        """The kept snapshot at ``base_tick`` (a rejoining client holds it), if the room still has it."""
+        return next((s for s in self.saved if s.tick == base_tick), None)
+
+    def unencoded(self) -> Saved | None:
+        """A kept snapshot not encoded yet (the newest first): the host encodes it off the event loop."""
+        return next((s for s in reversed(self.saved) if not s.encoded), None)
+
+    def state_ready(self, base_tick: int) -> bool:
+        """True when ``state_for(base_tick)`` is only a copy: the encoding it needs is done."""
+        newest, base = self.saved[-1], self.base(base_tick)
+        return newest.has_delta(base) if base is not None else newest.encoded
+
     def state_for(self, base_tick: int) -> p.State:
         """What a joining client needs: the newest snapshot (as a page delta against ``base_tick``'s
         snapshot when the room still has it: no blocks at all when that is the newest) plus every
-        frame since."""
-        newest = self.saved[-1]
-        base = next((s for s in self.saved if s.tick == base_tick), None)
+        frame since. Encodes the snapshot here unless that is done already (``state_ready``): the
+        host does it off the event loop first."""
+        newest, base = self.saved[-1], self.base(base_tick)
         if base is not None:
-            body, kind, base_at = delta(base.snapshot, newest.snapshot), p.DELTA, base.tick
+            body, kind, base_at = newest.delta_from(base), p.DELTA, base.tick
         else:
-            body, kind, base_at = newest.snapshot.to_bytes(), p.FULL, p.NO_BASE
+            body, kind, base_at = newest.full(), p.FULL, p.NO_BASE
         return p.State(newest.tick, newest.inputs, kind, base_at, body, tuple(self.frames))
 
     # --- ticking --------------------------------------------------------------------------------
@@ -179,6 +225,7 @@ class Room:
         self._require_open()
         if seat == p.NO_SEAT or self.seats[seat].state is not SeatState.CONNECTED:
             raise ProtocolError("spectators and empty seats send no input")
+        self.seats[seat].heard = self.tick
         if msg.tick > self.tick + MAX_AHEAD:
             raise ProtocolError(f"input for tick {msg.tick} is more than {MAX_AHEAD} ticks ahead of {self.tick}")
         player = np.frombuffer(msg.player, dtype=abi.PLAYER.dtype).copy()[0]
@@ -189,6 +236,9 @@ class Room:
         """Advance one tick; returns the encoded frame every client must apply for it."""
         self._require_open()
         self._expire_seats()
+        if self.desyncs.due(self.tick):
+            self.log.warning("room %s: %d more desyncs in the last %d ticks", self.id, self.desyncs.flush(self.tick),
+                             self.desyncs.every)
         changes = self.pending.pop(self.tick, {})
         frame = p.Frame(self.tick, tuple(sorted(changes.items())), tuple(self.events))
         self.events = []
@@ -204,12 +254,19 @@ class Room:
         return encoded
 
     def check(self, seat: int, msg: p.Hash) -> bool:
-        """True when a client's hash agrees with the room's (or the room no longer knows)."""
+        """True when a player's hash agrees with the room's (or the room no longer knows). A
+        spectator's hash is not checked: it plays no seat, and a heal is not its to ask for. The
+        first desync is logged, then at most a line (with a count) per ``DESYNC_LOG_S``."""
+        if seat == p.NO_SEAT:
+            return True
+        if self.seats[seat].state is SeatState.CONNECTED:
+            self.seats[seat].heard = self.tick
         ours = self.hashes.get(msg.tick)
         if ours is None or ours == msg.digest.hex():
             return True
-        self.log.warning("desync in room %s: seat %s at tick %d has %s, room has %s",
-                         self.id, seat, msg.tick, msg.digest.hex()[:16], ours[:16], extra={"seat": seat})
+        if self.desyncs.allow(self.tick):
+            self.log.warning("desync in room %s: seat %s at tick %d has %s, room has %s",
+                             self.id, seat, msg.tick, msg.digest.hex()[:16], ours[:16], extra={"seat": seat})
         return False
 
     def _require_open(self) -> None:

@@ -9,6 +9,7 @@ import prometheus_client
 from prometheus_client.parser import text_string_to_metric_families
 from websockets.sync.client import connect
 
+from layerw.observability.metrics import room_label
 from layerw.server.app import create_app
 from layerw.server.catalog import DirCatalog, StoreCatalog
 from layerw.server.edge import create_edge
@@ -57,7 +58,7 @@ def test_series_move_when_a_room_ticks_and_a_chunk_is_served(store: Store) -> No
     assert value(during, "layerw_rooms", game="pong") == 1
     assert value(during, "layerw_players_connected", game="pong", role="player") == 1
     assert value(during, "layerw_joins_total", game="pong", outcome="player") == 1
-    assert ("layerw_tick_jitter_p99_seconds", frozenset({("game", "pong"), ("room", "watched")})) in during
+    assert ("layerw_tick_jitter_p99_seconds", frozenset({("game", "pong"), ("room", room_label("pong", "watched"))})) in during
 
 
 def test_the_edge_counts_its_cache_hits(store: Store, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,8 +17,9 @@ from layerw.runtime.engine import Engine
 from layerw.runtime.snapshot import BLOCK
 from layerw.session import protocol as p
 from layerw.session.replica import Replica
-from layerw.session.room import Room
+from layerw.session.room import DESYNC_LOG_S, Room
 from tests.conftest import GAMES
+from tests.session.wire import wat_game
 
 
 @pytest.fixture(scope="module")
@@ -227,3 +229,25 @@ def test_a_room_ticking_leaves_no_cyclic_garbage(pong: Bundle, engine: Engine) -
         gc.garbage.clear()
     room.close()
     assert garbage == []
+
+
+def test_desync_lines_are_throttled_per_room(tmp_path: Path, engine: Engine, caplog: pytest.LogCaptureFixture) -> None:
+    """A client lying about its hash 240 times a second must not flood the log: a room logs its first
+    desync, counts the rest, and logs the count once ``DESYNC_LOG_S`` of game time has passed."""
+    room = Room("r", wat_game(tmp_path), engine, hash_every=5)
+    try:
+        seat = room.join(p.Hello(p.PLAYER, bytes(16), p.NO_BASE)).seat
+        while not room.hashes:
+            room.step()
+        with caplog.at_level(logging.WARNING, logger="layerw.room"):
+            for _ in range(100):
+                room.step()
+                room.check(seat, p.Hash(max(room.hashes), bytes(32)))
+            lines = [r.getMessage() for r in caplog.records]
+            assert len(lines) == 1 and "desync in room r: seat 0" in lines[0]
+            for _ in range(DESYNC_LOG_S * room.tick_rate):
+                room.step()
+        lines = [r.getMessage() for r in caplog.records]
+        assert len(lines) == 2 and "99 more desyncs" in lines[1]
+    finally:
+        room.close()

@@ -8,11 +8,14 @@ import secrets
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from layerw import abi
+from layerw.errors import SeatTaken
 from layerw.runtime.engine import Engine
 from layerw.session import protocol as p
-from layerw.session.host import CLOSE_NORMAL, CLOSE_PROTOCOL
+from layerw.session.host import CLOSE_NORMAL, CLOSE_PROTOCOL, CLOSE_TRY_AGAIN, Limits, RoomHost
+from layerw.session.room import Room
 from tests.session.wire import Connection, room_host, wat_game
 
 
@@ -148,3 +151,52 @@ def test_a_spectator_cannot_send_input(tmp_path: Path, engine: Engine) -> None:
     (code, _), changes = asyncio.run(story())
     assert code == CLOSE_PROTOCOL
     assert not any(pressed(c) for _, c in changes)  # nothing from the spectator reached any seat
+
+
+def test_hello_with_a_live_seats_token_is_refused(tmp_path: Path, engine: Engine) -> None:
+    """While a seat's connection keeps sending (INPUT, HASH), its token cannot take the seat: the
+    newcomer is closed with 1013 and the player plays on. Only a connection gone quiet (a
+    half-open socket, as above) is taken over."""
+    bundle = wat_game(tmp_path)
+    host = RoomHost(lambda name: bundle, engine, Limits(), {"hash_every": 60})  # live: heard within 3 s
+
+    async def story() -> tuple[tuple[int, str], str, list[tuple[int, bytes]]]:
+        a = Connection().open(host, "wat", "r")
+        welcome = await a.welcome()
+        a.put(p.input_message(0, player_with("KeyD")))  # heard from
+        await frame_with_changes(a)
+        thief = Connection().open(host, "wat", "r")
+        thief.put(p.hello(p.PLAYER, welcome.token))
+        refused = await thief.ended()
+        room = host.runners[("wat", "r")].room
+        a.put(p.input_message(0, player_with("KeyW")))  # a plays on through its own connection
+        changes = await changes_until(a, room.tick + 5)
+        seat_state = room.seats[welcome.seat].state.value
+        a.put(None)
+        await a.ended()
+        await host.close()
+        return refused, seat_state, changes
+
+    (code, reason), seat_state, changes = asyncio.run(story())
+    assert code == CLOSE_TRY_AGAIN and "in use by a live connection" in reason
+    assert seat_state == "connected" and any(pressed(c) for _, c in changes)
+    assert host.metrics.registry.get_sample_value("layerw_joins_total", {"game": "wat", "outcome": "refused"}) == 1
+
+
+def test_a_seat_is_live_while_heard_and_taken_over_once_quiet(tmp_path: Path, engine: Engine) -> None:
+    room = Room("r", wat_game(tmp_path), engine, hash_every=10)
+    try:
+        first = room.join(p.Hello(p.PLAYER, bytes(p.TOKEN_SIZE), p.NO_BASE))
+        room.step()
+        room.check(first.seat, p.Hash(room.tick, bytes(32)))  # a hash, even a wrong one, says it is there
+        with pytest.raises(SeatTaken, match="live connection"):
+            room.join(p.Hello(p.PLAYER, first.token, p.NO_BASE))
+        for _ in range(room.live_ticks + 1):
+            room.step()
+        again = room.join(p.Hello(p.PLAYER, first.token, p.NO_BASE))  # quiet since: a half-open socket
+        assert (again.seat, again.token) == (first.seat, first.token)
+        room.submit(again.seat, p.Input(room.tick, player_with("KeyW")))
+        with pytest.raises(SeatTaken):  # the newcomer is live as soon as it sends
+            room.join(p.Hello(p.PLAYER, first.token, p.NO_BASE))
+    finally:
+        room.close()
