@@ -25,6 +25,7 @@
 //       SessionError
 //           ProtocolError
 //           RoomFull
+//           SeatTaken
 //       RenderError
 //       StoreError
 //           StoreUnavailable
@@ -172,6 +173,9 @@ export class ProtocolError extends SessionError {}
 
 /** No free seat (or room) for a new player. */
 export class RoomFull extends SessionError {}
+
+/** A HELLO carries the token of a seat whose connection is still live (it keeps sending). */
+export class SeatTaken extends SessionError {}
 
 /** The GPU backend failed or is not available. */
 export class RenderError extends LayerWError {}
