@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import socket
 import subprocess
 import sys
 import time
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import uvloop
+from websockets.protocol import State
 from rich.console import Console
 
 from bench.loadclient import LoadClient
@@ -34,6 +36,7 @@ from layerw.bundle import Bundle
 from layerw.runtime.engine import CpuLimit, Engine
 from layerw.server.limits import ConnectionLimits
 from layerw.session import protocol as p
+from layerw.session.limits import Limits
 from layerw.toolchain.build import build
 from tests.server import hostile
 from tests.server_thread import free_port
@@ -42,24 +45,62 @@ ROOT = Path(__file__).resolve().parents[1]
 ATTACKER = "127.0.0.66"
 LATE_GOAL_MS, JOIN_FACTOR, RSS_SLACK = 5.0, 2.0, 0.10
 FAIR_CONNECTIONS = ConnectionLimits().max_connections_per_address
-FAIR_ROOMS, FAIR_SEATS = 16, SEATS  # the bench's goal: one address, at most 16 rooms and one room's seats
+FAIR_ROOMS, FAIR_SEATS = Limits().rooms_per_address, SEATS  # one address: the server's own room share, one room's seats
+
+
+def _hex_ip(address: str) -> str:
+    """An IPv4 address as /proc/net/tcp writes it (little-endian hex)."""
+    return "".join(f"{int(b):02X}" for b in reversed(address.split(".")))
+
+
+def held_by_address(pid: int) -> Counter[str]:
+    """TCP connections process ``pid`` holds open (a descriptor on a socket), per remote address:
+    what the server keeps, whatever its clients think (read from /proc, as ss or lsof would)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = fd.readlink().as_posix()
+        except OSError:
+            continue  # closed meanwhile
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    names = {_hex_ip(a): a for a in (ATTACKER, "127.0.0.1")}
+    held: Counter[str] = Counter()
+    for line in Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]:
+        cols = line.split()
+        remote, inode = cols[2].split(":")[0], cols[9]
+        if inode in inodes and remote != "00000000":
+            held[names.get(remote, remote)] += 1
+    return held
 
 
 @dataclass
 class Tally:
-    """What one attack saw: connections held at once at most, rooms and seats it got, how it ended."""
+    """What one attack got, as the server holds it: connections open at once (counted on the server's
+    side, per client address), rooms it created and held at once (the operator's view of /rooms names
+    each room's creator), seats it was given and held at once, and how its connections ended."""
 
-    open_now: int = 0
-    peak_open: int = 0
-    seats: int = 0
+    peak_held: Counter[str] = field(default_factory=Counter)  # address -> most connections the server held from it
+    peak_rooms: Counter[str] = field(default_factory=Counter)  # address -> most non-legitimate rooms it held
+    seats_now: int = 0
+    peak_seats: int = 0
+    attempts: int = 0
     endings: Counter[str] = field(default_factory=Counter)
 
+    def sample(self, held: Counter[str], rooms: Counter[str]) -> None:
+        for address, n in held.items():
+            self.peak_held[address] = max(self.peak_held[address], n)
+        for address, n in rooms.items():
+            self.peak_rooms[address] = max(self.peak_rooms[address], n)
+
+    def seated(self, delta: int) -> None:
+        self.seats_now += delta
+        self.peak_seats = max(self.peak_seats, self.seats_now)
+
     def opened(self) -> None:
-        self.open_now += 1
-        self.peak_open = max(self.peak_open, self.open_now)
+        self.attempts += 1
 
     def closed(self, how: str) -> None:
-        self.open_now -= 1
         self.endings[how] += 1
 
 
@@ -73,13 +114,25 @@ class Attack:
         return self.deadline - time.monotonic()
 
     async def room(self, room: str, on_message: Callable[[LoadClient, bytes], None] | None = None) -> LoadClient | None:
-        """A player in ``room`` (hello sent), or None when the server refused the connection."""
+        """A player in ``room`` (hello sent), or None when the server refused or closed the connection
+        first. A seat the server gives it counts in the tally until the connection ends."""
         self.tally.opened()
+        seated = [False]
+
+        def seen(conn: LoadClient, data: bytes) -> None:
+            if not seated[0] and data[:1] == bytes([p.WELCOME]) and p.decode_server(data).seat != p.NO_SEAT:  # type: ignore[union-attr]
+                seated[0] = True
+                self.tally.seated(+1)
+                conn.closed.add_done_callback(lambda f: self.tally.seated(-1))
+            if on_message is not None:
+                on_message(conn, data)
         try:
-            conn = await LoadClient.connect(f"ws://127.0.0.1:{self.port}/rooms/pong/{room}",
-                                            on_message or (lambda c, d: None), ATTACKER)
+            conn = await LoadClient.connect(f"ws://127.0.0.1:{self.port}/rooms/pong/{room}", seen, ATTACKER)
         except Exception as e:
             self.tally.closed(_refusal(e))
+            return None
+        if conn.ws.state is not State.OPEN:  # refused right after the handshake (a join past the allowance)
+            await self.leave(conn)
             return None
         conn.send(p.hello(p.PLAYER))
         return conn
@@ -139,8 +192,6 @@ async def heal(a: Attack) -> None:
     """Three players in a legitimate room sending a wrong HASH for every frame (each asks for a heal)."""
     def wrong(conn: LoadClient, data: bytes) -> None:
         msg = p.decode_server(data)
-        if isinstance(msg, p.Welcome) and msg.seat != p.NO_SEAT:
-            a.tally.seats += 1
         if isinstance(msg, p.Frame):
             conn.send(p.hash_message(msg.tick, random.randbytes(32)))
     conns = [c for c in await asyncio.gather(*(a.room("legit-0", wrong) for _ in range(3))) if c]
@@ -204,22 +255,38 @@ async def oversized(a: Attack) -> None:
 
 
 async def ping_flood(a: Attack) -> None:
-    """One WebSocket sending 125-byte pings as fast as the server takes them, reading nothing until the end."""
-    opened = await a.raw(hostile.upgrade("/rooms/pong/pings"))
-    if opened is None:
-        return
-    reader, writer = opened
-    batch = b"".join(hostile.frame(0x9, b"p" * 125) for _ in range(500))
-    sent = 0
-    try:
-        while a.left() > 0:
-            writer.write(batch)
-            await asyncio.wait_for(writer.drain(), max(0.05, a.left()))
-            sent += len(batch)
-    except (OSError, TimeoutError):
-        pass
+    """One WebSocket sending 125-byte pings as fast as the server takes them, reading nothing until the end.
+    (A blocking socket on a thread: once the server closes, what it wrote before -- its close frame --
+    is still read from the socket, where an asyncio stream would drop it with the write's error.)"""
+    a.tally.opened()
+    sent, answer = await asyncio.to_thread(_flood_pings, a.port, a.left())
     a.tally.endings[f"{sent / 1e6:.1f} MB of pings taken"] += 1
-    await a.ending(reader, writer, 1.0)
+    a.tally.closed(_said(answer) + " closed")
+
+
+def _flood_pings(port: int, seconds: float) -> tuple[int, bytes]:
+    """Pings on one WebSocket for ``seconds`` or until the server stops taking them; the bytes sent
+    and everything the server wrote (read only at the end)."""
+    deadline = time.monotonic() + seconds
+    batch = b"".join(hostile.frame(0x9, b"p" * 125) for _ in range(500))
+    with socket.create_connection(("127.0.0.1", port), timeout=2.0, source_address=(ATTACKER, 0)) as s:
+        s.sendall(hostile.upgrade("/rooms/pong/pings"))
+        sent = 0
+        try:
+            while time.monotonic() < deadline:
+                s.settimeout(max(0.05, deadline - time.monotonic()))
+                s.sendall(batch)
+                sent += len(batch)
+        except OSError:  # reset, or the server stopped reading (a timeout)
+            pass
+        answer = b""
+        try:
+            s.settimeout(1.0)
+            while len(answer) < 1 << 22 and (chunk := s.recv(65536)):
+                answer += chunk
+        except OSError:
+            pass
+        return sent, answer
 
 
 async def slowloris(a: Attack) -> None:
@@ -278,6 +345,11 @@ def legit_p99_ms(url: str, rooms: int) -> float:
     return max(float(r["jitter_p99_ms"]) for r in legit)  # type: ignore[arg-type]
 
 
+def rooms_by_owner(url: str) -> Counter[str]:
+    """Rooms other than the legitimate ones, per the address that created them (the operator's /rooms)."""
+    return Counter(str(r.get("owner")) for r in _get_json(f"{url}/rooms") if not str(r["room"]).startswith("legit-"))
+
+
 async def measure(name: str, port: int, pid: int, seconds: float, settle: float, rooms: int,
                   baseline_join: float) -> dict[str, object]:
     url = f"http://127.0.0.1:{port}"
@@ -285,23 +357,27 @@ async def measure(name: str, port: int, pid: int, seconds: float, settle: float,
     attack = Attack(port, time.monotonic() + seconds)
     task = asyncio.create_task(ATTACKS[name](attack))
     peak, join = before, float("nan")
+    t = attack.tally
     while not task.done() or attack.left() > 0:  # an attack cut off early is still measured to its end
         peak = max(peak, rss_bytes(pid))
+        t.sample(held_by_address(pid), await asyncio.to_thread(rooms_by_owner, url))
         if join != join and attack.left() < seconds * 0.4:
             join = await join_seconds(port)
         await asyncio.wait([task], timeout=0.25)
     task.result()
     p99 = await asyncio.to_thread(legit_p99_ms, url, rooms)
-    flood_rooms = sum(1 for r in await asyncio.to_thread(_get_json, f"{url}/rooms") if not str(r["room"]).startswith("legit-"))
-    await asyncio.sleep(settle)
+    t.sample(held_by_address(pid), await asyncio.to_thread(rooms_by_owner, url))
+    await asyncio.sleep(min(settle, 1.0))
+    held_after = held_by_address(pid)[ATTACKER]  # a second after the attack: what the server still holds from it
+    await asyncio.sleep(max(0.0, settle - 1.0))
     after = rss_bytes(pid)
-    t = attack.tally
+    held, got_rooms = t.peak_held[ATTACKER], t.peak_rooms[ATTACKER]
     return {"attack": name, "rss_before": before, "rss_peak": peak, "rss_after": after, "p99_ms": p99, "join_s": join,
-            "baseline_join_s": baseline_join, "peak_connections": t.peak_open, "rooms_left_at_end": flood_rooms,
-            "seats": t.seats, "endings": dict(t.endings),
+            "baseline_join_s": baseline_join, "attempts": t.attempts, "peak_connections": held,
+            "held_after": held_after, "peak_rooms": got_rooms, "peak_seats": t.peak_seats, "endings": dict(t.endings),
             "ok_p99": p99 < LATE_GOAL_MS, "ok_join": join < JOIN_FACTOR * baseline_join,
             "ok_rss": after <= before * (1 + RSS_SLACK),
-            "ok_fair": t.peak_open <= FAIR_CONNECTIONS and flood_rooms <= FAIR_ROOMS and t.seats <= FAIR_SEATS}
+            "ok_fair": held <= FAIR_CONNECTIONS and got_rooms <= FAIR_ROOMS and t.peak_seats <= FAIR_SEATS}
 
 
 async def _bench(port: int, pid: int, bundle: Bundle, engine: Engine, args: argparse.Namespace) -> list[dict[str, object]]:
@@ -338,7 +414,8 @@ def show(console: Console, rows: list[dict[str, object]], settle: float) -> None
         endings = ", ".join(f"{k} x{v}" for k, v in sorted(r["endings"].items(), key=lambda kv: -kv[1]))  # type: ignore[attr-defined]
         t.add_row(str(r["attack"]), f"{mib(r['rss_before'])} / {mib(r['rss_peak'])} / {mib(r['rss_after'])}",
                   f"{r['p99_ms']:.2f} ms", f"{float(r['join_s']) * 1e3:.0f} ms ({float(r['baseline_join_s']) * 1e3:.0f})",  # type: ignore[arg-type]
-                  f"{r['peak_connections']} conns, {r['rooms_left_at_end']} rooms, {r['seats']} seats; {endings}",
+                  f"{r['attempts']} tries; held at once {r['peak_connections']} conns ({r['held_after']} 1 s after), "
+                  f"{r['peak_rooms']} rooms, {r['peak_seats']} seats; {endings}",
                   f"p99 {mark(r['ok_p99'])}, join {mark(r['ok_join'])}, RSS {mark(r['ok_rss'])}, fair {mark(r['ok_fair'])}")
     console.print(t)
 

@@ -2,7 +2,7 @@
 `python -m bench.room_server BUILD PORT [--default-limits]`.
 
 The rooms benchmark's load comes from one address, so by default the per-address connection cap is
-lifted; the attack benchmark runs the server's own defaults (``--default-limits``)."""
+and room limits are lifted; the attack benchmark runs the server's own defaults (``--default-limits``)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,10 @@ from layerw.session.host import Limits
 
 if __name__ == "__main__":
     build, port = Path(sys.argv[1]), int(sys.argv[2])
-    # rooms of a finished load step close quickly; the load generator is one address (all its rooms and joins)
-    limits = Limits(max_rooms=512, empty_room_s=1.0, rooms_per_address=512, room_memory_per_address=8 << 30,
-                    rooms_per_minute=60_000, room_burst=512, join_burst=4 * 512)
-    connections = ConnectionLimits() if "--default-limits" in sys.argv else ConnectionLimits(max_connections_per_address=4096)
+    if "--default-limits" in sys.argv:  # what a public server runs with
+        limits, connections = Limits(), ConnectionLimits()
+    else:  # rooms of a finished load step close quickly; the load generator is one address (all its rooms and joins)
+        limits = Limits(max_rooms=512, empty_room_s=1.0, rooms_per_address=512, room_memory_per_address=8 << 30,
+                        rooms_per_minute=60_000, room_burst=512, join_burst=4 * 512)
+        connections = ConnectionLimits(max_connections_per_address=4096)
     run.serve(create_app(DirCatalog([build]), limits=limits), "127.0.0.1", port, connections)
