@@ -2,7 +2,8 @@
 
 What it adds to uvicorn's: a handshake the ``websockets`` parser rejects is answered 400 (uvicorn
 would hold it unanswered forever), and so are frames sent before the handshake's answer that break a
-limit (uvicorn would fail an assertion and drop the connection with a traceback); the app must accept within a deadline; pings and pongs from the
+limit (uvicorn would fail an assertion and drop the connection with a traceback); the app must
+accept within a deadline; pings and pongs from the
 client are rate-limited as they are parsed (each ping costs a pong write) and past the rate the
 connection closes 1008;
 while the connection's unsent bytes are above the high-water mark the server stops reading from it
