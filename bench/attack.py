@@ -4,10 +4,13 @@ A room server (bench/room_server.py, the server's default limits) hosts a few po
 players each (bench/rooms.py's players, from 127.0.0.1); each attack class then runs for a bounded
 time from another loopback address (127.0.0.66, so per-address limits tell the two apart) while the
 bench samples the server's RSS, the legitimate rooms' p99 tick lateness (their own last 180 ticks,
-from /rooms) and a legitimate join's time. After the attack stops it waits ``--settle`` seconds and
-reads RSS again. Each row says how the attacker ended (close codes, HTTP statuses) and the most it
-held at once, and whether the goals were met. The bench measures what the server does; it assumes
-no limit it does not see.
+from /rooms; the same figure just before the attack is its control) and a legitimate join's time.
+After the attack stops it waits ``--settle`` seconds and reads RSS again. Each row says how the
+attacker's connections ended (close codes, HTTP statuses) and the most it held at once as the server
+holds it: sockets in the server process per peer address (/proc), rooms per creating address (the
+operator's /rooms), seats in rooms it did not create. The bench measures what the server does; it
+assumes no limit it does not see. ``--limits lifted`` runs the same attacks against the rooms bench's
+lifted limits, for contrast; LAYERW_PROFILE=FILE profiles the server (bench/room_server.py).
 """
 
 from __future__ import annotations
