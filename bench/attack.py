@@ -4,10 +4,13 @@ A room server (bench/room_server.py, the server's default limits) hosts a few po
 players each (bench/rooms.py's players, from 127.0.0.1); each attack class then runs for a bounded
 time from another loopback address (127.0.0.66, so per-address limits tell the two apart) while the
 bench samples the server's RSS, the legitimate rooms' p99 tick lateness (their own last 180 ticks,
-from /rooms) and a legitimate join's time. After the attack stops it waits ``--settle`` seconds and
-reads RSS again. Each row says how the attacker ended (close codes, HTTP statuses) and the most it
-held at once, and whether the goals were met. The bench measures what the server does; it assumes
-no limit it does not see.
+from /rooms; the same figure just before the attack is its control) and a legitimate join's time.
+After the attack stops it waits ``--settle`` seconds and reads RSS again. Each row says how the
+attacker's connections ended (close codes, HTTP statuses) and the most it held at once as the server
+holds it: sockets in the server process per peer address (/proc), rooms per creating address (the
+operator's /rooms), seats in rooms it did not create. The bench measures what the server does; it
+assumes no limit it does not see. ``--limits lifted`` runs the same attacks against the rooms bench's
+lifted limits, for contrast; LAYERW_PROFILE=FILE profiles the server (bench/room_server.py).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import socket
 import subprocess
 import sys
 import time
@@ -26,6 +30,7 @@ from typing import Any
 
 import uvloop
 from rich.console import Console
+from websockets.protocol import State
 
 from bench.loadclient import LoadClient
 from bench.report import table
@@ -34,6 +39,7 @@ from layerw.bundle import Bundle
 from layerw.runtime.engine import CpuLimit, Engine
 from layerw.server.limits import ConnectionLimits
 from layerw.session import protocol as p
+from layerw.session.limits import Limits
 from layerw.toolchain.build import build
 from tests.server import hostile
 from tests.server_thread import free_port
@@ -42,24 +48,62 @@ ROOT = Path(__file__).resolve().parents[1]
 ATTACKER = "127.0.0.66"
 LATE_GOAL_MS, JOIN_FACTOR, RSS_SLACK = 5.0, 2.0, 0.10
 FAIR_CONNECTIONS = ConnectionLimits().max_connections_per_address
-FAIR_ROOMS, FAIR_SEATS = 16, SEATS  # the bench's goal: one address, at most 16 rooms and one room's seats
+FAIR_ROOMS, FAIR_SEATS = Limits().rooms_per_address, SEATS  # one address: the server's own room share, one room's seats
+
+
+def _hex_ip(address: str) -> str:
+    """An IPv4 address as /proc/net/tcp writes it (little-endian hex)."""
+    return "".join(f"{int(b):02X}" for b in reversed(address.split(".")))
+
+
+def held_by_address(pid: int) -> Counter[str]:
+    """TCP connections process ``pid`` holds open (a descriptor on a socket), per remote address:
+    what the server keeps, whatever its clients think (read from /proc, as ss or lsof would)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = fd.readlink().as_posix()
+        except OSError:
+            continue  # closed meanwhile
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    names = {_hex_ip(a): a for a in (ATTACKER, "127.0.0.1")}
+    held: Counter[str] = Counter()
+    for line in Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]:
+        cols = line.split()
+        remote, inode = cols[2].split(":")[0], cols[9]
+        if inode in inodes and remote != "00000000":
+            held[names.get(remote, remote)] += 1
+    return held
 
 
 @dataclass
 class Tally:
-    """What one attack saw: connections held at once at most, rooms and seats it got, how it ended."""
+    """What one attack got, as the server holds it: connections open at once (counted on the server's
+    side, per client address), rooms it created and held at once (the operator's view of /rooms names
+    each room's creator), seats it was given and held at once, and how its connections ended."""
 
-    open_now: int = 0
-    peak_open: int = 0
-    seats: int = 0
+    peak_held: Counter[str] = field(default_factory=Counter)  # address -> most connections the server held from it
+    peak_rooms: Counter[str] = field(default_factory=Counter)  # address -> most non-legitimate rooms it held
+    seats_now: int = 0
+    peak_seats: int = 0
+    attempts: int = 0
     endings: Counter[str] = field(default_factory=Counter)
 
+    def sample(self, held: Counter[str], rooms: Counter[str]) -> None:
+        for address, n in held.items():
+            self.peak_held[address] = max(self.peak_held[address], n)
+        for address, n in rooms.items():
+            self.peak_rooms[address] = max(self.peak_rooms[address], n)
+
+    def seated(self, delta: int) -> None:
+        self.seats_now += delta
+        self.peak_seats = max(self.peak_seats, self.seats_now)
+
     def opened(self) -> None:
-        self.open_now += 1
-        self.peak_open = max(self.peak_open, self.open_now)
+        self.attempts += 1
 
     def closed(self, how: str) -> None:
-        self.open_now -= 1
         self.endings[how] += 1
 
 
@@ -72,16 +116,31 @@ class Attack:
     def left(self) -> float:
         return self.deadline - time.monotonic()
 
-    async def room(self, room: str, on_message: Callable[[LoadClient, bytes], None] | None = None) -> LoadClient | None:
-        """A player in ``room`` (hello sent), or None when the server refused the connection."""
+    async def room(self, room: str, on_message: Callable[[LoadClient, bytes], None] | None = None,
+                   role: int = p.PLAYER) -> LoadClient | None:
+        """A player (or ``role``) in ``room`` (hello sent), or None when the server refused or closed the
+        connection first. A seat the server gives it in a legitimate room counts in the tally until the
+        connection ends (seats in rooms it created itself are its own)."""
         self.tally.opened()
+        seated = [False]
+
+        def seen(conn: LoadClient, data: bytes) -> None:
+            welcome = room.startswith("legit-") and data[:1] == bytes([p.WELCOME])
+            if not seated[0] and welcome and p.decode_server(data).seat != p.NO_SEAT:  # type: ignore[union-attr]
+                seated[0] = True
+                self.tally.seated(+1)
+                conn.closed.add_done_callback(lambda f: self.tally.seated(-1))
+            if on_message is not None:
+                on_message(conn, data)
         try:
-            conn = await LoadClient.connect(f"ws://127.0.0.1:{self.port}/rooms/pong/{room}",
-                                            on_message or (lambda c, d: None), ATTACKER)
+            conn = await LoadClient.connect(f"ws://127.0.0.1:{self.port}/rooms/pong/{room}", seen, ATTACKER)
         except Exception as e:
             self.tally.closed(_refusal(e))
             return None
-        conn.send(p.hello(p.PLAYER))
+        if conn.ws.state is not State.OPEN:  # refused right after the handshake (a join past the allowance)
+            await self.leave(conn)
+            return None
+        conn.send(p.hello(role))
         return conn
 
     async def leave(self, conn: LoadClient) -> None:
@@ -136,14 +195,14 @@ def _said(data: bytes) -> str:
 
 
 async def heal(a: Attack) -> None:
-    """Three players in a legitimate room sending a wrong HASH for every frame (each asks for a heal)."""
+    """Three spectators of a legitimate room and three players of a room of their own, each sending a
+    wrong HASH for every frame (a player's asks for a heal; a spectator's should be ignored)."""
     def wrong(conn: LoadClient, data: bytes) -> None:
         msg = p.decode_server(data)
-        if isinstance(msg, p.Welcome) and msg.seat != p.NO_SEAT:
-            a.tally.seats += 1
         if isinstance(msg, p.Frame):
             conn.send(p.hash_message(msg.tick, random.randbytes(32)))
-    conns = [c for c in await asyncio.gather(*(a.room("legit-0", wrong) for _ in range(3))) if c]
+    joins = [*(a.room("legit-0", wrong, p.SPECTATOR) for _ in range(3)), *(a.room("heal", wrong) for _ in range(3))]
+    conns = [c for c in await asyncio.gather(*joins) if c]
     await asyncio.sleep(a.left())
     await asyncio.gather(*(a.leave(c) for c in conns))
 
@@ -204,22 +263,40 @@ async def oversized(a: Attack) -> None:
 
 
 async def ping_flood(a: Attack) -> None:
-    """One WebSocket sending 125-byte pings as fast as the server takes them, reading nothing until the end."""
-    opened = await a.raw(hostile.upgrade("/rooms/pong/pings"))
-    if opened is None:
-        return
-    reader, writer = opened
-    batch = b"".join(hostile.frame(0x9, b"p" * 125) for _ in range(500))
-    sent = 0
-    try:
-        while a.left() > 0:
-            writer.write(batch)
-            await asyncio.wait_for(writer.drain(), max(0.05, a.left()))
-            sent += len(batch)
-    except (OSError, TimeoutError):
-        pass
+    """One WebSocket sending 125-byte pings as fast as the server takes them, reading nothing until the end.
+    (A blocking socket on a thread: once the server closes, what it wrote before -- its close frame --
+    is still read from the socket, where an asyncio stream would drop it with the write's error.)"""
+    a.tally.opened()
+    sent, answer = await asyncio.to_thread(_flood_pings, a.port, a.left())
     a.tally.endings[f"{sent / 1e6:.1f} MB of pings taken"] += 1
-    await a.ending(reader, writer, 1.0)
+    a.tally.closed(_said(answer) + " closed")
+
+
+def _flood_pings(port: int, seconds: float) -> tuple[int, bytes]:
+    """Pings on one WebSocket for ``seconds`` or until the server stops taking them; the bytes sent
+    and everything the server wrote (read only at the end)."""
+    deadline = time.monotonic() + seconds
+    batch = b"".join(hostile.frame(0x9, b"p" * 125) for _ in range(500))
+    with socket.create_connection(("127.0.0.1", port), timeout=2.0, source_address=(ATTACKER, 0)) as s:
+        s.sendall(hostile.upgrade("/rooms/pong/pings"))
+        answer = b""
+        while b"\r\n\r\n" not in answer and (chunk := s.recv(4096)):  # the 101 first: pings on an open WebSocket
+            answer += chunk
+        sent = 0
+        try:
+            while time.monotonic() < deadline:
+                s.settimeout(max(0.05, deadline - time.monotonic()))
+                s.sendall(batch)
+                sent += len(batch)
+        except OSError:  # reset, or the server stopped reading (a timeout)
+            pass
+        try:
+            s.settimeout(1.0)
+            while len(answer) < 1 << 22 and (chunk := s.recv(65536)):
+                answer += chunk
+        except OSError:
+            pass
+        return sent, answer
 
 
 async def slowloris(a: Attack) -> None:
@@ -278,30 +355,45 @@ def legit_p99_ms(url: str, rooms: int) -> float:
     return max(float(r["jitter_p99_ms"]) for r in legit)  # type: ignore[arg-type]
 
 
+def rooms_by_owner(url: str) -> Counter[str]:
+    """Rooms other than the legitimate ones, per the address that created them (the operator's /rooms)."""
+    return Counter(str(r.get("owner")) for r in _get_json(f"{url}/rooms") if not str(r["room"]).startswith("legit-"))
+
+
 async def measure(name: str, port: int, pid: int, seconds: float, settle: float, rooms: int,
                   baseline_join: float) -> dict[str, object]:
     url = f"http://127.0.0.1:{port}"
+    await asyncio.sleep(3.0)  # the legitimate rooms' last 180 ticks with no attack: this class's control
+    control = await asyncio.to_thread(legit_p99_ms, url, rooms)
     before = rss_bytes(pid)
     attack = Attack(port, time.monotonic() + seconds)
     task = asyncio.create_task(ATTACKS[name](attack))
     peak, join = before, float("nan")
+    t = attack.tally
     while not task.done() or attack.left() > 0:  # an attack cut off early is still measured to its end
         peak = max(peak, rss_bytes(pid))
+        t.sample(held_by_address(pid), await asyncio.to_thread(rooms_by_owner, url))
         if join != join and attack.left() < seconds * 0.4:
-            join = await join_seconds(port)
-        await asyncio.wait([task], timeout=0.25)
+            join = sorted([await join_seconds(port) for _ in range(3)])[1]  # the median of three
+        if task.done():
+            await asyncio.sleep(0.25)  # (asyncio.wait on a finished task returns at once)
+        else:
+            await asyncio.wait([task], timeout=0.25)
     task.result()
     p99 = await asyncio.to_thread(legit_p99_ms, url, rooms)
-    flood_rooms = sum(1 for r in await asyncio.to_thread(_get_json, f"{url}/rooms") if not str(r["room"]).startswith("legit-"))
-    await asyncio.sleep(settle)
+    t.sample(held_by_address(pid), await asyncio.to_thread(rooms_by_owner, url))
+    await asyncio.sleep(min(settle, 1.0))
+    held_after = held_by_address(pid)[ATTACKER]  # a second after the attack: what the server still holds from it
+    await asyncio.sleep(max(0.0, settle - 1.0))
     after = rss_bytes(pid)
-    t = attack.tally
-    return {"attack": name, "rss_before": before, "rss_peak": peak, "rss_after": after, "p99_ms": p99, "join_s": join,
-            "baseline_join_s": baseline_join, "peak_connections": t.peak_open, "rooms_left_at_end": flood_rooms,
-            "seats": t.seats, "endings": dict(t.endings),
+    held, got_rooms = t.peak_held[ATTACKER], t.peak_rooms[ATTACKER]
+    return {"attack": name, "control_p99_ms": control,
+            "rss_before": before, "rss_peak": peak, "rss_after": after, "p99_ms": p99, "join_s": join,
+            "baseline_join_s": baseline_join, "attempts": t.attempts, "peak_connections": held,
+            "held_after": held_after, "peak_rooms": got_rooms, "peak_seats": t.peak_seats, "endings": dict(t.endings),
             "ok_p99": p99 < LATE_GOAL_MS, "ok_join": join < JOIN_FACTOR * baseline_join,
             "ok_rss": after <= before * (1 + RSS_SLACK),
-            "ok_fair": t.peak_open <= FAIR_CONNECTIONS and flood_rooms <= FAIR_ROOMS and t.seats <= FAIR_SEATS}
+            "ok_fair": held <= FAIR_CONNECTIONS and got_rooms <= FAIR_ROOMS and t.peak_seats <= FAIR_SEATS}
 
 
 async def _bench(port: int, pid: int, bundle: Bundle, engine: Engine, args: argparse.Namespace) -> list[dict[str, object]]:
@@ -333,12 +425,14 @@ def show(console: Console, rows: list[dict[str, object]], settle: float) -> None
         return "pass" if ok else "FAIL"
     t = table(f"Attacks beside legitimate pong rooms (RSS MiB before / peak / {settle:g} s after; goals: p99 < "
               f"{LATE_GOAL_MS:g} ms, join < {JOIN_FACTOR:g}x baseline, RSS after within {RSS_SLACK:.0%}, fair share)",
-              "attack", "RSS MiB", "p99 late", "join (baseline)", "attacker held / ended", "goals")
+              "attack", "RSS MiB", "p99 late (before)", "join (baseline)", "attacker held / ended", "goals")
     for r in rows:
         endings = ", ".join(f"{k} x{v}" for k, v in sorted(r["endings"].items(), key=lambda kv: -kv[1]))  # type: ignore[attr-defined]
         t.add_row(str(r["attack"]), f"{mib(r['rss_before'])} / {mib(r['rss_peak'])} / {mib(r['rss_after'])}",
-                  f"{r['p99_ms']:.2f} ms", f"{float(r['join_s']) * 1e3:.0f} ms ({float(r['baseline_join_s']) * 1e3:.0f})",  # type: ignore[arg-type]
-                  f"{r['peak_connections']} conns, {r['rooms_left_at_end']} rooms, {r['seats']} seats; {endings}",
+                  f"{r['p99_ms']:.2f} ms ({r['control_p99_ms']:.2f})",
+                  f"{float(r['join_s']) * 1e3:.0f} ms ({float(r['baseline_join_s']) * 1e3:.0f})",  # type: ignore[arg-type]
+                  f"{r['attempts']} tries; held at once {r['peak_connections']} conns ({r['held_after']} 1 s after), "
+                  f"{r['peak_rooms']} rooms, {r['peak_seats']} seats; {endings}",
                   f"p99 {mark(r['ok_p99'])}, join {mark(r['ok_join'])}, RSS {mark(r['ok_rss'])}, fair {mark(r['ok_fair'])}")
     console.print(t)
 
@@ -350,6 +444,9 @@ def main(argv: list[str] | None = None, work: Path | None = None) -> list[dict[s
     parser.add_argument("--settle", type=float, default=10.0, help="seconds after an attack before RSS is read again "
                         "(default 10; the goal's figure is 60)")
     parser.add_argument("--rooms", type=int, default=3, help="legitimate pong rooms of four players (default 3)")
+    parser.add_argument("--limits", choices=("default", "lifted"), default="default",
+                        help="the server's own default limits, or the rooms bench's lifted ones (no per-address room, join "
+                             "or connection bounds to speak of): the contrast shows what the limits do")
     args = parser.parse_args(argv)
     args.only = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = sorted(set(args.only) - set(ATTACKS))
@@ -358,7 +455,8 @@ def main(argv: list[str] | None = None, work: Path | None = None) -> list[dict[s
     work = work or ROOT / "out" / "bench"
     pong = build(ROOT / "games" / "pong", work / "pong").out
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "bench.room_server", str(pong), str(port), "--default-limits"], cwd=ROOT)
+    mode = ["--default-limits"] if args.limits == "default" else []
+    server = subprocess.Popen([sys.executable, "-m", "bench.room_server", str(pong), str(port), *mode], cwd=ROOT)
     try:
         _wait_http(f"http://127.0.0.1:{port}/rooms")
         with Engine(CpuLimit.EPOCH, cache=work / "modules") as engine:

@@ -7,7 +7,8 @@ works from this server or with a store on another origin, and chunks may be cach
 
 A room id is all one needs to join, watch or fill a room, so ``GET /rooms`` lists only rooms
 started public (``/rooms/GAME/ROOM?public=1`` on the connection that starts it), except to the
-operator: a request from one of ``operators`` (loopback by default) sees every room.
+operator: a request from one of ``operators`` (loopback by default) sees every room, and the
+address each one counts against (its ``owner``: whose join created it).
 """
 
 from __future__ import annotations
@@ -94,9 +95,12 @@ def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits |
 
     async def rooms(request: Request) -> JSONResponse:
         operator = request.client is not None and request.client.host in operators
-        return JSONResponse([{"game": g, "room": r, "tick": run.room.tick, "clients": len(run.clients),
-                              "jitter_p99_ms": run.jitter_p99_ms()} for (g, r), run in host.runners.items()
-                             if run.public or operator])
+        listed: list[dict[str, object]] = [{"game": g, "room": r, "tick": run.room.tick, "clients": len(run.clients),
+                   "jitter_p99_ms": run.jitter_p99_ms()} for (g, r), run in host.runners.items() if run.public or operator]
+        if operator:  # who holds which room: the address each one counts against (Limits.rooms_per_address)
+            for entry in listed:
+                entry["owner"] = host.admission.owners.get((str(entry["game"]), str(entry["room"])))
+        return JSONResponse(listed)
 
     async def room_socket(ws: WebSocket) -> None:
         game, room_id = ws.path_params["game"], ws.path_params["room"]

@@ -3,7 +3,8 @@
 What it adds to uvicorn's: connections counted (``ConnectionTable``) and refused with a 503 past
 the caps; each request's head checked before h11 parses it (414, 431, or 400 for ambiguous
 framing, then closed); a deadline for every request's head and body (408); a deadline for a peer
-that stops reading while a response waits. Everything else is uvicorn's own.
+that stops reading while a response waits; bytes a client sent behind a WebSocket upgrade handed to
+the WebSocket protocol with the request (uvicorn drops them, so their limits went unchecked). Everything else is uvicorn's own.
 """
 
 from __future__ import annotations
@@ -69,7 +70,10 @@ class HttpProtocol(H11Protocol):
 
     def handle_websocket_upgrade(self, event: h11.Request) -> None:
         self.stop_timers()  # the WebSocket protocol takes over the connection (and its slot in the table)
+        early = self.conn.trailing_data[0]  # frames the client sent behind its upgrade, without waiting for the 101
         super().handle_websocket_upgrade(event)
+        if early:  # uvicorn hands over the request alone: these would be lost, and the stream read out of step
+            self.transport.get_protocol().data_received(early)  # type: ignore[attr-defined]
 
     def on_response_complete(self) -> None:
         if not self.transport.is_closing():

@@ -1,7 +1,8 @@
 """Connection limits: what one peer, and all peers together, may hold of a server process.
 
 ``ConnectionLimits`` is the operator's dial (every field says what it protects); ``ConnectionTable``
-is the book of open connections those limits bound, per client address and in all. Both are wired
+is the book of open connections those limits bound, per client address and in all, and of the rate
+at which each address opens new ones. Both are wired
 into uvicorn by ``layerw.server.run`` (its HTTP and WebSocket protocols, ``http_protocol.py`` and
 ``ws_protocol.py``), so ``layerw serve`` and ``layerw edge`` get the same ones.
 
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 import uvicorn
 from uvicorn.middleware.proxy_headers import _TrustedHosts
 
+from layerw.session.allowance import Allowance
 from layerw.session.protocol import MAX_CLIENT_MESSAGE
 
 FD_RESERVE = 64  # descriptors kept for everything but client connections: files, the store, redis, logs
@@ -41,6 +43,15 @@ class ConnectionLimits:
     max_connections_per_address: int = 64
     """Open connections from one client address. Protects everyone else's share of ``max_connections``
     (a browser tab needs a handful; a household or school behind one NAT needs more)."""
+    new_connections_per_second: float = 20.0
+    """New connections one client address may open per second, sustained (a token bucket). Protects the
+    event loop: each connection costs an accept, a parse and often a WebSocket handshake and an app task
+    before any per-route limit sees it, so one past the rate is answered 503 at once, parsed not at all."""
+    new_connection_burst: int = 100
+    """New connections one address may open at once above the rate (a page loading, players reconnecting)."""
+    addresses: int = 10_000
+    """Client addresses whose connection rate is remembered (least recently seen forgotten first):
+    bounds the table's own memory against floods from many addresses."""
     request_timeout_s: float = 10.0
     """Seconds a request's head and body may take to arrive, from the moment the server waits for it.
     Protects against slowloris and silent connections (answered 408, or closed if nothing came)."""
@@ -95,6 +106,7 @@ class ConnectionTable:
         self.trusted = _TrustedHosts(trusted_proxies) if trusted_proxies is not None else None
         self._address: dict[object, str | None] = {}
         self._per_address: Counter[str] = Counter()
+        self.arrivals = Allowance(limits.new_connections_per_second, limits.new_connection_burst, limits.addresses)
 
     @classmethod
     def of(cls, config: uvicorn.Config) -> ConnectionTable:
@@ -114,6 +126,8 @@ class ConnectionTable:
         address = None if self.is_trusted(peer) else peer
         if address is not None and self._per_address[address] >= self.limits.max_connections_per_address:
             return "too many connections from your address"
+        if address is not None and not self.arrivals.take(address):
+            return "too many new connections from your address: slow down"
         self._address[transport] = address
         if address is not None:
             self._per_address[address] += 1
@@ -131,6 +145,8 @@ class ConnectionTable:
             return None
         if self._per_address[address] >= self.limits.max_connections_per_address:
             return "too many connections from your address"
+        if not self.arrivals.take(address):
+            return "too many new connections from your address: slow down"
         self.release(transport)
         self._address[transport] = address
         self._per_address[address] += 1

@@ -1,7 +1,9 @@
 """uvicorn's sans-I/O WebSocket protocol (on the ``websockets`` library), held to ``ConnectionLimits``.
 
 What it adds to uvicorn's: a handshake the ``websockets`` parser rejects is answered 400 (uvicorn
-would hold it unanswered forever); the app must accept within a deadline; pings and pongs from the
+would hold it unanswered forever), and so are frames sent before the handshake's answer that break a
+limit (uvicorn would fail an assertion and drop the connection with a traceback); the app must
+accept within a deadline; pings and pongs from the
 client are rate-limited as they are parsed (each ping costs a pong write) and past the rate the
 connection closes 1008;
 while the connection's unsent bytes are above the high-water mark the server stops reading from it
@@ -90,6 +92,12 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         if self.conn.handshake_exc is not None and not self.handshake_initiated and not self.transport.is_closing():
             self.refuse(Refusal(400, f"bad WebSocket handshake: {self.conn.handshake_exc.__cause__ or self.conn.handshake_exc}"))
 
+    def handle_parser_exception(self) -> None:
+        if self.conn.close_sent is None:  # it failed before the handshake was answered: no close frame can go yet
+            self.refuse(Refusal(400, f"WebSocket frames before the handshake's answer broke a limit: {self.conn.parser_exc}"))
+            return
+        super().handle_parser_exception()
+
     async def send(self, message: ASGISendEvent) -> None:
         await super().send(message)
         if self.handshake_complete and self.handshake_timer is not None:
@@ -128,6 +136,7 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
     def refuse(self, refusal: Refusal) -> None:
         """Answer the handshake with ``refusal`` and close."""
         self.handshake_complete = self.close_sent = True
+        self.disconnected = True  # an app still starting finds the client gone (uvicorn ends it quietly)
         self.stop_timers()
         self.queue.put_nowait({"type": "websocket.disconnect", "code": 1006})
         self.transport.write(refusal.response())

@@ -34,9 +34,14 @@ async def _late(ws: WebSocket) -> None:
     await asyncio.sleep(2)  # accepts nothing in time (and ends soon, so the server stops quickly)
 
 
+async def _slow_echo(ws: WebSocket) -> None:
+    await asyncio.sleep(0.5)  # a busy server: frames the client sent at once arrive before the accept
+    await _echo(ws)
+
+
 def app() -> Starlette:
     return Starlette(routes=[Route("/ping", _ping), WebSocketRoute("/echo", _echo), WebSocketRoute("/rooms/echo", _echo),
-                             WebSocketRoute("/never", _late)])
+                             WebSocketRoute("/rooms/slow", _slow_echo), WebSocketRoute("/never", _late)])
 
 
 class Sockets:

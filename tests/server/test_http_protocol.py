@@ -34,6 +34,26 @@ def test_caps_per_address_and_in_all_refuse_with_503_and_free_up_on_close() -> N
         assert hostile.read_all(admitted).startswith(b"HTTP/1.1 200 ")
 
 
+
+def test_new_connections_past_an_addresss_rate_are_refused_at_accept_and_others_are_not() -> None:
+    limits = ConnectionLimits(new_connections_per_second=2.0, new_connection_burst=4)
+    with serving(hostile.app(), limits=limits, forwarded_allow_ips="") as url, hostile.Sockets(_port(url)) as sockets:
+        answers = []
+        for _ in range(6):  # each opened and finished in turn: never more than one open at once
+            s = sockets.connect("127.0.0.66")
+            time.sleep(0.05)  # a refusal comes at once, unasked (asking after it would be reset)
+            s.sendall(hostile.get(extra="Connection: close\r\n"))
+            answers.append(hostile.read_all(s)[:12])
+        assert answers[:4] == [b"HTTP/1.1 200"] * 4  # the burst
+        assert b"HTTP/1.1 503" in answers[4:]  # past it and the rate, refused before any parsing
+        other = sockets.connect("127.0.0.2")  # another address has its own allowance
+        other.sendall(hostile.get(extra="Connection: close\r\n"))
+        assert hostile.read_all(other).startswith(b"HTTP/1.1 200 ")
+        time.sleep(1.0)  # the rate refills
+        again = sockets.connect("127.0.0.66")
+        again.sendall(hostile.get(extra="Connection: close\r\n"))
+        assert hostile.read_all(again).startswith(b"HTTP/1.1 200 ")
+
 def test_a_trusted_proxys_connections_count_against_the_client_it_forwards() -> None:
     limits = ConnectionLimits(max_connections=50, max_connections_per_address=2)
     with serving(hostile.app(), limits=limits, forwarded_allow_ips="127.0.0.1") as url, hostile.Sockets(_port(url)) as sockets:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import socket
 import time
 
+import pytest
+
 from layerw.server.limits import ConnectionLimits
 from layerw.session.protocol import MAX_CLIENT_MESSAGE
 from tests.server import hostile
@@ -87,3 +89,25 @@ def test_a_handshake_the_websocket_parser_rejects_is_answered_400() -> None:
         s = sockets.connect()
         s.sendall(hostile.upgrade(extra=many))
         assert hostile.read_all(s).startswith(b"HTTP/1.1 400 ")
+
+
+@pytest.mark.parametrize("frames", [b"".join(hostile.frame(PING, b"p" * 125) for _ in range(200)),
+                                    hostile.frame(BINARY, b"x" * 1000, length=16 << 20)], ids=["ping-flood", "oversized"])
+def test_frames_that_break_a_limit_before_the_handshake_is_answered_get_400(frames: bytes) -> None:
+    with serving(hostile.app()) as url, hostile.Sockets(_port(url)) as sockets:
+        s = sockets.connect()
+        s.sendall(hostile.upgrade("/rooms/slow") + frames)  # all at once, before the app accepts
+        assert hostile.read_all(s).startswith(b"HTTP/1.1 400 ")  # answered and closed, not dropped unanswered
+        ws = sockets.websocket("/rooms/slow")  # and the server goes on serving
+        ws.sendall(hostile.frame(BINARY, b"hello"))
+        assert ws.recv(64).endswith(b"hello")
+
+
+def test_a_frame_sent_with_the_upgrade_reaches_the_app() -> None:
+    with serving(hostile.app()) as url, hostile.Sockets(_port(url)) as sockets:
+        s = sockets.connect()
+        s.sendall(hostile.upgrade("/rooms/echo") + hostile.frame(BINARY, b"early"))  # one write: one read on the server
+        answer = b""
+        while not answer.endswith(b"early"):
+            answer += s.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 101 ")
