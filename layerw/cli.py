@@ -30,8 +30,14 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 def cmd_build(args: argparse.Namespace) -> int:
     from layerw.toolchain.build import build
+    from layerw.toolchain.cart import build_cart, is_cart_dir
     from layerw.toolchain.component import PLUGIN_CONFIG, build_plugin
 
+    if is_cart_dir(Path(args.dir)):
+        with console.status(f"building WASM-4 cart {args.dir} ..."):
+            cart = build_cart(Path(args.dir), Path(args.out) if args.out else None)
+        console.print(f"built cart {cart} ({cart.stat().st_size:,} bytes): run it with [bold]layerw run {cart}[/]")
+        return 0
     if (Path(args.dir) / PLUGIN_CONFIG).is_file():
         with console.status(f"building plugin {args.dir} ..."):
             path = build_plugin(Path(args.dir), Path(args.out) if args.out else None)
@@ -218,9 +224,11 @@ def _parser() -> argparse.ArgumentParser:
     parsers["new"].add_argument("name", help="directory to create; its last part is the game's name")
     parsers["new"].add_argument("--lang", choices=("c", "cpp"), default="c")
 
-    parsers["build"].add_argument("dir", help="game directory holding layerw.toml")
+    parsers["build"].add_argument("dir", help="game directory holding layerw.toml, or a WASM-4 cart's "
+                                  "(src/*.c or one .wat, no layerw.toml)")
     parsers["build"].add_argument("-o", "--out", help="build directory (default DIR/build); for a plugin "
-                                  "(a directory holding plugin.toml) the component file (default DIR/build/plugin.wasm)")
+                                  "(a directory holding plugin.toml) the component file (default DIR/build/plugin.wasm); for a cart the "
+                                  "cart file (default DIR/build/cart.wasm)")
     parsers["build"].add_argument("--component", action="store_true",
                                   help="also build a Component Model component (game.component.wasm), which hosts then run")
 
@@ -272,7 +280,7 @@ def _parser() -> argparse.ArgumentParser:
                                   "(default: this process only)")
 
     r = parsers["run"]
-    r.add_argument("game", help="build directory (from `layerw build`), or a game's name with --store")
+    r.add_argument("game", help="build directory (from `layerw build`), a WASM-4 cart (.wasm), or a game's name with --store")
     pick = r.add_mutually_exclusive_group()
     pick.add_argument("--channel", help="with --store: the channel to run (default latest)")
     pick.add_argument("--version", help="with --store: the version to run")
