@@ -121,6 +121,8 @@ class CartGame(Game):
         if len(events) > abi.MAX_EVENTS:
             raise InputError(f"{len(events)} events in one tick; the contract allows {abi.MAX_EVENTS}")
         self._refuse_if_failed()
+        if self.store is None:
+            raise GameError(f"{self.name} is closed; start it again", game=self.name, tick=self.tick_count)
         self.tones[:] = [t for t in self.tones if t.tick >= self.tick_count]  # start()'s belong to tick 0
         self.ram[mm.GAMEPADS:mm.MOUSE_BUTTONS + 1] = np.frombuffer(controls.registers(inputs), np.uint8)
         if not self.ram[mm.SYSTEM_FLAGS] & mm.SYSTEM_PRESERVE_FRAMEBUFFER:
@@ -149,6 +151,16 @@ class CartGame(Game):
             return []
         self._frame_changed = False
         return [(FRAME_TEXTURE, self.frame())]
+
+    def close(self) -> None:
+        """Free the instance now. The last state stays readable (``ram``, ``frame``, ``state_hash``)
+        from a copy: the views into the freed memory are dropped first."""
+        if getattr(self, "store", None) is not None and hasattr(self, "cart"):
+            self.ram = self.ram.copy()
+            self.cart = CartImports(self.name, self.ram, font.glyphs(), self.disk, self.tones, self.traces,
+                                    self._tick_now, self.log)
+        super().close()
+        self.store = None  # type: ignore[assignment]  # closed: nothing refers to the freed memory any more
 
     # --- state -------------------------------------------------------------------------------------
 

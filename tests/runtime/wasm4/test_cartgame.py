@@ -193,4 +193,15 @@ def test_events_beyond_the_contract_are_refused(tmp_path: Path, engine: Engine) 
 
     with cart(tmp_path, engine, '(func (export "update"))') as game, pytest.raises(InputError):
         game.tick(InputState(1), [Event(3, 0, 0, 0)] * (abi.MAX_EVENTS + 1))
-    assert np.asarray(game.frame()).shape == (160, 160, 4)
+
+
+def test_a_closed_cart_keeps_its_last_state_readable_and_refuses_ticks(tmp_path: Path, engine: Engine) -> None:
+    body = f'(func (export "update") (i32.store8 (i32.const {mm.FRAMEBUFFER}) (i32.const 3)))'
+    game = cart(tmp_path, engine, body)
+    game.tick(InputState(1))
+    hashed = game.state_hash()
+    game.close()
+    assert game.state_hash() == hashed and np.asarray(game.frame())[0, 0].tolist() == [0x07, 0x18, 0x21, 255]
+    with pytest.raises(GameError, match="closed"):
+        game.tick(InputState(1))
+    game.close()
