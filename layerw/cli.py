@@ -227,8 +227,8 @@ def _parser() -> argparse.ArgumentParser:
     parsers["build"].add_argument("dir", help="game directory holding layerw.toml, or a WASM-4 cart's "
                                   "(src/*.c or one .wat, no layerw.toml)")
     parsers["build"].add_argument("-o", "--out", help="build directory (default DIR/build); for a plugin "
-                                  "(a directory holding plugin.toml) the component file (default DIR/build/plugin.wasm); for a cart the "
-                                  "cart file (default DIR/build/cart.wasm)")
+                                  "(a directory holding plugin.toml) the component file (default DIR/build/plugin.wasm); "
+                                  "for a cart the cart file (default DIR/build/cart.wasm)")
     parsers["build"].add_argument("--component", action="store_true",
                                   help="also build a Component Model component (game.component.wasm), which hosts then run")
 

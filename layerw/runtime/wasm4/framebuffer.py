@@ -63,7 +63,8 @@ class Framebuffer:
         table = np.empty((4, 4), np.uint8)
         table[:, 0], table[:, 1], table[:, 2] = words >> 16, words >> 8, words
         table[:, 3] = 255
-        return table[self.indices()]
+        rgba: np.ndarray = table[self.indices()]
+        return rgba
 
     # --- writing pixels ----------------------------------------------------------------------------
 

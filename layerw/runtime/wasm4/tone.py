@@ -50,4 +50,5 @@ class ToneEvent:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ToneEvent:
-        return cls(**{k: (bool(v) if k == "note_mode" else int(v)) for k, v in data.items()})
+        ints = {k: int(data[k]) for k in cls.__dataclass_fields__ if k != "note_mode"}
+        return cls(**ints, note_mode=bool(data["note_mode"]))

@@ -50,7 +50,7 @@ def tracef(memory: np.ndarray, fmt_ptr: int, args_ptr: int) -> str:
     def word(size: int, kind: str) -> tuple[int | float | None, int]:
         if not 0 <= at <= MEMORY_SIZE - size:
             return None, at + size
-        return struct.unpack_from(kind, memory, at)[0], at + size
+        return struct.unpack(kind, memory[at:at + size].tobytes())[0], at + size
 
     while i < len(fmt) and len(out) < MAX_TRACE:
         c = fmt[i]

@@ -66,9 +66,10 @@ def test_initialize_then_start_then_update_each_tick(tmp_path: Path, engine: Eng
 
 @pytest.mark.parametrize("preserve", [False, True])
 def test_framebuffer_is_cleared_each_tick_unless_preserved(tmp_path: Path, engine: Engine, preserve: bool) -> None:
+    fb = mm.FRAMEBUFFER
     body = f"""
       (func (export "start") (i32.store8 (i32.const {mm.SYSTEM_FLAGS}) (i32.const {int(preserve)})))
-      (func (export "update") (i32.store8 (i32.const {mm.FRAMEBUFFER}) (i32.add (i32.load8_u (i32.const {mm.FRAMEBUFFER})) (i32.const 1))))"""
+      (func (export "update") (i32.store8 (i32.const {fb}) (i32.add (i32.load8_u (i32.const {fb})) (i32.const 1))))"""
     with cart(tmp_path, engine, body) as game:
         for _ in range(3):
             game.tick(InputState(1))
@@ -148,7 +149,7 @@ def test_tone_events_are_typed_stamped_and_kept_per_tick(tmp_path: Path, engine:
 
 
 def test_a_cart_that_loops_forever_times_out_and_restores(tmp_path: Path, engine: Engine) -> None:
-    body = f"""(func (export "update")
+    body = """(func (export "update")
         (i32.store8 (i32.const 0x2000) (i32.add (i32.load8_u (i32.const 0x2000)) (i32.const 1)))
         (if (i32.eq (i32.load8_u (i32.const 0x2000)) (i32.const 3)) (then (loop $l (br $l)))))"""
     with cart(tmp_path, engine, body) as game:
