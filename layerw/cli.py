@@ -30,13 +30,15 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 def cmd_build(args: argparse.Namespace) -> int:
     from layerw.toolchain.build import build
-    from layerw.toolchain.cart import build_cart, is_cart_dir
+    from layerw.toolchain.cart import build_cart, is_cart_source
     from layerw.toolchain.component import PLUGIN_CONFIG, build_plugin
 
-    if is_cart_dir(Path(args.dir)):
+    if is_cart_source(Path(args.dir)):
         with console.status(f"building WASM-4 cart {args.dir} ..."):
-            cart = build_cart(Path(args.dir), Path(args.out) if args.out else None)
-        console.print(f"built cart {cart} ({cart.stat().st_size:,} bytes): run it with [bold]layerw run {cart}[/]")
+            out = build_cart(Path(args.dir), Path(args.out) if args.out else None, name=args.name,
+                             version=args.cart_version, players=args.players)
+        console.print(f"built cart {out} ({(out / 'game.wasm').stat().st_size:,} bytes): run it with "
+                      f"[bold]layerw run {out}[/], publish it with [bold]layerw publish {out}[/]")
         return 0
     if (Path(args.dir) / PLUGIN_CONFIG).is_file():
         with console.status(f"building plugin {args.dir} ..."):
@@ -224,11 +226,13 @@ def _parser() -> argparse.ArgumentParser:
     parsers["new"].add_argument("name", help="directory to create; its last part is the game's name")
     parsers["new"].add_argument("--lang", choices=("c", "cpp"), default="c")
 
-    parsers["build"].add_argument("dir", help="game directory holding layerw.toml, or a WASM-4 cart's "
-                                  "(src/*.c or one .wat, no layerw.toml)")
+    parsers["build"].add_argument("dir", help="game directory holding layerw.toml, or a WASM-4 cart: its "
+                                  "directory (src/*.c or one .wat, no layerw.toml) or its .wasm file")
     parsers["build"].add_argument("-o", "--out", help="build directory (default DIR/build); for a plugin "
-                                  "(a directory holding plugin.toml) the component file (default DIR/build/plugin.wasm); "
-                                  "for a cart the cart file (default DIR/build/cart.wasm)")
+                                  "(a directory holding plugin.toml) the component file (default DIR/build/plugin.wasm)")
+    parsers["build"].add_argument("--name", help="a WASM-4 cart's game name (default: from its directory or file)")
+    parsers["build"].add_argument("--cart-version", help="a WASM-4 cart's version (default 0.1.0)")
+    parsers["build"].add_argument("--players", type=int, default=4, help="a WASM-4 cart's players (1..4, default 4)")
     parsers["build"].add_argument("--component", action="store_true",
                                   help="also build a Component Model component (game.component.wasm), which hosts then run")
 

@@ -1,5 +1,6 @@
-"""The command line with WASM-4 carts: `layerw build` a cart directory, `layerw run CART.wasm` with
-no layerw.toml, headless (PNG and state-hash) and in a window, as a user would."""
+"""The command line with WASM-4 carts: `layerw build` a cart directory, `layerw run` the build or the
+bare cart file (no layerw.toml of its own), headless (PNG and state-hash) and in a window, `layerw
+publish` it and run it from the store, as a user would."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from PIL import Image
 
 from layerw.cart import CartBundle
+from layerw.config import GameConfig
 from layerw.runtime import open_game
 from layerw.runtime.inputs import InputState
 from layerw.runtime.wasm4.cartgame import CartGame
@@ -21,11 +23,21 @@ from tests.test_cli import layerw
 
 
 @pytest.fixture(scope="module")
-def watris(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("cli-cart") / "watris.wasm"
-    proc = layerw("build", str(CARTS / "watris"), "-o", str(out))
-    assert out.is_file() and "built cart" in proc.stderr
+def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("cli-cart") / "watris-build"
+    proc = layerw("build", str(CARTS / "watris"), "-o", str(out), "--cart-version", "1.2.0", "--players", "2")
+    assert "built cart" in proc.stderr
+    config = GameConfig.load(out)
+    assert (config.name, config.version, config.players, config.width, config.tick_rate) == ("watris", "1.2.0", 2, 160, 60)
     return out
+
+
+@pytest.fixture(scope="module")
+def watris(build_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bare cart file, away from its layerw.toml."""
+    path = tmp_path_factory.mktemp("bare") / "watris.wasm"
+    path.write_bytes((build_dir / "game.wasm").read_bytes())
+    return path
 
 
 def host_frame(path: Path, ticks: int) -> np.ndarray:
@@ -48,6 +60,22 @@ def test_run_a_cart_headless_prints_one_state_hash_and_the_exact_picture(watris:
         assert pixels.shape == (160, 160, 4)
         assert np.array_equal(pixels, host_frame(watris, 45))  # one texture, 1:1, nearest: exactly the framebuffer
     assert lines[0] == lines[1]
+
+
+def test_the_build_directory_and_its_store_copy_run_the_same_as_the_bare_cart(build_dir: Path, watris: Path,
+                                                                             tmp_path: Path) -> None:
+    bare = layerw("run", str(watris), "--headless", "--ticks", "30").stdout.splitlines()[-1]
+    built = layerw("run", str(build_dir), "--headless", "--ticks", "30").stdout.splitlines()[-1]
+    store = tmp_path / "store"
+    layerw("publish", str(build_dir), "--store", str(store))
+    stored = layerw("run", "watris", "--store", str(store), "--headless", "--ticks", "30").stdout.splitlines()[-1]
+    assert bare == built == stored and bare.startswith("state-hash ")
+
+
+def test_a_cart_file_builds_too(watris: Path, tmp_path: Path) -> None:
+    layerw("build", str(watris), "-o", str(tmp_path / "b"), "--name", "my-watris")
+    assert GameConfig.load(tmp_path / "b").name == "my-watris"
+    assert (tmp_path / "b" / "game.wasm").read_bytes() == watris.read_bytes()
 
 
 def test_a_cart_with_the_watchdog_is_a_one_line_typed_error(watris: Path) -> None:

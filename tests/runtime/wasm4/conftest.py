@@ -9,7 +9,7 @@ import pytest
 import wasmtime
 
 from layerw.cart import CartBundle
-from layerw.toolchain.cart import build_cart
+from layerw.toolchain.cart import compile_cart
 
 CARTS = Path(__file__).resolve().parent / "carts"  # WASM-4's example carts (ISC, see carts/LICENSE.txt)
 
@@ -21,7 +21,7 @@ def cart(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
 
     def get(name: str) -> Path:
         if name not in built:
-            built[name] = build_cart(CARTS / name, tmp_path_factory.mktemp("carts") / f"{name}.wasm")
+            built[name] = compile_cart(CARTS / name, tmp_path_factory.mktemp("carts") / f"{name}.wasm")
         return built[name]
 
     return get
