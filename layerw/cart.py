@@ -26,7 +26,11 @@ CART_FUNCTIONS = frozenset({
 CART_PAGES = 1
 SCREEN = 160
 TICK_RATE = 60
-_WASM_HEADER = b"\0asm\x01\0\0\0"  # a core module, version 1 (components differ in the version)
+# A cart spends most of its tick in the host's drawing functions, which count against its CPU
+# deadline too (wasmtime's epochs advance in wall time): a second bounds a runaway cart without
+# failing a busy one on a loaded machine.
+TICK_MS = 1000
+WASM_HEADER = b"\0asm\x01\0\0\0"  # a core module, version 1 (components differ in the version)
 _IMPORT_SECTION = 2
 _KINDS = ("func", "table", "memory", "global", "tag")
 
@@ -39,13 +43,15 @@ class Import:
     limits: tuple[int, int | None] | None = None  # (min, max) pages of a memory, else None
 
 
-class _Reader:
+class WasmReader:
+    """Reads a wasm binary: bytes, LEB128 numbers, names, limits; past the end is InvalidModule."""
+
     def __init__(self, data: bytes, at: int = 0) -> None:
         self.data, self.at = data, at
 
     def byte(self) -> int:
         if self.at >= len(self.data):
-            raise InvalidModule("wasm module ends inside its import section")
+            raise InvalidModule("wasm module ends early (truncated or malformed)")
         self.at += 1
         return self.data[self.at - 1]
 
@@ -76,9 +82,9 @@ class _Reader:
 
 def imports(wasm: bytes) -> list[Import]:
     """The import section of a core module (empty for anything else: a component, WAT, junk)."""
-    if not wasm.startswith(_WASM_HEADER):
+    if not wasm.startswith(WASM_HEADER):
         return []
-    r = _Reader(wasm, len(_WASM_HEADER))
+    r = WasmReader(wasm, len(WASM_HEADER))
     while r.at < len(wasm):
         section, size = r.byte(), r.u32()
         if section != _IMPORT_SECTION:
@@ -144,7 +150,8 @@ def cart_name(path: Path) -> str:
 
 def cart_config(name: str, *, players: int = 4) -> GameConfig:
     """The config WASM-4 fixes for every cart."""
-    config = GameConfig(name=name, tick_rate=TICK_RATE, width=SCREEN, height=SCREEN, players=players, memory_mb=1)
+    config = GameConfig(name=name, tick_rate=TICK_RATE, width=SCREEN, height=SCREEN, players=players, memory_mb=1,
+                        tick_ms=TICK_MS)
     config.check(f"cart {name}")
     return config
 

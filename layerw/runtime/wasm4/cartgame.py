@@ -9,9 +9,8 @@ framebuffer unless SYSTEM_FLAGS has PRESERVE_FRAMEBUFFER, and calls ``update``. 
 one-sprite command list, so every Layer-W renderer shows carts, scaled by whole numbers.
 
 What it reuses from the core backend (``Game``): calls under the CPU budget, traps translated to
-``GameError``, the failure latch, memory views. State is the whole 64 KiB, the disk and the tone
-events of the last tick (a cart's wasm globals are not state: clang carts keep only the stack
-pointer there, which is back at its start value between calls).
+``GameError``, the failure latch, memory views. State is the whole 64 KiB, the disk, the tone
+events of the last tick and the cart's mutable globals (exported for the host by ``globals``).
 """
 
 from __future__ import annotations
@@ -42,6 +41,7 @@ from layerw.runtime.wasm4 import controls, font
 from layerw.runtime.wasm4 import memorymap as mm
 from layerw.runtime.wasm4.cartimports import MAX_TRACES, CartImports
 from layerw.runtime.wasm4.disk import Disk
+from layerw.runtime.wasm4.globals import export_globals
 from layerw.runtime.wasm4.tone import MAX_TONES_PER_TICK, ToneEvent
 
 FRAME_TEXTURE = 1  # the texture handle of the framebuffer (a cart has no assets of its own)
@@ -73,7 +73,10 @@ class CartGame(Game):
         self.traces: deque[str] = deque(maxlen=MAX_TRACES)
         self._frame_changed = True
         check_cart(bundle.module, self.name)
-        self.module = engine.compile(bundle.module)
+        wasm, self.cart_globals = export_globals(bundle.module)
+        self._globals: list[wasmtime.Global] = []
+        self._closed_globals: list[int | float] = []
+        self.module = engine.compile(wasm)
         self._start(self._boot)
 
     # --- instance ----------------------------------------------------------------------------------
@@ -111,6 +114,11 @@ class CartGame(Game):
             func = exports.get(name)
             if isinstance(func, wasmtime.Func):
                 self._funcs[name] = func
+        self._globals = []
+        for name in self.cart_globals.names:
+            value = exports[name]
+            assert isinstance(value, wasmtime.Global)  # added by export_globals
+            self._globals.append(value)
 
     def _init_io(self) -> Mapping[str, int]:
         raise NotImplementedError("a cart has no lw_io record")  # _boot never asks for one
@@ -156,6 +164,7 @@ class CartGame(Game):
         """Free the instance now. The last state stays readable (``ram``, ``frame``, ``state_hash``)
         from a copy: the views into the freed memory are dropped first."""
         if getattr(self, "store", None) is not None and hasattr(self, "cart"):
+            self._closed_globals = self.globals()
             self.ram = self.ram.copy()
             self.cart = CartImports(self.name, self.ram, font.glyphs(), self.disk, self.tones, self.traces,
                                     self._tick_now, self.log)
@@ -164,18 +173,28 @@ class CartGame(Game):
 
     # --- state -------------------------------------------------------------------------------------
 
+    def globals(self) -> list[int | float]:
+        """The values of the cart's mutable number globals (see ``globals.export_globals``)."""
+        if self.store is None:
+            return list(self._closed_globals)
+        return [g.value(self.store) for g in self._globals]
+
     def _host_state(self) -> dict[str, object]:
         return {"rng": 0, "assets": {}, "disk": base64.b64encode(self.disk.data).decode(),
-                "tones": [t.to_dict() for t in self.tones]}
+                "tones": [t.to_dict() for t in self.tones], "globals": self.globals()}
 
     def state_hash(self) -> str:
-        """SHA-256 of the cart's 64 KiB, its disk and the last tick's tone events."""
+        """SHA-256 of the cart's 64 KiB, its disk, the last tick's tone events and its globals."""
         h = hashlib.sha256(self.ram.tobytes())
         h.update(len(self.disk.data).to_bytes(2, "little") + self.disk.data)
         h.update(json.dumps([t.to_dict() for t in self.tones], sort_keys=True).encode())
+        h.update(json.dumps(self.globals()).encode())
         return h.hexdigest()
 
     def snapshot(self) -> Snapshot:
+        if self.cart_globals.unsaved:
+            raise SnapshotError(f"{self.name} keeps state in {self.cart_globals.unsaved} mutable wasm globals of a "
+                                "type a snapshot cannot hold (v128 or references): it cannot be snapshotted")
         return Snapshot(module_sha256=self.module_sha256, tick=self.tick_count, pages=1, state_begin=0,
                         memory=self.ram.tobytes(), host=self._host_state())
 
@@ -185,9 +204,11 @@ class CartGame(Game):
         try:
             disk = base64.b64decode(str(snap.host["disk"]), validate=True)
             tones = [ToneEvent.from_dict(dict(t)) for t in snap.host["tones"]]
+            values = [v if isinstance(v, float) else int(v) for v in snap.host["globals"]]
         except (KeyError, TypeError, ValueError) as e:
             raise SnapshotError(f"snapshot host state is not a cart's: {e}") from e
-        if len(snap.memory) != mm.MEMORY_SIZE or len(disk) > mm.DISK_SIZE or len(tones) > MAX_TONES_PER_TICK:
+        if (len(snap.memory) != mm.MEMORY_SIZE or len(disk) > mm.DISK_SIZE or len(tones) > MAX_TONES_PER_TICK
+                or len(values) != len(self.cart_globals.names)):
             raise SnapshotError(f"snapshot does not fit {self.name}: a cart has {mm.MEMORY_SIZE} bytes of memory, "
                                 f"{mm.DISK_SIZE} of disk and at most {MAX_TONES_PER_TICK} tones a tick")
         self._failure = None
@@ -197,6 +218,8 @@ class CartGame(Game):
             self.ram[:] = np.frombuffer(snap.memory, np.uint8)
             self.disk.write(disk)
             self.tones[:] = tones
+            for g, v in zip(self._globals, values, strict=True):
+                g.set_value(self.store, v)
         except BaseException as e:  # the fresh instance holds part of a state: refuse to run it
             self._fail(GameError(f"{self.name}: restoring the snapshot of tick {snap.tick} failed ({e}); "
                                  "restore another snapshot", game=self.name, tick=self.tick_count))
