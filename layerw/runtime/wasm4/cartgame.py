@@ -18,9 +18,10 @@ from __future__ import annotations
 import base64
 import ctypes
 import hashlib
-import json
+import struct
 from collections import deque
 from collections.abc import Mapping, Sequence
+from dataclasses import fields
 
 import numpy as np
 import wasmtime
@@ -41,9 +42,10 @@ from layerw.runtime.wasm4 import controls, font
 from layerw.runtime.wasm4 import memorymap as mm
 from layerw.runtime.wasm4.cartimports import MAX_TRACES, CartImports
 from layerw.runtime.wasm4.disk import Disk
-from layerw.runtime.wasm4.globals import export_globals
+from layerw.runtime.wasm4.globals import PACK, export_globals
 from layerw.runtime.wasm4.tone import MAX_TONES_PER_TICK, ToneEvent
 
+TONE_FIELDS = tuple(f.name for f in fields(ToneEvent))
 FRAME_TEXTURE = 1  # the texture handle of the framebuffer (a cart has no assets of its own)
 ENTRY_POINTS = ("_initialize", "_start", "start", "update")
 
@@ -184,11 +186,15 @@ class CartGame(Game):
                 "tones": [t.to_dict() for t in self.tones], "globals": self.globals()}
 
     def state_hash(self) -> str:
-        """SHA-256 of the cart's 64 KiB, its disk, the last tick's tone events and its globals."""
+        """SHA-256 of the cart's 64 KiB, then its disk (u16 length, bytes), the last tick's tone
+        events (each field a u32, in ``ToneEvent`` order) and its globals (each in its own type),
+        all little-endian: one layout for every host (web/cart-game.js hashes the same bytes)."""
         h = hashlib.sha256(self.ram.tobytes())
         h.update(len(self.disk.data).to_bytes(2, "little") + self.disk.data)
-        h.update(json.dumps([t.to_dict() for t in self.tones], sort_keys=True).encode())
-        h.update(json.dumps(self.globals()).encode())
+        for tone in self.tones:
+            h.update(struct.pack(f"<{len(TONE_FIELDS)}I", *(int(getattr(tone, f)) for f in TONE_FIELDS)))
+        for kind, value in zip(self.cart_globals.types, self.globals(), strict=True):
+            h.update(struct.pack(PACK[kind], value))
         return h.hexdigest()
 
     def snapshot(self) -> Snapshot:

@@ -26,7 +26,11 @@ _LEB_IMMEDIATE = {0x41, 0x42, 0x23, 0xD2}  # i32.const, i64.const, global.get, r
 @dataclass(frozen=True)
 class CartGlobals:
     names: tuple[str, ...]  # the added exports, in global index order
+    types: tuple[str, ...]  # each one's value type: i32, i64, f32 or f64
     unsaved: int  # mutable globals of a type a snapshot cannot hold
+
+
+PACK = {"i32": "<i", "i64": "<q", "f32": "<f", "f64": "<d"}  # how the state hash takes each value
 
 
 def _uleb(value: int) -> bytes:
@@ -67,6 +71,7 @@ def export_globals(wasm: bytes) -> tuple[bytes, CartGlobals]:
     sections: list[tuple[int, bytes]] = []
     imported = sum(1 for i in imports(wasm) if i.kind == "global")  # the index space counts them first
     names: list[str] = []
+    types: list[str] = []
     unsaved = 0
     while r.at < len(wasm):
         section, size = r.byte(), r.u32()
@@ -81,12 +86,13 @@ def export_globals(wasm: bytes) -> tuple[bytes, CartGlobals]:
                 _skip_init(g)
                 if mutable and kind in _NUMBER_TYPES:
                     names.append(f"{EXPORT_PREFIX}{index}")
+                    types.append(_NUMBER_TYPES[kind])
                 elif mutable:
                     unsaved += 1
         sections.append((section, payload))
         r.at = end
     if not names:
-        return wasm, CartGlobals((), unsaved)
+        return wasm, CartGlobals((), (), unsaved)
     added = b"".join(_uleb(len(n)) + n.encode() + b"\x03" + _uleb(int(n[len(EXPORT_PREFIX):])) for n in names)
     out, placed = bytearray(WASM_HEADER), False
     for section, payload in sections:
@@ -101,7 +107,7 @@ def export_globals(wasm: bytes) -> tuple[bytes, CartGlobals]:
         out += bytes([section]) + _section(payload)
     if not placed:
         out += bytes([_EXPORT_SECTION]) + _section(_uleb(len(names)) + added)
-    return bytes(out), CartGlobals(tuple(names), unsaved)
+    return bytes(out), CartGlobals(tuple(names), tuple(types), unsaved)
 
 
 def _section(payload: bytes) -> bytes:
