@@ -196,7 +196,9 @@ class Framebuffer:
              flags: int) -> None:
         """Copy a w x h region at (src_x, src_y) of a sprite ``stride`` pixels wide stored at
         ``ptr`` (1 or 2 bits a pixel, rows packed most significant bits first), flipped, then
-        rotated a quarter turn anti-clockwise, as ``flags`` say; pixel value v in DRAW_COLORS v+1."""
+        rotated a quarter turn anti-clockwise, as ``flags`` say; pixel value v in DRAW_COLORS v+1.
+        The whole sprite is read before any pixel is written: a sprite overlapping the framebuffer
+        reads it as it was before this call (web/wasm4-framebuffer.js does the same)."""
         bpp = 2 if flags & mm.BLIT_2BPP else 1
         rotate = bool(flags & mm.BLIT_ROTATE)
         dw, dh = (h, w) if rotate else (w, h)
