@@ -10,6 +10,7 @@ import { KEYS, OPS, PAD_BUTTONS, STRUCTS } from "./abi.js";
 import { checkCart, exportGlobals } from "./cart.js";
 import { GameError, InputError, InvalidModule, LayerWError } from "./errors.js";
 import { consoleLog, crashOf, hex } from "./game-host.js";
+import { MODULE_BYTES } from "./source.js";
 import { DRAW_COLORS, Framebuffer, MEMORY_SIZE } from "./wasm4-framebuffer.js";
 
 export const FRAME_TEXTURE = 1;
@@ -46,16 +47,21 @@ function frameCommands() {
   return bytes;
 }
 
-/** A source's module as bytes. @param {any} pending */
-export async function moduleBytes(pending) {
-  const module = await pending;
+/**
+ * The bytes of a source's module (awaited), or null where they cannot be had: a Response is read
+ * from a clone (the original still streams into a compiler), a compiled Module by its loader's
+ * record (source.js MODULE_BYTES).
+ * @param {any} module
+ * @returns {Promise<Uint8Array | null>}
+ */
+export async function moduleBytes(module) {
   if (module instanceof Uint8Array) return module;
   if (module instanceof ArrayBuffer) return new Uint8Array(module);
   if (typeof Response !== "undefined" && module instanceof Response) {
-    if (!module.ok) throw new InvalidModule(`the module could not be fetched (HTTP ${module.status})`);
-    return new Uint8Array(await module.arrayBuffer());
+    return module.ok ? new Uint8Array(await module.clone().arrayBuffer()) : null;
   }
-  return null; // a compiled WebAssembly.Module: its bytes are gone (and it is no cart of ours)
+  if (module instanceof WebAssembly.Module) return MODULE_BYTES.get(module) || null;
+  return null;
 }
 
 export class CartGame {

@@ -71,9 +71,10 @@ export class Client {
  */
 export async function openGame(source, options) {
   if (source.config.component) return ComponentGame.create(source, options);
-  const bytes = await moduleBytes(source.module);
+  const module = await source.module;
+  const bytes = await moduleBytes(module);
   if (bytes && isCart(bytes)) return CartGame.create({ ...source, module: bytes }, options);
-  return Game.create(bytes ? { ...source, module: bytes } : source, options);
+  return Game.create({ ...source, module }, options);
 }
 
 export async function boot(canvas, source, options = {}) {

@@ -4,8 +4,11 @@ state hash after the same recorded inputs, shows the same pixels, and survives t
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -81,3 +84,16 @@ def test_hostile_carts_run_bounded_in_chromium(server: StaticServer, play_page: 
         page = play_page().open(server.add_game(build), ticks=5, fast=True, renderer="webgl2")
         page.wait_stopped()
         assert page.tick == 5 and page.state_hash() == native(build, engine, None, 5)[0], wat.name
+
+
+def test_a_published_cart_plays_at_play_cart_like_the_native_cli(store_server: Any, play_page: Callable[..., PlayPage],
+                                                                 tmp_path: Path) -> None:
+    """`layerw publish` of a cart's build, then /play/watris on the real server (the store source
+    streams and verifies its chunks) reaches `layerw run watris --store`'s state hash."""
+    store_server.publish(build_cart(CARTS / "watris", tmp_path / "watris"))
+    page = play_page().goto(store_server.play_url("watris", ticks=120, fast=True))
+    page.wait_stopped()
+    assert page.tick == 120
+    run = subprocess.run([sys.executable, "-m", "layerw.cli", "run", "watris", "--store", str(store_server.store.root),
+                          "--headless", "--ticks", "120"], capture_output=True, text=True, timeout=120, check=True)
+    assert run.stdout.strip().splitlines()[-1] == f"state-hash {page.state_hash()}"
