@@ -123,7 +123,8 @@ class CartGame(Game):
             self._globals.append(value)
 
     def _init_io(self) -> Mapping[str, int]:
-        raise NotImplementedError("a cart has no lw_io record")  # _boot never asks for one
+        """A cart has no lw_io record (``_boot`` never asks for one): asking is a host bug."""
+        raise TypeError(f"{self.name} is a WASM-4 cart: it has no lw_io record")
 
     # --- the frame path ----------------------------------------------------------------------------
 
