@@ -30,8 +30,16 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 def cmd_build(args: argparse.Namespace) -> int:
     from layerw.toolchain.build import build
+    from layerw.toolchain.cart import build_cart, is_cart_source
     from layerw.toolchain.component import PLUGIN_CONFIG, build_plugin
 
+    if is_cart_source(Path(args.dir)):
+        with console.status(f"building WASM-4 cart {args.dir} ..."):
+            out = build_cart(Path(args.dir), Path(args.out) if args.out else None, name=args.name,
+                             version=args.cart_version, players=args.players)
+        console.print(f"built cart {out} ({(out / 'game.wasm').stat().st_size:,} bytes): run it with "
+                      f"[bold]layerw run {out}[/], publish it with [bold]layerw publish {out}[/]")
+        return 0
     if (Path(args.dir) / PLUGIN_CONFIG).is_file():
         with console.status(f"building plugin {args.dir} ..."):
             path = build_plugin(Path(args.dir), Path(args.out) if args.out else None)
@@ -218,9 +226,13 @@ def _parser() -> argparse.ArgumentParser:
     parsers["new"].add_argument("name", help="directory to create; its last part is the game's name")
     parsers["new"].add_argument("--lang", choices=("c", "cpp"), default="c")
 
-    parsers["build"].add_argument("dir", help="game directory holding layerw.toml")
+    parsers["build"].add_argument("dir", help="game directory holding layerw.toml, or a WASM-4 cart: its "
+                                  "directory (src/*.c or one .wat, no layerw.toml) or its .wasm file")
     parsers["build"].add_argument("-o", "--out", help="build directory (default DIR/build); for a plugin "
                                   "(a directory holding plugin.toml) the component file (default DIR/build/plugin.wasm)")
+    parsers["build"].add_argument("--name", help="a WASM-4 cart's game name (default: from its directory or file)")
+    parsers["build"].add_argument("--cart-version", help="a WASM-4 cart's version (default 0.1.0)")
+    parsers["build"].add_argument("--players", type=int, default=4, help="a WASM-4 cart's players (1..4, default 4)")
     parsers["build"].add_argument("--component", action="store_true",
                                   help="also build a Component Model component (game.component.wasm), which hosts then run")
 
@@ -272,7 +284,7 @@ def _parser() -> argparse.ArgumentParser:
                                   "(default: this process only)")
 
     r = parsers["run"]
-    r.add_argument("game", help="build directory (from `layerw build`), or a game's name with --store")
+    r.add_argument("game", help="build directory (from `layerw build`), a WASM-4 cart (.wasm), or a game's name with --store")
     pick = r.add_mutually_exclusive_group()
     pick.add_argument("--channel", help="with --store: the channel to run (default latest)")
     pick.add_argument("--version", help="with --store: the version to run")

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from layerw.bundle import Bundle
+from layerw.cart import is_cart
+from layerw.errors import UnsupportedCpuLimit
 from layerw.runtime.engine import CpuLimit, Engine
 from layerw.runtime.gamehost import GameHost
 from layerw.runtime.start import start_game
@@ -30,6 +32,9 @@ def open_game(bundle: Bundle, *, cpu_limit: CpuLimit = DEFAULT_CPU_LIMIT, seed: 
     """Start a game bounded by ``cpu_limit``: in a watchdog-bounded worker process (``WATCHDOG``),
     or in-process on an engine enforcing it (``EPOCH``, ``FUEL``, ``OFF``); closed on exit."""
     if cpu_limit is CpuLimit.WATCHDOG:
+        if is_cart(bundle.module):
+            raise UnsupportedCpuLimit(f"{bundle.config.name} is a WASM-4 cart: carts run in-process (cpu limit epoch, "
+                                      "fuel or off); the watchdog worker does not carry a cart's frame yet")
         with WorkerGame(bundle, seed=seed) as worker:
             yield worker
         return

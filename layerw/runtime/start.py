@@ -1,20 +1,27 @@
-"""start_game: the in-process host for a build, chosen once from its layerw.toml.
+"""start_game: the in-process host for a build, chosen once from its module and layerw.toml.
 
-A build is a core module (``Game``) or a component (``ComponentGame``, when its layerw.toml says
-``[component] enabled``). Rooms, replicas and the watchdog's worker process start their games
-here; ``layerw.runtime.open_game`` adds the choice of CPU limit (and with it, the worker).
+A build is a WASM-4 cart (``CartGame``, when its module imports only from ``env``), a core
+module (``Game``) or a component (``ComponentGame``, when its layerw.toml says ``[component]
+enabled``). Rooms, replicas and the watchdog's worker process start their games here;
+``layerw.runtime.open_game`` adds the choice of CPU limit (and with it, the worker).
 """
 
 from __future__ import annotations
 
 from layerw.bundle import Bundle
+from layerw.cart import is_cart
 from layerw.runtime.component_game import ComponentGame
 from layerw.runtime.engine import Engine
 from layerw.runtime.game import Game
 from layerw.runtime.memoryhost import MemoryHost
+from layerw.runtime.wasm4.cartgame import CartGame
 
 
 def start_game(bundle: Bundle, engine: Engine, *, seed: int = 0) -> MemoryHost:
     """Start ``bundle`` in this process on ``engine`` (whose CPU limit bounds its calls)."""
-    backend: type[Game] | type[ComponentGame] = ComponentGame if bundle.config.component else Game
+    backend: type[Game] | type[ComponentGame]
+    if bundle.config.component:
+        backend = ComponentGame
+    else:
+        backend = CartGame if is_cart(bundle.module) else Game
     return backend(bundle, engine, seed=seed)

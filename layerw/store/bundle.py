@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import Any
 
 from layerw.bundle import Bundle, DirBundle
+from layerw.cart import CartBundle
 from layerw.errors import AssetError, AssetNotFound, ChunkCorrupt, StoreError, StoreUnavailable
 from layerw.observability import tracing
 from layerw.store.cache import ChunkCache
@@ -172,7 +173,8 @@ class StoreBundle(Bundle):
 
 def open_bundle(game: str, store: str | None = None, *, channel: str | None = None, version: str | None = None,
                 options: dict[str, Any] | None = None) -> Bundle:
-    """A build directory (``store`` None) or a game published in ``store`` (by channel or version)."""
+    """A build directory or a WASM-4 cart file (``store`` None), or a game published in ``store``
+    (by channel or version)."""
     if store is None:
-        return DirBundle(Path(game))
+        return CartBundle(Path(game)) if Path(game).is_file() else DirBundle(Path(game))
     return StoreBundle(store, game, channel=channel, version=version, options=options)

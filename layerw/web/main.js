@@ -22,6 +22,8 @@
 //       `layerw serve`, it reports its load timings (on the first frame) and any failure to the
 //       server's /telemetry (telemetry.js); ?telemetry=0 turns that off.
 
+import { isCart } from "./cart.js";
+import { CartGame, moduleBytes } from "./cart-game.js";
 import { ComponentGame } from "./component-game.js";
 import { Devices } from "./devices.js";
 import { LayerWError } from "./errors.js";
@@ -61,13 +63,18 @@ export class Client {
 /**
  * The game of a source: the one place that picks a GameHost backend (game-host.js), its core
  * module (Game) or, for a component build, its transpiled component (ComponentGame), from the
- * config (the manifest's game.component).
+ * config (the manifest's game.component); a WASM-4 cart (a module importing only from `env`,
+ * cart.js) runs on CartGame.
  * @param {import("./game-backend.js").GameSource} source
  * @param {import("./game-backend.js").GameOptions} [options]
- * @returns {Promise<import("./game-host.js").GameHost>}
+ * @returns {Promise<any>}
  */
-export function openGame(source, options) {
-  return source.config.component ? ComponentGame.create(source, options) : Game.create(source, options);
+export async function openGame(source, options) {
+  if (source.config.component) return ComponentGame.create(source, options);
+  const module = await source.module;
+  const bytes = await moduleBytes(module);
+  if (bytes && isCart(bytes)) return CartGame.create({ ...source, module: bytes }, options);
+  return Game.create({ ...source, module }, options);
 }
 
 export async function boot(canvas, source, options = {}) {

@@ -16,6 +16,9 @@
 import { LayerWError } from "./errors.js";
 
 export const DESCRIPTOR = "game.json";
+/** The verified bytes each compiled module a loader hands over was compiled from: a WASM-4 cart's
+ *  host (cart-game.js) needs them, to export the cart's globals before compiling it its way. */
+export const MODULE_BYTES = new WeakMap();
 export const TRANSPILED_DIR = "transpiled/";
 
 /** The transpiled glue's name among a component build's transpiled files (its one ES module). */

@@ -19,7 +19,7 @@
 
 import { LoadError, IntegrityError, InvalidModule } from "./errors.js";
 import { applyDelta, sha256 } from "./delta.js";
-import { Progress, glueName } from "./source.js";
+import { MODULE_BYTES, Progress, glueName } from "./source.js";
 
 export const CACHE = "layerw-chunks-v1";
 const SCHEMA = 1;
@@ -264,7 +264,8 @@ async function loadModule(game, entry, deltas, chunks, cache, base, stats, progr
       throw new InvalidModule(`${game}: the module is not valid WebAssembly: ${e.message || e}`);
     }
   };
-  const done = async (module, from) => {
+  const done = async (module, from, bytes) => {
+    MODULE_BYTES.set(module, bytes);
     stats.moduleFrom = from;
     stats.moduleMs = performance.now() - t0;
     await remember();
@@ -277,7 +278,7 @@ async function loadModule(game, entry, deltas, chunks, cache, base, stats, progr
     await chunks.verify(entry.sha256, bytes, what); // a cache can rot too
     stats.chunksCached += entry.chunks.length;
     progress.add(entry.size, entry.chunks.length);
-    return done(await compile(bytes), "cache");
+    return done(await compile(bytes), "cache", bytes);
   }
   // 2. a delta from the module this browser last ran
   const previous = cache ? await cache.match(BASE_KEY(base, game)) : null;
@@ -301,7 +302,7 @@ async function loadModule(game, entry, deltas, chunks, cache, base, stats, progr
           await chunks.keep(c.id, part.slice());
         }
         progress.add(entry.size - delta.size, entry.chunks.length - 1);
-        return done(await compile(bytes), "delta");
+        return done(await compile(bytes), "delta", bytes);
       }
     }
   }
@@ -314,9 +315,9 @@ async function loadModule(game, entry, deltas, chunks, cache, base, stats, progr
       if (e instanceof LoadError) throw e;
       throw new InvalidModule(`${game}: the module is not valid WebAssembly: ${e.message || e}`);
     }
-    return done(result.module, "network");
+    return done(result.module, "network", result.bytes);
   }
   const bytes = await chunks.file(entry, what);
   await chunks.verify(entry.sha256, bytes, what);
-  return done(await compile(bytes), "network");
+  return done(await compile(bytes), "network", bytes);
 }

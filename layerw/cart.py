@@ -1,0 +1,177 @@
+"""Cart: a WASM-4 cart, recognised by its imports, and ``CartBundle``, a lone cart file as a Bundle.
+
+# Spec: https://wasm4.org/docs/reference/functions (the ``env`` imports) and /docs/reference/memory.
+A cart imports only from ``env``: its memory (one 64 KiB page) and some of WASM-4's functions.
+That is enough to tell one from a Layer-W game (which imports ``layerw`` and WASI) without
+compiling it: ``imports`` reads the module's import section. ``CartBundle`` gives a cart the
+config WASM-4 fixes (160x160, 60 ticks a second, 4 players, 64 KiB), so ``layerw run CART.wasm``
+needs no layerw.toml.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from layerw.bundle import Bundle
+from layerw.config import GameConfig
+from layerw.errors import AssetNotFound, ConfigError, GameOutOfMemory, InvalidModule
+
+CART_MODULE = "env"
+CART_FUNCTIONS = frozenset({
+    "blit", "blitSub", "line", "hline", "vline", "oval", "rect", "text", "textUtf8", "textUtf16",
+    "tone", "diskr", "diskw", "trace", "traceUtf8", "traceUtf16", "tracef",
+})
+CART_PAGES = 1
+SCREEN = 160
+TICK_RATE = 60
+# A cart spends most of its tick in the host's drawing functions, which count against its CPU
+# deadline too (wasmtime's epochs advance in wall time): a second bounds a runaway cart without
+# failing a busy one on a loaded machine.
+TICK_MS = 1000
+WASM_HEADER = b"\0asm\x01\0\0\0"  # a core module, version 1 (components differ in the version)
+_IMPORT_SECTION = 2
+_KINDS = ("func", "table", "memory", "global", "tag")
+
+
+@dataclass(frozen=True)
+class Import:
+    module: str
+    name: str
+    kind: str  # one of _KINDS
+    limits: tuple[int, int | None] | None = None  # (min, max) pages of a memory, else None
+
+
+class WasmReader:
+    """Reads a wasm binary: bytes, LEB128 numbers, names, limits; past the end is InvalidModule."""
+
+    def __init__(self, data: bytes, at: int = 0) -> None:
+        self.data, self.at = data, at
+
+    def byte(self) -> int:
+        if self.at >= len(self.data):
+            raise InvalidModule("wasm module ends early (truncated or malformed)")
+        self.at += 1
+        return self.data[self.at - 1]
+
+    def u32(self) -> int:
+        value = shift = 0
+        while True:
+            b = self.byte()
+            value |= (b & 0x7F) << shift
+            if not b & 0x80:
+                return value
+            shift += 7
+            if shift > 63:
+                raise InvalidModule("malformed LEB128 number in wasm module")
+
+    def name(self) -> str:
+        n = self.u32()
+        raw = self.data[self.at:self.at + n]
+        if len(raw) != n:
+            raise InvalidModule("wasm module ends inside an import name")
+        self.at += n
+        return raw.decode("utf-8", "replace")
+
+    def limits(self) -> tuple[int, int | None]:
+        flags = self.byte()
+        low = self.u32()
+        return low, (self.u32() if flags & 1 else None)
+
+
+def imports(wasm: bytes) -> list[Import]:
+    """The import section of a core module (empty for anything else: a component, WAT, junk)."""
+    if not wasm.startswith(WASM_HEADER):
+        return []
+    r = WasmReader(wasm, len(WASM_HEADER))
+    while r.at < len(wasm):
+        section, size = r.byte(), r.u32()
+        if section != _IMPORT_SECTION:
+            r.at += size
+            continue
+        out = []
+        for _ in range(r.u32()):
+            module, name, kind = r.name(), r.name(), r.byte()
+            limits = None
+            if kind == 0:
+                r.u32()
+            elif kind == 1:
+                r.byte()
+                r.limits()
+            elif kind == 2:
+                limits = r.limits()
+            elif kind == 3:
+                r.byte()
+                r.byte()
+            elif kind == 4:
+                r.byte()
+                r.u32()
+            else:
+                raise InvalidModule(f"unknown import kind {kind} in wasm module")
+            out.append(Import(module, name, _KINDS[kind], limits))
+        return out
+    return []
+
+
+def is_cart(wasm: bytes) -> bool:
+    """True for a WASM-4 cart: a core module importing something, and only from ``env``."""
+    try:
+        found = imports(wasm)
+    except InvalidModule:
+        return False
+    return bool(found) and all(i.module == CART_MODULE for i in found)
+
+
+def check_cart(wasm: bytes, name: str) -> None:
+    """Refuse a cart the WASM-4 profile cannot run: more than one 64 KiB page (GameOutOfMemory),
+    no imported memory, or an ``env`` import WASM-4 does not offer (InvalidModule)."""
+    found = imports(wasm)
+    memories = [i for i in found if i.kind == "memory"]
+    if len(memories) != 1 or memories[0].name != "memory":
+        raise InvalidModule(f"{name}: a WASM-4 cart imports its memory as env.memory (found "
+                            f"{[i.name for i in memories] or 'none'})")
+    low = memories[0].limits[0] if memories[0].limits else 0  # an open maximum is fine: the host's is 1
+    if low > CART_PAGES:
+        raise GameOutOfMemory(f"{name} asks for {low} pages of memory; a WASM-4 cart has exactly "
+                              f"{CART_PAGES} (64 KiB)", game=name, tick=0)
+    unknown = sorted(f"{i.name} ({i.kind})" for i in found
+                     if i.kind != "memory" and (i.kind != "func" or i.name not in CART_FUNCTIONS))
+    if unknown:
+        raise InvalidModule(f"{name} imports env.{', env.'.join(unknown)}, which WASM-4 does not offer; "
+                            f"a cart may import {', '.join(sorted(CART_FUNCTIONS))} and memory")
+
+
+def cart_name(path: Path) -> str:
+    """A game name ([a-z0-9-]) from a cart's file name."""
+    slug = re.sub(r"[^a-z0-9-]+", "-", path.stem.lower()).strip("-")[:64]
+    return slug or "cart"
+
+
+def cart_config(name: str, *, players: int = 4) -> GameConfig:
+    """The config WASM-4 fixes for every cart."""
+    config = GameConfig(name=name, tick_rate=TICK_RATE, width=SCREEN, height=SCREEN, players=players, memory_mb=1,
+                        tick_ms=TICK_MS)
+    config.check(f"cart {name}")
+    return config
+
+
+class CartBundle(Bundle):
+    """A cart file run as it is: no build directory, no assets."""
+
+    def __init__(self, path: Path, *, name: str | None = None, players: int = 4) -> None:
+        self.path = Path(path)
+        try:
+            self.module = self.path.read_bytes()
+        except OSError as e:
+            raise ConfigError(f"cannot read cart {self.path}: {e}") from e
+        if not is_cart(self.module):
+            raise ConfigError(f"{self.path} is not a WASM-4 cart (a wasm module importing only from env); "
+                              "a Layer-W game runs from its build directory (`layerw build`)")
+        self.config = cart_config(name or cart_name(self.path), players=players)
+
+    def asset_names(self) -> set[str]:
+        return set()
+
+    def read_asset(self, name: str) -> bytes:
+        raise AssetNotFound(f"{self.config.name} is a WASM-4 cart: it has no asset {name!r}")

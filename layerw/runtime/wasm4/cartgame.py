@@ -1,0 +1,235 @@
+"""CartGame: a WASM-4 cart on wasmtime, as a ``GameHost`` backend (the WASM-4 profile).
+
+# Spec: https://wasm4.org/docs/reference/memory and /docs/reference/functions.
+The host makes the cart's memory (exactly one 64 KiB page, maximum one), writes the default
+palette and DRAW_COLORS into it, instantiates the cart (its data segments land over those), then
+calls ``_initialize`` or ``_start`` and ``start``. Each tick writes GAMEPADS and MOUSE, clears the
+framebuffer unless SYSTEM_FLAGS has PRESERVE_FRAMEBUFFER, and calls ``update``. The frame is one
+160x160 texture (the framebuffer through PALETTE, handed out by ``take_new_textures``) drawn by a
+one-sprite command list, so every Layer-W renderer shows carts, scaled by whole numbers.
+
+What it reuses from the core backend (``Game``): calls under the CPU budget, traps translated to
+``GameError``, the failure latch, memory views. State is the whole 64 KiB, the disk, the tone
+events of the last tick and the cart's mutable globals (exported for the host by ``globals``).
+"""
+
+from __future__ import annotations
+
+import base64
+import ctypes
+import hashlib
+import struct
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import fields
+
+import numpy as np
+import wasmtime
+
+from layerw import abi
+from layerw.bundle import Bundle
+from layerw.cart import check_cart
+from layerw.errors import GameError, InputError, SnapshotError
+from layerw.observability import tracing
+from layerw.runtime.assets import Event
+from layerw.runtime.engine import Engine
+from layerw.runtime.game import MAX_TABLE_ELEMENTS, MAX_TABLES, Game
+from layerw.runtime.inputs import InputState
+from layerw.runtime.memoryhost import MemoryHost
+from layerw.runtime.snapshot import Snapshot
+from layerw.runtime.wasi import SplitMix64
+from layerw.runtime.wasm4 import controls, font
+from layerw.runtime.wasm4 import memorymap as mm
+from layerw.runtime.wasm4.cartimports import MAX_TRACES, CartImports
+from layerw.runtime.wasm4.disk import Disk
+from layerw.runtime.wasm4.globals import PACK, export_globals
+from layerw.runtime.wasm4.tone import MAX_TONES_PER_TICK, ToneEvent
+
+TONE_FIELDS = tuple(f.name for f in fields(ToneEvent))
+FRAME_TEXTURE = 1  # the texture handle of the framebuffer (a cart has no assets of its own)
+ENTRY_POINTS = ("_initialize", "_start", "start", "update")
+
+
+def frame_commands() -> bytes:
+    """The command list of every cart frame: the framebuffer texture over the whole screen."""
+    header = np.zeros((), abi.HEADER.dtype)
+    header["op"] = next(op.code for op in abi.OPS if op.name == "SPRITES")
+    header["count"], header["arg"] = 1, FRAME_TEXTURE
+    sprite = np.zeros((), abi.SPRITE.dtype)
+    for field in ("w", "h", "sw", "sh"):
+        sprite[field] = mm.SCREEN
+    sprite["tint"] = 0xFFFFFFFF
+    return header.tobytes() + sprite.tobytes()
+
+
+FRAME_COMMANDS = frame_commands()
+
+
+class CartGame(Game):
+    def __init__(self, bundle: Bundle, engine: Engine, *, seed: int = 0) -> None:
+        MemoryHost.__init__(self, bundle, engine, seed=seed)  # not Game's: a cart has no lw_io contract
+        self._funcs: dict[str, wasmtime.Func] = {}
+        self._view_type: type[ctypes.Array[ctypes.c_ubyte]] | None = None
+        self.disk = Disk()
+        self.tones: list[ToneEvent] = []
+        self.traces: deque[str] = deque(maxlen=MAX_TRACES)
+        self._frame_changed = True
+        check_cart(bundle.module, self.name)
+        wasm, self.cart_globals = export_globals(bundle.module)
+        self._globals: list[wasmtime.Global] = []
+        self._closed_globals: list[int | float] = []
+        self.module = engine.compile(wasm)
+        self._start(self._boot)
+
+    # --- instance ----------------------------------------------------------------------------------
+
+    def _boot(self) -> None:
+        self._fresh(SplitMix64(self.seed))
+        for name in ("_initialize" if "_initialize" in self._funcs else "_start", "start"):
+            if name in self._funcs:
+                self._call(name)
+
+    def _instantiate(self) -> None:
+        self.store = wasmtime.Store(self.engine.wasmtime)
+        self.store.set_limits(memory_size=mm.MEMORY_SIZE, table_elements=MAX_TABLE_ELEMENTS, tables=MAX_TABLES,
+                              memories=1)
+        self.memory = wasmtime.Memory(self.store, wasmtime.MemoryType(wasmtime.Limits(1, 1)))
+        self.ram = np.frombuffer(self._view(), np.uint8)  # the whole 64 KiB; a cart's memory never grows
+        self.ram[mm.PALETTE:mm.PALETTE + 16] = np.frombuffer(np.array(mm.DEFAULT_PALETTE, "<u4").tobytes(), np.uint8)
+        self.ram[mm.DRAW_COLORS:mm.DRAW_COLORS + 2] = (mm.DEFAULT_DRAW_COLORS & 0xFF, mm.DEFAULT_DRAW_COLORS >> 8)
+        self.tones.clear()
+        self.cart = CartImports(self.name, self.ram, font.glyphs(), self.disk, self.tones, self.traces,
+                                self._tick_now, self.log)
+        linker = wasmtime.Linker(self.engine.wasmtime)
+        linker.define(self.store, "env", "memory", self.memory)
+        self.cart.define(linker)
+        self.engine.arm(self.store, self.config.tick_ms)  # a wasm start function runs while instantiating
+        try:
+            instance = linker.instantiate(self.store, self.module)
+        except wasmtime.Trap as trap:
+            raise self._translate(trap, "instantiate") from trap
+        except wasmtime.WasmtimeError as e:
+            raise self._not_instantiated(str(e).splitlines()[0] if str(e) else type(e).__name__, over_cap=False) from e
+        exports = instance.exports(self.store)
+        self._funcs = {}
+        for name in ENTRY_POINTS:
+            func = exports.get(name)
+            if isinstance(func, wasmtime.Func):
+                self._funcs[name] = func
+        self._globals = []
+        for name in self.cart_globals.names:
+            value = exports[name]
+            assert isinstance(value, wasmtime.Global)  # added by export_globals
+            self._globals.append(value)
+
+    def _init_io(self) -> Mapping[str, int]:
+        """A cart has no lw_io record (``_boot`` never asks for one): asking is a host bug."""
+        raise TypeError(f"{self.name} is a WASM-4 cart: it has no lw_io record")
+
+    # --- the frame path ----------------------------------------------------------------------------
+
+    def _tick(self, inputs: InputState, events: Sequence[Event]) -> None:
+        if len(events) > abi.MAX_EVENTS:
+            raise InputError(f"{len(events)} events in one tick; the contract allows {abi.MAX_EVENTS}")
+        self._refuse_if_failed()
+        if self.store is None:
+            raise GameError(f"{self.name} is closed; start it again", game=self.name, tick=self.tick_count)
+        self.tones[:] = [t for t in self.tones if t.tick >= self.tick_count]  # start()'s belong to tick 0
+        self.ram[mm.GAMEPADS:mm.MOUSE_BUTTONS + 1] = np.frombuffer(controls.registers(inputs), np.uint8)
+        if not self.ram[mm.SYSTEM_FLAGS] & mm.SYSTEM_PRESERVE_FRAMEBUFFER:
+            self.cart.framebuffer.clear()
+        if "update" in self._funcs:
+            self._call("update")
+        self.tick_count += 1
+        self._frame_changed = True
+
+    def _render(self) -> memoryview:
+        self._refuse_if_failed()
+        return memoryview(FRAME_COMMANDS)
+
+    @property
+    def tone_events(self) -> tuple[ToneEvent, ...]:
+        """The ``tone()`` calls of the last tick (and of ``start``, with the first), in call order."""
+        return tuple(self.tones)
+
+    def frame(self) -> np.ndarray:
+        """The screen now: the framebuffer through PALETTE, 160x160x4 RGBA."""
+        return self.cart.framebuffer.rgba()
+
+    def take_new_textures(self) -> list[tuple[int, np.ndarray]]:
+        """The frame's texture when a tick (or a restore) may have changed it since the last call."""
+        if not self._frame_changed:
+            return []
+        self._frame_changed = False
+        return [(FRAME_TEXTURE, self.frame())]
+
+    def close(self) -> None:
+        """Free the instance now. The last state stays readable (``ram``, ``frame``, ``state_hash``)
+        from a copy: the views into the freed memory are dropped first."""
+        if getattr(self, "store", None) is not None and hasattr(self, "cart"):
+            self._closed_globals = self.globals()
+            self.ram = self.ram.copy()
+            self.cart = CartImports(self.name, self.ram, font.glyphs(), self.disk, self.tones, self.traces,
+                                    self._tick_now, self.log)
+        super().close()
+        self.store = None  # type: ignore[assignment]  # closed: nothing refers to the freed memory any more
+
+    # --- state -------------------------------------------------------------------------------------
+
+    def globals(self) -> list[int | float]:
+        """The values of the cart's mutable number globals (see ``globals.export_globals``)."""
+        if self.store is None:
+            return list(self._closed_globals)
+        return [g.value(self.store) for g in self._globals]
+
+    def _host_state(self) -> dict[str, object]:
+        return {"rng": 0, "assets": {}, "disk": base64.b64encode(self.disk.data).decode(),
+                "tones": [t.to_dict() for t in self.tones], "globals": self.globals()}
+
+    def state_hash(self) -> str:
+        """SHA-256 of the cart's 64 KiB, then its disk (u16 length, bytes), the last tick's tone
+        events (each field a u32, in ``ToneEvent`` order) and its globals (each in its own type),
+        all little-endian: one layout for every host (web/cart-game.js hashes the same bytes)."""
+        h = hashlib.sha256(self.ram.tobytes())
+        h.update(len(self.disk.data).to_bytes(2, "little") + self.disk.data)
+        for tone in self.tones:
+            h.update(struct.pack(f"<{len(TONE_FIELDS)}I", *(int(getattr(tone, f)) for f in TONE_FIELDS)))
+        for kind, value in zip(self.cart_globals.types, self.globals(), strict=True):
+            h.update(struct.pack(PACK[kind], value))
+        return h.hexdigest()
+
+    def snapshot(self) -> Snapshot:
+        if self.cart_globals.unsaved:
+            raise SnapshotError(f"{self.name} keeps state in {self.cart_globals.unsaved} mutable wasm globals of a "
+                                "type a snapshot cannot hold (v128 or references): it cannot be snapshotted")
+        return Snapshot(module_sha256=self.module_sha256, tick=self.tick_count, pages=1, state_begin=0,
+                        memory=self.ram.tobytes(), host=self._host_state())
+
+    def restore(self, snap: Snapshot) -> None:
+        """Continue from ``snap`` in a fresh instance (also after a failure)."""
+        snap.check_fits(self.name, self.module_sha256, 0, 0, 0, mm.MEMORY_SIZE)
+        try:
+            disk = base64.b64decode(str(snap.host["disk"]), validate=True)
+            tones = [ToneEvent.from_dict(dict(t)) for t in snap.host["tones"]]
+            values = [v if isinstance(v, float) else int(v) for v in snap.host["globals"]]
+        except (KeyError, TypeError, ValueError) as e:
+            raise SnapshotError(f"snapshot host state is not a cart's: {e}") from e
+        if (len(snap.memory) != mm.MEMORY_SIZE or len(disk) > mm.DISK_SIZE or len(tones) > MAX_TONES_PER_TICK
+                or len(values) != len(self.cart_globals.names)):
+            raise SnapshotError(f"snapshot does not fit {self.name}: a cart has {mm.MEMORY_SIZE} bytes of memory, "
+                                f"{mm.DISK_SIZE} of disk and at most {MAX_TONES_PER_TICK} tones a tick")
+        self._failure = None
+        try:
+            with tracing.span("instantiate", game=self.name, tick=snap.tick):
+                self._fresh(SplitMix64(self.seed))
+            self.ram[:] = np.frombuffer(snap.memory, np.uint8)
+            self.disk.write(disk)
+            self.tones[:] = tones
+            for g, v in zip(self._globals, values, strict=True):
+                g.set_value(self.store, v)
+        except BaseException as e:  # the fresh instance holds part of a state: refuse to run it
+            self._fail(GameError(f"{self.name}: restoring the snapshot of tick {snap.tick} failed ({e}); "
+                                 "restore another snapshot", game=self.name, tick=self.tick_count))
+            raise
+        self.tick_count = snap.tick
+        self._frame_changed = True

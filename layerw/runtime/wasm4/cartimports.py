@@ -1,0 +1,143 @@
+"""CartImports: WASM-4's ``env`` functions, bound to one cart instance.
+
+# Spec: https://wasm4.org/docs/reference/functions.
+Every argument arrives as a wasm i32 (a signed Python int): sizes, flags and pointers are read
+as the u32 WASM-4 declares them, coordinates as i32. Nothing here raises into the cart: a
+pointer or size outside its 64 KiB is cut to what lies inside (or ignored), and reported.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import wasmtime
+
+from layerw.cart import CART_FUNCTIONS, CART_MODULE
+from layerw.runtime.wasm4 import trace as tr
+from layerw.runtime.wasm4.disk import Disk
+from layerw.runtime.wasm4.framebuffer import Framebuffer
+from layerw.runtime.wasm4.memorymap import MEMORY_SIZE
+from layerw.runtime.wasm4.tone import MAX_TONES_PER_TICK, ToneEvent
+
+MAX_TRACES = 256  # the last trace lines a host keeps (tests, tools); every line is also logged
+MAX_WARNINGS = 16  # warnings about a cart's bad arguments logged per instance, then one "and more"
+
+_SIGNATURES: dict[str, tuple[int, int]] = {  # name: (i32 parameters, i32 results)
+    "blit": (6, 0), "blitSub": (9, 0), "line": (4, 0), "hline": (3, 0), "vline": (3, 0), "oval": (4, 0),
+    "rect": (4, 0), "text": (3, 0), "textUtf8": (4, 0), "textUtf16": (4, 0), "tone": (4, 0),
+    "diskr": (2, 1), "diskw": (2, 1), "trace": (1, 0), "traceUtf8": (2, 0), "traceUtf16": (2, 0), "tracef": (2, 0),
+}
+assert set(_SIGNATURES) == CART_FUNCTIONS
+
+
+def u32(v: int) -> int:
+    return v & 0xFFFFFFFF
+
+
+class CartImports:
+    """The functions, over ``memory`` (the cart's 64 KiB as a writable uint8 array)."""
+
+    def __init__(self, game: str, memory: np.ndarray, font: np.ndarray, disk: Disk, tones: list[ToneEvent],
+                 traces: deque[str], tick: Callable[[], int], log: logging.Logger | logging.LoggerAdapter[Any]) -> None:
+        self.game, self.memory, self.disk, self.tones, self.traces = game, memory, disk, tones, traces
+        self.tick, self.log = tick, log
+        self.tones_dropped = 0
+        self._warnings = 0
+        self._counted = (-1, 0)  # (tick, tone() calls kept in it)
+        self.framebuffer = Framebuffer(memory, font, self.warn)
+
+    def define(self, linker: wasmtime.Linker) -> None:
+        i32 = wasmtime.ValType.i32()
+        for name, (params, results) in _SIGNATURES.items():
+            linker.define_func(CART_MODULE, name, wasmtime.FuncType([i32] * params, [i32] * results),
+                               getattr(self, name))
+
+    def warn(self, text: str) -> None:
+        """Report a cart's bad argument; bounded, so a cart doing it every frame cannot flood the log."""
+        self._warnings += 1
+        if self._warnings <= MAX_WARNINGS:
+            self.log.warning("[%s] %s%s", self.game, text,
+                             "; further warnings are not logged" if self._warnings == MAX_WARNINGS else "")
+
+    # --- drawing -----------------------------------------------------------------------------------
+
+    def blit(self, ptr: int, x: int, y: int, w: int, h: int, flags: int) -> None:
+        self.framebuffer.blit(u32(ptr), x, y, u32(w), u32(h), 0, 0, u32(w), u32(flags))
+
+    def blitSub(self, ptr: int, x: int, y: int, w: int, h: int, src_x: int, src_y: int, stride: int,  # noqa: N802
+                flags: int) -> None:
+        self.framebuffer.blit(u32(ptr), x, y, u32(w), u32(h), u32(src_x), u32(src_y), u32(stride), u32(flags))
+
+    def line(self, x1: int, y1: int, x2: int, y2: int) -> None:
+        self.framebuffer.line(x1, y1, x2, y2)
+
+    def hline(self, x: int, y: int, length: int) -> None:
+        self.framebuffer.hline(x, y, u32(length))
+
+    def vline(self, x: int, y: int, length: int) -> None:
+        self.framebuffer.vline(x, y, u32(length))
+
+    def oval(self, x: int, y: int, w: int, h: int) -> None:
+        self.framebuffer.oval(x, y, u32(w), u32(h))
+
+    def rect(self, x: int, y: int, w: int, h: int) -> None:
+        self.framebuffer.rect(x, y, u32(w), u32(h))
+
+    def text(self, ptr: int, x: int, y: int) -> None:
+        self.framebuffer.text(np.frombuffer(tr.cstring(self.memory, u32(ptr)), np.uint8).astype(np.int64), x, y)
+
+    def textUtf8(self, ptr: int, length: int, x: int, y: int) -> None:  # noqa: N802
+        self._text(tr.span(self.memory, u32(ptr), u32(length)).decode("utf-8", "replace"), x, y)
+
+    def textUtf16(self, ptr: int, length: int, x: int, y: int) -> None:  # noqa: N802
+        self._text(tr.span(self.memory, u32(ptr), u32(length) & ~1).decode("utf-16-le", "replace"), x, y)
+
+    def _text(self, text: str, x: int, y: int) -> None:
+        self.framebuffer.text(np.frombuffer(text.encode("utf-32-le"), "<u4").astype(np.int64), x, y)
+
+    # --- sound and storage -------------------------------------------------------------------------
+
+    def tone(self, frequency: int, duration: int, volume: int, flags: int) -> None:
+        tick = self.tick()
+        kept = self._counted[1] if self._counted[0] == tick else 0
+        if kept >= MAX_TONES_PER_TICK:
+            self.tones_dropped += 1
+            self.warn(f"more than {MAX_TONES_PER_TICK} tone() calls in tick {tick}: the rest are dropped "
+                      f"({self.tones_dropped} so far)")
+            return
+        self._counted = (tick, kept + 1)
+        self.tones.append(ToneEvent.decode(tick, u32(frequency), u32(duration), u32(volume), u32(flags)))
+
+    def diskr(self, ptr: int, size: int) -> int:
+        ptr, size = u32(ptr), u32(size)
+        if ptr >= MEMORY_SIZE:
+            return 0
+        data = self.disk.read(min(size, MEMORY_SIZE - ptr))
+        self.memory[ptr:ptr + len(data)] = np.frombuffer(data, np.uint8)
+        return len(data)
+
+    def diskw(self, ptr: int, size: int) -> int:
+        return self.disk.write(tr.span(self.memory, u32(ptr), u32(size)))
+
+    # --- debugging ---------------------------------------------------------------------------------
+
+    def _trace(self, text: str) -> None:
+        text = tr.bounded(text)
+        self.traces.append(text)
+        self.log.info("[%s] %s", self.game, text)
+
+    def trace(self, ptr: int) -> None:
+        self._trace(tr.cstring(self.memory, u32(ptr)).decode("utf-8", "replace"))
+
+    def traceUtf8(self, ptr: int, length: int) -> None:  # noqa: N802
+        self._trace(tr.span(self.memory, u32(ptr), u32(length)).decode("utf-8", "replace"))
+
+    def traceUtf16(self, ptr: int, length: int) -> None:  # noqa: N802
+        self._trace(tr.span(self.memory, u32(ptr), u32(length) & ~1).decode("utf-16-le", "replace"))
+
+    def tracef(self, fmt: int, args: int) -> None:
+        self._trace(tr.tracef(self.memory, u32(fmt), u32(args)))

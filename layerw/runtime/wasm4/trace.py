@@ -1,0 +1,83 @@
+"""Strings out of a cart's memory, and ``tracef``'s format: bounded, whatever the pointers.
+
+# Spec: https://wasm4.org/docs/reference/functions#trace and #tracef.
+Strings are NUL-terminated (``trace``, ``text``, ``%s``) or pointer and byte length
+(``traceUtf8``/``traceUtf16``, ``textUtf8``/``textUtf16``). A string that runs off the end of
+memory stops there; one that starts outside memory is empty. ``tracef`` supports the documented
+subset: %c (a character), %d (a signed 32-bit integer), %x (its hex digits), %s (a string
+pointer), %f (a 64-bit float, read at the next 8-aligned address as C passes varargs) and %%;
+another conversion is printed as written. An argument outside memory prints ``<?>``.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+
+from layerw.runtime.wasm4.memorymap import MEMORY_SIZE
+
+MAX_TRACE = 4096  # characters of one trace line; longer lines are cut (and say so)
+BAD_ARG = "<?>"
+
+
+def cstring(memory: np.ndarray, ptr: int) -> bytes:
+    """The NUL-terminated bytes at ``ptr`` (cut at the end of memory)."""
+    if not 0 <= ptr < MEMORY_SIZE:
+        return b""
+    rest = memory[ptr:]
+    end = np.flatnonzero(rest == 0)
+    return rest[:end[0] if len(end) else len(rest)].tobytes()
+
+
+def span(memory: np.ndarray, ptr: int, length: int) -> bytes:
+    """``length`` bytes at ``ptr`` (cut at the end of memory; empty if ``ptr`` lies outside)."""
+    if not 0 <= ptr < MEMORY_SIZE or length <= 0:
+        return b""
+    return memory[ptr:ptr + min(length, MEMORY_SIZE - ptr)].tobytes()
+
+
+def bounded(text: str) -> str:
+    return text if len(text) <= MAX_TRACE else text[:MAX_TRACE] + f"... ({len(text) - MAX_TRACE} more)"
+
+
+def tracef(memory: np.ndarray, fmt_ptr: int, args_ptr: int) -> str:
+    """``tracef(fmt, args)`` formatted (see the module docstring)."""
+    fmt = cstring(memory, fmt_ptr).decode("latin-1")
+    out: list[str] = []
+    at, i = args_ptr, 0
+
+    def word(size: int, kind: str) -> tuple[int | float | None, int]:
+        if not 0 <= at <= MEMORY_SIZE - size:
+            return None, at + size
+        return struct.unpack(kind, memory[at:at + size].tobytes())[0], at + size
+
+    while i < len(fmt) and len(out) < MAX_TRACE:
+        c = fmt[i]
+        if c != "%" or i + 1 >= len(fmt):
+            out.append(c)
+            i += 1
+            continue
+        conv, i = fmt[i + 1], i + 2
+        if conv == "%":
+            out.append("%")
+        elif conv in "cdxs":
+            value, at = word(4, "<i")
+            if value is None:
+                out.append(BAD_ARG)
+            elif conv == "c":
+                out.append(chr(int(value) & 0xFF))
+            elif conv == "d":
+                out.append(str(value))
+            elif conv == "x":
+                out.append(f"{int(value) & 0xFFFFFFFF:x}")
+            else:
+                ptr = int(value) & 0xFFFFFFFF
+                out.append(cstring(memory, ptr).decode("latin-1") if ptr < MEMORY_SIZE else BAD_ARG)
+        elif conv == "f":
+            at = (at + 7) & ~7
+            value, at = word(8, "<d")
+            out.append(BAD_ARG if value is None else f"{value:f}")
+        else:
+            out.append("%" + conv)
+    return bounded("".join(out))

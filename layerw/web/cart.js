@@ -1,0 +1,210 @@
+// WASM-4 carts in the browser (mirrors layerw/cart.py and layerw/runtime/wasm4/globals.py): tell a
+// cart from a Layer-W game by its import section (only `env`), refuse what the profile cannot run,
+// and export a cart's mutable number globals (`layerw:global:N`) so its state hash and the native
+// one cover the same values.
+
+import { GameOutOfMemory, InvalidModule } from "./errors.js";
+
+const HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+export const CART_FUNCTIONS = new Set([
+  "blit", "blitSub", "line", "hline", "vline", "oval", "rect", "text", "textUtf8", "textUtf16",
+  "tone", "diskr", "diskw", "trace", "traceUtf8", "traceUtf16", "tracef",
+]);
+export const EXPORT_PREFIX = "layerw:global:";
+const KINDS = ["func", "table", "memory", "global", "tag"];
+const NUMBER_TYPES = { 0x7f: "i32", 0x7e: "i64", 0x7d: "f32", 0x7c: "f64" };
+const ORDER = [1, 2, 3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11];
+const utf8 = new TextDecoder("utf-8");
+const encoder = new TextEncoder();
+
+/** Reads a wasm binary; past the end is InvalidModule. */
+class Reader {
+  /** @param {Uint8Array} data @param {number} at */
+  constructor(data, at = 0) { this.data = data; this.at = at; }
+
+  byte() {
+    if (this.at >= this.data.length) throw new InvalidModule("wasm module ends early (truncated or malformed)");
+    return this.data[this.at++];
+  }
+
+  u32() {
+    let value = 0;
+    let scale = 1;
+    for (let shift = 0; ; shift += 7) {
+      if (shift > 63) throw new InvalidModule("malformed LEB128 number in wasm module");
+      const b = this.byte();
+      value += (b & 0x7f) * scale;
+      scale *= 128;
+      if (!(b & 0x80)) return value;
+    }
+  }
+
+  name() {
+    const n = this.u32();
+    if (this.at + n > this.data.length) throw new InvalidModule("wasm module ends inside an import name");
+    const text = utf8.decode(this.data.subarray(this.at, this.at + n));
+    this.at += n;
+    return text;
+  }
+
+  limits() {
+    const flags = this.byte();
+    const low = this.u32();
+    return [low, flags & 1 ? this.u32() : null];
+  }
+}
+
+/** @param {Uint8Array} bytes */
+function isCoreModule(bytes) {
+  return bytes.length >= 8 && HEADER.every((b, i) => bytes[i] === b);
+}
+
+/**
+ * The import section of a core module ([] for anything else).
+ * @param {Uint8Array} bytes
+ * @returns {{module: string, name: string, kind: string, limits: Array<number | null> | null}[]}
+ */
+export function imports(bytes) {
+  if (!isCoreModule(bytes)) return [];
+  const r = new Reader(bytes, 8);
+  while (r.at < bytes.length) {
+    const section = r.byte();
+    const size = r.u32();
+    if (section !== 2) { r.at += size; continue; }
+    const out = [];
+    for (let i = 0, n = r.u32(); i < n; i++) {
+      const module = r.name();
+      const name = r.name();
+      const kind = r.byte();
+      let limits = null;
+      if (kind === 0) r.u32();
+      else if (kind === 1) { r.byte(); r.limits(); }
+      else if (kind === 2) limits = r.limits();
+      else if (kind === 3) { r.byte(); r.byte(); }
+      else if (kind === 4) { r.byte(); r.u32(); }
+      else throw new InvalidModule(`unknown import kind ${kind} in wasm module`);
+      out.push({ module, name, kind: KINDS[kind], limits });
+    }
+    return out;
+  }
+  return [];
+}
+
+/** True for a WASM-4 cart: a core module importing something, and only from `env`.
+ * @param {Uint8Array} bytes */
+export function isCart(bytes) {
+  try {
+    const found = imports(bytes);
+    return found.length > 0 && found.every((i) => i.module === "env");
+  } catch (e) {
+    if (e instanceof InvalidModule) return false;
+    throw e;
+  }
+}
+
+/** Refuse a cart the profile cannot run (as layerw/cart.py check_cart does).
+ * @param {Uint8Array} bytes @param {string} name */
+export function checkCart(bytes, name) {
+  const found = imports(bytes);
+  const memories = found.filter((i) => i.kind === "memory");
+  if (memories.length !== 1 || memories[0].name !== "memory") {
+    throw new InvalidModule(`${name}: a WASM-4 cart imports its memory as env.memory`);
+  }
+  const low = memories[0].limits ? /** @type {number} */ (memories[0].limits[0]) : 0;
+  if (low > 1) {
+    throw new GameOutOfMemory(`${name} asks for ${low} pages of memory; a WASM-4 cart has exactly 1 (64 KiB)`,
+      { game: name, tick: 0 });
+  }
+  const unknown = found.filter((i) => i.kind !== "memory" && (i.kind !== "func" || !CART_FUNCTIONS.has(i.name)));
+  if (unknown.length) {
+    throw new InvalidModule(`${name} imports ${unknown.map((i) => `env.${i.name} (${i.kind})`).join(", ")}, `
+      + "which WASM-4 does not offer");
+  }
+}
+
+/** @param {number} value */
+function uleb(value) {
+  const out = [];
+  do {
+    let b = value % 128;
+    value = Math.floor(value / 128);
+    if (value) b |= 0x80;
+    out.push(b);
+  } while (value);
+  return out;
+}
+
+/** Skip a constant expression up to and including its `end`. @param {Reader} r */
+function skipInit(r) {
+  for (;;) {
+    const op = r.byte();
+    if (op === 0x0b) return;
+    if ([0x41, 0x42, 0x23, 0xd2].includes(op)) r.u32();
+    else if (op === 0x43) r.at += 4;
+    else if (op === 0x44) r.at += 8;
+    else if (op === 0xd0) r.byte();
+    else if (op === 0xfd) { r.u32(); r.at += 16; }
+    else if (![0x6a, 0x6b, 0x6c, 0x7c, 0x7d, 0x7e].includes(op)) {
+      throw new InvalidModule(`unsupported opcode 0x${op.toString(16)} in a global's initialiser`);
+    }
+  }
+}
+
+/**
+ * `bytes` with every mutable number global exported as `layerw:global:N`, and what was exported.
+ * @param {Uint8Array} bytes
+ * @returns {{wasm: Uint8Array, names: string[], types: string[], unsaved: number}}
+ */
+export function exportGlobals(bytes) {
+  if (!isCoreModule(bytes)) throw new InvalidModule("not a core wasm module");
+  const imported = imports(bytes).filter((i) => i.kind === "global").length;
+  const r = new Reader(bytes, 8);
+  /** @type {Array<[number, Uint8Array]>} */
+  const sections = [];
+  const names = [];
+  const types = [];
+  let unsaved = 0;
+  while (r.at < bytes.length) {
+    const section = r.byte();
+    const size = r.u32();
+    const end = r.at + size;
+    if (end > bytes.length) throw new InvalidModule("wasm section runs past the end of the module");
+    const payload = bytes.subarray(r.at, end);
+    if (section === 6) {
+      const g = new Reader(payload);
+      for (let index = imported, n = imported + g.u32(); index < n; index++) {
+        const kind = g.byte();
+        const mutable = g.byte();
+        skipInit(g);
+        const type = /** @type {Record<number, string>} */ (NUMBER_TYPES)[kind];
+        if (mutable && type) { names.push(`${EXPORT_PREFIX}${index}`); types.push(type); }
+        else if (mutable) unsaved += 1;
+      }
+    }
+    sections.push([section, payload]);
+    r.at = end;
+  }
+  if (!names.length) return { wasm: bytes, names, types, unsaved };
+  const added = names.flatMap((n) => [...uleb(n.length), ...encoder.encode(n), 0x03, ...uleb(Number(n.slice(EXPORT_PREFIX.length)))]);
+  /** @type {number[]} */
+  const out = [...HEADER];
+  /** @param {number} id @param {ArrayLike<number>} payload */
+  const put = (id, payload) => { out.push(id, ...uleb(payload.length)); for (let i = 0; i < payload.length; i++) out.push(payload[i]); };
+  let placed = false;
+  for (const [section, payload] of sections) {
+    if (section === 7) {
+      const e = new Reader(payload);
+      const count = e.u32();
+      put(7, [...uleb(count + names.length), ...payload.subarray(e.at), ...added]);
+      placed = true;
+      continue;
+    }
+    if (!placed && ORDER.includes(section) && ORDER.indexOf(section) > ORDER.indexOf(7)) {
+      put(7, [...uleb(names.length), ...added]);
+      placed = true;
+    }
+    put(section, payload);
+  }
+  if (!placed) put(7, [...uleb(names.length), ...added]);
+  return { wasm: new Uint8Array(out), names, types, unsaved };
+}
