@@ -7,7 +7,8 @@
     │   └── ContractError                 a module misses an export or imports what no host offers
     ├── InvalidModule(ValueError)         bytes that are not a wasm module, or fail validation
     ├── AssetError                        an asset is missing or cannot be decoded
-    │   └── AssetNotFound(KeyError)
+    │   ├── AssetNotFound(KeyError)
+    │   └── SoundError(ValueError)        a sound asset is corrupt, truncated, too long or of an unknown format
     ├── GameError                         the game failed while running; carries game and tick
     │   ├── GameCrashed                   the guest trapped (trap code attached)
     │   ├── GameTimedOut(TimeoutError)    a call ran past its CPU deadline
@@ -82,6 +83,11 @@ class AssetNotFound(AssetError, KeyError):
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0]) if self.args else ""
+
+
+class SoundError(AssetError, ValueError):
+    """A sound asset is corrupt, truncated, too long or of an unknown format (or the game's sounds
+    exceed the mixer's budget)."""
 
 
 class GameError(LayerWError):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from layerw.bundle import Bundle
+from layerw.play.recorder import WavRecorder
 from layerw.play.runner import Runner
 from layerw.runtime import DEFAULT_CPU_LIMIT, CpuLimit, open_game
 from layerw.runtime.inputs import Recording
@@ -28,6 +29,7 @@ class PlayOptions:
     seed: int = 0
     players: int = 1
     cpu_limit: CpuLimit = DEFAULT_CPU_LIMIT
+    audio: Path | None = None         # the mix as a WAV file
 
 
 @dataclass
@@ -35,6 +37,7 @@ class PlayResult:
     tick: int
     state_hash: str
     frames: list[Path] = field(default_factory=list)
+    audio_hash: str = ""
 
 
 def quiet_gl_probe() -> None:
@@ -51,12 +54,14 @@ def play(bundle: Bundle, options: PlayOptions) -> PlayResult:
     quiet_gl_probe()
     with open_game(bundle, cpu_limit=options.cpu_limit, seed=options.seed) as game:
         renderer = None
+        recorder = WavRecorder(options.audio) if options.audio else None
         if wants_pictures:
             from layerw.gfx.renderer import WgpuRenderer
 
             renderer = WgpuRenderer(bundle.config.width, bundle.config.height, filter=bundle.config.filter)
         try:
-            runner = Runner(game, renderer, players=options.players, recording=recording)
+            runner = Runner(game, renderer, players=options.players, recording=recording,
+                            on_samples=recorder.write if recorder is not None else None)
             frames: list[Path] = []
             if options.headless:
                 if options.frames:
@@ -77,7 +82,10 @@ def play(bundle: Bundle, options: PlayOptions) -> PlayResult:
                     runner.run_realtime(present, lambda state: state.set_devices(0, window.poll()), ticks=options.ticks)
             if options.screenshot and renderer is not None:
                 renderer.save_png(options.screenshot)
-            return PlayResult(game.tick_count, game.state_hash(), frames)
+            runner.drain()
+            return PlayResult(game.tick_count, game.state_hash(), frames, game.audio_hash())
         finally:
             if renderer is not None:
                 renderer.close()
+            if recorder is not None:
+                recorder.close()

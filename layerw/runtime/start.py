@@ -14,7 +14,8 @@ from layerw.runtime.game import Game
 from layerw.runtime.memoryhost import MemoryHost
 
 
-def start_game(bundle: Bundle, engine: Engine, *, seed: int = 0) -> MemoryHost:
-    """Start ``bundle`` in this process on ``engine`` (whose CPU limit bounds its calls)."""
+def start_game(bundle: Bundle, engine: Engine, *, seed: int = 0, audio: bool = True) -> MemoryHost:
+    """Start ``bundle`` in this process on ``engine`` (whose CPU limit bounds its calls); without
+    ``audio`` it mixes nothing and keeps each tick's sound as ``last_sound`` (a worker's parent mixes)."""
     backend: type[Game] | type[ComponentGame] = ComponentGame if bundle.config.component else Game
-    return backend(bundle, engine, seed=seed)
+    return backend(bundle, engine, seed=seed, audio=audio)

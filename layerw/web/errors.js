@@ -10,6 +10,7 @@
 //       InvalidModule
 //       AssetError
 //           AssetNotFound
+//           SoundError
 //       GameError
 //           GameCrashed
 //           GameTimedOut
@@ -59,6 +60,9 @@ export class AssetError extends LayerWError {}
 
 /** No asset of that name exists in the game. (In Python also KeyError.) */
 export class AssetNotFound extends AssetError {}
+
+/** A sound asset is corrupt, truncated, too long or of an unknown format (or the game's sounds exceed the mixer's budget). (In Python also ValueError.) */
+export class SoundError extends AssetError {}
 
 /** The game failed while running. */
 export class GameError extends LayerWError {

@@ -54,10 +54,14 @@ lw_io *lw__component_init(uint64_t seed) {
 }
 
 __attribute__((export_name("tick")))
-void lw__component_tick(const uint8_t *input, size_t len) {
+uint32_t *lw__component_tick(const uint8_t *input, size_t len) {
     if (len != sizeof lw__input) __builtin_trap();
     __builtin_memcpy(&lw__input, input, sizeof lw__input);
     lw_tick();
+    uint32_t *ret = ret_area();  /* list<u8>: the tick's sound commands, where they lie */
+    ret[0] = lw__io.snd_ptr;
+    ret[1] = lw__io.snd_len;
+    return ret;
 }
 
 __attribute__((export_name("render")))

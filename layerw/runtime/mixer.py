@@ -1,0 +1,101 @@
+"""Mixer: the one sound mixer (``web/mixer.wasm``, built from ``toolchain/runtime/lw_mixer.c``)
+running on wasmtime, the same module browsers run, so both produce the same samples.
+
+It gets a tick's sound block and returns that tick's stereo s16 frames; its voices are a state of
+``state_size`` bytes that snapshots carry. Sounds are registered by asset handle once ready.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+from pathlib import Path
+
+import numpy as np
+import wasmtime
+
+from layerw import abi
+from layerw.errors import SnapshotError, SoundError
+
+MODULE_PATH = Path(__file__).resolve().parent.parent / "web" / "mixer.wasm"
+COUNTERS = ("bad_commands", "bad_handles", "pcm_dropped", "voices_stolen", "voices_on")
+
+
+@functools.cache
+def _module() -> tuple[wasmtime.Engine, wasmtime.Module]:
+    engine = wasmtime.Engine()
+    return engine, wasmtime.Module(engine, MODULE_PATH.read_bytes())
+
+
+class Mixer:
+    def __init__(self, tick_rate: int) -> None:
+        engine, module = _module()
+        self.tick_rate = tick_rate
+        self._store = wasmtime.Store(engine)
+        exports = wasmtime.Instance(self._store, module, []).exports(self._store)
+        memory = exports["memory"]
+        assert isinstance(memory, wasmtime.Memory)
+        self._memory = memory
+        self._f = {name: exports[name] for name in ("mx_init", "mx_block", "mx_out", "mx_state", "mx_state_size",
+                                                      "mx_counter", "mx_sound_alloc", "mx_mix", "mx_check_state")}
+        self.reset()
+        self._block = self._call("mx_block")
+        self._out = self._call("mx_out")
+        self._state = self._call("mx_state")
+        self.state_size = self._call("mx_state_size")
+
+    def _call(self, name: str, *args: int) -> int:
+        func = self._f[name]
+        assert isinstance(func, wasmtime.Func)
+        return int(func(self._store, *args) or 0)
+
+    def _base(self) -> int:
+        return ctypes.addressof(self._memory.data_ptr(self._store).contents)
+
+    def reset(self) -> None:
+        """Silence: no voices, no sounds registered."""
+        if self._call("mx_init", self.tick_rate) != 0:
+            raise ValueError(f"the mixer refuses tick rate {self.tick_rate}")
+
+    def add_sound(self, handle: int, frames: np.ndarray) -> None:
+        """Register ``frames`` (n x 2 int16) as the sound of asset ``handle``."""
+        ptr = self._call("mx_sound_alloc", handle, len(frames))
+        if ptr == 0:
+            raise SoundError(f"the mixer cannot hold sound {handle} ({len(frames)} frames): a handle above "
+                             f"{abi.MAX_SOUNDS - 1}, or the game's sounds exceed {abi.MAX_SOUND_BYTES} bytes")
+        data = np.ascontiguousarray(frames, dtype="<i2").tobytes()
+        ctypes.memmove(self._base() + ptr, data, len(data))
+
+    def mix(self, block: bytes | memoryview) -> bytes:
+        """Apply one tick's sound block and return that tick's samples (interleaved s16 LE)."""
+        n = min(len(block), abi.SOUND_CAPACITY)
+        ctypes.memmove(self._base() + self._block, bytes(block[:n]), n)
+        frames = self._call("mx_mix", n)
+        return ctypes.string_at(self._base() + self._out, frames * 2 * abi.CHANNELS)
+
+    def counters(self) -> dict[str, int]:
+        return {name: self._call("mx_counter", i) for i, name in enumerate(COUNTERS)}
+
+    def state(self) -> bytes:
+        return ctypes.string_at(self._base() + self._state, self.state_size)
+
+    def set_state(self, data: bytes) -> None:
+        """Continue from ``data`` (from ``state``); a state of another size, tick rate or out of range
+        raises SnapshotError and changes nothing."""
+        if len(data) != self.state_size:
+            raise SnapshotError(f"mixer state is {len(data)} bytes, this mixer's is {self.state_size}")
+        before = self.state()
+        ctypes.memmove(self._base() + self._state, data, len(data))
+        if self._call("mx_check_state", self.tick_rate) != 0:
+            ctypes.memmove(self._base() + self._state, before, len(before))
+            raise SnapshotError("mixer state in the snapshot is corrupt or of another tick rate")
+
+    def close(self) -> None:
+        self._f = {}
+        self._store.close()
+
+    def __enter__(self) -> Mixer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
