@@ -13,8 +13,8 @@ from layerw import abi, pcm
 from layerw.bundle import Bundle
 from layerw.runtime import CpuLimit, open_game
 from layerw.runtime.engine import Engine
-from layerw.runtime.gamehost import GameHost
 from layerw.runtime.game import Game
+from layerw.runtime.gamehost import GameHost
 from layerw.runtime.inputs import InputState, Recording
 from tests import wat
 from tests.runtime.sound.game import PLAYBACK, RECORDING, SCORE, blip, build_game

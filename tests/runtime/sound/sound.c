@@ -54,6 +54,9 @@ static void absurd(void) {
     lw_sound_play(LW_VOICE_ANY, blip, nan, nan, nan, LW_SOUND_LOOP);
     lw_sound_play(LW_VOICE_ANY, blip, inf, -inf, 1e30f, 0xFFFFFFFFu);
     lw_sound_play(LW_VOICE_ANY, blip, -inf, inf, -1e30f, 0);
+    lw_sound_play(99, blip, 1, 0, 1, 0);                 /* no such voice */
+    lw_sound_play(LW_VOICE_ANY, -1, 1, 0, 1, 0);         /* no such asset */
+    lw_sound_play(LW_VOICE_ANY, 5000, 1, 0, 1, 0);
     lw_sound_fade(LW_VOICE_ANY, nan, nan);
     lw_sound_stop(7, inf);
     tone(LW_VOICE_ANY, 99, 0xFFFFFFFFu, nan, inf, 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu, nan);
