@@ -59,11 +59,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"frame {path}")
     if options.screenshot:
         print(f"screenshot {options.screenshot}")
-    print(f"tick {result.tick}")
-    print(f"state-hash {result.state_hash}")
     if options.audio:
         print(f"audio {options.audio}")
     print(f"audio-hash {result.audio_hash}")
+    print(f"tick {result.tick}")
+    print(f"state-hash {result.state_hash}")
     return 0
 
 
