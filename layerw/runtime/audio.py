@@ -10,8 +10,8 @@ dropped, counted: a server has no one listening). Its voices are host state in s
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
-import zlib
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -87,8 +87,8 @@ class Audio:
         return self._hash.hexdigest()
 
     def state(self) -> str:
-        """The mixer's voices, for a snapshot's host state."""
-        return base64.b64encode(zlib.compress(self.mixer.state(), 6)).decode()
+        """The mixer's voices and queued PCM (base64), for a snapshot's host state."""
+        return base64.b64encode(self.mixer.state()).decode()
 
     def restore(self, state: Any, sounds: Iterable[tuple[int, str]]) -> None:
         """Continue from a snapshot's ``state`` (None: a snapshot without sound, no voice playing) with
@@ -96,8 +96,10 @@ class Audio:
         data = None
         if state is not None:
             try:
-                data = zlib.decompressobj().decompress(base64.b64decode(str(state), validate=True), self.mixer.state_size + 1)
-            except (ValueError, zlib.error) as e:
+                if not isinstance(state, str) or len(state) > (self.mixer.state_size + 2) // 3 * 4:
+                    raise ValueError("not a base64 string of a mixer state's size")
+                data = base64.b64decode(state, validate=True)
+            except (ValueError, binascii.Error) as e:
                 raise SnapshotError(f"snapshot audio state is malformed: {e}") from e
         self.mixer.reset()
         self.registered = set()

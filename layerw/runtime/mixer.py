@@ -1,8 +1,9 @@
 """Mixer: the one sound mixer (``web/mixer.wasm``, built from ``toolchain/runtime/lw_mixer.c``)
 running on wasmtime, the same module browsers run, so both produce the same samples.
 
-It gets a tick's sound block and returns that tick's stereo s16 frames; its voices are a state of
-``state_size`` bytes that snapshots carry. Sounds are registered by asset handle once ready.
+It gets a tick's sound block and returns that tick's stereo s16 frames; its voices (and the raw
+PCM it still holds) are the state snapshots carry. Sounds are registered by asset handle once
+ready. It also keeps a SHA-256 of every sample it mixed (``digest``, what browsers report).
 """
 
 from __future__ import annotations
@@ -37,12 +38,14 @@ class Mixer:
         assert isinstance(memory, wasmtime.Memory)
         self._memory = memory
         self._f = {name: exports[name] for name in ("mx_init", "mx_block", "mx_out", "mx_state", "mx_state_size",
-                                                      "mx_counter", "mx_sound_alloc", "mx_mix", "mx_check_state")}
+                                                      "mx_counter", "mx_sound_alloc", "mx_mix", "mx_check_state",
+                                                      "mx_state_used", "mx_digest")}
         self.reset()
         self._block = self._call("mx_block")
         self._out = self._call("mx_out")
         self._state = self._call("mx_state")
         self.state_size = self._call("mx_state_size")
+        self.state_min = self.state_size - abi.PCM_QUEUE_FRAMES * 4  # the state with no PCM queued
 
     def _call(self, name: str, *args: int) -> int:
         func = self._f[name]
@@ -77,15 +80,20 @@ class Mixer:
         return {name: self._call("mx_counter", i) for i, name in enumerate(COUNTERS)}
 
     def state(self) -> bytes:
-        return ctypes.string_at(self._base() + self._state, self.state_size)
+        """The voices and the PCM still queued (the state's used part)."""
+        return ctypes.string_at(self._base() + self._state, self._call("mx_state_used"))
+
+    def digest(self) -> bytes:
+        """SHA-256 of every sample mixed since the last reset (the mixer's own, as browsers use it)."""
+        return ctypes.string_at(self._base() + self._call("mx_digest"), 32)
 
     def set_state(self, data: bytes) -> None:
         """Continue from ``data`` (from ``state``); a state of another size, tick rate or out of range
         raises SnapshotError and changes nothing."""
-        if len(data) != self.state_size:
-            raise SnapshotError(f"mixer state is {len(data)} bytes, this mixer's is {self.state_size}")
-        before = self.state()
-        ctypes.memmove(self._base() + self._state, data, len(data))
+        if not self.state_min <= len(data) <= self.state_size:
+            raise SnapshotError(f"mixer state is {len(data)} bytes, this mixer's is {self.state_min}..{self.state_size}")
+        before = ctypes.string_at(self._base() + self._state, self.state_size)
+        ctypes.memmove(self._base() + self._state, data.ljust(self.state_size, b"\0"), self.state_size)
         if self._call("mx_check_state", self.tick_rate) != 0:
             ctypes.memmove(self._base() + self._state, before, len(before))
             raise SnapshotError("mixer state in the snapshot is corrupt or of another tick rate")

@@ -9,7 +9,6 @@ import dataclasses
 import logging
 import struct
 import time
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -114,7 +113,7 @@ def test_corrupt_mixer_state_in_a_snapshot_is_refused(sound_build: Path) -> None
         with Mixer(60) as fresh:
             mixer_state = bytearray(fresh.state())
         struct.pack_into("<I", mixer_state, 8, 30)  # another tick rate
-        forged = base64.b64encode(zlib.compress(bytes(mixer_state))).decode()
+        forged = base64.b64encode(bytes(mixer_state)).decode()
         with pytest.raises(SnapshotError, match="tick rate"):
             game.restore(dataclasses.replace(snap, host={**snap.host, "audio": forged}))
         game.restore(snap)

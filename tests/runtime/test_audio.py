@@ -151,3 +151,11 @@ def test_a_game_without_sound_mixes_silence(tmp_path: Path, engine: Engine) -> N
     with Game(wat.bundle(tmp_path, wat.contract_wat()), engine) as game:
         out = run(game, 3)
     assert len(out) == 3 * 800 * 4 and not any(out)
+
+
+def test_the_mixers_own_hash_is_sha256_of_its_samples(sound_build: Path, engine: Engine) -> None:
+    """Browsers report the mixer's running SHA-256: it equals hashlib's over the same samples."""
+    with Game(Bundle.open(sound_build), engine, seed=SCORE) as game:
+        out = run(game, 61, recording())
+        assert game.audio is not None
+        assert game.audio.mixer.digest().hex() == hashlib.sha256(out).hexdigest() == game.audio_hash()
