@@ -119,8 +119,12 @@ export class AssetTable {
     if (isSound(asset.name)) this.readySounds.push(handle);
   }
 
-  /** Sound assets that became ready since the last call, as [handle, name, bytes], for the mixer. */
+  /**
+   * Sound assets that became ready since the last call, as [handle, name, bytes], for the mixer.
+   * @returns {Array<[number, string, Uint8Array | null]>}
+   */
   takeReadySounds() {
+    /** @type {Array<[number, string, Uint8Array | null]>} */
     const out = this.readySounds.map((h) => [h, this.assets[h - 1].name, this.assets[h - 1].data]);
     this.readySounds = [];
     return out;

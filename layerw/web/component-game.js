@@ -45,7 +45,7 @@ import { GameHost, hex } from "./game-host.js";
  * The world's exports, as jco exports them.
  * @typedef {object} ComponentExports
  * @property {(seed: bigint) => IoBlock} init
- * @property {(input: Uint8Array) => void} tick
+ * @property {(input: Uint8Array) => Uint8Array} tick
  * @property {() => Frame} render
  */
 

@@ -109,7 +109,8 @@
  * @property {number} holeAt
  * @property {number} holeSize
  * @property {Uint8Array} memory memory [stateBegin, pages * 64 KiB) minus the hole [holeAt, holeAt + holeSize)
- * @property {{rng: bigint, assets: unknown}} host the random stream's state and the asset table's
+ * @property {{rng: bigint, assets: unknown, audio?: unknown}} host the random stream's state, the asset table's
+ *   and the mixer's (absent in a snapshot without sound)
  */
 
 /**
