@@ -4,6 +4,7 @@ every backend and every run, exactly SAMPLE_RATE / tick_rate frames a tick, voic
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -159,3 +160,26 @@ def test_the_mixers_own_hash_is_sha256_of_its_samples(sound_build: Path, engine:
         out = run(game, 61, recording())
         assert game.audio is not None
         assert game.audio.mixer.digest().hex() == hashlib.sha256(out).hexdigest() == game.audio_hash()
+
+
+def test_pong_is_heard_at_its_hits_walls_and_points(built: Callable[[Path], Path], engine: Engine) -> None:
+    from tests.conftest import GAMES
+
+    with Game(Bundle.open(built(GAMES / "pong")), engine) as game:
+        mix = frames(run(game, 900))  # the AI plays both paddles: rallies, walls and points
+    per_tick = np.abs(mix.astype(np.int32)).reshape(900, 800, 2).max(axis=(1, 2))
+    starts = np.flatnonzero((per_tick[1:] > 1000) & (per_tick[:-1] <= 1000))
+    assert len(starts) >= 5, f"pong made {len(starts)} distinct sounds in 15 s"
+    assert not np.array_equal(mix[:, 0], mix[:, 1]), "sounds are panned to the ball"
+
+
+def test_the_new_game_template_beeps_at_the_walls(tmp_path: Path, engine: Engine) -> None:
+    from layerw.toolchain.build import build
+    from layerw.toolchain.scaffold import scaffold
+
+    out = build(scaffold(tmp_path / "mine"), tmp_path / "build").out
+    rec = Recording()
+    rec.changes[1].append({"down": ["ArrowRight"]})
+    with Game(Bundle.open(out), engine) as game:
+        mix = frames(run(game, 200, rec))
+    assert np.abs(mix).max() > 5000 and mix[:, 1].astype(np.int64).sum() != mix[:, 0].astype(np.int64).sum()

@@ -16,7 +16,7 @@ from layerw.runtime.engine import Engine
 from layerw.runtime.game import Game
 from layerw.runtime.inputs import Recording
 from tests.runtime.sound.game import RECORDING, SCORE, build_game
-from tests.web.conftest import PlayPage, StaticServer
+from tests.web.conftest import PlayPage, StaticServer, served_build
 
 TICKS = 120
 
@@ -62,3 +62,20 @@ def test_browser_snapshot_restores_the_voices(sound_src: tuple[str, Path], play_
                 frames: first.length / 2, audible: first.some((v) => v !== 0)};
     }""")
     assert same == {"same": True, "frames": 40 * 800, "audible": True}
+
+
+def test_pong_audio_hash_matches_native(published: Callable[[str], str], server: StaticServer,
+                                        play_page: Callable[..., PlayPage], engine: Engine) -> None:
+    from tests.web.recordings import FIDELITY_TICKS, recording_file
+
+    src = published("pong")
+    url, path = recording_file(server, "pong")
+    page = play_page().open(src, ticks=FIDELITY_TICKS, fast=True, inputs=url, renderer="webgl2")
+    page.wait_stopped()
+    browser = str(page.page.evaluate("window.layerw.audioHash()"))
+    with Game(Bundle.open(served_build(server, src)), engine) as game:
+        Runner(game, recording=Recording.load(path)).run_headless(FIDELITY_TICKS)
+        native = game.audio_hash()
+        assert game.audio is not None and game.audio.frames_mixed == FIDELITY_TICKS * 800
+    print(f"pong: {FIDELITY_TICKS} ticks, audio browser {browser[:16]}, native {native[:16]}")
+    assert browser == native
