@@ -169,9 +169,9 @@ class Game(MemoryHost):
         self._call("lw_tick")
         self.tick_count += 1
         if self.snd_ptr:  # lw_io's snd_len and snd_dropped, then the block itself, read in place
-            at = self.io_ptr + SND_LEN
-            length, dropped = struct.unpack("<II", self._view()[at:at + 8])
-            self._tick_sound(self._view()[self.snd_ptr:self.snd_ptr + min(length, self.snd_capacity + 1)], dropped)
+            view, at = self._view(), self.io_ptr + SND_LEN
+            length, dropped = struct.unpack_from("<II", view, at)
+            self._tick_sound(view[self.snd_ptr:self.snd_ptr + min(length, self.snd_capacity + 1)], dropped)
         else:
             self._tick_sound(b"", 0)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -39,12 +40,17 @@ class Mixer:
         self._memory = memory
         self._f = {name: exports[name] for name in ("mx_init", "mx_block", "mx_out", "mx_state", "mx_state_size",
                                                       "mx_counter", "mx_sound_alloc", "mx_mix", "mx_check_state",
-                                                      "mx_state_used", "mx_digest")}
+                                                      "mx_state_used", "mx_digest", "mx_hash_out",
+                                                      "mx_mix_batch", "mx_batch_capacity", "mx_frames")}
+        mix = self._f["mx_mix"]
+        assert isinstance(mix, wasmtime.Func)
+        self._mix = mix  # called every tick: no lookup
         self.reset()
         self._block = self._call("mx_block")
         self._out = self._call("mx_out")
         self._state = self._call("mx_state")
         self.state_size = self._call("mx_state_size")
+        self.batch_capacity = self._call("mx_batch_capacity")
         self.state_min = self.state_size - abi.PCM_QUEUE_FRAMES * 4  # the state with no PCM queued
 
     def _call(self, name: str, *args: int) -> int:
@@ -72,9 +78,28 @@ class Mixer:
     def mix(self, block: bytes | memoryview) -> bytes:
         """Apply one tick's sound block and return that tick's samples (interleaved s16 LE)."""
         n = min(len(block), abi.SOUND_CAPACITY)
-        ctypes.memmove(self._base() + self._block, bytes(block[:n]), n)
-        frames = self._call("mx_mix", n)
-        return ctypes.string_at(self._base() + self._out, frames * 2 * abi.CHANNELS)
+        base = self._base()
+        if n:
+            ctypes.memmove(base + self._block, bytes(block[:n]), n)
+        frames = self._mix(self._store, n)
+        return ctypes.string_at(base + self._out, frames * 2 * abi.CHANNELS)
+
+    def mix_batch(self, blocks: list[bytes]) -> tuple[int, bytes]:
+        """Mix several ticks' blocks in one call (each call from Python costs more than mixing a
+        silent tick): how many it mixed (from the front; the mixer's output may fill first) and
+        their samples, one tick after another. The blocks must fit ``batch_capacity`` with a u32
+        length each, padded to 4."""
+        packed = b"".join(struct.pack("<I", len(b)) + b + bytes(-len(b) % 4) for b in blocks)
+        if len(packed) > self.batch_capacity:
+            raise ValueError(f"{len(blocks)} sound blocks need {len(packed)} bytes, the mixer's batch holds {self.batch_capacity}")
+        base = self._base()
+        ctypes.memmove(base + self._block, packed, len(packed))
+        done = self._call("mx_mix_batch", len(blocks))
+        return done, ctypes.string_at(base + self._out, self._call("mx_frames") * 2 * abi.CHANNELS)
+
+    def hash_out(self) -> None:
+        """Add the last mix's samples to the mixer's own running hash (``digest``)."""
+        self._call("mx_hash_out")
 
     def counters(self) -> dict[str, int]:
         return {name: self._call("mx_counter", i) for i, name in enumerate(COUNTERS)}
@@ -84,7 +109,7 @@ class Mixer:
         return ctypes.string_at(self._base() + self._state, self._call("mx_state_used"))
 
     def digest(self) -> bytes:
-        """SHA-256 of every sample mixed since the last reset (the mixer's own, as browsers use it)."""
+        """SHA-256 of the samples given to ``hash_out`` since the last reset (as browsers use it)."""
         return ctypes.string_at(self._base() + self._call("mx_digest"), 32)
 
     def set_state(self, data: bytes) -> None:

@@ -101,6 +101,7 @@ export class Audio {
       this.pendingFrames -= old.length / 2;
       this.framesDiscarded += old.length / 2;
     }
+    if (!block.length) return; // the counters change only when commands arrive
     const counters = this.mixer.counters();
     for (const name of ["bad_commands", "bad_handles", "pcm_dropped"]) {
       if (counters[name]) this.reportOnce(name, `mixer: ${counters[name]} ${name.replace("_", " ")} so far`);
@@ -162,7 +163,5 @@ export class Audio {
     this.registered = new Set();
     this.register(sounds);
     if (data) this.mixer.setState(data);
-    this.pending = [];
-    this.pendingFrames = 0;
   }
 }

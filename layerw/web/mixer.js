@@ -26,6 +26,7 @@ let compiled = null;
  * @property {(len: number) => number} mx_mix
  * @property {(tickRate: number) => number} mx_check_state
  * @property {() => number} mx_digest
+ * @property {() => void} mx_hash_out
  */
 
 export class Mixer {
@@ -92,6 +93,7 @@ export class Mixer {
     const n = Math.min(block.length, SOUND_CAPACITY);
     this.bytes.set(block.subarray(0, n), this.blockPtr);
     const frames = this.x.mx_mix(n);
+    this.x.mx_hash_out();
     return new Int16Array(this.x.memory.buffer.slice(this.outPtr, this.outPtr + frames * 4));
   }
 

@@ -8,8 +8,9 @@
    its frames there; per tick copy the sound block to mx_block() and call mx_mix(len), which
    returns the frame count written at mx_out(). mx_state() is the snapshot (its first
    mx_state_used() bytes: the rest is the unused PCM queue); after writing one back,
-   mx_check_state() says whether it is sound. mx_digest() is the SHA-256 of every sample mixed since
-   mx_hash_reset() (the browser's audio hash; Python's hashlib computes the same). */
+   mx_check_state() says whether it is sound. After each mx_mix, mx_hash_out() adds its samples to a
+   running SHA-256 and mx_digest() reads it (the browser's audio hash; the native host uses hashlib,
+   which computes the same, and skips the call). */
 #include "layerw.h"
 
 #define EXPORT(name) __attribute__((export_name(name)))
@@ -45,8 +46,9 @@ typedef struct sound { uint32_t offset, frames; } sound;
 
 static mixer_state st;
 static sound sounds[LW_MAX_SOUNDS];
-static uint32_t heap_used;
-static uint8_t block[LW_SOUND_CAPACITY] __attribute__((aligned(16)));
+static uint32_t heap_used, last_frames;
+#define BATCH_BYTES (LW_SOUND_CAPACITY + 4096) /* mx_mix_batch: one full block, or many small ones, with lengths */
+static uint8_t block[BATCH_BYTES] __attribute__((aligned(16)));
 static int16_t out[MAX_TICK_FRAMES * 2];
 static int32_t acc_l[MAX_TICK_FRAMES], acc_r[MAX_TICK_FRAMES];
 extern unsigned char __heap_base;
@@ -66,6 +68,7 @@ int32_t mx_init(uint32_t tick_rate) {
     st.version = STATE_VERSION;
     st.tick_rate = tick_rate;
     heap_used = 0;
+    last_frames = 0;
     mx_hash_reset();
     return 0;
 }
@@ -143,10 +146,13 @@ static void sha_block(sha256 *s, const uint8_t *p) {
 }
 
 static void sha_update(sha256 *s, const uint8_t *p, uint32_t n) {
-    for (uint32_t i = 0; i < n; i++) {
-        s->buf[s->bytes++ % 64] = p[i];
+    uint32_t i = 0;
+    while (i < n && s->bytes % 64) {  /* fill a partial block */
+        s->buf[s->bytes++ % 64] = p[i++];
         if (s->bytes % 64 == 0) sha_block(s, s->buf);
     }
+    for (; i + 64 <= n; i += 64, s->bytes += 64) sha_block(s, p + i);  /* whole blocks in place */
+    for (; i < n; i++) s->buf[s->bytes++ % 64] = p[i];
 }
 
 EXPORT("mx_hash_reset")
@@ -261,14 +267,14 @@ static uint32_t record_size(uint32_t op) {
 }
 
 /* Apply every command in block[0, len); the first malformed one ends the block (counted). */
-static void apply(uint32_t len) {
+static void apply(const uint8_t *cmds, uint32_t len) {
     uint32_t at = 0;
     if (len > LW_SOUND_CAPACITY) { st.bad_commands++; return; }
     while (at + sizeof(lw_snd) <= len) {
-        const lw_snd *h = (const lw_snd *)(block + at);
+        const lw_snd *h = (const lw_snd *)(cmds + at);
         uint32_t size = record_size(h->op), left = len - at - (uint32_t)sizeof(lw_snd);
         if (size == 0 || size > left) { st.bad_commands++; return; }
-        const uint8_t *rec = block + at + sizeof(lw_snd);
+        const uint8_t *rec = cmds + at + sizeof(lw_snd);
         uint32_t extra = 0;
         if (h->op == LW_SOUND_PCM) {
             if (h->arg > (left - size) / 4) { st.bad_commands++; return; }
@@ -385,14 +391,18 @@ static void render_tone(voice *v, uint32_t n) {
     }
 }
 
-/* Apply block[0, len) and render this tick's frames (LW_SAMPLE_RATE / tick_rate, the remainder
-   carried from tick to tick) to mx_out(); returns the frame count. */
-EXPORT("mx_mix")
-uint32_t mx_mix(uint32_t len) {
-    apply(len);
+static uint32_t mix_one(const uint8_t *cmds, uint32_t len, int16_t *dst) {
+    apply(cmds, len);
     uint64_t due = (uint64_t)st.acc + LW_SAMPLE_RATE;
     uint32_t n = (uint32_t)(due / st.tick_rate);
     st.acc = (uint32_t)(due % st.tick_rate);
+    st.ticks++;
+    int idle = st.pcm_len == 0;
+    for (uint32_t i = 0; i < LW_MAX_VOICES && idle; i++) idle = st.voices[i].kind == OFF;
+    if (idle) {  /* nothing sounds: silence, without mixing it */
+        __builtin_memset(dst, 0, n * 4);
+        return n;
+    }
     __builtin_memset(acc_l, 0, n * sizeof acc_l[0]);
     __builtin_memset(acc_r, 0, n * sizeof acc_r[0]);
     for (uint32_t i = 0; i < LW_MAX_VOICES; i++) {
@@ -407,12 +417,48 @@ uint32_t mx_mix(uint32_t len) {
         st.pcm_len -= from_queue;
     }
     for (uint32_t i = 0; i < n; i++) {
-        out[i * 2] = (int16_t)clamp(acc_l[i], -32768, 32767);
-        out[i * 2 + 1] = (int16_t)clamp(acc_r[i], -32768, 32767);
+        dst[i * 2] = (int16_t)clamp(acc_l[i], -32768, 32767);
+        dst[i * 2 + 1] = (int16_t)clamp(acc_r[i], -32768, 32767);
     }
-    sha_update(&hash, (const uint8_t *)out, n * 4);
-    st.ticks++;
     return n;
+}
+
+/* The largest frame count one tick can produce at this tick rate. */
+static uint32_t max_tick_frames(void) { return (st.acc + LW_SAMPLE_RATE) / st.tick_rate + 1; }
+
+/* Apply block[0, len) and render this tick's frames (LW_SAMPLE_RATE / tick_rate, the remainder
+   carried from tick to tick) to mx_out(); returns the frame count. */
+EXPORT("mx_mix")
+uint32_t mx_mix(uint32_t len) {
+    last_frames = mix_one(block, len > BATCH_BYTES ? BATCH_BYTES : len, out);
+    return last_frames;
+}
+
+/* Several ticks in one call (what the native host does: each call from Python costs more than
+   mixing a silent tick): block holds `count` entries of [u32 length][length bytes, padded to 4];
+   their frames follow each other at mx_out() (mx_frames() of them). Returns how many entries it
+   mixed, stopping early when the next tick would not fit in mx_out() or an entry overruns the block. */
+EXPORT("mx_batch_capacity") uint32_t mx_batch_capacity(void) { return BATCH_BYTES; }
+EXPORT("mx_frames") uint32_t mx_frames(void) { return last_frames; }
+
+EXPORT("mx_mix_batch")
+uint32_t mx_mix_batch(uint32_t count) {
+    uint32_t at = 0, frames = 0, i = 0;
+    for (; i < count; i++) {
+        if (at + 4 > BATCH_BYTES || frames + max_tick_frames() > MAX_TICK_FRAMES) break;
+        uint32_t len = *(const uint32_t *)(block + at);
+        if (len > BATCH_BYTES - at - 4) break;
+        frames += mix_one(block + at + 4, len, out + frames * 2);
+        at += 4 + ((len + 3) & ~3u);
+    }
+    last_frames = frames;
+    return i;
+}
+
+/* Add the last mx_mix's samples to the running hash. */
+EXPORT("mx_hash_out")
+void mx_hash_out(void) {
+    sha_update(&hash, (const uint8_t *)out, last_frames * 4);
 }
 
 /* After a snapshot's bytes were written to mx_state(): 0 when they describe a state this mixer can
