@@ -91,7 +91,8 @@ class Mixer:
         length each, padded to 4."""
         packed = b"".join(struct.pack("<I", len(b)) + b + bytes(-len(b) % 4) for b in blocks)
         if len(packed) > self.batch_capacity:
-            raise ValueError(f"{len(blocks)} sound blocks need {len(packed)} bytes, the mixer's batch holds {self.batch_capacity}")
+            raise ValueError(f"{len(blocks)} sound blocks need {len(packed)} bytes, "
+                             f"the mixer's batch holds {self.batch_capacity}")
         base = self._base()
         ctypes.memmove(base + self._block, packed, len(packed))
         done = self._call("mx_mix_batch", len(blocks))
