@@ -25,6 +25,7 @@
     │   └── RoomFull                      no free seat (or room) for a new player
     ├── CommandListError(ValueError)      a frame's command list is malformed (bad op, overrun)
     ├── RenderError                       the GPU backend failed or is missing
+    ├── AudioDeviceError(ValueError)      no such audio backend or setting, or the device would not open
     └── StoreError                        a store could not be opened, read or written
         ├── StoreUnavailable(ConnectionError)  the backend cannot be reached or refused the request
         ├── NotPublished(KeyError)        no such game, channel, version or chunk in the store
@@ -179,6 +180,10 @@ class RoomFull(SessionError):
 
 class RenderError(LayerWError):
     """The GPU backend failed or is not available."""
+
+
+class AudioDeviceError(LayerWError, ValueError):
+    """No such audio backend or setting, or the audio device would not open."""
 
 
 class StoreError(LayerWError):

@@ -23,19 +23,21 @@ SAMPLES_EVERY = 30  # ticks between draining the mix into ``on_samples`` (the ho
 
 class Runner:
     def __init__(self, game: GameHost, renderer: Renderer | None = None, *, players: int = 1,
-                 recording: Recording | None = None, on_samples: Callable[[bytes], None] | None = None) -> None:
+                 recording: Recording | None = None, on_samples: Callable[[bytes], None] | None = None,
+                 samples_every: int = SAMPLES_EVERY) -> None:
         self.game = game
         self.renderer = renderer
         self.inputs = InputState(players)
         self.recording = recording
         self.on_samples = on_samples  # where the mix goes (a WAV file, a device), if anywhere
+        self.samples_every = samples_every  # 1 for a device: it plays what it gets at once
 
     def step(self) -> None:
         """Apply recorded input changes for this tick, then advance one tick."""
         if self.recording is not None:
             self.recording.apply(self.inputs, self.game.tick_count)
         self.game.tick(self.inputs)
-        if self.on_samples is not None and self.game.tick_count % SAMPLES_EVERY == 0:
+        if self.on_samples is not None and self.game.tick_count % self.samples_every == 0:
             self.drain()
 
     def drain(self) -> None:

@@ -27,6 +27,7 @@
 //           ProtocolError
 //           RoomFull
 //       RenderError
+//       AudioDeviceError
 //       StoreError
 //           StoreUnavailable
 //           NotPublished
@@ -179,6 +180,9 @@ export class RoomFull extends SessionError {}
 
 /** The GPU backend failed or is not available. */
 export class RenderError extends LayerWError {}
+
+/** No such audio backend or setting, or the audio device would not open. (In Python also ValueError.) */
+export class AudioDeviceError extends LayerWError {}
 
 /** A store could not be opened, read or written. */
 export class StoreError extends LayerWError {}
