@@ -18,7 +18,7 @@ from layerw.toolchain.compiler import INCLUDE, TOOLCHAIN
 
 SOURCE = TOOLCHAIN / "runtime" / "lw_mixer.c"
 MODULE = TOOLCHAIN.parent / "web" / "mixer.wasm"
-FLAGS = ["cc", "--target=wasm32-freestanding", "-O2", "-std=c11", "-Wall", "-Wextra", "-Werror", "-nostdlib",
+FLAGS = ["cc", "--target=wasm32-freestanding", "-O2", "-std=c11", "-Wall", "-Wextra", "-Werror",
          "-fno-builtin-memset", f"-I{INCLUDE}", "-Wl,--no-entry", "-Wl,-z,stack-size=65536", "-s"]
 
 
