@@ -127,7 +127,7 @@ class Speaker:
     @property
     def output_latency_ms(self) -> float:
         """The device buffer plus what waits in the ring now."""
-        return self.device.buffersize_msec + self.ring.frames * 1000 / abi.SAMPLE_RATE
+        return float(self.device.buffersize_msec) + self.ring.frames * 1000 / abi.SAMPLE_RATE
 
     def close(self) -> None:
         if self.device.running:
