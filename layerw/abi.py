@@ -12,9 +12,11 @@ Memory layout of a game built by the toolchain (wasm32):
     [0, state_begin)        shadow stack: dead between calls, skipped by snapshots and hashes
     [state_begin, end)      data, bss and heap: the game state, snapshotted and hashed,
                             except the command buffer [cmd_ptr, cmd_ptr + cmd_capacity)
+                            (the sound block is state: each tick rewrites it)
 
 Per frame the host makes at most two calls: ``lw_tick`` (after writing the tick's input into the
-input block) and ``lw_render`` (which returns the command list's length in bytes).
+input block; the tick leaves its sound commands in the sound block) and ``lw_render`` (which
+returns the command list's length in bytes).
 
 The last ``COMMAND_SCRATCH`` bytes of the command buffer are never part of a frame: the count of
 records that did not fit is at its very end, and component builds keep the canonical ABI's return
@@ -161,7 +163,10 @@ IO = _s(
     F("input_ptr", "u32"), F("input_size", "u32"),
     F("cmd_ptr", "u32"), F("cmd_capacity", "u32"),
     F("state_begin", "u32", doc="first byte of game state (end of the shadow stack)"),
-    F("reserved", "u32"),
+    F("snd_ptr", "u32", doc="the sound block (0: the game makes no sound)"),
+    F("snd_capacity", "u32"),
+    F("snd_len", "u32", doc="bytes of sound commands the last lw_tick wrote"),
+    F("snd_dropped", "u32", doc="sound commands the last lw_tick could not fit"),
 )
 
 EVENTS: dict[str, int] = {"ASSET_READY": 1, "ASSET_FAILED": 2, "PLAYER_JOINED": 3, "PLAYER_LEFT": 4}
@@ -268,9 +273,73 @@ FONT_ROWS = 6
 FONT_CELL_W = 8
 FONT_CELL_H = 12
 
+# --- sound block ------------------------------------------------------------------------------
+# Written by lw_tick (never by lw_render), read by the host after each tick and handed to the one
+# mixer (layerw/toolchain/runtime/lw_mixer.c, shipped as web/mixer.wasm, run by every host), which
+# turns it into exactly that tick's samples. Values are fixed point so every host mixes the same
+# integers: Q16 means 65536 = 1.0. The mixer clamps every field to its documented range.
+
+SAMPLE_RATE = 48000  # frames per second, stereo s16
+CHANNELS = 2
+MAX_VOICES = 32
+SOUND_CAPACITY = 64 << 10  # bytes of sound commands one tick may write
+VOICE_ANY = 0xFFFFFFFF  # PLAY/TONE: the first free voice (else the oldest); STOP/FADE: every voice
+PCM_QUEUE_FRAMES = 12000  # raw PCM the mixer holds ahead (0.25 s); more is dropped and counted
+MAX_SOUNDS = 1024  # asset handles a sound may have (1 .. MAX_SOUNDS - 1)
+MAX_SOUND_BYTES = 256 << 20  # decoded sound data one game may hold in the mixer
+Q16 = 65536
+MAX_VOLUME = 4 * Q16
+MIN_RATE, MAX_RATE = Q16 // 256, 16 * Q16
+MAX_STAGE_FRAMES = 1 << 24  # one envelope stage (~350 s)
+MAX_FREQUENCY = SAMPLE_RATE // 2 * Q16  # Nyquist, Q16.16 Hz
+
+SOUND_HEADER = _s(
+    "lw_snd", "Every sound command starts with this header; the op's record follows "
+    "(PCM: then `arg` stereo s16 frames).",
+    F("op", "u32"), F("voice", "u32", doc="0 .. LW_MAX_VOICES - 1, or LW_VOICE_ANY"),
+    F("arg", "u32", doc="PCM: frame count"), F("reserved", "u32"),
+)
+PLAY = _s(
+    "lw_play_rec", "Play a ready sound asset on a voice from its start.",
+    F("asset", "u32", doc="asset handle (lw_asset)"), F("flags", "u32", doc="LW_SOUND_LOOP"),
+    F("volume", "i32", doc="Q16, 0 .. 4.0"), F("pan", "i32", doc="Q16, -1.0 left .. 1.0 right"),
+    F("rate", "i32", doc="Q16 playback rate, 1/256 .. 16.0 (pitch)"),
+)
+STOP = _s("lw_stop_rec", "Stop a voice, fading out over `frames` (0: at once).", F("frames", "u32"))
+FADE = _s(
+    "lw_fade_rec", "Move a voice's volume linearly to `volume` over `frames`; a fade to 0 stops the voice.",
+    F("volume", "i32", doc="Q16, 0 .. 4.0"), F("frames", "u32"),
+)
+TONE = _s(
+    "lw_tone_rec", "A synth voice (WASM-4's tone() is one of these): a wave whose frequency slides linearly "
+    "from freq_start to freq_end over the whole envelope, shaped by ADSR stages in frames: rises to "
+    "`peak` over attack, falls to `level` over decay, holds for sustain, falls to 0 over release.",
+    F("wave", "u32", doc="LW_WAVE_*"),
+    F("duty", "u32", doc="pulse: Q16 fraction of the period that is high (1/8, 1/4, 1/2, 3/4)"),
+    F("freq_start", "u32", doc="Q16.16 Hz, 0 .. 24000"), F("freq_end", "u32", doc="Q16.16 Hz"),
+    F("attack", "u32"), F("decay", "u32"), F("sustain", "u32"), F("release", "u32"),
+    F("peak", "i32", doc="Q16 volume at the end of attack, 0 .. 4.0"),
+    F("level", "i32", doc="Q16 sustain volume, 0 .. 4.0"),
+    F("pan", "i32", doc="Q16, -1.0 left .. 1.0 right"),
+)
+PCM = _s("lw_pcm_rec", "Queue raw stereo s16 frames the game made (`arg` of them follow) at a volume.",
+         F("volume", "i32", doc="Q16, 0 .. 4.0"))
+
+SOUND_OPS: tuple[Op, ...] = (
+    Op("PLAY", 1, PLAY, False),
+    Op("STOP", 2, STOP, False),
+    Op("FADE", 3, FADE, False),
+    Op("TONE", 4, TONE, False),
+    Op("PCM", 5, PCM, False),
+)
+SOUND_OP_BY_CODE: dict[int, Op] = {op.code: op for op in SOUND_OPS}
+SOUND_FLAGS: dict[str, int] = {"LOOP": 1}
+WAVES: dict[str, int] = {"PULSE": 0, "TRIANGLE": 1, "NOISE": 2, "SINE": 3}
+
 STRUCTS: tuple[Struct, ...] = (
     POINTER, TOUCH, GAMEPAD, PLAYER, EVENT, INPUT, IO, HEADER,
     CLEAR, VIEWPORT, TRANSFORM, RECT, LINE, CIRCLE, SPRITE, TEXT, VERTEX,
+    SOUND_HEADER, PLAY, STOP, FADE, TONE, PCM,
 )
 
 # --- entry points and host functions --------------------------------------------------------------
@@ -299,8 +368,9 @@ EXPORTS: tuple[Signature, ...] = (
     Signature("_initialize", (), (), "WASI reactor start: runs C constructors once."),
     Signature("lw_init", (I32, I32), (I32,), "Seed the game (low, high 32 bits); returns the lw_io address.",
               ("seed_lo", "seed_hi"), "func(seed: u64) -> io"),
-    Signature("lw_tick", (), (), "Advance one fixed tick; the input block holds this tick's input.",
-              (), "func(input: list<u8>)"),
+    Signature("lw_tick", (), (), "Advance one fixed tick; the input block holds this tick's input. "
+              "The tick's sound commands are then in the sound block (lw_io snd_ptr, snd_len).",
+              (), "func(input: list<u8>) -> list<u8>"),
     Signature("lw_render", (), (I32,), "Write this frame's command list; returns its length in bytes.",
               (), "func() -> frame"),
 )

@@ -61,12 +61,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         headless=args.headless, ticks=args.ticks, seed=args.seed, players=args.players, cpu_limit=CpuLimit(args.cpu_limit),
         screenshot=Path(args.screenshot) if args.screenshot else None,
         frames=Path(args.frames) if args.frames else None, every=args.every,
-        inputs=Path(args.inputs) if args.inputs else None)
+        inputs=Path(args.inputs) if args.inputs else None, audio=Path(args.audio) if args.audio else None,
+        sound=args.sound, latency_ms=args.latency_ms)
     result = play(bundle, options)
     for path in result.frames:
         print(f"frame {path}")
     if options.screenshot:
         print(f"screenshot {options.screenshot}")
+    if options.audio:
+        print(f"audio {options.audio}")
+    print(f"audio-hash {result.audio_hash}")
     print(f"tick {result.tick}")
     print(f"state-hash {result.state_hash}")
     return 0
@@ -294,6 +298,12 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--frames", help="directory for a PNG every --every ticks")
     r.add_argument("--every", type=int, default=30)
     r.add_argument("--inputs", help="input recording (JSON Lines) to replay")
+    r.add_argument("--audio", help="write the mix to this WAV file (48 kHz stereo s16); audio-hash is its samples' SHA-256")
+    r.add_argument("--sound", nargs="?", const="default", metavar="BACKEND",
+                   choices=["default", "null", "alsa", "pulseaudio", "jack", "oss", "sndio", "audio4", "coreaudio",
+                            "wasapi", "dsound", "winmm"],
+                   help="play the mix on the default audio device, or through a miniaudio backend (null: no hardware)")
+    r.add_argument("--latency-ms", type=int, default=40, help="audio output latency budget (device buffer + queue)")
     r.add_argument("--seed", type=int, default=0, help="the game's random seed")
     r.add_argument("--players", type=int, default=1)
     r.add_argument("--cpu-limit", choices=[limit.value for limit in CpuLimit], default=DEFAULT_CPU_LIMIT.value,

@@ -7,7 +7,8 @@
     │   └── ContractError                 a module misses an export or imports what no host offers
     ├── InvalidModule(ValueError)         bytes that are not a wasm module, or fail validation
     ├── AssetError                        an asset is missing or cannot be decoded
-    │   └── AssetNotFound(KeyError)
+    │   ├── AssetNotFound(KeyError)
+    │   └── SoundError(ValueError)        a sound asset is corrupt, truncated, too long or of an unknown format
     ├── GameError                         the game failed while running; carries game and tick
     │   ├── GameCrashed                   the guest trapped (trap code attached)
     │   ├── GameTimedOut(TimeoutError)    a call ran past its CPU deadline
@@ -25,6 +26,7 @@
     │   └── SeatTaken                     a HELLO names a seat whose connection is live
     ├── CommandListError(ValueError)      a frame's command list is malformed (bad op, overrun)
     ├── RenderError                       the GPU backend failed or is missing
+    ├── AudioDeviceError(ValueError)      no such audio backend or setting, or the device would not open
     └── StoreError                        a store could not be opened, read or written
         ├── StoreUnavailable(ConnectionError)  the backend cannot be reached or refused the request
         ├── NotPublished(KeyError)        no such game, channel, version or chunk in the store
@@ -83,6 +85,11 @@ class AssetNotFound(AssetError, KeyError):
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0]) if self.args else ""
+
+
+class SoundError(AssetError, ValueError):
+    """A sound asset is corrupt, truncated, too long or of an unknown format (or the game's sounds
+    exceed the mixer's budget)."""
 
 
 class GameError(LayerWError):
@@ -178,6 +185,10 @@ class SeatTaken(SessionError):
 
 class RenderError(LayerWError):
     """The GPU backend failed or is not available."""
+
+
+class AudioDeviceError(LayerWError, ValueError):
+    """No such audio backend or setting, or the audio device would not open."""
 
 
 class StoreError(LayerWError):

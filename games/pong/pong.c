@@ -157,6 +157,15 @@ static void move_paddle(int side, float axis) {
     if (pd->flash > 0) pd->flash--;
 }
 
+/* A chip-style sound effect (the synth's tone record, like WASM-4's tone()): `wave` sliding from f0 to
+   f1 Hz over `seconds`, panned to where the ball is. Sounds are made by ticks, never by render. */
+static void sfx(uint32_t wave, float f0, float f1, float seconds, float volume) {
+    lw_tone_rec t = {wave, LW_Q16_ONE / 4, lw_hz(f0), lw_hz(f1), lw_frames(0.004f), lw_frames(seconds * 0.3f), 0,
+                     lw_frames(seconds * 0.7f), lw_q16(volume, 0, 4), lw_q16(volume * 0.6f, 0, 4),
+                     lw_q16(g.bx / W * 2.0f - 1.0f, -1, 1)};
+    lw_sound_tone(LW_VOICE_ANY, &t);
+}
+
 /* Ball against paddle `side`, swept so a fast ball cannot tunnel through. */
 static void collide_paddle(int side, float prev_x) {
     paddle *pd = &g.pad[side];
@@ -174,12 +183,15 @@ static void collide_paddle(int side, float prev_x) {
     g.vy = g.speed * sinf(angle);
     g.bx = face + dir * r;
     pd->flash = 8;
+    sfx(LW_WAVE_PULSE, 440.0f + g.speed * 40.0f, 440.0f + g.speed * 40.0f, 0.08f, 0.5f);  /* faster, higher */
     g.pad[1 - side].ai_aim = rndf(-PADDLE_H * 0.45f, PADDLE_H * 0.45f);
 }
 
 static void point_to(int side) {
     g.pad[side].score++;
+    sfx(LW_WAVE_SINE, 660.0f, 220.0f, 0.4f, 0.6f);
     if (g.pad[side].score >= WIN_SCORE) {
+        sfx(LW_WAVE_TRIANGLE, 523.0f, 1046.0f, 0.9f, 0.7f);  /* the match is won: a rising fanfare */
         g.winner = side;
         g.over_timer = 0;
         g.vx = g.vy = 0;
@@ -217,8 +229,8 @@ void lw_game_tick(const lw_input *in) {
     float prev_x = g.bx, r = BALL * 0.5f;
     g.bx += g.vx;
     g.by += g.vy;
-    if (g.by - r < 0) { g.by = r; g.vy = -g.vy; }
-    if (g.by + r > H) { g.by = H - r; g.vy = -g.vy; }
+    if (g.by - r < 0) { g.by = r; g.vy = -g.vy; sfx(LW_WAVE_TRIANGLE, 220.0f, 200.0f, 0.06f, 0.5f); }
+    if (g.by + r > H) { g.by = H - r; g.vy = -g.vy; sfx(LW_WAVE_TRIANGLE, 220.0f, 200.0f, 0.06f, 0.5f); }
     collide_paddle(0, prev_x);
     collide_paddle(1, prev_x);
 

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from layerw.bundle import Bundle
-from layerw.play.runner import Runner
+from layerw.errors import AudioDeviceError
+from layerw.play.recorder import WavRecorder
+from layerw.play.runner import SAMPLES_EVERY, Runner
+from layerw.play.speaker import Speaker
 from layerw.runtime import DEFAULT_CPU_LIMIT, CpuLimit, open_game
 from layerw.runtime.inputs import Recording
 
@@ -28,6 +32,9 @@ class PlayOptions:
     seed: int = 0
     players: int = 1
     cpu_limit: CpuLimit = DEFAULT_CPU_LIMIT
+    audio: Path | None = None         # the mix as a WAV file
+    sound: str | None = None          # play the mix on a device: "default" or a miniaudio backend ("null", "alsa", ...)
+    latency_ms: int = 40              # the device's latency budget (buffer + queue)
 
 
 @dataclass
@@ -35,6 +42,7 @@ class PlayResult:
     tick: int
     state_hash: str
     frames: list[Path] = field(default_factory=list)
+    audio_hash: str = ""
 
 
 def quiet_gl_probe() -> None:
@@ -45,18 +53,42 @@ def quiet_gl_probe() -> None:
         os.environ["XDG_RUNTIME_DIR"] = str(path)
 
 
+def open_speaker(device: str, latency_ms: int) -> Speaker:
+    """A Speaker on the system's default device, or on the named miniaudio backend."""
+    import miniaudio
+
+    if device == "default":
+        return Speaker(latency_ms=latency_ms)
+    try:
+        backend = miniaudio.Backend[device.upper()]
+    except KeyError:
+        names = ", ".join(b.name.lower() for b in miniaudio.Backend)
+        raise AudioDeviceError(f"no audio backend {device!r}: choose default or one of {names}") from None
+    return Speaker(latency_ms=latency_ms, backends=[backend])
+
+
 def play(bundle: Bundle, options: PlayOptions) -> PlayResult:
     recording = Recording.load(options.inputs) if options.inputs else None
     wants_pictures = bool(options.screenshot or options.frames) or not options.headless
     quiet_gl_probe()
-    with open_game(bundle, cpu_limit=options.cpu_limit, seed=options.seed) as game:
+    with open_game(bundle, cpu_limit=options.cpu_limit, seed=options.seed) as game, ExitStack() as outputs:
         renderer = None
+        recorder = outputs.enter_context(WavRecorder(options.audio)) if options.audio else None
+        speaker = outputs.enter_context(open_speaker(options.sound, options.latency_ms)) if options.sound else None
+        sinks = [sink.write for sink in (recorder, speaker) if sink is not None]
+
+        def to_sinks(samples: bytes) -> None:
+            for sink in sinks:
+                sink(samples)
+
         if wants_pictures:
             from layerw.gfx.renderer import WgpuRenderer
 
             renderer = WgpuRenderer(bundle.config.width, bundle.config.height, filter=bundle.config.filter)
         try:
-            runner = Runner(game, renderer, players=options.players, recording=recording)
+            runner = Runner(game, renderer, players=options.players, recording=recording,
+                            on_samples=to_sinks if sinks else None,
+                            samples_every=1 if speaker is not None else SAMPLES_EVERY)
             frames: list[Path] = []
             if options.headless:
                 if options.frames:
@@ -77,7 +109,9 @@ def play(bundle: Bundle, options: PlayOptions) -> PlayResult:
                     runner.run_realtime(present, lambda state: state.set_devices(0, window.poll()), ticks=options.ticks)
             if options.screenshot and renderer is not None:
                 renderer.save_png(options.screenshot)
-            return PlayResult(game.tick_count, game.state_hash(), frames)
+            runner.drain()
+            return PlayResult(game.tick_count, game.state_hash(), frames, game.audio_hash())
         finally:
             if renderer is not None:
                 renderer.close()
+

@@ -18,21 +18,32 @@ if TYPE_CHECKING:
     from layerw.runtime.gamehost import GameHost
 
 MAX_CATCH_UP = 8  # ticks per frame at most, so a slow frame does not spiral
+SAMPLES_EVERY = 30  # ticks between draining the mix into ``on_samples`` (the host keeps 2 s)
 
 
 class Runner:
     def __init__(self, game: GameHost, renderer: Renderer | None = None, *, players: int = 1,
-                 recording: Recording | None = None) -> None:
+                 recording: Recording | None = None, on_samples: Callable[[bytes], None] | None = None,
+                 samples_every: int = SAMPLES_EVERY) -> None:
         self.game = game
         self.renderer = renderer
         self.inputs = InputState(players)
         self.recording = recording
+        self.on_samples = on_samples  # where the mix goes (a WAV file, a device), if anywhere
+        self.samples_every = samples_every  # 1 for a device: it plays what it gets at once
 
     def step(self) -> None:
         """Apply recorded input changes for this tick, then advance one tick."""
         if self.recording is not None:
             self.recording.apply(self.inputs, self.game.tick_count)
         self.game.tick(self.inputs)
+        if self.on_samples is not None and self.game.tick_count % self.samples_every == 0:
+            self.drain()
+
+    def drain(self) -> None:
+        """Hand the samples mixed so far to ``on_samples``."""
+        if self.on_samples is not None:
+            self.on_samples(self.game.take_samples())
 
     def frame(self) -> None:
         """Render the current state: upload textures that became ready, then draw."""

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from layerw import abi
+from layerw import abi, pcm
 from layerw.errors import AssetError, SnapshotError
 
 IMAGE_SUFFIXES = (".png",)
@@ -67,6 +67,7 @@ class AssetTable:
         self._by_name: dict[str, int] = {}
         self.pending: list[Event] = []  # events stamped with a tick, not yet delivered
         self.newly_ready: list[int] = []  # handles whose images the renderer has not seen
+        self.ready_sounds: list[int] = []  # handles of sounds the mixer has not been given
 
     def get(self, handle: int) -> Asset | None:
         return self.assets[handle - 1] if 1 <= handle <= len(self.assets) else None
@@ -106,6 +107,14 @@ class AssetTable:
         asset.ready = True
         if asset.image is not None:
             self.newly_ready.append(handle)
+        if pcm.is_sound(asset.name):
+            self.ready_sounds.append(handle)
+
+    def take_ready_sounds(self) -> list[tuple[int, str]]:
+        """Sound assets (handle, name) that became ready since the last call, for the mixer."""
+        out = [(h, self.assets[h - 1].name) for h in self.ready_sounds]
+        self.ready_sounds = []
+        return out
 
     def due(self, tick: int) -> list[Event]:
         """Events for ``tick``: removed from the queue and applied to readiness."""
@@ -137,7 +146,7 @@ class AssetTable:
         unknown = [n for n in names if n not in self.names]
         if unknown:
             raise SnapshotError(f"snapshot names assets this game does not have: {unknown}")
-        self.assets, self._by_name, self.newly_ready = [], {}, []
+        self.assets, self._by_name, self.newly_ready, self.ready_sounds = [], {}, [], []
         for name, is_ready in zip(names, ready, strict=True):
             asset = Asset(name)
             self.assets.append(asset)

@@ -2,7 +2,8 @@
 
 The game's identity (name, config, module hash, seed), its logger, the failure latch (a failed
 game refuses further calls into the guest until ``restore``), the tracing spans around start-up,
-tick and render, close-on-failed-start, and close as a context manager. A backend implements
+tick and render, close-on-failed-start, close as a context manager, and the game's ``Audio``
+(each tick's sound block mixed here, whichever backend ran the tick). A backend implements
 ``_tick``, ``_render`` and ``close`` (and the rest of ``GameHost``); ``memoryhost.MemoryHost``
 adds what the in-process backends share.
 """
@@ -21,6 +22,7 @@ from layerw.errors import GameError
 from layerw.observability import tracing
 from layerw.observability.logs import ContextLog
 from layerw.runtime.assets import Event
+from layerw.runtime.audio import Audio
 from layerw.runtime.inputs import InputState
 
 SEED_MASK = (1 << 64) - 1
@@ -28,7 +30,7 @@ log = logging.getLogger("layerw.game")
 
 
 class BaseHost(ABC):
-    def __init__(self, bundle: Bundle, *, seed: int = 0) -> None:
+    def __init__(self, bundle: Bundle, *, seed: int = 0, audio: bool = True) -> None:
         self.bundle = bundle
         self.config = bundle.config
         self.name = bundle.config.name
@@ -42,6 +44,9 @@ class BaseHost(ABC):
         self._tick_now: Callable[[], int] = lambda: me.tick_count
         self.log = ContextLog(log, tick=self._tick_now, game=self.name)  # game and tick on every record
         self._failure: GameError | None = None
+        # None in a worker process: its parent mixes the sound blocks it sends back (``last_sound``)
+        self.audio = Audio(self.name, self.config.tick_rate, bundle.read_asset, self.log) if audio else None
+        self.last_sound: tuple[bytes, int, list[tuple[int, str]]] = (b"", 0, [])
 
     def _start(self, start: Callable[[], None]) -> None:
         """Run a backend's start-up in an ``instantiate`` span; a game that failed to start keeps
@@ -82,6 +87,33 @@ class BaseHost(ABC):
             with tracing.span("render", game=self.name, tick=self.tick_count):
                 return self._render()
         return self._render()
+
+    def _sound(self, block: bytes | memoryview, dropped: int, sounds: list[tuple[int, str]]) -> None:
+        """A tick's sound: the sounds that became ready, then its block (``dropped``: commands that
+        did not fit), mixed; kept as ``last_sound`` for the parent when this host has no audio."""
+        if self.audio is None:
+            self.last_sound = (bytes(block), dropped, sounds)
+            return
+        self.audio.register(sounds)
+        self.audio.mix(block, dropped)
+
+    def take_samples(self) -> bytes:
+        """The samples mixed since the last call (see ``GameHost.take_samples``)."""
+        self.wait()
+        return self.audio.take_samples() if self.audio is not None else b""
+
+    def audio_hash(self) -> str:
+        """SHA-256 of every sample mixed (see ``GameHost.audio_hash``)."""
+        self.wait()
+        return self.audio.audio_hash() if self.audio is not None else ""
+
+    def _close_audio(self) -> None:
+        if self.audio is not None:
+            self.audio.close()
+
+    @abstractmethod
+    def wait(self) -> None:
+        """Finish every call still in flight (see ``GameHost.wait``)."""
 
     @abstractmethod
     def _tick(self, inputs: InputState, events: Sequence[Event]) -> None:

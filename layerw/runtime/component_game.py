@@ -40,8 +40,8 @@ log = logging.getLogger("layerw.game")
 
 
 class ComponentGame(MemoryHost):
-    def __init__(self, bundle: Bundle, engine: Engine, *, seed: int = 0) -> None:
-        super().__init__(bundle, engine, seed=seed)
+    def __init__(self, bundle: Bundle, engine: Engine, *, seed: int = 0, audio: bool = True) -> None:
+        super().__init__(bundle, engine, seed=seed, audio=audio)
         self._funcs: dict[str, Caller] = {}
         self.plugins: dict[str, Plugin] = {}
         self.component = engine.compile_component(bundle.module)
@@ -164,8 +164,9 @@ class ComponentGame(MemoryHost):
     # --- the frame path ---------------------------------------------------------------------------
 
     def _tick(self, inputs: InputState, events: Sequence[Event]) -> None:
-        self._call("tick", inputs.pack(self.tick_count, [*self.assets.due(self.tick_count), *events]))
+        sound = self._call("tick", inputs.pack(self.tick_count, [*self.assets.due(self.tick_count), *events]))
         self.tick_count += 1
+        self._tick_sound(bytes(sound) if self.snd_ptr else b"", 0)  # tick returns the sound block
 
     def _render(self) -> memoryview:
         """This frame's command list (a copy out of the component's memory)."""
@@ -180,3 +181,4 @@ class ComponentGame(MemoryHost):
         store = getattr(self, "store", None)
         if store is not None:
             store.close()
+        self._close_audio()

@@ -33,12 +33,14 @@ from layerw.runtime.wasi import Wasi
 # hostile module from allocating host memory through tables or extra memories (table.grow bombs).
 MAX_TABLES = 4
 MAX_TABLE_ELEMENTS = 1 << 20
+SND_LEN = abi.IO.offsets["snd_len"]
+assert abi.IO.offsets["snd_dropped"] == SND_LEN + 4
 log = logging.getLogger("layerw.game")
 
 
 class Game(MemoryHost):
-    def __init__(self, bundle: Bundle, engine: Engine, *, seed: int = 0) -> None:
-        super().__init__(bundle, engine, seed=seed)
+    def __init__(self, bundle: Bundle, engine: Engine, *, seed: int = 0, audio: bool = True) -> None:
+        super().__init__(bundle, engine, seed=seed, audio=audio)
         self._funcs: dict[str, wasmtime.Func] = {}
         self._view_type: type[ctypes.Array[ctypes.c_ubyte]] | None = None
         self.module = engine.compile(bundle.module)
@@ -166,6 +168,12 @@ class Game(MemoryHost):
         ctypes.memmove(base + self.input_ptr, data, len(data))
         self._call("lw_tick")
         self.tick_count += 1
+        if self.snd_ptr:  # lw_io's snd_len and snd_dropped, then the block itself, read in place
+            view, at = self._view(), self.io_ptr + SND_LEN
+            length, dropped = struct.unpack_from("<II", view, at)
+            self._tick_sound(view[self.snd_ptr:self.snd_ptr + min(length, self.snd_capacity + 1)], dropped)
+        else:
+            self._tick_sound(b"", 0)
 
     def _render(self) -> memoryview:
         n = self._call("lw_render")
@@ -183,3 +191,4 @@ class Game(MemoryHost):
         store = getattr(self, "store", None)
         if store is not None:
             store.close()
+        self._close_audio()

@@ -73,6 +73,17 @@ class GameHost(Protocol):
         the renderer to upload before drawing the next command list."""
         ...
 
+    def take_samples(self) -> bytes:
+        """The sound mixed since the last call: interleaved stereo s16 LE frames at ``abi.SAMPLE_RATE``,
+        exactly ``SAMPLE_RATE / tick_rate`` per tick (the remainder carried from tick to tick). At most
+        two seconds are kept for a caller who does not take them; older samples are dropped."""
+        ...
+
+    def audio_hash(self) -> str:
+        """SHA-256 (hex) of every sample mixed since the host started or was last restored: equal on
+        every host, backend and browser given the same build, seed and inputs."""
+        ...
+
     def state_hash(self) -> str:
         """SHA-256 (hex) of the game state: guest memory from ``state_begin`` up, minus the command
         buffer. Equal on every host, backend and build of the same game given the same frames."""

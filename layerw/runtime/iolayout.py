@@ -22,6 +22,8 @@ class IoLayout:
     cmd_ptr: int
     cmd_capacity: int
     state_begin: int
+    snd_ptr: int = 0  # the sound block; 0 when the game makes no sound
+    snd_capacity: int = 0
 
     @property
     def cmd_end(self) -> int:
@@ -38,11 +40,16 @@ def check_io(game: str, io: Mapping[str, int], memory_size: int) -> IoLayout:
                             f"this host speaks ABI {abi.ABI_VERSION}: rebuild the game")
     if io["input_size"] != abi.INPUT.size:
         raise InvalidModule(f"{game}: input block is {io['input_size']} bytes, expected {abi.INPUT.size}")
-    layout = IoLayout(*(int(io[k]) for k in ("input_ptr", "cmd_ptr", "cmd_capacity", "state_begin")))
+    layout = IoLayout(*(int(io[k]) for k in ("input_ptr", "cmd_ptr", "cmd_capacity", "state_begin")),
+                      *(int(io.get(k, 0)) for k in ("snd_ptr", "snd_capacity")))  # snd_ptr 0: no sound
     if (min(layout.input_ptr, layout.cmd_ptr, layout.cmd_capacity, layout.state_begin) < 0
             or layout.input_ptr + abi.INPUT.size > memory_size or layout.cmd_end > memory_size
             or layout.cmd_capacity < abi.COMMAND_SCRATCH or layout.state_begin > layout.cmd_ptr):
         raise InvalidModule(f"{game}: lw_io describes blocks outside memory or out of order (input "
                             f"{layout.input_ptr}, commands {layout.cmd_ptr}+{layout.cmd_capacity}, state from "
                             f"{layout.state_begin}; memory {memory_size} bytes)")
+    if layout.snd_ptr and (layout.snd_capacity > abi.SOUND_CAPACITY or layout.snd_ptr + layout.snd_capacity > memory_size
+                           or layout.snd_ptr < layout.state_begin):
+        raise InvalidModule(f"{game}: lw_io describes a sound block outside memory or above {abi.SOUND_CAPACITY} "
+                            f"bytes ({layout.snd_ptr}+{layout.snd_capacity}; memory {memory_size} bytes)")
     return layout

@@ -33,10 +33,11 @@ class MemoryHost(BaseHost):
     assets: AssetTable
     rng: SplitMix64  # the game's random stream (WASI random_get for a core module): host state in snapshots
 
-    def __init__(self, bundle: Bundle, engine: Engine, *, seed: int = 0) -> None:
-        super().__init__(bundle, seed=seed)
+    def __init__(self, bundle: Bundle, engine: Engine, *, seed: int = 0, audio: bool = True) -> None:
+        super().__init__(bundle, seed=seed, audio=audio)
         self.engine = engine
         self._dropped_reported = False
+        self._oversized_reported = False
 
     def _boot(self) -> None:
         """Start the game: a fresh instance seeded with ``seed``, initialised, its lw_io checked."""
@@ -54,6 +55,7 @@ class MemoryHost(BaseHost):
         # plain attributes: the frame path reads them every tick
         self.input_ptr, self.cmd_ptr, self.cmd_capacity, self.state_begin = (
             io.input_ptr, io.cmd_ptr, io.cmd_capacity, io.state_begin)
+        self.snd_ptr, self.snd_capacity = io.snd_ptr, io.snd_capacity
 
     # --- the backend's primitives -----------------------------------------------------------------
 
@@ -124,6 +126,16 @@ class MemoryHost(BaseHost):
                                    game=self.name, tick=0)
         return InvalidModule(f"{self.name} cannot be instantiated: {text}")
 
+    def _tick_sound(self, block: bytes | memoryview, dropped: int) -> None:
+        """After lw_tick: the sound block it wrote (bounded by the block's capacity), to ``_sound``."""
+        if len(block) > self.snd_capacity:
+            if not self._oversized_reported:
+                self.log.warning("[%s] lw_tick reported %d bytes of sound commands, its block holds %d: "
+                                 "the excess is ignored", self.name, len(block), self.snd_capacity)
+                self._oversized_reported = True
+            block = block[:self.snd_capacity]
+        self._sound(block, dropped, self.assets.take_ready_sounds())
+
     def _report_dropped(self, dropped: int) -> None:
         if dropped and not self._dropped_reported:
             self.log.warning("[%s] command buffer full: %d records dropped this frame", self.name, dropped)
@@ -152,7 +164,8 @@ class MemoryHost(BaseHost):
         return Snapshot(
             module_sha256=self.module_sha256, tick=self.tick_count, pages=pages, state_begin=io.state_begin,
             memory=b"".join((self._read(io.state_begin, io.cmd_ptr), self._read(io.cmd_end, pages * PAGE))),
-            host={"rng": self.rng.state, "assets": self.assets.state()},
+            host={"rng": self.rng.state, "assets": self.assets.state(),
+                  **({"audio": self.audio.state()} if self.audio is not None else {})},
             hole_at=io.cmd_ptr, hole_size=io.cmd_capacity,
         )
 
@@ -166,6 +179,8 @@ class MemoryHost(BaseHost):
             with tracing.span("instantiate", game=self.name, tick=snap.tick):
                 self._fresh(SplitMix64(rng_state))
             self.assets.restore(asset_state)
+            if self.audio is not None:
+                self.audio.restore(snap.host.get("audio"), self.assets.take_ready_sounds())
             grow = snap.pages - self._pages()
             if grow < 0:
                 raise SnapshotError(f"snapshot has {snap.pages} pages, fewer than the module's initial memory")

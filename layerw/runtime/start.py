@@ -17,11 +17,12 @@ from layerw.runtime.memoryhost import MemoryHost
 from layerw.runtime.wasm4.cartgame import CartGame
 
 
-def start_game(bundle: Bundle, engine: Engine, *, seed: int = 0) -> MemoryHost:
-    """Start ``bundle`` in this process on ``engine`` (whose CPU limit bounds its calls)."""
+def start_game(bundle: Bundle, engine: Engine, *, seed: int = 0, audio: bool = True) -> MemoryHost:
+    """Start ``bundle`` in this process on ``engine`` (whose CPU limit bounds its calls); without
+    ``audio`` it mixes nothing and keeps each tick's sound as ``last_sound`` (a worker's parent mixes)."""
     backend: type[Game] | type[ComponentGame]
     if bundle.config.component:
         backend = ComponentGame
     else:
         backend = CartGame if is_cart(bundle.module) else Game
-    return backend(bundle, engine, seed=seed)
+    return backend(bundle, engine, seed=seed, audio=audio)

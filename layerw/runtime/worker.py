@@ -9,15 +9,18 @@ build's in-process host (``start_game``: a core module or a component).
 
 Protocol: raw byte messages over a pipe (one op byte + payload; answers ``k`` + payload or ``e`` +
 a pickled LayerWError); a tick's payload is its lw_input record, then the session's events as
-lw_event records. Ticks are pipelined: ``tick`` sends and returns at once, so the worker
-simulates while the host prepares the next input; the next call that needs an answer (render,
-state_hash, snapshot, or more than ``MAX_IN_FLIGHT`` ticks queued) collects them, and an error
-from a tick is raised there, carrying that tick's number. The command list comes back through
+lw_event records; its answer is a u32 metadata length, the u32 count of sound commands dropped,
+the metadata (JSON: new textures and new sounds, each as [handle, asset name]) and the tick's sound
+block, which the parent mixes (its ``Audio``; the worker has none). Ticks are pipelined: ``tick``
+sends and returns at once, so the worker simulates while the host prepares the next input; the
+next call that needs an answer (render, state_hash, snapshot, or more than ``MAX_IN_FLIGHT`` ticks
+queued) collects them, and an error from a tick is raised there, carrying that tick's number. The command list comes back through
 shared memory (one memcpy in the worker, zero-copy in the parent).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import multiprocessing as mp
 import multiprocessing.connection
@@ -33,7 +36,7 @@ import numpy as np
 
 from layerw import abi
 from layerw.bundle import Bundle
-from layerw.errors import GameError, GameTimedOut, InputError, LayerWError
+from layerw.errors import GameError, GameTimedOut, InputError, LayerWError, SnapshotError
 from layerw.runtime.assets import Event, decode_image
 from layerw.runtime.basehost import BaseHost
 from layerw.runtime.engine import CpuLimit, Engine
@@ -49,14 +52,31 @@ OK, ERROR = b"k", b"e"
 _CTX = mp.get_context("spawn")  # no fork: the parent may hold GPU and timer threads
 
 
-def _new_textures(game: MemoryHost) -> bytes:
+def _new_textures(game: MemoryHost) -> list[tuple[int, str]]:
     """The images that became ready, by handle and asset name (the parent decodes them itself)."""
     fresh = []
     for handle, _ in game.take_new_textures():
         asset = game.assets.get(handle)
         assert asset is not None
         fresh.append((handle, asset.name))
-    return json.dumps(fresh).encode() if fresh else b""
+    return fresh
+
+
+def _tick_answer(game: MemoryHost) -> bytes:
+    """A tick's answer: new textures and sounds, and its sound block (see the module docstring)."""
+    block, dropped, sounds = game.last_sound
+    textures = _new_textures(game)
+    meta = json.dumps([textures, sounds]).encode() if textures or sounds else b""
+    return struct.pack("<II", len(meta), dropped) + meta + block
+
+
+def ready_sounds(asset_state: dict[str, object]) -> list[tuple[int, str]]:
+    """The ready assets (handle, name) of a snapshot's asset table state (handles are 1, 2, ...)."""
+    try:
+        names, ready = list(asset_state["requested"]), list(asset_state["ready"])  # type: ignore[call-overload]
+        return [(i + 1, str(n)) for i, (n, r) in enumerate(zip(names, ready, strict=True)) if r]
+    except (KeyError, TypeError, ValueError) as e:
+        raise SnapshotError(f"snapshot asset state is malformed: {e}") from e
 
 
 def _events(tick: int, payload: bytes) -> list[Event]:
@@ -71,14 +91,14 @@ def _serve(conn: multiprocessing.connection.Connection, bundle: Bundle, seed: in
     try:
         engine = Engine(CpuLimit.OFF, cache=Path(cache) if cache else None)  # the watchdog is the bound
         try:
-            game = start_game(bundle, engine, seed=seed)
+            game = start_game(bundle, engine, seed=seed, audio=False)
             if snapshot is not None:
                 game.restore(Snapshot.from_bytes(snapshot))
         except LayerWError as e:
             conn.send_bytes(ERROR + pickle.dumps(e))
             return
         state = InputState()
-        conn.send_bytes(OK + json.dumps([game.tick_count, json.loads(_new_textures(game) or b"[]")]).encode())
+        conn.send_bytes(OK + json.dumps([game.tick_count, _new_textures(game)]).encode())
         while True:
             try:
                 msg = conn.recv_bytes()
@@ -89,7 +109,7 @@ def _serve(conn: multiprocessing.connection.Connection, bundle: Bundle, seed: in
                 if op == TICK:
                     state.record[...] = np.frombuffer(arg[:abi.INPUT.size], dtype=abi.INPUT.dtype)[0]
                     game.tick(state, _events(game.tick_count, arg[abi.INPUT.size:]))
-                    answer = _new_textures(game)
+                    answer = _tick_answer(game)
                 elif op == RENDER:
                     view = game.render()
                     assert shm.buf is not None
@@ -191,8 +211,13 @@ class WorkerGame(BaseHost):
         return self._collect(timeout)
 
     def _take_tick_answer(self, answer: bytes) -> None:
-        if answer:
-            self._new_textures += [(int(h), str(n)) for h, n in json.loads(answer)]
+        meta_len, dropped = struct.unpack_from("<II", answer)
+        sounds: list[tuple[int, str]] = []
+        if meta_len:
+            textures, fresh = json.loads(answer[8:8 + meta_len])
+            self._new_textures += [(int(h), str(n)) for h, n in textures]
+            sounds = [(int(h), str(n)) for h, n in fresh]
+        self._sound(memoryview(answer)[8 + meta_len:], dropped, sounds)
 
     def _tick(self, inputs: InputState, events: Sequence[Event]) -> None:
         """Send one tick with its events; its answer (or error) is collected by a later call."""
@@ -213,10 +238,16 @@ class WorkerGame(BaseHost):
         return self._call(HASH, timeout=START_TIMEOUT_S).decode()
 
     def snapshot(self) -> Snapshot:
-        return Snapshot.from_bytes(self._call(SNAPSHOT, timeout=START_TIMEOUT_S))
+        snap = Snapshot.from_bytes(self._call(SNAPSHOT, timeout=START_TIMEOUT_S))
+        assert self.audio is not None
+        return dataclasses.replace(snap, host={**snap.host, "audio": self.audio.state()})
 
     def restore(self, snap: Snapshot) -> None:
         """Continue from ``snap`` in a fresh worker (also after a timeout or a crash)."""
+        assets = snap.host.get("assets") if isinstance(snap.host, dict) else None
+        sounds = ready_sounds(assets) if isinstance(assets, dict) else []
+        assert self.audio is not None
+        self.audio.restore(snap.host.get("audio"), sounds)  # checked before the worker restarts
         self._kill()
         self._failure = None
         self.tick_count = snap.tick
@@ -241,6 +272,7 @@ class WorkerGame(BaseHost):
         if self._closed:
             return
         self._closed = True
+        self._close_audio()
         self._shm.unlink()
         try:
             self._shm.close()

@@ -31,6 +31,7 @@ from layerw.errors import ConfigError, InvalidModule
 from layerw.toolchain.compiler import C_SUFFIXES, CXX_SUFFIXES, compile_module
 from layerw.toolchain.component import build_component
 from layerw.toolchain.jco import transpile
+from layerw.toolchain.sound import convert_tree
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ def build(game_dir: Path, out: Path | None = None, *, component: bool = False) -
             transpile(staging / COMPONENT_NAME, staging / TRANSPILED_DIR)
         if assets_src.is_dir():
             shutil.copytree(assets_src, staging / ASSETS_DIR)
+            convert_tree(staging / ASSETS_DIR)  # sounds in the mixer's canonical form
         (staging / CONFIG_NAME).write_text(config.to_toml())
         if out.exists():
             shutil.rmtree(out)

@@ -186,6 +186,24 @@ def c_header() -> str:
         f"#define LW_FONT_CELL_H {abi.FONT_CELL_H}",
     ]
     defs += [f"#define LW_OP_{op.name} {op.code}" for op in abi.OPS]
+    defs += [
+        f"#define LW_SAMPLE_RATE {abi.SAMPLE_RATE}",
+        f"#define LW_MAX_VOICES {abi.MAX_VOICES}",
+        f"#define LW_SOUND_CAPACITY {abi.SOUND_CAPACITY}",
+        f"#define LW_VOICE_ANY 0x{abi.VOICE_ANY:08X}u",
+        f"#define LW_PCM_QUEUE_FRAMES {abi.PCM_QUEUE_FRAMES}",
+        f"#define LW_MAX_SOUNDS {abi.MAX_SOUNDS}",
+        f"#define LW_MAX_SOUND_BYTES {abi.MAX_SOUND_BYTES}",
+        f"#define LW_Q16_ONE {abi.Q16}",
+        f"#define LW_MAX_VOLUME {abi.MAX_VOLUME}",
+        f"#define LW_MIN_RATE {abi.MIN_RATE}",
+        f"#define LW_MAX_RATE {abi.MAX_RATE}",
+        f"#define LW_MAX_STAGE_FRAMES {abi.MAX_STAGE_FRAMES}",
+        f"#define LW_MAX_FREQUENCY {abi.MAX_FREQUENCY}u",
+    ]
+    defs += [f"#define LW_SOUND_{op.name} {op.code}" for op in abi.SOUND_OPS]
+    defs += [f"#define LW_SOUND_{k} {v}" for k, v in abi.SOUND_FLAGS.items()]
+    defs += [f"#define LW_WAVE_{k} {v}" for k, v in abi.WAVES.items()]
     defs += [f"#define LW_EVENT_{k} {v}" for k, v in abi.EVENTS.items()]
     defs += [f"#define LW_BUTTON_{k} {v}" for k, v in abi.POINTER_BUTTONS.items()]
     defs += [f"#define LW_{k} {v}" for k, v in abi.SPRITE_FLAGS.items()]
@@ -271,6 +289,8 @@ def c_header() -> str:
         "    return lw_asset_request(name, (int32_t)__builtin_strlen(name));",
         "}",
         "",
+        SOUND_C,
+        "",
         "/* Written by the game. */",
         "void lw_game_init(uint64_t seed);",
         "void lw_game_tick(const lw_input *in);",
@@ -283,6 +303,64 @@ def c_header() -> str:
         "",
     ]
     return "\n".join(parts)
+
+
+SOUND_C = """/* --- sound: lw_game_tick appends commands to the sound block, which the host mixes after the tick.
+   Values are Q16 fixed point (LW_Q16_ONE = 1.0); the float helpers clamp (NaN becomes the low end). */
+extern lw_io lw__io;
+extern uint8_t lw__sound[LW_SOUND_CAPACITY];
+
+/* Append one command (header, record of `size` bytes, `extra` bytes); NULL, counted, when full. */
+static inline void *lw__sound_push(uint32_t op, uint32_t voice, uint32_t arg, uint32_t size, uint32_t extra) {
+    uint32_t used = lw__io.snd_len, need = (uint32_t)sizeof(lw_snd) + size;
+    if (extra > LW_SOUND_CAPACITY || used + need + extra > LW_SOUND_CAPACITY) { lw__io.snd_dropped++; return NULL; }
+    lw_snd *h = (lw_snd *)(lw__sound + used);
+    h->op = op; h->voice = voice; h->arg = arg; h->reserved = 0;
+    lw__io.snd_len = used + need + extra;
+    return h + 1;
+}
+static inline float lw__clampf(float v, float lo, float hi) { return !(v >= lo) ? lo : v > hi ? hi : v; }
+/* A float as Q16 within [lo, hi]. */
+static inline int32_t lw_q16(float v, float lo, float hi) { return (int32_t)(lw__clampf(v, lo, hi) * 65536.0f); }
+/* Hertz as the Q16.16 frequency tone records take. */
+static inline uint32_t lw_hz(float hz) { return (uint32_t)(lw__clampf(hz, 0.0f, LW_SAMPLE_RATE / 2) * 65536.0f); }
+/* Seconds as frames (envelope stages, fades). */
+static inline uint32_t lw_frames(float seconds) { return (uint32_t)(lw__clampf(seconds, 0.0f, 300.0f) * LW_SAMPLE_RATE); }
+
+/* Play a ready sound asset on `voice` (or LW_VOICE_ANY): volume 0..4, pan -1..1, rate 1/256..16. */
+static inline void lw_sound_play(uint32_t voice, int32_t asset, float volume, float pan, float rate, uint32_t flags) {
+    lw_play_rec *r = (lw_play_rec *)lw__sound_push(LW_SOUND_PLAY, voice, 0, sizeof(lw_play_rec), 0);
+    if (r) {
+        r->asset = (uint32_t)asset; r->flags = flags; r->volume = lw_q16(volume, 0.0f, 4.0f);
+        r->pan = lw_q16(pan, -1.0f, 1.0f); r->rate = lw_q16(rate, 1.0f / 256, 16.0f);
+    }
+}
+/* Stop `voice` (LW_VOICE_ANY: every voice), fading out over `seconds`. */
+static inline void lw_sound_stop(uint32_t voice, float seconds) {
+    lw_stop_rec *r = (lw_stop_rec *)lw__sound_push(LW_SOUND_STOP, voice, 0, sizeof(lw_stop_rec), 0);
+    if (r) r->frames = lw_frames(seconds);
+}
+/* Fade `voice` to `volume` over `seconds`; a fade to 0 stops it. */
+static inline void lw_sound_fade(uint32_t voice, float volume, float seconds) {
+    lw_fade_rec *r = (lw_fade_rec *)lw__sound_push(LW_SOUND_FADE, voice, 0, sizeof(lw_fade_rec), 0);
+    if (r) { r->volume = lw_q16(volume, 0.0f, 4.0f); r->frames = lw_frames(seconds); }
+}
+/* Start a synth voice described by `tone` (see lw_tone_rec). */
+static inline void lw_sound_tone(uint32_t voice, const lw_tone_rec *tone) {
+    lw_tone_rec *r = (lw_tone_rec *)lw__sound_push(LW_SOUND_TONE, voice, 0, sizeof(lw_tone_rec), 0);
+    if (r) *r = *tone;
+}
+/* Queue `n` stereo s16 frames (left, right interleaved) the game generated, at `volume`. */
+static inline void lw_sound_pcm(const int16_t *frames, uint32_t n, float volume) {
+    uint32_t bytes = n > LW_SOUND_CAPACITY / 4 ? LW_SOUND_CAPACITY + 1 : n * 4;  /* too many: dropped */
+    lw_pcm_rec *r = (lw_pcm_rec *)lw__sound_push(LW_SOUND_PCM, 0, n, sizeof(lw_pcm_rec), bytes);
+    if (r) {
+        r->volume = lw_q16(volume, 0.0f, 4.0f);
+        uint8_t *dst = (uint8_t *)(r + 1);
+        const uint8_t *src = (const uint8_t *)frames;
+        for (uint32_t i = 0; i < n * 4; i++) dst[i] = src[i];
+    }
+}"""
 
 
 def _js_layout(s: abi.Struct) -> dict[str, object]:
@@ -314,6 +392,14 @@ def js_module() -> str:
         "FONT": {"first": abi.FONT_FIRST, "columns": abi.FONT_COLUMNS, "rows": abi.FONT_ROWS,
                  "cellW": abi.FONT_CELL_W, "cellH": abi.FONT_CELL_H},
         "OPS": {op.name: {"code": op.code, "record": op.record.name, "batch": op.batch} for op in abi.OPS},
+        "SAMPLE_RATE": abi.SAMPLE_RATE,
+        "CHANNELS": abi.CHANNELS,
+        "MAX_VOICES": abi.MAX_VOICES,
+        "SOUND_CAPACITY": abi.SOUND_CAPACITY,
+        "MAX_SOUNDS": abi.MAX_SOUNDS,
+        "MAX_SOUND_BYTES": abi.MAX_SOUND_BYTES,
+        "SOUND_OPS": {op.name: {"code": op.code, "record": op.record.name} for op in abi.SOUND_OPS},
+        "WAVES": abi.WAVES,
         "EVENTS": abi.EVENTS,
         "POINTER_BUTTONS": abi.POINTER_BUTTONS,
         "SPRITE_FLAGS": abi.SPRITE_FLAGS,

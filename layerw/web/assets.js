@@ -9,6 +9,7 @@
 // load timing.
 
 import { EVENTS } from "./abi.js";
+import { isSound } from "./audio.js";
 import { AssetError, ProtocolError } from "./errors.js";
 
 const IMAGE_SUFFIXES = [".png"];
@@ -50,6 +51,8 @@ export class AssetTable {
     this.loaded = new Map(); // preloaded name -> {data, image}
     this.pending = []; // {tick, handle, kind (null while its fetch is in flight)}
     this.newlyReady = []; // handles whose images the renderer has not seen
+    /** @type {number[]} */
+    this.readySounds = []; // handles of sounds the mixer has not been given
   }
 
   /** Fetch and decode every preload asset; `onItem(name, bytes)` reports each one. */
@@ -113,6 +116,18 @@ export class AssetTable {
     const asset = this.assets[handle - 1];
     asset.ready = true;
     if (asset.image) this.newlyReady.push(handle);
+    if (isSound(asset.name)) this.readySounds.push(handle);
+  }
+
+  /**
+   * Sound assets that became ready since the last call, as [handle, name, bytes], for the mixer.
+   * @returns {Array<[number, string, Uint8Array | null]>}
+   */
+  takeReadySounds() {
+    /** @type {Array<[number, string, Uint8Array | null]>} */
+    const out = this.readySounds.map((h) => [h, this.assets[h - 1].name, this.assets[h - 1].data]);
+    this.readySounds = [];
+    return out;
   }
 
   /** True while an event due at `tick` still waits for its fetch: hold the tick back. */
@@ -157,6 +172,7 @@ export class AssetTable {
     this.assets = assets;
     this.byName = new Map(requested.map((n, i) => [n, i + 1]));
     this.newlyReady = [];
+    this.readySounds = [];
     ready.forEach((r, i) => { if (r) this.makeReady(i + 1); });
     this.pending = pending.map(([tick, kind, player, a, b]) => ({ tick, kind, player, handle: a, b }));
   }

@@ -26,6 +26,7 @@ import { GameHost, hex } from "./game-host.js";
 /** @typedef {import("./game-backend.js").ComponentSource} ComponentSource */
 /** @typedef {import("./game-backend.js").IoBlock} IoBlock */
 /** @typedef {import("./game-backend.js").Frame} Frame */
+/** @typedef {import("./game-backend.js").TickSound} TickSound */
 /** @typedef {import("./game-backend.js").LogFn} LogFn */
 /** @typedef {import("./assets.js").AssetTable} AssetTable */
 /** @typedef {import("./host.js").Host} Host */
@@ -44,7 +45,7 @@ import { GameHost, hex } from "./game-host.js";
  * The world's exports, as jco exports them.
  * @typedef {object} ComponentExports
  * @property {(seed: bigint) => IoBlock} init
- * @property {(input: Uint8Array) => void} tick
+ * @property {(input: Uint8Array) => Uint8Array} tick
  * @property {() => Frame} render
  */
 
@@ -161,9 +162,13 @@ export class ComponentGame extends GameHost {
     return this.call("init", () => this.guest.init(seed));
   }
 
-  /** @param {Uint8Array} input */
+  /**
+   * `tick` returns the sound block it wrote (a copy out of the component's memory).
+   * @param {Uint8Array} input
+   * @returns {TickSound}
+   */
   tickGuest(input) {
-    this.call("tick", () => this.guest.tick(input));
+    return { block: this.call("tick", () => this.guest.tick(input)), dropped: 0 };
   }
 
   /** @returns {number} */

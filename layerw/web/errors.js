@@ -10,6 +10,7 @@
 //       InvalidModule
 //       AssetError
 //           AssetNotFound
+//           SoundError
 //       GameError
 //           GameCrashed
 //           GameTimedOut
@@ -27,6 +28,7 @@
 //           RoomFull
 //           SeatTaken
 //       RenderError
+//       AudioDeviceError
 //       StoreError
 //           StoreUnavailable
 //           NotPublished
@@ -60,6 +62,9 @@ export class AssetError extends LayerWError {}
 
 /** No asset of that name exists in the game. (In Python also KeyError.) */
 export class AssetNotFound extends AssetError {}
+
+/** A sound asset is corrupt, truncated, too long or of an unknown format (or the game's sounds exceed the mixer's budget). (In Python also ValueError.) */
+export class SoundError extends AssetError {}
 
 /** The game failed while running. */
 export class GameError extends LayerWError {
@@ -179,6 +184,9 @@ export class SeatTaken extends SessionError {}
 
 /** The GPU backend failed or is not available. */
 export class RenderError extends LayerWError {}
+
+/** No such audio backend or setting, or the audio device would not open. (In Python also ValueError.) */
+export class AudioDeviceError extends LayerWError {}
 
 /** A store could not be opened, read or written. */
 export class StoreError extends LayerWError {}

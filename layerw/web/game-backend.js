@@ -16,7 +16,8 @@
  *   `host`'s imports (start, and restore); sets GameHost.memory where the host can see it
  * @property {(seed: bigint) => IoBlock} initGuest initialise the guest with `seed`; its lw_io block
  *   (GameHost.checkIo checks it)
- * @property {(input: Uint8Array) => void} tickGuest advance the guest one tick with one lw_input's bytes
+ * @property {(input: Uint8Array) => TickSound} tickGuest advance the guest one tick with one lw_input's
+ *   bytes; the sound block the tick wrote
  * @property {() => number} renderGuest render into the command buffer; the command list's length in
  *   bytes (GameHost checks it against the buffer)
  * @property {(size: number) => Frame} frame the command list renderGuest wrote, `size` bytes
@@ -80,6 +81,15 @@
  * @property {number} cmdPtr
  * @property {number} cmdCapacity
  * @property {number} stateBegin
+ * @property {number} [sndPtr] the sound block (0 or absent: the game makes no sound)
+ * @property {number} [sndCapacity]
+ */
+
+/**
+ * What one tick left in the sound block: its commands and how many did not fit.
+ * @typedef {object} TickSound
+ * @property {Uint8Array} block
+ * @property {number} dropped
  */
 
 /**
@@ -99,7 +109,8 @@
  * @property {number} holeAt
  * @property {number} holeSize
  * @property {Uint8Array} memory memory [stateBegin, pages * 64 KiB) minus the hole [holeAt, holeAt + holeSize)
- * @property {{rng: bigint, assets: unknown}} host the random stream's state and the asset table's
+ * @property {{rng: bigint, assets: unknown, audio?: unknown}} host the random stream's state, the asset table's
+ *   and the mixer's (absent in a snapshot without sound)
  */
 
 /**

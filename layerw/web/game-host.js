@@ -1,7 +1,7 @@
 // GameHost: one running game in the browser, whatever runs its code (mirrors layerw/runtime/game.py
 // and component_game.py). Everything that is not backend-specific lives here, once: the lw_io
 // checks, the failure latch and memory cap, tick and render, the asset table and new textures,
-// snapshots, restore, the state hash, close. A backend is a subclass that implements only the
+// snapshots, restore, the state hash, the game's Audio (each tick's sound block mixed), close. A backend is a subclass that implements only the
 // GameBackend hooks (game-backend.js: how to load and instantiate the code, call its exports, read
 // and write its memory): `Game` (game.js) runs a core module, `ComponentGame` (component-game.js) a
 // component transpiled by jco. Callers pick one, once, from the config (main.js `openGame`).
@@ -9,8 +9,10 @@
 // Per frame the host makes at most two calls into the guest: tick (the tick's packed input) and
 // render (the command list). Traps become typed errors carrying the game's name, tick and trap code.
 
-import { ABI_VERSION, COMMAND_SCRATCH, IO_MAGIC, STRUCTS } from "./abi.js";
+import { ABI_VERSION, COMMAND_SCRATCH, IO_MAGIC, SOUND_CAPACITY, STRUCTS } from "./abi.js";
+import { Mixer } from "./mixer.js";
 import { AssetTable } from "./assets.js";
+import { Audio } from "./audio.js";
 import { GameCrashed, GameError, GameExited, GameOutOfMemory, InvalidModule, LayerWError, ProtocolError } from "./errors.js";
 import { Host, SplitMix64 } from "./host.js";
 import { PAGE, Snapshot } from "./snapshot.js";
@@ -25,6 +27,7 @@ import { PAGE, Snapshot } from "./snapshot.js";
 /** @typedef {import("./game-backend.js").SnapshotFields} SnapshotFields */
 
 const MB = 1024 * 1024;
+const EMPTY = new Uint8Array(0);
 const INPUT_SIZE = STRUCTS.lw_input.size;
 
 // V8's trap messages -> wasmtime's trap codes (lower case), so both hosts name a trap alike.
@@ -77,8 +80,9 @@ export class GameHost {
   static async create(source, { seed = 0, log = consoleLog, onAsset } = {}) {
     const { config } = source;
     const assets = new AssetTable(config.assets || [], config.preload || [], (n) => source.readAsset(n));
-    const [code] = await Promise.all([this.load(source), assets.preloadAll(onAsset)]);
+    const [code, mixer] = await Promise.all([this.load(source), Mixer.compile(), assets.preloadAll(onAsset)]);
     const game = new this(config, assets, BigInt.asUintN(64, BigInt(seed)), log, code);
+    game.audio = new Audio(game.name, mixer, game.tickRate, log);
     await game.start();
     return game;
   }
@@ -111,6 +115,11 @@ export class GameHost {
     this.cmdPtr = 0;
     this.cmdCapacity = 0;
     this.stateBegin = 0;
+    this.sndPtr = 0; // the sound block; 0 when the game makes no sound
+    this.sndCapacity = 0;
+    this.oversizedReported = false;
+    /** @type {Audio | null} set by create() */
+    this.audio = null;
     /** @type {WebAssembly.Memory | null} the guest's linear memory where the host sees it (the memory cap) */
     this.memory = null;
   }
@@ -203,7 +212,13 @@ export class GameHost {
       throw new InvalidModule(`${this.name}: lw_io describes blocks outside memory or out of order (input ${inputPtr}, `
         + `commands ${cmdPtr}+${cmdCapacity}, state from ${stateBegin}; memory ${size} bytes)`);
     }
-    Object.assign(this, { inputPtr, cmdPtr, cmdCapacity, stateBegin });
+    const sndPtr = io.sndPtr || 0;
+    const sndCapacity = sndPtr ? io.sndCapacity || 0 : 0;
+    if (sndPtr && (sndCapacity > SOUND_CAPACITY || sndPtr + sndCapacity > size || sndPtr < stateBegin)) {
+      throw new InvalidModule(`${this.name}: lw_io describes a sound block outside memory or above ${SOUND_CAPACITY} `
+        + `bytes (${sndPtr}+${sndCapacity}; memory ${size} bytes)`);
+    }
+    Object.assign(this, { inputPtr, cmdPtr, cmdCapacity, stateBegin, sndPtr, sndCapacity });
   }
 
   /**
@@ -262,8 +277,47 @@ export class GameHost {
   tick(inputs, events = []) {
     const data = inputs.pack(this.tickCount, [...this.assets.due(this.tickCount), ...events]);
     this.lastInput = data;
-    this.backend.tickGuest(data);
+    const { block, dropped } = this.backend.tickGuest(data);
     this.tickCount += 1;
+    this.tickSound(this.sndPtr ? block : EMPTY, dropped);
+  }
+
+  /**
+   * After a tick: its sound block (bounded by the block's capacity) and the sounds that became
+   * ready, mixed by the game's Audio.
+   * @param {Uint8Array} block
+   * @param {number} dropped
+   */
+  tickSound(block, dropped) {
+    if (block.length > this.sndCapacity) {
+      if (!this.oversizedReported) {
+        this.log("warn", `[${this.name}] lw_tick reported ${block.length} bytes of sound commands, its block holds `
+          + `${this.sndCapacity}: the excess is ignored`);
+        this.oversizedReported = true;
+      }
+      block = block.subarray(0, this.sndCapacity);
+    }
+    const audio = this.live(this.audio);
+    audio.register(this.assets.takeReadySounds());
+    audio.mix(block, dropped);
+  }
+
+  /**
+   * The sound mixed since the last call: interleaved stereo s16 frames at abi SAMPLE_RATE, exactly
+   * SAMPLE_RATE / tick_rate a tick (at most two seconds are kept).
+   * @returns {Int16Array}
+   */
+  takeSamples() {
+    return this.live(this.audio).takeSamples();
+  }
+
+  /**
+   * SHA-256 (hex) of every sample mixed since the game started or was restored: the native host's
+   * `audio-hash` for the same build, seed and inputs.
+   * @returns {string}
+   */
+  audioHash() {
+    return hex(this.live(this.audio).digest());
   }
 
   /**
@@ -333,7 +387,8 @@ export class GameHost {
     const pages = this.backend.pages();
     return new Snapshot({
       moduleSha256: this.moduleSha256, tick: this.tickCount, pages, stateBegin: this.stateBegin,
-      memory: this.stateBytes(pages), host: { rng: this.rng.state, assets: this.assets.state() },
+      memory: this.stateBytes(pages),
+      host: { rng: this.rng.state, assets: this.assets.state(), audio: this.live(this.audio).state() },
       holeAt: this.cmdPtr, holeSize: this.cmdCapacity,
     });
   }
@@ -353,6 +408,7 @@ export class GameHost {
     }
     this.assertOpen();
     await this.assets.restore(snap.host.assets);
+    this.live(this.audio).restore(snap.host.audio, this.assets.takeReadySounds());
     this.failure = null;
     await this.instantiate(new SplitMix64(snap.host.rng));
     const grow = snap.pages - this.backend.pages();

@@ -14,6 +14,7 @@ import { PAGE } from "./snapshot.js";
 /** @typedef {import("./game-backend.js").GameSource} GameSource */
 /** @typedef {import("./game-backend.js").IoBlock} IoBlock */
 /** @typedef {import("./game-backend.js").Frame} Frame */
+/** @typedef {import("./game-backend.js").TickSound} TickSound */
 /** @typedef {import("./game-backend.js").LogFn} LogFn */
 /** @typedef {import("./game-backend.js").ModuleLike} ModuleLike */
 /** @typedef {import("./assets.js").AssetTable} AssetTable */
@@ -30,6 +31,7 @@ import { PAGE } from "./snapshot.js";
  */
 
 const IO = STRUCTS.lw_io;
+const NO_SOUND = new Uint8Array(0);
 /** @type {Record<string, number>} lw_io's field offsets */
 const IO_AT = Object.fromEntries(Object.entries(IO.fields).map(([k, v]) => [k, /** @type {number} */ (v[0])]));
 
@@ -148,13 +150,23 @@ export class Game extends GameHost {
     return {
       magic: get("magic"), abiVersion: get("abi_version"), inputPtr: get("input_ptr"), inputSize: get("input_size"),
       cmdPtr: get("cmd_ptr"), cmdCapacity: get("cmd_capacity"), stateBegin: get("state_begin"),
+      sndPtr: get("snd_ptr"), sndCapacity: get("snd_capacity"),
     };
   }
 
-  /** The input is copied into the guest's input block, then `lw_tick`. @param {Uint8Array} input */
+  /**
+   * The input is copied into the guest's input block, then `lw_tick`; the sound block it wrote is a
+   * view of guest memory (lw_io's snd_len, one byte past the capacity at most for the host to see a lie).
+   * @param {Uint8Array} input
+   * @returns {TickSound}
+   */
   tickGuest(input) {
     new Uint8Array(this.linear.buffer, this.inputPtr, input.length).set(input);
     this.call("lw_tick", () => this.guest.lw_tick());
+    if (!this.sndPtr) return { block: NO_SOUND, dropped: 0 };
+    const v = new DataView(this.linear.buffer, this.ioPtr + IO_AT.snd_len, 8);
+    const length = Math.min(v.getUint32(0, true), this.sndCapacity + 1);
+    return { block: new Uint8Array(this.linear.buffer, this.sndPtr, length), dropped: v.getUint32(4, true) };
   }
 
   /** @returns {number} */

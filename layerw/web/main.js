@@ -17,7 +17,7 @@
 //       ?delta=auto|always|never picks when a module delta is used. Also ?renderer= ?ticks=
 //       ?inputs= ?seed= ?fast ?spectate. Shows a progress bar while loading and a clear message
 //       on failure ("reconnecting…" while a room connection is retried), and exposes
-//       window.layerw = {tick, stateHash(), renderer: {name, glRenderer}, status, error, load
+//       window.layerw = {tick, stateHash(), audioHash(), renderer: {name, glRenderer}, status, error, load
 //       (loader stats), session (room stats), firstFrameMs (since navigation start)}. Served by
 //       `layerw serve`, it reports its load timings (on the first frame) and any failure to the
 //       server's /telemetry (telemetry.js); ?telemetry=0 turns that off.
@@ -50,6 +50,7 @@ export class Client {
 
   get tick() { return this.game.tickCount; }
   stateHash() { return this.game.stateHash(); }
+  audioHash() { return this.game.audioHash(); }
   readPixels() { return this.renderer.readPixels(); }
 
   close() {
@@ -176,6 +177,7 @@ export async function play({ canvas, progress, progressText, error, status = nul
     renderer: { name: null, glRenderer: null },
     get tick() { return client ? client.tick : 0; },
     stateHash: () => client.stateHash(),
+    audioHash: () => client.audioHash(),
     readPixels: async () => base64(await client.readPixels()),
     lastInput: () => (client && client.game.lastInput ? base64(client.game.lastInput) : null),
     client: () => client,

@@ -66,8 +66,8 @@ FRAME_COMMANDS = frame_commands()
 
 
 class CartGame(Game):
-    def __init__(self, bundle: Bundle, engine: Engine, *, seed: int = 0) -> None:
-        MemoryHost.__init__(self, bundle, engine, seed=seed)  # not Game's: a cart has no lw_io contract
+    def __init__(self, bundle: Bundle, engine: Engine, *, seed: int = 0, audio: bool = True) -> None:
+        MemoryHost.__init__(self, bundle, engine, seed=seed, audio=audio)  # not Game's: a cart has no lw_io contract
         self._funcs: dict[str, wasmtime.Func] = {}
         self._view_type: type[ctypes.Array[ctypes.c_ubyte]] | None = None
         self.disk = Disk()

@@ -32,6 +32,29 @@ extern "C" {
 #define LW_OP_SPRITES 7
 #define LW_OP_TEXT 8
 #define LW_OP_TRIANGLES 9
+#define LW_SAMPLE_RATE 48000
+#define LW_MAX_VOICES 32
+#define LW_SOUND_CAPACITY 65536
+#define LW_VOICE_ANY 0xFFFFFFFFu
+#define LW_PCM_QUEUE_FRAMES 12000
+#define LW_MAX_SOUNDS 1024
+#define LW_MAX_SOUND_BYTES 268435456
+#define LW_Q16_ONE 65536
+#define LW_MAX_VOLUME 262144
+#define LW_MIN_RATE 256
+#define LW_MAX_RATE 1048576
+#define LW_MAX_STAGE_FRAMES 16777216
+#define LW_MAX_FREQUENCY 1572864000u
+#define LW_SOUND_PLAY 1
+#define LW_SOUND_STOP 2
+#define LW_SOUND_FADE 3
+#define LW_SOUND_TONE 4
+#define LW_SOUND_PCM 5
+#define LW_SOUND_LOOP 1
+#define LW_WAVE_PULSE 0
+#define LW_WAVE_TRIANGLE 1
+#define LW_WAVE_NOISE 2
+#define LW_WAVE_SINE 3
 #define LW_EVENT_ASSET_READY 1
 #define LW_EVENT_ASSET_FAILED 2
 #define LW_EVENT_PLAYER_JOINED 3
@@ -235,9 +258,12 @@ typedef struct lw_io {
     uint32_t cmd_ptr;
     uint32_t cmd_capacity;
     uint32_t state_begin;  /* first byte of game state (end of the shadow stack) */
-    uint32_t reserved;
+    uint32_t snd_ptr;  /* the sound block (0: the game makes no sound) */
+    uint32_t snd_capacity;
+    uint32_t snd_len;  /* bytes of sound commands the last lw_tick wrote */
+    uint32_t snd_dropped;  /* sound commands the last lw_tick could not fit */
 } lw_io;
-_Static_assert(sizeof(lw_io) == 32, "lw_io layout");
+_Static_assert(sizeof(lw_io) == 44, "lw_io layout");
 _Static_assert(offsetof(lw_io, magic) == 0, "lw_io.magic");
 _Static_assert(offsetof(lw_io, abi_version) == 4, "lw_io.abi_version");
 _Static_assert(offsetof(lw_io, input_ptr) == 8, "lw_io.input_ptr");
@@ -245,7 +271,10 @@ _Static_assert(offsetof(lw_io, input_size) == 12, "lw_io.input_size");
 _Static_assert(offsetof(lw_io, cmd_ptr) == 16, "lw_io.cmd_ptr");
 _Static_assert(offsetof(lw_io, cmd_capacity) == 20, "lw_io.cmd_capacity");
 _Static_assert(offsetof(lw_io, state_begin) == 24, "lw_io.state_begin");
-_Static_assert(offsetof(lw_io, reserved) == 28, "lw_io.reserved");
+_Static_assert(offsetof(lw_io, snd_ptr) == 28, "lw_io.snd_ptr");
+_Static_assert(offsetof(lw_io, snd_capacity) == 32, "lw_io.snd_capacity");
+_Static_assert(offsetof(lw_io, snd_len) == 36, "lw_io.snd_len");
+_Static_assert(offsetof(lw_io, snd_dropped) == 40, "lw_io.snd_dropped");
 
 /* Every command starts with this header; `count` records of the op's type follow. */
 typedef struct lw_cmd {
@@ -409,6 +438,84 @@ _Static_assert(offsetof(lw_vertex_rec, u) == 8, "lw_vertex_rec.u");
 _Static_assert(offsetof(lw_vertex_rec, v) == 12, "lw_vertex_rec.v");
 _Static_assert(offsetof(lw_vertex_rec, color) == 16, "lw_vertex_rec.color");
 
+/* Every sound command starts with this header; the op's record follows (PCM: then `arg` stereo s16 frames). */
+typedef struct lw_snd {
+    uint32_t op;
+    uint32_t voice;  /* 0 .. LW_MAX_VOICES - 1, or LW_VOICE_ANY */
+    uint32_t arg;  /* PCM: frame count */
+    uint32_t reserved;
+} lw_snd;
+_Static_assert(sizeof(lw_snd) == 16, "lw_snd layout");
+_Static_assert(offsetof(lw_snd, op) == 0, "lw_snd.op");
+_Static_assert(offsetof(lw_snd, voice) == 4, "lw_snd.voice");
+_Static_assert(offsetof(lw_snd, arg) == 8, "lw_snd.arg");
+_Static_assert(offsetof(lw_snd, reserved) == 12, "lw_snd.reserved");
+
+/* Play a ready sound asset on a voice from its start. */
+typedef struct lw_play_rec {
+    uint32_t asset;  /* asset handle (lw_asset) */
+    uint32_t flags;  /* LW_SOUND_LOOP */
+    int32_t volume;  /* Q16, 0 .. 4.0 */
+    int32_t pan;  /* Q16, -1.0 left .. 1.0 right */
+    int32_t rate;  /* Q16 playback rate, 1/256 .. 16.0 (pitch) */
+} lw_play_rec;
+_Static_assert(sizeof(lw_play_rec) == 20, "lw_play_rec layout");
+_Static_assert(offsetof(lw_play_rec, asset) == 0, "lw_play_rec.asset");
+_Static_assert(offsetof(lw_play_rec, flags) == 4, "lw_play_rec.flags");
+_Static_assert(offsetof(lw_play_rec, volume) == 8, "lw_play_rec.volume");
+_Static_assert(offsetof(lw_play_rec, pan) == 12, "lw_play_rec.pan");
+_Static_assert(offsetof(lw_play_rec, rate) == 16, "lw_play_rec.rate");
+
+/* Stop a voice, fading out over `frames` (0: at once). */
+typedef struct lw_stop_rec {
+    uint32_t frames;
+} lw_stop_rec;
+_Static_assert(sizeof(lw_stop_rec) == 4, "lw_stop_rec layout");
+_Static_assert(offsetof(lw_stop_rec, frames) == 0, "lw_stop_rec.frames");
+
+/* Move a voice's volume linearly to `volume` over `frames`; a fade to 0 stops the voice. */
+typedef struct lw_fade_rec {
+    int32_t volume;  /* Q16, 0 .. 4.0 */
+    uint32_t frames;
+} lw_fade_rec;
+_Static_assert(sizeof(lw_fade_rec) == 8, "lw_fade_rec layout");
+_Static_assert(offsetof(lw_fade_rec, volume) == 0, "lw_fade_rec.volume");
+_Static_assert(offsetof(lw_fade_rec, frames) == 4, "lw_fade_rec.frames");
+
+/* A synth voice (WASM-4's tone() is one of these): a wave whose frequency slides linearly from freq_start to freq_end over the whole envelope, shaped by ADSR stages in frames: rises to `peak` over attack, falls to `level` over decay, holds for sustain, falls to 0 over release. */
+typedef struct lw_tone_rec {
+    uint32_t wave;  /* LW_WAVE_* */
+    uint32_t duty;  /* pulse: Q16 fraction of the period that is high (1/8, 1/4, 1/2, 3/4) */
+    uint32_t freq_start;  /* Q16.16 Hz, 0 .. 24000 */
+    uint32_t freq_end;  /* Q16.16 Hz */
+    uint32_t attack;
+    uint32_t decay;
+    uint32_t sustain;
+    uint32_t release;
+    int32_t peak;  /* Q16 volume at the end of attack, 0 .. 4.0 */
+    int32_t level;  /* Q16 sustain volume, 0 .. 4.0 */
+    int32_t pan;  /* Q16, -1.0 left .. 1.0 right */
+} lw_tone_rec;
+_Static_assert(sizeof(lw_tone_rec) == 44, "lw_tone_rec layout");
+_Static_assert(offsetof(lw_tone_rec, wave) == 0, "lw_tone_rec.wave");
+_Static_assert(offsetof(lw_tone_rec, duty) == 4, "lw_tone_rec.duty");
+_Static_assert(offsetof(lw_tone_rec, freq_start) == 8, "lw_tone_rec.freq_start");
+_Static_assert(offsetof(lw_tone_rec, freq_end) == 12, "lw_tone_rec.freq_end");
+_Static_assert(offsetof(lw_tone_rec, attack) == 16, "lw_tone_rec.attack");
+_Static_assert(offsetof(lw_tone_rec, decay) == 20, "lw_tone_rec.decay");
+_Static_assert(offsetof(lw_tone_rec, sustain) == 24, "lw_tone_rec.sustain");
+_Static_assert(offsetof(lw_tone_rec, release) == 28, "lw_tone_rec.release");
+_Static_assert(offsetof(lw_tone_rec, peak) == 32, "lw_tone_rec.peak");
+_Static_assert(offsetof(lw_tone_rec, level) == 36, "lw_tone_rec.level");
+_Static_assert(offsetof(lw_tone_rec, pan) == 40, "lw_tone_rec.pan");
+
+/* Queue raw stereo s16 frames the game made (`arg` of them follow) at a volume. */
+typedef struct lw_pcm_rec {
+    int32_t volume;  /* Q16, 0 .. 4.0 */
+} lw_pcm_rec;
+_Static_assert(sizeof(lw_pcm_rec) == 4, "lw_pcm_rec layout");
+_Static_assert(offsetof(lw_pcm_rec, volume) == 0, "lw_pcm_rec.volume");
+
 #ifdef LW_COMPONENT
 #define LW__HOST(core, wit) __attribute__((import_module("layerw:game/host@1.0.0"), import_name(wit)))
 #else
@@ -544,6 +651,63 @@ static inline int lw_pad_down(const lw_gamepad *g, int button) {
 }
 static inline int32_t lw_asset(const char *name) {
     return lw_asset_request(name, (int32_t)__builtin_strlen(name));
+}
+
+/* --- sound: lw_game_tick appends commands to the sound block, which the host mixes after the tick.
+   Values are Q16 fixed point (LW_Q16_ONE = 1.0); the float helpers clamp (NaN becomes the low end). */
+extern lw_io lw__io;
+extern uint8_t lw__sound[LW_SOUND_CAPACITY];
+
+/* Append one command (header, record of `size` bytes, `extra` bytes); NULL, counted, when full. */
+static inline void *lw__sound_push(uint32_t op, uint32_t voice, uint32_t arg, uint32_t size, uint32_t extra) {
+    uint32_t used = lw__io.snd_len, need = (uint32_t)sizeof(lw_snd) + size;
+    if (extra > LW_SOUND_CAPACITY || used + need + extra > LW_SOUND_CAPACITY) { lw__io.snd_dropped++; return NULL; }
+    lw_snd *h = (lw_snd *)(lw__sound + used);
+    h->op = op; h->voice = voice; h->arg = arg; h->reserved = 0;
+    lw__io.snd_len = used + need + extra;
+    return h + 1;
+}
+static inline float lw__clampf(float v, float lo, float hi) { return !(v >= lo) ? lo : v > hi ? hi : v; }
+/* A float as Q16 within [lo, hi]. */
+static inline int32_t lw_q16(float v, float lo, float hi) { return (int32_t)(lw__clampf(v, lo, hi) * 65536.0f); }
+/* Hertz as the Q16.16 frequency tone records take. */
+static inline uint32_t lw_hz(float hz) { return (uint32_t)(lw__clampf(hz, 0.0f, LW_SAMPLE_RATE / 2) * 65536.0f); }
+/* Seconds as frames (envelope stages, fades). */
+static inline uint32_t lw_frames(float seconds) { return (uint32_t)(lw__clampf(seconds, 0.0f, 300.0f) * LW_SAMPLE_RATE); }
+
+/* Play a ready sound asset on `voice` (or LW_VOICE_ANY): volume 0..4, pan -1..1, rate 1/256..16. */
+static inline void lw_sound_play(uint32_t voice, int32_t asset, float volume, float pan, float rate, uint32_t flags) {
+    lw_play_rec *r = (lw_play_rec *)lw__sound_push(LW_SOUND_PLAY, voice, 0, sizeof(lw_play_rec), 0);
+    if (r) {
+        r->asset = (uint32_t)asset; r->flags = flags; r->volume = lw_q16(volume, 0.0f, 4.0f);
+        r->pan = lw_q16(pan, -1.0f, 1.0f); r->rate = lw_q16(rate, 1.0f / 256, 16.0f);
+    }
+}
+/* Stop `voice` (LW_VOICE_ANY: every voice), fading out over `seconds`. */
+static inline void lw_sound_stop(uint32_t voice, float seconds) {
+    lw_stop_rec *r = (lw_stop_rec *)lw__sound_push(LW_SOUND_STOP, voice, 0, sizeof(lw_stop_rec), 0);
+    if (r) r->frames = lw_frames(seconds);
+}
+/* Fade `voice` to `volume` over `seconds`; a fade to 0 stops it. */
+static inline void lw_sound_fade(uint32_t voice, float volume, float seconds) {
+    lw_fade_rec *r = (lw_fade_rec *)lw__sound_push(LW_SOUND_FADE, voice, 0, sizeof(lw_fade_rec), 0);
+    if (r) { r->volume = lw_q16(volume, 0.0f, 4.0f); r->frames = lw_frames(seconds); }
+}
+/* Start a synth voice described by `tone` (see lw_tone_rec). */
+static inline void lw_sound_tone(uint32_t voice, const lw_tone_rec *tone) {
+    lw_tone_rec *r = (lw_tone_rec *)lw__sound_push(LW_SOUND_TONE, voice, 0, sizeof(lw_tone_rec), 0);
+    if (r) *r = *tone;
+}
+/* Queue `n` stereo s16 frames (left, right interleaved) the game generated, at `volume`. */
+static inline void lw_sound_pcm(const int16_t *frames, uint32_t n, float volume) {
+    uint32_t bytes = n > LW_SOUND_CAPACITY / 4 ? LW_SOUND_CAPACITY + 1 : n * 4;  /* too many: dropped */
+    lw_pcm_rec *r = (lw_pcm_rec *)lw__sound_push(LW_SOUND_PCM, 0, n, sizeof(lw_pcm_rec), bytes);
+    if (r) {
+        r->volume = lw_q16(volume, 0.0f, 4.0f);
+        uint8_t *dst = (uint8_t *)(r + 1);
+        const uint8_t *src = (const uint8_t *)frames;
+        for (uint32_t i = 0; i < n * 4; i++) dst[i] = src[i];
+    }
 }
 
 /* Written by the game. */

@@ -15,6 +15,7 @@ extern unsigned char __global_base; /* end of the shadow stack: game state start
 lw_input lw__input;
 uint8_t lw__commands[LW_COMMAND_CAPACITY] __attribute__((aligned(16)));
 lw_io lw__io;
+uint8_t lw__sound[LW_SOUND_CAPACITY] __attribute__((aligned(16)));  /* state: each tick rewrites it */
 
 LW__EXPORT("lw_init")
 uint32_t lw_init(uint32_t seed_lo, uint32_t seed_hi) {
@@ -25,12 +26,18 @@ uint32_t lw_init(uint32_t seed_lo, uint32_t seed_hi) {
     lw__io.cmd_ptr = (uint32_t)(uintptr_t)lw__commands;
     lw__io.cmd_capacity = (uint32_t)sizeof lw__commands;
     lw__io.state_begin = (uint32_t)(uintptr_t)&__global_base;
+    lw__io.snd_ptr = (uint32_t)(uintptr_t)lw__sound;
+    lw__io.snd_capacity = (uint32_t)sizeof lw__sound;
+    lw__io.snd_len = 0;
+    lw__io.snd_dropped = 0;
     lw_game_init(((uint64_t)seed_hi << 32) | seed_lo);
     return (uint32_t)(uintptr_t)&lw__io;
 }
 
 LW__EXPORT("lw_tick")
 void lw_tick(void) {
+    lw__io.snd_len = 0;  /* the sound block holds this tick's commands only */
+    lw__io.snd_dropped = 0;
     lw_game_tick(&lw__input);
 }
 

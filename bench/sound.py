@@ -1,0 +1,67 @@
+"""Sound: what the one mixer costs a 60 Hz tick natively (web/mixer.wasm on wasmtime), with 32
+voices playing (16 sample voices at different rates, 16 synth tones of every wave) and silent, mixed
+one tick per call and in the host's batches of 16 (``runtime/audio.py``). Goal: < 5 % of a frame."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+
+from bench.report import Section, table
+from bench.timing import clock, median, us
+from layerw import abi
+from layerw.runtime.audio import BATCH_TICKS
+from layerw.runtime.mixer import Mixer
+from layerw.tone import tone_command
+
+FRAME_S = 1 / 60
+
+
+def _voices() -> bytes:
+    """A block (re)starting 32 voices: 16 loops of a 1 s sound at different rates, 16 tones of ~17 s."""
+    loop = abi.SOUND_FLAGS["LOOP"]
+    plays = b"".join(struct.pack("<4I", 1, i, 0, 0) + struct.pack("<IIiii", 1, loop, abi.Q16 // 4, 0, abi.Q16 + i * 1000)
+                     for i in range(16))
+    held = 0xFFFFFFFF  # every ADSR stage 255 ticks
+    tones = b"".join(struct.pack("<4I", 4, 16 + i, 0, 0) + tone_command(200 + 50 * i, held, 100, i % 4 | (i % 4) << 2)[16:]
+                     for i in range(16))
+    return plays + tones
+
+
+def _per_tick(mixer: Mixer, ticks: int, batched: bool, start: bytes = b"") -> float:
+    mixer.mix(start)
+    t0 = clock()
+    if batched:
+        for _ in range(ticks // BATCH_TICKS):
+            mixer.mix_batch([b""] * BATCH_TICKS)
+    else:
+        for _ in range(ticks):
+            mixer.mix(b"")
+    return (clock() - t0) / ticks
+
+
+def run(out_dir: Path, sprites_build: Path, frames: int) -> Section:
+    ticks = max(BATCH_TICKS, frames // BATCH_TICKS * BATCH_TICKS)
+    with Mixer(60) as busy, Mixer(60) as idle:
+        busy.add_sound(1, np.random.default_rng(1).integers(-20000, 20000, (abi.SAMPLE_RATE, 2)).astype(np.int16))
+        busy.mix(_voices())
+        assert busy.counters()["voices_on"] == abi.MAX_VOICES
+        voices = _voices()
+        names = ("32 voices", "32 voices, batched", "silent", "silent, batched")
+        samples: dict[str, list[float]] = {k: [] for k in names}
+        for _ in range(5):  # interleaved rounds
+            samples["32 voices"].append(_per_tick(busy, ticks // 5 or 1, False, voices))
+            samples["32 voices, batched"].append(_per_tick(busy, ticks, True, voices))
+            samples["silent"].append(_per_tick(idle, ticks // 5 or 1, False))
+            samples["silent, batched"].append(_per_tick(idle, ticks, True))
+        rows = {k: median(v) for k, v in samples.items()}
+    t = table("Mixer cost per 60 Hz tick (800 stereo frames), natively", "mix", "per tick", "of a frame")
+    for name, seconds in rows.items():
+        t.add_row(name, us(seconds), f"{seconds / FRAME_S * 100:.2f} %")
+    data = {"us_per_tick": {k: v * 1e6 for k, v in rows.items()}, "share_of_frame": {k: v / FRAME_S for k, v in rows.items()}}
+    notes = [f"the host mixes {BATCH_TICKS} ticks per call into the mixer: a wasmtime-py call costs more than "
+             "mixing a silent tick",
+             "browsers run the same module (one call per tick; a JS-to-wasm call costs far less)"]
+    return Section("sound", t, data, notes)

@@ -1,0 +1,142 @@
+"""Audio: a game's sound on the host side, shared by every backend (``BaseHost`` owns one).
+
+After each tick the backend hands it the tick's sound block (read from guest memory, or from the
+worker's answer) and the sound assets that became ready; it registers those with the ``Mixer``,
+mixes the block into exactly that tick's samples, hashes them (``audio_hash``) and keeps them for
+whoever plays or records them (``take_samples``), at most ``MAX_PENDING_FRAMES`` (older ones are
+dropped, counted: a server has no one listening). Its voices are host state in snapshots.
+
+Blocks are mixed ``BATCH_TICKS`` at a time (a call into the mixer from Python costs more than
+mixing a silent tick), and at once whenever anything reads the result (samples, hash, state) or a
+new sound must be registered, so the order of sounds and commands is each tick's.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from layerw import abi, pcm
+from layerw.errors import AssetError, SnapshotError
+from layerw.observability.logs import ContextLog
+from layerw.runtime.mixer import Mixer
+
+MAX_PENDING_FRAMES = 2 * abi.SAMPLE_RATE  # samples kept for take_samples
+BATCH_TICKS = 16
+FRAME_BYTES = 2 * abi.CHANNELS
+
+
+class Audio:
+    def __init__(self, game: str, tick_rate: int, read_asset: Callable[[str], bytes], log: ContextLog) -> None:
+        self.game = game
+        self.read_asset = read_asset
+        self.log = log
+        self.mixer = Mixer(tick_rate)
+        self.registered: set[int] = set()
+        self._hash = hashlib.sha256()
+        self._pending: deque[bytes] = deque()
+        self._pending_frames = 0
+        self.frames_mixed = 0
+        self.frames_discarded = 0
+        self._reported: set[str] = set()
+        self._queued: list[bytes] = []  # blocks not mixed yet
+        self._queued_bytes = 0
+
+    def register(self, sounds: Iterable[tuple[int, str]]) -> None:
+        """Give the mixer the sound assets (handle, name) that became ready; a sound that cannot be
+        loaded is logged once and stays unplayable (its PLAY commands count as bad handles), the
+        same on every host."""
+        for handle, name in sounds:
+            if handle in self.registered or not pcm.is_sound(name):
+                continue
+            self.flush()  # the ticks before this one mixed without it
+            self.registered.add(handle)
+            try:
+                self.mixer.add_sound(handle, pcm.decode(name, self.read_asset(name)))
+            except AssetError as e:
+                self.log.error("[%s] sound %r cannot be played: %s", self.game, name, e)
+
+    def mix(self, block: bytes | memoryview, dropped: int = 0) -> None:
+        """Mix one tick's sound block (``dropped``: commands the game could not fit)."""
+        if dropped:
+            self._report_once("dropped", "sound block full: %d commands dropped this tick", dropped)
+        size = 4 + (len(block) + 3) // 4 * 4
+        if self._queued_bytes + size > self.mixer.batch_capacity:
+            self.flush()
+        self._queued.append(bytes(block))
+        self._queued_bytes += size
+        if len(self._queued) >= BATCH_TICKS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Mix every block still queued."""
+        commands = any(self._queued)
+        while self._queued:
+            done, samples = self.mixer.mix_batch(self._queued)
+            if done == 0:
+                raise RuntimeError("the mixer took no block of a batch")  # a bug, never the game's input
+            del self._queued[:done]
+            self._hash.update(samples)  # hashlib: what the mixer's own running hash (browsers') computes
+            frames = len(samples) // FRAME_BYTES
+            self.frames_mixed += frames
+            self._pending.append(samples)
+            self._pending_frames += frames
+        self._queued_bytes = 0
+        while self._pending_frames > MAX_PENDING_FRAMES:
+            old = self._pending.popleft()
+            self._pending_frames -= len(old) // FRAME_BYTES
+            self.frames_discarded += len(old) // FRAME_BYTES
+        if commands:  # the counters change only when commands arrive
+            counters = self.mixer.counters()
+            for name in ("bad_commands", "bad_handles", "pcm_dropped"):
+                if counters[name]:
+                    self._report_once(name, "mixer: %d %s so far", counters[name], name.replace("_", " "))
+
+    def _report_once(self, key: str, message: str, *args: object) -> None:
+        if key not in self._reported:
+            self._reported.add(key)
+            self.log.warning("[%s] " + message, self.game, *args)
+
+    def take_samples(self) -> bytes:
+        """The samples mixed since the last call (at most ``MAX_PENDING_FRAMES``), interleaved s16 LE."""
+        self.flush()
+        out = b"".join(self._pending)
+        self._pending.clear()
+        self._pending_frames = 0
+        return out
+
+    def audio_hash(self) -> str:
+        """SHA-256 (hex) of every sample mixed since this host started or was restored."""
+        self.flush()
+        return self._hash.hexdigest()
+
+    def state(self) -> str:
+        """The mixer's voices and queued PCM (base64), for a snapshot's host state."""
+        self.flush()
+        return base64.b64encode(self.mixer.state()).decode()
+
+    def restore(self, state: Any, sounds: Iterable[tuple[int, str]]) -> None:
+        """Continue from a snapshot's ``state`` (None: a snapshot without sound, no voice playing) with
+        the ready ``sounds`` it had; a malformed state raises SnapshotError."""
+        data = None
+        if state is not None:
+            try:
+                if not isinstance(state, str) or len(state) > (self.mixer.state_size + 2) // 3 * 4:
+                    raise ValueError("not a base64 string of a mixer state's size")
+                data = base64.b64decode(state, validate=True)
+            except (ValueError, binascii.Error) as e:
+                raise SnapshotError(f"snapshot audio state is malformed: {e}") from e
+        self.flush()  # the ticks played before the restore are still heard
+        self.mixer.reset()
+        self.registered = set()
+        self.register(sounds)
+        if data is not None:
+            self.mixer.set_state(data)
+        self._hash = hashlib.sha256()
+
+    def close(self) -> None:
+        self.mixer.close()

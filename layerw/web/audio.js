@@ -1,0 +1,167 @@
+// Audio: a game's sound on the browser's host side (mirrors layerw/runtime/audio.py). After each tick
+// the game host hands it the tick's sound block and the sound assets that became ready; it registers
+// those with the Mixer, mixes the block into exactly that tick's samples and keeps them for whoever
+// plays them (takeSamples, at most MAX_PENDING_FRAMES: older ones are dropped). The audio hash is
+// the mixer's running SHA-256, equal to the native host's for the same build, seed and inputs.
+
+import { SAMPLE_RATE } from "./abi.js";
+import { LayerWError, ProtocolError, SoundError } from "./errors.js";
+import { Mixer } from "./mixer.js";
+
+export const MAX_PENDING_FRAMES = 2 * SAMPLE_RATE;
+const SOUND_SUFFIXES = [".wav", ".ogg"];
+const WAV_HEADER = 44;
+
+/**
+ * @param {string} name
+ * @returns {boolean}
+ */
+export function isSound(name) {
+  const lower = name.toLowerCase();
+  return SOUND_SUFFIXES.some((s) => lower.endsWith(s));
+}
+
+/**
+ * The PCM bytes of a canonical sound asset (layerw/pcm.py: a 48 kHz stereo s16 WAV, 44-byte header).
+ * @param {string} name
+ * @param {Uint8Array} data
+ * @returns {Uint8Array}
+ */
+export function decodeSound(name, data) {
+  if (data.length < WAV_HEADER) throw new SoundError(`sound asset '${name}' is truncated (${data.length} bytes): rebuild it with \`layerw build\``);
+  const v = new DataView(data.buffer, data.byteOffset, data.length);
+  const tag = (at) => String.fromCharCode(...data.subarray(at, at + 4));
+  const size = v.getUint32(40, true);
+  if (tag(0) !== "RIFF" || tag(8) !== "WAVE" || tag(12) !== "fmt " || tag(36) !== "data" || v.getUint32(16, true) !== 16
+      || v.getUint16(20, true) !== 1 || v.getUint16(22, true) !== 2 || v.getUint32(24, true) !== SAMPLE_RATE
+      || v.getUint32(28, true) !== SAMPLE_RATE * 4 || v.getUint16(32, true) !== 4 || v.getUint16(34, true) !== 16) {
+    throw new SoundError(`sound asset '${name}' is not in the canonical form (48 kHz stereo s16 WAV): rebuild it with \`layerw build\``);
+  }
+  if (v.getUint32(4, true) !== 36 + size || data.length !== WAV_HEADER + size || size % 4 || size === 0) {
+    throw new SoundError(`sound asset '${name}' holds ${data.length - WAV_HEADER} data bytes, its header says ${size}`);
+  }
+  return data.subarray(WAV_HEADER);
+}
+
+export class Audio {
+  /**
+   * @param {string} game
+   * @param {WebAssembly.Module} module the mixer (Mixer.compile())
+   * @param {number} tickRate
+   * @param {(level: string, text: string) => void} log
+   */
+  constructor(game, module, tickRate, log) {
+    this.game = game;
+    this.log = log;
+    this.mixer = new Mixer(module, tickRate);
+    /** @type {Set<number>} */
+    this.registered = new Set();
+    /** @type {Int16Array[]} */
+    this.pending = [];
+    this.pendingFrames = 0;
+    this.framesMixed = 0;
+    this.framesDiscarded = 0;
+    /** @type {Set<string>} */
+    this.reported = new Set();
+  }
+
+  /**
+   * Give the mixer the sound assets that became ready ([handle, name, bytes]); one that cannot be
+   * loaded is logged and stays unplayable, as natively.
+   * @param {Array<[number, string, Uint8Array | null]>} sounds
+   */
+  register(sounds) {
+    for (const [handle, name, data] of sounds) {
+      if (this.registered.has(handle) || !isSound(name)) continue;
+      this.registered.add(handle);
+      try {
+        if (!data) throw new SoundError(`sound asset '${name}' has no bytes`);
+        this.mixer.addSound(handle, decodeSound(name, data));
+      } catch (e) {
+        if (!(e instanceof LayerWError)) throw e;
+        this.log("error", `[${this.game}] sound '${name}' cannot be played: ${e.message}`);
+      }
+    }
+  }
+
+  /**
+   * Mix one tick's sound block (`dropped`: commands the game could not fit).
+   * @param {Uint8Array} block
+   * @param {number} dropped
+   */
+  mix(block, dropped) {
+    if (dropped) this.reportOnce("dropped", `sound block full: ${dropped} commands dropped this tick`);
+    const samples = this.mixer.mix(block);
+    const frames = samples.length / 2;
+    this.framesMixed += frames;
+    this.pending.push(samples);
+    this.pendingFrames += frames;
+    while (this.pendingFrames > MAX_PENDING_FRAMES) {
+      const old = /** @type {Int16Array} */ (this.pending.shift());
+      this.pendingFrames -= old.length / 2;
+      this.framesDiscarded += old.length / 2;
+    }
+    if (!block.length) return; // the counters change only when commands arrive
+    const counters = this.mixer.counters();
+    for (const name of ["bad_commands", "bad_handles", "pcm_dropped"]) {
+      if (counters[name]) this.reportOnce(name, `mixer: ${counters[name]} ${name.replace("_", " ")} so far`);
+    }
+  }
+
+  /**
+   * @param {string} key
+   * @param {string} text
+   */
+  reportOnce(key, text) {
+    if (this.reported.has(key)) return;
+    this.reported.add(key);
+    this.log("warn", `[${this.game}] ${text}`);
+  }
+
+  /** @returns {Int16Array} the samples mixed since the last call (interleaved stereo s16) */
+  takeSamples() {
+    const out = new Int16Array(this.pendingFrames * 2);
+    let at = 0;
+    for (const part of this.pending) {
+      out.set(part, at);
+      at += part.length;
+    }
+    this.pending = [];
+    this.pendingFrames = 0;
+    return out;
+  }
+
+  /** @returns {Uint8Array} SHA-256 of every sample mixed since the game started or was restored */
+  digest() {
+    return this.mixer.digest();
+  }
+
+  /** @returns {string} the mixer's voices and queued PCM (base64), for a snapshot's host state */
+  state() {
+    let text = "";
+    for (const b of this.mixer.state()) text += String.fromCharCode(b);
+    return btoa(text);
+  }
+
+  /**
+   * Continue from a snapshot's audio state (undefined: a snapshot without sound, no voice playing)
+   * with the ready sounds it had.
+   * @param {unknown} state
+   * @param {Array<[number, string, Uint8Array | null]>} sounds
+   */
+  restore(state, sounds) {
+    let data = null;
+    if (state !== undefined && state !== null) {
+      if (typeof state !== "string") throw new ProtocolError("the snapshot's audio state is malformed");
+      try {
+        data = Uint8Array.from(atob(state), (c) => c.charCodeAt(0));
+      } catch (e) {
+        throw new ProtocolError(`the snapshot's audio state is malformed: ${e.message || e}`);
+      }
+    }
+    this.mixer.reset();
+    this.registered = new Set();
+    this.register(sounds);
+    if (data) this.mixer.setState(data);
+  }
+}

@@ -1,0 +1,65 @@
+"""The native audio output on miniaudio's NULL backend (a real device thread in real time, no
+hardware): the callback plays what the ring holds, never waits on the game, counts underruns when
+the game stalls and drops (and counts) what a game running ahead writes past the latency budget."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import miniaudio
+import pytest
+
+from layerw.errors import AudioDeviceError
+from layerw.play.speaker import SampleRing, Speaker
+
+TICK = bytes(800 * 4)
+
+
+def test_the_device_pulls_in_real_time_and_starves_without_waiting(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, "layerw.audio")
+    with Speaker(latency_ms=40, backends=[miniaudio.Backend.NULL]) as speaker:
+        assert speaker.device.backend == "Null"
+        start = time.monotonic()
+        for _ in range(6):
+            speaker.write(TICK)
+        before = speaker.frames_played
+        time.sleep(0.5)  # the game stalls: the device keeps playing, silence once the ring is dry
+        elapsed = time.monotonic() - start
+        played = speaker.frames_played - before
+        assert 0.5 * 48000 * 0.6 < played < elapsed * 48000 * 1.4, played
+        assert speaker.underruns >= 1 and speaker.frames_missing > 0
+        t = time.perf_counter()
+        speaker.write(TICK)  # the next write returns at once and reports the underruns
+        assert time.perf_counter() - t < 0.05
+        assert speaker.output_latency_ms <= 40 + 40
+    assert "underruns" in caplog.text and "audio out on Null" in caplog.text
+
+
+def test_a_game_running_ahead_is_bounded_by_the_latency_budget() -> None:
+    with Speaker(latency_ms=40, backends=[miniaudio.Backend.NULL]) as speaker:
+        speaker.write(bytes(48000 * 4))  # one second at once
+        assert speaker.ring.frames <= speaker.ring.capacity == 1920
+        assert speaker.ring.dropped >= 48000 - 1920
+
+
+def test_the_ring_keeps_order_and_splits_chunks() -> None:
+    ring = SampleRing(10)
+    ring.write(b"".join(i.to_bytes(4, "little") for i in range(6)))
+    ring.write(b"".join(i.to_bytes(4, "little") for i in range(6, 14)))
+    assert ring.dropped == 4 and ring.frames == 10
+    got = ring.read(3) + ring.read(100)
+    assert [int.from_bytes(got[i:i + 4], "little") for i in range(0, len(got), 4)] == list(range(4, 14))
+    assert ring.read(5) == b""
+
+
+def test_layerw_run_plays_on_the_null_device(built: object, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from layerw.cli import main
+    from tests.conftest import GAMES
+
+    build = built(GAMES / "pong")  # type: ignore[operator]
+    assert main(["run", str(build), "--headless", "--ticks", "30", "--sound", "null", "--latency-ms", "30"]) == 0
+    assert "audio-hash " in capsys.readouterr().out
+    with pytest.raises(AudioDeviceError, match="latency"):
+        Speaker(latency_ms=1, backends=[miniaudio.Backend.NULL])

@@ -1,0 +1,81 @@
+"""Sound in real Chromium: the browser runs the same mixer module on the same sound blocks, so after
+the same recorded inputs its audio hash equals the native host's `audio-hash`; its snapshots carry
+the voices, so a restore continues in step."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from layerw.bundle import Bundle
+from layerw.play.runner import Runner
+from layerw.runtime.engine import Engine
+from layerw.runtime.game import Game
+from layerw.runtime.inputs import Recording
+from tests.runtime.sound.game import RECORDING, SCORE, build_game
+from tests.web.conftest import PlayPage, StaticServer, served_build
+
+TICKS = 120
+
+
+@pytest.fixture(scope="module")
+def sound_src(server: StaticServer, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    out = build_game(tmp_path_factory.mktemp("sound"))
+    return server.add_game(out, "sound"), out
+
+
+def native_audio_hash(build_dir: Path, engine: Engine, recording: Path | None) -> str:
+    with Game(Bundle.open(build_dir), engine, seed=SCORE) as game:
+        Runner(game, recording=Recording.load(recording) if recording else None).run_headless(TICKS)
+        return game.audio_hash()
+
+
+def test_audio_hash_matches_native(sound_src: tuple[str, Path], server: StaticServer,
+                                   play_page: Callable[..., PlayPage], engine: Engine) -> None:
+    src, build_dir = sound_src
+    url = server.add_file("sound.jsonl", "\n".join(json.dumps(c) for c in RECORDING) + "\n")
+    page = play_page().open(src, ticks=TICKS, fast=True, inputs=url, renderer="webgl2")
+    page.wait_stopped()
+    assert page.tick == TICKS
+    browser = str(page.page.evaluate("window.layerw.audioHash()"))
+    native = native_audio_hash(build_dir, engine, server.files / "sound.jsonl")
+    print(f"sound: {TICKS} ticks, browser {browser[:16]}, native {native[:16]}")
+    assert browser == native
+    assert native_audio_hash(build_dir, engine, None) != native, "the recording changed the mix"
+
+
+def test_browser_snapshot_restores_the_voices(sound_src: tuple[str, Path], play_page: Callable[..., PlayPage]) -> None:
+    page = play_page().open(sound_src[0], ticks=52, fast=True, renderer="webgl2")
+    page.wait_stopped()
+    same = page.page.evaluate("""async () => {
+        const client = window.layerw.client(), game = client.game;
+        const run = () => { game.takeSamples(); for (let i = 0; i < 40; i++) game.tick(client.inputs);
+                            return Array.from(game.takeSamples()); };
+        const snap = game.snapshot();
+        const first = run();
+        await game.restore(snap);
+        const again = run();
+        return {same: first.length === again.length && first.every((v, i) => v === again[i]),
+                frames: first.length / 2, audible: first.some((v) => v !== 0)};
+    }""")
+    assert same == {"same": True, "frames": 40 * 800, "audible": True}
+
+
+def test_pong_audio_hash_matches_native(published: Callable[[str], str], server: StaticServer,
+                                        play_page: Callable[..., PlayPage], engine: Engine) -> None:
+    from tests.web.recordings import FIDELITY_TICKS, recording_file
+
+    src = published("pong")
+    url, path = recording_file(server, "pong")
+    page = play_page().open(src, ticks=FIDELITY_TICKS, fast=True, inputs=url, renderer="webgl2")
+    page.wait_stopped()
+    browser = str(page.page.evaluate("window.layerw.audioHash()"))
+    with Game(Bundle.open(served_build(server, src)), engine) as game:
+        Runner(game, recording=Recording.load(path)).run_headless(FIDELITY_TICKS)
+        native = game.audio_hash()
+        assert game.audio is not None and game.audio.frames_mixed == FIDELITY_TICKS * 800
+    print(f"pong: {FIDELITY_TICKS} ticks, audio browser {browser[:16]}, native {native[:16]}")
+    assert browser == native
