@@ -13,11 +13,13 @@ mixer plays it like any other game's tone. The mapping, field by field (WASM-4's
                 note mode (bit 6: frequencies are MIDI notes, the high byte of each a fraction) -> Hz
 
 WASM-4 mixes its four channels into one output, so a channel at volume 100 is a quarter of full scale.
+The browser's copy is web/wasm4-tone.js (``toneCommand``), byte for byte (tests/test_tone.py runs both).
 Spec: https://wasm4.org/docs/reference/functions#tonefrequency-duration-volume-flags
 """
 
 from __future__ import annotations
 
+import math
 import struct
 
 from layerw import abi
@@ -27,19 +29,34 @@ DUTIES = (abi.Q16 // 8, abi.Q16 // 4, abi.Q16 // 2, abi.Q16 * 3 // 4)
 PANS = (0, -abi.Q16, abi.Q16, 0)
 CHANNEL_SCALE = 4  # four channels at full volume never clip
 TONE_OP = next(op for op in abi.SOUND_OPS if op.name == "TONE")
+COMMAND_SIZE = abi.SOUND_HEADER.size + abi.TONE.size  # bytes of one tone command
+LN2 = 0.6931471805599453  # math.log(2), written out as JavaScript reads it
+SERIES_TERMS = 20  # x ** 20 / 20! < 1e-21 for x < ln 2
+U32 = 0xFFFFFFFF
+
+
+def _exp2(fraction: float) -> float:
+    """2 ** ``fraction`` for 0 <= fraction < 1, by a fixed series in +, * and / only: IEEE-754 rounds
+    those exactly, so JavaScript's copy (web/wasm4-tone.js) gets the same bits (a library pow may not)."""
+    x, s = fraction * LN2, 1.0
+    for n in range(SERIES_TERMS, 0, -1):
+        s = 1 + x / n * s
+    return s
 
 
 def _hz(value: int, note: bool) -> int:
-    """A 16-bit WASM-4 frequency as Q16.16 Hz: Hz, or in note mode a MIDI note plus 1/256ths."""
+    """A 16-bit WASM-4 frequency as Q16.16 Hz: Hz, or in note mode a MIDI note (low byte) plus
+    1/256ths of a semitone (high byte), from A4 = 440 Hz; at most a u32 (the mixer clamps to Nyquist)."""
     if not note:
         return value << 16
-    semitones = (value & 0xFF) + (value >> 8) / 256
-    return round(440.0 * 2 ** ((semitones - 69) / 12) * abi.Q16)
+    octaves, step = divmod((value & 0xFF) * 256 + (value >> 8) - 69 * 256, 12 * 256)
+    a4 = (440 << 16) * (2 ** octaves if octaves >= 0 else 1 / (1 << -octaves))  # exact: a power of two
+    return min(math.floor(a4 * _exp2(step / (12 * 256)) + 0.5), U32)
 
 
 def tone_command(frequency: int, duration: int, volume: int, flags: int, tick_rate: int = 60) -> bytes:
     """The sound command (header + TONE record) that plays WASM-4's ``tone`` with these arguments."""
-    frequency, duration, volume, flags = (v & 0xFFFFFFFF for v in (frequency, duration, volume, flags))
+    frequency, duration, volume, flags = (v & U32 for v in (frequency, duration, volume, flags))
     channel, note = flags & 3, bool(flags & 0x40)
     start, end = frequency & 0xFFFF, frequency >> 16
     per_tick = abi.SAMPLE_RATE // tick_rate

@@ -4,13 +4,15 @@
 The host makes the cart's memory (exactly one 64 KiB page, maximum one), writes the default
 palette and DRAW_COLORS into it, instantiates the cart (its data segments land over those), then
 calls ``_initialize`` or ``_start`` and ``start``. Each tick writes GAMEPADS and MOUSE, clears the
-framebuffer unless SYSTEM_FLAGS has PRESERVE_FRAMEBUFFER, and calls ``update``. The frame is one
+framebuffer unless SYSTEM_FLAGS has PRESERVE_FRAMEBUFFER, calls ``update``, then mixes the tick's
+``tone()`` calls, each one TONE command (``layerw.tone``), as its sound block. The frame is one
 160x160 texture (the framebuffer through PALETTE, handed out by ``take_new_textures``) drawn by a
 one-sprite command list, so every Layer-W renderer shows carts, scaled by whole numbers.
 
 What it reuses from the core backend (``Game``): calls under the CPU budget, traps translated to
-``GameError``, the failure latch, memory views. State is the whole 64 KiB, the disk, the tone
-events of the last tick and the cart's mutable globals (exported for the host by ``globals``).
+``GameError``, the failure latch, memory views, and the one mixer (``Audio``). State is the whole
+64 KiB, the disk, the tone events of the last tick and the cart's mutable globals (exported for the
+host by ``globals``); snapshots also hold the mixer's voices.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from layerw.runtime.wasm4.cartimports import MAX_TRACES, CartImports
 from layerw.runtime.wasm4.disk import Disk
 from layerw.runtime.wasm4.globals import PACK, export_globals
 from layerw.runtime.wasm4.tone import MAX_TONES_PER_TICK, ToneEvent
+from layerw.tone import COMMAND_SIZE, tone_command
 
 TONE_FIELDS = tuple(f.name for f in fields(ToneEvent))
 FRAME_TEXTURE = 1  # the texture handle of the framebuffer (a cart has no assets of its own)
@@ -72,6 +75,8 @@ class CartGame(Game):
         self._view_type: type[ctypes.Array[ctypes.c_ubyte]] | None = None
         self.disk = Disk()
         self.tones: list[ToneEvent] = []
+        self.snd_capacity = abi.SOUND_CAPACITY  # the tick's sound block: its tones' commands
+        self._tones_dropped = 0  # the imports' count already reported to the mixer
         self.traces: deque[str] = deque(maxlen=MAX_TRACES)
         self._frame_changed = True
         check_cart(bundle.module, self.name)
@@ -100,6 +105,7 @@ class CartGame(Game):
         self.tones.clear()
         self.cart = CartImports(self.name, self.ram, font.glyphs(), self.disk, self.tones, self.traces,
                                 self._tick_now, self.log)
+        self._tones_dropped = 0
         linker = wasmtime.Linker(self.engine.wasmtime)
         linker.define(self.store, "env", "memory", self.memory)
         self.cart.define(linker)
@@ -140,8 +146,20 @@ class CartGame(Game):
             self.cart.framebuffer.clear()
         if "update" in self._funcs:
             self._call("update")
+        block, dropped = self._sound_block(self.tick_count)
+        self._tick_sound(block, dropped + self.cart.tones_dropped - self._tones_dropped)
+        self._tones_dropped = self.cart.tones_dropped
         self.tick_count += 1
         self._frame_changed = True
+
+    def _sound_block(self, tick: int) -> tuple[bytes, int]:
+        """The sound block of ``tick``: a TONE command per ``tone()`` call of the tick (start's with
+        the first), in call order, as many as the block holds; and how many did not fit (counted as
+        dropped, like the calls beyond ``MAX_TONES_PER_TICK`` the imports refused)."""
+        tones = [t for t in self.tones if t.tick == tick]
+        fits = self.snd_capacity // COMMAND_SIZE
+        rate = self.config.tick_rate
+        return b"".join(tone_command(*t.args(), rate) for t in tones[:fits]), max(len(tones) - fits, 0)
 
     def _render(self) -> memoryview:
         self._refuse_if_failed()
@@ -184,7 +202,8 @@ class CartGame(Game):
 
     def _host_state(self) -> dict[str, object]:
         return {"rng": 0, "assets": {}, "disk": base64.b64encode(self.disk.data).decode(),
-                "tones": [t.to_dict() for t in self.tones], "globals": self.globals()}
+                "tones": [t.to_dict() for t in self.tones], "globals": self.globals(),
+                **({"audio": self.audio.state()} if self.audio is not None else {})}
 
     def state_hash(self) -> str:
         """SHA-256 of the cart's 64 KiB, then its disk (u16 length, bytes), the last tick's tone
@@ -222,6 +241,8 @@ class CartGame(Game):
         try:
             with tracing.span("instantiate", game=self.name, tick=snap.tick):
                 self._fresh(SplitMix64(self.seed))
+            if self.audio is not None:
+                self.audio.restore(snap.host.get("audio"), self.assets.take_ready_sounds())
             self.ram[:] = np.frombuffer(snap.memory, np.uint8)
             self.disk.write(disk)
             self.tones[:] = tones

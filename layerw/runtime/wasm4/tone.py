@@ -6,7 +6,7 @@ low byte the note, high byte a bend in 1/256 semitone); duration = attack << 24 
 release << 8 | sustain (ticks); volume = peak << 8 | sustain volume (0..100; a peak of 0 means
 100); flags = channel (bits 0-1: pulse 1, pulse 2, triangle, noise) | duty mode << 2 (pulse
 duty 12.5, 25, 50, 75 %) | pan << 4 (0 centre, 1 left, 2 right) | note mode << 6. The host only
-records events; playing them is the synth's job.
+records events; ``CartGame`` turns each tick's into its sound block (``layerw.tone``).
 """
 
 from __future__ import annotations
@@ -44,6 +44,14 @@ class ToneEvent:
                    attack=(duration >> 24) & 0xFF, decay=(duration >> 16) & 0xFF, sustain=duration & 0xFF,
                    release=(duration >> 8) & 0xFF, volume=volume & 0xFF, peak=peak if peak else 100,
                    duty=(flags >> 2) & 3, pan=(flags >> 4) & 3, note_mode=bool(flags & 64))
+
+    def args(self) -> tuple[int, int, int, int]:
+        """The u32 arguments of a ``tone()`` call this event decodes from (the bits ``decode`` ignores
+        as 0, a peak of 0 as 100), for ``layerw.tone.tone_command`` to make the sound command."""
+        return (self.freq_start | self.freq_end << 16,
+                self.attack << 24 | self.decay << 16 | self.release << 8 | self.sustain,
+                self.peak << 8 | self.volume,
+                self.channel | self.duty << 2 | self.pan << 4 | int(self.note_mode) << 6)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
