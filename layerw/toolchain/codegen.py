@@ -400,6 +400,7 @@ def js_module() -> str:
         "MAX_SOUND_BYTES": abi.MAX_SOUND_BYTES,
         "SOUND_OPS": {op.name: {"code": op.code, "record": op.record.name} for op in abi.SOUND_OPS},
         "WAVES": abi.WAVES,
+        "Q16": abi.Q16,
         "EVENTS": abi.EVENTS,
         "POINTER_BUTTONS": abi.POINTER_BUTTONS,
         "SPRITE_FLAGS": abi.SPRITE_FLAGS,

@@ -27,6 +27,7 @@ export const MAX_SOUNDS = 1024;
 export const MAX_SOUND_BYTES = 268435456;
 export const SOUND_OPS = Object.freeze({"PLAY": {"code": 1, "record": "lw_play_rec"}, "STOP": {"code": 2, "record": "lw_stop_rec"}, "FADE": {"code": 3, "record": "lw_fade_rec"}, "TONE": {"code": 4, "record": "lw_tone_rec"}, "PCM": {"code": 5, "record": "lw_pcm_rec"}});
 export const WAVES = Object.freeze({"PULSE": 0, "TRIANGLE": 1, "NOISE": 2, "SINE": 3});
+export const Q16 = 65536;
 export const EVENTS = Object.freeze({"ASSET_READY": 1, "ASSET_FAILED": 2, "PLAYER_JOINED": 3, "PLAYER_LEFT": 4});
 export const POINTER_BUTTONS = Object.freeze({"LEFT": 1, "RIGHT": 2, "MIDDLE": 4});
 export const SPRITE_FLAGS = Object.freeze({"FLIP_X": 1, "FLIP_Y": 2});

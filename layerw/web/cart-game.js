@@ -2,16 +2,21 @@
 // the cart's one 64 KiB page, writes the default palette and DRAW_COLORS, instantiates the cart with
 // WASM-4's `env` functions (wasm4-framebuffer.js draws), calls _initialize or _start and start, then
 // per tick writes GAMEPADS and MOUSE from Layer-W's input, clears the framebuffer unless
-// SYSTEM_FLAGS preserves it, and calls update. The frame is one 160x160 texture drawn by a
-// one-sprite command list; the state hash covers the bytes the native host hashes. Snapshots (and
-// so rooms) are native-only for carts yet: `snapshot` and `restore` say so.
+// SYSTEM_FLAGS preserves it, calls update, then mixes the tick's tone() calls (one TONE command
+// each, wasm4-tone.js) as its sound block with the same mixer.wasm as every game (audio.js), so
+// audioHash() equals the native audio-hash. The frame is one 160x160 texture drawn by a one-sprite
+// command list; the state hash covers the bytes the native host hashes. Snapshots (and so rooms)
+// are native-only for carts yet: `snapshot` and `restore` say so.
 
-import { KEYS, OPS, PAD_BUTTONS, STRUCTS } from "./abi.js";
+import { KEYS, OPS, PAD_BUTTONS, SOUND_CAPACITY, STRUCTS } from "./abi.js";
+import { Audio } from "./audio.js";
 import { checkCart, exportGlobals } from "./cart.js";
 import { GameError, InputError, InvalidModule, LayerWError } from "./errors.js";
 import { consoleLog, crashOf, hex } from "./game-host.js";
+import { Mixer } from "./mixer.js";
 import { MODULE_BYTES } from "./source.js";
 import { DRAW_COLORS, Framebuffer, MEMORY_SIZE } from "./wasm4-framebuffer.js";
+import { COMMAND_SIZE, TONE_FIELDS, decodeTone, toneArgs, toneCommand } from "./wasm4-tone.js";
 
 export const FRAME_TEXTURE = 1;
 const PALETTE = 0x04;
@@ -21,8 +26,6 @@ const DEFAULT_PALETTE = [0xe0f8cf, 0x86c06c, 0x306850, 0x071821];
 const DISK_SIZE = 1024;
 const MAX_TONES_PER_TICK = 1024;
 const MAX_WARNINGS = 16;
-const TONE_FIELDS = ["tick", "channel", "freqStart", "freqEnd", "attack", "decay", "sustain", "release", "volume",
-  "peak", "duty", "pan", "noteMode"];
 const KEY_BUTTONS = { KeyX: 1, KeyV: 1, Space: 1, KeyZ: 2, KeyC: 2, KeyN: 2, ArrowLeft: 16, ArrowRight: 32, ArrowUp: 64, ArrowDown: 128 };
 const PAD_BITS = { A: 1, X: 1, B: 2, Y: 2, LEFT: 16, RIGHT: 32, UP: 64, DOWN: 128 };
 const PLAYER = STRUCTS.lw_player;
@@ -73,13 +76,12 @@ export class CartGame {
     const { config } = source;
     checkCart(source.module, config.name);
     const rewritten = exportGlobals(source.module);
-    let module;
-    try {
-      module = await WebAssembly.compile(/** @type {BufferSource} */ (rewritten.wasm));
-    } catch (e) {
+    const compiling = WebAssembly.compile(/** @type {BufferSource} */ (rewritten.wasm)).catch((e) => {
       throw new InvalidModule(`${config.name}: the cart is not valid WebAssembly: ${e.message || e}`);
-    }
+    });
+    const [module, mixer] = await Promise.all([compiling, Mixer.compile()]);
     const game = new CartGame(config, module, rewritten, log);
+    game.audio = new Audio(game.name, mixer, game.tickRate, log);
     await game.start();
     return game;
   }
@@ -96,8 +98,12 @@ export class CartGame {
     this.failure = null;
     this.closed = false;
     this.disk = new Uint8Array(0);
-    /** @type {Record<string, number>[]} the tone() calls of the last tick (and start's, with the first) */
+    /** @type {import("./wasm4-tone.js").ToneEvent[]} the tone() calls of the last tick (and start's, with the first) */
     this.tones = [];
+    this.tonesDropped = 0; // tone() calls refused since the last tick's sound block
+    this.sndCapacity = SOUND_CAPACITY;
+    /** @type {Audio | null} set by create() */
+    this.audio = null;
     this.traces = [];
     this.warnings = 0;
     this.frameChanged = true;
@@ -189,14 +195,10 @@ export class CartGame {
     const kept = this.tones.filter((t) => t.tick === this.tickCount).length;
     if (kept >= MAX_TONES_PER_TICK) {
       this.warn(`more than ${MAX_TONES_PER_TICK} tone() calls in tick ${this.tickCount}: the rest are dropped`);
+      this.tonesDropped += 1;
       return;
     }
-    const peak = (volume >>> 8) & 0xff;
-    this.tones.push({
-      tick: this.tickCount, channel: flags & 3, freqStart: frequency & 0xffff, freqEnd: frequency >>> 16,
-      attack: duration >>> 24, decay: (duration >>> 16) & 0xff, sustain: duration & 0xff, release: (duration >>> 8) & 0xff,
-      volume: volume & 0xff, peak: peak || 100, duty: (flags >>> 2) & 3, pan: (flags >>> 4) & 3, noteMode: (flags >>> 6) & 1,
-    });
+    this.tones.push(decodeTone(this.tickCount, frequency, duration, volume, flags));
   }
 
   /** tracef's documented subset (%c %d %x %s %f %%), as layerw/runtime/wasm4/trace.py formats it. */
@@ -282,8 +284,45 @@ export class CartGame {
     this.ram.set(this.registers(inputs.pack(this.tickCount, events)), GAMEPADS);
     if (!(this.ram[SYSTEM_FLAGS] & 1)) this.fb.clear();
     if (this.exports.update) this.call("update");
+    const { block, dropped } = this.soundBlock(this.tickCount);
+    this.live(this.audio).mix(block, dropped + this.tonesDropped);
+    this.tonesDropped = 0;
     this.tickCount += 1;
     this.frameChanged = true;
+  }
+
+  /**
+   * The sound block of `tick` (cartgame.py _sound_block): a TONE command per tone() call of the tick,
+   * in call order, as many as the block holds; `dropped` counts the rest.
+   * @param {number} tick
+   */
+  soundBlock(tick) {
+    const tones = this.tones.filter((t) => t.tick === tick);
+    const fits = Math.floor(this.sndCapacity / COMMAND_SIZE);
+    const block = new Uint8Array(Math.min(tones.length, fits) * COMMAND_SIZE);
+    tones.slice(0, fits).forEach((t, i) => block.set(toneCommand(...toneArgs(t), this.tickRate), i * COMMAND_SIZE));
+    return { block, dropped: Math.max(tones.length - fits, 0) };
+  }
+
+  /**
+   * @template T
+   * @param {T | null} part
+   * @returns {T}
+   */
+  live(part) {
+    if (this.closed) throw new GameError(`${this.name} is closed`, { game: this.name, tick: this.tickCount });
+    if (part === null) throw new TypeError(`${this.name} has no instance yet`);
+    return part;
+  }
+
+  /** The sound mixed since the last call (GameHost.takeSamples). @returns {Int16Array} */
+  takeSamples() {
+    return this.live(this.audio).takeSamples();
+  }
+
+  /** SHA-256 (hex) of every sample mixed: the native host's audio-hash for the same cart and inputs. */
+  audioHash() {
+    return hex(this.live(this.audio).digest());
   }
 
   render() {

@@ -1,9 +1,12 @@
 """WASM-4 carts in real Chromium: the browser's CartGame (web/cart-game.js) reaches the native host's
-state hash after the same recorded inputs, shows the same pixels, and survives the hostile carts."""
+state hash and audio hash after the same recorded inputs, shows the same pixels, and survives the
+hostile carts; its toneCommand (web/wasm4-tone.js) makes layerw.tone's commands byte for byte."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import random
 import subprocess
 import sys
 from collections.abc import Callable
@@ -20,6 +23,7 @@ from layerw.runtime.engine import Engine
 from layerw.runtime.inputs import Recording
 from layerw.runtime.start import start_game
 from layerw.runtime.wasm4.cartgame import CartGame
+from layerw.tone import tone_command
 from layerw.toolchain.cart import build_cart
 from tests.runtime.wasm4.conftest import CARTS
 from tests.web.conftest import PlayPage, StaticServer
@@ -53,10 +57,15 @@ def carts(server: StaticServer, tmp_path_factory: pytest.TempPathFactory) -> Cal
 
 
 def native(build_dir: Path, engine: Engine, recording: Path | None, ticks: int = TICKS) -> tuple[str, np.ndarray]:
+    return native_run(build_dir, engine, recording, ticks)[:2]
+
+
+def native_run(build_dir: Path, engine: Engine, recording: Path | None, ticks: int = TICKS) -> tuple[str, np.ndarray, str]:
+    """The native host's state hash, frame and audio hash after ``ticks`` of ``recording``."""
     with start_game(Bundle.open(build_dir), engine) as game:
         assert isinstance(game, CartGame)
         Runner(game, recording=Recording.load(recording) if recording else None).run_headless(ticks)
-        return game.state_hash(), game.frame()
+        return game.state_hash(), game.frame(), game.audio_hash()
 
 
 @pytest.mark.parametrize("name", sorted(RECORDINGS))
@@ -68,10 +77,14 @@ def test_a_cart_in_chromium_matches_the_native_host(name: str, carts: Callable[[
     page = play_page().open(src, ticks=TICKS, fast=True, inputs=url, renderer="webgl2")
     page.wait_stopped()
     assert page.tick == TICKS
-    native_hash, frame = native(build, engine, server.files / f"cart-{name}.jsonl")
+    native_hash, frame, audio_hash = native_run(build, engine, server.files / f"cart-{name}.jsonl")
     assert page.state_hash() == native_hash
     assert np.array_equal(page.pixels(160, 160), frame)  # one texture at 1:1, nearest: the framebuffer exactly
-    assert native(build, engine, None)[0] != native_hash  # the recording mattered
+    silent = native_run(build, engine, None)
+    assert silent[0] != native_hash  # the recording mattered
+    assert page.page.evaluate("window.layerw.audioHash()") == audio_hash  # tone() mixed alike
+    if name == "sound-demo":
+        assert silent[2] != audio_hash  # X at tick 40 played a tone
 
 
 def test_hostile_carts_run_bounded_in_chromium(server: StaticServer, play_page: Callable[..., PlayPage], engine: Engine,
@@ -97,3 +110,33 @@ def test_a_published_cart_plays_at_play_cart_like_the_native_cli(store_server: A
     run = subprocess.run([sys.executable, "-m", "layerw.cli", "run", "watris", "--store", str(store_server.store.root),
                           "--headless", "--ticks", "120"], capture_output=True, text=True, timeout=120, check=True)
     assert run.stdout.strip().splitlines()[-1] == f"state-hash {page.state_hash()}"
+
+
+def tone_arguments() -> list[tuple[int, int, int, int, int]]:
+    """A spread of tone() arguments: edge values, random u32s, every note mode bit pattern, two tick rates."""
+    rng = random.Random(15)
+    edges = [0, 1, 0xFF, 0x100, 0xFFFF, 0x10000, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF]
+    out = [(f, d, v, fl, 60) for f in edges for d in edges[:5] for v in (0, 100, 0x6400, 0xFFFF) for fl in (0, 0x40, 0x7F)]
+    out += [(rng.getrandbits(32), rng.getrandbits(32), rng.getrandbits(32), rng.getrandbits(32), rng.choice((30, 60)))
+            for _ in range(2000)]
+    return out
+
+
+def test_tone_command_is_the_same_in_javascript(server: StaticServer, play_page: Callable[..., PlayPage]) -> None:
+    page = play_page().goto(f"{server.url}/web/abi.js").page  # any page of the server's origin, to import from
+    script = """async ([args, notes]) => {
+        const { toneCommand } = await import("/web/wasm4-tone.js");
+        const hexOf = (b) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+        const sweep = [];
+        for (let v = 0; v < 65536; v++) sweep.push(toneCommand(v | (v ^ 0x5a5a) << 16, 0x01020304, 0x5032, notes, 60));
+        const all = new Uint8Array(sweep.length * sweep[0].length);
+        sweep.forEach((c, i) => all.set(c, i * c.length));
+        return { each: args.map((a) => hexOf(toneCommand(...a))),
+                 sweep: hexOf(new Uint8Array(await crypto.subtle.digest("SHA-256", all))) };
+    }"""
+    args = tone_arguments()
+    got = page.evaluate(script, [args, 0x40 | 2 << 4 | 1])
+    assert got["each"] == [tone_command(*a).hex() for a in args]
+    # every 16-bit frequency in note mode (the only float arithmetic), hashed
+    sweep = b"".join(tone_command(v | (v ^ 0x5A5A) << 16, 0x01020304, 0x5032, 0x40 | 2 << 4 | 1) for v in range(65536))
+    assert got["sweep"] == hashlib.sha256(sweep).hexdigest()
