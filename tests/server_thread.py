@@ -14,6 +14,10 @@ import uvicorn
 from layerw.server import run
 from layerw.server.limits import ConnectionLimits
 
+# Tests open hundreds of connections a second from 127.0.0.1 (one request each); the per-address rate
+# of new connections is tested by the tests that pass their own limits.
+TEST_LIMITS = ConnectionLimits(new_connections_per_second=100_000, new_connection_burst=100_000)
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -23,10 +27,10 @@ def free_port() -> int:
 
 @contextmanager
 def serving(app: Any, port: int | None = None, limits: ConnectionLimits | None = None, **options: Any) -> Iterator[str]:
-    """Run ``app`` on 127.0.0.1 (``limits`` and uvicorn ``options`` as ``run.config`` takes them);
+    """Run ``app`` on 127.0.0.1 (``limits``, by default ``TEST_LIMITS``, and uvicorn ``options`` as ``run.config`` takes them);
     yields its base URL (http://127.0.0.1:PORT)."""
     port = port or free_port()
-    server = uvicorn.Server(run.config(app, "127.0.0.1", port, limits, **options))
+    server = uvicorn.Server(run.config(app, "127.0.0.1", port, limits or TEST_LIMITS, **options))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -25,7 +25,8 @@ from tests.session.test_online import script
 def fast(built: Callable[[Path], Path]) -> Iterator[tuple[str, object, Bundle]]:
     build = built(GAMES / "pong")
     app = create_app(DirCatalog([build]), limits=Limits(speed=20.0, queue_frames=20_000),
-                     room_options={"hash_every": 30, "snapshot_every": 600})
+                     room_options={"hash_every": 30, "snapshot_every": 600,
+                                   "grace_ticks": 2400})  # 2 s at speed 20: the 0.5 s away below, with room for a loaded machine
     with serving(app) as url:
         yield url, app, Bundle.open(build)
 
