@@ -93,7 +93,9 @@ def _serve(conn: multiprocessing.connection.Connection, bundle: Bundle, seed: in
         try:
             game = start_game(bundle, engine, seed=seed, audio=False)
             if snapshot is not None:
-                game.restore(Snapshot.from_bytes(snapshot))
+                snap = Snapshot.from_bytes(snapshot)
+                # this build's (or stamped so by restore(allow_other_build=True)): the layout decides
+                game.restore(snap, allow_other_build=snap.module_sha256 == game.module_sha256)
         except LayerWError as e:
             conn.send_bytes(ERROR + pickle.dumps(e))
             return

@@ -7,6 +7,7 @@ import struct
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -158,3 +159,22 @@ def test_cli_dev_reloads_while_it_runs(game_dir: Path) -> None:
         proc.wait()
     assert proc.returncode == 0, err
     assert "tick 240" in out.splitlines()
+
+
+def test_worker_restore_takes_another_build_only_when_allowed(game_dir: Path, built: Callable[[Path], Path]) -> None:
+    from layerw.bundle import Bundle
+    from layerw.runtime.inputs import InputState
+    from layerw.runtime.worker import WorkerGame
+
+    with WorkerGame(Bundle.open(built(game_dir))) as game:
+        for _ in range(7):
+            game.tick(InputState())
+        snap = game.snapshot()
+        other = snap.__class__(**{**snap.__dict__, "module_sha256": "0" * 64})
+        with pytest.raises(SnapshotError, match="another module"):
+            game.restore(other)
+        game.restore(other, allow_other_build=True)
+        assert game.tick_count == 7 and game.snapshot().memory == snap.memory
+        moved = snap.__class__(**{**other.__dict__, "hole_at": snap.hole_at + 16})
+        with pytest.raises(SnapshotError, match="state layout"):
+            game.restore(moved, allow_other_build=True)
