@@ -76,6 +76,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dev(args: argparse.Namespace) -> int:
+    from layerw.play.dev import DevOptions, dev
+
+    def report(line: str) -> None:
+        console.print(f"dev: {line}", markup=False, highlight=False, soft_wrap=True)
+
+    options = DevOptions(headless=args.headless, ticks=args.ticks, seed=args.seed, poll_s=args.poll)
+    tick, state_hash = dev(Path(args.dir), options, report)
+    print(f"tick {tick}")
+    print(f"state-hash {state_hash}")
+    return 0
+
+
 def _store_options(args: argparse.Namespace) -> dict[str, object]:
     return {"endpoint_url": args.endpoint_url} if args.endpoint_url else {}
 
@@ -215,6 +228,7 @@ def _parser() -> argparse.ArgumentParser:
         "new": (cmd_new, "scaffold a game that builds and runs"),
         "build": (cmd_build, "compile a game directory to a build directory"),
         "run": (cmd_run, "run a built game natively"),
+        "dev": (cmd_dev, "build and run a game directory, rebuilding and hot-reloading it as it changes"),
         "publish": (cmd_publish, "publish a build directory into a store and move a channel to it"),
         "versions": (cmd_versions, "list a game's published versions and their channels"),
         "promote": (cmd_promote, "point a channel at a published version (rollback = an older one)"),
@@ -286,6 +300,13 @@ def _parser() -> argparse.ArgumentParser:
     parsers["serve"].add_argument("--public-url", help="how clients reach this server (default http://HOST:PORT)")
     parsers["serve"].add_argument("--rooms", help="room directory shared by several servers: redis://HOST:PORT "
                                   "(default: this process only)")
+
+    d = parsers["dev"]
+    d.add_argument("dir", help="game directory holding layerw.toml")
+    d.add_argument("--headless", action="store_true", help="no window: tick at the game's rate, report in the terminal")
+    d.add_argument("--ticks", type=int, help="stop at this tick (default: until Ctrl-C or the window closes)")
+    d.add_argument("--seed", type=int, default=0, help="the game's random seed (a restart starts from it)")
+    d.add_argument("--poll", type=float, default=0.25, help="seconds between looks at the game directory")
 
     r = parsers["run"]
     r.add_argument("game", help="build directory (from `layerw build`), a WASM-4 cart (.wasm), or a game's name with --store")

@@ -94,10 +94,17 @@ class GameHost(Protocol):
         or on another host running the same build."""
         ...
 
-    def restore(self, snap: Snapshot) -> None:
+    def restore(self, snap: Snapshot, *, allow_other_build: bool = False) -> None:
         """Continue from ``snap`` in a fresh instance, also after a failure (this clears it). A
         snapshot of another build, or above the memory cap, raises ``SnapshotError`` and changes
-        nothing; one that fails after the fresh instance started leaves the game failed."""
+        nothing; one that fails after the fresh instance started leaves the game failed.
+
+        ``allow_other_build`` is hot reload's path (``layerw dev``): a snapshot of another build of
+        the same game passes when the state layout the host can see fits (where state begins, the
+        command buffer, and the memory, whose pages must cover the new module's initial memory, else
+        ``SnapshotError`` after the start). Whether the game's own data still means the same (a
+        struct's fields, a global's address) the host cannot see: that is the developer's call. Rooms,
+        joins and saves never pass it."""
         ...
 
     def wait(self) -> None:

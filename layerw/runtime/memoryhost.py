@@ -169,11 +169,12 @@ class MemoryHost(BaseHost):
             hole_at=io.cmd_ptr, hole_size=io.cmd_capacity,
         )
 
-    def restore(self, snap: Snapshot) -> None:
+    def restore(self, snap: Snapshot, *, allow_other_build: bool = False) -> None:
         """Continue from ``snap`` in a fresh instance (also after a crash or a timeout)."""
         io = self.io
         rng_state, asset_state = snap.check_fits(self.name, self.module_sha256, io.state_begin, io.cmd_ptr,
-                                                 io.cmd_capacity, self.config.memory_bytes)
+                                                 io.cmd_capacity, self.config.memory_bytes,
+                                                 allow_other_build=allow_other_build)
         self._failure = None
         try:
             with tracing.span("instantiate", game=self.name, tick=snap.tick):

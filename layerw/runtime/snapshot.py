@@ -62,10 +62,17 @@ class Snapshot:
         return self.pages * PAGE - self.state_begin - self.hole_size
 
     def check_fits(self, name: str, module_sha256: str, state_begin: int, hole_at: int, hole_size: int,
-                   memory_cap: int) -> tuple[int, dict[str, Any]]:
+                   memory_cap: int, *, allow_other_build: bool = False) -> tuple[int, dict[str, Any]]:
         """Refuse a snapshot that is not of this module's layout or exceeds its memory cap;
-        returns the host state to restore: (random stream state, asset table state)."""
-        if (self.module_sha256, self.state_begin, self.hole_at, self.hole_size) != (
+        returns the host state to restore: (random stream state, asset table state). With
+        ``allow_other_build`` (hot reload) another build passes when its state layout (where state
+        begins, where the command buffer lies) is this module's."""
+        if allow_other_build:
+            if (self.state_begin, self.hole_at, self.hole_size) != (state_begin, hole_at, hole_size):
+                raise SnapshotError(
+                    f"snapshot's state layout (state from {self.state_begin}, commands at {self.hole_at}+"
+                    f"{self.hole_size}) is not {name}'s (state from {state_begin}, commands at {hole_at}+{hole_size})")
+        elif (self.module_sha256, self.state_begin, self.hole_at, self.hole_size) != (
                 module_sha256, state_begin, hole_at, hole_size):
             raise SnapshotError(f"snapshot is of another module than {name}'s ({self.module_sha256[:12]})")
         if self.pages * PAGE > memory_cap:

@@ -93,7 +93,9 @@ def _serve(conn: multiprocessing.connection.Connection, bundle: Bundle, seed: in
         try:
             game = start_game(bundle, engine, seed=seed, audio=False)
             if snapshot is not None:
-                game.restore(Snapshot.from_bytes(snapshot))
+                snap = Snapshot.from_bytes(snapshot)
+                # this build's (or stamped so by restore(allow_other_build=True)): the layout decides
+                game.restore(snap, allow_other_build=snap.module_sha256 == game.module_sha256)
         except LayerWError as e:
             conn.send_bytes(ERROR + pickle.dumps(e))
             return
@@ -242,8 +244,11 @@ class WorkerGame(BaseHost):
         assert self.audio is not None
         return dataclasses.replace(snap, host={**snap.host, "audio": self.audio.state()})
 
-    def restore(self, snap: Snapshot) -> None:
-        """Continue from ``snap`` in a fresh worker (also after a timeout or a crash)."""
+    def restore(self, snap: Snapshot, *, allow_other_build: bool = False) -> None:
+        """Continue from ``snap`` in a fresh worker (also after a timeout or a crash). Another build's
+        snapshot (``allow_other_build``) is stamped as this build's, so the worker checks its layout alone."""
+        if allow_other_build:
+            snap = dataclasses.replace(snap, module_sha256=self.module_sha256)
         assets = snap.host.get("assets") if isinstance(snap.host, dict) else None
         sounds = ready_sounds(assets) if isinstance(assets, dict) else []
         assert self.audio is not None

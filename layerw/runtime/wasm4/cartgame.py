@@ -224,9 +224,9 @@ class CartGame(Game):
         return Snapshot(module_sha256=self.module_sha256, tick=self.tick_count, pages=1, state_begin=0,
                         memory=self.ram.tobytes(), host=self._host_state())
 
-    def restore(self, snap: Snapshot) -> None:
+    def restore(self, snap: Snapshot, *, allow_other_build: bool = False) -> None:
         """Continue from ``snap`` in a fresh instance (also after a failure)."""
-        snap.check_fits(self.name, self.module_sha256, 0, 0, 0, mm.MEMORY_SIZE)
+        snap.check_fits(self.name, self.module_sha256, 0, 0, 0, mm.MEMORY_SIZE, allow_other_build=allow_other_build)
         try:
             disk = base64.b64decode(str(snap.host["disk"]), validate=True)
             tones = [ToneEvent.from_dict(dict(t)) for t in snap.host["tones"]]
