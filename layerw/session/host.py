@@ -50,6 +50,7 @@ from layerw.wire import (
 
 log = logging.getLogger("layerw.session")
 
+PREPARE_TRIES = 3  # snapshot encodings a join waits for before the rest is done on the loop
 KEPT_LATENESS = 1024  # ticks of lateness each room keeps for its p99 (the metrics histogram has them all)
 
 
@@ -162,8 +163,15 @@ class RoomRunner:
     async def prepare(self, base_tick: int) -> None:
         """Wait until the STATE for a client holding ``base_tick``'s snapshot is encoded (in a
         thread, never on the event loop), so that ``room.state_for`` is then only a copy. Call
-        ``state_for`` (or ``join``) right after, with no await between: the room ticks meanwhile."""
-        while not self.room.state_ready(base_tick):
+        ``state_for`` (or ``join``) right after, with no await between: the room ticks meanwhile.
+
+        A room may take a newer snapshot while one is encoded (a loaded machine, frequent snapshots):
+        after ``PREPARE_TRIES`` such races ``state_for`` encodes what is left on the loop, one
+        bounded cost, rather than the join waiting on a race it may keep losing (it once waited 10 s
+        and its seat's grace ran out)."""
+        for _ in range(PREPARE_TRIES):
+            if self.room.state_ready(base_tick):
+                return
             await asyncio.to_thread(self.room.saved[-1].prepare, self.room.base(base_tick))
 
     def drop_all(self, code: int, reason: str) -> None:
