@@ -419,6 +419,8 @@ def js_module() -> str:
         "EVENTS": abi.EVENTS,
         "SAVE_RESULTS": abi.SAVE_RESULTS,
         "SAVE_NAME_MAX": abi.SAVE_NAME_MAX,
+        "SAVE_SLOT_BYTES": abi.SAVE_SLOT_BYTES,
+        "SAVE_TOTAL_BYTES": abi.SAVE_TOTAL_BYTES,
         "POINTER_BUTTONS": abi.POINTER_BUTTONS,
         "SPRITE_FLAGS": abi.SPRITE_FLAGS,
         "PAD_BUTTONS": list(abi.PAD_BUTTONS),

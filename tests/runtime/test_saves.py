@@ -29,13 +29,16 @@ IMPORTS = "".join(
 
 def saves_wat(*, name: bytes = b"progress", write_len: int | None = 16, version: int = 7,
               name_ptr: int = NAME_AT, name_len: int | None = None, data_ptr: int = DATA_AT,
-              read_to: int = READ_TO, read_len: int = 256) -> str:
-    """Tick 0 writes ``write_len`` bytes (0, 1, 2, ...) to the slot (None: no write); every tick
-    then stores save_size, save_version and save_read of it."""
+              read_to: int = READ_TO, read_len: int = 256, if_empty: bool = False) -> str:
+    """Tick 0 writes ``write_len`` bytes (0, 1, 2, ...) to the slot (None: no write; ``if_empty``:
+    only when the slot is empty); every tick then stores save_size, save_version and save_read of it."""
     n = len(name) if name_len is None else name_len
     args = f"(i32.const {name_ptr}) (i32.const {n})"
+    when = "(i32.eqz (i32.load (i32.const 2048)))"
+    if if_empty:
+        when = f"(i32.and {when} (i32.lt_s (call $save_size {args}) (i32.const 0)))"
     write = "" if write_len is None else (
-        f"(if (i32.eqz (i32.load (i32.const 2048))) (then (i32.store (i32.const {RESULTS}) "
+        f"(if {when} (then (i32.store (i32.const {RESULTS}) "
         f"(call $save_write {args} (i32.const {data_ptr}) (i32.const {write_len}) (i32.const {version})))))")
     tick = write + (
         f"(i32.store (i32.const {RESULTS + 4}) (call $save_size {args}))"

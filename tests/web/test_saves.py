@@ -1,0 +1,104 @@
+"""Saves in Chromium: IndexedDB keeps a game's slots (and a cart's disk) across a page reload, with
+the native host's codes, so the state hash of each run equals the native one; a room-less page
+with ?saves=0 keeps none; a write IndexedDB refuses reaches the game as LW_SAVE_STORAGE and the
+page as a message."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import wasmtime
+
+from layerw import abi
+from layerw.bundle import Bundle
+from layerw.runtime.engine import Engine
+from layerw.runtime.game import Game
+from layerw.runtime.gamehost import GameHost
+from layerw.runtime.start import start_game
+from layerw.saves import Saves
+from layerw.toolchain.cart import build_cart
+from tests.runtime.test_saves import make, results, run, saves_wat
+from tests.runtime.wasm4.test_cartgame import IMPORTS as CART_IMPORTS
+from tests.web.conftest import PlayPage, StaticServer
+
+TICKS = 3
+R = abi.SAVE_RESULTS
+
+
+def _native(game: GameHost) -> str:
+    for _ in range(TICKS):
+        run(game)
+    return game.state_hash()
+
+
+def _play(page: PlayPage, src: str, **params: object) -> str:
+    page.open(src, ticks=TICKS, fast=True, renderer="webgl2", **params)
+    page.wait_stopped()
+    page.page.evaluate("window.layerw.saves && window.layerw.saves.flush()")
+    return page.state_hash()
+
+
+def test_a_save_survives_a_page_reload(server: StaticServer, play_page: Callable[..., PlayPage], engine: Engine,
+                                       tmp_path: Path) -> None:
+    b = make(tmp_path, saves_wat(if_empty=True))
+    saves = Saves(tmp_path / "native")
+    with Game(b, engine, saves=saves) as game:  # the first run finds no slot and writes it
+        first = _native(game)
+        assert results(game)[0] == (R["OK"], 16, 7, 16)
+    with Game(b, engine, saves=saves) as game:  # later runs read it
+        later = _native(game)
+        assert results(game)[0] == (99, 16, 7, 16)
+    assert first != later
+    src = server.add_game(b.path)
+    page = play_page()
+    assert _play(page, src) == first
+    assert _play(page, src) == later  # reloaded: IndexedDB kept the slot
+    assert page.page.evaluate("Array.from(window.layerw.saves.slots.get('progress').data)") == list(range(16))
+    with Game(b, engine) as game:
+        assert _play(play_page(), src, saves=0) == _native(game)  # no saves: LW_SAVE_UNAVAILABLE, as natively
+        assert results(game)[0] == (R["UNAVAILABLE"],) * 4
+
+
+def test_a_carts_disk_survives_a_page_reload(server: StaticServer, play_page: Callable[..., PlayPage], engine: Engine,
+                                             tmp_path: Path) -> None:
+    body = """
+      (func (export "start")
+        (drop (call $diskr (i32.const 0x4000) (i32.const 8)))
+        (i32.store8 (i32.const 0x4002) (i32.add (i32.load8_u (i32.const 0x4002)) (i32.const 1)))
+        (drop (call $diskw (i32.const 0x4000) (i32.const 3))))
+      (func (export "update"))"""
+    cart = tmp_path / "disk.wasm"
+    cart.write_bytes(wasmtime.wat2wasm(f"(module {CART_IMPORTS} {body})"))
+    build = build_cart(cart, tmp_path / "disk-build", name="disk-cart")
+    saves = Saves(tmp_path / "native")
+    hashes = []
+    for _ in range(2):
+        with start_game(Bundle.open(build), engine, saves=saves) as game:
+            hashes.append(_native(game))
+    src = server.add_game(build)
+    page = play_page()
+    assert hashes[0] != hashes[1]  # the second run found the first run's disk
+    assert [_play(page, src), _play(page, src)] == hashes
+    assert page.page.evaluate("Array.from(window.layerw.saves.slots.get('disk').data)") == [0, 0, 2]
+
+
+def test_a_refused_write_reaches_the_game_and_the_page(server: StaticServer, play_page: Callable[..., PlayPage],
+                                                       tmp_path: Path) -> None:
+    """IndexedDB refusing a write (here: its database closed under the store, as when storage is
+    cleared or over quota): the slot goes back to what is stored, the page shows the error and the
+    game's next save_write answers LW_SAVE_STORAGE."""
+    b = make(tmp_path, saves_wat())
+    page = play_page()
+    _play(page, server.add_game(b.path))
+    outcome = page.page.evaluate("""async () => {
+      const s = window.layerw.saves, name = new TextEncoder().encode("progress");
+      s.db.close();
+      const first = s.write(name, new Uint8Array([9, 9]), 1);
+      await s.flush();
+      return [first, s.size(name), s.write(name, new Uint8Array([9]), 1), window.layerw.saveError,
+              document.getElementById("status").textContent];
+    }""")
+    first, size, second, error, shown = outcome
+    assert (first, size, second) == (R["OK"], 16, R["STORAGE"])
+    assert "could not save 'progress'" in error and error == shown
