@@ -5,6 +5,7 @@ page as a message."""
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from layerw.saves import Saves
 from layerw.toolchain.cart import build_cart
 from tests.runtime.test_saves import make, results, run, saves_wat
 from tests.runtime.wasm4.test_cartgame import IMPORTS as CART_IMPORTS
+from tests.wat import STATE_BEGIN, contract_wat
 from tests.web.conftest import PlayPage, StaticServer
 
 TICKS = 3
@@ -102,3 +104,41 @@ def test_a_refused_write_reaches_the_game_and_the_page(server: StaticServer, pla
     first, size, second, error, shown = outcome
     assert (first, size, second) == (R["OK"], 16, R["STORAGE"])
     assert "could not save 'progress'" in error and error == shown
+
+
+def test_hostile_save_calls_give_the_native_codes(server: StaticServer, play_page: Callable[..., PlayPage],
+                                                  engine: Engine, tmp_path: Path) -> None:
+    """Pointers past memory, negative and huge lengths, bad names and versions, a slot over its
+    limit, in one tick: every code lands in the game's state, and the browser's hash is the native one."""
+    from tests.runtime.test_saves import IMPORTS, NAME_AT
+
+    good = f"(i32.const {NAME_AT}) (i32.const 8)"
+    calls = [
+        "(call $save_write (i32.const 65534) (i32.const 8) (i32.const 0) (i32.const 1) (i32.const 1))",
+        f"(call $save_write {good} (i32.const 65530) (i32.const 16) (i32.const 1))",
+        f"(call $save_write {good} (i32.const 0) (i32.const -1) (i32.const 1))",
+        f"(call $save_write {good} (i32.const 0) (i32.const 1) (i32.const -5))",
+        f"(call $save_write (i32.const {NAME_AT}) (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 1))",
+        f"(call $save_write (i32.const {NAME_AT + 8}) (i32.const 3) (i32.const 0) (i32.const 1) (i32.const 1))",
+        f"(call $save_write {good} (i32.const 0) (i32.const 65) (i32.const 1))",  # over slot_bytes
+        f"(call $save_write {good} (i32.const 0) (i32.const 64) (i32.const 3))",
+        f"(call $save_read {good} (i32.const 65530) (i32.const 16))",
+        f"(call $save_read {good} (i32.const -4) (i32.const 4))",
+        f"(call $save_read {good} (i32.const 8000) (i32.const 0x7fffffff))",
+        f"(call $save_read {good} (i32.const 8000) (i32.const 10))",
+        "(call $save_size (i32.const -1) (i32.const 8))",
+        f"(call $save_version (i32.const {NAME_AT}) (i32.const 65))",
+        f"(call $save_size (i32.const {NAME_AT + 8}) (i32.const 3))",
+        f"(call $save_version {good})",
+    ]
+    tick = "".join(f"(i32.store (i32.const {4096 + 4 * i}) {c})" for i, c in enumerate(calls))
+    names = "".join(f"\\{b:02x}" for b in b"progress../")
+    wat = contract_wat(tick=f"(if (i32.eqz (i32.load (i32.const 2048))) (then {tick}))", imports=IMPORTS,
+                       extra=f'(data (i32.const {NAME_AT}) "{names}")')
+    b = make(tmp_path, wat, slot_bytes=64, total_bytes=64)
+    with Game(b, engine, saves=Saves(tmp_path / "native")) as game:
+        native = _native(game)
+        codes = list(struct.unpack_from(f"<{len(calls)}i", game.snapshot().memory, 4096 - STATE_BEGIN))
+    bad = R["BAD_ARGUMENT"]
+    assert codes == [bad, bad, bad, bad, bad, bad, R["TOO_BIG"], R["OK"], bad, bad, bad, 10, bad, bad, bad, 3]
+    assert _play(play_page(), server.add_game(b.path)) == native
