@@ -105,20 +105,14 @@ def test_run_keeps_a_carts_disk_in_saves_across_runs(tmp_path: Path) -> None:
     import wasmtime
 
     from layerw.saves import Saves, Slot
-    from tests.runtime.wasm4.test_cartgame import IMPORTS
+    from tests.runtime.wasm4.test_cartgame import DISK_COUNTER
 
-    body = """
-      (func (export "start")
-        (drop (call $diskr (i32.const 0x4000) (i32.const 8)))
-        (i32.store8 (i32.const 0x4000) (i32.add (i32.load8_u (i32.const 0x4000)) (i32.const 1)))
-        (drop (call $diskw (i32.const 0x4000) (i32.const 1))))
-      (func (export "update"))"""
     cart = tmp_path / "counter.wasm"
-    cart.write_bytes(wasmtime.wat2wasm(f"(module {IMPORTS} {body})"))
+    cart.write_bytes(wasmtime.wat2wasm(DISK_COUNTER))
     saves = tmp_path / "saves"
     hashes = [layerw("run", str(cart), "--headless", "--ticks", "2", "--saves", str(saves)).stdout.splitlines()[-1]
               for _ in range(3)]
-    assert len(set(hashes)) == 3 and Saves(saves).read("disk") == Slot(0, b"\x03")
+    assert len(set(hashes)) == 3 and Saves(saves).read("disk") == Slot(0, b"\0\0\x03")
     bare = {layerw("run", str(cart), "--headless", "--ticks", "2").stdout.splitlines()[-1] for _ in range(2)}
     assert bare == {layerw("run", str(cart), "--headless", "--ticks", "2", "--saves", "none").stdout.splitlines()[-1]}
-    assert Saves(saves).read("disk") == Slot(0, b"\x03")
+    assert Saves(saves).read("disk") == Slot(0, b"\0\0\x03")

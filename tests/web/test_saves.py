@@ -20,7 +20,7 @@ from layerw.runtime.start import start_game
 from layerw.saves import Saves
 from layerw.toolchain.cart import build_cart
 from tests.runtime.test_saves import make, results, run, saves_wat
-from tests.runtime.wasm4.test_cartgame import IMPORTS as CART_IMPORTS
+from tests.runtime.wasm4.test_cartgame import DISK_COUNTER
 from tests.wat import STATE_BEGIN, contract_wat
 from tests.web.conftest import PlayPage, StaticServer
 
@@ -64,14 +64,8 @@ def test_a_save_survives_a_page_reload(server: StaticServer, play_page: Callable
 
 def test_a_carts_disk_survives_a_page_reload(server: StaticServer, play_page: Callable[..., PlayPage], engine: Engine,
                                              tmp_path: Path) -> None:
-    body = """
-      (func (export "start")
-        (drop (call $diskr (i32.const 0x4000) (i32.const 8)))
-        (i32.store8 (i32.const 0x4002) (i32.add (i32.load8_u (i32.const 0x4002)) (i32.const 1)))
-        (drop (call $diskw (i32.const 0x4000) (i32.const 3))))
-      (func (export "update"))"""
     cart = tmp_path / "disk.wasm"
-    cart.write_bytes(wasmtime.wat2wasm(f"(module {CART_IMPORTS} {body})"))
+    cart.write_bytes(wasmtime.wat2wasm(DISK_COUNTER))
     build = build_cart(cart, tmp_path / "disk-build", name="disk-cart")
     saves = Saves(tmp_path / "native")
     hashes = []

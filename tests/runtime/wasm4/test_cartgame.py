@@ -30,6 +30,15 @@ IMPORTS = """
 """
 
 
+# A cart that counts its runs in disk byte 2: start() reads the disk, adds one and writes 3 bytes back.
+DISK_COUNTER = f"""(module {IMPORTS}
+  (func (export "start")
+    (drop (call $diskr (i32.const 0x4000) (i32.const 8)))
+    (i32.store8 (i32.const 0x4002) (i32.add (i32.load8_u (i32.const 0x4002)) (i32.const 1)))
+    (drop (call $diskw (i32.const 0x4000) (i32.const 3))))
+  (func (export "update")))"""
+
+
 def cart(tmp_path: Path, engine: Engine, body: str, imports: str = IMPORTS) -> CartGame:
     game = start_game(wat_cart(tmp_path, f"(module {imports} {body})"), engine)
     assert isinstance(game, CartGame) and isinstance(game, GameHost)
