@@ -390,7 +390,42 @@ IMPORTS: tuple[Signature, ...] = (
               "Width << 16 | height of a ready image asset, or -1.", ("handle",), "func(handle: s32) -> s32"),
     Signature("log", (I32, I32, I32), (), "Log a message at a level (0 debug .. 3 error).",
               ("level", "ptr", "len"), "func(level: s32, message: string)"),
+    Signature("save_write", (I32, I32, I32, I32, I32), (I32,),
+              "Replace save slot `name` with data_len bytes and a version (0 .. 2^31 - 1), atomically; "
+              "returns LW_SAVE_OK or an LW_SAVE_* error (the slot then keeps its old bytes).",
+              ("name_ptr", "name_len", "data_ptr", "data_len", "version"),
+              "func(name: string, data: list<u8>, version: s32) -> s32"),
+    Signature("save_read", (I32, I32, I32, I32), (I32,),
+              "Copy up to len bytes of save slot `name` to dst; returns the bytes copied or an LW_SAVE_* error.",
+              ("name_ptr", "name_len", "dst", "len"), "func(name: string, len: s32) -> option<list<u8>>"),
+    Signature("save_size", (I32, I32), (I32,),
+              "Byte size of save slot `name`, or an LW_SAVE_* error (LW_SAVE_EMPTY: no such slot).",
+              ("name_ptr", "name_len"), "func(name: string) -> s32"),
+    Signature("save_version", (I32, I32), (I32,),
+              "The version save slot `name` was written with, or an LW_SAVE_* error.",
+              ("name_ptr", "name_len"), "func(name: string) -> s32"),
 )
+
+# --- save slots ----------------------------------------------------------------------------------
+# A game's named save slots (save_write, save_read, save_size, save_version). Saves outlive the
+# process and are not part of the game state: a read returns the slot as stored at that tick.
+# Rooms give their games no saves (every call returns LW_SAVE_UNAVAILABLE): machines differ in
+# what they have stored, and a room's simulation must not.
+
+SAVE_NAME_MAX = 64  # slot names: 1..64 bytes of [A-Za-z0-9_.-], not starting with '.'
+SAVE_SLOT_BYTES = 64 << 10  # default [saves] slot_bytes
+SAVE_TOTAL_BYTES = 1 << 20  # default [saves] total_bytes (every slot of one game)
+SAVE_MAX_BYTES = 16 << 20  # the most layerw.toml may ask for, per slot and per game
+SAVE_RESULTS: dict[str, int] = {
+    "OK": 0,
+    "EMPTY": -1,  # no such slot
+    "BAD_ARGUMENT": -2,  # a bad name, pointer, length or version
+    "TOO_BIG": -3,  # over [saves] slot_bytes
+    "FULL": -4,  # over [saves] total_bytes for the game
+    "CORRUPT": -5,  # the stored slot fails its checksum
+    "STORAGE": -6,  # the storage failed (disk full, quota exceeded, I/O error)
+    "UNAVAILABLE": -7,  # this host keeps no saves (a multiplayer room)
+}
 
 # The WASI preview 1 subset a host offers: what libc needs for stdio, clocks and randomness.
 WASI_IMPORTS: frozenset[str] = frozenset({

@@ -62,7 +62,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         screenshot=Path(args.screenshot) if args.screenshot else None,
         frames=Path(args.frames) if args.frames else None, every=args.every,
         inputs=Path(args.inputs) if args.inputs else None, audio=Path(args.audio) if args.audio else None,
-        sound=args.sound, latency_ms=args.latency_ms)
+        sound=args.sound, latency_ms=args.latency_ms, saves=_save_dir(args, bundle.config.name))
     result = play(bundle, options)
     for path in result.frames:
         print(f"frame {path}")
@@ -87,6 +87,15 @@ def cmd_dev(args: argparse.Namespace) -> int:
     print(f"tick {tick}")
     print(f"state-hash {state_hash}")
     return 0
+
+
+def _save_dir(args: argparse.Namespace, game: str) -> Path | None:
+    """Where `layerw run` keeps the game's saves: --saves, else the user's data directory in a window."""
+    from layerw.saves import default_directory
+
+    if args.saves:
+        return None if args.saves == "none" else Path(args.saves)
+    return None if args.headless else default_directory(game)
 
 
 def _store_options(args: argparse.Namespace) -> dict[str, object]:
@@ -319,6 +328,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--frames", help="directory for a PNG every --every ticks")
     r.add_argument("--every", type=int, default=30)
     r.add_argument("--inputs", help="input recording (JSON Lines) to replay")
+    r.add_argument("--saves", help="directory of the game's save slots; 'none' keeps none (default: the user's data "
+                   "directory in a window, none with --headless)")
     r.add_argument("--audio", help="write the mix to this WAV file (48 kHz stereo s16); audio-hash is its samples' SHA-256")
     r.add_argument("--sound", nargs="?", const="default", metavar="BACKEND",
                    choices=["default", "null", "alsa", "pulseaudio", "jack", "oss", "sndio", "audio4", "coreaudio",

@@ -20,6 +20,10 @@
     memory_mb = 64                # linear memory cap
     tick_ms = 100                 # CPU deadline for one call into the game
 
+    [saves]                       # save slots (lw_save_write), per player, outliving the process
+    slot_bytes = 65536            # the most one slot holds
+    total_bytes = 1048576         # the most all of the game's slots hold together
+
     [component]                   # Component Model build (`layerw build --component` sets enabled)
     enabled = false
 
@@ -89,6 +93,8 @@ class GameConfig:
     filter: str = "nearest"
     component: bool = False
     plugins: tuple[PluginRef, ...] = ()
+    save_slot_bytes: int = abi.SAVE_SLOT_BYTES
+    save_total_bytes: int = abi.SAVE_TOTAL_BYTES
 
     @classmethod
     def load(cls, directory: Path) -> GameConfig:
@@ -103,8 +109,9 @@ class GameConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = CONFIG_NAME) -> GameConfig:
-        game, assets, limits, component = (data.get(k, {}) for k in ("game", "assets", "limits", "component"))
-        unknown = set(data) - {"game", "assets", "limits", "component", "plugins"}
+        game, assets, limits, component, saves = (
+            data.get(k, {}) for k in ("game", "assets", "limits", "component", "saves"))
+        unknown = set(data) - {"game", "assets", "limits", "component", "plugins", "saves"}
         if unknown:
             raise ConfigError(f"{where}: unknown section(s) {sorted(unknown)}")
         if "name" not in game:
@@ -125,6 +132,8 @@ class GameConfig:
                 players=int(game.get("players", cls.players)),
                 filter=str(game.get("filter", cls.filter)),
                 component=bool(component.get("enabled", cls.component)),
+                save_slot_bytes=int(saves.get("slot_bytes", cls.save_slot_bytes)),
+                save_total_bytes=int(saves.get("total_bytes", cls.save_total_bytes)),
                 plugins=tuple(PluginRef.from_dict(str(k), v, where) for k, v in dict(data.get("plugins", {})).items()),
             )
         except (TypeError, ValueError) as e:
@@ -147,6 +156,9 @@ class GameConfig:
             raise ConfigError(f"{where}: players {self.players} must be within 1..{abi.MAX_PLAYERS}")
         if self.filter not in FILTERS:
             raise ConfigError(f"{where}: filter {self.filter!r} must be one of {', '.join(map(repr, FILTERS))}")
+        if not 0 <= self.save_slot_bytes <= self.save_total_bytes <= abi.SAVE_MAX_BYTES:
+            raise ConfigError(f"{where}: [saves] needs 0 <= slot_bytes ({self.save_slot_bytes}) <= total_bytes "
+                              f"({self.save_total_bytes}) <= {abi.SAVE_MAX_BYTES}")
         bad = set(self.capabilities) - KNOWN_CAPABILITIES
         if bad:
             raise ConfigError(f"{where}: unknown capabilities {sorted(bad)}; this host grants none beyond the contract")
@@ -166,6 +178,8 @@ class GameConfig:
         lines = ["[game]"] + [f"{k} = {val(d[k])}" for k in game_keys]
         lines += ["", "[assets]", f"dir = {val(self.assets_dir)}", f"preload = {val(self.preload)}"]
         lines += ["", "[limits]", f"memory_mb = {self.memory_mb}", f"tick_ms = {self.tick_ms}", ""]
+        if (self.save_slot_bytes, self.save_total_bytes) != (abi.SAVE_SLOT_BYTES, abi.SAVE_TOTAL_BYTES):
+            lines += ["[saves]", f"slot_bytes = {self.save_slot_bytes}", f"total_bytes = {self.save_total_bytes}", ""]
         if self.component:
             lines += ["[component]", "enabled = true", ""]
         for ref in self.plugins:

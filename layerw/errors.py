@@ -19,6 +19,9 @@
     ├── CapabilityDenied(PermissionError) a component imports a capability its manifest does not grant
     ├── UnsupportedCpuLimit(ValueError)   an Engine asked for a CPU limit it cannot enforce in-process
     ├── SnapshotError(ValueError)         a snapshot does not fit this module or is corrupt
+    ├── SaveError                         a save slot could not be written or read (bad name, I/O)
+    │   ├── SaveTooBig(ValueError)        over [saves] slot_bytes or total_bytes
+    │   └── SaveCorrupt(ValueError)       a stored slot fails its header or checksum
     ├── InputError(ValueError)            an input recording is malformed
     ├── SessionError                      a multiplayer session refused or lost a client
     │   ├── ProtocolError(ValueError)     a malformed, oversized or out-of-order message
@@ -157,6 +160,22 @@ class UnsupportedCpuLimit(LayerWError, ValueError):
 
 class SnapshotError(LayerWError, ValueError):
     """A snapshot does not belong to this module or is corrupt."""
+
+
+class SaveError(LayerWError):
+    """A save slot could not be written or read: a bad name or version, or the storage failed."""
+
+
+class SaveTooBig(SaveError, ValueError):
+    """A save is over [saves] slot_bytes (``limit`` "slot") or total_bytes (``limit`` "total")."""
+
+    def __init__(self, message: str, *, limit: str = "slot") -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
+class SaveCorrupt(SaveError, ValueError):
+    """A stored save slot fails its header or checksum (a torn or tampered file)."""
 
 
 class InputError(LayerWError, ValueError):

@@ -98,3 +98,21 @@ def test_run_a_cart_in_a_window_on_a_virtual_display(watris: Path, tmp_path: Pat
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[-2] == "tick 60"
     assert np.array_equal(np.asarray(Image.open(shot).convert("RGBA")), host_frame(watris, 60))
+
+
+def test_run_keeps_a_carts_disk_in_saves_across_runs(tmp_path: Path) -> None:
+    """`layerw run --saves DIR`: each run finds the disk the last one wrote; --headless alone keeps none."""
+    import wasmtime
+
+    from layerw.saves import Saves, Slot
+    from tests.runtime.wasm4.test_cartgame import DISK_COUNTER
+
+    cart = tmp_path / "counter.wasm"
+    cart.write_bytes(wasmtime.wat2wasm(DISK_COUNTER))
+    saves = tmp_path / "saves"
+    hashes = [layerw("run", str(cart), "--headless", "--ticks", "2", "--saves", str(saves)).stdout.splitlines()[-1]
+              for _ in range(3)]
+    assert len(set(hashes)) == 3 and Saves(saves).read("disk") == Slot(0, b"\0\0\x03")
+    bare = {layerw("run", str(cart), "--headless", "--ticks", "2").stdout.splitlines()[-1] for _ in range(2)}
+    assert bare == {layerw("run", str(cart), "--headless", "--ticks", "2", "--saves", "none").stdout.splitlines()[-1]}
+    assert Saves(saves).read("disk") == Slot(0, b"\0\0\x03")

@@ -30,10 +30,24 @@ def test_round_trip() -> None:
     ({"game": {"name": "a"}, "extra": {}}, "unknown section"),
     ({"game": {"name": "a", "tick_rate": "fast"}}, "invalid literal"),
     ({"game": {"name": "a", "filter": "smooth"}}, "filter 'smooth' must be one of 'nearest', 'linear'"),
+    ({"game": {"name": "a"}, "saves": {"slot_bytes": 10, "total_bytes": 5}}, r"\[saves\] needs"),
+    ({"game": {"name": "a"}, "saves": {"slot_bytes": -1}}, r"\[saves\] needs"),
+    ({"game": {"name": "a"}, "saves": {"total_bytes": 1 << 30}}, r"\[saves\] needs"),
 ])
 def test_bad_config(data: dict, match: str) -> None:  # type: ignore[type-arg]
     with pytest.raises(ConfigError, match=match):
         GameConfig.from_dict(data)
+
+
+def test_saves_limits_default_and_round_trip() -> None:
+    import tomllib
+
+    plain = GameConfig.from_dict({"game": {"name": "a"}})
+    assert (plain.save_slot_bytes, plain.save_total_bytes) == (64 << 10, 1 << 20)
+    assert "[saves]" not in plain.to_toml()  # defaults stay implicit in a build's layerw.toml
+    small = GameConfig.from_dict({"game": {"name": "a"}, "saves": {"slot_bytes": 100, "total_bytes": 300}})
+    assert (small.save_slot_bytes, small.save_total_bytes) == (100, 300)
+    assert GameConfig.from_dict(tomllib.loads(small.to_toml())) == small
 
 
 def test_missing_and_malformed_files(tmp_path: Path) -> None:

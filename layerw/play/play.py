@@ -19,6 +19,7 @@ from layerw.play.runner import SAMPLES_EVERY, Runner
 from layerw.play.speaker import Speaker
 from layerw.runtime import DEFAULT_CPU_LIMIT, CpuLimit, open_game
 from layerw.runtime.inputs import Recording
+from layerw.saves import Saves
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class PlayOptions:
     audio: Path | None = None         # the mix as a WAV file
     sound: str | None = None          # play the mix on a device: "default" or a miniaudio backend ("null", "alsa", ...)
     latency_ms: int = 40              # the device's latency budget (buffer + queue)
+    saves: Path | None = None         # the game's save slots (a cart's disk) live here; None: no saves
 
 
 @dataclass
@@ -71,7 +73,8 @@ def play(bundle: Bundle, options: PlayOptions) -> PlayResult:
     recording = Recording.load(options.inputs) if options.inputs else None
     wants_pictures = bool(options.screenshot or options.frames) or not options.headless
     quiet_gl_probe()
-    with open_game(bundle, cpu_limit=options.cpu_limit, seed=options.seed) as game, ExitStack() as outputs:
+    saves = Saves(options.saves) if options.saves else None
+    with open_game(bundle, cpu_limit=options.cpu_limit, seed=options.seed, saves=saves) as game, ExitStack() as outputs:
         renderer = None
         recorder = outputs.enter_context(WavRecorder(options.audio)) if options.audio else None
         speaker = outputs.enter_context(open_speaker(options.sound, options.latency_ms)) if options.sound else None

@@ -18,6 +18,7 @@ from layerw.runtime.engine import CpuLimit, Engine
 from layerw.runtime.gamehost import GameHost
 from layerw.runtime.start import start_game
 from layerw.runtime.worker import WorkerGame
+from layerw.saves import Saves
 
 # `make bench` (section 5): with a frame rendered per tick, epoch checks cost the sample games
 # ~0-12 % of guest time while the watchdog's pipe round trips and command-list copy cost more per
@@ -28,15 +29,17 @@ __all__ = ["DEFAULT_CPU_LIMIT", "CpuLimit", "GameHost", "open_game", "start_game
 
 
 @contextmanager
-def open_game(bundle: Bundle, *, cpu_limit: CpuLimit = DEFAULT_CPU_LIMIT, seed: int = 0) -> Iterator[GameHost]:
+def open_game(bundle: Bundle, *, cpu_limit: CpuLimit = DEFAULT_CPU_LIMIT, seed: int = 0,
+              saves: Saves | None = None) -> Iterator[GameHost]:
     """Start a game bounded by ``cpu_limit``: in a watchdog-bounded worker process (``WATCHDOG``),
-    or in-process on an engine enforcing it (``EPOCH``, ``FUEL``, ``OFF``); closed on exit."""
+    or in-process on an engine enforcing it (``EPOCH``, ``FUEL``, ``OFF``); closed on exit. Its save
+    slots live in ``saves`` (none: every save call answers LW_SAVE_UNAVAILABLE)."""
     if cpu_limit is CpuLimit.WATCHDOG:
         if is_cart(bundle.module):
             raise UnsupportedCpuLimit(f"{bundle.config.name} is a WASM-4 cart: carts run in-process (cpu limit epoch, "
                                       "fuel or off); the watchdog worker does not carry a cart's frame yet")
-        with WorkerGame(bundle, seed=seed) as worker:
+        with WorkerGame(bundle, seed=seed, saves=saves) as worker:
             yield worker
         return
-    with Engine(cpu_limit) as engine, start_game(bundle, engine, seed=seed) as game:
+    with Engine(cpu_limit) as engine, start_game(bundle, engine, seed=seed, saves=saves) as game:
         yield game

@@ -2,7 +2,8 @@
 
 The game's identity (name, config, module hash, seed), its logger, the failure latch (a failed
 game refuses further calls into the guest until ``restore``), the tracing spans around start-up,
-tick and render, close-on-failed-start, close as a context manager, and the game's ``Audio``
+tick and render, close-on-failed-start, close as a context manager, the game's ``Saves`` (bound by
+its [saves] limits; None in rooms) and the game's ``Audio``
 (each tick's sound block mixed here, whichever backend ran the tick). A backend implements
 ``_tick``, ``_render`` and ``close`` (and the rest of ``GameHost``); ``memoryhost.MemoryHost``
 adds what the in-process backends share.
@@ -24,15 +25,17 @@ from layerw.observability.logs import ContextLog
 from layerw.runtime.assets import Event
 from layerw.runtime.audio import Audio
 from layerw.runtime.inputs import InputState
+from layerw.saves import Saves
 
 SEED_MASK = (1 << 64) - 1
 log = logging.getLogger("layerw.game")
 
 
 class BaseHost(ABC):
-    def __init__(self, bundle: Bundle, *, seed: int = 0, audio: bool = True) -> None:
+    def __init__(self, bundle: Bundle, *, seed: int = 0, audio: bool = True, saves: Saves | None = None) -> None:
         self.bundle = bundle
         self.config = bundle.config
+        self.saves = saves.limited(self.config.save_slot_bytes, self.config.save_total_bytes) if saves else None
         self.name = bundle.config.name
         self.seed = seed & SEED_MASK
         self.module_sha256 = hashlib.sha256(bundle.module).hexdigest()

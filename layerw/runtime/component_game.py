@@ -32,6 +32,7 @@ from layerw.runtime.imports import LOG_LEVELS, MAX_NAME
 from layerw.runtime.inputs import InputState
 from layerw.runtime.memoryhost import MemoryHost
 from layerw.runtime.plugin import Plugin
+from layerw.saves import Saves
 
 CHUNK = 1 << 20  # bytes per state read/write call (each lands in the guest's command buffer)
 HOST = f"{abi.WIT_PACKAGE.partition('@')[0]}/{abi.WIT_HOST}@{abi.WIT_PACKAGE.partition('@')[2]}"
@@ -40,8 +41,9 @@ log = logging.getLogger("layerw.game")
 
 
 class ComponentGame(MemoryHost):
-    def __init__(self, bundle: Bundle, engine: Engine, *, seed: int = 0, audio: bool = True) -> None:
-        super().__init__(bundle, engine, seed=seed, audio=audio)
+    def __init__(self, bundle: Bundle, engine: Engine, *, seed: int = 0, audio: bool = True,
+                 saves: Saves | None = None) -> None:
+        super().__init__(bundle, engine, seed=seed, audio=audio, saves=saves)
         self._funcs: dict[str, Caller] = {}
         self.plugins: dict[str, Plugin] = {}
         self.component = engine.compile_component(bundle.module)
@@ -62,6 +64,10 @@ class ComponentGame(MemoryHost):
             host.add_func("asset-read", lambda *a: me._asset_read(*a))
             host.add_func("image-size", lambda *a: me._image_size(*a))
             host.add_func("log", lambda *a: me._log(*a))
+            host.add_func("save-write", lambda *a: me._save_write(*a))
+            host.add_func("save-read", lambda *a: me._save_read(*a))
+            host.add_func("save-size", lambda *a: me._save_size(*a))
+            host.add_func("save-version", lambda *a: me._save_version(*a))
         self.plugins = {ref.slot: Plugin(self.bundle, ref, self.engine, game=self.name) for ref in self.config.plugins}
         for plugin in self.plugins.values():
             plugin.define(linker, self._tick_now)
@@ -160,6 +166,20 @@ class ComponentGame(MemoryHost):
 
     def _log(self, store: wasmtime.Store, level: int, message: str) -> None:
         self.log.log(LOG_LEVELS[min(max(level, 0), 3)], "[%s] %s", self.name, message[:4096])
+
+    def _save_write(self, store: wasmtime.Store, name: str, data: bytes, version: int) -> int:
+        return self.save_slots.write(name.encode(), bytes(data), version)
+
+    def _save_read(self, store: wasmtime.Store, name: str, n: int) -> bytes | None:
+        """The slot's first ``n`` bytes; None for an error (lw_component.c then asks save-size for its code)."""
+        slot = self.save_slots.slot(name.encode())
+        return None if isinstance(slot, int) or n < 0 else slot.data[:n]
+
+    def _save_size(self, store: wasmtime.Store, name: str) -> int:
+        return self.save_slots.size(name.encode())
+
+    def _save_version(self, store: wasmtime.Store, name: str) -> int:
+        return self.save_slots.version(name.encode())
 
     # --- the frame path ---------------------------------------------------------------------------
 

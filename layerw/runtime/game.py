@@ -28,6 +28,7 @@ from layerw.runtime.inputs import InputState
 from layerw.runtime.memoryhost import MemoryHost
 from layerw.runtime.snapshot import PAGE
 from layerw.runtime.wasi import Wasi
+from layerw.saves import Saves
 
 # A game module defines one memory and (built by clang) one function table; these caps keep a
 # hostile module from allocating host memory through tables or extra memories (table.grow bombs).
@@ -39,8 +40,9 @@ log = logging.getLogger("layerw.game")
 
 
 class Game(MemoryHost):
-    def __init__(self, bundle: Bundle, engine: Engine, *, seed: int = 0, audio: bool = True) -> None:
-        super().__init__(bundle, engine, seed=seed, audio=audio)
+    def __init__(self, bundle: Bundle, engine: Engine, *, seed: int = 0, audio: bool = True,
+                 saves: Saves | None = None) -> None:
+        super().__init__(bundle, engine, seed=seed, audio=audio, saves=saves)
         self._funcs: dict[str, wasmtime.Func] = {}
         self._view_type: type[ctypes.Array[ctypes.c_ubyte]] | None = None
         self.module = engine.compile(bundle.module)
@@ -57,7 +59,7 @@ class Game(MemoryHost):
         self.wasi = Wasi(self.name, lambda: tick_now() * 1_000_000_000 // tick_rate, self.rng, self.log)
         linker = wasmtime.Linker(self.engine.wasmtime)
         self.wasi.define(linker)
-        HostImports(self.name, self.assets, tick_now, self.log).define(linker)
+        HostImports(self.name, self.assets, tick_now, self.log, self.save_slots).define(linker)
         self.engine.arm(self.store, self.config.tick_ms)  # instantiating runs a start function, if any
         try:
             instance = linker.instantiate(self.store, self.module)

@@ -10,9 +10,11 @@ import wasmtime
 
 from layerw import abi
 from layerw.runtime.assets import AssetTable
+from layerw.runtime.saveslots import SaveSlots
 
 MAX_NAME = 1024
 LOG_LEVELS = (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR)
+BAD_ARGUMENT = abi.SAVE_RESULTS["BAD_ARGUMENT"]
 
 
 def _memory(caller: wasmtime.Caller) -> wasmtime.Memory:
@@ -27,8 +29,9 @@ def _in_bounds(caller: wasmtime.Caller, ptr: int, n: int) -> bool:
 
 class HostImports:
     def __init__(self, game: str, assets: AssetTable, tick: Callable[[], int],
-                 log: logging.Logger | logging.LoggerAdapter[Any]) -> None:
+                 log: logging.Logger | logging.LoggerAdapter[Any], saves: SaveSlots) -> None:
         self.game = game
+        self.saves = saves
         self.assets = assets
         self.tick = tick
         self.log = log
@@ -40,6 +43,10 @@ class HostImports:
             "asset_read": self.asset_read,
             "image_size": self.image_size,
             "log": self.log_message,
+            "save_write": self.save_write,
+            "save_read": self.save_read,
+            "save_size": self.save_size,
+            "save_version": self.save_version,
         }
         assert set(funcs) == {s.name for s in abi.IMPORTS}
         i32 = wasmtime.ValType.i32()
@@ -79,3 +86,36 @@ class HostImports:
             return
         text = _memory(caller).read(caller, ptr, ptr + n).decode("utf-8", "replace")
         self.log.log(LOG_LEVELS[min(max(level, 0), 3)], "[%s] %s", self.game, text)
+
+    # --- save slots: every bad pointer, length or name is LW_SAVE_BAD_ARGUMENT, never a trap ------
+
+    def _save_name(self, caller: wasmtime.Caller, ptr: int, n: int) -> bytes | None:
+        if not (0 < n <= abi.SAVE_NAME_MAX and _in_bounds(caller, ptr, n)):
+            return None
+        return bytes(_memory(caller).read(caller, ptr, ptr + n))
+
+    def save_write(self, caller: wasmtime.Caller, name_ptr: int, name_len: int, data_ptr: int, data_len: int,
+                   version: int) -> int:
+        name = self._save_name(caller, name_ptr, name_len)
+        if name is None or not _in_bounds(caller, data_ptr, data_len):
+            return BAD_ARGUMENT
+        return self.saves.write(name, bytes(_memory(caller).read(caller, data_ptr, data_ptr + data_len)), version)
+
+    def save_read(self, caller: wasmtime.Caller, name_ptr: int, name_len: int, dst: int, n: int) -> int:
+        name = self._save_name(caller, name_ptr, name_len)
+        if name is None or not _in_bounds(caller, dst, n):
+            return BAD_ARGUMENT
+        slot = self.saves.slot(name)
+        if isinstance(slot, int):
+            return slot
+        chunk = slot.data[:n]
+        _memory(caller).write(caller, chunk, dst)
+        return len(chunk)
+
+    def save_size(self, caller: wasmtime.Caller, name_ptr: int, name_len: int) -> int:
+        name = self._save_name(caller, name_ptr, name_len)
+        return BAD_ARGUMENT if name is None else self.saves.size(name)
+
+    def save_version(self, caller: wasmtime.Caller, name_ptr: int, name_len: int) -> int:
+        name = self._save_name(caller, name_ptr, name_len)
+        return BAD_ARGUMENT if name is None else self.saves.version(name)

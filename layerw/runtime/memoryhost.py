@@ -24,8 +24,10 @@ from layerw.runtime.assets import AssetTable
 from layerw.runtime.basehost import BaseHost
 from layerw.runtime.engine import Engine
 from layerw.runtime.iolayout import IoLayout, check_io
+from layerw.runtime.saveslots import SaveSlots
 from layerw.runtime.snapshot import PAGE, Snapshot
 from layerw.runtime.wasi import SplitMix64
+from layerw.saves import Saves
 
 
 class MemoryHost(BaseHost):
@@ -33,8 +35,10 @@ class MemoryHost(BaseHost):
     assets: AssetTable
     rng: SplitMix64  # the game's random stream (WASI random_get for a core module): host state in snapshots
 
-    def __init__(self, bundle: Bundle, engine: Engine, *, seed: int = 0, audio: bool = True) -> None:
-        super().__init__(bundle, seed=seed, audio=audio)
+    def __init__(self, bundle: Bundle, engine: Engine, *, seed: int = 0, audio: bool = True,
+                 saves: Saves | None = None) -> None:
+        super().__init__(bundle, seed=seed, audio=audio, saves=saves)
+        self.save_slots = SaveSlots(self.saves, self.name, self.log)  # outlives restores: saves are not state
         self.engine = engine
         self._dropped_reported = False
         self._oversized_reported = False

@@ -15,14 +15,18 @@ from layerw.runtime.engine import Engine
 from layerw.runtime.game import Game
 from layerw.runtime.memoryhost import MemoryHost
 from layerw.runtime.wasm4.cartgame import CartGame
+from layerw.saves import Saves
 
 
-def start_game(bundle: Bundle, engine: Engine, *, seed: int = 0, audio: bool = True) -> MemoryHost:
+def start_game(bundle: Bundle, engine: Engine, *, seed: int = 0, audio: bool = True,
+               saves: Saves | None = None) -> MemoryHost:
     """Start ``bundle`` in this process on ``engine`` (whose CPU limit bounds its calls); without
-    ``audio`` it mixes nothing and keeps each tick's sound as ``last_sound`` (a worker's parent mixes)."""
+    ``audio`` it mixes nothing and keeps each tick's sound as ``last_sound`` (a worker's parent mixes).
+    ``saves``: where the game's save slots live; without, every save call answers LW_SAVE_UNAVAILABLE
+    (rooms and replicas start games so: saves differ between machines, a room's state must not)."""
     backend: type[Game] | type[ComponentGame]
     if bundle.config.component:
         backend = ComponentGame
     else:
         backend = CartGame if is_cart(bundle.module) else Game
-    return backend(bundle, engine, seed=seed, audio=audio)
+    return backend(bundle, engine, seed=seed, audio=audio, saves=saves)

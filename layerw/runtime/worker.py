@@ -11,7 +11,8 @@ Protocol: raw byte messages over a pipe (one op byte + payload; answers ``k`` + 
 a pickled LayerWError); a tick's payload is its lw_input record, then the session's events as
 lw_event records; its answer is a u32 metadata length, the u32 count of sound commands dropped,
 the metadata (JSON: new textures and new sounds, each as [handle, asset name]) and the tick's sound
-block, which the parent mixes (its ``Audio``; the worker has none). Ticks are pipelined: ``tick``
+block, which the parent mixes (its ``Audio``; the worker has none). The game's ``Saves`` (a
+directory and limits) travels to the worker, which reads and writes the slots itself. Ticks are pipelined: ``tick``
 sends and returns at once, so the worker simulates while the host prepares the next input; the
 next call that needs an answer (render, state_hash, snapshot, or more than ``MAX_IN_FLIGHT`` ticks
 queued) collects them, and an error from a tick is raised there, carrying that tick's number. The command list comes back through
@@ -44,6 +45,7 @@ from layerw.runtime.inputs import InputState
 from layerw.runtime.memoryhost import MemoryHost
 from layerw.runtime.snapshot import Snapshot
 from layerw.runtime.start import start_game
+from layerw.saves import Saves
 
 START_TIMEOUT_S = 60.0  # spawning + compiling (or loading the cached module)
 MAX_IN_FLIGHT = 8  # ticks sent ahead of their answers
@@ -85,13 +87,13 @@ def _events(tick: int, payload: bytes) -> list[Event]:
 
 
 def _serve(conn: multiprocessing.connection.Connection, bundle: Bundle, seed: int, cache: str | None,
-           shm_name: str, snapshot: bytes | None) -> None:
+           shm_name: str, snapshot: bytes | None, saves: Saves | None) -> None:
     """The worker's loop: one request in, one answer out, until the pipe closes."""
     shm = SharedMemory(name=shm_name)  # registered with the parent's tracker, which unlinks it
     try:
         engine = Engine(CpuLimit.OFF, cache=Path(cache) if cache else None)  # the watchdog is the bound
         try:
-            game = start_game(bundle, engine, seed=seed, audio=False)
+            game = start_game(bundle, engine, seed=seed, audio=False, saves=saves)
             if snapshot is not None:
                 snap = Snapshot.from_bytes(snapshot)
                 # this build's (or stamped so by restore(allow_other_build=True)): the layout decides
@@ -132,8 +134,8 @@ def _serve(conn: multiprocessing.connection.Connection, bundle: Bundle, seed: in
 
 class WorkerGame(BaseHost):
     def __init__(self, bundle: Bundle, *, seed: int = 0, cache: Path | None = None,
-                 snapshot: Snapshot | None = None) -> None:
-        super().__init__(bundle, seed=seed)
+                 snapshot: Snapshot | None = None, saves: Saves | None = None) -> None:
+        super().__init__(bundle, seed=seed, saves=saves)
         self.cache = cache
         self.deadline_s = self.config.tick_ms / 1000
         self._shm = SharedMemory(create=True, size=abi.COMMAND_CAPACITY)
@@ -150,7 +152,7 @@ class WorkerGame(BaseHost):
         self._proc = _CTX.Process(
             target=_serve, name=f"layerw-{self.name}", daemon=True,
             args=(child, self.bundle, self.seed, str(self.cache) if self.cache else None,
-                  self._shm.name, snapshot.to_bytes() if snapshot else None))
+                  self._shm.name, snapshot.to_bytes() if snapshot else None, self.saves))
         self._proc.start()
         child.close()
         self._in_flight.clear()

@@ -205,6 +205,8 @@ def c_header() -> str:
     defs += [f"#define LW_SOUND_{k} {v}" for k, v in abi.SOUND_FLAGS.items()]
     defs += [f"#define LW_WAVE_{k} {v}" for k, v in abi.WAVES.items()]
     defs += [f"#define LW_EVENT_{k} {v}" for k, v in abi.EVENTS.items()]
+    defs += [f"#define LW_SAVE_{k} ({v})" for k, v in abi.SAVE_RESULTS.items()]
+    defs += [f"#define LW_SAVE_NAME_MAX {abi.SAVE_NAME_MAX}"]
     defs += [f"#define LW_BUTTON_{k} {v}" for k, v in abi.POINTER_BUTTONS.items()]
     defs += [f"#define LW_{k} {v}" for k, v in abi.SPRITE_FLAGS.items()]
     defs += [f"#define LW_PAD_{name} {i}" for i, name in enumerate(abi.PAD_BUTTONS)]
@@ -287,6 +289,19 @@ def c_header() -> str:
         "}",
         "static inline int32_t lw_asset(const char *name) {",
         "    return lw_asset_request(name, (int32_t)__builtin_strlen(name));",
+        "}",
+        "/* Save slots by NUL-terminated name: LW_SAVE_OK, bytes read, a size or version, or an LW_SAVE_* error. */",
+        "static inline int32_t lw_save(const char *name, const void *data, int32_t len, int32_t version) {",
+        "    return lw_save_write(name, (int32_t)__builtin_strlen(name), (const char *)data, len, version);",
+        "}",
+        "static inline int32_t lw_load(const char *name, void *dst, int32_t len) {",
+        "    return lw_save_read(name, (int32_t)__builtin_strlen(name), dst, len);",
+        "}",
+        "static inline int32_t lw_saved_size(const char *name) {",
+        "    return lw_save_size(name, (int32_t)__builtin_strlen(name));",
+        "}",
+        "static inline int32_t lw_saved_version(const char *name) {",
+        "    return lw_save_version(name, (int32_t)__builtin_strlen(name));",
         "}",
         "",
         SOUND_C,
@@ -402,6 +417,10 @@ def js_module() -> str:
         "WAVES": abi.WAVES,
         "Q16": abi.Q16,
         "EVENTS": abi.EVENTS,
+        "SAVE_RESULTS": abi.SAVE_RESULTS,
+        "SAVE_NAME_MAX": abi.SAVE_NAME_MAX,
+        "SAVE_SLOT_BYTES": abi.SAVE_SLOT_BYTES,
+        "SAVE_TOTAL_BYTES": abi.SAVE_TOTAL_BYTES,
         "POINTER_BUTTONS": abi.POINTER_BUTTONS,
         "SPRITE_FLAGS": abi.SPRITE_FLAGS,
         "PAD_BUTTONS": list(abi.PAD_BUTTONS),

@@ -16,6 +16,7 @@ import { consoleLog, crashOf, hex } from "./game-host.js";
 import { Mixer } from "./mixer.js";
 import { MODULE_BYTES } from "./source.js";
 import { DRAW_COLORS, Framebuffer, MEMORY_SIZE } from "./wasm4-framebuffer.js";
+const DISK_SLOT = new TextEncoder().encode("disk"); // the save slot a cart's disk lasts in (as natively)
 import { COMMAND_SIZE, TONE_FIELDS, decodeTone, toneArgs, toneCommand } from "./wasm4-tone.js";
 
 export const FRAME_TEXTURE = 1;
@@ -70,9 +71,10 @@ export async function moduleBytes(module) {
 export class CartGame {
   /**
    * @param {{config: any, module: Uint8Array}} source a source whose module is a cart's bytes
-   * @param {{seed?: number | bigint, log?: (level: string, text: string) => void}} [options]
+   * @param {{seed?: number | bigint, log?: (level: string, text: string) => void, saves?: any}} [options]
+   *   saves: the game's SaveStore (saves.js): the disk is its slot "disk", loaded now, written on diskw
    */
-  static async create(source, { log = consoleLog } = {}) {
+  static async create(source, { log = consoleLog, saves = null } = {}) {
     const { config } = source;
     checkCart(source.module, config.name);
     const rewritten = exportGlobals(source.module);
@@ -81,6 +83,9 @@ export class CartGame {
     });
     const [module, mixer] = await Promise.all([compiling, Mixer.compile()]);
     const game = new CartGame(config, module, rewritten, log);
+    game.saves = saves;
+    const slot = saves ? saves.slot(DISK_SLOT) : null;
+    if (slot && typeof slot !== "number") game.disk = slot.data.slice(0, DISK_SIZE);
     game.audio = new Audio(game.name, mixer, game.tickRate, log);
     await game.start();
     return game;
@@ -98,6 +103,8 @@ export class CartGame {
     this.failure = null;
     this.closed = false;
     this.disk = new Uint8Array(0);
+    /** @type {any} the SaveStore the disk lasts in (null: in memory only, as in a room) */
+    this.saves = null;
     /** @type {import("./wasm4-tone.js").ToneEvent[]} the tone() calls of the last tick (and start's, with the first) */
     this.tones = [];
     this.tonesDropped = 0; // tone() calls refused since the last tick's sound block
@@ -182,6 +189,7 @@ export class CartGame {
       },
       diskw: (p, size) => {
         this.disk = this.span(p >>> 0, size >>> 0).slice(0, DISK_SIZE);
+        if (this.saves) this.saves.write(DISK_SLOT, this.disk, 0);
         return this.disk.length;
       },
       trace: (p) => this.trace(utf8.decode(this.cstring(p >>> 0))),

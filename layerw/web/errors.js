@@ -21,6 +21,9 @@
 //       CapabilityDenied
 //       UnsupportedCpuLimit
 //       SnapshotError
+//       SaveError
+//           SaveTooBig
+//           SaveCorrupt
 //       InputError
 //       CommandListError
 //       SessionError
@@ -163,6 +166,26 @@ export class UnsupportedCpuLimit extends LayerWError {}
 
 /** A snapshot does not belong to this module or is corrupt. (In Python also ValueError.) */
 export class SnapshotError extends LayerWError {}
+
+/** A save slot could not be written or read: a bad name or version, or the storage failed. */
+export class SaveError extends LayerWError {}
+
+/** A save is over [saves] slot_bytes (``limit`` "slot") or total_bytes (``limit`` "total"). (In Python also ValueError.) */
+export class SaveTooBig extends SaveError {
+  static fields = Object.freeze({"limit": "slot"});
+
+  /**
+   * @param {string} message
+   * @param {{limit?: string, cause?: unknown}} [fields]
+   */
+  constructor(message, fields = {}) {
+    super(message, fields);
+    /** @type {string} */ this.limit;
+  }
+}
+
+/** A stored save slot fails its header or checksum (a torn or tampered file). (In Python also ValueError.) */
+export class SaveCorrupt extends SaveError {}
 
 /** An input recording is malformed. (In Python also ValueError.) */
 export class InputError extends LayerWError {}

@@ -68,6 +68,7 @@
  * @property {number | bigint} [seed] 64 bits (default 0)
  * @property {LogFn} [log] where the game's log lines go (default the console)
  * @property {(name: string, bytes: number) => void} [onAsset] called as each preloaded asset arrives
+ * @property {import("./saves.js").SaveStore | null} [saves] the game's save slots (none: LW_SAVE_UNAVAILABLE)
  */
 
 /**

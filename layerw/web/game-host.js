@@ -77,11 +77,12 @@ export class GameHost {
    * @param {GameOptions} [options]
    * @returns {Promise<G>}
    */
-  static async create(source, { seed = 0, log = consoleLog, onAsset } = {}) {
+  static async create(source, { seed = 0, log = consoleLog, onAsset, saves = null } = {}) {
     const { config } = source;
     const assets = new AssetTable(config.assets || [], config.preload || [], (n) => source.readAsset(n));
     const [code, mixer] = await Promise.all([this.load(source), Mixer.compile(), assets.preloadAll(onAsset)]);
     const game = new this(config, assets, BigInt.asUintN(64, BigInt(seed)), log, code);
+    game.saves = saves;
     game.audio = new Audio(game.name, mixer, game.tickRate, log);
     await game.start();
     return game;
@@ -122,6 +123,8 @@ export class GameHost {
     this.audio = null;
     /** @type {WebAssembly.Memory | null} the guest's linear memory where the host sees it (the memory cap) */
     this.memory = null;
+    /** @type {import("./saves.js").SaveStore | null} the game's save slots (null in a room); not game state */
+    this.saves = null;
   }
 
   // --- the instance -------------------------------------------------------------------------------
@@ -179,6 +182,7 @@ export class GameHost {
       clockNs: () => (BigInt(this.tickCount) * 1000000000n) / BigInt(this.tickRate),
       memory: () => this.memory,
       log: this.log,
+      saves: this.saves,
     });
     try {
       await this.backend.instantiateGuest(host);

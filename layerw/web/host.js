@@ -7,7 +7,7 @@
 //
 // Spec: https://github.com/WebAssembly/WASI/blob/main/legacy/preview1/docs.md
 
-import { IMPORT_MODULE, IMPORTS, WASI_IMPORTS, WASI_MODULE, WIT_HOST, WIT_PACKAGE } from "./abi.js";
+import { IMPORT_MODULE, IMPORTS, SAVE_NAME_MAX, SAVE_RESULTS, WASI_IMPORTS, WASI_MODULE, WIT_HOST, WIT_PACKAGE } from "./abi.js";
 import { GameExited } from "./errors.js";
 
 const ERRNO_SUCCESS = 0;
@@ -21,6 +21,8 @@ const MAX_NAME = 1024;
 const MASK64 = (1n << 64n) - 1n;
 const LEVELS = ["debug", "info", "warn", "error"];
 const utf8 = new TextDecoder("utf-8"); // invalid bytes become U+FFFD, like Python's "replace"
+const BAD_ARGUMENT = SAVE_RESULTS.BAD_ARGUMENT;
+const encoder = new TextEncoder();
 
 /** A tiny, fast, portable PRNG; the same stream as layerw.runtime.wasi.SplitMix64. */
 export class SplitMix64 {
@@ -48,10 +50,12 @@ export class SplitMix64 {
 /**
  * The imports of one game instance. `memory()` returns the instance's memory (set once it is
  * instantiated), `tick()` the current tick, `clockNs()` game time as a BigInt, `log(level, text)`
- * writes a line already prefixed with the game's name.
+ * writes a line already prefixed with the game's name, `saves` is the game's SaveStore (saves.js;
+ * null in a room: every save call answers LW_SAVE_UNAVAILABLE).
  */
 export class Host {
-  constructor({ game, assets, rng, tick, clockNs, memory, log }) {
+  constructor({ game, assets, rng, tick, clockNs, memory, log, saves = null }) {
+    this.saves = saves;
     this.game = game;
     this.assets = assets;
     this.rng = rng;
@@ -74,6 +78,10 @@ export class Host {
       asset_read: (handle, offset, dst, n) => this.assetRead(handle, offset, dst, n),
       image_size: (handle) => this.imageSize(handle),
       log: (level, ptr, n) => this.logMessage(level, ptr, n),
+      save_write: (np, nl, dp, dl, version) => this.saveWrite(np, nl, dp, dl, version),
+      save_read: (np, nl, dst, n) => this.saveRead(np, nl, dst, n),
+      save_size: (np, nl) => this.saveCall(np, nl, (name) => this.saves.size(name)),
+      save_version: (np, nl) => this.saveCall(np, nl, (name) => this.saves.version(name)),
     };
     const wasi = {
       fd_write: (fd, iovs, iovsLen, nwritten) => this.fdWrite(fd, iovs, iovsLen, nwritten),
@@ -115,6 +123,13 @@ export class Host {
       },
       imageSize: (handle) => this.imageSize(handle),
       log: (level, message) => this.log(LEVELS[Math.min(Math.max(level, 0), 3)], `[${this.game}] ${message.slice(0, 4096)}`),
+      saveWrite: (name, data, version) => (this.saves ? this.saves.write(encoder.encode(name), data, version) : SAVE_RESULTS.UNAVAILABLE),
+      saveRead: (name, n) => { // option<list<u8>>: none for an error (lw_component.c asks save-size for its code)
+        const slot = this.saves ? this.saves.slot(encoder.encode(name)) : SAVE_RESULTS.UNAVAILABLE;
+        return typeof slot === "number" || n < 0 ? undefined : slot.data.subarray(0, n);
+      },
+      saveSize: (name) => (this.saves ? this.saves.size(encoder.encode(name)) : SAVE_RESULTS.UNAVAILABLE),
+      saveVersion: (name) => (this.saves ? this.saves.version(encoder.encode(name)) : SAVE_RESULTS.UNAVAILABLE),
     };
     const camel = (name) => name.replace(/_(.)/g, (_, c) => c.toUpperCase());
     console.assert(Object.keys(host).sort().join() === Object.keys(IMPORTS).map(camel).sort().join());
@@ -152,6 +167,37 @@ export class Host {
     if (!(n >= 0 && n <= 4096 && this.inBounds(ptr, n))) return;
     const text = utf8.decode(this.bytes().subarray(ptr, ptr + n));
     this.log(LEVELS[Math.min(Math.max(level, 0), 3)], `[${this.game}] ${text}`);
+  }
+
+  // --- save slots: every bad pointer, length or name is LW_SAVE_BAD_ARGUMENT, never a trap -------
+
+  saveName(ptr, n) {
+    return n > 0 && n <= SAVE_NAME_MAX && this.inBounds(ptr, n) ? this.bytes().subarray(ptr, ptr + n) : null;
+  }
+
+  /** A save call taking only a name: `call(name bytes)`, or the code for a bad name or no saves. */
+  saveCall(ptr, n, call) {
+    const name = this.saveName(ptr, n);
+    if (name === null) return BAD_ARGUMENT;
+    return this.saves ? call(name) : SAVE_RESULTS.UNAVAILABLE;
+  }
+
+  saveWrite(namePtr, nameLen, dataPtr, dataLen, version) {
+    const name = this.saveName(namePtr, nameLen);
+    if (name === null || !this.inBounds(dataPtr, dataLen)) return BAD_ARGUMENT;
+    if (!this.saves) return SAVE_RESULTS.UNAVAILABLE;
+    return this.saves.write(name, this.bytes().subarray(dataPtr, dataPtr + dataLen), version);
+  }
+
+  saveRead(namePtr, nameLen, dst, n) {
+    const name = this.saveName(namePtr, nameLen);
+    if (name === null || !this.inBounds(dst, n)) return BAD_ARGUMENT;
+    if (!this.saves) return SAVE_RESULTS.UNAVAILABLE;
+    const slot = this.saves.slot(name);
+    if (typeof slot === "number") return slot;
+    const chunk = slot.data.subarray(0, n);
+    this.bytes().set(chunk, dst);
+    return chunk.length;
   }
 
   // --- WASI ---------------------------------------------------------------------------------

@@ -5,7 +5,8 @@
 //       run it. Options: seed (Number|BigInt, default 0), renderer ("auto"|"webgl2"|"webgpu"),
 //       ticks (stop ticking at this tick), fast (tick as fast as possible), recording (a
 //       Recording that replaces live input), players (1..4), overlay (true|false|"auto"),
-//       fontUrl, shadersUrl, log(level, text).
+//       fontUrl, shadersUrl, log(level, text), saves (a SaveStore, saves.js; none: the game's save
+//       calls answer LW_SAVE_UNAVAILABLE).
 //   join(canvas, source, options) -> Promise<Client>
 //       The same game in a multiplayer room (session.js): options room, base (server URL),
 //       spectate, ticks (stop at this tick), renderer, overlay, onStop, onError, onReconnecting,
@@ -15,7 +16,8 @@
 //       `layerw-game` meta) it loads GAME from the store (store-source.js; ?channel= ?version=);
 //       otherwise ?src= names a build directory. ?room=ID joins a room instead of playing alone.
 //       ?delta=auto|always|never picks when a module delta is used. Also ?renderer= ?ticks=
-//       ?inputs= ?seed= ?fast ?spectate. Shows a progress bar while loading and a clear message
+//       ?inputs= ?seed= ?fast ?spectate. Playing alone, the game's saves live in IndexedDB
+//       (?saves=0: none); a room keeps none. Shows a progress bar while loading and a clear message
 //       on failure ("reconnecting…" while a room connection is retried), and exposes
 //       window.layerw = {tick, stateHash(), audioHash(), renderer: {name, glRenderer}, status, error, load
 //       (loader stats), session (room stats), firstFrameMs (since navigation start)}. Served by
@@ -28,6 +30,7 @@ import { ComponentGame } from "./component-game.js";
 import { Devices } from "./devices.js";
 import { LayerWError } from "./errors.js";
 import { Game } from "./game.js";
+import { SaveStore } from "./saves.js";
 import { InputState, Recording } from "./input.js";
 import { Loop, LoopState } from "./loop.js";
 import { createRenderer } from "./renderer.js";
@@ -81,7 +84,7 @@ export async function openGame(source, options) {
 export async function boot(canvas, source, options = {}) {
   const {
     seed = 0, renderer: prefer = "auto", ticks = null, fast = false, recording = null, players = 1,
-    overlay = "auto", fontUrl, shadersUrl, log, onStop, onError,
+    overlay = "auto", fontUrl, shadersUrl, log, onStop, onError, saves = null,
   } = options;
   const { config } = source;
   const renderer = await createRenderer(canvas, {
@@ -89,7 +92,7 @@ export async function boot(canvas, source, options = {}) {
   });
   let game;
   try {
-    game = await openGame(source, { seed, log });
+    game = await openGame(source, { seed, log, saves });
   } catch (e) {
     renderer.close();
     throw e;
@@ -182,6 +185,8 @@ export async function play({ canvas, progress, progressText, error, status = nul
     lastInput: () => (client && client.game.lastInput ? base64(client.game.lastInput) : null),
     client: () => client,
     load: null,
+    saves: null, // the SaveStore when playing alone
+    saveError: null, // the last save IndexedDB refused (also shown on the page)
     session: null,
     firstFrameMs: null,
   };
@@ -257,8 +262,14 @@ export async function play({ canvas, progress, progressText, error, status = nul
       });
       api.session = client.loop.stats;
     } else {
+      const { config } = source;
+      const saves = params.get("saves") === "0" ? null : await SaveStore.open(config.name, {
+        slotBytes: config.save_slot_bytes, totalBytes: config.save_total_bytes,
+        onError: (text) => { showStatus(text); api.saveError = text; },
+      });
+      api.saves = saves;
       client = await boot(canvas, source, {
-        ...common, seed: BigInt(params.get("seed") || 0), fast: params.has("fast"), recording,
+        ...common, seed: BigInt(params.get("seed") || 0), fast: params.has("fast"), recording, saves,
       });
     }
     // the loop's first animation frame was requested first, so this runs right after it drew

@@ -46,6 +46,7 @@ from layerw.runtime.wasm4.cartimports import MAX_TRACES, CartImports
 from layerw.runtime.wasm4.disk import Disk
 from layerw.runtime.wasm4.globals import PACK, export_globals
 from layerw.runtime.wasm4.tone import MAX_TONES_PER_TICK, ToneEvent
+from layerw.saves import Saves
 from layerw.tone import COMMAND_SIZE, tone_command
 
 TONE_FIELDS = tuple(f.name for f in fields(ToneEvent))
@@ -69,11 +70,13 @@ FRAME_COMMANDS = frame_commands()
 
 
 class CartGame(Game):
-    def __init__(self, bundle: Bundle, engine: Engine, *, seed: int = 0, audio: bool = True) -> None:
-        MemoryHost.__init__(self, bundle, engine, seed=seed, audio=audio)  # not Game's: a cart has no lw_io contract
+    def __init__(self, bundle: Bundle, engine: Engine, *, seed: int = 0, audio: bool = True,
+                 saves: Saves | None = None) -> None:
+        # not Game's: a cart has no lw_io contract
+        MemoryHost.__init__(self, bundle, engine, seed=seed, audio=audio, saves=saves)
         self._funcs: dict[str, wasmtime.Func] = {}
         self._view_type: type[ctypes.Array[ctypes.c_ubyte]] | None = None
-        self.disk = Disk()
+        self.disk = Disk(slots=self.save_slots if self.saves is not None else None)
         self.tones: list[ToneEvent] = []
         self.snd_capacity = abi.SOUND_CAPACITY  # the tick's sound block: its tones' commands
         self._tones_dropped = 0  # the imports' count already reported to the mixer
@@ -244,7 +247,7 @@ class CartGame(Game):
             if self.audio is not None:
                 self.audio.restore(snap.host.get("audio"), self.assets.take_ready_sounds())
             self.ram[:] = np.frombuffer(snap.memory, np.uint8)
-            self.disk.write(disk)
+            self.disk.restore(disk)
             self.tones[:] = tones
             for g, v in zip(self._globals, values, strict=True):
                 g.set_value(self.store, v)

@@ -59,6 +59,15 @@ extern "C" {
 #define LW_EVENT_ASSET_FAILED 2
 #define LW_EVENT_PLAYER_JOINED 3
 #define LW_EVENT_PLAYER_LEFT 4
+#define LW_SAVE_OK (0)
+#define LW_SAVE_EMPTY (-1)
+#define LW_SAVE_BAD_ARGUMENT (-2)
+#define LW_SAVE_TOO_BIG (-3)
+#define LW_SAVE_FULL (-4)
+#define LW_SAVE_CORRUPT (-5)
+#define LW_SAVE_STORAGE (-6)
+#define LW_SAVE_UNAVAILABLE (-7)
+#define LW_SAVE_NAME_MAX 64
 #define LW_BUTTON_LEFT 1
 #define LW_BUTTON_RIGHT 2
 #define LW_BUTTON_MIDDLE 4
@@ -544,6 +553,24 @@ int32_t lw_image_size(int32_t handle);
 LW__HOST("log", "log")
 void lw_log(int32_t level, const char *ptr, int32_t len);
 
+/* Replace save slot `name` with data_len bytes and a version (0 .. 2^31 - 1), atomically; returns LW_SAVE_OK or an LW_SAVE_* error (the slot then keeps its old bytes). */
+LW__HOST("save_write", "save-write")
+int32_t lw_save_write(const char *name_ptr, int32_t name_len, const char *data_ptr, int32_t data_len, int32_t version);
+
+/* Copy up to len bytes of save slot `name` to dst; returns the bytes copied or an LW_SAVE_* error. */
+#ifndef LW_COMPONENT /* component builds: defined by lw_component.c */
+LW__HOST("save_read", "save-read")
+#endif
+int32_t lw_save_read(const char *name_ptr, int32_t name_len, void *dst, int32_t len);
+
+/* Byte size of save slot `name`, or an LW_SAVE_* error (LW_SAVE_EMPTY: no such slot). */
+LW__HOST("save_size", "save-size")
+int32_t lw_save_size(const char *name_ptr, int32_t name_len);
+
+/* The version save slot `name` was written with, or an LW_SAVE_* error. */
+LW__HOST("save_version", "save-version")
+int32_t lw_save_version(const char *name_ptr, int32_t name_len);
+
 /* The frame being written by lw_game_render. */
 typedef struct lw_frame { uint8_t *buf; uint32_t len, cap, last; uint32_t dropped; } lw_frame;
 
@@ -651,6 +678,19 @@ static inline int lw_pad_down(const lw_gamepad *g, int button) {
 }
 static inline int32_t lw_asset(const char *name) {
     return lw_asset_request(name, (int32_t)__builtin_strlen(name));
+}
+/* Save slots by NUL-terminated name: LW_SAVE_OK, bytes read, a size or version, or an LW_SAVE_* error. */
+static inline int32_t lw_save(const char *name, const void *data, int32_t len, int32_t version) {
+    return lw_save_write(name, (int32_t)__builtin_strlen(name), (const char *)data, len, version);
+}
+static inline int32_t lw_load(const char *name, void *dst, int32_t len) {
+    return lw_save_read(name, (int32_t)__builtin_strlen(name), dst, len);
+}
+static inline int32_t lw_saved_size(const char *name) {
+    return lw_save_size(name, (int32_t)__builtin_strlen(name));
+}
+static inline int32_t lw_saved_version(const char *name) {
+    return lw_save_version(name, (int32_t)__builtin_strlen(name));
 }
 
 /* --- sound: lw_game_tick appends commands to the sound block, which the host mixes after the tick.

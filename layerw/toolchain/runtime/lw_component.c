@@ -90,6 +90,23 @@ int32_t lw_asset_read(int32_t handle, int32_t offset, void *dst, int32_t len) {
     return (int32_t)ret[2];
 }
 
+__attribute__((import_module(LW__HOST_IFACE), import_name("save-read")))
+void lw__host_save_read(const char *name, int32_t name_len, int32_t len, uint32_t *ret);
+
+int32_t lw_save_read(const char *name, int32_t name_len, void *dst, int32_t len) {
+    if (len < 0 || dst == NULL || name_len <= 0 || name_len > LW_SAVE_NAME_MAX) return LW_SAVE_BAD_ARGUMENT;
+    uint32_t *ret = ret_area();  /* option<list<u8>>: u8 tag, then ptr and len at 4 and 8 */
+    *alloc_target() = (uint32_t)(uintptr_t)dst;
+    lw__host_save_read(name, name_len, len, ret);
+    *alloc_target() = 0;
+    if ((ret[0] & 0xFF) == 0) {  /* none: the slot's error code, as save-size gives it */
+        int32_t code = lw_save_size(name, name_len);
+        return code < 0 ? code : LW_SAVE_STORAGE;
+    }
+    if (ret[1] != (uint32_t)(uintptr_t)dst && ret[2]) __builtin_memmove(dst, (void *)(uintptr_t)ret[1], ret[2]);
+    return (int32_t)ret[2];
+}
+
 /* --- state: hash, pages, grow, read, write --------------------------------------------------- */
 
 static uint32_t memory_bytes(void) { return (uint32_t)__builtin_wasm_memory_size(0) * 65536u; }

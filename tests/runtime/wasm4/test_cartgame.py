@@ -18,6 +18,7 @@ from layerw.runtime.inputs import InputState
 from layerw.runtime.start import start_game
 from layerw.runtime.wasm4 import memorymap as mm
 from layerw.runtime.wasm4.cartgame import FRAME_TEXTURE, CartGame
+from layerw.saves import Saves, Slot
 from tests.runtime.wasm4.conftest import wat_cart
 
 IMPORTS = """
@@ -27,6 +28,15 @@ IMPORTS = """
   (import "env" "diskw" (func $diskw (param i32 i32) (result i32)))
   (import "env" "trace" (func $trace (param i32)))
 """
+
+
+# A cart that counts its runs in disk byte 2: start() reads the disk, adds one and writes 3 bytes back.
+DISK_COUNTER = f"""(module {IMPORTS}
+  (func (export "start")
+    (drop (call $diskr (i32.const 0x4000) (i32.const 8)))
+    (i32.store8 (i32.const 0x4002) (i32.add (i32.load8_u (i32.const 0x4002)) (i32.const 1)))
+    (drop (call $diskw (i32.const 0x4000) (i32.const 3))))
+  (func (export "update")))"""
 
 
 def cart(tmp_path: Path, engine: Engine, body: str, imports: str = IMPORTS) -> CartGame:
@@ -128,6 +138,27 @@ def test_disk_writes_reads_and_travels_in_snapshots(tmp_path: Path, engine: Engi
         assert game.state_hash() != before
         game.restore(snap)
         assert game.disk.data[:5] == b"hello" and game.state_hash() == before
+
+
+def test_the_disk_persists_across_runs_as_the_save_slot_disk(tmp_path: Path, engine: Engine) -> None:
+    """First run: start() finds an empty disk and writes "hi" plus a counter; every later run reads
+    the disk the previous one left (diskr in start) and writes it back incremented."""
+    body = """
+      (func (export "start")
+        (i32.store (i32.const 0x5000) (call $diskr (i32.const 0x4000) (i32.const 8)))
+        (i32.store8 (i32.const 0x4002) (i32.add (i32.load8_u (i32.const 0x4002)) (i32.const 1)))
+        (i32.store16 (i32.const 0x4000) (i32.const 0x6968))
+        (drop (call $diskw (i32.const 0x4000) (i32.const 3))))
+      (func (export "update"))"""
+    saves = Saves(tmp_path / "saves")
+    for run in range(1, 4):
+        with start_game(wat_cart(tmp_path, f"(module {IMPORTS} {body})"), engine, saves=saves) as game:
+            assert isinstance(game, CartGame)
+            assert u8(game, 0x5000) == (0 if run == 1 else 3)  # what diskr found
+            assert game.disk.data == b"hi" + bytes([run])
+        assert saves.read("disk") == Slot(0, b"hi" + bytes([run]))
+    with start_game(wat_cart(tmp_path, f"(module {IMPORTS} {body})"), engine) as game:
+        assert u8(game, 0x5000) == 0  # no saves (a room): the disk starts empty, as before
 
 
 def test_tone_events_are_typed_stamped_and_kept_per_tick(tmp_path: Path, engine: Engine) -> None:
