@@ -86,6 +86,10 @@ def imports(*names: str) -> str:
         "asset_read": "(param i32 i32 i32 i32) (result i32)", "image_size": "(param i32) (result i32)",
         "log": "(param i32 i32 i32)",
     }
+    for sig in abi.IMPORTS:  # every host function of the contract, as abi.py declares it
+        params = f"(param {' '.join(sig.params)})" if sig.params else ""
+        results = f" (result {' '.join(sig.results)})" if sig.results else ""
+        sigs.setdefault(sig.name, f"{params}{results}".strip())
     ns = {n: (abi.IMPORT_MODULE if n in {s.name for s in abi.IMPORTS} else W) for n in names}
     return " ".join(f'(import "{ns[n]}" "{n}" (func ${n} {sigs[n]}))' for n in names)
 
