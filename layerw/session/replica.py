@@ -27,7 +27,9 @@ from layerw.wire import KEPT_SNAPSHOTS
 
 class Replica:
     def __init__(self, bundle: Bundle, engine: Engine) -> None:
-        self.game: GameHost = start_game(bundle, engine)
+        # No native room front-end plays sound yet (`layerw join` has no speaker), so the replica
+        # mixes none: mixing cost every confirmed tick, and a replica fast-forwards thousands of them.
+        self.game: GameHost = start_game(bundle, engine, audio=False)
         self.inputs = InputState()
         self.saved: deque[Snapshot] = deque(maxlen=KEPT_SNAPSHOTS)
         self.seat = p.NO_SEAT
