@@ -90,8 +90,9 @@ class RoomRunner:
     """One room and its clients; its host's clock calls ``beat`` once per tick."""
 
     def __init__(self, key: tuple[str, str], room: Room, limits: Limits, metrics: Metrics | None = None, *,
-                 public: bool = False) -> None:
+                 public: bool = False, encoder: ThreadPoolExecutor | None = None) -> None:
         self.key = key  # (game, room id): its entry in RoomHost.runners
+        self.encoder = encoder  # the thread that encodes snapshots (None: asyncio's default pool)
         self.room = room
         self.public = public  # listed by GET /rooms for anyone (else only for the operator)
         self._encoding: asyncio.Future[bytes] | None = None  # a kept snapshot being encoded in a thread
@@ -152,7 +153,7 @@ class RoomRunner:
         if self._encoding is None:
             saved = self.room.unencoded()
             if saved is not None:
-                self._encoding = asyncio.ensure_future(asyncio.to_thread(saved.full))
+                self._encoding = asyncio.get_running_loop().run_in_executor(self.encoder, saved.full)
                 self._encoding.add_done_callback(self._encoded)
 
     def _encoded(self, done: asyncio.Future[bytes]) -> None:
@@ -172,7 +173,8 @@ class RoomRunner:
         for _ in range(PREPARE_TRIES):
             if self.room.state_ready(base_tick):
                 return
-            await asyncio.to_thread(self.room.saved[-1].prepare, self.room.base(base_tick))
+            await asyncio.get_running_loop().run_in_executor(self.encoder, self.room.saved[-1].prepare,
+                                                             self.room.base(base_tick))
 
     def drop_all(self, code: int, reason: str) -> None:
         for client in list(self.clients):
@@ -262,6 +264,9 @@ class RoomHost:
         self.admission = Admission(limits)
         self._building: dict[RoomKey, asyncio.Task[RoomRunner]] = {}  # rooms being built, shared by their joins
         self._builders = ThreadPoolExecutor(limits.builders, thread_name_prefix="layerw-room-build")
+        # One thread encodes every room's snapshots, in turn: rooms started together snapshot at the same
+        # ticks, and a pool would run all those encodings at once, each taking the GIL from the loop.
+        self._encoder = ThreadPoolExecutor(1, thread_name_prefix="layerw-snapshot")
         self.clocks: dict[tuple[float, int], Clock] = {}  # by tick period and phase
         self.on_room_closed: Callable[[str], None] = lambda room: None
         self.metrics = metrics or Metrics()
@@ -312,7 +317,7 @@ class RoomHost:
             except SessionError:
                 room.close()
                 raise
-            runner = RoomRunner(key, room, self.limits, metrics=self.metrics, public=public)
+            runner = RoomRunner(key, room, self.limits, metrics=self.metrics, public=public, encoder=self._encoder)
             self.runners[key] = runner
             phases = [self.clocks.setdefault((runner.period, k), Clock(runner.period, k / PHASES, self._closed))
                       for k in range(PHASES)]
@@ -459,6 +464,7 @@ class RoomHost:
                 await asyncio.gather(clock.task, return_exceptions=True)
             clock.runners.clear()  # the cancelled task's traceback keeps the clock a while: not its rooms
         self.clocks.clear()
+        self._encoder.shutdown(wait=False, cancel_futures=True)  # no beat runs now to ask it for more
         for runner in list(self.runners.values()):
             self._closed(runner)
 
