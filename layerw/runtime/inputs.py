@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sized
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,13 @@ from layerw.runtime.assets import Event
 
 KEY_CODES: dict[str, int] = {name: i for i, name in enumerate(abi.KEYS)}
 PAD_CODES: dict[str, int] = {name: i for i, name in enumerate(abi.PAD_BUTTONS)}
+
+
+def check_event_count(events: Sized) -> None:
+    """A tick carries at most ``abi.MAX_EVENTS`` events; more is ``InputError`` before anything is sent
+    or ticked (every backend asks here, whether it packs the record itself or not)."""
+    if len(events) > abi.MAX_EVENTS:
+        raise InputError(f"{len(events)} events in one tick; the contract allows {abi.MAX_EVENTS}")
 
 
 class InputState:
@@ -93,8 +100,7 @@ class InputState:
 
     def pack(self, tick: int, events: list[Event]) -> bytes:
         """The lw_input bytes for ``tick`` with these events (at most MAX_EVENTS)."""
-        if len(events) > abi.MAX_EVENTS:
-            raise InputError(f"{len(events)} events in one tick; the contract allows {abi.MAX_EVENTS}")
+        check_event_count(events)
         self.record["tick"] = tick
         self.record["event_count"] = len(events)
         ev = self.record["events"]

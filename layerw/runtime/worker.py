@@ -37,11 +37,11 @@ import numpy as np
 
 from layerw import abi
 from layerw.bundle import Bundle
-from layerw.errors import GameError, GameTimedOut, InputError, LayerWError, SnapshotError
+from layerw.errors import GameError, GameTimedOut, LayerWError, SnapshotError
 from layerw.runtime.assets import Event, decode_image
 from layerw.runtime.basehost import BaseHost
 from layerw.runtime.engine import CpuLimit, Engine
-from layerw.runtime.inputs import InputState
+from layerw.runtime.inputs import InputState, check_event_count
 from layerw.runtime.memoryhost import MemoryHost
 from layerw.runtime.snapshot import Snapshot
 from layerw.runtime.start import start_game
@@ -225,8 +225,7 @@ class WorkerGame(BaseHost):
 
     def _tick(self, inputs: InputState, events: Sequence[Event]) -> None:
         """Send one tick with its events; its answer (or error) is collected by a later call."""
-        if len(events) > abi.MAX_EVENTS:
-            raise InputError(f"{len(events)} events in one tick; the contract allows {abi.MAX_EVENTS}")
+        check_event_count(events)
         packed = np.array([(e.kind, e.player, e.a, e.b) for e in events], dtype=abi.EVENT.dtype).tobytes()
         self._send(TICK, inputs.record.tobytes() + packed)
         self.tick_count += 1

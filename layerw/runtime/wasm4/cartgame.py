@@ -31,12 +31,12 @@ import wasmtime
 from layerw import abi
 from layerw.bundle import Bundle
 from layerw.cart import check_cart
-from layerw.errors import GameError, InputError, SnapshotError
+from layerw.errors import GameError, SnapshotError
 from layerw.observability import tracing
 from layerw.runtime.assets import Event
 from layerw.runtime.engine import Engine
 from layerw.runtime.game import MAX_TABLE_ELEMENTS, MAX_TABLES, Game
-from layerw.runtime.inputs import InputState
+from layerw.runtime.inputs import InputState, check_event_count
 from layerw.runtime.memoryhost import MemoryHost
 from layerw.runtime.snapshot import Snapshot
 from layerw.runtime.wasi import SplitMix64
@@ -138,8 +138,7 @@ class CartGame(Game):
     # --- the frame path ----------------------------------------------------------------------------
 
     def _tick(self, inputs: InputState, events: Sequence[Event]) -> None:
-        if len(events) > abi.MAX_EVENTS:
-            raise InputError(f"{len(events)} events in one tick; the contract allows {abi.MAX_EVENTS}")
+        check_event_count(events)
         self._refuse_if_failed()
         if self.store is None:
             raise GameError(f"{self.name} is closed; start it again", game=self.name, tick=self.tick_count)
