@@ -24,6 +24,7 @@ MAGIC = b"LWSV"
 FORMAT = 1
 HEADER = struct.Struct("<4sIiI32s")  # magic, format, version, length, sha256
 SUFFIX = ".slot"
+MAX_VERSION = 0x7FFFFFFF  # a slot's version is an i32 in the header and in the contract, never negative
 _NAME = re.compile(rf"^[A-Za-z0-9_-][A-Za-z0-9_.-]{{0,{abi.SAVE_NAME_MAX - 1}}}$")
 
 
@@ -129,7 +130,7 @@ class Saves:
         """Replace slot ``name`` atomically; ``SaveTooBig`` over a limit, ``SaveError`` for a bad
         version or a failed write (the slot then keeps its old bytes)."""
         path = self.path(name)
-        if not 0 <= version <= 0x7FFFFFFF:
+        if not 0 <= version <= MAX_VERSION:
             raise SaveError(f"save slot {name!r}: version {version} must be within 0..2^31-1")
         if len(data) > self.slot_bytes:
             raise SaveTooBig(f"save slot {name!r}: {len(data)} bytes, over [saves] slot_bytes = {self.slot_bytes}",

@@ -14,7 +14,7 @@ from typing import Any
 
 from layerw import abi
 from layerw.errors import SaveCorrupt, SaveError, SaveTooBig
-from layerw.saves import Saves, Slot, check_name
+from layerw.saves import MAX_VERSION, Saves, Slot, check_name
 
 R = abi.SAVE_RESULTS
 MAX_LOGGED = 64  # slots whose failures are logged (a game retrying every tick logs each once)
@@ -72,7 +72,7 @@ class SaveSlots:
         if self.saves is None:
             return R["UNAVAILABLE"]
         name = self._name(raw_name)
-        if name is None or not 0 <= version <= 0x7FFFFFFF:
+        if name is None or not 0 <= version <= MAX_VERSION:
             return R["BAD_ARGUMENT"]
         try:
             self.saves.write(name, data, version)
