@@ -37,7 +37,6 @@ from layerw.session.allowance import Allowance, Bucket
 from layerw.session.limits import Limits as Limits  # re-exported: callers configure rooms through the host
 from layerw.session.outbox import Outbox
 from layerw.session.room import Room, RoomState
-from layerw.wire import CLOSE_ELSEWHERE as CLOSE_ELSEWHERE  # re-exported: server/app.py imports it from here
 from layerw.wire import (
     CLOSE_GOING_AWAY,
     CLOSE_INTERNAL,
