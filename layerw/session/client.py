@@ -6,12 +6,15 @@ the room; the WebSocket lives at ``ws://HOST:PORT/rooms/GAME/ID``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 import websockets
+from websockets.asyncio.client import ClientConnection
 
 from layerw.bundle import Bundle
 from layerw.errors import ProtocolError, SessionError
@@ -66,6 +69,35 @@ def closed_message(e: websockets.ConnectionClosed) -> str:
     return f"{meaning}{reason} (close code {e.rcvd.code})"
 
 
+@asynccontextmanager
+async def connection(url: str) -> AsyncIterator[ClientConnection]:
+    """A WebSocket to the room at ``url`` (``ws://.../rooms/GAME/ID``), closed with ``leave`` however
+    the block ends."""
+    ws = await websockets.connect(url, max_size=MAX_SERVER_MESSAGE)
+    try:
+        yield ws
+    finally:
+        await leave(ws)
+
+
+async def leave(ws: ClientConnection) -> None:
+    """Close ``ws``, reading (and dropping) what the room sends until the server answers the close.
+
+    The room streams a frame every tick until it reads our close frame, and its answer comes behind
+    those frames. websockets stops reading the socket once 16 messages wait unread, so a client that
+    only closed would never see the answer and would wait out websockets' whole ``close_timeout``
+    (10 s): a player leaving to rejoin came back after its seat's grace and got another seat. The
+    wait stays bounded by that timeout against a server that never answers."""
+    closing = asyncio.ensure_future(ws.close())
+    try:
+        async for _ in ws:  # ends once the close handshake is done
+            pass
+    except websockets.ConnectionClosed:
+        pass  # closed without a clean handshake (the timeout, or the server hung up): gone all the same
+    finally:
+        await closing
+
+
 class _Elsewhere(Exception):
     def __init__(self, base: str) -> None:
         self.base = base
@@ -101,7 +133,7 @@ class OnlineClient:
         replica = self.replica
         role = p.SPECTATOR if spectate else p.PLAYER
         try:
-            async with websockets.connect(address.websocket, max_size=MAX_SERVER_MESSAGE) as ws:
+            async with connection(address.websocket) as ws:
                 await ws.send(p.hello(role, replica.token, replica.base_tick))
                 welcomed = False
                 while not welcomed or replica.tick < ticks:

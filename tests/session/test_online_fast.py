@@ -4,6 +4,7 @@ a forced desync healed over the wire."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -51,6 +52,37 @@ def test_four_players_for_thousands_of_ticks(fast: tuple[str, object, Bundle], e
     assert sorted(o.seat for o in outcomes) == [0, 1, 2, 3]  # type: ignore[attr-defined]
     for c in clients:
         c.close()
+
+
+def test_leaving_reads_on_until_the_server_answers_the_close(fast: tuple[str, object, Bundle], engine: Engine) -> None:
+    """A player that stops reading at its last tick leaves at once, not after websockets' 10 s close
+    timeout: the room streams frames until it reads the close, websockets stops reading the socket
+    once 16 of them wait unread, and the server's close answer comes behind them. Made certain here:
+    the client's loop is busy while the room's frames pile up, and the server is slow to answer."""
+    url, app, bundle = fast
+    address = RoomAddress.parse(f"{url}/play/pong?room=leaving")
+    client = OnlineClient(bundle, engine)
+    stopped: list[float] = []
+
+    def last_tick(replica: Replica, _local: object) -> bool | None:
+        if replica.tick < 600:
+            return None
+        time.sleep(0.3)  # a busy client: ~360 frames pile up unread (speed 20)
+        server_loop(app).call_soon_threadsafe(time.sleep, 0.5)  # a busy server: it reads the close after this
+        stopped.append(time.monotonic())
+        return False
+
+    outcome = asyncio.run(client.play(address, ticks=10_000, on_frame=last_tick))
+    left_in = time.monotonic() - stopped[0]
+    client.close()
+    assert outcome.tick == 600  # type: ignore[attr-defined]
+    assert left_in < 5.0  # the server answers after 0.5 s; websockets' close_timeout is 10 s
+
+
+def server_loop(app: object) -> asyncio.AbstractEventLoop:
+    """The server's event loop (its rooms' clocks run on it)."""
+    clock = next(iter(app.state.host.clocks.values()))  # type: ignore[attr-defined]
+    return clock.task.get_loop()  # type: ignore[no-any-return]
 
 
 def test_rejoin_late_join_and_forced_desync(fast: tuple[str, object, Bundle], engine: Engine) -> None:
