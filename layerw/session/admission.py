@@ -3,7 +3,8 @@
 A room costs memory (its game's linear memory and the snapshots it keeps) for as long as anyone
 keeps joining it, and building one costs a store fetch, a compile and an instantiation. So a new
 room must fit five bounds (all in ``Limits``): rooms in all, rooms per address, room memory in all
-and per address, and creations per address per minute. A room counts against the address whose join
+and per address, and creations per address per minute. A new player seat in a room another address
+created must fit one more: seats per address (``seat``). A room counts against the address whose join
 created it until it closes; rooms still being built count too, so concurrent joins cannot overshoot.
 Refusals of the server's own capacity raise ``RoomFull`` (try again later); refusals of one
 address's share raise ``SessionError`` (policy).
@@ -12,7 +13,7 @@ address's share raise ``SessionError`` (policy).
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from layerw.errors import RoomFull, SessionError
@@ -66,6 +67,19 @@ class Admission:
         self.buckets[peer] = (tokens - 1, now)
         self.owners[key] = peer
         self.building[key] = estimate
+
+    def seat(self, key: RoomKey, peer: str, holders: Mapping[RoomKey, Sequence[str]]) -> None:
+        """Let ``peer`` take a new player seat in room ``key`` (``holders``: who holds each taken seat
+        of every live room), or raise why not. Seats in rooms that ``peer`` created are its own to
+        fill (friends behind one address); in others' rooms it holds at most ``seats_per_address``,
+        so one address that learned room ids cannot take the seats their players came for."""
+        if self.owners.get(key) == peer:
+            return
+        lim = self.limits
+        held = sum(seats.count(peer) for k, seats in holders.items() if self.owners.get(k) != peer)
+        if held >= lim.seats_per_address:
+            raise SessionError(f"{peer} holds {held} seats in rooms other addresses created, the most one address "
+                               f"may (seats_per_address {lim.seats_per_address}): leave one first")
 
     def settle(self, key: RoomKey, room: Room, in_use: Mapping[RoomKey, int]) -> int:
         """A room finished building: check its measured footprint against the memory bounds (the

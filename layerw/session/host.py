@@ -285,6 +285,10 @@ class RoomHost:
         """Each live room's memory footprint, for the admission's memory bounds."""
         return {key: footprint(run.room) for key, run in self.runners.items()}
 
+    def _holders(self) -> dict[RoomKey, list[str]]:
+        """Who holds each taken seat of every live room, for the admission's seats per address."""
+        return {key: run.room.holders() for key, run in self.runners.items()}
+
     async def runner(self, game: str, room_id: str, peer: str = "local", public: bool = False) -> RoomRunner:
         """The room's runner, building the room first when it is new (``peer``, the joining
         client's address, is who the new room counts against; ``public`` lists it in ``GET /rooms``);
@@ -370,7 +374,9 @@ class RoomHost:
                         await runner.prepare(hello.base_tick)
                         if runner.room.state is RoomState.OPEN:  # (it may have closed, empty, meanwhile)
                             break
-                    welcome = runner.room.join(hello)  # join and register in one step: no frame is missed
+                    if hello.role == p.PLAYER and not runner.room.holds(hello.token):  # a new seat, not a rejoin
+                        self.admission.seat(runner.key, peer, self._holders())
+                    welcome = runner.room.join(hello, peer)  # join and register in one step: no frame is missed
                 except SessionError:
                     self.metrics.joins.labels(game, "refused").inc()
                     raise

@@ -21,6 +21,7 @@ class Limits:
     rooms_per_minute: float = 30.0  # room creations per address, sustained: each costs a fetch, compile, instantiate
     room_burst: int = 16  # creations one address may make at once (a page opening a few rooms)
     addresses: int = 10_000  # addresses whose creation rate is remembered: bounds the admission's own memory
+    seats_per_address: int = 4  # player seats one address may hold in rooms other addresses created: theirs to play
     builders: int = 4  # rooms built at once, each on a thread off the event loop: bounds that work's CPU and memory
     # Each client and room:
     queue_frames: int = 600  # outgoing messages buffered per client before it is dropped as too slow

@@ -62,6 +62,7 @@ class Seat:
     token: bytes = b""
     away_since: int = 0
     heard: int = -1  # tick of its connection's last INPUT or HASH; -1: none since it joined
+    holder: str = ""  # who holds it (the host's label for the client's address), until it is free again
 
 
 class LogThrottle:
@@ -136,8 +137,9 @@ class Room:
 
     # --- seats ----------------------------------------------------------------------------------
 
-    def join(self, hello: p.Hello) -> p.Welcome:
-        """Seat a player (or a returning one, by token) or a spectator; returns the WELCOME.
+    def join(self, hello: p.Hello, holder: str = "") -> p.Welcome:
+        """Seat a player (or a returning one, by token) or a spectator; returns the WELCOME. A
+        player's seat is then held by ``holder`` (the host counts seats per client address).
 
         A token names its seat whether the seat is away or still connected. While the seat's
         connection is live (it sent an INPUT or HASH within ``live_ticks``) a HELLO with its
@@ -155,6 +157,7 @@ class Room:
                                 f"{self.tick - entry.heard} ticks ago); it can be taken over once that one "
                                 f"has been silent for {self.live_ticks} ticks")
             entry.heard = -1  # a new connection: not heard from yet
+            entry.holder = holder
             if entry.state is not SeatState.CONNECTED:
                 entry.state = entry.state.to(SeatState.CONNECTED)
             if not rejoin:
@@ -164,6 +167,14 @@ class Room:
             token = entry.token
         return p.Welcome(seat, token, self.tick_rate, self.input_delay, self.hash_every, self.snapshot_every,
                          self.state_for(hello.base_tick))
+
+    def holds(self, token: bytes) -> bool:
+        """True when ``token`` names a seat this room keeps (a HELLO with it rejoins, taking no new seat)."""
+        return any(token) and any(s.token == token and s.state is not SeatState.FREE for s in self.seats)
+
+    def holders(self) -> list[str]:
+        """Who holds each taken seat (connected or away), one entry per seat."""
+        return [s.holder for s in self.seats if s.state is not SeatState.FREE]
 
     def _seat_for(self, token: bytes) -> int:
         if any(token):
@@ -192,7 +203,7 @@ class Room:
         for i, s in enumerate(self.seats):
             if s.state is SeatState.AWAY and self.tick - s.away_since >= self.grace_ticks:
                 s.state = s.state.to(SeatState.FREE)
-                s.token = b""
+                s.token, s.holder = b"", ""
                 self._set_player(i, connected=False)
                 self.events.append((abi.EVENTS["PLAYER_LEFT"], i, 0, 0))
 

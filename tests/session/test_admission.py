@@ -177,3 +177,31 @@ def test_the_admission_forgets_idle_addresses_past_its_bound_never_one_holding_a
         admission.admit(("wat", room), peer, {}, now=0.0)
         admission.release(("wat", room))
     assert list(admission.buckets) == ["10.0.0.1", "10.0.0.3"]  # the oldest idle one went, not the oldest
+
+
+def test_one_address_holds_at_most_its_share_of_seats_in_rooms_others_created(tmp_path: Path, engine: Engine) -> None:
+    host = make_host(Source(wat_game(tmp_path)), engine, seats_per_address=2)
+
+    async def story() -> None:
+        owners = [await join(host, "r1", "10.0.0.1"), await join(host, "r2", "10.0.0.1")]
+        b1, b2 = await join(host, "r1", "10.0.0.2"), await join(host, "r1", "10.0.0.2")
+        code, reason = await refused(host, "r2", "10.0.0.2")  # a third seat in others' rooms
+        assert code == CLOSE_POLICY and "seats_per_address 2" in reason and "10.0.0.2" in reason, reason
+        watching = await join(host, "r2", "10.0.0.2", role=p.SPECTATOR)  # watching takes no seat
+        own = [await join(host, "r3", "10.0.0.2") for _ in range(3)]  # the room it created is its own to fill
+        c = await join(host, "r2", "10.0.0.3")  # the share is per address
+        welcome = p.decode_server(b1.received[0])
+        assert isinstance(welcome, p.Welcome)
+        await leave(b1)  # its seat is kept (away): still held, so still counted
+        code, _ = await refused(host, "r2", "10.0.0.2")
+        assert code == CLOSE_POLICY
+        back = Connection().open(host, "wat", "r1", "10.0.0.2")  # a rejoin by token takes no new seat: allowed
+        assert (await back.welcome(token=welcome.token)).seat == welcome.seat
+        await leave(back)
+        while welcome.token in [s.token for s in host.runners[("wat", "r1")].room.seats]:  # the grace runs out
+            await asyncio.sleep(0.02)
+        b3 = await join(host, "r2", "10.0.0.2")  # a freed seat no longer counts
+        await leave(*owners, b2, watching, *own, c, b3)
+        await host.close()
+
+    asyncio.run(story())
