@@ -266,6 +266,10 @@ class RoomHost:
         # One thread encodes every room's snapshots, in turn: rooms started together snapshot at the same
         # ticks, and a pool would run all those encodings at once, each taking the GIL from the loop.
         self._encoder = ThreadPoolExecutor(1, thread_name_prefix="layerw-snapshot")
+        # Closed rooms' games are freed on a thread too (the store, its linear memory, a worker process):
+        # rooms closing together (a churn of empty rooms) would otherwise each stall every other room's beat.
+        self._closer = ThreadPoolExecutor(1, thread_name_prefix="layerw-room-close")
+        self._freeing: set[asyncio.Future[None]] = set()  # games being freed: the host's close waits for them
         self.clocks: dict[tuple[float, int], Clock] = {}  # by tick period and phase
         self.on_room_closed: Callable[[str], None] = lambda room: None
         self.metrics = metrics or Metrics()
@@ -318,7 +322,7 @@ class RoomHost:
             try:
                 self.admission.settle(key, room, self._in_use())
             except SessionError:
-                room.close()
+                self._free(room)
                 raise
             runner = RoomRunner(key, room, self.limits, metrics=self.metrics, public=public, encoder=self._encoder)
             self.runners[key] = runner
@@ -340,11 +344,25 @@ class RoomHost:
         return Room(f"{game}/{room_id}", self.bundles(game), self.engine, **self.room_options)
 
     def _closed(self, runner: RoomRunner) -> None:
-        runner.room.close()
+        self._free(runner.room)
         if self.runners.get(runner.key) is runner:
             del self.runners[runner.key]
             self.admission.release(runner.key)
             self.on_room_closed(f"{runner.key[0]}/{runner.key[1]}")
+
+    def _free(self, room: Room) -> None:
+        """End ``room`` now (no join, input or tick reaches it from here on) and free its game on the
+        closer thread: the loop holds no reference to it after this, so it goes once freed."""
+        if room.state is RoomState.OPEN:
+            room.end()
+            freeing = asyncio.get_running_loop().run_in_executor(self._closer, room.game.close)
+            self._freeing.add(freeing)
+            freeing.add_done_callback(functools.partial(self._freed, room.id))
+
+    def _freed(self, room_id: str, done: asyncio.Future[None]) -> None:
+        self._freeing.discard(done)
+        if not done.cancelled() and done.exception() is not None:
+            log.error("room %s: its game failed to close: %r", room_id, done.exception(), extra={"room": room_id})
 
     async def serve(self, game: str, room_id: str, receive: Callable[[], Awaitable[bytes]],
                     send: Callable[[bytes], Awaitable[None]], close: Callable[[int, str], Awaitable[None]], *,
@@ -472,6 +490,8 @@ class RoomHost:
         self._encoder.shutdown(wait=False, cancel_futures=True)  # no beat runs now to ask it for more
         for runner in list(self.runners.values()):
             self._closed(runner)
+        await asyncio.gather(*self._freeing, return_exceptions=True)  # every game freed before the engine goes
+        self._closer.shutdown(wait=False)
 
 
 def _seen(build: asyncio.Task[RoomRunner]) -> None:

@@ -287,9 +287,15 @@ class Room:
         if self.state is not RoomState.OPEN:
             raise SessionError(f"room {self.id} is closed")
 
+    def end(self) -> None:
+        """Close the room to joins, inputs and ticks, leaving its game to be freed by whoever ends it
+        (a host frees it on a thread, off its event loop; nothing here touches the game after this)."""
+        self.state = RoomState.CLOSED
+
     def close(self) -> None:
+        """End the room and free its game now."""
         if self.state is RoomState.OPEN:
-            self.state = RoomState.CLOSED
+            self.end()
             self.game.close()
 
 

@@ -8,6 +8,7 @@ import asyncio
 import logging
 import os
 import signal
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -17,6 +18,7 @@ import uvicorn
 import websockets
 
 from layerw.bundle import Bundle
+from layerw.runtime.engine import Engine
 from layerw.server import run
 from layerw.server.app import create_app
 from layerw.server.catalog import DirCatalog
@@ -25,7 +27,7 @@ from layerw.session.directory import Directory
 from layerw.session.host import CLOSE_TRY_AGAIN, RoomHost
 from tests.server_thread import free_port, serving
 from tests.session.redis_server import redis_server
-from tests.session.wire import wat_game
+from tests.session.wire import Connection, room_host, wat_game
 
 JITTER_GOAL_MS = 5.0  # bench/rooms.py's goal for layerw_tick_lateness_seconds' p99
 STALL_S = 1.0
@@ -141,3 +143,44 @@ def test_a_join_is_refused_with_try_again_while_the_directory_is_down(tmp_path: 
     assert closed.rcvd is not None and closed.rcvd.code == CLOSE_TRY_AGAIN, closed
     assert "directory is unavailable" in closed.rcvd.reason
     assert any("failed to claim wat/r" in r.getMessage() for r in caplog.records), caplog.text
+
+
+def test_a_closing_room_frees_its_game_off_the_loop(tmp_path: Path, engine: Engine) -> None:
+    """A room that closes (here: empty) ends at once but its game is freed on the closer thread: a game
+    slow to free (a big memory, a worker process) stalls no other room's beat."""
+    host = room_host(wat_game(tmp_path), engine, empty_room_s=0.05)
+    freed_on: list[str] = []
+
+    async def story() -> float:
+        anchor = Connection().open(host, "wat", "other")  # another room, ticking all along
+        await anchor.welcome(role=p.SPECTATOR)
+        player = Connection().open(host, "wat", "r")
+        await player.welcome()
+        game = host.runners[("wat", "r")].room.game
+        free = game.close
+
+        def slow_free() -> None:
+            freed_on.append(threading.current_thread().name)
+            time.sleep(STALL_S)
+            free()
+
+        game.close = slow_free  # type: ignore[method-assign]
+        del game
+        player.put(None)
+        await player.ended()
+        while ("wat", "r") in host.runners:  # empty: it closes
+            await asyncio.sleep(0.01)
+        worst = 0.0
+        until = time.monotonic() + STALL_S
+        while time.monotonic() < until:  # the loop stays responsive while the game is freed
+            started = time.monotonic()
+            await asyncio.sleep(0.01)
+            worst = max(worst, time.monotonic() - started - 0.01)
+        anchor.put(None)
+        await anchor.ended()
+        await host.close()  # waits for the game to be freed
+        return worst
+
+    worst = asyncio.run(story())
+    assert len(freed_on) == 1 and freed_on[0].startswith("layerw-room-close"), freed_on
+    assert worst < STALL_S / 2, worst
