@@ -16,7 +16,8 @@ from enum import IntEnum
 import numpy as np
 
 from layerw import abi
-from layerw.errors import CommandListError
+from layerw.errors import CommandListError, GpuStreamError
+from layerw.gfx.gpustream import GpuCommand, command_size, parse_command
 
 # One quad on the GPU, laid out like abi.SPRITE so sprite records upload with a plain copy:
 # top-left and size before rotation, source rect in texels of the batch's texture, rotation about
@@ -76,6 +77,7 @@ class Frame:
     instances: np.ndarray = field(default_factory=lambda: np.empty(0, INSTANCE))
     vertices: np.ndarray = field(default_factory=lambda: np.empty(0, abi.VERTEX.dtype))
     transforms: np.ndarray = field(default_factory=lambda: np.array([IDENTITY], np.float32))
+    gpu: list[GpuCommand] = field(default_factory=list)  # GPU commands in order, drawn before the 2D batches
 
 
 # Converters take records as an (n, words) float32 array and return instances as (n, WORDS)
@@ -194,6 +196,15 @@ def parse(buf: bytes | bytearray | memoryview, length: int | None = None) -> Fra
         if at + _HEADER.size > end:
             raise CommandListError(f"truncated command header at byte {at} of {end}")
         code, count, arg, _ = _HEADER.unpack_from(mv, at)
+        gpu_op = abi.GPU_OP_BY_CODE.get(code)
+        if gpu_op is not None:
+            size = command_size(gpu_op, at, count, arg)
+            if at + _HEADER.size + size > end:
+                raise GpuStreamError(f"GPU {gpu_op.name} command at byte {at} ({size} bytes) overruns "
+                                       f"the command list of {end} bytes")
+            frame.gpu.append(parse_command(mv, at, gpu_op, count, arg))
+            at += _HEADER.size + size
+            continue
         op = abi.OP_BY_CODE.get(code)
         if op is None:
             raise CommandListError(f"unknown op {code} at byte {at}; is the game built for ABI "
