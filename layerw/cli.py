@@ -45,10 +45,15 @@ def cmd_build(args: argparse.Namespace) -> int:
             path = build_plugin(Path(args.dir), Path(args.out) if args.out else None)
         console.print(f"built plugin {path} ({path.stat().st_size:,} bytes)")
         return 0
+    from layerw.config import GameConfig
+    from layerw.gfx.wgsl import check_tree
+
+    with console.status(f"checking the WGSL shaders of {args.dir} ..."):
+        shaders = check_tree(Path(args.dir) / GameConfig.load(Path(args.dir)).assets_dir)
     with console.status(f"building {args.dir} ..."):
         result = build(Path(args.dir), Path(args.out) if args.out else None, component=args.component)
     console.print(f"built {result.config.name} {result.config.version}: {result.out} "
-                  f"(module {result.module_size:,} bytes, {result.assets} assets)")
+                  f"(module {result.module_size:,} bytes, {result.assets} assets, {len(shaders)} WGSL shaders checked)")
     return 0
 
 
