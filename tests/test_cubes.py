@@ -13,6 +13,7 @@ import pytest
 from layerw.bundle import Bundle
 from layerw.errors import RenderError
 from layerw.gfx.commands import parse
+from layerw.gfx.gpustream import name_of
 from layerw.gfx.renderer import WgpuRenderer
 from layerw.play.runner import Runner
 from layerw.runtime.engine import Engine
@@ -66,10 +67,10 @@ def test_restore_and_a_new_host_draw_the_uninterrupted_pixels(cubes: Bundle, eng
         snap = game.snapshot()
         runner.run_headless(60)
         expected, expected_hash = frame(runner), game.state_hash()
-        assert [c.name for c in parse(game.render()).gpu][0] == "WRITE_BUFFER"  # not fresh: no declarations
+        assert [name_of(c) for c in parse(game.render()).gpu][0] == "WRITE_BUFFER"  # not fresh: no declarations
 
         game.restore(snap)  # the same renderer: the game RESETs and declares again
-        assert parse(game.render()).gpu[0].name == "RESET"
+        assert name_of(parse(game.render()).gpu[0]) == "RESET"
         runner.run_headless(60)
         assert np.array_equal(frame(runner), expected) and game.state_hash() == expected_hash
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from layerw import abi
 from layerw.errors import CommandListError, GpuStreamError
-from layerw.gfx.gpustream import GpuCommand, command_size, parse_command
+from layerw.gfx.gpustream import PASS_FORMATS, Command, command_size, parse_command
 
 # One quad on the GPU, laid out like abi.SPRITE so sprite records upload with a plain copy:
 # top-left and size before rotation, source rect in texels of the batch's texture, rotation about
@@ -77,7 +77,7 @@ class Frame:
     instances: np.ndarray = field(default_factory=lambda: np.empty(0, INSTANCE))
     vertices: np.ndarray = field(default_factory=lambda: np.empty(0, abi.VERTEX.dtype))
     transforms: np.ndarray = field(default_factory=lambda: np.array([IDENTITY], np.float32))
-    gpu: list[GpuCommand] = field(default_factory=list)  # GPU commands in order, drawn before the 2D batches
+    gpu: list[Command] = field(default_factory=list)  # GPU commands in order, drawn before the 2D batches
 
 
 # Converters take records as an (n, words) float32 array and return instances as (n, WORDS)
@@ -196,6 +196,11 @@ def parse(buf: bytes | bytearray | memoryview, length: int | None = None) -> Fra
         if at + _HEADER.size > end:
             raise CommandListError(f"truncated command header at byte {at} of {end}")
         code, count, arg, _ = _HEADER.unpack_from(mv, at)
+        fast = PASS_FORMATS.get(code)
+        if fast is not None and count == 1 and arg == 0 and at + fast.size <= end:
+            frame.gpu.append(fast.unpack_from(mv, at))
+            at += fast.size
+            continue
         gpu_op = abi.GPU_OP_BY_CODE.get(code)
         if gpu_op is not None:
             size = command_size(gpu_op, at, count, arg)

@@ -37,7 +37,7 @@ from layerw.gfx.gpuresources import (
     Texture,
     VertexSlot,
 )
-from layerw.gfx.gpustream import GpuCommand
+from layerw.gfx.gpustream import CODE, LAYOUTS, OP, Command, GpuCommand, where
 
 _BUF_USAGE = sum(abi.GPU_BUFFER_USAGE.values())
 _TEX_USAGE = sum(abi.GPU_TEXTURE_USAGE.values())
@@ -50,6 +50,8 @@ _TEXTURE_BINDINGS = ("float", "unfilterable-float", "depth")
 _SAMPLER_BINDINGS = ("filtering", "non-filtering", "comparison")
 _PASS_OPS = frozenset({"SET_PIPELINE", "SET_BIND_GROUP", "SET_VERTEX_BUFFER", "SET_INDEX_BUFFER", "DRAW",
                        "DRAW_INDEXED", "END_PASS"})
+_DRAW, _DRAW_INDEXED, _SET_BIND_GROUP = CODE["DRAW"], CODE["DRAW_INDEXED"], CODE["SET_BIND_GROUP"]
+_RECORDS = {op.code: LAYOUTS[op.record.name].tuple for op in OP.values()}
 
 
 def enum(names: Sequence[str], code: int, what: str, *, zero: bool = True) -> str:
@@ -69,6 +71,7 @@ class PassState:
     pipeline: Pipeline | None = None
     pipeline_handle: int = 0
     groups: dict[int, BindGroup] = field(default_factory=dict)
+    groups_checked: bool = False  # the bound groups fit the pipeline (reset by SET_PIPELINE, SET_BIND_GROUP)
     vertex: dict[int, int] = field(default_factory=dict)  # slot -> bytes bound
     index: tuple[int, int] | None = None  # (bytes bound, bytes per index)
 
@@ -81,15 +84,18 @@ class GpuChecker:
         self.width, self.height = width, height
         self.table = GpuTable()
 
-    def check(self, commands: Sequence[GpuCommand]) -> bool:
+    def check(self, commands: Sequence[Command]) -> bool:
         """Check one frame's commands (and adopt its table); True when a pass draws into the frame."""
         table = self.table.copy()
         frame = _FrameCheck(table, self.width, self.height)
-        for cmd in commands:
+        for i, cmd in enumerate(commands):
             try:
-                frame.command(cmd)
+                if type(cmd) is tuple:
+                    frame.fast(cmd)
+                else:
+                    frame.command(cmd)  # type: ignore[arg-type]
             except GpuStreamError as e:
-                raise GpuStreamError(f"GPU {cmd.name} at byte {cmd.at}: {e}") from None
+                raise GpuStreamError(f"{where(cmd, i)}: {e}") from None
         if frame.pass_state is not None:
             raise GpuStreamError("the frame ends inside a render pass (no END_PASS)")
         self.table = table
@@ -105,6 +111,71 @@ class _FrameCheck:
         self.pass_state: PassState | None = None
         self.passes = self.draws = self.vertices = 0
         self.drew_frame = False
+
+    def fast(self, cmd: tuple[int, ...]) -> None:
+        """A pass command with one record, as parsed: (code, 1, 0, reserved, *fields)."""
+        state = self.pass_state
+        if state is None:
+            raise GpuStreamError("only allowed inside a render pass")
+        code = cmd[0]
+        if code == _DRAW:
+            self._draw_one(state, cmd[4], cmd[5], cmd[6], cmd[7])
+        elif code == _SET_BIND_GROUP:
+            index, group = cmd[4], self.table.resources.get((BIND_GROUP, cmd[5]))
+            if index >= abi.GPU_MAX_BIND_GROUPS or not isinstance(group, BindGroup):
+                raise GpuStreamError(f"no bind group {cmd[5]}, or index {index} is not below {abi.GPU_MAX_BIND_GROUPS}")
+            state.groups[index] = group
+            if state.groups_checked and state.pipeline is not None:  # only the new group needs checking
+                self._check_group(state, state.pipeline, index)
+        elif code == _DRAW_INDEXED:
+            if state.index is None:
+                raise GpuStreamError("no index buffer is bound")
+            bound, size = state.index
+            if (cmd[6] + cmd[4]) * size > bound:
+                raise GpuStreamError(f"draws read indices up to {cmd[6] + cmd[4]}, the index buffer holds {bound // size}")
+            self._draw_one(state, cmd[4], cmd[5], None, cmd[8])
+        else:
+            getattr(self, abi.GPU_OP_BY_CODE[code].name.lower())(None, _RECORDS[code]._make(cmd[4:]))
+
+    def _draw_one(self, state: PassState, count: int, instances: int, first: int | None, first_instance: int) -> None:
+        p = state.pipeline
+        if p is None:
+            raise GpuStreamError("no pipeline is set")
+        self.draws += 1
+        self.vertices += count * instances
+        if self.draws > abi.GPU_MAX_DRAWS or self.vertices > abi.GPU_MAX_VERTICES:
+            raise GpuStreamError(f"over the frame's limit of {abi.GPU_MAX_DRAWS} draws or "
+                                 f"{abi.GPU_MAX_VERTICES} vertices (count x instances)")
+        if not state.groups_checked:
+            self._check_groups(state, p)
+        for slot, vs in enumerate(p.slots):
+            bound = state.vertex.get(slot)
+            if bound is None:
+                raise GpuStreamError(f"vertex buffer slot {slot} is not bound")
+            if vs.step == "vertex":
+                if first is None or not count:
+                    continue  # indexed: index values are not known before the GPU (it reads them robustly)
+                last = first + count
+            elif instances:
+                last = first_instance + instances
+            else:
+                continue
+            if (last - 1) * vs.stride + vs.extent > bound:
+                raise GpuStreamError(f"draws read past the {bound} bytes bound at vertex buffer slot {slot}")
+
+    def _check_groups(self, state: PassState, p: Pipeline) -> None:
+        for i in range(len(p.layouts) or abi.GPU_MAX_BIND_GROUPS):
+            self._check_group(state, p, i)
+        state.groups_checked = True
+
+    def _check_group(self, state: PassState, p: Pipeline, i: int) -> None:
+        """The bind group at index ``i`` fits pipeline ``p`` (an explicit layout needs one at every index)."""
+        g = state.groups.get(i)
+        if p.layouts:
+            if i < len(p.layouts) and (g is None or g.layout != p.layouts[i]):
+                raise GpuStreamError(f"group {i} needs a bind group of layout {p.layouts[i]}")
+        elif g is not None and g.pipeline != state.pipeline_handle:
+            raise GpuStreamError(f"bind group at {i} was made for another pipeline's auto layout")
 
     def command(self, cmd: GpuCommand) -> None:
         in_pass = self.pass_state is not None
@@ -345,7 +416,7 @@ class _FrameCheck:
         assert self.pass_state is not None
         return self.pass_state
 
-    def set_pipeline(self, cmd: GpuCommand, r: Any) -> None:
+    def set_pipeline(self, cmd: GpuCommand | None, r: Any) -> None:
         p = self.table.get(PIPELINE, r.handle, "pipeline")
         assert isinstance(p, Pipeline)
         state = self._pass()
@@ -353,20 +424,24 @@ class _FrameCheck:
             raise GpuStreamError(f"pipeline {r.handle} draws to {list(p.colors)} depth {p.depth}, the pass has "
                                  f"{list(state.colors)} depth {state.depth}")
         state.pipeline, state.pipeline_handle = p, r.handle
+        state.groups_checked = False
 
-    def set_bind_group(self, cmd: GpuCommand, r: Any) -> None:
+    def set_bind_group(self, cmd: GpuCommand | None, r: Any) -> None:
         if r.index >= abi.GPU_MAX_BIND_GROUPS:
             raise GpuStreamError(f"index {r.index} is not below {abi.GPU_MAX_BIND_GROUPS}")
         group = self.table.get(BIND_GROUP, r.handle, "bind group")
         assert isinstance(group, BindGroup)
-        self._pass().groups[r.index] = group
+        state = self._pass()
+        state.groups[r.index] = group
+        if state.groups_checked and state.pipeline is not None:
+            self._check_group(state, state.pipeline, r.index)
 
-    def set_vertex_buffer(self, cmd: GpuCommand, r: Any) -> None:
+    def set_vertex_buffer(self, cmd: GpuCommand | None, r: Any) -> None:
         if r.slot >= abi.GPU_MAX_VERTEX_BUFFERS:
             raise GpuStreamError(f"slot {r.slot} is not below {abi.GPU_MAX_VERTEX_BUFFERS}")
         self._pass().vertex[r.slot] = self._range(r, abi.GPU_BUFFER_USAGE["VERTEX"], "VERTEX", 4)
 
-    def set_index_buffer(self, cmd: GpuCommand, r: Any) -> None:
+    def set_index_buffer(self, cmd: GpuCommand | None, r: Any) -> None:
         size = 2 if enum(abi.GPU_INDEX_FORMATS, r.format, "index format") == "uint16" else 4
         self._pass().index = (self._range(r, abi.GPU_BUFFER_USAGE["INDEX"], "INDEX", size), size)
 
@@ -405,12 +480,7 @@ class _FrameCheck:
         if self.draws > abi.GPU_MAX_DRAWS or self.vertices > abi.GPU_MAX_VERTICES:
             raise GpuStreamError(f"over the frame's limit of {abi.GPU_MAX_DRAWS} draws or "
                                  f"{abi.GPU_MAX_VERTICES} vertices (count x instances)")
-        for i in range(len(p.layouts) or abi.GPU_MAX_BIND_GROUPS):
-            g = state.groups.get(i)
-            if p.layouts and (g is None or g.layout != p.layouts[i]):
-                raise GpuStreamError(f"group {i} needs a bind group of layout {p.layouts[i]}")
-            if not p.layouts and g is not None and g.pipeline != state.pipeline_handle:
-                raise GpuStreamError(f"bind group at {i} was made for another pipeline's auto layout")
+        self._check_groups(state, p)
         for slot, vs in enumerate(p.slots):
             bound = state.vertex.get(slot)
             if bound is None:

@@ -23,11 +23,13 @@ from layerw import abi
 from layerw.errors import GpuStreamError, ShaderError
 from layerw.gfx.gpucheck import GpuChecker
 from layerw.gfx.gpuresources import BIND_GROUP, BUFFER, LAYOUT, PIPELINE, SAMPLER, SHADER, TEXTURE
-from layerw.gfx.gpustream import GpuCommand
+from layerw.gfx.gpustream import CODE, LAYOUTS, Command, GpuCommand
 
 _FORMATS = list(abi.GPU_TEXTURE_FORMATS)
 _VFORMATS = list(abi.GPU_VERTEX_FORMATS)
 _LINE = re.compile(r"wgsl:(\d+):(\d+)")
+_DRAW, _DRAW_INDEXED, _SET_BIND_GROUP = CODE["DRAW"], CODE["DRAW_INDEXED"], CODE["SET_BIND_GROUP"]
+_RECORDS = {op.code: LAYOUTS[op.record.name].tuple for op in abi.GPU_OPS}
 _BLENDS: dict[str, dict[str, dict[str, str]] | None] = {
     "replace": None,
     "alpha": {"color": {"src_factor": "src-alpha", "dst_factor": "one-minus-src-alpha"},
@@ -62,8 +64,10 @@ class GpuReplay:
         self._wgpu, self.device, self.target_view = wgpu, device, target_view
         self.checker = GpuChecker(width, height)
         self.objects: dict[tuple[int, int], Any] = {}  # (kind, handle) -> wgpu object (a texture: (texture, view))
+        self.encoder: Any = None  # the frame's command encoder while passes are recorded
+        self.pass_: Any = None  # the render pass being recorded
 
-    def run(self, commands: Sequence[GpuCommand]) -> bool:
+    def run(self, commands: Sequence[Command]) -> bool:
         """Check, then replay one frame's commands; True when a pass drew into the frame's target."""
         drew = self.checker.check(commands)
         try:
@@ -77,12 +81,27 @@ class GpuReplay:
             raise
         return drew
 
-    def _replay(self, commands: Sequence[GpuCommand]) -> None:
-        self.encoder: Any = None
-        self.pass_: Any = None
+    def _replay(self, commands: Sequence[Command]) -> None:
+        self.encoder = self.pass_ = None
+        objects, methods = self.objects, self._methods
         for cmd in commands:
-            getattr(self, "_" + cmd.name.lower())(cmd, cmd.rec)
+            if type(cmd) is not tuple:
+                methods[cmd.op.code](cmd, cmd.rec)  # type: ignore[union-attr]
+                continue
+            code = cmd[0]  # a pass command with one record, (code, 1, 0, reserved, *fields): the hot path
+            if code == _DRAW:
+                self.pass_.draw(cmd[4], cmd[5], cmd[6], cmd[7])
+            elif code == _SET_BIND_GROUP:
+                self.pass_.set_bind_group(cmd[4], objects[(BIND_GROUP, cmd[5])])
+            elif code == _DRAW_INDEXED:
+                self.pass_.draw_indexed(cmd[4], cmd[5], cmd[6], cmd[7], cmd[8])
+            else:
+                methods[code](None, _RECORDS[code]._make(cmd[4:]))
         self._submit()
+
+    @property
+    def _methods(self) -> dict[int, Any]:
+        return {op.code: getattr(self, "_" + op.name.lower()) for op in abi.GPU_OPS}
 
     def _submit(self) -> None:
         if self.encoder is not None:

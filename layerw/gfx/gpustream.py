@@ -50,6 +50,13 @@ class Layout:
 
 LAYOUTS: dict[str, Layout] = {s.name: Layout(s) for s in abi.GPU_STRUCTS}
 OP = {op.name: op for op in abi.GPU_OPS}
+CODE = {op.name: op.code for op in abi.GPU_OPS}
+# Pass commands with one record are the hot path (a draw and its state per object drawn): they are
+# kept as the plain tuple one struct call reads: (code, 1, 0, reserved, *record fields).
+PASS_OPS = ("SET_PIPELINE", "SET_BIND_GROUP", "SET_VERTEX_BUFFER", "SET_INDEX_BUFFER", "DRAW", "DRAW_INDEXED")
+PASS_FORMATS: dict[int, struct.Struct] = {
+    OP[n].code: struct.Struct("<4I" + LAYOUTS[OP[n].record.name].format.format.removeprefix("<")) for n in PASS_OPS}
+PassCommand = tuple[int, ...]
 _ENTRY = LAYOUTS[abi.GPU_LAYOUT_ENTRY.name]
 _BIND = LAYOUTS[abi.GPU_BIND_ENTRY.name]
 _COLOR = LAYOUTS[abi.GPU_COLOR_TARGET.name]
@@ -79,6 +86,21 @@ class GpuCommand:
     @property
     def name(self) -> str:
         return self.op.name
+
+
+Command = GpuCommand | PassCommand
+
+
+def name_of(cmd: Command) -> str:
+    """The op name of a parsed GPU command (a GpuCommand or a pass command's tuple)."""
+    return abi.GPU_OP_BY_CODE[cmd[0]].name if isinstance(cmd, tuple) else cmd.op.name
+
+
+def where(cmd: Command, index: int) -> str:
+    """Where a parsed GPU command is: its op, its place among the frame's GPU commands and (when
+    kept) its byte offset in the command list."""
+    at = "" if isinstance(cmd, tuple) else f", byte {cmd.at}"
+    return f"GPU {name_of(cmd)} (GPU command {index}{at})"
 
 
 def _fail(at: int, op: abi.Op, what: str) -> GpuStreamError:

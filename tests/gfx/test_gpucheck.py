@@ -13,6 +13,7 @@ from layerw import abi
 from layerw.errors import CommandListError, GpuStreamError
 from layerw.gfx.commands import parse
 from layerw.gfx.gpucheck import GpuChecker
+from layerw.gfx.gpustream import name_of
 from layerw.gfx.gpuwriter import GpuWriter
 from tests.gfx.gpuscenes import (
     BUFFER,
@@ -60,7 +61,7 @@ def test_parse_keeps_gpu_and_2d_commands_apart() -> None:
     w = triangle()
     w.rect(1, 2, 3, 4)
     frame = parse(w.getvalue())
-    assert [c.name for c in frame.gpu] == ["RESET", "SHADER", "BUFFER", "WRITE_BUFFER", "PIPELINE", "BEGIN_PASS",
+    assert [name_of(c) for c in frame.gpu] == ["RESET", "SHADER", "BUFFER", "WRITE_BUFFER", "PIPELINE", "BEGIN_PASS",
                                            "SET_PIPELINE", "SET_VERTEX_BUFFER", "DRAW", "END_PASS"]
     assert frame.gpu[1].text == TRIANGLE_WGSL and frame.gpu[4].names == ("vs", "fs")
     assert len(frame.batches) == 1 and len(frame.instances) == 1
@@ -75,7 +76,7 @@ def test_consecutive_draws_batch_into_one_command() -> None:
     for i in range(5):
         w.draw(3, 1, 0, i)
     w.end_pass()
-    draws = [c for c in parse(w.getvalue()).gpu if c.name == "DRAW"]
+    draws = [c for c in parse(w.getvalue()).gpu if name_of(c) == "DRAW"]
     assert len(draws) == 1 and draws[0].draws is not None and list(draws[0].draws["first_instance"]) == [0, 1, 2, 3, 4]
 
 
@@ -145,6 +146,16 @@ HOSTILE: dict[str, tuple[Callable[[GpuWriter], None], str]] = {
     "draw without pipeline": (lambda w: _pass(w, lambda w: w.draw(3)), "no pipeline"),
     "draw without vertex buffer": (lambda w: _pass(w, lambda w: w.set_pipeline(1), lambda w: w.draw(3)), "not bound"),
     "draw past the buffer": (_drawing(draw=lambda w: w.draw(4)), "read past"),
+    "batched draws past the buffer": (_drawing(draw=lambda w: (w.draw(3), w.draw(4))), "read past"),
+    "batched indexed draws past the index buffer": (
+        lambda w: (w.buffer(6, 12, U["INDEX"]), _pass(w, lambda w: w.set_pipeline(1), lambda w: w.set_vertex_buffer(0, 1),
+                                                      lambda w: w.set_index_buffer(6), lambda w: w.draw_indexed(3),
+                                                      lambda w: w.draw_indexed(8))), "index buffer holds 6"),
+    "indexed draw past the index buffer": (
+        lambda w: (w.buffer(6, 12, U["INDEX"]), _pass(w, lambda w: w.set_pipeline(1), lambda w: w.set_vertex_buffer(0, 1),
+                                                      lambda w: w.set_index_buffer(6), lambda w: w.draw_indexed(7))),
+        "index buffer holds 6"),
+    "bind group of another layout": (_drawing(lambda w: w.set_bind_group(0, 1)), "another pipeline's auto layout"),
     "draw far past the buffer": (_drawing(draw=lambda w: w.draw(3, 1, 2**32 - 2)), "read past"),
     "too many vertices": (_drawing(draw=lambda w: w.draw(3, 2**31)), "vertices"),
     "pipeline of another format": (lambda w: (w.texture(5, W, H, "rgba16float", T["RENDER_ATTACHMENT"]),

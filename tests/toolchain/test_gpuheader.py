@@ -9,6 +9,7 @@ import pytest
 
 from layerw.bundle import Bundle
 from layerw.gfx.commands import parse
+from layerw.gfx.gpustream import name_of
 from layerw.gfx.gpuwriter import GpuWriter
 from layerw.runtime.engine import Engine
 from layerw.runtime.game import Game
@@ -70,4 +71,4 @@ def test_header_encodes_as_the_writer_and_declares_when_fresh(lang: str, tmp_pat
         assert bytes(game.render()) == again.getvalue()
         game.restore(snap)
         assert bytes(game.render()) == triangle().getvalue()  # a restore makes it declare again
-        assert [c.name for c in parse(game.render()).gpu][0] == "BEGIN_PASS"
+        assert [name_of(c) for c in parse(game.render()).gpu][0] == "BEGIN_PASS"
