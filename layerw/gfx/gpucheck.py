@@ -138,11 +138,17 @@ class _FrameCheck:
             getattr(self, abi.GPU_OP_BY_CODE[code].name.lower())(None, _RECORDS[code]._make(cmd[4:]))
 
     def _draw_one(self, state: PassState, count: int, instances: int, first: int | None, first_instance: int) -> None:
+        vertex_end = first + count if first is not None and count else 0
+        self._drawn(state, 1, count * instances, vertex_end, first_instance + instances if instances else 0)
+
+    def _drawn(self, state: PassState, draws: int, vertices: int, vertex_end: int, instance_end: int) -> None:
+        """Draws of ``vertices`` vertex invocations in all, reading per-vertex data up to element
+        ``vertex_end`` (0: nothing known, e.g. indexed) and per-instance data up to ``instance_end``."""
         p = state.pipeline
         if p is None:
             raise GpuStreamError("no pipeline is set")
-        self.draws += 1
-        self.vertices += count * instances
+        self.draws += draws
+        self.vertices += vertices
         if self.draws > abi.GPU_MAX_DRAWS or self.vertices > abi.GPU_MAX_VERTICES:
             raise GpuStreamError(f"over the frame's limit of {abi.GPU_MAX_DRAWS} draws or "
                                  f"{abi.GPU_MAX_VERTICES} vertices (count x instances)")
@@ -152,15 +158,8 @@ class _FrameCheck:
             bound = state.vertex.get(slot)
             if bound is None:
                 raise GpuStreamError(f"vertex buffer slot {slot} is not bound")
-            if vs.step == "vertex":
-                if first is None or not count:
-                    continue  # indexed: index values are not known before the GPU (it reads them robustly)
-                last = first + count
-            elif instances:
-                last = first_instance + instances
-            else:
-                continue
-            if (last - 1) * vs.stride + vs.extent > bound:
+            end = vertex_end if vs.step == "vertex" else instance_end
+            if end and (end - 1) * vs.stride + vs.extent > bound:
                 raise GpuStreamError(f"draws read past the {bound} bytes bound at vertex buffer slot {slot}")
 
     def _check_groups(self, state: PassState, p: Pipeline) -> None:
@@ -471,27 +470,11 @@ class _FrameCheck:
 
     def _draws(self, d: np.ndarray, counts: np.ndarray, firsts: np.ndarray | None, instances: np.ndarray,
                first_instances: np.ndarray) -> None:
-        state = self._pass()
-        p = state.pipeline
-        if p is None:
-            raise GpuStreamError("no pipeline is set")
-        self.draws += len(d)
-        self.vertices += int((counts.astype(np.uint64) * instances).sum())
-        if self.draws > abi.GPU_MAX_DRAWS or self.vertices > abi.GPU_MAX_VERTICES:
-            raise GpuStreamError(f"over the frame's limit of {abi.GPU_MAX_DRAWS} draws or "
-                                 f"{abi.GPU_MAX_VERTICES} vertices (count x instances)")
-        self._check_groups(state, p)
-        for slot, vs in enumerate(p.slots):
-            bound = state.vertex.get(slot)
-            if bound is None:
-                raise GpuStreamError(f"vertex buffer slot {slot} is not bound")
-            if vs.step == "vertex":
-                if firsts is None:
-                    continue  # indexed: index values are not known before the GPU (it reads them robustly)
-                first, count = firsts, counts
-            else:
-                first, count = first_instances, instances
-            last = first.astype(np.uint64) + count
+        """A batch of draws: the same checks as one draw, on the batch's totals and furthest reads."""
+        def furthest(first: np.ndarray, count: np.ndarray) -> int:
             live = count > 0
-            if live.any() and (int(last[live].max()) - 1) * vs.stride + vs.extent > bound:
-                raise GpuStreamError(f"draws read past the {bound} bytes bound at vertex buffer slot {slot}")
+            return int((first.astype(np.uint64) + count)[live].max()) if live.any() else 0
+
+        vertex_end = furthest(firsts, counts) if firsts is not None else 0  # indexed: reads not known before the GPU
+        self._drawn(self._pass(), len(d), int((counts.astype(np.uint64) * instances).sum()), vertex_end,
+                    furthest(first_instances, instances))
