@@ -1,6 +1,7 @@
 /* Cubes: the GPU API's sample (layerw_gpu.h). A field of CUBES lit, textured, spinning cubes drawn
- * with ONE instanced, indexed draw into the frame with a depth buffer, an orbiting camera, and a 2D
- * HUD drawn over it with the ordinary command list.
+ * with ONE instanced, indexed draw into an offscreen render target with a depth buffer and an
+ * orbiting camera; a post-processing pass (post.wgsl: vignette, tone) draws that target into the
+ * frame, and a 2D HUD goes over it with the ordinary command list.
  *
  * GPU resources are declared when lw_gpu_fresh(f) says the host holds none (the first frame, and
  * after a restore or a join); every frame then writes the uniforms and the instances (a function
@@ -20,9 +21,10 @@
 #define RECOLOUR_PER_TICK 8
 
 /* handles, one namespace per kind */
-enum { SHADER = 1, PIPELINE = 1, LAYOUT = 1, GROUP = 1, SAMPLER = 1 };
+enum { SHADER = 1, POST_SHADER = 2, PIPELINE = 1, POST_PIPELINE = 2, LAYOUT = 1 };
+enum { GROUP = 1, POST_GROUP = 2, SAMPLER = 1, CLAMP = 2 };             /* bind groups, samplers */
 enum { MESH = 1, INDICES = 2, INSTANCES = 3, UNIFORMS = 4 };           /* buffers */
-enum { TEXTURE = 1, DEPTH = 2 };                                        /* textures */
+enum { TEXTURE = 1, DEPTH = 2, SCENE = 3 };                             /* textures */
 
 typedef struct { float p[3], n[3], uv[2]; } vertex;
 typedef struct { float x, y, z, phase; uint32_t color; } instance;
@@ -32,11 +34,11 @@ static vertex mesh[24];
 static uint16_t indices[36];
 static instance cubes[CUBES];
 static uint32_t texels[TEX * TEX];
-static char shader[SHADER_MAX];
+static char shader[SHADER_MAX], post[SHADER_MAX];
 
 static struct {
     uint64_t rng;
-    uint32_t tick, shader_len, recoloured;
+    uint32_t tick, shader_len, post_len, recoloured;
     float yaw, height, distance;
     int orbit, space_was_down;
 } g;
@@ -90,6 +92,15 @@ static void make_texture(void) {
         }
 }
 
+/* A preloaded asset (ready now on every host) into `dst`; its length, 0 if missing or too big. */
+static uint32_t load(const char *name, char *dst) {
+    int32_t asset = lw_asset(name);
+    int32_t size = asset > 0 ? lw_asset_size(asset) : -1;
+    int32_t n = size > 0 && size <= SHADER_MAX ? lw_asset_read(asset, 0, dst, size) : -1;
+    if (n <= 0) lw_log(3, name, (int32_t)__builtin_strlen(name));
+    return n > 0 ? (uint32_t)n : 0;
+}
+
 void lw_game_init(uint64_t seed) {
     g.rng = seed ? seed : 0x9E3779B97F4A7C15ULL;
     g.yaw = 0.6f;
@@ -102,13 +113,8 @@ void lw_game_init(uint64_t seed) {
         float x = (float)(i % SIDE) - (SIDE - 1) * 0.5f, z = (float)(i / SIDE) - (SIDE - 1) * 0.5f;
         cubes[i] = (instance){x, 0.6f * sinf(x * 0.3f) * cosf(z * 0.25f), z, rndf(0, 6.2831853f), colour()};
     }
-    int32_t asset = lw_asset("cubes.wgsl");  /* preloaded: ready now on every host */
-    int32_t size = asset > 0 ? lw_asset_size(asset) : -1;
-    if (size > 0 && size <= SHADER_MAX) {
-        int32_t n = lw_asset_read(asset, 0, shader, size);
-        g.shader_len = n > 0 ? (uint32_t)n : 0;
-    }
-    if (!g.shader_len) lw_log(3, "cubes.wgsl is missing or too big", 32);
+    g.shader_len = load("cubes.wgsl", shader);
+    g.post_len = load("post.wgsl", post);
 }
 
 void lw_game_tick(const lw_input *in) {
@@ -139,8 +145,11 @@ static void declare(lw_frame *f) {
     lw_gpu_texture(f, TEXTURE, TEX, TEX, LW_GPU_FORMAT_RGBA8UNORM_SRGB, LW_GPU_TEXTURE_TEXTURE_BINDING | LW_GPU_TEXTURE_COPY_DST);
     lw_gpu_write_texture(f, TEXTURE, 0, 0, TEX, TEX, TEX * 4, texels);
     lw_gpu_texture(f, DEPTH, W, H, LW_GPU_FORMAT_DEPTH24PLUS, LW_GPU_TEXTURE_RENDER_ATTACHMENT);
+    lw_gpu_texture(f, SCENE, W, H, LW_GPU_FORMAT_RGBA8UNORM, LW_GPU_TEXTURE_RENDER_ATTACHMENT | LW_GPU_TEXTURE_TEXTURE_BINDING);
     lw_gpu_sampler(f, SAMPLER, LW_GPU_FILTER_LINEAR, LW_GPU_FILTER_LINEAR, LW_GPU_FILTER_NEAREST,
                    LW_GPU_ADDRESS_REPEAT, LW_GPU_ADDRESS_REPEAT, LW_GPU_ADDRESS_REPEAT, LW_GPU_COMPARE_NONE);
+    lw_gpu_sampler(f, CLAMP, LW_GPU_FILTER_LINEAR, LW_GPU_FILTER_LINEAR, LW_GPU_FILTER_NEAREST,
+                   LW_GPU_ADDRESS_CLAMP_TO_EDGE, LW_GPU_ADDRESS_CLAMP_TO_EDGE, LW_GPU_ADDRESS_CLAMP_TO_EDGE, LW_GPU_COMPARE_NONE);
     static const lw_gpu_layout_entry entries[3] = {
         {0, LW_GPU_VISIBILITY_VERTEX | LW_GPU_VISIBILITY_FRAGMENT, LW_GPU_BINDING_UNIFORM, 0},
         {1, LW_GPU_VISIBILITY_FRAGMENT, LW_GPU_BINDING_FLOAT, 0},
@@ -164,6 +173,15 @@ static void declare(lw_frame *f) {
         {0, LW_GPU_KIND_BUFFER, UNIFORMS, 0, 0}, {1, LW_GPU_KIND_TEXTURE, TEXTURE, 0, 0},
         {2, LW_GPU_KIND_SAMPLER, SAMPLER, 0, 0}};
     lw_gpu_bind_group(f, GROUP, LAYOUT, 0, 0, bind, 3);
+
+    /* post-processing: a full-screen triangle with no vertex buffers, its layout derived from post.wgsl */
+    lw_gpu_shader(f, POST_SHADER, post, g.post_len);
+    lw_gpu_pipeline_desc full_screen = {
+        .rec = {.handle = POST_PIPELINE, .shader = POST_SHADER, .topology = LW_GPU_TOPOLOGY_TRIANGLE_LIST, .color_count = 1},
+        .colors = colors, .vs = "vs", .fs = "fs"};
+    lw_gpu_pipeline(f, &full_screen);
+    const lw_gpu_bind_entry scene[2] = {{0, LW_GPU_KIND_TEXTURE, SCENE, 0, 0}, {1, LW_GPU_KIND_SAMPLER, CLAMP, 0, 0}};
+    lw_gpu_bind_group(f, POST_GROUP, 0, POST_PIPELINE, 0, scene, 2);
 }
 
 static void mul(const float a[16], const float b[16], float out[16]) {
@@ -202,9 +220,9 @@ static void utoa(uint32_t v, char *out) {
 }
 
 void lw_game_render(lw_frame *f) {
-    if (!g.shader_len) {
+    if (!g.shader_len || !g.post_len) {
         lw_clear(f, LW_RGB(60, 0, 0));
-        lw_text(f, 8, 8, 12, LW_RGB(255, 255, 255), "cubes.wgsl did not load");
+        lw_text(f, 8, 8, 12, LW_RGB(255, 255, 255), "a shader did not load");
         return;
     }
     if (lw_gpu_fresh(f)) declare(f);
@@ -213,7 +231,7 @@ void lw_game_render(lw_frame *f) {
     lw_gpu_write_buffer(f, UNIFORMS, 0, &u, sizeof u);
     void *dst = lw_gpu_write_buffer_reserve(f, INSTANCES, 0, sizeof cubes);
     if (dst) __builtin_memcpy(dst, cubes, sizeof cubes);
-    const lw_gpu_color_attachment target = {LW_GPU_FRAME, LW_GPU_LOAD_CLEAR, LW_GPU_STORE_STORE, {0.45f, 0.62f, 0.85f, 1}};
+    const lw_gpu_color_attachment target = {SCENE, LW_GPU_LOAD_CLEAR, LW_GPU_STORE_STORE, {0.45f, 0.62f, 0.85f, 1}};
     lw_gpu_begin_pass(f, &target, 1, DEPTH, 1.0f);
     lw_gpu_set_pipeline(f, PIPELINE);
     lw_gpu_set_bind_group(f, 0, GROUP);
@@ -221,6 +239,13 @@ void lw_game_render(lw_frame *f) {
     lw_gpu_set_vertex_buffer(f, 1, INSTANCES, 0, 0);
     lw_gpu_set_index_buffer(f, INDICES, LW_GPU_INDEX_UINT16, 0, sizeof indices);
     lw_gpu_draw_indexed(f, 36, CUBES, 0, 0, 0);
+    lw_gpu_end_pass(f);
+
+    const lw_gpu_color_attachment screen = {LW_GPU_FRAME, LW_GPU_LOAD_CLEAR, LW_GPU_STORE_STORE, {0, 0, 0, 1}};
+    lw_gpu_begin_pass(f, &screen, 1, 0, 1.0f);
+    lw_gpu_set_pipeline(f, POST_PIPELINE);
+    lw_gpu_set_bind_group(f, 0, POST_GROUP);
+    lw_gpu_draw(f, 3, 1, 0, 0);
     lw_gpu_end_pass(f);
 
     /* the HUD: the 2D command list draws over the pass */

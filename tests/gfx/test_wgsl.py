@@ -53,4 +53,4 @@ def test_layerw_build_stops_at_a_broken_shader(tmp_path: Path, device: object) -
     assert not (tmp_path / "out").exists()
     shutil.copy(GAMES / "cubes" / "assets" / "cubes.wgsl", game / "assets" / "cubes.wgsl")
     proc = layerw("build", str(game), "-o", str(tmp_path / "out"))
-    assert "1 WGSL shaders checked" in " ".join((proc.stdout + proc.stderr).split())
+    assert "2 WGSL shaders checked" in " ".join((proc.stdout + proc.stderr).split())
