@@ -4,20 +4,28 @@ hang or a lost device: after every one the renderer still draws a known scene co
 
 from __future__ import annotations
 
+import re
 import struct
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from layerw import abi
-from layerw.errors import CommandListError, ShaderError
+from layerw.bundle import Bundle
+from layerw.errors import CommandListError, GpuStreamError, LayerWError, ShaderError
 from layerw.gfx.commands import parse
 from layerw.gfx.gpucheck import GpuChecker
 from layerw.gfx.gpuwriter import GpuWriter
 from layerw.gfx.renderer import WgpuRenderer
+from layerw.runtime.engine import Engine
+from layerw.runtime.game import Game
+from layerw.runtime.inputs import InputState
+from layerw.toolchain.build import build
 from tests.gfx.gpuscenes import declare_textured, declare_triangle, draw_textured, draw_triangle, triangle
-from tests.hostile.harness import fuzz
+from tests.hostile.harness import Pacer, fuzz
+from tests.hostile.test_c_modules import game_dir
 
 CODES = [op.code for op in abi.GPU_OPS]
 U32 = st.integers(0, 2**32 - 1)
@@ -77,3 +85,38 @@ def test_mutated_scenes_never_lose_the_device(renderer: WgpuRenderer, changes: l
     renderer.draw(triangle().getvalue())  # the next frame of an honest game: drawn right
     px = renderer.read_pixels()
     assert tuple(int(v) for v in px[47, 0, :3]) == (255, 0, 0) or abs(int(px[47, 0, 0]) - 255) < 12
+
+
+# seed (the enum in c/gpu.c) -> the error a frame of that C game ends in, and a fragment of its message
+C_MODES: dict[str, tuple[int, type[LayerWError] | None, str]] = {
+    "calm": (0, None, ""),
+    "a draw of 2^32-1 vertices x 2^32-1 instances": (1, GpuStreamError, "vertices (count x instances)"),
+    "a pipeline handle nobody created": (2, GpuStreamError, "no pipeline 4000"),
+    "WGSL that is not WGSL": (3, ShaderError, "WGSL:1: the shader does not compile"),
+    "3990 buffers of 64 MiB": (4, GpuStreamError, "GPU memory"),
+    "a write whose tail runs 4 GiB past the list": (5, CommandListError, "overruns"),
+    "draws until the command buffer is full": (6, GpuStreamError, "over the limit of 65536"),
+    "a pass never ended": (7, GpuStreamError, "ends inside a render pass"),
+    "a texel write into the frame's target": (8, GpuStreamError, "no texture 0"),
+}
+
+
+@pytest.fixture(scope="module")
+def hostile_gpu(tmp_path_factory: pytest.TempPathFactory) -> Bundle:
+    tmp = tmp_path_factory.mktemp("c")
+    return Bundle.open(build(game_dir(tmp, "gpu.c"), tmp / "build").out)
+
+
+@pytest.mark.parametrize("mode", list(C_MODES))
+def test_hostile_gpu_games(mode: str, hostile_gpu: Bundle, engine: Engine, renderer: WgpuRenderer, pacer: Pacer) -> None:
+    seed, expect, fragment = C_MODES[mode]
+    with pacer.watch():
+        for game_seed in (seed, 0):  # the hostile game, then a calm one on the same renderer
+            with Game(hostile_gpu, engine, seed=game_seed) as game:
+                game.tick(InputState())
+                if game_seed == seed and expect is not None:
+                    with pytest.raises(expect, match=re.escape(fragment)):
+                        renderer.draw(game.render())
+                    continue
+                renderer.draw(game.render())
+                assert tuple(int(v) for v in renderer.read_pixels()[47, 0, :3]) == (255, 0, 0)
