@@ -1,4 +1,5 @@
-"""GPU stream: host CPU per frame replaying a game's GPU commands vs a raw wgpu program doing the same.
+"""GPU stream: host CPU per frame replaying a game's GPU commands vs a raw wgpu program doing the same,
+and the frame time of the GPU sample (games/cubes) on this machine's adapter.
 
 The workload is N draws of one triangle, each after its own SET_BIND_GROUP (one of 16 groups, so
 no two neighbouring draws batch): the worst case for a per-command replay. Layer-W's side is
@@ -18,6 +19,7 @@ import numpy as np
 from bench.baseline import waiter
 from bench.report import Section, table
 from bench.timing import clock, median, ms, ratio
+from bench.workload import ROOT
 
 WARMUP = 3
 DRAWS = (1000, 10000)
@@ -116,6 +118,36 @@ class RawProgram:
         self.uniforms.destroy()
 
 
+def cubes_frames(out_dir: Path, rounds: int) -> dict[str, float]:
+    """games/cubes after 60 ticks: median ms of lw_render + parse/check/replay + 2D until the GPU is
+    done (read back), and of the host side alone (until draw returns)."""
+    from layerw.bundle import Bundle
+    from layerw.gfx.renderer import WgpuRenderer
+    from layerw.play.gamebuild import build_game
+    from layerw.play.runner import Runner
+    from layerw.runtime.engine import CpuLimit, Engine
+    from layerw.runtime.game import Game
+
+    built, _ = build_game(ROOT / "games" / "cubes", out_dir / "cubes")
+    bundle = Bundle.open(built.out)
+    with Engine(CpuLimit.EPOCH, cache=out_dir / "modules") as engine, Game(bundle, engine) as game, \
+            WgpuRenderer(bundle.config.width, bundle.config.height) as renderer:
+        runner = Runner(game, renderer)
+        runner.run_headless(60)
+        host, total = [], []
+        for i in range(WARMUP + rounds):
+            t0 = clock()
+            runner.frame()
+            t1 = clock()
+            renderer.read_pixels()
+            t2 = clock()
+            if i >= WARMUP:
+                host.append(t1 - t0)
+                total.append(t2 - t0)
+            runner.step()
+        return {"host": median(host), "total": median(total)}
+
+
 def run(out_dir: Path, sprites_build: Path, rounds: int) -> Section:
     from layerw.gfx.renderer import WgpuRenderer
 
@@ -123,6 +155,7 @@ def run(out_dir: Path, sprites_build: Path, rounds: int) -> Section:
     raw = RawProgram(renderer.device)
     wait = waiter(renderer.device)
     results: dict[int, dict[str, float]] = {}
+    adapter = str(renderer.device.adapter.info.get("device", "wgpu"))
     try:
         renderer.draw(declarations())
         for draws in DRAWS:
@@ -148,8 +181,14 @@ def run(out_dir: Path, sprites_build: Path, rounds: int) -> Section:
               "draws", "stream bytes", "Layer-W draw() ms", "raw wgpu ms", "Layer-W / raw")
     for draws, m in results.items():
         t.add_row(f"{draws:,}", f"{int(m['bytes']):,}", ms(m["layerw"]), ms(m["raw"]), f"{1 / ratio(m['raw'], m['layerw']):.2f}")
+    cubes = cubes_frames(out_dir, rounds)
+    sample = table(f"games/cubes (4096 instanced cubes, post pass, HUD) per frame on {adapter} (median of {rounds})",
+                   "part", "ms")
+    sample.add_row("host: lw_render + parse + check + replay + 2D, until draw returns", ms(cubes["host"]))
+    sample.add_row("until the frame is read back (GPU done)", ms(cubes["total"]))
     notes = ["Layer-W = parse + check + replay of the GPU commands, the empty 2D pass over them, submit; raw = the "
              "same pass recorded straight on wgpu-py; both on one device in this process, waited for between rounds"]
-    data = {str(k): {"layerw_ms": v["layerw"] * 1e3, "raw_ms": v["raw"] * 1e3, "stream_bytes": v["bytes"],
+    data: dict[str, object] = {str(k): {"layerw_ms": v["layerw"] * 1e3, "raw_ms": v["raw"] * 1e3, "stream_bytes": v["bytes"],
                      "ratio_layerw_over_raw": v["layerw"] / v["raw"]} for k, v in results.items()}
-    return Section("gpu", t, data | {"rounds": rounds}, notes)
+    data["cubes"] = {"host_ms": cubes["host"] * 1e3, "frame_ms": cubes["total"] * 1e3, "adapter": adapter}
+    return Section("gpu", t, data | {"rounds": rounds}, notes, more=[sample])
