@@ -66,6 +66,7 @@ class GpuReplay:
         self.objects: dict[tuple[int, int], Any] = {}  # (kind, handle) -> wgpu object (a texture: (texture, view))
         self.encoder: Any = None  # the frame's command encoder while passes are recorded
         self.pass_: Any = None  # the render pass being recorded
+        self._methods: dict[int, Any] = {op.code: getattr(self, "_" + op.name.lower()) for op in abi.GPU_OPS}
 
     def run(self, commands: Sequence[Command]) -> bool:
         """Check, then replay one frame's commands; True when a pass drew into the frame's target."""
@@ -84,24 +85,22 @@ class GpuReplay:
     def _replay(self, commands: Sequence[Command]) -> None:
         self.encoder = self.pass_ = None
         objects, methods = self.objects, self._methods
+        rp: Any = None  # the open pass (the checker made sure pass commands come inside one)
         for cmd in commands:
             if type(cmd) is not tuple:
                 methods[cmd.op.code](cmd, cmd.rec)  # type: ignore[union-attr]
+                rp = self.pass_
                 continue
             code = cmd[0]  # a pass command with one record, (code, 1, 0, reserved, *fields): the hot path
             if code == _DRAW:
-                self.pass_.draw(cmd[4], cmd[5], cmd[6], cmd[7])
+                rp.draw(cmd[4], cmd[5], cmd[6], cmd[7])
             elif code == _SET_BIND_GROUP:
-                self.pass_.set_bind_group(cmd[4], objects[(BIND_GROUP, cmd[5])])
+                rp.set_bind_group(cmd[4], objects[(BIND_GROUP, cmd[5])])
             elif code == _DRAW_INDEXED:
-                self.pass_.draw_indexed(cmd[4], cmd[5], cmd[6], cmd[7], cmd[8])
+                rp.draw_indexed(cmd[4], cmd[5], cmd[6], cmd[7], cmd[8])
             else:
                 methods[code](None, _RECORDS[code]._make(cmd[4:]))
         self._submit()
-
-    @property
-    def _methods(self) -> dict[int, Any]:
-        return {op.code: getattr(self, "_" + op.name.lower()) for op in abi.GPU_OPS}
 
     def _submit(self) -> None:
         if self.encoder is not None:
