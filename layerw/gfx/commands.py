@@ -4,6 +4,8 @@ The command list format is defined in ``layerw.abi`` (a 16-byte header, then ``c
 records). Python loops over headers only; each command's records are viewed with
 ``np.frombuffer`` and converted to one unified quad-instance layout (``INSTANCE``) with vectorised
 numpy, so a 10 000-sprite batch costs a handful of array operations, not 10 000 iterations.
+GPU commands (``abi.GPU_OPS``, in the same list) are split off in order into ``Frame.gpu``
+(``gpustream``), for ``gpucheck`` and ``gpureplay``.
 """
 
 from __future__ import annotations
