@@ -18,7 +18,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bench import bound, component, cpu, host, render, rooms, sound, start, store, tracing, web
+from bench import bound, component, cpu, gpu, host, render, rooms, sound, start, store, tracing, web
 from bench.report import Section, show, table, write_json
 from bench.workload import ROOT, build_sprites
 
@@ -28,6 +28,7 @@ SECTIONS: dict[str, tuple[Callable[[Path, Path, int], Section], int, int]] = {
     "cpu": (cpu.run, 31, 3),
     "host": (host.run, 600, 30),
     "render": (render.run, 60, 5),
+    "gpu": (gpu.run, 21, 3),
     "start": (start.run, 21, 2),
     "bound": (bound.run, 9, 2),
     "rooms": (rooms.run, 1, 1),

@@ -29,7 +29,6 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from layerw.toolchain.build import build
     from layerw.toolchain.cart import build_cart, is_cart_source
     from layerw.toolchain.component import PLUGIN_CONFIG, build_plugin
 
@@ -45,10 +44,12 @@ def cmd_build(args: argparse.Namespace) -> int:
             path = build_plugin(Path(args.dir), Path(args.out) if args.out else None)
         console.print(f"built plugin {path} ({path.stat().st_size:,} bytes)")
         return 0
-    with console.status(f"building {args.dir} ..."):
-        result = build(Path(args.dir), Path(args.out) if args.out else None, component=args.component)
+    from layerw.play.gamebuild import build_game
+
+    with console.status(f"building {args.dir} (WGSL shaders checked first) ..."):
+        result, shaders = build_game(Path(args.dir), Path(args.out) if args.out else None, component=args.component)
     console.print(f"built {result.config.name} {result.config.version}: {result.out} "
-                  f"(module {result.module_size:,} bytes, {result.assets} assets)")
+                  f"(module {result.module_size:,} bytes, {result.assets} assets, {len(shaders)} WGSL shaders checked)")
     return 0
 
 

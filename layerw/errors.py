@@ -28,6 +28,8 @@
     │   ├── RoomFull                      no free seat (or room) for a new player
     │   └── SeatTaken                     a HELLO names a seat whose connection is live
     ├── CommandListError(ValueError)      a frame's command list is malformed (bad op, overrun)
+    │   └── GpuStreamError                a frame's GPU commands name, size or bind what they may not
+    ├── ShaderError(ValueError)           a WGSL shader does not compile (asset and line attached)
     ├── RenderError                       the GPU backend failed or is missing
     ├── AudioDeviceError(ValueError)      no such audio backend or setting, or the device would not open
     └── StoreError                        a store could not be opened, read or written
@@ -184,6 +186,21 @@ class InputError(LayerWError, ValueError):
 
 class CommandListError(LayerWError, ValueError):
     """A frame's command list is malformed: an unknown op, or a command that overruns the list."""
+
+
+class GpuStreamError(CommandListError):
+    """A frame's GPU commands are malformed or refer to what they may not (an unknown handle, a size,
+    offset, format or binding out of range, a limit exceeded); checked before anything reaches the GPU."""
+
+
+class ShaderError(LayerWError, ValueError):
+    """A WGSL shader does not compile; ``asset`` names it (empty when it came only from a frame) and
+    ``line`` is the first line the compiler points at (0 if none)."""
+
+    def __init__(self, message: str, *, asset: str = "", line: int = 0) -> None:
+        super().__init__(message)
+        self.asset = asset
+        self.line = line
 
 
 class SessionError(LayerWError):

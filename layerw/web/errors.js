@@ -26,6 +26,8 @@
 //           SaveCorrupt
 //       InputError
 //       CommandListError
+//           GpuStreamError
+//       ShaderError
 //       SessionError
 //           ProtocolError
 //           RoomFull
@@ -192,6 +194,24 @@ export class InputError extends LayerWError {}
 
 /** A frame's command list is malformed: an unknown op, or a command that overruns the list. (In Python also ValueError.) */
 export class CommandListError extends LayerWError {}
+
+/** A frame's GPU commands are malformed or refer to what they may not (an unknown handle, a size, offset, format or binding out of range, a limit exceeded); checked before anything reaches the GPU. */
+export class GpuStreamError extends CommandListError {}
+
+/** A WGSL shader does not compile; ``asset`` names it (empty when it came only from a frame) and ``line`` is the first line the compiler points at (0 if none). (In Python also ValueError.) */
+export class ShaderError extends LayerWError {
+  static fields = Object.freeze({"asset": "", "line": 0});
+
+  /**
+   * @param {string} message
+   * @param {{asset?: string, line?: number, cause?: unknown}} [fields]
+   */
+  constructor(message, fields = {}) {
+    super(message, fields);
+    /** @type {string} */ this.asset;
+    /** @type {number} */ this.line;
+  }
+}
 
 /** A multiplayer session refused or lost a client. */
 export class SessionError extends LayerWError {}

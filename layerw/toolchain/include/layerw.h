@@ -20,6 +20,7 @@ extern "C" {
 #define LW_COMMAND_CAPACITY 4194304
 #define LW_COMMAND_SCRATCH 64
 #define LW_NO_TEXTURE 0
+#define LW_GPU_DECLARED_MARK 8
 #define LW_FONT_FIRST 32
 #define LW_FONT_CELL_W 8
 #define LW_FONT_CELL_H 12
@@ -571,8 +572,9 @@ int32_t lw_save_size(const char *name_ptr, int32_t name_len);
 LW__HOST("save_version", "save-version")
 int32_t lw_save_version(const char *name_ptr, int32_t name_len);
 
-/* The frame being written by lw_game_render. */
-typedef struct lw_frame { uint8_t *buf; uint32_t len, cap, last; uint32_t dropped; } lw_frame;
+/* The frame being written by lw_game_render; gpu_fresh: the host holds none of the game's GPU
+   resources (see layerw_gpu.h). */
+typedef struct lw_frame { uint8_t *buf; uint32_t len, cap, last; uint32_t dropped; uint32_t gpu_fresh; } lw_frame;
 
 /* Append a header plus n records (or extend the previous batch); NULL when full. */
 static inline void *lw__push(lw_frame *f, uint32_t op, uint32_t arg, uint32_t size, uint32_t n, int batch) {
