@@ -64,12 +64,13 @@ def test_browser_snapshot_restores_the_voices(sound_src: tuple[str, Path], play_
     assert same == {"same": True, "frames": 40 * 800, "audible": True}
 
 
-def test_pong_audio_hash_matches_native(published: Callable[[str], str], server: StaticServer,
+@pytest.mark.parametrize("name", ["pong", "asteroids"])
+def test_game_audio_hash_matches_native(name: str, published: Callable[[str], str], server: StaticServer,
                                         play_page: Callable[..., PlayPage], engine: Engine) -> None:
     from tests.web.recordings import FIDELITY_TICKS, recording_file
 
-    src = published("pong")
-    url, path = recording_file(server, "pong")
+    src = published(name)
+    url, path = recording_file(server, name)
     page = play_page().open(src, ticks=FIDELITY_TICKS, fast=True, inputs=url, renderer="webgl2")
     page.wait_stopped()
     browser = str(page.page.evaluate("window.layerw.audioHash()"))
@@ -77,5 +78,6 @@ def test_pong_audio_hash_matches_native(published: Callable[[str], str], server:
         Runner(game, recording=Recording.load(path)).run_headless(FIDELITY_TICKS)
         native = game.audio_hash()
         assert game.audio is not None and game.audio.frames_mixed == FIDELITY_TICKS * 800
-    print(f"pong: {FIDELITY_TICKS} ticks, audio browser {browser[:16]}, native {native[:16]}")
+        assert any(game.take_samples()), f"{name} made no sound"
+    print(f"{name}: {FIDELITY_TICKS} ticks, audio browser {browser[:16]}, native {native[:16]}")
     assert browser == native
