@@ -7,8 +7,9 @@
  *   Game over: Space, Enter or Start plays again.
  * Every connected player's devices steer the one ship. With no input for 3 seconds an
  * autopilot takes over (attract mode): it turns toward the nearest rock and fires.
- * Sound: shots, explosions and the thrust's rumble are synth voices (lw_sound_tone); the music is
- * an Ogg Vorbis asset (built to the canonical WAV) looping on voice 0.
+ * Sound: shots, explosions and the thrust's rumble are synth voices (lw_sound_tone); the music, from
+ * a player's first move on, is an Ogg Vorbis asset (built to the canonical WAV) streamed from the
+ * store, looping on voice 0.
  */
 #include <math.h>
 #include "layerw.h"
@@ -44,7 +45,8 @@ static const int rock_points[3] = {20, 50, 100};
 static struct {
     uint64_t rng;
     uint32_t tick;
-    int32_t tex_ship, tex_rock, music;
+    int32_t tex_ship, tex_rock, music;  /* music: 0 until a player first takes the controls */
+    uint32_t music_at;                  /* the tick the music starts */
     int thrust_ticks;                   /* ticks the thrust sound has been held */
     float sx, sy, svx, svy, angle;      /* the ship */
     int ship_alive, respawn_timer, invuln, fire_cooldown, thrusting;
@@ -146,7 +148,6 @@ void lw_game_init(uint64_t seed) {
     if (g.rng == 0) g.rng = 1;
     g.tex_ship = lw_asset("ship.png");
     g.tex_rock = lw_asset("asteroid.png");
-    g.music = lw_asset("music.ogg");   /* not preloaded: it plays once its LW_EVENT_ASSET_READY arrives */
     for (int i = 0; i < STARS; i++) {
         g.star_x[i] = rndf(0, W);
         g.star_y[i] = rndf(0, H);
@@ -225,10 +226,14 @@ static void sfx(uint32_t voice, uint32_t wave, float f0, float f1, float seconds
     lw_sound_tone(voice, &t);
 }
 
-static void sound_events(const lw_input *in) {
-    for (uint32_t e = 0; e < in->event_count && e < 16; e++)
-        if (in->events[e].kind == LW_EVENT_ASSET_READY && (int32_t)in->events[e].a == g.music)
-            lw_sound_play(VOICE_MUSIC, g.music, 0.45f, 0.0f, 1.0f, LW_SOUND_LOOP);
+/* Attract mode plays no music: it is asked for when a player first takes the controls, streamed
+   ([assets] stream: playable from the tick after lw_asset, while it still arrives), and loops for good. */
+static void music(int player) {
+    if (player && !g.music) {
+        g.music = lw_asset("music.ogg");
+        g.music_at = g.tick + 1;
+    }
+    if (g.music > 0 && g.tick == g.music_at) lw_sound_play(VOICE_MUSIC, g.music, 0.45f, 0.0f, 1.0f, LW_SOUND_LOOP);
 }
 
 /* The engine's rumble: a noise voice re-struck every 8 ticks while thrusting, released when it stops. */
@@ -282,8 +287,8 @@ static void kill_ship(void) {
 
 void lw_game_tick(const lw_input *in) {
     g.tick = in->tick;
-    sound_events(in);
     controls c = read_controls(in);
+    music(c.any);
     if (c.any) g.idle = 0; else if (g.idle < IDLE_TICKS) g.idle++;
     if (g.idle >= IDLE_TICKS) c = autopilot();
 
