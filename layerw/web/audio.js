@@ -97,6 +97,8 @@ export class Audio {
     this.pendingFrames = 0;
     this.framesMixed = 0;
     this.framesDiscarded = 0;
+    this.framesSkipped = 0; // dropped unheard on purpose (a room's fast-forward)
+    this.skippedTo = 0; // the mix's frame the last skip dropped up to: what is heard starts there
     /** @type {Set<string>} */
     this.reported = new Set();
     /** @type {Map<number, MixerStream>} streamed sounds still arriving */
@@ -230,6 +232,14 @@ export class Audio {
     this.pending = [];
     this.pendingFrames = 0;
     return out;
+  }
+
+  /** Drop the samples not taken yet, unheard (counted in framesSkipped). */
+  skip() {
+    this.skippedTo = this.framesMixed;
+    this.framesSkipped += this.pendingFrames;
+    this.pending = [];
+    this.pendingFrames = 0;
   }
 
   /** @returns {Uint8Array} SHA-256 of every sample mixed since the game started or was restored */

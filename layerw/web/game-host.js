@@ -317,6 +317,11 @@ export class GameHost {
     return this.live(this.audio).takeSamples();
   }
 
+  /** Drop the sound mixed so far, unheard (counted): a room's fast-forward, whose sounds are past. */
+  skipSamples() {
+    this.live(this.audio).skip();
+  }
+
   /**
    * SHA-256 (hex) of every sample mixed since the game started or was restored: the native host's
    * `audio-hash` for the same build, seed and inputs.
