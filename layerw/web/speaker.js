@@ -5,7 +5,8 @@
 // ring when the page is cross-origin isolated (`layerw serve` sends COOP/COEP on /play pages),
 // in posted chunks otherwise. It never lets the worklet's backlog pass `latencyMs`: older frames
 // are dropped and counted, so a catch-up (a join's fast-forward, a slow frame) is not heard as a
-// burst. While the tab is hidden the context is suspended and the mix is dropped (counted), so
+// burst; and a backlog that stayed above half of that for a whole second (left by a burst) is
+// trimmed back to it, so the latency does not stay at its ceiling. While the tab is hidden the context is suspended and the mix is dropped (counted), so
 // coming back plays the present, not what was missed. Until the autoplay policy lets the context
 // run (the first click, tap or key), the mix is dropped (counted as `waited`) and `onGesture(true)`
 // asks the page to say "click or tap for sound". Volume 0..1; muted keeps the volume.
@@ -17,6 +18,8 @@ export const DEFAULT_LATENCY_MS = 100;
 const RING_HEADER_BYTES = 8; // speaker-worklet.js: Int32 [write, read]
 const RING_SLACK_FRAMES = 4096;
 const GESTURES = ["pointerdown", "keydown", "touchend"];
+const TRIM_WINDOW_MS = 1000;
+const GESTURE_GRACE_MS = 300; // a context starts suspended for a moment even where no gesture is needed
 
 export class Speaker {
   /**
@@ -69,6 +72,10 @@ export class Speaker {
     this.waited = 0; // frames dropped before the first was written (waiting for a gesture)
     this.firstPosition = null; // the mix's frame index of the first frame written
     this.stale = false; // the tab was hidden: what the game mixed meanwhile is not played
+    this.targetFrames = Math.floor(maxFrames / 2); // where a lasting backlog is trimmed back to
+    this.lowest = Infinity; // the smallest backlog seen in this trim window
+    this.windowStart = performance.now();
+    this.excess = 0; // frames still to trim
     /** @type {{consumed: number, underruns: number, inAudible: number, outAudible: number, queued: number}} */
     this.worklet = { consumed: 0, underruns: 0, inAudible: 0, outAudible: 0, queued: 0 };
     /** @type {((samples: Int16Array[]) => void) | null} */
@@ -80,14 +87,31 @@ export class Speaker {
     this.onVisibility = () => this.visibility();
     for (const name of GESTURES) addEventListener(name, this.resume, true);
     document.addEventListener("visibilitychange", this.onVisibility);
-    this.context.onstatechange = () => this.onGesture(this.needsGesture);
-    this.onGesture(this.needsGesture);
+    /** @type {ReturnType<typeof setTimeout> | null} */
+    this.graceTimer = null;
+    this.context.onstatechange = () => this.showGesture();
+    this.showGesture();
+    this.start(); // where the policy allows it, no gesture is needed
     this.request = requestAnimationFrame(() => this.pump());
   }
 
   /** True while the context waits for a gesture to run (not while the tab is merely hidden). */
   get needsGesture() {
     return this.context.state === "suspended" && !document.hidden;
+  }
+
+  /** Tell the page whether a gesture is needed: at once when not, after a grace period when so. */
+  showGesture() {
+    if (this.graceTimer !== null) clearTimeout(this.graceTimer);
+    this.graceTimer = null;
+    if (!this.needsGesture) {
+      this.onGesture(false);
+      return;
+    }
+    this.graceTimer = setTimeout(() => {
+      this.graceTimer = null;
+      this.onGesture(this.needsGesture);
+    }, GESTURE_GRACE_MS);
   }
 
   /** Start (or resume) the context: the autoplay policy allows it within a gesture. */
@@ -133,17 +157,31 @@ export class Speaker {
       this.stale = document.hidden;
       return;
     }
-    const room = Math.max(0, this.maxFrames - this.buffered);
+    const buffered = this.buffered;
+    this.trimWindow(buffered);
+    const keep = Math.min(Math.max(0, this.maxFrames - buffered), Math.max(0, frames - this.excess));
     let part = samples;
-    if (frames > room) {
-      part = samples.subarray((frames - room) * CHANNELS);
-      if (this.firstPosition === null) this.waited += frames - room;
-      else this.dropped += frames - room;
-      frames = room;
+    if (frames > keep) {
+      part = samples.subarray((frames - keep) * CHANNELS);
+      if (this.firstPosition === null) this.waited += frames - keep;
+      else this.dropped += frames - keep;
+      this.excess = Math.max(0, this.excess - (frames - keep));
+      frames = keep;
     }
     if (!frames) return;
     if (this.firstPosition === null) this.firstPosition = this.taken - frames;
     this.write(part, frames);
+  }
+
+  /** Track the backlog's low point; a window whose low point stayed above the target sets how many
+   *  frames to trim (from the oldest of the next chunks). @param {number} buffered */
+  trimWindow(buffered) {
+    this.lowest = Math.min(this.lowest, buffered);
+    const now = performance.now();
+    if (now - this.windowStart < TRIM_WINDOW_MS) return;
+    this.excess = Math.max(0, this.lowest - this.targetFrames);
+    this.lowest = Infinity;
+    this.windowStart = now;
   }
 
   /** @param {Int16Array} part @param {number} frames */
@@ -214,6 +252,7 @@ export class Speaker {
 
   close() {
     cancelAnimationFrame(this.request);
+    if (this.graceTimer !== null) clearTimeout(this.graceTimer);
     for (const name of GESTURES) removeEventListener(name, this.resume, true);
     document.removeEventListener("visibilitychange", this.onVisibility);
     this.node.port.onmessage = null;

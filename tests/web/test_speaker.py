@@ -38,6 +38,17 @@ def stats(page: PlayPage) -> dict[str, Any]:
     return dict(page.page.evaluate("window.layerw.sound.speaker.stats"))
 
 
+def playing(page: PlayPage) -> None:
+    """Wait until the worklet plays (after a click: headless Chromium under load sometimes holds an
+    AudioContext back until a gesture, as desktop browsers do)."""
+    page.wait_running()
+    page.page.click("#game")
+    try:
+        page.page.wait_for_function("window.layerw.sound.speaker.stats.consumed > 0")
+    except Exception as e:
+        raise AssertionError(f"the speaker never played: {stats(page)}; console: {page.console[-10:]}") from e
+
+
 def frames(b64: str) -> np.ndarray:
     return np.frombuffer(base64.b64decode(b64), "<i2").reshape(-1, abi.CHANNELS)
 
@@ -62,7 +73,7 @@ def test_worklet_plays_the_hashed_mix(sound_src: str, play_page: Callable[..., P
 def test_gesture_starts_the_sound(sound_src: str, play_page: Callable[..., PlayPage]) -> None:
     """Headless Chromium lets every page play; a context the policy holds back is a suspended one."""
     page = play_page().open(sound_src, renderer="webgl2")
-    page.wait_running()
+    playing(page)
     assert not page.page.is_visible("#sound-gesture")
     page.page.evaluate("window.layerw.sound.speaker.context.suspend()")
     page.page.wait_for_selector("#sound-gesture", state="visible")
@@ -89,8 +100,7 @@ def played_equals_mix(taps: dict[str, Any], mixed: int) -> None:
 
 def test_mute_silences_the_output_not_the_mix(sound_src: str, play_page: Callable[..., PlayPage]) -> None:
     page = play_page().open(sound_src, renderer="webgl2")
-    page.wait_running()
-    page.page.wait_for_function("window.layerw.sound.speaker.stats.consumed > 0")
+    playing(page)
     page.page.focus("#game")
     page.page.keyboard.down("Space")
     page.page.wait_for_function("window.layerw.sound.speaker.stats.outAudible > 4800")
@@ -112,15 +122,14 @@ def test_mute_silences_the_output_not_the_mix(sound_src: str, play_page: Callabl
 
 def test_hidden_tab_drops_its_backlog(sound_src: str, play_page: Callable[..., PlayPage]) -> None:
     page = play_page().open(sound_src, renderer="webgl2")
-    page.wait_running()
-    page.page.wait_for_function("window.layerw.sound.speaker.stats.consumed > 0")
+    playing(page)
     hide = """hidden => {
         Object.defineProperty(document, "hidden", {configurable: true, get: () => hidden});
         Object.defineProperty(document, "visibilityState", {configurable: true, get: () => hidden ? "hidden" : "visible"});
         document.dispatchEvent(new Event("visibilitychange"));
+        return window.layerw.sound.speaker.stats;
     }"""
-    before = stats(page)
-    page.page.evaluate(hide, True)
+    before = page.page.evaluate(hide, True)  # the counters as the tab hides
     page.page.wait_for_timeout(1000)  # headless keeps animating: the game ticks on, as a room's would
     hidden = stats(page)
     assert hidden["state"] == "suspended" and hidden["written"] == before["written"]
