@@ -128,3 +128,25 @@ def test_music_plays_while_it_streams_from_the_store(store_server: Any, built: C
     print(f"music stream: {len(music)} chunks; at tick 30 {early['received']} of {early['size']} bytes in (first "
           f"frames after {early['firstMs']:.0f} ms); {got['stalls']} stalls; all in by tick {STREAM_TICKS}: {got['done']}")
     assert got["hash"] == native
+
+
+def test_a_corrupt_streamed_sound_is_refused_alike(published: Callable[[str], str], server: StaticServer,
+                                                   play_page: Callable[..., PlayPage], engine: Engine) -> None:
+    """A streamed sound whose bytes are not a canonical WAV (a store or cache that rotted) is logged
+    and left unplayable by both hosts: the game goes on, and the mixes still agree."""
+    from tests.web.recordings import RECORDINGS, recording_file
+
+    src = server.add_game(served_build(server, published("asteroids")), "asteroids-rotten",
+                          **{"music.ogg": b"RIFF" + bytes(200)})
+    url, path = recording_file(server, "asteroids")
+    page = play_page().open(src, ticks=60, fast=True, inputs=url, renderer="webgl2")
+    page.wait_stopped()
+    assert any("music.ogg" in line and "cannot be played" in line for line in page.console), page.console[-5:]
+    browser = str(page.page.evaluate("window.layerw.audioHash()"))
+    with Game(Bundle.open(served_build(server, src)), engine) as game:
+        Runner(game, recording=Recording.load(path)).run_headless(60)
+        assert game.audio is not None
+        game.audio.flush()
+        assert game.audio.mixer.counters()["bad_handles"] == 1  # the music's PLAY
+        native = game.audio_hash()
+    assert RECORDINGS["asteroids"][0]["tick"] < 60 and browser == native
