@@ -300,7 +300,9 @@ SOUND_HEADER = _s(
     F("arg", "u32", doc="PCM: frame count"), F("reserved", "u32"),
 )
 PLAY = _s(
-    "lw_play_rec", "Play a ready sound asset on a voice from its start.",
+    "lw_play_rec", "Play a ready sound asset on a voice from its start. A streamed sound ([assets] stream "
+    "in layerw.toml: no ASSET_READY, never readable) plays from the tick after its lw_asset while it still arrives: "
+    "a host holds a tick back until the frames its mix needs are in, so the samples never depend on arrival.",
     F("asset", "u32", doc="asset handle (lw_asset)"), F("flags", "u32", doc="LW_SOUND_LOOP"),
     F("volume", "i32", doc="Q16, 0 .. 4.0"), F("pan", "i32", doc="Q16, -1.0 left .. 1.0 right"),
     F("rate", "i32", doc="Q16 playback rate, 1/256 .. 16.0 (pitch)"),

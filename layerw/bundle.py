@@ -46,6 +46,9 @@ class Bundle(ABC):
         missing = sorted(set(self.config.preload) - self.asset_names())
         if missing:
             raise ConfigError(f"{where}: preload names assets that do not exist: {missing}")
+        missing = sorted(set(self.config.stream) - self.asset_names())
+        if missing:
+            raise ConfigError(f"{where}: stream names assets that do not exist: {missing}")
 
     @staticmethod
     def open(build_dir: Path) -> DirBundle:

@@ -51,7 +51,8 @@ class MemoryHost(BaseHost):
 
     def _fresh(self, rng: SplitMix64) -> None:
         self.rng = rng
-        self.assets = AssetTable(self.bundle.asset_names(), set(self.config.preload), self.bundle.read_asset)
+        self.assets = AssetTable(self.bundle.asset_names(), set(self.config.preload), self.bundle.read_asset,
+                                 frozenset(self.config.stream))
         self._instantiate()
 
     def _set_io(self, io: IoLayout) -> None:

@@ -328,6 +328,11 @@ export class CartGame {
     return this.live(this.audio).takeSamples();
   }
 
+  /** Drop the sound mixed so far, unheard (GameHost.skipSamples). */
+  skipSamples() {
+    this.live(this.audio).skip();
+  }
+
   /** SHA-256 (hex) of every sample mixed: the native host's audio-hash for the same cart and inputs. */
   audioHash() {
     return hex(this.live(this.audio).digest());

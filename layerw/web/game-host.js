@@ -79,7 +79,8 @@ export class GameHost {
    */
   static async create(source, { seed = 0, log = consoleLog, onAsset, saves = null } = {}) {
     const { config } = source;
-    const assets = new AssetTable(config.assets || [], config.preload || [], (n) => source.readAsset(n));
+    const assets = new AssetTable(config.assets || [], config.preload || [], (n) => source.readAsset(n), config.stream || [],
+      source.readStream ? (n, sink) => /** @type {any} */ (source).readStream(n, sink) : null);
     const [code, mixer] = await Promise.all([this.load(source), Mixer.compile(), assets.preloadAll(onAsset)]);
     const game = new this(config, assets, BigInt.asUintN(64, BigInt(seed)), log, code);
     game.saves = saves;
@@ -269,7 +270,8 @@ export class GameHost {
    * @returns {boolean}
    */
   blocked() {
-    return this.assets.blocked(this.tickCount);
+    return this.assets.blocked(this.tickCount)
+      || (this.audio !== null && this.audio.starved(this.assets.dueStreams(this.tickCount)));
   }
 
   /**
@@ -313,6 +315,11 @@ export class GameHost {
    */
   takeSamples() {
     return this.live(this.audio).takeSamples();
+  }
+
+  /** Drop the sound mixed so far, unheard (counted): a room's fast-forward, whose sounds are past. */
+  skipSamples() {
+    this.live(this.audio).skip();
   }
 
   /**

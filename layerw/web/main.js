@@ -22,7 +22,9 @@
 //       window.layerw = {tick, stateHash(), audioHash(), renderer: {name, glRenderer}, status, error, load
 //       (loader stats), session (room stats), firstFrameMs (since navigation start)}. Served by
 //       `layerw serve`, it reports its load timings (on the first frame) and any failure to the
-//       server's /telemetry (telemetry.js); ?telemetry=0 turns that off.
+//       server's /telemetry (telemetry.js); ?telemetry=0 turns that off. The mix plays through
+//       a Speaker (speaker.js) with the page's sound controls (sound-panel.js, window.layerw.sound);
+//       ?sound=0: none; ?latency=MS bounds its backlog; ?audiotap keeps what it played (tests).
 
 import { isCart } from "./cart.js";
 import { CartGame, moduleBytes } from "./cart-game.js";
@@ -31,6 +33,7 @@ import { Devices } from "./devices.js";
 import { LayerWError } from "./errors.js";
 import { Game } from "./game.js";
 import { SaveStore } from "./saves.js";
+import { SoundPanel } from "./sound-panel.js";
 import { InputState, Recording } from "./input.js";
 import { Loop, LoopState } from "./loop.js";
 import { createRenderer } from "./renderer.js";
@@ -170,7 +173,7 @@ function loadReport(api, params) {
 }
 
 /** Run the play page: `page` holds the canvas, progress, error and (optional) status elements. */
-export async function play({ canvas, progress, progressText, error, status = null }) {
+export async function play({ canvas, progress, progressText, error, status = null, sound = null }) {
   const params = new URLSearchParams(location.search);
   let client = null;
   const api = {
@@ -189,6 +192,7 @@ export async function play({ canvas, progress, progressText, error, status = nul
     saveError: null, // the last save IndexedDB refused (also shown on the page)
     session: null,
     firstFrameMs: null,
+    sound: null, // the SoundPanel (its speaker plays the mix; ?sound=0: none)
   };
   /** @type {any} */ (window).layerw = api;
   const meta = /** @type {HTMLMetaElement | null} */ (document.querySelector('meta[name="layerw-game"]'));
@@ -277,6 +281,11 @@ export async function play({ canvas, progress, progressText, error, status = nul
       api.firstFrameMs = performance.now();
       if (telemetry) telemetry.load(loadReport(api, params));
     });
+    if (sound && params.get("sound") !== "0") {
+      api.sound = await SoundPanel.open(sound, client.game, {
+        latencyMs: params.has("latency") ? Number(params.get("latency")) : undefined, tap: params.has("audiotap"),
+      });
+    }
     api.renderer = { name: client.renderer.name, glRenderer: client.renderer.glRenderer };
     if (api.status === "loading") api.status = LoopState.RUNNING;
     progress.hidden = true;

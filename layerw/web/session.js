@@ -232,6 +232,7 @@ export class Session {
       this.loading = false;
     }
     for (const frame of state.frames) await this.apply(frame);
+    this.game.skipSamples(); // the fast-forward's sounds are past: the speaker starts at the room's present
   }
 
   /** Tick with a confirmed frame (after any asset it waits for); hash and snapshot when due. */

@@ -6,7 +6,8 @@
 //    module: Response | ArrayBuffer | Uint8Array | WebAssembly.Module (or a Promise of one),
 //    component: (a component build, config.component) {glue: Promise<the jco-transpiled ES
 //               module>, coreModule(name) -> Promise<Response | bytes>} instead of `module`,
-//    readAsset(name) -> Promise<ArrayBuffer>}
+//    readAsset(name) -> Promise<ArrayBuffer>, readStream(name, sink) -> Promise<void>: a streamed
+//    sound's bytes into a SoundStream as they arrive}
 //
 // `dirSource` (here) and `storeSource` (store-source.js, manifests and verified chunks) are the two
 // loaders. `dirSource` reads a build directory served over HTTP (what `layerw build` writes, plus a
@@ -112,6 +113,26 @@ export async function dirSource(base, { onProgress } = {}) {
     async readAsset(name) {
       const response = progress.track(await fetchOk(assetUrl(name), `${config.name}'s asset '${name}'`));
       return response.arrayBuffer();
+    },
+    /** A streamed sound's bytes into `sink` (sound-stream.js) as the response body arrives. */
+    async readStream(name, sink) {
+      const response = await fetchOk(assetUrl(name), `${config.name}'s asset '${name}'`);
+      const length = Number(response.headers.get("content-length"));
+      if (!response.body || !(length >= 0) || response.headers.get("content-encoding")) {
+        const all = new Uint8Array(await response.arrayBuffer()); // no length to lay the parts out by: at once
+        sink.begin(all.length);
+        sink.part(0, all);
+      } else {
+        sink.begin(length);
+        const reader = response.body.getReader();
+        for (let at = 0; ;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          sink.part(at, value);
+          at += value.length;
+        }
+      }
+      sink.finish();
     },
   };
 }

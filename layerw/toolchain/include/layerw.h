@@ -461,7 +461,7 @@ _Static_assert(offsetof(lw_snd, voice) == 4, "lw_snd.voice");
 _Static_assert(offsetof(lw_snd, arg) == 8, "lw_snd.arg");
 _Static_assert(offsetof(lw_snd, reserved) == 12, "lw_snd.reserved");
 
-/* Play a ready sound asset on a voice from its start. */
+/* Play a ready sound asset on a voice from its start. A streamed sound ([assets] stream in layerw.toml: no ASSET_READY, never readable) plays from the tick after its lw_asset while it still arrives: a host holds a tick back until the frames its mix needs are in, so the samples never depend on arrival. */
 typedef struct lw_play_rec {
     uint32_t asset;  /* asset handle (lw_asset) */
     uint32_t flags;  /* LW_SOUND_LOOP */
