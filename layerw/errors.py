@@ -26,7 +26,11 @@
     ├── SessionError                      a multiplayer session refused or lost a client
     │   ├── ProtocolError(ValueError)     a malformed, oversized or out-of-order message
     │   ├── RoomFull                      no free seat (or room) for a new player
-    │   └── SeatTaken                     a HELLO names a seat whose connection is live
+    │   ├── SeatTaken                     a HELLO names a seat whose connection is live
+    │   ├── RoomLost                      the room could not be resumed and started over: the seat is gone
+    │   └── RoomUnreachable(ConnectionError)  a client gave up rejoining a room after its retries
+    ├── CheckpointError                   a room checkpoint could not be written or read
+    │   └── CheckpointCorrupt(ValueError)  a checkpoint is truncated, tampered with, or of another build
     ├── CommandListError(ValueError)      a frame's command list is malformed (bad op, overrun)
     ├── RenderError                       the GPU backend failed or is missing
     ├── AudioDeviceError(ValueError)      no such audio backend or setting, or the device would not open
@@ -200,6 +204,23 @@ class RoomFull(SessionError):
 
 class SeatTaken(SessionError):
     """A HELLO carries the token of a seat whose connection is still live (it keeps sending)."""
+
+
+class RoomLost(SessionError):
+    """A HELLO carries a seat token of a room that could not be resumed from its checkpoint and
+    started over: that seat is gone; join again without the token."""
+
+
+class RoomUnreachable(SessionError, ConnectionError):
+    """A client lost its room and gave up rejoining it after every retry (``wire.RETRY_DELAYS_MS``)."""
+
+
+class CheckpointError(LayerWError):
+    """A room checkpoint could not be written to or read from the store."""
+
+
+class CheckpointCorrupt(CheckpointError, ValueError):
+    """A room checkpoint is truncated, fails its digest, or holds a snapshot of another build."""
 
 
 class RenderError(LayerWError):

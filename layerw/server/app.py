@@ -36,6 +36,7 @@ from layerw.server.catalog import Catalog
 from layerw.server.store_routes import store_routes
 from layerw.server.telemetry import ReportLimits, ServedBytes, metrics_route, telemetry_route
 from layerw.server.web_routes import web_routes
+from layerw.session.checkpointer import Checkpoints
 from layerw.session.directory import CLAIM_TTL_S, Directory, LoopDirectory, MemoryDirectory
 from layerw.session.host import Limits, RoomHost
 from layerw.store.store import Store
@@ -83,13 +84,14 @@ def peer_of(ws: WebSocket) -> str:
 def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits | None = None,
                room_options: dict[str, int] | None = None, directory: Directory | None = None,
                public_url: str = "", metrics: Metrics | None = None, reports: ReportLimits | None = None,
-               operators: tuple[str, ...] = LOOPBACK) -> Starlette:
+               operators: tuple[str, ...] = LOOPBACK, checkpoints: Checkpoints | None = None) -> Starlette:
     """``store`` adds its HTTP routes; ``public_url`` is how other server processes' clients reach
     this one (for room routing); ``reports`` bounds browser reports (size, rate); ``operators`` are
-    the client addresses (after ``--trusted-proxies``) that ``GET /rooms`` shows private rooms to."""
+    the client addresses (after ``--trusted-proxies``) that ``GET /rooms`` shows private rooms to;
+    ``checkpoints`` writes rooms to a store and resumes them there (the app closes it when it stops)."""
     metrics = metrics or Metrics()
     engine = Engine(CpuLimit.EPOCH)
-    host = RoomHost(catalog.bundle, engine, limits or Limits(), room_options, metrics=metrics)
+    host = RoomHost(catalog.bundle, engine, limits or Limits(), room_options, metrics=metrics, checkpoints=checkpoints)
     rooms_dir = LoopDirectory(directory or MemoryDirectory())
     host.on_room_closed = lambda room: rooms_dir.release_soon(room, public_url)
 
@@ -151,6 +153,8 @@ def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits |
         yield
         refresher.cancel()
         await host.close()
+        if checkpoints is not None:  # after the host: its rooms' last checkpoints are written first
+            await checkpoints.aclose()
         await rooms_dir.aclose()
         engine.close()
 

@@ -30,6 +30,10 @@
 //           ProtocolError
 //           RoomFull
 //           SeatTaken
+//           RoomLost
+//           RoomUnreachable
+//       CheckpointError
+//           CheckpointCorrupt
 //       RenderError
 //       AudioDeviceError
 //       StoreError
@@ -204,6 +208,18 @@ export class RoomFull extends SessionError {}
 
 /** A HELLO carries the token of a seat whose connection is still live (it keeps sending). */
 export class SeatTaken extends SessionError {}
+
+/** A HELLO carries a seat token of a room that could not be resumed from its checkpoint and started over: that seat is gone; join again without the token. */
+export class RoomLost extends SessionError {}
+
+/** A client lost its room and gave up rejoining it after every retry (``wire.RETRY_DELAYS_MS``). (In Python also ConnectionError.) */
+export class RoomUnreachable extends SessionError {}
+
+/** A room checkpoint could not be written to or read from the store. */
+export class CheckpointError extends LayerWError {}
+
+/** A room checkpoint is truncated, fails its digest, or holds a snapshot of another build. (In Python also ValueError.) */
+export class CheckpointCorrupt extends CheckpointError {}
 
 /** The GPU backend failed or is not available. */
 export class RenderError extends LayerWError {}

@@ -1,0 +1,287 @@
+"""Checkpointer: each room written to the store every ``every_s`` seconds, so that a process that
+dies (``kill -9`` too) loses at most that much play; ``Checkpoints`` resumes a room from it.
+
+On the event loop a room's checkpointer only appends each stamped frame to a list and, when a
+write is due and none is in flight, captures what the head needs (a few small copies); the write
+itself — a new kept snapshot as a block delta against the chain's last one (a full one every
+``full_every`` links), then the head — runs on the writers' threads, so a tick never waits for
+the store. Objects no head needs any more (an older chain, an earlier process's run) are deleted
+after each full snapshot's head is written: a room holds at most ``full_every`` + 1 snapshot
+objects and its head. A failing store never stops the room: the failure is logged, the room's
+``gap`` says since when nothing became durable, and the next write retries; frames held meanwhile
+are bounded (``max_frames``; past it the chain restarts from the newest kept snapshot).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import enum
+import hashlib
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from types import TracebackType
+
+from layerw.bundle import Bundle
+from layerw.errors import CheckpointCorrupt, CheckpointError, NotPublished, ProtocolError, SnapshotError, StoreError
+from layerw.runtime.engine import Engine
+from layerw.session.checkpoint import Checkpoint, Link, head_key, room_prefix
+from layerw.session.room import Room, RoomState
+from layerw.session.saved import Saved
+from layerw.store.store import Store
+
+log = logging.getLogger("layerw.session")
+FAILURE_LOG_EVERY = 20  # after the first failed write of a room, one log line per this many more
+
+
+@dataclass(frozen=True)
+class Written:
+    """One write's outcome: the head's tick, the bytes put (snapshot object + head), seconds taken,
+    and the chain the head names."""
+
+    tick: int
+    bytes: int
+    seconds: float
+    chain: tuple[Link, ...]
+
+
+@dataclass(frozen=True)
+class _Job:
+    saved: Saved | None  # a kept snapshot to add to the chain (None: the chain stays, only the head moves)
+    previous: Saved | None  # the chain's last snapshot, for a delta (None: `saved` starts a new chain, whole)
+    chain: tuple[Link, ...]  # the chain as durable now
+    head: Checkpoint  # its chain is replaced by the one this job makes
+    sweep: bool  # delete every other object of the room after the head is written
+
+
+class WriterState(enum.Enum):
+    RUNNING = "running"
+    STOPPED = "stopped"  # the server stopped: the checkpoint stays for the next process
+    ENDED = "ended"  # the room is over: its checkpoint is deleted
+
+    def to(self, new: WriterState) -> WriterState:
+        if self is not WriterState.RUNNING:
+            raise CheckpointError(f"a checkpointer cannot go from {self.value} to {new.value}")
+        return new
+
+
+class Checkpoints:
+    """Where one server's rooms checkpoint: the store, how often, and the threads that write."""
+
+    def __init__(self, store: Store, every_s: float = 0.5, *, full_every: int = 4, max_frames: int = 36_000,
+                 durable: bool = True, writers: int = 4) -> None:
+        if every_s <= 0 or full_every < 1 or max_frames < 1:
+            raise CheckpointError(f"checkpoints need every_s > 0, full_every >= 1, max_frames >= 1 "
+                                  f"(got {every_s}, {full_every}, {max_frames})")
+        self.store, self.every_s, self.full_every, self.max_frames = store, every_s, full_every, max_frames
+        self.durable = durable  # heads and snapshots fsynced (a power cut, not only a killed process)
+        self.threads = ThreadPoolExecutor(writers, thread_name_prefix="layerw-checkpoint")
+        self.in_flight: set[asyncio.Future[object]] = set()  # writes and deletes, awaited by aclose
+
+    def open(self, game: str, room_id: str, bundle: Bundle, engine: Engine, options: dict[str, int]) -> Room:
+        """The room, resumed from its checkpoint when it has one (on a builder thread: this reads the
+        store and replays frames). A checkpoint that cannot be resumed (corrupt, another build) is
+        logged and the room starts over, marked so that returning players are told (RoomLost); a
+        store that cannot be read raises CheckpointError (the join may try again: nothing is lost)."""
+        name, key = f"{game}/{room_id}", head_key(game, room_id)
+        try:
+            data = self.store.get(key)
+        except NotPublished:
+            return Room(name, bundle, engine, **options)
+        except StoreError as e:
+            raise CheckpointError(f"cannot read room {name}'s checkpoint: {e}") from e
+        try:
+            return self._resume(name, data, key, bundle, engine)
+        except CheckpointCorrupt as e:
+            log.error("room %s: its checkpoint cannot be resumed (%s); the room starts over", name, e,
+                      extra={"room": name, "error": type(e).__name__})
+            room = Room(name, bundle, engine, **options)
+            room.started_over = f"its checkpoint could not be resumed: {e}"
+            return room
+
+    def _resume(self, name: str, data: bytes, key: str, bundle: Bundle, engine: Engine) -> Room:
+        started = time.perf_counter()
+        ckpt = Checkpoint.decode(data, where=key)
+
+        def read(link_key: str) -> bytes:
+            try:
+                return self.store.get(link_key)
+            except NotPublished:
+                raise CheckpointCorrupt(f"{link_key}, which the head names, is missing") from None
+            except StoreError as e:
+                raise CheckpointError(f"cannot read room {name}'s checkpoint: {e}") from e
+
+        snapshot = ckpt.snapshot(read)
+        room = Room(name, bundle, engine, **ckpt.options)
+        try:
+            room.resume(snapshot, ckpt.inputs, ckpt.frames, ckpt.room_seats(), ckpt.room_pending(), ckpt.events)
+        except (SnapshotError, ProtocolError) as e:  # another build's snapshot; frames that do not follow it
+            room.close()
+            raise CheckpointCorrupt(f"{key}: {e}") from e
+        except BaseException:
+            room.close()
+            raise
+        log.info("room %s resumed at tick %d from its checkpoint (snapshot of tick %d + %d frames, written %.1f s "
+                 "ago) in %.0f ms", name, room.tick, ckpt.base_tick, len(ckpt.frames), time.time() - ckpt.written,
+                 (time.perf_counter() - started) * 1e3, extra={"room": name})
+        return room
+
+    def writer(self, game: str, room_id: str, room: Room) -> Checkpointer:
+        return Checkpointer(self, game, room_id, room)
+
+    def submit(self, call: Callable[[], object]) -> asyncio.Future[object]:
+        """Run ``call`` on a writer thread; the future is awaited by ``aclose``."""
+        done: asyncio.Future[object] = asyncio.get_running_loop().run_in_executor(self.threads, call)
+        self.in_flight.add(done)
+        done.add_done_callback(self.in_flight.discard)
+        return done
+
+    async def aclose(self, timeout_s: float = 10.0) -> None:
+        """Wait (bounded) for the writes in flight (a stopping server's last checkpoints), then stop the threads."""
+        if self.in_flight:
+            await asyncio.wait(list(self.in_flight), timeout=timeout_s)
+        self.threads.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        """Stop the threads once the writes asked for are done (outside an event loop)."""
+        self.threads.shutdown(wait=True)
+
+    def __enter__(self) -> Checkpoints:
+        return self
+
+    def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+
+class Checkpointer:
+    """One room's checkpoints, written in order (one write in flight at a time)."""
+
+    def __init__(self, checkpoints: Checkpoints, game: str, room_id: str, room: Room) -> None:
+        self.checkpoints, self.room = checkpoints, room
+        self.game, self.room_id = game, room_id
+        self.prefix, self.head_key = room_prefix(game, room_id), head_key(game, room_id)
+        self.incarnation = secrets.token_hex(8)
+        self.state = WriterState.RUNNING
+        self.chain: tuple[Link, ...] = ()  # durable now
+        self.tail: Saved | None = None  # the kept snapshot the durable chain ends with
+        self.first = room.saved[-1].tick  # tick of frames[0]
+        self.frames: list[bytes] = list(room.frames)  # stamped since `first`
+        self.durable_tick = -1  # the newest tick a head in the store resumes at
+        self.failures = 0  # writes failed since the last one that succeeded
+        self.gap_since: float | None = None  # monotonic time of the first of those failures
+        self.last: Written | None = None
+        self._writing: asyncio.Future[object] | None = None
+        self._due = 0.0  # monotonic time the next write is due (the first one at once)
+
+    def on_frame(self, frame: bytes, now: float) -> None:
+        """The room stamped ``frame`` (called on the event loop after each tick: an append, and a
+        capture when a write is due)."""
+        self.frames.append(frame)
+        if self._writing is None and now >= self._due and self.state is WriterState.RUNNING:
+            self._due = now + self.checkpoints.every_s
+            self._write()
+
+    def _write(self) -> None:
+        room, newest = self.room, self.room.saved[-1]
+        if len(self.frames) > self.checkpoints.max_frames and newest.tick > self.first:  # writes keep failing
+            del self.frames[:newest.tick - self.first]
+            self.first, self.chain, self.tail = newest.tick, (), None
+        fresh = self.tail is None or newest.tick != self.tail.tick
+        full = fresh and (self.tail is None or len(self.chain) >= self.checkpoints.full_every)
+        base = newest if fresh else self.tail
+        assert base is not None
+        head = Checkpoint(self.game, self.room_id, self.incarnation, room_options(room), self.chain, base.inputs,
+                          tuple(self.frames[base.tick - self.first:]),
+                          tuple((s.state.value, hashlib.sha256(s.token).hexdigest() if s.token else s.digest, s.away_since)
+                                for s in room.seats),
+                          tuple((t, seat, player) for t, changes in sorted(room.pending.items())
+                                for seat, player in sorted(changes.items())),
+                          tuple(room.events), time.time())
+        job = _Job(newest if fresh else None, None if full else self.tail, () if full else self.chain, head, full)
+        self._writing = self.checkpoints.submit(lambda: self._put(job))
+        self._writing.add_done_callback(lambda done: self._written(job, done))
+
+    def _put(self, job: _Job) -> Written:
+        """The write (on a writer thread): the new snapshot object, then the head that names it."""
+        store, durable = self.checkpoints.store, self.checkpoints.durable
+        started, size, chain = time.perf_counter(), 0, job.chain
+        if job.saved is not None:
+            body = job.saved.full() if job.previous is None else job.saved.delta_from(job.previous)
+            kind = "full" if job.previous is None else "delta"
+            key = f"{self.prefix}{self.incarnation}/{job.saved.tick:010d}.{kind}"
+            store.put(key, body, durable=durable)
+            chain, size = (*chain, Link(key, job.saved.tick, kind, hashlib.sha256(body).hexdigest())), len(body)
+        record = dataclasses.replace(job.head, chain=chain)
+        head = record.encode()
+        store.put(self.head_key, head, durable=durable)
+        if job.sweep:
+            keep = {self.head_key, *(link.key for link in chain)}
+            for obj in list(store.list(self.prefix)):
+                if obj.key not in keep:
+                    store.delete(obj.key)
+        return Written(record.tick, size + len(head), time.perf_counter() - started, chain)
+
+    def _written(self, job: _Job, done: asyncio.Future[object]) -> None:
+        self._writing = None
+        error = None if done.cancelled() else done.exception()
+        if done.cancelled() or error is not None:
+            self.failures += 1
+            if self.gap_since is None:
+                self.gap_since = time.monotonic()
+            if self.failures % FAILURE_LOG_EVERY == 1:
+                log.warning("room %s/%s: checkpoint failed (%d in a row; durable up to tick %d, the room is at %d): %r",
+                            self.game, self.room_id, self.failures, self.durable_tick, self.room.tick, error,
+                            extra={"room": f"{self.game}/{self.room_id}"})
+        else:
+            written = done.result()
+            assert isinstance(written, Written)
+            if self.failures:
+                log.info("room %s/%s: checkpoints written again after %d failures (%.1f s without one)", self.game,
+                         self.room_id, self.failures, time.monotonic() - (self.gap_since or 0.0))
+            self.failures, self.gap_since, self.last, self.durable_tick = 0, None, written, written.tick
+            self.chain = written.chain
+            if job.saved is not None:
+                self.tail = job.saved
+                del self.frames[:job.saved.tick - self.first]
+                self.first = job.saved.tick
+        if self.state is WriterState.ENDED:
+            self._delete()
+
+    def stop(self, *, ended: bool) -> None:
+        """The room closes: ``ended`` (it is over) deletes its checkpoint; otherwise (the server stops)
+        one last checkpoint is written, so a clean restart loses nothing."""
+        if self.state is not WriterState.RUNNING:
+            return
+        if ended:
+            self.state = self.state.to(WriterState.ENDED)
+            if self._writing is None:
+                self._delete()
+            return
+        if self._writing is None and self.room.state is RoomState.OPEN:
+            self._write()
+        self.state = self.state.to(WriterState.STOPPED)
+
+    def _delete(self) -> None:
+        store, head, prefix = self.checkpoints.store, self.head_key, self.prefix
+
+        def delete() -> None:
+            store.delete(head)  # first: no process resumes from a head whose snapshots are going
+            for obj in list(store.list(prefix)):
+                store.delete(obj.key)
+
+        self.checkpoints.submit(delete).add_done_callback(self._deleted)
+
+    def _deleted(self, done: asyncio.Future[object]) -> None:
+        if not done.cancelled() and done.exception() is not None:
+            log.warning("room %s/%s ended but its checkpoint could not be deleted: %r", self.game, self.room_id,
+                        done.exception())
+
+
+def room_options(room: Room) -> dict[str, int]:
+    """The keyword options that build this room again (what a resuming process passes ``Room``)."""
+    return {"seats": len(room.seats), "input_delay": room.input_delay, "hash_every": room.hash_every,
+            "snapshot_every": room.snapshot_every, "grace_ticks": room.grace_ticks}
