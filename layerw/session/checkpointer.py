@@ -174,6 +174,8 @@ class Checkpointer:
         self.failures = 0  # writes failed since the last one that succeeded
         self.gap_since: float | None = None  # monotonic time of the first of those failures
         self.last: Written | None = None
+        self.started = 0  # writes started
+        self.capture_s = 0.0  # event-loop time those writes took, in all: their captures (the rest is on a thread)
         self._writing: asyncio.Future[object] | None = None
         self._due = 0.0  # monotonic time the next write is due (the first one at once)
 
@@ -183,7 +185,10 @@ class Checkpointer:
         self.frames.append(frame)
         if self._writing is None and now >= self._due and self.state is WriterState.RUNNING:
             self._due = now + self.checkpoints.every_s
+            started = time.perf_counter()
             self._write()
+            self.capture_s += time.perf_counter() - started
+            self.started += 1
 
     def _write(self) -> None:
         room, newest = self.room, self.room.saved[-1]

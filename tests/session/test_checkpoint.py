@@ -14,15 +14,17 @@ import pytest
 
 from layerw import abi
 from layerw.bundle import Bundle
-from layerw.errors import CheckpointCorrupt, RoomLost
+from layerw.errors import CheckpointCorrupt, RoomLost, StoreUnavailable
 from layerw.runtime.engine import Engine
 from layerw.session import protocol as p
 from layerw.session.checkpoint import Checkpoint, Link, head_key, room_prefix
 from layerw.session.checkpointer import Checkpointer, Checkpoints
+from layerw.session.host import Limits, RoomHost
 from layerw.session.room import Room
 from layerw.store.local import LocalStore
 from tests.conftest import GAMES
 from tests.session.test_room import player_bytes
+from tests.session.wire import Connection
 
 OPTIONS = {"snapshot_every": 20, "hash_every": 10}
 
@@ -168,3 +170,87 @@ def test_checkpoint_record_round_trips_and_refuses_damage() -> None:
     for bad in (data[:-1], data[:10], b"x" + data[1:], data[:50] + b"\0" + data[51:]):
         with pytest.raises(CheckpointCorrupt):
             Checkpoint.decode(bad)
+
+
+class SlowStore(LocalStore):
+    """A real local store whose writes take ``delay`` seconds, or fail while ``down`` (an S3 outage)."""
+
+    def __init__(self, root: Path, delay: float) -> None:
+        super().__init__(root)
+        self.delay, self.down = delay, False
+
+    def put(self, key: str, data: bytes, *, durable: bool = False) -> None:
+        time.sleep(self.delay)
+        if self.down:
+            raise StoreUnavailable(f"cannot write {key}: the store is down (test)")
+        super().put(key, data, durable=durable)
+
+
+ROOMS = 6
+JITTER_GOAL_MS = 5.0  # as tests/session/test_room_loop.py: bench/rooms.py's goal for the p99 tick lateness
+
+
+def test_rooms_keep_their_beat_while_checkpoints_write_slowly(pong: Bundle, engine: Engine, tmp_path: Path) -> None:
+    """Checkpoint writes that each take 50 ms (a distant S3), with a snapshot to encode every half
+    second: every room's ticks still start on time, and each room's checkpoint keeps up."""
+    store = SlowStore(tmp_path / "store", delay=0.05)
+    checkpoints = Checkpoints(store, every_s=0.1)
+    host = RoomHost(lambda name: pong, engine, Limits(), {"snapshot_every": 30}, checkpoints=checkpoints)
+
+    async def story() -> list[float]:
+        for i in range(ROOMS):
+            await Connection().open(host, "pong", f"r{i}").welcome()
+        await asyncio.sleep(0.5)
+        marks = {key: len(run.jitter_ms) for key, run in host.runners.items()}
+        await asyncio.sleep(2.0)
+        late = [ms for key, mark in marks.items() for ms in host.runners[key].jitter_ms[mark:]]
+        for run in host.runners.values():
+            assert run.checkpointer is not None and run.checkpointer.last is not None
+            assert run.room.tick - run.checkpointer.durable_tick <= 30, (run.room.tick, run.checkpointer.durable_tick)
+            assert run.checkpointer.last.seconds >= 0.05 and run.checkpointer.failures == 0
+            loop_share = run.checkpointer.capture_s / run.checkpointer.started  # a write's cost on the event loop
+            assert loop_share < 0.5e-3, f"{loop_share * 1e3:.2f} ms"
+        await host.close()
+        await checkpoints.aclose()
+        return late
+
+    late = asyncio.run(story())
+    assert len(late) >= ROOMS * 100, f"{len(late)} ticks of {ROOMS} rooms in 2 s: they stopped"
+    ordered = sorted(late)
+    assert ordered[int(len(ordered) * 0.99)] < JITTER_GOAL_MS, f"p99 {ordered[int(len(ordered) * 0.99)]:.2f} ms"
+    assert len(list(store.list(room_prefix("pong", "r0")))) >= 2  # a stopping server keeps its rooms' checkpoints
+
+
+def test_a_store_outage_is_reported_and_the_room_catches_up(pong: Bundle, engine: Engine, tmp_path: Path,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    store = SlowStore(tmp_path / "store", delay=0.0)
+    with Checkpoints(store, every_s=0.001) as checkpoints:
+        room = Room("pong/out", pong, engine, **OPTIONS)
+        room.join(p.Hello(p.PLAYER, bytes(p.TOKEN_SIZE), p.NO_BASE))
+        writer = checkpoints.writer("pong", "out", room)
+
+        async def story() -> tuple[int, int]:
+            await play(room, writer, 30, {})
+            await drained(checkpoints)
+            before = writer.durable_tick
+            store.down = True
+            await play(room, writer, 60, {})  # the room plays on; every write fails
+            await drained(checkpoints)
+            during = writer.durable_tick
+            assert writer.failures > 0 and writer.gap_since is not None
+            store.down = False
+            await play(room, writer, 10, {})
+            await drained(checkpoints)
+            assert before == during  # nothing became durable meanwhile, and nothing claims it did
+            return during, writer.durable_tick
+
+        with caplog.at_level(logging.INFO, "layerw.session"):
+            during, after = asyncio.run(story())
+        room.close()
+    assert after > during + 60 and writer.failures == 0 and writer.gap_since is None
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("checkpoint failed" in m and "durable up to tick" in m for m in messages), messages
+    assert any("written again after" in m for m in messages), messages
+    resumed = checkpoints.open("pong", "out", pong, engine, {})
+    assert resumed.tick == after
+    resumed.close()
