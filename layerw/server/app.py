@@ -101,7 +101,11 @@ def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits |
                    "jitter_p99_ms": run.jitter_p99_ms()} for (g, r), run in host.runners.items() if run.public or operator]
         if operator:  # who holds which room: the address each one counts against (Limits.rooms_per_address)
             for entry in listed:
-                entry["owner"] = host.admission.owners.get((str(entry["game"]), str(entry["room"])))
+                key = (str(entry["game"]), str(entry["room"]))
+                entry["owner"] = host.admission.owners.get(key)
+                checkpointer = host.runners[key].checkpointer if key in host.runners else None
+                if checkpointer is not None:  # how much play a crash would lose now, and what writes cost
+                    entry["checkpoint"] = checkpointer.report()
         return JSONResponse(listed)
 
     async def room_socket(ws: WebSocket) -> None:

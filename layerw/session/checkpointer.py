@@ -21,6 +21,7 @@ import hashlib
 import logging
 import secrets
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from layerw.store.store import Store
 
 log = logging.getLogger("layerw.session")
 FAILURE_LOG_EVERY = 20  # after the first failed write of a room, one log line per this many more
+KEPT_WRITES = 256  # recent writes a room's checkpointer keeps for its report
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class Written:
     bytes: int
     seconds: float
     chain: tuple[Link, ...]
+    snapshot_bytes: int = 0  # of those bytes, the new snapshot object's (0: only the head moved)
 
 
 @dataclass(frozen=True)
@@ -173,7 +176,7 @@ class Checkpointer:
         self.durable_tick = -1  # the newest tick a head in the store resumes at
         self.failures = 0  # writes failed since the last one that succeeded
         self.gap_since: float | None = None  # monotonic time of the first of those failures
-        self.last: Written | None = None
+        self.recent: deque[Written] = deque(maxlen=KEPT_WRITES)  # the latest writes that succeeded
         self.started = 0  # writes started
         self.capture_s = 0.0  # event-loop time those writes took, in all: their captures (the rest is on a thread)
         self._writing: asyncio.Future[object] | None = None
@@ -228,7 +231,7 @@ class Checkpointer:
             for obj in list(store.list(self.prefix)):
                 if obj.key not in keep:
                     store.delete(obj.key)
-        return Written(record.tick, size + len(head), time.perf_counter() - started, chain)
+        return Written(record.tick, size + len(head), time.perf_counter() - started, chain, size)
 
     def _written(self, job: _Job, done: asyncio.Future[object]) -> None:
         self._writing = None
@@ -247,7 +250,8 @@ class Checkpointer:
             if self.failures:
                 log.info("room %s/%s: checkpoints written again after %d failures (%.1f s without one)", self.game,
                          self.room_id, self.failures, time.monotonic() - (self.gap_since or 0.0))
-            self.failures, self.gap_since, self.last, self.durable_tick = 0, None, written, written.tick
+            self.failures, self.gap_since, self.durable_tick = 0, None, written.tick
+            self.recent.append(written)
             self.chain = written.chain
             if job.saved is not None:
                 self.tail = job.saved
@@ -255,6 +259,23 @@ class Checkpointer:
                 self.first = job.saved.tick
         if self.state is WriterState.ENDED:
             self._delete()
+
+    @property
+    def last(self) -> Written | None:
+        return self.recent[-1] if self.recent else None
+
+    def report(self) -> dict[str, float]:
+        """What an operator (``GET /rooms``) and the bench see: how far the checkpoint is behind the
+        room, and what its recent writes cost."""
+        seconds = sorted(w.seconds for w in self.recent)
+        return {"durable_tick": self.durable_tick, "behind_ticks": self.room.tick - self.durable_tick,
+                "failures": self.failures, "gap_s": 0.0 if self.gap_since is None else time.monotonic() - self.gap_since,
+                "writes": self.started, "loop_ms_per_write": 1e3 * self.capture_s / max(1, self.started),
+                "bytes_per_write": sum(w.bytes for w in self.recent) / max(1, len(self.recent)),
+                "write_ms_p50": 1e3 * seconds[len(seconds) // 2] if seconds else 0.0,
+                "write_ms_max": 1e3 * seconds[-1] if seconds else 0.0,
+                "snapshot_bytes": sum(w.snapshot_bytes for w in self.recent) / max(1, sum(1 for w in self.recent
+                                                                                         if w.snapshot_bytes))}
 
     def stop(self, *, ended: bool) -> None:
         """The room closes: ``ended`` (it is over) deletes its checkpoint; otherwise (the server stops)
