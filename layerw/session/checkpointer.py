@@ -31,7 +31,7 @@ from layerw.bundle import Bundle
 from layerw.errors import CheckpointCorrupt, CheckpointError, NotPublished, ProtocolError, SnapshotError, StoreError
 from layerw.runtime.engine import Engine
 from layerw.session.checkpoint import Checkpoint, Link, head_key, room_prefix
-from layerw.session.room import Room, RoomState
+from layerw.session.room import Room
 from layerw.session.saved import Saved
 from layerw.store.store import Store
 
@@ -144,9 +144,12 @@ class Checkpoints:
         return done
 
     async def aclose(self, timeout_s: float = 10.0) -> None:
-        """Wait (bounded) for the writes in flight (a stopping server's last checkpoints), then stop the threads."""
-        if self.in_flight:
-            await asyncio.wait(list(self.in_flight), timeout=timeout_s)
+        """Wait (bounded) for the writes in flight (a stopping server's last checkpoints, and those that
+        follow them), then stop the threads."""
+        deadline = time.monotonic() + timeout_s
+        while self.in_flight and time.monotonic() < deadline:
+            await asyncio.wait(list(self.in_flight), timeout=deadline - time.monotonic())
+            await asyncio.sleep(0)  # their done callbacks, which may start the last writes
         self.threads.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
@@ -181,6 +184,7 @@ class Checkpointer:
         self.capture_s = 0.0  # event-loop time those writes took, in all: their captures (the rest is on a thread)
         self._writing: asyncio.Future[object] | None = None
         self._due = 0.0  # monotonic time the next write is due (the first one at once)
+        self._last_due = False  # the server stopped while a write was in flight: one more follows it
 
     def on_frame(self, frame: bytes, now: float) -> None:
         """The room stamped ``frame`` (called on the event loop after each tick: an append, and a
@@ -259,6 +263,9 @@ class Checkpointer:
                 self.first = job.saved.tick
         if self.state is WriterState.ENDED:
             self._delete()
+        elif self.state is WriterState.STOPPED and self._last_due:
+            self._last_due = False
+            self._write()
 
     @property
     def last(self) -> Written | None:
@@ -287,8 +294,10 @@ class Checkpointer:
             if self._writing is None:
                 self._delete()
             return
-        if self._writing is None and self.room.state is RoomState.OPEN:
+        if self._writing is None:
             self._write()
+        else:
+            self._last_due = True
         self.state = self.state.to(WriterState.STOPPED)
 
     def _delete(self) -> None:
