@@ -148,7 +148,8 @@ def run(out_dir: Path, sprites_build: Path, rounds: int) -> Section:
         t.add_row(f"{r['interval_s']:g}", f"{r['bytes_per_write']:,.0f}", f"{r['snapshot_bytes']:,.0f}",
                   f"{r['write_ms_p50']:.1f}", f"{r['write_ms_max']:.1f}", f"{r['loop_ms_per_write']:.3f}",
                   f"{r['ticks_lost']:.0f}", f"{r['resume_ms']:.0f}", f"{r['kill_to_playing_s']:.2f}")
-    notes = ["ticks lost: the player's highest tick at the kill minus the tick the resumed room went on from (60 = 1 s)",
+    notes = ["ticks lost: the player's highest tick at the kill minus the tick the resumed room went on from (60 = 1 s); "
+             "below 0 when the checkpoint held ticks the player had not seen yet (it trails the room by its input delay)",
              "bytes/write: head (frames since the last snapshot) plus, every 300 ticks, a snapshot object (full or delta)",
              "kill -> playing: includes starting the new `layerw serve` process (imports, store, compile cache)"]
     return Section("checkpoint", t, {"rows": rows}, notes)

@@ -115,8 +115,8 @@ def test_a_room_resumes_after_its_server_is_killed(built: Callable[[Path], Path]
     assert client.rejoins >= 1 and "resumed at tick" in log, log
     assert journal.first is not None and journal.rejoined is not None
     resumed_at = journal.rejoined.state.tick + len(journal.rejoined.state.frames)
-    lost = seen_at_kill - resumed_at
-    assert 0 <= lost <= LOSS_GOAL_TICKS, f"{lost} ticks of play lost (goal <= {LOSS_GOAL_TICKS})"
+    lost = seen_at_kill - resumed_at  # below 0 when the checkpoint held ticks the player had not yet seen
+    assert lost <= LOSS_GOAL_TICKS, f"{lost} ticks of play lost (goal <= {LOSS_GOAL_TICKS})"
     assert journal.rejoined.seat == journal.first.seat == 0  # the same seat, by its token
     assert client.heals == 0  # the room never saw the player's hashes disagree after it resumed
 
