@@ -21,7 +21,8 @@
     ├── SnapshotError(ValueError)         a snapshot does not fit this module or is corrupt
     ├── SaveError                         a save slot could not be written or read (bad name, I/O)
     │   ├── SaveTooBig(ValueError)        over [saves] slot_bytes or total_bytes
-    │   └── SaveCorrupt(ValueError)       a stored slot fails its header or checksum
+    │   ├── SaveCorrupt(ValueError)       a stored slot fails its header or checksum
+    │   └── SaveUnauthorized(PermissionError)  a save server refused the player's key (missing or malformed)
     ├── InputError(ValueError)            an input recording is malformed
     ├── SessionError                      a multiplayer session refused or lost a client
     │   ├── ProtocolError(ValueError)     a malformed, oversized or out-of-order message
@@ -180,6 +181,10 @@ class SaveTooBig(SaveError, ValueError):
 
 class SaveCorrupt(SaveError, ValueError):
     """A stored save slot fails its header or checksum (a torn or tampered file)."""
+
+
+class SaveUnauthorized(SaveError, PermissionError):
+    """A save server refused a request without a well-formed player key."""
 
 
 class InputError(LayerWError, ValueError):

@@ -33,6 +33,7 @@ from layerw.errors import SessionError
 from layerw.observability.metrics import Metrics
 from layerw.runtime.engine import CpuLimit, Engine
 from layerw.server.catalog import Catalog
+from layerw.server.save_routes import save_routes
 from layerw.server.store_routes import store_routes
 from layerw.server.telemetry import ReportLimits, ServedBytes, metrics_route, telemetry_route
 from layerw.server.web_routes import web_routes
@@ -85,10 +86,11 @@ def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits |
                room_options: dict[str, int] | None = None, directory: Directory | None = None,
                public_url: str = "", metrics: Metrics | None = None, reports: ReportLimits | None = None,
                operators: tuple[str, ...] = LOOPBACK, checkpoints: Checkpoints | None = None) -> Starlette:
-    """``store`` adds its HTTP routes; ``public_url`` is how other server processes' clients reach
-    this one (for room routing); ``reports`` bounds browser reports (size, rate); ``operators`` are
-    the client addresses (after ``--trusted-proxies``) that ``GET /rooms`` shows private rooms to;
-    ``checkpoints`` writes rooms to a store and resumes them there (the app closes it when it stops)."""
+    """``store`` adds its HTTP routes and players' saves in it (``save_routes.py``); ``public_url`` is
+    how other server processes' clients reach this one (for room routing); ``reports`` bounds browser
+    reports (size, rate); ``operators`` are the client addresses (after ``--trusted-proxies``) that
+    ``GET /rooms`` shows private rooms to; ``checkpoints`` writes rooms to a store and resumes them
+    there (the app closes it when it stops)."""
     metrics = metrics or Metrics()
     engine = Engine(CpuLimit.EPOCH)
     host = RoomHost(catalog.bundle, engine, limits or Limits(), room_options, metrics=metrics, checkpoints=checkpoints)
@@ -162,7 +164,8 @@ def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits |
         await rooms_dir.aclose()
         engine.close()
 
-    routes: list[BaseRoute] = [*(store_routes(store, metrics) if store is not None else []), *web_routes(catalog.names),
+    routes: list[BaseRoute] = [*(store_routes(store, metrics) + save_routes(store, catalog) if store is not None else []),
+                               *web_routes(catalog.names),
                                Route("/rooms", rooms), WebSocketRoute("/rooms/{game}/{room}", room_socket),
                                metrics_route(metrics), telemetry_route(metrics, reports)]
     middleware = [Middleware(ServedBytes, metrics=metrics),

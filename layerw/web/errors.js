@@ -24,6 +24,7 @@
 //       SaveError
 //           SaveTooBig
 //           SaveCorrupt
+//           SaveUnauthorized
 //       InputError
 //       CommandListError
 //       SessionError
@@ -190,6 +191,9 @@ export class SaveTooBig extends SaveError {
 
 /** A stored save slot fails its header or checksum (a torn or tampered file). (In Python also ValueError.) */
 export class SaveCorrupt extends SaveError {}
+
+/** A save server refused a request without a well-formed player key. (In Python also PermissionError.) */
+export class SaveUnauthorized extends SaveError {}
 
 /** An input recording is malformed. (In Python also ValueError.) */
 export class InputError extends LayerWError {}
