@@ -19,7 +19,7 @@ from layerw.runtime.engine import Engine
 from layerw.session import protocol as p
 from layerw.session.checkpoint import Checkpoint, Link, head_key, room_prefix
 from layerw.session.checkpointer import Checkpointer, Checkpoints
-from layerw.session.host import Limits, RoomHost
+from layerw.session.host import CLOSE_TRY_AGAIN, Limits, RoomHost
 from layerw.session.room import Room
 from layerw.store.local import LocalStore
 from tests.conftest import GAMES
@@ -257,4 +257,36 @@ def test_a_store_outage_is_reported_and_the_room_catches_up(pong: Bundle, engine
     assert any("written again after" in m for m in messages), messages
     resumed = checkpoints.open("pong", "out", pong, engine, {})
     assert resumed.tick == after
+    resumed.close()
+
+
+class UnreadableStore(LocalStore):
+    """A real local store whose reads fail (an S3 outage while a room is resumed)."""
+
+    def get(self, key: str) -> bytes:
+        raise StoreUnavailable(f"cannot read {key}: the store is down (test)")
+
+
+def test_a_checkpoint_that_cannot_be_read_refuses_the_join_and_loses_nothing(pong: Bundle, engine: Engine,
+                                                                            tmp_path: Path) -> None:
+    """Resuming needs the checkpoint: while the store cannot be read the room is not started over
+    (that would overwrite it), the join is refused with try-again, and the checkpoint stays."""
+    token = written_room(pong, engine, LocalStore(tmp_path / "store"), "later")
+    checkpoints = Checkpoints(UnreadableStore(tmp_path / "store"))
+    host = RoomHost(lambda name: pong, engine, Limits(), checkpoints=checkpoints)
+
+    async def story() -> tuple[int, str]:
+        connection = Connection().open(host, "pong", "later")
+        connection.put(p.hello(p.PLAYER, token))
+        try:
+            return await connection.ended()
+        finally:
+            await host.close()
+            await checkpoints.aclose()
+
+    code, reason = asyncio.run(story())
+    assert code == CLOSE_TRY_AGAIN and "cannot read room pong/later's checkpoint" in reason, (code, reason)
+    assert host.runners == {}
+    resumed = Checkpoints(LocalStore(tmp_path / "store")).open("pong", "later", pong, engine, {})
+    assert resumed.tick > 0 and resumed.join(p.Hello(p.PLAYER, token, p.NO_BASE)).seat == 0
     resumed.close()
