@@ -19,16 +19,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import struct
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from layerw import abi
-from layerw.errors import CheckpointCorrupt, ProtocolError, SnapshotError
+from layerw.bundle import Bundle
+from layerw.errors import CheckpointCorrupt, CheckpointError, NotPublished, ProtocolError, SnapshotError, StoreError
+from layerw.runtime.engine import Engine
 from layerw.runtime.snapshot import Snapshot, apply_delta
 from layerw.session import protocol as p
-from layerw.session.room import Seat, SeatState
+from layerw.session.room import Room, Seat, SeatState
+from layerw.store.store import Store
 
+log = logging.getLogger("layerw.session")
 MAGIC = b"LWCKPT1\n"
 FORMAT = 1
 MAX_HEAD_BYTES = 16 << 20  # a head holds at most a few snapshot intervals of frames: far below this
@@ -155,3 +161,54 @@ class Checkpoint:
                 raise CheckpointCorrupt(f"{link.key} holds tick {snap.tick}, the head says {link.tick}")
         assert snap is not None  # decode refuses an empty chain
         return snap
+
+
+def resume(store: Store, game: str, room_id: str, bundle: Bundle, engine: Engine, options: dict[str, int]) -> Room:
+    """The room ``game/room_id``, resumed from its checkpoint in ``store`` when it has one, else new
+    (with ``options``). A checkpoint that cannot be resumed (truncated, altered, another build) is
+    CheckpointCorrupt: logged, and the room starts over, marked so that returning players are told
+    (RoomLost); a store that cannot be read raises CheckpointError (the join may try again, and the
+    checkpoint is not overwritten by a room started over)."""
+    name, key = f"{game}/{room_id}", head_key(game, room_id)
+    try:
+        data = store.get(key)
+    except NotPublished:
+        return Room(name, bundle, engine, **options)
+    except StoreError as e:
+        raise CheckpointError(f"cannot read room {name}'s checkpoint: {e}") from e
+    try:
+        return _resumed(store, name, data, key, bundle, engine)
+    except CheckpointCorrupt as e:
+        log.error("room %s: its checkpoint cannot be resumed (%s); the room starts over", name, e,
+                  extra={"room": name, "error": type(e).__name__})
+        room = Room(name, bundle, engine, **options)
+        room.started_over = f"its checkpoint could not be resumed: {e}"
+        return room
+
+
+def _resumed(store: Store, name: str, data: bytes, key: str, bundle: Bundle, engine: Engine) -> Room:
+    started = time.perf_counter()
+    ckpt = Checkpoint.decode(data, where=key)
+
+    def read(link_key: str) -> bytes:
+        try:
+            return store.get(link_key)
+        except NotPublished:
+            raise CheckpointCorrupt(f"{link_key}, which the head names, is missing") from None
+        except StoreError as e:
+            raise CheckpointError(f"cannot read room {name}'s checkpoint: {e}") from e
+
+    snapshot = ckpt.snapshot(read)
+    room = Room(name, bundle, engine, **ckpt.options)
+    try:
+        room.resume(snapshot, ckpt.inputs, ckpt.frames, ckpt.room_seats(), ckpt.room_pending(), ckpt.events)
+    except (SnapshotError, ProtocolError) as e:  # another build's snapshot; frames that do not follow it
+        room.close()
+        raise CheckpointCorrupt(f"{key}: {e}") from e
+    except BaseException:
+        room.close()
+        raise
+    log.info("room %s resumed at tick %d from its checkpoint (snapshot of tick %d + %d frames, written %.1f s ago) "
+             "in %.0f ms", name, room.tick, ckpt.base_tick, len(ckpt.frames), time.time() - ckpt.written,
+             (time.perf_counter() - started) * 1e3, extra={"room": name})
+    return room

@@ -1,5 +1,6 @@
 """Checkpointer: each room written to the store every ``every_s`` seconds, so that a process that
-dies (``kill -9`` too) loses at most that much play; ``Checkpoints`` resumes a room from it.
+dies (``kill -9`` too) loses at most that much play; ``Checkpoints`` is a server's settings and
+writer threads, and opens each new room through ``checkpoint.resume``.
 
 On the event loop a room's checkpointer only appends each stamped frame to a list and, when a
 write is due and none is in flight, captures what the head needs (a few small copies); the write
@@ -28,9 +29,9 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from layerw.bundle import Bundle
-from layerw.errors import CheckpointCorrupt, CheckpointError, NotPublished, ProtocolError, SnapshotError, StoreError
+from layerw.errors import CheckpointError
 from layerw.runtime.engine import Engine
-from layerw.session.checkpoint import Checkpoint, Link, head_key, room_prefix
+from layerw.session.checkpoint import Checkpoint, Link, head_key, resume, room_prefix
 from layerw.session.room import Room
 from layerw.session.saved import Saved
 from layerw.store.store import Store
@@ -86,52 +87,9 @@ class Checkpoints:
         self.in_flight: set[asyncio.Future[object]] = set()  # writes and deletes, awaited by aclose
 
     def open(self, game: str, room_id: str, bundle: Bundle, engine: Engine, options: dict[str, int]) -> Room:
-        """The room, resumed from its checkpoint when it has one (on a builder thread: this reads the
-        store and replays frames). A checkpoint that cannot be resumed (corrupt, another build) is
-        logged and the room starts over, marked so that returning players are told (RoomLost); a
-        store that cannot be read raises CheckpointError (the join may try again: nothing is lost)."""
-        name, key = f"{game}/{room_id}", head_key(game, room_id)
-        try:
-            data = self.store.get(key)
-        except NotPublished:
-            return Room(name, bundle, engine, **options)
-        except StoreError as e:
-            raise CheckpointError(f"cannot read room {name}'s checkpoint: {e}") from e
-        try:
-            return self._resume(name, data, key, bundle, engine)
-        except CheckpointCorrupt as e:
-            log.error("room %s: its checkpoint cannot be resumed (%s); the room starts over", name, e,
-                      extra={"room": name, "error": type(e).__name__})
-            room = Room(name, bundle, engine, **options)
-            room.started_over = f"its checkpoint could not be resumed: {e}"
-            return room
-
-    def _resume(self, name: str, data: bytes, key: str, bundle: Bundle, engine: Engine) -> Room:
-        started = time.perf_counter()
-        ckpt = Checkpoint.decode(data, where=key)
-
-        def read(link_key: str) -> bytes:
-            try:
-                return self.store.get(link_key)
-            except NotPublished:
-                raise CheckpointCorrupt(f"{link_key}, which the head names, is missing") from None
-            except StoreError as e:
-                raise CheckpointError(f"cannot read room {name}'s checkpoint: {e}") from e
-
-        snapshot = ckpt.snapshot(read)
-        room = Room(name, bundle, engine, **ckpt.options)
-        try:
-            room.resume(snapshot, ckpt.inputs, ckpt.frames, ckpt.room_seats(), ckpt.room_pending(), ckpt.events)
-        except (SnapshotError, ProtocolError) as e:  # another build's snapshot; frames that do not follow it
-            room.close()
-            raise CheckpointCorrupt(f"{key}: {e}") from e
-        except BaseException:
-            room.close()
-            raise
-        log.info("room %s resumed at tick %d from its checkpoint (snapshot of tick %d + %d frames, written %.1f s "
-                 "ago) in %.0f ms", name, room.tick, ckpt.base_tick, len(ckpt.frames), time.time() - ckpt.written,
-                 (time.perf_counter() - started) * 1e3, extra={"room": name})
-        return room
+        """The room, resumed from its checkpoint when it has one (``checkpoint.resume``: on a builder
+        thread, it reads the store and replays frames)."""
+        return resume(self.store, game, room_id, bundle, engine, options)
 
     def writer(self, game: str, room_id: str, room: Room) -> Checkpointer:
         return Checkpointer(self, game, room_id, room)
