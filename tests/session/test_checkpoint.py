@@ -61,7 +61,7 @@ async def drained(checkpoints: Checkpoints) -> None:
 
 def test_a_resumed_room_continues_with_the_same_hashes(pong: Bundle, engine: Engine, tmp_path: Path) -> None:
     store = LocalStore(tmp_path / "store")
-    checkpoints = Checkpoints(store, every_s=0.001, full_every=2)
+    checkpoints = Checkpoints(store, every_s=0.001, full_every=2, durable=False)  # no fsync: a killed process, not a power cut
     reference: dict[int, str] = {}
     token = b""
 
@@ -95,7 +95,7 @@ def test_a_resumed_room_continues_with_the_same_hashes(pong: Bundle, engine: Eng
 
 def test_an_ended_room_deletes_its_checkpoint(pong: Bundle, engine: Engine, tmp_path: Path) -> None:
     store = LocalStore(tmp_path / "store")
-    with Checkpoints(store, every_s=0.001) as checkpoints:
+    with Checkpoints(store, every_s=0.001, durable=False) as checkpoints:
         async def story() -> None:
             room = Room("pong/gone", pong, engine, **OPTIONS)
             room.join(p.Hello(p.PLAYER, bytes(p.TOKEN_SIZE), p.NO_BASE))
@@ -116,7 +116,7 @@ def test_an_ended_room_deletes_its_checkpoint(pong: Bundle, engine: Engine, tmp_
 
 def written_room(pong: Bundle, engine: Engine, store: LocalStore, name: str) -> bytes:
     """A room checkpointed at tick 60; returns its player's seat token."""
-    with Checkpoints(store, every_s=0.001) as checkpoints:
+    with Checkpoints(store, every_s=0.001, durable=False) as checkpoints:
         room = Room(f"pong/{name}", pong, engine, **OPTIONS)
         token = room.join(p.Hello(p.PLAYER, bytes(p.TOKEN_SIZE), p.NO_BASE)).token
 
@@ -228,7 +228,7 @@ def test_rooms_keep_their_beat_while_checkpoints_write_slowly(pong: Bundle, engi
 def test_a_store_outage_is_reported_and_the_room_catches_up(pong: Bundle, engine: Engine, tmp_path: Path,
                                                            caplog: pytest.LogCaptureFixture) -> None:
     store = SlowStore(tmp_path / "store", delay=0.0)
-    with Checkpoints(store, every_s=0.001) as checkpoints:
+    with Checkpoints(store, every_s=0.001, durable=False) as checkpoints:
         room = Room("pong/out", pong, engine, **OPTIONS)
         room.join(p.Hello(p.PLAYER, bytes(p.TOKEN_SIZE), p.NO_BASE))
         writer = checkpoints.writer("pong", "out", room)
