@@ -128,6 +128,8 @@ class Checkpoint:
                 raise ValueError(f"an input record of {len(inputs)} bytes, not {abi.INPUT.size}")
             seats = tuple((SeatState(state).value, str(digest), int(away)) for state, digest, away in doc["seats"])
             pending = tuple((int(t), int(s), bytes.fromhex(b)) for t, s, b in doc["pending"])
+            if any(not 0 <= s < len(seats) or len(b) != abi.PLAYER.size for _, s, b in pending):
+                raise ValueError("an input stamped for a seat the room does not have, or of the wrong size")
             events = tuple((int(a), int(b), int(c), int(d)) for a, b, c, d in doc["events"])
             options = {str(k): int(v) for k, v in doc["options"].items()}
             return cls(str(doc["game"]), str(doc["room"]), str(doc["incarnation"]), options, chain, inputs,

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from layerw.bundle import Bundle
-from layerw.errors import CheckpointError
+from layerw.errors import CheckpointError, StoreError
 from layerw.runtime.engine import Engine
 from layerw.session.checkpoint import Checkpoint, Link, head_key, resume, room_prefix
 from layerw.session.room import Room
@@ -189,11 +189,19 @@ class Checkpointer:
         head = record.encode()
         store.put(self.head_key, head, durable=durable)
         if job.sweep:
-            keep = {self.head_key, *(link.key for link in chain)}
+            self._sweep({self.head_key, *(link.key for link in chain)})
+        return Written(record.tick, size + len(head), time.perf_counter() - started, chain, size)
+
+    def _sweep(self, keep: set[str]) -> None:
+        """Delete the room's objects no head needs (an older chain, an earlier run's). The head is
+        written by now: a failure here only leaves objects for the next sweep, never fails the write."""
+        store = self.checkpoints.store
+        try:
             for obj in list(store.list(self.prefix)):
                 if obj.key not in keep:
                     store.delete(obj.key)
-        return Written(record.tick, size + len(head), time.perf_counter() - started, chain, size)
+        except StoreError as e:
+            log.warning("room %s/%s: old checkpoint objects stay until the next sweep: %s", self.game, self.room_id, e)
 
     def _written(self, job: _Job, done: asyncio.Future[object]) -> None:
         self._writing = None

@@ -164,7 +164,7 @@ def test_a_bad_checkpoint_is_refused_and_the_room_starts_over(damage: str, pong:
 def test_checkpoint_record_round_trips_and_refuses_damage() -> None:
     ckpt = Checkpoint("pong", "r", "ab12", {"seats": 2}, (Link("rooms/pong/r/ab12/0000000020.full", 20, "full", "00" * 32),),
                       bytes(abi.INPUT.size), (p.Frame(20).encode(), p.Frame(21).encode()),
-                      (("connected", "ff" * 32, 0), ("free", "", 0)), ((23, 0, bytes(10)),), ((1, 0, 0, 0),), 123.5)
+                      (("connected", "ff" * 32, 0), ("free", "", 0)), ((23, 0, bytes(abi.PLAYER.size)),), ((1, 0, 0, 0),), 123.5)
     data = ckpt.encode()
     assert Checkpoint.decode(data) == ckpt and ckpt.tick == 22
     for bad in (data[:-1], data[:10], b"x" + data[1:], data[:50] + b"\0" + data[51:]):
