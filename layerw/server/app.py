@@ -38,7 +38,7 @@ from layerw.server.store_routes import store_routes
 from layerw.server.telemetry import ReportLimits, ServedBytes, metrics_route, telemetry_route
 from layerw.server.web_routes import web_routes
 from layerw.session.checkpointer import Checkpoints
-from layerw.session.directory import CLAIM_TTL_S, Directory, LoopDirectory, MemoryDirectory
+from layerw.session.directory import Directory, LoopDirectory, MemoryDirectory
 from layerw.session.host import Limits, RoomHost
 from layerw.store.store import Store
 from layerw.wire import CLOSE_ELSEWHERE, CLOSE_POLICY, CLOSE_TRY_AGAIN
@@ -147,10 +147,10 @@ def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits |
 
     async def keep_claims() -> None:
         while True:
-            await asyncio.sleep(CLAIM_TTL_S / 3)
+            await asyncio.sleep(rooms_dir.directory.ttl_s / 3)
             try:
                 await rooms_dir.refresh([f"{g}/{r}" for g, r in host.runners], public_url)
-            except SessionError as e:  # the next round tries again; claims last CLAIM_TTL_S
+            except SessionError as e:  # the next round tries again; claims last the directory's ttl_s
                 log.warning("%s", e)
 
     @asynccontextmanager
