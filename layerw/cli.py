@@ -177,12 +177,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from layerw.server import run
     from layerw.server.app import create_app
     from layerw.server.catalog import StoreCatalog
+    from layerw.session.checkpointer import Checkpoints
     from layerw.session.directory import Directory
     from layerw.store import open_store
 
     public = args.public_url or f"http://{args.host}:{args.port}"
     with open_store(args.store, **_store_options(args)) as store:
-        app = create_app(StoreCatalog(store), store=store, directory=Directory.open(args.rooms), public_url=public)
+        checkpoints = Checkpoints(store, args.checkpoint_every) if args.checkpoint_every > 0 else None
+        app = create_app(StoreCatalog(store), store=store, directory=Directory.open(args.rooms, args.claim_ttl),
+                         public_url=public, checkpoints=checkpoints)
         console.print(f"serving {store.url} at {public}/ (games: {', '.join(store.games()) or 'none yet'}; "
                       f"metrics at {public}/metrics)")
         run.serve(app, args.host, args.port, log_config=_log_config(args), proxy_headers=True,
@@ -308,6 +311,12 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--trace", action="store_true", help="export OpenTelemetry spans over OTLP/HTTP (also on "
                         "when OTEL_EXPORTER_OTLP_ENDPOINT is set; default endpoint http://localhost:4318)")
     parsers["serve"].add_argument("--public-url", help="how clients reach this server (default http://HOST:PORT)")
+    parsers["serve"].add_argument("--checkpoint-every", type=float, default=0.5, metavar="SECONDS",
+                                  help="write each room to the store this often, so another process resumes it after "
+                                  "a crash losing at most about that much play (default 0.5; 0: rooms die with the process)")
+    parsers["serve"].add_argument("--claim-ttl", type=float, default=30.0, metavar="SECONDS",
+                                  help="a room's claim in the --rooms directory lapses this long after its process dies, "
+                                  "and another process may resume the room from its checkpoint (default 30)")
     parsers["serve"].add_argument("--rooms", help="room directory shared by several servers: redis://HOST:PORT "
                                   "(default: this process only)")
 

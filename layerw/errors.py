@@ -21,12 +21,17 @@
     ├── SnapshotError(ValueError)         a snapshot does not fit this module or is corrupt
     ├── SaveError                         a save slot could not be written or read (bad name, I/O)
     │   ├── SaveTooBig(ValueError)        over [saves] slot_bytes or total_bytes
-    │   └── SaveCorrupt(ValueError)       a stored slot fails its header or checksum
+    │   ├── SaveCorrupt(ValueError)       a stored slot fails its header or checksum
+    │   └── SaveUnauthorized(PermissionError)  a save server refused the player's key (missing or malformed)
     ├── InputError(ValueError)            an input recording is malformed
     ├── SessionError                      a multiplayer session refused or lost a client
     │   ├── ProtocolError(ValueError)     a malformed, oversized or out-of-order message
     │   ├── RoomFull                      no free seat (or room) for a new player
-    │   └── SeatTaken                     a HELLO names a seat whose connection is live
+    │   ├── SeatTaken                     a HELLO names a seat whose connection is live
+    │   ├── RoomLost                      the room could not be resumed and started over: the seat is gone
+    │   └── RoomUnreachable(ConnectionError)  a client gave up rejoining a room after its retries
+    ├── CheckpointError                   a room checkpoint could not be written or read
+    │   └── CheckpointCorrupt(ValueError)  a checkpoint is truncated, tampered with, or of another build
     ├── CommandListError(ValueError)      a frame's command list is malformed (bad op, overrun)
     │   └── GpuStreamError                a frame's GPU commands name, size or bind what they may not
     ├── ShaderError(ValueError)           a WGSL shader does not compile (asset and line attached)
@@ -180,6 +185,10 @@ class SaveCorrupt(SaveError, ValueError):
     """A stored save slot fails its header or checksum (a torn or tampered file)."""
 
 
+class SaveUnauthorized(SaveError, PermissionError):
+    """A save server refused a request without a well-formed player key."""
+
+
 class InputError(LayerWError, ValueError):
     """An input recording is malformed."""
 
@@ -217,6 +226,23 @@ class RoomFull(SessionError):
 
 class SeatTaken(SessionError):
     """A HELLO carries the token of a seat whose connection is still live (it keeps sending)."""
+
+
+class RoomLost(SessionError):
+    """A HELLO carries a seat token of a room that could not be resumed from its checkpoint and
+    started over: that seat is gone; join again without the token."""
+
+
+class RoomUnreachable(SessionError, ConnectionError):
+    """A client lost its room and gave up rejoining it after every retry (``wire.RETRY_DELAYS_MS``)."""
+
+
+class CheckpointError(LayerWError):
+    """A room checkpoint could not be written to or read from the store."""
+
+
+class CheckpointCorrupt(CheckpointError, ValueError):
+    """A room checkpoint is truncated, fails its digest, or holds a snapshot of another build."""
 
 
 class RenderError(LayerWError):

@@ -33,10 +33,12 @@ from layerw.errors import SessionError
 from layerw.observability.metrics import Metrics
 from layerw.runtime.engine import CpuLimit, Engine
 from layerw.server.catalog import Catalog
+from layerw.server.save_routes import save_routes
 from layerw.server.store_routes import store_routes
 from layerw.server.telemetry import ReportLimits, ServedBytes, metrics_route, telemetry_route
 from layerw.server.web_routes import web_routes
-from layerw.session.directory import CLAIM_TTL_S, Directory, LoopDirectory, MemoryDirectory
+from layerw.session.checkpointer import Checkpoints
+from layerw.session.directory import Directory, LoopDirectory, MemoryDirectory
 from layerw.session.host import Limits, RoomHost
 from layerw.store.store import Store
 from layerw.wire import CLOSE_ELSEWHERE, CLOSE_POLICY, CLOSE_TRY_AGAIN
@@ -83,13 +85,15 @@ def peer_of(ws: WebSocket) -> str:
 def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits | None = None,
                room_options: dict[str, int] | None = None, directory: Directory | None = None,
                public_url: str = "", metrics: Metrics | None = None, reports: ReportLimits | None = None,
-               operators: tuple[str, ...] = LOOPBACK) -> Starlette:
-    """``store`` adds its HTTP routes; ``public_url`` is how other server processes' clients reach
-    this one (for room routing); ``reports`` bounds browser reports (size, rate); ``operators`` are
-    the client addresses (after ``--trusted-proxies``) that ``GET /rooms`` shows private rooms to."""
+               operators: tuple[str, ...] = LOOPBACK, checkpoints: Checkpoints | None = None) -> Starlette:
+    """``store`` adds its HTTP routes and players' saves in it (``save_routes.py``); ``public_url`` is
+    how other server processes' clients reach this one (for room routing); ``reports`` bounds browser
+    reports (size, rate); ``operators`` are the client addresses (after ``--trusted-proxies``) that
+    ``GET /rooms`` shows private rooms to; ``checkpoints`` writes rooms to a store and resumes them
+    there (the app closes it when it stops)."""
     metrics = metrics or Metrics()
     engine = Engine(CpuLimit.EPOCH)
-    host = RoomHost(catalog.bundle, engine, limits or Limits(), room_options, metrics=metrics)
+    host = RoomHost(catalog.bundle, engine, limits or Limits(), room_options, metrics=metrics, checkpoints=checkpoints)
     rooms_dir = LoopDirectory(directory or MemoryDirectory())
     host.on_room_closed = lambda room: rooms_dir.release_soon(room, public_url)
 
@@ -99,7 +103,11 @@ def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits |
                    "jitter_p99_ms": run.jitter_p99_ms()} for (g, r), run in host.runners.items() if run.public or operator]
         if operator:  # who holds which room: the address each one counts against (Limits.rooms_per_address)
             for entry in listed:
-                entry["owner"] = host.admission.owners.get((str(entry["game"]), str(entry["room"])))
+                key = (str(entry["game"]), str(entry["room"]))
+                entry["owner"] = host.admission.owners.get(key)
+                checkpointer = host.runners[key].checkpointer if key in host.runners else None
+                if checkpointer is not None:  # how much play a crash would lose now, and what writes cost
+                    entry["checkpoint"] = checkpointer.report()
         return JSONResponse(listed)
 
     async def room_socket(ws: WebSocket) -> None:
@@ -139,10 +147,10 @@ def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits |
 
     async def keep_claims() -> None:
         while True:
-            await asyncio.sleep(CLAIM_TTL_S / 3)
+            await asyncio.sleep(rooms_dir.directory.ttl_s / 3)
             try:
                 await rooms_dir.refresh([f"{g}/{r}" for g, r in host.runners], public_url)
-            except SessionError as e:  # the next round tries again; claims last CLAIM_TTL_S
+            except SessionError as e:  # the next round tries again; claims last the directory's ttl_s
                 log.warning("%s", e)
 
     @asynccontextmanager
@@ -151,10 +159,13 @@ def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits |
         yield
         refresher.cancel()
         await host.close()
+        if checkpoints is not None:  # after the host: its rooms' last checkpoints are written first
+            await checkpoints.aclose()
         await rooms_dir.aclose()
         engine.close()
 
-    routes: list[BaseRoute] = [*(store_routes(store, metrics) if store is not None else []), *web_routes(catalog.names),
+    routes: list[BaseRoute] = [*(store_routes(store, metrics) + save_routes(store, catalog) if store is not None else []),
+                               *web_routes(catalog.names),
                                Route("/rooms", rooms), WebSocketRoute("/rooms/{game}/{room}", room_socket),
                                metrics_route(metrics), telemetry_route(metrics, reports)]
     middleware = [Middleware(ServedBytes, metrics=metrics),

@@ -1,14 +1,18 @@
 """OnlineClient: a native player in a room — connects, catches up, then ticks on confirmed frames.
 
 ``layerw join http://HOST:PORT/play/GAME?room=ID`` uses it: the page URL a browser opens names
-the room; the WebSocket lives at ``ws://HOST:PORT/rooms/GAME/ID``.
+the room; the WebSocket lives at ``ws://HOST:PORT/rooms/GAME/ID``. A client that loses its room
+after it was welcomed (the server went away, restarted, or was killed and another process resumes
+the room from its checkpoint) rejoins by itself with the browser's backoff (``RETRY_DELAYS_MS``),
+and raises RoomUnreachable once every retry has failed; closes that rejoining cannot help
+(``NO_RETRY``) fail at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
@@ -17,12 +21,20 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from layerw.bundle import Bundle
-from layerw.errors import ProtocolError, SessionError
+from layerw.errors import ProtocolError, RoomUnreachable, SessionError
 from layerw.runtime.engine import Engine
 from layerw.runtime.inputs import InputState, Recording
 from layerw.session import protocol as p
 from layerw.session.replica import Replica
-from layerw.wire import CLOSE_ELSEWHERE, CLOSE_MEANINGS, MAX_REDIRECTS, MAX_SERVER_MESSAGE
+from layerw.wire import (
+    CLOSE_ELSEWHERE,
+    CLOSE_MEANINGS,
+    CLOSE_NORMAL,
+    MAX_REDIRECTS,
+    MAX_SERVER_MESSAGE,
+    NO_RETRY,
+    RETRY_DELAYS_MS,
+)
 
 log = logging.getLogger("layerw.session")
 
@@ -103,12 +115,19 @@ class _Elsewhere(Exception):
         self.base = base
 
 
+class _Lost(SessionError):
+    """The connection ended in a way a rejoin may mend (lost, going away, restarting, busy)."""
+
+
 class OnlineClient:
     """A native player; its replica outlives a connection, so ``play`` again rejoins the same seat
     (within the room's grace period) and receives only the snapshot blocks that changed."""
 
-    def __init__(self, bundle: Bundle, engine: Engine) -> None:
+    def __init__(self, bundle: Bundle, engine: Engine, *, retry_delays_s: Sequence[float] | None = None) -> None:
         self.replica = Replica(bundle, engine)
+        self.retry_delays_s = tuple(d / 1e3 for d in RETRY_DELAYS_MS) if retry_delays_s is None else tuple(retry_delays_s)
+        self.rejoins = 0  # rejoins after a lost connection, in all
+        self.welcomed = False  # a room has welcomed this client (only then is a lost connection rejoined)
         self.local = InputState()
         self.received = 0
         self.heals = 0
@@ -119,7 +138,30 @@ class OnlineClient:
         """Join (or rejoin) the room, following the server to the process that owns it, and play
         until the local game reaches ``ticks`` (or ``on_frame`` returns False). ``on_frame`` sees the
         replica after each frame and may update the local input (a window's devices); any change to
-        the local input, from it or from ``recording``, is sent to the room."""
+        the local input, from it or from ``recording``, is sent to the room. A connection lost after
+        the room welcomed this client is rejoined, up to ``retry_delays_s`` tries per outage."""
+        tries, first = 0, None
+        while True:
+            welcomed = self.replica.tick
+            try:
+                return await self._follow(address, ticks, recording, spectate, on_frame)
+            except _Lost as e:
+                if not self.welcomed:
+                    raise SessionError(str(e)) from e  # nothing to rejoin
+                if self.replica.tick != welcomed:
+                    tries, first = 0, None  # it played since the last outage: a new one
+                first = first or str(e)
+                if tries == len(self.retry_delays_s):
+                    raise RoomUnreachable(f"{first}; then {tries} rejoins over {sum(self.retry_delays_s):.1f} s "
+                                          f"failed, the last: {e}") from e
+                log.info("lost room %s/%s (%s): rejoining in %.1f s", address.game, address.room, e, self.retry_delays_s[tries])
+                await asyncio.sleep(self.retry_delays_s[tries])
+                tries += 1
+                self.rejoins += 1
+
+    async def _follow(self, address: RoomAddress, ticks: int, recording: Recording | None, spectate: bool,
+                      on_frame: FrameHook | None) -> Outcome:
+        """One connection, following the server to the process that owns the room."""
         for _ in range(MAX_REDIRECTS):
             try:
                 return await self._play(address, ticks, recording, spectate, on_frame)
@@ -144,7 +186,11 @@ class OnlineClient:
                     msg = p.decode_server(data)
                     if isinstance(msg, p.Welcome):
                         replica.welcome(msg)
-                        welcomed = True
+                        welcomed = self.welcomed = True
+                        if replica.seat != p.NO_SEAT:  # the input the room holds for us (a resumed room: maybe an older one)
+                            held = replica.inputs.record["players"][replica.seat].copy()
+                            held["connected"] = self.local.record["players"][0]["connected"]
+                            self._sent = held.tobytes()
                         log.info("joined %s/%s as seat %s at tick %d", address.game, address.room, msg.seat, replica.tick)
                         continue
                     if isinstance(msg, p.State):
@@ -166,9 +212,11 @@ class OnlineClient:
         except websockets.ConnectionClosed as e:
             if e.rcvd is not None and e.rcvd.code == CLOSE_ELSEWHERE:
                 raise _Elsewhere(e.rcvd.reason) from None
-            raise SessionError(closed_message(e)) from e
+            if e.rcvd is not None and (e.rcvd.code in NO_RETRY or e.rcvd.code == CLOSE_NORMAL):
+                raise SessionError(closed_message(e)) from e
+            raise _Lost(closed_message(e)) from e
         except OSError as e:
-            raise SessionError(f"cannot reach {address.websocket}: {e}") from e
+            raise _Lost(f"cannot reach {address.websocket}: {e}") from e
 
     def close(self) -> None:
         self.replica.close()

@@ -29,6 +29,7 @@ T = TypeVar("T")
 
 class Directory(ABC):
     blocking: ClassVar[bool] = True  # its calls wait on a network: LoopDirectory runs them off the event loop
+    ttl_s: float = CLAIM_TTL_S  # a claim not refreshed for this long lapses: how soon another process takes a dead one's rooms
 
     @abstractmethod
     def claim(self, room: str, me: str) -> str:
@@ -51,25 +52,26 @@ class Directory(ABC):
         """Release connections."""
 
     @staticmethod
-    def open(url: str | None) -> Directory:
-        """``None`` or ``memory://`` for one process; ``redis://HOST:PORT/DB`` for many."""
+    def open(url: str | None, ttl_s: float = CLAIM_TTL_S) -> Directory:
+        """``None`` or ``memory://`` for one process; ``redis://HOST:PORT/DB`` for many; claims last ``ttl_s``."""
         if not url or url == "memory://":
-            return MemoryDirectory()
+            return MemoryDirectory(ttl_s)
         if url.startswith(("redis://", "rediss://", "unix://")):
-            return RedisDirectory(url)
+            return RedisDirectory(url, ttl_s)
         raise SessionError(f"unknown room directory {url!r}: use memory:// or redis://HOST:PORT")
 
 
 class MemoryDirectory(Directory):
     blocking = False  # a dict in this process: calls take microseconds
 
-    def __init__(self) -> None:
+    def __init__(self, ttl_s: float = CLAIM_TTL_S) -> None:
+        self.ttl_s = ttl_s
         self._owners: dict[str, tuple[str, float]] = {}
 
     def claim(self, room: str, me: str) -> str:
         current = self.owner(room)
         if current is None:
-            self._owners[room] = (me, time.monotonic() + CLAIM_TTL_S)
+            self._owners[room] = (me, time.monotonic() + self.ttl_s)
             return me
         return current
 
@@ -82,7 +84,7 @@ class MemoryDirectory(Directory):
     def refresh(self, rooms: list[str], me: str) -> None:
         for room in rooms:
             if self.owner(room) == me:
-                self._owners[room] = (me, time.monotonic() + CLAIM_TTL_S)
+                self._owners[room] = (me, time.monotonic() + self.ttl_s)
 
     def release(self, room: str, me: str) -> None:
         if self.owner(room) == me:
@@ -93,15 +95,16 @@ class MemoryDirectory(Directory):
 
 
 class RedisDirectory(Directory):
-    """Claims are Redis keys ``layerw:room:<room>`` set with NX and a TTL."""
+    """Claims are Redis keys ``layerw:room:<room>`` set with NX and a TTL (in milliseconds)."""
 
-    # Spec: https://redis.io/docs/latest/commands/set/ (NX, EX) for an atomic claim-or-read.
-    _REFRESH = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) end return 0"
+    # Spec: https://redis.io/docs/latest/commands/set/ (NX, PX) for an atomic claim-or-read.
+    _REFRESH = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0"
     _RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, ttl_s: float = CLAIM_TTL_S) -> None:
         import redis
 
+        self.ttl_s = ttl_s
         self._redis = redis.Redis.from_url(url, socket_timeout=5, decode_responses=True)
         try:
             self._redis.ping()
@@ -110,6 +113,10 @@ class RedisDirectory(Directory):
         self._refresh = self._redis.register_script(self._REFRESH)
         self._release = self._redis.register_script(self._RELEASE)
         self.url = url
+
+    @property
+    def _ttl_ms(self) -> int:
+        return max(1, round(self.ttl_s * 1e3))
 
     @staticmethod
     def _key(room: str) -> str:
@@ -127,7 +134,7 @@ class RedisDirectory(Directory):
 
     def claim(self, room: str, me: str) -> str:
         with self._reaching(f"claim {room}"):
-            if self._redis.set(self._key(room), me, nx=True, ex=CLAIM_TTL_S):
+            if self._redis.set(self._key(room), me, nx=True, px=self._ttl_ms):
                 return me
             owner = self._redis.get(self._key(room))
         return str(owner) if owner is not None else self.claim(room, me)
@@ -140,7 +147,7 @@ class RedisDirectory(Directory):
     def refresh(self, rooms: list[str], me: str) -> None:
         with self._reaching(f"refresh {len(rooms)} claims"):
             for room in rooms:
-                self._refresh(keys=[self._key(room)], args=[me, CLAIM_TTL_S])
+                self._refresh(keys=[self._key(room)], args=[me, self._ttl_ms])
 
     def release(self, room: str, me: str) -> None:
         with self._reaching(f"release {room}"):
@@ -182,7 +189,7 @@ class LoopDirectory:
         try:
             self.directory.release(room, me)
         except SessionError as e:
-            log.warning("%s; its claim lapses in %d s", e, CLAIM_TTL_S, extra={"room": room})
+            log.warning("%s; its claim lapses in %g s", e, self.directory.ttl_s, extra={"room": room})
 
     async def aclose(self) -> None:
         """Finish the releases already asked for (off the loop), then close the backend."""

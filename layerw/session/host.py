@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from layerw.bundle import Bundle
-from layerw.errors import GameError, ProtocolError, RoomFull, SeatTaken, SessionError
+from layerw.errors import CheckpointError, GameError, ProtocolError, RoomFull, RoomLost, SeatTaken, SessionError
 from layerw.observability import tracing
 from layerw.observability.logs import ContextLog
 from layerw.observability.metrics import Metrics, RoomReading
@@ -34,6 +34,7 @@ from layerw.runtime.engine import Engine
 from layerw.session import protocol as p
 from layerw.session.admission import Admission, RoomKey, footprint
 from layerw.session.allowance import Allowance, Bucket
+from layerw.session.checkpointer import Checkpointer, Checkpoints
 from layerw.session.limits import Limits as Limits  # re-exported: callers configure rooms through the host
 from layerw.session.outbox import Outbox
 from layerw.session.room import Room, RoomState
@@ -43,6 +44,7 @@ from layerw.wire import (
     CLOSE_NORMAL,
     CLOSE_POLICY,
     CLOSE_PROTOCOL,
+    CLOSE_ROOM_LOST,
     CLOSE_TOO_BIG,
     CLOSE_TRY_AGAIN,
 )
@@ -104,6 +106,7 @@ class RoomRunner:
         self._tick_seconds = self.metrics.tick_seconds.labels(self.game)
         self._tick_lateness = self.metrics.tick_lateness.labels(self.game)
         self._empty_since = time.monotonic()
+        self.checkpointer: Checkpointer | None = None  # writes the room to the store (RoomHost's checkpoints)
         self.log = ContextLog(log, tick=lambda: room.tick, game=self.game, room=room.id)
 
     def jitter_p99_ms(self, window: int = 180) -> float:
@@ -145,6 +148,8 @@ class RoomRunner:
             return None
         self._tick_seconds.observe(time.perf_counter() - started)
         self._encode_kept()
+        if self.checkpointer is not None:
+            self.checkpointer.on_frame(frame, now)
         return frame
 
     def _encode_kept(self) -> None:
@@ -254,8 +259,11 @@ class RoomHost:
     within ``Admission``'s bounds; the loop itself only ever steps rooms and moves messages."""
 
     def __init__(self, bundles: Callable[[str], Bundle], engine: Engine, limits: Limits | None = None,
-                 room_options: dict[str, int] | None = None, metrics: Metrics | None = None) -> None:
+                 room_options: dict[str, int] | None = None, metrics: Metrics | None = None,
+                 checkpoints: Checkpoints | None = None) -> None:
         self.bundles = bundles
+        self.checkpoints = checkpoints  # rooms resume from and write checkpoints there (None: rooms die with the process)
+        self._closing = False
         self.engine = engine
         self.limits = limits = limits or Limits()
         self.room_options = room_options or {}
@@ -325,6 +333,8 @@ class RoomHost:
                 self._free(room)
                 raise
             runner = RoomRunner(key, room, self.limits, metrics=self.metrics, public=public, encoder=self._encoder)
+            if self.checkpoints is not None:
+                runner.checkpointer = self.checkpoints.writer(game, room_id, room)
             self.runners[key] = runner
             phases = [self.clocks.setdefault((runner.period, k), Clock(runner.period, k / PHASES, self._closed))
                       for k in range(PHASES)]
@@ -340,10 +350,15 @@ class RoomHost:
                 self.admission.release(key)
 
     def _new_room(self, game: str, room_id: str) -> Room:
-        """Build a room (on a builder thread: this fetches, compiles and instantiates its game)."""
+        """Build a room (on a builder thread: this fetches, compiles and instantiates its game), resumed
+        from its checkpoint when there is one."""
+        if self.checkpoints is not None:
+            return self.checkpoints.open(game, room_id, self.bundles(game), self.engine, self.room_options)
         return Room(f"{game}/{room_id}", self.bundles(game), self.engine, **self.room_options)
 
     def _closed(self, runner: RoomRunner) -> None:
+        if runner.checkpointer is not None:  # a room that ends is over; one the server stops resumes later
+            runner.checkpointer.stop(ended=not self._closing)
         self._free(runner.room)
         if self.runners.get(runner.key) is runner:
             del self.runners[runner.key]
@@ -435,8 +450,10 @@ class RoomHost:
                     raise ProtocolError("HELLO sent twice")
         except TimeoutError:
             code, reason = CLOSE_GOING_AWAY, "idle"
-        except (RoomFull, SeatTaken) as e:  # the client may try again later
+        except (RoomFull, SeatTaken, CheckpointError) as e:  # the client may try again later
             code, reason = CLOSE_TRY_AGAIN, str(e)
+        except RoomLost as e:
+            code, reason = CLOSE_ROOM_LOST, str(e)
         except ProtocolError as e:
             code, reason = CLOSE_PROTOCOL, str(e)
         except SessionError as e:
@@ -477,6 +494,7 @@ class RoomHost:
             client.reader = None
 
     async def close(self) -> None:
+        self._closing = True
         for build in list(self._building.values()):
             build.cancel()
         await asyncio.gather(*self._building.values(), return_exceptions=True)

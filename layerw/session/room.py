@@ -13,21 +13,24 @@ from __future__ import annotations
 
 import enum
 import functools
+import hashlib
 import logging
 import secrets
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from layerw import abi
 from layerw.bundle import Bundle
-from layerw.errors import ProtocolError, RoomFull, SeatTaken, SessionError
+from layerw.errors import ProtocolError, RoomFull, RoomLost, SeatTaken, SessionError
 from layerw.observability.logs import ContextLog
 from layerw.runtime.assets import Event
 from layerw.runtime.engine import Engine
 from layerw.runtime.gamehost import GameHost
 from layerw.runtime.inputs import InputState
+from layerw.runtime.snapshot import Snapshot
 from layerw.runtime.start import start_game
 from layerw.session import protocol as p
 from layerw.session.saved import Saved
@@ -63,6 +66,13 @@ class Seat:
     away_since: int = 0
     heard: int = -1  # tick of its connection's last INPUT or HASH; -1: none since it joined
     holder: str = ""  # who holds it (the host's label for the client's address), until it is free again
+    digest: str = ""  # SHA-256 (hex) of the token, when the seat came from a checkpoint (which holds no tokens)
+
+    def holds(self, token: bytes) -> bool:
+        """True when ``token`` is this seat's (a resumed seat knows only its digest until its player returns)."""
+        if self.token:
+            return self.token == token
+        return bool(self.digest) and hashlib.sha256(token).hexdigest() == self.digest
 
 
 class LogThrottle:
@@ -121,6 +131,7 @@ class Room:
         self.hashes: dict[int, str] = {}
         self.live_ticks = LIVE_HASHES * hash_every
         self.desyncs = LogThrottle(DESYNC_LOG_S * self.tick_rate)
+        self.started_over: str | None = None  # why this room replaced one it could not resume (a seat token is refused)
         self._save()
 
     @property
@@ -170,7 +181,7 @@ class Room:
 
     def holds(self, token: bytes) -> bool:
         """True when ``token`` names a seat this room keeps (a HELLO with it rejoins, taking no new seat)."""
-        return any(token) and any(s.token == token and s.state is not SeatState.FREE for s in self.seats)
+        return any(token) and any(s.state is not SeatState.FREE and s.holds(token) for s in self.seats)
 
     def holders(self) -> list[str]:
         """Who holds each taken seat (connected or away), one entry per seat."""
@@ -179,8 +190,11 @@ class Room:
     def _seat_for(self, token: bytes) -> int:
         if any(token):
             for i, s in enumerate(self.seats):
-                if s.token == token and s.state is not SeatState.FREE:
+                if s.state is not SeatState.FREE and s.holds(token):
+                    s.token = token
                     return i
+            if self.started_over is not None:
+                raise RoomLost(f"room {self.id} started over ({self.started_over}): that seat is gone; join again")
         for i, s in enumerate(self.seats):
             if s.state is SeatState.FREE:
                 return i
@@ -256,6 +270,10 @@ class Room:
         changes = self.pending.pop(self.tick, {})
         frame = p.Frame(self.tick, tuple(sorted(changes.items())), tuple(self.events))
         self.events = []
+        return self._advance(frame)
+
+    def _advance(self, frame: p.Frame) -> bytes:
+        """Apply a stamped frame and keep what joins need (the frame, hashes, snapshots)."""
         apply_frame(self.game, self.inputs, frame)
         encoded = frame.encode()
         self.frames.append(encoded)
@@ -266,6 +284,27 @@ class Room:
         if self.tick % self.snapshot_every == 0:
             self._save()
         return encoded
+
+    def resume(self, snapshot: Snapshot, inputs: bytes, frames: Sequence[bytes], seats: Sequence[Seat],
+               pending: dict[int, dict[int, bytes]], events: Sequence[tuple[int, int, int, int]]) -> None:
+        """Continue a room another process ran, from its checkpoint: its snapshot (with the input
+        record held then), the frames it stamped since, replayed as they were, then its seats, inputs
+        stamped for later ticks and events for the next frame. Every seat not free is away from now
+        on: its player has the grace period to reconnect. A snapshot of another build raises
+        SnapshotError and changes nothing."""
+        if len(seats) != len(self.seats):
+            raise SessionError(f"a checkpoint of {len(seats)} seats cannot resume a room of {len(self.seats)}")
+        self.game.restore(snapshot)
+        self.inputs.record[...] = np.frombuffer(inputs, dtype=abi.INPUT.dtype)[0]
+        self.saved.clear()
+        self._save()
+        for encoded in frames:
+            self._advance(p.decode_frame(encoded))
+        self.seats = list(seats)
+        for seat in self.seats:
+            if seat.state is not SeatState.FREE:
+                seat.state, seat.away_since, seat.heard = SeatState.AWAY, self.tick, -1
+        self.pending, self.events = {tick: dict(changes) for tick, changes in pending.items()}, list(events)
 
     def check(self, seat: int, msg: p.Hash) -> bool:
         """True when a player's hash agrees with the room's (or the room no longer knows). A

@@ -24,6 +24,7 @@
 //       SaveError
 //           SaveTooBig
 //           SaveCorrupt
+//           SaveUnauthorized
 //       InputError
 //       CommandListError
 //           GpuStreamError
@@ -32,6 +33,10 @@
 //           ProtocolError
 //           RoomFull
 //           SeatTaken
+//           RoomLost
+//           RoomUnreachable
+//       CheckpointError
+//           CheckpointCorrupt
 //       RenderError
 //       AudioDeviceError
 //       StoreError
@@ -189,6 +194,9 @@ export class SaveTooBig extends SaveError {
 /** A stored save slot fails its header or checksum (a torn or tampered file). (In Python also ValueError.) */
 export class SaveCorrupt extends SaveError {}
 
+/** A save server refused a request without a well-formed player key. (In Python also PermissionError.) */
+export class SaveUnauthorized extends SaveError {}
+
 /** An input recording is malformed. (In Python also ValueError.) */
 export class InputError extends LayerWError {}
 
@@ -224,6 +232,18 @@ export class RoomFull extends SessionError {}
 
 /** A HELLO carries the token of a seat whose connection is still live (it keeps sending). */
 export class SeatTaken extends SessionError {}
+
+/** A HELLO carries a seat token of a room that could not be resumed from its checkpoint and started over: that seat is gone; join again without the token. */
+export class RoomLost extends SessionError {}
+
+/** A client lost its room and gave up rejoining it after every retry (``wire.RETRY_DELAYS_MS``). (In Python also ConnectionError.) */
+export class RoomUnreachable extends SessionError {}
+
+/** A room checkpoint could not be written to or read from the store. */
+export class CheckpointError extends LayerWError {}
+
+/** A room checkpoint is truncated, fails its digest, or holds a snapshot of another build. (In Python also ValueError.) */
+export class CheckpointCorrupt extends CheckpointError {}
 
 /** The GPU backend failed or is not available. */
 export class RenderError extends LayerWError {}
