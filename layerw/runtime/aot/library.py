@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from layerw.errors import ToolchainError
 from layerw.runtime.aot import glue
 
 HOST_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int32, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint64))
@@ -43,23 +44,29 @@ class RtInstance(ctypes.Structure):
 
 
 class _Runtime:
-    """The runtime library, loaded once per process (per path)."""
+    """The runtime library, loaded once per process: every module library resolves lwaot's hooks
+    and thread state from the first one loaded, so all must be that same build (its file name is
+    its build's digest, whichever cache holds it)."""
 
-    _loaded: dict[Path, ctypes.CDLL] = {}
+    _loaded: tuple[str, ctypes.CDLL] | None = None
     _lock = threading.Lock()
 
     @classmethod
     def load(cls, path: Path) -> ctypes.CDLL:
         with cls._lock:
-            lib = cls._loaded.get(path)
-            if lib is None:
-                lib = ctypes.CDLL(str(path), mode=ctypes.RTLD_GLOBAL)
-                lib.lw_call.argtypes = [ctypes.POINTER(RtInstance), ctypes.c_int32, ctypes.POINTER(ctypes.c_uint32),
-                                        ctypes.POINTER(ctypes.c_uint32), ctypes.c_uint32]
-                lib.lw_call.restype = ctypes.c_int32
-                lib.wasm_rt_grow_memory.argtypes = [ctypes.POINTER(RtMemory), ctypes.c_uint64]
-                lib.wasm_rt_grow_memory.restype = ctypes.c_uint64
-                cls._loaded[path] = lib
+            if cls._loaded is not None:
+                name, lib = cls._loaded
+                if name != path.name:
+                    raise ToolchainError(f"this process runs the AOT runtime {name}, not {path.name}: the AOT tier's "
+                                         "sources or toolchain changed since it started; restart it")
+                return lib
+            lib = ctypes.CDLL(str(path), mode=ctypes.RTLD_GLOBAL)
+            lib.lw_call.argtypes = [ctypes.POINTER(RtInstance), ctypes.c_int32, ctypes.POINTER(ctypes.c_uint32),
+                                    ctypes.POINTER(ctypes.c_uint32), ctypes.c_uint32]
+            lib.lw_call.restype = ctypes.c_int32
+            lib.wasm_rt_grow_memory.argtypes = [ctypes.POINTER(RtMemory), ctypes.c_uint64]
+            lib.wasm_rt_grow_memory.restype = ctypes.c_uint64
+            cls._loaded = (path.name, lib)
             return lib
 
 
