@@ -85,13 +85,16 @@ class AotGame(MemoryHost):
         self._which = {name: i for i, name in enumerate(glue.EXPORTS, start=1)}
         module = engine.compile(bundle.module)  # wasmtime's validation, then the same contract check
         check_module(module, self.name)
-        self._check_wasi(module)
+        self._check_links(module)
         self.library = Library(compiler.runtime(), compiler.module(bundle.module, self.name))
         self._start(self._boot)
 
-    def _check_wasi(self, module: wasmtime.Module) -> None:
-        """WASI imports of another signature (check_module checks only their names) fail to link,
-        as on wasmtime."""
+    def _check_links(self, module: wasmtime.Module) -> None:
+        """What wasmtime refuses when it instantiates, refused here in its words: a shared memory
+        (no threads), WASI imports of another signature (check_module checks only their names)."""
+        for export in module.exports:
+            if isinstance(export.type, wasmtime.MemoryType) and export.type.is_shared:
+                raise InvalidModule(f"{self.name} cannot be instantiated: shared memory support is disabled")
         for imp in module.imports:
             if imp.module == abi.WASI_MODULE and isinstance(imp.type, wasmtime.FuncType):
                 got = (tuple(str(p) for p in imp.type.params), tuple(str(r) for r in imp.type.results))
