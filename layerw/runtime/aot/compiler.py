@@ -141,8 +141,13 @@ class AotCompiler:
             first = (done.stderr.strip().splitlines() or ["(no message)"])[0]
             raise InvalidModule(f"the AOT tier cannot translate this module ({first}); run it on wasmtime (--tier wasmtime)")
         (work / "glue.c").write_text(glue.generate("game.h", (work / "game.h").read_text()))
-        self._zig(["cc", "-shared", *TARGET, *FLAGS, *RENAMES, "-fvisibility=hidden", *self._includes(),
-                   "game.c", "glue.c", "-o", str(out)], work, "the module")
+        try:
+            self._zig(["cc", "-shared", *TARGET, *FLAGS, *RENAMES, "-fvisibility=hidden", *self._includes(),
+                       "game.c", "glue.c", "-o", str(out)], work, "the module")
+        except ToolchainError as e:  # wasm2c wrote C that does not compile (seen with some tail calls)
+            first = next((line for line in str(e).splitlines() if "error:" in line), str(e).splitlines()[-1])
+            raise InvalidModule(f"the AOT tier cannot translate this module (wasm2c's C does not compile: "
+                                f"{first.strip()}); run it on wasmtime (--tier wasmtime)") from e
 
     def _zig(self, args: list[str], work: Path, what: str) -> None:
         # the zig cache of layerw.toolchain.zig (the runtime may not import the toolchain's layer)
