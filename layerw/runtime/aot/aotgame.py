@@ -187,7 +187,16 @@ class AotGame(MemoryHost):
             raise error
         if code:
             raise _Trap(code)
-        return _signed(value, 32)
+        return _signed(value & 0xFFFFFFFF, 32)
+
+    def raw_call(self, name: str, *args: int) -> int:
+        """Call export ``name`` with its deadline and nothing else of the frame path: no failure
+        latch, no error translation (benchmarks; a trap raises a bare exception)."""
+        assert self._instance is not None
+        code, value = self._instance.call(self._which[name], args, self.config.tick_ms)
+        if code:
+            raise _Trap(code)
+        return value
 
     def _game_error(self, error: Exception, call: str) -> GameError | None:
         if isinstance(error, _Trap):

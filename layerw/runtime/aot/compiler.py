@@ -92,16 +92,21 @@ class AotCompiler:
             self._build(path, "the AOT runtime", self._compile_runtime)
         return path
 
-    def is_cached(self, wasm: bytes) -> bool:
-        return self._path("module", wasm).is_file()
+    def is_cached(self, wasm: bytes, exports: tuple[str, ...] = glue.EXPORTS) -> bool:
+        return self._path("module", self._tagged(wasm, exports)).is_file()
 
-    def module(self, wasm: bytes, name: str) -> Path:
-        """The library of ``wasm`` (compiled and cached on first use; ``name`` is for the log)."""
-        path = self._path("module", wasm)
+    @staticmethod
+    def _tagged(wasm: bytes, exports: tuple[str, ...]) -> bytes:
+        return ",".join(exports).encode() + bytes(1) + wasm
+
+    def module(self, wasm: bytes, name: str, exports: tuple[str, ...] = glue.EXPORTS) -> Path:
+        """The library of ``wasm`` dispatching ``exports`` (a game's by default), compiled and
+        cached on first use; ``name`` is for the log."""
+        path = self._path("module", self._tagged(wasm, exports))
         if path.is_file():
             self.budget.used(path)
             return path
-        self._build(path, name, lambda work, out: self._compile_module(wasm, work, out))
+        self._build(path, name, lambda work, out: self._compile_module(wasm, exports, work, out))
         return path
 
     def _build(self, path: Path, name: str, compile_to: Callable[[Path, Path], None]) -> None:
@@ -129,7 +134,7 @@ class AotCompiler:
         self._zig(["cc", "-shared", *TARGET, *FLAGS, *self._includes(), *sources, "-lrt", "-lpthread", "-o", str(out)],
                   work, "the AOT runtime")
 
-    def _compile_module(self, wasm: bytes, work: Path, out: Path) -> None:
+    def _compile_module(self, wasm: bytes, exports: tuple[str, ...], work: Path, out: Path) -> None:
         (work / "game.wasm").write_bytes(wasm)
         wasm2c = Path(sys.executable).parent / "wasm2c"
         command = [str(wasm2c) if wasm2c.is_file() else "wasm2c", "game.wasm", "-n", glue.MODULE_NAME, "-o", "game.c"]
@@ -140,7 +145,7 @@ class AotCompiler:
         if done.returncode != 0:
             first = (done.stderr.strip().splitlines() or ["(no message)"])[0]
             raise InvalidModule(f"the AOT tier cannot translate this module ({first}); run it on wasmtime (--tier wasmtime)")
-        (work / "glue.c").write_text(glue.generate("game.h", (work / "game.h").read_text()))
+        (work / "glue.c").write_text(glue.generate("game.h", (work / "game.h").read_text(), exports))
         try:
             self._zig(["cc", "-shared", *TARGET, *FLAGS, *RENAMES, "-fvisibility=hidden", *self._includes(),
                        "game.c", "glue.c", "-o", str(out)], work, "the module")

@@ -21,6 +21,7 @@ from layerw.runtime.aot import glue
 
 HOST_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int32, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint64))
 GROW_FAILED = (1 << 64) - 1
+MAX_ARGS = 4  # i32 arguments of an export (a game's take at most 2)
 
 # lwaot.h's trap codes beyond wasm2c's
 DEADLINE, HOST, INITIAL_MEMORY, MEMORY_COUNT, SETUP, REENTRY, TABLE_COUNT, TABLE_SIZE = range(100, 108)
@@ -62,7 +63,7 @@ class _Runtime:
                 return lib
             lib = ctypes.CDLL(str(path), mode=ctypes.RTLD_GLOBAL)
             lib.lw_call.argtypes = [ctypes.POINTER(RtInstance), ctypes.c_int32, ctypes.POINTER(ctypes.c_uint32),
-                                    ctypes.POINTER(ctypes.c_uint32), ctypes.c_uint32]
+                                    ctypes.POINTER(ctypes.c_uint64), ctypes.c_uint32]
             lib.lw_call.restype = ctypes.c_int32
             lib.wasm_rt_grow_memory.argtypes = [ctypes.POINTER(RtMemory), ctypes.c_uint64]
             lib.wasm_rt_grow_memory.restype = ctypes.c_uint64
@@ -100,14 +101,14 @@ class AotInstance:
             raise MemoryError("cannot allocate an AOT instance")
         self._ptr = ptr
         self._head = ptr.contents
-        self._args = (ctypes.c_uint32 * 2)()
-        self._result = ctypes.c_uint32()
+        self._args = (ctypes.c_uint32 * MAX_ARGS)()
+        self._result = ctypes.c_uint64()
         self._closed = False
         self._finalizer = weakref.finalize(self, _free, library.module.lw_module_free, ptr)
 
     def call(self, which: int, args: tuple[int, ...], deadline_ms: int) -> tuple[int, int]:
-        """Run dispatch id ``which`` (``glue.INSTANTIATE`` or 1 + an index into ``glue.EXPORTS``);
-        (trap code, 0 when none; the result)."""
+        """Run dispatch id ``which`` (``glue.INSTANTIATE`` or 1 + an index into the library's exports,
+        ``glue.EXPORTS`` for a game) with i32 ``args``; (trap code, 0 when none; the result's bits)."""
         for i, value in enumerate(args):
             self._args[i] = value & 0xFFFFFFFF
         code = self._call(self._ptr, which, self._args, ctypes.byref(self._result), deadline_ms)

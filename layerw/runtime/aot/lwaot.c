@@ -181,7 +181,7 @@ static void disarm(lw_thread* t) {
 }
 
 /* Run export (or instantiation) ``which`` of ``instance`` with a deadline; 0 or a trap code. */
-LW_EXPORT int32_t lw_call(lw_instance* instance, int32_t which, const uint32_t* args, uint32_t* result,
+LW_EXPORT int32_t lw_call(lw_instance* instance, int32_t which, const uint32_t* args, uint64_t* result,
                           uint32_t deadline_ms) {
   lw_thread* t = thread_state();
   if (t == NULL) return LW_TRAP_SETUP;

@@ -26,8 +26,8 @@ typedef int (*lw_host_fn)(int32_t index, const uint64_t* args, uint64_t* result)
 
 typedef struct lw_instance lw_instance;
 
-/* Runs one export (or instantiation) of the module; provided by the generated glue. */
-typedef void (*lw_dispatch_fn)(lw_instance*, int32_t which, const uint32_t* args, uint32_t* result);
+/* Runs one export (or instantiation) of the module, its result's bits in *result; provided by the glue. */
+typedef void (*lw_dispatch_fn)(lw_instance*, int32_t which, const uint32_t* args, uint64_t* result);
 
 struct lw_instance {
   lw_dispatch_fn dispatch;
