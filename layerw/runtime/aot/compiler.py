@@ -36,7 +36,7 @@ SOURCES = ("lwaot.c", "lwaot.h")
 TARGET = ["-target", "x86_64-linux-gnu", "-mcpu=baseline"]
 # -fno-optimize-sibling-calls also turns off LLVM's tail recursion elimination, which would turn a
 # runaway wasm recursion into a loop (a timeout where wasmtime reports stack exhaustion)
-FLAGS = ["-O2", "-fPIC", "-DNDEBUG", "-fstack-clash-protection", "-fno-optimize-sibling-calls", "-w",
+FLAGS = ["-O2", "-fPIC", "-DNDEBUG", "-fno-math-errno", "-fstack-clash-protection", "-fno-optimize-sibling-calls", "-w",
          "-DWASM_RT_MEMCHECK_GUARD_PAGES=1", "-DWASM_RT_SKIP_SIGNAL_RECOVERY=1",
          "-DWASM_RT_NONCONFORMING_UNCHECKED_STACK_EXHAUSTION=1", "-DWASM_RT_TRAP_HANDLER=lw_trap"]
 # the module's runtime calls that allocate or grow go through lwaot's hooks (caps, deferred deadline)
