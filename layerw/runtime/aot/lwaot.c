@@ -3,18 +3,19 @@
  * One shared runtime library (this file with wasm2c's runtime) serves every module loaded in the
  * process; each module's library calls lw_call's dispatch and the lw_* hooks below.
  *
- * CPU deadline. Each call into guest code runs under lw_call, which sigsetjmps, arms a per-thread
- * POSIX timer (CLOCK_MONOTONIC, delivered to this thread only: SIGEV_THREAD_ID, LW_SIGNAL) and
- * disarms it on return: two syscalls per call, nothing on the guest's hot path. The thread is in
- * one of three states:
- *   GUEST   - translated guest code runs: the timer's handler siglongjmps out (LW_TRAP_DEADLINE).
+ * CPU deadline. Each call into guest code runs under lw_call, which setjmps and writes the call's
+ * deadline (CLOCK_MONOTONIC, a vDSO read) and sequence number where a watchdog thread sees them: no
+ * syscall per call and nothing on the guest's hot path. The watchdog (one per process) looks every
+ * WATCH_MS and sends LW_SIGNAL to a thread past its deadline (pthread_kill: that thread only),
+ * stamped with the call's number so a signal that arrives after the call ended (the thread may be
+ * in its next call) is ignored. The thread is in one of three states:
+ *   GUEST   - translated guest code runs: the signal handler siglongjmps out (LW_TRAP_DEADLINE).
  *   HOST    - a host import (a Python callback through ctypes) or a runtime call that allocates
  *             (memory/table grow) runs: the handler only sets `expired`; the trap is taken when
  *             control returns to guest code (lw_host_call / the lw_* hooks check it). So a longjmp
  *             never crosses a Python frame, never leaves malloc or a half-grown memory behind,
  *             and the GIL (held only while Python runs) is never held by a frame we jump over.
- *   OUTSIDE - no guest on this thread: the handler does nothing (a timer that fired just before
- *             it was disarmed is harmless).
+ *   OUTSIDE - no guest on this thread: the handler does nothing.
  *
  * Memory and stack. Linear memory is bounded by guard pages (wasm2c's 8 GiB reservation); a fault
  * in that reservation while the thread runs guest code is an out-of-bounds trap, a fault next to
@@ -32,7 +33,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,6 +41,7 @@
 #define STACK_FAULT_BELOW (4 * 1024 * 1024) /* faults this far below the stack's low end are overflows */
 #define STACK_FAULT_ABOVE (64 * 1024)
 #define ALT_STACK_SIZE (64 * 1024)
+#define WATCH_MS 1
 
 enum { OUTSIDE = 0, GUEST = 1, HOST = 2 };
 
@@ -49,9 +50,14 @@ typedef struct lw_thread {
   volatile sig_atomic_t state;
   volatile sig_atomic_t expired;
   lw_instance* current;
-  timer_t timer;
+  uint64_t deadline_ns; /* of the call in flight, 0 when none (atomic: the watchdog reads it) */
+  uint64_t seq;         /* the call's number (atomic) */
+  uint64_t fired_seq;   /* the call the watchdog signalled last (atomic) */
+  pthread_t self;
   char* stack_lo;
   void* alt_stack;
+  struct lw_thread* next;
+  struct lw_thread* prev;
 } lw_thread;
 
 static __thread __attribute__((tls_model("initial-exec"))) lw_thread* lw_self;
@@ -59,6 +65,39 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 static pthread_key_t thread_key;
 static int handlers_ok;
 static struct sigaction prev_segv, prev_bus;
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static lw_thread* registry; /* every thread that has called a guest, for the watchdog */
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The guest's signal for this thread's call in flight, not one meant for an earlier call. */
+static int meant_for_this_call(lw_thread* t) {
+  return __atomic_load_n(&t->fired_seq, __ATOMIC_ACQUIRE) == __atomic_load_n(&t->seq, __ATOMIC_RELAXED);
+}
+
+static void* watchdog(void* arg) {
+  (void)arg;
+  struct timespec period = {.tv_sec = 0, .tv_nsec = WATCH_MS * 1000000L};
+  for (;;) {
+    nanosleep(&period, NULL);
+    uint64_t now = now_ns();
+    pthread_mutex_lock(&registry_lock);
+    for (lw_thread* t = registry; t != NULL; t = t->next) {
+      uint64_t seq = __atomic_load_n(&t->seq, __ATOMIC_ACQUIRE);
+      uint64_t deadline = __atomic_load_n(&t->deadline_ns, __ATOMIC_ACQUIRE);
+      if (deadline != 0 && now >= deadline && __atomic_load_n(&t->fired_seq, __ATOMIC_RELAXED) != seq) {
+        __atomic_store_n(&t->fired_seq, seq, __ATOMIC_RELEASE);
+        pthread_kill(t->self, LW_SIGNAL);
+      }
+    }
+    pthread_mutex_unlock(&registry_lock);
+  }
+  return NULL;
+}
 
 static void chain(int sig, siginfo_t* si, void* context) {
   struct sigaction* prev = sig == SIGSEGV ? &prev_segv : &prev_bus;
@@ -91,7 +130,7 @@ static void on_fault(int sig, siginfo_t* si, void* context) {
 static void on_deadline(int sig, siginfo_t* si, void* context) {
   (void)sig, (void)si, (void)context;
   lw_thread* t = lw_self;
-  if (t == NULL) return;
+  if (t == NULL || !meant_for_this_call(t)) return;
   if (t->state == GUEST) {
     t->state = OUTSIDE;
     siglongjmp(t->jmp, LW_TRAP_DEADLINE);
@@ -101,7 +140,10 @@ static void on_deadline(int sig, siginfo_t* si, void* context) {
 
 static void thread_gone(void* arg) {
   lw_thread* t = arg;
-  timer_delete(t->timer);
+  pthread_mutex_lock(&registry_lock);
+  if (t->prev != NULL) t->prev->next = t->next; else registry = t->next;
+  if (t->next != NULL) t->next->prev = t->prev;
+  pthread_mutex_unlock(&registry_lock);
   if (t->alt_stack != NULL) {
     stack_t off = {.ss_flags = SS_DISABLE};
     sigaltstack(&off, NULL);
@@ -122,25 +164,29 @@ static void install(void) {
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
   sa.sa_sigaction = on_fault;
   if (sigaction(SIGSEGV, &sa, &prev_segv) != 0 || sigaction(SIGBUS, &sa, &prev_bus) != 0) return;
+  pthread_t watcher;
+  pthread_attr_t attr;
+  if (pthread_attr_init(&attr) != 0) return;
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  /* the watchdog must never run a handler: it blocks every signal it can */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int started = pthread_create(&watcher, &attr, watchdog, NULL);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  pthread_attr_destroy(&attr);
+  if (started != 0) return;
   handlers_ok = 1;
 }
 
-/* This thread's state, set up on its first call: timer, alternate signal stack, stack bounds. */
+/* This thread's state, set up on its first call: registered with the watchdog, alternate signal stack, stack bounds. */
 static lw_thread* thread_state(void) {
   if (lw_self != NULL) return lw_self;
   pthread_once(&once, install);
   if (!handlers_ok) return NULL;
   lw_thread* t = calloc(1, sizeof *t);
   if (t == NULL) return NULL;
-  struct sigevent sev;
-  memset(&sev, 0, sizeof sev);
-  sev.sigev_notify = SIGEV_THREAD_ID;
-  sev.sigev_signo = LW_SIGNAL;
-  sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
-  if (timer_create(CLOCK_MONOTONIC, &sev, &t->timer) != 0) {
-    free(t);
-    return NULL;
-  }
+  t->self = pthread_self();
   pthread_attr_t attr;
   void* lo = NULL;
   size_t size = 0;
@@ -154,7 +200,6 @@ static lw_thread* thread_state(void) {
     t->alt_stack = malloc(ALT_STACK_SIZE);
     stack_t on = {.ss_sp = t->alt_stack, .ss_size = ALT_STACK_SIZE, .ss_flags = 0};
     if (t->alt_stack == NULL || sigaltstack(&on, NULL) != 0) {
-      timer_delete(t->timer);
       free(t->alt_stack);
       free(t);
       return NULL;
@@ -162,22 +207,23 @@ static lw_thread* thread_state(void) {
   }
   pthread_setspecific(thread_key, t);
   lw_self = t;
+  pthread_mutex_lock(&registry_lock);
+  t->next = registry;
+  if (registry != NULL) registry->prev = t;
+  registry = t;
+  pthread_mutex_unlock(&registry_lock);
   return t;
 }
 
-static void arm(lw_thread* t, uint32_t deadline_ms) {
-  struct itimerspec when;
-  memset(&when, 0, sizeof when);
-  when.it_value.tv_sec = deadline_ms / 1000;
-  when.it_value.tv_nsec = (long)(deadline_ms % 1000) * 1000000L;
-  if (deadline_ms == 0) when.it_value.tv_nsec = 1;
-  timer_settime(t->timer, 0, &when, NULL);
-}
-
-static void disarm(lw_thread* t) {
-  struct itimerspec off;
-  memset(&off, 0, sizeof off);
-  timer_settime(t->timer, 0, &off, NULL);
+/* After a jump out of a signal handler (sigsetjmp does not save the mask: that would be a syscall
+ * per call), unblock the signals the handler ran with. */
+static void unblock_after_trap(void) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, LW_SIGNAL);
+  sigaddset(&set, SIGSEGV);
+  sigaddset(&set, SIGBUS);
+  pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
 /* Run export (or instantiation) ``which`` of ``instance`` with a deadline; 0 or a trap code. */
@@ -188,14 +234,17 @@ LW_EXPORT int32_t lw_call(lw_instance* instance, int32_t which, const uint32_t* 
   if (t->state != OUTSIDE) return LW_TRAP_REENTRY;
   t->current = instance;
   t->expired = 0;
-  int32_t code = sigsetjmp(t->jmp, 1);
+  __atomic_store_n(&t->seq, t->seq + 1, __ATOMIC_RELEASE);
+  int32_t code = sigsetjmp(t->jmp, 0);
   if (code == 0) {
-    arm(t, deadline_ms);
+    __atomic_store_n(&t->deadline_ns, now_ns() + (uint64_t)deadline_ms * 1000000u, __ATOMIC_RELEASE);
     t->state = GUEST;
     instance->dispatch(instance, which, args, result);
     t->state = OUTSIDE;
+  } else {
+    unblock_after_trap();
   }
-  disarm(t);
+  __atomic_store_n(&t->deadline_ns, 0, __ATOMIC_RELEASE);
   t->current = NULL;
   return code;
 }
