@@ -98,7 +98,7 @@ def aot_game_ticks(engine: Engine, compiler: AotCompiler, build_dir: Path) -> Ru
     def run(ticks: int) -> tuple[float, float | None]:
         t0 = clock()
         for _ in range(ticks):
-            game.raw_call("lw_tick")
+            game.raw_call("lw_tick", deadline_ms=DEADLINE_MS)
         return clock() - t0, None
     return run
 

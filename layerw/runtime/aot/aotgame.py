@@ -189,11 +189,12 @@ class AotGame(MemoryHost):
             raise _Trap(code)
         return _signed(value & 0xFFFFFFFF, 32)
 
-    def raw_call(self, name: str, *args: int) -> int:
-        """Call export ``name`` with its deadline and nothing else of the frame path: no failure
-        latch, no error translation (benchmarks; a trap raises a bare exception)."""
+    def raw_call(self, name: str, *args: int, deadline_ms: int | None = None) -> int:
+        """Call export ``name`` with a deadline (default the game's) and nothing else of the frame
+        path: no failure latch, no error translation (benchmarks; a trap raises a bare exception)."""
         assert self._instance is not None
-        code, value = self._instance.call(self._which[name], args, self.config.tick_ms)
+        deadline = self.config.tick_ms if deadline_ms is None else deadline_ms
+        code, value = self._instance.call(self._which[name], args, deadline)
         if code:
             raise _Trap(code)
         return value
