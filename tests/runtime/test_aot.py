@@ -4,6 +4,8 @@ in every entry point and inside host imports, memory cap, stack overflow, cache)
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -193,3 +195,17 @@ def test_second_start_hits_the_cache(tmp_path: Path, engine: Engine, caplog: pyt
     with caplog.at_level(logging.INFO, logger="layerw.aot"):
         AotGame(b, engine, compiler).close()
     assert not [r for r in caplog.records if "compil" in r.getMessage()]
+
+
+def test_deadline_in_a_forked_child(tmp_path: Path, engine: Engine, aot_compiler: AotCompiler) -> None:
+    """A child forked after the tier started (the watchdog thread does not survive fork) still
+    times out a runaway call."""
+    b = bundle(tmp_path, LOOPS["lw_tick"], **LIMITS)
+    assert isinstance(_run(b, engine, aot_compiler), GameTimedOut)  # the parent's watchdog is running
+    pid = os.fork()
+    if pid == 0:  # the child: exit status 0 only on the expected timeout; killed by SIGALRM if it hangs
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        signal.alarm(10)
+        os._exit(0 if isinstance(_run(b, engine, aot_compiler), GameTimedOut) else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -153,6 +153,30 @@ static void thread_gone(void* arg) {
   free(t);
 }
 
+static int start_watchdog(void) {
+  pthread_t watcher;
+  pthread_attr_t attr;
+  if (pthread_attr_init(&attr) != 0) return -1;
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  /* the watchdog must never run a handler: it blocks every signal it can */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int started = pthread_create(&watcher, &attr, watchdog, NULL);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  pthread_attr_destroy(&attr);
+  return started;
+}
+
+/* A forked child has only the forking thread: the registry keeps it alone, and gets a watchdog. */
+static void after_fork_in_child(void) {
+  pthread_mutex_init(&registry_lock, NULL);
+  registry = lw_self;
+  if (lw_self != NULL) lw_self->next = lw_self->prev = NULL;
+  if (lw_self != NULL) lw_self->self = pthread_self();
+  if (handlers_ok && start_watchdog() != 0) handlers_ok = 0;
+}
+
 static void install(void) {
   if (pthread_key_create(&thread_key, thread_gone) != 0) return;
   struct sigaction sa;
@@ -164,18 +188,7 @@ static void install(void) {
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
   sa.sa_sigaction = on_fault;
   if (sigaction(SIGSEGV, &sa, &prev_segv) != 0 || sigaction(SIGBUS, &sa, &prev_bus) != 0) return;
-  pthread_t watcher;
-  pthread_attr_t attr;
-  if (pthread_attr_init(&attr) != 0) return;
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  /* the watchdog must never run a handler: it blocks every signal it can */
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  int started = pthread_create(&watcher, &attr, watchdog, NULL);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  pthread_attr_destroy(&attr);
-  if (started != 0) return;
+  if (start_watchdog() != 0 || pthread_atfork(NULL, NULL, after_fork_in_child) != 0) return;
   handlers_ok = 1;
 }
 
