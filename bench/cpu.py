@@ -1,6 +1,6 @@
 """CPU: the same C kernels natively, in wasm under each CpuLimit (off, epoch, fuel), and on the
 AOT tier (the module translated by wasm2c and compiled by zig, with its whole sandbox on: guard
-pages, the memory cap and a per-call deadline timer).
+pages, the memory cap and a per-call deadline).
 
 Rounds interleave native and every wasm mode, so background load hits all alike; each cell is
 the median over rounds. Ratio = native time / wasm time (1.0 = native speed). n-body and matmul
@@ -182,7 +182,7 @@ def _section(results: dict[str, dict[str, object]]) -> Section:
     for x in ratios:
         geomean *= x
     notes.append(f"AOT tier geomean: {geomean ** (1 / len(ratios)):.2f}x native (its whole sandbox on: guard pages, "
-                 "memory cap, a deadline timer armed per call)")
+                 "memory cap, a deadline on every call)")
     notes.append("native: zig cc -O2 -mcpu=baseline (SSE2); wasm: zig cc --target=wasm32-wasi -O2 -msimd128, "
                  "wasmtime Cranelift (opt speed, SIMD on); AOT: wasm2c, zig cc -O2 -mcpu=baseline (SIMD128 via simde); "
                  "sprites = the built game's lw_tick export")

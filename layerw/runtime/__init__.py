@@ -37,7 +37,7 @@ def open_game(bundle: Bundle, *, cpu_limit: CpuLimit = DEFAULT_CPU_LIMIT, seed: 
     """Start a game bounded by ``cpu_limit``: in a watchdog-bounded worker process (``WATCHDOG``),
     or in-process on an engine enforcing it (``EPOCH``, ``FUEL``, ``OFF``); closed on exit. Its save
     slots live in ``saves`` (none: every save call answers LW_SAVE_UNAVAILABLE). On ``Tier.AOT`` the
-    game runs as native code, each call bounded by the tier's own timer (``cpu_limit`` is then the
+    game runs as native code, each call bounded by the tier's own deadline watchdog (``cpu_limit`` is then the
     wasmtime tier's; the watchdog is refused)."""
     if tier is Tier.AOT:
         if cpu_limit is CpuLimit.WATCHDOG:

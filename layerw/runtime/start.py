@@ -30,7 +30,7 @@ def start_game(bundle: Bundle, engine: Engine, *, seed: int = 0, audio: bool = T
     ``saves``: where the game's save slots live; without, every save call answers LW_SAVE_UNAVAILABLE
     (rooms and replicas start games so: saves differ between machines, a room's state must not).
     ``tier``: ``AOT`` runs a core module as native code compiled by ``compiler`` (default: one on
-    the user's cache), bounded by its own per-call timer (``engine`` then only validates)."""
+    the user's cache), bounded by its own per-call deadline (``engine`` then only validates)."""
     if tier is Tier.AOT:
         if bundle.config.component or is_cart(bundle.module):
             kind = "a component" if bundle.config.component else "a WASM-4 cart"

@@ -5,7 +5,7 @@
 - ``aot``: the module translated ahead of time by wasm2c and compiled by zig to a native library
   (``layerw.runtime.aot``): every sandbox guarantee of the wasmtime tier (memory cap, a CPU
   deadline per call ending in GameTimedOut, stack overflow, the contract's imports only, the same
-  typed errors and bit-identical state) at near-native speed; the deadline is a per-thread timer
+  typed errors and bit-identical state) at near-native speed; the deadline is a watchdog thread's signal
   that costs guest code nothing. Core modules on Linux x86-64 only.
 """
 

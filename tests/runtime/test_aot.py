@@ -173,7 +173,7 @@ def test_proc_exit_and_traps_match_wasmtime(tmp_path: Path, engine: Engine, aot_
 
 
 def test_timeouts_on_two_threads_at_once(tmp_path: Path, engine: Engine, aot_compiler: AotCompiler) -> None:
-    """Each thread's timer reaches its own guest: two runaway games time out independently."""
+    """The watchdog's signal reaches each late thread's own guest: two runaway games time out independently."""
     b = bundle(tmp_path, LOOPS["lw_tick"], **LIMITS)
     errors: list[GameError | None] = []
     threads = [threading.Thread(target=lambda: errors.append(_run(b, engine, aot_compiler))) for _ in range(2)]

@@ -2,7 +2,7 @@
 
 The module is validated and its contract checked exactly as on wasmtime (``check_module``), then
 translated by wasm2c and compiled by zig (``AotCompiler``, cached) and run in-process through
-lwaot's ``lw_call``: each call has the game's CPU deadline (a per-thread timer that traps only
+lwaot's ``lw_call``: each call has the game's CPU deadline (a watchdog's signal that traps only
 while guest code runs), linear memory is capped at ``[limits] memory_mb`` and bounds-checked by
 guard pages, stack overflow traps, and the imports are the same ``HostImports`` and ``Wasi``
 functions wasmtime calls. Traps become the same typed errors as on wasmtime. What is not

@@ -1,12 +1,12 @@
 """AotCompiler: a game module to a native shared library (wasm2c, then zig cc), cached on disk.
 
-Two libraries: the runtime (wasm2c's runtime and ``lwaot.c``: the deadline timer, the fault
+Two libraries: the runtime (wasm2c's runtime and ``lwaot.c``: the deadline watchdog, the fault
 handler, the caps; compiled once per toolchain) and one per module (wasm2c's translation and the
 glue, ``layerw.runtime.aot.glue``). Both are cached under ``<cache root>/aot`` keyed by what they
 are built from (module SHA-256, sources, wabt and zig versions, flags), bounded like the other
 caches (``layerw.diskbudget``). A cold compile takes seconds and is logged with its time; a warm
 start only loads the library. Platform: Linux x86-64 (baseline CPU, SSE2), where wasm2c's guard
-pages, POSIX timers and zig's ``x86_64-linux-gnu`` target all exist.
+pages, POSIX signals and zig's ``x86_64-linux-gnu`` target all exist.
 """
 
 from __future__ import annotations

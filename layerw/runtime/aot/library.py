@@ -1,7 +1,7 @@
 """Library: a compiled module loaded with ctypes, and its instances (``AotInstance``).
 
 The runtime library is loaded once per process with RTLD_GLOBAL (every module library resolves
-wasm2c's runtime and lwaot's hooks from it, so one signal handler and one timer per thread serve
+wasm2c's runtime and lwaot's hooks from it, so one signal handler and one deadline watchdog serve
 all modules); each module library is loaded RTLD_LOCAL with hidden symbols, so any number of
 modules coexist. ctypes releases the GIL for the whole of ``lw_call``: guest code runs without it,
 and a host import (a ``HOST_FN`` callback) takes it back while Python runs.
