@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 from layerw.errors import LayerWError
-from layerw.runtime import DEFAULT_CPU_LIMIT, CpuLimit
+from layerw.runtime import DEFAULT_CPU_LIMIT, DEFAULT_TIER, CpuLimit, Tier
 
 if TYPE_CHECKING:
     from layerw.store.store import Store
@@ -60,6 +60,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     bundle = open_bundle(args.game, args.store, channel=args.channel, version=args.version, options=_store_options(args))
     options = PlayOptions(
         headless=args.headless, ticks=args.ticks, seed=args.seed, players=args.players, cpu_limit=CpuLimit(args.cpu_limit),
+        tier=Tier(args.tier),
         screenshot=Path(args.screenshot) if args.screenshot else None,
         frames=Path(args.frames) if args.frames else None, every=args.every,
         inputs=Path(args.inputs) if args.inputs else None, audio=Path(args.audio) if args.audio else None,
@@ -351,6 +352,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--cpu-limit", choices=[limit.value for limit in CpuLimit], default=DEFAULT_CPU_LIMIT.value,
                    help="how a call's CPU deadline is enforced: wasmtime epoch checks (default), fuel, "
                         "a watchdog process (no checks inside the guest: best for compute-heavy ticks), or off")
+    r.add_argument("--tier", choices=[tier.value for tier in Tier], default=DEFAULT_TIER.value,
+                   help="the code generator: wasmtime (Cranelift), or aot (wasm2c + zig to native code, compiled on "
+                        "first start and cached; its own per-call deadline, Linux x86-64, core modules)")
     return p
 
 

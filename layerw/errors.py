@@ -18,6 +18,7 @@
     │       └── PluginCrashed             the plugin trapped (trap code attached)
     ├── CapabilityDenied(PermissionError) a component imports a capability its manifest does not grant
     ├── UnsupportedCpuLimit(ValueError)   an Engine asked for a CPU limit it cannot enforce in-process
+    ├── UnsupportedTier(ValueError)       an execution tier that cannot run this build (or here)
     ├── SnapshotError(ValueError)         a snapshot does not fit this module or is corrupt
     ├── SaveError                         a save slot could not be written or read (bad name, I/O)
     │   ├── SaveTooBig(ValueError)        over [saves] slot_bytes or total_bytes
@@ -163,6 +164,10 @@ class CapabilityDenied(LayerWError, PermissionError):
 
 class UnsupportedCpuLimit(LayerWError, ValueError):
     """A CPU limit an Engine cannot enforce in-process (the watchdog bounds a worker process)."""
+
+
+class UnsupportedTier(LayerWError, ValueError):
+    """An execution tier that cannot run this build (a component or cart on the AOT tier) or here."""
 
 
 class SnapshotError(LayerWError, ValueError):

@@ -17,7 +17,7 @@ from layerw.errors import AudioDeviceError
 from layerw.play.recorder import WavRecorder
 from layerw.play.runner import SAMPLES_EVERY, Runner
 from layerw.play.speaker import Speaker
-from layerw.runtime import DEFAULT_CPU_LIMIT, CpuLimit, open_game
+from layerw.runtime import DEFAULT_CPU_LIMIT, DEFAULT_TIER, CpuLimit, Tier, open_game
 from layerw.runtime.inputs import Recording
 from layerw.saves import Saves
 
@@ -33,6 +33,7 @@ class PlayOptions:
     seed: int = 0
     players: int = 1
     cpu_limit: CpuLimit = DEFAULT_CPU_LIMIT
+    tier: Tier = DEFAULT_TIER          # the code generator: wasmtime, or aot (native code via wasm2c + zig)
     audio: Path | None = None         # the mix as a WAV file
     sound: str | None = None          # play the mix on a device: "default" or a miniaudio backend ("null", "alsa", ...)
     latency_ms: int = 40              # the device's latency budget (buffer + queue)
@@ -74,7 +75,8 @@ def play(bundle: Bundle, options: PlayOptions) -> PlayResult:
     wants_pictures = bool(options.screenshot or options.frames) or not options.headless
     quiet_gl_probe()
     saves = Saves(options.saves) if options.saves else None
-    with open_game(bundle, cpu_limit=options.cpu_limit, seed=options.seed, saves=saves) as game, ExitStack() as outputs:
+    with open_game(bundle, cpu_limit=options.cpu_limit, seed=options.seed, saves=saves, tier=options.tier) as game, \
+            ExitStack() as outputs:
         renderer = None
         recorder = outputs.enter_context(WavRecorder(options.audio)) if options.audio else None
         speaker = outputs.enter_context(open_speaker(options.sound, options.latency_ms)) if options.sound else None

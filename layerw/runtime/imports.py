@@ -10,6 +10,7 @@ import wasmtime
 
 from layerw import abi
 from layerw.runtime.assets import AssetTable
+from layerw.runtime.guestmemory import Caller, GuestMemory
 from layerw.runtime.saveslots import SaveSlots
 
 MAX_NAME = 1024
@@ -17,13 +18,13 @@ LOG_LEVELS = (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR)
 BAD_ARGUMENT = abi.SAVE_RESULTS["BAD_ARGUMENT"]
 
 
-def _memory(caller: wasmtime.Caller) -> wasmtime.Memory:
+def _memory(caller: Caller) -> GuestMemory:
     mem = caller.get("memory")
-    assert isinstance(mem, wasmtime.Memory)
+    assert isinstance(mem, GuestMemory)
     return mem
 
 
-def _in_bounds(caller: wasmtime.Caller, ptr: int, n: int) -> bool:
+def _in_bounds(caller: Caller, ptr: int, n: int) -> bool:
     return ptr >= 0 and n >= 0 and ptr + n <= _memory(caller).data_len(caller)
 
 
@@ -36,7 +37,8 @@ class HostImports:
         self.tick = tick
         self.log = log
 
-    def define(self, linker: wasmtime.Linker) -> None:
+    def functions(self) -> dict[str, Callable[..., Any]]:
+        """Each import's host function by name (each takes the caller first)."""
         funcs: dict[str, Callable[..., Any]] = {
             "asset_request": self.asset_request,
             "asset_size": self.asset_size,
@@ -49,24 +51,28 @@ class HostImports:
             "save_version": self.save_version,
         }
         assert set(funcs) == {s.name for s in abi.IMPORTS}
+        return funcs
+
+    def define(self, linker: wasmtime.Linker) -> None:
+        funcs = self.functions()
         i32 = wasmtime.ValType.i32()
         for sig in abi.IMPORTS:
             ty = wasmtime.FuncType([i32] * len(sig.params), [i32] * len(sig.results))
             linker.define_func(abi.IMPORT_MODULE, sig.name, ty, funcs[sig.name], access_caller=True)
 
-    def asset_request(self, caller: wasmtime.Caller, ptr: int, n: int) -> int:
+    def asset_request(self, caller: Caller, ptr: int, n: int) -> int:
         if not (0 < n <= MAX_NAME and _in_bounds(caller, ptr, n)):
             return -1
         name = _memory(caller).read(caller, ptr, ptr + n).decode("utf-8", "replace")
         return self.assets.request(name, self.tick())
 
-    def asset_size(self, caller: wasmtime.Caller, handle: int) -> int:
+    def asset_size(self, caller: Caller, handle: int) -> int:
         asset = self.assets.get(handle)
         if asset is None or not asset.ready or asset.data is None:
             return -1
         return len(asset.data)
 
-    def asset_read(self, caller: wasmtime.Caller, handle: int, offset: int, dst: int, n: int) -> int:
+    def asset_read(self, caller: Caller, handle: int, offset: int, dst: int, n: int) -> int:
         asset = self.assets.get(handle)
         if asset is None or not asset.ready or asset.data is None or offset < 0 or not _in_bounds(caller, dst, n):
             return -1
@@ -74,14 +80,14 @@ class HostImports:
         _memory(caller).write(caller, chunk, dst)
         return len(chunk)
 
-    def image_size(self, caller: wasmtime.Caller, handle: int) -> int:
+    def image_size(self, caller: Caller, handle: int) -> int:
         asset = self.assets.get(handle)
         if asset is None or not asset.ready or asset.image is None:
             return -1
         h, w = asset.image.shape[:2]
         return (int(w) << 16) | int(h)
 
-    def log_message(self, caller: wasmtime.Caller, level: int, ptr: int, n: int) -> None:
+    def log_message(self, caller: Caller, level: int, ptr: int, n: int) -> None:
         if not (0 <= n <= 4096 and _in_bounds(caller, ptr, n)):
             return
         text = _memory(caller).read(caller, ptr, ptr + n).decode("utf-8", "replace")
@@ -89,19 +95,19 @@ class HostImports:
 
     # --- save slots: every bad pointer, length or name is LW_SAVE_BAD_ARGUMENT, never a trap ------
 
-    def _save_name(self, caller: wasmtime.Caller, ptr: int, n: int) -> bytes | None:
+    def _save_name(self, caller: Caller, ptr: int, n: int) -> bytes | None:
         if not (0 < n <= abi.SAVE_NAME_MAX and _in_bounds(caller, ptr, n)):
             return None
         return bytes(_memory(caller).read(caller, ptr, ptr + n))
 
-    def save_write(self, caller: wasmtime.Caller, name_ptr: int, name_len: int, data_ptr: int, data_len: int,
+    def save_write(self, caller: Caller, name_ptr: int, name_len: int, data_ptr: int, data_len: int,
                    version: int) -> int:
         name = self._save_name(caller, name_ptr, name_len)
         if name is None or not _in_bounds(caller, data_ptr, data_len):
             return BAD_ARGUMENT
         return self.saves.write(name, bytes(_memory(caller).read(caller, data_ptr, data_ptr + data_len)), version)
 
-    def save_read(self, caller: wasmtime.Caller, name_ptr: int, name_len: int, dst: int, n: int) -> int:
+    def save_read(self, caller: Caller, name_ptr: int, name_len: int, dst: int, n: int) -> int:
         name = self._save_name(caller, name_ptr, name_len)
         if name is None or not _in_bounds(caller, dst, n):
             return BAD_ARGUMENT
@@ -112,10 +118,10 @@ class HostImports:
         _memory(caller).write(caller, chunk, dst)
         return len(chunk)
 
-    def save_size(self, caller: wasmtime.Caller, name_ptr: int, name_len: int) -> int:
+    def save_size(self, caller: Caller, name_ptr: int, name_len: int) -> int:
         name = self._save_name(caller, name_ptr, name_len)
         return BAD_ARGUMENT if name is None else self.saves.size(name)
 
-    def save_version(self, caller: wasmtime.Caller, name_ptr: int, name_len: int) -> int:
+    def save_version(self, caller: Caller, name_ptr: int, name_len: int) -> int:
         name = self._save_name(caller, name_ptr, name_len)
         return BAD_ARGUMENT if name is None else self.saves.version(name)

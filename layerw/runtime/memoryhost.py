@@ -10,6 +10,7 @@ built on five small backend primitives: fresh instance, pages, grow, read range,
 from __future__ import annotations
 
 import hashlib
+import struct
 from abc import abstractmethod
 from collections.abc import Mapping
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 import wasmtime
 
+from layerw import abi
 from layerw.bundle import Bundle
 from layerw.errors import GameError, GameOutOfMemory, GameTimedOut, InvalidModule, LayerWError, SnapshotError
 from layerw.observability import tracing
@@ -28,6 +30,9 @@ from layerw.runtime.saveslots import SaveSlots
 from layerw.runtime.snapshot import PAGE, Snapshot
 from layerw.runtime.wasi import SplitMix64
 from layerw.saves import Saves
+
+SND_LEN = abi.IO.offsets["snd_len"]
+assert abi.IO.offsets["snd_dropped"] == SND_LEN + 4
 
 
 class MemoryHost(BaseHost):
@@ -100,7 +105,7 @@ class MemoryHost(BaseHost):
 
     def _call(self, name: str, *args: Any) -> Any:
         self._refuse_if_failed()
-        self.engine.arm(self.store, self.config.tick_ms)
+        self._arm()
         try:
             return self._invoke(name, args)
         except Exception as e:
@@ -111,6 +116,26 @@ class MemoryHost(BaseHost):
             if error is e:
                 raise
             raise error from e
+
+    def _arm(self) -> None:
+        """Give the next call into the guest its CPU budget (the engine's way; a tier that bounds
+        each call itself overrides this)."""
+        self.engine.arm(self.store, self.config.tick_ms)
+
+    def _memory_full(self) -> bool:
+        """Near the cap: a trap now is almost surely a refused memory.grow (wasmtime reports
+        those to the guest as -1, not as a trap, so the host infers it from how full memory is)."""
+        used = self._pages() * PAGE
+        return used + max(PAGE, used // 8) > self.config.memory_bytes
+
+    def _tick_sound_at(self, view: memoryview, io_ptr: int) -> None:
+        """After lw_tick: lw_io's snd_len and snd_dropped (at ``io_ptr``), then the block itself,
+        read in place from ``view`` (all of guest memory), to ``_tick_sound``."""
+        if self.snd_ptr:
+            length, dropped = struct.unpack_from("<II", view, io_ptr + SND_LEN)
+            self._tick_sound(view[self.snd_ptr:self.snd_ptr + min(length, self.snd_capacity + 1)], dropped)
+        else:
+            self._tick_sound(b"", 0)
 
     def wait(self) -> None:
         """Nothing is in flight: every call into an in-process guest finishes before it returns."""

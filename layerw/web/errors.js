@@ -20,6 +20,7 @@
 //               PluginCrashed
 //       CapabilityDenied
 //       UnsupportedCpuLimit
+//       UnsupportedTier
 //       SnapshotError
 //       SaveError
 //           SaveTooBig
@@ -170,6 +171,9 @@ export class CapabilityDenied extends LayerWError {
 
 /** A CPU limit an Engine cannot enforce in-process (the watchdog bounds a worker process). (In Python also ValueError.) */
 export class UnsupportedCpuLimit extends LayerWError {}
+
+/** An execution tier that cannot run this build (a component or cart on the AOT tier) or here. (In Python also ValueError.) */
+export class UnsupportedTier extends LayerWError {}
 
 /** A snapshot does not belong to this module or is corrupt. (In Python also ValueError.) */
 export class SnapshotError extends LayerWError {}
