@@ -476,5 +476,6 @@ class _FrameCheck:
             return int((first.astype(np.uint64) + count)[live].max()) if live.any() else 0
 
         vertex_end = furthest(firsts, counts) if firsts is not None else 0  # indexed: reads not known before the GPU
-        self._drawn(self._pass(), len(d), int((counts.astype(np.uint64) * instances).sum()), vertex_end,
-                    furthest(first_instances, instances))
+        each = counts.astype(np.uint64) * instances  # < 2^64 each; their sum may wrap, so a big one counts as over
+        vertices = int(each.sum()) if not len(each) or int(each.max()) <= abi.GPU_MAX_VERTICES else abi.GPU_MAX_VERTICES + 1
+        self._drawn(self._pass(), len(d), vertices, vertex_end, furthest(first_instances, instances))
