@@ -62,7 +62,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         screenshot=Path(args.screenshot) if args.screenshot else None,
         frames=Path(args.frames) if args.frames else None, every=args.every,
         inputs=Path(args.inputs) if args.inputs else None, audio=Path(args.audio) if args.audio else None,
-        sound=args.sound, latency_ms=args.latency_ms, saves=_save_dir(args, bundle.config.name))
+        sound=args.sound, latency_ms=args.latency_ms, saves=_save_dir(args, bundle.config.name), synctest=args.synctest)
     result = play(bundle, options)
     for path in result.frames:
         print(f"frame {path}")
@@ -71,6 +71,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if options.audio:
         print(f"audio {options.audio}")
     print(f"audio-hash {result.audio_hash}")
+    if options.synctest:
+        print(f"synctest {options.synctest}: {result.resimulated} ticks resimulated, every state hash as the first time")
     print(f"tick {result.tick}")
     print(f"state-hash {result.state_hash}")
     return 0
@@ -337,6 +339,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="play the mix on the default audio device, or through a miniaudio backend (null: no hardware)")
     r.add_argument("--latency-ms", type=int, default=40, help="audio output latency budget (device buffer + queue)")
     r.add_argument("--seed", type=int, default=0, help="the game's random seed")
+    r.add_argument("--synctest", type=int, default=0, metavar="N",
+                   help="after every tick roll back N ticks, resimulate them and compare state hashes: fails "
+                        "with NotDeterministic at the first tick a game would desync under rollback")
     r.add_argument("--players", type=int, default=1)
     r.add_argument("--cpu-limit", choices=[limit.value for limit in CpuLimit], default=DEFAULT_CPU_LIMIT.value,
                    help="how a call's CPU deadline is enforced: wasmtime epoch checks (default), fuel, "

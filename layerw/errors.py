@@ -14,8 +14,9 @@
     │   ├── GameTimedOut(TimeoutError)    a call ran past its CPU deadline
     │   ├── GameOutOfMemory(MemoryError)  the guest tried to grow past its memory cap
     │   ├── GameExited                    the guest called proc_exit
-    │   └── PluginError                   a plugin the game links failed; names the plugin
-    │       └── PluginCrashed             the plugin trapped (trap code attached)
+    │   ├── PluginError                   a plugin the game links failed; names the plugin
+    │   │   └── PluginCrashed             the plugin trapped (trap code attached)
+    │   └── NotDeterministic              a rolled-back, resimulated tick differs from its first run (SyncTest)
     ├── CapabilityDenied(PermissionError) a component imports a capability its manifest does not grant
     ├── UnsupportedCpuLimit(ValueError)   an Engine asked for a CPU limit it cannot enforce in-process
     ├── SnapshotError(ValueError)         a snapshot does not fit this module or is corrupt
@@ -142,6 +143,17 @@ class PluginCrashed(PluginError):
     def __init__(self, message: str, *, game: str = "", tick: int = -1, plugin: str = "", trap_code: str = "") -> None:
         super().__init__(message, game=game, tick=tick, plugin=plugin)
         self.trap_code = trap_code
+
+
+class NotDeterministic(GameError):
+    """The game's state after a rollback and resimulation with the same inputs differs from its first
+    simulation (found by SyncTest): ``tick`` is the first tick whose state differs, ``rollback`` how
+    many ticks were resimulated. Such a game desyncs under rollback: it must keep all its state in
+    memory above ``state_begin`` and read nothing but its inputs and the host's seeded random."""
+
+    def __init__(self, message: str, *, game: str = "", tick: int = -1, rollback: int = 0) -> None:
+        super().__init__(message, game=game, tick=tick)
+        self.rollback = rollback
 
 
 class CapabilityDenied(LayerWError, PermissionError):

@@ -18,6 +18,7 @@
 //           GameExited
 //           PluginError
 //               PluginCrashed
+//           NotDeterministic
 //       CapabilityDenied
 //       UnsupportedCpuLimit
 //       SnapshotError
@@ -143,6 +144,20 @@ export class PluginCrashed extends PluginError {
   constructor(message, fields = {}) {
     super(message, fields);
     /** @type {string} */ this.trapCode;
+  }
+}
+
+/** The game's state after a rollback and resimulation with the same inputs differs from its first simulation (found by SyncTest): ``tick`` is the first tick whose state differs, ``rollback`` how many ticks were resimulated. Such a game desyncs under rollback: it must keep all its state in memory above ``state_begin`` and read nothing but its inputs and the host's seeded random. */
+export class NotDeterministic extends GameError {
+  static fields = Object.freeze({"game": "", "tick": -1, "rollback": 0});
+
+  /**
+   * @param {string} message
+   * @param {{game?: string, tick?: number, rollback?: number, cause?: unknown}} [fields]
+   */
+  constructor(message, fields = {}) {
+    super(message, fields);
+    /** @type {number} */ this.rollback;
   }
 }
 
