@@ -195,11 +195,14 @@ def cmd_join(args: argparse.Namespace) -> int:
     from layerw.play.join import JoinOptions, join
 
     options = JoinOptions(headless=args.headless, ticks=args.ticks, inputs=Path(args.inputs) if args.inputs else None,
-                          channel=args.channel, spectate=args.spectate)
+                          channel=args.channel, spectate=args.spectate, lead=args.lead,
+                          **({"window": args.window} if args.window is not None else {}))
     result = join(args.url, options)
     address, outcome = result.address, result.outcome
     console.print(f"{'spectated' if outcome.seat == 255 else f'played seat {outcome.seat} of'} "
-                  f"{address.game}/{address.room}: {outcome.bytes_received:,} bytes received, {outcome.heals} heals")
+                  f"{address.game}/{address.room}: {outcome.bytes_received:,} bytes received, {outcome.heals} heals, "
+                  f"{outcome.predicted} ticks predicted, {outcome.rollbacks} rollbacks ({outcome.resimulated} ticks "
+                  f"resimulated), round trip {outcome.rtt_s * 1e3:.1f} ms")
     print(f"tick {outcome.tick}")
     print(f"state-hash {outcome.state_hash}")
     return 0
@@ -298,6 +301,9 @@ def _parser() -> argparse.ArgumentParser:
     j.add_argument("--inputs", help="input recording (JSON Lines) to play as this seat")
     j.add_argument("--channel", default="latest", help="the channel the server's rooms run (default latest)")
     j.add_argument("--spectate", action="store_true", help="watch without a seat")
+    j.add_argument("--window", type=int, help="ticks a player may run ahead of the room's confirmed "
+                   "frames, predicting (default 8; 0: on confirmed frames only)")
+    j.add_argument("--lead", type=int, help="run exactly this many ticks ahead (default: as the measured round trip needs)")
     parsers["serve"].add_argument("--port", type=int, default=8000)
     for name in ("publish", "promote", "gc"):
         parsers[name].add_argument("--token", help="the store's publish token (default $LAYERW_TOKEN, else the token "
