@@ -26,6 +26,7 @@
     ├── InputError(ValueError)            an input recording is malformed
     ├── SessionError                      a multiplayer session refused or lost a client
     │   ├── ProtocolError(ValueError)     a malformed, oversized or out-of-order message
+    │   │   └── OutOfStep                 a player sends inputs but never acknowledges the room's frames
     │   ├── RoomFull                      no free seat (or room) for a new player
     │   └── SeatTaken                     a HELLO names a seat whose connection is live
     ├── CommandListError(ValueError)      a frame's command list is malformed (bad op, overrun)
@@ -204,6 +205,13 @@ class SessionError(LayerWError):
 
 class ProtocolError(SessionError, ValueError):
     """A malformed, oversized or out-of-order protocol message."""
+
+
+class OutOfStep(ProtocolError):
+    """A player is out of step with its room over time: it sends inputs but no hash (the hash is how a
+    client acknowledges the frames it applied) for ``Limits.unacked_s`` seconds. The connection
+    is closed with ``CLOSE_OUT_OF_STEP``; the room and its other players go on. (A single message out
+    of step, an input or hash for a tick it cannot be for, is a plain ``ProtocolError``.)"""
 
 
 class RoomFull(SessionError):

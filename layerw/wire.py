@@ -44,6 +44,7 @@ CLOSE_INTERNAL = 1011
 CLOSE_RESTART = 1012
 CLOSE_TRY_AGAIN = 1013
 CLOSE_ELSEWHERE = 4307  # the room lives on another server, whose URL is the close reason
+CLOSE_OUT_OF_STEP = 4409  # a player sent inputs but stopped acknowledging the room's frames (OutOfStep)
 
 # Closes after which rejoining cannot help: the client fails at once instead of retrying.
 NO_RETRY = (CLOSE_PROTOCOL, CLOSE_UNSUPPORTED, CLOSE_INVALID_DATA, CLOSE_POLICY, CLOSE_TOO_BIG, CLOSE_INTERNAL)
@@ -54,4 +55,5 @@ CLOSE_MEANINGS = {
     CLOSE_PROTOCOL: "the server refused a malformed message", CLOSE_POLICY: "the server refused this client",
     CLOSE_TOO_BIG: "a message was too big", CLOSE_INTERNAL: "the game stopped on the server",
     CLOSE_RESTART: "the server is restarting: rejoin in a moment", CLOSE_TRY_AGAIN: "the server is busy: try again later",
+    CLOSE_OUT_OF_STEP: "this client stopped acknowledging the room's frames",
 }

@@ -62,6 +62,7 @@ class Seat:
     token: bytes = b""
     away_since: int = 0
     heard: int = -1  # tick of its connection's last INPUT or HASH; -1: none since it joined
+    acked: int = -1  # the newest tick its connection sent a HASH of; -1: none since it joined
 
 
 class LogThrottle:
@@ -155,6 +156,7 @@ class Room:
                                 f"{self.tick - entry.heard} ticks ago); it can be taken over once that one "
                                 f"has been silent for {self.live_ticks} ticks")
             entry.heard = -1  # a new connection: not heard from yet
+            entry.acked = -1
             if entry.state is not SeatState.CONNECTED:
                 entry.state = entry.state.to(SeatState.CONNECTED)
             if not rejoin:
@@ -224,13 +226,17 @@ class Room:
     # --- ticking --------------------------------------------------------------------------------
 
     def submit(self, seat: int, msg: p.Input) -> None:
-        """An input from ``seat`` for a target tick; late ones land on the next tick stamped."""
+        """An input from ``seat`` for a target tick; late ones land on the next tick stamped. One for a
+        tick too far ahead, or before the newest tick its client hashed, is a ProtocolError."""
         self._require_open()
         if seat == p.NO_SEAT or self.seats[seat].state is not SeatState.CONNECTED:
             raise ProtocolError("spectators and empty seats send no input")
-        self.seats[seat].heard = self.tick
+        entry = self.seats[seat]
+        entry.heard = self.tick
         if msg.tick > self.tick + MAX_AHEAD:
             raise ProtocolError(f"input for tick {msg.tick} is more than {MAX_AHEAD} ticks ahead of {self.tick}")
+        if msg.tick < entry.acked:  # a client's inputs are for ticks it has not confirmed yet
+            raise ProtocolError(f"input for tick {msg.tick}, before tick {entry.acked} this client confirmed")
         player = np.frombuffer(msg.player, dtype=abi.PLAYER.dtype).copy()[0]
         player["connected"] = 1  # a client cannot disconnect itself or others through its input
         self.pending.setdefault(max(msg.tick, self.tick), {})[seat] = player.tobytes()
@@ -259,11 +265,18 @@ class Room:
     def check(self, seat: int, msg: p.Hash) -> bool:
         """True when a player's hash agrees with the room's (or the room no longer knows). A
         spectator's hash is not checked: it plays no seat, and a heal is not its to ask for. The
-        first desync is logged, then at most a line (with a count) per ``DESYNC_LOG_S``."""
+        first desync is logged, then at most a line (with a count) per ``DESYNC_LOG_S``. A player's
+        hash for a tick the room has not reached, or older than its last one, is a ProtocolError."""
         if seat == p.NO_SEAT:
             return True
-        if self.seats[seat].state is SeatState.CONNECTED:
-            self.seats[seat].heard = self.tick
+        entry = self.seats[seat]
+        if entry.state is SeatState.CONNECTED:
+            entry.heard = self.tick
+            if msg.tick > self.tick:
+                raise ProtocolError(f"hash for tick {msg.tick}, which the room (at tick {self.tick}) has not reached")
+            if msg.tick < entry.acked:
+                raise ProtocolError(f"hash for tick {msg.tick} after one for tick {entry.acked}: hashes go forward")
+            entry.acked = msg.tick
         ours = self.hashes.get(msg.tick)
         if ours is None or ours == msg.digest.hex():
             return True

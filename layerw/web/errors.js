@@ -29,6 +29,7 @@
 //       CommandListError
 //       SessionError
 //           ProtocolError
+//               OutOfStep
 //           RoomFull
 //           SeatTaken
 //       RenderError
@@ -213,6 +214,9 @@ export class SessionError extends LayerWError {}
 
 /** A malformed, oversized or out-of-order protocol message. (In Python also ValueError.) */
 export class ProtocolError extends SessionError {}
+
+/** A player is out of step with its room over time: it sends inputs but no hash (the hash is how a client acknowledges the frames it applied) for ``Limits.unacked_s`` seconds. The connection is closed with ``CLOSE_OUT_OF_STEP``; the room and its other players go on. (A single message out of step, an input or hash for a tick it cannot be for, is a plain ``ProtocolError``.) */
+export class OutOfStep extends ProtocolError {}
 
 /** No free seat (or room) for a new player. */
 export class RoomFull extends SessionError {}
