@@ -15,7 +15,8 @@ import math
 from collections import deque
 
 MARGIN = 1  # ticks of lead beyond the measured need (an input sent mid-tick)
-RTT_SAMPLES = 8  # round trips remembered: the lead follows the largest (jitter makes the others optimistic)
+RTT_SAMPLES = 8  # round trips remembered: the lead follows the largest but one (jitter makes the others
+# optimistic; one retransmission is a spike the lead need not pay for RTT_SAMPLES pings on end)
 LATE_SLACK = 0.5  # tick periods a frame may be late before the client predicts past it
 
 
@@ -37,7 +38,7 @@ class Lead:
         if self.fixed is not None:
             return
         self.rtts.append(seconds)
-        need = min(self.window, max(0, math.ceil(max(self.rtts) / self.period) + MARGIN - self.input_delay))
+        need = min(self.window, max(0, math.ceil(self.rtt / self.period) + MARGIN - self.input_delay))
         if need >= self.current:
             self.current = need
         elif now - self.lowered_at >= 1.0:
@@ -46,8 +47,10 @@ class Lead:
 
     @property
     def rtt(self) -> float:
-        """The largest recent round trip, in seconds (0 before the first)."""
-        return max(self.rtts, default=0.0)
+        """The round trip the lead plans for, in seconds: the largest recent one but one once there
+        are four (0 before the first)."""
+        ordered = sorted(self.rtts)
+        return ordered[-2] if len(ordered) >= 4 else max(ordered, default=0.0)
 
     def frame(self, now: float) -> None:
         """A confirmed frame arrived."""
