@@ -33,9 +33,9 @@ REPORTED = 64  # hash reports a replica remembers (tick, hex digest): its recent
 class Replica:
     def __init__(self, bundle: Bundle, engine: Engine, *, window: int = DEFAULT_WINDOW,
                  on_samples: Callable[[bytes], None] | None = None) -> None:
-        # No native room front-end plays sound yet (`layerw join` has no speaker), so the replica
-        # mixes none: mixing cost every confirmed tick, and a replica fast-forwards thousands of them.
-        self.game: GameHost = start_game(bundle, engine, audio=False)
+        # A replica mixes sound only for someone who listens (``on_samples``; `layerw join` has no speaker
+        # yet): mixing costs every tick, and a replica fast-forwards thousands of them.
+        self.game: GameHost = start_game(bundle, engine, audio=on_samples is not None)
         self.inputs = InputState()
         self.saved: deque[Snapshot] = deque(maxlen=KEPT_SNAPSHOTS)
         self.seat = p.NO_SEAT
@@ -87,8 +87,13 @@ class Replica:
         self.saved.clear()
         self.saved.append(snap)
         self.rollback.reset()
-        for frame in state.frames:
-            self.apply(p.decode_frame(frame))
+        listener, self.rollback.on_samples = self.rollback.on_samples, None  # catching up is not heard
+        try:
+            for frame in state.frames:
+                self.apply(p.decode_frame(frame))
+        finally:
+            self.rollback.on_samples = listener
+        self.game.take_samples()
 
     def apply(self, frame: p.Frame) -> bytes | None:
         """Confirm a frame (tick with it, or check the prediction made for it); returns a HASH

@@ -152,3 +152,18 @@ def test_resimulated_ticks_are_never_heard(pong: Bundle, engine: Engine) -> None
                 rollback.predict()
         assert rollback.rollbacks >= 20 and rollback.resimulated > rollback.rollbacks
         assert len(b"".join(heard)) == game.tick_count * per_tick  # one tick's samples per tick, never more
+
+
+def test_a_listening_replica_hears_each_tick_once_however_often_it_is_repaired(pong: Bundle, engine: Engine) -> None:
+    per_tick = abi.SAMPLE_RATE // pong.config.tick_rate * 2 * abi.CHANNELS
+    heard: list[bytes] = []
+    room = Room("r", pong, engine, input_delay=0, hash_every=10)
+    listening = connect(room, pong, engine, replica=Replica(pong, engine, on_samples=heard.append))
+    links = [Link(listening, 3, 5), Link(connect(room, pong, engine), 3, 5)]
+    play(room, links, 400, scripted)
+    assert listening.rollback.rollbacks > 5 and listening.rollback.resimulated > listening.rollback.rollbacks
+    assert len(b"".join(heard)) == listening.tick * per_tick
+    assert not links[1].replica.game.take_samples()  # nobody listens to the other: it mixes nothing
+    late: list[bytes] = []
+    joiner = connect(room, pong, engine, replica=Replica(pong, engine, on_samples=late.append))
+    assert joiner.tick == room.tick == 400 and not b"".join(late)  # catching up on a join is not heard
