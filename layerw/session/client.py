@@ -181,6 +181,7 @@ class OnlineClient:
                 self._lead = None
                 if replica.rollback.window:
                     self._lead = Lead(msg.tick_rate, msg.input_delay, replica.rollback.window, self.prediction.lead)
+                    self._lead.frame(time.monotonic())  # the WELCOME brought frames up to now: none is late yet
                     helpers.append(asyncio.create_task(_measure(ws, self._lead), name="room round trips"))
                 log.info("joined as seat %s at tick %d", msg.seat, replica.tick)
                 continue
