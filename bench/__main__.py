@@ -18,7 +18,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bench import bound, checkpoint, component, cpu, gpu, host, render, rooms, sound, start, store, tracing, web
+from bench import bound, checkpoint, component, cpu, gpu, host, render, rollback, rooms, sound, start, store, tracing, web
 from bench.report import Section, show, table, write_json
 from bench.workload import ROOT, build_sprites
 
@@ -32,6 +32,7 @@ SECTIONS: dict[str, tuple[Callable[[Path, Path, int], Section], int, int]] = {
     "start": (start.run, 21, 2),
     "bound": (bound.run, 9, 2),
     "rooms": (rooms.run, 1, 1),
+    "rollback": (rollback.run, 1800, 300),  # rounds: ticks each room confirms
     "web": (web.run, 5, 1),
     "store": (store.run, 3, 1),
     "component": (component.run, 200, 20),

@@ -64,7 +64,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         screenshot=Path(args.screenshot) if args.screenshot else None,
         frames=Path(args.frames) if args.frames else None, every=args.every,
         inputs=Path(args.inputs) if args.inputs else None, audio=Path(args.audio) if args.audio else None,
-        sound=args.sound, latency_ms=args.latency_ms, saves=_save_dir(args, bundle.config.name))
+        sound=args.sound, latency_ms=args.latency_ms, saves=_save_dir(args, bundle.config.name), synctest=args.synctest)
     result = play(bundle, options)
     for path in result.frames:
         print(f"frame {path}")
@@ -73,6 +73,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if options.audio:
         print(f"audio {options.audio}")
     print(f"audio-hash {result.audio_hash}")
+    if options.synctest:
+        print(f"synctest {options.synctest}: {result.resimulated} ticks resimulated, every state hash as the first time")
     print(f"tick {result.tick}")
     print(f"state-hash {result.state_hash}")
     return 0
@@ -198,11 +200,14 @@ def cmd_join(args: argparse.Namespace) -> int:
     from layerw.play.join import JoinOptions, join
 
     options = JoinOptions(headless=args.headless, ticks=args.ticks, inputs=Path(args.inputs) if args.inputs else None,
-                          channel=args.channel, spectate=args.spectate)
+                          channel=args.channel, spectate=args.spectate, lead=args.lead,
+                          **({"window": args.window} if args.window is not None else {}))
     result = join(args.url, options)
     address, outcome = result.address, result.outcome
     console.print(f"{'spectated' if outcome.seat == 255 else f'played seat {outcome.seat} of'} "
-                  f"{address.game}/{address.room}: {outcome.bytes_received:,} bytes received, {outcome.heals} heals")
+                  f"{address.game}/{address.room}: {outcome.bytes_received:,} bytes received, {outcome.heals} heals, "
+                  f"{outcome.predicted} ticks predicted, {outcome.rollbacks} rollbacks ({outcome.resimulated} ticks "
+                  f"resimulated), round trip {outcome.rtt_s * 1e3:.1f} ms")
     print(f"tick {outcome.tick}")
     print(f"state-hash {outcome.state_hash}")
     return 0
@@ -301,6 +306,9 @@ def _parser() -> argparse.ArgumentParser:
     j.add_argument("--inputs", help="input recording (JSON Lines) to play as this seat")
     j.add_argument("--channel", default="latest", help="the channel the server's rooms run (default latest)")
     j.add_argument("--spectate", action="store_true", help="watch without a seat")
+    j.add_argument("--window", type=int, help="ticks a player may run ahead of the room's confirmed "
+                   "frames, predicting (default 8; 0: on confirmed frames only)")
+    j.add_argument("--lead", type=int, help="run exactly this many ticks ahead (default: as the measured round trip needs)")
     parsers["serve"].add_argument("--port", type=int, default=8000)
     for name in ("publish", "promote", "gc"):
         parsers[name].add_argument("--token", help="the store's publish token (default $LAYERW_TOKEN, else the token "
@@ -348,6 +356,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="play the mix on the default audio device, or through a miniaudio backend (null: no hardware)")
     r.add_argument("--latency-ms", type=int, default=40, help="audio output latency budget (device buffer + queue)")
     r.add_argument("--seed", type=int, default=0, help="the game's random seed")
+    r.add_argument("--synctest", type=int, default=0, metavar="N",
+                   help="after every tick roll back N ticks, resimulate them and compare state hashes: fails "
+                        "with NotDeterministic at the first tick a game would desync under rollback")
     r.add_argument("--players", type=int, default=1)
     r.add_argument("--cpu-limit", choices=[limit.value for limit in CpuLimit], default=DEFAULT_CPU_LIMIT.value,
                    help="how a call's CPU deadline is enforced: wasmtime epoch checks (default), fuel, "

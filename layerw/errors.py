@@ -14,8 +14,9 @@
     │   ├── GameTimedOut(TimeoutError)    a call ran past its CPU deadline
     │   ├── GameOutOfMemory(MemoryError)  the guest tried to grow past its memory cap
     │   ├── GameExited                    the guest called proc_exit
-    │   └── PluginError                   a plugin the game links failed; names the plugin
-    │       └── PluginCrashed             the plugin trapped (trap code attached)
+    │   ├── PluginError                   a plugin the game links failed; names the plugin
+    │   │   └── PluginCrashed             the plugin trapped (trap code attached)
+    │   └── NotDeterministic              a rolled-back, resimulated tick differs from its first run (SyncTest)
     ├── CapabilityDenied(PermissionError) a component imports a capability its manifest does not grant
     ├── UnsupportedCpuLimit(ValueError)   an Engine asked for a CPU limit it cannot enforce in-process
     ├── UnsupportedTier(ValueError)       an execution tier that cannot run this build (or here)
@@ -27,6 +28,7 @@
     ├── InputError(ValueError)            an input recording is malformed
     ├── SessionError                      a multiplayer session refused or lost a client
     │   ├── ProtocolError(ValueError)     a malformed, oversized or out-of-order message
+    │   │   └── OutOfStep                 a player sends inputs but never acknowledges the room's frames
     │   ├── RoomFull                      no free seat (or room) for a new player
     │   ├── SeatTaken                     a HELLO names a seat whose connection is live
     │   ├── RoomLost                      the room could not be resumed and started over: the seat is gone
@@ -152,6 +154,17 @@ class PluginCrashed(PluginError):
         self.trap_code = trap_code
 
 
+class NotDeterministic(GameError):
+    """The game's state after a rollback and resimulation with the same inputs differs from its first
+    simulation (found by SyncTest): ``tick`` is the first tick whose state differs, ``rollback`` how
+    many ticks were resimulated. Such a game desyncs under rollback: it must keep all its state in
+    memory above ``state_begin`` and read nothing but its inputs and the host's seeded random."""
+
+    def __init__(self, message: str, *, game: str = "", tick: int = -1, rollback: int = 0) -> None:
+        super().__init__(message, game=game, tick=tick)
+        self.rollback = rollback
+
+
 class CapabilityDenied(LayerWError, PermissionError):
     """A component (game or plugin) imports something its manifest does not grant; ``component``
     names it and ``missing`` lists the capabilities it would need."""
@@ -223,6 +236,13 @@ class SessionError(LayerWError):
 
 class ProtocolError(SessionError, ValueError):
     """A malformed, oversized or out-of-order protocol message."""
+
+
+class OutOfStep(ProtocolError):
+    """A player is out of step with its room over time: it sends inputs but no hash (the hash is how a
+    client acknowledges the frames it applied) for ``Limits.unacked_s`` seconds. The connection
+    is closed with ``CLOSE_OUT_OF_STEP``; the room and its other players go on. (A single message out
+    of step, an input or hash for a tick it cannot be for, is a plain ``ProtocolError``.)"""
 
 
 class RoomFull(SessionError):

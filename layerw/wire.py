@@ -45,6 +45,7 @@ CLOSE_RESTART = 1012
 CLOSE_TRY_AGAIN = 1013
 CLOSE_ELSEWHERE = 4307  # the room lives on another server, whose URL is the close reason
 CLOSE_ROOM_LOST = 4410  # the room could not be resumed from its checkpoint and started over: this seat is gone
+CLOSE_OUT_OF_STEP = 4409  # a player sent inputs but stopped acknowledging the room's frames (OutOfStep)
 
 # Closes after which rejoining cannot help: the client fails at once instead of retrying.
 NO_RETRY = (CLOSE_PROTOCOL, CLOSE_UNSUPPORTED, CLOSE_INVALID_DATA, CLOSE_POLICY, CLOSE_TOO_BIG, CLOSE_INTERNAL,
@@ -57,4 +58,5 @@ CLOSE_MEANINGS = {
     CLOSE_TOO_BIG: "a message was too big", CLOSE_INTERNAL: "the game stopped on the server",
     CLOSE_RESTART: "the server is restarting: rejoin in a moment", CLOSE_TRY_AGAIN: "the server is busy: try again later",
     CLOSE_ROOM_LOST: "the room could not be resumed and started over: join it again",
+    CLOSE_OUT_OF_STEP: "this client stopped acknowledging the room's frames",
 }

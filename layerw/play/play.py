@@ -38,6 +38,7 @@ class PlayOptions:
     sound: str | None = None          # play the mix on a device: "default" or a miniaudio backend ("null", "alsa", ...)
     latency_ms: int = 40              # the device's latency budget (buffer + queue)
     saves: Path | None = None         # the game's save slots (a cart's disk) live here; None: no saves
+    synctest: int = 0                 # > 0: roll back and resimulate this many ticks after every tick (SyncTest)
 
 
 @dataclass
@@ -46,6 +47,7 @@ class PlayResult:
     state_hash: str
     frames: list[Path] = field(default_factory=list)
     audio_hash: str = ""
+    resimulated: int = 0  # ticks SyncTest simulated again (every one hashed as the first time)
 
 
 def quiet_gl_probe() -> None:
@@ -93,7 +95,7 @@ def play(bundle: Bundle, options: PlayOptions) -> PlayResult:
         try:
             runner = Runner(game, renderer, players=options.players, recording=recording,
                             on_samples=to_sinks if sinks else None,
-                            samples_every=1 if speaker is not None else SAMPLES_EVERY)
+                            samples_every=1 if speaker is not None else SAMPLES_EVERY, synctest=options.synctest)
             frames: list[Path] = []
             if options.headless:
                 if options.frames:
@@ -115,7 +117,8 @@ def play(bundle: Bundle, options: PlayOptions) -> PlayResult:
             if options.screenshot and renderer is not None:
                 renderer.save_png(options.screenshot)
             runner.drain()
-            return PlayResult(game.tick_count, game.state_hash(), frames, game.audio_hash())
+            resimulated = runner.synctest.resimulated if runner.synctest is not None else 0
+            return PlayResult(game.tick_count, game.state_hash(), frames, runner.audio_hash(), resimulated)
         finally:
             if renderer is not None:
                 renderer.close()

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from layerw.play.synctest import SyncTest
 from layerw.runtime.inputs import InputState, Recording
 
 if TYPE_CHECKING:
@@ -24,26 +25,35 @@ SAMPLES_EVERY = 30  # ticks between draining the mix into ``on_samples`` (the ho
 class Runner:
     def __init__(self, game: GameHost, renderer: Renderer | None = None, *, players: int = 1,
                  recording: Recording | None = None, on_samples: Callable[[bytes], None] | None = None,
-                 samples_every: int = SAMPLES_EVERY) -> None:
+                 samples_every: int = SAMPLES_EVERY, synctest: int = 0) -> None:
         self.game = game
         self.renderer = renderer
         self.inputs = InputState(players)
         self.recording = recording
         self.on_samples = on_samples  # where the mix goes (a WAV file, a device), if anywhere
         self.samples_every = samples_every  # 1 for a device: it plays what it gets at once
+        # with ``synctest`` > 0 every tick is rolled back and resimulated that many ticks deep (SyncTest)
+        self.synctest = SyncTest(game, synctest, keep_samples=on_samples is not None) if synctest else None
 
     def step(self) -> None:
         """Apply recorded input changes for this tick, then advance one tick."""
         if self.recording is not None:
             self.recording.apply(self.inputs, self.game.tick_count)
-        self.game.tick(self.inputs)
+        if self.synctest is not None:
+            self.synctest.tick(self.inputs)
+        else:
+            self.game.tick(self.inputs)
         if self.on_samples is not None and self.game.tick_count % self.samples_every == 0:
             self.drain()
 
     def drain(self) -> None:
         """Hand the samples mixed so far to ``on_samples``."""
         if self.on_samples is not None:
-            self.on_samples(self.game.take_samples())
+            self.on_samples(self.game.take_samples() if self.synctest is None else self.synctest.take_samples())
+
+    def audio_hash(self) -> str:
+        """SHA-256 of every sample heard (under SyncTest, the first simulation's only)."""
+        return self.game.audio_hash() if self.synctest is None else self.synctest.audio_hash()
 
     def frame(self) -> None:
         """Render the current state: upload textures that became ready, then draw."""

@@ -1,17 +1,21 @@
-"""OnlineClient: a native player in a room — connects, catches up, then ticks on confirmed frames.
+"""OnlineClient: a native player in a room — connects, catches up, then plays ahead of the room.
 
 ``layerw join http://HOST:PORT/play/GAME?room=ID`` uses it: the page URL a browser opens names
-the room; the WebSocket lives at ``ws://HOST:PORT/rooms/GAME/ID``. A client that loses its room
-after it was welcomed (the server went away, restarted, or was killed and another process resumes
-the room from its checkpoint) rejoins by itself with the browser's backoff (``RETRY_DELAYS_MS``),
-and raises RoomUnreachable once every retry has failed; closes that rejoining cannot help
-(``NO_RETRY``) fail at once.
+the room; the WebSocket lives at ``ws://HOST:PORT/rooms/GAME/ID``. A player predicts up to
+``Prediction.window`` ticks ahead of the confirmed frames, as far as its measured round trip needs
+(``Lead``), so its own input shows on the next tick; its replica repairs wrong guesses (``Rollback``).
+A spectator, and a player with a window of 0, tick on confirmed frames only. A client that loses
+its room after it was welcomed (the server went away, restarted, or was killed and another process
+resumes the room from its checkpoint) rejoins by itself with the browser's backoff
+(``RETRY_DELAYS_MS``), and raises RoomUnreachable once every retry has failed; closes that
+rejoining cannot help (``NO_RETRY``) fail at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -25,7 +29,9 @@ from layerw.errors import ProtocolError, RoomUnreachable, SessionError
 from layerw.runtime.engine import Engine
 from layerw.runtime.inputs import InputState, Recording
 from layerw.session import protocol as p
+from layerw.session.lead import Lead
 from layerw.session.replica import Replica
+from layerw.session.rollback import DEFAULT_WINDOW
 from layerw.wire import (
     CLOSE_ELSEWHERE,
     CLOSE_MEANINGS,
@@ -37,6 +43,7 @@ from layerw.wire import (
 )
 
 log = logging.getLogger("layerw.session")
+PING_EVERY_S = 0.5  # between round-trip measurements (a WebSocket ping each)
 
 
 @dataclass(frozen=True)
@@ -61,12 +68,25 @@ class RoomAddress:
 
 
 @dataclass(frozen=True)
+class Prediction:
+    """How a player runs ahead of the room: at most ``window`` ticks (0: on confirmed frames only),
+    as far as the measured round trip needs, or exactly ``lead`` ticks when given."""
+
+    window: int = DEFAULT_WINDOW
+    lead: int | None = None
+
+
+@dataclass(frozen=True)
 class Outcome:
     seat: int
     tick: int
     state_hash: str
     bytes_received: int
     heals: int
+    predicted: int = 0  # ticks simulated ahead of the room
+    rollbacks: int = 0  # mispredictions repaired
+    resimulated: int = 0  # ticks simulated again by those repairs
+    rtt_s: float = 0.0  # the largest recent round trip to the server
 
 
 FrameHook = Callable[[Replica, InputState], "bool | None"]  # after each frame; False stops playing
@@ -123,8 +143,10 @@ class OnlineClient:
     """A native player; its replica outlives a connection, so ``play`` again rejoins the same seat
     (within the room's grace period) and receives only the snapshot blocks that changed."""
 
-    def __init__(self, bundle: Bundle, engine: Engine, *, retry_delays_s: Sequence[float] | None = None) -> None:
-        self.replica = Replica(bundle, engine)
+    def __init__(self, bundle: Bundle, engine: Engine, *, prediction: Prediction = Prediction(),
+                 on_samples: Callable[[bytes], None] | None = None, retry_delays_s: Sequence[float] | None = None) -> None:
+        self.replica = Replica(bundle, engine, window=prediction.window, on_samples=on_samples)
+        self.prediction = prediction
         self.retry_delays_s = tuple(d / 1e3 for d in RETRY_DELAYS_MS) if retry_delays_s is None else tuple(retry_delays_s)
         self.rejoins = 0  # rejoins after a lost connection, in all
         self.welcomed = False  # a room has welcomed this client (only then is a lost connection rejoined)
@@ -132,14 +154,17 @@ class OnlineClient:
         self.received = 0
         self.heals = 0
         self._sent = self.local.record["players"][0].tobytes()  # the input the room holds for us
+        self._lead: Lead | None = None  # set at each WELCOME of a player that predicts
 
     async def play(self, address: RoomAddress, *, ticks: int, recording: Recording | None = None,
                    spectate: bool = False, on_frame: FrameHook | None = None) -> Outcome:
         """Join (or rejoin) the room, following the server to the process that owns it, and play
-        until the local game reaches ``ticks`` (or ``on_frame`` returns False). ``on_frame`` sees the
-        replica after each frame and may update the local input (a window's devices); any change to
-        the local input, from it or from ``recording``, is sent to the room. A connection lost after
-        the room welcomed this client is rejoined, up to ``retry_delays_s`` tries per outage."""
+        until the room's frames confirm ``ticks`` (or ``on_frame`` returns False). ``on_frame`` sees
+        the replica after each tick the screen shows and may update the local input (a window's
+        devices); any change to the local input, from it or from ``recording`` (applied at the tick
+        about to be simulated), is sent to the room for that tick plus the room's input delay. A
+        connection lost after the room welcomed this client is rejoined, up to ``retry_delays_s`` tries
+        per outage."""
         tries, first = 0, None
         while True:
             welcomed = self.replica.tick
@@ -177,38 +202,18 @@ class OnlineClient:
         try:
             async with connection(address.websocket) as ws:
                 await ws.send(p.hello(role, replica.token, replica.base_tick))
-                welcomed = False
-                while not welcomed or replica.tick < ticks:
-                    data = await ws.recv()
-                    if not isinstance(data, bytes):
-                        raise ProtocolError("the server sent a text frame")
-                    self.received += len(data)
-                    msg = p.decode_server(data)
-                    if isinstance(msg, p.Welcome):
-                        replica.welcome(msg)
-                        welcomed = self.welcomed = True
-                        if replica.seat != p.NO_SEAT:  # the input the room holds for us (a resumed room: maybe an older one)
-                            held = replica.inputs.record["players"][replica.seat].copy()
-                            held["connected"] = self.local.record["players"][0]["connected"]
-                            self._sent = held.tobytes()
-                        log.info("joined %s/%s as seat %s at tick %d", address.game, address.room, msg.seat, replica.tick)
-                        continue
-                    if isinstance(msg, p.State):
-                        self.heals += 1
-                        replica.load(msg)
-                        continue
-                    if recording is not None and msg.tick in recording.changes:
-                        recording.apply(self.local, msg.tick)
-                    report = replica.apply(msg)
-                    if report is not None:
-                        await ws.send(report)
-                    if on_frame is not None and on_frame(replica, self.local) is False:
-                        break
-                    player = self.local.record["players"][0].tobytes()
-                    if player != self._sent and replica.seat != p.NO_SEAT:
-                        await ws.send(replica.input_for(player))
-                        self._sent = player
-                return Outcome(replica.seat, replica.tick, replica.game.state_hash(), self.received, self.heals)
+                inbox: asyncio.Queue[bytes | BaseException] = asyncio.Queue()
+                helpers = [asyncio.create_task(_read(ws, inbox), name="room reader")]
+                try:
+                    await self._loop(ws, inbox, helpers, ticks, recording, on_frame)
+                finally:
+                    for helper in helpers:
+                        helper.cancel()
+                    await asyncio.gather(*helpers, return_exceptions=True)
+                rollback = replica.rollback
+                rtt = self._lead.rtt if self._lead is not None else 0.0
+                return Outcome(replica.seat, replica.tick, replica.game.state_hash(), self.received, self.heals,
+                               rollback.predicted, rollback.rollbacks, rollback.resimulated, rtt)
         except websockets.ConnectionClosed as e:
             if e.rcvd is not None and e.rcvd.code == CLOSE_ELSEWHERE:
                 raise _Elsewhere(e.rcvd.reason) from None
@@ -217,6 +222,74 @@ class OnlineClient:
             raise _Lost(closed_message(e)) from e
         except OSError as e:
             raise _Lost(f"cannot reach {address.websocket}: {e}") from e
+
+    async def _loop(self, ws: ClientConnection, inbox: asyncio.Queue[bytes | BaseException],
+                    helpers: list[asyncio.Task[None]], ticks: int, recording: Recording | None,
+                    on_frame: FrameHook | None) -> None:
+        """Predict as far as the lead allows, then wait for the next message (or for the lead to grow)."""
+        replica = self.replica
+        welcomed = False
+        while not welcomed or replica.confirmed < ticks:
+            wait: float | None = None
+            lead = self._lead
+            if welcomed and lead is not None:
+                now = time.monotonic()
+                while replica.tick < ticks and replica.tick - replica.confirmed < lead.target(now):
+                    await self._before_tick(ws, recording)
+                    if not replica.predict():
+                        break
+                    if on_frame is not None and on_frame(replica, self.local) is False:
+                        return
+                wait = lead.next_change(now)
+            try:
+                data = await asyncio.wait_for(inbox.get(), wait)
+            except TimeoutError:
+                continue
+            if isinstance(data, BaseException):
+                raise data
+            self.received += len(data)
+            msg = p.decode_server(data)
+            if isinstance(msg, p.Welcome):
+                replica.welcome(msg)
+                welcomed = self.welcomed = True
+                if replica.seat != p.NO_SEAT:  # the input the room holds for us (a resumed room: maybe an older one)
+                    held = replica.inputs.record["players"][replica.seat].copy()
+                    held["connected"] = self.local.record["players"][0]["connected"]
+                    self._sent = held.tobytes()
+                # the room holds (or, for a new seat, is about to apply) the last input this client sent
+                replica.rollback.local(replica.tick, self._sent)
+                self._lead = None
+                if replica.rollback.window:
+                    self._lead = Lead(msg.tick_rate, msg.input_delay, replica.rollback.window, self.prediction.lead)
+                    self._lead.frame(time.monotonic())  # the WELCOME brought frames up to now: none is late yet
+                    helpers.append(asyncio.create_task(_measure(ws, self._lead), name="room round trips"))
+                log.info("joined as seat %s at tick %d", msg.seat, replica.tick)
+                continue
+            if isinstance(msg, p.State):
+                self.heals += 1
+                replica.load(msg)
+                continue
+            if self._lead is not None:
+                self._lead.frame(time.monotonic())
+            shown = replica.tick == replica.confirmed  # not ahead: this frame moves the screen on
+            if shown:
+                await self._before_tick(ws, recording)
+            report = replica.apply(msg)
+            if report is not None:
+                await ws.send(report)
+            if shown and on_frame is not None and on_frame(replica, self.local) is False:
+                return
+
+    async def _before_tick(self, ws: ClientConnection, recording: Recording | None) -> None:
+        """The tick the replica is about to simulate takes the recording's changes; a changed local
+        input goes to the room for it."""
+        replica = self.replica
+        if recording is not None:
+            recording.apply(self.local, replica.tick)
+        player = self.local.record["players"][0].tobytes()
+        if player != self._sent and replica.seat != p.NO_SEAT:
+            await ws.send(replica.input_for(player))
+            self._sent = player
 
     def close(self) -> None:
         self.replica.close()
@@ -230,3 +303,27 @@ async def play_online(address: RoomAddress, bundle: Bundle, engine: Engine, *, t
         return await client.play(address, ticks=ticks, recording=recording, spectate=spectate)
     finally:
         client.close()
+
+
+async def _read(ws: ClientConnection, inbox: asyncio.Queue[bytes | BaseException]) -> None:
+    """Every server message into ``inbox``, then the error that ended the connection."""
+    try:
+        while True:
+            data = await ws.recv()
+            if not isinstance(data, bytes):
+                raise ProtocolError("the server sent a text frame")
+            inbox.put_nowait(data)
+    except (websockets.ConnectionClosed, ProtocolError) as e:
+        inbox.put_nowait(e)
+
+
+async def _measure(ws: ClientConnection, lead: Lead) -> None:
+    """A WebSocket ping every ``PING_EVERY_S``: each round trip tells the lead how far ahead to run."""
+    try:
+        while True:
+            sent = time.monotonic()
+            await (await ws.ping())
+            lead.round_trip(time.monotonic() - sent, time.monotonic())
+            await asyncio.sleep(PING_EVERY_S)
+    except websockets.ConnectionClosed:
+        return

@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from layerw.bundle import Bundle
-from layerw.errors import CheckpointError, GameError, ProtocolError, RoomFull, RoomLost, SeatTaken, SessionError
+from layerw.errors import CheckpointError, GameError, OutOfStep, ProtocolError, RoomFull, RoomLost, SeatTaken, SessionError
 from layerw.observability import tracing
 from layerw.observability.logs import ContextLog
 from layerw.observability.metrics import Metrics, RoomReading
@@ -42,6 +42,7 @@ from layerw.wire import (
     CLOSE_GOING_AWAY,
     CLOSE_INTERNAL,
     CLOSE_NORMAL,
+    CLOSE_OUT_OF_STEP,
     CLOSE_POLICY,
     CLOSE_PROTOCOL,
     CLOSE_ROOM_LOST,
@@ -79,6 +80,17 @@ class Client:
     messages: Bucket = field(default_factory=lambda: Bucket(Limits.messages_per_second, Limits.burst))  # its allowance
     heals: Bucket = field(default_factory=lambda: Bucket(Limits.heals_per_second, Limits.heal_burst))
     healed_to: int = -1  # room tick its last heal brought it to: its hashes up to there predate the heal
+    acked_at: float = field(default_factory=time.monotonic)  # when it last sent a HASH (or connected)
+
+    def acknowledge(self, msg: p.Hello | p.Input | p.Hash, unacked_s: float) -> None:
+        """A HASH acknowledges the frames the client applied; an INPUT from a client that has sent
+        none for ``unacked_s`` seconds is OutOfStep (it plays on frames it never answers for)."""
+        now = time.monotonic()
+        if isinstance(msg, p.Hash):
+            self.acked_at = now
+        elif isinstance(msg, p.Input) and now - self.acked_at > unacked_s:
+            raise OutOfStep(f"inputs but no hash for {now - self.acked_at:.1f} s: this client does not "
+                            "acknowledge the room's frames")
 
     def drop(self, code: int, reason: str) -> None:
         if self.kick is None:
@@ -434,6 +446,7 @@ class RoomHost:
                     code, reason = CLOSE_POLICY, "too many messages"
                     break
                 msg = p.decode_client(data)
+                client.acknowledge(msg, limits.unacked_s)
                 if isinstance(msg, p.Input):
                     runner.room.submit(client.seat, msg)
                 elif isinstance(msg, p.Hash) and msg.tick > client.healed_to and not runner.room.check(client.seat, msg):
@@ -454,6 +467,8 @@ class RoomHost:
             code, reason = CLOSE_TRY_AGAIN, str(e)
         except RoomLost as e:
             code, reason = CLOSE_ROOM_LOST, str(e)
+        except OutOfStep as e:  # (before ProtocolError, its parent) a player that stopped acknowledging
+            code, reason = CLOSE_OUT_OF_STEP, str(e)
         except ProtocolError as e:
             code, reason = CLOSE_PROTOCOL, str(e)
         except SessionError as e:

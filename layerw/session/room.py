@@ -66,6 +66,7 @@ class Seat:
     away_since: int = 0
     heard: int = -1  # tick of its connection's last INPUT or HASH; -1: none since it joined
     holder: str = ""  # who holds it (the host's label for the client's address), until it is free again
+    acked: int = -1  # the newest tick its connection sent a HASH of; -1: none since it joined
     digest: str = ""  # SHA-256 (hex) of the token, when the seat came from a checkpoint (which holds no tokens)
 
     def holds(self, token: bytes) -> bool:
@@ -169,6 +170,7 @@ class Room:
                                 f"has been silent for {self.live_ticks} ticks")
             entry.heard = -1  # a new connection: not heard from yet
             entry.holder = holder
+            entry.acked = -1
             if entry.state is not SeatState.CONNECTED:
                 entry.state = entry.state.to(SeatState.CONNECTED)
             if not rejoin:
@@ -249,13 +251,17 @@ class Room:
     # --- ticking --------------------------------------------------------------------------------
 
     def submit(self, seat: int, msg: p.Input) -> None:
-        """An input from ``seat`` for a target tick; late ones land on the next tick stamped."""
+        """An input from ``seat`` for a target tick; late ones land on the next tick stamped. One for a
+        tick too far ahead, or before the newest tick its client hashed, is a ProtocolError."""
         self._require_open()
         if seat == p.NO_SEAT or self.seats[seat].state is not SeatState.CONNECTED:
             raise ProtocolError("spectators and empty seats send no input")
-        self.seats[seat].heard = self.tick
+        entry = self.seats[seat]
+        entry.heard = self.tick
         if msg.tick > self.tick + MAX_AHEAD:
             raise ProtocolError(f"input for tick {msg.tick} is more than {MAX_AHEAD} ticks ahead of {self.tick}")
+        if msg.tick < entry.acked:  # a client's inputs are for ticks it has not confirmed yet
+            raise ProtocolError(f"input for tick {msg.tick}, before tick {entry.acked} this client confirmed")
         player = np.frombuffer(msg.player, dtype=abi.PLAYER.dtype).copy()[0]
         player["connected"] = 1  # a client cannot disconnect itself or others through its input
         self.pending.setdefault(max(msg.tick, self.tick), {})[seat] = player.tobytes()
@@ -309,11 +315,18 @@ class Room:
     def check(self, seat: int, msg: p.Hash) -> bool:
         """True when a player's hash agrees with the room's (or the room no longer knows). A
         spectator's hash is not checked: it plays no seat, and a heal is not its to ask for. The
-        first desync is logged, then at most a line (with a count) per ``DESYNC_LOG_S``."""
+        first desync is logged, then at most a line (with a count) per ``DESYNC_LOG_S``. A player's
+        hash for a tick the room has not reached, or older than its last one, is a ProtocolError."""
         if seat == p.NO_SEAT:
             return True
-        if self.seats[seat].state is SeatState.CONNECTED:
-            self.seats[seat].heard = self.tick
+        entry = self.seats[seat]
+        if entry.state is SeatState.CONNECTED:
+            entry.heard = self.tick
+            if msg.tick > self.tick:
+                raise ProtocolError(f"hash for tick {msg.tick}, which the room (at tick {self.tick}) has not reached")
+            if msg.tick < entry.acked:
+                raise ProtocolError(f"hash for tick {msg.tick} after one for tick {entry.acked}: hashes go forward")
+            entry.acked = msg.tick
         ours = self.hashes.get(msg.tick)
         if ours is None or ours == msg.digest.hex():
             return True

@@ -18,6 +18,7 @@
 //           GameExited
 //           PluginError
 //               PluginCrashed
+//           NotDeterministic
 //       CapabilityDenied
 //       UnsupportedCpuLimit
 //       UnsupportedTier
@@ -32,6 +33,7 @@
 //       ShaderError
 //       SessionError
 //           ProtocolError
+//               OutOfStep
 //           RoomFull
 //           SeatTaken
 //           RoomLost
@@ -154,6 +156,20 @@ export class PluginCrashed extends PluginError {
   }
 }
 
+/** The game's state after a rollback and resimulation with the same inputs differs from its first simulation (found by SyncTest): ``tick`` is the first tick whose state differs, ``rollback`` how many ticks were resimulated. Such a game desyncs under rollback: it must keep all its state in memory above ``state_begin`` and read nothing but its inputs and the host's seeded random. */
+export class NotDeterministic extends GameError {
+  static fields = Object.freeze({"game": "", "tick": -1, "rollback": 0});
+
+  /**
+   * @param {string} message
+   * @param {{game?: string, tick?: number, rollback?: number, cause?: unknown}} [fields]
+   */
+  constructor(message, fields = {}) {
+    super(message, fields);
+    /** @type {number} */ this.rollback;
+  }
+}
+
 /** A component (game or plugin) imports something its manifest does not grant; ``component`` names it and ``missing`` lists the capabilities it would need. (In Python also PermissionError.) */
 export class CapabilityDenied extends LayerWError {
   static fields = Object.freeze({"component": "", "missing": []});
@@ -230,6 +246,9 @@ export class SessionError extends LayerWError {}
 
 /** A malformed, oversized or out-of-order protocol message. (In Python also ValueError.) */
 export class ProtocolError extends SessionError {}
+
+/** A player is out of step with its room over time: it sends inputs but no hash (the hash is how a client acknowledges the frames it applied) for ``Limits.unacked_s`` seconds. The connection is closed with ``CLOSE_OUT_OF_STEP``; the room and its other players go on. (A single message out of step, an input or hash for a tick it cannot be for, is a plain ``ProtocolError``.) */
+export class OutOfStep extends ProtocolError {}
 
 /** No free seat (or room) for a new player. */
 export class RoomFull extends SessionError {}

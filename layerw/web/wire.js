@@ -43,9 +43,10 @@ export const CLOSE_RESTART = 1012;
 export const CLOSE_TRY_AGAIN = 1013;
 export const CLOSE_ELSEWHERE = 4307; // the room lives on another server, whose URL is the close reason
 export const CLOSE_ROOM_LOST = 4410; // the room could not be resumed from its checkpoint and started over: this seat is gone
+export const CLOSE_OUT_OF_STEP = 4409; // a player sent inputs but stopped acknowledging the room's frames (OutOfStep)
 
 // Closes after which rejoining cannot help: the client fails at once instead of retrying.
 export const NO_RETRY = Object.freeze([1002, 1003, 1007, 1008, 1009, 1011, 4410]);
 
 // What a close means, in words a player reads.
-export const CLOSE_MEANINGS = Object.freeze({"1000": "the room ended this connection", "1001": "the server went away", "1002": "the server refused a malformed message", "1008": "the server refused this client", "1009": "a message was too big", "1011": "the game stopped on the server", "1012": "the server is restarting: rejoin in a moment", "1013": "the server is busy: try again later", "4410": "the room could not be resumed and started over: join it again"});
+export const CLOSE_MEANINGS = Object.freeze({"1000": "the room ended this connection", "1001": "the server went away", "1002": "the server refused a malformed message", "1008": "the server refused this client", "1009": "a message was too big", "1011": "the game stopped on the server", "1012": "the server is restarting: rejoin in a moment", "1013": "the server is busy: try again later", "4410": "the room could not be resumed and started over: join it again", "4409": "this client stopped acknowledging the room's frames"});

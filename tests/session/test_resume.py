@@ -43,7 +43,7 @@ class JournalReplica(Replica):
     back when a STATE replaces its state) and its state hash at every hash tick."""
 
     def __init__(self, bundle: Bundle, engine: Engine) -> None:
-        super().__init__(bundle, engine)
+        super().__init__(bundle, engine, window=0)  # on confirmed frames: its journal is the room's timeline
         self.first: p.Welcome | None = None
         self.rejoined: p.Welcome | None = None  # the WELCOME after the server came back
         self.frames: dict[int, p.Frame] = {}
