@@ -195,6 +195,19 @@ def test_a_cart_that_loops_forever_times_out_and_restores(tmp_path: Path, engine
         assert game.tick_count == 2 and u8(game, 0x2000) == 2
 
 
+@pytest.mark.parametrize("entry", ["start", "_start", "_initialize"])
+def test_a_cart_whose_start_loops_forever_times_out(tmp_path: Path, engine: Engine, entry: str) -> None:
+    """start (and _start/_initialize) run under the same CPU deadline as a game's init."""
+    with pytest.raises(GameTimedOut, match="CPU deadline"):
+        cart(tmp_path, engine, f'(func (export "{entry}") (loop $l (br $l))) (func (export "update"))')
+
+
+def test_a_cart_whose_wasm_start_function_loops_forever_times_out(tmp_path: Path, engine: Engine) -> None:
+    """A wasm start section runs while instantiating: the deadline is armed before it too."""
+    with pytest.raises(GameTimedOut, match="CPU deadline"):
+        cart(tmp_path, engine, '(func $spin (loop $l (br $l))) (start $spin) (func (export "update"))')
+
+
 def test_the_frame_is_one_texture_drawn_by_one_sprite(tmp_path: Path, engine: Engine) -> None:
     body = f'(func (export "update") (i32.store8 (i32.const {mm.FRAMEBUFFER}) (i32.const 3)))'
     with cart(tmp_path, engine, body) as game:
