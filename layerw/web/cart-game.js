@@ -78,12 +78,14 @@ export async function moduleBytes(module) {
 export class CartGame extends GameHost {
   /**
    * Check and compile a cart (GameHost.create calls it): its mutable globals exported for the state.
-   * @param {{config: any, module: any}} source a source whose module is a cart's bytes
+   * @param {import("./game-backend.js").GameSource} source a source whose module is a cart's bytes (main.js openGame)
    * @returns {Promise<{module: WebAssembly.Module, rewritten: ReturnType<typeof exportGlobals>}>}
    */
   static async load(source) {
-    checkCart(source.module, source.config.name);
-    const rewritten = exportGlobals(source.module);
+    const bytes = source.module;
+    if (!(bytes instanceof Uint8Array)) throw new InvalidModule(`${source.config.name}: a cart's source hands over its bytes`);
+    checkCart(bytes, source.config.name);
+    const rewritten = exportGlobals(bytes);
     const module = await WebAssembly.compile(/** @type {BufferSource} */ (rewritten.wasm)).catch((e) => {
       throw new InvalidModule(`${source.config.name}: the cart is not valid WebAssembly: ${e.message || e}`);
     });
@@ -153,7 +155,10 @@ export class CartGame extends GameHost {
     this.globals = this.globalNames.map((n) => /** @type {WebAssembly.Global} */ (this.exports[n]));
   }
 
-  /** A cart has no lw_io record (start never asks for one): asking is a host bug. */
+  /**
+   * A cart has no lw_io record (start never asks for one): asking is a host bug.
+   * @returns {import("./game-backend.js").IoBlock}
+   */
   initGuest() {
     throw new TypeError(`${this.name} is a WASM-4 cart: it has no lw_io record`);
   }
