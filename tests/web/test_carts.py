@@ -18,14 +18,15 @@ import pytest
 import wasmtime
 
 from layerw.bundle import Bundle
+from layerw.errors import GameCrashed, GameOutOfMemory
 from layerw.play.runner import Runner
 from layerw.runtime.engine import Engine
-from layerw.runtime.inputs import Recording
+from layerw.runtime.inputs import InputState, Recording
 from layerw.runtime.start import start_game
 from layerw.runtime.wasm4.cartgame import CartGame
 from layerw.tone import tone_command
 from layerw.toolchain.cart import build_cart
-from tests.runtime.wasm4.conftest import CARTS
+from tests.runtime.wasm4.conftest import CARTS, wat_cart
 from tests.web.conftest import PlayPage, StaticServer
 
 TICKS = 150
@@ -140,3 +141,54 @@ def test_tone_command_is_the_same_in_javascript(server: StaticServer, play_page:
     # every 16-bit frequency in note mode (the only float arithmetic), hashed
     sweep = b"".join(tone_command(v | (v ^ 0x5A5A) << 16, 0x01020304, 0x5032, 0x40 | 2 << 4 | 1) for v in range(65536))
     assert got["sweep"] == hashlib.sha256(sweep).hexdigest()
+
+
+def wat_build(tmp_path: Path, name: str, wat: str) -> Path:
+    cart = tmp_path / f"{name}.wasm"
+    cart.write_bytes(wasmtime.wat2wasm(wat))
+    return build_cart(cart, tmp_path / f"{name}-build", name=name)
+
+
+def test_tracef_with_wild_pointers_prints_what_the_native_host_prints(
+        server: StaticServer, engine: Engine, play_page: Callable[..., PlayPage], tmp_path: Path) -> None:
+    hostile = Path(__file__).resolve().parents[1] / "hostile" / "wasm4"
+    for wat in sorted(hostile.glob("tracef_*.wat")):
+        build = wat_build(tmp_path, wat.stem.replace("_", "-"), wat.read_text())
+        page = play_page().open(server.add_game(build), ticks=3, fast=True, renderer="webgl2")
+        page.wait_stopped()
+        with start_game(Bundle.open(build), engine) as game:
+            Runner(game).run_headless(3)
+            assert isinstance(game, CartGame)
+            assert page.page.evaluate("window.layerw.client().game.traces") == list(game.traces), wat.name
+
+
+CART_IMPORTS = '(import "env" "memory" (memory 1))'
+
+
+def test_a_cart_stays_in_its_page_or_fails_typed_in_chromium(server: StaticServer, engine: Engine,
+                                                            play_page: Callable[..., PlayPage], tmp_path: Path) -> None:
+    """memory.grow answers -1 as natively; a cart asking for two pages, or trapping, fails the page with
+    the native host's typed error."""
+    grow = wat_build(tmp_path, "grow", f'(module {CART_IMPORTS} (func (export "update") '
+                     '(i32.store (i32.const 0x2000) (memory.grow (i32.const 1)))))')
+    page = play_page().open(server.add_game(grow), ticks=3, fast=True, renderer="webgl2")
+    page.wait_stopped()
+    assert page.page.evaluate("new Int32Array(window.layerw.client().game.memory.buffer, 0x2000, 1)[0]") == -1
+    assert page.page.evaluate("window.layerw.client().game.memory.buffer.byteLength") == 65536
+    assert page.state_hash() == native(grow, engine, None, 3)[0]
+    failing = {
+        "big": ('(module (import "env" "memory" (memory 2)) (func (export "update")))', GameOutOfMemory, "exactly 1"),
+        "trap": (f'(module {CART_IMPORTS} (func (export "update") (if (i32.eq (i32.load8_u (i32.const 0x16)) (i32.const 0))'
+                 ' (then (unreachable)))))', GameCrashed, "unreachable"),
+    }
+    [module] = grow.glob("*.wasm")
+    for name, (wat, kind, text) in failing.items():
+        src = server.add_game(grow, name=name)  # a build of the grow cart, its module swapped (build_cart refuses "big")
+        (server.files / "games" / name / module.name).write_bytes(wasmtime.wat2wasm(wat))
+        page = play_page().open(src, ticks=3, fast=True, renderer="webgl2")
+        page.wait("window.layerw.status === 'failed'")
+        error = page.page.evaluate("window.layerw.error")
+        assert text in error, (name, error)
+        with pytest.raises(kind, match=text):  # the native host fails the same cart with this error
+            with start_game(wat_cart(tmp_path / name, wat, name), engine) as game:
+                game.tick(InputState(1))
