@@ -18,7 +18,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bench import bound, component, cpu, gpu, host, render, rooms, sound, start, store, tracing, web
+from bench import bound, carts, component, cpu, gpu, host, render, rooms, sound, start, store, tracing, web
 from bench.report import Section, show, table, write_json
 from bench.workload import ROOT, build_sprites
 
@@ -37,6 +37,7 @@ SECTIONS: dict[str, tuple[Callable[[Path, Path, int], Section], int, int]] = {
     "component": (component.run, 200, 20),
     "tracing": (tracing.run, 600, 30),
     "sound": (sound.run, 600, 32),
+    "carts": (carts.run, 5, 1),
 }
 
 
