@@ -5,18 +5,15 @@ its memory is caught by its next HASH and healed."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from layerw.bundle import Bundle
 from layerw.runtime.engine import Engine
-from layerw.runtime.inputs import Recording
-from layerw.session.client import Outcome, RoomAddress, play_online
 from layerw.toolchain.cart import build_cart
 from tests.runtime.wasm4.conftest import CARTS
 from tests.web.conftest import PlayPage
+from tests.web.native_player import NativePlayer
 
 TICKS = 900  # fifteen seconds of a room at 60 Hz: the late page loads while it runs
 NATIVE_KEYS = [{"tick": 40, "down": ["ArrowLeft", "ArrowUp"]}, {"tick": 120, "up": ["ArrowUp"]},
@@ -33,20 +30,7 @@ def test_pages_and_a_native_client_share_a_cart_room(tmp_path: Path, play_page: 
         url = server.play_url("multiplayer", room="carts", ticks=TICKS, sound=0)
         first = play_page().goto(url)
         first.wait_running()
-        recording = Recording()
-        for change in NATIVE_KEYS:
-            recording.changes[int(change["tick"])].append(change)  # type: ignore[call-overload]
-        outcome: list[Outcome | BaseException] = []
-
-        def native() -> None:
-            try:
-                outcome.append(asyncio.run(play_online(RoomAddress.parse(url), Bundle.open(build), engine, ticks=TICKS,
-                                                       recording=recording)))
-            except BaseException as e:  # reported below
-                outcome.append(e)
-
-        thread = threading.Thread(target=native)
-        thread.start()
+        native = NativePlayer(url, Bundle.open(build), engine, ticks=TICKS, keys=NATIVE_KEYS)
         first.page.keyboard.down("ArrowRight")  # the first page's player walks: its input travels as frames
         first.page.wait_for_timeout(700)
         first.page.keyboard.up("ArrowRight")
@@ -60,13 +44,12 @@ def test_pages_and_a_native_client_share_a_cart_room(tmp_path: Path, play_page: 
         late.page.keyboard.up("ArrowDown")
         late.wait_stopped()
         first.wait_stopped()
-        thread.join(30)
-        assert outcome and isinstance(outcome[0], Outcome), outcome
+        outcome = native.outcome()
         sessions = [dict(p.page.evaluate("({...window.layerw.session})")) for p in (first, late)]
-        print(f"cart room: late page joined at tick {joined}; sessions {sessions}; native seat {outcome[0].seat}")
+        print(f"cart room: late page joined at tick {joined}; sessions {sessions}; native seat {outcome.seat}")
         assert 120 <= joined < TICKS - 120
-        assert len({sessions[0]["seat"], sessions[1]["seat"], outcome[0].seat}) == 3
+        assert len({sessions[0]["seat"], sessions[1]["seat"], outcome.seat}) == 3
         assert sessions[0]["inputsSent"] >= 2 and sessions[1]["inputsSent"] >= 2
         assert sessions[0]["heals"] == 0 and sessions[1]["heals"] >= 1
-        assert first.tick == late.tick == outcome[0].tick == TICKS
-        assert first.state_hash() == late.state_hash() == outcome[0].state_hash
+        assert first.tick == late.tick == outcome.tick == TICKS
+        assert first.state_hash() == late.state_hash() == outcome.state_hash
