@@ -355,7 +355,10 @@ export class CartGame extends GameHost {
       const b = new DataView(new ArrayBuffer(type === "i32" || type === "f32" ? 4 : 8));
       if (type === "i32") b.setInt32(0, value, true);
       else if (type === "i64") b.setBigInt64(0, BigInt(value), true);
-      else if (type === "f32") b.setFloat32(0, value, true);
+      else if (Number.isNaN(value)) { // the canonical quiet NaN (as natively): JS cannot see a NaN's sign or payload
+        if (type === "f32") b.setUint32(0, 0x7fc00000, true);
+        else b.setBigUint64(0, 0x7ff8000000000000n, true);
+      } else if (type === "f32") b.setFloat32(0, value, true);
       else b.setFloat64(0, value, true);
       parts.push(new Uint8Array(b.buffer));
     });
@@ -400,7 +403,7 @@ export class CartGame extends GameHost {
     try {
       disk = Uint8Array.from(atob(host.disk), (c) => c.charCodeAt(0));
       tones = host.tones.map((/** @type {any} */ t) => Object.fromEntries(TONE_FIELDS.map((f, i) => [f, Number(t[NATIVE_TONE[i]])])));
-      values = host.globals.map((/** @type {any} */ v, /** @type {number} */ i) => (this.globalTypes[i] === "i64" ? BigInt(v) : Number(v)));
+      values = host.globals.map((/** @type {any} */ v, /** @type {number} */ i) => globalValue(this.globalTypes[i], v));
     } catch (e) {
       throw new ProtocolError(`the snapshot's host state is not a cart's: ${e.message || e}`);
     }
@@ -419,6 +422,20 @@ export class CartGame extends GameHost {
     this.tickCount = snap.tick;
     this.frameChanged = true;
   }
+}
+
+/**
+ * A global's value as a snapshot holds it: a number, or for a NaN or infinite float the hex of its
+ * little-endian bits (cartgame.py _host_state: JSON has no such numbers).
+ * @param {string} type @param {number | bigint | string} held
+ */
+function globalValue(type, held) {
+  if (type === "i64") return BigInt(held);
+  if (typeof held !== "string") return Number(held);
+  const bytes = Uint8Array.from(held.match(/../g) || [], (h) => parseInt(h, 16));
+  if (bytes.length !== (type === "f32" ? 4 : 8)) throw new TypeError(`${held} is not the bits of an ${type}`);
+  const view = new DataView(bytes.buffer);
+  return type === "f32" ? view.getFloat32(0, true) : view.getFloat64(0, true);
 }
 
 /** @param {Uint8Array} bytes */

@@ -4,6 +4,7 @@ hostile carts; its toneCommand (web/wasm4-tone.js) makes layerw.tone's commands 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import random
@@ -192,3 +193,40 @@ def test_a_cart_stays_in_its_page_or_fails_typed_in_chromium(server: StaticServe
         with pytest.raises(kind, match=text):  # the native host fails the same cart with this error
             with start_game(wat_cart(tmp_path / name, wat, name), engine) as game:
                 game.tick(InputState(1))
+
+
+RESTORE = """async (b64) => {
+  const { parseSnapshot } = await import("/web/snapshot.js");
+  const game = window.layerw.client().game;
+  await game.restore(await parseSnapshot(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))));
+  return [game.tickCount, await game.stateHash()];
+}"""
+
+
+def test_a_page_restores_a_native_cart_snapshot_bit_for_bit(server: StaticServer, engine: Engine,
+                                                            play_page: Callable[..., PlayPage], tmp_path: Path) -> None:
+    """Globals a browser could get wrong from JSON: an i64 past 2^53, infinities and a NaN (held as
+    their bits; any NaN hashes as the canonical one), beside memory, disk and tone events: the page's
+    hash after restoring the native snapshot is the native one, as it is after the same ticks."""
+    wat = """(module (import "env" "memory" (memory 1)) (import "env" "diskw" (func $diskw (param i32 i32) (result i32)))
+      (import "env" "tone" (func $tone (param i32 i32 i32 i32)))
+      (global (mut i64) (i64.const 0)) (global (mut f64) (f64.const 1)) (global (mut f32) (f32.const 1))
+      (global (mut f64) (f64.const 1))
+      (func (export "update")
+        (global.set 0 (i64.add (i64.const 9007199254740993) (i64.load8_u (i32.const 0x3000))))
+        (global.set 1 (f64.div (f64.const 1) (f64.const 0))) (global.set 2 (f32.div (f32.const -1) (f32.const 0)))
+        (global.set 3 (f64.div (f64.const 0) (f64.const 0)))
+        (i32.store8 (i32.const 0x3000) (i32.add (i32.load8_u (i32.const 0x3000)) (i32.const 1)))
+        (drop (call $diskw (i32.const 0x3000) (i32.const 4)))
+        (call $tone (i32.const 440) (i32.const 30) (i32.const 80) (i32.const 1))))"""
+    build = wat_build(tmp_path, "odd-globals", wat)
+    page = play_page().open(server.add_game(build), ticks=1, fast=True, renderer="webgl2")
+    page.wait_stopped()
+    assert page.state_hash() == native(build, engine, None, 1)[0]  # the NaN of 0/0 hashes alike
+    with start_game(Bundle.open(build), engine) as game:
+        Runner(game).run_headless(7)
+        assert isinstance(game, CartGame)
+        snap = game.snapshot()
+        assert snap.host["globals"][0] == 9007199254740993 + 6 and all(isinstance(v, str) for v in snap.host["globals"][1:])
+        tick, hashed = page.page.evaluate(RESTORE, base64.b64encode(snap.to_bytes()).decode())
+        assert tick == 7 and hashed == game.state_hash()
