@@ -1,9 +1,9 @@
 // CartGame: a WASM-4 cart in the browser, a GameHost backend (game-host.js; mirrors
 // layerw/runtime/wasm4/cartgame.py). The host makes the cart's one 64 KiB page, writes the default
-// palette and DRAW_COLORS, instantiates the cart with WASM-4's `env` functions (wasm4-framebuffer.js
-// draws), calls _initialize or _start and start, then per tick writes GAMEPADS and MOUSE from
-// Layer-W's input (wasm4-controls.js), clears the framebuffer unless SYSTEM_FLAGS preserves it, calls
-// update, then mixes the tick's tone() calls (one TONE command each, wasm4-tone.js) as its sound
+// palette and DRAW_COLORS, instantiates the cart with WASM-4's `env` functions (wasm4-imports.js;
+// wasm4-framebuffer.js draws, wasm4-disk.js keeps the disk), calls _initialize or _start and start,
+// then per tick writes GAMEPADS and MOUSE from Layer-W's input (wasm4-controls.js), clears the
+// framebuffer unless SYSTEM_FLAGS preserves it, calls update, then mixes the tick's tone() calls (one TONE command each, wasm4-tone.js) as its sound
 // block through GameHost's Audio, so audioHash() equals the native audio-hash. The frame is one
 // 160x160 texture drawn by a one-sprite command list. GameHost keeps the failure latch, the sound
 // and close; the cart's state (and so its state hash, snapshots and restore) is its own: the whole
@@ -18,27 +18,22 @@ import { SplitMix64 } from "./host.js";
 import { Snapshot } from "./snapshot.js";
 import { MODULE_BYTES } from "./source.js";
 import { registers } from "./wasm4-controls.js";
-import { DRAW_COLORS, Framebuffer, MEMORY_SIZE } from "./wasm4-framebuffer.js";
-import { COMMAND_SIZE, TONE_FIELDS, decodeTone, toneArgs, toneCommand } from "./wasm4-tone.js";
+import { DISK_SIZE, Disk } from "./wasm4-disk.js";
+import { DRAW_COLORS, MEMORY_SIZE } from "./wasm4-framebuffer.js";
+import { CartImports, MAX_TONES_PER_TICK } from "./wasm4-imports.js";
+import { COMMAND_SIZE, TONE_FIELDS, toneArgs, toneCommand } from "./wasm4-tone.js";
 
 /** @typedef {import("./game-backend.js").GameBackend} GameBackend */
 /** @typedef {import("./game-backend.js").SnapshotFields} SnapshotFields */
 
 export const FRAME_TEXTURE = 1;
-const DISK_SLOT = new TextEncoder().encode("disk"); // the save slot a cart's disk lasts in (as natively)
 const PALETTE = 0x04;
 const GAMEPADS = 0x16;
 const SYSTEM_FLAGS = 0x1f;
 const DEFAULT_PALETTE = [0xe0f8cf, 0x86c06c, 0x306850, 0x071821];
-const DISK_SIZE = 1024;
-const MAX_TONES_PER_TICK = 1024;
-const MAX_WARNINGS = 16;
 const MAX_EVENTS = /** @type {number} */ (STRUCTS.lw_input.fields.events[2]);
 // a tone event's fields as the native snapshot names them (ToneEvent.to_dict)
 const NATIVE_TONE = TONE_FIELDS.map((f) => f.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`));
-const latin1 = new TextDecoder("latin1");
-const utf8 = new TextDecoder("utf-8");
-const utf16 = new TextDecoder("utf-16le");
 
 /** The command list of every cart frame: the framebuffer texture over the whole screen. */
 function frameCommands() {
@@ -111,27 +106,24 @@ export class CartGame extends GameHost {
     /** @type {WebAssembly.Global[]} */
     this.globals = [];
     this.ram = new Uint8Array(0);
-    /** @type {Framebuffer | null} */
-    this.fb = null;
-    this.disk = new Uint8Array(0);
+    /** @type {CartImports | null} the env functions of the instance */
+    this.imports = null;
+    this.disk = new Disk(null); // start() loads it from the save slot
     /** @type {import("./wasm4-tone.js").ToneEvent[]} the tone() calls of the last tick (and start's, with the first) */
     this.tones = [];
-    this.tonesDropped = 0; // tone() calls refused since the last tick's sound block
     // the sound block is the host's (soundBlock), not in the cart's memory: nonzero so GameHost mixes it
     this.sndPtr = MEMORY_SIZE;
     this.sndCapacity = SOUND_CAPACITY;
     this.commands = frameCommands();
     this.cmdCapacity = this.commands.length + COMMAND_SCRATCH; // the host-made command list (renderGuest)
-    /** @type {string[]} */
+    /** @type {string[]} the last trace lines */
     this.traces = [];
-    this.warnings = 0;
     this.frameChanged = true;
   }
 
   /** The disk from the save slot (when playing alone), a fresh instance, then the cart's entry points. */
   async start() {
-    const slot = this.saves ? this.saves.slot(DISK_SLOT) : null;
-    if (slot && typeof slot !== "number") this.disk = slot.data.slice(0, DISK_SIZE);
+    this.disk = new Disk(this.saves);
     await this.instantiate(this.rng);
     const init = this.exports._initialize ? "_initialize" : "_start";
     for (const name of [init, "start"]) if (this.exports[name]) this.call(name, () => this.exports[name]());
@@ -146,11 +138,11 @@ export class CartGame extends GameHost {
     const view = new DataView(memory.buffer);
     DEFAULT_PALETTE.forEach((c, i) => view.setUint32(PALETTE + 4 * i, c, true));
     view.setUint16(DRAW_COLORS, 0x1203, true);
-    this.fb = new Framebuffer(this.ram, (text) => this.warn(text));
     this.memory = memory;
-    this.tones = [];
-    this.tonesDropped = 0;
-    const instance = await WebAssembly.instantiate(this.module, { env: { memory, ...this.functions() } });
+    this.tones.length = 0;
+    const { name, log, disk, tones, traces } = this;
+    this.imports = new CartImports({ name, log, ram: this.ram, disk, tones, traces, tick: () => this.tickCount });
+    const instance = await WebAssembly.instantiate(this.module, { env: { memory, ...this.imports.functions() } });
     this.exports = instance.exports;
     this.globals = this.globalNames.map((n) => /** @type {WebAssembly.Global} */ (this.exports[n]));
   }
@@ -165,13 +157,14 @@ export class CartGame extends GameHost {
 
   /** @param {Uint8Array} input one packed lw_input */
   tickGuest(input) {
-    this.tones = this.tones.filter((t) => t.tick >= this.tickCount); // start()'s belong to tick 0
+    const imports = this.live(this.imports);
+    this.tones.splice(0, this.tones.length, ...this.tones.filter((t) => t.tick >= this.tickCount)); // start()'s: tick 0
     this.ram.set(registers(input), GAMEPADS);
-    if (!(this.ram[SYSTEM_FLAGS] & 1)) /** @type {Framebuffer} */ (this.fb).clear();
+    if (!(this.ram[SYSTEM_FLAGS] & 1)) imports.fb.clear();
     if (this.exports.update) this.call("update", () => this.exports.update());
     const { block, dropped } = this.soundBlock(this.tickCount);
-    const refused = this.tonesDropped;
-    this.tonesDropped = 0;
+    const refused = imports.tonesDropped;
+    imports.tonesDropped = 0;
     return { block, dropped: dropped + refused };
   }
 
@@ -198,109 +191,8 @@ export class CartGame extends GameHost {
   release() {
     this.exports = {};
     this.globals = [];
+    this.imports = null;
   }
-
-  // --- WASM-4's env functions ---------------------------------------------------------------------
-
-  /** @param {string} text */
-  warn(text) {
-    this.warnings += 1;
-    if (this.warnings <= MAX_WARNINGS) this.log("warn", `[${this.name}] ${text}`);
-  }
-
-  /** @param {string} text */
-  trace(text) {
-    this.traces.push(text);
-    if (this.traces.length > 256) this.traces.shift();
-    this.log("info", `[${this.name}] ${text}`);
-  }
-
-  /** The NUL-terminated bytes at `ptr` (cut at the end of memory). @param {number} ptr */
-  cstring(ptr) {
-    if (!(ptr >= 0 && ptr < MEMORY_SIZE)) return new Uint8Array(0);
-    const end = this.ram.indexOf(0, ptr);
-    return this.ram.subarray(ptr, end < 0 ? MEMORY_SIZE : end);
-  }
-
-  /** @param {number} ptr @param {number} len */
-  span(ptr, len) {
-    if (!(ptr >= 0 && ptr < MEMORY_SIZE) || len <= 0) return new Uint8Array(0);
-    return this.ram.subarray(ptr, ptr + Math.min(len, MEMORY_SIZE - ptr));
-  }
-
-  /** WASM-4's env functions (u32 arguments read with >>> 0, as the native host reads them). */
-  functions() {
-    const fb = () => this.fb;
-    const codes = (text) => Array.from(text, (c) => /** @type {number} */ (c.codePointAt(0)));
-    return {
-      blit: (p, x, y, w, h, f) => fb().blit(p >>> 0, x, y, w >>> 0, h >>> 0, 0, 0, w >>> 0, f >>> 0),
-      blitSub: (p, x, y, w, h, sx, sy, stride, f) => fb().blit(p >>> 0, x, y, w >>> 0, h >>> 0, sx >>> 0, sy >>> 0, stride >>> 0, f >>> 0),
-      line: (x1, y1, x2, y2) => fb().line(x1, y1, x2, y2),
-      hline: (x, y, len) => fb().hline(x, y, len >>> 0),
-      vline: (x, y, len) => fb().vline(x, y, len >>> 0),
-      oval: (x, y, w, h) => fb().oval(x, y, w >>> 0, h >>> 0),
-      rect: (x, y, w, h) => fb().rect(x, y, w >>> 0, h >>> 0),
-      text: (p, x, y) => fb().text(Array.from(this.cstring(p >>> 0)), x, y),
-      textUtf8: (p, len, x, y) => fb().text(codes(utf8.decode(this.span(p >>> 0, len >>> 0))), x, y),
-      textUtf16: (p, len, x, y) => fb().text(codes(utf16.decode(this.span(p >>> 0, (len >>> 0) & ~1))), x, y),
-      tone: (freq, dur, vol, flags) => this.tone(freq >>> 0, dur >>> 0, vol >>> 0, flags >>> 0),
-      diskr: (p, size) => {
-        p >>>= 0;
-        if (p >= MEMORY_SIZE) return 0;
-        const data = this.disk.subarray(0, Math.min(size >>> 0, MEMORY_SIZE - p));
-        this.ram.set(data, p);
-        return data.length;
-      },
-      diskw: (p, size) => {
-        this.disk = this.span(p >>> 0, size >>> 0).slice(0, DISK_SIZE);
-        if (this.saves) this.saves.write(DISK_SLOT, this.disk, 0);
-        return this.disk.length;
-      },
-      trace: (p) => this.trace(utf8.decode(this.cstring(p >>> 0))),
-      traceUtf8: (p, len) => this.trace(utf8.decode(this.span(p >>> 0, len >>> 0))),
-      traceUtf16: (p, len) => this.trace(utf16.decode(this.span(p >>> 0, (len >>> 0) & ~1))),
-      tracef: (fmt, args) => this.trace(this.tracef(fmt >>> 0, args >>> 0)),
-    };
-  }
-
-  tone(frequency, duration, volume, flags) {
-    const kept = this.tones.filter((t) => t.tick === this.tickCount).length;
-    if (kept >= MAX_TONES_PER_TICK) {
-      this.warn(`more than ${MAX_TONES_PER_TICK} tone() calls in tick ${this.tickCount}: the rest are dropped`);
-      this.tonesDropped += 1;
-      return;
-    }
-    this.tones.push(decodeTone(this.tickCount, frequency, duration, volume, flags));
-  }
-
-  /** tracef's documented subset (%c %d %x %s %f %%), as layerw/runtime/wasm4/trace.py formats it. */
-  tracef(fmtPtr, argsPtr) {
-    const fmt = latin1.decode(this.cstring(fmtPtr));
-    const view = new DataView(this.memory.buffer);
-    let at = argsPtr;
-    let out = "";
-    for (let i = 0; i < fmt.length; i++) {
-      if (fmt[i] !== "%" || i + 1 >= fmt.length) { out += fmt[i]; continue; }
-      const conv = fmt[++i];
-      if (conv === "%") { out += "%"; continue; }
-      if ("cdxs".includes(conv)) {
-        const ok = at >= 0 && at <= MEMORY_SIZE - 4;
-        const v = ok ? view.getInt32(at, true) : 0;
-        at += 4;
-        if (!ok) out += "<?>";
-        else if (conv === "c") out += String.fromCharCode(v & 0xff);
-        else if (conv === "d") out += String(v);
-        else if (conv === "x") out += (v >>> 0).toString(16);
-        else out += (v >>> 0) < MEMORY_SIZE ? latin1.decode(this.cstring(v >>> 0)) : "<?>";
-      } else if (conv === "f") {
-        at = Math.ceil(at / 8) * 8;
-        out += at <= MEMORY_SIZE - 8 ? view.getFloat64(at, true).toFixed(6) : "<?>";
-        at += 8;
-      } else out += `%${conv}`;
-    }
-    return out;
-  }
-
 
   // --- the frame path -----------------------------------------------------------------------------
 
@@ -330,9 +222,9 @@ export class CartGame extends GameHost {
 
   /** The framebuffer as a texture when a tick (or a restore) may have changed it since the last call. */
   takeNewTextures() {
-    if (!this.frameChanged || !this.fb) return [];
+    if (!this.frameChanged || !this.imports) return [];
     this.frameChanged = false;
-    return /** @type {any} */ ([[FRAME_TEXTURE, { width: 160, height: 160, pixels: this.fb.rgba() }]]);
+    return /** @type {any} */ ([[FRAME_TEXTURE, { width: 160, height: 160, pixels: this.imports.fb.rgba() }]]);
   }
 
   // --- state: the native host's (cartgame.py state_hash, snapshot, restore) -----------------------
@@ -344,7 +236,8 @@ export class CartGame extends GameHost {
 
   /** The bytes layerw/runtime/wasm4/cartgame.py state_hash hashes, in the same order. */
   stateBytes() {
-    const parts = [this.ram.slice(), Uint8Array.of(this.disk.length & 255, this.disk.length >> 8), this.disk];
+    const disk = this.disk.data;
+    const parts = [this.ram.slice(), Uint8Array.of(disk.length & 255, disk.length >> 8), disk];
     for (const t of this.tones) {
       const b = new DataView(new ArrayBuffer(4 * TONE_FIELDS.length));
       TONE_FIELDS.forEach((f, i) => b.setUint32(4 * i, Number(t[f]), true));
@@ -383,7 +276,7 @@ export class CartGame extends GameHost {
     return new Snapshot({
       moduleSha256: /** @type {string} */ (this.moduleSha256), tick: this.tickCount, pages: 1, stateBegin: 0,
       memory: this.ram.slice(),
-      host: { rng: 0n, assets: {}, disk: toBase64(this.disk), tones, globals: this.globalValues(), audio: this.live(this.audio).state() },
+      host: { rng: 0n, assets: {}, disk: toBase64(this.disk.data), tones, globals: this.globalValues(), audio: this.live(this.audio).state() },
     });
   }
 
@@ -416,8 +309,8 @@ export class CartGame extends GameHost {
     this.failure = null;
     await this.instantiate(new SplitMix64(0n));
     this.ram.set(snap.memory);
-    this.disk = disk;
-    this.tones = tones;
+    this.disk.restore(disk);
+    this.tones.splice(0, this.tones.length, ...tones);
     this.globals.forEach((g, i) => { g.value = values[i]; });
     this.tickCount = snap.tick;
     this.frameChanged = true;
