@@ -18,7 +18,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bench import bound, checkpoint, component, cpu, gpu, host, render, rollback, rooms, sound, start, store, tracing, web
+from bench import bound, carts, checkpoint, component, cpu, gpu, host, render, rollback, rooms, sound, start, store, tracing, web
 from bench.report import Section, show, table, write_json
 from bench.workload import ROOT, build_sprites
 
@@ -39,6 +39,7 @@ SECTIONS: dict[str, tuple[Callable[[Path, Path, int], Section], int, int]] = {
     "tracing": (tracing.run, 600, 30),
     "sound": (sound.run, 600, 32),
     "checkpoint": (checkpoint.run, 2, 1),  # rounds > 1: kill past the first kept snapshot (7 s a row), else at 2 s
+    "carts": (carts.run, 5, 1),
 }
 
 
