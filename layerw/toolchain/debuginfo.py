@@ -1,0 +1,148 @@
+"""debuginfo: split a module built with DWARF into the shipped module and its source-line table.
+
+The build links with ``-g`` and without ``-s``; this module then writes
+- the shipped module: every custom section stripped (``wasm-tools strip --all``), so it carries no
+  debug info, no names and is no larger than a plain stripped build (code offsets unchanged:
+  custom sections follow the code);
+- the ``layerw.symbols`` table (``game.symbols.json``), derived at build time with
+  ``wasm-tools print --print-offsets`` (each function body and instruction offset, the name
+  section's names) and ``wasm-tools addr2line`` (each instruction's frames from DWARF, inlined
+  calls included), so hosts and browsers symbolise traps without a DWARF parser.
+The debug module itself stays in the build directory (``game.debug.wasm``) for debuggers.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import json
+import re
+from pathlib import Path
+
+from layerw.symbols import FORMAT, VERSION
+from layerw.toolchain.compiler import INCLUDE
+from layerw.toolchain.wasmtools import wasm_tools
+
+BATCH = 4000  # addresses per addr2line run (the command line stays far below ARG_MAX)
+_LINE = re.compile(r"^\(;@([0-9a-f]+)\s*;\)(\s*)(.*)$")
+_FUNC = re.compile(r'^\(func (?:\$("(?:[^"\\]|\\.)*"|\S+) )?\(;(\d+);\)')
+# "NAME PATH:LINE:COL", "NAME PATH" or "NAME"; PATH is absolute (/... or C:\...)
+_FRAME = re.compile(r"^(?P<name>.*?)(?: (?P<path>(?:/|[A-Za-z]:[\\/]).*?)(?::(?P<line>\d+)(?::(?P<col>\d+))?)?)?$")
+
+
+def split(debug_module: Path, shipped: Path, symbols: Path, source_root: Path) -> None:
+    """Write ``shipped`` (``debug_module`` stripped) and ``symbols`` (its table); files under
+    ``source_root`` are named relative to it."""
+    wasm_tools("strip", "--all", str(debug_module), "-o", str(shipped))
+    functions, instructions = _layout(wasm_tools("print", "--print-offsets", str(debug_module)))
+    table = _Table(source_root)
+    for name_start_end in functions:
+        table.function(*name_start_end)
+    chains: dict[int, list[tuple[str, str, int, int]]] = {}
+    for i in range(0, len(instructions), BATCH):
+        batch = instructions[i:i + BATCH]
+        chains.update(_parse_addr2line(wasm_tools("addr2line", str(debug_module), *(f"0x{a:x}" for a in batch))))
+    for _name, start, end in functions:  # a trap at a body's start (its locals) is at the function's first line
+        if not any(line for _, _, line, _ in chains.get(start, [])):
+            body = instructions[bisect.bisect_right(instructions, start):bisect.bisect_left(instructions, end)]
+            first = next((chains[a] for a in body if any(f[2] for f in chains.get(a, []))), None)
+            if first is not None:
+                chains[start] = first
+    for offset in sorted(chains):
+        table.row(offset, chains[offset])
+    symbols.write_text(json.dumps(table.to_json(hashlib.sha256(shipped.read_bytes()).hexdigest()),
+                                  separators=(",", ":")))
+
+
+def _layout(text: str) -> tuple[list[tuple[str, int, int]], list[int]]:
+    """From ``wasm-tools print -p``: each defined function (name, body start, end) and the offset of
+    every body's start and of every instruction in it (the closing ``end`` included)."""
+    functions: list[tuple[str, int, int]] = []
+    instructions: list[int] = []
+    current: tuple[str, int] | None = None
+    for line in text.splitlines():
+        m = _LINE.match(line)
+        if m is None:
+            continue
+        offset, indent, rest = int(m[1], 16), len(m[2]), m[3]
+        if indent <= 2:  # a module field: a function body starts, or the previous one ended
+            if current is not None and rest.startswith(")"):
+                instructions.append(offset)
+                functions.append((current[0], current[1], offset + 1))
+                current = None
+            elif (f := _FUNC.match(rest)) is not None:
+                name = f[1] or f"wasm-function[{f[2]}]"
+                current = (json.loads(name) if name.startswith('"') else name, offset)
+                instructions.append(offset)
+        elif current is not None:
+            instructions.append(offset)
+    return functions, instructions
+
+
+def _parse_addr2line(text: str) -> list[tuple[int, list[tuple[str, str, int, int]]]]:
+    """addr2line's answer: per address its frames (name, path, line, column), innermost first."""
+    out: list[tuple[int, list[tuple[str, str, int, int]]]] = []
+    for line in text.splitlines():
+        if line.startswith("\t") and out:
+            out[-1][1].append(_frame(line[1:]))
+        elif line.startswith("0x"):
+            address, _, rest = line.partition(": ")
+            frames = [] if rest.startswith("no dwarf frames") else [_frame(rest)]
+            out.append((int(address, 16), frames))
+    return out
+
+
+def _frame(text: str) -> tuple[str, str, int, int]:
+    m = _FRAME.match(text.strip())
+    assert m is not None  # every group is optional
+    return m["name"], m["path"] or "", int(m["line"] or 0), int(m["col"] or 0)
+
+
+class _Table:
+    """The table being built: strings interned, rows kept only where the chain changes."""
+
+    def __init__(self, source_root: Path) -> None:
+        self.root = source_root.resolve()
+        self.strings: list[str] = []
+        self.index: dict[str, int] = {}
+        self.functions: list[list[int]] = []
+        self.rows: list[list[int]] = []
+        self.chains: list[list[list[int]]] = []
+        self.chain_index: dict[str, int] = {}
+
+    def _string(self, s: str) -> int:
+        if s not in self.index:
+            self.index[s] = len(self.strings)
+            self.strings.append(s)
+        return self.index[s]
+
+    def _file(self, path: str) -> int:
+        """A file as players and developers read it: relative to the game, the contract header by
+        name, anything else (libc, compiler runtime) by its last two parts."""
+        if not path:
+            return -1
+        p = Path(path)
+        if p.is_relative_to(self.root):
+            return self._string(p.relative_to(self.root).as_posix())
+        if p.is_relative_to(INCLUDE):
+            return self._string(p.relative_to(INCLUDE).as_posix())
+        return self._string("/".join(p.parts[-2:]))
+
+    def function(self, name: str, start: int, end: int) -> None:
+        self.functions.append([start, end, self._string(name)])
+
+    def row(self, offset: int, chain: list[tuple[str, str, int, int]]) -> None:
+        encoded = [[self._string(name), self._file(path), line, col] for name, path, line, col in chain]
+        chain_id = -1
+        if encoded:
+            key = json.dumps(encoded)
+            if key not in self.chain_index:
+                self.chain_index[key] = len(self.chains)
+                self.chains.append(encoded)
+            chain_id = self.chain_index[key]
+        if not self.rows or self.rows[-1][1] != chain_id:
+            self.rows.append([offset, chain_id])
+
+    def to_json(self, module_sha256: str) -> dict[str, object]:
+        return {"format": FORMAT, "version": VERSION, "module_sha256": module_sha256, "strings": self.strings,
+                "functions": self.functions, "rows": self.rows, "chains": self.chains}
