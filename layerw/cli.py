@@ -181,7 +181,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     public = args.public_url or f"http://{args.host}:{args.port}"
     with open_store(args.store, **_store_options(args)) as store:
-        app = create_app(StoreCatalog(store), store=store, directory=Directory.open(args.rooms), public_url=public)
+        app = create_app(StoreCatalog(store), store=store, directory=Directory.open(args.rooms), public_url=public,
+                         serve_symbols=args.serve_symbols)
         console.print(f"serving {store.url} at {public}/ (games: {', '.join(store.games()) or 'none yet'}; "
                       f"metrics at {public}/metrics)")
         run.serve(app, args.host, args.port, log_config=_log_config(args), proxy_headers=True,
@@ -297,6 +298,9 @@ def _parser() -> argparse.ArgumentParser:
     j.add_argument("--channel", default="latest", help="the channel the server's rooms run (default latest)")
     j.add_argument("--spectate", action="store_true", help="watch without a seat")
     parsers["serve"].add_argument("--port", type=int, default=8000)
+    parsers["serve"].add_argument("--serve-symbols", action="store_true",
+                                  help="let pages download games' symbols, so a crash names source lines on the page "
+                                  "(development; without it only this server's log names them)")
     for name in ("publish", "promote", "gc"):
         parsers[name].add_argument("--token", help="the store's publish token (default $LAYERW_TOKEN, else the token "
                                    "file $LAYERW_TOKEN_FILE or ~/.local/share/layerw/publish.token)")

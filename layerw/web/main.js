@@ -19,8 +19,10 @@
 //       ?inputs= ?seed= ?fast ?spectate. Playing alone, the game's saves live in IndexedDB
 //       (?saves=0: none); a room keeps none. Shows a progress bar while loading and a clear message
 //       on failure ("reconnecting…" while a room connection is retried), and exposes
-//       window.layerw = {tick, stateHash(), audioHash(), renderer: {name, glRenderer}, status, error, load
-//       (loader stats), session (room stats), firstFrameMs (since navigation start)}. Served by
+//       window.layerw = {tick, stateHash(), audioHash(), renderer: {name, glRenderer}, status, error,
+//       errorFrames (a crash's wasm frames, innermost first: {offset, function, file, line}, named from
+//       the build's game.symbols.json where the page may read it), load (loader stats), session (room
+//       stats), firstFrameMs (since navigation start)}. Served by
 //       `layerw serve`, it reports its load timings (on the first frame) and any failure to the
 //       server's /telemetry (telemetry.js); ?telemetry=0 turns that off.
 
@@ -37,7 +39,10 @@ import { createRenderer } from "./renderer.js";
 import { Session } from "./session.js";
 import { dirSource } from "./source.js";
 import { storeSource } from "./store-source.js";
+import { describe, sourceFrames, wasmFrames } from "./symbols.js";
 import { Telemetry } from "./telemetry.js";
+
+const MAX_REPORTED_FRAMES = 16; // a crash report stays far below the server's size cap (telemetry.py)
 
 /** A running game: its Game, renderer, input state, devices and loop. */
 export class Client {
@@ -193,18 +198,33 @@ export async function play({ canvas, progress, progressText, error, status = nul
   /** @type {any} */ (window).layerw = api;
   const meta = /** @type {HTMLMetaElement | null} */ (document.querySelector('meta[name="layerw-game"]'));
   const telemetry = meta && params.get("telemetry") !== "0" ? new Telemetry(new URL("/telemetry", location.href).href) : null;
+  let source = null;
   const fail = (e) => {
     const tick = client ? client.tick : 0;
     const name = api.name || "game";
-    const text = e instanceof LayerWError ? e.message : `${name} failed at tick ${tick}: ${e.message || e}`;
-    api.status = LoopState.FAILED;
-    api.error = text;
-    if (status) status.hidden = true;
-    error.textContent = text;
-    error.hidden = false;
-    progress.hidden = true;
-    console.error(`[${name}] tick ${tick}: ${text}`);
-    if (telemetry) telemetry.error({ game: name, tick, error: text, error_class: (e && e.name) || "Error" });
+    const message = e instanceof LayerWError ? e.message : `${name} failed at tick ${tick}: ${e.message || e}`;
+    // a trap's wasm frames (V8's stack of the RuntimeError it wraps), named from the build's symbols
+    const wasm = wasmFrames(e && e.cause instanceof Error ? e.cause.stack : e && e.stack);
+    const show = (frames) => {
+      const text = message + describe(frames);
+      api.status = LoopState.FAILED;
+      api.error = text;
+      api.errorFrames = frames;
+      if (status) status.hidden = true;
+      error.textContent = text;
+      error.hidden = false;
+      progress.hidden = true;
+      console.error(`[${name}] tick ${tick}: ${text}`);
+      if (telemetry) {
+        telemetry.error({ game: name, version: source ? source.config.version : undefined, tick, error: message,
+          error_class: (e && e.name) || "Error", frames: frames.length ? frames.slice(0, MAX_REPORTED_FRAMES) : undefined });
+      }
+    };
+    if (wasm.length && source && source.readSymbols) {
+      source.readSymbols().then((symbols) => show(sourceFrames(wasm, symbols)));
+    } else {
+      show(sourceFrames(wasm, null));
+    }
   };
   try {
     const src = params.get("src");
@@ -213,7 +233,6 @@ export async function play({ canvas, progress, progressText, error, status = nul
       progress.value = bytes;
       progressText.textContent = `${(bytes / 1024).toFixed(0)} / ${(total / 1024).toFixed(0)} kB · ${items}/${itemsTotal} ${unit}`;
     };
-    let source;
     if (meta && !src) {
       api.name = meta.content;
       source = await storeSource(meta.content, {

@@ -6,7 +6,8 @@
 //    module: Response | ArrayBuffer | Uint8Array | WebAssembly.Module (or a Promise of one),
 //    component: (a component build, config.component) {glue: Promise<the jco-transpiled ES
 //               module>, coreModule(name) -> Promise<Response | bytes>} instead of `module`,
-//    readAsset(name) -> Promise<ArrayBuffer>}
+//    readAsset(name) -> Promise<ArrayBuffer>,
+//    readSymbols() -> Promise<Symbols | null> (symbols.js: a crash names source lines; null: none here)}
 //
 // `dirSource` (here) and `storeSource` (store-source.js, manifests and verified chunks) are the two
 // loaders. `dirSource` reads a build directory served over HTTP (what `layerw build` writes, plus a
@@ -14,8 +15,10 @@
 // `transpiled/` files), the browser's counterpart of DirBundle.
 
 import { LayerWError } from "./errors.js";
+import { loadSymbols } from "./symbols.js";
 
 export const DESCRIPTOR = "game.json";
+export const SYMBOLS = "game.symbols.json"; // the build's source-line table, beside game.wasm (symbols.js)
 /** The verified bytes each compiled module a loader hands over was compiled from: a WASM-4 cart's
  *  host (cart-game.js) needs them, to export the cart's globals before compiling it its way. */
 export const MODULE_BYTES = new WeakMap();
@@ -102,6 +105,7 @@ export async function dirSource(base, { onProgress } = {}) {
   const assetUrl = (name) => new URL(`assets/${name.split("/").map(encodeURIComponent).join("/")}`, root);
   const glue = config.component ? glueName(config.transpiled || []) : null;
   return {
+    readSymbols: () => loadSymbols(new URL(SYMBOLS, root)),
     config,
     module: config.component ? null : progress.track(await fetchOk(new URL("game.wasm", root), `${config.name}'s module`)),
     component: glue && {
