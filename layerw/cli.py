@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
-from layerw.errors import LayerWError
+from layerw.errors import ConfigError, LayerWError
 from layerw.runtime import DEFAULT_CPU_LIMIT, CpuLimit
 
 if TYPE_CHECKING:
@@ -62,7 +62,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         screenshot=Path(args.screenshot) if args.screenshot else None,
         frames=Path(args.frames) if args.frames else None, every=args.every,
         inputs=Path(args.inputs) if args.inputs else None, audio=Path(args.audio) if args.audio else None,
-        sound=args.sound, latency_ms=args.latency_ms, saves=_save_dir(args, bundle.config.name))
+        sound=args.sound, latency_ms=args.latency_ms, saves=_save_dir(args, bundle.config.name),
+        profile=(_positive(args.profile[0], "--profile N"), Path(args.profile[1])) if args.profile else None)
     result = play(bundle, options)
     for path in result.frames:
         print(f"frame {path}")
@@ -70,10 +71,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"screenshot {options.screenshot}")
     if options.audio:
         print(f"audio {options.audio}")
+    if options.profile:
+        print(f"profile {options.profile[1]} ({options.profile[0]} frames, {result.samples} guest stack samples; "
+              "open it in ui.perfetto.dev or chrome://tracing)")
     print(f"audio-hash {result.audio_hash}")
     print(f"tick {result.tick}")
     print(f"state-hash {result.state_hash}")
     return 0
+
+
+def _positive(text: str, what: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigError(f"{what}: {text!r} is not a positive whole number of frames")
+    return int(text)
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
@@ -340,6 +350,9 @@ def _parser() -> argparse.ArgumentParser:
                             "wasapi", "dsound", "winmm"],
                    help="play the mix on the default audio device, or through a miniaudio backend (null: no hardware)")
     r.add_argument("--latency-ms", type=int, default=40, help="audio output latency budget (device buffer + queue)")
+    r.add_argument("--profile", nargs=2, metavar=("N", "OUT"),
+                   help="write a Chrome trace (Perfetto, chrome://tracing) of N frames to OUT: tick, sound, render and "
+                   "present spans, and guest functions by stack sampling; runs offscreen")
     r.add_argument("--seed", type=int, default=0, help="the game's random seed")
     r.add_argument("--players", type=int, default=1)
     r.add_argument("--cpu-limit", choices=[limit.value for limit in CpuLimit], default=DEFAULT_CPU_LIMIT.value,

@@ -1,7 +1,8 @@
 """play: run a game natively, headless or in a window — what ``layerw run`` does.
 
 Data flows one way: a bundle (build dir or store) → the runtime (in-process or in a watchdog
-worker) → the renderer (offscreen PNGs, or a window where a display exists).
+worker) → the renderer (offscreen PNGs, or a window where a display exists). ``profile`` runs
+instead write a Chrome trace of their frames (``layerw.play.profile``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from layerw.bundle import Bundle
 from layerw.errors import AudioDeviceError
+from layerw.play.profile import profile
 from layerw.play.recorder import WavRecorder
 from layerw.play.runner import SAMPLES_EVERY, Runner
 from layerw.play.speaker import Speaker
@@ -37,6 +39,7 @@ class PlayOptions:
     sound: str | None = None          # play the mix on a device: "default" or a miniaudio backend ("null", "alsa", ...)
     latency_ms: int = 40              # the device's latency budget (buffer + queue)
     saves: Path | None = None         # the game's save slots (a cart's disk) live here; None: no saves
+    profile: tuple[int, Path] | None = None  # (N, OUT): a Chrome trace of N frames to OUT (layerw.play.profile)
 
 
 @dataclass
@@ -45,6 +48,7 @@ class PlayResult:
     state_hash: str
     frames: list[Path] = field(default_factory=list)
     audio_hash: str = ""
+    samples: int = 0  # guest stack samples in the profile
 
 
 def quiet_gl_probe() -> None:
@@ -71,7 +75,7 @@ def open_speaker(device: str, latency_ms: int) -> Speaker:
 
 def play(bundle: Bundle, options: PlayOptions) -> PlayResult:
     recording = Recording.load(options.inputs) if options.inputs else None
-    wants_pictures = bool(options.screenshot or options.frames) or not options.headless
+    wants_pictures = bool(options.screenshot or options.frames or options.profile) or not options.headless
     quiet_gl_probe()
     saves = Saves(options.saves) if options.saves else None
     with open_game(bundle, cpu_limit=options.cpu_limit, seed=options.seed, saves=saves) as game, ExitStack() as outputs:
@@ -93,6 +97,12 @@ def play(bundle: Bundle, options: PlayOptions) -> PlayResult:
                             on_samples=to_sinks if sinks else None,
                             samples_every=1 if speaker is not None else SAMPLES_EVERY)
             frames: list[Path] = []
+            if options.profile is not None:
+                assert renderer is not None
+                count, out = options.profile
+                taken = profile(game, bundle, renderer, count, out, seed=options.seed, players=options.players,
+                                recording=recording)
+                return PlayResult(game.tick_count, game.state_hash(), [], game.audio_hash(), taken)
             if options.headless:
                 if options.frames:
                     options.frames.mkdir(parents=True, exist_ok=True)

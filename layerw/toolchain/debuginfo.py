@@ -7,7 +7,10 @@ The build links with ``-g`` and without ``-s``; this module then writes
 - the ``layerw.symbols`` table (``game.symbols.json``), derived at build time with
   ``wasm-tools print --print-offsets`` (each function body and instruction offset, the name
   section's names) and ``wasm-tools addr2line`` (each instruction's frames from DWARF, inlined
-  calls included), so hosts and browsers symbolise traps without a DWARF parser.
+  calls included), so hosts and browsers symbolise traps without a DWARF parser. Two offsets get
+  the line a developer looks for rather than DWARF's prologue row (line of the function, column
+  0): a body's start (where wasmtime places a trap in its first instruction) and a ``loop``
+  header (where engines check epochs and fuel, so where timeouts and profile samples land).
 The debug module itself stays in the build directory (``game.debug.wasm``) for debuggers.
 """
 
@@ -24,6 +27,7 @@ from layerw.toolchain.compiler import INCLUDE
 from layerw.toolchain.wasmtools import wasm_tools
 
 BATCH = 4000  # addresses per addr2line run (the command line stays far below ARG_MAX)
+LOOP_LOOKAHEAD = 16  # instructions after a loop header searched for its body's first line
 _LINE = re.compile(r"^\(;@([0-9a-f]+)\s*;\)(\s*)(.*)$")
 _FUNC = re.compile(r'^\(func (?:\$("(?:[^"\\]|\\.)*"|\S+) )?\(;(\d+);\)')
 # "NAME PATH:LINE:COL", "NAME PATH" or "NAME"; PATH is absolute (/... or C:\...)
@@ -34,7 +38,7 @@ def split(debug_module: Path, shipped: Path, symbols: Path, source_root: Path) -
     """Write ``shipped`` (``debug_module`` stripped) and ``symbols`` (its table); files under
     ``source_root`` are named relative to it."""
     wasm_tools("strip", "--all", str(debug_module), "-o", str(shipped))
-    functions, instructions = _layout(wasm_tools("print", "--print-offsets", str(debug_module)))
+    functions, instructions, loops = _layout(wasm_tools("print", "--print-offsets", str(debug_module)))
     table = _Table(source_root)
     for name_start_end in functions:
         table.function(*name_start_end)
@@ -48,17 +52,25 @@ def split(debug_module: Path, shipped: Path, symbols: Path, source_root: Path) -
             first = next((chains[a] for a in body if any(f[2] for f in chains.get(a, []))), None)
             if first is not None:
                 chains[start] = first
+    for start in loops:  # where engines check deadlines: name the loop's first line, not the prologue
+        if chains.get(start) and chains[start][0][3] == 0:
+            after = instructions[bisect.bisect_right(instructions, start):]
+            first = next((chains[a] for a in after[:LOOP_LOOKAHEAD] if chains.get(a) and chains[a][0][3]), None)
+            if first is not None and first[0][0] == chains[start][0][0]:  # still in the same function
+                chains[start] = first
     for offset in sorted(chains):
         table.row(offset, chains[offset])
     symbols.write_text(json.dumps(table.to_json(hashlib.sha256(shipped.read_bytes()).hexdigest()),
                                   separators=(",", ":")))
 
 
-def _layout(text: str) -> tuple[list[tuple[str, int, int]], list[int]]:
-    """From ``wasm-tools print -p``: each defined function (name, body start, end) and the offset of
-    every body's start and of every instruction in it (the closing ``end`` included)."""
+def _layout(text: str) -> tuple[list[tuple[str, int, int]], list[int], list[int]]:
+    """From ``wasm-tools print -p``: each defined function (name, body start, end), the offset of
+    every body's start and of every instruction in it (the closing ``end`` included), and of every
+    ``loop`` instruction."""
     functions: list[tuple[str, int, int]] = []
     instructions: list[int] = []
+    loops: list[int] = []
     current: tuple[str, int] | None = None
     for line in text.splitlines():
         m = _LINE.match(line)
@@ -76,7 +88,9 @@ def _layout(text: str) -> tuple[list[tuple[str, int, int]], list[int]]:
                 instructions.append(offset)
         elif current is not None:
             instructions.append(offset)
-    return functions, instructions
+            if rest.startswith("loop"):
+                loops.append(offset)
+    return functions, instructions, loops
 
 
 def _parse_addr2line(text: str) -> list[tuple[int, list[tuple[str, str, int, int]]]]:
