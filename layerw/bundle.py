@@ -61,10 +61,14 @@ class Bundle(ABC):
 
 
 class DirBundle(Bundle):
-    def __init__(self, build_dir: Path) -> None:
+    """A build directory; with ``debug`` its module is ``game.debug.wasm`` (DWARF kept, for debuggers)."""
+
+    def __init__(self, build_dir: Path, *, debug: bool = False) -> None:
         self.path = build_dir
         self.config = GameConfig.load(build_dir)
-        wasm = build_dir / (COMPONENT_NAME if self.config.component else MODULE_NAME)
+        if debug and self.config.component:
+            raise ConfigError(f"{build_dir} is a component build: debugging needs a core module build (no --component)")
+        wasm = build_dir / (DEBUG_MODULE_NAME if debug else COMPONENT_NAME if self.config.component else MODULE_NAME)
         if not wasm.is_file():
             raise ConfigError(f"{build_dir} has no {wasm.name}: is it a build directory? run `layerw build` first")
         self.module = wasm.read_bytes()

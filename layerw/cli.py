@@ -46,24 +46,33 @@ def cmd_build(args: argparse.Namespace) -> int:
         console.print(f"built plugin {path} ({path.stat().st_size:,} bytes)")
         return 0
     with console.status(f"building {args.dir} ..."):
-        result = build(Path(args.dir), Path(args.out) if args.out else None, component=args.component)
+        result = build(Path(args.dir), Path(args.out) if args.out else None, component=args.component,
+                       optimize=not args.debug)
     console.print(f"built {result.config.name} {result.config.version}: {result.out} "
                   f"(module {result.module_size:,} bytes, {result.assets} assets)")
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from layerw.bundle import Bundle, DirBundle
     from layerw.play.play import PlayOptions, play
     from layerw.store.bundle import open_bundle
 
-    bundle = open_bundle(args.game, args.store, channel=args.channel, version=args.version, options=_store_options(args))
+    if args.debug:
+        if args.store is not None or not Path(args.game, "layerw.toml").is_file():
+            raise ConfigError(f"--debug runs a build directory's game.debug.wasm; {args.game} is not a build directory")
+        bundle: Bundle = DirBundle(Path(args.game), debug=True)
+    else:
+        bundle = open_bundle(args.game, args.store, channel=args.channel, version=args.version, options=_store_options(args))
     options = PlayOptions(
-        headless=args.headless, ticks=args.ticks, seed=args.seed, players=args.players, cpu_limit=CpuLimit(args.cpu_limit),
+        headless=args.headless, ticks=args.ticks, seed=args.seed, players=args.players,
+        cpu_limit=CpuLimit.OFF if args.debug else CpuLimit(args.cpu_limit),  # a guest paused in a debugger must not time out
         screenshot=Path(args.screenshot) if args.screenshot else None,
         frames=Path(args.frames) if args.frames else None, every=args.every,
         inputs=Path(args.inputs) if args.inputs else None, audio=Path(args.audio) if args.audio else None,
         sound=args.sound, latency_ms=args.latency_ms, saves=_save_dir(args, bundle.config.name),
-        profile=(_positive(args.profile[0], "--profile N"), Path(args.profile[1])) if args.profile else None)
+        profile=(_positive(args.profile[0], "--profile N"), Path(args.profile[1])) if args.profile else None,
+        debug=args.debug)
     result = play(bundle, options)
     for path in result.frames:
         print(f"frame {path}")
@@ -271,6 +280,9 @@ def _parser() -> argparse.ArgumentParser:
     parsers["build"].add_argument("--name", help="a WASM-4 cart's game name (default: from its directory or file)")
     parsers["build"].add_argument("--cart-version", help="a WASM-4 cart's version (default 0.1.0)")
     parsers["build"].add_argument("--players", type=int, default=4, help="a WASM-4 cart's players (1..4, default 4)")
+    parsers["build"].add_argument("--debug", action="store_true",
+                                  help="compile at -O0 so a debugger sees every variable (`layerw run --debug`); slower, "
+                                  "for development only")
     parsers["build"].add_argument("--component", action="store_true",
                                   help="also build a Component Model component (game.component.wasm), which hosts then run")
 
@@ -353,6 +365,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--profile", nargs=2, metavar=("N", "OUT"),
                    help="write a Chrome trace (Perfetto, chrome://tracing) of N frames to OUT: tick, sound, render and "
                    "present spans, and guest functions by stack sampling; runs offscreen")
+    r.add_argument("--debug", action="store_true",
+                   help="run game.debug.wasm, with no CPU limit, on an engine that gives gdb/lldb the game's DWARF: "
+                   "gdb -ex 'break lw_game_tick' --args python -m layerw.cli run BUILD --debug (see the README)")
     r.add_argument("--seed", type=int, default=0, help="the game's random seed")
     r.add_argument("--players", type=int, default=1)
     r.add_argument("--cpu-limit", choices=[limit.value for limit in CpuLimit], default=DEFAULT_CPU_LIMIT.value,

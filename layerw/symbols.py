@@ -7,7 +7,7 @@ both count bytes from the start of the module, the same in the stripped and the 
 to its chain of frames, innermost first (inlined calls included). The browser reads the same JSON
 (``layerw/web/symbols.js``). Layout, version 1::
 
-    {"format": "layerw-symbols", "version": 1, "module_sha256": HEX,
+    {"format": "layerw-symbols", "version": 1, "module_sha256": HEX, "debug_module_sha256": HEX,
      "strings": [name or file, ...],
      "functions": [[start, end, name], ...],      # every body in the code section, by offset
      "rows": [[offset, chain], ...],              # sorted; a row holds until the next one
@@ -55,6 +55,7 @@ class Symbols:
                                 f"(format {data.get('format')!r}, version {data.get('version')!r}); rebuild the game")
         try:
             self.module_sha256 = str(data["module_sha256"])
+            self.debug_module_sha256 = str(data.get("debug_module_sha256", ""))
             self._strings = [str(s) for s in data["strings"]]
             functions = sorted((int(a), int(b), int(n)) for a, b, n in data["functions"])
             rows = sorted((int(a), int(c)) for a, c in data["rows"])
@@ -72,6 +73,10 @@ class Symbols:
             return cls(json.loads(data))
         except (ValueError, UnicodeDecodeError) as e:
             raise InvalidModule(f"a {FORMAT} table is not JSON ({e}); rebuild the game") from e
+
+    def fits(self, module_sha256: str) -> bool:
+        """True when this table describes that module: the stripped one or its debug twin."""
+        return module_sha256 in (self.module_sha256, self.debug_module_sha256)
 
     def function_at(self, offset: int) -> str:
         """The name of the function whose body holds ``offset``; "" outside every body."""

@@ -40,6 +40,7 @@ class PlayOptions:
     latency_ms: int = 40              # the device's latency budget (buffer + queue)
     saves: Path | None = None         # the game's save slots (a cart's disk) live here; None: no saves
     profile: tuple[int, Path] | None = None  # (N, OUT): a Chrome trace of N frames to OUT (layerw.play.profile)
+    debug: bool = False               # on an engine that gives gdb/lldb the guest's DWARF (Engine debug_info)
 
 
 @dataclass
@@ -78,7 +79,8 @@ def play(bundle: Bundle, options: PlayOptions) -> PlayResult:
     wants_pictures = bool(options.screenshot or options.frames or options.profile) or not options.headless
     quiet_gl_probe()
     saves = Saves(options.saves) if options.saves else None
-    with open_game(bundle, cpu_limit=options.cpu_limit, seed=options.seed, saves=saves) as game, ExitStack() as outputs:
+    with open_game(bundle, cpu_limit=options.cpu_limit, seed=options.seed, saves=saves, debug_info=options.debug) as game, \
+            ExitStack() as outputs:
         renderer = None
         recorder = outputs.enter_context(WavRecorder(options.audio)) if options.audio else None
         speaker = outputs.enter_context(open_speaker(options.sound, options.latency_ms)) if options.sound else None

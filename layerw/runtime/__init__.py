@@ -30,10 +30,14 @@ __all__ = ["DEFAULT_CPU_LIMIT", "CpuLimit", "GameHost", "open_game", "start_game
 
 @contextmanager
 def open_game(bundle: Bundle, *, cpu_limit: CpuLimit = DEFAULT_CPU_LIMIT, seed: int = 0,
-              saves: Saves | None = None) -> Iterator[GameHost]:
+              saves: Saves | None = None, debug_info: bool = False) -> Iterator[GameHost]:
     """Start a game bounded by ``cpu_limit``: in a watchdog-bounded worker process (``WATCHDOG``),
     or in-process on an engine enforcing it (``EPOCH``, ``FUEL``, ``OFF``); closed on exit. Its save
-    slots live in ``saves`` (none: every save call answers LW_SAVE_UNAVAILABLE)."""
+    slots live in ``saves`` (none: every save call answers LW_SAVE_UNAVAILABLE). ``debug_info``:
+    in-process, on an engine that gives gdb/lldb the guest's DWARF (``Engine(debug_info=True)``)."""
+    if debug_info and not cpu_limit.in_process:
+        raise UnsupportedCpuLimit(f"a debugger follows {bundle.config.name} only in this process: use cpu limit epoch, "
+                                  "fuel or off with --debug, not watchdog")
     if cpu_limit is CpuLimit.WATCHDOG:
         if is_cart(bundle.module):
             raise UnsupportedCpuLimit(f"{bundle.config.name} is a WASM-4 cart: carts run in-process (cpu limit epoch, "
@@ -41,5 +45,5 @@ def open_game(bundle: Bundle, *, cpu_limit: CpuLimit = DEFAULT_CPU_LIMIT, seed: 
         with WorkerGame(bundle, seed=seed, saves=saves) as worker:
             yield worker
         return
-    with Engine(cpu_limit) as engine, start_game(bundle, engine, seed=seed, saves=saves) as game:
+    with Engine(cpu_limit, debug_info=debug_info) as engine, start_game(bundle, engine, seed=seed, saves=saves) as game:
         yield game

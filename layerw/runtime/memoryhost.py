@@ -140,7 +140,7 @@ class MemoryHost(BaseHost):
             except InvalidModule as e:
                 self.log.warning("[%s] its symbols are unusable (%s): traps name no source lines", self.name, e)
                 symbols = None
-            if symbols is not None and symbols.module_sha256 != self.module_sha256:
+            if symbols is not None and not symbols.fits(self.module_sha256):
                 self.log.warning("[%s] its symbols are for another build of the module: traps name no source lines",
                                  self.name)
                 symbols = None

@@ -58,7 +58,9 @@ def find_sources(game_dir: Path, config: GameConfig) -> list[Path]:
     return sources
 
 
-def build(game_dir: Path, out: Path | None = None, *, component: bool = False) -> BuildResult:
+def build(game_dir: Path, out: Path | None = None, *, component: bool = False, optimize: bool = True) -> BuildResult:
+    """Build ``game_dir`` into ``out`` (default GAME_DIR/build); without ``optimize`` the C compiles
+    at -O0, for stepping through it in a debugger (slower: a development build, not one to publish)."""
     game_dir = Path(game_dir).resolve()
     config = GameConfig.load(game_dir)
     if component or config.component or config.plugins:
@@ -80,7 +82,7 @@ def build(game_dir: Path, out: Path | None = None, *, component: bool = False) -
             data = (staging / COMPONENT_NAME).read_bytes()
         else:
             wasm = staging / MODULE_NAME
-            compile_module(sources, staging / DEBUG_MODULE_NAME, debug=True)
+            compile_module(sources, staging / DEBUG_MODULE_NAME, debug=True, optimize=optimize)
             split(staging / DEBUG_MODULE_NAME, wasm, staging / SYMBOLS_NAME, game_dir)
             data = wasm.read_bytes()
             try:

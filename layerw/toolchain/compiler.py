@@ -32,19 +32,23 @@ C_FLAGS = ["-std=c11"]
 CXX_FLAGS = ["-std=c++17", "-fno-exceptions", "-fno-rtti"]
 LINK_FLAGS = ["-s", f"-Wl,-z,stack-size={abi.STACK_SIZE}", "-lm"]
 DEBUG_FLAGS = ["-g"]
+# zig's -O0 turns UBSan on, whose runtime prints through WASI files no host offers
+UNOPTIMIZED_FLAGS = ["-fno-sanitize=undefined"]
 
 
 def compile_module(sources: list[Path], out: Path, *, runtime: tuple[Path, ...] = (RUNTIME_C,),
-                   defines: tuple[str, ...] = (), debug: bool = False) -> None:
+                   defines: tuple[str, ...] = (), debug: bool = False, optimize: bool = True) -> None:
     """Compile and link ``sources`` plus the guest ``runtime`` into ``out`` (a .wasm file); with
-    ``debug``, ``out`` keeps its DWARF and names (strip it with ``debuginfo.split``)."""
+    ``debug``, ``out`` keeps its DWARF and names (strip it with ``debuginfo.split``); without
+    ``optimize``, -O0 (a debugger then sees every variable and line)."""
     cxx = any(s.suffix in CXX_SUFFIXES for s in sources)
     with tempfile.TemporaryDirectory(prefix="layerw-build-") as tmp:
         objects = []
         for i, src in enumerate([*sources, *runtime]):
             obj = Path(tmp) / f"{i}-{src.stem}.o"
             is_cxx = src.suffix in CXX_SUFFIXES
-            args = ["c++" if is_cxx else "cc", *COMMON_FLAGS, *(CXX_FLAGS if is_cxx else C_FLAGS),
+            common = COMMON_FLAGS if optimize else [*("-O0" if f == "-O2" else f for f in COMMON_FLAGS), *UNOPTIMIZED_FLAGS]
+            args = ["c++" if is_cxx else "cc", *common, *(CXX_FLAGS if is_cxx else C_FLAGS),
                     *(DEBUG_FLAGS if debug else ()), *(f"-D{d}" for d in defines), "-c", str(src), "-o", str(obj)]
             _check(zig.run(args), src)
             objects.append(str(obj))

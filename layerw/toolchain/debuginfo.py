@@ -60,8 +60,8 @@ def split(debug_module: Path, shipped: Path, symbols: Path, source_root: Path) -
                 chains[start] = first
     for offset in sorted(chains):
         table.row(offset, chains[offset])
-    symbols.write_text(json.dumps(table.to_json(hashlib.sha256(shipped.read_bytes()).hexdigest()),
-                                  separators=(",", ":")))
+    digests = (hashlib.sha256(shipped.read_bytes()).hexdigest(), hashlib.sha256(debug_module.read_bytes()).hexdigest())
+    symbols.write_text(json.dumps(table.to_json(*digests), separators=(",", ":")))
 
 
 def _layout(text: str) -> tuple[list[tuple[str, int, int]], list[int], list[int]]:
@@ -157,6 +157,7 @@ class _Table:
         if not self.rows or self.rows[-1][1] != chain_id:
             self.rows.append([offset, chain_id])
 
-    def to_json(self, module_sha256: str) -> dict[str, object]:
-        return {"format": FORMAT, "version": VERSION, "module_sha256": module_sha256, "strings": self.strings,
+    def to_json(self, module_sha256: str, debug_module_sha256: str) -> dict[str, object]:
+        return {"format": FORMAT, "version": VERSION, "module_sha256": module_sha256,
+                "debug_module_sha256": debug_module_sha256, "strings": self.strings,
                 "functions": self.functions, "rows": self.rows, "chains": self.chains}

@@ -83,7 +83,7 @@ def test_symbols_of_another_build_are_refused(crash: Path, engine: Engine, tmp_p
     for name in (MODULE_NAME, "layerw.toml"):
         (other / name).write_bytes((crash / name).read_bytes())
     table = json.loads((crash / SYMBOLS_NAME).read_text())
-    (other / SYMBOLS_NAME).write_text(json.dumps(table | {"module_sha256": "0" * 64}))
+    (other / SYMBOLS_NAME).write_text(json.dumps(table | {"module_sha256": "0" * 64, "debug_module_sha256": "1" * 64}))
     with caplog.at_level(logging.WARNING, logger="layerw.game"):
         error = fail(other, engine, WILD_STORE)
     assert "for another build" in caplog.text
