@@ -14,7 +14,7 @@
 //       the room's confirmed frames, and rejoins its seat by itself when the connection drops.
 //   play(page) — the play.html page. Served by `layerw serve` at /play/GAME (the page carries a
 //       `layerw-game` meta) it loads GAME from the store (store-source.js; ?channel= ?version=);
-//       otherwise ?src= names a build directory. ?room=ID joins a room instead of playing alone.
+//       otherwise ?src= names a build directory (?debug: its game.debug.wasm, DWARF for DevTools). ?room=ID joins a room instead of playing alone.
 //       ?delta=auto|always|never picks when a module delta is used. Also ?renderer= ?ticks=
 //       ?inputs= ?seed= ?fast ?spectate. Playing alone, the game's saves live in IndexedDB
 //       (?saves=0: none); a room keeps none. Shows a progress bar while loading and a clear message
@@ -241,7 +241,7 @@ export async function play({ canvas, progress, progressText, error, status = nul
       });
       api.load = source.stats;
     } else if (src) {
-      source = await dirSource(src.endsWith("/") ? src : `${src}/`, { onProgress: onProgress("files") });
+      source = await dirSource(src.endsWith("/") ? src : `${src}/`, { onProgress: onProgress("files"), debug: params.has("debug") });
     } else {
       throw new LayerWError("no game given: open /play/GAME on a `layerw serve` server, or this page with ?src=URL of a game's build directory");
     }

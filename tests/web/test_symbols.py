@@ -56,3 +56,15 @@ def test_an_operator_may_serve_symbols_to_pages(crash: Path, tmp_path: Path, pla
         s.publish(crash)
         text, _ = crashed(play_page().goto(s.play_url("crash", seed=WILD_STORE, telemetry=0)))
     assert f"at store_far (crash.c:{line_of('wild store')})" in text, text
+
+
+def test_a_debug_page_runs_the_module_with_dwarf(crash: Path, server: StaticServer,
+                                                 play_page: Callable[..., PlayPage]) -> None:
+    """?debug loads game.debug.wasm (what DevTools' C/C++ support reads); its code is the shipped
+    module's, so the same table names the same line."""
+    page = play_page().open(server.add_game(crash), renderer="webgl2", seed=WILD_STORE, debug=True)
+    text, _ = crashed(page)
+    fetched = page.page.evaluate("performance.getEntriesByType('resource').map((e) => e.name)")
+    assert any(name.endswith("/game.debug.wasm") for name in fetched), fetched
+    assert not any(name.endswith("/game.wasm") for name in fetched), fetched
+    assert f"at store_far (crash.c:{line_of('wild store')})" in text, text
