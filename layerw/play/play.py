@@ -121,7 +121,7 @@ def play(bundle: Bundle, options: PlayOptions) -> PlayResult:
                         window.present()
                         return not window.closed
 
-                    runner.run_realtime(present, lambda state: state.set_devices(0, window.poll()), ticks=options.ticks)
+                    runner.run_realtime(present, lambda state: runner.take_devices(state, window.poll()), ticks=options.ticks)
             if options.screenshot and renderer is not None:
                 renderer.save_png(options.screenshot)
             runner.drain()
