@@ -22,7 +22,8 @@
 //       window.layerw = {tick, stateHash(), audioHash(), renderer: {name, glRenderer}, status, error,
 //       errorFrames (a crash's wasm frames, innermost first: {offset, function, file, line}, named from
 //       the build's game.symbols.json where the page may read it), load (loader stats), session (room
-//       stats), firstFrameMs (since navigation start)}. Served by
+//       stats), firstFrameMs (since navigation start), timing() (the F3 timing overlay: {shown, ms:
+//       {tick, render, present, sound}}, running means; null in a room)}. Served by
 //       `layerw serve`, it reports its load timings (on the first frame) and any failure to the
 //       server's /telemetry (telemetry.js); ?telemetry=0 turns that off.
 
@@ -41,13 +42,14 @@ import { dirSource } from "./source.js";
 import { storeSource } from "./store-source.js";
 import { describe, sourceFrames, wasmFrames } from "./symbols.js";
 import { Telemetry } from "./telemetry.js";
+import { FrameTiming, PARTS } from "./timing.js";
 
 const MAX_REPORTED_FRAMES = 16; // a crash report stays far below the server's size cap (telemetry.py)
 
 /** A running game: its Game, renderer, input state, devices and loop. */
 export class Client {
   /** @param {{game: any, renderer: any, inputs: InputState, devices: Devices | null,
-   *          loop: {stop: () => void, stats?: object}}} parts  the loop is a Loop, or a Session in a room */
+   *          loop: {stop: () => void, stats?: object, timing?: {close(): void} | null}}} parts  the loop is a Loop, or a Session in a room */
   constructor({ game, renderer, inputs, devices, loop }) {
     this.game = game;
     this.renderer = renderer;
@@ -63,6 +65,7 @@ export class Client {
 
   close() {
     this.loop.stop();
+    if (this.loop.timing) this.loop.timing.close();
     if (this.devices) this.devices.close();
     this.renderer.close();
     this.game.close();
@@ -104,7 +107,8 @@ export async function boot(canvas, source, options = {}) {
   }
   const inputs = new InputState(players);
   const devices = recording ? null : new Devices(canvas, { width: config.width, height: config.height, overlay });
-  const loop = new Loop({ game, renderer, inputs, devices, recording, stopAt: ticks, fast, onStop, onError });
+  const timing = new FrameTiming(canvas);
+  const loop = new Loop({ game, renderer, inputs, devices, recording, stopAt: ticks, fast, timing, onStop, onError });
   const client = new Client({ game, renderer, inputs, devices, loop });
   loop.start();
   return client;
@@ -189,6 +193,8 @@ export async function play({ canvas, progress, progressText, error, status = nul
     readPixels: async () => base64(await client.readPixels()),
     lastInput: () => (client && client.game.lastInput ? base64(client.game.lastInput) : null),
     client: () => client,
+    timing: () => (client && client.loop.timing ? { shown: client.loop.timing.shown,
+      ms: Object.fromEntries(PARTS.map((p) => [p, client.loop.timing.meanMs(p)])) } : null),
     load: null,
     saves: null, // the SaveStore when playing alone
     saveError: null, // the last save IndexedDB refused (also shown on the page)
