@@ -30,8 +30,7 @@ BATCH = 4000  # addresses per addr2line run (the command line stays far below AR
 LOOP_LOOKAHEAD = 16  # instructions after a loop header searched for its body's first line
 _LINE = re.compile(r"^\(;@([0-9a-f]+)\s*;\)(\s*)(.*)$")
 _FUNC = re.compile(r'^\(func (?:\$("(?:[^"\\]|\\.)*"|\S+) )?\(;(\d+);\)')
-# "NAME PATH:LINE:COL", "NAME PATH" or "NAME"; PATH is absolute (/... or C:\...)
-_FRAME = re.compile(r"^(?P<name>.*?)(?: (?P<path>(?:/|[A-Za-z]:[\\/]).*?)(?::(?P<line>\d+)(?::(?P<col>\d+))?)?)?$")
+_PATH_START = re.compile(r" (?:/|[A-Za-z]:[\\/])")  # where a frame's absolute source path begins
 
 
 def split(debug_module: Path, shipped: Path, symbols: Path, source_root: Path) -> None:
@@ -107,9 +106,17 @@ def _parse_addr2line(text: str) -> list[tuple[int, list[tuple[str, str, int, int
 
 
 def _frame(text: str) -> tuple[str, str, int, int]:
-    m = _FRAME.match(text.strip())
-    assert m is not None  # every group is optional
-    return m["name"], m["path"] or "", int(m["line"] or 0), int(m["col"] or 0)
+    """``NAME PATH:LINE:COL``, ``NAME PATH`` or ``NAME``, where PATH is absolute (/... or C:\\...)."""
+    m = _PATH_START.search(text.strip())
+    if m is None:
+        return text.strip(), "", 0, 0
+    name, where = text.strip()[:m.start()], text.strip()[m.start() + 1:]
+    numbers: list[int] = []
+    while len(numbers) < 2 and (cut := where.rpartition(":"))[2].isdigit() and cut[1]:
+        numbers.insert(0, int(cut[2]))
+        where = cut[0]
+    line, col = (numbers + [0, 0])[:2]
+    return name, where, line, col
 
 
 class _Table:
@@ -123,6 +130,7 @@ class _Table:
         self.rows: list[list[int]] = []
         self.chains: list[list[list[int]]] = []
         self.chain_index: dict[str, int] = {}
+        self.files: dict[str, int] = {}
 
     def _string(self, s: str) -> int:
         if s not in self.index:
@@ -135,12 +143,16 @@ class _Table:
         name, anything else (libc, compiler runtime) by its last two parts."""
         if not path:
             return -1
-        p = Path(path)
-        if p.is_relative_to(self.root):
-            return self._string(p.relative_to(self.root).as_posix())
-        if p.is_relative_to(INCLUDE):
-            return self._string(p.relative_to(INCLUDE).as_posix())
-        return self._string("/".join(p.parts[-2:]))
+        if path not in self.files:  # a few distinct paths, met thousands of times
+            p = Path(path)
+            if p.is_relative_to(self.root):
+                name = p.relative_to(self.root).as_posix()
+            elif p.is_relative_to(INCLUDE):
+                name = p.relative_to(INCLUDE).as_posix()
+            else:
+                name = "/".join(p.parts[-2:])
+            self.files[path] = self._string(name)
+        return self.files[path]
 
     def function(self, name: str, start: int, end: int) -> None:
         self.functions.append([start, end, self._string(name)])
