@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
-from layerw.errors import LayerWError
+from layerw.errors import ConfigError, LayerWError
 from layerw.runtime import DEFAULT_CPU_LIMIT, DEFAULT_TIER, CpuLimit, Tier
 
 if TYPE_CHECKING:
@@ -47,24 +47,34 @@ def cmd_build(args: argparse.Namespace) -> int:
     from layerw.play.gamebuild import build_game
 
     with console.status(f"building {args.dir} (WGSL shaders checked first) ..."):
-        result, shaders = build_game(Path(args.dir), Path(args.out) if args.out else None, component=args.component)
+        result, shaders = build_game(Path(args.dir), Path(args.out) if args.out else None, component=args.component,
+                                     optimize=not args.debug)
     console.print(f"built {result.config.name} {result.config.version}: {result.out} "
                   f"(module {result.module_size:,} bytes, {result.assets} assets, {len(shaders)} WGSL shaders checked)")
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from layerw.bundle import Bundle, DirBundle
     from layerw.play.play import PlayOptions, play
     from layerw.store.bundle import open_bundle
 
-    bundle = open_bundle(args.game, args.store, channel=args.channel, version=args.version, options=_store_options(args))
+    if args.debug:
+        if args.store is not None or not Path(args.game, "layerw.toml").is_file():
+            raise ConfigError(f"--debug runs a build directory's game.debug.wasm; {args.game} is not a build directory")
+        bundle: Bundle = DirBundle(Path(args.game), debug=True)
+    else:
+        bundle = open_bundle(args.game, args.store, channel=args.channel, version=args.version, options=_store_options(args))
     options = PlayOptions(
-        headless=args.headless, ticks=args.ticks, seed=args.seed, players=args.players, cpu_limit=CpuLimit(args.cpu_limit),
+        headless=args.headless, ticks=args.ticks, seed=args.seed, players=args.players,
+        cpu_limit=CpuLimit.OFF if args.debug else CpuLimit(args.cpu_limit),  # a guest paused in a debugger must not time out
         tier=Tier(args.tier),
         screenshot=Path(args.screenshot) if args.screenshot else None,
         frames=Path(args.frames) if args.frames else None, every=args.every,
         inputs=Path(args.inputs) if args.inputs else None, audio=Path(args.audio) if args.audio else None,
-        sound=args.sound, latency_ms=args.latency_ms, saves=_save_dir(args, bundle.config.name), synctest=args.synctest)
+        sound=args.sound, latency_ms=args.latency_ms, saves=_save_dir(args, bundle.config.name), synctest=args.synctest,
+        profile=(_positive(args.profile[0], "--profile N"), Path(args.profile[1])) if args.profile else None,
+        debug=args.debug)
     result = play(bundle, options)
     for path in result.frames:
         print(f"frame {path}")
@@ -72,12 +82,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"screenshot {options.screenshot}")
     if options.audio:
         print(f"audio {options.audio}")
+    if options.profile:
+        print(f"profile {options.profile[1]} ({options.profile[0]} frames, {result.samples} guest stack samples; "
+              "open it in ui.perfetto.dev or chrome://tracing)")
     print(f"audio-hash {result.audio_hash}")
     if options.synctest:
         print(f"synctest {options.synctest}: {result.resimulated} ticks resimulated, every state hash as the first time")
     print(f"tick {result.tick}")
     print(f"state-hash {result.state_hash}")
     return 0
+
+
+def _positive(text: str, what: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigError(f"{what}: {text!r} is not a positive whole number of frames")
+    return int(text)
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
@@ -188,7 +207,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     with open_store(args.store, **_store_options(args)) as store:
         checkpoints = Checkpoints(store, args.checkpoint_every) if args.checkpoint_every > 0 else None
         app = create_app(StoreCatalog(store), store=store, directory=Directory.open(args.rooms, args.claim_ttl),
-                         public_url=public, checkpoints=checkpoints)
+                         public_url=public, checkpoints=checkpoints,
+                         serve_symbols=args.serve_symbols)
         console.print(f"serving {store.url} at {public}/ (games: {', '.join(store.games()) or 'none yet'}; "
                       f"metrics at {public}/metrics)")
         run.serve(app, args.host, args.port, log_config=_log_config(args), proxy_headers=True,
@@ -270,6 +290,9 @@ def _parser() -> argparse.ArgumentParser:
     parsers["build"].add_argument("--name", help="a WASM-4 cart's game name (default: from its directory or file)")
     parsers["build"].add_argument("--cart-version", help="a WASM-4 cart's version (default 0.1.0)")
     parsers["build"].add_argument("--players", type=int, default=4, help="a WASM-4 cart's players (1..4, default 4)")
+    parsers["build"].add_argument("--debug", action="store_true",
+                                  help="compile at -O0 so a debugger sees every variable (`layerw run --debug`); slower, "
+                                  "for development only")
     parsers["build"].add_argument("--component", action="store_true",
                                   help="also build a Component Model component (game.component.wasm), which hosts then run")
 
@@ -310,6 +333,9 @@ def _parser() -> argparse.ArgumentParser:
                    "frames, predicting (default 8; 0: on confirmed frames only)")
     j.add_argument("--lead", type=int, help="run exactly this many ticks ahead (default: as the measured round trip needs)")
     parsers["serve"].add_argument("--port", type=int, default=8000)
+    parsers["serve"].add_argument("--serve-symbols", action="store_true",
+                                  help="let pages download games' symbols, so a crash names source lines on the page "
+                                  "(development; without it only this server's log names them)")
     for name in ("publish", "promote", "gc"):
         parsers[name].add_argument("--token", help="the store's publish token (default $LAYERW_TOKEN, else the token "
                                    "file $LAYERW_TOKEN_FILE or ~/.local/share/layerw/publish.token)")
@@ -355,6 +381,12 @@ def _parser() -> argparse.ArgumentParser:
                             "wasapi", "dsound", "winmm"],
                    help="play the mix on the default audio device, or through a miniaudio backend (null: no hardware)")
     r.add_argument("--latency-ms", type=int, default=40, help="audio output latency budget (device buffer + queue)")
+    r.add_argument("--profile", nargs=2, metavar=("N", "OUT"),
+                   help="write a Chrome trace (Perfetto, chrome://tracing) of N frames to OUT: tick, sound, render and "
+                   "present spans, and guest functions by stack sampling; runs offscreen")
+    r.add_argument("--debug", action="store_true",
+                   help="run game.debug.wasm, with no CPU limit, on an engine that gives gdb/lldb the game's DWARF: "
+                   "gdb -ex 'break lw_game_tick' --args python -m layerw.cli run BUILD --debug (see the README)")
     r.add_argument("--seed", type=int, default=0, help="the game's random seed")
     r.add_argument("--synctest", type=int, default=0, metavar="N",
                    help="after every tick roll back N ticks, resimulate them and compare state hashes: fails "

@@ -106,12 +106,15 @@ class SoundError(AssetError, ValueError):
 
 
 class GameError(LayerWError):
-    """The game failed while running."""
+    """The game failed while running; ``frames`` is the guest's backtrace where the host read one
+    (innermost first, each ``{"function", "file", "line", "offset"}``; file and line from the
+    build's symbols, see ``layerw.symbols``)."""
 
     def __init__(self, message: str, *, game: str = "", tick: int = -1) -> None:
         super().__init__(message)
         self.game = game
         self.tick = tick
+        self.frames: list[dict[str, object]] = []
 
 
 class GameCrashed(GameError):

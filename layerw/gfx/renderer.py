@@ -264,6 +264,14 @@ class WgpuRenderer(Renderer):
             return None
         return x0, y0, x1 - x0, y1 - y0
 
+    def finish(self) -> None:
+        """Wait until the GPU has done all work submitted so far (a profile's ``present`` span): a
+        4-byte buffer read maps only after every earlier submission (wgpu-py 0.32's
+        ``on_submitted_work_done_sync`` fails on this wgpu-native)."""
+        if getattr(self, "_fence", None) is None:
+            self._fence = self.device.create_buffer(size=4, usage=self._wgpu.BufferUsage.COPY_SRC)
+        self.device.queue.read_buffer(self._fence)
+
     def read_pixels(self) -> np.ndarray:
         data = self.device.queue.read_texture(
             {"texture": self.target, "mip_level": 0, "origin": (0, 0, 0)},

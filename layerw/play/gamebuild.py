@@ -14,7 +14,8 @@ from layerw.gfx.wgsl import check_tree
 from layerw.toolchain.build import BuildResult, build
 
 
-def build_game(game_dir: Path, out: Path | None = None, *, component: bool = False) -> tuple[BuildResult, list[str]]:
+def build_game(game_dir: Path, out: Path | None = None, *, component: bool = False,
+               optimize: bool = True) -> tuple[BuildResult, list[str]]:
     """Check every ``.wgsl`` asset of ``game_dir``, then build it; the result and the shaders checked."""
     shaders = check_tree(Path(game_dir) / GameConfig.load(Path(game_dir)).assets_dir)
-    return build(Path(game_dir), out, component=component), shaders
+    return build(Path(game_dir), out, component=component, optimize=optimize), shaders

@@ -1,7 +1,8 @@
 """play: run a game natively, headless or in a window — what ``layerw run`` does.
 
 Data flows one way: a bundle (build dir or store) → the runtime (in-process or in a watchdog
-worker) → the renderer (offscreen PNGs, or a window where a display exists).
+worker) → the renderer (offscreen PNGs, or a window where a display exists). ``profile`` runs
+instead write a Chrome trace of their frames (``layerw.play.profile``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from layerw.bundle import Bundle
 from layerw.errors import AudioDeviceError
+from layerw.play.profile import profile
 from layerw.play.recorder import WavRecorder
 from layerw.play.runner import SAMPLES_EVERY, Runner
 from layerw.play.speaker import Speaker
@@ -39,6 +41,8 @@ class PlayOptions:
     latency_ms: int = 40              # the device's latency budget (buffer + queue)
     saves: Path | None = None         # the game's save slots (a cart's disk) live here; None: no saves
     synctest: int = 0                 # > 0: roll back and resimulate this many ticks after every tick (SyncTest)
+    profile: tuple[int, Path] | None = None  # (N, OUT): a Chrome trace of N frames to OUT (layerw.play.profile)
+    debug: bool = False               # on an engine that gives gdb/lldb the guest's DWARF (Engine debug_info)
 
 
 @dataclass
@@ -48,6 +52,7 @@ class PlayResult:
     frames: list[Path] = field(default_factory=list)
     audio_hash: str = ""
     resimulated: int = 0  # ticks SyncTest simulated again (every one hashed as the first time)
+    samples: int = 0  # guest stack samples in the profile
 
 
 def quiet_gl_probe() -> None:
@@ -74,10 +79,11 @@ def open_speaker(device: str, latency_ms: int) -> Speaker:
 
 def play(bundle: Bundle, options: PlayOptions) -> PlayResult:
     recording = Recording.load(options.inputs) if options.inputs else None
-    wants_pictures = bool(options.screenshot or options.frames) or not options.headless
+    wants_pictures = bool(options.screenshot or options.frames or options.profile) or not options.headless
     quiet_gl_probe()
     saves = Saves(options.saves) if options.saves else None
-    with open_game(bundle, cpu_limit=options.cpu_limit, seed=options.seed, saves=saves, tier=options.tier) as game, \
+    with open_game(bundle, cpu_limit=options.cpu_limit, seed=options.seed, saves=saves, tier=options.tier,
+                   debug_info=options.debug) as game, \
             ExitStack() as outputs:
         renderer = None
         recorder = outputs.enter_context(WavRecorder(options.audio)) if options.audio else None
@@ -97,6 +103,12 @@ def play(bundle: Bundle, options: PlayOptions) -> PlayResult:
                             on_samples=to_sinks if sinks else None,
                             samples_every=1 if speaker is not None else SAMPLES_EVERY, synctest=options.synctest)
             frames: list[Path] = []
+            if options.profile is not None:
+                assert renderer is not None
+                count, out = options.profile
+                taken = profile(game, bundle, renderer, count, out, seed=options.seed, players=options.players,
+                                recording=recording)
+                return PlayResult(game.tick_count, game.state_hash(), [], game.audio_hash(), taken)
             if options.headless:
                 if options.frames:
                     options.frames.mkdir(parents=True, exist_ok=True)
@@ -113,7 +125,7 @@ def play(bundle: Bundle, options: PlayOptions) -> PlayResult:
                         window.present()
                         return not window.closed
 
-                    runner.run_realtime(present, lambda state: state.set_devices(0, window.poll()), ticks=options.ticks)
+                    runner.run_realtime(present, lambda state: runner.take_devices(state, window.poll()), ticks=options.ticks)
             if options.screenshot and renderer is not None:
                 renderer.save_png(options.screenshot)
             runner.drain()

@@ -33,12 +33,16 @@ __all__ = ["DEFAULT_CPU_LIMIT", "DEFAULT_TIER", "CpuLimit", "GameHost", "Tier", 
 
 @contextmanager
 def open_game(bundle: Bundle, *, cpu_limit: CpuLimit = DEFAULT_CPU_LIMIT, seed: int = 0,
-              saves: Saves | None = None, tier: Tier = DEFAULT_TIER) -> Iterator[GameHost]:
+              saves: Saves | None = None, tier: Tier = DEFAULT_TIER, debug_info: bool = False) -> Iterator[GameHost]:
     """Start a game bounded by ``cpu_limit``: in a watchdog-bounded worker process (``WATCHDOG``),
     or in-process on an engine enforcing it (``EPOCH``, ``FUEL``, ``OFF``); closed on exit. Its save
     slots live in ``saves`` (none: every save call answers LW_SAVE_UNAVAILABLE). On ``Tier.AOT`` the
     game runs as native code, each call bounded by the tier's own deadline watchdog (``cpu_limit`` is then the
-    wasmtime tier's; the watchdog is refused)."""
+    wasmtime tier's; the watchdog is refused). ``debug_info``: in-process on wasmtime, on an engine that
+    gives gdb/lldb the guest's DWARF (``Engine(debug_info=True)``)."""
+    if debug_info and (not cpu_limit.in_process or tier is not Tier.WASMTIME):
+        raise UnsupportedCpuLimit(f"a debugger follows {bundle.config.name} only in this process on wasmtime: use cpu limit "
+                                  "epoch, fuel or off and the wasmtime tier with --debug, not the watchdog or the AOT tier")
     if tier is Tier.AOT:
         if cpu_limit is CpuLimit.WATCHDOG:
             raise UnsupportedTier("the AOT tier bounds each call itself, in-process: it does not run under the watchdog "
@@ -53,5 +57,5 @@ def open_game(bundle: Bundle, *, cpu_limit: CpuLimit = DEFAULT_CPU_LIMIT, seed: 
         with WorkerGame(bundle, seed=seed, saves=saves) as worker:
             yield worker
         return
-    with Engine(cpu_limit) as engine, start_game(bundle, engine, seed=seed, saves=saves) as game:
+    with Engine(cpu_limit, debug_info=debug_info) as engine, start_game(bundle, engine, seed=seed, saves=saves) as game:
         yield game

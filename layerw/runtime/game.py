@@ -138,8 +138,9 @@ class Game(MemoryHost):
 
     def _translate(self, trap: wasmtime.Trap, call: str) -> GameError:
         code = trap.trap_code
+        frames = [(f.module_offset, f.func_index, f.func_name) for f in trap.frames]
         if code in (wasmtime.TrapCode.INTERRUPT, wasmtime.TrapCode.OUT_OF_FUEL):
-            return self._timed_out(call)
+            return self._timed_out(call, frames)
         if hasattr(self, "memory") and self._memory_full():
             return GameOutOfMemory(f"{self._where(call)}: trapped ({code.name.lower() if code else 'trap'}) with "
                                    f"memory at its cap of {self.config.memory_mb} MiB ([limits] memory_mb)",
@@ -148,8 +149,8 @@ class Game(MemoryHost):
         # wasmtime puts a backtrace first and the cause ("wasm trap: call stack exhausted") after it
         text = str(trap.message or "")
         cause = text.split("wasm trap: ", 1)[1].splitlines()[0] if "wasm trap: " in text else name
-        return GameCrashed(f"{self._where(call)}: trapped: {cause}", game=self.name, tick=self.tick_count,
-                           trap_code=name)
+        return self._with_frames(GameCrashed(f"{self._where(call)}: trapped: {cause}", game=self.name,
+                                             tick=self.tick_count, trap_code=name), frames)
 
     # --- the frame path ---------------------------------------------------------------------------
 

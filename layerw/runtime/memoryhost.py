@@ -12,8 +12,8 @@ from __future__ import annotations
 import hashlib
 import struct
 from abc import abstractmethod
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 import wasmtime
@@ -30,6 +30,10 @@ from layerw.runtime.saveslots import SaveSlots
 from layerw.runtime.snapshot import PAGE, Snapshot
 from layerw.runtime.wasi import SplitMix64
 from layerw.saves import Saves
+from layerw.symbols import SourceFrame, Symbols, describe
+
+_Error = TypeVar("_Error", bound=GameError)
+RawFrame = tuple[int, int, str | None]  # a guest frame as the engine gives it: module offset, function index, name
 
 SND_LEN = abi.IO.offsets["snd_len"]
 assert abi.IO.offsets["snd_dropped"] == SND_LEN + 4
@@ -47,6 +51,8 @@ class MemoryHost(BaseHost):
         self.engine = engine
         self._dropped_reported = False
         self._oversized_reported = False
+        self._symbols: Symbols | None = None
+        self._symbols_read = False
 
     def _boot(self) -> None:
         """Start the game: a fresh instance seeded with ``seed``, initialised, its lw_io checked."""
@@ -143,9 +149,48 @@ class MemoryHost(BaseHost):
     def _where(self, call: str) -> str:
         return f"{self.name} at tick {self.tick_count} in {call}"
 
-    def _timed_out(self, call: str) -> GameTimedOut:
-        return GameTimedOut(f"{self._where(call)}: ran past its CPU deadline of {self.config.tick_ms} ms "
-                            "([limits] tick_ms)", game=self.name, tick=self.tick_count)
+    def _timed_out(self, call: str, frames: Sequence[RawFrame] = ()) -> GameTimedOut:
+        return self._with_frames(GameTimedOut(f"{self._where(call)}: ran past its CPU deadline of {self.config.tick_ms} ms "
+                                              "([limits] tick_ms)", game=self.name, tick=self.tick_count), frames)
+
+    # --- backtraces -------------------------------------------------------------------------------
+
+    def symbols(self) -> Symbols | None:
+        """The build's source-line table, read on first use (a trap); None when the bundle has none
+        or it belongs to another build (logged once)."""
+        if not self._symbols_read:
+            self._symbols_read = True
+            data = self.bundle.read_symbols()
+            try:
+                symbols = Symbols.from_bytes(data) if data is not None else None
+            except InvalidModule as e:
+                self.log.warning("[%s] its symbols are unusable (%s): traps name no source lines", self.name, e)
+                symbols = None
+            if symbols is not None and not symbols.fits(self.module_sha256):
+                self.log.warning("[%s] its symbols are for another build of the module: traps name no source lines",
+                                 self.name)
+                symbols = None
+            self._symbols = symbols
+        return self._symbols
+
+    def backtrace(self, frames: Sequence[RawFrame]) -> list[SourceFrame]:
+        """Engine frames (innermost first) as source frames: function and file:line from the
+        symbols, inlined calls expanded; the function's index where there are no symbols."""
+        symbols = self.symbols()
+        out: list[SourceFrame] = []
+        for offset, index, name in frames:
+            found = symbols.frames(offset) if symbols is not None else []
+            out.extend(found or [SourceFrame(offset, name or f"wasm-function[{index}]")])
+        return out
+
+    def _with_frames(self, error: _Error, frames: Sequence[RawFrame]) -> _Error:
+        """``error`` naming the guest frames it happened in: in its message, one ``at`` line each,
+        and as structured ``frames`` (for logs and telemetry)."""
+        source = self.backtrace(frames)
+        if source:
+            error.args = (f"{error.args[0]}{describe(source)}", *error.args[1:])
+            error.frames = [frame.to_json() for frame in source]
+        return error
 
     def _not_instantiated(self, text: str, *, over_cap: bool) -> LayerWError:
         """The error for an instance wasmtime refused to create, from its message's first line;

@@ -35,6 +35,7 @@ from layerw.runtime.engine import CpuLimit, Engine
 from layerw.server.catalog import Catalog
 from layerw.server.save_routes import save_routes
 from layerw.server.store_routes import store_routes
+from layerw.server.symbolizer import Symbolizer
 from layerw.server.telemetry import ReportLimits, ServedBytes, metrics_route, telemetry_route
 from layerw.server.web_routes import web_routes
 from layerw.session.checkpointer import Checkpoints
@@ -85,12 +86,14 @@ def peer_of(ws: WebSocket) -> str:
 def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits | None = None,
                room_options: dict[str, int] | None = None, directory: Directory | None = None,
                public_url: str = "", metrics: Metrics | None = None, reports: ReportLimits | None = None,
-               operators: tuple[str, ...] = LOOPBACK, checkpoints: Checkpoints | None = None) -> Starlette:
+               operators: tuple[str, ...] = LOOPBACK, checkpoints: Checkpoints | None = None,
+               serve_symbols: bool = False) -> Starlette:
     """``store`` adds its HTTP routes and players' saves in it (``save_routes.py``); ``public_url`` is
     how other server processes' clients reach this one (for room routing); ``reports`` bounds browser
     reports (size, rate); ``operators`` are the client addresses (after ``--trusted-proxies``) that
     ``GET /rooms`` shows private rooms to; ``checkpoints`` writes rooms to a store and resumes them
-    there (the app closes it when it stops)."""
+    there (the app closes it when it stops); ``serve_symbols`` lets pages download games' symbols
+    (development: crash reports name source lines on the page; without it only the server's logs do)."""
     metrics = metrics or Metrics()
     engine = Engine(CpuLimit.EPOCH)
     host = RoomHost(catalog.bundle, engine, limits or Limits(), room_options, metrics=metrics, checkpoints=checkpoints)
@@ -164,10 +167,12 @@ def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits |
         await rooms_dir.aclose()
         engine.close()
 
-    routes: list[BaseRoute] = [*(store_routes(store, metrics) + save_routes(store, catalog) if store is not None else []),
+    routes: list[BaseRoute] = [*(store_routes(store, metrics, serve_symbols=serve_symbols) + save_routes(store, catalog)
+                                 if store is not None else []),
                                *web_routes(catalog.names),
                                Route("/rooms", rooms), WebSocketRoute("/rooms/{game}/{room}", room_socket),
-                               metrics_route(metrics), telemetry_route(metrics, reports)]
+                               metrics_route(metrics),
+                               telemetry_route(metrics, reports, Symbolizer(store) if store is not None else None)]
     middleware = [Middleware(ServedBytes, metrics=metrics),
                   Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "HEAD"],
                              allow_headers=["Range", "If-None-Match"], expose_headers=["ETag", "Content-Range"]),

@@ -155,7 +155,7 @@ class RoomRunner:
             frame = self.room.step()
         except GameError as e:
             self.metrics.trap(self.game, e)
-            self.log.error("room %s stopped: %s", self.room.id, e, extra={"error": type(e).__name__})
+            self.log.error("room %s stopped: %s", self.room.id, e, extra={"error": type(e).__name__, "frames": e.frames})
             self.drop_all(CLOSE_INTERNAL, f"the game stopped: {e}")
             return None
         self._tick_seconds.observe(time.perf_counter() - started)

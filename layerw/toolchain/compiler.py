@@ -2,7 +2,10 @@
 
 C is compiled as C11, C++ as C++17 without exceptions or RTTI; both -O2, SIMD128 on, stripped,
 as a WASI reactor, with the shadow stack first in memory (``abi.STACK_SIZE``) so the game state is
-one contiguous range. Shared by the core build (``build.py``) and components (``component.py``).
+one contiguous range. With ``debug`` the sources compile with ``-g`` and the link keeps its DWARF
+(``DEBUG_FLAGS``); ``debuginfo.split`` then makes the stripped module from it (``-g`` does not change
+the code clang emits; the libc zig links for an unstripped output may differ by a few bytes).
+Shared by the core build (``build.py``) and components (``component.py``).
 """
 
 from __future__ import annotations
@@ -28,23 +31,29 @@ COMMON_FLAGS = [
 C_FLAGS = ["-std=c11"]
 CXX_FLAGS = ["-std=c++17", "-fno-exceptions", "-fno-rtti"]
 LINK_FLAGS = ["-s", f"-Wl,-z,stack-size={abi.STACK_SIZE}", "-lm"]
+DEBUG_FLAGS = ["-g"]
+# zig's -O0 turns UBSan on, whose runtime prints through WASI files no host offers
+UNOPTIMIZED_FLAGS = ["-fno-sanitize=undefined"]
 
 
 def compile_module(sources: list[Path], out: Path, *, runtime: tuple[Path, ...] = (RUNTIME_C,),
-                   defines: tuple[str, ...] = ()) -> None:
-    """Compile and link ``sources`` plus the guest ``runtime`` into ``out`` (a .wasm file)."""
+                   defines: tuple[str, ...] = (), debug: bool = False, optimize: bool = True) -> None:
+    """Compile and link ``sources`` plus the guest ``runtime`` into ``out`` (a .wasm file); with
+    ``debug``, ``out`` keeps its DWARF and names (strip it with ``debuginfo.split``); without
+    ``optimize``, -O0 (a debugger then sees every variable and line)."""
     cxx = any(s.suffix in CXX_SUFFIXES for s in sources)
     with tempfile.TemporaryDirectory(prefix="layerw-build-") as tmp:
         objects = []
         for i, src in enumerate([*sources, *runtime]):
             obj = Path(tmp) / f"{i}-{src.stem}.o"
             is_cxx = src.suffix in CXX_SUFFIXES
-            args = ["c++" if is_cxx else "cc", *COMMON_FLAGS, *(CXX_FLAGS if is_cxx else C_FLAGS),
-                    *(f"-D{d}" for d in defines), "-c", str(src), "-o", str(obj)]
+            common = COMMON_FLAGS if optimize else [*("-O0" if f == "-O2" else f for f in COMMON_FLAGS), *UNOPTIMIZED_FLAGS]
+            args = ["c++" if is_cxx else "cc", *common, *(CXX_FLAGS if is_cxx else C_FLAGS),
+                    *(DEBUG_FLAGS if debug else ()), *(f"-D{d}" for d in defines), "-c", str(src), "-o", str(obj)]
             _check(zig.run(args), src)
             objects.append(str(obj))
         link = ["c++" if cxx else "cc", f"--target={zig.TARGET}", "-mexec-model=reactor", *objects,
-                *LINK_FLAGS, "-o", str(out)]
+                *(f for f in LINK_FLAGS if not (debug and f == "-s")), "-o", str(out)]
         _check(zig.run(link), None)
 
 

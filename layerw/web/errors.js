@@ -79,7 +79,7 @@ export class AssetNotFound extends AssetError {}
 /** A sound asset is corrupt, truncated, too long or of an unknown format (or the game's sounds exceed the mixer's budget). (In Python also ValueError.) */
 export class SoundError extends AssetError {}
 
-/** The game failed while running. */
+/** The game failed while running; ``frames`` is the guest's backtrace where the host read one (innermost first, each ``{"function", "file", "line", "offset"}``; file and line from the build's symbols, see ``layerw.symbols``). */
 export class GameError extends LayerWError {
   static fields = Object.freeze({"game": "", "tick": -1});
 

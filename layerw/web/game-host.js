@@ -122,6 +122,7 @@ export class GameHost {
     this.oversizedReported = false;
     /** @type {Audio | null} set by create() */
     this.audio = null;
+    this.soundMs = 0; // milliseconds spent mixing sound so far
     /** @type {WebAssembly.Memory | null} the guest's linear memory where the host sees it (the memory cap) */
     this.memory = null;
     /** @type {import("./saves.js").SaveStore | null} the game's save slots (null in a room); not game state */
@@ -304,8 +305,10 @@ export class GameHost {
       block = block.subarray(0, this.sndCapacity);
     }
     const audio = this.live(this.audio);
+    const started = performance.now();
     audio.register(this.assets.takeReadySounds());
     audio.mix(block, dropped);
+    this.soundMs += performance.now() - started; // the timing overlay's `sound` (timing.js)
   }
 
   /**

@@ -17,6 +17,7 @@
 // component itself, which only native hosts run): the glue is imported from a blob: URL once its
 // chunks check out, and its core modules come from verified chunks like everything else.
 
+import { loadSymbols } from "./symbols.js";
 import { LoadError, IntegrityError, InvalidModule } from "./errors.js";
 import { applyDelta, sha256 } from "./delta.js";
 import { MODULE_BYTES, Progress, glueName } from "./source.js";
@@ -237,7 +238,9 @@ export async function storeSource(game, { channel = null, version = null, base =
     || localStorage.getItem("layerw-zstd-used") || moduleEntry.chunks.reduce((n, c) => n + c.stored_size, 0) - d.size > DECODER_BYTES);
   const module = loadModule(game, moduleEntry, deltas, chunks, cache, base, stats, progress);
   module.catch(() => {});
-  return { config, module, progress, stats, readAsset, readStream };
+  // a server gives players symbols only when its operator allows it (`layerw serve --serve-symbols`)
+  const readSymbols = () => loadSymbols(`${base}/debug/${g}/${encodeURIComponent(doc.game.version)}/symbols.json`);
+  return { config, module, progress, stats, readAsset, readStream, readSymbols };
 }
 
 /** A component build's browser form (source.js `component`), or null when it was published

@@ -97,9 +97,9 @@ def with_asset(build_dir: Path, dest: Path, asset: str, data: bytes) -> Path:
 
 
 @contextmanager
-def store_server(root: Path, **room_options: int) -> Iterator[StoreServer]:
+def store_server(root: Path, *, serve_symbols: bool = False, **room_options: int) -> Iterator[StoreServer]:
     store = LocalStore(root)
-    app = create_app(StoreCatalog(store), store=store, room_options=room_options or None)
+    app = create_app(StoreCatalog(store), store=store, room_options=room_options or None, serve_symbols=serve_symbols)
     recorder = Recorder(app)
     with serving(recorder) as url:
         yield StoreServer(store, url, recorder)
