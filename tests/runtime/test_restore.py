@@ -14,7 +14,6 @@ from layerw import abi
 from layerw.bundle import Bundle
 from layerw.errors import GameCrashed
 from layerw.runtime.aot.aotgame import AotGame
-from layerw.runtime.aot.compiler import AotCompiler
 from layerw.runtime.engine import Engine
 from layerw.runtime.game import Game
 from layerw.runtime.gamehost import GameHost
