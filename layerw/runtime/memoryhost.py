@@ -218,6 +218,8 @@ class MemoryHost(BaseHost):
         rng_state, asset_state = snap.check_fits(self.name, self.module_sha256, io.state_begin, io.cmd_ptr,
                                                  io.cmd_capacity, self.config.memory_bytes,
                                                  allow_other_build=allow_other_build)
+        if len(snap.memory) != snap.memory_size:
+            raise SnapshotError(f"snapshot memory holds {len(snap.memory)} bytes, its pages and layout say {snap.memory_size}")
         in_place = (self._failure is None and self._fresh_stack is not None and snap.module_sha256 == self.module_sha256
                     and snap.pages >= self._pages())
         try:
@@ -262,8 +264,15 @@ class MemoryHost(BaseHost):
         difference. Memory: below ``state_begin`` a fresh instance's (the dead stack), the state
         from ``snap``, and the command buffer's scratch tail zeroed (as in a fresh instance, so the
         game's next frame declares its GPU resources again, ``lw_gpu_fresh``); the rest of the
-        command buffer is each frame's output, rewritten before the host reads it. Host: the random
-        stream, the mixer's voices, and the asset table (reloaded only when it differs)."""
+        command buffer is each frame's output, rewritten before the host reads it. Host state first,
+        as for a fresh instance: the random stream, the mixer's voices, and the asset table
+        (reloaded only when it differs)."""
+        self.rng.state = rng_state
+        sound = snap.host.get("audio")
+        if self.assets.state() != asset_state or (self.audio is not None and sound is None):
+            self._restore_host(snap, asset_state)
+        elif self.audio is not None:
+            self.audio.rewind(sound)  # the mixer keeps the sounds it was given: the same assets are ready
         io, stack = self.io, self._fresh_stack
         assert stack is not None
         grow = snap.pages - self._pages()
@@ -276,9 +285,3 @@ class MemoryHost(BaseHost):
         patch(live[io.state_begin:io.cmd_ptr], state[:split])
         patch(live[io.cmd_end:], state[split:])
         live[io.cmd_end - abi.COMMAND_SCRATCH:io.cmd_end] = bytes(abi.COMMAND_SCRATCH)
-        self.rng.state = rng_state
-        sound = snap.host.get("audio")
-        if self.assets.state() != asset_state or (self.audio is not None and sound is None):
-            self._restore_host(snap, asset_state)
-        elif self.audio is not None:
-            self.audio.rewind(sound)  # the mixer keeps the sounds it was given: the same assets are ready

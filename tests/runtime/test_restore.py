@@ -58,6 +58,9 @@ def growing(tmp_path_factory: pytest.TempPathFactory, built: Callable[[Path], Pa
     src = tmp_path_factory.mktemp("src") / "growing"
     scaffold(src)
     (src / "main.c").write_text(GROWING_GAME)
+    toml = src / "layerw.toml"  # a generous deadline: a loaded machine stalls a call, and deadlines are not tested here
+    assert "tick_ms = 100" in toml.read_text()
+    toml.write_text(toml.read_text().replace("tick_ms = 100", "tick_ms = 2000"))
     return Bundle.open(built(src))
 
 
