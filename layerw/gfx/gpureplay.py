@@ -6,8 +6,9 @@ write after a recorded pass submits what came before, so writes land in stream o
 ``abi.GPU_FRAME`` is the renderer's own target, which the 2D batches then draw over.
 
 Restores and joins: the game declares its resources again (``lw_gpu_fresh``): the guest runtime
-marks a fresh instance, which a start, a restore and a join all make, and the game's first frame in
-it RESETs and declares everything, so pixels after a restore are those of the uninterrupted run.
+marks a fresh instance, which a start and a join make (a restore, in place or not, clears the mark
+too), and the game's first frame after it RESETs and declares everything, so pixels after a
+restore are those of the uninterrupted run.
 If wgpu still rejects something the checker let through (a shader that does not compile, a
 binding the shader does not declare), the game's GPU resources are dropped and the error is a
 ``GpuStreamError`` (``ShaderError`` for WGSL, with its line): the device stays usable.

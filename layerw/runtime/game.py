@@ -103,6 +103,9 @@ class Game(MemoryHost):
     def _write(self, at: int, data: bytes) -> None:
         self.memory.write(self.store, data, at)
 
+    def _live_memory(self) -> memoryview:
+        return self._view()
+
     def _view(self) -> memoryview:
         """All of guest memory, zero-copy. The array type for its size is held here: ctypes caches
         such types only weakly (see layerw.runtime.ctypes_types)."""

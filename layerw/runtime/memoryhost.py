@@ -5,6 +5,8 @@ so everything but the calls themselves is written once here: start-up (fresh ins
 initialisation, the lw_io check), the call wrapper (CPU budget, failure latch, errors translated
 to ``GameError``), the asset table and its new textures, and state hashes, snapshots and restores
 built on five small backend primitives: fresh instance, pages, grow, read range, write range.
+A backend that can lend all of memory as a writable view (``_live_memory``) also restores in place:
+the snapshot's blocks that differ are written back into the running instance, with no new one.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from layerw.errors import GameError, GameOutOfMemory, GameTimedOut, InvalidModul
 from layerw.observability import tracing
 from layerw.runtime.assets import AssetTable
 from layerw.runtime.basehost import BaseHost
+from layerw.runtime.blocks import patch
 from layerw.runtime.engine import Engine
 from layerw.runtime.iolayout import IoLayout, check_io
 from layerw.runtime.saveslots import SaveSlots
@@ -53,12 +56,16 @@ class MemoryHost(BaseHost):
         self._oversized_reported = False
         self._symbols: Symbols | None = None
         self._symbols_read = False
+        self._fresh_stack: bytes | None = None  # a fresh instance's memory below state_begin (in-place restores)
 
     def _boot(self) -> None:
         """Start the game: a fresh instance seeded with ``seed``, initialised, its lw_io checked."""
         self._fresh(SplitMix64(self.seed))
+        live = self._live_memory()
+        fresh = bytes(live) if live is not None else None  # before the guest's first call uses its stack
         io = self._init_io()
         self._set_io(check_io(self.name, io, self._pages() * PAGE))
+        self._fresh_stack = fresh[:self.io.state_begin] if fresh is not None else None
 
     def _fresh(self, rng: SplitMix64) -> None:
         self.rng = rng
@@ -98,6 +105,11 @@ class MemoryHost(BaseHost):
     @abstractmethod
     def _write(self, at: int, data: bytes) -> None:
         """Copy ``data`` into linear memory at ``at``."""
+
+    def _live_memory(self) -> memoryview | None:
+        """All of linear memory as a writable view (valid until it grows), for restores in place;
+        None where the backend cannot lend one (each restore then starts a fresh instance)."""
+        return None
 
     @abstractmethod
     def _invoke(self, name: str, args: tuple[Any, ...]) -> Any:
@@ -245,28 +257,76 @@ class MemoryHost(BaseHost):
         )
 
     def restore(self, snap: Snapshot, *, allow_other_build: bool = False) -> None:
-        """Continue from ``snap`` in a fresh instance (also after a crash or a timeout)."""
+        """Continue from ``snap``: in place when it can (``_restore_in_place``), else in a fresh
+        instance (also after a crash or a timeout)."""
         io = self.io
         rng_state, asset_state = snap.check_fits(self.name, self.module_sha256, io.state_begin, io.cmd_ptr,
                                                  io.cmd_capacity, self.config.memory_bytes,
                                                  allow_other_build=allow_other_build)
-        self._failure = None
+        if len(snap.memory) != snap.memory_size:
+            raise SnapshotError(f"snapshot memory holds {len(snap.memory)} bytes, its pages and layout say {snap.memory_size}")
+        in_place = (self._failure is None and self._fresh_stack is not None and snap.module_sha256 == self.module_sha256
+                    and snap.pages >= self._pages())
         try:
-            with tracing.span("instantiate", game=self.name, tick=snap.tick):
-                self._fresh(SplitMix64(rng_state))
-            self.assets.restore(asset_state)
-            if self.audio is not None:
-                self.audio.restore(snap.host.get("audio"), self.assets.take_ready_sounds())
-            grow = snap.pages - self._pages()
-            if grow < 0:
-                raise SnapshotError(f"snapshot has {snap.pages} pages, fewer than the module's initial memory")
-            if grow and not self._grow(grow):
-                raise SnapshotError(f"{self.name} cannot grow to the snapshot's {snap.pages} pages")
-            split = io.cmd_ptr - io.state_begin
-            self._write(io.state_begin, snap.memory[:split])
-            self._write(io.cmd_end, snap.memory[split:])
-        except BaseException as e:  # the fresh instance holds part of a state: refuse to run it
+            if in_place:
+                with tracing.span("restore_in_place", game=self.name, tick=snap.tick):
+                    self._restore_in_place(snap, rng_state, asset_state)
+            else:
+                self._failure = None
+                with tracing.span("instantiate", game=self.name, tick=snap.tick):
+                    self._fresh(SplitMix64(rng_state))
+                self._restore_host(snap, asset_state)
+                self._restore_memory(snap)
+        except BaseException as e:  # the instance holds part of a state: refuse to run it
             self._fail(GameError(f"{self.name}: restoring the snapshot of tick {snap.tick} failed ({e}); "
                                  "restore another snapshot", game=self.name, tick=self.tick_count))
             raise
         self.tick_count = snap.tick
+
+    def _restore_host(self, snap: Snapshot, asset_state: dict[str, Any]) -> None:
+        """The host's state from ``snap``: its asset table, then the mixer with the sounds ready in it."""
+        self.assets.restore(asset_state)
+        if self.audio is not None:
+            self.audio.restore(snap.host.get("audio"), self.assets.take_ready_sounds())
+
+    def _restore_memory(self, snap: Snapshot) -> None:
+        """A fresh instance's memory grown to the snapshot's pages and given its state."""
+        io = self.io
+        grow = snap.pages - self._pages()
+        if grow < 0:
+            raise SnapshotError(f"snapshot has {snap.pages} pages, fewer than the module's initial memory")
+        if grow and not self._grow(grow):
+            raise SnapshotError(f"{self.name} cannot grow to the snapshot's {snap.pages} pages")
+        split = io.cmd_ptr - io.state_begin
+        self._write(io.state_begin, snap.memory[:split])
+        self._write(io.cmd_end, snap.memory[split:])
+
+    def _restore_in_place(self, snap: Snapshot, rng_state: int, asset_state: dict[str, Any]) -> None:
+        """Rewrite the live instance as a fresh one restored from ``snap`` would be. Only for this
+        build's snapshot, a memory no larger than the snapshot's (memories never shrink) and an
+        instance that has not failed: between calls the only mutable global, the stack pointer, is
+        back at its initial value (see ``Snapshot``), so memory and host state are the whole
+        difference. Memory: below ``state_begin`` a fresh instance's (the dead stack), the state
+        from ``snap``, and the command buffer's scratch tail zeroed (as in a fresh instance, so the
+        game's next frame declares its GPU resources again, ``lw_gpu_fresh``); the rest of the
+        command buffer is each frame's output, rewritten before the host reads it. Host state first,
+        as for a fresh instance: the random stream, the mixer's voices, and the asset table
+        (reloaded only when it differs)."""
+        self.rng.state = rng_state
+        sound = snap.host.get("audio")
+        if self.assets.state() != asset_state or (self.audio is not None and sound is None):
+            self._restore_host(snap, asset_state)
+        elif self.audio is not None:
+            self.audio.rewind(sound)  # the mixer keeps the sounds it was given: the same assets are ready
+        io, stack = self.io, self._fresh_stack
+        assert stack is not None
+        grow = snap.pages - self._pages()
+        if grow and not self._grow(grow):
+            raise SnapshotError(f"{self.name} cannot grow to the snapshot's {snap.pages} pages")
+        live = self._live_memory()
+        assert live is not None
+        state, split = memoryview(snap.memory), io.cmd_ptr - io.state_begin
+        patch(live[:io.state_begin], stack)
+        patch(live[io.state_begin:io.cmd_ptr], state[:split])
+        patch(live[io.cmd_end:], state[split:])
+        live[io.cmd_end - abi.COMMAND_SCRATCH:io.cmd_end] = bytes(abi.COMMAND_SCRATCH)

@@ -173,6 +173,9 @@ class AotGame(MemoryHost):
     def _write(self, at: int, data: bytes) -> None:
         self.memory.write(None, data, at)
 
+    def _live_memory(self) -> memoryview:
+        return self.memory.view()
+
     # --- calls and their errors -------------------------------------------------------------------
 
     def _arm(self) -> None:
