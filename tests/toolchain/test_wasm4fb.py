@@ -13,7 +13,8 @@ from layerw.toolchain import wasm4fb
 
 
 def test_the_shipped_module_is_up_to_date() -> None:
-    assert wasm4fb.MODULE.read_bytes() == wasm4fb.build_wasm4fb(), "web/wasm4fb.wasm is stale: run python -m layerw.toolchain.wasm4fb"
+    stale = "web/wasm4fb.wasm is stale: run python -m layerw.toolchain.wasm4fb"
+    assert wasm4fb.MODULE.read_bytes() == wasm4fb.build_wasm4fb(), stale
 
 
 def test_the_module_imports_one_page_and_keeps_no_data_or_stack() -> None:

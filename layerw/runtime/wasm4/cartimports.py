@@ -2,7 +2,8 @@
 
 # Spec: https://wasm4.org/docs/reference/functions.
 The drawing functions a cart calls are the drawing module's (``drawing``, wasm to wasm); those
-here draw what it hands back (see there) and the UTF-8/UTF-16 text, through ``Framebuffer``. Every argument arrives as a wasm i32 (a signed Python int): sizes, flags and pointers are read
+here draw what it hands back (see there) and the UTF-8/UTF-16 text, through ``Framebuffer``.
+Every argument arrives as a wasm i32 (a signed Python int): sizes, flags and pointers are read
 as the u32 WASM-4 declares them, coordinates as i32. Nothing here raises into the cart: a
 pointer or size outside its 64 KiB is cut to what lies inside (or ignored), and reported.
 """
