@@ -9,12 +9,13 @@ from __future__ import annotations
 import ctypes
 import random
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
 import wasmtime
 
-from layerw.runtime.engine import Engine
+from layerw.runtime.engine import CpuLimit, Engine
 from layerw.runtime.wasm4 import drawing, font
 from layerw.runtime.wasm4 import memorymap as mm
 from layerw.runtime.wasm4.cartimports import u32
@@ -184,3 +185,17 @@ def test_the_far_ends_draw_the_same(pair: Pair, call: tuple[int | str, ...]) -> 
     pair.draw_colors(0x4321)
     pair.call(str(name), *(int(v) for v in rest))
     assert np.array_equal(pair.view, pair.oracle.memory) and pair.module_warnings == pair.oracle_warnings
+
+
+def test_drawing_spends_the_carts_fuel(tmp_path: Path) -> None:
+    """The module runs in the cart's Store, so the CPU limit counts its work: under fuel a full-screen
+    rect burns at least a unit a pixel, and a budget too small for it stops it with a trap."""
+    with Engine(CpuLimit.FUEL, cache=tmp_path / "modules") as fuel:
+        pair = Pair(fuel, 1)
+        pair.draw_colors(0x21)
+        before = pair.store.get_fuel()
+        pair.funcs["rect"](pair.store, 0, 0, 160, 160)
+        assert before - pair.store.get_fuel() >= 160 * 160
+        pair.store.set_fuel(1000)
+        with pytest.raises(wasmtime.Trap):
+            pair.funcs["rect"](pair.store, 0, 0, 160, 160)
