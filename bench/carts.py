@@ -1,5 +1,5 @@
-"""Carts: the frame cost of a busy WASM-4 cart natively (wasmtime, the numpy framebuffer) and in
-Chromium (V8, web/wasm4-framebuffer.js), beside an empty cart (the host's own cost per frame).
+"""Carts: the frame cost of a busy WASM-4 cart natively (wasmtime) and in Chromium (V8), both
+drawing with the drawing module (web/wasm4fb.wasm, wasm to wasm), beside an empty cart (the host's own cost per frame).
 
 A frame is what a host does per 60 Hz tick for a cart: write the input registers, clear the
 framebuffer, call ``update`` (which draws through the env functions), mix its tone() calls, then

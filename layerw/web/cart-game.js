@@ -1,7 +1,7 @@
 // CartGame: a WASM-4 cart in the browser, a GameHost backend (game-host.js; mirrors
 // layerw/runtime/wasm4/cartgame.py). The host makes the cart's one 64 KiB page, writes the default
 // palette and DRAW_COLORS, instantiates the cart with WASM-4's `env` functions (wasm4-imports.js;
-// wasm4-framebuffer.js draws, wasm4-disk.js keeps the disk), calls _initialize or _start and start,
+// wasm4fb.wasm draws, wasm4-disk.js keeps the disk), calls _initialize or _start and start,
 // then per tick writes GAMEPADS and MOUSE from Layer-W's input (wasm4-controls.js), clears the
 // framebuffer unless SYSTEM_FLAGS preserves it, calls update, then mixes the tick's tone() calls (one TONE command each, wasm4-tone.js) as its sound
 // block through GameHost's Audio, so audioHash() equals the native audio-hash. The frame is one
@@ -142,7 +142,7 @@ export class CartGame extends GameHost {
     this.tones.length = 0;
     const { name, log, disk, tones, traces } = this;
     this.imports = new CartImports({ name, log, ram: this.ram, disk, tones, traces, tick: () => this.tickCount });
-    const instance = await WebAssembly.instantiate(this.module, { env: { memory, ...this.imports.functions() } });
+    const instance = await WebAssembly.instantiate(this.module, { env: { memory, ...(await this.imports.functions(memory)) } });
     this.exports = instance.exports;
     this.globals = this.globalNames.map((n) => /** @type {WebAssembly.Global} */ (this.exports[n]));
   }

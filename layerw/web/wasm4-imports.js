@@ -1,10 +1,15 @@
 // CartImports: WASM-4's 17 `env` functions for one instance of a cart (mirrors
-// layerw/runtime/wasm4/cartimports.py): drawing into the framebuffer in the cart's memory
-// (wasm4-framebuffer.js), tone() as ToneEvents (wasm4-tone.js), diskr/diskw on the cart's Disk
+// layerw/runtime/wasm4/cartimports.py): drawing into the framebuffer in the cart's memory by the
+// drawing module (wasm4fb.wasm, built from layerw/toolchain/runtime/lw_wasm4fb.c, the module the
+// native host runs), instantiated over the cart's memory and its exports handed to the cart, so a
+// draw is a wasm-to-wasm call; wasm4-framebuffer.js draws what the module hands back (a sprite
+// past the end of memory or over the framebuffer, a string in it) and the UTF-8/UTF-16 text;
+// tone() as ToneEvents (wasm4-tone.js), diskr/diskw on the cart's Disk
 // (wasm4-disk.js), and the trace functions, as bounded log lines. Every u32 argument is read with
 // >>> 0 and every pointer bounded by the 64 KiB, as the native host reads them.
 // Spec: https://wasm4.org/docs/reference/functions
 
+import { AssetNotFound } from "./errors.js";
 import { Framebuffer, MEMORY_SIZE } from "./wasm4-framebuffer.js";
 import { decodeTone } from "./wasm4-tone.js";
 
@@ -14,6 +19,19 @@ const MAX_TRACES = 256;
 const latin1 = new TextDecoder("latin1");
 const utf8 = new TextDecoder("utf-8");
 const utf16 = new TextDecoder("utf-16le");
+/** @type {Promise<WebAssembly.Module> | null} */
+let drawing = null;
+
+/** The drawing module, fetched and compiled once per page. @returns {Promise<WebAssembly.Module>} */
+export function compileDrawing() {
+  if (!drawing) {
+    drawing = fetch(new URL("./wasm4fb.wasm", import.meta.url)).then(async (response) => {
+      if (!response.ok) throw new AssetNotFound(`the drawing module (wasm4fb.wasm) did not load: HTTP ${response.status}`);
+      return WebAssembly.compile(await response.arrayBuffer());
+    });
+  }
+  return drawing;
+}
 
 export class CartImports {
   /**
@@ -65,19 +83,28 @@ export class CartImports {
     return this.ram.subarray(ptr, ptr + Math.min(len, MEMORY_SIZE - ptr));
   }
 
-  /** WASM-4's env functions (u32 arguments read with >>> 0, as the native host reads them). */
-  functions() {
+  /**
+   * WASM-4's env functions (u32 arguments read with >>> 0, as the native host reads them): the
+   * drawing module's over `memory` (the cart's), these for the rest.
+   * @param {WebAssembly.Memory} memory
+   */
+  async functions(memory) {
     const fb = () => this.fb;
     const codes = (text) => Array.from(text, (c) => /** @type {number} */ (c.codePointAt(0)));
-    return {
-      blit: (p, x, y, w, h, f) => fb().blit(p >>> 0, x, y, w >>> 0, h >>> 0, 0, 0, w >>> 0, f >>> 0),
-      blitSub: (p, x, y, w, h, sx, sy, stride, f) => fb().blit(p >>> 0, x, y, w >>> 0, h >>> 0, sx >>> 0, sy >>> 0, stride >>> 0, f >>> 0),
-      line: (x1, y1, x2, y2) => fb().line(x1, y1, x2, y2),
-      hline: (x, y, len) => fb().hline(x, y, len >>> 0),
-      vline: (x, y, len) => fb().vline(x, y, len >>> 0),
-      oval: (x, y, w, h) => fb().oval(x, y, w >>> 0, h >>> 0),
-      rect: (x, y, w, h) => fb().rect(x, y, w >>> 0, h >>> 0),
+    const host = {
+      blit: (p, x, y, w, h, sx, sy, stride, f) => fb().blit(p >>> 0, x, y, w >>> 0, h >>> 0, sx >>> 0, sy >>> 0, stride >>> 0, f >>> 0),
       text: (p, x, y) => fb().text(Array.from(this.cstring(p >>> 0)), x, y),
+    };
+    const draw = (await WebAssembly.instantiate(await compileDrawing(), { env: { memory }, host })).exports;
+    return {
+      blit: draw.blit,
+      blitSub: draw.blitSub,
+      line: draw.line,
+      hline: draw.hline,
+      vline: draw.vline,
+      oval: draw.oval,
+      rect: draw.rect,
+      text: draw.text,
       textUtf8: (p, len, x, y) => fb().text(codes(utf8.decode(this.span(p >>> 0, len >>> 0))), x, y),
       textUtf16: (p, len, x, y) => fb().text(codes(utf16.decode(this.span(p >>> 0, (len >>> 0) & ~1))), x, y),
       tone: (freq, dur, vol, flags) => this.tone(freq >>> 0, dur >>> 0, vol >>> 0, flags >>> 0),

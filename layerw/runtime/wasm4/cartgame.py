@@ -41,7 +41,7 @@ from layerw.runtime.inputs import InputState, check_event_count
 from layerw.runtime.memoryhost import MemoryHost
 from layerw.runtime.snapshot import Snapshot
 from layerw.runtime.wasi import SplitMix64
-from layerw.runtime.wasm4 import controls, font
+from layerw.runtime.wasm4 import controls, drawing, font
 from layerw.runtime.wasm4 import memorymap as mm
 from layerw.runtime.wasm4.cartimports import MAX_TRACES, CartImports
 from layerw.runtime.wasm4.disk import Disk
@@ -88,6 +88,7 @@ class CartGame(Game):
         self._globals: list[wasmtime.Global] = []
         self._closed_globals: list[int | float] = []
         self.module = engine.compile(wasm)
+        self.drawing_module = engine.compile(drawing.module_bytes())  # same engine: the same CPU limit
         self._start(self._boot)
 
     # --- instance ----------------------------------------------------------------------------------
@@ -112,7 +113,9 @@ class CartGame(Game):
         self._tones_dropped = 0
         linker = wasmtime.Linker(self.engine.wasmtime)
         linker.define(self.store, "env", "memory", self.memory)
-        self.cart.define(linker)
+        draw = drawing.instantiate(self.store, self.drawing_module, self.memory,
+                                   {"blit": self.cart.blitSub, "text": self.cart.text})
+        self.cart.define(linker, self.store, draw)
         self.engine.arm(self.store, self.config.tick_ms)  # a wasm start function runs while instantiating
         try:
             instance = linker.instantiate(self.store, self.module)
