@@ -314,9 +314,10 @@ def _parser() -> argparse.ArgumentParser:
     parsers["serve"].add_argument("--checkpoint-every", type=float, default=0.5, metavar="SECONDS",
                                   help="write each room to the store this often, so another process resumes it after "
                                   "a crash losing at most about that much play (default 0.5; 0: rooms die with the process)")
-    parsers["serve"].add_argument("--claim-ttl", type=float, default=30.0, metavar="SECONDS",
-                                  help="a room's claim in the --rooms directory lapses this long after its process dies, "
-                                  "and another process may resume the room from its checkpoint (default 30)")
+    parsers["serve"].add_argument("--claim-ttl", type=float, default=2.0, metavar="SECONDS",
+                                  help="a room's lease in the --rooms directory: renewed 4 times per ttl, it lapses this long "
+                                  "after its process dies (another then resumes the room from its checkpoint), and a "
+                                  "process that cannot renew it for 3/4 of it stops the room (default 2)")
     parsers["serve"].add_argument("--rooms", help="room directory shared by several servers: redis://HOST:PORT "
                                   "(default: this process only)")
 

@@ -40,6 +40,7 @@ from layerw.server.web_routes import web_routes
 from layerw.session.checkpointer import Checkpoints
 from layerw.session.directory import Directory, LoopDirectory, MemoryDirectory
 from layerw.session.host import Limits, RoomHost
+from layerw.session.lease import Lease, Leases
 from layerw.store.store import Store
 from layerw.wire import CLOSE_ELSEWHERE, CLOSE_POLICY, CLOSE_TRY_AGAIN
 
@@ -95,7 +96,8 @@ def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits |
     engine = Engine(CpuLimit.EPOCH)
     host = RoomHost(catalog.bundle, engine, limits or Limits(), room_options, metrics=metrics, checkpoints=checkpoints)
     rooms_dir = LoopDirectory(directory or MemoryDirectory())
-    host.on_room_closed = lambda room: rooms_dir.release_soon(room, public_url)
+    leases = Leases(rooms_dir, public_url)  # the rooms this process owns, each run only while its lease is held
+    host.on_room_closed = leases.drop
 
     async def rooms(request: Request) -> JSONResponse:
         operator = request.client is not None and request.client.host in operators
@@ -117,13 +119,13 @@ def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits |
             await ws.close(CLOSE_POLICY, f"no game {game!r} or bad room id")
             return
         try:
-            owner = await rooms_dir.claim(f"{game}/{room_id}", public_url)
+            lease = await leases.take(f"{game}/{room_id}")
         except SessionError as e:
             log.warning("%s", e, extra={"room": f"{game}/{room_id}"})
             await ws.close(CLOSE_TRY_AGAIN, "the room directory is unavailable: try again later")
             return
-        if owner != public_url:
-            await ws.close(CLOSE_ELSEWHERE, owner)  # the client reconnects to the owning process
+        if not isinstance(lease, Lease):
+            await ws.close(CLOSE_ELSEWHERE, lease.owner)  # the client reconnects to the owning process
             return
 
         async def receive() -> bytes:
@@ -143,15 +145,13 @@ def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits |
                 pass  # already closed by the client
 
         await host.serve(game, room_id, receive, ws.send_bytes, close, peer=peer_of(ws),
-                         public=ws.query_params.get("public") == "1")
+                         public=ws.query_params.get("public") == "1", lease=lease if directory is not None else None)
 
     async def keep_claims() -> None:
+        """Renew the leases of the rooms running or being built here (a few times per ttl), drop the rest."""
         while True:
-            await asyncio.sleep(rooms_dir.directory.ttl_s / 3)
-            try:
-                await rooms_dir.refresh([f"{g}/{r}" for g, r in host.runners], public_url)
-            except SessionError as e:  # the next round tries again; claims last the directory's ttl_s
-                log.warning("%s", e)
+            await asyncio.sleep(leases.every_s)
+            await leases.renew({f"{g}/{r}" for g, r in (*host.runners, *host.building)})
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

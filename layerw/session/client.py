@@ -5,13 +5,18 @@ the room; the WebSocket lives at ``ws://HOST:PORT/rooms/GAME/ID``. A client that
 after it was welcomed (the server went away, restarted, or was killed and another process resumes
 the room from its checkpoint) rejoins by itself with the browser's backoff (``RETRY_DELAYS_MS``),
 and raises RoomUnreachable once every retry has failed; closes that rejoining cannot help
-(``NO_RETRY``) fail at once.
+(``NO_RETRY``) fail at once. A rejoin starts again from the address the client was given (a load
+balancer, or any server of the fleet), which sends it on to the room's owner (CLOSE_ELSEWHERE); when
+that owner cannot be reached (it died, and its lease in the directory is about to lapse) the client
+asks again every ``OWNER_GONE_RETRY_S``, without backing off, so that it finds the room on a survivor
+as soon as the directory lets one take it (bounded by the backoff's total time).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -37,6 +42,9 @@ from layerw.wire import (
 )
 
 log = logging.getLogger("layerw.session")
+OWNER_GONE_RETRY_S = 0.25  # between rejoins while the owner the directory names cannot be reached
+OPEN_TIMEOUT_S = 3.0  # a server that does not answer a WebSocket handshake this soon is taken as unreachable
+SILENCE_S = 3.0  # a room sends a frame every tick: this long without one, a welcomed client takes the server as gone
 
 
 @dataclass(frozen=True)
@@ -85,7 +93,7 @@ def closed_message(e: websockets.ConnectionClosed) -> str:
 async def connection(url: str) -> AsyncIterator[ClientConnection]:
     """A WebSocket to the room at ``url`` (``ws://.../rooms/GAME/ID``), closed with ``leave`` however
     the block ends."""
-    ws = await websockets.connect(url, max_size=MAX_SERVER_MESSAGE)
+    ws = await websockets.connect(url, max_size=MAX_SERVER_MESSAGE, open_timeout=OPEN_TIMEOUT_S)
     try:
         yield ws
     finally:
@@ -119,6 +127,14 @@ class _Lost(SessionError):
     """The connection ended in a way a rejoin may mend (lost, going away, restarting, busy)."""
 
 
+class _Unreachable(_Lost):
+    """No connection could be made to the server."""
+
+
+class _OwnerGone(_Lost):
+    """The process the directory names as the room's owner cannot be reached: its lease lapses soon."""
+
+
 class OnlineClient:
     """A native player; its replica outlives a connection, so ``play`` again rejoins the same seat
     (within the room's grace period) and receives only the snapshot blocks that changed."""
@@ -140,7 +156,7 @@ class OnlineClient:
         replica after each frame and may update the local input (a window's devices); any change to
         the local input, from it or from ``recording``, is sent to the room. A connection lost after
         the room welcomed this client is rejoined, up to ``retry_delays_s`` tries per outage."""
-        tries, first = 0, None
+        tries, first, since = 0, None, 0.0
         while True:
             welcomed = self.replica.tick
             try:
@@ -150,7 +166,14 @@ class OnlineClient:
                     raise SessionError(str(e)) from e  # nothing to rejoin
                 if self.replica.tick != welcomed:
                     tries, first = 0, None  # it played since the last outage: a new one
-                first = first or str(e)
+                if first is None:
+                    first, since = str(e), time.monotonic()
+                if isinstance(e, _OwnerGone) and time.monotonic() - since < sum(self.retry_delays_s):
+                    log.info("room %s/%s: its owner is gone (%s): asking again in %.2f s", address.game, address.room,
+                             e, OWNER_GONE_RETRY_S)
+                    await asyncio.sleep(OWNER_GONE_RETRY_S)
+                    self.rejoins += 1
+                    continue
                 if tries == len(self.retry_delays_s):
                     raise RoomUnreachable(f"{first}; then {tries} rejoins over {sum(self.retry_delays_s):.1f} s "
                                           f"failed, the last: {e}") from e
@@ -162,12 +185,17 @@ class OnlineClient:
     async def _follow(self, address: RoomAddress, ticks: int, recording: Recording | None, spectate: bool,
                       on_frame: FrameHook | None) -> Outcome:
         """One connection, following the server to the process that owns the room."""
+        moved_to = None
         for _ in range(MAX_REDIRECTS):
             try:
                 return await self._play(address, ticks, recording, spectate, on_frame)
             except _Elsewhere as moved:
                 log.info("room %s/%s lives at %s", address.game, address.room, moved.base)
-                address = RoomAddress(moved.base, address.game, address.room)
+                address = moved_to = RoomAddress(moved.base, address.game, address.room)
+            except _Unreachable as e:
+                if moved_to is not None:
+                    raise _OwnerGone(str(e)) from e
+                raise
         raise SessionError(f"room {address.game}/{address.room} moved more than {MAX_REDIRECTS} times")
 
     async def _play(self, address: RoomAddress, ticks: int, recording: Recording | None, spectate: bool,
@@ -179,7 +207,11 @@ class OnlineClient:
                 await ws.send(p.hello(role, replica.token, replica.base_tick))
                 welcomed = False
                 while not welcomed or replica.tick < ticks:
-                    data = await ws.recv()
+                    try:
+                        data = await (asyncio.wait_for(ws.recv(), SILENCE_S) if welcomed else ws.recv())
+                    except TimeoutError:
+                        ws.transport.abort()  # a stalled server answers no close either
+                        raise _Lost(f"no frame from {address.base} for {SILENCE_S:g} s (the server stalled)") from None
                     if not isinstance(data, bytes):
                         raise ProtocolError("the server sent a text frame")
                     self.received += len(data)
@@ -216,7 +248,7 @@ class OnlineClient:
                 raise SessionError(closed_message(e)) from e
             raise _Lost(closed_message(e)) from e
         except OSError as e:
-            raise _Lost(f"cannot reach {address.websocket}: {e}") from e
+            raise _Unreachable(f"cannot reach {address.websocket}: {e}") from e
 
     def close(self) -> None:
         self.replica.close()
