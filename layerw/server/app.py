@@ -96,7 +96,8 @@ def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits |
     engine = Engine(CpuLimit.EPOCH)
     host = RoomHost(catalog.bundle, engine, limits or Limits(), room_options, metrics=metrics, checkpoints=checkpoints)
     rooms_dir = LoopDirectory(directory or MemoryDirectory())
-    leases = Leases(rooms_dir, public_url)  # the rooms this process owns, each run only while its lease is held
+    leases = Leases(rooms_dir, public_url, lambda: {f"{g}/{r}" for g, r in (*list(host.runners), *host.building)})
+    # the rooms this process owns, each run only while its lease is held (renewed on the leases' own thread)
     host.on_room_closed = leases.drop
 
     async def rooms(request: Request) -> JSONResponse:
@@ -144,23 +145,20 @@ def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits |
             except (RuntimeError, WebSocketDisconnect):
                 pass  # already closed by the client
 
-        await host.serve(game, room_id, receive, ws.send_bytes, close, peer=peer_of(ws),
-                         public=ws.query_params.get("public") == "1", lease=lease if directory is not None else None)
-
-    async def keep_claims() -> None:
-        """Renew the leases of the rooms running or being built here (a few times per ttl), drop the rest."""
-        while True:
-            await asyncio.sleep(leases.every_s)
-            await leases.renew({f"{g}/{r}" for g, r in (*host.runners, *host.building)})
+        try:
+            await host.serve(game, room_id, receive, ws.send_bytes, close, peer=peer_of(ws),
+                             public=ws.query_params.get("public") == "1", lease=lease if directory is not None else None)
+        finally:
+            leases.back(lease)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        refresher = asyncio.create_task(keep_claims())
+        leases.start()
         yield
-        refresher.cancel()
         await host.close()
         if checkpoints is not None:  # after the host: its rooms' last checkpoints are written first
             await checkpoints.aclose()
+        await asyncio.to_thread(leases.close)  # renewed until then: those writes were fenced by live leases
         await rooms_dir.aclose()
         engine.close()
 

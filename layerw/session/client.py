@@ -20,6 +20,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import websockets
@@ -90,10 +91,11 @@ def closed_message(e: websockets.ConnectionClosed) -> str:
 
 
 @asynccontextmanager
-async def connection(url: str) -> AsyncIterator[ClientConnection]:
-    """A WebSocket to the room at ``url`` (``ws://.../rooms/GAME/ID``), closed with ``leave`` however
-    the block ends."""
-    ws = await websockets.connect(url, max_size=MAX_SERVER_MESSAGE, open_timeout=OPEN_TIMEOUT_S)
+async def connection(url: str, source: str | None = None) -> AsyncIterator[ClientConnection]:
+    """A WebSocket to the room at ``url`` (``ws://.../rooms/GAME/ID``) from the local address ``source``
+    (default: the system's choice), closed with ``leave`` however the block ends."""
+    local: dict[str, Any] = {"local_addr": (source, 0)} if source is not None else {}  # create_connection's
+    ws = await websockets.connect(url, max_size=MAX_SERVER_MESSAGE, open_timeout=OPEN_TIMEOUT_S, **local)
     try:
         yield ws
     finally:
@@ -139,8 +141,10 @@ class OnlineClient:
     """A native player; its replica outlives a connection, so ``play`` again rejoins the same seat
     (within the room's grace period) and receives only the snapshot blocks that changed."""
 
-    def __init__(self, bundle: Bundle, engine: Engine, *, retry_delays_s: Sequence[float] | None = None) -> None:
+    def __init__(self, bundle: Bundle, engine: Engine, *, retry_delays_s: Sequence[float] | None = None,
+                 source: str | None = None) -> None:
         self.replica = Replica(bundle, engine)
+        self.source = source  # the local address it connects from (a machine with several; None: the system's choice)
         self.retry_delays_s = tuple(d / 1e3 for d in RETRY_DELAYS_MS) if retry_delays_s is None else tuple(retry_delays_s)
         self.rejoins = 0  # rejoins after a lost connection, in all
         self.welcomed = False  # a room has welcomed this client (only then is a lost connection rejoined)
@@ -203,7 +207,7 @@ class OnlineClient:
         replica = self.replica
         role = p.SPECTATOR if spectate else p.PLAYER
         try:
-            async with connection(address.websocket) as ws:
+            async with connection(address.websocket, self.source) as ws:
                 await ws.send(p.hello(role, replica.token, replica.base_tick))
                 welcomed = False
                 while not welcomed or replica.tick < ticks:

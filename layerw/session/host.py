@@ -298,7 +298,7 @@ class RoomHost:
 
     @property
     def building(self) -> list[RoomKey]:
-        """The rooms being built now (their joins wait)."""
+        """The rooms being built now (their joins wait); safe to read from another thread."""
         return list(self._building)
 
     def readings(self) -> list[RoomReading]:

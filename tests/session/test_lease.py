@@ -76,7 +76,8 @@ def test_leases_renew_the_rooms_wanted_and_release_the_rest() -> None:
         assert await leases.take("pong/kept") is kept  # the lease it holds, not another
         directory.release("pong/kept", "http://a")
         directory.claim("pong/kept", "http://b")  # taken behind its back (as after a lapse)
-        await leases.renew({"pong/kept"})  # pong/gone is no longer wanted: released
+        leases.back(gone)
+        leases.renew({"pong/kept"})  # pong/gone is no longer wanted nor used: released
         elsewhere = await leases.take("pong/kept")
         return kept.held(), directory.owner("pong/gone"), elsewhere.owner if isinstance(elsewhere, Grant) else None, \
             "pong/gone" in leases.held
