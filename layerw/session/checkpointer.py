@@ -29,12 +29,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Protocol
 
 from layerw.bundle import Bundle
 from layerw.errors import CheckpointError, StoreError
 from layerw.runtime.engine import Engine
 from layerw.session.checkpoint import Checkpoint, Link, fence_of, head_key, incarnation_of, resume, room_prefix
-from layerw.session.lease import Lease
 from layerw.session.room import Room
 from layerw.session.saved import Saved
 from layerw.store.store import Store
@@ -42,6 +42,16 @@ from layerw.store.store import Store
 log = logging.getLogger("layerw.session")
 FAILURE_LOG_EVERY = 20  # after the first failed write of a room, one log line per this many more
 KEPT_WRITES = 256  # recent writes a room's checkpointer keeps for its report
+
+
+class Fence(Protocol):
+    """What a room's checkpoints need of its lease (``lease.Lease``): the fencing token its objects
+    carry, and whether it is still held (nothing is put once it is not)."""
+
+    @property
+    def token(self) -> int | None: ...
+
+    def held(self, now: float | None = None) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -95,7 +105,7 @@ class Checkpoints:
         thread, it reads the store and replays frames)."""
         return resume(self.store, game, room_id, bundle, engine, options)
 
-    def writer(self, game: str, room_id: str, room: Room, lease: Lease | None = None) -> Checkpointer:
+    def writer(self, game: str, room_id: str, room: Room, lease: Fence | None = None) -> Checkpointer:
         return Checkpointer(self, game, room_id, room, lease)
 
     def submit(self, call: Callable[[], object]) -> asyncio.Future[object]:
@@ -128,7 +138,7 @@ class Checkpoints:
 class Checkpointer:
     """One room's checkpoints, written in order (one write in flight at a time)."""
 
-    def __init__(self, checkpoints: Checkpoints, game: str, room_id: str, room: Room, lease: Lease | None = None) -> None:
+    def __init__(self, checkpoints: Checkpoints, game: str, room_id: str, room: Room, lease: Fence | None = None) -> None:
         self.checkpoints, self.room, self.lease = checkpoints, room, lease
         self.game, self.room_id = game, room_id
         self.token = lease.token if lease is not None else None  # the fencing token its objects carry
