@@ -33,6 +33,7 @@ from layerw.errors import SessionError
 from layerw.observability.metrics import Metrics
 from layerw.runtime.engine import CpuLimit, Engine
 from layerw.server.catalog import Catalog
+from layerw.server.player_locks import PlayerLocks
 from layerw.server.save_routes import save_routes
 from layerw.server.store_routes import store_routes
 from layerw.server.telemetry import ReportLimits, ServedBytes, metrics_route, telemetry_route
@@ -96,6 +97,7 @@ def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits |
     engine = Engine(CpuLimit.EPOCH)
     host = RoomHost(catalog.bundle, engine, limits or Limits(), room_options, metrics=metrics, checkpoints=checkpoints)
     rooms_dir = LoopDirectory(directory or MemoryDirectory())
+    save_locks = PlayerLocks.open(directory.url if directory is not None else None)  # a player's writes, one at a time
     leases = Leases(rooms_dir, public_url, lambda: {f"{g}/{r}" for g, r in (*list(host.runners), *host.building)})
     # the rooms this process owns, each run only while its lease is held (renewed on the leases' own thread)
     host.on_room_closed = leases.drop
@@ -160,9 +162,11 @@ def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits |
             await checkpoints.aclose()
         await asyncio.to_thread(leases.close)  # renewed until then: those writes were fenced by live leases
         await rooms_dir.aclose()
+        save_locks.close()
         engine.close()
 
-    routes: list[BaseRoute] = [*(store_routes(store, metrics) + save_routes(store, catalog) if store is not None else []),
+    saves = save_routes(store, catalog, locks=save_locks) if store is not None else []
+    routes: list[BaseRoute] = [*(store_routes(store, metrics) + saves if store is not None else []),
                                *web_routes(catalog.names),
                                Route("/rooms", rooms), WebSocketRoute("/rooms/{game}/{room}", room_socket),
                                metrics_route(metrics), telemetry_route(metrics, reports)]

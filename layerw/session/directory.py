@@ -43,6 +43,7 @@ class Grant:
 class Directory(ABC):
     blocking: ClassVar[bool] = True  # its calls wait on a network: LoopDirectory runs them off the event loop
     ttl_s: float = CLAIM_TTL_S  # a claim not refreshed for this long lapses: how soon another process takes a dead one's rooms
+    url: str | None = None  # the shared service's address (None: this process only); save locks use it too
 
     def claim(self, room: str, me: str) -> str:
         """Make ``me`` the room's owner if nobody live owns it; returns the owner."""
