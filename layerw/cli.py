@@ -63,7 +63,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         screenshot=Path(args.screenshot) if args.screenshot else None,
         frames=Path(args.frames) if args.frames else None, every=args.every,
         inputs=Path(args.inputs) if args.inputs else None, audio=Path(args.audio) if args.audio else None,
-        sound=args.sound, latency_ms=args.latency_ms, saves=_save_dir(args, bundle.config.name))
+        sound=args.sound, latency_ms=args.latency_ms, saves=_save_dir(args, bundle.config.name),
+        online_saves=args.online_saves, player_key=Path(args.player_key) if args.player_key else None)
     result = play(bundle, options)
     for path in result.frames:
         print(f"frame {path}")
@@ -341,6 +342,10 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--inputs", help="input recording (JSON Lines) to replay")
     r.add_argument("--saves", help="directory of the game's save slots; 'none' keeps none (default: the user's data "
                    "directory in a window, none with --headless)")
+    r.add_argument("--online-saves", metavar="URL", help="a `layerw serve` server (http://HOST:PORT) the save slots are "
+                   "synced with: its slots are pulled before the game starts, the ones the play wrote pushed after")
+    r.add_argument("--player-key", help="the player's key file for --online-saves (default ~/.local/share/layerw/player.key, "
+                   "made on first use; copy it to another device to continue there)")
     r.add_argument("--audio", help="write the mix to this WAV file (48 kHz stereo s16); audio-hash is its samples' SHA-256")
     r.add_argument("--sound", nargs="?", const="default", metavar="BACKEND",
                    choices=["default", "null", "alsa", "pulseaudio", "jack", "oss", "sndio", "audio4", "coreaudio",

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from layerw.bundle import Bundle
-from layerw.errors import AudioDeviceError
+from layerw.errors import AudioDeviceError, SaveError
 from layerw.play.recorder import WavRecorder
 from layerw.play.runner import SAMPLES_EVERY, Runner
 from layerw.play.speaker import Speaker
@@ -37,6 +37,8 @@ class PlayOptions:
     sound: str | None = None          # play the mix on a device: "default" or a miniaudio backend ("null", "alsa", ...)
     latency_ms: int = 40              # the device's latency budget (buffer + queue)
     saves: Path | None = None         # the game's save slots (a cart's disk) live here; None: no saves
+    online_saves: str | None = None   # a server (http://HOST:PORT) the slots are synced with, before and after play
+    player_key: Path | None = None    # the player's key file for it (None: the default, made on first use)
 
 
 @dataclass
@@ -70,6 +72,24 @@ def open_speaker(device: str, latency_ms: int) -> Speaker:
 
 
 def play(bundle: Bundle, options: PlayOptions) -> PlayResult:
+    """Run the game; with ``online_saves``, its slots are pulled from the server first and pushed after
+    (``save_sync.py``), the play itself writing the local directory as ever."""
+    if options.online_saves is None:
+        return _play(bundle, options)
+    if options.saves is None:
+        raise SaveError("--online-saves syncs the game's save directory: give one with --saves")
+    from layerw.play.online_saves import OnlineSaves, PlayerKey
+    from layerw.play.save_sync import SaveSync
+
+    key = PlayerKey.load_or_create(options.player_key)
+    with SaveSync(Saves(options.saves), OnlineSaves(options.online_saves, bundle.config.name, key)) as sync:
+        sync.pull()
+        result = _play(bundle, options)
+        sync.push()
+    return result
+
+
+def _play(bundle: Bundle, options: PlayOptions) -> PlayResult:
     recording = Recording.load(options.inputs) if options.inputs else None
     wants_pictures = bool(options.screenshot or options.frames) or not options.headless
     quiet_gl_probe()
