@@ -164,13 +164,17 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
 def cmd_gc(args: argparse.Namespace) -> int:
     from layerw.store import open_store
-    from layerw.store.gc import gc
+    from layerw.store.gc import gc, gc_rooms
 
     with open_store(args.store, **_store_options(args)) as store:
         _authorize(store, args)
         r = gc(store, min_age_s=args.min_age, dry_run=args.dry_run)
-    console.print(f"{'would delete' if args.dry_run else 'deleted'} {r.deleted} chunks ({r.deleted_bytes:,} bytes); "
+        rooms = gc_rooms(store, max_age_s=args.rooms_max_age, dry_run=args.dry_run)
+    done = "would delete" if args.dry_run else "deleted"
+    console.print(f"{done} {r.deleted} chunks ({r.deleted_bytes:,} bytes); "
                   f"kept {r.referenced} referenced and {r.kept_young} unreferenced younger than {args.min_age:g} s")
+    console.print(f"{done} the checkpoints of {rooms.rooms} rooms untouched for {args.rooms_max_age:g} s ({rooms.deleted} "
+                  f"objects, {rooms.deleted_bytes:,} bytes); kept {rooms.kept} rooms' recent checkpoints")
     return 0
 
 
@@ -184,7 +188,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     public = args.public_url or f"http://{args.host}:{args.port}"
     with open_store(args.store, **_store_options(args)) as store:
-        checkpoints = Checkpoints(store, args.checkpoint_every) if args.checkpoint_every > 0 else None
+        checkpoints = (Checkpoints(store, args.checkpoint_every, max_age_s=args.checkpoint_max_age)
+                       if args.checkpoint_every > 0 else None)
         app = create_app(StoreCatalog(store), store=store, directory=Directory.open(args.rooms, args.claim_ttl),
                          public_url=public, checkpoints=checkpoints)
         console.print(f"serving {store.url} at {public}/ (games: {', '.join(store.games()) or 'none yet'}; "
@@ -280,6 +285,8 @@ def _parser() -> argparse.ArgumentParser:
     parsers["promote"].add_argument("--channel", default="latest")
     parsers["gc"].add_argument("--min-age", type=float, default=3600.0, help="keep chunks younger than this (seconds)")
     parsers["gc"].add_argument("--dry-run", action="store_true", help="only report what would be deleted")
+    parsers["gc"].add_argument("--rooms-max-age", type=float, default=3600.0, metavar="SECONDS",
+                               help="delete room checkpoints untouched this long (abandoned: never resumed; default 3600)")
     for name in ("serve", "edge"):
         parsers[name].add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
         parsers[name].add_argument("--trusted-proxies", default="127.0.0.1", metavar="IPS",
@@ -315,6 +322,9 @@ def _parser() -> argparse.ArgumentParser:
     parsers["serve"].add_argument("--checkpoint-every", type=float, default=0.5, metavar="SECONDS",
                                   help="write each room to the store this often, so another process resumes it after "
                                   "a crash losing at most about that much play (default 0.5; 0: rooms die with the process)")
+    parsers["serve"].add_argument("--checkpoint-max-age", type=float, default=3600.0, metavar="SECONDS",
+                                  help="a room checkpoint written longer ago is abandoned: never resumed (the room starts "
+                                  "over) and collected when a server starts or by `layerw gc` (default 3600)")
     parsers["serve"].add_argument("--claim-ttl", type=float, default=2.0, metavar="SECONDS",
                                   help="a room's lease in the --rooms directory: renewed 4 times per ttl, it lapses this long "
                                   "after its process dies (another then resumes the room from its checkpoint), and a "

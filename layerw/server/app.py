@@ -29,7 +29,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from layerw.errors import SessionError
+from layerw.errors import SessionError, StoreError
 from layerw.observability.metrics import Metrics
 from layerw.runtime.engine import CpuLimit, Engine
 from layerw.server.catalog import Catalog
@@ -42,6 +42,7 @@ from layerw.session.checkpointer import Checkpoints
 from layerw.session.directory import Directory, LoopDirectory, MemoryDirectory
 from layerw.session.host import Limits, RoomHost
 from layerw.session.lease import Lease, Leases
+from layerw.store.gc import gc_rooms
 from layerw.store.store import Store
 from layerw.wire import CLOSE_ELSEWHERE, CLOSE_POLICY, CLOSE_TRY_AGAIN
 
@@ -153,10 +154,25 @@ def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits |
         finally:
             leases.back(lease)
 
+    async def collect_abandoned(checkpoints: Checkpoints) -> None:
+        """Delete the checkpoints of rooms abandoned longer than ``max_age_s`` (off the loop, at start)."""
+        if checkpoints.max_age_s is None:
+            return
+        try:
+            r = await asyncio.to_thread(gc_rooms, checkpoints.store, max_age_s=checkpoints.max_age_s)
+        except StoreError as e:
+            log.warning("abandoned room checkpoints stay until the next start or `layerw gc`: %s", e)
+            return
+        log.info("collected %d abandoned room checkpoints (%d objects, %d bytes); %d rooms' checkpoints are recent",
+                 r.rooms, r.deleted, r.deleted_bytes, r.kept)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         leases.start()
+        collecting = asyncio.create_task(collect_abandoned(checkpoints)) if checkpoints is not None else None
         yield
+        if collecting is not None:
+            collecting.cancel()
         await host.close()
         if checkpoints is not None:  # after the host: its rooms' last checkpoints are written first
             await checkpoints.aclose()

@@ -40,13 +40,12 @@ from layerw.runtime.engine import Engine
 from layerw.runtime.snapshot import Snapshot, apply_delta
 from layerw.session import protocol as p
 from layerw.session.room import Room, Seat, SeatState
-from layerw.store.store import Store
+from layerw.store.store import ROOMS, Store
 
 log = logging.getLogger("layerw.session")
 MAGIC = b"LWCKPT1\n"
 FORMAT = 1
 MAX_HEAD_BYTES = 16 << 20  # a head holds at most a few snapshot intervals of frames: far below this
-ROOMS = "rooms/"
 TOKEN_DIGITS = 12  # a fencing token in an object key, zero-padded so that keys sort as tokens do
 
 
@@ -199,13 +198,14 @@ class Checkpoint:
 
 
 def resume(store: Store, game: str, room_id: str, bundle: Bundle, engine: Engine, options: dict[str, int],
-           tries: int = 3) -> Room:
+           tries: int = 3, max_age_s: float | None = None) -> Room:
     """The room ``game/room_id``, resumed from its checkpoint in ``store`` when it has one, else new
     (with ``options``). A checkpoint that cannot be resumed (truncated, altered, another build) is
     CheckpointCorrupt: logged, and the room starts over, marked so that returning players are told
     (RoomLost); a store that cannot be read raises CheckpointError (the join may try again, and the
     checkpoint is not overwritten by a room started over). Of several heads, the one of the highest
-    fencing token is read."""
+    fencing token is read. A checkpoint written more than ``max_age_s`` ago is abandoned: never
+    resumed (the room starts over, and returning players are told), its objects left to the sweeps."""
     name = f"{game}/{room_id}"
     try:
         key = newest_head(store, game, room_id)
@@ -215,11 +215,11 @@ def resume(store: Store, game: str, room_id: str, bundle: Bundle, engine: Engine
     except NotPublished:  # swept between the listing and the read: a newer owner's head replaced it
         if tries <= 1:
             raise CheckpointError(f"room {name}'s checkpoint head kept vanishing as it was read: try again") from None
-        return resume(store, game, room_id, bundle, engine, options, tries - 1)
+        return resume(store, game, room_id, bundle, engine, options, tries - 1, max_age_s)
     except StoreError as e:
         raise CheckpointError(f"cannot read room {name}'s checkpoint: {e}") from e
     try:
-        return _resumed(store, name, data, key, bundle, engine)
+        return _resumed(store, name, data, key, bundle, engine, max_age_s)
     except CheckpointCorrupt as e:
         log.error("room %s: its checkpoint cannot be resumed (%s); the room starts over", name, e,
                   extra={"room": name, "error": type(e).__name__})
@@ -228,9 +228,13 @@ def resume(store: Store, game: str, room_id: str, bundle: Bundle, engine: Engine
         return room
 
 
-def _resumed(store: Store, name: str, data: bytes, key: str, bundle: Bundle, engine: Engine) -> Room:
+def _resumed(store: Store, name: str, data: bytes, key: str, bundle: Bundle, engine: Engine,
+             max_age_s: float | None) -> Room:
     started = time.perf_counter()
     ckpt = Checkpoint.decode(data, where=key)
+    age = time.time() - ckpt.written
+    if max_age_s is not None and age > max_age_s:
+        raise CheckpointCorrupt(f"{key}: abandoned: written {age:.0f} s ago, over the {max_age_s:g} s a checkpoint is kept")
 
     def read(link_key: str) -> bytes:
         try:

@@ -91,19 +91,20 @@ class Checkpoints:
     """Where one server's rooms checkpoint: the store, how often, and the threads that write."""
 
     def __init__(self, store: Store, every_s: float = 0.5, *, full_every: int = 4, max_frames: int = 36_000,
-                 durable: bool = True, writers: int = 4) -> None:
+                 durable: bool = True, writers: int = 4, max_age_s: float | None = None) -> None:
         if every_s <= 0 or full_every < 1 or max_frames < 1:
             raise CheckpointError(f"checkpoints need every_s > 0, full_every >= 1, max_frames >= 1 "
                                   f"(got {every_s}, {full_every}, {max_frames})")
         self.store, self.every_s, self.full_every, self.max_frames = store, every_s, full_every, max_frames
         self.durable = durable  # heads and snapshots fsynced (a power cut, not only a killed process)
+        self.max_age_s = max_age_s  # an older checkpoint is abandoned: never resumed (None: any age)
         self.threads = ThreadPoolExecutor(writers, thread_name_prefix="layerw-checkpoint")
         self.in_flight: set[asyncio.Future[object]] = set()  # writes and deletes, awaited by aclose
 
     def open(self, game: str, room_id: str, bundle: Bundle, engine: Engine, options: dict[str, int]) -> Room:
         """The room, resumed from its checkpoint when it has one (``checkpoint.resume``: on a builder
         thread, it reads the store and replays frames)."""
-        return resume(self.store, game, room_id, bundle, engine, options)
+        return resume(self.store, game, room_id, bundle, engine, options, max_age_s=self.max_age_s)
 
     def writer(self, game: str, room_id: str, room: Room, lease: Fence | None = None) -> Checkpointer:
         return Checkpointer(self, game, room_id, room, lease)

@@ -29,6 +29,7 @@ from layerw.store.chunk import ChunkRef, chunk_key, decode
 from layerw.store.manifest import Manifest, check_version
 
 CHUNKS, MANIFESTS, CHANNELS = "chunks/", "manifests/", "channels/"
+ROOMS = "rooms/"  # room checkpoints: rooms/<game>/<room>/... (layerw.session.checkpoint)
 
 
 @dataclass(frozen=True)
