@@ -18,7 +18,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bench import bound, checkpoint, component, cpu, failover, gpu, host, render, rooms, sound, start, store, tracing, web
+from bench import bound, checkpoint, component, cpu, failover, gpu, host, render, rooms, saves, sound, start, store, tracing, web
 from bench.report import Section, show, table, write_json
 from bench.workload import ROOT, build_sprites
 
@@ -39,6 +39,7 @@ SECTIONS: dict[str, tuple[Callable[[Path, Path, int], Section], int, int]] = {
     "sound": (sound.run, 600, 32),
     "checkpoint": (checkpoint.run, 2, 1),  # rounds > 1: kill past the first kept snapshot (7 s a row), else at 2 s
     "failover": (failover.run, 3, 1),  # rounds: kills of the owner of 20 rooms (~40 s each)
+    "saves": (saves.run, 200, 10),  # rounds: writes and reads of one slot, per size and place
 }
 
 
