@@ -38,7 +38,8 @@ CLAIM_TTL_S = 2.0  # serve's default: renewed every 0.5 s
 CHECKPOINT_EVERY_S = 0.2
 KILL_AT = 150  # every player's tick when the owner is killed
 RESUME_GOAL_S = 3.0  # from the kill to a room's first WELCOME on a survivor
-RESUME_BOUND_S = 10.0  # what this test holds every room to on the shared, loaded 2-core test machine (bench: the figures)
+RESUME_BOUND_S = 15.0  # every room, on the shared 2-core test machine at loads of 11-15 (medians 5-7 s seen there);
+# the lease's lapse (<= 2 s) and the client's 0.25 s retries are the floor, the rest is waiting for a CPU (the bench: figures)
 
 
 @pytest.fixture(scope="module")
