@@ -18,7 +18,25 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bench import bound, carts, checkpoint, component, cpu, gpu, host, render, rollback, rooms, sound, start, store, tracing, web
+from bench import (
+    bound,
+    carts,
+    checkpoint,
+    component,
+    cpu,
+    failover,
+    gpu,
+    host,
+    render,
+    rollback,
+    rooms,
+    saves,
+    sound,
+    start,
+    store,
+    tracing,
+    web,
+)
 from bench.report import Section, show, table, write_json
 from bench.workload import ROOT, build_sprites
 
@@ -40,6 +58,8 @@ SECTIONS: dict[str, tuple[Callable[[Path, Path, int], Section], int, int]] = {
     "sound": (sound.run, 600, 32),
     "checkpoint": (checkpoint.run, 2, 1),  # rounds > 1: kill past the first kept snapshot (7 s a row), else at 2 s
     "carts": (carts.run, 5, 1),
+    "failover": (failover.run, 3, 1),  # rounds: kills of the owner of 20 rooms (~40 s each)
+    "saves": (saves.run, 200, 10),  # rounds: writes and reads of one slot, per size and place
 }
 
 

@@ -74,7 +74,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         inputs=Path(args.inputs) if args.inputs else None, audio=Path(args.audio) if args.audio else None,
         sound=args.sound, latency_ms=args.latency_ms, saves=_save_dir(args, bundle.config.name), synctest=args.synctest,
         profile=(_positive(args.profile[0], "--profile N"), Path(args.profile[1])) if args.profile else None,
-        debug=args.debug)
+        debug=args.debug, online_saves=args.online_saves, player_key=Path(args.player_key) if args.player_key else None)
     result = play(bundle, options)
     for path in result.frames:
         print(f"frame {path}")
@@ -185,13 +185,17 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
 def cmd_gc(args: argparse.Namespace) -> int:
     from layerw.store import open_store
-    from layerw.store.gc import gc
+    from layerw.store.gc import gc, gc_rooms
 
     with open_store(args.store, **_store_options(args)) as store:
         _authorize(store, args)
         r = gc(store, min_age_s=args.min_age, dry_run=args.dry_run)
-    console.print(f"{'would delete' if args.dry_run else 'deleted'} {r.deleted} chunks ({r.deleted_bytes:,} bytes); "
+        rooms = gc_rooms(store, max_age_s=args.rooms_max_age, dry_run=args.dry_run)
+    done = "would delete" if args.dry_run else "deleted"
+    console.print(f"{done} {r.deleted} chunks ({r.deleted_bytes:,} bytes); "
                   f"kept {r.referenced} referenced and {r.kept_young} unreferenced younger than {args.min_age:g} s")
+    console.print(f"{done} the checkpoints of {rooms.rooms} rooms untouched for {args.rooms_max_age:g} s ({rooms.deleted} "
+                  f"objects, {rooms.deleted_bytes:,} bytes); kept {rooms.kept} rooms' recent checkpoints")
     return 0
 
 
@@ -205,7 +209,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     public = args.public_url or f"http://{args.host}:{args.port}"
     with open_store(args.store, **_store_options(args)) as store:
-        checkpoints = Checkpoints(store, args.checkpoint_every) if args.checkpoint_every > 0 else None
+        checkpoints = (Checkpoints(store, args.checkpoint_every, max_age_s=args.checkpoint_max_age)
+                       if args.checkpoint_every > 0 else None)
         app = create_app(StoreCatalog(store), store=store, directory=Directory.open(args.rooms, args.claim_ttl),
                          public_url=public, checkpoints=checkpoints,
                          serve_symbols=args.serve_symbols)
@@ -308,6 +313,8 @@ def _parser() -> argparse.ArgumentParser:
     parsers["promote"].add_argument("--channel", default="latest")
     parsers["gc"].add_argument("--min-age", type=float, default=3600.0, help="keep chunks younger than this (seconds)")
     parsers["gc"].add_argument("--dry-run", action="store_true", help="only report what would be deleted")
+    parsers["gc"].add_argument("--rooms-max-age", type=float, default=3600.0, metavar="SECONDS",
+                               help="delete room checkpoints untouched this long (abandoned: never resumed; default 3600)")
     for name in ("serve", "edge"):
         parsers[name].add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
         parsers[name].add_argument("--trusted-proxies", default="127.0.0.1", metavar="IPS",
@@ -349,9 +356,13 @@ def _parser() -> argparse.ArgumentParser:
     parsers["serve"].add_argument("--checkpoint-every", type=float, default=0.5, metavar="SECONDS",
                                   help="write each room to the store this often, so another process resumes it after "
                                   "a crash losing at most about that much play (default 0.5; 0: rooms die with the process)")
-    parsers["serve"].add_argument("--claim-ttl", type=float, default=30.0, metavar="SECONDS",
-                                  help="a room's claim in the --rooms directory lapses this long after its process dies, "
-                                  "and another process may resume the room from its checkpoint (default 30)")
+    parsers["serve"].add_argument("--checkpoint-max-age", type=float, default=3600.0, metavar="SECONDS",
+                                  help="a room checkpoint written longer ago is abandoned: never resumed (the room starts "
+                                  "over) and collected when a server starts or by `layerw gc` (default 3600)")
+    parsers["serve"].add_argument("--claim-ttl", type=float, default=2.0, metavar="SECONDS",
+                                  help="a room's lease in the --rooms directory: renewed 4 times per ttl, it lapses this long "
+                                  "after its process dies (another then resumes the room from its checkpoint), and a "
+                                  "process that cannot renew it for 3/4 of it stops the room (default 2)")
     parsers["serve"].add_argument("--rooms", help="room directory shared by several servers: redis://HOST:PORT "
                                   "(default: this process only)")
 
@@ -375,6 +386,10 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--inputs", help="input recording (JSON Lines) to replay")
     r.add_argument("--saves", help="directory of the game's save slots; 'none' keeps none (default: the user's data "
                    "directory in a window, none with --headless)")
+    r.add_argument("--online-saves", metavar="URL", help="a `layerw serve` server (http://HOST:PORT) the save slots are "
+                   "synced with: its slots are pulled before the game starts, the ones the play wrote pushed after")
+    r.add_argument("--player-key", help="the player's key file for --online-saves (default ~/.local/share/layerw/player.key, "
+                   "made on first use; copy it to another device to continue there)")
     r.add_argument("--audio", help="write the mix to this WAV file (48 kHz stereo s16); audio-hash is its samples' SHA-256")
     r.add_argument("--sound", nargs="?", const="default", metavar="BACKEND",
                    choices=["default", "null", "alsa", "pulseaudio", "jack", "oss", "sndio", "audio4", "coreaudio",

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from layerw.bundle import Bundle
-from layerw.errors import AudioDeviceError
+from layerw.errors import AudioDeviceError, SaveError
 from layerw.play.profile import profile
 from layerw.play.recorder import WavRecorder
 from layerw.play.runner import SAMPLES_EVERY, Runner
@@ -43,6 +43,8 @@ class PlayOptions:
     synctest: int = 0                 # > 0: roll back and resimulate this many ticks after every tick (SyncTest)
     profile: tuple[int, Path] | None = None  # (N, OUT): a Chrome trace of N frames to OUT (layerw.play.profile)
     debug: bool = False               # on an engine that gives gdb/lldb the guest's DWARF (Engine debug_info)
+    online_saves: str | None = None   # a server (http://HOST:PORT) the slots are synced with, before and after play
+    player_key: Path | None = None    # the player's key file for it (None: the default, made on first use)
 
 
 @dataclass
@@ -78,6 +80,24 @@ def open_speaker(device: str, latency_ms: int) -> Speaker:
 
 
 def play(bundle: Bundle, options: PlayOptions) -> PlayResult:
+    """Run the game; with ``online_saves``, its slots are pulled from the server first and pushed after
+    (``save_sync.py``), the play itself writing the local directory as ever."""
+    if options.online_saves is None:
+        return _play(bundle, options)
+    if options.saves is None:
+        raise SaveError("--online-saves syncs the game's save directory: give one with --saves")
+    from layerw.play.online_saves import OnlineSaves, PlayerKey
+    from layerw.play.save_sync import SaveSync
+
+    key = PlayerKey.load_or_create(options.player_key)
+    with SaveSync(Saves(options.saves), OnlineSaves(options.online_saves, bundle.config.name, key)) as sync:
+        sync.pull()
+        result = _play(bundle, options)
+        sync.push()
+    return result
+
+
+def _play(bundle: Bundle, options: PlayOptions) -> PlayResult:
     recording = Recording.load(options.inputs) if options.inputs else None
     wants_pictures = bool(options.screenshot or options.frames or options.profile) or not options.headless
     quiet_gl_probe()

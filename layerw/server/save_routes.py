@@ -14,16 +14,16 @@ claimed identity is never read, and without a player's key nobody reaches its sl
 A PUT is read only up to its bound (the game's [saves] slot_bytes plus the header: 413 past it,
 before anything is buffered beyond), checked (a torn or altered slot is 400, never stored), and
 stored only within the game's [saves] total_bytes for this player and ``player_bytes`` for all of
-the player's games (413). Writes of one player are serialised in this process, so two at once
-cannot both pass the quota. Answers are ``Cache-Control: no-store``.
+the player's games (413). Writes of one player are serialised (``player_locks.py``: in this
+process, or across every process sharing the Redis of ``--rooms``), so two at once cannot both pass
+the quota. Requests are rate-limited per player and per client address (``Allowance``, per process):
+past it, 429 with Retry-After. Answers are ``Cache-Control: no-store``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import re
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from starlette.concurrency import run_in_threadpool
@@ -31,9 +31,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from layerw.errors import NotPublished, SaveError, StoreError
+from layerw.errors import NotPublished, SaveError, SessionError, StoreError
 from layerw.saves import HEADER, SUFFIX, check_name, decode
 from layerw.server.catalog import Catalog
+from layerw.server.player_locks import LocalLocks, PlayerLocks
+from layerw.session.allowance import Allowance
 from layerw.store.store import Store
 
 SAVES = "saves/"
@@ -50,6 +52,11 @@ def player_id(key: bytes) -> str:
 class SaveLimits:
     player_bytes: int = 16 << 20  # one player's saves of every game together (each game's own bound is its [saves])
     locks: int = 10_000  # players whose write locks are kept (least recently used dropped first)
+    player_requests_per_second: float = 5.0  # one player's save requests, sustained (a game saves now and then)
+    player_burst: int = 20
+    address_requests_per_second: float = 20.0  # one client address's, all its players together
+    address_burst: int = 60
+    remembered: int = 10_000  # players and addresses whose allowances are kept
 
 
 class _Refused(Exception):
@@ -61,17 +68,26 @@ class _Refused(Exception):
 class SaveRoutes:
     """The save routes over one store, for the games of one catalog."""
 
-    def __init__(self, store: Store, catalog: Catalog, limits: SaveLimits | None = None) -> None:
-        self.store, self.catalog, self.limits = store, catalog, limits or SaveLimits()
-        self._locks: OrderedDict[str, asyncio.Lock] = OrderedDict()
+    def __init__(self, store: Store, catalog: Catalog, limits: SaveLimits | None = None,
+                 locks: PlayerLocks | None = None) -> None:
+        limits = limits or SaveLimits()
+        self.store, self.catalog, self.limits = store, catalog, limits
+        self.locks = locks or LocalLocks(limits.locks)
+        self.players = Allowance(limits.player_requests_per_second, limits.player_burst, limits.remembered)
+        self.addresses = Allowance(limits.address_requests_per_second, limits.address_burst, limits.remembered)
         self.routes = [Route("/saves/{game}", self.listing, methods=["GET"]),
                        Route("/saves/{game}/{slot}", self.slot, methods=["GET", "PUT", "DELETE"])]
 
     def _player(self, request: Request) -> str:
+        if not self.addresses.take(request.client.host if request.client else "unknown"):
+            raise _Refused(429, "too many save requests from this address: try again in a few seconds")
         found = _KEY.match(request.headers.get("authorization", ""))
         if found is None:
             raise _Refused(401, "send the player's key: Authorization: Bearer <64 lowercase hex digits>")
-        return player_id(bytes.fromhex(found.group(1)))
+        player = player_id(bytes.fromhex(found.group(1)))
+        if not self.players.take(player):
+            raise _Refused(429, "too many save requests for this player: try again in a few seconds")
+        return player
 
     def _game(self, request: Request) -> str:
         game = str(request.path_params["game"])
@@ -103,7 +119,7 @@ class SaveRoutes:
                                     headers=PRIVATE)
                 except NotPublished:
                     raise _Refused(404, f"no save slot {name!r} of {game} for this player") from None
-            async with self._lock(player):
+            async with self.locks.hold(player):
                 if request.method == "DELETE":
                     await run_in_threadpool(self.store.delete, key)
                     return Response(status_code=204, headers=PRIVATE)
@@ -113,6 +129,8 @@ class SaveRoutes:
             return _answer(e)
         except StoreError as e:
             return _answer(_Refused(503, f"the save store failed: {e}"))
+        except SessionError as e:  # the cross-process lock: Redis unreachable, or the player's writes pile up
+            return _answer(_Refused(503, str(e)))
 
     async def _put(self, request: Request, player: str, game: str, name: str, key: str) -> None:
         config = (await run_in_threadpool(self.catalog.bundle, game)).config
@@ -142,23 +160,15 @@ class SaveRoutes:
 
         await run_in_threadpool(within_quota)
 
-    def _lock(self, player: str) -> asyncio.Lock:
-        lock = self._locks.pop(player, None) or asyncio.Lock()
-        self._locks[player] = lock
-        while len(self._locks) > self.limits.locks:
-            oldest, held = next(iter(self._locks.items()))
-            if held.locked():
-                break
-            del self._locks[oldest]
-        return lock
-
 
 def _answer(refused: _Refused) -> Response:
-    return JSONResponse({"error": str(refused)}, status_code=refused.status, headers=PRIVATE)
+    retry = {"Retry-After": "2"} if refused.status in (429, 503) else {}
+    return JSONResponse({"error": str(refused)}, status_code=refused.status, headers={**PRIVATE, **retry})
 
 
-def save_routes(store: Store, catalog: Catalog, limits: SaveLimits | None = None) -> list[Route]:
+def save_routes(store: Store, catalog: Catalog, limits: SaveLimits | None = None,
+                locks: PlayerLocks | None = None) -> list[Route]:
     """The routes of a SaveRoutes (what ``create_app`` mounts beside a store's routes)."""
-    return SaveRoutes(store, catalog, limits).routes
+    return SaveRoutes(store, catalog, limits, locks).routes
 
 

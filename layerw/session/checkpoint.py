@@ -5,6 +5,13 @@ A room's checkpoint lives under ``rooms/<game>/<room>/`` in the store, beside mo
     <incarnation>/<tick>.full|.delta   immutable: a kept snapshot, whole or as the 4 KiB blocks that
                                        changed since the link before it (the deltas rejoins use)
     head                               mutable, replaced whole in one atomic put: this record
+    head.<token>                       the same, written by an owner holding a lease with that fencing
+                                       token (``lease.py``); its incarnation starts with the token
+
+Fencing: each owner writes only its own token's head and deletes only objects of tokens up to its
+own, and a resume reads the head of the highest token (``head`` counts as 0). An owner that stalled
+past its lease and wakes to write again therefore never overwrites, nor sweeps away, the checkpoint
+of the process that took the room over: its late head is simply never read.
 
 The record names the chain of snapshot objects (a full one, then deltas) with each one's SHA-256,
 and carries the frames the room stamped since the chain's last snapshot, its seats (token digests,
@@ -20,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import secrets
 import struct
 import time
 from collections.abc import Callable
@@ -32,13 +40,13 @@ from layerw.runtime.engine import Engine
 from layerw.runtime.snapshot import Snapshot, apply_delta
 from layerw.session import protocol as p
 from layerw.session.room import Room, Seat, SeatState
-from layerw.store.store import Store
+from layerw.store.store import ROOMS, Store
 
 log = logging.getLogger("layerw.session")
 MAGIC = b"LWCKPT1\n"
 FORMAT = 1
 MAX_HEAD_BYTES = 16 << 20  # a head holds at most a few snapshot intervals of frames: far below this
-ROOMS = "rooms/"
+TOKEN_DIGITS = 12  # a fencing token in an object key, zero-padded so that keys sort as tokens do
 
 
 def room_prefix(game: str, room: str) -> str:
@@ -46,8 +54,32 @@ def room_prefix(game: str, room: str) -> str:
     return f"{ROOMS}{game}/{room}/"
 
 
-def head_key(game: str, room: str) -> str:
-    return f"{room_prefix(game, room)}head"
+def head_key(game: str, room: str, token: int | None = None) -> str:
+    """The head an owner with fencing ``token`` writes (``None``: an unfenced owner's)."""
+    return f"{room_prefix(game, room)}head" + ("" if token is None else f".{token:0{TOKEN_DIGITS}d}")
+
+
+def incarnation_of(token: int | None) -> str:
+    """A new name for one process-room run's objects, led by its fencing token when it has one."""
+    run = secrets.token_hex(8)
+    return run if token is None else f"{token:0{TOKEN_DIGITS}d}-{run[:8]}"
+
+
+def fence_of(key: str, prefix: str) -> int:
+    """The fencing token an object of the room under ``prefix`` was written with (0: unfenced)."""
+    name = key[len(prefix):]
+    if name.startswith("head."):
+        digits = name[5:]
+    else:
+        digits = name.split("/", 1)[0].split("-", 1)[0] if "-" in name.split("/", 1)[0] else ""
+    return int(digits) if len(digits) == TOKEN_DIGITS and digits.isdigit() else 0
+
+
+def newest_head(store: Store, game: str, room: str) -> str | None:
+    """The key of the room's head with the highest fencing token, if it has one."""
+    prefix = room_prefix(game, room)
+    heads = [obj.key for obj in store.list(prefix) if obj.key[len(prefix):].split(".", 1)[0] == "head"]
+    return max(heads, key=lambda key: fence_of(key, prefix), default=None)
 
 
 @dataclass(frozen=True)
@@ -165,21 +197,29 @@ class Checkpoint:
         return snap
 
 
-def resume(store: Store, game: str, room_id: str, bundle: Bundle, engine: Engine, options: dict[str, int]) -> Room:
+def resume(store: Store, game: str, room_id: str, bundle: Bundle, engine: Engine, options: dict[str, int],
+           tries: int = 3, max_age_s: float | None = None) -> Room:
     """The room ``game/room_id``, resumed from its checkpoint in ``store`` when it has one, else new
     (with ``options``). A checkpoint that cannot be resumed (truncated, altered, another build) is
     CheckpointCorrupt: logged, and the room starts over, marked so that returning players are told
     (RoomLost); a store that cannot be read raises CheckpointError (the join may try again, and the
-    checkpoint is not overwritten by a room started over)."""
-    name, key = f"{game}/{room_id}", head_key(game, room_id)
+    checkpoint is not overwritten by a room started over). Of several heads, the one of the highest
+    fencing token is read. A checkpoint written more than ``max_age_s`` ago is abandoned: never
+    resumed (the room starts over, and returning players are told), its objects left to the sweeps."""
+    name = f"{game}/{room_id}"
     try:
+        key = newest_head(store, game, room_id)
+        if key is None:
+            return Room(name, bundle, engine, **options)
         data = store.get(key)
-    except NotPublished:
-        return Room(name, bundle, engine, **options)
+    except NotPublished:  # swept between the listing and the read: a newer owner's head replaced it
+        if tries <= 1:
+            raise CheckpointError(f"room {name}'s checkpoint head kept vanishing as it was read: try again") from None
+        return resume(store, game, room_id, bundle, engine, options, tries - 1, max_age_s)
     except StoreError as e:
         raise CheckpointError(f"cannot read room {name}'s checkpoint: {e}") from e
     try:
-        return _resumed(store, name, data, key, bundle, engine)
+        return _resumed(store, name, data, key, bundle, engine, max_age_s)
     except CheckpointCorrupt as e:
         log.error("room %s: its checkpoint cannot be resumed (%s); the room starts over", name, e,
                   extra={"room": name, "error": type(e).__name__})
@@ -188,9 +228,13 @@ def resume(store: Store, game: str, room_id: str, bundle: Bundle, engine: Engine
         return room
 
 
-def _resumed(store: Store, name: str, data: bytes, key: str, bundle: Bundle, engine: Engine) -> Room:
+def _resumed(store: Store, name: str, data: bytes, key: str, bundle: Bundle, engine: Engine,
+             max_age_s: float | None) -> Room:
     started = time.perf_counter()
     ckpt = Checkpoint.decode(data, where=key)
+    age = time.time() - ckpt.written
+    if max_age_s is not None and age > max_age_s:
+        raise CheckpointCorrupt(f"{key}: abandoned: written {age:.0f} s ago, over the {max_age_s:g} s a checkpoint is kept")
 
     def read(link_key: str) -> bytes:
         try:

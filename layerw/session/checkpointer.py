@@ -11,6 +11,9 @@ after each full snapshot's head is written: a room holds at most ``full_every`` 
 objects and its head. A failing store never stops the room: the failure is logged, the room's
 ``gap`` says since when nothing became durable, and the next write retries; frames held meanwhile
 are bounded (``max_frames``; past it the chain restarts from the newest kept snapshot).
+
+A room owned under a lease (``lease.py``) writes its token's head and objects (``checkpoint.py``,
+fencing), puts nothing once the lease is no longer held, and its sweep spares newer tokens' objects.
 """
 
 from __future__ import annotations
@@ -20,18 +23,18 @@ import dataclasses
 import enum
 import hashlib
 import logging
-import secrets
 import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Protocol
 
 from layerw.bundle import Bundle
 from layerw.errors import CheckpointError, StoreError
 from layerw.runtime.engine import Engine
-from layerw.session.checkpoint import Checkpoint, Link, head_key, resume, room_prefix
+from layerw.session.checkpoint import Checkpoint, Link, fence_of, head_key, incarnation_of, resume, room_prefix
 from layerw.session.room import Room
 from layerw.session.saved import Saved
 from layerw.store.store import Store
@@ -39,6 +42,16 @@ from layerw.store.store import Store
 log = logging.getLogger("layerw.session")
 FAILURE_LOG_EVERY = 20  # after the first failed write of a room, one log line per this many more
 KEPT_WRITES = 256  # recent writes a room's checkpointer keeps for its report
+
+
+class Fence(Protocol):
+    """What a room's checkpoints need of its lease (``lease.Lease``): the fencing token its objects
+    carry, and whether it is still held (nothing is put once it is not)."""
+
+    @property
+    def token(self) -> int | None: ...
+
+    def held(self, now: float | None = None) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -66,6 +79,7 @@ class WriterState(enum.Enum):
     RUNNING = "running"
     STOPPED = "stopped"  # the server stopped: the checkpoint stays for the next process
     ENDED = "ended"  # the room is over: its checkpoint is deleted
+    FENCED = "fenced"  # the room's lease was lost: another process may own it now, so nothing more is written or deleted
 
     def to(self, new: WriterState) -> WriterState:
         if self is not WriterState.RUNNING:
@@ -77,22 +91,23 @@ class Checkpoints:
     """Where one server's rooms checkpoint: the store, how often, and the threads that write."""
 
     def __init__(self, store: Store, every_s: float = 0.5, *, full_every: int = 4, max_frames: int = 36_000,
-                 durable: bool = True, writers: int = 4) -> None:
+                 durable: bool = True, writers: int = 4, max_age_s: float | None = None) -> None:
         if every_s <= 0 or full_every < 1 or max_frames < 1:
             raise CheckpointError(f"checkpoints need every_s > 0, full_every >= 1, max_frames >= 1 "
                                   f"(got {every_s}, {full_every}, {max_frames})")
         self.store, self.every_s, self.full_every, self.max_frames = store, every_s, full_every, max_frames
         self.durable = durable  # heads and snapshots fsynced (a power cut, not only a killed process)
+        self.max_age_s = max_age_s  # an older checkpoint is abandoned: never resumed (None: any age)
         self.threads = ThreadPoolExecutor(writers, thread_name_prefix="layerw-checkpoint")
         self.in_flight: set[asyncio.Future[object]] = set()  # writes and deletes, awaited by aclose
 
     def open(self, game: str, room_id: str, bundle: Bundle, engine: Engine, options: dict[str, int]) -> Room:
         """The room, resumed from its checkpoint when it has one (``checkpoint.resume``: on a builder
         thread, it reads the store and replays frames)."""
-        return resume(self.store, game, room_id, bundle, engine, options)
+        return resume(self.store, game, room_id, bundle, engine, options, max_age_s=self.max_age_s)
 
-    def writer(self, game: str, room_id: str, room: Room) -> Checkpointer:
-        return Checkpointer(self, game, room_id, room)
+    def writer(self, game: str, room_id: str, room: Room, lease: Fence | None = None) -> Checkpointer:
+        return Checkpointer(self, game, room_id, room, lease)
 
     def submit(self, call: Callable[[], object]) -> asyncio.Future[object]:
         """Run ``call`` on a writer thread; the future is awaited by ``aclose``."""
@@ -124,11 +139,12 @@ class Checkpoints:
 class Checkpointer:
     """One room's checkpoints, written in order (one write in flight at a time)."""
 
-    def __init__(self, checkpoints: Checkpoints, game: str, room_id: str, room: Room) -> None:
-        self.checkpoints, self.room = checkpoints, room
+    def __init__(self, checkpoints: Checkpoints, game: str, room_id: str, room: Room, lease: Fence | None = None) -> None:
+        self.checkpoints, self.room, self.lease = checkpoints, room, lease
         self.game, self.room_id = game, room_id
-        self.prefix, self.head_key = room_prefix(game, room_id), head_key(game, room_id)
-        self.incarnation = secrets.token_hex(8)
+        self.token = lease.token if lease is not None else None  # the fencing token its objects carry
+        self.prefix, self.head_key = room_prefix(game, room_id), head_key(game, room_id, self.token)
+        self.incarnation = incarnation_of(self.token)
         self.state = WriterState.RUNNING
         self.chain: tuple[Link, ...] = ()  # durable now
         self.tail: Saved | None = None  # the kept snapshot the durable chain ends with
@@ -175,10 +191,16 @@ class Checkpointer:
         self._writing = self.checkpoints.submit(lambda: self._put(job))
         self._writing.add_done_callback(lambda done: self._written(job, done))
 
+    def _fenced(self) -> None:
+        """Refuse a put once the lease is gone (another process may own the room by now)."""
+        if self.lease is not None and not self.lease.held():
+            raise CheckpointError(f"room {self.game}/{self.room_id}: its lease is no longer held; nothing more is written")
+
     def _put(self, job: _Job) -> Written:
         """The write (on a writer thread): the new snapshot object, then the head that names it."""
         store, durable = self.checkpoints.store, self.checkpoints.durable
         started, size, chain = time.perf_counter(), 0, job.chain
+        self._fenced()
         if job.saved is not None:
             body = job.saved.full() if job.previous is None else job.saved.delta_from(job.previous)
             kind = "full" if job.previous is None else "delta"
@@ -187,18 +209,20 @@ class Checkpointer:
             chain, size = (*chain, Link(key, job.saved.tick, kind, hashlib.sha256(body).hexdigest())), len(body)
         record = dataclasses.replace(job.head, chain=chain)
         head = record.encode()
+        self._fenced()
         store.put(self.head_key, head, durable=durable)
         if job.sweep:
             self._sweep({self.head_key, *(link.key for link in chain)})
         return Written(record.tick, size + len(head), time.perf_counter() - started, chain, size)
 
     def _sweep(self, keep: set[str]) -> None:
-        """Delete the room's objects no head needs (an older chain, an earlier run's). The head is
-        written by now: a failure here only leaves objects for the next sweep, never fails the write."""
-        store = self.checkpoints.store
+        """Delete the room's objects no head needs (an older chain, an earlier run's, an earlier owner's;
+        never a newer owner's). The head is written by now: a failure here only leaves objects for the
+        next sweep, never fails the write."""
+        store, mine = self.checkpoints.store, self.token or 0
         try:
             for obj in list(store.list(self.prefix)):
-                if obj.key not in keep:
+                if obj.key not in keep and fence_of(obj.key, self.prefix) <= mine:
                     store.delete(obj.key)
         except StoreError as e:
             log.warning("room %s/%s: old checkpoint objects stay until the next sweep: %s", self.game, self.room_id, e)
@@ -229,6 +253,8 @@ class Checkpointer:
                 self.first = job.saved.tick
         if self.state is WriterState.ENDED:
             self._delete()
+        elif self.state is WriterState.FENCED:
+            return
         elif self.state is WriterState.STOPPED and self._last_due:
             self._last_due = False
             self._write()
@@ -266,13 +292,19 @@ class Checkpointer:
             self._last_due = True
         self.state = self.state.to(WriterState.STOPPED)
 
+    def fence(self) -> None:
+        """The room's lease was lost: write and delete nothing more (its checkpoint is its successor's now)."""
+        if self.state is WriterState.RUNNING:
+            self.state = self.state.to(WriterState.FENCED)
+
     def _delete(self) -> None:
-        store, head, prefix = self.checkpoints.store, self.head_key, self.prefix
+        store, head, prefix, mine = self.checkpoints.store, self.head_key, self.prefix, self.token or 0
 
         def delete() -> None:
             store.delete(head)  # first: no process resumes from a head whose snapshots are going
             for obj in list(store.list(prefix)):
-                store.delete(obj.key)
+                if fence_of(obj.key, prefix) <= mine:  # a newer owner's objects are not this room's to delete
+                    store.delete(obj.key)
 
         self.checkpoints.submit(delete).add_done_callback(self._deleted)
 

@@ -8,7 +8,12 @@ A spectator, and a player with a window of 0, tick on confirmed frames only. A c
 its room after it was welcomed (the server went away, restarted, or was killed and another process
 resumes the room from its checkpoint) rejoins by itself with the browser's backoff
 (``RETRY_DELAYS_MS``), and raises RoomUnreachable once every retry has failed; closes that
-rejoining cannot help (``NO_RETRY``) fail at once.
+rejoining cannot help (``NO_RETRY``) fail at once. A rejoin starts again from the address the
+client was given (a load balancer, or any server of the fleet), which sends it on to the room's owner
+(CLOSE_ELSEWHERE); when that owner cannot be reached (it died, and its lease in the directory is
+about to lapse) the client asks again every ``OWNER_GONE_RETRY_S``, without backing off, so that it
+finds the room on a survivor as soon as the directory lets one take it (bounded by the backoff's
+total time).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import websockets
@@ -44,6 +50,9 @@ from layerw.wire import (
 
 log = logging.getLogger("layerw.session")
 PING_EVERY_S = 0.5  # between round-trip measurements (a WebSocket ping each)
+OWNER_GONE_RETRY_S = 0.25  # between rejoins while the owner the directory names cannot be reached
+OPEN_TIMEOUT_S = 3.0  # a server that does not answer a WebSocket handshake this soon is taken as unreachable
+SILENCE_S = 3.0  # a room sends a frame every tick: this long without one, a welcomed client takes the server as gone
 
 
 @dataclass(frozen=True)
@@ -102,10 +111,11 @@ def closed_message(e: websockets.ConnectionClosed) -> str:
 
 
 @asynccontextmanager
-async def connection(url: str) -> AsyncIterator[ClientConnection]:
-    """A WebSocket to the room at ``url`` (``ws://.../rooms/GAME/ID``), closed with ``leave`` however
-    the block ends."""
-    ws = await websockets.connect(url, max_size=MAX_SERVER_MESSAGE)
+async def connection(url: str, source: str | None = None) -> AsyncIterator[ClientConnection]:
+    """A WebSocket to the room at ``url`` (``ws://.../rooms/GAME/ID``) from the local address ``source``
+    (default: the system's choice), closed with ``leave`` however the block ends."""
+    local: dict[str, Any] = {"local_addr": (source, 0)} if source is not None else {}  # create_connection's
+    ws = await websockets.connect(url, max_size=MAX_SERVER_MESSAGE, open_timeout=OPEN_TIMEOUT_S, **local)
     try:
         yield ws
     finally:
@@ -139,14 +149,24 @@ class _Lost(SessionError):
     """The connection ended in a way a rejoin may mend (lost, going away, restarting, busy)."""
 
 
+class _Unreachable(_Lost):
+    """No connection could be made to the server."""
+
+
+class _OwnerGone(_Lost):
+    """The process the directory names as the room's owner cannot be reached: its lease lapses soon."""
+
+
 class OnlineClient:
     """A native player; its replica outlives a connection, so ``play`` again rejoins the same seat
     (within the room's grace period) and receives only the snapshot blocks that changed."""
 
     def __init__(self, bundle: Bundle, engine: Engine, *, prediction: Prediction = Prediction(),
-                 on_samples: Callable[[bytes], None] | None = None, retry_delays_s: Sequence[float] | None = None) -> None:
+                 on_samples: Callable[[bytes], None] | None = None, retry_delays_s: Sequence[float] | None = None,
+                 source: str | None = None) -> None:
         self.replica = Replica(bundle, engine, window=prediction.window, on_samples=on_samples)
         self.prediction = prediction
+        self.source = source  # the local address it connects from (a machine with several; None: the system's choice)
         self.retry_delays_s = tuple(d / 1e3 for d in RETRY_DELAYS_MS) if retry_delays_s is None else tuple(retry_delays_s)
         self.rejoins = 0  # rejoins after a lost connection, in all
         self.welcomed = False  # a room has welcomed this client (only then is a lost connection rejoined)
@@ -165,7 +185,7 @@ class OnlineClient:
         about to be simulated), is sent to the room for that tick plus the room's input delay. A
         connection lost after the room welcomed this client is rejoined, up to ``retry_delays_s`` tries
         per outage."""
-        tries, first = 0, None
+        tries, first, since = 0, None, 0.0
         while True:
             welcomed = self.replica.tick
             try:
@@ -175,7 +195,14 @@ class OnlineClient:
                     raise SessionError(str(e)) from e  # nothing to rejoin
                 if self.replica.tick != welcomed:
                     tries, first = 0, None  # it played since the last outage: a new one
-                first = first or str(e)
+                if first is None:
+                    first, since = str(e), time.monotonic()
+                if isinstance(e, _OwnerGone) and time.monotonic() - since < sum(self.retry_delays_s):
+                    log.info("room %s/%s: its owner is gone (%s): asking again in %.2f s", address.game, address.room,
+                             e, OWNER_GONE_RETRY_S)
+                    await asyncio.sleep(OWNER_GONE_RETRY_S)
+                    self.rejoins += 1
+                    continue
                 if tries == len(self.retry_delays_s):
                     raise RoomUnreachable(f"{first}; then {tries} rejoins over {sum(self.retry_delays_s):.1f} s "
                                           f"failed, the last: {e}") from e
@@ -187,12 +214,17 @@ class OnlineClient:
     async def _follow(self, address: RoomAddress, ticks: int, recording: Recording | None, spectate: bool,
                       on_frame: FrameHook | None) -> Outcome:
         """One connection, following the server to the process that owns the room."""
+        moved_to = None
         for _ in range(MAX_REDIRECTS):
             try:
                 return await self._play(address, ticks, recording, spectate, on_frame)
             except _Elsewhere as moved:
                 log.info("room %s/%s lives at %s", address.game, address.room, moved.base)
-                address = RoomAddress(moved.base, address.game, address.room)
+                address = moved_to = RoomAddress(moved.base, address.game, address.room)
+            except _Unreachable as e:
+                if moved_to is not None:
+                    raise _OwnerGone(str(e)) from e
+                raise
         raise SessionError(f"room {address.game}/{address.room} moved more than {MAX_REDIRECTS} times")
 
     async def _play(self, address: RoomAddress, ticks: int, recording: Recording | None, spectate: bool,
@@ -200,12 +232,12 @@ class OnlineClient:
         replica = self.replica
         role = p.SPECTATOR if spectate else p.PLAYER
         try:
-            async with connection(address.websocket) as ws:
+            async with connection(address.websocket, self.source) as ws:
                 await ws.send(p.hello(role, replica.token, replica.base_tick))
                 inbox: asyncio.Queue[bytes | BaseException] = asyncio.Queue()
                 helpers = [asyncio.create_task(_read(ws, inbox), name="room reader")]
                 try:
-                    await self._loop(ws, inbox, helpers, ticks, recording, on_frame)
+                    await self._loop(ws, inbox, helpers, ticks, recording, on_frame, address.base)
                 finally:
                     for helper in helpers:
                         helper.cancel()
@@ -221,16 +253,24 @@ class OnlineClient:
                 raise SessionError(closed_message(e)) from e
             raise _Lost(closed_message(e)) from e
         except OSError as e:
-            raise _Lost(f"cannot reach {address.websocket}: {e}") from e
+            raise _Unreachable(f"cannot reach {address.websocket}: {e}") from e
 
     async def _loop(self, ws: ClientConnection, inbox: asyncio.Queue[bytes | BaseException],
                     helpers: list[asyncio.Task[None]], ticks: int, recording: Recording | None,
-                    on_frame: FrameHook | None) -> None:
-        """Predict as far as the lead allows, then wait for the next message (or for the lead to grow)."""
+                    on_frame: FrameHook | None, base: str) -> None:
+        """Predict as far as the lead allows, then wait for the next message (or for the lead to grow).
+        A welcomed client that hears nothing from the room for ``SILENCE_S`` takes the server as gone."""
         replica = self.replica
         welcomed = False
+        heard = time.monotonic()
         while not welcomed or replica.confirmed < ticks:
             wait: float | None = None
+            if welcomed:
+                silent = time.monotonic() - heard
+                if silent >= SILENCE_S:
+                    ws.transport.abort()  # a stalled server answers no close either
+                    raise _Lost(f"no frame from {base} for {SILENCE_S:g} s (the server stalled)")
+                wait = SILENCE_S - silent
             lead = self._lead
             if welcomed and lead is not None:
                 now = time.monotonic()
@@ -240,13 +280,15 @@ class OnlineClient:
                         break
                     if on_frame is not None and on_frame(replica, self.local) is False:
                         return
-                wait = lead.next_change(now)
+                change = lead.next_change(now)
+                wait = change if wait is None else min(wait, change)
             try:
                 data = await asyncio.wait_for(inbox.get(), wait)
             except TimeoutError:
                 continue
             if isinstance(data, BaseException):
                 raise data
+            heard = time.monotonic()
             self.received += len(data)
             msg = p.decode_server(data)
             if isinstance(msg, p.Welcome):

@@ -35,6 +35,7 @@ from layerw.session import protocol as p
 from layerw.session.admission import Admission, RoomKey, footprint
 from layerw.session.allowance import Allowance, Bucket
 from layerw.session.checkpointer import Checkpointer, Checkpoints
+from layerw.session.lease import Lease
 from layerw.session.limits import Limits as Limits  # re-exported: callers configure rooms through the host
 from layerw.session.outbox import Outbox
 from layerw.session.room import Room, RoomState
@@ -45,6 +46,7 @@ from layerw.wire import (
     CLOSE_OUT_OF_STEP,
     CLOSE_POLICY,
     CLOSE_PROTOCOL,
+    CLOSE_RESTART,
     CLOSE_ROOM_LOST,
     CLOSE_TOO_BIG,
     CLOSE_TRY_AGAIN,
@@ -103,8 +105,10 @@ class RoomRunner:
     """One room and its clients; its host's clock calls ``beat`` once per tick."""
 
     def __init__(self, key: tuple[str, str], room: Room, limits: Limits, metrics: Metrics | None = None, *,
-                 public: bool = False, encoder: ThreadPoolExecutor | None = None) -> None:
+                 public: bool = False, encoder: ThreadPoolExecutor | None = None, lease: Lease | None = None) -> None:
         self.key = key  # (game, room id): its entry in RoomHost.runners
+        self.lease = lease  # the room runs only while this process holds it (None: no shared directory to lose it to)
+        self.fenced = False  # it stopped because its lease was no longer held
         self.encoder = encoder  # the thread that encodes snapshots (None: asyncio's default pool)
         self.room = room
         self.public = public  # listed by GET /rooms for anyone (else only for the operator)
@@ -140,6 +144,13 @@ class RoomRunner:
         if self.room.state is not RoomState.OPEN:
             return None
         now = time.monotonic()
+        if self.lease is not None and not self.lease.held(now):  # first: not one more tick, nor write, once it may be another's
+            self.log.error("room %s: its lease is no longer held; it stops here (another process resumes it)", self.room.id)
+            self.fenced = True
+            if self.checkpointer is not None:
+                self.checkpointer.fence()
+            self.drop_all(CLOSE_RESTART, "this server lost the room: rejoin")
+            return None
         if self.clients:
             self._empty_since = now
         elif now - self._empty_since > self.limits.empty_room_s:
@@ -297,6 +308,11 @@ class RoomHost:
         self.joins = Allowance(limits.joins_per_second, limits.join_burst, limits.max_peers)  # per address
         self.heals = Allowance(limits.peer_heals_per_second, limits.peer_heal_burst, limits.max_peers)
 
+    @property
+    def building(self) -> list[RoomKey]:
+        """The rooms being built now (their joins wait); safe to read from another thread."""
+        return list(self._building)
+
     def readings(self) -> list[RoomReading]:
         """Each room's players, spectators and recent jitter, for the metrics."""
         out = []
@@ -313,22 +329,25 @@ class RoomHost:
         """Who holds each taken seat of every live room, for the admission's seats per address."""
         return {key: run.room.holders() for key, run in self.runners.items()}
 
-    async def runner(self, game: str, room_id: str, peer: str = "local", public: bool = False) -> RoomRunner:
+    async def runner(self, game: str, room_id: str, peer: str = "local", public: bool = False,
+                     lease: Lease | None = None) -> RoomRunner:
         """The room's runner, building the room first when it is new (``peer``, the joining
-        client's address, is who the new room counts against; ``public`` lists it in ``GET /rooms``);
-        raises RoomFull or SessionError past the admission's bounds, GameError when the game fails to start."""
+        client's address, is who the new room counts against; ``public`` lists it in ``GET /rooms``;
+        ``lease``, this process's hold on it in a shared directory, bounds its run and fences its
+        checkpoints); raises RoomFull or SessionError past the admission's bounds, GameError when the
+        game fails to start."""
         key = (game, room_id)
         if key in self.runners:
             return self.runners[key]
         build = self._building.get(key)
         if build is None:
             self.admission.admit(key, peer, self._in_use(), time.monotonic())
-            build = asyncio.get_running_loop().create_task(self._build(key, public), name=f"build room {game}/{room_id}")
+            build = asyncio.get_running_loop().create_task(self._build(key, public, lease), name=f"build room {game}/{room_id}")
             build.add_done_callback(_seen)
             self._building[key] = build
         return await asyncio.shield(build)  # a join that gives up waiting does not stop the build for the others
 
-    async def _build(self, key: RoomKey, public: bool) -> RoomRunner:
+    async def _build(self, key: RoomKey, public: bool, lease: Lease | None) -> RoomRunner:
         game, room_id = key
         built = False
         try:
@@ -344,9 +363,10 @@ class RoomHost:
             except SessionError:
                 self._free(room)
                 raise
-            runner = RoomRunner(key, room, self.limits, metrics=self.metrics, public=public, encoder=self._encoder)
+            runner = RoomRunner(key, room, self.limits, metrics=self.metrics, public=public, encoder=self._encoder,
+                                lease=lease)
             if self.checkpoints is not None:
-                runner.checkpointer = self.checkpoints.writer(game, room_id, room)
+                runner.checkpointer = self.checkpoints.writer(game, room_id, room, lease)
             self.runners[key] = runner
             phases = [self.clocks.setdefault((runner.period, k), Clock(runner.period, k / PHASES, self._closed))
                       for k in range(PHASES)]
@@ -369,7 +389,7 @@ class RoomHost:
         return Room(f"{game}/{room_id}", self.bundles(game), self.engine, **self.room_options)
 
     def _closed(self, runner: RoomRunner) -> None:
-        if runner.checkpointer is not None:  # a room that ends is over; one the server stops resumes later
+        if runner.checkpointer is not None and not runner.fenced:  # a room that ends is over; one the server stops resumes later
             runner.checkpointer.stop(ended=not self._closing)
         self._free(runner.room)
         if self.runners.get(runner.key) is runner:
@@ -393,10 +413,11 @@ class RoomHost:
 
     async def serve(self, game: str, room_id: str, receive: Callable[[], Awaitable[bytes]],
                     send: Callable[[bytes], Awaitable[None]], close: Callable[[int, str], Awaitable[None]], *,
-                    peer: str = "local", public: bool = False) -> None:
+                    peer: str = "local", public: bool = False, lease: Lease | None = None) -> None:
         """Run one client connection to its end; the transport gives receive/send/close, ``peer``
         is the client's address (what per-address limits and allowances count by), ``public`` lists
-        a room this connection starts."""
+        a room this connection starts, ``lease`` is this process's hold on the room when a shared
+        directory says who owns it."""
         if not self.joins.take(peer):  # before anything is read or started
             self.metrics.joins.labels(game, "refused").inc()
             await close(CLOSE_TRY_AGAIN, "too many joins from this address: try again in a few seconds")
@@ -415,7 +436,7 @@ class RoomHost:
             with tracing.span("join", game=game, room=room_id, role=hello.role):
                 try:
                     while True:
-                        runner = await self.runner(game, room_id, peer, public)
+                        runner = await self.runner(game, room_id, peer, public, lease)
                         await runner.prepare(hello.base_tick)
                         if runner.room.state is RoomState.OPEN:  # (it may have closed, empty, meanwhile)
                             break

@@ -31,6 +31,7 @@ from layerw.store.chunk import ChunkRef, chunk_key, decode
 from layerw.store.manifest import Manifest, check_version
 
 CHUNKS, MANIFESTS, CHANNELS, DEBUG = "chunks/", "manifests/", "channels/", "debug/"
+ROOMS = "rooms/"  # room checkpoints: rooms/<game>/<room>/... (layerw.session.checkpoint)
 
 
 @dataclass(frozen=True)
