@@ -1,7 +1,8 @@
 // V8 driver (node): instantiates a kernel module (or the sprites game) and times its hot loop inside
 // node, like native_main.c does natively: one warm-up call (lets TurboFan tier the code up), then
-// `repeats` timed calls, each printing "ns <elapsed>" (performance.now around the call); then
-// "checksum <result>". Usage: node v8_run.mjs MODULE.wasm ITERATIONS REPEATS [ASSETS_DIR]
+// `repeats` timed calls, each printing "ns <elapsed>" (performance.now around the call) and
+// "cpu_ns <elapsed>" (process.threadCpuUsage: the main thread's CPU time, which the guest runs on);
+// then "checksum <result>". Usage: node v8_run.mjs MODULE.wasm ITERATIONS REPEATS [ASSETS_DIR]
 // With ASSETS_DIR the module is a game: its layerw.asset_* imports read files there (as the native
 // host's do), lw_init(0, 0) runs once and each call runs lw_tick ITERATIONS times.
 import { readFileSync, readdirSync } from "node:fs";
@@ -49,8 +50,11 @@ if (assets) {
 let result = run(iterations);
 for (let r = 0; r < repeats; r++) {
   const t0 = performance.now();
+  const c0 = process.threadCpuUsage();
   result = run(iterations);
+  const cpu = process.threadCpuUsage(c0);
   const elapsed = performance.now() - t0;
   console.log(`ns ${Math.round(elapsed * 1e6)}`);
+  console.log(`cpu_ns ${(cpu.user + cpu.system) * 1000}`);
 }
 console.log(`checksum ${result}`);
