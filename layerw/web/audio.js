@@ -242,6 +242,14 @@ export class Audio {
     this.pendingFrames = 0;
   }
 
+  /** Hand back `samples` taken and not played, ahead of anything mixed since (a rollback takes what
+   *  was heard before it, drops what it resimulates, then returns the first). */
+  requeue(samples) {
+    if (!samples.length) return;
+    this.pending.unshift(samples);
+    this.pendingFrames += samples.length / 2;
+  }
+
   /** @returns {Uint8Array} SHA-256 of every sample mixed since the game started or was restored */
   digest() {
     return this.mixer.digest();
