@@ -30,6 +30,8 @@ import {
 } from "./wire.js";
 
 const PLAYER_SIZE = STRUCTS.lw_player.size;
+const CONNECTED = /** @type {number} */ (STRUCTS.lw_player.fields.connected[0]);
+const REPORTED = 64; // hash reports a session remembers (replica.py's REPORTED)
 
 export const SessionState = Object.freeze({
   CONNECTING: "connecting", PLAYING: "running", RECONNECTING: "reconnecting", STOPPED: "stopped", CLOSED: "closed",
@@ -82,6 +84,8 @@ export class Session {
     this.local = new InputState(1); // this browser's devices, as players[0]
     this.lastSent = this.playerBytes().slice();
     this.saved = [];
+    /** @type {Array<[number, string]>} the hashes this page reported (tick, hex): its recent confirmed hash chain */
+    this.reported = [];
     this.queue = [];
     this.pumping = false;
     this.loading = false;
@@ -203,6 +207,7 @@ export class Session {
           this.stats.seat = welcome.seat;
           this.predictFrom(welcome);
           await this.load(welcome.state);
+          if (this.seat !== NO_SEAT) this.heldOwn();
           if (this.state === SessionState.CONNECTING) {
             this.to(SessionState.PLAYING);
             this.onJoined(this);
@@ -248,6 +253,16 @@ export class Session {
     const ping = () => this.send(p.pingMessage(performance.now()));
     ping();
     this.pingTimer = setInterval(ping, PING_EVERY_S * 1000);
+  }
+
+  /** After a WELCOME the room holds (or, for a new seat, is about to apply) its record of this seat,
+   *  connected: that is the last input sent, and the prediction's guess until the next one. */
+  heldOwn() {
+    const at = this.inputs.player(this.seat);
+    const held = this.inputs.bytes.slice(at, at + PLAYER_SIZE);
+    new DataView(held.buffer).setUint32(CONNECTED, 1, true);
+    this.rollback.local(this.tick, held);
+    this.lastSent = held;
   }
 
   /** Simulate ahead of the confirmed frames as far as the lead allows now (not while a message is
@@ -335,6 +350,8 @@ export class Session {
       const hex = await rollback.confirmedHash(); // the state is copied before the first await
       this.send(p.hashMessage(tick, Uint8Array.from(hex.match(/../g), (h) => parseInt(h, 16))));
       this.stats.hashesSent++;
+      this.reported.push([tick, hex]);
+      if (this.reported.length > REPORTED) this.reported.shift();
     }
     if (this.stopAt !== null && tick >= this.stopAt) this.stop(SessionState.STOPPED);
   }
