@@ -9,7 +9,7 @@
 //
 // What leaves the page is always of confirmed ticks: confirmedHash and confirmedSnapshot read the
 // snapshot kept before the first unconfirmed tick. Resimulated ticks are never heard: the sound they
-// mix is dropped (skipSamples) and what was mixed before the rollback, not yet played, is kept.
+// mix is dropped (Audio.rolledBack) and what was mixed before the rollback, not yet played, is kept.
 
 import { STRUCTS } from "./abi.js";
 import { ProtocolError, SessionError } from "./errors.js";
@@ -132,10 +132,7 @@ export class Rollback {
     this.game.tick(this.held, frame.events);
     for (let i = 0; i < later.length; i++) this.simulateAhead();
     if (this.present !== present) throw new ProtocolError(`resimulation reached tick ${this.present}, not ${present}`);
-    if (heard) {
-      this.game.skipSamples(); // resimulated ticks are never heard
-      this.game.audio.requeue(heard);
-    }
+    if (heard) this.game.audio.rolledBack(heard); // resimulated ticks are never heard
     this.rollbacks++;
     this.resimulated += 1 + later.length;
     this.resimulatingMs += performance.now() - started;
