@@ -37,6 +37,8 @@ from layerw.session import protocol as p
 from layerw.session.client import OnlineClient, Outcome, Prediction, RoomAddress
 from layerw.session.replica import Replica
 from layerw.session.rollback import Rollback
+from layerw.store.local import LocalStore
+from layerw.store.publish import publish
 from layerw.toolchain.build import build
 from tests.server_thread import serving
 
@@ -160,7 +162,8 @@ PAGE_REPAIR = """async ([rounds, depth]) => {
   for (let n = 0; n < rounds; n++) {
     while (rollback.predict()) { /* fill the window */ }
     other.key(1, "ArrowUp", n % 2 === 0);
-    const frame = { tick: rollback.confirmed, changes: [[1, other.bytes.slice(other.player(1), other.player(1) + size)]], events: [] };
+    const player = other.bytes.slice(other.player(1), other.player(1) + size);
+    const frame = { tick: rollback.confirmed, changes: [[1, player]], events: [] };
     const t0 = performance.now();
     await rollback.confirm(frame);
     times.push(performance.now() - t0);
@@ -174,16 +177,19 @@ def _page_repair_ms(builds: dict[str, Path], rounds: int) -> dict[str, tuple[flo
     """Median milliseconds of one ``REPAIR_TICKS``-tick rollback in Chromium, and the state's size, per game."""
     from playwright.sync_api import sync_playwright
 
-    from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, StaticServer
+    from bench.web import ARGS, CHROMIUM, _serve
 
     out: dict[str, tuple[float, int]] = {}
-    with tempfile.TemporaryDirectory(prefix="bench-rollback-") as www, sync_playwright() as p:
-        server = StaticServer(Path(www))
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with tempfile.TemporaryDirectory(prefix="bench-rollback-") as scratch, sync_playwright() as p:
+        store = LocalStore(Path(scratch) / "store")
+        for build_dir in builds.values():
+            publish(build_dir, store)
+        proc, url = _serve(store.root)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             for name, build_dir in builds.items():
                 page: Any = browser.new_page()
-                page.goto(f"{server.url}/web/play.html?src={server.add_game(build_dir)}&ticks=1&sound=0")
+                page.goto(f"{url}/play/{Bundle.open(build_dir).config.name}?ticks=1&sound=0")
                 page.wait_for_function("() => window.layerw && ['stopped', 'failed'].includes(window.layerw.status)")
                 if page.evaluate("window.layerw.status") == "failed":
                     raise RuntimeError(f"{name} failed in Chromium: {page.evaluate('window.layerw.error')}")
@@ -194,7 +200,8 @@ def _page_repair_ms(builds: dict[str, Path], rounds: int) -> dict[str, tuple[flo
                 page.close()
         finally:
             browser.close()
-            server.close()
+            proc.terminate()
+            proc.wait(10)
     return out
 
 

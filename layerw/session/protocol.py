@@ -52,8 +52,8 @@ from layerw.wire import (
 )
 
 __all__ = [  # the wire's constants are defined once in wire.py; callers write p.HELLO
-    "DELTA", "FRAME", "FULL", "HASH", "HASH_SIZE", "HELLO", "INPUT", "MAX_CLIENT_MESSAGE", "NO_BASE", "NO_SEAT", "PING", "PING_SIZE",
-    "PLAYER", "PONG", "SPECTATOR", "STATE", "TOKEN_SIZE", "VERSION", "WELCOME",
+    "DELTA", "FRAME", "FULL", "HASH", "HASH_SIZE", "HELLO", "INPUT", "MAX_CLIENT_MESSAGE", "NO_BASE", "NO_SEAT",
+    "PING", "PING_SIZE", "PLAYER", "PONG", "SPECTATOR", "STATE", "TOKEN_SIZE", "VERSION", "WELCOME",
     "Frame", "Hash", "Hello", "Input", "Ping", "Pong", "State", "Welcome",
     "decode_client", "decode_frame", "decode_server", "hash_message", "hello", "input_message", "ping_message",
     "pong_message",

@@ -206,9 +206,12 @@ export class Session {
           this.snapshotEvery = welcome.snapshotEvery;
           this.stats.seat = welcome.seat;
           this.predictFrom(welcome);
+          const joining = this.state === SessionState.CONNECTING;
           await this.load(welcome.state);
           if (this.seat !== NO_SEAT) this.heldOwn();
-          if (this.state === SessionState.CONNECTING) {
+          if (joining && this.state === SessionState.STOPPED) {
+            this.onJoined(this); // it reached stopAt in its own fast-forward: joined, and done
+          } else if (this.state === SessionState.CONNECTING) {
             this.to(SessionState.PLAYING);
             this.onJoined(this);
           } else if (this.state === SessionState.RECONNECTING) {
