@@ -22,7 +22,7 @@ export const MAX_WINDOW = 60; // a larger window would resimulate a second of ga
 
 const PLAYER_SIZE = STRUCTS.lw_player.size;
 const PLAYERS_AT = /** @type {number} */ (STRUCTS.lw_input.fields.players[0]);
-const PLAYERS_END = PLAYERS_AT + STRUCTS.lw_input.fields.players[2] * PLAYER_SIZE;
+const PLAYERS_END = PLAYERS_AT + /** @type {number} */ (STRUCTS.lw_input.fields.players[2]) * PLAYER_SIZE;
 
 /**
  * One predicted tick: the state before it and the players' inputs guessed for it.
@@ -157,6 +157,7 @@ export class Rollback {
    *  when the game is ahead (a snapshot's memory is exactly the bytes stateHash digests). */
   async confirmedHash() {
     if (!this.ring.length) return this.game.stateHash();
-    return hex(new Uint8Array(await crypto.subtle.digest("SHA-256", this.ring[0].before.memory)));
+    const state = /** @type {Uint8Array<ArrayBuffer>} */ (this.ring[0].before.memory); // stateBytes: never shared
+    return hex(new Uint8Array(await crypto.subtle.digest("SHA-256", state)));
   }
 }
