@@ -79,3 +79,82 @@ def test_a_predicting_page_and_native_client_agree_on_every_confirmed_hash(
         assert session["rttMs"] > 0  # measured with PING/PONG
         shared = reported.keys() & chain.reported.keys()
         assert len(shared) >= 8 and all(reported[t] == chain.reported[t] for t in shared)
+
+
+LEAD_SCRIPT = [  # (what, round trip, now): rises at once, falls a tick a second, grows while frames are late
+    ("rtt", 0.030, 0.0), ("frame", 0, 0.0), ("target", 0, 0.0), ("rtt", 0.090, 0.5), ("frame", 0, 0.5), ("target", 0, 0.5),
+    ("rtt", 0.010, 1.6), ("rtt", 0.010, 2.7), ("rtt", 0.010, 3.8), ("frame", 0, 3.8), ("target", 0, 3.8),
+    ("target", 0, 3.85), ("target", 0, 3.9), ("rtt", 0.010, 4.9), ("frame", 0, 4.9), ("target", 0, 4.9)]
+LEAD_RUN = """async (script) => {
+  const { Lead } = await import("/web/lead.js");
+  const lead = new Lead(60, 1, 8);
+  const out = [];
+  for (const [what, value, now] of script) {
+    if (what === "rtt") lead.roundTrip(value, now);
+    else if (what === "frame") lead.frame(now);
+    else out.push([lead.target(now), lead.rtt]);
+  }
+  return out;
+}"""
+
+
+def test_lead_js_follows_lead_py(server: Any, play_page: Callable[..., PlayPage]) -> None:
+    """The browser's Lead gives the native one's targets for the same round trips, frames and times."""
+    from layerw.session.lead import Lead
+
+    lead = Lead(60, 1, 8)
+    expected: list[list[float]] = []
+    for what, value, now in LEAD_SCRIPT:
+        if what == "rtt":
+            lead.round_trip(value, now)
+        elif what == "frame":
+            lead.frame(now)
+        else:
+            expected.append([lead.target(now), lead.rtt])
+    page = play_page().goto(f"{server.url}/web/play.html")
+    got = page.page.evaluate(LEAD_RUN, LEAD_SCRIPT)
+    assert got == expected and len({t for t, _ in expected}) > 2  # several leads: rising, late, falling
+
+
+RESIMULATE = """async ([ticks, every]) => {
+  const { Rollback } = await import("/web/rollback.js");
+  const { InputState } = await import("/web/input.js");
+  const game = window.layerw.client().game;
+  const start = game.snapshot();
+  const size = new InputState(2).player(1) - new InputState(2).player(0);
+  const remote = (tick) => {  // the remote seat's input from `tick` on: ArrowUp held every other `every` ticks
+    const s = new InputState(2);
+    s.key(1, "ArrowUp", Math.floor(tick / every) % 2 === 1);
+    return s.bytes.slice(s.player(1), s.player(1) + size);
+  };
+  const plain = new InputState(2);
+  for (let t = start.tick; t < start.tick + ticks; t++) {
+    plain.bytes.set(remote(t), plain.player(1));
+    game.tick(plain);
+  }
+  const expected = await game.stateHash();
+  await game.restore(start);
+  const rollback = new Rollback(game, new InputState(2), { seat: 0, window: 8 });
+  while (rollback.confirmed < start.tick + ticks) {
+    while (rollback.present < start.tick + ticks && rollback.predict()) { /* ahead */ }
+    const tick = rollback.confirmed;
+    await rollback.confirm({ tick, changes: tick % every === 0 ? [[1, remote(tick)]] : [], events: [] });
+  }
+  return { expected, got: await rollback.confirmedHash(), rollbacks: rollback.rollbacks, resimulated: rollback.resimulated,
+           predicted: rollback.predicted };
+}"""
+
+
+def test_rollback_js_resimulates_to_the_state_a_plain_run_reaches(published: Callable[[str], str],
+                                                                  play_page: Callable[..., PlayPage]) -> None:
+    """The remote player's key changes every 20 ticks, each one guessed wrong 8 ticks ahead: after
+    every rollback the page's pong reaches the state the same inputs reach without prediction."""
+    page = play_page().open(published("pong"), ticks=1, sound=0)
+    page.wait_stopped()
+    result = page.page.evaluate(RESIMULATE, [240, 20])
+    print(f"rollback.js: {result}")
+    assert result["got"] == result["expected"]
+    rollbacks = result["rollbacks"]
+    assert rollbacks == 240 // 20  # one per change: ticks 20, 40 .. 240 (the page starts at tick 1)
+    assert 8 * (rollbacks - 1) <= result["resimulated"] <= 8 * rollbacks  # 8 ahead, less near the end
+    assert result["predicted"] >= 240 - 8
