@@ -8,12 +8,11 @@
 // otherwise the game restores that tick's snapshot, applies the frame and resimulates to the present.
 //
 // What leaves the page is always of confirmed ticks: confirmedHash and confirmedSnapshot read the
-// snapshot kept before the first unconfirmed tick. Resimulated ticks are never heard: the sound they
+// snapshot (and the hash) kept before the first unconfirmed tick. Resimulated ticks are never heard: the sound they
 // mix is dropped (Audio.rolledBack) and what was mixed before the rollback, not yet played, is kept.
 
 import { STRUCTS } from "./abi.js";
 import { ProtocolError, SessionError } from "./errors.js";
-import { hex } from "./game-host.js";
 import { InputState } from "./input.js";
 import { MAX_AHEAD, NO_SEAT } from "./wire.js";
 
@@ -25,8 +24,10 @@ const PLAYERS_AT = /** @type {number} */ (STRUCTS.lw_input.fields.players[0]);
 const PLAYERS_END = PLAYERS_AT + /** @type {number} */ (STRUCTS.lw_input.fields.players[2]) * PLAYER_SIZE;
 
 /**
- * One predicted tick: the state before it and the players' inputs guessed for it.
- * @typedef {{tick: number, before: import("./snapshot.js").Snapshot, players: Uint8Array}} Predicted
+ * One predicted tick: the state before it, the players' inputs guessed for it, and the state's hash
+ * when `tick` is a hash tick (the game's own stateHash, started then: it copies the state at once).
+ * @typedef {{tick: number, before: import("./snapshot.js").Snapshot, players: Uint8Array,
+ *            stateHash: Promise<string> | null}} Predicted
  */
 
 /** @param {Uint8Array} a @param {Uint8Array} b */
@@ -39,7 +40,7 @@ function same(a, b) {
 export class Rollback {
   /** Prediction and rollback over one game host; `held` is the room's input record (an InputState)
    *  as of the first unconfirmed tick (confirmed frames update it), `seat` the local player. */
-  constructor(game, held, { seat = NO_SEAT, window = DEFAULT_WINDOW } = {}) {
+  constructor(game, held, { seat = NO_SEAT, window = DEFAULT_WINDOW, hashEvery = 0 } = {}) {
     if (!(Number.isInteger(window) && window >= 0 && window <= MAX_WINDOW)) {
       throw new SessionError(`a prediction window is 0..${MAX_WINDOW} ticks, not ${window}`);
     }
@@ -47,6 +48,7 @@ export class Rollback {
     this.held = held;
     this.seat = seat;
     this.window = window;
+    this.hashEvery = hashEvery;
     /** @type {Predicted[]} one per tick in [confirmed, present), oldest first */
     this.ring = [];
     /** @type {Array<[number, Uint8Array]>} own inputs sent (target tick, lw_player), not yet confirmed */
@@ -88,7 +90,10 @@ export class Rollback {
   simulateAhead() {
     const tick = this.present;
     const players = this.guess(tick);
-    this.ring.push({ tick, before: this.game.snapshot(), players });
+    const due = this.hashEvery && tick % this.hashEvery === 0;
+    const stateHash = due ? this.game.stateHash() : null;
+    if (stateHash) stateHash.catch(() => {}); // a failure is reported by confirmedHash, if it is ever asked
+    this.ring.push({ tick, before: this.game.snapshot(), players, stateHash });
     this.scratch.bytes.set(this.held.bytes);
     this.scratch.bytes.set(players, PLAYERS_AT);
     this.game.tick(this.scratch);
@@ -153,11 +158,13 @@ export class Rollback {
     return this.ring.length ? this.ring[0].before : this.game.snapshot();
   }
 
-  /** SHA-256 (hex) of the state at the first unconfirmed tick: the game's stateHash, of its snapshot
-   *  when the game is ahead (a snapshot's memory is exactly the bytes stateHash digests). */
+  /** The game's stateHash at the first unconfirmed tick, which must be a hash tick when the game is
+   *  ahead (the hash kept when that tick was predicted).
+   *  @returns {Promise<string>} */
   async confirmedHash() {
     if (!this.ring.length) return this.game.stateHash();
-    const state = /** @type {Uint8Array<ArrayBuffer>} */ (this.ring[0].before.memory); // stateBytes: never shared
-    return hex(new Uint8Array(await crypto.subtle.digest("SHA-256", state)));
+    const kept = this.ring[0].stateHash;
+    if (!kept) throw new ProtocolError(`no hash kept for tick ${this.confirmed}: hashEvery is ${this.hashEvery}`);
+    return kept;
   }
 }

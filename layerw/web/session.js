@@ -245,7 +245,7 @@ export class Session {
    *  @param {p.Welcome} welcome */
   predictFrom(welcome) {
     const window = welcome.seat === NO_SEAT ? 0 : this.window;
-    this.rollback = new Rollback(this.game, this.inputs, { seat: welcome.seat, window });
+    this.rollback = new Rollback(this.game, this.inputs, { seat: welcome.seat, window, hashEvery: welcome.hashEvery });
     this.stats.window = window;
     if (this.pingTimer) clearInterval(this.pingTimer);
     this.pingTimer = null;

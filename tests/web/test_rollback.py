@@ -134,14 +134,24 @@ RESIMULATE = """async ([ticks, every]) => {
   }
   const expected = await game.stateHash();
   await game.restore(start);
-  const rollback = new Rollback(game, new InputState(2), { seat: 0, window: 8 });
+  const rollback = new Rollback(game, new InputState(2), { seat: 0, window: 8, hashEvery: every });
+  const hashes = [];
   while (rollback.confirmed < start.tick + ticks) {
     while (rollback.present < start.tick + ticks && rollback.predict()) { /* ahead */ }
     const tick = rollback.confirmed;
     await rollback.confirm({ tick, changes: tick % every === 0 ? [[1, remote(tick)]] : [], events: [] });
+    if (rollback.confirmed % every === 0) hashes.push([rollback.confirmed, await rollback.confirmedHash()]);
+  }
+  const plainHashes = [];  // the same hash ticks, without prediction
+  await game.restore(start);
+  const again = new InputState(2);
+  for (let t = start.tick; t < start.tick + ticks; t++) {
+    again.bytes.set(remote(t), again.player(1));
+    game.tick(again);
+    if (game.tickCount % every === 0) plainHashes.push([game.tickCount, await game.stateHash()]);
   }
   return { expected, got: await rollback.confirmedHash(), rollbacks: rollback.rollbacks, resimulated: rollback.resimulated,
-           predicted: rollback.predicted };
+           predicted: rollback.predicted, hashes, plainHashes };
 }"""
 
 
@@ -152,8 +162,9 @@ def test_rollback_js_resimulates_to_the_state_a_plain_run_reaches(published: Cal
     page = play_page().open(published("pong"), ticks=1, sound=0)
     page.wait_stopped()
     result = page.page.evaluate(RESIMULATE, [240, 20])
-    print(f"rollback.js: {result}")
+    print(f"rollback.js: {result['rollbacks']} rollbacks, {result['resimulated']} ticks resimulated")
     assert result["got"] == result["expected"]
+    assert result["hashes"] == result["plainHashes"] and len(result["hashes"]) == 240 // 20  # every confirmed hash tick
     rollbacks = result["rollbacks"]
     assert rollbacks == 240 // 20  # one per change: ticks 20, 40 .. 240 (the page starts at tick 1)
     assert 8 * (rollbacks - 1) <= result["resimulated"] <= 8 * rollbacks  # 8 ahead, less near the end
