@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from layerw import abi
 
-VERSION = 1  # bumped on any change to a message's layout
+VERSION = 2  # bumped on any change to a message's layout (2: PING/PONG)
 
 # Message type bytes (the first byte of every message). Client -> server:
-HELLO, INPUT, HASH = 0x01, 0x02, 0x03
+HELLO, INPUT, HASH, PING = 0x01, 0x02, 0x03, 0x04
 # Server -> client:
-WELCOME, STATE, FRAME = 0x10, 0x11, 0x12
+WELCOME, STATE, FRAME, PONG = 0x10, 0x11, 0x12, 0x13
 
 PLAYER, SPECTATOR = 0, 1  # HELLO's role byte
 FULL, DELTA = 0, 1  # a STATE's snapshot: whole, or a block delta against a snapshot the client holds
@@ -23,6 +23,8 @@ NO_BASE = 0xFFFFFFFF  # HELLO's base tick when the client holds no snapshot
 
 TOKEN_SIZE = 16  # bytes of a seat token (zeros in HELLO: a new seat)
 HASH_SIZE = 32  # bytes of a HASH's digest (SHA-256 of the game state)
+PING_SIZE = 8  # bytes of a PING's payload, echoed by its PONG (the client's clock: the server never reads it)
+PING_EVERY_S = 0.5  # between a predicting client's round-trip measurements (a PING each)
 MAX_CLIENT_MESSAGE = 1 + 4 + abi.PLAYER.size  # the largest message a client may send (an INPUT)
 MAX_SERVER_MESSAGE = 64 << 20  # the largest message a client accepts (a STATE with a full snapshot)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import struct
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -45,11 +46,11 @@ from layerw.wire import (
     MAX_REDIRECTS,
     MAX_SERVER_MESSAGE,
     NO_RETRY,
+    PING_EVERY_S,
     RETRY_DELAYS_MS,
 )
 
 log = logging.getLogger("layerw.session")
-PING_EVERY_S = 0.5  # between round-trip measurements (a WebSocket ping each)
 OWNER_GONE_RETRY_S = 0.25  # between rejoins while the owner the directory names cannot be reached
 OPEN_TIMEOUT_S = 3.0  # a server that does not answer a WebSocket handshake this soon is taken as unreachable
 SILENCE_S = 3.0  # a room sends a frame every tick: this long without one, a welcomed client takes the server as gone
@@ -304,8 +305,13 @@ class OnlineClient:
                 if replica.rollback.window:
                     self._lead = Lead(msg.tick_rate, msg.input_delay, replica.rollback.window, self.prediction.lead)
                     self._lead.frame(time.monotonic())  # the WELCOME brought frames up to now: none is late yet
-                    helpers.append(asyncio.create_task(_measure(ws, self._lead), name="room round trips"))
+                    helpers.append(asyncio.create_task(_measure(ws), name="room round trips"))
                 log.info("joined as seat %s at tick %d", msg.seat, replica.tick)
+                continue
+            if isinstance(msg, p.Pong):
+                if self._lead is not None:
+                    now = time.monotonic()
+                    self._lead.round_trip(now - struct.unpack("<d", msg.payload)[0], now)
                 continue
             if isinstance(msg, p.State):
                 self.heals += 1
@@ -359,13 +365,12 @@ async def _read(ws: ClientConnection, inbox: asyncio.Queue[bytes | BaseException
         inbox.put_nowait(e)
 
 
-async def _measure(ws: ClientConnection, lead: Lead) -> None:
-    """A WebSocket ping every ``PING_EVERY_S``: each round trip tells the lead how far ahead to run."""
+async def _measure(ws: ClientConnection) -> None:
+    """A PING every ``PING_EVERY_S`` carrying this clock's time; the loop gives each PONG's round trip to
+    the lead (the browser measures the same way: it cannot send WebSocket pings)."""
     try:
         while True:
-            sent = time.monotonic()
-            await (await ws.ping())
-            lead.round_trip(time.monotonic() - sent, time.monotonic())
+            await ws.send(p.ping_message(struct.pack("<d", time.monotonic())))
             await asyncio.sleep(PING_EVERY_S)
     except websockets.ConnectionClosed:
         return

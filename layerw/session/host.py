@@ -84,7 +84,7 @@ class Client:
     healed_to: int = -1  # room tick its last heal brought it to: its hashes up to there predate the heal
     acked_at: float = field(default_factory=time.monotonic)  # when it last sent a HASH (or connected)
 
-    def acknowledge(self, msg: p.Hello | p.Input | p.Hash, unacked_s: float) -> None:
+    def acknowledge(self, msg: p.Hello | p.Input | p.Hash | p.Ping, unacked_s: float) -> None:
         """A HASH acknowledges the frames the client applied; an INPUT from a client that has sent
         none for ``unacked_s`` seconds is OutOfStep (it plays on frames it never answers for)."""
         now = time.monotonic()
@@ -478,6 +478,10 @@ class RoomHost:
                     await runner.prepare(p.NO_BASE)
                     client.healed_to = runner.room.tick
                     if not client.outbox.push(runner.room.state_for(p.NO_BASE).encode()):  # heal
+                        code, reason = CLOSE_TRY_AGAIN, "too slow to keep up with the room"
+                        break
+                elif isinstance(msg, p.Ping):  # a round trip, answered at once (the message allowance bounds them)
+                    if not client.outbox.push(p.pong_message(msg.payload)):
                         code, reason = CLOSE_TRY_AGAIN, "too slow to keep up with the room"
                         break
                 elif isinstance(msg, p.Hello):

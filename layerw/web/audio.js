@@ -98,6 +98,7 @@ export class Audio {
     this.framesMixed = 0;
     this.framesDiscarded = 0;
     this.framesSkipped = 0; // dropped unheard on purpose (a room's fast-forward)
+    this.framesResimulated = 0; // mixed again by rollbacks and dropped unheard (rolledBack)
     this.skippedTo = 0; // the mix's frame the last skip dropped up to: what is heard starts there
     /** @type {Set<string>} */
     this.reported = new Set();
@@ -144,10 +145,13 @@ export class Audio {
     this.framesMixed += frames;
     this.pending.push(samples);
     this.pendingFrames += frames;
-    while (this.pendingFrames > MAX_PENDING_FRAMES) {
-      const old = /** @type {Int16Array} */ (this.pending.shift());
-      this.pendingFrames -= old.length / 2;
-      this.framesDiscarded += old.length / 2;
+    while (this.pendingFrames > MAX_PENDING_FRAMES) { // the oldest frames go (part of a block handed back by rolledBack)
+      const old = this.pending[0];
+      const drop = Math.min(old.length / 2, this.pendingFrames - MAX_PENDING_FRAMES);
+      if (drop === old.length / 2) this.pending.shift();
+      else this.pending[0] = old.subarray(drop * 2);
+      this.pendingFrames -= drop;
+      this.framesDiscarded += drop;
     }
     if (!block.length) return; // the counters change only when commands arrive
     const counters = this.mixer.counters();
@@ -240,6 +244,16 @@ export class Audio {
     this.framesSkipped += this.pendingFrames;
     this.pending = [];
     this.pendingFrames = 0;
+  }
+
+  /** A rollback resimulated ticks already mixed: drop what they mixed again, unheard (counted in
+   *  framesResimulated, not framesMixed: each tick is mixed once for hearing), and hand back `heard`,
+   *  the samples the rollback took before it restored, not played yet. */
+  rolledBack(heard) {
+    this.framesMixed -= this.pendingFrames;
+    this.framesResimulated += this.pendingFrames;
+    this.pending = heard.length ? [heard] : [];
+    this.pendingFrames = heard.length / 2;
   }
 
   /** @returns {Uint8Array} SHA-256 of every sample mixed since the game started or was restored */

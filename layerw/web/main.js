@@ -9,14 +9,16 @@
 //       calls answer LW_SAVE_UNAVAILABLE).
 //   join(canvas, source, options) -> Promise<Client>
 //       The same game in a multiplayer room (session.js): options room, base (server URL),
-//       spectate, ticks (stop at this tick), renderer, overlay, onStop, onError, onReconnecting,
-//       onReconnected. Resolves once the room's state is loaded; the game then advances only on
-//       the room's confirmed frames, and rejoins its seat by itself when the connection drops.
+//       spectate, ticks (stop at this tick), window (ticks a player predicts at most, default 8, 0:
+//       none), lead (a fixed lead instead of the measured one), renderer, overlay, onStop, onError,
+//       onReconnecting, onReconnected. Resolves once the room's state is loaded; a player then runs
+//       ahead of the room's confirmed frames (a spectator follows them), and rejoins its seat by
+//       itself when the connection drops.
 //   play(page) — the play.html page. Served by `layerw serve` at /play/GAME (the page carries a
 //       `layerw-game` meta) it loads GAME from the store (store-source.js; ?channel= ?version=);
 //       otherwise ?src= names a build directory (?debug: its game.debug.wasm, DWARF for DevTools). ?room=ID joins a room instead of playing alone.
 //       ?delta=auto|always|never picks when a module delta is used. Also ?renderer= ?ticks=
-//       ?inputs= ?seed= ?fast ?spectate. Playing alone, the game's saves live in IndexedDB
+//       ?inputs= ?seed= ?fast ?spectate ?window=N ?lead=N. Playing alone, the game's saves live in IndexedDB
 //       (?saves=0: none); a room keeps none. Shows a progress bar while loading and a clear message
 //       on failure ("reconnecting…" while a room connection is retried), and exposes
 //       window.layerw = {tick, stateHash(), audioHash(), renderer: {name, glRenderer}, status, error,
@@ -120,7 +122,7 @@ export async function boot(canvas, source, options = {}) {
 export async function join(canvas, source, options = {}) {
   const {
     room, base = location.origin, spectate = false, renderer: prefer = "auto", ticks = null, overlay = "auto",
-    fontUrl, shadersUrl, log, onStop, onError, onReconnecting, onReconnected,
+    window: predictWindow, lead = null, fontUrl, shadersUrl, log, onStop, onError, onReconnecting, onReconnected,
   } = options;
   const { config } = source;
   const renderer = await createRenderer(canvas, {
@@ -135,7 +137,8 @@ export async function join(canvas, source, options = {}) {
   }
   const devices = spectate ? null : new Devices(canvas, { width: config.width, height: config.height, overlay });
   const session = new Session({
-    game, renderer, devices, base, room, spectate, stopAt: ticks, onStop, onError, onReconnecting, onReconnected,
+    game, renderer, devices, base, room, spectate, stopAt: ticks, window: predictWindow, lead, onStop, onError,
+    onReconnecting, onReconnected,
   });
   const client = new Client({ game, renderer, inputs: session.inputs, devices, loop: session });
   try {
@@ -279,6 +282,8 @@ export async function play({ canvas, progress, progressText, error, status = nul
     if (params.has("room")) {
       client = await join(canvas, source, {
         ...common, room: params.get("room"), spectate: params.has("spectate"),
+        window: params.has("window") ? Number(params.get("window")) : undefined,
+        lead: params.has("lead") ? Number(params.get("lead")) : null,
         onReconnecting: ({ attempt, of, code }) => {
           api.status = "reconnecting";
           showStatus(`reconnecting… (try ${attempt} of ${of})`);
