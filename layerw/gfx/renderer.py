@@ -124,14 +124,16 @@ class WgpuRenderer(Renderer):
             bind_group_layouts=[self.camera_layout, self.texture_layout])
         code = resources.files(__package__).joinpath("shaders.wgsl").read_text()
         self.shaders = dev.create_shader_module(code=code)
-        self._quads = self.pipeline("vs_quad", "fs_quad", "triangle-strip", {
+        quads = {
             "array_stride": INSTANCE.itemsize, "step_mode": "instance", "attributes": [
                 {"shader_location": 0, "offset": 0, "format": "float32x4"},
                 {"shader_location": 1, "offset": 16, "format": "float32x4"},
                 {"shader_location": 2, "offset": 32, "format": "float32"},
                 {"shader_location": 3, "offset": 36, "format": "uint32"},
                 {"shader_location": 4, "offset": 40, "format": "uint32"},
-                {"shader_location": 5, "offset": 44, "format": "float32"}]})
+                {"shader_location": 5, "offset": 44, "format": "float32"}]}
+        self._quads = self.pipeline("vs_quad", "fs_quad", "triangle-strip", quads)
+        self._plain = self.pipeline("vs_plain", "fs_triangle", "triangle-strip", quads)
         self._triangles = self.pipeline("vs_triangle", "fs_triangle", "triangle-list", {
             "array_stride": abi.VERTEX.size, "step_mode": "vertex", "attributes": [
                 {"shader_location": 0, "offset": 0, "format": "float32x2"},
@@ -242,7 +244,7 @@ class WgpuRenderer(Renderer):
             rp.set_bind_group(0, self._camera_group, [batch.transform * self._stride])
             rp.set_bind_group(1, texture[1])
             if batch.pipeline == Pipeline.QUADS:
-                rp.set_pipeline(self._quads)
+                rp.set_pipeline(self._quads if batch.shaped else self._plain)
                 rp.set_vertex_buffer(0, self._buffer, quads_at)
                 rp.draw(4, batch.count, 0, batch.first)
             else:
