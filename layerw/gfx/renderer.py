@@ -2,11 +2,12 @@
 
 The render target is offscreen, at the game's resolution; a Window presents it scaled. Every frame
 uploads its instances, vertices and cameras into one buffer and records one command encoder with
-one render pass: instanced quads for everything but triangles, a shape switch in the fragment
-shader, a dynamic uniform offset per camera and a scissor rect per viewport. A frame starts opaque
-black unless it clears; draws with a texture handle nobody set are skipped. A frame's GPU commands
-(``gpureplay.GpuReplay``) run first, on this device; when a pass drew into the frame's target the
-2D batches draw over it.
+one render pass: instanced quads for everything but triangles (a shape switch in the fragment
+shader where a batch holds circles, rings or outlines; texel times colour, as the triangles draw,
+for the rest: a software rasteriser interpolates every varying per pixel), a dynamic uniform
+offset per camera and a scissor rect per viewport. A frame starts opaque black unless it clears;
+draws with a texture handle nobody set are skipped. A frame's GPU commands (``gpureplay.GpuReplay``)
+run first, on this device; when a pass drew into the frame's target the 2D batches draw over it.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from layerw import abi
 from layerw.errors import CommandListError, LayerWError
 from layerw.gfx.commands import FONT_TEXTURE, Pipeline, Shape, parse
 from layerw.gfx.writer import CommandWriter, rgba
+from tests.gfx.test_renderer import SCENES
 
 RED, GREEN = rgba(255, 0, 0), rgba(0, 255, 0)
 OP = {op.name: op.code for op in abi.OPS}
@@ -248,7 +249,7 @@ class Split:
         return call
 
 
-@pytest.mark.parametrize("name", ["shapes", "rotation", "text", "texture", "transform", "viewport"])
+@pytest.mark.parametrize("name", SCENES)
 def test_one_instance_array_equals_each_command_converted_alone(name: str) -> None:
     """The golden scenes' instances, assembled into one array, are each command's own, in order."""
     from tests.gfx.test_renderer import SCENES
@@ -261,7 +262,7 @@ def test_one_instance_array_equals_each_command_converted_alone(name: str) -> No
     assert whole.instances.flags.c_contiguous
 
 
-@pytest.mark.parametrize("name", ["shapes", "rotation", "text", "texture", "transform", "viewport"])
+@pytest.mark.parametrize("name", SCENES)
 def test_a_batch_is_shaped_exactly_when_one_of_its_instances_has_a_shape(name: str) -> None:
     from tests.gfx.test_renderer import SCENES
 
