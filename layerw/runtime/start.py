@@ -1,15 +1,17 @@
 """start_game: the in-process host for a build, chosen once from its module and layerw.toml.
 
 A build is a WASM-4 cart (``CartGame``, when its module imports only from ``env``), a core
-module (``Game``) or a component (``ComponentGame``, when its layerw.toml says ``[component]
-enabled``). Rooms, replicas and the watchdog's worker process start their games here;
-``layerw.runtime.open_game`` adds the choice of CPU limit (and with it, the worker).
+module (``Game``) or a component (when its layerw.toml says ``[component] enabled``): ``CanonGame``
+when it is the game's module alone (``componentcore.game_core``), else ``ComponentGame``. Rooms,
+replicas and the watchdog's worker process start their games here; ``layerw.runtime.open_game``
+adds the choice of CPU limit (and with it, the worker).
 """
 
 from __future__ import annotations
 
 from layerw.bundle import Bundle
 from layerw.cart import is_cart
+from layerw.runtime.canon_game import CanonGame
 from layerw.runtime.component_game import ComponentGame
 from layerw.runtime.engine import Engine
 from layerw.runtime.game import Game
@@ -25,8 +27,8 @@ def start_game(bundle: Bundle, engine: Engine, *, seed: int = 0, audio: bool = T
     ``saves``: where the game's save slots live; without, every save call answers LW_SAVE_UNAVAILABLE
     (rooms and replicas start games so: saves differ between machines, a room's state must not)."""
     backend: type[Game] | type[ComponentGame]
-    if bundle.config.component:
-        backend = ComponentGame
+    if bundle.config.component:  # the game's module alone runs with the canonical ABI in the host
+        backend = CanonGame if CanonGame.fits(bundle, engine) else ComponentGame
     else:
         backend = CartGame if is_cart(bundle.module) else Game
     return backend(bundle, engine, seed=seed, audio=audio, saves=saves)
