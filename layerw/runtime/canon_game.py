@@ -28,6 +28,7 @@ from layerw.errors import InvalidModule
 from layerw.runtime.assets import Event
 from layerw.runtime.component_game import ComponentGame
 from layerw.runtime.componentcore import HOST_MODULE, REALLOC, STATE_PREFIX, game_core, host_imports
+from layerw.runtime.corecall import CoreCaller
 from layerw.runtime.engine import Engine
 from layerw.runtime.game import MAX_TABLE_ELEMENTS, MAX_TABLES, Game
 from layerw.runtime.imports import HostImports
@@ -45,7 +46,8 @@ class CanonGame(Game):
     def __init__(self, bundle: Bundle, engine: Engine, *, seed: int = 0, audio: bool = True,
                  saves: Saves | None = None) -> None:
         MemoryHost.__init__(self, bundle, engine, seed=seed, audio=audio, saves=saves)
-        self._funcs: dict[str, wasmtime.Func] = {}
+        self._funcs: dict[str, wasmtime.Func] = {}  # the realloc a host function calls back through its caller
+        self._callers: dict[str, CoreCaller] = {}  # the calls the host makes
         self._view_type: type[ctypes.Array[ctypes.c_ubyte]] | None = None
         core = game_core(bundle.module, engine.compile) if not bundle.config.plugins else None
         if core is None:
@@ -100,6 +102,10 @@ class CanonGame(Game):
             func = exports[name]
             assert isinstance(func, wasmtime.Func)
             self._funcs[name] = func
+        self._callers = {name: CoreCaller(func, self.store) for name, func in self._funcs.items()}
+
+    def _invoke(self, name: str, args: tuple[Any, ...]) -> int:
+        return self._callers[name](*args)
 
     def _init_io(self) -> Mapping[str, int]:
         self._call("_initialize")  # the component runs it when instantiated (wit-component's fixup)
@@ -165,8 +171,10 @@ class CanonGame(Game):
         self._lower_option_bytes(caller, None if isinstance(slot, int) or n < 0 else slot.data[:n], ret)
 
     def _lift_call(self, call: str, ret: int, record: struct.Struct) -> tuple[int, ...]:
-        """A record an export returned behind ``ret``; a bad pointer is the game's crash."""
+        """A record an export returned behind ``ret``; a bad or unaligned pointer is the game's crash."""
         try:
+            if ret % 4:
+                raise wasmtime.Trap(f"{call}: unaligned return pointer {ret}")
             return record.unpack(self._lifted(ret, record.size, call))
         except wasmtime.Trap as trap:
             raise self._fail(self._translate(trap, call)) from trap
@@ -194,6 +202,10 @@ class CanonGame(Game):
         commands = self._list("render", ptr, n)
         self._report_dropped(dropped)
         return commands
+
+    def close(self) -> None:
+        self._callers = {}
+        super().close()
 
     def state_hash(self) -> str:
         """SHA-256 of the game state, computed in the guest (the world's ``state.hash``)."""

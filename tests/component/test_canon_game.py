@@ -22,7 +22,8 @@ from layerw.toolchain.build import build
 from tests.component.test_component_game import core_bundle
 from tests.component.test_saves import SAVER, _run
 
-# seed 1 traps at tick 3, seed 2 never returns from tick 3
+# at its third tick, seed 1 traps, seed 2 never returns, seed 3 names an asset outside its memory and
+# seed 4 logs bytes that are not UTF-8 (a string the canonical ABI cannot lift)
 FAULTY = r"""
 #include "layerw.h"
 static uint64_t mode;
@@ -32,6 +33,8 @@ void lw_game_tick(const lw_input *in) {
     (void)in;
     if (++ticks == 3 && mode == 1) __builtin_trap();
     while (ticks == 3 && mode == 2) { __asm__ volatile(""); }
+    if (ticks == 3 && mode == 3) lw_asset_request((const char *)(uintptr_t)0xFFFFFF00u, 64);
+    if (ticks == 3 && mode == 4) lw_log(1, "\xff\xfe", 2);
 }
 void lw_game_render(lw_frame *f) { lw_clear(f, 0xff000000u | ticks); }
 """
@@ -110,8 +113,8 @@ def test_saves_reach_the_same_slots_as_wasmtimes_runtime(saver: Path, engine: En
     assert hashes["CanonGame"] == hashes["ComponentGame"]
 
 
-@pytest.mark.parametrize("seed, error", [(1, GameCrashed), (2, GameTimedOut)])
-def test_a_trap_and_a_runaway_tick_are_the_same_typed_errors(faulty: Path, engine: Engine, seed: int,
+@pytest.mark.parametrize("seed, error", [(1, GameCrashed), (2, GameTimedOut), (3, GameCrashed), (4, GameCrashed)])
+def test_traps_runaways_and_unliftable_arguments_are_the_same_typed_errors(faulty: Path, engine: Engine, seed: int,
                                                              error: type[Exception]) -> None:
     for backend in (ComponentGame, CanonGame):
         with backend(Bundle.open(faulty), engine, seed=seed) as game:
