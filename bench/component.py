@@ -5,7 +5,8 @@ lifts its values (the input's bytes in, the command list out: one copy where the
 guest memory in place) and runs ``post_return``. Measured on pong (a ~1 KiB command list) and on
 the sprites workload (10k sprites, ~480 KiB). The stock wasmtime-py conversion of that list (one
 Python int per byte, what a typed list<record> would cost per field) is timed beside the byte fast
-path of ``layerw.runtime.canon``.
+path of ``layerw.runtime.canon``, and beside both ``CanonGame`` (what ``start_game`` runs for a
+component of the game's module alone: the canonical ABI done by the host over the module's memory).
 
 Start: from nothing to the first tick, cold (empty compiled-artefact cache) and warm, for the pong
 component (C) and for orbs linking its Python physics plugin (componentize-py: a whole CPython).
@@ -35,6 +36,7 @@ from bench.report import Section, table
 from bench.timing import clock, median, ms, us
 from layerw.bundle import MODULE_NAME, Bundle
 from layerw.runtime import canon
+from layerw.runtime.canon_game import CanonGame
 from layerw.runtime.component_game import ComponentGame
 from layerw.runtime.engine import CpuLimit, Engine
 from layerw.runtime.game import Game
@@ -80,7 +82,7 @@ def _frame_costs(game: GameHost, frames: int) -> dict[str, float]:
         t0 = clock()
         game.tick(inputs)
         t1 = clock()
-        bytes(game.render()) if isinstance(game, ComponentGame) else game.render()
+        game.render() if isinstance(game, Game) else bytes(game.render())  # a view in place, else a copy
         t2 = clock()
         tick.append(t1 - t0)
         render.append(t2 - t1)
@@ -191,8 +193,10 @@ def run(out_dir: Path, sprites_build: Path, rounds: int) -> Section:
                   "game / path", "tick µs", "render µs", "frame µs", "x core")
         with Engine(CPU_LIMIT, cache=work / "modules") as engine:
             for name, build_dir in builds.items():
-                with Game(_core(build_dir), engine) as core, ComponentGame(Bundle.open(build_dir), engine) as comp:
-                    costs = {"core": _frame_costs(core, frames), "component": _frame_costs(comp, frames)}
+                with Game(_core(build_dir), engine) as core, ComponentGame(Bundle.open(build_dir), engine) as comp, \
+                        CanonGame(Bundle.open(build_dir), engine) as canon:
+                    costs = {"core": _frame_costs(core, frames), "component": _frame_costs(comp, frames),
+                             "component, canon ABI in the host": _frame_costs(canon, frames)}
                     size = len(comp.render())
                     stock = _stock_render(comp, max(3, frames // 20 if name == "sprites" else frames))
                 data[name] = {k: {s: v * 1e6 for s, v in c.items()} for k, c in costs.items()} | {
@@ -223,8 +227,11 @@ def run(out_dir: Path, sprites_build: Path, rounds: int) -> Section:
                               f"{c['frame'] / paths['core']['frame']:.1f}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    notes = ["component frame = lower the input (list<u8>), lift the command list (one copy) and post_return on each call; "
+    notes = ["component frame = wasmtime's component runtime (ComponentGame): lower the input (list<u8>), lift the "
+             "command list (one copy, through one C API value per byte) and post_return on each call; "
              "the core path writes the input into guest memory and views the command list in place",
+             "canon ABI in the host = CanonGame, what start_game runs for a component of the game's module alone: "
+             "that module on core wasmtime, the input lowered through its cabi_realloc, the command list lifted as a view",
              "stock lift = wasmtime-py's per-element conversion: what a typed list<record> would cost per field, "
              "hence list<u8> in the world",
              f"chromium rows: V8, medians of {max(5, rounds // 10)} rounds of {BATCH} ticks then {BATCH} renders; "

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -68,6 +69,7 @@ class Batch:
     viewport: tuple[float, float, float, float] | None  # clip rect in game pixels; None = target
     first: int
     count: int
+    shaped: bool = True  # some instance has a Shape other than QUAD (quads only: else fs_triangle draws it)
 
 
 @dataclass(slots=True)
@@ -82,29 +84,30 @@ class Frame:
     gpu: list[Command] = field(default_factory=list)  # GPU commands in order, drawn before the 2D batches
 
 
-# Converters take records as an (n, words) float32 array and return instances as (n, WORDS)
-# float32 (plain arrays: numpy copies structured arrays field by field, ~15x slower).
+# Converters take records as an (n, words) float32 array and write instances into ``out``, an
+# (n, WORDS) float32 slice of the frame's one instance array (plain arrays: numpy copies structured
+# arrays field by field, ~15x slower), so a frame's instances are allocated and copied once.
 
-def _shapes(n: int) -> tuple[np.ndarray, np.ndarray]:
-    out = np.zeros((n, WORDS), np.float32)
-    out[:, 6:8] = 1.0  # the whole 1x1 white texture
-    return out, out.view(np.uint32)
+def _shapes(out: np.ndarray) -> np.ndarray:
+    """Blank ``out`` to untextured quads (the whole 1x1 white texture); its u32 view."""
+    out[:] = 0.0
+    out[:, 6:8] = 1.0
+    return out.view(np.uint32)
 
 
-def rects(r: np.ndarray) -> np.ndarray:
+def rects(r: np.ndarray, out: np.ndarray) -> None:
     """abi.RECT records as instances; thickness > 0 makes an outline."""
-    out, bits = _shapes(len(r))
+    bits = _shapes(out)
     out[:, 0:4] = r[:, 0:4]
     out[:, 8] = r[:, 4]
     out[:, 11] = r[:, 5]
     bits[:, 9] = r.view(np.uint32)[:, 6]
     bits[:, 10] = np.where(r[:, 5] > 0, Shape.OUTLINE << SHAPE_SHIFT, 0)
-    return out
 
 
-def lines(r: np.ndarray) -> np.ndarray:
+def lines(r: np.ndarray, out: np.ndarray) -> None:
     """abi.LINE records as rotated quads (butt ends); thickness <= 0 draws a 1-pixel hairline."""
-    out, bits = _shapes(len(r))
+    bits = _shapes(out)
     d = r[:, 2:4] - r[:, 0:2]
     length = np.hypot(d[:, 0], d[:, 1])
     thickness = np.where(r[:, 4] > 0, r[:, 4], 1.0)
@@ -114,30 +117,32 @@ def lines(r: np.ndarray) -> np.ndarray:
     out[:, 3] = thickness
     out[:, 8] = np.arctan2(d[:, 1], d[:, 0])
     bits[:, 9] = r.view(np.uint32)[:, 5]
-    return out
 
 
-def circles(r: np.ndarray) -> np.ndarray:
+def circles(r: np.ndarray, out: np.ndarray) -> None:
     """abi.CIRCLE records as quads of side 2 * radius; thickness > 0 makes a ring."""
-    out, bits = _shapes(len(r))
+    bits = _shapes(out)
     out[:, 0:2] = r[:, 0:2] - r[:, 2:3]
     out[:, 2:4] = r[:, 2:3] * 2.0
     out[:, 11] = r[:, 3]
     bits[:, 9] = r.view(np.uint32)[:, 4]
     bits[:, 10] = np.where(r[:, 3] > 0, Shape.RING, Shape.CIRCLE) << SHAPE_SHIFT
-    return out
 
 
-def sprites(r: np.ndarray) -> np.ndarray:
+def sprites(r: np.ndarray, out: np.ndarray) -> None:
     """abi.SPRITE records as instances: a copy, keeping only the flip flags."""
-    out = r.copy()
+    out[:] = r
     out.view(np.uint32)[:, 10] &= _FLIPS
     out[:, 11] = 0.0
-    return out
 
 
-def text(rec: np.ndarray, chars: np.ndarray) -> np.ndarray:
-    """One abi.TEXT record (x, y, size, color) and its ASCII bytes as glyph quads.
+def drawn(chars: np.ndarray) -> np.ndarray:
+    """Which of a TEXT command's bytes draw a glyph (space and control bytes draw nothing)."""
+    return (chars > 32) & (chars < 127)
+
+
+def text(rec: np.ndarray, chars: np.ndarray, out: np.ndarray) -> None:
+    """One abi.TEXT record (x, y, size, color) and its ASCII bytes as glyph quads (one per ``drawn`` byte).
 
     Glyphs advance by size * FONT_CELL_W / FONT_CELL_H; '\\n' starts a new line size pixels down.
     """
@@ -148,10 +153,10 @@ def text(rec: np.ndarray, chars: np.ndarray) -> np.ndarray:
     newline = chars == 10
     line = np.cumsum(newline)
     column = idx - np.maximum.accumulate(np.where(newline, idx + 1, 0))
-    keep = (chars > 32) & (chars < 127)  # space and control bytes draw nothing
+    keep = drawn(chars)
     glyph = chars[keep].astype(np.int64) - abi.FONT_FIRST
     advance = size * _ADVANCE
-    out, bits = _shapes(len(glyph))
+    bits = _shapes(out)
     out[:, 0] = x + column[keep] * advance
     out[:, 1] = y + line[keep] * size
     out[:, 2] = advance
@@ -160,11 +165,17 @@ def text(rec: np.ndarray, chars: np.ndarray) -> np.ndarray:
     out[:, 6] = abi.FONT_CELL_W
     out[:, 7] = abi.FONT_CELL_H
     bits[:, 9] = rec.view(np.uint32)[0, 3]
-    return out
 
 
 _CONVERT = {_OP["RECTS"]: rects, _OP["LINES"]: lines, _OP["CIRCLES"]: circles,
             _OP["SPRITES"]: sprites}
+
+
+def _shaped(code: int, r: np.ndarray) -> bool:
+    """Whether a quad command's records draw a Shape other than QUAD (a circle, a ring, an outline)."""
+    if code == _OP["CIRCLES"]:
+        return True
+    return code == _OP["RECTS"] and bool(np.any(r[:, 5] > 0))
 
 
 @np.errstate(over="ignore", invalid="ignore")  # huge or NaN coordinates are the game's; the GPU clips them
@@ -178,20 +189,21 @@ def parse(buf: bytes | bytearray | memoryview, length: int | None = None) -> Fra
     if end > len(mv) or end < 0:
         raise CommandListError(f"command list length {end} exceeds its buffer of {len(mv)} bytes")
     frame = Frame()
-    quads: list[np.ndarray] = []
+    quads: list[tuple[Callable[..., None], tuple[np.ndarray, ...], int]] = []  # (converter, its inputs, instances)
     verts: list[np.ndarray] = []
     transforms: list[tuple[float, ...]] = [IDENTITY]
     n_quads = n_verts = transform = 0
     viewport: tuple[float, float, float, float] | None = None
 
-    def emit(pipeline: Pipeline, texture: int, first: int, count: int) -> None:
+    def emit(pipeline: Pipeline, texture: int, first: int, count: int, shaped: bool = False) -> None:
         last = frame.batches[-1] if frame.batches else None
         if (last is not None and last.pipeline == pipeline and last.texture == texture
                 and last.transform == transform and last.viewport == viewport
                 and last.first + last.count == first):
             last.count += count
+            last.shaped |= shaped
         else:
-            frame.batches.append(Batch(pipeline, texture, transform, viewport, first, count))
+            frame.batches.append(Batch(pipeline, texture, transform, viewport, first, count, shaped))
 
     at = 0
     while at < end:
@@ -232,15 +244,16 @@ def parse(buf: bytes | bytearray | memoryview, length: int | None = None) -> Fra
         n = 1 if op.code == _OP["TEXT"] else count
         words = np.frombuffer(mv, np.float32, n * op.record.size // 4, body).reshape(n, -1)
         if op.code in _CONVERT:
-            quads.append(_CONVERT[op.code](words))
-            emit(Pipeline.QUADS, arg if op.code == _OP["SPRITES"] else 0, n_quads, count)
+            quads.append((_CONVERT[op.code], (words,), count))
+            emit(Pipeline.QUADS, arg if op.code == _OP["SPRITES"] else 0, n_quads, count, _shaped(op.code, words))
             n_quads += count
         elif op.code == _OP["TEXT"]:
-            glyphs = text(words, np.frombuffer(mv, np.uint8, arg, body + op.record.size))
-            if len(glyphs):
-                quads.append(glyphs)
-                emit(Pipeline.QUADS, FONT_TEXTURE, n_quads, len(glyphs))
-                n_quads += len(glyphs)
+            chars = np.frombuffer(mv, np.uint8, arg, body + op.record.size)
+            glyphs = int(np.count_nonzero(drawn(chars)))
+            if glyphs:
+                quads.append((text, (words, chars), glyphs))
+                emit(Pipeline.QUADS, FONT_TEXTURE, n_quads, glyphs)
+                n_quads += glyphs
         elif op.code == _OP["TRIANGLES"]:
             whole = count - count % 3  # an unfinished triangle is dropped
             if whole:
@@ -261,8 +274,12 @@ def parse(buf: bytes | bytearray | memoryview, length: int | None = None) -> Fra
                 transforms.append(t)
                 transform = len(transforms) - 1
     if quads:
-        joined = quads[0] if len(quads) == 1 else np.concatenate(quads)
-        frame.instances = joined.view(INSTANCE).reshape(-1)
+        instances = np.empty((n_quads, WORDS), np.float32)
+        first = 0
+        for convert, inputs, count in quads:
+            convert(*inputs, instances[first:first + count])
+            first += count
+        frame.instances = instances.view(INSTANCE).reshape(-1)
     if verts:
         frame.vertices = np.concatenate(verts).view(abi.VERTEX.dtype).reshape(-1)
     frame.transforms = np.array(transforms, np.float32)

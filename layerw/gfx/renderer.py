@@ -2,11 +2,12 @@
 
 The render target is offscreen, at the game's resolution; a Window presents it scaled. Every frame
 uploads its instances, vertices and cameras into one buffer and records one command encoder with
-one render pass: instanced quads for everything but triangles, a shape switch in the fragment
-shader, a dynamic uniform offset per camera and a scissor rect per viewport. A frame starts opaque
-black unless it clears; draws with a texture handle nobody set are skipped. A frame's GPU commands
-(``gpureplay.GpuReplay``) run first, on this device; when a pass drew into the frame's target the
-2D batches draw over it.
+one render pass: instanced quads for everything but triangles (a shape switch in the fragment
+shader where a batch holds circles, rings or outlines; texel times colour, as the triangles draw,
+for the rest: a software rasteriser interpolates every varying per pixel), a dynamic uniform
+offset per camera and a scissor rect per viewport. A frame starts opaque black unless it clears;
+draws with a texture handle nobody set are skipped. A frame's GPU commands (``gpureplay.GpuReplay``)
+run first, on this device; when a pass drew into the frame's target the 2D batches draw over it.
 """
 
 from __future__ import annotations
@@ -124,14 +125,16 @@ class WgpuRenderer(Renderer):
             bind_group_layouts=[self.camera_layout, self.texture_layout])
         code = resources.files(__package__).joinpath("shaders.wgsl").read_text()
         self.shaders = dev.create_shader_module(code=code)
-        self._quads = self.pipeline("vs_quad", "fs_quad", "triangle-strip", {
+        quads = {
             "array_stride": INSTANCE.itemsize, "step_mode": "instance", "attributes": [
                 {"shader_location": 0, "offset": 0, "format": "float32x4"},
                 {"shader_location": 1, "offset": 16, "format": "float32x4"},
                 {"shader_location": 2, "offset": 32, "format": "float32"},
                 {"shader_location": 3, "offset": 36, "format": "uint32"},
                 {"shader_location": 4, "offset": 40, "format": "uint32"},
-                {"shader_location": 5, "offset": 44, "format": "float32"}]})
+                {"shader_location": 5, "offset": 44, "format": "float32"}]}
+        self._quads = self.pipeline("vs_quad", "fs_quad", "triangle-strip", quads)
+        self._plain = self.pipeline("vs_plain", "fs_triangle", "triangle-strip", quads)
         self._triangles = self.pipeline("vs_triangle", "fs_triangle", "triangle-list", {
             "array_stride": abi.VERTEX.size, "step_mode": "vertex", "attributes": [
                 {"shader_location": 0, "offset": 0, "format": "float32x2"},
@@ -242,7 +245,7 @@ class WgpuRenderer(Renderer):
             rp.set_bind_group(0, self._camera_group, [batch.transform * self._stride])
             rp.set_bind_group(1, texture[1])
             if batch.pipeline == Pipeline.QUADS:
-                rp.set_pipeline(self._quads)
+                rp.set_pipeline(self._quads if batch.shaped else self._plain)
                 rp.set_vertex_buffer(0, self._buffer, quads_at)
                 rp.draw(4, batch.count, 0, batch.first)
             else:

@@ -39,26 +39,49 @@ struct QuadOut {
     @location(6) @interpolate(flat) aa: f32,  // one target pixel, in game units
 }
 
-@vertex
-fn vs_quad(@builtin(vertex_index) vi: u32, q: Quad) -> QuadOut {
+// Where a quad's corner `vi` lands, its texture coordinate and colour, and its offset from the
+// centre in game units before rotation.
+struct Placed {
+    pos: vec4f,
+    uv: vec2f,
+    color: vec4f,
+    local: vec2f,
+}
+
+fn place(vi: u32, q: Quad) -> Placed {
     let corner = vec2f(f32(vi & 1u), f32(vi >> 1u));  // strip order (0,0) (1,0) (0,1) (1,1)
     let local = (corner - 0.5) * q.rect.zw;
     let c = cos(q.rotation);
     let s = sin(q.rotation);
     let centre = q.rect.xy + q.rect.zw * 0.5;
-    var out: QuadOut;
-    out.pos = to_clip(centre + vec2f(c * local.x - s * local.y, s * local.x + c * local.y));
     var t = corner;
     if (q.flags & 1u) != 0u { t.x = 1.0 - t.x; }
     if (q.flags & 2u) != 0u { t.y = 1.0 - t.y; }
-    out.uv = (q.src.xy + t * q.src.zw) / vec2f(textureDimensions(tex));
-    out.color = unpack4x8unorm(q.color);
-    out.local = local;
+    return Placed(to_clip(centre + vec2f(c * local.x - s * local.y, s * local.x + c * local.y)),
+                  (q.src.xy + t * q.src.zw) / vec2f(textureDimensions(tex)), unpack4x8unorm(q.color), local);
+}
+
+@vertex
+fn vs_quad(@builtin(vertex_index) vi: u32, q: Quad) -> QuadOut {
+    let p = place(vi, q);
+    var out: QuadOut;
+    out.pos = p.pos;
+    out.uv = p.uv;
+    out.color = p.color;
+    out.local = p.local;
     out.half_size = abs(q.rect.zw) * 0.5;
     out.shape = (q.flags >> 8u) & 255u;
     out.thickness = q.thickness;
     out.aa = 1.0 / max(sqrt(abs(camera.m.x * camera.m.w - camera.m.y * camera.m.z)), 1e-6);
     return out;
+}
+
+// Quads of shape QUAD only (sprites, glyphs, lines), drawn with fs_triangle: texel times colour,
+// without the shape varyings a software rasteriser would interpolate per pixel.
+@vertex
+fn vs_plain(@builtin(vertex_index) vi: u32, q: Quad) -> VertexOut {
+    let p = place(vi, q);
+    return VertexOut(p.pos, p.uv, p.color);
 }
 
 // Coverage of a pixel whose centre is at signed distance d (game units) from an edge.

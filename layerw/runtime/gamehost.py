@@ -3,8 +3,9 @@
 A host runs one instance of a game build and is driven one fixed tick at a time. The backends are
 siblings behind this interface, chosen in one place (``layerw.runtime.open_game`` and
 ``layerw.runtime.start.start_game``): ``Game`` (a core module on wasmtime), ``ComponentGame`` (a
-component on wasmtime's component model) and ``WorkerGame`` (either, in a child process bounded
-by a watchdog). Rooms, replicas, the runner, ``layerw run`` and the benches are written against
+component on wasmtime's component model), ``CanonGame`` (a component of the game's module alone, the
+canonical ABI done by the host) and ``WorkerGame`` (any of them, in a child process bounded by a
+watchdog). Rooms, replicas, the runner, ``layerw run`` and the benches are written against
 this interface alone. Each member's docstring is its contract; ``layerw.runtime.basehost`` holds
 what the backends share.
 """

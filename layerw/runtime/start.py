@@ -1,10 +1,11 @@
 """start_game: the in-process host for a build, chosen once from its module and layerw.toml.
 
 A build is a WASM-4 cart (``CartGame``, when its module imports only from ``env``), a core
-module (``Game``) or a component (``ComponentGame``, when its layerw.toml says ``[component]
-enabled``). Rooms, replicas and the watchdog's worker process start their games here;
-``layerw.runtime.open_game`` adds the choice of CPU limit (and with it, the worker). On the
-AOT tier a core module runs as native code (``AotGame``).
+module (``Game``) or a component (when its layerw.toml says ``[component] enabled``): ``CanonGame``
+when it is the game's module alone (``componentcore.game_core``), else ``ComponentGame``. Rooms,
+replicas and the watchdog's worker process start their games here; ``layerw.runtime.open_game``
+adds the choice of CPU limit (and with it, the worker). On the AOT tier a core module runs as
+native code (``AotGame``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from layerw.cart import is_cart
 from layerw.errors import UnsupportedTier
 from layerw.runtime.aot.aotgame import AotGame
 from layerw.runtime.aot.compiler import AotCompiler
+from layerw.runtime.canon_game import CanonGame
 from layerw.runtime.component_game import ComponentGame
 from layerw.runtime.engine import Engine
 from layerw.runtime.game import Game
@@ -38,8 +40,8 @@ def start_game(bundle: Bundle, engine: Engine, *, seed: int = 0, audio: bool = T
                                   "run it on the wasmtime tier (--tier wasmtime)")
         return AotGame(bundle, engine, compiler or AotCompiler(), seed=seed, audio=audio, saves=saves)
     backend: type[Game] | type[ComponentGame]
-    if bundle.config.component:
-        backend = ComponentGame
+    if bundle.config.component:  # the game's module alone runs with the canonical ABI in the host
+        backend = CanonGame if CanonGame.fits(bundle, engine) else ComponentGame
     else:
         backend = CartGame if is_cart(bundle.module) else Game
     return backend(bundle, engine, seed=seed, audio=audio, saves=saves)

@@ -14,6 +14,7 @@ from layerw import abi
 from layerw.errors import CommandListError, LayerWError
 from layerw.gfx.commands import FONT_TEXTURE, Pipeline, Shape, parse
 from layerw.gfx.writer import CommandWriter, rgba
+from tests.gfx.test_renderer import SCENES
 
 RED, GREEN = rgba(255, 0, 0), rgba(0, 255, 0)
 OP = {op.name: op.code for op in abi.OPS}
@@ -232,3 +233,61 @@ def test_10k_sprites_parse_without_a_per_record_loop() -> None:
                          ("uw", "sw"), ("vh", "sh"), ("rotation", "rotation"), ("color", "tint"),
                          ("flags", "flags")):
         np.testing.assert_array_equal(q[ours], sprites[theirs])
+
+
+class Split:
+    """Stands in for a CommandWriter and writes each call as a command list of its own."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        def call(*args: Any, **kwargs: Any) -> None:
+            w = CommandWriter()
+            getattr(w, name)(*args, **kwargs)
+            self.parts.append(bytes(w))
+        return call
+
+
+@pytest.mark.parametrize("name", SCENES)
+def test_one_instance_array_equals_each_command_converted_alone(name: str) -> None:
+    """The golden scenes' instances, assembled into one array, are each command's own, in order."""
+    from tests.gfx.test_renderer import SCENES
+
+    split = Split()
+    SCENES[name](split)  # type: ignore[arg-type]
+    whole = parse(b"".join(split.parts))
+    alone = [parse(part).instances for part in split.parts]
+    np.testing.assert_array_equal(whole.instances, np.concatenate(alone))
+    assert whole.instances.flags.c_contiguous
+
+
+@pytest.mark.parametrize("name", SCENES)
+def test_a_batch_is_shaped_exactly_when_one_of_its_instances_has_a_shape(name: str) -> None:
+    from tests.gfx.test_renderer import SCENES
+
+    w = CommandWriter()
+    SCENES[name](w)
+    frame = parse(bytes(w))
+    quads = [b for b in frame.batches if b.pipeline == Pipeline.QUADS]
+    assert quads
+    for batch in quads:
+        flags = frame.instances["flags"][batch.first:batch.first + batch.count]
+        assert batch.shaped == bool(np.any(flags >> 8)), batch
+
+
+def test_sprites_are_their_records_with_only_flips_kept_and_no_thickness() -> None:
+    records = random_sprites(5_000)
+    records["flags"] = np.random.default_rng(3).integers(0, 2**32, len(records), dtype=np.uint32)
+    records["reserved"] = np.float32(7.5).view(np.uint32)
+    w = CommandWriter()
+    w.rect(0, 0, 4, 4, thickness=1, color=RED)  # an outline first: the sprites land after it
+    w.sprites(1, records)
+    w.text(0, 0, 8, GREEN, "a b")
+    frame = parse(bytes(w))
+    sprites = frame.instances[1:1 + len(records)]
+    np.testing.assert_array_equal(sprites["flags"], records["flags"] & 3)
+    assert not sprites["thickness"].any()
+    np.testing.assert_array_equal(sprites["x"], records["x"])
+    np.testing.assert_array_equal(sprites["color"], records["tint"])
+    assert [(b.texture, b.count, b.shaped) for b in frame.batches] == [(0, 1, True), (1, 5_000, False), (FONT_TEXTURE, 2, False)]

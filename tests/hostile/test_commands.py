@@ -85,3 +85,14 @@ def test_renderer_draws_any_frame_that_parses(renderer: WgpuRenderer, commands: 
         renderer.render(frame)
         pixels = renderer.read_pixels()
         assert pixels.shape == (48, 64, 4) and pixels.dtype == np.uint8
+
+
+@fuzz(200)
+@given(st.lists(command(honest=True), min_size=1, max_size=6))
+def test_only_batches_with_a_shape_take_the_shape_pipeline(commands: list[bytes]) -> None:
+    """The plain quad pipeline (texel times colour) never gets an instance that needs a shape."""
+    frame = parses_or_refuses(b"".join(commands))
+    if frame is not None:
+        for batch in frame.batches:
+            if batch.pipeline == Pipeline.QUADS and not batch.shaped:
+                assert not np.any(frame.instances["flags"][batch.first:batch.first + batch.count] >> 8)
