@@ -455,3 +455,24 @@ STATE_EXPORTS: tuple[Signature, ...] = (
     Signature("write", (I32, I32, I32), (), "Copy data into linear memory at offset (to restore snapshots).",
               ("offset", "data_ptr", "data_len"), "func(offset: u32, data: list<u8>)"),
 )
+
+# === devcheck: input recordings, developer checks and the API a game reaches for ====================
+# (kept in one block at the end of the contract to ease merging with other work on this file)
+
+# --- input recordings (``layerw run --inputs FILE``, the page's ?inputs=URL) ------------------------
+# JSON Lines: an optional header line {"layerw_inputs": RECORDING_VERSION}, then one change per line,
+# applied at its tick and held until changed again. Any other field, or a value of the wrong type or
+# range, is an InputError naming the line (docs/inputs.md).
+
+RECORDING_VERSION = 1
+RECORDING_HEADER = "layerw_inputs"
+RECORDING_FIELDS: dict[str, str] = {
+    "tick": "the tick the change applies at: an integer >= 0 (required)",
+    "player": f"the seat it applies to: 0 .. {MAX_PLAYERS - 1} (default 0)",
+    "down": "keys pressed: a list of KeyboardEvent.code names (\"KeyW\", \"ArrowUp\", \"Space\")",
+    "up": "keys released: a list of key names",
+    "pointer": "[x, y] or [x, y, buttons]: game pixels, buttons a mask (1 left, 2 right, 4 middle)",
+    "gamepad": f"a gamepad index 0 .. {MAX_GAMEPADS - 1}; with it, buttons and axes replace that pad's state",
+    "buttons": "with gamepad: the buttons held, a list of names (\"A\", \"START\", \"UP\", ...)",
+    "axes": "with gamepad: up to 6 numbers in -1..1 (left x/y, right x/y, left/right trigger)",
+}

@@ -208,6 +208,10 @@ class DevLoop(Runner):
 def dev(game_dir: Path, options: DevOptions, report: Callable[[str], None] = print) -> tuple[int, str]:
     """``layerw dev``: build, run and hot-reload ``game_dir`` until ``ticks`` (or Ctrl-C, or the
     window closes); returns the final tick and state hash."""
+    if not options.headless:
+        from layerw.gfx.window import require_display
+
+        require_display()  # before the first build: a window that cannot open says so at once
     with DevLoop(game_dir, options, report) as loop:
         try:
             if options.headless:

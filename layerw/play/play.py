@@ -71,6 +71,10 @@ def open_speaker(device: str, latency_ms: int) -> Speaker:
 
 def play(bundle: Bundle, options: PlayOptions) -> PlayResult:
     recording = Recording.load(options.inputs) if options.inputs else None
+    if not options.headless:
+        from layerw.gfx.window import require_display
+
+        require_display()
     wants_pictures = bool(options.screenshot or options.frames) or not options.headless
     quiet_gl_probe()
     saves = Saves(options.saves) if options.saves else None

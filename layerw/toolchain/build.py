@@ -77,7 +77,7 @@ def build(game_dir: Path, out: Path | None = None, *, component: bool = False) -
             data = (staging / COMPONENT_NAME).read_bytes()
         else:
             wasm = staging / MODULE_NAME
-            compile_module(sources, wasm)
+            compile_module(sources, wasm, cflags=config.cflags, defines=config.defines)
             data = wasm.read_bytes()
             try:
                 module = wasmtime.Module(wasmtime.Engine(), data)

@@ -20,7 +20,7 @@ import sys
 import tokenize
 from pathlib import Path
 
-from layerw import abi, errors, wire
+from layerw import abi, configschema, errors, wire
 
 PACKAGE = Path(__file__).resolve().parent.parent
 C_HEADER = PACKAGE / "toolchain" / "include" / "layerw.h"
@@ -29,6 +29,8 @@ WIT_DIR = PACKAGE / "toolchain" / "wit"
 WIT_WORLD = WIT_DIR / "game.wit"
 WIRE_JS = PACKAGE / "web" / "wire.js"
 ERRORS_JS = PACKAGE / "web" / "errors.js"
+CONFIG_DOC = PACKAGE.parent / "docs" / "layerw-toml.md"
+INPUTS_DOC = PACKAGE.parent / "docs" / "inputs.md"
 
 
 def banner(source: str) -> str:
@@ -429,6 +431,10 @@ def js_module() -> str:
         "EXPORTS": {s.name: [list(s.params), list(s.results)] for s in abi.EXPORTS},
         "IMPORTS": {s.name: [list(s.params), list(s.results)] for s in abi.IMPORTS},
         "WASI_IMPORTS": sorted(abi.WASI_IMPORTS),
+        # devcheck: input recordings, developer checks, API additions
+        "RECORDING_VERSION": abi.RECORDING_VERSION,
+        "RECORDING_HEADER": abi.RECORDING_HEADER,
+        "RECORDING_FIELDS": abi.RECORDING_FIELDS,
     }
     lines = [f"// {BANNER}", "// Layer-W game contract constants for the browser client.", ""]
     lines += [_js_const(name, value) for name, value in consts.items()]
@@ -665,8 +671,34 @@ def wit_world() -> str:
     return "\n".join(lines)
 
 
+def config_doc() -> str:
+    """docs/layerw-toml.md: every layerw.toml key, from the schema GameConfig validates against."""
+    return f"<!-- {banner('layerw/configschema.py')} -->\n\n{configschema.markdown()}"
+
+
+def inputs_doc() -> str:
+    """docs/inputs.md: the input recording format, from abi.RECORDING_FIELDS (what both hosts check)."""
+    header = f'{{"{abi.RECORDING_HEADER}": {abi.RECORDING_VERSION}}}'
+    lines = [f"<!-- {BANNER} -->", "", "# Input recordings", "",
+             "`layerw run --inputs FILE`, `layerw join --inputs FILE` and the page's `?inputs=URL` replay a",
+             "recording: JSON Lines, one change per line, applied at its tick and held until changed again.",
+             f"The first line may be the version header `{header}` (this is version {abi.RECORDING_VERSION};",
+             "a file without it reads as version 1). Blank lines are skipped.", "",
+             "```json", header, '{"tick": 30, "player": 0, "down": ["KeyW"], "up": ["KeyS"]}',
+             '{"tick": 31, "player": 1, "pointer": [120.5, 80, 1]}',
+             '{"tick": 40, "gamepad": 0, "buttons": ["A"], "axes": [0.5, 0, 0, 0, 0, 0]}', "```", "",
+             "| field | meaning |", "|---|---|"]
+    lines += [f"| `{name}` | {doc} |" for name, doc in abi.RECORDING_FIELDS.items()]
+    lines += ["", "Any other field, a value of the wrong type (`\"5\"` or `5.5` for a tick, a string where a list",
+              "belongs), an unknown key or button name, or a value out of range is an `InputError` naming the file",
+              "and line, before the run starts. Key names: " + ", ".join(f"`{k}`" for k in abi.KEYS[1:]) + ".",
+              "Gamepad buttons: " + ", ".join(f"`{b}`" for b in abi.PAD_BUTTONS) + ".", ""]
+    return "\n".join(lines)
+
+
 GENERATED: dict[Path, object] = {C_HEADER: c_header, JS_MODULE: js_module, WIT_WORLD: wit_world,
-                                  WIRE_JS: wire_module, ERRORS_JS: errors_module}
+                                  WIRE_JS: wire_module, ERRORS_JS: errors_module, CONFIG_DOC: config_doc,
+                                  INPUTS_DOC: inputs_doc}
 
 
 def write_all() -> list[Path]:

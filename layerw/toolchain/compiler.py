@@ -31,15 +31,18 @@ LINK_FLAGS = ["-s", f"-Wl,-z,stack-size={abi.STACK_SIZE}", "-lm"]
 
 
 def compile_module(sources: list[Path], out: Path, *, runtime: tuple[Path, ...] = (RUNTIME_C,),
-                   defines: tuple[str, ...] = ()) -> None:
-    """Compile and link ``sources`` plus the guest ``runtime`` into ``out`` (a .wasm file)."""
+                   defines: tuple[str, ...] = (), cflags: tuple[str, ...] = ()) -> None:
+    """Compile and link ``sources`` plus the guest ``runtime`` into ``out`` (a .wasm file); a game's
+    ``cflags`` ([build] cflags, checked by ``GameConfig``) come after the project's, so they may
+    override them, and apply to the game's sources only."""
     cxx = any(s.suffix in CXX_SUFFIXES for s in sources)
     with tempfile.TemporaryDirectory(prefix="layerw-build-") as tmp:
         objects = []
         for i, src in enumerate([*sources, *runtime]):
             obj = Path(tmp) / f"{i}-{src.stem}.o"
             is_cxx = src.suffix in CXX_SUFFIXES
-            args = ["c++" if is_cxx else "cc", *COMMON_FLAGS, *(CXX_FLAGS if is_cxx else C_FLAGS),
+            own = cflags if src in sources else ()
+            args = ["c++" if is_cxx else "cc", *COMMON_FLAGS, *(CXX_FLAGS if is_cxx else C_FLAGS), *own,
                     *(f"-D{d}" for d in defines), "-c", str(src), "-o", str(obj)]
             _check(zig.run(args), src)
             objects.append(str(obj))
