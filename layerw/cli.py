@@ -62,7 +62,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         screenshot=Path(args.screenshot) if args.screenshot else None,
         frames=Path(args.frames) if args.frames else None, every=args.every,
         inputs=Path(args.inputs) if args.inputs else None, audio=Path(args.audio) if args.audio else None,
-        sound=args.sound, latency_ms=args.latency_ms, saves=_save_dir(args, bundle.config.name))
+        sound=args.sound, latency_ms=args.latency_ms, saves=_save_dir(args, bundle.config.name), dev=args.dev)
     result = play(bundle, options)
     for path in result.frames:
         print(f"frame {path}")
@@ -337,6 +337,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="play the mix on the default audio device, or through a miniaudio backend (null: no hardware)")
     r.add_argument("--latency-ms", type=int, default=40, help="audio output latency budget (device buffer + queue)")
     r.add_argument("--seed", type=int, default=0, help="the game's random seed")
+    r.add_argument("--dev", action="store_true", help="check the contract as the game runs (render changing state, "
+                   "missing assets, unknown textures, bad source rects, refused host calls, NULL writes), each "
+                   "problem reported once with its tick")
     r.add_argument("--players", type=int, default=1)
     r.add_argument("--cpu-limit", choices=[limit.value for limit in CpuLimit], default=DEFAULT_CPU_LIMIT.value,
                    help="how a call's CPU deadline is enforced: wasmtime epoch checks (default), fuel, "

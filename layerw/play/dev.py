@@ -30,6 +30,7 @@ from layerw.toolchain.build import build
 if TYPE_CHECKING:
     from types import TracebackType
 
+    from layerw.runtime.devchecks import Problem
     from layerw.runtime.gamehost import GameHost
     from layerw.runtime.snapshot import Snapshot
 
@@ -67,7 +68,7 @@ class DevLoop(Runner):
         except BaseException:
             self._cleanup()
             raise
-        super().__init__(game, players=options.players)
+        super().__init__(game, players=options.players, render_every_tick=options.headless)
         self.last_good: Snapshot = game.snapshot()
         report(f"running {game.name} (build {self.builds}); edit {self.game_dir} to reload")
 
@@ -78,7 +79,12 @@ class DevLoop(Runner):
         return out
 
     def _start(self, build_dir: Path) -> GameHost:
-        return start_game(DirBundle(build_dir), self._engine, seed=self.options.seed)
+        game = start_game(DirBundle(build_dir), self._engine, seed=self.options.seed)
+        game.enable_checks(self._problem)  # each new build is checked afresh
+        return game
+
+    def _problem(self, problem: Problem) -> None:
+        self.report(f"check {problem.kind} at tick {problem.tick}: {problem.message}")
 
     # --- ticking ----------------------------------------------------------------------------------
 

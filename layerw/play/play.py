@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from layerw.bundle import Bundle
-from layerw.errors import AudioDeviceError
+from layerw.errors import AudioDeviceError, UnsupportedCpuLimit
 from layerw.play.recorder import WavRecorder
 from layerw.play.runner import SAMPLES_EVERY, Runner
 from layerw.play.speaker import Speaker
-from layerw.runtime import DEFAULT_CPU_LIMIT, CpuLimit, open_game
+from layerw.runtime import DEFAULT_CPU_LIMIT, CpuLimit, GameHost, open_game
+from layerw.runtime.devchecks import Problem
 from layerw.runtime.inputs import Recording
+from layerw.runtime.memoryhost import MemoryHost
 from layerw.saves import Saves
 
 
@@ -37,6 +40,7 @@ class PlayOptions:
     sound: str | None = None          # play the mix on a device: "default" or a miniaudio backend ("null", "alsa", ...)
     latency_ms: int = 40              # the device's latency budget (buffer + queue)
     saves: Path | None = None         # the game's save slots (a cart's disk) live here; None: no saves
+    dev: bool = False                 # check the contract as the game runs (layerw.runtime.devchecks)
 
 
 @dataclass
@@ -69,6 +73,14 @@ def open_speaker(device: str, latency_ms: int) -> Speaker:
     return Speaker(latency_ms=latency_ms, backends=[backend])
 
 
+def enable_checks(game: GameHost, report: Callable[[Problem], None] | None = None) -> None:
+    """Turn on the dev checks of an in-process game (each problem reaches the log, and ``report``)."""
+    if not isinstance(game, MemoryHost):
+        raise UnsupportedCpuLimit(f"{game.name}: dev checks look into the game in this process; run it with "
+                                  "--cpu-limit epoch, fuel or off, not in the watchdog's worker")
+    game.enable_checks(report)
+
+
 def play(bundle: Bundle, options: PlayOptions) -> PlayResult:
     recording = Recording.load(options.inputs) if options.inputs else None
     if not options.headless:
@@ -80,6 +92,8 @@ def play(bundle: Bundle, options: PlayOptions) -> PlayResult:
     saves = Saves(options.saves) if options.saves else None
     with open_game(bundle, cpu_limit=options.cpu_limit, seed=options.seed, saves=saves) as game, ExitStack() as outputs:
         renderer = None
+        if options.dev:
+            enable_checks(game)
         recorder = outputs.enter_context(WavRecorder(options.audio)) if options.audio else None
         speaker = outputs.enter_context(open_speaker(options.sound, options.latency_ms)) if options.sound else None
         sinks = [sink.write for sink in (recorder, speaker) if sink is not None]
@@ -95,7 +109,8 @@ def play(bundle: Bundle, options: PlayOptions) -> PlayResult:
         try:
             runner = Runner(game, renderer, players=options.players, recording=recording,
                             on_samples=to_sinks if sinks else None,
-                            samples_every=1 if speaker is not None else SAMPLES_EVERY)
+                            samples_every=1 if speaker is not None else SAMPLES_EVERY,
+                            render_every_tick=options.dev and options.headless)
             frames: list[Path] = []
             if options.headless:
                 if options.frames:

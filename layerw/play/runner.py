@@ -24,8 +24,10 @@ SAMPLES_EVERY = 30  # ticks between draining the mix into ``on_samples`` (the ho
 class Runner:
     def __init__(self, game: GameHost, renderer: Renderer | None = None, *, players: int = 1,
                  recording: Recording | None = None, on_samples: Callable[[bytes], None] | None = None,
-                 samples_every: int = SAMPLES_EVERY) -> None:
+                 samples_every: int = SAMPLES_EVERY, render_every_tick: bool = False) -> None:
         self.game = game
+        # a headless dev run renders each tick without drawing, so the dev checks see lw_render
+        self.render_every_tick = render_every_tick
         self.renderer = renderer
         self.inputs = InputState(players)
         self.recording = recording
@@ -37,6 +39,8 @@ class Runner:
         if self.recording is not None:
             self.recording.apply(self.inputs, self.game.tick_count)
         self.game.tick(self.inputs)
+        if self.render_every_tick:
+            self.game.render()
         if self.on_samples is not None and self.game.tick_count % self.samples_every == 0:
             self.drain()
 

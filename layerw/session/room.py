@@ -25,6 +25,7 @@ from layerw.bundle import Bundle
 from layerw.errors import ProtocolError, RoomFull, SeatTaken, SessionError
 from layerw.observability.logs import ContextLog
 from layerw.runtime.assets import Event
+from layerw.runtime.devchecks import render_changes_state
 from layerw.runtime.engine import Engine
 from layerw.runtime.gamehost import GameHost
 from layerw.runtime.inputs import InputState
@@ -63,6 +64,8 @@ class Seat:
     away_since: int = 0
     heard: int = -1  # tick of its connection's last INPUT or HASH; -1: none since it joined
     holder: str = ""  # who holds it (the host's label for the client's address), until it is free again
+    agreed: int = -1  # the last tick whose hash it sent agreed with the room's
+    differs: int = -1  # the first hash tick that differed since then (-1: in sync)
 
 
 class LogThrottle:
@@ -121,6 +124,7 @@ class Room:
         self.hashes: dict[int, str] = {}
         self.live_ticks = LIVE_HASHES * hash_every
         self.desyncs = LogThrottle(DESYNC_LOG_S * self.tick_rate)
+        self._render_changes: bool | None = None  # probed on the first desync
         self._save()
 
     @property
@@ -276,12 +280,33 @@ class Room:
         if self.seats[seat].state is SeatState.CONNECTED:
             self.seats[seat].heard = self.tick
         ours = self.hashes.get(msg.tick)
-        if ours is None or ours == msg.digest.hex():
+        if ours is None:
             return True
+        at = self.seats[seat]
+        if ours == msg.digest.hex():
+            at.agreed, at.differs = max(at.agreed, msg.tick), -1
+            return True
+        first = at.differs < 0
+        if first:
+            at.differs = msg.tick
         if self.desyncs.allow(self.tick):
-            self.log.warning("desync in room %s: seat %s at tick %d has %s, room has %s",
-                             self.id, seat, msg.tick, msg.digest.hex()[:16], ours[:16], extra={"seat": seat})
+            since = (f"it agreed at tick {at.agreed}, so the states parted in ticks {at.agreed + 1}..{msg.tick}"
+                     if at.agreed >= 0 else "no earlier hash of it agreed")
+            self.log.warning("desync in room %s: seat %s differs first at tick %d (%s); at tick %d it has %s, room has "
+                             "%s; %s", self.id, seat, at.differs, since, msg.tick, msg.digest.hex()[:16], ours[:16],
+                             self._render_verdict(), extra={"seat": seat, "first_differing_tick": at.differs,
+                                                            "render_changes_state": self._render_changes})
         return False
+
+    def _render_verdict(self) -> str:
+        """Whether lw_render changes this game's state (probed once, on the room's first desync): a
+        room never renders, its clients that draw do, so such a game desyncs them all."""
+        if self._render_changes is None:
+            self._render_changes = render_changes_state(self.game)
+        if self._render_changes:
+            return ("lw_render changes the game state (the room never renders, clients that draw do): "
+                    "render must only draw; `layerw run --dev` or `layerw dev` show where")
+        return "lw_render left the state alone when the room tried it; look at input handling and uninitialised memory"
 
     def _require_open(self) -> None:
         if self.state is not RoomState.OPEN:
