@@ -79,7 +79,8 @@ def test_each_problem_is_reported_once_with_its_tick(sloppy: Path, engine: Engin
     assert kinds["guard-write"].tick == 6  # reported after lw_tick of tick 5, counted then
     assert "first at address 8" in kinds["guard-write"].message
     assert f"[0, {GUARD_BYTES})" in kinds["guard-write"].message
-    assert kinds["render-state"].tick == 7 and "lw_render changed the game state (1 byte changed at address" in kinds["render-state"].message
+    assert kinds["render-state"].tick == 7
+    assert "lw_render changed the game state (1 byte changed at address" in kinds["render-state"].message
     assert kinds["unknown-texture"].tick == 8 and "texture 77: no asset has this handle" in kinds["unknown-texture"].message
     assert kinds["source-rect"].tick == 9 and "source rect (4, 4, 8, 8)" in kinds["source-rect"].message
     assert "'sprite.png', 8x8" in kinds["source-rect"].message
