@@ -476,3 +476,11 @@ RECORDING_FIELDS: dict[str, str] = {
     "buttons": "with gamepad: the buttons held, a list of names (\"A\", \"START\", \"UP\", ...)",
     "axes": "with gamepad: up to 6 numbers in -1..1 (left x/y, right x/y, left/right trigger)",
 }
+
+# --- guest helpers (layerw.h only: header code the game compiles in, so every host agrees) ----------
+# Transform push/pop keeps its stack in lw_frame (on lw_render's stack, never in game state); the
+# random helper is PCG32 (pcg-random.org) seeded from the game's seed; the screen size and tick rate
+# are layerw.toml's, given to the compiler as LW_SCREEN_WIDTH, LW_SCREEN_HEIGHT and LW_TICK_RATE.
+
+TRANSFORM_DEPTH = 16  # lw_push_transform nesting; deeper pushes are counted as dropped and ignored
+CONFIG_MACROS: dict[str, str] = {"LW_SCREEN_WIDTH": "width", "LW_SCREEN_HEIGHT": "height", "LW_TICK_RATE": "tick_rate"}

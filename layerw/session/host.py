@@ -19,6 +19,7 @@ import contextvars
 import enum
 import functools
 import logging
+import secrets
 import time
 from array import array
 from collections.abc import Awaitable, Callable
@@ -340,8 +341,12 @@ class RoomHost:
                 self.admission.release(key)
 
     def _new_room(self, game: str, room_id: str) -> Room:
-        """Build a room (on a builder thread: this fetches, compiles and instantiates its game)."""
-        return Room(f"{game}/{room_id}", self.bundles(game), self.engine, **self.room_options)
+        """Build a room (on a builder thread: this fetches, compiles and instantiates its game), seeded
+        with a seed of its own, which players cannot predict (room_options' "seed" fixes one for all)."""
+        options = {"seed": secrets.randbits(64), **self.room_options}
+        room = Room(f"{game}/{room_id}", self.bundles(game), self.engine, **options)
+        room.log.debug("room %s: game seed %d", room.id, room.seed)
+        return room
 
     def _closed(self, runner: RoomRunner) -> None:
         self._free(runner.room)

@@ -98,6 +98,8 @@ class Room:
     def __init__(self, room_id: str, bundle: Bundle, engine: Engine, *, seats: int | None = None,
                  input_delay: int = 2, hash_every: int = 30, snapshot_every: int = 300,
                  grace_ticks: int = GRACE_TICKS, seed: int = 0) -> None:
+        """``seed``: the game's seed (a server's rooms get one each: ``RoomHost``); clients never need
+        it, they start from the room's snapshot, which holds the seeded state."""
         seats = bundle.config.players if seats is None else seats  # the manifest's [game] players
         if not 1 <= seats <= abi.MAX_PLAYERS:
             raise SessionError(f"a room has 1..{abi.MAX_PLAYERS} seats, not {seats}")
@@ -106,7 +108,8 @@ class Room:
         # The authoritative game mixes no sound: nobody hears the server, and mixing cost every room
         # ~15-50 us a tick (a quarter of the rooms bench's CPU at 50 rooms). So its snapshots carry no
         # voices: a client that joins hears the sounds started from then on, never a burst of old ones.
-        self.game: GameHost = start_game(bundle, engine, seed=seed, audio=False)
+        self.seed = seed
+        self.game: GameHost = start_game(bundle, engine, seed=self.seed, audio=False)
         self.game.log.bind(room=room_id)  # the guest's own log lines name the room too
         # tick from the game, not from self: a room holds no reference to itself (it is freed by refcount)
         self.log = ContextLog(log, tick=functools.partial(getattr, self.game, "tick_count"), game=self.game.name,

@@ -28,7 +28,7 @@ from layerw.bundle import ASSETS_DIR, COMPONENT_NAME, MODULE_NAME, TRANSPILED_DI
 from layerw.config import CONFIG_NAME, GameConfig
 from layerw.contract import check_module
 from layerw.errors import ConfigError, InvalidModule
-from layerw.toolchain.compiler import C_SUFFIXES, CXX_SUFFIXES, compile_module
+from layerw.toolchain.compiler import C_SUFFIXES, CXX_SUFFIXES, compile_module, game_defines
 from layerw.toolchain.component import build_component
 from layerw.toolchain.jco import transpile
 from layerw.toolchain.sound import convert_tree
@@ -77,7 +77,7 @@ def build(game_dir: Path, out: Path | None = None, *, component: bool = False) -
             data = (staging / COMPONENT_NAME).read_bytes()
         else:
             wasm = staging / MODULE_NAME
-            compile_module(sources, wasm, cflags=config.cflags, defines=config.defines)
+            compile_module(sources, wasm, cflags=config.cflags, defines=game_defines(config))
             data = wasm.read_bytes()
             try:
                 module = wasmtime.Module(wasmtime.Engine(), data)

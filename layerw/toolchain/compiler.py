@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from layerw import abi
+from layerw.config import GameConfig
 from layerw.errors import CompileError
 from layerw.toolchain import zig
 
@@ -28,6 +29,12 @@ COMMON_FLAGS = [
 C_FLAGS = ["-std=c11"]
 CXX_FLAGS = ["-std=c++17", "-fno-exceptions", "-fno-rtti"]
 LINK_FLAGS = ["-s", f"-Wl,-z,stack-size={abi.STACK_SIZE}", "-lm"]
+
+
+def game_defines(config: GameConfig) -> tuple[str, ...]:
+    """The macros a game's sources compile with: layerw.toml's screen size and tick rate (so C need not
+    repeat them; ``abi.CONFIG_MACROS``), then its [build] defines."""
+    return (*(f"{macro}={getattr(config, key)}" for macro, key in abi.CONFIG_MACROS.items()), *config.defines)
 
 
 def compile_module(sources: list[Path], out: Path, *, runtime: tuple[Path, ...] = (RUNTIME_C,),

@@ -160,7 +160,7 @@ def build_component(sources: list[Path], config: GameConfig, out: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="layerw-component-") as tmp:
         core_wasm = Path(tmp) / "core.wasm"
         compiler.compile_module(sources, core_wasm, runtime=(compiler.RUNTIME_C, COMPONENT_C, *glue),
-                                cflags=config.cflags, defines=("LW_COMPONENT", *config.defines))
+                                cflags=config.cflags, defines=("LW_COMPONENT", *compiler.game_defines(config)))
         wit, world = world_dir(config, Path(tmp))
         componentize(core_wasm, wit, world, out)
     _validate(out, config.name)

@@ -46,7 +46,7 @@ uint32_t lw_render(void) {
     /* A frame never reaches the buffer's scratch tail (LW_COMMAND_SCRATCH bytes), whose last 4 bytes
        hold how many records did not fit, for the host to report: render writes nothing outside the
        command buffer, so it never changes game state. */
-    lw_frame frame = {lw__commands, 0, sizeof lw__commands - LW_COMMAND_SCRATCH, 0xFFFFFFFFu, 0};
+    lw_frame frame = {lw__commands, 0, sizeof lw__commands - LW_COMMAND_SCRATCH, 0xFFFFFFFFu, 0, 0, {{0}}};
     lw_game_render(&frame);
     *(uint32_t *)(lw__commands + sizeof lw__commands - 4) = frame.dropped;
     return frame.len;
