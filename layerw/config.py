@@ -76,6 +76,8 @@ class GameConfig:
     save_total_bytes: int = abi.SAVE_TOTAL_BYTES
     cflags: tuple[str, ...] = ()
     defines: tuple[str, ...] = ()
+    exceptions: bool = False
+    rtti: bool = False
 
     @classmethod
     def load(cls, directory: Path) -> GameConfig:
@@ -118,6 +120,10 @@ class GameConfig:
         if bad:
             raise ConfigError(f"{where}: unknown capabilities {sorted(bad)}; this host grants none beyond the contract")
         configschema.check_cflags(self.cflags, where)
+        if self.exceptions and (self.component or self.plugins):
+            raise ConfigError(f"{where}: [build] exceptions is not supported in component builds ([component] enabled "
+                              "or [plugins]): the component's glue and tooling here are built without exception "
+                              "handling; build a core module, or turn exceptions off")
         configschema.check_defines(self.defines, where)
 
     def to_toml(self) -> str:
@@ -137,8 +143,9 @@ class GameConfig:
         lines += ["", "[limits]", f"memory_mb = {self.memory_mb}", f"tick_ms = {self.tick_ms}", ""]
         if (self.save_slot_bytes, self.save_total_bytes) != (abi.SAVE_SLOT_BYTES, abi.SAVE_TOTAL_BYTES):
             lines += ["[saves]", f"slot_bytes = {self.save_slot_bytes}", f"total_bytes = {self.save_total_bytes}", ""]
-        if self.cflags or self.defines:
-            lines += ["[build]", f"cflags = {val(self.cflags)}", f"defines = {val(self.defines)}", ""]
+        if self.cflags or self.defines or self.exceptions or self.rtti:
+            lines += ["[build]", f"cflags = {val(self.cflags)}", f"defines = {val(self.defines)}",
+                      f"exceptions = {str(self.exceptions).lower()}", f"rtti = {str(self.rtti).lower()}", ""]
         if self.component:
             lines += ["[component]", "enabled = true", ""]
         for ref in self.plugins:

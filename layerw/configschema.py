@@ -73,6 +73,9 @@ KEYS: tuple[ConfigKey, ...] = (
               "info (-g...), code generation (-f...), -std=..., -I, -D, -U, -pedantic; flags that change the target, "
               "the output or the link (--target, -o, -m..., -Wl,..., -l, -shared, ...) are refused"),
     ConfigKey("build", "defines", "list", [], "preprocessor macros, NAME or NAME=VALUE (as -DNAME=VALUE)"),
+    ConfigKey("build", "exceptions", "bool", False, "C++ exceptions (Wasm exception handling, exnref: wasmtime and "
+              "current browsers); libc++ itself still aborts where it would throw; not in component builds"),
+    ConfigKey("build", "rtti", "bool", False, "C++ RTTI (dynamic_cast, typeid)"),
     ConfigKey("component", "enabled", "bool", False, "run the game as a Component Model component", attr="component"),
     ConfigKey(PLUGIN_SECTION, "interface", "str", None, "the WIT interface, pkg:name/iface@x.y.z", required=True),
     ConfigKey(PLUGIN_SECTION, "path", "str", "", "the component implementing it, relative to layerw.toml's directory"),
@@ -94,10 +97,9 @@ CFLAG_REFUSED: dict[str, str] = {
     "-fsanitize": "needs a runtime the wasm32 target does not have",
     "-fpic": "makes position-independent code, which a game module is not",
     "-fpie": "makes position-independent code, which a game module is not",
-    "-fexceptions": "C++ exceptions are not supported by the project's toolchain (no exception runtime for "
-                    "wasm32-wasi in its zig); build with -fno-exceptions (the default)",
-    "-fcxx-exceptions": "C++ exceptions are not supported (see -fexceptions)",
-    "-fwasm-exceptions": "C++ exceptions are not supported (see -fexceptions)",
+    "-fexceptions": "C++ exceptions need their runtime linked too: set [build] exceptions = true",
+    "-fcxx-exceptions": "C++ exceptions need their runtime linked too: set [build] exceptions = true",
+    "-fwasm-exceptions": "C++ exceptions need their runtime linked too: set [build] exceptions = true",
 }
 _MACRO = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(=.*)?$")
 

@@ -79,7 +79,10 @@ def test_missing_and_malformed_files(tmp_path: Path) -> None:
     ({"game": {"name": "a"}, "build": {"cflags": ["-Wl,--export=x"]}}, "passes options to the linker"),
     ({"game": {"name": "a"}, "build": {"cflags": ["-fPIC"]}}, "position-independent"),
     ({"game": {"name": "a"}, "build": {"cflags": ["-fexceptions"]}},
-     r"'-fexceptions' is refused: C\+\+ exceptions are not supported"),
+     r"'-fexceptions' is refused: C\+\+ exceptions need their runtime linked too: set \[build\] exceptions = true"),
+    ({"game": {"name": "a"}, "build": {"exceptions": True}, "component": {"enabled": True}},
+     r"\[build\] exceptions is not supported in component builds"),
+    ({"game": {"name": "a"}, "build": {"rtti": "yes"}}, r"\[build\] rtti must be true or false"),
     ({"game": {"name": "a"}, "build": {"cflags": ["-D1X"]}}, "must be -DNAME or -DNAME=VALUE"),
     ({"game": {"name": "a"}, "build": {"defines": ["A B"]}}, r"\[build\] defines: 'A B' must be NAME or NAME=VALUE"),
 ])
@@ -95,7 +98,7 @@ def test_build_flags_allowed_and_round_trip() -> None:
     cfg = GameConfig.from_dict({"game": {"name": "a"}, "build": {
         "cflags": ["-O3", "-Wshadow", "-Werror=return-type", "-g", "-std=c17", "-DX=1", "-UY", "-Iinclude",
                    "-pedantic", "-fno-builtin", "-frtti"],
-        "defines": ["DEBUG", "LEVELS=12", "NAME=\"x y\""]}})
+        "defines": ["DEBUG", "LEVELS=12", "NAME=\"x y\""], "exceptions": True, "rtti": True}})
     assert cfg.cflags[0] == "-O3" and cfg.defines == ("DEBUG", "LEVELS=12", 'NAME="x y"')
     assert GameConfig.from_dict(tomllib.loads(cfg.to_toml())) == cfg
     assert "[build]" not in GameConfig.from_dict({"game": {"name": "a"}}).to_toml()

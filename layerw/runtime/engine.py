@@ -31,6 +31,7 @@ from typing import TypeVar
 import wasmtime
 import wasmtime.component
 
+from layerw.contract import wasm_features
 from layerw.diskbudget import DiskBudget, cache_root, max_bytes_from_env
 from layerw.errors import InvalidModule, UnsupportedCpuLimit
 from layerw.observability import tracing
@@ -73,15 +74,14 @@ class Engine:
                                       f"with open_game(bundle, cpu_limit=CpuLimit.{cpu_limit.name}) to run it in a "
                                       "watchdog-bounded worker")
         self.cpu_limit = cpu_limit
-        config = wasmtime.Config()
-        config.wasm_simd = True
+        config = wasm_features()  # SIMD, and exceptions for C++ games built with [build] exceptions
         config.cranelift_opt_level = "speed"
         config.epoch_interruption = cpu_limit is CpuLimit.EPOCH
         config.consume_fuel = cpu_limit is CpuLimit.FUEL
         self.wasmtime = wasmtime.Engine(config)
         self.cache = cache if cache is not None else cache_dir()
         self.budget = DiskBudget([self.cache], cache_max_bytes if cache_max_bytes is not None else max_bytes_from_env())
-        self._fingerprint = f"wasmtime-{version('wasmtime')}-{cpu_limit.value}-simd-speed"
+        self._fingerprint = f"wasmtime-{version('wasmtime')}-{cpu_limit.value}-simd-exceptions-speed"
         self._ticker: threading.Thread | None = None
         self._stop = threading.Event()
         self._cache_warned = False

@@ -1,6 +1,7 @@
 """Compiler: C/C++ sources plus the guest runtime to one wasm32 module, with the project's flags.
 
-C is compiled as C11, C++ as C++17 without exceptions or RTTI; both -O2, SIMD128 on, stripped,
+C is compiled as C11, C++ as C++17 without exceptions or RTTI unless the game asks ([build]
+exceptions, rtti; exceptions link ``exceptions.objects()``); both -O2, SIMD128 on, stripped,
 as a WASI reactor, with the shadow stack first in memory (``abi.STACK_SIZE``) so the game state is
 one contiguous range. Shared by the core build (``build.py``) and components (``component.py``).
 """
@@ -14,6 +15,7 @@ from pathlib import Path
 from layerw import abi
 from layerw.config import GameConfig
 from layerw.errors import CompileError
+from layerw.toolchain import exceptions as exception_runtime
 from layerw.toolchain import zig
 
 TOOLCHAIN = Path(__file__).resolve().parent
@@ -37,22 +39,32 @@ def game_defines(config: GameConfig) -> tuple[str, ...]:
     return (*(f"{macro}={getattr(config, key)}" for macro, key in abi.CONFIG_MACROS.items()), *config.defines)
 
 
+def cxx_flags(*, exceptions: bool = False, rtti: bool = False) -> list[str]:
+    """C++'s flags: C++17, exceptions and RTTI off unless asked for."""
+    return [CXX_FLAGS[0], *(exception_runtime.FLAGS if exceptions else CXX_FLAGS[1:2]),
+            "-frtti" if rtti else CXX_FLAGS[2]]
+
+
 def compile_module(sources: list[Path], out: Path, *, runtime: tuple[Path, ...] = (RUNTIME_C,),
-                   defines: tuple[str, ...] = (), cflags: tuple[str, ...] = ()) -> None:
+                   defines: tuple[str, ...] = (), cflags: tuple[str, ...] = (), exceptions: bool = False,
+                   rtti: bool = False) -> None:
     """Compile and link ``sources`` plus the guest ``runtime`` into ``out`` (a .wasm file); a game's
     ``cflags`` ([build] cflags, checked by ``GameConfig``) come after the project's, so they may
-    override them, and apply to the game's sources only."""
+    override them, and apply to the game's sources only. ``exceptions`` and ``rtti`` turn on C++'s."""
     cxx = any(s.suffix in CXX_SUFFIXES for s in sources)
+    cxx_args = cxx_flags(exceptions=exceptions, rtti=rtti)
     with tempfile.TemporaryDirectory(prefix="layerw-build-") as tmp:
         objects = []
         for i, src in enumerate([*sources, *runtime]):
             obj = Path(tmp) / f"{i}-{src.stem}.o"
             is_cxx = src.suffix in CXX_SUFFIXES
             own = cflags if src in sources else ()
-            args = ["c++" if is_cxx else "cc", *COMMON_FLAGS, *(CXX_FLAGS if is_cxx else C_FLAGS), *own,
+            args = ["c++" if is_cxx else "cc", *COMMON_FLAGS, *(cxx_args if is_cxx else C_FLAGS), *own,
                     *(f"-D{d}" for d in defines), "-c", str(src), "-o", str(obj)]
             _check(zig.run(args), src)
             objects.append(str(obj))
+        if exceptions and cxx:
+            objects += [*exception_runtime.FLAGS, *map(str, exception_runtime.objects())]
         link = ["c++" if cxx else "cc", f"--target={zig.TARGET}", "-mexec-model=reactor", *objects,
                 *LINK_FLAGS, "-o", str(out)]
         _check(zig.run(link), None)
