@@ -220,7 +220,9 @@ function checkChange(change) {
     }
   }
   if (change.tick >= 2 ** 32) throw new InputError(`'tick' ${change.tick} is past the last tick (2^32 - 1)`);
-  for (const [field, count] of [["player", MAX_PLAYERS], ["gamepad", MAX_GAMEPADS]]) {
+  /** @type {Array<[string, number]>} */
+  const bounds = [["player", MAX_PLAYERS], ["gamepad", MAX_GAMEPADS]];
+  for (const [field, count] of bounds) {
     if ((change[field] || 0) >= count) throw new InputError(`${field} ${change[field]} out of range 0..${count - 1}`);
   }
   for (const field of ["down", "up", "buttons"]) {
