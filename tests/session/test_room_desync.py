@@ -4,6 +4,8 @@ agreed), and whether lw_render changes the game's state, probed without moving t
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -56,12 +58,19 @@ def play(room: Room, client: Replica, ticks: int, *, draw: bool) -> list[bool]:
     return verdicts
 
 
-def test_a_render_that_changes_state_is_named(games: dict[str, Bundle], engine: Engine,
-                                              caplog: pytest.LogCaptureFixture) -> None:
-    bundle = games["draws-state"]
+@contextmanager
+def room_and_client(bundle: Bundle, engine: Engine, replica: Replica | None = None) -> Iterator[tuple[Room, Replica]]:
+    """A room hashing every 10 ticks, and one seated client (``replica`` if given)."""
     room = Room("r", bundle, engine, hash_every=10)
     try:
-        client = connect(room, bundle, engine)
+        yield room, connect(room, bundle, engine, replica=replica)
+    finally:
+        room.close()
+
+
+def test_a_render_that_changes_state_is_named(games: dict[str, Bundle], engine: Engine,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    with room_and_client(games["draws-state"], engine) as (room, client):
         with caplog.at_level(logging.WARNING, logger="layerw.room"):
             verdicts = play(room, client, 12, draw=False) + play(room, client, 23, draw=True)
         assert verdicts == [True, False, False]  # in step until the client starts drawing frames
@@ -71,16 +80,11 @@ def test_a_render_that_changes_state_is_named(games: dict[str, Bundle], engine: 
         assert "seat 0 differs first at tick 20 (it agreed at tick 10, so the states parted in ticks 11..20)" in text
         assert "lw_render changes the game state" in text and "layerw run --dev" in text
         assert lines[0].first_differing_tick == 20 and lines[0].render_changes_state is True  # type: ignore[attr-defined]
-    finally:
-        room.close()
 
 
 def test_a_clean_render_points_elsewhere(games: dict[str, Bundle], engine: Engine,
                                          caplog: pytest.LogCaptureFixture) -> None:
-    bundle = games["clean"]
-    room = Room("r", bundle, engine, hash_every=10)
-    try:
-        client = connect(room, bundle, engine)
+    with room_and_client(games["clean"], engine) as (room, client):
         assert all(play(room, client, 15, draw=True))
         with caplog.at_level(logging.WARNING, logger="layerw.room"):
             room.step()
@@ -88,8 +92,6 @@ def test_a_clean_render_points_elsewhere(games: dict[str, Bundle], engine: Engin
         text = " ".join(r.getMessage() for r in caplog.records)
         assert "differs first at tick 10" in text and "lw_render left the state alone" in text
         assert render_changes_state(room.game) is False
-    finally:
-        room.close()
 
 
 def test_a_healed_client_says_whether_render_changes_state(games: dict[str, Bundle], engine: Engine,
@@ -97,10 +99,8 @@ def test_a_healed_client_says_whether_render_changes_state(games: dict[str, Bund
     from layerw.session.client import OnlineClient
 
     for name, changes in (("draws-state", True), ("clean", False)):
-        room = Room("r", games[name], engine, hash_every=10)
-        try:
-            client = OnlineClient(games[name], engine)
-            connect(room, games[name], engine, replica=client.replica)
+        client = OnlineClient(games[name], engine)
+        with room_and_client(games[name], engine, client.replica) as (room, _):
             play(room, client.replica, 25, draw=True)
             before = client.replica.game.state_hash()
             with caplog.at_level(logging.WARNING, logger="layerw.session"):
@@ -111,5 +111,3 @@ def test_a_healed_client_says_whether_render_changes_state(games: dict[str, Bund
             assert "desync: the room's state replaces this client's at tick 25" in line.getMessage()
             assert ("lw_render changes the game state" in line.getMessage()) is changes
             assert line.render_changes_state is changes  # type: ignore[attr-defined]
-        finally:
-            room.close()
