@@ -6,7 +6,8 @@
 //       ticks (stop ticking at this tick), fast (tick as fast as possible), recording (a
 //       Recording that replaces live input), players (1..4), overlay (true|false|"auto"),
 //       fontUrl, shadersUrl, log(level, text), saves (a SaveStore, saves.js; none: the game's save
-//       calls answer LW_SAVE_UNAVAILABLE).
+//       calls answer LW_SAVE_UNAVAILABLE), onProblem (turns on the dev checks, devchecks.js, and
+//       hears each problem they find).
 //   join(canvas, source, options) -> Promise<Client>
 //       The same game in a multiplayer room (session.js): options room, base (server URL),
 //       spectate, ticks (stop at this tick), renderer, overlay, onStop, onError, onReconnecting,
@@ -16,11 +17,12 @@
 //       `layerw-game` meta) it loads GAME from the store (store-source.js; ?channel= ?version=);
 //       otherwise ?src= names a build directory. ?room=ID joins a room instead of playing alone.
 //       ?delta=auto|always|never picks when a module delta is used. Also ?renderer= ?ticks=
-//       ?inputs= ?seed= ?fast ?spectate. Playing alone, the game's saves live in IndexedDB
+//       ?inputs= ?seed= ?fast ?spectate ?dev=1 (the dev checks). Playing alone, the game's saves live in IndexedDB
 //       (?saves=0: none); a room keeps none. Shows a progress bar while loading and a clear message
 //       on failure ("reconnecting…" while a room connection is retried), and exposes
 //       window.layerw = {tick, stateHash(), audioHash(), renderer: {name, glRenderer}, status, error, load
-//       (loader stats), session (room stats), firstFrameMs (since navigation start)}. Served by
+//       (loader stats), session (room stats), devProblems (?dev=1), firstFrameMs (since navigation
+//       start)}. Served by
 //       `layerw serve`, it reports its load timings (on the first frame) and any failure to the
 //       server's /telemetry (telemetry.js); ?telemetry=0 turns that off.
 
@@ -84,7 +86,7 @@ export async function openGame(source, options) {
 export async function boot(canvas, source, options = {}) {
   const {
     seed = 0, renderer: prefer = "auto", ticks = null, fast = false, recording = null, players = 1,
-    overlay = "auto", fontUrl, shadersUrl, log, onStop, onError, saves = null,
+    overlay = "auto", fontUrl, shadersUrl, log, onStop, onError, saves = null, onProblem = null,
   } = options;
   const { config } = source;
   const renderer = await createRenderer(canvas, {
@@ -96,6 +98,10 @@ export async function boot(canvas, source, options = {}) {
   } catch (e) {
     renderer.close();
     throw e;
+  }
+  if (onProblem) {
+    if (!game.enableChecks) throw new LayerWError(`${config.name} is a WASM-4 cart: dev checks cover the Layer-W contract`);
+    game.enableChecks(onProblem);
   }
   const inputs = new InputState(players);
   const devices = recording ? null : new Devices(canvas, { width: config.width, height: config.height, overlay });
@@ -268,8 +274,13 @@ export async function play({ canvas, progress, progressText, error, status = nul
         onError: (text) => { showStatus(text); api.saveError = text; },
       });
       api.saves = saves;
+      api.devProblems = [];
+      const onProblem = params.get("dev") === "1" ? (problem) => {
+        api.devProblems.push(problem);
+        console.warn(`[${api.name}] dev check ${problem.kind} at tick ${problem.tick}: ${problem.message}`);
+      } : null;
       client = await boot(canvas, source, {
-        ...common, seed: BigInt(params.get("seed") || 0), fast: params.has("fast"), recording, saves,
+        ...common, seed: BigInt(params.get("seed") || 0), fast: params.has("fast"), recording, saves, onProblem,
       });
     }
     // the loop's first animation frame was requested first, so this runs right after it drew

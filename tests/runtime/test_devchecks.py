@@ -42,9 +42,8 @@ void lw_game_render(lw_frame *f) {
 '''
 
 
-@pytest.fixture(scope="module")
-def sloppy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    tmp = tmp_path_factory.mktemp("devchecks")
+def build_sloppy(tmp: Path) -> Path:
+    """SLOPPY built with its 8x8 white sprite (preloaded); the build directory."""
     game = scaffold(tmp / "sloppy")
     (game / "main.c").write_text(SLOPPY)
     (game / "assets").mkdir(exist_ok=True)
@@ -54,6 +53,11 @@ def sloppy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     toml = game / "layerw.toml"
     toml.write_text(toml.read_text().replace("preload = []", 'preload = ["sprite.png"]'))
     return build(game, tmp / "out").out
+
+
+@pytest.fixture(scope="module")
+def sloppy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_sloppy(tmp_path_factory.mktemp("devchecks"))
 
 
 def run(game: Game, ticks: int) -> None:
