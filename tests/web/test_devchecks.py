@@ -32,4 +32,4 @@ def test_the_page_reports_what_the_native_host_does(server: StaticServer, play_p
     assert sum("dev check" in line for line in page.console) == 6
     plain = play_page().open(src, ticks=40, renderer="webgl2")
     plain.wait_stopped()
-    assert plain.page.evaluate("window.layerw.devProblems") == [] and not any("dev check" in l for l in plain.console)
+    assert plain.page.evaluate("window.layerw.devProblems") == [] and not any("dev check" in line for line in plain.console)
