@@ -18,7 +18,25 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bench import bound, component, cpu, host, render, rooms, sound, start, store, tracing, web
+from bench import (
+    bound,
+    carts,
+    checkpoint,
+    component,
+    cpu,
+    failover,
+    gpu,
+    host,
+    render,
+    rollback,
+    rooms,
+    saves,
+    sound,
+    start,
+    store,
+    tracing,
+    web,
+)
 from bench.report import Section, show, table, write_json
 from bench.workload import ROOT, build_sprites
 
@@ -28,14 +46,20 @@ SECTIONS: dict[str, tuple[Callable[[Path, Path, int], Section], int, int]] = {
     "cpu": (cpu.run, 31, 3),
     "host": (host.run, 600, 30),
     "render": (render.run, 60, 5),
+    "gpu": (gpu.run, 21, 3),
     "start": (start.run, 21, 2),
     "bound": (bound.run, 9, 2),
     "rooms": (rooms.run, 1, 1),
+    "rollback": (rollback.run, 1800, 300),  # rounds: ticks each room confirms
     "web": (web.run, 5, 1),
     "store": (store.run, 3, 1),
     "component": (component.run, 200, 20),
     "tracing": (tracing.run, 600, 30),
     "sound": (sound.run, 600, 32),
+    "checkpoint": (checkpoint.run, 2, 1),  # rounds > 1: kill past the first kept snapshot (7 s a row), else at 2 s
+    "carts": (carts.run, 5, 1),
+    "failover": (failover.run, 3, 1),  # rounds: kills of the owner of 20 rooms (~40 s each)
+    "saves": (saves.run, 200, 10),  # rounds: writes and reads of one slot, per size and place
 }
 
 

@@ -64,7 +64,7 @@ class Shadow:
         self.owner: object | None = None
         self.hashes: dict[int, bytes] = {}  # tick -> HASH message
 
-    def follow(self, me: object, msg: p.Welcome | p.State | p.Frame) -> None:
+    def follow(self, me: object, msg: p.Welcome | p.State | p.Frame | p.Pong) -> None:
         if isinstance(msg, p.Welcome) and self.owner is None:
             self.owner = me
             self.replica.welcome(msg)

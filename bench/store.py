@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import zstandard
 
@@ -37,6 +38,9 @@ from layerw.store.delta import make_delta
 from layerw.store.publish import publish
 from layerw.store.store import Store
 from layerw.toolchain.build import build
+
+if TYPE_CHECKING:
+    from tests.store.seaweed import Seaweed
 
 ROOT = Path(__file__).resolve().parents[1]
 MIB = 1 << 20
@@ -121,6 +125,13 @@ def _asset_update(scratch: Path) -> tuple[list[list[str]], dict[str, object]]:
 @contextmanager
 def _seaweed(scratch: Path) -> Iterator[str]:
     """A SeaweedFS S3 server on loopback; yields its endpoint (credentials set in the environment)."""
+    with seaweed_server(scratch) as server:
+        yield server.endpoint
+
+
+@contextmanager
+def seaweed_server(scratch: Path) -> Iterator[Seaweed]:
+    """A SeaweedFS S3 server on loopback (credentials set in the environment while it runs)."""
     from tests.store.seaweed import KEY, SECRET, Seaweed
 
     saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
@@ -128,7 +139,7 @@ def _seaweed(scratch: Path) -> Iterator[str]:
     server = Seaweed(scratch / "seaweedfs")
     try:
         server.start()
-        yield server.endpoint
+        yield server
     finally:
         server.kill()
         for k, v in saved.items():

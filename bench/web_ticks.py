@@ -16,7 +16,7 @@ from typing import Any
 
 from rich.table import Table
 
-from bench.cpu import Run, game_ticks, measure, native, wasm
+from bench.cpu import Run, Sample, game_ticks, measure, native, wasm
 from bench.kernels import KERNELS, SPRITES, build_native, build_wasm
 from bench.report import table
 from layerw.runtime.engine import CpuLimit, Engine
@@ -45,8 +45,8 @@ KERNEL_RUN = """(n) => {
 
 def chromium_ticks(page: Any) -> Run:
     """The page's game (stopped, so nothing else ticks it): its lw_tick export in a loop."""
-    def run(ticks: int) -> tuple[float, float | None]:
-        return float(page.evaluate(TICK_LOOP, ticks)), None
+    def run(ticks: int) -> Sample:
+        return Sample(float(page.evaluate(TICK_LOOP, ticks)), None, None)
     return run
 
 
@@ -54,9 +54,9 @@ def chromium_kernel(page: Any, module: Path) -> Run:
     """A kernel module instantiated in the page, its ``run`` export called once per sample."""
     page.evaluate(KERNEL_LOAD, base64.b64encode(module.read_bytes()).decode())
 
-    def run(iterations: int) -> tuple[float, float | None]:
+    def run(iterations: int) -> Sample:
         seconds, result = page.evaluate(KERNEL_RUN, iterations)
-        return float(seconds), float(result)
+        return Sample(float(seconds), None, float(result))
     return run
 
 

@@ -300,7 +300,9 @@ SOUND_HEADER = _s(
     F("arg", "u32", doc="PCM: frame count"), F("reserved", "u32"),
 )
 PLAY = _s(
-    "lw_play_rec", "Play a ready sound asset on a voice from its start.",
+    "lw_play_rec", "Play a ready sound asset on a voice from its start. A streamed sound ([assets] stream "
+    "in layerw.toml: no ASSET_READY, never readable) plays from the tick after its lw_asset while it still arrives: "
+    "a host holds a tick back until the frames its mix needs are in, so the samples never depend on arrival.",
     F("asset", "u32", doc="asset handle (lw_asset)"), F("flags", "u32", doc="LW_SOUND_LOOP"),
     F("volume", "i32", doc="Q16, 0 .. 4.0"), F("pan", "i32", doc="Q16, -1.0 left .. 1.0 right"),
     F("rate", "i32", doc="Q16 playback rate, 1/256 .. 16.0 (pitch)"),
@@ -335,6 +337,213 @@ SOUND_OPS: tuple[Op, ...] = (
 SOUND_OP_BY_CODE: dict[int, Op] = {op.code: op for op in SOUND_OPS}
 SOUND_FLAGS: dict[str, int] = {"LOOP": 1}
 WAVES: dict[str, int] = {"PULSE": 0, "TRIANGLE": 1, "NOISE": 2, "SINE": 3}
+
+# --- GPU stream --------------------------------------------------------------------------------
+# A WebGPU-shaped API, encoded in the same command list as the 2D commands (so a frame still costs
+# at most two host crossings): every GPU command is an ``lw_cmd`` header whose op is in the GPU
+# range, then ``count`` records of the op's type (1 except for the batched draws), then ``arg``
+# bytes of tail (data, WGSL text, descriptor arrays) padded to 4. Resources are named by handles
+# the guest chooses (1 .. GPU_MAX_HANDLE - 1, one namespace per kind) and live across frames until
+# destroyed or RESET. Texture handle GPU_FRAME (0) in a pass is the frame's own colour target; the
+# frame's 2D commands draw over what the GPU passes drew. Enum fields below hold the index of a
+# name in the tables that follow (the names are WebGPU's own strings).
+#
+# After a fresh start, a restore or a join the host holds none of a game's resources: the guest
+# runtime then reports the frame as fresh (lw_gpu_fresh), and the game RESETs and declares every
+# resource again in that frame ("the guest declares them again"; see layerw/gfx/gpureplay.py).
+
+GPU_OP_BASE = 0x100
+GPU_FRAME = 0  # texture handle of the frame's colour target (format rgba8unorm, game size)
+GPU_MAX_HANDLE = 4096  # handles are 1 .. 4095 per kind
+GPU_MAX_RESOURCES = 4096  # alive at once, every kind together
+GPU_MAX_BUFFER_BYTES = 64 << 20
+GPU_MAX_MEMORY_BYTES = 256 << 20  # buffers and textures (as width * height * texel size) of one game
+GPU_MAX_TEXTURE_SIZE = 4096
+GPU_MAX_SHADER_BYTES = 256 << 10
+GPU_MAX_COLOR_TARGETS = 8
+GPU_MAX_VERTEX_BUFFERS = 8
+GPU_MAX_ATTRIBUTES = 16
+GPU_MAX_STRIDE = 2048
+GPU_MAX_BIND_GROUPS = 4
+GPU_MAX_BINDINGS = 16  # entries per bind group (layout); binding numbers 0 .. GPU_MAX_BINDINGS - 1
+GPU_MAX_PASSES = 16  # render passes per frame
+GPU_MAX_DRAWS = 65536  # draw records per frame
+GPU_MAX_VERTICES = 1 << 24  # vertex invocations (count * instances) per frame: bounds GPU time
+GPU_UNIFORM_ALIGN = 256  # bind group buffer offsets are multiples of this
+
+GPU_KINDS: dict[str, int] = {"BUFFER": 1, "TEXTURE": 2, "SAMPLER": 3, "SHADER": 4, "LAYOUT": 5,
+                             "BIND_GROUP": 6, "PIPELINE": 7}
+GPU_BUFFER_USAGE: dict[str, int] = {"COPY_SRC": 4, "COPY_DST": 8, "INDEX": 16, "VERTEX": 32,
+                                    "UNIFORM": 64, "STORAGE": 128, "INDIRECT": 256}
+GPU_TEXTURE_USAGE: dict[str, int] = {"COPY_SRC": 1, "COPY_DST": 2, "TEXTURE_BINDING": 4,
+                                     "STORAGE_BINDING": 8, "RENDER_ATTACHMENT": 16}
+GPU_VISIBILITY: dict[str, int] = {"VERTEX": 1, "FRAGMENT": 2}
+# name: bytes per texel (0: a depth format, which the guest cannot write)
+GPU_TEXTURE_FORMATS: dict[str, int] = {
+    "invalid": 0, "rgba8unorm": 4, "rgba8unorm-srgb": 4, "bgra8unorm": 4, "bgra8unorm-srgb": 4,
+    "r8unorm": 1, "rg8unorm": 2, "r16float": 2, "rg16float": 4, "rgba16float": 8, "r32float": 4,
+    "rg32float": 8, "rgba32float": 16, "r32uint": 4, "depth16unorm": 0, "depth24plus": 0,
+    "depth24plus-stencil8": 0, "depth32float": 0,
+}
+# name: bytes
+GPU_VERTEX_FORMATS: dict[str, int] = {
+    "invalid": 0, "float32": 4, "float32x2": 8, "float32x3": 12, "float32x4": 16, "uint32": 4,
+    "uint32x2": 8, "uint32x3": 12, "uint32x4": 16, "sint32": 4, "sint32x2": 8, "sint32x3": 12,
+    "sint32x4": 16, "unorm8x4": 4, "snorm8x4": 4, "uint8x4": 4, "float16x2": 4, "float16x4": 8,
+}
+GPU_BINDING_TYPES: tuple[str, ...] = (
+    "invalid", "uniform", "storage", "read-only-storage", "float", "unfilterable-float", "depth",
+    "filtering", "non-filtering", "comparison",
+)
+GPU_TOPOLOGIES: tuple[str, ...] = ("triangle-list", "triangle-strip", "line-list", "line-strip", "point-list")
+GPU_CULL_MODES: tuple[str, ...] = ("none", "front", "back")
+GPU_FRONT_FACES: tuple[str, ...] = ("ccw", "cw")
+GPU_COMPARE: tuple[str, ...] = ("none", "never", "less", "equal", "less-equal", "greater", "not-equal",
+                                "greater-equal", "always")
+GPU_FILTERS: tuple[str, ...] = ("nearest", "linear")
+GPU_ADDRESS_MODES: tuple[str, ...] = ("clamp-to-edge", "repeat", "mirror-repeat")
+GPU_BLENDS: tuple[str, ...] = ("replace", "alpha", "additive", "premultiplied")
+GPU_STEP_MODES: tuple[str, ...] = ("vertex", "instance")
+GPU_INDEX_FORMATS: tuple[str, ...] = ("uint16", "uint32")
+GPU_LOAD_OPS: tuple[str, ...] = ("clear", "load")
+GPU_STORE_OPS: tuple[str, ...] = ("store", "discard")
+
+GPU_RESET = _s("lw_gpu_reset_rec", "Destroy every GPU resource of the game; what follows declares them again.",
+               F("reserved", "u32"))
+GPU_DESTROY = _s("lw_gpu_destroy_rec", "Destroy one resource.", F("kind", "u32", doc="LW_GPU_KIND_*"),
+                 F("handle", "u32"))
+GPU_BUFFER = _s(
+    "lw_gpu_buffer_rec", "Create a buffer of `size` bytes (a multiple of 4), zero-filled.",
+    F("handle", "u32"), F("size", "u32"), F("usage", "u32", doc="LW_GPU_BUFFER_* bits"), F("reserved", "u32"),
+)
+GPU_WRITE_BUFFER = _s(
+    "lw_gpu_write_buffer_rec", "Write the tail's `arg` bytes (a multiple of 4) into a COPY_DST buffer at `offset`.",
+    F("handle", "u32"), F("offset", "u32", doc="a multiple of 4"),
+)
+GPU_TEXTURE = _s(
+    "lw_gpu_texture_rec", "Create a 2D texture (one mip level, one sample).",
+    F("handle", "u32"), F("width", "u32"), F("height", "u32"), F("format", "u32", doc="LW_GPU_FORMAT_*"),
+    F("usage", "u32", doc="LW_GPU_TEXTURE_* bits"), F("reserved", "u32"),
+)
+GPU_WRITE_TEXTURE = _s(
+    "lw_gpu_write_texture_rec", "Write texels (the tail: `height` rows of `bytes_per_row`) into a COPY_DST "
+    "colour texture's rect.",
+    F("handle", "u32"), F("x", "u32"), F("y", "u32"), F("width", "u32"), F("height", "u32"),
+    F("bytes_per_row", "u32"),
+)
+GPU_SAMPLER = _s(
+    "lw_gpu_sampler_rec", "Create a sampler.",
+    F("handle", "u32"), F("mag_filter", "u32", doc="LW_GPU_FILTER_*"), F("min_filter", "u32"),
+    F("mipmap_filter", "u32"), F("address_u", "u32", doc="LW_GPU_ADDRESS_*"), F("address_v", "u32"),
+    F("address_w", "u32"), F("compare", "u32", doc="LW_GPU_COMPARE_* (NONE: not a comparison sampler)"),
+)
+GPU_SHADER = _s("lw_gpu_shader_rec", "Create a WGSL shader module from the tail's `arg` bytes of UTF-8 source.",
+                F("handle", "u32"), F("reserved", "u32"))
+GPU_LAYOUT_ENTRY = _s(
+    "lw_gpu_layout_entry", "One binding of a bind group layout.",
+    F("binding", "u32"), F("visibility", "u32", doc="LW_GPU_VISIBILITY_* bits"),
+    F("type", "u32", doc="LW_GPU_BINDING_*"), F("reserved", "u32"),
+)
+GPU_LAYOUT = _s("lw_gpu_layout_rec", "Create a bind group layout; `entry_count` lw_gpu_layout_entry follow.",
+                F("handle", "u32"), F("entry_count", "u32"))
+GPU_COLOR_TARGET = _s(
+    "lw_gpu_color_target", "A pipeline's colour target.",
+    F("format", "u32", doc="LW_GPU_FORMAT_*"), F("blend", "u32", doc="LW_GPU_BLEND_*"),
+    F("write_mask", "u32", doc="RGBA bits 1, 2, 4, 8; 0 writes all"),
+)
+GPU_VERTEX_BUFFER = _s(
+    "lw_gpu_vertex_buffer", "A pipeline's vertex buffer slot; its `attribute_count` attributes follow the previous slot's.",
+    F("stride", "u32"), F("step_mode", "u32", doc="LW_GPU_STEP_*"), F("attribute_count", "u32"),
+)
+GPU_ATTRIBUTE = _s("lw_gpu_attribute", "One vertex attribute.", F("location", "u32"), F("offset", "u32"),
+                   F("format", "u32", doc="LW_GPU_VERTEX_*"))
+GPU_PIPELINE = _s(
+    "lw_gpu_pipeline_rec", "Create a render pipeline. The tail: color_count lw_gpu_color_target, buffer_count "
+    "lw_gpu_vertex_buffer, attribute_count lw_gpu_attribute, then the vertex and fragment entry point names "
+    "(vs_len, fs_len bytes).",
+    F("handle", "u32"), F("shader", "u32"),
+    F("layout_count", "u32", doc="0: the layout is derived from the shader ('auto')"),
+    F("layouts", "u32", GPU_MAX_BIND_GROUPS, doc="bind group layout handles, group 0 first"),
+    F("topology", "u32", doc="LW_GPU_TOPOLOGY_*"), F("cull_mode", "u32", doc="LW_GPU_CULL_*"),
+    F("front_face", "u32", doc="LW_GPU_FRONT_*"),
+    F("depth_format", "u32", doc="a depth LW_GPU_FORMAT_*, or 0: no depth"),
+    F("depth_write", "u32"), F("depth_compare", "u32", doc="LW_GPU_COMPARE_*"),
+    F("color_count", "u32"), F("buffer_count", "u32"), F("attribute_count", "u32"),
+    F("vs_len", "u32"), F("fs_len", "u32"),
+)
+GPU_BIND_ENTRY = _s(
+    "lw_gpu_bind_entry", "One resource of a bind group.",
+    F("binding", "u32"), F("kind", "u32", doc="LW_GPU_KIND_BUFFER, _TEXTURE or _SAMPLER"), F("handle", "u32"),
+    F("offset", "u32", doc="buffers: a multiple of LW_GPU_UNIFORM_ALIGN"), F("size", "u32", doc="buffers: 0 = the rest"),
+)
+GPU_BIND_GROUP = _s(
+    "lw_gpu_bind_group_rec", "Create a bind group; `entry_count` lw_gpu_bind_entry follow. Its layout is "
+    "`layout`, or (layout 0) group `group` of pipeline `pipeline`'s auto layout.",
+    F("handle", "u32"), F("layout", "u32"), F("pipeline", "u32"), F("group", "u32"), F("entry_count", "u32"),
+)
+GPU_COLOR_ATTACHMENT = _s(
+    "lw_gpu_color_attachment", "A render pass's colour attachment.",
+    F("texture", "u32", doc="LW_GPU_FRAME or a RENDER_ATTACHMENT texture"),
+    F("load_op", "u32", doc="LW_GPU_LOAD_*"), F("store_op", "u32", doc="LW_GPU_STORE_*"),
+    F("clear", "f32", 4, doc="RGBA 0..1"),
+)
+GPU_PASS = _s(
+    "lw_gpu_pass_rec", "Begin a render pass; `color_count` lw_gpu_color_attachment follow.",
+    F("color_count", "u32"), F("depth_texture", "u32", doc="a depth texture, or 0: none"),
+    F("depth_load_op", "u32"), F("depth_store_op", "u32"), F("depth_clear", "f32"), F("reserved", "u32"),
+)
+GPU_END_PASS = _s("lw_gpu_end_pass_rec", "End the render pass.", F("reserved", "u32"))
+GPU_SET_PIPELINE = _s("lw_gpu_set_pipeline_rec", "Use a pipeline for the draws that follow.", F("handle", "u32"))
+GPU_SET_BIND_GROUP = _s("lw_gpu_set_bind_group_rec", "Bind a bind group at `index`.",
+                        F("index", "u32"), F("handle", "u32"))
+GPU_SET_VERTEX_BUFFER = _s(
+    "lw_gpu_set_vertex_buffer_rec", "Bind a VERTEX buffer's range to a slot.",
+    F("slot", "u32"), F("handle", "u32"), F("offset", "u32"), F("size", "u32", doc="0: the rest"),
+)
+GPU_SET_INDEX_BUFFER = _s(
+    "lw_gpu_set_index_buffer_rec", "Bind an INDEX buffer's range.",
+    F("handle", "u32"), F("format", "u32", doc="LW_GPU_INDEX_*"), F("offset", "u32"), F("size", "u32", doc="0: the rest"),
+)
+GPU_DRAW = _s("lw_gpu_draw_rec", "Draw vertices (batched: consecutive draws share one header).",
+              F("vertex_count", "u32"), F("instance_count", "u32"), F("first_vertex", "u32"), F("first_instance", "u32"))
+GPU_DRAW_INDEXED = _s(
+    "lw_gpu_draw_indexed_rec", "Draw indexed vertices (batched).",
+    F("index_count", "u32"), F("instance_count", "u32"), F("first_index", "u32"), F("base_vertex", "i32"),
+    F("first_instance", "u32"),
+)
+
+GPU_OPS: tuple[Op, ...] = (
+    Op("RESET", GPU_OP_BASE + 0, GPU_RESET, False),
+    Op("DESTROY", GPU_OP_BASE + 1, GPU_DESTROY, False),
+    Op("BUFFER", GPU_OP_BASE + 2, GPU_BUFFER, False),
+    Op("WRITE_BUFFER", GPU_OP_BASE + 3, GPU_WRITE_BUFFER, False),
+    Op("TEXTURE", GPU_OP_BASE + 4, GPU_TEXTURE, False),
+    Op("WRITE_TEXTURE", GPU_OP_BASE + 5, GPU_WRITE_TEXTURE, False),
+    Op("SAMPLER", GPU_OP_BASE + 6, GPU_SAMPLER, False),
+    Op("SHADER", GPU_OP_BASE + 7, GPU_SHADER, False),
+    Op("LAYOUT", GPU_OP_BASE + 8, GPU_LAYOUT, False),
+    Op("PIPELINE", GPU_OP_BASE + 9, GPU_PIPELINE, False),
+    Op("BIND_GROUP", GPU_OP_BASE + 10, GPU_BIND_GROUP, False),
+    Op("BEGIN_PASS", GPU_OP_BASE + 11, GPU_PASS, False),
+    Op("END_PASS", GPU_OP_BASE + 12, GPU_END_PASS, False),
+    Op("SET_PIPELINE", GPU_OP_BASE + 13, GPU_SET_PIPELINE, False),
+    Op("SET_BIND_GROUP", GPU_OP_BASE + 14, GPU_SET_BIND_GROUP, False),
+    Op("SET_VERTEX_BUFFER", GPU_OP_BASE + 15, GPU_SET_VERTEX_BUFFER, False),
+    Op("SET_INDEX_BUFFER", GPU_OP_BASE + 16, GPU_SET_INDEX_BUFFER, False),
+    Op("DRAW", GPU_OP_BASE + 17, GPU_DRAW, True),
+    Op("DRAW_INDEXED", GPU_OP_BASE + 18, GPU_DRAW_INDEXED, True),
+)
+GPU_OP_BY_CODE: dict[int, Op] = {op.code: op for op in GPU_OPS}
+GPU_STRUCTS: tuple[Struct, ...] = (
+    GPU_RESET, GPU_DESTROY, GPU_BUFFER, GPU_WRITE_BUFFER, GPU_TEXTURE, GPU_WRITE_TEXTURE, GPU_SAMPLER,
+    GPU_SHADER, GPU_LAYOUT_ENTRY, GPU_LAYOUT, GPU_COLOR_TARGET, GPU_VERTEX_BUFFER, GPU_ATTRIBUTE,
+    GPU_PIPELINE, GPU_BIND_ENTRY, GPU_BIND_GROUP, GPU_COLOR_ATTACHMENT, GPU_PASS, GPU_END_PASS,
+    GPU_SET_PIPELINE, GPU_SET_BIND_GROUP, GPU_SET_VERTEX_BUFFER, GPU_SET_INDEX_BUFFER, GPU_DRAW,
+    GPU_DRAW_INDEXED,
+)
+# The guest runtime's mark that this instance's frames declared their GPU resources: a word in the
+# command buffer's scratch tail at this distance from its end (not state, zero in a fresh instance).
+GPU_DECLARED_MARK = 8
 
 STRUCTS: tuple[Struct, ...] = (
     POINTER, TOUCH, GAMEPAD, PLAYER, EVENT, INPUT, IO, HEADER,

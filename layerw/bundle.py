@@ -4,7 +4,9 @@
 ``layerw build`` writes):
 
     BUILD/layerw.toml       normalised config
-    BUILD/game.wasm         the module (core build)
+    BUILD/game.wasm         the module (core build), stripped
+    BUILD/game.debug.wasm   the same module with its DWARF and names (for debuggers; never published)
+    BUILD/game.symbols.json its source-line table (``layerw.symbols``): traps name function and file:line
     BUILD/game.component.wasm  the component (component build: layerw.toml [component] enabled)
     BUILD/transpiled/...    that component for browsers (jco transpile: an ES module and core modules)
     BUILD/assets/...        every asset, named by its path relative to assets/
@@ -22,6 +24,8 @@ from layerw.errors import AssetNotFound, ConfigError
 
 MODULE_NAME = "game.wasm"
 COMPONENT_NAME = "game.component.wasm"
+DEBUG_MODULE_NAME = "game.debug.wasm"
+SYMBOLS_NAME = "game.symbols.json"
 TRANSPILED_DIR = "transpiled"
 ASSETS_DIR = "assets"
 
@@ -33,6 +37,10 @@ class Bundle(ABC):
     def read_plugin(self, ref: PluginRef) -> bytes:
         """The component bytes of the plugin chosen for ``ref``'s slot."""
         raise ConfigError(f"{self.config.name}: this bundle cannot load plugins ([plugins.{ref.slot}])")
+
+    def read_symbols(self) -> bytes | None:
+        """The module's source-line table (``layerw.symbols``), or None where the bundle has none."""
+        return None
 
     @abstractmethod
     def asset_names(self) -> set[str]:
@@ -46,6 +54,9 @@ class Bundle(ABC):
         missing = sorted(set(self.config.preload) - self.asset_names())
         if missing:
             raise ConfigError(f"{where}: preload names assets that do not exist: {missing}")
+        missing = sorted(set(self.config.stream) - self.asset_names())
+        if missing:
+            raise ConfigError(f"{where}: stream names assets that do not exist: {missing}")
 
     @staticmethod
     def open(build_dir: Path) -> DirBundle:
@@ -53,10 +64,14 @@ class Bundle(ABC):
 
 
 class DirBundle(Bundle):
-    def __init__(self, build_dir: Path) -> None:
+    """A build directory; with ``debug`` its module is ``game.debug.wasm`` (DWARF kept, for debuggers)."""
+
+    def __init__(self, build_dir: Path, *, debug: bool = False) -> None:
         self.path = build_dir
         self.config = GameConfig.load(build_dir)
-        wasm = build_dir / (COMPONENT_NAME if self.config.component else MODULE_NAME)
+        if debug and self.config.component:
+            raise ConfigError(f"{build_dir} is a component build: debugging needs a core module build (no --component)")
+        wasm = build_dir / (DEBUG_MODULE_NAME if debug else COMPONENT_NAME if self.config.component else MODULE_NAME)
         if not wasm.is_file():
             raise ConfigError(f"{build_dir} has no {wasm.name}: is it a build directory? run `layerw build` first")
         self.module = wasm.read_bytes()
@@ -70,6 +85,10 @@ class DirBundle(Bundle):
 
     def asset_names(self) -> set[str]:
         return set(self.assets)
+
+    def read_symbols(self) -> bytes | None:
+        path = self.path / SYMBOLS_NAME
+        return path.read_bytes() if path.is_file() and not self.config.component else None
 
     def read_plugin(self, ref: PluginRef) -> bytes:
         path = self.path / ref.path

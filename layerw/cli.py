@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
-from layerw.errors import LayerWError
-from layerw.runtime import DEFAULT_CPU_LIMIT, CpuLimit
+from layerw.errors import ConfigError, LayerWError
+from layerw.runtime import DEFAULT_CPU_LIMIT, DEFAULT_TIER, CpuLimit, Tier
 
 if TYPE_CHECKING:
     from layerw.store.store import Store
@@ -29,7 +29,6 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from layerw.toolchain.build import build
     from layerw.toolchain.cart import build_cart, is_cart_source
     from layerw.toolchain.component import PLUGIN_CONFIG, build_plugin
 
@@ -45,24 +44,38 @@ def cmd_build(args: argparse.Namespace) -> int:
             path = build_plugin(Path(args.dir), Path(args.out) if args.out else None)
         console.print(f"built plugin {path} ({path.stat().st_size:,} bytes)")
         return 0
-    with console.status(f"building {args.dir} ..."):
-        result = build(Path(args.dir), Path(args.out) if args.out else None, component=args.component)
+    from layerw.play.gamebuild import build_game
+
+    with console.status(f"building {args.dir} (WGSL shaders checked first) ..."):
+        result, shaders = build_game(Path(args.dir), Path(args.out) if args.out else None, component=args.component,
+                                     optimize=not args.debug)
     console.print(f"built {result.config.name} {result.config.version}: {result.out} "
-                  f"(module {result.module_size:,} bytes, {result.assets} assets)")
+                  f"(module {result.module_size:,} bytes, {result.assets} assets, {len(shaders)} WGSL shaders checked)")
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from layerw.bundle import Bundle, DirBundle
     from layerw.play.play import PlayOptions, play
     from layerw.store.bundle import open_bundle
 
-    bundle = open_bundle(args.game, args.store, channel=args.channel, version=args.version, options=_store_options(args))
+    if args.debug:
+        if args.store is not None or not Path(args.game, "layerw.toml").is_file():
+            raise ConfigError(f"--debug runs a build directory's game.debug.wasm; {args.game} is not a build directory")
+        bundle: Bundle = DirBundle(Path(args.game), debug=True)
+    else:
+        bundle = open_bundle(args.game, args.store, channel=args.channel, version=args.version, options=_store_options(args))
     options = PlayOptions(
-        headless=args.headless, ticks=args.ticks, seed=args.seed, players=args.players, cpu_limit=CpuLimit(args.cpu_limit),
+        headless=args.headless, ticks=args.ticks, seed=args.seed, players=args.players,
+        cpu_limit=CpuLimit.OFF if args.debug else CpuLimit(args.cpu_limit),  # a guest paused in a debugger must not time out
+        tier=Tier(args.tier),
         screenshot=Path(args.screenshot) if args.screenshot else None,
         frames=Path(args.frames) if args.frames else None, every=args.every,
         inputs=Path(args.inputs) if args.inputs else None, audio=Path(args.audio) if args.audio else None,
-        sound=args.sound, latency_ms=args.latency_ms, saves=_save_dir(args, bundle.config.name), dev=args.dev)
+        sound=args.sound, latency_ms=args.latency_ms, saves=_save_dir(args, bundle.config.name), synctest=args.synctest,
+        profile=(_positive(args.profile[0], "--profile N"), Path(args.profile[1])) if args.profile else None,
+        debug=args.debug, online_saves=args.online_saves, player_key=Path(args.player_key) if args.player_key else None,
+        dev=args.dev)
     result = play(bundle, options)
     for path in result.frames:
         print(f"frame {path}")
@@ -70,10 +83,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"screenshot {options.screenshot}")
     if options.audio:
         print(f"audio {options.audio}")
+    if options.profile:
+        print(f"profile {options.profile[1]} ({options.profile[0]} frames, {result.samples} guest stack samples; "
+              "open it in ui.perfetto.dev or chrome://tracing)")
     print(f"audio-hash {result.audio_hash}")
+    if options.synctest:
+        print(f"synctest {options.synctest}: {result.resimulated} ticks resimulated, every state hash as the first time")
     print(f"tick {result.tick}")
     print(f"state-hash {result.state_hash}")
     return 0
+
+
+def _positive(text: str, what: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigError(f"{what}: {text!r} is not a positive whole number of frames")
+    return int(text)
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
@@ -162,13 +186,17 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
 def cmd_gc(args: argparse.Namespace) -> int:
     from layerw.store import open_store
-    from layerw.store.gc import gc
+    from layerw.store.gc import gc, gc_rooms
 
     with open_store(args.store, **_store_options(args)) as store:
         _authorize(store, args)
         r = gc(store, min_age_s=args.min_age, dry_run=args.dry_run)
-    console.print(f"{'would delete' if args.dry_run else 'deleted'} {r.deleted} chunks ({r.deleted_bytes:,} bytes); "
+        rooms = gc_rooms(store, max_age_s=args.rooms_max_age, dry_run=args.dry_run)
+    done = "would delete" if args.dry_run else "deleted"
+    console.print(f"{done} {r.deleted} chunks ({r.deleted_bytes:,} bytes); "
                   f"kept {r.referenced} referenced and {r.kept_young} unreferenced younger than {args.min_age:g} s")
+    console.print(f"{done} the checkpoints of {rooms.rooms} rooms untouched for {args.rooms_max_age:g} s ({rooms.deleted} "
+                  f"objects, {rooms.deleted_bytes:,} bytes); kept {rooms.kept} rooms' recent checkpoints")
     return 0
 
 
@@ -176,12 +204,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from layerw.server import run
     from layerw.server.app import create_app
     from layerw.server.catalog import StoreCatalog
+    from layerw.session.checkpointer import Checkpoints
     from layerw.session.directory import Directory
     from layerw.store import open_store
 
     public = args.public_url or f"http://{args.host}:{args.port}"
     with open_store(args.store, **_store_options(args)) as store:
-        app = create_app(StoreCatalog(store), store=store, directory=Directory.open(args.rooms), public_url=public)
+        checkpoints = (Checkpoints(store, args.checkpoint_every, max_age_s=args.checkpoint_max_age)
+                       if args.checkpoint_every > 0 else None)
+        app = create_app(StoreCatalog(store), store=store, directory=Directory.open(args.rooms, args.claim_ttl),
+                         public_url=public, checkpoints=checkpoints,
+                         serve_symbols=args.serve_symbols)
         console.print(f"serving {store.url} at {public}/ (games: {', '.join(store.games()) or 'none yet'}; "
                       f"metrics at {public}/metrics)")
         run.serve(app, args.host, args.port, log_config=_log_config(args), proxy_headers=True,
@@ -193,11 +226,14 @@ def cmd_join(args: argparse.Namespace) -> int:
     from layerw.play.join import JoinOptions, join
 
     options = JoinOptions(headless=args.headless, ticks=args.ticks, inputs=Path(args.inputs) if args.inputs else None,
-                          channel=args.channel, spectate=args.spectate)
+                          channel=args.channel, spectate=args.spectate, lead=args.lead,
+                          **({"window": args.window} if args.window is not None else {}))
     result = join(args.url, options)
     address, outcome = result.address, result.outcome
     console.print(f"{'spectated' if outcome.seat == 255 else f'played seat {outcome.seat} of'} "
-                  f"{address.game}/{address.room}: {outcome.bytes_received:,} bytes received, {outcome.heals} heals")
+                  f"{address.game}/{address.room}: {outcome.bytes_received:,} bytes received, {outcome.heals} heals, "
+                  f"{outcome.predicted} ticks predicted, {outcome.rollbacks} rollbacks ({outcome.resimulated} ticks "
+                  f"resimulated), round trip {outcome.rtt_s * 1e3:.1f} ms")
     print(f"tick {outcome.tick}")
     print(f"state-hash {outcome.state_hash}")
     return 0
@@ -260,6 +296,9 @@ def _parser() -> argparse.ArgumentParser:
     parsers["build"].add_argument("--name", help="a WASM-4 cart's game name (default: from its directory or file)")
     parsers["build"].add_argument("--cart-version", help="a WASM-4 cart's version (default 0.1.0)")
     parsers["build"].add_argument("--players", type=int, default=4, help="a WASM-4 cart's players (1..4, default 4)")
+    parsers["build"].add_argument("--debug", action="store_true",
+                                  help="compile at -O0 so a debugger sees every variable (`layerw run --debug`); slower, "
+                                  "for development only")
     parsers["build"].add_argument("--component", action="store_true",
                                   help="also build a Component Model component (game.component.wasm), which hosts then run")
 
@@ -275,6 +314,8 @@ def _parser() -> argparse.ArgumentParser:
     parsers["promote"].add_argument("--channel", default="latest")
     parsers["gc"].add_argument("--min-age", type=float, default=3600.0, help="keep chunks younger than this (seconds)")
     parsers["gc"].add_argument("--dry-run", action="store_true", help="only report what would be deleted")
+    parsers["gc"].add_argument("--rooms-max-age", type=float, default=3600.0, metavar="SECONDS",
+                               help="delete room checkpoints untouched this long (abandoned: never resumed; default 3600)")
     for name in ("serve", "edge"):
         parsers[name].add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
         parsers[name].add_argument("--trusted-proxies", default="127.0.0.1", metavar="IPS",
@@ -296,7 +337,13 @@ def _parser() -> argparse.ArgumentParser:
     j.add_argument("--inputs", help="input recording (JSON Lines) to play as this seat")
     j.add_argument("--channel", default="latest", help="the channel the server's rooms run (default latest)")
     j.add_argument("--spectate", action="store_true", help="watch without a seat")
+    j.add_argument("--window", type=int, help="ticks a player may run ahead of the room's confirmed "
+                   "frames, predicting (default 8; 0: on confirmed frames only)")
+    j.add_argument("--lead", type=int, help="run exactly this many ticks ahead (default: as the measured round trip needs)")
     parsers["serve"].add_argument("--port", type=int, default=8000)
+    parsers["serve"].add_argument("--serve-symbols", action="store_true",
+                                  help="let pages download games' symbols, so a crash names source lines on the page "
+                                  "(development; without it only this server's log names them)")
     for name in ("publish", "promote", "gc"):
         parsers[name].add_argument("--token", help="the store's publish token (default $LAYERW_TOKEN, else the token "
                                    "file $LAYERW_TOKEN_FILE or ~/.local/share/layerw/publish.token)")
@@ -307,6 +354,16 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--trace", action="store_true", help="export OpenTelemetry spans over OTLP/HTTP (also on "
                         "when OTEL_EXPORTER_OTLP_ENDPOINT is set; default endpoint http://localhost:4318)")
     parsers["serve"].add_argument("--public-url", help="how clients reach this server (default http://HOST:PORT)")
+    parsers["serve"].add_argument("--checkpoint-every", type=float, default=0.5, metavar="SECONDS",
+                                  help="write each room to the store this often, so another process resumes it after "
+                                  "a crash losing at most about that much play (default 0.5; 0: rooms die with the process)")
+    parsers["serve"].add_argument("--checkpoint-max-age", type=float, default=3600.0, metavar="SECONDS",
+                                  help="a room checkpoint written longer ago is abandoned: never resumed (the room starts "
+                                  "over) and collected when a server starts or by `layerw gc` (default 3600)")
+    parsers["serve"].add_argument("--claim-ttl", type=float, default=2.0, metavar="SECONDS",
+                                  help="a room's lease in the --rooms directory: renewed 4 times per ttl, it lapses this long "
+                                  "after its process dies (another then resumes the room from its checkpoint), and a "
+                                  "process that cannot renew it for 3/4 of it stops the room (default 2)")
     parsers["serve"].add_argument("--rooms", help="room directory shared by several servers: redis://HOST:PORT "
                                   "(default: this process only)")
 
@@ -330,20 +387,36 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--inputs", help="input recording (JSON Lines) to replay")
     r.add_argument("--saves", help="directory of the game's save slots; 'none' keeps none (default: the user's data "
                    "directory in a window, none with --headless)")
+    r.add_argument("--online-saves", metavar="URL", help="a `layerw serve` server (http://HOST:PORT) the save slots are "
+                   "synced with: its slots are pulled before the game starts, the ones the play wrote pushed after")
+    r.add_argument("--player-key", help="the player's key file for --online-saves (default ~/.local/share/layerw/player.key, "
+                   "made on first use; copy it to another device to continue there)")
     r.add_argument("--audio", help="write the mix to this WAV file (48 kHz stereo s16); audio-hash is its samples' SHA-256")
     r.add_argument("--sound", nargs="?", const="default", metavar="BACKEND",
                    choices=["default", "null", "alsa", "pulseaudio", "jack", "oss", "sndio", "audio4", "coreaudio",
                             "wasapi", "dsound", "winmm"],
                    help="play the mix on the default audio device, or through a miniaudio backend (null: no hardware)")
     r.add_argument("--latency-ms", type=int, default=40, help="audio output latency budget (device buffer + queue)")
+    r.add_argument("--profile", nargs=2, metavar=("N", "OUT"),
+                   help="write a Chrome trace (Perfetto, chrome://tracing) of N frames to OUT: tick, sound, render and "
+                   "present spans, and guest functions by stack sampling; runs offscreen")
+    r.add_argument("--debug", action="store_true",
+                   help="run game.debug.wasm, with no CPU limit, on an engine that gives gdb/lldb the game's DWARF: "
+                   "gdb -ex 'break lw_game_tick' --args python -m layerw.cli run BUILD --debug (see the README)")
     r.add_argument("--seed", type=int, default=0, help="the game's random seed")
     r.add_argument("--dev", action="store_true", help="check the contract as the game runs (render changing state, "
                    "missing assets, unknown textures, bad source rects, refused host calls, NULL writes), each "
                    "problem reported once with its tick")
+    r.add_argument("--synctest", type=int, default=0, metavar="N",
+                   help="after every tick roll back N ticks, resimulate them and compare state hashes: fails "
+                        "with NotDeterministic at the first tick a game would desync under rollback")
     r.add_argument("--players", type=int, default=1)
     r.add_argument("--cpu-limit", choices=[limit.value for limit in CpuLimit], default=DEFAULT_CPU_LIMIT.value,
                    help="how a call's CPU deadline is enforced: wasmtime epoch checks (default), fuel, "
                         "a watchdog process (no checks inside the guest: best for compute-heavy ticks), or off")
+    r.add_argument("--tier", choices=[tier.value for tier in Tier], default=DEFAULT_TIER.value,
+                   help="the code generator: wasmtime (Cranelift), or aot (wasm2c + zig to native code, compiled on "
+                        "first start and cached; its own per-call deadline, Linux x86-64, core modules)")
     return p
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from layerw import abi, configschema
 from layerw.errors import ConfigError
+from layerw.pcm import is_sound
 
 CONFIG_NAME = "layerw.toml"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -66,6 +67,7 @@ class GameConfig:
     capabilities: tuple[str, ...] = ()
     assets_dir: str = "assets"
     preload: tuple[str, ...] = ()
+    stream: tuple[str, ...] = ()
     memory_mb: int = 64
     tick_ms: int = 100
     players: int = abi.MAX_PLAYERS
@@ -116,6 +118,9 @@ class GameConfig:
         if not 0 <= self.save_slot_bytes <= self.save_total_bytes <= abi.SAVE_MAX_BYTES:
             raise ConfigError(f"{where}: [saves] needs 0 <= slot_bytes ({self.save_slot_bytes}) <= total_bytes "
                               f"({self.save_total_bytes}) <= {abi.SAVE_MAX_BYTES}")
+        if set(self.stream) & set(self.preload) or not all(is_sound(n) for n in self.stream):
+            raise ConfigError(f"{where}: [assets] stream {list(self.stream)} must name sound assets (.wav, .ogg) "
+                              "that are not preloaded")
         bad = set(self.capabilities) - KNOWN_CAPABILITIES
         if bad:
             raise ConfigError(f"{where}: unknown capabilities {sorted(bad)}; this host grants none beyond the contract")
@@ -140,6 +145,8 @@ class GameConfig:
         game_keys = ("name", "version", "tick_rate", "width", "height", "sources", "capabilities", "players", "filter")
         lines = ["[game]"] + [f"{k} = {val(d[k])}" for k in game_keys]
         lines += ["", "[assets]", f"dir = {val(self.assets_dir)}", f"preload = {val(self.preload)}"]
+        if self.stream:
+            lines += [f"stream = {val(self.stream)}"]
         lines += ["", "[limits]", f"memory_mb = {self.memory_mb}", f"tick_ms = {self.tick_ms}", ""]
         if (self.save_slot_bytes, self.save_total_bytes) != (abi.SAVE_SLOT_BYTES, abi.SAVE_TOTAL_BYTES):
             lines += ["[saves]", f"slot_bytes = {self.save_slot_bytes}", f"total_bytes = {self.save_total_bytes}", ""]

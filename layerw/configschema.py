@@ -63,6 +63,9 @@ KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("assets", "dir", "str", "assets", "every file below it is an asset, named by its relative path",
               attr="assets_dir"),
     ConfigKey("assets", "preload", "list", [], "assets ready before the first tick; the rest stream on request"),
+    ConfigKey("assets", "stream", "list", [], "sounds (.wav, .ogg, not preloaded) played while they arrive: no "
+              "ASSET_READY event, playable (lw_sound_play) from the tick after lw_asset; a tick whose mix needs frames "
+              "not in yet waits for them (never different samples)"),
     ConfigKey("limits", "memory_mb", "int", 64, "linear memory cap in MiB, 1..4096"),
     ConfigKey("limits", "tick_ms", "int", 100, "CPU deadline of one call into the game, in ms"),
     ConfigKey("saves", "slot_bytes", "int", abi.SAVE_SLOT_BYTES, "the most one slot holds",

@@ -14,20 +14,30 @@
     │   ├── GameTimedOut(TimeoutError)    a call ran past its CPU deadline
     │   ├── GameOutOfMemory(MemoryError)  the guest tried to grow past its memory cap
     │   ├── GameExited                    the guest called proc_exit
-    │   └── PluginError                   a plugin the game links failed; names the plugin
-    │       └── PluginCrashed             the plugin trapped (trap code attached)
+    │   ├── PluginError                   a plugin the game links failed; names the plugin
+    │   │   └── PluginCrashed             the plugin trapped (trap code attached)
+    │   └── NotDeterministic              a rolled-back, resimulated tick differs from its first run (SyncTest)
     ├── CapabilityDenied(PermissionError) a component imports a capability its manifest does not grant
     ├── UnsupportedCpuLimit(ValueError)   an Engine asked for a CPU limit it cannot enforce in-process
+    ├── UnsupportedTier(ValueError)       an execution tier that cannot run this build (or here)
     ├── SnapshotError(ValueError)         a snapshot does not fit this module or is corrupt
     ├── SaveError                         a save slot could not be written or read (bad name, I/O)
     │   ├── SaveTooBig(ValueError)        over [saves] slot_bytes or total_bytes
-    │   └── SaveCorrupt(ValueError)       a stored slot fails its header or checksum
+    │   ├── SaveCorrupt(ValueError)       a stored slot fails its header or checksum
+    │   └── SaveUnauthorized(PermissionError)  a save server refused the player's key (missing or malformed)
     ├── InputError(ValueError)            an input recording is malformed
     ├── SessionError                      a multiplayer session refused or lost a client
     │   ├── ProtocolError(ValueError)     a malformed, oversized or out-of-order message
+    │   │   └── OutOfStep                 a player sends inputs but never acknowledges the room's frames
     │   ├── RoomFull                      no free seat (or room) for a new player
-    │   └── SeatTaken                     a HELLO names a seat whose connection is live
+    │   ├── SeatTaken                     a HELLO names a seat whose connection is live
+    │   ├── RoomLost                      the room could not be resumed and started over: the seat is gone
+    │   └── RoomUnreachable(ConnectionError)  a client gave up rejoining a room after its retries
+    ├── CheckpointError                   a room checkpoint could not be written or read
+    │   └── CheckpointCorrupt(ValueError)  a checkpoint is truncated, tampered with, or of another build
     ├── CommandListError(ValueError)      a frame's command list is malformed (bad op, overrun)
+    │   └── GpuStreamError                a frame's GPU commands name, size or bind what they may not
+    ├── ShaderError(ValueError)           a WGSL shader does not compile (asset and line attached)
     ├── RenderError                       the GPU backend failed or is missing
     ├── AudioDeviceError(ValueError)      no such audio backend or setting, or the device would not open
     └── StoreError                        a store could not be opened, read or written
@@ -96,12 +106,15 @@ class SoundError(AssetError, ValueError):
 
 
 class GameError(LayerWError):
-    """The game failed while running."""
+    """The game failed while running; ``frames`` is the guest's backtrace where the host read one
+    (innermost first, each ``{"function", "file", "line", "offset"}``; file and line from the
+    build's symbols, see ``layerw.symbols``)."""
 
     def __init__(self, message: str, *, game: str = "", tick: int = -1) -> None:
         super().__init__(message)
         self.game = game
         self.tick = tick
+        self.frames: list[dict[str, object]] = []
 
 
 class GameCrashed(GameError):
@@ -144,6 +157,17 @@ class PluginCrashed(PluginError):
         self.trap_code = trap_code
 
 
+class NotDeterministic(GameError):
+    """The game's state after a rollback and resimulation with the same inputs differs from its first
+    simulation (found by SyncTest): ``tick`` is the first tick whose state differs, ``rollback`` how
+    many ticks were resimulated. Such a game desyncs under rollback: it must keep all its state in
+    memory above ``state_begin`` and read nothing but its inputs and the host's seeded random."""
+
+    def __init__(self, message: str, *, game: str = "", tick: int = -1, rollback: int = 0) -> None:
+        super().__init__(message, game=game, tick=tick)
+        self.rollback = rollback
+
+
 class CapabilityDenied(LayerWError, PermissionError):
     """A component (game or plugin) imports something its manifest does not grant; ``component``
     names it and ``missing`` lists the capabilities it would need."""
@@ -156,6 +180,10 @@ class CapabilityDenied(LayerWError, PermissionError):
 
 class UnsupportedCpuLimit(LayerWError, ValueError):
     """A CPU limit an Engine cannot enforce in-process (the watchdog bounds a worker process)."""
+
+
+class UnsupportedTier(LayerWError, ValueError):
+    """An execution tier that cannot run this build (a component or cart on the AOT tier) or here."""
 
 
 class SnapshotError(LayerWError, ValueError):
@@ -178,12 +206,31 @@ class SaveCorrupt(SaveError, ValueError):
     """A stored save slot fails its header or checksum (a torn or tampered file)."""
 
 
+class SaveUnauthorized(SaveError, PermissionError):
+    """A save server refused a request without a well-formed player key."""
+
+
 class InputError(LayerWError, ValueError):
     """An input recording is malformed."""
 
 
 class CommandListError(LayerWError, ValueError):
     """A frame's command list is malformed: an unknown op, or a command that overruns the list."""
+
+
+class GpuStreamError(CommandListError):
+    """A frame's GPU commands are malformed or refer to what they may not (an unknown handle, a size,
+    offset, format or binding out of range, a limit exceeded); checked before anything reaches the GPU."""
+
+
+class ShaderError(LayerWError, ValueError):
+    """A WGSL shader does not compile; ``asset`` names it (empty when it came only from a frame) and
+    ``line`` is the first line the compiler points at (0 if none)."""
+
+    def __init__(self, message: str, *, asset: str = "", line: int = 0) -> None:
+        super().__init__(message)
+        self.asset = asset
+        self.line = line
 
 
 class SessionError(LayerWError):
@@ -194,12 +241,36 @@ class ProtocolError(SessionError, ValueError):
     """A malformed, oversized or out-of-order protocol message."""
 
 
+class OutOfStep(ProtocolError):
+    """A player is out of step with its room over time: it sends inputs but no hash (the hash is how a
+    client acknowledges the frames it applied) for ``Limits.unacked_s`` seconds. The connection
+    is closed with ``CLOSE_OUT_OF_STEP``; the room and its other players go on. (A single message out
+    of step, an input or hash for a tick it cannot be for, is a plain ``ProtocolError``.)"""
+
+
 class RoomFull(SessionError):
     """No free seat (or room) for a new player."""
 
 
 class SeatTaken(SessionError):
     """A HELLO carries the token of a seat whose connection is still live (it keeps sending)."""
+
+
+class RoomLost(SessionError):
+    """A HELLO carries a seat token of a room that could not be resumed from its checkpoint and
+    started over: that seat is gone; join again without the token."""
+
+
+class RoomUnreachable(SessionError, ConnectionError):
+    """A client lost its room and gave up rejoining it after every retry (``wire.RETRY_DELAYS_MS``)."""
+
+
+class CheckpointError(LayerWError):
+    """A room checkpoint could not be written to or read from the store."""
+
+
+class CheckpointCorrupt(CheckpointError, ValueError):
+    """A room checkpoint is truncated, fails its digest, or holds a snapshot of another build."""
 
 
 class RenderError(LayerWError):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from layerw.runtime.aot.compiler import AotCompiler, unavailable
 from layerw.runtime.engine import CpuLimit, Engine
 from layerw.toolchain.build import build
 
@@ -18,6 +19,16 @@ GAMES = ROOT / "games"
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     with Engine(CpuLimit.EPOCH, cache=tmp_path_factory.mktemp("modules")) as e:
         yield e
+
+
+@pytest.fixture(scope="session")
+def aot_compiler(tmp_path_factory: pytest.TempPathFactory) -> AotCompiler:
+    """The AOT tier's compiler, one cache for the session (zig's own cache makes a rerun fast);
+    skipped where the tier cannot run (not Linux x86-64)."""
+    reason = unavailable()
+    if reason is not None:
+        pytest.skip(reason)
+    return AotCompiler(cache=tmp_path_factory.mktemp("aot"))
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,8 @@ def test_round_trip() -> None:
     assert cfg.filter == "nearest"
     linear = GameConfig.from_dict({"game": {"name": "map", "filter": "linear"}})
     assert linear.filter == "linear" and GameConfig.from_dict(tomllib.loads(linear.to_toml())) == linear
+    streamed = GameConfig.from_dict({"game": {"name": "jukebox"}, "assets": {"stream": ["music.ogg"]}})
+    assert streamed.stream == ("music.ogg",) and GameConfig.from_dict(tomllib.loads(streamed.to_toml())) == streamed
 
 
 @pytest.mark.parametrize("data, match", [
@@ -33,6 +35,8 @@ def test_round_trip() -> None:
     ({"game": {"name": "a"}, "saves": {"slot_bytes": 10, "total_bytes": 5}}, r"\[saves\] needs"),
     ({"game": {"name": "a"}, "saves": {"slot_bytes": -1}}, r"\[saves\] needs"),
     ({"game": {"name": "a"}, "saves": {"total_bytes": 1 << 30}}, r"\[saves\] needs"),
+    ({"game": {"name": "a"}, "assets": {"stream": ["map.png"]}}, r"\[assets\] stream"),
+    ({"game": {"name": "a"}, "assets": {"stream": ["m.ogg"], "preload": ["m.ogg"]}}, r"not preloaded"),
 ])
 def test_bad_config(data: dict, match: str) -> None:  # type: ignore[type-arg]
     with pytest.raises(ConfigError, match=match):

@@ -17,7 +17,7 @@ from tests.conftest import GAMES
 from tests.golden import compare
 
 # game -> (ticks before the golden frame, a key that must change the state)
-CASES = {"pong": (150, "KeyW"), "asteroids": (200, "Space"), "sprites": (60, "Equal")}
+CASES = {"pong": (150, "KeyW"), "asteroids": (200, "Space"), "sprites": (60, "Equal"), "cubes": (90, "ArrowLeft")}
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,10 @@ GAMES = HERE.parents[1] / "games"
 NATIVE_TARGET = f"{platform.machine().replace('amd64', 'x86_64').replace('arm64', 'aarch64')}-linux-musl"
 COMMON = ["-O2", "-std=c11", "-Wall", "-Wextra", f"-I{HERE}", f"-I{INCLUDE}"]
 # layerw.h declares host imports with wasm import attributes, which a native target ignores.
-NATIVE_FLAGS = ["-target", NATIVE_TARGET, "-mcpu=baseline", "-Wno-unknown-attributes", *COMMON]
+# -fno-math-errno and -fstack-clash-protection as the AOT tier builds modules (layerw.runtime.aot.compiler),
+# so its ratio to native compares code generation, not flags (wasm's sqrt sets no errno either)
+NATIVE_FLAGS = ["-target", NATIVE_TARGET, "-mcpu=baseline", "-fno-math-errno", "-fstack-clash-protection",
+                "-Wno-unknown-attributes", *COMMON]
 WASM_FLAGS = [f"--target={zig.TARGET}", "-msimd128", "-mexec-model=reactor", *COMMON]
 
 

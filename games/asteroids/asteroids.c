@@ -7,6 +7,9 @@
  *   Game over: Space, Enter or Start plays again.
  * Every connected player's devices steer the one ship. With no input for 3 seconds an
  * autopilot takes over (attract mode): it turns toward the nearest rock and fires.
+ * Sound: shots, explosions and the thrust's rumble are synth voices (lw_sound_tone); the music, from
+ * a player's first move on, is an Ogg Vorbis asset (built to the canonical WAV) streamed from the
+ * store, looping on voice 0.
  */
 #include <math.h>
 #include "layerw.h"
@@ -42,7 +45,9 @@ static const int rock_points[3] = {20, 50, 100};
 static struct {
     uint64_t rng;
     uint32_t tick;
-    int32_t tex_ship, tex_rock;
+    int32_t tex_ship, tex_rock, music;  /* music: 0 until a player first takes the controls */
+    uint32_t music_at;                  /* the tick the music starts */
+    int thrust_ticks;                   /* ticks the thrust sound has been held */
     float sx, sy, svx, svy, angle;      /* the ship */
     int ship_alive, respawn_timer, invuln, fire_cooldown, thrusting;
     int score, lives, wave, next_wave_timer, next_extra_life;
@@ -208,6 +213,35 @@ static controls autopilot(void) {
     return c;
 }
 
+/* ---- sound (made by ticks, never by render) ---- */
+
+enum { VOICE_MUSIC = 0, VOICE_THRUST = 1 };   /* voices the game addresses; effects take LW_VOICE_ANY */
+
+static int32_t pan_at(float x) { return lw_q16(x / W * 2.0f - 1.0f, -1, 1); }
+
+/* A synth voice: `wave` sliding from f0 to f1 Hz, a 4 ms attack, `seconds` of decay to half, released over `tail`. */
+static void sfx(uint32_t voice, uint32_t wave, float f0, float f1, float seconds, float tail, float volume, float x) {
+    lw_tone_rec t = {wave, LW_Q16_ONE / 2, lw_hz(f0), lw_hz(f1), lw_frames(0.004f), lw_frames(seconds), 0,
+                     lw_frames(tail), lw_q16(volume, 0, 4), lw_q16(volume * 0.5f, 0, 4), pan_at(x)};
+    lw_sound_tone(voice, &t);
+}
+
+/* Attract mode plays no music: it is asked for when a player first takes the controls, streamed
+   ([assets] stream: playable from the tick after lw_asset, while it still arrives), and loops for good. */
+static void music(int player) {
+    if (player && !g.music) {
+        g.music = lw_asset("music.ogg");
+        g.music_at = g.tick + 1;
+    }
+    if (g.music > 0 && g.tick == g.music_at) lw_sound_play(VOICE_MUSIC, g.music, 0.45f, 0.0f, 1.0f, LW_SOUND_LOOP);
+}
+
+/* The engine's rumble: a noise voice re-struck every 8 ticks while thrusting, released when it stops. */
+static void thrust_sound(void) {
+    if (!g.thrusting) { g.thrust_ticks = 0; return; }
+    if (g.thrust_ticks++ % 8 == 0) sfx(VOICE_THRUST, LW_WAVE_NOISE, 260.0f, 180.0f, 0.12f, 0.08f, 0.25f, g.sx);
+}
+
 /* ---- simulation ---- */
 
 static void fire(void) {
@@ -217,6 +251,7 @@ static void fire(void) {
         float ca = cosf(g.angle), sa = sinf(g.angle);
         *b = (bullet){g.sx + ca * 10, g.sy + sa * 10, g.svx + ca * BULLET_SPEED, g.svy + sa * BULLET_SPEED, BULLET_LIFE};
         g.fire_cooldown = FIRE_COOLDOWN;
+        sfx(LW_VOICE_ANY, LW_WAVE_PULSE, 1400.0f, 500.0f, 0.05f, 0.05f, 0.18f, g.sx);
         return;
     }
 }
@@ -231,6 +266,9 @@ static void hit_rock(rock *r) {
     r->alive = 0;
     add_score(rock_points[old.size]);
     burst(old.x, old.y, 8 + 6 * (3 - old.size), 2.0f, old.tint, 40);
+    /* bigger rocks boom lower and longer */
+    sfx(LW_VOICE_ANY, LW_WAVE_NOISE, 900.0f + 500.0f * (float)old.size, 80.0f, 0.12f + 0.08f * (float)(2 - old.size),
+        0.25f, 0.35f, old.x);
     if (old.size < 2) {
         add_rock(old.x, old.y, old.size + 1);
         add_rock(old.x, old.y, old.size + 1);
@@ -242,12 +280,15 @@ static void kill_ship(void) {
     g.respawn_timer = RESPAWN_TICKS;
     burst(g.sx, g.sy, 60, 3.0f, LW_RGB(255, 200, 90), 70);
     burst(g.sx, g.sy, 30, 1.5f, LW_RGB(150, 200, 255), 90);
+    sfx(LW_VOICE_ANY, LW_WAVE_NOISE, 600.0f, 40.0f, 0.4f, 0.8f, 0.5f, g.sx);
+    sfx(LW_VOICE_ANY, LW_WAVE_SINE, 330.0f, 55.0f, 0.5f, 0.6f, 0.4f, g.sx);
     if (--g.lives <= 0) { g.game_over = 1; g.over_timer = 0; }
 }
 
 void lw_game_tick(const lw_input *in) {
     g.tick = in->tick;
     controls c = read_controls(in);
+    music(c.any);
     if (c.any) g.idle = 0; else if (g.idle < IDLE_TICKS) g.idle++;
     if (g.idle >= IDLE_TICKS) c = autopilot();
 
@@ -284,6 +325,7 @@ void lw_game_tick(const lw_input *in) {
     } else if (!g.game_over && --g.respawn_timer <= 0) {
         spawn_ship();
     }
+    thrust_sound();
 
     /* bullets against rocks */
     for (int i = 0; i < MAX_BULLETS; i++) {

@@ -4,6 +4,8 @@
     CommandWriter                writer.py    builds command lists in Python (tests, benchmarks)
     Renderer, WgpuRenderer       renderer.py  the interface and the native wgpu backend
     Window                       window.py    presents a WgpuRenderer on the desktop, polls input
+    GpuChecker, GpuReplay        gpucheck.py, gpureplay.py  a frame's GPU commands checked, then run on wgpu
+    GpuWriter                    gpuwriter.py GPU commands from Python, as layerw_gpu.h writes them
 
 Importing this package loads neither wgpu nor glfw; they load when a renderer or window is made.
 """

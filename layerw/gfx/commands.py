@@ -4,6 +4,8 @@ The command list format is defined in ``layerw.abi`` (a 16-byte header, then ``c
 records). Python loops over headers only; each command's records are viewed with
 ``np.frombuffer`` and converted to one unified quad-instance layout (``INSTANCE``) with vectorised
 numpy, so a 10 000-sprite batch costs a handful of array operations, not 10 000 iterations.
+GPU commands (``abi.GPU_OPS``, in the same list) are split off in order into ``Frame.gpu``
+(``gpustream``), for ``gpucheck`` and ``gpureplay``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from enum import IntEnum
 import numpy as np
 
 from layerw import abi
-from layerw.errors import CommandListError
+from layerw.errors import CommandListError, GpuStreamError
+from layerw.gfx.gpustream import PASS_FORMATS, Command, command_size, parse_command
 
 # One quad on the GPU, laid out like abi.SPRITE so sprite records upload with a plain copy:
 # top-left and size before rotation, source rect in texels of the batch's texture, rotation about
@@ -76,6 +79,7 @@ class Frame:
     instances: np.ndarray = field(default_factory=lambda: np.empty(0, INSTANCE))
     vertices: np.ndarray = field(default_factory=lambda: np.empty(0, abi.VERTEX.dtype))
     transforms: np.ndarray = field(default_factory=lambda: np.array([IDENTITY], np.float32))
+    gpu: list[Command] = field(default_factory=list)  # GPU commands in order, drawn before the 2D batches
 
 
 # Converters take records as an (n, words) float32 array and return instances as (n, WORDS)
@@ -194,6 +198,20 @@ def parse(buf: bytes | bytearray | memoryview, length: int | None = None) -> Fra
         if at + _HEADER.size > end:
             raise CommandListError(f"truncated command header at byte {at} of {end}")
         code, count, arg, _ = _HEADER.unpack_from(mv, at)
+        fast = PASS_FORMATS.get(code)
+        if fast is not None and count == 1 and arg == 0 and at + fast.size <= end:
+            frame.gpu.append(fast.unpack_from(mv, at))
+            at += fast.size
+            continue
+        gpu_op = abi.GPU_OP_BY_CODE.get(code)
+        if gpu_op is not None:
+            size = command_size(gpu_op, at, count, arg)
+            if at + _HEADER.size + size > end:
+                raise GpuStreamError(f"GPU {gpu_op.name} command at byte {at} ({size} bytes) overruns "
+                                       f"the command list of {end} bytes")
+            frame.gpu.append(parse_command(mv, at, gpu_op, count, arg))
+            at += _HEADER.size + size
+            continue
         op = abi.OP_BY_CODE.get(code)
         if op is None:
             raise CommandListError(f"unknown op {code} at byte {at}; is the game built for ABI "

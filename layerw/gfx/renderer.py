@@ -4,7 +4,9 @@ The render target is offscreen, at the game's resolution; a Window presents it s
 uploads its instances, vertices and cameras into one buffer and records one command encoder with
 one render pass: instanced quads for everything but triangles, a shape switch in the fragment
 shader, a dynamic uniform offset per camera and a scissor rect per viewport. A frame starts opaque
-black unless it clears; draws with a texture handle nobody set are skipped.
+black unless it clears; draws with a texture handle nobody set are skipped. A frame's GPU commands
+(``gpureplay.GpuReplay``) run first, on this device; when a pass drew into the frame's target the
+2D batches draw over it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 from layerw import abi
 from layerw.errors import RenderError
 from layerw.gfx.commands import FONT_TEXTURE, INSTANCE, Frame, Pipeline, parse
+from layerw.gfx.gpureplay import GpuReplay
 
 TARGET_FORMAT = "rgba8unorm"
 _CAMERA_SIZE = 32
@@ -137,6 +140,7 @@ class WgpuRenderer(Renderer):
         self._textures: dict[int, tuple[Any, Any]] = {}
         self._buffer: Any = None
         self._camera_group: Any = None
+        self._gpu: GpuReplay | None = None  # the game's GPU resources, made at its first GPU command
         self._upload(0, np.full((1, 1, 4), 255, np.uint8))
         from layerw.gfx import font  # lazily, as in commands.text
 
@@ -219,10 +223,15 @@ class WgpuRenderer(Renderer):
             queue.write_buffer(self._buffer, quads_at, frame.instances)
         if len(frame.vertices):
             queue.write_buffer(self._buffer, verts_at, frame.vertices)
+        drew = False
+        if frame.gpu:
+            if self._gpu is None:
+                self._gpu = GpuReplay(self.device, self.target_view, self.width, self.height)
+            drew = self._gpu.run(frame.gpu)
         clear = frame.clear if frame.clear is not None else 0xFF000000
         encoder = self.device.create_command_encoder()
-        rp = encoder.begin_render_pass(color_attachments=[{
-            "view": self.target_view, "load_op": "clear", "store_op": "store",
+        rp = encoder.begin_render_pass(color_attachments=[{  # 2D over what the GPU passes drew, unless it clears
+            "view": self.target_view, "load_op": "load" if drew and frame.clear is None else "clear", "store_op": "store",
             "clear_value": tuple(((clear >> s) & 255) / 255 for s in (0, 8, 16, 24))}])
         for batch in frame.batches:
             texture = self._textures.get(batch.texture)
@@ -255,6 +264,14 @@ class WgpuRenderer(Renderer):
             return None
         return x0, y0, x1 - x0, y1 - y0
 
+    def finish(self) -> None:
+        """Wait until the GPU has done all work submitted so far (a profile's ``present`` span): a
+        4-byte buffer read maps only after every earlier submission (wgpu-py 0.32's
+        ``on_submitted_work_done_sync`` fails on this wgpu-native)."""
+        if getattr(self, "_fence", None) is None:
+            self._fence = self.device.create_buffer(size=4, usage=self._wgpu.BufferUsage.COPY_SRC)
+        self.device.queue.read_buffer(self._fence)
+
     def read_pixels(self) -> np.ndarray:
         data = self.device.queue.read_texture(
             {"texture": self.target, "mip_level": 0, "origin": (0, 0, 0)},
@@ -266,6 +283,8 @@ class WgpuRenderer(Renderer):
         if self._closed:
             return
         self._closed = True
+        if self._gpu is not None:
+            self._gpu.close()
         for tex, _ in self._textures.values():
             tex.destroy()
         self._textures.clear()

@@ -187,7 +187,7 @@ class DevLoop(Runner):
                         next_poll = time.perf_counter() + self.options.poll_s
                     return not window.closed
 
-                self.run_realtime(present, lambda state: state.set_devices(0, window.poll()), ticks=ticks)
+                self.run_realtime(present, lambda state: self.take_devices(state, window.poll()), ticks=ticks)
         finally:
             self.renderer.close()
             self.renderer = None

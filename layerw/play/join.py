@@ -1,8 +1,8 @@
 """join: play in a multiplayer room natively — what ``layerw join`` does.
 
 Wires the pieces a native player needs: the room's module from the server's store, an engine, the
-online client, and (unless headless) a window that shows confirmed frames and feeds its devices back
-as this player's input.
+online client, and (unless headless) a window that shows the predicted present (confirmed frames for
+a spectator) and feeds its devices back as this player's input.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from pathlib import Path
 from layerw.play.play import quiet_gl_probe
 from layerw.runtime.engine import CpuLimit, Engine
 from layerw.runtime.inputs import Recording
-from layerw.session.client import OnlineClient, Outcome, RoomAddress
+from layerw.session.client import OnlineClient, Outcome, Prediction, RoomAddress
+from layerw.session.rollback import DEFAULT_WINDOW
 from layerw.store.bundle import StoreBundle
 
 
@@ -25,6 +26,8 @@ class JoinOptions:
     inputs: Path | None = None        # input recording (JSON Lines) played as this seat
     channel: str = "latest"           # the channel the server's rooms run
     spectate: bool = False            # watch without a seat
+    window: int = DEFAULT_WINDOW      # ticks a player may predict ahead of the room's confirmed frames (0: none)
+    lead: int | None = None           # run exactly this many ticks ahead (None: as the measured round trip needs)
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ def join(url: str, options: JoinOptions) -> JoinResult:
     quiet_gl_probe()
     # the module via the server's store
     with StoreBundle(address.base, address.game, channel=options.channel) as bundle, Engine(CpuLimit.EPOCH) as engine:
-        client = OnlineClient(bundle, engine)
+        client = OnlineClient(bundle, engine, prediction=Prediction(options.window, options.lead))
         try:
             if options.headless:
                 outcome = asyncio.run(client.play(address, ticks=options.ticks, recording=recording,

@@ -1,7 +1,9 @@
 """Runner: the fixed-tick loop, decoupled from rendering.
 
 Ticks advance at the game's fixed rate whatever the display does; a frame renders the latest
-state. Headless runs tick as fast as possible and render only when a picture is asked for.
+state. Headless runs tick as fast as possible and render only when a picture is asked for. Each
+part of a frame is timed (``timing``: tick, render, present, sound); F3 in a window toggles the
+overlay that shows them.
 """
 
 from __future__ import annotations
@@ -9,8 +11,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from layerw import abi
+from layerw.play.synctest import SyncTest
+from layerw.play.timing import TOGGLE_KEY, FrameTiming
 from layerw.runtime.inputs import InputState, Recording
 
 if TYPE_CHECKING:
@@ -19,12 +24,13 @@ if TYPE_CHECKING:
 
 MAX_CATCH_UP = 8  # ticks per frame at most, so a slow frame does not spiral
 SAMPLES_EVERY = 30  # ticks between draining the mix into ``on_samples`` (the host keeps 2 s)
+TOGGLE_CODE = abi.KEYS.index(TOGGLE_KEY)
 
 
 class Runner:
     def __init__(self, game: GameHost, renderer: Renderer | None = None, *, players: int = 1,
                  recording: Recording | None = None, on_samples: Callable[[bytes], None] | None = None,
-                 samples_every: int = SAMPLES_EVERY, render_every_tick: bool = False) -> None:
+                 samples_every: int = SAMPLES_EVERY, synctest: int = 0, render_every_tick: bool = False) -> None:
         self.game = game
         # a headless dev run renders each tick without drawing, so the dev checks see lw_render
         self.render_every_tick = render_every_tick
@@ -33,12 +39,20 @@ class Runner:
         self.recording = recording
         self.on_samples = on_samples  # where the mix goes (a WAV file, a device), if anywhere
         self.samples_every = samples_every  # 1 for a device: it plays what it gets at once
+        # with ``synctest`` > 0 every tick is rolled back and resimulated that many ticks deep (SyncTest)
+        self.synctest = SyncTest(game, synctest, keep_samples=on_samples is not None) if synctest else None
+        self.timing = FrameTiming()
+        self._toggle_held = False
 
     def step(self) -> None:
         """Apply recorded input changes for this tick, then advance one tick."""
         if self.recording is not None:
             self.recording.apply(self.inputs, self.game.tick_count)
-        self.game.tick(self.inputs)
+        with self.timing.measure("tick"):
+            if self.synctest is not None:
+                self.synctest.tick(self.inputs)
+            else:
+                self.game.tick(self.inputs)
         if self.render_every_tick:
             self.game.render()
         if self.on_samples is not None and self.game.tick_count % self.samples_every == 0:
@@ -47,7 +61,21 @@ class Runner:
     def drain(self) -> None:
         """Hand the samples mixed so far to ``on_samples``."""
         if self.on_samples is not None:
-            self.on_samples(self.game.take_samples())
+            with self.timing.measure("sound"):
+                samples = self.game.take_samples() if self.synctest is None else self.synctest.take_samples()
+            self.on_samples(samples)
+
+    def audio_hash(self) -> str:
+        """SHA-256 of every sample heard (under SyncTest, the first simulation's only)."""
+        return self.game.audio_hash() if self.synctest is None else self.synctest.audio_hash()
+
+    def take_devices(self, state: InputState, devices: dict[str, Any]) -> None:
+        """A window's polled devices as player 0's input; F3 pressed toggles the timing overlay."""
+        state.set_devices(0, devices)
+        held = TOGGLE_CODE in devices.get("keys", ())
+        if held and not self._toggle_held:
+            self.timing.toggle()
+        self._toggle_held = held
 
     def frame(self) -> None:
         """Render the current state: upload textures that became ready, then draw."""
@@ -55,7 +83,12 @@ class Runner:
             raise RuntimeError("this runner has no renderer")
         for handle, image in self.game.take_new_textures():
             self.renderer.set_texture(handle, image)
-        self.renderer.draw(self.game.render())
+        with self.timing.measure("render"):
+            commands = self.game.render()
+        if self.timing.shown:  # a command list is its commands in a row: the overlay's follow the game's
+            self.renderer.draw(bytes(commands) + self.timing.overlay())
+        else:
+            self.renderer.draw(commands)
 
     def run_headless(self, ticks: int, *, every: int = 0, frames_dir: Path | None = None) -> list[Path]:
         """Run ``ticks`` ticks; with ``every`` > 0 write a PNG every that many ticks."""
@@ -86,5 +119,7 @@ class Runner:
                 self.step()
                 lag -= dt
             self.frame()
-            if not present() or (ticks is not None and self.game.tick_count >= ticks):
+            with self.timing.measure("present"):
+                going = present()
+            if not going or (ticks is not None and self.game.tick_count >= ticks):
                 return

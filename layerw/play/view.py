@@ -1,4 +1,4 @@
-"""WindowView: a room's game in a desktop window — frames as they are confirmed, devices as input.
+"""WindowView: a room's game in a desktop window — each tick as the player sees it, devices as input.
 
 Renders at most once per display refresh however fast frames arrive (a joining client fast-
 forwards hundreds of ticks without drawing them), and turns the window's polled devices into
@@ -26,7 +26,8 @@ class WindowView:
         self._shown = 0.0
 
     def frame(self, replica: Replica, local: InputState) -> bool:
-        """After each confirmed frame: draw if a refresh is due, poll devices; False once closed."""
+        """After each tick shown (predicted, or confirmed for a spectator): draw if a refresh is due,
+        poll devices; False once closed."""
         now = time.monotonic()
         if now - self._shown >= FRAME_S:
             for handle, image in replica.game.take_new_textures():

@@ -13,10 +13,11 @@ from contextlib import contextmanager
 
 from layerw.bundle import Bundle
 from layerw.cart import is_cart
-from layerw.errors import UnsupportedCpuLimit
+from layerw.errors import UnsupportedCpuLimit, UnsupportedTier
 from layerw.runtime.engine import CpuLimit, Engine
 from layerw.runtime.gamehost import GameHost
 from layerw.runtime.start import start_game
+from layerw.runtime.tier import Tier
 from layerw.runtime.worker import WorkerGame
 from layerw.saves import Saves
 
@@ -25,15 +26,30 @@ from layerw.saves import Saves
 # frame; the watchdog wins for compute-heavy ticks (epoch costs matmul-like loops +75 %).
 DEFAULT_CPU_LIMIT = CpuLimit.EPOCH
 
-__all__ = ["DEFAULT_CPU_LIMIT", "CpuLimit", "GameHost", "open_game", "start_game"]
+DEFAULT_TIER = Tier.WASMTIME
+
+__all__ = ["DEFAULT_CPU_LIMIT", "DEFAULT_TIER", "CpuLimit", "GameHost", "Tier", "open_game", "start_game"]
 
 
 @contextmanager
 def open_game(bundle: Bundle, *, cpu_limit: CpuLimit = DEFAULT_CPU_LIMIT, seed: int = 0,
-              saves: Saves | None = None) -> Iterator[GameHost]:
+              saves: Saves | None = None, tier: Tier = DEFAULT_TIER, debug_info: bool = False) -> Iterator[GameHost]:
     """Start a game bounded by ``cpu_limit``: in a watchdog-bounded worker process (``WATCHDOG``),
     or in-process on an engine enforcing it (``EPOCH``, ``FUEL``, ``OFF``); closed on exit. Its save
-    slots live in ``saves`` (none: every save call answers LW_SAVE_UNAVAILABLE)."""
+    slots live in ``saves`` (none: every save call answers LW_SAVE_UNAVAILABLE). On ``Tier.AOT`` the
+    game runs as native code, each call bounded by the tier's own deadline watchdog (``cpu_limit`` is then the
+    wasmtime tier's; the watchdog is refused). ``debug_info``: in-process on wasmtime, on an engine that
+    gives gdb/lldb the guest's DWARF (``Engine(debug_info=True)``)."""
+    if debug_info and (not cpu_limit.in_process or tier is not Tier.WASMTIME):
+        raise UnsupportedCpuLimit(f"a debugger follows {bundle.config.name} only in this process on wasmtime: use cpu limit "
+                                  "epoch, fuel or off and the wasmtime tier with --debug, not the watchdog or the AOT tier")
+    if tier is Tier.AOT:
+        if cpu_limit is CpuLimit.WATCHDOG:
+            raise UnsupportedTier("the AOT tier bounds each call itself, in-process: it does not run under the watchdog "
+                                  "(--cpu-limit watchdog is for the wasmtime tier)")
+        with Engine(CpuLimit.OFF) as engine, start_game(bundle, engine, seed=seed, saves=saves, tier=tier) as game:
+            yield game
+        return
     if cpu_limit is CpuLimit.WATCHDOG:
         if is_cart(bundle.module):
             raise UnsupportedCpuLimit(f"{bundle.config.name} is a WASM-4 cart: carts run in-process (cpu limit epoch, "
@@ -41,5 +57,5 @@ def open_game(bundle: Bundle, *, cpu_limit: CpuLimit = DEFAULT_CPU_LIMIT, seed: 
         with WorkerGame(bundle, seed=seed, saves=saves) as worker:
             yield worker
         return
-    with Engine(cpu_limit) as engine, start_game(bundle, engine, seed=seed, saves=saves) as game:
+    with Engine(cpu_limit, debug_info=debug_info) as engine, start_game(bundle, engine, seed=seed, saves=saves) as game:
         yield game

@@ -11,6 +11,11 @@ the request blocks the host on that asset's chunks only (no other asset, and nev
 sit in the local chunk cache). The native host never answers "not ready yet" for lack of bytes:
 readiness is still the ``ASSET_READY`` (or ``ASSET_FAILED``, when the store cannot deliver it)
 event stamped tick + 1, so every host sees the asset at the same tick whatever the network did.
+
+Streamed sounds (``[assets] stream``) get no event and never become readable by the game: the
+mixer is given one at the tick after its request (the same tick on every host), and the game may
+play it from then on while its frames still arrive (browsers hold a tick back until the frames its
+mix needs are in; here the request loads it whole).
 """
 
 from __future__ import annotations
@@ -60,10 +65,13 @@ def decode_image(name: str, data: bytes) -> np.ndarray:
 
 
 class AssetTable:
-    def __init__(self, names: set[str], preload: set[str], read: Callable[[str], bytes]) -> None:
+    def __init__(self, names: set[str], preload: set[str], read: Callable[[str], bytes],
+                 stream: frozenset[str] = frozenset()) -> None:
         self.names = names
         self.preload = preload
+        self.stream = stream
         self.read = read
+        self.streams: list[list[int]] = []  # [tick the mixer gets it, handle, given yet (0/1)] per streamed sound
         self.assets: list[Asset] = []  # handle = index + 1
         self._by_name: dict[str, int] = {}
         self.pending: list[Event] = []  # events stamped with a tick, not yet delivered
@@ -85,6 +93,9 @@ class AssetTable:
         if name in self.preload:
             self._load(asset)
             self._make_ready(handle)
+        elif name in self.stream:
+            self._load(asset)
+            self.streams.append([tick + 1, handle, 0])
         else:
             # Loading from a bundle is synchronous; the event still goes through the input stream
             # so that every host sees the asset become ready at the same tick.
@@ -131,6 +142,10 @@ class AssetTable:
         for e in now:
             if e.kind == abi.EVENTS["ASSET_READY"]:
                 self._make_ready(e.a)
+        for s in self.streams:
+            if not s[2] and s[0] <= tick:
+                s[2] = 1
+                self.ready_sounds.append(s[1])
         return now
 
     # --- snapshot support ---------------------------------------------------------------------
@@ -140,6 +155,7 @@ class AssetTable:
             "requested": [a.name for a in self.assets],
             "ready": [a.ready for a in self.assets],
             "pending": [[e.tick, e.kind, e.player, e.a, e.b] for e in self.pending],
+            "streams": [list(s) for s in self.streams],
         }
 
     def restore(self, state: dict[str, object]) -> None:
@@ -147,8 +163,11 @@ class AssetTable:
             names = list(state["requested"])  # type: ignore[call-overload]
             ready = list(state["ready"])  # type: ignore[call-overload]
             pending = [Event(*map(int, e)) for e in state["pending"]]  # type: ignore[attr-defined]
+            streams = [[int(t), int(h), int(bool(given))] for t, h, given in state.get("streams", [])]  # type: ignore[attr-defined]
             if len(ready) != len(names) or any(not 0 <= v < 1 << 32 for e in pending for v in vars(e).values()):
                 raise ValueError("requested and ready differ in length, or an event field is not a u32")
+            if any(not 1 <= h <= len(names) or names[h - 1] not in self.stream or not 0 <= t < 1 << 32 for t, h, _ in streams):
+                raise ValueError("a stream entry names no requested streamed sound")
         except (KeyError, TypeError, ValueError, OverflowError) as e:
             raise SnapshotError(f"snapshot asset state is malformed: {e}") from e
         unknown = [n for n in names if n not in self.names]
@@ -163,3 +182,5 @@ class AssetTable:
             if is_ready:
                 self._make_ready(len(self.assets))
         self.pending = pending
+        self.streams = streams
+        self.ready_sounds += [h for _, h, given in streams if given]

@@ -122,14 +122,7 @@ class Audio:
     def restore(self, state: Any, sounds: Iterable[tuple[int, str]]) -> None:
         """Continue from a snapshot's ``state`` (None: a snapshot without sound, no voice playing) with
         the ready ``sounds`` it had; a malformed state raises SnapshotError."""
-        data = None
-        if state is not None:
-            try:
-                if not isinstance(state, str) or len(state) > (self.mixer.state_size + 2) // 3 * 4:
-                    raise ValueError("not a base64 string of a mixer state's size")
-                data = base64.b64decode(state, validate=True)
-            except (ValueError, binascii.Error) as e:
-                raise SnapshotError(f"snapshot audio state is malformed: {e}") from e
+        data = self._decode(state) if state is not None else None
         self.flush()  # the ticks played before the restore are still heard
         self.mixer.reset()
         self.registered = set()
@@ -137,6 +130,22 @@ class Audio:
         if data is not None:
             self.mixer.set_state(data)
         self._hash = hashlib.sha256()
+
+    def rewind(self, state: Any) -> None:
+        """Continue from a snapshot's ``state`` with the sounds already given to the mixer (an in-place
+        restore whose ready assets did not change): no sound is decoded again."""
+        data = self._decode(state)
+        self.flush()
+        self.mixer.set_state(data)
+        self._hash = hashlib.sha256()
+
+    def _decode(self, state: Any) -> bytes:
+        try:
+            if not isinstance(state, str) or len(state) > (self.mixer.state_size + 2) // 3 * 4:
+                raise ValueError("not a base64 string of a mixer state's size")
+            return base64.b64decode(state, validate=True)
+        except (ValueError, binascii.Error) as e:
+            raise SnapshotError(f"snapshot audio state is malformed: {e}") from e
 
     def close(self) -> None:
         self.mixer.close()

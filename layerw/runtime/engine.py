@@ -6,6 +6,9 @@ instead of compiling. Components (games and plugins, ``compile_component``) shar
 componentize-py plugin carries a whole CPython, seconds to compile cold, milliseconds warm. The
 cache stays under ``LAYERW_CACHE_MAX_MB``, least recently used first (``layerw.diskbudget``).
 
+With ``debug_info`` the engine compiles unoptimised and gives gdb or lldb native DWARF for the
+guest's code (``layerw run --debug``, README "Debugging and profiling"); it skips the cache.
+
 CPU limits (``CpuLimit``):
 - ``epoch``: wasmtime epoch interruption; a daemon thread advances the epoch every
   ``EPOCH_MS`` and each call gets a deadline in epochs. Costs a check at each loop back-edge.
@@ -68,14 +71,18 @@ class Engine:
     """A wasmtime engine configured for games, with a compiled-module cache."""
 
     def __init__(self, cpu_limit: CpuLimit = CpuLimit.EPOCH, cache: Path | None = None,
-                 cache_max_bytes: int | None = None) -> None:
+                 cache_max_bytes: int | None = None, *, debug_info: bool = False) -> None:
         if not cpu_limit.in_process:
             raise UnsupportedCpuLimit(f"an Engine cannot enforce CPU limit {cpu_limit.value!r} in-process: open the game "
                                       f"with open_game(bundle, cpu_limit=CpuLimit.{cpu_limit.name}) to run it in a "
                                       "watchdog-bounded worker")
         self.cpu_limit = cpu_limit
         config = wasm_features()  # SIMD, and exceptions for C++ games built with [build] exceptions
-        config.cranelift_opt_level = "speed"
+        # debug_info: native DWARF for the JIT code, registered with gdb/lldb's JIT interface;
+        # unoptimised, so lines and variables stay where the module's DWARF says
+        self.debug_info = debug_info
+        config.debug_info = debug_info
+        config.cranelift_opt_level = "none" if debug_info else "speed"
         config.epoch_interruption = cpu_limit is CpuLimit.EPOCH
         config.consume_fuel = cpu_limit is CpuLimit.FUEL
         self.wasmtime = wasmtime.Engine(config)
@@ -117,6 +124,11 @@ class Engine:
     def _load_or_compile(self, kind: type[_Compiled], tag: bytes, wasm: bytes, what: str) -> _Compiled:
         """Deserialise the cached artefact, else compile and cache it (a write failure is logged
         once and only costs the next start a compile)."""
+        if self.debug_info:  # compiled fresh: the debugger learns of JIT code as it is compiled
+            try:
+                return kind(self.wasmtime, wasm)
+            except wasmtime.WasmtimeError as e:
+                raise InvalidModule(f"{what} does not validate: {str(e).splitlines()[0]}") from e
         path = self._key(tag, wasm)
         if path.is_file():
             try:

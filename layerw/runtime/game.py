@@ -26,7 +26,6 @@ from layerw.runtime.engine import Engine
 from layerw.runtime.imports import HostImports
 from layerw.runtime.inputs import InputState
 from layerw.runtime.memoryhost import MemoryHost
-from layerw.runtime.snapshot import PAGE
 from layerw.runtime.wasi import Wasi
 from layerw.saves import Saves
 
@@ -34,8 +33,6 @@ from layerw.saves import Saves
 # hostile module from allocating host memory through tables or extra memories (table.grow bombs).
 MAX_TABLES = 4
 MAX_TABLE_ELEMENTS = 1 << 20
-SND_LEN = abi.IO.offsets["snd_len"]
-assert abi.IO.offsets["snd_dropped"] == SND_LEN + 4
 log = logging.getLogger("layerw.game")
 
 
@@ -108,6 +105,9 @@ class Game(MemoryHost):
     def _write(self, at: int, data: bytes) -> None:
         self.memory.write(self.store, data, at)
 
+    def _live_memory(self) -> memoryview:
+        return self._view()
+
     def _view(self) -> memoryview:
         """All of guest memory, zero-copy. The array type for its size is held here: ctypes caches
         such types only weakly (see layerw.runtime.ctypes_types)."""
@@ -143,8 +143,9 @@ class Game(MemoryHost):
 
     def _translate(self, trap: wasmtime.Trap, call: str) -> GameError:
         code = trap.trap_code
+        frames = [(f.module_offset, f.func_index, f.func_name) for f in trap.frames]
         if code in (wasmtime.TrapCode.INTERRUPT, wasmtime.TrapCode.OUT_OF_FUEL):
-            return self._timed_out(call)
+            return self._timed_out(call, frames)
         if hasattr(self, "memory") and self._memory_full():
             return GameOutOfMemory(f"{self._where(call)}: trapped ({code.name.lower() if code else 'trap'}) with "
                                    f"memory at its cap of {self.config.memory_mb} MiB ([limits] memory_mb)",
@@ -153,14 +154,8 @@ class Game(MemoryHost):
         # wasmtime puts a backtrace first and the cause ("wasm trap: call stack exhausted") after it
         text = str(trap.message or "")
         cause = text.split("wasm trap: ", 1)[1].splitlines()[0] if "wasm trap: " in text else name
-        return GameCrashed(f"{self._where(call)}: trapped: {cause}", game=self.name, tick=self.tick_count,
-                           trap_code=name)
-
-    def _memory_full(self) -> bool:
-        """Near the cap: a trap now is almost surely a refused memory.grow (wasmtime reports
-        those to the guest as -1, not as a trap, so the host infers it from how full memory is)."""
-        used = self.memory.data_len(self.store)
-        return used + max(PAGE, used // 8) > self.config.memory_bytes
+        return self._with_frames(GameCrashed(f"{self._where(call)}: trapped: {cause}", game=self.name,
+                                             tick=self.tick_count, trap_code=name), frames)
 
     # --- the frame path ---------------------------------------------------------------------------
 
@@ -172,12 +167,7 @@ class Game(MemoryHost):
         ctypes.memmove(base + self.input_ptr, data, len(data))
         self._call("lw_tick")
         self.tick_count += 1
-        if self.snd_ptr:  # lw_io's snd_len and snd_dropped, then the block itself, read in place
-            view, at = self._view(), self.io_ptr + SND_LEN
-            length, dropped = struct.unpack_from("<II", view, at)
-            self._tick_sound(view[self.snd_ptr:self.snd_ptr + min(length, self.snd_capacity + 1)], dropped)
-        else:
-            self._tick_sound(b"", 0)
+        self._tick_sound_at(self._view(), self.io_ptr)
 
     def _render(self) -> memoryview:
         n = self._call("lw_render")

@@ -95,9 +95,11 @@ class GameHost(Protocol):
         ...
 
     def restore(self, snap: Snapshot, *, allow_other_build: bool = False) -> None:
-        """Continue from ``snap`` in a fresh instance, also after a failure (this clears it). A
-        snapshot of another build, or above the memory cap, raises ``SnapshotError`` and changes
-        nothing; one that fails after the fresh instance started leaves the game failed.
+        """Continue from ``snap``, also after a failure (this clears it): exactly as a fresh instance
+        given ``snap`` would (the game's next frame is GPU-fresh), whether the host starts one or,
+        for its own build's snapshot on a live instance, writes the state back in place. A snapshot
+        of another build, or above the memory cap, raises ``SnapshotError`` and changes nothing;
+        one that fails after the instance was touched leaves the game failed.
 
         ``allow_other_build`` is hot reload's path (``layerw dev``): a snapshot of another build of
         the same game passes when the state layout the host can see fits (where state begins, the

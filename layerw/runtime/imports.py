@@ -15,6 +15,7 @@ import wasmtime
 
 from layerw import abi
 from layerw.runtime.assets import AssetTable
+from layerw.runtime.guestmemory import Caller, GuestMemory
 from layerw.runtime.saveslots import SaveSlots
 
 MAX_NAME = 1024
@@ -22,17 +23,17 @@ LOG_LEVELS = (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR)
 BAD_ARGUMENT = abi.SAVE_RESULTS["BAD_ARGUMENT"]
 
 
-def _memory(caller: wasmtime.Caller) -> wasmtime.Memory:
+def _memory(caller: Caller) -> GuestMemory:
     mem = caller.get("memory")
-    assert isinstance(mem, wasmtime.Memory)
+    assert isinstance(mem, GuestMemory)
     return mem
 
 
-def _in_bounds(caller: wasmtime.Caller, ptr: int, n: int) -> bool:
+def _in_bounds(caller: Caller, ptr: int, n: int) -> bool:
     return ptr >= 0 and n >= 0 and ptr + n <= _memory(caller).data_len(caller)
 
 
-def _outside(caller: wasmtime.Caller, what: str, ptr: int, n: int) -> str:
+def _outside(caller: Caller, what: str, ptr: int, n: int) -> str:
     return f"{what} [{ptr}, {ptr} + {n}) is not inside the game's {_memory(caller).data_len(caller)} bytes of memory"
 
 
@@ -51,7 +52,8 @@ class HostImports:
         self.tick = tick
         self.log = log
 
-    def define(self, linker: wasmtime.Linker) -> None:
+    def functions(self) -> dict[str, Callable[..., Any]]:
+        """Each import's host function by name (each takes the caller first)."""
         funcs: dict[str, Callable[..., Any]] = {
             "asset_request": self.asset_request,
             "asset_size": self.asset_size,
@@ -64,6 +66,10 @@ class HostImports:
             "save_version": self.save_version,
         }
         assert set(funcs) == {s.name for s in abi.IMPORTS}
+        return funcs
+
+    def define(self, linker: wasmtime.Linker) -> None:
+        funcs = self.functions()
         i32 = wasmtime.ValType.i32()
         for sig in abi.IMPORTS:
             ty = wasmtime.FuncType([i32] * len(sig.params), [i32] * len(sig.results))
@@ -82,7 +88,7 @@ class HostImports:
             return None, f"asset {asset.name!r} (handle {handle}) failed to load"
         return (asset.data, "") if asset.ready and asset.data is not None else (None, "")
 
-    def asset_request(self, caller: wasmtime.Caller, ptr: int, n: int) -> int:
+    def asset_request(self, caller: Caller, ptr: int, n: int) -> int:
         if not (0 < n <= MAX_NAME and _in_bounds(caller, ptr, n)):
             reason = f"a name of {n} bytes (1..{MAX_NAME})" if not 0 < n <= MAX_NAME else _outside(caller, "the name", ptr, n)
             return self._refuse("asset_request", -1, reason)
@@ -92,13 +98,13 @@ class HostImports:
             self.refused("asset_request", self.assets.missing(name))
         return handle
 
-    def asset_size(self, caller: wasmtime.Caller, handle: int) -> int:
+    def asset_size(self, caller: Caller, handle: int) -> int:
         data, why = self._asset("asset_size", handle)
         if data is None:
             return self._refuse("asset_size", -1, why) if why else -1
         return len(data)
 
-    def asset_read(self, caller: wasmtime.Caller, handle: int, offset: int, dst: int, n: int) -> int:
+    def asset_read(self, caller: Caller, handle: int, offset: int, dst: int, n: int) -> int:
         data, why = self._asset("asset_read", handle)
         if data is None:
             return self._refuse("asset_read", -1, why) if why else -1
@@ -108,7 +114,7 @@ class HostImports:
         _memory(caller).write(caller, chunk, dst)
         return len(chunk)
 
-    def image_size(self, caller: wasmtime.Caller, handle: int) -> int:
+    def image_size(self, caller: Caller, handle: int) -> int:
         data, why = self._asset("image_size", handle)
         asset = self.assets.get(handle)
         if data is None or asset is None:
@@ -118,7 +124,7 @@ class HostImports:
         h, w = asset.image.shape[:2]
         return (int(w) << 16) | int(h)
 
-    def log_message(self, caller: wasmtime.Caller, level: int, ptr: int, n: int) -> None:
+    def log_message(self, caller: Caller, level: int, ptr: int, n: int) -> None:
         if not (0 <= n <= 4096 and _in_bounds(caller, ptr, n)):
             self.refused("log", f"a message of {n} bytes (0..4096)" if not 0 <= n <= 4096
                          else _outside(caller, "the message", ptr, n))
@@ -128,7 +134,7 @@ class HostImports:
 
     # --- save slots: every bad pointer, length or name is LW_SAVE_BAD_ARGUMENT, never a trap ------
 
-    def _save_name(self, caller: wasmtime.Caller, func: str, ptr: int, n: int) -> bytes | None:
+    def _save_name(self, caller: Caller, func: str, ptr: int, n: int) -> bytes | None:
         if not (0 < n <= abi.SAVE_NAME_MAX and _in_bounds(caller, ptr, n)):
             self.refused(func, f"a slot name of {n} bytes (1..{abi.SAVE_NAME_MAX})" if not 0 < n <= abi.SAVE_NAME_MAX
                          else _outside(caller, "the slot name", ptr, n))
@@ -141,7 +147,7 @@ class HostImports:
                          "(not starting with '.'), or the version is out of range")
         return result
 
-    def save_write(self, caller: wasmtime.Caller, name_ptr: int, name_len: int, data_ptr: int, data_len: int,
+    def save_write(self, caller: Caller, name_ptr: int, name_len: int, data_ptr: int, data_len: int,
                    version: int) -> int:
         name = self._save_name(caller, "save_write", name_ptr, name_len)
         if name is None:
@@ -151,7 +157,7 @@ class HostImports:
         data = bytes(_memory(caller).read(caller, data_ptr, data_ptr + data_len))
         return self._bad_name("save_write", name, self.saves.write(name, data, version))
 
-    def save_read(self, caller: wasmtime.Caller, name_ptr: int, name_len: int, dst: int, n: int) -> int:
+    def save_read(self, caller: Caller, name_ptr: int, name_len: int, dst: int, n: int) -> int:
         name = self._save_name(caller, "save_read", name_ptr, name_len)
         if name is None:
             return BAD_ARGUMENT
@@ -164,10 +170,10 @@ class HostImports:
         _memory(caller).write(caller, chunk, dst)
         return len(chunk)
 
-    def save_size(self, caller: wasmtime.Caller, name_ptr: int, name_len: int) -> int:
+    def save_size(self, caller: Caller, name_ptr: int, name_len: int) -> int:
         name = self._save_name(caller, "save_size", name_ptr, name_len)
         return BAD_ARGUMENT if name is None else self._bad_name("save_size", name, self.saves.size(name))
 
-    def save_version(self, caller: wasmtime.Caller, name_ptr: int, name_len: int) -> int:
+    def save_version(self, caller: Caller, name_ptr: int, name_len: int) -> int:
         name = self._save_name(caller, "save_version", name_ptr, name_len)
         return BAD_ARGUMENT if name is None else self._bad_name("save_version", name, self.saves.version(name))

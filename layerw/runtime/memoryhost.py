@@ -5,23 +5,28 @@ so everything but the calls themselves is written once here: start-up (fresh ins
 initialisation, the lw_io check), the call wrapper (CPU budget, failure latch, errors translated
 to ``GameError``), the asset table and its new textures, and state hashes, snapshots and restores
 built on five small backend primitives: fresh instance, pages, grow, read range, write range.
+A backend that can lend all of memory as a writable view (``_live_memory``) also restores in place:
+the snapshot's blocks that differ are written back into the running instance, with no new one.
 """
 
 from __future__ import annotations
 
 import hashlib
+import struct
 from abc import abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import wasmtime
 
+from layerw import abi
 from layerw.bundle import Bundle
 from layerw.errors import ConfigError, GameError, GameOutOfMemory, GameTimedOut, InvalidModule, LayerWError, SnapshotError
 from layerw.observability import tracing
 from layerw.runtime.assets import AssetTable, Event
 from layerw.runtime.basehost import BaseHost
+from layerw.runtime.blocks import patch
 from layerw.runtime.devchecks import DevChecks, Problem
 from layerw.runtime.engine import Engine
 from layerw.runtime.inputs import InputState
@@ -30,6 +35,13 @@ from layerw.runtime.saveslots import SaveSlots
 from layerw.runtime.snapshot import PAGE, Snapshot
 from layerw.runtime.wasi import SplitMix64
 from layerw.saves import Saves
+from layerw.symbols import SourceFrame, Symbols, describe
+
+_Error = TypeVar("_Error", bound=GameError)
+RawFrame = tuple[int, int, str | None]  # a guest frame as the engine gives it: module offset, function index, name
+
+SND_LEN = abi.IO.offsets["snd_len"]
+assert abi.IO.offsets["snd_dropped"] == SND_LEN + 4
 
 
 class MemoryHost(BaseHost):
@@ -45,16 +57,23 @@ class MemoryHost(BaseHost):
         self.engine = engine
         self._dropped_reported = False
         self._oversized_reported = False
+        self._symbols: Symbols | None = None
+        self._symbols_read = False
+        self._fresh_stack: bytes | None = None  # a fresh instance's memory below state_begin (in-place restores)
 
     def _boot(self) -> None:
         """Start the game: a fresh instance seeded with ``seed``, initialised, its lw_io checked."""
         self._fresh(SplitMix64(self.seed))
+        live = self._live_memory()
+        fresh = bytes(live) if live is not None else None  # before the guest's first call uses its stack
         io = self._init_io()
         self._set_io(check_io(self.name, io, self._pages() * PAGE))
+        self._fresh_stack = fresh[:self.io.state_begin] if fresh is not None else None
 
     def _fresh(self, rng: SplitMix64) -> None:
         self.rng = rng
-        self.assets = AssetTable(self.bundle.asset_names(), set(self.config.preload), self.bundle.read_asset)
+        self.assets = AssetTable(self.bundle.asset_names(), set(self.config.preload), self.bundle.read_asset,
+                                 frozenset(self.config.stream))
         self._instantiate()
 
     def _set_io(self, io: IoLayout) -> None:
@@ -115,6 +134,11 @@ class MemoryHost(BaseHost):
     def _write(self, at: int, data: bytes) -> None:
         """Copy ``data`` into linear memory at ``at``."""
 
+    def _live_memory(self) -> memoryview | None:
+        """All of linear memory as a writable view (valid until it grows), for restores in place;
+        None where the backend cannot lend one (each restore then starts a fresh instance)."""
+        return None
+
     @abstractmethod
     def _invoke(self, name: str, args: tuple[Any, ...]) -> Any:
         """Call the guest's export ``name``."""
@@ -127,7 +151,7 @@ class MemoryHost(BaseHost):
 
     def _call(self, name: str, *args: Any) -> Any:
         self._refuse_if_failed()
-        self.engine.arm(self.store, self.config.tick_ms)
+        self._arm()
         try:
             return self._invoke(name, args)
         except Exception as e:
@@ -139,15 +163,74 @@ class MemoryHost(BaseHost):
                 raise
             raise error from e
 
+    def _arm(self) -> None:
+        """Give the next call into the guest its CPU budget (the engine's way; a tier that bounds
+        each call itself overrides this)."""
+        self.engine.arm(self.store, self.config.tick_ms)
+
+    def _memory_full(self) -> bool:
+        """Near the cap: a trap now is almost surely a refused memory.grow (wasmtime reports
+        those to the guest as -1, not as a trap, so the host infers it from how full memory is)."""
+        used = self._pages() * PAGE
+        return used + max(PAGE, used // 8) > self.config.memory_bytes
+
+    def _tick_sound_at(self, view: memoryview, io_ptr: int) -> None:
+        """After lw_tick: lw_io's snd_len and snd_dropped (at ``io_ptr``), then the block itself,
+        read in place from ``view`` (all of guest memory), to ``_tick_sound``."""
+        if self.snd_ptr:
+            length, dropped = struct.unpack_from("<II", view, io_ptr + SND_LEN)
+            self._tick_sound(view[self.snd_ptr:self.snd_ptr + min(length, self.snd_capacity + 1)], dropped)
+        else:
+            self._tick_sound(b"", 0)
+
     def wait(self) -> None:
         """Nothing is in flight: every call into an in-process guest finishes before it returns."""
 
     def _where(self, call: str) -> str:
         return f"{self.name} at tick {self.tick_count} in {call}"
 
-    def _timed_out(self, call: str) -> GameTimedOut:
-        return GameTimedOut(f"{self._where(call)}: ran past its CPU deadline of {self.config.tick_ms} ms "
-                            "([limits] tick_ms)", game=self.name, tick=self.tick_count)
+    def _timed_out(self, call: str, frames: Sequence[RawFrame] = ()) -> GameTimedOut:
+        return self._with_frames(GameTimedOut(f"{self._where(call)}: ran past its CPU deadline of {self.config.tick_ms} ms "
+                                              "([limits] tick_ms)", game=self.name, tick=self.tick_count), frames)
+
+    # --- backtraces -------------------------------------------------------------------------------
+
+    def symbols(self) -> Symbols | None:
+        """The build's source-line table, read on first use (a trap); None when the bundle has none
+        or it belongs to another build (logged once)."""
+        if not self._symbols_read:
+            self._symbols_read = True
+            data = self.bundle.read_symbols()
+            try:
+                symbols = Symbols.from_bytes(data) if data is not None else None
+            except InvalidModule as e:
+                self.log.warning("[%s] its symbols are unusable (%s): traps name no source lines", self.name, e)
+                symbols = None
+            if symbols is not None and not symbols.fits(self.module_sha256):
+                self.log.warning("[%s] its symbols are for another build of the module: traps name no source lines",
+                                 self.name)
+                symbols = None
+            self._symbols = symbols
+        return self._symbols
+
+    def backtrace(self, frames: Sequence[RawFrame]) -> list[SourceFrame]:
+        """Engine frames (innermost first) as source frames: function and file:line from the
+        symbols, inlined calls expanded; the function's index where there are no symbols."""
+        symbols = self.symbols()
+        out: list[SourceFrame] = []
+        for offset, index, name in frames:
+            found = symbols.frames(offset) if symbols is not None else []
+            out.extend(found or [SourceFrame(offset, name or f"wasm-function[{index}]")])
+        return out
+
+    def _with_frames(self, error: _Error, frames: Sequence[RawFrame]) -> _Error:
+        """``error`` naming the guest frames it happened in: in its message, one ``at`` line each,
+        and as structured ``frames`` (for logs and telemetry)."""
+        source = self.backtrace(frames)
+        if source:
+            error.args = (f"{error.args[0]}{describe(source)}", *error.args[1:])
+            error.frames = [frame.to_json() for frame in source]
+        return error
 
     def _not_instantiated(self, text: str, *, over_cap: bool) -> LayerWError:
         """The error for an instance wasmtime refused to create, from its message's first line;
@@ -202,28 +285,76 @@ class MemoryHost(BaseHost):
         )
 
     def restore(self, snap: Snapshot, *, allow_other_build: bool = False) -> None:
-        """Continue from ``snap`` in a fresh instance (also after a crash or a timeout)."""
+        """Continue from ``snap``: in place when it can (``_restore_in_place``), else in a fresh
+        instance (also after a crash or a timeout)."""
         io = self.io
         rng_state, asset_state = snap.check_fits(self.name, self.module_sha256, io.state_begin, io.cmd_ptr,
                                                  io.cmd_capacity, self.config.memory_bytes,
                                                  allow_other_build=allow_other_build)
-        self._failure = None
+        if len(snap.memory) != snap.memory_size:
+            raise SnapshotError(f"snapshot memory holds {len(snap.memory)} bytes, its pages and layout say {snap.memory_size}")
+        in_place = (self._failure is None and self._fresh_stack is not None and snap.module_sha256 == self.module_sha256
+                    and snap.pages >= self._pages())
         try:
-            with tracing.span("instantiate", game=self.name, tick=snap.tick):
-                self._fresh(SplitMix64(rng_state))
-            self.assets.restore(asset_state)
-            if self.audio is not None:
-                self.audio.restore(snap.host.get("audio"), self.assets.take_ready_sounds())
-            grow = snap.pages - self._pages()
-            if grow < 0:
-                raise SnapshotError(f"snapshot has {snap.pages} pages, fewer than the module's initial memory")
-            if grow and not self._grow(grow):
-                raise SnapshotError(f"{self.name} cannot grow to the snapshot's {snap.pages} pages")
-            split = io.cmd_ptr - io.state_begin
-            self._write(io.state_begin, snap.memory[:split])
-            self._write(io.cmd_end, snap.memory[split:])
-        except BaseException as e:  # the fresh instance holds part of a state: refuse to run it
+            if in_place:
+                with tracing.span("restore_in_place", game=self.name, tick=snap.tick):
+                    self._restore_in_place(snap, rng_state, asset_state)
+            else:
+                self._failure = None
+                with tracing.span("instantiate", game=self.name, tick=snap.tick):
+                    self._fresh(SplitMix64(rng_state))
+                self._restore_host(snap, asset_state)
+                self._restore_memory(snap)
+        except BaseException as e:  # the instance holds part of a state: refuse to run it
             self._fail(GameError(f"{self.name}: restoring the snapshot of tick {snap.tick} failed ({e}); "
                                  "restore another snapshot", game=self.name, tick=self.tick_count))
             raise
         self.tick_count = snap.tick
+
+    def _restore_host(self, snap: Snapshot, asset_state: dict[str, Any]) -> None:
+        """The host's state from ``snap``: its asset table, then the mixer with the sounds ready in it."""
+        self.assets.restore(asset_state)
+        if self.audio is not None:
+            self.audio.restore(snap.host.get("audio"), self.assets.take_ready_sounds())
+
+    def _restore_memory(self, snap: Snapshot) -> None:
+        """A fresh instance's memory grown to the snapshot's pages and given its state."""
+        io = self.io
+        grow = snap.pages - self._pages()
+        if grow < 0:
+            raise SnapshotError(f"snapshot has {snap.pages} pages, fewer than the module's initial memory")
+        if grow and not self._grow(grow):
+            raise SnapshotError(f"{self.name} cannot grow to the snapshot's {snap.pages} pages")
+        split = io.cmd_ptr - io.state_begin
+        self._write(io.state_begin, snap.memory[:split])
+        self._write(io.cmd_end, snap.memory[split:])
+
+    def _restore_in_place(self, snap: Snapshot, rng_state: int, asset_state: dict[str, Any]) -> None:
+        """Rewrite the live instance as a fresh one restored from ``snap`` would be. Only for this
+        build's snapshot, a memory no larger than the snapshot's (memories never shrink) and an
+        instance that has not failed: between calls the only mutable global, the stack pointer, is
+        back at its initial value (see ``Snapshot``), so memory and host state are the whole
+        difference. Memory: below ``state_begin`` a fresh instance's (the dead stack), the state
+        from ``snap``, and the command buffer's scratch tail zeroed (as in a fresh instance, so the
+        game's next frame declares its GPU resources again, ``lw_gpu_fresh``); the rest of the
+        command buffer is each frame's output, rewritten before the host reads it. Host state first,
+        as for a fresh instance: the random stream, the mixer's voices, and the asset table
+        (reloaded only when it differs)."""
+        self.rng.state = rng_state
+        sound = snap.host.get("audio")
+        if self.assets.state() != asset_state or (self.audio is not None and sound is None):
+            self._restore_host(snap, asset_state)
+        elif self.audio is not None:
+            self.audio.rewind(sound)  # the mixer keeps the sounds it was given: the same assets are ready
+        io, stack = self.io, self._fresh_stack
+        assert stack is not None
+        grow = snap.pages - self._pages()
+        if grow and not self._grow(grow):
+            raise SnapshotError(f"{self.name} cannot grow to the snapshot's {snap.pages} pages")
+        live = self._live_memory()
+        assert live is not None
+        state, split = memoryview(snap.memory), io.cmd_ptr - io.state_begin
+        patch(live[:io.state_begin], stack)
+        patch(live[io.state_begin:io.cmd_ptr], state[:split])
+        patch(live[io.cmd_end:], state[split:])
+        live[io.cmd_end - abi.COMMAND_SCRATCH:io.cmd_end] = bytes(abi.COMMAND_SCRATCH)

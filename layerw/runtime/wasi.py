@@ -19,6 +19,7 @@ import wasmtime
 
 from layerw import abi
 from layerw.errors import GameExited
+from layerw.runtime.guestmemory import Caller, GuestMemory
 
 ERRNO_SUCCESS = 0
 ERRNO_BADF = 8
@@ -30,6 +31,17 @@ MASK64 = (1 << 64) - 1
 IOV_MAX = 1024  # Spec: POSIX writev, EINVAL past IOV_MAX (wasi-libc's is 1024)
 MAX_LOGGED = 64 * 1024  # bytes of one fd_write that reach the log; the guest is told all were written
 MAX_RANDOM = 64 * 1024  # bytes one random_get may ask for (getentropy allows 256)
+
+
+_I32 = ("i32",)
+# Spec: each function's (params, results) as preview 1 defines them (wasm value types)
+SIGNATURES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "fd_write": (_I32 * 4, _I32), "fd_close": (_I32, _I32), "fd_seek": (("i32", "i64", "i32", "i32"), _I32),
+    "fd_fdstat_get": (_I32 * 2, _I32), "fd_prestat_get": (_I32 * 2, _I32), "fd_prestat_dir_name": (_I32 * 3, _I32),
+    "clock_time_get": (("i32", "i64", "i32"), _I32), "clock_res_get": (_I32 * 2, _I32), "random_get": (_I32 * 2, _I32),
+    "environ_get": (_I32 * 2, _I32), "environ_sizes_get": (_I32 * 2, _I32), "args_get": (_I32 * 2, _I32),
+    "args_sizes_get": (_I32 * 2, _I32), "sched_yield": ((), _I32), "proc_exit": (_I32, ()),
+}
 
 
 class SplitMix64:
@@ -50,13 +62,13 @@ class SplitMix64:
         return struct.pack(f"<{len(words)}Q", *words)[:n]
 
 
-def _memory(caller: wasmtime.Caller) -> wasmtime.Memory:
+def _memory(caller: Caller) -> GuestMemory:
     mem = caller.get("memory")
-    assert isinstance(mem, wasmtime.Memory)
+    assert isinstance(mem, GuestMemory)
     return mem
 
 
-def _fits(caller: wasmtime.Caller, ptr: int, n: int) -> bool:
+def _fits(caller: Caller, ptr: int, n: int) -> bool:
     """Whether [ptr, ptr + n) lies in the guest's memory (a bad pointer is EINVAL, never a host error)."""
     return ptr >= 0 and n >= 0 and ptr + n <= _memory(caller).data_len(caller)
 
@@ -72,30 +84,36 @@ class Wasi:
         self.log = log
         self._pending: dict[int, bytes] = {STDOUT: b"", STDERR: b""}
 
-    def define(self, linker: wasmtime.Linker) -> None:
-        i32, i64 = wasmtime.ValType.i32(), wasmtime.ValType.i64()
-        sigs: dict[str, tuple[list[wasmtime.ValType], Callable[..., Any]]] = {
-            "fd_write": ([i32, i32, i32, i32], self.fd_write),
-            "fd_close": ([i32], lambda c, fd: ERRNO_SUCCESS if fd in (STDOUT, STDERR) else ERRNO_BADF),
-            "fd_seek": ([i32, i64, i32, i32], lambda c, fd, off, whence, out: ERRNO_SPIPE),
-            "fd_fdstat_get": ([i32, i32], self.fd_fdstat_get),
-            "fd_prestat_get": ([i32, i32], lambda c, fd, out: ERRNO_BADF),
-            "fd_prestat_dir_name": ([i32, i32, i32], lambda c, fd, p, n: ERRNO_BADF),
-            "clock_time_get": ([i32, i64, i32], self.clock_time_get),
-            "clock_res_get": ([i32, i32], self.clock_res_get),
-            "random_get": ([i32, i32], self.random_get),
-            "environ_get": ([i32, i32], lambda c, a, b: ERRNO_SUCCESS),
-            "environ_sizes_get": ([i32, i32], self.sizes_get),
-            "args_get": ([i32, i32], lambda c, a, b: ERRNO_SUCCESS),
-            "args_sizes_get": ([i32, i32], self.sizes_get),
-            "sched_yield": ([], lambda c: ERRNO_SUCCESS),
+    def functions(self) -> dict[str, Callable[..., Any]]:
+        """Each WASI function's host function by name (each but proc_exit takes the caller first)."""
+        funcs: dict[str, Callable[..., Any]] = {
+            "fd_write": self.fd_write,
+            "fd_close": lambda c, fd: ERRNO_SUCCESS if fd in (STDOUT, STDERR) else ERRNO_BADF,
+            "fd_seek": lambda c, fd, off, whence, out: ERRNO_SPIPE,
+            "fd_fdstat_get": self.fd_fdstat_get,
+            "fd_prestat_get": lambda c, fd, out: ERRNO_BADF,
+            "fd_prestat_dir_name": lambda c, fd, p, n: ERRNO_BADF,
+            "clock_time_get": self.clock_time_get,
+            "clock_res_get": self.clock_res_get,
+            "random_get": self.random_get,
+            "environ_get": lambda c, a, b: ERRNO_SUCCESS,
+            "environ_sizes_get": self.sizes_get,
+            "args_get": lambda c, a, b: ERRNO_SUCCESS,
+            "args_sizes_get": self.sizes_get,
+            "sched_yield": lambda c: ERRNO_SUCCESS,
+            "proc_exit": self.proc_exit,
         }
-        assert set(sigs) | {"proc_exit"} == abi.WASI_IMPORTS
-        for name, (params, fn) in sigs.items():
-            linker.define_func(abi.WASI_MODULE, name, wasmtime.FuncType(params, [i32]), fn, access_caller=True)
-        linker.define_func(abi.WASI_MODULE, "proc_exit", wasmtime.FuncType([i32], []), self.proc_exit)
+        assert set(funcs) == set(SIGNATURES) == abi.WASI_IMPORTS
+        return funcs
 
-    def fd_write(self, caller: wasmtime.Caller, fd: int, iovs: int, iovs_len: int, nwritten: int) -> int:
+    def define(self, linker: wasmtime.Linker) -> None:
+        types = {"i32": wasmtime.ValType.i32(), "i64": wasmtime.ValType.i64()}
+        for name, fn in self.functions().items():
+            params, results = SIGNATURES[name]
+            linker.define_func(abi.WASI_MODULE, name, wasmtime.FuncType([types[p] for p in params], [types[r] for r in results]),
+                               fn, access_caller=name != "proc_exit")
+
+    def fd_write(self, caller: Caller, fd: int, iovs: int, iovs_len: int, nwritten: int) -> int:
         if fd not in (STDOUT, STDERR):
             return ERRNO_BADF
         mem = _memory(caller)
@@ -122,7 +140,7 @@ class Wasi:
         for line in lines:
             self.log.log(level, "[%s] %s", self.game, line.decode("utf-8", "replace"))
 
-    def fd_fdstat_get(self, caller: wasmtime.Caller, fd: int, out: int) -> int:
+    def fd_fdstat_get(self, caller: Caller, fd: int, out: int) -> int:
         if fd not in (STDOUT, STDERR):
             return ERRNO_BADF
         if not _fits(caller, out, 24):
@@ -131,25 +149,25 @@ class Wasi:
         _memory(caller).write(caller, struct.pack("<BxHxxxxQQ", FILETYPE_CHARACTER_DEVICE, 0, 1 << 6, 0), out)
         return ERRNO_SUCCESS
 
-    def clock_time_get(self, caller: wasmtime.Caller, clock_id: int, precision: int, out: int) -> int:
+    def clock_time_get(self, caller: Caller, clock_id: int, precision: int, out: int) -> int:
         if not 0 <= clock_id <= 3 or not _fits(caller, out, 8):
             return ERRNO_INVAL
         _memory(caller).write(caller, struct.pack("<Q", self.clock_ns()), out)
         return ERRNO_SUCCESS
 
-    def clock_res_get(self, caller: wasmtime.Caller, clock_id: int, out: int) -> int:
+    def clock_res_get(self, caller: Caller, clock_id: int, out: int) -> int:
         if not 0 <= clock_id <= 3 or not _fits(caller, out, 8):
             return ERRNO_INVAL
         _memory(caller).write(caller, struct.pack("<Q", 1000), out)
         return ERRNO_SUCCESS
 
-    def random_get(self, caller: wasmtime.Caller, buf: int, n: int) -> int:
+    def random_get(self, caller: Caller, buf: int, n: int) -> int:
         if n > MAX_RANDOM or not _fits(caller, buf, n):
             return ERRNO_INVAL
         _memory(caller).write(caller, self.rng.bytes(n), buf)
         return ERRNO_SUCCESS
 
-    def sizes_get(self, caller: wasmtime.Caller, count_out: int, size_out: int) -> int:
+    def sizes_get(self, caller: Caller, count_out: int, size_out: int) -> int:
         if not (_fits(caller, count_out, 4) and _fits(caller, size_out, 4)):
             return ERRNO_INVAL
         mem = _memory(caller)

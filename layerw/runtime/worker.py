@@ -73,10 +73,12 @@ def _tick_answer(game: MemoryHost) -> bytes:
 
 
 def ready_sounds(asset_state: dict[str, object]) -> list[tuple[int, str]]:
-    """The ready assets (handle, name) of a snapshot's asset table state (handles are 1, 2, ...)."""
+    """The ready assets and the streamed sounds given to the mixer (handle, name) of a snapshot's
+    asset table state (handles are 1, 2, ...)."""
     try:
         names, ready = list(asset_state["requested"]), list(asset_state["ready"])  # type: ignore[call-overload]
-        return [(i + 1, str(n)) for i, (n, r) in enumerate(zip(names, ready, strict=True)) if r]
+        given = {int(h) for _, h, g in asset_state.get("streams", []) if g}  # type: ignore[attr-defined]
+        return [(i + 1, str(n)) for i, (n, r) in enumerate(zip(names, ready, strict=True)) if r or i + 1 in given]
     except (KeyError, TypeError, ValueError) as e:
         raise SnapshotError(f"snapshot asset state is malformed: {e}") from e
 

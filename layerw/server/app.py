@@ -29,15 +29,21 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from layerw.errors import SessionError
+from layerw.errors import SessionError, StoreError
 from layerw.observability.metrics import Metrics
 from layerw.runtime.engine import CpuLimit, Engine
 from layerw.server.catalog import Catalog
+from layerw.server.player_locks import PlayerLocks
+from layerw.server.save_routes import save_routes
 from layerw.server.store_routes import store_routes
+from layerw.server.symbolizer import Symbolizer
 from layerw.server.telemetry import ReportLimits, ServedBytes, metrics_route, telemetry_route
 from layerw.server.web_routes import web_routes
-from layerw.session.directory import CLAIM_TTL_S, Directory, LoopDirectory, MemoryDirectory
+from layerw.session.checkpointer import Checkpoints
+from layerw.session.directory import Directory, LoopDirectory, MemoryDirectory
 from layerw.session.host import Limits, RoomHost
+from layerw.session.lease import Lease, Leases
+from layerw.store.gc import gc_rooms
 from layerw.store.store import Store
 from layerw.wire import CLOSE_ELSEWHERE, CLOSE_POLICY, CLOSE_TRY_AGAIN
 
@@ -83,15 +89,22 @@ def peer_of(ws: WebSocket) -> str:
 def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits | None = None,
                room_options: dict[str, int] | None = None, directory: Directory | None = None,
                public_url: str = "", metrics: Metrics | None = None, reports: ReportLimits | None = None,
-               operators: tuple[str, ...] = LOOPBACK) -> Starlette:
-    """``store`` adds its HTTP routes; ``public_url`` is how other server processes' clients reach
-    this one (for room routing); ``reports`` bounds browser reports (size, rate); ``operators`` are
-    the client addresses (after ``--trusted-proxies``) that ``GET /rooms`` shows private rooms to."""
+               operators: tuple[str, ...] = LOOPBACK, checkpoints: Checkpoints | None = None,
+               serve_symbols: bool = False) -> Starlette:
+    """``store`` adds its HTTP routes and players' saves in it (``save_routes.py``); ``public_url`` is
+    how other server processes' clients reach this one (for room routing); ``reports`` bounds browser
+    reports (size, rate); ``operators`` are the client addresses (after ``--trusted-proxies``) that
+    ``GET /rooms`` shows private rooms to; ``checkpoints`` writes rooms to a store and resumes them
+    there (the app closes it when it stops); ``serve_symbols`` lets pages download games' symbols
+    (development: crash reports name source lines on the page; without it only the server's logs do)."""
     metrics = metrics or Metrics()
     engine = Engine(CpuLimit.EPOCH)
-    host = RoomHost(catalog.bundle, engine, limits or Limits(), room_options, metrics=metrics)
+    host = RoomHost(catalog.bundle, engine, limits or Limits(), room_options, metrics=metrics, checkpoints=checkpoints)
     rooms_dir = LoopDirectory(directory or MemoryDirectory())
-    host.on_room_closed = lambda room: rooms_dir.release_soon(room, public_url)
+    save_locks = PlayerLocks.open(directory.url if directory is not None else None)  # a player's writes, one at a time
+    leases = Leases(rooms_dir, public_url, lambda: {f"{g}/{r}" for g, r in (*list(host.runners), *host.building)})
+    # the rooms this process owns, each run only while its lease is held (renewed on the leases' own thread)
+    host.on_room_closed = leases.drop
 
     async def rooms(request: Request) -> JSONResponse:
         operator = request.client is not None and request.client.host in operators
@@ -99,7 +112,11 @@ def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits |
                    "jitter_p99_ms": run.jitter_p99_ms()} for (g, r), run in host.runners.items() if run.public or operator]
         if operator:  # who holds which room: the address each one counts against (Limits.rooms_per_address)
             for entry in listed:
-                entry["owner"] = host.admission.owners.get((str(entry["game"]), str(entry["room"])))
+                key = (str(entry["game"]), str(entry["room"]))
+                entry["owner"] = host.admission.owners.get(key)
+                checkpointer = host.runners[key].checkpointer if key in host.runners else None
+                if checkpointer is not None:  # how much play a crash would lose now, and what writes cost
+                    entry["checkpoint"] = checkpointer.report()
         return JSONResponse(listed)
 
     async def room_socket(ws: WebSocket) -> None:
@@ -109,13 +126,13 @@ def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits |
             await ws.close(CLOSE_POLICY, f"no game {game!r} or bad room id")
             return
         try:
-            owner = await rooms_dir.claim(f"{game}/{room_id}", public_url)
+            lease = await leases.take(f"{game}/{room_id}")
         except SessionError as e:
             log.warning("%s", e, extra={"room": f"{game}/{room_id}"})
             await ws.close(CLOSE_TRY_AGAIN, "the room directory is unavailable: try again later")
             return
-        if owner != public_url:
-            await ws.close(CLOSE_ELSEWHERE, owner)  # the client reconnects to the owning process
+        if not isinstance(lease, Lease):
+            await ws.close(CLOSE_ELSEWHERE, lease.owner)  # the client reconnects to the owning process
             return
 
         async def receive() -> bytes:
@@ -134,29 +151,45 @@ def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits |
             except (RuntimeError, WebSocketDisconnect):
                 pass  # already closed by the client
 
-        await host.serve(game, room_id, receive, ws.send_bytes, close, peer=peer_of(ws),
-                         public=ws.query_params.get("public") == "1")
+        try:
+            await host.serve(game, room_id, receive, ws.send_bytes, close, peer=peer_of(ws),
+                             public=ws.query_params.get("public") == "1", lease=lease if directory is not None else None)
+        finally:
+            leases.back(lease)
 
-    async def keep_claims() -> None:
-        while True:
-            await asyncio.sleep(CLAIM_TTL_S / 3)
-            try:
-                await rooms_dir.refresh([f"{g}/{r}" for g, r in host.runners], public_url)
-            except SessionError as e:  # the next round tries again; claims last CLAIM_TTL_S
-                log.warning("%s", e)
+    async def collect_abandoned(checkpoints: Checkpoints) -> None:
+        """Delete the checkpoints of rooms abandoned longer than ``max_age_s`` (off the loop, at start)."""
+        if checkpoints.max_age_s is None:
+            return
+        try:
+            r = await asyncio.to_thread(gc_rooms, checkpoints.store, max_age_s=checkpoints.max_age_s)
+        except StoreError as e:
+            log.warning("abandoned room checkpoints stay until the next start or `layerw gc`: %s", e)
+            return
+        log.info("collected %d abandoned room checkpoints (%d objects, %d bytes); %d rooms' checkpoints are recent",
+                 r.rooms, r.deleted, r.deleted_bytes, r.kept)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        refresher = asyncio.create_task(keep_claims())
+        leases.start()
+        collecting = asyncio.create_task(collect_abandoned(checkpoints)) if checkpoints is not None else None
         yield
-        refresher.cancel()
+        if collecting is not None:
+            collecting.cancel()
         await host.close()
+        if checkpoints is not None:  # after the host: its rooms' last checkpoints are written first
+            await checkpoints.aclose()
+        await asyncio.to_thread(leases.close)  # renewed until then: those writes were fenced by live leases
         await rooms_dir.aclose()
+        save_locks.close()
         engine.close()
 
-    routes: list[BaseRoute] = [*(store_routes(store, metrics) if store is not None else []), *web_routes(catalog.names),
+    saves = save_routes(store, catalog, locks=save_locks) if store is not None else []
+    routes: list[BaseRoute] = [*(store_routes(store, metrics, serve_symbols=serve_symbols) + saves if store is not None else []),
+                               *web_routes(catalog.names),
                                Route("/rooms", rooms), WebSocketRoute("/rooms/{game}/{room}", room_socket),
-                               metrics_route(metrics), telemetry_route(metrics, reports)]
+                               metrics_route(metrics),
+                               telemetry_route(metrics, reports, Symbolizer(store) if store is not None else None)]
     middleware = [Middleware(ServedBytes, metrics=metrics),
                   Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "HEAD"],
                              allow_headers=["Range", "If-None-Match"], expose_headers=["ETag", "Content-Range"]),

@@ -7,9 +7,13 @@
     GET /manifests/{game}/{version}.json    an immutable manifest            for read-only HTTP stores)
     GET /chunks/{id}                        an immutable chunk: verified against its id before it is
                                             sent; zstd as stored when the client accepts it; one Range
+    GET /debug/{game}/{version}/symbols.json  a version's source-line table (``layerw.symbols``), only
+                                            where the operator allows it (``serve_symbols``, `layerw
+                                            serve --serve-symbols`, for development): 403 otherwise
 
 Only these keys are reachable: nothing else in the store (such as its publish token's hash,
-``auth/``) has a route.
+``auth/``) has a route. Players never get a game's symbols by default: a crash report the page
+sends names code offsets, and the server names their source lines itself (``telemetry.py``).
 
 Names are checked before they reach the store (no path traversal): bad ones are 400, unknown 404.
 A conditional request for a chunk is 304 only when the chunk exists (``If-None-Match: *`` for a
@@ -95,8 +99,9 @@ class StoreRoutes:
     """The routes over one store; ``metrics`` counts chunk reads (``layerw_chunk_reads_total``)
     by outcome. ``routes`` is what an app mounts."""
 
-    def __init__(self, store: Store, metrics: Metrics | None = None) -> None:
+    def __init__(self, store: Store, metrics: Metrics | None = None, *, serve_symbols: bool = False) -> None:
         self.store = store
+        self.serve_symbols = serve_symbols
         reads = (metrics or Metrics()).chunk_reads
         self.from_store, self.not_modified, self.failed = (reads.labels(kind) for kind in ("store", "not_modified", "error"))
         self.routes = [
@@ -105,6 +110,7 @@ class StoreRoutes:
             Route("/channels/{game}/{channel}.json", self.channel_file),
             Route("/manifests/{game}/{version}.json", self.manifest_file),
             Route("/chunks/{id}", self.chunk),
+            Route("/debug/{game}/{version}/symbols.json", self.symbols),
         ]
 
     def _listing(self) -> list[dict[str, object]]:
@@ -147,6 +153,17 @@ class StoreRoutes:
             return _error(e)
         return Response(data, media_type="application/json", headers={"Cache-Control": IMMUTABLE})
 
+    async def symbols(self, request: Request) -> Response:
+        if not self.serve_symbols:
+            return JSONResponse({"error": "this server does not serve games' symbols (debug files); for development "
+                                 "start it with `layerw serve --serve-symbols`"}, 403)
+        try:
+            game = check_name(request.path_params["game"], "game")
+            data = await run_in_threadpool(self.store.symbols, game, check_version(request.path_params["version"]))
+        except LayerWError as e:
+            return _error(e)
+        return Response(data, media_type="application/json", headers={"Cache-Control": "private, max-age=60"})
+
     async def chunk(self, request: Request) -> Response:
         id_ = request.path_params["id"]
         if not is_chunk_id(id_):
@@ -173,6 +190,6 @@ class StoreRoutes:
         return Response(stored.content, media_type="application/octet-stream", headers=headers)
 
 
-def store_routes(store: Store, metrics: Metrics | None = None) -> list[Route]:
+def store_routes(store: Store, metrics: Metrics | None = None, *, serve_symbols: bool = False) -> list[Route]:
     """The routes of a StoreRoutes over ``store`` (what ``create_app`` mounts)."""
-    return StoreRoutes(store, metrics).routes
+    return StoreRoutes(store, metrics, serve_symbols=serve_symbols).routes

@@ -5,12 +5,17 @@
                         {"kind": "load", "game": G, "ms": {"manifest": .., "module": .., "first_frame": ..},
                          "renderer": .., "module_from": .., "chunks_fetched": .., "chunks_cached": ..,
                          "bytes_fetched": ..}                        on the first frame
-                        {"kind": "error", "game": G, "tick": N, "error": "...", "error_class": "IntegrityError"}
-                                                                     on a failure
+                        {"kind": "error", "game": G, "tick": N, "error": "...", "error_class": "IntegrityError",
+                         "version": V, "frames": [{"offset": .., "function": .., "file": .., "line": ..}, ...]}
+                                                                     on a failure; a trap's wasm frames
+                                                                     innermost first (at most MAX_FRAMES)
                       204 when taken; 413 past ``max_bytes``; 429 past ``per_minute`` per client address;
                       400 when it is not such an object. Taken reports are counted
                       (``layerw_client_reports_total``, ``layerw_client_load_seconds``) and logged by
-                      ``layerw.client`` with game and client fields; refused ones are only counted.
+                      ``layerw.client`` with game and client fields; refused ones are only counted. An
+                      error report's frames are named from the store's symbols (``Symbolizer``)
+                      when the server has them: the page only knows offsets unless it was given
+                      the symbols.
 
 ``ServedBytes`` (middleware) counts every response body's bytes by route kind: chunk, manifest,
 web (pages and the client's files) or api (the rest).
@@ -26,16 +31,20 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from layerw.observability.metrics import ROUTE_KINDS, Metrics
+from layerw.server.symbolizer import Symbolizer
 
 log = logging.getLogger("layerw.client")
 PHASES = ("manifest", "module", "first_frame")
 COUNTS = ("chunks_fetched", "chunks_cached", "bytes_fetched", "tick")
+MAX_FRAMES = 32
+FRAME_TEXTS = {"function": 128, "file": 128}
 TEXTS = {"game": 64, "renderer": 64, "module_from": 16, "error_class": 64, "error": 500, "channel": 64, "version": 64}
 
 
@@ -104,16 +113,32 @@ def parse_report(body: bytes) -> dict[str, Any]:
     out: dict[str, Any] = {"kind": doc["kind"]}
     for key, limit in TEXTS.items():
         if isinstance(doc.get(key), str):
-            out[key] = "".join(ch if ch.isprintable() else "?" for ch in doc[key][:limit])
+            out[key] = _printable(doc[key], limit)
     for key in COUNTS:
         value = doc.get(key)
         if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1 << 53:
             out[key] = value
+    frames = doc.get("frames")
+    if isinstance(frames, list):
+        out["frames"] = [_frame(f) for f in frames[:MAX_FRAMES] if isinstance(f, dict)]
     ms = doc.get("ms")
     if isinstance(ms, dict):
         out["ms"] = {phase: float(ms[phase]) for phase in PHASES
                      if isinstance(ms.get(phase), (int, float)) and not isinstance(ms[phase], bool)
                      and math.isfinite(ms[phase]) and 0 <= ms[phase] < 3_600_000}
+    return out
+
+
+def _printable(text: object, limit: int) -> str:
+    return "".join(ch if ch.isprintable() else "?" for ch in text[:limit]) if isinstance(text, str) else ""
+
+
+def _frame(doc: dict[str, Any]) -> dict[str, Any]:
+    """One reported frame, checked and clipped: offset and line are counts, the rest short texts."""
+    out: dict[str, Any] = {key: _printable(doc.get(key), limit) for key, limit in FRAME_TEXTS.items()}
+    for key in ("offset", "line"):
+        value = doc.get(key)
+        out[key] = value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1 << 32 else 0
     return out
 
 
@@ -125,7 +150,9 @@ def metrics_route(metrics: Metrics) -> Route:
     return Route("/metrics", serve)
 
 
-def telemetry_route(metrics: Metrics, limits: ReportLimits | None = None) -> Route:
+def telemetry_route(metrics: Metrics, limits: ReportLimits | None = None, symbolizer: Symbolizer | None = None) -> Route:
+    """``POST /telemetry``; with ``symbolizer`` (a server over a store) crash reports' frames get
+    their functions and source lines from the store's symbols."""
     limits = limits or ReportLimits()
     rate = RateLimit(limits)
     reports = metrics.client_reports
@@ -160,7 +187,13 @@ def telemetry_route(metrics: Metrics, limits: ReportLimits | None = None) -> Rou
                 fields[f"{phase}_ms"] = round(value, 1)
             log.info("browser loaded %s", doc.get("game", "?"), extra=fields)
         else:
-            log.warning("browser failed in %s: %s", doc.get("game", "?"), doc.get("error", ""), extra=fields)
+            frames = doc.get("frames") or []
+            if frames and symbolizer is not None and doc.get("game") and doc.get("version"):
+                named = await run_in_threadpool(symbolizer.frames, doc["game"], doc["version"], [f["offset"] for f in frames])
+                fields["frames"] = frames = named or frames
+            where = "".join(f"\n  at {f['function']} ({f['file']}:{f['line']})" if f["file"] else f"\n  at {f['function']}"
+                            for f in frames)
+            log.warning("browser failed in %s: %s%s", doc.get("game", "?"), doc.get("error", ""), where, extra=fields)
         return Response(status_code=204)
 
     return Route("/telemetry", report, methods=["POST"])

@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from layerw.bundle import Bundle
-from layerw.errors import GameError, ProtocolError, RoomFull, SeatTaken, SessionError
+from layerw.errors import CheckpointError, GameError, OutOfStep, ProtocolError, RoomFull, RoomLost, SeatTaken, SessionError
 from layerw.observability import tracing
 from layerw.observability.logs import ContextLog
 from layerw.observability.metrics import Metrics, RoomReading
@@ -35,6 +35,8 @@ from layerw.runtime.engine import Engine
 from layerw.session import protocol as p
 from layerw.session.admission import Admission, RoomKey, footprint
 from layerw.session.allowance import Allowance, Bucket
+from layerw.session.checkpointer import Checkpointer, Checkpoints
+from layerw.session.lease import Lease
 from layerw.session.limits import Limits as Limits  # re-exported: callers configure rooms through the host
 from layerw.session.outbox import Outbox
 from layerw.session.room import Room, RoomState
@@ -42,8 +44,11 @@ from layerw.wire import (
     CLOSE_GOING_AWAY,
     CLOSE_INTERNAL,
     CLOSE_NORMAL,
+    CLOSE_OUT_OF_STEP,
     CLOSE_POLICY,
     CLOSE_PROTOCOL,
+    CLOSE_RESTART,
+    CLOSE_ROOM_LOST,
     CLOSE_TOO_BIG,
     CLOSE_TRY_AGAIN,
 )
@@ -78,6 +83,17 @@ class Client:
     messages: Bucket = field(default_factory=lambda: Bucket(Limits.messages_per_second, Limits.burst))  # its allowance
     heals: Bucket = field(default_factory=lambda: Bucket(Limits.heals_per_second, Limits.heal_burst))
     healed_to: int = -1  # room tick its last heal brought it to: its hashes up to there predate the heal
+    acked_at: float = field(default_factory=time.monotonic)  # when it last sent a HASH (or connected)
+
+    def acknowledge(self, msg: p.Hello | p.Input | p.Hash | p.Ping, unacked_s: float) -> None:
+        """A HASH acknowledges the frames the client applied; an INPUT from a client that has sent
+        none for ``unacked_s`` seconds is OutOfStep (it plays on frames it never answers for)."""
+        now = time.monotonic()
+        if isinstance(msg, p.Hash):
+            self.acked_at = now
+        elif isinstance(msg, p.Input) and now - self.acked_at > unacked_s:
+            raise OutOfStep(f"inputs but no hash for {now - self.acked_at:.1f} s: this client does not "
+                            "acknowledge the room's frames")
 
     def drop(self, code: int, reason: str) -> None:
         if self.kick is None:
@@ -90,8 +106,10 @@ class RoomRunner:
     """One room and its clients; its host's clock calls ``beat`` once per tick."""
 
     def __init__(self, key: tuple[str, str], room: Room, limits: Limits, metrics: Metrics | None = None, *,
-                 public: bool = False, encoder: ThreadPoolExecutor | None = None) -> None:
+                 public: bool = False, encoder: ThreadPoolExecutor | None = None, lease: Lease | None = None) -> None:
         self.key = key  # (game, room id): its entry in RoomHost.runners
+        self.lease = lease  # the room runs only while this process holds it (None: no shared directory to lose it to)
+        self.fenced = False  # it stopped because its lease was no longer held
         self.encoder = encoder  # the thread that encodes snapshots (None: asyncio's default pool)
         self.room = room
         self.public = public  # listed by GET /rooms for anyone (else only for the operator)
@@ -105,6 +123,7 @@ class RoomRunner:
         self._tick_seconds = self.metrics.tick_seconds.labels(self.game)
         self._tick_lateness = self.metrics.tick_lateness.labels(self.game)
         self._empty_since = time.monotonic()
+        self.checkpointer: Checkpointer | None = None  # writes the room to the store (RoomHost's checkpoints)
         self.log = ContextLog(log, tick=lambda: room.tick, game=self.game, room=room.id)
 
     def jitter_p99_ms(self, window: int = 180) -> float:
@@ -126,6 +145,13 @@ class RoomRunner:
         if self.room.state is not RoomState.OPEN:
             return None
         now = time.monotonic()
+        if self.lease is not None and not self.lease.held(now):  # first: not one more tick, nor write, once it may be another's
+            self.log.error("room %s: its lease is no longer held; it stops here (another process resumes it)", self.room.id)
+            self.fenced = True
+            if self.checkpointer is not None:
+                self.checkpointer.fence()
+            self.drop_all(CLOSE_RESTART, "this server lost the room: rejoin")
+            return None
         if self.clients:
             self._empty_since = now
         elif now - self._empty_since > self.limits.empty_room_s:
@@ -141,11 +167,13 @@ class RoomRunner:
             frame = self.room.step()
         except GameError as e:
             self.metrics.trap(self.game, e)
-            self.log.error("room %s stopped: %s", self.room.id, e, extra={"error": type(e).__name__})
+            self.log.error("room %s stopped: %s", self.room.id, e, extra={"error": type(e).__name__, "frames": e.frames})
             self.drop_all(CLOSE_INTERNAL, f"the game stopped: {e}")
             return None
         self._tick_seconds.observe(time.perf_counter() - started)
         self._encode_kept()
+        if self.checkpointer is not None:
+            self.checkpointer.on_frame(frame, now)
         return frame
 
     def _encode_kept(self) -> None:
@@ -255,8 +283,11 @@ class RoomHost:
     within ``Admission``'s bounds; the loop itself only ever steps rooms and moves messages."""
 
     def __init__(self, bundles: Callable[[str], Bundle], engine: Engine, limits: Limits | None = None,
-                 room_options: dict[str, int] | None = None, metrics: Metrics | None = None) -> None:
+                 room_options: dict[str, int] | None = None, metrics: Metrics | None = None,
+                 checkpoints: Checkpoints | None = None) -> None:
         self.bundles = bundles
+        self.checkpoints = checkpoints  # rooms resume from and write checkpoints there (None: rooms die with the process)
+        self._closing = False
         self.engine = engine
         self.limits = limits = limits or Limits()
         self.room_options = room_options or {}
@@ -278,6 +309,11 @@ class RoomHost:
         self.joins = Allowance(limits.joins_per_second, limits.join_burst, limits.max_peers)  # per address
         self.heals = Allowance(limits.peer_heals_per_second, limits.peer_heal_burst, limits.max_peers)
 
+    @property
+    def building(self) -> list[RoomKey]:
+        """The rooms being built now (their joins wait); safe to read from another thread."""
+        return list(self._building)
+
     def readings(self) -> list[RoomReading]:
         """Each room's players, spectators and recent jitter, for the metrics."""
         out = []
@@ -294,22 +330,25 @@ class RoomHost:
         """Who holds each taken seat of every live room, for the admission's seats per address."""
         return {key: run.room.holders() for key, run in self.runners.items()}
 
-    async def runner(self, game: str, room_id: str, peer: str = "local", public: bool = False) -> RoomRunner:
+    async def runner(self, game: str, room_id: str, peer: str = "local", public: bool = False,
+                     lease: Lease | None = None) -> RoomRunner:
         """The room's runner, building the room first when it is new (``peer``, the joining
-        client's address, is who the new room counts against; ``public`` lists it in ``GET /rooms``);
-        raises RoomFull or SessionError past the admission's bounds, GameError when the game fails to start."""
+        client's address, is who the new room counts against; ``public`` lists it in ``GET /rooms``;
+        ``lease``, this process's hold on it in a shared directory, bounds its run and fences its
+        checkpoints); raises RoomFull or SessionError past the admission's bounds, GameError when the
+        game fails to start."""
         key = (game, room_id)
         if key in self.runners:
             return self.runners[key]
         build = self._building.get(key)
         if build is None:
             self.admission.admit(key, peer, self._in_use(), time.monotonic())
-            build = asyncio.get_running_loop().create_task(self._build(key, public), name=f"build room {game}/{room_id}")
+            build = asyncio.get_running_loop().create_task(self._build(key, public, lease), name=f"build room {game}/{room_id}")
             build.add_done_callback(_seen)
             self._building[key] = build
         return await asyncio.shield(build)  # a join that gives up waiting does not stop the build for the others
 
-    async def _build(self, key: RoomKey, public: bool) -> RoomRunner:
+    async def _build(self, key: RoomKey, public: bool, lease: Lease | None) -> RoomRunner:
         game, room_id = key
         built = False
         try:
@@ -325,7 +364,10 @@ class RoomHost:
             except SessionError:
                 self._free(room)
                 raise
-            runner = RoomRunner(key, room, self.limits, metrics=self.metrics, public=public, encoder=self._encoder)
+            runner = RoomRunner(key, room, self.limits, metrics=self.metrics, public=public, encoder=self._encoder,
+                                lease=lease)
+            if self.checkpoints is not None:
+                runner.checkpointer = self.checkpoints.writer(game, room_id, room, lease)
             self.runners[key] = runner
             phases = [self.clocks.setdefault((runner.period, k), Clock(runner.period, k / PHASES, self._closed))
                       for k in range(PHASES)]
@@ -341,14 +383,20 @@ class RoomHost:
                 self.admission.release(key)
 
     def _new_room(self, game: str, room_id: str) -> Room:
-        """Build a room (on a builder thread: this fetches, compiles and instantiates its game), seeded
-        with a seed of its own, which players cannot predict (room_options' "seed" fixes one for all)."""
+        """Build a room (on a builder thread: this fetches, compiles and instantiates its game), resumed
+        from its checkpoint when there is one, else seeded with a seed of its own, which players cannot
+        predict (room_options' "seed" fixes one for all; a resumed room keeps its checkpoint's)."""
         options = {"seed": secrets.randbits(64), **self.room_options}
-        room = Room(f"{game}/{room_id}", self.bundles(game), self.engine, **options)
+        if self.checkpoints is not None:
+            room = self.checkpoints.open(game, room_id, self.bundles(game), self.engine, options)
+        else:
+            room = Room(f"{game}/{room_id}", self.bundles(game), self.engine, **options)
         room.log.debug("room %s: game seed %d", room.id, room.seed)
         return room
 
     def _closed(self, runner: RoomRunner) -> None:
+        if runner.checkpointer is not None and not runner.fenced:  # a room that ends is over; one the server stops resumes later
+            runner.checkpointer.stop(ended=not self._closing)
         self._free(runner.room)
         if self.runners.get(runner.key) is runner:
             del self.runners[runner.key]
@@ -371,10 +419,11 @@ class RoomHost:
 
     async def serve(self, game: str, room_id: str, receive: Callable[[], Awaitable[bytes]],
                     send: Callable[[bytes], Awaitable[None]], close: Callable[[int, str], Awaitable[None]], *,
-                    peer: str = "local", public: bool = False) -> None:
+                    peer: str = "local", public: bool = False, lease: Lease | None = None) -> None:
         """Run one client connection to its end; the transport gives receive/send/close, ``peer``
         is the client's address (what per-address limits and allowances count by), ``public`` lists
-        a room this connection starts."""
+        a room this connection starts, ``lease`` is this process's hold on the room when a shared
+        directory says who owns it."""
         if not self.joins.take(peer):  # before anything is read or started
             self.metrics.joins.labels(game, "refused").inc()
             await close(CLOSE_TRY_AGAIN, "too many joins from this address: try again in a few seconds")
@@ -393,7 +442,7 @@ class RoomHost:
             with tracing.span("join", game=game, room=room_id, role=hello.role):
                 try:
                     while True:
-                        runner = await self.runner(game, room_id, peer, public)
+                        runner = await self.runner(game, room_id, peer, public, lease)
                         await runner.prepare(hello.base_tick)
                         if runner.room.state is RoomState.OPEN:  # (it may have closed, empty, meanwhile)
                             break
@@ -424,6 +473,7 @@ class RoomHost:
                     code, reason = CLOSE_POLICY, "too many messages"
                     break
                 msg = p.decode_client(data)
+                client.acknowledge(msg, limits.unacked_s)
                 if isinstance(msg, p.Input):
                     runner.room.submit(client.seat, msg)
                 elif isinstance(msg, p.Hash) and msg.tick > client.healed_to and not runner.room.check(client.seat, msg):
@@ -436,12 +486,20 @@ class RoomHost:
                     if not client.outbox.push(runner.room.state_for(p.NO_BASE).encode()):  # heal
                         code, reason = CLOSE_TRY_AGAIN, "too slow to keep up with the room"
                         break
+                elif isinstance(msg, p.Ping):  # a round trip, answered at once (the message allowance bounds them)
+                    if not client.outbox.push(p.pong_message(msg.payload)):
+                        code, reason = CLOSE_TRY_AGAIN, "too slow to keep up with the room"
+                        break
                 elif isinstance(msg, p.Hello):
                     raise ProtocolError("HELLO sent twice")
         except TimeoutError:
             code, reason = CLOSE_GOING_AWAY, "idle"
-        except (RoomFull, SeatTaken) as e:  # the client may try again later
+        except (RoomFull, SeatTaken, CheckpointError) as e:  # the client may try again later
             code, reason = CLOSE_TRY_AGAIN, str(e)
+        except RoomLost as e:
+            code, reason = CLOSE_ROOM_LOST, str(e)
+        except OutOfStep as e:  # (before ProtocolError, its parent) a player that stopped acknowledging
+            code, reason = CLOSE_OUT_OF_STEP, str(e)
         except ProtocolError as e:
             code, reason = CLOSE_PROTOCOL, str(e)
         except SessionError as e:
@@ -482,6 +540,7 @@ class RoomHost:
             client.reader = None
 
     async def close(self) -> None:
+        self._closing = True
         for build in list(self._building.values()):
             build.cancel()
         await asyncio.gather(*self._building.values(), return_exceptions=True)

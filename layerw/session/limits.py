@@ -29,6 +29,7 @@ class Limits:
     burst: int = 480
     hello_timeout_s: float = 10.0
     idle_timeout_s: float = 30.0  # a client sends a hash every hash_every ticks; silence means gone
+    unacked_s: float = 10.0  # a player sending inputs but no hash (no acknowledgement) this long is OutOfStep
     empty_room_s: float = 30.0  # a room with no client for this long closes
     speed: float = 1.0  # game time per real time: > 1 fast-forwards rooms (replays, tests, load runs)
     # Joins and heals (each sends a whole snapshot), counted by session/allowance.py:

@@ -9,6 +9,7 @@ Client -> server
                  u32 base_tick (tick of a snapshot the client still holds, or 0xFFFFFFFF)
     INPUT  0x02  u32 target tick, lw_player bytes (sent only when the player's devices change)
     HASH   0x03  u32 tick, 32-byte SHA-256 state hash (every ``hash_every`` ticks)
+    PING   0x04  8-byte payload (the client's clock), answered at once by a PONG echoing it
 
 Server -> client
     WELCOME 0x10 u8 version, u8 seat (255 = spectator), 16-byte seat token, u16 tick_rate,
@@ -16,6 +17,7 @@ Server -> client
     STATE   0x11 u32 tick, lw_input bytes (held input at that tick), u8 kind (0 full, 1 delta),
                  u32 base tick, u32 n + snapshot (or delta) bytes, u32 frame count, frames (u32 n + FRAME)
     FRAME   0x12 u32 tick, u8 change count, changes (u8 seat + lw_player), u8 event count, lw_event[]
+    PONG    0x13 the 8-byte payload of the PING it answers (a round trip, measured by the client)
 
 Steady state is FRAME messages only: 7 bytes per tick when nobody's input changed.
 """
@@ -38,7 +40,10 @@ from layerw.wire import (
     MAX_CLIENT_MESSAGE,
     NO_BASE,
     NO_SEAT,
+    PING,
+    PING_SIZE,
     PLAYER,
+    PONG,
     SPECTATOR,
     STATE,
     TOKEN_SIZE,
@@ -47,10 +52,11 @@ from layerw.wire import (
 )
 
 __all__ = [  # the wire's constants are defined once in wire.py; callers write p.HELLO
-    "DELTA", "FRAME", "FULL", "HASH", "HASH_SIZE", "HELLO", "INPUT", "MAX_CLIENT_MESSAGE", "NO_BASE", "NO_SEAT", "PLAYER",
-    "SPECTATOR", "STATE", "TOKEN_SIZE", "VERSION", "WELCOME",
-    "Frame", "Hash", "Hello", "Input", "State", "Welcome",
-    "decode_client", "decode_frame", "decode_server", "hash_message", "hello", "input_message",
+    "DELTA", "FRAME", "FULL", "HASH", "HASH_SIZE", "HELLO", "INPUT", "MAX_CLIENT_MESSAGE", "NO_BASE", "NO_SEAT",
+    "PING", "PING_SIZE", "PLAYER", "PONG", "SPECTATOR", "STATE", "TOKEN_SIZE", "VERSION", "WELCOME",
+    "Frame", "Hash", "Hello", "Input", "Ping", "Pong", "State", "Welcome",
+    "decode_client", "decode_frame", "decode_server", "hash_message", "hello", "input_message", "ping_message",
+    "pong_message",
 ]
 
 
@@ -71,6 +77,16 @@ class Input:
 class Hash:
     tick: int
     digest: bytes
+
+
+@dataclass(frozen=True)
+class Ping:
+    payload: bytes  # PING_SIZE bytes the server echoes untouched
+
+
+@dataclass(frozen=True)
+class Pong:
+    payload: bytes  # the PING's payload
 
 
 @dataclass(frozen=True)
@@ -131,6 +147,16 @@ def hash_message(tick: int, digest: bytes) -> bytes:
     return struct.pack("<BI", HASH, tick) + digest
 
 
+def ping_message(payload: bytes) -> bytes:
+    if len(payload) != PING_SIZE:
+        raise ProtocolError(f"a PING carries {PING_SIZE} bytes, not {len(payload)}")
+    return bytes([PING]) + payload
+
+
+def pong_message(payload: bytes) -> bytes:
+    return bytes([PONG]) + payload
+
+
 class _Reader:
     def __init__(self, data: bytes) -> None:
         self.data, self.at = memoryview(data), 0
@@ -150,13 +176,13 @@ class _Reader:
             raise ProtocolError(f"{len(self.data) - self.at} unexpected bytes at the end of the message")
 
 
-def decode_client(data: bytes) -> Hello | Input | Hash:
+def decode_client(data: bytes) -> Hello | Input | Hash | Ping:
     """Parse a client message; anything malformed raises ProtocolError."""
     if not data or len(data) > MAX_CLIENT_MESSAGE:
         raise ProtocolError(f"client message of {len(data)} bytes (allowed 1..{MAX_CLIENT_MESSAGE})")
     r = _Reader(data)
     (kind,) = r.unpack("<B")
-    msg: Hello | Input | Hash
+    msg: Hello | Input | Hash | Ping
     if kind == HELLO:
         version, role = r.unpack("<BB")
         if version != VERSION:
@@ -172,6 +198,8 @@ def decode_client(data: bytes) -> Hello | Input | Hash:
     elif kind == HASH:
         (tick,) = r.unpack("<I")
         msg = Hash(tick, r.take(HASH_SIZE))
+    elif kind == PING:
+        msg = Ping(r.take(PING_SIZE))
     else:
         raise ProtocolError(f"unknown client message type {kind:#x}")
     r.end()
@@ -215,10 +243,10 @@ def decode_frame(data: bytes) -> Frame:
     return frame
 
 
-def decode_server(data: bytes) -> Welcome | State | Frame:
+def decode_server(data: bytes) -> Welcome | State | Frame | Pong:
     r = _Reader(data)
     (kind,) = r.unpack("<B")
-    msg: Welcome | State | Frame
+    msg: Welcome | State | Frame | Pong
     if kind == WELCOME:
         version, seat = r.unpack("<BB")
         if version != VERSION:
@@ -232,6 +260,8 @@ def decode_server(data: bytes) -> Welcome | State | Frame:
         msg = _state(r)
     elif kind == FRAME:
         msg = _frame(r)
+    elif kind == PONG:
+        msg = Pong(r.take(PING_SIZE))
     else:
         raise ProtocolError(f"unknown server message type {kind:#x}")
     r.end()

@@ -1,14 +1,17 @@
-"""Replica: a client's copy of a room's game, advanced only by confirmed frames.
+"""Replica: a client's copy of a room's game: confirmed frames, and predicted ticks ahead of them.
 
 It starts from the room's STATE (a snapshot, or a page delta against a snapshot this replica took
 itself, plus the frames since), fast-forwards through those frames, then applies each broadcast
-frame as it arrives. It keeps its own snapshots at the room's snapshot ticks, so a rejoin can ask
-for only the pages that changed.
+frame as it arrives. A player's replica may also run up to ``window`` ticks ahead of the frames
+(``predict``; its ``Rollback`` repairs a wrong guess), and the screen shows that present; its hash
+reports and its own snapshots are always of confirmed ticks. It keeps those snapshots at the room's
+snapshot ticks, so a rejoin can ask for only the pages that changed.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 
 import numpy as np
 
@@ -21,15 +24,18 @@ from layerw.runtime.inputs import InputState
 from layerw.runtime.snapshot import Snapshot, apply_delta
 from layerw.runtime.start import start_game
 from layerw.session import protocol as p
-from layerw.session.room import apply_frame
+from layerw.session.rollback import DEFAULT_WINDOW, Rollback
 from layerw.wire import KEPT_SNAPSHOTS
+
+REPORTED = 64  # hash reports a replica remembers (tick, hex digest): its recent confirmed hash chain
 
 
 class Replica:
-    def __init__(self, bundle: Bundle, engine: Engine) -> None:
-        # No native room front-end plays sound yet (`layerw join` has no speaker), so the replica
-        # mixes none: mixing cost every confirmed tick, and a replica fast-forwards thousands of them.
-        self.game: GameHost = start_game(bundle, engine, audio=False)
+    def __init__(self, bundle: Bundle, engine: Engine, *, window: int = DEFAULT_WINDOW,
+                 on_samples: Callable[[bytes], None] | None = None) -> None:
+        # A replica mixes sound only for someone who listens (``on_samples``; `layerw join` has no speaker
+        # yet): mixing costs every tick, and a replica fast-forwards thousands of them.
+        self.game: GameHost = start_game(bundle, engine, audio=on_samples is not None)
         self.inputs = InputState()
         self.saved: deque[Snapshot] = deque(maxlen=KEPT_SNAPSHOTS)
         self.seat = p.NO_SEAT
@@ -37,10 +43,20 @@ class Replica:
         self.input_delay = 0
         self.hash_every = 0
         self.snapshot_every = 0
+        self.window = window  # ticks a player's replica may predict (a spectator's stays on confirmed frames)
+        self.on_samples = on_samples
+        self.rollback = Rollback(self.game, self.inputs, window=0)
+        self.reported: deque[tuple[int, str]] = deque(maxlen=REPORTED)
 
     @property
     def tick(self) -> int:
+        """The tick the game (and the screen) is at: the confirmed tick, or ahead of it when predicting."""
         return self.game.tick_count
+
+    @property
+    def confirmed(self) -> int:
+        """The first tick whose frame has not arrived."""
+        return self.rollback.confirmed
 
     @property
     def base_tick(self) -> int:
@@ -50,6 +66,9 @@ class Replica:
     def welcome(self, msg: p.Welcome) -> None:
         self.seat, self.token = msg.seat, msg.token
         self.input_delay, self.hash_every, self.snapshot_every = msg.input_delay, msg.hash_every, msg.snapshot_every
+        window = 0 if msg.seat == p.NO_SEAT else self.window
+        self.rollback = Rollback(self.game, self.inputs, seat=msg.seat, window=window, hash_every=msg.hash_every,
+                                 on_samples=self.on_samples)
         self.load(msg.state)
 
     def load(self, state: p.State) -> None:
@@ -67,21 +86,38 @@ class Replica:
         self.inputs.record[...] = np.frombuffer(state.inputs, dtype=abi.INPUT.dtype)[0]
         self.saved.clear()
         self.saved.append(snap)
-        for frame in state.frames:
-            self.apply(p.decode_frame(frame))
+        self.rollback.reset()
+        listener, self.rollback.on_samples = self.rollback.on_samples, None  # catching up is not heard
+        try:
+            for frame in state.frames:
+                self.apply(p.decode_frame(frame))
+        finally:
+            self.rollback.on_samples = listener
+        self.game.take_samples()
 
     def apply(self, frame: p.Frame) -> bytes | None:
-        """Tick with a confirmed frame; returns a HASH message when one is due."""
-        apply_frame(self.game, self.inputs, frame)
-        if self.snapshot_every and self.tick % self.snapshot_every == 0:
-            self.saved.append(self.game.snapshot())
-        if self.hash_every and self.tick % self.hash_every == 0:
-            return p.hash_message(self.tick, bytes.fromhex(self.game.state_hash()))
+        """Confirm a frame (tick with it, or check the prediction made for it); returns a HASH
+        message of the newly confirmed tick when one is due."""
+        self.rollback.confirm(frame)
+        confirmed = self.rollback.confirmed
+        if self.snapshot_every and confirmed % self.snapshot_every == 0:
+            self.saved.append(self.rollback.confirmed_snapshot())
+        if self.hash_every and confirmed % self.hash_every == 0:
+            digest = self.rollback.confirmed_hash()
+            self.reported.append((confirmed, digest))
+            return p.hash_message(confirmed, bytes.fromhex(digest))
         return None
 
+    def predict(self) -> bool:
+        """Simulate the next tick ahead of the confirmed frames; False when the window is full."""
+        return self.rollback.predict()
+
     def input_for(self, player: bytes) -> bytes:
-        """An INPUT message carrying this player's devices for the tick they should apply to."""
-        return p.input_message(self.tick + self.input_delay, player)
+        """An INPUT message carrying this player's devices for the tick they should apply to (the
+        next tick the game simulates, plus the room's input delay); the prediction applies it there too."""
+        target = self.tick + self.input_delay
+        self.rollback.local(target, player)
+        return p.input_message(target, player)
 
     def close(self) -> None:
         self.game.close()

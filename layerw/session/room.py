@@ -13,22 +13,25 @@ from __future__ import annotations
 
 import enum
 import functools
+import hashlib
 import logging
 import secrets
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from layerw import abi
 from layerw.bundle import Bundle
-from layerw.errors import ProtocolError, RoomFull, SeatTaken, SessionError
+from layerw.errors import ProtocolError, RoomFull, RoomLost, SeatTaken, SessionError
 from layerw.observability.logs import ContextLog
 from layerw.runtime.assets import Event
 from layerw.runtime.devchecks import render_changes_state
 from layerw.runtime.engine import Engine
 from layerw.runtime.gamehost import GameHost
 from layerw.runtime.inputs import InputState
+from layerw.runtime.snapshot import Snapshot
 from layerw.runtime.start import start_game
 from layerw.session import protocol as p
 from layerw.session.saved import Saved
@@ -66,6 +69,14 @@ class Seat:
     holder: str = ""  # who holds it (the host's label for the client's address), until it is free again
     agreed: int = -1  # the last tick whose hash it sent agreed with the room's
     differs: int = -1  # the first hash tick that differed since then (-1: in sync)
+    acked: int = -1  # the newest tick its connection sent a HASH of; -1: none since it joined
+    digest: str = ""  # SHA-256 (hex) of the token, when the seat came from a checkpoint (which holds no tokens)
+
+    def holds(self, token: bytes) -> bool:
+        """True when ``token`` is this seat's (a resumed seat knows only its digest until its player returns)."""
+        if self.token:
+            return self.token == token
+        return bool(self.digest) and hashlib.sha256(token).hexdigest() == self.digest
 
 
 class LogThrottle:
@@ -128,6 +139,7 @@ class Room:
         self.live_ticks = LIVE_HASHES * hash_every
         self.desyncs = LogThrottle(DESYNC_LOG_S * self.tick_rate)
         self._render_changes: bool | None = None  # probed on the first desync
+        self.started_over: str | None = None  # why this room replaced one it could not resume (a seat token is refused)
         self._save()
 
     @property
@@ -165,6 +177,7 @@ class Room:
                                 f"has been silent for {self.live_ticks} ticks")
             entry.heard = -1  # a new connection: not heard from yet
             entry.holder = holder
+            entry.acked = -1
             if entry.state is not SeatState.CONNECTED:
                 entry.state = entry.state.to(SeatState.CONNECTED)
             if not rejoin:
@@ -177,7 +190,7 @@ class Room:
 
     def holds(self, token: bytes) -> bool:
         """True when ``token`` names a seat this room keeps (a HELLO with it rejoins, taking no new seat)."""
-        return any(token) and any(s.token == token and s.state is not SeatState.FREE for s in self.seats)
+        return any(token) and any(s.state is not SeatState.FREE and s.holds(token) for s in self.seats)
 
     def holders(self) -> list[str]:
         """Who holds each taken seat (connected or away), one entry per seat."""
@@ -186,8 +199,11 @@ class Room:
     def _seat_for(self, token: bytes) -> int:
         if any(token):
             for i, s in enumerate(self.seats):
-                if s.token == token and s.state is not SeatState.FREE:
+                if s.state is not SeatState.FREE and s.holds(token):
+                    s.token = token
                     return i
+            if self.started_over is not None:
+                raise RoomLost(f"room {self.id} started over ({self.started_over}): that seat is gone; join again")
         for i, s in enumerate(self.seats):
             if s.state is SeatState.FREE:
                 return i
@@ -242,13 +258,17 @@ class Room:
     # --- ticking --------------------------------------------------------------------------------
 
     def submit(self, seat: int, msg: p.Input) -> None:
-        """An input from ``seat`` for a target tick; late ones land on the next tick stamped."""
+        """An input from ``seat`` for a target tick; late ones land on the next tick stamped. One for a
+        tick too far ahead, or before the newest tick its client hashed, is a ProtocolError."""
         self._require_open()
         if seat == p.NO_SEAT or self.seats[seat].state is not SeatState.CONNECTED:
             raise ProtocolError("spectators and empty seats send no input")
-        self.seats[seat].heard = self.tick
+        entry = self.seats[seat]
+        entry.heard = self.tick
         if msg.tick > self.tick + MAX_AHEAD:
             raise ProtocolError(f"input for tick {msg.tick} is more than {MAX_AHEAD} ticks ahead of {self.tick}")
+        if msg.tick < entry.acked:  # a client's inputs are for ticks it has not confirmed yet
+            raise ProtocolError(f"input for tick {msg.tick}, before tick {entry.acked} this client confirmed")
         player = np.frombuffer(msg.player, dtype=abi.PLAYER.dtype).copy()[0]
         player["connected"] = 1  # a client cannot disconnect itself or others through its input
         self.pending.setdefault(max(msg.tick, self.tick), {})[seat] = player.tobytes()
@@ -263,6 +283,10 @@ class Room:
         changes = self.pending.pop(self.tick, {})
         frame = p.Frame(self.tick, tuple(sorted(changes.items())), tuple(self.events))
         self.events = []
+        return self._advance(frame)
+
+    def _advance(self, frame: p.Frame) -> bytes:
+        """Apply a stamped frame and keep what joins need (the frame, hashes, snapshots)."""
         apply_frame(self.game, self.inputs, frame)
         encoded = frame.encode()
         self.frames.append(encoded)
@@ -274,30 +298,56 @@ class Room:
             self._save()
         return encoded
 
+    def resume(self, snapshot: Snapshot, inputs: bytes, frames: Sequence[bytes], seats: Sequence[Seat],
+               pending: dict[int, dict[int, bytes]], events: Sequence[tuple[int, int, int, int]]) -> None:
+        """Continue a room another process ran, from its checkpoint: its snapshot (with the input
+        record held then), the frames it stamped since, replayed as they were, then its seats, inputs
+        stamped for later ticks and events for the next frame. Every seat not free is away from now
+        on: its player has the grace period to reconnect. A snapshot of another build raises
+        SnapshotError and changes nothing."""
+        if len(seats) != len(self.seats):
+            raise SessionError(f"a checkpoint of {len(seats)} seats cannot resume a room of {len(self.seats)}")
+        self.game.restore(snapshot)
+        self.inputs.record[...] = np.frombuffer(inputs, dtype=abi.INPUT.dtype)[0]
+        self.saved.clear()
+        self._save()
+        for encoded in frames:
+            self._advance(p.decode_frame(encoded))
+        self.seats = list(seats)
+        for seat in self.seats:
+            if seat.state is not SeatState.FREE:
+                seat.state, seat.away_since, seat.heard = SeatState.AWAY, self.tick, -1
+        self.pending, self.events = {tick: dict(changes) for tick, changes in pending.items()}, list(events)
+
     def check(self, seat: int, msg: p.Hash) -> bool:
         """True when a player's hash agrees with the room's (or the room no longer knows). A
         spectator's hash is not checked: it plays no seat, and a heal is not its to ask for. The
-        first desync is logged, then at most a line (with a count) per ``DESYNC_LOG_S``."""
+        first desync is logged, then at most a line (with a count) per ``DESYNC_LOG_S``. A player's
+        hash for a tick the room has not reached, or older than its last one, is a ProtocolError."""
         if seat == p.NO_SEAT:
             return True
-        if self.seats[seat].state is SeatState.CONNECTED:
-            self.seats[seat].heard = self.tick
+        entry = self.seats[seat]
+        if entry.state is SeatState.CONNECTED:
+            entry.heard = self.tick
+            if msg.tick > self.tick:
+                raise ProtocolError(f"hash for tick {msg.tick}, which the room (at tick {self.tick}) has not reached")
+            if msg.tick < entry.acked:
+                raise ProtocolError(f"hash for tick {msg.tick} after one for tick {entry.acked}: hashes go forward")
+            entry.acked = msg.tick
         ours = self.hashes.get(msg.tick)
         if ours is None:
             return True
-        at = self.seats[seat]
         if ours == msg.digest.hex():
-            at.agreed, at.differs = max(at.agreed, msg.tick), -1
+            entry.agreed, entry.differs = max(entry.agreed, msg.tick), -1
             return True
-        first = at.differs < 0
-        if first:
-            at.differs = msg.tick
+        if entry.differs < 0:
+            entry.differs = msg.tick
         if self.desyncs.allow(self.tick):
-            since = (f"it agreed at tick {at.agreed}, so the states parted in ticks {at.agreed + 1}..{msg.tick}"
-                     if at.agreed >= 0 else "no earlier hash of it agreed")
+            since = (f"it agreed at tick {entry.agreed}, so the states parted in ticks {entry.agreed + 1}..{msg.tick}"
+                     if entry.agreed >= 0 else "no earlier hash of it agreed")
             self.log.warning("desync in room %s: seat %s differs first at tick %d (%s); at tick %d it has %s, room has "
-                             "%s; %s", self.id, seat, at.differs, since, msg.tick, msg.digest.hex()[:16], ours[:16],
-                             self._render_verdict(), extra={"seat": seat, "first_differing_tick": at.differs,
+                             "%s; %s", self.id, seat, entry.differs, since, msg.tick, msg.digest.hex()[:16], ours[:16],
+                             self._render_verdict(), extra={"seat": seat, "first_differing_tick": entry.differs,
                                                             "render_changes_state": self._render_changes})
         return False
 

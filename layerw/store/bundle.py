@@ -24,7 +24,7 @@ from typing import Any
 
 from layerw.bundle import Bundle, DirBundle
 from layerw.cart import CartBundle
-from layerw.errors import AssetError, AssetNotFound, ChunkCorrupt, StoreError, StoreUnavailable
+from layerw.errors import AssetError, AssetNotFound, ChunkCorrupt, NotPublished, StoreError, StoreUnavailable
 from layerw.observability import tracing
 from layerw.store.cache import ChunkCache
 from layerw.store.chunk import IDENTITY, ChunkRef, chunk_id
@@ -95,6 +95,13 @@ class StoreBundle(Bundle):
 
     def asset_names(self) -> set[str]:
         return set(self.manifest.assets)
+
+    def read_symbols(self) -> bytes | None:
+        """The version's source-line table from the store (the host reads it only on a trap)."""
+        try:
+            return self.store.symbols(self.config.name, self.manifest.version)
+        except NotPublished:
+            return None
 
     def read_asset(self, name: str) -> bytes:
         try:

@@ -5,7 +5,7 @@ never changed. Schema 1 (keys sorted, no whitespace, so the same content gives t
 
     {"schema": 1,
      "game": {"name", "version", "tick_rate", "width", "height", "capabilities", "preload",
-              "memory_mb", "tick_ms", "players", "component"[, "filter"]},
+              "memory_mb", "tick_ms", "players", "component"[, "filter"][, "stream"]},
      "module": {"size", "sha256", "chunks": [{"id", "size", "encoding", "stored_size"}, ...]},
      "assets": {"<name>": {"size", "sha256", "chunks": [...]}, ...},
      "transpiled": {"<file>": {"size", "sha256", "chunks": [...]}, ...},
@@ -13,7 +13,8 @@ never changed. Schema 1 (keys sorted, no whitespace, so the same content gives t
      "chunking": {"algorithm", "min_size", "avg_size", "max_size"}}
 
 ``game.filter`` ("linear") is present only where the game does not sample textures "nearest" (the
-default), so manifests of games that leave it alone are the same bytes as before the key existed.
+default), and ``game.stream`` (sounds played while they arrive) only where it is not empty, so
+manifests of games that leave them alone are the same bytes as before the keys existed.
 
 A component build (``game.component``) has the component as its module, which native hosts run,
 and its ``jco transpile`` output as ``transpiled`` files (an ES module of glue and the core modules
@@ -41,8 +42,8 @@ from layerw.store.chunk import ENCODINGS, ChunkRef, is_chunk_id
 SCHEMA = 1
 _VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$")
 GAME_KEYS = ("name", "version", "tick_rate", "width", "height", "capabilities", "preload", "memory_mb", "tick_ms",
-             "players", "component", "filter")
-OPTIONAL_GAME_KEYS = {"filter": GameConfig.filter}  # omitted from the JSON at this default
+             "players", "component", "filter", "stream")
+OPTIONAL_GAME_KEYS: dict[str, object] = {"filter": GameConfig.filter, "stream": []}  # omitted from the JSON at this default
 
 
 def check_version(version: str, where: str = "version") -> str:
@@ -111,7 +112,7 @@ class Manifest:
     def to_json(self) -> dict[str, object]:
         c = self.config
         game = {k: getattr(c, k) for k in GAME_KEYS}
-        game["capabilities"], game["preload"] = list(c.capabilities), list(c.preload)
+        game["capabilities"], game["preload"], game["stream"] = list(c.capabilities), list(c.preload), list(c.stream)
         for k, default in OPTIONAL_GAME_KEYS.items():
             if game[k] == default:
                 del game[k]
@@ -139,7 +140,7 @@ class Manifest:
         g = _obj(d["game"], f"{where}: game")
         g = _obj(OPTIONAL_GAME_KEYS | g, f"{where}: game", GAME_KEYS)
         _str(g["filter"], f"{where}: game.filter")
-        for k in ("capabilities", "preload"):
+        for k in ("capabilities", "preload", "stream"):
             g[k] = tuple(_str(x, f"{where}: game.{k}") for x in _list(g[k], f"{where}: game.{k}"))
         for k in ("tick_rate", "width", "height", "memory_mb", "tick_ms", "players"):
             _int(g[k], f"{where}: game.{k}")
@@ -156,6 +157,9 @@ class Manifest:
         missing = sorted(set(config.preload) - set(assets))
         if missing:
             raise ManifestError(f"{where}: preload names assets the manifest does not list: {missing}")
+        missing = sorted(set(config.stream) - set(assets))
+        if missing:
+            raise ManifestError(f"{where}: stream names assets the manifest does not list: {missing}")
         deltas = tuple(_delta(x, f"{where}: deltas") for x in _list(d["deltas"], f"{where}: deltas"))
         chunking = _obj(d["chunking"], f"{where}: chunking")
         transpiled = {_file_name(n, where): _entry(e, f"{where}: transpiled {n!r}")

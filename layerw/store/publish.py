@@ -3,7 +3,9 @@
 Order is what makes a publish safe to interrupt and re-run: (1) every chunk (existing ones are
 skipped after one HEAD each, so a re-run resumes), (2) the module delta from the version the
 channel pointed at, (3) the manifest, (4) the channel — the only mutable write, done last. Until
-step 4 nothing a client reads has changed; a half-published version has no manifest.
+step 4 nothing a client reads has changed; a half-published version has no manifest. The build's
+source-line table (``game.symbols.json``) goes in before the manifest, as a debug file outside the
+chunks (``Store.put_symbols``): crash reports can name source lines, players never download it.
 
 A chunk found already stored in step 1 that no version on the channel names may be an orphan
 (of a deleted version or an abandoned publish) which a concurrent ``gc`` is about to delete: gc
@@ -139,7 +141,7 @@ def _publish(build_dir: Path, store: Store, channel: str, chunker: Chunker, leve
         store.put(chunk_key(delta[0].id), delta[1])
         uploaded += len(delta[1])
     manifest = Manifest(config, module, assets, (delta[0],) if delta else (), chunker.describe(), transpiled)
-    manifest = _write_manifest(store, manifest)
+    manifest = _write_manifest(store, manifest, bundle.read_symbols())
     # Reused chunks that only this new manifest names: gc may have been deleting them meanwhile.
     named = previous.chunk_ids() if previous is not None else set()
     maybe_orphans = [id_ for id_, (_, was) in done.items() if was and id_ not in named]
@@ -179,11 +181,14 @@ def _delta(store: Store, previous: Manifest | None, version: str, module: bytes,
     return Delta(previous.module.sha256, chunk_id(blob), len(blob)), blob
 
 
-def _write_manifest(store: Store, manifest: Manifest) -> Manifest:
-    """Write the manifest, or keep the one already there when it holds the same content."""
+def _write_manifest(store: Store, manifest: Manifest, symbols: bytes | None) -> Manifest:
+    """Write the symbols (when the build has them) then the manifest, or keep the version already
+    there when it holds the same content (and its symbols)."""
     try:
         existing = store.manifest(manifest.game, manifest.version)
     except NotPublished:
+        if symbols is not None:  # before the manifest: a visible version has its symbols
+            store.put_symbols(manifest.game, manifest.version, symbols)
         store.put_manifest(manifest)
         return manifest
     def content(m: Manifest) -> object:

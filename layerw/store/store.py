@@ -8,6 +8,8 @@ of them this class gives what publish, the loader and a server need:
     chunks/<id[:2]>/<id>              immutable, verified against the id on every read
     manifests/<game>/<version>.json   immutable once written, after all its chunks
     channels/<game>/<channel>.json    the only mutable keys, written last
+    debug/<game>/<version>/symbols.json  the module's source-line table (``layerw.symbols``), written
+                                      before the manifest; for crash reports, never served by default
 
 ``read_stored_chunk`` returns the stored bytes with their encoding (a server sends them as they
 are), ``channel`` gives the manifest's SHA-256 (a strong ETag) without reading the manifest.
@@ -28,7 +30,8 @@ from layerw.store.channel import Channel, check_name
 from layerw.store.chunk import ChunkRef, chunk_key, decode
 from layerw.store.manifest import Manifest, check_version
 
-CHUNKS, MANIFESTS, CHANNELS = "chunks/", "manifests/", "channels/"
+CHUNKS, MANIFESTS, CHANNELS, DEBUG = "chunks/", "manifests/", "channels/", "debug/"
+ROOMS = "rooms/"  # room checkpoints: rooms/<game>/<room>/... (layerw.session.checkpoint)
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,21 @@ class Store(ABC):
     def put_manifest(self, manifest: Manifest) -> None:
         self.put(f"{MANIFESTS}{manifest.game}/{check_version(manifest.version)}.json", manifest.to_bytes(), durable=True)
 
+    def _symbols_key(self, game: str, version: str) -> str:
+        return f"{DEBUG}{check_name(game, 'game')}/{check_version(version)}/symbols.json"
+
+    def put_symbols(self, game: str, version: str, data: bytes) -> None:
+        """Keep a version's source-line table (a debug file: not part of what players download)."""
+        self.put(self._symbols_key(game, version), data, durable=True)
+
+    def symbols(self, game: str, version: str) -> bytes:
+        """A version's source-line table; NotPublished when it was published without one."""
+        try:
+            return self.get(self._symbols_key(game, version))
+        except NotPublished:
+            raise NotPublished(f"{game} {version} has no symbols in {self.url} (published from a build without "
+                               "game.symbols.json)") from None
+
     def channels(self, game: str) -> dict[str, Channel]:
         prefix = f"{CHANNELS}{check_name(game, 'game')}/"
         names = [o.key[len(prefix):-len(".json")] for o in self.list(prefix) if o.key.endswith(".json")]
@@ -192,6 +210,7 @@ class Store(ABC):
             raise StoreError(f"{game} {version} is on channel(s) {pinned}: promote another version first")
         self.manifest_bytes(game, version)  # NotPublished if there is none
         self.delete(f"{MANIFESTS}{game}/{version}.json")
+        self.delete(self._symbols_key(game, version))
 
     def resolve(self, game: str, channel: str | None = None, version: str | None = None) -> Manifest:
         """The manifest a channel (default ``latest``) or an explicit version names."""

@@ -2,8 +2,10 @@
 
     layerw build games/pong -o out/pong
 
-Sources compile with ``layerw.toolchain.compiler`` (its docstring has the flags). The result is
-checked against the contract before anything is written.
+Sources compile with ``layerw.toolchain.compiler`` (its docstring has the flags), with DWARF;
+``layerw.toolchain.debuginfo`` splits that into the stripped ``game.wasm`` that ships,
+``game.symbols.json`` (its source-line table) and ``game.debug.wasm`` (for debuggers). The result
+is checked against the contract before anything is written.
 
     layerw build games/pong --component -o out/pong-c
 
@@ -24,12 +26,13 @@ from pathlib import Path
 
 import wasmtime
 
-from layerw.bundle import ASSETS_DIR, COMPONENT_NAME, MODULE_NAME, TRANSPILED_DIR
+from layerw.bundle import ASSETS_DIR, COMPONENT_NAME, DEBUG_MODULE_NAME, MODULE_NAME, SYMBOLS_NAME, TRANSPILED_DIR
 from layerw.config import CONFIG_NAME, GameConfig
 from layerw.contract import check_module, wasm_features
 from layerw.errors import ConfigError, InvalidModule
 from layerw.toolchain.compiler import C_SUFFIXES, CXX_SUFFIXES, compile_module, game_defines
 from layerw.toolchain.component import build_component
+from layerw.toolchain.debuginfo import split
 from layerw.toolchain.jco import transpile
 from layerw.toolchain.sound import convert_tree
 
@@ -55,7 +58,9 @@ def find_sources(game_dir: Path, config: GameConfig) -> list[Path]:
     return sources
 
 
-def build(game_dir: Path, out: Path | None = None, *, component: bool = False) -> BuildResult:
+def build(game_dir: Path, out: Path | None = None, *, component: bool = False, optimize: bool = True) -> BuildResult:
+    """Build ``game_dir`` into ``out`` (default GAME_DIR/build); without ``optimize`` the C compiles
+    at -O0, for stepping through it in a debugger (slower: a development build, not one to publish)."""
     game_dir = Path(game_dir).resolve()
     config = GameConfig.load(game_dir)
     if component or config.component or config.plugins:
@@ -78,8 +83,9 @@ def build(game_dir: Path, out: Path | None = None, *, component: bool = False) -
             data = (staging / COMPONENT_NAME).read_bytes()
         else:
             wasm = staging / MODULE_NAME
-            compile_module(sources, wasm, cflags=config.cflags, defines=game_defines(config),
-                           exceptions=config.exceptions, rtti=config.rtti)
+            compile_module(sources, staging / DEBUG_MODULE_NAME, cflags=config.cflags, defines=game_defines(config),
+                           exceptions=config.exceptions, rtti=config.rtti, debug=True, optimize=optimize)
+            split(staging / DEBUG_MODULE_NAME, wasm, staging / SYMBOLS_NAME, game_dir)
             data = wasm.read_bytes()
             try:
                 module = wasmtime.Module(wasmtime.Engine(wasm_features()), data)

@@ -21,9 +21,11 @@ import tokenize
 from pathlib import Path
 
 from layerw import abi, configschema, errors, wire
+from layerw.toolchain import gpuheader
 
 PACKAGE = Path(__file__).resolve().parent.parent
 C_HEADER = PACKAGE / "toolchain" / "include" / "layerw.h"
+GPU_HEADER = PACKAGE / "toolchain" / "include" / "layerw_gpu.h"
 JS_MODULE = PACKAGE / "web" / "abi.js"
 WIT_DIR = PACKAGE / "toolchain" / "wit"
 WIT_WORLD = WIT_DIR / "game.wit"
@@ -183,6 +185,7 @@ def c_header() -> str:
         f"#define LW_COMMAND_CAPACITY {abi.COMMAND_CAPACITY}",
         f"#define LW_COMMAND_SCRATCH {abi.COMMAND_SCRATCH}",
         f"#define LW_NO_TEXTURE {abi.NO_TEXTURE}",
+        f"#define LW_GPU_DECLARED_MARK {abi.GPU_DECLARED_MARK}",
         f"#define LW_FONT_FIRST {abi.FONT_FIRST}",
         f"#define LW_FONT_CELL_W {abi.FONT_CELL_W}",
         f"#define LW_FONT_CELL_H {abi.FONT_CELL_H}",
@@ -239,10 +242,11 @@ def c_header() -> str:
         "",
         "\n\n".join(_c_import(s) for s in abi.IMPORTS),
         "",
-        "/* The frame being written by lw_game_render. */",
+        "/* The frame being written by lw_game_render; gpu_fresh: the host holds none of the game's GPU",
+        "   resources (see layerw_gpu.h). */",
         f"#define LW_TRANSFORM_DEPTH {abi.TRANSFORM_DEPTH}",
         "typedef struct lw_frame {",
-        "    uint8_t *buf; uint32_t len, cap, last; uint32_t dropped;",
+        "    uint8_t *buf; uint32_t len, cap, last; uint32_t dropped; uint32_t gpu_fresh;",
         "    uint32_t depth; float xf[LW_TRANSFORM_DEPTH][6];  /* lw_push_transform's stack (zero: identity) */",
         "} lw_frame;",
         "",
@@ -524,6 +528,31 @@ def js_module() -> str:
         "PAD_BUTTONS": list(abi.PAD_BUTTONS),
         "KEYS": list(abi.KEYS),
         "STRUCTS": {s.name: _js_layout(s) for s in abi.STRUCTS},
+        "GPU_OPS": {op.name: {"code": op.code, "record": op.record.name, "batch": op.batch} for op in abi.GPU_OPS},
+        "GPU_STRUCTS": {s.name: _js_layout(s) for s in abi.GPU_STRUCTS},
+        "GPU_FRAME": abi.GPU_FRAME,
+        "GPU_LIMITS": {name.removeprefix("GPU_"): getattr(abi, name) for name in dir(abi)
+                       if name.startswith(("GPU_MAX_", "GPU_UNIFORM_", "GPU_OP_BASE"))},
+        "GPU_KINDS": abi.GPU_KINDS,
+        "GPU_BUFFER_USAGE": abi.GPU_BUFFER_USAGE,
+        "GPU_TEXTURE_USAGE": abi.GPU_TEXTURE_USAGE,
+        "GPU_VISIBILITY": abi.GPU_VISIBILITY,
+        "GPU_TEXTURE_FORMATS": list(abi.GPU_TEXTURE_FORMATS),
+        "GPU_TEXEL_BYTES": list(abi.GPU_TEXTURE_FORMATS.values()),
+        "GPU_VERTEX_FORMATS": list(abi.GPU_VERTEX_FORMATS),
+        "GPU_VERTEX_BYTES": list(abi.GPU_VERTEX_FORMATS.values()),
+        "GPU_BINDING_TYPES": abi.GPU_BINDING_TYPES,
+        "GPU_TOPOLOGIES": abi.GPU_TOPOLOGIES,
+        "GPU_CULL_MODES": abi.GPU_CULL_MODES,
+        "GPU_FRONT_FACES": abi.GPU_FRONT_FACES,
+        "GPU_COMPARE": abi.GPU_COMPARE,
+        "GPU_FILTERS": abi.GPU_FILTERS,
+        "GPU_ADDRESS_MODES": abi.GPU_ADDRESS_MODES,
+        "GPU_BLENDS": abi.GPU_BLENDS,
+        "GPU_STEP_MODES": abi.GPU_STEP_MODES,
+        "GPU_INDEX_FORMATS": abi.GPU_INDEX_FORMATS,
+        "GPU_LOAD_OPS": abi.GPU_LOAD_OPS,
+        "GPU_STORE_OPS": abi.GPU_STORE_OPS,
         "EXPORTS": {s.name: [list(s.params), list(s.results)] for s in abi.EXPORTS},
         "IMPORTS": {s.name: [list(s.params), list(s.results)] for s in abi.IMPORTS},
         "WASI_IMPORTS": sorted(abi.WASI_IMPORTS),
@@ -792,9 +821,13 @@ def inputs_doc() -> str:
     return "\n".join(lines)
 
 
-GENERATED: dict[Path, object] = {C_HEADER: c_header, JS_MODULE: js_module, WIT_WORLD: wit_world,
-                                  WIRE_JS: wire_module, ERRORS_JS: errors_module, CONFIG_DOC: config_doc,
-                                  INPUTS_DOC: inputs_doc}
+def gpu_header() -> str:
+    return gpuheader.c_header(BANNER, _c_struct)
+
+
+GENERATED: dict[Path, object] = {C_HEADER: c_header, GPU_HEADER: gpu_header, JS_MODULE: js_module,
+                                  WIT_WORLD: wit_world, WIRE_JS: wire_module, ERRORS_JS: errors_module,
+                                  CONFIG_DOC: config_doc, INPUTS_DOC: inputs_doc}
 
 
 def write_all() -> list[Path]:

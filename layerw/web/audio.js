@@ -3,10 +3,14 @@
 // those with the Mixer, mixes the block into exactly that tick's samples and keeps them for whoever
 // plays them (takeSamples, at most MAX_PENDING_FRAMES: older ones are dropped). The audio hash is
 // the mixer's running SHA-256, equal to the native host's for the same build, seed and inputs.
+// A streamed sound (sound-stream.js) is given to the mixer once its header is in and its frames
+// are copied in as they arrive; `starved` says when the next tick's mix would need frames not in
+// yet, so the game host holds that tick back (a stall, counted) instead of mixing other samples.
 
 import { SAMPLE_RATE } from "./abi.js";
 import { LayerWError, ProtocolError, SoundError } from "./errors.js";
 import { Mixer } from "./mixer.js";
+import { WAV_HEADER as STREAM_HEADER } from "./sound-stream.js";
 
 export const MAX_PENDING_FRAMES = 2 * SAMPLE_RATE;
 const SOUND_SUFFIXES = [".wav", ".ogg"];
@@ -43,6 +47,38 @@ export function decodeSound(name, data) {
   return data.subarray(WAV_HEADER);
 }
 
+/**
+ * The frame count a canonical sound asset's header gives (the header alone, as a stream starts).
+ * @param {string} name
+ * @param {Uint8Array} header its first 44 bytes (or more)
+ * @param {number} size the asset's byte size
+ * @returns {number}
+ */
+export function streamFrames(name, header, size) {
+  const probe = new Uint8Array(WAV_HEADER + 4);
+  probe.set(header.subarray(0, WAV_HEADER));
+  const v = new DataView(probe.buffer);
+  const data = v.getUint32(40, true);
+  if (data !== size - WAV_HEADER) throw new SoundError(`sound asset '${name}' is ${size} bytes, its header says ${data} data bytes`);
+  v.setUint32(40, 4, true);
+  v.setUint32(4, 40, true);
+  decodeSound(name, probe); // the same header checks as a whole asset
+  return data / 4;
+}
+
+/** A streamed sound the mixer holds: its SoundStream and how many frames were copied in. */
+class MixerStream {
+  /** @param {number} handle @param {import("./sound-stream.js").SoundStream} stream */
+  constructor(handle, stream) {
+    this.handle = handle;
+    this.stream = stream;
+    this.ptr = 0; // where its frames live in the mixer's memory (0 until the header is in)
+    this.frames = 0;
+    this.copied = 0;
+    this.failed = false;
+  }
+}
+
 export class Audio {
   /**
    * @param {string} game
@@ -61,19 +97,31 @@ export class Audio {
     this.pendingFrames = 0;
     this.framesMixed = 0;
     this.framesDiscarded = 0;
+    this.framesSkipped = 0; // dropped unheard on purpose (a room's fast-forward)
+    this.framesResimulated = 0; // mixed again by rollbacks and dropped unheard (rolledBack)
+    this.skippedTo = 0; // the mix's frame the last skip dropped up to: what is heard starts there
     /** @type {Set<string>} */
     this.reported = new Set();
+    /** @type {Map<number, MixerStream>} streamed sounds still arriving */
+    this.streams = new Map();
+    this.stalls = 0; // ticks held back for a streamed sound's frames
+    this.stalled = false;
   }
 
   /**
-   * Give the mixer the sound assets that became ready ([handle, name, bytes]); one that cannot be
-   * loaded is logged and stays unplayable, as natively.
-   * @param {Array<[number, string, Uint8Array | null]>} sounds
+   * Give the mixer the sound assets that became ready ([handle, name, bytes, stream]; a streamed
+   * sound is given its SoundStream); one that cannot be loaded is logged and stays unplayable, as
+   * natively.
+   * @param {Array<[number, string, Uint8Array | null, (import("./sound-stream.js").SoundStream | null)?]>} sounds
    */
   register(sounds) {
-    for (const [handle, name, data] of sounds) {
+    for (const [handle, name, data, stream] of sounds) {
       if (this.registered.has(handle) || !isSound(name)) continue;
       this.registered.add(handle);
+      if (stream) {
+        this.streams.set(handle, new MixerStream(handle, stream));
+        continue;
+      }
       try {
         if (!data) throw new SoundError(`sound asset '${name}' has no bytes`);
         this.mixer.addSound(handle, decodeSound(name, data));
@@ -90,22 +138,81 @@ export class Audio {
    * @param {number} dropped
    */
   mix(block, dropped) {
+    if (this.streams.size) this.feed();
     if (dropped) this.reportOnce("dropped", `sound block full: ${dropped} commands dropped this tick`);
     const samples = this.mixer.mix(block);
     const frames = samples.length / 2;
     this.framesMixed += frames;
     this.pending.push(samples);
     this.pendingFrames += frames;
-    while (this.pendingFrames > MAX_PENDING_FRAMES) {
-      const old = /** @type {Int16Array} */ (this.pending.shift());
-      this.pendingFrames -= old.length / 2;
-      this.framesDiscarded += old.length / 2;
+    while (this.pendingFrames > MAX_PENDING_FRAMES) { // the oldest frames go (part of a block handed back by rolledBack)
+      const old = this.pending[0];
+      const drop = Math.min(old.length / 2, this.pendingFrames - MAX_PENDING_FRAMES);
+      if (drop === old.length / 2) this.pending.shift();
+      else this.pending[0] = old.subarray(drop * 2);
+      this.pendingFrames -= drop;
+      this.framesDiscarded += drop;
     }
     if (!block.length) return; // the counters change only when commands arrive
     const counters = this.mixer.counters();
     for (const name of ["bad_commands", "bad_handles", "pcm_dropped"]) {
       if (counters[name]) this.reportOnce(name, `mixer: ${counters[name]} ${name.replace("_", " ")} so far`);
     }
+  }
+
+  /** Copy the frames of streamed sounds that arrived into the mixer (a sound is given to it once
+   *  its header is in; one whose stream failed is logged and stays unplayable). */
+  feed() {
+    for (const s of this.streams.values()) {
+      const { stream } = s;
+      if (!s.ptr && !s.failed) {
+        if (!stream.started) continue;
+        try {
+          if (stream.error) throw stream.error;
+          s.frames = streamFrames(stream.name, /** @type {Uint8Array} */ (stream.bytes), /** @type {Uint8Array} */ (stream.bytes).length);
+          s.ptr = this.mixer.addStream(s.handle, s.frames);
+        } catch (e) {
+          if (!(e instanceof Error)) throw e;
+          s.failed = true;
+          this.log("error", `[${this.game}] sound '${stream.name}' cannot be played: ${e.message}`);
+        }
+      }
+      if (s.ptr && stream.bytes) {
+        const end = Math.min(stream.framesIn, s.frames);
+        if (end > s.copied) {
+          this.mixer.write(s.ptr + s.copied * 4, stream.bytes.subarray(STREAM_HEADER + s.copied * 4, STREAM_HEADER + end * 4));
+          s.copied = end;
+        }
+      }
+      if (s.failed || (s.ptr && s.copied === s.frames)) this.streams.delete(s.handle);
+      else if (stream.error && s.ptr) {
+        // its voices would play frames that never came (or wait for ever): the game cannot go on as natively
+        throw new SoundError(`${this.game}: streamed sound '${stream.name}' stopped arriving at frame ${s.copied} of `
+          + `${s.frames}: ${stream.error.message}; reload the page`);
+      }
+    }
+  }
+
+  /** True while the next tick's mix may need frames of a streamed sound that are not in yet (one
+   *  the mixer holds, or one of `due`: given to it at the next tick, whose voices may start then):
+   *  the game host holds that tick back (each hold counted once in `stalls`).
+   *  @param {import("./sound-stream.js").SoundStream[]} [due] */
+  starved(due = []) {
+    if (!this.streams.size && !due.length) return false;
+    this.feed();
+    let short = false;
+    for (const s of this.streams.values()) {
+      if (s.failed) continue;
+      if (!s.ptr || s.copied < this.mixer.streamNeed(s.handle)) short = true;
+    }
+    for (const stream of due) {
+      if (stream.error) continue; // given as it is: logged and unplayable
+      const frames = stream.bytes ? (stream.bytes.length - STREAM_HEADER) / 4 : Infinity;
+      if (!stream.started || stream.framesIn < Math.min(frames, this.mixer.streamNeed(0))) short = true;
+    }
+    if (short && !this.stalled) this.stalls++;
+    this.stalled = short;
+    return short;
   }
 
   /**
@@ -131,6 +238,24 @@ export class Audio {
     return out;
   }
 
+  /** Drop the samples not taken yet, unheard (counted in framesSkipped). */
+  skip() {
+    this.skippedTo = this.framesMixed;
+    this.framesSkipped += this.pendingFrames;
+    this.pending = [];
+    this.pendingFrames = 0;
+  }
+
+  /** A rollback resimulated ticks already mixed: drop what they mixed again, unheard (counted in
+   *  framesResimulated, not framesMixed: each tick is mixed once for hearing), and hand back `heard`,
+   *  the samples the rollback took before it restored, not played yet. */
+  rolledBack(heard) {
+    this.framesMixed -= this.pendingFrames;
+    this.framesResimulated += this.pendingFrames;
+    this.pending = heard.length ? [heard] : [];
+    this.pendingFrames = heard.length / 2;
+  }
+
   /** @returns {Uint8Array} SHA-256 of every sample mixed since the game started or was restored */
   digest() {
     return this.mixer.digest();
@@ -147,7 +272,7 @@ export class Audio {
    * Continue from a snapshot's audio state (undefined: a snapshot without sound, no voice playing)
    * with the ready sounds it had.
    * @param {unknown} state
-   * @param {Array<[number, string, Uint8Array | null]>} sounds
+   * @param {Array<[number, string, Uint8Array | null, (import("./sound-stream.js").SoundStream | null)?]>} sounds
    */
   restore(state, sounds) {
     let data = null;
@@ -161,7 +286,9 @@ export class Audio {
     }
     this.mixer.reset();
     this.registered = new Set();
+    this.streams = new Map();
     this.register(sounds);
+    if (this.streams.size) this.feed();
     if (data) this.mixer.setState(data);
   }
 }

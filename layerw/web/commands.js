@@ -4,10 +4,13 @@
 // The format is the contract's (abi.js OPS/STRUCTS): a 16-byte header, then `count` fixed-size
 // records. Records are converted into one quad-instance layout (INSTANCE_WORDS 32-bit words, laid
 // out like lw_sprite_rec: x y w h, u v uw vh, rotation, color, flags, thickness) in typed arrays
-// that are reused from frame to frame: no JS object per record, no garbage per frame.
+// that are reused from frame to frame: no JS object per record, no garbage per frame. GPU commands
+// (abi.js GPU_OPS, in the same list) are split off in order into `frame.gpu` (gpustream.js), for
+// gpucheck.js and gpureplay.js.
 
 import { FONT, OPS, SPRITE_FLAGS, STRUCTS } from "./abi.js";
 import { CommandListError } from "./errors.js";
+import { GPU_OP, GpuStream } from "./gpustream.js";
 
 export const INSTANCE_WORDS = STRUCTS.lw_sprite_rec.size / 4;
 export const VERTEX_WORDS = STRUCTS.lw_vertex_rec.size / 4;
@@ -43,6 +46,7 @@ export class Frame {
     this.transforms = new Float32Array(TRANSFORM_WORDS * 16);
     this.batches = new Float64Array(BATCH_WORDS * 64);
     this.aligned = new Uint8Array(0); // a copy of command lists that do not start 4-byte aligned
+    this.gpu = new GpuStream(); // the frame's GPU commands, drawn before its 2D batches
     this.reset();
   }
 
@@ -74,6 +78,7 @@ export class Frame {
     const words = new Float32Array(bytes.buffer, bytes.byteOffset, length >> 2);
     const bits = new Uint32Array(bytes.buffer, bytes.byteOffset, length >> 2);
     this.reset();
+    this.gpu.reset(bytes, bits, words);
     this.viewport = [NaN, NaN, NaN, NaN];
     this.transform = 0;
     const end = length;
@@ -84,6 +89,10 @@ export class Frame {
       const code = bits[h];
       const count = bits[h + 1];
       const arg = bits[h + 2];
+      if (GPU_OP[code] !== undefined) {
+        at += this.gpu.add(at, code, count, arg, end);
+        continue;
+      }
       const record = RECORD_SIZE[code];
       if (record === undefined) {
         throw new CommandListError(`unknown op ${code} at byte ${at}; is the game built for this ABI version?`);

@@ -18,18 +18,28 @@
 //           GameExited
 //           PluginError
 //               PluginCrashed
+//           NotDeterministic
 //       CapabilityDenied
 //       UnsupportedCpuLimit
+//       UnsupportedTier
 //       SnapshotError
 //       SaveError
 //           SaveTooBig
 //           SaveCorrupt
+//           SaveUnauthorized
 //       InputError
 //       CommandListError
+//           GpuStreamError
+//       ShaderError
 //       SessionError
 //           ProtocolError
+//               OutOfStep
 //           RoomFull
 //           SeatTaken
+//           RoomLost
+//           RoomUnreachable
+//       CheckpointError
+//           CheckpointCorrupt
 //       RenderError
 //       AudioDeviceError
 //       StoreError
@@ -69,7 +79,7 @@ export class AssetNotFound extends AssetError {}
 /** A sound asset is corrupt, truncated, too long or of an unknown format (or the game's sounds exceed the mixer's budget). (In Python also ValueError.) */
 export class SoundError extends AssetError {}
 
-/** The game failed while running. */
+/** The game failed while running; ``frames`` is the guest's backtrace where the host read one (innermost first, each ``{"function", "file", "line", "offset"}``; file and line from the build's symbols, see ``layerw.symbols``). */
 export class GameError extends LayerWError {
   static fields = Object.freeze({"game": "", "tick": -1});
 
@@ -146,6 +156,20 @@ export class PluginCrashed extends PluginError {
   }
 }
 
+/** The game's state after a rollback and resimulation with the same inputs differs from its first simulation (found by SyncTest): ``tick`` is the first tick whose state differs, ``rollback`` how many ticks were resimulated. Such a game desyncs under rollback: it must keep all its state in memory above ``state_begin`` and read nothing but its inputs and the host's seeded random. */
+export class NotDeterministic extends GameError {
+  static fields = Object.freeze({"game": "", "tick": -1, "rollback": 0});
+
+  /**
+   * @param {string} message
+   * @param {{game?: string, tick?: number, rollback?: number, cause?: unknown}} [fields]
+   */
+  constructor(message, fields = {}) {
+    super(message, fields);
+    /** @type {number} */ this.rollback;
+  }
+}
+
 /** A component (game or plugin) imports something its manifest does not grant; ``component`` names it and ``missing`` lists the capabilities it would need. (In Python also PermissionError.) */
 export class CapabilityDenied extends LayerWError {
   static fields = Object.freeze({"component": "", "missing": []});
@@ -163,6 +187,9 @@ export class CapabilityDenied extends LayerWError {
 
 /** A CPU limit an Engine cannot enforce in-process (the watchdog bounds a worker process). (In Python also ValueError.) */
 export class UnsupportedCpuLimit extends LayerWError {}
+
+/** An execution tier that cannot run this build (a component or cart on the AOT tier) or here. (In Python also ValueError.) */
+export class UnsupportedTier extends LayerWError {}
 
 /** A snapshot does not belong to this module or is corrupt. (In Python also ValueError.) */
 export class SnapshotError extends LayerWError {}
@@ -187,11 +214,32 @@ export class SaveTooBig extends SaveError {
 /** A stored save slot fails its header or checksum (a torn or tampered file). (In Python also ValueError.) */
 export class SaveCorrupt extends SaveError {}
 
+/** A save server refused a request without a well-formed player key. (In Python also PermissionError.) */
+export class SaveUnauthorized extends SaveError {}
+
 /** An input recording is malformed. (In Python also ValueError.) */
 export class InputError extends LayerWError {}
 
 /** A frame's command list is malformed: an unknown op, or a command that overruns the list. (In Python also ValueError.) */
 export class CommandListError extends LayerWError {}
+
+/** A frame's GPU commands are malformed or refer to what they may not (an unknown handle, a size, offset, format or binding out of range, a limit exceeded); checked before anything reaches the GPU. */
+export class GpuStreamError extends CommandListError {}
+
+/** A WGSL shader does not compile; ``asset`` names it (empty when it came only from a frame) and ``line`` is the first line the compiler points at (0 if none). (In Python also ValueError.) */
+export class ShaderError extends LayerWError {
+  static fields = Object.freeze({"asset": "", "line": 0});
+
+  /**
+   * @param {string} message
+   * @param {{asset?: string, line?: number, cause?: unknown}} [fields]
+   */
+  constructor(message, fields = {}) {
+    super(message, fields);
+    /** @type {string} */ this.asset;
+    /** @type {number} */ this.line;
+  }
+}
 
 /** A multiplayer session refused or lost a client. */
 export class SessionError extends LayerWError {}
@@ -199,11 +247,26 @@ export class SessionError extends LayerWError {}
 /** A malformed, oversized or out-of-order protocol message. (In Python also ValueError.) */
 export class ProtocolError extends SessionError {}
 
+/** A player is out of step with its room over time: it sends inputs but no hash (the hash is how a client acknowledges the frames it applied) for ``Limits.unacked_s`` seconds. The connection is closed with ``CLOSE_OUT_OF_STEP``; the room and its other players go on. (A single message out of step, an input or hash for a tick it cannot be for, is a plain ``ProtocolError``.) */
+export class OutOfStep extends ProtocolError {}
+
 /** No free seat (or room) for a new player. */
 export class RoomFull extends SessionError {}
 
 /** A HELLO carries the token of a seat whose connection is still live (it keeps sending). */
 export class SeatTaken extends SessionError {}
+
+/** A HELLO carries a seat token of a room that could not be resumed from its checkpoint and started over: that seat is gone; join again without the token. */
+export class RoomLost extends SessionError {}
+
+/** A client lost its room and gave up rejoining it after every retry (``wire.RETRY_DELAYS_MS``). (In Python also ConnectionError.) */
+export class RoomUnreachable extends SessionError {}
+
+/** A room checkpoint could not be written to or read from the store. */
+export class CheckpointError extends LayerWError {}
+
+/** A room checkpoint is truncated, fails its digest, or holds a snapshot of another build. (In Python also ValueError.) */
+export class CheckpointCorrupt extends CheckpointError {}
 
 /** The GPU backend failed or is not available. */
 export class RenderError extends LayerWError {}

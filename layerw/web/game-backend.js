@@ -38,6 +38,7 @@
  * @property {number} [memory_mb] the memory cap in MiB (default 64)
  * @property {string[]} [assets] every asset name the game may request
  * @property {string[]} [preload] the assets ready before the first tick
+ * @property {string[]} [stream] the sounds played while they arrive (sound-stream.js)
  * @property {boolean} [component] a component build (ComponentGame) rather than a core module (Game)
  * @property {unknown[]} [plugins] a component's plugin slots (browsers do not link them yet)
  * @property {{module: {sha256: string}}} [manifest] the store's manifest, where the game came from a store
@@ -50,6 +51,8 @@
  * @property {ModuleLike | Promise<ModuleLike> | null} [module] the core module
  * @property {ComponentSource | null} [component] the jco-transpiled component
  * @property {(name: string) => Promise<ArrayBuffer>} readAsset
+ * @property {(name: string, sink: import("./sound-stream.js").SoundStream) => Promise<void>} [readStream] a streamed
+ *   sound's bytes as they arrive (a source without it hands them over at once)
  */
 
 /** @typedef {Response | ArrayBuffer | Uint8Array | WebAssembly.Module} ModuleLike */

@@ -80,7 +80,8 @@ export class GameHost {
    */
   static async create(source, { seed = 0, log = consoleLog, onAsset, saves = null } = {}) {
     const { config } = source;
-    const assets = new AssetTable(config.assets || [], config.preload || [], (n) => source.readAsset(n));
+    const assets = new AssetTable(config.assets || [], config.preload || [], (n) => source.readAsset(n), config.stream || [],
+      source.readStream ? (n, sink) => /** @type {any} */ (source).readStream(n, sink) : null);
     const [code, mixer] = await Promise.all([this.load(source), Mixer.compile(), assets.preloadAll(onAsset)]);
     const game = new this(config, assets, BigInt.asUintN(64, BigInt(seed)), log, code);
     game.saves = saves;
@@ -124,6 +125,7 @@ export class GameHost {
     this.oversizedReported = false;
     /** @type {Audio | null} set by create() */
     this.audio = null;
+    this.soundMs = 0; // milliseconds spent mixing sound so far
     /** @type {WebAssembly.Memory | null} the guest's linear memory where the host sees it (the memory cap) */
     this.memory = null;
     /** @type {import("./saves.js").SaveStore | null} the game's save slots (null in a room); not game state */
@@ -273,7 +275,8 @@ export class GameHost {
    * @returns {boolean}
    */
   blocked() {
-    return this.assets.blocked(this.tickCount);
+    return this.assets.blocked(this.tickCount)
+      || (this.audio !== null && this.audio.starved(this.assets.dueStreams(this.tickCount)));
   }
 
   /**
@@ -307,8 +310,10 @@ export class GameHost {
       block = block.subarray(0, this.sndCapacity);
     }
     const audio = this.live(this.audio);
+    const started = performance.now();
     audio.register(this.assets.takeReadySounds());
     audio.mix(block, dropped);
+    this.soundMs += performance.now() - started; // the timing overlay's `sound` (timing.js)
   }
 
   /**
@@ -318,6 +323,11 @@ export class GameHost {
    */
   takeSamples() {
     return this.live(this.audio).takeSamples();
+  }
+
+  /** Drop the sound mixed so far, unheard (counted): a room's fast-forward, whose sounds are past. */
+  skipSamples() {
+    this.live(this.audio).skip();
   }
 
   /**

@@ -14,14 +14,16 @@ export const LoopState = Object.freeze({ IDLE: "idle", RUNNING: "running", STOPP
 
 export class Loop {
   /** game, renderer, inputs (InputState); optional devices (polled each frame), recording
-   *  (replaces live devices), stopAt, fast, onStop(), onError(error). */
+   *  (replaces live devices), stopAt, fast, timing (a FrameTiming: each frame's parts), onStop(), onError(error). */
   /**
    * @param {{game: any, renderer: any, inputs: import("./input.js").InputState, devices?: any,
    *          recording?: import("./input.js").Recording | null, stopAt?: number | null, fast?: boolean,
+   *          timing?: import("./timing.js").FrameTiming | null,
    *          onStop?: () => void, onError?: (e: Error) => void}} options
    */
   constructor({ game, renderer, inputs, devices = null, recording = null, stopAt = null, fast = false,
-    onStop = () => {}, onError = (e) => { throw e; } }) {
+    timing = null, onStop = () => {}, onError = (e) => { throw e; } }) {
+    this.timing = timing;
     this.game = game;
     this.renderer = renderer;
     this.inputs = inputs;
@@ -62,6 +64,8 @@ export class Loop {
     if (this.state !== LoopState.RUNNING) return;
     try {
       if (this.devices && !this.recording) this.devices.poll(this.inputs);
+      const t0 = performance.now();
+      const sound0 = this.game.soundMs || 0;
       if (this.fast) {
         const until = performance.now() + FAST_BUDGET_MS;
         while (performance.now() < until && this.step());
@@ -71,8 +75,15 @@ export class Loop {
         while (this.lag >= this.dt && this.step()) this.lag -= this.dt;
         if (this.done || this.game.blocked()) this.lag = Math.min(this.lag, this.dt);
       }
+      const t1 = performance.now();
       for (const [handle, image] of this.game.takeNewTextures()) this.renderer.setTexture(handle, image);
-      this.renderer.draw(this.game.render());
+      const commands = this.game.render();
+      const t2 = performance.now();
+      this.renderer.draw(commands);
+      if (this.timing) {
+        const sound = (this.game.soundMs || 0) - sound0;
+        this.timing.frame({ tick: t1 - t0 - sound, sound, render: t2 - t1, present: performance.now() - t2 });
+      }
     } catch (e) {
       this.stop(LoopState.FAILED);
       this.onError(e);

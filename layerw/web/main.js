@@ -10,21 +10,27 @@
 //       hears each problem they find).
 //   join(canvas, source, options) -> Promise<Client>
 //       The same game in a multiplayer room (session.js): options room, base (server URL),
-//       spectate, ticks (stop at this tick), renderer, overlay, onStop, onError, onReconnecting,
-//       onReconnected. Resolves once the room's state is loaded; the game then advances only on
-//       the room's confirmed frames, and rejoins its seat by itself when the connection drops.
+//       spectate, ticks (stop at this tick), window (ticks a player predicts at most, default 8, 0:
+//       none), lead (a fixed lead instead of the measured one), renderer, overlay, onStop, onError,
+//       onReconnecting, onReconnected. Resolves once the room's state is loaded; a player then runs
+//       ahead of the room's confirmed frames (a spectator follows them), and rejoins its seat by
+//       itself when the connection drops.
 //   play(page) — the play.html page. Served by `layerw serve` at /play/GAME (the page carries a
 //       `layerw-game` meta) it loads GAME from the store (store-source.js; ?channel= ?version=);
-//       otherwise ?src= names a build directory. ?room=ID joins a room instead of playing alone.
+//       otherwise ?src= names a build directory (?debug: its game.debug.wasm, DWARF for DevTools). ?room=ID joins a room instead of playing alone.
 //       ?delta=auto|always|never picks when a module delta is used. Also ?renderer= ?ticks=
-//       ?inputs= ?seed= ?fast ?spectate ?dev=1 (the dev checks). Playing alone, the game's saves live in IndexedDB
-//       (?saves=0: none); a room keeps none. Shows a progress bar while loading and a clear message
+//       ?inputs= ?seed= ?fast ?spectate ?window=N ?lead=N ?dev=1 (the dev checks). Playing alone, the game's saves live in
+//       IndexedDB (?saves=0: none); a room keeps none. Shows a progress bar while loading and a clear message
 //       on failure ("reconnecting…" while a room connection is retried), and exposes
-//       window.layerw = {tick, stateHash(), audioHash(), renderer: {name, glRenderer}, status, error, load
-//       (loader stats), session (room stats), devProblems (?dev=1), firstFrameMs (since navigation
-//       start)}. Served by
+//       window.layerw = {tick, stateHash(), audioHash(), renderer: {name, glRenderer}, status, error,
+//       errorFrames (a crash's wasm frames, innermost first: {offset, function, file, line}, named from
+//       the build's game.symbols.json where the page may read it), load (loader stats), session (room
+//       stats), devProblems (?dev=1), firstFrameMs (since navigation start), timing() (the F3 timing
+//       overlay: {shown, ms: {tick, render, present, sound}}, running means; null in a room)}. Served by
 //       `layerw serve`, it reports its load timings (on the first frame) and any failure to the
-//       server's /telemetry (telemetry.js); ?telemetry=0 turns that off.
+//       server's /telemetry (telemetry.js); ?telemetry=0 turns that off. The mix plays through
+//       a Speaker (speaker.js) with the page's sound controls (sound-panel.js, window.layerw.sound);
+//       ?sound=0: none; ?latency=MS bounds its backlog; ?audiotap keeps what it played (tests).
 
 import { isCart } from "./cart.js";
 import { CartGame, moduleBytes } from "./cart-game.js";
@@ -33,18 +39,23 @@ import { Devices } from "./devices.js";
 import { LayerWError } from "./errors.js";
 import { Game } from "./game.js";
 import { SaveStore } from "./saves.js";
+import { SoundPanel } from "./sound-panel.js";
 import { InputState, Recording } from "./input.js";
 import { Loop, LoopState } from "./loop.js";
 import { createRenderer } from "./renderer.js";
 import { Session } from "./session.js";
 import { dirSource } from "./source.js";
 import { storeSource } from "./store-source.js";
+import { describe, sourceFrames, wasmFrames } from "./symbols.js";
 import { Telemetry } from "./telemetry.js";
+import { FrameTiming, PARTS } from "./timing.js";
+
+const MAX_REPORTED_FRAMES = 16; // a crash report stays far below the server's size cap (telemetry.py)
 
 /** A running game: its Game, renderer, input state, devices and loop. */
 export class Client {
   /** @param {{game: any, renderer: any, inputs: InputState, devices: Devices | null,
-   *          loop: {stop: () => void, stats?: object}}} parts  the loop is a Loop, or a Session in a room */
+   *          loop: {stop: () => void, stats?: object, timing?: {close(): void} | null}}} parts  the loop is a Loop, or a Session in a room */
   constructor({ game, renderer, inputs, devices, loop }) {
     this.game = game;
     this.renderer = renderer;
@@ -60,6 +71,7 @@ export class Client {
 
   close() {
     this.loop.stop();
+    if (this.loop.timing) this.loop.timing.close();
     if (this.devices) this.devices.close();
     this.renderer.close();
     this.game.close();
@@ -105,7 +117,8 @@ export async function boot(canvas, source, options = {}) {
   }
   const inputs = new InputState(players);
   const devices = recording ? null : new Devices(canvas, { width: config.width, height: config.height, overlay });
-  const loop = new Loop({ game, renderer, inputs, devices, recording, stopAt: ticks, fast, onStop, onError });
+  const timing = new FrameTiming(canvas);
+  const loop = new Loop({ game, renderer, inputs, devices, recording, stopAt: ticks, fast, timing, onStop, onError });
   const client = new Client({ game, renderer, inputs, devices, loop });
   loop.start();
   return client;
@@ -114,7 +127,7 @@ export async function boot(canvas, source, options = {}) {
 export async function join(canvas, source, options = {}) {
   const {
     room, base = location.origin, spectate = false, renderer: prefer = "auto", ticks = null, overlay = "auto",
-    fontUrl, shadersUrl, log, onStop, onError, onReconnecting, onReconnected,
+    window: predictWindow, lead = null, fontUrl, shadersUrl, log, onStop, onError, onReconnecting, onReconnected,
   } = options;
   const { config } = source;
   const renderer = await createRenderer(canvas, {
@@ -129,7 +142,8 @@ export async function join(canvas, source, options = {}) {
   }
   const devices = spectate ? null : new Devices(canvas, { width: config.width, height: config.height, overlay });
   const session = new Session({
-    game, renderer, devices, base, room, spectate, stopAt: ticks, onStop, onError, onReconnecting, onReconnected,
+    game, renderer, devices, base, room, spectate, stopAt: ticks, window: predictWindow, lead, onStop, onError,
+    onReconnecting, onReconnected,
   });
   const client = new Client({ game, renderer, inputs: session.inputs, devices, loop: session });
   try {
@@ -176,7 +190,7 @@ function loadReport(api, params) {
 }
 
 /** Run the play page: `page` holds the canvas, progress, error and (optional) status elements. */
-export async function play({ canvas, progress, progressText, error, status = null }) {
+export async function play({ canvas, progress, progressText, error, status = null, sound = null }) {
   const params = new URLSearchParams(location.search);
   let client = null;
   const api = {
@@ -190,27 +204,45 @@ export async function play({ canvas, progress, progressText, error, status = nul
     readPixels: async () => base64(await client.readPixels()),
     lastInput: () => (client && client.game.lastInput ? base64(client.game.lastInput) : null),
     client: () => client,
+    timing: () => (client && client.loop.timing ? { shown: client.loop.timing.shown,
+      ms: Object.fromEntries(PARTS.map((p) => [p, client.loop.timing.meanMs(p)])) } : null),
     load: null,
     saves: null, // the SaveStore when playing alone
     saveError: null, // the last save IndexedDB refused (also shown on the page)
     session: null,
     firstFrameMs: null,
+    sound: null, // the SoundPanel (its speaker plays the mix; ?sound=0: none)
   };
   /** @type {any} */ (window).layerw = api;
   const meta = /** @type {HTMLMetaElement | null} */ (document.querySelector('meta[name="layerw-game"]'));
   const telemetry = meta && params.get("telemetry") !== "0" ? new Telemetry(new URL("/telemetry", location.href).href) : null;
+  let source = null;
   const fail = (e) => {
     const tick = client ? client.tick : 0;
     const name = api.name || "game";
-    const text = e instanceof LayerWError ? e.message : `${name} failed at tick ${tick}: ${e.message || e}`;
-    api.status = LoopState.FAILED;
-    api.error = text;
-    if (status) status.hidden = true;
-    error.textContent = text;
-    error.hidden = false;
-    progress.hidden = true;
-    console.error(`[${name}] tick ${tick}: ${text}`);
-    if (telemetry) telemetry.error({ game: name, tick, error: text, error_class: (e && e.name) || "Error" });
+    const message = e instanceof LayerWError ? e.message : `${name} failed at tick ${tick}: ${e.message || e}`;
+    // a trap's wasm frames (V8's stack of the RuntimeError it wraps), named from the build's symbols
+    const wasm = wasmFrames(e && e.cause instanceof Error ? e.cause.stack : e && e.stack);
+    const show = (frames) => {
+      const text = message + describe(frames);
+      api.status = LoopState.FAILED;
+      api.error = text;
+      api.errorFrames = frames;
+      if (status) status.hidden = true;
+      error.textContent = text;
+      error.hidden = false;
+      progress.hidden = true;
+      console.error(`[${name}] tick ${tick}: ${text}`);
+      if (telemetry) {
+        telemetry.error({ game: name, version: source ? source.config.version : undefined, tick, error: message,
+          error_class: (e && e.name) || "Error", frames: frames.length ? frames.slice(0, MAX_REPORTED_FRAMES) : undefined });
+      }
+    };
+    if (wasm.length && source && source.readSymbols) {
+      source.readSymbols().then((symbols) => show(sourceFrames(wasm, symbols)));
+    } else {
+      show(sourceFrames(wasm, null));
+    }
   };
   try {
     const src = params.get("src");
@@ -219,7 +251,6 @@ export async function play({ canvas, progress, progressText, error, status = nul
       progress.value = bytes;
       progressText.textContent = `${(bytes / 1024).toFixed(0)} / ${(total / 1024).toFixed(0)} kB · ${items}/${itemsTotal} ${unit}`;
     };
-    let source;
     if (meta && !src) {
       api.name = meta.content;
       source = await storeSource(meta.content, {
@@ -228,7 +259,7 @@ export async function play({ canvas, progress, progressText, error, status = nul
       });
       api.load = source.stats;
     } else if (src) {
-      source = await dirSource(src.endsWith("/") ? src : `${src}/`, { onProgress: onProgress("files") });
+      source = await dirSource(src.endsWith("/") ? src : `${src}/`, { onProgress: onProgress("files"), debug: params.has("debug") });
     } else {
       throw new LayerWError("no game given: open /play/GAME on a `layerw serve` server, or this page with ?src=URL of a game's build directory");
     }
@@ -256,6 +287,8 @@ export async function play({ canvas, progress, progressText, error, status = nul
     if (params.has("room")) {
       client = await join(canvas, source, {
         ...common, room: params.get("room"), spectate: params.has("spectate"),
+        window: params.has("window") ? Number(params.get("window")) : undefined,
+        lead: params.has("lead") ? Number(params.get("lead")) : null,
         onReconnecting: ({ attempt, of, code }) => {
           api.status = "reconnecting";
           showStatus(`reconnecting… (try ${attempt} of ${of})`);
@@ -283,12 +316,18 @@ export async function play({ canvas, progress, progressText, error, status = nul
         ...common, seed: BigInt(params.get("seed") || 0), fast: params.has("fast"), recording, saves, onProblem,
       });
     }
+    // before any await: a fast run may stop while the sound panel opens, and the page says its renderer by then
+    api.renderer = { name: client.renderer.name, glRenderer: client.renderer.glRenderer };
     // the loop's first animation frame was requested first, so this runs right after it drew
     requestAnimationFrame(() => {
       api.firstFrameMs = performance.now();
       if (telemetry) telemetry.load(loadReport(api, params));
     });
-    api.renderer = { name: client.renderer.name, glRenderer: client.renderer.glRenderer };
+    if (sound && params.get("sound") !== "0") {
+      api.sound = await SoundPanel.open(sound, client.game, {
+        latencyMs: params.has("latency") ? Number(params.get("latency")) : undefined, tap: params.has("audiotap"),
+      });
+    }
     if (api.status === "loading") api.status = LoopState.RUNNING;
     progress.hidden = true;
     progressText.hidden = true;

@@ -27,6 +27,7 @@ let compiled = null;
  * @property {(tickRate: number) => number} mx_check_state
  * @property {() => number} mx_digest
  * @property {() => void} mx_hash_out
+ * @property {(handle: number) => number} mx_stream_need
  */
 
 export class Mixer {
@@ -82,6 +83,31 @@ export class Mixer {
         + `${MAX_SOUNDS - 1}, or the game's sounds exceed ${MAX_SOUND_BYTES} bytes`);
     }
     this.bytes.set(pcm, ptr);
+  }
+
+  /**
+   * Room for streamed sound `handle`'s `frames` frames, filled by write() as they arrive; its address.
+   * @param {number} handle
+   * @param {number} frames
+   * @returns {number}
+   */
+  addStream(handle, frames) {
+    const ptr = this.x.mx_sound_alloc(handle, frames) >>> 0;
+    if (ptr === 0) {
+      throw new SoundError(`the mixer cannot hold sound ${handle} (${frames} frames): a handle above `
+        + `${MAX_SOUNDS - 1}, or the game's sounds exceed ${MAX_SOUND_BYTES} bytes`);
+    }
+    return ptr;
+  }
+
+  /** @param {number} ptr @param {Uint8Array} bytes */
+  write(ptr, bytes) {
+    this.bytes.set(bytes, ptr);
+  }
+
+  /** How many of streamed sound `handle`'s first frames the next tick's mix may read. @param {number} handle */
+  streamNeed(handle) {
+    return this.x.mx_stream_need(handle) >>> 0;
   }
 
   /**

@@ -2,14 +2,16 @@
 // layerw/session/protocol.py (read its docstring for the layout), little-endian. The message
 // types and sizes come from wire.js, generated from layerw/wire.py.
 //
-//   client -> server   HELLO 0x01, INPUT 0x02, HASH 0x03          (hello, inputMessage, hashMessage)
-//   server -> client   WELCOME 0x10, STATE 0x11, FRAME 0x12       (decodeServer)
+//   client -> server   HELLO 0x01, INPUT 0x02, HASH 0x03, PING 0x04          (hello, inputMessage, hashMessage, pingMessage)
+//   server -> client   WELCOME 0x10, STATE 0x11, FRAME 0x12, PONG 0x13       (decodeServer)
 //
 // Player input travels as the contract's own lw_player bytes; the server relays it untouched.
 
 import { STRUCTS, MAX_PLAYERS } from "./abi.js";
 import { ProtocolError } from "./errors.js";
-import { FRAME, HASH, HASH_SIZE, HELLO, INPUT, NO_BASE, STATE, TOKEN_SIZE, VERSION, WELCOME } from "./wire.js";
+import {
+  FRAME, HASH, HASH_SIZE, HELLO, INPUT, NO_BASE, PING, PING_SIZE, PONG, STATE, TOKEN_SIZE, VERSION, WELCOME,
+} from "./wire.js";
 
 const PLAYER_SIZE = STRUCTS.lw_player.size;
 const INPUT_SIZE = STRUCTS.lw_input.size;
@@ -43,6 +45,14 @@ export function hashMessage(tick, digest) {
   out[0] = HASH;
   new DataView(out.buffer).setUint32(1, tick >>> 0, true);
   out.set(digest, 5);
+  return out;
+}
+
+/** A PING carrying `sentMs` (this page's clock, a float64); its PONG echoes it back. */
+export function pingMessage(sentMs) {
+  const out = new Uint8Array(1 + PING_SIZE);
+  out[0] = PING;
+  new DataView(out.buffer).setFloat64(1, sentMs, true);
   return out;
 }
 
@@ -81,6 +91,7 @@ class Reader {
  *            frames: Frame[]}} State
  * @typedef {{type: number, seat: number, token: Uint8Array, tickRate: number, inputDelay: number, hashEvery: number,
  *            snapshotEvery: number, state: State}} Welcome
+ * @typedef {{type: number, sentMs: number}} Pong
  */
 
 /** @returns {Frame} */
@@ -115,8 +126,8 @@ function state(r) {
   return { type: STATE, tick, inputs, kind, baseTick, snapshot, frames };
 }
 
-/** Parse a server message (a Uint8Array): {type: WELCOME|STATE|FRAME, ...}.
- * @returns {Welcome | State | Frame} */
+/** Parse a server message (a Uint8Array): {type: WELCOME|STATE|FRAME|PONG, ...}.
+ * @returns {Welcome | State | Frame | Pong} */
 export function decodeServer(bytes) {
   const r = new Reader(bytes);
   const type = r.u8();
@@ -133,6 +144,9 @@ export function decodeServer(bytes) {
     msg = state(r);
   } else if (type === FRAME) {
     msg = frame(r);
+  } else if (type === PONG) {
+    const payload = r.take(PING_SIZE);
+    msg = { type, sentMs: new DataView(payload.buffer, payload.byteOffset, PING_SIZE).getFloat64(0, true) };
   } else {
     throw new ProtocolError(`unknown server message type 0x${type.toString(16)}`);
   }

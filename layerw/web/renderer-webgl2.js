@@ -194,7 +194,13 @@ export class WebGL2Renderer {
   }
 
   draw(commands) {
-    this.render(this.frame.parse(commands));
+    const frame = this.frame.parse(commands);
+    if (frame.gpu.length) { // the GPU API is WebGPU's: WebGL2 cannot run it (2D games run here as ever)
+      throw new RenderError("this game draws with the GPU API, which needs WebGPU, and this browser gives the page no "
+        + "WebGPU adapter (WebGL2 runs only 2D games): open it in a browser with WebGPU turned on (Chrome, Edge, "
+        + "Safari 26, Firefox 141 or later)");
+    }
+    this.render(frame);
   }
 
   render(frame) {

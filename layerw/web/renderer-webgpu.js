@@ -1,12 +1,15 @@
 // WebGPURenderer: the command list drawn with WebGPU, using the native renderer's own WGSL
 // (layerw/gfx/shaders.wgsl, fetched as is) with the same pipelines, bind group layouts, one buffer
 // upload per frame, a dynamic camera offset and a scissor rect per batch. Frames render into an
-// offscreen rgba8unorm target at the game's resolution, then are copied to the canvas.
+// offscreen rgba8unorm target at the game's resolution, then are copied to the canvas. A frame's GPU
+// commands (the GPU API) run first on the same device (gpureplay.js), into that target; its 2D
+// batches then draw over what they drew, unless the frame clears.
 
 import {
   BATCH_WORDS, FONT_TEXTURE, Frame, INSTANCE_WORDS, Pipeline, TRANSFORM_WORDS, VERTEX_WORDS,
 } from "./commands.js";
 import { RenderError } from "./errors.js";
+import { GpuReplay } from "./gpureplay.js";
 import { loadImage, scissor } from "./renderer.js";
 
 const FORMAT = "rgba8unorm";
@@ -39,6 +42,8 @@ export class WebGPURenderer {
     this.height = height;
     this.frame = new Frame();
     this.textures = new Map();
+    /** @type {GpuReplay | null} */
+    this.gpu = null; // the game's GPU resources, made at its first GPU command
     this.context = canvas.getContext("webgpu");
     if (!this.context) throw new RenderError("the canvas offers no WebGPU context");
     this.context.configure({
@@ -159,10 +164,15 @@ export class WebGPURenderer {
     queue.writeBuffer(this.buffer, 0, cameras);
     if (frame.quadCount) queue.writeBuffer(this.buffer, quadsAt, frame.instances, 0, frame.quadCount * INSTANCE_WORDS);
     if (frame.vertexCount) queue.writeBuffer(this.buffer, vertsAt, frame.vertices, 0, frame.vertexCount * VERTEX_WORDS);
+    let drew = false;
+    if (frame.gpu.length) {
+      if (this.gpu === null) this.gpu = new GpuReplay(this.device, this.targetView, this.width, this.height);
+      drew = this.gpu.run(frame.gpu);
+    }
     const clear = frame.clear !== null ? frame.clear : 0xFF000000;
     const encoder = this.device.createCommandEncoder();
-    const pass = encoder.beginRenderPass({ colorAttachments: [{
-      view: this.targetView, loadOp: "clear", storeOp: "store",
+    const pass = encoder.beginRenderPass({ colorAttachments: [{ // 2D over what the GPU passes drew, unless it clears
+      view: this.targetView, loadOp: drew && frame.clear === null ? "load" : "clear", storeOp: "store",
       clearValue: [0, 8, 16, 24].map((s) => ((clear >>> s) & 255) / 255) }] });
     const b = frame.batches;
     for (let i = 0; i < frame.batchCount; i++) {
@@ -205,6 +215,7 @@ export class WebGPURenderer {
   }
 
   close() {
+    if (this.gpu !== null) this.gpu.close();
     for (const { texture } of this.textures.values()) texture.destroy();
     this.textures.clear();
     if (this.buffer) this.buffer.destroy();

@@ -1,11 +1,15 @@
 // Session: this browser in a multiplayer room (the browser's layerw/session/client.py + replica.py).
 //
 // The room's server runs the game authoritatively and broadcasts one FRAME per tick. The browser
-// never ticks on its own clock here: it loads the room's STATE (a snapshot, or a block delta against
-// a snapshot it took itself, plus the frames since), fast-forwards through those frames, then
-// applies each FRAME as it arrives. It sends its local player's lw_player only when it changes
-// (for tick + input_delay), a HASH every hash_every ticks, and renders on requestAnimationFrame.
-// A STATE arriving later (after a desync) replaces the game state: that heals it.
+// loads the room's STATE (a snapshot, or a block delta against a snapshot it took itself, plus the
+// frames since), fast-forwards through those frames, then confirms each FRAME as it arrives. A
+// player runs ahead of those frames by up to `window` ticks (rollback.js; 0: on confirmed frames
+// only), as far as its measured round trip needs (lead.js, from PING/PONG every PING_EVERY_S), so
+// its own input shows on the next tick; a wrong guess is repaired by restoring and resimulating.
+// A spectator ticks on confirmed frames only. It sends its local player's lw_player only when it
+// changes (for the present tick + input_delay), a HASH of a confirmed tick every hash_every ticks,
+// and renders the present on requestAnimationFrame. A STATE arriving later (after a desync) replaces
+// the game state: that heals it.
 //
 // A dropped connection (after the first WELCOME) is retried with backoff (RETRY_DELAYS_MS): the
 // HELLO carries this seat's token and the tick of the newest snapshot this browser took, so within
@@ -16,14 +20,18 @@
 import { STRUCTS } from "./abi.js";
 import { LayerWError, ProtocolError, SessionError } from "./errors.js";
 import { InputState } from "./input.js";
+import { Lead } from "./lead.js";
 import * as p from "./protocol.js";
+import { DEFAULT_WINDOW, Rollback } from "./rollback.js";
 import { applyDelta, parseSnapshot } from "./snapshot.js";
 import {
-  CLOSE_ELSEWHERE, DELTA, KEPT_SNAPSHOTS, MAX_REDIRECTS, NO_BASE, NO_RETRY, NO_SEAT, PLAYER, RETRY_DELAYS_MS, SPECTATOR, STATE,
-  TOKEN_SIZE, WELCOME,
+  CLOSE_ELSEWHERE, DELTA, KEPT_SNAPSHOTS, MAX_REDIRECTS, NO_BASE, NO_RETRY, NO_SEAT, PING_EVERY_S, PLAYER, PONG,
+  RETRY_DELAYS_MS, SPECTATOR, STATE, TOKEN_SIZE, WELCOME,
 } from "./wire.js";
 
 const PLAYER_SIZE = STRUCTS.lw_player.size;
+const CONNECTED = /** @type {number} */ (STRUCTS.lw_player.fields.connected[0]);
+const REPORTED = 64; // hash reports a session remembers (replica.py's REPORTED)
 
 export const SessionState = Object.freeze({
   CONNECTING: "connecting", PLAYING: "running", RECONNECTING: "reconnecting", STOPPED: "stopped", CLOSED: "closed",
@@ -44,16 +52,18 @@ export function roomSocketUrl(base, game, room) {
 /**
  * @typedef {{attempt: number, of: number, delayMs: number, code: number, reason: string}} Reconnecting
  * @typedef {{game: any, renderer: any, devices?: any, base: string, room: string, spectate?: boolean,
- *            stopAt?: number | null, onStop?: () => void, onError?: (e: Error) => void,
+ *            stopAt?: number | null, window?: number, lead?: number | null, onStop?: () => void, onError?: (e: Error) => void,
  *            onReconnecting?: (r: Reconnecting) => void, onReconnected?: () => void}} SessionOptions
  */
 
 export class Session {
   /** game (a started Game), renderer, devices (or null), base (server URL), room id; options:
-   *  spectate, stopAt (stop applying frames at this tick), onStop(), onError(error),
+   *  spectate, stopAt (stop applying frames at this tick), window (ticks a player may predict, 0:
+   *  none), lead (a fixed lead in ticks instead of the measured one), onStop(), onError(error),
    *  onReconnecting({attempt, of, delayMs, code, reason}) before each retry, onReconnected().
    *  @param {SessionOptions} options */
-  constructor({ game, renderer, devices = null, base, room, spectate = false, stopAt = null, onStop = () => {},
+  constructor({ game, renderer, devices = null, base, room, spectate = false, stopAt = null, window = DEFAULT_WINDOW,
+    lead = null, onStop = () => {},
     onError = (e) => { throw e; }, onReconnecting = () => {}, onReconnected = () => {} }) {
     this.game = game;
     this.renderer = renderer;
@@ -62,6 +72,8 @@ export class Session {
     this.room = room;
     this.spectate = spectate;
     this.stopAt = stopAt;
+    this.window = window;
+    this.fixedLead = lead;
     this.onStop = onStop;
     this.onError = onError;
     this.onReconnecting = onReconnecting;
@@ -72,6 +84,8 @@ export class Session {
     this.local = new InputState(1); // this browser's devices, as players[0]
     this.lastSent = this.playerBytes().slice();
     this.saved = [];
+    /** @type {Array<[number, string]>} the hashes this page reported (tick, hex): its recent confirmed hash chain */
+    this.reported = [];
     this.queue = [];
     this.pumping = false;
     this.loading = false;
@@ -81,7 +95,16 @@ export class Session {
       seat: NO_SEAT, bytesReceived: 0, framesApplied: 0, inputsSent: 0, hashesSent: 0, states: 0, heals: 0,
       reconnects: 0, deltaStates: 0, lastStateKind: null, lastStateBytes: 0,
       firstHeal: null, // {tick, renderChangesState} of the first heal (diagnose)
+      // prediction: ticks simulated ahead, mispredictions repaired, ticks resimulated (and their wall
+      // time), predicted ticks checked for / missing this player's latest input, the round trip, the lead
+      window: 0, predicted: 0, rollbacks: 0, resimulated: 0, resimulatingMs: 0, ownChecked: 0, ownMissed: 0, rttMs: 0,
+      lead: 0, confirmed: 0,
     };
+    /** @type {Rollback} */
+    this.rollback = new Rollback(game, this.inputs, { window: 0 });
+    /** @type {Lead | null} */
+    this.lead = null;
+    this.pingTimer = null;
     this.seat = NO_SEAT;
     /** @type {Uint8Array} */
     this.token = new Uint8Array(TOKEN_SIZE);
@@ -198,8 +221,13 @@ export class Session {
           this.hashEvery = welcome.hashEvery;
           this.snapshotEvery = welcome.snapshotEvery;
           this.stats.seat = welcome.seat;
+          this.predictFrom(welcome);
+          const joining = this.state === SessionState.CONNECTING;
           await this.load(welcome.state);
-          if (this.state === SessionState.CONNECTING) {
+          if (this.seat !== NO_SEAT) this.heldOwn();
+          if (joining && this.state === SessionState.STOPPED) {
+            this.onJoined(this); // it reached stopAt in its own fast-forward: joined, and done
+          } else if (this.state === SessionState.CONNECTING) {
             this.to(SessionState.PLAYING);
             this.onJoined(this);
           } else if (this.state === SessionState.RECONNECTING) {
@@ -213,15 +241,80 @@ export class Session {
           if (!this.stats.firstHeal) await this.diagnose();
           this.stats.heals++;
           await this.load(/** @type {p.State} */ (msg));
+        } else if (msg.type === PONG) {
+          const now = performance.now();
+          if (this.lead) this.lead.roundTrip((now - /** @type {p.Pong} */ (msg).sentMs) / 1000, now / 1000);
         } else {
+          if (this.lead) this.lead.frame(performance.now() / 1000);
           await this.apply(/** @type {p.Frame} */ (msg));
         }
       }
+      this.predict();
     } catch (e) {
       this.fail(e);
     } finally {
       this.pumping = false;
     }
+  }
+
+  /** A WELCOME: a player predicts up to its window (a new Rollback and Lead, PINGs to measure the
+   *  round trip); a spectator follows confirmed frames.
+   *  @param {p.Welcome} welcome */
+  predictFrom(welcome) {
+    const window = welcome.seat === NO_SEAT ? 0 : this.window;
+    this.rollback = new Rollback(this.game, this.inputs, { seat: welcome.seat, window, hashEvery: welcome.hashEvery });
+    this.stats.window = window;
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    this.pingTimer = null;
+    this.lead = null;
+    if (!window) return;
+    this.lead = new Lead(welcome.tickRate, welcome.inputDelay, window, this.fixedLead);
+    this.lead.frame(performance.now() / 1000); // the WELCOME brought frames up to now: none is late yet
+    const ping = () => this.send(p.pingMessage(performance.now()));
+    ping();
+    this.pingTimer = setInterval(ping, PING_EVERY_S * 1000);
+  }
+
+  /** After a WELCOME the room holds (or, for a new seat, is about to apply) its record of this seat,
+   *  connected: that is the last input sent, and the prediction's guess until the next one. */
+  heldOwn() {
+    const at = this.inputs.player(this.seat);
+    const held = this.inputs.bytes.slice(at, at + PLAYER_SIZE);
+    new DataView(held.buffer).setUint32(CONNECTED, 1, true);
+    this.rollback.local(this.tick, held);
+    this.lastSent = held;
+  }
+
+  /** Simulate ahead of the confirmed frames as far as the lead allows now (not while a message is
+   *  being handled: a rollback's restore is async). */
+  predict() {
+    this.predictAhead();
+    this.count();
+  }
+
+  predictAhead() {
+    const lead = this.lead;
+    if (!lead || this.state !== SessionState.PLAYING || this.loading) return;
+    const target = lead.target(performance.now() / 1000);
+    const rollback = this.rollback;
+    while (rollback.ahead < target && (this.stopAt === null || rollback.present < this.stopAt) && !this.game.blocked()) {
+      if (!rollback.predict()) break;
+      if (this.inputDelay) continue; // with a delay, own input applies that many ticks later by design
+      const guessed = /** @type {import("./rollback.js").Predicted} */ (rollback.ring.at(-1)).players;
+      const mine = guessed.subarray(this.seat * PLAYER_SIZE, (this.seat + 1) * PLAYER_SIZE);
+      this.stats.ownChecked++;
+      if (!mine.every((b, i) => b === this.lastSent[i])) this.stats.ownMissed++;
+    }
+  }
+
+  /** Copy the prediction's counters into stats (window.layerw.session). */
+  count() {
+    const { rollback, lead, stats } = this;
+    Object.assign(stats, {
+      predicted: rollback.predicted, rollbacks: rollback.rollbacks, resimulated: rollback.resimulated,
+      resimulatingMs: rollback.resimulatingMs, confirmed: rollback.confirmed,
+    });
+    if (lead) Object.assign(stats, { rttMs: lead.rtt * 1000, lead: lead.target(performance.now() / 1000) });
   }
 
   /** Replace the game state with the room's, then fast-forward through its frames.
@@ -239,6 +332,7 @@ export class Session {
       }
       if (snap.tick !== state.tick) throw new ProtocolError(`STATE says tick ${state.tick} but its snapshot is of tick ${snap.tick}`);
       await this.game.restore(snap);
+      this.rollback.reset();
       this.inputs.bytes.set(state.inputs);
       this.saved = [snap];
       this.stats.states++;
@@ -249,28 +343,35 @@ export class Session {
       this.loading = false;
     }
     for (const frame of state.frames) await this.apply(frame);
+    this.game.skipSamples(); // the fast-forward's sounds are past: the speaker starts at the room's present
   }
 
-  /** Tick with a confirmed frame (after any asset it waits for); hash and snapshot when due. */
-  /** @param {p.Frame} frame */
+  /** Confirm a frame (tick with it, or check the guess made for it and repair a wrong one), after
+   *  any asset it waits for; snapshot and hash the confirmed tick when due.
+   *  @param {p.Frame} frame */
   async apply(frame) {
-    if (this.stopAt !== null && this.game.tickCount >= this.stopAt) return this.stop(SessionState.STOPPED);
+    const rollback = this.rollback;
+    if (this.stopAt !== null && rollback.confirmed >= this.stopAt) return this.stop(SessionState.STOPPED);
     while (this.game.blocked()) await new Promise((r) => setTimeout(r, 4));
-    if (frame.tick !== this.game.tickCount) {
-      throw new ProtocolError(`frame for tick ${frame.tick} arrived at tick ${this.game.tickCount}`);
+    const loading = this.loading;
+    this.loading = true; // a rollback restores in a fresh instance: nothing draws meanwhile
+    try {
+      await rollback.confirm(frame);
+    } finally {
+      this.loading = loading;
     }
-    for (const [seat, player] of frame.changes) this.inputs.bytes.set(player, this.inputs.player(seat));
-    this.game.tick(this.inputs, frame.events);
     this.stats.framesApplied++;
-    const tick = this.game.tickCount;
+    const tick = rollback.confirmed;
     if (this.snapshotEvery && tick % this.snapshotEvery === 0) {
-      this.saved.push(this.game.snapshot());
+      this.saved.push(rollback.confirmedSnapshot());
       if (this.saved.length > KEPT_SNAPSHOTS) this.saved.shift();
     }
     if (this.hashEvery && tick % this.hashEvery === 0) {
-      const hex = await this.game.stateHash(); // the state is copied before the first await
+      const hex = await rollback.confirmedHash(); // the state is copied before the first await
       this.send(p.hashMessage(tick, Uint8Array.from(hex.match(/../g), (h) => parseInt(h, 16))));
       this.stats.hashesSent++;
+      this.reported.push([tick, hex]);
+      if (this.reported.length > REPORTED) this.reported.shift();
     }
     if (this.stopAt !== null && tick >= this.stopAt) this.stop(SessionState.STOPPED);
   }
@@ -280,7 +381,9 @@ export class Session {
     if (this.seat === NO_SEAT || this.state !== SessionState.PLAYING) return;
     const now = this.playerBytes();
     if (now.every((b, i) => b === this.lastSent[i])) return;
-    this.send(p.inputMessage(this.game.tickCount + this.inputDelay, now));
+    const target = this.game.tickCount + this.inputDelay; // the next tick simulated (maybe ahead), plus the delay
+    this.send(p.inputMessage(target, now));
+    this.rollback.local(target, now);
     this.lastSent = now.slice();
     this.stats.inputsSent++;
   }
@@ -290,6 +393,7 @@ export class Session {
     try {
       if (this.devices) this.devices.poll(this.local);
       this.sendInput();
+      if (!this.pumping) this.predict();
       if (!this.loading && this.state !== SessionState.CONNECTING) {
         for (const [handle, image] of this.game.takeNewTextures()) this.renderer.setTexture(handle, image);
         this.renderer.draw(this.game.render());
@@ -314,6 +418,8 @@ export class Session {
   close(code = 1000, reason = "bye") {
     if (this.request) cancelAnimationFrame(this.request);
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    this.pingTimer = null;
     const ws = this.ws;
     this.ws = null;
     if (ws && ws.readyState <= WebSocket.OPEN) ws.close(code, reason);

@@ -56,9 +56,11 @@ function split(data, magic, what) {
   if (start + n > data.length) throw new ProtocolError(`${what} header overruns the message`);
   let header;
   try {
-    // the source text of every integer, so the 64-bit rng state stays exact
+    // the source text of every integer, so the 64-bit rng state (and any integer past 2^53, e.g. a
+    // cart's i64 global) stays exact
     header = JSON.parse(utf8.decode(data.subarray(start, start + n)),
-      (key, value, context) => (key === "rng" && context && context.source ? BigInt(context.source) : value));
+      (key, value, context) => ((key === "rng" || (typeof value === "number" && !Number.isSafeInteger(value)))
+        && context && /^-?\d+$/.test(context.source) ? BigInt(context.source) : value));
   } catch (e) {
     throw new ProtocolError(`${what} header is corrupt: ${e.message}`);
   }

@@ -6,7 +6,9 @@
 //    module: Response | ArrayBuffer | Uint8Array | WebAssembly.Module (or a Promise of one),
 //    component: (a component build, config.component) {glue: Promise<the jco-transpiled ES
 //               module>, coreModule(name) -> Promise<Response | bytes>} instead of `module`,
-//    readAsset(name) -> Promise<ArrayBuffer>}
+//    readAsset(name) -> Promise<ArrayBuffer>, readStream(name, sink) -> Promise<void>: a streamed
+//    sound's bytes into a SoundStream as they arrive,
+//    readSymbols() -> Promise<Symbols | null> (symbols.js: a crash names source lines; null: none here)}
 //
 // `dirSource` (here) and `storeSource` (store-source.js, manifests and verified chunks) are the two
 // loaders. `dirSource` reads a build directory served over HTTP (what `layerw build` writes, plus a
@@ -14,8 +16,11 @@
 // `transpiled/` files), the browser's counterpart of DirBundle.
 
 import { LayerWError } from "./errors.js";
+import { loadSymbols } from "./symbols.js";
 
 export const DESCRIPTOR = "game.json";
+export const SYMBOLS = "game.symbols.json";
+export const DEBUG_MODULE = "game.debug.wasm"; // game.wasm with its DWARF (`layerw build` writes both) // the build's source-line table, beside game.wasm (symbols.js)
 /** The verified bytes each compiled module a loader hands over was compiled from: a WASM-4 cart's
  *  host (cart-game.js) needs them, to export the cart's globals before compiling it its way. */
 export const MODULE_BYTES = new WeakMap();
@@ -90,20 +95,25 @@ async function fetchOk(url, what) {
   return response;
 }
 
-/** A source for the build directory at `base` (a URL ending in '/'). */
 /**
+ * A source for the build directory at `base` (a URL ending in '/'). With `debug` it loads
+ * game.debug.wasm, the same code with its DWARF: Chromium DevTools (with the C/C++ DevTools Support
+ * extension) then shows the game's C sources, breakpoints and variables.
  * @param {string} base
- * @param {{onProgress?: (p: {bytes: number, total: number, items: number, itemsTotal: number}) => void}} [options]
+ * @param {{onProgress?: (p: {bytes: number, total: number, items: number, itemsTotal: number}) => void,
+ *          debug?: boolean}} [options]
  */
-export async function dirSource(base, { onProgress } = {}) {
+export async function dirSource(base, { onProgress, debug = false } = {}) {
   const root = new URL(base, location.href);
   const progress = new Progress(onProgress);
   const config = await (await fetchOk(new URL(DESCRIPTOR, root), "the game descriptor")).json();
   const assetUrl = (name) => new URL(`assets/${name.split("/").map(encodeURIComponent).join("/")}`, root);
   const glue = config.component ? glueName(config.transpiled || []) : null;
   return {
+    readSymbols: () => loadSymbols(new URL(SYMBOLS, root)),
     config,
-    module: config.component ? null : progress.track(await fetchOk(new URL("game.wasm", root), `${config.name}'s module`)),
+    module: config.component ? null
+      : progress.track(await fetchOk(new URL(debug ? DEBUG_MODULE : "game.wasm", root), `${config.name}'s module`)),
     component: glue && {
       glue: import(new URL(TRANSPILED_DIR + glue, root).href),
       coreModule: async (name) => progress.track(await fetchOk(new URL(TRANSPILED_DIR + name, root), `${config.name}'s ${name}`)),
@@ -112,6 +122,26 @@ export async function dirSource(base, { onProgress } = {}) {
     async readAsset(name) {
       const response = progress.track(await fetchOk(assetUrl(name), `${config.name}'s asset '${name}'`));
       return response.arrayBuffer();
+    },
+    /** A streamed sound's bytes into `sink` (sound-stream.js) as the response body arrives. */
+    async readStream(name, sink) {
+      const response = await fetchOk(assetUrl(name), `${config.name}'s asset '${name}'`);
+      const length = Number(response.headers.get("content-length"));
+      if (!response.body || !(length >= 0) || response.headers.get("content-encoding")) {
+        const all = new Uint8Array(await response.arrayBuffer()); // no length to lay the parts out by: at once
+        sink.begin(all.length);
+        sink.part(0, all);
+      } else {
+        sink.begin(length);
+        const reader = response.body.getReader();
+        for (let at = 0; ;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          sink.part(at, value);
+          at += value.length;
+        }
+      }
+      sink.finish();
     },
   };
 }

@@ -17,6 +17,7 @@
 // component itself, which only native hosts run): the glue is imported from a blob: URL once its
 // chunks check out, and its core modules come from verified chunks like everything else.
 
+import { loadSymbols } from "./symbols.js";
 import { LoadError, IntegrityError, InvalidModule } from "./errors.js";
 import { applyDelta, sha256 } from "./delta.js";
 import { MODULE_BYTES, Progress, glueName } from "./source.js";
@@ -63,6 +64,7 @@ function checkManifest(doc, where) {
   for (const [name, e] of Object.entries(doc.transpiled || {})) entry(e, `transpiled file '${name}'`);
   for (const d of doc.deltas || []) if (!CHUNK_ID.test(d.id) || !CHUNK_ID.test(d.from_sha256)) bad("bad delta");
   for (const name of doc.game.preload || []) if (!doc.assets[name]) bad(`preload names unknown asset '${name}'`);
+  for (const name of doc.game.stream || []) if (!doc.assets[name]) bad(`stream names unknown asset '${name}'`);
   return doc;
 }
 
@@ -218,15 +220,27 @@ export async function storeSource(game, { channel = null, version = null, base =
     return assetBytes.get(name);
   };
   for (const name of preload) readAsset(name).catch(() => {}); // start now, in parallel with the module
+  /** A streamed sound's verified chunks into `sink` (sound-stream.js) as each arrives. */
+  const readStream = async (name, sink) => {
+    const e = doc.assets[name];
+    if (!e) throw new LoadError(`${game} has no asset '${name}'`);
+    sink.begin(e.size);
+    let at = 0;
+    const offsets = e.chunks.map((c) => { const o = at; at += c.size; return o; });
+    await Promise.all(e.chunks.map(async (c, i) => sink.part(offsets[i], await chunks.get(c, `${game}'s asset '${name}'`))));
+    sink.finish();
+  };
 
   if (config.component) {
-    return { config, module: null, component: transpiledComponent(game, doc.transpiled || {}, chunks), progress, stats, readAsset };
+    return { config, module: null, component: transpiledComponent(game, doc.transpiled || {}, chunks), progress, stats, readAsset, readStream };
   }
   const deltas = delta === "never" ? [] : (doc.deltas || []).filter((d) => delta === "always"
     || localStorage.getItem("layerw-zstd-used") || moduleEntry.chunks.reduce((n, c) => n + c.stored_size, 0) - d.size > DECODER_BYTES);
   const module = loadModule(game, moduleEntry, deltas, chunks, cache, base, stats, progress);
   module.catch(() => {});
-  return { config, module, progress, stats, readAsset };
+  // a server gives players symbols only when its operator allows it (`layerw serve --serve-symbols`)
+  const readSymbols = () => loadSymbols(`${base}/debug/${g}/${encodeURIComponent(doc.game.version)}/symbols.json`);
+  return { config, module, progress, stats, readAsset, readStream, readSymbols };
 }
 
 /** A component build's browser form (source.js `component`), or null when it was published

@@ -18,7 +18,7 @@ export class Telemetry {
    *  chunks_cached, bytes_fetched, ms: {manifest, module, first_frame}}. */
   load(fields) { this.send("load", fields); }
 
-  /** The page failed: {game, tick, error, error_class}. */
+  /** The page failed: {game, version, tick, error, error_class, frames: [{offset, function, file, line}]}. */
   error(fields) { this.send("error", { ...fields, error: String(fields.error || "").slice(0, MAX_TEXT) }); }
 
   send(kind, fields) {

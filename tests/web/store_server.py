@@ -8,6 +8,7 @@ and the browser would.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,17 +29,21 @@ from tests.wat import contract_wat
 
 @dataclass
 class Recorder:
-    """ASGI middleware: logs (path, status) of HTTP requests; flips a byte of chosen chunks."""
+    """ASGI middleware: logs (path, status) of HTTP requests; flips a byte of chosen chunks; holds
+    chosen chunks back (a slow link)."""
 
     app: Any
     requests: list[tuple[str, int]] = field(default_factory=list)
     tamper: set[str] = field(default_factory=set)  # chunk ids whose bytes get damaged in flight
+    hold: dict[str, float] = field(default_factory=dict)  # chunk id -> seconds before it is answered
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path = scope["path"]
+        if path.startswith("/chunks/") and path.rsplit("/", 1)[-1] in self.hold:
+            await asyncio.sleep(self.hold[path.rsplit("/", 1)[-1]])
         damage = path.startswith("/chunks/") and path.rsplit("/", 1)[-1] in self.tamper
         if damage:  # ask for identity so the damaged bytes reach the page's own check
             scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k != b"accept-encoding"]}
@@ -92,9 +97,9 @@ def with_asset(build_dir: Path, dest: Path, asset: str, data: bytes) -> Path:
 
 
 @contextmanager
-def store_server(root: Path, **room_options: int) -> Iterator[StoreServer]:
+def store_server(root: Path, *, serve_symbols: bool = False, **room_options: int) -> Iterator[StoreServer]:
     store = LocalStore(root)
-    app = create_app(StoreCatalog(store), store=store, room_options=room_options or None)
+    app = create_app(StoreCatalog(store), store=store, room_options=room_options or None, serve_symbols=serve_symbols)
     recorder = Recorder(app)
     with serving(recorder) as url:
         yield StoreServer(store, url, recorder)

@@ -4,6 +4,7 @@ hostile carts; its toneCommand (web/wasm4-tone.js) makes layerw.tone's commands 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import random
@@ -18,14 +19,15 @@ import pytest
 import wasmtime
 
 from layerw.bundle import Bundle
+from layerw.errors import GameCrashed, GameOutOfMemory
 from layerw.play.runner import Runner
 from layerw.runtime.engine import Engine
-from layerw.runtime.inputs import Recording
+from layerw.runtime.inputs import InputState, Recording
 from layerw.runtime.start import start_game
 from layerw.runtime.wasm4.cartgame import CartGame
 from layerw.tone import tone_command
 from layerw.toolchain.cart import build_cart
-from tests.runtime.wasm4.conftest import CARTS
+from tests.runtime.wasm4.conftest import CARTS, wat_cart
 from tests.web.conftest import PlayPage, StaticServer
 
 TICKS = 150
@@ -140,3 +142,91 @@ def test_tone_command_is_the_same_in_javascript(server: StaticServer, play_page:
     # every 16-bit frequency in note mode (the only float arithmetic), hashed
     sweep = b"".join(tone_command(v | (v ^ 0x5A5A) << 16, 0x01020304, 0x5032, 0x40 | 2 << 4 | 1) for v in range(65536))
     assert got["sweep"] == hashlib.sha256(sweep).hexdigest()
+
+
+def wat_build(tmp_path: Path, name: str, wat: str) -> Path:
+    cart = tmp_path / f"{name}.wasm"
+    cart.write_bytes(wasmtime.wat2wasm(wat))
+    return build_cart(cart, tmp_path / f"{name}-build", name=name)
+
+
+def test_tracef_with_wild_pointers_prints_what_the_native_host_prints(
+        server: StaticServer, engine: Engine, play_page: Callable[..., PlayPage], tmp_path: Path) -> None:
+    hostile = Path(__file__).resolve().parents[1] / "hostile" / "wasm4"
+    for wat in sorted(hostile.glob("tracef_*.wat")):
+        build = wat_build(tmp_path, wat.stem.replace("_", "-"), wat.read_text())
+        page = play_page().open(server.add_game(build), ticks=3, fast=True, renderer="webgl2")
+        page.wait_stopped()
+        with start_game(Bundle.open(build), engine) as game:
+            Runner(game).run_headless(3)
+            assert isinstance(game, CartGame)
+            assert page.page.evaluate("window.layerw.client().game.traces") == list(game.traces), wat.name
+
+
+CART_IMPORTS = '(import "env" "memory" (memory 1))'
+
+
+def test_a_cart_stays_in_its_page_or_fails_typed_in_chromium(server: StaticServer, engine: Engine,
+                                                            play_page: Callable[..., PlayPage], tmp_path: Path) -> None:
+    """memory.grow answers -1 as natively; a cart asking for two pages, or trapping, fails the page with
+    the native host's typed error."""
+    grow = wat_build(tmp_path, "grow", f'(module {CART_IMPORTS} (func (export "update") '
+                     '(i32.store (i32.const 0x2000) (memory.grow (i32.const 1)))))')
+    page = play_page().open(server.add_game(grow), ticks=3, fast=True, renderer="webgl2")
+    page.wait_stopped()
+    assert page.page.evaluate("new Int32Array(window.layerw.client().game.memory.buffer, 0x2000, 1)[0]") == -1
+    assert page.page.evaluate("window.layerw.client().game.memory.buffer.byteLength") == 65536
+    assert page.state_hash() == native(grow, engine, None, 3)[0]
+    failing = {
+        "big": ('(module (import "env" "memory" (memory 2)) (func (export "update")))', GameOutOfMemory, "exactly 1"),
+        "trap": (f'(module {CART_IMPORTS} (func (export "update") (if (i32.eq (i32.load8_u (i32.const 0x16)) (i32.const 0))'
+                 ' (then (unreachable)))))', GameCrashed, "unreachable"),
+    }
+    [module] = grow.glob("*.wasm")
+    for name, (wat, kind, text) in failing.items():
+        src = server.add_game(grow, name=name)  # a build of the grow cart, its module swapped (build_cart refuses "big")
+        (server.files / "games" / name / module.name).write_bytes(wasmtime.wat2wasm(wat))
+        page = play_page().open(src, ticks=3, fast=True, renderer="webgl2")
+        page.wait("window.layerw.status === 'failed'")
+        error = page.page.evaluate("window.layerw.error")
+        assert text in error, (name, error)
+        with pytest.raises(kind, match=text):  # the native host fails the same cart with this error
+            with start_game(wat_cart(tmp_path / name, wat, name), engine) as game:
+                game.tick(InputState(1))
+
+
+RESTORE = """async (b64) => {
+  const { parseSnapshot } = await import("/web/snapshot.js");
+  const game = window.layerw.client().game;
+  await game.restore(await parseSnapshot(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))));
+  return [game.tickCount, await game.stateHash()];
+}"""
+
+
+def test_a_page_restores_a_native_cart_snapshot_bit_for_bit(server: StaticServer, engine: Engine,
+                                                            play_page: Callable[..., PlayPage], tmp_path: Path) -> None:
+    """Globals a browser could get wrong from JSON: an i64 past 2^53, infinities and a NaN (held as
+    their bits; any NaN hashes as the canonical one), beside memory, disk and tone events: the page's
+    hash after restoring the native snapshot is the native one, as it is after the same ticks."""
+    wat = """(module (import "env" "memory" (memory 1)) (import "env" "diskw" (func $diskw (param i32 i32) (result i32)))
+      (import "env" "tone" (func $tone (param i32 i32 i32 i32)))
+      (global (mut i64) (i64.const 0)) (global (mut f64) (f64.const 1)) (global (mut f32) (f32.const 1))
+      (global (mut f64) (f64.const 1))
+      (func (export "update")
+        (global.set 0 (i64.add (i64.const 9007199254740993) (i64.load8_u (i32.const 0x3000))))
+        (global.set 1 (f64.div (f64.const 1) (f64.const 0))) (global.set 2 (f32.div (f32.const -1) (f32.const 0)))
+        (global.set 3 (f64.div (f64.const 0) (f64.const 0)))
+        (i32.store8 (i32.const 0x3000) (i32.add (i32.load8_u (i32.const 0x3000)) (i32.const 1)))
+        (drop (call $diskw (i32.const 0x3000) (i32.const 4)))
+        (call $tone (i32.const 440) (i32.const 30) (i32.const 80) (i32.const 1))))"""
+    build = wat_build(tmp_path, "odd-globals", wat)
+    page = play_page().open(server.add_game(build), ticks=1, fast=True, renderer="webgl2")
+    page.wait_stopped()
+    assert page.state_hash() == native(build, engine, None, 1)[0]  # the NaN of 0/0 hashes alike
+    with start_game(Bundle.open(build), engine) as game:
+        Runner(game).run_headless(7)
+        assert isinstance(game, CartGame)
+        snap = game.snapshot()
+        assert snap.host["globals"][0] == 9007199254740993 + 6 and all(isinstance(v, str) for v in snap.host["globals"][1:])
+        tick, hashed = page.page.evaluate(RESTORE, base64.b64encode(snap.to_bytes()).decode())
+        assert tick == 7 and hashed == game.state_hash()

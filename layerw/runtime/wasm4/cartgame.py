@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import ctypes
 import hashlib
+import math
 import struct
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -40,7 +41,7 @@ from layerw.runtime.inputs import InputState, check_event_count
 from layerw.runtime.memoryhost import MemoryHost
 from layerw.runtime.snapshot import Snapshot
 from layerw.runtime.wasi import SplitMix64
-from layerw.runtime.wasm4 import controls, font
+from layerw.runtime.wasm4 import controls, drawing, font
 from layerw.runtime.wasm4 import memorymap as mm
 from layerw.runtime.wasm4.cartimports import MAX_TRACES, CartImports
 from layerw.runtime.wasm4.disk import Disk
@@ -87,6 +88,7 @@ class CartGame(Game):
         self._globals: list[wasmtime.Global] = []
         self._closed_globals: list[int | float] = []
         self.module = engine.compile(wasm)
+        self.drawing_module = engine.compile(drawing.module_bytes())  # same engine: the same CPU limit
         self._start(self._boot)
 
     # --- instance ----------------------------------------------------------------------------------
@@ -111,7 +113,9 @@ class CartGame(Game):
         self._tones_dropped = 0
         linker = wasmtime.Linker(self.engine.wasmtime)
         linker.define(self.store, "env", "memory", self.memory)
-        self.cart.define(linker)
+        draw = drawing.instantiate(self.store, self.drawing_module, self.memory,
+                                   {"blit": self.cart.blitSub, "text": self.cart.text})
+        self.cart.define(linker, self.store, draw)
         self.engine.arm(self.store, self.config.tick_ms)  # a wasm start function runs while instantiating
         try:
             instance = linker.instantiate(self.store, self.module)
@@ -203,20 +207,26 @@ class CartGame(Game):
         return [g.value(self.store) for g in self._globals]
 
     def _host_state(self) -> dict[str, object]:
+        # a NaN or infinite float global travels as the hex of its little-endian bits (sign and NaN payload
+        # kept): JSON, and so browsers' parser, has no such numbers
+        values = [struct.pack(PACK[kind], v).hex() if isinstance(v, float) and not math.isfinite(v) else v
+                  for kind, v in zip(self.cart_globals.types, self.globals(), strict=True)]
         return {"rng": 0, "assets": {}, "disk": base64.b64encode(self.disk.data).decode(),
-                "tones": [t.to_dict() for t in self.tones], "globals": self.globals(),
+                "tones": [t.to_dict() for t in self.tones], "globals": values,
                 **({"audio": self.audio.state()} if self.audio is not None else {})}
 
     def state_hash(self) -> str:
         """SHA-256 of the cart's 64 KiB, then its disk (u16 length, bytes), the last tick's tone
-        events (each field a u32, in ``ToneEvent`` order) and its globals (each in its own type),
-        all little-endian: one layout for every host (web/cart-game.js hashes the same bytes)."""
+        events (each field a u32, in ``ToneEvent`` order) and its globals (each in its own type, any
+        NaN as the canonical quiet one), all little-endian: one layout for every host
+        (web/cart-game.js hashes the same bytes)."""
         h = hashlib.sha256(self.ram.tobytes())
         h.update(len(self.disk.data).to_bytes(2, "little") + self.disk.data)
         for tone in self.tones:
             h.update(struct.pack(f"<{len(TONE_FIELDS)}I", *(int(getattr(tone, f)) for f in TONE_FIELDS)))
         for kind, value in zip(self.cart_globals.types, self.globals(), strict=True):
-            h.update(struct.pack(PACK[kind], value))
+            # every NaN hashes as the canonical quiet NaN: a browser cannot see a NaN's sign or payload
+            h.update(struct.pack(PACK[kind], math.nan if isinstance(value, float) and math.isnan(value) else value))
         return h.hexdigest()
 
     def snapshot(self) -> Snapshot:
@@ -232,7 +242,9 @@ class CartGame(Game):
         try:
             disk = base64.b64decode(str(snap.host["disk"]), validate=True)
             tones = [ToneEvent.from_dict(dict(t)) for t in snap.host["tones"]]
-            values = [v if isinstance(v, float) else int(v) for v in snap.host["globals"]]
+            values = [float(struct.unpack(PACK[kind], bytes.fromhex(v))[0]) if isinstance(v, str)
+                      else float(v) if kind in ("f32", "f64") else int(v)
+                      for kind, v in zip(self.cart_globals.types, snap.host["globals"], strict=True)]
         except (KeyError, TypeError, ValueError) as e:
             raise SnapshotError(f"snapshot host state is not a cart's: {e}") from e
         if (len(snap.memory) != mm.MEMORY_SIZE or len(disk) > mm.DISK_SIZE or len(tones) > MAX_TONES_PER_TICK

@@ -1,6 +1,8 @@
 """CartImports: WASM-4's ``env`` functions, bound to one cart instance.
 
 # Spec: https://wasm4.org/docs/reference/functions.
+The drawing functions a cart calls are the drawing module's (``drawing``, wasm to wasm); those
+here draw what it hands back (see there) and the UTF-8/UTF-16 text, through ``Framebuffer``.
 Every argument arrives as a wasm i32 (a signed Python int): sizes, flags and pointers are read
 as the u32 WASM-4 declares them, coordinates as i32. Nothing here raises into the cart: a
 pointer or size outside its 64 KiB is cut to what lies inside (or ignored), and reported.
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -50,11 +52,15 @@ class CartImports:
         self._counted = (-1, 0)  # (tick, tone() calls kept in it)
         self.framebuffer = Framebuffer(memory, font, self.warn)
 
-    def define(self, linker: wasmtime.Linker) -> None:
+    def define(self, linker: wasmtime.Linker, store: wasmtime.Store, drawing: Mapping[str, wasmtime.Func]) -> None:
+        """The cart's ``env`` functions: ``drawing``'s (the drawing module's exports) and these for the rest."""
         i32 = wasmtime.ValType.i32()
         for name, (params, results) in _SIGNATURES.items():
-            linker.define_func(CART_MODULE, name, wasmtime.FuncType([i32] * params, [i32] * results),
-                               getattr(self, name))
+            if name in drawing:
+                linker.define(store, CART_MODULE, name, drawing[name])
+            else:
+                linker.define_func(CART_MODULE, name, wasmtime.FuncType([i32] * params, [i32] * results),
+                                   getattr(self, name))
 
     def warn(self, text: str) -> None:
         """Report a cart's bad argument; bounded, so a cart doing it every frame cannot flood the log."""

@@ -8,6 +8,8 @@ palette index plus one. Each primitive is clipped to the screen before any array
 its cost is bounded by the screen, never by the cart's (u32) sizes, and touches only the bytes of
 the rows and columns it covers: unpacked to one byte a pixel, written, packed back (numpy, no
 per-pixel Python loop). Sprite reads past the end of memory are not drawn and are reported.
+A cart's draws run in the drawing module (``drawing``, the same pixels in wasm); this draws what
+that module hands back and textUtf8/textUtf16, reads the screen out, and is the module's test oracle.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ extern "C" {
 #define LW_COMMAND_CAPACITY 4194304
 #define LW_COMMAND_SCRATCH 64
 #define LW_NO_TEXTURE 0
+#define LW_GPU_DECLARED_MARK 8
 #define LW_FONT_FIRST 32
 #define LW_FONT_CELL_W 8
 #define LW_FONT_CELL_H 12
@@ -460,7 +461,7 @@ _Static_assert(offsetof(lw_snd, voice) == 4, "lw_snd.voice");
 _Static_assert(offsetof(lw_snd, arg) == 8, "lw_snd.arg");
 _Static_assert(offsetof(lw_snd, reserved) == 12, "lw_snd.reserved");
 
-/* Play a ready sound asset on a voice from its start. */
+/* Play a ready sound asset on a voice from its start. A streamed sound ([assets] stream in layerw.toml: no ASSET_READY, never readable) plays from the tick after its lw_asset while it still arrives: a host holds a tick back until the frames its mix needs are in, so the samples never depend on arrival. */
 typedef struct lw_play_rec {
     uint32_t asset;  /* asset handle (lw_asset) */
     uint32_t flags;  /* LW_SOUND_LOOP */
@@ -571,10 +572,11 @@ int32_t lw_save_size(const char *name_ptr, int32_t name_len);
 LW__HOST("save_version", "save-version")
 int32_t lw_save_version(const char *name_ptr, int32_t name_len);
 
-/* The frame being written by lw_game_render. */
+/* The frame being written by lw_game_render; gpu_fresh: the host holds none of the game's GPU
+   resources (see layerw_gpu.h). */
 #define LW_TRANSFORM_DEPTH 16
 typedef struct lw_frame {
-    uint8_t *buf; uint32_t len, cap, last; uint32_t dropped;
+    uint8_t *buf; uint32_t len, cap, last; uint32_t dropped; uint32_t gpu_fresh;
     uint32_t depth; float xf[LW_TRANSFORM_DEPTH][6];  /* lw_push_transform's stack (zero: identity) */
 } lw_frame;
 

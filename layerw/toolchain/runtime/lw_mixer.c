@@ -5,7 +5,8 @@
    of a command and of a restored state is clamped or checked, so no input makes it trap or loop.
 
    Host protocol: mx_init(tick_rate); per ready sound asset mx_sound_alloc(handle, frames) and copy
-   its frames there; per tick copy the sound block to mx_block() and call mx_mix(len), which
+   its frames there (a streamed sound: as they arrive, from its start, holding each tick back until
+   mx_stream_need(handle) of them are in); per tick copy the sound block to mx_block() and call mx_mix(len), which
    returns the frame count written at mx_out(). mx_state() is the snapshot (its first
    mx_state_used() bytes: the rest is the unused PCM queue); after writing one back,
    mx_check_state() says whether it is sound. After each mx_mix, mx_hash_out() adds its samples to a
@@ -377,6 +378,27 @@ static uint32_t mix_one(const uint8_t *cmds, uint32_t len, int16_t *dst) {
 
 /* The largest frame count one tick can produce at this tick rate. */
 static uint32_t max_tick_frames(void) { return (st.acc + LW_SAMPLE_RATE) / st.tick_rate + 1; }
+
+/* Streaming (a sound whose frames still arrive, filled in order from its start): how many of sound
+   `handle`'s first frames the next tick may read, so a host holds that tick back until they are in
+   and the samples never depend on arrival. A voice that starts in that tick reads from frame 0 at up
+   to LW_MAX_RATE; a playing one from its position at its rate (a looping one may wrap: all of it).
+   A handle with no sound yet (0: any) gets what a voice starting in the next tick may read. */
+EXPORT("mx_stream_need")
+uint32_t mx_stream_need(uint32_t handle) {
+    uint64_t tick = max_tick_frames();
+    uint64_t need = ((tick * (uint64_t)LW_MAX_RATE) >> 16) + 2;
+    if (handle == 0 || handle >= LW_MAX_SOUNDS || sounds[handle].frames == 0) return (uint32_t)need;
+    uint64_t frames = sounds[handle].frames;
+    for (uint32_t i = 0; i < LW_MAX_VOICES; i++) {
+        const voice *v = &st.voices[i];
+        if (v->kind != SAMPLE || v->sound != handle) continue;
+        uint64_t reach = (v->pos >> 16) + ((tick * (uint64_t)(uint32_t)v->rate) >> 16) + 2;
+        if (reach > frames && (v->flags & LW_SOUND_LOOP)) return (uint32_t)frames;
+        if (reach > need) need = reach;
+    }
+    return (uint32_t)(need < frames ? need : frames);
+}
 
 /* Apply block[0, len) and render this tick's frames (LW_SAMPLE_RATE / tick_rate, the remainder
    carried from tick to tick) to mx_out(); returns the frame count. */

@@ -23,7 +23,9 @@ void lw_game_tick(const lw_input *in) {
     if (y < 0) y = 0; if (y > 160) y = 160;
     if (bumped && (vx * vx + vy * vy) > 1.0f) {
         /* Sound is a tick's business: a short square-wave blip sliding down, panned to where the
-           square is. WAV or Ogg assets in assets/ play with lw_sound_play(voice, lw_asset("x.wav"), ...). */
+           square is. WAV or Ogg assets in assets/ play with lw_sound_play(voice, lw_asset("x.wav"), ...)
+           once ready (preload them, or wait for their LW_EVENT_ASSET_READY); music streams: see
+           [assets] stream in layerw.toml. */
         lw_tone_rec blip = {LW_WAVE_PULSE, LW_Q16_ONE / 2, lw_hz(660), lw_hz(330), lw_frames(0.005f),
                             lw_frames(0.05f), 0, lw_frames(0.08f), lw_q16(0.4f, 0, 4), lw_q16(0.2f, 0, 4),
                             lw_q16(x / 150.0f - 1.0f, -1, 1)};

@@ -12,7 +12,7 @@ import pytest
 from layerw.cart import is_cart
 from layerw.errors import GameError, GameOutOfMemory, GameTimedOut, InvalidModule
 from layerw.gfx.commands import parse
-from layerw.runtime.engine import Engine
+from layerw.runtime.engine import CpuLimit, Engine
 from layerw.runtime.gamehost import GameHost
 from layerw.runtime.inputs import InputState
 from layerw.runtime.start import start_game
@@ -193,6 +193,29 @@ def test_a_cart_that_loops_forever_times_out_and_restores(tmp_path: Path, engine
             game.render()
         game.restore(snap)
         assert game.tick_count == 2 and u8(game, 0x2000) == 2
+
+
+@pytest.mark.parametrize("entry", ["start", "_start", "_initialize"])
+def test_a_cart_whose_start_loops_forever_times_out(tmp_path: Path, engine: Engine, entry: str) -> None:
+    """start (and _start/_initialize) run under the same CPU deadline as a game's init."""
+    with pytest.raises(GameTimedOut, match="CPU deadline"):
+        cart(tmp_path, engine, f'(func (export "{entry}") (loop $l (br $l))) (func (export "update"))')
+
+
+def test_a_cart_looping_forever_under_fuel_times_out(tmp_path: Path) -> None:
+    """The fuel limit bounds carts as it bounds games (each call gets the tick's fuel)."""
+    with Engine(CpuLimit.FUEL, cache=tmp_path / "modules") as fuel:
+        with pytest.raises(GameTimedOut, match="CPU deadline"):
+            cart(tmp_path, fuel, '(func (export "start") (loop $l (br $l))) (func (export "update"))')
+        with cart(tmp_path / "update", fuel, '(func (export "update") (loop $l (br $l)))') as game:
+            with pytest.raises(GameTimedOut, match="CPU deadline"):
+                game.tick(InputState(1))
+
+
+def test_a_cart_whose_wasm_start_function_loops_forever_times_out(tmp_path: Path, engine: Engine) -> None:
+    """A wasm start section runs while instantiating: the deadline is armed before it too."""
+    with pytest.raises(GameTimedOut, match="CPU deadline"):
+        cart(tmp_path, engine, '(func $spin (loop $l (br $l))) (start $spin) (func (export "update"))')
 
 
 def test_the_frame_is_one_texture_drawn_by_one_sprite(tmp_path: Path, engine: Engine) -> None:

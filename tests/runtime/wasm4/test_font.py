@@ -17,3 +17,8 @@ def test_printable_ascii_has_ink_and_the_rest_is_blank() -> None:
     g = font.glyphs()
     assert all(g[c].any() for c in range(33, 127)) and not g[32].any()
     assert not g[:32].any() and not g[127:].any()
+
+
+def test_the_drawing_modules_copy_matches() -> None:
+    data = resources.files(font.__package__).joinpath(font.GLYPHS_FILE).read_bytes()
+    assert font.C_FONT.read_text() == font.c_header(data), "run python -m layerw.runtime.wasm4.font"

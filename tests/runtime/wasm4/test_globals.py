@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import wasmtime
 from layerw.errors import InvalidModule, SnapshotError
 from layerw.runtime.engine import Engine
 from layerw.runtime.inputs import InputState
+from layerw.runtime.snapshot import Snapshot
 from layerw.runtime.start import start_game
 from layerw.runtime.wasm4.cartgame import CartGame
 from layerw.runtime.wasm4.globals import EXPORT_PREFIX, export_globals
@@ -47,6 +49,27 @@ def test_state_kept_only_in_globals_survives_snapshots(tmp_path: Path, engine: E
         run(b, 4)
         assert b.globals() == a.globals() and b.state_hash() == a.state_hash()
         assert a.module_sha256 == b.module_sha256  # the original bytes' hash, not the rewritten module's
+
+
+def test_non_finite_float_globals_travel_in_strict_json(tmp_path: Path, engine: Engine) -> None:
+    """NaN and infinities are no JSON numbers (browsers refuse them): a snapshot holds their bits as
+    hex strings and a restore reads them back, sign and NaN payload too, so the state hash survives."""
+    wat = """(module (import "env" "memory" (memory 1 1))
+      (global (mut f64) (f64.const 1)) (global (mut f32) (f32.const 1)) (global (mut f64) (f64.const 1))
+      (func (export "update") (global.set 0 (f64.div (f64.const 1) (f64.const 0)))
+        (global.set 1 (f32.div (f32.const -1) (f32.const 0))) (global.set 2 (f64.div (f64.const 0) (f64.const 0)))))"""
+    bundle = wat_cart(tmp_path, wat)
+    with start_game(bundle, engine) as a, start_game(bundle, engine) as b:
+        assert isinstance(a, CartGame) and isinstance(b, CartGame)
+        run(a, 1)
+        data = a.snapshot().to_bytes()
+        snap = Snapshot.from_bytes(data)
+        infinity, minus_infinity, nan = snap.host["globals"]
+        assert (infinity, minus_infinity) == ("000000000000f07f", "000080ff") and nan[-4:] in ("f87f", "f8ff")
+        json.loads(data[12:12 + int.from_bytes(data[8:12], "little")],
+                   parse_constant=lambda c: pytest.fail(f"{c} in a snapshot header"))
+        b.restore(snap)
+        assert b.state_hash() == a.state_hash()
 
 
 def test_exports_are_added_beside_existing_ones_and_after_imported_globals() -> None:

@@ -1,0 +1,351 @@
+/* lwaot: the AOT tier's sandbox around wasm2c-translated game modules.
+ *
+ * One shared runtime library (this file with wasm2c's runtime) serves every module loaded in the
+ * process; each module's library calls lw_call's dispatch and the lw_* hooks below.
+ *
+ * CPU deadline. Each call into guest code runs under lw_call, which setjmps and writes the call's
+ * deadline (CLOCK_MONOTONIC, a vDSO read) and sequence number where a watchdog thread sees them: no
+ * syscall per call and nothing on the guest's hot path. The watchdog (one per process) looks every
+ * WATCH_MS and sends LW_SIGNAL to a thread past its deadline (pthread_kill: that thread only),
+ * stamped with the call's number so a signal that arrives after the call ended (the thread may be
+ * in its next call) is ignored. The thread is in one of three states:
+ *   GUEST   - translated guest code runs: the signal handler siglongjmps out (LW_TRAP_DEADLINE).
+ *   HOST    - a host import (a Python callback through ctypes) or a runtime call that allocates
+ *             (memory/table grow) runs: the handler only sets `expired`; the trap is taken when
+ *             control returns to guest code (lw_host_call / the lw_* hooks check it). So a longjmp
+ *             never crosses a Python frame, never leaves malloc or a half-grown memory behind,
+ *             and the GIL (held only while Python runs) is never held by a frame we jump over.
+ *   OUTSIDE - no guest on this thread: the handler does nothing.
+ *
+ * Memory and stack. Linear memory is bounded by guard pages (wasm2c's 8 GiB reservation); a fault
+ * in that reservation while the thread runs guest code is an out-of-bounds trap, a fault next to
+ * the thread's stack limit is stack exhaustion (handled on an alternate signal stack). Any other
+ * fault, or one outside guest code, goes to the handler installed before ours (wasmtime's, Python's
+ * faulthandler's or the default), so both tiers share one process. Before a host import, at least
+ * HOST_HEADROOM bytes of stack must remain, so Python never runs into the guard page itself.
+ * The memory cap clamps every memory's maximum (a grow past it answers -1, as on wasmtime).
+ */
+#define _GNU_SOURCE
+#include "lwaot.h"
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LW_SIGNAL (SIGRTMIN + 7)
+#define HOST_HEADROOM (256 * 1024)
+#define STACK_FAULT_BELOW (4 * 1024 * 1024) /* faults this far below the stack's low end are overflows */
+#define STACK_FAULT_ABOVE (64 * 1024)
+#define ALT_STACK_SIZE (64 * 1024)
+#define WATCH_MS 1
+
+enum { OUTSIDE = 0, GUEST = 1, HOST = 2 };
+
+typedef struct lw_thread {
+  sigjmp_buf jmp;
+  volatile sig_atomic_t state;
+  volatile sig_atomic_t expired;
+  lw_instance* current;
+  uint64_t deadline_ns; /* of the call in flight, 0 when none (atomic: the watchdog reads it) */
+  uint64_t seq;         /* the call's number (atomic) */
+  uint64_t fired_seq;   /* the call the watchdog signalled last (atomic) */
+  pthread_t self;
+  char* stack_lo;
+  void* alt_stack;
+  struct lw_thread* next;
+  struct lw_thread* prev;
+} lw_thread;
+
+static __thread __attribute__((tls_model("initial-exec"))) lw_thread* lw_self;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static pthread_key_t thread_key;
+static int handlers_ok;
+static struct sigaction prev_segv, prev_bus;
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static lw_thread* registry; /* every thread that has called a guest, for the watchdog */
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The guest's signal for this thread's call in flight, not one meant for an earlier call. */
+static int meant_for_this_call(lw_thread* t) {
+  return __atomic_load_n(&t->fired_seq, __ATOMIC_ACQUIRE) == __atomic_load_n(&t->seq, __ATOMIC_RELAXED);
+}
+
+static void* watchdog(void* arg) {
+  (void)arg;
+  struct timespec period = {.tv_sec = 0, .tv_nsec = WATCH_MS * 1000000L};
+  for (;;) {
+    nanosleep(&period, NULL);
+    uint64_t now = now_ns();
+    pthread_mutex_lock(&registry_lock);
+    for (lw_thread* t = registry; t != NULL; t = t->next) {
+      uint64_t seq = __atomic_load_n(&t->seq, __ATOMIC_ACQUIRE);
+      uint64_t deadline = __atomic_load_n(&t->deadline_ns, __ATOMIC_ACQUIRE);
+      if (deadline != 0 && now >= deadline && __atomic_load_n(&t->fired_seq, __ATOMIC_RELAXED) != seq) {
+        __atomic_store_n(&t->fired_seq, seq, __ATOMIC_RELEASE);
+        pthread_kill(t->self, LW_SIGNAL);
+      }
+    }
+    pthread_mutex_unlock(&registry_lock);
+  }
+  return NULL;
+}
+
+static void chain(int sig, siginfo_t* si, void* context) {
+  struct sigaction* prev = sig == SIGSEGV ? &prev_segv : &prev_bus;
+  if (prev->sa_flags & SA_SIGINFO) {
+    prev->sa_sigaction(sig, si, context);
+  } else if (prev->sa_handler == SIG_DFL || prev->sa_handler == SIG_IGN) {
+    sigaction(sig, prev, NULL); /* returning re-runs the faulting instruction: the default action */
+  } else {
+    prev->sa_handler(sig);
+  }
+}
+
+static void on_fault(int sig, siginfo_t* si, void* context) {
+  lw_thread* t = lw_self;
+  if (t != NULL && t->state == GUEST) {
+    char* at = (char*)si->si_addr;
+    wasm_rt_memory_t* mem = t->current != NULL ? t->current->memory : NULL;
+    if (mem != NULL && at >= (char*)mem->data && at < (char*)mem->data_end) {
+      t->state = OUTSIDE;
+      siglongjmp(t->jmp, WASM_RT_TRAP_OOB);
+    }
+    if (at >= t->stack_lo - STACK_FAULT_BELOW && at < t->stack_lo + STACK_FAULT_ABOVE) {
+      t->state = OUTSIDE;
+      siglongjmp(t->jmp, WASM_RT_TRAP_EXHAUSTION);
+    }
+  }
+  chain(sig, si, context);
+}
+
+static void on_deadline(int sig, siginfo_t* si, void* context) {
+  (void)sig, (void)si, (void)context;
+  lw_thread* t = lw_self;
+  if (t == NULL || !meant_for_this_call(t)) return;
+  if (t->state == GUEST) {
+    t->state = OUTSIDE;
+    siglongjmp(t->jmp, LW_TRAP_DEADLINE);
+  }
+  if (t->state == HOST) t->expired = 1;
+}
+
+static void thread_gone(void* arg) {
+  lw_thread* t = arg;
+  pthread_mutex_lock(&registry_lock);
+  if (t->prev != NULL) t->prev->next = t->next; else registry = t->next;
+  if (t->next != NULL) t->next->prev = t->prev;
+  pthread_mutex_unlock(&registry_lock);
+  if (t->alt_stack != NULL) {
+    stack_t off = {.ss_flags = SS_DISABLE};
+    sigaltstack(&off, NULL);
+    free(t->alt_stack);
+  }
+  lw_self = NULL;
+  free(t);
+}
+
+static int start_watchdog(void) {
+  pthread_t watcher;
+  pthread_attr_t attr;
+  if (pthread_attr_init(&attr) != 0) return -1;
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  /* the watchdog must never run a handler: it blocks every signal it can */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int started = pthread_create(&watcher, &attr, watchdog, NULL);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  pthread_attr_destroy(&attr);
+  return started;
+}
+
+/* A forked child has only the forking thread: the registry keeps it alone, and gets a watchdog. */
+static void after_fork_in_child(void) {
+  pthread_mutex_init(&registry_lock, NULL);
+  registry = lw_self;
+  if (lw_self != NULL) lw_self->next = lw_self->prev = NULL;
+  if (lw_self != NULL) lw_self->self = pthread_self();
+  if (handlers_ok && start_watchdog() != 0) handlers_ok = 0;
+}
+
+static void install(void) {
+  if (pthread_key_create(&thread_key, thread_gone) != 0) return;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+  sa.sa_sigaction = on_deadline;
+  if (sigaction(LW_SIGNAL, &sa, NULL) != 0) return;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+  sa.sa_sigaction = on_fault;
+  if (sigaction(SIGSEGV, &sa, &prev_segv) != 0 || sigaction(SIGBUS, &sa, &prev_bus) != 0) return;
+  if (start_watchdog() != 0 || pthread_atfork(NULL, NULL, after_fork_in_child) != 0) return;
+  handlers_ok = 1;
+}
+
+/* This thread's state, set up on its first call: registered with the watchdog, alternate signal stack, stack bounds. */
+static lw_thread* thread_state(void) {
+  if (lw_self != NULL) return lw_self;
+  pthread_once(&once, install);
+  if (!handlers_ok) return NULL;
+  lw_thread* t = calloc(1, sizeof *t);
+  if (t == NULL) return NULL;
+  t->self = pthread_self();
+  pthread_attr_t attr;
+  void* lo = NULL;
+  size_t size = 0;
+  if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+    pthread_attr_getstack(&attr, &lo, &size);
+    pthread_attr_destroy(&attr);
+  }
+  t->stack_lo = lo;
+  stack_t ss;
+  if (sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_DISABLE)) {
+    t->alt_stack = malloc(ALT_STACK_SIZE);
+    stack_t on = {.ss_sp = t->alt_stack, .ss_size = ALT_STACK_SIZE, .ss_flags = 0};
+    if (t->alt_stack == NULL || sigaltstack(&on, NULL) != 0) {
+      free(t->alt_stack);
+      free(t);
+      return NULL;
+    }
+  }
+  pthread_setspecific(thread_key, t);
+  lw_self = t;
+  pthread_mutex_lock(&registry_lock);
+  t->next = registry;
+  if (registry != NULL) registry->prev = t;
+  registry = t;
+  pthread_mutex_unlock(&registry_lock);
+  return t;
+}
+
+/* After a jump out of a signal handler (sigsetjmp does not save the mask: that would be a syscall
+ * per call), unblock the signals the handler ran with. */
+static void unblock_after_trap(void) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, LW_SIGNAL);
+  sigaddset(&set, SIGSEGV);
+  sigaddset(&set, SIGBUS);
+  pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
+/* Run export (or instantiation) ``which`` of ``instance`` with a deadline; 0 or a trap code. */
+LW_EXPORT int32_t lw_call(lw_instance* instance, int32_t which, const uint32_t* args, uint64_t* result,
+                          uint32_t deadline_ms) {
+  lw_thread* t = thread_state();
+  if (t == NULL) return LW_TRAP_SETUP;
+  if (t->state != OUTSIDE) return LW_TRAP_REENTRY;
+  t->current = instance;
+  t->expired = 0;
+  __atomic_store_n(&t->seq, t->seq + 1, __ATOMIC_RELEASE);
+  int32_t code = sigsetjmp(t->jmp, 0);
+  if (code == 0) {
+    __atomic_store_n(&t->deadline_ns, now_ns() + (uint64_t)deadline_ms * 1000000u, __ATOMIC_RELEASE);
+    t->state = GUEST;
+    instance->dispatch(instance, which, args, result);
+    t->state = OUTSIDE;
+  } else {
+    unblock_after_trap();
+  }
+  __atomic_store_n(&t->deadline_ns, 0, __ATOMIC_RELEASE);
+  t->current = NULL;
+  return code;
+}
+
+void lw_trap(wasm_rt_trap_t code) {
+  lw_thread* t = lw_self;
+  t->state = OUTSIDE;
+  siglongjmp(t->jmp, (int)code);
+}
+
+/* Around a call out of guest code that must not be jumped out of. */
+static lw_thread* defer(void) {
+  lw_thread* t = lw_self;
+  t->state = HOST;
+  return t;
+}
+
+static void resume(lw_thread* t) {
+  t->state = GUEST;
+  if (t->expired) lw_trap(LW_TRAP_DEADLINE);
+}
+
+uint64_t lw_host_call(lw_namespace* ns, int32_t index, const uint64_t* args) {
+  lw_thread* t = lw_self;
+  char here;
+  if ((uintptr_t)&here - (uintptr_t)t->stack_lo < HOST_HEADROOM) lw_trap(WASM_RT_TRAP_EXHAUSTION);
+  uint64_t result = 0;
+  defer();
+  int failed = ns->instance->host(index, args, &result);
+  t->state = GUEST;
+  if (failed) lw_trap(LW_TRAP_HOST);
+  resume(t);
+  return result;
+}
+
+void lw_allocate_memory(wasm_rt_memory_t* mem, uint64_t initial_pages, uint64_t max_pages, bool is64,
+                        uint32_t page_size) {
+  lw_instance* instance = lw_self->current;
+  if (++instance->memories > 1) lw_trap(LW_TRAP_MEMORY_COUNT);
+  uint64_t cap = instance->cap_pages * (WASM_DEFAULT_PAGE_SIZE / page_size);
+  if (initial_pages > cap) lw_trap(LW_TRAP_INITIAL_MEMORY);
+  lw_thread* t = defer();
+  wasm_rt_allocate_memory(mem, initial_pages, max_pages < cap ? max_pages : cap, is64, page_size);
+  instance->memory = mem;
+  resume(t);
+}
+
+uint64_t lw_grow_memory(wasm_rt_memory_t* mem, uint64_t pages) {
+  lw_thread* t = defer();
+  uint64_t old = wasm_rt_grow_memory(mem, pages);
+  resume(t);
+  return old;
+}
+
+void lw_free_memory(wasm_rt_memory_t* mem) {
+  if (mem->data != NULL) wasm_rt_free_memory(mem);
+}
+
+static uint32_t table_max(lw_instance* instance, uint32_t elements, uint32_t max_elements) {
+  if (++instance->tables > instance->max_tables) lw_trap(LW_TRAP_TABLE_COUNT);
+  if (elements > instance->max_table_elements) lw_trap(LW_TRAP_TABLE_SIZE);
+  return max_elements < instance->max_table_elements ? max_elements : instance->max_table_elements;
+}
+
+void lw_allocate_funcref_table(wasm_rt_funcref_table_t* table, uint32_t elements, uint32_t max_elements) {
+  uint32_t max = table_max(lw_self->current, elements, max_elements);
+  lw_thread* t = defer();
+  wasm_rt_allocate_funcref_table(table, elements, max);
+  resume(t);
+}
+
+void lw_allocate_externref_table(wasm_rt_externref_table_t* table, uint32_t elements, uint32_t max_elements) {
+  uint32_t max = table_max(lw_self->current, elements, max_elements);
+  lw_thread* t = defer();
+  wasm_rt_allocate_externref_table(table, elements, max);
+  resume(t);
+}
+
+uint32_t lw_grow_funcref_table(wasm_rt_funcref_table_t* table, uint32_t delta, wasm_rt_funcref_t init) {
+  lw_thread* t = defer();
+  uint32_t old = wasm_rt_grow_funcref_table(table, delta, init);
+  resume(t);
+  return old;
+}
+
+uint32_t lw_grow_externref_table(wasm_rt_externref_table_t* table, uint32_t delta, wasm_rt_externref_t init) {
+  lw_thread* t = defer();
+  uint32_t old = wasm_rt_grow_externref_table(table, delta, init);
+  resume(t);
+  return old;
+}

@@ -1,0 +1,280 @@
+// GpuReplay: runs a frame's checked GPU commands on WebGPU, on the 2D renderer's device (the
+// browser's layerw/gfx/gpureplay.py).
+//
+// Each frame is first checked whole by GpuChecker (nothing reaches the GPU from a frame that
+// fails); then resources are created and written, and passes recorded in one command encoder (a
+// write after a recorded pass submits what came before, so writes land in stream order). Texture
+// GPU_FRAME is the renderer's own target, which the 2D batches then draw over. Resources are kept
+// per game; after a restore or a join the game RESETs and declares them again (lw_gpu_fresh).
+//
+// WebGPU reports what it rejects asynchronously (a shader that does not compile, a binding the
+// shader does not declare): such an error drops the game's GPU resources and is thrown by the next
+// frame's run(), a ShaderError (with its WGSL line) or a GpuStreamError, as natively.
+
+import {
+  GPU_ADDRESS_MODES, GPU_BINDING_TYPES, GPU_BLENDS, GPU_COMPARE, GPU_CULL_MODES, GPU_FILTERS, GPU_FRAME,
+  GPU_FRONT_FACES, GPU_INDEX_FORMATS, GPU_LOAD_OPS, GPU_STEP_MODES, GPU_STORE_OPS, GPU_TEXTURE_FORMATS,
+  GPU_TOPOLOGIES, GPU_VERTEX_FORMATS,
+} from "./abi.js";
+import { GpuStreamError, ShaderError } from "./errors.js";
+import { GpuChecker } from "./gpucheck.js";
+import { BIND_GROUP, BUFFER, LAYOUT, PIPELINE, SAMPLER, SHADER, TEXTURE, key } from "./gpuresources.js";
+import { CODE } from "./gpustream.js";
+
+const BLENDS = {
+  replace: undefined,
+  alpha: { color: { srcFactor: "src-alpha", dstFactor: "one-minus-src-alpha" }, alpha: { srcFactor: "one", dstFactor: "one-minus-src-alpha" } },
+  additive: { color: { srcFactor: "one", dstFactor: "one" }, alpha: { srcFactor: "one", dstFactor: "one" } },
+  premultiplied: { color: { srcFactor: "one", dstFactor: "one-minus-src-alpha" }, alpha: { srcFactor: "one", dstFactor: "one-minus-src-alpha" } },
+};
+/** GPU_BINDING_TYPES name -> a layout entry's resource member */
+function bindingEntry(type) {
+  if (["uniform", "storage", "read-only-storage"].includes(type)) return { buffer: { type } };
+  if (["float", "unfilterable-float", "depth"].includes(type)) return { texture: { sampleType: type } };
+  return { sampler: { type } };
+}
+
+/** A WebGPU compilation message as a ShaderError with its line. */
+export function shaderError(messages) {
+  const first = messages.find((m) => m.type === "error") || messages[0];
+  const line = first ? first.lineNum : 0;
+  const detail = messages.filter((m) => m.type === "error").map((m) => `${m.lineNum}:${m.linePos}: ${m.message}`).join("\n");
+  return new ShaderError(`${line ? `WGSL:${line}` : "WGSL"}: the shader does not compile: ${detail}`, { line });
+}
+
+/** One game's GPU resources on a device; `targetView` is the frame's colour target. */
+export class GpuReplay {
+  constructor(device, targetView, width, height) {
+    this.device = device;
+    this.targetView = targetView;
+    this.checker = new GpuChecker(width, height);
+    /** @type {Map<number, any>} key(kind, handle) -> WebGPU object (a texture: {texture, view}) */
+    this.objects = new Map();
+    /** @type {GPUCommandEncoder | null} */ this.encoder = null;
+    /** @type {GPURenderPassEncoder | null} */ this.pass = null;
+    /** @type {Error | null} */ this.failed = null; // what WebGPU rejected, thrown by the next run()
+    this.epoch = 0; // counts clear(): a rejection of resources dropped since is not the game's now
+  }
+
+  /** Check, then replay one frame's commands (a GpuStream); true when a pass drew into the frame's target. */
+  run(stream) {
+    if (this.failed) {
+      const error = this.failed;
+      this.failed = null;
+      throw error;
+    }
+    const drew = this.checker.check(stream);
+    const dev = this.device;
+    dev.pushErrorScope("validation");
+    try {
+      this.replay(stream);
+    } finally {
+      const epoch = this.epoch;
+      dev.popErrorScope().then((error) => {
+        if (error) this.fail(new GpuStreamError(`the GPU rejected the frame's GPU commands, the game's GPU resources are `
+          + `dropped: ${error.message}`), epoch);
+      });
+    }
+    return drew;
+  }
+
+  /** Record `error` for the next run() and drop the resources, unless they were dropped since `epoch`. */
+  fail(error, epoch) {
+    if (epoch !== this.epoch || this.failed) return;
+    this.failed = error;
+    this.clear();
+  }
+
+  replay(stream) {
+    this.encoder = null;
+    this.pass = null;
+    const b = stream.bits;
+    const ints = stream.ints;
+    for (const cmd of stream.commands) {
+      if (typeof cmd !== "number") {
+        this.command(stream, cmd);
+        continue;
+      }
+      const w = cmd >> 2;
+      const f = w + 4;
+      const rp = /** @type {GPURenderPassEncoder} */ (this.pass);
+      switch (b[w]) { // a pass command with one record, read in place: the hot path
+        case CODE.DRAW: rp.draw(b[f], b[f + 1], b[f + 2], b[f + 3]); break;
+        case CODE.DRAW_INDEXED: rp.drawIndexed(b[f], b[f + 1], b[f + 2], ints[f + 3], b[f + 4]); break;
+        case CODE.SET_BIND_GROUP: rp.setBindGroup(b[f], this.objects.get(key(BIND_GROUP, b[f + 1]))); break;
+        case CODE.SET_PIPELINE: rp.setPipeline(this.objects.get(key(PIPELINE, b[f]))); break;
+        case CODE.SET_VERTEX_BUFFER: {
+          const buf = this.objects.get(key(BUFFER, b[f + 1]));
+          rp.setVertexBuffer(b[f], buf, b[f + 2], b[f + 3] || buf.size - b[f + 2]);
+          break;
+        }
+        default: { // SET_INDEX_BUFFER
+          const buf = this.objects.get(key(BUFFER, b[f]));
+          rp.setIndexBuffer(buf, /** @type {GPUIndexFormat} */ (GPU_INDEX_FORMATS[b[f + 1]]), b[f + 2], b[f + 3] || buf.size - b[f + 2]);
+        }
+      }
+    }
+    this.submit();
+  }
+
+  submit() {
+    if (this.encoder !== null) {
+      this.device.queue.submit([this.encoder.finish()]);
+      this.encoder = null;
+    }
+  }
+
+  /** Drop every resource (RESET, an error, close). */
+  clear() {
+    for (const [k, obj] of this.objects) {
+      const kind = Math.floor(k / 2 ** 32);
+      if (kind === BUFFER) obj.destroy();
+      else if (kind === TEXTURE) obj.texture.destroy();
+    }
+    this.objects.clear();
+    this.checker.reset();
+    this.epoch++;
+  }
+
+  close() { this.clear(); }
+
+  command(stream, cmd) {
+    const r = cmd.rec;
+    const dev = this.device;
+    switch (cmd.name) {
+      case "RESET": {
+        this.submit();
+        const table = this.checker.table;
+        this.clear();
+        this.checker.table = table; // the checked frame's table, which already holds what follows RESET
+        break;
+      }
+      case "DESTROY": {
+        this.submit();
+        const k = key(r.kind, r.handle);
+        const obj = this.objects.get(k);
+        this.objects.delete(k);
+        if (r.kind === BUFFER) obj.destroy();
+        else if (r.kind === TEXTURE) obj.texture.destroy();
+        break;
+      }
+      case "BUFFER": this.objects.set(key(BUFFER, r.handle), dev.createBuffer({ size: r.size, usage: r.usage })); break;
+      case "WRITE_BUFFER":
+        this.submit(); // writes land after the passes recorded before them
+        if (cmd.data.length) dev.queue.writeBuffer(this.objects.get(key(BUFFER, r.handle)), r.offset, cmd.data);
+        break;
+      case "TEXTURE": {
+        const texture = dev.createTexture({
+          size: [r.width, r.height], format: /** @type {GPUTextureFormat} */ (GPU_TEXTURE_FORMATS[r.format]), usage: r.usage,
+        });
+        this.objects.set(key(TEXTURE, r.handle), { texture, view: texture.createView() });
+        break;
+      }
+      case "WRITE_TEXTURE":
+        this.submit();
+        dev.queue.writeTexture({ texture: this.objects.get(key(TEXTURE, r.handle)).texture, origin: [r.x, r.y] }, cmd.data,
+          { bytesPerRow: r.bytes_per_row, rowsPerImage: r.height }, [r.width, r.height]);
+        break;
+      case "SAMPLER": {
+        const compare = GPU_COMPARE[r.compare];
+        /** @type {any} */
+        const desc = {
+          magFilter: GPU_FILTERS[r.mag_filter], minFilter: GPU_FILTERS[r.min_filter], mipmapFilter: GPU_FILTERS[r.mipmap_filter],
+          addressModeU: GPU_ADDRESS_MODES[r.address_u], addressModeV: GPU_ADDRESS_MODES[r.address_v],
+          addressModeW: GPU_ADDRESS_MODES[r.address_w],
+        };
+        if (compare !== "none") desc.compare = compare;
+        this.objects.set(key(SAMPLER, r.handle), dev.createSampler(desc));
+        break;
+      }
+      case "SHADER": {
+        const module = dev.createShaderModule({ code: cmd.text });
+        const epoch = this.epoch;
+        module.getCompilationInfo().then((info) => {
+          if (info.messages.some((m) => m.type === "error")) this.fail(shaderError(info.messages), epoch);
+        });
+        this.objects.set(key(SHADER, r.handle), module);
+        break;
+      }
+      case "LAYOUT":
+        this.objects.set(key(LAYOUT, r.handle), dev.createBindGroupLayout({ entries: cmd.items.map((e) => ({
+          binding: e.binding, visibility: e.visibility, ...bindingEntry(GPU_BINDING_TYPES[e.type]) })) }));
+        break;
+      case "PIPELINE": this.pipeline(cmd, r); break;
+      case "BIND_GROUP": {
+        const layout = r.layout ? this.objects.get(key(LAYOUT, r.layout)) : this.objects.get(key(PIPELINE, r.pipeline)).getBindGroupLayout(r.group);
+        const entries = cmd.items.map((e) => {
+          if (e.kind === BUFFER) {
+            const buffer = this.objects.get(key(BUFFER, e.handle));
+            return { binding: e.binding, resource: { buffer, offset: e.offset, size: e.size || buffer.size - e.offset } };
+          }
+          return { binding: e.binding, resource: e.kind === TEXTURE ? this.objects.get(key(TEXTURE, e.handle)).view : this.objects.get(key(SAMPLER, e.handle)) };
+        });
+        this.objects.set(key(BIND_GROUP, r.handle), dev.createBindGroup({ layout, entries }));
+        break;
+      }
+      case "BEGIN_PASS": this.beginPass(cmd, r); break;
+      case "END_PASS":
+        /** @type {GPURenderPassEncoder} */ (this.pass).end();
+        this.pass = null;
+        break;
+      case "DRAW": case "DRAW_INDEXED": this.drawBatch(stream, cmd); break;
+      default: throw new GpuStreamError(`GPU ${cmd.name} cannot be replayed`);
+    }
+  }
+
+  pipeline(cmd, r) {
+    const layouts = r.layouts.slice(0, r.layout_count).map((h) => this.objects.get(key(LAYOUT, h)));
+    const layout = layouts.length ? this.device.createPipelineLayout({ bindGroupLayouts: layouts }) : "auto";
+    const module = this.objects.get(key(SHADER, r.shader));
+    let at = 0;
+    const buffers = cmd.buffers.map((b) => {
+      const attributes = cmd.attributes.slice(at, at + b.attribute_count).map((a) => ({
+        shaderLocation: a.location, offset: a.offset, format: GPU_VERTEX_FORMATS[a.format] }));
+      at += b.attribute_count;
+      return { arrayStride: b.stride, stepMode: GPU_STEP_MODES[b.step_mode], attributes };
+    });
+    const targets = cmd.items.map((c) => ({
+      format: GPU_TEXTURE_FORMATS[c.format], writeMask: c.write_mask || 0xF, blend: BLENDS[GPU_BLENDS[c.blend]] }));
+    /** @type {any} */
+    const desc = {
+      layout, vertex: { module, entryPoint: cmd.names[0], buffers },
+      primitive: { topology: GPU_TOPOLOGIES[r.topology], cullMode: GPU_CULL_MODES[r.cull_mode], frontFace: GPU_FRONT_FACES[r.front_face] },
+    };
+    if (r.depth_format) {
+      desc.depthStencil = { format: GPU_TEXTURE_FORMATS[r.depth_format], depthWriteEnabled: Boolean(r.depth_write),
+        depthCompare: GPU_COMPARE[r.depth_compare] };
+    }
+    if (targets.length) desc.fragment = { module, entryPoint: cmd.names[1], targets };
+    this.objects.set(key(PIPELINE, r.handle), this.device.createRenderPipeline(desc));
+  }
+
+  beginPass(cmd, r) {
+    if (this.encoder === null) this.encoder = this.device.createCommandEncoder();
+    const colorAttachments = cmd.items.map((a) => ({
+      view: a.texture === GPU_FRAME ? this.targetView : this.objects.get(key(TEXTURE, a.texture)).view,
+      loadOp: GPU_LOAD_OPS[a.load_op], storeOp: GPU_STORE_OPS[a.store_op], clearValue: a.clear }));
+    /** @type {any} */
+    const desc = { colorAttachments };
+    if (r.depth_texture) {
+      const { texture, view } = this.objects.get(key(TEXTURE, r.depth_texture));
+      desc.depthStencilAttachment = { view, depthClearValue: r.depth_clear, depthLoadOp: GPU_LOAD_OPS[r.depth_load_op],
+        depthStoreOp: GPU_STORE_OPS[r.depth_store_op] };
+      if (texture.format.includes("stencil")) {
+        Object.assign(desc.depthStencilAttachment, { stencilLoadOp: "clear", stencilStoreOp: "store", stencilClearValue: 0 });
+      }
+    }
+    this.pass = this.encoder.beginRenderPass(desc);
+  }
+
+  drawBatch(stream, cmd) {
+    const rp = /** @type {GPURenderPassEncoder} */ (this.pass);
+    const b = stream.bits;
+    if (cmd.name === "DRAW") {
+      for (let i = 0, w = cmd.w; i < cmd.draws; i++, w += 4) rp.draw(b[w], b[w + 1], b[w + 2], b[w + 3]);
+    } else {
+      const ints = stream.ints;
+      for (let i = 0, w = cmd.w; i < cmd.draws; i++, w += 5) rp.drawIndexed(b[w], b[w + 1], b[w + 2], ints[w + 3], b[w + 4]);
+    }
+  }
+}

@@ -1,0 +1,215 @@
+// GpuStream: a frame's GPU commands, split off the command list in order (the same rules and
+// messages as layerw/gfx/gpustream.py).
+//
+// GPU commands share the 2D list's 16-byte header; their op is in the GPU range (abi.js GPU_OPS),
+// `count` is 1 (or the number of draws of a batched draw) and `arg` bytes of tail follow the
+// records, padded to 4. A pass command with one record and no tail (the hot path: a draw and its
+// state per object drawn) is kept as its byte offset alone, a number, and read in place; any other
+// command is decoded into a GpuCommand. What commands refer to is checked by gpucheck.js.
+
+import { GPU_LIMITS, GPU_OPS, GPU_STRUCTS, STRUCTS } from "./abi.js";
+import { GpuStreamError } from "./errors.js";
+import { pyRepr } from "./pyformat.js";
+
+const HEADER = STRUCTS.lw_cmd.size;
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** op code -> {name, code, record: {name, size, fields}, batch} */
+export const GPU_OP = Object.freeze(Object.fromEntries(Object.entries(GPU_OPS).map(([name, op]) => [op.code, Object.freeze({
+  name, code: op.code, batch: op.batch, record: { name: op.record, ...GPU_STRUCTS[op.record] },
+})])));
+/** op name -> code */
+export const CODE = Object.freeze(Object.fromEntries(Object.entries(GPU_OPS).map(([name, op]) => [name, op.code])));
+const PASS_OPS = ["SET_PIPELINE", "SET_BIND_GROUP", "SET_VERTEX_BUFFER", "SET_INDEX_BUFFER", "DRAW", "DRAW_INDEXED"];
+/** code -> bytes of a pass command with one record (header included) */
+export const PASS_SIZE = Object.freeze(Object.fromEntries(PASS_OPS.map((n) => [CODE[n], HEADER + GPU_STRUCTS[GPU_OPS[n].record].size])));
+
+/** Round `n` up to a multiple of 4, in exact arithmetic (`n` may be any u32). */
+export function pad4(n) { return n + ((4 - (n % 4)) % 4); }
+
+/** A struct of the GPU section decoded from the list's u32/i32/f32 views at word `w`. */
+export class Layout {
+  constructor(name) {
+    const s = GPU_STRUCTS[name];
+    this.name = name;
+    this.size = s.size;
+    this.fields = Object.entries(s.fields).map(([field, [offset, type, count]]) => ({ field, word: offset / 4, type, count }));
+  }
+
+  /** @param {GpuStream} list @param {number} w */
+  read(list, w) {
+    /** @type {Record<string, any>} */
+    const rec = {};
+    for (const { field, word, type, count } of this.fields) {
+      const view = type === "f32" ? list.floats : type === "i32" ? list.ints : list.bits;
+      rec[field] = count === 1 ? view[w + word] : Array.from(view.subarray(w + word, w + word + count));
+    }
+    return rec;
+  }
+
+  readMany(list, w, n) {
+    const out = [];
+    for (let i = 0; i < n; i++) out.push(this.read(list, w + (i * this.size) / 4));
+    return out;
+  }
+}
+
+const LAYOUTS = Object.fromEntries(Object.keys(GPU_STRUCTS).map((name) => [name, new Layout(name)]));
+const ENTRY = LAYOUTS.lw_gpu_layout_entry;
+const BIND = LAYOUTS.lw_gpu_bind_entry;
+const COLOR = LAYOUTS.lw_gpu_color_target;
+const VBUF = LAYOUTS.lw_gpu_vertex_buffer;
+const ATTR = LAYOUTS.lw_gpu_attribute;
+const ATTACH = LAYOUTS.lw_gpu_color_attachment;
+
+/** One decoded GPU command: its op, byte offset, record and what its tail holds (sub-records in
+ *  `items`, and `buffers`/`attributes` for a pipeline; bytes in `data`; WGSL in `text`; entry point
+ *  names in `names`). A batched draw keeps `draws` (how many records) at word `w`. */
+export class GpuCommand {
+  constructor(op, at, rec) {
+    this.op = op;
+    this.name = op.name;
+    this.code = op.code;
+    this.at = at;
+    this.rec = rec;
+    this.w = (at + HEADER) / 4; // the first record's word
+    this.draws = 0;
+    /** @type {any[]} */ this.items = [];
+    /** @type {any[]} */ this.buffers = [];
+    /** @type {any[]} */ this.attributes = [];
+    this.data = new Uint8Array(0);
+    this.text = "";
+    this.names = ["", ""];
+  }
+}
+
+function fail(at, op, what) { return new GpuStreamError(`GPU ${op.name} at byte ${at}: ${what}`); }
+
+/** A frame's GPU commands in order: numbers (the byte offset of a one-record pass command) and
+ *  GpuCommands, over views of the command list they came from (valid while the frame is drawn). */
+export class GpuStream {
+  constructor() {
+    /** @type {Array<number | GpuCommand>} */
+    this.commands = [];
+    this.bits = new Uint32Array(0);
+    this.ints = new Int32Array(0);
+    this.floats = new Float32Array(0);
+    this.bytes = new Uint8Array(0);
+  }
+
+  get length() { return this.commands.length; }
+
+  /** Start a frame over the (4-byte aligned) list `bytes`. */
+  reset(bytes, bits, floats) {
+    this.commands.length = 0;
+    this.bytes = bytes;
+    this.bits = bits;
+    this.floats = floats;
+    this.ints = new Int32Array(bits.buffer, bits.byteOffset, bits.length);
+  }
+
+  /** The op name of command `cmd`. */
+  nameOf(cmd) { return GPU_OP[typeof cmd === "number" ? this.bits[cmd >> 2] : cmd.code].name; }
+
+  /** Where command `cmd` (the `index`th) is, as the native checker says it. */
+  where(cmd, index) {
+    const at = typeof cmd === "number" ? "" : `, byte ${cmd.at}`;
+    return `GPU ${this.nameOf(cmd)} (GPU command ${index}${at})`;
+  }
+
+  /** Take the GPU command whose header is at byte `at` (`end`: the list's length); returns its size. */
+  add(at, code, count, arg, end) {
+    const fast = PASS_SIZE[code];
+    if (fast !== undefined && count === 1 && arg === 0 && at + fast <= end) {
+      this.commands.push(at);
+      return fast;
+    }
+    const op = GPU_OP[code];
+    const size = commandSize(op, at, count, arg);
+    if (at + HEADER + size > end) {
+      throw new GpuStreamError(`GPU ${op.name} command at byte ${at} (${size} bytes) overruns the command list of ${end} bytes`);
+    }
+    this.commands.push(this.parseCommand(at, op, count, arg));
+    return HEADER + size;
+  }
+
+  parseCommand(at, op, count, arg) {
+    const body = at + HEADER;
+    if (op.batch) {
+      const cmd = new GpuCommand(op, at, null);
+      cmd.draws = count;
+      return cmd;
+    }
+    const rec = LAYOUTS[op.record.name].read(this, body / 4);
+    const tailAt = body + op.record.size;
+    const cmd = new GpuCommand(op, at, rec);
+    switch (op.name) {
+      case "WRITE_BUFFER": case "WRITE_TEXTURE":
+        cmd.data = this.bytes.subarray(tailAt, tailAt + arg);
+        break;
+      case "SHADER":
+        if (arg > GPU_LIMITS.MAX_SHADER_BYTES) throw fail(at, op, `${arg} bytes of WGSL, over the limit of ${GPU_LIMITS.MAX_SHADER_BYTES}`);
+        try {
+          cmd.text = UTF8.decode(this.bytes.subarray(tailAt, tailAt + arg));
+        } catch (e) {
+          throw fail(at, op, `the WGSL source is not UTF-8 (${e instanceof Error ? e.message : e})`);
+        }
+        break;
+      case "LAYOUT": cmd.items = this.items(op, at, rec.entry_count, ENTRY, GPU_LIMITS.MAX_BINDINGS, arg, tailAt); break;
+      case "BIND_GROUP": cmd.items = this.items(op, at, rec.entry_count, BIND, GPU_LIMITS.MAX_BINDINGS, arg, tailAt); break;
+      case "BEGIN_PASS": cmd.items = this.items(op, at, rec.color_count, ATTACH, GPU_LIMITS.MAX_COLOR_TARGETS, arg, tailAt); break;
+      case "PIPELINE": this.pipelineTail(cmd, tailAt, arg); break;
+      default:
+        if (arg) throw fail(at, op, `this op has no tail, got ${arg} bytes`);
+    }
+    return cmd;
+  }
+
+  items(op, at, n, layout, limit, arg, tailAt) {
+    if (n > limit) throw fail(at, op, `${n} entries, over the limit of ${limit}`);
+    if (n * layout.size !== arg) {
+      throw fail(at, op, `${n} entries of ${layout.size} bytes need a tail of ${n * layout.size}, got ${arg}`);
+    }
+    return layout.readMany(this, tailAt / 4, n);
+  }
+
+  pipelineTail(cmd, at, arg) {
+    const r = cmd.rec;
+    const limits = [[r.color_count, GPU_LIMITS.MAX_COLOR_TARGETS, "colour targets"],
+      [r.buffer_count, GPU_LIMITS.MAX_VERTEX_BUFFERS, "vertex buffers"],
+      [r.attribute_count, GPU_LIMITS.MAX_ATTRIBUTES, "attributes"],
+      [r.layout_count, GPU_LIMITS.MAX_BIND_GROUPS, "bind group layouts"],
+      [r.vs_len, 128, "bytes of vertex entry point"], [r.fs_len, 128, "bytes of fragment entry point"]];
+    for (const [n, limit, what] of limits) {
+      if (n > limit) throw fail(cmd.at, cmd.op, `${n} ${what}, over the limit of ${limit}`);
+    }
+    const need = r.color_count * COLOR.size + r.buffer_count * VBUF.size + r.attribute_count * ATTR.size + r.vs_len + r.fs_len;
+    if (need !== arg) throw fail(cmd.at, cmd.op, `its counts need a tail of ${need} bytes, got ${arg}`);
+    cmd.items = COLOR.readMany(this, at / 4, r.color_count);
+    at += r.color_count * COLOR.size;
+    cmd.buffers = VBUF.readMany(this, at / 4, r.buffer_count);
+    at += r.buffer_count * VBUF.size;
+    cmd.attributes = ATTR.readMany(this, at / 4, r.attribute_count);
+    at += r.attribute_count * ATTR.size;
+    const names = [];
+    for (const n of [r.vs_len, r.fs_len]) {
+      const text = Array.from(this.bytes.subarray(at, at + n), (b) => (b < 128 ? String.fromCharCode(b) : "\ufffd")).join("");
+      if (n && !IDENT.test(text)) throw fail(cmd.at, cmd.op, `entry point ${pyRepr(text)} is not a WGSL identifier`);
+      names.push(text);
+      at += n;
+    }
+    cmd.names = names;
+  }
+}
+
+/** Bytes after the header: `count` records plus the tail; a count or tail the op cannot have is an error. */
+export function commandSize(op, at, count, arg) {
+  if (op.batch) {
+    if (arg !== 0) throw fail(at, op, `a batched op has no tail (arg ${arg})`);
+    if (count > GPU_LIMITS.MAX_DRAWS) throw fail(at, op, `${count} draws, over the limit of ${GPU_LIMITS.MAX_DRAWS}`);
+    return op.record.size * count;
+  }
+  if (count !== 1) throw fail(at, op, `count ${count}, expected 1`);
+  return op.record.size + pad4(arg);
+}

@@ -1,0 +1,166 @@
+// CartImports: WASM-4's 17 `env` functions for one instance of a cart (mirrors
+// layerw/runtime/wasm4/cartimports.py): drawing into the framebuffer in the cart's memory by the
+// drawing module (wasm4fb.wasm, built from layerw/toolchain/runtime/lw_wasm4fb.c, the module the
+// native host runs), instantiated over the cart's memory and its exports handed to the cart, so a
+// draw is a wasm-to-wasm call; wasm4-framebuffer.js draws what the module hands back (a sprite
+// past the end of memory or over the framebuffer, a string in it) and the UTF-8/UTF-16 text;
+// tone() as ToneEvents (wasm4-tone.js), diskr/diskw on the cart's Disk
+// (wasm4-disk.js), and the trace functions, as bounded log lines. Every u32 argument is read with
+// >>> 0 and every pointer bounded by the 64 KiB, as the native host reads them.
+// Spec: https://wasm4.org/docs/reference/functions
+
+import { AssetNotFound } from "./errors.js";
+import { Framebuffer, MEMORY_SIZE } from "./wasm4-framebuffer.js";
+import { decodeTone } from "./wasm4-tone.js";
+
+export const MAX_TONES_PER_TICK = 1024;
+const MAX_WARNINGS = 16;
+const MAX_TRACES = 256;
+const latin1 = new TextDecoder("latin1");
+const utf8 = new TextDecoder("utf-8");
+const utf16 = new TextDecoder("utf-16le");
+/** @type {Promise<WebAssembly.Module> | null} */
+let drawing = null;
+
+/** The drawing module, fetched and compiled once per page. @returns {Promise<WebAssembly.Module>} */
+export function compileDrawing() {
+  if (!drawing) {
+    drawing = fetch(new URL("./wasm4fb.wasm", import.meta.url)).then(async (response) => {
+      if (!response.ok) throw new AssetNotFound(`the drawing module (wasm4fb.wasm) did not load: HTTP ${response.status}`);
+      return WebAssembly.compile(await response.arrayBuffer());
+    });
+  }
+  return drawing;
+}
+
+export class CartImports {
+  /**
+   * @param {object} parts
+   * @param {string} parts.name the cart's name, in log lines
+   * @param {(level: string, text: string) => void} parts.log
+   * @param {Uint8Array} parts.ram the instance's whole 64 KiB
+   * @param {import("./wasm4-disk.js").Disk} parts.disk the cart's disk (it outlives instances)
+   * @param {import("./wasm4-tone.js").ToneEvent[]} parts.tones where tone() calls go, in call order (the game's)
+   * @param {string[]} parts.traces the last trace lines (the game's)
+   * @param {() => number} parts.tick the tick now
+   */
+  constructor({ name, log, ram, disk, tones, traces, tick }) {
+    this.name = name;
+    this.log = log;
+    this.ram = ram;
+    this.disk = disk;
+    this.tones = tones;
+    this.traces = traces;
+    this.tick = tick;
+    this.warnings = 0;
+    this.tonesDropped = 0; // tone() calls refused since the game last took the count
+    this.fb = new Framebuffer(ram, (text) => this.warn(text));
+  }
+
+  /** @param {string} text */
+  warn(text) {
+    this.warnings += 1;
+    if (this.warnings <= MAX_WARNINGS) this.log("warn", `[${this.name}] ${text}`);
+  }
+
+  /** @param {string} text */
+  trace(text) {
+    this.traces.push(text);
+    if (this.traces.length > MAX_TRACES) this.traces.shift();
+    this.log("info", `[${this.name}] ${text}`);
+  }
+
+  /** The NUL-terminated bytes at `ptr` (cut at the end of memory). @param {number} ptr */
+  cstring(ptr) {
+    if (!(ptr >= 0 && ptr < MEMORY_SIZE)) return new Uint8Array(0);
+    const end = this.ram.indexOf(0, ptr);
+    return this.ram.subarray(ptr, end < 0 ? MEMORY_SIZE : end);
+  }
+
+  /** @param {number} ptr @param {number} len */
+  span(ptr, len) {
+    if (!(ptr >= 0 && ptr < MEMORY_SIZE) || len <= 0) return new Uint8Array(0);
+    return this.ram.subarray(ptr, ptr + Math.min(len, MEMORY_SIZE - ptr));
+  }
+
+  /**
+   * WASM-4's env functions (u32 arguments read with >>> 0, as the native host reads them): the
+   * drawing module's over `memory` (the cart's), these for the rest.
+   * @param {WebAssembly.Memory} memory
+   */
+  async functions(memory) {
+    const fb = () => this.fb;
+    const codes = (text) => Array.from(text, (c) => /** @type {number} */ (c.codePointAt(0)));
+    const host = {
+      blit: (p, x, y, w, h, sx, sy, stride, f) => fb().blit(p >>> 0, x, y, w >>> 0, h >>> 0, sx >>> 0, sy >>> 0, stride >>> 0, f >>> 0),
+      text: (p, x, y) => fb().text(Array.from(this.cstring(p >>> 0)), x, y),
+    };
+    const draw = (await WebAssembly.instantiate(await compileDrawing(), { env: { memory }, host })).exports;
+    return {
+      blit: draw.blit,
+      blitSub: draw.blitSub,
+      line: draw.line,
+      hline: draw.hline,
+      vline: draw.vline,
+      oval: draw.oval,
+      rect: draw.rect,
+      text: draw.text,
+      textUtf8: (p, len, x, y) => fb().text(codes(utf8.decode(this.span(p >>> 0, len >>> 0))), x, y),
+      textUtf16: (p, len, x, y) => fb().text(codes(utf16.decode(this.span(p >>> 0, (len >>> 0) & ~1))), x, y),
+      tone: (freq, dur, vol, flags) => this.tone(freq >>> 0, dur >>> 0, vol >>> 0, flags >>> 0),
+      diskr: (p, size) => {
+        p >>>= 0;
+        if (p >= MEMORY_SIZE) return 0;
+        const data = this.disk.data.subarray(0, Math.min(size >>> 0, MEMORY_SIZE - p));
+        this.ram.set(data, p);
+        return data.length;
+      },
+      diskw: (p, size) => this.disk.write(this.span(p >>> 0, size >>> 0)),
+      trace: (p) => this.trace(utf8.decode(this.cstring(p >>> 0))),
+      traceUtf8: (p, len) => this.trace(utf8.decode(this.span(p >>> 0, len >>> 0))),
+      traceUtf16: (p, len) => this.trace(utf16.decode(this.span(p >>> 0, (len >>> 0) & ~1))),
+      tracef: (fmt, args) => this.trace(this.tracef(fmt >>> 0, args >>> 0)),
+    };
+  }
+
+  /** A tone() call: its event, unless the tick already made MAX_TONES_PER_TICK (then counted as dropped).
+   * @param {number} frequency @param {number} duration @param {number} volume @param {number} flags */
+  tone(frequency, duration, volume, flags) {
+    const kept = this.tones.filter((t) => t.tick === this.tick()).length;
+    if (kept >= MAX_TONES_PER_TICK) {
+      this.warn(`more than ${MAX_TONES_PER_TICK} tone() calls in tick ${this.tick()}: the rest are dropped`);
+      this.tonesDropped += 1;
+      return;
+    }
+    this.tones.push(decodeTone(this.tick(), frequency, duration, volume, flags));
+  }
+
+  /** tracef's documented subset (%c %d %x %s %f %%), as layerw/runtime/wasm4/trace.py formats it. */
+  /** @param {number} fmtPtr @param {number} argsPtr */
+  tracef(fmtPtr, argsPtr) {
+    const fmt = latin1.decode(this.cstring(fmtPtr));
+    const view = new DataView(this.ram.buffer);
+    let at = argsPtr;
+    let out = "";
+    for (let i = 0; i < fmt.length; i++) {
+      if (fmt[i] !== "%" || i + 1 >= fmt.length) { out += fmt[i]; continue; }
+      const conv = fmt[++i];
+      if (conv === "%") { out += "%"; continue; }
+      if ("cdxs".includes(conv)) {
+        const ok = at >= 0 && at <= MEMORY_SIZE - 4;
+        const v = ok ? view.getInt32(at, true) : 0;
+        at += 4;
+        if (!ok) out += "<?>";
+        else if (conv === "c") out += String.fromCharCode(v & 0xff);
+        else if (conv === "d") out += String(v);
+        else if (conv === "x") out += (v >>> 0).toString(16);
+        else out += (v >>> 0) < MEMORY_SIZE ? latin1.decode(this.cstring(v >>> 0)) : "<?>";
+      } else if (conv === "f") {
+        at = Math.ceil(at / 8) * 8;
+        out += at <= MEMORY_SIZE - 8 ? view.getFloat64(at, true).toFixed(6) : "<?>";
+        at += 8;
+      } else out += `%${conv}`;
+    }
+    return out;
+  }
+}

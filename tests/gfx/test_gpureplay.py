@@ -1,0 +1,156 @@
+"""GPU commands replayed on wgpu by the 2D renderer: pixels of 3D passes, 2D drawn over them,
+render-to-texture, depth, resources across frames, and what wgpu itself rejects (a shader that
+does not compile, a binding the shader lacks) as typed errors that leave the device usable."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from layerw import abi
+from layerw.errors import GpuStreamError, RenderError, ShaderError
+from layerw.gfx.gpuwriter import GpuWriter
+from layerw.gfx.renderer import WgpuRenderer
+from layerw.gfx.writer import rgba
+from tests.gfx.gpuscenes import (
+    BUFFER,
+    SAMPLER,
+    TEXTURE,
+    H,
+    T,
+    U,
+    V,
+    W,
+    declare_textured,
+    declare_triangle,
+    draw_textured,
+    draw_triangle,
+    triangle,
+)
+
+
+@pytest.fixture()
+def renderer() -> Iterator[WgpuRenderer]:
+    try:
+        r = WgpuRenderer(W, H)
+    except RenderError as e:
+        pytest.skip(str(e))
+    with r:
+        yield r
+
+
+def rgb(pixel: np.ndarray) -> tuple[int, ...]:
+    return tuple(int(v) for v in pixel[:3])
+
+
+def draw(renderer: WgpuRenderer, w: GpuWriter) -> np.ndarray:
+    renderer.draw(w.getvalue())
+    return renderer.read_pixels()
+
+
+def test_a_triangle_pass_then_2d_on_top(renderer: WgpuRenderer) -> None:
+    w = triangle()
+    w.rect(W - 8, 0, 8, 8, color=rgba(255, 255, 255))
+    px = draw(renderer, w)
+    assert rgb(px[H - 1, 0]) == pytest.approx((255, 0, 0), abs=12)  # the red corner, bottom left
+    assert rgb(px[H - 1, W - 2]) == pytest.approx((0, 255, 0), abs=12)
+    assert rgb(px[1, 1]) == pytest.approx((0, 0, 255), abs=12)
+    assert tuple(px[0, W - 1]) == (255, 255, 255, 255)  # the 2D rect, over the pass's clear
+    assert tuple(px[2, W - 12]) == (0, 0, 0, 255)  # outside the triangle: the pass's clear colour
+
+
+def test_resources_live_across_frames_and_2d_only_frames_clear(renderer: WgpuRenderer) -> None:
+    draw(renderer, triangle())
+    w = GpuWriter()
+    draw_triangle(w, clear=(0.0, 0.0, 1.0, 1.0))  # no declarations: the first frame's resources
+    px = draw(renderer, w)
+    assert tuple(px[2, W - 12]) == (0, 0, 255, 255)
+    two_d = GpuWriter()
+    two_d.rect(0, 0, 4, 4)
+    px = draw(renderer, two_d)
+    assert tuple(px[H - 1, 0]) == (0, 0, 0, 255)  # a frame without a pass starts black as always
+
+
+def test_depth_keeps_the_nearer_quad(renderer: WgpuRenderer) -> None:
+    w = GpuWriter()
+    declare_textured(w)
+    draw_textured(w, np.array([[0.0, 0.0, 0.7], [0.25, 0.25, 0.2]]))
+    px = draw(renderer, w)
+    assert tuple(px[H // 2, W // 2]) == (255, 0, 0, 255)  # texture is red; tint white
+    assert tuple(px[1, 1]) == (0, 0, 0, 255)
+
+
+def test_render_to_texture_then_sample_it(renderer: WgpuRenderer) -> None:
+    w = GpuWriter()
+    declare_triangle(w)
+    declare_textured(w, reset=False)
+    w.texture(3, W, H, "rgba8unorm", T["RENDER_ATTACHMENT"] | T["TEXTURE_BINDING"])
+    w.bind_group(2, [(0, BUFFER, 3, 0, 0), (1, TEXTURE, 3, 0, 0), (2, SAMPLER, 1, 0, 0)], layout=1)
+    w.begin_pass([(3, "clear", "store", (0.0, 1.0, 0.0, 1.0))])  # offscreen: green
+    w.end_pass()
+    w.write_buffer(4, 0, np.array([[0, 0, 0.5]], np.float32).tobytes())
+    w.begin_pass([(abi.GPU_FRAME, "clear", "store", (0.0, 0.0, 0.0, 1.0))], depth=2)
+    w.set_pipeline(2)
+    w.set_bind_group(0, 2)
+    w.set_vertex_buffer(0, 4)
+    w.draw(4)
+    w.end_pass()
+    px = draw(renderer, w)
+    assert tuple(px[H // 2, W // 2]) == (0, 255, 0, 255)
+
+
+def test_writes_land_in_stream_order(renderer: WgpuRenderer) -> None:
+    w = GpuWriter()
+    declare_textured(w)
+    draw_textured(w, np.array([[-0.5, 0.0, 0.5], [0.5, 0.0, 0.5]])[:1])  # the left quad, white tint
+    w.write_buffer(4, 0, np.array([[-0.5, 0.0, 0.5], [0.5, 0.0, 0.5]], np.float32).tobytes())
+    w.write_buffer(3, 0, np.array([0.5, 1, 1, 1], np.float32).tobytes())  # half red, after the first pass
+    w.begin_pass([(abi.GPU_FRAME, "load", "store", (0.0, 0.0, 0.0, 1.0))], depth=2)
+    w.set_pipeline(2)
+    w.set_bind_group(0, 1)
+    w.set_vertex_buffer(0, 4)
+    w.draw(4, 1, 0, 1)  # the right quad
+    w.end_pass()
+    px = draw(renderer, w)
+    assert rgb(px[H // 2, W // 4]) == (255, 0, 0)
+    assert rgb(px[H // 2, 3 * W // 4]) == pytest.approx((128, 0, 0), abs=2)
+
+
+def test_a_shader_that_does_not_compile_names_its_line(renderer: WgpuRenderer) -> None:
+    w = GpuWriter()
+    w.gpu_reset()
+    w.shader(1, "@vertex fn vs() -> @builtin(position) vec4f {\n    return vec4f(1.0)\n}\n")
+    with pytest.raises(ShaderError, match=r"WGSL:3: the shader does not compile") as info:
+        draw(renderer, w)
+    assert info.value.line == 3
+    assert rgb(draw(renderer, triangle())[H - 1, 0]) == pytest.approx((255, 0, 0), abs=12)  # device fine
+
+
+def test_what_only_wgpu_rejects_drops_the_games_resources(renderer: WgpuRenderer) -> None:
+    draw(renderer, triangle())
+    w = GpuWriter()
+    w.layout(7, [(5, V["FRAGMENT"], "uniform")])  # the triangle's shader declares no bindings
+    w.buffer(7, 256, U["UNIFORM"])
+    w.pipeline(7, 1, "vs", "fs", layouts=[7], buffers=[(20, "vertex", [(0, 0, "float32x2"), (1, 8, "float32x3")])])
+    w.pipeline(8, 1, "vs", "missing_entry_point", buffers=[(20, "vertex", [(0, 0, "float32x2"), (1, 8, "float32x3")])])
+    with pytest.raises(GpuStreamError, match="GPU rejected"):
+        draw(renderer, w)
+    again = GpuWriter()
+    draw_triangle(again)
+    with pytest.raises(GpuStreamError, match="no pipeline 1"):
+        draw(renderer, again)
+    assert rgb(draw(renderer, triangle())[H - 1, 0]) == pytest.approx((255, 0, 0), abs=12)
+
+
+def test_a_hostile_frame_reaches_no_gpu(renderer: WgpuRenderer) -> None:
+    draw(renderer, triangle())
+    w = GpuWriter()
+    w.destroy(BUFFER, 1)  # would be fine alone ...
+    w.draw(3)  # ... but the frame fails, so the buffer still exists
+    with pytest.raises(GpuStreamError, match="only allowed inside"):
+        draw(renderer, w)
+    again = GpuWriter()
+    draw_triangle(again)
+    assert rgb(draw(renderer, again)[H - 1, 0]) == pytest.approx((255, 0, 0), abs=12)

@@ -1,0 +1,56 @@
+"""WGSL shader assets are compiled at `layerw build`: one that does not compile stops the build
+with its file and line, before anything is written."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from layerw.errors import RenderError, ShaderError
+from layerw.gfx.renderer import request_device
+from layerw.gfx.wgsl import check_tree
+from tests.conftest import GAMES
+from tests.gfx.gpuscenes import TRIANGLE_WGSL
+from tests.test_cli import layerw
+
+BROKEN = "@vertex fn vs() -> @builtin(position) vec4f {\n    let x = 1.0;\n    return vec4f(x, 1.0, 1.0)\n}\n"
+
+
+@pytest.fixture(scope="module")
+def device() -> object:
+    try:
+        return request_device()
+    except RenderError as e:
+        pytest.skip(str(e))
+
+
+def test_every_shader_under_the_assets_is_checked(tmp_path: Path, device: object) -> None:
+    (tmp_path / "shaders").mkdir()
+    (tmp_path / "shaders" / "ok.wgsl").write_text(TRIANGLE_WGSL)
+    (tmp_path / "notes.txt").write_text("not a shader")
+    assert check_tree(tmp_path, device) == ["shaders/ok.wgsl"]
+    (tmp_path / "shaders" / "bad.wgsl").write_text(BROKEN)
+    with pytest.raises(ShaderError, match=r"shaders/bad\.wgsl:4: the shader does not compile") as info:
+        check_tree(tmp_path, device)
+    assert (info.value.asset, info.value.line) == ("shaders/bad.wgsl", 4)
+    (tmp_path / "shaders" / "bad.wgsl").write_bytes(b"\xff\xfe")
+    with pytest.raises(ShaderError, match="UTF-8"):
+        check_tree(tmp_path, device)
+
+
+def test_no_assets_no_shaders() -> None:
+    assert check_tree(Path("/nonexistent-assets")) == []
+
+
+def test_layerw_build_stops_at_a_broken_shader(tmp_path: Path, device: object) -> None:
+    game = tmp_path / "cubes"
+    shutil.copytree(GAMES / "cubes", game, ignore=shutil.ignore_patterns("build"))
+    (game / "assets" / "cubes.wgsl").write_text(BROKEN)
+    proc = layerw("build", str(game), "-o", str(tmp_path / "out"), check=False)
+    assert proc.returncode != 0 and "cubes.wgsl:4" in proc.stdout + proc.stderr
+    assert not (tmp_path / "out").exists()
+    shutil.copy(GAMES / "cubes" / "assets" / "cubes.wgsl", game / "assets" / "cubes.wgsl")
+    proc = layerw("build", str(game), "-o", str(tmp_path / "out"))
+    assert "2 WGSL shaders checked" in " ".join((proc.stdout + proc.stderr).split())

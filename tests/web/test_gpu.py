@@ -1,0 +1,115 @@
+"""The GPU API in Chromium: games/cubes replayed on WebGPU (SwiftShader) reaches the native state
+hash and draws the native scene (within 1 % of pixels is not reached yet on SwiftShader: an xfail
+that says by how much); with only WebGL2 it fails with a clear message on the page and in its
+telemetry, while 2D games keep running there."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from layerw.bundle import Bundle
+from layerw.gfx.renderer import WgpuRenderer
+from layerw.runtime.engine import Engine
+from tests.conftest import GAMES
+from tests.web.conftest import PlayPage, StaticServer, served_build
+from tests.web.recordings import native_frame
+from tests.web.test_renderer import MAX_DIFFERING, PIXEL_TOLERANCE, differing, native_renderer
+
+CUBES_TICKS = 45  # SwiftShader draws the 4096 cubes slowly; every tick is a frame
+# The camera moves in (ArrowUp) so that near cubes fill the frame: 4096 cubes seen from afar are
+# mostly edge pixels, where rasterisers may differ
+ZOOM_IN = [{"tick": 1, "down": ["ArrowUp"]}, {"tick": 41, "up": ["ArrowUp"]}]
+
+
+@pytest.fixture(scope="module")
+def native_renderers() -> Iterator[dict[tuple[int, int, str], WgpuRenderer]]:
+    made: dict[tuple[int, int, str], WgpuRenderer] = {}
+    yield made
+    for r in made.values():
+        r.close()
+
+
+@dataclass
+class CubesFrames:
+    """games/cubes after CUBES_TICKS in Chromium WebGPU and natively: frames and state hashes."""
+
+    browser: np.ndarray
+    native: np.ndarray
+    browser_hash: str
+    native_hash: str
+    adapter: str
+
+
+@pytest.fixture(scope="module")
+def cubes_frames(published: Callable[[str], str], server: StaticServer, webgpu_browser: Any, engine: Engine,
+                 native_renderers: dict[tuple[int, int, str], WgpuRenderer]) -> Iterator[CubesFrames]:
+    ctx = webgpu_browser.new_context(viewport={"width": 800, "height": 600})
+    try:
+        page = PlayPage(ctx.new_page(), server)
+        page.page.goto(f"{server.url}/web/play.html")  # a secure context on the test server
+        if not page.page.evaluate("async () => !!(navigator.gpu && await navigator.gpu.requestAdapter())"):
+            pytest.skip("Chromium gives no WebGPU adapter here, so the WebGPU renderer cannot run")
+        src = published("cubes")
+        build = served_build(server, src)
+        config = Bundle.open(build).config
+        url = server.add_file("cubes.jsonl", "".join(json.dumps(line) + "\n" for line in ZOOM_IN))
+        page.open(src, ticks=CUBES_TICKS, fast=True, renderer="webgpu", inputs=url)
+        page.wait_stopped()
+        assert page.renderer()["name"] == "webgpu"
+        browser = page.pixels(config.width, config.height)
+        native_hash, native = native_frame(build, engine, CUBES_TICKS, server.files / "cubes.jsonl",
+                                           native_renderer(native_renderers, config))
+        assert native is not None
+        yield CubesFrames(browser, native, page.state_hash(), native_hash, page.renderer()["glRenderer"])
+    finally:
+        ctx.close()
+
+
+def test_cubes_on_webgpu_draw_the_native_scene_from_the_same_state(cubes_frames: CubesFrames) -> None:
+    assert cubes_frames.browser_hash == cubes_frames.native_hash
+    assert cubes_frames.browser[..., :3].std() > 10  # a scene, not a blank frame
+
+
+@pytest.mark.xfail(strict=True, reason="SwiftShader's linear filtering and edges of the 4096 textured, rotated cubes differ "
+                   "from native wgpu's: measured 2.6 % of pixels off by more than 8, 0.8 % by more than 16")
+def test_cubes_on_webgpu_match_native_within_one_percent(cubes_frames: CubesFrames, tmp_path: Path) -> None:
+    fraction = differing(cubes_frames.browser, cubes_frames.native)
+    print(f"cubes: webgpu ({cubes_frames.adapter}) vs native wgpu: {fraction:.3%} of pixels differ by more than "
+          f"{PIXEL_TOLERANCE}")
+    if fraction > MAX_DIFFERING:
+        Image.fromarray(cubes_frames.browser, "RGBA").save(tmp_path / "cubes-webgpu.png")
+        Image.fromarray(cubes_frames.native, "RGBA").save(tmp_path / "cubes-native.png")
+    assert fraction <= MAX_DIFFERING, f"{fraction:.2%} of pixels differ; frames in {tmp_path}"
+
+
+def test_without_webgpu_a_gpu_game_says_so_and_2d_games_run(store_server: Any, built: Callable[[Path], Path],
+                                                            play_page: Callable[..., PlayPage]) -> None:
+    store_server.publish(built(GAMES / "cubes"))
+    registry = store_server.recorder.app.state.metrics.registry
+
+    def errors() -> float:
+        return registry.get_sample_value("layerw_client_reports_total", {"kind": "error", "outcome": "accepted"}) or 0.0
+
+    before = errors()
+    cubes = play_page().goto(store_server.play_url("cubes", ticks=10, fast=True, renderer="webgl2"))
+    cubes.wait("window.layerw.status === 'failed'")
+    message = cubes.page.evaluate("document.getElementById('error').textContent")
+    assert "needs WebGPU" in message and not cubes.page.evaluate("document.getElementById('error').hidden")
+    assert "needs WebGPU" in cubes.page.evaluate("window.layerw.error")
+    deadline = time.monotonic() + 10
+    while errors() < before + 1:
+        assert time.monotonic() < deadline, "the failure never reached the telemetry"
+        time.sleep(0.05)
+
+    pong = play_page().goto(store_server.play_url("pong", ticks=30, fast=True, renderer="webgl2"))
+    pong.wait_stopped()
+    assert pong.renderer()["name"] == "webgl2" and pong.tick == 30

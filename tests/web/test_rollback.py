@@ -1,0 +1,171 @@
+"""Prediction in the browser: a predicting Chromium page and a predicting native client in one pong
+room (input delay 0) each run ahead of the room, guess the other's keys wrong and roll back, show
+their own input on the next tick, and report the same confirmed hash chain; the server heals nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from layerw.bundle import Bundle
+from layerw.runtime.engine import Engine
+from layerw.runtime.inputs import InputState
+from layerw.session.client import OnlineClient, Outcome, Prediction, RoomAddress
+from layerw.session.replica import Replica
+from tests.conftest import GAMES
+from tests.session.test_online import script
+from tests.web.conftest import PlayPage
+
+TICKS = 480  # eight seconds of a room at 60 Hz
+
+
+class Chain:
+    """A frame hook: every confirmed hash the native client reported."""
+
+    def __init__(self) -> None:
+        self.reported: dict[int, str] = {}
+
+    def __call__(self, replica: Replica, local: InputState) -> None:
+        self.reported.update(replica.reported)
+
+
+def test_a_predicting_page_and_native_client_agree_on_every_confirmed_hash(
+        tmp_path: Path, play_page: Callable[..., PlayPage], built: Callable[[Any], Any], engine: Engine) -> None:
+    from tests.web.store_server import store_server
+
+    with store_server(tmp_path / "store", hash_every=30, input_delay=0) as server:
+        server.publish(built(GAMES / "pong"))
+        url = server.play_url("pong", room="ahead", ticks=TICKS, window=8)
+        page = play_page().goto(url)
+        page.wait_running()
+        chain = Chain()
+        outcome: list[Outcome | BaseException] = []
+        client = OnlineClient(Bundle.open(built(GAMES / "pong")), engine, prediction=Prediction(window=8))
+
+        def native() -> None:
+            try:
+                outcome.append(asyncio.run(client.play(RoomAddress.parse(url), ticks=TICKS, recording=script("ArrowDown"),
+                                                       on_frame=chain)))
+            except BaseException as e:  # reported below
+                outcome.append(e)
+
+        thread = threading.Thread(target=native)
+        thread.start()
+        try:
+            for _ in range(4):  # the page's player moves: the native client guesses it wrong and rolls back
+                page.page.keyboard.down("KeyW")
+                page.page.wait_for_timeout(250)
+                page.page.keyboard.up("KeyW")
+                page.page.wait_for_timeout(350)
+            page.wait_stopped()
+            thread.join(30)
+        finally:
+            client.close()
+        assert outcome and isinstance(outcome[0], Outcome), outcome
+        native_outcome = outcome[0]
+        session = dict(page.page.evaluate("({...window.layerw.session})"))
+        reported = {int(t): str(h) for t, h in page.page.evaluate("window.layerw.client().loop.reported")}
+        print(f"predicting page: {session}; native: {native_outcome}")
+        assert page.tick == native_outcome.tick == TICKS and page.state_hash() == native_outcome.state_hash
+        assert session["heals"] == 0 and native_outcome.heals == 0  # the server found no desync
+        assert session["window"] == 8 and session["predicted"] > TICKS // 2 and native_outcome.predicted > 0
+        assert session["rollbacks"] >= 1 and native_outcome.rollbacks >= 1  # each guessed the other's keys wrong
+        assert session["resimulated"] >= session["rollbacks"]
+        assert session["inputsSent"] >= 4
+        assert session["ownChecked"] > TICKS // 4 and session["ownMissed"] == 0  # own input on the very next tick
+        assert session["rttMs"] > 0  # measured with PING/PONG
+        shared = reported.keys() & chain.reported.keys()
+        assert len(shared) >= 8 and all(reported[t] == chain.reported[t] for t in shared)
+
+
+LEAD_SCRIPT = [  # (what, round trip, now): rises at once, falls a tick a second, grows while frames are late
+    ("rtt", 0.030, 0.0), ("frame", 0, 0.0), ("target", 0, 0.0), ("rtt", 0.090, 0.5), ("frame", 0, 0.5), ("target", 0, 0.5),
+    ("rtt", 0.010, 1.6), ("rtt", 0.010, 2.7), ("rtt", 0.010, 3.8), ("frame", 0, 3.8), ("target", 0, 3.8),
+    ("target", 0, 3.85), ("target", 0, 3.9), ("rtt", 0.010, 4.9), ("frame", 0, 4.9), ("target", 0, 4.9)]
+LEAD_RUN = """async (script) => {
+  const { Lead } = await import("/web/lead.js");
+  const lead = new Lead(60, 1, 8);
+  const out = [];
+  for (const [what, value, now] of script) {
+    if (what === "rtt") lead.roundTrip(value, now);
+    else if (what === "frame") lead.frame(now);
+    else out.push([lead.target(now), lead.rtt]);
+  }
+  return out;
+}"""
+
+
+def test_lead_js_follows_lead_py(server: Any, play_page: Callable[..., PlayPage]) -> None:
+    """The browser's Lead gives the native one's targets for the same round trips, frames and times."""
+    from layerw.session.lead import Lead
+
+    lead = Lead(60, 1, 8)
+    expected: list[list[float]] = []
+    for what, value, now in LEAD_SCRIPT:
+        if what == "rtt":
+            lead.round_trip(value, now)
+        elif what == "frame":
+            lead.frame(now)
+        else:
+            expected.append([lead.target(now), lead.rtt])
+    page = play_page().goto(f"{server.url}/web/play.html")
+    got = page.page.evaluate(LEAD_RUN, LEAD_SCRIPT)
+    assert got == expected and len({t for t, _ in expected}) > 2  # several leads: rising, late, falling
+
+
+RESIMULATE = """async ([ticks, every]) => {
+  const { Rollback } = await import("/web/rollback.js");
+  const { InputState } = await import("/web/input.js");
+  const game = window.layerw.client().game;
+  const start = game.snapshot();
+  const size = new InputState(2).player(1) - new InputState(2).player(0);
+  const remote = (tick) => {  // the remote seat's input from `tick` on: ArrowUp held every other `every` ticks
+    const s = new InputState(2);
+    s.key(1, "ArrowUp", Math.floor(tick / every) % 2 === 1);
+    return s.bytes.slice(s.player(1), s.player(1) + size);
+  };
+  const plain = new InputState(2);
+  for (let t = start.tick; t < start.tick + ticks; t++) {
+    plain.bytes.set(remote(t), plain.player(1));
+    game.tick(plain);
+  }
+  const expected = await game.stateHash();
+  await game.restore(start);
+  const rollback = new Rollback(game, new InputState(2), { seat: 0, window: 8, hashEvery: every });
+  const hashes = [];
+  while (rollback.confirmed < start.tick + ticks) {
+    while (rollback.present < start.tick + ticks && rollback.predict()) { /* ahead */ }
+    const tick = rollback.confirmed;
+    await rollback.confirm({ tick, changes: tick % every === 0 ? [[1, remote(tick)]] : [], events: [] });
+    if (rollback.confirmed % every === 0) hashes.push([rollback.confirmed, await rollback.confirmedHash()]);
+  }
+  const plainHashes = [];  // the same hash ticks, without prediction
+  await game.restore(start);
+  const again = new InputState(2);
+  for (let t = start.tick; t < start.tick + ticks; t++) {
+    again.bytes.set(remote(t), again.player(1));
+    game.tick(again);
+    if (game.tickCount % every === 0) plainHashes.push([game.tickCount, await game.stateHash()]);
+  }
+  return { expected, got: await rollback.confirmedHash(), rollbacks: rollback.rollbacks, resimulated: rollback.resimulated,
+           predicted: rollback.predicted, hashes, plainHashes };
+}"""
+
+
+def test_rollback_js_resimulates_to_the_state_a_plain_run_reaches(published: Callable[[str], str],
+                                                                  play_page: Callable[..., PlayPage]) -> None:
+    """The remote player's key changes every 20 ticks, each one guessed wrong 8 ticks ahead: after
+    every rollback the page's pong reaches the state the same inputs reach without prediction."""
+    page = play_page().open(published("pong"), ticks=1, sound=0)
+    page.wait_stopped()
+    result = page.page.evaluate(RESIMULATE, [240, 20])
+    print(f"rollback.js: {result['rollbacks']} rollbacks, {result['resimulated']} ticks resimulated")
+    assert result["got"] == result["expected"]
+    assert result["hashes"] == result["plainHashes"] and len(result["hashes"]) == 240 // 20  # every confirmed hash tick
+    rollbacks = result["rollbacks"]
+    assert rollbacks == 240 // 20  # one per change: ticks 20, 40 .. 240 (the page starts at tick 1)
+    assert 8 * (rollbacks - 1) <= result["resimulated"] <= 8 * rollbacks  # 8 ahead, less near the end
+    assert result["predicted"] >= 240 - 8

@@ -1,0 +1,49 @@
+"""Sound in a room, in real Chromium: two pages in one asteroids room (its autopilot fires and
+explodes rocks all along) hear the same samples for the same ticks, and a page that joins mid-game
+fast-forwards without a burst: what it mixed catching up is dropped unheard, its sound starts at
+the room's present."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Callable
+
+import numpy as np
+
+from layerw import abi
+from tests.web.conftest import PlayPage
+from tests.web.store_server import StoreServer
+
+TICKS = 360
+JOIN_AFTER = 150  # the second page joins once the room is past this tick
+KEPT = 2 * abi.SAMPLE_RATE  # what a page keeps for nobody (audio.js MAX_PENDING_FRAMES): the last 2 s
+SAMPLES = """() => { const game = window.layerw.client().game, s = game.takeSamples();
+    const u = new Uint8Array(s.buffer, s.byteOffset, s.byteLength); let t = "";
+    for (let i = 0; i < u.length; i += 0x8000) t += String.fromCharCode(...u.subarray(i, i + 0x8000));
+    return {samples: btoa(t), skipped: game.audio.framesSkipped, skippedTo: game.audio.skippedTo, mixed: game.audio.framesMixed,
+            tick: game.tickCount}; }"""
+
+
+def test_two_pages_in_a_room_hear_the_same_ticks(store_server: StoreServer, play_page: Callable[..., PlayPage]) -> None:
+    url = store_server.play_url("asteroids", room="duet", ticks=TICKS, sound=0)
+    first = play_page().goto(url)
+    first.wait(f"window.layerw.tick >= {JOIN_AFTER}")
+    second = play_page().goto(url)
+    second.wait_stopped()
+    first.wait_stopped()
+    a, b = first.page.evaluate(SAMPLES), second.page.evaluate(SAMPLES)
+    assert a["tick"] == b["tick"] == TICKS
+    ours, theirs = (np.frombuffer(base64.b64decode(x["samples"]), "<i2").reshape(-1, 2) for x in (a, b))
+    per_tick = abi.SAMPLE_RATE // 60
+    # the joiner mixed its fast-forward (from the room's tick-0 snapshot) and dropped it unheard:
+    # what it kept starts at the tick it joined
+    joined = b["skippedTo"] // per_tick
+    print(f"room audio: joiner fast-forwarded to tick {joined} unheard ({b['skipped']} frames dropped), "
+          f"then mixed {TICKS - joined} ticks to hear")
+    assert JOIN_AFTER <= joined < TICKS - 10 and b["skipped"] > 0 and b["mixed"] == TICKS * per_tick
+    assert a["skipped"] == 0 and len(ours) == KEPT
+    assert len(theirs) == min(TICKS - joined, KEPT // per_tick) * per_tick, "no sound from before the join"
+    tail = ours[-len(theirs):]  # the same ticks
+    assert np.abs(tail.astype(np.int32)).max() > 1000, "shots and explosions are heard"
+    assert hashlib.sha256(tail.tobytes()).hexdigest() == hashlib.sha256(theirs.tobytes()).hexdigest()
