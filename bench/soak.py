@@ -4,8 +4,11 @@
     python -m bench.soak --clients 100 --rooms 25 --minutes 30    the full soak
 
 Loopback only. The server runs pong published into a temporary store; this process is the load:
-each player reads every frame (checking that ticks arrive in order, one at a time) and changes its
-input twice a second. Every ``--sample-every`` seconds it samples the server's resident memory
+each player reads every frame (checking that ticks arrive in order, one at a time), changes its
+input twice a second and acknowledges the room's frames with their state hashes, as every client
+must (the room closes a player that sends inputs but no hashes: OutOfStep). The players of a room
+share one replica of its game (``RoomMirror``) for those hashes, so the load stays the network's.
+Every ``--sample-every`` seconds it samples the server's resident memory
 (VmRSS in /proc/PID/status), errors (client disconnects, out-of-order frames, server log lines at
 WARNING and above) and tick lateness (``GET /rooms``: each room's p99 lateness against its schedule
 over its last 180 ticks). Goal: RSS flat, zero errors, lateness unchanged from start to end.
@@ -32,8 +35,11 @@ from rich.console import Console
 
 from bench.report import table
 from layerw import abi
+from layerw.bundle import Bundle
 from layerw.errors import ProtocolError
+from layerw.runtime.engine import CpuLimit, Engine
 from layerw.session import protocol as p
+from layerw.session.replica import Replica
 
 ROOT = Path(__file__).resolve().parents[1]
 SEATS = 4  # pong's seats per room
@@ -55,6 +61,39 @@ class Sample:
 class Load:
     errors: list[str] = field(default_factory=list)
     frames: int = 0
+
+
+class RoomMirror:
+    """One room's game, simulated once for all the soak's players in it: it follows the frames the
+    fastest of them receives and keeps the HASH message due at each hash tick."""
+
+    def __init__(self, bundle: Bundle, engine: Engine) -> None:
+        self.bundle, self.engine = bundle, engine
+        self.replica: Replica | None = None
+        self.hashes: dict[int, bytes] = {}  # hash tick -> the HASH message a player of the room sends for it
+
+    def welcome(self, msg: p.Welcome) -> None:
+        if self.replica is None:
+            self.replica = Replica(self.bundle, self.engine, window=0)
+            self.replica.welcome(msg)
+
+    def frame(self, msg: p.Frame) -> None:
+        replica = self.replica
+        if replica is not None and msg.tick == replica.confirmed:
+            report = replica.apply(msg)
+            if report is not None:
+                self.hashes[replica.confirmed] = report
+                for old in [t for t in self.hashes if t < replica.confirmed - 600]:
+                    del self.hashes[old]
+
+    def due(self, after: int, upto: int) -> tuple[int, bytes] | None:
+        """The newest HASH for a tick in (``after``, ``upto``], if the mirror has reached one."""
+        ticks = [t for t in self.hashes if after < t <= upto]
+        return (max(ticks), self.hashes[max(ticks)]) if ticks else None
+
+    def close(self) -> None:
+        if self.replica is not None:
+            self.replica.close()
 
 
 @dataclass
@@ -121,9 +160,10 @@ def start_server(store: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     raise RuntimeError("layerw serve did not start in 60 s")
 
 
-async def player(url: str, room: str, key: int, stop: float, load: Load) -> None:
-    """One player: joins, reads every frame in order, toggles a key every 30 frames, until ``stop``;
-    reconnects after any failure (each one counted as an error)."""
+async def player(url: str, room: str, key: int, stop: float, load: Load, mirror: RoomMirror) -> None:
+    """One player: joins, reads every frame in order, toggles a key every 30 frames and sends the
+    room's hashes as they fall due, until ``stop``; reconnects after any failure (each one counted
+    as an error)."""
     state = np.zeros((), dtype=abi.PLAYER.dtype)
     while time.monotonic() < stop:
         try:
@@ -131,9 +171,11 @@ async def player(url: str, room: str, key: int, stop: float, load: Load) -> None
                 await ws.send(p.hello(p.PLAYER))
                 last = -1
                 frames = 0
+                hashed = -1  # the newest tick this connection sent a hash of
                 while time.monotonic() < stop:
                     msg = p.decode_server(await asyncio.wait_for(ws.recv(), 10))  # type: ignore[arg-type]
                     if isinstance(msg, p.Welcome):
+                        mirror.welcome(msg)
                         last = p.decode_frame(msg.state.frames[-1]).tick if msg.state.frames else msg.state.tick - 1
                     elif isinstance(msg, p.State):
                         last = p.decode_frame(msg.frames[-1]).tick if msg.frames else msg.tick - 1
@@ -142,6 +184,11 @@ async def player(url: str, room: str, key: int, stop: float, load: Load) -> None
                             load.errors.append(f"{room}: frame {msg.tick} after {last}")
                         last = msg.tick
                         frames += 1
+                        mirror.frame(msg)
+                        due = mirror.due(hashed, last + 1)
+                        if due is not None:
+                            hashed = due[0]
+                            await ws.send(due[1])
                         load.frames += 1
                         if frames % 30 == 0:
                             state["keys"][1] ^= np.uint32(1 << key)
@@ -154,12 +201,13 @@ async def player(url: str, room: str, key: int, stop: float, load: Load) -> None
 
 
 async def drive(url: str, clients: int, rooms: int, seconds: float, every: float, pid: int,
-                warm_up: float) -> tuple[list[Sample], Load]:
+                warm_up: float, mirrors: list[RoomMirror]) -> tuple[list[Sample], Load]:
     load = Load()
     t0 = time.monotonic()
     stop = t0 + warm_up + seconds
     ws_url = url.replace("http", "ws")
-    tasks = [asyncio.create_task(player(ws_url, f"soak-{i % rooms}", i // rooms, stop, load)) for i in range(clients)]
+    tasks = [asyncio.create_task(player(ws_url, f"soak-{i % rooms}", i // rooms, stop, load, mirrors[i % rooms]))
+             for i in range(clients)]
     samples: list[Sample] = []
     await asyncio.sleep(warm_up)
     while True:
@@ -185,12 +233,17 @@ def run_soak(clients: int, rooms: int, seconds: float, *, every: float = 10.0, w
         port = free_port()
         log = work / "server.log"
         server = start_server(store, port, log)
+        engine = Engine(CpuLimit.OFF)
+        mirrors = [RoomMirror(Bundle.open(work / "pong"), engine) for _ in range(rooms)]
         try:
             samples, load = asyncio.run(drive(f"http://127.0.0.1:{port}", clients, rooms, seconds, every, server.pid,
-                                              warm_up))
+                                              warm_up, mirrors))
         finally:
             server.terminate()
             server.wait(20)
+            for mirror in mirrors:
+                mirror.close()
+            engine.close()
         text = log.read_text(errors="replace")
     noisy = [line for line in text.splitlines() if any(w in line for w in ("WARNING", "ERROR", "Traceback", "error"))]
     return SoakResult(clients, rooms, seconds, samples, load.errors + [f"server: {line}" for line in noisy], text)

@@ -664,3 +664,32 @@ STATE_EXPORTS: tuple[Signature, ...] = (
     Signature("write", (I32, I32, I32), (), "Copy data into linear memory at offset (to restore snapshots).",
               ("offset", "data_ptr", "data_len"), "func(offset: u32, data: list<u8>)"),
 )
+
+# === devcheck: input recordings, developer checks and the API a game reaches for ====================
+# (kept in one block at the end of the contract to ease merging with other work on this file)
+
+# --- input recordings (``layerw run --inputs FILE``, the page's ?inputs=URL) ------------------------
+# JSON Lines: an optional header line {"layerw_inputs": RECORDING_VERSION}, then one change per line,
+# applied at its tick and held until changed again. Any other field, or a value of the wrong type or
+# range, is an InputError naming the line (docs/inputs.md).
+
+RECORDING_VERSION = 1
+RECORDING_HEADER = "layerw_inputs"
+RECORDING_FIELDS: dict[str, str] = {
+    "tick": "the tick the change applies at: an integer >= 0 (required)",
+    "player": f"the seat it applies to: 0 .. {MAX_PLAYERS - 1} (default 0)",
+    "down": "keys pressed: a list of KeyboardEvent.code names (\"KeyW\", \"ArrowUp\", \"Space\")",
+    "up": "keys released: a list of key names",
+    "pointer": "[x, y] or [x, y, buttons]: game pixels, buttons a mask (1 left, 2 right, 4 middle)",
+    "gamepad": f"a gamepad index 0 .. {MAX_GAMEPADS - 1}; with it, buttons and axes replace that pad's state",
+    "buttons": "with gamepad: the buttons held, a list of names (\"A\", \"START\", \"UP\", ...)",
+    "axes": "with gamepad: up to 6 numbers in -1..1 (left x/y, right x/y, left/right trigger)",
+}
+
+# --- guest helpers (layerw.h only: header code the game compiles in, so every host agrees) ----------
+# Transform push/pop keeps its stack in lw_frame (on lw_render's stack, never in game state); the
+# random helper is PCG32 (pcg-random.org) seeded from the game's seed; the screen size and tick rate
+# are layerw.toml's, given to the compiler as LW_SCREEN_WIDTH, LW_SCREEN_HEIGHT and LW_TICK_RATE.
+
+TRANSFORM_DEPTH = 16  # lw_push_transform nesting; deeper pushes are counted as dropped and ignored
+CONFIG_MACROS: dict[str, str] = {"LW_SCREEN_WIDTH": "width", "LW_SCREEN_HEIGHT": "height", "LW_TICK_RATE": "tick_rate"}

@@ -74,7 +74,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         inputs=Path(args.inputs) if args.inputs else None, audio=Path(args.audio) if args.audio else None,
         sound=args.sound, latency_ms=args.latency_ms, saves=_save_dir(args, bundle.config.name), synctest=args.synctest,
         profile=(_positive(args.profile[0], "--profile N"), Path(args.profile[1])) if args.profile else None,
-        debug=args.debug, online_saves=args.online_saves, player_key=Path(args.player_key) if args.player_key else None)
+        debug=args.debug, online_saves=args.online_saves, player_key=Path(args.player_key) if args.player_key else None,
+        dev=args.dev)
     result = play(bundle, options)
     for path in result.frames:
         print(f"frame {path}")
@@ -403,6 +404,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="run game.debug.wasm, with no CPU limit, on an engine that gives gdb/lldb the game's DWARF: "
                    "gdb -ex 'break lw_game_tick' --args python -m layerw.cli run BUILD --debug (see the README)")
     r.add_argument("--seed", type=int, default=0, help="the game's random seed")
+    r.add_argument("--dev", action="store_true", help="check the contract as the game runs (render changing state, "
+                   "missing assets, unknown textures, bad source rects, refused host calls, NULL writes), each "
+                   "problem reported once with its tick")
     r.add_argument("--synctest", type=int, default=0, metavar="N",
                    help="after every tick roll back N ticks, resimulate them and compare state hashes: fails "
                         "with NotDeterministic at the first tick a game would desync under rollback")

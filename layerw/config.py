@@ -1,40 +1,16 @@
 """GameConfig: a game's ``layerw.toml``, parsed and checked.
 
     [game]
-    name = "pong"                 # [a-z0-9-], the game's id in stores and URLs
-    version = "1.0.0"
-    tick_rate = 60                # fixed ticks per second
-    width = 320                   # logical resolution in game pixels
-    height = 240
-    sources = ["pong.c"]          # default: every *.c / *.cpp beside layerw.toml
-    capabilities = []             # extra host capabilities the game asks for
-    players = 4                   # seats in a multiplayer room (1..4)
-    filter = "nearest"            # texture sampling: "nearest" keeps pixel art crisp (and the
-                                  # frame's upscale to the window whole-pixel); "linear" smooths
+    name = "pong"
+    tick_rate = 60
+    sources = ["pong.c"]
 
-    [assets]
-    dir = "assets"                # every file below it is an asset, named by its relative path
-    preload = ["ball.png"]        # ready before the first tick; the rest stream on request
-    stream = ["music.ogg"]        # sounds played while they arrive: no ASSET_READY event, playable
-                                  # (lw_sound_play) from the tick after lw_asset; a tick whose mix
-                                  # needs frames not in yet waits for them (never different samples)
+    [build]
+    cflags = ["-Wshadow"]
 
-    [limits]
-    memory_mb = 64                # linear memory cap
-    tick_ms = 100                 # CPU deadline for one call into the game
-
-    [saves]                       # save slots (lw_save_write), per player, outliving the process
-    slot_bytes = 65536            # the most one slot holds
-    total_bytes = 1048576         # the most all of the game's slots hold together
-
-    [component]                   # Component Model build (`layerw build --component` sets enabled)
-    enabled = false
-
-    [plugins.physics]             # a plugin slot: the game imports `interface` (fixed at build time)
-    interface = "layerw:physics/step@1.0.0"
-    path = "plugins/bounce.wasm"  # which component implements it, chosen at load time (relative to
-                                  # the directory of this file); swap it without rebuilding the game
-    capabilities = []             # granted to the plugin: "wasi" (stdio, clocks, random) or nothing
+Every key, its type, default and meaning is one line of ``layerw.configschema.KEYS``; the file is
+validated against it (unknown keys, wrong types are ``ConfigError``) and docs/layerw-toml.md is
+generated from it. Ranges and relations between keys are checked here (``GameConfig.check``).
 """
 
 from __future__ import annotations
@@ -45,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from layerw import abi
+from layerw import abi, configschema
 from layerw.errors import ConfigError
 from layerw.pcm import is_sound
 
@@ -66,11 +42,11 @@ class PluginRef:
     capabilities: tuple[str, ...] = ()
 
     @classmethod
-    def from_dict(cls, slot: str, data: Any, where: str) -> PluginRef:
-        if not isinstance(data, dict) or "interface" not in data:
-            raise ConfigError(f"{where}: [plugins.{slot}] needs interface = \"pkg:name/iface@x.y.z\"")
-        ref = cls(slot, str(data["interface"]), str(data.get("path", "")),
-                  tuple(str(c) for c in data.get("capabilities", ())))
+    def from_values(cls, slot: str, values: dict[str, object], where: str) -> PluginRef:
+        """A slot from its validated keys (``configschema.validate``)."""
+        capabilities = values["capabilities"]
+        assert isinstance(capabilities, tuple)  # validate_section gives lists as tuples of str
+        ref = cls(slot, str(values["interface"]), str(values["path"]), capabilities)
         bad = set(ref.capabilities) - PLUGIN_CAPABILITIES
         if bad:
             raise ConfigError(f"{where}: [plugins.{slot}] asks for unknown capabilities {sorted(bad)}; "
@@ -100,6 +76,10 @@ class GameConfig:
     plugins: tuple[PluginRef, ...] = ()
     save_slot_bytes: int = abi.SAVE_SLOT_BYTES
     save_total_bytes: int = abi.SAVE_TOTAL_BYTES
+    cflags: tuple[str, ...] = ()
+    defines: tuple[str, ...] = ()
+    exceptions: bool = False
+    rtti: bool = False
 
     @classmethod
     def load(cls, directory: Path) -> GameConfig:
@@ -114,36 +94,9 @@ class GameConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = CONFIG_NAME) -> GameConfig:
-        game, assets, limits, component, saves = (
-            data.get(k, {}) for k in ("game", "assets", "limits", "component", "saves"))
-        unknown = set(data) - {"game", "assets", "limits", "component", "plugins", "saves"}
-        if unknown:
-            raise ConfigError(f"{where}: unknown section(s) {sorted(unknown)}")
-        if "name" not in game:
-            raise ConfigError(f"{where}: [game] name is required")
-        try:
-            cfg = cls(
-                name=str(game["name"]),
-                version=str(game.get("version", cls.version)),
-                tick_rate=int(game.get("tick_rate", cls.tick_rate)),
-                width=int(game.get("width", cls.width)),
-                height=int(game.get("height", cls.height)),
-                sources=tuple(str(s) for s in game.get("sources", ())),
-                capabilities=tuple(str(c) for c in game.get("capabilities", ())),
-                assets_dir=str(assets.get("dir", cls.assets_dir)),
-                preload=tuple(str(p) for p in assets.get("preload", ())),
-                stream=tuple(str(p) for p in assets.get("stream", ())),
-                memory_mb=int(limits.get("memory_mb", cls.memory_mb)),
-                tick_ms=int(limits.get("tick_ms", cls.tick_ms)),
-                players=int(game.get("players", cls.players)),
-                filter=str(game.get("filter", cls.filter)),
-                component=bool(component.get("enabled", cls.component)),
-                save_slot_bytes=int(saves.get("slot_bytes", cls.save_slot_bytes)),
-                save_total_bytes=int(saves.get("total_bytes", cls.save_total_bytes)),
-                plugins=tuple(PluginRef.from_dict(str(k), v, where) for k, v in dict(data.get("plugins", {})).items()),
-            )
-        except (TypeError, ValueError) as e:
-            raise ConfigError(f"{where}: {e}") from e
+        values, plugins = configschema.validate(data, where)
+        refs = tuple(PluginRef.from_values(slot, v, where) for slot, v in plugins.items())
+        cfg = cls(**values, plugins=refs)  # type: ignore[arg-type]
         cfg.check(where)
         return cfg
 
@@ -171,6 +124,12 @@ class GameConfig:
         bad = set(self.capabilities) - KNOWN_CAPABILITIES
         if bad:
             raise ConfigError(f"{where}: unknown capabilities {sorted(bad)}; this host grants none beyond the contract")
+        configschema.check_cflags(self.cflags, where)
+        if self.exceptions and (self.component or self.plugins):
+            raise ConfigError(f"{where}: [build] exceptions is not supported in component builds ([component] enabled "
+                              "or [plugins]): the component's glue and tooling here are built without exception "
+                              "handling; build a core module, or turn exceptions off")
+        configschema.check_defines(self.defines, where)
 
     def to_toml(self) -> str:
         """The normalised layerw.toml written into a build directory."""
@@ -191,6 +150,9 @@ class GameConfig:
         lines += ["", "[limits]", f"memory_mb = {self.memory_mb}", f"tick_ms = {self.tick_ms}", ""]
         if (self.save_slot_bytes, self.save_total_bytes) != (abi.SAVE_SLOT_BYTES, abi.SAVE_TOTAL_BYTES):
             lines += ["[saves]", f"slot_bytes = {self.save_slot_bytes}", f"total_bytes = {self.save_total_bytes}", ""]
+        if self.cflags or self.defines or self.exceptions or self.rtti:
+            lines += ["[build]", f"cflags = {val(self.cflags)}", f"defines = {val(self.defines)}",
+                      f"exceptions = {str(self.exceptions).lower()}", f"rtti = {str(self.rtti).lower()}", ""]
         if self.component:
             lines += ["[component]", "enabled = true", ""]
         for ref in self.plugins:

@@ -42,3 +42,13 @@ def check_module(module: wasmtime.Module, game: str = "game") -> None:
                             f"({', '.join(sorted(offered))}) and a WASI stdio/clock/random subset")
     if problems:
         raise ContractError(f"{game} does not follow the Layer-W contract:\n  - " + "\n  - ".join(problems))
+
+
+def wasm_features(config: wasmtime.Config | None = None) -> wasmtime.Config:
+    """The wasm features a game module may use, set on ``config`` (default: a new one): SIMD128, and
+    exception handling (exnref) for C++ built with [build] exceptions. Every engine that compiles or
+    validates a game uses these."""
+    config = config or wasmtime.Config()
+    config.wasm_simd = True
+    config.wasm_exceptions = True
+    return config

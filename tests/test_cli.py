@@ -78,3 +78,20 @@ def test_window_mode_on_a_virtual_display(pong: Path, tmp_path: Path) -> None:
     assert proc.stdout.splitlines()[-1].startswith("state-hash ")
     pixels = np.asarray(Image.open(shot).convert("RGB")).astype(int)
     assert pixels.std() > 10
+
+
+@pytest.mark.parametrize("display", [{}, {"DISPLAY": ":97"}], ids=["unset", "unreachable"])
+def test_windowed_without_a_display_points_to_headless(pong: Path, tmp_path: Path, display: dict[str, str]) -> None:
+    """No display (none set, or one nobody serves): each windowed command says so and names --headless,
+    exiting 1 before glfw could assert (exit 134)."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")} | display
+    game = tmp_path / "g"
+    layerw("new", str(game))
+    for args in (("run", str(pong), "--ticks", "5"), ("dev", str(game), "--ticks", "5")):
+        proc = subprocess.run([sys.executable, "-m", "layerw.cli", *args], capture_output=True, text=True,
+                              timeout=120, env=env)
+        assert proc.returncode == 1, (args, proc.returncode, proc.stderr)
+        assert "RenderError" in proc.stderr and "--headless" in proc.stderr and "Traceback" not in proc.stderr
+        assert ("DISPLAY and WAYLAND_DISPLAY are unset" if not display else "no usable display") in " ".join(proc.stderr.split())

@@ -10,6 +10,9 @@ loads them.
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
 from types import TracebackType
 from typing import Any
 
@@ -27,6 +30,17 @@ _GLFW_KEY_NAMES = {
 }
 # W3C standard gamepad button i <- glfw gamepad button (triggers come from axes).
 _PAD_FROM_GLFW = (0, 1, 2, 3, 4, 5, -1, -1, 6, 7, 9, 10, 11, 13, 14, 12, 8)
+
+
+NO_DISPLAY_HINT = "run it with --headless (layerw run/dev/join --headless) or where a display is"
+
+
+def require_display() -> None:
+    """Refuse a window up front where no display can be reached, instead of glfw's assertion (exit 134):
+    on Linux and the BSDs a window needs $DISPLAY (X11) or $WAYLAND_DISPLAY."""
+    if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")) and not (
+            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise RenderError(f"no display to open a window on: DISPLAY and WAYLAND_DISPLAY are unset; {NO_DISPLAY_HINT}")
 
 
 def _glfw_keys(glfw: Any) -> list[tuple[int, int]]:
@@ -50,6 +64,12 @@ class Window:
             from rendercanvas.glfw import RenderCanvas
         except ImportError as e:  # pragma: no cover - needs a desktop
             raise RenderError(f"cannot open a window: {e}; install glfw and rendercanvas") from e
+        require_display()
+        with warnings.catch_warnings():  # pyGLFW warns what the error below says
+            warnings.simplefilter("ignore")
+            usable = glfw.init()  # before rendercanvas, whose glfw calls assert after a failed init
+        if not usable:
+            raise RenderError(f"cannot open a window: glfw found no usable display; {NO_DISPLAY_HINT}")
         self._glfw = glfw
         self.renderer = renderer
         try:

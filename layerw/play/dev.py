@@ -30,6 +30,7 @@ from layerw.toolchain.build import build
 if TYPE_CHECKING:
     from types import TracebackType
 
+    from layerw.runtime.devchecks import Problem
     from layerw.runtime.gamehost import GameHost
     from layerw.runtime.snapshot import Snapshot
 
@@ -67,7 +68,7 @@ class DevLoop(Runner):
         except BaseException:
             self._cleanup()
             raise
-        super().__init__(game, players=options.players)
+        super().__init__(game, players=options.players, render_every_tick=options.headless)
         self.last_good: Snapshot = game.snapshot()
         report(f"running {game.name} (build {self.builds}); edit {self.game_dir} to reload")
 
@@ -78,7 +79,12 @@ class DevLoop(Runner):
         return out
 
     def _start(self, build_dir: Path) -> GameHost:
-        return start_game(DirBundle(build_dir), self._engine, seed=self.options.seed)
+        game = start_game(DirBundle(build_dir), self._engine, seed=self.options.seed)
+        game.enable_checks(self._problem)  # each new build is checked afresh
+        return game
+
+    def _problem(self, problem: Problem) -> None:
+        self.report(f"check {problem.kind} at tick {problem.tick}: {problem.message}")
 
     # --- ticking ----------------------------------------------------------------------------------
 
@@ -208,6 +214,10 @@ class DevLoop(Runner):
 def dev(game_dir: Path, options: DevOptions, report: Callable[[str], None] = print) -> tuple[int, str]:
     """``layerw dev``: build, run and hot-reload ``game_dir`` until ``ticks`` (or Ctrl-C, or the
     window closes); returns the final tick and state hash."""
+    if not options.headless:
+        from layerw.gfx.window import require_display
+
+        require_display()  # before the first build: a window that cannot open says so at once
     with DevLoop(game_dir, options, report) as loop:
         try:
             if options.headless:

@@ -41,6 +41,10 @@ def join(url: str, options: JoinOptions) -> JoinResult:
     and play until ``options.ticks``; the result carries the seat, tick and state hash."""
     address = RoomAddress.parse(url)
     recording = Recording.load(options.inputs) if options.inputs else None
+    if not options.headless:
+        from layerw.gfx.window import require_display
+
+        require_display()
     quiet_gl_probe()
     # the module via the server's store
     with StoreBundle(address.base, address.game, channel=options.channel) as bundle, Engine(CpuLimit.EPOCH) as engine:

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from layerw.bundle import Bundle
-from layerw.errors import AudioDeviceError, SaveError
+from layerw.errors import AudioDeviceError, SaveError, UnsupportedCpuLimit
 from layerw.play.profile import profile
 from layerw.play.recorder import WavRecorder
 from layerw.play.runner import SAMPLES_EVERY, Runner
 from layerw.play.speaker import Speaker
-from layerw.runtime import DEFAULT_CPU_LIMIT, DEFAULT_TIER, CpuLimit, Tier, open_game
+from layerw.runtime import DEFAULT_CPU_LIMIT, DEFAULT_TIER, CpuLimit, GameHost, Tier, open_game
+from layerw.runtime.devchecks import Problem
 from layerw.runtime.inputs import Recording
+from layerw.runtime.memoryhost import MemoryHost
 from layerw.saves import Saves
 
 
@@ -40,6 +43,7 @@ class PlayOptions:
     sound: str | None = None          # play the mix on a device: "default" or a miniaudio backend ("null", "alsa", ...)
     latency_ms: int = 40              # the device's latency budget (buffer + queue)
     saves: Path | None = None         # the game's save slots (a cart's disk) live here; None: no saves
+    dev: bool = False                 # check the contract as the game runs (layerw.runtime.devchecks)
     synctest: int = 0                 # > 0: roll back and resimulate this many ticks after every tick (SyncTest)
     profile: tuple[int, Path] | None = None  # (N, OUT): a Chrome trace of N frames to OUT (layerw.play.profile)
     debug: bool = False               # on an engine that gives gdb/lldb the guest's DWARF (Engine debug_info)
@@ -79,6 +83,14 @@ def open_speaker(device: str, latency_ms: int) -> Speaker:
     return Speaker(latency_ms=latency_ms, backends=[backend])
 
 
+def enable_checks(game: GameHost, report: Callable[[Problem], None] | None = None) -> None:
+    """Turn on the dev checks of an in-process game (each problem reaches the log, and ``report``)."""
+    if not isinstance(game, MemoryHost):
+        raise UnsupportedCpuLimit(f"{game.name}: dev checks look into the game in this process; run it with "
+                                  "--cpu-limit epoch, fuel or off, not in the watchdog's worker")
+    game.enable_checks(report)
+
+
 def play(bundle: Bundle, options: PlayOptions) -> PlayResult:
     """Run the game; with ``online_saves``, its slots are pulled from the server first and pushed after
     (``save_sync.py``), the play itself writing the local directory as ever."""
@@ -99,6 +111,10 @@ def play(bundle: Bundle, options: PlayOptions) -> PlayResult:
 
 def _play(bundle: Bundle, options: PlayOptions) -> PlayResult:
     recording = Recording.load(options.inputs) if options.inputs else None
+    if not options.headless and options.profile is None:  # a profile runs offscreen
+        from layerw.gfx.window import require_display
+
+        require_display()
     wants_pictures = bool(options.screenshot or options.frames or options.profile) or not options.headless
     quiet_gl_probe()
     saves = Saves(options.saves) if options.saves else None
@@ -106,6 +122,8 @@ def _play(bundle: Bundle, options: PlayOptions) -> PlayResult:
                    debug_info=options.debug) as game, \
             ExitStack() as outputs:
         renderer = None
+        if options.dev:
+            enable_checks(game)
         recorder = outputs.enter_context(WavRecorder(options.audio)) if options.audio else None
         speaker = outputs.enter_context(open_speaker(options.sound, options.latency_ms)) if options.sound else None
         sinks = [sink.write for sink in (recorder, speaker) if sink is not None]
@@ -121,7 +139,8 @@ def _play(bundle: Bundle, options: PlayOptions) -> PlayResult:
         try:
             runner = Runner(game, renderer, players=options.players, recording=recording,
                             on_samples=to_sinks if sinks else None,
-                            samples_every=1 if speaker is not None else SAMPLES_EVERY, synctest=options.synctest)
+                            samples_every=1 if speaker is not None else SAMPLES_EVERY, synctest=options.synctest,
+                            render_every_tick=options.dev and options.headless)
             frames: list[Path] = []
             if options.profile is not None:
                 assert renderer is not None

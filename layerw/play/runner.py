@@ -30,8 +30,10 @@ TOGGLE_CODE = abi.KEYS.index(TOGGLE_KEY)
 class Runner:
     def __init__(self, game: GameHost, renderer: Renderer | None = None, *, players: int = 1,
                  recording: Recording | None = None, on_samples: Callable[[bytes], None] | None = None,
-                 samples_every: int = SAMPLES_EVERY, synctest: int = 0) -> None:
+                 samples_every: int = SAMPLES_EVERY, synctest: int = 0, render_every_tick: bool = False) -> None:
         self.game = game
+        # a headless dev run renders each tick without drawing, so the dev checks see lw_render
+        self.render_every_tick = render_every_tick
         self.renderer = renderer
         self.inputs = InputState(players)
         self.recording = recording
@@ -51,6 +53,8 @@ class Runner:
                 self.synctest.tick(self.inputs)
             else:
                 self.game.tick(self.inputs)
+        if self.render_every_tick:
+            self.game.render()
         if self.on_samples is not None and self.game.tick_count % self.samples_every == 0:
             self.drain()
 

@@ -20,6 +20,7 @@ mix needs are in; here the request loads it whole).
 
 from __future__ import annotations
 
+import difflib
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -102,6 +103,13 @@ class AssetTable:
             kind = abi.EVENTS["ASSET_FAILED"] if asset.failed else abi.EVENTS["ASSET_READY"]
             self.pending.append(Event(tick + 1, kind, 0, handle))
         return handle
+
+    def missing(self, name: str) -> str:
+        """Why ``request(name)`` answered -1, naming the nearest asset names."""
+        near = difflib.get_close_matches(name, sorted(self.names), n=3)
+        hint = f"; did you mean {', '.join(map(repr, near))}?" if near else (
+            f"; it has {len(self.names)} assets" if self.names else "; it has no assets (put them in [assets] dir)")
+        return f"no asset named {name!r} in this game{hint}"
 
     def _load(self, asset: Asset) -> None:
         try:

@@ -144,8 +144,12 @@ class ComponentGame(MemoryHost):
 
     def _asset_request(self, store: wasmtime.Store, name: str) -> int:
         if not 0 < len(name) <= MAX_NAME:
+            self._refused("asset_request", f"a name of {len(name)} characters (1..{MAX_NAME})")
             return -1
-        return self.assets.request(name, self.tick_count)
+        handle = self.assets.request(name, self.tick_count)
+        if handle < 0:
+            self._refused("asset_request", self.assets.missing(name))
+        return handle
 
     def _asset_size(self, store: wasmtime.Store, handle: int) -> int:
         asset = self.assets.get(handle)

@@ -34,6 +34,7 @@ from typing import TypeVar
 import wasmtime
 import wasmtime.component
 
+from layerw.contract import wasm_features
 from layerw.diskbudget import DiskBudget, cache_root, max_bytes_from_env
 from layerw.errors import InvalidModule, UnsupportedCpuLimit
 from layerw.observability import tracing
@@ -76,8 +77,7 @@ class Engine:
                                       f"with open_game(bundle, cpu_limit=CpuLimit.{cpu_limit.name}) to run it in a "
                                       "watchdog-bounded worker")
         self.cpu_limit = cpu_limit
-        config = wasmtime.Config()
-        config.wasm_simd = True
+        config = wasm_features()  # SIMD, and exceptions for C++ games built with [build] exceptions
         # debug_info: native DWARF for the JIT code, registered with gdb/lldb's JIT interface;
         # unoptimised, so lines and variables stay where the module's DWARF says
         self.debug_info = debug_info
@@ -88,7 +88,7 @@ class Engine:
         self.wasmtime = wasmtime.Engine(config)
         self.cache = cache if cache is not None else cache_dir()
         self.budget = DiskBudget([self.cache], cache_max_bytes if cache_max_bytes is not None else max_bytes_from_env())
-        self._fingerprint = f"wasmtime-{version('wasmtime')}-{cpu_limit.value}-simd-speed"
+        self._fingerprint = f"wasmtime-{version('wasmtime')}-{cpu_limit.value}-simd-exceptions-speed"
         self._ticker: threading.Thread | None = None
         self._stop = threading.Event()
         self._cache_warned = False

@@ -56,7 +56,9 @@ class Game(MemoryHost):
         self.wasi = Wasi(self.name, lambda: tick_now() * 1_000_000_000 // tick_rate, self.rng, self.log)
         linker = wasmtime.Linker(self.engine.wasmtime)
         self.wasi.define(linker)
-        HostImports(self.name, self.assets, tick_now, self.log, self.save_slots).define(linker)
+        me = self._me
+        HostImports(self.name, self.assets, tick_now, self.log, self.save_slots,
+                    lambda func, reason: me._refused(func, reason)).define(linker)
         self.engine.arm(self.store, self.config.tick_ms)  # instantiating runs a start function, if any
         try:
             instance = linker.instantiate(self.store, self.module)

@@ -5,8 +5,10 @@
 no per-field calls.
 
 A recording (``--inputs FILE``) is JSON Lines, one change per line, applied at its tick and held
-until changed again:
+until changed again, after an optional version header (the fields: ``abi.RECORDING_FIELDS``,
+documented in docs/inputs.md):
 
+    {"layerw_inputs": 1}
     {"tick": 30, "player": 0, "down": ["KeyW"], "up": ["KeyS"]}
     {"tick": 31, "player": 1, "pointer": [120.5, 80, 1]}
     {"tick": 40, "player": 0, "gamepad": 0, "buttons": ["A"], "axes": [0.5, 0, 0, 0, 0, 0]}
@@ -110,6 +112,61 @@ class InputState:
         return self.record.tobytes()
 
 
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _names(change: dict[str, Any], name: str) -> None:
+    value = change[name]
+    if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        raise InputError(f"'{name}' must be a list of names, got {str(value)[:80]}")
+
+
+def check_header(header: dict[str, Any]) -> None:
+    """The optional first line: ``{"layerw_inputs": VERSION}`` and nothing else."""
+    version = header[abi.RECORDING_HEADER]
+    if set(header) != {abi.RECORDING_HEADER} or not _is_int(version):
+        raise InputError(f"the header line must be {{\"{abi.RECORDING_HEADER}\": {abi.RECORDING_VERSION}}}")
+    if version != abi.RECORDING_VERSION:
+        raise InputError(f"recording format version {version}: this layerw reads version {abi.RECORDING_VERSION}")
+
+
+def check_change(change: object) -> None:
+    """One change line's fields and their types (values' ranges are checked by applying it)."""
+    if not isinstance(change, dict):
+        raise InputError(f"each line must be a JSON object with a 'tick', got {str(change)[:80]}")
+    unknown = [k for k in change if k not in abi.RECORDING_FIELDS]
+    if unknown:
+        raise InputError(f"unknown field {unknown[0]!r}; a change has {', '.join(abi.RECORDING_FIELDS)} "
+                         "(see docs/inputs.md)")
+    if "tick" not in change:
+        raise InputError("each line must be a JSON object with a 'tick'")
+    for name in ("tick", "player", "gamepad"):
+        if name in change and not (_is_int(change[name]) and change[name] >= 0):
+            raise InputError(f"'{name}' must be an integer >= 0, got {str(change[name])[:80]}")
+    if change["tick"] >= 1 << 32:
+        raise InputError(f"'tick' {change['tick']} is past the last tick (2^32 - 1)")
+    for name, count in (("player", abi.MAX_PLAYERS), ("gamepad", abi.MAX_GAMEPADS)):
+        if change.get(name, 0) >= count:
+            raise InputError(f"{name} {change[name]} out of range 0..{count - 1}")
+    for name in ("down", "up", "buttons"):
+        if name in change:
+            _names(change, name)
+    if "pointer" in change:
+        ptr = change["pointer"]
+        if not (isinstance(ptr, list) and len(ptr) in (2, 3) and all(map(_is_number, ptr[:2]))
+                and (len(ptr) == 2 or _is_int(ptr[2]))):
+            raise InputError(f"'pointer' must be [x, y] or [x, y, buttons] (buttons an integer), got {str(ptr)[:80]}")
+    if "axes" in change and not (isinstance(change["axes"], list) and all(map(_is_number, change["axes"]))):
+        raise InputError(f"'axes' must be a list of numbers, got {str(change['axes'])[:80]}")
+    if ("buttons" in change or "axes" in change) and "gamepad" not in change:
+        raise InputError("'buttons' and 'axes' need 'gamepad' (the pad's index) on the same line")
+
+
 @dataclass
 class Recording:
     """Input changes keyed by tick."""
@@ -118,29 +175,33 @@ class Recording:
 
     @classmethod
     def load(cls, path: Path) -> Recording:
-        """Read and check a recording: every change is tried on a scratch state, so a malformed one
-        fails here with its line number, never later in the middle of a run."""
+        """Read and check a recording: every field is checked against ``abi.RECORDING_FIELDS`` and
+        every change tried on a scratch state, so a malformed one fails here with its line number,
+        never later in the middle of a run."""
         rec = cls()
         try:
             lines = Path(path).read_text().splitlines()
         except (OSError, UnicodeDecodeError) as e:
             raise InputError(f"cannot read input recording {path}: {e}") from e
         scratch = InputState(abi.MAX_PLAYERS)
+        first = True
         for n, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             try:
                 change = json.loads(line)
-                tick = int(change["tick"])
-            except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as e:
+            except (ValueError, RecursionError) as e:
                 raise InputError(f"{path}:{n}: each line must be a JSON object with a 'tick': {e}") from e
-            if tick < 0:
-                raise InputError(f"{path}:{n}: tick must be >= 0")
             try:
-                cls._apply(scratch, change)
+                if first and isinstance(change, dict) and abi.RECORDING_HEADER in change:
+                    check_header(change)
+                else:
+                    check_change(change)
+                    cls._apply(scratch, change)
+                    rec.changes[change["tick"]].append(change)
             except InputError as e:
                 raise InputError(f"{path}:{n}: {e}") from e
-            rec.changes[tick].append(change)
+            first = False
         return rec
 
     def apply(self, state: InputState, tick: int) -> None:

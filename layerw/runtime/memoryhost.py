@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import struct
 from abc import abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -22,12 +22,14 @@ import wasmtime
 
 from layerw import abi
 from layerw.bundle import Bundle
-from layerw.errors import GameError, GameOutOfMemory, GameTimedOut, InvalidModule, LayerWError, SnapshotError
+from layerw.errors import ConfigError, GameError, GameOutOfMemory, GameTimedOut, InvalidModule, LayerWError, SnapshotError
 from layerw.observability import tracing
-from layerw.runtime.assets import AssetTable
+from layerw.runtime.assets import AssetTable, Event
 from layerw.runtime.basehost import BaseHost
 from layerw.runtime.blocks import patch
+from layerw.runtime.devchecks import DevChecks, Problem
 from layerw.runtime.engine import Engine
+from layerw.runtime.inputs import InputState
 from layerw.runtime.iolayout import IoLayout, check_io
 from layerw.runtime.saveslots import SaveSlots
 from layerw.runtime.snapshot import PAGE, Snapshot
@@ -46,6 +48,7 @@ class MemoryHost(BaseHost):
     store: wasmtime.Store
     assets: AssetTable
     rng: SplitMix64  # the game's random stream (WASI random_get for a core module): host state in snapshots
+    checks: DevChecks | None = None  # dev runs only (enable_checks); release runs test this and nothing more
 
     def __init__(self, bundle: Bundle, engine: Engine, *, seed: int = 0, audio: bool = True,
                  saves: Saves | None = None) -> None:
@@ -79,6 +82,31 @@ class MemoryHost(BaseHost):
         self.input_ptr, self.cmd_ptr, self.cmd_capacity, self.state_begin = (
             io.input_ptr, io.cmd_ptr, io.cmd_capacity, io.state_begin)
         self.snd_ptr, self.snd_capacity = io.snd_ptr, io.snd_capacity
+
+    # --- dev checks -------------------------------------------------------------------------------
+
+    def enable_checks(self, report: Callable[[Problem], None] | None = None) -> DevChecks:
+        """Check the contract as the game runs from now on (``layerw dev``, ``layerw run --dev``)."""
+        if getattr(self, "io", None) is None:
+            raise ConfigError(f"{self.name} is a WASM-4 cart: dev checks cover the Layer-W contract (lw_io, its "
+                              "command list and host functions); run it without --dev")
+        self.checks = DevChecks(self, report)
+        return self.checks
+
+    def _refused(self, func: str, reason: str) -> None:
+        """A host function refused a call: the dev checks hear why."""
+        if self.checks is not None:
+            self.checks.host_call(func, reason)
+
+    def tick(self, inputs: InputState, events: Sequence[Event] = ()) -> None:
+        super().tick(inputs, events)
+        if self.checks is not None:
+            self.checks.after_call("lw_tick")
+
+    def render(self) -> memoryview:
+        if self.checks is not None:
+            return self.checks.render(super().render)
+        return super().render()
 
     # --- the backend's primitives -----------------------------------------------------------------
 

@@ -317,4 +317,4 @@ class Checkpointer:
 def room_options(room: Room) -> dict[str, int]:
     """The keyword options that build this room again (what a resuming process passes ``Room``)."""
     return {"seats": len(room.seats), "input_delay": room.input_delay, "hash_every": room.hash_every,
-            "snapshot_every": room.snapshot_every, "grace_ticks": room.grace_ticks}
+            "snapshot_every": room.snapshot_every, "grace_ticks": room.grace_ticks, "seed": room.seed}

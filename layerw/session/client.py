@@ -33,6 +33,7 @@ from websockets.asyncio.client import ClientConnection
 
 from layerw.bundle import Bundle
 from layerw.errors import ProtocolError, RoomUnreachable, SessionError
+from layerw.runtime.devchecks import render_changes_state
 from layerw.runtime.engine import Engine
 from layerw.runtime.inputs import InputState, Recording
 from layerw.session import protocol as p
@@ -174,8 +175,20 @@ class OnlineClient:
         self.local = InputState()
         self.received = 0
         self.heals = 0
+        self.first_heal: tuple[int, bool] | None = None  # (tick, whether lw_render changes state) of the first heal
         self._sent = self.local.record["players"][0].tobytes()  # the input the room holds for us
         self._lead: Lead | None = None  # set at each WELCOME of a player that predicts
+
+    def _diagnose(self, replica: Replica) -> None:
+        """Before the first heal replaces the state: say where it went wrong, and whether this game's
+        lw_render changes its state (the room never renders; a client that draws does)."""
+        changes = render_changes_state(replica.game)
+        self.first_heal = (replica.tick, changes)
+        log.warning("desync: the room's state replaces this client's at tick %d (the room logs the first differing "
+                    "tick); %s", replica.tick,
+                    "lw_render changes the game state: render must only draw (`layerw run --dev` shows where)"
+                    if changes else "lw_render left the state alone when tried: look at input handling and "
+                    "uninitialised memory", extra={"render_changes_state": changes})
 
     async def play(self, address: RoomAddress, *, ticks: int, recording: Recording | None = None,
                    spectate: bool = False, on_frame: FrameHook | None = None) -> Outcome:
@@ -314,6 +327,8 @@ class OnlineClient:
                     self._lead.round_trip(now - struct.unpack("<d", msg.payload)[0], now)
                 continue
             if isinstance(msg, p.State):
+                if self.first_heal is None:
+                    self._diagnose(replica)
                 self.heals += 1
                 replica.load(msg)
                 continue

@@ -19,6 +19,7 @@ import contextvars
 import enum
 import functools
 import logging
+import secrets
 import time
 from array import array
 from collections.abc import Awaitable, Callable
@@ -383,10 +384,15 @@ class RoomHost:
 
     def _new_room(self, game: str, room_id: str) -> Room:
         """Build a room (on a builder thread: this fetches, compiles and instantiates its game), resumed
-        from its checkpoint when there is one."""
+        from its checkpoint when there is one, else seeded with a seed of its own, which players cannot
+        predict (room_options' "seed" fixes one for all; a resumed room keeps its checkpoint's)."""
+        options = {"seed": secrets.randbits(64), **self.room_options}
         if self.checkpoints is not None:
-            return self.checkpoints.open(game, room_id, self.bundles(game), self.engine, self.room_options)
-        return Room(f"{game}/{room_id}", self.bundles(game), self.engine, **self.room_options)
+            room = self.checkpoints.open(game, room_id, self.bundles(game), self.engine, options)
+        else:
+            room = Room(f"{game}/{room_id}", self.bundles(game), self.engine, **options)
+        room.log.debug("room %s: game seed %d", room.id, room.seed)
+        return room
 
     def _closed(self, runner: RoomRunner) -> None:
         if runner.checkpointer is not None and not runner.fenced:  # a room that ends is over; one the server stops resumes later

@@ -27,6 +27,7 @@ from layerw.bundle import Bundle
 from layerw.errors import ProtocolError, RoomFull, RoomLost, SeatTaken, SessionError
 from layerw.observability.logs import ContextLog
 from layerw.runtime.assets import Event
+from layerw.runtime.devchecks import render_changes_state
 from layerw.runtime.engine import Engine
 from layerw.runtime.gamehost import GameHost
 from layerw.runtime.inputs import InputState
@@ -66,6 +67,8 @@ class Seat:
     away_since: int = 0
     heard: int = -1  # tick of its connection's last INPUT or HASH; -1: none since it joined
     holder: str = ""  # who holds it (the host's label for the client's address), until it is free again
+    agreed: int = -1  # the last tick whose hash it sent agreed with the room's
+    differs: int = -1  # the first hash tick that differed since then (-1: in sync)
     acked: int = -1  # the newest tick its connection sent a HASH of; -1: none since it joined
     digest: str = ""  # SHA-256 (hex) of the token, when the seat came from a checkpoint (which holds no tokens)
 
@@ -106,6 +109,8 @@ class Room:
     def __init__(self, room_id: str, bundle: Bundle, engine: Engine, *, seats: int | None = None,
                  input_delay: int = 2, hash_every: int = 30, snapshot_every: int = 300,
                  grace_ticks: int = GRACE_TICKS, seed: int = 0) -> None:
+        """``seed``: the game's seed (a server's rooms get one each: ``RoomHost``); clients never need
+        it, they start from the room's snapshot, which holds the seeded state."""
         seats = bundle.config.players if seats is None else seats  # the manifest's [game] players
         if not 1 <= seats <= abi.MAX_PLAYERS:
             raise SessionError(f"a room has 1..{abi.MAX_PLAYERS} seats, not {seats}")
@@ -114,7 +119,8 @@ class Room:
         # The authoritative game mixes no sound: nobody hears the server, and mixing cost every room
         # ~15-50 us a tick (a quarter of the rooms bench's CPU at 50 rooms). So its snapshots carry no
         # voices: a client that joins hears the sounds started from then on, never a burst of old ones.
-        self.game: GameHost = start_game(bundle, engine, seed=seed, audio=False)
+        self.seed = seed
+        self.game: GameHost = start_game(bundle, engine, seed=self.seed, audio=False)
         self.game.log.bind(room=room_id)  # the guest's own log lines name the room too
         # tick from the game, not from self: a room holds no reference to itself (it is freed by refcount)
         self.log = ContextLog(log, tick=functools.partial(getattr, self.game, "tick_count"), game=self.game.name,
@@ -132,6 +138,7 @@ class Room:
         self.hashes: dict[int, str] = {}
         self.live_ticks = LIVE_HASHES * hash_every
         self.desyncs = LogThrottle(DESYNC_LOG_S * self.tick_rate)
+        self._render_changes: bool | None = None  # probed on the first desync
         self.started_over: str | None = None  # why this room replaced one it could not resume (a seat token is refused)
         self._save()
 
@@ -328,12 +335,31 @@ class Room:
                 raise ProtocolError(f"hash for tick {msg.tick} after one for tick {entry.acked}: hashes go forward")
             entry.acked = msg.tick
         ours = self.hashes.get(msg.tick)
-        if ours is None or ours == msg.digest.hex():
+        if ours is None:
             return True
+        if ours == msg.digest.hex():
+            entry.agreed, entry.differs = max(entry.agreed, msg.tick), -1
+            return True
+        if entry.differs < 0:
+            entry.differs = msg.tick
         if self.desyncs.allow(self.tick):
-            self.log.warning("desync in room %s: seat %s at tick %d has %s, room has %s",
-                             self.id, seat, msg.tick, msg.digest.hex()[:16], ours[:16], extra={"seat": seat})
+            since = (f"it agreed at tick {entry.agreed}, so the states parted in ticks {entry.agreed + 1}..{msg.tick}"
+                     if entry.agreed >= 0 else "no earlier hash of it agreed")
+            self.log.warning("desync in room %s: seat %s differs first at tick %d (%s); at tick %d it has %s, room has "
+                             "%s; %s", self.id, seat, entry.differs, since, msg.tick, msg.digest.hex()[:16], ours[:16],
+                             self._render_verdict(), extra={"seat": seat, "first_differing_tick": entry.differs,
+                                                            "render_changes_state": self._render_changes})
         return False
+
+    def _render_verdict(self) -> str:
+        """Whether lw_render changes this game's state (probed once, on the room's first desync): a
+        room never renders, its clients that draw do, so such a game desyncs them all."""
+        if self._render_changes is None:
+            self._render_changes = render_changes_state(self.game)
+        if self._render_changes:
+            return ("lw_render changes the game state (the room never renders, clients that draw do): "
+                    "render must only draw; `layerw run --dev` or `layerw dev` show where")
+        return "lw_render left the state alone when the room tried it; look at input handling and uninitialised memory"
 
     def _require_open(self) -> None:
         if self.state is not RoomState.OPEN:

@@ -27,6 +27,7 @@ import wasmtime
 
 from layerw.bundle import DirBundle
 from layerw.config import GameConfig
+from layerw.contract import wasm_features
 from layerw.errors import ChunkCorrupt, InvalidModule, NotPublished, VersionExists
 from layerw.observability import tracing
 from layerw.store.channel import DEFAULT, check_name
@@ -61,7 +62,7 @@ def plan(build_dir: Path, chunker: Chunker) -> tuple[DirBundle, dict[File, tuple
     check_version(bundle.config.version, f"{build_dir}: [game] version")
     if not bundle.config.component:  # bytes that are not a valid module never ship (components: checked at build)
         try:
-            wasmtime.Module.validate(wasmtime.Engine(), bundle.module)
+            wasmtime.Module.validate(wasmtime.Engine(wasm_features()), bundle.module)
         except wasmtime.WasmtimeError as e:
             raise InvalidModule(f"{build_dir}: the module does not validate ({str(e).splitlines()[0]}); "
                                 "rebuild it with `layerw build`") from e

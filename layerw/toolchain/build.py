@@ -28,9 +28,9 @@ import wasmtime
 
 from layerw.bundle import ASSETS_DIR, COMPONENT_NAME, DEBUG_MODULE_NAME, MODULE_NAME, SYMBOLS_NAME, TRANSPILED_DIR
 from layerw.config import CONFIG_NAME, GameConfig
-from layerw.contract import check_module
+from layerw.contract import check_module, wasm_features
 from layerw.errors import ConfigError, InvalidModule
-from layerw.toolchain.compiler import C_SUFFIXES, CXX_SUFFIXES, compile_module
+from layerw.toolchain.compiler import C_SUFFIXES, CXX_SUFFIXES, compile_module, game_defines
 from layerw.toolchain.component import build_component
 from layerw.toolchain.debuginfo import split
 from layerw.toolchain.jco import transpile
@@ -65,6 +65,7 @@ def build(game_dir: Path, out: Path | None = None, *, component: bool = False, o
     config = GameConfig.load(game_dir)
     if component or config.component or config.plugins:
         config = replace(config, component=True)
+        config.check(str(game_dir / CONFIG_NAME))  # what a component cannot do ([build] exceptions)
     out = Path(out) if out is not None else game_dir / "build"
     sources = find_sources(game_dir, config)
     assets_src = game_dir / config.assets_dir
@@ -82,11 +83,12 @@ def build(game_dir: Path, out: Path | None = None, *, component: bool = False, o
             data = (staging / COMPONENT_NAME).read_bytes()
         else:
             wasm = staging / MODULE_NAME
-            compile_module(sources, staging / DEBUG_MODULE_NAME, debug=True, optimize=optimize)
+            compile_module(sources, staging / DEBUG_MODULE_NAME, cflags=config.cflags, defines=game_defines(config),
+                           exceptions=config.exceptions, rtti=config.rtti, debug=True, optimize=optimize)
             split(staging / DEBUG_MODULE_NAME, wasm, staging / SYMBOLS_NAME, game_dir)
             data = wasm.read_bytes()
             try:
-                module = wasmtime.Module(wasmtime.Engine(), data)
+                module = wasmtime.Module(wasmtime.Engine(wasm_features()), data)
             except wasmtime.WasmtimeError as e:
                 raise InvalidModule(f"the compiled module does not validate: {e}") from e
             check_module(module, config.name)

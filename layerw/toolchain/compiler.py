@@ -1,6 +1,7 @@
 """Compiler: C/C++ sources plus the guest runtime to one wasm32 module, with the project's flags.
 
-C is compiled as C11, C++ as C++17 without exceptions or RTTI; both -O2, SIMD128 on, stripped,
+C is compiled as C11, C++ as C++17 without exceptions or RTTI unless the game asks ([build]
+exceptions, rtti; exceptions link ``exceptions.objects()``); both -O2, SIMD128 on, stripped,
 as a WASI reactor, with the shadow stack first in memory (``abi.STACK_SIZE``) so the game state is
 one contiguous range. With ``debug`` the sources compile with ``-g`` and the link keeps its DWARF
 (``DEBUG_FLAGS``); ``debuginfo.split`` then makes the stripped module from it (``-g`` does not change
@@ -15,7 +16,9 @@ import tempfile
 from pathlib import Path
 
 from layerw import abi
+from layerw.config import GameConfig
 from layerw.errors import CompileError
+from layerw.toolchain import exceptions as exception_runtime
 from layerw.toolchain import zig
 
 TOOLCHAIN = Path(__file__).resolve().parent
@@ -36,22 +39,41 @@ DEBUG_FLAGS = ["-g"]
 UNOPTIMIZED_FLAGS = ["-fno-sanitize=undefined"]
 
 
+def game_defines(config: GameConfig) -> tuple[str, ...]:
+    """The macros a game's sources compile with: layerw.toml's screen size and tick rate (so C need not
+    repeat them; ``abi.CONFIG_MACROS``), then its [build] defines."""
+    return (*(f"{macro}={getattr(config, key)}" for macro, key in abi.CONFIG_MACROS.items()), *config.defines)
+
+
+def cxx_flags(*, exceptions: bool = False, rtti: bool = False) -> list[str]:
+    """C++'s flags: C++17, exceptions and RTTI off unless asked for."""
+    return [CXX_FLAGS[0], *(exception_runtime.FLAGS if exceptions else CXX_FLAGS[1:2]),
+            "-frtti" if rtti else CXX_FLAGS[2]]
+
+
 def compile_module(sources: list[Path], out: Path, *, runtime: tuple[Path, ...] = (RUNTIME_C,),
-                   defines: tuple[str, ...] = (), debug: bool = False, optimize: bool = True) -> None:
-    """Compile and link ``sources`` plus the guest ``runtime`` into ``out`` (a .wasm file); with
-    ``debug``, ``out`` keeps its DWARF and names (strip it with ``debuginfo.split``); without
+                   defines: tuple[str, ...] = (), cflags: tuple[str, ...] = (), exceptions: bool = False,
+                   rtti: bool = False, debug: bool = False, optimize: bool = True) -> None:
+    """Compile and link ``sources`` plus the guest ``runtime`` into ``out`` (a .wasm file); a game's
+    ``cflags`` ([build] cflags, checked by ``GameConfig``) come after the project's, so they may
+    override them, and apply to the game's sources only. ``exceptions`` and ``rtti`` turn on C++'s.
+    With ``debug``, ``out`` keeps its DWARF and names (strip it with ``debuginfo.split``); without
     ``optimize``, -O0 (a debugger then sees every variable and line)."""
     cxx = any(s.suffix in CXX_SUFFIXES for s in sources)
+    cxx_args = cxx_flags(exceptions=exceptions, rtti=rtti)
     with tempfile.TemporaryDirectory(prefix="layerw-build-") as tmp:
         objects = []
         for i, src in enumerate([*sources, *runtime]):
             obj = Path(tmp) / f"{i}-{src.stem}.o"
             is_cxx = src.suffix in CXX_SUFFIXES
             common = COMMON_FLAGS if optimize else [*("-O0" if f == "-O2" else f for f in COMMON_FLAGS), *UNOPTIMIZED_FLAGS]
-            args = ["c++" if is_cxx else "cc", *common, *(CXX_FLAGS if is_cxx else C_FLAGS),
-                    *(DEBUG_FLAGS if debug else ()), *(f"-D{d}" for d in defines), "-c", str(src), "-o", str(obj)]
+            own = cflags if src in sources else ()
+            args = ["c++" if is_cxx else "cc", *common, *(cxx_args if is_cxx else C_FLAGS),
+                    *(DEBUG_FLAGS if debug else ()), *own, *(f"-D{d}" for d in defines), "-c", str(src), "-o", str(obj)]
             _check(zig.run(args), src)
             objects.append(str(obj))
+        if exceptions and cxx:
+            objects += [*exception_runtime.FLAGS, *map(str, exception_runtime.objects())]
         link = ["c++" if cxx else "cc", f"--target={zig.TARGET}", "-mexec-model=reactor", *objects,
                 *(f for f in LINK_FLAGS if not (debug and f == "-s")), "-o", str(out)]
         _check(zig.run(link), None)

@@ -148,7 +148,8 @@ def build_component(sources: list[Path], config: GameConfig, out: Path) -> None:
     glue = tuple(interface(ref.interface).import_c for ref in config.plugins)
     with tempfile.TemporaryDirectory(prefix="layerw-component-") as tmp:
         core_wasm = Path(tmp) / "core.wasm"
-        compiler.compile_module(sources, core_wasm, runtime=(compiler.RUNTIME_C, COMPONENT_C, *glue), defines=("LW_COMPONENT",))
+        compiler.compile_module(sources, core_wasm, runtime=(compiler.RUNTIME_C, COMPONENT_C, *glue),
+                                cflags=config.cflags, defines=("LW_COMPONENT", *compiler.game_defines(config)))
         wit, world = world_dir(config, Path(tmp))
         componentize(core_wasm, wit, world, out)
     _validate(out, config.name)

@@ -12,6 +12,7 @@
 import { ABI_VERSION, COMMAND_SCRATCH, IO_MAGIC, SOUND_CAPACITY, STRUCTS } from "./abi.js";
 import { Mixer } from "./mixer.js";
 import { AssetTable } from "./assets.js";
+import { DevChecks } from "./devchecks.js";
 import { Audio } from "./audio.js";
 import { GameCrashed, GameError, GameExited, GameOutOfMemory, InvalidModule, LayerWError, ProtocolError } from "./errors.js";
 import { Host, SplitMix64 } from "./host.js";
@@ -115,6 +116,8 @@ export class GameHost {
     // lw_io, checked at start (checkIo)
     this.inputPtr = 0;
     this.cmdPtr = 0;
+    /** @type {DevChecks | null} the dev checks, when the page asks for them (?dev=1) */
+    this.checks = null;
     this.cmdCapacity = 0;
     this.stateBegin = 0;
     this.sndPtr = 0; // the sound block; 0 when the game makes no sound
@@ -185,6 +188,7 @@ export class GameHost {
       memory: () => this.memory,
       log: this.log,
       saves: this.saves,
+      refused: (func, reason) => { if (this.checks) this.checks.hostCall(func, reason); },
     });
     try {
       await this.backend.instantiateGuest(host);
@@ -287,6 +291,7 @@ export class GameHost {
     const { block, dropped } = this.backend.tickGuest(data);
     this.tickCount += 1;
     this.tickSound(this.sndPtr ? block : EMPTY, dropped);
+    if (this.checks) this.checks.afterCall("lw_tick");
   }
 
   /**
@@ -339,6 +344,20 @@ export class GameHost {
    * @returns {Uint8Array}
    */
   render() {
+    return this.checks ? this.checks.render(() => this.renderFrame()) : this.renderFrame();
+  }
+
+  /**
+   * Check the contract as the game runs from now on (?dev=1; devchecks.js).
+   * @param {(p: import("./devchecks.js").Problem) => void} report
+   */
+  enableChecks(report) {
+    this.checks = new DevChecks(this, report);
+    return this.checks;
+  }
+
+  /** @returns {Uint8Array} */
+  renderFrame() {
     const size = this.backend.renderGuest();
     if (!(size >= 0 && size <= this.cmdCapacity - COMMAND_SCRATCH)) {
       this.failure = new GameCrashed(`${this.name}: render returned ${size} bytes, buffer holds ${this.cmdCapacity}`,

@@ -54,8 +54,11 @@ export class SplitMix64 {
  * null in a room: every save call answers LW_SAVE_UNAVAILABLE).
  */
 export class Host {
-  constructor({ game, assets, rng, tick, clockNs, memory, log, saves = null }) {
+  /** @param {{game: string, assets: any, rng: any, tick: () => number, clockNs: () => bigint, memory: () => any,
+   *   log: any, saves?: any, refused?: (func: string, reason: string) => void}} options */
+  constructor({ game, assets, rng, tick, clockNs, memory, log, saves = null, refused = (_func, _reason) => {} }) {
     this.saves = saves;
+    this.refused = refused; // (func, reason): a call the host refused, for the dev checks (devchecks.js)
     this.game = game;
     this.assets = assets;
     this.rng = rng;
@@ -139,9 +142,14 @@ export class Host {
   // --- layerw -------------------------------------------------------------------------------
 
   assetRequest(ptr, n) {
-    if (!(n > 0 && n <= MAX_NAME && this.inBounds(ptr, n))) return -1;
+    if (!(n > 0 && n <= MAX_NAME && this.inBounds(ptr, n))) {
+      this.refused("asset_request", `a name of ${n} bytes at ${ptr} (1..${MAX_NAME}, inside memory)`);
+      return -1;
+    }
     const name = utf8.decode(this.bytes().subarray(ptr, ptr + n));
-    return this.assets.request(name, this.tick());
+    const handle = this.assets.request(name, this.tick());
+    if (handle < 0) this.refused("asset_request", `no asset named '${name}' in this game`);
+    return handle;
   }
 
   assetSize(handle) {
@@ -151,6 +159,7 @@ export class Host {
 
   assetRead(handle, offset, dst, n) {
     const a = this.assets.get(handle);
+    if (!a) this.refused("asset_read", `handle ${handle} is not an asset handle`);
     if (!a || !a.ready || !a.data || offset < 0 || !this.inBounds(dst, n)) return -1;
     const chunk = a.data.subarray(offset, offset + n);
     this.bytes().set(chunk, dst);

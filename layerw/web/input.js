@@ -3,13 +3,18 @@
 //
 // `InputState` holds what each player's devices report right now, as the exact bytes of lw_input;
 // the game copies them into guest memory before each tick. A recording is JSON Lines, one change
-// per line, applied at its tick and held until changed again (the format of `layerw run --inputs`):
+// per line, applied at its tick and held until changed again, after an optional version header
+// (the format of `layerw run --inputs`, docs/inputs.md; its fields are RECORDING_FIELDS in abi.js):
 //
+//   {"layerw_inputs": 1}
 //   {"tick": 30, "player": 0, "down": ["KeyW"], "up": ["KeyS"]}
 //   {"tick": 31, "player": 1, "pointer": [120.5, 80, 1]}
 //   {"tick": 40, "player": 0, "gamepad": 0, "buttons": ["A"], "axes": [0.5, 0, 0, 0, 0, 0]}
 
-import { KEYS, MAX_EVENTS, MAX_GAMEPADS, MAX_PLAYERS, MAX_TOUCHES, PAD_BUTTONS, STRUCTS } from "./abi.js";
+import {
+  KEYS, MAX_EVENTS, MAX_GAMEPADS, MAX_PLAYERS, MAX_TOUCHES, PAD_BUTTONS, RECORDING_FIELDS, RECORDING_HEADER,
+  RECORDING_VERSION, STRUCTS,
+} from "./abi.js";
 import { InputError } from "./errors.js";
 
 /** @type {(struct: string, field: string) => number} a field's byte offset in its struct */
@@ -136,9 +141,13 @@ export class Recording {
     this.changes = changes; // tick -> [change, ...]
   }
 
-  /** Parse JSON Lines text; `where` names it in errors. */
+  /** Parse JSON Lines text; `where` names it in errors. Every field is checked as
+   * layerw/runtime/inputs.py checks it, and every change tried on a scratch state, so a malformed
+   * line fails here with its number. */
   static parse(text, where = "recording") {
     const rec = new Recording();
+    const scratch = new InputState(MAX_PLAYERS);
+    let first = true;
     text.split("\n").forEach((line, i) => {
       if (!line.trim()) return;
       let change;
@@ -147,25 +156,91 @@ export class Recording {
       } catch (e) {
         throw new InputError(`${where}:${i + 1}: each line must be a JSON object with a 'tick': ${e.message}`);
       }
-      const tick = Number(change && change.tick);
-      if (!Number.isInteger(tick)) throw new InputError(`${where}:${i + 1}: each line must be a JSON object with a 'tick'`);
-      if (tick < 0) throw new InputError(`${where}:${i + 1}: tick must be >= 0`);
-      if (!rec.changes.has(tick)) rec.changes.set(tick, []);
-      rec.changes.get(tick).push(change);
+      try {
+        if (first && isObject(change) && RECORDING_HEADER in change) {
+          checkHeader(change);
+        } else {
+          checkChange(change);
+          rec.applyChange(scratch, change);
+          if (!rec.changes.has(change.tick)) rec.changes.set(change.tick, []);
+          rec.changes.get(change.tick).push(change);
+        }
+      } catch (e) {
+        throw new InputError(`${where}:${i + 1}: ${e.message}`);
+      }
+      first = false;
     });
     return rec;
   }
 
   apply(state, tick) {
-    for (const change of this.changes.get(tick) || []) {
-      const player = Number(change.player || 0);
-      for (const key of change.down || []) state.key(player, key, true);
-      for (const key of change.up || []) state.key(player, key, false);
-      if ("pointer" in change) {
-        const [x, y, buttons = 0] = change.pointer;
-        state.pointer(player, Number(x), Number(y), Number(buttons) | 0);
-      }
-      if ("gamepad" in change) state.gamepad(player, Number(change.gamepad), change.buttons || [], change.axes || []);
+    for (const change of this.changes.get(tick) || []) this.applyChange(state, change);
+  }
+
+  /** Apply one checked change to `state`. */
+  applyChange(state, change) {
+    const player = Number(change.player || 0);
+    for (const key of change.down || []) state.key(player, key, true);
+    for (const key of change.up || []) state.key(player, key, false);
+    if ("pointer" in change) {
+      const [x, y, buttons = 0] = change.pointer;
+      state.pointer(player, Number(x), Number(y), Number(buttons) | 0);
     }
+    if ("gamepad" in change) state.gamepad(player, Number(change.gamepad), change.buttons || [], change.axes || []);
+  }
+}
+
+const isObject = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
+const isInt = (v) => Number.isInteger(v);
+const isNumber = (v) => typeof v === "number" && Number.isFinite(v);
+const show = (v) => String(JSON.stringify(v)).slice(0, 80);
+
+/** The optional first line: {"layerw_inputs": VERSION} and nothing else. */
+function checkHeader(header) {
+  const version = header[RECORDING_HEADER];
+  if (Object.keys(header).length !== 1 || !isInt(version)) {
+    throw new InputError(`the header line must be {"${RECORDING_HEADER}": ${RECORDING_VERSION}}`);
+  }
+  if (version !== RECORDING_VERSION) {
+    throw new InputError(`recording format version ${version}: this page reads version ${RECORDING_VERSION}`);
+  }
+}
+
+/** One change line's fields and their types (values' ranges are checked by applying it). */
+function checkChange(change) {
+  if (!isObject(change)) throw new InputError(`each line must be a JSON object with a 'tick', got ${show(change)}`);
+  const unknown = Object.keys(change).filter((k) => !(k in RECORDING_FIELDS));
+  if (unknown.length) {
+    throw new InputError(`unknown field '${unknown[0]}'; a change has ${Object.keys(RECORDING_FIELDS).join(", ")} (see docs/inputs.md)`);
+  }
+  if (!("tick" in change)) throw new InputError("each line must be a JSON object with a 'tick'");
+  for (const field of ["tick", "player", "gamepad"]) {
+    if (field in change && !(isInt(change[field]) && change[field] >= 0)) {
+      throw new InputError(`'${field}' must be an integer >= 0, got ${show(change[field])}`);
+    }
+  }
+  if (change.tick >= 2 ** 32) throw new InputError(`'tick' ${change.tick} is past the last tick (2^32 - 1)`);
+  /** @type {Array<[string, number]>} */
+  const bounds = [["player", MAX_PLAYERS], ["gamepad", MAX_GAMEPADS]];
+  for (const [field, count] of bounds) {
+    if ((change[field] || 0) >= count) throw new InputError(`${field} ${change[field]} out of range 0..${count - 1}`);
+  }
+  for (const field of ["down", "up", "buttons"]) {
+    if (field in change && !(Array.isArray(change[field]) && change[field].every((v) => typeof v === "string"))) {
+      throw new InputError(`'${field}' must be a list of names, got ${show(change[field])}`);
+    }
+  }
+  if ("pointer" in change) {
+    const p = change.pointer;
+    if (!(Array.isArray(p) && (p.length === 2 || p.length === 3) && isNumber(p[0]) && isNumber(p[1])
+          && (p.length === 2 || isInt(p[2])))) {
+      throw new InputError(`'pointer' must be [x, y] or [x, y, buttons] (buttons an integer), got ${show(p)}`);
+    }
+  }
+  if ("axes" in change && !(Array.isArray(change.axes) && change.axes.every(isNumber))) {
+    throw new InputError(`'axes' must be a list of numbers, got ${show(change.axes)}`);
+  }
+  if (("buttons" in change || "axes" in change) && !("gamepad" in change)) {
+    throw new InputError("'buttons' and 'axes' need 'gamepad' (the pad's index) on the same line");
   }
 }

@@ -6,7 +6,8 @@
 //       ticks (stop ticking at this tick), fast (tick as fast as possible), recording (a
 //       Recording that replaces live input), players (1..4), overlay (true|false|"auto"),
 //       fontUrl, shadersUrl, log(level, text), saves (a SaveStore, saves.js; none: the game's save
-//       calls answer LW_SAVE_UNAVAILABLE).
+//       calls answer LW_SAVE_UNAVAILABLE), onProblem (turns on the dev checks, devchecks.js, and
+//       hears each problem they find).
 //   join(canvas, source, options) -> Promise<Client>
 //       The same game in a multiplayer room (session.js): options room, base (server URL),
 //       spectate, ticks (stop at this tick), window (ticks a player predicts at most, default 8, 0:
@@ -18,14 +19,14 @@
 //       `layerw-game` meta) it loads GAME from the store (store-source.js; ?channel= ?version=);
 //       otherwise ?src= names a build directory (?debug: its game.debug.wasm, DWARF for DevTools). ?room=ID joins a room instead of playing alone.
 //       ?delta=auto|always|never picks when a module delta is used. Also ?renderer= ?ticks=
-//       ?inputs= ?seed= ?fast ?spectate ?window=N ?lead=N. Playing alone, the game's saves live in IndexedDB
-//       (?saves=0: none); a room keeps none. Shows a progress bar while loading and a clear message
+//       ?inputs= ?seed= ?fast ?spectate ?window=N ?lead=N ?dev=1 (the dev checks). Playing alone, the game's saves live in
+//       IndexedDB (?saves=0: none); a room keeps none. Shows a progress bar while loading and a clear message
 //       on failure ("reconnecting…" while a room connection is retried), and exposes
 //       window.layerw = {tick, stateHash(), audioHash(), renderer: {name, glRenderer}, status, error,
 //       errorFrames (a crash's wasm frames, innermost first: {offset, function, file, line}, named from
 //       the build's game.symbols.json where the page may read it), load (loader stats), session (room
-//       stats), firstFrameMs (since navigation start), timing() (the F3 timing overlay: {shown, ms:
-//       {tick, render, present, sound}}, running means; null in a room)}. Served by
+//       stats), devProblems (?dev=1), firstFrameMs (since navigation start), timing() (the F3 timing
+//       overlay: {shown, ms: {tick, render, present, sound}}, running means; null in a room)}. Served by
 //       `layerw serve`, it reports its load timings (on the first frame) and any failure to the
 //       server's /telemetry (telemetry.js); ?telemetry=0 turns that off. The mix plays through
 //       a Speaker (speaker.js) with the page's sound controls (sound-panel.js, window.layerw.sound);
@@ -97,7 +98,7 @@ export async function openGame(source, options) {
 export async function boot(canvas, source, options = {}) {
   const {
     seed = 0, renderer: prefer = "auto", ticks = null, fast = false, recording = null, players = 1,
-    overlay = "auto", fontUrl, shadersUrl, log, onStop, onError, saves = null,
+    overlay = "auto", fontUrl, shadersUrl, log, onStop, onError, saves = null, onProblem = null,
   } = options;
   const { config } = source;
   const renderer = await createRenderer(canvas, {
@@ -109,6 +110,10 @@ export async function boot(canvas, source, options = {}) {
   } catch (e) {
     renderer.close();
     throw e;
+  }
+  if (onProblem) {
+    if (!game.enableChecks) throw new LayerWError(`${config.name} is a WASM-4 cart: dev checks cover the Layer-W contract`);
+    game.enableChecks(onProblem);
   }
   const inputs = new InputState(players);
   const devices = recording ? null : new Devices(canvas, { width: config.width, height: config.height, overlay });
@@ -302,10 +307,17 @@ export async function play({ canvas, progress, progressText, error, status = nul
         onError: (text) => { showStatus(text); api.saveError = text; },
       });
       api.saves = saves;
+      api.devProblems = [];
+      const onProblem = params.get("dev") === "1" ? (problem) => {
+        api.devProblems.push(problem);
+        console.warn(`[${api.name}] dev check ${problem.kind} at tick ${problem.tick}: ${problem.message}`);
+      } : null;
       client = await boot(canvas, source, {
-        ...common, seed: BigInt(params.get("seed") || 0), fast: params.has("fast"), recording, saves,
+        ...common, seed: BigInt(params.get("seed") || 0), fast: params.has("fast"), recording, saves, onProblem,
       });
     }
+    // before any await: a fast run may stop while the sound panel opens, and the page says its renderer by then
+    api.renderer = { name: client.renderer.name, glRenderer: client.renderer.glRenderer };
     // the loop's first animation frame was requested first, so this runs right after it drew
     requestAnimationFrame(() => {
       api.firstFrameMs = performance.now();
@@ -316,7 +328,6 @@ export async function play({ canvas, progress, progressText, error, status = nul
         latencyMs: params.has("latency") ? Number(params.get("latency")) : undefined, tap: params.has("audiotap"),
       });
     }
-    api.renderer = { name: client.renderer.name, glRenderer: client.renderer.glRenderer };
     if (api.status === "loading") api.status = LoopState.RUNNING;
     progress.hidden = true;
     progressText.hidden = true;

@@ -94,6 +94,7 @@ export class Session {
     this.stats = {
       seat: NO_SEAT, bytesReceived: 0, framesApplied: 0, inputsSent: 0, hashesSent: 0, states: 0, heals: 0,
       reconnects: 0, deltaStates: 0, lastStateKind: null, lastStateBytes: 0,
+      firstHeal: null, // {tick, renderChangesState} of the first heal (diagnose)
       // prediction: ticks simulated ahead, mispredictions repaired, ticks resimulated (and their wall
       // time), predicted ticks checked for / missing this player's latest input, the round trip, the lead
       window: 0, predicted: 0, rollbacks: 0, resimulated: 0, resimulatingMs: 0, ownChecked: 0, ownMissed: 0, rttMs: 0,
@@ -129,6 +130,21 @@ export class Session {
   }
 
   get tick() { return this.game.tickCount; }
+
+  /** Before the first heal replaces the state: say where to look, and whether this game's lw_render
+   * changes its state (the room never renders; a page that draws does, so such a game desyncs).
+   * The verdict is in stats.firstHeal and on the console; the state it leaves is replaced next. */
+  async diagnose() {
+    const tick = this.game.tickCount;
+    const before = await this.game.stateHash();
+    this.game.render();
+    const renderChangesState = (await this.game.stateHash()) !== before;
+    this.stats.firstHeal = { tick, renderChangesState };
+    console.warn(`desync: the room's state replaces this page's at tick ${tick} (the server's log names the first `
+      + `differing tick); ${renderChangesState
+        ? "lw_render changes the game state: render must only draw (`layerw run --dev` shows where)"
+        : "lw_render left the state alone when tried: look at input handling and uninitialised memory"}`);
+  }
 
   playerBytes() { return this.local.bytes.subarray(this.local.player(0), this.local.player(0) + PLAYER_SIZE); }
 
@@ -222,6 +238,7 @@ export class Session {
             this.onReconnected();
           }
         } else if (msg.type === STATE) {
+          if (!this.stats.firstHeal) await this.diagnose();
           this.stats.heals++;
           await this.load(/** @type {p.State} */ (msg));
         } else if (msg.type === PONG) {

@@ -80,3 +80,38 @@ def test_set_devices_replaces_a_players_state() -> None:
     assert (rec["gamepads"][0]["connected"], rec["gamepads"][0]["buttons"], rec["gamepads"][0]["axes"][0]) == (1, 0b101, 0.25)
     state.set_devices(0, {"keys": frozenset(), "pointer": None, "gamepads": []})
     assert np.frombuffer(state.pack(1, []), dtype=abi.INPUT.dtype)[0]["players"][0]["keys"].sum() == 0
+
+
+@pytest.mark.parametrize("line, match", [
+    ('{"tick": 3, "dwon": ["KeyW"]}', r"bad.jsonl:3: unknown field 'dwon'; a change has tick, player, down"),
+    ('{"tick": "5"}', r"bad.jsonl:3: 'tick' must be an integer >= 0, got 5"),
+    ('{"tick": 5.5}', r"bad.jsonl:3: 'tick' must be an integer >= 0"),
+    ('{"tick": true}', r"bad.jsonl:3: 'tick' must be an integer >= 0"),
+    ('{"tick": 5, "player": 9}', r"bad.jsonl:3: .*player 9 out of range"),
+    ('{"tick": 5, "down": "KeyW"}', r"bad.jsonl:3: 'down' must be a list of names"),
+    ('{"tick": 5, "down": [{"k": 1}]}', r"bad.jsonl:3: 'down' must be a list of names"),
+    ('{"tick": 5, "pointer": {"x": 1}}', r"bad.jsonl:3: 'pointer' must be \[x, y\] or \[x, y, buttons\]"),
+    ('{"tick": 5, "pointer": [1, 2, 1.5]}', r"bad.jsonl:3: 'pointer' must be"),
+    ('{"tick": 5, "buttons": ["A"]}', r"bad.jsonl:3: 'buttons' and 'axes' need 'gamepad'"),
+    ('{"tick": 5, "gamepad": 0, "axes": ["x"]}', r"bad.jsonl:3: 'axes' must be a list of numbers"),
+    ('{"layerw_inputs": 1}', r"bad.jsonl:3: unknown field 'layerw_inputs'"),  # a header only comes first
+])
+def test_recording_fields_are_checked(tmp_path: Path, line: str, match: str) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"layerw_inputs": 1}\n{"tick": 0}\n' + line + "\n")
+    with pytest.raises(InputError, match=match):
+        Recording.load(path)
+
+
+@pytest.mark.parametrize("header, match", [
+    ('{"layerw_inputs": 2}', "recording format version 2: this layerw reads version 1"),
+    ('{"layerw_inputs": "1"}', 'header line must be {"layerw_inputs": 1}'),
+    ('{"layerw_inputs": 1, "tick": 0}', 'header line must be {"layerw_inputs": 1}'),
+])
+def test_recording_header_is_versioned(tmp_path: Path, header: str, match: str) -> None:
+    path = tmp_path / "rec.jsonl"
+    path.write_text(header + '\n{"tick": 0}\n')
+    with pytest.raises(InputError, match=match):
+        Recording.load(path)
+    path.write_text('{"layerw_inputs": 1}\n{"tick": 2, "down": ["Space"]}\n')
+    assert list(Recording.load(path).changes) == [2]

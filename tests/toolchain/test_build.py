@@ -96,3 +96,27 @@ def test_scaffold_refuses_to_overwrite(tmp_path: Path) -> None:
     new_game(tmp_path)
     with pytest.raises(ConfigError, match="not empty"):
         scaffold(tmp_path / "g")
+
+
+def test_build_section_passes_cflags_and_defines_to_zig(tmp_path: Path, engine: Engine) -> None:
+    src = r'''
+#include "layerw.h"
+#if !defined(LEVELS) || LEVELS != 12 || !defined(HUD) || STEP != 3
+#error "[build] defines and cflags did not reach the compiler"
+#endif
+static int x;
+void lw_game_init(uint64_t s) { (void)s; }
+void lw_game_tick(const lw_input *i) { (void)i; x += STEP; }
+void lw_game_render(lw_frame *f) { lw_rect(f, (float)x, 0, 2, 2, 0, 0, LW_RGB(1, 2, 3)); }
+'''
+    game = new_game(tmp_path, src)
+    toml = game / "layerw.toml"
+    toml.write_text(toml.read_text() + '\n[build]\ndefines = ["LEVELS=12", "HUD"]\ncflags = ["-DSTEP=3", "-Werror"]\n')
+    out = build(game, tmp_path / "out")
+    assert out.config.cflags == ("-DSTEP=3", "-Werror")
+    with Game(Bundle.open(out.out), engine) as game_:
+        game_.tick(InputState())
+    # -Werror from [build] cflags turns a warning into a failed build
+    (game / "main.c").write_text(src.replace("static int x;", "static int x; static int unused(void) { return 1; }"))
+    with pytest.raises(CompileError, match="unused"):
+        build(game, tmp_path / "out2")

@@ -108,12 +108,13 @@ class AotGame(MemoryHost):
         self._free_instance()
         tick_now, tick_rate = self._tick_now, self.config.tick_rate
         self.wasi = Wasi(self.name, lambda: tick_now() * 1_000_000_000 // tick_rate, self.rng, self.log)
-        host = HostImports(self.name, self.assets, tick_now, self.log, self.save_slots).functions()
+        me = self._me  # the callbacks hold the game weakly, like wasmtime's host functions
+        host = HostImports(self.name, self.assets, tick_now, self.log, self.save_slots,
+                           lambda func, reason: me._refused(func, reason)).functions()
         funcs = {(abi.IMPORT_MODULE, sig.name): (host[sig.name], sig.params, True) for sig in abi.IMPORTS}
         funcs |= {(abi.WASI_MODULE, name): (fn, SIGNATURES[name][0], name != "proc_exit")
                   for name, fn in self.wasi.functions().items()}
         self._imports = [_Import(*funcs[key]) for key in glue.IMPORTS]
-        me = self._me  # the callback holds the game weakly, like wasmtime's host functions
         self._instance = instance = AotInstance(
             self.library, lambda index, args, result: me._host_call(index, args, result),
             cap_pages=self.config.memory_bytes // PAGE, max_tables=MAX_TABLES, max_table_elements=MAX_TABLE_ELEMENTS)

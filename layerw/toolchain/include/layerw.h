@@ -574,7 +574,11 @@ int32_t lw_save_version(const char *name_ptr, int32_t name_len);
 
 /* The frame being written by lw_game_render; gpu_fresh: the host holds none of the game's GPU
    resources (see layerw_gpu.h). */
-typedef struct lw_frame { uint8_t *buf; uint32_t len, cap, last; uint32_t dropped; uint32_t gpu_fresh; } lw_frame;
+#define LW_TRANSFORM_DEPTH 16
+typedef struct lw_frame {
+    uint8_t *buf; uint32_t len, cap, last; uint32_t dropped; uint32_t gpu_fresh;
+    uint32_t depth; float xf[LW_TRANSFORM_DEPTH][6];  /* lw_push_transform's stack (zero: identity) */
+} lw_frame;
 
 /* Append a header plus n records (or extend the previous batch); NULL when full. */
 static inline void *lw__push(lw_frame *f, uint32_t op, uint32_t arg, uint32_t size, uint32_t n, int batch) {
@@ -751,6 +755,96 @@ static inline void lw_sound_pcm(const int16_t *frames, uint32_t n, float volume)
         for (uint32_t i = 0; i < n * 4; i++) dst[i] = src[i];
     }
 }
+
+/* --- text measure, transform push/pop, random numbers, the game's layerw.toml ------------------ */
+
+/* Width and height in pixels of `s` drawn by lw_text at `size`: each byte advances
+   size * LW_FONT_CELL_W / LW_FONT_CELL_H, each '\n' starts a line `size` pixels lower. */
+static inline float lw_text_width(const char *s, float size) {
+    uint32_t widest = 0, column = 0;
+    for (; *s; s++) {
+        if (*s == '\n') { column = 0; continue; }
+        if (++column > widest) widest = column;
+    }
+    return (float)widest * size * (float)LW_FONT_CELL_W / (float)LW_FONT_CELL_H;
+}
+static inline float lw_text_height(const char *s, float size) {
+    uint32_t lines = 1;
+    for (; *s; s++) lines += *s == '\n';
+    return (float)lines * size;
+}
+
+/* Transforms that nest: each push composes with the one pushed before it (the last push applies
+   first) and emits the result as a TRANSFORM command; pop goes back to the one before (identity at
+   the bottom). lw_transform sets a transform outright and does not touch this stack. Deeper than
+   LW_TRANSFORM_DEPTH, a push is counted as dropped and ignored (its pop too). */
+static inline void lw__transform_emit(lw_frame *f) {
+    uint32_t n = f->depth < LW_TRANSFORM_DEPTH ? f->depth : LW_TRANSFORM_DEPTH;
+    if (n == 0) { lw_transform(f, 1, 0, 0, 1, 0, 0); return; }
+    const float *m = f->xf[n - 1];
+    lw_transform(f, m[0], m[1], m[2], m[3], m[4], m[5]);
+}
+static inline void lw_push_transform(lw_frame *f, float a, float b, float c, float d, float tx, float ty) {
+    if (f->depth >= LW_TRANSFORM_DEPTH) { f->depth++; f->dropped++; return; }
+    float *out = f->xf[f->depth];
+    if (f->depth == 0) {
+        out[0] = a; out[1] = b; out[2] = c; out[3] = d; out[4] = tx; out[5] = ty;
+    } else {
+        const float *m = f->xf[f->depth - 1];
+        out[0] = m[0] * a + m[2] * b; out[1] = m[1] * a + m[3] * b;
+        out[2] = m[0] * c + m[2] * d; out[3] = m[1] * c + m[3] * d;
+        out[4] = m[0] * tx + m[2] * ty + m[4]; out[5] = m[1] * tx + m[3] * ty + m[5];
+    }
+    f->depth++;
+    lw__transform_emit(f);
+}
+static inline void lw_push_translate(lw_frame *f, float x, float y) { lw_push_transform(f, 1, 0, 0, 1, x, y); }
+static inline void lw_push_scale(lw_frame *f, float sx, float sy) { lw_push_transform(f, sx, 0, 0, sy, 0, 0); }
+static inline void lw_push_rotate(lw_frame *f, float radians) {
+    float c = __builtin_cosf(radians), s = __builtin_sinf(radians);
+    lw_push_transform(f, c, s, -s, c, 0, 0);
+}
+static inline void lw_pop_transform(lw_frame *f) {
+    if (f->depth == 0) return;
+    f->depth--;
+    if (f->depth < LW_TRANSFORM_DEPTH) lw__transform_emit(f);
+}
+
+/* PCG32 (pcg-random.org): a small, fast, deterministic random stream, the same on every host.
+   Keep one in game state and seed it from lw_game_init's seed (a room picks a seed per room):
+   static lw_rng rng;  void lw_game_init(uint64_t seed) { lw_rng_seed(&rng, seed, 0); } */
+typedef struct lw_rng { uint64_t state, inc; } lw_rng;
+static inline uint32_t lw_rng_next(lw_rng *r) {
+    uint64_t old = r->state;
+    r->state = old * 6364136223846793005ULL + r->inc;
+    uint32_t xorshifted = (uint32_t)(((old >> 18u) ^ old) >> 27u), rot = (uint32_t)(old >> 59u);
+    return (xorshifted >> rot) | (xorshifted << ((0u - rot) & 31u));
+}
+static inline void lw_rng_seed(lw_rng *r, uint64_t seed, uint64_t stream) {
+    r->state = 0u; r->inc = (stream << 1u) | 1u;
+    lw_rng_next(r); r->state += seed; lw_rng_next(r);
+}
+/* Uniform in [0, bound) without modulo bias (bound 0 gives 0). */
+static inline uint32_t lw_rng_below(lw_rng *r, uint32_t bound) {
+    if (bound == 0) return 0;
+    uint32_t threshold = (0u - bound) % bound;
+    for (;;) { uint32_t x = lw_rng_next(r); if (x >= threshold) return x % bound; }
+}
+/* Uniform in [lo, hi], both included. */
+static inline int32_t lw_rng_range(lw_rng *r, int32_t lo, int32_t hi) {
+    if (hi <= lo) return lo;
+    uint32_t span = (uint32_t)hi - (uint32_t)lo + 1u;
+    return (int32_t)((uint32_t)lo + (span ? lw_rng_below(r, span) : lw_rng_next(r)));
+}
+/* Uniform in [0, 1), 24 bits. */
+static inline float lw_rng_float(lw_rng *r) { return (float)(lw_rng_next(r) >> 8) * (1.0f / 16777216.0f); }
+
+/* layerw.toml's [game] width, height and tick_rate, which `layerw build` passes to the compiler. */
+#if defined(LW_SCREEN_WIDTH) && defined(LW_SCREEN_HEIGHT) && defined(LW_TICK_RATE)
+static inline int32_t lw_screen_width(void) { return LW_SCREEN_WIDTH; }
+static inline int32_t lw_screen_height(void) { return LW_SCREEN_HEIGHT; }
+static inline int32_t lw_tick_rate(void) { return LW_TICK_RATE; }
+#endif
 
 /* Written by the game. */
 void lw_game_init(uint64_t seed);

@@ -49,7 +49,7 @@ uint32_t lw_render(void) {
     /* The GPU mark (in the scratch tail, so not state and zero in a fresh instance, which is what a
        start, a restore and a join make) tells the first frame to declare its GPU resources. */
     uint32_t *declared = (uint32_t *)(lw__commands + sizeof lw__commands - LW_GPU_DECLARED_MARK);
-    lw_frame frame = {lw__commands, 0, sizeof lw__commands - LW_COMMAND_SCRATCH, 0xFFFFFFFFu, 0, *declared == 0};
+    lw_frame frame = {lw__commands, 0, sizeof lw__commands - LW_COMMAND_SCRATCH, 0xFFFFFFFFu, 0, *declared == 0, 0, {{0}}};
     lw_game_render(&frame);
     *declared = 1;
     *(uint32_t *)(lw__commands + sizeof lw__commands - 4) = frame.dropped;

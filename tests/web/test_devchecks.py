@@ -1,0 +1,35 @@
+"""Dev checks in the page (?dev=1): the game that makes each silent mistake gets each reported once,
+as the native host reports it, in window.layerw.devProblems and on the console; without ?dev nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.runtime.test_devchecks import build_sloppy
+from tests.web.conftest import PlayPage, StaticServer
+
+TICK_KINDS = {"missing-asset": 2, "host-call": 3, "guard-write": 6}  # found by lw_tick: the same tick as natively
+RENDER_KINDS = ("render-state", "unknown-texture", "source-rect")  # found by lw_render: when the page draws
+
+
+def test_the_page_reports_what_the_native_host_does(server: StaticServer, play_page: Callable[..., PlayPage],
+                                                     tmp_path: Path) -> None:
+    src = server.add_game(build_sloppy(tmp_path))
+    page = play_page().open(src, ticks=40, renderer="webgl2", dev=1)
+    page.wait_stopped()
+    problems = page.page.evaluate("window.layerw.devProblems")
+    kinds = {p["kind"]: p for p in problems}
+    assert len(problems) == len(kinds) == 6, problems
+    for kind, tick in TICK_KINDS.items():
+        assert kinds[kind]["tick"] == tick, problems
+    assert all(kinds[k]["tick"] >= 7 for k in RENDER_KINDS), problems  # the game makes them from tick 6 on
+    assert "no asset named 'sprit.png'" in kinds["missing-asset"]["message"]
+    assert "asset_read refused: handle 99" in kinds["host-call"]["message"]
+    assert "first at address 8" in kinds["guard-write"]["message"]
+    assert "texture 77: no asset has this handle" in kinds["unknown-texture"]["message"]
+    assert "source rect (4, 4, 8, 8)" in kinds["source-rect"]["message"]
+    assert sum("dev check" in line for line in page.console) == 6
+    plain = play_page().open(src, ticks=40, renderer="webgl2")
+    plain.wait_stopped()
+    assert plain.page.evaluate("window.layerw.devProblems") == [] and not any("dev check" in line for line in plain.console)
