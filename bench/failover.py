@@ -41,7 +41,7 @@ def _one(work: Path, seaweed: Seaweed, engine: Engine) -> list[float]:
                           source=f"127.0.0.{10 + i}") for i, room in enumerate(rooms)]
         for player in players:
             player.reach(KILL_AT)
-        os.kill(f.servers[0].pid, signal.SIGKILL)  # type: ignore[attr-defined]
+        os.kill(f.servers[0].pid, signal.SIGKILL)
         killed = time.monotonic()
         for player in players:
             player.thread.join(120)

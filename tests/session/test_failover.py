@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import statistics
+import subprocess
 import threading
 import time
 import uuid
@@ -25,7 +26,7 @@ from layerw.session import protocol as p
 from layerw.session.checkpoint import Checkpoint, fence_of, newest_head, room_prefix
 from layerw.session.directory import RedisDirectory
 from layerw.store.publish import publish
-from layerw.store.s3 import S3Store
+from layerw.store.store import Store
 from tests.conftest import GAMES
 from tests.server_thread import free_port
 from tests.session.redis_server import RedisServer, redis_server
@@ -81,9 +82,9 @@ class TimedReplica(JournalReplica):
 @dataclass
 class Fleet:
     urls: list[str]
-    servers: list[object]
+    servers: list[subprocess.Popen[str]]
     redis: RedisServer
-    store: S3Store
+    store: Store
     bundle: Bundle
     logs: list[Path]
 
@@ -105,7 +106,7 @@ def fleet(n: int, seaweed: Seaweed, built: Callable[[Path], Path], tmp_path: Pat
              "--claim-ttl", str(CLAIM_TTL_S), "--checkpoint-every", str(CHECKPOINT_EVERY_S)], log, env))
             for port, url, log in zip(ports, urls, logs, strict=True)]
         for url, server, log in zip(urls, servers, logs, strict=True):
-            wait_serving(url, server, log)  # type: ignore[arg-type]
+            wait_serving(url, server, log)
         yield Fleet(urls, servers, redis, store, Bundle.open(build), logs)
 
 
@@ -159,9 +160,9 @@ def test_twenty_rooms_resume_on_survivors_after_their_server_is_killed(seaweed: 
         assert sorted(r["room"] for r in get_json(f"{f.urls[0]}/rooms")) == sorted(rooms)  # type: ignore[attr-defined]
         watch = Watch(f.urls[1:])
         try:
-            os.kill(f.servers[0].pid, signal.SIGKILL)  # type: ignore[attr-defined]
+            os.kill(f.servers[0].pid, signal.SIGKILL)
             killed = time.monotonic()
-            f.servers[0].wait(10)  # type: ignore[attr-defined]
+            f.servers[0].wait(10)
             seen = [player.journal.highest for player in players]
             for player, at_kill in zip(players, seen, strict=True):
                 player.check_resumed(at_kill)
@@ -185,14 +186,16 @@ def test_a_paused_owner_stops_its_room_when_woken_and_its_late_checkpoints_lose(
         old_token = place(f.redis.url, ["p"], f.urls[0])
         player = Player(f.bundle, engine, f"{f.urls[1]}/play/pong?room=p", TimedReplica)
         player.reach(KILL_AT)
-        paused = f.servers[0].pid  # type: ignore[attr-defined]
+        paused = f.servers[0].pid
         os.kill(paused, signal.SIGSTOP)
         seen_at_pause = player.journal.highest
+        journal = player.journal
+        assert isinstance(journal, TimedReplica)
         try:
             deadline = time.monotonic() + 30
-            while len(player.journal.welcomed_at) < 2 and time.monotonic() < deadline:  # resumed on B
+            while len(journal.welcomed_at) < 2 and time.monotonic() < deadline:  # resumed on B
                 time.sleep(0.02)
-            assert len(player.journal.welcomed_at) >= 2, "the player never rejoined on the survivor"
+            assert len(journal.welcomed_at) >= 2, "the player never rejoined on the survivor"
             player.reach(player.journal.tick + 30)  # the room goes on on B
         finally:
             os.kill(paused, signal.SIGCONT)
@@ -206,5 +209,6 @@ def test_a_paused_owner_stops_its_room_when_woken_and_its_late_checkpoints_lose(
         assert head is not None and fence_of(head, prefix) > old_token  # B's head, not A's
         written = Checkpoint.decode(f.store.get(head))
         assert written.tick > seen_at_pause
-        assert [r["room"] for r in get_json(f"{f.urls[1]}/rooms")] == ["p"]  # type: ignore[index]
+        rooms = get_json(f"{f.urls[1]}/rooms")
+        assert isinstance(rooms, list) and [r["room"] for r in rooms] == ["p"]
     assert "lease is no longer held" in f.logs[0].read_text()

@@ -14,6 +14,7 @@ from layerw import abi
 from layerw.bundle import Bundle
 from layerw.errors import ProtocolError, RoomFull, SessionError
 from layerw.runtime.engine import Engine
+from layerw.runtime.game import Game
 from layerw.runtime.snapshot import BLOCK
 from layerw.session import protocol as p
 from layerw.session.replica import Replica
@@ -109,8 +110,10 @@ def test_desync_is_detected_and_healed(pong: Bundle, engine: Engine) -> None:
     room = Room("r", pong, engine, hash_every=10)
     a = connect(room, pong, engine)
     run(room, [a], 50, scripted)
-    at = a.game.state_begin + 100
-    a.game.memory.write(a.game.store, bytes([a.game.memory.read(a.game.store, at, at + 1)[0] ^ 0xFF]), at)
+    game = a.game
+    assert isinstance(game, Game)
+    at = game.state_begin + 100
+    game.memory.write(game.store, bytes([game.memory.read(game.store, at, at + 1)[0] ^ 0xFF]), at)
     frame = p.decode_frame(room.step())
     for _ in range(9):
         a.apply(frame)
