@@ -14,7 +14,7 @@ from layerw.bundle import Bundle
 from layerw.runtime.engine import Engine
 from layerw.server.app import create_app
 from layerw.server.catalog import DirCatalog
-from layerw.session.client import OnlineClient, RoomAddress
+from layerw.session.client import OnlineClient, Prediction, RoomAddress
 from layerw.session.host import Limits
 from layerw.session.replica import Replica
 from tests.conftest import GAMES
@@ -88,7 +88,9 @@ def server_loop(app: object) -> asyncio.AbstractEventLoop:
 def test_rejoin_late_join_and_forced_desync(fast: tuple[str, object, Bundle], engine: Engine) -> None:
     url, app, bundle = fast
     address = RoomAddress.parse(f"{url}/play/pong?room=mixed")
-    steady, leaver, late = (OnlineClient(bundle, engine) for _ in range(3))
+    # on confirmed frames (window 0): the corruption below must land in confirmed state, where a
+    # predicting client's next rollback would otherwise restore over it before any hash saw it
+    steady, leaver, late = (OnlineClient(bundle, engine, prediction=Prediction(window=0)) for _ in range(3))
 
     def corrupt_once(replica: Replica, _local: object) -> None:
         if replica.tick == 1000:  # flip a byte of game state: the next hash report differs

@@ -42,7 +42,9 @@ def test_two_pages_in_a_room_hear_the_same_ticks(store_server: StoreServer, play
     print(f"room audio: joiner fast-forwarded to tick {joined} unheard ({b['skipped']} frames dropped), "
           f"then mixed {TICKS - joined} ticks to hear")
     assert JOIN_AFTER <= joined < TICKS - 10 and b["skipped"] > 0 and b["mixed"] == TICKS * per_tick
-    assert a["skipped"] == 0 and len(ours) == KEPT
+    # the room's first page hears all from its own join: the room may have ticked once or twice
+    # before its WELCOME (a loaded machine), and only that catch-up is dropped
+    assert a["skipped"] == a["skippedTo"] and a["skippedTo"] // per_tick <= 5 and len(ours) == KEPT
     assert len(theirs) == min(TICKS - joined, KEPT // per_tick) * per_tick, "no sound from before the join"
     tail = ours[-len(theirs):]  # the same ticks
     assert np.abs(tail.astype(np.int32)).max() > 1000, "shots and explosions are heard"
