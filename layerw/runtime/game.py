@@ -48,10 +48,27 @@ class Game(MemoryHost):
 
     # --- instance -------------------------------------------------------------------------------
 
-    def _instantiate(self) -> None:
+    def _new_store(self) -> None:
+        """A fresh store bounded by the game's memory cap and the table limits."""
         self.store = wasmtime.Store(self.engine.wasmtime)
         self.store.set_limits(memory_size=self.config.memory_bytes, table_elements=MAX_TABLE_ELEMENTS,
                               tables=MAX_TABLES, memories=1)
+
+    def _link(self, linker: wasmtime.Linker) -> wasmtime.Instance:
+        """Instantiate the module through ``linker`` under the CPU bound (instantiating runs a start
+        function, if any), its failures as the host's typed errors."""
+        self.engine.arm(self.store, self.config.tick_ms)
+        try:
+            return linker.instantiate(self.store, self.module)
+        except wasmtime.Trap as trap:
+            raise self._translate(trap, "instantiate") from trap
+        except wasmtime.WasmtimeError as e:
+            text = str(e).splitlines()[0] if str(e) else type(e).__name__
+            # "memory minimum size of N pages exceeds memory limits"
+            raise self._not_instantiated(text, over_cap="memory" in text and "exceeds" in text) from e
+
+    def _instantiate(self) -> None:
+        self._new_store()
         tick_now, tick_rate = self._tick_now, self.config.tick_rate
         self.wasi = Wasi(self.name, lambda: tick_now() * 1_000_000_000 // tick_rate, self.rng, self.log)
         linker = wasmtime.Linker(self.engine.wasmtime)
@@ -59,16 +76,7 @@ class Game(MemoryHost):
         me = self._me
         HostImports(self.name, self.assets, tick_now, self.log, self.save_slots,
                     lambda func, reason: me._refused(func, reason)).define(linker)
-        self.engine.arm(self.store, self.config.tick_ms)  # instantiating runs a start function, if any
-        try:
-            instance = linker.instantiate(self.store, self.module)
-        except wasmtime.Trap as trap:
-            raise self._translate(trap, "instantiate") from trap
-        except wasmtime.WasmtimeError as e:
-            text = str(e).splitlines()[0] if str(e) else type(e).__name__
-            # "memory minimum size of N pages exceeds memory limits"
-            raise self._not_instantiated(text, over_cap="memory" in text and "exceeds" in text) from e
-        exports = instance.exports(self.store)
+        exports = self._link(linker).exports(self.store)
         memory = exports["memory"]
         assert isinstance(memory, wasmtime.Memory)
         self.memory = memory

