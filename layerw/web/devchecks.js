@@ -2,7 +2,8 @@
 // does natively: each problem once, with its tick, to the console and `window.layerw.devProblems`.
 // Kinds: render-state (lw_render changed the game state), missing-asset, host-call (a host function
 // refused a call, and why), unknown-texture, source-rect (a sprite's source rect outside its
-// texture), guard-write (the low guard bytes of memory written: a NULL write or a stack overflow).
+// texture), guard-write (the low guard bytes of memory written: a NULL write or a stack overflow),
+// missing-glyph (lw_font_text drew a font's replacement glyph: the sprite's `reserved` names the code point).
 // Nothing here runs unless the page asks: GameHost calls in only while `checks` is set.
 
 import { NO_TEXTURE, OPS, STRUCTS } from "./abi.js";
@@ -13,6 +14,7 @@ const HEADER = STRUCTS.lw_cmd.size;
 const BY_CODE = new Map(Object.entries(OPS).map(([name, op]) => [op.code, { name, ...op }]));
 const SPRITE = STRUCTS.lw_sprite_rec;
 const SX = /** @type {number} */ (SPRITE.fields.sx[0]);
+const RESERVED = /** @type {number} */ (SPRITE.fields.reserved[0]);
 
 /** @typedef {{kind: string, tick: number, message: string}} Problem */
 
@@ -107,6 +109,7 @@ export class DevChecks {
       return;
     }
     if (!view) return;
+    this.glyphs(handle, asset.name, view, body, count);
     const { width: w, height: h } = asset.image;
     for (let i = 0; i < count; i++) {
       const o = body + i * SPRITE.size + SX;
@@ -118,6 +121,20 @@ export class DevChecks {
           + `sprite ${i} of ${count} has source rect (${sx}, ${sy}, ${sw}, ${sh}) reaching outside it`);
         return;
       }
+    }
+  }
+
+  /** Sprites that are a font's replacement glyph: each missing code point once per font. */
+  glyphs(handle, atlas, view, body, count) {
+    for (let i = 0; i < count; i++) {
+      const code = view.getUint32(body + i * SPRITE.size + RESERVED, true);
+      if (code === 0) continue;
+      const what = code === 0xFFFFFFFF ? "malformed UTF-8 (a byte that starts or continues no code point)"
+        : code <= 0x10FFFF ? `U+${code.toString(16).toUpperCase().padStart(4, "0")} '${String.fromCodePoint(code)}', `
+          + "which the font lacks (add it to the font's [assets] fonts ranges, or pick a font that has it)"
+          : `the value ${code}`;
+      this.problem("missing-glyph", `${handle}:${code}`,
+        `lw_font_text drew the replacement glyph of the font with atlas '${atlas}' for ${what}`);
     }
   }
 }
