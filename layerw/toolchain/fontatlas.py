@@ -63,7 +63,7 @@ def _format4(data: bytes, at: int) -> frozenset[int]:
     deltas = struct.unpack_from(f">{segs}h", data, at + 16 + 4 * segs)
     range_at = at + 16 + 6 * segs
     offsets = struct.unpack_from(f">{segs}H", data, range_at)
-    out = set()
+    out: set[int] = set()
     for i, (start, end, delta, offset) in enumerate(zip(starts, ends, deltas, offsets, strict=True)):
         for c in range(start, min(end, 0xFFFE) + 1):
             if offset == 0:
