@@ -7,6 +7,7 @@
 // Nothing here runs unless the page asks: GameHost calls in only while `checks` is set.
 
 import { NO_TEXTURE, OPS, STRUCTS } from "./abi.js";
+import { wasmFrames } from "./symbols.js";
 
 export const GUARD_BYTES = 1024;
 const MAX_PROBLEMS = 256;
@@ -16,7 +17,11 @@ const SPRITE = STRUCTS.lw_sprite_rec;
 const SX = /** @type {number} */ (SPRITE.fields.sx[0]);
 const RESERVED = /** @type {number} */ (SPRITE.fields.reserved[0]);
 
-/** @typedef {{kind: string, tick: number, message: string}} Problem */
+/**
+ * `frames`: the guest's wasm frames when the problem was found inside a host call (innermost first;
+ * symbols.js names them), else empty: a problem found after lw_tick or lw_render has no call site.
+ * @typedef {{kind: string, tick: number, message: string, frames: {index: number, offset: number}[]}} Problem
+ */
 
 export class DevChecks {
   /**
@@ -37,7 +42,12 @@ export class DevChecks {
     const id = `${kind}\u0000${key}`;
     if (this.seen.has(id) || this.seen.size >= MAX_PROBLEMS) return;
     this.seen.add(id);
-    const found = { kind, tick: this.game.tickCount, message };
+    const v8 = /** @type {any} */ (Error); // V8's stackTraceLimit (10 by default)
+    const limit = v8.stackTraceLimit;
+    v8.stackTraceLimit = 64; // the host's own frames come first, the guest's below them
+    const stack = new Error().stack;
+    v8.stackTraceLimit = limit;
+    const found = { kind, tick: this.game.tickCount, message, frames: wasmFrames(stack) };
     this.problems.push(found);
     this.report(found);
   }
