@@ -75,7 +75,8 @@ class DevLoop(Runner):
     def _build(self) -> Path:
         self.builds += 1
         out = self._work / f"build-{self.builds}"
-        build(self.game_dir, out)
+        for text in build(self.game_dir, out).warnings:  # shown on every build that has them, not only failed ones
+            self.report(f"build {self.builds}: compiler warnings:\n{text}")
         return out
 
     def _start(self, build_dir: Path) -> GameHost:

@@ -45,6 +45,7 @@ class BuildResult:
     config: GameConfig
     module_size: int
     assets: int
+    warnings: tuple[str, ...] = ()  # the compiler's (file:line: warning: ...), one text per step that had any
 
 
 def find_sources(game_dir: Path, config: GameConfig) -> list[Path]:
@@ -84,6 +85,7 @@ def build(game_dir: Path, out: Path | None = None, *, component: bool = False, o
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".layerw-", dir=out.parent))
     staging.chmod(0o755)
+    warnings: tuple[str, ...] = ()
     try:
         if config.plugins:
             # A game that imports plugin interfaces exists only as a component.
@@ -91,8 +93,9 @@ def build(game_dir: Path, out: Path | None = None, *, component: bool = False, o
             data = (staging / COMPONENT_NAME).read_bytes()
         else:
             wasm = staging / MODULE_NAME
-            compile_module(sources, staging / DEBUG_MODULE_NAME, cflags=config.cflags, defines=game_defines(config),
-                           exceptions=config.exceptions, rtti=config.rtti, debug=True, optimize=optimize)
+            warnings = compile_module(sources, staging / DEBUG_MODULE_NAME, cflags=config.cflags,
+                                      defines=game_defines(config), exceptions=config.exceptions, rtti=config.rtti,
+                                      debug=True, optimize=optimize)
             split(staging / DEBUG_MODULE_NAME, wasm, staging / SYMBOLS_NAME, game_dir)
             data = wasm.read_bytes()
             try:
@@ -115,4 +118,4 @@ def build(game_dir: Path, out: Path | None = None, *, component: bool = False, o
         staging.rename(out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return BuildResult(out, config, len(data), len(names))
+    return BuildResult(out, config, len(data), len(names), warnings)

@@ -178,3 +178,14 @@ def test_worker_restore_takes_another_build_only_when_allowed(game_dir: Path, bu
         moved = snap.__class__(**{**other.__dict__, "hole_at": snap.hole_at + 16})
         with pytest.raises(SnapshotError, match="state layout"):
             game.restore(moved, allow_other_build=True)
+
+
+def test_warnings_are_reported_when_the_build_succeeds(game_dir: Path) -> None:
+    lines: list[str] = []
+    with DevLoop(game_dir, DevOptions(), lines.append) as loop:
+        assert not any("compiler warnings" in line for line in lines), lines  # the first build is clean
+        write_game(game_dir, step=2, extra="static int unused(void) { return 1; }")
+        assert loop.poll()  # a warning does not stop the swap
+    warned = [line for line in lines if "compiler warnings" in line]
+    assert len(warned) == 1 and warned[0].startswith("build 2: compiler warnings:"), lines
+    assert "main.c:3:" in warned[0] and "unused function 'unused'" in warned[0]
