@@ -2,9 +2,9 @@
 
 ``layerw build`` turns each ``[assets] fonts`` entry into two assets (``abi.FONT_FILE``): NAME.png,
 white texels with the glyphs' coverage in alpha, and NAME.font, the metrics table the game's
-``lw_font_load`` reads. FreeType (through Pillow, basic layout, no hinting choices left to the
-host) rasterises at build time, so every host draws the same texels, and a size is crisp because
-it is rasterised at that size rather than scaled. The code points come from the font's own
+``lw_font_load`` reads. FreeType (through the pinned Pillow, basic layout) rasterises once, at
+build time, and the atlas ships: no host rasterises, so every host draws the same texels, and a
+size is crisp because it is rasterised at that size rather than scaled. The code points come from the font's own
 ``cmap`` table (read here, so a glyph FreeType would draw as .notdef is never taken for a real one).
 """
 
