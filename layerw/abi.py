@@ -231,7 +231,7 @@ SPRITE = _s(
     F("x", "f32"), F("y", "f32"), F("w", "f32"), F("h", "f32"),
     F("sx", "f32"), F("sy", "f32"), F("sw", "f32"), F("sh", "f32"),
     F("rotation", "f32"), F("tint", "u32"), F("flags", "u32", doc="LW_FLIP_X | LW_FLIP_Y"),
-    F("reserved", "u32"),
+    F("reserved", "u32", doc="0; lw_font_text's replacement glyph: the code point the font lacks"),
 )
 TEXT = _s(
     "lw_text_rec", "Text in the built-in font at top-left (x, y); `arg` bytes of ASCII follow, padded to 4. "
@@ -693,3 +693,34 @@ RECORDING_FIELDS: dict[str, str] = {
 
 TRANSFORM_DEPTH = 16  # lw_push_transform nesting; deeper pushes are counted as dropped and ignored
 CONFIG_MACROS: dict[str, str] = {"LW_SCREEN_WIDTH": "width", "LW_SCREEN_HEIGHT": "height", "LW_TICK_RATE": "tick_rate"}
+
+# === devloop: fonts from assets ====================================================================
+# `[assets] fonts` in layerw.toml names TrueType/OpenType files and pixel sizes; `layerw build`
+# rasterises each (layerw/toolchain/fontatlas.py, FreeType through Pillow) into two assets: NAME.png,
+# a glyph atlas (white, coverage in alpha), and NAME.font, the metrics table below. The game loads
+# both with lw_font_load and draws UTF-8 with lw_font_text, which writes plain SPRITES records with
+# the atlas as texture, so every renderer draws fonts as it draws sprites. A code point the font
+# lacks draws the replacement glyph, and its SPRITE record's `reserved` holds the code point (0
+# otherwise) so dev checks report it once.
+
+FONT_MAGIC = 0x4E46574C  # "LWFN" little-endian
+FONT_VERSION = 1
+FONT_TABLE_SUFFIX = ".font"
+FONT_ATLAS_SUFFIX = ".png"
+FONT_MAX_SIZE = 256  # pixel sizes 1 .. FONT_MAX_SIZE
+FONT_FILE = _s(
+    "lw_font_file", "The head of a NAME.font asset; `glyph_count` lw_glyph_rec follow, sorted by code point.",
+    F("magic", "u32", doc="LW_FONT_MAGIC"), F("version", "u32", doc="LW_FONT_VERSION"),
+    F("size", "u32", doc="the pixel size it was rasterised at"),
+    F("line_height", "i32", doc="pixels from one baseline to the next"),
+    F("ascent", "i32", doc="pixels from a line's top to its baseline"),
+    F("glyph_count", "u32"), F("replacement", "u32", doc="index of the glyph drawn for a code point the font lacks"),
+    F("atlas_width", "u32"), F("atlas_height", "u32"), F("reserved", "u32"),
+)
+GLYPH = _s(
+    "lw_glyph_rec", "One glyph: its rect in the atlas, its offset from the pen (top of the line) and its advance.",
+    F("codepoint", "u32"), F("sx", "u16"), F("sy", "u16"), F("sw", "u16"), F("sh", "u16"),
+    F("dx", "i32", doc="pixels right of the pen"), F("dy", "i32", doc="pixels below the line's top"),
+    F("advance", "i32", doc="pixels the pen moves right"),
+)
+STRUCTS = (*STRUCTS, FONT_FILE, GLYPH)

@@ -49,8 +49,11 @@ def cmd_build(args: argparse.Namespace) -> int:
     with console.status(f"building {args.dir} (WGSL shaders checked first) ..."):
         result, shaders = build_game(Path(args.dir), Path(args.out) if args.out else None, component=args.component,
                                      optimize=not args.debug)
+    for text in result.warnings:  # a build that succeeds still shows what the compiler warned of
+        console.print(text, markup=False, highlight=False, style="yellow", soft_wrap=True)
     console.print(f"built {result.config.name} {result.config.version}: {result.out} "
-                  f"(module {result.module_size:,} bytes, {result.assets} assets, {len(shaders)} WGSL shaders checked)")
+                  f"(module {result.module_size:,} bytes, {result.assets} assets, {len(shaders)} WGSL shaders checked"
+                  f"{', with compiler warnings (above)' if result.warnings else ''})")
     return 0
 
 

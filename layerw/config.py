@@ -57,6 +57,45 @@ class PluginRef:
 
 
 @dataclass(frozen=True)
+class FontRef:
+    """One ``[assets] fonts`` entry, "FILE:SIZE[:RANGES]": a font file below the assets dir, the pixel
+    size to rasterise it at, and the code point ranges to keep (empty: every one the font maps)."""
+
+    file: str
+    size: int
+    ranges: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def name(self) -> str:
+        """The asset name the game loads it by (lw_font_load): the file without its suffix, then -SIZE."""
+        stem, dot, _ = self.file.rpartition(".")
+        return f"{stem if dot else self.file}-{self.size}"
+
+    @classmethod
+    def parse(cls, spec: str, where: str = CONFIG_NAME) -> FontRef:
+        parts = spec.split(":")
+        usage = 'write "FILE:SIZE" or "FILE:SIZE:RANGES", e.g. "ui.ttf:16" or "ui.ttf:16:20-7E,A0-FF"'
+        if len(parts) not in (2, 3) or not parts[0] or not parts[1].isdigit():
+            raise ConfigError(f"{where}: [assets] fonts entry {spec!r} is malformed: {usage}")
+        size = int(parts[1])
+        if not 1 <= size <= abi.FONT_MAX_SIZE:
+            raise ConfigError(f"{where}: [assets] fonts entry {spec!r}: size {size} must be within 1..{abi.FONT_MAX_SIZE}")
+        ranges: list[tuple[int, int]] = []
+        for item in parts[2].split(",") if len(parts) == 3 else ():
+            lo, _, hi = item.strip().partition("-")
+            try:
+                first, last = int(lo, 16), int(hi or lo, 16)
+            except ValueError:
+                raise ConfigError(f"{where}: [assets] fonts entry {spec!r}: range {item!r} is not hex code points "
+                                  f"like 20-7E or 2026: {usage}") from None
+            if not 0 <= first <= last <= 0x10FFFF:
+                raise ConfigError(f"{where}: [assets] fonts entry {spec!r}: range {item!r} must run upwards within "
+                                  "0..10FFFF")
+            ranges.append((first, last))
+        return cls(parts[0], size, tuple(ranges))
+
+
+@dataclass(frozen=True)
 class GameConfig:
     name: str
     version: str = "0.1.0"
@@ -68,6 +107,7 @@ class GameConfig:
     assets_dir: str = "assets"
     preload: tuple[str, ...] = ()
     stream: tuple[str, ...] = ()
+    fonts: tuple[str, ...] = ()
     memory_mb: int = 64
     tick_ms: int = 100
     players: int = abi.MAX_PLAYERS
@@ -124,6 +164,8 @@ class GameConfig:
         bad = set(self.capabilities) - KNOWN_CAPABILITIES
         if bad:
             raise ConfigError(f"{where}: unknown capabilities {sorted(bad)}; this host grants none beyond the contract")
+        for spec in self.fonts:
+            FontRef.parse(spec, where)
         configschema.check_cflags(self.cflags, where)
         if self.exceptions and (self.component or self.plugins):
             raise ConfigError(f"{where}: [build] exceptions is not supported in component builds ([component] enabled "
@@ -147,6 +189,8 @@ class GameConfig:
         lines += ["", "[assets]", f"dir = {val(self.assets_dir)}", f"preload = {val(self.preload)}"]
         if self.stream:
             lines += [f"stream = {val(self.stream)}"]
+        if self.fonts:
+            lines += [f"fonts = {val(self.fonts)}"]
         lines += ["", "[limits]", f"memory_mb = {self.memory_mb}", f"tick_ms = {self.tick_ms}", ""]
         if (self.save_slot_bytes, self.save_total_bytes) != (abi.SAVE_SLOT_BYTES, abi.SAVE_TOTAL_BYTES):
             lines += ["[saves]", f"slot_bytes = {self.save_slot_bytes}", f"total_bytes = {self.save_total_bytes}", ""]
@@ -159,6 +203,10 @@ class GameConfig:
             lines += [f"[plugins.{ref.slot}]", f"interface = {val(ref.interface)}", f"path = {val(ref.path)}",
                       f"capabilities = {val(ref.capabilities)}", ""]
         return "\n".join(lines)
+
+    @property
+    def font_refs(self) -> tuple[FontRef, ...]:
+        return tuple(FontRef.parse(spec) for spec in self.fonts)
 
     @property
     def memory_bytes(self) -> int:

@@ -66,6 +66,10 @@ KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("assets", "stream", "list", [], "sounds (.wav, .ogg, not preloaded) played while they arrive: no "
               "ASSET_READY event, playable (lw_sound_play) from the tick after lw_asset; a tick whose mix needs frames "
               "not in yet waits for them (never different samples)"),
+    ConfigKey("assets", "fonts", "list", [], "TrueType/OpenType fonts below the assets dir, rasterised by `layerw build` "
+              "at a pixel size: \"FILE:SIZE\" or \"FILE:SIZE:RANGES\" (hex code point ranges, e.g. \"20-7E,A0-FF\"; "
+              "default: every code point the font maps); FILE.ttf at 16 becomes the preloaded assets FILE-16.png "
+              "(atlas) and FILE-16.font (metrics), loaded by lw_font_load(&font, \"FILE-16\")"),
     ConfigKey("limits", "memory_mb", "int", 64, "linear memory cap in MiB, 1..4096"),
     ConfigKey("limits", "tick_ms", "int", 100, "CPU deadline of one call into the game, in ms"),
     ConfigKey("saves", "slot_bytes", "int", abi.SAVE_SLOT_BYTES, "the most one slot holds",

@@ -8,7 +8,8 @@
     ├── InvalidModule(ValueError)         bytes that are not a wasm module, or fail validation
     ├── AssetError                        an asset is missing or cannot be decoded
     │   ├── AssetNotFound(KeyError)
-    │   └── SoundError(ValueError)        a sound asset is corrupt, truncated, too long or of an unknown format
+    │   ├── SoundError(ValueError)        a sound asset is corrupt, truncated, too long or of an unknown format
+    │   └── FontError(ValueError)         a font asset is no TrueType/OpenType file, or too big for one atlas
     ├── GameError                         the game failed while running; carries game and tick
     │   ├── GameCrashed                   the guest trapped (trap code attached)
     │   ├── GameTimedOut(TimeoutError)    a call ran past its CPU deadline
@@ -103,6 +104,11 @@ class AssetNotFound(AssetError, KeyError):
 class SoundError(AssetError, ValueError):
     """A sound asset is corrupt, truncated, too long or of an unknown format (or the game's sounds
     exceed the mixer's budget)."""
+
+
+class FontError(AssetError, ValueError):
+    """A font asset ([assets] fonts) is not a TrueType/OpenType file FreeType can read, maps no code
+    point asked for, or its glyphs do not fit one atlas texture."""
 
 
 class GameError(LayerWError):

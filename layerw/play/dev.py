@@ -17,10 +17,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from layerw.bundle import DirBundle
 from layerw.errors import GameError, LayerWError, SnapshotError
+from layerw.play.devnotes import DevNotes
 from layerw.play.runner import Runner
 from layerw.play.watcher import Watcher
 from layerw.runtime import DEFAULT_CPU_LIMIT, start_game
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
     from layerw.runtime.devchecks import Problem
     from layerw.runtime.gamehost import GameHost
+    from layerw.runtime.inputs import InputState
     from layerw.runtime.snapshot import Snapshot
 
 SNAPSHOT_EVERY = 30  # ticks between last-good snapshots (a crash goes back at most this far)
@@ -59,6 +61,7 @@ class DevLoop(Runner):
         self.report = report
         self.builds = 0
         self.paused = False  # after a crash, until the next build swaps in
+        self.notes = DevNotes()  # what the window shows over the game until dismissed
         self._work = Path(tempfile.mkdtemp(prefix="layerw-dev-"))
         self._engine = Engine(DEFAULT_CPU_LIMIT)
         try:
@@ -75,8 +78,14 @@ class DevLoop(Runner):
     def _build(self) -> Path:
         self.builds += 1
         out = self._work / f"build-{self.builds}"
-        build(self.game_dir, out)
+        for text in build(self.game_dir, out).warnings:  # shown on every build that has them, not only failed ones
+            self.note(f"build {self.builds}: compiler warnings:\n{text}")
         return out
+
+    def note(self, text: str) -> None:
+        """Report ``text`` and show it over the game (in a window) until dismissed."""
+        self.report(text)
+        self.notes.add(text)
 
     def _start(self, build_dir: Path) -> GameHost:
         game = start_game(DirBundle(build_dir), self._engine, seed=self.options.seed)
@@ -84,7 +93,7 @@ class DevLoop(Runner):
         return game
 
     def _problem(self, problem: Problem) -> None:
-        self.report(f"check {problem.kind} at tick {problem.tick}: {problem.message}")
+        self.note(f"check {problem.kind} at tick {problem.tick}: {problem.message}")
 
     # --- ticking ----------------------------------------------------------------------------------
 
@@ -98,7 +107,7 @@ class DevLoop(Runner):
         except GameError as e:
             self.game.restore(self.last_good)
             self.paused = True
-            self.report(f"crash: {e}")
+            self.note(f"crash: {e}")
             self.report(f"kept the last good state (tick {self.last_good.tick}); paused until the next change")
             return
         if self.game.tick_count % self.options.snapshot_every == 0:
@@ -121,14 +130,14 @@ class DevLoop(Runner):
         try:
             build_dir = self._build()
         except LayerWError as e:
-            self.report(f"build failed; {self.game.name} keeps running build {self._build_number()}:\n{e}")
+            self.note(f"build failed; {self.game.name} keeps running build {self._build_number()}:\n{e}")
             return False
         snap = self.game.snapshot()
         try:
             new = self._start(build_dir)
         except LayerWError as e:
             shutil.rmtree(build_dir, ignore_errors=True)
-            self.report(f"build {self.builds} failed to start; {self.game.name} keeps running: {e}")
+            self.note(f"build {self.builds} failed to start; {self.game.name} keeps running: {e}")
             return False
         try:
             new.restore(snap, allow_other_build=True)
@@ -142,8 +151,22 @@ class DevLoop(Runner):
         old.close()
         shutil.rmtree(old_dir, ignore_errors=True)
         self.last_good = new.snapshot()
-        self.report(f"reloaded build {self.builds} in {time.perf_counter() - started:.2f} s: {how}")
+        line = f"reloaded build {self.builds} in {time.perf_counter() - started:.2f} s: {how}"
+        if how.startswith("restarted"):  # a restart needs a look; a kept state does not
+            self.note(line)
+        else:
+            self.report(line)
         return True
+
+    def overlay(self) -> bytes:
+        """The timing overlay (F3) and the notes (DevNotes) over the game's frame."""
+        config = self.game.config
+        return super().overlay() + self.notes.overlay(config.width, config.height)
+
+    def take_devices(self, state: InputState, devices: dict[str, Any]) -> None:
+        """A window's devices: as ``Runner`` takes them, and F2 pressed dismisses the notes."""
+        super().take_devices(state, devices)
+        self.notes.keys(frozenset(devices.get("keys", ())))
 
     def _build_number(self) -> int:
         return int(self._build_dir.name.rsplit("-", 1)[1])

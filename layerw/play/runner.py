@@ -85,10 +85,15 @@ class Runner:
             self.renderer.set_texture(handle, image)
         with self.timing.measure("render"):
             commands = self.game.render()
-        if self.timing.shown:  # a command list is its commands in a row: the overlay's follow the game's
-            self.renderer.draw(bytes(commands) + self.timing.overlay())
+        overlay = self.overlay()
+        if overlay:  # a command list is its commands in a row: the overlay's follow the game's
+            self.renderer.draw(bytes(commands) + overlay)
         else:
             self.renderer.draw(commands)
+
+    def overlay(self) -> bytes:
+        """Commands drawn over the game's frame (the timing overlay while shown); empty: none."""
+        return self.timing.overlay() if self.timing.shown else b""
 
     def run_headless(self, ticks: int, *, every: int = 0, frames_dir: Path | None = None) -> list[Path]:
         """Run ``ticks`` ticks; with ``every`` > 0 write a PNG every that many ticks."""

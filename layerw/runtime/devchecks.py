@@ -9,6 +9,8 @@ problem once, with its tick, to the log (fields ``check``, ``tick``, ``game``) a
 - ``host-call``: a host function refused a call (bad pointer, length, handle or name) and why;
 - ``unknown-texture``: a SPRITES or TRIANGLES command names a handle that is no ready image;
 - ``source-rect``: a sprite's source rect reaches outside its texture;
+- ``missing-glyph``: lw_font_text drew a font's replacement glyph for a code point the font lacks
+  (the sprite's ``reserved`` holds it; once per font and code point);
 - ``guard-write``: the low guard bytes [0, GUARD_BYTES) of memory, the bottom of the shadow stack,
   are no longer zero after a call: a write through a NULL (or near-NULL) pointer, or a stack overflow.
 
@@ -34,12 +36,14 @@ from layerw.runtime.snapshot import PAGE
 
 GUARD_BYTES = 1024
 MAX_PROBLEMS = 256  # distinct problems kept (each reported once)
-KINDS: tuple[str, ...] = ("render-state", "missing-asset", "host-call", "unknown-texture", "source-rect", "guard-write")
+KINDS: tuple[str, ...] = ("render-state", "missing-asset", "host-call", "unknown-texture", "source-rect", "guard-write",
+                          "missing-glyph")
 _HEADER = struct.Struct("<4I")
 _TEXTURED = {op.code: op for op in abi.OPS if op.name in ("SPRITES", "TRIANGLES")}
 _TEXT = next(op.code for op in abi.OPS if op.name == "TEXT")
 _SPRITES = next(op.code for op in abi.OPS if op.name == "SPRITES")
 _SOURCE = slice(abi.SPRITE.offsets["sx"] // 4, abi.SPRITE.offsets["sh"] // 4 + 1)
+_MISSING = abi.SPRITE.offsets["reserved"] // 4
 
 
 class CheckedHost(Protocol):
@@ -169,6 +173,7 @@ class DevChecks:
             return
         if sprites is None:
             return
+        self._glyphs(handle, asset.name, np.frombuffer(sprites, np.uint32).reshape(count, -1)[:, _MISSING])
         h, w = asset.image.shape[:2]
         src = np.frombuffer(sprites, np.float32).reshape(count, -1)[:, _SOURCE]
         x0, y0 = np.minimum(src[:, 0], src[:, 0] + src[:, 2]), np.minimum(src[:, 1], src[:, 1] + src[:, 3])
@@ -181,6 +186,14 @@ class DevChecks:
             self.problem("source-rect", f"{handle}", f"SPRITES with texture {handle} ({asset.name!r}, {w}x{h}): "
                          f"sprite {i} of {count} has source rect ({sx:g}, {sy:g}, {sw:g}, {sh:g}) reaching outside it "
                          f"({int(bad.sum())} such sprites in this command)")
+
+    def _glyphs(self, handle: int, atlas: str, missing: np.ndarray) -> None:
+        for code in np.unique(missing[missing != 0]).tolist():
+            what = ("malformed UTF-8 (a byte that starts or continues no code point)" if code == 0xFFFFFFFF
+                    else f"U+{code:04X} {chr(code)!r}, which the font lacks (add it to the font's [assets] fonts "
+                    "ranges, or pick a font that has it)" if code <= 0x10FFFF else f"the value {code}")
+            self.problem("missing-glyph", f"{handle}:{code}",
+                         f"lw_font_text drew the replacement glyph of the font with atlas {atlas!r} for {what}")
 
 
 def render_changes_state(game: GameHost) -> bool:

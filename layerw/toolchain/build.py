@@ -26,6 +26,7 @@ from pathlib import Path
 
 import wasmtime
 
+from layerw import abi
 from layerw.bundle import ASSETS_DIR, COMPONENT_NAME, DEBUG_MODULE_NAME, MODULE_NAME, SYMBOLS_NAME, TRANSPILED_DIR
 from layerw.config import CONFIG_NAME, GameConfig
 from layerw.contract import check_module, wasm_features
@@ -33,6 +34,7 @@ from layerw.errors import ConfigError, InvalidModule
 from layerw.toolchain.compiler import C_SUFFIXES, CXX_SUFFIXES, compile_module, game_defines
 from layerw.toolchain.component import build_component
 from layerw.toolchain.debuginfo import split
+from layerw.toolchain.fontatlas import convert_fonts
 from layerw.toolchain.jco import transpile
 from layerw.toolchain.sound import convert_tree
 
@@ -43,6 +45,7 @@ class BuildResult:
     config: GameConfig
     module_size: int
     assets: int
+    warnings: tuple[str, ...] = ()  # the compiler's (file:line: warning: ...), one text per step that had any
 
 
 def find_sources(game_dir: Path, config: GameConfig) -> list[Path]:
@@ -70,12 +73,19 @@ def build(game_dir: Path, out: Path | None = None, *, component: bool = False, o
     sources = find_sources(game_dir, config)
     assets_src = game_dir / config.assets_dir
     names = {p.relative_to(assets_src).as_posix() for p in assets_src.rglob("*") if p.is_file()} if assets_src.is_dir() else set()
-    missing = sorted(set(config.preload) - names)
+    fonts = config.font_refs
+    made = {f"{ref.name}{suffix}" for ref in fonts for suffix in (abi.FONT_ATLAS_SUFFIX, abi.FONT_TABLE_SUFFIX)}
+    absent = sorted({ref.file for ref in fonts} - names)
+    if absent:
+        raise ConfigError(f"{game_dir / CONFIG_NAME}: [assets] fonts names missing font files {absent} "
+                          f"(looked in {assets_src})")
+    missing = sorted(set(config.preload) - names - made)
     if missing:
         raise ConfigError(f"{game_dir / CONFIG_NAME}: preload names missing assets {missing} (looked in {assets_src})")
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".layerw-", dir=out.parent))
     staging.chmod(0o755)
+    warnings: tuple[str, ...] = ()
     try:
         if config.plugins:
             # A game that imports plugin interfaces exists only as a component.
@@ -83,8 +93,9 @@ def build(game_dir: Path, out: Path | None = None, *, component: bool = False, o
             data = (staging / COMPONENT_NAME).read_bytes()
         else:
             wasm = staging / MODULE_NAME
-            compile_module(sources, staging / DEBUG_MODULE_NAME, cflags=config.cflags, defines=game_defines(config),
-                           exceptions=config.exceptions, rtti=config.rtti, debug=True, optimize=optimize)
+            warnings = compile_module(sources, staging / DEBUG_MODULE_NAME, cflags=config.cflags,
+                                      defines=game_defines(config), exceptions=config.exceptions, rtti=config.rtti,
+                                      debug=True, optimize=optimize)
             split(staging / DEBUG_MODULE_NAME, wasm, staging / SYMBOLS_NAME, game_dir)
             data = wasm.read_bytes()
             try:
@@ -99,10 +110,12 @@ def build(game_dir: Path, out: Path | None = None, *, component: bool = False, o
         if assets_src.is_dir():
             shutil.copytree(assets_src, staging / ASSETS_DIR)
             convert_tree(staging / ASSETS_DIR)  # sounds in the mixer's canonical form
+            preload = convert_fonts(staging / ASSETS_DIR, fonts, str(game_dir / CONFIG_NAME))
+            config = replace(config, preload=(*config.preload, *(n for n in preload if n not in config.preload)))
         (staging / CONFIG_NAME).write_text(config.to_toml())
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return BuildResult(out, config, len(data), len(names))
+    return BuildResult(out, config, len(data), len(names), warnings)

@@ -22,6 +22,8 @@ from pathlib import Path
 
 from layerw import abi, configschema, errors, wire
 from layerw.toolchain import gpuheader
+from layerw.toolchain.fontheader import DEFINES as FONT_DEFINES
+from layerw.toolchain.fontheader import FONT_C
 
 PACKAGE = Path(__file__).resolve().parent.parent
 C_HEADER = PACKAGE / "toolchain" / "include" / "layerw.h"
@@ -189,6 +191,7 @@ def c_header() -> str:
         f"#define LW_FONT_FIRST {abi.FONT_FIRST}",
         f"#define LW_FONT_CELL_W {abi.FONT_CELL_W}",
         f"#define LW_FONT_CELL_H {abi.FONT_CELL_H}",
+        *FONT_DEFINES,
     ]
     defs += [f"#define LW_OP_{op.name} {op.code}" for op in abi.OPS]
     defs += [
@@ -317,6 +320,8 @@ def c_header() -> str:
         SOUND_C,
         "",
         HELPERS_C,
+        "",
+        FONT_C,
         "",
         "/* Written by the game. */",
         "void lw_game_init(uint64_t seed);",

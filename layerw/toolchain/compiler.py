@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+import uuid
 from pathlib import Path
 
 from layerw import abi
@@ -35,6 +36,10 @@ C_FLAGS = ["-std=c11"]
 CXX_FLAGS = ["-std=c++17", "-fno-exceptions", "-fno-rtti"]
 LINK_FLAGS = ["-s", f"-Wl,-z,stack-size={abi.STACK_SIZE}", "-lm"]
 DEBUG_FLAGS = ["-g"]
+# A macro no source reads, defined afresh on every compile of the game's own sources: zig answers an
+# unchanged compile from its object cache without replaying the compiler's warnings, so without it a
+# rebuild would hide them. The module is byte-for-byte the same (the command line is not recorded).
+FRESH_MACRO = "LW__FRESH_COMPILE"
 # zig's -O0 turns UBSan on, whose runtime prints through WASI files no host offers
 UNOPTIMIZED_FLAGS = ["-fno-sanitize=undefined"]
 
@@ -53,34 +58,40 @@ def cxx_flags(*, exceptions: bool = False, rtti: bool = False) -> list[str]:
 
 def compile_module(sources: list[Path], out: Path, *, runtime: tuple[Path, ...] = (RUNTIME_C,),
                    defines: tuple[str, ...] = (), cflags: tuple[str, ...] = (), exceptions: bool = False,
-                   rtti: bool = False, debug: bool = False, optimize: bool = True) -> None:
+                   rtti: bool = False, debug: bool = False, optimize: bool = True) -> tuple[str, ...]:
     """Compile and link ``sources`` plus the guest ``runtime`` into ``out`` (a .wasm file); a game's
     ``cflags`` ([build] cflags, checked by ``GameConfig``) come after the project's, so they may
     override them, and apply to the game's sources only. ``exceptions`` and ``rtti`` turn on C++'s.
     With ``debug``, ``out`` keeps its DWARF and names (strip it with ``debuginfo.split``); without
-    ``optimize``, -O0 (a debugger then sees every variable and line)."""
+    ``optimize``, -O0 (a debugger then sees every variable and line). Returns the compiler's and
+    linker's warnings (file:line: warning: ...), one text per step that printed any."""
     cxx = any(s.suffix in CXX_SUFFIXES for s in sources)
     cxx_args = cxx_flags(exceptions=exceptions, rtti=rtti)
+    warnings: list[str] = []
+    fresh = uuid.uuid4().hex
     with tempfile.TemporaryDirectory(prefix="layerw-build-") as tmp:
         objects = []
         for i, src in enumerate([*sources, *runtime]):
             obj = Path(tmp) / f"{i}-{src.stem}.o"
             is_cxx = src.suffix in CXX_SUFFIXES
             common = COMMON_FLAGS if optimize else [*("-O0" if f == "-O2" else f for f in COMMON_FLAGS), *UNOPTIMIZED_FLAGS]
-            own = cflags if src in sources else ()
+            own = (*cflags, f"-D{FRESH_MACRO}={fresh}") if src in sources else ()
             args = ["c++" if is_cxx else "cc", *common, *(cxx_args if is_cxx else C_FLAGS),
                     *(DEBUG_FLAGS if debug else ()), *own, *(f"-D{d}" for d in defines), "-c", str(src), "-o", str(obj)]
-            _check(zig.run(args), src)
+            warnings.append(_check(zig.run(args), src))
             objects.append(str(obj))
         if exceptions and cxx:
             objects += [*exception_runtime.FLAGS, *map(str, exception_runtime.objects())]
         link = ["c++" if cxx else "cc", f"--target={zig.TARGET}", "-mexec-model=reactor", *objects,
                 *(f for f in LINK_FLAGS if not (debug and f == "-s")), "-o", str(out)]
-        _check(zig.run(link), None)
+        warnings.append(_check(zig.run(link), None))
+    return tuple(w for w in warnings if w)
 
 
-def _check(proc: subprocess.CompletedProcess[str], src: Path | None) -> None:
+def _check(proc: subprocess.CompletedProcess[str], src: Path | None) -> str:
+    """The step's diagnostics (its warnings: empty when it printed none); CompileError when it failed."""
+    diagnostics = (proc.stderr or proc.stdout).strip()
     if proc.returncode != 0:
         what = f"compiling {src}" if src else "linking"
-        diagnostics = (proc.stderr or proc.stdout).strip()
         raise CompileError(f"{what} failed:\n{diagnostics}")
+    return diagnostics

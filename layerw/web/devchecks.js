@@ -2,10 +2,12 @@
 // does natively: each problem once, with its tick, to the console and `window.layerw.devProblems`.
 // Kinds: render-state (lw_render changed the game state), missing-asset, host-call (a host function
 // refused a call, and why), unknown-texture, source-rect (a sprite's source rect outside its
-// texture), guard-write (the low guard bytes of memory written: a NULL write or a stack overflow).
+// texture), guard-write (the low guard bytes of memory written: a NULL write or a stack overflow),
+// missing-glyph (lw_font_text drew a font's replacement glyph: the sprite's `reserved` names the code point).
 // Nothing here runs unless the page asks: GameHost calls in only while `checks` is set.
 
 import { NO_TEXTURE, OPS, STRUCTS } from "./abi.js";
+import { wasmFrames } from "./symbols.js";
 
 export const GUARD_BYTES = 1024;
 const MAX_PROBLEMS = 256;
@@ -13,8 +15,13 @@ const HEADER = STRUCTS.lw_cmd.size;
 const BY_CODE = new Map(Object.entries(OPS).map(([name, op]) => [op.code, { name, ...op }]));
 const SPRITE = STRUCTS.lw_sprite_rec;
 const SX = /** @type {number} */ (SPRITE.fields.sx[0]);
+const RESERVED = /** @type {number} */ (SPRITE.fields.reserved[0]);
 
-/** @typedef {{kind: string, tick: number, message: string}} Problem */
+/**
+ * `frames`: the guest's wasm frames when the problem was found inside a host call (innermost first;
+ * symbols.js names them), else empty: a problem found after lw_tick or lw_render has no call site.
+ * @typedef {{kind: string, tick: number, message: string, frames: {index: number, offset: number}[]}} Problem
+ */
 
 export class DevChecks {
   /**
@@ -35,7 +42,12 @@ export class DevChecks {
     const id = `${kind}\u0000${key}`;
     if (this.seen.has(id) || this.seen.size >= MAX_PROBLEMS) return;
     this.seen.add(id);
-    const found = { kind, tick: this.game.tickCount, message };
+    const v8 = /** @type {any} */ (Error); // V8's stackTraceLimit (10 by default)
+    const limit = v8.stackTraceLimit;
+    v8.stackTraceLimit = 64; // the host's own frames come first, the guest's below them
+    const stack = new Error().stack;
+    v8.stackTraceLimit = limit;
+    const found = { kind, tick: this.game.tickCount, message, frames: wasmFrames(stack) };
     this.problems.push(found);
     this.report(found);
   }
@@ -107,6 +119,7 @@ export class DevChecks {
       return;
     }
     if (!view) return;
+    this.glyphs(handle, asset.name, view, body, count);
     const { width: w, height: h } = asset.image;
     for (let i = 0; i < count; i++) {
       const o = body + i * SPRITE.size + SX;
@@ -118,6 +131,20 @@ export class DevChecks {
           + `sprite ${i} of ${count} has source rect (${sx}, ${sy}, ${sw}, ${sh}) reaching outside it`);
         return;
       }
+    }
+  }
+
+  /** Sprites that are a font's replacement glyph: each missing code point once per font. */
+  glyphs(handle, atlas, view, body, count) {
+    for (let i = 0; i < count; i++) {
+      const code = view.getUint32(body + i * SPRITE.size + RESERVED, true);
+      if (code === 0) continue;
+      const what = code === 0xFFFFFFFF ? "malformed UTF-8 (a byte that starts or continues no code point)"
+        : code <= 0x10FFFF ? `U+${code.toString(16).toUpperCase().padStart(4, "0")} '${String.fromCodePoint(code)}', `
+          + "which the font lacks (add it to the font's [assets] fonts ranges, or pick a font that has it)"
+          : `the value ${code}`;
+      this.problem("missing-glyph", `${handle}:${code}`,
+        `lw_font_text drew the replacement glyph of the font with atlas '${atlas}' for ${what}`);
     }
   }
 }

@@ -11,6 +11,7 @@
 //       AssetError
 //           AssetNotFound
 //           SoundError
+//           FontError
 //       GameError
 //           GameCrashed
 //           GameTimedOut
@@ -78,6 +79,9 @@ export class AssetNotFound extends AssetError {}
 
 /** A sound asset is corrupt, truncated, too long or of an unknown format (or the game's sounds exceed the mixer's budget). (In Python also ValueError.) */
 export class SoundError extends AssetError {}
+
+/** A font asset ([assets] fonts) is not a TrueType/OpenType file FreeType can read, maps no code point asked for, or its glyphs do not fit one atlas texture. (In Python also ValueError.) */
+export class FontError extends AssetError {}
 
 /** The game failed while running; ``frames`` is the guest's backtrace where the host read one (innermost first, each ``{"function", "file", "line", "offset"}``; file and line from the build's symbols, see ``layerw.symbols``). */
 export class GameError extends LayerWError {

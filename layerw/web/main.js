@@ -19,13 +19,15 @@
 //       `layerw-game` meta) it loads GAME from the store (store-source.js; ?channel= ?version=);
 //       otherwise ?src= names a build directory (?debug: its game.debug.wasm, DWARF for DevTools). ?room=ID joins a room instead of playing alone.
 //       ?delta=auto|always|never picks when a module delta is used. Also ?renderer= ?ticks=
-//       ?inputs= ?seed= ?fast ?spectate ?window=N ?lead=N ?dev=1 (the dev checks). Playing alone, the game's saves live in
+//       ?inputs= ?seed= ?fast ?spectate ?window=N ?lead=N ?dev=1 (the dev checks, listed on
+//       the page by dev-overlay.js, each once with its tick and, for one found in a host call, the game's
+//       source line; dismissable). Playing alone, the game's saves live in
 //       IndexedDB (?saves=0: none); a room keeps none. Shows a progress bar while loading and a clear message
 //       on failure ("reconnecting…" while a room connection is retried), and exposes
 //       window.layerw = {tick, stateHash(), audioHash(), renderer: {name, glRenderer}, status, error,
 //       errorFrames (a crash's wasm frames, innermost first: {offset, function, file, line}, named from
 //       the build's game.symbols.json where the page may read it), load (loader stats), session (room
-//       stats), devProblems (?dev=1), firstFrameMs (since navigation start), timing() (the F3 timing
+//       stats), devProblems (?dev=1: {kind, tick, message, frames, source: "FILE:LINE" once named}), firstFrameMs (since navigation start), timing() (the F3 timing
 //       overlay: {shown, ms: {tick, render, present, sound}}, running means; null in a room)}. Served by
 //       `layerw serve`, it reports its load timings (on the first frame) and any failure to the
 //       server's /telemetry (telemetry.js); ?telemetry=0 turns that off. The mix plays through
@@ -47,6 +49,7 @@ import { Session } from "./session.js";
 import { dirSource } from "./source.js";
 import { storeSource } from "./store-source.js";
 import { describe, sourceFrames, wasmFrames } from "./symbols.js";
+import { DevOverlay } from "./dev-overlay.js";
 import { Telemetry } from "./telemetry.js";
 import { FrameTiming, PARTS } from "./timing.js";
 
@@ -217,6 +220,7 @@ export async function play({ canvas, progress, progressText, error, status = nul
   const meta = /** @type {HTMLMetaElement | null} */ (document.querySelector('meta[name="layerw-game"]'));
   const telemetry = meta && params.get("telemetry") !== "0" ? new Telemetry(new URL("/telemetry", location.href).href) : null;
   let source = null;
+  let symbols = null; // the build's symbols, read once for the dev overlay's source lines
   const fail = (e) => {
     const tick = client ? client.tick : 0;
     const name = api.name || "game";
@@ -308,9 +312,15 @@ export async function play({ canvas, progress, progressText, error, status = nul
       });
       api.saves = saves;
       api.devProblems = [];
-      const onProblem = params.get("dev") === "1" ? (problem) => {
+      const overlay = params.get("dev") === "1" ? new DevOverlay(document.body) : null;
+      const onProblem = overlay ? (problem) => {
         api.devProblems.push(problem);
         console.warn(`[${api.name}] dev check ${problem.kind} at tick ${problem.tick}: ${problem.message}`);
+        const entry = overlay.add(problem);
+        if (problem.frames.length && source.readSymbols) {
+          symbols = symbols || source.readSymbols();
+          symbols.then((table) => entry.locate(sourceFrames(problem.frames, table)));
+        }
       } : null;
       client = await boot(canvas, source, {
         ...common, seed: BigInt(params.get("seed") || 0), fast: params.has("fast"), recording, saves, onProblem,

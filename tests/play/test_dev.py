@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from layerw.errors import SnapshotError
@@ -178,3 +179,58 @@ def test_worker_restore_takes_another_build_only_when_allowed(game_dir: Path, bu
         moved = snap.__class__(**{**other.__dict__, "hole_at": snap.hole_at + 16})
         with pytest.raises(SnapshotError, match="state layout"):
             game.restore(moved, allow_other_build=True)
+
+
+def test_warnings_are_reported_when_the_build_succeeds(game_dir: Path) -> None:
+    lines: list[str] = []
+    with DevLoop(game_dir, DevOptions(), lines.append) as loop:
+        assert not any("compiler warnings" in line for line in lines), lines  # the first build is clean
+        write_game(game_dir, step=2, extra="static int unused(void) { return 1; }")
+        assert loop.poll()  # a warning does not stop the swap
+    warned = [line for line in lines if "compiler warnings" in line]
+    assert len(warned) == 1 and warned[0].startswith("build 2: compiler warnings:"), lines
+    assert "main.c:3:" in warned[0] and "unused function 'unused'" in warned[0]
+
+
+def test_the_window_shows_what_needs_a_look_until_f2(game_dir: Path) -> None:
+    """Problems, warnings and failed builds are notes drawn over the game (after its own commands,
+    never reaching its state) until F2 dismisses them; lines that need no look stay in the terminal."""
+    from layerw.gfx.commands import parse
+    from layerw.gfx.renderer import WgpuRenderer
+    from layerw.play.devnotes import DISMISS_CODE
+    from layerw.runtime.inputs import InputState
+
+    lines: list[str] = []
+    missing = '    if (in->tick == 3) lw_asset("missing.png");'
+    write_game(game_dir, tick=missing)
+    with DevLoop(game_dir, DevOptions(), lines.append) as loop:
+        config = loop.game.config
+        assert loop.overlay() == b"" and not loop.notes.notes  # a clean start: nothing to show
+        run(loop, 5)
+        write_game(game_dir, step=2, tick=missing)
+        assert loop.poll()
+        assert len(loop.notes.notes) == 1  # "reloaded ...: state kept" is the terminal's only
+        write_game(game_dir, step=2, tick=missing + "\n    not_a_function(;")
+        assert not loop.poll()
+        assert [n.split(";")[0].split(" at ")[0] for n in loop.notes.notes] == ["check missing-asset", "build failed"]
+        overlay = loop.overlay()
+        drawn = parse(overlay)
+        assert drawn.batches and drawn.batches[0].viewport is None  # drawn over the whole frame, not the game's camera
+        text = " ".join(loop.notes.lines(config.width))
+        assert "layerw dev: 2 notes (F2 dismisses)" in overlay.decode("latin-1")
+        assert loop.notes.notes[0].startswith("check missing-asset at tick 3: asset_request: no asset named 'missing.png'")
+        assert "main.c:9:" in text and len(loop.notes.lines(config.width)) == 10  # the newest lines, wrapped
+        with WgpuRenderer(config.width, config.height) as renderer:
+            loop.renderer = renderer
+            state = loop.game.state_hash()
+            loop.frame()
+            shown = renderer.read_pixels()
+            loop.take_devices(InputState(1), {"keys": frozenset({DISMISS_CODE})})
+            loop.take_devices(InputState(1), {"keys": frozenset({DISMISS_CODE})})  # held: one dismissal
+            assert not loop.notes.notes and loop.overlay() == b""
+            loop.frame()
+            plain = renderer.read_pixels()
+            loop.renderer = None
+            assert loop.game.state_hash() == state
+        bottom = (slice(config.height - 30, config.height), slice(0, config.width))
+        assert np.any(shown[bottom] != plain[bottom]), "the notes drew nothing"

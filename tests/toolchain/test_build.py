@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -120,3 +122,21 @@ void lw_game_render(lw_frame *f) { lw_rect(f, (float)x, 0, 2, 2, 0, 0, LW_RGB(1,
     (game / "main.c").write_text(src.replace("static int x;", "static int x; static int unused(void) { return 1; }"))
     with pytest.raises(CompileError, match="unused"):
         build(game, tmp_path / "out2")
+
+
+def test_a_successful_build_keeps_the_compilers_warnings(tmp_path: Path) -> None:
+    """Warnings reach the developer when the build succeeds too (`layerw build` prints them, `layerw dev`
+    reports them); a clean build has none."""
+    assert build(new_game(tmp_path), tmp_path / "clean").warnings == ()
+    src = (tmp_path / "g" / "main.c").read_text().replace("static uint32_t color;",
+                                                           "static uint32_t color;\nstatic int unused(void) { return 1; }")
+    (tmp_path / "g" / "main.c").write_text(src)
+    line = src.splitlines().index("static int unused(void) { return 1; }") + 1
+    warnings = build(tmp_path / "g", tmp_path / "warned").warnings
+    assert len(warnings) == 1 and f"main.c:{line}:" in warnings[0] and "warning: unused function 'unused'" in warnings[0]
+    proc = subprocess.run([sys.executable, "-m", "layerw.cli", "build", str(tmp_path / "g"), "-o", str(tmp_path / "cli")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    said = proc.stdout + proc.stderr  # the console writes to stderr
+    assert f"main.c:{line}:" in said and "unused function 'unused'" in said
+    assert "with compiler warnings (above)" in " ".join(said.split())

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.runtime.test_devchecks import build_sloppy
+from tests.runtime.test_devchecks import SLOPPY, build_sloppy
 from tests.web.conftest import PlayPage, StaticServer
 
 TICK_KINDS = {"missing-asset": 2, "host-call": 3, "guard-write": 6}  # found by lw_tick: the same tick as natively
@@ -33,3 +33,36 @@ def test_the_page_reports_what_the_native_host_does(server: StaticServer, play_p
     plain = play_page().open(src, ticks=40, renderer="webgl2")
     plain.wait_stopped()
     assert plain.page.evaluate("window.layerw.devProblems") == [] and not any("dev check" in line for line in plain.console)
+
+
+def test_the_page_lists_each_problem_once_with_its_tick_and_source_line(server: StaticServer,
+                                                                        play_page: Callable[..., PlayPage],
+                                                                        tmp_path: Path) -> None:
+    src = server.add_game(build_sloppy(tmp_path), "sloppy-overlay")
+    page = play_page().open(src, ticks=40, renderer="webgl2", dev=1)
+    page.wait_stopped()
+    lines = SLOPPY.splitlines()
+    misspelt = next(i for i, line in enumerate(lines, 1) if "sprit.png" in line)
+    bad_handle = next(i for i, line in enumerate(lines, 1) if "lw_asset_read(99" in line)
+    page.wait("document.querySelectorAll('#dev-problems li .where:not(:empty)').length === 2")
+    rows = page.page.evaluate("""[...document.querySelectorAll('#dev-problems li')].map((li) => ({
+        kind: li.dataset.kind, tick: li.querySelector('.tick').textContent, where: li.querySelector('.where').textContent,
+        message: li.querySelector('.message').textContent}))""")
+    problems = page.page.evaluate("window.layerw.devProblems")
+    assert [r["kind"] for r in rows] == [p["kind"] for p in problems] and len(rows) == 6  # each once, as found
+    assert all(r["tick"] == f"tick {p['tick']}" and r["message"] == p["message"] for r, p in zip(rows, problems, strict=True))
+    where = {r["kind"]: r["where"] for r in rows}
+    assert where["missing-asset"] == f"at lw_game_tick (main.c:{misspelt})"  # the game's line, not layerw.h's lw_asset
+    assert where["host-call"] == f"at lw_game_tick (main.c:{bad_handle})"
+    assert {p["kind"]: p.get("source") for p in problems}["missing-asset"] == f"main.c:{misspelt}"
+    assert all(where[k] == "" for k in RENDER_KINDS)  # found after lw_render: no call site to name
+    page.page.click("#dev-problems li[data-kind='guard-write'] button.dismiss")
+    kinds = page.page.evaluate("[...document.querySelectorAll('#dev-problems li')].map((li) => li.dataset.kind)")
+    assert len(kinds) == 5 and "guard-write" not in kinds
+    assert page.page.is_visible("#dev-problems")
+    page.page.click("#dev-problems button.dismiss-all")
+    assert page.page.evaluate("document.querySelectorAll('#dev-problems li').length") == 0
+    assert not page.page.is_visible("#dev-problems")
+    plain = play_page().open(src, ticks=5, renderer="webgl2")
+    plain.wait_stopped()
+    assert plain.page.evaluate("document.getElementById('dev-problems')") is None
