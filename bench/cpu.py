@@ -30,7 +30,7 @@ from bench.timing import clock, median, ms, ratio, thread_clock
 from bench.workload import DEADLINE_MS, aot_guest_export, guest_export, open_game, with_count
 from layerw.bundle import Bundle
 from layerw.runtime.aot.aotgame import AotGame
-from layerw.runtime.aot.compiler import AotCompiler
+from layerw.runtime.aot.compiler import AotCompiler, folds_under
 from layerw.runtime.aot.library import AotInstance, Library
 from layerw.runtime.engine import CpuLimit, Engine
 from layerw.runtime.game import MAX_TABLE_ELEMENTS, MAX_TABLES
@@ -119,7 +119,8 @@ def _no_imports(index: int, args: Any, result: Any) -> int:
 
 def aot(compiler: AotCompiler, path: Path) -> Run:
     """A kernel module on the AOT tier: ``run`` called through lw_call, its deadline armed."""
-    lib = Library(compiler.runtime(), compiler.module(path.read_bytes(), path.stem, KERNEL_EXPORTS))
+    module = compiler.module(path.read_bytes(), path.stem, KERNEL_EXPORTS, fold=folds_under(KERNEL_CAP_PAGES))
+    lib = Library(compiler.runtime(), module)
     instance = AotInstance(lib, _no_imports, cap_pages=KERNEL_CAP_PAGES, max_tables=MAX_TABLES,
                            max_table_elements=MAX_TABLE_ELEMENTS)
     for which in (0, 1):  # instantiate, _initialize
