@@ -24,6 +24,10 @@
  * faulthandler's or the default), so both tiers share one process. Before a host import, at least
  * HOST_HEADROOM bytes of stack must remain, so Python never runs into the guard page itself.
  * The memory cap clamps every memory's maximum (a grow past it answers -1, as on wasmtime).
+ * A default 32-bit memory is a memfd mapped in two views (map_folded): wasm2c's, and the folded
+ * view the translation's folded accesses use. Being a shared mapping, a child forked while an
+ * instance lives shares that instance's memory with the parent (a new instance in the child has
+ * its own).
  */
 #define _GNU_SOURCE
 #include "lwaot.h"
