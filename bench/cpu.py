@@ -27,10 +27,10 @@ from bench.kernels import HERE as KERNELS_DIR
 from bench.kernels import KERNELS, SPRITES, Kernel, build_native, build_wasm
 from bench.report import Section, table
 from bench.timing import clock, median, ms, ratio, thread_clock
-from bench.workload import DEADLINE_MS, guest_export, open_game
+from bench.workload import DEADLINE_MS, aot_guest_export, guest_export, open_game, with_count
 from layerw.bundle import Bundle
 from layerw.runtime.aot.aotgame import AotGame
-from layerw.runtime.aot.compiler import AotCompiler
+from layerw.runtime.aot.compiler import AotCompiler, folds_under
 from layerw.runtime.aot.library import AotInstance, Library
 from layerw.runtime.engine import CpuLimit, Engine
 from layerw.runtime.game import MAX_TABLE_ELEMENTS, MAX_TABLES
@@ -119,7 +119,8 @@ def _no_imports(index: int, args: Any, result: Any) -> int:
 
 def aot(compiler: AotCompiler, path: Path) -> Run:
     """A kernel module on the AOT tier: ``run`` called through lw_call, its deadline armed."""
-    lib = Library(compiler.runtime(), compiler.module(path.read_bytes(), path.stem, KERNEL_EXPORTS))
+    module = compiler.module(path.read_bytes(), path.stem, KERNEL_EXPORTS, fold=folds_under(KERNEL_CAP_PAGES))
+    lib = Library(compiler.runtime(), module)
     instance = AotInstance(lib, _no_imports, cap_pages=KERNEL_CAP_PAGES, max_tables=MAX_TABLES,
                            max_table_elements=MAX_TABLE_ELEMENTS)
     for which in (0, 1):  # instantiate, _initialize
@@ -135,19 +136,50 @@ def aot(compiler: AotCompiler, path: Path) -> Run:
     return run
 
 
-def aot_game_ticks(engine: Engine, compiler: AotCompiler, build_dir: Path) -> Run:
+class AotGameTicks:
     """The sprites game's lw_tick on the AOT tier, called ``ticks`` times back to back (each call
-    with its own deadline, as a game's ticks have)."""
-    game = AotGame(Bundle.open(build_dir), engine, compiler)
-    game.tick(InputState())
+    with its own deadline, as a game's ticks have): a ``Run`` that owns the game it ticks."""
 
-    def run(ticks: int) -> Sample:
+    def __init__(self, engine: Engine, compiler: AotCompiler, build_dir: Path) -> None:
+        self.game = AotGame(Bundle.open(build_dir), engine, compiler)
+        self.game.tick(InputState())
+        self._tick = aot_guest_export(self.game, "lw_tick", DEADLINE_MS)
+
+    def __call__(self, ticks: int) -> Sample:
+        tick = self._tick
+        failed = 0
         t0, c0 = clock(), thread_clock()
         for _ in range(ticks):
-            game.raw_call("lw_tick", deadline_ms=DEADLINE_MS)
+            failed |= tick()
         c1, t1 = thread_clock(), clock()
+        assert failed == 0, f"lw_tick trapped ({failed})"
         return Sample(t1 - t0, c1 - c0, None)
-    return run
+
+    def close(self) -> None:
+        self.game.close()
+
+
+CALL_COST_TICKS = 2000
+
+
+def call_costs(engines: dict[CpuLimit, Engine], compiler: AotCompiler, sprites_build: Path, out_dir: Path,
+               rounds: int) -> dict[str, float]:
+    """Median thread-CPU seconds of one lw_tick call over a 1-sprite scene (the cost of calling the
+    guest from Python, which the native driver's C loop does not pay), AOT and wasmtime off,
+    interleaved over ``rounds``."""
+    build = with_count(sprites_build, out_dir, 1)
+    aot_ticks = AotGameTicks(engines[CpuLimit.OFF], compiler, build)
+    runs: dict[str, Run] = {"aot": aot_ticks, "off": game_ticks(engines[CpuLimit.OFF], build)}
+    samples: dict[str, list[float]] = {name: [] for name in runs}
+    try:
+        for _ in range(rounds):
+            for name, run in runs.items():
+                cpu = run(CALL_COST_TICKS).cpu
+                assert cpu is not None
+                samples[name].append(cpu / CALL_COST_TICKS)
+    finally:
+        aot_ticks.close()
+    return {name: median(s) for name, s in samples.items()}
 
 
 def game_ticks(engine: Engine, build_dir: Path) -> Run:
@@ -219,14 +251,15 @@ def run(out_dir: Path, sprites_build: Path, rounds: int) -> Section:
             runs |= {mode.value: wasm(engines[mode], module) for mode in MODES}
             results[kernel.name] = measure(kernel, runs, rounds)
         runs = {"native": native(build_native(SPRITES, out_dir / "native"), checksum=False),
-                "aot": aot_game_ticks(engines[CpuLimit.OFF], compiler, sprites_build),
+                "aot": AotGameTicks(engines[CpuLimit.OFF], compiler, sprites_build),
                 "v8": v8(sprites_build / "game.wasm", sprites_build / "assets", checksum=False)}
         runs |= {mode.value: game_ticks(engines[mode], sprites_build) for mode in MODES}
         results[SPRITES.name] = measure(SPRITES, runs, rounds)
+        costs = call_costs(engines, compiler, sprites_build, out_dir, rounds)
     finally:
         for engine in engines.values():
             engine.close()
-    return _section(results)
+    return _section(results, costs)
 
 
 def _get(result: dict[str, object], field: str) -> dict[str, Any]:
@@ -258,7 +291,7 @@ RATIOS = (("median", "ratio", "median CPU time"), ("min", "ratio_min", "minimum 
           ("wall", "wall_ratio", "median wall time"))
 
 
-def _section(results: dict[str, dict[str, object]]) -> Section:
+def _section(results: dict[str, dict[str, object]], costs: dict[str, float]) -> Section:
     rounds = next(iter(results.values()))["rounds"]
     t = table(f"1. Guest CPU speed vs native (ms of CPU time per run, median of {rounds} interleaved rounds; "
               "(ratio) = native / guest, 1.0 = native speed)",
@@ -291,8 +324,15 @@ def _section(results: dict[str, dict[str, object]]) -> Section:
     notes.append("native: zig cc -O2 -mcpu=baseline (SSE2) -fno-math-errno -fstack-clash-protection, as the AOT tier's; "
                  "wasm: zig cc --target=wasm32-wasi -O2 -msimd128, wasmtime Cranelift (opt speed, SIMD on); "
                  "AOT: wasm2c, zig cc -O2 -mcpu=baseline (SIMD128 via simde); sprites = the built game's lw_tick export")
+    sprites = _get(results[SPRITES.name], "cpu_ms")
+    tick_ms = {name: sprites[name]["median"] / SPRITES.iterations for name in ("native", *costs)}
+    without = {name: ratio(tick_ms["native"], tick_ms[name] - cost * 1e3) for name, cost in costs.items()}
+    notes.append("calling the guest from Python (an lw_tick over 1 sprite; native ticks run in one C loop and pay "
+                 "none): " + ", ".join(f"{HEADINGS[n]} {c * 1e6:.2f} us a call ({c * 1e3 / tick_ms[n] * 100:.0f}% of its "
+                                       f"sprites tick; {without[n]:.2f}x native without it)" for n, c in costs.items()))
     data: dict[str, object] = dict(results)
     data["geomean"] = geomeans
+    data["call_cost_us"] = {name: cost * 1e6 for name, cost in costs.items()}
     return Section("cpu", t, data, notes, more=[spread])
 
 

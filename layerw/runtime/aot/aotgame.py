@@ -24,7 +24,7 @@ from layerw.bundle import Bundle
 from layerw.contract import check_module
 from layerw.errors import GameCrashed, GameError, GameExited, GameOutOfMemory, InvalidModule, LayerWError
 from layerw.runtime.aot import glue, library
-from layerw.runtime.aot.compiler import AotCompiler
+from layerw.runtime.aot.compiler import AotCompiler, folds_under
 from layerw.runtime.aot.guest import AotCaller, AotMemory
 from layerw.runtime.aot.library import AotInstance, Library
 from layerw.runtime.assets import Event
@@ -86,7 +86,8 @@ class AotGame(MemoryHost):
         module = engine.compile(bundle.module)  # wasmtime's validation, then the same contract check
         check_module(module, self.name)
         self._check_links(module)
-        self.library = Library(compiler.runtime(), compiler.module(bundle.module, self.name))
+        fold = folds_under(self.config.memory_bytes // PAGE)
+        self.library = Library(compiler.runtime(), compiler.module(bundle.module, self.name, fold=fold))
         self._start(self._boot)
 
     def _check_links(self, module: wasmtime.Module) -> None:

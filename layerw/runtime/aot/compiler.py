@@ -53,6 +53,13 @@ def wabt_dir() -> Path:
     return Path(spec.origin).parent
 
 
+def folds_under(cap_pages: int) -> bool:
+    """Whether a module whose memory is capped at ``cap_pages`` may have its accesses folded: its
+    folded view mirrors the memory 4 GiB up, so the memory must stay below 4 GiB by a page at least
+    (an access across 4 GiB must fault, not run into the mirror)."""
+    return cap_pages < 65536
+
+
 def unavailable() -> str | None:
     """Why the AOT tier cannot run here, or None when it can."""
     if sys.platform != "linux" or platform.machine() not in ("x86_64", "AMD64"):
@@ -92,21 +99,22 @@ class AotCompiler:
             self._build(path, "the AOT runtime", self._compile_runtime)
         return path
 
-    def is_cached(self, wasm: bytes, exports: tuple[str, ...] = glue.EXPORTS) -> bool:
-        return self._path("module", self._tagged(wasm, exports)).is_file()
+    def is_cached(self, wasm: bytes, exports: tuple[str, ...] = glue.EXPORTS, fold: bool = True) -> bool:
+        return self._path("module", self._tagged(wasm, exports, fold)).is_file()
 
     @staticmethod
-    def _tagged(wasm: bytes, exports: tuple[str, ...]) -> bytes:
-        return ",".join(exports).encode() + bytes(1) + wasm
+    def _tagged(wasm: bytes, exports: tuple[str, ...], fold: bool) -> bytes:
+        return ",".join(exports).encode() + (b"\0fold" if fold else b"") + bytes(1) + wasm
 
-    def module(self, wasm: bytes, name: str, exports: tuple[str, ...] = glue.EXPORTS) -> Path:
+    def module(self, wasm: bytes, name: str, exports: tuple[str, ...] = glue.EXPORTS, fold: bool = True) -> Path:
         """The library of ``wasm`` dispatching ``exports`` (a game's by default), compiled and
-        cached on first use; ``name`` is for the log."""
-        path = self._path("module", self._tagged(wasm, exports))
+        cached on first use; ``name`` is for the log. ``fold``: address adds folded into accesses
+        (``translation.fold``), for a memory capped below 4 GiB (``folds_under``)."""
+        path = self._path("module", self._tagged(wasm, exports, fold))
         if path.is_file():
             self.budget.used(path)
             return path
-        self._build(path, name, lambda work, out: self._compile_module(wasm, exports, work, out))
+        self._build(path, name, lambda work, out: self._compile_module(wasm, exports, fold, work, out))
         return path
 
     def _build(self, path: Path, name: str, compile_to: Callable[[Path, Path], None]) -> None:
@@ -134,7 +142,7 @@ class AotCompiler:
         self._zig(["cc", "-shared", *TARGET, *FLAGS, *self._includes(), *sources, "-lrt", "-lpthread", "-o", str(out)],
                   work, "the AOT runtime")
 
-    def _compile_module(self, wasm: bytes, exports: tuple[str, ...], work: Path, out: Path) -> None:
+    def _compile_module(self, wasm: bytes, exports: tuple[str, ...], fold: bool, work: Path, out: Path) -> None:
         (work / "game.wasm").write_bytes(wasm)
         wasm2c = Path(sys.executable).parent / "wasm2c"
         command = [str(wasm2c) if wasm2c.is_file() else "wasm2c", "game.wasm", "-n", glue.MODULE_NAME, "-o", "game.c"]
@@ -145,7 +153,8 @@ class AotCompiler:
         if done.returncode != 0:
             first = (done.stderr.strip().splitlines() or ["(no message)"])[0]
             raise InvalidModule(f"the AOT tier cannot translate this module ({first}); run it on wasmtime (--tier wasmtime)")
-        (work / "game.c").write_text(translation.rewrite((work / "game.c").read_text()))
+        source = translation.rewrite((work / "game.c").read_text())
+        (work / "game.c").write_text(translation.fold(source) if fold else source)
         (work / "glue.c").write_text(glue.generate("game.h", (work / "game.h").read_text(), exports))
         try:
             self._zig(["cc", "-shared", *TARGET, *FLAGS, *RENAMES, "-fvisibility=hidden", *self._includes(),

@@ -66,8 +66,8 @@ class _Runtime:
             # doubled the cost of a call (about 1 us more per tick, measured)
             lib.lw_call.argtypes = [ctypes.c_void_p, ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint32]
             lib.lw_call.restype = ctypes.c_int32
-            lib.wasm_rt_grow_memory.argtypes = [ctypes.POINTER(RtMemory), ctypes.c_uint64]
-            lib.wasm_rt_grow_memory.restype = ctypes.c_uint64
+            lib.lw_memory_grow.argtypes = [ctypes.POINTER(RtMemory), ctypes.c_uint64]
+            lib.lw_memory_grow.restype = ctypes.c_uint64
             cls._loaded = (path.name, lib)
             return lib
 
@@ -95,7 +95,7 @@ class AotInstance:
     def __init__(self, library: Library, host: Callable[[int, Any, Any], int], *, cap_pages: int, max_tables: int,
                  max_table_elements: int) -> None:
         self._call = library.runtime.lw_call
-        self._grow_memory = library.runtime.wasm_rt_grow_memory
+        self._grow_memory = library.runtime.lw_memory_grow
         self._host = HOST_FN(host)  # kept alive as long as the instance
         ptr = library.module.lw_module_new(self._host, cap_pages, max_tables, max_table_elements)
         if not ptr:

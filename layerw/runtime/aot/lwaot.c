@@ -24,6 +24,10 @@
  * faulthandler's or the default), so both tiers share one process. Before a host import, at least
  * HOST_HEADROOM bytes of stack must remain, so Python never runs into the guard page itself.
  * The memory cap clamps every memory's maximum (a grow past it answers -1, as on wasmtime).
+ * A default 32-bit memory is a memfd mapped in two views (map_folded): wasm2c's, and the folded
+ * view the translation's folded accesses use. Being a shared mapping, a child forked while an
+ * instance lives shares that instance's memory with the parent (a new instance in the child has
+ * its own).
  */
 #define _GNU_SOURCE
 #include "lwaot.h"
@@ -33,6 +37,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -293,27 +298,100 @@ uint64_t lw_host_call(lw_namespace* ns, int32_t index, const uint64_t* args) {
   return result;
 }
 
+/* A default 32-bit memory (the only kind whose accesses the translation folds, see lwaot.h): one
+ * memfd mapped three times in a LW_RESERVE reservation. View A at data: the memory, then guard pages
+ * to 8 GiB (wasm2c's layout; every unfolded access). View B at data + LW_FOLDED_VIEW: the memory at
+ * 0 and again at 4 GiB, guard pages elsewhere, so a folded access x + k (both below 2^32) reaches the
+ * byte (x + k) mod 2^32 reaches, or faults where that access is out of bounds. The whole maximum is
+ * mapped at once and only [0, size) of each copy is accessible (grow is an mprotect of all three);
+ * pages never touched cost nothing. The descriptor is closed once mapped. */
+static int is_folded_layout(const wasm_rt_memory_t* mem) {
+  return mem->page_size == WASM_DEFAULT_PAGE_SIZE && !mem->is64;
+}
+
+static int protect_copies(uint8_t* data, uint64_t from, uint64_t length, int prot) {
+  if (length == 0) return 0;
+  uint8_t* at[3] = {data, data + LW_FOLDED_VIEW, data + LW_FOLDED_VIEW + LW_MIRROR_AT};
+  for (int i = 0; i < 3; i++)
+    if (mprotect(at[i] + from, length, prot) != 0) return -1;
+  return 0;
+}
+
+static int map_folded(wasm_rt_memory_t* mem, uint64_t initial_pages, uint64_t max_pages) {
+  uint64_t size = initial_pages * WASM_DEFAULT_PAGE_SIZE, max = max_pages * WASM_DEFAULT_PAGE_SIZE;
+  if (max > LW_MIRROR_AT) return -1;
+  uint8_t* data = mmap(NULL, LW_RESERVE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (data == MAP_FAILED) return -1;
+  int fd = max == 0 ? -1 : memfd_create("layerw-aot-memory", MFD_CLOEXEC);
+  int ok = max == 0 || (fd >= 0 && ftruncate(fd, (off_t)max) == 0);
+  uint8_t* at[3] = {data, data + LW_FOLDED_VIEW, data + LW_FOLDED_VIEW + LW_MIRROR_AT};
+  for (int i = 0; ok && max != 0 && i < 3; i++)
+    ok = mmap(at[i], max, PROT_NONE, MAP_SHARED | MAP_FIXED, fd, 0) != MAP_FAILED;
+  if (fd >= 0) close(fd);
+  if (!ok || protect_copies(data, 0, size, PROT_READ | PROT_WRITE) != 0) {
+    munmap(data, LW_RESERVE);
+    return -1;
+  }
+  mem->data = data;
+  mem->data_end = data + LW_RESERVE;
+  mem->size = size;
+  mem->pages = initial_pages;
+  mem->max_pages = max_pages;
+  mem->is64 = false;
+  mem->page_size = WASM_DEFAULT_PAGE_SIZE;
+  return 0;
+}
+
+/* memory.grow's answer: the old page count, or -1 (past the maximum, or no address space left). */
+static uint64_t grow(wasm_rt_memory_t* mem, uint64_t delta) {
+  if (!is_folded_layout(mem)) return wasm_rt_grow_memory(mem, delta);
+  uint64_t old = mem->pages;
+  if (delta == 0) return old;
+  if (delta > mem->max_pages || old + delta > mem->max_pages) return (uint64_t)-1;
+  uint64_t size = (old + delta) * WASM_DEFAULT_PAGE_SIZE;
+  if (protect_copies(mem->data, mem->size, size - mem->size, PROT_READ | PROT_WRITE) != 0) return (uint64_t)-1;
+  mem->pages = old + delta;
+  mem->size = size;
+  return old;
+}
+
 void lw_allocate_memory(wasm_rt_memory_t* mem, uint64_t initial_pages, uint64_t max_pages, bool is64,
                         uint32_t page_size) {
   lw_instance* instance = lw_self->current;
   if (++instance->memories > 1) lw_trap(LW_TRAP_MEMORY_COUNT);
   uint64_t cap = instance->cap_pages * (WASM_DEFAULT_PAGE_SIZE / page_size);
   if (initial_pages > cap) lw_trap(LW_TRAP_INITIAL_MEMORY);
+  uint64_t max = max_pages < cap ? max_pages : cap;
   lw_thread* t = defer();
-  wasm_rt_allocate_memory(mem, initial_pages, max_pages < cap ? max_pages : cap, is64, page_size);
+  if (page_size == WASM_DEFAULT_PAGE_SIZE && !is64) {
+    if (map_folded(mem, initial_pages, max) != 0) abort(); /* as wasm2c's allocator does when mmap fails */
+  } else {
+    wasm_rt_allocate_memory(mem, initial_pages, max, is64, page_size);
+  }
   instance->memory = mem;
   resume(t);
 }
 
 uint64_t lw_grow_memory(wasm_rt_memory_t* mem, uint64_t pages) {
   lw_thread* t = defer();
-  uint64_t old = wasm_rt_grow_memory(mem, pages);
+  uint64_t old = grow(mem, pages);
   resume(t);
   return old;
 }
 
+/* Grow from the host, outside any guest call (restoring a larger snapshot). */
+LW_EXPORT uint64_t lw_memory_grow(wasm_rt_memory_t* mem, uint64_t pages) {
+  return grow(mem, pages);
+}
+
 void lw_free_memory(wasm_rt_memory_t* mem) {
-  if (mem->data != NULL) wasm_rt_free_memory(mem);
+  if (mem->data == NULL) return;
+  if (is_folded_layout(mem)) {
+    munmap(mem->data, LW_RESERVE);
+    mem->data = NULL;
+  } else {
+    wasm_rt_free_memory(mem);
+  }
 }
 
 static uint32_t table_max(lw_instance* instance, uint32_t elements, uint32_t max_elements) {
