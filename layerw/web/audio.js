@@ -275,20 +275,39 @@ export class Audio {
    * @param {Array<[number, string, Uint8Array | null, (import("./sound-stream.js").SoundStream | null)?]>} sounds
    */
   restore(state, sounds) {
-    let data = null;
-    if (state !== undefined && state !== null) {
-      if (typeof state !== "string") throw new ProtocolError("the snapshot's audio state is malformed");
-      try {
-        data = Uint8Array.from(atob(state), (c) => c.charCodeAt(0));
-      } catch (e) {
-        throw new ProtocolError(`the snapshot's audio state is malformed: ${e.message || e}`);
-      }
-    }
+    const data = state !== undefined && state !== null ? decodeState(state) : null;
     this.mixer.reset();
     this.registered = new Set();
     this.streams = new Map();
     this.register(sounds);
     if (this.streams.size) this.feed();
     if (data) this.mixer.setState(data);
+  }
+
+  /**
+   * Continue from a snapshot's audio state with the sounds already given to the mixer (an in-place
+   * restore whose ready assets did not change): no sound is decoded again.
+   * @param {unknown} state
+   */
+  rewind(state) {
+    this.mixer.setState(decodeState(state));
+    this.mixer.restartHash();
+  }
+}
+
+/**
+ * A snapshot's audio state (base64 of the mixer's) as bytes.
+ * @param {unknown} state
+ * @returns {Uint8Array}
+ */
+function decodeState(state) {
+  if (typeof state !== "string") throw new ProtocolError("the snapshot's audio state is malformed");
+  try {
+    const text = atob(state);
+    const out = new Uint8Array(text.length);
+    for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+    return out;
+  } catch (e) {
+    throw new ProtocolError(`the snapshot's audio state is malformed: ${e.message || e}`);
   }
 }

@@ -27,6 +27,7 @@ let compiled = null;
  * @property {(tickRate: number) => number} mx_check_state
  * @property {() => number} mx_digest
  * @property {() => void} mx_hash_out
+ * @property {() => void} mx_hash_reset
  * @property {(handle: number) => number} mx_stream_need
  */
 
@@ -131,6 +132,11 @@ export class Mixer {
   /** @returns {Uint8Array} the voices and the PCM still queued (the state's used part), a copy */
   state() {
     return this.bytes.slice(this.statePtr, this.statePtr + this.x.mx_state_used());
+  }
+
+  /** Restart the audio hash (a restore in place: the hash counts from the restored tick, as after reset). */
+  restartHash() {
+    this.x.mx_hash_reset();
   }
 
   /**

@@ -169,3 +169,55 @@ def test_rollback_js_resimulates_to_the_state_a_plain_run_reaches(published: Cal
     assert rollbacks == 240 // 20  # one per change: ticks 20, 40 .. 240 (the page starts at tick 1)
     assert 8 * (rollbacks - 1) <= result["resimulated"] <= 8 * rollbacks  # 8 ahead, less near the end
     assert result["predicted"] >= 240 - 8
+
+
+IN_PLACE = """async ([ticks, every]) => {
+  const { Rollback } = await import("/web/rollback.js");
+  const { InputState } = await import("/web/input.js");
+  const game = window.layerw.client().game;
+  const instance = game.exports;
+  const size = new InputState(2).player(1) - new InputState(2).player(0);
+  const remote = (tick) => {  // the remote seat's input from `tick` on: ArrowUp held every other `every` ticks
+    const s = new InputState(2);
+    s.key(1, "ArrowUp", Math.floor(tick / every) % 2 === 1);
+    return s.bytes.slice(s.player(1), s.player(1) + size);
+  };
+  const start = game.tickCount;
+  const rollback = new Rollback(game, new InputState(2), { seat: 0, window: 8, hashEvery: every });
+  const hashes = [];
+  while (rollback.confirmed < start + ticks) {
+    while (rollback.present < start + ticks && rollback.predict()) { /* ahead */ }
+    const tick = rollback.confirmed;
+    await rollback.confirm({ tick, changes: tick % every === 0 ? [[1, remote(tick)]] : [], events: [] });
+    if (rollback.confirmed % every === 0) hashes.push([rollback.confirmed, await rollback.confirmedHash()]);
+  }
+  return { start, hashes, rollbacks: rollback.rollbacks, sameInstance: game.exports === instance,
+           spare: rollback.spare.length };
+}"""
+
+
+def test_rollback_js_restores_in_place_to_the_native_hashes(published: Callable[[str], str], server: Any,
+                                                             play_page: Callable[..., PlayPage], engine: Engine) -> None:
+    """Every rollback in the page restores into the live instance (no new one) and reaches, at every
+    hash tick, the state hash the native host reaches with the same inputs and no prediction."""
+    from layerw.play.runner import Runner
+    from layerw.runtime.game import Game
+    from tests.web.test_game import served_build
+
+    src = published("pong")
+    page = play_page().open(src, ticks=1, sound=0)
+    page.wait_stopped()
+    every = 20
+    result = page.page.evaluate(IN_PLACE, [240, every])
+    assert result["rollbacks"] == 240 // every and result["sameInstance"]  # every change guessed wrong, restored in place
+    assert 0 < result["spare"] <= 9  # snapshot memory reused, bounded by the window
+    native: list[list[Any]] = []
+    with Game(Bundle.open(served_build(server, src)), engine, seed=0) as game:
+        Runner(game, None).run_headless(result["start"])  # the page's first tick, as `layerw run` makes it
+        inputs = InputState(players=2)
+        for tick in range(result["start"], result["start"] + 240):
+            inputs.key(1, "ArrowUp", (tick // every) % 2 == 1)
+            game.tick(inputs)
+            if game.tick_count % every == 0:
+                native.append([game.tick_count, game.state_hash()])
+    assert result["hashes"] == native and len(native) == 240 // every
