@@ -124,6 +124,16 @@ export class Mixer {
     return new Int16Array(this.x.memory.buffer.slice(this.outPtr, this.outPtr + frames * 4));
   }
 
+  /**
+   * One tick of what the voices playing now would play next with no new commands, unhashed (before a
+   * restore replaces the mixer's state: what a rollback fades from).
+   * @returns {Int16Array}
+   */
+  peek() {
+    const frames = this.x.mx_mix(0);
+    return new Int16Array(this.x.memory.buffer.slice(this.outPtr, this.outPtr + frames * 4));
+  }
+
   /** @returns {Record<string, number>} */
   counters() {
     return Object.fromEntries(COUNTERS.map((name, i) => [name, this.x.mx_counter(i) >>> 0]));

@@ -9,7 +9,8 @@
 //
 // What leaves the page is always of confirmed ticks: confirmedHash and confirmedSnapshot read the
 // snapshot (and the hash) kept before the first unconfirmed tick. Resimulated ticks are never heard: the sound they
-// mix is dropped (Audio.rolledBack) and what was mixed before the rollback, not yet played, is kept.
+// mix is dropped (Audio.rolledBack) and what was mixed before the rollback, not yet played, is kept;
+// a sound the rollback took back (started in a predicted tick, not again) fades out over 5 ms.
 
 import { STRUCTS } from "./abi.js";
 import { ProtocolError, SessionError } from "./errors.js";

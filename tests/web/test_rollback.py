@@ -10,6 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pytest
+
 from layerw.bundle import Bundle
 from layerw.runtime.engine import Engine
 from layerw.runtime.inputs import InputState
@@ -17,7 +20,7 @@ from layerw.session.client import OnlineClient, Outcome, Prediction, RoomAddress
 from layerw.session.replica import Replica
 from tests.conftest import GAMES
 from tests.session.test_online import script
-from tests.web.conftest import PlayPage
+from tests.web.conftest import PlayPage, StaticServer
 
 TICKS = 480  # eight seconds of a room at 60 Hz
 
@@ -202,7 +205,7 @@ def test_rollback_js_restores_in_place_to_the_native_hashes(published: Callable[
     hash tick, the state hash the native host reaches with the same inputs and no prediction."""
     from layerw.play.runner import Runner
     from layerw.runtime.game import Game
-    from tests.web.test_game import served_build
+    from tests.web.conftest import served_build
 
     src = published("pong")
     page = play_page().open(src, ticks=1, sound=0)
@@ -221,3 +224,57 @@ def test_rollback_js_restores_in_place_to_the_native_hashes(published: Callable[
             if game.tick_count % every == 0:
                 native.append([game.tick_count, game.state_hash()])
     assert result["hashes"] == native and len(native) == 240 // every
+
+
+HEARD = """async ([start, end, ahead, spaceAt, changes]) => {
+  const { Rollback } = await import("/web/rollback.js");
+  const { InputState } = await import("/web/input.js");
+  const game = window.layerw.client().game;
+  const size = new InputState(2).player(1) - new InputState(2).player(0);
+  const player = (seat, key, down) => {
+    const s = new InputState(2);
+    s.key(seat, key, down);
+    return s.bytes.slice(s.player(seat), s.player(seat) + size);
+  };
+  if (game.tickCount !== start) throw new Error(`the page stopped at tick ${game.tickCount}`);
+  game.takeSamples();
+  const rollback = new Rollback(game, new InputState(2), { seat: 0, window: ahead });
+  rollback.local(spaceAt, player(0, "Space", true));
+  rollback.local(spaceAt + 1, player(0, "Space", false));
+  const heard = [];
+  const hear = () => heard.push(...game.takeSamples());
+  while (rollback.confirmed < end) {
+    while (rollback.present < end && rollback.predict()) hear();
+    const tick = rollback.confirmed;
+    const frame = (changes[tick] || []).map(([seat, key, down]) => [seat, player(seat, key, down)]);
+    await rollback.confirm({ tick, changes: frame, events: [] });
+    hear();
+  }
+  return { heard, rollbacks: rollback.rollbacks, resimulated: game.audio.framesResimulated };
+}"""
+
+
+@pytest.fixture(scope="module")
+def sound_src(server: StaticServer, tmp_path_factory: pytest.TempPathFactory) -> str:
+    from tests.runtime.sound.game import build_game
+
+    return server.add_game(build_game(tmp_path_factory.mktemp("sound")), "sound")
+
+
+@pytest.mark.parametrize("confirmed", [False, True], ids=["taken-back", "started-again"])
+def test_the_page_hears_a_rollback_as_the_native_client_does(confirmed: bool, sound_src: str, server: StaticServer,
+                                                             play_page: Callable[..., PlayPage], engine: Engine) -> None:
+    """The sound test game under the page's rollback.js: a blip the room never applied fades out, one
+    the resimulation starts again is heard once; sample for sample what the native Rollback hears."""
+    from tests.session.test_rollback_sound import END, SPACE_AT, START, WINDOW, player, predicted
+    from tests.web.conftest import served_build
+
+    changes = {SPACE_AT: [(0, "Space", True), (1, "KeyW", True)], SPACE_AT + 1: [(0, "Space", False)]} if confirmed else {}
+    page = play_page().open(sound_src, ticks=START, fast=True, renderer="webgl2")
+    page.wait_stopped()
+    result = page.page.evaluate(HEARD, [START, END, WINDOW, SPACE_AT, {str(t): c for t, c in changes.items()}])
+    native, rollbacks = predicted(Bundle.open(served_build(server, sound_src)), engine,
+                                  {t: [(seat, player(seat, key, down)) for seat, key, down in c] for t, c in changes.items()})
+    heard = np.array(result["heard"], dtype="<i2").tobytes()
+    assert result["rollbacks"] == rollbacks == 1 and result["resimulated"] > 0
+    assert heard == b"".join(native[t] for t in sorted(native)) and np.frombuffer(heard, dtype="<i2").any()
