@@ -20,7 +20,7 @@ from layerw.session.client import OnlineClient, Outcome, Prediction, RoomAddress
 from layerw.session.replica import Replica
 from tests.conftest import GAMES
 from tests.session.test_online import script
-from tests.web.conftest import PlayPage, StaticServer
+from tests.web.conftest import PlayPage, StaticServer, served_build
 
 TICKS = 480  # eight seconds of a room at 60 Hz
 
@@ -205,7 +205,6 @@ def test_rollback_js_restores_in_place_to_the_native_hashes(published: Callable[
     hash tick, the state hash the native host reaches with the same inputs and no prediction."""
     from layerw.play.runner import Runner
     from layerw.runtime.game import Game
-    from tests.web.conftest import served_build
 
     src = published("pong")
     page = play_page().open(src, ticks=1, sound=0)
@@ -267,7 +266,6 @@ def test_the_page_hears_a_rollback_as_the_native_client_does(confirmed: bool, so
     """The sound test game under the page's rollback.js: a blip the room never applied fades out, one
     the resimulation starts again is heard once; sample for sample what the native Rollback hears."""
     from tests.session.test_rollback_sound import END, SPACE_AT, START, WINDOW, player, predicted
-    from tests.web.conftest import served_build
 
     changes = {SPACE_AT: [(0, "Space", True), (1, "KeyW", True)], SPACE_AT + 1: [(0, "Space", False)]} if confirmed else {}
     page = play_page().open(sound_src, ticks=START, fast=True, renderer="webgl2")
@@ -278,3 +276,23 @@ def test_the_page_hears_a_rollback_as_the_native_client_does(confirmed: bool, so
     heard = np.array(result["heard"], dtype="<i2").tobytes()
     assert result["rollbacks"] == rollbacks == 1 and result["resimulated"] > 0
     assert heard == b"".join(native[t] for t in sorted(native)) and np.frombuffer(heard, dtype="<i2").any()
+
+
+PATCH = """async () => {
+  const { patch } = await import("/web/blocks.js");
+  const run = (offset, size, changed) => {  // a live view at `offset` (unaligned when odd), `changed` bytes differing
+    const live = new Uint8Array(new ArrayBuffer(size + offset + 8), offset, size), want = new Uint8Array(size);
+    for (let i = 0; i < size; i++) live[i] = want[i] = (i * 7) & 255;
+    for (const at of changed) want[at] ^= 0x5a;
+    const copied = patch(live, want);
+    return [copied, live.every((v, i) => v === want[i])];
+  };
+  return [run(0, 5 * 4096 + 100, [3, 4096 * 3 + 17]), run(1, 5 * 4096 + 100, [5 * 4096 + 99]), run(4, 3 * 4096, []),
+          run(3, 2 * 4096, [0, 4095, 4096])];
+}"""
+
+
+def test_blocks_js_copies_only_the_blocks_that_differ(server: Any, play_page: Callable[..., PlayPage]) -> None:
+    """blocks.js's patch (the browser's copy of runtime/blocks.py) on aligned and unaligned views."""
+    page = play_page().goto(f"{server.url}/web/play.html")
+    assert page.page.evaluate(PATCH) == [[2 * 4096, True], [100, True], [0, True], [2 * 4096, True]]
