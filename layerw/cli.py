@@ -229,14 +229,16 @@ def cmd_join(args: argparse.Namespace) -> int:
     from layerw.play.join import JoinOptions, join
 
     options = JoinOptions(headless=args.headless, ticks=args.ticks, inputs=Path(args.inputs) if args.inputs else None,
-                          channel=args.channel, spectate=args.spectate, lead=args.lead,
-                          **({"window": args.window} if args.window is not None else {}))
+                          channel=args.channel, spectate=args.spectate, lead=args.lead, sound=args.sound,
+                          latency_ms=args.latency_ms, **({"window": args.window} if args.window is not None else {}))
     result = join(args.url, options)
     address, outcome = result.address, result.outcome
     console.print(f"{'spectated' if outcome.seat == 255 else f'played seat {outcome.seat} of'} "
                   f"{address.game}/{address.room}: {outcome.bytes_received:,} bytes received, {outcome.heals} heals, "
                   f"{outcome.predicted} ticks predicted, {outcome.rollbacks} rollbacks ({outcome.resimulated} ticks "
                   f"resimulated), round trip {outcome.rtt_s * 1e3:.1f} ms")
+    if options.sound:
+        console.print(f"sound: {result.frames_heard:,} frames heard, {result.underruns} underruns")
     print(f"tick {outcome.tick}")
     print(f"state-hash {outcome.state_hash}")
     return 0
@@ -265,6 +267,10 @@ def _log_config(args: argparse.Namespace) -> dict[str, Any] | None:
 
     use_json()
     return None
+
+
+SOUND_BACKENDS = ["default", "null", "alsa", "pulseaudio", "jack", "oss", "sndio", "audio4", "coreaudio", "wasapi",
+                  "dsound", "winmm"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -395,11 +401,10 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--player-key", help="the player's key file for --online-saves (default ~/.local/share/layerw/player.key, "
                    "made on first use; copy it to another device to continue there)")
     r.add_argument("--audio", help="write the mix to this WAV file (48 kHz stereo s16); audio-hash is its samples' SHA-256")
-    r.add_argument("--sound", nargs="?", const="default", metavar="BACKEND",
-                   choices=["default", "null", "alsa", "pulseaudio", "jack", "oss", "sndio", "audio4", "coreaudio",
-                            "wasapi", "dsound", "winmm"],
-                   help="play the mix on the default audio device, or through a miniaudio backend (null: no hardware)")
-    r.add_argument("--latency-ms", type=int, default=40, help="audio output latency budget (device buffer + queue)")
+    for sounding in (r, j):
+        sounding.add_argument("--sound", nargs="?", const="default", metavar="BACKEND", choices=SOUND_BACKENDS,
+                              help="play the mix on the default audio device, or through a miniaudio backend (null: no hardware)")
+        sounding.add_argument("--latency-ms", type=int, default=40, help="audio output latency budget (device buffer + queue)")
     r.add_argument("--profile", nargs=2, metavar=("N", "OUT"),
                    help="write a Chrome trace (Perfetto, chrome://tracing) of N frames to OUT: tick, sound, render and "
                    "present spans, and guest functions by stack sampling; runs offscreen")

@@ -20,6 +20,8 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import numpy as np
+
 from layerw import abi, pcm
 from layerw.errors import AssetError, SnapshotError
 from layerw.observability.logs import ContextLog
@@ -28,6 +30,21 @@ from layerw.runtime.mixer import Mixer
 MAX_PENDING_FRAMES = 2 * abi.SAMPLE_RATE  # samples kept for take_samples
 BATCH_TICKS = 16
 FRAME_BYTES = 2 * abi.CHANNELS
+FADE_FRAMES = abi.SAMPLE_RATE // 200  # 5 ms: a rollback's cross-fade from what was playing to what plays now
+
+
+def cross_fade(old: bytes, new: bytes) -> bytes:
+    """``new`` (s16 stereo) with its first frames faded in from ``old`` (as many frames, at most
+    ``FADE_FRAMES``): frame i is (old * (N - i) + new * i) // N, N = FADE_FRAMES, integers only, so
+    every host hears the same; a voice only in ``old`` ramps to zero, one in both plays on unchanged."""
+    n = min(len(old), len(new)) // FRAME_BYTES
+    if n == 0:
+        return new
+    weight = np.repeat(np.arange(n, dtype=np.int32), abi.CHANNELS)
+    before = np.frombuffer(old, dtype="<i2", count=n * abi.CHANNELS).astype(np.int32)
+    after = np.frombuffer(new, dtype="<i2", count=n * abi.CHANNELS).astype(np.int32)
+    faded = (before * (FADE_FRAMES - weight) + after * weight) // FADE_FRAMES
+    return faded.astype("<i2").tobytes() + new[n * FRAME_BYTES:]
 
 
 class Audio:
@@ -45,6 +62,9 @@ class Audio:
         self._reported: set[str] = set()
         self._queued: list[bytes] = []  # blocks not mixed yet
         self._queued_bytes = 0
+        self.frames_resimulated = 0  # mixed again by rollbacks and dropped unheard (resimulated)
+        self._playing_on = b""  # at the last restore: the next FADE_FRAMES frames the voices before it would have played
+        self._fade_from = b""  # after a rollback: what the next samples heard fade in from
 
     def register(self, sounds: Iterable[tuple[int, str]]) -> None:
         """Give the mixer the sound assets (handle, name) that became ready; a sound that cannot be
@@ -81,6 +101,8 @@ class Audio:
                 raise RuntimeError("the mixer took no block of a batch")  # a bug, never the game's input
             del self._queued[:done]
             self._hash.update(samples)  # hashlib: what the mixer's own running hash (browsers') computes
+            if self._fade_from:  # heard only: the hash and the mixer's state stay the game's
+                samples, self._fade_from = cross_fade(self._fade_from, samples), b""
             frames = len(samples) // FRAME_BYTES
             self.frames_mixed += frames
             self._pending.append(samples)
@@ -124,6 +146,7 @@ class Audio:
         the ready ``sounds`` it had; a malformed state raises SnapshotError."""
         data = self._decode(state) if state is not None else None
         self.flush()  # the ticks played before the restore are still heard
+        self._keep_playing_on()
         self.mixer.reset()
         self.registered = set()
         self.register(sounds)
@@ -136,8 +159,26 @@ class Audio:
         restore whose ready assets did not change): no sound is decoded again."""
         data = self._decode(state)
         self.flush()
+        self._keep_playing_on()
         self.mixer.set_state(data)
         self._hash = hashlib.sha256()
+
+    def _keep_playing_on(self) -> None:
+        """Before a restore: the first ``FADE_FRAMES`` frames the voices playing now would play next
+        with no new commands (mixed here, unhashed; the restore then replaces the mixer's state)."""
+        self._playing_on = self.mixer.mix(b"")[:FADE_FRAMES * FRAME_BYTES]
+
+    def resimulated(self) -> None:
+        """The ticks mixed since the last restore were simulated again (a rollback): drop their
+        samples unheard, and cross-fade the next samples heard from what was playing before the
+        restore (a voice the rollback took back ends in a 5 ms ramp, not a click; one it started
+        again at the same tick plays on unchanged, never twice)."""
+        self.flush()
+        self.frames_resimulated += self._pending_frames
+        self.frames_mixed -= self._pending_frames
+        self._pending.clear()
+        self._pending_frames = 0
+        self._fade_from, self._playing_on = self._playing_on, b""
 
     def _decode(self, state: Any) -> bytes:
         try:

@@ -105,6 +105,11 @@ class BaseHost(ABC):
         self.wait()
         return self.audio.take_samples() if self.audio is not None else b""
 
+    def resimulated(self) -> None:
+        """The ticks since the last restore were simulated again (see ``GameHost.resimulated``)."""
+        if self.audio is not None:
+            self.audio.resimulated()
+
     def audio_hash(self) -> str:
         """SHA-256 of every sample mixed (see ``GameHost.audio_hash``)."""
         self.wait()

@@ -80,6 +80,12 @@ class GameHost(Protocol):
         two seconds are kept for a caller who does not take them; older samples are dropped."""
         ...
 
+    def resimulated(self) -> None:
+        """The ticks since the last restore were simulated again (a rollback): their sound is dropped
+        unheard, and the next samples fade in over 5 ms from what was playing before the restore,
+        so a voice the rollback took back is faded out, never cut, and none is heard twice."""
+        ...
+
     def audio_hash(self) -> str:
         """SHA-256 (hex) of every sample mixed since the host started or was last restored: equal on
         every host, backend and browser given the same build, seed and inputs."""

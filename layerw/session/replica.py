@@ -33,8 +33,8 @@ REPORTED = 64  # hash reports a replica remembers (tick, hex digest): its recent
 class Replica:
     def __init__(self, bundle: Bundle, engine: Engine, *, window: int = DEFAULT_WINDOW,
                  on_samples: Callable[[bytes], None] | None = None) -> None:
-        # A replica mixes sound only for someone who listens (``on_samples``; `layerw join` has no speaker
-        # yet): mixing costs every tick, and a replica fast-forwards thousands of them.
+        # A replica mixes sound only for someone who listens (``on_samples``: `layerw join --sound`):
+        # mixing costs every tick, and a replica fast-forwards thousands of them.
         self.game: GameHost = start_game(bundle, engine, audio=on_samples is not None)
         self.inputs = InputState()
         self.saved: deque[Snapshot] = deque(maxlen=KEPT_SNAPSHOTS)

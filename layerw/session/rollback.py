@@ -9,7 +9,8 @@ and resimulates to the present, with the predictions made again from what is now
 
 What leaves the client is always of confirmed ticks: ``confirmed_hash`` and ``confirmed_snapshot``
 read the snapshot kept before the first unconfirmed tick, never the predicted present. Resimulated
-ticks are never heard: ``on_samples`` gets each tick's sound once, when it is first simulated.
+ticks are never heard: ``on_samples`` gets each tick's sound once, when it is first simulated, and a
+sound a rollback took back (started in a predicted tick, not again) fades out over 5 ms.
 The browser client mirrors this class (one design, two languages).
 """
 
@@ -143,7 +144,7 @@ class Rollback:
         if self.present != present:
             raise ProtocolError(f"resimulation reached tick {self.present}, not {present}")  # a bug, never the peer's
         if self.on_samples is not None:
-            self.game.take_samples()  # resimulated ticks are never heard
+            self.game.resimulated()  # never heard; what the rollback took back fades out
         self.rollbacks += 1
         self.resimulated += 1 + len(later)
 

@@ -13,6 +13,27 @@ import { Mixer } from "./mixer.js";
 import { WAV_HEADER as STREAM_HEADER } from "./sound-stream.js";
 
 export const MAX_PENDING_FRAMES = 2 * SAMPLE_RATE;
+export const FADE_FRAMES = Math.floor(SAMPLE_RATE / 200); // 5 ms: a rollback's cross-fade (layerw/runtime/audio.py)
+
+/**
+ * `next` (stereo s16) with its first frames faded in from `old` (as many frames, at most FADE_FRAMES):
+ * frame i is floor((old * (N - i) + next * i) / N), N = FADE_FRAMES, as natively (cross_fade), so a
+ * voice only in `old` ramps to zero and one in both plays on unchanged.
+ * @param {Int16Array} old
+ * @param {Int16Array} next
+ * @returns {Int16Array}
+ */
+export function crossFade(old, next) {
+  const n = Math.min(old.length, next.length) >> 1;
+  const out = next.slice();
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < 2; c++) {
+      const k = 2 * i + c;
+      out[k] = Math.floor((old[k] * (FADE_FRAMES - i) + next[k] * i) / FADE_FRAMES);
+    }
+  }
+  return out;
+}
 const SOUND_SUFFIXES = [".wav", ".ogg"];
 const WAV_HEADER = 44;
 
@@ -100,6 +121,10 @@ export class Audio {
     this.framesSkipped = 0; // dropped unheard on purpose (a room's fast-forward)
     this.framesResimulated = 0; // mixed again by rollbacks and dropped unheard (rolledBack)
     this.skippedTo = 0; // the mix's frame the last skip dropped up to: what is heard starts there
+    /** @type {Int16Array | null} at the last restore: the next FADE_FRAMES frames the voices before it would have played */
+    this.playingOn = null;
+    /** @type {Int16Array | null} after a rollback: what the next samples mixed fade in from */
+    this.fadeFrom = null;
     /** @type {Set<string>} */
     this.reported = new Set();
     /** @type {Map<number, MixerStream>} streamed sounds still arriving */
@@ -140,7 +165,11 @@ export class Audio {
   mix(block, dropped) {
     if (this.streams.size) this.feed();
     if (dropped) this.reportOnce("dropped", `sound block full: ${dropped} commands dropped this tick`);
-    const samples = this.mixer.mix(block);
+    let samples = this.mixer.mix(block);
+    if (this.fadeFrom) { // heard only: the hash (taken by the mixer) and its state stay the game's
+      samples = crossFade(this.fadeFrom, samples);
+      this.fadeFrom = null;
+    }
     const frames = samples.length / 2;
     this.framesMixed += frames;
     this.pending.push(samples);
@@ -254,6 +283,13 @@ export class Audio {
     this.framesResimulated += this.pendingFrames;
     this.pending = heard.length ? [heard] : [];
     this.pendingFrames = heard.length / 2;
+    this.fadeFrom = this.playingOn; // a voice the rollback took back fades out; one started again plays on
+    this.playingOn = null;
+  }
+
+  /** Before a restore: what the voices playing now would play next (the fade a rollback starts from). */
+  keepPlayingOn() {
+    this.playingOn = this.mixer.peek().subarray(0, FADE_FRAMES * 2);
   }
 
   /** @returns {Uint8Array} SHA-256 of every sample mixed since the game started or was restored */
@@ -275,20 +311,42 @@ export class Audio {
    * @param {Array<[number, string, Uint8Array | null, (import("./sound-stream.js").SoundStream | null)?]>} sounds
    */
   restore(state, sounds) {
-    let data = null;
-    if (state !== undefined && state !== null) {
-      if (typeof state !== "string") throw new ProtocolError("the snapshot's audio state is malformed");
-      try {
-        data = Uint8Array.from(atob(state), (c) => c.charCodeAt(0));
-      } catch (e) {
-        throw new ProtocolError(`the snapshot's audio state is malformed: ${e.message || e}`);
-      }
-    }
+    const data = state !== undefined && state !== null ? decodeState(state) : null;
+    this.keepPlayingOn();
     this.mixer.reset();
     this.registered = new Set();
     this.streams = new Map();
     this.register(sounds);
     if (this.streams.size) this.feed();
     if (data) this.mixer.setState(data);
+  }
+
+  /**
+   * Continue from a snapshot's audio state with the sounds already given to the mixer (an in-place
+   * restore whose ready assets did not change): no sound is decoded again.
+   * @param {unknown} state
+   */
+  rewind(state) {
+    const data = decodeState(state);
+    this.keepPlayingOn();
+    this.mixer.setState(data);
+    this.mixer.restartHash();
+  }
+}
+
+/**
+ * A snapshot's audio state (base64 of the mixer's) as bytes.
+ * @param {unknown} state
+ * @returns {Uint8Array}
+ */
+function decodeState(state) {
+  if (typeof state !== "string") throw new ProtocolError("the snapshot's audio state is malformed");
+  try {
+    const text = atob(state);
+    const out = new Uint8Array(text.length);
+    for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+    return out;
+  } catch (e) {
+    throw new ProtocolError(`the snapshot's audio state is malformed: ${e.message || e}`);
   }
 }

@@ -12,6 +12,7 @@
 import { ABI_VERSION, COMMAND_SCRATCH, IO_MAGIC, SOUND_CAPACITY, STRUCTS } from "./abi.js";
 import { Mixer } from "./mixer.js";
 import { AssetTable } from "./assets.js";
+import { patch } from "./blocks.js";
 import { DevChecks } from "./devchecks.js";
 import { Audio } from "./audio.js";
 import { GameCrashed, GameError, GameExited, GameOutOfMemory, InvalidModule, LayerWError, ProtocolError } from "./errors.js";
@@ -130,6 +131,8 @@ export class GameHost {
     this.memory = null;
     /** @type {import("./saves.js").SaveStore | null} the game's save slots (null in a room); not game state */
     this.saves = null;
+    /** @type {Uint8Array | null} a fresh instance's memory below state_begin (in-place restores) */
+    this.freshStack = null;
   }
 
   // --- the instance -------------------------------------------------------------------------------
@@ -169,7 +172,10 @@ export class GameHost {
 
   async start() {
     await this.instantiate(this.rng);
+    const fresh = this.liveMemory(); // before the guest's first call uses its stack
+    const before = fresh ? fresh.slice() : null;
     this.checkIo(this.backend.initGuest(this.seed));
+    this.freshStack = before ? before.slice(0, this.stateBegin) : null;
   }
 
   /**
@@ -385,12 +391,15 @@ export class GameHost {
   /**
    * The game state: memory from state_begin to the end of memory, minus the command buffer.
    * @param {number} pages the memory's size in pages
+   * @param {Uint8Array<ArrayBuffer> | null} [into] a buffer to fill, used when it has the state's size (a
+   *   rollback's spare: a fresh megabyte costs its page faults on every copy)
    * @returns {Uint8Array<ArrayBuffer>}
    */
-  stateBytes(pages) {
+  stateBytes(pages, into = null) {
     const cmdEnd = this.cmdPtr + this.cmdCapacity;
     const head = this.cmdPtr - this.stateBegin;
-    const state = new Uint8Array(head + pages * PAGE - cmdEnd);
+    const size = head + pages * PAGE - cmdEnd;
+    const state = into && into.length === size ? into : new Uint8Array(size);
     this.backend.read(this.stateBegin, this.cmdPtr, state, 0);
     this.backend.read(cmdEnd, pages * PAGE, state, head);
     return state;
@@ -413,22 +422,34 @@ export class GameHost {
 
   /**
    * The game state now, with the host's (the random stream and the asset table).
+   * @param {Uint8Array<ArrayBuffer> | null} [into] memory to reuse for it (see stateBytes)
    * @returns {Snapshot}
    */
-  snapshot() {
+  snapshot(into = null) {
     this.assertOpen();
     const pages = this.backend.pages();
     return new Snapshot({
       moduleSha256: this.moduleSha256, tick: this.tickCount, pages, stateBegin: this.stateBegin,
-      memory: this.stateBytes(pages),
+      memory: this.stateBytes(pages, into),
       host: { rng: this.rng.state, assets: this.assets.state(), audio: this.live(this.audio).state() },
       holeAt: this.cmdPtr, holeSize: this.cmdCapacity,
     });
   }
 
   /**
-   * Continue from `snap` in a fresh instance (also after a crash): memory from state_begin (minus
-   * the command buffer), the random stream's state and the asset table (whose bytes load first).
+   * All of linear memory as a writable view (valid until it grows), for restores in place; null
+   * where the backend cannot lend one (each restore then starts a fresh instance). A backend that
+   * can overrides it (Game).
+   * @returns {Uint8Array | null}
+   */
+  liveMemory() {
+    return null;
+  }
+
+  /**
+   * Continue from `snap`: in place when it can (restoreInPlace), else in a fresh instance (also
+   * after a crash): memory from state_begin (minus the command buffer), the random stream's state
+   * and the asset table (whose bytes load first).
    * @param {SnapshotFields} snap a Snapshot (snapshot.js)
    */
   async restore(snap) {
@@ -440,17 +461,64 @@ export class GameHost {
       throw new ProtocolError(`the snapshot holds ${snap.pages * PAGE} bytes, above ${this.name}'s memory cap`);
     }
     this.assertOpen();
-    await this.assets.restore(snap.host.assets);
-    this.live(this.audio).restore(snap.host.audio, this.assets.takeReadySounds());
-    this.failure = null;
-    await this.instantiate(new SplitMix64(snap.host.rng));
-    const grow = snap.pages - this.backend.pages();
-    if (grow < 0) throw new ProtocolError(`the snapshot has ${snap.pages} pages, fewer than the module's initial memory`);
-    if (grow && this.backend.grow(grow) < 0) throw new ProtocolError(`${this.name} cannot grow to the snapshot's ${snap.pages} pages`);
-    const split = this.cmdPtr - this.stateBegin;
-    this.backend.write(this.stateBegin, snap.memory.subarray(0, split));
-    this.backend.write(this.cmdPtr + this.cmdCapacity, snap.memory.subarray(split));
+    if (snap.memory.length !== snap.pages * PAGE - snap.stateBegin - snap.holeSize) {
+      throw new ProtocolError(`the snapshot's memory holds ${snap.memory.length} bytes, its pages and layout say otherwise`);
+    }
+    if (this.failure === null && this.freshStack && snap.pages >= this.backend.pages() && this.liveMemory()) {
+      await this.restoreInPlace(snap);
+    } else {
+      await this.assets.restore(snap.host.assets);
+      this.live(this.audio).restore(snap.host.audio, this.assets.takeReadySounds());
+      this.failure = null;
+      await this.instantiate(new SplitMix64(snap.host.rng));
+      const grow = snap.pages - this.backend.pages();
+      if (grow < 0) throw new ProtocolError(`the snapshot has ${snap.pages} pages, fewer than the module's initial memory`);
+      if (grow && this.backend.grow(grow) < 0) throw new ProtocolError(`${this.name} cannot grow to the snapshot's ${snap.pages} pages`);
+      const split = this.cmdPtr - this.stateBegin;
+      this.backend.write(this.stateBegin, snap.memory.subarray(0, split));
+      this.backend.write(this.cmdPtr + this.cmdCapacity, snap.memory.subarray(split));
+    }
     this.tickCount = snap.tick;
+  }
+
+  /**
+   * Rewrite the live instance as a fresh one restored from `snap` would be (layerw/runtime/memoryhost.py
+   * `_restore_in_place`): only for a memory no larger than the snapshot's and an instance that has not
+   * failed. Between calls the only mutable global, the stack pointer, is back at its initial value, so
+   * memory and host state are the whole difference. Host state first: the random stream, the asset
+   * table (reloaded only when it differs) and the mixer's voices. Memory, block by block where it
+   * differs: below state_begin a fresh instance's (the dead stack), the state from `snap`, and the
+   * command buffer's scratch tail zeroed (so the next frame declares its GPU resources again,
+   * lw_gpu_fresh); the rest of the command buffer is each frame's output, rewritten before it is read.
+   * A failure part way latches the game (restore another snapshot: it starts a fresh instance).
+   * @param {SnapshotFields} snap
+   */
+  async restoreInPlace(snap) {
+    const audio = this.live(this.audio);
+    try {
+      this.rng.state = BigInt.asUintN(64, BigInt(snap.host.rng));
+      if (JSON.stringify(this.assets.state()) !== JSON.stringify(snap.host.assets)
+          || snap.host.audio === undefined || snap.host.audio === null) {
+        await this.assets.restore(snap.host.assets);
+        audio.restore(snap.host.audio, this.assets.takeReadySounds());
+      } else {
+        audio.rewind(snap.host.audio); // the mixer keeps the sounds it was given: the same assets are ready
+      }
+      const grow = snap.pages - this.backend.pages();
+      if (grow && this.backend.grow(grow) < 0) throw new ProtocolError(`${this.name} cannot grow to the snapshot's ${snap.pages} pages`);
+      const live = /** @type {Uint8Array} */ (this.liveMemory());
+      const stack = /** @type {Uint8Array} */ (this.freshStack);
+      const cmdEnd = this.cmdPtr + this.cmdCapacity;
+      const split = this.cmdPtr - this.stateBegin;
+      patch(live.subarray(0, this.stateBegin), stack);
+      patch(live.subarray(this.stateBegin, this.cmdPtr), snap.memory.subarray(0, split));
+      patch(live.subarray(cmdEnd), snap.memory.subarray(split));
+      live.fill(0, cmdEnd - COMMAND_SCRATCH, cmdEnd);
+    } catch (e) {
+      this.failure = new GameError(`${this.name}: restoring the snapshot of tick ${snap.tick} failed (${e.message || e}); `
+        + "restore another snapshot", { game: this.name, tick: this.tickCount });
+      throw e;
+    }
   }
 
   /** Drop the instance (its memory goes with it); every later call refuses. Closing twice is fine. */

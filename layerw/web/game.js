@@ -221,6 +221,11 @@ export class Game extends GameHost {
     new Uint8Array(this.linear.buffer).set(data, at);
   }
 
+  /** @returns {Uint8Array} all of linear memory, writable (a core module's memory is the host's to lend) */
+  liveMemory() {
+    return new Uint8Array(this.linear.buffer);
+  }
+
   release() {
     this.exports = null;
   }

@@ -27,6 +27,7 @@ let compiled = null;
  * @property {(tickRate: number) => number} mx_check_state
  * @property {() => number} mx_digest
  * @property {() => void} mx_hash_out
+ * @property {() => void} mx_hash_reset
  * @property {(handle: number) => number} mx_stream_need
  */
 
@@ -123,6 +124,16 @@ export class Mixer {
     return new Int16Array(this.x.memory.buffer.slice(this.outPtr, this.outPtr + frames * 4));
   }
 
+  /**
+   * One tick of what the voices playing now would play next with no new commands, unhashed (before a
+   * restore replaces the mixer's state: what a rollback fades from).
+   * @returns {Int16Array}
+   */
+  peek() {
+    const frames = this.x.mx_mix(0);
+    return new Int16Array(this.x.memory.buffer.slice(this.outPtr, this.outPtr + frames * 4));
+  }
+
   /** @returns {Record<string, number>} */
   counters() {
     return Object.fromEntries(COUNTERS.map((name, i) => [name, this.x.mx_counter(i) >>> 0]));
@@ -131,6 +142,11 @@ export class Mixer {
   /** @returns {Uint8Array} the voices and the PCM still queued (the state's used part), a copy */
   state() {
     return this.bytes.slice(this.statePtr, this.statePtr + this.x.mx_state_used());
+  }
+
+  /** Restart the audio hash (a restore in place: the hash counts from the restored tick, as after reset). */
+  restartHash() {
+    this.x.mx_hash_reset();
   }
 
   /**

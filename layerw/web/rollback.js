@@ -9,7 +9,8 @@
 //
 // What leaves the page is always of confirmed ticks: confirmedHash and confirmedSnapshot read the
 // snapshot (and the hash) kept before the first unconfirmed tick. Resimulated ticks are never heard: the sound they
-// mix is dropped (Audio.rolledBack) and what was mixed before the rollback, not yet played, is kept.
+// mix is dropped (Audio.rolledBack) and what was mixed before the rollback, not yet played, is kept;
+// a sound the rollback took back (started in a predicted tick, not again) fades out over 5 ms.
 
 import { STRUCTS } from "./abi.js";
 import { ProtocolError, SessionError } from "./errors.js";
@@ -26,8 +27,9 @@ const PLAYERS_END = PLAYERS_AT + /** @type {number} */ (STRUCTS.lw_input.fields.
 /**
  * One predicted tick: the state before it, the players' inputs guessed for it, and the state's hash
  * when `tick` is a hash tick (the game's own stateHash, started then: it copies the state at once).
+ * `lent` once confirmedSnapshot handed `before` out: its memory is then never reused.
  * @typedef {{tick: number, before: import("./snapshot.js").Snapshot, players: Uint8Array,
- *            stateHash: Promise<string> | null}} Predicted
+ *            stateHash: Promise<string> | null, lent: boolean}} Predicted
  */
 
 /** @param {Uint8Array} a @param {Uint8Array} b */
@@ -53,6 +55,8 @@ export class Rollback {
     this.ring = [];
     /** @type {Array<[number, Uint8Array]>} own inputs sent (target tick, lw_player), not yet confirmed */
     this.own = [];
+    /** @type {Uint8Array<ArrayBuffer>[]} memory of snapshots no longer kept, reused by the next ones (at most window + 1) */
+    this.spare = [];
     this.scratch = new InputState(1);
     this.confirmed = game.tickCount; // the first tick whose frame has not arrived
     this.predicted = 0; // ticks simulated ahead of the room, in all
@@ -68,6 +72,7 @@ export class Rollback {
 
   /** The game was given a confirmed state (a join or a heal): nothing is predicted any more. */
   reset() {
+    this.recycle(this.ring);
     this.ring = [];
     this.confirmed = this.game.tickCount;
   }
@@ -93,7 +98,7 @@ export class Rollback {
     const due = this.hashEvery && tick % this.hashEvery === 0;
     const stateHash = due ? this.game.stateHash() : null;
     if (stateHash) stateHash.catch(() => {}); // a failure is reported by confirmedHash, if it is ever asked
-    this.ring.push({ tick, before: this.game.snapshot(), players, stateHash });
+    this.ring.push({ tick, before: this.game.snapshot(this.spare.pop() || null), players, stateHash, lent: false });
     this.scratch.bytes.set(this.held.bytes);
     this.scratch.bytes.set(players, PLAYERS_AT);
     this.game.tick(this.scratch);
@@ -127,13 +132,17 @@ export class Rollback {
     }
     const guess = /** @type {Predicted} */ (this.ring.shift());
     this.confirmed++;
-    if (!frame.events.length && same(this.held.bytes.subarray(PLAYERS_AT, PLAYERS_END), guess.players)) return;
+    if (!frame.events.length && same(this.held.bytes.subarray(PLAYERS_AT, PLAYERS_END), guess.players)) {
+      this.recycle([guess]);
+      return;
+    }
     const started = performance.now();
     const present = this.present;
     const heard = this.game.audio ? this.game.takeSamples() : null; // mixed before the rollback: still to be played
     const later = this.ring;
     this.ring = [];
     await this.game.restore(guess.before);
+    this.recycle([guess, ...later]); // restored from: the resimulation takes their places
     this.game.tick(this.held, frame.events);
     for (let i = 0; i < later.length; i++) this.simulateAhead();
     if (this.present !== present) throw new ProtocolError(`resimulation reached tick ${this.present}, not ${present}`);
@@ -153,9 +162,17 @@ export class Rollback {
     while (this.own.length && this.own[0][0] < frame.tick - MAX_AHEAD) this.own.shift(); // lost: never applied
   }
 
-  /** The state at the first unconfirmed tick (all frames before it confirmed). */
+  /** Keep the memory of snapshots no longer needed for the next ones (not those handed out).
+   *  @param {Predicted[]} dropped */
+  recycle(dropped) {
+    for (const p of dropped) if (!p.lent && this.spare.length <= this.window) this.spare.push(/** @type {Uint8Array<ArrayBuffer>} */ (p.before.memory));
+  }
+
+  /** The state at the first unconfirmed tick (all frames before it confirmed); the caller may keep it. */
   confirmedSnapshot() {
-    return this.ring.length ? this.ring[0].before : this.game.snapshot();
+    if (!this.ring.length) return this.game.snapshot();
+    this.ring[0].lent = true;
+    return this.ring[0].before;
   }
 
   /** The game's stateHash at the first unconfirmed tick, which must be a hash tick when the game is

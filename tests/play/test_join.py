@@ -46,3 +46,17 @@ def test_a_player_and_a_spectator_join_one_room_and_see_the_same_game(store: Sto
 def test_a_page_address_without_a_room_is_refused_before_anything_connects() -> None:
     with pytest.raises(SessionError, match="not a room address"):
         join("http://127.0.0.1:9/play/pong", JoinOptions())
+
+
+def test_a_player_hears_the_room_once_per_tick_through_the_null_speaker(store: Store, tmp_path: Path) -> None:
+    """`layerw join --sound null`: a predicting player's own keys are guessed ahead of the room and
+    rolled back, yet each tick it plays reaches the speaker once (resimulations are not heard)."""
+    inputs = tmp_path / "inputs.jsonl"
+    changes = [{"tick": t, ("down" if t % 40 else "up"): ["KeyW"]} for t in range(20, 220, 20)]
+    inputs.write_text("\n".join(json.dumps(c) for c in changes))
+    with serving(create_app(StoreCatalog(store), store=store, room_options={"input_delay": 0})) as url:
+        result = join(f"{url}/play/pong?room=loud", JoinOptions(ticks=240, inputs=inputs, sound="null"))
+    outcome, per_tick = result.outcome, 48000 // 60
+    assert outcome.tick == 240 and outcome.rollbacks > 0 and outcome.resimulated > 0
+    assert result.frames_heard % per_tick == 0
+    assert (240 - 30) * per_tick <= result.frames_heard <= 240 * per_tick  # from its WELCOME on, each tick once

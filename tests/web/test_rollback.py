@@ -10,6 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pytest
+
 from layerw.bundle import Bundle
 from layerw.runtime.engine import Engine
 from layerw.runtime.inputs import InputState
@@ -17,7 +20,7 @@ from layerw.session.client import OnlineClient, Outcome, Prediction, RoomAddress
 from layerw.session.replica import Replica
 from tests.conftest import GAMES
 from tests.session.test_online import script
-from tests.web.conftest import PlayPage
+from tests.web.conftest import PlayPage, StaticServer, served_build
 
 TICKS = 480  # eight seconds of a room at 60 Hz
 
@@ -169,3 +172,127 @@ def test_rollback_js_resimulates_to_the_state_a_plain_run_reaches(published: Cal
     assert rollbacks == 240 // 20  # one per change: ticks 20, 40 .. 240 (the page starts at tick 1)
     assert 8 * (rollbacks - 1) <= result["resimulated"] <= 8 * rollbacks  # 8 ahead, less near the end
     assert result["predicted"] >= 240 - 8
+
+
+IN_PLACE = """async ([ticks, every]) => {
+  const { Rollback } = await import("/web/rollback.js");
+  const { InputState } = await import("/web/input.js");
+  const game = window.layerw.client().game;
+  const instance = game.exports;
+  const size = new InputState(2).player(1) - new InputState(2).player(0);
+  const remote = (tick) => {  // the remote seat's input from `tick` on: ArrowUp held every other `every` ticks
+    const s = new InputState(2);
+    s.key(1, "ArrowUp", Math.floor(tick / every) % 2 === 1);
+    return s.bytes.slice(s.player(1), s.player(1) + size);
+  };
+  const start = game.tickCount;
+  const rollback = new Rollback(game, new InputState(2), { seat: 0, window: 8, hashEvery: every });
+  const hashes = [];
+  while (rollback.confirmed < start + ticks) {
+    while (rollback.present < start + ticks && rollback.predict()) { /* ahead */ }
+    const tick = rollback.confirmed;
+    await rollback.confirm({ tick, changes: tick % every === 0 ? [[1, remote(tick)]] : [], events: [] });
+    if (rollback.confirmed % every === 0) hashes.push([rollback.confirmed, await rollback.confirmedHash()]);
+  }
+  return { start, hashes, rollbacks: rollback.rollbacks, sameInstance: game.exports === instance,
+           spare: rollback.spare.length };
+}"""
+
+
+def test_rollback_js_restores_in_place_to_the_native_hashes(published: Callable[[str], str], server: Any,
+                                                             play_page: Callable[..., PlayPage], engine: Engine) -> None:
+    """Every rollback in the page restores into the live instance (no new one) and reaches, at every
+    hash tick, the state hash the native host reaches with the same inputs and no prediction."""
+    from layerw.play.runner import Runner
+    from layerw.runtime.game import Game
+
+    src = published("pong")
+    page = play_page().open(src, ticks=1, sound=0)
+    page.wait_stopped()
+    every = 20
+    result = page.page.evaluate(IN_PLACE, [240, every])
+    assert result["rollbacks"] == 240 // every and result["sameInstance"]  # every change guessed wrong, restored in place
+    assert 0 < result["spare"] <= 9  # snapshot memory reused, bounded by the window
+    native: list[list[Any]] = []
+    with Game(Bundle.open(served_build(server, src)), engine, seed=0) as game:
+        Runner(game, None).run_headless(result["start"])  # the page's first tick, as `layerw run` makes it
+        inputs = InputState(players=2)
+        for tick in range(result["start"], result["start"] + 240):
+            inputs.key(1, "ArrowUp", (tick // every) % 2 == 1)
+            game.tick(inputs)
+            if game.tick_count % every == 0:
+                native.append([game.tick_count, game.state_hash()])
+    assert result["hashes"] == native and len(native) == 240 // every
+
+
+HEARD = """async ([start, end, ahead, spaceAt, changes]) => {
+  const { Rollback } = await import("/web/rollback.js");
+  const { InputState } = await import("/web/input.js");
+  const game = window.layerw.client().game;
+  const size = new InputState(2).player(1) - new InputState(2).player(0);
+  const player = (seat, key, down) => {
+    const s = new InputState(2);
+    s.key(seat, key, down);
+    return s.bytes.slice(s.player(seat), s.player(seat) + size);
+  };
+  if (game.tickCount !== start) throw new Error(`the page stopped at tick ${game.tickCount}`);
+  game.takeSamples();
+  const rollback = new Rollback(game, new InputState(2), { seat: 0, window: ahead });
+  rollback.local(spaceAt, player(0, "Space", true));
+  rollback.local(spaceAt + 1, player(0, "Space", false));
+  const heard = [];
+  const hear = () => heard.push(...game.takeSamples());
+  while (rollback.confirmed < end) {
+    while (rollback.present < end && rollback.predict()) hear();
+    const tick = rollback.confirmed;
+    const frame = (changes[tick] || []).map(([seat, key, down]) => [seat, player(seat, key, down)]);
+    await rollback.confirm({ tick, changes: frame, events: [] });
+    hear();
+  }
+  return { heard, rollbacks: rollback.rollbacks, resimulated: game.audio.framesResimulated };
+}"""
+
+
+@pytest.fixture(scope="module")
+def sound_src(server: StaticServer, tmp_path_factory: pytest.TempPathFactory) -> str:
+    from tests.runtime.sound.game import build_game
+
+    return server.add_game(build_game(tmp_path_factory.mktemp("sound")), "sound")
+
+
+@pytest.mark.parametrize("confirmed", [False, True], ids=["taken-back", "started-again"])
+def test_the_page_hears_a_rollback_as_the_native_client_does(confirmed: bool, sound_src: str, server: StaticServer,
+                                                             play_page: Callable[..., PlayPage], engine: Engine) -> None:
+    """The sound test game under the page's rollback.js: a blip the room never applied fades out, one
+    the resimulation starts again is heard once; sample for sample what the native Rollback hears."""
+    from tests.session.test_rollback_sound import END, SPACE_AT, START, WINDOW, player, predicted
+
+    changes = {SPACE_AT: [(0, "Space", True), (1, "KeyW", True)], SPACE_AT + 1: [(0, "Space", False)]} if confirmed else {}
+    page = play_page().open(sound_src, ticks=START, fast=True, renderer="webgl2")
+    page.wait_stopped()
+    result = page.page.evaluate(HEARD, [START, END, WINDOW, SPACE_AT, {str(t): c for t, c in changes.items()}])
+    native, rollbacks = predicted(Bundle.open(served_build(server, sound_src)), engine,
+                                  {t: [(seat, player(seat, key, down)) for seat, key, down in c] for t, c in changes.items()})
+    heard = np.array(result["heard"], dtype="<i2").tobytes()
+    assert result["rollbacks"] == rollbacks == 1 and result["resimulated"] > 0
+    assert heard == b"".join(native[t] for t in sorted(native)) and np.frombuffer(heard, dtype="<i2").any()
+
+
+PATCH = """async () => {
+  const { patch } = await import("/web/blocks.js");
+  const run = (offset, size, changed) => {  // a live view at `offset` (unaligned when odd), `changed` bytes differing
+    const live = new Uint8Array(new ArrayBuffer(size + offset + 8), offset, size), want = new Uint8Array(size);
+    for (let i = 0; i < size; i++) live[i] = want[i] = (i * 7) & 255;
+    for (const at of changed) want[at] ^= 0x5a;
+    const copied = patch(live, want);
+    return [copied, live.every((v, i) => v === want[i])];
+  };
+  return [run(0, 5 * 4096 + 100, [3, 4096 * 3 + 17]), run(1, 5 * 4096 + 100, [5 * 4096 + 99]), run(4, 3 * 4096, []),
+          run(3, 2 * 4096, [0, 4095, 4096])];
+}"""
+
+
+def test_blocks_js_copies_only_the_blocks_that_differ(server: Any, play_page: Callable[..., PlayPage]) -> None:
+    """blocks.js's patch (the browser's copy of runtime/blocks.py) on aligned and unaligned views."""
+    page = play_page().goto(f"{server.url}/web/play.html")
+    assert page.page.evaluate(PATCH) == [[2 * 4096, True], [100, True], [0, True], [2 * 4096, True]]
