@@ -2,8 +2,8 @@
 
 # Spec: https://wasm4.org/docs/reference/memory and /docs/reference/functions.
 The host makes the cart's memory (exactly one 64 KiB page, maximum one), writes the default
-palette and DRAW_COLORS into it, instantiates the cart (its data segments land over those), then
-calls ``_initialize`` or ``_start`` and ``start``. Each tick writes GAMEPADS and MOUSE, clears the
+palette, DRAW_COLORS and the off-screen mouse into it, instantiates the cart (its data segments land over those), then
+calls ``_start``, ``_initialize`` and ``start`` (each one it exports). Each tick writes GAMEPADS and MOUSE, clears the
 framebuffer unless SYSTEM_FLAGS has PRESERVE_FRAMEBUFFER, calls ``update``, then mixes the tick's
 ``tone()`` calls, each one TONE command (``layerw.tone``), as its sound block. The frame is one
 160x160 texture (the framebuffer through PALETTE, handed out by ``take_new_textures``) drawn by a
@@ -52,7 +52,8 @@ from layerw.tone import COMMAND_SIZE, tone_command
 
 TONE_FIELDS = tuple(f.name for f in fields(ToneEvent))
 FRAME_TEXTURE = 1  # the texture handle of the framebuffer (a cart has no assets of its own)
-ENTRY_POINTS = ("_initialize", "_start", "start", "update")
+BOOT_ORDER = ("_start", "_initialize", "start")  # a toolchain's WASI-style entry points, then WASM-4's start
+ENTRY_POINTS = (*BOOT_ORDER, "update")
 
 
 def frame_commands() -> bytes:
@@ -95,7 +96,7 @@ class CartGame(Game):
 
     def _boot(self) -> None:
         self._fresh(SplitMix64(self.seed))
-        for name in ("_initialize" if "_initialize" in self._funcs else "_start", "start"):
+        for name in BOOT_ORDER:  # WASM-4 calls each one the cart exports, in this order
             if name in self._funcs:
                 self._call(name)
 
@@ -107,6 +108,7 @@ class CartGame(Game):
         self.ram = np.frombuffer(self._view(), np.uint8)  # the whole 64 KiB; a cart's memory never grows
         self.ram[mm.PALETTE:mm.PALETTE + 16] = np.frombuffer(np.array(mm.DEFAULT_PALETTE, "<u4").tobytes(), np.uint8)
         self.ram[mm.DRAW_COLORS:mm.DRAW_COLORS + 2] = (mm.DEFAULT_DRAW_COLORS & 0xFF, mm.DEFAULT_DRAW_COLORS >> 8)
+        self.ram[mm.MOUSE_X:mm.MOUSE_Y + 2] = np.frombuffer(controls.OFF_SCREEN_BYTES, np.uint8)
         self.tones.clear()
         self.cart = CartImports(self.name, self.ram, font.glyphs(), self.disk, self.tones, self.traces,
                                 self._tick_now, self.log)
@@ -147,7 +149,8 @@ class CartGame(Game):
         if self.store is None:
             raise GameError(f"{self.name} is closed; start it again", game=self.name, tick=self.tick_count)
         self.tones[:] = [t for t in self.tones if t.tick >= self.tick_count]  # start()'s belong to tick 0
-        self.ram[mm.GAMEPADS:mm.MOUSE_BUTTONS + 1] = np.frombuffer(controls.registers(inputs), np.uint8)
+        self.ram[mm.GAMEPADS:mm.MOUSE_BUTTONS + 1] = np.frombuffer(
+            controls.registers(inputs, controls.mouse_seen(self.ram)), np.uint8)
         if not self.ram[mm.SYSTEM_FLAGS] & mm.SYSTEM_PRESERVE_FRAMEBUFFER:
             self.cart.framebuffer.clear()
         if "update" in self._funcs:

@@ -1,0 +1,145 @@
+"""Carts as other people's toolchains make them: byte strings through textUtf8, UTF-16 text,
+WASI-style entry points, the mouse before the pointer shows, and imports WASM-4 does not offer.
+Each case is a small WAT cart run by the native host; web/test_carts.py runs some in Chromium."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from layerw.cart import is_cart
+from layerw.errors import ConfigError, InvalidModule
+from layerw.runtime.engine import Engine
+from layerw.runtime.inputs import InputState
+from layerw.runtime.start import start_game
+from layerw.runtime.wasm4 import memorymap as mm
+from layerw.runtime.wasm4.cartgame import CartGame
+from tests.runtime.wasm4.conftest import wat_cart
+
+TEXT_IMPORTS = """
+  (import "env" "memory" (memory 1 1))
+  (import "env" "text" (func $text (param i32 i32 i32)))
+  (import "env" "textUtf8" (func $textUtf8 (param i32 i32 i32 i32)))
+  (import "env" "textUtf16" (func $textUtf16 (param i32 i32 i32 i32)))
+"""
+
+
+def run(tmp_path: Path, engine: Engine, wat: str, ticks: int = 1, name: str = "compat") -> CartGame:
+    game = start_game(wat_cart(tmp_path, wat, name), engine)
+    assert isinstance(game, CartGame)
+    for _ in range(ticks):
+        game.tick(InputState(1))
+    return game
+
+
+def screen(tmp_path: Path, engine: Engine, draw: str, data: str) -> np.ndarray:
+    """The palette indices after one update() that runs ``draw`` over the data segments ``data``."""
+    wat = f'(module {TEXT_IMPORTS} (func (export "update") {draw}) {data})'
+    with run(tmp_path, engine, wat) as game:
+        return game.cart.framebuffer.indices().copy()
+
+
+def test_text_utf8_draws_each_byte_as_a_character(tmp_path: Path, engine: Engine) -> None:
+    # Rust's b"\x80", Zig's and Go's "\x80" (the X button glyph) are bytes that are not UTF-8, passed with
+    # their length; "\xc3\xa9" (UTF-8 for e-acute) is two characters to WASM-4, as text() draws them.
+    # DRAW_COLORS 0x43: every cell drawn shows, ink palette 2 on background palette 3
+    data = '(data (i32.const 0x14) "\\43\\00") (data (i32.const 0x2000) "A\\80\\c3\\a9!\\00")'
+    utf8 = screen(tmp_path / "a", engine, "(call $textUtf8 (i32.const 0x2000) (i32.const 5) (i32.const 8) (i32.const 8))",
+                  data)
+    cstr = screen(tmp_path / "b", engine, "(call $text (i32.const 0x2000) (i32.const 8) (i32.const 8))", data)
+    assert (utf8 == cstr).all()
+    assert (utf8[8:16, 8:48] != 0).all() and (utf8[8:16, 48:] == 0).all()  # five cells, "!" in the fifth
+
+
+def test_text_utf8_and_utf16_stop_at_a_nul_as_text_does(tmp_path: Path, engine: Engine) -> None:
+    data = ('(data (i32.const 0x14) "\\43\\00") (data (i32.const 0x2000) "AB\\00CD") '
+            '(data (i32.const 0x3000) "A\\00B\\00\\00\\00C\\00D\\00")')
+    cstr = screen(tmp_path / "c", engine, "(call $text (i32.const 0x2000) (i32.const 8) (i32.const 8))", data)
+    utf8 = screen(tmp_path / "u8", engine,
+                  "(call $textUtf8 (i32.const 0x2000) (i32.const 5) (i32.const 8) (i32.const 8))", data)
+    utf16 = screen(tmp_path / "u16", engine,
+                   "(call $textUtf16 (i32.const 0x3000) (i32.const 10) (i32.const 8) (i32.const 8))", data)
+    assert (utf8 == cstr).all() and (utf16 == cstr).all()
+    assert (cstr[8:16, 8:24] != 0).all() and (cstr[:, 24:] == 0).all()  # "AB", then nothing
+
+
+def test_text_utf16_draws_each_unit_and_an_odd_or_cut_length_is_bounded(tmp_path: Path, engine: Engine) -> None:
+    # an odd byte length drops its last byte; a string cut by the end of memory draws what lies inside
+    data = '(data (i32.const 0x14) "\\43\\00") (data (i32.const 0x2000) "\\80\\00\\86\\00Z") (data (i32.const 0xFFFF) "Q")'
+    utf16 = screen(tmp_path / "a", engine,
+                   "(call $textUtf16 (i32.const 0x2000) (i32.const 5) (i32.const 0) (i32.const 0))"
+                   "(call $textUtf16 (i32.const 0xFFFF) (i32.const 8) (i32.const 0) (i32.const 40))"
+                   "(call $textUtf16 (i32.const -1) (i32.const -1) (i32.const 0) (i32.const 80))", data)
+    cstr = screen(tmp_path / "b", engine, "(call $text (i32.const 0x3000) (i32.const 0) (i32.const 0))",
+                  '(data (i32.const 0x14) "\\43\\00") (data (i32.const 0x3000) "\\80\\86\\00")')
+    assert (utf16 == cstr).all() and (cstr[0:8, 0:16] != 0).all() and (cstr[:, 16:] == 0).all()
+
+
+def test_wasi_style_start_then_initialize_then_start_each_once(tmp_path: Path, engine: Engine) -> None:
+    # each entry point appends its number to a log at 0x2000 (its length at 0x1ff0)
+    def entry(name: str, n: int) -> str:
+        return f"""(func (export "{name}")
+          (i32.store8 (i32.add (i32.const 0x2000) (i32.load (i32.const 0x1ff0))) (i32.const {n}))
+          (i32.store (i32.const 0x1ff0) (i32.add (i32.load (i32.const 0x1ff0)) (i32.const 1))))"""
+    wat = f"""(module (import "env" "memory" (memory 1 1))
+      {entry("start", 3)} {entry("_initialize", 2)} {entry("_start", 1)} {entry("update", 4)})"""
+    with run(tmp_path, engine, wat, ticks=2) as game:
+        assert game.ram[0x2000:0x2005].tolist() == [1, 2, 3, 4, 4]
+
+
+def test_an_export_named_like_an_entry_point_but_not_a_function_is_not_called(tmp_path: Path, engine: Engine) -> None:
+    wat = """(module (import "env" "memory" (memory 1 1))
+      (global (export "start") i32 (i32.const 1)) (global (export "update") i32 (i32.const 2)))"""
+    with run(tmp_path, engine, wat, ticks=2) as game:
+        assert game.tick_count == 2
+
+
+def mouse(game: CartGame) -> tuple[int, int, int]:
+    x, y, buttons = struct.unpack("<hhB", game.ram[mm.MOUSE_X:mm.MOUSE_BUTTONS + 1].tobytes())
+    return x, y, buttons
+
+
+def test_the_mouse_is_off_screen_until_the_pointer_shows_then_follows_it(tmp_path: Path, engine: Engine) -> None:
+    # start() copies the mouse registers to 0x2000: what the cart sees before any input
+    wat = """(module (import "env" "memory" (memory 1 1))
+      (func (export "start") (memory.copy (i32.const 0x2000) (i32.const 0x1a) (i32.const 4))) (func (export "update")))"""
+    with run(tmp_path, engine, wat, ticks=0) as game:
+        off = (mm.MOUSE_OFF_SCREEN, mm.MOUSE_OFF_SCREEN)
+        assert struct.unpack("<hh", game.ram[0x2000:0x2004].tobytes()) == off
+        state = InputState(1)
+        state.record["players"][0]["pointer"]["buttons"] = mm.MOUSE_RIGHT  # no position yet: still off screen
+        game.tick(state)
+        assert mouse(game) == (*off, mm.MOUSE_RIGHT)
+        state.pointer(0, 12.5, 30.0)
+        game.tick(state)
+        assert mouse(game) == (12, 30, 0)
+        state.record["players"][0]["pointer"]["inside"] = 0  # left the game: still followed, as WASM-4 does
+        state.record["players"][0]["pointer"]["x"] = -20.0
+        game.tick(state)
+        assert mouse(game) == (-20, 30, 0)
+        snap = game.snapshot()
+        game.restore(snap)  # the registers are memory: a restored game follows the pointer too
+        game.tick(state)
+        assert mouse(game) == (-20, 30, 0)
+
+
+def test_a_cart_importing_what_wasm4_does_not_offer_is_refused_by_name(tmp_path: Path, engine: Engine) -> None:
+    # WASM-4 refuses these when it links the cart; a toolchain's leftover WASI import is the usual one
+    for module, name in (("wasi_snapshot_preview1", "fd_write"), ("env", "abort"), ("env", "seed")):
+        wat = f"""(module (import "env" "memory" (memory 1 1)) (import "{module}" "{name}" (func (param i32)))
+          (func (export "update")))"""
+        path = tmp_path / f"{name}.wasm"
+        path.write_bytes(wat_cart(tmp_path, wat, name).module)
+        assert is_cart(path.read_bytes())
+        with pytest.raises(InvalidModule, match=f"{module}.{name} \\(func\\), which WASM-4 does not offer"):
+            start_game(wat_cart(tmp_path, wat, name), engine)
+    # a module with no env import at all, or one importing Layer-W's own functions, is not a cart
+    wasi_only = '(module (import "wasi_snapshot_preview1" "fd_write" (func (param i32))) (memory (export "memory") 1))'
+    with pytest.raises(ConfigError, match="not a WASM-4 cart"):
+        wat_cart(tmp_path, wasi_only, "wasi-only")
+    game_like = '(module (import "env" "memory" (memory 1)) (import "layerw" "log" (func (param i32 i32))))'
+    with pytest.raises(ConfigError, match="not a WASM-4 cart"):
+        wat_cart(tmp_path, game_like, "game-like")
