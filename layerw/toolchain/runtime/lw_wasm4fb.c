@@ -102,8 +102,8 @@ EXPORT(vline) void vline(int32_t x, int32_t y, uint32_t length) {
 }
 
 /** The steps along the major axis a (a1 to a2) that lie on screen, each with the minor coordinate
- * b = b1 + floor((2 (a - a1) db + |da|) / (2 da)), the nearest to the ideal line (ties toward the
- * larger), drawn when on screen. The quotient is kept as q and remainder r over D = 2 |da|: exact
+ * b = b1 + floor((2 (a - a1) db + h) / (2 da)), the nearest to the ideal line, drawn when on screen;
+ * h = |da|, or |da| - 1 where db >= 0, rounds a tie toward b1 (the upper end point's, as WASM-4 does). The quotient is kept as q and remainder r over D = 2 |da|: exact
  * at the first step (shift-and-subtract: (a - a1) db may exceed 64 bits), then moved by one step's
  * 2 db at a time. */
 static void line_steps(int64_t a1, int64_t b1, int64_t a2, int64_t da, int64_t db, int steep, int c) {
@@ -122,7 +122,7 @@ static void line_steps(int64_t a1, int64_t b1, int64_t a2, int64_t da, int64_t d
     if ((num >> bit) & 1) r += m;
     if (r >= d) r -= d, q++;
   }
-  if (db >= 0) r += ada;  // the numerator: +-(q d + r) + |da|
+  if (db >= 0) r += ada - 1;  // the numerator: +-(q d + r) + h
   else q = -q, r = ada - r;
   int64_t step = da > 0 ? 2 * db : -2 * db;
   for (int64_t a = lo; a <= hi; a++) {
@@ -138,6 +138,10 @@ static void line_steps(int64_t a1, int64_t b1, int64_t a2, int64_t da, int64_t d
 EXPORT(line) void line(int32_t x1, int32_t y1, int32_t x2, int32_t y2) {
   int c = colour(draw_colors(), 0);
   if (c == TRANSPARENT) return;
+  if (y1 > y2) {  // from the upper end point, as WASM-4 draws a line
+    int32_t x = x1, y = y1;
+    x1 = x2, y1 = y2, x2 = x, y2 = y;
+  }
   int64_t dx = (int64_t)x2 - x1, dy = (int64_t)y2 - y1;
   if ((dx < 0 ? -dx : dx) >= (dy < 0 ? -dy : dy)) line_steps(x1, y1, x2, dx, dy, 0, c);
   else line_steps(y1, x1, y2, dy, dx, 1, c);

@@ -1,9 +1,11 @@
 """Carts as other people's toolchains make them: byte strings through textUtf8, UTF-16 text,
-WASI-style entry points, the mouse before the pointer shows, and imports WASM-4 does not offer.
-Each case is a small WAT cart run by the native host; web/test_carts.py runs some in Chromium."""
+WASI-style entry points, the mouse before the pointer shows, imports WASM-4 does not offer, and
+lines drawn pixel for pixel as WASM-4 draws them. Each case is a small WAT cart run by the native
+host (or the host's Framebuffer); web/test_carts.py runs compat/quirks.wat in Chromium."""
 
 from __future__ import annotations
 
+import random
 import struct
 from pathlib import Path
 
@@ -15,8 +17,10 @@ from layerw.errors import ConfigError, InvalidModule
 from layerw.runtime.engine import Engine
 from layerw.runtime.inputs import InputState
 from layerw.runtime.start import start_game
+from layerw.runtime.wasm4 import font
 from layerw.runtime.wasm4 import memorymap as mm
 from layerw.runtime.wasm4.cartgame import CartGame
+from layerw.runtime.wasm4.framebuffer import Framebuffer
 from tests.runtime.wasm4.conftest import wat_cart
 
 TEXT_IMPORTS = """
@@ -143,3 +147,43 @@ def test_a_cart_importing_what_wasm4_does_not_offer_is_refused_by_name(tmp_path:
     game_like = '(module (import "env" "memory" (memory 1)) (import "layerw" "log" (func (param i32 i32))))'
     with pytest.raises(ConfigError, match="not a WASM-4 cart"):
         wat_cart(tmp_path, game_like, "game-like")
+
+
+def stepped_line(x1: int, y1: int, x2: int, y2: int) -> set[tuple[int, int]]:
+    """The on-screen pixels of the error-stepping Bresenham line WASM-4's runtime draws: from the
+    upper end point, one step at a time, half the major distance as the starting error."""
+    if y1 > y2:
+        x1, y1, x2, y2 = x2, y2, x1, y1
+    dx, dy, sx = abs(x2 - x1), y2 - y1, 1 if x1 < x2 else -1
+    err, out = (dx if dx > dy else -dy) / 2, set()
+    while True:
+        if 0 <= x1 < mm.SCREEN and 0 <= y1 < mm.SCREEN:
+            out.add((x1, y1))
+        if (x1, y1) == (x2, y2):
+            return out
+        e2 = err
+        if e2 > -dx:
+            err, x1 = err - dy, x1 + sx
+        if e2 < dy:
+            err, y1 = err + dx, y1 + 1
+
+
+def test_a_line_runs_from_its_upper_end_and_rounds_ties_toward_it() -> None:
+    memory = np.zeros(mm.MEMORY_SIZE, np.uint8)
+    memory[mm.DRAW_COLORS] = 2
+    fb = Framebuffer(memory, font.glyphs(), lambda text: None)
+
+    def drawn(*ends: int) -> set[tuple[int, int]]:
+        fb.clear()
+        fb.line(*ends)
+        return {(int(x), int(y)) for y, x in zip(*np.nonzero(fb.indices()), strict=True)}
+
+    # x-major, every other column a tie: y stays with the upper end point's row first
+    assert drawn(10, 10, 20, 15) == drawn(20, 15, 10, 10) == {(10 + k, 10 + k // 2) for k in range(11)}
+    # y-major leaning left: the x of a tie stays with the upper end point's column
+    assert drawn(20, 10, 15, 20) == {(20 - (i // 2), 10 + i) for i in range(11)}
+    rng = random.Random(15)
+    for _ in range(1500):
+        reach = rng.choice((8, 40, 400))
+        ends = tuple(rng.randint(-reach, mm.SCREEN + reach) for _ in range(4))
+        assert drawn(*ends) == stepped_line(*ends), ends
