@@ -97,8 +97,20 @@ class Framebuffer:
     # --- primitives --------------------------------------------------------------------------------
 
     def rect(self, x: int, y: int, w: int, h: int) -> None:
-        """Fill with DRAW_COLORS 1, then a one-pixel outline with DRAW_COLORS 2 (each unless 0)."""
+        """Fill with DRAW_COLORS 1, then a one-pixel outline with DRAW_COLORS 2 (each unless 0). A
+        flat rect (one size 0) is two edges of outline, as WASM-4 draws it: columns x - 1 and x down
+        its height, or rows y - 1 and y across its width."""
         (x0, x1), (y0, y1) = self._clip(x, w), self._clip(y, h)
+        if (w == 0) != (h == 0):
+            stroke = self._colour(1)
+            for at in (x - 1, x) if w == 0 else (y - 1, y):
+                if stroke == TRANSPARENT or not 0 <= at < mm.SCREEN:
+                    continue
+                if w == 0:
+                    self._put(at, y0, stroke, 1, y1 - y0)
+                else:
+                    self._put(x0, at, stroke, x1 - x0, 1)
+            return
         if x0 >= x1 or y0 >= y1:
             return
         block = np.full((y1 - y0, x1 - x0), self._colour(0), np.int16)

@@ -80,9 +80,18 @@ static void span_fill(int64_t x0, int64_t x1, int64_t y0, int64_t y1, int c) {
 EXPORT(rect) void rect(int32_t x, int32_t y, uint32_t w, uint32_t h) {
   int64_t x0 = max64(x, 0), x1 = min64((int64_t)x + w, SCREEN);
   int64_t y0 = max64(y, 0), y1 = min64((int64_t)y + h, SCREEN);
-  if (x0 >= x1 || y0 >= y1) return;
   uint32_t colors = draw_colors();
   int fill = colour(colors, 0), stroke = colour(colors, 1);
+  if ((w == 0) != (h == 0)) {  // WASM-4 outlines a flat rect: its two edges, one either side of x (or y)
+    for (int64_t at = (int64_t)(w ? y : x) - 1; at <= (w ? y : x); at++) {
+      if (at >= 0 && at < SCREEN) {
+        if (w) span_fill(x0, x1, at, at + 1, stroke);
+        else span_fill(at, at + 1, y0, y1, stroke);
+      }
+    }
+    return;
+  }
+  if (x0 >= x1 || y0 >= y1) return;
   int top = y0 == y, bottom = y1 == (int64_t)y + h, left = x0 == x, right = x1 == (int64_t)x + w;
   for (int64_t row = y0; row < y1; row++) {
     for (int64_t col = x0; col < x1; col++) {

@@ -187,3 +187,30 @@ def test_a_line_runs_from_its_upper_end_and_rounds_ties_toward_it() -> None:
         reach = rng.choice((8, 40, 400))
         ends = tuple(rng.randint(-reach, mm.SCREEN + reach) for _ in range(4))
         assert drawn(*ends) == stepped_line(*ends), ends
+
+
+def edged_rect(x: int, y: int, w: int, h: int) -> dict[tuple[int, int], int]:
+    """The on-screen pixels of a rect as WASM-4's runtime draws one (fill 1, outline 2): the clipped
+    fill, then each edge whose line lies on screen, down (or across) the clipped fill's extent."""
+    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, mm.SCREEN), min(y + h, mm.SCREEN)
+    out = {(c, r): 1 for r in range(y0, y1) for c in range(x0, x1)}
+    for edge, on in ((x, 0 <= x < mm.SCREEN), (x + w - 1, 0 <= x + w <= mm.SCREEN)):
+        out.update({(edge, r): 2 for r in range(y0, y1) if on and edge >= 0})
+    for edge, on in ((y, 0 <= y < mm.SCREEN), (y + h - 1, 0 <= y + h <= mm.SCREEN)):
+        out.update({(c, edge): 2 for c in range(x0, x1) if on and edge >= 0})
+    return out
+
+
+def test_a_rect_is_drawn_as_wasm4_draws_it_flat_ones_as_two_edges() -> None:
+    memory = np.zeros(mm.MEMORY_SIZE, np.uint8)
+    memory[mm.DRAW_COLORS] = 0x32  # fill palette 1, outline palette 2
+    fb = Framebuffer(memory, font.glyphs(), lambda text: None)
+    rng = random.Random(15)
+    for ends in [(10, 50, 0, 5), (10, 50, 6, 0), (0, 0, 0, 9), (-3, 159, 7, 0), (5, 5, 0, 0)] + [
+            (rng.randint(-20, 170), rng.randint(-20, 170), rng.choice((0, 1, 2, rng.randint(0, 40))), rng.randint(0, 40))
+            for _ in range(800)]:
+        fb.clear()
+        fb.rect(*ends)
+        indices = fb.indices()
+        drawn = {(int(c), int(r)): int(indices[r, c]) for r, c in zip(*np.nonzero(indices), strict=True)}
+        assert drawn == edged_rect(*ends), ends
