@@ -152,7 +152,8 @@ export class CartImports {
     let at = argsPtr;
     let out = "";
     for (let i = 0; i < fmt.length; i++) {
-      if (fmt[i] !== "%" || i + 1 >= fmt.length) { out += fmt[i]; continue; }
+      if (fmt[i] !== "%") { out += fmt[i]; continue; }
+      if (i + 1 >= fmt.length) break; // a lone % at the end ends the line, as WASM-4's tracef does
       const conv = fmt[++i];
       if (conv === "%") { out += "%"; continue; }
       if ("cdxs".includes(conv)) {

@@ -31,7 +31,7 @@
   (data (i32.const 0x14) "\43\00")  ;; DRAW_COLORS at load: ink palette 2 on background palette 3
   (data (i32.const 0x3000) "A\80\c3\a9!\00Z")  ;; textUtf8: 5 cells (the NUL ends it)
   (data (i32.const 0x3010) "\86\00B\00\00\d8C\00")  ;; textUtf16: an arrow, B, a lone surrogate, C
-  (data (i32.const 0x3020) "x=%d %x %c %s %f %% %q\00")
+  (data (i32.const 0x3020) "x=%d %x %c %s %f %% %q %\00")
   (data (i32.const 0x3040) "\ff\ff\ff\ff" "\ff\ff\ff\7f" "\41\00\00\00" "\00\31\00\00" "\00\00\00\00\00\00\f8\7f")
   (data (i32.const 0x3060) "\81\42\24\18\18\24\42\81")  ;; an 8x8 1bpp sprite
   (data (i32.const 0x3068) "\1b\e4\1b\e4\1b\e4\1b\e4\1b\e4\1b\e4\1b\e4\1b\e4")  ;; an 8x8 2bpp sprite
