@@ -27,7 +27,7 @@ from layerw.runtime.start import start_game
 from layerw.runtime.wasm4.cartgame import CartGame
 from layerw.tone import tone_command
 from layerw.toolchain.cart import build_cart
-from tests.runtime.wasm4.conftest import CARTS, wat_cart
+from tests.runtime.wasm4.conftest import CARTS, build_zig_cart, wat_cart
 from tests.web.conftest import PlayPage, StaticServer
 
 TICKS = 150
@@ -184,6 +184,17 @@ def test_a_cart_written_as_other_toolchains_write_them_matches_the_native_host(
         assert np.array_equal(page.pixels(160, 160), game.frame())
         assert page.page.evaluate("window.layerw.audioHash()") == game.audio_hash()
         assert page.page.evaluate("window.layerw.client().game.traces") == list(game.traces)
+
+
+def test_a_zig_cart_built_as_the_template_builds_it_matches_the_native_host(
+        server: StaticServer, engine: Engine, play_page: Callable[..., PlayPage], tmp_path: Path) -> None:
+    build = build_cart(build_zig_cart(tmp_path / "zigcart.wasm"), tmp_path / "zigcart-build", name="zigcart")
+    url = server.add_file("cart-zigcart.jsonl", json.dumps({"tick": 3, "down": ["KeyX"]}) + "\n")
+    page = play_page().open(server.add_game(build), ticks=40, fast=True, inputs=url, renderer="webgl2")
+    page.wait_stopped()
+    native_hash, frame, audio_hash = native_run(build, engine, server.files / "cart-zigcart.jsonl", 40)
+    assert page.state_hash() == native_hash and np.array_equal(page.pixels(160, 160), frame)
+    assert page.page.evaluate("window.layerw.audioHash()") == audio_hash
 
 
 CART_IMPORTS = '(import "env" "memory" (memory 1))'

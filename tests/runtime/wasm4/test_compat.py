@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from layerw.cart import is_cart
+from layerw.cart import CartBundle, is_cart
 from layerw.errors import ConfigError, InvalidModule
 from layerw.runtime.engine import Engine
 from layerw.runtime.inputs import InputState
@@ -21,6 +21,7 @@ from layerw.runtime.wasm4 import font
 from layerw.runtime.wasm4 import memorymap as mm
 from layerw.runtime.wasm4.cartgame import CartGame
 from layerw.runtime.wasm4.framebuffer import Framebuffer
+from layerw.saves import Saves
 from tests.runtime.wasm4.conftest import wat_cart
 
 TEXT_IMPORTS = """
@@ -214,3 +215,21 @@ def test_a_rect_is_drawn_as_wasm4_draws_it_flat_ones_as_two_edges() -> None:
         indices = fb.indices()
         drawn = {(int(c), int(r)): int(indices[r, c]) for r, c in zip(*np.nonzero(indices), strict=True)}
         assert drawn == edged_rect(*ends), ends
+
+
+def test_a_zig_cart_built_as_the_template_builds_it_runs(zig_cart: Path, engine: Engine, tmp_path: Path) -> None:
+    saves = Saves(tmp_path / "saves")
+    for run_number in (1, 2):
+        with start_game(CartBundle(zig_cart), engine, saves=saves) as game:
+            assert isinstance(game, CartGame)
+            state = InputState(1)
+            state.key(0, "KeyX", True)
+            for _ in range(30):
+                game.tick(state)
+            assert game.disk.data[:1] == bytes([run_number])  # start() counted the run on the disk
+            assert list(game.traces)[-1] == "mouse away" and len(game.tone_events) == 1
+            indices = game.cart.framebuffer.indices()
+            cells = 16  # "Press \x80 to blink": the \x80 byte is one cell, as in C's text()
+            assert (indices[4:12, 4:4 + 8 * cells] != 0).all() and (indices[4:12, 4 + 8 * cells:] == 0).all()
+            assert (indices[40:60, 40:60] == 1).all()  # X held: the rect
+            assert game.frame()[100, 100].tolist() == [0xFF, 0xF6, 0xD3, 255]  # start() set palette 0
