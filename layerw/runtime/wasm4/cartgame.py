@@ -25,6 +25,7 @@ import struct
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
+from typing import Any
 
 import numpy as np
 import wasmtime
@@ -32,7 +33,7 @@ import wasmtime
 from layerw import abi
 from layerw.bundle import Bundle
 from layerw.cart import check_cart
-from layerw.errors import GameError, SnapshotError
+from layerw.errors import GameError, InvalidModule, SnapshotError
 from layerw.observability import tracing
 from layerw.runtime.assets import Event
 from layerw.runtime.engine import Engine
@@ -54,6 +55,7 @@ TONE_FIELDS = tuple(f.name for f in fields(ToneEvent))
 FRAME_TEXTURE = 1  # the texture handle of the framebuffer (a cart has no assets of its own)
 BOOT_ORDER = ("_start", "_initialize", "start")  # a toolchain's WASI-style entry points, then WASM-4's start
 ENTRY_POINTS = (*BOOT_ORDER, "update")
+ENTRY_DEFAULTS: dict[str, int | float] = {"i32": 0, "f32": math.nan, "f64": math.nan}  # undefined, read as JavaScript does
 
 
 def frame_commands() -> bytes:
@@ -77,6 +79,7 @@ class CartGame(Game):
         # not Game's: a cart has no lw_io contract
         MemoryHost.__init__(self, bundle, engine, seed=seed, audio=audio, saves=saves)
         self._funcs: dict[str, wasmtime.Func] = {}
+        self._entry_args: dict[str, tuple[int | float, ...]] = {}
         self._view_type: type[ctypes.Array[ctypes.c_ubyte]] | None = None
         self.disk = Disk(slots=self.save_slots if self.saves is not None else None)
         self.tones: list[ToneEvent] = []
@@ -126,16 +129,32 @@ class CartGame(Game):
         except wasmtime.WasmtimeError as e:
             raise self._not_instantiated(str(e).splitlines()[0] if str(e) else type(e).__name__, over_cap=False) from e
         exports = instance.exports(self.store)
-        self._funcs = {}
+        self._funcs, self._entry_args = {}, {}
         for name in ENTRY_POINTS:
             func = exports.get(name)
             if isinstance(func, wasmtime.Func):
                 self._funcs[name] = func
+                self._entry_args[name] = self._entry_arguments(name, func)
         self._globals = []
         for name in self.cart_globals.names:
             value = exports[name]
             assert isinstance(value, wasmtime.Global)  # added by export_globals
             self._globals.append(value)
+
+    def _entry_arguments(self, name: str, func: wasmtime.Func) -> tuple[int | float, ...]:
+        """What WASM-4 (JavaScript) passes an entry point: nothing, so an i32 parameter reads 0 and a
+        float NaN; any other parameter it cannot pass at all (InvalidModule)."""
+        params = [str(p) for p in func.type(self.store).params]
+        odd = sorted({p for p in params if p not in ENTRY_DEFAULTS})
+        if odd:
+            raise InvalidModule(f"{self.name} exports {name} taking {', '.join(odd)} parameters; WASM-4 calls "
+                                "its entry points with no arguments, which only i32 and float parameters take")
+        return tuple(ENTRY_DEFAULTS[p] for p in params)
+
+    def _invoke(self, name: str, args: tuple[Any, ...]) -> int:
+        """Call an entry point as WASM-4 does: its parameters as ``_entry_arguments`` says, its results ignored."""
+        self._funcs[name](self.store, *self._entry_args[name])
+        return 0
 
     def _init_io(self) -> Mapping[str, int]:
         """A cart has no lw_io record (``_boot`` never asks for one): asking is a host bug."""

@@ -102,6 +102,23 @@ def test_an_export_named_like_an_entry_point_but_not_a_function_is_not_called(tm
         assert game.tick_count == 2
 
 
+def test_entry_points_are_called_with_no_arguments_and_their_results_ignored(tmp_path: Path, engine: Engine) -> None:
+    # as JavaScript calls them in WASM-4: an i32 parameter reads 0, a float NaN; results are dropped
+    wat = """(module (import "env" "memory" (memory 1 1))
+      (func (export "start") (param i32) (result f64) (i32.store (i32.const 0x2000) (i32.add (local.get 0) (i32.const 1)))
+        (f64.const nan))
+      (func (export "update") (param i32 f32 f64) (result i32 i32)
+        (i32.store (i32.const 0x2004) (local.get 0)) (f32.store (i32.const 0x2008) (local.get 1))
+        (f64.store (i32.const 0x2010) (local.get 2)) (i32.const 1) (i32.const 2)))"""
+    with run(tmp_path, engine, wat, ticks=2) as game:
+        assert struct.unpack("<iif", game.ram[0x2000:0x200C].tobytes())[:2] == (1, 0)
+        assert np.isnan(struct.unpack("<f", game.ram[0x2008:0x200C].tobytes())[0])
+        assert np.isnan(struct.unpack("<d", game.ram[0x2010:0x2018].tobytes())[0])
+    wide = '(module (import "env" "memory" (memory 1 1)) (func (export "update") (param i64)))'
+    with pytest.raises(InvalidModule, match="update taking i64 parameters"):
+        run(tmp_path / "wide", engine, wide)
+
+
 def mouse(game: CartGame) -> tuple[int, int, int]:
     x, y, buttons = struct.unpack("<hhB", game.ram[mm.MOUSE_X:mm.MOUSE_BUTTONS + 1].tobytes())
     return x, y, buttons

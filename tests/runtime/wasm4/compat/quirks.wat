@@ -1,5 +1,5 @@
 ;; A cart written the way other toolchains write them, to run on every host and compare: WASI-style
-;; entry points beside start (each logs its turn), byte strings through textUtf8 (button glyph bytes,
+;; entry points beside start (each logs its turn), an update with parameters and results, byte strings through textUtf8 (button glyph bytes,
 ;; UTF-8 that WASM-4 draws byte by byte, a NUL inside), UTF-16 with odd and cut lengths, the mouse
 ;; registers from the first start() on, every drawing function with negative, zero and huge
 ;; arguments, tone() with every flag bit, the disk with sizes past 1024 and past memory, tracef with
@@ -51,7 +51,11 @@
     (i32.store (i32.const 0x2108) (call $diskw (i32.const 0x3000) (i32.const -1)))  ;; 1024 kept
     (i32.store (i32.const 0x210c) (call $diskr (i32.const 0xfff0) (i32.const 2000))))  ;; cut at the end
 
-  (func (export "update")
+  ;; parameters and results as some toolchains leave them: WASM-4 passes nothing (an i32 reads 0, a
+  ;; float NaN) and ignores what comes back
+  (func (export "update") (param $none i32) (param $nan f64) (result i32 f64)
+    (i32.store (i32.const 0x2120) (local.get $none))
+    (f64.store (i32.const 0x2128) (local.get $nan))
     (global.set $frame (i32.add (global.get $frame) (i32.const 1)))
     (global.set $sum (i64.add (global.get $sum) (i64.extend_i32_u (i32.load (i32.const 0x1a)))))
     (memory.copy (i32.const 0x2110) (i32.const 0x16) (i32.const 9))  ;; gamepads and mouse this tick
@@ -92,7 +96,8 @@
     (call $tracef (i32.const 0x3020) (i32.const 0xfffc))
     (call $trace (i32.const 0xfffe))
     (call $traceUtf8 (i32.const 0x3000) (i32.const 7))
-    (call $traceUtf16 (i32.const 0x3010) (i32.const 11)))
+    (call $traceUtf16 (i32.const 0x3010) (i32.const 11))
+    (i32.const 7) (f64.const 0.5))
 
   ;; 16 blits, one per flag combination, in a row of 10-pixel cells from (x0, 110)
   (func $blitflags (param $x0 i32)
