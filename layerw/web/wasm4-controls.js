@@ -57,7 +57,7 @@ export function registers(input, seen) {
   }
   const pointer = PLAYERS_AT + /** @type {number} */ (PLAYER.fields.pointer[0]);
   const mouse = new DataView(out.buffer);
-  const shown = seen || view.getUint32(pointer + 12, true) !== 0;
+  const shown = seen || view.getUint32(pointer + /** @type {number} */ (STRUCTS.lw_pointer.fields.inside[0]), true) !== 0;
   for (const [i, v] of [view.getFloat32(pointer, true), view.getFloat32(pointer + 4, true)].entries()) {
     mouse.setInt16(4 + 2 * i, !shown ? MOUSE_OFF_SCREEN : Number.isFinite(v) ? clampI16(Math.floor(v)) : 0, true);
   }
