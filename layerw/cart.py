@@ -1,7 +1,7 @@
 """Cart: a WASM-4 cart, recognised by its imports, and ``CartBundle``, a lone cart file as a Bundle.
 
 # Spec: https://wasm4.org/docs/reference/functions (the ``env`` imports) and /docs/reference/memory.
-A cart imports only from ``env``: its memory (one 64 KiB page) and some of WASM-4's functions.
+A cart imports from ``env``: its memory (one 64 KiB page) and some of WASM-4's functions.
 That is enough to tell one from a Layer-W game (which imports ``layerw`` and WASI) without
 compiling it: ``imports`` reads the module's import section. ``CartBundle`` gives a cart the
 config WASM-4 fixes (160x160, 60 ticks a second, 4 players, 64 KiB), so ``layerw run CART.wasm``
@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from layerw.abi import IMPORT_MODULE
 from layerw.bundle import Bundle
 from layerw.config import GameConfig
 from layerw.errors import AssetNotFound, ConfigError, GameOutOfMemory, InvalidModule
@@ -115,17 +116,21 @@ def imports(wasm: bytes) -> list[Import]:
 
 
 def is_cart(wasm: bytes) -> bool:
-    """True for a WASM-4 cart: a core module importing something, and only from ``env``."""
+    """True for a WASM-4 cart: a core module importing WASM-4's memory or one of its functions from
+    ``env``, and nothing from Layer-W's own module. A cart that also imports what WASM-4 does not
+    offer (a toolchain's leftover WASI or ``env.abort``) is still one: ``check_cart`` refuses it by name."""
     try:
         found = imports(wasm)
     except InvalidModule:
         return False
-    return bool(found) and all(i.module == CART_MODULE for i in found)
+    return (any(i.module == CART_MODULE and (i.name in CART_FUNCTIONS or i.name == "memory") for i in found)
+            and all(i.module != IMPORT_MODULE for i in found))
 
 
 def check_cart(wasm: bytes, name: str) -> None:
     """Refuse a cart the WASM-4 profile cannot run: more than one 64 KiB page (GameOutOfMemory),
-    no imported memory, or an ``env`` import WASM-4 does not offer (InvalidModule)."""
+    no imported memory, or an import WASM-4 does not offer (InvalidModule, naming it: WASM-4 itself
+    refuses such a cart when it links it)."""
     found = imports(wasm)
     memories = [i for i in found if i.kind == "memory"]
     if len(memories) != 1 or memories[0].name != "memory":
@@ -135,11 +140,11 @@ def check_cart(wasm: bytes, name: str) -> None:
     if low > CART_PAGES:
         raise GameOutOfMemory(f"{name} asks for {low} pages of memory; a WASM-4 cart has exactly "
                               f"{CART_PAGES} (64 KiB)", game=name, tick=0)
-    unknown = sorted(f"{i.name} ({i.kind})" for i in found
-                     if i.kind != "memory" and (i.kind != "func" or i.name not in CART_FUNCTIONS))
+    unknown = sorted(f"{i.module}.{i.name} ({i.kind})" for i in found if i.module != CART_MODULE or
+                     (i.kind != "memory" and (i.kind != "func" or i.name not in CART_FUNCTIONS)))
     if unknown:
-        raise InvalidModule(f"{name} imports env.{', env.'.join(unknown)}, which WASM-4 does not offer; "
-                            f"a cart may import {', '.join(sorted(CART_FUNCTIONS))} and memory")
+        raise InvalidModule(f"{name} imports {', '.join(unknown)}, which WASM-4 does not offer; "
+                            f"a cart may import env.{', env.'.join(sorted(CART_FUNCTIONS))} and env.memory")
 
 
 def cart_name(path: Path) -> str:
@@ -166,8 +171,8 @@ class CartBundle(Bundle):
         except OSError as e:
             raise ConfigError(f"cannot read cart {self.path}: {e}") from e
         if not is_cart(self.module):
-            raise ConfigError(f"{self.path} is not a WASM-4 cart (a wasm module importing only from env); "
-                              "a Layer-W game runs from its build directory (`layerw build`)")
+            raise ConfigError(f"{self.path} is not a WASM-4 cart (a wasm module importing WASM-4's memory or "
+                              "functions from env); a Layer-W game runs from its build directory (`layerw build`)")
         self.config = cart_config(name or cart_name(self.path), players=players)
 
     def asset_names(self) -> set[str]:

@@ -1,7 +1,7 @@
 // CartGame: a WASM-4 cart in the browser, a GameHost backend (game-host.js; mirrors
 // layerw/runtime/wasm4/cartgame.py). The host makes the cart's one 64 KiB page, writes the default
-// palette and DRAW_COLORS, instantiates the cart with WASM-4's `env` functions (wasm4-imports.js;
-// wasm4fb.wasm draws, wasm4-disk.js keeps the disk), calls _initialize or _start and start,
+// palette, DRAW_COLORS and the off-screen mouse, instantiates the cart with WASM-4's `env` functions (wasm4-imports.js;
+// wasm4fb.wasm draws, wasm4-disk.js keeps the disk), calls _start, _initialize and start (each one it exports),
 // then per tick writes GAMEPADS and MOUSE from Layer-W's input (wasm4-controls.js), clears the
 // framebuffer unless SYSTEM_FLAGS preserves it, calls update, then mixes the tick's tone() calls (one TONE command each, wasm4-tone.js) as its sound
 // block through GameHost's Audio, so audioHash() equals the native audio-hash. The frame is one
@@ -17,7 +17,7 @@ import { GameHost } from "./game-host.js";
 import { SplitMix64 } from "./host.js";
 import { Snapshot } from "./snapshot.js";
 import { MODULE_BYTES } from "./source.js";
-import { registers } from "./wasm4-controls.js";
+import { MOUSE_OFF_SCREEN, mouseSeen, registers } from "./wasm4-controls.js";
 import { DISK_SIZE, Disk } from "./wasm4-disk.js";
 import { DRAW_COLORS, MEMORY_SIZE } from "./wasm4-framebuffer.js";
 import { CartImports, MAX_TONES_PER_TICK } from "./wasm4-imports.js";
@@ -29,6 +29,7 @@ import { COMMAND_SIZE, TONE_FIELDS, toneArgs, toneCommand } from "./wasm4-tone.j
 export const FRAME_TEXTURE = 1;
 const PALETTE = 0x04;
 const GAMEPADS = 0x16;
+const MOUSE_X = 0x1a;
 const SYSTEM_FLAGS = 0x1f;
 const DEFAULT_PALETTE = [0xe0f8cf, 0x86c06c, 0x306850, 0x071821];
 const MAX_EVENTS = /** @type {number} */ (STRUCTS.lw_input.fields.events[2]);
@@ -125,8 +126,8 @@ export class CartGame extends GameHost {
   async start() {
     this.disk = new Disk(this.saves);
     await this.instantiate(this.rng);
-    const init = this.exports._initialize ? "_initialize" : "_start";
-    for (const name of [init, "start"]) if (this.exports[name]) this.call(name, () => this.exports[name]());
+    // WASM-4 calls each one the cart exports, in this order: a toolchain's WASI-style entry points, then start
+    for (const name of ["_start", "_initialize", "start"]) if (typeof this.exports[name] === "function") this.call(name, () => this.exports[name]());
   }
 
   // --- the GameBackend hooks ----------------------------------------------------------------------
@@ -138,6 +139,8 @@ export class CartGame extends GameHost {
     const view = new DataView(memory.buffer);
     DEFAULT_PALETTE.forEach((c, i) => view.setUint32(PALETTE + 4 * i, c, true));
     view.setUint16(DRAW_COLORS, 0x1203, true);
+    view.setInt16(MOUSE_X, MOUSE_OFF_SCREEN, true);
+    view.setInt16(MOUSE_X + 2, MOUSE_OFF_SCREEN, true);
     this.memory = memory;
     this.tones.length = 0;
     const { name, log, disk, tones, traces } = this;
@@ -159,9 +162,9 @@ export class CartGame extends GameHost {
   tickGuest(input) {
     const imports = this.live(this.imports);
     this.tones.splice(0, this.tones.length, ...this.tones.filter((t) => t.tick >= this.tickCount)); // start()'s: tick 0
-    this.ram.set(registers(input), GAMEPADS);
+    this.ram.set(registers(input, mouseSeen(this.ram)), GAMEPADS);
     if (!(this.ram[SYSTEM_FLAGS] & 1)) imports.fb.clear();
-    if (this.exports.update) this.call("update", () => this.exports.update());
+    if (typeof this.exports.update === "function") this.call("update", () => this.exports.update());
     const { block, dropped } = this.soundBlock(this.tickCount);
     const refused = imports.tonesDropped;
     imports.tonesDropped = 0;

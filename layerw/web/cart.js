@@ -90,12 +90,14 @@ export function imports(bytes) {
   return [];
 }
 
-/** True for a WASM-4 cart: a core module importing something, and only from `env`.
+/** True for a WASM-4 cart: a core module importing WASM-4's memory or one of its functions from
+ * `env`, and nothing from Layer-W's own module (checkCart refuses the imports WASM-4 does not offer).
  * @param {Uint8Array} bytes */
 export function isCart(bytes) {
   try {
     const found = imports(bytes);
-    return found.length > 0 && found.every((i) => i.module === "env");
+    return found.some((i) => i.module === "env" && (CART_FUNCTIONS.has(i.name) || i.name === "memory"))
+      && found.every((i) => i.module !== "layerw");
   } catch (e) {
     if (e instanceof InvalidModule) return false;
     throw e;
@@ -115,9 +117,10 @@ export function checkCart(bytes, name) {
     throw new GameOutOfMemory(`${name} asks for ${low} pages of memory; a WASM-4 cart has exactly 1 (64 KiB)`,
       { game: name, tick: 0 });
   }
-  const unknown = found.filter((i) => i.kind !== "memory" && (i.kind !== "func" || !CART_FUNCTIONS.has(i.name)));
+  const unknown = found.filter((i) => i.module !== "env"
+    || (i.kind !== "memory" && (i.kind !== "func" || !CART_FUNCTIONS.has(i.name))));
   if (unknown.length) {
-    throw new InvalidModule(`${name} imports ${unknown.map((i) => `env.${i.name} (${i.kind})`).join(", ")}, `
+    throw new InvalidModule(`${name} imports ${unknown.map((i) => `${i.module}.${i.name} (${i.kind})`).join(", ")}, `
       + "which WASM-4 does not offer");
   }
 }

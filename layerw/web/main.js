@@ -84,7 +84,7 @@ export class Client {
 /**
  * The game of a source: the one place that picks a GameHost backend (game-host.js), its core
  * module (Game) or, for a component build, its transpiled component (ComponentGame), from the
- * config (the manifest's game.component); a WASM-4 cart (a module importing only from `env`,
+ * config (the manifest's game.component); a WASM-4 cart (a module importing WASM-4's memory or functions from `env`,
  * cart.js) runs on CartGame.
  * @param {import("./game-backend.js").GameSource} source
  * @param {import("./game-backend.js").GameOptions} [options]

@@ -16,7 +16,6 @@ import { decodeTone } from "./wasm4-tone.js";
 export const MAX_TONES_PER_TICK = 1024;
 const MAX_WARNINGS = 16;
 const MAX_TRACES = 256;
-const latin1 = new TextDecoder("latin1");
 const utf8 = new TextDecoder("utf-8");
 const utf16 = new TextDecoder("utf-16le");
 /** @type {Promise<WebAssembly.Module> | null} */
@@ -90,7 +89,14 @@ export class CartImports {
    */
   async functions(memory) {
     const fb = () => this.fb;
-    const codes = (text) => Array.from(text, (c) => /** @type {number} */ (c.codePointAt(0)));
+    // each code unit (a UTF-8 byte, a UTF-16 unit) is one character, up to the first NUL, as WASM-4
+    // draws them (a byte string's "\x80".."\x87" are the button and arrow glyphs)
+    /** @param {ArrayLike<number>} all @returns {number[]} */
+    const units = (all) => {
+      const list = Array.from(all);
+      const end = list.indexOf(0);
+      return end < 0 ? list : list.slice(0, end);
+    };
     const host = {
       blit: (p, x, y, w, h, sx, sy, stride, f) => fb().blit(p >>> 0, x, y, w >>> 0, h >>> 0, sx >>> 0, sy >>> 0, stride >>> 0, f >>> 0),
       text: (p, x, y) => fb().text(Array.from(this.cstring(p >>> 0)), x, y),
@@ -105,8 +111,11 @@ export class CartImports {
       oval: draw.oval,
       rect: draw.rect,
       text: draw.text,
-      textUtf8: (p, len, x, y) => fb().text(codes(utf8.decode(this.span(p >>> 0, len >>> 0))), x, y),
-      textUtf16: (p, len, x, y) => fb().text(codes(utf16.decode(this.span(p >>> 0, (len >>> 0) & ~1))), x, y),
+      textUtf8: (p, len, x, y) => fb().text(units(this.span(p >>> 0, len >>> 0)), x, y),
+      textUtf16: (p, len, x, y) => {
+        const bytes = this.span(p >>> 0, (len >>> 0) & ~1);
+        fb().text(units(Array.from({ length: bytes.length >> 1 }, (_, i) => bytes[2 * i] | bytes[2 * i + 1] << 8)), x, y);
+      },
       tone: (freq, dur, vol, flags) => this.tone(freq >>> 0, dur >>> 0, vol >>> 0, flags >>> 0),
       diskr: (p, size) => {
         p >>>= 0;
@@ -138,12 +147,13 @@ export class CartImports {
   /** tracef's documented subset (%c %d %x %s %f %%), as layerw/runtime/wasm4/trace.py formats it. */
   /** @param {number} fmtPtr @param {number} argsPtr */
   tracef(fmtPtr, argsPtr) {
-    const fmt = latin1.decode(this.cstring(fmtPtr));
+    const fmt = latin1(this.cstring(fmtPtr));
     const view = new DataView(this.ram.buffer);
     let at = argsPtr;
     let out = "";
     for (let i = 0; i < fmt.length; i++) {
-      if (fmt[i] !== "%" || i + 1 >= fmt.length) { out += fmt[i]; continue; }
+      if (fmt[i] !== "%") { out += fmt[i]; continue; }
+      if (i + 1 >= fmt.length) break; // a lone % at the end ends the line, as WASM-4's tracef does
       const conv = fmt[++i];
       if (conv === "%") { out += "%"; continue; }
       if ("cdxs".includes(conv)) {
@@ -154,13 +164,49 @@ export class CartImports {
         else if (conv === "c") out += String.fromCharCode(v & 0xff);
         else if (conv === "d") out += String(v);
         else if (conv === "x") out += (v >>> 0).toString(16);
-        else out += (v >>> 0) < MEMORY_SIZE ? latin1.decode(this.cstring(v >>> 0)) : "<?>";
+        else out += (v >>> 0) < MEMORY_SIZE ? latin1(this.cstring(v >>> 0)) : "<?>";
       } else if (conv === "f") {
         at = Math.ceil(at / 8) * 8;
-        out += at <= MEMORY_SIZE - 8 ? view.getFloat64(at, true).toFixed(6) : "<?>";
+        out += at <= MEMORY_SIZE - 8 ? fixed6(view.getFloat64(at, true)) : "<?>";
         at += 8;
       } else out += `%${conv}`;
     }
     return out;
   }
+}
+
+/** Bytes as ISO-8859-1, each byte the code point of its value (as Python's "latin-1"; a TextDecoder's
+ * "latin1" is windows-1252, which maps 0x80..0x9f elsewhere). @param {Uint8Array} bytes */
+function latin1(bytes) {
+  let out = "";
+  for (let i = 0; i < bytes.length; i += 4096) out += String.fromCharCode(...bytes.subarray(i, i + 4096));
+  return out;
+}
+
+/**
+ * A double as C's %f (and Python's f"{v:f}") prints it: the exact value rounded half to even at six
+ * decimals, every integer digit written, "-0.000000", "nan", "inf" (toFixed differs on each).
+ * @param {number} v
+ */
+export function fixed6(v) {
+  if (Number.isNaN(v)) return "nan";
+  const sign = v < 0 || Object.is(v, -0) ? "-" : "";
+  if (!Number.isFinite(v)) return `${sign}inf`;
+  const bits = new DataView(new ArrayBuffer(8));
+  bits.setFloat64(0, Math.abs(v));
+  const hi = bits.getUint32(0);
+  const biased = hi >>> 20;
+  const mantissa = (BigInt(hi & 0xfffff) << 32n | BigInt(bits.getUint32(4))) + (biased ? 1n << 52n : 0n);
+  const exp = BigInt((biased || 1) - 1075); // |v| = mantissa * 2^exp
+  let n; // |v| * 10^6, rounded half to even
+  if (exp >= 0n) n = (mantissa << exp) * 1000000n;
+  else {
+    const scaled = mantissa * 1000000n;
+    const q = scaled >> -exp;
+    const rest = scaled - (q << -exp);
+    const half = 1n << (-exp - 1n);
+    n = rest > half || (rest === half && (q & 1n)) ? q + 1n : q;
+  }
+  const digits = n.toString().padStart(7, "0");
+  return `${sign}${digits.slice(0, -6)}.${digits.slice(-6)}`;
 }

@@ -27,7 +27,7 @@ from layerw.runtime.start import start_game
 from layerw.runtime.wasm4.cartgame import CartGame
 from layerw.tone import tone_command
 from layerw.toolchain.cart import build_cart
-from tests.runtime.wasm4.conftest import CARTS, wat_cart
+from tests.runtime.wasm4.conftest import CARTS, build_zig_cart, wat_cart
 from tests.web.conftest import PlayPage, StaticServer
 
 TICKS = 150
@@ -161,6 +161,40 @@ def test_tracef_with_wild_pointers_prints_what_the_native_host_prints(
             Runner(game).run_headless(3)
             assert isinstance(game, CartGame)
             assert page.page.evaluate("window.layerw.client().game.traces") == list(game.traces), wat.name
+
+
+QUIRKS = CARTS.parent / "compat" / "quirks.wat"
+
+
+def test_a_cart_written_as_other_toolchains_write_them_matches_the_native_host(
+        server: StaticServer, engine: Engine, play_page: Callable[..., PlayPage], tmp_path: Path) -> None:
+    """compat/quirks.wat (WASI-style entry points, byte and UTF-16 text, the mouse before and after the
+    pointer shows, every drawing function and tone flag at its edges, tracef's conversions): the same
+    state hash, pixels, audio hash and trace lines in Chromium as natively."""
+    build = wat_build(tmp_path, "quirks", QUIRKS.read_text())
+    lines = [{"tick": 5, "down": ["KeyX"]}, {"tick": 9, "pointer": [-3.5, 150.25, 2]}, {"tick": 12, "up": ["KeyX"]}]
+    url = server.add_file("cart-quirks.jsonl", "\n".join(json.dumps(line) for line in lines) + "\n")
+    page = play_page().open(server.add_game(build), ticks=45, fast=True, inputs=url, renderer="webgl2")
+    page.wait_stopped()
+    with start_game(Bundle.open(build), engine) as game:
+        Runner(game, recording=Recording.load(server.files / "cart-quirks.jsonl")).run_headless(45)
+        assert isinstance(game, CartGame)
+        assert game.ram[0x2000:0x2004].tolist() == [1, 2, 3, 0]  # _start, _initialize, start, each once
+        assert page.state_hash() == game.state_hash()
+        assert np.array_equal(page.pixels(160, 160), game.frame())
+        assert page.page.evaluate("window.layerw.audioHash()") == game.audio_hash()
+        assert page.page.evaluate("window.layerw.client().game.traces") == list(game.traces)
+
+
+def test_a_zig_cart_built_as_the_template_builds_it_matches_the_native_host(
+        server: StaticServer, engine: Engine, play_page: Callable[..., PlayPage], tmp_path: Path) -> None:
+    build = build_cart(build_zig_cart(tmp_path / "zigcart.wasm"), tmp_path / "zigcart-build", name="zigcart")
+    url = server.add_file("cart-zigcart.jsonl", json.dumps({"tick": 3, "down": ["KeyX"]}) + "\n")
+    page = play_page().open(server.add_game(build), ticks=40, fast=True, inputs=url, renderer="webgl2")
+    page.wait_stopped()
+    native_hash, frame, audio_hash = native_run(build, engine, server.files / "cart-zigcart.jsonl", 40)
+    assert page.state_hash() == native_hash and np.array_equal(page.pixels(160, 160), frame)
+    assert page.page.evaluate("window.layerw.audioHash()") == audio_hash
 
 
 CART_IMPORTS = '(import "env" "memory" (memory 1))'

@@ -2,8 +2,8 @@
 
 # Spec: https://wasm4.org/docs/reference/memory and /docs/reference/functions.
 The host makes the cart's memory (exactly one 64 KiB page, maximum one), writes the default
-palette and DRAW_COLORS into it, instantiates the cart (its data segments land over those), then
-calls ``_initialize`` or ``_start`` and ``start``. Each tick writes GAMEPADS and MOUSE, clears the
+palette, DRAW_COLORS and the off-screen mouse into it, instantiates the cart (its data segments land over those), then
+calls ``_start``, ``_initialize`` and ``start`` (each one it exports). Each tick writes GAMEPADS and MOUSE, clears the
 framebuffer unless SYSTEM_FLAGS has PRESERVE_FRAMEBUFFER, calls ``update``, then mixes the tick's
 ``tone()`` calls, each one TONE command (``layerw.tone``), as its sound block. The frame is one
 160x160 texture (the framebuffer through PALETTE, handed out by ``take_new_textures``) drawn by a
@@ -25,6 +25,7 @@ import struct
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
+from typing import Any
 
 import numpy as np
 import wasmtime
@@ -32,7 +33,7 @@ import wasmtime
 from layerw import abi
 from layerw.bundle import Bundle
 from layerw.cart import check_cart
-from layerw.errors import GameError, SnapshotError
+from layerw.errors import GameError, InvalidModule, SnapshotError
 from layerw.observability import tracing
 from layerw.runtime.assets import Event
 from layerw.runtime.engine import Engine
@@ -52,7 +53,9 @@ from layerw.tone import COMMAND_SIZE, tone_command
 
 TONE_FIELDS = tuple(f.name for f in fields(ToneEvent))
 FRAME_TEXTURE = 1  # the texture handle of the framebuffer (a cart has no assets of its own)
-ENTRY_POINTS = ("_initialize", "_start", "start", "update")
+BOOT_ORDER = ("_start", "_initialize", "start")  # a toolchain's WASI-style entry points, then WASM-4's start
+ENTRY_POINTS = (*BOOT_ORDER, "update")
+ENTRY_DEFAULTS: dict[str, int | float] = {"i32": 0, "f32": math.nan, "f64": math.nan}  # undefined, read as JavaScript does
 
 
 def frame_commands() -> bytes:
@@ -76,6 +79,7 @@ class CartGame(Game):
         # not Game's: a cart has no lw_io contract
         MemoryHost.__init__(self, bundle, engine, seed=seed, audio=audio, saves=saves)
         self._funcs: dict[str, wasmtime.Func] = {}
+        self._entry_args: dict[str, tuple[int | float, ...]] = {}
         self._view_type: type[ctypes.Array[ctypes.c_ubyte]] | None = None
         self.disk = Disk(slots=self.save_slots if self.saves is not None else None)
         self.tones: list[ToneEvent] = []
@@ -95,7 +99,7 @@ class CartGame(Game):
 
     def _boot(self) -> None:
         self._fresh(SplitMix64(self.seed))
-        for name in ("_initialize" if "_initialize" in self._funcs else "_start", "start"):
+        for name in BOOT_ORDER:  # WASM-4 calls each one the cart exports, in this order
             if name in self._funcs:
                 self._call(name)
 
@@ -107,6 +111,7 @@ class CartGame(Game):
         self.ram = np.frombuffer(self._view(), np.uint8)  # the whole 64 KiB; a cart's memory never grows
         self.ram[mm.PALETTE:mm.PALETTE + 16] = np.frombuffer(np.array(mm.DEFAULT_PALETTE, "<u4").tobytes(), np.uint8)
         self.ram[mm.DRAW_COLORS:mm.DRAW_COLORS + 2] = (mm.DEFAULT_DRAW_COLORS & 0xFF, mm.DEFAULT_DRAW_COLORS >> 8)
+        self.ram[mm.MOUSE_X:mm.MOUSE_Y + 2] = np.frombuffer(controls.OFF_SCREEN_BYTES, np.uint8)
         self.tones.clear()
         self.cart = CartImports(self.name, self.ram, font.glyphs(), self.disk, self.tones, self.traces,
                                 self._tick_now, self.log)
@@ -124,16 +129,32 @@ class CartGame(Game):
         except wasmtime.WasmtimeError as e:
             raise self._not_instantiated(str(e).splitlines()[0] if str(e) else type(e).__name__, over_cap=False) from e
         exports = instance.exports(self.store)
-        self._funcs = {}
+        self._funcs, self._entry_args = {}, {}
         for name in ENTRY_POINTS:
             func = exports.get(name)
             if isinstance(func, wasmtime.Func):
                 self._funcs[name] = func
+                self._entry_args[name] = self._entry_arguments(name, func)
         self._globals = []
         for name in self.cart_globals.names:
             value = exports[name]
             assert isinstance(value, wasmtime.Global)  # added by export_globals
             self._globals.append(value)
+
+    def _entry_arguments(self, name: str, func: wasmtime.Func) -> tuple[int | float, ...]:
+        """What WASM-4 (JavaScript) passes an entry point: nothing, so an i32 parameter reads 0 and a
+        float NaN; any other parameter it cannot pass at all (InvalidModule)."""
+        params = [str(p) for p in func.type(self.store).params]
+        odd = sorted({p for p in params if p not in ENTRY_DEFAULTS})
+        if odd:
+            raise InvalidModule(f"{self.name} exports {name} taking {', '.join(odd)} parameters; WASM-4 calls "
+                                "its entry points with no arguments, which only i32 and float parameters take")
+        return tuple(ENTRY_DEFAULTS[p] for p in params)
+
+    def _invoke(self, name: str, args: tuple[Any, ...]) -> int:
+        """Call an entry point as WASM-4 does: its parameters as ``_entry_arguments`` says, its results ignored."""
+        self._funcs[name](self.store, *self._entry_args[name])
+        return 0
 
     def _init_io(self) -> Mapping[str, int]:
         """A cart has no lw_io record (``_boot`` never asks for one): asking is a host bug."""
@@ -147,7 +168,8 @@ class CartGame(Game):
         if self.store is None:
             raise GameError(f"{self.name} is closed; start it again", game=self.name, tick=self.tick_count)
         self.tones[:] = [t for t in self.tones if t.tick >= self.tick_count]  # start()'s belong to tick 0
-        self.ram[mm.GAMEPADS:mm.MOUSE_BUTTONS + 1] = np.frombuffer(controls.registers(inputs), np.uint8)
+        self.ram[mm.GAMEPADS:mm.MOUSE_BUTTONS + 1] = np.frombuffer(
+            controls.registers(inputs, controls.mouse_seen(self.ram)), np.uint8)
         if not self.ram[mm.SYSTEM_FLAGS] & mm.SYSTEM_PRESERVE_FRAMEBUFFER:
             self.cart.framebuffer.clear()
         if "update" in self._funcs:

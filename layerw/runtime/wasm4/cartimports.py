@@ -97,13 +97,18 @@ class CartImports:
         self.framebuffer.text(np.frombuffer(tr.cstring(self.memory, u32(ptr)), np.uint8).astype(np.int64), x, y)
 
     def textUtf8(self, ptr: int, length: int, x: int, y: int) -> None:  # noqa: N802
-        self._text(tr.span(self.memory, u32(ptr), u32(length)).decode("utf-8", "replace"), x, y)
+        self._text(np.frombuffer(tr.span(self.memory, u32(ptr), u32(length)), np.uint8), x, y)
 
     def textUtf16(self, ptr: int, length: int, x: int, y: int) -> None:  # noqa: N802
-        self._text(tr.span(self.memory, u32(ptr), u32(length) & ~1).decode("utf-16-le", "replace"), x, y)
+        raw = tr.span(self.memory, u32(ptr), u32(length))  # cut at the end of memory: maybe an odd count
+        self._text(np.frombuffer(raw[:len(raw) & ~1], "<u2"), x, y)
 
-    def _text(self, text: str, x: int, y: int) -> None:
-        self.framebuffer.text(np.frombuffer(text.encode("utf-32-le"), "<u4").astype(np.int64), x, y)
+    def _text(self, units: np.ndarray, x: int, y: int) -> None:
+        """Each code unit (a UTF-8 byte, a UTF-16 unit) is one character, up to the first NUL, as
+        WASM-4 draws them: a byte string's "\\x80".."\\x87" are the button and arrow glyphs
+        (Rust's b"...", Zig's and Go's strings pass such bytes through textUtf8)."""
+        end = np.flatnonzero(units == 0)
+        self.framebuffer.text(units[:end[0] if len(end) else len(units)].astype(np.int64), x, y)
 
     # --- sound and storage -------------------------------------------------------------------------
 

@@ -4,7 +4,8 @@
 Player p's gamepad byte (p = 0..3) merges that player's keyboard (X, V or Space: button 1; Z, C
 or N: button 2; arrows: the d-pad) and every gamepad the player holds (W3C standard mapping: A
 or X button 1, B or Y button 2, the d-pad or the left stick past half way: directions). The
-mouse is player 0's pointer in screen pixels, its buttons as they are (left 1, right 2, middle 4).
+mouse is player 0's pointer in screen pixels, its buttons as they are (left 1, right 2, middle 4);
+it starts off screen (MOUSE_OFF_SCREEN in both, as WASM-4 starts it) until the pointer shows.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ PAD_BUTTONS: dict[str, int] = {
 STICK = 0.5
 _KEYS = [(KEY_CODES[name], bit) for name, bit in KEY_BUTTONS.items()]
 _PADS = [(PAD_CODES[name], bit) for name, bit in PAD_BUTTONS.items()]
+OFF_SCREEN_BYTES = struct.pack("<hh", mm.MOUSE_OFF_SCREEN, mm.MOUSE_OFF_SCREEN)
 
 
 def gamepad(player: np.void) -> int:
@@ -51,11 +53,20 @@ def gamepad(player: np.void) -> int:
     return byte
 
 
-def registers(inputs: InputState) -> bytes:
-    """GAMEPADS (4 bytes) then MOUSE_X, MOUSE_Y and MOUSE_BUTTONS: the bytes at 0x16..0x1e."""
+def mouse_seen(ram: np.ndarray) -> bool:
+    """Whether the pointer has shown over the game: MOUSE_X and MOUSE_Y no longer hold OFF_SCREEN."""
+    return bytes(ram[mm.MOUSE_X:mm.MOUSE_Y + 2]) != OFF_SCREEN_BYTES
+
+
+def registers(inputs: InputState, seen: bool) -> bytes:
+    """GAMEPADS (4 bytes) then MOUSE_X, MOUSE_Y and MOUSE_BUTTONS: the bytes at 0x16..0x1e. The
+    position stays OFF_SCREEN until the pointer first comes over the game (``seen`` says whether it
+    has), then follows it, also outside the screen, as WASM-4's does."""
     players = inputs.record["players"]
     pads = bytes(gamepad(players[p]) for p in range(abi.MAX_PLAYERS))
     pointer = players[0]["pointer"]
     x, y = (max(-32768, min(32767, int(np.floor(v)))) if np.isfinite(v) else 0
             for v in (float(pointer["x"]), float(pointer["y"])))
+    if not seen and not pointer["inside"]:
+        x = y = mm.MOUSE_OFF_SCREEN
     return pads + struct.pack("<hhB", x, y, int(pointer["buttons"]) & 7)

@@ -97,8 +97,20 @@ class Framebuffer:
     # --- primitives --------------------------------------------------------------------------------
 
     def rect(self, x: int, y: int, w: int, h: int) -> None:
-        """Fill with DRAW_COLORS 1, then a one-pixel outline with DRAW_COLORS 2 (each unless 0)."""
+        """Fill with DRAW_COLORS 1, then a one-pixel outline with DRAW_COLORS 2 (each unless 0). A
+        flat rect (one size 0) is two edges of outline, as WASM-4 draws it: columns x - 1 and x down
+        its height, or rows y - 1 and y across its width."""
         (x0, x1), (y0, y1) = self._clip(x, w), self._clip(y, h)
+        if (w == 0) != (h == 0):
+            stroke = self._colour(1)
+            for at in (x - 1, x) if w == 0 else (y - 1, y):
+                if stroke == TRANSPARENT or not 0 <= at < mm.SCREEN:
+                    continue
+                if w == 0:
+                    self._put(at, y0, stroke, 1, y1 - y0)
+                else:
+                    self._put(x0, at, stroke, x1 - x0, 1)
+            return
         if x0 >= x1 or y0 >= y1:
             return
         block = np.full((y1 - y0, x1 - x0), self._colour(0), np.int16)
@@ -130,11 +142,14 @@ class Framebuffer:
 
     def line(self, x1: int, y1: int, x2: int, y2: int) -> None:
         """Both end points and, along the longer axis, the pixel nearest the ideal line at each
-        step (a Bresenham line; a tie rounds toward the larger coordinate), in DRAW_COLORS 1.
-        Only the on-screen steps are computed (exact integers: the i32 ends may be far off)."""
+        step (a Bresenham line, as WASM-4 draws it: it runs from the upper end point, and a tie
+        rounds toward that end), in DRAW_COLORS 1. Only the on-screen steps are computed (exact
+        integers: the i32 ends may be far off)."""
         colour = self._colour(0)
         if colour == TRANSPARENT:
             return
+        if y1 > y2:
+            x1, y1, x2, y2 = x2, y2, x1, y1
         dx, dy = x2 - x1, y2 - y1
         if abs(dx) >= abs(dy):
             xs, ys = self._steps(x1, y1, x2, dx, dy)
@@ -154,9 +169,11 @@ class Framebuffer:
         if da == 0:
             return np.array([a1], np.int64), np.array([b1], np.int64)
         a = list(range(lo, hi + 1))
-        # b = b1 + round((a - a1) * db / da), ties up; Python ints: the products exceed 64 bits
-        b = [b1 + (2 * (v - a1) * db + abs(da)) // (2 * da) if da > 0 else
-             b1 + (2 * (a1 - v) * db + abs(da)) // (2 * -da) for v in a]
+        # b = b1 + round((a - a1) * db / da), a tie toward b1 (the upper end point's; Python ints: the
+        # products exceed 64 bits): floor(x + 1/2) rounds a tie up, ceil(x - 1/2) down, as - (n - 1)
+        half = abs(da) - (db >= 0)
+        b = [b1 + (2 * (v - a1) * db + half) // (2 * da) if da > 0 else
+             b1 + (2 * (a1 - v) * db + half) // (2 * -da) for v in a]
         return np.array(a, np.int64), np.array([min(max(v, -1), mm.SCREEN) for v in b], np.int64)
 
     def _points(self, xs: np.ndarray, ys: np.ndarray, colour: int) -> None:

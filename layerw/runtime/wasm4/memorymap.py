@@ -19,6 +19,7 @@ GAMEPADS = 0x16  # 4 x u8, one per player
 MOUSE_X = 0x1A  # i16
 MOUSE_Y = 0x1C  # i16
 MOUSE_BUTTONS = 0x1E  # u8
+MOUSE_OFF_SCREEN = 0x7FFF  # MOUSE_X and MOUSE_Y until the pointer first shows over the game
 SYSTEM_FLAGS = 0x1F  # u8
 NETPLAY = 0x20  # u8: bit 2 set in a netplay session, bits 0-1 the local player's index
 FRAMEBUFFER = 0xA0  # 6400 bytes, 4 pixels a byte, the leftmost pixel in the lowest bits

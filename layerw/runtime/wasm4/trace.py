@@ -6,7 +6,8 @@ Strings are NUL-terminated (``trace``, ``text``, ``%s``) or pointer and byte len
 memory stops there; one that starts outside memory is empty. ``tracef`` supports the documented
 subset: %c (a character), %d (a signed 32-bit integer), %x (its hex digits), %s (a string
 pointer), %f (a 64-bit float, read at the next 8-aligned address as C passes varargs) and %%;
-another conversion is printed as written. An argument outside memory prints ``<?>``.
+another conversion is printed as written, a lone % at the end not at all. An argument outside
+memory prints ``<?>``.
 """
 
 from __future__ import annotations
@@ -54,10 +55,12 @@ def tracef(memory: np.ndarray, fmt_ptr: int, args_ptr: int) -> str:
 
     while i < len(fmt) and len(out) < MAX_TRACE:
         c = fmt[i]
-        if c != "%" or i + 1 >= len(fmt):
+        if c != "%":
             out.append(c)
             i += 1
             continue
+        if i + 1 >= len(fmt):  # a lone % at the end ends the line, as WASM-4's tracef does
+            break
         conv, i = fmt[i + 1], i + 2
         if conv == "%":
             out.append("%")

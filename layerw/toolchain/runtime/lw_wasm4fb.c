@@ -80,9 +80,18 @@ static void span_fill(int64_t x0, int64_t x1, int64_t y0, int64_t y1, int c) {
 EXPORT(rect) void rect(int32_t x, int32_t y, uint32_t w, uint32_t h) {
   int64_t x0 = max64(x, 0), x1 = min64((int64_t)x + w, SCREEN);
   int64_t y0 = max64(y, 0), y1 = min64((int64_t)y + h, SCREEN);
-  if (x0 >= x1 || y0 >= y1) return;
   uint32_t colors = draw_colors();
   int fill = colour(colors, 0), stroke = colour(colors, 1);
+  if ((w == 0) != (h == 0)) {  // WASM-4 outlines a flat rect: its two edges, one either side of x (or y)
+    for (int64_t at = (int64_t)(w ? y : x) - 1; at <= (w ? y : x); at++) {
+      if (at >= 0 && at < SCREEN) {
+        if (w) span_fill(x0, x1, at, at + 1, stroke);
+        else span_fill(at, at + 1, y0, y1, stroke);
+      }
+    }
+    return;
+  }
+  if (x0 >= x1 || y0 >= y1) return;
   int top = y0 == y, bottom = y1 == (int64_t)y + h, left = x0 == x, right = x1 == (int64_t)x + w;
   for (int64_t row = y0; row < y1; row++) {
     for (int64_t col = x0; col < x1; col++) {
@@ -102,8 +111,8 @@ EXPORT(vline) void vline(int32_t x, int32_t y, uint32_t length) {
 }
 
 /** The steps along the major axis a (a1 to a2) that lie on screen, each with the minor coordinate
- * b = b1 + floor((2 (a - a1) db + |da|) / (2 da)), the nearest to the ideal line (ties toward the
- * larger), drawn when on screen. The quotient is kept as q and remainder r over D = 2 |da|: exact
+ * b = b1 + floor((2 (a - a1) db + h) / (2 da)), the nearest to the ideal line, drawn when on screen;
+ * h = |da|, or |da| - 1 where db >= 0, rounds a tie toward b1 (the upper end point's, as WASM-4 does). The quotient is kept as q and remainder r over D = 2 |da|: exact
  * at the first step (shift-and-subtract: (a - a1) db may exceed 64 bits), then moved by one step's
  * 2 db at a time. */
 static void line_steps(int64_t a1, int64_t b1, int64_t a2, int64_t da, int64_t db, int steep, int c) {
@@ -122,7 +131,7 @@ static void line_steps(int64_t a1, int64_t b1, int64_t a2, int64_t da, int64_t d
     if ((num >> bit) & 1) r += m;
     if (r >= d) r -= d, q++;
   }
-  if (db >= 0) r += ada;  // the numerator: +-(q d + r) + |da|
+  if (db >= 0) r += ada - 1;  // the numerator: +-(q d + r) + h
   else q = -q, r = ada - r;
   int64_t step = da > 0 ? 2 * db : -2 * db;
   for (int64_t a = lo; a <= hi; a++) {
@@ -138,6 +147,10 @@ static void line_steps(int64_t a1, int64_t b1, int64_t a2, int64_t da, int64_t d
 EXPORT(line) void line(int32_t x1, int32_t y1, int32_t x2, int32_t y2) {
   int c = colour(draw_colors(), 0);
   if (c == TRANSPARENT) return;
+  if (y1 > y2) {  // from the upper end point, as WASM-4 draws a line
+    int32_t x = x1, y = y1;
+    x1 = x2, y1 = y2, x2 = x, y2 = y;
+  }
   int64_t dx = (int64_t)x2 - x1, dy = (int64_t)y2 - y1;
   if ((dx < 0 ? -dx : dx) >= (dy < 0 ? -dy : dy)) line_steps(x1, y1, x2, dx, dy, 0, c);
   else line_steps(y1, x1, y2, dy, dx, 1, c);

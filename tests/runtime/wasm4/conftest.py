@@ -9,9 +9,16 @@ import pytest
 import wasmtime
 
 from layerw.cart import CartBundle
+from layerw.toolchain import zig
 from layerw.toolchain.cart import compile_cart
 
 CARTS = Path(__file__).resolve().parent / "carts"  # WASM-4's example carts (ISC, see carts/LICENSE.txt)
+COMPAT = Path(__file__).resolve().parent / "compat"  # carts of ours written as other toolchains write them
+# WASM-4's Zig template's build: no entry point, start and update exported, the memory imported at
+# exactly one page, an 8 KiB stack first and the data after it
+ZIG_CART_FLAGS = ["-target", "wasm32-freestanding", "-O", "ReleaseSmall", "-fno-entry", "--export=start",
+                  "--export=update", "--import-memory", "--initial-memory=65536", "--max-memory=65536",
+                  "--stack", "8192", "--global-base=14752"]
 
 
 @pytest.fixture(scope="session")
@@ -33,3 +40,15 @@ def wat_cart(tmp: Path, wat: str, name: str = "wat-cart") -> CartBundle:
     path = tmp / f"{name}.wasm"
     path.write_bytes(wasmtime.wat2wasm(wat))
     return CartBundle(path)
+
+
+def build_zig_cart(out: Path) -> Path:
+    """compat/zigcart.zig built into ``out`` as WASM-4's Zig template builds a cart, with the project's zig."""
+    proc = zig.run(["build-exe", str(COMPAT / "zigcart.zig"), *ZIG_CART_FLAGS, f"-femit-bin={out}"], cwd=out.parent)
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+@pytest.fixture(scope="session")
+def zig_cart(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_zig_cart(tmp_path_factory.mktemp("zig-cart") / "zigcart.wasm")

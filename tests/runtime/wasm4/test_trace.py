@@ -45,3 +45,8 @@ def test_strings_are_cut_at_the_end_of_memory_and_traces_are_bounded() -> None:
     assert tr.span(mem, 65534, 100) == b"ef" and tr.span(mem, 0, -1) == b""
     long = tr.bounded("y" * (tr.MAX_TRACE + 10))
     assert len(long) < tr.MAX_TRACE + 40 and long.endswith("(10 more)")
+
+
+def test_a_lone_percent_at_the_end_of_the_format_prints_nothing() -> None:
+    mem = memory_with(a1000=b"100%\0", a2000=b"%d%\0", a3000=struct.pack("<i", 5))
+    assert tr.tracef(mem, 1000, 0) == "100" and tr.tracef(mem, 2000, 3000) == "5"
