@@ -34,7 +34,7 @@ from layerw.observability.metrics import Metrics
 from layerw.runtime.engine import CpuLimit, Engine
 from layerw.server.catalog import Catalog
 from layerw.server.player_locks import PlayerLocks
-from layerw.server.save_routes import save_routes
+from layerw.server.save_routes import SaveLimits, save_routes
 from layerw.server.store_routes import store_routes
 from layerw.server.symbolizer import Symbolizer
 from layerw.server.telemetry import ReportLimits, ServedBytes, metrics_route, telemetry_route
@@ -90,13 +90,14 @@ def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits |
                room_options: dict[str, int] | None = None, directory: Directory | None = None,
                public_url: str = "", metrics: Metrics | None = None, reports: ReportLimits | None = None,
                operators: tuple[str, ...] = LOOPBACK, checkpoints: Checkpoints | None = None,
-               serve_symbols: bool = False) -> Starlette:
+               serve_symbols: bool = False, save_limits: SaveLimits | None = None) -> Starlette:
     """``store`` adds its HTTP routes and players' saves in it (``save_routes.py``); ``public_url`` is
     how other server processes' clients reach this one (for room routing); ``reports`` bounds browser
     reports (size, rate); ``operators`` are the client addresses (after ``--trusted-proxies``) that
     ``GET /rooms`` shows private rooms to; ``checkpoints`` writes rooms to a store and resumes them
     there (the app closes it when it stops); ``serve_symbols`` lets pages download games' symbols
-    (development: crash reports name source lines on the page; without it only the server's logs do)."""
+    (development: crash reports name source lines on the page; without it only the server's logs do);
+    ``save_limits`` bounds players' saves (quota, request rates)."""
     metrics = metrics or Metrics()
     engine = Engine(CpuLimit.EPOCH)
     host = RoomHost(catalog.bundle, engine, limits or Limits(), room_options, metrics=metrics, checkpoints=checkpoints)
@@ -184,7 +185,7 @@ def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits |
         save_locks.close()
         engine.close()
 
-    saves = save_routes(store, catalog, locks=save_locks) if store is not None else []
+    saves = save_routes(store, catalog, save_limits, locks=save_locks) if store is not None else []
     routes: list[BaseRoute] = [*(store_routes(store, metrics, serve_symbols=serve_symbols) + saves if store is not None else []),
                                *web_routes(catalog.names),
                                Route("/rooms", rooms), WebSocketRoute("/rooms/{game}/{room}", room_socket),
