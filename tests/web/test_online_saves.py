@@ -15,8 +15,8 @@ from layerw import abi
 from layerw.play.online_saves import OnlineSaves, PlayerKey
 from layerw.runtime.engine import Engine
 from layerw.runtime.game import Game
-from layerw.saves import Saves, Slot
-from layerw.server.save_routes import SaveLimits
+from layerw.saves import Saves, Slot, decode
+from layerw.server.save_routes import SaveLimits, player_id
 from tests.runtime.test_saves import make, run, saves_wat
 from tests.web.conftest import PlayPage
 from tests.web.store_server import StoreServer, store_server
@@ -109,3 +109,32 @@ def test_the_servers_quota_reaches_the_page_and_the_game(saver: tuple[StoreServe
     key = PlayerKey(bytes.fromhex(_key(page)))
     with OnlineSaves(server.url, "saver", key) as native:
         assert native.names() == ["progress"]
+
+
+def test_commits_past_the_rate_limit_are_coalesced_shown_and_still_arrive(play_page: Callable[..., PlayPage],
+                                                                           tmp_path: Path) -> None:
+    """A game saving faster than the server allows: the page says so (429), sends only the latest
+    bytes of the slot once the server takes requests again, and loses none of it."""
+    build = make(tmp_path, saves_wat(if_empty=True)).path
+    slow = SaveLimits(player_requests_per_second=0.5, player_burst=3)
+    with store_server(tmp_path / "store", save_limits=slow) as server:
+        server.publish(build)
+        page = play_page()
+        _play(page, server)  # the listing and the game's first slot: 2 of the burst of 3
+        messages = page.page.evaluate("""async () => {
+          const s = window.layerw.saves, name = new TextEncoder().encode("progress"), shown = [];
+          window.layerw.online.onMessage = (text) => shown.push(text);
+          for (let i = 1; i <= 20; i++) {
+            s.write(name, new Uint8Array([i, i]), i);
+            await s.flush();
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+          await window.layerw.online.flush();
+          return shown;
+        }""")
+        assert any("sent too often" in m for m in messages)
+        sent = page.page.evaluate("window.layerw.online.sent")
+        assert 2 < sent < 10  # coalesced: far fewer requests than commits
+        stored = server.store.get(f"saves/{player_id(bytes.fromhex(_key(page)))}/saver/progress.slot")  # past the rate limit
+        assert decode("progress", stored) == Slot(20, bytes([20, 20]))
+        assert page.page.evaluate("window.layerw.saves.slots.get('progress').unsent") is False
