@@ -127,7 +127,7 @@ def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits |
             await ws.close(CLOSE_POLICY, f"no game {game!r} or bad room id")
             return
         try:
-            lease = await leases.take(f"{game}/{room_id}")
+            lease = await leases.take(f"{game}/{room_id}", ws.query_params.get("gone"))  # gone: an owner the client found dead
         except SessionError as e:
             log.warning("%s", e, extra={"room": f"{game}/{room_id}"})
             await ws.close(CLOSE_TRY_AGAIN, "the room directory is unavailable: try again later")
