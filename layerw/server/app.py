@@ -103,6 +103,8 @@ def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits |
     host = RoomHost(catalog.bundle, engine, limits or Limits(), room_options, metrics=metrics, checkpoints=checkpoints)
     rooms_dir = LoopDirectory(directory or MemoryDirectory())
     save_locks = PlayerLocks.open(directory.url if directory is not None else None)  # a player's writes, one at a time
+    save_limits = save_limits or SaveLimits()
+    save_rates = save_limits.rates(directory.url if directory is not None else None)  # counted fleet-wide with Redis
     leases = Leases(rooms_dir, public_url, lambda: {f"{g}/{r}" for g, r in (*list(host.runners), *host.building)})
     # the rooms this process owns, each run only while its lease is held (renewed on the leases' own thread)
     host.on_room_closed = leases.drop
@@ -183,9 +185,10 @@ def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits |
         await asyncio.to_thread(leases.close)  # renewed until then: those writes were fenced by live leases
         await rooms_dir.aclose()
         save_locks.close()
+        save_rates.close()
         engine.close()
 
-    saves = save_routes(store, catalog, save_limits, locks=save_locks) if store is not None else []
+    saves = save_routes(store, catalog, save_limits, locks=save_locks, rates=save_rates) if store is not None else []
     routes: list[BaseRoute] = [*(store_routes(store, metrics, serve_symbols=serve_symbols) + saves if store is not None else []),
                                *web_routes(catalog.names),
                                Route("/rooms", rooms), WebSocketRoute("/rooms/{game}/{room}", room_socket),
