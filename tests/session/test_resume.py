@@ -84,10 +84,10 @@ class Player:
     killed server's claim may take a while to lapse)."""
 
     def __init__(self, bundle: Bundle, engine: Engine, address: str, journal: type[JournalReplica] = JournalReplica,
-                 source: str | None = None, prediction: Prediction = Prediction()) -> None:
+                 source: str | None = None, prediction: Prediction | None = None) -> None:
         self.bundle, self.engine = bundle, engine
         self.client = OnlineClient(bundle, engine, retry_delays_s=(0.2, 0.5, 1, 1, 2, 2, 4, 4, 8), source=source,
-                                   prediction=prediction)
+                                   prediction=prediction or Prediction())
         self.journal = self.client.replica = journal(bundle, engine)
         self.outcome: list[Outcome | BaseException] = []
         self.thread = threading.Thread(target=self._play, args=(address,), daemon=True)
