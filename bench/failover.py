@@ -77,6 +77,6 @@ def run(out_dir: Path, sprites_build: Path, rounds: int) -> Section:
                   f"{sum(w <= RESUME_GOAL_S for w in waits)}/{len(waits)}")
     notes = ["the floor is the lease: a dead owner's claim lapses 1.5-2 s after its last renewal (ttl 2 s, renewed every 0.5 s);"
              " a survivor claims at the lapse (it waits on the claim's PTTL), then resumes: its S3 reads, the game's"
-             " instance, at most 0.5 s of frames replayed",
+             " instance, at most 1 s of frames replayed",
              "all processes (3 servers, SeaweedFS, Redis, 20 players) share this machine: on a loaded one the resumes queue"]
     return Section("failover", t, {"kills": kills, "claim_ttl_s": CLAIM_TTL_S, "rooms": ROOMS}, notes)

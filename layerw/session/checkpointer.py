@@ -97,7 +97,7 @@ class Checkpoints:
     """Where one server's rooms checkpoint: the store, how often, and the threads that write."""
 
     def __init__(self, store: Store, every_s: float = 0.5, *, full_every: int = 4, max_frames: int = 36_000,
-                 durable: bool = True, writers: int = 4, max_age_s: float | None = None, replay_s: float = 0.5) -> None:
+                 durable: bool = True, writers: int = 4, max_age_s: float | None = None, replay_s: float = 1.0) -> None:
         if every_s <= 0 or full_every < 1 or max_frames < 1 or replay_s <= 0:
             raise CheckpointError(f"checkpoints need every_s > 0, full_every >= 1, max_frames >= 1, replay_s > 0 "
                                   f"(got {every_s}, {full_every}, {max_frames}, {replay_s})")
