@@ -126,7 +126,14 @@ export class OnlineSaves {
         if (local && local.unsent) continue; // committed here after the server's copy: sent below
         const response = await this.patiently(() => this.request("GET", name));
         if (response.status === 404) continue;
-        const slot = await decodeSlot(name, new Uint8Array(await response.arrayBuffer()));
+        let slot;
+        try {
+          slot = await decodeSlot(name, new Uint8Array(await response.arrayBuffer()));
+        } catch (e) { // a torn or altered copy: this browser's stays, the other slots still come
+          if (!(e instanceof SaveCorrupt)) throw e;
+          this.tell(`${e.message}: the server's copy is not used`);
+          continue;
+        }
         if (local && local.version === slot.version && sameBytes(local.data, slot.data)) continue;
         await this.store.adopt(name, slot);
         taken.push(name);

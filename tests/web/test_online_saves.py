@@ -138,3 +138,19 @@ def test_commits_past_the_rate_limit_are_coalesced_shown_and_still_arrive(play_p
         stored = server.store.get(f"saves/{player_id(bytes.fromhex(_key(page)))}/saver/progress.slot")  # past the rate limit
         assert decode("progress", stored) == Slot(20, bytes([20, 20]))
         assert page.page.evaluate("window.layerw.saves.slots.get('progress').unsent") is False
+
+
+def test_a_torn_copy_on_the_server_is_refused_and_the_browsers_slot_kept(saver: tuple[StoreServer, Path], engine: Engine,
+                                                                         play_page: Callable[..., PlayPage],
+                                                                         tmp_path: Path) -> None:
+    server, build = saver
+    _, later = _native_hashes(build, engine, tmp_path)
+    page = play_page()
+    _play(page, server)
+    key = f"saves/{player_id(bytes.fromhex(_key(page)))}/saver/progress.slot"
+    torn = bytearray(server.store.get(key))
+    torn[-1] ^= 0xFF  # altered in the store
+    server.store.put(key, bytes(torn))
+    assert _play(page, server) == later  # the game reads the slot this browser holds
+    message = page.page.evaluate("window.layerw.online.message")
+    assert "fails its length or checksum" in message and "not used" in message
