@@ -4,11 +4,12 @@ Three real `layerw serve` processes share a redis-server room directory (leases 
 serve's default, renewed 4 times per ttl) and a SeaweedFS S3 store (checkpoints every 0.2 s). Twenty
 games/pong rooms live on the first, each with one native player (at its own loopback address) that
 entered through one of the other two. The first is killed with SIGKILL; each player rejoins by
-itself through its entry server, which sends it on to the dead owner until the lease lapses, then
-claims the room and resumes it from the checkpoint.
+itself through its entry server, which sends it on to the dead owner; finding it gone, the player
+asks the entry again naming it (``?gone=``), and the entry waits for that owner's lease to lapse,
+claims the room that instant and resumes it from the checkpoint (at most ``replay_s`` of frames).
 
     kill -> playing   from the SIGKILL to the player's WELCOME from a survivor: the lease's lapse
-                      (up to the ttl), the client's retries (every 0.25 s) and the resume included
+                      (up to the ttl) and the resume included
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ def run(out_dir: Path, sprites_build: Path, rounds: int) -> Section:
         t.add_row(str(i + 1), f"{CLAIM_TTL_S:g}", f"{waits[0]:.2f}", f"{statistics.median(waits):.2f}",
                   f"{waits[int(len(waits) * 0.9)]:.2f}", f"{waits[-1]:.2f}",
                   f"{sum(w <= RESUME_GOAL_S for w in waits)}/{len(waits)}")
-    notes = ["the floor is the lease: a dead owner's claim lapses 1.5-2 s after its last renewal (ttl 2 s, renewed every 0.5 s)",
+    notes = ["the floor is the lease: a dead owner's claim lapses 1.5-2 s after its last renewal (ttl 2 s, renewed every 0.5 s);"
+             " a survivor claims at the lapse (it waits on the claim's PTTL), then resumes: its S3 reads, the game's"
+             " instance, at most 1 s of frames replayed",
              "all processes (3 servers, SeaweedFS, Redis, 20 players) share this machine: on a loaded one the resumes queue"]
     return Section("failover", t, {"kills": kills, "claim_ttl_s": CLAIM_TTL_S, "rooms": ROOMS}, notes)

@@ -34,7 +34,7 @@ from layerw.observability.metrics import Metrics
 from layerw.runtime.engine import CpuLimit, Engine
 from layerw.server.catalog import Catalog
 from layerw.server.player_locks import PlayerLocks
-from layerw.server.save_routes import save_routes
+from layerw.server.save_routes import SaveLimits, save_routes
 from layerw.server.store_routes import store_routes
 from layerw.server.symbolizer import Symbolizer
 from layerw.server.telemetry import ReportLimits, ServedBytes, metrics_route, telemetry_route
@@ -90,18 +90,21 @@ def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits |
                room_options: dict[str, int] | None = None, directory: Directory | None = None,
                public_url: str = "", metrics: Metrics | None = None, reports: ReportLimits | None = None,
                operators: tuple[str, ...] = LOOPBACK, checkpoints: Checkpoints | None = None,
-               serve_symbols: bool = False) -> Starlette:
+               serve_symbols: bool = False, save_limits: SaveLimits | None = None) -> Starlette:
     """``store`` adds its HTTP routes and players' saves in it (``save_routes.py``); ``public_url`` is
     how other server processes' clients reach this one (for room routing); ``reports`` bounds browser
     reports (size, rate); ``operators`` are the client addresses (after ``--trusted-proxies``) that
     ``GET /rooms`` shows private rooms to; ``checkpoints`` writes rooms to a store and resumes them
     there (the app closes it when it stops); ``serve_symbols`` lets pages download games' symbols
-    (development: crash reports name source lines on the page; without it only the server's logs do)."""
+    (development: crash reports name source lines on the page; without it only the server's logs do);
+    ``save_limits`` bounds players' saves (quota, request rates)."""
     metrics = metrics or Metrics()
     engine = Engine(CpuLimit.EPOCH)
     host = RoomHost(catalog.bundle, engine, limits or Limits(), room_options, metrics=metrics, checkpoints=checkpoints)
     rooms_dir = LoopDirectory(directory or MemoryDirectory())
     save_locks = PlayerLocks.open(directory.url if directory is not None else None)  # a player's writes, one at a time
+    save_limits = save_limits or SaveLimits()
+    save_rates = save_limits.rates(directory.url if directory is not None else None)  # counted fleet-wide with Redis
     leases = Leases(rooms_dir, public_url, lambda: {f"{g}/{r}" for g, r in (*list(host.runners), *host.building)})
     # the rooms this process owns, each run only while its lease is held (renewed on the leases' own thread)
     host.on_room_closed = leases.drop
@@ -126,7 +129,7 @@ def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits |
             await ws.close(CLOSE_POLICY, f"no game {game!r} or bad room id")
             return
         try:
-            lease = await leases.take(f"{game}/{room_id}")
+            lease = await leases.take(f"{game}/{room_id}", ws.query_params.get("gone"))  # gone: an owner the client found dead
         except SessionError as e:
             log.warning("%s", e, extra={"room": f"{game}/{room_id}"})
             await ws.close(CLOSE_TRY_AGAIN, "the room directory is unavailable: try again later")
@@ -182,9 +185,10 @@ def create_app(catalog: Catalog, *, store: Store | None = None, limits: Limits |
         await asyncio.to_thread(leases.close)  # renewed until then: those writes were fenced by live leases
         await rooms_dir.aclose()
         save_locks.close()
+        save_rates.close()
         engine.close()
 
-    saves = save_routes(store, catalog, locks=save_locks) if store is not None else []
+    saves = save_routes(store, catalog, save_limits, locks=save_locks, rates=save_rates) if store is not None else []
     routes: list[BaseRoute] = [*(store_routes(store, metrics, serve_symbols=serve_symbols) + saves if store is not None else []),
                                *web_routes(catalog.names),
                                Route("/rooms", rooms), WebSocketRoute("/rooms/{game}/{room}", room_socket),

@@ -1,12 +1,16 @@
 """Catalog: where the server finds the games it hosts, by name.
 
 ``Catalog`` is the interface; ``DirCatalog`` serves build directories (each one a game);
-``StoreCatalog`` serves the games published in a store, by channel.
+``StoreCatalog`` serves the games published in a store, by channel: each room runs the version the
+channel names when the room is built, and a version's bundle is loaded once and shared (a room that
+resumes after a failover costs a channel lookup, not a new S3 client and a module load).
 """
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from pathlib import Path
 
 from layerw.bundle import Bundle
@@ -44,9 +48,12 @@ class DirCatalog(Catalog):
 class StoreCatalog(Catalog):
     """Published games in a store; rooms run the version a channel (default ``latest``) names."""
 
-    def __init__(self, store: Store, channel: str = "latest") -> None:
+    def __init__(self, store: Store, channel: str = "latest", kept: int = 16) -> None:
         self.store = store
         self.channel = channel
+        self.kept = kept  # versions whose bundles stay loaded (the least recently used go first)
+        self._bundles: OrderedDict[tuple[str, str], Bundle] = OrderedDict()
+        self._lock = threading.Lock()  # rooms are built on several threads
 
     def names(self) -> list[str]:
         return self.store.games()
@@ -54,4 +61,16 @@ class StoreCatalog(Catalog):
     def bundle(self, name: str) -> Bundle:
         from layerw.store.bundle import StoreBundle
 
-        return StoreBundle(self.store.url, name, channel=self.channel, options=self.store.options)
+        version = self.store.resolve(name, self.channel).config.version  # what the channel names now
+        with self._lock:
+            cached = self._bundles.get((name, version))
+            if cached is not None:
+                self._bundles.move_to_end((name, version))
+                return cached
+        loaded = StoreBundle(self.store.url, name, version=version, options=self.store.options, store=self.store)
+        with self._lock:
+            kept = self._bundles.setdefault((name, version), loaded)  # two threads may load it at once: one is kept
+            self._bundles.move_to_end((name, version))
+            while len(self._bundles) > self.kept:
+                self._bundles.popitem(last=False)
+        return kept

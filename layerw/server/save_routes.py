@@ -16,8 +16,9 @@ before anything is buffered beyond), checked (a torn or altered slot is 400, nev
 stored only within the game's [saves] total_bytes for this player and ``player_bytes`` for all of
 the player's games (413). Writes of one player are serialised (``player_locks.py``: in this
 process, or across every process sharing the Redis of ``--rooms``), so two at once cannot both pass
-the quota. Requests are rate-limited per player and per client address (``Allowance``, per process):
-past it, 429 with Retry-After. Answers are ``Cache-Control: no-store``.
+the quota. Requests are rate-limited per player and per client address (``save_rates.py``: counted
+in this process, or in that Redis for the whole fleet): past it, 429 with Retry-After. Answers are
+``Cache-Control: no-store``.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from layerw.errors import NotPublished, SaveError, SessionError, StoreError
 from layerw.saves import HEADER, SUFFIX, check_name, decode
 from layerw.server.catalog import Catalog
 from layerw.server.player_locks import LocalLocks, PlayerLocks
-from layerw.session.allowance import Allowance
+from layerw.server.save_rates import ADDRESS, PLAYER, SaveRates
 from layerw.store.store import Store
 
 SAVES = "saves/"
@@ -56,7 +57,12 @@ class SaveLimits:
     player_burst: int = 20
     address_requests_per_second: float = 20.0  # one client address's, all its players together
     address_burst: int = 60
-    remembered: int = 10_000  # players and addresses whose allowances are kept
+    remembered: int = 10_000  # players and addresses whose allowances are kept (in this process)
+
+    def rates(self, url: str | None) -> SaveRates:
+        """These rates, counted in this process (``None``) or in the Redis at ``url`` for every process."""
+        return SaveRates.open(url, self.player_requests_per_second, self.player_burst,
+                              self.address_requests_per_second, self.address_burst, self.remembered)
 
 
 class _Refused(Exception):
@@ -69,23 +75,28 @@ class SaveRoutes:
     """The save routes over one store, for the games of one catalog."""
 
     def __init__(self, store: Store, catalog: Catalog, limits: SaveLimits | None = None,
-                 locks: PlayerLocks | None = None) -> None:
+                 locks: PlayerLocks | None = None, rates: SaveRates | None = None) -> None:
         limits = limits or SaveLimits()
         self.store, self.catalog, self.limits = store, catalog, limits
         self.locks = locks or LocalLocks(limits.locks)
-        self.players = Allowance(limits.player_requests_per_second, limits.player_burst, limits.remembered)
-        self.addresses = Allowance(limits.address_requests_per_second, limits.address_burst, limits.remembered)
+        self.rates = rates or limits.rates(None)
         self.routes = [Route("/saves/{game}", self.listing, methods=["GET"]),
                        Route("/saves/{game}/{slot}", self.slot, methods=["GET", "PUT", "DELETE"])]
 
-    def _player(self, request: Request) -> str:
-        if not self.addresses.take(request.client.host if request.client else "unknown"):
+    async def _take(self, kind: str, who: str) -> bool:
+        try:
+            return await run_in_threadpool(self.rates.take, kind, who) if self.rates.blocking else self.rates.take(kind, who)
+        except SessionError as e:  # the shared counter unreachable: refuse rather than count nothing
+            raise _Refused(503, str(e)) from e
+
+    async def _player(self, request: Request) -> str:
+        if not await self._take(ADDRESS, request.client.host if request.client else "unknown"):
             raise _Refused(429, "too many save requests from this address: try again in a few seconds")
         found = _KEY.match(request.headers.get("authorization", ""))
         if found is None:
             raise _Refused(401, "send the player's key: Authorization: Bearer <64 lowercase hex digits>")
         player = player_id(bytes.fromhex(found.group(1)))
-        if not self.players.take(player):
+        if not await self._take(PLAYER, player):
             raise _Refused(429, "too many save requests for this player: try again in a few seconds")
         return player
 
@@ -97,7 +108,7 @@ class SaveRoutes:
 
     async def listing(self, request: Request) -> Response:
         try:
-            prefix = f"{SAVES}{self._player(request)}/{self._game(request)}/"
+            prefix = f"{SAVES}{await self._player(request)}/{self._game(request)}/"
             objects = await run_in_threadpool(lambda: list(self.store.list(prefix)))
         except _Refused as e:
             return _answer(e)
@@ -107,7 +118,7 @@ class SaveRoutes:
 
     async def slot(self, request: Request) -> Response:
         try:
-            player, game = self._player(request), self._game(request)
+            player, game = await self._player(request), self._game(request)
             try:
                 name = check_name(str(request.path_params["slot"]))
             except SaveError as e:
@@ -167,8 +178,8 @@ def _answer(refused: _Refused) -> Response:
 
 
 def save_routes(store: Store, catalog: Catalog, limits: SaveLimits | None = None,
-                locks: PlayerLocks | None = None) -> list[Route]:
+                locks: PlayerLocks | None = None, rates: SaveRates | None = None) -> list[Route]:
     """The routes of a SaveRoutes (what ``create_app`` mounts beside a store's routes)."""
-    return SaveRoutes(store, catalog, limits, locks).routes
+    return SaveRoutes(store, catalog, limits, locks, rates).routes
 
 

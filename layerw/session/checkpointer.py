@@ -12,6 +12,12 @@ objects and its head. A failing store never stops the room: the failure is logge
 ``gap`` says since when nothing became durable, and the next write retries; frames held meanwhile
 are bounded (``max_frames``; past it the chain restarts from the newest kept snapshot).
 
+A room keeps a snapshot only every ``snapshot_every`` ticks (5 s by default), and a resume replays
+every frame since the head's snapshot: on a survivor resuming many rooms at once that replay was
+most of the failover time. So when the newest snapshot is more than ``replay_s`` of play old, a
+write captures one of its own (a copy of the guest memory on the loop; the delta is computed on the
+writer thread), kept by the checkpointer alone: a resume then replays at most ``replay_s`` of frames.
+
 A room owned under a lease (``lease.py``) writes its token's head and objects (``checkpoint.py``,
 fencing), puts nothing once the lease is no longer held, and its sweep spares newer tokens' objects.
 """
@@ -91,11 +97,12 @@ class Checkpoints:
     """Where one server's rooms checkpoint: the store, how often, and the threads that write."""
 
     def __init__(self, store: Store, every_s: float = 0.5, *, full_every: int = 4, max_frames: int = 36_000,
-                 durable: bool = True, writers: int = 4, max_age_s: float | None = None) -> None:
-        if every_s <= 0 or full_every < 1 or max_frames < 1:
-            raise CheckpointError(f"checkpoints need every_s > 0, full_every >= 1, max_frames >= 1 "
-                                  f"(got {every_s}, {full_every}, {max_frames})")
+                 durable: bool = True, writers: int = 4, max_age_s: float | None = None, replay_s: float = 1.0) -> None:
+        if every_s <= 0 or full_every < 1 or max_frames < 1 or replay_s <= 0:
+            raise CheckpointError(f"checkpoints need every_s > 0, full_every >= 1, max_frames >= 1, replay_s > 0 "
+                                  f"(got {every_s}, {full_every}, {max_frames}, {replay_s})")
         self.store, self.every_s, self.full_every, self.max_frames = store, every_s, full_every, max_frames
+        self.replay_s = replay_s  # the most play a resume replays: older snapshots get a fresh one at the next write
         self.durable = durable  # heads and snapshots fsynced (a power cut, not only a killed process)
         self.max_age_s = max_age_s  # an older checkpoint is abandoned: never resumed (None: any age)
         self.threads = ThreadPoolExecutor(writers, thread_name_prefix="layerw-checkpoint")
@@ -173,6 +180,10 @@ class Checkpointer:
 
     def _write(self) -> None:
         room, newest = self.room, self.room.saved[-1]
+        if self.tail is not None and self.tail.tick > newest.tick:  # the checkpointer's own snapshot is newer
+            newest = self.tail
+        if room.tick - newest.tick > self.checkpoints.replay_s * room.tick_rate:
+            newest = Saved(room.tick, room.game.snapshot(), room.inputs.record.tobytes())
         if len(self.frames) > self.checkpoints.max_frames and newest.tick > self.first:  # writes keep failing
             del self.frames[:newest.tick - self.first]
             self.first, self.chain, self.tail = newest.tick, (), None

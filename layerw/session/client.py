@@ -11,9 +11,11 @@ resumes the room from its checkpoint) rejoins by itself with the browser's backo
 rejoining cannot help (``NO_RETRY``) fail at once. A rejoin starts again from the address the
 client was given (a load balancer, or any server of the fleet), which sends it on to the room's owner
 (CLOSE_ELSEWHERE); when that owner cannot be reached (it died, and its lease in the directory is
-about to lapse) the client asks again every ``OWNER_GONE_RETRY_S``, without backing off, so that it
-finds the room on a survivor as soon as the directory lets one take it (bounded by the backoff's
-total time).
+about to lapse) the client asks again at once, naming the owner it found gone (``?gone=``): the
+server then waits for that owner's lease to lapse and takes the room over the instant it does (it
+resumes the room from its checkpoint), so the client neither polls nor waits longer than the lease.
+Should the server still name that owner (alive, just unreachable from here), the client asks again
+every ``OWNER_GONE_RETRY_S``, without backing off, bounded by the backoff's total time.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import websockets
 from websockets.asyncio.client import ClientConnection
@@ -158,6 +160,10 @@ class _Unreachable(_Lost):
 class _OwnerGone(_Lost):
     """The process the directory names as the room's owner cannot be reached: its lease lapses soon."""
 
+    def __init__(self, message: str, owner: str) -> None:
+        super().__init__(message)
+        self.owner = owner
+
 
 class OnlineClient:
     """A native player; its replica outlives a connection, so ``play`` again rejoins the same seat
@@ -200,10 +206,12 @@ class OnlineClient:
         connection lost after the room welcomed this client is rejoined, up to ``retry_delays_s`` tries
         per outage."""
         tries, first, since = 0, None, 0.0
+        gone: str | None = None  # the owner the last rejoin found unreachable, named to the next one
         while True:
             welcomed = self.replica.tick
+            hinted, gone = gone, None
             try:
-                return await self._follow(address, ticks, recording, spectate, on_frame)
+                return await self._follow(address, ticks, recording, spectate, on_frame, hinted)
             except _Lost as e:
                 if not self.welcomed:
                     raise SessionError(str(e)) from e  # nothing to rejoin
@@ -212,9 +220,11 @@ class OnlineClient:
                 if first is None:
                     first, since = str(e), time.monotonic()
                 if isinstance(e, _OwnerGone) and time.monotonic() - since < sum(self.retry_delays_s):
+                    gone = e.owner
+                    pause = OWNER_GONE_RETRY_S if hinted == e.owner else 0.0  # the server waited for its lease already
                     log.info("room %s/%s: its owner is gone (%s): asking again in %.2f s", address.game, address.room,
-                             e, OWNER_GONE_RETRY_S)
-                    await asyncio.sleep(OWNER_GONE_RETRY_S)
+                             e, pause)
+                    await asyncio.sleep(pause)
                     self.rejoins += 1
                     continue
                 if tries == len(self.retry_delays_s):
@@ -226,27 +236,29 @@ class OnlineClient:
                 self.rejoins += 1
 
     async def _follow(self, address: RoomAddress, ticks: int, recording: Recording | None, spectate: bool,
-                      on_frame: FrameHook | None) -> Outcome:
-        """One connection, following the server to the process that owns the room."""
+                      on_frame: FrameHook | None, gone: str | None = None) -> Outcome:
+        """One connection, following the server to the process that owns the room (the first one
+        names ``gone``, an owner found unreachable, see the module's docstring)."""
         moved_to = None
         for _ in range(MAX_REDIRECTS):
             try:
-                return await self._play(address, ticks, recording, spectate, on_frame)
+                return await self._play(address, ticks, recording, spectate, on_frame, gone if moved_to is None else None)
             except _Elsewhere as moved:
                 log.info("room %s/%s lives at %s", address.game, address.room, moved.base)
                 address = moved_to = RoomAddress(moved.base, address.game, address.room)
             except _Unreachable as e:
                 if moved_to is not None:
-                    raise _OwnerGone(str(e)) from e
+                    raise _OwnerGone(str(e), moved_to.base) from e
                 raise
         raise SessionError(f"room {address.game}/{address.room} moved more than {MAX_REDIRECTS} times")
 
     async def _play(self, address: RoomAddress, ticks: int, recording: Recording | None, spectate: bool,
-                    on_frame: FrameHook | None) -> Outcome:
+                    on_frame: FrameHook | None, gone: str | None = None) -> Outcome:
         replica = self.replica
         role = p.SPECTATOR if spectate else p.PLAYER
+        url = address.websocket + (f"?{urlencode({'gone': gone})}" if gone is not None else "")
         try:
-            async with connection(address.websocket, self.source) as ws:
+            async with connection(url, self.source) as ws:
                 await ws.send(p.hello(role, replica.token, replica.base_tick))
                 inbox: asyncio.Queue[bytes | BaseException] = asyncio.Queue()
                 helpers = [asyncio.create_task(_read(ws, inbox), name="room reader")]

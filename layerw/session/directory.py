@@ -64,6 +64,10 @@ class Directory(ABC):
         """The base URL of the process owning ``room``, if any."""
 
     @abstractmethod
+    def expires_in(self, room: str) -> float | None:
+        """Seconds until the room's claim lapses unless renewed (None: nobody claims it)."""
+
+    @abstractmethod
     def refresh(self, rooms: list[str], me: str) -> None:
         """Keep ``me``'s claims alive."""
 
@@ -110,6 +114,11 @@ class MemoryDirectory(Directory):
         if entry is None or entry[1] < time.monotonic():
             return None
         return entry[0]
+
+    def expires_in(self, room: str) -> float | None:
+        entry = self._owners.get(room)
+        left = entry[1] - time.monotonic() if entry is not None else -1.0
+        return left if left >= 0 else None
 
     def refresh(self, rooms: list[str], me: str) -> None:
         for room in rooms:
@@ -198,6 +207,12 @@ class RedisDirectory(Directory):
             value = self._redis.get(self._key(room))
         return self._grant(str(value)).owner if value is not None else None
 
+    def expires_in(self, room: str) -> float | None:
+        # Spec: https://redis.io/docs/latest/commands/pttl/ (-2: no key, -1: no expiry, which claims never lack)
+        with self._reaching(f"look up {room}'s lease"):
+            left = int(self._redis.pttl(self._key(room)))
+        return left / 1e3 if left >= 0 else None
+
     def refresh(self, rooms: list[str], me: str) -> None:
         with self._reaching(f"refresh {len(rooms)} claims"):
             for room in rooms:
@@ -233,6 +248,9 @@ class LoopDirectory:
 
     async def renew(self, held: dict[str, Grant]) -> set[str]:
         return await self._call(lambda: self.directory.renew(held))
+
+    async def expires_in(self, room: str) -> float | None:
+        return await self._call(lambda: self.directory.expires_in(room))
 
     async def refresh(self, rooms: list[str], me: str) -> None:
         await self._call(lambda: self.directory.refresh(rooms, me))

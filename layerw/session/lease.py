@@ -9,6 +9,7 @@ fencing token is for: the owner's late checkpoint writes carry a token older tha
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -20,6 +21,7 @@ from layerw.session.directory import Grant, LoopDirectory
 log = logging.getLogger("layerw.session")
 HELD_FRACTION = 0.75  # of the ttl: the rest is the margin for a stop, and for writes in flight, before another may claim
 RENEWALS_PER_TTL = 4  # renewals sent within one ttl: three may fail before a room stops
+LAPSE_MARGIN_S = 0.005  # claimed this long after the directory's clock says a lapsed claim expires
 
 
 class Lease:
@@ -64,12 +66,22 @@ class Leases:
     def every_s(self) -> float:
         return self.directory.directory.ttl_s / RENEWALS_PER_TTL
 
-    async def take(self, room: str) -> Grant | Lease:
+    async def take(self, room: str, gone: str | None = None) -> Grant | Lease:
         """The room's lease when this process owns it (the one it already holds, or a new one), used by
-        the caller until it gives it ``back``; else the grant naming the owner. A directory that fails
-        raises SessionError."""
+        the caller until it gives it ``back``; else the grant naming the owner. ``gone`` is an owner
+        the client could not reach: when the directory still names it, this waits for its claim to
+        lapse (at most one ttl; a live owner renews it meanwhile and is named again) and claims the
+        room that instant, instead of the client asking again and again until it has. The hint is
+        never trusted beyond that wait: ownership changes only as the directory grants it. A
+        directory that fails raises SessionError."""
         sent = time.monotonic()
         grant = await self.directory.lease(room, self.me)
+        if grant.owner != self.me and gone is not None and grant.owner == gone:
+            left = await self.directory.expires_in(room)
+            if left is not None and left <= self.directory.directory.ttl_s:
+                await asyncio.sleep(left + LAPSE_MARGIN_S)
+                sent = time.monotonic()
+                grant = await self.directory.lease(room, self.me)
         if grant.owner != self.me:
             return grant
         with self._lock:

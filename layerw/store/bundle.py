@@ -48,13 +48,14 @@ class FetchStats:
 
 class StoreBundle(Bundle):
     def __init__(self, url: str, game: str, *, channel: str | None = None, version: str | None = None,
-                 options: dict[str, Any] | None = None, cache_dir: Path | None = None) -> None:
+                 options: dict[str, Any] | None = None, cache_dir: Path | None = None, store: Store | None = None) -> None:
         self.url = url
         self.options = dict(options or {})
         self.cache = ChunkCache(cache_dir)
         self.stats = FetchStats()
         self._lock = threading.Lock()
-        self._store: Store | None = None
+        self._store: Store | None = store  # given: the caller's, shared (an S3 client costs ~0.1-0.5 s of CPU to make)
+        self._owns_store = store is None
         with tracing.span("load", game=game, store=url, channel=channel or "", version=version or ""):
             self.manifest = self.store.resolve(game, channel, version)
             self.config = self.manifest.config
@@ -68,12 +69,12 @@ class StoreBundle(Bundle):
             if self._store is None:
                 from layerw.store import open_store
 
-                self._store = open_store(self.url, **self.options)
+                self._store, self._owns_store = open_store(self.url, **self.options), True
             return self._store
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state["_store"], state["_lock"] = None, None
+        state["_store"], state["_lock"], state["_owns_store"] = None, None, True  # reopened where it is unpickled
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -81,9 +82,9 @@ class StoreBundle(Bundle):
         self._lock = threading.Lock()
 
     def close(self) -> None:
-        if self._store is not None:
+        if self._store is not None and self._owns_store:
             self._store.close()
-            self._store = None
+        self._store = None
 
     def __enter__(self) -> StoreBundle:
         return self

@@ -22,7 +22,8 @@
 //       ?inputs= ?seed= ?fast ?spectate ?window=N ?lead=N ?dev=1 (the dev checks, listed on
 //       the page by dev-overlay.js, each once with its tick and, for one found in a host call, the game's
 //       source line; dismissable). Playing alone, the game's saves live in
-//       IndexedDB (?saves=0: none); a room keeps none. Shows a progress bar while loading and a clear message
+//       IndexedDB (?saves=0: none), and when `layerw serve` served the page also on that server under
+//       this browser's player key (online-saves.js, player-key.js; ?online=0: this browser only); a room keeps none. Shows a progress bar while loading and a clear message
 //       on failure ("reconnecting…" while a room connection is retried), and exposes
 //       window.layerw = {tick, stateHash(), audioHash(), renderer: {name, glRenderer}, status, error,
 //       errorFrames (a crash's wasm frames, innermost first: {offset, function, file, line}, named from
@@ -40,6 +41,8 @@ import { ComponentGame } from "./component-game.js";
 import { Devices } from "./devices.js";
 import { LayerWError } from "./errors.js";
 import { Game } from "./game.js";
+import { OnlineSaves } from "./online-saves.js";
+import { PlayerKey } from "./player-key.js";
 import { SaveStore } from "./saves.js";
 import { SoundPanel } from "./sound-panel.js";
 import { InputState, Recording } from "./input.js";
@@ -211,6 +214,7 @@ export async function play({ canvas, progress, progressText, error, status = nul
       ms: Object.fromEntries(PARTS.map((p) => [p, client.loop.timing.meanMs(p)])) } : null),
     load: null,
     saves: null, // the SaveStore when playing alone
+    online: null, // its OnlineSaves when the page came from `layerw serve` (online-saves.js)
     saveError: null, // the last save IndexedDB refused (also shown on the page)
     session: null,
     firstFrameMs: null,
@@ -306,11 +310,15 @@ export async function play({ canvas, progress, progressText, error, status = nul
       api.session = client.loop.stats;
     } else {
       const { config } = source;
+      const saveMessage = (text) => { showStatus(text); api.saveError = text; };
       const saves = params.get("saves") === "0" ? null : await SaveStore.open(config.name, {
-        slotBytes: config.save_slot_bytes, totalBytes: config.save_total_bytes,
-        onError: (text) => { showStatus(text); api.saveError = text; },
+        slotBytes: config.save_slot_bytes, totalBytes: config.save_total_bytes, onError: saveMessage,
       });
       api.saves = saves;
+      if (saves && meta && !src && params.get("online") !== "0") { // served by `layerw serve`: its /saves too
+        api.online = new OnlineSaves(saves, await PlayerKey.loadOrCreate(), { onMessage: saveMessage });
+        await api.online.pull();
+      }
       api.devProblems = [];
       const overlay = params.get("dev") === "1" ? new DevOverlay(document.body) : null;
       const onProblem = overlay ? (problem) => {

@@ -4,7 +4,8 @@
 // write goes through to IndexedDB in one transaction per write (a slot record is replaced whole:
 // old bytes or new, never a mix). A write IndexedDB refuses (quota exceeded, storage disabled)
 // puts the slot back to its last stored bytes, tells the page (`onError`) at once, and the game's
-// next save_write answers LW_SAVE_STORAGE.
+// next save_write answers LW_SAVE_STORAGE. With online saves (online-saves.js) each slot the game
+// commits is kept marked `unsent` until the server has it (`markSent`), and `onCommit` hears it.
 
 import { SAVE_NAME_MAX, SAVE_RESULTS, SAVE_SLOT_BYTES, SAVE_TOTAL_BYTES } from "./abi.js";
 
@@ -13,7 +14,7 @@ const STORE = "slots";
 const NAME = new RegExp(`^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,${SAVE_NAME_MAX - 1}}$`);
 const R = SAVE_RESULTS;
 
-/** @typedef {{version: number, data: Uint8Array}} Slot */
+/** @typedef {{version: number, data: Uint8Array, unsent?: boolean}} Slot  unsent: not yet on the save server */
 
 /**
  * @param {IDBRequest | IDBTransaction} request
@@ -55,7 +56,8 @@ export class SaveStore {
     keys.forEach((key, i) => {
       const v = values[i];
       const name = String(key).slice(game.length + 1);
-      slots.set(name, v && Number.isInteger(v.version) && v.data instanceof Uint8Array ? { version: v.version, data: v.data } : null);
+      slots.set(name, v && Number.isInteger(v.version) && v.data instanceof Uint8Array
+        ? { version: v.version, data: v.data, unsent: v.unsent === true } : null);
     });
     return new SaveStore(game, db, slots, { slotBytes, totalBytes, onError, log });
   }
@@ -69,8 +71,12 @@ export class SaveStore {
     this.totalBytes = totalBytes;
     this.onError = onError || (() => {});
     this.log = log || ((level, text) => console.warn(text));
-    /** @type {string | null} a failed write the game has not been told of yet */
+    /** @type {{code: number, text: string} | null} a failed write the game has not been told of yet */
     this.failed = null;
+    /** @type {((name: string, slot: Slot) => void) | null} hears each slot the game committed */
+    this.onCommit = null;
+    /** the game's writes are marked unsent until `markSent` (on while online saves run) */
+    this.tracksSent = false;
     this.reported = new Set();
     /** @type {Promise<void>} the latest write on its way to IndexedDB (they commit in order) */
     this.pending = Promise.resolve();
@@ -116,8 +122,9 @@ export class SaveStore {
     const name = slotName(bytes);
     if (name === null || !(version >= 0 && version <= 0x7FFFFFFF)) return R.BAD_ARGUMENT;
     if (this.failed !== null) {
+      const { code } = this.failed;
       this.failed = null;
-      return R.STORAGE;
+      return code;
     }
     if (data.length > this.slotBytes) {
       this.report(name, "SaveTooBig", `${data.length} bytes, over [saves] slot_bytes = ${this.slotBytes}`);
@@ -130,7 +137,7 @@ export class SaveStore {
       return R.FULL;
     }
     const old = this.slots.has(name) ? this.slots.get(name) : undefined;
-    const slot = { version, data: data.slice() };
+    const slot = { version, data: data.slice(), unsent: this.tracksSent };
     this.slots.set(name, slot);
     this.pending = this.put(name, slot, old);
     return R.OK;
@@ -141,15 +148,41 @@ export class SaveStore {
       const tx = this.db.transaction(STORE, "readwrite", { durability: "strict" });
       tx.objectStore(STORE).put(slot, `${this.game}/${name}`);
       await done(tx);
+      if (this.onCommit && this.slots.get(name) === slot) this.onCommit(name, slot);
     } catch (e) {
       if (this.slots.get(name) === slot) { // no later write replaced it: back to what is stored
         if (old === undefined) this.slots.delete(name); else this.slots.set(name, old);
       }
       const text = `${this.game} could not save '${name}': ${(e && e.name) || "Error"}: ${(e && e.message) || e}`;
-      this.failed = text;
       this.report(name, "SaveError", text);
-      this.onError(text);
+      this.refuse(R.STORAGE, text);
     }
+  }
+
+  /** A save failed after the game's write returned: the page hears `text` now, the game's next
+   *  save_write answers `code` (an LW_SAVE_* error). */
+  refuse(code, text) {
+    this.failed = { code, text };
+    this.onError(text);
+  }
+
+  /** Store `slot` (from the save server) as `name` and wait until IndexedDB has it. */
+  async adopt(name, slot) {
+    await this.pending;
+    const tx = this.db.transaction(STORE, "readwrite", { durability: "strict" });
+    tx.objectStore(STORE).put(slot, `${this.game}/${name}`);
+    await done(tx);
+    this.slots.set(name, slot);
+  }
+
+  /** The server has `slot`: unless the game wrote `name` again since, clear its unsent mark. */
+  async markSent(name, slot) {
+    if (this.slots.get(name) !== slot || !slot.unsent) return;
+    const sent = { version: slot.version, data: slot.data, unsent: false };
+    this.slots.set(name, sent);
+    const tx = this.db.transaction(STORE, "readwrite");
+    tx.objectStore(STORE).put(sent, `${this.game}/${name}`);
+    await done(tx);
   }
 
   /** Every write so far has reached IndexedDB (or failed). */

@@ -15,7 +15,11 @@
 // HELLO carries this seat's token and the tick of the newest snapshot this browser took, so within
 // the room's grace period it gets the same seat and only the snapshot blocks that changed (a
 // delta STATE), fast-forwards, and carries on. Close codes that say retrying cannot help
-// (NO_RETRY) fail at once, like running out of retries.
+// (NO_RETRY) fail at once, like running out of retries. A rejoin starts from the server the page
+// came from, which sends it on to the room's owner (CLOSE_ELSEWHERE); when that owner cannot be
+// reached (its process died), the page asks its server again at once naming it (`?gone=OWNER`):
+// the server waits for that owner's lease to lapse and resumes the room from its checkpoint (as
+// layerw/session/client.py does).
 
 import { STRUCTS } from "./abi.js";
 import { LayerWError, ProtocolError, SessionError } from "./errors.js";
@@ -114,6 +118,8 @@ export class Session {
     /** @type {WebSocket | null} */
     this.ws = null;
     this.url = "";
+    /** @type {string | null} an owner a rejoin found unreachable and named to the page's server */
+    this.gone = null;
     /** @type {number | null} */
     this.request = null;
     /** @type {Promise<Session> | null} */
@@ -156,12 +162,21 @@ export class Session {
     return this.joined;
   }
 
-  connect(url, redirects) {
+  /**
+   * @param {string} url the room's socket
+   * @param {number} redirects followed so far
+   * @param {string | null} [owner] the owner `url` is on, when a redirect named it
+   */
+  connect(url, redirects, owner = null) {
     const ws = new WebSocket(url);
     ws.binaryType = "arraybuffer";
     this.ws = ws;
-    this.url = url; // where the room lives: a reconnect goes straight there
-    ws.onopen = () => ws.send(p.hello(this.spectate ? SPECTATOR : PLAYER, this.token, this.baseTick()));
+    this.url = url;
+    let opened = false;
+    ws.onopen = () => {
+      opened = true;
+      ws.send(p.hello(this.spectate ? SPECTATOR : PLAYER, this.token, this.baseTick()));
+    };
     ws.onmessage = (e) => {
       if (!(e.data instanceof ArrayBuffer)) return this.fail(new ProtocolError("the server sent a text frame"));
       this.stats.bytesReceived += e.data.byteLength;
@@ -172,7 +187,12 @@ export class Session {
       if (this.ws !== ws || this.state === SessionState.STOPPED || this.state === SessionState.CLOSED
           || this.state === SessionState.FAILED) return;
       if (e.code === CLOSE_ELSEWHERE && redirects < MAX_REDIRECTS && e.reason) {
-        this.connect(roomSocketUrl(e.reason, this.game.name, this.room), redirects + 1);
+        this.connect(roomSocketUrl(e.reason, this.game.name, this.room), redirects + 1, e.reason);
+        return;
+      }
+      if (owner !== null && !opened && this.state === SessionState.RECONNECTING && this.gone !== owner) {
+        this.gone = owner; // the owner is unreachable: its server waits for its lease, then takes the room
+        this.connect(`${roomSocketUrl(this.base, this.game.name, this.room)}?gone=${encodeURIComponent(owner)}`, 0);
         return;
       }
       if (this.state !== SessionState.CONNECTING && !NO_RETRY.includes(e.code) && this.retries < RETRY_DELAYS_MS.length) {
@@ -193,7 +213,7 @@ export class Session {
     this.onReconnecting({ attempt: this.retries, of: RETRY_DELAYS_MS.length, delayMs, code, reason });
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
-      if (this.state === SessionState.RECONNECTING) this.connect(this.url, 0);
+      if (this.state === SessionState.RECONNECTING) this.connect(roomSocketUrl(this.base, this.game.name, this.room), 0);
     }, delayMs);
   }
 
@@ -233,6 +253,7 @@ export class Session {
           } else if (this.state === SessionState.RECONNECTING) {
             this.to(SessionState.PLAYING);
             this.retries = 0;
+            this.gone = null;
             this.stats.reconnects++;
             this.lastSent = this.lastSent.map((b) => b ^ 0xFF); // resend our input: the last one may have been lost
             this.onReconnected();

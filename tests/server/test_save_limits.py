@@ -82,3 +82,32 @@ def test_save_requests_past_a_players_or_an_addresss_rate_are_refused_429(built:
         assert get(second).status_code == 200  # another player from the same address: its own allowance
         refused = get(second)  # the address's sixth request
         assert refused.status_code == 429 and "this address" in refused.json()["error"]
+
+
+def test_save_request_rates_are_counted_across_two_servers_sharing_redis(built: Callable[[Path], Path],
+                                                                         tmp_path: Path) -> None:
+    """A player's (and an address's) requests spread over two servers draw on one bucket in Redis: a
+    load balancer does not multiply the rate by the number of servers."""
+    catalog = DirCatalog([built(GAMES / "pong")])
+    limits = SaveLimits(player_requests_per_second=0.01, player_burst=4, address_requests_per_second=0.01, address_burst=7)
+    store = LocalStore(tmp_path / "store")
+    first, second = (PlayerKey.load_or_create(tmp_path / f"{name}.key") for name in ("first", "second"))
+    with redis_server(tmp_path / "redis") as redis:
+        rates = [limits.rates(redis.url) for _ in range(2)]
+        apps = [Starlette(routes=save_routes(store, catalog, limits, rates=r)) for r in rates]
+        with serving(apps[0]) as url_a, serving(apps[1]) as url_b, \
+                httpx.Client(base_url=url_a) as a, httpx.Client(base_url=url_b) as b:
+            def get(http: httpx.Client, key: PlayerKey) -> int:
+                return http.get("/saves/pong", headers={"Authorization": key.header}).status_code
+
+            assert [get(a, first), get(b, first), get(a, first), get(b, first)] == [200] * 4  # the player's burst
+            assert (get(a, first), get(b, first)) == (429, 429)  # spent on both servers at once
+            assert [get(b, second), get(a, second), get(b, second)] == [200, 429, 429]  # the address's 7 are spent
+        for r in rates:
+            r.close()
+        one = limits.rates(redis.url)
+        try:
+            keys = sorted(one._redis.keys("layerw:saves-rate:*"))  # bounded: one bucket per player and address
+            assert len(keys) == 3 and all(one._redis.pttl(k) > 0 for k in keys)
+        finally:
+            one.close()

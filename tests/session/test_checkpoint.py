@@ -290,3 +290,38 @@ def test_a_checkpoint_that_cannot_be_read_refuses_the_join_and_loses_nothing(pon
     resumed = Checkpoints(LocalStore(tmp_path / "store")).open("pong", "later", pong, engine, {})
     assert resumed.tick > 0 and resumed.join(p.Hello(p.PLAYER, token, p.NO_BASE)).seat == 0
     resumed.close()
+
+
+def test_a_resume_replays_at_most_replay_s_of_frames(pong: Bundle, engine: Engine, tmp_path: Path) -> None:
+    """A room whose own snapshots are far apart (every 300 ticks): its checkpoints still name a
+    snapshot at most ``replay_s`` of play old (the checkpointer's own), so a resume replays few
+    frames, and the resumed room goes on with the same hashes."""
+    store = LocalStore(tmp_path / "store")
+    replay_s = 0.25  # 15 ticks of pong
+    checkpoints = Checkpoints(store, every_s=0.001, durable=False, replay_s=replay_s)
+    reference: dict[int, str] = {}
+
+    async def first_process() -> int:
+        room = Room("pong/replay", pong, engine, snapshot_every=300, hash_every=10)
+        room.join(p.Hello(p.PLAYER, bytes(p.TOKEN_SIZE), p.NO_BASE))
+        writer = checkpoints.writer("pong", "replay", room)
+        await play(room, writer, 130, reference)
+        await drained(checkpoints)
+        durable = writer.durable_tick
+        assert room.saved[-1].tick == 0  # the room itself kept no snapshot since tick 0
+        await play(room, None, 20, reference)
+        room.close()
+        return durable
+
+    durable = asyncio.run(first_process())
+    head = Checkpoint.decode(store.get(head_key("pong", "replay")))
+    assert head.tick == durable > 100
+    bound = replay_s * pong.config.tick_rate
+    assert 0 < durable - len(head.frames) and len(head.frames) <= bound + 1, (len(head.frames), bound)
+    resumed = checkpoints.open("pong", "replay", pong, engine, {})
+    assert resumed.tick == durable and resumed.game.state_hash() == reference[durable]
+    hashes: dict[int, str] = {}
+    asyncio.run(play(resumed, None, 150 - durable, hashes))
+    assert hashes == {t: h for t, h in reference.items() if t > durable}
+    resumed.close()
+    checkpoints.close()

@@ -135,3 +135,44 @@ def test_fencing_a_stalled_owners_late_checkpoint_is_never_resumed(built: Callab
     assert newest_head(store, "pong", "f") == head_key("pong", "f", 9) in newer
     assert Checkpoint.decode(store.get(head_key("pong", "f", 9))).incarnation.startswith(f"{9:012d}-")
     checkpoints.close()
+
+
+@pytest.mark.parametrize("kind", ["memory", "redis"])
+def test_a_join_naming_a_gone_owner_takes_the_room_the_instant_its_lease_lapses(kind: str, redis_url: str) -> None:
+    """``Leases.take(room, gone=OWNER)``: the directory still names OWNER, so the join waits for its
+    claim to lapse (PTTL) and claims the room then, not a poll later; a hint naming another process
+    than the owner, or an owner that keeps renewing (alive), changes nothing but that bounded wait."""
+    ttl = 0.6
+    d = MemoryDirectory(ttl) if kind == "memory" else RedisDirectory(redis_url, ttl_s=ttl)
+
+    async def story() -> None:
+        loop_dir = LoopDirectory(d)
+        b = Leases(loop_dir, "http://b")
+        try:
+            assert await loop_dir.expires_in("pong/g1") is None
+            await loop_dir.lease("pong/g1", "http://a")  # a claims it, then dies: no renewal
+            left = await loop_dir.expires_in("pong/g1")
+            assert left is not None and 0 < left <= ttl
+            assert await b.take("pong/g1", gone="http://c") == (await loop_dir.lease("pong/g1", "http://a"))  # not the owner
+            started = time.monotonic()
+            taken = await b.take("pong/g1", gone="http://a")
+            waited = time.monotonic() - started
+            assert isinstance(taken, Lease) and taken.grant.owner == "http://b" and taken.held()
+            assert ttl * 0.5 < waited < ttl + 0.2, waited  # the lapse itself, then at once
+
+            alive = await loop_dir.lease("pong/g2", "http://a")
+
+            async def renewing() -> None:
+                for _ in range(8):
+                    await asyncio.sleep(ttl / 4)
+                    assert await loop_dir.renew({"pong/g2": alive}) == {"pong/g2"}
+
+            renewals = asyncio.create_task(renewing())
+            started = time.monotonic()
+            named = await b.take("pong/g2", gone="http://a")  # a lie, or a network that cannot reach a live owner
+            assert named == alive and time.monotonic() - started < ttl + 0.2
+            await renewals
+        finally:
+            await loop_dir.aclose()
+
+    asyncio.run(story())

@@ -20,7 +20,7 @@ from layerw.bundle import Bundle
 from layerw.runtime.engine import Engine
 from layerw.runtime.inputs import InputState
 from layerw.session import protocol as p
-from layerw.session.client import OnlineClient, Outcome, RoomAddress
+from layerw.session.client import OnlineClient, Outcome, Prediction, RoomAddress
 from layerw.session.directory import RedisDirectory
 from layerw.session.replica import Replica
 from layerw.store.local import LocalStore
@@ -42,8 +42,10 @@ class JournalReplica(Replica):
     """A replica that keeps the timeline it ends on: the first WELCOME, every frame it applied (cut
     back when a STATE replaces its state) and its state hash at every hash tick."""
 
+    WINDOW = 0  # on confirmed frames: its journal is the room's timeline
+
     def __init__(self, bundle: Bundle, engine: Engine) -> None:
-        super().__init__(bundle, engine, window=0)  # on confirmed frames: its journal is the room's timeline
+        super().__init__(bundle, engine, window=self.WINDOW)
         self.first: p.Welcome | None = None
         self.rejoined: p.Welcome | None = None  # the WELCOME after the server came back
         self.frames: dict[int, p.Frame] = {}
@@ -82,9 +84,10 @@ class Player:
     killed server's claim may take a while to lapse)."""
 
     def __init__(self, bundle: Bundle, engine: Engine, address: str, journal: type[JournalReplica] = JournalReplica,
-                 source: str | None = None) -> None:
+                 source: str | None = None, prediction: Prediction | None = None) -> None:
         self.bundle, self.engine = bundle, engine
-        self.client = OnlineClient(bundle, engine, retry_delays_s=(0.2, 0.5, 1, 1, 2, 2, 4, 4, 8), source=source)
+        self.client = OnlineClient(bundle, engine, retry_delays_s=(0.2, 0.5, 1, 1, 2, 2, 4, 4, 8), source=source,
+                                   prediction=prediction or Prediction())
         self.journal = self.client.replica = journal(bundle, engine)
         self.outcome: list[Outcome | BaseException] = []
         self.thread = threading.Thread(target=self._play, args=(address,), daemon=True)
@@ -186,3 +189,47 @@ def test_another_server_behind_redis_resumes_a_killed_servers_room(built: Callab
         player.check_resumed(seen_at_kill)
         assert [r["room"] for r in get_json(f"{urls[1]}/rooms")] == ["r"]  # type: ignore[attr-defined]
     assert "resumed at tick" in (tmp_path / "serve-1.log").read_text()
+
+
+class PredictingJournal(JournalReplica):
+    """A journal of a player that runs ahead of the room (rollback): what it keeps is its confirmed
+    timeline — each confirmed frame, and the confirmed state's hash at every hash tick (the one it
+    reports to the room), never a predicted state's."""
+
+    WINDOW = 8
+
+    def apply(self, frame: p.Frame) -> bytes | None:
+        self.frames[frame.tick] = frame
+        report = Replica.apply(self, frame)
+        self.highest = max(self.highest, self.confirmed)
+        if self.confirmed % self.hash_every == 0:
+            self.hashes[self.confirmed] = self.rollback.confirmed_hash()
+        return report
+
+
+def test_a_predicting_players_confirmed_chain_survives_a_kill(built: Callable[[Path], Path], engine: Engine,
+                                                             tmp_path: Path) -> None:
+    """A player predicting 4 ticks ahead (so its game state is mostly ahead of the room's when the
+    server dies): the server is killed with SIGKILL and started again, the player rejoins its seat,
+    and its confirmed hash chain is an uninterrupted run's."""
+    bundle, store, env = published(built, tmp_path)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with process(serve_command(store, port), tmp_path / "serve-1.log", env) as first:
+        wait_serving(url, first, tmp_path / "serve-1.log")
+        player = Player(bundle, engine, f"{url}/play/pong?room=r", PredictingJournal, prediction=Prediction(window=8, lead=4))
+        player.reach(KILL_AT)
+        deadline = time.monotonic() + 5
+        while player.journal.tick <= player.journal.confirmed and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert player.journal.tick > player.journal.confirmed  # it runs ahead of the room as it dies
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(10)
+        seen_at_kill = player.journal.highest
+    with process(serve_command(store, port), tmp_path / "serve-2.log", env) as second:
+        wait_serving(url, second, tmp_path / "serve-2.log")
+        outcome = player.outcome
+        player.check_resumed(seen_at_kill)
+    result = outcome[0]
+    assert isinstance(result, Outcome) and result.predicted > 0  # it predicted all along, and the chain still holds
+    assert "resumed at tick" in (tmp_path / "serve-2.log").read_text()

@@ -21,6 +21,7 @@ import wasmtime
 from layerw.config import GameConfig
 from layerw.server.app import create_app
 from layerw.server.catalog import StoreCatalog
+from layerw.server.save_routes import SaveLimits
 from layerw.store.local import LocalStore
 from layerw.store.publish import PublishResult, publish
 from tests.server_thread import serving
@@ -97,9 +98,11 @@ def with_asset(build_dir: Path, dest: Path, asset: str, data: bytes) -> Path:
 
 
 @contextmanager
-def store_server(root: Path, *, serve_symbols: bool = False, **room_options: int) -> Iterator[StoreServer]:
+def store_server(root: Path, *, serve_symbols: bool = False, save_limits: SaveLimits | None = None,
+                 **room_options: int) -> Iterator[StoreServer]:
     store = LocalStore(root)
-    app = create_app(StoreCatalog(store), store=store, room_options=room_options or None, serve_symbols=serve_symbols)
+    app = create_app(StoreCatalog(store), store=store, room_options=room_options or None, serve_symbols=serve_symbols,
+                     save_limits=save_limits)
     recorder = Recorder(app)
     with serving(recorder) as url:
         yield StoreServer(store, url, recorder)
