@@ -421,15 +421,16 @@ GPU_WRITE_BUFFER = _s(
     F("handle", "u32"), F("offset", "u32", doc="a multiple of 4"),
 )
 GPU_TEXTURE = _s(
-    "lw_gpu_texture_rec", "Create a 2D texture (one mip level, one sample).",
+    "lw_gpu_texture_rec", "Create a 2D texture (one sample) with `mip_levels` mip levels, each written by the guest.",
     F("handle", "u32"), F("width", "u32"), F("height", "u32"), F("format", "u32", doc="LW_GPU_FORMAT_*"),
-    F("usage", "u32", doc="LW_GPU_TEXTURE_* bits"), F("reserved", "u32"),
+    F("usage", "u32", doc="LW_GPU_TEXTURE_* bits"),
+    F("mip_levels", "u32", doc="0 or 1: one level; up to 1 + log2(max(width, height)) for a sampled colour texture"),
 )
 GPU_WRITE_TEXTURE = _s(
     "lw_gpu_write_texture_rec", "Write texels (the tail: `height` rows of `bytes_per_row`) into a COPY_DST "
-    "colour texture's rect.",
+    "colour texture's rect, in mip level `mip_level` (its size: the texture's halved `mip_level` times, at least 1).",
     F("handle", "u32"), F("x", "u32"), F("y", "u32"), F("width", "u32"), F("height", "u32"),
-    F("bytes_per_row", "u32"),
+    F("bytes_per_row", "u32"), F("mip_level", "u32"),
 )
 GPU_SAMPLER = _s(
     "lw_gpu_sampler_rec", "Create a sampler.",

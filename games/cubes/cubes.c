@@ -6,6 +6,8 @@
  * GPU resources are declared when lw_gpu_fresh(f) says the host holds none (the first frame, and
  * after a restore or a join); every frame then writes the uniforms and the instances (a function
  * of the game state, so a restored game draws what the uninterrupted one draws).
+ * The brick texture has a full mip chain (averaged in linear light): far cubes sample a prefiltered
+ * level rather than aliasing single texels, so every GPU draws the same far field.
  * Input: ArrowLeft/ArrowRight turn the camera, ArrowUp/ArrowDown move it in and out, Space stops
  * or restarts the orbit. Each tick recolours a few cubes picked by the seeded generator.
  */
@@ -17,6 +19,8 @@
 #define SIDE 64
 #define CUBES (SIDE * SIDE)
 #define TEX 64
+#define TEX_LEVELS 7     /* 64x64 down to 1x1 */
+#define TEX_TEXELS 5461  /* 64 * 64 + 32 * 32 + ... + 1 */
 #define SHADER_MAX 8192
 #define RECOLOUR_PER_TICK 8
 
@@ -33,7 +37,7 @@ typedef struct { float view_proj[16]; float light[4]; float time[4]; } globals;
 static vertex mesh[24];
 static uint16_t indices[36];
 static instance cubes[CUBES];
-static uint32_t texels[TEX * TEX];
+static uint32_t texels[TEX_TEXELS];  /* every mip level, the largest first */
 static char shader[SHADER_MAX], post[SHADER_MAX];
 
 static struct {
@@ -81,7 +85,17 @@ static void make_mesh(void) {
     }
 }
 
-/* Bricks: light mortar lines over a warm checker. */
+static float to_linear(uint32_t v) {
+    float c = (float)v / 255.0f;
+    return c <= 0.04045f ? c / 12.92f : powf((c + 0.055f) / 1.055f, 2.4f);
+}
+static uint32_t to_srgb(float c) {
+    float s = c <= 0.0031308f ? c * 12.92f : 1.055f * powf(c, 1.0f / 2.4f) - 0.055f;
+    return (uint32_t)(s * 255.0f + 0.5f);
+}
+
+/* Bricks: light mortar lines over a warm checker; then each mip level from the one above, every
+   2x2 block averaged in linear light (the texture is sRGB). */
 static void make_texture(void) {
     for (int y = 0; y < TEX; y++)
         for (int x = 0; x < TEX; x++) {
@@ -90,6 +104,21 @@ static void make_texture(void) {
             uint32_t v = mortar ? 235 : 150 + ((x / 8 + y / 8) & 1) * 50;
             texels[y * TEX + x] = LW_RGB(v, v, v);
         }
+    uint32_t *src = texels;
+    for (int level = 1, size = TEX / 2; level < TEX_LEVELS; level++, size /= 2) {
+        uint32_t *dst = src + 4 * size * size;
+        for (int y = 0; y < size; y++)
+            for (int x = 0; x < size; x++) {
+                uint32_t out = 0xFF000000u;  /* LW_RGB's alpha */
+                for (int c = 0; c < 24; c += 8) {
+                    float sum = 0;
+                    for (int k = 0; k < 4; k++) sum += to_linear((src[(2 * y + k / 2) * 2 * size + 2 * x + k % 2] >> c) & 255u);
+                    out |= to_srgb(sum * 0.25f) << c;
+                }
+                dst[y * size + x] = out;
+            }
+        src = dst;
+    }
 }
 
 /* A preloaded asset (ready now on every host) into `dst`; its length, 0 if missing or too big. */
@@ -142,11 +171,14 @@ static void declare(lw_frame *f) {
     lw_gpu_write_buffer(f, INDICES, 0, indices, sizeof indices);
     lw_gpu_buffer(f, INSTANCES, sizeof cubes, LW_GPU_BUFFER_VERTEX | LW_GPU_BUFFER_COPY_DST);
     lw_gpu_buffer(f, UNIFORMS, 256, LW_GPU_BUFFER_UNIFORM | LW_GPU_BUFFER_COPY_DST);
-    lw_gpu_texture(f, TEXTURE, TEX, TEX, LW_GPU_FORMAT_RGBA8UNORM_SRGB, LW_GPU_TEXTURE_TEXTURE_BINDING | LW_GPU_TEXTURE_COPY_DST);
-    lw_gpu_write_texture(f, TEXTURE, 0, 0, TEX, TEX, TEX * 4, texels);
+    lw_gpu_texture_mips(f, TEXTURE, TEX, TEX, LW_GPU_FORMAT_RGBA8UNORM_SRGB, LW_GPU_TEXTURE_TEXTURE_BINDING | LW_GPU_TEXTURE_COPY_DST,
+                        TEX_LEVELS);
+    const uint32_t *level = texels;
+    for (uint32_t l = 0, size = TEX; l < TEX_LEVELS; l++, level += size * size, size /= 2)
+        lw_gpu_write_texture_level(f, TEXTURE, l, 0, 0, size, size, size * 4, level);
     lw_gpu_texture(f, DEPTH, W, H, LW_GPU_FORMAT_DEPTH24PLUS, LW_GPU_TEXTURE_RENDER_ATTACHMENT);
     lw_gpu_texture(f, SCENE, W, H, LW_GPU_FORMAT_RGBA8UNORM, LW_GPU_TEXTURE_RENDER_ATTACHMENT | LW_GPU_TEXTURE_TEXTURE_BINDING);
-    lw_gpu_sampler(f, SAMPLER, LW_GPU_FILTER_LINEAR, LW_GPU_FILTER_LINEAR, LW_GPU_FILTER_NEAREST,
+    lw_gpu_sampler(f, SAMPLER, LW_GPU_FILTER_LINEAR, LW_GPU_FILTER_LINEAR, LW_GPU_FILTER_LINEAR,
                    LW_GPU_ADDRESS_REPEAT, LW_GPU_ADDRESS_REPEAT, LW_GPU_ADDRESS_REPEAT, LW_GPU_COMPARE_NONE);
     lw_gpu_sampler(f, CLAMP, LW_GPU_FILTER_LINEAR, LW_GPU_FILTER_LINEAR, LW_GPU_FILTER_NEAREST,
                    LW_GPU_ADDRESS_CLAMP_TO_EDGE, LW_GPU_ADDRESS_CLAMP_TO_EDGE, LW_GPU_ADDRESS_CLAMP_TO_EDGE, LW_GPU_COMPARE_NONE);

@@ -41,6 +41,7 @@ from layerw.gfx.gpustream import CODE, LAYOUTS, OP, Command, GpuCommand, where
 
 _BUF_USAGE = sum(abi.GPU_BUFFER_USAGE.values())
 _TEX_USAGE = sum(abi.GPU_TEXTURE_USAGE.values())
+_ONE_LEVEL_USAGE = abi.GPU_TEXTURE_USAGE["RENDER_ATTACHMENT"] | abi.GPU_TEXTURE_USAGE["STORAGE_BINDING"]
 _VIS = sum(abi.GPU_VISIBILITY.values())
 _FORMATS = list(abi.GPU_TEXTURE_FORMATS)
 _VFORMATS = list(abi.GPU_VERTEX_FORMATS)
@@ -214,18 +215,27 @@ class _FrameCheck:
             raise GpuStreamError(f"size {r.width}x{r.height} must be within 1 .. {limit}")
         if not r.usage or r.usage & ~_TEX_USAGE:
             raise GpuStreamError(f"usage {r.usage:#x} must be LW_GPU_TEXTURE_* bits")
-        tex = Texture(r.width, r.height, fmt, r.usage)
+        levels = max(1, r.mip_levels)
+        if levels > max(r.width, r.height).bit_length():
+            raise GpuStreamError(f"{r.mip_levels} mip levels, more than a {r.width}x{r.height} texture has")
+        tex = Texture(r.width, r.height, fmt, r.usage, levels)
         if tex.depth and r.usage & (abi.GPU_TEXTURE_USAGE["COPY_DST"] | abi.GPU_TEXTURE_USAGE["STORAGE_BINDING"]):
             raise GpuStreamError(f"a {fmt} texture cannot be written (COPY_DST, STORAGE_BINDING)")
+        if levels > 1 and (tex.depth or r.usage & _ONE_LEVEL_USAGE):
+            raise GpuStreamError(f"a {fmt} texture with usage {r.usage:#x} has one mip level, not {levels} "
+                                 "(mip levels are for sampled colour textures)")
         self.table.add(TEXTURE, r.handle, tex, "texture")
 
     def write_texture(self, cmd: GpuCommand, r: Any) -> None:
         tex = self._texture(r.handle, abi.GPU_TEXTURE_USAGE["COPY_DST"], "COPY_DST")
         if tex.depth:
             raise GpuStreamError(f"texture {r.handle} is {tex.format}: depth textures are written by passes only")
-        if not (r.width and r.height and r.x + r.width <= tex.width and r.y + r.height <= tex.height):
+        if r.mip_level >= tex.mip_levels:
+            raise GpuStreamError(f"mip level {r.mip_level} is outside the texture's {tex.mip_levels}")
+        width, height = tex.level_size(r.mip_level)
+        if not (r.width and r.height and r.x + r.width <= width and r.y + r.height <= height):
             raise GpuStreamError(f"rect {r.x},{r.y} {r.width}x{r.height} is empty or outside the texture's "
-                                 f"{tex.width}x{tex.height}")
+                                 f"{width}x{height} (mip level {r.mip_level})")
         row = r.width * abi.GPU_TEXTURE_FORMATS[tex.format]
         if r.bytes_per_row < row or len(cmd.data) != r.bytes_per_row * r.height:
             raise GpuStreamError(f"{len(cmd.data)} bytes of {r.height} rows of {r.bytes_per_row} bytes "

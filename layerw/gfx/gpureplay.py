@@ -145,13 +145,14 @@ class GpuReplay:
             self.device.queue.write_buffer(self.objects[(BUFFER, r.handle)], r.offset, cmd.data)
 
     def _texture(self, cmd: GpuCommand, r: Any) -> None:
-        tex = self.device.create_texture(size=(r.width, r.height, 1), format=_FORMATS[r.format], usage=r.usage)
+        tex = self.device.create_texture(size=(r.width, r.height, 1), format=_FORMATS[r.format], usage=r.usage,
+                                         mip_level_count=max(1, r.mip_levels))
         self.objects[(TEXTURE, r.handle)] = (tex, tex.create_view())
 
     def _write_texture(self, cmd: GpuCommand, r: Any) -> None:
         self._submit()
         self.device.queue.write_texture(
-            {"texture": self.objects[(TEXTURE, r.handle)][0], "origin": (r.x, r.y, 0)}, cmd.data,
+            {"texture": self.objects[(TEXTURE, r.handle)][0], "mip_level": r.mip_level, "origin": (r.x, r.y, 0)}, cmd.data,
             {"bytes_per_row": r.bytes_per_row, "rows_per_image": r.height}, (r.width, r.height, 1))
 
     def _sampler(self, cmd: GpuCommand, r: Any) -> None:

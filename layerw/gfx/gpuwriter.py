@@ -77,12 +77,13 @@ class GpuWriter(CommandWriter):
     def write_buffer(self, handle: int, offset: int, data: bytes | bytearray | memoryview) -> None:
         self._gpu("WRITE_BUFFER", _pack(abi.GPU_WRITE_BUFFER, handle, offset), data)
 
-    def texture(self, handle: int, width: int, height: int, format: Code, usage: int) -> None:
-        self._gpu("TEXTURE", _pack(abi.GPU_TEXTURE, handle, width, height, code("format", format), usage, 0))
+    def texture(self, handle: int, width: int, height: int, format: Code, usage: int, mip_levels: int = 1) -> None:
+        self._gpu("TEXTURE", _pack(abi.GPU_TEXTURE, handle, width, height, code("format", format), usage, mip_levels))
 
     def write_texture(self, handle: int, x: int, y: int, width: int, height: int, bytes_per_row: int,
-                      data: bytes | bytearray | memoryview) -> None:
-        self._gpu("WRITE_TEXTURE", _pack(abi.GPU_WRITE_TEXTURE, handle, x, y, width, height, bytes_per_row), data)
+                      data: bytes | bytearray | memoryview, mip_level: int = 0) -> None:
+        self._gpu("WRITE_TEXTURE", _pack(abi.GPU_WRITE_TEXTURE, handle, x, y, width, height, bytes_per_row, mip_level),
+                  data)
 
     def sampler(self, handle: int, filter: Code = "nearest", address: Code = "clamp-to-edge",
                 compare: Code = "none") -> None:

@@ -25,6 +25,7 @@ import { pyFloat, pyList } from "./pyformat.js";
 const sum = (o) => Object.values(o).reduce((a, b) => a + b, 0);
 const BUF_USAGE = sum(GPU_BUFFER_USAGE);
 const TEX_USAGE = sum(GPU_TEXTURE_USAGE);
+const ONE_LEVEL_USAGE = GPU_TEXTURE_USAGE.RENDER_ATTACHMENT | GPU_TEXTURE_USAGE.STORAGE_BINDING;
 const VIS = sum(GPU_VISIBILITY);
 const L = GPU_LIMITS;
 const BUFFER_BINDINGS = { uniform: GPU_BUFFER_USAGE.UNIFORM, storage: GPU_BUFFER_USAGE.STORAGE, "read-only-storage": GPU_BUFFER_USAGE.STORAGE };
@@ -244,9 +245,17 @@ class FrameCheck {
       throw new GpuStreamError(`size ${r.width}x${r.height} must be within 1 .. ${limit}`);
     }
     if (!r.usage || has(r.usage, ~TEX_USAGE)) throw new GpuStreamError(`usage ${hex(r.usage)} must be LW_GPU_TEXTURE_* bits`);
-    const tex = new Texture(r.width, r.height, fmt, r.usage);
+    const levels = Math.max(1, r.mip_levels);
+    if (levels > 32 - Math.clz32(Math.max(r.width, r.height))) {
+      throw new GpuStreamError(`${r.mip_levels} mip levels, more than a ${r.width}x${r.height} texture has`);
+    }
+    const tex = new Texture(r.width, r.height, fmt, r.usage, levels);
     if (tex.depth && has(r.usage, GPU_TEXTURE_USAGE.COPY_DST | GPU_TEXTURE_USAGE.STORAGE_BINDING)) {
       throw new GpuStreamError(`a ${fmt} texture cannot be written (COPY_DST, STORAGE_BINDING)`);
+    }
+    if (levels > 1 && (tex.depth || has(r.usage, ONE_LEVEL_USAGE))) {
+      throw new GpuStreamError(`a ${fmt} texture with usage ${hex(r.usage)} has one mip level, not ${levels} `
+        + "(mip levels are for sampled colour textures)");
     }
     this.table.add(TEXTURE, r.handle, tex, "texture");
   }
@@ -254,8 +263,11 @@ class FrameCheck {
   writeTexture(cmd, r) {
     const tex = this.textureOf(r.handle, GPU_TEXTURE_USAGE.COPY_DST, "COPY_DST");
     if (tex.depth) throw new GpuStreamError(`texture ${r.handle} is ${tex.format}: depth textures are written by passes only`);
-    if (!(r.width && r.height && r.x + r.width <= tex.width && r.y + r.height <= tex.height)) {
-      throw new GpuStreamError(`rect ${r.x},${r.y} ${r.width}x${r.height} is empty or outside the texture's ${tex.width}x${tex.height}`);
+    if (r.mip_level >= tex.mipLevels) throw new GpuStreamError(`mip level ${r.mip_level} is outside the texture's ${tex.mipLevels}`);
+    const [width, height] = tex.levelSize(r.mip_level);
+    if (!(r.width && r.height && r.x + r.width <= width && r.y + r.height <= height)) {
+      throw new GpuStreamError(`rect ${r.x},${r.y} ${r.width}x${r.height} is empty or outside the texture's ${width}x${height} `
+        + `(mip level ${r.mip_level})`);
     }
     const row = r.width * GPU_TEXEL_BYTES[GPU_TEXTURE_FORMATS.indexOf(tex.format)];
     if (r.bytes_per_row < row || cmd.data.length !== r.bytes_per_row * r.height) {

@@ -166,13 +166,14 @@ export class GpuReplay {
       case "TEXTURE": {
         const texture = dev.createTexture({
           size: [r.width, r.height], format: /** @type {GPUTextureFormat} */ (GPU_TEXTURE_FORMATS[r.format]), usage: r.usage,
+          mipLevelCount: Math.max(1, r.mip_levels),
         });
         this.objects.set(key(TEXTURE, r.handle), { texture, view: texture.createView() });
         break;
       }
       case "WRITE_TEXTURE":
         this.submit();
-        dev.queue.writeTexture({ texture: this.objects.get(key(TEXTURE, r.handle)).texture, origin: [r.x, r.y] }, cmd.data,
+        dev.queue.writeTexture({ texture: this.objects.get(key(TEXTURE, r.handle)).texture, mipLevel: r.mip_level, origin: [r.x, r.y] }, cmd.data,
           { bytesPerRow: r.bytes_per_row, rowsPerImage: r.height }, [r.width, r.height]);
         break;
       case "SAMPLER": {

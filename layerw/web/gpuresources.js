@@ -21,13 +21,24 @@ export class Buffer {
 }
 
 export class Texture {
-  constructor(width, height, format, usage) {
+  constructor(width, height, format, usage, mipLevels = 1) {
     this.width = width;
     this.height = height;
     this.format = format;
     this.usage = usage;
+    this.mipLevels = mipLevels;
     this.depth = texelBytes(format) === 0;
-    this.memory = width * height * Math.max(4, texelBytes(format));
+    let texels = 0;
+    for (let level = 0; level < mipLevels; level++) {
+      const [w, h] = this.levelSize(level);
+      texels += w * h;
+    }
+    this.memory = texels * Math.max(4, texelBytes(format));
+  }
+
+  /** Width and height of mip level `level`. @param {number} level @returns {[number, number]} */
+  levelSize(level) {
+    return [Math.max(1, this.width >> level), Math.max(1, this.height >> level)];
   }
 }
 

@@ -188,14 +188,14 @@ _Static_assert(sizeof(lw_gpu_write_buffer_rec) == 8, "lw_gpu_write_buffer_rec la
 _Static_assert(offsetof(lw_gpu_write_buffer_rec, handle) == 0, "lw_gpu_write_buffer_rec.handle");
 _Static_assert(offsetof(lw_gpu_write_buffer_rec, offset) == 4, "lw_gpu_write_buffer_rec.offset");
 
-/* Create a 2D texture (one mip level, one sample). */
+/* Create a 2D texture (one sample) with `mip_levels` mip levels, each written by the guest. */
 typedef struct lw_gpu_texture_rec {
     uint32_t handle;
     uint32_t width;
     uint32_t height;
     uint32_t format;  /* LW_GPU_FORMAT_* */
     uint32_t usage;  /* LW_GPU_TEXTURE_* bits */
-    uint32_t reserved;
+    uint32_t mip_levels;  /* 0 or 1: one level; up to 1 + log2(max(width, height)) for a sampled colour texture */
 } lw_gpu_texture_rec;
 _Static_assert(sizeof(lw_gpu_texture_rec) == 24, "lw_gpu_texture_rec layout");
 _Static_assert(offsetof(lw_gpu_texture_rec, handle) == 0, "lw_gpu_texture_rec.handle");
@@ -203,9 +203,9 @@ _Static_assert(offsetof(lw_gpu_texture_rec, width) == 4, "lw_gpu_texture_rec.wid
 _Static_assert(offsetof(lw_gpu_texture_rec, height) == 8, "lw_gpu_texture_rec.height");
 _Static_assert(offsetof(lw_gpu_texture_rec, format) == 12, "lw_gpu_texture_rec.format");
 _Static_assert(offsetof(lw_gpu_texture_rec, usage) == 16, "lw_gpu_texture_rec.usage");
-_Static_assert(offsetof(lw_gpu_texture_rec, reserved) == 20, "lw_gpu_texture_rec.reserved");
+_Static_assert(offsetof(lw_gpu_texture_rec, mip_levels) == 20, "lw_gpu_texture_rec.mip_levels");
 
-/* Write texels (the tail: `height` rows of `bytes_per_row`) into a COPY_DST colour texture's rect. */
+/* Write texels (the tail: `height` rows of `bytes_per_row`) into a COPY_DST colour texture's rect, in mip level `mip_level` (its size: the texture's halved `mip_level` times, at least 1). */
 typedef struct lw_gpu_write_texture_rec {
     uint32_t handle;
     uint32_t x;
@@ -213,14 +213,16 @@ typedef struct lw_gpu_write_texture_rec {
     uint32_t width;
     uint32_t height;
     uint32_t bytes_per_row;
+    uint32_t mip_level;
 } lw_gpu_write_texture_rec;
-_Static_assert(sizeof(lw_gpu_write_texture_rec) == 24, "lw_gpu_write_texture_rec layout");
+_Static_assert(sizeof(lw_gpu_write_texture_rec) == 28, "lw_gpu_write_texture_rec layout");
 _Static_assert(offsetof(lw_gpu_write_texture_rec, handle) == 0, "lw_gpu_write_texture_rec.handle");
 _Static_assert(offsetof(lw_gpu_write_texture_rec, x) == 4, "lw_gpu_write_texture_rec.x");
 _Static_assert(offsetof(lw_gpu_write_texture_rec, y) == 8, "lw_gpu_write_texture_rec.y");
 _Static_assert(offsetof(lw_gpu_write_texture_rec, width) == 12, "lw_gpu_write_texture_rec.width");
 _Static_assert(offsetof(lw_gpu_write_texture_rec, height) == 16, "lw_gpu_write_texture_rec.height");
 _Static_assert(offsetof(lw_gpu_write_texture_rec, bytes_per_row) == 20, "lw_gpu_write_texture_rec.bytes_per_row");
+_Static_assert(offsetof(lw_gpu_write_texture_rec, mip_level) == 24, "lw_gpu_write_texture_rec.mip_level");
 
 /* Create a sampler. */
 typedef struct lw_gpu_sampler_rec {
@@ -491,10 +493,10 @@ static inline void lw_gpu_buffer(lw_frame *f, uint32_t handle, uint32_t size, ui
     if (r) { r->handle = handle; r->size = size; r->usage = usage; r->reserved = 0; }
 }
 
-/* Create a 2D texture (one mip level, one sample). */
+/* Create a 2D texture (one sample) with `mip_levels` mip levels, each written by the guest. */
 static inline void lw_gpu_texture(lw_frame *f, uint32_t handle, uint32_t width, uint32_t height, uint32_t format, uint32_t usage) {
     lw_gpu_texture_rec *r = (lw_gpu_texture_rec *)lw__push(f, LW_GPU_TEXTURE, 0, sizeof(lw_gpu_texture_rec), 1, 0);
-    if (r) { r->handle = handle; r->width = width; r->height = height; r->format = format; r->usage = usage; r->reserved = 0; }
+    if (r) { r->handle = handle; r->width = width; r->height = height; r->format = format; r->usage = usage; r->mip_levels = 1; }
 }
 
 /* Create a sampler. */
@@ -582,14 +584,28 @@ static inline void lw_gpu_write_buffer(lw_frame *f, uint32_t handle, uint32_t of
     if (dst) lw__gpu_copy(dst, data, len);
 }
 
-/* Write `height` rows of `bytes_per_row` bytes into a colour texture's rect. */
-static inline void lw_gpu_write_texture(lw_frame *f, uint32_t handle, uint32_t x, uint32_t y, uint32_t width,
-                                        uint32_t height, uint32_t bytes_per_row, const void *data) {
+/* A texture of `mip_levels` levels (lw_gpu_texture makes one): write each with lw_gpu_write_texture_level. */
+static inline void lw_gpu_texture_mips(lw_frame *f, uint32_t handle, uint32_t width, uint32_t height, uint32_t format,
+                                       uint32_t usage, uint32_t mip_levels) {
+    lw_gpu_texture_rec *r = (lw_gpu_texture_rec *)lw__push(f, LW_GPU_TEXTURE, 0, sizeof(lw_gpu_texture_rec), 1, 0);
+    if (r) { r->handle = handle; r->width = width; r->height = height; r->format = format; r->usage = usage;
+             r->mip_levels = mip_levels; }
+}
+
+/* Write `height` rows of `bytes_per_row` bytes into a rect of a colour texture's mip level `level`. */
+static inline void lw_gpu_write_texture_level(lw_frame *f, uint32_t handle, uint32_t level, uint32_t x, uint32_t y,
+                                              uint32_t width, uint32_t height, uint32_t bytes_per_row, const void *data) {
     uint32_t len = height * bytes_per_row;
     lw_gpu_write_texture_rec *r = (lw_gpu_write_texture_rec *)lw__gpu_push(f, LW_GPU_WRITE_TEXTURE, sizeof *r, len);
     if (!r) return;
     r->handle = handle; r->x = x; r->y = y; r->width = width; r->height = height; r->bytes_per_row = bytes_per_row;
+    r->mip_level = level;
     lw__gpu_copy(r + 1, data, len);
+}
+/* Write `height` rows of `bytes_per_row` bytes into a colour texture's rect (its first mip level). */
+static inline void lw_gpu_write_texture(lw_frame *f, uint32_t handle, uint32_t x, uint32_t y, uint32_t width,
+                                        uint32_t height, uint32_t bytes_per_row, const void *data) {
+    lw_gpu_write_texture_level(f, handle, 0, x, y, width, height, bytes_per_row, data);
 }
 
 /* A WGSL module from `len` bytes of source (e.g. an asset read at lw_game_init). */
