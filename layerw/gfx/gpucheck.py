@@ -50,7 +50,7 @@ _BUFFER_BINDINGS = {"uniform": abi.GPU_BUFFER_USAGE["UNIFORM"], "storage": abi.G
 _TEXTURE_BINDINGS = ("float", "unfilterable-float", "depth")
 _SAMPLER_BINDINGS = ("filtering", "non-filtering", "comparison")
 _PASS_OPS = frozenset({"SET_PIPELINE", "SET_BIND_GROUP", "SET_VERTEX_BUFFER", "SET_INDEX_BUFFER", "DRAW",
-                       "DRAW_INDEXED", "END_PASS"})
+                       "DRAW_INDEXED", "DISPATCH", "END_PASS"})
 _DRAW, _DRAW_INDEXED, _SET_BIND_GROUP = CODE["DRAW"], CODE["DRAW_INDEXED"], CODE["SET_BIND_GROUP"]
 _RECORDS = {op.code: LAYOUTS[op.record.name].tuple for op in OP.values()}
 
@@ -75,6 +75,7 @@ class PassState:
     groups_checked: bool = False  # the bound groups fit the pipeline (reset by SET_PIPELINE, SET_BIND_GROUP)
     vertex: dict[int, int] = field(default_factory=dict)  # slot -> bytes bound
     index: tuple[int, int] | None = None  # (bytes bound, bytes per index)
+    compute: bool = False  # a compute pass: pipelines are compute pipelines, and it dispatches, never draws
 
 
 class GpuChecker:
@@ -98,7 +99,7 @@ class GpuChecker:
             except GpuStreamError as e:
                 raise GpuStreamError(f"{where(cmd, i)}: {e}") from None
         if frame.pass_state is not None:
-            raise GpuStreamError("the frame ends inside a render pass (no END_PASS)")
+            raise GpuStreamError("the frame ends inside a render pass or compute pass (no END_PASS)")
         self.table = table
         return frame.drew_frame
 
@@ -110,14 +111,14 @@ class _FrameCheck:
     def __init__(self, table: GpuTable, width: int, height: int) -> None:
         self.table, self.width, self.height = table, width, height
         self.pass_state: PassState | None = None
-        self.passes = self.draws = self.vertices = 0
+        self.passes = self.draws = self.vertices = self.workgroups = 0
         self.drew_frame = False
 
     def fast(self, cmd: tuple[int, ...]) -> None:
         """A pass command with one record, as parsed: (code, 1, 0, reserved, *fields)."""
         state = self.pass_state
         if state is None:
-            raise GpuStreamError("only allowed inside a render pass")
+            raise GpuStreamError("only allowed inside a pass")
         code = cmd[0]
         if code == _DRAW:
             self._draw_one(state, cmd[4], cmd[5], cmd[6], cmd[7])
@@ -146,6 +147,8 @@ class _FrameCheck:
         """Draws of ``vertices`` vertex invocations in all, reading per-vertex data up to element
         ``vertex_end`` (0: nothing known, e.g. indexed) and per-instance data up to ``instance_end``."""
         p = state.pipeline
+        if state.compute:
+            raise GpuStreamError("a compute pass dispatches, it does not draw")
         if p is None:
             raise GpuStreamError("no pipeline is set")
         self.draws += draws
@@ -180,8 +183,8 @@ class _FrameCheck:
     def command(self, cmd: GpuCommand) -> None:
         in_pass = self.pass_state is not None
         if (cmd.name in _PASS_OPS) != in_pass:
-            raise GpuStreamError("only allowed inside a render pass" if not in_pass else
-                                 "not allowed inside a render pass (END_PASS first)")
+            raise GpuStreamError("only allowed inside a pass" if not in_pass else
+                                 "not allowed inside a pass (END_PASS first)")
         getattr(self, cmd.name.lower())(cmd, cmd.rec)
 
     # --- resources ---------------------------------------------------------------------------------
@@ -262,6 +265,9 @@ class _FrameCheck:
             if not e.visibility or e.visibility & ~_VIS:
                 raise GpuStreamError(f"binding {e.binding}: visibility {e.visibility:#x} must be LW_GPU_VISIBILITY_* bits")
             types[e.binding] = enum(abi.GPU_BINDING_TYPES, e.type, f"binding {e.binding}: type", zero=False)
+            if types[e.binding] == "storage" and e.visibility & abi.GPU_VISIBILITY["VERTEX"]:
+                raise GpuStreamError(f"binding {e.binding}: a vertex shader cannot write a storage buffer "
+                                     "(read-only-storage can be read there)")
         self.table.add(LAYOUT, r.handle, Layout(types), "layout")
 
     def pipeline(self, cmd: GpuCommand, r: Any) -> None:
@@ -292,6 +298,15 @@ class _FrameCheck:
         if not cmd.names[0] or (colors and not cmd.names[1]):
             raise GpuStreamError("a pipeline names its vertex entry point, and its fragment one when it has colour targets")
         self.table.add(PIPELINE, r.handle, Pipeline(layouts, tuple(colors), depth, self._slots(cmd)), "pipeline")
+
+    def compute_pipeline(self, cmd: GpuCommand, r: Any) -> None:
+        self.table.get(SHADER, r.shader, "shader")
+        layouts = tuple(r.layouts[:r.layout_count])
+        for h in layouts:
+            self.table.get(LAYOUT, h, "layout")
+        if not cmd.names[0]:
+            raise GpuStreamError("a compute pipeline names its entry point")
+        self.table.add(PIPELINE, r.handle, Pipeline(layouts, (), None, (), compute=True), "pipeline")
 
     def _slots(self, cmd: GpuCommand) -> tuple[VertexSlot, ...]:
         if sum(b.attribute_count for b in cmd.buffers) != len(cmd.attributes):
@@ -382,10 +397,17 @@ class _FrameCheck:
 
     # --- passes ------------------------------------------------------------------------------------
 
-    def begin_pass(self, cmd: GpuCommand, r: Any) -> None:
+    def _count_pass(self) -> None:
         self.passes += 1
         if self.passes > abi.GPU_MAX_PASSES:
-            raise GpuStreamError(f"over the limit of {abi.GPU_MAX_PASSES} render passes per frame")
+            raise GpuStreamError(f"over the limit of {abi.GPU_MAX_PASSES} render and compute passes per frame")
+
+    def begin_compute_pass(self, cmd: GpuCommand, r: Any) -> None:
+        self._count_pass()
+        self.pass_state = PassState((), None, compute=True)
+
+    def begin_pass(self, cmd: GpuCommand, r: Any) -> None:
+        self._count_pass()
         sizes, colors, seen = set(), [], set()
         for a in cmd.items:
             enum(abi.GPU_LOAD_OPS, a.load_op, "load op")
@@ -429,6 +451,9 @@ class _FrameCheck:
         p = self.table.get(PIPELINE, r.handle, "pipeline")
         assert isinstance(p, Pipeline)
         state = self._pass()
+        if p.compute != state.compute:
+            raise GpuStreamError(f"pipeline {r.handle} is a {'compute' if p.compute else 'render'} pipeline, "
+                                 f"the pass is a {'compute' if state.compute else 'render'} pass")
         if p.colors != state.colors or p.depth != state.depth:
             raise GpuStreamError(f"pipeline {r.handle} draws to {list(p.colors)} depth {p.depth}, the pass has "
                                  f"{list(state.colors)} depth {state.depth}")
@@ -454,7 +479,24 @@ class _FrameCheck:
         size = 2 if enum(abi.GPU_INDEX_FORMATS, r.format, "index format") == "uint16" else 4
         self._pass().index = (self._range(r, abi.GPU_BUFFER_USAGE["INDEX"], "INDEX", size), size)
 
+    def dispatch(self, cmd: GpuCommand | None, r: Any) -> None:
+        state = self._pass()
+        if not state.compute:
+            raise GpuStreamError("a render pass draws, it does not dispatch")
+        if state.pipeline is None:
+            raise GpuStreamError("no pipeline is set")
+        limit = abi.GPU_MAX_WORKGROUPS_PER_DIMENSION
+        if max(r.x, r.y, r.z) > limit:
+            raise GpuStreamError(f"{r.x}x{r.y}x{r.z} workgroups: each dimension must be at most {limit}")
+        self.workgroups += r.x * r.y * r.z
+        if self.workgroups > abi.GPU_MAX_WORKGROUPS:
+            raise GpuStreamError(f"over the frame's limit of {abi.GPU_MAX_WORKGROUPS} workgroups")
+        if not state.groups_checked:
+            self._check_groups(state, state.pipeline)
+
     def _range(self, r: Any, usage: int, name: str, align: int) -> int:
+        if self._pass().compute:
+            raise GpuStreamError("a compute pass binds no vertex or index buffers")
         buf = self._buffer(r.handle, usage, name)
         size = r.size or buf.size - r.offset
         if r.offset % align or size < 0 or r.offset + size > buf.size:

@@ -178,9 +178,7 @@ class GpuReplay:
         self.objects[(LAYOUT, r.handle)] = self.device.create_bind_group_layout(entries=entries)
 
     def _pipeline(self, cmd: GpuCommand, r: Any) -> None:
-        layouts = [self.objects[(LAYOUT, h)] for h in r.layouts[:r.layout_count]]
-        layout = (self.device.create_pipeline_layout(bind_group_layouts=layouts) if layouts
-                  else self._wgpu.AutoLayoutMode.auto)
+        layout = self._pipeline_layout(r)
         module = self.objects[(SHADER, r.shader)]
         buffers, at = [], 0
         for b in cmd.buffers:
@@ -207,6 +205,15 @@ class GpuReplay:
                        "front_face": abi.GPU_FRONT_FACES[r.front_face]},
             depth_stencil=depth,
             fragment={"module": module, "entry_point": fs, "targets": targets} if targets else None)
+
+    def _compute_pipeline(self, cmd: GpuCommand, r: Any) -> None:
+        self.objects[(PIPELINE, r.handle)] = self.device.create_compute_pipeline(
+            layout=self._pipeline_layout(r), compute={"module": self.objects[(SHADER, r.shader)], "entry_point": cmd.names[0]})
+
+    def _pipeline_layout(self, r: Any) -> Any:
+        """A pipeline record's explicit layout, or auto when it names none."""
+        layouts = [self.objects[(LAYOUT, h)] for h in r.layouts[:r.layout_count]]
+        return self.device.create_pipeline_layout(bind_group_layouts=layouts) if layouts else self._wgpu.AutoLayoutMode.auto
 
     def _bind_group(self, cmd: GpuCommand, r: Any) -> None:
         layout = (self.objects[(LAYOUT, r.layout)] if r.layout
@@ -240,6 +247,14 @@ class GpuReplay:
             if "stencil" in tex.format:
                 depth.update(stencil_load_op="clear", stencil_store_op="store", stencil_clear_value=0)
         self.pass_ = self.encoder.begin_render_pass(color_attachments=colors, depth_stencil_attachment=depth)
+
+    def _begin_compute_pass(self, cmd: GpuCommand, r: Any) -> None:
+        if self.encoder is None:
+            self.encoder = self.device.create_command_encoder()
+        self.pass_ = self.encoder.begin_compute_pass()
+
+    def _dispatch(self, cmd: GpuCommand | None, r: Any) -> None:
+        self.pass_.dispatch_workgroups(r.x, r.y, r.z)
 
     def _end_pass(self, cmd: GpuCommand, r: Any) -> None:
         self.pass_.end()

@@ -82,6 +82,7 @@ class Pipeline:
     depth: str | None
     slots: tuple[VertexSlot, ...]
     memory: int = 0
+    compute: bool = False  # a compute pipeline (no colours, depth or slots)
 
     @property
     def auto(self) -> bool:

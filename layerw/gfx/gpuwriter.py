@@ -119,6 +119,11 @@ class GpuWriter(CommandWriter):
                     len(vs.encode()), len(fs.encode()))
         self._gpu("PIPELINE", rec, tail)
 
+    def compute_pipeline(self, handle: int, shader: int, entry: str, *, layouts: Sequence[int] = ()) -> None:
+        slots = list(layouts) + [0] * (abi.GPU_MAX_BIND_GROUPS - len(layouts))
+        name = entry.encode()
+        self._gpu("COMPUTE_PIPELINE", _pack(abi.GPU_COMPUTE_PIPELINE, handle, shader, len(layouts), slots, len(name)), name)
+
     def bind_group(self, handle: int, entries: Sequence[tuple[int, int, int, int, int]], *, layout: int = 0,
                    pipeline: int = 0, group: int = 0) -> None:
         """Entries as (binding, kind, handle, offset, size)."""
@@ -131,6 +136,12 @@ class GpuWriter(CommandWriter):
         tail = b"".join(_pack(abi.GPU_COLOR_ATTACHMENT, t, code("load", lo), code("store", so), c)
                         for t, lo, so, c in colors)
         self._gpu("BEGIN_PASS", _pack(abi.GPU_PASS, len(colors), depth, 0, 0, depth_clear, 0), tail)
+
+    def begin_compute_pass(self) -> None:
+        self._gpu("BEGIN_COMPUTE_PASS", _pack(abi.GPU_COMPUTE_PASS, 0))
+
+    def dispatch(self, x: int, y: int = 1, z: int = 1) -> None:
+        self._gpu("DISPATCH", _pack(abi.GPU_DISPATCH, x, y, z))
 
     def end_pass(self) -> None:
         self._gpu("END_PASS", _pack(abi.GPU_END_PASS, 0))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from layerw import abi
 
 TAILLESS = ("DESTROY", "BUFFER", "TEXTURE", "SAMPLER", "END_PASS", "SET_PIPELINE", "SET_BIND_GROUP",
-            "SET_VERTEX_BUFFER", "SET_INDEX_BUFFER", "DRAW", "DRAW_INDEXED")
+            "SET_VERTEX_BUFFER", "SET_INDEX_BUFFER", "DRAW", "DRAW_INDEXED", "BEGIN_COMPUTE_PASS", "DISPATCH")
 # Fields the generated encoder sets itself (the C API predates them); GPU_C has encoders taking them
 DEFAULTS: dict[tuple[str, str], int] = {("TEXTURE", "mip_levels"): 1}
 
@@ -59,6 +59,8 @@ def c_header(banner: str, struct: object) -> str:
         f"#define LW_GPU_MAX_DRAWS {abi.GPU_MAX_DRAWS}",
         f"#define LW_GPU_MAX_VERTICES {abi.GPU_MAX_VERTICES}u",
         f"#define LW_GPU_UNIFORM_ALIGN {abi.GPU_UNIFORM_ALIGN}",
+        f"#define LW_GPU_MAX_WORKGROUPS {abi.GPU_MAX_WORKGROUPS}u",
+        f"#define LW_GPU_MAX_WORKGROUPS_PER_DIMENSION {abi.GPU_MAX_WORKGROUPS_PER_DIMENSION}u",
     ]
     defs += [f"#define LW_GPU_KIND_{k} {v}" for k, v in abi.GPU_KINDS.items()]
     defs += [f"#define LW_GPU_BUFFER_{k} {v}" for k, v in abi.GPU_BUFFER_USAGE.items()]
@@ -210,6 +212,17 @@ static inline void lw_gpu_pipeline(lw_frame *f, const lw_gpu_pipeline_desc *d) {
     lw__gpu_copy(t, d->attributes, attributes); t += attributes;
     lw__gpu_copy(t, d->vs, vs); t += vs;
     lw__gpu_copy(t, d->fs, fs);
+}
+
+/* A compute pipeline running entry point `entry` of `shader`, on `layout_count` layouts (0: auto). */
+static inline void lw_gpu_compute_pipeline(lw_frame *f, uint32_t handle, uint32_t shader, const uint32_t *layouts,
+                                           uint32_t layout_count, const char *entry) {
+    uint32_t n = (uint32_t)__builtin_strlen(entry);
+    lw_gpu_compute_pipeline_rec *r = (lw_gpu_compute_pipeline_rec *)lw__gpu_push(f, LW_GPU_COMPUTE_PIPELINE, sizeof *r, n);
+    if (!r) return;
+    r->handle = handle; r->shader = shader; r->layout_count = layout_count; r->entry_len = n;
+    for (uint32_t i = 0; i < LW_GPU_MAX_BIND_GROUPS; i++) r->layouts[i] = i < layout_count ? layouts[i] : 0;
+    lw__gpu_copy(r + 1, entry, n);
 }
 
 /* A bind group on layout `layout`, or (layout 0) on group `group` of `pipeline`'s auto layout. */

@@ -21,6 +21,7 @@ from layerw.gfx.gpucheck import GpuChecker
 from layerw.gfx.gpuwriter import GpuWriter
 from tests.gfx.gpuscenes import (
     BUFFER,
+    FILL_WGSL,
     SAMPLER,
     TEXTURE,
     TRIANGLE_WGSL,
@@ -29,6 +30,7 @@ from tests.gfx.gpuscenes import (
     U,
     V,
     W,
+    compute_then_show,
     declare_textured,
     declare_triangle,
     draw_textured,
@@ -101,6 +103,22 @@ HOSTILE: dict[str, tuple[Callable[[GpuWriter], None], str]] = {
     "destroy unknown kind": (lambda w: w.destroy(99, 1), "kind 99"),
     "draw outside a pass": (lambda w: w.draw(3), "only allowed inside"),
     "create inside a pass": (lambda w: _pass(w, lambda w: w.buffer(5, 16, U["VERTEX"])), "not allowed inside"),
+    "draw in a compute pass": (lambda w: (w.begin_compute_pass(), w.draw(3), w.end_pass()), "does not draw"),
+    "dispatch in a render pass": (lambda w: _pass(w, lambda w: w.set_pipeline(1), lambda w: w.dispatch(1)),
+                                  "does not dispatch"),
+    "render pipeline in a compute pass": (lambda w: (w.begin_compute_pass(), w.set_pipeline(1), w.end_pass()),
+                                          "is a render pipeline"),
+    "dispatch without pipeline": (lambda w: (w.begin_compute_pass(), w.dispatch(1), w.end_pass()), "no pipeline"),
+    "vertex buffer in a compute pass": (lambda w: (w.begin_compute_pass(), w.set_vertex_buffer(0, 1), w.end_pass()),
+                                        "binds no vertex"),
+    "compute pipeline without entry point": (lambda w: w.compute_pipeline(5, 1, ""), "names its entry point"),
+    "compute pipeline entry point": (lambda w: w.compute_pipeline(5, 1, "main()"), "not a WGSL identifier"),
+    "compute pass left open": (lambda w: w.begin_compute_pass(), "ends inside a render pass or compute pass"),
+    "vertex stage writes storage": (lambda w: w.layout(5, [(0, V["VERTEX"], "storage")]), "cannot write a storage"),
+    "dispatch too wide": (lambda w: (w.shader(5, FILL_WGSL), w.compute_pipeline(5, 5, "fill"), w.begin_compute_pass(),
+                                     w.set_pipeline(5), w.dispatch(65536), w.end_pass()), "at most 65535"),
+    "too many workgroups": (lambda w: (w.shader(5, FILL_WGSL), w.compute_pipeline(5, 5, "fill"), w.begin_compute_pass(),
+                                       w.set_pipeline(5), w.dispatch(65535, 17), w.end_pass()), "workgroups"),
     "pass left open": (lambda w: w.begin_pass([(0, "clear", "store", (0, 0, 0, 1))]), "ends inside a render pass"),
     "pass sizes differ": (lambda w: (w.texture(5, 8, 8, "rgba8unorm", T["RENDER_ATTACHMENT"]),
                                      w.begin_pass([(0, 0, 0, (0, 0, 0, 1)), (5, 0, 0, (0, 0, 0, 1))]), w.end_pass()), "one size"),
@@ -238,6 +256,9 @@ def _command(rng: random.Random, ops: Sequence[abi.Op]) -> bytes:
         tail = bytes(4 * rng.randrange(20))
     elif op.name == "SHADER":
         tail = rng.choice([TRIANGLE_WGSL.encode(), b"  \n", b"fn"])
+    elif op.name == "COMPUTE_PIPELINE":
+        tail = rng.choice([b"fill", b"", b"f l"])
+        fixed = {"entry_len": len(tail), "layout_count": rng.randrange(3)}
     elif op.name == "PIPELINE":
         colors, buffers = rng.randrange(3), rng.randrange(3)
         attrs = [rng.randrange(3) for _ in range(buffers)]
@@ -287,7 +308,8 @@ def cases(random_count: int = 300) -> list[Case]:
     draw_triangle(redraw)
     out += [Case("valid: triangle", (triangle().getvalue(),)),
             Case("valid: triangle again", (triangle().getvalue(), redraw.getvalue())),
-            Case("valid: textured", (textured.getvalue(),)), Case("valid: declarations only", (first,))]
+            Case("valid: textured", (textured.getvalue(),)), Case("valid: declarations only", (first,)),
+            Case("valid: compute then show", (first, _writer(compute_then_show)))]
     rng = random.Random(19)
     for i in range(random_count):
         frames = (first, random_stream(rng))

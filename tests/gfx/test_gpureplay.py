@@ -23,10 +23,12 @@ from tests.gfx.gpuscenes import (
     U,
     V,
     W,
+    compute_then_show,
     declare_textured,
     declare_triangle,
     draw_textured,
     draw_triangle,
+    filled_cells,
     triangle,
 )
 
@@ -120,6 +122,14 @@ def test_a_minified_texture_samples_its_smaller_mip_levels(renderer: WgpuRendere
     w.end_pass()
     px = draw(renderer, w)
     assert tuple(px[H // 2, W // 2]) == (0, 255, 0, 255)
+
+
+def test_a_compute_pass_fills_a_storage_buffer_a_render_pass_then_shows(renderer: WgpuRenderer) -> None:
+    w = GpuWriter()
+    w.gpu_reset()
+    compute_then_show(w)
+    px = draw(renderer, w)
+    assert np.array_equal(px, filled_cells())  # integers end to end: every pixel exact
 
 
 def test_writes_land_in_stream_order(renderer: WgpuRenderer) -> None:
