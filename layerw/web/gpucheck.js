@@ -31,8 +31,9 @@ const L = GPU_LIMITS;
 const BUFFER_BINDINGS = { uniform: GPU_BUFFER_USAGE.UNIFORM, storage: GPU_BUFFER_USAGE.STORAGE, "read-only-storage": GPU_BUFFER_USAGE.STORAGE };
 const TEXTURE_BINDINGS = ["float", "unfilterable-float", "depth"];
 const SAMPLER_BINDINGS = ["filtering", "non-filtering", "comparison"];
-const PASS_OPS = new Set(["SET_PIPELINE", "SET_BIND_GROUP", "SET_VERTEX_BUFFER", "SET_INDEX_BUFFER", "DRAW", "DRAW_INDEXED", "END_PASS"]);
-const MUTATING = new Set(["RESET", "DESTROY", "BUFFER", "TEXTURE", "SAMPLER", "SHADER", "LAYOUT", "PIPELINE", "BIND_GROUP"]);
+const PASS_OPS = new Set(["SET_PIPELINE", "SET_BIND_GROUP", "SET_VERTEX_BUFFER", "SET_INDEX_BUFFER", "DRAW", "DRAW_INDEXED", "DISPATCH", "END_PASS"]);
+const MUTATING = new Set(["RESET", "DESTROY", "BUFFER", "TEXTURE", "SAMPLER", "SHADER", "LAYOUT", "PIPELINE", "BIND_GROUP",
+  "COMPUTE_PIPELINE"]);
 const hex = (n) => `0x${n.toString(16)}`;
 const has = (bits, mask) => (bits & mask) !== 0; // u32 & u32: nonzero-ness survives JS's int32 arithmetic
 
@@ -44,11 +45,12 @@ export function enumName(names, code, what, zero = true) {
   return names[code];
 }
 
-/** What a render pass has bound so far. */
+/** What a render or compute pass has bound so far. */
 class PassState {
-  constructor(colors, depth) {
+  constructor(colors, depth, compute = false) {
     this.colors = colors;
     this.depth = depth;
+    this.compute = compute; // a compute pass: pipelines are compute pipelines, and it dispatches, never draws
     /** @type {Pipeline | null} */ this.pipeline = null;
     this.pipelineHandle = 0;
     /** @type {Map<number, BindGroup>} */ this.groups = new Map();
@@ -80,7 +82,7 @@ export class GpuChecker {
         throw e;
       }
     }
-    if (frame.passState !== null) throw new GpuStreamError("the frame ends inside a render pass (no END_PASS)");
+    if (frame.passState !== null) throw new GpuStreamError("the frame ends inside a render pass or compute pass (no END_PASS)");
     this.table = frame.table;
     return frame.drewFrame;
   }
@@ -99,13 +101,14 @@ class FrameCheck {
     this.passes = 0;
     this.draws = 0;
     this.vertices = 0;
+    this.workgroups = 0;
     this.drewFrame = false;
   }
 
   /** A pass command with one record, read in place at byte `at`. */
   fast(at) {
     const state = this.passState;
-    if (state === null) throw new GpuStreamError("only allowed inside a render pass");
+    if (state === null) throw new GpuStreamError("only allowed inside a pass");
     const b = this.stream.bits;
     const w = at >> 2;
     const code = b[w];
@@ -133,6 +136,7 @@ class FrameCheck {
       }
       case CODE.SET_PIPELINE: this.setPipeline(b[f]); break;
       case CODE.SET_VERTEX_BUFFER: this.setVertexBuffer(b[f], b[f + 1], b[f + 2], b[f + 3]); break;
+      case CODE.DISPATCH: this.dispatch(b[f], b[f + 1], b[f + 2]); break;
       default: this.setIndexBuffer(b[f], b[f + 1], b[f + 2], b[f + 3]); // SET_INDEX_BUFFER
     }
   }
@@ -146,6 +150,7 @@ class FrameCheck {
    *  `vertexEnd` (0: nothing known, e.g. indexed) and per-instance data up to `instanceEnd`. */
   drawn(state, draws, vertices, vertexEnd, instanceEnd) {
     const p = state.pipeline;
+    if (state.compute) throw new GpuStreamError("a compute pass dispatches, it does not draw");
     if (p === null) throw new GpuStreamError("no pipeline is set");
     this.draws += draws;
     this.vertices += vertices;
@@ -185,7 +190,7 @@ class FrameCheck {
   command(cmd) {
     const inPass = this.passState !== null;
     if (PASS_OPS.has(cmd.name) !== inPass) {
-      throw new GpuStreamError(!inPass ? "only allowed inside a render pass" : "not allowed inside a render pass (END_PASS first)");
+      throw new GpuStreamError(!inPass ? "only allowed inside a pass" : "not allowed inside a pass (END_PASS first)");
     }
     if (MUTATING.has(cmd.name) && !this.copied) {
       this.table = this.table.copy();
@@ -211,6 +216,12 @@ class FrameCheck {
       case "PIPELINE": this.pipeline(cmd, r); break;
       case "BIND_GROUP": this.bindGroup(cmd, r); break;
       case "BEGIN_PASS": this.beginPass(cmd, r); break;
+      case "COMPUTE_PIPELINE": this.computePipeline(cmd, r); break;
+      case "BEGIN_COMPUTE_PASS":
+        this.countPass();
+        this.passState = new PassState([], null, true);
+        break;
+      case "DISPATCH": this.dispatch(r.x, r.y, r.z); break;
       case "END_PASS": this.passState = null; break;
       case "DRAW": this.drawBatch(cmd, false); break;
       case "DRAW_INDEXED": this.drawBatch(cmd, true); break;
@@ -293,6 +304,9 @@ class FrameCheck {
         throw new GpuStreamError(`binding ${e.binding}: visibility ${hex(e.visibility)} must be LW_GPU_VISIBILITY_* bits`);
       }
       types.set(e.binding, enumName(GPU_BINDING_TYPES, e.type, `binding ${e.binding}: type`, false));
+      if (types.get(e.binding) === "storage" && has(e.visibility, GPU_VISIBILITY.VERTEX)) {
+        throw new GpuStreamError(`binding ${e.binding}: a vertex shader cannot write a storage buffer (read-only-storage can be read there)`);
+      }
     }
     this.table.add(LAYOUT, r.handle, new Layout(types), "layout");
   }
@@ -323,6 +337,14 @@ class FrameCheck {
       throw new GpuStreamError("a pipeline names its vertex entry point, and its fragment one when it has colour targets");
     }
     this.table.add(PIPELINE, r.handle, new Pipeline(layouts, colors, depth, this.slots(cmd)), "pipeline");
+  }
+
+  computePipeline(cmd, r) {
+    this.table.get(SHADER, r.shader, "shader");
+    const layouts = r.layouts.slice(0, r.layout_count);
+    for (const h of layouts) this.table.get(LAYOUT, h, "layout");
+    if (!cmd.names[0]) throw new GpuStreamError("a compute pipeline names its entry point");
+    this.table.add(PIPELINE, r.handle, new Pipeline(layouts, [], null, [], true), "pipeline");
   }
 
   slots(cmd) {
@@ -432,9 +454,13 @@ class FrameCheck {
 
   // --- passes --------------------------------------------------------------------------------------
 
-  beginPass(cmd, r) {
+  countPass() {
     this.passes += 1;
-    if (this.passes > L.MAX_PASSES) throw new GpuStreamError(`over the limit of ${L.MAX_PASSES} render passes per frame`);
+    if (this.passes > L.MAX_PASSES) throw new GpuStreamError(`over the limit of ${L.MAX_PASSES} render and compute passes per frame`);
+  }
+
+  beginPass(cmd, r) {
+    this.countPass();
     const sizes = new Set();
     const colors = [];
     const seen = new Set();
@@ -471,13 +497,17 @@ class FrameCheck {
   }
 
   pass() {
-    if (this.passState === null) throw new GpuStreamError("only allowed inside a render pass");
+    if (this.passState === null) throw new GpuStreamError("only allowed inside a pass");
     return this.passState;
   }
 
   setPipeline(handle) {
     const p = this.table.get(PIPELINE, handle, "pipeline");
     const state = this.pass();
+    if (p.compute !== state.compute) {
+      const kind = (compute) => (compute ? "compute" : "render");
+      throw new GpuStreamError(`pipeline ${handle} is a ${kind(p.compute)} pipeline, the pass is a ${kind(state.compute)} pass`);
+    }
     if (pyList(p.colors) !== pyList(state.colors) || p.depth !== state.depth) {
       throw new GpuStreamError(`pipeline ${handle} draws to ${pyList(p.colors)} depth ${p.depth ?? "None"}, the pass has `
         + `${pyList(state.colors)} depth ${state.depth ?? "None"}`);
@@ -497,7 +527,19 @@ class FrameCheck {
     this.pass().index = [this.range(handle, offset, size, GPU_BUFFER_USAGE.INDEX, "INDEX", bytes), bytes];
   }
 
+  dispatch(x, y, z) {
+    const state = this.pass();
+    if (!state.compute) throw new GpuStreamError("a render pass draws, it does not dispatch");
+    if (state.pipeline === null) throw new GpuStreamError("no pipeline is set");
+    const limit = L.MAX_WORKGROUPS_PER_DIMENSION;
+    if (Math.max(x, y, z) > limit) throw new GpuStreamError(`${x}x${y}x${z} workgroups: each dimension must be at most ${limit}`);
+    this.workgroups += x * y * z; // each below 2^16: exact in a double
+    if (this.workgroups > L.MAX_WORKGROUPS) throw new GpuStreamError(`over the frame's limit of ${L.MAX_WORKGROUPS} workgroups`);
+    if (!state.groupsChecked) this.checkGroups(state, state.pipeline);
+  }
+
   range(handle, offset, size, usage, name, align) {
+    if (this.pass().compute) throw new GpuStreamError("a compute pass binds no vertex or index buffers");
     const buf = this.bufferOf(handle, usage, name);
     const bound = size || buf.size - offset;
     if (offset % align || bound < 0 || offset + bound > buf.size) {

@@ -63,12 +63,13 @@ export class VertexSlot {
 export class Pipeline {
   /** @param {number[]} layouts bind group layout handles; empty: auto @param {string[]} colors
    *  @param {string | null} depth @param {VertexSlot[]} slots */
-  constructor(layouts, colors, depth, slots) {
+  constructor(layouts, colors, depth, slots, compute = false) {
     this.layouts = layouts;
     this.colors = colors;
     this.depth = depth;
     this.slots = slots;
     this.memory = 0;
+    this.compute = compute; // a compute pipeline (no colours, depth or slots)
   }
 
   get auto() { return this.layouts.length === 0; }
