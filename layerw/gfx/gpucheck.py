@@ -76,6 +76,9 @@ class PassState:
     vertex: dict[int, int] = field(default_factory=dict)  # slot -> bytes bound
     index: tuple[int, int] | None = None  # (bytes bound, bytes per index)
     compute: bool = False  # a compute pass: pipelines are compute pipelines, and it dispatches, never draws
+    # After a draw passed: the furthest vertex and instance element a draw may read with what is bound
+    # (reset by SET_PIPELINE and SET_VERTEX_BUFFER), so the draws after it are checked in a few compares
+    limits: tuple[int, int] | None = None
 
 
 class GpuChecker:
@@ -90,10 +93,11 @@ class GpuChecker:
         """Check one frame's commands (and adopt its table); True when a pass draws into the frame."""
         table = self.table.copy()
         frame = _FrameCheck(table, self.width, self.height)
+        fast = frame.fast
         for i, cmd in enumerate(commands):
             try:
                 if type(cmd) is tuple:
-                    frame.fast(cmd)
+                    fast(cmd)
                 else:
                     frame.command(cmd)  # type: ignore[arg-type]
             except GpuStreamError as e:
@@ -121,7 +125,17 @@ class _FrameCheck:
             raise GpuStreamError("only allowed inside a pass")
         code = cmd[0]
         if code == _DRAW:
+            limits = state.limits
+            if limits is not None:  # the hot path: the same checks as _drawn's, on the bounds it found
+                count, instances = cmd[4], cmd[5]
+                vertices = self.vertices + count * instances
+                if (cmd[6] + count <= limits[0] and cmd[7] + instances <= limits[1] and self.draws < abi.GPU_MAX_DRAWS
+                        and vertices <= abi.GPU_MAX_VERTICES):
+                    self.draws += 1
+                    self.vertices = vertices
+                    return
             self._draw_one(state, cmd[4], cmd[5], cmd[6], cmd[7])
+            state.limits = self._limits(state)
         elif code == _SET_BIND_GROUP:
             index, group = cmd[4], self.table.resources.get((BIND_GROUP, cmd[5]))
             if index >= abi.GPU_MAX_BIND_GROUPS or not isinstance(group, BindGroup):
@@ -142,6 +156,18 @@ class _FrameCheck:
     def _draw_one(self, state: PassState, count: int, instances: int, first: int | None, first_instance: int) -> None:
         vertex_end = first + count if first is not None and count else 0
         self._drawn(state, 1, count * instances, vertex_end, first_instance + instances if instances else 0)
+
+    @staticmethod
+    def _limits(state: PassState) -> tuple[int, int]:
+        """The furthest vertex and instance element (exclusive) a draw may read from the bound slots
+        of the pipeline set; called after a draw passed, so every slot is bound."""
+        assert state.pipeline is not None
+        ends = {"vertex": 2**63, "instance": 2**63}
+        for slot, vs in enumerate(state.pipeline.slots):
+            room = state.vertex[slot] - vs.extent
+            end = 0 if room < 0 else room // vs.stride + 1 if vs.stride else 2**63
+            ends[vs.step] = min(ends[vs.step], end)
+        return ends["vertex"], ends["instance"]
 
     def _drawn(self, state: PassState, draws: int, vertices: int, vertex_end: int, instance_end: int) -> None:
         """Draws of ``vertices`` vertex invocations in all, reading per-vertex data up to element
@@ -459,6 +485,7 @@ class _FrameCheck:
                                  f"{list(state.colors)} depth {state.depth}")
         state.pipeline, state.pipeline_handle = p, r.handle
         state.groups_checked = False
+        state.limits = None
 
     def set_bind_group(self, cmd: GpuCommand | None, r: Any) -> None:
         if r.index >= abi.GPU_MAX_BIND_GROUPS:
@@ -473,7 +500,9 @@ class _FrameCheck:
     def set_vertex_buffer(self, cmd: GpuCommand | None, r: Any) -> None:
         if r.slot >= abi.GPU_MAX_VERTEX_BUFFERS:
             raise GpuStreamError(f"slot {r.slot} is not below {abi.GPU_MAX_VERTEX_BUFFERS}")
-        self._pass().vertex[r.slot] = self._range(r, abi.GPU_BUFFER_USAGE["VERTEX"], "VERTEX", 4)
+        state = self._pass()
+        state.vertex[r.slot] = self._range(r, abi.GPU_BUFFER_USAGE["VERTEX"], "VERTEX", 4)
+        state.limits = None
 
     def set_index_buffer(self, cmd: GpuCommand | None, r: Any) -> None:
         size = 2 if enum(abi.GPU_INDEX_FORMATS, r.format, "index format") == "uint16" else 4

@@ -18,6 +18,7 @@ from layerw import abi
 from layerw.errors import LayerWError
 from layerw.gfx.commands import parse
 from layerw.gfx.gpucheck import GpuChecker
+from layerw.gfx.gpustream import CODE
 from layerw.gfx.gpuwriter import GpuWriter
 from tests.gfx.gpuscenes import (
     BUFFER,
@@ -128,6 +129,8 @@ HOSTILE: dict[str, tuple[Callable[[GpuWriter], None], str]] = {
     "draw without pipeline": (lambda w: _pass(w, lambda w: w.draw(3)), "no pipeline"),
     "draw without vertex buffer": (lambda w: _pass(w, lambda w: w.set_pipeline(1), lambda w: w.draw(3)), "not bound"),
     "draw past the buffer": (_drawing(draw=lambda w: w.draw(4)), "read past"),
+    "a draw past the buffer after one within": (
+        _drawing(draw=lambda w: (w.draw(3), w.raw(CODE["DRAW"], 1, 0, struct.pack("<4I", 1, 1, 3, 0)))), "read past"),
     "batched draws past the buffer": (_drawing(draw=lambda w: (w.draw(3), w.draw(4))), "read past"),
     "batched indexed draws past the index buffer": (
         lambda w: (w.buffer(6, 12, U["INDEX"]), _pass(w, lambda w: w.set_pipeline(1), lambda w: w.set_vertex_buffer(0, 1),
