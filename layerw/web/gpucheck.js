@@ -57,7 +57,22 @@ class PassState {
     this.groupsChecked = false; // the bound groups fit the pipeline (reset by SET_PIPELINE, SET_BIND_GROUP)
     /** @type {Map<number, number>} */ this.vertex = new Map(); // slot -> bytes bound
     /** @type {[number, number] | null} */ this.index = null; // [bytes bound, bytes per index]
+    // After a draw passed: the furthest vertex and instance element a draw may read with what is bound
+    // (reset by SET_PIPELINE and SET_VERTEX_BUFFER), so the draws after it are checked in a few compares
+    /** @type {[number, number] | null} */ this.limits = null;
   }
+}
+
+/** The furthest vertex and instance element (exclusive) a draw may read from the bound slots of the
+ *  pipeline set; called after a draw passed, so every slot is bound. @returns {[number, number]} */
+function drawLimits(state) {
+  const ends = { vertex: Infinity, instance: Infinity };
+  state.pipeline.slots.forEach((vs, slot) => {
+    const room = state.vertex.get(slot) - vs.extent;
+    const end = room < 0 ? 0 : vs.stride ? Math.floor(room / vs.stride) + 1 : Infinity;
+    ends[vs.step] = Math.min(ends[vs.step], end);
+  });
+  return [ends.vertex, ends.instance];
 }
 
 /** Checks frames of one game's GPU commands; `table` is what the game holds after the last frame that passed. */
@@ -114,7 +129,23 @@ class FrameCheck {
     const code = b[w];
     const f = w + 4;
     switch (code) {
-      case CODE.DRAW: this.drawOne(state, b[f], b[f + 1], b[f + 2], b[f + 3]); break;
+      case CODE.DRAW: {
+        const limits = state.limits;
+        if (limits !== null) { // the hot path: the same checks as drawn()'s, on the bounds it found
+          const count = b[f];
+          const instances = b[f + 1];
+          const vertices = this.vertices + count * instances;
+          if (b[f + 2] + count <= limits[0] && b[f + 3] + instances <= limits[1] && this.draws < L.MAX_DRAWS
+              && vertices <= L.MAX_VERTICES) {
+            this.draws += 1;
+            this.vertices = vertices;
+            break;
+          }
+        }
+        this.drawOne(state, b[f], b[f + 1], b[f + 2], b[f + 3]);
+        state.limits = drawLimits(state);
+        break;
+      }
       case CODE.SET_BIND_GROUP: {
         const index = b[f];
         const group = this.table.resources.get(key(BIND_GROUP, b[f + 1]));
@@ -515,11 +546,14 @@ class FrameCheck {
     state.pipeline = p;
     state.pipelineHandle = handle;
     state.groupsChecked = false;
+    state.limits = null;
   }
 
   setVertexBuffer(slot, handle, offset, size) {
     if (slot >= L.MAX_VERTEX_BUFFERS) throw new GpuStreamError(`slot ${slot} is not below ${L.MAX_VERTEX_BUFFERS}`);
-    this.pass().vertex.set(slot, this.range(handle, offset, size, GPU_BUFFER_USAGE.VERTEX, "VERTEX", 4));
+    const state = this.pass();
+    state.vertex.set(slot, this.range(handle, offset, size, GPU_BUFFER_USAGE.VERTEX, "VERTEX", 4));
+    state.limits = null;
   }
 
   setIndexBuffer(handle, format, offset, size) {
