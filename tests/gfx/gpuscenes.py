@@ -115,15 +115,29 @@ SHOW_WGSL = f"""
 """
 
 
+# A loop whose break depends on the buffer (zeros: it is never taken), so no compiler can drop it
+SPIN_WGSL = """
+@group(0) @binding(0) var<storage, read_write> cells: array<u32>;
+@compute @workgroup_size(16) fn fill(@builtin(global_invocation_id) id: vec3u) {
+    var i = 0u;
+    loop {
+        i = i + 1u;
+        if (cells[id.x] == 0xdeadbeefu) { break; }
+    }
+    cells[id.x] = i | 0xff000000u;
+}
+"""
+
+
 def filled_cells() -> np.ndarray:
     """What FILL_WGSL writes, as the H x W x 4 pixels SHOW_WGSL draws."""
     words = (np.arange(W * H, dtype=np.uint64) * 2654435761 % 2**32).astype(np.uint32) | np.uint32(0xFF000000)
     return words.view(np.uint8).reshape(H, W, 4)
 
 
-def compute_then_show(w: GpuWriter) -> None:
+def compute_then_show(w: GpuWriter, fill: str = FILL_WGSL) -> None:
     """Declares (shaders 3, 4; buffer 7; pipelines 3, 4; bind groups 3, 4), fills, then shows."""
-    w.shader(3, FILL_WGSL)
+    w.shader(3, fill)
     w.shader(4, SHOW_WGSL)
     w.buffer(7, W * H * 4, U["STORAGE"])
     w.compute_pipeline(3, 3, "fill")

@@ -17,6 +17,7 @@ from layerw.gfx.writer import rgba
 from tests.gfx.gpuscenes import (
     BUFFER,
     SAMPLER,
+    SPIN_WGSL,
     TEXTURE,
     H,
     T,
@@ -130,6 +131,20 @@ def test_a_compute_pass_fills_a_storage_buffer_a_render_pass_then_shows(renderer
     compute_then_show(w)
     px = draw(renderer, w)
     assert np.array_equal(px, filled_cells())  # integers end to end: every pixel exact
+
+
+def test_a_loop_that_never_breaks_ends_on_lavapipe_and_the_device_stays_usable(renderer: WgpuRenderer) -> None:
+    """What an endless loop does at run time (layerw build refuses the loops that cannot end at all,
+    not one like this, whose break depends on data): lavapipe cuts it at 65535 iterations."""
+    adapter = str(renderer.device.adapter.info.get("device", ""))
+    if "llvmpipe" not in adapter:
+        pytest.skip(f"{adapter}: only lavapipe bounds loops; other drivers reset a device that runs too long")
+    w = GpuWriter()
+    w.gpu_reset()
+    compute_then_show(w, SPIN_WGSL)
+    px = draw(renderer, w)
+    assert tuple(px[0, 0]) == tuple((np.uint32(65535 | 0xFF000000)).tobytes())
+    assert rgb(draw(renderer, triangle())[H - 1, 0]) == pytest.approx((255, 0, 0), abs=12)  # the device still draws
 
 
 def test_writes_land_in_stream_order(renderer: WgpuRenderer) -> None:
