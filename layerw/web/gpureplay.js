@@ -18,7 +18,7 @@ import {
 } from "./abi.js";
 import { GpuStreamError, ShaderError } from "./errors.js";
 import { GpuChecker } from "./gpucheck.js";
-import { BIND_GROUP, BUFFER, LAYOUT, PIPELINE, SAMPLER, SHADER, TEXTURE, key } from "./gpuresources.js";
+import { BIND_GROUP, BUFFER, LAYOUT, PIPELINE, SAMPLER, SHADER, TEXTURE, key, unkey } from "./gpuresources.js";
 import { CODE } from "./gpustream.js";
 
 const BLENDS = {
@@ -128,7 +128,7 @@ export class GpuReplay {
   /** Drop every resource (RESET, an error, close). */
   clear() {
     for (const [k, obj] of this.objects) {
-      const kind = Math.floor(k / 2 ** 32);
+      const [kind] = unkey(k);
       if (kind === BUFFER) obj.destroy();
       else if (kind === TEXTURE) obj.texture.destroy();
     }

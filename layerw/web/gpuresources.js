@@ -87,8 +87,14 @@ export class BindGroup {
   }
 }
 
-/** The table's key of (kind, handle). */
-export function key(kind, handle) { return kind * 2 ** 32 + handle; }
+const KIND_SLOTS = 8; // above every LW_GPU_KIND_*
+
+/** The table's key of (kind, handle): a small integer for every handle a game can create (V8 keeps
+ *  it unboxed, which a per-draw lookup notices), and one of its own for any u32 handle. */
+export function key(kind, handle) { return handle * KIND_SLOTS + kind; }
+
+/** The kind and handle of a table key. @returns {[number, number]} */
+export function unkey(k) { return [k % KIND_SLOTS, Math.floor(k / KIND_SLOTS)]; }
 
 /** (kind, handle) -> resource, with the memory they hold. */
 export class GpuTable {
@@ -132,7 +138,7 @@ export class GpuTable {
     const k = key(kind, handle);
     for (const [other, r] of this.resources) {
       if (r instanceof BindGroup && r.uses.has(k)) {
-        throw new GpuStreamError(`${what}: bind group ${other % 2 ** 32} still uses ${KIND_NAMES[kind]} ${handle}; destroy it first`);
+        throw new GpuStreamError(`${what}: bind group ${unkey(other)[1]} still uses ${KIND_NAMES[kind]} ${handle}; destroy it first`);
       }
     }
     this.resources.delete(k);
