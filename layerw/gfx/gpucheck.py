@@ -38,6 +38,7 @@ from layerw.gfx.gpuresources import (
     VertexSlot,
 )
 from layerw.gfx.gpustream import CODE, LAYOUTS, OP, Command, GpuCommand, where
+from layerw.gfx.wgslloops import endless_loops
 
 _BUF_USAGE = sum(abi.GPU_BUFFER_USAGE.values())
 _TEX_USAGE = sum(abi.GPU_TEXTURE_USAGE.values())
@@ -281,6 +282,8 @@ class _FrameCheck:
     def shader(self, cmd: GpuCommand, r: Any) -> None:
         if not cmd.text.strip():
             raise GpuStreamError("the WGSL source is empty")
+        for line in endless_loops(cmd.text)[:1]:
+            raise GpuStreamError(f"WGSL line {line}: this loop has no break or return, so it never ends")
         self.table.add(SHADER, r.handle, Shader(), "shader")
 
     def layout(self, cmd: GpuCommand, r: Any) -> None:

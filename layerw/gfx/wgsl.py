@@ -3,7 +3,7 @@
 ``layerw build`` runs ``check_tree`` on a game's assets before it builds, so a shader that does not
 compile is reported as ``ShaderError("cubes.wgsl:12: ...")`` at build time; the renderer compiles
 it again when a frame creates it (``gpureplay``), with the line from the compiler. A loop that
-cannot end (``wgslloops``) stops the build too, with its line.
+cannot end (``wgslloops``) stops the build too, with its line (and gpucheck refuses it at load).
 """
 
 from __future__ import annotations

@@ -12,43 +12,58 @@ pass, however long they run.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 
 # A loop head up to its body's "{": `loop`, `while true` (parenthesised or not), `for` with an empty condition
 _HEADS = re.compile(r"\bloop\s*\{|\bwhile\s*(?:\(\s*true\s*\)|true)\s*\{|\bfor\s*\([^;()]*;\s*;[^)]*\)\s*\{")
 _EXIT = re.compile(r"\b(?:break|return)\b")
+_TOKENS = re.compile(r"//|/\*|\*/|\n")
+_BRACES = re.compile(r"[{}]")
 
 
 def strip_comments(code: str) -> str:
     """``code`` with its comments (line comments, and block comments, which nest) dropped, its newlines kept."""
     out: list[str] = []
-    depth, at, n = 0, 0, len(code)
-    while at < n:
-        two = code[at:at + 2]
-        if depth == 0 and two == "//":
-            end = code.find("\n", at)
-            at = n if end < 0 else end
-        elif two == "/*":
-            depth += 1
-            at += 2
-        elif two == "*/" and depth:
-            depth -= 1
-            at += 2
-        else:
-            if depth == 0 or code[at] == "\n":
-                out.append(code[at])
-            at += 1
+    depth, at = 0, 0
+    for m in _TOKENS.finditer(code):
+        token = m.group()
+        if m.start() < at or (token == "\n" and not depth):
+            continue  # inside a line comment skipped already, or a line of code
+        if depth == 0:
+            if token == "*/":
+                continue  # a stray "*/": the compiler reports it
+            out.append(code[at:m.start()])
+            if token == "//":
+                end = code.find("\n", m.start())
+                at = len(code) if end < 0 else end
+                continue
+        if token == "\n":
+            out.append("\n")
+        depth += 1 if token == "/*" else -1 if token == "*/" else 0
+        at = m.end()
+    if depth == 0:
+        out.append(code[at:])
     return "".join(out)
 
 
 def endless_loops(code: str) -> list[int]:
-    """Lines (1-based) of the loops in ``code`` whose body has no break or return."""
+    """Lines (1-based) of the loops in ``code`` whose body has no break or return (linear in its length)."""
     text = strip_comments(code)
-    lines = []
+    closing: dict[int, int] = {}  # "{" -> its "}" (or the end of the text)
+    opened: list[int] = []
+    for m in _BRACES.finditer(text):
+        if m.group() == "{":
+            opened.append(m.start())
+        elif opened:
+            closing[opened.pop()] = m.start()
+    exits = [m.start() for m in _EXIT.finditer(text)]
+    lines: list[int] = []
+    line, counted = 1, 0  # the line of text[counted]
     for head in _HEADS.finditer(text):
-        depth, at = 1, head.end()
-        while depth and at < len(text):
-            depth += {"{": 1, "}": -1}.get(text[at], 0)
-            at += 1
-        if not _EXIT.search(text, head.end(), at):
-            lines.append(text.count("\n", 0, head.start()) + 1)
+        body, end = head.end() - 1, closing.get(head.end() - 1, len(text))
+        i = bisect_left(exits, body)
+        if i == len(exits) or exits[i] > end:
+            line += text.count("\n", counted, head.start())
+            counted = head.start()
+            lines.append(line)
     return lines

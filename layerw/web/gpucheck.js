@@ -21,6 +21,7 @@ import {
 } from "./gpuresources.js";
 import { CODE } from "./gpustream.js";
 import { pyFloat, pyList } from "./pyformat.js";
+import { endlessLoops } from "./wgslloops.js";
 
 const sum = (o) => Object.values(o).reduce((a, b) => a + b, 0);
 const BUF_USAGE = sum(GPU_BUFFER_USAGE);
@@ -241,6 +242,9 @@ class FrameCheck {
       case "SAMPLER": this.sampler(r); break;
       case "SHADER":
         if (isBlank(cmd.text)) throw new GpuStreamError("the WGSL source is empty");
+        for (const line of endlessLoops(cmd.text).slice(0, 1)) {
+          throw new GpuStreamError(`WGSL line ${line}: this loop has no break or return, so it never ends`);
+        }
         this.table.add(SHADER, r.handle, new Shader(), "shader");
         break;
       case "LAYOUT": this.layout(cmd, r); break;
