@@ -54,6 +54,7 @@ _PASS_OPS = frozenset({"SET_PIPELINE", "SET_BIND_GROUP", "SET_VERTEX_BUFFER", "S
                        "DRAW_INDEXED", "DISPATCH", "END_PASS"})
 _DRAW, _DRAW_INDEXED, _SET_BIND_GROUP = CODE["DRAW"], CODE["DRAW_INDEXED"], CODE["SET_BIND_GROUP"]
 _RECORDS = {op.code: LAYOUTS[op.record.name].tuple for op in OP.values()}
+_MAX_DRAWS, _MAX_VERTICES, _MAX_BIND_GROUPS = abi.GPU_MAX_DRAWS, abi.GPU_MAX_VERTICES, abi.GPU_MAX_BIND_GROUPS
 
 
 def enum(names: Sequence[str], code: int, what: str, *, zero: bool = True) -> str:
@@ -128,10 +129,10 @@ class _FrameCheck:
         if code == _DRAW:
             limits = state.limits
             if limits is not None:  # the hot path: the same checks as _drawn's, on the bounds it found
-                count, instances = cmd[4], cmd[5]
+                _, _, _, _, count, instances, first, first_instance = cmd
                 vertices = self.vertices + count * instances
-                if (cmd[6] + count <= limits[0] and cmd[7] + instances <= limits[1] and self.draws < abi.GPU_MAX_DRAWS
-                        and vertices <= abi.GPU_MAX_VERTICES):
+                if (first + count <= limits[0] and first_instance + instances <= limits[1] and self.draws < _MAX_DRAWS
+                        and vertices <= _MAX_VERTICES):
                     self.draws += 1
                     self.vertices = vertices
                     return
@@ -139,11 +140,13 @@ class _FrameCheck:
             state.limits = self._limits(state)
         elif code == _SET_BIND_GROUP:
             index, group = cmd[4], self.table.resources.get((BIND_GROUP, cmd[5]))
-            if index >= abi.GPU_MAX_BIND_GROUPS or not isinstance(group, BindGroup):
+            if index >= _MAX_BIND_GROUPS or not isinstance(group, BindGroup):
                 raise GpuStreamError(f"no bind group {cmd[5]}, or index {index} is not below {abi.GPU_MAX_BIND_GROUPS}")
             state.groups[index] = group
-            if state.groups_checked and state.pipeline is not None:  # only the new group needs checking
-                self._check_group(state, state.pipeline, index)
+            p = state.pipeline
+            # only the new group needs checking (an auto layout's group of the pipeline set fits: the hot path)
+            if state.groups_checked and p is not None and (p.layouts or group.pipeline != state.pipeline_handle):
+                self._check_group(state, p, index)
         elif code == _DRAW_INDEXED:
             if state.index is None:
                 raise GpuStreamError("no index buffer is bound")

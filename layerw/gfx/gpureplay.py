@@ -65,6 +65,7 @@ class GpuReplay:
         self._wgpu, self.device, self.target_view = wgpu, device, target_view
         self.checker = GpuChecker(width, height)
         self.objects: dict[tuple[int, int], Any] = {}  # (kind, handle) -> wgpu object (a texture: (texture, view))
+        self.groups: dict[int, Any] = {}  # handle -> wgpu bind group, as in objects: SET_BIND_GROUP's hot path
         self.encoder: Any = None  # the frame's command encoder while passes are recorded
         self.pass_: Any = None  # the render pass being recorded
         self._methods: dict[int, Any] = {op.code: getattr(self, "_" + op.name.lower()) for op in abi.GPU_OPS}
@@ -85,7 +86,7 @@ class GpuReplay:
 
     def _replay(self, commands: Sequence[Command]) -> None:
         self.encoder = self.pass_ = None
-        objects, methods = self.objects, self._methods
+        groups, methods = self.groups, self._methods
         rp: Any = None  # the open pass (the checker made sure pass commands come inside one)
         for cmd in commands:
             if type(cmd) is not tuple:
@@ -96,7 +97,7 @@ class GpuReplay:
             if code == _DRAW:
                 rp.draw(cmd[4], cmd[5], cmd[6], cmd[7])
             elif code == _SET_BIND_GROUP:
-                rp.set_bind_group(cmd[4], objects[(BIND_GROUP, cmd[5])])
+                rp.set_bind_group(cmd[4], groups[cmd[5]])
             elif code == _DRAW_INDEXED:
                 rp.draw_indexed(cmd[4], cmd[5], cmd[6], cmd[7], cmd[8])
             else:
@@ -116,6 +117,7 @@ class GpuReplay:
             elif kind == TEXTURE:
                 obj[0].destroy()
         self.objects.clear()
+        self.groups.clear()
         self.checker.reset()
 
     close = clear
@@ -131,6 +133,8 @@ class GpuReplay:
     def _destroy(self, cmd: GpuCommand, r: Any) -> None:
         self._submit()
         obj = self.objects.pop((r.kind, r.handle))
+        if r.kind == BIND_GROUP:
+            del self.groups[r.handle]
         if r.kind == BUFFER:
             obj.destroy()
         elif r.kind == TEXTURE:
@@ -228,7 +232,8 @@ class GpuReplay:
             else:
                 resource = self.objects[(SAMPLER, e.handle)]
             entries.append({"binding": e.binding, "resource": resource})
-        self.objects[(BIND_GROUP, r.handle)] = self.device.create_bind_group(layout=layout, entries=entries)
+        self.objects[(BIND_GROUP, r.handle)] = self.groups[r.handle] = self.device.create_bind_group(layout=layout,
+                                                                                                   entries=entries)
 
     # --- passes ------------------------------------------------------------------------------------
 
@@ -264,7 +269,7 @@ class GpuReplay:
         self.pass_.set_pipeline(self.objects[(PIPELINE, r.handle)])
 
     def _set_bind_group(self, cmd: GpuCommand, r: Any) -> None:
-        self.pass_.set_bind_group(r.index, self.objects[(BIND_GROUP, r.handle)])
+        self.pass_.set_bind_group(r.index, self.groups[r.handle])
 
     def _set_vertex_buffer(self, cmd: GpuCommand, r: Any) -> None:
         buf = self.objects[(BUFFER, r.handle)]
