@@ -1,12 +1,14 @@
 """GPU stream: host CPU per frame replaying a game's GPU commands vs a raw wgpu program doing the same,
-and the frame time of the GPU sample (games/cubes) on this machine's adapter.
+and the frame time of the GPU sample (games/cubes) on this machine's adapter; then the same in
+Chromium's WebGPU (SwiftShader) against a raw WebGPU program (bench/gpu_web.py).
 
 The workload is N draws of one triangle, each after its own SET_BIND_GROUP (one of 16 groups, so
 no two neighbouring draws batch): the worst case for a per-command replay. Layer-W's side is
 ``WgpuRenderer.draw`` of the command list (parse, check, replay, the empty 2D pass, submit); the
 raw program records the same pass with the same resources straight on wgpu. Both run in this
 process on one device, rounds interleaved; the CPU time is until ``draw`` returns, then both wait
-for the queue so neither's GPU work spills into the other's time.
+for the queue so neither's GPU work spills into the other's time. Each side's CPU time on the
+calling thread is taken too: on a loaded machine it is the steadier measure of the host's work.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from bench import gpu_web
 from bench.baseline import waiter
 from bench.report import Section, table
-from bench.timing import clock, median, ms, ratio
+from bench.timing import clock, median, ms, ratio, thread_clock
 from bench.workload import ROOT
 
 WARMUP = 3
@@ -118,9 +121,22 @@ class RawProgram:
         self.uniforms.destroy()
 
 
-def cubes_frames(out_dir: Path, rounds: int) -> dict[str, float]:
+def cubes_lists(bundle: Any, engine: Any) -> tuple[bytes, bytes]:
+    """games/cubes' command lists: its first frame (which declares its GPU resources) and its frame 60 ticks in."""
+    from layerw.runtime.game import Game
+    from layerw.runtime.inputs import InputState
+
+    with Game(bundle, engine) as game:
+        game.tick(InputState())
+        first = bytes(game.render())
+        for _ in range(59):
+            game.tick(InputState())
+        return first, bytes(game.render())
+
+
+def cubes_frames(out_dir: Path, rounds: int) -> dict[str, Any]:
     """games/cubes after 60 ticks: median ms of lw_render + parse/check/replay + 2D until the GPU is
-    done (read back), and of the host side alone (until draw returns)."""
+    done (read back), and of the host side alone (until draw returns); and its command lists."""
     from layerw.bundle import Bundle
     from layerw.gfx.renderer import WgpuRenderer
     from layerw.play.gamebuild import build_game
@@ -145,7 +161,7 @@ def cubes_frames(out_dir: Path, rounds: int) -> dict[str, float]:
                 host.append(t1 - t0)
                 total.append(t2 - t0)
             runner.step()
-        return {"host": median(host), "total": median(total)}
+        return {"host": median(host), "total": median(total), "lists": cubes_lists(bundle, engine), "build": built.out}
 
 
 def run(out_dir: Path, sprites_build: Path, rounds: int) -> Section:
@@ -160,35 +176,60 @@ def run(out_dir: Path, sprites_build: Path, rounds: int) -> Section:
         renderer.draw(declarations())
         for draws in DRAWS:
             frame = stream(draws)
-            samples: dict[str, list[float]] = {"layerw": [], "raw": []}
+            samples: dict[str, list[float]] = {"layerw": [], "raw": [], "layerw_cpu": [], "raw_cpu": []}
             for i in range(WARMUP + rounds):
-                t0 = clock()
+                t0, c0 = clock(), thread_clock()
                 renderer.draw(frame)
-                t1 = clock()
+                t1, c1 = clock(), thread_clock()
                 wait()
-                t2 = clock()
+                t2, c2 = clock(), thread_clock()
                 raw.draw(draws)
-                t3 = clock()
+                t3, c3 = clock(), thread_clock()
                 wait()
                 if i >= WARMUP:
                     samples["layerw"].append(t1 - t0)
                     samples["raw"].append(t3 - t2)
+                    samples["layerw_cpu"].append(c1 - c0)
+                    samples["raw_cpu"].append(c3 - c2)
             results[draws] = {k: median(v) for k, v in samples.items()} | {"bytes": float(len(frame))}
     finally:
         raw.close()
         renderer.close()
     t = table(f"GPU stream: host CPU per frame, N draws each after a bind group switch (median of {rounds})",
-              "draws", "stream bytes", "Layer-W draw() ms", "raw wgpu ms", "Layer-W / raw")
+              "where", "draws", "stream bytes", "Layer-W draw() ms", "raw ms", "Layer-W / raw",
+              "thread CPU ms (Layer-W / raw)")
     for draws, m in results.items():
-        t.add_row(f"{draws:,}", f"{int(m['bytes']):,}", ms(m["layerw"]), ms(m["raw"]), f"{1 / ratio(m['raw'], m['layerw']):.2f}")
+        t.add_row(f"native wgpu ({adapter})", f"{draws:,}", f"{int(m['bytes']):,}", ms(m["layerw"]), ms(m["raw"]),
+                  f"{1 / ratio(m['raw'], m['layerw']):.2f}",
+                  f"{ms(m['layerw_cpu'])} / {ms(m['raw_cpu'])} = {m['layerw_cpu'] / m['raw_cpu']:.2f}")
     cubes = cubes_frames(out_dir, rounds)
+    notes = ["Layer-W = parse + check + replay of the GPU commands, the empty 2D pass over them, submit; raw = the "
+             "same pass recorded straight on wgpu-py (natively) or on the page's GPUDevice (Chromium); both on one "
+             "device, waited for between rounds"]
+    web: dict[str, Any] = {}
+    try:
+        web = gpu_web.measure(cubes["build"], out_dir, rounds, declarations(), {n: stream(n) for n in DRAWS},
+                              cubes["lists"], {"wgsl": WGSL, "triangle": TRIANGLE.ravel().tolist(),
+                                               "offsets": offsets().ravel().tolist(), "groups": GROUPS,
+                                               "width": W, "height": H})
+    except Exception as e:  # no Chromium or no WebGPU adapter here: the native rows still mean something
+        notes.append(f"Chromium: no rows, {type(e).__name__}: {e}")
+    for draws in DRAWS if web else ():
+        lw, rw = web[f"layerw {draws}"]["host_ms"], web[f"raw {draws}"]["host_ms"]
+        t.add_row("Chromium WebGPU (SwiftShader)", f"{draws:,}", f"{int(results[draws]['bytes']):,}", ms(lw / 1e3),
+                  ms(rw / 1e3), f"{lw / rw:.2f}", "")
     sample = table(f"games/cubes (4096 instanced cubes, post pass, HUD) per frame on {adapter} (median of {rounds})",
                    "part", "ms")
     sample.add_row("host: lw_render + parse + check + replay + 2D, until draw returns", ms(cubes["host"]))
     sample.add_row("until the frame is read back (GPU done)", ms(cubes["total"]))
-    notes = ["Layer-W = parse + check + replay of the GPU commands, the empty 2D pass over them, submit; raw = the "
-             "same pass recorded straight on wgpu-py; both on one device in this process, waited for between rounds"]
+    if web:
+        sample.add_row("Chromium WebGPU (SwiftShader), its list: parse + check + replay + 2D, until draw returns",
+                       ms(web["cubes"]["host_ms"] / 1e3))
+        sample.add_row("Chromium WebGPU (SwiftShader): until onSubmittedWorkDone", ms(web["cubes"]["done_ms"] / 1e3))
     data: dict[str, object] = {str(k): {"layerw_ms": v["layerw"] * 1e3, "raw_ms": v["raw"] * 1e3, "stream_bytes": v["bytes"],
-                     "ratio_layerw_over_raw": v["layerw"] / v["raw"]} for k, v in results.items()}
+                     "ratio_layerw_over_raw": v["layerw"] / v["raw"], "layerw_cpu_ms": v["layerw_cpu"] * 1e3,
+                     "raw_cpu_ms": v["raw_cpu"] * 1e3, "cpu_ratio": v["layerw_cpu"] / v["raw_cpu"]}
+                               for k, v in results.items()}
     data["cubes"] = {"host_ms": cubes["host"] * 1e3, "frame_ms": cubes["total"] * 1e3, "adapter": adapter}
+    data["chromium"] = web
     return Section("gpu", t, data | {"rounds": rounds}, notes, more=[sample])

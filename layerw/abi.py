@@ -366,9 +366,11 @@ GPU_MAX_ATTRIBUTES = 16
 GPU_MAX_STRIDE = 2048
 GPU_MAX_BIND_GROUPS = 4
 GPU_MAX_BINDINGS = 16  # entries per bind group (layout); binding numbers 0 .. GPU_MAX_BINDINGS - 1
-GPU_MAX_PASSES = 16  # render passes per frame
+GPU_MAX_PASSES = 16  # render and compute passes per frame
 GPU_MAX_DRAWS = 65536  # draw records per frame
 GPU_MAX_VERTICES = 1 << 24  # vertex invocations (count * instances) per frame: bounds GPU time
+GPU_MAX_WORKGROUPS = 1 << 20  # compute workgroups (x * y * z, every dispatch) per frame: bounds GPU time
+GPU_MAX_WORKGROUPS_PER_DIMENSION = 65535  # WebGPU's default maxComputeWorkgroupsPerDimension
 GPU_UNIFORM_ALIGN = 256  # bind group buffer offsets are multiples of this
 
 GPU_KINDS: dict[str, int] = {"BUFFER": 1, "TEXTURE": 2, "SAMPLER": 3, "SHADER": 4, "LAYOUT": 5,
@@ -377,7 +379,7 @@ GPU_BUFFER_USAGE: dict[str, int] = {"COPY_SRC": 4, "COPY_DST": 8, "INDEX": 16, "
                                     "UNIFORM": 64, "STORAGE": 128, "INDIRECT": 256}
 GPU_TEXTURE_USAGE: dict[str, int] = {"COPY_SRC": 1, "COPY_DST": 2, "TEXTURE_BINDING": 4,
                                      "STORAGE_BINDING": 8, "RENDER_ATTACHMENT": 16}
-GPU_VISIBILITY: dict[str, int] = {"VERTEX": 1, "FRAGMENT": 2}
+GPU_VISIBILITY: dict[str, int] = {"VERTEX": 1, "FRAGMENT": 2, "COMPUTE": 4}
 # name: bytes per texel (0: a depth format, which the guest cannot write)
 GPU_TEXTURE_FORMATS: dict[str, int] = {
     "invalid": 0, "rgba8unorm": 4, "rgba8unorm-srgb": 4, "bgra8unorm": 4, "bgra8unorm-srgb": 4,
@@ -421,15 +423,16 @@ GPU_WRITE_BUFFER = _s(
     F("handle", "u32"), F("offset", "u32", doc="a multiple of 4"),
 )
 GPU_TEXTURE = _s(
-    "lw_gpu_texture_rec", "Create a 2D texture (one mip level, one sample).",
+    "lw_gpu_texture_rec", "Create a 2D texture (one sample) with `mip_levels` mip levels, each written by the guest.",
     F("handle", "u32"), F("width", "u32"), F("height", "u32"), F("format", "u32", doc="LW_GPU_FORMAT_*"),
-    F("usage", "u32", doc="LW_GPU_TEXTURE_* bits"), F("reserved", "u32"),
+    F("usage", "u32", doc="LW_GPU_TEXTURE_* bits"),
+    F("mip_levels", "u32", doc="0 or 1: one level; up to 1 + log2(max(width, height)) for a sampled colour texture"),
 )
 GPU_WRITE_TEXTURE = _s(
     "lw_gpu_write_texture_rec", "Write texels (the tail: `height` rows of `bytes_per_row`) into a COPY_DST "
-    "colour texture's rect.",
+    "colour texture's rect, in mip level `mip_level` (its size: the texture's halved `mip_level` times, at least 1).",
     F("handle", "u32"), F("x", "u32"), F("y", "u32"), F("width", "u32"), F("height", "u32"),
-    F("bytes_per_row", "u32"),
+    F("bytes_per_row", "u32"), F("mip_level", "u32"),
 )
 GPU_SAMPLER = _s(
     "lw_gpu_sampler_rec", "Create a sampler.",
@@ -492,7 +495,7 @@ GPU_PASS = _s(
     F("color_count", "u32"), F("depth_texture", "u32", doc="a depth texture, or 0: none"),
     F("depth_load_op", "u32"), F("depth_store_op", "u32"), F("depth_clear", "f32"), F("reserved", "u32"),
 )
-GPU_END_PASS = _s("lw_gpu_end_pass_rec", "End the render pass.", F("reserved", "u32"))
+GPU_END_PASS = _s("lw_gpu_end_pass_rec", "End the render or compute pass.", F("reserved", "u32"))
 GPU_SET_PIPELINE = _s("lw_gpu_set_pipeline_rec", "Use a pipeline for the draws that follow.", F("handle", "u32"))
 GPU_SET_BIND_GROUP = _s("lw_gpu_set_bind_group_rec", "Bind a bind group at `index`.",
                         F("index", "u32"), F("handle", "u32"))
@@ -511,6 +514,19 @@ GPU_DRAW_INDEXED = _s(
     F("index_count", "u32"), F("instance_count", "u32"), F("first_index", "u32"), F("base_vertex", "i32"),
     F("first_instance", "u32"),
 )
+GPU_COMPUTE_PIPELINE = _s(
+    "lw_gpu_compute_pipeline_rec", "Create a compute pipeline (in the PIPELINE namespace); the tail is its entry "
+    "point's name (`entry_len` bytes).",
+    F("handle", "u32"), F("shader", "u32"),
+    F("layout_count", "u32", doc="0: the layout is derived from the shader ('auto')"),
+    F("layouts", "u32", GPU_MAX_BIND_GROUPS, doc="bind group layout handles, group 0 first"),
+    F("entry_len", "u32"),
+)
+GPU_COMPUTE_PASS = _s(
+    "lw_gpu_compute_pass_rec", "Begin a compute pass: SET_PIPELINE (a compute pipeline), SET_BIND_GROUP and "
+    "DISPATCH follow, then END_PASS.", F("reserved", "u32"))
+GPU_DISPATCH = _s("lw_gpu_dispatch_rec", "Run x * y * z workgroups of the compute pipeline set.",
+                  F("x", "u32"), F("y", "u32"), F("z", "u32"))
 
 GPU_OPS: tuple[Op, ...] = (
     Op("RESET", GPU_OP_BASE + 0, GPU_RESET, False),
@@ -532,6 +548,9 @@ GPU_OPS: tuple[Op, ...] = (
     Op("SET_INDEX_BUFFER", GPU_OP_BASE + 16, GPU_SET_INDEX_BUFFER, False),
     Op("DRAW", GPU_OP_BASE + 17, GPU_DRAW, True),
     Op("DRAW_INDEXED", GPU_OP_BASE + 18, GPU_DRAW_INDEXED, True),
+    Op("COMPUTE_PIPELINE", GPU_OP_BASE + 19, GPU_COMPUTE_PIPELINE, False),
+    Op("BEGIN_COMPUTE_PASS", GPU_OP_BASE + 20, GPU_COMPUTE_PASS, False),
+    Op("DISPATCH", GPU_OP_BASE + 21, GPU_DISPATCH, False),
 )
 GPU_OP_BY_CODE: dict[int, Op] = {op.code: op for op in GPU_OPS}
 GPU_STRUCTS: tuple[Struct, ...] = (
@@ -539,7 +558,7 @@ GPU_STRUCTS: tuple[Struct, ...] = (
     GPU_SHADER, GPU_LAYOUT_ENTRY, GPU_LAYOUT, GPU_COLOR_TARGET, GPU_VERTEX_BUFFER, GPU_ATTRIBUTE,
     GPU_PIPELINE, GPU_BIND_ENTRY, GPU_BIND_GROUP, GPU_COLOR_ATTACHMENT, GPU_PASS, GPU_END_PASS,
     GPU_SET_PIPELINE, GPU_SET_BIND_GROUP, GPU_SET_VERTEX_BUFFER, GPU_SET_INDEX_BUFFER, GPU_DRAW,
-    GPU_DRAW_INDEXED,
+    GPU_DRAW_INDEXED, GPU_COMPUTE_PIPELINE, GPU_COMPUTE_PASS, GPU_DISPATCH,
 )
 # The guest runtime's mark that this instance's frames declared their GPU resources: a word in the
 # command buffer's scratch tail at this distance from its end (not state, zero in a fresh instance).

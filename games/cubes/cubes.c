@@ -1,11 +1,15 @@
 /* Cubes: the GPU API's sample (layerw_gpu.h). A field of CUBES lit, textured, spinning cubes drawn
  * with ONE instanced, indexed draw into an offscreen render target with a depth buffer and an
- * orbiting camera; a post-processing pass (post.wgsl: vignette, tone) draws that target into the
+ * orbiting camera. A compute pass first (cubes.wgsl's `animate`) turns the instances and the tick
+ * into each cube's transform (spin and bob) in a storage buffer the draw reads as a vertex buffer;
+ * a post-processing pass (post.wgsl: vignette, tone) draws the target into the
  * frame, and a 2D HUD goes over it with the ordinary command list.
  *
  * GPU resources are declared when lw_gpu_fresh(f) says the host holds none (the first frame, and
  * after a restore or a join); every frame then writes the uniforms and the instances (a function
  * of the game state, so a restored game draws what the uninterrupted one draws).
+ * The brick texture has a full mip chain (averaged in linear light): far cubes sample a prefiltered
+ * level rather than aliasing single texels, so every GPU draws the same far field.
  * Input: ArrowLeft/ArrowRight turn the camera, ArrowUp/ArrowDown move it in and out, Space stops
  * or restarts the orbit. Each tick recolours a few cubes picked by the seeded generator.
  */
@@ -17,23 +21,27 @@
 #define SIDE 64
 #define CUBES (SIDE * SIDE)
 #define TEX 64
+#define TEX_LEVELS 7     /* 64x64 down to 1x1 */
+#define TEX_TEXELS 5461  /* 64 * 64 + 32 * 32 + ... + 1 */
 #define SHADER_MAX 8192
 #define RECOLOUR_PER_TICK 8
 
 /* handles, one namespace per kind */
-enum { SHADER = 1, POST_SHADER = 2, PIPELINE = 1, POST_PIPELINE = 2, LAYOUT = 1 };
-enum { GROUP = 1, POST_GROUP = 2, SAMPLER = 1, CLAMP = 2 };             /* bind groups, samplers */
-enum { MESH = 1, INDICES = 2, INSTANCES = 3, UNIFORMS = 4 };           /* buffers */
+enum { SHADER = 1, POST_SHADER = 2, PIPELINE = 1, POST_PIPELINE = 2, ANIMATE_PIPELINE = 3, LAYOUT = 1 };
+enum { GROUP = 1, POST_GROUP = 2, ANIMATE_GROUP = 3, SAMPLER = 1, CLAMP = 2 };  /* bind groups, samplers */
+enum { MESH = 1, INDICES = 2, INSTANCES = 3, UNIFORMS = 4, TRANSFORMS = 5 };     /* buffers */
+#define WORKGROUP 64  /* animate's @workgroup_size */
 enum { TEXTURE = 1, DEPTH = 2, SCENE = 3 };                             /* textures */
 
 typedef struct { float p[3], n[3], uv[2]; } vertex;
 typedef struct { float x, y, z, phase; uint32_t color; } instance;
+typedef struct { float offset[4], spin[4]; } transform;  /* written by the compute pass, never by the game */
 typedef struct { float view_proj[16]; float light[4]; float time[4]; } globals;
 
 static vertex mesh[24];
 static uint16_t indices[36];
 static instance cubes[CUBES];
-static uint32_t texels[TEX * TEX];
+static uint32_t texels[TEX_TEXELS];  /* every mip level, the largest first */
 static char shader[SHADER_MAX], post[SHADER_MAX];
 
 static struct {
@@ -81,7 +89,17 @@ static void make_mesh(void) {
     }
 }
 
-/* Bricks: light mortar lines over a warm checker. */
+static float to_linear(uint32_t v) {
+    float c = (float)v / 255.0f;
+    return c <= 0.04045f ? c / 12.92f : powf((c + 0.055f) / 1.055f, 2.4f);
+}
+static uint32_t to_srgb(float c) {
+    float s = c <= 0.0031308f ? c * 12.92f : 1.055f * powf(c, 1.0f / 2.4f) - 0.055f;
+    return (uint32_t)(s * 255.0f + 0.5f);
+}
+
+/* Bricks: light mortar lines over a warm checker; then each mip level from the one above, every
+   2x2 block averaged in linear light (the texture is sRGB). */
 static void make_texture(void) {
     for (int y = 0; y < TEX; y++)
         for (int x = 0; x < TEX; x++) {
@@ -90,6 +108,21 @@ static void make_texture(void) {
             uint32_t v = mortar ? 235 : 150 + ((x / 8 + y / 8) & 1) * 50;
             texels[y * TEX + x] = LW_RGB(v, v, v);
         }
+    uint32_t *src = texels;
+    for (int level = 1, size = TEX / 2; level < TEX_LEVELS; level++, size /= 2) {
+        uint32_t *dst = src + 4 * size * size;
+        for (int y = 0; y < size; y++)
+            for (int x = 0; x < size; x++) {
+                uint32_t out = 0xFF000000u;  /* LW_RGB's alpha */
+                for (int c = 0; c < 24; c += 8) {
+                    float sum = 0;
+                    for (int k = 0; k < 4; k++) sum += to_linear((src[(2 * y + k / 2) * 2 * size + 2 * x + k % 2] >> c) & 255u);
+                    out |= to_srgb(sum * 0.25f) << c;
+                }
+                dst[y * size + x] = out;
+            }
+        src = dst;
+    }
 }
 
 /* A preloaded asset (ready now on every host) into `dst`; its length, 0 if missing or too big. */
@@ -140,13 +173,17 @@ static void declare(lw_frame *f) {
     lw_gpu_write_buffer(f, MESH, 0, mesh, sizeof mesh);
     lw_gpu_buffer(f, INDICES, sizeof indices + 4, LW_GPU_BUFFER_INDEX | LW_GPU_BUFFER_COPY_DST);  /* a multiple of 4 */
     lw_gpu_write_buffer(f, INDICES, 0, indices, sizeof indices);
-    lw_gpu_buffer(f, INSTANCES, sizeof cubes, LW_GPU_BUFFER_VERTEX | LW_GPU_BUFFER_COPY_DST);
+    lw_gpu_buffer(f, INSTANCES, sizeof cubes, LW_GPU_BUFFER_VERTEX | LW_GPU_BUFFER_STORAGE | LW_GPU_BUFFER_COPY_DST);
+    lw_gpu_buffer(f, TRANSFORMS, CUBES * sizeof(transform), LW_GPU_BUFFER_VERTEX | LW_GPU_BUFFER_STORAGE);
     lw_gpu_buffer(f, UNIFORMS, 256, LW_GPU_BUFFER_UNIFORM | LW_GPU_BUFFER_COPY_DST);
-    lw_gpu_texture(f, TEXTURE, TEX, TEX, LW_GPU_FORMAT_RGBA8UNORM_SRGB, LW_GPU_TEXTURE_TEXTURE_BINDING | LW_GPU_TEXTURE_COPY_DST);
-    lw_gpu_write_texture(f, TEXTURE, 0, 0, TEX, TEX, TEX * 4, texels);
+    lw_gpu_texture_mips(f, TEXTURE, TEX, TEX, LW_GPU_FORMAT_RGBA8UNORM_SRGB, LW_GPU_TEXTURE_TEXTURE_BINDING | LW_GPU_TEXTURE_COPY_DST,
+                        TEX_LEVELS);
+    const uint32_t *level = texels;
+    for (uint32_t l = 0, size = TEX; l < TEX_LEVELS; l++, level += size * size, size /= 2)
+        lw_gpu_write_texture_level(f, TEXTURE, l, 0, 0, size, size, size * 4, level);
     lw_gpu_texture(f, DEPTH, W, H, LW_GPU_FORMAT_DEPTH24PLUS, LW_GPU_TEXTURE_RENDER_ATTACHMENT);
     lw_gpu_texture(f, SCENE, W, H, LW_GPU_FORMAT_RGBA8UNORM, LW_GPU_TEXTURE_RENDER_ATTACHMENT | LW_GPU_TEXTURE_TEXTURE_BINDING);
-    lw_gpu_sampler(f, SAMPLER, LW_GPU_FILTER_LINEAR, LW_GPU_FILTER_LINEAR, LW_GPU_FILTER_NEAREST,
+    lw_gpu_sampler(f, SAMPLER, LW_GPU_FILTER_LINEAR, LW_GPU_FILTER_LINEAR, LW_GPU_FILTER_LINEAR,
                    LW_GPU_ADDRESS_REPEAT, LW_GPU_ADDRESS_REPEAT, LW_GPU_ADDRESS_REPEAT, LW_GPU_COMPARE_NONE);
     lw_gpu_sampler(f, CLAMP, LW_GPU_FILTER_LINEAR, LW_GPU_FILTER_LINEAR, LW_GPU_FILTER_NEAREST,
                    LW_GPU_ADDRESS_CLAMP_TO_EDGE, LW_GPU_ADDRESS_CLAMP_TO_EDGE, LW_GPU_ADDRESS_CLAMP_TO_EDGE, LW_GPU_COMPARE_NONE);
@@ -157,16 +194,17 @@ static void declare(lw_frame *f) {
     };
     lw_gpu_layout(f, LAYOUT, entries, 3);
     static const lw_gpu_color_target colors[1] = {{LW_GPU_FORMAT_RGBA8UNORM, LW_GPU_BLEND_REPLACE, 0}};
-    static const lw_gpu_vertex_buffer buffers[2] = {
-        {sizeof(vertex), LW_GPU_STEP_VERTEX, 3}, {sizeof(instance), LW_GPU_STEP_INSTANCE, 3}};
+    static const lw_gpu_vertex_buffer buffers[3] = {
+        {sizeof(vertex), LW_GPU_STEP_VERTEX, 3}, {sizeof(instance), LW_GPU_STEP_INSTANCE, 1},
+        {sizeof(transform), LW_GPU_STEP_INSTANCE, 2}};
     static const lw_gpu_attribute attributes[6] = {
         {0, 0, LW_GPU_VERTEX_FLOAT32X3}, {1, 12, LW_GPU_VERTEX_FLOAT32X3}, {2, 24, LW_GPU_VERTEX_FLOAT32X2},
-        {3, 0, LW_GPU_VERTEX_FLOAT32X3}, {4, 12, LW_GPU_VERTEX_FLOAT32}, {5, 16, LW_GPU_VERTEX_UNORM8X4}};
+        {5, 16, LW_GPU_VERTEX_UNORM8X4}, {3, 0, LW_GPU_VERTEX_FLOAT32X4}, {4, 16, LW_GPU_VERTEX_FLOAT32X4}};
     lw_gpu_pipeline_desc pipeline = {
         .rec = {.handle = PIPELINE, .shader = SHADER, .layout_count = 1, .layouts = {LAYOUT},
                 .topology = LW_GPU_TOPOLOGY_TRIANGLE_LIST, .cull_mode = LW_GPU_CULL_BACK,
                 .front_face = LW_GPU_FRONT_CCW, .depth_format = LW_GPU_FORMAT_DEPTH24PLUS, .depth_write = 1,
-                .depth_compare = LW_GPU_COMPARE_LESS, .color_count = 1, .buffer_count = 2, .attribute_count = 6},
+                .depth_compare = LW_GPU_COMPARE_LESS, .color_count = 1, .buffer_count = 3, .attribute_count = 6},
         .colors = colors, .buffers = buffers, .attributes = attributes, .vs = "vs", .fs = "fs"};
     lw_gpu_pipeline(f, &pipeline);
     const lw_gpu_bind_entry bind[3] = {
@@ -182,6 +220,12 @@ static void declare(lw_frame *f) {
     lw_gpu_pipeline(f, &full_screen);
     const lw_gpu_bind_entry scene[2] = {{0, LW_GPU_KIND_TEXTURE, SCENE, 0, 0}, {1, LW_GPU_KIND_SAMPLER, CLAMP, 0, 0}};
     lw_gpu_bind_group(f, POST_GROUP, 0, POST_PIPELINE, 0, scene, 2);
+
+    /* animation: a compute pipeline of the same module, on its auto layout (bindings 0, 3 and 4 of group 0) */
+    lw_gpu_compute_pipeline(f, ANIMATE_PIPELINE, SHADER, 0, 0, "animate");
+    const lw_gpu_bind_entry anim[3] = {
+        {0, LW_GPU_KIND_BUFFER, UNIFORMS, 0, 0}, {3, LW_GPU_KIND_BUFFER, INSTANCES, 0, 0}, {4, LW_GPU_KIND_BUFFER, TRANSFORMS, 0, 0}};
+    lw_gpu_bind_group(f, ANIMATE_GROUP, 0, ANIMATE_PIPELINE, 0, anim, 3);
 }
 
 static void mul(const float a[16], const float b[16], float out[16]) {
@@ -231,12 +275,18 @@ void lw_game_render(lw_frame *f) {
     lw_gpu_write_buffer(f, UNIFORMS, 0, &u, sizeof u);
     void *dst = lw_gpu_write_buffer_reserve(f, INSTANCES, 0, sizeof cubes);
     if (dst) __builtin_memcpy(dst, cubes, sizeof cubes);
+    lw_gpu_begin_compute_pass(f);
+    lw_gpu_set_pipeline(f, ANIMATE_PIPELINE);
+    lw_gpu_set_bind_group(f, 0, ANIMATE_GROUP);
+    lw_gpu_dispatch(f, (CUBES + WORKGROUP - 1) / WORKGROUP, 1, 1);
+    lw_gpu_end_pass(f);
     const lw_gpu_color_attachment target = {SCENE, LW_GPU_LOAD_CLEAR, LW_GPU_STORE_STORE, {0.45f, 0.62f, 0.85f, 1}};
     lw_gpu_begin_pass(f, &target, 1, DEPTH, 1.0f);
     lw_gpu_set_pipeline(f, PIPELINE);
     lw_gpu_set_bind_group(f, 0, GROUP);
     lw_gpu_set_vertex_buffer(f, 0, MESH, 0, 0);
     lw_gpu_set_vertex_buffer(f, 1, INSTANCES, 0, 0);
+    lw_gpu_set_vertex_buffer(f, 2, TRANSFORMS, 0, 0);
     lw_gpu_set_index_buffer(f, INDICES, LW_GPU_INDEX_UINT16, 0, sizeof indices);
     lw_gpu_draw_indexed(f, 36, CUBES, 0, 0, 0);
     lw_gpu_end_pass(f);

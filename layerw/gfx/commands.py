@@ -167,6 +167,7 @@ def text(rec: np.ndarray, chars: np.ndarray, out: np.ndarray) -> None:
     bits[:, 9] = rec.view(np.uint32)[0, 3]
 
 
+_FAST = {code: (s.unpack_from, s.size) for code, s in PASS_FORMATS.items()}  # the GPU pass commands' hot path
 _CONVERT = {_OP["RECTS"]: rects, _OP["LINES"]: lines, _OP["CIRCLES"]: circles,
             _OP["SPRITES"]: sprites}
 
@@ -206,14 +207,15 @@ def parse(buf: bytes | bytearray | memoryview, length: int | None = None) -> Fra
             frame.batches.append(Batch(pipeline, texture, transform, viewport, first, count, shaped))
 
     at = 0
+    header, gpu, fast_formats = _HEADER.unpack_from, frame.gpu.append, _FAST
     while at < end:
         if at + _HEADER.size > end:
             raise CommandListError(f"truncated command header at byte {at} of {end}")
-        code, count, arg, _ = _HEADER.unpack_from(mv, at)
-        fast = PASS_FORMATS.get(code)
-        if fast is not None and count == 1 and arg == 0 and at + fast.size <= end:
-            frame.gpu.append(fast.unpack_from(mv, at))
-            at += fast.size
+        code, count, arg, _ = header(mv, at)
+        fast = fast_formats.get(code)
+        if fast is not None and count == 1 and arg == 0 and at + fast[1] <= end:
+            gpu(fast[0](mv, at))
+            at += fast[1]
             continue
         gpu_op = abi.GPU_OP_BY_CODE.get(code)
         if gpu_op is not None:

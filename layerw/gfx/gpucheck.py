@@ -38,9 +38,11 @@ from layerw.gfx.gpuresources import (
     VertexSlot,
 )
 from layerw.gfx.gpustream import CODE, LAYOUTS, OP, Command, GpuCommand, where
+from layerw.gfx.wgslloops import endless_loops
 
 _BUF_USAGE = sum(abi.GPU_BUFFER_USAGE.values())
 _TEX_USAGE = sum(abi.GPU_TEXTURE_USAGE.values())
+_ONE_LEVEL_USAGE = abi.GPU_TEXTURE_USAGE["RENDER_ATTACHMENT"] | abi.GPU_TEXTURE_USAGE["STORAGE_BINDING"]
 _VIS = sum(abi.GPU_VISIBILITY.values())
 _FORMATS = list(abi.GPU_TEXTURE_FORMATS)
 _VFORMATS = list(abi.GPU_VERTEX_FORMATS)
@@ -49,9 +51,10 @@ _BUFFER_BINDINGS = {"uniform": abi.GPU_BUFFER_USAGE["UNIFORM"], "storage": abi.G
 _TEXTURE_BINDINGS = ("float", "unfilterable-float", "depth")
 _SAMPLER_BINDINGS = ("filtering", "non-filtering", "comparison")
 _PASS_OPS = frozenset({"SET_PIPELINE", "SET_BIND_GROUP", "SET_VERTEX_BUFFER", "SET_INDEX_BUFFER", "DRAW",
-                       "DRAW_INDEXED", "END_PASS"})
+                       "DRAW_INDEXED", "DISPATCH", "END_PASS"})
 _DRAW, _DRAW_INDEXED, _SET_BIND_GROUP = CODE["DRAW"], CODE["DRAW_INDEXED"], CODE["SET_BIND_GROUP"]
 _RECORDS = {op.code: LAYOUTS[op.record.name].tuple for op in OP.values()}
+_MAX_DRAWS, _MAX_VERTICES, _MAX_BIND_GROUPS = abi.GPU_MAX_DRAWS, abi.GPU_MAX_VERTICES, abi.GPU_MAX_BIND_GROUPS
 
 
 def enum(names: Sequence[str], code: int, what: str, *, zero: bool = True) -> str:
@@ -74,6 +77,10 @@ class PassState:
     groups_checked: bool = False  # the bound groups fit the pipeline (reset by SET_PIPELINE, SET_BIND_GROUP)
     vertex: dict[int, int] = field(default_factory=dict)  # slot -> bytes bound
     index: tuple[int, int] | None = None  # (bytes bound, bytes per index)
+    compute: bool = False  # a compute pass: pipelines are compute pipelines, and it dispatches, never draws
+    # After a draw passed: the furthest vertex and instance element a draw may read with what is bound
+    # (reset by SET_PIPELINE and SET_VERTEX_BUFFER), so the draws after it are checked in a few compares
+    limits: tuple[int, int] | None = None
 
 
 class GpuChecker:
@@ -88,16 +95,17 @@ class GpuChecker:
         """Check one frame's commands (and adopt its table); True when a pass draws into the frame."""
         table = self.table.copy()
         frame = _FrameCheck(table, self.width, self.height)
+        fast = frame.fast
         for i, cmd in enumerate(commands):
             try:
                 if type(cmd) is tuple:
-                    frame.fast(cmd)
+                    fast(cmd)
                 else:
                     frame.command(cmd)  # type: ignore[arg-type]
             except GpuStreamError as e:
                 raise GpuStreamError(f"{where(cmd, i)}: {e}") from None
         if frame.pass_state is not None:
-            raise GpuStreamError("the frame ends inside a render pass (no END_PASS)")
+            raise GpuStreamError("the frame ends inside a render pass or compute pass (no END_PASS)")
         self.table = table
         return frame.drew_frame
 
@@ -109,24 +117,36 @@ class _FrameCheck:
     def __init__(self, table: GpuTable, width: int, height: int) -> None:
         self.table, self.width, self.height = table, width, height
         self.pass_state: PassState | None = None
-        self.passes = self.draws = self.vertices = 0
+        self.passes = self.draws = self.vertices = self.workgroups = 0
         self.drew_frame = False
 
     def fast(self, cmd: tuple[int, ...]) -> None:
         """A pass command with one record, as parsed: (code, 1, 0, reserved, *fields)."""
         state = self.pass_state
         if state is None:
-            raise GpuStreamError("only allowed inside a render pass")
+            raise GpuStreamError("only allowed inside a pass")
         code = cmd[0]
         if code == _DRAW:
+            limits = state.limits
+            if limits is not None:  # the hot path: the same checks as _drawn's, on the bounds it found
+                _, _, _, _, count, instances, first, first_instance = cmd
+                vertices = self.vertices + count * instances
+                if (first + count <= limits[0] and first_instance + instances <= limits[1] and self.draws < _MAX_DRAWS
+                        and vertices <= _MAX_VERTICES):
+                    self.draws += 1
+                    self.vertices = vertices
+                    return
             self._draw_one(state, cmd[4], cmd[5], cmd[6], cmd[7])
+            state.limits = self._limits(state)
         elif code == _SET_BIND_GROUP:
             index, group = cmd[4], self.table.resources.get((BIND_GROUP, cmd[5]))
-            if index >= abi.GPU_MAX_BIND_GROUPS or not isinstance(group, BindGroup):
+            if index >= _MAX_BIND_GROUPS or not isinstance(group, BindGroup):
                 raise GpuStreamError(f"no bind group {cmd[5]}, or index {index} is not below {abi.GPU_MAX_BIND_GROUPS}")
             state.groups[index] = group
-            if state.groups_checked and state.pipeline is not None:  # only the new group needs checking
-                self._check_group(state, state.pipeline, index)
+            p = state.pipeline
+            # only the new group needs checking (an auto layout's group of the pipeline set fits: the hot path)
+            if state.groups_checked and p is not None and (p.layouts or group.pipeline != state.pipeline_handle):
+                self._check_group(state, p, index)
         elif code == _DRAW_INDEXED:
             if state.index is None:
                 raise GpuStreamError("no index buffer is bound")
@@ -141,10 +161,24 @@ class _FrameCheck:
         vertex_end = first + count if first is not None and count else 0
         self._drawn(state, 1, count * instances, vertex_end, first_instance + instances if instances else 0)
 
+    @staticmethod
+    def _limits(state: PassState) -> tuple[int, int]:
+        """The furthest vertex and instance element (exclusive) a draw may read from the bound slots
+        of the pipeline set; called after a draw passed, so every slot is bound."""
+        assert state.pipeline is not None
+        ends = {"vertex": 2**63, "instance": 2**63}
+        for slot, vs in enumerate(state.pipeline.slots):
+            room = state.vertex[slot] - vs.extent
+            end = 0 if room < 0 else room // vs.stride + 1 if vs.stride else 2**63
+            ends[vs.step] = min(ends[vs.step], end)
+        return ends["vertex"], ends["instance"]
+
     def _drawn(self, state: PassState, draws: int, vertices: int, vertex_end: int, instance_end: int) -> None:
         """Draws of ``vertices`` vertex invocations in all, reading per-vertex data up to element
         ``vertex_end`` (0: nothing known, e.g. indexed) and per-instance data up to ``instance_end``."""
         p = state.pipeline
+        if state.compute:
+            raise GpuStreamError("a compute pass dispatches, it does not draw")
         if p is None:
             raise GpuStreamError("no pipeline is set")
         self.draws += draws
@@ -179,8 +213,8 @@ class _FrameCheck:
     def command(self, cmd: GpuCommand) -> None:
         in_pass = self.pass_state is not None
         if (cmd.name in _PASS_OPS) != in_pass:
-            raise GpuStreamError("only allowed inside a render pass" if not in_pass else
-                                 "not allowed inside a render pass (END_PASS first)")
+            raise GpuStreamError("only allowed inside a pass" if not in_pass else
+                                 "not allowed inside a pass (END_PASS first)")
         getattr(self, cmd.name.lower())(cmd, cmd.rec)
 
     # --- resources ---------------------------------------------------------------------------------
@@ -214,18 +248,27 @@ class _FrameCheck:
             raise GpuStreamError(f"size {r.width}x{r.height} must be within 1 .. {limit}")
         if not r.usage or r.usage & ~_TEX_USAGE:
             raise GpuStreamError(f"usage {r.usage:#x} must be LW_GPU_TEXTURE_* bits")
-        tex = Texture(r.width, r.height, fmt, r.usage)
+        levels = max(1, r.mip_levels)
+        if levels > max(r.width, r.height).bit_length():
+            raise GpuStreamError(f"{r.mip_levels} mip levels, more than a {r.width}x{r.height} texture has")
+        tex = Texture(r.width, r.height, fmt, r.usage, levels)
         if tex.depth and r.usage & (abi.GPU_TEXTURE_USAGE["COPY_DST"] | abi.GPU_TEXTURE_USAGE["STORAGE_BINDING"]):
             raise GpuStreamError(f"a {fmt} texture cannot be written (COPY_DST, STORAGE_BINDING)")
+        if levels > 1 and (tex.depth or r.usage & _ONE_LEVEL_USAGE):
+            raise GpuStreamError(f"a {fmt} texture with usage {r.usage:#x} has one mip level, not {levels} "
+                                 "(mip levels are for sampled colour textures)")
         self.table.add(TEXTURE, r.handle, tex, "texture")
 
     def write_texture(self, cmd: GpuCommand, r: Any) -> None:
         tex = self._texture(r.handle, abi.GPU_TEXTURE_USAGE["COPY_DST"], "COPY_DST")
         if tex.depth:
             raise GpuStreamError(f"texture {r.handle} is {tex.format}: depth textures are written by passes only")
-        if not (r.width and r.height and r.x + r.width <= tex.width and r.y + r.height <= tex.height):
+        if r.mip_level >= tex.mip_levels:
+            raise GpuStreamError(f"mip level {r.mip_level} is outside the texture's {tex.mip_levels}")
+        width, height = tex.level_size(r.mip_level)
+        if not (r.width and r.height and r.x + r.width <= width and r.y + r.height <= height):
             raise GpuStreamError(f"rect {r.x},{r.y} {r.width}x{r.height} is empty or outside the texture's "
-                                 f"{tex.width}x{tex.height}")
+                                 f"{width}x{height} (mip level {r.mip_level})")
         row = r.width * abi.GPU_TEXTURE_FORMATS[tex.format]
         if r.bytes_per_row < row or len(cmd.data) != r.bytes_per_row * r.height:
             raise GpuStreamError(f"{len(cmd.data)} bytes of {r.height} rows of {r.bytes_per_row} bytes "
@@ -242,6 +285,8 @@ class _FrameCheck:
     def shader(self, cmd: GpuCommand, r: Any) -> None:
         if not cmd.text.strip():
             raise GpuStreamError("the WGSL source is empty")
+        for line in endless_loops(cmd.text)[:1]:
+            raise GpuStreamError(f"WGSL line {line}: this loop has no break or return, so it never ends")
         self.table.add(SHADER, r.handle, Shader(), "shader")
 
     def layout(self, cmd: GpuCommand, r: Any) -> None:
@@ -252,6 +297,9 @@ class _FrameCheck:
             if not e.visibility or e.visibility & ~_VIS:
                 raise GpuStreamError(f"binding {e.binding}: visibility {e.visibility:#x} must be LW_GPU_VISIBILITY_* bits")
             types[e.binding] = enum(abi.GPU_BINDING_TYPES, e.type, f"binding {e.binding}: type", zero=False)
+            if types[e.binding] == "storage" and e.visibility & abi.GPU_VISIBILITY["VERTEX"]:
+                raise GpuStreamError(f"binding {e.binding}: a vertex shader cannot write a storage buffer "
+                                     "(read-only-storage can be read there)")
         self.table.add(LAYOUT, r.handle, Layout(types), "layout")
 
     def pipeline(self, cmd: GpuCommand, r: Any) -> None:
@@ -282,6 +330,15 @@ class _FrameCheck:
         if not cmd.names[0] or (colors and not cmd.names[1]):
             raise GpuStreamError("a pipeline names its vertex entry point, and its fragment one when it has colour targets")
         self.table.add(PIPELINE, r.handle, Pipeline(layouts, tuple(colors), depth, self._slots(cmd)), "pipeline")
+
+    def compute_pipeline(self, cmd: GpuCommand, r: Any) -> None:
+        self.table.get(SHADER, r.shader, "shader")
+        layouts = tuple(r.layouts[:r.layout_count])
+        for h in layouts:
+            self.table.get(LAYOUT, h, "layout")
+        if not cmd.names[0]:
+            raise GpuStreamError("a compute pipeline names its entry point")
+        self.table.add(PIPELINE, r.handle, Pipeline(layouts, (), None, (), compute=True), "pipeline")
 
     def _slots(self, cmd: GpuCommand) -> tuple[VertexSlot, ...]:
         if sum(b.attribute_count for b in cmd.buffers) != len(cmd.attributes):
@@ -372,10 +429,17 @@ class _FrameCheck:
 
     # --- passes ------------------------------------------------------------------------------------
 
-    def begin_pass(self, cmd: GpuCommand, r: Any) -> None:
+    def _count_pass(self) -> None:
         self.passes += 1
         if self.passes > abi.GPU_MAX_PASSES:
-            raise GpuStreamError(f"over the limit of {abi.GPU_MAX_PASSES} render passes per frame")
+            raise GpuStreamError(f"over the limit of {abi.GPU_MAX_PASSES} render and compute passes per frame")
+
+    def begin_compute_pass(self, cmd: GpuCommand, r: Any) -> None:
+        self._count_pass()
+        self.pass_state = PassState((), None, compute=True)
+
+    def begin_pass(self, cmd: GpuCommand, r: Any) -> None:
+        self._count_pass()
         sizes, colors, seen = set(), [], set()
         for a in cmd.items:
             enum(abi.GPU_LOAD_OPS, a.load_op, "load op")
@@ -419,11 +483,15 @@ class _FrameCheck:
         p = self.table.get(PIPELINE, r.handle, "pipeline")
         assert isinstance(p, Pipeline)
         state = self._pass()
+        if p.compute != state.compute:
+            raise GpuStreamError(f"pipeline {r.handle} is a {'compute' if p.compute else 'render'} pipeline, "
+                                 f"the pass is a {'compute' if state.compute else 'render'} pass")
         if p.colors != state.colors or p.depth != state.depth:
             raise GpuStreamError(f"pipeline {r.handle} draws to {list(p.colors)} depth {p.depth}, the pass has "
                                  f"{list(state.colors)} depth {state.depth}")
         state.pipeline, state.pipeline_handle = p, r.handle
         state.groups_checked = False
+        state.limits = None
 
     def set_bind_group(self, cmd: GpuCommand | None, r: Any) -> None:
         if r.index >= abi.GPU_MAX_BIND_GROUPS:
@@ -438,13 +506,32 @@ class _FrameCheck:
     def set_vertex_buffer(self, cmd: GpuCommand | None, r: Any) -> None:
         if r.slot >= abi.GPU_MAX_VERTEX_BUFFERS:
             raise GpuStreamError(f"slot {r.slot} is not below {abi.GPU_MAX_VERTEX_BUFFERS}")
-        self._pass().vertex[r.slot] = self._range(r, abi.GPU_BUFFER_USAGE["VERTEX"], "VERTEX", 4)
+        state = self._pass()
+        state.vertex[r.slot] = self._range(r, abi.GPU_BUFFER_USAGE["VERTEX"], "VERTEX", 4)
+        state.limits = None
 
     def set_index_buffer(self, cmd: GpuCommand | None, r: Any) -> None:
         size = 2 if enum(abi.GPU_INDEX_FORMATS, r.format, "index format") == "uint16" else 4
         self._pass().index = (self._range(r, abi.GPU_BUFFER_USAGE["INDEX"], "INDEX", size), size)
 
+    def dispatch(self, cmd: GpuCommand | None, r: Any) -> None:
+        state = self._pass()
+        if not state.compute:
+            raise GpuStreamError("a render pass draws, it does not dispatch")
+        if state.pipeline is None:
+            raise GpuStreamError("no pipeline is set")
+        limit = abi.GPU_MAX_WORKGROUPS_PER_DIMENSION
+        if max(r.x, r.y, r.z) > limit:
+            raise GpuStreamError(f"{r.x}x{r.y}x{r.z} workgroups: each dimension must be at most {limit}")
+        self.workgroups += r.x * r.y * r.z
+        if self.workgroups > abi.GPU_MAX_WORKGROUPS:
+            raise GpuStreamError(f"over the frame's limit of {abi.GPU_MAX_WORKGROUPS} workgroups")
+        if not state.groups_checked:
+            self._check_groups(state, state.pipeline)
+
     def _range(self, r: Any, usage: int, name: str, align: int) -> int:
+        if self._pass().compute:
+            raise GpuStreamError("a compute pass binds no vertex or index buffers")
         buf = self._buffer(r.handle, usage, name)
         size = r.size or buf.size - r.offset
         if r.offset % align or size < 0 or r.offset + size > buf.size:

@@ -65,6 +65,7 @@ class GpuReplay:
         self._wgpu, self.device, self.target_view = wgpu, device, target_view
         self.checker = GpuChecker(width, height)
         self.objects: dict[tuple[int, int], Any] = {}  # (kind, handle) -> wgpu object (a texture: (texture, view))
+        self.groups: dict[int, Any] = {}  # handle -> wgpu bind group, as in objects: SET_BIND_GROUP's hot path
         self.encoder: Any = None  # the frame's command encoder while passes are recorded
         self.pass_: Any = None  # the render pass being recorded
         self._methods: dict[int, Any] = {op.code: getattr(self, "_" + op.name.lower()) for op in abi.GPU_OPS}
@@ -85,7 +86,7 @@ class GpuReplay:
 
     def _replay(self, commands: Sequence[Command]) -> None:
         self.encoder = self.pass_ = None
-        objects, methods = self.objects, self._methods
+        groups, methods = self.groups, self._methods
         rp: Any = None  # the open pass (the checker made sure pass commands come inside one)
         for cmd in commands:
             if type(cmd) is not tuple:
@@ -96,7 +97,7 @@ class GpuReplay:
             if code == _DRAW:
                 rp.draw(cmd[4], cmd[5], cmd[6], cmd[7])
             elif code == _SET_BIND_GROUP:
-                rp.set_bind_group(cmd[4], objects[(BIND_GROUP, cmd[5])])
+                rp.set_bind_group(cmd[4], groups[cmd[5]])
             elif code == _DRAW_INDEXED:
                 rp.draw_indexed(cmd[4], cmd[5], cmd[6], cmd[7], cmd[8])
             else:
@@ -116,6 +117,7 @@ class GpuReplay:
             elif kind == TEXTURE:
                 obj[0].destroy()
         self.objects.clear()
+        self.groups.clear()
         self.checker.reset()
 
     close = clear
@@ -131,6 +133,8 @@ class GpuReplay:
     def _destroy(self, cmd: GpuCommand, r: Any) -> None:
         self._submit()
         obj = self.objects.pop((r.kind, r.handle))
+        if r.kind == BIND_GROUP:
+            del self.groups[r.handle]
         if r.kind == BUFFER:
             obj.destroy()
         elif r.kind == TEXTURE:
@@ -145,13 +149,14 @@ class GpuReplay:
             self.device.queue.write_buffer(self.objects[(BUFFER, r.handle)], r.offset, cmd.data)
 
     def _texture(self, cmd: GpuCommand, r: Any) -> None:
-        tex = self.device.create_texture(size=(r.width, r.height, 1), format=_FORMATS[r.format], usage=r.usage)
+        tex = self.device.create_texture(size=(r.width, r.height, 1), format=_FORMATS[r.format], usage=r.usage,
+                                         mip_level_count=max(1, r.mip_levels))
         self.objects[(TEXTURE, r.handle)] = (tex, tex.create_view())
 
     def _write_texture(self, cmd: GpuCommand, r: Any) -> None:
         self._submit()
         self.device.queue.write_texture(
-            {"texture": self.objects[(TEXTURE, r.handle)][0], "origin": (r.x, r.y, 0)}, cmd.data,
+            {"texture": self.objects[(TEXTURE, r.handle)][0], "mip_level": r.mip_level, "origin": (r.x, r.y, 0)}, cmd.data,
             {"bytes_per_row": r.bytes_per_row, "rows_per_image": r.height}, (r.width, r.height, 1))
 
     def _sampler(self, cmd: GpuCommand, r: Any) -> None:
@@ -177,9 +182,7 @@ class GpuReplay:
         self.objects[(LAYOUT, r.handle)] = self.device.create_bind_group_layout(entries=entries)
 
     def _pipeline(self, cmd: GpuCommand, r: Any) -> None:
-        layouts = [self.objects[(LAYOUT, h)] for h in r.layouts[:r.layout_count]]
-        layout = (self.device.create_pipeline_layout(bind_group_layouts=layouts) if layouts
-                  else self._wgpu.AutoLayoutMode.auto)
+        layout = self._pipeline_layout(r)
         module = self.objects[(SHADER, r.shader)]
         buffers, at = [], 0
         for b in cmd.buffers:
@@ -207,6 +210,15 @@ class GpuReplay:
             depth_stencil=depth,
             fragment={"module": module, "entry_point": fs, "targets": targets} if targets else None)
 
+    def _compute_pipeline(self, cmd: GpuCommand, r: Any) -> None:
+        self.objects[(PIPELINE, r.handle)] = self.device.create_compute_pipeline(
+            layout=self._pipeline_layout(r), compute={"module": self.objects[(SHADER, r.shader)], "entry_point": cmd.names[0]})
+
+    def _pipeline_layout(self, r: Any) -> Any:
+        """A pipeline record's explicit layout, or auto when it names none."""
+        layouts = [self.objects[(LAYOUT, h)] for h in r.layouts[:r.layout_count]]
+        return self.device.create_pipeline_layout(bind_group_layouts=layouts) if layouts else self._wgpu.AutoLayoutMode.auto
+
     def _bind_group(self, cmd: GpuCommand, r: Any) -> None:
         layout = (self.objects[(LAYOUT, r.layout)] if r.layout
                   else self.objects[(PIPELINE, r.pipeline)].get_bind_group_layout(r.group))
@@ -220,7 +232,8 @@ class GpuReplay:
             else:
                 resource = self.objects[(SAMPLER, e.handle)]
             entries.append({"binding": e.binding, "resource": resource})
-        self.objects[(BIND_GROUP, r.handle)] = self.device.create_bind_group(layout=layout, entries=entries)
+        self.objects[(BIND_GROUP, r.handle)] = self.groups[r.handle] = self.device.create_bind_group(layout=layout,
+                                                                                                   entries=entries)
 
     # --- passes ------------------------------------------------------------------------------------
 
@@ -240,6 +253,14 @@ class GpuReplay:
                 depth.update(stencil_load_op="clear", stencil_store_op="store", stencil_clear_value=0)
         self.pass_ = self.encoder.begin_render_pass(color_attachments=colors, depth_stencil_attachment=depth)
 
+    def _begin_compute_pass(self, cmd: GpuCommand, r: Any) -> None:
+        if self.encoder is None:
+            self.encoder = self.device.create_command_encoder()
+        self.pass_ = self.encoder.begin_compute_pass()
+
+    def _dispatch(self, cmd: GpuCommand | None, r: Any) -> None:
+        self.pass_.dispatch_workgroups(r.x, r.y, r.z)
+
     def _end_pass(self, cmd: GpuCommand, r: Any) -> None:
         self.pass_.end()
         self.pass_ = None
@@ -248,7 +269,7 @@ class GpuReplay:
         self.pass_.set_pipeline(self.objects[(PIPELINE, r.handle)])
 
     def _set_bind_group(self, cmd: GpuCommand, r: Any) -> None:
-        self.pass_.set_bind_group(r.index, self.objects[(BIND_GROUP, r.handle)])
+        self.pass_.set_bind_group(r.index, self.groups[r.handle])
 
     def _set_vertex_buffer(self, cmd: GpuCommand, r: Any) -> None:
         buf = self.objects[(BUFFER, r.handle)]

@@ -35,14 +35,20 @@ class Texture:
     height: int
     format: str
     usage: int
+    mip_levels: int = 1
 
     @property
     def depth(self) -> bool:
         return abi.GPU_TEXTURE_FORMATS[self.format] == 0
 
+    def level_size(self, level: int) -> tuple[int, int]:
+        """Width and height of mip level ``level``."""
+        return max(1, self.width >> level), max(1, self.height >> level)
+
     @property
     def memory(self) -> int:
-        return self.width * self.height * max(4, abi.GPU_TEXTURE_FORMATS[self.format])
+        texels = sum(w * h for w, h in map(self.level_size, range(self.mip_levels)))
+        return texels * max(4, abi.GPU_TEXTURE_FORMATS[self.format])
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +82,7 @@ class Pipeline:
     depth: str | None
     slots: tuple[VertexSlot, ...]
     memory: int = 0
+    compute: bool = False  # a compute pipeline (no colours, depth or slots)
 
     @property
     def auto(self) -> bool:

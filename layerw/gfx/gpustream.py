@@ -53,7 +53,7 @@ OP = {op.name: op for op in abi.GPU_OPS}
 CODE = {op.name: op.code for op in abi.GPU_OPS}
 # Pass commands with one record are the hot path (a draw and its state per object drawn): they are
 # kept as the plain tuple one struct call reads: (code, 1, 0, reserved, *record fields).
-PASS_OPS = ("SET_PIPELINE", "SET_BIND_GROUP", "SET_VERTEX_BUFFER", "SET_INDEX_BUFFER", "DRAW", "DRAW_INDEXED")
+PASS_OPS = ("SET_PIPELINE", "SET_BIND_GROUP", "SET_VERTEX_BUFFER", "SET_INDEX_BUFFER", "DRAW", "DRAW_INDEXED", "DISPATCH")
 PASS_FORMATS: dict[int, struct.Struct] = {
     OP[n].code: struct.Struct("<4I" + LAYOUTS[OP[n].record.name].format.format.removeprefix("<")) for n in PASS_OPS}
 PassCommand = tuple[int, ...]
@@ -149,6 +149,11 @@ def parse_command(mv: memoryview, at: int, op: abi.Op, count: int, arg: int) -> 
         cmd.items = _items(op, at, rec.color_count, _ATTACH, abi.GPU_MAX_COLOR_TARGETS, arg, mv, tail_at)
     elif name == "PIPELINE":
         _pipeline_tail(cmd, mv, tail_at, arg)
+    elif name == "COMPUTE_PIPELINE":
+        if rec.layout_count > abi.GPU_MAX_BIND_GROUPS or rec.entry_len > 128 or rec.entry_len != arg:
+            raise _fail(at, op, f"{rec.layout_count} layouts (at most {abi.GPU_MAX_BIND_GROUPS}) and an entry point "
+                        f"of {rec.entry_len} bytes (at most 128) need a tail of entry_len bytes, got {arg}")
+        cmd.names = (_entry_point(cmd, mv, tail_at, arg), "")
     elif arg:
         raise _fail(at, op, f"this op has no tail, got {arg} bytes")
     return cmd
@@ -183,11 +188,13 @@ def _pipeline_tail(cmd: GpuCommand, mv: memoryview, at: int, arg: int) -> None:
     at += r.buffer_count * _VBUF.struct.size
     cmd.attributes = _ATTR.unpack_many(mv, at, r.attribute_count)
     at += r.attribute_count * _ATTR.struct.size
-    names = []
-    for n in (r.vs_len, r.fs_len):
-        text = bytes(mv[at:at + n]).decode("ascii", "replace")
-        if n and not _IDENT.fullmatch(text):
-            raise _fail(cmd.at, op, f"entry point {text!r} is not a WGSL identifier")
-        names.append(text)
-        at += n
-    cmd.names = (names[0], names[1])
+    vs = _entry_point(cmd, mv, at, r.vs_len)
+    cmd.names = (vs, _entry_point(cmd, mv, at + r.vs_len, r.fs_len))
+
+
+def _entry_point(cmd: GpuCommand, mv: memoryview, at: int, n: int) -> str:
+    """The ``n`` bytes at ``at`` as an entry point's name ("" when n is 0)."""
+    text = bytes(mv[at:at + n]).decode("ascii", "replace")
+    if n and not _IDENT.fullmatch(text):
+        raise _fail(cmd.at, cmd.op, f"entry point {text!r} is not a WGSL identifier")
+    return text

@@ -77,12 +77,13 @@ class GpuWriter(CommandWriter):
     def write_buffer(self, handle: int, offset: int, data: bytes | bytearray | memoryview) -> None:
         self._gpu("WRITE_BUFFER", _pack(abi.GPU_WRITE_BUFFER, handle, offset), data)
 
-    def texture(self, handle: int, width: int, height: int, format: Code, usage: int) -> None:
-        self._gpu("TEXTURE", _pack(abi.GPU_TEXTURE, handle, width, height, code("format", format), usage, 0))
+    def texture(self, handle: int, width: int, height: int, format: Code, usage: int, mip_levels: int = 1) -> None:
+        self._gpu("TEXTURE", _pack(abi.GPU_TEXTURE, handle, width, height, code("format", format), usage, mip_levels))
 
     def write_texture(self, handle: int, x: int, y: int, width: int, height: int, bytes_per_row: int,
-                      data: bytes | bytearray | memoryview) -> None:
-        self._gpu("WRITE_TEXTURE", _pack(abi.GPU_WRITE_TEXTURE, handle, x, y, width, height, bytes_per_row), data)
+                      data: bytes | bytearray | memoryview, mip_level: int = 0) -> None:
+        self._gpu("WRITE_TEXTURE", _pack(abi.GPU_WRITE_TEXTURE, handle, x, y, width, height, bytes_per_row, mip_level),
+                  data)
 
     def sampler(self, handle: int, filter: Code = "nearest", address: Code = "clamp-to-edge",
                 compare: Code = "none") -> None:
@@ -118,6 +119,11 @@ class GpuWriter(CommandWriter):
                     len(vs.encode()), len(fs.encode()))
         self._gpu("PIPELINE", rec, tail)
 
+    def compute_pipeline(self, handle: int, shader: int, entry: str, *, layouts: Sequence[int] = ()) -> None:
+        slots = list(layouts) + [0] * (abi.GPU_MAX_BIND_GROUPS - len(layouts))
+        name = entry.encode()
+        self._gpu("COMPUTE_PIPELINE", _pack(abi.GPU_COMPUTE_PIPELINE, handle, shader, len(layouts), slots, len(name)), name)
+
     def bind_group(self, handle: int, entries: Sequence[tuple[int, int, int, int, int]], *, layout: int = 0,
                    pipeline: int = 0, group: int = 0) -> None:
         """Entries as (binding, kind, handle, offset, size)."""
@@ -130,6 +136,12 @@ class GpuWriter(CommandWriter):
         tail = b"".join(_pack(abi.GPU_COLOR_ATTACHMENT, t, code("load", lo), code("store", so), c)
                         for t, lo, so, c in colors)
         self._gpu("BEGIN_PASS", _pack(abi.GPU_PASS, len(colors), depth, 0, 0, depth_clear, 0), tail)
+
+    def begin_compute_pass(self) -> None:
+        self._gpu("BEGIN_COMPUTE_PASS", _pack(abi.GPU_COMPUTE_PASS, 0))
+
+    def dispatch(self, x: int, y: int = 1, z: int = 1) -> None:
+        self._gpu("DISPATCH", _pack(abi.GPU_DISPATCH, x, y, z))
 
     def end_pass(self) -> None:
         self._gpu("END_PASS", _pack(abi.GPU_END_PASS, 0))

@@ -2,7 +2,8 @@
 
 ``layerw build`` runs ``check_tree`` on a game's assets before it builds, so a shader that does not
 compile is reported as ``ShaderError("cubes.wgsl:12: ...")`` at build time; the renderer compiles
-it again when a frame creates it (``gpureplay``), with the line from the compiler.
+it again when a frame creates it (``gpureplay``), with the line from the compiler. A loop that
+cannot end (``wgslloops``) stops the build too, with its line (and gpucheck refuses it at load).
 """
 
 from __future__ import annotations
@@ -13,18 +14,24 @@ from typing import Any
 from layerw.errors import ShaderError
 from layerw.gfx.gpureplay import shader_error
 from layerw.gfx.renderer import request_device
+from layerw.gfx.wgslloops import endless_loops
 
 SUFFIX = ".wgsl"
 
 
 def check_source(name: str, code: str, device: Any) -> None:
-    """Compile ``code`` on ``device``; a ShaderError naming ``name`` and the line if it fails."""
+    """Compile ``code`` on ``device``, then look for endless loops; a ShaderError naming ``name`` and
+    the line if either fails."""
     import wgpu
 
     try:
         device.create_shader_module(code=code)
     except wgpu.GPUError as e:
         raise shader_error(e, name) from e
+    for line in endless_loops(code)[:1]:
+        raise ShaderError(f"{name}:{line}: this loop has no break or return, so it never ends: the GPU would run it "
+                          "until a driver stops it (lavapipe after 65535 iterations, a desktop driver by resetting "
+                          "the device)", asset=name, line=line)
 
 
 def check_tree(assets: Path, device: Any = None) -> list[str]:

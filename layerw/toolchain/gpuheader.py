@@ -11,7 +11,9 @@ from __future__ import annotations
 from layerw import abi
 
 TAILLESS = ("DESTROY", "BUFFER", "TEXTURE", "SAMPLER", "END_PASS", "SET_PIPELINE", "SET_BIND_GROUP",
-            "SET_VERTEX_BUFFER", "SET_INDEX_BUFFER", "DRAW", "DRAW_INDEXED")
+            "SET_VERTEX_BUFFER", "SET_INDEX_BUFFER", "DRAW", "DRAW_INDEXED", "BEGIN_COMPUTE_PASS", "DISPATCH")
+# Fields the generated encoder sets itself (the C API predates them); GPU_C has encoders taking them
+DEFAULTS: dict[tuple[str, str], int] = {("TEXTURE", "mip_levels"): 1}
 
 
 def _enum_defines(prefix: str, names: tuple[str, ...] | list[str]) -> list[str]:
@@ -21,10 +23,11 @@ def _enum_defines(prefix: str, names: tuple[str, ...] | list[str]) -> list[str]:
 def _encoder(op: abi.Op) -> str:
     """``lw_gpu_<op>(f, fields...)``: one record (draws extend the previous draw's header)."""
     rec = op.record.name
-    fields = [f for f in op.record.fields if f.name != "reserved"]
+    fields = [f for f in op.record.fields if f.name != "reserved" and (op.name, f.name) not in DEFAULTS]
     params = "".join(f", {abi.SCALARS[f.type][0]} {f.name}" for f in fields)  # type: ignore[index]
     assigns = " ".join(f"r->{f.name} = {f.name};" for f in fields)
-    zero = " r->reserved = 0;" if len(fields) != len(op.record.fields) else ""
+    zero = " r->reserved = 0;" if any(f.name == "reserved" for f in op.record.fields) else ""
+    zero += "".join(f" r->{name} = {value};" for (o, name), value in DEFAULTS.items() if o == op.name)
     batch = 1 if op.batch else 0
     return "\n".join([
         f"/* {op.record.doc} */",
@@ -56,6 +59,8 @@ def c_header(banner: str, struct: object) -> str:
         f"#define LW_GPU_MAX_DRAWS {abi.GPU_MAX_DRAWS}",
         f"#define LW_GPU_MAX_VERTICES {abi.GPU_MAX_VERTICES}u",
         f"#define LW_GPU_UNIFORM_ALIGN {abi.GPU_UNIFORM_ALIGN}",
+        f"#define LW_GPU_MAX_WORKGROUPS {abi.GPU_MAX_WORKGROUPS}u",
+        f"#define LW_GPU_MAX_WORKGROUPS_PER_DIMENSION {abi.GPU_MAX_WORKGROUPS_PER_DIMENSION}u",
     ]
     defs += [f"#define LW_GPU_KIND_{k} {v}" for k, v in abi.GPU_KINDS.items()]
     defs += [f"#define LW_GPU_BUFFER_{k} {v}" for k, v in abi.GPU_BUFFER_USAGE.items()]
@@ -142,14 +147,28 @@ static inline void lw_gpu_write_buffer(lw_frame *f, uint32_t handle, uint32_t of
     if (dst) lw__gpu_copy(dst, data, len);
 }
 
-/* Write `height` rows of `bytes_per_row` bytes into a colour texture's rect. */
-static inline void lw_gpu_write_texture(lw_frame *f, uint32_t handle, uint32_t x, uint32_t y, uint32_t width,
-                                        uint32_t height, uint32_t bytes_per_row, const void *data) {
+/* A texture of `mip_levels` levels (lw_gpu_texture makes one): write each with lw_gpu_write_texture_level. */
+static inline void lw_gpu_texture_mips(lw_frame *f, uint32_t handle, uint32_t width, uint32_t height, uint32_t format,
+                                       uint32_t usage, uint32_t mip_levels) {
+    lw_gpu_texture_rec *r = (lw_gpu_texture_rec *)lw__push(f, LW_GPU_TEXTURE, 0, sizeof(lw_gpu_texture_rec), 1, 0);
+    if (r) { r->handle = handle; r->width = width; r->height = height; r->format = format; r->usage = usage;
+             r->mip_levels = mip_levels; }
+}
+
+/* Write `height` rows of `bytes_per_row` bytes into a rect of a colour texture's mip level `level`. */
+static inline void lw_gpu_write_texture_level(lw_frame *f, uint32_t handle, uint32_t level, uint32_t x, uint32_t y,
+                                              uint32_t width, uint32_t height, uint32_t bytes_per_row, const void *data) {
     uint32_t len = height * bytes_per_row;
     lw_gpu_write_texture_rec *r = (lw_gpu_write_texture_rec *)lw__gpu_push(f, LW_GPU_WRITE_TEXTURE, sizeof *r, len);
     if (!r) return;
     r->handle = handle; r->x = x; r->y = y; r->width = width; r->height = height; r->bytes_per_row = bytes_per_row;
+    r->mip_level = level;
     lw__gpu_copy(r + 1, data, len);
+}
+/* Write `height` rows of `bytes_per_row` bytes into a colour texture's rect (its first mip level). */
+static inline void lw_gpu_write_texture(lw_frame *f, uint32_t handle, uint32_t x, uint32_t y, uint32_t width,
+                                        uint32_t height, uint32_t bytes_per_row, const void *data) {
+    lw_gpu_write_texture_level(f, handle, 0, x, y, width, height, bytes_per_row, data);
 }
 
 /* A WGSL module from `len` bytes of source (e.g. an asset read at lw_game_init). */
@@ -193,6 +212,17 @@ static inline void lw_gpu_pipeline(lw_frame *f, const lw_gpu_pipeline_desc *d) {
     lw__gpu_copy(t, d->attributes, attributes); t += attributes;
     lw__gpu_copy(t, d->vs, vs); t += vs;
     lw__gpu_copy(t, d->fs, fs);
+}
+
+/* A compute pipeline running entry point `entry` of `shader`, on `layout_count` layouts (0: auto). */
+static inline void lw_gpu_compute_pipeline(lw_frame *f, uint32_t handle, uint32_t shader, const uint32_t *layouts,
+                                           uint32_t layout_count, const char *entry) {
+    uint32_t n = (uint32_t)__builtin_strlen(entry);
+    lw_gpu_compute_pipeline_rec *r = (lw_gpu_compute_pipeline_rec *)lw__gpu_push(f, LW_GPU_COMPUTE_PIPELINE, sizeof *r, n);
+    if (!r) return;
+    r->handle = handle; r->shader = shader; r->layout_count = layout_count; r->entry_len = n;
+    for (uint32_t i = 0; i < LW_GPU_MAX_BIND_GROUPS; i++) r->layouts[i] = i < layout_count ? layouts[i] : 0;
+    lw__gpu_copy(r + 1, entry, n);
 }
 
 /* A bind group on layout `layout`, or (layout 0) on group `group` of `pipeline`'s auto layout. */

@@ -8,7 +8,7 @@
 // (abi.js GPU_OPS, in the same list) are split off in order into `frame.gpu` (gpustream.js), for
 // gpucheck.js and gpureplay.js.
 
-import { FONT, OPS, SPRITE_FLAGS, STRUCTS } from "./abi.js";
+import { ABI_VERSION, FONT, OPS, SPRITE_FLAGS, STRUCTS } from "./abi.js";
 import { CommandListError } from "./errors.js";
 import { GPU_OP, GpuStream } from "./gpustream.js";
 
@@ -95,7 +95,7 @@ export class Frame {
       }
       const record = RECORD_SIZE[code];
       if (record === undefined) {
-        throw new CommandListError(`unknown op ${code} at byte ${at}; is the game built for this ABI version?`);
+        throw new CommandListError(`unknown op ${code} at byte ${at}; is the game built for ABI version ${ABI_VERSION}?`);
       }
       const body = at + HEADER;
       let size;

@@ -21,17 +21,20 @@ import {
 } from "./gpuresources.js";
 import { CODE } from "./gpustream.js";
 import { pyFloat, pyList } from "./pyformat.js";
+import { endlessLoops } from "./wgslloops.js";
 
 const sum = (o) => Object.values(o).reduce((a, b) => a + b, 0);
 const BUF_USAGE = sum(GPU_BUFFER_USAGE);
 const TEX_USAGE = sum(GPU_TEXTURE_USAGE);
+const ONE_LEVEL_USAGE = GPU_TEXTURE_USAGE.RENDER_ATTACHMENT | GPU_TEXTURE_USAGE.STORAGE_BINDING;
 const VIS = sum(GPU_VISIBILITY);
 const L = GPU_LIMITS;
 const BUFFER_BINDINGS = { uniform: GPU_BUFFER_USAGE.UNIFORM, storage: GPU_BUFFER_USAGE.STORAGE, "read-only-storage": GPU_BUFFER_USAGE.STORAGE };
 const TEXTURE_BINDINGS = ["float", "unfilterable-float", "depth"];
 const SAMPLER_BINDINGS = ["filtering", "non-filtering", "comparison"];
-const PASS_OPS = new Set(["SET_PIPELINE", "SET_BIND_GROUP", "SET_VERTEX_BUFFER", "SET_INDEX_BUFFER", "DRAW", "DRAW_INDEXED", "END_PASS"]);
-const MUTATING = new Set(["RESET", "DESTROY", "BUFFER", "TEXTURE", "SAMPLER", "SHADER", "LAYOUT", "PIPELINE", "BIND_GROUP"]);
+const PASS_OPS = new Set(["SET_PIPELINE", "SET_BIND_GROUP", "SET_VERTEX_BUFFER", "SET_INDEX_BUFFER", "DRAW", "DRAW_INDEXED", "DISPATCH", "END_PASS"]);
+const MUTATING = new Set(["RESET", "DESTROY", "BUFFER", "TEXTURE", "SAMPLER", "SHADER", "LAYOUT", "PIPELINE", "BIND_GROUP",
+  "COMPUTE_PIPELINE"]);
 const hex = (n) => `0x${n.toString(16)}`;
 const has = (bits, mask) => (bits & mask) !== 0; // u32 & u32: nonzero-ness survives JS's int32 arithmetic
 
@@ -43,18 +46,34 @@ export function enumName(names, code, what, zero = true) {
   return names[code];
 }
 
-/** What a render pass has bound so far. */
+/** What a render or compute pass has bound so far. */
 class PassState {
-  constructor(colors, depth) {
+  constructor(colors, depth, compute = false) {
     this.colors = colors;
     this.depth = depth;
+    this.compute = compute; // a compute pass: pipelines are compute pipelines, and it dispatches, never draws
     /** @type {Pipeline | null} */ this.pipeline = null;
     this.pipelineHandle = 0;
     /** @type {Map<number, BindGroup>} */ this.groups = new Map();
     this.groupsChecked = false; // the bound groups fit the pipeline (reset by SET_PIPELINE, SET_BIND_GROUP)
     /** @type {Map<number, number>} */ this.vertex = new Map(); // slot -> bytes bound
     /** @type {[number, number] | null} */ this.index = null; // [bytes bound, bytes per index]
+    // After a draw passed: the furthest vertex and instance element a draw may read with what is bound
+    // (reset by SET_PIPELINE and SET_VERTEX_BUFFER), so the draws after it are checked in a few compares
+    /** @type {[number, number] | null} */ this.limits = null;
   }
+}
+
+/** The furthest vertex and instance element (exclusive) a draw may read from the bound slots of the
+ *  pipeline set; called after a draw passed, so every slot is bound. @returns {[number, number]} */
+function drawLimits(state) {
+  const ends = { vertex: Infinity, instance: Infinity };
+  state.pipeline.slots.forEach((vs, slot) => {
+    const room = state.vertex.get(slot) - vs.extent;
+    const end = room < 0 ? 0 : vs.stride ? Math.floor(room / vs.stride) + 1 : Infinity;
+    ends[vs.step] = Math.min(ends[vs.step], end);
+  });
+  return [ends.vertex, ends.instance];
 }
 
 /** Checks frames of one game's GPU commands; `table` is what the game holds after the last frame that passed. */
@@ -79,7 +98,7 @@ export class GpuChecker {
         throw e;
       }
     }
-    if (frame.passState !== null) throw new GpuStreamError("the frame ends inside a render pass (no END_PASS)");
+    if (frame.passState !== null) throw new GpuStreamError("the frame ends inside a render pass or compute pass (no END_PASS)");
     this.table = frame.table;
     return frame.drewFrame;
   }
@@ -98,19 +117,36 @@ class FrameCheck {
     this.passes = 0;
     this.draws = 0;
     this.vertices = 0;
+    this.workgroups = 0;
     this.drewFrame = false;
   }
 
   /** A pass command with one record, read in place at byte `at`. */
   fast(at) {
     const state = this.passState;
-    if (state === null) throw new GpuStreamError("only allowed inside a render pass");
+    if (state === null) throw new GpuStreamError("only allowed inside a pass");
     const b = this.stream.bits;
     const w = at >> 2;
     const code = b[w];
     const f = w + 4;
     switch (code) {
-      case CODE.DRAW: this.drawOne(state, b[f], b[f + 1], b[f + 2], b[f + 3]); break;
+      case CODE.DRAW: {
+        const limits = state.limits;
+        if (limits !== null) { // the hot path: the same checks as drawn()'s, on the bounds it found
+          const count = b[f];
+          const instances = b[f + 1];
+          const vertices = this.vertices + count * instances;
+          if (b[f + 2] + count <= limits[0] && b[f + 3] + instances <= limits[1] && this.draws < L.MAX_DRAWS
+              && vertices <= L.MAX_VERTICES) {
+            this.draws += 1;
+            this.vertices = vertices;
+            break;
+          }
+        }
+        this.drawOne(state, b[f], b[f + 1], b[f + 2], b[f + 3]);
+        state.limits = drawLimits(state);
+        break;
+      }
       case CODE.SET_BIND_GROUP: {
         const index = b[f];
         const group = this.table.resources.get(key(BIND_GROUP, b[f + 1]));
@@ -132,6 +168,7 @@ class FrameCheck {
       }
       case CODE.SET_PIPELINE: this.setPipeline(b[f]); break;
       case CODE.SET_VERTEX_BUFFER: this.setVertexBuffer(b[f], b[f + 1], b[f + 2], b[f + 3]); break;
+      case CODE.DISPATCH: this.dispatch(b[f], b[f + 1], b[f + 2]); break;
       default: this.setIndexBuffer(b[f], b[f + 1], b[f + 2], b[f + 3]); // SET_INDEX_BUFFER
     }
   }
@@ -145,6 +182,7 @@ class FrameCheck {
    *  `vertexEnd` (0: nothing known, e.g. indexed) and per-instance data up to `instanceEnd`. */
   drawn(state, draws, vertices, vertexEnd, instanceEnd) {
     const p = state.pipeline;
+    if (state.compute) throw new GpuStreamError("a compute pass dispatches, it does not draw");
     if (p === null) throw new GpuStreamError("no pipeline is set");
     this.draws += draws;
     this.vertices += vertices;
@@ -184,7 +222,7 @@ class FrameCheck {
   command(cmd) {
     const inPass = this.passState !== null;
     if (PASS_OPS.has(cmd.name) !== inPass) {
-      throw new GpuStreamError(!inPass ? "only allowed inside a render pass" : "not allowed inside a render pass (END_PASS first)");
+      throw new GpuStreamError(!inPass ? "only allowed inside a pass" : "not allowed inside a pass (END_PASS first)");
     }
     if (MUTATING.has(cmd.name) && !this.copied) {
       this.table = this.table.copy();
@@ -204,12 +242,21 @@ class FrameCheck {
       case "SAMPLER": this.sampler(r); break;
       case "SHADER":
         if (isBlank(cmd.text)) throw new GpuStreamError("the WGSL source is empty");
+        for (const line of endlessLoops(cmd.text).slice(0, 1)) {
+          throw new GpuStreamError(`WGSL line ${line}: this loop has no break or return, so it never ends`);
+        }
         this.table.add(SHADER, r.handle, new Shader(), "shader");
         break;
       case "LAYOUT": this.layout(cmd, r); break;
       case "PIPELINE": this.pipeline(cmd, r); break;
       case "BIND_GROUP": this.bindGroup(cmd, r); break;
       case "BEGIN_PASS": this.beginPass(cmd, r); break;
+      case "COMPUTE_PIPELINE": this.computePipeline(cmd, r); break;
+      case "BEGIN_COMPUTE_PASS":
+        this.countPass();
+        this.passState = new PassState([], null, true);
+        break;
+      case "DISPATCH": this.dispatch(r.x, r.y, r.z); break;
       case "END_PASS": this.passState = null; break;
       case "DRAW": this.drawBatch(cmd, false); break;
       case "DRAW_INDEXED": this.drawBatch(cmd, true); break;
@@ -244,9 +291,17 @@ class FrameCheck {
       throw new GpuStreamError(`size ${r.width}x${r.height} must be within 1 .. ${limit}`);
     }
     if (!r.usage || has(r.usage, ~TEX_USAGE)) throw new GpuStreamError(`usage ${hex(r.usage)} must be LW_GPU_TEXTURE_* bits`);
-    const tex = new Texture(r.width, r.height, fmt, r.usage);
+    const levels = Math.max(1, r.mip_levels);
+    if (levels > 32 - Math.clz32(Math.max(r.width, r.height))) {
+      throw new GpuStreamError(`${r.mip_levels} mip levels, more than a ${r.width}x${r.height} texture has`);
+    }
+    const tex = new Texture(r.width, r.height, fmt, r.usage, levels);
     if (tex.depth && has(r.usage, GPU_TEXTURE_USAGE.COPY_DST | GPU_TEXTURE_USAGE.STORAGE_BINDING)) {
       throw new GpuStreamError(`a ${fmt} texture cannot be written (COPY_DST, STORAGE_BINDING)`);
+    }
+    if (levels > 1 && (tex.depth || has(r.usage, ONE_LEVEL_USAGE))) {
+      throw new GpuStreamError(`a ${fmt} texture with usage ${hex(r.usage)} has one mip level, not ${levels} `
+        + "(mip levels are for sampled colour textures)");
     }
     this.table.add(TEXTURE, r.handle, tex, "texture");
   }
@@ -254,8 +309,11 @@ class FrameCheck {
   writeTexture(cmd, r) {
     const tex = this.textureOf(r.handle, GPU_TEXTURE_USAGE.COPY_DST, "COPY_DST");
     if (tex.depth) throw new GpuStreamError(`texture ${r.handle} is ${tex.format}: depth textures are written by passes only`);
-    if (!(r.width && r.height && r.x + r.width <= tex.width && r.y + r.height <= tex.height)) {
-      throw new GpuStreamError(`rect ${r.x},${r.y} ${r.width}x${r.height} is empty or outside the texture's ${tex.width}x${tex.height}`);
+    if (r.mip_level >= tex.mipLevels) throw new GpuStreamError(`mip level ${r.mip_level} is outside the texture's ${tex.mipLevels}`);
+    const [width, height] = tex.levelSize(r.mip_level);
+    if (!(r.width && r.height && r.x + r.width <= width && r.y + r.height <= height)) {
+      throw new GpuStreamError(`rect ${r.x},${r.y} ${r.width}x${r.height} is empty or outside the texture's ${width}x${height} `
+        + `(mip level ${r.mip_level})`);
     }
     const row = r.width * GPU_TEXEL_BYTES[GPU_TEXTURE_FORMATS.indexOf(tex.format)];
     if (r.bytes_per_row < row || cmd.data.length !== r.bytes_per_row * r.height) {
@@ -281,6 +339,9 @@ class FrameCheck {
         throw new GpuStreamError(`binding ${e.binding}: visibility ${hex(e.visibility)} must be LW_GPU_VISIBILITY_* bits`);
       }
       types.set(e.binding, enumName(GPU_BINDING_TYPES, e.type, `binding ${e.binding}: type`, false));
+      if (types.get(e.binding) === "storage" && has(e.visibility, GPU_VISIBILITY.VERTEX)) {
+        throw new GpuStreamError(`binding ${e.binding}: a vertex shader cannot write a storage buffer (read-only-storage can be read there)`);
+      }
     }
     this.table.add(LAYOUT, r.handle, new Layout(types), "layout");
   }
@@ -311,6 +372,14 @@ class FrameCheck {
       throw new GpuStreamError("a pipeline names its vertex entry point, and its fragment one when it has colour targets");
     }
     this.table.add(PIPELINE, r.handle, new Pipeline(layouts, colors, depth, this.slots(cmd)), "pipeline");
+  }
+
+  computePipeline(cmd, r) {
+    this.table.get(SHADER, r.shader, "shader");
+    const layouts = r.layouts.slice(0, r.layout_count);
+    for (const h of layouts) this.table.get(LAYOUT, h, "layout");
+    if (!cmd.names[0]) throw new GpuStreamError("a compute pipeline names its entry point");
+    this.table.add(PIPELINE, r.handle, new Pipeline(layouts, [], null, [], true), "pipeline");
   }
 
   slots(cmd) {
@@ -420,9 +489,13 @@ class FrameCheck {
 
   // --- passes --------------------------------------------------------------------------------------
 
-  beginPass(cmd, r) {
+  countPass() {
     this.passes += 1;
-    if (this.passes > L.MAX_PASSES) throw new GpuStreamError(`over the limit of ${L.MAX_PASSES} render passes per frame`);
+    if (this.passes > L.MAX_PASSES) throw new GpuStreamError(`over the limit of ${L.MAX_PASSES} render and compute passes per frame`);
+  }
+
+  beginPass(cmd, r) {
+    this.countPass();
     const sizes = new Set();
     const colors = [];
     const seen = new Set();
@@ -459,13 +532,17 @@ class FrameCheck {
   }
 
   pass() {
-    if (this.passState === null) throw new GpuStreamError("only allowed inside a render pass");
+    if (this.passState === null) throw new GpuStreamError("only allowed inside a pass");
     return this.passState;
   }
 
   setPipeline(handle) {
     const p = this.table.get(PIPELINE, handle, "pipeline");
     const state = this.pass();
+    if (p.compute !== state.compute) {
+      const kind = (compute) => (compute ? "compute" : "render");
+      throw new GpuStreamError(`pipeline ${handle} is a ${kind(p.compute)} pipeline, the pass is a ${kind(state.compute)} pass`);
+    }
     if (pyList(p.colors) !== pyList(state.colors) || p.depth !== state.depth) {
       throw new GpuStreamError(`pipeline ${handle} draws to ${pyList(p.colors)} depth ${p.depth ?? "None"}, the pass has `
         + `${pyList(state.colors)} depth ${state.depth ?? "None"}`);
@@ -473,11 +550,14 @@ class FrameCheck {
     state.pipeline = p;
     state.pipelineHandle = handle;
     state.groupsChecked = false;
+    state.limits = null;
   }
 
   setVertexBuffer(slot, handle, offset, size) {
     if (slot >= L.MAX_VERTEX_BUFFERS) throw new GpuStreamError(`slot ${slot} is not below ${L.MAX_VERTEX_BUFFERS}`);
-    this.pass().vertex.set(slot, this.range(handle, offset, size, GPU_BUFFER_USAGE.VERTEX, "VERTEX", 4));
+    const state = this.pass();
+    state.vertex.set(slot, this.range(handle, offset, size, GPU_BUFFER_USAGE.VERTEX, "VERTEX", 4));
+    state.limits = null;
   }
 
   setIndexBuffer(handle, format, offset, size) {
@@ -485,7 +565,19 @@ class FrameCheck {
     this.pass().index = [this.range(handle, offset, size, GPU_BUFFER_USAGE.INDEX, "INDEX", bytes), bytes];
   }
 
+  dispatch(x, y, z) {
+    const state = this.pass();
+    if (!state.compute) throw new GpuStreamError("a render pass draws, it does not dispatch");
+    if (state.pipeline === null) throw new GpuStreamError("no pipeline is set");
+    const limit = L.MAX_WORKGROUPS_PER_DIMENSION;
+    if (Math.max(x, y, z) > limit) throw new GpuStreamError(`${x}x${y}x${z} workgroups: each dimension must be at most ${limit}`);
+    this.workgroups += x * y * z; // each below 2^16: exact in a double
+    if (this.workgroups > L.MAX_WORKGROUPS) throw new GpuStreamError(`over the frame's limit of ${L.MAX_WORKGROUPS} workgroups`);
+    if (!state.groupsChecked) this.checkGroups(state, state.pipeline);
+  }
+
   range(handle, offset, size, usage, name, align) {
+    if (this.pass().compute) throw new GpuStreamError("a compute pass binds no vertex or index buffers");
     const buf = this.bufferOf(handle, usage, name);
     const bound = size || buf.size - offset;
     if (offset % align || bound < 0 || offset + bound > buf.size) {

@@ -18,7 +18,7 @@ import {
 } from "./abi.js";
 import { GpuStreamError, ShaderError } from "./errors.js";
 import { GpuChecker } from "./gpucheck.js";
-import { BIND_GROUP, BUFFER, LAYOUT, PIPELINE, SAMPLER, SHADER, TEXTURE, key } from "./gpuresources.js";
+import { BIND_GROUP, BUFFER, LAYOUT, PIPELINE, SAMPLER, SHADER, TEXTURE, key, unkey } from "./gpuresources.js";
 import { CODE } from "./gpustream.js";
 
 const BLENDS = {
@@ -51,7 +51,7 @@ export class GpuReplay {
     /** @type {Map<number, any>} key(kind, handle) -> WebGPU object (a texture: {texture, view}) */
     this.objects = new Map();
     /** @type {GPUCommandEncoder | null} */ this.encoder = null;
-    /** @type {GPURenderPassEncoder | null} */ this.pass = null;
+    /** @type {GPURenderPassEncoder | GPUComputePassEncoder | null} */ this.pass = null;
     /** @type {Error | null} */ this.failed = null; // what WebGPU rejected, thrown by the next run()
     this.epoch = 0; // counts clear(): a rejection of resources dropped since is not the game's now
   }
@@ -99,6 +99,7 @@ export class GpuReplay {
       const f = w + 4;
       const rp = /** @type {GPURenderPassEncoder} */ (this.pass);
       switch (b[w]) { // a pass command with one record, read in place: the hot path
+        case CODE.DISPATCH: /** @type {GPUComputePassEncoder} */ (this.pass).dispatchWorkgroups(b[f], b[f + 1], b[f + 2]); break;
         case CODE.DRAW: rp.draw(b[f], b[f + 1], b[f + 2], b[f + 3]); break;
         case CODE.DRAW_INDEXED: rp.drawIndexed(b[f], b[f + 1], b[f + 2], ints[f + 3], b[f + 4]); break;
         case CODE.SET_BIND_GROUP: rp.setBindGroup(b[f], this.objects.get(key(BIND_GROUP, b[f + 1]))); break;
@@ -127,7 +128,7 @@ export class GpuReplay {
   /** Drop every resource (RESET, an error, close). */
   clear() {
     for (const [k, obj] of this.objects) {
-      const kind = Math.floor(k / 2 ** 32);
+      const [kind] = unkey(k);
       if (kind === BUFFER) obj.destroy();
       else if (kind === TEXTURE) obj.texture.destroy();
     }
@@ -166,13 +167,14 @@ export class GpuReplay {
       case "TEXTURE": {
         const texture = dev.createTexture({
           size: [r.width, r.height], format: /** @type {GPUTextureFormat} */ (GPU_TEXTURE_FORMATS[r.format]), usage: r.usage,
+          mipLevelCount: Math.max(1, r.mip_levels),
         });
         this.objects.set(key(TEXTURE, r.handle), { texture, view: texture.createView() });
         break;
       }
       case "WRITE_TEXTURE":
         this.submit();
-        dev.queue.writeTexture({ texture: this.objects.get(key(TEXTURE, r.handle)).texture, origin: [r.x, r.y] }, cmd.data,
+        dev.queue.writeTexture({ texture: this.objects.get(key(TEXTURE, r.handle)).texture, mipLevel: r.mip_level, origin: [r.x, r.y] }, cmd.data,
           { bytesPerRow: r.bytes_per_row, rowsPerImage: r.height }, [r.width, r.height]);
         break;
       case "SAMPLER": {
@@ -214,8 +216,17 @@ export class GpuReplay {
         break;
       }
       case "BEGIN_PASS": this.beginPass(cmd, r); break;
+      case "COMPUTE_PIPELINE":
+        this.objects.set(key(PIPELINE, r.handle), dev.createComputePipeline({
+          layout: this.pipelineLayout(r), compute: { module: this.objects.get(key(SHADER, r.shader)), entryPoint: cmd.names[0] } }));
+        break;
+      case "BEGIN_COMPUTE_PASS":
+        if (this.encoder === null) this.encoder = dev.createCommandEncoder();
+        this.pass = this.encoder.beginComputePass();
+        break;
+      case "DISPATCH": /** @type {GPUComputePassEncoder} */ (this.pass).dispatchWorkgroups(r.x, r.y, r.z); break;
       case "END_PASS":
-        /** @type {GPURenderPassEncoder} */ (this.pass).end();
+        /** @type {GPURenderPassEncoder | GPUComputePassEncoder} */ (this.pass).end();
         this.pass = null;
         break;
       case "DRAW": case "DRAW_INDEXED": this.drawBatch(stream, cmd); break;
@@ -223,9 +234,14 @@ export class GpuReplay {
     }
   }
 
-  pipeline(cmd, r) {
+  /** A pipeline record's explicit layout, or "auto" when it names none. */
+  pipelineLayout(r) {
     const layouts = r.layouts.slice(0, r.layout_count).map((h) => this.objects.get(key(LAYOUT, h)));
-    const layout = layouts.length ? this.device.createPipelineLayout({ bindGroupLayouts: layouts }) : "auto";
+    return layouts.length ? this.device.createPipelineLayout({ bindGroupLayouts: layouts }) : "auto";
+  }
+
+  pipeline(cmd, r) {
+    const layout = this.pipelineLayout(r);
     const module = this.objects.get(key(SHADER, r.shader));
     let at = 0;
     const buffers = cmd.buffers.map((b) => {

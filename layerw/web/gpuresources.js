@@ -21,13 +21,24 @@ export class Buffer {
 }
 
 export class Texture {
-  constructor(width, height, format, usage) {
+  constructor(width, height, format, usage, mipLevels = 1) {
     this.width = width;
     this.height = height;
     this.format = format;
     this.usage = usage;
+    this.mipLevels = mipLevels;
     this.depth = texelBytes(format) === 0;
-    this.memory = width * height * Math.max(4, texelBytes(format));
+    let texels = 0;
+    for (let level = 0; level < mipLevels; level++) {
+      const [w, h] = this.levelSize(level);
+      texels += w * h;
+    }
+    this.memory = texels * Math.max(4, texelBytes(format));
+  }
+
+  /** Width and height of mip level `level`. @param {number} level @returns {[number, number]} */
+  levelSize(level) {
+    return [Math.max(1, this.width >> level), Math.max(1, this.height >> level)];
   }
 }
 
@@ -52,12 +63,13 @@ export class VertexSlot {
 export class Pipeline {
   /** @param {number[]} layouts bind group layout handles; empty: auto @param {string[]} colors
    *  @param {string | null} depth @param {VertexSlot[]} slots */
-  constructor(layouts, colors, depth, slots) {
+  constructor(layouts, colors, depth, slots, compute = false) {
     this.layouts = layouts;
     this.colors = colors;
     this.depth = depth;
     this.slots = slots;
     this.memory = 0;
+    this.compute = compute; // a compute pipeline (no colours, depth or slots)
   }
 
   get auto() { return this.layouts.length === 0; }
@@ -75,8 +87,14 @@ export class BindGroup {
   }
 }
 
-/** The table's key of (kind, handle). */
-export function key(kind, handle) { return kind * 2 ** 32 + handle; }
+const KIND_SLOTS = 8; // above every LW_GPU_KIND_*
+
+/** The table's key of (kind, handle): a small integer for every handle a game can create (V8 keeps
+ *  it unboxed, which a per-draw lookup notices), and one of its own for any u32 handle. */
+export function key(kind, handle) { return handle * KIND_SLOTS + kind; }
+
+/** The kind and handle of a table key. @returns {[number, number]} */
+export function unkey(k) { return [k % KIND_SLOTS, Math.floor(k / KIND_SLOTS)]; }
 
 /** (kind, handle) -> resource, with the memory they hold. */
 export class GpuTable {
@@ -120,7 +138,7 @@ export class GpuTable {
     const k = key(kind, handle);
     for (const [other, r] of this.resources) {
       if (r instanceof BindGroup && r.uses.has(k)) {
-        throw new GpuStreamError(`${what}: bind group ${other % 2 ** 32} still uses ${KIND_NAMES[kind]} ${handle}; destroy it first`);
+        throw new GpuStreamError(`${what}: bind group ${unkey(other)[1]} still uses ${KIND_NAMES[kind]} ${handle}; destroy it first`);
       }
     }
     this.resources.delete(k);

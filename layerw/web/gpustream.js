@@ -21,7 +21,7 @@ export const GPU_OP = Object.freeze(Object.fromEntries(Object.entries(GPU_OPS).m
 })])));
 /** op name -> code */
 export const CODE = Object.freeze(Object.fromEntries(Object.entries(GPU_OPS).map(([name, op]) => [name, op.code])));
-const PASS_OPS = ["SET_PIPELINE", "SET_BIND_GROUP", "SET_VERTEX_BUFFER", "SET_INDEX_BUFFER", "DRAW", "DRAW_INDEXED"];
+const PASS_OPS = ["SET_PIPELINE", "SET_BIND_GROUP", "SET_VERTEX_BUFFER", "SET_INDEX_BUFFER", "DRAW", "DRAW_INDEXED", "DISPATCH"];
 /** code -> bytes of a pass command with one record (header included) */
 export const PASS_SIZE = Object.freeze(Object.fromEntries(PASS_OPS.map((n) => [CODE[n], HEADER + GPU_STRUCTS[GPU_OPS[n].record].size])));
 
@@ -160,6 +160,13 @@ export class GpuStream {
       case "BIND_GROUP": cmd.items = this.items(op, at, rec.entry_count, BIND, GPU_LIMITS.MAX_BINDINGS, arg, tailAt); break;
       case "BEGIN_PASS": cmd.items = this.items(op, at, rec.color_count, ATTACH, GPU_LIMITS.MAX_COLOR_TARGETS, arg, tailAt); break;
       case "PIPELINE": this.pipelineTail(cmd, tailAt, arg); break;
+      case "COMPUTE_PIPELINE":
+        if (rec.layout_count > GPU_LIMITS.MAX_BIND_GROUPS || rec.entry_len > 128 || rec.entry_len !== arg) {
+          throw fail(at, op, `${rec.layout_count} layouts (at most ${GPU_LIMITS.MAX_BIND_GROUPS}) and an entry point of `
+            + `${rec.entry_len} bytes (at most 128) need a tail of entry_len bytes, got ${arg}`);
+        }
+        cmd.names = [this.entryPoint(cmd, tailAt, arg), ""];
+        break;
       default:
         if (arg) throw fail(at, op, `this op has no tail, got ${arg} bytes`);
     }
@@ -192,14 +199,14 @@ export class GpuStream {
     at += r.buffer_count * VBUF.size;
     cmd.attributes = ATTR.readMany(this, at / 4, r.attribute_count);
     at += r.attribute_count * ATTR.size;
-    const names = [];
-    for (const n of [r.vs_len, r.fs_len]) {
-      const text = Array.from(this.bytes.subarray(at, at + n), (b) => (b < 128 ? String.fromCharCode(b) : "\ufffd")).join("");
-      if (n && !IDENT.test(text)) throw fail(cmd.at, cmd.op, `entry point ${pyRepr(text)} is not a WGSL identifier`);
-      names.push(text);
-      at += n;
-    }
-    cmd.names = names;
+    cmd.names = [this.entryPoint(cmd, at, r.vs_len), this.entryPoint(cmd, at + r.vs_len, r.fs_len)];
+  }
+
+  /** The `n` bytes at byte `at` as an entry point's name ("" when n is 0). */
+  entryPoint(cmd, at, n) {
+    const text = Array.from(this.bytes.subarray(at, at + n), (b) => (b < 128 ? String.fromCharCode(b) : "\ufffd")).join("");
+    if (n && !IDENT.test(text)) throw fail(cmd.at, cmd.op, `entry point ${pyRepr(text)} is not a WGSL identifier`);
+    return text;
   }
 }
 

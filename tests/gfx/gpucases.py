@@ -18,9 +18,11 @@ from layerw import abi
 from layerw.errors import LayerWError
 from layerw.gfx.commands import parse
 from layerw.gfx.gpucheck import GpuChecker
+from layerw.gfx.gpustream import CODE
 from layerw.gfx.gpuwriter import GpuWriter
 from tests.gfx.gpuscenes import (
     BUFFER,
+    FILL_WGSL,
     SAMPLER,
     TEXTURE,
     TRIANGLE_WGSL,
@@ -29,6 +31,7 @@ from tests.gfx.gpuscenes import (
     U,
     V,
     W,
+    compute_then_show,
     declare_textured,
     declare_triangle,
     draw_textured,
@@ -67,9 +70,20 @@ HOSTILE: dict[str, tuple[Callable[[GpuWriter], None], str]] = {
     "texture write short": (lambda w: (w.texture(5, 4, 4, "rgba8unorm", T["COPY_DST"]),
                                        w.write_texture(5, 0, 0, 4, 4, 16, bytes(60))), "do not match"),
     "depth written": (lambda w: w.texture(5, 4, 4, "depth24plus", T["COPY_DST"]), "cannot be written"),
+    "too many mip levels": (lambda w: w.texture(5, 8, 4, "rgba8unorm", T["COPY_DST"], mip_levels=5), "more than a 8x4"),
+    "mip levels on a render target": (lambda w: w.texture(5, 8, 8, "rgba8unorm", T["RENDER_ATTACHMENT"], mip_levels=2),
+                                      "one mip level"),
+    "write past the mip levels": (lambda w: (w.texture(5, 4, 4, "rgba8unorm", T["COPY_DST"], mip_levels=3),
+                                             w.write_texture(5, 0, 0, 1, 1, 4, bytes(4), mip_level=3)), "mip level 3"),
+    "write outside a mip level": (lambda w: (w.texture(5, 8, 8, "rgba8unorm", T["COPY_DST"], mip_levels=2),
+                                             w.write_texture(5, 0, 0, 8, 8, 32, bytes(256), mip_level=1)), "texture's 4x4"),
     "memory bound": (lambda w: [w.buffer(h, abi.GPU_MAX_BUFFER_BYTES, U["STORAGE"]) for h in range(10, 15)], "GPU memory"),
     "sampler enum": (lambda w: w.sampler(5, filter=7), "mag_filter 7"),
     "empty shader": (lambda w: w.shader(5, "  "), "empty"),
+    "endless loop": (lambda w: w.shader(5, "// loop {\n@compute @workgroup_size(1) fn f() {\n  /* break */ loop {\n  }\n}\n"),
+                     "WGSL line 3: this loop has no break"),
+    "endless for": (lambda w: w.shader(5, "fn f() { for (var i = 0; ; i++) { loop { break; } } while (true) { } }"),
+                    "WGSL line 1: this loop"),
     "layout repeats a binding": (lambda w: w.layout(5, [(0, V["VERTEX"], "uniform"), (0, V["VERTEX"], "uniform")]), "repeated"),
     "layout binding type": (lambda w: w.layout(5, [(0, V["VERTEX"], 42)]), "type 42"),
     "layout visibility": (lambda w: w.layout(5, [(0, 64, "uniform")]), "visibility"),
@@ -94,6 +108,22 @@ HOSTILE: dict[str, tuple[Callable[[GpuWriter], None], str]] = {
     "destroy unknown kind": (lambda w: w.destroy(99, 1), "kind 99"),
     "draw outside a pass": (lambda w: w.draw(3), "only allowed inside"),
     "create inside a pass": (lambda w: _pass(w, lambda w: w.buffer(5, 16, U["VERTEX"])), "not allowed inside"),
+    "draw in a compute pass": (lambda w: (w.begin_compute_pass(), w.draw(3), w.end_pass()), "does not draw"),
+    "dispatch in a render pass": (lambda w: _pass(w, lambda w: w.set_pipeline(1), lambda w: w.dispatch(1)),
+                                  "does not dispatch"),
+    "render pipeline in a compute pass": (lambda w: (w.begin_compute_pass(), w.set_pipeline(1), w.end_pass()),
+                                          "is a render pipeline"),
+    "dispatch without pipeline": (lambda w: (w.begin_compute_pass(), w.dispatch(1), w.end_pass()), "no pipeline"),
+    "vertex buffer in a compute pass": (lambda w: (w.begin_compute_pass(), w.set_vertex_buffer(0, 1), w.end_pass()),
+                                        "binds no vertex"),
+    "compute pipeline without entry point": (lambda w: w.compute_pipeline(5, 1, ""), "names its entry point"),
+    "compute pipeline entry point": (lambda w: w.compute_pipeline(5, 1, "main()"), "not a WGSL identifier"),
+    "compute pass left open": (lambda w: w.begin_compute_pass(), "ends inside a render pass or compute pass"),
+    "vertex stage writes storage": (lambda w: w.layout(5, [(0, V["VERTEX"], "storage")]), "cannot write a storage"),
+    "dispatch too wide": (lambda w: (w.shader(5, FILL_WGSL), w.compute_pipeline(5, 5, "fill"), w.begin_compute_pass(),
+                                     w.set_pipeline(5), w.dispatch(65536), w.end_pass()), "at most 65535"),
+    "too many workgroups": (lambda w: (w.shader(5, FILL_WGSL), w.compute_pipeline(5, 5, "fill"), w.begin_compute_pass(),
+                                       w.set_pipeline(5), w.dispatch(65535, 17), w.end_pass()), "workgroups"),
     "pass left open": (lambda w: w.begin_pass([(0, "clear", "store", (0, 0, 0, 1))]), "ends inside a render pass"),
     "pass sizes differ": (lambda w: (w.texture(5, 8, 8, "rgba8unorm", T["RENDER_ATTACHMENT"]),
                                      w.begin_pass([(0, 0, 0, (0, 0, 0, 1)), (5, 0, 0, (0, 0, 0, 1))]), w.end_pass()), "one size"),
@@ -103,6 +133,8 @@ HOSTILE: dict[str, tuple[Callable[[GpuWriter], None], str]] = {
     "draw without pipeline": (lambda w: _pass(w, lambda w: w.draw(3)), "no pipeline"),
     "draw without vertex buffer": (lambda w: _pass(w, lambda w: w.set_pipeline(1), lambda w: w.draw(3)), "not bound"),
     "draw past the buffer": (_drawing(draw=lambda w: w.draw(4)), "read past"),
+    "a draw past the buffer after one within": (
+        _drawing(draw=lambda w: (w.draw(3), w.raw(CODE["DRAW"], 1, 0, struct.pack("<4I", 1, 1, 3, 0)))), "read past"),
     "batched draws past the buffer": (_drawing(draw=lambda w: (w.draw(3), w.draw(4))), "read past"),
     "batched indexed draws past the index buffer": (
         lambda w: (w.buffer(6, 12, U["INDEX"]), _pass(w, lambda w: w.set_pipeline(1), lambda w: w.set_vertex_buffer(0, 1),
@@ -231,6 +263,9 @@ def _command(rng: random.Random, ops: Sequence[abi.Op]) -> bytes:
         tail = bytes(4 * rng.randrange(20))
     elif op.name == "SHADER":
         tail = rng.choice([TRIANGLE_WGSL.encode(), b"  \n", b"fn"])
+    elif op.name == "COMPUTE_PIPELINE":
+        tail = rng.choice([b"fill", b"", b"f l"])
+        fixed = {"entry_len": len(tail), "layout_count": rng.randrange(3)}
     elif op.name == "PIPELINE":
         colors, buffers = rng.randrange(3), rng.randrange(3)
         attrs = [rng.randrange(3) for _ in range(buffers)]
@@ -280,7 +315,8 @@ def cases(random_count: int = 300) -> list[Case]:
     draw_triangle(redraw)
     out += [Case("valid: triangle", (triangle().getvalue(),)),
             Case("valid: triangle again", (triangle().getvalue(), redraw.getvalue())),
-            Case("valid: textured", (textured.getvalue(),)), Case("valid: declarations only", (first,))]
+            Case("valid: textured", (textured.getvalue(),)), Case("valid: declarations only", (first,)),
+            Case("valid: compute then show", (first, _writer(compute_then_show)))]
     rng = random.Random(19)
     for i in range(random_count):
         frames = (first, random_stream(rng))

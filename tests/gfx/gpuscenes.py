@@ -95,3 +95,62 @@ def draw_textured(w: GpuWriter, instances: np.ndarray) -> None:
     w.set_vertex_buffer(0, 4)
     w.draw(4, len(instances))
     w.end_pass()
+
+
+# A compute pass fills a storage buffer with one hashed word per pixel; a render pass shows it.
+FILL_WGSL = """
+@group(0) @binding(0) var<storage, read_write> cells: array<u32>;
+@compute @workgroup_size(16) fn fill(@builtin(global_invocation_id) id: vec3u) {
+    cells[id.x] = (id.x * 2654435761u) | 0xff000000u;
+}
+"""
+SHOW_WGSL = f"""
+@group(0) @binding(0) var<storage, read> cells: array<u32>;
+@vertex fn vs(@builtin(vertex_index) i: u32) -> @builtin(position) vec4f {{
+    return vec4f(f32((i << 1u) & 2u) * 2.0 - 1.0, f32(i & 2u) * 2.0 - 1.0, 0.0, 1.0);
+}}
+@fragment fn fs(@builtin(position) p: vec4f) -> @location(0) vec4f {{
+    return unpack4x8unorm(cells[u32(p.x) + u32(p.y) * {W}u]);
+}}
+"""
+
+
+# A loop whose break depends on the buffer (zeros: it is never taken), so no compiler can drop it
+SPIN_WGSL = """
+@group(0) @binding(0) var<storage, read_write> cells: array<u32>;
+@compute @workgroup_size(16) fn fill(@builtin(global_invocation_id) id: vec3u) {
+    var i = 0u;
+    loop {
+        i = i + 1u;
+        if (cells[id.x] == 0xdeadbeefu) { break; }
+    }
+    cells[id.x] = i | 0xff000000u;
+}
+"""
+
+
+def filled_cells() -> np.ndarray:
+    """What FILL_WGSL writes, as the H x W x 4 pixels SHOW_WGSL draws."""
+    words = (np.arange(W * H, dtype=np.uint64) * 2654435761 % 2**32).astype(np.uint32) | np.uint32(0xFF000000)
+    return words.view(np.uint8).reshape(H, W, 4)
+
+
+def compute_then_show(w: GpuWriter, fill: str = FILL_WGSL) -> None:
+    """Declares (shaders 3, 4; buffer 7; pipelines 3, 4; bind groups 3, 4), fills, then shows."""
+    w.shader(3, fill)
+    w.shader(4, SHOW_WGSL)
+    w.buffer(7, W * H * 4, U["STORAGE"])
+    w.compute_pipeline(3, 3, "fill")
+    w.pipeline(4, 4, "vs", "fs")
+    w.bind_group(3, [(0, BUFFER, 7, 0, 0)], pipeline=3)
+    w.bind_group(4, [(0, BUFFER, 7, 0, 0)], pipeline=4)
+    w.begin_compute_pass()
+    w.set_pipeline(3)
+    w.set_bind_group(0, 3)
+    w.dispatch(W * H // 16)
+    w.end_pass()
+    w.begin_pass([(abi.GPU_FRAME, "clear", "store", (0.0, 0.0, 0.0, 1.0))])
+    w.set_pipeline(4)
+    w.set_bind_group(0, 4)
+    w.draw(3)
+    w.end_pass()

@@ -17,16 +17,19 @@ from layerw.gfx.writer import rgba
 from tests.gfx.gpuscenes import (
     BUFFER,
     SAMPLER,
+    SPIN_WGSL,
     TEXTURE,
     H,
     T,
     U,
     V,
     W,
+    compute_then_show,
     declare_textured,
     declare_triangle,
     draw_textured,
     draw_triangle,
+    filled_cells,
     triangle,
 )
 
@@ -99,6 +102,49 @@ def test_render_to_texture_then_sample_it(renderer: WgpuRenderer) -> None:
     w.end_pass()
     px = draw(renderer, w)
     assert tuple(px[H // 2, W // 2]) == (0, 255, 0, 255)
+
+
+def test_a_minified_texture_samples_its_smaller_mip_levels(renderer: WgpuRenderer) -> None:
+    w = GpuWriter()
+    declare_textured(w)
+    size, levels = 256, 9  # drawn on a quad of about 32x24 pixels: level 3 or so
+    w.texture(6, size, size, "rgba8unorm", T["TEXTURE_BINDING"] | T["COPY_DST"], mip_levels=levels)
+    for level in range(levels):
+        side = size >> level
+        colour = [255, 0, 0, 255] if level == 0 else [0, 255, 0, 255]  # red only in the full-size level
+        w.write_texture(6, 0, 0, side, side, side * 4, bytes(colour * side * side), mip_level=level)
+    w.bind_group(6, [(0, BUFFER, 3, 0, 0), (1, TEXTURE, 6, 0, 0), (2, SAMPLER, 1, 0, 0)], layout=1)
+    w.write_buffer(4, 0, np.array([[0, 0, 0.5]], np.float32).tobytes())
+    w.begin_pass([(abi.GPU_FRAME, "clear", "store", (0.0, 0.0, 0.0, 1.0))], depth=2)
+    w.set_pipeline(2)
+    w.set_bind_group(0, 6)
+    w.set_vertex_buffer(0, 4)
+    w.draw(4)
+    w.end_pass()
+    px = draw(renderer, w)
+    assert tuple(px[H // 2, W // 2]) == (0, 255, 0, 255)
+
+
+def test_a_compute_pass_fills_a_storage_buffer_a_render_pass_then_shows(renderer: WgpuRenderer) -> None:
+    w = GpuWriter()
+    w.gpu_reset()
+    compute_then_show(w)
+    px = draw(renderer, w)
+    assert np.array_equal(px, filled_cells())  # integers end to end: every pixel exact
+
+
+def test_a_loop_that_never_breaks_ends_on_lavapipe_and_the_device_stays_usable(renderer: WgpuRenderer) -> None:
+    """What an endless loop does at run time (layerw build refuses the loops that cannot end at all,
+    not one like this, whose break depends on data): lavapipe cuts it at 65535 iterations."""
+    adapter = str(renderer.device.adapter.info.get("device", ""))
+    if "llvmpipe" not in adapter:
+        pytest.skip(f"{adapter}: only lavapipe bounds loops; other drivers reset a device that runs too long")
+    w = GpuWriter()
+    w.gpu_reset()
+    compute_then_show(w, SPIN_WGSL)
+    px = draw(renderer, w)
+    assert tuple(px[0, 0]) == tuple((np.uint32(65535 | 0xFF000000)).tobytes())
+    assert rgb(draw(renderer, triangle())[H - 1, 0]) == pytest.approx((255, 0, 0), abs=12)  # the device still draws
 
 
 def test_writes_land_in_stream_order(renderer: WgpuRenderer) -> None:

@@ -40,6 +40,28 @@ def test_every_shader_under_the_assets_is_checked(tmp_path: Path, device: object
         check_tree(tmp_path, device)
 
 
+ENDLESS = """@group(0) @binding(0) var<storage, read_write> out: array<u32>;
+@compute @workgroup_size(1) fn main() {
+    var i = 0u;
+    /* loop { break; } in a comment does not count */
+    loop {
+        i = i + 1u;
+        out[0] = i;
+    }
+}
+"""
+BOUNDED = ENDLESS.replace("out[0] = i;", "out[0] = i;\n        if (i == out[1]) { break; }")
+
+
+def test_a_loop_that_cannot_end_stops_the_check_with_its_line(tmp_path: Path, device: object) -> None:
+    (tmp_path / "spin.wgsl").write_text(ENDLESS)
+    with pytest.raises(ShaderError, match=r"spin\.wgsl:5: this loop has no break or return") as info:
+        check_tree(tmp_path, device)
+    assert (info.value.asset, info.value.line) == ("spin.wgsl", 5)
+    (tmp_path / "spin.wgsl").write_text(BOUNDED)  # may run long, but can end
+    assert check_tree(tmp_path, device) == ["spin.wgsl"]
+
+
 def test_no_assets_no_shaders() -> None:
     assert check_tree(Path("/nonexistent-assets")) == []
 

@@ -15,7 +15,7 @@ from layerw.runtime.engine import Engine
 from layerw.runtime.game import Game
 from layerw.runtime.inputs import InputState
 from layerw.toolchain.build import build
-from tests.gfx.gpuscenes import TRIANGLE, TRIANGLE_WGSL, draw_triangle, triangle
+from tests.gfx.gpuscenes import TRIANGLE, TRIANGLE_WGSL, T, draw_triangle, triangle
 from tests.toolchain.test_build import new_game
 
 SOURCE = r"""
@@ -72,3 +72,41 @@ def test_header_encodes_as_the_writer_and_declares_when_fresh(lang: str, tmp_pat
         game.restore(snap)
         assert bytes(game.render()) == triangle().getvalue()  # a restore makes it declare again
         assert [name_of(c) for c in parse(game.render()).gpu][0] == "BEGIN_PASS"
+
+
+COMPUTE_SOURCE = r"""
+#include "layerw_gpu.h"
+static const char wgsl[] = "fill";  /* not compiled: the bytes are compared, not drawn */
+static const uint8_t texels[4 * 4 * 4 + 2 * 2 * 4] = {0};
+EXTERN void lw_game_init(uint64_t seed) { (void)seed; }
+EXTERN void lw_game_tick(const lw_input *in) { (void)in; }
+EXTERN void lw_game_render(lw_frame *f) {
+    lw_gpu_texture_mips(f, 1, 4, 4, LW_GPU_FORMAT_RGBA8UNORM, LW_GPU_TEXTURE_TEXTURE_BINDING | LW_GPU_TEXTURE_COPY_DST, 2);
+    lw_gpu_write_texture_level(f, 1, 1, 0, 0, 2, 2, 8, texels);
+    lw_gpu_texture(f, 2, 4, 4, LW_GPU_FORMAT_RGBA8UNORM, LW_GPU_TEXTURE_COPY_DST);
+    const uint32_t layouts[1] = {3};
+    lw_gpu_compute_pipeline(f, 5, 1, layouts, 1, wgsl);
+    lw_gpu_begin_compute_pass(f);
+    lw_gpu_set_pipeline(f, 5);
+    lw_gpu_dispatch(f, 4, 2, 1);
+    lw_gpu_end_pass(f);
+}
+"""
+
+
+@pytest.mark.parametrize("lang", ["c", "cpp"])
+def test_mip_and_compute_encoders_write_what_the_writer_does(lang: str, tmp_path: Path, engine: Engine) -> None:
+    code = COMPUTE_SOURCE.replace("EXTERN", 'extern "C"' if lang == "cpp" else "")
+    out = build(new_game(tmp_path, code, lang=lang), tmp_path / "out").out
+    w = GpuWriter()
+    w.texture(1, 4, 4, "rgba8unorm", T["TEXTURE_BINDING"] | T["COPY_DST"], mip_levels=2)
+    w.write_texture(1, 0, 0, 2, 2, 8, bytes(16), mip_level=1)
+    w.texture(2, 4, 4, "rgba8unorm", T["COPY_DST"])  # lw_gpu_texture: one level
+    w.compute_pipeline(5, 1, "fill", layouts=[3])
+    w.begin_compute_pass()
+    w.set_pipeline(5)
+    w.dispatch(4, 2, 1)
+    w.end_pass()
+    with Game(Bundle.open(out), engine) as game:
+        game.tick(InputState())
+        assert bytes(game.render()) == w.getvalue()

@@ -29,6 +29,9 @@ extern "C" {
 #define LW_GPU_SET_INDEX_BUFFER 272
 #define LW_GPU_DRAW 273
 #define LW_GPU_DRAW_INDEXED 274
+#define LW_GPU_COMPUTE_PIPELINE 275
+#define LW_GPU_BEGIN_COMPUTE_PASS 276
+#define LW_GPU_DISPATCH 277
 #define LW_GPU_FRAME 0
 #define LW_GPU_MAX_HANDLE 4096
 #define LW_GPU_MAX_RESOURCES 4096
@@ -46,6 +49,8 @@ extern "C" {
 #define LW_GPU_MAX_DRAWS 65536
 #define LW_GPU_MAX_VERTICES 16777216u
 #define LW_GPU_UNIFORM_ALIGN 256
+#define LW_GPU_MAX_WORKGROUPS 1048576u
+#define LW_GPU_MAX_WORKGROUPS_PER_DIMENSION 65535u
 #define LW_GPU_KIND_BUFFER 1
 #define LW_GPU_KIND_TEXTURE 2
 #define LW_GPU_KIND_SAMPLER 3
@@ -67,6 +72,7 @@ extern "C" {
 #define LW_GPU_TEXTURE_RENDER_ATTACHMENT 16
 #define LW_GPU_VISIBILITY_VERTEX 1
 #define LW_GPU_VISIBILITY_FRAGMENT 2
+#define LW_GPU_VISIBILITY_COMPUTE 4
 #define LW_GPU_FORMAT_INVALID 0
 #define LW_GPU_FORMAT_RGBA8UNORM 1
 #define LW_GPU_FORMAT_RGBA8UNORM_SRGB 2
@@ -188,14 +194,14 @@ _Static_assert(sizeof(lw_gpu_write_buffer_rec) == 8, "lw_gpu_write_buffer_rec la
 _Static_assert(offsetof(lw_gpu_write_buffer_rec, handle) == 0, "lw_gpu_write_buffer_rec.handle");
 _Static_assert(offsetof(lw_gpu_write_buffer_rec, offset) == 4, "lw_gpu_write_buffer_rec.offset");
 
-/* Create a 2D texture (one mip level, one sample). */
+/* Create a 2D texture (one sample) with `mip_levels` mip levels, each written by the guest. */
 typedef struct lw_gpu_texture_rec {
     uint32_t handle;
     uint32_t width;
     uint32_t height;
     uint32_t format;  /* LW_GPU_FORMAT_* */
     uint32_t usage;  /* LW_GPU_TEXTURE_* bits */
-    uint32_t reserved;
+    uint32_t mip_levels;  /* 0 or 1: one level; up to 1 + log2(max(width, height)) for a sampled colour texture */
 } lw_gpu_texture_rec;
 _Static_assert(sizeof(lw_gpu_texture_rec) == 24, "lw_gpu_texture_rec layout");
 _Static_assert(offsetof(lw_gpu_texture_rec, handle) == 0, "lw_gpu_texture_rec.handle");
@@ -203,9 +209,9 @@ _Static_assert(offsetof(lw_gpu_texture_rec, width) == 4, "lw_gpu_texture_rec.wid
 _Static_assert(offsetof(lw_gpu_texture_rec, height) == 8, "lw_gpu_texture_rec.height");
 _Static_assert(offsetof(lw_gpu_texture_rec, format) == 12, "lw_gpu_texture_rec.format");
 _Static_assert(offsetof(lw_gpu_texture_rec, usage) == 16, "lw_gpu_texture_rec.usage");
-_Static_assert(offsetof(lw_gpu_texture_rec, reserved) == 20, "lw_gpu_texture_rec.reserved");
+_Static_assert(offsetof(lw_gpu_texture_rec, mip_levels) == 20, "lw_gpu_texture_rec.mip_levels");
 
-/* Write texels (the tail: `height` rows of `bytes_per_row`) into a COPY_DST colour texture's rect. */
+/* Write texels (the tail: `height` rows of `bytes_per_row`) into a COPY_DST colour texture's rect, in mip level `mip_level` (its size: the texture's halved `mip_level` times, at least 1). */
 typedef struct lw_gpu_write_texture_rec {
     uint32_t handle;
     uint32_t x;
@@ -213,14 +219,16 @@ typedef struct lw_gpu_write_texture_rec {
     uint32_t width;
     uint32_t height;
     uint32_t bytes_per_row;
+    uint32_t mip_level;
 } lw_gpu_write_texture_rec;
-_Static_assert(sizeof(lw_gpu_write_texture_rec) == 24, "lw_gpu_write_texture_rec layout");
+_Static_assert(sizeof(lw_gpu_write_texture_rec) == 28, "lw_gpu_write_texture_rec layout");
 _Static_assert(offsetof(lw_gpu_write_texture_rec, handle) == 0, "lw_gpu_write_texture_rec.handle");
 _Static_assert(offsetof(lw_gpu_write_texture_rec, x) == 4, "lw_gpu_write_texture_rec.x");
 _Static_assert(offsetof(lw_gpu_write_texture_rec, y) == 8, "lw_gpu_write_texture_rec.y");
 _Static_assert(offsetof(lw_gpu_write_texture_rec, width) == 12, "lw_gpu_write_texture_rec.width");
 _Static_assert(offsetof(lw_gpu_write_texture_rec, height) == 16, "lw_gpu_write_texture_rec.height");
 _Static_assert(offsetof(lw_gpu_write_texture_rec, bytes_per_row) == 20, "lw_gpu_write_texture_rec.bytes_per_row");
+_Static_assert(offsetof(lw_gpu_write_texture_rec, mip_level) == 24, "lw_gpu_write_texture_rec.mip_level");
 
 /* Create a sampler. */
 typedef struct lw_gpu_sampler_rec {
@@ -402,7 +410,7 @@ _Static_assert(offsetof(lw_gpu_pass_rec, depth_store_op) == 12, "lw_gpu_pass_rec
 _Static_assert(offsetof(lw_gpu_pass_rec, depth_clear) == 16, "lw_gpu_pass_rec.depth_clear");
 _Static_assert(offsetof(lw_gpu_pass_rec, reserved) == 20, "lw_gpu_pass_rec.reserved");
 
-/* End the render pass. */
+/* End the render or compute pass. */
 typedef struct lw_gpu_end_pass_rec {
     uint32_t reserved;
 } lw_gpu_end_pass_rec;
@@ -479,6 +487,39 @@ _Static_assert(offsetof(lw_gpu_draw_indexed_rec, first_index) == 8, "lw_gpu_draw
 _Static_assert(offsetof(lw_gpu_draw_indexed_rec, base_vertex) == 12, "lw_gpu_draw_indexed_rec.base_vertex");
 _Static_assert(offsetof(lw_gpu_draw_indexed_rec, first_instance) == 16, "lw_gpu_draw_indexed_rec.first_instance");
 
+/* Create a compute pipeline (in the PIPELINE namespace); the tail is its entry point's name (`entry_len` bytes). */
+typedef struct lw_gpu_compute_pipeline_rec {
+    uint32_t handle;
+    uint32_t shader;
+    uint32_t layout_count;  /* 0: the layout is derived from the shader ('auto') */
+    uint32_t layouts[4];  /* bind group layout handles, group 0 first */
+    uint32_t entry_len;
+} lw_gpu_compute_pipeline_rec;
+_Static_assert(sizeof(lw_gpu_compute_pipeline_rec) == 32, "lw_gpu_compute_pipeline_rec layout");
+_Static_assert(offsetof(lw_gpu_compute_pipeline_rec, handle) == 0, "lw_gpu_compute_pipeline_rec.handle");
+_Static_assert(offsetof(lw_gpu_compute_pipeline_rec, shader) == 4, "lw_gpu_compute_pipeline_rec.shader");
+_Static_assert(offsetof(lw_gpu_compute_pipeline_rec, layout_count) == 8, "lw_gpu_compute_pipeline_rec.layout_count");
+_Static_assert(offsetof(lw_gpu_compute_pipeline_rec, layouts) == 12, "lw_gpu_compute_pipeline_rec.layouts");
+_Static_assert(offsetof(lw_gpu_compute_pipeline_rec, entry_len) == 28, "lw_gpu_compute_pipeline_rec.entry_len");
+
+/* Begin a compute pass: SET_PIPELINE (a compute pipeline), SET_BIND_GROUP and DISPATCH follow, then END_PASS. */
+typedef struct lw_gpu_compute_pass_rec {
+    uint32_t reserved;
+} lw_gpu_compute_pass_rec;
+_Static_assert(sizeof(lw_gpu_compute_pass_rec) == 4, "lw_gpu_compute_pass_rec layout");
+_Static_assert(offsetof(lw_gpu_compute_pass_rec, reserved) == 0, "lw_gpu_compute_pass_rec.reserved");
+
+/* Run x * y * z workgroups of the compute pipeline set. */
+typedef struct lw_gpu_dispatch_rec {
+    uint32_t x;
+    uint32_t y;
+    uint32_t z;
+} lw_gpu_dispatch_rec;
+_Static_assert(sizeof(lw_gpu_dispatch_rec) == 12, "lw_gpu_dispatch_rec layout");
+_Static_assert(offsetof(lw_gpu_dispatch_rec, x) == 0, "lw_gpu_dispatch_rec.x");
+_Static_assert(offsetof(lw_gpu_dispatch_rec, y) == 4, "lw_gpu_dispatch_rec.y");
+_Static_assert(offsetof(lw_gpu_dispatch_rec, z) == 8, "lw_gpu_dispatch_rec.z");
+
 /* Destroy one resource. */
 static inline void lw_gpu_destroy(lw_frame *f, uint32_t kind, uint32_t handle) {
     lw_gpu_destroy_rec *r = (lw_gpu_destroy_rec *)lw__push(f, LW_GPU_DESTROY, 0, sizeof(lw_gpu_destroy_rec), 1, 0);
@@ -491,10 +532,10 @@ static inline void lw_gpu_buffer(lw_frame *f, uint32_t handle, uint32_t size, ui
     if (r) { r->handle = handle; r->size = size; r->usage = usage; r->reserved = 0; }
 }
 
-/* Create a 2D texture (one mip level, one sample). */
+/* Create a 2D texture (one sample) with `mip_levels` mip levels, each written by the guest. */
 static inline void lw_gpu_texture(lw_frame *f, uint32_t handle, uint32_t width, uint32_t height, uint32_t format, uint32_t usage) {
     lw_gpu_texture_rec *r = (lw_gpu_texture_rec *)lw__push(f, LW_GPU_TEXTURE, 0, sizeof(lw_gpu_texture_rec), 1, 0);
-    if (r) { r->handle = handle; r->width = width; r->height = height; r->format = format; r->usage = usage; r->reserved = 0; }
+    if (r) { r->handle = handle; r->width = width; r->height = height; r->format = format; r->usage = usage; r->mip_levels = 1; }
 }
 
 /* Create a sampler. */
@@ -503,7 +544,7 @@ static inline void lw_gpu_sampler(lw_frame *f, uint32_t handle, uint32_t mag_fil
     if (r) { r->handle = handle; r->mag_filter = mag_filter; r->min_filter = min_filter; r->mipmap_filter = mipmap_filter; r->address_u = address_u; r->address_v = address_v; r->address_w = address_w; r->compare = compare; }
 }
 
-/* End the render pass. */
+/* End the render or compute pass. */
 static inline void lw_gpu_end_pass(lw_frame *f) {
     lw_gpu_end_pass_rec *r = (lw_gpu_end_pass_rec *)lw__push(f, LW_GPU_END_PASS, 0, sizeof(lw_gpu_end_pass_rec), 1, 0);
     if (r) {  r->reserved = 0; }
@@ -545,6 +586,18 @@ static inline void lw_gpu_draw_indexed(lw_frame *f, uint32_t index_count, uint32
     if (r) { r->index_count = index_count; r->instance_count = instance_count; r->first_index = first_index; r->base_vertex = base_vertex; r->first_instance = first_instance; }
 }
 
+/* Begin a compute pass: SET_PIPELINE (a compute pipeline), SET_BIND_GROUP and DISPATCH follow, then END_PASS. */
+static inline void lw_gpu_begin_compute_pass(lw_frame *f) {
+    lw_gpu_compute_pass_rec *r = (lw_gpu_compute_pass_rec *)lw__push(f, LW_GPU_BEGIN_COMPUTE_PASS, 0, sizeof(lw_gpu_compute_pass_rec), 1, 0);
+    if (r) {  r->reserved = 0; }
+}
+
+/* Run x * y * z workgroups of the compute pipeline set. */
+static inline void lw_gpu_dispatch(lw_frame *f, uint32_t x, uint32_t y, uint32_t z) {
+    lw_gpu_dispatch_rec *r = (lw_gpu_dispatch_rec *)lw__push(f, LW_GPU_DISPATCH, 0, sizeof(lw_gpu_dispatch_rec), 1, 0);
+    if (r) { r->x = x; r->y = y; r->z = z; }
+}
+
 /* True when this frame must declare the game's GPU resources (after lw_gpu_reset). */
 static inline int lw_gpu_fresh(const lw_frame *f) { return f->gpu_fresh != 0; }
 
@@ -582,14 +635,28 @@ static inline void lw_gpu_write_buffer(lw_frame *f, uint32_t handle, uint32_t of
     if (dst) lw__gpu_copy(dst, data, len);
 }
 
-/* Write `height` rows of `bytes_per_row` bytes into a colour texture's rect. */
-static inline void lw_gpu_write_texture(lw_frame *f, uint32_t handle, uint32_t x, uint32_t y, uint32_t width,
-                                        uint32_t height, uint32_t bytes_per_row, const void *data) {
+/* A texture of `mip_levels` levels (lw_gpu_texture makes one): write each with lw_gpu_write_texture_level. */
+static inline void lw_gpu_texture_mips(lw_frame *f, uint32_t handle, uint32_t width, uint32_t height, uint32_t format,
+                                       uint32_t usage, uint32_t mip_levels) {
+    lw_gpu_texture_rec *r = (lw_gpu_texture_rec *)lw__push(f, LW_GPU_TEXTURE, 0, sizeof(lw_gpu_texture_rec), 1, 0);
+    if (r) { r->handle = handle; r->width = width; r->height = height; r->format = format; r->usage = usage;
+             r->mip_levels = mip_levels; }
+}
+
+/* Write `height` rows of `bytes_per_row` bytes into a rect of a colour texture's mip level `level`. */
+static inline void lw_gpu_write_texture_level(lw_frame *f, uint32_t handle, uint32_t level, uint32_t x, uint32_t y,
+                                              uint32_t width, uint32_t height, uint32_t bytes_per_row, const void *data) {
     uint32_t len = height * bytes_per_row;
     lw_gpu_write_texture_rec *r = (lw_gpu_write_texture_rec *)lw__gpu_push(f, LW_GPU_WRITE_TEXTURE, sizeof *r, len);
     if (!r) return;
     r->handle = handle; r->x = x; r->y = y; r->width = width; r->height = height; r->bytes_per_row = bytes_per_row;
+    r->mip_level = level;
     lw__gpu_copy(r + 1, data, len);
+}
+/* Write `height` rows of `bytes_per_row` bytes into a colour texture's rect (its first mip level). */
+static inline void lw_gpu_write_texture(lw_frame *f, uint32_t handle, uint32_t x, uint32_t y, uint32_t width,
+                                        uint32_t height, uint32_t bytes_per_row, const void *data) {
+    lw_gpu_write_texture_level(f, handle, 0, x, y, width, height, bytes_per_row, data);
 }
 
 /* A WGSL module from `len` bytes of source (e.g. an asset read at lw_game_init). */
@@ -633,6 +700,17 @@ static inline void lw_gpu_pipeline(lw_frame *f, const lw_gpu_pipeline_desc *d) {
     lw__gpu_copy(t, d->attributes, attributes); t += attributes;
     lw__gpu_copy(t, d->vs, vs); t += vs;
     lw__gpu_copy(t, d->fs, fs);
+}
+
+/* A compute pipeline running entry point `entry` of `shader`, on `layout_count` layouts (0: auto). */
+static inline void lw_gpu_compute_pipeline(lw_frame *f, uint32_t handle, uint32_t shader, const uint32_t *layouts,
+                                           uint32_t layout_count, const char *entry) {
+    uint32_t n = (uint32_t)__builtin_strlen(entry);
+    lw_gpu_compute_pipeline_rec *r = (lw_gpu_compute_pipeline_rec *)lw__gpu_push(f, LW_GPU_COMPUTE_PIPELINE, sizeof *r, n);
+    if (!r) return;
+    r->handle = handle; r->shader = shader; r->layout_count = layout_count; r->entry_len = n;
+    for (uint32_t i = 0; i < LW_GPU_MAX_BIND_GROUPS; i++) r->layouts[i] = i < layout_count ? layouts[i] : 0;
+    lw__gpu_copy(r + 1, entry, n);
 }
 
 /* A bind group on layout `layout`, or (layout 0) on group `group` of `pipeline`'s auto layout. */

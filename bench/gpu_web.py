@@ -1,0 +1,134 @@
+"""GPU stream in Chromium (WebGPU on SwiftShader): the rows beside bench/gpu.py's native ones.
+
+A stopped games/cubes page (its WebGPU renderer, 320x240) is handed command lists made natively:
+bench/gpu.py's declarations and N-draw frames, and games/cubes' own first frame (it declares its
+resources) and its frame 60 ticks in. Layer-W's side is the renderer's ``draw`` of a list (parse,
+check, replay on WebGPU, the 2D pass, submit); the raw side is the same pass with the same
+resources recorded straight on the page's GPUDevice in JavaScript. Host time is until ``draw``
+returns (performance.now(), which Chromium coarsens to 0.1 ms), done is until
+``queue.onSubmittedWorkDone()``; rounds interleave both sides.
+"""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench.timing import median
+from bench.web import ARGS, CHROMIUM, WEBGPU_ARGS, _serve, _stopped_page
+from layerw.store.local import LocalStore
+from layerw.store.publish import publish
+
+WARMUP = 3
+SETUP = """({lists, wgsl, triangle, offsets, groups, width, height}) => {
+  const bytes = (b64) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  const r = window.layerw.client().renderer;
+  const dev = r.device;
+  window.benchLists = lists.map(bytes);
+  const module = dev.createShaderModule({ code: wgsl });
+  const vertices = dev.createBuffer({ size: triangle.length * 4, usage: GPUBufferUsage.VERTEX | GPUBufferUsage.COPY_DST });
+  dev.queue.writeBuffer(vertices, 0, new Float32Array(triangle));
+  const uniforms = dev.createBuffer({ size: offsets.length * 4, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  dev.queue.writeBuffer(uniforms, 0, new Float32Array(offsets));
+  const pipeline = dev.createRenderPipeline({
+    layout: "auto", primitive: { topology: "triangle-list" },
+    vertex: { module, entryPoint: "vs",
+      buffers: [{ arrayStride: 8, attributes: [{ shaderLocation: 0, offset: 0, format: "float32x2" }] }] },
+    fragment: { module, entryPoint: "fs", targets: [{ format: "rgba8unorm" }] } });
+  const layout = pipeline.getBindGroupLayout(0);
+  const bound = [];
+  for (let g = 0; g < groups; g++) {
+    const resource = { buffer: uniforms, offset: 256 * g, size: 16 };
+    bound.push(dev.createBindGroup({ layout, entries: [{ binding: 0, resource }] }));
+  }
+  const usage = GPUTextureUsage.RENDER_ATTACHMENT;
+  const view = dev.createTexture({ size: [width, height], format: "rgba8unorm", usage }).createView();
+  window.benchRaw = (n) => {
+    const encoder = dev.createCommandEncoder();
+    const attachment = { view, loadOp: "clear", storeOp: "store", clearValue: [0, 0, 0, 1] };
+    const rp = encoder.beginRenderPass({ colorAttachments: [attachment] });
+    rp.setPipeline(pipeline);
+    rp.setVertexBuffer(0, vertices);
+    for (let i = 0; i < n; i++) {
+      rp.setBindGroup(0, bound[i % groups]);
+      rp.draw(3);
+    }
+    rp.end();
+    dev.queue.submit([encoder.finish()]);
+  };
+  return r.name;
+}"""
+FRAME = """async ({list, raw}) => {
+  const r = window.layerw.client().renderer;
+  const t0 = performance.now();
+  if (list >= 0) r.draw(window.benchLists[list]);
+  else window.benchRaw(raw);
+  const t1 = performance.now();
+  await r.device.queue.onSubmittedWorkDone();
+  return [(t1 - t0) / 1000, (performance.now() - t0) / 1000];
+}"""
+
+
+class CubesPage:
+    """A stopped games/cubes page in Chromium with WebGPU, set up with the lists and the raw program."""
+
+    def __init__(self, page: Any, lists: list[bytes], raw: dict[str, Any]) -> None:
+        self.page = page
+        name = page.evaluate(SETUP, {"lists": [base64.b64encode(x).decode() for x in lists], **raw})
+        if name != "webgpu":
+            raise RuntimeError(f"the page renders with {name}, not WebGPU")
+
+    def draw(self, list_index: int) -> tuple[float, float]:
+        """Layer-W's renderer draws list ``list_index``: (host s, done s)."""
+        submitted, done = self.page.evaluate(FRAME, {"list": list_index, "raw": 0})
+        return float(submitted), float(done)
+
+    def raw(self, draws: int) -> tuple[float, float]:
+        submitted, done = self.page.evaluate(FRAME, {"list": -1, "raw": draws})
+        return float(submitted), float(done)
+
+
+def measure(cubes_build: Path, out_dir: Path, rounds: int, declarations: bytes, frames: dict[int, bytes],
+            cubes_lists: tuple[bytes, bytes], raw: dict[str, Any]) -> dict[str, Any]:
+    """Median host and done ms per N of ``frames`` (Layer-W and raw), and of cubes' frame."""
+    from playwright.sync_api import sync_playwright
+
+    scratch = Path(tempfile.mkdtemp(prefix="bench-gpu-web-", dir=out_dir))
+    proc = None
+    counts = list(frames)
+    lists = [declarations, *frames.values(), *cubes_lists]
+    first_cubes = len(lists) - 2
+    try:
+        store = LocalStore(scratch / "store")
+        publish(cubes_build, store)
+        proc, url = _serve(store.root)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS + WEBGPU_ARGS)
+            try:
+                page = CubesPage(_stopped_page(browser, f"{url}/play/cubes?ticks=1&renderer=webgpu"), lists, raw)
+                samples: dict[str, list[tuple[float, float]]] = {f"{k} {n}": [] for k in ("layerw", "raw") for n in counts}
+                samples["cubes"] = []
+                page.draw(0)
+                for i in range(WARMUP + rounds):
+                    for j, n in enumerate(counts):
+                        layerw, raw_frame = page.draw(1 + j), page.raw(n)
+                        if i >= WARMUP:
+                            samples[f"layerw {n}"].append(layerw)
+                            samples[f"raw {n}"].append(raw_frame)
+                page.draw(first_cubes)  # cubes declares its resources (a RESET first), then its frame
+                for i in range(WARMUP + rounds):
+                    frame = page.draw(first_cubes + 1)
+                    if i >= WARMUP:
+                        samples["cubes"].append(frame)
+            finally:
+                browser.close()
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(10)
+        shutil.rmtree(scratch, ignore_errors=True)
+    return {k: {"host_ms": median([s[0] for s in v]) * 1e3, "done_ms": median([s[1] for s in v]) * 1e3}
+            for k, v in samples.items()}
