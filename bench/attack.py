@@ -5,7 +5,9 @@ players each (bench/rooms.py's players, from 127.0.0.1); each attack class then 
 time from another loopback address (127.0.0.66, so per-address limits tell the two apart) while the
 bench samples the server's RSS, the legitimate rooms' p99 tick lateness (their own last 180 ticks,
 from /rooms; the same figure just before the attack is its control) and a legitimate join's time.
-After the attack stops it waits ``--settle`` seconds and reads RSS again. Each row says how the
+After the attack stops it waits ``--settle`` seconds and reads RSS again. The attacker runs in a
+process of its own: on the bench's loop, its callbacks (hundreds of connections a second) would
+delay the legitimate client's own handshake and be measured as the server's join time. Each row says how the
 attacker's connections ended (close codes, HTTP statuses) and the most it held at once as the server
 holds it: sockets in the server process per peer address (/proc), rooms per creating address (the
 operator's /rooms), seats in rooms it did not create. The bench measures what the server does; it
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import random
 import socket
 import subprocess
@@ -25,6 +28,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -360,28 +364,54 @@ def rooms_by_owner(url: str) -> Counter[str]:
     return Counter(str(r.get("owner")) for r in _get_json(f"{url}/rooms") if not str(r["room"]).startswith("legit-"))
 
 
+def attacker(name: str, port: int, seconds: float, pipe: Connection) -> None:
+    """The attack ``name`` in this (child) process: sends its deadline when it starts, then its Tally
+    (or the error that stopped it)."""
+    async def run() -> Tally:
+        attack = Attack(port, time.monotonic() + seconds)
+        pipe.send(attack.deadline)  # (the monotonic clock is the machine's: the parent reads the same)
+        await ATTACKS[name](attack)
+        return attack.tally
+    try:
+        pipe.send(uvloop.run(run()))
+    except Exception as e:
+        pipe.send(RuntimeError(f"attack {name} failed: {e!r}"))
+        raise
+    finally:
+        pipe.close()
+
+
 async def measure(name: str, port: int, pid: int, seconds: float, settle: float, rooms: int,
                   baseline_join: float) -> dict[str, object]:
     url = f"http://127.0.0.1:{port}"
     await asyncio.sleep(3.0)  # the legitimate rooms' last 180 ticks with no attack: this class's control
     control = await asyncio.to_thread(legit_p99_ms, url, rooms)
     before = rss_bytes(pid)
-    attack = Attack(port, time.monotonic() + seconds)
-    task = asyncio.create_task(ATTACKS[name](attack))
-    peak, join = before, float("nan")
-    t = attack.tally
-    while not task.done() or attack.left() > 0:  # an attack cut off early is still measured to its end
-        peak = max(peak, rss_bytes(pid))
-        t.sample(held_by_address(pid), await asyncio.to_thread(rooms_by_owner, url))
-        if join != join and attack.left() < seconds * 0.4:
-            join = sorted([await join_seconds(port) for _ in range(3)])[1]  # the median of three
-        if task.done():
-            await asyncio.sleep(0.25)  # (asyncio.wait on a finished task returns at once)
-        else:
-            await asyncio.wait([task], timeout=0.25)
-    task.result()
+    ours, theirs = multiprocessing.get_context("spawn").Pipe()
+    process = multiprocessing.get_context("spawn").Process(target=attacker, args=(name, port, seconds, theirs),
+                                                           name=f"attack {name}", daemon=True)
+    process.start()
+    theirs.close()
+    try:
+        deadline = float(await asyncio.to_thread(ours.recv))
+        peak, join = before, float("nan")
+        seen = Tally()  # the peaks the server holds, sampled here; the attacker's own tally comes at its end
+        while process.is_alive() or time.monotonic() < deadline:  # an attack cut off early is measured to its end
+            peak = max(peak, rss_bytes(pid))
+            seen.sample(held_by_address(pid), await asyncio.to_thread(rooms_by_owner, url))
+            if join != join and deadline - time.monotonic() < seconds * 0.4:
+                join = sorted([await join_seconds(port) for _ in range(3)])[1]  # the median of three
+            await asyncio.sleep(0.25)
+        ended = await asyncio.to_thread(ours.recv)
+    finally:
+        process.join(10)
+        ours.close()
+    if isinstance(ended, Exception):
+        raise ended
+    t: Tally = ended
     p99 = await asyncio.to_thread(legit_p99_ms, url, rooms)
-    t.sample(held_by_address(pid), await asyncio.to_thread(rooms_by_owner, url))
+    seen.sample(held_by_address(pid), await asyncio.to_thread(rooms_by_owner, url))
+    t.peak_held, t.peak_rooms = seen.peak_held, seen.peak_rooms
     await asyncio.sleep(min(settle, 1.0))
     held_after = held_by_address(pid)[ATTACKER]  # a second after the attack: what the server still holds from it
     await asyncio.sleep(max(0.0, settle - 1.0))

@@ -175,7 +175,8 @@ class Game(MemoryHost):
         ctypes.memmove(base + self.input_ptr, data, len(data))
         self._call("lw_tick")
         self.tick_count += 1
-        self._tick_sound_at(self._view(), self.io_ptr)
+        if self.sound_heard:  # (a view of memory and the block's copy: a cost on every tick)
+            self._tick_sound_at(self._view(), self.io_ptr)
 
     def _render(self) -> memoryview:
         n = self._call("lw_render")

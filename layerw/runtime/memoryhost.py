@@ -243,6 +243,8 @@ class MemoryHost(BaseHost):
 
     def _tick_sound(self, block: bytes | memoryview, dropped: int) -> None:
         """After lw_tick: the sound block it wrote (bounded by the block's capacity), to ``_sound``."""
+        if not self.sound_heard:
+            return
         if len(block) > self.snd_capacity:
             if not self._oversized_reported:
                 self.log.warning("[%s] lw_tick reported %d bytes of sound commands, its block holds %d: "

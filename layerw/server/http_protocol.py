@@ -34,12 +34,18 @@ class HttpProtocol(H11Protocol):
         self.refused = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        transport.set_write_buffer_limits(high=self.limits.write_high_water_bytes)
-        reason = self.table.admit(transport, self.client[0] if self.client else "")
+        """Admit the connection first: one refused is answered and closed before uvicorn sets it up
+        (its addresses read through two socket objects, its registration): a flood of connections
+        past an address's rate costs the loop as little per connection as it can."""
+        peer = transport.get_extra_info("peername")
+        reason = self.table.admit(transport, str(peer[0]) if isinstance(peer, tuple) else "")
         if reason is not None:
+            self.transport = transport
+            self.client = (str(peer[0]), int(peer[1])) if isinstance(peer, tuple) else None
             self.refuse(head.Refusal(503, reason))
             return
+        super().connection_made(transport)
+        transport.set_write_buffer_limits(high=self.limits.write_high_water_bytes)
         self.await_request()
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -31,10 +31,11 @@ MIB = 1 << 20
 def footprint(room: Room) -> int:
     """Bytes a room holds: its game's linear memory (as of its newest snapshot) plus the snapshots
     it keeps, counted as many as it will keep (a young room has fewer, but grows to that within a
-    few snapshot periods)."""
-    newest = room.saved[-1].snapshot
-    kept = sum(len(s.snapshot.memory) for s in room.saved)
-    return newest.pages * PAGE + kept + (KEPT_SNAPSHOTS - len(room.saved)) * len(newest.memory)
+    few snapshot periods). Kept snapshots count at their raw size, held raw or encoded (an encoded
+    one is not decoded to count it: this runs over every room at each admission)."""
+    newest = room.saved[-1]
+    kept = sum(s.memory_size for s in room.saved)
+    return newest.pages * PAGE + kept + (KEPT_SNAPSHOTS - len(room.saved)) * newest.memory_size
 
 
 class Admission:

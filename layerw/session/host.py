@@ -9,7 +9,8 @@ WebSocket close code and leaves everyone else alone.
 
 What costs the server a snapshot is bounded: joins per client address, heals per connection and
 per address (``Allowance``; a heal past them is skipped: the client asks again with its next hash),
-and the snapshot itself is encoded once per snapshot tick, in a thread (``RoomRunner.prepare``).
+and the snapshot itself is encoded once per snapshot tick, in a thread, when a join or heal first
+needs it (``RoomRunner.prepare``), or when all rooms' raw kept snapshots pass their budget (``RawKept``).
 """
 
 from __future__ import annotations
@@ -39,7 +40,9 @@ from layerw.session.checkpointer import Checkpointer, Checkpoints
 from layerw.session.lease import Lease
 from layerw.session.limits import Limits as Limits  # re-exported: callers configure rooms through the host
 from layerw.session.outbox import Outbox
+from layerw.session.rawkept import RawKept
 from layerw.session.room import Room, RoomState
+from layerw.session.saved import Saved
 from layerw.wire import (
     CLOSE_GOING_AWAY,
     CLOSE_INTERNAL,
@@ -113,7 +116,8 @@ class RoomRunner:
         self.encoder = encoder  # the thread that encodes snapshots (None: asyncio's default pool)
         self.room = room
         self.public = public  # listed by GET /rooms for anyone (else only for the operator)
-        self._encoding: asyncio.Future[bytes] | None = None  # a kept snapshot being encoded in a thread
+        self.on_kept: Callable[[Saved], None] = lambda saved: None  # the room took a snapshot (the host counts it)
+        self._newest = room.saved[-1]
         self.limits = limits
         self.period = 1.0 / (room.tick_rate * limits.speed)
         self.clients: set[Client] = set()
@@ -171,23 +175,13 @@ class RoomRunner:
             self.drop_all(CLOSE_INTERNAL, f"the game stopped: {e}")
             return None
         self._tick_seconds.observe(time.perf_counter() - started)
-        self._encode_kept()
+        newest = self.room.saved[-1]
+        if newest is not self._newest:
+            self._newest = newest
+            self.on_kept(newest)
         if self.checkpointer is not None:
             self.checkpointer.on_frame(frame, now)
         return frame
-
-    def _encode_kept(self) -> None:
-        """Encode a new kept snapshot in a thread, one at a time: the tick goes on meanwhile."""
-        if self._encoding is None:
-            saved = self.room.unencoded()
-            if saved is not None:
-                self._encoding = asyncio.get_running_loop().run_in_executor(self.encoder, saved.full)
-                self._encoding.add_done_callback(self._encoded)
-
-    def _encoded(self, done: asyncio.Future[bytes]) -> None:
-        self._encoding = None
-        if not done.cancelled() and done.exception() is not None:
-            self.log.error("room %s: a snapshot failed to encode: %r", self.room.id, done.exception())
 
     async def prepare(self, base_tick: int) -> None:
         """Wait until the STATE for a client holding ``base_tick``'s snapshot is encoded (in a
@@ -308,6 +302,8 @@ class RoomHost:
         self.metrics.watch_rooms(self.readings)
         self.joins = Allowance(limits.joins_per_second, limits.join_burst, limits.max_peers)  # per address
         self.heals = Allowance(limits.peer_heals_per_second, limits.peer_heal_burst, limits.max_peers)
+        self.raw_kept = RawKept(limits.raw_snapshot_bytes)  # every room's kept snapshots not encoded yet
+        self._compacting: asyncio.Future[bytes] | None = None  # the one being encoded to come back within it
 
     @property
     def building(self) -> list[RoomKey]:
@@ -368,6 +364,9 @@ class RoomHost:
                                 lease=lease)
             if self.checkpoints is not None:
                 runner.checkpointer = self.checkpoints.writer(game, room_id, room, lease)
+            runner.on_kept = self._kept
+            for saved in room.saved:
+                self._kept(saved)
             self.runners[key] = runner
             phases = [self.clocks.setdefault((runner.period, k), Clock(runner.period, k / PHASES, self._closed))
                       for k in range(PHASES)]
@@ -393,6 +392,23 @@ class RoomHost:
             room = Room(f"{game}/{room_id}", self.bundles(game), self.engine, **options)
         room.log.debug("room %s: game seed %d", room.id, room.seed)
         return room
+
+    def _kept(self, saved: Saved) -> None:
+        """A room took a snapshot: count it raw, and encode the oldest raw ones past the budget."""
+        self.raw_kept.add(saved)
+        self._compact()
+
+    def _compact(self, done: asyncio.Future[bytes] | None = None) -> None:
+        """Encode raw kept snapshots on the encoder thread, one at a time, until they fit the budget."""
+        if done is not None:
+            self._compacting = None
+            if not done.cancelled() and done.exception() is not None:
+                log.error("a kept snapshot failed to encode: %r", done.exception())
+        if self._compacting is None and not self._closing:
+            saved = self.raw_kept.over()
+            if saved is not None:
+                self._compacting = asyncio.get_running_loop().run_in_executor(self._encoder, saved.full)
+                self._compacting.add_done_callback(self._compact)
 
     def _closed(self, runner: RoomRunner) -> None:
         if runner.checkpointer is not None and not runner.fenced:  # a room that ends is over; one the server stops resumes later

@@ -40,3 +40,5 @@ class Limits:
     peer_heals_per_second: float = 2.0  # per client address, all its connections together
     peer_heal_burst: int = 8
     max_peers: int = 10_000  # client addresses whose allowances are remembered: bounds their memory
+    # Kept snapshots, counted by session/rawkept.py:
+    raw_snapshot_bytes: int = 256 << 20  # all rooms' kept snapshots held raw; past it the oldest are compressed

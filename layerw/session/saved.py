@@ -2,11 +2,12 @@
 
 A room takes a snapshot every ``snapshot_every`` ticks and keeps a few. Encoding one (zlib over the
 whole guest memory: ~26 ms and 3.2 MB in, 320 KB out for the sprites game) is done once per
-snapshot, and every join and heal until the next snapshot reuses the bytes; the room's host runs
-that work in a thread (``RoomRunner.prepare``), so a tick never waits for it. Once encoded, a
-snapshot keeps only its encoded bytes: a room holds its kept snapshots at their compressed size,
-not at four times its memory. The page delta a rejoining client needs (against a snapshot it
-still holds) is cached the same way, one per base.
+snapshot, when a join or heal first needs it, and every join and heal until the next snapshot reuses
+the bytes; the room's host runs that work in a thread (``RoomRunner.prepare``), so a tick never waits
+for it. Once encoded, a snapshot keeps only its encoded bytes; the host also encodes the oldest raw
+ones when all its rooms' raw snapshots pass a budget (``RawKept``), so rooms hold their kept
+snapshots raw only while that is cheap in memory. The page delta a rejoining client needs (against
+a snapshot it still holds) is cached the same way, one per base.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ class Saved:
     def __init__(self, tick: int, snapshot: Snapshot, inputs: bytes) -> None:
         self.tick = tick
         self.inputs = inputs  # lw_input record held at `tick`
+        self.pages = snapshot.pages  # its linear memory, in 64 KiB pages
+        self.memory_size = len(snapshot.memory)  # bytes of state it holds raw (what admission counts)
         self._raw: Snapshot | None = snapshot  # until encoded
         self._full: bytes | None = None
         self._deltas: dict[int, bytes] = {}  # base tick -> delta from that snapshot to this one
@@ -72,4 +75,3 @@ class Saved:
             self.full()
         else:
             self.delta_from(base)
-        self.full()  # kept snapshots are held encoded

@@ -17,6 +17,7 @@ from layerw.runtime.engine import Engine
 from layerw.runtime.game import Game
 from layerw.runtime.gamehost import GameHost
 from layerw.runtime.inputs import InputState, Recording
+from layerw.runtime.start import start_game
 from tests import wat
 from tests.runtime.sound.game import PLAYBACK, RECORDING, SCORE, blip, build_game
 
@@ -225,3 +226,22 @@ def test_asteroids_music_streams_and_restores_in_step(built: Callable[[Path], Pa
     with open_game(bundle, cpu_limit=CpuLimit.EPOCH) as other:
         other.restore(type(snap).from_bytes(snap.to_bytes()))
         assert run(other, 40, played(), start=30) == after
+
+
+
+def test_a_host_nobody_hears_leaves_its_sound_blocks_unread(sound_build: Path, engine: Engine) -> None:
+    """Without audio a host keeps each tick's sound block for a worker's parent to mix; after
+    ``drop_sound`` (a room's authoritative game) ticks read no block at all."""
+    kept, dropped = (start_game(Bundle.open(sound_build), engine, seed=SCORE, audio=False) for _ in range(2))
+    dropped.drop_sound()
+    try:
+        state, heard = InputState(), 0
+        for _ in range(60):
+            kept.tick(state)
+            dropped.tick(state)
+            heard += len(kept.last_sound[0])
+            assert dropped.last_sound == (b"", 0, [])
+        assert heard > 0 and kept.state_hash() == dropped.state_hash()  # the same game, only unheard
+    finally:
+        kept.close()
+        dropped.close()

@@ -134,3 +134,21 @@ def test_limits_are_checked() -> None:
         ConnectionLimits(request_timeout_s=0)
     with pytest.raises(ValueError, match="max_request_line_bytes"):
         ConnectionLimits(max_request_line_bytes=9000, max_head_bytes=8000)
+
+
+def test_a_connection_past_the_rate_is_refused_before_uvicorn_sets_it_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    from uvicorn.protocols.http import h11_impl
+
+    set_up: list[object] = []
+    local_addr = h11_impl.get_local_addr
+    monkeypatch.setattr(h11_impl, "get_local_addr", lambda transport: set_up.append(transport) or local_addr(transport))
+    limits = ConnectionLimits(new_connections_per_second=0.01, new_connection_burst=2)
+    with serving(hostile.app(), limits=limits, forwarded_allow_ips="") as url, hostile.Sockets(_port(url)) as sockets:
+        before = len(set_up)
+        opened = [sockets.connect("127.0.0.66") for _ in range(6)]
+        time.sleep(0.2)
+        for s in opened[:2]:
+            s.sendall(hostile.get(extra="Connection: close\r\n"))
+        answers = [hostile.read_all(s)[:12] for s in opened]
+        assert answers == [b"HTTP/1.1 200"] * 2 + [b"HTTP/1.1 503"] * 4  # the burst, then refusals
+        assert len(set_up) - before == 2  # only the two admitted were set up

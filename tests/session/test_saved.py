@@ -70,3 +70,57 @@ def test_joins_and_heals_between_snapshot_ticks_encode_once_off_the_loop(tmp_pat
     assert host.metrics.registry.get_sample_value("layerw_heals_total", {"game": "wat"}) == heals == 3
     assert [tick for tick, _ in encoded] == [0]  # 3 joins and 3 heals, one encoding
     assert all(thread != loop_thread for _, thread in encoded)  # never on the event loop
+
+
+def test_a_room_nobody_joins_never_encodes_its_snapshots(tmp_path: Path, engine: Engine,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    encoded: list[int] = []
+    to_bytes = Snapshot.to_bytes
+
+    def counting(self: Snapshot) -> bytes:
+        encoded.append(self.tick)
+        return to_bytes(self)
+
+    monkeypatch.setattr(Snapshot, "to_bytes", counting)
+    host = RoomHost(lambda name: wat_game(tmp_path, tick=FILL), engine, Limits(speed=50.0),
+                    {"hash_every": 10, "snapshot_every": 10})
+
+    async def story() -> int:
+        player = Connection().open(host, "wat", "r")
+        await player.welcome()  # its join encodes the snapshot it is sent: that one only
+        run = host.runners[("wat", "r")]
+        while run.room.tick < 60:
+            await player.next(p.Frame)
+        kept = [s.encoded for s in run.room.saved]
+        player.put(None)
+        await player.ended()
+        await host.close()
+        return kept.count(True)
+
+    assert asyncio.run(story()) == 0 and len(encoded) == 1  # four snapshots kept since, all raw
+
+
+def test_raw_kept_snapshots_of_all_rooms_stay_within_their_budget(tmp_path: Path, engine: Engine) -> None:
+    budget = 300_000  # FILL's game holds ~128 KiB of state a snapshot: two rooms x four kept pass it
+    host = RoomHost(lambda name: wat_game(tmp_path, tick=FILL), engine, Limits(speed=50.0, raw_snapshot_bytes=budget),
+                    {"hash_every": 10, "snapshot_every": 10})
+
+    async def story() -> tuple[int, int]:
+        players = [Connection().open(host, "wat", room) for room in ("a", "b")]
+        for c in players:
+            await c.welcome()
+        runs = [host.runners[("wat", room)] for room in ("a", "b")]
+        while min(run.room.tick for run in runs) < 100:
+            await players[0].next(p.Frame)
+        await asyncio.sleep(0.2)  # the encoder thread catches up
+        raw = sum(s.size for run in runs for s in run.room.saved if not s.encoded)
+        encoded = sum(s.encoded for run in runs for s in run.room.saved)
+        one = runs[0].room.saved[-1].memory_size  # (at 50x speed a snapshot is taken every 3 ms: one is being encoded)
+        for c in players:
+            c.put(None)
+        await asyncio.gather(*(c.ended() for c in players))
+        await host.close()
+        return raw - one, encoded
+
+    raw_but_one, encoded = asyncio.run(story())
+    assert raw_but_one <= budget and encoded > 0

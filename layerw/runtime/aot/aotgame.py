@@ -232,7 +232,8 @@ class AotGame(MemoryHost):
         ctypes.memmove(mem.data + self.input_ptr, data, len(data))  # inside memory: checked at start
         self._call("lw_tick")
         self.tick_count += 1
-        self._tick_sound_at(self.memory.view(), self.io_ptr)
+        if self.sound_heard:
+            self._tick_sound_at(self.memory.view(), self.io_ptr)
 
     def _render(self) -> memoryview:
         n = self._call("lw_render")
