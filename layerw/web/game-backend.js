@@ -72,6 +72,8 @@
  * @property {LogFn} [log] where the game's log lines go (default the console)
  * @property {(name: string, bytes: number) => void} [onAsset] called as each preloaded asset arrives
  * @property {import("./saves.js").SaveStore | null} [saves] the game's save slots (none: LW_SAVE_UNAVAILABLE)
+ * @property {{enter(call: string, tick: number): void} | null} [watch] told of each call into the guest before it
+ *   starts (a game worker's CallBeat, game-worker.js)
  */
 
 /**

@@ -78,13 +78,14 @@ export class GameHost {
    * @param {GameOptions} [options]
    * @returns {Promise<G>}
    */
-  static async create(source, { seed = 0, log = consoleLog, onAsset, saves = null } = {}) {
+  static async create(source, { seed = 0, log = consoleLog, onAsset, saves = null, watch = null } = {}) {
     const { config } = source;
     const assets = new AssetTable(config.assets || [], config.preload || [], (n) => source.readAsset(n), config.stream || [],
       source.readStream ? (n, sink) => /** @type {any} */ (source).readStream(n, sink) : null);
     const [code, mixer] = await Promise.all([this.load(source), Mixer.compile(), assets.preloadAll(onAsset)]);
     const game = new this(config, assets, BigInt.asUintN(64, BigInt(seed)), log, code);
     game.saves = saves;
+    game.watch = watch;
     game.audio = new Audio(game.name, mixer, game.tickRate, log);
     await game.start();
     return game;
@@ -130,6 +131,9 @@ export class GameHost {
     this.memory = null;
     /** @type {import("./saves.js").SaveStore | null} the game's save slots (null in a room); not game state */
     this.saves = null;
+    /** @type {{enter(call: string, tick: number): void} | null} told of each call into the guest before it
+     *  starts (a game worker's CallBeat, game-worker.js: the page's Watchdog keeps the deadline) */
+    this.watch = null;
   }
 
   // --- the instance -------------------------------------------------------------------------------
@@ -247,6 +251,7 @@ export class GameHost {
         + "reload the page to start it again", { game: this.name, tick: this.tickCount });
     }
     let result;
+    if (this.watch) this.watch.enter(name, this.tickCount);
     try {
       result = fn();
     } catch (e) {

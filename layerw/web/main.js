@@ -23,7 +23,7 @@
 //       IndexedDB (?saves=0: none); a room keeps none. Shows a progress bar while loading and a clear message
 //       on failure ("reconnecting…" while a room connection is retried), and exposes
 //       window.layerw = {tick, stateHash(), audioHash(), renderer: {name, glRenderer}, status, error,
-//       errorFrames (a crash's wasm frames, innermost first: {offset, function, file, line}, named from
+//       errorName (the failure's class, as natively: GameTimedOut, GameCrashed…), errorFrames (a crash's wasm frames, innermost first: {offset, function, file, line}, named from
 //       the build's game.symbols.json where the page may read it), load (loader stats), session (room
 //       stats), devProblems (?dev=1), firstFrameMs (since navigation start), timing() (the F3 timing
 //       overlay: {shown, ms: {tick, render, present, sound}}, running means; null in a room)}. Served by
@@ -44,6 +44,7 @@ import { InputState, Recording } from "./input.js";
 import { Loop, LoopState } from "./loop.js";
 import { createRenderer } from "./renderer.js";
 import { Session } from "./session.js";
+import { WorkerClient } from "./worker-client.js";
 import { dirSource } from "./source.js";
 import { storeSource } from "./store-source.js";
 import { describe, sourceFrames, wasmFrames } from "./symbols.js";
@@ -204,7 +205,7 @@ export async function play({ canvas, progress, progressText, error, status = nul
     readPixels: async () => base64(await client.readPixels()),
     lastInput: () => (client && client.game.lastInput ? base64(client.game.lastInput) : null),
     client: () => client,
-    timing: () => (client && client.loop.timing ? { shown: client.loop.timing.shown,
+    timing: () => (client && client.loop && client.loop.timing ? { shown: client.loop.timing.shown,
       ms: Object.fromEntries(PARTS.map((p) => [p, client.loop.timing.meanMs(p)])) } : null),
     load: null,
     saves: null, // the SaveStore when playing alone
@@ -212,6 +213,7 @@ export async function play({ canvas, progress, progressText, error, status = nul
     session: null,
     firstFrameMs: null,
     sound: null, // the SoundPanel (its speaker plays the mix; ?sound=0: none)
+    worker: null, // ?worker=1: the WorkerClient (worker-client.js: timeouts, restores)
   };
   /** @type {any} */ (window).layerw = api;
   const meta = /** @type {HTMLMetaElement | null} */ (document.querySelector('meta[name="layerw-game"]'));
@@ -228,6 +230,7 @@ export async function play({ canvas, progress, progressText, error, status = nul
       api.status = LoopState.FAILED;
       api.error = text;
       api.errorFrames = frames;
+      api.errorName = (e && e.name) || "Error";
       if (status) status.hidden = true;
       error.textContent = text;
       error.hidden = false;
@@ -266,10 +269,11 @@ export async function play({ canvas, progress, progressText, error, status = nul
     api.name = source.config.name;
     document.title = `${source.config.name} · Layer-W`;
     const inputsUrl = params.get("inputs");
-    const recording = inputsUrl
-      ? Recording.parse(await (await fetch(inputsUrl)).text(), inputsUrl) : null;
+    const inputsText = inputsUrl ? await (await fetch(inputsUrl)).text() : null;
+    const recording = inputsUrl && inputsText !== null ? Recording.parse(inputsText, inputsUrl) : null;
     const ticks = params.has("ticks") ? Number(params.get("ticks")) : null;
-    const refit = () => fit(canvas, source.config.width, source.config.height, undefined, filterOf(source.config));
+    let refitTo = () => canvas; // a game worker's canvas is replaced by a fresh one when it restores
+    const refit = () => fit(refitTo(), source.config.width, source.config.height, undefined, filterOf(source.config));
     refit();
     addEventListener("resize", refit);
     const common = {
@@ -284,7 +288,21 @@ export async function play({ canvas, progress, progressText, error, status = nul
       status.textContent = text || "";
       status.hidden = !text;
     };
-    if (params.has("room")) {
+    if (params.has("worker") && params.get("worker") !== "0") {
+      if (params.has("room")) throw new LayerWError("?worker plays alone: a room's game runs on the page; drop ?worker");
+      client = await WorkerClient.start(canvas, source, {
+        ...common, seed: BigInt(params.get("seed") || 0), fast: params.has("fast"), players: 1,
+        recording: inputsUrl ? { text: inputsText, url: inputsUrl } : null,
+        saves: params.get("saves") !== "0", restore: params.get("restore") === "1",
+        sound: !!sound && params.get("sound") !== "0", onStatus: showStatus,
+      });
+      api.worker = client;
+      api.lastInput = async () => {
+        const bytes = await client.ask("lastInput");
+        return bytes ? base64(bytes) : null;
+      };
+      refitTo = () => client.canvas;
+    } else if (params.has("room")) {
       client = await join(canvas, source, {
         ...common, room: params.get("room"), spectate: params.has("spectate"),
         window: params.has("window") ? Number(params.get("window")) : undefined,

@@ -1,0 +1,150 @@
+// The game worker: a dedicated module Worker that runs one game (its wasm, the host, the Loop) and
+// draws on the page's canvas through an OffscreenCanvas, so a game stuck in a call freezes this
+// worker, never the page. The page's side is WorkerClient (worker-client.js): it forwards input,
+// answers asset reads, and keeps each call's deadline from the CallBeat messages posted here
+// (Watchdog, watchdog.js); on expiry it terminates this worker.
+//
+// Page -> worker: {type: "start", canvas, config, module, seed, renderer, ticks, fast, recording,
+//   players, saves, restore, snapshotEvery}; {type: "input", bytes}; {type: "asset", id, bytes | error};
+//   {type: "ask", id, what: "stateHash" | "audioHash" | "readPixels" | "lastInput"}.
+// Worker -> page: {type: "enter", call, tick} before each call into the guest and {type: "idle", tick}
+//   when the task that made them ends; {type: "ready", renderer}; {type: "stopped", tick};
+//   {type: "failed", error}; {type: "snapshot", snap}; {type: "read", id, name}; {type: "answer", id,
+//   value | error}; {type: "status", text}; {type: "samples", samples} (the mix, for the page's speaker).
+
+import { InputState, Recording } from "./input.js";
+import { Loop, LoopState } from "./loop.js";
+import { createRenderer } from "./renderer.js";
+import { SaveStore } from "./saves.js";
+import { openGame } from "./main.js";
+import { errorRecord } from "./error-record.js";
+
+/** Tells the page of each call into the guest, and once the task that made them ends, that it is idle. */
+class CallBeat {
+  /** @param {(message: object) => void} post */
+  constructor(post) {
+    this.post = post;
+    this.pending = false;
+    this.tick = 0;
+  }
+
+  /**
+   * @param {string} call
+   * @param {number} tick
+   */
+  enter(call, tick) {
+    this.tick = tick;
+    this.post({ type: "enter", call, tick });
+    if (this.pending) return;
+    this.pending = true;
+    queueMicrotask(() => { // runs when the task that called the guest returns: the worker is idle
+      this.pending = false;
+      this.post({ type: "idle", tick: this.tick });
+    });
+  }
+}
+
+/** One game run in this worker: its game, renderer, input and loop, and the page's pending asset reads. */
+class WorkerGame {
+  constructor() {
+    /** @type {any} */
+    this.game = null;
+    /** @type {any} */
+    this.renderer = null;
+    /** @type {Loop | null} */
+    this.loop = null;
+    /** @type {InputState | null} */
+    this.inputs = null;
+    /** @type {Map<number, {resolve: (b: ArrayBuffer) => void, reject: (e: Error) => void}>} */
+    this.reads = new Map();
+    this.nextRead = 1;
+    this.beat = new CallBeat((m) => postMessage(m));
+  }
+
+  /**
+   * An asset's bytes, read by the page's source.
+   * @param {string} name
+   * @returns {Promise<ArrayBuffer>}
+   */
+  readAsset(name) {
+    const id = this.nextRead++;
+    return new Promise((resolve, reject) => {
+      this.reads.set(id, { resolve, reject });
+      postMessage({ type: "read", id, name });
+    });
+  }
+
+  /** @param {{id: number, bytes?: ArrayBuffer, error?: any}} m */
+  answered(m) {
+    const read = this.reads.get(m.id);
+    if (!read) return;
+    this.reads.delete(m.id);
+    if (m.error) read.reject(Object.assign(new Error(m.error.message), { name: m.error.name }));
+    else read.resolve(/** @type {ArrayBuffer} */ (m.bytes));
+  }
+
+  /** @param {any} m the start message */
+  async start(m) {
+    const { config } = m;
+    const log = (/** @type {string} */ level, /** @type {string} */ text) => postMessage({ type: "log", level, text });
+    const saves = m.saves ? await SaveStore.open(config.name, {
+      slotBytes: config.save_slot_bytes, totalBytes: config.save_total_bytes,
+      onError: (text) => postMessage({ type: "status", text }),
+    }) : null;
+    this.renderer = await createRenderer(m.canvas, {
+      prefer: m.renderer, width: config.width, height: config.height, filter: config.filter || "nearest",
+    });
+    const source = { config, module: m.module, readAsset: (/** @type {string} */ n) => this.readAsset(n) };
+    this.game = await openGame(source, { seed: m.seed, log, saves, watch: this.beat });
+    if (m.restore) await this.game.restore(m.restore);
+    this.inputs = new InputState(m.players);
+    const recording = m.recording ? Recording.parse(m.recording.text, m.recording.url) : null;
+    const snapshotEvery = m.snapshotEvery;
+    let lastSnapshot = this.game.tickCount;
+    this.loop = new Loop({
+      game: this.game, renderer: this.renderer, inputs: this.inputs, recording, stopAt: m.ticks, fast: m.fast,
+      onStop: () => postMessage({ type: "stopped", tick: this.game.tickCount }),
+      onError: (e) => postMessage({ type: "failed", error: errorRecord(e) }),
+      onFrame: () => {
+        if (m.sound) {
+          const samples = this.game.takeSamples();
+          if (samples.length) postMessage({ type: "samples", samples }, [samples.buffer]);
+        }
+        if (snapshotEvery && this.game.tickCount - lastSnapshot >= snapshotEvery) {
+          lastSnapshot = this.game.tickCount;
+          postMessage({ type: "snapshot", snap: { ...this.game.snapshot() } });
+        }
+      },
+    });
+    postMessage({ type: "ready", renderer: { name: this.renderer.name, glRenderer: this.renderer.glRenderer },
+      tick: this.game.tickCount });
+    this.loop.start();
+  }
+
+  /** @param {string} what */
+  async ask(what) {
+    if (!this.game) throw new Error("the game has not started");
+    if (what === "stateHash") return this.game.stateHash();
+    if (what === "audioHash") return this.game.audioHash();
+    if (what === "readPixels") return this.renderer.readPixels();
+    if (what === "lastInput") return this.game.lastInput ? this.game.lastInput.slice() : null;
+    if (what === "tick") return this.game.tickCount;
+    throw new Error(`the game worker answers no '${what}'`);
+  }
+}
+
+const run = new WorkerGame();
+
+onmessage = (/** @type {MessageEvent} */ event) => {
+  const m = event.data;
+  if (m.type === "start") {
+    run.start(m).catch((e) => postMessage({ type: "failed", error: errorRecord(e) }));
+  } else if (m.type === "input") {
+    if (run.inputs && run.loop && run.loop.state === LoopState.RUNNING && !run.loop.recording) run.inputs.bytes.set(m.bytes);
+  } else if (m.type === "asset") {
+    run.answered(m);
+  } else if (m.type === "ask") {
+    run.ask(m.what).then((value) => postMessage({ type: "answer", id: m.id, value }),
+      (e) => postMessage({ type: "answer", id: m.id, error: errorRecord(e) }));
+  }
+};

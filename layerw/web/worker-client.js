@@ -1,0 +1,279 @@
+// WorkerClient: the page's side of a game run in a game worker (game-worker.js). The page keeps the
+// canvas element (its OffscreenCanvas is the worker's), the devices (input is polled here on each
+// animation frame and posted when it changes), the source (the worker reads assets through it) and a
+// Watchdog (watchdog.js) over each call into the guest. A call past its deadline terminates the
+// worker: the game fails with GameTimedOut, the same typed error as natively, or, where the page
+// allows (?restore=1), its last snapshot is restored into a fresh worker on a fresh canvas.
+//
+// What runs in the worker: the guest's wasm, the whole host (GameHost, its assets and sound mix), the
+// Loop, the saves (IndexedDB) and the renderer (WebGL2 or WebGPU on the OffscreenCanvas). What stays
+// on the page: devices, the speaker (the worker posts its mix), the source's fetches, the messages.
+
+import { moduleBytes } from "./cart-game.js";
+import { Devices } from "./devices.js";
+import { reviveError } from "./error-record.js";
+import { GameTimedOut, LayerWError } from "./errors.js";
+import { compileModule } from "./game.js";
+import { InputState } from "./input.js";
+import { Watchdog } from "./watchdog.js";
+
+export const MAX_RESTORES = 3;
+const DEFAULT_DEADLINE_MS = 100; // layerw.toml [limits] tick_ms's default (config.py)
+
+/** The sound mixed in the worker, queued until the page's speaker takes it (speaker.js: game.takeSamples()). */
+class SampleQueue {
+  constructor() {
+    /** @type {Int16Array[]} */
+    this.parts = [];
+  }
+
+  /** @param {Int16Array} samples */
+  push(samples) {
+    this.parts.push(samples);
+  }
+
+  /** @returns {Int16Array} */
+  takeSamples() {
+    const out = new Int16Array(this.parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of this.parts) { out.set(p, at); at += p.length; }
+    this.parts = [];
+    return out;
+  }
+}
+
+export class WorkerClient {
+  /**
+   * Start `source`'s game in a worker drawing on `canvas`; resolves once its first frame is due.
+   * Options: as boot's (main.js) seed, renderer, ticks, fast, recording ({text, url}), players, overlay,
+   * saves (true: IndexedDB slots in the worker), restore (restore the last snapshot after a timeout),
+   * sound (true: the worker posts its mix for the page's speaker),
+   * onStop, onError, onStatus(text), log.
+   * @param {HTMLCanvasElement} canvas
+   * @param {import("./game-backend.js").GameSource} source
+   * @param {any} options
+   */
+  static async start(canvas, source, options) {
+    const { config } = source;
+    if (config.component) {
+      throw new LayerWError(`${config.name} is a component build: a game worker runs core modules and carts; open it without ?worker`);
+    }
+    let module = await source.module;
+    const bytes = await moduleBytes(module);
+    if (bytes) module = bytes;
+    else if (!(module instanceof WebAssembly.Module)) module = await compileModule(module, config.name); // its typed error
+    const client = new WorkerClient(canvas, source, module, options);
+    await client.launch(null);
+    return client;
+  }
+
+  /**
+   * @param {HTMLCanvasElement} canvas
+   * @param {import("./game-backend.js").GameSource} source
+   * @param {Uint8Array | WebAssembly.Module} module
+   * @param {any} options
+   */
+  constructor(canvas, source, module, options) {
+    this.canvas = canvas;
+    this.source = source;
+    this.config = source.config;
+    this.module = module;
+    this.options = options;
+    this.deadlineMs = this.config.tick_ms || DEFAULT_DEADLINE_MS;
+    this.tick = 0;
+    this.renderer = { name: null, glRenderer: null };
+    this.restores = 0;
+    /** @type {Array<{call: string, tick: number, ms: number, restoredAt: number | null}>} every call that ran past its deadline */
+    this.timeouts = [];
+    /** @type {any} the last snapshot the worker posted (restore) */
+    this.snapshot = null;
+    this.samples = new SampleQueue();
+    /** @type {Worker | null} */
+    this.worker = null;
+    /** @type {Watchdog | null} */
+    this.watchdog = null;
+    /** @type {Devices | null} */
+    this.devices = null;
+    this.inputs = new InputState(options.players || 1);
+    this.sent = new Uint8Array(0);
+    this.asks = new Map();
+    this.nextAsk = 1;
+    this.closed = false;
+    this.request = 0;
+    /** @type {{resolve: (c: WorkerClient) => void, reject: (e: Error) => void}} the launch in progress */
+    this.started = { resolve: () => {}, reject: () => {} };
+  }
+
+  /**
+   * A fresh worker on the canvas, started from the beginning or from `restore`; resolves when it is ready.
+   * @param {any} restore a snapshot the worker posted, or null
+   */
+  launch(restore) {
+    const { options, config } = this;
+    const worker = new Worker(new URL("./game-worker.js", import.meta.url), { type: "module", name: `${config.name} game` });
+    this.worker = worker;
+    const offscreen = this.canvas.transferControlToOffscreen();
+    this.watchdog = new Watchdog({ deadlineMs: this.deadlineMs, onExpired: (call, tick, ms) => this.expired(call, tick, ms) });
+    this.devices = options.recording ? null : new Devices(this.canvas, { width: config.width, height: config.height, overlay: options.overlay });
+    const ready = new Promise((resolve, reject) => { this.started = { resolve, reject }; });
+    worker.onmessage = (event) => this.receive(worker, event.data);
+    worker.onerror = (event) => this.failed(new LayerWError(`${config.name}'s game worker failed: ${event.message}`));
+    worker.postMessage({
+      type: "start", canvas: offscreen, config, module: this.module, seed: options.seed || 0, renderer: options.renderer || "auto",
+      ticks: options.ticks ?? null, fast: !!options.fast, recording: options.recording || null, players: options.players || 1,
+      saves: !!options.saves, restore, snapshotEvery: options.restore ? config.tick_rate : 0, sound: !!options.sound,
+    }, [offscreen]);
+    this.request = requestAnimationFrame(() => this.forwardInput());
+    return ready;
+  }
+
+  /** Poll the devices and post the input when it changed (every animation frame of the page). */
+  forwardInput() {
+    if (this.closed || !this.worker) return;
+    if (this.devices) {
+      this.devices.poll(this.inputs);
+      const bytes = this.inputs.bytes;
+      if (!sameBytes(bytes, this.sent)) {
+        this.sent = bytes.slice();
+        this.worker.postMessage({ type: "input", bytes: this.sent });
+      }
+    }
+    this.request = requestAnimationFrame(() => this.forwardInput());
+  }
+
+  /**
+   * @param {Worker} worker
+   * @param {any} m
+   */
+  receive(worker, m) {
+    if (worker !== this.worker) return; // a terminated worker's last messages
+    const watchdog = /** @type {Watchdog} */ (this.watchdog);
+    if (m.type === "enter") {
+      this.tick = m.tick;
+      watchdog.enter(m.call, m.tick);
+    } else if (m.type === "idle") {
+      this.tick = m.tick;
+      watchdog.idle();
+    } else if (m.type === "ready") {
+      this.renderer = m.renderer;
+      this.tick = m.tick;
+      this.started.resolve(this);
+    } else if (m.type === "samples") {
+      this.samples.push(m.samples);
+    } else if (m.type === "snapshot") {
+      this.snapshot = m.snap;
+    } else if (m.type === "read") {
+      this.source.readAsset(m.name).then((bytes) => worker.postMessage({ type: "asset", id: m.id, bytes }),
+        (e) => worker.postMessage({ type: "asset", id: m.id, error: { name: e.name, message: e.message } }));
+    } else if (m.type === "answer") {
+      const ask = this.asks.get(m.id);
+      this.asks.delete(m.id);
+      if (ask) (m.error ? ask.reject(reviveError(m.error)) : ask.resolve(m.value));
+    } else if (m.type === "stopped") {
+      this.tick = m.tick;
+      watchdog.idle();
+      if (this.options.onStop) this.options.onStop();
+    } else if (m.type === "failed") {
+      this.failed(reviveError(m.error));
+    } else if (m.type === "status") {
+      if (this.options.onStatus) this.options.onStatus(m.text);
+    } else if (m.type === "log") {
+      (this.options.log || defaultLog)(m.level, m.text);
+    }
+  }
+
+  /** @param {Error} error */
+  failed(error) {
+    this.stopWorker();
+    this.started.reject(error); // before ready: start() rejects; after: nothing
+    if (this.options.onError) this.options.onError(error);
+  }
+
+  /**
+   * A call ran past its deadline: terminate the worker, then restore the last snapshot into a fresh
+   * worker (where allowed, at most MAX_RESTORES times) or fail with GameTimedOut.
+   * @param {string} call
+   * @param {number} tick
+   * @param {number} ms
+   */
+  expired(call, tick, ms) {
+    const { name } = this.config;
+    const error = new GameTimedOut(`${name} at tick ${tick} in ${call}: ran past its CPU deadline of ${this.deadlineMs} ms `
+      + "([limits] tick_ms)", { game: name, tick });
+    const restore = this.options.restore && this.snapshot && this.restores < MAX_RESTORES ? this.snapshot : null;
+    this.timeouts.push({ call, tick, ms: Math.round(ms), restoredAt: restore ? restore.tick : null });
+    this.stopWorker();
+    if (!restore) {
+      this.failed(error);
+      return;
+    }
+    this.restores += 1;
+    if (this.options.onStatus) {
+      this.options.onStatus(`${error.message}; restored from tick ${restore.tick} (${this.restores} of ${MAX_RESTORES})`);
+    }
+    const fresh = /** @type {HTMLCanvasElement} */ (this.canvas.cloneNode(false)); // a canvas hands over its context once
+    this.canvas.replaceWith(fresh);
+    this.canvas = fresh;
+    this.launch(restore).catch((e) => { if (this.options.onError) this.options.onError(e); });
+  }
+
+  /** End the worker and what serves it (its devices, watchdog and pending questions). */
+  stopWorker() {
+    if (this.worker) this.worker.terminate();
+    this.worker = null;
+    cancelAnimationFrame(this.request);
+    if (this.watchdog) this.watchdog.close();
+    if (this.devices) this.devices.close();
+    this.devices = null;
+    for (const ask of this.asks.values()) ask.reject(new LayerWError(`${this.config.name}'s game worker has ended`));
+    this.asks.clear();
+  }
+
+  /**
+   * Ask the worker: "stateHash", "audioHash", "readPixels", "lastInput".
+   * @param {string} what
+   * @returns {Promise<any>}
+   */
+  ask(what) {
+    const worker = this.worker;
+    if (!worker) return Promise.reject(new LayerWError(`${this.config.name}'s game worker has ended`));
+    const id = this.nextAsk++;
+    return new Promise((resolve, reject) => {
+      this.asks.set(id, { resolve, reject });
+      worker.postMessage({ type: "ask", id, what });
+    });
+  }
+
+  /** The game's face on the page, for the speaker (speaker.js) and the page's API: the mix the worker posted. */
+  get game() {
+    return { name: this.config.name, tickRate: this.config.tick_rate, takeSamples: () => this.samples.takeSamples() };
+  }
+
+  stateHash() { return this.ask("stateHash"); }
+  audioHash() { return this.ask("audioHash"); }
+  readPixels() { return this.ask("readPixels"); }
+
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopWorker();
+  }
+}
+
+/**
+ * @param {Uint8Array} a
+ * @param {Uint8Array} b
+ */
+function sameBytes(a, b) {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * @param {string} level
+ * @param {string} text
+ */
+function defaultLog(level, text) {
+  (level === "error" ? console.error : level === "warn" ? console.warn : console.log)(text);
+}

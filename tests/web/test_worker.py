@@ -1,0 +1,113 @@
+"""A game in a game worker (?worker=1: web/game-worker.js, worker-client.js, watchdog.js) in real
+Chromium: it plays as on the page (same state hash), a call stuck in a loop is stopped after the
+game's per-call deadline with the native host's GameTimedOut while the page stays responsive, a cart
+gets the same, and with ?restore=1 the last snapshot goes into a fresh worker."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import wasmtime
+
+from layerw.runtime.engine import Engine
+from layerw.toolchain.cart import build_cart
+from tests.wat import bundle, contract_wat
+from tests.web.conftest import PlayPage, StaticServer
+from tests.web.test_errors import AT_TICK, native_failure
+
+DEADLINE_MS = 300
+SPIN_AT = 3
+RESPONSIVE_MS = 250  # a page.evaluate round trip while the worker spins (its thread is the page's own)
+SPIN = "(loop $spin (br $spin))"
+# counts its ticks in guest memory, so a restore (which puts that memory back) changes when it spins
+COUNTED = "(i32.store (i32.const 4096) (i32.add (i32.load (i32.const 4096)) (i32.const 1)))"
+
+
+@pytest.fixture
+def spinning(server: StaticServer, tmp_path: Path) -> tuple[str, Path]:
+    """A game whose lw_tick loops forever at tick SPIN_AT, with a DEADLINE_MS deadline."""
+    game = bundle(tmp_path / "spins", contract_wat(tick=f"(if {AT_TICK.format(SPIN_AT)} (then {SPIN}))"), name="spins",
+                  tick_ms=DEADLINE_MS)
+    return server.add_game(game.path), game.path
+
+
+def test_a_game_in_a_worker_plays_as_on_the_page(published: Callable[[str], str],
+                                                 play_page: Callable[..., PlayPage]) -> None:
+    src = published("pong")
+    on_page = play_page().open(src, ticks=40, fast=True, renderer="webgl2")
+    on_page.wait_stopped()
+    in_worker = play_page().open(src, ticks=40, fast=True, renderer="webgl2", worker=1)
+    in_worker.wait_stopped()
+    assert in_worker.page.evaluate("window.layerw.worker !== null")
+    assert in_worker.tick == on_page.tick == 40
+    assert in_worker.state_hash() == on_page.state_hash()
+    assert in_worker.renderer()["name"] == "webgl2"
+    pixels = in_worker.pixels(*pong_size(in_worker))
+    assert (pixels == on_page.pixels(*pong_size(on_page))).all()
+    assert pixels[..., :3].any()  # it drew something
+
+
+def pong_size(page: PlayPage) -> tuple[int, int]:
+    width, height = page.page.evaluate("[window.layerw.worker ? window.layerw.worker.config.width : 0, "
+                                       "window.layerw.worker ? window.layerw.worker.config.height : 0]")
+    if not width:
+        width, height = page.page.evaluate("[window.layerw.client().game.config.width, window.layerw.client().game.config.height]")
+    return int(width), int(height)
+
+
+def test_a_runaway_call_stops_at_its_deadline_with_the_native_error_and_the_page_answers(
+        spinning: tuple[str, Path], play_page: Callable[..., PlayPage], engine: Engine) -> None:
+    src, path = spinning
+    native = native_failure(path, engine)
+    assert native["name"] == "GameTimedOut"
+    page = play_page().open(src, worker=1, renderer="webgl2")
+    page.wait(f"window.layerw.tick >= {SPIN_AT}")
+    spun = time.monotonic()
+    answers = []
+    for _ in range(5):  # the worker is stuck in lw_tick now; the page's thread is not
+        t0 = time.monotonic()
+        page.page.evaluate("1 + 1")
+        answers.append((time.monotonic() - t0) * 1000)
+    page.wait("window.layerw.status === 'failed'", timeout=10_000)
+    failed_after = (time.monotonic() - spun) * 1000
+    name, error, shown = page.page.evaluate(
+        "[window.layerw.errorName, window.layerw.error, document.getElementById('error').textContent]")
+    print(f"page answers while the worker spins: {[round(a) for a in answers]} ms; failed {failed_after:.0f} ms after "
+          f"the spin was seen; {error}")
+    assert max(answers) < RESPONSIVE_MS
+    assert name == native["name"] == "GameTimedOut"
+    assert error == shown == native["message"].split("\n")[0]  # natively, its wasm frames follow
+    assert page.page.evaluate("window.layerw.worker.timeouts.length") == 1
+
+
+def test_a_cart_stuck_in_update_is_stopped_too(server: StaticServer, play_page: Callable[..., PlayPage],
+                                               tmp_path: Path) -> None:
+    wat = ('(module (import "env" "memory" (memory 1)) (global $n (mut i32) (i32.const 0))'
+           ' (func (export "update") (global.set $n (i32.add (global.get $n) (i32.const 1)))'
+           f' (if (i32.eq (global.get $n) (i32.const {SPIN_AT})) (then {SPIN}))))')
+    cart = tmp_path / "cart-spins.wasm"
+    cart.write_bytes(wasmtime.wat2wasm(wat))
+    build = build_cart(cart, tmp_path / "cart-spins-build", name="cart-spins")
+    page = play_page().open(server.add_game(build), worker=1, renderer="webgl2")
+    page.wait("window.layerw.status === 'failed'", timeout=15_000)
+    name, error = page.page.evaluate("[window.layerw.errorName, window.layerw.error]")
+    assert name == "GameTimedOut"
+    assert error.startswith(f"cart-spins at tick {SPIN_AT - 1} in update: ran past its CPU deadline of")
+
+
+def test_restore_puts_the_last_snapshot_into_a_fresh_worker(server: StaticServer, play_page: Callable[..., PlayPage],
+                                                            tmp_path: Path) -> None:
+    # spins in tick 89, when its own counter reaches 90; a restore (of the snapshot the worker took a second in)
+    # puts the counter back with the rest of its memory, so each restored run spins at tick 89 again
+    tick = f"{COUNTED} (if (i32.eq (i32.load (i32.const 4096)) (i32.const 90)) (then {SPIN}))"
+    game = bundle(tmp_path / "spins-late", contract_wat(tick=tick), name="spins-late", tick_ms=DEADLINE_MS)
+    page = play_page().open(server.add_game(game.path), worker=1, renderer="webgl2", restore=1)
+    page.wait("window.layerw.status === 'failed'", timeout=30_000)
+    timeouts = page.page.evaluate("window.layerw.worker.timeouts")
+    assert [t["tick"] for t in timeouts] == [89] * 4
+    assert [t["restoredAt"] for t in timeouts][:3] == [timeouts[0]["restoredAt"]] * 3
+    assert 0 < timeouts[0]["restoredAt"] <= 89 and timeouts[3]["restoredAt"] is None
+    assert page.page.evaluate("window.layerw.errorName") == "GameTimedOut"
