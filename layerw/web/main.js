@@ -22,7 +22,8 @@
 //       ?inputs= ?seed= ?fast ?spectate ?window=N ?lead=N ?dev=1 (the dev checks). Playing alone, the game's saves live in
 //       IndexedDB (?saves=0: none); a room keeps none. Shows a progress bar while loading and a clear message
 //       on failure ("reconnecting…" while a room connection is retried), and exposes
-//       window.layerw = {tick, stateHash(), audioHash(), renderer: {name, glRenderer}, status, error,
+//       window.layerw = {tick, stateHash(), audioHash(), renderer: {name, glRenderer, recovery (WebGPU's lost devices:
+//       {losses, recoveries, fellBack, failure}, device-recovery.js)}, status, error,
 //       errorName (the failure's class, as natively: GameTimedOut, GameCrashed…), errorFrames (a crash's wasm frames, innermost first: {offset, function, file, line}, named from
 //       the build's game.symbols.json where the page may read it), load (loader stats), session (room
 //       stats), devProblems (?dev=1), firstFrameMs (since navigation start), timing() (the F3 timing
@@ -335,7 +336,13 @@ export async function play({ canvas, progress, progressText, error, status = nul
       });
     }
     // before any await: a fast run may stop while the sound panel opens, and the page says its renderer by then
-    api.renderer = { name: client.renderer.name, glRenderer: client.renderer.glRenderer };
+    // getters: a renderer that lost its WebGPU device may fall back to WebGL2 (device-recovery.js)
+    const live = client;
+    api.renderer = {
+      get name() { return live.renderer.name; },
+      get glRenderer() { return live.renderer.glRenderer; },
+      get recovery() { return live.renderer.recovery ? live.renderer.recovery.stats : null; },
+    };
     // the loop's first animation frame was requested first, so this runs right after it drew
     requestAnimationFrame(() => {
       api.firstFrameMs = performance.now();
