@@ -35,6 +35,10 @@
  * @typedef {object} GameConfig
  * @property {string} name
  * @property {number} tick_rate
+ * @property {number} [width] the screen in game pixels
+ * @property {number} [height]
+ * @property {number} [tick_ms] the CPU deadline of one call into the game, in ms (default 100)
+ * @property {string} [filter] "nearest" (default) or "linear"
  * @property {number} [memory_mb] the memory cap in MiB (default 64)
  * @property {string[]} [assets] every asset name the game may request
  * @property {string[]} [preload] the assets ready before the first tick

@@ -5,19 +5,25 @@
 // (Watchdog, watchdog.js); on expiry it terminates this worker.
 //
 // Page -> worker: {type: "start", canvas, config, module, seed, renderer, ticks, fast, recording,
-//   players, saves, restore, snapshotEvery}; {type: "input", bytes}; {type: "asset", id, bytes | error};
+//   players, saves, restore, snapshotEvery, sound, room (a room to join instead: {base, room, spectate,
+//   window, lead, token})}; {type: "input", bytes}; {type: "asset", id, bytes | error};
 //   {type: "ask", id, what: "stateHash" | "audioHash" | "readPixels" | "lastInput"}.
 // Worker -> page: {type: "enter", call, tick} before each call into the guest and {type: "idle", tick}
 //   when the task that made them ends; {type: "ready", renderer}; {type: "stopped", tick};
 //   {type: "failed", error}; {type: "snapshot", snap}; {type: "read", id, name}; {type: "answer", id,
-//   value | error}; {type: "status", text}; {type: "samples", samples} (the mix, for the page's speaker).
+//   value | error}; {type: "status", text}; {type: "samples", samples} (the mix, for the page's speaker);
+//   in a room {type: "session", stats, token} every SESSION_EVERY_MS and at the end, {type: "reconnecting",
+//   attempt, of, code}, {type: "reconnected"}.
 
 import { InputState, Recording } from "./input.js";
 import { Loop, LoopState } from "./loop.js";
 import { createRenderer } from "./renderer.js";
 import { SaveStore } from "./saves.js";
+import { Session } from "./session.js";
 import { openGame } from "./main.js";
 import { errorRecord } from "./error-record.js";
+
+const SESSION_EVERY_MS = 250;
 
 /** Tells the page of each call into the guest, and once the task that made them ends, that it is idle. */
 class CallBeat {
@@ -96,6 +102,10 @@ class WorkerGame {
     });
     const source = { config, module: m.module, readAsset: (/** @type {string} */ n) => this.readAsset(n) };
     this.game = await openGame(source, { seed: m.seed, log, saves, watch: this.beat });
+    if (m.room) {
+      await this.join(m);
+      return;
+    }
     if (m.restore) await this.game.restore(m.restore);
     this.inputs = new InputState(m.players);
     const recording = m.recording ? Recording.parse(m.recording.text, m.recording.url) : null;
@@ -108,7 +118,7 @@ class WorkerGame {
       onFrame: () => {
         if (m.sound) {
           const samples = this.game.takeSamples();
-          if (samples.length) postMessage({ type: "samples", samples }, [samples.buffer]);
+          if (samples.length) postMessage({ type: "samples", samples }, { transfer: [samples.buffer] });
         }
         if (snapshotEvery && this.game.tickCount - lastSnapshot >= snapshotEvery) {
           lastSnapshot = this.game.tickCount;
@@ -119,6 +129,29 @@ class WorkerGame {
     postMessage({ type: "ready", renderer: { name: this.renderer.name, glRenderer: this.renderer.glRenderer },
       tick: this.game.tickCount });
     this.loop.start();
+  }
+
+  /**
+   * Join the room `m.room` names, with the seat's token where the page rejoins after a timeout.
+   * @param {any} m the start message
+   */
+  async join(m) {
+    const { base, room, spectate, window, lead, token } = m.room;
+    const post = () => postMessage({ type: "session", stats: { ...session.stats }, token: session.token.slice(), tick: this.game.tickCount });
+    const session = new Session({
+      game: this.game, renderer: this.renderer, devices: null, base, room, spectate, stopAt: m.ticks, window, lead,
+      onStop: () => { post(); postMessage({ type: "stopped", tick: this.game.tickCount }); },
+      onError: (e) => postMessage({ type: "failed", error: errorRecord(e) }),
+      onReconnecting: ({ attempt, of, code }) => postMessage({ type: "reconnecting", attempt, of, code }),
+      onReconnected: () => postMessage({ type: "reconnected" }),
+    });
+    if (token) session.token = Uint8Array.from(token);
+    this.inputs = session.local; // the page's devices, forwarded
+    setInterval(post, SESSION_EVERY_MS);
+    await session.start();
+    post();
+    postMessage({ type: "ready", renderer: { name: this.renderer.name, glRenderer: this.renderer.glRenderer },
+      tick: this.game.tickCount });
   }
 
   /** @param {string} what */
@@ -140,7 +173,7 @@ onmessage = (/** @type {MessageEvent} */ event) => {
   if (m.type === "start") {
     run.start(m).catch((e) => postMessage({ type: "failed", error: errorRecord(e) }));
   } else if (m.type === "input") {
-    if (run.inputs && run.loop && run.loop.state === LoopState.RUNNING && !run.loop.recording) run.inputs.bytes.set(m.bytes);
+    if (run.inputs && !(run.loop && (run.loop.state !== LoopState.RUNNING || run.loop.recording))) run.inputs.bytes.set(m.bytes);
   } else if (m.type === "asset") {
     run.answered(m);
   } else if (m.type === "ask") {

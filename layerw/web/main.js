@@ -289,34 +289,37 @@ export async function play({ canvas, progress, progressText, error, status = nul
       status.textContent = text || "";
       status.hidden = !text;
     };
+    const roomOptions = {
+      window: params.has("window") ? Number(params.get("window")) : undefined,
+      lead: params.has("lead") ? Number(params.get("lead")) : null,
+      onReconnecting: ({ attempt, of, code }) => {
+        api.status = "reconnecting";
+        showStatus(`reconnecting… (try ${attempt} of ${of})`);
+        console.warn(`[${api.name}] tick ${client ? client.tick : 0}: connection lost (code ${code}); reconnecting, try ${attempt} of ${of}`);
+      },
+      onReconnected: () => {
+        if (api.status === "reconnecting") api.status = LoopState.RUNNING;
+        showStatus(null);
+      },
+    };
     if (params.has("worker") && params.get("worker") !== "0") {
-      if (params.has("room")) throw new LayerWError("?worker plays alone: a room's game runs on the page; drop ?worker");
       client = await WorkerClient.start(canvas, source, {
-        ...common, seed: BigInt(params.get("seed") || 0), fast: params.has("fast"), players: 1,
+        room: params.get("room"), spectate: params.has("spectate"), ...roomOptions,
+        ...common, seed: params.has("room") ? 0n : BigInt(params.get("seed") || 0), fast: params.has("fast"), players: 1,
         recording: inputsUrl ? { text: inputsText, url: inputsUrl } : null,
-        saves: params.get("saves") !== "0", restore: params.get("restore") === "1",
+        saves: !params.has("room") && params.get("saves") !== "0", restore: params.get("restore") === "1",
         sound: !!sound && params.get("sound") !== "0", onStatus: showStatus,
       });
       api.worker = client;
-      api.lastInput = async () => {
+      if (params.has("room")) api.session = client.session;
+      /** @type {any} */ (api).lastInput = async () => { // a Promise: the input lives in the worker
         const bytes = await client.ask("lastInput");
         return bytes ? base64(bytes) : null;
       };
       refitTo = () => client.canvas;
     } else if (params.has("room")) {
       client = await join(canvas, source, {
-        ...common, room: params.get("room"), spectate: params.has("spectate"),
-        window: params.has("window") ? Number(params.get("window")) : undefined,
-        lead: params.has("lead") ? Number(params.get("lead")) : null,
-        onReconnecting: ({ attempt, of, code }) => {
-          api.status = "reconnecting";
-          showStatus(`reconnecting… (try ${attempt} of ${of})`);
-          console.warn(`[${api.name}] tick ${client ? client.tick : 0}: connection lost (code ${code}); reconnecting, try ${attempt} of ${of}`);
-        },
-        onReconnected: () => {
-          if (api.status === "reconnecting") api.status = LoopState.RUNNING;
-          showStatus(null);
-        },
+        ...common, room: params.get("room"), spectate: params.has("spectate"), ...roomOptions,
       });
       api.session = client.loop.stats;
     } else {

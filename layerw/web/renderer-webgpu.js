@@ -63,8 +63,8 @@ export class WebGPURenderer {
 
   /**
    * Draw with `device` (at the start, and on a new device after a loss).
-   * @param {GPUAdapter} adapter
-   * @param {GPUDevice} device
+   * @param {any} adapter
+   * @param {any} device
    */
   attach(adapter, device) {
     const info = adapter.info || {};

@@ -3,7 +3,8 @@
 // animation frame and posted when it changes), the source (the worker reads assets through it) and a
 // Watchdog (watchdog.js) over each call into the guest. A call past its deadline terminates the
 // worker: the game fails with GameTimedOut, the same typed error as natively, or, where the page
-// allows (?restore=1), its last snapshot is restored into a fresh worker on a fresh canvas.
+// allows (?restore=1), a fresh worker on a fresh canvas goes on: playing alone from the last snapshot
+// the worker posted (one a second), in a room by rejoining its seat (the room's state is the snapshot).
 //
 // What runs in the worker: the guest's wasm, the whole host (GameHost, its assets and sound mix), the
 // Loop, the saves (IndexedDB) and the renderer (WebGL2 or WebGPU on the OffscreenCanvas). What stays
@@ -16,6 +17,7 @@ import { GameTimedOut, LayerWError } from "./errors.js";
 import { compileModule } from "./game.js";
 import { InputState } from "./input.js";
 import { Watchdog } from "./watchdog.js";
+import { RETRY_DELAYS_MS } from "./wire.js";
 
 export const MAX_RESTORES = 3;
 const DEFAULT_DEADLINE_MS = 100; // layerw.toml [limits] tick_ms's default (config.py)
@@ -48,7 +50,8 @@ export class WorkerClient {
    * Options: as boot's (main.js) seed, renderer, ticks, fast, recording ({text, url}), players, overlay,
    * saves (true: IndexedDB slots in the worker), restore (restore the last snapshot after a timeout),
    * sound (true: the worker posts its mix for the page's speaker),
-   * onStop, onError, onStatus(text), log.
+   * room (join this room instead: with base, spectate, window, lead as join's), onStop, onError, onStatus(text),
+   * onReconnecting, onReconnected, log.
    * @param {HTMLCanvasElement} canvas
    * @param {import("./game-backend.js").GameSource} source
    * @param {any} options
@@ -83,7 +86,8 @@ export class WorkerClient {
     this.tick = 0;
     this.renderer = { name: null, glRenderer: null };
     this.restores = 0;
-    /** @type {Array<{call: string, tick: number, ms: number, restoredAt: number | null}>} every call that ran past its deadline */
+    /** @type {Array<{call: string, tick: number, ms: number, restoredAt: number | null, rejoined: boolean}>} every call
+     *  that ran past its deadline, and whether the game went on from a snapshot (restoredAt) or by rejoining its room */
     this.timeouts = [];
     /** @type {any} the last snapshot the worker posted (restore) */
     this.snapshot = null;
@@ -100,6 +104,12 @@ export class WorkerClient {
     this.nextAsk = 1;
     this.closed = false;
     this.request = 0;
+    /** @type {Record<string, any>} a room's Session stats (session.js), as the worker last posted them */
+    this.session = {};
+    /** @type {number[] | null} a room's seat token, to rejoin the same seat after a timeout */
+    this.token = null;
+    this.rejoinTries = 0; // a rejoin's failed joins (the room holds the seat until its old connection is silent)
+    this.ready = false; // the worker in play has posted "ready"
     /** @type {{resolve: (c: WorkerClient) => void, reject: (e: Error) => void}} the launch in progress */
     this.started = { resolve: () => {}, reject: () => {} };
   }
@@ -121,7 +131,9 @@ export class WorkerClient {
     worker.postMessage({
       type: "start", canvas: offscreen, config, module: this.module, seed: options.seed || 0, renderer: options.renderer || "auto",
       ticks: options.ticks ?? null, fast: !!options.fast, recording: options.recording || null, players: options.players || 1,
-      saves: !!options.saves, restore, snapshotEvery: options.restore ? config.tick_rate : 0, sound: !!options.sound,
+      saves: !!options.saves, restore, snapshotEvery: options.restore && !options.room ? config.tick_rate : 0, sound: !!options.sound,
+      room: options.room ? { base: options.base || location.origin, room: options.room, spectate: !!options.spectate,
+        window: options.window, lead: options.lead ?? null, token: this.token } : null,
     }, [offscreen]);
     this.request = requestAnimationFrame(() => this.forwardInput());
     return ready;
@@ -155,6 +167,8 @@ export class WorkerClient {
       this.tick = m.tick;
       watchdog.idle();
     } else if (m.type === "ready") {
+      this.ready = true;
+      this.rejoinTries = 0;
       this.renderer = m.renderer;
       this.tick = m.tick;
       this.started.resolve(this);
@@ -175,6 +189,14 @@ export class WorkerClient {
       if (this.options.onStop) this.options.onStop();
     } else if (m.type === "failed") {
       this.failed(reviveError(m.error));
+    } else if (m.type === "session") {
+      Object.assign(this.session, m.stats);
+      this.token = Array.from(m.token);
+      this.tick = m.tick;
+    } else if (m.type === "reconnecting") {
+      if (this.options.onReconnecting) this.options.onReconnecting(m);
+    } else if (m.type === "reconnected") {
+      if (this.options.onReconnected) this.options.onReconnected();
     } else if (m.type === "status") {
       if (this.options.onStatus) this.options.onStatus(m.text);
     } else if (m.type === "log") {
@@ -185,6 +207,14 @@ export class WorkerClient {
   /** @param {Error} error */
   failed(error) {
     this.stopWorker();
+    if (this.restores && this.options.room && !this.ready && this.rejoinTries < RETRY_DELAYS_MS.length) {
+      // a rejoin after a timeout that the room refused, like a reconnect (session.js): its seat's old
+      // connection is live to the room until it has been silent a while; try again after the same backoff
+      const delay = RETRY_DELAYS_MS[this.rejoinTries++];
+      if (this.options.onStatus) this.options.onStatus(`${error.message}; rejoining again in ${delay} ms`);
+      setTimeout(() => this.relaunch(null), delay);
+      return;
+    }
     this.started.reject(error); // before ready: start() rejects; after: nothing
     if (this.options.onError) this.options.onError(error);
   }
@@ -200,21 +230,34 @@ export class WorkerClient {
     const { name } = this.config;
     const error = new GameTimedOut(`${name} at tick ${tick} in ${call}: ran past its CPU deadline of ${this.deadlineMs} ms `
       + "([limits] tick_ms)", { game: name, tick });
-    const restore = this.options.restore && this.snapshot && this.restores < MAX_RESTORES ? this.snapshot : null;
-    this.timeouts.push({ call, tick, ms: Math.round(ms), restoredAt: restore ? restore.tick : null });
+    const room = !!this.options.room;
+    const again = this.options.restore && this.restores < MAX_RESTORES && (room || this.snapshot);
+    const restore = again && !room ? this.snapshot : null;
+    this.timeouts.push({ call, tick, ms: Math.round(ms), restoredAt: restore ? restore.tick : null, rejoined: again && room });
     this.stopWorker();
-    if (!restore) {
+    if (!again) {
       this.failed(error);
       return;
     }
     this.restores += 1;
     if (this.options.onStatus) {
-      this.options.onStatus(`${error.message}; restored from tick ${restore.tick} (${this.restores} of ${MAX_RESTORES})`);
+      const how = room ? "rejoining the room" : `restored from tick ${restore.tick}`;
+      this.options.onStatus(`${error.message}; ${how} (${this.restores} of ${MAX_RESTORES})`);
     }
-    const fresh = /** @type {HTMLCanvasElement} */ (this.canvas.cloneNode(false)); // a canvas hands over its context once
+    this.relaunch(restore);
+  }
+
+  /**
+   * A fresh worker on a fresh canvas (a canvas hands over its context once), from `restore` or joining the room again.
+   * @param {any} restore
+   */
+  relaunch(restore) {
+    if (this.closed) return;
+    const fresh = /** @type {HTMLCanvasElement} */ (this.canvas.cloneNode(false));
     this.canvas.replaceWith(fresh);
     this.canvas = fresh;
-    this.launch(restore).catch((e) => { if (this.options.onError) this.options.onError(e); });
+    this.ready = false;
+    this.launch(restore).catch(() => {}); // its failures reach failed() (and onError) through its messages
   }
 
   /** End the worker and what serves it (its devices, watchdog and pending questions). */

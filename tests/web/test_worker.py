@@ -1,7 +1,8 @@
 """A game in a game worker (?worker=1: web/game-worker.js, worker-client.js, watchdog.js) in real
 Chromium: it plays as on the page (same state hash), a call stuck in a loop is stopped after the
 game's per-call deadline with the native host's GameTimedOut while the page stays responsive, a cart
-gets the same, and with ?restore=1 the last snapshot goes into a fresh worker."""
+gets the same, and with ?restore=1 the last snapshot goes into a fresh worker (in a room: the page
+rejoins its seat)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from layerw.runtime.engine import Engine
 from layerw.toolchain.cart import build_cart
 from tests.wat import bundle, contract_wat
 from tests.web.conftest import PlayPage, StaticServer
+from tests.web.store_server import StoreServer
 from tests.web.test_errors import AT_TICK, native_failure
 
 DEADLINE_MS = 300
@@ -111,3 +113,23 @@ def test_restore_puts_the_last_snapshot_into_a_fresh_worker(server: StaticServer
     assert [t["restoredAt"] for t in timeouts][:3] == [timeouts[0]["restoredAt"]] * 3
     assert 0 < timeouts[0]["restoredAt"] <= 89 and timeouts[3]["restoredAt"] is None
     assert page.page.evaluate("window.layerw.errorName") == "GameTimedOut"
+
+
+def test_a_room_game_in_a_worker_rejoins_its_seat_after_a_runaway_render(
+        store_server: StoreServer, play_page: Callable[..., PlayPage], tmp_path: Path) -> None:
+    # lw_render spins while the last tick's input is 30..39: only the page renders (the room never does),
+    # and the room's state the rejoined worker loads is past those ticks
+    in_range = "(i32.and (i32.ge_u (i32.load (i32.const 2048)) (i32.const 30)) (i32.lt_u (i32.load (i32.const 2048)) (i32.const 40)))"
+    render = f"(if {in_range} (then {SPIN})) (i32.const 0)"
+    game = bundle(tmp_path / "renders-late", contract_wat(render=render), name="renders-late", tick_ms=DEADLINE_MS)
+    store_server.publish(game.path)
+    page = play_page().goto(store_server.play_url("renders-late", room="spin", ticks=180, worker=1, restore=1))
+    page.wait("window.layerw.session && window.layerw.session.seat !== undefined && window.layerw.tick >= 5")
+    seat = page.page.evaluate("window.layerw.session.seat")
+    page.wait_stopped()
+    timeouts = page.page.evaluate("window.layerw.worker.timeouts")
+    session = page.page.evaluate("({...window.layerw.session})")
+    print(f"room timeouts {timeouts}; session {session}")
+    assert len(timeouts) == 1 and timeouts[0]["call"] == "lw_render" and timeouts[0]["rejoined"]
+    assert 30 <= timeouts[0]["tick"] < 45
+    assert page.tick == 180 and session["seat"] == seat and session["heals"] == 0  # the same seat, in step with the room
