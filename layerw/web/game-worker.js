@@ -5,13 +5,13 @@
 // (Watchdog, watchdog.js); on expiry it terminates this worker.
 //
 // Page -> worker: {type: "start", canvas, config, module, seed, renderer, ticks, fast, recording,
-//   players, saves, restore, snapshotEvery, sound, room (a room to join instead: {base, room, spectate,
+//   players, saves, restore, snapshotEvery, sound, dev (the dev checks), room (a room to join instead: {base, room, spectate,
 //   window, lead, token})}; {type: "input", bytes}; {type: "asset", id, bytes | error};
 //   {type: "ask", id, what: "stateHash" | "audioHash" | "readPixels" | "lastInput"}.
 // Worker -> page: {type: "enter", call, tick} before each call into the guest and {type: "idle", tick}
 //   when the task that made them ends; {type: "ready", renderer}; {type: "stopped", tick};
 //   {type: "failed", error}; {type: "snapshot", snap}; {type: "read", id, name}; {type: "answer", id,
-//   value | error}; {type: "status", text}; {type: "samples", samples} (the mix, for the page's speaker);
+//   value | error}; {type: "status", text}; {type: "problem", problem} (a dev check's, devchecks.js); {type: "samples", samples} (the mix, for the page's speaker);
 //   in a room {type: "session", stats, token} every SESSION_EVERY_MS and at the end, {type: "reconnecting",
 //   attempt, of, code}, {type: "reconnected"}.
 
@@ -20,7 +20,7 @@ import { Loop, LoopState } from "./loop.js";
 import { createRenderer } from "./renderer.js";
 import { SaveStore } from "./saves.js";
 import { Session } from "./session.js";
-import { openGame } from "./main.js";
+import { checkContract, openGame } from "./main.js";
 import { errorRecord } from "./error-record.js";
 
 const SESSION_EVERY_MS = 250;
@@ -102,6 +102,7 @@ class WorkerGame {
     });
     const source = { config, module: m.module, readAsset: (/** @type {string} */ n) => this.readAsset(n) };
     this.game = await openGame(source, { seed: m.seed, log, saves, watch: this.beat });
+    if (m.dev) checkContract(this.game, (problem) => postMessage({ type: "problem", problem }));
     if (m.room) {
       await this.join(m);
       return;

@@ -97,6 +97,16 @@ export async function openGame(source, options) {
   return Game.create({ ...source, module }, options);
 }
 
+/**
+ * Turn on the dev checks (devchecks.js) of a game: each problem goes to `onProblem`.
+ * @param {any} game
+ * @param {(p: import("./devchecks.js").Problem) => void} onProblem
+ */
+export function checkContract(game, onProblem) {
+  if (!game.enableChecks) throw new LayerWError(`${game.name} is a WASM-4 cart: dev checks cover the Layer-W contract`);
+  game.enableChecks(onProblem);
+}
+
 export async function boot(canvas, source, options = {}) {
   const {
     seed = 0, renderer: prefer = "auto", ticks = null, fast = false, recording = null, players = 1,
@@ -113,10 +123,7 @@ export async function boot(canvas, source, options = {}) {
     renderer.close();
     throw e;
   }
-  if (onProblem) {
-    if (!game.enableChecks) throw new LayerWError(`${config.name} is a WASM-4 cart: dev checks cover the Layer-W contract`);
-    game.enableChecks(onProblem);
-  }
+  if (onProblem) checkContract(game, onProblem);
   const inputs = new InputState(players);
   const devices = recording ? null : new Devices(canvas, { width: config.width, height: config.height, overlay });
   const timing = new FrameTiming(canvas);
@@ -302,13 +309,18 @@ export async function play({ canvas, progress, progressText, error, status = nul
         showStatus(null);
       },
     };
+    api.devProblems = [];
+    const onProblem = params.get("dev") === "1" ? (problem) => {
+      api.devProblems.push(problem);
+      console.warn(`[${api.name}] dev check ${problem.kind} at tick ${problem.tick}: ${problem.message}`);
+    } : null;
     if (params.has("worker") && params.get("worker") !== "0") {
       client = await WorkerClient.start(canvas, source, {
         room: params.get("room"), spectate: params.has("spectate"), ...roomOptions,
         ...common, seed: params.has("room") ? 0n : BigInt(params.get("seed") || 0), fast: params.has("fast"), players: 1,
         recording: inputsUrl ? { text: inputsText, url: inputsUrl } : null,
         saves: !params.has("room") && params.get("saves") !== "0", restore: params.get("restore") === "1",
-        sound: !!sound && params.get("sound") !== "0", onStatus: showStatus,
+        sound: !!sound && params.get("sound") !== "0", onStatus: showStatus, onProblem,
       });
       api.worker = client;
       if (params.has("room")) api.session = client.session;
@@ -329,11 +341,6 @@ export async function play({ canvas, progress, progressText, error, status = nul
         onError: (text) => { showStatus(text); api.saveError = text; },
       });
       api.saves = saves;
-      api.devProblems = [];
-      const onProblem = params.get("dev") === "1" ? (problem) => {
-        api.devProblems.push(problem);
-        console.warn(`[${api.name}] dev check ${problem.kind} at tick ${problem.tick}: ${problem.message}`);
-      } : null;
       client = await boot(canvas, source, {
         ...common, seed: BigInt(params.get("seed") || 0), fast: params.has("fast"), recording, saves, onProblem,
       });

@@ -51,7 +51,7 @@ export class WorkerClient {
    * saves (true: IndexedDB slots in the worker), restore (restore the last snapshot after a timeout),
    * sound (true: the worker posts its mix for the page's speaker),
    * room (join this room instead: with base, spectate, window, lead as join's), onStop, onError, onStatus(text),
-   * onReconnecting, onReconnected, log.
+   * onReconnecting, onReconnected, onProblem (turns on the dev checks, devchecks.js), log.
    * @param {HTMLCanvasElement} canvas
    * @param {import("./game-backend.js").GameSource} source
    * @param {any} options
@@ -132,6 +132,7 @@ export class WorkerClient {
       type: "start", canvas: offscreen, config, module: this.module, seed: options.seed || 0, renderer: options.renderer || "auto",
       ticks: options.ticks ?? null, fast: !!options.fast, recording: options.recording || null, players: options.players || 1,
       saves: !!options.saves, restore, snapshotEvery: options.restore && !options.room ? config.tick_rate : 0, sound: !!options.sound,
+      dev: !!options.onProblem,
       room: options.room ? { base: options.base || location.origin, room: options.room, spectate: !!options.spectate,
         window: options.window, lead: options.lead ?? null, token: this.token } : null,
     }, [offscreen]);
@@ -197,6 +198,8 @@ export class WorkerClient {
       if (this.options.onReconnecting) this.options.onReconnecting(m);
     } else if (m.type === "reconnected") {
       if (this.options.onReconnected) this.options.onReconnected();
+    } else if (m.type === "problem") {
+      if (this.options.onProblem) this.options.onProblem(m.problem);
     } else if (m.type === "status") {
       if (this.options.onStatus) this.options.onStatus(m.text);
     } else if (m.type === "log") {

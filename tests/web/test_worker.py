@@ -16,8 +16,10 @@ import wasmtime
 from layerw.runtime.engine import Engine
 from layerw.toolchain.cart import build_cart
 from tests.wat import bundle, contract_wat
+from tests.runtime.test_devchecks import build_sloppy
 from tests.web.conftest import PlayPage, StaticServer
 from tests.web.store_server import StoreServer
+from tests.web.test_devchecks import TICK_KINDS
 from tests.web.test_errors import AT_TICK, native_failure
 
 DEADLINE_MS = 300
@@ -133,3 +135,15 @@ def test_a_room_game_in_a_worker_rejoins_its_seat_after_a_runaway_render(
     assert len(timeouts) == 1 and timeouts[0]["call"] == "lw_render" and timeouts[0]["rejoined"]
     assert 30 <= timeouts[0]["tick"] < 45
     assert page.tick == 180 and session["seat"] == seat and session["heals"] == 0  # the same seat, in step with the room
+
+
+def test_dev_checks_report_from_the_worker_as_on_the_page(server: StaticServer, play_page: Callable[..., PlayPage],
+                                                          tmp_path: Path) -> None:
+    src = server.add_game(build_sloppy(tmp_path))
+    found = []
+    for worker in (0, 1):
+        page = play_page().open(src, ticks=40, renderer="webgl2", dev=1, worker=worker)
+        page.wait_stopped()
+        problems = page.page.evaluate("window.layerw.devProblems")
+        found.append({p["kind"]: (p["tick"] if p["kind"] in TICK_KINDS else None, p["message"]) for p in problems})
+    assert found[1] == found[0] and len(found[0]) == 6
