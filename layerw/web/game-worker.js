@@ -11,7 +11,8 @@
 // Worker -> page: {type: "enter", call, tick} before each call into the guest and {type: "idle", tick}
 //   when the task that made them ends; {type: "ready", renderer}; {type: "stopped", tick};
 //   {type: "failed", error}; {type: "snapshot", snap}; {type: "read", id, name}; {type: "answer", id,
-//   value | error}; {type: "status", text}; {type: "problem", problem} (a dev check's, devchecks.js); {type: "samples", samples} (the mix, for the page's speaker);
+//   value | error}; {type: "status", text}; {type: "problem", problem} (a dev check's, devchecks.js);
+//   {type: "timing", parts} each frame's parts in ms (the page's FrameTiming overlay, timing.js); {type: "samples", samples} (the mix, for the page's speaker);
 //   in a room {type: "session", stats, token} every SESSION_EVERY_MS and at the end, {type: "reconnecting",
 //   attempt, of, code}, {type: "reconnected"}.
 
@@ -114,6 +115,7 @@ class WorkerGame {
     let lastSnapshot = this.game.tickCount;
     this.loop = new Loop({
       game: this.game, renderer: this.renderer, inputs: this.inputs, recording, stopAt: m.ticks, fast: m.fast,
+      timing: /** @type {any} */ ({ frame: (/** @type {object} */ parts) => postMessage({ type: "timing", parts }) }),
       onStop: () => postMessage({ type: "stopped", tick: this.game.tickCount }),
       onError: (e) => postMessage({ type: "failed", error: errorRecord(e) }),
       onFrame: () => {

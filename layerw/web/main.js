@@ -213,8 +213,10 @@ export async function play({ canvas, progress, progressText, error, status = nul
     readPixels: async () => base64(await client.readPixels()),
     lastInput: () => (client && client.game.lastInput ? base64(client.game.lastInput) : null),
     client: () => client,
-    timing: () => (client && client.loop && client.loop.timing ? { shown: client.loop.timing.shown,
-      ms: Object.fromEntries(PARTS.map((p) => [p, client.loop.timing.meanMs(p)])) } : null),
+    timing: () => {
+      const timing = client && (client.loop ? client.loop.timing : client.timing); // a WorkerClient's overlay is its own
+      return timing ? { shown: timing.shown, ms: Object.fromEntries(PARTS.map((p) => [p, timing.meanMs(p)])) } : null;
+    },
     load: null,
     saves: null, // the SaveStore when playing alone
     saveError: null, // the last save IndexedDB refused (also shown on the page)

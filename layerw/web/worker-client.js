@@ -17,6 +17,7 @@ import { GameTimedOut, LayerWError } from "./errors.js";
 import { compileModule } from "./game.js";
 import { InputState } from "./input.js";
 import { Watchdog } from "./watchdog.js";
+import { FrameTiming } from "./timing.js";
 import { RETRY_DELAYS_MS } from "./wire.js";
 
 export const MAX_RESTORES = 3;
@@ -108,6 +109,8 @@ export class WorkerClient {
     this.session = {};
     /** @type {number[] | null} a room's seat token, to rejoin the same seat after a timeout */
     this.token = null;
+    /** @type {FrameTiming | null} the F3 overlay, fed by the worker's Loop (playing alone) */
+    this.timing = options.room ? null : new FrameTiming(canvas);
     this.rejoinTries = 0; // a rejoin's failed joins (the room holds the seat until its old connection is silent)
     this.ready = false; // the worker in play has posted "ready"
     /** @type {{resolve: (c: WorkerClient) => void, reject: (e: Error) => void}} the launch in progress */
@@ -198,6 +201,8 @@ export class WorkerClient {
       if (this.options.onReconnecting) this.options.onReconnecting(m);
     } else if (m.type === "reconnected") {
       if (this.options.onReconnected) this.options.onReconnected();
+    } else if (m.type === "timing") {
+      if (this.timing) this.timing.frame(m.parts);
     } else if (m.type === "problem") {
       if (this.options.onProblem) this.options.onProblem(m.problem);
     } else if (m.type === "status") {
@@ -303,6 +308,7 @@ export class WorkerClient {
     if (this.closed) return;
     this.closed = true;
     this.stopWorker();
+    if (this.timing) this.timing.close();
   }
 }
 

@@ -48,6 +48,8 @@ def test_a_game_in_a_worker_plays_as_on_the_page(published: Callable[[str], str]
     assert in_worker.page.evaluate("window.layerw.worker !== null")
     assert in_worker.tick == on_page.tick == 40
     assert in_worker.state_hash() == on_page.state_hash()
+    audio_hash = "window.layerw.audioHash()"
+    assert in_worker.page.evaluate(audio_hash) == on_page.page.evaluate(audio_hash)  # the mix is the worker's
     assert in_worker.renderer()["name"] == "webgl2"
     pixels = in_worker.pixels(*pong_size(in_worker))
     assert (pixels == on_page.pixels(*pong_size(on_page))).all()
@@ -147,3 +149,14 @@ def test_dev_checks_report_from_the_worker_as_on_the_page(server: StaticServer, 
         problems = page.page.evaluate("window.layerw.devProblems")
         found.append({p["kind"]: (p["tick"] if p["kind"] in TICK_KINDS else None, p["message"]) for p in problems})
     assert found[1] == found[0] and len(found[0]) == 6
+
+
+def test_the_timing_overlay_shows_the_worker_s_frames(published: Callable[[str], str],
+                                                      play_page: Callable[..., PlayPage]) -> None:
+    page = play_page().open(published("pong"), renderer="webgl2", worker=1)
+    page.wait_running()
+    page.page.keyboard.press("F3")
+    page.wait("window.layerw.timing().shown && window.layerw.timing().ms.render > 0 && window.layerw.tick > 30")
+    assert page.page.locator("pre.layerw-timing").is_visible()
+    ms = page.page.evaluate("window.layerw.timing().ms")
+    assert ms["tick"] > 0 and ms["sound"] > 0 and ms["present"] > 0, ms
