@@ -115,10 +115,13 @@ def _speed(browser: Any, gpu_browser: Any, play: str, out_dir: Path, sprites_bui
     notes: list[str] = []
     with Engine(CpuLimit.EPOCH, cache=out_dir / "modules") as engine:
         lists, textures = web_frames.command_lists(sprites_build, out_dir, engine)
-    renderers: dict[str, Any] = {"WebGL2 (Chromium)": web_frames.PageRenderer(page, lists, textures)}
+    renderers: dict[str, Any] = {"WebGL2 (Chromium)": web_frames.PageRenderer(page, lists, textures),
+                                 "raw WebGL2 page (Chromium)": web_frames.RawPageRenderer(page, "webgl2", lists, textures,
+                                                                                          WIDTH, HEIGHT)}
     try:
         gpu_page = _stopped_page(gpu_browser, f"{play}&renderer=webgpu")
         renderers["WebGPU (Chromium)"] = web_frames.PageRenderer(gpu_page, lists, textures)
+        renderers["raw WebGPU page (Chromium)"] = web_frames.RawPageRenderer(gpu_page, "webgpu", lists, textures, WIDTH, HEIGHT)
     except Exception as e:  # no adapter here: the other rows still mean something
         notes.append(f"WebGPU: no row, the page failed: {e}")
     native = web_frames.NativeRenderer(lists, textures, WIDTH, HEIGHT)
@@ -204,7 +207,9 @@ def run(out_dir: Path, sprites_build: Path, rounds: int) -> Section:
              "zig cc -O2 -mcpu=baseline; wasmtime: off = no CPU bound, epoch = the default bound; "
              "checksum: n-body's final energy compared bit for bit on all four hosts",
              "frames: WebGL2 is ANGLE on SwiftShader (the renderer string), WebGPU is Dawn on SwiftShader Vulkan, "
-             "native wgpu is Vulkan on lavapipe here; all are CPU rasterisers sharing 2 cores",
+             "native wgpu is Vulkan on lavapipe here; all are CPU rasterisers sharing 2 cores; a raw page row is "
+             "bench/web_baseline.js on the same page: the frame's largest sprite batch in one instanced draw on a canvas "
+             "of its own, and '× its raw page' is the Layer-W page's frame time over it",
              *speed_notes]
     more = [ratio_table, web_frames.frame_table(frames, WIDTH, HEIGHT, frame_rounds)]
     return Section("web", t, data, notes, more)

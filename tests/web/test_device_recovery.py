@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.web.conftest import CHROMIUM_ARGS, CHROMIUM, PlayPage, StaticServer
+from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, PlayPage, StaticServer
 from tests.web.test_renderer import MAX_DIFFERING, differing, webgpu_page
 
 TICKS = 90

@@ -15,8 +15,8 @@ import wasmtime
 
 from layerw.runtime.engine import Engine
 from layerw.toolchain.cart import build_cart
-from tests.wat import bundle, contract_wat
 from tests.runtime.test_devchecks import build_sloppy
+from tests.wat import bundle, contract_wat
 from tests.web.conftest import PlayPage, StaticServer
 from tests.web.store_server import StoreServer
 from tests.web.test_devchecks import TICK_KINDS
@@ -57,10 +57,8 @@ def test_a_game_in_a_worker_plays_as_on_the_page(published: Callable[[str], str]
 
 
 def pong_size(page: PlayPage) -> tuple[int, int]:
-    width, height = page.page.evaluate("[window.layerw.worker ? window.layerw.worker.config.width : 0, "
-                                       "window.layerw.worker ? window.layerw.worker.config.height : 0]")
-    if not width:
-        width, height = page.page.evaluate("[window.layerw.client().game.config.width, window.layerw.client().game.config.height]")
+    width, height = page.page.evaluate("(() => { const c = window.layerw.client(); const config = c.config || c.game.config; "
+                                       "return [config.width, config.height]; })()")
     return int(width), int(height)
 
 
@@ -123,7 +121,8 @@ def test_a_room_game_in_a_worker_rejoins_its_seat_after_a_runaway_render(
         store_server: StoreServer, play_page: Callable[..., PlayPage], tmp_path: Path) -> None:
     # lw_render spins while the last tick's input is 30..39: only the page renders (the room never does),
     # and the room's state the rejoined worker loads is past those ticks
-    in_range = "(i32.and (i32.ge_u (i32.load (i32.const 2048)) (i32.const 30)) (i32.lt_u (i32.load (i32.const 2048)) (i32.const 40)))"
+    last_tick = "(i32.load (i32.const 2048))"
+    in_range = f"(i32.and (i32.ge_u {last_tick} (i32.const 30)) (i32.lt_u {last_tick} (i32.const 40)))"
     render = f"(if {in_range} (then {SPIN})) (i32.const 0)"
     game = bundle(tmp_path / "renders-late", contract_wat(render=render), name="renders-late", tick_ms=DEADLINE_MS)
     store_server.publish(game.path)
