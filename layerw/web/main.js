@@ -19,7 +19,10 @@
 //       `layerw-game` meta) it loads GAME from the store (store-source.js; ?channel= ?version=);
 //       otherwise ?src= names a build directory (?debug: its game.debug.wasm, DWARF for DevTools). ?room=ID joins a room instead of playing alone.
 //       ?delta=auto|always|never picks when a module delta is used. Also ?renderer= ?ticks=
-//       ?inputs= ?seed= ?fast ?spectate ?window=N ?lead=N ?dev=1 (the dev checks). Playing alone, the game's saves live in
+//       ?inputs= ?seed= ?fast ?spectate ?window=N ?lead=N ?dev=1 (the dev checks). ?worker=1 runs the game in a
+//       game worker (worker-client.js; alone or in a room): a call past [limits] tick_ms fails it with GameTimedOut,
+//       or with ?restore=1 it goes on in a fresh worker (alone: from its last snapshot; in a room: rejoining its seat);
+//       there audioHash() and lastInput() answer Promises, client() is the WorkerClient and worker its timeouts. Playing alone, the game's saves live in
 //       IndexedDB (?saves=0: none); a room keeps none. Shows a progress bar while loading and a clear message
 //       on failure ("reconnecting…" while a room connection is retried), and exposes
 //       window.layerw = {tick, stateHash(), audioHash(), renderer: {name, glRenderer, recovery (WebGPU's lost devices:
