@@ -66,6 +66,12 @@ class WorkerGame {
     this.reads = new Map();
     this.nextRead = 1;
     this.beat = new CallBeat((m) => postMessage(m));
+    this.snapshotEvery = 0; // ticks between the snapshots posted to the page (0: none; ?restore=1 playing alone)
+    this.lastSnapshot = 0;
+    this.sound = false; // post the mix to the page's speaker
+    /** @type {Session | null} */
+    this.session = null;
+    this.sessionTimer = 0;
   }
 
   /**
@@ -111,27 +117,31 @@ class WorkerGame {
     if (m.restore) await this.game.restore(m.restore);
     this.inputs = new InputState(m.players);
     const recording = m.recording ? Recording.parse(m.recording.text, m.recording.url) : null;
-    const snapshotEvery = m.snapshotEvery;
-    let lastSnapshot = this.game.tickCount;
+    this.snapshotEvery = m.snapshotEvery;
+    this.lastSnapshot = this.game.tickCount;
+    this.sound = !!m.sound;
     this.loop = new Loop({
       game: this.game, renderer: this.renderer, inputs: this.inputs, recording, stopAt: m.ticks, fast: m.fast,
       timing: /** @type {any} */ ({ frame: (/** @type {object} */ parts) => postMessage({ type: "timing", parts }) }),
       onStop: () => postMessage({ type: "stopped", tick: this.game.tickCount }),
       onError: (e) => postMessage({ type: "failed", error: errorRecord(e) }),
-      onFrame: () => {
-        if (m.sound) {
-          const samples = this.game.takeSamples();
-          if (samples.length) postMessage({ type: "samples", samples }, { transfer: [samples.buffer] });
-        }
-        if (snapshotEvery && this.game.tickCount - lastSnapshot >= snapshotEvery) {
-          lastSnapshot = this.game.tickCount;
-          postMessage({ type: "snapshot", snap: { ...this.game.snapshot() } });
-        }
-      },
+      onFrame: () => this.framed(),
     });
     postMessage({ type: "ready", renderer: { name: this.renderer.name, glRenderer: this.renderer.glRenderer },
       tick: this.game.tickCount });
     this.loop.start();
+  }
+
+  /** After each frame the Loop drew: post the mix for the page's speaker, and a snapshot when one is due. */
+  framed() {
+    if (this.sound) {
+      const samples = this.game.takeSamples();
+      if (samples.length) postMessage({ type: "samples", samples }, { transfer: [samples.buffer] });
+    }
+    if (this.snapshotEvery && this.game.tickCount - this.lastSnapshot >= this.snapshotEvery) {
+      this.lastSnapshot = this.game.tickCount;
+      postMessage({ type: "snapshot", snap: { ...this.game.snapshot() } });
+    }
   }
 
   /**
@@ -140,21 +150,31 @@ class WorkerGame {
    */
   async join(m) {
     const { base, room, spectate, window, lead, token } = m.room;
-    const post = () => postMessage({ type: "session", stats: { ...session.stats }, token: session.token.slice(), tick: this.game.tickCount });
     const session = new Session({
       game: this.game, renderer: this.renderer, devices: null, base, room, spectate, stopAt: m.ticks, window, lead,
-      onStop: () => { post(); postMessage({ type: "stopped", tick: this.game.tickCount }); },
+      onStop: () => {
+        clearInterval(this.sessionTimer);
+        this.postSession();
+        postMessage({ type: "stopped", tick: this.game.tickCount });
+      },
       onError: (e) => postMessage({ type: "failed", error: errorRecord(e) }),
       onReconnecting: ({ attempt, of, code }) => postMessage({ type: "reconnecting", attempt, of, code }),
       onReconnected: () => postMessage({ type: "reconnected" }),
     });
     if (token) session.token = Uint8Array.from(token);
+    this.session = session;
     this.inputs = session.local; // the page's devices, forwarded
-    setInterval(post, SESSION_EVERY_MS);
+    this.sessionTimer = setInterval(() => this.postSession(), SESSION_EVERY_MS);
     await session.start();
-    post();
+    this.postSession();
     postMessage({ type: "ready", renderer: { name: this.renderer.name, glRenderer: this.renderer.glRenderer },
       tick: this.game.tickCount });
+  }
+
+  /** Tell the page the room's stats, and the seat's token for a rejoin. */
+  postSession() {
+    const session = /** @type {Session} */ (this.session);
+    postMessage({ type: "session", stats: { ...session.stats }, token: session.token.slice(), tick: this.game.tickCount });
   }
 
   /** @param {string} what */

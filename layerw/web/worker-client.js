@@ -10,6 +10,7 @@
 // Loop, the saves (IndexedDB) and the renderer (WebGL2 or WebGPU on the OffscreenCanvas). What stays
 // on the page: devices, the speaker (the worker posts its mix), the source's fetches, the messages.
 
+import { SAMPLE_RATE } from "./abi.js";
 import { moduleBytes } from "./cart-game.js";
 import { Devices } from "./devices.js";
 import { reviveError } from "./error-record.js";
@@ -22,17 +23,22 @@ import { RETRY_DELAYS_MS } from "./wire.js";
 
 export const MAX_RESTORES = 3;
 const DEFAULT_DEADLINE_MS = 100; // layerw.toml [limits] tick_ms's default (config.py)
+const MAX_QUEUED_SAMPLES = 2 * 2 * SAMPLE_RATE; // two seconds of interleaved stereo
 
-/** The sound mixed in the worker, queued until the page's speaker takes it (speaker.js: game.takeSamples()). */
+/** The sound mixed in the worker, queued until the page's speaker takes it (speaker.js: game.takeSamples());
+ *  at most two seconds, as the game's own Audio keeps (the oldest go first). */
 class SampleQueue {
   constructor() {
     /** @type {Int16Array[]} */
     this.parts = [];
+    this.length = 0;
   }
 
   /** @param {Int16Array} samples */
   push(samples) {
     this.parts.push(samples);
+    this.length += samples.length;
+    while (this.length > MAX_QUEUED_SAMPLES && this.parts.length > 1) this.length -= /** @type {Int16Array} */ (this.parts.shift()).length;
   }
 
   /** @returns {Int16Array} */
@@ -41,6 +47,7 @@ class SampleQueue {
     let at = 0;
     for (const p of this.parts) { out.set(p, at); at += p.length; }
     this.parts = [];
+    this.length = 0;
     return out;
   }
 }
@@ -127,7 +134,8 @@ export class WorkerClient {
     this.worker = worker;
     const offscreen = this.canvas.transferControlToOffscreen();
     this.watchdog = new Watchdog({ deadlineMs: this.deadlineMs, onExpired: (call, tick, ms) => this.expired(call, tick, ms) });
-    this.devices = options.recording ? null : new Devices(this.canvas, { width: config.width, height: config.height, overlay: options.overlay });
+    this.sent = new Uint8Array(0); // a fresh worker hears the input at once
+    this.devices = options.recording || options.spectate ? null : new Devices(this.canvas, { width: config.width, height: config.height, overlay: options.overlay });
     const ready = new Promise((resolve, reject) => { this.started = { resolve, reject }; });
     worker.onmessage = (event) => this.receive(worker, event.data);
     worker.onerror = (event) => this.failed(new LayerWError(`${config.name}'s game worker failed: ${event.message}`));
