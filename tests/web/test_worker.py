@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import wasmtime
@@ -17,10 +18,13 @@ from layerw.runtime.engine import Engine
 from layerw.toolchain.cart import build_cart
 from tests.runtime.test_devchecks import build_sloppy
 from tests.wat import bundle, contract_wat
-from tests.web.conftest import PlayPage, StaticServer
+from tests.web.conftest import PlayPage, StaticServer, served_build
+from tests.web.recordings import native_run, recording_file
 from tests.web.store_server import StoreServer
 from tests.web.test_devchecks import TICK_KINDS
 from tests.web.test_errors import AT_TICK, native_failure
+from tests.web.test_input import key_down
+from tests.web.test_renderer import webgpu_page
 
 DEADLINE_MS = 300
 SPIN_AT = 3
@@ -38,25 +42,26 @@ def spinning(server: StaticServer, tmp_path: Path) -> tuple[str, Path]:
     return server.add_game(game.path), game.path
 
 
-def test_a_game_in_a_worker_plays_as_on_the_page(published: Callable[[str], str],
-                                                 play_page: Callable[..., PlayPage]) -> None:
+def test_a_game_in_a_worker_plays_as_on_the_page(published: Callable[[str], str], server: StaticServer,
+                                                 play_page: Callable[..., PlayPage], engine: Engine) -> None:
     src = published("pong")
-    on_page = play_page().open(src, ticks=40, fast=True, renderer="webgl2")
+    inputs, recording = recording_file(server, "pong")
+    on_page = play_page().open(src, ticks=40, fast=True, renderer="webgl2", inputs=inputs)
     on_page.wait_stopped()
-    in_worker = play_page().open(src, ticks=40, fast=True, renderer="webgl2", worker=1)
+    in_worker = play_page().open(src, ticks=40, fast=True, renderer="webgl2", inputs=inputs, worker=1)
     in_worker.wait_stopped()
     assert in_worker.page.evaluate("window.layerw.worker !== null")
     assert in_worker.tick == on_page.tick == 40
-    assert in_worker.state_hash() == on_page.state_hash()
+    assert in_worker.state_hash() == on_page.state_hash() == native_run(served_build(server, src), engine, 40, recording)
     audio_hash = "window.layerw.audioHash()"
     assert in_worker.page.evaluate(audio_hash) == on_page.page.evaluate(audio_hash)  # the mix is the worker's
     assert in_worker.renderer()["name"] == "webgl2"
-    pixels = in_worker.pixels(*pong_size(in_worker))
-    assert (pixels == on_page.pixels(*pong_size(on_page))).all()
+    pixels = in_worker.pixels(*game_size(in_worker))
+    assert (pixels == on_page.pixels(*game_size(on_page))).all()
     assert pixels[..., :3].any()  # it drew something
 
 
-def pong_size(page: PlayPage) -> tuple[int, int]:
+def game_size(page: PlayPage) -> tuple[int, int]:
     width, height = page.page.evaluate("(() => { const c = window.layerw.client(); const config = c.config || c.game.config; "
                                        "return [config.width, config.height]; })()")
     return int(width), int(height)
@@ -159,3 +164,35 @@ def test_the_timing_overlay_shows_the_worker_s_frames(published: Callable[[str],
     assert page.page.locator("pre.layerw-timing").is_visible()
     ms = page.page.evaluate("window.layerw.timing().ms")
     assert ms["tick"] > 0 and ms["sound"] > 0 and ms["present"] > 0, ms
+
+
+def test_the_page_forwards_keyboard_and_pointer_to_the_worker(published: Callable[[str], str],
+                                                              play_page: Callable[..., PlayPage]) -> None:
+    page = play_page().open(published("pong"), renderer="webgl2", worker=1)  # 800x600 viewport; pong is 320x240
+    page.wait_running()
+    box = page.page.locator("canvas").bounding_box()
+    assert box is not None
+    page.page.keyboard.down("w")
+    page.page.mouse.move(box["x"] + box["width"] / 4, box["y"] + box["height"] / 4)  # game pixel (80, 60)
+    page.page.mouse.down()
+    start = page.tick
+    page.wait(f"window.layerw.tick > {start + 3}")
+    player = page.last_input()["players"][0]
+    page.page.mouse.up()
+    page.page.keyboard.up("w")
+    assert key_down(player, "KeyW") and not key_down(player, "KeyS")
+    assert abs(float(player["pointer"]["x"]) - 80) <= 0.5 and abs(float(player["pointer"]["y"]) - 60) <= 0.5, player
+
+
+def test_webgpu_draws_on_the_worker_s_offscreen_canvas(published: Callable[[str], str], server: StaticServer,
+                                                       play_page: Callable[..., PlayPage], webgpu_browser: Any) -> None:
+    src = published("sprites")
+    pages = []
+    for worker in (0, 1):
+        page = webgpu_page(play_page, webgpu_browser, server).open(src, ticks=30, fast=True, renderer="webgpu", worker=worker)
+        page.wait_stopped()
+        assert page.renderer()["name"] == "webgpu"
+        pages.append(page)
+    on_page, in_worker = pages
+    assert in_worker.state_hash() == on_page.state_hash()
+    assert (in_worker.pixels(*game_size(in_worker)) == on_page.pixels(*game_size(on_page))).all()
