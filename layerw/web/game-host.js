@@ -131,8 +131,8 @@ export class GameHost {
     this.memory = null;
     /** @type {import("./saves.js").SaveStore | null} the game's save slots (null in a room); not game state */
     this.saves = null;
-    /** @type {{enter(call: string, tick: number): void} | null} told of each call into the guest before it
-     *  starts (a game worker's CallBeat, game-worker.js: the page's Watchdog keeps the deadline) */
+    /** @type {import("./game-backend.js").CallWatch | null} told of each call into the guest before it starts
+     *  (a game worker's CallBeat, game-worker.js: the page's Watchdog keeps the deadline) */
     this.watch = null;
   }
 
@@ -194,6 +194,7 @@ export class GameHost {
       saves: this.saves,
       refused: (func, reason) => { if (this.checks) this.checks.hostCall(func, reason); },
     });
+    if (this.watch) this.watch.begin("instantiate", this.tickCount); // a wasm start function runs while instantiating
     try {
       await this.backend.instantiateGuest(host);
     } catch (e) {
@@ -201,6 +202,8 @@ export class GameHost {
       if (e instanceof WebAssembly.RuntimeError) throw crashOf(e, this.name, this.tickCount, "instantiate");
       const plugins = this.config.plugins && this.config.plugins.length ? " (browsers do not link plugins yet)" : "";
       throw new InvalidModule(`${this.name} cannot be instantiated: ${e.message || e}${plugins}`);
+    } finally {
+      if (this.watch) this.watch.end();
     }
     if (this.memoryBytes() > this.memoryCap) {
       throw new GameOutOfMemory(`${this.name} needs more initial memory than its cap of ${this.memoryCap / MB} MiB; `

@@ -26,12 +26,14 @@ import { errorRecord } from "./error-record.js";
 
 const SESSION_EVERY_MS = 250;
 
-/** Tells the page of each call into the guest, and once the task that made them ends, that it is idle. */
+/** Tells the page of each call into the guest, and once the task that made them ends (or, for an
+ *  instantiation, once it has settled), that it is idle (a CallWatch, game-backend.js). */
 class CallBeat {
   /** @param {(message: object) => void} post */
   constructor(post) {
     this.post = post;
     this.pending = false;
+    this.spans = 0; // instantiations in progress: the worker is busy until they end
     this.tick = 0;
   }
 
@@ -46,8 +48,23 @@ class CallBeat {
     this.pending = true;
     queueMicrotask(() => { // runs when the task that called the guest returns: the worker is idle
       this.pending = false;
-      this.post({ type: "idle", tick: this.tick });
+      if (!this.spans) this.post({ type: "idle", tick: this.tick });
     });
+  }
+
+  /**
+   * @param {string} call
+   * @param {number} tick
+   */
+  begin(call, tick) {
+    this.spans += 1;
+    this.tick = tick;
+    this.post({ type: "enter", call, tick });
+  }
+
+  end() {
+    this.spans -= 1;
+    if (!this.spans && !this.pending) this.post({ type: "idle", tick: this.tick });
   }
 }
 

@@ -14,7 +14,10 @@ from typing import Any
 import pytest
 import wasmtime
 
+from layerw.bundle import Bundle
+from layerw.errors import GameTimedOut
 from layerw.runtime.engine import Engine
+from layerw.runtime.game import Game
 from layerw.toolchain.cart import build_cart
 from tests.runtime.test_devchecks import build_sloppy
 from tests.wat import bundle, contract_wat
@@ -196,3 +199,21 @@ def test_webgpu_draws_on_the_worker_s_offscreen_canvas(published: Callable[[str]
     on_page, in_worker = pages
     assert in_worker.state_hash() == on_page.state_hash()
     assert (in_worker.pixels(*game_size(in_worker)) == on_page.pixels(*game_size(on_page))).all()
+
+
+def test_a_start_function_that_never_returns_times_out_while_instantiating(
+        server: StaticServer, play_page: Callable[..., PlayPage], engine: Engine, tmp_path: Path) -> None:
+    wat = contract_wat(extra=f"(func $spin {SPIN}) (start $spin)")
+    game = bundle(tmp_path / "starts-spinning", wat, name="starts-spinning", tick_ms=DEADLINE_MS)
+    with pytest.raises(GameTimedOut) as native:
+        Game(Bundle.open(game.path), engine).close()
+    cart = tmp_path / "cart-starts-spinning.wasm"
+    cart.write_bytes(wasmtime.wat2wasm(f'(module (import "env" "memory" (memory 1)) (func $spin {SPIN}) (start $spin))'))
+    cart_build = build_cart(cart, tmp_path / "cart-starts-spinning-build", name="cart-starts-spinning")
+    cart_expected = "cart-starts-spinning at tick 0 in instantiate: ran past its CPU deadline"
+    for src, expected in ((server.add_game(game.path), str(native.value).split("\n")[0]),
+                          (server.add_game(cart_build), cart_expected)):
+        page = play_page().open(src, worker=1, renderer="webgl2")
+        page.wait("window.layerw.status === 'failed'", timeout=15_000)
+        name, error = page.page.evaluate("[window.layerw.errorName, window.layerw.error]")
+        assert name == "GameTimedOut" and error.startswith(expected), (src, error)
