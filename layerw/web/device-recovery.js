@@ -2,7 +2,8 @@
 // reset, a tab in the background too long, device.destroy(), or headless Chromium without Vulkan,
 // which loses it at the first present). It asks for a new adapter and device, has the renderer make
 // its pipelines again and upload every texture again from the images it kept, and draws the frame
-// that was skipped meanwhile. A device lost more than MAX_LOSSES times, or one that cannot be had
+// that was skipped meanwhile; a game using the GPU API instead renders a fresh frame that declares its
+// resources again (renderer.onGpuLost). A device lost more than MAX_LOSSES times, or one that cannot be had
 // again, makes a page's canvas fall back to WebGL2 on a fresh canvas element (a canvas keeps the
 // first kind of context it gave); a worker's OffscreenCanvas cannot be swapped, so there the next
 // frame fails with a RenderError that says what to do. Never a page that silently stops drawing.
@@ -54,6 +55,7 @@ export class DeviceRecovery {
   /** @param {string} reason */
   async recover(reason) {
     const r = this.renderer;
+    const hadGpu = r.gpu !== null; // the game's GPU API resources, gone with the device
     for (;;) {
       if (this.losses > MAX_LOSSES) {
         await this.fallBack(`lost ${this.losses} times, last: ${reason}`);
@@ -78,6 +80,11 @@ export class DeviceRecovery {
     r.lost = null;
     this.recoveries += 1;
     console.warn(`[webgpu] a new device draws (recovery ${this.recoveries})`);
+    if (hadGpu && r.onGpuLost) { // the skipped frame names resources the new device lacks: a fresh one declares them
+      this.pending = null;
+      r.draw(r.onGpuLost());
+      return;
+    }
     this.drawPending((commands) => r.draw(commands));
   }
 

@@ -461,6 +461,17 @@ export class GameHost {
     this.tickCount = snap.tick;
   }
 
+  /**
+   * The renderer holds none of the game's GPU resources any more (a lost WebGPU device,
+   * device-recovery.js): zero the command buffer's scratch tail, as a restore does natively, so the
+   * game's next frame is fresh (lw_gpu_fresh) and declares them again.
+   */
+  forgetGpu() {
+    this.assertOpen();
+    const end = this.cmdPtr + this.cmdCapacity;
+    this.backend.write(end - COMMAND_SCRATCH, new Uint8Array(COMMAND_SCRATCH));
+  }
+
   /** Drop the instance (its memory goes with it); every later call refuses. Closing twice is fine. */
   close() {
     if (this.closed) return;

@@ -127,6 +127,7 @@ class WorkerGame {
     const source = { config, module: m.module, readAsset: (/** @type {string} */ n) => this.readAsset(n) };
     this.game = await openGame(source, { seed: m.seed, log, saves, watch: this.beat });
     if (m.dev) checkContract(this.game, (problem) => postMessage({ type: "problem", problem }));
+    this.renderer.onGpuLost = () => { this.game.forgetGpu(); return this.game.render(); };
     if (m.room) {
       await this.join(m);
       return;

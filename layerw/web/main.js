@@ -127,6 +127,7 @@ export async function boot(canvas, source, options = {}) {
     throw e;
   }
   if (onProblem) checkContract(game, onProblem);
+  renderer.onGpuLost = () => { game.forgetGpu(); return game.render(); };
   const inputs = new InputState(players);
   const devices = recording ? null : new Devices(canvas, { width: config.width, height: config.height, overlay });
   const timing = new FrameTiming(canvas);
@@ -152,6 +153,7 @@ export async function join(canvas, source, options = {}) {
     renderer.close();
     throw e;
   }
+  renderer.onGpuLost = () => { game.forgetGpu(); return game.render(); };
   const devices = spectate ? null : new Devices(canvas, { width: config.width, height: config.height, overlay });
   const session = new Session({
     game, renderer, devices, base, room, spectate, stopAt: ticks, window: predictWindow, lead, onStop, onError,

@@ -53,6 +53,9 @@ export class WebGPURenderer {
     /** @type {DeviceRecovery | null} set by create() */
     this.recovery = null;
     this.code = "";
+    /** @type {(() => Uint8Array) | null} told when a new device holds none of the game's GPU resources:
+     *  answers a fresh frame's command list, which declares them again (GameHost.forgetGpu, then render) */
+    this.onGpuLost = null;
     /** @type {string | null} why the device was lost, while it is being recovered */
     this.lost = null;
     this.closed = false;

@@ -85,3 +85,20 @@ def test_plain_unsafe_webgpu_still_plays(published: Callable[[str], str], server
     assert stats["name"] == "webgl2" or stats["recovery"] is None or stats["recovery"]["failure"] is None
     apart = differing(page.pixels(*size(page)), reference(play_page, browser, src, "webgl2"))
     assert apart <= MAX_DIFFERING
+
+
+def test_a_gpu_api_game_declares_its_resources_again_on_the_new_device(
+        published: Callable[[str], str], server: StaticServer, play_page: Callable[..., PlayPage], webgpu_browser: Any) -> None:
+    src = published("cubes")
+    ticks = 24  # SwiftShader draws the 4096 cubes slowly
+    page = webgpu_page(play_page, webgpu_browser, server).open(src, ticks=ticks, renderer="webgpu")
+    page.wait("window.layerw.tick >= 8")
+    page.page.evaluate(DESTROY)
+    page.wait_stopped()
+    page.wait("window.layerw.renderer.recovery.recoveries >= 1")  # maybe after the last tick: it draws a fresh frame then
+    assert page.renderer()["recovery"] == {"losses": 1, "recoveries": 1, "fellBack": False, "failure": None}
+    reference = play_page(webgpu_browser).open(src, ticks=ticks, fast=True, renderer="webgpu")
+    reference.wait_stopped()
+    assert page.state_hash() == reference.state_hash()  # forgetting the GPU resources left the game state alone
+    pixels = page.pixels(*size(page))
+    assert (pixels == reference.pixels(*size(reference))).all() and pixels[..., :3].any()
