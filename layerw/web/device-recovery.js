@@ -5,8 +5,9 @@
 // that was skipped meanwhile; a game using the GPU API instead renders a fresh frame that declares its
 // resources again (renderer.onGpuLost). A device lost more than MAX_LOSSES times, or one that cannot be had
 // again, makes a page's canvas fall back to WebGL2 on a fresh canvas element (a canvas keeps the
-// first kind of context it gave); a worker's OffscreenCanvas cannot be swapped, so there the next
-// frame fails with a RenderError that says what to do. Never a page that silently stops drawing.
+// first kind of context it gave; a game worker's page hands over a fresh OffscreenCanvas). Where no
+// canvas can be had the next frame fails with a RenderError that says what to do. Never a page that
+// silently stops drawing.
 
 import { FONT_TEXTURE } from "./commands.js";
 import { RenderError } from "./errors.js";
@@ -32,6 +33,9 @@ export class DeviceRecovery {
     this.fallback = null;
     /** @type {RenderError | null} thrown by the next frame where neither a device nor a fallback could be had */
     this.failure = null;
+    /** @type {(() => Promise<OffscreenCanvas>) | null} a fresh canvas from the page, for a worker's fallback
+     *  (game-worker.js sets it: a canvas keeps the first kind of context it gave) */
+    this.requestCanvas = null;
   }
 
   /** @param {string} reason */
@@ -95,14 +99,17 @@ export class DeviceRecovery {
   async fallBack(why) {
     const r = this.renderer;
     const canvas = r.canvas;
-    if (!(typeof HTMLCanvasElement !== "undefined" && canvas instanceof HTMLCanvasElement && canvas.isConnected)) {
-      throw new RenderError(`the WebGPU device is gone (${why}) and a worker's canvas cannot switch to WebGL2: `
+    const onPage = typeof HTMLCanvasElement !== "undefined" && canvas instanceof HTMLCanvasElement && canvas.isConnected;
+    if (!onPage && !this.requestCanvas) {
+      throw new RenderError(`the WebGPU device is gone (${why}) and this canvas cannot switch to WebGL2: `
         + "open the page with ?renderer=webgl2");
     }
-    const fresh = /** @type {HTMLCanvasElement} */ (canvas.cloneNode(false));
+    // a page's canvas is replaced here; a worker's page hands over a fresh OffscreenCanvas (requestCanvas)
+    const fresh = onPage ? /** @type {HTMLCanvasElement} */ (canvas.cloneNode(false))
+      : await /** @type {() => Promise<OffscreenCanvas>} */ (this.requestCanvas)();
     const { WebGL2Renderer } = await import("./renderer-webgl2.js");
-    const gl = await WebGL2Renderer.create(fresh, this.options);
-    canvas.replaceWith(fresh);
+    const gl = await WebGL2Renderer.create(/** @type {any} */ (fresh), this.options);
+    if (onPage) canvas.replaceWith(/** @type {HTMLCanvasElement} */ (fresh));
     for (const [handle, image] of r.images) if (handle > 0 && handle !== FONT_TEXTURE) gl.upload(handle, image);
     this.fallback = gl;
     r.canvas = fresh;

@@ -7,12 +7,14 @@
 // Page -> worker: {type: "start", canvas, config, module, seed, renderer, ticks, fast, recording,
 //   players, saves, restore, snapshotEvery, sound, dev (the dev checks), room (a room to join instead: {base, room, spectate,
 //   window, lead, token})}; {type: "input", bytes}; {type: "asset", id, bytes | error};
-//   {type: "ask", id, what: "stateHash" | "audioHash" | "readPixels" | "lastInput"}.
+//   {type: "ask", id, what: "stateHash" | "audioHash" | "readPixels" | "lastInput"}; {type: "canvas", canvas}
+//   (a fresh OffscreenCanvas, asked for by {type: "canvas"}).
 // Worker -> page: {type: "enter", call, tick} before each call into the guest and {type: "idle", tick}
 //   when the task that made them ends; {type: "ready", renderer}; {type: "stopped", tick};
 //   {type: "failed", error}; {type: "snapshot", snap}; {type: "read", id, name}; {type: "answer", id,
 //   value | error}; {type: "status", text}; {type: "problem", problem} (a dev check's, devchecks.js);
-//   {type: "timing", parts} each frame's parts in ms (the page's FrameTiming overlay, timing.js); {type: "samples", samples} (the mix, for the page's speaker);
+//   {type: "timing", parts} each frame's parts in ms (the page's FrameTiming overlay, timing.js);
+//   {type: "renderer", renderer} when what draws changed; {type: "canvas"} (a WebGL2 fallback needs a fresh one); {type: "samples", samples} (the mix, for the page's speaker);
 //   in a room {type: "session", stats, token} every SESSION_EVERY_MS and at the end, {type: "reconnecting",
 //   attempt, of, code}, {type: "reconnected"}.
 
@@ -89,6 +91,9 @@ class WorkerGame {
     /** @type {Session | null} */
     this.session = null;
     this.sessionTimer = 0;
+    /** @type {((canvas: OffscreenCanvas) => void) | null} waits for the page's fresh canvas (requestCanvas) */
+    this.canvasWaiter = null;
+    this.rendererPosted = ""; // the renderer as last posted (postRenderer)
   }
 
   /**
@@ -128,6 +133,7 @@ class WorkerGame {
     this.game = await openGame(source, { seed: m.seed, log, saves, watch: this.beat });
     if (m.dev) checkContract(this.game, (problem) => postMessage({ type: "problem", problem }));
     this.renderer.onGpuLost = () => { this.game.forgetGpu(); return this.game.render(); };
+    if (this.renderer.recovery) this.renderer.recovery.requestCanvas = () => this.requestCanvas();
     if (m.room) {
       await this.join(m);
       return;
@@ -145,13 +151,36 @@ class WorkerGame {
       onError: (e) => postMessage({ type: "failed", error: errorRecord(e) }),
       onFrame: () => this.framed(),
     });
-    postMessage({ type: "ready", renderer: { name: this.renderer.name, glRenderer: this.renderer.glRenderer },
+    postMessage({ type: "ready", renderer: { name: this.renderer.name, glRenderer: this.renderer.glRenderer, recovery: null },
       tick: this.game.tickCount });
     this.loop.start();
   }
 
+  /**
+   * A fresh OffscreenCanvas from the page, for WebGL2 after WebGPU kept losing its device (device-recovery.js).
+   * @returns {Promise<OffscreenCanvas>}
+   */
+  requestCanvas() {
+    return new Promise((resolve) => {
+      this.canvasWaiter = resolve;
+      postMessage({ type: "canvas" });
+    });
+  }
+
+  /** Tell the page what draws now, when that changed (a WebGPU renderer that lost its device). */
+  postRenderer() {
+    const r = this.renderer;
+    const recovery = r.recovery ? r.recovery.stats : null;
+    const now = { name: r.name, glRenderer: r.glRenderer, recovery };
+    const text = JSON.stringify(now);
+    if (text === this.rendererPosted) return;
+    this.rendererPosted = text;
+    postMessage({ type: "renderer", renderer: now });
+  }
+
   /** After each frame the Loop drew: post the mix for the page's speaker, and a snapshot when one is due. */
   framed() {
+    this.postRenderer();
     if (this.sound) {
       const samples = this.game.takeSamples();
       if (samples.length) postMessage({ type: "samples", samples }, { transfer: [samples.buffer] });
@@ -192,6 +221,7 @@ class WorkerGame {
   /** Tell the page the room's stats, and the seat's token for a rejoin. */
   postSession() {
     const session = /** @type {Session} */ (this.session);
+    this.postRenderer();
     postMessage({ type: "session", stats: { ...session.stats }, token: session.token.slice(), tick: this.game.tickCount });
   }
 
@@ -217,6 +247,9 @@ onmessage = (/** @type {MessageEvent} */ event) => {
     if (run.inputs && !(run.loop && (run.loop.state !== LoopState.RUNNING || run.loop.recording))) run.inputs.bytes.set(m.bytes);
   } else if (m.type === "asset") {
     run.answered(m);
+  } else if (m.type === "canvas") {
+    if (run.canvasWaiter) run.canvasWaiter(m.canvas);
+    run.canvasWaiter = null;
   } else if (m.type === "ask") {
     run.ask(m.what).then((value) => postMessage({ type: "answer", id: m.id, value }),
       (e) => postMessage({ type: "answer", id: m.id, error: errorRecord(e) }));

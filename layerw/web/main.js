@@ -358,7 +358,10 @@ export async function play({ canvas, progress, progressText, error, status = nul
     api.renderer = {
       get name() { return live.renderer.name; },
       get glRenderer() { return live.renderer.glRenderer; },
-      get recovery() { return live.renderer.recovery ? live.renderer.recovery.stats : null; },
+      get recovery() { // a WorkerClient's renderer is what the worker posted: its recovery is stats already
+        const { recovery } = live.renderer;
+        return recovery ? recovery.stats || recovery : null;
+      },
     };
     // the loop's first animation frame was requested first, so this runs right after it drew
     requestAnimationFrame(() => {

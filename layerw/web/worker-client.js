@@ -92,7 +92,8 @@ export class WorkerClient {
     this.options = options;
     this.deadlineMs = this.config.tick_ms || DEFAULT_DEADLINE_MS;
     this.tick = 0;
-    this.renderer = { name: null, glRenderer: null };
+    /** @type {{name: string | null, glRenderer: string | null, recovery: object | null}} what draws in the worker */
+    this.renderer = { name: null, glRenderer: null, recovery: null };
     this.restores = 0;
     /** @type {Array<{call: string, tick: number, ms: number, restoredAt: number | null, rejoined: boolean}>} every call
      *  that ran past its deadline, and whether the game went on from a snapshot (restoredAt) or by rejoining its room */
@@ -209,6 +210,10 @@ export class WorkerClient {
       if (this.options.onReconnecting) this.options.onReconnecting(m);
     } else if (m.type === "reconnected") {
       if (this.options.onReconnected) this.options.onReconnected();
+    } else if (m.type === "renderer") {
+      this.renderer = m.renderer;
+    } else if (m.type === "canvas") {
+      this.handOverCanvas(worker);
     } else if (m.type === "timing") {
       if (this.timing) this.timing.frame(m.parts);
     } else if (m.type === "problem") {
@@ -274,6 +279,23 @@ export class WorkerClient {
     this.canvas = fresh;
     this.ready = false;
     this.launch(restore).catch(() => {}); // its failures reach failed() (and onError) through its messages
+  }
+
+  /**
+   * A fresh canvas in place of the page's, its OffscreenCanvas posted to the worker (whose renderer falls
+   * back to WebGL2: the old canvas keeps its WebGPU context), with the devices on it.
+   * @param {Worker} worker
+   */
+  handOverCanvas(worker) {
+    const fresh = /** @type {HTMLCanvasElement} */ (this.canvas.cloneNode(false));
+    this.canvas.replaceWith(fresh);
+    this.canvas = fresh;
+    if (this.devices) {
+      this.devices.close();
+      this.devices = new Devices(fresh, { width: this.config.width, height: this.config.height, overlay: this.options.overlay });
+    }
+    const offscreen = fresh.transferControlToOffscreen();
+    worker.postMessage({ type: "canvas", canvas: offscreen }, [offscreen]);
   }
 
   /** End the worker and what serves it (its devices, watchdog and pending questions). */

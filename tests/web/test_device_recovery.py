@@ -102,3 +102,19 @@ def test_a_gpu_api_game_declares_its_resources_again_on_the_new_device(
     assert page.state_hash() == reference.state_hash()  # forgetting the GPU resources left the game state alone
     pixels = page.pixels(*size(page))
     assert (pixels == reference.pixels(*size(reference))).all() and pixels[..., :3].any()
+
+
+def test_a_game_worker_falls_back_to_webgl2_on_a_canvas_from_the_page(
+        published: Callable[[str], str], play_page: Callable[..., PlayPage], plain_webgpu_browser: Any, browser: Any) -> None:
+    src = published("asteroids")
+    page = play_page(plain_webgpu_browser).open(src, ticks=TICKS, worker=1)
+    page.wait_stopped()
+    page.wait("window.layerw.renderer.name === 'webgl2' || (window.layerw.renderer.recovery "
+              "&& window.layerw.renderer.recovery.recoveries >= window.layerw.renderer.recovery.losses)")
+    stats = page.renderer()
+    print(f"plain --enable-unsafe-webgpu in a worker: {stats}")
+    assert page.tick == TICKS and page.page.evaluate("document.querySelectorAll('canvas').length") == 1
+    size_of = "(() => { const c = window.layerw.client().config; return [c.width, c.height]; })()"
+    width, height = page.page.evaluate(size_of)
+    apart = differing(page.pixels(int(width), int(height)), reference(play_page, browser, src, "webgl2"))
+    assert apart <= MAX_DIFFERING
