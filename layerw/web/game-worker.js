@@ -18,13 +18,13 @@
 //   in a room {type: "session", stats, token} every SESSION_EVERY_MS and at the end, {type: "reconnecting",
 //   attempt, of, code}, {type: "reconnected"}.
 
+import { errorRecord, reviveError } from "./error-record.js";
 import { InputState, Recording } from "./input.js";
 import { Loop, LoopState } from "./loop.js";
+import { checkContract, openGame } from "./main.js";
 import { createRenderer } from "./renderer.js";
 import { SaveStore } from "./saves.js";
 import { Session } from "./session.js";
-import { checkContract, openGame } from "./main.js";
-import { errorRecord } from "./error-record.js";
 
 const SESSION_EVERY_MS = 250;
 
@@ -114,7 +114,7 @@ class WorkerGame {
     const read = this.reads.get(m.id);
     if (!read) return;
     this.reads.delete(m.id);
-    if (m.error) read.reject(Object.assign(new Error(m.error.message), { name: m.error.name }));
+    if (m.error) read.reject(reviveError(m.error)); // the source's typed error (AssetNotFound, ChunkCorrupt…)
     else read.resolve(/** @type {ArrayBuffer} */ (m.bytes));
   }
 

@@ -13,7 +13,7 @@
 import { SAMPLE_RATE } from "./abi.js";
 import { moduleBytes } from "./cart-game.js";
 import { Devices } from "./devices.js";
-import { reviveError } from "./error-record.js";
+import { errorRecord, reviveError } from "./error-record.js";
 import { GameTimedOut, LayerWError } from "./errors.js";
 import { compileModule } from "./game.js";
 import { InputState } from "./input.js";
@@ -191,7 +191,7 @@ export class WorkerClient {
       this.snapshot = m.snap;
     } else if (m.type === "read") {
       this.source.readAsset(m.name).then((bytes) => worker.postMessage({ type: "asset", id: m.id, bytes }),
-        (e) => worker.postMessage({ type: "asset", id: m.id, error: { name: e.name, message: e.message } }));
+        (e) => worker.postMessage({ type: "asset", id: m.id, error: errorRecord(e) }));
     } else if (m.type === "answer") {
       const ask = this.asks.get(m.id);
       this.asks.delete(m.id);

@@ -217,3 +217,16 @@ def test_a_start_function_that_never_returns_times_out_while_instantiating(
         page.wait("window.layerw.status === 'failed'", timeout=15_000)
         name, error = page.page.evaluate("[window.layerw.errorName, window.layerw.error]")
         assert name == "GameTimedOut" and error.startswith(expected), (src, error)
+
+
+def test_an_asset_the_source_cannot_read_fails_the_worker_s_game_as_the_page_s(
+        published: Callable[[str], str], server: StaticServer, play_page: Callable[..., PlayPage]) -> None:
+    src = server.add_game(served_build(server, published("sprites")), "sprites-without-sheet")
+    (server.files / "games" / "sprites-without-sheet" / "assets" / "sheet.png").unlink()
+    failures = []
+    for worker in (0, 1):
+        page = play_page().open(src, renderer="webgl2", worker=worker)
+        page.wait("window.layerw.status === 'failed'")
+        failures.append(page.page.evaluate("[window.layerw.errorName, window.layerw.error]"))
+    print(f"missing asset: {failures}")
+    assert failures[1] == failures[0] and "sheet.png" in failures[0][1], failures
