@@ -10,47 +10,19 @@
 // Loop, the saves (IndexedDB) and the renderer (WebGL2 or WebGPU on the OffscreenCanvas). What stays
 // on the page: devices, the speaker (the worker posts its mix), the source's fetches, the messages.
 
-import { SAMPLE_RATE } from "./abi.js";
 import { moduleBytes } from "./cart-game.js";
 import { Devices } from "./devices.js";
 import { errorRecord, reviveError } from "./error-record.js";
 import { GameTimedOut, LayerWError } from "./errors.js";
 import { compileModule } from "./game.js";
 import { InputState } from "./input.js";
+import { SampleQueue } from "./sample-queue.js";
 import { Watchdog } from "./watchdog.js";
 import { FrameTiming } from "./timing.js";
 import { RETRY_DELAYS_MS } from "./wire.js";
 
 export const MAX_RESTORES = 3;
 const DEFAULT_DEADLINE_MS = 100; // layerw.toml [limits] tick_ms's default (config.py)
-const MAX_QUEUED_SAMPLES = 2 * 2 * SAMPLE_RATE; // two seconds of interleaved stereo
-
-/** The sound mixed in the worker, queued until the page's speaker takes it (speaker.js: game.takeSamples());
- *  at most two seconds, as the game's own Audio keeps (the oldest go first). */
-class SampleQueue {
-  constructor() {
-    /** @type {Int16Array[]} */
-    this.parts = [];
-    this.length = 0;
-  }
-
-  /** @param {Int16Array} samples */
-  push(samples) {
-    this.parts.push(samples);
-    this.length += samples.length;
-    while (this.length > MAX_QUEUED_SAMPLES && this.parts.length > 1) this.length -= /** @type {Int16Array} */ (this.parts.shift()).length;
-  }
-
-  /** @returns {Int16Array} */
-  takeSamples() {
-    const out = new Int16Array(this.parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of this.parts) { out.set(p, at); at += p.length; }
-    this.parts = [];
-    this.length = 0;
-    return out;
-  }
-}
 
 export class WorkerClient {
   /**

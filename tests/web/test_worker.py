@@ -14,11 +14,13 @@ from typing import Any
 import pytest
 import wasmtime
 
+from layerw import abi
 from layerw.bundle import Bundle
 from layerw.errors import GameTimedOut
 from layerw.runtime.engine import Engine
 from layerw.runtime.game import Game
 from layerw.toolchain.cart import build_cart
+from tests.runtime.sound.game import build_game
 from tests.runtime.test_devchecks import build_sloppy
 from tests.wat import bundle, contract_wat
 from tests.web.conftest import PlayPage, StaticServer, served_build
@@ -28,6 +30,7 @@ from tests.web.test_devchecks import TICK_KINDS
 from tests.web.test_errors import AT_TICK, native_failure
 from tests.web.test_input import key_down
 from tests.web.test_renderer import webgpu_page
+from tests.web.test_speaker import TAPS, played_equals_mix
 
 DEADLINE_MS = 300
 SPIN_AT = 3
@@ -230,3 +233,18 @@ def test_an_asset_the_source_cannot_read_fails_the_worker_s_game_as_the_page_s(
         failures.append(page.page.evaluate("[window.layerw.errorName, window.layerw.error]"))
     print(f"missing asset: {failures}")
     assert failures[1] == failures[0] and "sheet.png" in failures[0][1], failures
+
+
+def test_the_page_s_speaker_plays_the_worker_s_mix(server: StaticServer, play_page: Callable[..., PlayPage],
+                                                   tmp_path_factory: pytest.TempPathFactory) -> None:
+    src = server.add_game(build_game(tmp_path_factory.mktemp("worker-speaker")), "worker-speaker")
+    page = play_page().open(src, ticks=150, renderer="webgl2", audiotap=True, latency=1000, worker=1)
+    page.wait_running()
+    page.page.focus("#game")
+    page.page.keyboard.down("Space")  # keeps a blip playing
+    page.wait_stopped()
+    page.page.keyboard.up("Space")
+    page.page.wait_for_function("(s => s.consumed === s.written)(window.layerw.sound.speaker.stats)")
+    taps = page.page.evaluate(TAPS.replace("hash: window.layerw.audioHash()", "hash: await window.layerw.audioHash()"))
+    assert taps["stats"]["dropped"] == 0
+    played_equals_mix(taps, 150 * abi.SAMPLE_RATE // 60)  # what the page played hashes to the worker's audio hash
