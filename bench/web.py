@@ -1,6 +1,7 @@
 """Web: the browser client against `layerw serve` — first frame cold vs warm, module deltas; the
 same wasm's speed in Chromium (V8) vs native wasmtime vs native code (bench/web_ticks.py); frame
-time of one command list in WebGL2 and WebGPU vs native wgpu (bench/web_frames.py).
+time of one command list in WebGL2 and WebGPU vs native wgpu and raw pages (bench/web_frames.py);
+a fast run on the page vs in a game worker (?worker=1).
 
 The sprites game is published into a scratch store and served by a real `layerw serve` process;
 Debian Chromium (SwiftShader, the flags of tests/web) opens /play/sprites. Cold: a fresh browser
@@ -115,10 +116,13 @@ def _speed(browser: Any, gpu_browser: Any, play: str, out_dir: Path, sprites_bui
     notes: list[str] = []
     with Engine(CpuLimit.EPOCH, cache=out_dir / "modules") as engine:
         lists, textures = web_frames.command_lists(sprites_build, out_dir, engine)
-    renderers: dict[str, Any] = {"WebGL2 (Chromium)": web_frames.PageRenderer(page, lists, textures)}
+    renderers: dict[str, Any] = {"WebGL2 (Chromium)": web_frames.PageRenderer(page, lists, textures),
+                                 "raw WebGL2 page (Chromium)": web_frames.RawPageRenderer(page, "webgl2", lists, textures,
+                                                                                          WIDTH, HEIGHT)}
     try:
         gpu_page = _stopped_page(gpu_browser, f"{play}&renderer=webgpu")
         renderers["WebGPU (Chromium)"] = web_frames.PageRenderer(gpu_page, lists, textures)
+        renderers["raw WebGPU page (Chromium)"] = web_frames.RawPageRenderer(gpu_page, "webgpu", lists, textures, WIDTH, HEIGHT)
     except Exception as e:  # no adapter here: the other rows still mean something
         notes.append(f"WebGPU: no row, the page failed: {e}")
     native = web_frames.NativeRenderer(lists, textures, WIDTH, HEIGHT)
@@ -128,6 +132,28 @@ def _speed(browser: Any, gpu_browser: Any, play: str, out_dir: Path, sprites_bui
     finally:
         native.close()
     return ticks, frames, notes
+
+
+WORKER_TICKS = 600
+WORKER_FROM = 100  # timed from this tick, once the page has settled
+
+
+def _worker_cost(browser: Any, url: str, rounds: int) -> dict[str, float]:
+    """Milliseconds per tick (frames included) of a fast run of /play/sprites on the page and in a game
+    worker (?worker=1: a message to the page per call, the renderer on an OffscreenCanvas), interleaved."""
+    samples: dict[str, list[float]] = {"page": [], "worker": []}
+    for _ in range(rounds):
+        for key, worker in (("page", 0), ("worker", 1)):
+            page = browser.new_page()
+            page.goto(f"{url}/play/sprites?ticks={WORKER_TICKS}&fast&renderer=webgl2&sound=0&telemetry=0&worker={worker}")
+            page.wait_for_function(f"() => window.layerw && window.layerw.tick >= {WORKER_FROM}", polling=5, timeout=120_000)
+            t0, start = time.perf_counter(), int(page.evaluate("window.layerw.tick"))
+            page.wait_for_function("() => ['stopped', 'failed'].includes(window.layerw.status)", polling=5, timeout=120_000)
+            if page.evaluate("window.layerw.status") == "failed":
+                raise RuntimeError(page.evaluate("window.layerw.error"))
+            samples[key].append((time.perf_counter() - t0) * 1e3 / (WORKER_TICKS - start))
+            page.close()
+    return {key: median(v) for key, v in samples.items()}
 
 
 def run(out_dir: Path, sprites_build: Path, rounds: int) -> Section:
@@ -152,6 +178,7 @@ def run(out_dir: Path, sprites_build: Path, rounds: int) -> Section:
                 warm.append(_visit(ctx, play))
                 ctx.close()
             ticks, frames, speed_notes = _speed(browser, gpu_browser, play, out_dir, sprites_build, rounds)
+            worker = _worker_cost(browser, url, rounds)
             # a new version: the browser that ran v1 fetches only the delta
             ctx = browser.new_context(viewport={"width": 800, "height": 600})
             _visit(ctx, play)
@@ -185,6 +212,7 @@ def run(out_dir: Path, sprites_build: Path, rounds: int) -> Section:
                   "saved_bytes": delta["load"]["deltaSaved"]},
         "speed": ratio_data,
         "frames": frames,
+        "worker_ms_per_tick": worker,
     }
     t = table(f"Web 1. sprites from `layerw serve` in Chromium (SwiftShader), median of {rounds} rounds",
               "what", "first frame ms", "bytes on the wire", "chunks fetched", "note")
@@ -204,7 +232,13 @@ def run(out_dir: Path, sprites_build: Path, rounds: int) -> Section:
              "zig cc -O2 -mcpu=baseline; wasmtime: off = no CPU bound, epoch = the default bound; "
              "checksum: n-body's final energy compared bit for bit on all four hosts",
              "frames: WebGL2 is ANGLE on SwiftShader (the renderer string), WebGPU is Dawn on SwiftShader Vulkan, "
-             "native wgpu is Vulkan on lavapipe here; all are CPU rasterisers sharing 2 cores",
+             "native wgpu is Vulkan on lavapipe here; all are CPU rasterisers sharing 2 cores; a raw page row is "
+             "bench/web_baseline.js on the same page: the frame's largest sprite batch in one instanced draw on a canvas "
+             "of its own, and '× its raw page' is the Layer-W page's frame time over it",
              *speed_notes]
-    more = [ratio_table, web_frames.frame_table(frames, WIDTH, HEIGHT, frame_rounds)]
+    w = table(f"Web 4. A fast run of /play/sprites, ms per tick with its frames (ticks {WORKER_FROM}-{WORKER_TICKS}, "
+              f"median of {rounds} rounds)", "where the game runs", "ms per tick", "× on the page")
+    w.add_row("on the page", f"{worker['page']:.3f}", "1.00")
+    w.add_row("in a game worker (?worker=1)", f"{worker['worker']:.3f}", f"{worker['worker'] / worker['page']:.2f}")
+    more = [ratio_table, web_frames.frame_table(frames, WIDTH, HEIGHT, frame_rounds), w]
     return Section("web", t, data, notes, more)

@@ -1,5 +1,7 @@
 """Web frames: one command list drawn by WebGL2 and WebGPU in Chromium (SwiftShader) and by the
-native WgpuRenderer, at 1k and 10k sprites.
+native WgpuRenderer, at 1k and 10k sprites, beside raw WebGL2 and WebGPU baselines drawing the same
+sprites on the same pages in the same rounds (web_baseline.js: one pipeline, one instanced draw of the
+frame's sprite records, as bench/baseline.py is for wgpu), so the page's own cost is a ratio.
 
 The command lists are the sprites game's own frame one second in (rendered natively, then handed
 byte for byte to the pages along with the game's textures), so all three renderers draw exactly
@@ -92,6 +94,56 @@ class PageRenderer:
         return np.frombuffer(data, np.uint8).reshape(height, width, 4)
 
 
+RAW_OF = {"WebGL2 (Chromium)": "raw WebGL2 page (Chromium)", "WebGPU (Chromium)": "raw WebGPU page (Chromium)"}
+BASELINE_JS = Path(__file__).with_name("web_baseline.js")
+BASELINE_WGSL = Path(__file__).with_name("baseline.wgsl")
+
+
+def sprite_batches(lists: list[bytes]) -> tuple[list[bytes], int, tuple[float, float, float, float]]:
+    """Each list's largest batch's instances (the sprite records the raw baselines draw), its texture
+    handle (the same in every list) and the frame's clear colour as RGBA floats."""
+    from layerw.gfx.commands import parse
+
+    records: list[bytes] = []
+    handles = set()
+    clear = 0xFF000000
+    for commands in lists:
+        frame = parse(commands)
+        batch = max(frame.batches, key=lambda b: b.count)
+        records.append(np.ascontiguousarray(frame.instances[batch.first:batch.first + batch.count]).tobytes())
+        handles.add(batch.texture)
+        clear = frame.clear if frame.clear is not None else clear
+    assert len(handles) == 1, f"the frames' sprites use textures {handles}"
+    rgba = tuple(((clear >> s) & 255) / 255 for s in (0, 8, 16, 24))
+    return records, handles.pop(), (rgba[0], rgba[1], rgba[2], rgba[3])
+
+
+class RawPageRenderer:
+    """A raw WebGL2 or WebGPU baseline (web_baseline.js) on a page's own canvas: the same sprites, nothing else."""
+
+    def __init__(self, page: Any, kind: str, lists: list[bytes], textures: dict[int, np.ndarray],
+                 width: int, height: int) -> None:
+        self.page, self.kind = page, kind
+        records, handle, clear = sprite_batches(lists)
+        image = textures[handle]
+        page.evaluate(BASELINE_JS.read_text(), {
+            "kind": kind, "wgsl": BASELINE_WGSL.read_text(), "lists": [base64.b64encode(r).decode() for r in records],
+            "texture": {"width": image.shape[1], "height": image.shape[0],
+                        "rgba": base64.b64encode(np.ascontiguousarray(image).tobytes()).decode()},
+            "clear": list(clear), "width": width, "height": height})
+        self.name, self.description = f"raw {kind}", f"hand-written {kind} page, one instanced draw"
+        self.last = 0
+
+    def frame(self, i: int) -> tuple[float, float]:
+        self.last = i
+        submitted, done = self.page.evaluate(f"(i) => window.rawBaselines.{self.kind}.frame(i)", i)
+        return float(submitted), float(done)
+
+    def read_pixels(self, width: int, height: int) -> np.ndarray:
+        data = base64.b64decode(self.page.evaluate(f"(i) => window.rawBaselines.{self.kind}.readPixels(i)", self.last))
+        return np.frombuffer(data, np.uint8).reshape(height, width, 4)
+
+
 class NativeRenderer:
     """WgpuRenderer at the game's size, waited for on its device."""
 
@@ -135,19 +187,25 @@ def measure(renderers: dict[str, Any], frames: int, width: int, height: int) -> 
         native = renderers["native wgpu"].read_pixels(width, height)
         for key, r in renderers.items():
             differing[key][count] = pixels_differing(r.read_pixels(width, height), native)
-    return {key: {"description": r.description,
-                  "submit_ms": {c: median([s[0] for s in samples[key][c]]) * 1e3 for c in COUNTS},
-                  "done_ms": {c: median([s[1] for s in samples[key][c]]) * 1e3 for c in COUNTS},
-                  "differing_vs_native": differing[key], "frames": frames}
-            for key, r in renderers.items()}
+    results = {key: {"description": r.description,
+                     "submit_ms": {c: median([s[0] for s in samples[key][c]]) * 1e3 for c in COUNTS},
+                     "done_ms": {c: median([s[1] for s in samples[key][c]]) * 1e3 for c in COUNTS},
+                     "differing_vs_native": differing[key], "frames": frames}
+               for key, r in renderers.items()}
+    for key, raw in RAW_OF.items():  # the page's frame over the raw page's, drawing the same sprites
+        if key in results and raw in results:
+            results[key]["vs_raw"] = {c: results[key]["done_ms"][c] / results[raw]["done_ms"][c] for c in COUNTS}
+    return results
 
 
 def frame_table(results: dict[str, Any], width: int, height: int, frames: int) -> Table:
     t = table(f"Web 3. Frame time, the same command list at {width}x{height} (median of {frames} frames; "
               "ms from draw() until the GPU is done, draw() returning in brackets)",
-              "renderer", *(f"{c // 1000}k sprites ms" for c in COUNTS), "pixels differing from wgpu's", "adapter")
+              "renderer", *(f"{c // 1000}k sprites ms" for c in COUNTS), "× its raw page", "pixels differing from wgpu's",
+              "adapter")
     for key, r in results.items():
         cells = [f"{ms(r['done_ms'][c] / 1e3)} ({ms(r['submit_ms'][c] / 1e3)})" for c in COUNTS]
+        cells.append(" / ".join(f"{r['vs_raw'][c]:.2f}" for c in COUNTS) if "vs_raw" in r else "")
         diff = " / ".join(f"{r['differing_vs_native'][c]:.2%}" for c in COUNTS)
         t.add_row(key, *cells, diff, r["description"])
     return t

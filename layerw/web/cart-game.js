@@ -191,6 +191,9 @@ export class CartGame extends GameHost {
   /** @param {number} at @param {Uint8Array} data */
   write(at, data) { this.ram.set(data, at); }
 
+  /** A cart draws no GPU commands: a new WebGPU device lost nothing of it. */
+  forgetGpu() {}
+
   release() {
     this.exports = {};
     this.globals = [];

@@ -35,6 +35,10 @@
  * @typedef {object} GameConfig
  * @property {string} name
  * @property {number} tick_rate
+ * @property {number} [width] the screen in game pixels
+ * @property {number} [height]
+ * @property {number} [tick_ms] the CPU deadline of one call into the game, in ms (default 100)
+ * @property {string} [filter] "nearest" (default) or "linear"
  * @property {number} [memory_mb] the memory cap in MiB (default 64)
  * @property {string[]} [assets] every asset name the game may request
  * @property {string[]} [preload] the assets ready before the first tick
@@ -72,6 +76,18 @@
  * @property {LogFn} [log] where the game's log lines go (default the console)
  * @property {(name: string, bytes: number) => void} [onAsset] called as each preloaded asset arrives
  * @property {import("./saves.js").SaveStore | null} [saves] the game's save slots (none: LW_SAVE_UNAVAILABLE)
+ * @property {CallWatch | null} [watch] told of each call into the guest before it starts (a game worker's
+ *   CallBeat, game-worker.js)
+ */
+
+/**
+ * What a GameHost tells of its calls into the guest (GameHost.watch): `enter` before each synchronous
+ * call (the call ends when the task that made it does), `begin`/`end` around instantiating, whose wasm
+ * start function runs in a later task.
+ * @typedef {object} CallWatch
+ * @property {(call: string, tick: number) => void} enter
+ * @property {(call: string, tick: number) => void} begin
+ * @property {() => void} end
  */
 
 /**

@@ -79,13 +79,14 @@ export class GameHost {
    * @param {GameOptions} [options]
    * @returns {Promise<G>}
    */
-  static async create(source, { seed = 0, log = consoleLog, onAsset, saves = null } = {}) {
+  static async create(source, { seed = 0, log = consoleLog, onAsset, saves = null, watch = null } = {}) {
     const { config } = source;
     const assets = new AssetTable(config.assets || [], config.preload || [], (n) => source.readAsset(n), config.stream || [],
       source.readStream ? (n, sink) => /** @type {any} */ (source).readStream(n, sink) : null);
     const [code, mixer] = await Promise.all([this.load(source), Mixer.compile(), assets.preloadAll(onAsset)]);
     const game = new this(config, assets, BigInt.asUintN(64, BigInt(seed)), log, code);
     game.saves = saves;
+    game.watch = watch;
     game.audio = new Audio(game.name, mixer, game.tickRate, log);
     await game.start();
     return game;
@@ -133,6 +134,9 @@ export class GameHost {
     this.saves = null;
     /** @type {Uint8Array | null} a fresh instance's memory below state_begin (in-place restores) */
     this.freshStack = null;
+    /** @type {import("./game-backend.js").CallWatch | null} told of each call into the guest before it starts
+     *  (a game worker's CallBeat, game-worker.js: the page's Watchdog keeps the deadline) */
+    this.watch = null;
   }
 
   // --- the instance -------------------------------------------------------------------------------
@@ -196,6 +200,7 @@ export class GameHost {
       saves: this.saves,
       refused: (func, reason) => { if (this.checks) this.checks.hostCall(func, reason); },
     });
+    if (this.watch) this.watch.begin("instantiate", this.tickCount); // a wasm start function runs while instantiating
     try {
       await this.backend.instantiateGuest(host);
     } catch (e) {
@@ -203,6 +208,8 @@ export class GameHost {
       if (e instanceof WebAssembly.RuntimeError) throw crashOf(e, this.name, this.tickCount, "instantiate");
       const plugins = this.config.plugins && this.config.plugins.length ? " (browsers do not link plugins yet)" : "";
       throw new InvalidModule(`${this.name} cannot be instantiated: ${e.message || e}${plugins}`);
+    } finally {
+      if (this.watch) this.watch.end();
     }
     if (this.memoryBytes() > this.memoryCap) {
       throw new GameOutOfMemory(`${this.name} needs more initial memory than its cap of ${this.memoryCap / MB} MiB; `
@@ -253,6 +260,7 @@ export class GameHost {
         + "reload the page to start it again", { game: this.name, tick: this.tickCount });
     }
     let result;
+    if (this.watch) this.watch.enter(name, this.tickCount);
     try {
       result = fn();
     } catch (e) {
@@ -519,6 +527,17 @@ export class GameHost {
         + "restore another snapshot", { game: this.name, tick: this.tickCount });
       throw e;
     }
+  }
+
+  /**
+   * The renderer holds none of the game's GPU resources any more (a lost WebGPU device,
+   * device-recovery.js): zero the command buffer's scratch tail, as a restore does natively, so the
+   * game's next frame is fresh (lw_gpu_fresh) and declares them again.
+   */
+  forgetGpu() {
+    this.assertOpen();
+    const end = this.cmdPtr + this.cmdCapacity;
+    this.backend.write(end - COMMAND_SCRATCH, new Uint8Array(COMMAND_SCRATCH));
   }
 
   /** Drop the instance (its memory goes with it); every later call refuses. Closing twice is fine. */

@@ -14,15 +14,17 @@ export const LoopState = Object.freeze({ IDLE: "idle", RUNNING: "running", STOPP
 
 export class Loop {
   /** game, renderer, inputs (InputState); optional devices (polled each frame), recording
-   *  (replaces live devices), stopAt, fast, timing (a FrameTiming: each frame's parts), onStop(), onError(error). */
+   *  (replaces live devices), stopAt, fast, timing (a FrameTiming: each frame's parts), onStop(), onError(error),
+   *  onFrame() (after each frame is drawn). */
   /**
    * @param {{game: any, renderer: any, inputs: import("./input.js").InputState, devices?: any,
    *          recording?: import("./input.js").Recording | null, stopAt?: number | null, fast?: boolean,
    *          timing?: import("./timing.js").FrameTiming | null,
-   *          onStop?: () => void, onError?: (e: Error) => void}} options
+   *          onStop?: () => void, onError?: (e: Error) => void, onFrame?: (() => void) | null}} options
    */
   constructor({ game, renderer, inputs, devices = null, recording = null, stopAt = null, fast = false,
-    timing = null, onStop = () => {}, onError = (e) => { throw e; } }) {
+    timing = null, onStop = () => {}, onError = (e) => { throw e; }, onFrame = null }) {
+    this.onFrame = onFrame;
     this.timing = timing;
     this.game = game;
     this.renderer = renderer;
@@ -39,7 +41,9 @@ export class Loop {
     this.lag = 0;
     this.last = null;
     this.onVisible = () => { this.last = null; };
-    document.addEventListener("visibilitychange", this.onVisible);
+    // a game worker (game-worker.js) has no document: its animation frames stop with the page's
+    this.page = typeof document === "undefined" ? null : document;
+    if (this.page) this.page.addEventListener("visibilitychange", this.onVisible);
   }
 
   start() {
@@ -84,6 +88,7 @@ export class Loop {
         const sound = (this.game.soundMs || 0) - sound0;
         this.timing.frame({ tick: t1 - t0 - sound, sound, render: t2 - t1, present: performance.now() - t2 });
       }
+      if (this.onFrame) this.onFrame();
     } catch (e) {
       this.stop(LoopState.FAILED);
       this.onError(e);
@@ -101,6 +106,6 @@ export class Loop {
   stop(state = LoopState.STOPPED) {
     if (this.request) cancelAnimationFrame(this.request);
     this.state = state;
-    document.removeEventListener("visibilitychange", this.onVisible);
+    if (this.page) this.page.removeEventListener("visibilitychange", this.onVisible);
   }
 }

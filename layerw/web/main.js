@@ -21,12 +21,16 @@
 //       ?delta=auto|always|never picks when a module delta is used. Also ?renderer= ?ticks=
 //       ?inputs= ?seed= ?fast ?spectate ?window=N ?lead=N ?dev=1 (the dev checks, listed on
 //       the page by dev-overlay.js, each once with its tick and, for one found in a host call, the game's
-//       source line; dismissable). Playing alone, the game's saves live in
+//       source line; dismissable). ?worker=1 runs the game in a
+//       game worker (worker-client.js; alone or in a room): a call past [limits] tick_ms fails it with GameTimedOut,
+//       or with ?restore=1 it goes on in a fresh worker (alone: from its last snapshot; in a room: rejoining its seat);
+//       there audioHash() and lastInput() answer Promises, client() is the WorkerClient and worker its timeouts. Playing alone, the game's saves live in
 //       IndexedDB (?saves=0: none), and when `layerw serve` served the page also on that server under
 //       this browser's player key (online-saves.js, player-key.js; ?online=0: this browser only); a room keeps none. Shows a progress bar while loading and a clear message
 //       on failure ("reconnecting…" while a room connection is retried), and exposes
-//       window.layerw = {tick, stateHash(), audioHash(), renderer: {name, glRenderer}, status, error,
-//       errorFrames (a crash's wasm frames, innermost first: {offset, function, file, line}, named from
+//       window.layerw = {tick, stateHash(), audioHash(), renderer: {name, glRenderer, recovery (WebGPU's lost devices:
+//       {losses, recoveries, fellBack, failure}, device-recovery.js)}, status, error,
+//       errorName (the failure's class, as natively: GameTimedOut, GameCrashed…), errorFrames (a crash's wasm frames, innermost first: {offset, function, file, line}, named from
 //       the build's game.symbols.json where the page may read it), load (loader stats), session (room
 //       stats), devProblems (?dev=1: {kind, tick, message, frames, source: "FILE:LINE" once named}), firstFrameMs (since navigation start), timing() (the F3 timing
 //       overlay: {shown, ms: {tick, render, present, sound}}, running means; null in a room)}. Served by
@@ -49,6 +53,7 @@ import { InputState, Recording } from "./input.js";
 import { Loop, LoopState } from "./loop.js";
 import { createRenderer } from "./renderer.js";
 import { Session } from "./session.js";
+import { WorkerClient } from "./worker-client.js";
 import { dirSource } from "./source.js";
 import { storeSource } from "./store-source.js";
 import { describe, sourceFrames, wasmFrames } from "./symbols.js";
@@ -101,6 +106,16 @@ export async function openGame(source, options) {
   return Game.create({ ...source, module }, options);
 }
 
+/**
+ * Turn on the dev checks (devchecks.js) of a game: each problem goes to `onProblem`.
+ * @param {any} game
+ * @param {(p: import("./devchecks.js").Problem) => void} onProblem
+ */
+export function checkContract(game, onProblem) {
+  if (!game.enableChecks) throw new LayerWError(`${game.name} is a WASM-4 cart: dev checks cover the Layer-W contract`);
+  game.enableChecks(onProblem);
+}
+
 export async function boot(canvas, source, options = {}) {
   const {
     seed = 0, renderer: prefer = "auto", ticks = null, fast = false, recording = null, players = 1,
@@ -117,10 +132,8 @@ export async function boot(canvas, source, options = {}) {
     renderer.close();
     throw e;
   }
-  if (onProblem) {
-    if (!game.enableChecks) throw new LayerWError(`${config.name} is a WASM-4 cart: dev checks cover the Layer-W contract`);
-    game.enableChecks(onProblem);
-  }
+  if (onProblem) checkContract(game, onProblem);
+  renderer.onGpuLost = () => { game.forgetGpu(); return game.render(); };
   const inputs = new InputState(players);
   const devices = recording ? null : new Devices(canvas, { width: config.width, height: config.height, overlay });
   const timing = new FrameTiming(canvas);
@@ -146,6 +159,7 @@ export async function join(canvas, source, options = {}) {
     renderer.close();
     throw e;
   }
+  renderer.onGpuLost = () => { game.forgetGpu(); return game.render(); };
   const devices = spectate ? null : new Devices(canvas, { width: config.width, height: config.height, overlay });
   const session = new Session({
     game, renderer, devices, base, room, spectate, stopAt: ticks, window: predictWindow, lead, onStop, onError,
@@ -210,8 +224,10 @@ export async function play({ canvas, progress, progressText, error, status = nul
     readPixels: async () => base64(await client.readPixels()),
     lastInput: () => (client && client.game.lastInput ? base64(client.game.lastInput) : null),
     client: () => client,
-    timing: () => (client && client.loop.timing ? { shown: client.loop.timing.shown,
-      ms: Object.fromEntries(PARTS.map((p) => [p, client.loop.timing.meanMs(p)])) } : null),
+    timing: () => {
+      const timing = client && (client.loop ? client.loop.timing : client.timing); // a WorkerClient's overlay is its own
+      return timing ? { shown: timing.shown, ms: Object.fromEntries(PARTS.map((p) => [p, timing.meanMs(p)])) } : null;
+    },
     load: null,
     saves: null, // the SaveStore when playing alone
     online: null, // its OnlineSaves when the page came from `layerw serve` (online-saves.js)
@@ -219,6 +235,7 @@ export async function play({ canvas, progress, progressText, error, status = nul
     session: null,
     firstFrameMs: null,
     sound: null, // the SoundPanel (its speaker plays the mix; ?sound=0: none)
+    worker: null, // ?worker=1: the WorkerClient (worker-client.js: timeouts, restores)
   };
   /** @type {any} */ (window).layerw = api;
   const meta = /** @type {HTMLMetaElement | null} */ (document.querySelector('meta[name="layerw-game"]'));
@@ -236,6 +253,7 @@ export async function play({ canvas, progress, progressText, error, status = nul
       api.status = LoopState.FAILED;
       api.error = text;
       api.errorFrames = frames;
+      api.errorName = (e && e.name) || "Error";
       if (status) status.hidden = true;
       error.textContent = text;
       error.hidden = false;
@@ -274,10 +292,11 @@ export async function play({ canvas, progress, progressText, error, status = nul
     api.name = source.config.name;
     document.title = `${source.config.name} · Layer-W`;
     const inputsUrl = params.get("inputs");
-    const recording = inputsUrl
-      ? Recording.parse(await (await fetch(inputsUrl)).text(), inputsUrl) : null;
+    const inputsText = inputsUrl ? await (await fetch(inputsUrl)).text() : null;
+    const recording = inputsUrl && inputsText !== null ? Recording.parse(inputsText, inputsUrl) : null;
     const ticks = params.has("ticks") ? Number(params.get("ticks")) : null;
-    const refit = () => fit(canvas, source.config.width, source.config.height, undefined, filterOf(source.config));
+    let refitTo = () => canvas; // a game worker's canvas is replaced by a fresh one when it restores
+    const refit = () => fit(refitTo(), source.config.width, source.config.height, undefined, filterOf(source.config));
     refit();
     addEventListener("resize", refit);
     const common = {
@@ -292,20 +311,48 @@ export async function play({ canvas, progress, progressText, error, status = nul
       status.textContent = text || "";
       status.hidden = !text;
     };
-    if (params.has("room")) {
+    const roomOptions = {
+      window: params.has("window") ? Number(params.get("window")) : undefined,
+      lead: params.has("lead") ? Number(params.get("lead")) : null,
+      onReconnecting: ({ attempt, of, code }) => {
+        api.status = "reconnecting";
+        showStatus(`reconnecting… (try ${attempt} of ${of})`);
+        console.warn(`[${api.name}] tick ${client ? client.tick : 0}: connection lost (code ${code}); reconnecting, try ${attempt} of ${of}`);
+      },
+      onReconnected: () => {
+        if (api.status === "reconnecting") api.status = LoopState.RUNNING;
+        showStatus(null);
+      },
+    };
+    api.devProblems = [];
+    const overlay = params.get("dev") === "1" ? new DevOverlay(document.body) : null;
+    const onProblem = overlay ? (problem) => {
+      api.devProblems.push(problem);
+      console.warn(`[${api.name}] dev check ${problem.kind} at tick ${problem.tick}: ${problem.message}`);
+      const entry = overlay.add(problem);
+      if (problem.frames && problem.frames.length && source.readSymbols) {
+        symbols = symbols || source.readSymbols();
+        symbols.then((table) => entry.locate(sourceFrames(problem.frames, table)));
+      }
+    } : null;
+    if (params.has("worker") && params.get("worker") !== "0") {
+      client = await WorkerClient.start(canvas, source, {
+        room: params.get("room"), spectate: params.has("spectate"), ...roomOptions,
+        ...common, seed: params.has("room") ? 0n : BigInt(params.get("seed") || 0), fast: params.has("fast"), players: 1,
+        recording: inputsUrl ? { text: inputsText, url: inputsUrl } : null,
+        saves: !params.has("room") && params.get("saves") !== "0", restore: params.get("restore") === "1",
+        sound: !!sound && params.get("sound") !== "0", onStatus: showStatus, onProblem,
+      });
+      api.worker = client;
+      if (params.has("room")) api.session = client.session;
+      /** @type {any} */ (api).lastInput = async () => { // a Promise: the input lives in the worker
+        const bytes = await client.ask("lastInput");
+        return bytes ? base64(bytes) : null;
+      };
+      refitTo = () => client.canvas;
+    } else if (params.has("room")) {
       client = await join(canvas, source, {
-        ...common, room: params.get("room"), spectate: params.has("spectate"),
-        window: params.has("window") ? Number(params.get("window")) : undefined,
-        lead: params.has("lead") ? Number(params.get("lead")) : null,
-        onReconnecting: ({ attempt, of, code }) => {
-          api.status = "reconnecting";
-          showStatus(`reconnecting… (try ${attempt} of ${of})`);
-          console.warn(`[${api.name}] tick ${client ? client.tick : 0}: connection lost (code ${code}); reconnecting, try ${attempt} of ${of}`);
-        },
-        onReconnected: () => {
-          if (api.status === "reconnecting") api.status = LoopState.RUNNING;
-          showStatus(null);
-        },
+        ...common, room: params.get("room"), spectate: params.has("spectate"), ...roomOptions,
       });
       api.session = client.loop.stats;
     } else {
@@ -319,23 +366,21 @@ export async function play({ canvas, progress, progressText, error, status = nul
         api.online = new OnlineSaves(saves, await PlayerKey.loadOrCreate(), { onMessage: saveMessage });
         await api.online.pull();
       }
-      api.devProblems = [];
-      const overlay = params.get("dev") === "1" ? new DevOverlay(document.body) : null;
-      const onProblem = overlay ? (problem) => {
-        api.devProblems.push(problem);
-        console.warn(`[${api.name}] dev check ${problem.kind} at tick ${problem.tick}: ${problem.message}`);
-        const entry = overlay.add(problem);
-        if (problem.frames.length && source.readSymbols) {
-          symbols = symbols || source.readSymbols();
-          symbols.then((table) => entry.locate(sourceFrames(problem.frames, table)));
-        }
-      } : null;
       client = await boot(canvas, source, {
         ...common, seed: BigInt(params.get("seed") || 0), fast: params.has("fast"), recording, saves, onProblem,
       });
     }
     // before any await: a fast run may stop while the sound panel opens, and the page says its renderer by then
-    api.renderer = { name: client.renderer.name, glRenderer: client.renderer.glRenderer };
+    // getters: a renderer that lost its WebGPU device may fall back to WebGL2 (device-recovery.js)
+    const live = client;
+    api.renderer = {
+      get name() { return live.renderer.name; },
+      get glRenderer() { return live.renderer.glRenderer; },
+      get recovery() { // a WorkerClient's renderer is what the worker posted: its recovery is stats already
+        const { recovery } = live.renderer;
+        return recovery ? recovery.stats || recovery : null;
+      },
+    };
     // the loop's first animation frame was requested first, so this runs right after it drew
     requestAnimationFrame(() => {
       api.firstFrameMs = performance.now();

@@ -122,6 +122,8 @@ export class WebGL2Renderer {
 
   constructor(gl, width, height, filter = "nearest") {
     this.name = "webgl2";
+    /** @type {(() => Uint8Array) | null} the renderer interface's (renderer.js); WebGL2 replays no GPU API, so never called */
+    this.onGpuLost = null;
     this.gl = gl;
     this.width = width;
     this.height = height;

@@ -4,10 +4,16 @@
 // offscreen rgba8unorm target at the game's resolution, then are copied to the canvas. A frame's GPU
 // commands (the GPU API) run first on the same device (gpureplay.js), into that target; its 2D
 // batches then draw over what they drew, unless the frame clears.
+//
+// A lost device is recovered (DeviceRecovery, device-recovery.js): a new adapter and device, the
+// pipelines made again and every texture uploaded again from the images kept for it; frames drawn
+// meanwhile are skipped and the last one is drawn once the device is back. Where WebGPU keeps losing
+// its device, a page's canvas falls back to WebGL2 on a fresh canvas element.
 
 import {
   BATCH_WORDS, FONT_TEXTURE, Frame, INSTANCE_WORDS, Pipeline, TRANSFORM_WORDS, VERTEX_WORDS,
 } from "./commands.js";
+import { DeviceRecovery } from "./device-recovery.js";
 import { RenderError } from "./errors.js";
 import { GpuReplay } from "./gpureplay.js";
 import { loadImage, scissor } from "./renderer.js";
@@ -16,9 +22,8 @@ const FORMAT = "rgba8unorm";
 const CAMERA_SIZE = 32;
 
 export class WebGPURenderer {
-  static async create(canvas, adapter, {
-    width, height, filter = "nearest", fontUrl = "/font.png", shadersUrl = "/shaders.wgsl",
-  }) {
+  static async create(canvas, adapter, options) {
+    const { width, height, filter = "nearest", fontUrl = "/font.png", shadersUrl = "/shaders.wgsl" } = options;
     const [device, code, font] = await Promise.all([
       adapter.requestDevice(), fetch(shadersUrl).then((r) => {
         if (!r.ok) throw new RenderError(`could not load ${shadersUrl} (HTTP ${r.status})`);
@@ -26,6 +31,8 @@ export class WebGPURenderer {
       }), loadImage(fontUrl),
     ]);
     const renderer = new WebGPURenderer(canvas, adapter, device, width, height, filter);
+    renderer.code = code;
+    renderer.recovery = new DeviceRecovery(renderer, { ...options, fontUrl });
     await renderer.setup(code);
     renderer.upload(FONT_TEXTURE, font);
     return renderer;
@@ -34,23 +41,48 @@ export class WebGPURenderer {
   constructor(canvas, adapter, device, width, height, filter = "nearest") {
     this.name = "webgpu";
     this.filter = filter;
-    const info = adapter.info || {};
-    this.glRenderer = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(" ")
-      || "WebGPU adapter (no description)";
-    this.device = device;
+    this.canvas = canvas;
     this.width = width;
     this.height = height;
     this.frame = new Frame();
     this.textures = new Map();
+    /** @type {Map<number, any>} each texture's image, kept to upload it again on a new device */
+    this.images = new Map();
     /** @type {GpuReplay | null} */
     this.gpu = null; // the game's GPU resources, made at its first GPU command
+    /** @type {DeviceRecovery | null} set by create() */
+    this.recovery = null;
+    this.code = "";
+    /** @type {(() => Uint8Array) | null} told when a new device holds none of the game's GPU resources:
+     *  answers a fresh frame's command list, which declares them again (GameHost.forgetGpu, then render) */
+    this.onGpuLost = null;
+    /** @type {string | null} why the device was lost, while it is being recovered */
+    this.lost = null;
+    this.closed = false;
     this.context = canvas.getContext("webgpu");
     if (!this.context) throw new RenderError("the canvas offers no WebGPU context");
+    this.attach(adapter, device);
+  }
+
+  /**
+   * Draw with `device` (at the start, and on a new device after a loss).
+   * @param {any} adapter
+   * @param {any} device
+   */
+  attach(adapter, device) {
+    const info = adapter.info || {};
+    this.glRenderer = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(" ")
+      || "WebGPU adapter (no description)";
+    this.device = device;
     this.context.configure({
       device, format: FORMAT, alphaMode: "opaque",
       usage: GPUTextureUsage.RENDER_ATTACHMENT | GPUTextureUsage.COPY_DST,
     });
-    device.lost.then((e) => { this.lost = e.message || "device lost"; });
+    device.lost.then((e) => {
+      if (this.closed || device !== this.device) return;
+      this.lost = e.message || e.reason || "device lost";
+      if (this.recovery) this.recovery.lost(this.lost);
+    });
   }
 
   async setup(code) {
@@ -108,6 +140,7 @@ export class WebGPURenderer {
 
   /** Upload an ImageBitmap (or {width, height, pixels}) as texture `handle`. */
   upload(handle, image) {
+    this.images.set(handle, image);
     const dev = this.device;
     const U = GPUTextureUsage;
     const old = this.textures.get(handle);
@@ -129,11 +162,32 @@ export class WebGPURenderer {
 
   setTexture(handle, image) {
     if (handle <= 0) throw new RenderError(`texture handle ${handle} is reserved; games' handles are > 0`);
-    this.upload(handle, image);
+    const fallback = this.recovery && this.recovery.fallback;
+    if (fallback) fallback.setTexture(handle, image);
+    if (this.lost || fallback) this.images.set(handle, image); // uploaded when a device is back
+    else this.upload(handle, image);
   }
 
   draw(commands) {
+    const recovery = /** @type {DeviceRecovery} */ (this.recovery);
+    if (recovery.failure) throw recovery.failure;
+    if (recovery.fallback) {
+      recovery.fallback.draw(commands);
+      return;
+    }
+    if (this.lost) { // skipped; drawn once the device is back
+      recovery.pending = commands.slice();
+      return;
+    }
     this.render(this.frame.parse(commands));
+  }
+
+  /** Drop what lived on the lost device (the new one makes its own in setup and upload). */
+  forget() {
+    if (this.gpu !== null) this.gpu.close();
+    this.gpu = null;
+    this.textures.clear();
+    this.buffer = null;
   }
 
   reserve(size) {
@@ -148,7 +202,6 @@ export class WebGPURenderer {
   }
 
   render(frame) {
-    if (this.lost) throw new RenderError(`the WebGPU device was lost (${this.lost}); reload the page`);
     const words = this.stride / 4;
     const cameras = new Float32Array(frame.transformCount * words);
     for (let i = 0; i < frame.transformCount; i++) {
@@ -200,6 +253,9 @@ export class WebGPURenderer {
   }
 
   async readPixels() {
+    const recovery = /** @type {DeviceRecovery} */ (this.recovery);
+    await recovery.settled();
+    if (recovery.fallback) return recovery.fallback.readPixels();
     const row = Math.ceil((this.width * 4) / 256) * 256;
     const buffer = this.device.createBuffer({ size: row * this.height, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
     const encoder = this.device.createCommandEncoder();
@@ -215,6 +271,9 @@ export class WebGPURenderer {
   }
 
   close() {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.recovery && this.recovery.fallback) this.recovery.fallback.close();
     if (this.gpu !== null) this.gpu.close();
     for (const { texture } of this.textures.values()) texture.destroy();
     this.textures.clear();

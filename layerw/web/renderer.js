@@ -9,6 +9,8 @@
 //   renderer.setTexture(handle, imageBitmap)
 //   renderer.draw(commands)   a Uint8Array command list (a view of guest memory)
 //   renderer.readPixels()     Promise<Uint8Array> of the last frame, RGBA, top row first
+//   renderer.onGpuLost        set by the client: called when a new WebGPU device holds none of the
+//                             game's GPU API resources; answers a fresh frame (game.forgetGpu(), game.render())
 //   renderer.close()
 
 import { RenderError } from "./errors.js";

@@ -1,0 +1,257 @@
+// The game worker: a dedicated module Worker that runs one game (its wasm, the host, the Loop) and
+// draws on the page's canvas through an OffscreenCanvas, so a game stuck in a call freezes this
+// worker, never the page. The page's side is WorkerClient (worker-client.js): it forwards input,
+// answers asset reads, and keeps each call's deadline from the CallBeat messages posted here
+// (Watchdog, watchdog.js); on expiry it terminates this worker.
+//
+// Page -> worker: {type: "start", canvas, config, module, seed, renderer, ticks, fast, recording,
+//   players, saves, restore, snapshotEvery, sound, dev (the dev checks), room (a room to join instead: {base, room, spectate,
+//   window, lead, token})}; {type: "input", bytes}; {type: "asset", id, bytes | error};
+//   {type: "ask", id, what: "stateHash" | "audioHash" | "readPixels" | "lastInput"}; {type: "canvas", canvas}
+//   (a fresh OffscreenCanvas, asked for by {type: "canvas"}).
+// Worker -> page: {type: "enter", call, tick} before each call into the guest and {type: "idle", tick}
+//   when the task that made them ends; {type: "ready", renderer}; {type: "stopped", tick};
+//   {type: "failed", error}; {type: "snapshot", snap}; {type: "read", id, name}; {type: "answer", id,
+//   value | error}; {type: "status", text}; {type: "problem", problem} (a dev check's, devchecks.js);
+//   {type: "timing", parts} each frame's parts in ms (the page's FrameTiming overlay, timing.js);
+//   {type: "renderer", renderer} when what draws changed; {type: "canvas"} (a WebGL2 fallback needs a fresh one); {type: "samples", samples} (the mix, for the page's speaker);
+//   in a room {type: "session", stats, token} every SESSION_EVERY_MS and at the end, {type: "reconnecting",
+//   attempt, of, code}, {type: "reconnected"}.
+
+import { errorRecord, reviveError } from "./error-record.js";
+import { InputState, Recording } from "./input.js";
+import { Loop, LoopState } from "./loop.js";
+import { checkContract, openGame } from "./main.js";
+import { createRenderer } from "./renderer.js";
+import { SaveStore } from "./saves.js";
+import { Session } from "./session.js";
+
+const SESSION_EVERY_MS = 250;
+
+/** Tells the page of each call into the guest, and once the task that made them ends (or, for an
+ *  instantiation, once it has settled), that it is idle (a CallWatch, game-backend.js). */
+class CallBeat {
+  /** @param {(message: object) => void} post */
+  constructor(post) {
+    this.post = post;
+    this.pending = false;
+    this.spans = 0; // instantiations in progress: the worker is busy until they end
+    this.tick = 0;
+  }
+
+  /**
+   * @param {string} call
+   * @param {number} tick
+   */
+  enter(call, tick) {
+    this.tick = tick;
+    this.post({ type: "enter", call, tick });
+    if (this.pending) return;
+    this.pending = true;
+    queueMicrotask(() => { // runs when the task that called the guest returns: the worker is idle
+      this.pending = false;
+      if (!this.spans) this.post({ type: "idle", tick: this.tick });
+    });
+  }
+
+  /**
+   * @param {string} call
+   * @param {number} tick
+   */
+  begin(call, tick) {
+    this.spans += 1;
+    this.tick = tick;
+    this.post({ type: "enter", call, tick });
+  }
+
+  end() {
+    this.spans -= 1;
+    if (!this.spans && !this.pending) this.post({ type: "idle", tick: this.tick });
+  }
+}
+
+/** One game run in this worker: its game, renderer, input and loop, and the page's pending asset reads. */
+class WorkerGame {
+  constructor() {
+    /** @type {any} */
+    this.game = null;
+    /** @type {any} */
+    this.renderer = null;
+    /** @type {Loop | null} */
+    this.loop = null;
+    /** @type {InputState | null} */
+    this.inputs = null;
+    /** @type {Map<number, {resolve: (b: ArrayBuffer) => void, reject: (e: Error) => void}>} */
+    this.reads = new Map();
+    this.nextRead = 1;
+    this.beat = new CallBeat((m) => postMessage(m));
+    this.snapshotEvery = 0; // ticks between the snapshots posted to the page (0: none; ?restore=1 playing alone)
+    this.lastSnapshot = 0;
+    this.sound = false; // post the mix to the page's speaker
+    /** @type {Session | null} */
+    this.session = null;
+    this.sessionTimer = 0;
+    /** @type {((canvas: OffscreenCanvas) => void) | null} waits for the page's fresh canvas (requestCanvas) */
+    this.canvasWaiter = null;
+    this.rendererPosted = ""; // the renderer as last posted (postRenderer)
+  }
+
+  /**
+   * An asset's bytes, read by the page's source.
+   * @param {string} name
+   * @returns {Promise<ArrayBuffer>}
+   */
+  readAsset(name) {
+    const id = this.nextRead++;
+    return new Promise((resolve, reject) => {
+      this.reads.set(id, { resolve, reject });
+      postMessage({ type: "read", id, name });
+    });
+  }
+
+  /** @param {{id: number, bytes?: ArrayBuffer, error?: any}} m */
+  answered(m) {
+    const read = this.reads.get(m.id);
+    if (!read) return;
+    this.reads.delete(m.id);
+    if (m.error) read.reject(reviveError(m.error)); // the source's typed error (AssetNotFound, ChunkCorrupt…)
+    else read.resolve(/** @type {ArrayBuffer} */ (m.bytes));
+  }
+
+  /** @param {any} m the start message */
+  async start(m) {
+    const { config } = m;
+    const log = (/** @type {string} */ level, /** @type {string} */ text) => postMessage({ type: "log", level, text });
+    const saves = m.saves ? await SaveStore.open(config.name, {
+      slotBytes: config.save_slot_bytes, totalBytes: config.save_total_bytes,
+      onError: (text) => postMessage({ type: "status", text }),
+    }) : null;
+    this.renderer = await createRenderer(m.canvas, {
+      prefer: m.renderer, width: config.width, height: config.height, filter: config.filter || "nearest",
+    });
+    const source = { config, module: m.module, readAsset: (/** @type {string} */ n) => this.readAsset(n) };
+    this.game = await openGame(source, { seed: m.seed, log, saves, watch: this.beat });
+    if (m.dev) checkContract(this.game, (problem) => postMessage({ type: "problem", problem }));
+    this.renderer.onGpuLost = () => { this.game.forgetGpu(); return this.game.render(); };
+    if (this.renderer.recovery) this.renderer.recovery.requestCanvas = () => this.requestCanvas();
+    if (m.room) {
+      await this.join(m);
+      return;
+    }
+    if (m.restore) await this.game.restore(m.restore);
+    this.inputs = new InputState(m.players);
+    const recording = m.recording ? Recording.parse(m.recording.text, m.recording.url) : null;
+    this.snapshotEvery = m.snapshotEvery;
+    this.lastSnapshot = this.game.tickCount;
+    this.sound = !!m.sound;
+    this.loop = new Loop({
+      game: this.game, renderer: this.renderer, inputs: this.inputs, recording, stopAt: m.ticks, fast: m.fast,
+      timing: /** @type {any} */ ({ frame: (/** @type {object} */ parts) => postMessage({ type: "timing", parts }) }),
+      onStop: () => postMessage({ type: "stopped", tick: this.game.tickCount }),
+      onError: (e) => postMessage({ type: "failed", error: errorRecord(e) }),
+      onFrame: () => this.framed(),
+    });
+    postMessage({ type: "ready", renderer: { name: this.renderer.name, glRenderer: this.renderer.glRenderer, recovery: null },
+      tick: this.game.tickCount });
+    this.loop.start();
+  }
+
+  /**
+   * A fresh OffscreenCanvas from the page, for WebGL2 after WebGPU kept losing its device (device-recovery.js).
+   * @returns {Promise<OffscreenCanvas>}
+   */
+  requestCanvas() {
+    return new Promise((resolve) => {
+      this.canvasWaiter = resolve;
+      postMessage({ type: "canvas" });
+    });
+  }
+
+  /** Tell the page what draws now, when that changed (a WebGPU renderer that lost its device). */
+  postRenderer() {
+    const r = this.renderer;
+    const recovery = r.recovery ? r.recovery.stats : null;
+    const now = { name: r.name, glRenderer: r.glRenderer, recovery };
+    const text = JSON.stringify(now);
+    if (text === this.rendererPosted) return;
+    this.rendererPosted = text;
+    postMessage({ type: "renderer", renderer: now });
+  }
+
+  /** After each frame the Loop drew: post the mix for the page's speaker, and a snapshot when one is due. */
+  framed() {
+    this.postRenderer();
+    if (this.sound) {
+      const samples = this.game.takeSamples();
+      if (samples.length) postMessage({ type: "samples", samples }, { transfer: [samples.buffer] });
+    }
+    if (this.snapshotEvery && this.game.tickCount - this.lastSnapshot >= this.snapshotEvery) {
+      this.lastSnapshot = this.game.tickCount;
+      postMessage({ type: "snapshot", snap: { ...this.game.snapshot() } });
+    }
+  }
+
+  /**
+   * Join the room `m.room` names, with the seat's token where the page rejoins after a timeout.
+   * @param {any} m the start message
+   */
+  async join(m) {
+    const { base, room, spectate, window, lead, token } = m.room;
+    const session = new Session({
+      game: this.game, renderer: this.renderer, devices: null, base, room, spectate, stopAt: m.ticks, window, lead,
+      onStop: () => {
+        clearInterval(this.sessionTimer);
+        this.postSession();
+        postMessage({ type: "stopped", tick: this.game.tickCount });
+      },
+      onError: (e) => postMessage({ type: "failed", error: errorRecord(e) }),
+      onReconnecting: ({ attempt, of, code }) => postMessage({ type: "reconnecting", attempt, of, code }),
+      onReconnected: () => postMessage({ type: "reconnected" }),
+    });
+    if (token) session.token = Uint8Array.from(token);
+    this.session = session;
+    this.inputs = session.local; // the page's devices, forwarded
+    this.sessionTimer = setInterval(() => this.postSession(), SESSION_EVERY_MS);
+    await session.start();
+    this.postSession();
+    postMessage({ type: "ready", renderer: { name: this.renderer.name, glRenderer: this.renderer.glRenderer },
+      tick: this.game.tickCount });
+  }
+
+  /** Tell the page the room's stats, and the seat's token for a rejoin. */
+  postSession() {
+    const session = /** @type {Session} */ (this.session);
+    this.postRenderer();
+    postMessage({ type: "session", stats: { ...session.stats }, token: session.token.slice(), tick: this.game.tickCount });
+  }
+
+  /** @param {string} what */
+  async ask(what) {
+    if (!this.game) throw new Error("the game has not started");
+    if (what === "stateHash") return this.game.stateHash();
+    if (what === "audioHash") return this.game.audioHash();
+    if (what === "readPixels") return this.renderer.readPixels();
+    if (what === "lastInput") return this.game.lastInput ? this.game.lastInput.slice() : null;
+    if (what === "tick") return this.game.tickCount;
+    throw new Error(`the game worker answers no '${what}'`);
+  }
+}
+
+const run = new WorkerGame();
+
+onmessage = (/** @type {MessageEvent} */ event) => {
+  const m = event.data;
+  if (m.type === "start") {
+    run.start(m).catch((e) => postMessage({ type: "failed", error: errorRecord(e) }));
+  } else if (m.type === "input") {
+    if (run.inputs && !(run.loop && (run.loop.state !== LoopState.RUNNING || run.loop.recording))) run.inputs.bytes.set(m.bytes);
+  } else if (m.type === "asset") {
+    run.answered(m);
+  } else if (m.type === "canvas") {
+    if (run.canvasWaiter) run.canvasWaiter(m.canvas);
+    run.canvasWaiter = null;
+  } else if (m.type === "ask") {
+    run.ask(m.what).then((value) => postMessage({ type: "answer", id: m.id, value }),
+      (e) => postMessage({ type: "answer", id: m.id, error: errorRecord(e) }));
+  }
+};

@@ -1,0 +1,333 @@
+// WorkerClient: the page's side of a game run in a game worker (game-worker.js). The page keeps the
+// canvas element (its OffscreenCanvas is the worker's), the devices (input is polled here on each
+// animation frame and posted when it changes), the source (the worker reads assets through it) and a
+// Watchdog (watchdog.js) over each call into the guest. A call past its deadline terminates the
+// worker: the game fails with GameTimedOut, the same typed error as natively, or, where the page
+// allows (?restore=1), a fresh worker on a fresh canvas goes on: playing alone from the last snapshot
+// the worker posted (one a second), in a room by rejoining its seat (the room's state is the snapshot).
+//
+// What runs in the worker: the guest's wasm, the whole host (GameHost, its assets and sound mix), the
+// Loop, the saves (IndexedDB) and the renderer (WebGL2 or WebGPU on the OffscreenCanvas). What stays
+// on the page: devices, the speaker (the worker posts its mix), the source's fetches, the messages.
+
+import { moduleBytes } from "./cart-game.js";
+import { Devices } from "./devices.js";
+import { errorRecord, reviveError } from "./error-record.js";
+import { GameTimedOut, LayerWError } from "./errors.js";
+import { compileModule } from "./game.js";
+import { InputState } from "./input.js";
+import { SampleQueue } from "./sample-queue.js";
+import { Watchdog } from "./watchdog.js";
+import { FrameTiming } from "./timing.js";
+import { RETRY_DELAYS_MS } from "./wire.js";
+
+export const MAX_RESTORES = 3;
+const DEFAULT_DEADLINE_MS = 100; // layerw.toml [limits] tick_ms's default (config.py)
+
+export class WorkerClient {
+  /**
+   * Start `source`'s game in a worker drawing on `canvas`; resolves once its first frame is due.
+   * Options: as boot's (main.js) seed, renderer, ticks, fast, recording ({text, url}), players, overlay,
+   * saves (true: IndexedDB slots in the worker), restore (restore the last snapshot after a timeout),
+   * sound (true: the worker posts its mix for the page's speaker),
+   * room (join this room instead: with base, spectate, window, lead as join's), onStop, onError, onStatus(text),
+   * onReconnecting, onReconnected, onProblem (turns on the dev checks, devchecks.js), log.
+   * @param {HTMLCanvasElement} canvas
+   * @param {import("./game-backend.js").GameSource} source
+   * @param {any} options
+   */
+  static async start(canvas, source, options) {
+    const { config } = source;
+    if (config.component) {
+      throw new LayerWError(`${config.name} is a component build: a game worker runs core modules and carts; open it without ?worker`);
+    }
+    let module = await source.module;
+    const bytes = await moduleBytes(module);
+    if (bytes) module = bytes;
+    else if (!(module instanceof WebAssembly.Module)) module = await compileModule(module, config.name); // its typed error
+    const client = new WorkerClient(canvas, source, module, options);
+    await client.launch(null);
+    return client;
+  }
+
+  /**
+   * @param {HTMLCanvasElement} canvas
+   * @param {import("./game-backend.js").GameSource} source
+   * @param {Uint8Array | WebAssembly.Module} module
+   * @param {any} options
+   */
+  constructor(canvas, source, module, options) {
+    this.canvas = canvas;
+    this.source = source;
+    this.config = source.config;
+    this.module = module;
+    this.options = options;
+    this.deadlineMs = this.config.tick_ms || DEFAULT_DEADLINE_MS;
+    this.tick = 0;
+    /** @type {{name: string | null, glRenderer: string | null, recovery: object | null}} what draws in the worker */
+    this.renderer = { name: null, glRenderer: null, recovery: null };
+    this.restores = 0;
+    /** @type {Array<{call: string, tick: number, ms: number, restoredAt: number | null, rejoined: boolean}>} every call
+     *  that ran past its deadline, and whether the game went on from a snapshot (restoredAt) or by rejoining its room */
+    this.timeouts = [];
+    /** @type {any} the last snapshot the worker posted (restore) */
+    this.snapshot = null;
+    this.samples = new SampleQueue();
+    /** @type {Worker | null} */
+    this.worker = null;
+    /** @type {Watchdog | null} */
+    this.watchdog = null;
+    /** @type {Devices | null} */
+    this.devices = null;
+    this.inputs = new InputState(options.players || 1);
+    this.sent = new Uint8Array(0);
+    this.asks = new Map();
+    this.nextAsk = 1;
+    this.closed = false;
+    this.request = 0;
+    /** @type {Record<string, any>} a room's Session stats (session.js), as the worker last posted them */
+    this.session = {};
+    /** @type {number[] | null} a room's seat token, to rejoin the same seat after a timeout */
+    this.token = null;
+    /** @type {FrameTiming | null} the F3 overlay, fed by the worker's Loop (playing alone) */
+    this.timing = options.room ? null : new FrameTiming(canvas);
+    this.rejoinTries = 0; // a rejoin's failed joins (the room holds the seat until its old connection is silent)
+    this.ready = false; // the worker in play has posted "ready"
+    /** @type {{resolve: (c: WorkerClient) => void, reject: (e: Error) => void}} the launch in progress */
+    this.started = { resolve: () => {}, reject: () => {} };
+  }
+
+  /**
+   * A fresh worker on the canvas, started from the beginning or from `restore`; resolves when it is ready.
+   * @param {any} restore a snapshot the worker posted, or null
+   */
+  launch(restore) {
+    const { options, config } = this;
+    const worker = new Worker(new URL("./game-worker.js", import.meta.url), { type: "module", name: `${config.name} game` });
+    this.worker = worker;
+    const offscreen = this.canvas.transferControlToOffscreen();
+    this.watchdog = new Watchdog({ deadlineMs: this.deadlineMs, onExpired: (call, tick, ms) => this.expired(call, tick, ms) });
+    this.sent = new Uint8Array(0); // a fresh worker hears the input at once
+    this.devices = options.recording || options.spectate ? null : new Devices(this.canvas, { width: config.width, height: config.height, overlay: options.overlay });
+    const ready = new Promise((resolve, reject) => { this.started = { resolve, reject }; });
+    worker.onmessage = (event) => this.receive(worker, event.data);
+    worker.onerror = (event) => this.failed(new LayerWError(`${config.name}'s game worker failed: ${event.message}`));
+    worker.postMessage({
+      type: "start", canvas: offscreen, config, module: this.module, seed: options.seed || 0, renderer: options.renderer || "auto",
+      ticks: options.ticks ?? null, fast: !!options.fast, recording: options.recording || null, players: options.players || 1,
+      saves: !!options.saves, restore, snapshotEvery: options.restore && !options.room ? config.tick_rate : 0, sound: !!options.sound,
+      dev: !!options.onProblem,
+      room: options.room ? { base: options.base || location.origin, room: options.room, spectate: !!options.spectate,
+        window: options.window, lead: options.lead ?? null, token: this.token } : null,
+    }, [offscreen]);
+    this.request = requestAnimationFrame(() => this.forwardInput());
+    return ready;
+  }
+
+  /** Poll the devices and post the input when it changed (every animation frame of the page). */
+  forwardInput() {
+    if (this.closed || !this.worker) return;
+    if (this.devices) {
+      this.devices.poll(this.inputs);
+      const bytes = this.inputs.bytes;
+      if (!sameBytes(bytes, this.sent)) {
+        this.sent = bytes.slice();
+        this.worker.postMessage({ type: "input", bytes: this.sent });
+      }
+    }
+    this.request = requestAnimationFrame(() => this.forwardInput());
+  }
+
+  /**
+   * @param {Worker} worker
+   * @param {any} m
+   */
+  receive(worker, m) {
+    if (worker !== this.worker) return; // a terminated worker's last messages
+    const watchdog = /** @type {Watchdog} */ (this.watchdog);
+    if (m.type === "enter") {
+      this.tick = m.tick;
+      watchdog.enter(m.call, m.tick);
+    } else if (m.type === "idle") {
+      this.tick = m.tick;
+      watchdog.idle();
+    } else if (m.type === "ready") {
+      this.ready = true;
+      this.rejoinTries = 0;
+      this.renderer = m.renderer;
+      this.tick = m.tick;
+      this.started.resolve(this);
+    } else if (m.type === "samples") {
+      this.samples.push(m.samples);
+    } else if (m.type === "snapshot") {
+      this.snapshot = m.snap;
+    } else if (m.type === "read") {
+      this.source.readAsset(m.name).then((bytes) => worker.postMessage({ type: "asset", id: m.id, bytes }),
+        (e) => worker.postMessage({ type: "asset", id: m.id, error: errorRecord(e) }));
+    } else if (m.type === "answer") {
+      const ask = this.asks.get(m.id);
+      this.asks.delete(m.id);
+      if (ask) (m.error ? ask.reject(reviveError(m.error)) : ask.resolve(m.value));
+    } else if (m.type === "stopped") {
+      this.tick = m.tick;
+      watchdog.idle();
+      if (this.options.onStop) this.options.onStop();
+    } else if (m.type === "failed") {
+      this.failed(reviveError(m.error));
+    } else if (m.type === "session") {
+      Object.assign(this.session, m.stats);
+      this.token = Array.from(m.token);
+      this.tick = m.tick;
+    } else if (m.type === "reconnecting") {
+      if (this.options.onReconnecting) this.options.onReconnecting(m);
+    } else if (m.type === "reconnected") {
+      if (this.options.onReconnected) this.options.onReconnected();
+    } else if (m.type === "renderer") {
+      this.renderer = m.renderer;
+    } else if (m.type === "canvas") {
+      this.handOverCanvas(worker);
+    } else if (m.type === "timing") {
+      if (this.timing) this.timing.frame(m.parts);
+    } else if (m.type === "problem") {
+      if (this.options.onProblem) this.options.onProblem(m.problem);
+    } else if (m.type === "status") {
+      if (this.options.onStatus) this.options.onStatus(m.text);
+    } else if (m.type === "log") {
+      (this.options.log || defaultLog)(m.level, m.text);
+    }
+  }
+
+  /** @param {Error} error */
+  failed(error) {
+    this.stopWorker();
+    if (this.restores && this.options.room && !this.ready && this.rejoinTries < RETRY_DELAYS_MS.length) {
+      // a rejoin after a timeout that the room refused, like a reconnect (session.js): its seat's old
+      // connection is live to the room until it has been silent a while; try again after the same backoff
+      const delay = RETRY_DELAYS_MS[this.rejoinTries++];
+      if (this.options.onStatus) this.options.onStatus(`${error.message}; rejoining again in ${delay} ms`);
+      setTimeout(() => this.relaunch(null), delay);
+      return;
+    }
+    this.started.reject(error); // before ready: start() rejects; after: nothing
+    if (this.options.onError) this.options.onError(error);
+  }
+
+  /**
+   * A call ran past its deadline: terminate the worker, then restore the last snapshot into a fresh
+   * worker (where allowed, at most MAX_RESTORES times) or fail with GameTimedOut.
+   * @param {string} call
+   * @param {number} tick
+   * @param {number} ms
+   */
+  expired(call, tick, ms) {
+    const { name } = this.config;
+    const error = new GameTimedOut(`${name} at tick ${tick} in ${call}: ran past its CPU deadline of ${this.deadlineMs} ms `
+      + "([limits] tick_ms)", { game: name, tick });
+    const room = !!this.options.room;
+    const again = this.options.restore && this.restores < MAX_RESTORES && (room || this.snapshot);
+    const restore = again && !room ? this.snapshot : null;
+    this.timeouts.push({ call, tick, ms: Math.round(ms), restoredAt: restore ? restore.tick : null, rejoined: again && room });
+    this.stopWorker();
+    if (!again) {
+      this.failed(error);
+      return;
+    }
+    this.restores += 1;
+    if (this.options.onStatus) {
+      const how = room ? "rejoining the room" : `restored from tick ${restore.tick}`;
+      this.options.onStatus(`${error.message}; ${how} (${this.restores} of ${MAX_RESTORES})`);
+    }
+    this.relaunch(restore);
+  }
+
+  /**
+   * A fresh worker on a fresh canvas (a canvas hands over its context once), from `restore` or joining the room again.
+   * @param {any} restore
+   */
+  relaunch(restore) {
+    if (this.closed) return;
+    const fresh = /** @type {HTMLCanvasElement} */ (this.canvas.cloneNode(false));
+    this.canvas.replaceWith(fresh);
+    this.canvas = fresh;
+    this.ready = false;
+    this.launch(restore).catch(() => {}); // its failures reach failed() (and onError) through its messages
+  }
+
+  /**
+   * A fresh canvas in place of the page's, its OffscreenCanvas posted to the worker (whose renderer falls
+   * back to WebGL2: the old canvas keeps its WebGPU context), with the devices on it.
+   * @param {Worker} worker
+   */
+  handOverCanvas(worker) {
+    const fresh = /** @type {HTMLCanvasElement} */ (this.canvas.cloneNode(false));
+    this.canvas.replaceWith(fresh);
+    this.canvas = fresh;
+    if (this.devices) {
+      this.devices.close();
+      this.devices = new Devices(fresh, { width: this.config.width, height: this.config.height, overlay: this.options.overlay });
+    }
+    const offscreen = fresh.transferControlToOffscreen();
+    worker.postMessage({ type: "canvas", canvas: offscreen }, [offscreen]);
+  }
+
+  /** End the worker and what serves it (its devices, watchdog and pending questions). */
+  stopWorker() {
+    if (this.worker) this.worker.terminate();
+    this.worker = null;
+    cancelAnimationFrame(this.request);
+    if (this.watchdog) this.watchdog.close();
+    if (this.devices) this.devices.close();
+    this.devices = null;
+    for (const ask of this.asks.values()) ask.reject(new LayerWError(`${this.config.name}'s game worker has ended`));
+    this.asks.clear();
+  }
+
+  /**
+   * Ask the worker: "stateHash", "audioHash", "readPixels", "lastInput".
+   * @param {string} what
+   * @returns {Promise<any>}
+   */
+  ask(what) {
+    const worker = this.worker;
+    if (!worker) return Promise.reject(new LayerWError(`${this.config.name}'s game worker has ended`));
+    const id = this.nextAsk++;
+    return new Promise((resolve, reject) => {
+      this.asks.set(id, { resolve, reject });
+      worker.postMessage({ type: "ask", id, what });
+    });
+  }
+
+  /** The game's face on the page, for the speaker (speaker.js) and the page's API: the mix the worker posted. */
+  get game() {
+    return { name: this.config.name, tickRate: this.config.tick_rate, takeSamples: () => this.samples.takeSamples() };
+  }
+
+  stateHash() { return this.ask("stateHash"); }
+  audioHash() { return this.ask("audioHash"); }
+  readPixels() { return this.ask("readPixels"); }
+
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopWorker();
+    if (this.timing) this.timing.close();
+  }
+}
+
+/**
+ * @param {Uint8Array} a
+ * @param {Uint8Array} b
+ */
+function sameBytes(a, b) {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * @param {string} level
+ * @param {string} text
+ */
+function defaultLog(level, text) {
+  (level === "error" ? console.error : level === "warn" ? console.warn : console.log)(text);
+}
