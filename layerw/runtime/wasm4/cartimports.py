@@ -5,8 +5,9 @@ The drawing functions a cart calls are the drawing module's (``drawing``, wasm t
 here draw what it hands back (see there) and the UTF-8/UTF-16 text, through ``Framebuffer``.
 Every argument arrives as a wasm i32 (a signed Python int): drawing sizes (width, height, a line's
 length) stay i32, as WASM-4's runtimes read them (wasm4.h declares u32: a negative width draws as
-there, not to the screen's edge), coordinates too; flags, pointers and other lengths are read as u32. Nothing here raises into the cart: a
-pointer or size outside its 64 KiB is cut to what lies inside (or ignored), and reported.
+there, not to the screen's edge), coordinates too; flags, pointers and other lengths are read as u32.
+Nothing here raises into the cart: a pointer or size outside its 64 KiB is cut to what lies inside
+(or ignored), and reported.
 """
 
 from __future__ import annotations

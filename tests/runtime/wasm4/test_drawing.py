@@ -1,8 +1,9 @@
 """Drawing: the drawing module (web/wasm4fb.wasm) against the numpy Framebuffer, call for call.
 
 Seeded random calls of every primitive, with everyday and extreme arguments (i32 and u32 ends, so
-the 128-bit paths run; sizes read as i32, as WASM-4's runtimes read them), through both: after each call the whole 64 KiB must be the same, and the
-warnings too (the module hands bad sprites to the host, which says so)."""
+the 128-bit paths run; sizes read as i32, as WASM-4's runtimes read them), through both: after each
+call the whole 64 KiB must be the same, and the warnings too (the module hands bad sprites to the
+host, which says so)."""
 
 from __future__ import annotations
 
