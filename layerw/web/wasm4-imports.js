@@ -6,7 +6,8 @@
 // past the end of memory or over the framebuffer, a string in it) and the UTF-8/UTF-16 text;
 // tone() as ToneEvents (wasm4-tone.js), diskr/diskw on the cart's Disk
 // (wasm4-disk.js), and the trace functions, as bounded log lines. Every u32 argument is read with
-// >>> 0 and every pointer bounded by the 64 KiB, as the native host reads them.
+// >>> 0 (a blit's width and height stay i32, as WASM-4 reads them) and every pointer bounded by the
+// 64 KiB, as the native host reads them.
 // Spec: https://wasm4.org/docs/reference/functions
 
 import { AssetNotFound } from "./errors.js";
@@ -98,7 +99,7 @@ export class CartImports {
       return end < 0 ? list : list.slice(0, end);
     };
     const host = {
-      blit: (p, x, y, w, h, sx, sy, stride, f) => fb().blit(p >>> 0, x, y, w >>> 0, h >>> 0, sx >>> 0, sy >>> 0, stride >>> 0, f >>> 0),
+      blit: (p, x, y, w, h, sx, sy, stride, f) => fb().blit(p >>> 0, x, y, w, h, sx >>> 0, sy >>> 0, stride >>> 0, f >>> 0),
       text: (p, x, y) => fb().text(Array.from(this.cstring(p >>> 0)), x, y),
     };
     const draw = (await WebAssembly.instantiate(await compileDrawing(), { env: { memory }, host })).exports;

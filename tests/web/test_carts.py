@@ -8,6 +8,7 @@ import base64
 import hashlib
 import json
 import random
+import struct
 import subprocess
 import sys
 from collections.abc import Callable
@@ -112,6 +113,27 @@ def test_a_published_cart_plays_at_play_cart_like_the_native_cli(store_server: A
     run = subprocess.run([sys.executable, "-m", "layerw.cli", "run", "watris", "--store", str(store_server.store.root),
                           "--headless", "--ticks", "120"], capture_output=True, text=True, timeout=120, check=True)
     assert run.stdout.strip().splitlines()[-1] == f"state-hash {page.state_hash()}"
+
+
+FIXED6_EDGES = [0.0, -0.0, 0.5, -0.5, 1e-7, 5e-7, 4.999999e-7, 1.5e-6, 2.5e-6, 0.1, 1 / 3, 123456.0000005,
+                2.0 ** 53, 1e22, 1e300, -1.7976931348623157e308, 5e-324, 2.2250738585072014e-308,
+                float("inf"), float("-inf"), float("nan")]
+
+
+def test_tracef_f_prints_as_the_native_host_prints(server: StaticServer, play_page: Callable[..., PlayPage]) -> None:
+    """%f in the browser (wasm4-imports.js fixed6) against Python's f"{v:f}" (trace.py's), at the edges:
+    signed zero, halfway roundings at the sixth decimal, subnormals, the largest doubles, inf and nan."""
+    page = play_page().goto(f"{server.url}/web/abi.js").page
+    script = """async (hexes) => {
+        const { fixed6 } = await import("/web/wasm4-imports.js");
+        const view = new DataView(new ArrayBuffer(8));
+        return hexes.map((h) => { view.setBigUint64(0, BigInt("0x" + h)); return fixed6(view.getFloat64(0)); });
+    }"""
+    rng = random.Random(6)
+    values = FIXED6_EDGES + [struct.unpack("<d", rng.randbytes(8))[0] for _ in range(300)]
+    values += [rng.randint(-10**9, 10**9) / 10**7 + 5e-7 for _ in range(300)]
+    hexes = [struct.pack(">d", v).hex() for v in values]
+    assert page.evaluate(script, hexes) == [f"{v:f}" for v in values]
 
 
 def tone_arguments() -> list[tuple[int, int, int, int, int]]:

@@ -3,9 +3,11 @@
 # Spec: https://wasm4.org/docs/reference/functions.
 The drawing functions a cart calls are the drawing module's (``drawing``, wasm to wasm); those
 here draw what it hands back (see there) and the UTF-8/UTF-16 text, through ``Framebuffer``.
-Every argument arrives as a wasm i32 (a signed Python int): sizes, flags and pointers are read
-as the u32 WASM-4 declares them, coordinates as i32. Nothing here raises into the cart: a
-pointer or size outside its 64 KiB is cut to what lies inside (or ignored), and reported.
+Every argument arrives as a wasm i32 (a signed Python int): drawing sizes (width, height, a line's
+length) stay i32, as WASM-4's runtimes read them (wasm4.h declares u32: a negative width draws as
+there, not to the screen's edge), coordinates too; flags, pointers and other lengths are read as u32.
+Nothing here raises into the cart: a pointer or size outside its 64 KiB is cut to what lies inside
+(or ignored), and reported.
 """
 
 from __future__ import annotations
@@ -72,26 +74,26 @@ class CartImports:
     # --- drawing -----------------------------------------------------------------------------------
 
     def blit(self, ptr: int, x: int, y: int, w: int, h: int, flags: int) -> None:
-        self.framebuffer.blit(u32(ptr), x, y, u32(w), u32(h), 0, 0, u32(w), u32(flags))
+        self.framebuffer.blit(u32(ptr), x, y, w, h, 0, 0, u32(w), u32(flags))
 
     def blitSub(self, ptr: int, x: int, y: int, w: int, h: int, src_x: int, src_y: int, stride: int,  # noqa: N802
                 flags: int) -> None:
-        self.framebuffer.blit(u32(ptr), x, y, u32(w), u32(h), u32(src_x), u32(src_y), u32(stride), u32(flags))
+        self.framebuffer.blit(u32(ptr), x, y, w, h, u32(src_x), u32(src_y), u32(stride), u32(flags))
 
     def line(self, x1: int, y1: int, x2: int, y2: int) -> None:
         self.framebuffer.line(x1, y1, x2, y2)
 
     def hline(self, x: int, y: int, length: int) -> None:
-        self.framebuffer.hline(x, y, u32(length))
+        self.framebuffer.hline(x, y, length)
 
     def vline(self, x: int, y: int, length: int) -> None:
-        self.framebuffer.vline(x, y, u32(length))
+        self.framebuffer.vline(x, y, length)
 
     def oval(self, x: int, y: int, w: int, h: int) -> None:
-        self.framebuffer.oval(x, y, u32(w), u32(h))
+        self.framebuffer.oval(x, y, w, h)
 
     def rect(self, x: int, y: int, w: int, h: int) -> None:
-        self.framebuffer.rect(x, y, u32(w), u32(h))
+        self.framebuffer.rect(x, y, w, h)
 
     def text(self, ptr: int, x: int, y: int) -> None:
         self.framebuffer.text(np.frombuffer(tr.cstring(self.memory, u32(ptr)), np.uint8).astype(np.int64), x, y)

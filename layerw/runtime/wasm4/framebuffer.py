@@ -5,7 +5,8 @@ The framebuffer is 160x160 pixels, 4 to a byte with the leftmost pixel in the lo
 ``FRAMEBUFFER`` in the cart's own memory (carts may also write it directly). Every primitive
 colours its pixels through DRAW_COLORS: field n (4 bits, n = 1..4) is 0 for transparent or a
 palette index plus one. Each primitive is clipped to the screen before any array is built, so
-its cost is bounded by the screen, never by the cart's (u32) sizes, and touches only the bytes of
+its cost is bounded by the screen, never by the cart's sizes (i32: WASM-4's runtimes read them signed;
+an oval, walked as WASM-4 walks it, costs what it costs there), and touches only the bytes of
 the rows and columns it covers: unpacked to one byte a pixel, written, packed back (numpy, no
 per-pixel Python loop). Sprite reads past the end of memory are not drawn and are reported.
 A cart's draws run in the drawing module (``drawing``, the same pixels in wasm); this draws what
@@ -14,8 +15,8 @@ that module hands back and textUtf8/textUtf16, reads the screen out, and is the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from math import isqrt
+import math
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -30,6 +31,54 @@ def colour_table(draw_colors: int, n: int) -> np.ndarray:
     """Palette index (or TRANSPARENT) for pixel values 0..n-1 through DRAW_COLORS."""
     fields = [(draw_colors >> (4 * i)) & 0xF for i in range(n)]
     return np.array([((f - 1) & 3) if f else TRANSPARENT for f in fields], np.int16)
+
+
+POINT, SPAN = 0, 1  # oval_walk's steps: an outline pixel (x, y), or the inside columns [x0, x1) of row y
+
+
+def oval_walk(x: int, y: int, w: int, h: int) -> Iterator[tuple[int, int, int, int]]:
+    """WASM-4's oval, step by step, as its runtime draws it (a midpoint ellipse after TIC-80's, in
+    the box [x, x + w) x [y, y + h)): (POINT, x, y, 0) an outline pixel, (SPAN, x0, y, x1) a row's
+    inside, both unclipped and in drawing order. Its decision terms are JavaScript numbers (doubles,
+    so Python floats, in the same order of operations: huge sizes round exactly as there). Its cost
+    is WASM-4's, proportional to the larger size; the drawing module runs it on the cart's fuel."""
+    a = float(w - 1)
+    b = float(h - 1)
+    odd = math.fmod(b, 2.0)  # JavaScript's %: the sign of the dividend
+    north = y + (h // 2)
+    west, east = x, x + w - 1
+    south = north - int(odd)
+    dx = 4 * (1 - a) * b * b
+    dy = 4 * (odd + 1) * a * a
+    err = dx + dy + odd * a * a
+    a = a * (8 * a)
+    odd = 8 * b * b
+    while True:
+        yield POINT, east, north, 0
+        yield POINT, west, north, 0
+        yield POINT, west, south, 0
+        yield POINT, east, south, 0
+        if east - (west + 1) > 0:
+            yield SPAN, west + 1, north, east
+            yield SPAN, west + 1, south, east
+        err2 = 2 * err
+        if err2 <= dy:
+            north, south = north + 1, south - 1
+            dy += a
+            err += dy
+        if err2 >= dx or 2 * err > dy:
+            west, east = west + 1, east - 1
+            dx += odd
+            err += dx
+        if west > east:
+            break
+    while north - south < h:
+        yield POINT, west - 1, north, 0
+        yield POINT, east + 1, north, 0
+        north += 1
+        yield POINT, west - 1, south, 0
+        yield POINT, east + 1, south, 0
+        south -= 1
 
 
 class Framebuffer:
@@ -97,44 +146,33 @@ class Framebuffer:
     # --- primitives --------------------------------------------------------------------------------
 
     def rect(self, x: int, y: int, w: int, h: int) -> None:
-        """Fill with DRAW_COLORS 1, then a one-pixel outline with DRAW_COLORS 2 (each unless 0). A
-        flat rect (one size 0) is two edges of outline, as WASM-4 draws it: columns x - 1 and x down
-        its height, or rows y - 1 and y across its width."""
+        """As WASM-4 draws it (sizes signed): the on-screen part of [x, x + w) x [y, y + h) filled with
+        DRAW_COLORS 1, then with DRAW_COLORS 2 columns x and x + w - 1 down that part's rows and rows
+        y and y + h - 1 across its columns, each where it lies on screen. So a flat rect (a size 0) is
+        two edges, columns x - 1 and x or rows y - 1 and y, and a negative width (height) two columns
+        (rows) where the height (width) is positive."""
         (x0, x1), (y0, y1) = self._clip(x, w), self._clip(y, h)
-        if (w == 0) != (h == 0):
-            stroke = self._colour(1)
-            for at in (x - 1, x) if w == 0 else (y - 1, y):
-                if stroke == TRANSPARENT or not 0 <= at < mm.SCREEN:
-                    continue
-                if w == 0:
-                    self._put(at, y0, stroke, 1, y1 - y0)
-                else:
-                    self._put(x0, at, stroke, x1 - x0, 1)
+        fill, stroke = self._colour(0), self._colour(1)
+        if fill != TRANSPARENT:
+            self._put(x0, y0, fill, x1 - x0, y1 - y0)
+        if stroke == TRANSPARENT:
             return
-        if x0 >= x1 or y0 >= y1:
-            return
-        block = np.full((y1 - y0, x1 - x0), self._colour(0), np.int16)
-        stroke = self._colour(1)
-        if stroke != TRANSPARENT:
-            if y0 == y:
-                block[0, :] = stroke
-            if y1 == y + h:
-                block[-1, :] = stroke
-            if x0 == x:
-                block[:, 0] = stroke
-            if x1 == x + w:
-                block[:, -1] = stroke
-        self._put(x0, y0, block)
+        for col in (x, x + w - 1):
+            if 0 <= col < mm.SCREEN:
+                self._put(col, y0, stroke, 1, y1 - y0)
+        for row in (y, y + h - 1):
+            if 0 <= row < mm.SCREEN:
+                self._put(x0, row, stroke, x1 - x0, 1)
 
     def hline(self, x: int, y: int, length: int) -> None:
-        """Pixels (x, y) .. (x + length - 1, y) in DRAW_COLORS 1."""
+        """Pixels (x, y) .. (x + length - 1, y) in DRAW_COLORS 1 (none for a negative length, as WASM-4)."""
         colour = self._colour(0)
         x0, x1 = self._clip(x, length)
         if colour != TRANSPARENT and 0 <= y < mm.SCREEN:
             self._put(x0, y, colour, x1 - x0, 1)
 
     def vline(self, x: int, y: int, length: int) -> None:
-        """Pixels (x, y) .. (x, y + length - 1) in DRAW_COLORS 1."""
+        """Pixels (x, y) .. (x, y + length - 1) in DRAW_COLORS 1 (none for a negative length, as WASM-4)."""
         colour = self._colour(0)
         y0, y1 = self._clip(y, length)
         if colour != TRANSPARENT and 0 <= x < mm.SCREEN:
@@ -183,33 +221,23 @@ class Framebuffer:
         self._put(x0, y0, block)
 
     def oval(self, x: int, y: int, w: int, h: int) -> None:
-        """The ellipse inscribed in the w x h box at (x, y): pixel centres inside it filled with
-        DRAW_COLORS 1, then those with a 4-neighbour outside it (a one-pixel outline) drawn with
-        DRAW_COLORS 2. Rows are computed exactly with integers (isqrt), so huge sizes cost no more."""
-        fill, stroke = self._colour(0), self._colour(1)
-        if w == 0 or h == 0 or (fill == TRANSPARENT and stroke == TRANSPARENT):
+        """WASM-4's oval (sizes signed): see ``oval_walk``. DRAW_COLORS 2 of 0xF draws nothing at all,
+        and 0 outlines in palette colour 3 (WASM-4 takes (0 - 1) & 3); DRAW_COLORS 1 of 0 leaves the
+        inside. The walk's steps are drawn in order onto a screen-sized canvas, then put at once."""
+        colors = self.draw_colors
+        fill_field, stroke_field = colors & 0xF, (colors >> 4) & 0xF
+        if stroke_field == 0xF:
             return
-        r0, r1 = max(y, -1), min(y + h - 1, mm.SCREEN)
-        if r0 > r1 or x + w < 0 or x >= mm.SCREEN:
-            return
-        cx2, ww, hh = 2 * x + w - 1, w * w, h * h
-        spans = []
-        for r in range(r0, r1 + 1):
-            d = 2 * r - (2 * y + h - 1)
-            k = isqrt(ww * (hh - d * d) // hh) if d * d <= hh else -1
-            lo, hi = -((k - cx2) // 2), (cx2 + k) // 2  # ceil((cx2 - k) / 2), floor((cx2 + k) / 2)
-            spans.append((min(max(lo, -2), mm.SCREEN + 1), min(max(hi, -2), mm.SCREEN + 1)) if k >= 0 else (1, 0))
-        bounds = np.array(spans, np.int64)
-        cols = np.arange(-1, mm.SCREEN + 1)
-        inside = (cols >= bounds[:, :1]) & (cols <= bounds[:, 1:])  # rows r0..r1, columns -1..160
-        padded = np.pad(inside, 1)  # outside the ellipse's rows and the extra columns: outside
-        core = padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
-        block = np.full(inside.shape, TRANSPARENT, np.int16)
-        block[inside] = fill
-        if stroke != TRANSPARENT:
-            block[inside & ~core] = stroke
-        top = max(r0, 0)
-        self._put(0, top, block[top - r0:min(r1, mm.SCREEN - 1) - r0 + 1, 1:-1])
+        stroke, fill = (stroke_field - 1) & 3, (fill_field - 1) & 3 if fill_field else TRANSPARENT
+        canvas = np.full((mm.SCREEN, mm.SCREEN), TRANSPARENT, np.int16)
+        for kind, a, row, b in oval_walk(x, y, w, h):
+            if not 0 <= row < mm.SCREEN:
+                continue
+            if kind == POINT and 0 <= a < mm.SCREEN:
+                canvas[row, a] = stroke
+            elif kind == SPAN and fill != TRANSPARENT and max(a, 0) < min(b, mm.SCREEN):
+                canvas[row, max(a, 0):min(b, mm.SCREEN)] = fill
+        self._put(0, 0, canvas)
 
     def blit(self, ptr: int, x: int, y: int, w: int, h: int, src_x: int, src_y: int, stride: int,
              flags: int) -> None:

@@ -34,7 +34,7 @@
 
 typedef unsigned __int128 u128;  // only added, compared and shifted by constants: clang keeps those inline
 
-IMPORT(blit) void host_blit(uint32_t ptr, int32_t x, int32_t y, uint32_t w, uint32_t h, uint32_t src_x,
+IMPORT(blit) void host_blit(uint32_t ptr, int32_t x, int32_t y, int32_t w, int32_t h, uint32_t src_x,
                             uint32_t src_y, uint32_t stride, uint32_t flags);
 IMPORT(text) void host_text(uint32_t ptr, int32_t x, int32_t y);
 
@@ -77,39 +77,28 @@ static void span_fill(int64_t x0, int64_t x1, int64_t y0, int64_t y1, int c) {
     for (int64_t x = x0; x < x1; x++) pixel(x, y, c);
 }
 
-EXPORT(rect) void rect(int32_t x, int32_t y, uint32_t w, uint32_t h) {
+/** As WASM-4 draws a rect (sizes signed): the on-screen part filled with DRAW_COLORS 1, then with
+ * DRAW_COLORS 2 columns x and x + w - 1 down its rows and rows y and y + h - 1 across its columns,
+ * each where it lies on screen (a flat or negative-sized rect is those edges alone). */
+EXPORT(rect) void rect(int32_t x, int32_t y, int32_t w, int32_t h) {
   int64_t x0 = max64(x, 0), x1 = min64((int64_t)x + w, SCREEN);
   int64_t y0 = max64(y, 0), y1 = min64((int64_t)y + h, SCREEN);
   uint32_t colors = draw_colors();
-  int fill = colour(colors, 0), stroke = colour(colors, 1);
-  if ((w == 0) != (h == 0)) {  // WASM-4 outlines a flat rect: its two edges, one either side of x (or y)
-    for (int64_t at = (int64_t)(w ? y : x) - 1; at <= (w ? y : x); at++) {
-      if (at >= 0 && at < SCREEN) {
-        if (w) span_fill(x0, x1, at, at + 1, stroke);
-        else span_fill(at, at + 1, y0, y1, stroke);
-      }
-    }
-    return;
-  }
-  if (x0 >= x1 || y0 >= y1) return;
-  int top = y0 == y, bottom = y1 == (int64_t)y + h, left = x0 == x, right = x1 == (int64_t)x + w;
-  for (int64_t row = y0; row < y1; row++) {
-    for (int64_t col = x0; col < x1; col++) {
-      int edge = (top && row == y0) || (bottom && row == y1 - 1) || (left && col == x0) || (right && col == x1 - 1);
-      int c = edge && stroke != TRANSPARENT ? stroke : fill;
-      if (c != TRANSPARENT) pixel(col, row, c);
-    }
+  int stroke = colour(colors, 1);
+  span_fill(x0, x1, y0, y1, colour(colors, 0));
+  if (stroke == TRANSPARENT) return;
+  int64_t cols[2] = {x, (int64_t)x + w - 1}, rows[2] = {y, (int64_t)y + h - 1};
+  for (int i = 0; i < 2; i++) {
+    if (cols[i] >= 0 && cols[i] < SCREEN) span_fill(cols[i], cols[i] + 1, y0, y1, stroke);
+    if (rows[i] >= 0 && rows[i] < SCREEN) span_fill(x0, x1, rows[i], rows[i] + 1, stroke);
   }
 }
-
-EXPORT(hline) void hline(int32_t x, int32_t y, uint32_t length) {
+EXPORT(hline) void hline(int32_t x, int32_t y, int32_t length) {
   if (y >= 0 && y < SCREEN) span_fill(max64(x, 0), min64((int64_t)x + length, SCREEN), y, y + 1, colour(draw_colors(), 0));
 }
-
-EXPORT(vline) void vline(int32_t x, int32_t y, uint32_t length) {
+EXPORT(vline) void vline(int32_t x, int32_t y, int32_t length) {
   if (x >= 0 && x < SCREEN) span_fill(x, x + 1, max64(y, 0), min64((int64_t)y + length, SCREEN), colour(draw_colors(), 0));
 }
-
 /** The steps along the major axis a (a1 to a2) that lie on screen, each with the minor coordinate
  * b = b1 + floor((2 (a - a1) db + h) / (2 da)), the nearest to the ideal line, drawn when on screen;
  * h = |da|, or |da| - 1 where db >= 0, rounds a tie toward b1 (the upper end point's, as WASM-4 does). The quotient is kept as q and remainder r over D = 2 |da|: exact
@@ -157,49 +146,55 @@ EXPORT(line) void line(int32_t x1, int32_t y1, int32_t x2, int32_t y2) {
 }
 
 
-typedef struct { int64_t lo, hi; } Span;  // columns lo..hi of a row inside the ellipse (none when lo > hi)
-
-/** Row r's span of the ellipse inscribed in the w x h box at (x, y), clamped to columns -2..161:
- * the half-width is k = isqrt(w^2 (h^2 - d^2) // h^2), the largest k with (k h)^2 <= w^2 (h^2 - d^2)
- * (a float estimate, then corrected with exact 128-bit products). */
-INLINE Span oval_span(int64_t r, int64_t r0, int64_t r1, int64_t y, uint64_t w, uint64_t h, int64_t cx2) {
-  Span none = {1, 0};
-  if (r < r0 || r > r1) return none;
-  int64_t d = 2 * r - (2 * y + (int64_t)h - 1);
-  uint64_t ad = (uint64_t)(d < 0 ? -d : d);
-  if (ad > h) return none;
-  uint64_t rest = h * h - ad * ad;  // h^2 - d^2, exact: h < 2^32
-  u128 area = mul64(w * w, rest);
-  uint64_t k = (uint64_t)((double)w * __builtin_sqrt((double)rest) / (double)h);
-  while (k > 0 && mul64(k * h, k * h) > area) k--;
-  while (mul64((k + 1) * h, (k + 1) * h) <= area) k++;
-  Span s = {clamp64(-floordiv((int64_t)k - cx2, 2), -2, SCREEN + 1), clamp64(floordiv(cx2 + (int64_t)k, 2), -2, SCREEN + 1)};
-  return s;
+INLINE void point(int64_t x, int64_t y, int c) {
+  if (x >= 0 && x < SCREEN && y >= 0 && y < SCREEN) pixel(x, y, c);
 }
-
-INLINE int in_span(Span s, int64_t c) { return c >= s.lo && c <= s.hi; }
-
-EXPORT(oval) void oval(int32_t x, int32_t y, uint32_t w, uint32_t h) {
-  uint32_t colors = draw_colors();
-  int fill = colour(colors, 0), stroke = colour(colors, 1);
-  if (w == 0 || h == 0 || (fill == TRANSPARENT && stroke == TRANSPARENT)) return;
-  int64_t r0 = max64(y, -1), r1 = min64((int64_t)y + h - 1, SCREEN);
-  if (r0 > r1 || (int64_t)x + w < 0 || x >= SCREEN) return;
-  int64_t cx2 = 2 * (int64_t)x + w - 1;
-  int64_t top = max64(r0, 0), bottom = min64(r1, SCREEN - 1);
-  Span above = oval_span(top - 1, r0, r1, y, w, h, cx2), here = oval_span(top, r0, r1, y, w, h, cx2);
-  for (int64_t r = top; r <= bottom; r++) {
-    Span below = oval_span(r + 1, r0, r1, y, w, h, cx2);
-    for (int64_t c = max64(here.lo, 0); c <= min64(here.hi, SCREEN - 1); c++) {
-      int edge = !(in_span(above, c) && in_span(below, c) && in_span(here, c - 1) && in_span(here, c + 1));
-      int paint = edge && stroke != TRANSPARENT ? stroke : fill;
-      if (paint != TRANSPARENT) pixel(c, r, paint);
+/** WASM-4's oval (sizes signed), as framebuffer.oval_walk walks it: a midpoint ellipse after
+ * TIC-80's in the box [x, x + w) x [y, y + h), its decision terms doubles as in WASM-4's JavaScript
+ * (the same operations in the same order, so huge sizes round alike), its cost WASM-4's: one step
+ * per row or column of the outline, on the cart's fuel. DRAW_COLORS 2 of 0xF draws nothing, 0
+ * outlines in palette colour 3; DRAW_COLORS 1 of 0 leaves the inside. */
+EXPORT(oval) void oval(int32_t x, int32_t y, int32_t w, int32_t h) {
+  uint32_t colors = draw_colors(), fill_field = colors & 0xF, stroke_field = (colors >> 4) & 0xF;
+  if (stroke_field == 0xF) return;
+  int stroke = (int)((stroke_field - 1) & 3), fill = fill_field ? (int)((fill_field - 1) & 3) : TRANSPARENT;
+  int64_t hb = (int64_t)h - 1;
+  double a = (double)((int64_t)w - 1), b = (double)hb, odd = (double)(hb % 2);  // C's % as JavaScript's: the dividend's sign
+  int64_t north = (int64_t)y + floordiv(h, 2), west = x, east = (int64_t)x + w - 1, south = north - hb % 2;
+  double dx = 4 * (1 - a) * b * b, dy = 4 * (odd + 1) * a * a;
+  double err = dx + dy + odd * a * a;
+  a = a * (8 * a);
+  odd = 8 * b * b;
+  do {
+    point(east, north, stroke);
+    point(west, north, stroke);
+    point(west, south, stroke);
+    point(east, south, stroke);
+    if (east - (west + 1) > 0) {
+      if (north >= 0 && north < SCREEN) span_fill(max64(west + 1, 0), min64(east, SCREEN), north, north + 1, fill);
+      if (south >= 0 && south < SCREEN) span_fill(max64(west + 1, 0), min64(east, SCREEN), south, south + 1, fill);
     }
-    above = here;
-    here = below;
+    double err2 = 2 * err;
+    if (err2 <= dy) {
+      north++, south--;
+      dy += a;
+      err += dy;
+    }
+    if (err2 >= dx || 2 * err > dy) {
+      west++, east--;
+      dx += odd;
+      err += dx;
+    }
+  } while (west <= east);
+  while (north - south < h) {
+    point(west - 1, north, stroke);
+    point(east + 1, north, stroke);
+    north++;
+    point(west - 1, south, stroke);
+    point(east + 1, south, stroke);
+    south--;
   }
 }
-
 /** The sprite pixel (sx, sy) that destination offset (u, v) shows: flipped, then rotated a quarter
  * turn anti-clockwise, as `flags` say. */
 INLINE void blit_source(int64_t u, int64_t v, int64_t w, int64_t h, uint32_t flags, int64_t *sx, int64_t *sy) {
@@ -208,7 +203,7 @@ INLINE void blit_source(int64_t u, int64_t v, int64_t w, int64_t h, uint32_t fla
   *sy = flags & BLIT_FLIP_Y ? (h - 1) - fy : fy;
 }
 
-static void draw_blit(uint32_t ptr, int32_t x, int32_t y, uint32_t w, uint32_t h, uint32_t src_x, uint32_t src_y,
+static void draw_blit(uint32_t ptr, int32_t x, int32_t y, int32_t w, int32_t h, uint32_t src_x, uint32_t src_y,
                       uint32_t stride, uint32_t flags) {
   int64_t bpp = flags & BLIT_2BPP ? 2 : 1;
   int rotate = (flags & BLIT_ROTATE) != 0;
@@ -245,11 +240,11 @@ static void draw_blit(uint32_t ptr, int32_t x, int32_t y, uint32_t w, uint32_t h
   }
 }
 
-EXPORT(blit) void blit(uint32_t ptr, int32_t x, int32_t y, uint32_t w, uint32_t h, uint32_t flags) {
-  draw_blit(ptr, x, y, w, h, 0, 0, w, flags);
+EXPORT(blit) void blit(uint32_t ptr, int32_t x, int32_t y, int32_t w, int32_t h, uint32_t flags) {
+  draw_blit(ptr, x, y, w, h, 0, 0, (uint32_t)w, flags);
 }
 
-EXPORT(blitSub) void blit_sub(uint32_t ptr, int32_t x, int32_t y, uint32_t w, uint32_t h, uint32_t src_x, uint32_t src_y,
+EXPORT(blitSub) void blit_sub(uint32_t ptr, int32_t x, int32_t y, int32_t w, int32_t h, uint32_t src_x, uint32_t src_y,
                                uint32_t stride, uint32_t flags) {
   draw_blit(ptr, x, y, w, h, src_x, src_y, stride, flags);
 }

@@ -1,8 +1,9 @@
 """Drawing: the drawing module (web/wasm4fb.wasm) against the numpy Framebuffer, call for call.
 
 Seeded random calls of every primitive, with everyday and extreme arguments (i32 and u32 ends, so
-the 128-bit paths run), through both: after each call the whole 64 KiB must be the same, and the
-warnings too (the module hands bad sprites to the host, which says so)."""
+the 128-bit paths run; sizes read as i32, as WASM-4's runtimes read them), through both: after each
+call the whole 64 KiB must be the same, and the warnings too (the module hands bad sprites to the
+host, which says so)."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ class Pair:
         host = Framebuffer(self.view, font.glyphs(), self.module_warnings.append)
 
         def blit(*args: int) -> None:
-            host.blit(*(u32(a) if i not in (1, 2) else a for i, a in enumerate(args)))  # type: ignore[arg-type]
+            host.blit(*(u32(a) if i not in (1, 2, 3, 4) else a for i, a in enumerate(args)))  # type: ignore[arg-type]
 
         def text(ptr: int, x: int, y: int) -> None:
             codes = np.frombuffer(cstring(self.view, u32(ptr)), np.uint8).astype(np.int64)
@@ -60,17 +61,17 @@ class Pair:
 
     def call(self, name: str, *args: int) -> None:
         fb = self.oracle
-        a = [i32(v) for v in args]  # what a cart passes: i32s (read as u32 where WASM-4 says so)
+        a = [i32(v) for v in args]  # what a cart passes: i32s (sizes stay i32, the rest read as u32, as WASM-4 reads them)
         if name in ("blit", "blitSub"):
-            ptr, x, y, w, h = u32(a[0]), a[1], a[2], u32(a[3]), u32(a[4])
-            sx, sy, stride, flags = (0, 0, w, u32(a[5])) if name == "blit" else (u32(a[5]), u32(a[6]), u32(a[7]), u32(a[8]))
+            ptr, x, y, w, h = u32(a[0]), a[1], a[2], a[3], a[4]
+            sx, sy, stride, flags = (0, 0, u32(w), u32(a[5])) if name == "blit" else (u32(a[5]), u32(a[6]), u32(a[7]), u32(a[8]))
             fb.blit(ptr, x, y, w, h, sx, sy, stride, flags)
         elif name == "text":
             fb.text(np.frombuffer(cstring(fb.memory, u32(a[0])), np.uint8).astype(np.int64), a[1], a[2])
         elif name == "line":
             fb.line(*a)
         else:
-            getattr(fb, name)(*a[:2], *(u32(v) for v in a[2:]))
+            getattr(fb, name)(*a)
         self.funcs[name](self.store, *(i32(v) for v in args))
 
 
@@ -110,6 +111,13 @@ def size(rng: random.Random) -> int:
     return rng.randint(0, 0xFFFFFFFF)
 
 
+def oval_size(rng: random.Random) -> int:
+    """A size from -2048 to 2048: past the screen either way, with a walk of a few thousand steps
+    (a size near -2^31 against a positive one walks some 2^60 steps, in WASM-4 too)."""
+    v = i32(size(rng))
+    return v if -2048 <= v <= 2048 else v % 4097 - 2048
+
+
 def pointer(rng: random.Random) -> int:
     roll = rng.random()
     if roll < 0.7:
@@ -126,8 +134,10 @@ def args(name: str, rng: random.Random) -> tuple[int, ...]:
         return tuple(coord(rng) for _ in range(4))
     if name in ("hline", "vline"):
         return coord(rng), coord(rng), size(rng)
-    if name in ("rect", "oval"):
+    if name == "rect":
         return coord(rng), coord(rng), size(rng), size(rng)
+    if name == "oval":  # WASM-4 walks an oval's outline step by step: a positive size costs its length
+        return coord(rng), coord(rng), oval_size(rng), oval_size(rng)
     if name == "text":
         return rng.choice((rng.randint(0x3000, 0x3400), pointer(rng))), coord(rng), coord(rng)
     flags = rng.randint(0, 15)
@@ -171,6 +181,7 @@ EDGES = [  # the far ends: products past 64 bits, sizes past the screen, sprites
     ("line", (1 << 31) - 1, -(1 << 31), -(1 << 31), (1 << 31) - 1), ("line", 5, 5, 5, 5),
     ("oval", -2_000_000_000, -2_000_000_000, 0xFFFFFFFF, 0xFFFFFFFF), ("oval", -(1 << 31), 10, 0xFFFFFFFF, 100),
     ("oval", 10, -(1 << 31), 100, 0xFFFFFFFF), ("oval", -100, -100, 360, 360), ("oval", 0, 0, 1, 1),
+    ("oval", -900, -700, 2000, 1600), ("oval", 5, 5, -(1 << 31), 40), ("oval", 5, 5, -40, -(1 << 31)), ("oval", 7, 9, 0, 12),
     ("rect", -(1 << 31), -(1 << 31), 0xFFFFFFFF, 0xFFFFFFFF), ("hline", -5, 159, 0xFFFFFFFF),
     ("blitSub", 0x4000, -3, -3, 0xFFFFFFFF, 0xFFFFFFFF, 0, 0, 0, 15),
     ("blitSub", 0x4000, 0, 0, 200, 200, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 1),
@@ -199,3 +210,14 @@ def test_drawing_spends_the_carts_fuel(tmp_path: Path) -> None:
         pair.store.set_fuel(1000)
         with pytest.raises(wasmtime.Trap):
             pair.funcs["rect"](pair.store, 0, 0, 160, 160)
+
+
+def test_an_endless_oval_runs_out_of_the_carts_fuel(tmp_path: Path) -> None:
+    """WASM-4's walk of oval(x, y, 40, -2^31) moves a row at a time by a step some 2^60 times
+    smaller than its error: it never ends there; here the cart's CPU limit stops it with a trap."""
+    with Engine(CpuLimit.FUEL, cache=tmp_path / "modules") as fuel:
+        pair = Pair(fuel, 1)
+        pair.draw_colors(0x21)
+        pair.store.set_fuel(1_000_000)
+        with pytest.raises(wasmtime.Trap):
+            pair.funcs["oval"](pair.store, 5, 5, 40, -(1 << 31))

@@ -88,28 +88,64 @@ def test_a_line_with_far_ends_costs_only_its_pixels_on_screen() -> None:
     assert all(s.pixels()[i, i] == 1 for i in range(160))
 
 
-def test_oval_is_symmetric_filled_and_outlined() -> None:
+OVALS = {  # WASM-4's oval walk worked by hand (S outline, F inside): its box is exactly w x h
+    (1, 1): ["S"],
+    (2, 2): ["SS", "SS"],
+    (3, 3): [".S.", "SFS", ".S."],
+    (4, 2): ["SSSS", "SSSS"],
+    (8, 5): ["..SSSS..", ".SFFFFS.", "SFFFFFFS", ".SFFFFS.", "..SSSS.."],
+    (0, 3): ["SS", "SS", "SS"],  # a zero width: columns x - 1 and x down its height
+    (-3, 2): ["S...S", "S...S"],  # a negative width: columns x + w - 1 and x
+}
+
+
+@pytest.mark.parametrize("size", list(OVALS))
+def test_oval_is_wasm4s_midpoint_walk(size: tuple[int, int]) -> None:
+    """WASM-4 draws an oval by its midpoint walk (after TIC-80's), not as the ellipse inscribed in
+    its box with a 4-neighbour outline (what this drew before): each case was worked step by step."""
+    w, h = size
     s = Screen(0x0032)  # fill palette 1, outline palette 2
+    s.fb.oval(20, 30, w, h)
+    want = np.zeros((160, 160), np.int16)
+    left = 20 + min(w - 1, 0)
+    for r, row in enumerate(OVALS[size]):
+        for c, ch in enumerate(row):
+            want[30 + r, left + c] = ".FS".index(ch)
+    assert np.array_equal(s.pixels(), want)
+
+
+def test_a_larger_oval_is_symmetric_and_fills_its_box() -> None:
+    s = Screen(0x0032)
     s.fb.oval(10, 20, 16, 10)
     p = s.pixels()[20:30, 10:26]
     assert (p == p[::-1]).all() and (p == p[:, ::-1]).all()
-    assert (s.pixels()[:20] == 0).all() and (s.pixels()[30:] == 0).all()
-    inside = p > 0
-    padded = np.pad(inside, 1)
-    edge = inside & ~(padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:])
-    assert (p[edge] == 2).all() and (p[inside & ~edge] == 1).all()
-    assert inside[5, 0] and inside[5, 15] and inside[0, 8] and inside[9, 8]  # touches its box's four sides
+    assert np.count_nonzero(s.pixels()) == np.count_nonzero(p)
+    assert p[5, 0] == p[5, 15] == p[0, 8] == p[9, 8] == 2 and p[5, 8] == 1
 
 
-def test_huge_and_empty_ovals_are_bounded() -> None:
+def test_oval_outline_colour_0_is_palette_3_and_0xf_draws_nothing() -> None:
+    """WASM-4 takes an oval's outline colour as (DRAW_COLORS 2 - 1) & 3 and returns early on 0xF."""
+    s = Screen(0x0002)
+    s.fb.oval(0, 0, 3, 3)
+    assert s.pixels()[0, 1] == 3 and s.pixels()[1, 1] == 1
+    s = Screen(0x00F2)
+    s.fb.oval(0, 0, 8, 8)
+    assert (s.pixels() == 0).all()
+
+
+def test_negative_sizes_draw_as_in_wasm4() -> None:
+    """Sizes are i32 in WASM-4's runtimes (wasm4.h says u32): a negative width or length draws no
+    span reaching the screen's edge (as this did, reading it as u32), but a rect's outline columns."""
     s = Screen(0x0013)  # fill palette 2, outline palette 0
-    started = time.perf_counter()
-    s.fb.oval(-2_000_000_000, -2_000_000_000, 0xFFFFFFFF, 0xFFFFFFFF)
-    assert time.perf_counter() - started < 0.5
-    assert (s.pixels() == 2).all()  # the screen lies well inside the huge one: all fill
-    s.fb.oval(5, 5, 0, 10)
-    s.fb.oval(5, 5, 10, 0)
-    assert (s.pixels() == 2).all()
+    s.fb.oval(-2_000_000_000, -2_000_000_000, -1, -1)
+    s.fb.hline(50, 5, -1)
+    s.fb.vline(5, 50, -3)
+    s.fb.blit(SPRITE_AT, 10, 10, -8, 8, 0, 0, 8, 0)
+    assert (s.pixels() == 0).all()
+    s = Screen(0x0021)
+    s.fb.rect(10, 20, -3, 2)  # columns x and x + w - 1 down its two rows, nothing filled
+    p = s.pixels()
+    assert p[20, 10] == p[21, 10] == p[20, 6] == p[21, 6] == 1 and np.count_nonzero(p) == 4
 
 
 @pytest.mark.parametrize("flags", range(16))
