@@ -37,6 +37,7 @@ from layerw.session import protocol as p
 from layerw.session.admission import Admission, RoomKey, footprint
 from layerw.session.allowance import Allowance, Bucket
 from layerw.session.checkpointer import Checkpointer, Checkpoints
+from layerw.session.heap import trim_heap
 from layerw.session.lease import Lease
 from layerw.session.limits import Limits as Limits  # re-exported: callers configure rooms through the host
 from layerw.session.outbox import Outbox
@@ -430,6 +431,8 @@ class RoomHost:
 
     def _freed(self, room_id: str, done: asyncio.Future[None]) -> None:
         self._freeing.discard(done)
+        if not self._freeing and not self._closing:  # a wave of closed rooms is freed: return the heap they held
+            self._closer.submit(trim_heap)
         if not done.cancelled() and done.exception() is not None:
             log.error("room %s: its game failed to close: %r", room_id, done.exception(), extra={"room": room_id})
 
