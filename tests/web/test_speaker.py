@@ -25,7 +25,8 @@ TAPS = """async () => {
     const b64 = (a) => { const u = new Uint8Array(a.buffer, a.byteOffset, a.byteLength); let s = "";
                          for (let i = 0; i < u.length; i += 0x8000) s += String.fromCharCode(...u.subarray(i, i + 0x8000));
                          return btoa(s); };
-    return {played: b64(played), kept: b64(speaker.kept()), stats: speaker.stats, hash: window.layerw.audioHash()};
+    return {played: b64(played), kept: b64(speaker.kept()), stats: speaker.stats,
+            hash: await window.layerw.audioHash()}; // a Promise in a game worker (?worker=1)
 }"""
 
 
@@ -53,15 +54,20 @@ def frames(b64: str) -> np.ndarray:
     return np.frombuffer(base64.b64decode(b64), "<i2").reshape(-1, abi.CHANNELS)
 
 
-def test_worklet_plays_the_hashed_mix(sound_src: str, play_page: Callable[..., PlayPage]) -> None:
-    page = play_page().open(sound_src, ticks=150, renderer="webgl2", audiotap=True, latency=1000)
+def held_blip_taps(page: PlayPage) -> Any:
+    """Hold Space (a blip keeps playing) until the page's run stops, wait until its speaker has played
+    all it was given, and return the taps (TAPS)."""
     page.wait_running()
     page.page.focus("#game")
-    page.page.keyboard.down("Space")  # keeps a blip playing
+    page.page.keyboard.down("Space")
     page.wait_stopped()
     page.page.keyboard.up("Space")
     page.page.wait_for_function("(s => s.consumed === s.written)(window.layerw.sound.speaker.stats)")
-    taps = page.page.evaluate(TAPS)
+    return page.page.evaluate(TAPS)
+
+
+def test_worklet_plays_the_hashed_mix(sound_src: str, play_page: Callable[..., PlayPage]) -> None:
+    taps = held_blip_taps(play_page().open(sound_src, ticks=150, renderer="webgl2", audiotap=True, latency=1000))
     s = taps["stats"]
     assert s["mode"] == "messages" and s["state"] == "running" and s["dropped"] == 0
     played_equals_mix(taps, 150 * abi.SAMPLE_RATE // 60)

@@ -30,7 +30,7 @@ from tests.web.test_devchecks import TICK_KINDS
 from tests.web.test_errors import AT_TICK, native_failure
 from tests.web.test_input import key_down
 from tests.web.test_renderer import webgpu_page
-from tests.web.test_speaker import TAPS, played_equals_mix
+from tests.web.test_speaker import held_blip_taps, played_equals_mix
 
 DEADLINE_MS = 300
 SPIN_AT = 3
@@ -238,13 +238,6 @@ def test_an_asset_the_source_cannot_read_fails_the_worker_s_game_as_the_page_s(
 def test_the_page_s_speaker_plays_the_worker_s_mix(server: StaticServer, play_page: Callable[..., PlayPage],
                                                    tmp_path_factory: pytest.TempPathFactory) -> None:
     src = server.add_game(build_game(tmp_path_factory.mktemp("worker-speaker")), "worker-speaker")
-    page = play_page().open(src, ticks=150, renderer="webgl2", audiotap=True, latency=1000, worker=1)
-    page.wait_running()
-    page.page.focus("#game")
-    page.page.keyboard.down("Space")  # keeps a blip playing
-    page.wait_stopped()
-    page.page.keyboard.up("Space")
-    page.page.wait_for_function("(s => s.consumed === s.written)(window.layerw.sound.speaker.stats)")
-    taps = page.page.evaluate(TAPS.replace("hash: window.layerw.audioHash()", "hash: await window.layerw.audioHash()"))
+    taps = held_blip_taps(play_page().open(src, ticks=150, renderer="webgl2", audiotap=True, latency=1000, worker=1))
     assert taps["stats"]["dropped"] == 0
     played_equals_mix(taps, 150 * abi.SAMPLE_RATE // 60)  # what the page played hashes to the worker's audio hash
