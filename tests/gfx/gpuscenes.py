@@ -86,12 +86,13 @@ def declare_textured(w: GpuWriter, *, reset: bool = True) -> None:
     w.bind_group(1, [(0, BUFFER, 3, 0, 0), (1, TEXTURE, 1, 0, 0), (2, SAMPLER, 1, 0, 0)], layout=1)
 
 
-def draw_textured(w: GpuWriter, instances: np.ndarray) -> None:
-    """Up to 3 quads, centred at (x, y) with depth z, over black."""
+def draw_textured(w: GpuWriter, instances: np.ndarray, *, group: int = 1) -> None:
+    """Up to 3 quads, centred at (x, y) with depth z, over black; ``group`` is the bind group they
+    sample through (1: declare_textured's red texture)."""
     w.write_buffer(4, 0, instances.astype(np.float32).tobytes())
     w.begin_pass([(abi.GPU_FRAME, "clear", "store", (0.0, 0.0, 0.0, 1.0))], depth=2)
     w.set_pipeline(2)
-    w.set_bind_group(0, 1)
+    w.set_bind_group(0, group)
     w.set_vertex_buffer(0, 4)
     w.draw(4, len(instances))
     w.end_pass()

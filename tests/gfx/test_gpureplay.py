@@ -93,13 +93,7 @@ def test_render_to_texture_then_sample_it(renderer: WgpuRenderer) -> None:
     w.bind_group(2, [(0, BUFFER, 3, 0, 0), (1, TEXTURE, 3, 0, 0), (2, SAMPLER, 1, 0, 0)], layout=1)
     w.begin_pass([(3, "clear", "store", (0.0, 1.0, 0.0, 1.0))])  # offscreen: green
     w.end_pass()
-    w.write_buffer(4, 0, np.array([[0, 0, 0.5]], np.float32).tobytes())
-    w.begin_pass([(abi.GPU_FRAME, "clear", "store", (0.0, 0.0, 0.0, 1.0))], depth=2)
-    w.set_pipeline(2)
-    w.set_bind_group(0, 2)
-    w.set_vertex_buffer(0, 4)
-    w.draw(4)
-    w.end_pass()
+    draw_textured(w, np.array([[0, 0, 0.5]]), group=2)
     px = draw(renderer, w)
     assert tuple(px[H // 2, W // 2]) == (0, 255, 0, 255)
 
@@ -114,13 +108,7 @@ def test_a_minified_texture_samples_its_smaller_mip_levels(renderer: WgpuRendere
         colour = [255, 0, 0, 255] if level == 0 else [0, 255, 0, 255]  # red only in the full-size level
         w.write_texture(6, 0, 0, side, side, side * 4, bytes(colour * side * side), mip_level=level)
     w.bind_group(6, [(0, BUFFER, 3, 0, 0), (1, TEXTURE, 6, 0, 0), (2, SAMPLER, 1, 0, 0)], layout=1)
-    w.write_buffer(4, 0, np.array([[0, 0, 0.5]], np.float32).tobytes())
-    w.begin_pass([(abi.GPU_FRAME, "clear", "store", (0.0, 0.0, 0.0, 1.0))], depth=2)
-    w.set_pipeline(2)
-    w.set_bind_group(0, 6)
-    w.set_vertex_buffer(0, 4)
-    w.draw(4)
-    w.end_pass()
+    draw_textured(w, np.array([[0, 0, 0.5]]), group=6)
     px = draw(renderer, w)
     assert tuple(px[H // 2, W // 2]) == (0, 255, 0, 255)
 
