@@ -394,6 +394,12 @@ class RoomHost:
         room.log.debug("room %s: game seed %d", room.id, room.seed)
         return room
 
+    @property
+    def encoding_kept(self) -> bool:
+        """Whether a raw kept snapshot is being encoded to come back within the budget. While none
+        is, the rooms' raw kept snapshots are within ``Limits.raw_snapshot_bytes``."""
+        return self._compacting is not None
+
     def _kept(self, saved: Saved) -> None:
         """A room took a snapshot: count it raw, and encode the oldest raw ones past the budget."""
         self.raw_kept.add(saved)
