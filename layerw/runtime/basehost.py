@@ -108,6 +108,10 @@ class BaseHost(ABC):
         self.sound_heard = False
         self.last_sound = (b"", 0, [])
 
+    def play_as(self, seat: int | None) -> None:
+        """This copy runs in a room for ``seat`` (see ``GameHost.play_as``). A Layer-W game reads every
+        player's input and has no local player, so nothing changes; a WASM-4 cart's NETPLAY does."""
+
     def take_samples(self) -> bytes:
         """The samples mixed since the last call (see ``GameHost.take_samples``)."""
         self.wait()

@@ -65,6 +65,12 @@ class GameHost(Protocol):
         into the guest raises ``GameError`` until ``restore``."""
         ...
 
+    def play_as(self, seat: int | None) -> None:
+        """This host runs a room's copy of the game, shown to the player in ``seat`` (None: the room's
+        own copy or a spectator's). What the game shows may depend on it, its state never: a WASM-4
+        cart reads it as NETPLAY while ``update`` runs, and its state hash and snapshots do not."""
+        ...
+
     def render(self) -> memoryview:
         """This frame's command list (``abi`` opcodes), valid until the next call into the host."""
         ...

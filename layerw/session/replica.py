@@ -67,6 +67,7 @@ class Replica:
         self.seat, self.token = msg.seat, msg.token
         self.input_delay, self.hash_every, self.snapshot_every = msg.input_delay, msg.hash_every, msg.snapshot_every
         window = 0 if msg.seat == p.NO_SEAT else self.window
+        self.game.play_as(None if msg.seat == p.NO_SEAT else msg.seat)  # a cart's NETPLAY: its own player
         self.rollback = Rollback(self.game, self.inputs, seat=msg.seat, window=window, hash_every=msg.hash_every,
                                  on_samples=self.on_samples)
         self.load(msg.state)

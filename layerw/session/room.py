@@ -123,6 +123,7 @@ class Room:
         self.seed = seed
         game = start_game(bundle, engine, seed=self.seed, audio=False)
         game.drop_sound()
+        game.play_as(None)  # the room's own copy: a cart shows player 0's view (NETPLAY 0b100)
         self.game: GameHost = game
         self.game.log.bind(room=room_id)  # the guest's own log lines name the room too
         # tick from the game, not from self: a room holds no reference to itself (it is freed by refcount)

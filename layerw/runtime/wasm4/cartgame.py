@@ -47,6 +47,7 @@ from layerw.runtime.wasm4 import memorymap as mm
 from layerw.runtime.wasm4.cartimports import MAX_TRACES, CartImports
 from layerw.runtime.wasm4.disk import Disk
 from layerw.runtime.wasm4.globals import PACK, export_globals
+from layerw.runtime.wasm4.netplay import Netplay, room_hash
 from layerw.runtime.wasm4.tone import MAX_TONES_PER_TICK, ToneEvent
 from layerw.saves import Saves
 from layerw.tone import COMMAND_SIZE, tone_command
@@ -87,6 +88,7 @@ class CartGame(Game):
         self._tones_dropped = 0  # the imports' count already reported to the mixer
         self.traces: deque[str] = deque(maxlen=MAX_TRACES)
         self._frame_changed = True
+        self.netplay: Netplay | None = None  # in a room: the player this copy shows (``play_as``)
         check_cart(bundle.module, self.name)
         wasm, self.cart_globals = export_globals(bundle.module)
         self._globals: list[wasmtime.Global] = []
@@ -173,7 +175,13 @@ class CartGame(Game):
         if not self.ram[mm.SYSTEM_FLAGS] & mm.SYSTEM_PRESERVE_FRAMEBUFFER:
             self.cart.framebuffer.clear()
         if "update" in self._funcs:
-            self._call("update")
+            if self.netplay is not None:
+                self.netplay.enter(self.ram)
+            try:
+                self._call("update")
+            finally:
+                if self.netplay is not None:
+                    self.netplay.leave(self.ram)
         block, dropped = self._sound_block(self.tick_count)
         self._tick_sound(block, dropped + self.cart.tones_dropped - self._tones_dropped)
         self._tones_dropped = self.cart.tones_dropped
@@ -222,6 +230,13 @@ class CartGame(Game):
 
     # --- state -------------------------------------------------------------------------------------
 
+    def play_as(self, seat: int | None) -> None:
+        """This copy runs in a room and shows ``seat``'s view (None: the room's own copy or a
+        spectator's, player 0's): ``update`` reads NETPLAY as 0b100 | its player (``netplay``)."""
+        self.netplay = Netplay(seat)
+        if self.store is not None:
+            self.netplay.leave(self.ram)
+
     def globals(self) -> list[int | float]:
         """The values of the cart's mutable number globals (see ``globals.export_globals``)."""
         if self.store is None:
@@ -238,11 +253,11 @@ class CartGame(Game):
                 **({"audio": self.audio.state()} if self.audio is not None else {})}
 
     def state_hash(self) -> str:
-        """SHA-256 of the cart's 64 KiB, then its disk (u16 length, bytes), the last tick's tone
+        """SHA-256 of the cart's 64 KiB (in a room with the framebuffer as zeros: ``netplay``), then its disk (u16 length, bytes), the last tick's tone
         events (each field a u32, in ``ToneEvent`` order) and its globals (each in its own type, any
         NaN as the canonical quiet one), all little-endian: one layout for every host
         (web/cart-game.js hashes the same bytes)."""
-        h = hashlib.sha256(self.ram.tobytes())
+        h = hashlib.sha256(self.ram.tobytes()) if self.netplay is None else room_hash(self.ram)
         h.update(len(self.disk.data).to_bytes(2, "little") + self.disk.data)
         for tone in self.tones:
             h.update(struct.pack(f"<{len(TONE_FIELDS)}I", *(int(getattr(tone, f)) for f in TONE_FIELDS)))
@@ -280,6 +295,8 @@ class CartGame(Game):
             if self.audio is not None:
                 self.audio.restore(snap.host.get("audio"), self.assets.take_ready_sounds())
             self.ram[:] = np.frombuffer(snap.memory, np.uint8)
+            if self.netplay is not None:
+                self.netplay.leave(self.ram)
             self.disk.restore(disk)
             self.tones[:] = tones
             for g, v in zip(self._globals, values, strict=True):
