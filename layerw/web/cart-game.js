@@ -31,6 +31,10 @@ const PALETTE = 0x04;
 const GAMEPADS = 0x16;
 const MOUSE_X = 0x1a;
 const SYSTEM_FLAGS = 0x1f;
+const NETPLAY = 0x20;
+const NETPLAY_SHARED = 0b100; // NETPLAY between calls in a room, on every copy (netplay.py SHARED)
+const FRAMEBUFFER = 0xa0;
+const FRAMEBUFFER_SIZE = 6400;
 const DEFAULT_PALETTE = [0xe0f8cf, 0x86c06c, 0x306850, 0x071821];
 const MAX_EVENTS = /** @type {number} */ (STRUCTS.lw_input.fields.events[2]);
 // a tone event's fields as the native snapshot names them (ToneEvent.to_dict)
@@ -120,6 +124,20 @@ export class CartGame extends GameHost {
     /** @type {string[]} the last trace lines */
     this.traces = [];
     this.frameChanged = true;
+    /** @type {number | null} in a room, NETPLAY while update runs: 0b100 | the player this copy shows (playAs) */
+    this.netplay = null;
+  }
+
+  /**
+   * This copy runs in a room and shows `seat`'s view (null: a spectator's, player 0's): update reads
+   * NETPLAY as 0b100 | its player; memory holds 0b100 between calls and the state hash reads the
+   * framebuffer as zeros, so copies drawing different views keep one hash chain (netplay.py).
+   * @param {number | null} seat
+   */
+  playAs(seat) {
+    if (seat !== null && !(Number.isInteger(seat) && seat >= 0 && seat < 4)) throw new ProtocolError(`a cart has players 0..3, not ${seat}`);
+    this.netplay = NETPLAY_SHARED | (seat || 0);
+    if (this.ram.length) this.ram[NETPLAY] = NETPLAY_SHARED;
   }
 
   /** The disk from the save slot (when playing alone), a fresh instance, then the cart's entry points. */
@@ -164,7 +182,14 @@ export class CartGame extends GameHost {
     this.tones.splice(0, this.tones.length, ...this.tones.filter((t) => t.tick >= this.tickCount)); // start()'s: tick 0
     this.ram.set(registers(input, mouseSeen(this.ram)), GAMEPADS);
     if (!(this.ram[SYSTEM_FLAGS] & 1)) imports.fb.clear();
-    if (typeof this.exports.update === "function") this.call("update", () => this.exports.update());
+    if (typeof this.exports.update === "function") {
+      if (this.netplay !== null) this.ram[NETPLAY] = this.netplay;
+      try {
+        this.call("update", () => this.exports.update());
+      } finally {
+        if (this.netplay !== null) this.ram[NETPLAY] = NETPLAY_SHARED;
+      }
+    }
     const { block, dropped } = this.soundBlock(this.tickCount);
     const refused = imports.tonesDropped;
     imports.tonesDropped = 0;
@@ -240,10 +265,12 @@ export class CartGame extends GameHost {
     return this.globals.map((g) => g.value);
   }
 
-  /** The bytes layerw/runtime/wasm4/cartgame.py state_hash hashes, in the same order. */
+  /** The bytes layerw/runtime/wasm4/cartgame.py state_hash hashes, in the same order (in a room, the framebuffer as zeros). */
   stateBytes() {
     const disk = this.disk.data;
-    const parts = [this.ram.slice(), Uint8Array.of(disk.length & 255, disk.length >> 8), disk];
+    const memory = this.ram.slice();
+    if (this.netplay !== null) memory.fill(0, FRAMEBUFFER, FRAMEBUFFER + FRAMEBUFFER_SIZE); // each copy draws its own view
+    const parts = [memory, Uint8Array.of(disk.length & 255, disk.length >> 8), disk];
     for (const t of this.tones) {
       const b = new DataView(new ArrayBuffer(4 * TONE_FIELDS.length));
       TONE_FIELDS.forEach((f, i) => b.setUint32(4 * i, Number(t[f]), true));
@@ -315,6 +342,7 @@ export class CartGame extends GameHost {
     this.failure = null;
     await this.instantiate(new SplitMix64(0n));
     this.ram.set(snap.memory);
+    if (this.netplay !== null) this.ram[NETPLAY] = NETPLAY_SHARED;
     this.disk.restore(disk);
     this.tones.splice(0, this.tones.length, ...tones);
     this.globals.forEach((g, i) => { g.value = values[i]; });

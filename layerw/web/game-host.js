@@ -394,6 +394,14 @@ export class GameHost {
     return /** @type {Array<[number, ImageBitmap]>} */ (this.assets.takeNewTextures());
   }
 
+  /**
+   * This game is a room's copy shown to the player in `seat` (null: a spectator's): what it shows may
+   * depend on it, its state never (gamehost.py play_as). A Layer-W game reads every player's input and
+   * has no local player, so nothing changes; a WASM-4 cart's NETPLAY does (cart-game.js).
+   * @param {number | null} seat
+   */
+  playAs(seat) { void seat; }
+
   // --- state: hash, snapshots (the same state as layerw/runtime/game.py's) ------------------------
 
   /**

@@ -241,6 +241,7 @@ export class Session {
           this.hashEvery = welcome.hashEvery;
           this.snapshotEvery = welcome.snapshotEvery;
           this.stats.seat = welcome.seat;
+          this.game.playAs(welcome.seat === NO_SEAT ? null : welcome.seat); // a cart's NETPLAY: its own player
           this.predictFrom(welcome);
           const joining = this.state === SessionState.CONNECTING;
           await this.load(welcome.state);

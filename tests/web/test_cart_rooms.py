@@ -8,10 +8,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+import wasmtime
+
 from layerw.bundle import Bundle
 from layerw.runtime.engine import Engine
 from layerw.toolchain.cart import build_cart
 from tests.runtime.wasm4.conftest import CARTS
+from tests.runtime.wasm4.netplay_cart import NETPLAY_CART, band, drawn_columns
 from tests.web.conftest import PlayPage
 from tests.web.native_player import NativePlayer
 
@@ -53,3 +57,44 @@ def test_pages_and_a_native_client_share_a_cart_room(tmp_path: Path, play_page: 
         assert sessions[0]["heals"] == 0 and sessions[1]["heals"] >= 1
         assert first.tick == late.tick == outcome.tick == TICKS
         assert first.state_hash() == late.state_hash() == outcome.state_hash
+
+
+def test_each_page_draws_its_own_player_from_netplay(tmp_path: Path, play_page: Callable[..., PlayPage],
+                                                      engine: Engine) -> None:
+    """Two pages and a native client in a room of a cart that draws the local player's view from
+    NETPLAY: each page's framebuffer shows its own seat's band, and every copy keeps the room's
+    hash chain (no heal anywhere, the same final hash)."""
+    from tests.web.store_server import store_server
+
+    source = tmp_path / "netplay.wasm"
+    source.write_bytes(wasmtime.wat2wasm(NETPLAY_CART))
+    build = build_cart(source, tmp_path / "netplay")
+    ticks = 300
+    with store_server(tmp_path / "store", snapshot_every=60) as server:
+        server.publish(build)
+        url = server.play_url("netplay", room="views", ticks=ticks, sound=0)
+        pages = [play_page().goto(url), play_page().goto(url)]
+        for page in pages:
+            page.wait_running()
+        native = NativePlayer(url, Bundle.open(build), engine, ticks=ticks, keys=NATIVE_KEYS)
+        pages[0].page.keyboard.down("KeyX")  # inputs change the state the hashes cover
+        pages[0].page.wait_for_timeout(200)
+        pages[0].page.keyboard.up("KeyX")
+        for page in pages:
+            page.wait_stopped()
+        outcome = native.outcome()
+        sessions = [dict(p.page.evaluate("({...window.layerw.session})")) for p in pages]
+        framebuffers = [np.array(p.page.evaluate("Array.from(window.layerw.client().game.ram.subarray(0xa0, 0xa0 + 6400))"),
+                                 np.uint8) for p in pages]
+        netplay = [p.page.evaluate("window.layerw.client().game.ram[0x20]") for p in pages]
+        hashes = [p.state_hash() for p in pages]
+    seats = [int(s["seat"]) for s in sessions]
+    assert len({*seats, outcome.seat}) == 3
+    assert [s["heals"] for s in sessions] == [0, 0] and outcome.heals == 0
+    assert pages[0].tick == pages[1].tick == outcome.tick == ticks
+    assert hashes[0] == hashes[1] == outcome.state_hash
+    assert netplay == [0b100, 0b100]  # between calls every copy holds the shared value
+    for seat, fb in zip(seats, framebuffers, strict=True):
+        ram = np.zeros(0xA0 + 6400, np.uint8)
+        ram[0xA0:] = fb
+        assert drawn_columns(ram) == band(seat)
