@@ -108,7 +108,7 @@ class BaseHost(ABC):
         self.sound_heard = False
         self.last_sound = (b"", 0, [])
 
-    def play_as(self, seat: int | None) -> None:
+    def play_as(self, seat: int | None) -> None:  # noqa: B027  (a Layer-W game has nothing to set)
         """This copy runs in a room for ``seat`` (see ``GameHost.play_as``). A Layer-W game reads every
         player's input and has no local player, so nothing changes; a WASM-4 cart's NETPLAY does."""
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 
 from layerw.runtime.engine import Engine
+from layerw.runtime.inputs import InputState
+from layerw.runtime.start import start_game
 from layerw.runtime.wasm4 import memorymap as mm
 from layerw.runtime.wasm4.cartgame import CartGame
 from layerw.runtime.wasm4.netplay import SHARED
-from layerw.runtime.inputs import InputState
-from layerw.runtime.start import start_game
 from layerw.session import protocol as p
 from layerw.session.replica import Replica
 from layerw.session.room import Room

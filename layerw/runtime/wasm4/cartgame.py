@@ -24,6 +24,7 @@ import math
 import struct
 from collections import deque
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import fields
 from typing import Any
 
@@ -175,13 +176,8 @@ class CartGame(Game):
         if not self.ram[mm.SYSTEM_FLAGS] & mm.SYSTEM_PRESERVE_FRAMEBUFFER:
             self.cart.framebuffer.clear()
         if "update" in self._funcs:
-            if self.netplay is not None:
-                self.netplay.enter(self.ram)
-            try:
+            with self.netplay.call(self.ram) if self.netplay is not None else nullcontext():
                 self._call("update")
-            finally:
-                if self.netplay is not None:
-                    self.netplay.leave(self.ram)
         block, dropped = self._sound_block(self.tick_count)
         self._tick_sound(block, dropped + self.cart.tones_dropped - self._tones_dropped)
         self._tones_dropped = self.cart.tones_dropped
@@ -253,10 +249,10 @@ class CartGame(Game):
                 **({"audio": self.audio.state()} if self.audio is not None else {})}
 
     def state_hash(self) -> str:
-        """SHA-256 of the cart's 64 KiB (in a room with the framebuffer as zeros: ``netplay``), then its disk (u16 length, bytes), the last tick's tone
-        events (each field a u32, in ``ToneEvent`` order) and its globals (each in its own type, any
-        NaN as the canonical quiet one), all little-endian: one layout for every host
-        (web/cart-game.js hashes the same bytes)."""
+        """SHA-256 of the cart's 64 KiB (in a room with the framebuffer as zeros: ``netplay``), then its
+        disk (u16 length, bytes), the last tick's tone events (each field a u32, in ``ToneEvent`` order)
+        and its globals (each in its own type, any NaN as the canonical quiet one), all little-endian:
+        one layout for every host (web/cart-game.js hashes the same bytes)."""
         h = hashlib.sha256(self.ram.tobytes()) if self.netplay is None else room_hash(self.ram)
         h.update(len(self.disk.data).to_bytes(2, "little") + self.disk.data)
         for tone in self.tones:

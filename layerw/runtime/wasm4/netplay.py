@@ -12,6 +12,8 @@ the room, as it desyncs a WASM-4 netplay session: the room's hash checks catch t
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -33,9 +35,14 @@ class Netplay:
         self.seat = seat
         self.local = ACTIVE | (seat or 0)  # what the cart reads while start and update run
 
-    def enter(self, ram: np.ndarray) -> None:
-        """Before a call into the cart: it sees its own player's NETPLAY."""
+    @contextmanager
+    def call(self, ram: np.ndarray) -> Iterator[None]:
+        """Around a call into the cart: it reads its own player's NETPLAY, memory keeps the shared one."""
         ram[mm.NETPLAY] = self.local
+        try:
+            yield
+        finally:
+            self.leave(ram)
 
     @staticmethod
     def leave(ram: np.ndarray) -> None:
@@ -45,7 +52,7 @@ class Netplay:
 
 def room_hash(ram: np.ndarray) -> hashlib._Hash:
     """SHA-256 begun over a room's copy of the 64 KiB: the framebuffer as zeros (each copy draws its own player's view)."""
-    view = memoryview(ram)
+    view = ram.data
     h = hashlib.sha256(view[:mm.FRAMEBUFFER])
     h.update(_BLANK_FRAMEBUFFER)
     h.update(view[mm.FRAMEBUFFER + mm.FRAMEBUFFER_SIZE:])
