@@ -80,6 +80,7 @@ def test_a_spectator_and_predictions_keep_the_chain(tmp_path: Path, engine: Engi
     assert spectator.game.state_hash() == room.game.state_hash()
     assert player.rollback.confirmed_hash() == second.rollback.confirmed_hash() == room.game.state_hash()
     assert drawn_columns(ram(spectator.game)) == band(0) and drawn_columns(ram(second.game)) == band(1)
+    assert player.rollback.rollbacks > 0 and second.rollback.rollbacks > 0  # each guessed the other's presses wrong
 
 
 def test_a_cart_alone_sees_no_netplay(tmp_path: Path, engine: Engine) -> None:
