@@ -286,3 +286,20 @@ def test_a_page_restores_a_native_cart_snapshot_bit_for_bit(server: StaticServer
         assert snap.host["globals"][0] == 9007199254740993 + 6 and all(isinstance(v, str) for v in snap.host["globals"][1:])
         tick, hashed = page.page.evaluate(RESTORE, base64.b64encode(snap.to_bytes()).decode())
         assert tick == 7 and hashed == game.state_hash()
+
+
+def test_a_cart_on_webgpu_shows_the_native_framebuffer(carts: Callable[[str], tuple[str, Path]], server: StaticServer,
+                                                      play_page: Callable[..., PlayPage], webgpu_browser: Any,
+                                                      engine: Engine) -> None:
+    """The WebGPU renderer draws a cart's frame (one 160x160 texture, nearest, 1:1) exactly as the
+    native framebuffer reads through PALETTE, as WebGL2 does above."""
+    from tests.web.test_renderer import webgpu_page
+
+    src, build = carts("watris")
+    url = server.add_file("cart-watris-webgpu.jsonl", "\n".join(json.dumps(line) for line in RECORDINGS["watris"]) + "\n")
+    page = webgpu_page(play_page, webgpu_browser, server).open(src, ticks=TICKS, fast=True, inputs=url, renderer="webgpu")
+    page.wait_stopped()
+    assert page.renderer()["name"] == "webgpu" and page.tick == TICKS
+    native_hash, frame = native(build, engine, server.files / "cart-watris-webgpu.jsonl")
+    assert page.state_hash() == native_hash
+    assert np.array_equal(page.pixels(160, 160), frame)
