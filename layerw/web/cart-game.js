@@ -140,6 +140,11 @@ export class CartGame extends GameHost {
     if (this.ram.length) this.ram[NETPLAY] = NETPLAY_SHARED;
   }
 
+  /** Whether the page may show its on-screen gamepad: not while SYSTEM_FLAGS has HIDE_GAMEPAD_OVERLAY (bit 1). */
+  gamepadOverlay() {
+    return !(this.ram[SYSTEM_FLAGS] & 2);
+  }
+
   /** The disk from the save slot (when playing alone), a fresh instance, then the cart's entry points. */
   async start() {
     this.disk = new Disk(this.saves);

@@ -38,6 +38,8 @@ export class Devices {
     this.pointer = { x: 0, y: 0, buttons: 0, inside: 0 };
     this.touches = new Map(); // pointerId -> {slot, x, y}
     this.overlayButtons = 0; // bits of the on-screen gamepad
+    /** @type {() => boolean} whether the game lets the on-screen gamepad show (a WASM-4 cart may hide it) */
+    this.overlayWanted = () => true;
     this.listeners = [];
     this.listen(window, "keydown", (e) => this.onKey(e, true));
     this.listen(window, "keyup", (e) => this.onKey(e, false));
@@ -140,6 +142,10 @@ export class Devices {
 
   /** Write the devices' state now into `state` for `player`. */
   poll(state, player = 0) {
+    if (this.overlay) {
+      const display = this.overlayWanted() ? "" : "none";
+      if (this.overlay.style.display !== display) this.overlay.style.display = display;
+    }
     state.setKeys(player, this.down);
     for (const code of this.release) this.down.delete(code);
     this.release.clear();

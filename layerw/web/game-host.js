@@ -394,6 +394,9 @@ export class GameHost {
     return /** @type {Array<[number, ImageBitmap]>} */ (this.assets.takeNewTextures());
   }
 
+  /** Whether the page may show its on-screen gamepad (devices.js): a Layer-W game always lets it. */
+  gamepadOverlay() { return true; }
+
   /**
    * This game is a room's copy shown to the player in `seat` (null: a spectator's): what it shows may
    * depend on it, its state never (gamehost.py play_as). A Layer-W game reads every player's input and

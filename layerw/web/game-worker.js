@@ -14,7 +14,7 @@
 //   {type: "failed", error}; {type: "snapshot", snap}; {type: "read", id, name}; {type: "answer", id,
 //   value | error}; {type: "status", text}; {type: "problem", problem} (a dev check's, devchecks.js);
 //   {type: "timing", parts} each frame's parts in ms (the page's FrameTiming overlay, timing.js);
-//   {type: "renderer", renderer} when what draws changed; {type: "canvas"} (a WebGL2 fallback needs a fresh one); {type: "samples", samples} (the mix, for the page's speaker);
+//   {type: "renderer", renderer} when what draws changed; {type: "overlay", shown} when the game's gamepadOverlay() changed; {type: "canvas"} (a WebGL2 fallback needs a fresh one); {type: "samples", samples} (the mix, for the page's speaker);
 //   in a room {type: "session", stats, token} every SESSION_EVERY_MS and at the end, {type: "reconnecting",
 //   attempt, of, code}, {type: "reconnected"}.
 
@@ -94,6 +94,7 @@ class WorkerGame {
     /** @type {((canvas: OffscreenCanvas) => void) | null} waits for the page's fresh canvas (requestCanvas) */
     this.canvasWaiter = null;
     this.rendererPosted = ""; // the renderer as last posted (postRenderer)
+    this.overlayPosted = true; // whether the game lets the on-screen gamepad show, as last posted (postOverlay)
   }
 
   /**
@@ -178,9 +179,18 @@ class WorkerGame {
     postMessage({ type: "renderer", renderer: now });
   }
 
+  /** Tell the page whether the game lets its on-screen gamepad show, when that changed (a WASM-4 cart's SYSTEM_FLAGS). */
+  postOverlay() {
+    const shown = this.game.gamepadOverlay();
+    if (shown === this.overlayPosted) return;
+    this.overlayPosted = shown;
+    postMessage({ type: "overlay", shown });
+  }
+
   /** After each frame the Loop drew: post the mix for the page's speaker, and a snapshot when one is due. */
   framed() {
     this.postRenderer();
+    this.postOverlay();
     if (this.sound) {
       const samples = this.game.takeSamples();
       if (samples.length) postMessage({ type: "samples", samples }, { transfer: [samples.buffer] });
@@ -222,6 +232,7 @@ class WorkerGame {
   postSession() {
     const session = /** @type {Session} */ (this.session);
     this.postRenderer();
+    this.postOverlay();
     postMessage({ type: "session", stats: { ...session.stats }, token: session.token.slice(), tick: this.game.tickCount });
   }
 

@@ -136,6 +136,7 @@ export async function boot(canvas, source, options = {}) {
   renderer.onGpuLost = () => { game.forgetGpu(); return game.render(); };
   const inputs = new InputState(players);
   const devices = recording ? null : new Devices(canvas, { width: config.width, height: config.height, overlay });
+  if (devices) devices.overlayWanted = () => game.gamepadOverlay();
   const timing = new FrameTiming(canvas);
   const loop = new Loop({ game, renderer, inputs, devices, recording, stopAt: ticks, fast, timing, onStop, onError });
   const client = new Client({ game, renderer, inputs, devices, loop });
@@ -161,6 +162,7 @@ export async function join(canvas, source, options = {}) {
   }
   renderer.onGpuLost = () => { game.forgetGpu(); return game.render(); };
   const devices = spectate ? null : new Devices(canvas, { width: config.width, height: config.height, overlay });
+  if (devices) devices.overlayWanted = () => game.gamepadOverlay();
   const session = new Session({
     game, renderer, devices, base, room, spectate, stopAt: ticks, window: predictWindow, lead, onStop, onError,
     onReconnecting, onReconnected,

@@ -67,6 +67,7 @@ export class WorkerClient {
     /** @type {{name: string | null, glRenderer: string | null, recovery: object | null}} what draws in the worker */
     this.renderer = { name: null, glRenderer: null, recovery: null };
     this.restores = 0;
+    this.overlayShown = true; // whether the game lets the on-screen gamepad show, as the worker last posted
     /** @type {Array<{call: string, tick: number, ms: number, restoredAt: number | null, rejoined: boolean}>} every call
      *  that ran past its deadline, and whether the game went on from a snapshot (restoredAt) or by rejoining its room */
     this.timeouts = [];
@@ -108,7 +109,9 @@ export class WorkerClient {
     const offscreen = this.canvas.transferControlToOffscreen();
     this.watchdog = new Watchdog({ deadlineMs: this.deadlineMs, onExpired: (call, tick, ms) => this.expired(call, tick, ms) });
     this.sent = new Uint8Array(0); // a fresh worker hears the input at once
+    this.overlayShown = true; // until the fresh worker's game says otherwise
     this.devices = options.recording || options.spectate ? null : new Devices(this.canvas, { width: config.width, height: config.height, overlay: options.overlay });
+    if (this.devices) this.devices.overlayWanted = () => this.overlayShown;
     const ready = new Promise((resolve, reject) => { this.started = { resolve, reject }; });
     worker.onmessage = (event) => this.receive(worker, event.data);
     worker.onerror = (event) => this.failed(new LayerWError(`${config.name}'s game worker failed: ${event.message}`));
@@ -184,6 +187,8 @@ export class WorkerClient {
       if (this.options.onReconnected) this.options.onReconnected();
     } else if (m.type === "renderer") {
       this.renderer = m.renderer;
+    } else if (m.type === "overlay") {
+      this.overlayShown = m.shown;
     } else if (m.type === "canvas") {
       this.handOverCanvas(worker);
     } else if (m.type === "timing") {

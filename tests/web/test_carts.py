@@ -303,3 +303,27 @@ def test_a_cart_on_webgpu_shows_the_native_framebuffer(carts: Callable[[str], tu
     native_hash, frame = native(build, engine, server.files / "cart-watris-webgpu.jsonl")
     assert page.state_hash() == native_hash
     assert np.array_equal(page.pixels(160, 160), frame)
+
+
+# A cart that sets HIDE_GAMEPAD_OVERLAY (SYSTEM_FLAGS bit 1) once its 30th update has run.
+HIDES_OVERLAY = """(module (import "env" "memory" (memory 1 1))
+  (func (export "update")
+    (i32.store (i32.const 0x2000) (i32.add (i32.load (i32.const 0x2000)) (i32.const 1)))
+    (if (i32.ge_u (i32.load (i32.const 0x2000)) (i32.const 30))
+      (then (i32.store8 (i32.const 0x1f) (i32.or (i32.load8_u (i32.const 0x1f)) (i32.const 2)))))))"""
+
+
+@pytest.mark.parametrize("worker", [False, True])
+def test_system_flags_hide_the_on_screen_gamepad(server: StaticServer, play_page: Callable[..., PlayPage],
+                                                  tmp_path: Path, worker: bool) -> None:
+    """The page's on-screen gamepad shows for a cart until its SYSTEM_FLAGS set HIDE_GAMEPAD_OVERLAY,
+    with the game on the page or in a game worker."""
+    bundle = wat_cart(tmp_path, HIDES_OVERLAY, "hides-overlay")
+    src = server.add_game(build_cart(bundle.path, tmp_path / "hides-overlay-build"))
+    page = play_page().open(src, ticks=20, renderer="webgl2", overlay=1, **({"worker": 1} if worker else {}))
+    page.wait_stopped()
+    shown = "getComputedStyle(document.querySelector('.layerw-overlay')).display !== 'none'"
+    assert page.page.evaluate(shown)  # 20 updates: the flag is not set yet
+    page = play_page().open(src, ticks=45, renderer="webgl2", overlay=1, **({"worker": 1} if worker else {}))
+    page.wait_stopped()
+    page.wait(f"!({shown})")
