@@ -323,7 +323,8 @@ def _section(results: dict[str, dict[str, object]], costs: dict[str, float]) -> 
     notes.append(f"V8 = node {_node_version()} (TurboFan after a warm-up run), the same .wasm, no CPU deadline")
     notes.append("native: zig cc -O2 -mcpu=baseline (SSE2) -fno-math-errno -fstack-clash-protection, as the AOT tier's; "
                  "wasm: zig cc --target=wasm32-wasi -O2 -msimd128, wasmtime Cranelift (opt speed, SIMD on); "
-                 "AOT: wasm2c, zig cc -O2 -mcpu=baseline (SIMD128 via simde); sprites = the built game's lw_tick export")
+                 "AOT: wasm2c, zig cc -O2 -fno-slp-vectorize -mcpu=baseline (SIMD128 via simde); "
+                 "sprites = the built game's lw_tick export")
     sprites = _get(results[SPRITES.name], "cpu_ms")
     tick_ms = {name: sprites[name]["median"] / SPRITES.iterations for name in ("native", *costs)}
     without = {name: ratio(tick_ms["native"], tick_ms[name] - cost * 1e3) for name, cost in costs.items()}

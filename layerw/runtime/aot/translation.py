@@ -1,7 +1,7 @@
 """Translation: wasm2c's C for one module, rewritten where the AOT tier's guard pages already give
 what wasm2c's generic code pays for on every access.
 
-Two rewrites, each of text wasm2c 1.0.42 writes exactly once (wabt is pinned; text that moved fails
+Three rewrites, each of text wasm2c 1.0.42 writes exactly once (wabt is pinned; text that moved fails
 the compile with ToolchainError, it is never silently left as it was):
 
 - Loads. A wasm load whose value is unused must still trap when out of bounds; wasm2c keeps such a
@@ -15,6 +15,9 @@ the compile with ToolchainError, it is never silently left as it was):
   load-lane) even in a module whose one memory is a default 32-bit memory; its 8 GiB guard
   reservation bounds those accesses as it bounds the plain loads wasm2c leaves unchecked, so there the
   general check becomes the default one (a compare per access in matmul's middle loop).
+- sqrt. wasm2c tests for a NaN before each f32/f64.sqrt to quiet it portably; x86-64's sqrtss/sqrtsd
+  (what the builtin compiles to, and what wasmtime emits) already return the input NaN quieted, payload
+  and sign kept, so the branch only costs a compare and a jump in n-body's inner loop.
 
 And one fold, where the module's one memory is a default 32-bit memory and the runtime maps it
 with its folded view (``lwaot.h``, ``LW_FOLDED_VIEW``): clang's wasm backend computes a struct
@@ -48,6 +51,10 @@ CORE: tuple[Rewrite, ...] = (
      "#define MEMCHECK_GENERAL(mem, a, t) \\\n  WASM_RT_CHECK_BASE(mem);          \\\n  RANGE_CHECK(mem, a, sizeof(t));\n"
      "#if WASM_RT_MEMCHECK_GUARD_PAGES && IS_SINGLE_UNSHARED_DEFAULT32_MEMORY\n#undef MEMCHECK_GENERAL\n"
      "#define MEMCHECK_GENERAL(mem, a, t) WASM_RT_CHECK_BASE(mem);\n#endif\n"),
+    ("static double wasm_sqrt(double x) {\n  if (UNLIKELY(isnan(x))) {\n    return quiet_nan(x);\n  }\n", (1,),
+     "static double wasm_sqrt(double x) {\n  /* x86-64 sqrtsd quiets a NaN itself */\n"),
+    ("static float wasm_sqrtf(float x) {\n  if (UNLIKELY(isnan(x))) {\n    return quiet_nanf(x);\n  }\n", (1,),
+     "static float wasm_sqrtf(float x) {\n  /* x86-64 sqrtss quiets a NaN itself */\n"),
 )
 # in a module that uses SIMD: all of these, or (no SIMD) none
 SIMD: tuple[Rewrite, ...] = (
