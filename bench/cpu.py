@@ -314,6 +314,7 @@ def _section(results: dict[str, dict[str, object]], costs: dict[str, float]) -> 
         r["overhead_vs_off"] = overhead
         notes.append(f"{name}: epoch +{overhead['epoch'] * 100:.0f}%, fuel +{overhead['fuel'] * 100:.0f}% over off")
     geomeans = {c: {key: _geomean(v) for key, v in by.items()} for c, by in ratios.items()}
+    t.add_row("geomean", "ratio to native", "1.00", *(f"({geomeans[c]['median']:.2f})" for c in COLUMNS), "")
     for key, _, label in RATIOS:
         spread.add_row(label, *(f"{geomeans[c][key]:.2f} ({', '.join(f'{x:.2f}' for x in ratios[c][key])})"
                                 for c in COLUMNS))
@@ -321,9 +322,12 @@ def _section(results: dict[str, dict[str, object]], costs: dict[str, float]) -> 
     notes.append(f"AOT tier geomean: {aot_g['median']:.2f}x native on median CPU time, {aot_g['min']:.2f}x on minimum "
                  "(its whole sandbox on: guard pages, memory cap, a deadline on every call)")
     notes.append(f"V8 = node {_node_version()} (TurboFan after a warm-up run), the same .wasm, no CPU deadline")
+    notes.append("wasmtime's watchdog mode runs the 'wasm off' code (no checks in the guest) in a worker process "
+                 "whose parent kills it past the deadline: its guest speed is the off column")
     notes.append("native: zig cc -O2 -mcpu=baseline (SSE2) -fno-math-errno -fstack-clash-protection, as the AOT tier's; "
                  "wasm: zig cc --target=wasm32-wasi -O2 -msimd128, wasmtime Cranelift (opt speed, SIMD on); "
-                 "AOT: wasm2c, zig cc -O2 -mcpu=baseline (SIMD128 via simde); sprites = the built game's lw_tick export")
+                 "AOT: wasm2c, zig cc -O2 -fno-slp-vectorize -mcpu=baseline (SIMD128 via simde); "
+                 "sprites = the built game's lw_tick export")
     sprites = _get(results[SPRITES.name], "cpu_ms")
     tick_ms = {name: sprites[name]["median"] / SPRITES.iterations for name in ("native", *costs)}
     without = {name: ratio(tick_ms["native"], tick_ms[name] - cost * 1e3) for name, cost in costs.items()}

@@ -48,6 +48,11 @@ CASES = {
     "across the memory's end": f"(drop {access(0xFFF0, 0xE)}))",
     "past 4 GiB by a static offset": "(local.set $x (i32.const -16)) "
                                      "(drop (i32.load offset=0x20 (i32.add (local.get $x) (i32.const 4))))",
+    # a sum kept in a local is folded through its copies until the local it came from changes
+    "sum kept in a local": f"(local $y i32) (local.set $x (i32.const -8)) (local.set $y (i32.add (local.get $x) "
+                           f"(i32.const {8 + OUT}))) (i32.store (local.get $y) (i32.const 0x55667788)) "
+                           "(local.set $x (i32.const 0x100)) (i32.store offset=4 (local.get $y) (i32.load (local.get $y))) "
+                           "(i32.store (local.get $y) (i32.const 7))",
     # after a grow the new page is there in both views, and its wrapped twin too
     "grown page through the mirror": f"(drop (memory.grow (i32.const 1))) {access(-16, 0x10020, 'i32.store')} (i32.const 9)) "
                                      f"(i32.store (i32.const {OUT}) (i32.load (i32.const 0x10010)))",
@@ -59,6 +64,8 @@ def test_folds_the_adds_wasm2c_writes(tmp_path: Path) -> None:
     out = translation.fold(source)
     assert out.count("(lw_folded_base, ") == 1  # the load; not the one with a static offset
     assert "lw_opaque(wasm_rt_local_memory_base + LW_FOLDED_VIEW)" in out
+    kept = translation.fold(translation.rewrite(wasm2c(tmp_path, tick(CASES["sum kept in a local"]))))
+    assert kept.count("(lw_folded_base, ") == 1  # the store right after; not those after $x changes
     no_memory = translation.rewrite(wasm2c(tmp_path, '(module (func (export "f")))'))
     assert translation.fold(no_memory) == no_memory
 

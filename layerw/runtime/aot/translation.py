@@ -1,7 +1,7 @@
 """Translation: wasm2c's C for one module, rewritten where the AOT tier's guard pages already give
 what wasm2c's generic code pays for on every access.
 
-Two rewrites, each of text wasm2c 1.0.42 writes exactly once (wabt is pinned; text that moved fails
+Three rewrites, each of text wasm2c 1.0.42 writes exactly once (wabt is pinned; text that moved fails
 the compile with ToolchainError, it is never silently left as it was):
 
 - Loads. A wasm load whose value is unused must still trap when out of bounds; wasm2c keeps such a
@@ -15,13 +15,17 @@ the compile with ToolchainError, it is never silently left as it was):
   load-lane) even in a module whose one memory is a default 32-bit memory; its 8 GiB guard
   reservation bounds those accesses as it bounds the plain loads wasm2c leaves unchecked, so there the
   general check becomes the default one (a compare per access in matmul's middle loop).
+- sqrt. wasm2c tests for a NaN before each f32/f64.sqrt to quiet it portably; x86-64's sqrtss/sqrtsd
+  (what the builtin compiles to, and what wasmtime emits) already return the input NaN quieted, payload
+  and sign kept, so the branch only costs a compare and a jump in n-body's inner loop.
 
 And one fold, where the module's one memory is a default 32-bit memory and the runtime maps it
 with its folded view (``lwaot.h``, ``LW_FOLDED_VIEW``): clang's wasm backend computes a struct
 field's address as a wrapping ``i32.add`` of a constant and a local (``local.get; i32.const 8;
 i32.add; f32.load``, not ``f32.load offset=8``), which wasm2c writes as a 32-bit add and a
 zero-extension that native code never pays (an ``lea`` per field: the sprites tick ran at 0.79x
-native with them, 0.87x folded). An access right after such an add, with no static offset of its
+native with them, 0.87x folded). An access right after such an add (or through a copy of its sum in
+another local, ``local.set $y``, until the local it came from changes), with no static offset of its
 own, takes ``local + k`` as a 64-bit address in the folded view instead, where the memory is mapped
 again 4 GiB up so that a sum past 2^32 reaches the byte wasm's wrapped sum reaches, and every
 address wasm finds out of bounds still faults (one at or past 2^32 that did not wrap needs a static
@@ -30,6 +34,7 @@ offset, which folded accesses do not have).
 
 from __future__ import annotations
 
+import functools
 import re
 
 from layerw.errors import ToolchainError
@@ -48,6 +53,10 @@ CORE: tuple[Rewrite, ...] = (
      "#define MEMCHECK_GENERAL(mem, a, t) \\\n  WASM_RT_CHECK_BASE(mem);          \\\n  RANGE_CHECK(mem, a, sizeof(t));\n"
      "#if WASM_RT_MEMCHECK_GUARD_PAGES && IS_SINGLE_UNSHARED_DEFAULT32_MEMORY\n#undef MEMCHECK_GENERAL\n"
      "#define MEMCHECK_GENERAL(mem, a, t) WASM_RT_CHECK_BASE(mem);\n#endif\n"),
+    ("static double wasm_sqrt(double x) {\n  if (UNLIKELY(isnan(x))) {\n    return quiet_nan(x);\n  }\n", (1,),
+     "static double wasm_sqrt(double x) {\n  /* x86-64 sqrtsd quiets a NaN itself */\n"),
+    ("static float wasm_sqrtf(float x) {\n  if (UNLIKELY(isnan(x))) {\n    return quiet_nanf(x);\n  }\n", (1,),
+     "static float wasm_sqrtf(float x) {\n  /* x86-64 sqrtss quiets a NaN itself */\n"),
 )
 # in a module that uses SIMD: all of these, or (no SIMD) none
 SIMD: tuple[Rewrite, ...] = (
@@ -91,19 +100,22 @@ _PRELUDE = ('#include "lwaot.h"\n'
 _MOVE = re.compile(r"\s*(var_i\d+) = (var_\w+);")  # a local, a parameter (named or not) or a stack value
 _CONST = re.compile(r"\s*(var_i\d+) = (\d+)u;")
 _ADD = re.compile(r"\s*(var_i\d+) \+= (var_i\d+);")
-_ASSIGN = re.compile(r"\s*(\w+) = [^;]*;")  # one statement: an assignment (its right side may be a load)
+_ASSIGN = re.compile(r"\s*(\w+) (?:[-+*/%&|^]|<<|>>)?= [^;]*;")  # one statement: an assignment (its right side may be a load)
+_COPY = re.compile(r"\s*(var_\w+) = (var_\w+);")  # a value copied from one local or stack value to another
 _STORE = re.compile(r"\s*\w+_store\w*_default32\([^;]*\);")
 _ACCESS = re.compile(r"\b((?:(?:i32|i64|f32|f64)_(?:load|store)(?:8|16|32)?(?:_[su])?|v128_(?:load|store))_default32)"
                      rf"\({_BASE}, (wasm_rt_local_memory_size, &instance->w2c_memory, )\(u64\)\((var_i\d+)\)([,)])")
 FINGERPRINT += "\0fold\0" + "\0".join([_FOLDED_BASE_LINE, _PRELUDE,
-                                        *(r.pattern for r in (_MOVE, _CONST, _ADD, _ASSIGN, _STORE, _ACCESS))])
+                                        *(r.pattern for r in (_MOVE, _CONST, _ADD, _ASSIGN, _COPY, _STORE, _ACCESS))])
 
 
 def fold(source: str) -> str:
-    """``source`` with each access at ``(u64)(var_iA)``, no static offset, made an access to the
+    """``source`` with each access at ``(u64)(var_X)``, no static offset, made an access to the
     folded view at ``(u64)(local) + K`` where ``var_iA = local; var_iB = Ku; var_iA += var_iB;``
-    computed it, up to the first line that is not a plain assignment or store (a label, a branch) or
-    that assigns var_iA or the local. A module without one default 32-bit memory is returned as it is."""
+    computed it and var_X is var_iA or a copy of it (``var_l3 = var_iA;``, then ``var_i2 = var_l3;``),
+    up to the first line that is not a plain or compound assignment or a store (a label, a branch,
+    a call) or that assigns the local; a copy stops standing for the sum once it is assigned. A
+    module without one default 32-bit memory is returned as it is."""
     if FOLDABLE not in source:
         return source
     source = source.replace(FOLDABLE, FOLDABLE + _PRELUDE, 1).replace(_BASE_LINE, _FOLDED_BASE_LINE)
@@ -113,16 +125,30 @@ def fold(source: str) -> str:
         if not (move and const and add and add.groups() == (move.group(1), const.group(1))
                 and const.group(1) != move.group(1)):
             continue
-        sum_var, local, k = move.group(1), move.group(2), int(const.group(2))
+        local, k = move.group(2), int(const.group(2))
+        sums = {move.group(1)}  # the names holding local + k here
         for j in range(i + 3, len(lines)):
             assigned = _ASSIGN.fullmatch(lines[j])
             if not (assigned or _STORE.fullmatch(lines[j])):
                 break
-            access = _ACCESS.search(lines[j])
-            if access is not None and access.group(3) == sum_var:
-                name, rest, _, after = access.groups()
-                folded = f"{name}(lw_folded_base, {rest}(u64)({local}) + {k}ull{after}"
-                lines[j] = lines[j][:access.start()] + folded + lines[j][access.end():]
-            if assigned and assigned.group(1) in (sum_var, local):
+            lines[j] = _ACCESS.sub(functools.partial(_folded, sums=sums, local=local, k=k), lines[j])
+            if assigned is None:
+                continue
+            target = assigned.group(1)
+            if target == local:
+                break
+            copy = _COPY.fullmatch(lines[j])
+            if copy is not None and copy.group(2) in sums:
+                sums.add(target)
+            else:
+                sums.discard(target)
+            if not sums:
                 break
     return "\n".join(lines)
+
+
+def _folded(access: re.Match[str], sums: set[str], local: str, k: int) -> str:
+    name, rest, var, after = access.groups()
+    if var not in sums:
+        return access.group(0)
+    return f"{name}(lw_folded_base, {rest}(u64)({local}) + {k}ull{after}"
