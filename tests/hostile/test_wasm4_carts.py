@@ -36,10 +36,10 @@ def load(tmp_path: Path, engine: Engine, name: str) -> CartGame:
 @pytest.mark.parametrize("name", sorted(p.name for p in HOSTILE.glob("*.wat")))
 def test_hostile_carts_run_bounded(name: str, tmp_path: Path, engine: Engine, caplog: pytest.LogCaptureFixture) -> None:
     with load(tmp_path, engine, name) as game:
-        started = time.perf_counter()
+        started = time.thread_time()  # the CPU the ticks took: bounded by the cart's CPU limit, whatever the machine's load
         for _ in range(5):
             game.tick(InputState(1))
-        assert time.perf_counter() - started < 2.0
+        assert time.thread_time() - started < 2.0
         assert game.tick_count == 5 and len(game.state_hash()) == 64
         assert game.take_new_textures()[0][1].shape == (160, 160, 4)
         if name in TRACEF:
