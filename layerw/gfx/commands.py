@@ -20,6 +20,7 @@ import numpy as np
 
 from layerw import abi
 from layerw.errors import CommandListError, GpuStreamError
+from layerw.gfx.gpurun import RUN_OPS, find_run
 from layerw.gfx.gpustream import PASS_FORMATS, Command, command_size, parse_command
 
 # One quad on the GPU, laid out like abi.SPRITE so sprite records upload with a plain copy:
@@ -208,12 +209,19 @@ def parse(buf: bytes | bytearray | memoryview, length: int | None = None) -> Fra
 
     at = 0
     header, gpu, fast_formats = _HEADER.unpack_from, frame.gpu.append, _FAST
+    look_from = 0  # where a run of repeated pass-command blocks (gpurun) may start
     while at < end:
         if at + _HEADER.size > end:
             raise CommandListError(f"truncated command header at byte {at} of {end}")
         code, count, arg, _ = header(mv, at)
         fast = fast_formats.get(code)
         if fast is not None and count == 1 and arg == 0 and at + fast[1] <= end:
+            if at >= look_from and code in RUN_OPS:
+                run, look_from = find_run(mv, at, end)
+                if run is not None:
+                    gpu(run)
+                    at += run.nbytes
+                    continue
             gpu(fast[0](mv, at))
             at += fast[1]
             continue

@@ -24,6 +24,7 @@ from layerw import abi
 from layerw.errors import GpuStreamError, ShaderError
 from layerw.gfx.gpucheck import GpuChecker
 from layerw.gfx.gpuresources import BIND_GROUP, BUFFER, LAYOUT, PIPELINE, SAMPLER, SHADER, TEXTURE
+from layerw.gfx.gpurun import FIELD_TYPES, PassRun
 from layerw.gfx.gpustream import CODE, LAYOUTS, Command, GpuCommand
 
 _FORMATS = list(abi.GPU_TEXTURE_FORMATS)
@@ -89,6 +90,9 @@ class GpuReplay:
         groups, methods = self.groups, self._methods
         rp: Any = None  # the open pass (the checker made sure pass commands come inside one)
         for cmd in commands:
+            if type(cmd) is PassRun:
+                self._run(rp, cmd)
+                continue
             if type(cmd) is not tuple:
                 methods[cmd.op.code](cmd, cmd.rec)  # type: ignore[union-attr]
                 rp = self.pass_
@@ -103,6 +107,19 @@ class GpuReplay:
             else:
                 methods[code](None, _RECORDS[code]._make(cmd[4:]))
         self._submit()
+
+    def _run(self, rp: Any, run: PassRun) -> None:
+        """A run's commands in order, their arguments taken from its columns a column at a time."""
+        calls = {_SET_BIND_GROUP: rp.set_bind_group, _DRAW: rp.draw, _DRAW_INDEXED: rp.draw_indexed}
+        block, repeats = len(run.codes), len(run.rows)
+        args: list[Any] = [None] * len(run)
+        for slot, code in enumerate(run.codes):
+            columns = [run.column(slot, f).tolist() for f in range(len(FIELD_TYPES[code]))]
+            if code == _SET_BIND_GROUP:
+                columns[1] = list(map(self.groups.__getitem__, columns[1]))
+            args[slot::block] = zip(*columns, strict=True)
+        for call, values in zip([calls[c] for c in run.codes] * repeats, args, strict=True):
+            call(*values)
 
     def _submit(self) -> None:
         if self.encoder is not None:

@@ -12,12 +12,15 @@ import re
 import struct
 from collections import namedtuple
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
 from layerw import abi
 from layerw.errors import GpuStreamError
+
+if TYPE_CHECKING:
+    from layerw.gfx.gpurun import PassRun
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 
@@ -88,12 +91,12 @@ class GpuCommand:
         return self.op.name
 
 
-Command = GpuCommand | PassCommand
+Command = Union[GpuCommand, PassCommand, "PassRun"]  # noqa: UP007 (a forward reference: gpurun imports this module)
 
 
 def name_of(cmd: Command) -> str:
     """The op name of a parsed GPU command (a GpuCommand or a pass command's tuple)."""
-    return abi.GPU_OP_BY_CODE[cmd[0]].name if isinstance(cmd, tuple) else cmd.op.name
+    return abi.GPU_OP_BY_CODE[cmd[0]].name if isinstance(cmd, tuple) else cmd.name
 
 
 def where(cmd: Command, index: int) -> str:
