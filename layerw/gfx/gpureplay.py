@@ -111,15 +111,31 @@ class GpuReplay:
     def _run(self, rp: Any, run: PassRun) -> None:
         """A run's commands in order, their arguments taken from its columns a column at a time."""
         calls = {_SET_BIND_GROUP: rp.set_bind_group, _DRAW: rp.draw, _DRAW_INDEXED: rp.draw_indexed}
-        block, repeats = len(run.codes), len(run.rows)
-        args: list[Any] = [None] * len(run)
+        f = [calls[code] for code in run.codes]
+        a: list[Any] = []
         for slot, code in enumerate(run.codes):
-            columns = [run.column(slot, f).tolist() for f in range(len(FIELD_TYPES[code]))]
+            columns = [run.column(slot, field).tolist() for field in range(len(FIELD_TYPES[code]))]
             if code == _SET_BIND_GROUP:
                 columns[1] = list(map(self.groups.__getitem__, columns[1]))
-            args[slot::block] = zip(*columns, strict=True)
-        for call, values in zip([calls[c] for c in run.codes] * repeats, args, strict=True):
-            call(*values)
+            a.append(zip(*columns, strict=True))
+        if len(f) == 1:  # one loop per block size (MAX_BLOCK of them): a call per command, as a plain program makes
+            for x in a[0]:
+                f[0](*x)
+        elif len(f) == 2:
+            for x, y in zip(*a, strict=True):
+                f[0](*x)
+                f[1](*y)
+        elif len(f) == 3:
+            for x, y, z in zip(*a, strict=True):
+                f[0](*x)
+                f[1](*y)
+                f[2](*z)
+        else:
+            for x, y, z, t in zip(*a, strict=True):
+                f[0](*x)
+                f[1](*y)
+                f[2](*z)
+                f[3](*t)
 
     def _submit(self) -> None:
         if self.encoder is not None:
