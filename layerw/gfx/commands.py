@@ -20,8 +20,8 @@ import numpy as np
 
 from layerw import abi
 from layerw.errors import CommandListError, GpuStreamError
-from layerw.gfx.gpurun import RUN_OPS, find_run
-from layerw.gfx.gpustream import PASS_FORMATS, Command, command_size, parse_command
+from layerw.gfx.gpurun import RUN_OPS, FrameCommand, find_run
+from layerw.gfx.gpustream import PASS_FORMATS, command_size, parse_command
 
 # One quad on the GPU, laid out like abi.SPRITE so sprite records upload with a plain copy:
 # top-left and size before rotation, source rect in texels of the batch's texture, rotation about
@@ -82,7 +82,7 @@ class Frame:
     instances: np.ndarray = field(default_factory=lambda: np.empty(0, INSTANCE))
     vertices: np.ndarray = field(default_factory=lambda: np.empty(0, abi.VERTEX.dtype))
     transforms: np.ndarray = field(default_factory=lambda: np.array([IDENTITY], np.float32))
-    gpu: list[Command] = field(default_factory=list)  # GPU commands in order, drawn before the 2D batches
+    gpu: list[FrameCommand] = field(default_factory=list)  # GPU commands in order, drawn before the 2D batches
 
 
 # Converters take records as an (n, words) float32 array and write instances into ``out``, an

@@ -37,8 +37,8 @@ from layerw.gfx.gpuresources import (
     Texture,
     VertexSlot,
 )
-from layerw.gfx.gpurun import PassRun
-from layerw.gfx.gpustream import CODE, LAYOUTS, OP, Command, GpuCommand, PassCommand, where
+from layerw.gfx.gpurun import FrameCommand, PassRun
+from layerw.gfx.gpustream import CODE, LAYOUTS, OP, GpuCommand, PassCommand, where
 from layerw.gfx.wgslloops import endless_loops
 
 _BUF_USAGE = sum(abi.GPU_BUFFER_USAGE.values())
@@ -92,7 +92,7 @@ class GpuChecker:
         self.width, self.height = width, height
         self.table = GpuTable()
 
-    def check(self, commands: Sequence[Command]) -> bool:
+    def check(self, commands: Sequence[FrameCommand]) -> bool:
         """Check one frame's commands (and adopt its table); True when a pass draws into the frame."""
         table = self.table.copy()
         frame = _FrameCheck(table, self.width, self.height)

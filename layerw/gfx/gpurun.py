@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from layerw import abi
-from layerw.gfx.gpustream import CODE, OP, PASS_FORMATS, PassCommand
+from layerw.gfx.gpustream import CODE, OP, PASS_FORMATS, Command, PassCommand
 
 RUN_OPS = frozenset(CODE[n] for n in ("SET_BIND_GROUP", "DRAW", "DRAW_INDEXED"))
 MAX_BLOCK = 4  # commands per block
@@ -66,6 +66,9 @@ class PassRun:
             data = row.tobytes()
             out.extend(f.unpack_from(data, 4 * off) for f, off in zip(formats, self.offsets, strict=True))
         return out
+
+
+FrameCommand = Command | PassRun  # what commands.parse lists of a frame's GPU commands
 
 
 def find_run(mv: memoryview, at: int, end: int) -> tuple[PassRun | None, int]:

@@ -12,8 +12,8 @@ from layerw import abi
 from layerw.errors import GpuStreamError, RenderError
 from layerw.gfx.commands import parse
 from layerw.gfx.gpucheck import GpuChecker
-from layerw.gfx.gpurun import MIN_REPEATS, PassRun
-from layerw.gfx.gpustream import CODE, Command
+from layerw.gfx.gpurun import MIN_REPEATS, FrameCommand, PassRun
+from layerw.gfx.gpustream import CODE
 from layerw.gfx.gpuwriter import GpuWriter
 from layerw.gfx.renderer import WgpuRenderer
 from tests.gfx.gpucases import RUNS, blocks, prelude
@@ -33,7 +33,7 @@ def quads(w: GpuWriter, i: int) -> None:
     w.draw(4, 1, 0, i % 3)
 
 
-def single(commands: list[Command]) -> list[Command]:
+def single(commands: list[FrameCommand]) -> list[FrameCommand]:
     """The commands with every run taken apart into its single commands."""
     return [c for cmd in commands for c in (cmd.commands() if isinstance(cmd, PassRun) else [cmd])]
 
