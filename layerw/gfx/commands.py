@@ -20,7 +20,8 @@ import numpy as np
 
 from layerw import abi
 from layerw.errors import CommandListError, GpuStreamError
-from layerw.gfx.gpustream import PASS_FORMATS, Command, command_size, parse_command
+from layerw.gfx.gpurun import RUN_OPS, FrameCommand, find_run
+from layerw.gfx.gpustream import PASS_FORMATS, command_size, parse_command
 
 # One quad on the GPU, laid out like abi.SPRITE so sprite records upload with a plain copy:
 # top-left and size before rotation, source rect in texels of the batch's texture, rotation about
@@ -81,7 +82,7 @@ class Frame:
     instances: np.ndarray = field(default_factory=lambda: np.empty(0, INSTANCE))
     vertices: np.ndarray = field(default_factory=lambda: np.empty(0, abi.VERTEX.dtype))
     transforms: np.ndarray = field(default_factory=lambda: np.array([IDENTITY], np.float32))
-    gpu: list[Command] = field(default_factory=list)  # GPU commands in order, drawn before the 2D batches
+    gpu: list[FrameCommand] = field(default_factory=list)  # GPU commands in order, drawn before the 2D batches
 
 
 # Converters take records as an (n, words) float32 array and write instances into ``out``, an
@@ -208,12 +209,19 @@ def parse(buf: bytes | bytearray | memoryview, length: int | None = None) -> Fra
 
     at = 0
     header, gpu, fast_formats = _HEADER.unpack_from, frame.gpu.append, _FAST
+    look_from = 0  # where a run of repeated pass-command blocks (gpurun) may start
     while at < end:
         if at + _HEADER.size > end:
             raise CommandListError(f"truncated command header at byte {at} of {end}")
         code, count, arg, _ = header(mv, at)
         fast = fast_formats.get(code)
         if fast is not None and count == 1 and arg == 0 and at + fast[1] <= end:
+            if at >= look_from and code in RUN_OPS:
+                run, look_from = find_run(mv, at, end)
+                if run is not None:
+                    gpu(run)
+                    at += run.nbytes
+                    continue
             gpu(fast[0](mv, at))
             at += fast[1]
             continue

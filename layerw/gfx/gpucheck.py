@@ -37,7 +37,8 @@ from layerw.gfx.gpuresources import (
     Texture,
     VertexSlot,
 )
-from layerw.gfx.gpustream import CODE, LAYOUTS, OP, Command, GpuCommand, where
+from layerw.gfx.gpurun import FrameCommand, PassRun
+from layerw.gfx.gpustream import CODE, LAYOUTS, OP, GpuCommand, PassCommand, where
 from layerw.gfx.wgslloops import endless_loops
 
 _BUF_USAGE = sum(abi.GPU_BUFFER_USAGE.values())
@@ -91,12 +92,15 @@ class GpuChecker:
         self.width, self.height = width, height
         self.table = GpuTable()
 
-    def check(self, commands: Sequence[Command]) -> bool:
+    def check(self, commands: Sequence[FrameCommand]) -> bool:
         """Check one frame's commands (and adopt its table); True when a pass draws into the frame."""
         table = self.table.copy()
         frame = _FrameCheck(table, self.width, self.height)
-        fast = frame.fast
-        for i, cmd in enumerate(commands):
+        fast, i = frame.fast, 0
+        for cmd in commands:
+            if type(cmd) is PassRun:
+                i = _check_run(frame, cmd, i)
+                continue
             try:
                 if type(cmd) is tuple:
                     fast(cmd)
@@ -104,6 +108,7 @@ class GpuChecker:
                     frame.command(cmd)  # type: ignore[arg-type]
             except GpuStreamError as e:
                 raise GpuStreamError(f"{where(cmd, i)}: {e}") from None
+            i += 1
         if frame.pass_state is not None:
             raise GpuStreamError("the frame ends inside a render pass or compute pass (no END_PASS)")
         self.table = table
@@ -111,6 +116,37 @@ class GpuChecker:
 
     def reset(self) -> None:
         self.table = GpuTable()
+
+
+def _check_run(frame: _FrameCheck, run: PassRun, i: int) -> int:
+    """Check a run of pass-command blocks whose first command is the frame's GPU command ``i``; the
+    index after it. The first block is checked as single commands while the pass is not set for the
+    column checks (its draw checks the bound groups), and every block after it too where a column
+    check does not pass: the same verdicts and messages as when no run is found."""
+    first = 0
+    if not frame.run_ready(run):
+        _each(frame, run.commands(0, 1), i)
+        first = 1
+    if not (frame.run_ready(run) and frame.run(run, first)):
+        _each(frame, run.commands(first), i + first * len(run.codes))
+    return i + len(run)
+
+
+def _each(frame: _FrameCheck, commands: list[PassCommand], i: int) -> None:
+    """Check pass commands one at a time, the first being the frame's GPU command ``i``."""
+    for cmd in commands:
+        try:
+            frame.fast(cmd)
+        except GpuStreamError as e:
+            raise GpuStreamError(f"{where(cmd, i)}: {e}") from None
+        i += 1
+
+
+def _fits(p: Pipeline, pipeline_handle: int, i: int, g: BindGroup | None) -> bool:
+    """Whether bind group ``g`` at index ``i`` fits pipeline ``p`` (set as ``pipeline_handle``)."""
+    if p.layouts:
+        return i >= len(p.layouts) or (g is not None and g.layout == p.layouts[i])
+    return g is None or g.pipeline == pipeline_handle
 
 
 class _FrameCheck:
@@ -204,11 +240,65 @@ class _FrameCheck:
     def _check_group(self, state: PassState, p: Pipeline, i: int) -> None:
         """The bind group at index ``i`` fits pipeline ``p`` (an explicit layout needs one at every index)."""
         g = state.groups.get(i)
+        if _fits(p, state.pipeline_handle, i, g):
+            return
         if p.layouts:
-            if i < len(p.layouts) and (g is None or g.layout != p.layouts[i]):
-                raise GpuStreamError(f"group {i} needs a bind group of layout {p.layouts[i]}")
-        elif g is not None and g.pipeline != state.pipeline_handle:
-            raise GpuStreamError(f"bind group at {i} was made for another pipeline's auto layout")
+            raise GpuStreamError(f"group {i} needs a bind group of layout {p.layouts[i]}")
+        raise GpuStreamError(f"bind group at {i} was made for another pipeline's auto layout")
+
+    def run_ready(self, run: PassRun) -> bool:
+        """Whether the pass is set for ``run``'s column checks: a render pass whose pipeline has its
+        groups checked and every vertex slot (and the index buffer, for indexed draws) bound."""
+        state = self.pass_state
+        return (state is not None and not state.compute and state.pipeline is not None and state.groups_checked
+                and all(slot in state.vertex for slot in range(len(state.pipeline.slots)))
+                and (state.index is not None or _DRAW_INDEXED not in run.codes))
+
+    def run(self, run: PassRun, first: int) -> bool:
+        """Check repeats ``first`` .. of ``run`` (the pass being ``run_ready``) a column at a time:
+        what the single-command checks accept, on every row at once. False, with nothing changed,
+        where any row would need more than the single-command hot path's compares."""
+        state = self.pass_state
+        assert state is not None and state.pipeline is not None
+        p, rows = state.pipeline, len(run.rows) - first
+        vertex_end, instance_end = (min(end, 2**62) for end in self._limits(state))  # int64 compares below
+        groups: dict[int, BindGroup] = {}
+        draws = vertices = 0
+        for slot, code in enumerate(run.codes):
+            def col(field: int, slot: int = slot) -> np.ndarray:
+                return run.column(slot, field)[first:].astype(np.int64)
+            if code == _SET_BIND_GROUP:
+                index, handle = col(0), col(1)
+                if not (index == index[0]).all():
+                    return False
+                for h in np.unique(handle).tolist():
+                    group = self.table.resources.get((BIND_GROUP, h))
+                    if not (index[0] < _MAX_BIND_GROUPS and isinstance(group, BindGroup)
+                            and _fits(p, state.pipeline_handle, int(index[0]), group)):
+                        return False
+                    if h == handle[-1]:
+                        groups[int(index[0])] = group
+                continue
+            if code == _DRAW:
+                count, instances, first_vertex, first_instance = col(0), col(1), col(2), col(3)
+                if (first_vertex + count > vertex_end).any():
+                    return False
+            else:  # DRAW_INDEXED: the indices it reads are inside the bound index buffer
+                assert state.index is not None
+                count, instances, first_index, first_instance = col(0), col(1), col(2), col(4)
+                bound, size = state.index
+                if ((first_index + count) * size > bound).any():
+                    return False
+            each = count.astype(np.uint64) * instances.astype(np.uint64)
+            if (first_instance + instances > instance_end).any() or int(each.max()) > _MAX_VERTICES:
+                return False
+            draws, vertices = draws + rows, vertices + int(each.sum())
+        if self.draws + draws > _MAX_DRAWS or self.vertices + vertices > _MAX_VERTICES:
+            return False
+        self.draws += draws
+        self.vertices += vertices
+        state.groups.update(groups)
+        return True
 
     def command(self, cmd: GpuCommand) -> None:
         in_pass = self.pass_state is not None

@@ -9,6 +9,7 @@ Restores and joins: the game declares its resources again (``lw_gpu_fresh``): th
 marks a fresh instance, which a start and a join make (a restore, in place or not, clears the mark
 too), and the game's first frame after it RESETs and declares everything, so pixels after a
 restore are those of the uninterrupted run.
+Shaders are compiled with their loops bounded (``wgslloops.bound_loops``), as browsers compile them.
 If wgpu still rejects something the checker let through (a shader that does not compile, a
 binding the shader does not declare), the game's GPU resources are dropped and the error is a
 ``GpuStreamError`` (``ShaderError`` for WGSL, with its line): the device stays usable.
@@ -24,7 +25,9 @@ from layerw import abi
 from layerw.errors import GpuStreamError, ShaderError
 from layerw.gfx.gpucheck import GpuChecker
 from layerw.gfx.gpuresources import BIND_GROUP, BUFFER, LAYOUT, PIPELINE, SAMPLER, SHADER, TEXTURE
-from layerw.gfx.gpustream import CODE, LAYOUTS, Command, GpuCommand
+from layerw.gfx.gpurun import FIELD_TYPES, FrameCommand, PassRun
+from layerw.gfx.gpustream import CODE, LAYOUTS, GpuCommand
+from layerw.gfx.wgslloops import bound_loops
 
 _FORMATS = list(abi.GPU_TEXTURE_FORMATS)
 _VFORMATS = list(abi.GPU_VERTEX_FORMATS)
@@ -70,7 +73,7 @@ class GpuReplay:
         self.pass_: Any = None  # the render pass being recorded
         self._methods: dict[int, Any] = {op.code: getattr(self, "_" + op.name.lower()) for op in abi.GPU_OPS}
 
-    def run(self, commands: Sequence[Command]) -> bool:
+    def run(self, commands: Sequence[FrameCommand]) -> bool:
         """Check, then replay one frame's commands; True when a pass drew into the frame's target."""
         drew = self.checker.check(commands)
         try:
@@ -84,11 +87,14 @@ class GpuReplay:
             raise
         return drew
 
-    def _replay(self, commands: Sequence[Command]) -> None:
+    def _replay(self, commands: Sequence[FrameCommand]) -> None:
         self.encoder = self.pass_ = None
         groups, methods = self.groups, self._methods
         rp: Any = None  # the open pass (the checker made sure pass commands come inside one)
         for cmd in commands:
+            if type(cmd) is PassRun:
+                self._run(rp, cmd)
+                continue
             if type(cmd) is not tuple:
                 methods[cmd.op.code](cmd, cmd.rec)  # type: ignore[union-attr]
                 rp = self.pass_
@@ -103,6 +109,35 @@ class GpuReplay:
             else:
                 methods[code](None, _RECORDS[code]._make(cmd[4:]))
         self._submit()
+
+    def _run(self, rp: Any, run: PassRun) -> None:
+        """A run's commands in order, their arguments taken from its columns a column at a time."""
+        calls = {_SET_BIND_GROUP: rp.set_bind_group, _DRAW: rp.draw, _DRAW_INDEXED: rp.draw_indexed}
+        f = [calls[code] for code in run.codes]
+        a: list[Any] = []
+        for slot, code in enumerate(run.codes):
+            columns = [run.column(slot, field).tolist() for field in range(len(FIELD_TYPES[code]))]
+            if code == _SET_BIND_GROUP:
+                columns[1] = list(map(self.groups.__getitem__, columns[1]))
+            a.append(zip(*columns, strict=True))
+        if len(f) == 1:  # one loop per block size (MAX_BLOCK of them): a call per command, as a plain program makes
+            for x in a[0]:
+                f[0](*x)
+        elif len(f) == 2:
+            for x, y in zip(*a, strict=True):
+                f[0](*x)
+                f[1](*y)
+        elif len(f) == 3:
+            for x, y, z in zip(*a, strict=True):
+                f[0](*x)
+                f[1](*y)
+                f[2](*z)
+        else:
+            for x, y, z, t in zip(*a, strict=True):
+                f[0](*x)
+                f[1](*y)
+                f[2](*z)
+                f[3](*t)
 
     def _submit(self) -> None:
         if self.encoder is not None:
@@ -169,7 +204,7 @@ class GpuReplay:
 
     def _shader(self, cmd: GpuCommand, r: Any) -> None:
         try:
-            self.objects[(SHADER, r.handle)] = self.device.create_shader_module(code=cmd.text)
+            self.objects[(SHADER, r.handle)] = self.device.create_shader_module(code=bound_loops(cmd.text))
         except self._wgpu.GPUError as e:
             raise shader_error(e) from e
 

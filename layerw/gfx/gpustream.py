@@ -12,7 +12,7 @@ import re
 import struct
 from collections import namedtuple
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -91,12 +91,22 @@ class GpuCommand:
 Command = GpuCommand | PassCommand
 
 
-def name_of(cmd: Command) -> str:
+class Named(Protocol):
+    """What a command other than a pass command's tuple tells of itself (a GpuCommand, a gpurun.PassRun)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def at(self) -> int: ...
+
+
+def name_of(cmd: PassCommand | Named) -> str:
     """The op name of a parsed GPU command (a GpuCommand or a pass command's tuple)."""
-    return abi.GPU_OP_BY_CODE[cmd[0]].name if isinstance(cmd, tuple) else cmd.op.name
+    return abi.GPU_OP_BY_CODE[cmd[0]].name if isinstance(cmd, tuple) else cmd.name
 
 
-def where(cmd: Command, index: int) -> str:
+def where(cmd: PassCommand | Named, index: int) -> str:
     """Where a parsed GPU command is: its op, its place among the frame's GPU commands and (when
     kept) its byte offset in the command list."""
     at = "" if isinstance(cmd, tuple) else f", byte {cmd.at}"

@@ -213,6 +213,13 @@ class WgpuRenderer(Renderer):
             raise RenderError(f"the GPU rejected a frame: {e}") from e
 
     def _render(self, frame: Frame) -> None:
+        drew = False
+        if frame.gpu:
+            if self._gpu is None:
+                self._gpu = GpuReplay(self.device, self.target_view, self.width, self.height)
+            drew = self._gpu.run(frame.gpu)
+            if drew and frame.clear is None and not frame.batches:
+                return  # the GPU passes drew the frame and nothing 2D goes over it: a 2D pass would change no pixel
         cameras = np.zeros((len(frame.transforms), self._stride // 4), np.float32)
         cameras[:, :6] = frame.transforms
         cameras[:, 6:8] = (self.width, self.height)
@@ -226,11 +233,6 @@ class WgpuRenderer(Renderer):
             queue.write_buffer(self._buffer, quads_at, frame.instances)
         if len(frame.vertices):
             queue.write_buffer(self._buffer, verts_at, frame.vertices)
-        drew = False
-        if frame.gpu:
-            if self._gpu is None:
-                self._gpu = GpuReplay(self.device, self.target_view, self.width, self.height)
-            drew = self._gpu.run(frame.gpu)
         clear = frame.clear if frame.clear is not None else 0xFF000000
         encoder = self.device.create_command_encoder()
         rp = encoder.begin_render_pass(color_attachments=[{  # 2D over what the GPU passes drew, unless it clears

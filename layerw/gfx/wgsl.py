@@ -14,7 +14,7 @@ from typing import Any
 from layerw.errors import ShaderError
 from layerw.gfx.gpureplay import shader_error
 from layerw.gfx.renderer import request_device
-from layerw.gfx.wgslloops import endless_loops
+from layerw.gfx.wgslloops import bound_loops, endless_loops
 
 SUFFIX = ".wgsl"
 
@@ -26,6 +26,7 @@ def check_source(name: str, code: str, device: Any) -> None:
 
     try:
         device.create_shader_module(code=code)
+        device.create_shader_module(code=bound_loops(code))  # as frames compile it: the lines are the same
     except wgpu.GPUError as e:
         raise shader_error(e, name) from e
     for line in endless_loops(code)[:1]:

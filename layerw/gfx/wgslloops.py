@@ -1,12 +1,15 @@
 """Endless WGSL loops, found before a shader reaches the GPU: ``loop {}``, ``while true`` and
-``for (;;)`` whose body has no ``break`` or ``return`` (in it or in a loop inside it).
+``for (;;)`` whose body has no ``break`` or ``return`` (in it or in a loop inside it); and every
+loop bounded (``bound_loops``) before a shader is compiled for a frame, natively and in browsers.
 
 A WGSL loop can run as long as a driver lets it: lavapipe cuts every loop at 65535 iterations
 (Mesa's gallivm limit), a desktop driver's watchdog resets the GPU after a second or two (a lost
 device), and nothing else bounds it. Whether a loop ends is undecidable in general; this check
 refuses the loops that cannot end at all, so a guest's typo fails ``layerw build`` with its line
 rather than stalling a player's GPU. Loops with a condition (``for (...; i < n; ...)``, ``while c``)
-pass, however long they run.
+pass, however long they run: ``bound_loops`` gives each loop a counter that breaks it after
+``abi.GPU_MAX_LOOP_ITERATIONS`` iterations each time it is entered, so a data-dependent loop ends
+the same way on every driver (lavapipe's own cut, everywhere) instead of at a watchdog's reset.
 """
 
 from __future__ import annotations
@@ -14,11 +17,16 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 
+from layerw import abi
+
 # A loop head up to its body's "{": `loop`, `while true` (parenthesised or not), `for` with an empty condition
 _HEADS = re.compile(r"\bloop\s*\{|\bwhile\s*(?:\(\s*true\s*\)|true)\s*\{|\bfor\s*\([^;()]*;\s*;[^)]*\)\s*\{")
 _EXIT = re.compile(r"\b(?:break|return)\b")
 _TOKENS = re.compile(r"//|/\*|\*/|\n")
 _BRACES = re.compile(r"[{}]")
+# Any loop head up to its body's "{" (a WGSL condition or for-header holds no braces)
+_LOOPS = re.compile(r"\bloop\s*\{|\bwhile\b[^{]*\{|\bfor\s*\([^{]*\{")
+COUNTER = "lw_loop_"  # + the loop's number: the counter bound_loops declares before the loop
 
 
 def strip_comments(code: str) -> str:
@@ -67,3 +75,19 @@ def endless_loops(code: str) -> list[int]:
             counted = head.start()
             lines.append(line)
     return lines
+
+
+def bound_loops(code: str) -> str:
+    """``code`` without comments, each loop preceded by a counter of its own and its body opening
+    with a break once the counter reaches ``abi.GPU_MAX_LOOP_ITERATIONS``. Lines stay where they
+    were (a compiler's line numbers hold), and a loop's own counter keeps a uniform loop uniform."""
+    text = strip_comments(code)
+    out: list[str] = []
+    at = 0
+    for n, head in enumerate(_LOOPS.finditer(text)):
+        name = f"{COUNTER}{n}"
+        out += [text[at:head.start()], f"var {name}: u32 = 0u; ", head.group(),
+                f" if {name} >= {abi.GPU_MAX_LOOP_ITERATIONS}u {{ break; }} {name} += 1u;"]
+        at = head.end()
+    out.append(text[at:])
+    return "".join(out)

@@ -61,6 +61,7 @@ def c_header(banner: str, struct: object) -> str:
         f"#define LW_GPU_UNIFORM_ALIGN {abi.GPU_UNIFORM_ALIGN}",
         f"#define LW_GPU_MAX_WORKGROUPS {abi.GPU_MAX_WORKGROUPS}u",
         f"#define LW_GPU_MAX_WORKGROUPS_PER_DIMENSION {abi.GPU_MAX_WORKGROUPS_PER_DIMENSION}u",
+        f"#define LW_GPU_MAX_LOOP_ITERATIONS {abi.GPU_MAX_LOOP_ITERATIONS}u",
     ]
     defs += [f"#define LW_GPU_KIND_{k} {v}" for k, v in abi.GPU_KINDS.items()]
     defs += [f"#define LW_GPU_BUFFER_{k} {v}" for k, v in abi.GPU_BUFFER_USAGE.items()]

@@ -20,6 +20,7 @@ import { GpuStreamError, ShaderError } from "./errors.js";
 import { GpuChecker } from "./gpucheck.js";
 import { BIND_GROUP, BUFFER, LAYOUT, PIPELINE, SAMPLER, SHADER, TEXTURE, key, unkey } from "./gpuresources.js";
 import { CODE } from "./gpustream.js";
+import { boundLoops } from "./wgslloops.js";
 
 const BLENDS = {
   replace: undefined,
@@ -190,7 +191,7 @@ export class GpuReplay {
         break;
       }
       case "SHADER": {
-        const module = dev.createShaderModule({ code: cmd.text });
+        const module = dev.createShaderModule({ code: boundLoops(cmd.text) }); // as natively: every loop bounded
         const epoch = this.epoch;
         module.getCompilationInfo().then((info) => {
           if (info.messages.some((m) => m.type === "error")) this.fail(shaderError(info.messages), epoch);

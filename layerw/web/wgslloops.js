@@ -1,13 +1,19 @@
 // Endless WGSL loops (a port of layerw/gfx/wgslloops.py, the same lines): `loop {}`, `while true`
 // and `for (;;)` whose body has no `break` or `return` (in it or in a loop inside it). Whether a
 // loop ends is undecidable in general; these cannot end at all, and a GPU would run them until a
-// driver stops it.
+// driver stops it. `boundLoops` gives every loop a counter that breaks it after
+// GPU_LIMITS.MAX_LOOP_ITERATIONS iterations each time it is entered, the same text as natively.
+
+import { GPU_LIMITS } from "./abi.js";
 
 // A loop head up to its body's "{": `loop`, `while true` (parenthesised or not), `for` with an empty condition
 const HEADS = /\bloop\s*\{|\bwhile\s*(?:\(\s*true\s*\)|true)\s*\{|\bfor\s*\([^;()]*;\s*;[^)]*\)\s*\{/g;
 const EXIT = /\b(?:break|return)\b/g;
 const TOKENS = /\/\/|\/\*|\*\/|\n/g;
 const BRACES = /[{}]/g;
+// Any loop head up to its body's "{" (a WGSL condition or for-header holds no braces)
+const LOOPS = /\bloop\s*\{|\bwhile\b[^{]*\{|\bfor\s*\([^{]*\{/g;
+const COUNTER = "lw_loop_"; // + the loop's number: the counter boundLoops declares before the loop
 
 /** `code` with its comments (line comments, and block comments, which nest) dropped, its newlines kept. */
 export function stripComments(code) {
@@ -66,4 +72,27 @@ export function endlessLoops(code) {
     }
   }
   return lines;
+}
+
+/**
+ * `code` without comments, each loop preceded by a counter of its own and its body opening with a
+ * break once the counter reaches GPU_LIMITS.MAX_LOOP_ITERATIONS (layerw/gfx/wgslloops.py's
+ * bound_loops, character for character). Lines stay where they were.
+ * @param {string} code
+ * @returns {string}
+ */
+export function boundLoops(code) {
+  const text = stripComments(code);
+  const out = [];
+  let at = 0;
+  let n = 0;
+  for (const head of text.matchAll(LOOPS)) {
+    const name = `${COUNTER}${n++}`;
+    const start = /** @type {number} */ (head.index);
+    out.push(text.slice(at, start), `var ${name}: u32 = 0u; `, head[0],
+      ` if ${name} >= ${GPU_LIMITS.MAX_LOOP_ITERATIONS}u { break; } ${name} += 1u;`);
+    at = start + head[0].length;
+  }
+  out.push(text.slice(at));
+  return out.join("");
 }

@@ -52,6 +52,45 @@ def _drawing(*before: Callable[[GpuWriter], None], draw: Callable[[GpuWriter], N
     return lambda w: _pass(w, lambda w: w.set_pipeline(1), lambda w: w.set_vertex_buffer(0, 1), *before, draw)
 
 
+def blocks(block: Callable[[GpuWriter, int], object], repeats: int = 20) -> Callable[[GpuWriter], None]:
+    """A depth-tested pass of the textured quads drawing ``repeats`` blocks ``block(w, i)`` (runs of
+    repeated pass commands, which the native parser takes as a PassRun)."""
+    def body(w: GpuWriter) -> None:
+        w.begin_pass([(abi.GPU_FRAME, "clear", "store", (0.0, 0.0, 0.0, 1.0))], depth=2)
+        w.set_pipeline(2)
+        w.set_vertex_buffer(0, 4)
+        for i in range(repeats):
+            block(w, i)
+        w.end_pass()
+    return body
+
+
+def _quad(w: GpuWriter, i: int, group: int = 1, draw: tuple[int, ...] | None = None) -> None:
+    w.set_bind_group(0, group)
+    w.draw(*(draw or (4, 1, 0, i % 3)))
+
+
+def _indexed(w: GpuWriter, i: int, indices: int = 4) -> None:
+    w.set_bind_group(0, 1)
+    w.draw_indexed(indices, 1, 0, 0, i % 3)
+
+
+def _indexed_blocks(bad: int) -> Callable[[GpuWriter], None]:
+    def body(w: GpuWriter) -> None:
+        w.buffer(6, 12, U["INDEX"])
+        blocks(lambda w, i: (w.set_index_buffer(6) if i == 0 else None, _indexed(w, i, bad if i == 12 else 4)))(w)
+    return body
+
+
+RUNS: dict[str, tuple[Callable[[GpuWriter], None], str]] = {
+    "a run with an unknown bind group": (blocks(lambda w, i: _quad(w, i, 9 if i == 12 else 1)), "no bind group 9"),
+    "a run with a bind group index": (blocks(lambda w, i: (w.set_bind_group(5 if i == 12 else 0, 1), w.draw(4, 1, 0, i % 3))),
+                                      "index 5"),
+    "a run reading past its instances": (blocks(lambda w, i: _quad(w, i, draw=(4, 1, 0, 3) if i == 12 else None)), "read past"),
+    "a run of too many vertices": (blocks(lambda w, i: _quad(w, i, draw=(2**31, 1, 0, 0) if i == 12 else None)), "vertices"),
+    "a run of indexed draws past the index buffer": (_indexed_blocks(7), "index buffer holds 6"),
+}
+
 HOSTILE: dict[str, tuple[Callable[[GpuWriter], None], str]] = {
     "unknown buffer": (lambda w: w.write_buffer(9, 0, b"1234"), "no buffer 9"),
     "handle zero": (lambda w: w.buffer(0, 16, U["VERTEX"]), "outside 1"),
@@ -153,6 +192,7 @@ HOSTILE: dict[str, tuple[Callable[[GpuWriter], None], str]] = {
     "indexed draw without index buffer": (_drawing(draw=lambda w: w.draw_indexed(3)), "no index buffer"),
     "index buffer without usage": (_drawing(lambda w: w.set_index_buffer(1)), "lacks INDEX"),
     "bind group index": (_drawing(lambda w: w.set_bind_group(7, 1)), "index 7"),
+    **RUNS,
 }
 
 
@@ -316,7 +356,10 @@ def cases(random_count: int = 300) -> list[Case]:
     out += [Case("valid: triangle", (triangle().getvalue(),)),
             Case("valid: triangle again", (triangle().getvalue(), redraw.getvalue())),
             Case("valid: textured", (textured.getvalue(),)), Case("valid: declarations only", (first,)),
-            Case("valid: compute then show", (first, _writer(compute_then_show)))]
+            Case("valid: compute then show", (first, _writer(compute_then_show))),
+            Case("valid: runs of blocks", (first, _writer(blocks(_quad)), _writer(_indexed_blocks(4)))),
+            Case("valid: a run whose bind group index changes", (first, _writer(blocks(
+                lambda w, i: (w.set_bind_group(i % 2, 1), w.draw(4, 1, 0, i % 3))))))]
     rng = random.Random(19)
     for i in range(random_count):
         frames = (first, random_stream(rng))

@@ -136,14 +136,16 @@ def filled_cells() -> np.ndarray:
     return words.view(np.uint8).reshape(H, W, 4)
 
 
-def compute_then_show(w: GpuWriter, fill: str = FILL_WGSL) -> None:
-    """Declares (shaders 3, 4; buffer 7; pipelines 3, 4; bind groups 3, 4), fills, then shows."""
+def compute_then_show(w: GpuWriter, fill: str = FILL_WGSL, extra: list[tuple[int, int, int, int, int]] | None = None
+                      ) -> None:
+    """Declares (shaders 3, 4; buffer 7; pipelines 3, 4; bind groups 3, 4), fills, then shows;
+    ``extra`` entries join the fill's bind group."""
     w.shader(3, fill)
     w.shader(4, SHOW_WGSL)
     w.buffer(7, W * H * 4, U["STORAGE"])
     w.compute_pipeline(3, 3, "fill")
     w.pipeline(4, 4, "vs", "fs")
-    w.bind_group(3, [(0, BUFFER, 7, 0, 0)], pipeline=3)
+    w.bind_group(3, [(0, BUFFER, 7, 0, 0), *(extra or [])], pipeline=3)
     w.bind_group(4, [(0, BUFFER, 7, 0, 0)], pipeline=4)
     w.begin_compute_pass()
     w.set_pipeline(3)

@@ -13,6 +13,7 @@ from layerw import abi
 from layerw.errors import GpuStreamError, RenderError, ShaderError
 from layerw.gfx.gpuwriter import GpuWriter
 from layerw.gfx.renderer import WgpuRenderer
+from layerw.gfx.wgslloops import bound_loops
 from layerw.gfx.writer import rgba
 from tests.gfx.gpuscenes import (
     BUFFER,
@@ -188,3 +189,41 @@ def test_a_hostile_frame_reaches_no_gpu(renderer: WgpuRenderer) -> None:
     again = GpuWriter()
     draw_triangle(again)
     assert rgb(draw(renderer, again)[H - 1, 0]) == pytest.approx((255, 0, 0), abs=12)
+
+
+# A loop as long as a uniform says: the host bounds it (wgslloops.bound_loops), on every driver alike
+COUNT_WGSL = """
+struct Bound { n: u32 };
+@group(0) @binding(0) var<storage, read_write> cells: array<u32>;
+@group(0) @binding(1) var<uniform> bound: Bound;
+@compute @workgroup_size(16) fn fill(@builtin(global_invocation_id) id: vec3u) {
+    var c = 0u;
+    for (var i = 0u; i < bound.n; i++) { c += 1u; }
+    cells[id.x] = c | 0xff000000u;
+}
+"""
+
+
+@pytest.mark.parametrize("n, iterations", [(1000, 1000), (2**32 - 1, abi.GPU_MAX_LOOP_ITERATIONS)])
+def test_a_loop_bound_read_from_a_uniform_is_cut_at_the_loop_limit(renderer: WgpuRenderer, n: int,
+                                                                   iterations: int) -> None:
+    w = GpuWriter()
+    w.gpu_reset()
+    w.buffer(8, 256, U["UNIFORM"] | U["COPY_DST"])
+    w.write_buffer(8, 0, np.array([n], np.uint32).tobytes() + bytes(12))
+    compute_then_show(w, COUNT_WGSL, extra=[(1, BUFFER, 8, 0, 16)])
+    px = draw(renderer, w)
+    assert tuple(px[0, 0]) == tuple(np.uint32(iterations | 0xFF000000).tobytes())
+    assert tuple(px[H - 1, W - 1]) == tuple(px[0, 0])
+
+
+def test_shaders_are_compiled_with_their_loops_bounded(renderer: WgpuRenderer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On lavapipe a loop ends at 65535 iterations either way, so the text compiled is what tells."""
+    compiled: list[str] = []
+    create = renderer.device.create_shader_module
+    monkeypatch.setattr(renderer.device, "create_shader_module", lambda code: compiled.append(code) or create(code=code))
+    w = GpuWriter()
+    w.gpu_reset()
+    w.shader(1, COUNT_WGSL)
+    renderer.draw(w.getvalue())
+    assert compiled == [bound_loops(COUNT_WGSL)] and "lw_loop_0 >= 65535u" in compiled[0]

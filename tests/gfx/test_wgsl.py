@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from layerw import abi
 from layerw.errors import RenderError, ShaderError
 from layerw.gfx.renderer import request_device
-from layerw.gfx.wgsl import check_tree
+from layerw.gfx.wgsl import check_source, check_tree
+from layerw.gfx.wgslloops import bound_loops, strip_comments
 from tests.conftest import GAMES
 from tests.gfx.gpuscenes import TRIANGLE_WGSL
 from tests.test_cli import layerw
@@ -76,3 +78,29 @@ def test_layerw_build_stops_at_a_broken_shader(tmp_path: Path, device: object) -
     shutil.copy(GAMES / "cubes" / "assets" / "cubes.wgsl", game / "assets" / "cubes.wgsl")
     proc = layerw("build", str(game), "-o", str(tmp_path / "out"))
     assert "2 WGSL shaders checked" in " ".join((proc.stdout + proc.stderr).split())
+
+
+LOOPS = """struct P { n: u32 };
+@group(0) @binding(0) var<uniform> p: P; // loop { in a comment }
+@group(0) @binding(1) var t: texture_2d<f32>;
+@group(0) @binding(2) var s: sampler;
+@fragment fn fs(@builtin(position) at: vec4f) -> @location(0) vec4f {
+    var acc = vec4f(0.0);
+    var k = 0u;
+    while (k < u32(at.x)) { k += 1u; }  /* a loop whose end differs per pixel */
+    for (var i = 0u; i < p.n; i++) {
+        acc += textureSample(t, s, at.xy * f32(i));  // derivatives need uniform control flow
+        loop { if (k > 3u) { break; } k += 1u; continuing { break if k > 5u; } }
+    }
+    return acc;
+}
+"""
+
+
+def test_bounded_loops_keep_their_lines_and_their_uniformity(device: object) -> None:
+    bounded = bound_loops(LOOPS)
+    assert "in a comment" not in bounded and len(strip_comments(LOOPS)) < len(bounded)
+    assert bounded.count("\n") == LOOPS.count("\n")  # a compiler's line numbers stay the author's
+    assert bounded.count(f">= {abi.GPU_MAX_LOOP_ITERATIONS}u {{ break; }}") == 3
+    assert "var lw_loop_1: u32 = 0u; for (var i = 0u; i < p.n; i++) { if lw_loop_1 >=" in bounded
+    check_source("loops.wgsl", LOOPS, device)  # compiles as written and bounded (a sample in a uniform loop)
