@@ -2,10 +2,11 @@
 and the measured time each write waits in it.
 
 A write lands ``target`` frames behind the device (or as far as the capacity leaves room for it)
-when the ring starts or has run dry (the gap is silence), so the device's periods and the game's ticks meet with a known margin instead of whatever
-the start's phase left; beyond ``capacity`` the oldest frames are dropped (counted). Each write is
-stamped, and the read that takes its first frame records how long it waited (``waits``): the
-measured part of the output latency, from a tick's samples being produced to the device taking them.
+when the ring starts or has run dry (the gap is silence), so the device's periods and the game's
+ticks meet with a known margin instead of whatever the start's phase left; beyond ``capacity`` the
+oldest frames are dropped (counted). Each write is stamped, and the read that takes its first frame
+records how long it waited (``waits``): the measured part of the output latency, from a tick's
+samples being produced to the device taking them.
 """
 
 from __future__ import annotations
@@ -29,13 +30,13 @@ class SampleRing:
             raise ValueError(f"a ring's target fill is 0..{capacity} frames, not {target}")
         self.capacity = capacity
         self.target = target  # frames ahead of a write when the ring starts or has run dry
-        self._chunks: deque[bytes] = deque()
+        self._chunks: deque[tuple[bytes, bool]] = deque()  # (frames, whether they are the silence put ahead of a write)
         self._frames = 0
         self._head = 0  # the index (frames since the start) of the first frame held
         self._marks: deque[tuple[int, int]] = deque()  # each write: (index of its first frame, perf_counter_ns)
         self._lock = threading.Lock()
         self.dry = True  # nothing written yet, or a read found too few frames: the next write lands at the target
-        self.dropped = 0  # frames the game wrote that the device never played (the ring was full)
+        self.dropped = 0  # frames the game wrote that the device never played (the ring was full; silence not counted)
         self.primed = 0  # frames of silence put ahead of writes to reach the target
         self.waits: deque[int] = deque(maxlen=WAITS_KEPT)  # ns from a write to the read of its first frame
 
@@ -44,25 +45,26 @@ class SampleRing:
         with self._lock:
             gap = min(self.target, self.capacity - len(samples) // FRAME_BYTES) - self._frames
             if self.dry and gap > 0:
-                self._chunks.append(bytes(gap * FRAME_BYTES))
+                self._chunks.append((bytes(gap * FRAME_BYTES), True))
                 self._frames += gap
                 self.primed += gap
             self.dry = False
             self._marks.append((self._head + self._frames, stamp))
-            self._chunks.append(samples)
+            self._chunks.append((samples, False))
             self._frames += len(samples) // FRAME_BYTES
             while self._frames > self.capacity:
                 over = (self._frames - self.capacity) * FRAME_BYTES
-                head = self._chunks[0]
+                head, silence = self._chunks[0]
                 if len(head) <= over:
                     self._chunks.popleft()
                     cut = len(head)
                 else:
-                    self._chunks[0] = head[over:]
+                    self._chunks[0] = (head[over:], silence)
                     cut = over
                 self._frames -= cut // FRAME_BYTES
                 self._head += cut // FRAME_BYTES
-                self.dropped += cut // FRAME_BYTES
+                if not silence:
+                    self.dropped += cut // FRAME_BYTES
             while self._marks and self._marks[0][0] < self._head:  # its first frame was dropped: never heard
                 self._marks.popleft()
 
@@ -72,9 +74,9 @@ class SampleRing:
         want, parts = frames * FRAME_BYTES, []
         with self._lock:
             while want and self._chunks:
-                head = self._chunks.popleft()
+                head, silence = self._chunks.popleft()
                 if len(head) > want:
-                    self._chunks.appendleft(head[want:])
+                    self._chunks.appendleft((head[want:], silence))
                     head = head[:want]
                 parts.append(head)
                 want -= len(head)

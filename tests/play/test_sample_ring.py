@@ -37,7 +37,7 @@ def test_the_target_leaves_room_for_the_write_and_dropped_writes_are_not_timed()
     ring.write(chunk(1, 20), now_ns=0)
     assert ring.frames == 50 and ring.primed == 30 and ring.dropped == 0  # as far as the capacity leaves room
     ring.write(chunk(21, 60), now_ns=1)  # more than it holds: the oldest go, the first write's with them
-    assert ring.frames == 50 and ring.dropped == 60
+    assert ring.frames == 50 and ring.dropped == 30  # the first write and 10 of this one; the silence uncounted
     assert values(ring.read(50, now_ns=11)) == list(range(31, 81))
     assert list(ring.waits) == []  # both first frames were dropped unheard
 
@@ -45,3 +45,11 @@ def test_the_target_leaves_room_for_the_write_and_dropped_writes_are_not_timed()
 def test_a_target_above_the_capacity_is_refused() -> None:
     with pytest.raises(ValueError, match="target"):
         SampleRing(10, target=11)
+
+
+def test_the_silence_ahead_of_a_write_goes_first_and_uncounted_when_the_ring_overflows() -> None:
+    ring = SampleRing(50, target=20)
+    ring.write(chunk(1, 20), now_ns=0)  # 20 frames of silence ahead of it
+    ring.write(chunk(21, 20), now_ns=1)  # a catch-up write: 10 over, all silence
+    assert ring.frames == 50 and ring.dropped == 0
+    assert values(ring.read(50, now_ns=2)) == [0] * 10 + list(range(1, 41))
