@@ -88,6 +88,11 @@ class SampleRing:
                 self.waits.append(stamp - self._marks.popleft()[1])
         return b"".join(parts)
 
+    def recent_waits(self) -> list[int]:
+        """``waits`` (ns) copied under the lock: the device's thread appends to it while the game's reads."""
+        with self._lock:
+            return list(self.waits)
+
     @property
     def frames(self) -> int:
         return self._frames

@@ -92,7 +92,7 @@ class Speaker:
 
     def queue_waits_ms(self) -> list[float]:
         """Measured, for the recent writes: the time from each to the device's callback taking its first frame."""
-        return [wait / 1e6 for wait in list(self.ring.waits)]
+        return [wait / 1e6 for wait in self.ring.recent_waits()]
 
     @property
     def queue_wait_ms(self) -> float | None:
