@@ -9,15 +9,14 @@ The latency budget (``latency_ms``, default 40 ms) bounds what the ring holds; t
 short periods (an eighth of the budget each: 5 ms), and a write lands half the rest (15 ms) behind
 the device when the ring starts or has run dry, so a late tick has that margin before an underrun.
 ``output_latency_ms`` is measured: the median wait of recent writes until the callback took their
-first frame (``SampleRing.waits``), plus the device's periods. ``miniaudio``'s NULL backend runs
-the same path, in real time, without sound hardware (it wakes every 10 ms, so 5 ms periods come in
-pairs there).
+first frame (``SampleRing.waits``), plus the device's periods (``measured_latency_ms(95)``: the
+p95). ``miniaudio``'s NULL backend runs the same path, in real time, without sound hardware (it
+wakes every 10 ms, so 5 ms periods come in pairs there).
 """
 
 from __future__ import annotations
 
 import logging
-import statistics
 import time
 from collections.abc import Generator, Sequence
 from typing import Self
@@ -94,26 +93,29 @@ class Speaker:
         """Measured, for the recent writes: the time from each to the device's callback taking its first frame."""
         return [wait / 1e6 for wait in self.ring.recent_waits()]
 
-    @property
-    def queue_wait_ms(self) -> float | None:
-        """The median of ``queue_waits_ms`` (None before any write was taken)."""
-        waits = self.queue_waits_ms()
-        return statistics.median(waits) if waits else None
+    def measured_latency_ms(self, percent: int = 50) -> float | None:
+        """Measured: the output latency ``percent`` % of the recent writes kept within: their wait until the
+        device's callback took their first frame, plus the device's own buffer (its periods after the
+        callback: what a real device holds before the speaker sounds; pyminiaudio does not expose the
+        sizes a backend chose, so these are the sizes asked for). None before any write was taken."""
+        waits = sorted(self.queue_waits_ms())
+        return self.device_ms + waits[(len(waits) - 1) * percent // 100] if waits else None
 
     @property
     def output_latency_ms(self) -> float:
-        """The latency now: the measured queue wait plus the device's own buffer (its periods after the
-        callback: what a real device holds before the speaker sounds; miniaudio does not report more).
-        Before any write was played: the device buffer plus what waits in the ring."""
-        wait = self.queue_wait_ms
-        if wait is None:
-            wait = self.ring.frames * 1000 / abi.SAMPLE_RATE
-        return self.device_ms + wait
+        """The latency now: the median ``measured_latency_ms``; before any write was played, the device's
+        periods plus what waits in the ring."""
+        measured = self.measured_latency_ms()
+        return measured if measured is not None else self.device_ms + self.ring.frames * 1000 / abi.SAMPLE_RATE
 
     def close(self) -> None:
         if self.device.running:
             self.device.close()
             self._report(final=True)
+            median, p95 = self.measured_latency_ms(), self.measured_latency_ms(95)
+            if median is not None and p95 is not None:
+                log.info("audio out: latency %.1f ms (median; p95 %.1f ms), measured from the game's writes to the "
+                         "device's callback, plus %d ms of device periods", median, p95, self.device_ms)
 
     def __enter__(self) -> Self:
         return self
