@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from layerw.play.play import open_speaker, quiet_gl_probe
-from layerw.play.speaker import FRAME_BYTES, Speaker
+from layerw.play.sample_ring import FRAME_BYTES
+from layerw.play.speaker import Speaker
 from layerw.runtime.engine import CpuLimit, Engine
 from layerw.runtime.inputs import Recording
 from layerw.session.client import OnlineClient, Outcome, Prediction, RoomAddress

@@ -3,18 +3,21 @@
 The device's real-time callback only copies from a bounded ring of samples and never waits on the
 game: when the ring runs dry it plays silence for the missing frames and counts an underrun; when
 the game runs ahead (a headless run, a stall on the device side) the oldest samples are dropped and
-counted. The game's thread logs both (at most once a second), never the callback. The latency
-budget (``latency_ms``, default 40 ms) is split: half the device buffer, half what may wait in
-the ring; ``output_latency_ms`` reports the sum now. ``miniaudio``'s NULL backend runs the same
-path, in real time, without sound hardware.
+counted. The game's thread logs both (at most once a second), never the callback.
+
+The latency budget (``latency_ms``, default 40 ms) bounds what the ring holds; the device gets two
+short periods (an eighth of the budget each: 5 ms), and a write lands half the rest (15 ms) behind
+the device when the ring starts or has run dry, so a late tick has that margin before an underrun.
+``output_latency_ms`` is measured: the median wait of recent writes until the callback took their
+first frame (``SampleRing.waits``), plus the device's periods (``measured_latency_ms(95)``: the
+p95). ``miniaudio``'s NULL backend runs the same path, in real time, without sound hardware (it
+wakes every 10 ms, so 5 ms periods come in pairs there).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections import deque
 from collections.abc import Generator, Sequence
 from typing import Self
 
@@ -22,56 +25,13 @@ import miniaudio
 
 from layerw import abi
 from layerw.errors import AudioDeviceError
+from layerw.play.sample_ring import FRAME_BYTES, SampleRing
 
-FRAME_BYTES = 2 * abi.CHANNELS
 REPORT_EVERY_S = 1.0
 log = logging.getLogger("layerw.audio")
-
-
-class SampleRing:
-    """Interleaved s16 frames from the game thread to the device thread, at most ``capacity``.
-    The lock is held only to move bytes, never while either side does anything else."""
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self._chunks: deque[bytes] = deque()
-        self._frames = 0
-        self._lock = threading.Lock()
-        self.dropped = 0  # frames the game wrote that the device never played (the ring was full)
-
-    def write(self, samples: bytes) -> None:
-        with self._lock:
-            self._chunks.append(samples)
-            self._frames += len(samples) // FRAME_BYTES
-            while self._frames > self.capacity:
-                over = (self._frames - self.capacity) * FRAME_BYTES
-                head = self._chunks[0]
-                if len(head) <= over:
-                    self._chunks.popleft()
-                    cut = len(head)
-                else:
-                    self._chunks[0] = head[over:]
-                    cut = over
-                self._frames -= cut // FRAME_BYTES
-                self.dropped += cut // FRAME_BYTES
-
-    def read(self, frames: int) -> bytes:
-        """Up to ``frames`` frames (fewer when the ring holds fewer)."""
-        want, parts = frames * FRAME_BYTES, []
-        with self._lock:
-            while want and self._chunks:
-                head = self._chunks.popleft()
-                if len(head) > want:
-                    self._chunks.appendleft(head[want:])
-                    head = head[:want]
-                parts.append(head)
-                want -= len(head)
-                self._frames -= len(head) // FRAME_BYTES
-        return b"".join(parts)
-
-    @property
-    def frames(self) -> int:
-        return self._frames
+PERIODS = 2  # device periods: the callback fills one while the other plays
+PERIOD_SHARE = 8  # a period is this part of the latency budget (5 ms of 40)
+TARGET_SHARE = 50  # per cent of the queue's budget (the latency less the device's periods) a write lands behind
 
 
 class Speaker:
@@ -79,7 +39,10 @@ class Speaker:
         if not 5 <= latency_ms <= 1000:
             raise AudioDeviceError(f"audio latency {latency_ms} ms: choose 5..1000")
         self.latency_ms = latency_ms
-        self.ring = SampleRing(abi.SAMPLE_RATE * latency_ms // 1000)  # room for two device periods
+        self.period_ms = max(1, latency_ms // PERIOD_SHARE)
+        self.device_ms = PERIODS * self.period_ms  # what the device itself buffers after the callback
+        queue = abi.SAMPLE_RATE * (latency_ms - self.device_ms) // 1000
+        self.ring = SampleRing(abi.SAMPLE_RATE * latency_ms // 1000, target=queue * TARGET_SHARE // 100)
         self.started = False  # underruns count from the game's first samples on
         self.underruns = 0  # device callbacks that found fewer frames than they needed
         self.frames_played = 0
@@ -88,20 +51,22 @@ class Speaker:
         try:
             self.device = miniaudio.PlaybackDevice(
                 output_format=miniaudio.SampleFormat.SIGNED16, nchannels=abi.CHANNELS, sample_rate=abi.SAMPLE_RATE,
-                buffersize_msec=max(1, latency_ms // 2), backends=list(backends) if backends else None, app_name="layerw")
+                buffersize_msec=self.period_ms, callback_periods=PERIODS, backends=list(backends) if backends else None,
+                app_name="layerw")
             feed = self._feed()
             next(feed)
             self.device.start(feed)
         except miniaudio.MiniaudioError as e:
             raise AudioDeviceError(f"the audio device would not open ({e}); try --sound null, or run without --sound") from e
-        log.info("audio out on %s: %d Hz, latency %d ms (device buffer) + up to %d ms queued",
-                 self.device.backend, abi.SAMPLE_RATE, self.device.buffersize_msec, latency_ms - latency_ms // 2)
+        log.info("audio out on %s: %d Hz, latency budget %d ms: %d x %d ms device periods, samples queued %.1f ms ahead",
+                 self.device.backend, abi.SAMPLE_RATE, latency_ms, PERIODS, self.period_ms,
+                 self.ring.target * 1000 / abi.SAMPLE_RATE)
 
     def _feed(self) -> Generator[bytes, int, None]:
         """The device's callback: what the ring holds, silence for the rest. Never blocks on the game."""
         frames = yield b""
         while True:
-            data = self.ring.read(frames)
+            data = self.ring.read(frames, time.perf_counter_ns())
             got = len(data) // FRAME_BYTES
             if got < frames and self.started:
                 self.underruns += 1
@@ -124,15 +89,33 @@ class Speaker:
                         self.underruns, self.frames_missing, self.ring.dropped)
             self._reported = (self.underruns, self.ring.dropped, now)
 
+    def queue_waits_ms(self) -> list[float]:
+        """Measured, for the recent writes: the time from each to the device's callback taking its first frame."""
+        return [wait / 1e6 for wait in self.ring.recent_waits()]
+
+    def measured_latency_ms(self, percent: int = 50) -> float | None:
+        """Measured: the output latency ``percent`` % of the recent writes kept within: their wait until the
+        device's callback took their first frame, plus the device's own buffer (its periods after the
+        callback: what a real device holds before the speaker sounds; pyminiaudio does not expose the
+        sizes a backend chose, so these are the sizes asked for). None before any write was taken."""
+        waits = sorted(self.queue_waits_ms())
+        return self.device_ms + waits[(len(waits) - 1) * percent // 100] if waits else None
+
     @property
     def output_latency_ms(self) -> float:
-        """The device buffer plus what waits in the ring now."""
-        return float(self.device.buffersize_msec) + self.ring.frames * 1000 / abi.SAMPLE_RATE
+        """The latency now: the median ``measured_latency_ms``; before any write was played, the device's
+        periods plus what waits in the ring."""
+        measured = self.measured_latency_ms()
+        return measured if measured is not None else self.device_ms + self.ring.frames * 1000 / abi.SAMPLE_RATE
 
     def close(self) -> None:
         if self.device.running:
             self.device.close()
             self._report(final=True)
+            median, p95 = self.measured_latency_ms(), self.measured_latency_ms(95)
+            if median is not None and p95 is not None:
+                log.info("audio out: latency %.1f ms (median; p95 %.1f ms), measured from the game's writes to the "
+                         "device's callback, plus %d ms of device periods", median, p95, self.device_ms)
 
     def __enter__(self) -> Self:
         return self

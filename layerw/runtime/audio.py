@@ -30,7 +30,7 @@ from layerw.runtime.mixer import Mixer
 MAX_PENDING_FRAMES = 2 * abi.SAMPLE_RATE  # samples kept for take_samples
 BATCH_TICKS = 16
 FRAME_BYTES = 2 * abi.CHANNELS
-FADE_FRAMES = abi.SAMPLE_RATE // 200  # 5 ms: a rollback's cross-fade from what was playing to what plays now
+FADE_FRAMES = abi.SAMPLE_RATE // 200  # 5 ms: a rollback's or heal's cross-fade from what was playing to what plays now
 
 
 def cross_fade(old: bytes, new: bytes) -> bytes:
@@ -63,6 +63,7 @@ class Audio:
         self._queued: list[bytes] = []  # blocks not mixed yet
         self._queued_bytes = 0
         self.frames_resimulated = 0  # mixed again by rollbacks and dropped unheard (resimulated)
+        self.frames_skipped = 0  # mixed by a room's fast-forward (a join's, a heal's) and dropped unheard (skip)
         self._playing_on = b""  # at the last restore: the next FADE_FRAMES frames the voices before it would have played
         self._fade_from = b""  # after a rollback: what the next samples heard fade in from
 
@@ -173,12 +174,27 @@ class Audio:
         samples unheard, and cross-fade the next samples heard from what was playing before the
         restore (a voice the rollback took back ends in a 5 ms ramp, not a click; one it started
         again at the same tick plays on unchanged, never twice)."""
+        frames = self._drop_pending(fade=True)
+        self.frames_resimulated += frames
+        self.frames_mixed -= frames
+
+    def skip(self, *, fade: bool = False) -> None:
+        """Drop the samples mixed since they were last taken, unheard (a room's fast-forward, counted in
+        ``frames_skipped``). With ``fade`` (a heal: the room's state replaced this one) the next samples
+        heard fade in from what was playing before the restore, as after a rollback: the old stream
+        ramps into the room's over 5 ms instead of jumping (a click)."""
+        self.frames_skipped += self._drop_pending(fade=fade)
+
+    def _drop_pending(self, *, fade: bool) -> int:
+        """Mix what is queued and drop every sample not taken (how many frames); ``fade``: the next
+        samples heard fade in from what was playing at the last restore. Only what is heard changes:
+        the hash and the mixer's state stay the game's."""
         self.flush()
-        self.frames_resimulated += self._pending_frames
-        self.frames_mixed -= self._pending_frames
+        frames = self._pending_frames
         self._pending.clear()
         self._pending_frames = 0
-        self._fade_from, self._playing_on = self._playing_on, b""
+        self._fade_from, self._playing_on = (self._playing_on if fade else b""), b""
+        return frames
 
     def _decode(self, state: Any) -> bytes:
         try:

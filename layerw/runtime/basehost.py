@@ -122,6 +122,11 @@ class BaseHost(ABC):
         if self.audio is not None:
             self.audio.resimulated()
 
+    def skip_samples(self, *, fade: bool = False) -> None:
+        """Drop the sound mixed since it was last taken, unheard (see ``GameHost.skip_samples``)."""
+        if self.audio is not None:
+            self.audio.skip(fade=fade)
+
     def audio_hash(self) -> str:
         """SHA-256 of every sample mixed (see ``GameHost.audio_hash``)."""
         self.wait()

@@ -92,6 +92,12 @@ class GameHost(Protocol):
         so a voice the rollback took back is faded out, never cut, and none is heard twice."""
         ...
 
+    def skip_samples(self, *, fade: bool = False) -> None:
+        """Drop the sound mixed since it was last taken, unheard: a room's fast-forward, whose sounds
+        are past. With ``fade`` (a heal, after a restore) the next samples fade in over 5 ms from what
+        was playing before the restore, so the jump to the room's state does not click."""
+        ...
+
     def audio_hash(self) -> str:
         """SHA-256 (hex) of every sample mixed since the host started or was last restored: equal on
         every host, backend and browser given the same build, seed and inputs."""

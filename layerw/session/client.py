@@ -342,7 +342,7 @@ class OnlineClient:
                 if self.first_heal is None:
                     self._diagnose(replica)
                 self.heals += 1
-                replica.load(msg)
+                replica.heal(msg)
                 continue
             if self._lead is not None:
                 self._lead.frame(time.monotonic())

@@ -73,7 +73,16 @@ class Replica:
         self.load(msg.state)
 
     def load(self, state: p.State) -> None:
-        """Replace the game state with the room's, then fast-forward through its frames."""
+        """Replace the game state with the room's, then fast-forward through its frames (unheard)."""
+        self._load(state, present=None)
+
+    def heal(self, state: p.State) -> None:
+        """The room's state replaces this one (a desync): load it, then predict again, unheard, up to
+        the tick the screen had reached, so no tick is heard twice; the next samples heard fade in
+        from what was playing before (a 5 ms ramp, as after a rollback, not a click)."""
+        self._load(state, present=self.tick)
+
+    def _load(self, state: p.State, present: int | None) -> None:
         if state.kind == p.DELTA:
             base = next((s for s in self.saved if s.tick == state.base_tick), None)
             if base is None:
@@ -92,9 +101,11 @@ class Replica:
         try:
             for frame in state.frames:
                 self.apply(p.decode_frame(frame))
+            while present is not None and self.tick < present and self.rollback.predict():
+                pass  # heard before the heal: heard again it would be a repeat
         finally:
             self.rollback.on_samples = listener
-        self.game.take_samples()
+        self.game.skip_samples(fade=present is not None)
 
     def apply(self, frame: p.Frame) -> bytes | None:
         """Confirm a frame (tick with it, or check the prediction made for it); returns a HASH

@@ -13,7 +13,7 @@ import { Mixer } from "./mixer.js";
 import { WAV_HEADER as STREAM_HEADER } from "./sound-stream.js";
 
 export const MAX_PENDING_FRAMES = 2 * SAMPLE_RATE;
-export const FADE_FRAMES = Math.floor(SAMPLE_RATE / 200); // 5 ms: a rollback's cross-fade (layerw/runtime/audio.py)
+export const FADE_FRAMES = Math.floor(SAMPLE_RATE / 200); // 5 ms: a rollback's or heal's cross-fade (layerw/runtime/audio.py)
 
 /**
  * `next` (stereo s16) with its first frames faded in from `old` (as many frames, at most FADE_FRAMES):
@@ -123,7 +123,7 @@ export class Audio {
     this.skippedTo = 0; // the mix's frame the last skip dropped up to: what is heard starts there
     /** @type {Int16Array | null} at the last restore: the next FADE_FRAMES frames the voices before it would have played */
     this.playingOn = null;
-    /** @type {Int16Array | null} after a rollback: what the next samples mixed fade in from */
+    /** @type {Int16Array | null} after a rollback or heal: what the next samples mixed fade in from */
     this.fadeFrom = null;
     /** @type {Set<string>} */
     this.reported = new Set();
@@ -267,12 +267,18 @@ export class Audio {
     return out;
   }
 
-  /** Drop the samples not taken yet, unheard (counted in framesSkipped). */
-  skip() {
+  /** Drop the samples not taken yet, unheard (counted in framesSkipped): a room's fast-forward. Given
+   *  `heard` (a heal: the samples taken before its restore, not played yet) those are kept and the next
+   *  samples mixed fade in from what was playing before the restore, as after a rollback: the old
+   *  stream ramps into the room's over 5 ms instead of jumping (a click); as natively (Audio.skip).
+   *  @param {Int16Array | null} [heard] */
+  skip(heard = null) {
     this.skippedTo = this.framesMixed;
     this.framesSkipped += this.pendingFrames;
-    this.pending = [];
-    this.pendingFrames = 0;
+    this.pending = heard && heard.length ? [heard] : [];
+    this.pendingFrames = heard ? heard.length / 2 : 0;
+    this.fadeFrom = heard ? this.playingOn : null;
+    this.playingOn = null;
   }
 
   /** A rollback resimulated ticks already mixed: drop what they mixed again, unheard (counted in

@@ -339,9 +339,12 @@ export class GameHost {
     return this.live(this.audio).takeSamples();
   }
 
-  /** Drop the sound mixed so far, unheard (counted): a room's fast-forward, whose sounds are past. */
-  skipSamples() {
-    this.live(this.audio).skip();
+  /** Drop the sound mixed so far, unheard (counted): a room's fast-forward, whose sounds are past.
+   *  Given `heard` (a heal: what takeSamples gave before the restore) that is kept, and the next
+   *  samples fade in from what was playing before the restore (Audio.skip).
+   *  @param {Int16Array | null} [heard] */
+  skipSamples(heard = null) {
+    this.live(this.audio).skip(heard);
   }
 
   /**

@@ -262,7 +262,7 @@ export class Session {
         } else if (msg.type === STATE) {
           if (!this.stats.firstHeal) await this.diagnose();
           this.stats.heals++;
-          await this.load(/** @type {p.State} */ (msg));
+          await this.load(/** @type {p.State} */ (msg), true);
         } else if (msg.type === PONG) {
           const now = performance.now();
           if (this.lead) this.lead.roundTrip((now - /** @type {p.Pong} */ (msg).sentMs) / 1000, now / 1000);
@@ -339,9 +339,15 @@ export class Session {
     if (lead) Object.assign(stats, { rttMs: lead.rtt * 1000, lead: lead.target(performance.now() / 1000) });
   }
 
-  /** Replace the game state with the room's, then fast-forward through its frames.
-   *  @param {p.State} state */
-  async load(state) {
+  /** Replace the game state with the room's, then fast-forward through its frames (unheard). A heal
+   *  (the room's state replaces this one after a desync) then predicts again, unheard, up to the tick
+   *  the screen had reached, so no tick is heard twice, and the next samples fade in from what was
+   *  playing (a 5 ms ramp, as after a rollback, not a click): as natively (Replica.heal).
+   *  @param {p.State} state
+   *  @param {boolean} [heal] */
+  async load(state, heal = false) {
+    const present = this.rollback.present;
+    const heard = heal ? this.game.takeSamples() : null; // mixed before the heal: still to be played
     this.loading = true;
     try {
       let snap;
@@ -365,7 +371,8 @@ export class Session {
       this.loading = false;
     }
     for (const frame of state.frames) await this.apply(frame);
-    this.game.skipSamples(); // the fast-forward's sounds are past: the speaker starts at the room's present
+    if (heal) while (this.rollback.present < present && !this.game.blocked() && this.rollback.predict()) { /* heard before */ }
+    this.game.skipSamples(heard); // the fast-forward's sounds are past: the speaker starts at the room's present
   }
 
   /** Confirm a frame (tick with it, or check the guess made for it and repair a wrong one), after

@@ -63,3 +63,21 @@ def test_layerw_run_plays_on_the_null_device(built: object, tmp_path: Path, caps
     assert "audio-hash " in capsys.readouterr().out
     with pytest.raises(AudioDeviceError, match="latency"):
         Speaker(latency_ms=1, backends=[miniaudio.Backend.NULL])
+
+
+def test_the_latency_reported_is_measured_write_by_write() -> None:
+    """A 40 ms budget: two 5 ms device periods, writes land 15 ms behind the device; the latency
+    reported is the device's periods plus the measured wait of writes the callback has taken."""
+    with Speaker(latency_ms=40, backends=[miniaudio.Backend.NULL]) as speaker:
+        assert (speaker.period_ms, speaker.device_ms, speaker.ring.target) == (5, 10, 720)
+        assert speaker.measured_latency_ms() is None
+        speaker.write(TICK)
+        assert speaker.ring.primed == 720
+        deadline = time.monotonic() + 10
+        while not speaker.ring.waits and time.monotonic() < deadline:
+            time.sleep(0.005)
+        waits = speaker.queue_waits_ms()
+        assert waits and all(w > 0 for w in waits)
+        median = speaker.device_ms + sorted(waits)[(len(waits) - 1) // 2]  # one write: no more waits come
+        assert speaker.output_latency_ms == speaker.measured_latency_ms() == median
+        assert speaker.measured_latency_ms(95) >= speaker.measured_latency_ms()  # type: ignore[operator]

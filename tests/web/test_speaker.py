@@ -159,3 +159,18 @@ def test_served_page_plays_through_a_shared_ring(store_server: Any, play_page: C
     s = taps["stats"]
     assert s["mode"] == "ring" and s["dropped"] == 0
     played_equals_mix(taps, 120 * abi.SAMPLE_RATE // 60)
+
+
+def test_the_volume_slider_sets_the_speaker_and_is_kept(sound_src: str, play_page: Callable[..., PlayPage]) -> None:
+    """The slider's value reaches the speaker (and its worklet), is kept for the next visit, and a
+    volume outside 0..1 is refused."""
+    page = play_page().open(sound_src, renderer="webgl2")
+    playing(page)
+    page.page.fill("#sound-volume", "0.25")  # a range input: fill sets the value and fires `input`
+    assert stats(page)["volume"] == 0.25
+    refused = page.page.evaluate("""() => { try { window.layerw.sound.speaker.setVolume(1.5); return null; }
+                                             catch (e) { return e.name + ": " + e.message; } }""")
+    assert refused == "RangeError: volume 1.5 is outside 0..1" and stats(page)["volume"] == 0.25
+    page.page.reload()
+    playing(page)
+    assert page.page.input_value("#sound-volume") == "0.25" and stats(page)["volume"] == 0.25
