@@ -7,7 +7,7 @@
 // Page -> worker: {type: "start", canvas, config, module, seed, renderer, ticks, fast, recording,
 //   players, saves, restore, snapshotEvery, sound, dev (the dev checks), room (a room to join instead: {base, room, spectate,
 //   window, lead, token})}; {type: "input", bytes}; {type: "asset", id, bytes | error};
-//   {type: "ask", id, what: "stateHash" | "audioHash" | "readPixels" | "lastInput"}; {type: "canvas", canvas}
+//   {type: "ask", id, what, args} (a probe, probe.js); {type: "canvas", canvas}
 //   (a fresh OffscreenCanvas, asked for by {type: "canvas"}).
 // Worker -> page: {type: "enter", call, tick} before each call into the guest and {type: "idle", tick}
 //   when the task that made them ends; {type: "ready", renderer}; {type: "stopped", tick};
@@ -22,6 +22,7 @@ import { errorRecord, reviveError } from "./error-record.js";
 import { InputState, Recording } from "./input.js";
 import { Loop, LoopState } from "./loop.js";
 import { checkContract, openGame } from "./main.js";
+import { probe } from "./probe.js";
 import { createRenderer } from "./renderer.js";
 import { SaveStore } from "./saves.js";
 import { Session } from "./session.js";
@@ -225,15 +226,13 @@ class WorkerGame {
     postMessage({ type: "session", stats: { ...session.stats }, token: session.token.slice(), tick: this.game.tickCount });
   }
 
-  /** @param {string} what */
-  async ask(what) {
-    if (!this.game) throw new Error("the game has not started");
-    if (what === "stateHash") return this.game.stateHash();
-    if (what === "audioHash") return this.game.audioHash();
-    if (what === "readPixels") return this.renderer.readPixels();
-    if (what === "lastInput") return this.game.lastInput ? this.game.lastInput.slice() : null;
-    if (what === "tick") return this.game.tickCount;
-    throw new Error(`the game worker answers no '${what}'`);
+  /**
+   * Answer the page's question (a probe, probe.js).
+   * @param {string} what
+   * @param {any} args
+   */
+  ask(what, args) {
+    return probe({ game: this.game, renderer: this.renderer, loop: this.session || this.loop }, what, args);
   }
 }
 
@@ -251,7 +250,7 @@ onmessage = (/** @type {MessageEvent} */ event) => {
     if (run.canvasWaiter) run.canvasWaiter(m.canvas);
     run.canvasWaiter = null;
   } else if (m.type === "ask") {
-    run.ask(m.what).then((value) => postMessage({ type: "answer", id: m.id, value }),
+    run.ask(m.what, m.args).then((value) => postMessage({ type: "answer", id: m.id, value }),
       (e) => postMessage({ type: "answer", id: m.id, error: errorRecord(e) }));
   }
 };

@@ -51,6 +51,7 @@ import { SaveStore } from "./saves.js";
 import { SoundPanel } from "./sound-panel.js";
 import { InputState, Recording } from "./input.js";
 import { Loop, LoopState } from "./loop.js";
+import { probe } from "./probe.js";
 import { createRenderer } from "./renderer.js";
 import { Session } from "./session.js";
 import { WorkerClient } from "./worker-client.js";
@@ -79,6 +80,13 @@ export class Client {
   stateHash() { return this.game.stateHash(); }
   audioHash() { return this.game.audioHash(); }
   readPixels() { return this.renderer.readPixels(); }
+
+  /**
+   * Answer a probe (probe.js) as a WorkerClient does: the page's API asks both alike.
+   * @param {string} what
+   * @param {any} [args]
+   */
+  ask(what, args) { return probe(this, what, args); }
 
   close() {
     this.loop.stop();
@@ -218,11 +226,23 @@ export async function play({ canvas, progress, progressText, error, status = nul
     error: null,
     name: null,
     renderer: { name: null, glRenderer: null },
+    host: null, // where the game runs: "worker" or "page"
+    config: null, // the game's config (layerw.toml as the source gives it)
     get tick() { return client ? client.tick : 0; },
-    stateHash: () => client.stateHash(),
-    audioHash: () => client.audioHash(),
-    readPixels: async () => base64(await client.readPixels()),
-    lastInput: () => (client && client.game.lastInput ? base64(client.game.lastInput) : null),
+    // probes (probe.js): Promises wherever the game runs
+    stateHash: () => ask("stateHash"),
+    audioHash: () => ask("audioHash"),
+    readPixels: async () => base64(await ask("readPixels")),
+    lastInput: async () => { const bytes = await ask("lastInput"); return bytes ? base64(bytes) : null; },
+    kind: () => ask("kind"),
+    traces: () => ask("traces"),
+    memory: async (offset = 0, length = 0) => {
+      const { size, bytes } = await ask("memory", { offset, length });
+      return { size, bytes: base64(bytes) };
+    },
+    snapshotInfo: () => ask("snapshotInfo"),
+    reported: () => ask("reported"),
+    get timeouts() { return api.worker ? api.worker.timeouts : []; },
     client: () => client,
     timing: () => {
       const timing = client && (client.loop ? client.loop.timing : client.timing); // a WorkerClient's overlay is its own
@@ -238,6 +258,8 @@ export async function play({ canvas, progress, progressText, error, status = nul
     worker: null, // ?worker=1: the WorkerClient (worker-client.js: timeouts, restores)
   };
   /** @type {any} */ (window).layerw = api;
+  const ask = (/** @type {string} */ what, /** @type {any} */ args) => (client ? client.ask(what, args)
+    : Promise.reject(new LayerWError(`${api.name || "the game"} has not started`)));
   const meta = /** @type {HTMLMetaElement | null} */ (document.querySelector('meta[name="layerw-game"]'));
   const telemetry = meta && params.get("telemetry") !== "0" ? new Telemetry(new URL("/telemetry", location.href).href) : null;
   let source = null;
@@ -290,6 +312,7 @@ export async function play({ canvas, progress, progressText, error, status = nul
       throw new LayerWError("no game given: open /play/GAME on a `layerw serve` server, or this page with ?src=URL of a game's build directory");
     }
     api.name = source.config.name;
+    api.config = source.config;
     document.title = `${source.config.name} · Layer-W`;
     const inputsUrl = params.get("inputs");
     const inputsText = inputsUrl ? await (await fetch(inputsUrl)).text() : null;
@@ -345,10 +368,6 @@ export async function play({ canvas, progress, progressText, error, status = nul
       });
       api.worker = client;
       if (params.has("room")) api.session = client.session;
-      /** @type {any} */ (api).lastInput = async () => { // a Promise: the input lives in the worker
-        const bytes = await client.ask("lastInput");
-        return bytes ? base64(bytes) : null;
-      };
       refitTo = () => client.canvas;
     } else if (params.has("room")) {
       client = await join(canvas, source, {
@@ -373,6 +392,7 @@ export async function play({ canvas, progress, progressText, error, status = nul
     // before any await: a fast run may stop while the sound panel opens, and the page says its renderer by then
     // getters: a renderer that lost its WebGPU device may fall back to WebGL2 (device-recovery.js)
     const live = client;
+    api.host = api.worker ? "worker" : "page";
     api.renderer = {
       get name() { return live.renderer.name; },
       get glRenderer() { return live.renderer.glRenderer; },

@@ -283,17 +283,18 @@ export class WorkerClient {
   }
 
   /**
-   * Ask the worker: "stateHash", "audioHash", "readPixels", "lastInput".
+   * Ask the worker a probe (probe.js): "stateHash", "audioHash", "readPixels", "lastInput", "traces"…
    * @param {string} what
+   * @param {any} [args]
    * @returns {Promise<any>}
    */
-  ask(what) {
+  ask(what, args) {
     const worker = this.worker;
     if (!worker) return Promise.reject(new LayerWError(`${this.config.name}'s game worker has ended`));
     const id = this.nextAsk++;
     return new Promise((resolve, reject) => {
       this.asks.set(id, { resolve, reject });
-      worker.postMessage({ type: "ask", id, what });
+      worker.postMessage({ type: "ask", id, what, args });
     });
   }
 
