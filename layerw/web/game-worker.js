@@ -5,12 +5,12 @@
 // (Watchdog, watchdog.js); on expiry it terminates this worker.
 //
 // Page -> worker: {type: "start", canvas, config, module, seed, renderer, ticks, fast, recording,
-//   players, saves, restore, snapshotEvery, sound, dev (the dev checks), room (a room to join instead: {base, room, spectate,
+//   players, saves, online (the page's URL: keep the saves on its server too), restore, snapshotEvery, sound, dev (the dev checks), room (a room to join instead: {base, room, spectate,
 //   window, lead, token})}; {type: "input", bytes}; {type: "asset", id, bytes | error};
 //   {type: "ask", id, what, args} (a probe, probe.js); {type: "canvas", canvas}
 //   (a fresh OffscreenCanvas, asked for by {type: "canvas"}).
 // Worker -> page: {type: "enter", call, tick} before each call into the guest and {type: "idle", tick}
-//   when the task that made them ends; {type: "ready", renderer}; {type: "stopped", tick};
+//   once it returns; {type: "ready", renderer}; {type: "stopped", tick};
 //   {type: "failed", error}; {type: "snapshot", snap}; {type: "read", id, name}; {type: "answer", id,
 //   value | error}; {type: "status", text}; {type: "problem", problem} (a dev check's, devchecks.js);
 //   {type: "timing", parts} each frame's parts in ms (the page's FrameTiming overlay, timing.js);
@@ -24,18 +24,20 @@ import { Loop, LoopState } from "./loop.js";
 import { checkContract, openGame } from "./main.js";
 import { probe } from "./probe.js";
 import { createRenderer } from "./renderer.js";
+import { OnlineSaves } from "./online-saves.js";
+import { PlayerKey } from "./player-key.js";
 import { SaveStore } from "./saves.js";
 import { Session } from "./session.js";
 
 const SESSION_EVERY_MS = 250;
 
-/** Tells the page of each call into the guest, and once the task that made them ends (or, for an
- *  instantiation, once it has settled), that it is idle (a CallWatch, game-backend.js). */
+/** Tells the page of each call into the guest and, once it returns (or, for an instantiation, once
+ *  it has settled), that the guest is idle: the renderer's time between calls is not the guest's
+ *  (a CallWatch, game-backend.js). */
 class CallBeat {
   /** @param {(message: object) => void} post */
   constructor(post) {
     this.post = post;
-    this.pending = false;
     this.spans = 0; // instantiations in progress: the worker is busy until they end
     this.tick = 0;
   }
@@ -47,12 +49,10 @@ class CallBeat {
   enter(call, tick) {
     this.tick = tick;
     this.post({ type: "enter", call, tick });
-    if (this.pending) return;
-    this.pending = true;
-    queueMicrotask(() => { // runs when the task that called the guest returns: the worker is idle
-      this.pending = false;
-      if (!this.spans) this.post({ type: "idle", tick: this.tick });
-    });
+  }
+
+  leave() {
+    if (!this.spans) this.post({ type: "idle", tick: this.tick });
   }
 
   /**
@@ -67,7 +67,7 @@ class CallBeat {
 
   end() {
     this.spans -= 1;
-    if (!this.spans && !this.pending) this.post({ type: "idle", tick: this.tick });
+    if (!this.spans) this.post({ type: "idle", tick: this.tick });
   }
 }
 
@@ -95,6 +95,8 @@ class WorkerGame {
     /** @type {((canvas: OffscreenCanvas) => void) | null} waits for the page's fresh canvas (requestCanvas) */
     this.canvasWaiter = null;
     this.rendererPosted = ""; // the renderer as last posted (postRenderer)
+    /** @type {OnlineSaves | null} the saves kept in step with the server's (start's online: the page's URL) */
+    this.online = null;
   }
 
   /**
@@ -123,10 +125,14 @@ class WorkerGame {
   async start(m) {
     const { config } = m;
     const log = (/** @type {string} */ level, /** @type {string} */ text) => postMessage({ type: "log", level, text });
+    const status = (/** @type {string} */ text) => postMessage({ type: "status", text });
     const saves = m.saves ? await SaveStore.open(config.name, {
-      slotBytes: config.save_slot_bytes, totalBytes: config.save_total_bytes,
-      onError: (text) => postMessage({ type: "status", text }),
+      slotBytes: config.save_slot_bytes, totalBytes: config.save_total_bytes, onError: status,
     }) : null;
+    if (saves && m.online) { // served by `layerw serve`: its /saves too (online-saves.js), as on the page
+      this.online = new OnlineSaves(saves, await PlayerKey.loadOrCreate(), { base: m.online, onMessage: status });
+      await this.online.pull();
+    }
     this.renderer = await createRenderer(m.canvas, {
       prefer: m.renderer, width: config.width, height: config.height, filter: config.filter || "nearest",
     });
@@ -232,7 +238,7 @@ class WorkerGame {
    * @param {any} args
    */
   ask(what, args) {
-    return probe({ game: this.game, renderer: this.renderer, loop: this.session || this.loop }, what, args);
+    return probe({ game: this.game, renderer: this.renderer, loop: this.session || this.loop, online: this.online }, what, args);
   }
 }
 

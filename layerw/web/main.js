@@ -21,14 +21,17 @@
 //       ?delta=auto|always|never picks when a module delta is used. Also ?renderer= ?ticks=
 //       ?inputs= ?seed= ?fast ?spectate ?window=N ?lead=N ?dev=1 (the dev checks, listed on
 //       the page by dev-overlay.js, each once with its tick and, for one found in a host call, the game's
-//       source line; dismissable). ?worker=1 runs the game in a
-//       game worker (worker-client.js; alone or in a room): a call past [limits] tick_ms fails it with GameTimedOut,
-//       or with ?restore=1 it goes on in a fresh worker (alone: from its last snapshot; in a room: rejoining its seat);
-//       there audioHash() and lastInput() answer Promises, client() is the WorkerClient and worker its timeouts. Playing alone, the game's saves live in
+//       source line; dismissable). The game runs in a game worker (worker-client.js; alone or in a room)
+//       unless ?worker=0 or the browser or the build cannot (the page's host line says why): a call past
+//       [limits] tick_ms fails it with GameTimedOut, or with ?restore=1 it goes on in a fresh worker (alone:
+//       from its last snapshot; in a room: rejoining its seat). The probes of window.layerw (probe.js) answer
+//       Promises in both modes; client() is the page's Client or WorkerClient. Playing alone, the game's saves live in
 //       IndexedDB (?saves=0: none), and when `layerw serve` served the page also on that server under
 //       this browser's player key (online-saves.js, player-key.js; ?online=0: this browser only); a room keeps none. Shows a progress bar while loading and a clear message
 //       on failure ("reconnecting…" while a room connection is retried), and exposes
-//       window.layerw = {tick, stateHash(), audioHash(), renderer: {name, glRenderer, recovery (WebGPU's lost devices:
+//       window.layerw = {tick, host ("worker" | "page"), hostNote, config, timeouts, the probes (Promises, probe.js:
+//       stateHash(), audioHash(), readPixels(), lastInput(), kind(), traces(), memory(), snapshotInfo(), reported(),
+//       saved(), slot(name)), renderer: {name, glRenderer, recovery (WebGPU's lost devices:
 //       {losses, recoveries, fellBack, failure}, device-recovery.js)}, status, error,
 //       errorName (the failure's class, as natively: GameTimedOut, GameCrashed…), errorFrames (a crash's wasm frames, innermost first: {offset, function, file, line}, named from
 //       the build's game.symbols.json where the page may read it), load (loader stats), session (room
@@ -74,6 +77,8 @@ export class Client {
     this.inputs = inputs;
     this.devices = devices;
     this.loop = loop;
+    /** @type {OnlineSaves | null} the saves kept on the server too (play() sets it) */
+    this.online = null;
   }
 
   get tick() { return this.game.tickCount; }
@@ -217,8 +222,9 @@ function loadReport(api, params) {
   };
 }
 
-/** Run the play page: `page` holds the canvas, progress, error and (optional) status elements. */
-export async function play({ canvas, progress, progressText, error, status = null, sound = null }) {
+/** Run the play page: `page` holds the canvas, progress, error and (optional) status, sound and host elements
+ *  (host: the line that says why the game runs on the page where a game worker could not take it). */
+export async function play({ canvas, progress, progressText, error, status = null, sound = null, host: hostNote = null }) {
   const params = new URLSearchParams(location.search);
   let client = null;
   const api = {
@@ -226,7 +232,8 @@ export async function play({ canvas, progress, progressText, error, status = nul
     error: null,
     name: null,
     renderer: { name: null, glRenderer: null },
-    host: null, // where the game runs: "worker" or "page"
+    host: null, // where the game runs: "worker" (the default) or "page" (?worker=0, or hostNote says why)
+    hostNote: null, // why the page hosts the game where it had to (a component build, no OffscreenCanvas…)
     config: null, // the game's config (layerw.toml as the source gives it)
     get tick() { return client ? client.tick : 0; },
     // probes (probe.js): Promises wherever the game runs
@@ -242,6 +249,11 @@ export async function play({ canvas, progress, progressText, error, status = nul
     },
     snapshotInfo: () => ask("snapshotInfo"),
     reported: () => ask("reported"),
+    saved: () => ask("saved"),
+    slot: async (/** @type {string} */ name) => {
+      const slot = await ask("slot", { name });
+      return slot && { version: slot.version, data: Array.from(slot.data) };
+    },
     get timeouts() { return api.worker ? api.worker.timeouts : []; },
     client: () => client,
     timing: () => {
@@ -358,12 +370,21 @@ export async function play({ canvas, progress, progressText, error, status = nul
         symbols.then((table) => entry.locate(sourceFrames(problem.frames, table)));
       }
     } : null;
-    if (params.has("worker") && params.get("worker") !== "0") {
+    // the game runs in a game worker unless ?worker=0 or the browser cannot (the page says why)
+    const noWorker = params.get("worker") === "0" ? null : WorkerClient.unavailable(source.config);
+    if (noWorker && params.has("worker")) throw new LayerWError(`${api.name} cannot run in a game worker: ${noWorker}`);
+    api.hostNote = noWorker;
+    if (noWorker && hostNote) {
+      hostNote.textContent = noWorker;
+      hostNote.hidden = false;
+    }
+    if (params.get("worker") !== "0" && !noWorker) {
       client = await WorkerClient.start(canvas, source, {
         room: params.get("room"), spectate: params.has("spectate"), ...roomOptions,
         ...common, seed: params.has("room") ? 0n : BigInt(params.get("seed") || 0), fast: params.has("fast"), players: 1,
         recording: inputsUrl ? { text: inputsText, url: inputsUrl } : null,
-        saves: !params.has("room") && params.get("saves") !== "0", restore: params.get("restore") === "1",
+        saves: !params.has("room") && params.get("saves") !== "0", online: !!meta && !src && params.get("online") !== "0",
+        restore: params.get("restore") === "1",
         sound: !!sound && params.get("sound") !== "0", onStatus: showStatus, onProblem,
       });
       api.worker = client;
@@ -388,6 +409,7 @@ export async function play({ canvas, progress, progressText, error, status = nul
       client = await boot(canvas, source, {
         ...common, seed: BigInt(params.get("seed") || 0), fast: params.has("fast"), recording, saves, onProblem,
       });
+      client.online = api.online;
     }
     // before any await: a fast run may stop while the sound panel opens, and the page says its renderer by then
     // getters: a renderer that lost its WebGPU device may fall back to WebGL2 (device-recovery.js)

@@ -12,20 +12,24 @@
 //   memory {offset, length}     {size, bytes}: the guest's linear memory size and a slice of it
 //   snapshotInfo                {tick, pages, sha256} of a snapshot taken now (the memory's SHA-256)
 //   reported                    in a room: the [tick, hash] pairs this page reported (session.js), else []
+//   saved                       once every slot the game committed is in IndexedDB (and sent, with online
+//                               saves): the names of its slots ([] without saves)
+//   slot {name}                 {version, data} of one save slot as stored, or null
 
 import { LayerWError } from "./errors.js";
 
 export const PROBES = ["stateHash", "audioHash", "readPixels", "lastInput", "tick", "kind", "traces", "memory",
-  "snapshotInfo", "reported"];
+  "snapshotInfo", "reported", "saved", "slot"];
 
 /**
  * Answer one probe of a running game.
- * @param {{game: any, renderer: any, loop: any}} parts  the loop is a Loop, a Session (a room) or null
+ * @param {{game: any, renderer: any, loop: any, online?: any}} parts  the loop is a Loop, a Session (a room) or
+ *   null; online the game's OnlineSaves (online-saves.js) or null
  * @param {string} what  one of PROBES
  * @param {any} [args]  memory's {offset, length}
  * @returns {Promise<any>}
  */
-export async function probe({ game, renderer, loop }, what, args) {
+export async function probe({ game, renderer, loop, online = null }, what, args) {
   if (!game) throw new LayerWError("the game has not started");
   if (what === "stateHash") return game.stateHash();
   if (what === "audioHash") return game.audioHash();
@@ -45,5 +49,14 @@ export async function probe({ game, renderer, loop }, what, args) {
     return { tick: snap.tick, pages: snap.pages, sha256: Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("") };
   }
   if (what === "reported") return loop && loop.reported ? loop.reported.map(([t, h]) => [t, h]) : [];
+  if (what === "saved") {
+    if (online) await online.flush(); // its store's too
+    else if (game.saves) await game.saves.flush();
+    return game.saves ? Array.from(game.saves.slots.keys()) : [];
+  }
+  if (what === "slot") {
+    const slot = game.saves ? game.saves.slots.get(args && args.name) : null;
+    return slot ? { version: slot.version, data: slot.data.slice() } : null;
+  }
   throw new LayerWError(`no probe '${what}': one of ${PROBES.join(", ")}`);
 }

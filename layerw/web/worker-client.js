@@ -15,6 +15,7 @@ import { Devices } from "./devices.js";
 import { errorRecord, reviveError } from "./error-record.js";
 import { GameTimedOut, LayerWError } from "./errors.js";
 import { compileModule } from "./game.js";
+import { consoleLog } from "./game-host.js";
 import { InputState } from "./input.js";
 import { SampleQueue } from "./sample-queue.js";
 import { Watchdog } from "./watchdog.js";
@@ -26,9 +27,24 @@ const DEFAULT_DEADLINE_MS = 100; // layerw.toml [limits] tick_ms's default (conf
 
 export class WorkerClient {
   /**
+   * Why `config`'s game cannot run in a game worker in this browser, or null where it can: the page
+   * then hosts it and says so (main.js), never silently.
+   * @param {{component?: boolean, name: string}} config
+   * @returns {string | null}
+   */
+  static unavailable(config) {
+    if (config.component) return "a component build runs on the page (the game worker runs core modules and carts)";
+    if (typeof OffscreenCanvas !== "function" || !("transferControlToOffscreen" in HTMLCanvasElement.prototype)) {
+      return "this browser has no OffscreenCanvas, so the game runs on the page, where a runaway call can freeze it";
+    }
+    if (!moduleWorkers()) return "this browser has no module Workers, so the game runs on the page, where a runaway call can freeze it";
+    return null;
+  }
+
+  /**
    * Start `source`'s game in a worker drawing on `canvas`; resolves once its first frame is due.
    * Options: as boot's (main.js) seed, renderer, ticks, fast, recording ({text, url}), players, overlay,
-   * saves (true: IndexedDB slots in the worker), restore (restore the last snapshot after a timeout),
+   * saves (true: IndexedDB slots in the worker), online (true: those slots kept on the server too, online-saves.js), restore (restore the last snapshot after a timeout),
    * sound (true: the worker posts its mix for the page's speaker),
    * room (join this room instead: with base, spectate, window, lead as join's), onStop, onError, onStatus(text),
    * onReconnecting, onReconnected, onProblem (turns on the dev checks, devchecks.js), log.
@@ -38,9 +54,8 @@ export class WorkerClient {
    */
   static async start(canvas, source, options) {
     const { config } = source;
-    if (config.component) {
-      throw new LayerWError(`${config.name} is a component build: a game worker runs core modules and carts; open it without ?worker`);
-    }
+    const why = WorkerClient.unavailable(config);
+    if (why) throw new LayerWError(`${config.name} cannot run in a game worker: ${why}; open it with ?worker=0`);
     let module = await source.module;
     const bytes = await moduleBytes(module);
     if (bytes) module = bytes;
@@ -115,7 +130,7 @@ export class WorkerClient {
     worker.postMessage({
       type: "start", canvas: offscreen, config, module: this.module, seed: options.seed || 0, renderer: options.renderer || "auto",
       ticks: options.ticks ?? null, fast: !!options.fast, recording: options.recording || null, players: options.players || 1,
-      saves: !!options.saves, restore, snapshotEvery: options.restore && !options.room ? config.tick_rate : 0, sound: !!options.sound,
+      saves: !!options.saves, online: options.saves && options.online ? location.href : null, restore, snapshotEvery: options.restore && !options.room ? config.tick_rate : 0, sound: !!options.sound,
       dev: !!options.onProblem,
       room: options.room ? { base: options.base || location.origin, room: options.room, spectate: !!options.spectate,
         window: options.window, lead: options.lead ?? null, token: this.token } : null,
@@ -193,7 +208,7 @@ export class WorkerClient {
     } else if (m.type === "status") {
       if (this.options.onStatus) this.options.onStatus(m.text);
     } else if (m.type === "log") {
-      (this.options.log || defaultLog)(m.level, m.text);
+      (this.options.log || consoleLog)(m.level, m.text); // the console method of its level, as on the page
     }
   }
 
@@ -315,6 +330,18 @@ export class WorkerClient {
   }
 }
 
+/** Whether `new Worker(url, {type: "module"})` is understood (a browser that ignores `type` never reads it). */
+function moduleWorkers() {
+  let read = false;
+  const probe = { get type() { read = true; return "module"; } };
+  try {
+    new Worker("data:text/javascript,", /** @type {WorkerOptions} */ (probe)).terminate();
+  } catch (e) {
+    // the options were read before any failure to start it
+  }
+  return read;
+}
+
 /**
  * @param {Uint8Array} a
  * @param {Uint8Array} b
@@ -323,12 +350,4 @@ function sameBytes(a, b) {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-/**
- * @param {string} level
- * @param {string} text
- */
-function defaultLog(level, text) {
-  (level === "error" ? console.error : level === "warn" ? console.warn : console.log)(text);
 }

@@ -110,6 +110,9 @@ def test_published_component_build_plays_from_the_store(component_store: StoreSe
     page = play_page().goto(component_store.play_url("pong", ticks=120, fast=True, renderer="webgl2"))
     page.wait_stopped()
     assert page.page.evaluate("window.layerw.kind()") == "ComponentGame"
+    host, note, hidden = page.page.evaluate("[window.layerw.host, document.getElementById('host').textContent, "
+                                            "document.getElementById('host').hidden]")
+    assert host == "page" and note.startswith("a component build runs on the page") and not hidden  # said, not silent
     # the browser fetches the transpiled files' chunks, never the module's (the component itself)
     fetched = {path.rsplit("/", 1)[-1] for path, _ in component_store.recorder.chunk_requests()}
     assert {c.id for e in manifest.transpiled.values() for c in e.chunks} <= fetched
