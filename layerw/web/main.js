@@ -31,8 +31,8 @@
 //       on failure ("reconnecting…" while a room connection is retried), and exposes
 //       window.layerw = {tick, host ("worker" | "page"), hostNote, config, timeouts, the probes (Promises, probe.js:
 //       stateHash(), audioHash(), readPixels(), lastInput(), kind(), traces(), memory(), snapshotInfo(), reported(),
-//       saved(), slot(name)), renderer: {name, glRenderer, recovery (WebGPU's lost devices:
-//       {losses, recoveries, fellBack, failure}, device-recovery.js)}, status, error,
+//       saved(), slot(name)), renderer: {name, glRenderer, recovery (WebGPU's lost devices or
+//       WebGL2's lost contexts: {losses, recoveries, fellBack, failure}, device-recovery.js)}, status, error,
 //       errorName (the failure's class, as natively: GameTimedOut, GameCrashed…), errorFrames (a crash's wasm frames, innermost first: {offset, function, file, line}, named from
 //       the build's game.symbols.json where the page may read it), load (loader stats), session (room
 //       stats), devProblems (?dev=1: {kind, tick, message, frames, source: "FILE:LINE" once named}), firstFrameMs (since navigation start), timing() (the F3 timing
