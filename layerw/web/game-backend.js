@@ -65,6 +65,7 @@
  * A component build's browser form: jco's ES module of glue and its core modules by file name.
  * @typedef {object} ComponentSource
  * @property {Promise<any>} glue
+ * @property {() => Promise<Uint8Array>} [glueBytes] the glue's source text (a game worker imports it itself)
  * @property {(name: string) => Promise<ModuleLike>} coreModule
  */
 

@@ -4,14 +4,15 @@
 // answers asset reads, and keeps each call's deadline from the CallBeat messages posted here
 // (Watchdog, watchdog.js); on expiry it terminates this worker.
 //
-// Page -> worker: {type: "start", canvas, config, module, seed, renderer, ticks, fast, recording,
+// Page -> worker: {type: "start", canvas, config, module (null for a component build), glue (a component
+//   build's transpiled glue, its source text's bytes), seed, renderer, ticks, fast, recording,
 //   players, saves, online (the page's URL: keep the saves on its server too), restore, snapshotEvery, sound, dev (the dev checks), room (a room to join instead: {base, room, spectate,
 //   window, lead, token})}; {type: "input", bytes}; {type: "asset", id, bytes | error};
 //   {type: "ask", id, what, args} (a probe, probe.js); {type: "canvas", canvas}
 //   (a fresh OffscreenCanvas, asked for by {type: "canvas"}).
 // Worker -> page: {type: "enter", call, tick} before each call into the guest and {type: "idle", tick}
 //   once it returns; {type: "ready", renderer}; {type: "stopped", tick};
-//   {type: "failed", error}; {type: "snapshot", snap}; {type: "read", id, name}; {type: "answer", id,
+//   {type: "failed", error}; {type: "snapshot", snap}; {type: "read", id, name, core} (an asset, or with core a component's core module); {type: "answer", id,
 //   value | error}; {type: "status", text}; {type: "problem", problem} (a dev check's, devchecks.js);
 //   {type: "timing", parts} each frame's parts in ms (the page's FrameTiming overlay, timing.js);
 //   {type: "renderer", renderer} when what draws changed; {type: "canvas"} (a WebGL2 fallback needs a fresh one); {type: "samples", samples} (the mix, for the page's speaker);
@@ -28,6 +29,7 @@ import { OnlineSaves } from "./online-saves.js";
 import { PlayerKey } from "./player-key.js";
 import { SaveStore } from "./saves.js";
 import { Session } from "./session.js";
+import { importBytes } from "./source.js";
 
 const SESSION_EVERY_MS = 250;
 
@@ -82,7 +84,7 @@ class WorkerGame {
     this.loop = null;
     /** @type {InputState | null} */
     this.inputs = null;
-    /** @type {Map<number, {resolve: (b: ArrayBuffer) => void, reject: (e: Error) => void}>} */
+    /** @type {Map<number, {resolve: (b: any) => void, reject: (e: Error) => void}>} */
     this.reads = new Map();
     this.nextRead = 1;
     this.beat = new CallBeat((m) => postMessage(m));
@@ -100,15 +102,16 @@ class WorkerGame {
   }
 
   /**
-   * An asset's bytes, read by the page's source.
+   * An asset's bytes, or with `core` a component build's core module (compiled), read by the page's source.
    * @param {string} name
-   * @returns {Promise<ArrayBuffer>}
+   * @param {boolean} [core]
+   * @returns {Promise<any>}
    */
-  readAsset(name) {
+  readAsset(name, core = false) {
     const id = this.nextRead++;
     return new Promise((resolve, reject) => {
       this.reads.set(id, { resolve, reject });
-      postMessage({ type: "read", id, name });
+      postMessage({ type: "read", id, name, core });
     });
   }
 
@@ -136,7 +139,12 @@ class WorkerGame {
     this.renderer = await createRenderer(m.canvas, {
       prefer: m.renderer, width: config.width, height: config.height, filter: config.filter || "nearest",
     });
-    const source = { config, module: m.module, readAsset: (/** @type {string} */ n) => this.readAsset(n) };
+    const glue = m.glue ? importBytes(m.glue) : null;
+    if (glue) glue.catch(() => {}); // reported when the game awaits it
+    const source = {
+      config, module: m.module, readAsset: (/** @type {string} */ n) => this.readAsset(n),
+      component: glue && { glue, coreModule: (/** @type {string} */ n) => this.readAsset(n, true) },
+    };
     this.game = await openGame(source, { seed: m.seed, log, saves, watch: this.beat });
     if (m.dev) checkContract(this.game, (problem) => postMessage({ type: "problem", problem }));
     this.renderer.onGpuLost = () => { this.game.forgetGpu(); return this.game.render(); };

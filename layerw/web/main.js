@@ -371,7 +371,7 @@ export async function play({ canvas, progress, progressText, error, status = nul
       }
     } : null;
     // the game runs in a game worker unless ?worker=0 or the browser cannot (the page says why)
-    const noWorker = params.get("worker") === "0" ? null : WorkerClient.unavailable(source.config);
+    const noWorker = params.get("worker") === "0" ? null : WorkerClient.unavailable(source);
     if (noWorker && params.has("worker")) throw new LayerWError(`${api.name} cannot run in a game worker: ${noWorker}`);
     api.hostNote = noWorker;
     if (noWorker && hostNote) {

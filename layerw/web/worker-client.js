@@ -6,9 +6,11 @@
 // allows (?restore=1), a fresh worker on a fresh canvas goes on: playing alone from the last snapshot
 // the worker posted (one a second), in a room by rejoining its seat (the room's state is the snapshot).
 //
-// What runs in the worker: the guest's wasm, the whole host (GameHost, its assets and sound mix), the
-// Loop, the saves (IndexedDB) and the renderer (WebGL2 or WebGPU on the OffscreenCanvas). What stays
-// on the page: devices, the speaker (the worker posts its mix), the source's fetches, the messages.
+// What runs in the worker: the guest's wasm (a core module, a cart, or a component build's transpiled
+// glue with its core modules), the whole host (GameHost, its assets and sound mix), the Loop, the saves
+// (IndexedDB, and online) and the renderer (WebGL2 or WebGPU on the OffscreenCanvas). What stays on the
+// page: devices, the speaker (the worker posts its mix), the source's fetches (and compiling a
+// component's core modules, once for every worker), the messages.
 
 import { moduleBytes } from "./cart-game.js";
 import { Devices } from "./devices.js";
@@ -29,11 +31,13 @@ export class WorkerClient {
   /**
    * Why `config`'s game cannot run in a game worker in this browser, or null where it can: the page
    * then hosts it and says so (main.js), never silently.
-   * @param {{component?: boolean, name: string}} config
+   * @param {import("./game-backend.js").GameSource} source
    * @returns {string | null}
    */
-  static unavailable(config) {
-    if (config.component) return "a component build runs on the page (the game worker runs core modules and carts)";
+  static unavailable(source) {
+    if (source.component && !source.component.glueBytes) {
+      return "this source cannot hand a game worker its component's transpiled glue (no glueBytes)";
+    }
     if (typeof OffscreenCanvas !== "function" || !("transferControlToOffscreen" in HTMLCanvasElement.prototype)) {
       return "this browser has no OffscreenCanvas, so the game runs on the page, where a runaway call can freeze it";
     }
@@ -54,13 +58,22 @@ export class WorkerClient {
    */
   static async start(canvas, source, options) {
     const { config } = source;
-    const why = WorkerClient.unavailable(config);
+    const why = WorkerClient.unavailable(source);
     if (why) throw new LayerWError(`${config.name} cannot run in a game worker: ${why}; open it with ?worker=0`);
-    let module = await source.module;
-    const bytes = await moduleBytes(module);
-    if (bytes) module = bytes;
-    else if (!(module instanceof WebAssembly.Module)) module = await compileModule(module, config.name); // its typed error
+    /** @type {Uint8Array | WebAssembly.Module | null} */
+    let module = null;
+    /** @type {Uint8Array | null} a component build's transpiled glue (its core modules are read as the worker asks) */
+    let glue = null;
+    if (config.component) {
+      glue = source.component && source.component.glueBytes ? await source.component.glueBytes() : null;
+    } else {
+      module = await source.module;
+      const bytes = await moduleBytes(module);
+      if (bytes) module = bytes;
+      else if (!(module instanceof WebAssembly.Module)) module = await compileModule(module, config.name); // its typed error
+    }
     const client = new WorkerClient(canvas, source, module, options);
+    client.glue = glue;
     await client.launch(null);
     return client;
   }
@@ -68,7 +81,7 @@ export class WorkerClient {
   /**
    * @param {HTMLCanvasElement} canvas
    * @param {import("./game-backend.js").GameSource} source
-   * @param {Uint8Array | WebAssembly.Module} module
+   * @param {Uint8Array | WebAssembly.Module | null} module  null for a component build
    * @param {any} options
    */
   constructor(canvas, source, module, options) {
@@ -76,6 +89,10 @@ export class WorkerClient {
     this.source = source;
     this.config = source.config;
     this.module = module;
+    /** @type {Uint8Array | null} a component build's transpiled glue */
+    this.glue = null;
+    /** @type {Map<string, Promise<WebAssembly.Module>>} a component's core modules, compiled once for every worker */
+    this.coreModules = new Map();
     this.options = options;
     this.deadlineMs = this.config.tick_ms || DEFAULT_DEADLINE_MS;
     this.tick = 0;
@@ -128,7 +145,7 @@ export class WorkerClient {
     worker.onmessage = (event) => this.receive(worker, event.data);
     worker.onerror = (event) => this.failed(new LayerWError(`${config.name}'s game worker failed: ${event.message}`));
     worker.postMessage({
-      type: "start", canvas: offscreen, config, module: this.module, seed: options.seed || 0, renderer: options.renderer || "auto",
+      type: "start", canvas: offscreen, config, module: this.module, glue: this.glue, seed: options.seed || 0, renderer: options.renderer || "auto",
       ticks: options.ticks ?? null, fast: !!options.fast, recording: options.recording || null, players: options.players || 1,
       saves: !!options.saves, online: options.saves && options.online ? location.href : null, restore, snapshotEvery: options.restore && !options.room ? config.tick_rate : 0, sound: !!options.sound,
       dev: !!options.onProblem,
@@ -177,7 +194,7 @@ export class WorkerClient {
     } else if (m.type === "snapshot") {
       this.snapshot = m.snap;
     } else if (m.type === "read") {
-      this.source.readAsset(m.name).then((bytes) => worker.postMessage({ type: "asset", id: m.id, bytes }),
+      (m.core ? this.coreModule(m.name) : this.source.readAsset(m.name)).then((bytes) => worker.postMessage({ type: "asset", id: m.id, bytes }),
         (e) => worker.postMessage({ type: "asset", id: m.id, error: errorRecord(e) }));
     } else if (m.type === "answer") {
       const ask = this.asks.get(m.id);
@@ -210,6 +227,21 @@ export class WorkerClient {
     } else if (m.type === "log") {
       (this.options.log || consoleLog)(m.level, m.text); // the console method of its level, as on the page
     }
+  }
+
+  /**
+   * A component build's core module, compiled here once (a WebAssembly.Module crosses to the worker).
+   * @param {string} name
+   * @returns {Promise<WebAssembly.Module>}
+   */
+  coreModule(name) {
+    let module = this.coreModules.get(name);
+    if (!module) {
+      const component = /** @type {import("./game-backend.js").ComponentSource} */ (this.source.component);
+      module = compileModule(component.coreModule(name), `${this.config.name}'s ${name}`);
+      this.coreModules.set(name, module);
+    }
+    return module;
   }
 
   /** @param {Error} error */

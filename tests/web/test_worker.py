@@ -240,3 +240,19 @@ def test_the_page_s_speaker_plays_the_worker_s_mix(server: StaticServer, play_pa
     taps = held_blip_taps(play_page().open(src, ticks=150, renderer="webgl2", audiotap=True, latency=1000, worker=1))
     assert taps["stats"]["dropped"] == 0
     played_equals_mix(taps, 150 * abi.SAMPLE_RATE // 60)  # what the page played hashes to the worker's audio hash
+
+
+def test_a_browser_without_offscreen_canvas_plays_on_the_page_and_says_why(published: Callable[[str], str],
+                                                                           play_page: Callable[..., PlayPage]) -> None:
+    page = play_page()
+    page.page.add_init_script("delete window.OffscreenCanvas")  # as in a browser that has none
+    page.open(published("pong"), ticks=5, fast=True, renderer="webgl2")
+    page.wait_stopped()
+    host, note, hidden, said = page.page.evaluate(
+        "[window.layerw.host, window.layerw.hostNote, document.getElementById('host').hidden, "
+        "document.getElementById('host').textContent]")
+    assert host == "page" and "no OffscreenCanvas" in note and not hidden and said == note  # shown, never silent
+    page.open(published("pong"), ticks=5, renderer="webgl2", worker=1)  # asked for, it fails with the reason
+    page.wait("window.layerw.status === 'failed'")
+    assert "cannot run in a game worker" in page.page.evaluate("window.layerw.error")
+    assert "no OffscreenCanvas" in page.page.evaluate("window.layerw.error")
