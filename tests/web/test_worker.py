@@ -1,8 +1,8 @@
-"""A game in a game worker (?worker=1: web/game-worker.js, worker-client.js, watchdog.js) in real
-Chromium: it plays as on the page (same state hash), a call stuck in a loop is stopped after the
-game's per-call deadline with the native host's GameTimedOut while the page stays responsive, a cart
-gets the same, and with ?restore=1 the last snapshot goes into a fresh worker (in a room: the page
-rejoins its seat)."""
+"""A game in a game worker (the default host; ?worker=0 is the page: web/game-worker.js,
+worker-client.js, watchdog.js) in real Chromium: it plays as on the page (same state hash), a call
+stuck in a loop is stopped after the game's per-call deadline with the native host's GameTimedOut
+while the page stays responsive, a cart gets the same, and with ?restore=1 the last snapshot goes
+into a fresh worker (in a room: the page rejoins its seat)."""
 
 from __future__ import annotations
 
