@@ -65,6 +65,7 @@
  * A component build's browser form: jco's ES module of glue and its core modules by file name.
  * @typedef {object} ComponentSource
  * @property {Promise<any>} glue
+ * @property {() => Promise<Uint8Array>} [glueBytes] the glue's source text (a game worker imports it itself)
  * @property {(name: string) => Promise<ModuleLike>} coreModule
  */
 
@@ -81,11 +82,12 @@
  */
 
 /**
- * What a GameHost tells of its calls into the guest (GameHost.watch): `enter` before each synchronous
- * call (the call ends when the task that made it does), `begin`/`end` around instantiating, whose wasm
- * start function runs in a later task.
+ * What a GameHost tells of its calls into the guest (GameHost.watch): `enter` before and `leave` after
+ * each synchronous call (only the guest's own time counts against its deadline, as natively: not the
+ * renderer's), `begin`/`end` around instantiating, whose wasm start function runs in a later task.
  * @typedef {object} CallWatch
  * @property {(call: string, tick: number) => void} enter
+ * @property {() => void} leave
  * @property {(call: string, tick: number) => void} begin
  * @property {() => void} end
  */

@@ -263,7 +263,9 @@ export class GameHost {
     if (this.watch) this.watch.enter(name, this.tickCount);
     try {
       result = fn();
+      if (this.watch) this.watch.leave();
     } catch (e) {
+      if (this.watch) this.watch.leave();
       if (e instanceof GameExited) {
         e.tick = this.tickCount;
         this.failure = e;

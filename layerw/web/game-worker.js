@@ -4,14 +4,15 @@
 // answers asset reads, and keeps each call's deadline from the CallBeat messages posted here
 // (Watchdog, watchdog.js); on expiry it terminates this worker.
 //
-// Page -> worker: {type: "start", canvas, config, module, seed, renderer, ticks, fast, recording,
-//   players, saves, restore, snapshotEvery, sound, dev (the dev checks), room (a room to join instead: {base, room, spectate,
+// Page -> worker: {type: "start", canvas, config, module (null for a component build), glue (a component
+//   build's transpiled glue, its source text's bytes), seed, renderer, ticks, fast, recording,
+//   players, saves, online (the page's URL: keep the saves on its server too), restore, snapshotEvery, sound, dev (the dev checks), room (a room to join instead: {base, room, spectate,
 //   window, lead, token})}; {type: "input", bytes}; {type: "asset", id, bytes | error};
-//   {type: "ask", id, what: "stateHash" | "audioHash" | "readPixels" | "lastInput"}; {type: "canvas", canvas}
+//   {type: "ask", id, what, args} (a probe, probe.js); {type: "canvas", canvas}
 //   (a fresh OffscreenCanvas, asked for by {type: "canvas"}).
 // Worker -> page: {type: "enter", call, tick} before each call into the guest and {type: "idle", tick}
-//   when the task that made them ends; {type: "ready", renderer}; {type: "stopped", tick};
-//   {type: "failed", error}; {type: "snapshot", snap}; {type: "read", id, name}; {type: "answer", id,
+//   once it returns; {type: "ready", renderer}; {type: "stopped", tick};
+//   {type: "failed", error}; {type: "snapshot", snap}; {type: "read", id, name, core} (an asset, or with core a component's core module); {type: "answer", id,
 //   value | error}; {type: "status", text}; {type: "problem", problem} (a dev check's, devchecks.js);
 //   {type: "timing", parts} each frame's parts in ms (the page's FrameTiming overlay, timing.js);
 //   {type: "renderer", renderer} when what draws changed; {type: "overlay", shown} when the game's gamepadOverlay() changed; {type: "canvas"} (a WebGL2 fallback needs a fresh one); {type: "samples", samples} (the mix, for the page's speaker);
@@ -22,19 +23,23 @@ import { errorRecord, reviveError } from "./error-record.js";
 import { InputState, Recording } from "./input.js";
 import { Loop, LoopState } from "./loop.js";
 import { checkContract, openGame } from "./main.js";
+import { probe } from "./probe.js";
 import { createRenderer } from "./renderer.js";
+import { OnlineSaves } from "./online-saves.js";
+import { PlayerKey } from "./player-key.js";
 import { SaveStore } from "./saves.js";
 import { Session } from "./session.js";
+import { importBytes } from "./source.js";
 
 const SESSION_EVERY_MS = 250;
 
-/** Tells the page of each call into the guest, and once the task that made them ends (or, for an
- *  instantiation, once it has settled), that it is idle (a CallWatch, game-backend.js). */
+/** Tells the page of each call into the guest and, once it returns (or, for an instantiation, once
+ *  it has settled), that the guest is idle: the renderer's time between calls is not the guest's
+ *  (a CallWatch, game-backend.js). */
 class CallBeat {
   /** @param {(message: object) => void} post */
   constructor(post) {
     this.post = post;
-    this.pending = false;
     this.spans = 0; // instantiations in progress: the worker is busy until they end
     this.tick = 0;
   }
@@ -46,12 +51,10 @@ class CallBeat {
   enter(call, tick) {
     this.tick = tick;
     this.post({ type: "enter", call, tick });
-    if (this.pending) return;
-    this.pending = true;
-    queueMicrotask(() => { // runs when the task that called the guest returns: the worker is idle
-      this.pending = false;
-      if (!this.spans) this.post({ type: "idle", tick: this.tick });
-    });
+  }
+
+  leave() {
+    if (!this.spans) this.post({ type: "idle", tick: this.tick });
   }
 
   /**
@@ -66,7 +69,7 @@ class CallBeat {
 
   end() {
     this.spans -= 1;
-    if (!this.spans && !this.pending) this.post({ type: "idle", tick: this.tick });
+    if (!this.spans) this.post({ type: "idle", tick: this.tick });
   }
 }
 
@@ -81,7 +84,7 @@ class WorkerGame {
     this.loop = null;
     /** @type {InputState | null} */
     this.inputs = null;
-    /** @type {Map<number, {resolve: (b: ArrayBuffer) => void, reject: (e: Error) => void}>} */
+    /** @type {Map<number, {resolve: (b: any) => void, reject: (e: Error) => void}>} */
     this.reads = new Map();
     this.nextRead = 1;
     this.beat = new CallBeat((m) => postMessage(m));
@@ -95,18 +98,21 @@ class WorkerGame {
     this.canvasWaiter = null;
     this.rendererPosted = ""; // the renderer as last posted (postRenderer)
     this.overlayPosted = true; // whether the game lets the on-screen gamepad show, as last posted (postOverlay)
+    /** @type {OnlineSaves | null} the saves kept in step with the server's (start's online: the page's URL) */
+    this.online = null;
   }
 
   /**
-   * An asset's bytes, read by the page's source.
+   * An asset's bytes, or with `core` a component build's core module (compiled), read by the page's source.
    * @param {string} name
-   * @returns {Promise<ArrayBuffer>}
+   * @param {boolean} [core]
+   * @returns {Promise<any>}
    */
-  readAsset(name) {
+  readAsset(name, core = false) {
     const id = this.nextRead++;
     return new Promise((resolve, reject) => {
       this.reads.set(id, { resolve, reject });
-      postMessage({ type: "read", id, name });
+      postMessage({ type: "read", id, name, core });
     });
   }
 
@@ -123,14 +129,23 @@ class WorkerGame {
   async start(m) {
     const { config } = m;
     const log = (/** @type {string} */ level, /** @type {string} */ text) => postMessage({ type: "log", level, text });
+    const status = (/** @type {string} */ text) => postMessage({ type: "status", text });
     const saves = m.saves ? await SaveStore.open(config.name, {
-      slotBytes: config.save_slot_bytes, totalBytes: config.save_total_bytes,
-      onError: (text) => postMessage({ type: "status", text }),
+      slotBytes: config.save_slot_bytes, totalBytes: config.save_total_bytes, onError: status,
     }) : null;
+    if (saves && m.online) { // served by `layerw serve`: its /saves too (online-saves.js), as on the page
+      this.online = new OnlineSaves(saves, await PlayerKey.loadOrCreate(), { base: m.online, onMessage: status });
+      await this.online.pull();
+    }
     this.renderer = await createRenderer(m.canvas, {
       prefer: m.renderer, width: config.width, height: config.height, filter: config.filter || "nearest",
     });
-    const source = { config, module: m.module, readAsset: (/** @type {string} */ n) => this.readAsset(n) };
+    const glue = m.glue ? importBytes(m.glue) : null;
+    if (glue) glue.catch(() => {}); // reported when the game awaits it
+    const source = {
+      config, module: m.module, readAsset: (/** @type {string} */ n) => this.readAsset(n),
+      component: glue && { glue, coreModule: (/** @type {string} */ n) => this.readAsset(n, true) },
+    };
     this.game = await openGame(source, { seed: m.seed, log, saves, watch: this.beat });
     if (m.dev) checkContract(this.game, (problem) => postMessage({ type: "problem", problem }));
     this.renderer.onGpuLost = () => { this.game.forgetGpu(); return this.game.render(); };
@@ -236,15 +251,13 @@ class WorkerGame {
     postMessage({ type: "session", stats: { ...session.stats }, token: session.token.slice(), tick: this.game.tickCount });
   }
 
-  /** @param {string} what */
-  async ask(what) {
-    if (!this.game) throw new Error("the game has not started");
-    if (what === "stateHash") return this.game.stateHash();
-    if (what === "audioHash") return this.game.audioHash();
-    if (what === "readPixels") return this.renderer.readPixels();
-    if (what === "lastInput") return this.game.lastInput ? this.game.lastInput.slice() : null;
-    if (what === "tick") return this.game.tickCount;
-    throw new Error(`the game worker answers no '${what}'`);
+  /**
+   * Answer the page's question (a probe, probe.js).
+   * @param {string} what
+   * @param {any} args
+   */
+  ask(what, args) {
+    return probe({ game: this.game, renderer: this.renderer, loop: this.session || this.loop, online: this.online }, what, args);
   }
 }
 
@@ -262,7 +275,7 @@ onmessage = (/** @type {MessageEvent} */ event) => {
     if (run.canvasWaiter) run.canvasWaiter(m.canvas);
     run.canvasWaiter = null;
   } else if (m.type === "ask") {
-    run.ask(m.what).then((value) => postMessage({ type: "answer", id: m.id, value }),
+    run.ask(m.what, m.args).then((value) => postMessage({ type: "answer", id: m.id, value }),
       (e) => postMessage({ type: "answer", id: m.id, error: errorRecord(e) }));
   }
 };

@@ -21,15 +21,18 @@
 //       ?delta=auto|always|never picks when a module delta is used. Also ?renderer= ?ticks=
 //       ?inputs= ?seed= ?fast ?spectate ?window=N ?lead=N ?dev=1 (the dev checks, listed on
 //       the page by dev-overlay.js, each once with its tick and, for one found in a host call, the game's
-//       source line; dismissable). ?worker=1 runs the game in a
-//       game worker (worker-client.js; alone or in a room): a call past [limits] tick_ms fails it with GameTimedOut,
-//       or with ?restore=1 it goes on in a fresh worker (alone: from its last snapshot; in a room: rejoining its seat);
-//       there audioHash() and lastInput() answer Promises, client() is the WorkerClient and worker its timeouts. Playing alone, the game's saves live in
+//       source line; dismissable). The game runs in a game worker (worker-client.js; alone or in a room)
+//       unless ?worker=0 or the browser or the build cannot (the page's host line says why): a call past
+//       [limits] tick_ms fails it with GameTimedOut, or with ?restore=1 it goes on in a fresh worker (alone:
+//       from its last snapshot; in a room: rejoining its seat). The probes of window.layerw (probe.js) answer
+//       Promises in both modes; client() is the page's Client or WorkerClient. Playing alone, the game's saves live in
 //       IndexedDB (?saves=0: none), and when `layerw serve` served the page also on that server under
 //       this browser's player key (online-saves.js, player-key.js; ?online=0: this browser only); a room keeps none. Shows a progress bar while loading and a clear message
 //       on failure ("reconnecting…" while a room connection is retried), and exposes
-//       window.layerw = {tick, stateHash(), audioHash(), renderer: {name, glRenderer, recovery (WebGPU's lost devices:
-//       {losses, recoveries, fellBack, failure}, device-recovery.js)}, status, error,
+//       window.layerw = {tick, host ("worker" | "page"), hostNote, config, timeouts, the probes (Promises, probe.js:
+//       stateHash(), audioHash(), readPixels(), lastInput(), kind(), traces(), memory(), snapshotInfo(), reported(),
+//       saved(), slot(name)), renderer: {name, glRenderer, recovery (WebGPU's lost devices or
+//       WebGL2's lost contexts: {losses, recoveries, fellBack, failure}, device-recovery.js)}, status, error,
 //       errorName (the failure's class, as natively: GameTimedOut, GameCrashed…), errorFrames (a crash's wasm frames, innermost first: {offset, function, file, line}, named from
 //       the build's game.symbols.json where the page may read it), load (loader stats), session (room
 //       stats), devProblems (?dev=1: {kind, tick, message, frames, source: "FILE:LINE" once named}), firstFrameMs (since navigation start), timing() (the F3 timing
@@ -51,6 +54,7 @@ import { SaveStore } from "./saves.js";
 import { SoundPanel } from "./sound-panel.js";
 import { InputState, Recording } from "./input.js";
 import { Loop, LoopState } from "./loop.js";
+import { probe } from "./probe.js";
 import { createRenderer } from "./renderer.js";
 import { Session } from "./session.js";
 import { WorkerClient } from "./worker-client.js";
@@ -73,12 +77,21 @@ export class Client {
     this.inputs = inputs;
     this.devices = devices;
     this.loop = loop;
+    /** @type {OnlineSaves | null} the saves kept on the server too (play() sets it) */
+    this.online = null;
   }
 
   get tick() { return this.game.tickCount; }
   stateHash() { return this.game.stateHash(); }
   audioHash() { return this.game.audioHash(); }
   readPixels() { return this.renderer.readPixels(); }
+
+  /**
+   * Answer a probe (probe.js) as a WorkerClient does: the page's API asks both alike.
+   * @param {string} what
+   * @param {any} [args]
+   */
+  ask(what, args) { return probe(this, what, args); }
 
   close() {
     this.loop.stop();
@@ -211,8 +224,9 @@ function loadReport(api, params) {
   };
 }
 
-/** Run the play page: `page` holds the canvas, progress, error and (optional) status elements. */
-export async function play({ canvas, progress, progressText, error, status = null, sound = null }) {
+/** Run the play page: `page` holds the canvas, progress, error and (optional) status, sound and host elements
+ *  (host: the line that says why the game runs on the page where a game worker could not take it). */
+export async function play({ canvas, progress, progressText, error, status = null, sound = null, host: hostNote = null }) {
   const params = new URLSearchParams(location.search);
   let client = null;
   const api = {
@@ -220,11 +234,29 @@ export async function play({ canvas, progress, progressText, error, status = nul
     error: null,
     name: null,
     renderer: { name: null, glRenderer: null },
+    host: null, // where the game runs: "worker" (the default) or "page" (?worker=0, or hostNote says why)
+    hostNote: null, // why the page hosts the game where it had to (a component build, no OffscreenCanvas…)
+    config: null, // the game's config (layerw.toml as the source gives it)
     get tick() { return client ? client.tick : 0; },
-    stateHash: () => client.stateHash(),
-    audioHash: () => client.audioHash(),
-    readPixels: async () => base64(await client.readPixels()),
-    lastInput: () => (client && client.game.lastInput ? base64(client.game.lastInput) : null),
+    // probes (probe.js): Promises wherever the game runs
+    stateHash: () => ask("stateHash"),
+    audioHash: () => ask("audioHash"),
+    readPixels: async () => base64(await ask("readPixels")),
+    lastInput: async () => { const bytes = await ask("lastInput"); return bytes ? base64(bytes) : null; },
+    kind: () => ask("kind"),
+    traces: () => ask("traces"),
+    memory: async (offset = 0, length = 0) => {
+      const { size, bytes } = await ask("memory", { offset, length });
+      return { size, bytes: base64(bytes) };
+    },
+    snapshotInfo: () => ask("snapshotInfo"),
+    reported: () => ask("reported"),
+    saved: () => ask("saved"),
+    slot: async (/** @type {string} */ name) => {
+      const slot = await ask("slot", { name });
+      return slot && { version: slot.version, data: Array.from(slot.data) };
+    },
+    get timeouts() { return api.worker ? api.worker.timeouts : []; },
     client: () => client,
     timing: () => {
       const timing = client && (client.loop ? client.loop.timing : client.timing); // a WorkerClient's overlay is its own
@@ -240,6 +272,8 @@ export async function play({ canvas, progress, progressText, error, status = nul
     worker: null, // ?worker=1: the WorkerClient (worker-client.js: timeouts, restores)
   };
   /** @type {any} */ (window).layerw = api;
+  const ask = (/** @type {string} */ what, /** @type {any} */ args) => (client ? client.ask(what, args)
+    : Promise.reject(new LayerWError(`${api.name || "the game"} has not started`)));
   const meta = /** @type {HTMLMetaElement | null} */ (document.querySelector('meta[name="layerw-game"]'));
   const telemetry = meta && params.get("telemetry") !== "0" ? new Telemetry(new URL("/telemetry", location.href).href) : null;
   let source = null;
@@ -292,6 +326,7 @@ export async function play({ canvas, progress, progressText, error, status = nul
       throw new LayerWError("no game given: open /play/GAME on a `layerw serve` server, or this page with ?src=URL of a game's build directory");
     }
     api.name = source.config.name;
+    api.config = source.config;
     document.title = `${source.config.name} · Layer-W`;
     const inputsUrl = params.get("inputs");
     const inputsText = inputsUrl ? await (await fetch(inputsUrl)).text() : null;
@@ -337,20 +372,25 @@ export async function play({ canvas, progress, progressText, error, status = nul
         symbols.then((table) => entry.locate(sourceFrames(problem.frames, table)));
       }
     } : null;
-    if (params.has("worker") && params.get("worker") !== "0") {
+    // the game runs in a game worker unless ?worker=0 or the browser cannot (the page says why)
+    const noWorker = params.get("worker") === "0" ? null : WorkerClient.unavailable(source);
+    if (noWorker && params.has("worker")) throw new LayerWError(`${api.name} cannot run in a game worker: ${noWorker}`);
+    api.hostNote = noWorker;
+    if (noWorker && hostNote) {
+      hostNote.textContent = noWorker;
+      hostNote.hidden = false;
+    }
+    if (params.get("worker") !== "0" && !noWorker) {
       client = await WorkerClient.start(canvas, source, {
         room: params.get("room"), spectate: params.has("spectate"), ...roomOptions,
         ...common, seed: params.has("room") ? 0n : BigInt(params.get("seed") || 0), fast: params.has("fast"), players: 1,
         recording: inputsUrl ? { text: inputsText, url: inputsUrl } : null,
-        saves: !params.has("room") && params.get("saves") !== "0", restore: params.get("restore") === "1",
+        saves: !params.has("room") && params.get("saves") !== "0", online: !!meta && !src && params.get("online") !== "0",
+        restore: params.get("restore") === "1",
         sound: !!sound && params.get("sound") !== "0", onStatus: showStatus, onProblem,
       });
       api.worker = client;
       if (params.has("room")) api.session = client.session;
-      /** @type {any} */ (api).lastInput = async () => { // a Promise: the input lives in the worker
-        const bytes = await client.ask("lastInput");
-        return bytes ? base64(bytes) : null;
-      };
       refitTo = () => client.canvas;
     } else if (params.has("room")) {
       client = await join(canvas, source, {
@@ -371,10 +411,12 @@ export async function play({ canvas, progress, progressText, error, status = nul
       client = await boot(canvas, source, {
         ...common, seed: BigInt(params.get("seed") || 0), fast: params.has("fast"), recording, saves, onProblem,
       });
+      client.online = api.online;
     }
     // before any await: a fast run may stop while the sound panel opens, and the page says its renderer by then
     // getters: a renderer that lost its WebGPU device may fall back to WebGL2 (device-recovery.js)
     const live = client;
+    api.host = api.worker ? "worker" : "page";
     api.renderer = {
       get name() { return live.renderer.name; },
       get glRenderer() { return live.renderer.glRenderer; },

@@ -3,6 +3,10 @@
 // batch, the same quad shader (a GLSL port of layerw/gfx/shaders.wgsl's vs_quad/fs_quad), a
 // scissor per viewport, the game's sampling filter. Frames render into an offscreen RGBA8 target at the
 // game's resolution and are blitted to the canvas, so they can be read back at any time.
+// A lost context (a GPU reset, the browser reclaiming it; WEBGL_lose_context in tests) is taken
+// back: the game keeps ticking while frames are skipped, and when the context is restored the
+// programs, buffers, target and every texture (from the images the renderer kept) are made again
+// and a fresh frame is drawn (onGpuLost). `recovery.stats` counts {losses, recoveries}.
 
 import {
   BATCH_WORDS, FONT_TEXTURE, Frame, INSTANCE_WORDS, Pipeline, TRANSFORM_WORDS, VERTEX_WORDS,
@@ -117,12 +121,17 @@ export class WebGL2Renderer {
     if (!gl) throw new RenderError("this browser offers no WebGL2 context (is hardware acceleration off?)");
     const renderer = new WebGL2Renderer(gl, width, height, filter);
     renderer.upload(FONT_TEXTURE, await loadImage(fontUrl));
+    canvas.addEventListener("webglcontextlost", (event) => {
+      event.preventDefault(); // asks the browser to restore it
+      renderer.contextLost();
+    });
+    canvas.addEventListener("webglcontextrestored", () => renderer.contextRestored());
     return renderer;
   }
 
   constructor(gl, width, height, filter = "nearest") {
     this.name = "webgl2";
-    /** @type {(() => Uint8Array) | null} the renderer interface's (renderer.js); WebGL2 replays no GPU API, so never called */
+    /** @type {(() => Uint8Array) | null} the renderer interface's (renderer.js): a fresh frame once a lost context is back */
     this.onGpuLost = null;
     this.gl = gl;
     this.width = width;
@@ -132,6 +141,18 @@ export class WebGL2Renderer {
     this.glRenderer = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
     this.frame = new Frame();
     this.textures = new Map();
+    /** @type {Map<number, any>} each texture's image, to upload again into a restored context */
+    this.images = new Map();
+    this.lost = false;
+    /** the interface DeviceRecovery offers (device-recovery.js): a lost context's counts */
+    this.recovery = { stats: { losses: 0, recoveries: 0, fellBack: false, failure: null } };
+    this.build();
+  }
+
+  /** Make the programs, buffers and render target (at creation, and again in a restored context). */
+  build() {
+    const { gl, width, height } = this;
+    this.trianglesBound = false;
     this.quadProgram = this.program(QUAD_VS, QUAD_FS);
     this.triangleProgram = this.program(TRIANGLE_VS, TRIANGLE_FS);
     this.instanceBuffer = gl.createBuffer();
@@ -148,6 +169,24 @@ export class WebGL2Renderer {
       throw new RenderError("WebGL2 cannot render into an RGBA8 target here");
     }
     this.upload(0, { width: 1, height: 1, pixels: new Uint8Array([255, 255, 255, 255]) });
+  }
+
+  /** The context is gone: every GL object with it. Frames are skipped (the game keeps ticking) until it is back. */
+  contextLost() {
+    this.lost = true;
+    this.recovery.stats.losses += 1;
+    this.textures.clear();
+    console.warn("[webgl2] the WebGL2 context was lost: frames are skipped until the browser restores it");
+  }
+
+  /** The context is back, empty: make everything again, upload every texture and draw a fresh frame. */
+  contextRestored() {
+    this.lost = false;
+    this.build(); // its white texture too
+    for (const [handle, image] of this.images) if (handle !== 0) this.upload(handle, image);
+    this.recovery.stats.recoveries += 1;
+    const commands = this.onGpuLost ? this.onGpuLost() : null;
+    if (commands) this.draw(commands);
   }
 
   program(vsText, fsText) {
@@ -171,6 +210,8 @@ export class WebGL2Renderer {
   /** Upload an ImageBitmap (or {width, height, pixels}) as texture `handle`. */
   upload(handle, image) {
     const gl = this.gl;
+    this.images.set(handle, image);
+    if (this.lost) return; // uploaded when the context is back
     const old = this.textures.get(handle);
     if (old) gl.deleteTexture(old);
     const tex = gl.createTexture();
@@ -196,6 +237,7 @@ export class WebGL2Renderer {
   }
 
   draw(commands) {
+    if (this.lost) return; // skipped: the game keeps ticking, and the restored context draws a fresh frame
     const frame = this.frame.parse(commands);
     if (frame.gpu.length) { // the GPU API is WebGPU's: WebGL2 cannot run it (2D games run here as ever)
       throw new RenderError("this game draws with the GPU API, which needs WebGPU, and this browser gives the page no "
@@ -207,7 +249,6 @@ export class WebGL2Renderer {
 
   render(frame) {
     const gl = this.gl;
-    if (gl.isContextLost()) throw new RenderError("the WebGL2 context was lost; reload the page");
     gl.bindFramebuffer(gl.FRAMEBUFFER, this.fbo);
     gl.viewport(0, 0, this.width, this.height);
     gl.disable(gl.SCISSOR_TEST);
@@ -295,6 +336,7 @@ export class WebGL2Renderer {
 
   async readPixels() {
     const gl = this.gl;
+    if (this.lost) throw new RenderError("the WebGL2 context is lost: no frame to read until the browser restores it");
     const w = this.width;
     const h = this.height;
     const pixels = new Uint8Array(w * h * 4);

@@ -10,7 +10,9 @@
 //   renderer.draw(commands)   a Uint8Array command list (a view of guest memory)
 //   renderer.readPixels()     Promise<Uint8Array> of the last frame, RGBA, top row first
 //   renderer.onGpuLost        set by the client: called when a new WebGPU device holds none of the
-//                             game's GPU API resources; answers a fresh frame (game.forgetGpu(), game.render())
+//                             game's GPU API resources, or a WebGL2 context is restored; answers a
+//                             fresh frame (game.forgetGpu(), game.render())
+//   renderer.recovery         {stats: {losses, recoveries, fellBack, failure}}: lost devices or contexts
 //   renderer.close()
 
 import { RenderError } from "./errors.js";

@@ -5,7 +5,8 @@
 //             component, ...},
 //    module: Response | ArrayBuffer | Uint8Array | WebAssembly.Module (or a Promise of one),
 //    component: (a component build, config.component) {glue: Promise<the jco-transpiled ES
-//               module>, coreModule(name) -> Promise<Response | bytes>} instead of `module`,
+//               module>, glueBytes() -> Promise<its source text's bytes> (a game worker imports them),
+//               coreModule(name) -> Promise<Response | bytes>} instead of `module`,
 //    readAsset(name) -> Promise<ArrayBuffer>, readStream(name, sink) -> Promise<void>: a streamed
 //    sound's bytes into a SoundStream as they arrive,
 //    readSymbols() -> Promise<Symbols | null> (symbols.js: a crash names source lines; null: none here)}
@@ -25,6 +26,21 @@ export const DEBUG_MODULE = "game.debug.wasm"; // game.wasm with its DWARF (`lay
  *  host (cart-game.js) needs them, to export the cart's globals before compiling it its way. */
 export const MODULE_BYTES = new WeakMap();
 export const TRANSPILED_DIR = "transpiled/";
+
+/**
+ * Import an ES module from its source text's bytes (a blob: URL, revoked once imported): a component
+ * build's transpiled glue, verified chunk by chunk (store-source.js) or handed to a game worker.
+ * @param {Uint8Array<ArrayBuffer>} bytes
+ * @returns {Promise<any>}
+ */
+export async function importBytes(bytes) {
+  const url = URL.createObjectURL(new Blob([bytes], { type: "text/javascript" }));
+  try {
+    return await import(url);
+  } finally {
+    URL.revokeObjectURL(url);
+  }
+}
 
 /** The transpiled glue's name among a component build's transpiled files (its one ES module). */
 export function glueName(files) {
@@ -116,6 +132,7 @@ export async function dirSource(base, { onProgress, debug = false } = {}) {
       : progress.track(await fetchOk(new URL(debug ? DEBUG_MODULE : "game.wasm", root), `${config.name}'s module`)),
     component: glue && {
       glue: import(new URL(TRANSPILED_DIR + glue, root).href),
+      glueBytes: async () => new Uint8Array(await (await fetchOk(new URL(TRANSPILED_DIR + glue, root), `${config.name}'s ${glue}`)).arrayBuffer()),
       coreModule: async (name) => progress.track(await fetchOk(new URL(TRANSPILED_DIR + name, root), `${config.name}'s ${name}`)),
     },
     progress,

@@ -20,7 +20,7 @@
 import { loadSymbols } from "./symbols.js";
 import { LoadError, IntegrityError, InvalidModule } from "./errors.js";
 import { applyDelta, sha256 } from "./delta.js";
-import { MODULE_BYTES, Progress, glueName } from "./source.js";
+import { MODULE_BYTES, Progress, glueName, importBytes } from "./source.js";
 
 export const CACHE = "layerw-chunks-v1";
 const SCHEMA = 1;
@@ -255,16 +255,11 @@ function transpiledComponent(game, files, chunks) {
     if (e.chunks.length > 1) await chunks.verify(e.sha256, bytes, what);
     return bytes;
   };
-  const glue = file(name, `${game}'s transpiled component`).then(async (bytes) => {
-    const url = URL.createObjectURL(new Blob([bytes], { type: "text/javascript" }));
-    try {
-      return await import(url);
-    } finally {
-      URL.revokeObjectURL(url);
-    }
-  });
+  const glueFile = file(name, `${game}'s transpiled component`);
+  glueFile.catch(() => {}); // reported when the game awaits it
+  const glue = glueFile.then(importBytes);
   glue.catch(() => {}); // reported when the game awaits it
-  return { glue, coreModule: (n) => file(n, `${game}'s ${n}`) };
+  return { glue, glueBytes: () => glueFile, coreModule: (n) => file(n, `${game}'s ${n}`) };
 }
 
 async function loadModule(game, entry, deltas, chunks, cache, base, stats, progress) {

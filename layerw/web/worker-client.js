@@ -6,15 +6,18 @@
 // allows (?restore=1), a fresh worker on a fresh canvas goes on: playing alone from the last snapshot
 // the worker posted (one a second), in a room by rejoining its seat (the room's state is the snapshot).
 //
-// What runs in the worker: the guest's wasm, the whole host (GameHost, its assets and sound mix), the
-// Loop, the saves (IndexedDB) and the renderer (WebGL2 or WebGPU on the OffscreenCanvas). What stays
-// on the page: devices, the speaker (the worker posts its mix), the source's fetches, the messages.
+// What runs in the worker: the guest's wasm (a core module, a cart, or a component build's transpiled
+// glue with its core modules), the whole host (GameHost, its assets and sound mix), the Loop, the saves
+// (IndexedDB, and online) and the renderer (WebGL2 or WebGPU on the OffscreenCanvas). What stays on the
+// page: devices, the speaker (the worker posts its mix), the source's fetches (and compiling a
+// component's core modules, once for every worker), the messages.
 
 import { moduleBytes } from "./cart-game.js";
 import { Devices } from "./devices.js";
 import { errorRecord, reviveError } from "./error-record.js";
 import { GameTimedOut, LayerWError } from "./errors.js";
 import { compileModule } from "./game.js";
+import { consoleLog } from "./game-host.js";
 import { InputState } from "./input.js";
 import { SampleQueue } from "./sample-queue.js";
 import { Watchdog } from "./watchdog.js";
@@ -26,9 +29,26 @@ const DEFAULT_DEADLINE_MS = 100; // layerw.toml [limits] tick_ms's default (conf
 
 export class WorkerClient {
   /**
+   * Why `config`'s game cannot run in a game worker in this browser, or null where it can: the page
+   * then hosts it and says so (main.js), never silently.
+   * @param {import("./game-backend.js").GameSource} source
+   * @returns {string | null}
+   */
+  static unavailable(source) {
+    if (source.component && !source.component.glueBytes) {
+      return "this source cannot hand a game worker its component's transpiled glue (no glueBytes)";
+    }
+    if (typeof OffscreenCanvas !== "function" || !("transferControlToOffscreen" in HTMLCanvasElement.prototype)) {
+      return "this browser has no OffscreenCanvas, so the game runs on the page, where a runaway call can freeze it";
+    }
+    if (!moduleWorkers()) return "this browser has no module Workers, so the game runs on the page, where a runaway call can freeze it";
+    return null;
+  }
+
+  /**
    * Start `source`'s game in a worker drawing on `canvas`; resolves once its first frame is due.
    * Options: as boot's (main.js) seed, renderer, ticks, fast, recording ({text, url}), players, overlay,
-   * saves (true: IndexedDB slots in the worker), restore (restore the last snapshot after a timeout),
+   * saves (true: IndexedDB slots in the worker), online (true: those slots kept on the server too, online-saves.js), restore (restore the last snapshot after a timeout),
    * sound (true: the worker posts its mix for the page's speaker),
    * room (join this room instead: with base, spectate, window, lead as join's), onStop, onError, onStatus(text),
    * onReconnecting, onReconnected, onProblem (turns on the dev checks, devchecks.js), log.
@@ -38,14 +58,22 @@ export class WorkerClient {
    */
   static async start(canvas, source, options) {
     const { config } = source;
+    const why = WorkerClient.unavailable(source);
+    if (why) throw new LayerWError(`${config.name} cannot run in a game worker: ${why}; open it with ?worker=0`);
+    /** @type {Uint8Array | WebAssembly.Module | null} */
+    let module = null;
+    /** @type {Uint8Array | null} a component build's transpiled glue (its core modules are read as the worker asks) */
+    let glue = null;
     if (config.component) {
-      throw new LayerWError(`${config.name} is a component build: a game worker runs core modules and carts; open it without ?worker`);
+      glue = source.component && source.component.glueBytes ? await source.component.glueBytes() : null;
+    } else {
+      module = await source.module;
+      const bytes = await moduleBytes(module);
+      if (bytes) module = bytes;
+      else if (!(module instanceof WebAssembly.Module)) module = await compileModule(module, config.name); // its typed error
     }
-    let module = await source.module;
-    const bytes = await moduleBytes(module);
-    if (bytes) module = bytes;
-    else if (!(module instanceof WebAssembly.Module)) module = await compileModule(module, config.name); // its typed error
     const client = new WorkerClient(canvas, source, module, options);
+    client.glue = glue;
     await client.launch(null);
     return client;
   }
@@ -53,7 +81,7 @@ export class WorkerClient {
   /**
    * @param {HTMLCanvasElement} canvas
    * @param {import("./game-backend.js").GameSource} source
-   * @param {Uint8Array | WebAssembly.Module} module
+   * @param {Uint8Array | WebAssembly.Module | null} module  null for a component build
    * @param {any} options
    */
   constructor(canvas, source, module, options) {
@@ -61,6 +89,10 @@ export class WorkerClient {
     this.source = source;
     this.config = source.config;
     this.module = module;
+    /** @type {Uint8Array | null} a component build's transpiled glue */
+    this.glue = null;
+    /** @type {Map<string, Promise<WebAssembly.Module>>} a component's core modules, compiled once for every worker */
+    this.coreModules = new Map();
     this.options = options;
     this.deadlineMs = this.config.tick_ms || DEFAULT_DEADLINE_MS;
     this.tick = 0;
@@ -116,9 +148,9 @@ export class WorkerClient {
     worker.onmessage = (event) => this.receive(worker, event.data);
     worker.onerror = (event) => this.failed(new LayerWError(`${config.name}'s game worker failed: ${event.message}`));
     worker.postMessage({
-      type: "start", canvas: offscreen, config, module: this.module, seed: options.seed || 0, renderer: options.renderer || "auto",
+      type: "start", canvas: offscreen, config, module: this.module, glue: this.glue, seed: options.seed || 0, renderer: options.renderer || "auto",
       ticks: options.ticks ?? null, fast: !!options.fast, recording: options.recording || null, players: options.players || 1,
-      saves: !!options.saves, restore, snapshotEvery: options.restore && !options.room ? config.tick_rate : 0, sound: !!options.sound,
+      saves: !!options.saves, online: options.saves && options.online ? location.href : null, restore, snapshotEvery: options.restore && !options.room ? config.tick_rate : 0, sound: !!options.sound,
       dev: !!options.onProblem,
       room: options.room ? { base: options.base || location.origin, room: options.room, spectate: !!options.spectate,
         window: options.window, lead: options.lead ?? null, token: this.token } : null,
@@ -165,7 +197,7 @@ export class WorkerClient {
     } else if (m.type === "snapshot") {
       this.snapshot = m.snap;
     } else if (m.type === "read") {
-      this.source.readAsset(m.name).then((bytes) => worker.postMessage({ type: "asset", id: m.id, bytes }),
+      (m.core ? this.coreModule(m.name) : this.source.readAsset(m.name)).then((bytes) => worker.postMessage({ type: "asset", id: m.id, bytes }),
         (e) => worker.postMessage({ type: "asset", id: m.id, error: errorRecord(e) }));
     } else if (m.type === "answer") {
       const ask = this.asks.get(m.id);
@@ -198,8 +230,23 @@ export class WorkerClient {
     } else if (m.type === "status") {
       if (this.options.onStatus) this.options.onStatus(m.text);
     } else if (m.type === "log") {
-      (this.options.log || defaultLog)(m.level, m.text);
+      (this.options.log || consoleLog)(m.level, m.text); // the console method of its level, as on the page
     }
+  }
+
+  /**
+   * A component build's core module, compiled here once (a WebAssembly.Module crosses to the worker).
+   * @param {string} name
+   * @returns {Promise<WebAssembly.Module>}
+   */
+  coreModule(name) {
+    let module = this.coreModules.get(name);
+    if (!module) {
+      const component = /** @type {import("./game-backend.js").ComponentSource} */ (this.source.component);
+      module = compileModule(component.coreModule(name), `${this.config.name}'s ${name}`);
+      this.coreModules.set(name, module);
+    }
+    return module;
   }
 
   /** @param {Error} error */
@@ -288,17 +335,18 @@ export class WorkerClient {
   }
 
   /**
-   * Ask the worker: "stateHash", "audioHash", "readPixels", "lastInput".
+   * Ask the worker a probe (probe.js): "stateHash", "audioHash", "readPixels", "lastInput", "traces"…
    * @param {string} what
+   * @param {any} [args]
    * @returns {Promise<any>}
    */
-  ask(what) {
+  ask(what, args) {
     const worker = this.worker;
     if (!worker) return Promise.reject(new LayerWError(`${this.config.name}'s game worker has ended`));
     const id = this.nextAsk++;
     return new Promise((resolve, reject) => {
       this.asks.set(id, { resolve, reject });
-      worker.postMessage({ type: "ask", id, what });
+      worker.postMessage({ type: "ask", id, what, args });
     });
   }
 
@@ -319,6 +367,18 @@ export class WorkerClient {
   }
 }
 
+/** Whether `new Worker(url, {type: "module"})` is understood (a browser that ignores `type` never reads it). */
+function moduleWorkers() {
+  let read = false;
+  const probe = { get type() { read = true; return "module"; } };
+  try {
+    new Worker("data:text/javascript,", /** @type {WorkerOptions} */ (probe)).terminate();
+  } catch (e) {
+    // the options were read before any failure to start it
+  }
+  return read;
+}
+
 /**
  * @param {Uint8Array} a
  * @param {Uint8Array} b
@@ -327,12 +387,4 @@ function sameBytes(a, b) {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-/**
- * @param {string} level
- * @param {string} text
- */
-function defaultLog(level, text) {
-  (level === "error" ? console.error : level === "warn" ? console.warn : console.log)(text);
 }

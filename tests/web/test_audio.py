@@ -49,7 +49,7 @@ def test_audio_hash_matches_native(sound_src: tuple[str, Path], server: StaticSe
 
 
 def test_browser_snapshot_restores_the_voices(sound_src: tuple[str, Path], play_page: Callable[..., PlayPage]) -> None:
-    page = play_page().open(sound_src[0], ticks=52, fast=True, renderer="webgl2")
+    page = play_page().open(sound_src[0], ticks=52, fast=True, renderer="webgl2", worker=0)  # ticks its game
     page.wait_stopped()
     same = page.page.evaluate("""async () => {
         const client = window.layerw.client(), game = client.game;
@@ -106,7 +106,8 @@ def test_music_plays_while_it_streams_from_the_store(store_server: Any, built: C
     try:
         lines = "".join(json.dumps(line) + "\n" for line in RECORDINGS["asteroids"])
         inputs = quote("data:application/jsonl," + quote(lines), safe="")
-        page = play_page().goto(store_server.play_url("asteroids", ticks=STREAM_TICKS, sound=0, inputs=inputs))
+        page = play_page().goto(store_server.play_url("asteroids", ticks=STREAM_TICKS, sound=0, inputs=inputs,
+                                                            worker=0))  # reads the page-hosted game's stream
         page.wait("window.layerw.tick >= 30")
         early = page.page.evaluate("""() => { const game = window.layerw.client().game, a = game.assets.get(3);
             return {name: a.name, received: a.stream.received, size: a.stream.bytes.length, done: a.stream.done,

@@ -33,7 +33,7 @@ def test_pages_and_a_native_client_share_a_cart_room(tmp_path: Path, play_page: 
     build = build_cart(CARTS / "multiplayer", tmp_path / "multiplayer")
     with store_server(tmp_path / "store", snapshot_every=60) as server:
         server.publish(build)
-        url = server.play_url("multiplayer", room="carts", ticks=TICKS, sound=0)
+        url = server.play_url("multiplayer", room="carts", ticks=TICKS, sound=0, worker=0)  # the late page's RAM is changed
         first = play_page().goto(url)
         first.wait_running()
         native = NativePlayer(url, Bundle.open(build), engine, ticks=TICKS, keys=NATIVE_KEYS)

@@ -182,7 +182,7 @@ def test_tracef_with_wild_pointers_prints_what_the_native_host_prints(
         with start_game(Bundle.open(build), engine) as game:
             Runner(game).run_headless(3)
             assert isinstance(game, CartGame)
-            assert page.page.evaluate("window.layerw.client().game.traces") == list(game.traces), wat.name
+            assert page.page.evaluate("window.layerw.traces()") == list(game.traces), wat.name
 
 
 QUIRKS = CARTS.parent / "compat" / "quirks.wat"
@@ -205,7 +205,7 @@ def test_a_cart_written_as_other_toolchains_write_them_matches_the_native_host(
         assert page.state_hash() == game.state_hash()
         assert np.array_equal(page.pixels(160, 160), game.frame())
         assert page.page.evaluate("window.layerw.audioHash()") == game.audio_hash()
-        assert page.page.evaluate("window.layerw.client().game.traces") == list(game.traces)
+        assert page.page.evaluate("window.layerw.traces()") == list(game.traces)
 
 
 def test_a_zig_cart_built_as_the_template_builds_it_matches_the_native_host(
@@ -230,8 +230,9 @@ def test_a_cart_stays_in_its_page_or_fails_typed_in_chromium(server: StaticServe
                      '(i32.store (i32.const 0x2000) (memory.grow (i32.const 1)))))')
     page = play_page().open(server.add_game(grow), ticks=3, fast=True, renderer="webgl2")
     page.wait_stopped()
-    assert page.page.evaluate("new Int32Array(window.layerw.client().game.memory.buffer, 0x2000, 1)[0]") == -1
-    assert page.page.evaluate("window.layerw.client().game.memory.buffer.byteLength") == 65536
+    memory = page.page.evaluate("window.layerw.memory(0x2000, 4)")
+    assert int.from_bytes(base64.b64decode(memory["bytes"]), "little", signed=True) == -1
+    assert memory["size"] == 65536
     assert page.state_hash() == native(grow, engine, None, 3)[0]
     failing = {
         "big": ('(module (import "env" "memory" (memory 2)) (func (export "update")))', GameOutOfMemory, "exactly 1"),
@@ -276,7 +277,7 @@ def test_a_page_restores_a_native_cart_snapshot_bit_for_bit(server: StaticServer
         (drop (call $diskw (i32.const 0x3000) (i32.const 4)))
         (call $tone (i32.const 440) (i32.const 30) (i32.const 80) (i32.const 1))))"""
     build = wat_build(tmp_path, "odd-globals", wat)
-    page = play_page().open(server.add_game(build), ticks=1, fast=True, renderer="webgl2")
+    page = play_page().open(server.add_game(build), ticks=1, fast=True, renderer="webgl2", worker=0)  # RESTORE: its game
     page.wait_stopped()
     assert page.state_hash() == native(build, engine, None, 1)[0]  # the NaN of 0/0 hashes alike
     with start_game(Bundle.open(build), engine) as game:

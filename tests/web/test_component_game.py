@@ -1,6 +1,7 @@
-"""Component builds in Chromium: pong built with --component runs from its jco-transpiled form and
-reaches the same state hash as its core build (in Chromium and natively), snapshots alike, and loads
-from a store whose manifest names it a component."""
+"""Component builds in Chromium: pong built with --component runs from its jco-transpiled form (in a
+game worker, the default, which gets the glue's text and the core modules from the page) and reaches
+the same state hash as its core build (in Chromium and natively), snapshots alike, and loads from a
+store whose manifest names it a component."""
 
 from __future__ import annotations
 
@@ -22,12 +23,7 @@ from tests.web.conftest import PlayPage, StaticServer
 from tests.web.recordings import FIDELITY_TICKS, native_run, recording_file
 from tests.web.store_server import StoreServer, store_server
 
-SNAPSHOT = """async () => {
-  const game = window.layerw.client().game;
-  const snap = game.snapshot();
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", snap.memory));
-  return {tick: snap.tick, pages: snap.pages, memory: Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("")};
-}"""
+SNAPSHOT = "window.layerw.snapshotInfo()"  # {tick, pages, sha256 of the memory}
 RESTORE = """async (n) => {
   const c = window.layerw.client();
   const snap = c.game.snapshot();
@@ -72,8 +68,8 @@ def test_component_build_matches_the_core_build_in_chromium_and_natively(
         page.wait_stopped()
         assert page.tick == FIDELITY_TICKS
         pages[kind], hashes[kind], snaps[kind] = page, page.state_hash(), page.page.evaluate(SNAPSHOT)
-    assert pages["component"].page.evaluate("window.layerw.client().game.constructor.name") == "ComponentGame"
-    assert pages["core"].page.evaluate("window.layerw.client().game.constructor.name") == "Game"
+    assert pages["component"].page.evaluate("window.layerw.kind()") == "ComponentGame"
+    assert pages["core"].page.evaluate("window.layerw.kind()") == "Game"
     native_core = native_run(core, engine, FIDELITY_TICKS, recording)
     native_component = native_component_run(both, engine, FIDELITY_TICKS, recording)
     print(f"pong {FIDELITY_TICKS} ticks: chromium component {hashes['component'][:16]}, chromium core "
@@ -88,7 +84,8 @@ def test_component_build_matches_the_core_build_in_chromium_and_natively(
 
 def test_component_snapshot_restores_in_chromium(pong_builds: tuple[Path, Path], server: StaticServer,
                                                  play_page: Callable[..., PlayPage]) -> None:
-    page = play_page().open(server.add_game(pong_builds[0], "pong-component"), ticks=60, fast=True, renderer="webgl2")
+    page = play_page().open(server.add_game(pong_builds[0], "pong-component"), ticks=60, fast=True, renderer="webgl2",
+                            worker=0)  # RESTORE ticks the page-hosted game itself
     page.wait_stopped()
     result = page.page.evaluate(RESTORE, 90)
     assert result["kind"] == "ComponentGame" and result["start"] == result["back"] == 60
@@ -113,7 +110,8 @@ def test_published_component_build_plays_from_the_store(component_store: StoreSe
     assert sorted(manifest.transpiled) == sorted(p.name for p in (both / TRANSPILED_DIR).iterdir())
     page = play_page().goto(component_store.play_url("pong", ticks=120, fast=True, renderer="webgl2"))
     page.wait_stopped()
-    assert page.page.evaluate("window.layerw.client().game.constructor.name") == "ComponentGame"
+    assert page.page.evaluate("window.layerw.kind()") == "ComponentGame"
+    assert page.page.evaluate("[window.layerw.host, document.getElementById('host').hidden]") == ["worker", True]
     # the browser fetches the transpiled files' chunks, never the module's (the component itself)
     fetched = {path.rsplit("/", 1)[-1] for path, _ in component_store.recorder.chunk_requests()}
     assert {c.id for e in manifest.transpiled.values() for c in e.chunks} <= fetched

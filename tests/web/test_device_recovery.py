@@ -15,11 +15,11 @@ from tests.web.test_renderer import MAX_DIFFERING, differing, webgpu_page
 
 TICKS = 90
 LOSE_AT = 20
-DESTROY = "window.layerw.client().renderer.device.destroy()"
+DESTROY = "window.layerw.client().renderer.device.destroy()"  # the page-hosted renderer's: pages opened with worker=0
 
 
 def size(page: PlayPage) -> tuple[int, int]:
-    width, height = page.page.evaluate("[window.layerw.client().game.config.width, window.layerw.client().game.config.height]")
+    width, height = page.page.evaluate("[window.layerw.config.width, window.layerw.config.height]")
     return int(width), int(height)
 
 
@@ -32,7 +32,7 @@ def reference(play_page: Callable[..., PlayPage], browser: Any, src: str, render
 def test_a_destroyed_device_is_replaced_and_frames_keep_coming(published: Callable[[str], str], server: StaticServer,
                                                                play_page: Callable[..., PlayPage], webgpu_browser: Any) -> None:
     src = published("sprites")
-    page = webgpu_page(play_page, webgpu_browser, server).open(src, ticks=TICKS, renderer="webgpu")
+    page = webgpu_page(play_page, webgpu_browser, server).open(src, ticks=TICKS, renderer="webgpu", worker=0)
     page.wait(f"window.layerw.tick >= {LOSE_AT}")
     page.page.evaluate(DESTROY)
     page.wait("window.layerw.renderer.recovery.recoveries >= 1")
@@ -49,7 +49,7 @@ def test_a_destroyed_device_is_replaced_and_frames_keep_coming(published: Callab
 def test_a_device_lost_again_and_again_falls_back_to_webgl2(published: Callable[[str], str], server: StaticServer,
                                                             play_page: Callable[..., PlayPage], webgpu_browser: Any) -> None:
     src = published("sprites")
-    page = webgpu_page(play_page, webgpu_browser, server).open(src, ticks=TICKS, renderer="webgpu")
+    page = webgpu_page(play_page, webgpu_browser, server).open(src, ticks=TICKS, renderer="webgpu", worker=0)
     page.wait(f"window.layerw.tick >= {LOSE_AT}")
     for n in range(1, 5):  # MAX_LOSSES is 3: the fourth loss gives up on WebGPU
         page.page.evaluate(DESTROY)
@@ -91,7 +91,7 @@ def test_a_gpu_api_game_declares_its_resources_again_on_the_new_device(
         published: Callable[[str], str], server: StaticServer, play_page: Callable[..., PlayPage], webgpu_browser: Any) -> None:
     src = published("cubes")
     ticks = 24  # SwiftShader draws the 4096 cubes slowly
-    page = webgpu_page(play_page, webgpu_browser, server).open(src, ticks=ticks, renderer="webgpu")
+    page = webgpu_page(play_page, webgpu_browser, server).open(src, ticks=ticks, renderer="webgpu", worker=0)
     page.wait("window.layerw.tick >= 8")
     page.page.evaluate(DESTROY)
     page.wait_stopped()
@@ -114,7 +114,7 @@ def test_a_game_worker_falls_back_to_webgl2_on_a_canvas_from_the_page(
     stats = page.renderer()
     print(f"plain --enable-unsafe-webgpu in a worker: {stats}")
     assert page.tick == TICKS and page.page.evaluate("document.querySelectorAll('canvas').length") == 1
-    size_of = "(() => { const c = window.layerw.client().config; return [c.width, c.height]; })()"
+    size_of = "[window.layerw.config.width, window.layerw.config.height]"
     width, height = page.page.evaluate(size_of)
     apart = differing(page.pixels(int(width), int(height)), reference(play_page, browser, src, "webgl2"))
     assert apart <= MAX_DIFFERING

@@ -107,7 +107,7 @@ def test_a_compute_pass_fills_the_same_words_in_chromium_as_natively(
         page.page.goto(f"{server.url}/web/play.html")
         if not page.page.evaluate("async () => !!(navigator.gpu && await navigator.gpu.requestAdapter())"):
             pytest.skip("Chromium gives no WebGPU adapter here, so the WebGPU renderer cannot run")
-        page.open(published("cubes"), ticks=1, fast=True, renderer="webgpu")  # a stopped page's WebGPU renderer
+        page.open(published("cubes"), ticks=1, fast=True, renderer="webgpu", worker=0)  # a stopped page's WebGPU renderer
         page.wait_stopped()
         page.page.evaluate("(b64) => window.layerw.client().renderer.draw(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)))",
                            base64.b64encode(w.getvalue()).decode())

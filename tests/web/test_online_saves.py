@@ -48,7 +48,8 @@ def _native_hashes(build: Path, engine: Engine, tmp_path: Path) -> tuple[str, st
 
 
 def _play(page: PlayPage, server: StoreServer) -> str:
-    page.goto(server.play_url("saver", ticks=TICKS, fast=True, renderer="webgl2", sound=0, telemetry=0))
+    # worker=0: these tests write through the page-hosted game's SaveStore and read its OnlineSaves
+    page.goto(server.play_url("saver", ticks=TICKS, fast=True, renderer="webgl2", sound=0, telemetry=0, worker=0))
     page.wait_stopped()
     page.page.evaluate("window.layerw.online.flush()")
     return page.state_hash()
@@ -154,3 +155,23 @@ def test_a_torn_copy_on_the_server_is_refused_and_the_browsers_slot_kept(saver: 
     assert _play(page, server) == later  # the game reads the slot this browser holds
     message = page.page.evaluate("window.layerw.online.message")
     assert "fails its length or checksum" in message and "not used" in message
+
+
+def test_a_game_worker_keeps_its_saves_online_too(saver: tuple[StoreServer, Path], engine: Engine,
+                                                  play_page: Callable[..., PlayPage], tmp_path: Path) -> None:
+    """The default host, a game worker, opens the slots and their OnlineSaves in the worker: the game's
+    slot reaches the server under this browser's key, and a reload reads it back."""
+    server, build = saver
+    first, later = _native_hashes(build, engine, tmp_path)
+    page = play_page()
+    hashes = []
+    for _ in range(2):
+        page.goto(server.play_url("saver", ticks=TICKS, fast=True, renderer="webgl2", sound=0, telemetry=0))
+        page.wait_stopped()
+        assert page.page.evaluate("window.layerw.host") == "worker"
+        assert page.page.evaluate("window.layerw.saved()") == ["progress"]
+        hashes.append(page.state_hash())
+    assert hashes == [first, later]
+    key = str(page.page.evaluate("import('/web/player-key.js').then((m) => m.PlayerKey.loadOrCreate()).then((k) => k.hex)"))
+    with OnlineSaves(server.url, "saver", PlayerKey(bytes.fromhex(key))) as native:
+        assert native.read("progress") == Slot(7, bytes(range(16)))

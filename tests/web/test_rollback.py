@@ -70,7 +70,7 @@ def test_a_predicting_page_and_native_client_agree_on_every_confirmed_hash(
         assert outcome and isinstance(outcome[0], Outcome), outcome
         native_outcome = outcome[0]
         session = dict(page.page.evaluate("({...window.layerw.session})"))
-        reported = {int(t): str(h) for t, h in page.page.evaluate("window.layerw.client().loop.reported")}
+        reported = {int(t): str(h) for t, h in page.page.evaluate("window.layerw.reported()")}
         print(f"predicting page: {session}; native: {native_outcome}")
         assert page.tick == native_outcome.tick == TICKS and page.state_hash() == native_outcome.state_hash
         assert session["heals"] == 0 and native_outcome.heals == 0  # the server found no desync
@@ -162,7 +162,7 @@ def test_rollback_js_resimulates_to_the_state_a_plain_run_reaches(published: Cal
                                                                   play_page: Callable[..., PlayPage]) -> None:
     """The remote player's key changes every 20 ticks, each one guessed wrong 8 ticks ahead: after
     every rollback the page's pong reaches the state the same inputs reach without prediction."""
-    page = play_page().open(published("pong"), ticks=1, sound=0)
+    page = play_page().open(published("pong"), ticks=1, sound=0, worker=0)  # RESIMULATE drives the page-hosted game
     page.wait_stopped()
     result = page.page.evaluate(RESIMULATE, [240, 20])
     print(f"rollback.js: {result['rollbacks']} rollbacks, {result['resimulated']} ticks resimulated")
@@ -207,7 +207,7 @@ def test_rollback_js_restores_in_place_to_the_native_hashes(published: Callable[
     from layerw.runtime.game import Game
 
     src = published("pong")
-    page = play_page().open(src, ticks=1, sound=0)
+    page = play_page().open(src, ticks=1, sound=0, worker=0)  # IN_PLACE drives the page-hosted game
     page.wait_stopped()
     every = 20
     result = page.page.evaluate(IN_PLACE, [240, every])
@@ -268,7 +268,7 @@ def test_the_page_hears_a_rollback_as_the_native_client_does(confirmed: bool, so
     from tests.session.test_rollback_sound import END, SPACE_AT, START, WINDOW, player, predicted
 
     changes = {SPACE_AT: [(0, "Space", True), (1, "KeyW", True)], SPACE_AT + 1: [(0, "Space", False)]} if confirmed else {}
-    page = play_page().open(sound_src, ticks=START, fast=True, renderer="webgl2")
+    page = play_page().open(sound_src, ticks=START, fast=True, renderer="webgl2", worker=0)  # HEARD drives its game
     page.wait_stopped()
     result = page.page.evaluate(HEARD, [START, END, WINDOW, SPACE_AT, {str(t): c for t, c in changes.items()}])
     native, rollbacks = predicted(Bundle.open(served_build(server, sound_src)), engine,

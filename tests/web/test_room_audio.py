@@ -26,7 +26,7 @@ SAMPLES = """() => { const game = window.layerw.client().game, s = game.takeSamp
 
 
 def test_two_pages_in_a_room_hear_the_same_ticks(store_server: StoreServer, play_page: Callable[..., PlayPage]) -> None:
-    url = store_server.play_url("asteroids", room="duet", ticks=TICKS, sound=0)
+    url = store_server.play_url("asteroids", room="duet", ticks=TICKS, sound=0, worker=0)  # SAMPLES reads the page's game
     first = play_page().goto(url)
     first.wait(f"window.layerw.tick >= {JOIN_AFTER}")
     second = play_page().goto(url)

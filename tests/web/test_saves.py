@@ -37,7 +37,7 @@ def _native(game: GameHost) -> str:
 def _play(page: PlayPage, src: str, **params: object) -> str:
     page.open(src, ticks=TICKS, fast=True, renderer="webgl2", **params)
     page.wait_stopped()
-    page.page.evaluate("window.layerw.saves && window.layerw.saves.flush()")
+    page.page.evaluate("window.layerw.saved()")
     return page.state_hash()
 
 
@@ -56,7 +56,7 @@ def test_a_save_survives_a_page_reload(server: StaticServer, play_page: Callable
     page = play_page()
     assert _play(page, src) == first
     assert _play(page, src) == later  # reloaded: IndexedDB kept the slot
-    assert page.page.evaluate("Array.from(window.layerw.saves.slots.get('progress').data)") == list(range(16))
+    assert page.page.evaluate("window.layerw.slot('progress')")["data"] == list(range(16))
     with Game(b, engine) as game:
         assert _play(play_page(), src, saves=0) == _native(game)  # no saves: LW_SAVE_UNAVAILABLE, as natively
         assert results(game)[0] == (R["UNAVAILABLE"],) * 4
@@ -76,7 +76,7 @@ def test_a_carts_disk_survives_a_page_reload(server: StaticServer, play_page: Ca
     page = play_page()
     assert hashes[0] != hashes[1]  # the second run found the first run's disk
     assert [_play(page, src), _play(page, src)] == hashes
-    assert page.page.evaluate("Array.from(window.layerw.saves.slots.get('disk').data)") == [0, 0, 2]
+    assert page.page.evaluate("window.layerw.slot('disk')")["data"] == [0, 0, 2]
 
 
 def test_a_refused_write_reaches_the_game_and_the_page(server: StaticServer, play_page: Callable[..., PlayPage],
@@ -86,7 +86,7 @@ def test_a_refused_write_reaches_the_game_and_the_page(server: StaticServer, pla
     game's next save_write answers LW_SAVE_STORAGE."""
     b = make(tmp_path, saves_wat())
     page = play_page()
-    _play(page, server.add_game(b.path))
+    _play(page, server.add_game(b.path), worker=0)  # its page-hosted SaveStore's database is closed
     outcome = page.page.evaluate("""async () => {
       const s = window.layerw.saves, name = new TextEncoder().encode("progress");
       s.db.close();

@@ -66,7 +66,7 @@ def test_browser_joins_mid_game_and_heals_a_desync(tmp_path: Any, play_page: Cal
 
     with store_server(tmp_path / "store", snapshot_every=60) as server:
         server.publish(built(GAMES / "asteroids"))
-        url = server.play_url("asteroids", room="late", ticks=TICKS)
+        url = server.play_url("asteroids", room="late", ticks=TICKS, worker=0)  # its game's memory is changed
         outcome: list[Outcome | BaseException] = []
 
         def native() -> None:
@@ -103,7 +103,7 @@ def test_browser_rejoins_its_seat_after_a_dropped_connection(tmp_path: Any, play
 
     with store_server(tmp_path / "store", snapshot_every=60) as server:
         server.publish(built(GAMES / "pong"))
-        url = server.play_url("pong", room="drop", ticks=TICKS)
+        url = server.play_url("pong", room="drop", ticks=TICKS, worker=0)  # its Session's socket is closed
         page = play_page().goto(url)
         page.wait_running()
         outcome: list[Outcome | BaseException] = []

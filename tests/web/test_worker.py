@@ -1,8 +1,8 @@
-"""A game in a game worker (?worker=1: web/game-worker.js, worker-client.js, watchdog.js) in real
-Chromium: it plays as on the page (same state hash), a call stuck in a loop is stopped after the
-game's per-call deadline with the native host's GameTimedOut while the page stays responsive, a cart
-gets the same, and with ?restore=1 the last snapshot goes into a fresh worker (in a room: the page
-rejoins its seat)."""
+"""A game in a game worker (the default host; ?worker=0 is the page: web/game-worker.js,
+worker-client.js, watchdog.js) in real Chromium: it plays as on the page (same state hash), a call
+stuck in a loop is stopped after the game's per-call deadline with the native host's GameTimedOut
+while the page stays responsive, a cart gets the same, and with ?restore=1 the last snapshot goes
+into a fresh worker (in a room: the page rejoins its seat)."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def test_a_game_in_a_worker_plays_as_on_the_page(published: Callable[[str], str]
     on_page.wait_stopped()
     in_worker = play_page().open(src, ticks=40, fast=True, renderer="webgl2", inputs=inputs, worker=1)
     in_worker.wait_stopped()
-    assert in_worker.page.evaluate("window.layerw.worker !== null")
+    assert in_worker.page.evaluate("window.layerw.host") == "worker"
     assert in_worker.tick == on_page.tick == 40
     assert in_worker.state_hash() == on_page.state_hash() == native_run(served_build(server, src), engine, 40, recording)
     audio_hash = "window.layerw.audioHash()"
@@ -68,8 +68,7 @@ def test_a_game_in_a_worker_plays_as_on_the_page(published: Callable[[str], str]
 
 
 def game_size(page: PlayPage) -> tuple[int, int]:
-    width, height = page.page.evaluate("(() => { const c = window.layerw.client(); const config = c.config || c.game.config; "
-                                       "return [config.width, config.height]; })()")
+    width, height = page.page.evaluate("[window.layerw.config.width, window.layerw.config.height]")
     return int(width), int(height)
 
 
@@ -95,7 +94,7 @@ def test_a_runaway_call_stops_at_its_deadline_with_the_native_error_and_the_page
     assert max(answers) < RESPONSIVE_MS
     assert name == native["name"] == "GameTimedOut"
     assert error == shown == native["message"].split("\n")[0]  # natively, its wasm frames follow
-    assert page.page.evaluate("window.layerw.worker.timeouts.length") == 1
+    assert page.page.evaluate("window.layerw.timeouts.length") == 1
 
 
 def test_a_cart_stuck_in_update_is_stopped_too(server: StaticServer, play_page: Callable[..., PlayPage],
@@ -121,7 +120,7 @@ def test_restore_puts_the_last_snapshot_into_a_fresh_worker(server: StaticServer
     game = bundle(tmp_path / "spins-late", contract_wat(tick=tick), name="spins-late", tick_ms=DEADLINE_MS)
     page = play_page().open(server.add_game(game.path), worker=1, renderer="webgl2", restore=1)
     page.wait("window.layerw.status === 'failed'", timeout=30_000)
-    timeouts = page.page.evaluate("window.layerw.worker.timeouts")
+    timeouts = page.page.evaluate("window.layerw.timeouts")
     assert [t["tick"] for t in timeouts] == [89] * 4
     assert [t["restoredAt"] for t in timeouts][:3] == [timeouts[0]["restoredAt"]] * 3
     assert 0 < timeouts[0]["restoredAt"] <= 89 and timeouts[3]["restoredAt"] is None
@@ -141,7 +140,7 @@ def test_a_room_game_in_a_worker_rejoins_its_seat_after_a_runaway_render(
     page.wait("window.layerw.session && window.layerw.session.seat !== undefined && window.layerw.tick >= 5")
     seat = page.page.evaluate("window.layerw.session.seat")
     page.wait_stopped()
-    timeouts = page.page.evaluate("window.layerw.worker.timeouts")
+    timeouts = page.page.evaluate("window.layerw.timeouts")
     session = page.page.evaluate("({...window.layerw.session})")
     print(f"room timeouts {timeouts}; session {session}")
     assert len(timeouts) == 1 and timeouts[0]["call"] == "lw_render" and timeouts[0]["rejoined"]
@@ -241,3 +240,19 @@ def test_the_page_s_speaker_plays_the_worker_s_mix(server: StaticServer, play_pa
     taps = held_blip_taps(play_page().open(src, ticks=150, renderer="webgl2", audiotap=True, latency=1000, worker=1))
     assert taps["stats"]["dropped"] == 0
     played_equals_mix(taps, 150 * abi.SAMPLE_RATE // 60)  # what the page played hashes to the worker's audio hash
+
+
+def test_a_browser_without_offscreen_canvas_plays_on_the_page_and_says_why(published: Callable[[str], str],
+                                                                           play_page: Callable[..., PlayPage]) -> None:
+    page = play_page()
+    page.page.add_init_script("delete window.OffscreenCanvas")  # as in a browser that has none
+    page.open(published("pong"), ticks=5, fast=True, renderer="webgl2")
+    page.wait_stopped()
+    host, note, hidden, said = page.page.evaluate(
+        "[window.layerw.host, window.layerw.hostNote, document.getElementById('host').hidden, "
+        "document.getElementById('host').textContent]")
+    assert host == "page" and "no OffscreenCanvas" in note and not hidden and said == note  # shown, never silent
+    page.open(published("pong"), ticks=5, renderer="webgl2", worker=1)  # asked for, it fails with the reason
+    page.wait("window.layerw.status === 'failed'")
+    assert "cannot run in a game worker" in page.page.evaluate("window.layerw.error")
+    assert "no OffscreenCanvas" in page.page.evaluate("window.layerw.error")
