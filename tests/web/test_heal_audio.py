@@ -45,7 +45,7 @@ def test_the_page_hears_a_heal_as_the_native_client_does(ahead: int, sound_src: 
     bundle = Bundle.open(served_build(server, sound_src))
     data = messages(bundle, engine)
     native, native_hash = heard(bundle, engine, data, ahead)
-    page = play_page().open(sound_src, ticks=1, fast=True, renderer="webgl2")
+    page = play_page().open(sound_src, ticks=1, fast=True, renderer="webgl2", worker=0)  # FOLLOW drives the page-hosted game
     page.wait_stopped()
     result = page.page.evaluate(FOLLOW, [[base64.b64encode(m).decode() for m in data], ahead])
     assert result["failure"] is None and result["tick"] == END + ahead and result["heals"] == 1 and result["skipped"] > 0
