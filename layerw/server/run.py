@@ -22,7 +22,7 @@ from typing import Any
 
 import uvicorn
 
-from layerw.server.http_protocol import HttpProtocol
+from layerw.server.http_protocol import Gate
 from layerw.server.limits import ConnectionLimits, ConnectionTable
 from layerw.server.ws_protocol import WebSocketProtocol
 
@@ -33,7 +33,7 @@ LOOP = "asyncio" if sys.platform == "win32" else "uvloop"
 
 class ServerConfig(uvicorn.Config):
     """uvicorn's Config carrying Layer-W's connection limits and the table of connections they bound;
-    its protocols are uvicorn's h11 and websockets-sansio ones, subclassed to enforce them."""
+    its protocols are uvicorn's h11 and websockets-sansio ones, subclassed to enforce them (behind a ``Gate``)."""
 
     def __init__(self, app: Any, limits: ConnectionLimits, **options: Any) -> None:
         super().__init__(app, **options)
@@ -42,7 +42,7 @@ class ServerConfig(uvicorn.Config):
 
     def load(self) -> None:
         super().load()
-        self.http_protocol_class = HttpProtocol
+        self.http_protocol_class = Gate  # it hands each connection it admits to an HttpProtocol
         self.ws_protocol_class = WebSocketProtocol
 
 
