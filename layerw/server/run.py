@@ -11,6 +11,8 @@ and connection limits.
 - Before serving, everything the process holds after start-up (imported modules, the compiled
   engine, the app) is moved out of the garbage collector's reach (``gc.freeze``), so the rare
   full collections scan only what rooms allocate since, not the whole heap: shorter pauses.
+- glibc's mmap threshold is held at its start (``session/heap.py``): rooms' snapshots are mapped
+  and unmapped whole, so the memory a wave of closed rooms held goes back to the system.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import uvicorn
 from layerw.server.http_protocol import Gate
 from layerw.server.limits import ConnectionLimits, ConnectionTable
 from layerw.server.ws_protocol import WebSocketProtocol
+from layerw.session.heap import hold_mmap_threshold
 
 log = logging.getLogger("layerw.server")
 
@@ -62,6 +65,7 @@ def serve(app: Any, host: str, port: int, limits: ConnectionLimits | None = None
     if LOOP != "uvloop":
         log.warning("no uvloop on %s: rooms run on asyncio's own event loop (slower)", sys.platform)
     server = uvicorn.Server(config(app, host, port, limits, **options))
+    hold_mmap_threshold()
     gc.collect()
     gc.freeze()
     server.run()

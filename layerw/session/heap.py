@@ -3,6 +3,13 @@
 glibc keeps freed memory in its heap for reuse: after a wave of rooms closes (a room flood's rooms
 expiring, a churn of short rooms) the server's RSS stays at its peak although nothing uses it.
 ``malloc_trim`` returns the free pages; other C libraries, which have no such call, are left as they are.
+
+``malloc_trim`` leaves the top of each thread's arena alone, and glibc raises its mmap threshold to
+the largest block freed so far (up to 32 MiB): once a room's snapshot (128 KiB to a few MiB) was
+freed, the next ones come from the arena of the thread that made them (a builder, the encoder)
+instead of mmap, and their space stayed there after they went (a flood of 16 pong rooms left 7-8 MiB
+of a builder's arena resident). ``hold_mmap_threshold`` fixes the threshold where it starts, so
+blocks that large are mapped and unmapped whole: a server process calls it once, at start.
 """
 
 from __future__ import annotations
@@ -11,12 +18,15 @@ import ctypes
 from collections.abc import Callable
 
 
-def _malloc_trim() -> Callable[[int], int] | None:
+def _libc() -> ctypes.CDLL | None:
     try:
-        libc = ctypes.CDLL(None)
+        return ctypes.CDLL(None)
     except OSError:
         return None
-    trim = getattr(libc, "malloc_trim", None)
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    trim = getattr(_LIBC, "malloc_trim", None)
     if trim is None:
         return None
     trim.argtypes = [ctypes.c_size_t]
@@ -24,7 +34,10 @@ def _malloc_trim() -> Callable[[int], int] | None:
     return trim  # type: ignore[no-any-return]
 
 
+_LIBC = _libc()
 _TRIM = _malloc_trim()
+M_MMAP_THRESHOLD = -3  # mallopt's parameter number (glibc's malloc.h)
+MMAP_THRESHOLD = 128 * 1024  # glibc's own starting threshold, held there
 
 
 def trim_heap() -> bool:
@@ -33,3 +46,14 @@ def trim_heap() -> bool:
         return False
     _TRIM(0)
     return True
+
+
+def hold_mmap_threshold(size: int = MMAP_THRESHOLD) -> bool:
+    """Serve blocks of ``size`` bytes and more from mmap for the rest of the process (glibc would
+    raise the threshold as big blocks are freed); False where the C library has no ``mallopt`` (not glibc)."""
+    mallopt = getattr(_LIBC, "mallopt", None)
+    if mallopt is None or getattr(_LIBC, "malloc_trim", None) is None:  # (musl has a mallopt that does nothing)
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    return bool(mallopt(M_MMAP_THRESHOLD, size))

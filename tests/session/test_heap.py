@@ -35,3 +35,41 @@ def test_freed_heap_goes_back_to_the_system() -> None:
         pytest.skip("this C library has no malloc_trim")
     assert before - after > 100 * 2**20, f"RSS {before >> 20} MiB before the trim, {after >> 20} MiB after"
 
+
+
+# In a child too: whether snapshot-sized blocks (256 KiB) made on a thread, after a bigger block was
+# freed, are mapped on their own (so freeing them returns them) or carved from the thread's arena.
+HELD = textwrap.dedent("""
+    import ctypes, threading
+    from layerw.session.heap import hold_mmap_threshold
+
+    class Mallinfo2(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_size_t) for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                                         "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+    libc = ctypes.CDLL(None)
+    libc.mallinfo2.restype = Mallinfo2
+    held = hold_mmap_threshold()
+    mapped = []
+
+    def builder() -> None:
+        first = bytearray(8 << 20)
+        del first  # glibc alone would now serve blocks up to 8 MiB from this thread's arena
+        before = libc.mallinfo2().hblkhd
+        snapshots = [bytearray(256 << 10) for _ in range(16)]
+        mapped.append(libc.mallinfo2().hblkhd - before)
+        del snapshots
+
+    thread = threading.Thread(target=builder)
+    thread.start()
+    thread.join()
+    print(held, mapped[0])
+""")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt and mallinfo2")
+def test_snapshot_sized_blocks_stay_mapped_whole() -> None:
+    out = subprocess.run([sys.executable, "-c", HELD], capture_output=True, text=True, check=True).stdout.split()
+    if out[0] != "True":
+        pytest.skip("this C library has no mallopt")
+    assert int(out[1]) >= 16 * (256 << 10)  # each one mapped (and unmapped when freed), none left in an arena
