@@ -321,7 +321,8 @@ class Room:
     def check(self, seat: int, msg: p.Hash) -> bool:
         """True when a player's hash agrees with the room's (or the room no longer knows). A
         spectator's hash is not checked: it plays no seat, and a heal is not its to ask for. The
-        first desync is logged, then at most a line (with a count) per ``DESYNC_LOG_S``. A player's
+        first desync is logged, then at most a line (with a count) per ``DESYNC_LOG_S``, each once the
+        render probe has its verdict (at once in a bare room; a host probes on a thread). A player's
         hash for a tick the room has not reached, or older than its last one, is a ProtocolError."""
         if seat == p.NO_SEAT:
             return True
