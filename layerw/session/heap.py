@@ -5,12 +5,14 @@ expiring, a churn of short rooms) the server's RSS stays at its peak although no
 ``malloc_trim`` returns the free pages; other C libraries, which have no such call, are left as they are.
 
 glibc also raises its mmap threshold to the largest block freed so far (up to 32 MiB), and its trim
-threshold with it (to twice that), and what a thread's arena freed below that stayed resident even
-through ``malloc_trim``: a flood of 16 pong rooms left 7-8 MiB of a builder thread's arena (10 MiB
-freed on a thread after an 8 MiB block: 21.7 MiB RSS after the trim; with the thresholds held, 11.6).
-``hold_mmap_threshold`` fixes the threshold at glibc's own ceiling, which holds the trim threshold
-too: big blocks still come from the arenas (a 3 MiB snapshot is a copy, not a fresh mapping to fault
-in), and ``malloc_trim`` returns what they free. A server process calls it once, at start.
+threshold with it: from then on blocks that big come from the arena of the thread that asked (a
+builder, the encoder), and what those arenas freed stayed resident even through ``malloc_trim`` (a
+flood of 16 pong rooms left 7-8 MiB of a builder's arena; the attack bench's room flood 69 -> 109 ->
+98 MiB 60 s after, 69 -> 78 -> 71 with the threshold held). ``hold_mmap_threshold`` keeps it at
+glibc's start, 128 KiB, for the whole process: every block that big is mapped and unmapped whole. The
+price is a fresh mapping to fault in for each: a 3.1 MiB snapshot (the sprites game's) took 5-6 ms
+instead of 0.3 ms on a loaded 2-core machine, a 128 KiB one (pong's) a few dozen pages. A server
+process calls it once, at start.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def _malloc_trim() -> Callable[[int], int] | None:
 _LIBC = _libc()
 _TRIM = _malloc_trim()
 M_MMAP_THRESHOLD = -3  # mallopt's parameter number (glibc's malloc.h)
-MMAP_THRESHOLD = 32 << 20  # the ceiling glibc's own threshold climbs to (64-bit), held there
+MMAP_THRESHOLD = 128 * 1024  # glibc's own starting threshold, held there
 
 
 def trim_heap() -> bool:
@@ -50,9 +52,8 @@ def trim_heap() -> bool:
 
 
 def hold_mmap_threshold(size: int = MMAP_THRESHOLD) -> bool:
-    """Serve blocks of ``size`` bytes and more from mmap, and hold glibc's thresholds there for the rest
-    of the process (it would move them as big blocks are freed); False where the C library has no
-    ``mallopt`` (not glibc)."""
+    """Serve blocks of ``size`` bytes and more from mmap for the rest of the process (glibc would raise
+    the threshold as big blocks are freed); False where the C library has no ``mallopt`` (not glibc)."""
     mallopt = getattr(_LIBC, "mallopt", None)
     if mallopt is None or getattr(_LIBC, "malloc_trim", None) is None:  # (musl has a mallopt that does nothing)
         return False
