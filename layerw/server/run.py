@@ -11,6 +11,8 @@ and connection limits.
 - Before serving, everything the process holds after start-up (imported modules, the compiled
   engine, the app) is moved out of the garbage collector's reach (``gc.freeze``), so the rare
   full collections scan only what rooms allocate since, not the whole heap: shorter pauses.
+- glibc's mmap threshold is held at its start (``session/heap.py``): rooms' snapshots are mapped
+  and unmapped whole, so the memory a wave of closed rooms held goes back to the system.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from typing import Any
 
 import uvicorn
 
-from layerw.server.http_protocol import HttpProtocol
+from layerw.server.http_protocol import Gate
 from layerw.server.limits import ConnectionLimits, ConnectionTable
 from layerw.server.ws_protocol import WebSocketProtocol
+from layerw.session.heap import hold_mmap_threshold
 
 log = logging.getLogger("layerw.server")
 
@@ -33,7 +36,7 @@ LOOP = "asyncio" if sys.platform == "win32" else "uvloop"
 
 class ServerConfig(uvicorn.Config):
     """uvicorn's Config carrying Layer-W's connection limits and the table of connections they bound;
-    its protocols are uvicorn's h11 and websockets-sansio ones, subclassed to enforce them."""
+    its protocols are uvicorn's h11 and websockets-sansio ones, subclassed to enforce them (behind a ``Gate``)."""
 
     def __init__(self, app: Any, limits: ConnectionLimits, **options: Any) -> None:
         super().__init__(app, **options)
@@ -42,7 +45,7 @@ class ServerConfig(uvicorn.Config):
 
     def load(self) -> None:
         super().load()
-        self.http_protocol_class = HttpProtocol
+        self.http_protocol_class = Gate  # it hands each connection it admits to an HttpProtocol
         self.ws_protocol_class = WebSocketProtocol
 
 
@@ -62,6 +65,7 @@ def serve(app: Any, host: str, port: int, limits: ConnectionLimits | None = None
     if LOOP != "uvloop":
         log.warning("no uvloop on %s: rooms run on asyncio's own event loop (slower)", sys.platform)
     server = uvicorn.Server(config(app, host, port, limits, **options))
+    hold_mmap_threshold()
     gc.collect()
     gc.freeze()
     server.run()

@@ -9,7 +9,10 @@ Identity needs no accounts: a player's client makes a random 32-byte key on firs
 it; every request carries it (``Authorization: Bearer <64 hex digits>``) and the server derives
 the player from it (``player_id``, its SHA-256), so nobody names a player, only proves one: a
 claimed identity is never read, and without a player's key nobody reaches its slots. Slots live at
-``saves/<player>/<game>/<slot>.slot``, a key no other route serves.
+``saves/<player>/<game>/<slot>.slot``, a key no other route serves. A key that leaked (whoever
+holds it is the player) is revoked by the operator (``revoke``: a mark in the store, so every
+process sharing it sees it): every request with it is then 403, and its slots are neither read nor
+written until the mark is deleted.
 
 A PUT is read only up to its bound (the game's [saves] slot_bytes plus the header: 413 past it,
 before anything is buffered beyond), checked (a torn or altered slot is 400, never stored), and
@@ -40,6 +43,8 @@ from layerw.server.save_rates import ADDRESS, PLAYER, SaveRates
 from layerw.store.store import Store
 
 SAVES = "saves/"
+REVOKED = f"{SAVES}revoked/"  # + a player: that player's key is refused (no player is named "revoked": ids are hex)
+_PLAYER = re.compile(r"^[0-9a-f]{64}$")
 _KEY = re.compile(r"^Bearer ([0-9a-f]{64})$")
 PRIVATE = {"Cache-Control": "no-store"}
 
@@ -47,6 +52,13 @@ PRIVATE = {"Cache-Control": "no-store"}
 def player_id(key: bytes) -> str:
     """The player a key proves: its SHA-256 (hex). The key itself is never stored."""
     return hashlib.sha256(key).hexdigest()
+
+
+def revoke(store: Store, player: str) -> None:
+    """Refuse ``player``'s key (``player_id``'s hex) from now on, in every process that shares ``store``."""
+    if not _PLAYER.match(player):
+        raise SaveError(f"a player is 64 lowercase hex digits (the SHA-256 of its key), not {player!r}")
+    store.put(f"{REVOKED}{player}", b"", durable=True)
 
 
 @dataclass(frozen=True)
@@ -98,6 +110,8 @@ class SaveRoutes:
         player = player_id(bytes.fromhex(found.group(1)))
         if not await self._take(PLAYER, player):
             raise _Refused(429, "too many save requests for this player: try again in a few seconds")
+        if await run_in_threadpool(self.store.exists, f"{REVOKED}{player}"):
+            raise _Refused(403, "this player's key is revoked on this server: its saves are neither read nor written")
         return player
 
     def _game(self, request: Request) -> str:

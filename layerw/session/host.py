@@ -11,6 +11,7 @@ What costs the server a snapshot is bounded: joins per client address, heals per
 per address (``Allowance``; a heal past them is skipped: the client asks again with its next hash),
 and the snapshot itself is encoded once per snapshot tick, in a thread, when a join or heal first
 needs it (``RoomRunner.prepare``), or when all rooms' raw kept snapshots pass their budget (``RawKept``).
+A room's render probe (on its first desync) runs on the builder threads too (``RenderProbe``).
 """
 
 from __future__ import annotations
@@ -361,6 +362,7 @@ class RoomHost:
             except SessionError:
                 self._free(room)
                 raise
+            room.render_probe.executor = self._builders  # a desync's render probe starts a game: never on the loop
             runner = RoomRunner(key, room, self.limits, metrics=self.metrics, public=public, encoder=self._encoder,
                                 lease=lease)
             if self.checkpoints is not None:

@@ -27,13 +27,13 @@ from layerw.bundle import Bundle
 from layerw.errors import ProtocolError, RoomFull, RoomLost, SeatTaken, SessionError
 from layerw.observability.logs import ContextLog
 from layerw.runtime.assets import Event
-from layerw.runtime.devchecks import render_changes_state
 from layerw.runtime.engine import Engine
 from layerw.runtime.gamehost import GameHost
 from layerw.runtime.inputs import InputState
 from layerw.runtime.snapshot import Snapshot
 from layerw.runtime.start import start_game
 from layerw.session import protocol as p
+from layerw.session.renderprobe import RenderProbe
 from layerw.session.saved import Saved
 from layerw.wire import GRACE_TICKS, KEPT_SNAPSHOTS, MAX_AHEAD
 
@@ -142,7 +142,7 @@ class Room:
         self.hashes: dict[int, str] = {}
         self.live_ticks = LIVE_HASHES * hash_every
         self.desyncs = LogThrottle(DESYNC_LOG_S * self.tick_rate)
-        self._render_changes: bool | None = None  # probed on the first desync
+        self.render_probe = RenderProbe(bundle, engine)  # run on the first desync (a host gives it a thread)
         self.started_over: str | None = None  # why this room replaced one it could not resume (a seat token is refused)
         self._save()
 
@@ -322,7 +322,8 @@ class Room:
     def check(self, seat: int, msg: p.Hash) -> bool:
         """True when a player's hash agrees with the room's (or the room no longer knows). A
         spectator's hash is not checked: it plays no seat, and a heal is not its to ask for. The
-        first desync is logged, then at most a line (with a count) per ``DESYNC_LOG_S``. A player's
+        first desync is logged, then at most a line (with a count) per ``DESYNC_LOG_S``, each once the
+        render probe has its verdict (at once in a bare room; a host probes on a thread). A player's
         hash for a tick the room has not reached, or older than its last one, is a ProtocolError."""
         if seat == p.NO_SEAT:
             return True
@@ -345,21 +346,11 @@ class Room:
         if self.desyncs.allow(self.tick):
             since = (f"it agreed at tick {entry.agreed}, so the states parted in ticks {entry.agreed + 1}..{msg.tick}"
                      if entry.agreed >= 0 else "no earlier hash of it agreed")
-            self.log.warning("desync in room %s: seat %s differs first at tick %d (%s); at tick %d it has %s, room has "
-                             "%s; %s", self.id, seat, entry.differs, since, msg.tick, msg.digest.hex()[:16], ours[:16],
-                             self._render_verdict(), extra={"seat": seat, "first_differing_tick": entry.differs,
-                                                            "render_changes_state": self._render_changes})
+            args = (self.id, seat, entry.differs, since, msg.tick, msg.digest.hex()[:16], ours[:16])
+            self.render_probe.ask(self.saved[-1], functools.partial(
+                _log_desync, self.log, "desync in room %s: seat %s differs first at tick %d (%s); at tick %d it has %s, "
+                "room has %s; %s", args, {"seat": seat, "first_differing_tick": entry.differs}))
         return False
-
-    def _render_verdict(self) -> str:
-        """Whether lw_render changes this game's state (probed once, on the room's first desync): a
-        room never renders, its clients that draw do, so such a game desyncs them all."""
-        if self._render_changes is None:
-            self._render_changes = render_changes_state(self.game)
-        if self._render_changes:
-            return ("lw_render changes the game state (the room never renders, clients that draw do): "
-                    "render must only draw; `layerw run --dev` or `layerw dev` show where")
-        return "lw_render left the state alone when the room tried it; look at input handling and uninitialised memory"
 
     def _require_open(self) -> None:
         if self.state is not RoomState.OPEN:
@@ -375,6 +366,13 @@ class Room:
         if self.state is RoomState.OPEN:
             self.end()
             self.game.close()
+
+
+def _log_desync(room_log: ContextLog, text: str, args: tuple[object, ...], extra: dict[str, object],
+                probe: RenderProbe) -> None:
+    """Log a desync once the render probe has its verdict (a module function: what waits for the probe
+    holds the room's log, never the room, so a room that closes meanwhile is freed)."""
+    room_log.warning(text, *args, probe.verdict(), extra={**extra, "render_changes_state": probe.changes})
 
 
 def apply_frame(game: GameHost, inputs: InputState, frame: p.Frame) -> None:

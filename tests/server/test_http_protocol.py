@@ -137,11 +137,21 @@ def test_limits_are_checked() -> None:
 
 
 def test_a_connection_past_the_rate_is_refused_before_uvicorn_sets_it_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gate answers a refused connection itself: no h11 state machine or uvicorn protocol is made for it."""
     from uvicorn.protocols.http import h11_impl
+
+    from layerw.server import http_protocol
 
     set_up: list[object] = []
     local_addr = h11_impl.get_local_addr
     monkeypatch.setattr(h11_impl, "get_local_addr", lambda transport: set_up.append(transport) or local_addr(transport))
+    built: list[object] = []
+    init = http_protocol.HttpProtocol.__init__
+
+    def counted(self: http_protocol.HttpProtocol, *args: object, **kwargs: object) -> None:
+        built.append(self)
+        init(self, *args, **kwargs)  # type: ignore[arg-type]
+    monkeypatch.setattr(http_protocol.HttpProtocol, "__init__", counted)
     limits = ConnectionLimits(new_connections_per_second=0.01, new_connection_burst=2)
     with serving(hostile.app(), limits=limits, forwarded_allow_ips="") as url, hostile.Sockets(_port(url)) as sockets:
         before = len(set_up)
@@ -152,3 +162,5 @@ def test_a_connection_past_the_rate_is_refused_before_uvicorn_sets_it_up(monkeyp
         answers = [hostile.read_all(s)[:12] for s in opened]
         assert answers == [b"HTTP/1.1 200"] * 2 + [b"HTTP/1.1 503"] * 4  # the burst, then refusals
         assert len(set_up) - before == 2  # only the two admitted were set up
+        assert len(built) == len(set_up)  # and only they got a protocol beyond the gate
+

@@ -19,7 +19,7 @@ from layerw.play.online_saves import OnlineSaves, PlayerKey
 from layerw.saves import Slot, encode
 from layerw.server.app import create_app
 from layerw.server.catalog import DirCatalog
-from layerw.server.save_routes import SaveLimits, save_routes
+from layerw.server.save_routes import SaveLimits, player_id, revoke, save_routes
 from layerw.store.local import LocalStore
 from tests.conftest import GAMES
 from tests.server_thread import serving
@@ -81,6 +81,26 @@ def test_a_claimed_identity_is_never_trusted(server: tuple[str, LocalStore], tmp
         assert saves.read("main") == Slot(1, b"secret progress")
     with pytest.raises(SaveUnauthorized):
         _unkeyed(url)
+
+
+def test_a_revoked_key_is_refused_and_its_slots_kept(server: tuple[str, LocalStore], tmp_path: Path) -> None:
+    url, store = server
+    leaked, other = PlayerKey.load_or_create(tmp_path / "leaked.key"), PlayerKey.load_or_create(tmp_path / "other.key")
+    with OnlineSaves(url, "pong", leaked) as saves:
+        saves.write("main", b"progress", 1)
+    revoke(store, player_id(leaked.key))
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {leaked.key.hex()}"}) as http:
+        for method, path, body in (("GET", "/saves/pong", None), ("GET", "/saves/pong/main", None),
+                                   ("PUT", "/saves/pong/main", encode(Slot(2, b"overwritten"))),
+                                   ("DELETE", "/saves/pong/main", None)):
+            r = http.request(method, path, content=body)
+            assert r.status_code == 403 and "revoked" in r.json()["error"], (method, path, r.text)
+    with OnlineSaves(url, "pong", other) as saves:  # another player's key is not touched by it
+        saves.write("main", b"mine", 1)
+        assert saves.read("main") == Slot(1, b"mine")
+    assert store.get(f"saves/{player_id(leaked.key)}/pong/main.slot") == encode(Slot(1, b"progress"))
+    with pytest.raises(SaveError, match="64 lowercase hex"):
+        revoke(store, "not a player")
 
 
 def _unkeyed(url: str) -> None:

@@ -2,7 +2,7 @@
 first play, kept across reloads), sends each slot the game commits to /saves, and pulls the server's
 slots before play, so another browser given the key (another device) continues where the first
 stopped; a page with another key neither reads nor overwrites them; the server's quota refusal
-reaches the page as a message and the game as LW_SAVE_FULL."""
+reaches the page as a message and the game as LW_SAVE_FULL, a revoked key's (403) as LW_SAVE_STORAGE."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from layerw.play.online_saves import OnlineSaves, PlayerKey
 from layerw.runtime.engine import Engine
 from layerw.runtime.game import Game
 from layerw.saves import Saves, Slot, decode
-from layerw.server.save_routes import SaveLimits, player_id
+from layerw.server.save_routes import SaveLimits, player_id, revoke
 from tests.runtime.test_saves import make, run, saves_wat
 from tests.web.conftest import PlayPage
 from tests.web.store_server import StoreServer, store_server
@@ -110,6 +110,36 @@ def test_the_servers_quota_reaches_the_page_and_the_game(saver: tuple[StoreServe
     key = PlayerKey(bytes.fromhex(_key(page)))
     with OnlineSaves(server.url, "saver", key) as native:
         assert native.names() == ["progress"]
+
+
+def test_a_revoked_key_reaches_the_page_and_the_game(saver: tuple[StoreServer, Path],
+                                                     play_page: Callable[..., PlayPage]) -> None:
+    """The server refuses a key its operator revoked (403): the page says so, the game's next
+    save_write answers LW_SAVE_STORAGE (its saves live in this browser only), nothing more is sent,
+    and the server's copy of the slot stays as it was; a reload's pull is refused and shown too."""
+    server, _ = saver
+    page = play_page()
+    _play(page, server)
+    player = player_id(bytes.fromhex(_key(page)))
+    stored = server.store.get(f"saves/{player}/saver/progress.slot")
+    revoke(server.store, player)
+    outcome = page.page.evaluate("""async () => {
+      const s = window.layerw.saves, name = new TextEncoder().encode("progress");
+      const first = s.write(name, new Uint8Array([4, 4]), 8);  // IndexedDB takes it; the server refuses the key
+      await window.layerw.online.flush();
+      return [first, s.write(name, new Uint8Array([5]), 9), window.layerw.saveError,
+              document.getElementById("status").textContent, window.layerw.online.sent];
+    }""")
+    first, second, error, shown, sent = outcome
+    assert (first, second) == (R["OK"], R["STORAGE"])
+    assert "(403)" in error and "revoked" in error and error == shown
+    assert "'progress' is saved in this browser only" in error and "Online saves are off" in error
+    assert sent == 1  # only the first play's slot reached the server
+    assert server.store.get(f"saves/{player}/saver/progress.slot") == stored
+    _play(page, server)  # reloaded: the pull is refused before play, and the page says so
+    message = page.page.evaluate("window.layerw.online.message")
+    assert "(403)" in message and "revoked" in message and "Online saves are off" in message
+    assert page.page.evaluate("window.layerw.online.sent") == 0
 
 
 def test_commits_past_the_rate_limit_are_coalesced_shown_and_still_arrive(play_page: Callable[..., PlayPage],
