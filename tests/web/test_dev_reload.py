@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from layerw.play.dev import DevLoop, DevOptions
 from layerw.server.dev_app import DevServer
@@ -38,18 +40,24 @@ def write_game(game_dir: Path, color: str = RED, extra: str = "", tick: str = ""
         os.utime(source, ns=(before + 1_000_000, before + 1_000_000))
 
 
-@pytest.fixture
-def dev_served(tmp_path: Path) -> Iterator[tuple[DevLoop, str]]:
-    """A dev loop on a fresh game and its dev server on a free loopback port, wired as `layerw dev --serve` wires them."""
-    game_dir = tmp_path / "hot"
-    scaffold(game_dir)
-    write_game(game_dir)
+@contextmanager
+def served(game_dir: Path) -> Iterator[tuple[DevLoop, str]]:
+    """A dev loop on ``game_dir`` and its dev server on a free loopback port, wired as `layerw dev --serve` wires them."""
     with DevLoop(game_dir, DevOptions(headless=True), lambda line: None) as loop:
         events = DevEvents()
         events.publish(loop.build_event())
         loop.listeners.append(events.publish)
         with DevServer(events, loop.build_dir, 0) as server:
             yield loop, server.url
+
+
+@pytest.fixture
+def dev_served(tmp_path: Path) -> Iterator[tuple[DevLoop, str]]:
+    game_dir = tmp_path / "hot"
+    scaffold(game_dir)
+    write_game(game_dir)
+    with served(game_dir) as both:
+        yield both
 
 
 def open_dev(make: Callable[..., PlayPage], url: str) -> PlayPage:
@@ -111,3 +119,43 @@ def test_a_syntax_error_shows_in_the_overlay_and_the_game_keeps_running(
     before = tab.tick
     tab.wait(f"window.layerw.tick > {before + 5}")  # still ticking, the old build
     assert reloads(tab) == [] and colour(tab) == (200, 0, 0)
+
+
+TILE_GAME = """#include "layerw.h"
+static int32_t tile; static int ready; static uint32_t ticks;
+void lw_game_init(uint64_t seed) { (void)seed; tile = lw_asset("tile.png"); }
+void lw_game_tick(const lw_input *in) {
+    ticks += 1;
+    for (uint32_t i = 0; i < in->event_count; i++)
+        if (in->events[i].kind == LW_EVENT_ASSET_READY && (int32_t)in->events[i].a == tile) ready = 1;
+}
+void lw_game_render(lw_frame *f) {
+    lw_clear(f, LW_RGB(0, 0, 0));
+    if (ready) lw_sprite(f, (uint32_t)tile, 0, 0, 320, 180, 0, 0, 16, 16, 0, LW_RGB(255, 255, 255), 0);
+}
+"""
+
+
+def write_tile(game_dir: Path, rgb: tuple[int, int, int]) -> None:
+    path = game_dir / "assets" / "tile.png"
+    before = path.stat().st_mtime_ns if path.exists() else 0
+    Image.new("RGBA", (16, 16), (*rgb, 255)).save(path)
+    if path.stat().st_mtime_ns == before:
+        os.utime(path, ns=(before + 1_000_000, before + 1_000_000))
+
+
+def test_a_changed_asset_reloads_without_a_restart(tmp_path: Path, play_page: Callable[..., PlayPage]) -> None:
+    game_dir = tmp_path / "tiles"
+    scaffold(game_dir)
+    (game_dir / "main.c").write_text(TILE_GAME)
+    write_tile(game_dir, (0, 200, 0))
+    with served(game_dir) as (loop, url):
+        tab = open_dev(play_page, url)
+        assert colour(tab) == (0, 200, 0)
+        write_tile(game_dir, (200, 0, 200))
+        assert loop.poll()
+        tab.wait("window.layerw.devReload.reloads.length === 1")
+        [swap] = reloads(tab)
+        assert swap["kept"], swap  # the same module: the state comes over
+        tab.wait(f"window.layerw.tick > {swap['tick']}")
+        assert colour(tab) == (200, 0, 200)  # the new bytes, drawn by the game that went on
