@@ -1,6 +1,7 @@
 """DevServer: ``layerw dev --serve``'s web face: the game's newest build for browsers, hot-reloaded.
 
-    GET /                      the play page, on the newest build, with the dev overlay (?renderer= ... as /play takes)
+    GET /                      the play page, on the newest build, with the dev overlay (?renderer= ... as /play takes);
+                               without ?worker, sent to ?worker=0: the game on the page's thread, whose state hot reload keeps
     GET /dev/events            Server-Sent Events: each build that runs and each failed build (dev_events.py)
     GET /dev/builds/N/...      build N's files, and the game.json descriptor the page's dirSource reads
     GET /web/..., /font.png, /shaders.wgsl   the web client (web_routes.py)
@@ -26,7 +27,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from layerw.bundle import Bundle
@@ -52,6 +53,9 @@ def dev_routes(events: DevEvents, builds: Callable[[int], Path | None]) -> list[
     page = (WEB / "play.html").read_text()
 
     async def index(request: Request) -> Response:
+        if "worker" not in request.query_params:  # hot reload snapshots a game on the page's thread
+            query = "&".join(filter(None, ["worker=0", request.url.query]))
+            return RedirectResponse(f"/?{query}", 307)
         latest = events.latest
         if latest is None:
             return HTMLResponse("no build runs yet: fix the errors `layerw dev` shows, then reload", 503)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import struct
@@ -29,6 +30,7 @@ from typing import Any
 
 from layerw.diskbudget import DiskBudget, cache_root, max_bytes_from_env
 
+log = logging.getLogger(__name__)
 FORMAT = 1  # the entries' layout: a change makes old entries miss
 HEAD = struct.Struct("<I")  # the JSON head's length
 DEPENDENCY = re.compile(r"(?:\\.|[^\s\\])+")  # one path of a depfile's prerequisites (backslash escapes a space)
@@ -103,7 +105,7 @@ class ObjectCache:
         read = read_depfile(depfile.read_text(), Path.cwd())
         inputs = [(str(p), file_sha256(p)) for p in read]
         if not any(_changed_since(p, started) for p in read):  # an input edited while it compiled: keep nothing
-            self._write(path, {"inputs": inputs, "warnings": warnings}, out.read_bytes())
+            self._write(path, {"source": str(source), "inputs": inputs, "warnings": warnings}, out.read_bytes())
         return warnings
 
     @staticmethod
@@ -119,16 +121,21 @@ class ObjectCache:
         return head, data[HEAD.size + size:]
 
     def _write(self, path: Path, head: dict[str, object], obj: bytes) -> None:
+        """Keep an entry; a cache folder that cannot be written only costs a compile next time."""
         encoded = json.dumps(head).encode()
         data = HEAD.pack(len(encoded)) + encoded + obj
-        path.parent.mkdir(parents=True, exist_ok=True)
-        replaced = path.stat().st_size if path.exists() else 0
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
-            with os.fdopen(fd, "wb") as f:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            replaced = path.stat().st_size if path.exists() else 0
+            with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".tmp-", delete=False) as f:
                 f.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        except OSError as e:
+            log.warning("cannot keep %s's object in the cache (%s): it compiles again next time", head.get("source"), e)
+            return
+        try:
+            os.replace(f.name, path)
+        except OSError as e:
+            Path(f.name).unlink(missing_ok=True)
+            log.warning("cannot keep %s's object in the cache (%s): it compiles again next time", head.get("source"), e)
+            return
         self.budget.added(len(data), replaced)

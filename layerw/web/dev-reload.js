@@ -128,7 +128,7 @@ export class DevReload {
    */
   note(kind, message) {
     console.warn(`[layerw dev] ${message}`);
-    this.overlay.add({ kind, tick: this.tick(), message });
+    this.overlay.add({ kind, tick: this.tick(), message, frames: [] });
   }
 
   close() {

@@ -394,7 +394,7 @@ export async function play({ canvas, progress, progressText, error, status = nul
         swap: async () => { location.reload(); return new Promise(() => {}); },
       });
       overlay.add({ kind: "reload", tick: 0, message: "hot reload keeps the state only for a game on the page's thread "
-        + "(alone, ?worker=0): here each new build reloads the page" });
+        + "(alone, ?worker=0): here each new build reloads the page", frames: [] });
     }
     // before any await: a fast run may stop while the sound panel opens, and the page says its renderer by then
     // getters: a renderer that lost its WebGPU device may fall back to WebGL2 (device-recovery.js)

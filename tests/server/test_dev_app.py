@@ -41,7 +41,9 @@ def test_page_stream_and_files(built: Path) -> None:
     events.publish({"type": "build", "build": 1, "tick": 0, "warnings": []})
     server = DevServer(events, lambda n: built if n == 1 else None, 0)
     with server, httpx.Client(base_url=server.url, timeout=20) as http:
-        page = http.get("/")
+        moved = http.get("/?renderer=webgl2")
+        assert moved.status_code == 307 and moved.headers["location"] == "/?worker=0&renderer=webgl2"  # the page's thread
+        page = http.get("/", follow_redirects=True)
         assert page.status_code == 200 and 'data-src="/dev/builds/1/"' in page.text and 'content="/dev/events"' in page.text
         descriptor = http.get("/dev/builds/1/game.json").json()
         assert descriptor["name"] == "dgame" and descriptor["assets"] == ["ship.png"]
@@ -72,5 +74,5 @@ def test_a_port_in_use_says_so() -> None:
 
 def test_no_build_yet_is_a_503() -> None:
     with DevServer(DevEvents(), lambda n: None, 0) as server:
-        response = httpx.get(f"{server.url}/", timeout=20)
+        response = httpx.get(f"{server.url}/?worker=0", timeout=20)
         assert response.status_code == 503 and "no build runs yet" in response.text

@@ -11,7 +11,8 @@ import pytest
 
 from layerw.toolchain import zig
 from layerw.toolchain.build import build
-from layerw.toolchain.objcache import read_depfile
+from layerw.toolchain.compiler import compile_module
+from layerw.toolchain.objcache import ObjectCache, read_depfile
 from layerw.toolchain.scaffold import scaffold
 
 SOURCE = """#include "layerw.h"
@@ -79,3 +80,14 @@ def test_depfiles_escapes_and_continuations(tmp_path: Path) -> None:
     text = "out.o: a.c /inc/my\\ header.h \\\n  rel/b.h \\\r\n /x/$$y.h\n"
     assert read_depfile(text, tmp_path) == [tmp_path / "a.c", Path("/inc/my header.h"), tmp_path / "rel" / "b.h",
                                             Path("/x/$y.h")]
+
+
+def test_a_cache_that_cannot_be_written_only_costs_a_compile(game: Path, tmp_path: Path,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    cache = ObjectCache(blocked / "objects")
+    for i in range(2):
+        made = compile_module([game / "main.c"], tmp_path / f"m{i}.wasm", cache=cache)
+        assert made.compiled == (game / "main.c",) and "unused function" in made.warnings[0]
+    assert cache.misses == 2 and "it compiles again next time" in caplog.text

@@ -159,3 +159,18 @@ def test_a_changed_asset_reloads_without_a_restart(tmp_path: Path, play_page: Ca
         assert swap["kept"], swap  # the same module: the state comes over
         tab.wait(f"window.layerw.tick > {swap['tick']}")
         assert colour(tab) == (200, 0, 200)  # the new bytes, drawn by the game that went on
+
+
+def test_a_game_in_a_worker_reloads_the_page_and_says_so(dev_served: tuple[DevLoop, str],
+                                                         play_page: Callable[..., PlayPage]) -> None:
+    loop, url = dev_served
+    tab = play_page().goto(f"{url}/?worker=1")
+    tab.wait("window.layerw.status === 'running' && window.layerw.devReload")
+    note = tab.page.inner_text("#dev-problems li[data-kind=reload]")
+    assert "each new build reloads the page" in note and "?worker=0" in note
+    assert colour(tab) == (200, 0, 0)
+    write_game(loop.game_dir, color=BLUE)
+    assert loop.poll()
+    tab.wait("window.layerw.devReload && window.layerw.devReload.build === 2 && window.layerw.status === 'running'")
+    tab.wait("window.layerw.tick >= 1")
+    assert colour(tab) == (0, 0, 200)
