@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 LAYERW := $(VENV)/bin/layerw
-DEBS := mesa-vulkan-drivers xvfb xauth chromium redis-server
+DEBS := mesa-vulkan-drivers xvfb xauth chromium redis-server lldb
 DEMO_GAMES := pong asteroids sprites
 OUT := out
 

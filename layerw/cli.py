@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,8 @@ from rich.console import Console
 
 from layerw.errors import ConfigError, LayerWError
 from layerw.runtime import DEFAULT_CPU_LIMIT, DEFAULT_TIER, CpuLimit, Tier
+
+DEV_PORT = 8765  # `layerw dev --serve`'s port when none is given
 
 if TYPE_CHECKING:
     from layerw.store.store import Store
@@ -110,10 +113,26 @@ def cmd_dev(args: argparse.Namespace) -> int:
         console.print(f"dev: {line}", markup=False, highlight=False, soft_wrap=True)
 
     options = DevOptions(headless=args.headless, ticks=args.ticks, seed=args.seed, poll_s=args.poll)
-    tick, state_hash = dev(Path(args.dir), options, report)
+    serve = _dev_server(args.serve, report) if args.serve is not None else None
+    tick, state_hash = dev(Path(args.dir), options, report, serve=serve)
     print(f"tick {tick}")
     print(f"state-hash {state_hash}")
     return 0
+
+
+def _dev_server(port: int, report: Callable[[str], None]) -> Callable[[Any], AbstractContextManager[object]]:
+    """``layerw dev --serve``: the dev server, told of each build the loop runs, for every open tab."""
+    def serve(loop: Any) -> AbstractContextManager[object]:
+        from layerw.server.dev_app import DevServer
+        from layerw.server.dev_events import DevEvents
+
+        events = DevEvents()
+        events.publish(loop.build_event())
+        loop.listeners.append(events.publish)
+        server = DevServer(events, loop.build_dir, port)
+        report(f"serving {loop.game.name} at {server.url}/ : every open tab hot-reloads with each build")
+        return server
+    return serve
 
 
 def _save_dir(args: argparse.Namespace, game: str) -> Path | None:
@@ -382,6 +401,9 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--ticks", type=int, help="stop at this tick (default: until Ctrl-C or the window closes)")
     d.add_argument("--seed", type=int, default=0, help="the game's random seed (a restart starts from it)")
     d.add_argument("--poll", type=float, default=0.25, help="seconds between looks at the game directory")
+    d.add_argument("--serve", type=int, nargs="?", const=DEV_PORT, metavar="PORT",
+                   help=f"also serve the game to browsers on 127.0.0.1:PORT (default {DEV_PORT}; 0: a free port), "
+                   "each open tab hot-reloaded keeping its state")
 
     r = parsers["run"]
     r.add_argument("game", help="build directory (from `layerw build`), a WASM-4 cart (.wasm), or a game's name with --store")

@@ -7,6 +7,10 @@ so the game continues from the same tick with its state. When the state layout m
 refuses with ``SnapshotError``) the new build starts from its seed, and the loop says so in one line.
 A build error (compiler file:line) leaves the old build running; a crash shows its tick, restores
 the last good snapshot and pauses the game until the next change, instead of exiting.
+
+Each build that runs and each failed build is also told to ``listeners`` (JSON-ready events): with
+``layerw dev --serve`` the dev server's event stream, so every open browser tab hot-reloads the same
+builds (layerw/server/dev_app.py). The newest ``KEEP_BUILDS`` build directories stay for them.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +42,8 @@ if TYPE_CHECKING:
     from layerw.runtime.snapshot import Snapshot
 
 SNAPSHOT_EVERY = 30  # ticks between last-good snapshots (a crash goes back at most this far)
+KEEP_BUILDS = 3  # build directories kept for pages still fetching one (the newest first)
+Listener = Callable[[dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,8 @@ class DevLoop(Runner):
         self.builds = 0
         self.paused = False  # after a crash, until the next build swaps in
         self.notes = DevNotes()  # what the window shows over the game until dismissed
+        self.listeners: list[Listener] = []  # hear each build that runs and each failed build (build_event)
+        self.warnings: tuple[str, ...] = ()  # the newest build's compiler warnings
         self._work = Path(tempfile.mkdtemp(prefix="layerw-dev-"))
         self._engine = Engine(DEFAULT_CPU_LIMIT)
         try:
@@ -78,9 +87,29 @@ class DevLoop(Runner):
     def _build(self) -> Path:
         self.builds += 1
         out = self._work / f"build-{self.builds}"
-        for text in build(self.game_dir, out).warnings:  # shown on every build that has them, not only failed ones
+        self.warnings = build(self.game_dir, out).warnings
+        for text in self.warnings:  # shown on every build that has them, not only failed ones
             self.note(f"build {self.builds}: compiler warnings:\n{text}")
         return out
+
+    def build_dir(self, number: int) -> Path | None:
+        """Build ``number``'s directory while it is kept (the newest ``KEEP_BUILDS``), else None."""
+        path = self._work / f"build-{number}"
+        return path if number > 0 and path.is_dir() else None
+
+    def build_event(self) -> dict[str, Any]:
+        """The running build, as listeners hear it: {"type": "build", "build", "tick", "warnings"}."""
+        return {"type": "build", "build": self._build_number(), "tick": self.game.tick_count, "warnings": list(self.warnings)}
+
+    def _prune(self) -> None:
+        """Remove the build directories older than the newest ``KEEP_BUILDS``."""
+        for path in self._work.glob("build-*"):
+            if int(path.name.rsplit("-", 1)[1]) <= self._build_number() - KEEP_BUILDS:
+                shutil.rmtree(path, ignore_errors=True)
+
+    def _tell(self, event: dict[str, Any]) -> None:
+        for listener in self.listeners:
+            listener(event)
 
     def note(self, text: str) -> None:
         """Report ``text`` and show it over the game (in a window) until dismissed."""
@@ -131,6 +160,7 @@ class DevLoop(Runner):
             build_dir = self._build()
         except LayerWError as e:
             self.note(f"build failed; {self.game.name} keeps running build {self._build_number()}:\n{e}")
+            self._tell({"type": "failed", "build": self.builds, "running": self._build_number(), "error": str(e)})
             return False
         snap = self.game.snapshot()
         try:
@@ -138,6 +168,7 @@ class DevLoop(Runner):
         except LayerWError as e:
             shutil.rmtree(build_dir, ignore_errors=True)
             self.note(f"build {self.builds} failed to start; {self.game.name} keeps running: {e}")
+            self._tell({"type": "failed", "build": self.builds, "running": self._build_number(), "error": str(e)})
             return False
         try:
             new.restore(snap, allow_other_build=True)
@@ -146,11 +177,12 @@ class DevLoop(Runner):
             new.close()
             new = self._start(build_dir)
             how = f"restarted from seed {self.options.seed}: the state layout changed ({e})"
-        old, old_dir = self.game, self._build_dir
+        old = self.game
         self.game, self._build_dir, self.paused = new, build_dir, False
         old.close()
-        shutil.rmtree(old_dir, ignore_errors=True)
+        self._prune()
         self.last_good = new.snapshot()
+        self._tell(self.build_event())
         line = f"reloaded build {self.builds} in {time.perf_counter() - started:.2f} s: {how}"
         if how.startswith("restarted"):  # a restart needs a look; a kept state does not
             self.note(line)
@@ -234,14 +266,16 @@ class DevLoop(Runner):
         self.close()
 
 
-def dev(game_dir: Path, options: DevOptions, report: Callable[[str], None] = print) -> tuple[int, str]:
+def dev(game_dir: Path, options: DevOptions, report: Callable[[str], None] = print,
+        serve: Callable[[DevLoop], AbstractContextManager[object]] | None = None) -> tuple[int, str]:
     """``layerw dev``: build, run and hot-reload ``game_dir`` until ``ticks`` (or Ctrl-C, or the
-    window closes); returns the final tick and state hash."""
+    window closes); returns the final tick and state hash. ``serve`` (``layerw dev --serve``) opens
+    what else follows the loop's builds (the dev server for browsers) for as long as it runs."""
     if not options.headless:
         from layerw.gfx.window import require_display
 
         require_display()  # before the first build: a window that cannot open says so at once
-    with DevLoop(game_dir, options, report) as loop:
+    with DevLoop(game_dir, options, report) as loop, (serve(loop) if serve is not None else nullcontext()):
         try:
             if options.headless:
                 loop.run_paced(options.ticks)

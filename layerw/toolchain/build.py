@@ -46,6 +46,7 @@ class BuildResult:
     module_size: int
     assets: int
     warnings: tuple[str, ...] = ()  # the compiler's (file:line: warning: ...), one text per step that had any
+    compiled: tuple[Path, ...] = ()  # the game's sources that compiled (the others' objects and warnings came from the cache)
 
 
 def find_sources(game_dir: Path, config: GameConfig) -> list[Path]:
@@ -86,6 +87,7 @@ def build(game_dir: Path, out: Path | None = None, *, component: bool = False, o
     staging = Path(tempfile.mkdtemp(prefix=".layerw-", dir=out.parent))
     staging.chmod(0o755)
     warnings: tuple[str, ...] = ()
+    compiled: tuple[Path, ...] = ()
     try:
         if config.plugins:
             # A game that imports plugin interfaces exists only as a component.
@@ -93,9 +95,10 @@ def build(game_dir: Path, out: Path | None = None, *, component: bool = False, o
             data = (staging / COMPONENT_NAME).read_bytes()
         else:
             wasm = staging / MODULE_NAME
-            warnings = compile_module(sources, staging / DEBUG_MODULE_NAME, cflags=config.cflags,
-                                      defines=game_defines(config), exceptions=config.exceptions, rtti=config.rtti,
-                                      debug=True, optimize=optimize)
+            result = compile_module(sources, staging / DEBUG_MODULE_NAME, cflags=config.cflags,
+                                    defines=game_defines(config), exceptions=config.exceptions, rtti=config.rtti,
+                                    debug=True, optimize=optimize)
+            warnings, compiled = result.warnings, result.compiled
             split(staging / DEBUG_MODULE_NAME, wasm, staging / SYMBOLS_NAME, game_dir)
             data = wasm.read_bytes()
             try:
@@ -118,4 +121,4 @@ def build(game_dir: Path, out: Path | None = None, *, component: bool = False, o
         staging.rename(out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return BuildResult(out, config, len(data), len(names), warnings)
+    return BuildResult(out, config, len(data), len(names), warnings, compiled)

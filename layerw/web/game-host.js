@@ -474,10 +474,18 @@ export class GameHost {
    * Continue from `snap`: in place when it can (restoreInPlace), else in a fresh instance (also
    * after a crash): memory from state_begin (minus the command buffer), the random stream's state
    * and the asset table (whose bytes load first).
+   * `allowOtherBuild` is hot reload's path (`layerw dev --serve`, dev-reload.js), as natively: a
+   * snapshot of another build passes when the state layout fits (where state begins, the command buffer).
    * @param {SnapshotFields} snap a Snapshot (snapshot.js)
+   * @param {{allowOtherBuild?: boolean}} [options]
    */
-  async restore(snap) {
-    if ((this.moduleSha256 && snap.moduleSha256 !== this.moduleSha256) || snap.stateBegin !== this.stateBegin
+  async restore(snap, { allowOtherBuild = false } = {}) {
+    if (allowOtherBuild) {
+      if (snap.stateBegin !== this.stateBegin || snap.holeAt !== this.cmdPtr || snap.holeSize !== this.cmdCapacity) {
+        throw new ProtocolError(`the snapshot's state layout (state from ${snap.stateBegin}, commands at ${snap.holeAt}+${snap.holeSize}) `
+          + `is not ${this.name}'s (state from ${this.stateBegin}, commands at ${this.cmdPtr}+${this.cmdCapacity})`);
+      }
+    } else if ((this.moduleSha256 && snap.moduleSha256 !== this.moduleSha256) || snap.stateBegin !== this.stateBegin
         || snap.holeAt !== this.cmdPtr || snap.holeSize !== this.cmdCapacity) {
       throw new ProtocolError(`the snapshot is of another module than ${this.name}'s (${String(snap.moduleSha256).slice(0, 12)}): reload the page`);
     }

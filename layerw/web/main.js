@@ -7,7 +7,7 @@
 //       Recording that replaces live input), players (1..4), overlay (true|false|"auto"),
 //       fontUrl, shadersUrl, log(level, text), saves (a SaveStore, saves.js; none: the game's save
 //       calls answer LW_SAVE_UNAVAILABLE), onProblem (turns on the dev checks, devchecks.js, and
-//       hears each problem they find).
+//       hears each problem they find), prepare(game) (awaited before the first tick: hot reload's restore).
 //   join(canvas, source, options) -> Promise<Client>
 //       The same game in a multiplayer room (session.js): options room, base (server URL),
 //       spectate, ticks (stop at this tick), window (ticks a player predicts at most, default 8, 0:
@@ -18,6 +18,8 @@
 //   play(page) — the play.html page. Served by `layerw serve` at /play/GAME (the page carries a
 //       `layerw-game` meta) it loads GAME from the store (store-source.js; ?channel= ?version=);
 //       otherwise ?src= names a build directory (?debug: its game.debug.wasm, DWARF for DevTools). ?room=ID joins a room instead of playing alone.
+//       Served by `layerw dev --serve` (a `layerw-dev` meta: its event stream and newest build) it plays that build
+//       with the dev overlay and hot-reloads each new one keeping the state (dev-reload.js; window.layerw.devReload).
 //       ?delta=auto|always|never picks when a module delta is used. Also ?renderer= ?ticks=
 //       ?inputs= ?seed= ?fast ?spectate ?window=N ?lead=N ?dev=1 (the dev checks, listed on
 //       the page by dev-overlay.js, each once with its tick and, for one found in a host call, the game's
@@ -62,6 +64,7 @@ import { dirSource } from "./source.js";
 import { storeSource } from "./store-source.js";
 import { describe, sourceFrames, wasmFrames } from "./symbols.js";
 import { DevOverlay } from "./dev-overlay.js";
+import { DevReload, hotSwap } from "./dev-reload.js";
 import { Telemetry } from "./telemetry.js";
 import { FrameTiming, PARTS } from "./timing.js";
 
@@ -132,16 +135,18 @@ export function checkContract(game, onProblem) {
 export async function boot(canvas, source, options = {}) {
   const {
     seed = 0, renderer: prefer = "auto", ticks = null, fast = false, recording = null, players = 1,
-    overlay = "auto", fontUrl, shadersUrl, log, onStop, onError, saves = null, onProblem = null,
+    overlay = "auto", fontUrl, shadersUrl, log, onStop, onError, saves = null, onProblem = null, prepare = null,
   } = options;
   const { config } = source;
   const renderer = await createRenderer(canvas, {
     prefer, width: config.width, height: config.height, filter: filterOf(config), fontUrl, shadersUrl,
   });
-  let game;
+  let game = null;
   try {
     game = await openGame(source, { seed, log, saves });
+    if (prepare) await prepare(game); // before the first tick (hot reload restores its state here)
   } catch (e) {
+    if (game) game.close();
     renderer.close();
     throw e;
   }
@@ -306,8 +311,9 @@ export async function play({ canvas, progress, progressText, error, status = nul
       show(sourceFrames(wasm, null));
     }
   };
+  const devMeta = /** @type {HTMLMetaElement | null} */ (document.querySelector('meta[name="layerw-dev"]'));
   try {
-    const src = params.get("src");
+    const src = params.get("src") || (devMeta && devMeta.dataset.src) || null;
     const onProgress = (unit) => ({ bytes, total, items, itemsTotal }) => {
       progress.max = Math.max(total, 1);
       progress.value = bytes;
@@ -362,7 +368,7 @@ export async function play({ canvas, progress, progressText, error, status = nul
       },
     };
     api.devProblems = [];
-    const overlay = params.get("dev") === "1" ? new DevOverlay(document.body) : null;
+    const overlay = params.get("dev") === "1" || devMeta ? new DevOverlay(document.body) : null;
     const onProblem = overlay ? (problem) => {
       api.devProblems.push(problem);
       console.warn(`[${api.name}] dev check ${problem.kind} at tick ${problem.tick}: ${problem.message}`);
@@ -408,10 +414,31 @@ export async function play({ canvas, progress, progressText, error, status = nul
         api.online = new OnlineSaves(saves, await PlayerKey.loadOrCreate(), { onMessage: saveMessage });
         await api.online.pull();
       }
-      client = await boot(canvas, source, {
-        ...common, seed: BigInt(params.get("seed") || 0), fast: params.has("fast"), recording, saves, onProblem,
-      });
+      const options = { ...common, seed: BigInt(params.get("seed") || 0), fast: params.has("fast"), recording, saves, onProblem };
+      client = await boot(canvas, source, options);
       client.online = api.online;
+      if (devMeta && overlay) { // `layerw dev --serve`: each new build swaps in, keeping the state
+        api.devReload = new DevReload({
+          url: devMeta.content, build: Number(devMeta.dataset.build), overlay, tick: () => client.tick,
+          swap: async (load) => {
+            const swapped = await hotSwap(client, canvas, load, (fresh, s, prepare) => boot(fresh, s, { ...options, prepare }));
+            ({ client, canvas, source } = swapped);
+            client.online = api.online;
+            if (api.sound && api.sound.speaker) api.sound.speaker.game = client.game; // the mix of the build that runs
+            refit();
+            canvas.focus();
+            return swapped;
+          },
+        });
+      }
+    }
+    if (devMeta && !api.devReload) { // hot reload snapshots a game on the page's thread
+      api.devReload = new DevReload({
+        url: devMeta.content, build: Number(devMeta.dataset.build), overlay, tick: () => client.tick,
+        swap: async () => { location.reload(); return new Promise(() => {}); },
+      });
+      overlay.add({ kind: "reload", tick: 0, message: "hot reload keeps the state only for a game on the page's thread "
+        + "(alone, ?worker=0): here each new build reloads the page", frames: [] });
     }
     // before any await: a fast run may stop while the sound panel opens, and the page says its renderer by then
     // getters: a renderer that lost its WebGPU device may fall back to WebGL2 (device-recovery.js)

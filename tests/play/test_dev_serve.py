@@ -1,0 +1,47 @@
+"""``layerw dev GAME --serve PORT`` as a user starts it: it says where it serves, and serves the
+running build to browsers until stopped (Ctrl-C)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from layerw.toolchain.scaffold import scaffold
+
+ROOT = Path(__file__).resolve().parents[2]
+START_S = 300  # the first build, on a loaded machine
+
+
+def test_dev_serve_prints_its_url_and_serves_the_build(tmp_path: Path) -> None:
+    game = scaffold(tmp_path / "served")
+    proc = subprocess.Popen([sys.executable, "-m", "layerw.cli", "dev", str(game), "--headless", "--serve", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="300"))
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + START_S
+        said: list[str] = []
+        url = None
+        while url is None and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            said.append(line)
+            found = re.search(r"serving served at (http://127\.0\.0\.1:\d+)/", line)
+            url = found.group(1) if found else None
+        assert url is not None, "".join(said)
+        page = httpx.get(f"{url}/", follow_redirects=True, timeout=20)
+        assert page.status_code == 200 and 'data-src="/dev/builds/1/"' in page.text
+        assert httpx.get(f"{url}/dev/builds/1/game.json", timeout=20).json()["name"] == "served"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+    assert "stopped" in out and "state-hash" in out

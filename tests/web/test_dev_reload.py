@@ -1,0 +1,176 @@
+"""``layerw dev --serve``: every open tab hot-reloads each build, keeping its state (real builds, real
+dev server, real Chromium). The tests edit a small C game, rebuild it with the dev loop, and watch
+the pages: a colour change swaps in with the tick going on, a layout change restarts and says why,
+a syntax error shows in the overlay while the old build keeps running."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from layerw.play.dev import DevLoop, DevOptions
+from layerw.server.dev_app import DevServer
+from layerw.server.dev_events import DevEvents
+from layerw.toolchain.scaffold import scaffold
+from tests.web.conftest import PlayPage
+
+WIDTH, HEIGHT = 320, 180
+GAME = """#include "layerw.h"
+static volatile uint32_t state[2] = {0xC0FFEE11u, 0};
+%(extra)s
+void lw_game_init(uint64_t seed) { (void)seed; }
+void lw_game_tick(const lw_input *in) { (void)in; state[1] += 1; %(tick)s }
+void lw_game_render(lw_frame *f) { %(render)s lw_clear(f, LW_RGB(%(color)s)); }
+"""
+RED, BLUE = "200, 0, 0", "0, 0, 200"
+
+
+def write_game(game_dir: Path, color: str = RED, extra: str = "", tick: str = "", render: str = "") -> None:
+    source = game_dir / "main.c"
+    before = source.stat().st_mtime_ns if source.exists() else 0
+    source.write_text(GAME % {"color": color, "extra": extra, "tick": tick, "render": render})
+    if source.stat().st_mtime_ns == before:  # a coarse clock: make the edit visible to the watcher
+        os.utime(source, ns=(before + 1_000_000, before + 1_000_000))
+
+
+@contextmanager
+def served(game_dir: Path) -> Iterator[tuple[DevLoop, str]]:
+    """A dev loop on ``game_dir`` and its dev server on a free loopback port, wired as `layerw dev --serve` wires them."""
+    with DevLoop(game_dir, DevOptions(headless=True), lambda line: None) as loop:
+        events = DevEvents()
+        events.publish(loop.build_event())
+        loop.listeners.append(events.publish)
+        with DevServer(events, loop.build_dir, 0) as server:
+            yield loop, server.url
+
+
+@pytest.fixture
+def dev_served(tmp_path: Path) -> Iterator[tuple[DevLoop, str]]:
+    game_dir = tmp_path / "hot"
+    scaffold(game_dir)
+    write_game(game_dir)
+    with served(game_dir) as both:
+        yield both
+
+
+def open_dev(make: Callable[..., PlayPage], url: str) -> PlayPage:
+    page = make().goto(f"{url}/")
+    page.wait("window.layerw.status === 'running' && window.layerw.tick >= 20 && window.layerw.devReload")
+    return page
+
+
+def colour(page: PlayPage) -> tuple[int, int, int]:
+    pixels = page.pixels(WIDTH, HEIGHT)
+    r, g, b, _ = np.asarray(pixels[HEIGHT // 2, WIDTH // 2], dtype=int)
+    return r, g, b
+
+
+def reloads(page: PlayPage) -> list[dict[str, Any]]:
+    return list(page.page.evaluate("window.layerw.devReload.reloads"))
+
+
+def test_every_tab_hot_reloads_keeping_its_tick(dev_served: tuple[DevLoop, str], play_page: Callable[..., PlayPage]) -> None:
+    loop, url = dev_served
+    tabs = [open_dev(play_page, url), open_dev(play_page, url)]
+    for tab in tabs:
+        assert colour(tab) == (200, 0, 0)
+    write_game(loop.game_dir, color=BLUE, render="int unused_here;")  # a warning, on a build that succeeds
+    assert loop.poll()
+    for tab in tabs:
+        tab.wait("window.layerw.devReload.reloads.length === 1")
+        [swap] = reloads(tab)
+        assert swap["kept"] and swap["reason"] is None, swap
+        assert swap["build"] == 2 and swap["tick"] >= 20
+        tab.wait(f"window.layerw.tick > {swap['tick']}")  # the game goes on from the tick it had, not from 0
+        assert colour(tab) == (0, 0, 200)  # the new code draws
+        warning = tab.page.inner_text("#dev-problems li[data-kind=build-warning]")
+        assert "main.c:" in warning and "unused_here" in warning
+
+
+def test_a_layout_change_restarts_and_says_why(dev_served: tuple[DevLoop, str], play_page: Callable[..., PlayPage]) -> None:
+    loop, url = dev_served
+    tab = open_dev(play_page, url)
+    write_game(loop.game_dir, extra="static volatile uint32_t trail[20000];", tick="trail[state[1] % 20000u] = 1;")
+    assert loop.poll()
+    tab.wait("window.layerw.devReload.reloads.length === 1")
+    [swap] = reloads(tab)
+    assert not swap["kept"] and "state layout" in swap["reason"], swap
+    note = tab.page.inner_text("#dev-problems li[data-kind=restarted]")
+    assert "restarted from its seed" in note and "state layout" in note
+    tab.wait("window.layerw.status === 'running' && window.layerw.tick >= 1")
+
+
+def test_a_syntax_error_shows_in_the_overlay_and_the_game_keeps_running(
+        dev_served: tuple[DevLoop, str], play_page: Callable[..., PlayPage]) -> None:
+    loop, url = dev_served
+    tab = open_dev(play_page, url)
+    write_game(loop.game_dir, color="0, 0, 200", tick="state[1] +=;")
+    assert not loop.poll()  # the build fails: the old one keeps running natively too
+    tab.wait("window.layerw.devReload.failures.length === 1")
+    error = tab.page.inner_text("#dev-problems li[data-kind=build-error]")
+    assert "main.c:5:" in error and "error" in error, error
+    before = tab.tick
+    tab.wait(f"window.layerw.tick > {before + 5}")  # still ticking, the old build
+    assert reloads(tab) == [] and colour(tab) == (200, 0, 0)
+
+
+TILE_GAME = """#include "layerw.h"
+static int32_t tile; static int ready; static uint32_t ticks;
+void lw_game_init(uint64_t seed) { (void)seed; tile = lw_asset("tile.png"); }
+void lw_game_tick(const lw_input *in) {
+    ticks += 1;
+    for (uint32_t i = 0; i < in->event_count; i++)
+        if (in->events[i].kind == LW_EVENT_ASSET_READY && (int32_t)in->events[i].a == tile) ready = 1;
+}
+void lw_game_render(lw_frame *f) {
+    lw_clear(f, LW_RGB(0, 0, 0));
+    if (ready) lw_sprite(f, (uint32_t)tile, 0, 0, 320, 180, 0, 0, 16, 16, 0, LW_RGB(255, 255, 255), 0);
+}
+"""
+
+
+def write_tile(game_dir: Path, rgb: tuple[int, int, int]) -> None:
+    path = game_dir / "assets" / "tile.png"
+    before = path.stat().st_mtime_ns if path.exists() else 0
+    Image.new("RGBA", (16, 16), (*rgb, 255)).save(path)
+    if path.stat().st_mtime_ns == before:
+        os.utime(path, ns=(before + 1_000_000, before + 1_000_000))
+
+
+def test_a_changed_asset_reloads_without_a_restart(tmp_path: Path, play_page: Callable[..., PlayPage]) -> None:
+    game_dir = tmp_path / "tiles"
+    scaffold(game_dir)
+    (game_dir / "main.c").write_text(TILE_GAME)
+    write_tile(game_dir, (0, 200, 0))
+    with served(game_dir) as (loop, url):
+        tab = open_dev(play_page, url)
+        assert colour(tab) == (0, 200, 0)
+        write_tile(game_dir, (200, 0, 200))
+        assert loop.poll()
+        tab.wait("window.layerw.devReload.reloads.length === 1")
+        [swap] = reloads(tab)
+        assert swap["kept"], swap  # the same module: the state comes over
+        tab.wait(f"window.layerw.tick > {swap['tick']}")
+        assert colour(tab) == (200, 0, 200)  # the new bytes, drawn by the game that went on
+
+
+def test_a_game_in_a_worker_reloads_the_page_and_says_so(dev_served: tuple[DevLoop, str],
+                                                         play_page: Callable[..., PlayPage]) -> None:
+    loop, url = dev_served
+    tab = play_page().goto(f"{url}/?worker=1")
+    tab.wait("window.layerw.status === 'running' && window.layerw.devReload")
+    note = tab.page.inner_text("#dev-problems li[data-kind=reload]")
+    assert "each new build reloads the page" in note and "?worker=0" in note
+    assert colour(tab) == (200, 0, 0)
+    write_game(loop.game_dir, color=BLUE)
+    assert loop.poll()
+    tab.wait("window.layerw.devReload && window.layerw.devReload.build === 2 && window.layerw.status === 'running'")
+    tab.wait("window.layerw.tick >= 1")
+    assert colour(tab) == (0, 0, 200)
