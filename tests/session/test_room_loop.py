@@ -1,6 +1,8 @@
 """Nothing blocks the room loop: while a room is built from a slow store, and while the room
 directory (a real redis-server, stopped with SIGSTOP) stalls a join, the rooms already open keep
-their beat — p99 tick lateness under the capacity bench's 5 ms goal, by the server's own readings."""
+their beat, by the server's own readings: a second's stall on the loop would make over 1 % of
+their ticks start a second late (the capacity bench holds the p99 to its 5 ms goal; a loaded
+machine misses that figure with nothing blocking)."""
 
 from __future__ import annotations
 
@@ -29,8 +31,8 @@ from tests.server_thread import free_port, serving
 from tests.session.redis_server import redis_server
 from tests.session.wire import Connection, room_host, wat_game
 
-JITTER_GOAL_MS = 5.0  # bench/rooms.py's goal for layerw_tick_lateness_seconds' p99
 STALL_S = 1.0
+LATE_MS = STALL_S * 1e3 / 4  # a p99 tick lateness this high: the loop waited for the stall
 OPEN_ROOMS = 8  # ~500 ticks a second to pool: one late beat is not yet the p99
 
 
@@ -40,8 +42,10 @@ class SlowCatalog(DirCatalog):
     def __init__(self, build: Path) -> None:
         super().__init__([build])
         self.delay = 0.0
+        self.slow_fetches = 0
 
     def bundle(self, name: str) -> Bundle:
+        self.slow_fetches += int(self.delay > 0)
         time.sleep(self.delay)
         return super().bundle(name)
 
@@ -113,10 +117,11 @@ def test_rooms_keep_their_beat_while_a_room_builds_from_a_slow_store_and_redis_s
                 await serving
 
         during_build, build_s, during_stall, stall_s = asyncio.run(story())
-    assert STALL_S <= build_s < 2 * STALL_S and 0.9 * STALL_S <= stall_s < 2 * STALL_S, (build_s, stall_s)  # each waited once
+    assert catalog.slow_fetches == 1 and STALL_S <= build_s, build_s  # the build waited for its one fetch
+    assert 0.9 * STALL_S <= stall_s < 2 * STALL_S, stall_s  # the join waited for Redis, once
     for what, samples in (("a slow build", during_build), ("a Redis stall", during_stall)):
         assert len(samples) >= OPEN_ROOMS * 50, f"{len(samples)} ticks of {OPEN_ROOMS} rooms during {what}: they stopped"
-        assert p99(samples) < JITTER_GOAL_MS, (f"during {what} the other rooms' ticks started {p99(samples):.2f} ms "
+        assert p99(samples) < LATE_MS, (f"during {what} the other rooms' ticks started {p99(samples):.2f} ms "
                                                f"late (p99; worst {max(samples):.1f} ms)")
 
 

@@ -31,17 +31,13 @@ def test_pages_and_a_native_client_share_a_cart_room(tmp_path: Path, play_page: 
         first = play_page().goto(url)
         first.wait_running()
         native = NativePlayer(url, Bundle.open(build), engine, ticks=TICKS, keys=NATIVE_KEYS)
-        first.page.keyboard.down("ArrowRight")  # the first page's player walks: its input travels as frames
-        first.page.wait_for_timeout(700)
-        first.page.keyboard.up("ArrowRight")
+        first.hold("ArrowRight", 42)  # the first page's player walks: its input travels as frames
         first.wait("window.layerw.tick >= 120")
         late = play_page().goto(url)
         late.wait_running()
         joined = late.tick
         late.page.evaluate("window.layerw.client().game.ram[0x3000] ^= 0xff")  # a desync the room heals
-        late.page.keyboard.down("ArrowDown")
-        late.page.wait_for_timeout(300)
-        late.page.keyboard.up("ArrowDown")
+        late.hold("ArrowDown", 18)
         late.wait_stopped()
         first.wait_stopped()
         outcome = native.outcome()
