@@ -15,7 +15,7 @@ from tests.runtime.wasm4.conftest import CARTS
 from tests.web.conftest import PlayPage
 from tests.web.native_player import NativePlayer
 
-TICKS = 900  # fifteen seconds of a room at 60 Hz: the late page loads while it runs
+TICKS = 1200  # twenty seconds of a room at 60 Hz: the late page loads while it runs (11 s at load 17)
 NATIVE_KEYS = [{"tick": 40, "down": ["ArrowLeft", "ArrowUp"]}, {"tick": 120, "up": ["ArrowUp"]},
                {"tick": 200, "up": ["ArrowLeft"], "down": ["KeyX"]}, {"tick": 260, "up": ["KeyX"]}]
 

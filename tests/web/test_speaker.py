@@ -153,6 +153,8 @@ def test_hidden_tab_drops_its_backlog(sound_src: str, play_page: Callable[..., P
 
 def test_served_page_plays_through_a_shared_ring(store_server: Any, play_page: Callable[..., PlayPage]) -> None:
     page = play_page().goto(f"{store_server.url}/play/pong?audiotap&latency=1000&ticks=120")
+    page.wait_running()
+    page.page.click("#game")  # a gesture at once: headless Chromium under load may hold the context back until one (playing)
     page.wait_stopped()
     assert page.page.evaluate("crossOriginIsolated") is True
     page.page.wait_for_function("(s => s.written > 0 && s.consumed === s.written)(window.layerw.sound.speaker.stats)")
