@@ -246,9 +246,10 @@ class Clock:
         due = self.next_beat(time.monotonic())
         await asyncio.sleep(due - time.monotonic())
         while self.runners:
+            scheduled = due  # this beat's lateness is against it, a stall's included
             if time.monotonic() - due > 0.25:  # far behind (machine stalled): do not burst to catch up
                 due = self.next_beat(time.monotonic() - self.period)
-            self._beat(due)
+            self._beat(scheduled)
             due += self.period
             await asyncio.sleep(max(0.0, due - time.monotonic()))
 

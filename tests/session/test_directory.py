@@ -28,6 +28,7 @@ from layerw.store.publish import publish
 from tests.conftest import GAMES
 from tests.server_thread import free_port, serving
 from tests.session.redis_server import redis_server
+from tests.waiting import until
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +70,7 @@ def test_two_servers_route_joins_to_the_room_owner(redis_url: str, built: Callab
         async def both() -> list[object]:
             first = asyncio.create_task(play_online(RoomAddress.parse(f"{url_a}/play/pong?room=shared"), bundle, engine,
                                                     ticks=120))
-            await asyncio.sleep(0.3)  # server A claims the room first
+            await until(lambda: ("pong", "shared") in app_a.state.host.runners, "server A claims the room first")
             second = play_online(RoomAddress.parse(f"{url_b}/play/pong?room=shared"), bundle, engine, ticks=120)
             return list(await asyncio.gather(first, second))
 

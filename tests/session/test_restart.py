@@ -16,6 +16,7 @@ from layerw.server.catalog import DirCatalog
 from layerw.session.client import OnlineClient, RoomAddress
 from tests.conftest import GAMES
 from tests.server_thread import serving
+from tests.waiting import wait_until
 
 
 def test_stopping_the_server_closes_rooms_with_a_message(built: Callable[[Path], Path], engine: Engine) -> None:
@@ -41,7 +42,8 @@ def test_stopping_the_server_closes_rooms_with_a_message(built: Callable[[Path],
         deadline = time.monotonic() + 20
         while not app.state.host.runners and time.monotonic() < deadline:
             time.sleep(0.05)
-        time.sleep(0.3)  # the player is in the room and ticking
+        wait_until(lambda: any(run.room.tick >= 18 for run in list(app.state.host.runners.values())),
+                   "the player is in the room and ticking")
     # leaving `serving` stops the server (as a restart or shutdown would)
     assert stop.wait(30), "the player hung after the server stopped"
     err = outcome[0]

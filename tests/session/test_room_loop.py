@@ -1,6 +1,8 @@
 """Nothing blocks the room loop: while a room is built from a slow store, and while the room
 directory (a real redis-server, stopped with SIGSTOP) stalls a join, the rooms already open keep
-their beat — p99 tick lateness under the capacity bench's 5 ms goal, by the server's own readings."""
+their beat: they tick on through each second's wait, which a loop held for it would stop (their
+lateness is the capacity bench's figure, its p99 held to a 5 ms goal there: a loaded machine
+misses it with nothing blocking, and skips beats)."""
 
 from __future__ import annotations
 
@@ -28,9 +30,10 @@ from layerw.session.host import CLOSE_TRY_AGAIN, RoomHost
 from tests.server_thread import free_port, serving
 from tests.session.redis_server import redis_server
 from tests.session.wire import Connection, room_host, wat_game
+from tests.waiting import until
 
-JITTER_GOAL_MS = 5.0  # bench/rooms.py's goal for layerw_tick_lateness_seconds' p99
 STALL_S = 1.0
+MIN_TICKS = 20  # of 60 a room's clock beats in a second: a loaded machine skips beats, a held loop all but a few
 OPEN_ROOMS = 8  # ~500 ticks a second to pool: one late beat is not yet the p99
 
 
@@ -40,8 +43,11 @@ class SlowCatalog(DirCatalog):
     def __init__(self, build: Path) -> None:
         super().__init__([build])
         self.delay = 0.0
+        self.slow_fetches: list[str] = []  # the threads the slow fetches ran on
 
     def bundle(self, name: str) -> Bundle:
+        if self.delay:
+            self.slow_fetches.append(threading.current_thread().name)
         time.sleep(self.delay)
         return super().bundle(name)
 
@@ -56,16 +62,11 @@ async def join(url: str) -> float:
     return time.monotonic() - started
 
 
-async def watched(host: RoomHost, during: Callable[[], Awaitable[None]]) -> list[float]:
-    """The open rooms' tick lateness (ms) measured by the server while ``during()`` runs."""
+async def watched(host: RoomHost, during: Callable[[], Awaitable[None]]) -> dict[str, list[float]]:
+    """Each open room's tick lateness (ms) measured by the server while ``during()`` runs."""
     marks = {key: len(run.jitter_ms) for key, run in host.runners.items()}
     await during()
-    return [late for key, mark in marks.items() for late in host.runners[key].jitter_ms[mark:]]
-
-
-def p99(samples: list[float]) -> float:
-    ordered = sorted(samples)
-    return ordered[int(len(ordered) * 0.99)]
+    return {room: list(host.runners[(game, room)].jitter_ms[mark:]) for (game, room), mark in marks.items()}
 
 
 def test_rooms_keep_their_beat_while_a_room_builds_from_a_slow_store_and_redis_stalls(tmp_path: Path) -> None:
@@ -79,7 +80,7 @@ def test_rooms_keep_their_beat_while_a_room_builds_from_a_slow_store_and_redis_s
         app = create_app(catalog, directory=Directory.open(redis.url), public_url=base)
         host: RoomHost = app.state.host
 
-        async def story() -> tuple[list[float], float, list[float], float]:
+        async def story() -> tuple[dict[str, list[float]], float, dict[str, list[float]], float]:
             server = uvicorn.Server(run.config(app, "127.0.0.1", port))
             serving = asyncio.create_task(server.serve())
             while not server.started:
@@ -113,11 +114,13 @@ def test_rooms_keep_their_beat_while_a_room_builds_from_a_slow_store_and_redis_s
                 await serving
 
         during_build, build_s, during_stall, stall_s = asyncio.run(story())
-    assert STALL_S <= build_s < 2 * STALL_S and 0.9 * STALL_S <= stall_s < 2 * STALL_S, (build_s, stall_s)  # each waited once
-    for what, samples in (("a slow build", during_build), ("a Redis stall", during_stall)):
-        assert len(samples) >= OPEN_ROOMS * 50, f"{len(samples)} ticks of {OPEN_ROOMS} rooms during {what}: they stopped"
-        assert p99(samples) < JITTER_GOAL_MS, (f"during {what} the other rooms' ticks started {p99(samples):.2f} ms "
-                                               f"late (p99; worst {max(samples):.1f} ms)")
+    assert len(catalog.slow_fetches) == 1 and STALL_S <= build_s, build_s  # the build waited for its one fetch
+    assert catalog.slow_fetches[0] != "MainThread", catalog.slow_fetches  # on a builder thread, not the loop
+    assert 0.9 * STALL_S <= stall_s < 2 * STALL_S, stall_s  # the join waited for Redis, once
+    for what, rooms in (("a slow build", during_build), ("a Redis stall", during_stall)):
+        # each waited a second: a loop held that long lets each room tick a few times at most
+        assert all(len(ticks) >= MIN_TICKS for ticks in rooms.values()), f"ticks of each room during {what}: " + str(
+            {room: len(ticks) for room, ticks in rooms.items()})
 
 
 def test_a_join_is_refused_with_try_again_while_the_directory_is_down(tmp_path: Path,
@@ -132,8 +135,8 @@ def test_a_join_is_refused_with_try_again_while_the_directory_is_down(tmp_path: 
 
         async def refused() -> websockets.ConnectionClosed:
             async with websockets.connect(f"ws://127.0.0.1:{port}/rooms/wat/r") as ws:
-                await ws.send(p.hello(p.PLAYER, bytes(p.TOKEN_SIZE)))
-                with pytest.raises(websockets.ConnectionClosed) as closed:
+                with pytest.raises(websockets.ConnectionClosed) as closed:  # the close may come while the HELLO is sent
+                    await ws.send(p.hello(p.PLAYER, bytes(p.TOKEN_SIZE)))
                     await asyncio.wait_for(ws.recv(), 10)
             return closed.value
 
@@ -163,6 +166,7 @@ def test_a_closing_room_frees_its_game_off_the_loop(tmp_path: Path, engine: Engi
             freed_on.append(threading.current_thread().name)
             time.sleep(STALL_S)
             free()
+            freed_on.append("freed")
 
         game.close = slow_free  # type: ignore[method-assign]
         del game
@@ -170,17 +174,16 @@ def test_a_closing_room_frees_its_game_off_the_loop(tmp_path: Path, engine: Engi
         await player.ended()
         while ("wat", "r") in host.runners:  # empty: it closes
             await asyncio.sleep(0.01)
-        worst = 0.0
-        until = time.monotonic() + STALL_S
-        while time.monotonic() < until:  # the loop stays responsive while the game is freed
-            started = time.monotonic()
+        turns = 0
+        await until(lambda: bool(freed_on), "the closer thread frees the game")
+        while len(freed_on) == 1:  # the loop keeps turning while the game is freed (on the loop it could not)
             await asyncio.sleep(0.01)
-            worst = max(worst, time.monotonic() - started - 0.01)
+            turns += 1
         anchor.put(None)
         await anchor.ended()
-        await host.close()  # waits for the game to be freed
-        return worst
+        await host.close()
+        return turns
 
-    worst = asyncio.run(story())
-    assert len(freed_on) == 1 and freed_on[0].startswith("layerw-room-close"), freed_on
-    assert worst < STALL_S / 2, worst
+    turns = asyncio.run(story())
+    assert freed_on[0].startswith("layerw-room-close") and freed_on[1:] == ["freed"], freed_on
+    assert turns >= 5, f"the loop turned {turns} times in the {STALL_S} s the game took to free"

@@ -22,6 +22,7 @@ from layerw.config import GameConfig
 from layerw.server.app import create_app
 from layerw.server.catalog import StoreCatalog
 from layerw.server.save_routes import SaveLimits
+from layerw.session.host import RoomHost
 from layerw.store.local import LocalStore
 from layerw.store.publish import PublishResult, publish
 from tests.server_thread import serving
@@ -72,9 +73,15 @@ class StoreServer:
     store: LocalStore
     url: str
     recorder: Recorder
+    host: RoomHost  # the server's rooms (read from the test's thread: a room's tick, for bounded waits)
 
     def publish(self, build_dir: Path, channel: str = "latest") -> PublishResult:
         return publish(build_dir, self.store, channel)
+
+    def room_tick(self, game: str, room: str) -> int:
+        """The room's present tick (-1 while the server holds no such room)."""
+        run = self.host.runners.get((game, room))
+        return -1 if run is None else run.room.tick
 
     def play_url(self, game: str, **params: object) -> str:
         query = "&".join(k if v is True else f"{k}={v}" for k, v in params.items())
@@ -105,4 +112,4 @@ def store_server(root: Path, *, serve_symbols: bool = False, save_limits: SaveLi
                      save_limits=save_limits)
     recorder = Recorder(app)
     with serving(recorder) as url:
-        yield StoreServer(store, url, recorder)
+        yield StoreServer(store, url, recorder, app.state.host)

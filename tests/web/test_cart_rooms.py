@@ -21,7 +21,7 @@ from tests.web.conftest import PlayPage
 from tests.web.native_player import NativePlayer
 
 BACKGROUND = np.array([0xE0, 0xF8, 0xCF], np.uint8)  # WASM-4's default palette colour 0, what a cleared frame shows
-TICKS = 900  # fifteen seconds of a room at 60 Hz: the late page loads while it runs
+TICKS = 1200  # twenty seconds of a room at 60 Hz: the late page loads while it runs (11 s at load 17)
 NATIVE_KEYS = [{"tick": 40, "down": ["ArrowLeft", "ArrowUp"]}, {"tick": 120, "up": ["ArrowUp"]},
                {"tick": 200, "up": ["ArrowLeft"], "down": ["KeyX"]}, {"tick": 260, "up": ["KeyX"]}]
 
@@ -37,17 +37,13 @@ def test_pages_and_a_native_client_share_a_cart_room(tmp_path: Path, play_page: 
         first = play_page().goto(url)
         first.wait_running()
         native = NativePlayer(url, Bundle.open(build), engine, ticks=TICKS, keys=NATIVE_KEYS)
-        first.page.keyboard.down("ArrowRight")  # the first page's player walks: its input travels as frames
-        first.page.wait_for_timeout(700)
-        first.page.keyboard.up("ArrowRight")
+        first.hold("ArrowRight", 42)  # the first page's player walks: its input travels as frames
         first.wait("window.layerw.tick >= 120")
         late = play_page().goto(url)
         late.wait_running()
         joined = late.tick
         late.page.evaluate("window.layerw.client().game.ram[0x3000] ^= 0xff")  # a desync the room heals
-        late.page.keyboard.down("ArrowDown")
-        late.page.wait_for_timeout(300)
-        late.page.keyboard.up("ArrowDown")
+        late.hold("ArrowDown", 18)
         late.wait_stopped()
         first.wait_stopped()
         outcome = native.outcome()

@@ -20,19 +20,22 @@ from layerw.session.client import OnlineClient, Outcome, Prediction, RoomAddress
 from layerw.session.replica import Replica
 from tests.conftest import GAMES
 from tests.session.test_online import script
+from tests.waiting import wait_until
 from tests.web.conftest import PlayPage, StaticServer, served_build
 
 TICKS = 480  # eight seconds of a room at 60 Hz
 
 
 class Chain:
-    """A frame hook: every confirmed hash the native client reported."""
+    """A frame hook: every confirmed hash the native client reported, and how many frames it had."""
 
     def __init__(self) -> None:
         self.reported: dict[int, str] = {}
+        self.frames = 0
 
     def __call__(self, replica: Replica, local: InputState) -> None:
         self.reported.update(replica.reported)
+        self.frames += 1
 
 
 def test_a_predicting_page_and_native_client_agree_on_every_confirmed_hash(
@@ -58,11 +61,9 @@ def test_a_predicting_page_and_native_client_agree_on_every_confirmed_hash(
         thread = threading.Thread(target=native)
         thread.start()
         try:
+            wait_until(lambda: chain.frames > 0, "the native client plays in the room")  # and sees the page's keys
             for _ in range(4):  # the page's player moves: the native client guesses it wrong and rolls back
-                page.page.keyboard.down("KeyW")
-                page.page.wait_for_timeout(250)
-                page.page.keyboard.up("KeyW")
-                page.page.wait_for_timeout(350)
+                page.hold("KeyW", 15, then=21)
             page.wait_stopped()
             thread.join(30)
         finally:

@@ -1,7 +1,11 @@
 """Sound in a room, in real Chromium: two pages in one asteroids room (its autopilot fires and
 explodes rocks all along) hear the same samples for the same ticks, and a page that joins mid-game
 fast-forwards without a burst: what it mixed catching up is dropped unheard, its sound starts at
-the room's present."""
+the room's present.
+
+A join is an event both pages may have predicted past: each rolls back at the join's tick, hears
+its predicted ticks as it mixed them and cross-fades the next one (rollback.js); so the same ticks
+sound the same from the first tick no rollback at the join can reach, `window` + 1 ticks on."""
 
 from __future__ import annotations
 
@@ -15,14 +19,14 @@ from layerw import abi
 from tests.web.conftest import PlayPage
 from tests.web.store_server import StoreServer
 
-TICKS = 360
-JOIN_AFTER = 150  # the second page joins once the room is past this tick
+TICKS = 480  # the second page has (TICKS - JOIN_AFTER - 40) / 60 s, over 6 s, to load and join (it took 4.6 s at load 19)
+JOIN_AFTER = 60  # the second page joins once the room is past this tick
 KEPT = 2 * abi.SAMPLE_RATE  # what a page keeps for nobody (audio.js MAX_PENDING_FRAMES): the last 2 s
 SAMPLES = """() => { const game = window.layerw.client().game, s = game.takeSamples();
     const u = new Uint8Array(s.buffer, s.byteOffset, s.byteLength); let t = "";
     for (let i = 0; i < u.length; i += 0x8000) t += String.fromCharCode(...u.subarray(i, i + 0x8000));
     return {samples: btoa(t), skipped: game.audio.framesSkipped, skippedTo: game.audio.skippedTo, mixed: game.audio.framesMixed,
-            tick: game.tickCount}; }"""
+            tick: game.tickCount, window: window.layerw.session.window}; }"""
 
 
 def test_two_pages_in_a_room_hear_the_same_ticks(store_server: StoreServer, play_page: Callable[..., PlayPage]) -> None:
@@ -47,5 +51,8 @@ def test_two_pages_in_a_room_hear_the_same_ticks(store_server: StoreServer, play
     assert a["skipped"] == a["skippedTo"] and a["skippedTo"] // per_tick <= 5 and len(ours) == KEPT
     assert len(theirs) == min(TICKS - joined, KEPT // per_tick) * per_tick, "no sound from before the join"
     tail = ours[-len(theirs):]  # the same ticks
-    assert np.abs(tail.astype(np.int32)).max() > 1000, "shots and explosions are heard"
-    assert hashlib.sha256(tail.tobytes()).hexdigest() == hashlib.sha256(theirs.tobytes()).hexdigest()
+    # a rollback at the join's tick reaches the `window` ticks predicted past it and fades the next
+    settled = max(0, joined + max(a["window"], b["window"]) + 1 - (TICKS - len(theirs) // per_tick)) * per_tick
+    assert len(theirs) - settled >= 30 * per_tick, "half a second of the same ticks to compare"
+    assert np.abs(theirs[settled:].astype(np.int32)).max() > 1000, "shots and explosions are heard"
+    assert hashlib.sha256(tail[settled:].tobytes()).hexdigest() == hashlib.sha256(theirs[settled:].tobytes()).hexdigest()

@@ -13,6 +13,7 @@ from layerw.runtime.engine import Engine
 from layerw.runtime.inputs import Recording
 from layerw.session.client import Outcome, RoomAddress, play_online
 from tests.conftest import GAMES
+from tests.waiting import wait_until
 from tests.web.conftest import PlayPage
 from tests.web.store_server import StoreServer
 
@@ -41,9 +42,7 @@ def test_browser_and_native_client_agree_in_a_room(store_server: StoreServer, pl
 
     thread = threading.Thread(target=native)
     thread.start()
-    page.page.keyboard.down("KeyW")  # the browser's player moves too: its input travels as frames
-    page.page.wait_for_timeout(500)
-    page.page.keyboard.up("KeyW")
+    page.hold("KeyW", 30)  # the browser's player moves too: its input travels as frames
     page.wait_stopped()
     thread.join(30)
     assert outcome and not isinstance(outcome[0], BaseException), outcome
@@ -79,7 +78,7 @@ def test_browser_joins_mid_game_and_heals_a_desync(tmp_path: Any, play_page: Cal
         thread = threading.Thread(target=native)
         thread.start()
         page = play_page()
-        page.page.wait_for_timeout(1500)  # the room is past its first snapshots
+        wait_until(lambda: server.room_tick("asteroids", "late") > 60, "the native player's room is past its first snapshots")
         page.goto(url).wait_running()
         joined = page.tick
         page.page.evaluate("(() => { const g = window.layerw.client().game;"
@@ -128,9 +127,7 @@ def test_browser_rejoins_its_seat_after_a_dropped_connection(tmp_path: Any, play
         })()""")
         page.wait("window.layerw.session.reconnects === 1")
         sent = page.page.evaluate("window.layerw.session.inputsSent")
-        page.page.keyboard.down("KeyW")  # input still travels after the rejoin
-        page.page.wait_for_timeout(300)
-        page.page.keyboard.up("KeyW")
+        page.hold("KeyW", 18)  # input still travels after the rejoin
         page.wait_stopped()
         thread.join(30)
         assert outcome and isinstance(outcome[0], Outcome), outcome

@@ -112,17 +112,17 @@ def test_mute_silences_the_output_not_the_mix(sound_src: str, play_page: Callabl
     page.page.wait_for_function("window.layerw.sound.speaker.stats.outAudible > 4800")
     page.page.click("#sound-mute")
     page.page.focus("#game")
-    page.page.wait_for_timeout(200)  # the volume message, then one quantum's ramp
+    # the volume message landed and one quantum ramped down: a report with audible input and no audible output
+    page.page.wait_for_function("""() => { const s = window.layerw.sound.speaker.stats, p = window.lastStats;
+        window.lastStats = s; return p !== undefined && s.inAudible > p.inAudible && s.outAudible === p.outAudible; }""")
     before = stats(page)
-    page.page.wait_for_timeout(500)
+    page.page.wait_for_function(f"window.layerw.sound.speaker.stats.inAudible > {before['inAudible'] + 4800}")  # the mix went on
     muted = stats(page)
     assert muted["muted"] and page.page.inner_text("#sound-mute") == "unmute"
     assert muted["outAudible"] == before["outAudible"], "muted output was audible"
-    assert muted["inAudible"] > before["inAudible"] + 4800, "the mix went on"
     page.page.click("#sound-mute")
     page.page.focus("#game")
-    page.page.wait_for_timeout(300)
-    assert stats(page)["outAudible"] > muted["outAudible"]
+    page.page.wait_for_function(f"window.layerw.sound.speaker.stats.outAudible > {muted['outAudible']}")  # heard again
     page.page.keyboard.up("Space")
 
 
@@ -136,12 +136,13 @@ def test_hidden_tab_drops_its_backlog(sound_src: str, play_page: Callable[..., P
         return window.layerw.sound.speaker.stats;
     }"""
     before = page.page.evaluate(hide, True)  # the counters as the tab hides
-    page.page.wait_for_timeout(1000)  # headless keeps animating: the game ticks on, as a room's would
+    # headless keeps animating: the game ticks on, as a room's would (half a second's mix, however long it takes)
+    page.page.wait_for_function(f"window.layerw.sound.speaker.stats.taken > {before['taken'] + abi.SAMPLE_RATE // 2}")
     hidden = stats(page)
     assert hidden["state"] == "suspended" and hidden["written"] == before["written"]
     page.page.evaluate(hide, False)
     page.page.wait_for_function("window.layerw.sound.speaker.stats.state === 'running'")
-    page.page.wait_for_timeout(300)
+    page.page.wait_for_function(f"window.layerw.sound.speaker.stats.written > {hidden['written']}")  # fed again
     after = stats(page)
     missed = hidden["taken"] - before["taken"]
     assert missed > abi.SAMPLE_RATE // 2
@@ -152,6 +153,8 @@ def test_hidden_tab_drops_its_backlog(sound_src: str, play_page: Callable[..., P
 
 def test_served_page_plays_through_a_shared_ring(store_server: Any, play_page: Callable[..., PlayPage]) -> None:
     page = play_page().goto(f"{store_server.url}/play/pong?audiotap&latency=1000&ticks=120")
+    page.wait_running()
+    page.page.click("#game")  # a gesture at once: headless Chromium under load may hold the context back until one (playing)
     page.wait_stopped()
     assert page.page.evaluate("crossOriginIsolated") is True
     page.page.wait_for_function("(s => s.written > 0 && s.consumed === s.written)(window.layerw.sound.speaker.stats)")

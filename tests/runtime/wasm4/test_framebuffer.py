@@ -81,9 +81,9 @@ def test_lines_cover_both_ends_and_clip() -> None:
 
 def test_a_line_with_far_ends_costs_only_its_pixels_on_screen() -> None:
     s = Screen(0x0002)
-    started = time.perf_counter()
+    started = time.thread_time()  # this thread's CPU time: what the line costs, however loaded the machine
     s.fb.line(-2_000_000_000, -2_000_000_000, 2_000_000_000, 2_000_000_000)
-    assert time.perf_counter() - started < 0.5
+    assert time.thread_time() - started < 0.5
     assert (np.flatnonzero(s.pixels().any(axis=0)) == np.arange(160)).all()
     assert all(s.pixels()[i, i] == 1 for i in range(160))
 
