@@ -24,6 +24,10 @@ export const CODE = Object.freeze(Object.fromEntries(Object.entries(GPU_OPS).map
 const PASS_OPS = ["SET_PIPELINE", "SET_BIND_GROUP", "SET_VERTEX_BUFFER", "SET_INDEX_BUFFER", "DRAW", "DRAW_INDEXED", "DISPATCH"];
 /** code -> bytes of a pass command with one record (header included) */
 export const PASS_SIZE = Object.freeze(Object.fromEntries(PASS_OPS.map((n) => [CODE[n], HEADER + GPU_STRUCTS[GPU_OPS[n].record].size])));
+// The same, indexed by op code in a typed array (0: not a pass command), read once per command parsed: a
+// frozen object's integer keys are a dictionary lookup in V8, this is an indexed load.
+const FAST_SIZE = new Uint16Array(Math.max(...Object.values(CODE)) + 1);
+for (const n of PASS_OPS) FAST_SIZE[CODE[n]] = PASS_SIZE[CODE[n]];
 
 /** Round `n` up to a multiple of 4, in exact arithmetic (`n` may be any u32). */
 export function pad4(n) { return n + ((4 - (n % 4)) % 4); }
@@ -120,8 +124,8 @@ export class GpuStream {
 
   /** Take the GPU command whose header is at byte `at` (`end`: the list's length); returns its size. */
   add(at, code, count, arg, end) {
-    const fast = PASS_SIZE[code];
-    if (fast !== undefined && count === 1 && arg === 0 && at + fast <= end) {
+    const fast = code < FAST_SIZE.length ? FAST_SIZE[code] : 0;
+    if (fast !== 0 && count === 1 && arg === 0 && at + fast <= end) {
       this.commands.push(at);
       return fast;
     }
