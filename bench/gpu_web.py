@@ -3,13 +3,14 @@
 A stopped games/cubes page (its WebGPU renderer, 320x240) is handed command lists made natively:
 bench/gpu.py's declarations and N-draw frames, and games/cubes' own first frame (it declares its
 resources) and its frame 60 ticks in. Layer-W's side is the renderer's ``draw`` of a list (parse,
-check, replay on WebGPU, the 2D pass, submit); the raw side is the same pass with the same
-resources recorded straight on the page's GPUDevice in JavaScript. Both sides do the same GPU work:
-one pass into an offscreen 320x240 target, then a copy of it to the canvas's current texture (what the
-page presents), as the renderer does, so both pay for taking the canvas's texture each frame. Host time
-is the JS host CPU per frame, from before the frame's first command to after its submit returns
-(performance.now(), which Chromium coarsens to 0.1 ms; each frame is its own task, after the page has
-presented the last one); done is until ``queue.onSubmittedWorkDone()``; rounds interleave both sides.
+check, replay on WebGPU, the 2D pass where there is 2D, the copy to the canvas, one submit); the raw
+side is the same pass with the same resources recorded straight on the page's GPUDevice in JavaScript.
+Both sides do the same GPU work: one pass into an offscreen 320x240 target, then a copy of it to the
+canvas's current texture (what the page presents), as the renderer does, so both pay for taking the
+canvas's texture each frame. Host time is the JS host CPU per frame, from before the frame's first
+command to after its submit returns (performance.now(), which Chromium coarsens to 0.1 ms; each frame
+is its own task, after the page has presented the last one), not GPU completion; done is until
+``queue.onSubmittedWorkDone()``; rounds interleave both sides.
 """
 
 from __future__ import annotations
