@@ -122,12 +122,25 @@ export class GpuStream {
     return `GPU ${this.nameOf(cmd)} (GPU command ${index}${at})`;
   }
 
-  /** Take the GPU command whose header is at byte `at` (`end`: the list's length); returns its size. */
+  /** Take the GPU command whose header is at byte `at` (`end`: the list's length); returns its size.
+   *  A pass command with one record takes the run of such commands after it too (the bytes of all):
+   *  a frame's draws and their state, taken here in one loop rather than one call per command. */
   add(at, code, count, arg, end) {
     const fast = code < FAST_SIZE.length ? FAST_SIZE[code] : 0;
     if (fast !== 0 && count === 1 && arg === 0 && at + fast <= end) {
-      this.commands.push(at);
-      return fast;
+      const commands = this.commands;
+      const b = this.bits;
+      commands.push(at);
+      let next = at + fast;
+      while (next + HEADER <= end) { // the same test as above, on the commands that follow
+        const h = next >> 2;
+        const c = b[h];
+        const size = c < FAST_SIZE.length ? FAST_SIZE[c] : 0;
+        if (size === 0 || b[h + 1] !== 1 || b[h + 2] !== 0 || next + size > end) break;
+        commands.push(next);
+        next += size;
+      }
+      return next - at;
     }
     const op = GPU_OP[code];
     const size = commandSize(op, at, count, arg);

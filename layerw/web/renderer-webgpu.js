@@ -214,7 +214,7 @@ export class WebGPURenderer {
     const vertsAt = quadsAt + quadBytes;
     this.reserve(vertsAt + frame.vertexCount * VERTEX_WORDS * 4 + 4);
     const queue = this.device.queue;
-    queue.writeBuffer(this.buffer, 0, cameras);
+    if (frame.batchCount) queue.writeBuffer(this.buffer, 0, cameras); // read by the 2D batches alone
     if (frame.quadCount) queue.writeBuffer(this.buffer, quadsAt, frame.instances, 0, frame.quadCount * INSTANCE_WORDS);
     if (frame.vertexCount) queue.writeBuffer(this.buffer, vertsAt, frame.vertices, 0, frame.vertexCount * VERTEX_WORDS);
     let drew = false;
