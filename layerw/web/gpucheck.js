@@ -37,6 +37,8 @@ const MUTATING = new Set(["RESET", "DESTROY", "BUFFER", "TEXTURE", "SAMPLER", "S
   "COMPUTE_PIPELINE"]);
 const hex = (n) => `0x${n.toString(16)}`;
 const has = (bits, mask) => (bits & mask) !== 0; // u32 & u32: nonzero-ness survives JS's int32 arithmetic
+/** The same colour formats in the same order (compared in place: a pass sets its pipeline every frame). */
+const sameFormats = (a, b) => a.length === b.length && a.every((f, i) => f === b[i]);
 
 /** The name of enum `code` in `names` (a GpuStreamError if out of range, or 0 when not `zero`). */
 export function enumName(names, code, what, zero = true) {
@@ -543,7 +545,7 @@ class FrameCheck {
       const kind = (compute) => (compute ? "compute" : "render");
       throw new GpuStreamError(`pipeline ${handle} is a ${kind(p.compute)} pipeline, the pass is a ${kind(state.compute)} pass`);
     }
-    if (pyList(p.colors) !== pyList(state.colors) || p.depth !== state.depth) {
+    if (!sameFormats(p.colors, state.colors) || p.depth !== state.depth) {
       throw new GpuStreamError(`pipeline ${handle} draws to ${pyList(p.colors)} depth ${p.depth ?? "None"}, the pass has `
         + `${pyList(state.colors)} depth ${state.depth ?? "None"}`);
     }
