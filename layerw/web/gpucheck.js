@@ -56,7 +56,7 @@ class PassState {
     this.compute = compute; // a compute pass: pipelines are compute pipelines, and it dispatches, never draws
     /** @type {Pipeline | null} */ this.pipeline = null;
     this.pipelineHandle = 0;
-    /** @type {Map<number, BindGroup>} */ this.groups = new Map();
+    /** @type {Array<BindGroup | undefined>} */ this.groups = new Array(L.MAX_BIND_GROUPS).fill(undefined); // by index
     this.groupsChecked = false; // the bound groups fit the pipeline (reset by SET_PIPELINE, SET_BIND_GROUP)
     /** @type {Map<number, number>} */ this.vertex = new Map(); // slot -> bytes bound
     /** @type {[number, number] | null} */ this.index = null; // [bytes bound, bytes per index]
@@ -155,7 +155,7 @@ class FrameCheck {
         if (index >= L.MAX_BIND_GROUPS || !(group instanceof BindGroup)) {
           throw new GpuStreamError(`no bind group ${b[f + 1]}, or index ${index} is not below ${L.MAX_BIND_GROUPS}`);
         }
-        state.groups.set(index, group);
+        state.groups[index] = group;
         if (state.groupsChecked && state.pipeline !== null) this.checkGroup(state, state.pipeline, index);
         break;
       }
@@ -211,7 +211,7 @@ class FrameCheck {
 
   /** The bind group at index `i` fits pipeline `p` (an explicit layout needs one at every index). */
   checkGroup(state, p, i) {
-    const g = state.groups.get(i);
+    const g = state.groups[i];
     if (p.layouts.length) {
       if (i < p.layouts.length && (g === undefined || g.layout !== p.layouts[i])) {
         throw new GpuStreamError(`group ${i} needs a bind group of layout ${p.layouts[i]}`);
