@@ -90,7 +90,7 @@ export class GpuChecker {
   check(stream) {
     const frame = new FrameCheck(this.table, stream, this.width, this.height);
     const commands = stream.commands;
-    for (let i = 0; i < commands.length; i++) {
+    for (let i = 0, n = stream.length; i < n; i++) {
       const cmd = commands[i];
       try {
         if (typeof cmd === "number") frame.fast(cmd);

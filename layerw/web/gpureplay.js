@@ -109,7 +109,9 @@ export class GpuReplay {
     this.pass = null;
     const b = stream.bits;
     const ints = stream.ints;
-    for (const cmd of stream.commands) {
+    const commands = stream.commands;
+    for (let i = 0, n = stream.length; i < n; i++) {
+      const cmd = commands[i];
       if (typeof cmd !== "number") {
         this.command(stream, cmd);
         continue;

@@ -91,22 +91,25 @@ export class GpuCommand {
 function fail(at, op, what) { return new GpuStreamError(`GPU ${op.name} at byte ${at}: ${what}`); }
 
 /** A frame's GPU commands in order: numbers (the byte offset of a one-record pass command) and
- *  GpuCommands, over views of the command list they came from (valid while the frame is drawn). */
+ *  GpuCommands, over views of the command list they came from (valid while the frame is drawn).
+ *  They are the first `length` entries of `commands`, an array kept between frames and written over
+ *  in place, so a frame of thousands of draws allocates nothing to hold them. */
 export class GpuStream {
   constructor() {
     /** @type {Array<number | GpuCommand>} */
     this.commands = [];
+    this.count = 0; // how many of `commands` are this frame's
     this.bits = new Uint32Array(0);
     this.ints = new Int32Array(0);
     this.floats = new Float32Array(0);
     this.bytes = new Uint8Array(0);
   }
 
-  get length() { return this.commands.length; }
+  get length() { return this.count; }
 
   /** Start a frame over the (4-byte aligned) list `bytes`. */
   reset(bytes, bits, floats) {
-    this.commands.length = 0;
+    this.count = 0;
     this.bytes = bytes;
     this.bits = bits;
     this.floats = floats;
@@ -130,16 +133,18 @@ export class GpuStream {
     if (fast !== 0 && count === 1 && arg === 0 && at + fast <= end) {
       const commands = this.commands;
       const b = this.bits;
-      commands.push(at);
+      let n = this.count;
+      commands[n++] = at;
       let next = at + fast;
       while (next + HEADER <= end) { // the same test as above, on the commands that follow
         const h = next >> 2;
         const c = b[h];
         const size = c < FAST_SIZE.length ? FAST_SIZE[c] : 0;
         if (size === 0 || b[h + 1] !== 1 || b[h + 2] !== 0 || next + size > end) break;
-        commands.push(next);
+        commands[n++] = next;
         next += size;
       }
+      this.count = n;
       return next - at;
     }
     const op = GPU_OP[code];
@@ -147,7 +152,8 @@ export class GpuStream {
     if (at + HEADER + size > end) {
       throw new GpuStreamError(`GPU ${op.name} command at byte ${at} (${size} bytes) overruns the command list of ${end} bytes`);
     }
-    this.commands.push(this.parseCommand(at, op, count, arg));
+    this.commands[this.count] = this.parseCommand(at, op, count, arg);
+    this.count += 1;
     return HEADER + size;
   }
 
