@@ -4,8 +4,8 @@ Chromium's WebGPU (SwiftShader) against a raw WebGPU program (bench/gpu_web.py).
 
 The workload is N draws of one triangle, each after its own SET_BIND_GROUP (one of 16 groups, so
 no two neighbouring draws batch): the worst case for a per-command replay. Layer-W's side is
-``WgpuRenderer.draw`` of the command list (parse, check, replay, submit; natively a frame with nothing
-2D skips the 2D pass, the browser still records its empty one); the
+``WgpuRenderer.draw`` of the command list (parse, check, replay, submit; a frame with nothing
+2D skips the 2D pass, natively and in the browser); the
 raw program records the same pass with the same resources straight on wgpu. Both run in this
 process on one device, rounds interleaved; the CPU time is until ``draw`` returns, then both wait
 for the queue so neither's GPU work spills into the other's time. Each side's CPU time on the
@@ -205,9 +205,11 @@ def run(out_dir: Path, sprites_build: Path, rounds: int) -> Section:
                   f"{ms(m['layerw_cpu'])} / {ms(m['raw_cpu'])} = {m['layerw_cpu'] / m['raw_cpu']:.2f}")
     cubes = cubes_frames(out_dir, rounds)
     notes = ["Layer-W = parse + check + replay of the GPU commands (the draws' blocks as one run of numpy rows), "
-             "submit, and the 2D pass where there is 2D to draw (the browser records its empty one); raw = the "
-             "same pass recorded straight on wgpu-py (natively) or on the page's GPUDevice (Chromium); both on one "
-             "device, waited for between rounds"]
+             "submit, and the 2D pass where there is 2D to draw; raw = the same pass recorded straight on wgpu-py "
+             "(natively) or on the page's GPUDevice (Chromium); both on one device, waited for between rounds",
+             "Chromium: both sides draw into an offscreen target and copy it to the canvas's current texture "
+             "(both present, one submit per frame); host = JS time from the frame's first command until its "
+             "submit returns, each frame its own task"]
     web: dict[str, Any] = {}
     try:
         web = gpu_web.measure(cubes["build"], out_dir, rounds, declarations(), {n: stream(n) for n in DRAWS},

@@ -37,6 +37,8 @@ const MUTATING = new Set(["RESET", "DESTROY", "BUFFER", "TEXTURE", "SAMPLER", "S
   "COMPUTE_PIPELINE"]);
 const hex = (n) => `0x${n.toString(16)}`;
 const has = (bits, mask) => (bits & mask) !== 0; // u32 & u32: nonzero-ness survives JS's int32 arithmetic
+/** The same colour formats in the same order (compared in place: a pass sets its pipeline every frame). */
+const sameFormats = (a, b) => a.length === b.length && a.every((f, i) => f === b[i]);
 
 /** The name of enum `code` in `names` (a GpuStreamError if out of range, or 0 when not `zero`). */
 export function enumName(names, code, what, zero = true) {
@@ -54,7 +56,7 @@ class PassState {
     this.compute = compute; // a compute pass: pipelines are compute pipelines, and it dispatches, never draws
     /** @type {Pipeline | null} */ this.pipeline = null;
     this.pipelineHandle = 0;
-    /** @type {Map<number, BindGroup>} */ this.groups = new Map();
+    /** @type {Array<BindGroup | undefined>} */ this.groups = new Array(L.MAX_BIND_GROUPS).fill(undefined); // by index
     this.groupsChecked = false; // the bound groups fit the pipeline (reset by SET_PIPELINE, SET_BIND_GROUP)
     /** @type {Map<number, number>} */ this.vertex = new Map(); // slot -> bytes bound
     /** @type {[number, number] | null} */ this.index = null; // [bytes bound, bytes per index]
@@ -88,7 +90,7 @@ export class GpuChecker {
   check(stream) {
     const frame = new FrameCheck(this.table, stream, this.width, this.height);
     const commands = stream.commands;
-    for (let i = 0; i < commands.length; i++) {
+    for (let i = 0, n = stream.length; i < n; i++) {
       const cmd = commands[i];
       try {
         if (typeof cmd === "number") frame.fast(cmd);
@@ -153,7 +155,7 @@ class FrameCheck {
         if (index >= L.MAX_BIND_GROUPS || !(group instanceof BindGroup)) {
           throw new GpuStreamError(`no bind group ${b[f + 1]}, or index ${index} is not below ${L.MAX_BIND_GROUPS}`);
         }
-        state.groups.set(index, group);
+        state.groups[index] = group;
         if (state.groupsChecked && state.pipeline !== null) this.checkGroup(state, state.pipeline, index);
         break;
       }
@@ -209,7 +211,7 @@ class FrameCheck {
 
   /** The bind group at index `i` fits pipeline `p` (an explicit layout needs one at every index). */
   checkGroup(state, p, i) {
-    const g = state.groups.get(i);
+    const g = state.groups[i];
     if (p.layouts.length) {
       if (i < p.layouts.length && (g === undefined || g.layout !== p.layouts[i])) {
         throw new GpuStreamError(`group ${i} needs a bind group of layout ${p.layouts[i]}`);
@@ -543,7 +545,7 @@ class FrameCheck {
       const kind = (compute) => (compute ? "compute" : "render");
       throw new GpuStreamError(`pipeline ${handle} is a ${kind(p.compute)} pipeline, the pass is a ${kind(state.compute)} pass`);
     }
-    if (pyList(p.colors) !== pyList(state.colors) || p.depth !== state.depth) {
+    if (!sameFormats(p.colors, state.colors) || p.depth !== state.depth) {
       throw new GpuStreamError(`pipeline ${handle} draws to ${pyList(p.colors)} depth ${p.depth ?? "None"}, the pass has `
         + `${pyList(state.colors)} depth ${state.depth ?? "None"}`);
     }

@@ -3,7 +3,9 @@
 //
 // Each frame is first checked whole by GpuChecker (nothing reaches the GPU from a frame that
 // fails); then resources are created and written, and passes recorded in one command encoder (a
-// write after a recorded pass submits what came before, so writes land in stream order). Texture
+// write after a recorded pass submits what came before, so writes land in stream order). The last
+// passes' command buffer waits for the renderer's own (its 2D pass, the copy to the canvas), so a
+// frame is one queue.submit (submitWith), as a page drawing straight on WebGPU would do it. Texture
 // GPU_FRAME is the renderer's own target, which the 2D batches then draw over. Resources are kept
 // per game; after a restore or a join the game RESETs and declares them again (lw_gpu_fresh).
 //
@@ -53,6 +55,7 @@ export class GpuReplay {
     this.objects = new Map();
     /** @type {GPUCommandEncoder | null} */ this.encoder = null;
     /** @type {GPURenderPassEncoder | GPUComputePassEncoder | null} */ this.pass = null;
+    /** @type {GPUCommandBuffer | null} */ this.pending = null; // the frame's last passes, for submitWith
     /** @type {Error | null} */ this.failed = null; // what WebGPU rejected, thrown by the next run()
     this.epoch = 0; // counts clear(): a rejection of resources dropped since is not the game's now
   }
@@ -65,10 +68,26 @@ export class GpuReplay {
       throw error;
     }
     const drew = this.checker.check(stream);
+    this.pending = null;
+    this.scoped(() => this.replay(stream));
+    return drew;
+  }
+
+  /** Submit the frame's last GPU passes (run() left them) and then `after`, the renderer's commands, in
+   *  one submit; what WebGPU rejects there fails the game as run()'s commands do. */
+  submitWith(after) {
+    const pending = this.pending;
+    this.pending = null;
+    if (pending === null) this.device.queue.submit([after]);
+    else this.scoped(() => this.device.queue.submit([pending, after]));
+  }
+
+  /** Run `fn` in a validation error scope: an error WebGPU reports drops the game's GPU resources. */
+  scoped(fn) {
     const dev = this.device;
     dev.pushErrorScope("validation");
     try {
-      this.replay(stream);
+      fn();
     } finally {
       const epoch = this.epoch;
       dev.popErrorScope().then((error) => {
@@ -76,7 +95,6 @@ export class GpuReplay {
           + `dropped: ${error.message}`), epoch);
       });
     }
-    return drew;
   }
 
   /** Record `error` for the next run() and drop the resources, unless they were dropped since `epoch`. */
@@ -91,7 +109,9 @@ export class GpuReplay {
     this.pass = null;
     const b = stream.bits;
     const ints = stream.ints;
-    for (const cmd of stream.commands) {
+    const commands = stream.commands;
+    for (let i = 0, n = stream.length; i < n; i++) {
+      const cmd = commands[i];
       if (typeof cmd !== "number") {
         this.command(stream, cmd);
         continue;
@@ -116,7 +136,10 @@ export class GpuReplay {
         }
       }
     }
-    this.submit();
+    if (this.encoder !== null) { // finished here, in the frame's error scope; submitted by submitWith
+      this.pending = this.encoder.finish();
+      this.encoder = null;
+    }
   }
 
   submit() {

@@ -24,6 +24,10 @@ export const CODE = Object.freeze(Object.fromEntries(Object.entries(GPU_OPS).map
 const PASS_OPS = ["SET_PIPELINE", "SET_BIND_GROUP", "SET_VERTEX_BUFFER", "SET_INDEX_BUFFER", "DRAW", "DRAW_INDEXED", "DISPATCH"];
 /** code -> bytes of a pass command with one record (header included) */
 export const PASS_SIZE = Object.freeze(Object.fromEntries(PASS_OPS.map((n) => [CODE[n], HEADER + GPU_STRUCTS[GPU_OPS[n].record].size])));
+// The same, indexed by op code in a typed array (0: not a pass command), read once per command parsed: a
+// frozen object's integer keys are a dictionary lookup in V8, this is an indexed load.
+const FAST_SIZE = new Uint16Array(Math.max(...Object.values(CODE)) + 1);
+for (const n of PASS_OPS) FAST_SIZE[CODE[n]] = PASS_SIZE[CODE[n]];
 
 /** Round `n` up to a multiple of 4, in exact arithmetic (`n` may be any u32). */
 export function pad4(n) { return n + ((4 - (n % 4)) % 4); }
@@ -87,22 +91,25 @@ export class GpuCommand {
 function fail(at, op, what) { return new GpuStreamError(`GPU ${op.name} at byte ${at}: ${what}`); }
 
 /** A frame's GPU commands in order: numbers (the byte offset of a one-record pass command) and
- *  GpuCommands, over views of the command list they came from (valid while the frame is drawn). */
+ *  GpuCommands, over views of the command list they came from (valid while the frame is drawn).
+ *  They are the first `length` entries of `commands`, an array kept between frames and written over
+ *  in place, so a frame of thousands of draws allocates nothing to hold them. */
 export class GpuStream {
   constructor() {
     /** @type {Array<number | GpuCommand>} */
     this.commands = [];
+    this.count = 0; // how many of `commands` are this frame's
     this.bits = new Uint32Array(0);
     this.ints = new Int32Array(0);
     this.floats = new Float32Array(0);
     this.bytes = new Uint8Array(0);
   }
 
-  get length() { return this.commands.length; }
+  get length() { return this.count; }
 
   /** Start a frame over the (4-byte aligned) list `bytes`. */
   reset(bytes, bits, floats) {
-    this.commands.length = 0;
+    this.count = 0;
     this.bytes = bytes;
     this.bits = bits;
     this.floats = floats;
@@ -118,19 +125,35 @@ export class GpuStream {
     return `GPU ${this.nameOf(cmd)} (GPU command ${index}${at})`;
   }
 
-  /** Take the GPU command whose header is at byte `at` (`end`: the list's length); returns its size. */
+  /** Take the GPU command whose header is at byte `at` (`end`: the list's length); returns its size.
+   *  A pass command with one record takes the run of such commands after it too (the bytes of all):
+   *  a frame's draws and their state, taken here in one loop rather than one call per command. */
   add(at, code, count, arg, end) {
-    const fast = PASS_SIZE[code];
-    if (fast !== undefined && count === 1 && arg === 0 && at + fast <= end) {
-      this.commands.push(at);
-      return fast;
+    const fast = code < FAST_SIZE.length ? FAST_SIZE[code] : 0;
+    if (fast !== 0 && count === 1 && arg === 0 && at + fast <= end) {
+      const commands = this.commands;
+      const b = this.bits;
+      let n = this.count;
+      commands[n++] = at;
+      let next = at + fast;
+      while (next + HEADER <= end) { // the same test as above, on the commands that follow
+        const h = next >> 2;
+        const c = b[h];
+        const size = c < FAST_SIZE.length ? FAST_SIZE[c] : 0;
+        if (size === 0 || b[h + 1] !== 1 || b[h + 2] !== 0 || next + size > end) break;
+        commands[n++] = next;
+        next += size;
+      }
+      this.count = n;
+      return next - at;
     }
     const op = GPU_OP[code];
     const size = commandSize(op, at, count, arg);
     if (at + HEADER + size > end) {
       throw new GpuStreamError(`GPU ${op.name} command at byte ${at} (${size} bytes) overruns the command list of ${end} bytes`);
     }
-    this.commands.push(this.parseCommand(at, op, count, arg));
+    this.commands[this.count] = this.parseCommand(at, op, count, arg);
+    this.count += 1;
     return HEADER + size;
   }
 

@@ -214,7 +214,7 @@ export class WebGPURenderer {
     const vertsAt = quadsAt + quadBytes;
     this.reserve(vertsAt + frame.vertexCount * VERTEX_WORDS * 4 + 4);
     const queue = this.device.queue;
-    queue.writeBuffer(this.buffer, 0, cameras);
+    if (frame.batchCount) queue.writeBuffer(this.buffer, 0, cameras); // read by the 2D batches alone
     if (frame.quadCount) queue.writeBuffer(this.buffer, quadsAt, frame.instances, 0, frame.quadCount * INSTANCE_WORDS);
     if (frame.vertexCount) queue.writeBuffer(this.buffer, vertsAt, frame.vertices, 0, frame.vertexCount * VERTEX_WORDS);
     let drew = false;
@@ -224,6 +224,16 @@ export class WebGPURenderer {
     }
     const clear = frame.clear !== null ? frame.clear : 0xFF000000;
     const encoder = this.device.createCommandEncoder();
+    if (!drew || frame.clear !== null || frame.batchCount) this.draw2d(encoder, frame, drew, clear, quadsAt, vertsAt);
+    encoder.copyTextureToTexture({ texture: this.target }, { texture: this.context.getCurrentTexture() },
+      [this.width, this.height]);
+    if (this.gpu !== null) this.gpu.submitWith(encoder.finish()); // one submit after the GPU passes
+    else queue.submit([encoder.finish()]);
+  }
+
+  /** The frame's 2D pass: its batches over what the GPU passes drew, unless it clears (skipped when
+   *  the GPU passes drew and there is nothing 2D, as natively). */
+  draw2d(encoder, frame, drew, clear, quadsAt, vertsAt) {
     const pass = encoder.beginRenderPass({ colorAttachments: [{ // 2D over what the GPU passes drew, unless it clears
       view: this.targetView, loadOp: drew && frame.clear === null ? "load" : "clear", storeOp: "store",
       clearValue: [0, 8, 16, 24].map((s) => ((clear >>> s) & 255) / 255) }] });
@@ -247,9 +257,6 @@ export class WebGPURenderer {
       }
     }
     pass.end();
-    encoder.copyTextureToTexture({ texture: this.target }, { texture: this.context.getCurrentTexture() },
-      [this.width, this.height]);
-    queue.submit([encoder.finish()]);
   }
 
   async readPixels() {
