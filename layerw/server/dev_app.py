@@ -1,15 +1,16 @@
 """DevServer: ``layerw dev --serve``'s web face: the game's newest build for browsers, hot-reloaded.
 
-    GET /                      the play page, on the newest build, with the dev overlay (?renderer= ... as /play takes);
-                               without ?worker, sent to ?worker=0: the game on the page's thread, whose state hot reload keeps
+    GET /                      the play page, on the newest build, with the dev overlay (?renderer= ... as /play takes):
+                               the game in a game worker, as players run it (?worker=0: on the page's thread)
     GET /dev/events            Server-Sent Events: each build that runs and each failed build (dev_events.py)
     GET /dev/builds/N/...      build N's files, and the game.json descriptor the page's dirSource reads
     GET /web/..., /font.png, /shaders.wgsl   the web client (web_routes.py)
 
-The page (main.js, dev-reload.js) fetches each new build, snapshots its running game and restores
-the snapshot into the new module when the state layout allows, else restarts and says why. The
-server runs on its own thread (uvicorn), beside the dev loop that ticks the native game, and binds
-127.0.0.1 unless told otherwise: it serves a developer's sources' builds, debug info included.
+The page (main.js, dev-reload.js) fetches each new build, snapshots its running game (in its worker
+or on the page) and restores the snapshot into the new module when the state layout allows, else
+restarts and says why. The server runs on its own thread (uvicorn), beside the dev loop that ticks
+the native game, and binds 127.0.0.1 unless told otherwise: it serves a developer's sources' builds,
+debug info included.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from layerw.bundle import Bundle
@@ -53,9 +54,6 @@ def dev_routes(events: DevEvents, builds: Callable[[int], Path | None]) -> list[
     page = (WEB / "play.html").read_text()
 
     async def index(request: Request) -> Response:
-        if "worker" not in request.query_params:  # hot reload snapshots a game on the page's thread
-            query = "&".join(filter(None, ["worker=0", request.url.query]))
-            return RedirectResponse(f"/?{query}", 307)
         latest = events.latest
         if latest is None:
             return HTMLResponse("no build runs yet: fix the errors `layerw dev` shows, then reload", 503)

@@ -8,7 +8,9 @@
 // a newer build the page fetches it (dirSource), then `swap` (main.js, through `hotSwap`) starts it on
 // a fresh canvas with the running game's snapshot restored into it when the state layout allows
 // (GameHost.restore with allowOtherBuild, the native rule), else from its seed, and closes the old one
-// only once the new one runs: a build that fails to load leaves the old build running. Warnings
+// only once the new one runs: a build that fails to load leaves the old build running. The same swap
+// serves a game on the page's thread (main.js boot's prepare) and one in a game worker (a fresh
+// worker for the new build, WorkerClient.start's adopt, given the old worker's snapshotNow). Warnings
 // (file:line), failed builds and restarts (with why) go to the page's dev overlay (dev-overlay.js).
 
 import { dirSource } from "./source.js";
@@ -22,27 +24,29 @@ import { ProtocolError } from "./errors.js";
 /**
  * Start the new build (`load()` fetches it, again for a second try: a module's response is read once)
  * on a fresh copy of `canvas` with `client`'s game state, then close `client`.
- * `start(canvas, source, prepare)` boots a game (main.js `boot` with the page's options), calling
- * `prepare(game)` before its first tick; a game on the page's thread snapshots synchronously.
- * @param {{game: any, close(): void}} client the running game
+ * `start(canvas, source, take)` starts a game (main.js `boot`, or `WorkerClient.start`, with the page's
+ * options) and, given `take`, restores `await take()` (the running game's snapshot, taken when asked:
+ * the old build runs on while the new one loads) into it before its first tick with allowOtherBuild;
+ * a state layout that moved rejects with ProtocolError, and the new build then starts from its seed.
+ * @param {{tick: number, snapshotNow(): any, close(): void}} client the running game (main.js Client or a WorkerClient)
  * @param {HTMLCanvasElement} canvas its canvas (replaced in the document by the new one)
  * @param {() => Promise<any>} load the new build's source (source.js dirSource)
- * @param {(canvas: HTMLCanvasElement, source: any, prepare: ((game: any) => Promise<void>) | null) => Promise<any>} start
+ * @param {(canvas: HTMLCanvasElement, source: any, take: (() => Promise<any>) | null) => Promise<any>} start
  * @returns {Promise<{client: any, canvas: HTMLCanvasElement, source: any} & SwapOutcome>}
  */
 export async function hotSwap(client, canvas, load, start) {
-  let tick = client.game.tickCount;
-  const restoreInto = async (/** @type {any} */ game) => {
-    const snap = client.game.snapshot(); // now: the old build ran on while the new one loaded
+  let tick = client.tick;
+  const take = async () => {
+    const snap = await client.snapshotNow();
     tick = snap.tick;
-    await game.restore(snap, { allowOtherBuild: true });
+    return snap;
   };
   let fresh = /** @type {HTMLCanvasElement} */ (canvas.cloneNode(false));
   let source = await load();
   let next;
   let reason = null;
   try {
-    next = await start(fresh, source, restoreInto);
+    next = await start(fresh, source, take);
   } catch (e) {
     if (!(e instanceof ProtocolError)) throw e; // the state layout moved: the new build starts from its seed
     reason = e.message;

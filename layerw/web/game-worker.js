@@ -6,13 +6,17 @@
 //
 // Page -> worker: {type: "start", canvas, config, module (null for a component build), glue (a component
 //   build's transpiled glue, its source text's bytes), seed, renderer, ticks, fast, recording,
-//   players, saves, online (the page's URL: keep the saves on its server too), restore, snapshotEvery, sound, dev (the dev checks), room (a room to join instead: {base, room, spectate,
-//   window, lead, token})}; {type: "input", bytes}; {type: "asset", id, bytes | error};
+//   players, saves, online (the page's URL: keep the saves on its server too), restore, snapshotEvery, sound, dev (the dev checks),
+//   adopt (hot reload, dev-reload.js: once loaded, post "prepared" and restore the snapshot the page answers with, of another
+//   build where the state layout fits), room (a room to join instead: {base, room, spectate, window, lead, token})};
+//   {type: "input", bytes}; {type: "asset", id, bytes | error};
 //   {type: "ask", id, what, args} (a probe, probe.js); {type: "canvas", canvas}
-//   (a fresh OffscreenCanvas, asked for by {type: "canvas"}).
+//   (a fresh OffscreenCanvas, asked for by {type: "canvas"}); {type: "snapshot", id} (post the game's snapshot now);
+//   {type: "adopt", snap | error} (the snapshot an adopting start restores, answering "prepared").
 // Worker -> page: {type: "enter", call, tick} before each call into the guest and {type: "idle", tick}
 //   once it returns; {type: "ready", renderer}; {type: "stopped", tick};
-//   {type: "failed", error}; {type: "snapshot", snap}; {type: "read", id, name, core} (an asset, or with core a component's core module); {type: "answer", id,
+//   {type: "failed", error}; {type: "snapshot", snap, id} (id 0: snapshotEvery's, else the page's request's, or with
+//   error instead of snap); {type: "prepared"} (an adopting start waits for its snapshot); {type: "read", id, name, core} (an asset, or with core a component's core module); {type: "answer", id,
 //   value | error}; {type: "status", text}; {type: "problem", problem} (a dev check's, devchecks.js);
 //   {type: "timing", parts} each frame's parts in ms (the page's FrameTiming overlay, timing.js);
 //   {type: "renderer", renderer} when what draws changed; {type: "overlay", shown} when the game's gamepadOverlay() changed; {type: "canvas"} (a WebGL2 fallback needs a fresh one); {type: "samples", samples} (the mix, for the page's speaker);
@@ -20,6 +24,7 @@
 //   attempt, of, code}, {type: "reconnected"}.
 
 import { errorRecord, reviveError } from "./error-record.js";
+import { LayerWError } from "./errors.js";
 import { InputState, Recording } from "./input.js";
 import { Loop, LoopState } from "./loop.js";
 import { checkContract, openGame } from "./main.js";
@@ -100,6 +105,8 @@ class WorkerGame {
     this.overlayPosted = true; // whether the game lets the on-screen gamepad show, as last posted (postOverlay)
     /** @type {OnlineSaves | null} the saves kept in step with the server's (start's online: the page's URL) */
     this.online = null;
+    /** @type {{resolve: (snap: any) => void, reject: (e: Error) => void} | null} an adopting start's wait for its snapshot */
+    this.adoption = null;
   }
 
   /**
@@ -154,7 +161,8 @@ class WorkerGame {
       await this.join(m);
       return;
     }
-    if (m.restore) await this.game.restore(m.restore);
+    if (m.adopt) await this.game.restore(await this.adopted(), { allowOtherBuild: true }); // hot reload: a layout moved throws
+    else if (m.restore) await this.game.restore(m.restore);
     this.inputs = new InputState(m.players);
     const recording = m.recording ? Recording.parse(m.recording.text, m.recording.url) : null;
     this.snapshotEvery = m.snapshotEvery;
@@ -170,6 +178,35 @@ class WorkerGame {
     postMessage({ type: "ready", renderer: { name: this.renderer.name, glRenderer: this.renderer.glRenderer, recovery: null },
       tick: this.game.tickCount });
     this.loop.start();
+  }
+
+  /**
+   * The snapshot the page answers "prepared" with: the running build's, taken once this one has loaded (hot reload).
+   * @returns {Promise<any>}
+   */
+  adopted() {
+    return new Promise((resolve, reject) => {
+      this.adoption = { resolve, reject };
+      postMessage({ type: "prepared" });
+    });
+  }
+
+  /** @param {{snap?: any, error?: any}} m the page's answer to "prepared" */
+  adopt(m) {
+    const adoption = this.adoption;
+    this.adoption = null;
+    if (!adoption) return;
+    if (m.error) adoption.reject(reviveError(m.error));
+    else adoption.resolve(m.snap);
+  }
+
+  /**
+   * Post the game's snapshot now: `id` 0 for snapshotEvery's, else the page's request's (hot reload).
+   * @param {number} id
+   */
+  postSnapshot(id) {
+    if (!this.game) throw new LayerWError("no game runs in this worker yet: nothing to snapshot");
+    postMessage({ type: "snapshot", id, snap: { ...this.game.snapshot() } });
   }
 
   /**
@@ -212,7 +249,7 @@ class WorkerGame {
     }
     if (this.snapshotEvery && this.game.tickCount - this.lastSnapshot >= this.snapshotEvery) {
       this.lastSnapshot = this.game.tickCount;
-      postMessage({ type: "snapshot", snap: { ...this.game.snapshot() } });
+      this.postSnapshot(0);
     }
   }
 
@@ -274,6 +311,14 @@ onmessage = (/** @type {MessageEvent} */ event) => {
   } else if (m.type === "canvas") {
     if (run.canvasWaiter) run.canvasWaiter(m.canvas);
     run.canvasWaiter = null;
+  } else if (m.type === "snapshot") {
+    try {
+      run.postSnapshot(m.id);
+    } catch (e) {
+      postMessage({ type: "snapshot", id: m.id, error: errorRecord(e) });
+    }
+  } else if (m.type === "adopt") {
+    run.adopt(m);
   } else if (m.type === "ask") {
     run.ask(m.what, m.args).then((value) => postMessage({ type: "answer", id: m.id, value }),
       (e) => postMessage({ type: "answer", id: m.id, error: errorRecord(e) }));

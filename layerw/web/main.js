@@ -19,7 +19,8 @@
 //       `layerw-game` meta) it loads GAME from the store (store-source.js; ?channel= ?version=);
 //       otherwise ?src= names a build directory (?debug: its game.debug.wasm, DWARF for DevTools). ?room=ID joins a room instead of playing alone.
 //       Served by `layerw dev --serve` (a `layerw-dev` meta: its event stream and newest build) it plays that build
-//       with the dev overlay and hot-reloads each new one keeping the state (dev-reload.js; window.layerw.devReload).
+//       with the dev overlay and hot-reloads each new one keeping the state, in a game worker or on the page
+//       (dev-reload.js; window.layerw.devReload).
 //       ?delta=auto|always|never picks when a module delta is used. Also ?renderer= ?ticks=
 //       ?inputs= ?seed= ?fast ?spectate ?window=N ?lead=N ?dev=1 (the dev checks, listed on
 //       the page by dev-overlay.js, each once with its tick and, for one found in a host call, the game's
@@ -85,6 +86,8 @@ export class Client {
   }
 
   get tick() { return this.game.tickCount; }
+  /** The game's snapshot now (hot reload, dev-reload.js; a WorkerClient's answers from its worker). */
+  snapshotNow() { return this.game.snapshot(); }
   stateHash() { return this.game.stateHash(); }
   audioHash() { return this.game.audioHash(); }
   readPixels() { return this.renderer.readPixels(); }
@@ -386,17 +389,21 @@ export async function play({ canvas, progress, progressText, error, status = nul
       hostNote.textContent = noWorker;
       hostNote.hidden = false;
     }
+    /** @type {((canvas: HTMLCanvasElement, source: any, take: (() => Promise<any>) | null) => Promise<any>) | null} */
+    let restart = null; // hot reload's start of a new build in place of the running one (playing alone; dev-reload.js hotSwap)
     if (params.get("worker") !== "0" && !noWorker) {
-      client = await WorkerClient.start(canvas, source, {
+      const options = {
         room: params.get("room"), spectate: params.has("spectate"), ...roomOptions,
         ...common, seed: params.has("room") ? 0n : BigInt(params.get("seed") || 0), fast: params.has("fast"), players: 1,
         recording: inputsUrl ? { text: inputsText, url: inputsUrl } : null,
         saves: !params.has("room") && params.get("saves") !== "0", online: !!meta && !src && params.get("online") !== "0",
         restore: params.get("restore") === "1",
         sound: !!sound && params.get("sound") !== "0", onStatus: showStatus, onProblem,
-      });
+      };
+      client = await WorkerClient.start(canvas, source, options);
       api.worker = client;
       if (params.has("room")) api.session = client.session;
+      else restart = (fresh, s, take) => WorkerClient.start(fresh, s, { ...options, adopt: take });
       refitTo = () => client.canvas;
     } else if (params.has("room")) {
       client = await join(canvas, source, {
@@ -417,28 +424,25 @@ export async function play({ canvas, progress, progressText, error, status = nul
       const options = { ...common, seed: BigInt(params.get("seed") || 0), fast: params.has("fast"), recording, saves, onProblem };
       client = await boot(canvas, source, options);
       client.online = api.online;
-      if (devMeta && overlay) { // `layerw dev --serve`: each new build swaps in, keeping the state
-        api.devReload = new DevReload({
-          url: devMeta.content, build: Number(devMeta.dataset.build), overlay, tick: () => client.tick,
-          swap: async (load) => {
-            const swapped = await hotSwap(client, canvas, load, (fresh, s, prepare) => boot(fresh, s, { ...options, prepare }));
-            ({ client, canvas, source } = swapped);
-            client.online = api.online;
-            if (api.sound && api.sound.speaker) api.sound.speaker.game = client.game; // the mix of the build that runs
-            refit();
-            canvas.focus();
-            return swapped;
-          },
-        });
-      }
+      restart = (fresh, s, take) => boot(fresh, s, {
+        ...options, prepare: take && (async (/** @type {any} */ game) => game.restore(await take(), { allowOtherBuild: true })),
+      });
     }
-    if (devMeta && !api.devReload) { // hot reload snapshots a game on the page's thread
+    if (devMeta && overlay && restart) { // `layerw dev --serve`: each new build swaps in, keeping the state
+      const startBuild = restart;
       api.devReload = new DevReload({
         url: devMeta.content, build: Number(devMeta.dataset.build), overlay, tick: () => client.tick,
-        swap: async () => { location.reload(); return new Promise(() => {}); },
+        swap: async (load) => {
+          const swapped = await hotSwap(client, refitTo(), load, startBuild);
+          ({ client, canvas, source } = swapped);
+          if (api.worker) api.worker = client;
+          else client.online = api.online;
+          if (api.sound && api.sound.speaker) api.sound.speaker.game = client.game; // the mix of the build that runs
+          refit();
+          refitTo().focus();
+          return swapped;
+        },
       });
-      overlay.add({ kind: "reload", tick: 0, message: "hot reload keeps the state only for a game on the page's thread "
-        + "(alone, ?worker=0): here each new build reloads the page", frames: [] });
     }
     // before any await: a fast run may stop while the sound panel opens, and the page says its renderer by then
     // getters: a renderer that lost its WebGPU device may fall back to WebGL2 (device-recovery.js)

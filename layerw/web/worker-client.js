@@ -5,6 +5,8 @@
 // worker: the game fails with GameTimedOut, the same typed error as natively, or, where the page
 // allows (?restore=1), a fresh worker on a fresh canvas goes on: playing alone from the last snapshot
 // the worker posted (one a second), in a room by rejoining its seat (the room's state is the snapshot).
+// Hot reload (`layerw dev --serve`, dev-reload.js) asks the running worker for its snapshot now
+// (snapshotNow) and starts the new build in a fresh worker that adopts it (start's adopt).
 //
 // What runs in the worker: the guest's wasm (a core module, a cart, or a component build's transpiled
 // glue with its core modules), the whole host (GameHost, its assets and sound mix), the Loop, the saves
@@ -51,7 +53,10 @@ export class WorkerClient {
    * saves (true: IndexedDB slots in the worker), online (true: those slots kept on the server too, online-saves.js), restore (restore the last snapshot after a timeout),
    * sound (true: the worker posts its mix for the page's speaker),
    * room (join this room instead: with base, spectate, window, lead as join's), onStop, onError, onStatus(text),
-   * onReconnecting, onReconnected, onProblem (turns on the dev checks, devchecks.js), log.
+   * onReconnecting, onReconnected, onProblem (turns on the dev checks, devchecks.js), log,
+   * adopt (hot reload: `() => Promise<snapshot>`, the running build's snapshot, asked for once this build has
+   * loaded and restored into it where the state layout fits; a layout that moved rejects with ProtocolError).
+   * A failure before the first frame rejects, and only that: onError hears the failures after it.
    * @param {HTMLCanvasElement} canvas
    * @param {import("./game-backend.js").GameSource} source
    * @param {any} options
@@ -74,7 +79,12 @@ export class WorkerClient {
     }
     const client = new WorkerClient(canvas, source, module, options);
     client.glue = glue;
-    await client.launch(null);
+    try {
+      await client.launch(null, !!options.adopt);
+    } catch (e) {
+      client.close();
+      throw e;
+    }
     return client;
   }
 
@@ -131,10 +141,12 @@ export class WorkerClient {
   }
 
   /**
-   * A fresh worker on the canvas, started from the beginning or from `restore`; resolves when it is ready.
+   * A fresh worker on the canvas, started from the beginning, from `restore`, or (`adopt`) from the snapshot
+   * options.adopt answers once the worker has loaded; resolves when it is ready.
    * @param {any} restore a snapshot the worker posted, or null
+   * @param {boolean} [adopt]
    */
-  launch(restore) {
+  launch(restore, adopt = false) {
     const { options, config } = this;
     const worker = new Worker(new URL("./game-worker.js", import.meta.url), { type: "module", name: `${config.name} game` });
     this.worker = worker;
@@ -151,7 +163,7 @@ export class WorkerClient {
       type: "start", canvas: offscreen, config, module: this.module, glue: this.glue, seed: options.seed || 0, renderer: options.renderer || "auto",
       ticks: options.ticks ?? null, fast: !!options.fast, recording: options.recording || null, players: options.players || 1,
       saves: !!options.saves, online: options.saves && options.online ? location.href : null, restore, snapshotEvery: options.restore && !options.room ? config.tick_rate : 0, sound: !!options.sound,
-      dev: !!options.onProblem,
+      dev: !!options.onProblem, adopt,
       room: options.room ? { base: options.base || location.origin, room: options.room, spectate: !!options.spectate,
         window: options.window, lead: options.lead ?? null, token: this.token } : null,
     }, [offscreen]);
@@ -195,14 +207,16 @@ export class WorkerClient {
     } else if (m.type === "samples") {
       this.samples.push(m.samples);
     } else if (m.type === "snapshot") {
-      this.snapshot = m.snap;
+      if (m.snap) this.snapshot = m.snap;
+      if (m.id) this.answer(m.id, m.error, m.snap);
+    } else if (m.type === "prepared") {
+      this.options.adopt().then((/** @type {any} */ snap) => worker.postMessage({ type: "adopt", snap }),
+        (/** @type {any} */ e) => worker.postMessage({ type: "adopt", error: errorRecord(e) }));
     } else if (m.type === "read") {
       (m.core ? this.coreModule(m.name) : this.source.readAsset(m.name)).then((bytes) => worker.postMessage({ type: "asset", id: m.id, bytes }),
         (e) => worker.postMessage({ type: "asset", id: m.id, error: errorRecord(e) }));
     } else if (m.type === "answer") {
-      const ask = this.asks.get(m.id);
-      this.asks.delete(m.id);
-      if (ask) (m.error ? ask.reject(reviveError(m.error)) : ask.resolve(m.value));
+      this.answer(m.id, m.error, m.value);
     } else if (m.type === "stopped") {
       this.tick = m.tick;
       watchdog.idle();
@@ -235,6 +249,18 @@ export class WorkerClient {
   }
 
   /**
+   * Settle the question `id` (an ask or a snapshot request) with the worker's answer.
+   * @param {number} id
+   * @param {any} error an error record (error-record.js), or undefined
+   * @param {any} value
+   */
+  answer(id, error, value) {
+    const ask = this.asks.get(id);
+    this.asks.delete(id);
+    if (ask) (error ? ask.reject(reviveError(error)) : ask.resolve(value));
+  }
+
+  /**
    * A component build's core module, compiled here once (a WebAssembly.Module crosses to the worker).
    * @param {string} name
    * @returns {Promise<WebAssembly.Module>}
@@ -261,7 +287,8 @@ export class WorkerClient {
       return;
     }
     this.started.reject(error); // before ready: start() rejects; after: nothing
-    if (this.options.onError) this.options.onError(error);
+    const starting = !this.ready && !this.restores; // start()'s promise carries it (a hot reload's new build keeps it off the page)
+    if (this.options.onError && !starting) this.options.onError(error);
   }
 
   /**
@@ -341,12 +368,29 @@ export class WorkerClient {
    * @returns {Promise<any>}
    */
   ask(what, args) {
+    return this.question({ type: "ask", what, args });
+  }
+
+  /**
+   * The game's snapshot now (a Snapshot's fields, snapshot.js), as the worker posts it (hot reload, dev-reload.js).
+   * @returns {Promise<any>}
+   */
+  snapshotNow() {
+    return this.question({ type: "snapshot" });
+  }
+
+  /**
+   * Post `message` with a fresh id; the worker's answer with that id settles it (answer).
+   * @param {object} message
+   * @returns {Promise<any>}
+   */
+  question(message) {
     const worker = this.worker;
     if (!worker) return Promise.reject(new LayerWError(`${this.config.name}'s game worker has ended`));
     const id = this.nextAsk++;
     return new Promise((resolve, reject) => {
       this.asks.set(id, { resolve, reject });
-      worker.postMessage({ type: "ask", id, what, args });
+      worker.postMessage({ ...message, id });
     });
   }
 

@@ -41,9 +41,7 @@ def test_page_stream_and_files(built: Path) -> None:
     events.publish({"type": "build", "build": 1, "tick": 0, "warnings": []})
     server = DevServer(events, lambda n: built if n == 1 else None, 0)
     with server, httpx.Client(base_url=server.url, timeout=20) as http:
-        moved = http.get("/?renderer=webgl2")
-        assert moved.status_code == 307 and moved.headers["location"] == "/?worker=0&renderer=webgl2"  # the page's thread
-        page = http.get("/", follow_redirects=True)
+        page = http.get("/?renderer=webgl2")  # no redirect: the game runs in a game worker, as players run it
         assert page.status_code == 200 and 'data-src="/dev/builds/1/"' in page.text and 'content="/dev/events"' in page.text
         descriptor = http.get("/dev/builds/1/game.json").json()
         assert descriptor["name"] == "dgame" and descriptor["assets"] == ["ship.png"]

@@ -1,7 +1,8 @@
 """``layerw dev --serve``: every open tab hot-reloads each build, keeping its state (real builds, real
 dev server, real Chromium). The tests edit a small C game, rebuild it with the dev loop, and watch
 the pages: a colour change swaps in with the tick going on, a layout change restarts and says why,
-a syntax error shows in the overlay while the old build keeps running."""
+a syntax error shows in the overlay while the old build keeps running. Each runs with the game in a
+game worker (the default, as players run it) and on the page's thread (?worker=0)."""
 
 from __future__ import annotations
 
@@ -51,6 +52,12 @@ def served(game_dir: Path) -> Iterator[tuple[DevLoop, str]]:
             yield loop, server.url
 
 
+@pytest.fixture(params=["worker", "page"])
+def host(request: pytest.FixtureRequest) -> str:
+    """Where the page runs the game: in a game worker (the dev page's default) or on its thread (?worker=0)."""
+    return str(request.param)
+
+
 @pytest.fixture
 def dev_served(tmp_path: Path) -> Iterator[tuple[DevLoop, str]]:
     game_dir = tmp_path / "hot"
@@ -60,9 +67,10 @@ def dev_served(tmp_path: Path) -> Iterator[tuple[DevLoop, str]]:
         yield both
 
 
-def open_dev(make: Callable[..., PlayPage], url: str) -> PlayPage:
-    page = make().goto(f"{url}/")
+def open_dev(make: Callable[..., PlayPage], url: str, host: str) -> PlayPage:
+    page = make().goto(f"{url}/" if host == "worker" else f"{url}/?worker=0")
     page.wait("window.layerw.status === 'running' && window.layerw.tick >= 20 && window.layerw.devReload")
+    assert page.page.evaluate("window.layerw.host") == host
     return page
 
 
@@ -76,9 +84,10 @@ def reloads(page: PlayPage) -> list[dict[str, Any]]:
     return list(page.page.evaluate("window.layerw.devReload.reloads"))
 
 
-def test_every_tab_hot_reloads_keeping_its_tick(dev_served: tuple[DevLoop, str], play_page: Callable[..., PlayPage]) -> None:
+def test_every_tab_hot_reloads_keeping_its_tick(dev_served: tuple[DevLoop, str], play_page: Callable[..., PlayPage],
+                                                host: str) -> None:
     loop, url = dev_served
-    tabs = [open_dev(play_page, url), open_dev(play_page, url)]
+    tabs = [open_dev(play_page, url, host), open_dev(play_page, url, host)]
     for tab in tabs:
         assert colour(tab) == (200, 0, 0)
     write_game(loop.game_dir, color=BLUE, render="int unused_here;")  # a warning, on a build that succeeds
@@ -94,9 +103,10 @@ def test_every_tab_hot_reloads_keeping_its_tick(dev_served: tuple[DevLoop, str],
         assert "main.c:" in warning and "unused_here" in warning
 
 
-def test_a_layout_change_restarts_and_says_why(dev_served: tuple[DevLoop, str], play_page: Callable[..., PlayPage]) -> None:
+def test_a_layout_change_restarts_and_says_why(dev_served: tuple[DevLoop, str], play_page: Callable[..., PlayPage],
+                                               host: str) -> None:
     loop, url = dev_served
-    tab = open_dev(play_page, url)
+    tab = open_dev(play_page, url, host)
     write_game(loop.game_dir, extra="static volatile uint32_t trail[20000];", tick="trail[state[1] % 20000u] = 1;")
     assert loop.poll()
     tab.wait("window.layerw.devReload.reloads.length === 1")
@@ -108,9 +118,9 @@ def test_a_layout_change_restarts_and_says_why(dev_served: tuple[DevLoop, str], 
 
 
 def test_a_syntax_error_shows_in_the_overlay_and_the_game_keeps_running(
-        dev_served: tuple[DevLoop, str], play_page: Callable[..., PlayPage]) -> None:
+        dev_served: tuple[DevLoop, str], play_page: Callable[..., PlayPage], host: str) -> None:
     loop, url = dev_served
-    tab = open_dev(play_page, url)
+    tab = open_dev(play_page, url, host)
     write_game(loop.game_dir, color="0, 0, 200", tick="state[1] +=;")
     assert not loop.poll()  # the build fails: the old one keeps running natively too
     tab.wait("window.layerw.devReload.failures.length === 1")
@@ -144,13 +154,13 @@ def write_tile(game_dir: Path, rgb: tuple[int, int, int]) -> None:
         os.utime(path, ns=(before + 1_000_000, before + 1_000_000))
 
 
-def test_a_changed_asset_reloads_without_a_restart(tmp_path: Path, play_page: Callable[..., PlayPage]) -> None:
+def test_a_changed_asset_reloads_without_a_restart(tmp_path: Path, play_page: Callable[..., PlayPage], host: str) -> None:
     game_dir = tmp_path / "tiles"
     scaffold(game_dir)
     (game_dir / "main.c").write_text(TILE_GAME)
     write_tile(game_dir, (0, 200, 0))
     with served(game_dir) as (loop, url):
-        tab = open_dev(play_page, url)
+        tab = open_dev(play_page, url, host)
         assert colour(tab) == (0, 200, 0)
         write_tile(game_dir, (200, 0, 200))
         assert loop.poll()
@@ -160,17 +170,3 @@ def test_a_changed_asset_reloads_without_a_restart(tmp_path: Path, play_page: Ca
         tab.wait(f"window.layerw.tick > {swap['tick']}")
         assert colour(tab) == (200, 0, 200)  # the new bytes, drawn by the game that went on
 
-
-def test_a_game_in_a_worker_reloads_the_page_and_says_so(dev_served: tuple[DevLoop, str],
-                                                         play_page: Callable[..., PlayPage]) -> None:
-    loop, url = dev_served
-    tab = play_page().goto(f"{url}/?worker=1")
-    tab.wait("window.layerw.status === 'running' && window.layerw.devReload")
-    note = tab.page.inner_text("#dev-problems li[data-kind=reload]")
-    assert "each new build reloads the page" in note and "?worker=0" in note
-    assert colour(tab) == (200, 0, 0)
-    write_game(loop.game_dir, color=BLUE)
-    assert loop.poll()
-    tab.wait("window.layerw.devReload && window.layerw.devReload.build === 2 && window.layerw.status === 'running'")
-    tab.wait("window.layerw.tick >= 1")
-    assert colour(tab) == (0, 0, 200)
