@@ -77,9 +77,7 @@ def test_each_page_draws_its_own_player_from_netplay(tmp_path: Path, play_page: 
         for page in pages:
             page.wait_running()
         native = NativePlayer(url, Bundle.open(build), engine, ticks=ticks, keys=NATIVE_KEYS)
-        pages[0].page.keyboard.down("KeyX")  # inputs change the state the hashes cover
-        pages[0].page.wait_for_timeout(200)
-        pages[0].page.keyboard.up("KeyX")
+        pages[0].hold("KeyX", 12)  # inputs change the state the hashes cover
         for page in pages:
             page.wait_stopped()
         outcome = native.outcome()
