@@ -104,7 +104,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StaticServer]:
     s.close()
 
 
-@pytest.fixture(scope="session")
+# Playwright and its browsers live as long as the tests/web package runs, not the session: between its
+# sync calls Playwright marks its event loop as this thread's running one (playwright/_impl/_greenlets.py,
+# wait_for_future), so a later test's asyncio.run() elsewhere would fail while it lives.
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.skip("Chromium is not installed (apt install chromium; `make test` does it)")
@@ -119,12 +122,12 @@ def _launch(playwright: Any, extra: list[str]) -> Iterator[Any]:
     browser.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Any) -> Iterator[Any]:
     yield from _launch(playwright, [])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def webgpu_browser(playwright: Any) -> Iterator[Any]:
     yield from _launch(playwright, WEBGPU_ARGS)
 
