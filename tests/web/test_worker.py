@@ -80,7 +80,7 @@ def test_a_runaway_call_stops_at_its_deadline_with_the_native_error_and_the_page
     native = native_failure(path, engine)
     assert native["name"] == "GameTimedOut"
     page = play_page().open(src, worker=1, renderer="webgl2")
-    page.wait(f"window.layerw.tick >= {SPIN_AT}")
+    page.wait(f"window.layerw.status === 'running' && window.layerw.tick >= {SPIN_AT}")
     spun = time.monotonic()
     answers, seen = [], []
     for _ in range(5):  # the worker is stuck in lw_tick now; the page's thread is not
