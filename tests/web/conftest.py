@@ -162,16 +162,18 @@ class PlayPage:
         if status == "failed" and "failed" not in condition:
             raise AssertionError(f"the page failed: {error}; console: {self.console[-10:]}")
 
-    def hold(self, key: str, ticks: int, then: int = 0) -> None:
+    def hold(self, key: str, ticks: int, then: int = 0, or_stop: bool = False) -> None:
         """Hold ``key`` down for ``ticks`` of the page's game, then up for ``then`` more: counted in
         ticks, not wall-clock time (a loaded machine may draw no frame for a while), each change
-        sent (session.inputsSent) before the next."""
+        sent (session.inputsSent) before the next. ``or_stop``: the game stopping (at its last tick)
+        ends each wait too, for a test that needs no input to land (a loaded page may join late)."""
+        stopped = " || window.layerw.status === 'stopped'" if or_stop else ""
         sent, start = self.page.evaluate("[window.layerw.session.inputsSent, window.layerw.tick]")
         self.page.keyboard.down(key)
-        self.wait(f"window.layerw.session.inputsSent > {sent} && window.layerw.tick >= {start + ticks}")
+        self.wait(f"(window.layerw.session.inputsSent > {sent} && window.layerw.tick >= {start + ticks}){stopped}")
         sent, start = self.page.evaluate("[window.layerw.session.inputsSent, window.layerw.tick]")
         self.page.keyboard.up(key)
-        self.wait(f"window.layerw.session.inputsSent > {sent} && window.layerw.tick >= {start + then}")
+        self.wait(f"(window.layerw.session.inputsSent > {sent} && window.layerw.tick >= {start + then}){stopped}")
 
     def wait_running(self) -> None:
         self.wait("window.layerw.status === 'running'")
