@@ -26,9 +26,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(app: Any, port: int | None = None, limits: ConnectionLimits | None = None, **options: Any) -> Iterator[str]:
+def running(app: Any, port: int | None = None, limits: ConnectionLimits | None = None,
+            **options: Any) -> Iterator[uvicorn.Server]:
     """Run ``app`` on 127.0.0.1 (``limits``, by default ``TEST_LIMITS``, and uvicorn ``options`` as ``run.config`` takes them);
-    yields its base URL (http://127.0.0.1:PORT)."""
+    yields the started server (its config's ``connections`` is the table a test may wait on)."""
     port = port or free_port()
     server = uvicorn.Server(run.config(app, "127.0.0.1", port, limits or TEST_LIMITS, **options))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -39,7 +40,14 @@ def serving(app: Any, port: int | None = None, limits: ConnectionLimits | None =
             raise RuntimeError("the test server did not start")
         time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield server
     finally:
         server.should_exit = True
         thread.join(20)
+
+
+@contextmanager
+def serving(app: Any, port: int | None = None, limits: ConnectionLimits | None = None, **options: Any) -> Iterator[str]:
+    """``running``, yielding the server's base URL (http://127.0.0.1:PORT)."""
+    with running(app, port, limits, **options) as server:
+        yield f"http://127.0.0.1:{server.config.port}"

@@ -16,12 +16,11 @@ from layerw.runtime.aot.compiler import AotCompiler
 from layerw.runtime.engine import Engine
 from layerw.runtime.memoryhost import MemoryHost
 from layerw.toolchain.build import build
-from tests.hostile.harness import Pacer, bounded_memory, exercise
+from tests.hostile.harness import LIMITS, Pacer, bounded_memory, exercise, limits_for
 from tests.hostile.modules import CASES, LOOPS, Case
 from tests.hostile.test_c_modules import MODES, game_dir
 from tests.wat import bundle
 
-LIMITS = {"memory_mb": 4, "tick_ms": 50}
 # wasm GC is wasmtime's alone: wasm2c does not translate it, so the AOT tier refuses the module
 # (it never starts) instead of running it into the memory cap
 OTHER_OUTCOME: dict[str, tuple[type[LayerWError], str]] = {
@@ -37,10 +36,10 @@ def _on(compiler: AotCompiler) -> Callable[[Bundle, Engine, int], MemoryHost]:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_case(case: Case, tmp_path: Path, engine: Engine, pacer: Pacer, aot_compiler: AotCompiler) -> None:
-    b = bundle(tmp_path, case.wasm, **(LIMITS | case.limits))
+    expect, match = OTHER_OUTCOME.get(case.name, (case.expect, case.match))
+    b = bundle(tmp_path, case.wasm, **limits_for(expect, case.limits))
     with pacer.watch(), bounded_memory(case.peak_mb):
         err = exercise(b, engine, start=_on(aot_compiler))
-    expect, match = OTHER_OUTCOME.get(case.name, (case.expect, case.match))
     if expect is None:
         assert err is None, f"{case.name}: expected to run, got {err!r}"
     else:

@@ -18,11 +18,9 @@ from layerw.runtime import worker
 from layerw.runtime.engine import CpuLimit, Engine
 from layerw.runtime.inputs import InputState
 from layerw.runtime.worker import WorkerGame
-from tests.hostile.harness import Pacer, bounded_memory, exercise
+from tests.hostile.harness import LIMITS, Pacer, bounded_memory, exercise, limits_for
 from tests.hostile.modules import CASES, LOOPS, Case
 from tests.wat import bundle, contract_wat
-
-LIMITS = {"memory_mb": 4, "tick_ms": 50}
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +31,7 @@ def fuel_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_case(case: Case, tmp_path: Path, engine: Engine, pacer: Pacer) -> None:
-    b = bundle(tmp_path, case.wasm, **(LIMITS | case.limits))
+    b = bundle(tmp_path, case.wasm, **limits_for(case.expect, case.limits))
     with pacer.watch(), bounded_memory(case.peak_mb):
         err = exercise(b, engine)
     if case.expect is None:

@@ -104,7 +104,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StaticServer]:
     s.close()
 
 
-@pytest.fixture(scope="session")
+# Playwright and its browsers live as long as the tests/web package runs, not the session: between its
+# sync calls Playwright marks its event loop as this thread's running one (playwright/_impl/_greenlets.py,
+# wait_for_future), so a later test's asyncio.run() elsewhere would fail while it lives.
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.skip("Chromium is not installed (apt install chromium; `make test` does it)")
@@ -119,12 +122,12 @@ def _launch(playwright: Any, extra: list[str]) -> Iterator[Any]:
     browser.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Any) -> Iterator[Any]:
     yield from _launch(playwright, [])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def webgpu_browser(playwright: Any) -> Iterator[Any]:
     yield from _launch(playwright, WEBGPU_ARGS)
 
@@ -159,16 +162,18 @@ class PlayPage:
         if status == "failed" and "failed" not in condition:
             raise AssertionError(f"the page failed: {error}; console: {self.console[-10:]}")
 
-    def hold(self, key: str, ticks: int, then: int = 0) -> None:
+    def hold(self, key: str, ticks: int, then: int = 0, or_stop: bool = False) -> None:
         """Hold ``key`` down for ``ticks`` of the page's game, then up for ``then`` more: counted in
         ticks, not wall-clock time (a loaded machine may draw no frame for a while), each change
-        sent (session.inputsSent) before the next."""
+        sent (session.inputsSent) before the next. ``or_stop``: the game stopping (at its last tick)
+        ends each wait too, for a test that needs no input to land (a loaded page may join late)."""
+        stopped = " || window.layerw.status === 'stopped'" if or_stop else ""
         sent, start = self.page.evaluate("[window.layerw.session.inputsSent, window.layerw.tick]")
         self.page.keyboard.down(key)
-        self.wait(f"window.layerw.session.inputsSent > {sent} && window.layerw.tick >= {start + ticks}")
+        self.wait(f"(window.layerw.session.inputsSent > {sent} && window.layerw.tick >= {start + ticks}){stopped}")
         sent, start = self.page.evaluate("[window.layerw.session.inputsSent, window.layerw.tick]")
         self.page.keyboard.up(key)
-        self.wait(f"window.layerw.session.inputsSent > {sent} && window.layerw.tick >= {start + then}")
+        self.wait(f"(window.layerw.session.inputsSent > {sent} && window.layerw.tick >= {start + then}){stopped}")
 
     def wait_running(self) -> None:
         self.wait("window.layerw.status === 'running'")

@@ -34,7 +34,9 @@ from tests.web.test_speaker import held_blip_taps, played_equals_mix
 
 DEADLINE_MS = 300
 SPIN_AT = 3
-RESPONSIVE_MS = 250  # a page.evaluate round trip while the worker spins (its thread is the page's own)
+# The spinning game's deadline: long enough that a loaded machine's page round trips (380 ms each at load 22)
+# all land inside the spin, which is what they prove the page answers in.
+SPIN_DEADLINE_MS = 3000
 SPIN = "(loop $spin (br $spin))"
 # counts its ticks in guest memory, so a restore (which puts that memory back) changes when it spins
 COUNTED = "(i32.store (i32.const 4096) (i32.add (i32.load (i32.const 4096)) (i32.const 1)))"
@@ -42,9 +44,9 @@ COUNTED = "(i32.store (i32.const 4096) (i32.add (i32.load (i32.const 4096)) (i32
 
 @pytest.fixture
 def spinning(server: StaticServer, tmp_path: Path) -> tuple[str, Path]:
-    """A game whose lw_tick loops forever at tick SPIN_AT, with a DEADLINE_MS deadline."""
+    """A game whose lw_tick loops forever at tick SPIN_AT, with a SPIN_DEADLINE_MS deadline."""
     game = bundle(tmp_path / "spins", contract_wat(tick=f"(if {AT_TICK.format(SPIN_AT)} (then {SPIN}))"), name="spins",
-                  tick_ms=DEADLINE_MS)
+                  tick_ms=SPIN_DEADLINE_MS)
     return server.add_game(game.path), game.path
 
 
@@ -78,12 +80,12 @@ def test_a_runaway_call_stops_at_its_deadline_with_the_native_error_and_the_page
     native = native_failure(path, engine)
     assert native["name"] == "GameTimedOut"
     page = play_page().open(src, worker=1, renderer="webgl2")
-    page.wait(f"window.layerw.tick >= {SPIN_AT}")
+    page.wait(f"window.layerw.status === 'running' && window.layerw.tick >= {SPIN_AT}")
     spun = time.monotonic()
-    answers = []
+    answers, seen = [], []
     for _ in range(5):  # the worker is stuck in lw_tick now; the page's thread is not
         t0 = time.monotonic()
-        page.page.evaluate("1 + 1")
+        seen.append(tuple(page.page.evaluate("[window.layerw.status, window.layerw.tick]")))
         answers.append((time.monotonic() - t0) * 1000)
     page.wait("window.layerw.status === 'failed'", timeout=10_000)
     failed_after = (time.monotonic() - spun) * 1000
@@ -91,7 +93,9 @@ def test_a_runaway_call_stops_at_its_deadline_with_the_native_error_and_the_page
         "[window.layerw.errorName, window.layerw.error, document.getElementById('error').textContent]")
     print(f"page answers while the worker spins: {[round(a) for a in answers]} ms; failed {failed_after:.0f} ms after "
           f"the spin was seen; {error}")
-    assert max(answers) < RESPONSIVE_MS
+    # Each answer came from the page while the worker was still in the stuck call (a page blocked by the game
+    # could answer only once the call was stopped and the game failed); their round trips are printed above.
+    assert seen == [("running", seen[0][1])] * 5 and seen[0][1] >= SPIN_AT, seen
     assert name == native["name"] == "GameTimedOut"
     assert error == shown == native["message"].split("\n")[0]  # natively, its wasm frames follow
     assert page.page.evaluate("window.layerw.timeouts.length") == 1
@@ -129,10 +133,11 @@ def test_restore_puts_the_last_snapshot_into_a_fresh_worker(server: StaticServer
 
 def test_a_room_game_in_a_worker_rejoins_its_seat_after_a_runaway_render(
         store_server: StoreServer, play_page: Callable[..., PlayPage], tmp_path: Path) -> None:
-    # lw_render spins while the last tick's input is 30..39: only the page renders (the room never does),
-    # and the room's state the rejoined worker loads is past those ticks
+    # lw_render spins while the last tick's input is 30..59: only the page renders (the room never does),
+    # and the room's state the rejoined worker loads is past those ticks. Half a second of ticks: a loaded
+    # page drew no frame at all in a window of 10 of them.
     last_tick = "(i32.load (i32.const 2048))"
-    in_range = f"(i32.and (i32.ge_u {last_tick} (i32.const 30)) (i32.lt_u {last_tick} (i32.const 40)))"
+    in_range = f"(i32.and (i32.ge_u {last_tick} (i32.const 30)) (i32.lt_u {last_tick} (i32.const 60)))"
     render = f"(if {in_range} (then {SPIN})) (i32.const 0)"
     game = bundle(tmp_path / "renders-late", contract_wat(render=render), name="renders-late", tick_ms=DEADLINE_MS)
     store_server.publish(game.path)
@@ -144,7 +149,7 @@ def test_a_room_game_in_a_worker_rejoins_its_seat_after_a_runaway_render(
     session = page.page.evaluate("({...window.layerw.session})")
     print(f"room timeouts {timeouts}; session {session}")
     assert len(timeouts) == 1 and timeouts[0]["call"] == "lw_render" and timeouts[0]["rejoined"]
-    assert 30 <= timeouts[0]["tick"] < 45
+    assert 30 <= timeouts[0]["tick"] < 65  # in the window (the same 5 ticks' slack past it as before it was widened)
     assert page.tick == 180 and session["seat"] == seat and session["heals"] == 0  # the same seat, in step with the room
 
 
