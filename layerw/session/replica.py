@@ -71,21 +71,19 @@ class Replica:
         self.game.play_as(None if msg.seat == p.NO_SEAT else msg.seat)  # a cart's NETPLAY: its own player
         self.rollback = Rollback(self.game, self.inputs, seat=msg.seat, window=window, hash_every=msg.hash_every,
                                  on_samples=self.on_samples)
-        rejoin, self.welcomed = self.welcomed, True
-        if rejoin:  # after a lost connection: sound was playing, so the room's fades in as after a heal
-            self._load(msg.state, present=self.tick)
-        else:  # a first join: nothing was playing, nothing fades
-            self.load(msg.state)
+        self.load(msg.state)
+        self.welcomed = True
 
     def load(self, state: p.State) -> None:
-        """Replace the game state with the room's, then fast-forward through its frames (unheard)."""
-        self._load(state, present=None)
+        """Replace the game state with the room's, then fast-forward through its frames (unheard). A
+        replica welcomed before (a rejoin after a lost connection) loads as a heal does: what it was
+        playing fades into the room's sound, no click; a first join has nothing playing to fade."""
+        self._load(state, present=self.tick if self.welcomed else None)
 
     def heal(self, state: p.State) -> None:
         """The room's state replaces this one (a desync): load it, then predict again, unheard, up to
         the tick the screen had reached, so no tick is heard twice; the next samples heard fade in
-        from what was playing before (a 5 ms ramp, as after a rollback, not a click). A rejoin's
-        WELCOME loads its state the same way."""
+        from what was playing before (a 5 ms ramp, as after a rollback, not a click)."""
         self._load(state, present=self.tick)
 
     def _load(self, state: p.State, present: int | None) -> None:
