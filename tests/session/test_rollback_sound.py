@@ -105,8 +105,9 @@ def test_a_sound_started_again_by_the_resimulation_is_heard_once(sound: Bundle, 
     assert heard == expected
 
 
-UNCHANGED = {SPACE_AT - WINDOW: [(1, player(1, "KeyW", True))],  # unguessed, inaudible: a rollback heard at SPACE_AT
-             SPACE_AT: [(0, player(0, "Space", True))], SPACE_AT + 1: [(0, player(0, "Space", False))]}
+# the remote player's key (unguessed, inaudible) forces a rollback whose first tick heard is SPACE_AT
+UNCHANGED_KEYS = {SPACE_AT - WINDOW: [(1, "KeyW", True)], SPACE_AT: [(0, "Space", True)], SPACE_AT + 1: [(0, "Space", False)]}
+UNCHANGED = {t: [(seat, player(seat, key, down)) for seat, key, down in c] for t, c in UNCHANGED_KEYS.items()}
 
 
 def test_a_rollback_that_changes_nothing_audible_leaves_the_samples_untouched(sound: Bundle, engine: Engine) -> None:
