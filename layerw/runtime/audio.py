@@ -171,30 +171,45 @@ class Audio:
 
     def resimulated(self) -> None:
         """The ticks mixed since the last restore were simulated again (a rollback): drop their
-        samples unheard, and cross-fade the next samples heard from what was playing before the
-        restore (a voice the rollback took back ends in a 5 ms ramp, not a click; one it started
-        again at the same tick plays on unchanged, never twice)."""
+        samples unheard, and when the voices now differ from those before the restore, cross-fade
+        the next samples heard from what was playing then (a voice the rollback took back ends in a
+        5 ms ramp, not a click; one it started again at the same tick plays on unchanged, never
+        twice). A rollback that changed nothing audible leaves what is heard untouched."""
         frames = self._drop_pending(fade=True)
         self.frames_resimulated += frames
         self.frames_mixed -= frames
 
     def skip(self, *, fade: bool = False) -> None:
         """Drop the samples mixed since they were last taken, unheard (a room's fast-forward, counted in
-        ``frames_skipped``). With ``fade`` (a heal: the room's state replaced this one) the next samples
-        heard fade in from what was playing before the restore, as after a rollback: the old stream
-        ramps into the room's over 5 ms instead of jumping (a click)."""
+        ``frames_skipped``). With ``fade`` (a heal or a rejoin: the room's state replaced this one) the
+        next samples heard fade in from what was playing before the restore when the two differ, as
+        after a rollback: the old stream ramps into the room's over 5 ms instead of jumping (a click)."""
         self.frames_skipped += self._drop_pending(fade=fade)
 
     def _drop_pending(self, *, fade: bool) -> int:
         """Mix what is queued and drop every sample not taken (how many frames); ``fade``: the next
-        samples heard fade in from what was playing at the last restore. Only what is heard changes:
+        samples heard fade in from what was playing at the last restore, if that differs from what
+        plays now (``_jumps``). Only what is heard changes:
         the hash and the mixer's state stay the game's."""
         self.flush()
         frames = self._pending_frames
         self._pending.clear()
         self._pending_frames = 0
-        self._fade_from, self._playing_on = (self._playing_on if fade else b""), b""
+        self._fade_from = self._playing_on if fade and self._jumps() else b""
+        self._playing_on = b""
         return frames
+
+    def _jumps(self) -> bool:
+        """True when the voices now would not play on with exactly what those before the last restore
+        would have (``_playing_on``): only then would what is heard jump. A rollback or heal that
+        changed nothing audible is not faded, so a sound starting at the next tick starts whole."""
+        if not self._playing_on:
+            return False
+        state = self.mixer.state()  # peeked at, then put back: the game's mix goes on from here
+        try:
+            return self.mixer.mix(b"")[:FADE_FRAMES * FRAME_BYTES] != self._playing_on
+        finally:
+            self.mixer.set_state(state)
 
     def _decode(self, state: Any) -> bytes:
         try:

@@ -88,14 +88,16 @@ class GameHost(Protocol):
 
     def resimulated(self) -> None:
         """The ticks since the last restore were simulated again (a rollback): their sound is dropped
-        unheard, and the next samples fade in over 5 ms from what was playing before the restore,
-        so a voice the rollback took back is faded out, never cut, and none is heard twice."""
+        unheard, and the next samples fade in over 5 ms from what was playing before the restore
+        (when that differs from what plays now), so a voice the rollback took back is faded out,
+        never cut, and none is heard twice."""
         ...
 
     def skip_samples(self, *, fade: bool = False) -> None:
         """Drop the sound mixed since it was last taken, unheard: a room's fast-forward, whose sounds
-        are past. With ``fade`` (a heal, after a restore) the next samples fade in over 5 ms from what
-        was playing before the restore, so the jump to the room's state does not click."""
+        are past. With ``fade`` (a heal or rejoin, after a restore) the next samples fade in over 5 ms
+        from what was playing before the restore (when that differs from what plays now), so the jump
+        to the room's state does not click."""
         ...
 
     def audio_hash(self) -> str:

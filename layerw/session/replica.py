@@ -47,6 +47,7 @@ class Replica:
         self.on_samples = on_samples
         self.rollback = Rollback(self.game, self.inputs, window=0)
         self.reported: deque[tuple[int, str]] = deque(maxlen=REPORTED)
+        self.welcomed = False  # a room welcomed it before: the next WELCOME is a rejoin
 
     @property
     def tick(self) -> int:
@@ -71,10 +72,13 @@ class Replica:
         self.rollback = Rollback(self.game, self.inputs, seat=msg.seat, window=window, hash_every=msg.hash_every,
                                  on_samples=self.on_samples)
         self.load(msg.state)
+        self.welcomed = True
 
     def load(self, state: p.State) -> None:
-        """Replace the game state with the room's, then fast-forward through its frames (unheard)."""
-        self._load(state, present=None)
+        """Replace the game state with the room's, then fast-forward through its frames (unheard). A
+        replica welcomed before (a rejoin after a lost connection) loads as a heal does: what it was
+        playing fades into the room's sound, no click; a first join has nothing playing to fade."""
+        self._load(state, present=self.tick if self.welcomed else None)
 
     def heal(self, state: p.State) -> None:
         """The room's state replaces this one (a desync): load it, then predict again, unheard, up to

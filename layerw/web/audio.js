@@ -268,29 +268,43 @@ export class Audio {
   }
 
   /** Drop the samples not taken yet, unheard (counted in framesSkipped): a room's fast-forward. Given
-   *  `heard` (a heal: the samples taken before its restore, not played yet) those are kept and the next
-   *  samples mixed fade in from what was playing before the restore, as after a rollback: the old
-   *  stream ramps into the room's over 5 ms instead of jumping (a click); as natively (Audio.skip).
+   *  `heard` (a heal or a rejoin: the samples taken before its restore, not played yet) those are kept
+   *  and, when what plays now differs from what was playing before the restore, the next samples mixed
+   *  fade in from the latter, as after a rollback: the old stream ramps into the room's over 5 ms
+   *  instead of jumping (a click); as natively (Audio.skip).
    *  @param {Int16Array | null} [heard] */
   skip(heard = null) {
     this.skippedTo = this.framesMixed;
     this.framesSkipped += this.pendingFrames;
     this.pending = heard && heard.length ? [heard] : [];
     this.pendingFrames = heard ? heard.length / 2 : 0;
-    this.fadeFrom = heard ? this.playingOn : null;
+    this.fadeFrom = heard && this.jumps() ? this.playingOn : null;
     this.playingOn = null;
   }
 
   /** A rollback resimulated ticks already mixed: drop what they mixed again, unheard (counted in
    *  framesResimulated, not framesMixed: each tick is mixed once for hearing), and hand back `heard`,
-   *  the samples the rollback took before it restored, not played yet. */
+   *  the samples the rollback took before it restored, not played yet; the next samples fade in
+   *  from what was playing before the restore only when what plays now differs (jumps). */
   rolledBack(heard) {
     this.framesMixed -= this.pendingFrames;
     this.framesResimulated += this.pendingFrames;
     this.pending = heard.length ? [heard] : [];
     this.pendingFrames = heard.length / 2;
-    this.fadeFrom = this.playingOn; // a voice the rollback took back fades out; one started again plays on
+    // a voice the rollback took back fades out; one started again plays on; nothing audible changed: no fade
+    this.fadeFrom = this.jumps() ? this.playingOn : null;
     this.playingOn = null;
+  }
+
+  /** True when the voices now would not play on with exactly what those before the last restore would
+   *  have (playingOn): only then would what is heard jump; as natively (Audio._jumps). */
+  jumps() {
+    const was = this.playingOn;
+    if (!was) return false;
+    const state = this.mixer.state(); // peeked at, then put back: the game's mix goes on from here
+    const now = this.mixer.peek().subarray(0, FADE_FRAMES * 2);
+    this.mixer.setState(state);
+    return now.length !== was.length || now.some((v, i) => v !== was[i]);
   }
 
   /** Before a restore: what the voices playing now would play next (the fade a rollback starts from). */

@@ -244,7 +244,7 @@ export class Session {
           this.game.playAs(welcome.seat === NO_SEAT ? null : welcome.seat); // a cart's NETPLAY: its own player
           this.predictFrom(welcome);
           const joining = this.state === SessionState.CONNECTING;
-          await this.load(welcome.state);
+          await this.load(welcome.state, !joining); // a rejoin: sound was playing, the room's fades in as after a heal
           if (this.seat !== NO_SEAT) this.heldOwn();
           if (joining && this.state === SessionState.STOPPED) {
             this.onJoined(this); // it reached stopAt in its own fast-forward: joined, and done
@@ -342,7 +342,8 @@ export class Session {
   /** Replace the game state with the room's, then fast-forward through its frames (unheard). A heal
    *  (the room's state replaces this one after a desync) then predicts again, unheard, up to the tick
    *  the screen had reached, so no tick is heard twice, and the next samples fade in from what was
-   *  playing (a 5 ms ramp, as after a rollback, not a click): as natively (Replica.heal).
+   *  playing (a 5 ms ramp, as after a rollback, not a click): as natively (Replica.heal). A rejoin's
+   *  WELCOME loads the same way; a first join has nothing playing, and fades nothing.
    *  @param {p.State} state
    *  @param {boolean} [heal] */
   async load(state, heal = false) {

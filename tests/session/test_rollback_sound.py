@@ -103,3 +103,19 @@ def test_a_sound_started_again_by_the_resimulation_is_heard_once(sound: Bundle, 
     expected = plain(sound, engine, changes)
     assert rollbacks == 1 and any(frames(expected[t]).any() for t in expected)
     assert heard == expected
+
+
+# the remote player's key (unguessed, inaudible) forces a rollback whose first tick heard is SPACE_AT
+UNCHANGED_KEYS = {SPACE_AT - WINDOW: [(1, "KeyW", True)], SPACE_AT: [(0, "Space", True)], SPACE_AT + 1: [(0, "Space", False)]}
+UNCHANGED = {t: [(seat, player(seat, key, down)) for seat, key, down in c] for t, c in UNCHANGED_KEYS.items()}
+
+
+def test_a_rollback_that_changes_nothing_audible_leaves_the_samples_untouched(sound: Bundle, engine: Engine) -> None:
+    """The remote player's unguessed key forces a rollback that changes no voice, and the local blip
+    starts at the first tick heard after it: the blip is heard whole, not faded in, sample for sample
+    what a run without prediction hears."""
+    heard, rollbacks = predicted(sound, engine, UNCHANGED)
+    expected = plain(sound, engine, UNCHANGED)
+    assert rollbacks == 1
+    assert np.abs(frames(expected[SPACE_AT])[:FADE_FRAMES]).max() > 1000  # a fade in would change these
+    assert heard == expected

@@ -17,7 +17,7 @@ from tests.session.test_heal_sound import AHEAD, END, HEAL_AT, heard, messages
 from tests.web.conftest import PlayPage, StaticServer, served_build
 from tests.web.test_rollback import sound_src  # noqa: F401  (a fixture: the sound test game, served)
 
-FOLLOW = """async ([data, ahead]) => {
+FOLLOW = """async ([data, ahead, lost = []]) => {  // lost: indexes of the messages the connection was lost before
   const { Session } = await import("/web/session.js");
   const game = window.layerw.client().game;
   game.takeSamples();
@@ -26,14 +26,15 @@ FOLLOW = """async ([data, ahead]) => {
                                 onError: (e) => { failure = String(e); } });
   session.onJoinFailed = (e) => { failure = String(e); };
   const heard = [];
-  for (const b64 of data) {
+  for (const [i, b64] of data.entries()) {
+    if (lost.includes(i)) session.to("reconnecting");  // as Session.retry does
     session.queue.push(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
     await session.pump();
     heard.push(...game.takeSamples());
   }
   session.close();
   return { heard, failure, tick: game.tickCount, heals: session.stats.heals, hash: game.audioHash(),
-           skipped: game.audio.framesSkipped };
+           skipped: game.audio.framesSkipped, reconnects: session.stats.reconnects };
 }"""
 
 

@@ -261,14 +261,16 @@ def sound_src(server: StaticServer, tmp_path_factory: pytest.TempPathFactory) ->
     return server.add_game(build_game(tmp_path_factory.mktemp("sound")), "sound")
 
 
-@pytest.mark.parametrize("confirmed", [False, True], ids=["taken-back", "started-again"])
-def test_the_page_hears_a_rollback_as_the_native_client_does(confirmed: bool, sound_src: str, server: StaticServer,
+@pytest.mark.parametrize("case", ["taken-back", "started-again", "nothing-audible"])
+def test_the_page_hears_a_rollback_as_the_native_client_does(case: str, sound_src: str, server: StaticServer,
                                                              play_page: Callable[..., PlayPage], engine: Engine) -> None:
     """The sound test game under the page's rollback.js: a blip the room never applied fades out, one
-    the resimulation starts again is heard once; sample for sample what the native Rollback hears."""
-    from tests.session.test_rollback_sound import END, SPACE_AT, START, WINDOW, player, predicted
+    the resimulation starts again is heard once, one starting just after a rollback that changed
+    nothing audible is heard whole; sample for sample what the native Rollback hears."""
+    from tests.session.test_rollback_sound import END, SPACE_AT, START, UNCHANGED_KEYS, WINDOW, player, predicted
 
-    changes = {SPACE_AT: [(0, "Space", True), (1, "KeyW", True)], SPACE_AT + 1: [(0, "Space", False)]} if confirmed else {}
+    changes = {"taken-back": {}, "nothing-audible": UNCHANGED_KEYS,
+               "started-again": {SPACE_AT: [(0, "Space", True), (1, "KeyW", True)], SPACE_AT + 1: [(0, "Space", False)]}}[case]
     page = play_page().open(sound_src, ticks=START, fast=True, renderer="webgl2", worker=0)  # HEARD drives its game
     page.wait_stopped()
     result = page.page.evaluate(HEARD, [START, END, WINDOW, SPACE_AT, {str(t): c for t, c in changes.items()}])
