@@ -21,7 +21,7 @@ import {
 import { GpuStreamError, ShaderError } from "./errors.js";
 import { GpuChecker } from "./gpucheck.js";
 import { BIND_GROUP, BUFFER, LAYOUT, PIPELINE, SAMPLER, SHADER, TEXTURE, key, unkey } from "./gpuresources.js";
-import { CODE } from "./gpustream.js";
+import { CODE, GpuRun } from "./gpustream.js";
 import { boundLoops } from "./wgslloops.js";
 
 const BLENDS = {
@@ -113,7 +113,8 @@ export class GpuReplay {
     for (let i = 0, n = stream.length; i < n; i++) {
       const cmd = commands[i];
       if (typeof cmd !== "number") {
-        this.command(stream, cmd);
+        if (cmd instanceof GpuRun) this.replayRun(stream, cmd);
+        else this.command(stream, cmd);
         continue;
       }
       const w = cmd >> 2;
@@ -139,6 +140,38 @@ export class GpuReplay {
     if (this.encoder !== null) { // finished here, in the frame's error scope; submitted by submitWith
       this.pending = this.encoder.finish();
       this.encoder = null;
+    }
+  }
+
+  /** Replay run `run` (checked: its commands are SET_BIND_GROUP, DRAW, DRAW_INDEXED in a render
+   *  pass) a column of blocks at a time, straight from the list's words. */
+  replayRun(stream, run) {
+    const rp = /** @type {GPURenderPassEncoder} */ (this.pass);
+    const b = stream.bits;
+    const ints = stream.ints;
+    const objects = this.objects;
+    const stride = run.words;
+    const slots = run.codes.length;
+    const records = run.offsets.map((o) => o + 4); // each command's record, in words from its block's start
+    const end = (run.at >> 2) + run.rows * stride;
+    if (slots === 2 && run.codes[0] === CODE.SET_BIND_GROUP && run.codes[1] === CODE.DRAW) { // a bind group and a draw per object
+      const g = records[0];
+      const d = records[1];
+      for (let w = run.at >> 2; w < end; w += stride) {
+        rp.setBindGroup(b[w + g], objects.get(key(BIND_GROUP, b[w + g + 1])));
+        rp.draw(b[w + d], b[w + d + 1], b[w + d + 2], b[w + d + 3]);
+      }
+      return;
+    }
+    for (let w = run.at >> 2; w < end; w += stride) {
+      for (let s = 0; s < slots; s++) {
+        const f = w + records[s];
+        switch (run.codes[s]) {
+          case CODE.SET_BIND_GROUP: rp.setBindGroup(b[f], objects.get(key(BIND_GROUP, b[f + 1]))); break;
+          case CODE.DRAW: rp.draw(b[f], b[f + 1], b[f + 2], b[f + 3]); break;
+          default: rp.drawIndexed(b[f], b[f + 1], b[f + 2], ints[f + 3], b[f + 4]); // DRAW_INDEXED
+        }
+      }
     }
   }
 
