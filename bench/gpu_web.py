@@ -114,7 +114,7 @@ def measure(cubes_build: Path, out_dir: Path, rounds: int, declarations: bytes, 
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS + WEBGPU_ARGS)
             try:
-                page = CubesPage(_stopped_page(browser, f"{url}/play/cubes?ticks=1&renderer=webgpu"), lists, raw)
+                page = CubesPage(_stopped_page(browser, f"{url}/play/cubes?ticks=1&renderer=webgpu&worker=0"), lists, raw)
                 samples: dict[str, list[tuple[float, float]]] = {f"{k} {n}": [] for k in ("layerw", "raw") for n in counts}
                 samples["cubes"] = []
                 page.draw(0)

@@ -108,9 +108,9 @@ def webgpu_pixels(published: Callable[[str], str], server: StaticServer, webgpu_
         page.open(published("cubes"), ticks=1, fast=True, renderer="webgpu", worker=0)  # a stopped page's WebGPU renderer
         page.wait_stopped()
         out = []
+        draw = "(b64) => window.layerw.client().renderer.draw(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)))"
         for data in lists:
-            page.page.evaluate("(b64) => window.layerw.client().renderer.draw(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)))",
-                               base64.b64encode(data).decode())
+            page.page.evaluate(draw, base64.b64encode(data).decode())
             out.append(page.pixels(320, 240))
         return out
     finally:
@@ -136,7 +136,8 @@ def test_a_run_of_blocks_draws_in_chromium_the_pixels_of_its_single_commands(
         published: Callable[[str], str], server: StaticServer, webgpu_browser: Any) -> None:
     """Quads in two tints drawn by repeated blocks (tests/gfx/test_gpurun.py's frame): replayed as a
     GpuRun, and broken into single commands (a SET_PIPELINE every third block), on WebGPU, the same pixels."""
-    as_run, as_single = webgpu_pixels(published, server, webgpu_browser, [tinted_quads(False, (320, 240)), tinted_quads(True, (320, 240))])
+    frames = [tinted_quads(broken, (320, 240)) for broken in (False, True)]
+    as_run, as_single = webgpu_pixels(published, server, webgpu_browser, frames)
     assert np.array_equal(as_run, as_single)
     reds = {int(v) for v in as_run[as_run.shape[0] // 2, :, 0]}
     assert {255, 127} <= reds or {255, 128} <= reds  # both tints show (full red, half red)
