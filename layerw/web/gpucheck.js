@@ -86,11 +86,15 @@ export class GpuChecker {
     this.width = width;
     this.height = height;
     this.table = new GpuTable();
+    // A run's bind group handles already found fitting, marked with the number of the run's check
+    // (`runs`): a run switching among a few groups looks each up once, not once per block
+    this.groupSeen = new Uint32Array(L.MAX_HANDLE + 1);
+    this.runs = 0;
   }
 
   /** Check one frame's commands (a GpuStream; adopt its table); true when a pass draws into the frame. */
   check(stream) {
-    const frame = new FrameCheck(this.table, stream, this.width, this.height);
+    const frame = new FrameCheck(this, this.table, stream);
     const commands = stream.commands;
     let i = 0; // the GPU command's index (a run holds many)
     for (let k = 0, n = stream.length; k < n; k++) {
@@ -127,12 +131,14 @@ function fits(p, pipelineHandle, i, g) {
 }
 
 class FrameCheck {
-  constructor(table, stream, width, height) {
+  /** @param {GpuChecker} checker @param {GpuTable} table @param {any} stream */
+  constructor(checker, table, stream) {
+    this.checker = checker;
     this.table = table;
     this.copied = false; // the table is copied at the frame's first change: a frame of passes alone copies nothing
     this.stream = stream;
-    this.width = width;
-    this.height = height;
+    this.width = checker.width;
+    this.height = checker.height;
     /** @type {PassState | null} */ this.passState = null;
     this.passes = 0;
     this.draws = 0;
@@ -251,16 +257,17 @@ class FrameCheck {
       if (code === CODE.SET_BIND_GROUP) {
         const index = b[start];
         if (index >= L.MAX_BIND_GROUPS) return false;
-        let handle = -1;
-        let group = null;
+        const seen = this.checker.groupSeen;
+        const mark = ++this.checker.runs; // past 2^32 runs no mark matches: every handle is looked up
         for (let w = start; w < end; w += stride) {
+          const handle = b[w + 1];
           if (b[w] !== index) return false;
-          if (b[w + 1] === handle) continue;
-          handle = b[w + 1];
-          group = this.table.resources.get(key(BIND_GROUP, handle));
+          if (seen[handle] === mark) continue; // past MAX_HANDLE: undefined, looked up (and not found)
+          const group = this.table.resources.get(key(BIND_GROUP, handle));
           if (!(group instanceof BindGroup) || !fits(p, state.pipelineHandle, index, group)) return false;
+          seen[handle] = mark;
         }
-        if (group !== null) groups.push([index, group]);
+        groups.push([index, this.table.resources.get(key(BIND_GROUP, b[end - stride + 1]))]);
         continue;
       }
       // draw: vertex_count instance_count first_vertex first_instance;
