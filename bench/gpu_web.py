@@ -3,7 +3,8 @@
 A stopped games/cubes page (its WebGPU renderer, 320x240) is handed command lists made natively:
 bench/gpu.py's declarations and N-draw frames, and games/cubes' own first frame (it declares its
 resources) and its frame 60 ticks in. Layer-W's side is the renderer's ``draw`` of a list (parse,
-check, replay on WebGPU, the 2D pass where there is 2D, the copy to the canvas, one submit); the raw
+check, replay on WebGPU, the 2D pass where there is 2D, the copy to the canvas, one submit; the draws'
+repeated blocks taken, checked and replayed as one GpuRun, as natively); the raw
 side is the same pass with the same resources recorded straight on the page's GPUDevice in JavaScript.
 Both sides do the same GPU work: one pass into an offscreen 320x240 target, then a copy of it to the
 canvas's current texture (what the page presents), as the renderer does, so both pay for taking the
@@ -114,7 +115,7 @@ def measure(cubes_build: Path, out_dir: Path, rounds: int, declarations: bytes, 
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS + WEBGPU_ARGS)
             try:
-                page = CubesPage(_stopped_page(browser, f"{url}/play/cubes?ticks=1&renderer=webgpu"), lists, raw)
+                page = CubesPage(_stopped_page(browser, f"{url}/play/cubes?ticks=1&renderer=webgpu&worker=0"), lists, raw)
                 samples: dict[str, list[tuple[float, float]]] = {f"{k} {n}": [] for k in ("layerw", "raw") for n in counts}
                 samples["cubes"] = []
                 page.draw(0)

@@ -6,7 +6,9 @@
 // the limits in abi.js (resources, memory, passes, draws, vertices per frame), and the pass
 // structure (pass commands only inside a pass, every pass ended, pipelines matching the pass's
 // targets, draws inside their bound buffers). A hostile frame is a GpuStreamError naming the
-// command and its byte offset; the table changes only when the whole frame passes.
+// command and its byte offset; the table changes only when the whole frame passes. A GpuRun (repeated
+// blocks of pass commands) is checked a column at a time, and one command at a time, with the same
+// verdicts and messages, where a column check does not pass (as layerw/gfx/gpucheck.py does).
 
 import {
   GPU_ADDRESS_MODES, GPU_BINDING_TYPES, GPU_BLENDS, GPU_BUFFER_USAGE, GPU_COMPARE, GPU_CULL_MODES, GPU_FILTERS,
@@ -19,7 +21,7 @@ import {
   BIND_GROUP, BUFFER, BindGroup, Buffer, FRAME_FORMAT, GpuTable, LAYOUT, Layout, PIPELINE, Pipeline, SAMPLER,
   SHADER, Sampler, Shader, TEXTURE, Texture, VertexSlot, key,
 } from "./gpuresources.js";
-import { CODE } from "./gpustream.js";
+import { CODE, GpuRun } from "./gpustream.js";
 import { pyFloat, pyList } from "./pyformat.js";
 import { endlessLoops } from "./wgslloops.js";
 
@@ -84,21 +86,30 @@ export class GpuChecker {
     this.width = width;
     this.height = height;
     this.table = new GpuTable();
+    // A run's bind group handles already found fitting, marked with the number of the run's check
+    // (`runs`): a run switching among a few groups looks each up once, not once per block
+    this.groupSeen = new Uint32Array(L.MAX_HANDLE + 1);
+    this.runs = 0;
   }
 
   /** Check one frame's commands (a GpuStream; adopt its table); true when a pass draws into the frame. */
   check(stream) {
-    const frame = new FrameCheck(this.table, stream, this.width, this.height);
+    const frame = new FrameCheck(this, this.table, stream);
     const commands = stream.commands;
-    for (let i = 0, n = stream.length; i < n; i++) {
-      const cmd = commands[i];
+    let i = 0; // the GPU command's index (a run holds many)
+    for (let k = 0, n = stream.length; k < n; k++) {
+      const cmd = commands[k];
+      if (cmd instanceof GpuRun) {
+        i = frame.run(cmd, i);
+        continue;
+      }
       try {
         if (typeof cmd === "number") frame.fast(cmd);
         else frame.command(cmd);
       } catch (e) {
-        if (e instanceof GpuStreamError) throw new GpuStreamError(`${stream.where(cmd, i)}: ${e.message}`);
-        throw e;
+        throw located(stream, cmd, i, e);
       }
+      i++;
     }
     if (frame.passState !== null) throw new GpuStreamError("the frame ends inside a render pass or compute pass (no END_PASS)");
     this.table = frame.table;
@@ -108,13 +119,26 @@ export class GpuChecker {
   reset() { this.table = new GpuTable(); }
 }
 
+/** Error `e` of command `cmd` (the `i`th), as the frame's error: where it is, then what it says. */
+function located(stream, cmd, i, e) {
+  return e instanceof GpuStreamError ? new GpuStreamError(`${stream.where(cmd, i)}: ${e.message}`) : e;
+}
+
+/** Whether bind group `g` at index `i` fits pipeline `p` (set as `pipelineHandle`). */
+function fits(p, pipelineHandle, i, g) {
+  if (p.layouts.length) return i >= p.layouts.length || (g !== undefined && g.layout === p.layouts[i]);
+  return g === undefined || g.pipeline === pipelineHandle;
+}
+
 class FrameCheck {
-  constructor(table, stream, width, height) {
+  /** @param {GpuChecker} checker @param {GpuTable} table @param {any} stream */
+  constructor(checker, table, stream) {
+    this.checker = checker;
     this.table = table;
     this.copied = false; // the table is copied at the frame's first change: a frame of passes alone copies nothing
     this.stream = stream;
-    this.width = width;
-    this.height = height;
+    this.width = checker.width;
+    this.height = checker.height;
     /** @type {PassState | null} */ this.passState = null;
     this.passes = 0;
     this.draws = 0;
@@ -175,6 +199,100 @@ class FrameCheck {
     }
   }
 
+  /** Check run `run`, whose first command is the frame's GPU command `i`; the index after it. The
+   *  first block is checked as single commands while the pass is not set for the column checks (its
+   *  draw checks the bound groups), and every block after it too where a column check does not pass. */
+  run(run, i) {
+    let first = 0;
+    if (!this.runReady(run)) {
+      this.each(run, 0, 1, i);
+      first = 1;
+    }
+    if (!(this.runReady(run) && this.columns(run, first))) this.each(run, first, run.rows, i + first * run.codes.length);
+    return i + run.length;
+  }
+
+  /** Check repeats `first` .. `last` (exclusive) of `run` one command at a time, the first being the frame's GPU command `i`. */
+  each(run, first, last, i) {
+    const slots = run.codes.length;
+    for (let row = first; row < last; row++) {
+      for (let slot = 0; slot < slots; slot++, i++) {
+        const at = run.commandAt(row, slot);
+        try {
+          this.fast(at);
+        } catch (e) {
+          throw located(this.stream, at, i, e);
+        }
+      }
+    }
+  }
+
+  /** Whether the pass is set for `run`'s column checks: a render pass whose pipeline has its groups
+   *  checked and every vertex slot (and the index buffer, for indexed draws) bound. */
+  runReady(run) {
+    const state = this.passState;
+    if (state === null || state.compute || state.pipeline === null || !state.groupsChecked) return false;
+    if (state.index === null && run.codes.includes(CODE.DRAW_INDEXED)) return false;
+    for (let slot = 0; slot < state.pipeline.slots.length; slot++) if (!state.vertex.has(slot)) return false;
+    return true;
+  }
+
+  /** Check repeats `first` .. of `run` (the pass being runReady) a column at a time: what the
+   *  single-command checks accept, on every row at once. False, with nothing changed, where any row
+   *  would need more than the single-command hot path's compares. */
+  columns(run, first) {
+    const state = /** @type {PassState} */ (this.passState);
+    const p = /** @type {Pipeline} */ (state.pipeline);
+    const b = this.stream.bits;
+    const stride = run.words;
+    const [vertexEnd, instanceEnd] = drawLimits(state);
+    /** @type {Array<[number, BindGroup]>} */
+    const groups = [];
+    let draws = 0;
+    let vertices = 0;
+    for (let slot = 0; slot < run.codes.length; slot++) {
+      const code = run.codes[slot];
+      const start = (run.at >> 2) + run.offsets[slot] + 4 + first * stride; // the record of this slot in repeat `first`
+      const end = start + (run.rows - first) * stride;
+      if (code === CODE.SET_BIND_GROUP) {
+        const index = b[start];
+        if (index >= L.MAX_BIND_GROUPS) return false;
+        const seen = this.checker.groupSeen;
+        const mark = ++this.checker.runs; // past 2^32 runs no mark matches: every handle is looked up
+        for (let w = start; w < end; w += stride) {
+          const handle = b[w + 1];
+          if (b[w] !== index) return false;
+          if (seen[handle] === mark) continue; // past MAX_HANDLE: undefined, looked up (and not found)
+          const group = this.table.resources.get(key(BIND_GROUP, handle));
+          if (!(group instanceof BindGroup) || !fits(p, state.pipelineHandle, index, group)) return false;
+          seen[handle] = mark;
+        }
+        groups.push([index, this.table.resources.get(key(BIND_GROUP, b[end - stride + 1]))]);
+        continue;
+      }
+      // draw: vertex_count instance_count first_vertex first_instance;
+      // indexed: index_count instance_count first_index base_vertex first_instance
+      const indexed = code === CODE.DRAW_INDEXED;
+      const firstInstanceAt = indexed ? 4 : 3;
+      const [bound, size] = indexed ? /** @type {[number, number]} */ (state.index) : [0, 0];
+      for (let w = start; w < end; w += stride) {
+        const count = b[w];
+        const instances = b[w + 1];
+        if (indexed ? (b[w + 2] + count) * size > bound : b[w + 2] + count > vertexEnd) return false;
+        const each = count * instances; // a double: over the limit stays over it
+        if (b[w + firstInstanceAt] + instances > instanceEnd || each > L.MAX_VERTICES) return false;
+        vertices += each;
+      }
+      draws += run.rows - first;
+    }
+    if (this.draws + draws > L.MAX_DRAWS || this.vertices + vertices > L.MAX_VERTICES) return false;
+    this.draws += draws;
+    this.vertices += vertices;
+    for (const [index, group] of groups) state.groups[index] = group;
+    if (draws) state.limits = [vertexEnd, instanceEnd]; // as a draw that passed sets them
+    return true;
+  }
+
   drawOne(state, count, instances, first, firstInstance) {
     const vertexEnd = first !== null && count ? first + count : 0;
     this.drawn(state, 1, count * instances, vertexEnd, instances ? firstInstance + instances : 0);
@@ -212,13 +330,9 @@ class FrameCheck {
   /** The bind group at index `i` fits pipeline `p` (an explicit layout needs one at every index). */
   checkGroup(state, p, i) {
     const g = state.groups[i];
-    if (p.layouts.length) {
-      if (i < p.layouts.length && (g === undefined || g.layout !== p.layouts[i])) {
-        throw new GpuStreamError(`group ${i} needs a bind group of layout ${p.layouts[i]}`);
-      }
-    } else if (g !== undefined && g.pipeline !== state.pipelineHandle) {
-      throw new GpuStreamError(`bind group at ${i} was made for another pipeline's auto layout`);
-    }
+    if (fits(p, state.pipelineHandle, i, g)) return;
+    if (p.layouts.length) throw new GpuStreamError(`group ${i} needs a bind group of layout ${p.layouts[i]}`);
+    throw new GpuStreamError(`bind group at ${i} was made for another pipeline's auto layout`);
   }
 
   command(cmd) {

@@ -15,13 +15,13 @@
 
 import {
   GPU_ADDRESS_MODES, GPU_BINDING_TYPES, GPU_BLENDS, GPU_COMPARE, GPU_CULL_MODES, GPU_FILTERS, GPU_FRAME,
-  GPU_FRONT_FACES, GPU_INDEX_FORMATS, GPU_LOAD_OPS, GPU_STEP_MODES, GPU_STORE_OPS, GPU_TEXTURE_FORMATS,
+  GPU_FRONT_FACES, GPU_INDEX_FORMATS, GPU_LIMITS, GPU_LOAD_OPS, GPU_STEP_MODES, GPU_STORE_OPS, GPU_TEXTURE_FORMATS,
   GPU_TOPOLOGIES, GPU_VERTEX_FORMATS,
 } from "./abi.js";
 import { GpuStreamError, ShaderError } from "./errors.js";
 import { GpuChecker } from "./gpucheck.js";
 import { BIND_GROUP, BUFFER, LAYOUT, PIPELINE, SAMPLER, SHADER, TEXTURE, key, unkey } from "./gpuresources.js";
-import { CODE } from "./gpustream.js";
+import { CODE, GpuRun } from "./gpustream.js";
 import { boundLoops } from "./wgslloops.js";
 
 const BLENDS = {
@@ -58,6 +58,11 @@ export class GpuReplay {
     /** @type {GPUCommandBuffer | null} */ this.pending = null; // the frame's last passes, for submitWith
     /** @type {Error | null} */ this.failed = null; // what WebGPU rejected, thrown by the next run()
     this.epoch = 0; // counts clear(): a rejection of resources dropped since is not the game's now
+    // A run's bind groups by handle, valid where `groupMark` holds the number of the run (`runs`):
+    // a run switching among a few groups finds each in the Map once, then by index
+    /** @type {Array<GPUBindGroup | undefined>} */ this.groupOf = new Array(GPU_LIMITS.MAX_HANDLE + 1).fill(undefined);
+    this.groupMark = new Uint32Array(GPU_LIMITS.MAX_HANDLE + 1);
+    this.runs = 0;
   }
 
   /** Check, then replay one frame's commands (a GpuStream); true when a pass drew into the frame's target. */
@@ -113,7 +118,8 @@ export class GpuReplay {
     for (let i = 0, n = stream.length; i < n; i++) {
       const cmd = commands[i];
       if (typeof cmd !== "number") {
-        this.command(stream, cmd);
+        if (cmd instanceof GpuRun) this.replayRun(stream, cmd);
+        else this.command(stream, cmd);
         continue;
       }
       const w = cmd >> 2;
@@ -142,6 +148,47 @@ export class GpuReplay {
     }
   }
 
+  /** Replay run `run` (checked: its commands are SET_BIND_GROUP, DRAW, DRAW_INDEXED in a render
+   *  pass) a block at a time, straight from the list's words. */
+  replayRun(stream, run) {
+    const rp = /** @type {GPURenderPassEncoder} */ (this.pass);
+    const b = stream.bits;
+    const ints = stream.ints;
+    const stride = run.words;
+    const slots = run.codes.length;
+    const records = run.offsets.map((o) => o + 4); // each command's record, in words from its block's start
+    const end = (run.at >> 2) + run.rows * stride;
+    const groupOf = this.groupOf;
+    const marks = this.groupMark;
+    const mark = ++this.runs; // past 2^32 runs no mark matches: every group is taken from the Map
+    const group = (h) => { // a checked handle: at most MAX_HANDLE
+      if (marks[h] !== mark) {
+        groupOf[h] = this.objects.get(key(BIND_GROUP, h));
+        marks[h] = mark;
+      }
+      return groupOf[h];
+    };
+    if (slots === 2 && run.codes[0] === CODE.SET_BIND_GROUP && run.codes[1] === CODE.DRAW) { // a bind group and a draw per object
+      const g = records[0];
+      const d = records[1];
+      for (let w = run.at >> 2; w < end; w += stride) {
+        rp.setBindGroup(b[w + g], group(b[w + g + 1]));
+        rp.draw(b[w + d], b[w + d + 1], b[w + d + 2], b[w + d + 3]);
+      }
+      return;
+    }
+    for (let w = run.at >> 2; w < end; w += stride) {
+      for (let s = 0; s < slots; s++) {
+        const f = w + records[s];
+        switch (run.codes[s]) {
+          case CODE.SET_BIND_GROUP: rp.setBindGroup(b[f], group(b[f + 1])); break;
+          case CODE.DRAW: rp.draw(b[f], b[f + 1], b[f + 2], b[f + 3]); break;
+          default: rp.drawIndexed(b[f], b[f + 1], b[f + 2], ints[f + 3], b[f + 4]); // DRAW_INDEXED
+        }
+      }
+    }
+  }
+
   submit() {
     if (this.encoder !== null) {
       this.device.queue.submit([this.encoder.finish()]);
@@ -157,6 +204,7 @@ export class GpuReplay {
       else if (kind === TEXTURE) obj.texture.destroy();
     }
     this.objects.clear();
+    this.groupOf.fill(undefined); // holds no dropped group
     this.checker.reset();
     this.epoch++;
   }

@@ -5,7 +5,9 @@
 // `count` is 1 (or the number of draws of a batched draw) and `arg` bytes of tail follow the
 // records, padded to 4. A pass command with one record and no tail (the hot path: a draw and its
 // state per object drawn) is kept as its byte offset alone, a number, and read in place; any other
-// command is decoded into a GpuCommand. What commands refer to is checked by gpucheck.js.
+// command is decoded into a GpuCommand. A block of such commands drawing one object
+// (SET_BIND_GROUP then DRAW or DRAW_INDEXED) repeated is taken whole as a GpuRun (layerw/gfx/gpurun.py's
+// PassRun), checked column by column and replayed in one loop. What commands refer to is checked by gpucheck.js.
 
 import { GPU_LIMITS, GPU_OPS, GPU_STRUCTS, STRUCTS } from "./abi.js";
 import { GpuStreamError } from "./errors.js";
@@ -28,6 +30,11 @@ export const PASS_SIZE = Object.freeze(Object.fromEntries(PASS_OPS.map((n) => [C
 // frozen object's integer keys are a dictionary lookup in V8, this is an indexed load.
 const FAST_SIZE = new Uint16Array(Math.max(...Object.values(CODE)) + 1);
 for (const n of PASS_OPS) FAST_SIZE[CODE[n]] = PASS_SIZE[CODE[n]];
+// 1 for the ops a run's block may hold (as layerw/gfx/gpurun.py's RUN_OPS), by op code
+const RUN_OP = new Uint8Array(FAST_SIZE.length);
+for (const n of ["SET_BIND_GROUP", "DRAW", "DRAW_INDEXED"]) RUN_OP[CODE[n]] = 1;
+export const MAX_BLOCK = 4; // commands per block
+export const MIN_REPEATS = 8; // fewer repeats are taken one command at a time
 
 /** Round `n` up to a multiple of 4, in exact arithmetic (`n` may be any u32). */
 export function pad4(n) { return n + ((4 - (n % 4)) % 4); }
@@ -88,6 +95,29 @@ export class GpuCommand {
   }
 }
 
+/** `rows` repeats of one block of pass commands (each with one record and no tail) from byte `at`
+ *  on: the block holds the ops `codes`, the header of op `codes[i]` at word `offsets[i]` of a block
+ *  of `words` words. Read in place, like the numbers of single pass commands. */
+export class GpuRun {
+  /** @param {number} at @param {number[]} codes @param {number[]} offsets @param {number} words @param {number} rows */
+  constructor(at, codes, offsets, words, rows) {
+    this.at = at;
+    this.codes = codes;
+    this.offsets = offsets;
+    this.words = words;
+    this.rows = rows;
+  }
+
+  /** How many commands the run holds. */
+  get length() { return this.rows * this.codes.length; }
+
+  /** The byte after the run. */
+  get end() { return this.at + 4 * this.rows * this.words; }
+
+  /** The byte offset of the command of slot `slot` in repeat `row` (a single pass command's number). */
+  commandAt(row, slot) { return this.at + 4 * (row * this.words + this.offsets[slot]); }
+}
+
 function fail(at, op, what) { return new GpuStreamError(`GPU ${op.name} at byte ${at}: ${what}`); }
 
 /** A frame's GPU commands in order: numbers (the byte offset of a one-record pass command) and
@@ -96,9 +126,10 @@ function fail(at, op, what) { return new GpuStreamError(`GPU ${op.name} at byte 
  *  in place, so a frame of thousands of draws allocates nothing to hold them. */
 export class GpuStream {
   constructor() {
-    /** @type {Array<number | GpuCommand>} */
+    /** @type {Array<number | GpuCommand | GpuRun>} */
     this.commands = [];
     this.count = 0; // how many of `commands` are this frame's
+    this.scanned = 0; // no run starts before this byte (a look for one stopped here): parsing stays linear
     this.bits = new Uint32Array(0);
     this.ints = new Int32Array(0);
     this.floats = new Float32Array(0);
@@ -110,6 +141,7 @@ export class GpuStream {
   /** Start a frame over the (4-byte aligned) list `bytes`. */
   reset(bytes, bits, floats) {
     this.count = 0;
+    this.scanned = 0;
     this.bytes = bytes;
     this.bits = bits;
     this.floats = floats;
@@ -127,22 +159,29 @@ export class GpuStream {
 
   /** Take the GPU command whose header is at byte `at` (`end`: the list's length); returns its size.
    *  A pass command with one record takes the run of such commands after it too (the bytes of all):
-   *  a frame's draws and their state, taken here in one loop rather than one call per command. */
+   *  a frame's draws and their state, taken here in one loop rather than one call per command, and
+   *  repeated blocks of them as GpuRuns. */
   add(at, code, count, arg, end) {
-    const fast = code < FAST_SIZE.length ? FAST_SIZE[code] : 0;
+    let fast = code < FAST_SIZE.length ? FAST_SIZE[code] : 0;
     if (fast !== 0 && count === 1 && arg === 0 && at + fast <= end) {
       const commands = this.commands;
       const b = this.bits;
       let n = this.count;
-      commands[n++] = at;
-      let next = at + fast;
-      while (next + HEADER <= end) { // the same test as above, on the commands that follow
+      let next = at;
+      for (;;) {
+        const run = RUN_OP[code] === 1 && next >= this.scanned ? this.findRun(next, end) : null;
+        if (run === null) {
+          commands[n++] = next;
+          next += fast;
+        } else {
+          commands[n++] = run;
+          next = run.end;
+        }
+        if (next + HEADER > end) break; // the same test as above, on the commands that follow
         const h = next >> 2;
-        const c = b[h];
-        const size = c < FAST_SIZE.length ? FAST_SIZE[c] : 0;
-        if (size === 0 || b[h + 1] !== 1 || b[h + 2] !== 0 || next + size > end) break;
-        commands[n++] = next;
-        next += size;
+        code = b[h];
+        fast = code < FAST_SIZE.length ? FAST_SIZE[code] : 0;
+        if (fast === 0 || b[h + 1] !== 1 || b[h + 2] !== 0 || next + fast > end) break;
       }
       this.count = n;
       return next - at;
@@ -155,6 +194,47 @@ export class GpuStream {
     this.commands[this.count] = this.parseCommand(at, op, count, arg);
     this.count += 1;
     return HEADER + size;
+  }
+
+  /** The run of blocks starting at byte `at` (a run op's header), or null, having set `scanned` to
+   *  where this look stopped (a later look starts past it, so no byte is looked at twice). */
+  findRun(at, end) {
+    const b = this.bits;
+    /** @type {number[]} */ const codes = [];
+    /** @type {number[]} */ const offsets = [];
+    let words = 0;
+    let p = at;
+    for (;;) {
+      const h = p >> 2;
+      const code = p + HEADER <= end ? b[h] : 0;
+      if (code >= RUN_OP.length || RUN_OP[code] === 0 || b[h + 1] !== 1 || b[h + 2] !== 0) {
+        this.scanned = p;
+        return null;
+      }
+      if (codes.length && code === codes[0]) break;
+      if (codes.length === MAX_BLOCK) {
+        this.scanned = p;
+        return null;
+      }
+      codes.push(code);
+      offsets.push(words);
+      words += FAST_SIZE[code] >> 2;
+      p = at + 4 * words;
+    }
+    const total = Math.floor((end - at) / (4 * words));
+    const first = at >> 2;
+    let rows = 0;
+    scan: for (let w = first; rows < total; rows++, w += words) {
+      for (let s = 0; s < codes.length; s++) {
+        const h = w + offsets[s];
+        if (b[h] !== codes[s] || b[h + 1] !== 1 || b[h + 2] !== 0) break scan;
+      }
+    }
+    if (rows < MIN_REPEATS) {
+      this.scanned = Math.max(p, at + 4 * rows * words);
+      return null;
+    }
+    return new GpuRun(at, codes, offsets, words, rows);
   }
 
   parseCommand(at, op, count, arg) {

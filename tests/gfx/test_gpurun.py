@@ -17,7 +17,7 @@ from layerw.gfx.gpustream import CODE
 from layerw.gfx.gpuwriter import GpuWriter
 from layerw.gfx.renderer import WgpuRenderer
 from tests.gfx.gpucases import RUNS, blocks, prelude
-from tests.gfx.gpuscenes import BUFFER, SAMPLER, TEXTURE, H, U, W, declare_textured
+from tests.gfx.gpuscenes import BUFFER, SAMPLER, TEXTURE, H, T, U, W, declare_textured
 
 SET_BIND_GROUP, DRAW = CODE["SET_BIND_GROUP"], CODE["DRAW"]
 
@@ -98,35 +98,41 @@ def test_a_run_counts_its_draws_toward_the_frame_limit() -> None:
     assert as_run == as_single and "limit of 65536 draws" in as_run[0]
 
 
+def tinted_quads(broken: bool, size: tuple[int, int] = (W, H)) -> bytes:
+    """Quads in two tints, each drawn first by a different block (depth keeps the first): blocks
+    repeated (a run), or broken into single commands by a SET_PIPELINE every third; ``size``: the frame's."""
+    w = GpuWriter()
+    declare_textured(w)
+    if size != (W, H):  # the depth texture, made again at the frame's size
+        w.destroy(abi.GPU_KINDS["TEXTURE"], 2)
+        w.texture(2, *size, "depth24plus", T["RENDER_ATTACHMENT"])
+    w.buffer(8, 256, U["UNIFORM"] | U["COPY_DST"])
+    w.write_buffer(8, 0, np.array([0.5, 1, 1, 1], np.float32).tobytes())
+    w.bind_group(2, [(0, BUFFER, 8, 0, 0), (1, TEXTURE, 1, 0, 0), (2, SAMPLER, 1, 0, 0)], layout=1)
+    w.write_buffer(4, 0, np.array([[-0.3, 0, 0.5], [0, 0, 0.4], [0.3, 0, 0.3]], np.float32).tobytes())
+
+    def block(w: GpuWriter, i: int) -> None:
+        w.set_bind_group(0, 1 + i % 2)
+        w.draw(4, 1, 0, i % 3)
+        if broken and i % 3 == 2:
+            w.set_pipeline(2)
+    blocks(block, 30)(w)
+    return w.getvalue()
+
+
 def test_a_run_draws_the_pixels_of_its_single_commands() -> None:
     """Quads in two tints, each drawn first by a different block (depth keeps the first): the run's
     replay and the same blocks broken into single commands (a SET_PIPELINE every third) agree."""
-    def frame(broken: bool) -> bytes:
-        w = GpuWriter()
-        declare_textured(w)
-        w.buffer(8, 256, U["UNIFORM"] | U["COPY_DST"])
-        w.write_buffer(8, 0, np.array([0.5, 1, 1, 1], np.float32).tobytes())
-        w.bind_group(2, [(0, BUFFER, 8, 0, 0), (1, TEXTURE, 1, 0, 0), (2, SAMPLER, 1, 0, 0)], layout=1)
-        w.write_buffer(4, 0, np.array([[-0.3, 0, 0.5], [0, 0, 0.4], [0.3, 0, 0.3]], np.float32).tobytes())
-
-        def block(w: GpuWriter, i: int) -> None:
-            w.set_bind_group(0, 1 + i % 2)
-            w.draw(4, 1, 0, i % 3)
-            if broken and i % 3 == 2:
-                w.set_pipeline(2)
-        blocks(block, 30)(w)
-        return w.getvalue()
-
-    assert any(isinstance(c, PassRun) for c in parse(frame(False)).gpu)
-    assert not any(isinstance(c, PassRun) for c in parse(frame(True)).gpu)
+    assert any(isinstance(c, PassRun) for c in parse(tinted_quads(False)).gpu)
+    assert not any(isinstance(c, PassRun) for c in parse(tinted_quads(True)).gpu)
     try:
         renderer = WgpuRenderer(W, H)
     except RenderError as e:
         pytest.skip(str(e))
     with renderer:
-        renderer.draw(frame(False))
+        renderer.draw(tinted_quads(False))
         as_run = renderer.read_pixels()
-        renderer.draw(frame(True))
+        renderer.draw(tinted_quads(True))
         as_single = renderer.read_pixels()
     assert np.array_equal(as_run, as_single)
     reds = {int(v) for v in as_run[H // 2, :, 0]}

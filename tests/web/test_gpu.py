@@ -25,6 +25,7 @@ from layerw.gfx.renderer import WgpuRenderer
 from layerw.runtime.engine import Engine
 from tests.conftest import GAMES
 from tests.gfx.gpuscenes import H, W, compute_then_show, filled_cells
+from tests.gfx.test_gpurun import tinted_quads
 from tests.web.conftest import PlayPage, StaticServer, served_build
 from tests.web.recordings import native_frame
 from tests.web.test_renderer import MAX_DIFFERING, PIXEL_TOLERANCE, differing, native_renderer
@@ -94,13 +95,10 @@ def test_cubes_on_webgpu_match_native_within_one_percent(cubes_frames: CubesFram
     assert fraction <= MAX_DIFFERING, f"{fraction:.2%} of pixels differ; frames in {tmp_path}"
 
 
-def test_a_compute_pass_fills_the_same_words_in_chromium_as_natively(
-        published: Callable[[str], str], server: StaticServer, webgpu_browser: Any) -> None:
-    """A compute pass writes hashed words into a storage buffer and a render pass shows one per pixel
-    (tests/gfx/gpuscenes.py): integers end to end, so Chromium's pixels equal native wgpu's exactly."""
-    w = GpuWriter()
-    w.gpu_reset()
-    compute_then_show(w)
+def webgpu_pixels(published: Callable[[str], str], server: StaticServer, webgpu_browser: Any,
+                  lists: list[bytes]) -> list[np.ndarray]:
+    """Each command list of ``lists`` drawn in turn by a stopped page's WebGPU renderer (320x240):
+    its pixels after each."""
     ctx = webgpu_browser.new_context(viewport={"width": 800, "height": 600})
     try:
         page = PlayPage(ctx.new_page(), server)
@@ -109,16 +107,40 @@ def test_a_compute_pass_fills_the_same_words_in_chromium_as_natively(
             pytest.skip("Chromium gives no WebGPU adapter here, so the WebGPU renderer cannot run")
         page.open(published("cubes"), ticks=1, fast=True, renderer="webgpu", worker=0)  # a stopped page's WebGPU renderer
         page.wait_stopped()
-        page.page.evaluate("(b64) => window.layerw.client().renderer.draw(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)))",
-                           base64.b64encode(w.getvalue()).decode())
-        browser = page.pixels(320, 240)[:H, :W]
+        out = []
+        draw = "(b64) => window.layerw.client().renderer.draw(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)))"
+        for data in lists:
+            page.page.evaluate(draw, base64.b64encode(data).decode())
+            out.append(page.pixels(320, 240))
+        return out
     finally:
         ctx.close()
+
+
+def test_a_compute_pass_fills_the_same_words_in_chromium_as_natively(
+        published: Callable[[str], str], server: StaticServer, webgpu_browser: Any) -> None:
+    """A compute pass writes hashed words into a storage buffer and a render pass shows one per pixel
+    (tests/gfx/gpuscenes.py): integers end to end, so Chromium's pixels equal native wgpu's exactly."""
+    w = GpuWriter()
+    w.gpu_reset()
+    compute_then_show(w)
+    browser = webgpu_pixels(published, server, webgpu_browser, [w.getvalue()])[0][:H, :W]
     native = WgpuRenderer(320, 240)
     with native:
         native.draw(w.getvalue())
         assert np.array_equal(native.read_pixels()[:H, :W], filled_cells())
     assert np.array_equal(browser, filled_cells())
+
+
+def test_a_run_of_blocks_draws_in_chromium_the_pixels_of_its_single_commands(
+        published: Callable[[str], str], server: StaticServer, webgpu_browser: Any) -> None:
+    """Quads in two tints drawn by repeated blocks (tests/gfx/test_gpurun.py's frame): replayed as a
+    GpuRun, and broken into single commands (a SET_PIPELINE every third block), on WebGPU, the same pixels."""
+    frames = [tinted_quads(broken, (320, 240)) for broken in (False, True)]
+    as_run, as_single = webgpu_pixels(published, server, webgpu_browser, frames)
+    assert np.array_equal(as_run, as_single)
+    reds = {int(v) for v in as_run[as_run.shape[0] // 2, :, 0]}
+    assert {255, 127} <= reds or {255, 128} <= reds  # both tints show (full red, half red)
 
 
 def test_without_webgpu_a_gpu_game_says_so_and_2d_games_run(store_server: Any, built: Callable[[Path], Path],

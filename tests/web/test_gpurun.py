@@ -1,0 +1,80 @@
+"""Runs of repeated pass-command blocks in the browser client (gpustream.js GpuRun, run in node): found
+where the native parser finds a PassRun (and nowhere else), and checked column by column with the
+verdicts and messages of the same commands checked one at a time, and of the native checker."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from layerw import abi
+from layerw.gfx.gpurun import MIN_REPEATS
+from layerw.gfx.gpustream import CODE
+from layerw.gfx.gpuwriter import GpuWriter
+from tests.gfx.gpucases import RUNS, blocks, outcome, prelude
+from tests.gfx.gpuscenes import H, W
+from tests.gfx.test_gpurun import quads, written
+from tests.web.test_gpucheck import node
+
+RUNNER = Path(__file__).with_name("gpurun_cases.mjs")
+SET_BIND_GROUP, DRAW = CODE["SET_BIND_GROUP"], CODE["DRAW"]
+
+
+def over_the_draw_limit(w: GpuWriter) -> None:
+    """Two runs whose draws together pass the frame's limit (the first run alone does not)."""
+    for _ in range(2):
+        blocks(quads, abi.GPU_MAX_DRAWS // 2 + 1)(w)
+
+
+BODIES: dict[str, Callable[[GpuWriter], object]] = {
+    **{name: body for name, (body, _) in RUNS.items()}, "valid": blocks(quads),
+    "index changes": blocks(lambda w, i: (w.set_bind_group(i % 2, 1), w.draw(4, 1, 0, i % 3))),
+    "over the draw limit": over_the_draw_limit}
+
+
+def in_node(cases: dict[str, tuple[bytes, ...]], tmp_path: Path, split: bool = False) -> dict[str, dict[str, object]]:
+    path = tmp_path / "runs.json"
+    path.write_text(json.dumps([{"name": name, "frames": [base64.b64encode(f).decode() for f in frames], "split": split}
+                                for name, frames in cases.items()]))
+    done = subprocess.run([node(), str(RUNNER), str(path), str(W), str(H)], capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    return {r["name"]: r for r in json.loads(done.stdout)}
+
+
+def test_repeated_blocks_parse_as_one_run(tmp_path: Path) -> None:
+    def broken(w: GpuWriter, i: int) -> None:  # every third block sets the pipeline again: no run of 8
+        quads(w, i)
+        if i % 3 == 2:
+            w.set_pipeline(2)
+    found = in_node({"run": (written(blocks(quads)),), "short": (written(blocks(quads, MIN_REPEATS - 1)),),
+                     "broken": (written(blocks(broken, 60)),),
+                     "batched": (written(blocks(lambda w, i: (w.set_bind_group(0, 1), w.draw(4), w.draw(4)))),)}, tmp_path)
+    entries = found["run"]["entries"]
+    assert isinstance(entries, list) and len(entries) == 5  # BEGIN_PASS, SET_PIPELINE, SET_VERTEX_BUFFER, the run, END_PASS
+    assert entries[3] == ["run", [SET_BIND_GROUP, DRAW], 20]
+    for name, single in (("short", 4 + 2 * (MIN_REPEATS - 1)), ("broken", 4 + 2 * 60 + 20), ("batched", 4 + 2 * 20)):
+        entries = found[name]["entries"]
+        assert isinstance(entries, list) and len(entries) == single and all(e[0] == "one" for e in entries), name
+
+
+@pytest.mark.parametrize("name", list(BODIES))
+def test_runs_check_as_their_single_commands_and_as_natively(name: str, tmp_path: Path) -> None:
+    frames = (prelude(), written(BODIES[name]))
+    as_run, as_single = in_node({name: frames}, tmp_path)[name], in_node({name: frames}, tmp_path, split=True)[name]
+    entries = as_run["entries"]
+    assert isinstance(entries, list) and any(e[0] == "run" for e in entries)
+    native = outcome(frames)
+    for js in (as_run, as_single):
+        assert (js["error"], js["message"], js["drew"]) == (native["error"], native["message"], native["drew"])
+    if name in RUNS:
+        assert RUNS[name][1] in str(as_run["message"]) and "GPU command" in str(as_run["message"])
+    elif name == "over the draw limit":
+        assert "limit of 65536 draws" in str(as_run["message"])
+    else:
+        assert as_run["error"] is None and as_run["drew"] is True
