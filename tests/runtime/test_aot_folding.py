@@ -81,39 +81,3 @@ def test_folded_access_ends_as_on_wasmtime(name: str, tmp_path: Path, engine: En
     assert outcome(aot_compiler, b, engine) == expected
     runs = not name.startswith(("past", "wraps past", "across"))
     assert (expected[0] == "ran") == runs, expected
-
-
-def probed(x: int, ks: tuple[int, ...], op: str = "f32.load") -> str:
-    """Loads at ``x + k`` for each k, dropped: one folded run whose loads are plain, kept by its probes."""
-    return f"(local.set $x (i32.const {x})) " + " ".join(
-        f"(drop ({op} (i32.add (local.get $x) (i32.const {k}))))" for k in ks)
-
-
-# a run's plain loads trap (or not) as wasm's do: its probes cover its first and last byte, and a
-# later run of the same local past a forward branch is covered by them
-PROBED = {
-    "dropped loads in bounds": probed(0xFFE0, (0, 4, 0x1C)),
-    "dropped loads across the memory's end": probed(0xFFE0, (0, 8, 0x20)),
-    "last load across the memory's end": probed(0xFFF0, (4, 0xE), "i32.load"),
-    "loads that wrap, one past the memory": probed(-8, (8, 0x10008)),
-    "loads that wrap, in bounds": probed(-8, (8, 0x10004)),
-    "covered past a branch": f"{probed(0xFF00, (0, 0x1C))} (block (br_if 0 (i32.const 1))) "
-                             f"(i32.store (i32.const {OUT}) (i32.load (i32.add (local.get $x) (i32.const 8))))",
-    "two loads that wrap": f"{probed(-8, (8, 0x10))} (i32.store (i32.const {OUT}) "
-                           "(i32.load (i32.add (local.get $x) (i32.const 12))))",
-}
-
-
-def test_a_run_of_loads_is_probed(tmp_path: Path) -> None:
-    out = translation.fold(translation.rewrite(wasm2c(tmp_path, tick(PROBED["dropped loads in bounds"]))))
-    assert out.count("lw_probe(lw_folded_base, (u64)(var_x) + 0ull);") == 1
-    assert out.count("lw_probe(lw_folded_base, (u64)(var_x) + 28ull);") == 1  # the f32 ending at byte 31
-    assert out.count("= lw_f32_load(lw_folded_base, ") == 3
-
-
-@pytest.mark.parametrize("name", list(PROBED))
-def test_probed_run_ends_as_on_wasmtime(name: str, tmp_path: Path, engine: Engine, aot_compiler: AotCompiler) -> None:
-    b = bundle(tmp_path, tick(PROBED[name]), memory_mb=4, tick_ms=1000)
-    expected = outcome(Game, b, engine)
-    assert outcome(aot_compiler, b, engine) == expected
-    assert (expected[0] == "ran") == ("across" not in name and "past the memory" not in name), expected

