@@ -16,6 +16,7 @@ from layerw import abi
 from layerw.bundle import Bundle
 from layerw.errors import GameCrashed, GameError, GameExited, GameOutOfMemory, GameTimedOut, UnsupportedTier
 from layerw.runtime import Tier, open_game
+from layerw.runtime.aot import translation
 from layerw.runtime.aot.aotgame import AotGame
 from layerw.runtime.aot.compiler import AotCompiler
 from layerw.runtime.engine import Engine
@@ -197,6 +198,18 @@ def test_second_start_hits_the_cache(tmp_path: Path, engine: Engine, caplog: pyt
     with caplog.at_level(logging.INFO, logger="layerw.aot"):
         AotGame(b, engine, compiler).close()
     assert not [r for r in caplog.records if "compil" in r.getMessage()]
+
+
+
+def test_a_changed_translation_misses_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the translation's rewrites are code, not only the patterns in its FINGERPRINT: any change recompiles
+    b = bundle(tmp_path / "game", contract_wat(tick="(nop)"), **LIMITS)
+    AotCompiler(cache=tmp_path / "cache").module(b.module, "hostile")
+    assert AotCompiler(cache=tmp_path / "cache").is_cached(b.module)
+    changed = tmp_path / "translation.py"
+    changed.write_bytes(Path(translation.__file__).read_bytes() + b"# changed\n")
+    monkeypatch.setattr(translation, "__file__", str(changed))
+    assert not AotCompiler(cache=tmp_path / "cache").is_cached(b.module)
 
 
 def test_deadline_in_a_forked_child(tmp_path: Path, engine: Engine, aot_compiler: AotCompiler) -> None:

