@@ -67,7 +67,8 @@ def held_blip_taps(page: PlayPage) -> Any:
 
 
 def test_worklet_plays_the_hashed_mix(sound_src: str, play_page: Callable[..., PlayPage]) -> None:
-    taps = held_blip_taps(play_page().open(sound_src, ticks=150, renderer="webgl2", audiotap=True, latency=1000))
+    # latency 2000: the most backlog a page allows (a loaded machine may starve the worklet for a second)
+    taps = held_blip_taps(play_page().open(sound_src, ticks=150, renderer="webgl2", audiotap=True, latency=2000))
     s = taps["stats"]
     assert s["mode"] == "messages" and s["state"] == "running" and s["dropped"] == 0
     played_equals_mix(taps, 150 * abi.SAMPLE_RATE // 60)
@@ -152,7 +153,7 @@ def test_hidden_tab_drops_its_backlog(sound_src: str, play_page: Callable[..., P
 
 
 def test_served_page_plays_through_a_shared_ring(store_server: Any, play_page: Callable[..., PlayPage]) -> None:
-    page = play_page().goto(f"{store_server.url}/play/pong?audiotap&latency=1000&ticks=120")
+    page = play_page().goto(f"{store_server.url}/play/pong?audiotap&latency=2000&ticks=120")
     page.wait_running()
     page.page.click("#game")  # a gesture at once: headless Chromium under load may hold the context back until one (playing)
     page.wait_stopped()

@@ -242,7 +242,7 @@ def test_an_asset_the_source_cannot_read_fails_the_worker_s_game_as_the_page_s(
 def test_the_page_s_speaker_plays_the_worker_s_mix(server: StaticServer, play_page: Callable[..., PlayPage],
                                                    tmp_path_factory: pytest.TempPathFactory) -> None:
     src = server.add_game(build_game(tmp_path_factory.mktemp("worker-speaker")), "worker-speaker")
-    taps = held_blip_taps(play_page().open(src, ticks=150, renderer="webgl2", audiotap=True, latency=1000, worker=1))
+    taps = held_blip_taps(play_page().open(src, ticks=150, renderer="webgl2", audiotap=True, latency=2000, worker=1))
     assert taps["stats"]["dropped"] == 0
     played_equals_mix(taps, 150 * abi.SAMPLE_RATE // 60)  # what the page played hashes to the worker's audio hash
 
