@@ -16,6 +16,7 @@
 //                               saves): the names of its slots ([] without saves)
 //   slot {name}                 {version, data} of one save slot as stored, or null
 
+import { sha256 } from "./delta.js";
 import { LayerWError } from "./errors.js";
 
 export const PROBES = ["stateHash", "audioHash", "readPixels", "lastInput", "tick", "kind", "traces", "memory",
@@ -45,8 +46,7 @@ export async function probe({ game, renderer, loop, online = null }, what, args)
   }
   if (what === "snapshotInfo") {
     const snap = game.snapshot();
-    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", snap.memory));
-    return { tick: snap.tick, pages: snap.pages, sha256: Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("") };
+    return { tick: snap.tick, pages: snap.pages, sha256: await sha256(snap.memory) };
   }
   if (what === "reported") return loop && loop.reported ? loop.reported.map(([t, h]) => [t, h]) : [];
   if (what === "saved") {
