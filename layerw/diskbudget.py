@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import threading
 from pathlib import Path
 
@@ -90,6 +91,25 @@ class DiskBudget:
         """Bytes in the cache, as this process counts them."""
         with self._lock:
             return self._counted()
+
+    def write(self, path: Path, data: bytes) -> None:
+        """Write ``data`` to the cache file ``path`` whole (a temporary file renamed over it, so a
+        reader never sees part of one) and count it; OSError, with nothing written, where the folder
+        cannot take it (a cache that cannot be written only costs its caller the work again)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            replaced = path.stat().st_size
+        except FileNotFoundError:
+            replaced = 0
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        except OSError:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        self.added(len(data), replaced)
 
     def added(self, size: int, replaced: int = 0) -> None:
         """A file of ``size`` bytes was written (over one of ``replaced`` bytes); trims when the

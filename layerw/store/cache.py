@@ -13,8 +13,6 @@ recently used first (``layerw.diskbudget``).
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 
 from layerw.diskbudget import DiskBudget, cache_root, max_bytes_from_env
@@ -40,18 +38,9 @@ class ChunkCache:
 
     def _write(self, path: Path, data: bytes) -> None:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+            self.budget.write(path, data)
         except OSError:
             return  # a cache that cannot be written only costs a download next time
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
-        except OSError:
-            Path(tmp).unlink(missing_ok=True)
-            return
-        self.budget.added(len(data))
 
     def chunk(self, id_: str) -> bytes | None:
         return self._read(self.root / chunk_key(id_), id_)

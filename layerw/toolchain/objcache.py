@@ -18,10 +18,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
 import struct
-import tempfile
 import time
 from collections.abc import Callable
 from importlib import metadata
@@ -123,19 +121,7 @@ class ObjectCache:
     def _write(self, path: Path, head: dict[str, object], obj: bytes) -> None:
         """Keep an entry; a cache folder that cannot be written only costs a compile next time."""
         encoded = json.dumps(head).encode()
-        data = HEAD.pack(len(encoded)) + encoded + obj
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            replaced = path.stat().st_size if path.exists() else 0
-            with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".tmp-", delete=False) as f:
-                f.write(data)
+            self.budget.write(path, HEAD.pack(len(encoded)) + encoded + obj)
         except OSError as e:
             log.warning("cannot keep %s's object in the cache (%s): it compiles again next time", head.get("source"), e)
-            return
-        try:
-            os.replace(f.name, path)
-        except OSError as e:
-            Path(f.name).unlink(missing_ok=True)
-            log.warning("cannot keep %s's object in the cache (%s): it compiles again next time", head.get("source"), e)
-            return
-        self.budget.added(len(data), replaced)
