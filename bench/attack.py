@@ -50,6 +50,7 @@ from tests.server_thread import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 ATTACKER = "127.0.0.66"
+BANNED = "no handshake (banned: SYN dropped)"  # what a connect that outlives the attack means (bans.py)
 LATE_GOAL_MS, JOIN_FACTOR, RSS_SLACK = 5.0, 2.0, 0.10
 FAIR_CONNECTIONS = ConnectionLimits().max_connections_per_address
 FAIR_ROOMS, FAIR_SEATS = Limits().rooms_per_address, SEATS  # one address: the server's own room share, one room's seats
@@ -137,7 +138,11 @@ class Attack:
             if on_message is not None:
                 on_message(conn, data)
         try:
-            conn = await LoadClient.connect(f"ws://127.0.0.1:{self.port}/rooms/pong/{room}", seen, ATTACKER)
+            conn = await asyncio.wait_for(LoadClient.connect(f"ws://127.0.0.1:{self.port}/rooms/pong/{room}", seen, ATTACKER),
+                                          max(0.05, self.left()))
+        except TimeoutError:
+            self.tally.closed(BANNED)
+            return None
         except Exception as e:
             self.tally.closed(_refusal(e))
             return None
@@ -161,9 +166,13 @@ class Attack:
     async def raw(self, request: bytes) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
         self.tally.opened()
         try:
-            reader, writer = await asyncio.open_connection("127.0.0.1", self.port, local_addr=(ATTACKER, 0))
+            reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", self.port, local_addr=(ATTACKER, 0)),
+                                                    max(0.05, self.left()))
             writer.write(request)
             return reader, writer
+        except TimeoutError:
+            self.tally.closed(BANNED)
+            return None
         except OSError as e:
             self.tally.closed(type(e).__name__)
             return None
@@ -381,9 +390,23 @@ def attacker(name: str, port: int, seconds: float, pipe: Connection) -> None:
         pipe.close()
 
 
+def wait_unbanned(port: int) -> None:
+    """Wait until a connection from ATTACKER completes its handshake again: a ban an earlier class earned
+    (``layerw/server/bans.py``) has lifted."""
+    deadline = time.monotonic() + ConnectionLimits().ban_s + 10
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.3, source_address=(ATTACKER, 0)):
+                return
+        except TimeoutError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{ATTACKER} is still banned {ConnectionLimits().ban_s + 10:g} s on") from None
+
+
 async def measure(name: str, port: int, pid: int, seconds: float, settle: float, rooms: int,
                   baseline_join: float) -> dict[str, object]:
     url = f"http://127.0.0.1:{port}"
+    await asyncio.to_thread(wait_unbanned, port)  # each class starts as a new offender
     await asyncio.sleep(3.0)  # the legitimate rooms' last 180 ticks with no attack: this class's control
     control = await asyncio.to_thread(legit_p99_ms, url, rooms)
     before = rss_bytes(pid)

@@ -31,8 +31,10 @@ def running(app: Any, port: int | None = None, limits: ConnectionLimits | None =
     """Run ``app`` on 127.0.0.1 (``limits``, by default ``TEST_LIMITS``, and uvicorn ``options`` as ``run.config`` takes them);
     yields the started server (its config's ``connections`` is the table a test may wait on)."""
     port = port or free_port()
-    server = uvicorn.Server(run.config(app, "127.0.0.1", port, limits or TEST_LIMITS, **options))
-    thread = threading.Thread(target=server.run, daemon=True)
+    config = run.config(app, "127.0.0.1", port, limits or TEST_LIMITS, **options)
+    server = uvicorn.Server(config)
+    sockets = run.listen(config)  # bound as ``layerw serve`` binds it: with its ban filter
+    thread = threading.Thread(target=server.run, kwargs={"sockets": sockets or None}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
@@ -44,6 +46,8 @@ def running(app: Any, port: int | None = None, limits: ConnectionLimits | None =
     finally:
         server.should_exit = True
         thread.join(20)
+        for sock in sockets:
+            sock.close()
 
 
 @contextmanager

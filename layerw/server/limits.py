@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import uvicorn
 from uvicorn.middleware.proxy_headers import _TrustedHosts
 
+from layerw.server.bans import Bans
 from layerw.session.allowance import Allowance
 from layerw.session.protocol import MAX_CLIENT_MESSAGE
 
@@ -88,6 +89,17 @@ class ConnectionLimits:
     write_stall_s: float = 30.0
     """Seconds a connection's writes may stay above the high-water mark before it is dropped: a peer
     that stopped reading holds its buffers no longer."""
+    refusals_per_second: float = 20.0
+    """Connections from one address that may be refused per second, sustained (a token bucket): an
+    address past it is banned (``bans.py``). Protects the event loop from a flood that is all
+    refusals, each still an accept, a 503 and a close."""
+    refusal_burst: int = 200
+    """Refusals one address may meet at once above the rate (a page reloading against a full server)."""
+    ban_s: float = 10.0
+    """Seconds a banned address is refused for: on Linux the kernel drops its SYNs, so it is never
+    accepted; its clients back off as after a lost SYN."""
+    max_banned_addresses: int = 256
+    """Addresses banned at once. Past it, a new offender is refused one connection at a time."""
 
     def __post_init__(self) -> None:
         for name, value in vars(self).items():
@@ -107,6 +119,8 @@ class ConnectionTable:
         self._address: dict[object, str | None] = {}
         self._per_address: Counter[str] = Counter()
         self.arrivals = Allowance(limits.new_connections_per_second, limits.new_connection_burst, limits.addresses)
+        self.refusals = Allowance(limits.refusals_per_second, limits.refusal_burst, limits.addresses)
+        self.bans = Bans(limits.max_banned_addresses)
 
     @classmethod
     def of(cls, config: uvicorn.Config) -> ConnectionTable:
@@ -121,16 +135,27 @@ class ConnectionTable:
 
     def admit(self, transport: object, peer: str) -> str | None:
         """Count a new connection; the reason it is refused, or None."""
+        address = None if self.is_trusted(peer) else peer
+        self.bans.lift_expired()
+        if address is not None and address in self.bans:
+            return "your address is banned for a while: too many refused connections"
+        reason = self._refusal(address)
+        if reason is not None:
+            if address is not None and not self.refusals.take(address):
+                self.bans.ban(address, self.limits.ban_s)
+            return reason
+        self._address[transport] = address
+        if address is not None:
+            self._per_address[address] += 1
+        return None
+
+    def _refusal(self, address: str | None) -> str | None:
         if len(self._address) >= self.limits.max_connections:
             return "the server is at its connection limit; try again soon"
-        address = None if self.is_trusted(peer) else peer
         if address is not None and self._per_address[address] >= self.limits.max_connections_per_address:
             return "too many connections from your address"
         if address is not None and not self.arrivals.take(address):
             return "too many new connections from your address: slow down"
-        self._address[transport] = address
-        if address is not None:
-            self._per_address[address] += 1
         return None
 
     def client_of(self, peer: str, forwarded_for: str | None) -> str:

@@ -11,6 +11,8 @@ and connection limits.
 - Before serving, everything the process holds after start-up (imported modules, the compiled
   engine, the app) is moved out of the garbage collector's reach (``gc.freeze``), so the rare
   full collections scan only what rooms allocate since, not the whole heap: shorter pauses.
+- The listening socket is bound here, not by uvicorn, so that addresses banned for floods of refused
+  connections are dropped by the kernel before they are accepted (``bans.py``).
 - glibc's mmap threshold is held at its start (``session/heap.py``): rooms' snapshots are mapped
   and unmapped whole, so the memory a wave of closed rooms held goes back to the system.
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import socket
 import sys
 from typing import Any
 
@@ -64,8 +67,21 @@ def serve(app: Any, host: str, port: int, limits: ConnectionLimits | None = None
     """Run ``app`` until interrupted (the process's main job)."""
     if LOOP != "uvloop":
         log.warning("no uvloop on %s: rooms run on asyncio's own event loop (slower)", sys.platform)
-    server = uvicorn.Server(config(app, host, port, limits, **options))
+    settings = config(app, host, port, limits, **options)
+    server = uvicorn.Server(settings)
+    sockets = listen(settings)
     hold_mmap_threshold()
     gc.collect()
     gc.freeze()
-    server.run()
+    server.run(sockets=sockets or None)
+
+
+def listen(settings: ServerConfig) -> list[socket.socket]:
+    """The server's listening socket, bound, with the kernel filter that drops banned addresses' SYNs
+    (``bans.py``) where the platform has one; none where uvicorn binds a Unix socket or an inherited
+    descriptor itself."""
+    if settings.uds or settings.fd is not None:
+        return []
+    sock = settings.bind_socket()
+    settings.connections.bans.attach(sock)
+    return [sock]
