@@ -31,6 +31,8 @@ from layerw.session import protocol as p
 from layerw.session.room import apply_frame
 from layerw.wire import MAX_AHEAD
 
+OWN_KEPT = 8 * MAX_AHEAD  # own inputs the room has not shown yet, at most
+
 DEFAULT_WINDOW = 8  # predicted ticks at most (GGPO's default, 133 ms at 60 Hz)
 MAX_WINDOW = 60  # a larger window would resimulate a second of game on one misprediction
 
@@ -151,10 +153,13 @@ class Rollback:
     def _forget_own(self, frame: p.Frame) -> None:
         """Own inputs the room applied in ``frame`` (and older ones it overwrote) are held now."""
         for seat, player in frame.changes:
-            if seat == self.seat and any(sent == player for _, sent in self.own):
-                while self.own and self.own.popleft()[1] != player:
+            if seat == self.seat and any(_as_applied(sent) == player for _, sent in self.own):
+                while self.own and _as_applied(self.own.popleft()[1]) != player:
                     pass
-        while self.own and self.own[0][0] < frame.tick - MAX_AHEAD:  # lost: the room never applied it
+        # Nothing else is dropped: within a connection the room applies every input, in the order sent
+        # (a late one at its own tick, when it runs far ahead of this client), so the frames show each
+        # in turn; dropping old ones as "lost" made the prediction show keys the player had released.
+        while len(self.own) > OWN_KEPT:  # memory's bound only (one input a tick at most)
             self.own.popleft()
 
     def confirmed_snapshot(self) -> Snapshot:
@@ -173,3 +178,10 @@ class Rollback:
     def _heard(self) -> None:
         if self.on_samples is not None:
             self.on_samples(self.game.take_samples())
+
+
+def _as_applied(player: bytes) -> bytes:
+    """``player`` as the room applies it: connected, whatever the client said (``Room.submit``)."""
+    record = np.frombuffer(player, dtype=abi.PLAYER.dtype).copy()
+    record["connected"] = 1
+    return record.tobytes()

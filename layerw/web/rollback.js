@@ -21,6 +21,8 @@ export const DEFAULT_WINDOW = 8; // predicted ticks at most (GGPO's default, 133
 export const MAX_WINDOW = 60; // a larger window would resimulate a second of game on one misprediction
 
 const PLAYER_SIZE = STRUCTS.lw_player.size;
+const CONNECTED = /** @type {number} */ (STRUCTS.lw_player.fields.connected[0]);
+const OWN_KEPT = 8 * MAX_AHEAD; // own inputs the room has not shown yet, at most
 const PLAYERS_AT = /** @type {number} */ (STRUCTS.lw_input.fields.players[0]);
 const PLAYERS_END = PLAYERS_AT + /** @type {number} */ (STRUCTS.lw_input.fields.players[2]) * PLAYER_SIZE;
 
@@ -155,11 +157,13 @@ export class Rollback {
   /** Own inputs the room applied in `frame` (and older ones it overwrote) are held now. */
   forgetOwn(frame) {
     for (const [seat, player] of frame.changes) {
-      if (seat === this.seat && this.own.some(([, sent]) => same(sent, player))) {
-        while (this.own.length && !same(/** @type {[number, Uint8Array]} */ (this.own.shift())[1], player)) { /* older */ }
+      if (seat === this.seat && this.own.some(([, sent]) => same(asApplied(sent), player))) {
+        while (this.own.length && !same(asApplied(/** @type {[number, Uint8Array]} */ (this.own.shift())[1]), player)) { /* older */ }
       }
     }
-    while (this.own.length && this.own[0][0] < frame.tick - MAX_AHEAD) this.own.shift(); // lost: never applied
+    // nothing else is dropped: within a connection the room applies every input, in the order sent (a
+    // late one at its own tick, when it runs far ahead of this client), so the frames show each in turn
+    while (this.own.length > OWN_KEPT) this.own.shift(); // memory's bound only (one input a tick at most)
   }
 
   /** Keep the memory of snapshots no longer needed for the next ones (not those handed out).
@@ -184,4 +188,12 @@ export class Rollback {
     if (!kept) throw new ProtocolError(`no hash kept for tick ${this.confirmed}: hashEvery is ${this.hashEvery}`);
     return kept;
   }
+}
+
+/** `player` as the room applies it: connected, whatever the client said (the room's `submit`).
+ *  @param {Uint8Array} player */
+function asApplied(player) {
+  const applied = player.slice();
+  new DataView(applied.buffer).setUint32(CONNECTED, 1, true);
+  return applied;
 }

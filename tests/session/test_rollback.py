@@ -19,6 +19,7 @@ from layerw.session import protocol as p
 from layerw.session.replica import Replica
 from layerw.session.rollback import Rollback
 from layerw.session.room import Room
+from layerw.wire import MAX_AHEAD
 from tests.conftest import GAMES
 from tests.session.test_room import connect, player_bytes, scripted
 
@@ -167,3 +168,44 @@ def test_a_listening_replica_hears_each_tick_once_however_often_it_is_repaired(p
     late: list[bytes] = []
     joiner = connect(room, pong, engine, replica=Replica(pong, engine, on_samples=late.append))
     assert joiner.tick == room.tick == 400 and not b"".join(late)  # catching up on a join is not heard
+
+
+def test_own_input_stays_predicted_while_a_room_far_ahead_applies_it_late(pong: Bundle, engine: Engine) -> None:
+    """A client whose frames come MAX_AHEAD+ ticks behind the room (a loaded machine) sends its keys for
+    its own tick; the room applies them at its own, later tick. Until the frames show them, every
+    prediction still carries the newest (dropping old ones as "lost" showed keys the player had
+    released, or pressed keys released: press, release and press again all land late here)."""
+    room = Room("r", pong, engine, input_delay=0, hash_every=10)
+    replica = connect(room, pong, engine)
+    seat, behind = replica.seat, MAX_AHEAD + 40
+    keys = {10: player_bytes("KeyW"), 40: player_bytes(), 70: player_bytes("KeyS")}
+    schedule = {tick: np.frombuffer(b, dtype=abi.PLAYER.dtype).copy() for tick, b in keys.items()}
+    for player in schedule.values():
+        player["connected"] = 1  # as the room holds it
+    in_flight: deque[bytes] = deque()
+    newest: bytes | None = None
+    shown = 0
+    for _ in range(behind + 3 * MAX_AHEAD):
+        in_flight.append(room.step())
+        if len(in_flight) <= behind:
+            continue
+        frame = p.decode_server(in_flight.popleft())
+        assert isinstance(frame, p.Frame)
+        report = replica.apply(frame)
+        if report is not None:
+            msg = p.decode_client(report)
+            assert isinstance(msg, p.Hash) and room.check(seat, msg)
+        while replica.tick - replica.confirmed < 2:
+            if replica.tick in schedule:
+                newest = schedule.pop(replica.tick).tobytes()
+                sent = p.decode_client(replica.input_for(newest))
+                assert isinstance(sent, p.Input)
+                room.submit(seat, sent)  # at once: the room is `behind` ticks further on, and applies it there
+            assert replica.predict()
+            if newest is not None:
+                guess = np.frombuffer(replica.rollback.ring[-1].players, dtype=abi.PLAYER.dtype)[seat]
+                assert guess.tobytes() == newest, f"tick {replica.tick}: own keys not predicted"
+                shown += 1
+    assert not schedule and replica.confirmed > 70 + behind + 10  # every late application reached the client
+    assert shown > 2 * MAX_AHEAD and not replica.rollback.own
+    assert replica.inputs.record["players"][seat].tobytes() == newest
