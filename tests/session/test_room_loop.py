@@ -2,7 +2,9 @@
 directory (a real redis-server, stopped with SIGSTOP) stalls a join, the rooms already open keep
 their beat: they tick on through each second's wait, which a loop held for it would stop (their
 lateness is the capacity bench's figure, its p99 held to a 5 ms goal there: a loaded machine
-misses it with nothing blocking, and skips beats)."""
+misses it with nothing blocking, and skips beats). Each wait lasts until the open rooms have
+ticked MIN_TICKS times during it, however slowly a loaded machine ticks them: a loop held by the
+wait could never tick them, so no assertion races the clock."""
 
 from __future__ import annotations
 
@@ -33,23 +35,28 @@ from tests.session.wire import Connection, room_host, wat_game
 from tests.waiting import until
 
 STALL_S = 1.0
-MIN_TICKS = 20  # of 60 a room's clock beats in a second: a loaded machine skips beats, a held loop all but a few
+MIN_TICKS = 20  # each open room ticks during each wait (a third of a second's beats; a held loop ticks none)
+WAIT_S = 30.0  # the most any wait here may take, however loaded the machine
 TURNS = 5  # of the loop while a closed room's game is freed
 OPEN_ROOMS = 8  # ~500 ticks a second to pool: one late beat is not yet the p99
 
 
 class SlowCatalog(DirCatalog):
-    """Build directories served as if from a store that takes ``delay`` seconds per fetch."""
+    """Build directories served as if from a store that takes ``delay`` seconds per fetch, and
+    then until ``released`` (set from the loop)."""
 
     def __init__(self, build: Path) -> None:
         super().__init__([build])
         self.delay = 0.0
         self.slow_fetches: list[str] = []  # the threads the slow fetches ran on
+        self.released = threading.Event()
 
     def bundle(self, name: str) -> Bundle:
         if self.delay:
             self.slow_fetches.append(threading.current_thread().name)
-        time.sleep(self.delay)
+            time.sleep(self.delay)
+            if not self.released.wait(WAIT_S):
+                self.slow_fetches.append(f"not released in {WAIT_S} s")
         return super().bundle(name)
 
 
@@ -58,11 +65,14 @@ class CountedDirectory(RedisDirectory):
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
-        self.leases: list[str] = []
+        self.leases: list[str] = []  # asked
+        self.granted: list[str] = []  # answered
 
     def lease(self, room: str, me: str) -> Grant:
         self.leases.append(room)
-        return super().lease(room, me)
+        grant = super().lease(room, me)
+        self.granted.append(room)
+        return grant
 
 
 async def join(url: str) -> float:
@@ -73,6 +83,20 @@ async def join(url: str) -> float:
         await ws.send(p.hello(p.PLAYER, bytes(p.TOKEN_SIZE)))
         assert isinstance(p.decode_server(await asyncio.wait_for(ws.recv(), 10)), p.Welcome)  # type: ignore[arg-type]
     return time.monotonic() - started
+
+
+def ticks(host: RoomHost) -> dict[tuple[str, str], int]:
+    """Each open room's tick now."""
+    return {key: run.room.tick for key, run in host.runners.items()}
+
+
+async def ticked(host: RoomHost, since: dict[tuple[str, str], int], also: Callable[[], bool] = lambda: True) -> None:
+    """Until each room open at ``since`` has ticked MIN_TICKS times since (and ``also()`` holds)."""
+    def done() -> bool:
+        return also() and all(key in host.runners and host.runners[key].room.tick - tick >= MIN_TICKS
+                              for key, tick in since.items())
+
+    await until(done, f"each open room ticks {MIN_TICKS} times during the wait", WAIT_S)
 
 
 async def watched(host: RoomHost, during: Callable[[], Awaitable[None]]) -> dict[str, list[float]]:
@@ -93,6 +117,7 @@ def test_rooms_keep_their_beat_while_a_room_builds_from_a_slow_store_and_redis_s
         directory = CountedDirectory(redis.url)
         app = create_app(catalog, directory=directory, public_url=base)
         host: RoomHost = app.state.host
+        in_flight: list[bool] = []
 
         async def story() -> tuple[dict[str, list[float]], float, dict[str, list[float]], float]:
             server = uvicorn.Server(run.config(app, "127.0.0.1", port))
@@ -107,14 +132,21 @@ def test_rooms_keep_their_beat_while_a_room_builds_from_a_slow_store_and_redis_s
 
                 async def slow_build() -> None:
                     catalog.delay = STALL_S
-                    took["build"] = await join(f"{ws}/slow")
+                    since = ticks(host)
+                    joining = asyncio.create_task(join(f"{ws}/slow"))
+                    await ticked(host, since, lambda: bool(catalog.slow_fetches))  # while its fetch waits for this
+                    catalog.released.set()
+                    took["build"] = await joining
                     catalog.delay = 0.0
 
                 async def stalled_redis() -> None:
                     joining = asyncio.create_task(join(f"{ws}/stalled"))
                     os.kill(redis.process.pid, signal.SIGSTOP)
                     try:
+                        since = ticks(host)
                         await asyncio.sleep(STALL_S)
+                        await ticked(host, since, lambda: "wat/stalled" in directory.leases)
+                        in_flight.append("wat/stalled" not in directory.granted)  # the rooms ticked while it waited
                     finally:
                         os.kill(redis.process.pid, signal.SIGCONT)
                     took["redis"] = await joining
@@ -132,8 +164,9 @@ def test_rooms_keep_their_beat_while_a_room_builds_from_a_slow_store_and_redis_s
     assert catalog.slow_fetches[0] != "MainThread", catalog.slow_fetches  # on a builder thread, not the loop
     # the join waited for Redis (its WELCOME came after the stall), once: one claim, not a retry after a timeout
     assert 0.9 * STALL_S <= stall_s and directory.leases.count("wat/stalled") == 1, (stall_s, directory.leases)
+    assert in_flight == [True]  # the open rooms ticked on while the join's claim waited for Redis
     for what, rooms in (("a slow build", during_build), ("a Redis stall", during_stall)):
-        # each waited a second: a loop held that long lets each room tick a few times at most
+        # each waited until the rooms ticked MIN_TICKS times: a loop held by the wait could tick none
         assert all(len(ticks) >= MIN_TICKS for ticks in rooms.values()), f"ticks of each room during {what}: " + str(
             {room: len(ticks) for room, ticks in rooms.items()})
 
@@ -180,7 +213,7 @@ def test_a_closing_room_frees_its_game_off_the_loop(tmp_path: Path, engine: Engi
 
         def slow_free() -> None:  # a free that lasts until the loop has turned (freed on the loop, it never would)
             freed_on.append(threading.current_thread().name)
-            if not turned.wait(timeout=STALL_S * 30):
+            if not turned.wait(timeout=WAIT_S):
                 freed_on.append("the loop did not turn while the game was freed")
             free()
             freed_on.append("freed")
