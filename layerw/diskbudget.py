@@ -2,9 +2,11 @@
 under a size, the least recently used going first.
 
 The client-side caches (downloaded chunks and modules, ``layerw.store.cache``; compiled modules,
-``layerw.runtime.engine``) are content-addressed, so any entry may go at any time: the next use
+``layerw.runtime.engine``; AOT libraries, ``layerw.runtime.aot.compiler``; objects,
+``layerw.toolchain.objcache``) are content-addressed, so any entry may go at any time: the next use
 fetches or compiles it again. Each cache holds at most ``LAYERW_CACHE_MAX_MB`` (default 2048) MiB;
 past that, files are removed oldest first (a read marks a file used) down to 90 % of the bound.
+They and the edge's chunks (``layerw.server.lru``) write every file through ``DiskBudget.write``.
 
 The running total starts from one scan of the cache's folders and grows with this process's
 writes; a trim scans again, so processes sharing a cache each keep it bounded (a file another
@@ -92,7 +94,7 @@ class DiskBudget:
         with self._lock:
             return self._counted()
 
-    def write(self, path: Path, data: bytes) -> None:
+    def write(self, path: Path, data: bytes | bytearray) -> None:
         """Write ``data`` to the cache file ``path`` whole (a temporary file renamed over it, so a
         reader never sees part of one) and count it; OSError, with nothing written, where the folder
         cannot take it (a cache that cannot be written only costs its caller the work again)."""

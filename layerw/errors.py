@@ -25,7 +25,7 @@
     ├── SaveError                         a save slot could not be written or read (bad name, I/O)
     │   ├── SaveTooBig(ValueError)        over [saves] slot_bytes or total_bytes
     │   ├── SaveCorrupt(ValueError)       a stored slot fails its header or checksum
-    │   └── SaveUnauthorized(PermissionError)  a save server refused the player's key (missing or malformed)
+    │   └── SaveUnauthorized(PermissionError)  a save server refused the player's key (missing, malformed or revoked)
     ├── InputError(ValueError)            an input recording is malformed
     ├── SessionError                      a multiplayer session refused or lost a client
     │   ├── ProtocolError(ValueError)     a malformed, oversized or out-of-order message
@@ -213,7 +213,8 @@ class SaveCorrupt(SaveError, ValueError):
 
 
 class SaveUnauthorized(SaveError, PermissionError):
-    """A save server refused a request without a well-formed player key."""
+    """A save server refused the player's key: none or a malformed one (HTTP 401), or one its
+    operator revoked (403)."""
 
 
 class InputError(LayerWError, ValueError):

@@ -5,7 +5,8 @@ user can read (``PlayerKey``; ``~/.local/share/layerw/player.key`` by default). 
 another device and the same saves are there; the server derives the player from the key and never
 stores it. Slots travel in ``saves.py``'s format (a header with the data's SHA-256), so a slot
 that arrives torn or altered is ``SaveCorrupt`` here as on disk; the server's refusals come back
-typed: ``SaveTooBig`` (413), ``SaveUnauthorized`` (401), ``SaveError`` for the rest.
+typed: ``SaveUnauthorized`` (401: no well-formed key; 403: a key its operator revoked), ``SaveTooBig``
+(413), ``SaveError`` for the rest (as the browser's online-saves.js types them).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from layerw.errors import SaveError, SaveTooBig, SaveUnauthorized
 from layerw.saves import MAX_VERSION, Slot, check_name, decode, encode
 
 KEY_BYTES = 32
+# the save server's refusals by status (save_routes.py); any other refusal is a SaveError
+REFUSALS: dict[int, type[SaveError]] = {401: SaveUnauthorized, 403: SaveUnauthorized, 413: SaveTooBig}
 
 
 def default_key_path() -> Path:
@@ -86,7 +89,7 @@ class OnlineSaves:
             reason = str(response.json()["error"])
         except (ValueError, KeyError, TypeError):
             reason = response.text[:200]
-        error = {401: SaveUnauthorized, 413: SaveTooBig}.get(response.status_code, SaveError)
+        error = REFUSALS.get(response.status_code, SaveError)
         raise error(f"the save server refused {method} {path} ({response.status_code}): {reason}")
 
     def names(self) -> list[str]:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import enum
 import hashlib
 import logging
-import os
 import threading
 from importlib.metadata import version
 from pathlib import Path
@@ -142,12 +141,7 @@ class Engine:
         except wasmtime.WasmtimeError as e:
             raise InvalidModule(f"{what} does not validate: {str(e).splitlines()[0]}") from e
         try:
-            self.cache.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")  # rooms compile on several threads
-            artefact = compiled.serialize()
-            tmp.write_bytes(artefact)
-            tmp.replace(path)
-            self.budget.added(len(artefact))
+            self.budget.write(path, compiled.serialize())  # a temporary file of its own: rooms compile on several threads
         except OSError as e:
             if not self._cache_warned:
                 log.warning("cannot write compiled %ss to %s (%s): every start will compile", what, self.cache, e)

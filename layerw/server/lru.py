@@ -9,7 +9,6 @@ memory without end.
 from __future__ import annotations
 
 import logging
-import os
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -91,19 +90,12 @@ class DiskLRU:
         return data
 
     def put(self, key: str, data: bytes) -> None:
-        path = self.root / key
-        tmp = self.root / f".{key}.{os.getpid()}.tmp"
         try:
-            replaced = path.stat().st_size if path.is_file() else 0
-            tmp.write_bytes(data)
-            tmp.replace(path)
+            self._budget.write(self.root / key, data)
         except OSError as e:  # e.g. disk full: keep serving from the origin, say so once
-            tmp.unlink(missing_ok=True)
             if not self._disk_full_logged:
                 log.warning("edge cache cannot write to %s (%s); serving from the origin without caching", self.root, e)
                 self._disk_full_logged = True
-            return
-        self._budget.added(len(data), replaced)
 
     @property
     def size(self) -> int:

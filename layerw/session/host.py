@@ -423,6 +423,7 @@ class RoomHost:
     def _closed(self, runner: RoomRunner) -> None:
         if runner.checkpointer is not None and not runner.fenced:  # a room that ends is over; one the server stops resumes later
             runner.checkpointer.stop(ended=not self._closing)
+        self.raw_kept.drop(runner.room.saved)  # they leave the budget with the room, whoever still holds it
         self._free(runner.room)
         if self.runners.get(runner.key) is runner:
             del self.runners[runner.key]

@@ -99,9 +99,9 @@ def compile_module(sources: list[Path], out: Path, *, runtime: tuple[Path, ...] 
                     *(DEBUG_FLAGS if debug else ()), *(cflags if src in sources else ()), *(f"-D{d}" for d in defines),
                     "-c", str(src)]
             if src in sources:
-                misses = cache.misses
-                warnings.append(cache.compile(args, src, obj, partial(_compile_fresh, args, src, obj)))
-                (compiled if cache.misses > misses else cached).append(src)
+                made = cache.compile(args, src, obj, partial(_compile_fresh, args, src, obj))
+                warnings.append(made.warnings)
+                (cached if made.cached else compiled).append(src)
             else:
                 warnings.append(_check(zig.run([*args, "-o", str(obj)]), src))
             objects.append(str(obj))

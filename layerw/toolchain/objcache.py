@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from layerw.diskbudget import DiskBudget, cache_root, max_bytes_from_env
 
@@ -35,6 +35,14 @@ DEPENDENCY = re.compile(r"(?:\\.|[^\s\\])+")  # one path of a depfile's prerequi
 
 # compile(extra_args) -> the compiler's warnings; CompileError when it fails
 Compile = Callable[[list[str]], str]
+
+
+class Made(NamedTuple):
+    """What ``ObjectCache.compile`` answers: the source's warnings, and whether its object came
+    from the cache (nothing compiled)."""
+
+    warnings: str
+    cached: bool
 
 
 def compiler_version() -> str:
@@ -82,10 +90,10 @@ class ObjectCache:
         digest.update(source.read_bytes())
         return digest.hexdigest()
 
-    def compile(self, args: list[str], source: Path, out: Path, compile: Compile) -> str:
+    def compile(self, args: list[str], source: Path, out: Path, compile: Compile) -> Made:
         """Make ``out`` (the object of ``source`` compiled with ``args``) and return its warnings:
         from the cache when every input still hashes as it did, else by ``compile(extra_args)``
-        (the extra arguments write the depfile), which is then kept."""
+        (the extra arguments write the depfile), which is then kept; ``Made.cached`` says which."""
         key = self.key(args, source)
         path = self.root / key[:2] / key
         found = self._read(path)
@@ -95,7 +103,7 @@ class ObjectCache:
                 out.write_bytes(obj)
                 self.budget.used(path)
                 self.hits += 1
-                return str(head["warnings"])
+                return Made(str(head["warnings"]), cached=True)
         self.misses += 1
         depfile = out.with_suffix(".d")
         started = time.time_ns()
@@ -104,7 +112,7 @@ class ObjectCache:
         inputs = [(str(p), file_sha256(p)) for p in read]
         if not any(_changed_since(p, started) for p in read):  # an input edited while it compiled: keep nothing
             self._write(path, {"source": str(source), "inputs": inputs, "warnings": warnings}, out.read_bytes())
-        return warnings
+        return Made(warnings, cached=False)
 
     @staticmethod
     def _read(path: Path) -> tuple[dict[str, Any], bytes] | None:

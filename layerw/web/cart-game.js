@@ -168,7 +168,8 @@ export class CartGame extends GameHost {
     this.tones.length = 0;
     const { name, log, disk, tones, traces } = this;
     this.imports = new CartImports({ name, log, ram: this.ram, disk, tones, traces, tick: () => this.tickCount });
-    const instance = await WebAssembly.instantiate(this.module, { env: { memory, ...(await this.imports.functions(memory)) } });
+    const env = { memory, ...(await this.imports.functions(memory)) }; // the host's: not within the cart's deadline
+    const instance = await this.instantiateModule(this.module, { env });
     this.exports = instance.exports;
     this.globals = this.globalNames.map((n) => /** @type {WebAssembly.Global} */ (this.exports[n]));
   }

@@ -139,7 +139,7 @@ export class ComponentGame extends GameHost {
      * @param {WebAssembly.Imports} imports
      */
     const instantiateCore = async (module, imports) => {
-      const instance = await WebAssembly.instantiate(module, imports);
+      const instance = await this.instantiateModule(module, imports);
       // the game's linear memory, watched for its cap as Game's is (natively: store limits)
       if (instance.exports.memory instanceof WebAssembly.Memory) this.memory = instance.exports.memory;
       return instance;

@@ -218,7 +218,7 @@ export class SaveTooBig extends SaveError {
 /** A stored save slot fails its header or checksum (a torn or tampered file). (In Python also ValueError.) */
 export class SaveCorrupt extends SaveError {}
 
-/** A save server refused a request without a well-formed player key. (In Python also PermissionError.) */
+/** A save server refused the player's key: none or a malformed one (HTTP 401), or one its operator revoked (403). (In Python also PermissionError.) */
 export class SaveUnauthorized extends SaveError {}
 
 /** An input recording is malformed. (In Python also ValueError.) */

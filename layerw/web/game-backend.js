@@ -13,7 +13,8 @@
  * The instance hooks of a GameHost backend.
  * @typedef {object} GameBackend
  * @property {(host: Host) => Promise<void>} instantiateGuest a fresh instance of the game's code with
- *   `host`'s imports (start, and restore); sets GameHost.memory where the host can see it
+ *   `host`'s imports (start, and restore), each module through GameHost.instantiateModule (the call
+ *   deadline's span); sets GameHost.memory where the host can see it
  * @property {(seed: bigint) => IoBlock} initGuest initialise the guest with `seed`; its lw_io block
  *   (GameHost.checkIo checks it)
  * @property {(input: Uint8Array) => TickSound} tickGuest advance the guest one tick with one lw_input's
@@ -84,7 +85,9 @@
 /**
  * What a GameHost tells of its calls into the guest (GameHost.watch): `enter` before and `leave` after
  * each synchronous call (only the guest's own time counts against its deadline, as natively: not the
- * renderer's), `begin`/`end` around instantiating, whose wasm start function runs in a later task.
+ * renderer's), `begin`/`end` around instantiating each of the guest's compiled modules
+ * (GameHost.instantiateModule), whose wasm start function runs in a later task (not around compiling
+ * or the host's making of the imports).
  * @typedef {object} CallWatch
  * @property {(call: string, tick: number) => void} enter
  * @property {() => void} leave

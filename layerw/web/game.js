@@ -125,7 +125,7 @@ export class Game extends GameHost {
 
   /** @param {Host} host */
   async instantiateGuest(host) {
-    const instance = await WebAssembly.instantiate(this.module, host.imports());
+    const instance = await this.instantiateModule(this.module, host.imports());
     this.exports = /** @type {CoreExports} */ (/** @type {unknown} */ (instance.exports));
     this.memory = this.exports.memory;
   }

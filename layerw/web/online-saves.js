@@ -197,7 +197,8 @@ export class OnlineSaves {
     }
   }
 
-  /** A refusal nothing will fix by retrying: the page is told, and the game where the contract has a code for it. */
+  /** A refusal nothing will fix by retrying: the page is told, and the game where the contract has a code for it;
+   *  typed as online_saves.py's REFUSALS type it (401 and 403: SaveUnauthorized, 413: SaveTooBig). */
   fail(e, name) {
     const status = e instanceof Refused ? e.status : -1;
     const where = name === null ? "" : ` '${name}' is saved in this browser only.`;

@@ -103,6 +103,23 @@ def test_a_revoked_key_is_refused_and_its_slots_kept(server: tuple[str, LocalSto
         revoke(store, "not a player")
 
 
+def test_a_revoked_key_is_save_unauthorized_to_the_native_client(server: tuple[str, LocalStore], tmp_path: Path) -> None:
+    """Every call of a revoked player's OnlineSaves raises SaveUnauthorized (a PermissionError, as the
+    browser names the same refusal), saying why, and changes nothing."""
+    url, store = server
+    leaked = PlayerKey.load_or_create(tmp_path / "leaked.key")
+    with OnlineSaves(url, "pong", leaked) as saves:
+        saves.write("main", b"progress", 1)
+        revoke(store, player_id(leaked.key))
+        calls: list[Callable[[], object]] = [saves.names, lambda: saves.read("main"),
+                                              lambda: saves.write("main", b"overwritten", 2), lambda: saves.delete("main")]
+        for call in calls:
+            with pytest.raises(SaveUnauthorized, match=r"\(403\): this player's key is revoked") as refused:
+                call()
+            assert isinstance(refused.value, PermissionError)
+    assert store.get(f"saves/{player_id(leaked.key)}/pong/main.slot") == encode(Slot(1, b"progress"))
+
+
 def _unkeyed(url: str) -> None:
     """A request through OnlineSaves's error mapping without a key at all."""
     saves = OnlineSaves(url, "pong", PlayerKey(bytes(32)))

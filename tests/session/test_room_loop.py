@@ -2,7 +2,9 @@
 directory (a real redis-server, stopped with SIGSTOP) stalls a join, the rooms already open keep
 their beat: they tick on through each second's wait, which a loop held for it would stop (their
 lateness is the capacity bench's figure, its p99 held to a 5 ms goal there: a loaded machine
-misses it with nothing blocking, and skips beats)."""
+misses it with nothing blocking, and skips beats). Each wait lasts until the open rooms have
+ticked MIN_TICKS times during it, however slowly a loaded machine ticks them: a loop held by the
+wait could never tick them, so no assertion races the clock."""
 
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from layerw.server import run
 from layerw.server.app import create_app
 from layerw.server.catalog import DirCatalog
 from layerw.session import protocol as p
-from layerw.session.directory import Directory
+from layerw.session.directory import Directory, Grant, RedisDirectory
 from layerw.session.host import CLOSE_TRY_AGAIN, RoomHost
 from tests.server_thread import free_port, serving
 from tests.session.redis_server import redis_server
@@ -33,23 +35,44 @@ from tests.session.wire import Connection, room_host, wat_game
 from tests.waiting import until
 
 STALL_S = 1.0
-MIN_TICKS = 20  # of 60 a room's clock beats in a second: a loaded machine skips beats, a held loop all but a few
+MIN_TICKS = 20  # each open room ticks during each wait (a third of a second's beats; a held loop ticks none)
+WAIT_S = 30.0  # the most any wait here may take, however loaded the machine
+TURNS = 5  # of the loop while a closed room's game is freed
 OPEN_ROOMS = 8  # ~500 ticks a second to pool: one late beat is not yet the p99
 
 
 class SlowCatalog(DirCatalog):
-    """Build directories served as if from a store that takes ``delay`` seconds per fetch."""
+    """Build directories served as if from a store that takes ``delay`` seconds per fetch, and
+    then until ``released`` (set from the loop)."""
 
     def __init__(self, build: Path) -> None:
         super().__init__([build])
         self.delay = 0.0
         self.slow_fetches: list[str] = []  # the threads the slow fetches ran on
+        self.released = threading.Event()
 
     def bundle(self, name: str) -> Bundle:
         if self.delay:
             self.slow_fetches.append(threading.current_thread().name)
-        time.sleep(self.delay)
+            time.sleep(self.delay)
+            if not self.released.wait(WAIT_S):
+                self.slow_fetches.append(f"not released in {WAIT_S} s")
         return super().bundle(name)
+
+
+class CountedDirectory(RedisDirectory):
+    """The room directory in a real Redis, each room's claims (leases) counted."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.leases: list[str] = []  # asked
+        self.granted: list[str] = []  # answered
+
+    def lease(self, room: str, me: str) -> Grant:
+        self.leases.append(room)
+        grant = super().lease(room, me)
+        self.granted.append(room)
+        return grant
 
 
 async def join(url: str) -> float:
@@ -60,6 +83,20 @@ async def join(url: str) -> float:
         await ws.send(p.hello(p.PLAYER, bytes(p.TOKEN_SIZE)))
         assert isinstance(p.decode_server(await asyncio.wait_for(ws.recv(), 10)), p.Welcome)  # type: ignore[arg-type]
     return time.monotonic() - started
+
+
+def ticks(host: RoomHost) -> dict[tuple[str, str], int]:
+    """Each open room's tick now."""
+    return {key: run.room.tick for key, run in host.runners.items()}
+
+
+async def ticked(host: RoomHost, since: dict[tuple[str, str], int], also: Callable[[], bool] = lambda: True) -> None:
+    """Until each room open at ``since`` has ticked MIN_TICKS times since (and ``also()`` holds)."""
+    def done() -> bool:
+        return also() and all(key in host.runners and host.runners[key].room.tick - tick >= MIN_TICKS
+                              for key, tick in since.items())
+
+    await until(done, f"each open room ticks {MIN_TICKS} times during the wait", WAIT_S)
 
 
 async def watched(host: RoomHost, during: Callable[[], Awaitable[None]]) -> dict[str, list[float]]:
@@ -77,8 +114,10 @@ def test_rooms_keep_their_beat_while_a_room_builds_from_a_slow_store_and_redis_s
     base = f"http://127.0.0.1:{port}"
     ws = f"ws://127.0.0.1:{port}/rooms/wat"
     with redis_server(tmp_path / "redis") as redis:
-        app = create_app(catalog, directory=Directory.open(redis.url), public_url=base)
+        directory = CountedDirectory(redis.url)
+        app = create_app(catalog, directory=directory, public_url=base)
         host: RoomHost = app.state.host
+        in_flight: list[bool] = []
 
         async def story() -> tuple[dict[str, list[float]], float, dict[str, list[float]], float]:
             server = uvicorn.Server(run.config(app, "127.0.0.1", port))
@@ -93,14 +132,21 @@ def test_rooms_keep_their_beat_while_a_room_builds_from_a_slow_store_and_redis_s
 
                 async def slow_build() -> None:
                     catalog.delay = STALL_S
-                    took["build"] = await join(f"{ws}/slow")
+                    since = ticks(host)
+                    joining = asyncio.create_task(join(f"{ws}/slow"))
+                    await ticked(host, since, lambda: bool(catalog.slow_fetches))  # while its fetch waits for this
+                    catalog.released.set()
+                    took["build"] = await joining
                     catalog.delay = 0.0
 
                 async def stalled_redis() -> None:
                     joining = asyncio.create_task(join(f"{ws}/stalled"))
                     os.kill(redis.process.pid, signal.SIGSTOP)
                     try:
+                        since = ticks(host)
                         await asyncio.sleep(STALL_S)
+                        await ticked(host, since, lambda: "wat/stalled" in directory.leases)
+                        in_flight.append("wat/stalled" not in directory.granted)  # the rooms ticked while it waited
                     finally:
                         os.kill(redis.process.pid, signal.SIGCONT)
                     took["redis"] = await joining
@@ -116,9 +162,11 @@ def test_rooms_keep_their_beat_while_a_room_builds_from_a_slow_store_and_redis_s
         during_build, build_s, during_stall, stall_s = asyncio.run(story())
     assert len(catalog.slow_fetches) == 1 and STALL_S <= build_s, build_s  # the build waited for its one fetch
     assert catalog.slow_fetches[0] != "MainThread", catalog.slow_fetches  # on a builder thread, not the loop
-    assert 0.9 * STALL_S <= stall_s < 2 * STALL_S, stall_s  # the join waited for Redis, once
+    # the join waited for Redis (its WELCOME came after the stall), once: one claim, not a retry after a timeout
+    assert 0.9 * STALL_S <= stall_s and directory.leases.count("wat/stalled") == 1, (stall_s, directory.leases)
+    assert in_flight == [True]  # the open rooms ticked on while the join's claim waited for Redis
     for what, rooms in (("a slow build", during_build), ("a Redis stall", during_stall)):
-        # each waited a second: a loop held that long lets each room tick a few times at most
+        # each waited until the rooms ticked MIN_TICKS times: a loop held by the wait could tick none
         assert all(len(ticks) >= MIN_TICKS for ticks in rooms.values()), f"ticks of each room during {what}: " + str(
             {room: len(ticks) for room, ticks in rooms.items()})
 
@@ -161,10 +209,12 @@ def test_a_closing_room_frees_its_game_off_the_loop(tmp_path: Path, engine: Engi
         await player.welcome()
         game = host.runners[("wat", "r")].room.game
         free = game.close
+        turned = threading.Event()  # set by the loop once it turned TURNS times while the game is freed
 
-        def slow_free() -> None:
+        def slow_free() -> None:  # a free that lasts until the loop has turned (freed on the loop, it never would)
             freed_on.append(threading.current_thread().name)
-            time.sleep(STALL_S)
+            if not turned.wait(timeout=WAIT_S):
+                freed_on.append("the loop did not turn while the game was freed")
             free()
             freed_on.append("freed")
 
@@ -179,6 +229,8 @@ def test_a_closing_room_frees_its_game_off_the_loop(tmp_path: Path, engine: Engi
         while len(freed_on) == 1:  # the loop keeps turning while the game is freed (on the loop it could not)
             await asyncio.sleep(0.01)
             turns += 1
+            if turns == TURNS:
+                turned.set()
         anchor.put(None)
         await anchor.ended()
         await host.close()
@@ -186,4 +238,4 @@ def test_a_closing_room_frees_its_game_off_the_loop(tmp_path: Path, engine: Engi
 
     turns = asyncio.run(story())
     assert freed_on[0].startswith("layerw-room-close") and freed_on[1:] == ["freed"], freed_on
-    assert turns >= 5, f"the loop turned {turns} times in the {STALL_S} s the game took to free"
+    assert turns >= TURNS, f"the loop turned {turns} times while the game was freed"

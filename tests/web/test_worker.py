@@ -6,6 +6,7 @@ into a fresh worker (in a room: the page rejoins its seat)."""
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -224,6 +225,48 @@ def test_a_start_function_that_never_returns_times_out_while_instantiating(
         page.wait("window.layerw.status === 'failed'", timeout=15_000)
         name, error = page.page.evaluate("[window.layerw.errorName, window.layerw.error]")
         assert name == "GameTimedOut" and error.startswith(expected), (src, error)
+
+
+WATCHED_CART = """async (b64) => {
+  const { CartGame } = await import("/web/cart-game.js");
+  const events = [];
+  let spans = 0; // the deadline's spans open (CallWatch begin/end)
+  const watch = {
+    enter: (call) => events.push(`enter ${call}`), leave: () => events.push("leave"),
+    begin: (call) => { spans += 1; events.push(`begin ${call}`); }, end: () => { spans -= 1; events.push("end"); },
+  };
+  const real = { compile: WebAssembly.compile, instantiate: WebAssembly.instantiate };
+  WebAssembly.compile = (...args) => { events.push(`compile in ${spans} spans`); return real.compile(...args); };
+  WebAssembly.instantiate = (module, imports) => {
+    const env = (imports && imports.env) || {};
+    const what = imports && imports.host ? "the drawing module" : env.blit ? "the cart" : "other";
+    events.push(`instantiate ${what} in ${spans} spans`);
+    return real.instantiate(module, imports);
+  };
+  const config = { name: "watched", tick_rate: 60, width: 160, height: 160, memory_mb: 1, tick_ms: 1000, assets: [] };
+  const module = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  const game = await CartGame.create({ config, module, readAsset: async (name) => { throw new Error(name); } }, { watch });
+  game.close();
+  return events;
+}"""
+
+
+def test_a_cart_s_instantiation_deadline_spans_only_the_cart_s_own_instantiation(
+        server: StaticServer, play_page: Callable[..., PlayPage]) -> None:
+    """The call deadline's span over instantiating a cart holds the cart's instantiation alone (its
+    wasm start function runs there): the host's drawing module (fetched, compiled, instantiated: a
+    second at extreme load) and the cart's compile are outside it, as natively (cartgame.py arms the
+    deadline over the cart's instantiation only); its start export is a call of its own."""
+    cart = wasmtime.wat2wasm('(module (import "env" "memory" (memory 1)) (global $n (mut i32) (i32.const 0))'
+                             ' (func $boot (global.set $n (i32.const 1))) (start $boot)'
+                             ' (func (export "start")) (func (export "update")))')
+    page = play_page().goto(f"{server.url}/web/abi.js").page  # any page of the server's origin, to import from
+    events = [e for e in page.evaluate(WATCHED_CART, base64.b64encode(cart).decode()) if "other" not in e]
+    compiles = [e for e in events if e.startswith("compile")]
+    assert len(compiles) >= 2 and set(compiles) == {"compile in 0 spans"}, events  # the cart's and the drawing module's
+    instantiating = events[next(i for i, e in enumerate(events) if e.startswith("instantiate the drawing module")):]
+    assert instantiating[:6] == ["instantiate the drawing module in 0 spans", "begin instantiate",
+                                 "instantiate the cart in 1 spans", "end", "enter start", "leave"], events
 
 
 def test_an_asset_the_source_cannot_read_fails_the_worker_s_game_as_the_page_s(

@@ -16,7 +16,6 @@ import importlib.util
 import logging
 import os
 import platform
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -132,10 +131,7 @@ class AotCompiler:
                 work = Path(tmp)
                 out = work / "lib.so"
                 compile_to(work, out)
-                staged = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-                shutil.copyfile(out, staged)
-                staged.replace(path)
-            self.budget.added(path.stat().st_size)
+                self.budget.write(path, out.read_bytes())  # whole or not at all, then counted
             log.info("compiled %s to native code in %.1f s", name, time.perf_counter() - t0)
 
     def _includes(self) -> list[str]:
