@@ -239,9 +239,10 @@ def test_the_window_shows_what_needs_a_look_until_f2(game_dir: Path) -> None:
 
 
 TILE_GAME = """#include "layerw.h"
-static int32_t tile; static int ready;
+static int32_t tile; static int ready; static uint32_t ticks;
 void lw_game_init(uint64_t seed) { (void)seed; tile = lw_asset("tile.png"); }
 void lw_game_tick(const lw_input *in) {
+    ticks += 1;
     for (uint32_t i = 0; i < in->event_count; i++)
         if (in->events[i].kind == LW_EVENT_ASSET_READY && (int32_t)in->events[i].a == tile) ready = 1;
 }
@@ -253,6 +254,7 @@ void lw_game_render(lw_frame *f) {
 
 
 def write_tile(game_dir: Path, rgb: tuple[int, int, int]) -> None:
+    """Write the 16x16 tile in one colour (the web tests' hot reload uses it too)."""
     path = game_dir / "assets" / "tile.png"
     before = path.stat().st_mtime_ns if path.exists() else 0
     Image.new("RGBA", (16, 16), (*rgb, 255)).save(path)

@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from layerw.play.dev import DevLoop, DevOptions
 from layerw.server.dev_app import DevServer
 from layerw.server.dev_events import DevEvents
 from layerw.toolchain.scaffold import scaffold
+from tests.play.test_dev import TILE_GAME, write_tile
 from tests.web.conftest import PlayPage
 
 WIDTH, HEIGHT = 320, 180
@@ -131,29 +131,6 @@ def test_a_syntax_error_shows_in_the_overlay_and_the_game_keeps_running(
     before = tab.tick
     tab.wait(f"window.layerw.tick > {before + 5}")  # still ticking, the old build
     assert reloads(tab) == [] and colour(tab) == (200, 0, 0)
-
-
-TILE_GAME = """#include "layerw.h"
-static int32_t tile; static int ready; static uint32_t ticks;
-void lw_game_init(uint64_t seed) { (void)seed; tile = lw_asset("tile.png"); }
-void lw_game_tick(const lw_input *in) {
-    ticks += 1;
-    for (uint32_t i = 0; i < in->event_count; i++)
-        if (in->events[i].kind == LW_EVENT_ASSET_READY && (int32_t)in->events[i].a == tile) ready = 1;
-}
-void lw_game_render(lw_frame *f) {
-    lw_clear(f, LW_RGB(0, 0, 0));
-    if (ready) lw_sprite(f, (uint32_t)tile, 0, 0, 320, 180, 0, 0, 16, 16, 0, LW_RGB(255, 255, 255), 0);
-}
-"""
-
-
-def write_tile(game_dir: Path, rgb: tuple[int, int, int]) -> None:
-    path = game_dir / "assets" / "tile.png"
-    before = path.stat().st_mtime_ns if path.exists() else 0
-    Image.new("RGBA", (16, 16), (*rgb, 255)).save(path)
-    if path.stat().st_mtime_ns == before:
-        os.utime(path, ns=(before + 1_000_000, before + 1_000_000))
 
 
 def test_a_changed_asset_reloads_without_a_restart(tmp_path: Path, play_page: Callable[..., PlayPage], host: str) -> None:
