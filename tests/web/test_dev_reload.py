@@ -162,6 +162,8 @@ def test_a_build_after_the_game_stopped_restarts_from_its_seed_and_says_why(
         tmp_path: Path, play_page: Callable[..., PlayPage], where: str, how: str) -> None:
     game_dir = tmp_path / "dies"
     scaffold(game_dir)
+    toml = game_dir / "layerw.toml"  # a deadline a loaded machine's worker never reaches before the key
+    toml.write_text(toml.read_text().replace("tick_ms = 100", "tick_ms = 1000"))
     write_game(game_dir, tick=ON_A_KEY % DIE[how])
     with served(game_dir) as (loop, url):
         tab = open_dev(play_page, url, where)
