@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import GAMES
+from tests.runtime.test_symbols import CRASH, SPIN, WILD_STORE, line_of
 
 
 def layerw(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -95,3 +98,19 @@ def test_windowed_without_a_display_points_to_headless(pong: Path, tmp_path: Pat
         assert proc.returncode == 1, (args, proc.returncode, proc.stderr)
         assert "RenderError" in proc.stderr and "--headless" in proc.stderr and "Traceback" not in proc.stderr
         assert ("DISPLAY and WAYLAND_DISPLAY are unset" if not display else "no usable display") in " ".join(proc.stderr.split())
+
+
+@pytest.mark.parametrize(("limit", "seed", "error", "frame"), [
+    ("epoch", WILD_STORE, "GameCrashed", f"at store_far (crash.c:{line_of('wild store')})"),
+    ("watchdog", WILD_STORE, "GameCrashed", f"at store_far (crash.c:{line_of('wild store')})"),
+    ("epoch", SPIN, "GameTimedOut", "at spin (crash.c:"),
+])
+def test_a_crash_names_its_source_lines_in_the_terminal(built: Callable[[Path], Path], tmp_path: Path, limit: str,
+                                                         seed: int, error: str, frame: str) -> None:
+    crash = Path(shutil.copytree(built(CRASH), tmp_path / "crash"))
+    toml = crash / "layerw.toml"  # a deadline no loaded machine reaches before the crash it waits for
+    toml.write_text(toml.read_text().replace("tick_ms = 50", "tick_ms = 2000"))
+    proc = layerw("run", str(crash), "--headless", "--ticks", "10", "--seed", str(seed), "--cpu-limit", limit,
+                  check=False)
+    said = " ".join(proc.stderr.split())  # the console wraps long lines
+    assert proc.returncode == 1 and error in said and frame in said and "Traceback" not in said, proc.stderr

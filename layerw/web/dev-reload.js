@@ -11,7 +11,8 @@
 // only once the new one runs: a build that fails to load leaves the old build running. The same swap
 // serves a game on the page's thread (main.js boot's prepare) and one in a game worker (a fresh
 // worker for the new build, WorkerClient.start's adopt, given the old worker's snapshotNow). Warnings
-// (file:line), failed builds and restarts (with why) go to the page's dev overlay (dev-overlay.js).
+// (file:line), failed builds and restarts (with why: a state layout that moved, or an old build that had
+// stopped, trapped or timed out, with no state to keep) go to the page's dev overlay (dev-overlay.js).
 
 import { dirSource } from "./source.js";
 import { ProtocolError } from "./errors.js";
@@ -28,7 +29,9 @@ import { ProtocolError } from "./errors.js";
  * options) and, given `take`, restores `await take()` (the running game's snapshot, taken when asked:
  * the old build runs on while the new one loads) into it before its first tick with allowOtherBuild;
  * a state layout that moved rejects with ProtocolError, and the new build then starts from its seed.
- * @param {{tick: number, snapshotNow(): any, close(): void}} client the running game (main.js Client or a WorkerClient)
+ * So does a build that arrives after the old game stopped (`client.failure`: a trap, a timeout, its
+ * worker gone): a trapped game's memory is no tick's state, and a dead worker's is gone.
+ * @param {{tick: number, failure: Error | null, snapshotNow(): any, close(): void}} client the running game (main.js Client or a WorkerClient)
  * @param {HTMLCanvasElement} canvas its canvas (replaced in the document by the new one)
  * @param {() => Promise<any>} load the new build's source (source.js dirSource)
  * @param {(canvas: HTMLCanvasElement, source: any, take: (() => Promise<any>) | null) => Promise<any>} start
@@ -37,19 +40,24 @@ import { ProtocolError } from "./errors.js";
 export async function hotSwap(client, canvas, load, start) {
   let tick = client.tick;
   const take = async () => {
+    if (client.failure) throw client.failure; // it stopped while the new build loaded
     const snap = await client.snapshotNow();
     tick = snap.tick;
     return snap;
   };
+  const stopped = () => (client.failure
+    ? `the running build had stopped at tick ${client.tick}, so it had no state to keep (${client.failure.message})` : null);
   let fresh = /** @type {HTMLCanvasElement} */ (canvas.cloneNode(false));
   let source = await load();
   let next;
-  let reason = null;
+  let reason = stopped();
   try {
-    next = await start(fresh, source, take);
+    next = await start(fresh, source, reason === null ? take : null);
   } catch (e) {
-    if (!(e instanceof ProtocolError)) throw e; // the state layout moved: the new build starts from its seed
-    reason = e.message;
+    // the state layout moved, or the old game stopped while the new one loaded: the new build starts from its seed
+    const why = reason === null && e instanceof ProtocolError ? `the state layout changed (${e.message})` : stopped();
+    if (reason !== null || why === null) throw e;
+    reason = why;
     fresh = /** @type {HTMLCanvasElement} */ (canvas.cloneNode(false));
     source = await load();
     next = await start(fresh, source, null);
@@ -108,7 +116,7 @@ export class DevReload {
         if (kept) {
           console.info(`[layerw dev] build ${event.build}: state kept at tick ${tick}`);
         } else {
-          this.note("restarted", `build ${event.build} restarted from its seed: the state layout changed (${reason})`);
+          this.note("restarted", `build ${event.build} restarted from its seed: ${reason}`);
         }
       } catch (e) {
         this.fail(event.build, `build ${event.build} did not start here; the old build keeps running: ${/** @type {Error} */ (e).message || e}`);

@@ -38,6 +38,8 @@ export class Loop {
     this.dt = 1000 / game.tickRate;
     /** @type {string} one of LoopState */
     this.state = LoopState.IDLE;
+    /** @type {Error | null} the error that failed it (LoopState.FAILED), or null */
+    this.failure = null;
     this.lag = 0;
     this.last = null;
     this.onVisible = () => { this.last = null; };
@@ -90,6 +92,7 @@ export class Loop {
       }
       if (this.onFrame) this.onFrame();
     } catch (e) {
+      this.failure = e instanceof Error ? e : new Error(String(e));
       this.stop(LoopState.FAILED);
       this.onError(e);
       return;

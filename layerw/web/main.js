@@ -74,7 +74,8 @@ const MAX_REPORTED_FRAMES = 16; // a crash report stays far below the server's s
 /** A running game: its Game, renderer, input state, devices and loop. */
 export class Client {
   /** @param {{game: any, renderer: any, inputs: InputState, devices: Devices | null,
-   *          loop: {stop: () => void, stats?: object, timing?: {close(): void} | null}}} parts  the loop is a Loop, or a Session in a room */
+   *          loop: {stop: () => void, stats?: object, timing?: {close(): void} | null, failure?: Error | null}}} parts  the loop is
+   *   a Loop, or a Session in a room */
   constructor({ game, renderer, inputs, devices, loop }) {
     this.game = game;
     this.renderer = renderer;
@@ -86,6 +87,9 @@ export class Client {
   }
 
   get tick() { return this.game.tickCount; }
+  /** The error that stopped the game (a trap mid-tick: its memory is no state to keep), or null while it can hand
+   *  its state over (hot reload, dev-reload.js; a room's Session has none). */
+  get failure() { return this.loop.failure || null; }
   /** The game's snapshot now (hot reload, dev-reload.js; a WorkerClient's answers from its worker). */
   snapshotNow() { return this.game.snapshot(); }
   stateHash() { return this.game.stateHash(); }
@@ -438,6 +442,10 @@ export async function play({ canvas, progress, progressText, error, status = nul
           if (api.worker) api.worker = client;
           else client.online = api.online;
           if (api.sound && api.sound.speaker) api.sound.speaker.game = client.game; // the mix of the build that runs
+          if (api.status === LoopState.FAILED) { // the old build had stopped (the overlay says why): the new one runs
+            Object.assign(api, { status: LoopState.RUNNING, error: null, errorName: null, errorFrames: null });
+            error.hidden = true;
+          }
           refit();
           refitTo().focus();
           return swapped;
@@ -446,13 +454,13 @@ export async function play({ canvas, progress, progressText, error, status = nul
     }
     // before any await: a fast run may stop while the sound panel opens, and the page says its renderer by then
     // getters: a renderer that lost its WebGPU device may fall back to WebGL2 (device-recovery.js)
-    const live = client;
     api.host = api.worker ? "worker" : "page";
+    // and the client they read is the one running now: a hot reload swaps in another (dev-reload.js)
     api.renderer = {
-      get name() { return live.renderer.name; },
-      get glRenderer() { return live.renderer.glRenderer; },
+      get name() { return client.renderer.name; },
+      get glRenderer() { return client.renderer.glRenderer; },
       get recovery() { // a WorkerClient's renderer is what the worker posted: its recovery is stats already
-        const { recovery } = live.renderer;
+        const { recovery } = client.renderer;
         return recovery ? recovery.stats || recovery : null;
       },
     };

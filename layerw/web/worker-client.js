@@ -136,6 +136,9 @@ export class WorkerClient {
     this.timing = options.room ? null : new FrameTiming(canvas);
     this.rejoinTries = 0; // a rejoin's failed joins (the room holds the seat until its old connection is silent)
     this.ready = false; // the worker in play has posted "ready"
+    /** @type {Error | null} the error that ended the game (a trap, a timeout with no restore, a worker that failed):
+     *  its worker is gone with its state (hot reload then starts the new build from its seed, dev-reload.js) */
+    this.failure = null;
     /** @type {{resolve: (c: WorkerClient) => void, reject: (e: Error) => void}} the launch in progress */
     this.started = { resolve: () => {}, reject: () => {} };
   }
@@ -286,6 +289,7 @@ export class WorkerClient {
       setTimeout(() => this.relaunch(null), delay);
       return;
     }
+    this.failure = error;
     this.started.reject(error); // before ready: start() rejects; after: nothing
     const starting = !this.ready && !this.restores; // start()'s promise carries it (a hot reload's new build keeps it off the page)
     if (this.options.onError && !starting) this.options.onError(error);

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from layerw.errors import SnapshotError
+from layerw.gfx.renderer import WgpuRenderer
 from layerw.play.dev import DevLoop, DevOptions
 from layerw.toolchain.scaffold import scaffold
 
@@ -234,3 +236,50 @@ def test_the_window_shows_what_needs_a_look_until_f2(game_dir: Path) -> None:
             assert loop.game.state_hash() == state
         bottom = (slice(config.height - 30, config.height), slice(0, config.width))
         assert np.any(shown[bottom] != plain[bottom]), "the notes drew nothing"
+
+
+TILE_GAME = """#include "layerw.h"
+static int32_t tile; static int ready; static uint32_t ticks;
+void lw_game_init(uint64_t seed) { (void)seed; tile = lw_asset("tile.png"); }
+void lw_game_tick(const lw_input *in) {
+    ticks += 1;
+    for (uint32_t i = 0; i < in->event_count; i++)
+        if (in->events[i].kind == LW_EVENT_ASSET_READY && (int32_t)in->events[i].a == tile) ready = 1;
+}
+void lw_game_render(lw_frame *f) {
+    lw_clear(f, LW_RGB(0, 0, 0));
+    if (ready) lw_sprite(f, (uint32_t)tile, 0, 0, 320, 180, 0, 0, 16, 16, 0, LW_RGB(255, 255, 255), 0);
+}
+"""
+
+
+def write_tile(game_dir: Path, rgb: tuple[int, int, int]) -> None:
+    """Write the 16x16 tile in one colour (the web tests' hot reload uses it too)."""
+    path = game_dir / "assets" / "tile.png"
+    before = path.stat().st_mtime_ns if path.exists() else 0
+    Image.new("RGBA", (16, 16), (*rgb, 255)).save(path)
+    if path.stat().st_mtime_ns == before:
+        os.utime(path, ns=(before + 1_000_000, before + 1_000_000))
+
+
+def test_a_changed_asset_is_drawn_without_a_restart(tmp_path: Path) -> None:
+    """The window's renderer gets the new image of a texture the restored state already holds."""
+    game_dir = scaffold(tmp_path / "tiles")
+    (game_dir / "main.c").write_text(TILE_GAME)
+    write_tile(game_dir, (0, 200, 0))
+    with DevLoop(game_dir, DevOptions(), lambda line: None) as loop, WgpuRenderer(320, 180) as renderer:
+        loop.renderer = renderer
+
+        def centre() -> tuple[int, ...]:
+            loop.frame()
+            return tuple(int(v) for v in renderer.read_pixels()[90, 160, :3])
+
+        run(loop, 5)
+        assert centre() == (0, 200, 0)
+        state = loop.game.state_hash()
+        write_tile(game_dir, (200, 0, 200))
+        assert loop.poll()
+        assert loop.game.tick_count == 5 and loop.game.state_hash() == state  # the same module: the state came over
+        assert centre() == (200, 0, 200)  # the new bytes
+        run(loop, 1)
+        assert centre() == (200, 0, 200)

@@ -1,8 +1,10 @@
 """``layerw dev --serve``: every open tab hot-reloads each build, keeping its state (real builds, real
 dev server, real Chromium). The tests edit a small C game, rebuild it with the dev loop, and watch
 the pages: a colour change swaps in with the tick going on, a layout change restarts and says why,
-a syntax error shows in the overlay while the old build keeps running. Each runs with the game in a
-game worker (the default, as players run it) and on the page's thread (?worker=0)."""
+a syntax error shows in the overlay while the old build keeps running, a build after the game died
+(trapped, or timed out in its worker) restarts from its seed and says why, and the page's renderer is
+the new build's. Each runs with the game in a game worker (the default, as players run it) and on the
+page's thread (?worker=0)."""
 
 from __future__ import annotations
 
@@ -14,12 +16,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from layerw.play.dev import DevLoop, DevOptions
 from layerw.server.dev_app import DevServer
 from layerw.server.dev_events import DevEvents
 from layerw.toolchain.scaffold import scaffold
+from tests.play.test_dev import TILE_GAME, write_tile
 from tests.web.conftest import PlayPage
 
 WIDTH, HEIGHT = 320, 180
@@ -131,29 +133,6 @@ def test_a_syntax_error_shows_in_the_overlay_and_the_game_keeps_running(
     assert reloads(tab) == [] and colour(tab) == (200, 0, 0)
 
 
-TILE_GAME = """#include "layerw.h"
-static int32_t tile; static int ready; static uint32_t ticks;
-void lw_game_init(uint64_t seed) { (void)seed; tile = lw_asset("tile.png"); }
-void lw_game_tick(const lw_input *in) {
-    ticks += 1;
-    for (uint32_t i = 0; i < in->event_count; i++)
-        if (in->events[i].kind == LW_EVENT_ASSET_READY && (int32_t)in->events[i].a == tile) ready = 1;
-}
-void lw_game_render(lw_frame *f) {
-    lw_clear(f, LW_RGB(0, 0, 0));
-    if (ready) lw_sprite(f, (uint32_t)tile, 0, 0, 320, 180, 0, 0, 16, 16, 0, LW_RGB(255, 255, 255), 0);
-}
-"""
-
-
-def write_tile(game_dir: Path, rgb: tuple[int, int, int]) -> None:
-    path = game_dir / "assets" / "tile.png"
-    before = path.stat().st_mtime_ns if path.exists() else 0
-    Image.new("RGBA", (16, 16), (*rgb, 255)).save(path)
-    if path.stat().st_mtime_ns == before:
-        os.utime(path, ns=(before + 1_000_000, before + 1_000_000))
-
-
 def test_a_changed_asset_reloads_without_a_restart(tmp_path: Path, play_page: Callable[..., PlayPage], host: str) -> None:
     game_dir = tmp_path / "tiles"
     scaffold(game_dir)
@@ -170,3 +149,57 @@ def test_a_changed_asset_reloads_without_a_restart(tmp_path: Path, play_page: Ca
         tab.wait(f"window.layerw.tick > {swap['tick']}")
         assert colour(tab) == (200, 0, 200)  # the new bytes, drawn by the game that went on
 
+
+
+# the old game dies on a key (any key down), after the page is up: a trap, or a call that never returns (its
+# game worker's watchdog ends it; on the page's thread a runaway call would freeze the page, so worker only)
+DIE = {"trap": "__builtin_trap();", "hang": "for (;;) state[1] += 1;"}
+ON_A_KEY = "for (int k = 0; k < 8; k++) if (in->players[0].keys[k]) { %s }"
+
+
+@pytest.mark.parametrize(("where", "how"), [("worker", "trap"), ("page", "trap"), ("worker", "hang")])
+def test_a_build_after_the_game_stopped_restarts_from_its_seed_and_says_why(
+        tmp_path: Path, play_page: Callable[..., PlayPage], where: str, how: str) -> None:
+    game_dir = tmp_path / "dies"
+    scaffold(game_dir)
+    toml = game_dir / "layerw.toml"  # a deadline a loaded machine's worker never reaches before the key
+    toml.write_text(toml.read_text().replace("tick_ms = 100", "tick_ms = 1000"))
+    write_game(game_dir, tick=ON_A_KEY % DIE[how])
+    with served(game_dir) as (loop, url):
+        tab = open_dev(play_page, url, where)
+        tab.page.keyboard.down("x")
+        tab.wait("window.layerw.status === 'failed'")
+        tab.page.keyboard.up("x")
+        died = tab.page.evaluate("window.layerw.errorName")
+        assert died == ("GameCrashed" if how == "trap" else "GameTimedOut"), died
+        write_game(game_dir, color=BLUE)
+        assert loop.poll()
+        tab.page.wait_for_function("window.layerw.devReload.reloads.length + window.layerw.devReload.failures.length === 1")
+        assert tab.page.evaluate("window.layerw.devReload.failures") == []  # not "the old build keeps running"
+        [swap] = reloads(tab)
+        assert not swap["kept"] and "had stopped" in swap["reason"] and "no state to keep" in swap["reason"], swap
+        note = tab.page.inner_text("#dev-problems li[data-kind=restarted]")
+        assert "build 2 restarted from its seed" in note and "had stopped" in note, note
+        tab.wait("window.layerw.status === 'running' && window.layerw.tick >= 5")  # the new build runs, from tick 0
+        assert tab.page.evaluate("[window.layerw.error, document.getElementById('error').hidden]") == [None, True]
+        assert colour(tab) == (0, 0, 200)
+
+
+def test_the_page_s_renderer_is_the_running_build_s_after_a_swap(
+        dev_served: tuple[DevLoop, str], play_page: Callable[..., PlayPage], host: str) -> None:
+    loop, url = dev_served
+    tab = open_dev(play_page, url, host)
+    tab.page.evaluate("window.firstClient = window.layerw.client()")
+    write_game(loop.game_dir, color=BLUE)
+    assert loop.poll()
+    tab.wait("window.layerw.devReload.reloads.length === 1")
+    assert tab.page.evaluate("window.layerw.client() !== window.firstClient")
+    # what the closed client last knew of its renderer is no longer what the page says
+    tab.page.evaluate("window.firstClient.renderer = {name: 'closed', glRenderer: 'closed', recovery: null}")
+    assert tab.renderer()["name"] == tab.page.evaluate("window.layerw.client().renderer.name") != "closed"
+    if host == "page":  # the new build's context lost and back: the page's counts are the new renderer's
+        tab.page.evaluate("window.loser = window.layerw.client().renderer.gl.getExtension('WEBGL_lose_context'); "
+                          "window.loser.loseContext()")
+        tab.wait("window.layerw.renderer.recovery.losses === 1")
+        tab.page.evaluate("window.loser.restoreContext()")
+        tab.wait("window.layerw.renderer.recovery.recoveries === 1")

@@ -66,3 +66,16 @@ def test_the_page_lists_each_problem_once_with_its_tick_and_source_line(server: 
     plain = play_page().open(src, ticks=5, renderer="webgl2")
     plain.wait_stopped()
     assert plain.page.evaluate("document.getElementById('dev-problems')") is None
+
+
+def test_a_game_on_the_page_s_thread_is_checked_alike(server: StaticServer, play_page: Callable[..., PlayPage],
+                                                      tmp_path: Path) -> None:
+    """?worker=0: boot's checkContract, where the tests above run the checks in a game worker."""
+    page = play_page().open(server.add_game(build_sloppy(tmp_path), "sloppy-page"), ticks=40, renderer="webgl2", dev=1,
+                            worker=0)
+    page.wait_stopped()
+    assert page.page.evaluate("window.layerw.host") == "page"
+    problems = page.page.evaluate("window.layerw.devProblems")
+    ticks = {p["kind"]: p["tick"] for p in problems}
+    assert len(problems) == len(ticks) == 6 and set(ticks) == set(TICK_KINDS) | set(RENDER_KINDS), problems
+    assert all(ticks[kind] == tick for kind, tick in TICK_KINDS.items()), problems

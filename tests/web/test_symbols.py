@@ -68,3 +68,20 @@ def test_a_debug_page_runs_the_module_with_dwarf(crash: Path, server: StaticServ
     assert any(name.endswith("/game.debug.wasm") for name in fetched), fetched
     assert not any(name.endswith("/game.wasm") for name in fetched), fetched
     assert f"at store_far (crash.c:{line_of('wild store')})" in text, text
+
+
+def test_a_page_hosted_crash_names_its_lines_on_the_page_and_in_the_telemetry(
+        crash: Path, server: StaticServer, tmp_path: Path, play_page: Callable[..., PlayPage],
+        caplog: pytest.LogCaptureFixture) -> None:
+    """?worker=0: the trap's wasm frames come from the page's own RuntimeError, not a worker's record."""
+    page = play_page().open(server.add_game(crash), renderer="webgl2", seed=WILD_STORE, worker=0)
+    text, frames = crashed(page)
+    assert page.page.evaluate("window.layerw.host") == "page"
+    assert f"at store_far (crash.c:{line_of('wild store')})" in text, text
+    assert [(f["function"], f["file"]) for f in frames[:2]] == [("store_far", "crash.c"), ("lw_game_tick", "crash.c")]
+    with store_server(tmp_path / "store") as s, caplog.at_level(logging.WARNING, logger="layerw.client"):
+        s.publish(crash)
+        crashed(play_page().goto(s.play_url("crash", seed=WILD_STORE, worker=0)))
+        wait_for(lambda: any(r.name == "layerw.client" and getattr(r, "frames", None) for r in caplog.records))
+    report = next(r for r in caplog.records if r.name == "layerw.client" and getattr(r, "frames", None))
+    assert f"at store_far (crash.c:{line_of('wild store')})" in report.getMessage()
