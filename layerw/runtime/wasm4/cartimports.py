@@ -132,18 +132,18 @@ class CartImports:
     # --- debugging ---------------------------------------------------------------------------------
 
     def _trace(self, text: str) -> None:
-        text = tr.bounded(text)
+        """One trace line (already bounded: ``tr.bounded`` or ``tr.tracef``)."""
         self.traces.append(text)
         self.log.info("[%s] %s", self.game, text)
 
     def trace(self, ptr: int) -> None:
-        self._trace(tr.cstring(self.memory, u32(ptr)).decode("utf-8", "replace"))
+        self._trace(tr.bounded(tr.cstring(self.memory, u32(ptr)).decode("utf-8", "replace")))
 
     def traceUtf8(self, ptr: int, length: int) -> None:  # noqa: N802
-        self._trace(tr.span(self.memory, u32(ptr), u32(length)).decode("utf-8", "replace"))
+        self._trace(tr.bounded(tr.span(self.memory, u32(ptr), u32(length)).decode("utf-8", "replace")))
 
     def traceUtf16(self, ptr: int, length: int) -> None:  # noqa: N802
-        self._trace(tr.span(self.memory, u32(ptr), u32(length) & ~1).decode("utf-16-le", "replace"))
+        self._trace(tr.bounded(tr.span(self.memory, u32(ptr), u32(length) & ~1).decode("utf-16-le", "replace")))
 
     def tracef(self, fmt: int, args: int) -> None:
         self._trace(tr.tracef(self.memory, u32(fmt), u32(args)))
