@@ -332,7 +332,7 @@ def test_system_flags_hide_the_on_screen_gamepad(server: StaticServer, play_page
     page.wait(f"!({shown})")
 
 
-SHAPES = (shapes.RUST, shapes.ASSEMBLYSCRIPT, shapes.TINYGO, shapes.EDGES)  # a few pages: the rest run natively
+SHAPES = (shapes.RUST, shapes.ASSEMBLYSCRIPT, shapes.TINYGO, shapes.EDGES, shapes.FUZZ)  # a few pages: the rest run natively
 CHECK_CART = """async ([name, b64]) => {
   const { checkCart } = await import("/web/cart.js");
   try { checkCart(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)), name); return null; }

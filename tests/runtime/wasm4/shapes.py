@@ -299,13 +299,14 @@ PAST_THE_END = """(module (import "env" "memory" (memory 1)) (data (i32.const 0x
 # Drawing, tone and disk arguments at their edges (see test_shapes.py for what each should draw)
 SPRITES = 0x3000  # a 5x3 2bpp sprite (4 bytes), a 5x3 1bpp sprite (2 bytes), a 13x6 2bpp atlas (20 bytes)
 EDGES = Shape("edges", f"""(module
-  {env("blit", "blitSub", "rect", "oval", "line", "diskw", "diskr", "trace", "tracef")}
+  {env("blit", "blitSub", "rect", "oval", "line", "textUtf16", "diskw", "diskr", "trace", "traceUtf16", "tracef")}
   (data (i32.const 0x14) "\\32\\14")
   (data (i32.const {SPRITES}) "\\1b\\e4\\6c\\c9" "\\b5\\6b"
         "\\00\\1b\\e4\\93\\39\\c6\\6c\\1b\\e4\\93" "\\39\\c6\\6c\\1b\\e4\\93\\39\\c6\\6c\\ff")
   (data (i32.const 0x3100) "%c%d|%x|%s|%f|%\\00" "\\e9\\00\\00\\00" "\\00\\00\\00\\80" "\\ff\\ff\\ff\\ff" "\\00\\31\\00\\00"
         "\\00\\00\\00\\00\\00\\00\\f0\\bf")
   (data (i32.const 0x3200) "\\ff\\fe\\80 trace\\00")
+  (data (i32.const 0x3300) "A\\00B\\00")
   (func (export "update") (local $f i32)
     (loop $flags
       (call $blit (i32.const {SPRITES}) (i32.add (i32.const -2) (i32.mul (i32.rem_u (local.get $f) (i32.const 8)) (i32.const 9)))
@@ -326,8 +327,58 @@ EDGES = Shape("edges", f"""(module
     (call $oval (i32.const 60) (i32.const 80) (i32.const 1) (i32.const 1))
     (call $line (i32.const -2147483648) (i32.const 100) (i32.const 2147483647) (i32.const 101))
     (call $line (i32.const 5) (i32.const -1000000) (i32.const 6) (i32.const 1000000))
+    (call $textUtf16 (i32.const 0x3300) (i32.const -1) (i32.const 0) (i32.const 140))
     (i32.store (i32.const 0x2000) (call $diskw (i32.const 0xfe00) (i32.const 0x7fffffff)))
     (i32.store (i32.const 0x2004) (call $diskr (i32.const 0x2010) (i32.const 3)))
     (i32.store (i32.const 0x2008) (call $diskr (i32.const 0xfffe) (i32.const 1024)))
     (call $tracef (i32.const 0x3100) (i32.const 0x3110))
-    (call $trace (i32.const 0x3200))))""")
+    (call $trace (i32.const 0x3200))
+    (call $traceUtf16 (i32.const 0x3300) (i32.const -1))))""")
+
+
+EDGE_VALUES = (0, 1, -1, 159, 160, 161, 0x7FFFFFFF, -0x80000000, 0xFFFF, 0x10000, 0xFFFE, 1024, 1025, 0x19A0, 0xA0, 8)
+
+
+def fuzz_wat(calls: int) -> str:
+    """A cart whose update makes ``calls`` calls of WASM-4's functions a tick, each chosen and given
+    arguments by an xorshift generator in a mutable global: half small numbers around the screen, a
+    quarter edge values, a quarter any i32 (so pointers anywhere, sprites over the framebuffer, strings
+    through memory's end); an oval's sizes stay small (WASM-4's walk is as long as its sizes)."""
+    names = list(SIGNATURES)
+    cases = []
+    for name in names:
+        params = SIGNATURES[name].count("i32") - ("result" in SIGNATURES[name])
+        args = "".join("(i32.sub (i32.and (call $rand) (i32.const 63)) (i32.const 8))" if name == "oval" and i >= 2
+                       else "(call $arg)" for i in range(params))
+        call = f"(call ${name} {args})"
+        cases.append(f"(i32.store (i32.const 0x4100) (i32.add (i32.load (i32.const 0x4100)) {call}))"
+                     if "result" in SIGNATURES[name] else call)
+    blocks = "".join(f"(block $c{i} " for i in reversed(range(len(names))))
+    table = " ".join(f"$c{i}" for i in range(len(names)))
+    # case i runs after block $ci ends (br_table's target i), and returns out of the blocks around it
+    body = blocks + f"(br_table {table} $c0 (local.get $k)))" + "".join(f"{case} (return))" for case in cases[:-1]) + cases[-1]
+    edges = "".join(f"\\{b:02x}" for v in EDGE_VALUES for b in (v & 0xFFFFFFFF).to_bytes(4, "little"))
+    return f"""(module {env(*names)}
+  (global $seed (mut i32) (i32.const 0x2545f491))
+  (data (i32.const 0x4000) "{edges}")
+  (func $rand (result i32) (local $x i32)
+    (local.set $x (i32.xor (global.get $seed) (i32.shl (global.get $seed) (i32.const 13))))
+    (local.set $x (i32.xor (local.get $x) (i32.shr_u (local.get $x) (i32.const 17))))
+    (global.set $seed (i32.xor (local.get $x) (i32.shl (local.get $x) (i32.const 5))))
+    (global.get $seed))
+  (func $arg (result i32) (local $r i32)
+    (local.set $r (call $rand))
+    (if (result i32) (i32.lt_u (i32.and (local.get $r) (i32.const 3)) (i32.const 2))
+      (then (i32.sub (i32.rem_u (i32.shr_u (local.get $r) (i32.const 2)) (i32.const 200)) (i32.const 20)))
+      (else (if (result i32) (i32.eq (i32.and (local.get $r) (i32.const 3)) (i32.const 2))
+        (then (i32.load (i32.add (i32.const 0x4000) (i32.shl (i32.and (i32.shr_u (local.get $r) (i32.const 2))
+                                                                        (i32.const 15)) (i32.const 2)))))
+        (else (call $rand))))))
+  (func $call (param $k i32) {body})
+  (func (export "update") (local $n i32)
+    (loop $each
+      (call $call (i32.rem_u (call $rand) (i32.const {len(names)})))
+      (br_if $each (i32.lt_u (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const {calls}))))))"""
+
+
+FUZZ = Shape("fuzz", fuzz_wat(100))

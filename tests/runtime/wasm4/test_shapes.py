@@ -21,6 +21,7 @@ from layerw.runtime.inputs import InputState
 from layerw.runtime.start import start_game
 from layerw.runtime.wasm4 import font
 from layerw.runtime.wasm4 import memorymap as mm
+from layerw.runtime.wasm4 import trace as tr
 from layerw.runtime.wasm4.cartgame import CartGame
 from layerw.runtime.wasm4.framebuffer import Framebuffer
 from tests.runtime.wasm4 import shapes
@@ -213,7 +214,18 @@ def test_drawing_at_the_edges_matches_the_oracles(tmp_path: Path, engine: Engine
             fb.oval(*args)
         fb.line(-(2**31), 100, 2**31 - 1, 101)
         fb.line(5, -1000000, 6, 1000000)
+        fb.text(np.array([ord("A"), ord("B")]), 0, 140)  # a u32 length past 2^31: to the end of memory, then its NUL
         assert np.array_equal(game.cart.framebuffer.indices(), fb.indices())
         assert (word(game, 0x2000), word(game, 0x2004), word(game, 0x2008)) == (512, 3, 2)  # cut at memory's end
         assert game.disk.data == bytes(512) and game.ram[0xFFFE:].tolist() == [0, 0]
-        assert list(game.traces) == ["\xe9-2147483648|ffffffff|%c%d|%x|%s|%f|%|-1.000000|", "\ufffd\ufffd\ufffd trace"]
+        units = (mm.MEMORY_SIZE - 0x3300) // 2  # "AB", then zeros to the end of memory: cut at MAX_TRACE
+        assert list(game.traces) == ["\xe9-2147483648|ffffffff|%c%d|%x|%s|%f|%|-1.000000|", "\ufffd\ufffd\ufffd trace",
+                                     "AB" + "\0" * (tr.MAX_TRACE - 2) + f"... ({units - tr.MAX_TRACE} more)"]
+
+
+def test_a_cart_calling_every_function_with_wild_arguments_runs_bounded(tmp_path: Path, engine: Engine) -> None:
+    """shapes.FUZZ: 100 calls a tick of WASM-4's functions with generated arguments (pointers anywhere,
+    sprites over the framebuffer, sizes at i32's ends) for 60 ticks: nothing raises, the state repeats."""
+    with running(tmp_path / "a", engine, shapes.FUZZ, 60) as game, running(tmp_path / "b", engine, shapes.FUZZ, 60) as again:
+        assert game.state_hash() == again.state_hash()
+        assert game.globals() != [0x2545F491] and len(game.traces) > 0 and game.cart.framebuffer.indices().any()
