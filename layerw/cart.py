@@ -11,6 +11,7 @@ needs no layerw.toml.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,28 +89,27 @@ class WasmReader:
         return low, (self.u32() if flags & 1 else None)
 
 
+def sections(wasm: bytes) -> Iterator[tuple[int, WasmReader]]:
+    """Each section of a core module (none for anything else): its id and a reader at its contents."""
+    if not wasm.startswith(WASM_HEADER):
+        return
+    r = WasmReader(wasm, len(WASM_HEADER))
+    while r.at < len(wasm):
+        section, size = r.byte(), r.u32()
+        yield section, WasmReader(wasm, r.at)
+        r.at += size
+
+
 def section_ids(wasm: bytes) -> set[int]:
     """The ids of the sections of a core module (empty for anything else)."""
-    if not wasm.startswith(WASM_HEADER):
-        return set()
-    r, found = WasmReader(wasm, len(WASM_HEADER)), set()
-    while r.at < len(wasm):
-        found.add(r.byte())
-        size = r.u32()
-        r.at += size
-    return found
+    return {section for section, _ in sections(wasm)}
 
 
 def func_types(wasm: bytes) -> list[FuncType] | None:
     """The function types of a core module's type section ([] without one); None when it holds a type
     this reader does not know (the GC proposal's), for wasmtime or the browser to judge at link time."""
-    if not wasm.startswith(WASM_HEADER):
-        return []
-    r = WasmReader(wasm, len(WASM_HEADER))
-    while r.at < len(wasm):
-        section, size = r.byte(), r.u32()
+    for section, r in sections(wasm):
         if section != _TYPE_SECTION:
-            r.at += size
             continue
         out: list[FuncType] = []
         for _ in range(r.u32()):
@@ -135,13 +135,8 @@ def wat_type(func: FuncType) -> str:
 
 def imports(wasm: bytes) -> list[Import]:
     """The import section of a core module (empty for anything else: a component, WAT, junk)."""
-    if not wasm.startswith(WASM_HEADER):
-        return []
-    r = WasmReader(wasm, len(WASM_HEADER))
-    while r.at < len(wasm):
-        section, size = r.byte(), r.u32()
+    for section, r in sections(wasm):
         if section != _IMPORT_SECTION:
-            r.at += size
             continue
         out = []
         for _ in range(r.u32()):
@@ -190,7 +185,7 @@ def check_cart(wasm: bytes, name: str) -> None:
         own = (": it defines its own memory, where WASM-4's registers and framebuffer are not; link it with "
                "--import-memory" if _MEMORY_SECTION in section_ids(wasm) else "")
         raise InvalidModule(f"{name}: a WASM-4 cart imports its memory as env.memory (found "
-                            f"{[i.name for i in memories] or 'none'}){own}")
+                            f"{', '.join(f'{i.module}.{i.name}' for i in memories) or 'none'}){own}")
     low = memories[0].limits[0] if memories[0].limits else 0  # an open maximum is fine: the host's is 1
     if low > CART_PAGES:
         raise GameOutOfMemory(f"{name} asks for {low} pages of memory; a WASM-4 cart has exactly "

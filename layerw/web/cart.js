@@ -65,20 +65,28 @@ function isCoreModule(bytes) {
 }
 
 /**
+ * Each section of a core module (none for anything else): its id and a reader at its contents (cart.py sections).
+ * @param {Uint8Array} bytes
+ * @returns {Generator<[number, Reader]>}
+ */
+function* sections(bytes) {
+  if (!isCoreModule(bytes)) return;
+  const r = new Reader(bytes, 8);
+  while (r.at < bytes.length) {
+    const section = r.byte();
+    const size = r.u32();
+    yield [section, new Reader(bytes, r.at)];
+    r.at += size;
+  }
+}
+
+/**
  * The ids of the sections of a core module (empty for anything else).
  * @param {Uint8Array} bytes
  * @returns {Set<number>}
  */
 export function sectionIds(bytes) {
-  const found = new Set();
-  if (!isCoreModule(bytes)) return found;
-  const r = new Reader(bytes, 8);
-  while (r.at < bytes.length) {
-    found.add(r.byte());
-    const size = r.u32();
-    r.at += size;
-  }
-  return found;
+  return new Set(Array.from(sections(bytes), ([section]) => section));
 }
 
 /**
@@ -88,12 +96,8 @@ export function sectionIds(bytes) {
  * @returns {Array<[string[], string[]]> | null}
  */
 export function funcTypes(bytes) {
-  if (!isCoreModule(bytes)) return [];
-  const r = new Reader(bytes, 8);
-  while (r.at < bytes.length) {
-    const section = r.byte();
-    const size = r.u32();
-    if (section !== 1) { r.at += size; continue; }
+  for (const [section, r] of sections(bytes)) {
+    if (section !== 1) continue;
     /** @type {Array<[string[], string[]]>} */
     const out = [];
     for (let i = 0, n = r.u32(); i < n; i++) {
@@ -134,12 +138,8 @@ function cartSignature(name) {
  * @returns {{module: string, name: string, kind: string, limits: Array<number | null> | null, typeIndex: number | null}[]}
  */
 export function imports(bytes) {
-  if (!isCoreModule(bytes)) return [];
-  const r = new Reader(bytes, 8);
-  while (r.at < bytes.length) {
-    const section = r.byte();
-    const size = r.u32();
-    if (section !== 2) { r.at += size; continue; }
+  for (const [section, r] of sections(bytes)) {
+    if (section !== 2) continue;
     const out = [];
     for (let i = 0, n = r.u32(); i < n; i++) {
       const module = r.name();
@@ -182,7 +182,8 @@ export function checkCart(bytes, name) {
   if (memories.length !== 1 || memories[0].name !== "memory") {
     const own = sectionIds(bytes).has(5)
       ? ": it defines its own memory, where WASM-4's registers and framebuffer are not; link it with --import-memory" : "";
-    throw new InvalidModule(`${name}: a WASM-4 cart imports its memory as env.memory${own}`);
+    const names = memories.map((i) => `${i.module}.${i.name}`).join(", ") || "none";
+    throw new InvalidModule(`${name}: a WASM-4 cart imports its memory as env.memory (found ${names})${own}`);
   }
   const low = memories[0].limits ? /** @type {number} */ (memories[0].limits[0]) : 0;
   if (low > 1) {
@@ -192,8 +193,8 @@ export function checkCart(bytes, name) {
   const unknown = found.filter((i) => i.module !== "env"
     || (i.kind !== "memory" && (i.kind !== "func" || !CART_FUNCTIONS.has(i.name))));
   if (unknown.length) {
-    throw new InvalidModule(`${name} imports ${unknown.map((i) => `${i.module}.${i.name} (${i.kind})`).join(", ")}, `
-      + "which WASM-4 does not offer");
+    throw new InvalidModule(`${name} imports ${unknown.map((i) => `${i.module}.${i.name} (${i.kind})`).sort().join(", ")}, `
+      + `which WASM-4 does not offer; a cart may import env.${[...CART_FUNCTIONS].sort().join(", env.")} and env.memory`);
   }
   // a JavaScript function links whatever type a cart declares: check as the native host does
   const types = funcTypes(bytes);

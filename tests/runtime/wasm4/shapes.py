@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import wasmtime
 
+from tests.hostile.modules import hexstr, leb
+
 SIGNATURES = {  # WASM-4's env functions as a cart declares them (wasm4.h)
     "blit": "(param i32 i32 i32 i32 i32 i32)", "blitSub": "(param i32 i32 i32 i32 i32 i32 i32 i32 i32)",
     "line": "(param i32 i32 i32 i32)", "hline": "(param i32 i32 i32)", "vline": "(param i32 i32 i32)",
@@ -38,18 +40,9 @@ def log_entry(n: int) -> str:
             f"(i32.store (i32.const {STATE}) (i32.add (i32.load (i32.const {STATE})) (i32.const 1)))")
 
 
-def uleb(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        b, value = value & 0x7F, value >> 7
-        out.append(b | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
 def custom_section(name: str, payload: bytes) -> bytes:
-    body = uleb(len(name.encode())) + name.encode() + payload
-    return b"\x00" + uleb(len(body)) + body
+    body = leb(len(name.encode())) + name.encode() + payload
+    return b"\x00" + leb(len(body)) + body
 
 
 def with_custom_sections(wasm: bytes, sections: dict[int, list[bytes]]) -> bytes:
@@ -262,12 +255,8 @@ def whole_memory_image() -> bytes:
     return bytes(image)
 
 
-def data_string(data: bytes) -> str:
-    return "".join(f"\\{b:02x}" for b in data)
-
-
 WHOLE_MEMORY = Shape("whole-memory", f"""(module (import "env" "memory" (memory 1 1))
-  (data (i32.const 0) "{data_string(whole_memory_image())}"))""")
+  (data (i32.const 0) "{hexstr(whole_memory_image())}"))""")
 
 # Memories a cart may import: no minimum, a larger maximum, none at all (WASM-4's page satisfies each)
 MEMORY_FORMS = tuple(Shape(f"memory-{i}", f"""(module (import "env" "memory" (memory {limits}))
@@ -339,11 +328,11 @@ EDGES = Shape("edges", f"""(module
 EDGE_VALUES = (0, 1, -1, 159, 160, 161, 0x7FFFFFFF, -0x80000000, 0xFFFF, 0x10000, 0xFFFE, 1024, 1025, 0x19A0, 0xA0, 8)
 
 
-def fuzz_wat(calls: int) -> str:
+def fuzz_wat(calls: int, seed: int = 0x2545F491) -> str:
     """A cart whose update makes ``calls`` calls of WASM-4's functions a tick, each chosen and given
-    arguments by an xorshift generator in a mutable global: half small numbers around the screen, a
-    quarter edge values, a quarter any i32 (so pointers anywhere, sprites over the framebuffer, strings
-    through memory's end); an oval's sizes stay small (WASM-4's walk is as long as its sizes)."""
+    arguments by an xorshift generator (from ``seed``) in a mutable global: a quarter each small numbers
+    around the screen, edge values, addresses in memory (sprites over the framebuffer, strings through
+    memory's end) and any i32; an oval's sizes stay small (WASM-4's walk is as long as its sizes)."""
     names = list(SIGNATURES)
     cases = []
     for name in names:
@@ -357,9 +346,9 @@ def fuzz_wat(calls: int) -> str:
     table = " ".join(f"$c{i}" for i in range(len(names)))
     # case i runs after block $ci ends (br_table's target i), and returns out of the blocks around it
     body = blocks + f"(br_table {table} $c0 (local.get $k)))" + "".join(f"{case} (return))" for case in cases[:-1]) + cases[-1]
-    edges = "".join(f"\\{b:02x}" for v in EDGE_VALUES for b in (v & 0xFFFFFFFF).to_bytes(4, "little"))
+    edges = hexstr(b"".join((v & 0xFFFFFFFF).to_bytes(4, "little") for v in EDGE_VALUES))
     return f"""(module {env(*names)}
-  (global $seed (mut i32) (i32.const 0x2545f491))
+  (global $seed (mut i32) (i32.const {seed}))
   (data (i32.const 0x4000) "{edges}")
   (func $rand (result i32) (local $x i32)
     (local.set $x (i32.xor (global.get $seed) (i32.shl (global.get $seed) (i32.const 13))))
@@ -368,12 +357,13 @@ def fuzz_wat(calls: int) -> str:
     (global.get $seed))
   (func $arg (result i32) (local $r i32)
     (local.set $r (call $rand))
-    (if (result i32) (i32.lt_u (i32.and (local.get $r) (i32.const 3)) (i32.const 2))
-      (then (i32.sub (i32.rem_u (i32.shr_u (local.get $r) (i32.const 2)) (i32.const 200)) (i32.const 20)))
-      (else (if (result i32) (i32.eq (i32.and (local.get $r) (i32.const 3)) (i32.const 2))
-        (then (i32.load (i32.add (i32.const 0x4000) (i32.shl (i32.and (i32.shr_u (local.get $r) (i32.const 2))
-                                                                        (i32.const 15)) (i32.const 2)))))
-        (else (call $rand))))))
+    (block $any (block $address (block $edge (block $small
+      (br_table $small $edge $address $any (i32.and (local.get $r) (i32.const 3))))
+      (return (i32.sub (i32.rem_u (i32.shr_u (local.get $r) (i32.const 2)) (i32.const 200)) (i32.const 20))))
+      (return (i32.load (i32.add (i32.const 0x4000) (i32.shl (i32.and (i32.shr_u (local.get $r) (i32.const 2))
+                                                                      (i32.const 15)) (i32.const 2))))))
+      (return (i32.and (i32.shr_u (local.get $r) (i32.const 2)) (i32.const 0xffff))))
+    (call $rand))
   (func $call (param $k i32) {body})
   (func (export "update") (local $n i32)
     (loop $each
