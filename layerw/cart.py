@@ -11,6 +11,7 @@ needs no layerw.toml.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,10 +21,12 @@ from layerw.config import GameConfig
 from layerw.errors import AssetNotFound, ConfigError, GameOutOfMemory, InvalidModule
 
 CART_MODULE = "env"
-CART_FUNCTIONS = frozenset({
-    "blit", "blitSub", "line", "hline", "vline", "oval", "rect", "text", "textUtf8", "textUtf16",
-    "tone", "diskr", "diskw", "trace", "traceUtf8", "traceUtf16", "tracef",
-})
+CART_SIGNATURES: dict[str, tuple[int, int]] = {  # WASM-4's functions (wasm4.h): (i32 parameters, i32 results)
+    "blit": (6, 0), "blitSub": (9, 0), "line": (4, 0), "hline": (3, 0), "vline": (3, 0), "oval": (4, 0),
+    "rect": (4, 0), "text": (3, 0), "textUtf8": (4, 0), "textUtf16": (4, 0), "tone": (4, 0),
+    "diskr": (2, 1), "diskw": (2, 1), "trace": (1, 0), "traceUtf8": (2, 0), "traceUtf16": (2, 0), "tracef": (2, 0),
+}
+CART_FUNCTIONS = frozenset(CART_SIGNATURES)
 CART_PAGES = 1
 SCREEN = 160
 TICK_RATE = 60
@@ -32,8 +35,12 @@ TICK_RATE = 60
 # failing a busy one on a loaded machine.
 TICK_MS = 1000
 WASM_HEADER = b"\0asm\x01\0\0\0"  # a core module, version 1 (components differ in the version)
+_TYPE_SECTION = 1
 _IMPORT_SECTION = 2
+_MEMORY_SECTION = 5
 _KINDS = ("func", "table", "memory", "global", "tag")
+_VALUE_TYPES = {0x7F: "i32", 0x7E: "i64", 0x7D: "f32", 0x7C: "f64", 0x7B: "v128", 0x70: "funcref", 0x6F: "externref"}
+FuncType = tuple[tuple[str, ...], tuple[str, ...]]  # (parameter types, result types)
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,7 @@ class Import:
     name: str
     kind: str  # one of _KINDS
     limits: tuple[int, int | None] | None = None  # (min, max) pages of a memory, else None
+    type_index: int | None = None  # a function's index in the type section, else None
 
 
 class WasmReader:
@@ -81,22 +89,61 @@ class WasmReader:
         return low, (self.u32() if flags & 1 else None)
 
 
-def imports(wasm: bytes) -> list[Import]:
-    """The import section of a core module (empty for anything else: a component, WAT, junk)."""
+def sections(wasm: bytes) -> Iterator[tuple[int, WasmReader]]:
+    """Each section of a core module (none for anything else): its id and a reader at its contents."""
     if not wasm.startswith(WASM_HEADER):
-        return []
+        return
     r = WasmReader(wasm, len(WASM_HEADER))
     while r.at < len(wasm):
         section, size = r.byte(), r.u32()
+        yield section, WasmReader(wasm, r.at)
+        r.at += size
+
+
+def section_ids(wasm: bytes) -> set[int]:
+    """The ids of the sections of a core module (empty for anything else)."""
+    return {section for section, _ in sections(wasm)}
+
+
+def func_types(wasm: bytes) -> list[FuncType] | None:
+    """The function types of a core module's type section ([] without one); None when it holds a type
+    this reader does not know (the GC proposal's), for wasmtime or the browser to judge at link time."""
+    for section, r in sections(wasm):
+        if section != _TYPE_SECTION:
+            continue
+        out: list[FuncType] = []
+        for _ in range(r.u32()):
+            if r.byte() != 0x60:
+                return None
+            sides: list[tuple[str, ...]] = []
+            for _side in range(2):
+                codes = [r.byte() for _ in range(r.u32())]
+                if any(c not in _VALUE_TYPES for c in codes):
+                    return None
+                sides.append(tuple(_VALUE_TYPES[c] for c in codes))
+            out.append((sides[0], sides[1]))
+        return out
+    return []
+
+
+def wat_type(func: FuncType) -> str:
+    """A function type as WAT writes it: (param i32 i32) (result i32)."""
+    params, results = func
+    return " ".join(f"({side} {' '.join(types)})" for side, types in (("param", params), ("result", results)) if types) \
+        or "(no parameters or results)"
+
+
+def imports(wasm: bytes) -> list[Import]:
+    """The import section of a core module (empty for anything else: a component, WAT, junk)."""
+    for section, r in sections(wasm):
         if section != _IMPORT_SECTION:
-            r.at += size
             continue
         out = []
         for _ in range(r.u32()):
             module, name, kind = r.name(), r.name(), r.byte()
-            limits = None
+            limits, type_index = None, None
             if kind == 0:
-                r.u32()
+                type_index = r.u32()
             elif kind == 1:
                 r.byte()
                 r.limits()
@@ -110,7 +157,7 @@ def imports(wasm: bytes) -> list[Import]:
                 r.u32()
             else:
                 raise InvalidModule(f"unknown import kind {kind} in wasm module")
-            out.append(Import(module, name, _KINDS[kind], limits))
+            out.append(Import(module, name, _KINDS[kind], limits, type_index))
         return out
     return []
 
@@ -129,13 +176,16 @@ def is_cart(wasm: bytes) -> bool:
 
 def check_cart(wasm: bytes, name: str) -> None:
     """Refuse a cart the WASM-4 profile cannot run: more than one 64 KiB page (GameOutOfMemory),
-    no imported memory, or an import WASM-4 does not offer (InvalidModule, naming it: WASM-4 itself
-    refuses such a cart when it links it)."""
+    no imported memory, an import WASM-4 does not offer, or one of its functions declared with
+    another type (InvalidModule, naming it: WASM-4's native runtime refuses such a cart when it links
+    it; a browser would link a JavaScript function of any type, so both hosts check here, alike)."""
     found = imports(wasm)
     memories = [i for i in found if i.kind == "memory"]
     if len(memories) != 1 or memories[0].name != "memory":
+        own = (": it defines its own memory, where WASM-4's registers and framebuffer are not; link it with "
+               "--import-memory" if _MEMORY_SECTION in section_ids(wasm) else "")
         raise InvalidModule(f"{name}: a WASM-4 cart imports its memory as env.memory (found "
-                            f"{[i.name for i in memories] or 'none'})")
+                            f"{', '.join(f'{i.module}.{i.name}' for i in memories) or 'none'}){own}")
     low = memories[0].limits[0] if memories[0].limits else 0  # an open maximum is fine: the host's is 1
     if low > CART_PAGES:
         raise GameOutOfMemory(f"{name} asks for {low} pages of memory; a WASM-4 cart has exactly "
@@ -145,6 +195,20 @@ def check_cart(wasm: bytes, name: str) -> None:
     if unknown:
         raise InvalidModule(f"{name} imports {', '.join(unknown)}, which WASM-4 does not offer; "
                             f"a cart may import env.{', env.'.join(sorted(CART_FUNCTIONS))} and env.memory")
+    types = func_types(wasm)
+    wrong = [] if types is None else [
+        f"env.{i.name} as {wat_type(types[i.type_index])}, WASM-4's is {wat_type(cart_signature(i.name))}"
+        for i in found if i.kind == "func" and i.type_index is not None and i.type_index < len(types)
+        and types[i.type_index] != cart_signature(i.name)]
+    if wrong:
+        raise InvalidModule(f"{name} declares {'; '.join(wrong)}: the cart cannot be linked (fix its declarations "
+                            "to wasm4.h's)")
+
+
+def cart_signature(name: str) -> FuncType:
+    """WASM-4's type of function ``name``: every parameter and result an i32."""
+    params, results = CART_SIGNATURES[name]
+    return ("i32",) * params, ("i32",) * results
 
 
 def cart_name(path: Path) -> str:

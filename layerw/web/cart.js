@@ -6,13 +6,18 @@
 import { GameOutOfMemory, InvalidModule } from "./errors.js";
 
 const HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-export const CART_FUNCTIONS = new Set([
-  "blit", "blitSub", "line", "hline", "vline", "oval", "rect", "text", "textUtf8", "textUtf16",
-  "tone", "diskr", "diskw", "trace", "traceUtf8", "traceUtf16", "tracef",
-]);
+/** WASM-4's functions (wasm4.h): [i32 parameters, i32 results] (layerw/cart.py CART_SIGNATURES). */
+export const CART_SIGNATURES = {
+  blit: [6, 0], blitSub: [9, 0], line: [4, 0], hline: [3, 0], vline: [3, 0], oval: [4, 0],
+  rect: [4, 0], text: [3, 0], textUtf8: [4, 0], textUtf16: [4, 0], tone: [4, 0],
+  diskr: [2, 1], diskw: [2, 1], trace: [1, 0], traceUtf8: [2, 0], traceUtf16: [2, 0], tracef: [2, 0],
+};
+export const CART_FUNCTIONS = new Set(Object.keys(CART_SIGNATURES));
 export const EXPORT_PREFIX = "layerw:global:";
 const KINDS = ["func", "table", "memory", "global", "tag"];
 const NUMBER_TYPES = { 0x7f: "i32", 0x7e: "i64", 0x7d: "f32", 0x7c: "f64" };
+/** @type {Record<number, string>} */
+const VALUE_TYPES = { ...NUMBER_TYPES, 0x7b: "v128", 0x70: "funcref", 0x6f: "externref" };
 const ORDER = [1, 2, 3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11];
 const utf8 = new TextDecoder("utf-8");
 const encoder = new TextEncoder();
@@ -60,30 +65,95 @@ function isCoreModule(bytes) {
 }
 
 /**
- * The import section of a core module ([] for anything else).
+ * Each section of a core module (none for anything else): its id and a reader at its contents (cart.py sections).
  * @param {Uint8Array} bytes
- * @returns {{module: string, name: string, kind: string, limits: Array<number | null> | null}[]}
+ * @returns {Generator<[number, Reader]>}
  */
-export function imports(bytes) {
-  if (!isCoreModule(bytes)) return [];
+function* sections(bytes) {
+  if (!isCoreModule(bytes)) return;
   const r = new Reader(bytes, 8);
   while (r.at < bytes.length) {
     const section = r.byte();
     const size = r.u32();
-    if (section !== 2) { r.at += size; continue; }
+    yield [section, new Reader(bytes, r.at)];
+    r.at += size;
+  }
+}
+
+/**
+ * The ids of the sections of a core module (empty for anything else).
+ * @param {Uint8Array} bytes
+ * @returns {Set<number>}
+ */
+export function sectionIds(bytes) {
+  return new Set(Array.from(sections(bytes), ([section]) => section));
+}
+
+/**
+ * The function types of a core module's type section ([] without one), each [parameters, results]; null
+ * when it holds a type this reader does not know (the GC proposal's), for the link to judge (cart.py func_types).
+ * @param {Uint8Array} bytes
+ * @returns {Array<[string[], string[]]> | null}
+ */
+export function funcTypes(bytes) {
+  for (const [section, r] of sections(bytes)) {
+    if (section !== 1) continue;
+    /** @type {Array<[string[], string[]]>} */
+    const out = [];
+    for (let i = 0, n = r.u32(); i < n; i++) {
+      if (r.byte() !== 0x60) return null;
+      const sides = [];
+      for (let side = 0; side < 2; side++) {
+        const types = [];
+        for (let j = 0, m = r.u32(); j < m; j++) {
+          const type = VALUE_TYPES[r.byte()];
+          if (!type) return null;
+          types.push(type);
+        }
+        sides.push(types);
+      }
+      out.push([sides[0], sides[1]]);
+    }
+    return out;
+  }
+  return [];
+}
+
+/** A function type as WAT writes it (cart.py wat_type). @param {[string[], string[]]} func */
+function watType([params, results]) {
+  const text = [["param", params], ["result", results]].filter(([, types]) => types.length)
+    .map(([side, types]) => `(${side} ${/** @type {string[]} */ (types).join(" ")})`).join(" ");
+  return text || "(no parameters or results)";
+}
+
+/** WASM-4's type of function `name`: every parameter and result an i32. @param {string} name @returns {[string[], string[]]} */
+function cartSignature(name) {
+  const [params, results] = /** @type {Record<string, number[]>} */ (CART_SIGNATURES)[name];
+  return [Array(params).fill("i32"), Array(results).fill("i32")];
+}
+
+/**
+ * The import section of a core module ([] for anything else).
+ * @param {Uint8Array} bytes
+ * @returns {{module: string, name: string, kind: string, limits: Array<number | null> | null, typeIndex: number | null}[]}
+ */
+export function imports(bytes) {
+  for (const [section, r] of sections(bytes)) {
+    if (section !== 2) continue;
     const out = [];
     for (let i = 0, n = r.u32(); i < n; i++) {
       const module = r.name();
       const name = r.name();
       const kind = r.byte();
       let limits = null;
-      if (kind === 0) r.u32();
+      let typeIndex = null;
+      if (kind === 0) typeIndex = r.u32();
       else if (kind === 1) { r.byte(); r.limits(); }
       else if (kind === 2) limits = r.limits();
       else if (kind === 3) { r.byte(); r.byte(); }
       else if (kind === 4) { r.byte(); r.u32(); }
       else throw new InvalidModule(`unknown import kind ${kind} in wasm module`);
-      out.push({ module, name, kind: KINDS[kind], limits });
+      out.push({ module, name, kind: KINDS[kind], limits, typeIndex });
     }
     return out;
   }
@@ -104,13 +174,16 @@ export function isCart(bytes) {
   }
 }
 
-/** Refuse a cart the profile cannot run (as layerw/cart.py check_cart does).
+/** Refuse a cart the profile cannot run (as layerw/cart.py check_cart does): its memory, its imports, their types.
  * @param {Uint8Array} bytes @param {string} name */
 export function checkCart(bytes, name) {
   const found = imports(bytes);
   const memories = found.filter((i) => i.kind === "memory");
   if (memories.length !== 1 || memories[0].name !== "memory") {
-    throw new InvalidModule(`${name}: a WASM-4 cart imports its memory as env.memory`);
+    const own = sectionIds(bytes).has(5)
+      ? ": it defines its own memory, where WASM-4's registers and framebuffer are not; link it with --import-memory" : "";
+    const names = memories.map((i) => `${i.module}.${i.name}`).join(", ") || "none";
+    throw new InvalidModule(`${name}: a WASM-4 cart imports its memory as env.memory (found ${names})${own}`);
   }
   const low = memories[0].limits ? /** @type {number} */ (memories[0].limits[0]) : 0;
   if (low > 1) {
@@ -120,8 +193,16 @@ export function checkCart(bytes, name) {
   const unknown = found.filter((i) => i.module !== "env"
     || (i.kind !== "memory" && (i.kind !== "func" || !CART_FUNCTIONS.has(i.name))));
   if (unknown.length) {
-    throw new InvalidModule(`${name} imports ${unknown.map((i) => `${i.module}.${i.name} (${i.kind})`).join(", ")}, `
-      + "which WASM-4 does not offer");
+    throw new InvalidModule(`${name} imports ${unknown.map((i) => `${i.module}.${i.name} (${i.kind})`).sort().join(", ")}, `
+      + `which WASM-4 does not offer; a cart may import env.${[...CART_FUNCTIONS].sort().join(", env.")} and env.memory`);
+  }
+  // a JavaScript function links whatever type a cart declares: check as the native host does
+  const types = funcTypes(bytes);
+  const wrong = types === null ? [] : found.filter((i) => i.kind === "func" && i.typeIndex !== null && i.typeIndex < types.length
+      && watType(types[i.typeIndex]) !== watType(cartSignature(i.name)))
+    .map((i) => `env.${i.name} as ${watType(types[/** @type {number} */ (i.typeIndex)])}, WASM-4's is ${watType(cartSignature(i.name))}`);
+  if (wrong.length) {
+    throw new InvalidModule(`${name} declares ${wrong.join("; ")}: the cart cannot be linked (fix its declarations to wasm4.h's)`);
   }
 }
 

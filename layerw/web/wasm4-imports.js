@@ -17,6 +17,8 @@ import { decodeTone } from "./wasm4-tone.js";
 export const MAX_TONES_PER_TICK = 1024;
 const MAX_WARNINGS = 16;
 const MAX_TRACES = 256;
+const MAX_TRACE = 4096; // characters (code points) of one trace line (trace.py MAX_TRACE)
+const CUT = "... (cut)"; // ends a tracef line cut at MAX_TRACE (trace.py CUT)
 const utf8 = new TextDecoder("utf-8");
 const utf16 = new TextDecoder("utf-16le");
 /** @type {Promise<WebAssembly.Module> | null} */
@@ -114,7 +116,7 @@ export class CartImports {
       text: draw.text,
       textUtf8: (p, len, x, y) => fb().text(units(this.span(p >>> 0, len >>> 0)), x, y),
       textUtf16: (p, len, x, y) => {
-        const bytes = this.span(p >>> 0, (len >>> 0) & ~1);
+        const bytes = this.span(p >>> 0, evenLength(len));
         fb().text(units(Array.from({ length: bytes.length >> 1 }, (_, i) => bytes[2 * i] | bytes[2 * i + 1] << 8)), x, y);
       },
       tone: (freq, dur, vol, flags) => this.tone(freq >>> 0, dur >>> 0, vol >>> 0, flags >>> 0),
@@ -126,9 +128,9 @@ export class CartImports {
         return data.length;
       },
       diskw: (p, size) => this.disk.write(this.span(p >>> 0, size >>> 0)),
-      trace: (p) => this.trace(utf8.decode(this.cstring(p >>> 0))),
-      traceUtf8: (p, len) => this.trace(utf8.decode(this.span(p >>> 0, len >>> 0))),
-      traceUtf16: (p, len) => this.trace(utf16.decode(this.span(p >>> 0, (len >>> 0) & ~1))),
+      trace: (p) => this.trace(bounded(utf8.decode(this.cstring(p >>> 0)))),
+      traceUtf8: (p, len) => this.trace(bounded(utf8.decode(this.span(p >>> 0, len >>> 0)))),
+      traceUtf16: (p, len) => this.trace(bounded(utf16.decode(this.span(p >>> 0, evenLength(len))))),
       tracef: (fmt, args) => this.trace(this.tracef(fmt >>> 0, args >>> 0)),
     };
   }
@@ -152,7 +154,7 @@ export class CartImports {
     const view = new DataView(this.ram.buffer);
     let at = argsPtr;
     let out = "";
-    for (let i = 0; i < fmt.length; i++) {
+    for (let i = 0; i < fmt.length && out.length <= MAX_TRACE; i++) { // every piece is Latin-1: a unit is a character
       if (fmt[i] !== "%") { out += fmt[i]; continue; }
       if (i + 1 >= fmt.length) break; // a lone % at the end ends the line, as WASM-4's tracef does
       const conv = fmt[++i];
@@ -172,8 +174,22 @@ export class CartImports {
         at += 8;
       } else out += `%${conv}`;
     }
-    return out;
+    return out.length <= MAX_TRACE ? out : out.slice(0, MAX_TRACE) + CUT;
   }
+}
+
+/** A u32 byte length less its odd last byte (a UTF-16 string's units): `& ~1` alone would read a
+ * length past 2^31 as negative. @param {number} len */
+function evenLength(len) {
+  return (len >>> 0) - ((len >>> 0) % 2);
+}
+
+/** A trace line cut at MAX_TRACE characters, saying how many more it had (trace.py bounded: code
+ * points, not UTF-16 units). @param {string} text */
+function bounded(text) {
+  if (text.length <= MAX_TRACE) return text;
+  const chars = Array.from(text);
+  return chars.length <= MAX_TRACE ? text : `${chars.slice(0, MAX_TRACE).join("")}... (${chars.length - MAX_TRACE} more)`;
 }
 
 /** Bytes as ISO-8859-1, each byte the code point of its value (as Python's "latin-1"; a TextDecoder's

@@ -10,26 +10,35 @@ from typing import Any
 from layerw.bundle import Bundle
 from layerw.runtime.engine import Engine
 from layerw.runtime.inputs import Recording
-from layerw.session.client import Outcome, RoomAddress, play_online
+from layerw.session.client import FrameHook, OnlineClient, Outcome, RoomAddress
 
 
 class NativePlayer:
     def __init__(self, url: str, bundle: Bundle, engine: Engine, *, ticks: int,
-                 keys: list[dict[str, Any]] | None = None) -> None:
+                 keys: list[dict[str, Any]] | None = None, on_frame: FrameHook | None = None) -> None:
         self.recording = Recording()
         for change in keys or []:
             self.recording.changes[int(change["tick"])].append(change)  # type: ignore[arg-type]
         self.args = (RoomAddress.parse(url), bundle, engine)
         self.ticks = ticks
+        self.on_frame = on_frame  # sees the client's replica after each frame (client.OnlineClient.play)
         self.result: Outcome | BaseException | None = None
         self.thread = threading.Thread(target=self._play)
         self.thread.start()
 
     def _play(self) -> None:
         try:
-            self.result = asyncio.run(play_online(*self.args, ticks=self.ticks, recording=self.recording))
+            self.result = asyncio.run(self._online())
         except BaseException as e:  # handed over by outcome()
             self.result = e
+
+    async def _online(self) -> Outcome:
+        address, bundle, engine = self.args
+        client = OnlineClient(bundle, engine)
+        try:
+            return await client.play(address, ticks=self.ticks, recording=self.recording, on_frame=self.on_frame)
+        finally:
+            client.close()
 
     def outcome(self, timeout: float = 30) -> Outcome:
         """Its Outcome once it has played to the end; what it raised is raised here."""

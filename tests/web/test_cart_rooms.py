@@ -1,7 +1,8 @@
 """WASM-4 carts in rooms, in real Chromium: two pages and a native client (play_online) in one
 multiplayer-cart room stay in step by inputs alone, and a page that joins mid-game restores the
 room's native cart snapshot (64 KiB, disk, tones, globals, mixer) and converges; a byte flipped in
-its memory is caught by its next HASH and healed."""
+its memory is caught by its next HASH and healed. Four seats (two pages, two native clients) each
+show their own player's view of a NETPLAY cart on one hash chain."""
 
 from __future__ import annotations
 
@@ -14,9 +15,12 @@ import wasmtime
 
 from layerw.bundle import Bundle
 from layerw.runtime.engine import Engine
+from layerw.runtime.inputs import InputState
+from layerw.runtime.wasm4.cartgame import CartGame
+from layerw.session.replica import Replica
 from layerw.toolchain.cart import build_cart
 from tests.runtime.wasm4.conftest import CARTS
-from tests.runtime.wasm4.netplay_cart import NETPLAY_CART, band
+from tests.runtime.wasm4.netplay_cart import NETPLAY_CART, band, drawn_columns
 from tests.web.conftest import PlayPage
 from tests.web.native_player import NativePlayer
 
@@ -94,3 +98,55 @@ def test_each_page_draws_its_own_player_from_netplay(tmp_path: Path, play_page: 
     for seat, frame in zip(seats, frames, strict=True):
         drawn = np.flatnonzero((frame[:, :, :3] != BACKGROUND).any(axis=(0, 2)))  # columns not all palette colour 0
         assert (int(drawn[0]), int(drawn[-1])) == band(seat)  # NETPLAY was 0b100 | seat while update ran
+
+
+class NativeView:
+    """What a native client's screen showed last: the first and last drawn columns (netplay_cart)."""
+
+    def __init__(self) -> None:
+        self.columns: tuple[int, int] | None = None
+
+    def seen(self, replica: Replica, local: InputState) -> None:
+        assert isinstance(replica.game, CartGame)
+        self.columns = drawn_columns(replica.game.ram)
+
+
+def test_four_seats_two_pages_and_two_native_clients_each_show_their_own_player(
+        tmp_path: Path, play_page: Callable[..., PlayPage], engine: Engine) -> None:
+    """A full WASM-4 room: two pages and two native clients take its four seats; each copy shows its
+    own seat's band (NETPLAY was 0b100 | seat while update ran) and all four keep the room's one hash
+    chain (no heal anywhere, the same final hash)."""
+    from tests.web.store_server import store_server
+
+    source = tmp_path / "netplay.wasm"
+    source.write_bytes(wasmtime.wat2wasm(NETPLAY_CART))
+    build = build_cart(source, tmp_path / "netplay")
+    ticks = TICKS  # the natives join at once and start the room; both pages load while it runs (9 s at load 25)
+    with store_server(tmp_path / "store", snapshot_every=60) as server:
+        server.publish(build)
+        url = server.play_url("netplay", room="four", ticks=ticks, sound=0)
+        views = [NativeView(), NativeView()]
+        natives = [NativePlayer(url, Bundle.open(build), engine, ticks=ticks, keys=NATIVE_KEYS if i == 0 else None,
+                                on_frame=view.seen) for i, view in enumerate(views)]
+        pages = [play_page().goto(url), play_page().goto(url)]
+        for page in pages:
+            page.wait_running()
+        joined = [page.tick for page in pages]
+        pages[1].hold("KeyX", 12, or_stop=True)  # inputs from a page too (as many as land before the last tick)
+        for page in pages:
+            page.wait_stopped()
+        outcomes = [native.outcome() for native in natives]
+        sessions = [dict(p.page.evaluate("({...window.layerw.session})")) for p in pages]
+        frames = [p.pixels(160, 160) for p in pages]
+        hashes = [p.state_hash() for p in pages]
+    seats = [int(s["seat"]) for s in sessions]
+    print(f"four-seat cart room: pages joined at ticks {joined}, seats {seats}; natives' seats {[o.seat for o in outcomes]}")
+    assert max(joined) < ticks  # every copy played in the room before its last tick
+    assert sorted([*seats, *(o.seat for o in outcomes)]) == [0, 1, 2, 3]
+    assert [s["heals"] for s in sessions] == [0, 0] and [o.heals for o in outcomes] == [0, 0]
+    assert [p.tick for p in pages] == [o.tick for o in outcomes] == [ticks, ticks]
+    assert hashes[0] == hashes[1] == outcomes[0].state_hash == outcomes[1].state_hash
+    for seat, frame in zip(seats, frames, strict=True):
+        drawn = np.flatnonzero((frame[:, :, :3] != BACKGROUND).any(axis=(0, 2)))
+        assert (int(drawn[0]), int(drawn[-1])) == band(seat)
+    assert [view.columns for view in views] == [band(o.seat) for o in outcomes]

@@ -20,7 +20,8 @@ import pytest
 import wasmtime
 
 from layerw.bundle import Bundle
-from layerw.errors import GameCrashed, GameOutOfMemory
+from layerw.cart import CART_SIGNATURES
+from layerw.errors import GameCrashed, GameOutOfMemory, InvalidModule
 from layerw.play.runner import Runner
 from layerw.runtime.engine import Engine
 from layerw.runtime.inputs import InputState, Recording
@@ -28,6 +29,7 @@ from layerw.runtime.start import start_game
 from layerw.runtime.wasm4.cartgame import CartGame
 from layerw.tone import tone_command
 from layerw.toolchain.cart import build_cart
+from tests.runtime.wasm4 import shapes
 from tests.runtime.wasm4.conftest import CARTS, build_zig_cart, wat_cart
 from tests.web.conftest import PlayPage, StaticServer
 
@@ -328,3 +330,49 @@ def test_system_flags_hide_the_on_screen_gamepad(server: StaticServer, play_page
     page = play_page().open(src, ticks=45, renderer="webgl2", overlay=1, **({"worker": 1} if worker else {}))
     page.wait_stopped()
     page.wait(f"!({shown})")
+
+
+SHAPES = (shapes.RUST, shapes.ASSEMBLYSCRIPT, shapes.TINYGO, shapes.EDGES, shapes.FUZZ)  # a few pages: the rest run natively
+CHECK_CART = """async ([name, b64]) => {
+  const { checkCart } = await import("/web/cart.js");
+  try { checkCart(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)), name); return null; }
+  catch (e) { return `${e.name}: ${e.message}`; }
+}"""
+
+
+def test_carts_in_toolchains_shapes_match_the_native_host(
+        server: StaticServer, engine: Engine, play_page: Callable[..., PlayPage], tmp_path: Path) -> None:
+    """runtime/wasm4/shapes.py's carts shaped as Rust, AssemblyScript and TinyGo leave them, and one
+    drawing at its edges: the same state hash, pixels, audio hash and trace lines in Chromium as
+    natively; the shapes WASM-4 cannot link get the native host's error word for word from the page's
+    checkCart, and a data segment past the page fails the page as it fails natively."""
+    url = server.add_file("cart-shapes.jsonl", json.dumps({"tick": 5, "down": ["KeyX"]}) + "\n")
+    build = Path()
+    for shape in SHAPES:
+        cart = tmp_path / f"{shape.name}.wasm"
+        cart.write_bytes(shape.wasm())
+        build = build_cart(cart, tmp_path / f"{shape.name}-build", name=f"shape-{shape.name}")
+        page = play_page().open(server.add_game(build), ticks=30, fast=True, inputs=url, renderer="webgl2")
+        page.wait_stopped()
+        with start_game(Bundle.open(build), engine) as game:
+            Runner(game, recording=Recording.load(server.files / "cart-shapes.jsonl")).run_headless(30)
+            assert isinstance(game, CartGame)
+            assert page.tick == 30 and page.state_hash() == game.state_hash(), shape.name
+            assert np.array_equal(page.pixels(160, 160), game.frame()), shape.name
+            assert page.page.evaluate("window.layerw.audioHash()") == game.audio_hash(), shape.name
+            assert page.page.evaluate("window.layerw.traces()") == list(game.traces), shape.name
+    for name, (wat, _named) in shapes.REFUSED.items():
+        wasm = wasmtime.wat2wasm(wat)
+        with pytest.raises(InvalidModule) as refused:
+            start_game(wat_cart(tmp_path / name, wat, name), engine)
+        assert page.page.evaluate(CHECK_CART, [name, base64.b64encode(wasm).decode()]) == f"InvalidModule: {refused.value}"
+    signatures = page.page.evaluate("async () => (await import('/web/cart.js')).CART_SIGNATURES")
+    assert signatures == {name: list(types) for name, types in CART_SIGNATURES.items()}
+    [module] = build.glob("*.wasm")
+    src = server.add_game(build, name="past-the-end")  # the last shape's build, its module swapped (build_cart refuses it)
+    (server.files / "games" / "past-the-end" / module.name).write_bytes(wasmtime.wat2wasm(shapes.PAST_THE_END))
+    page = play_page().open(src, ticks=3, fast=True, renderer="webgl2")
+    page.wait("window.layerw.status === 'failed'")
+    assert "out of bounds" in page.page.evaluate("window.layerw.error")
+    with pytest.raises(GameCrashed, match="out of bounds"):
+        start_game(wat_cart(tmp_path / "past", shapes.PAST_THE_END, "past"), engine)

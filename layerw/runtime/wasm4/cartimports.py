@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import wasmtime
 
-from layerw.cart import CART_FUNCTIONS, CART_MODULE
+from layerw.cart import CART_MODULE, CART_SIGNATURES
 from layerw.runtime.wasm4 import trace as tr
 from layerw.runtime.wasm4.disk import Disk
 from layerw.runtime.wasm4.framebuffer import Framebuffer
@@ -29,13 +29,6 @@ from layerw.runtime.wasm4.tone import MAX_TONES_PER_TICK, ToneEvent
 
 MAX_TRACES = 256  # the last trace lines a host keeps (tests, tools); every line is also logged
 MAX_WARNINGS = 16  # warnings about a cart's bad arguments logged per instance, then one "and more"
-
-_SIGNATURES: dict[str, tuple[int, int]] = {  # name: (i32 parameters, i32 results)
-    "blit": (6, 0), "blitSub": (9, 0), "line": (4, 0), "hline": (3, 0), "vline": (3, 0), "oval": (4, 0),
-    "rect": (4, 0), "text": (3, 0), "textUtf8": (4, 0), "textUtf16": (4, 0), "tone": (4, 0),
-    "diskr": (2, 1), "diskw": (2, 1), "trace": (1, 0), "traceUtf8": (2, 0), "traceUtf16": (2, 0), "tracef": (2, 0),
-}
-assert set(_SIGNATURES) == CART_FUNCTIONS
 
 
 def u32(v: int) -> int:
@@ -57,7 +50,7 @@ class CartImports:
     def define(self, linker: wasmtime.Linker, store: wasmtime.Store, drawing: Mapping[str, wasmtime.Func]) -> None:
         """The cart's ``env`` functions: ``drawing``'s (the drawing module's exports) and these for the rest."""
         i32 = wasmtime.ValType.i32()
-        for name, (params, results) in _SIGNATURES.items():
+        for name, (params, results) in CART_SIGNATURES.items():
             if name in drawing:
                 linker.define(store, CART_MODULE, name, drawing[name])
             else:
@@ -139,18 +132,18 @@ class CartImports:
     # --- debugging ---------------------------------------------------------------------------------
 
     def _trace(self, text: str) -> None:
-        text = tr.bounded(text)
+        """One trace line (already bounded: ``tr.bounded`` or ``tr.tracef``)."""
         self.traces.append(text)
         self.log.info("[%s] %s", self.game, text)
 
     def trace(self, ptr: int) -> None:
-        self._trace(tr.cstring(self.memory, u32(ptr)).decode("utf-8", "replace"))
+        self._trace(tr.bounded(tr.cstring(self.memory, u32(ptr)).decode("utf-8", "replace")))
 
     def traceUtf8(self, ptr: int, length: int) -> None:  # noqa: N802
-        self._trace(tr.span(self.memory, u32(ptr), u32(length)).decode("utf-8", "replace"))
+        self._trace(tr.bounded(tr.span(self.memory, u32(ptr), u32(length)).decode("utf-8", "replace")))
 
     def traceUtf16(self, ptr: int, length: int) -> None:  # noqa: N802
-        self._trace(tr.span(self.memory, u32(ptr), u32(length) & ~1).decode("utf-16-le", "replace"))
+        self._trace(tr.bounded(tr.span(self.memory, u32(ptr), u32(length) & ~1).decode("utf-16-le", "replace")))
 
     def tracef(self, fmt: int, args: int) -> None:
         self._trace(tr.tracef(self.memory, u32(fmt), u32(args)))

@@ -7,7 +7,9 @@ memory stops there; one that starts outside memory is empty. ``tracef`` supports
 subset: %c (a character), %d (a signed 32-bit integer), %x (its hex digits), %s (a string
 pointer), %f (a 64-bit float, read at the next 8-aligned address as C passes varargs) and %%;
 another conversion is printed as written, a lone % at the end not at all. An argument outside
-memory prints ``<?>``.
+memory prints ``<?>``. A line past ``MAX_TRACE`` characters is cut there: ``bounded`` says how many
+more it had; ``tracef`` stops formatting once past it (a format of %s can ask for gigabytes) and ends
+the line with ``CUT``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import numpy as np
 
 from layerw.runtime.wasm4.memorymap import MEMORY_SIZE
 
-MAX_TRACE = 4096  # characters of one trace line; longer lines are cut (and say so)
+MAX_TRACE = 4096  # characters (code points) of one trace line; longer lines are cut (and say so)
+CUT = "... (cut)"  # ends a tracef line cut at MAX_TRACE: formatting stops there, so the rest is not counted
 BAD_ARG = "<?>"
 
 
@@ -53,34 +56,37 @@ def tracef(memory: np.ndarray, fmt_ptr: int, args_ptr: int) -> str:
             return None, at + size
         return struct.unpack(kind, memory[at:at + size].tobytes())[0], at + size
 
-    while i < len(fmt) and len(out) < MAX_TRACE:
+    size = 0  # characters formatted so far: formatting stops once they pass a line's worth
+    while i < len(fmt) and size <= MAX_TRACE:
         c = fmt[i]
         if c != "%":
-            out.append(c)
-            i += 1
-            continue
-        if i + 1 >= len(fmt):  # a lone % at the end ends the line, as WASM-4's tracef does
+            piece, i = c, i + 1
+        elif i + 1 >= len(fmt):  # a lone % at the end ends the line, as WASM-4's tracef does
             break
-        conv, i = fmt[i + 1], i + 2
-        if conv == "%":
-            out.append("%")
-        elif conv in "cdxs":
-            value, at = word(4, "<i")
-            if value is None:
-                out.append(BAD_ARG)
-            elif conv == "c":
-                out.append(chr(int(value) & 0xFF))
-            elif conv == "d":
-                out.append(str(value))
-            elif conv == "x":
-                out.append(f"{int(value) & 0xFFFFFFFF:x}")
-            else:
-                ptr = int(value) & 0xFFFFFFFF
-                out.append(cstring(memory, ptr).decode("latin-1") if ptr < MEMORY_SIZE else BAD_ARG)
-        elif conv == "f":
-            at = (at + 7) & ~7
-            value, at = word(8, "<d")
-            out.append(BAD_ARG if value is None else f"{value:f}")
         else:
-            out.append("%" + conv)
-    return bounded("".join(out))
+            conv, i = fmt[i + 1], i + 2
+            if conv == "%":
+                piece = "%"
+            elif conv in "cdxs":
+                value, at = word(4, "<i")
+                if value is None:
+                    piece = BAD_ARG
+                elif conv == "c":
+                    piece = chr(int(value) & 0xFF)
+                elif conv == "d":
+                    piece = str(value)
+                elif conv == "x":
+                    piece = f"{int(value) & 0xFFFFFFFF:x}"
+                else:
+                    ptr = int(value) & 0xFFFFFFFF
+                    piece = cstring(memory, ptr).decode("latin-1") if ptr < MEMORY_SIZE else BAD_ARG
+            elif conv == "f":
+                at = (at + 7) & ~7
+                value, at = word(8, "<d")
+                piece = BAD_ARG if value is None else f"{value:f}"
+            else:
+                piece = "%" + conv
+        out.append(piece)
+        size += len(piece)
+    text = "".join(out)
+    return text if len(text) <= MAX_TRACE else text[:MAX_TRACE] + CUT

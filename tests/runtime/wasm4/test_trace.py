@@ -50,3 +50,11 @@ def test_strings_are_cut_at_the_end_of_memory_and_traces_are_bounded() -> None:
 def test_a_lone_percent_at_the_end_of_the_format_prints_nothing() -> None:
     mem = memory_with(a1000=b"100%\0", a2000=b"%d%\0", a3000=struct.pack("<i", 5))
     assert tr.tracef(mem, 1000, 0) == "100" and tr.tracef(mem, 2000, 3000) == "5"
+
+
+def test_tracef_stops_formatting_at_a_lines_worth_and_says_it_cut() -> None:
+    # 16000 %s, the first 100 a 32000-byte string: hundreds of millions of characters if formatted whole
+    mem = memory_with(a0=b"%s" * 16000 + b"\0", a32768=b"z" * 32000 + b"\0", a65000=struct.pack("<I", 32768) * 100)
+    line = tr.tracef(mem, 0, 65000)
+    assert line == "z" * tr.MAX_TRACE + tr.CUT
+    assert tr.tracef(mem, 32768 + 32000 - tr.MAX_TRACE, 0) == "z" * tr.MAX_TRACE  # exactly a line's worth: whole
