@@ -164,13 +164,19 @@ def test_a_shader_that_does_not_compile_names_its_line(renderer: WgpuRenderer) -
     assert rgb(draw(renderer, triangle())[H - 1, 0]) == pytest.approx((255, 0, 0), abs=12)  # device fine
 
 
-def test_what_only_wgpu_rejects_drops_the_games_resources(renderer: WgpuRenderer) -> None:
-    draw(renderer, triangle())
+def rejected_by_the_gpu_alone() -> GpuWriter:
+    """After triangle(): pipelines that pass the checker but that wgpu (and WebGPU) reject."""
     w = GpuWriter()
     w.layout(7, [(5, V["FRAGMENT"], "uniform")])  # the triangle's shader declares no bindings
     w.buffer(7, 256, U["UNIFORM"])
     w.pipeline(7, 1, "vs", "fs", layouts=[7], buffers=[(20, "vertex", [(0, 0, "float32x2"), (1, 8, "float32x3")])])
     w.pipeline(8, 1, "vs", "missing_entry_point", buffers=[(20, "vertex", [(0, 0, "float32x2"), (1, 8, "float32x3")])])
+    return w
+
+
+def test_what_only_wgpu_rejects_drops_the_games_resources(renderer: WgpuRenderer) -> None:
+    draw(renderer, triangle())
+    w = rejected_by_the_gpu_alone()
     with pytest.raises(GpuStreamError, match="GPU rejected"):
         draw(renderer, w)
     again = GpuWriter()
