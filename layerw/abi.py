@@ -371,7 +371,7 @@ GPU_MAX_DRAWS = 65536  # draw records per frame
 GPU_MAX_VERTICES = 1 << 24  # vertex invocations (count * instances) per frame: bounds GPU time
 GPU_MAX_WORKGROUPS = 1 << 20  # compute workgroups (x * y * z, every dispatch) per frame: bounds GPU time
 GPU_MAX_WORKGROUPS_PER_DIMENSION = 65535  # WebGPU's default maxComputeWorkgroupsPerDimension
-GPU_MAX_LOOP_ITERATIONS = 65535  # iterations of one WGSL loop each time it is entered (lavapipe's own cut), on every host
+GPU_MAX_LOOP_ITERATIONS = 65535  # iterations of all WGSL loops of a shader invocation together (gfx/wgslloops.py)
 GPU_UNIFORM_ALIGN = 256  # bind group buffer offsets are multiples of this
 
 GPU_KINDS: dict[str, int] = {"BUFFER": 1, "TEXTURE": 2, "SAMPLER": 3, "SHADER": 4, "LAYOUT": 5,

@@ -3,9 +3,10 @@
 //
 // Each frame is first checked whole by GpuChecker (nothing reaches the GPU from a frame that
 // fails); then resources are created and written, and passes recorded in one command encoder (a
-// write after a recorded pass submits what came before, so writes land in stream order). The last
-// passes' command buffer waits for the renderer's own (its 2D pass, the copy to the canvas), so a
-// frame is one queue.submit (submitWith), as a page drawing straight on WebGPU would do it. Texture
+// write after a recorded pass submits what came before, so writes land in stream order). The
+// renderer records its own commands (its 2D pass, the copy to the canvas) in the same encoder after
+// the last passes (takeEncoder), so a frame is one encoder, one finish() and one queue.submit, as a
+// page drawing straight on WebGPU would do it, in one validation error scope (run() to endScope()). Texture
 // GPU_FRAME is the renderer's own target, which the 2D batches then draw over. Resources are kept
 // per game; after a restore or a join the game RESETs and declares them again (lw_gpu_fresh).
 //
@@ -45,6 +46,13 @@ export function shaderError(messages) {
   return new ShaderError(`${line ? `WGSL:${line}` : "WGSL"}: the shader does not compile: ${detail}`, { line });
 }
 
+/** Record the draw whose record is at word `f` of `b`, leaving out the arguments that are WebGPU's
+ *  defaults (one instance from vertex 0 and instance 0, most draws): fewer to convert per call. */
+function draw(rp, b, f) {
+  if (b[f + 1] === 1 && b[f + 2] === 0 && b[f + 3] === 0) rp.draw(b[f]);
+  else rp.draw(b[f], b[f + 1], b[f + 2], b[f + 3]);
+}
+
 /** One game's GPU resources on a device; `targetView` is the frame's colour target. */
 export class GpuReplay {
   constructor(device, targetView, width, height) {
@@ -55,7 +63,7 @@ export class GpuReplay {
     this.objects = new Map();
     /** @type {GPUCommandEncoder | null} */ this.encoder = null;
     /** @type {GPURenderPassEncoder | GPUComputePassEncoder | null} */ this.pass = null;
-    /** @type {GPUCommandBuffer | null} */ this.pending = null; // the frame's last passes, for submitWith
+    this.scoped = false; // run() pushed a validation error scope that endScope() has not popped yet
     /** @type {Error | null} */ this.failed = null; // what WebGPU rejected, thrown by the next run()
     this.epoch = 0; // counts clear(): a rejection of resources dropped since is not the game's now
     // A run's bind groups by handle, valid where `groupMark` holds the number of the run (`runs`):
@@ -65,7 +73,9 @@ export class GpuReplay {
     this.runs = 0;
   }
 
-  /** Check, then replay one frame's commands (a GpuStream); true when a pass drew into the frame's target. */
+  /** Check, then replay one frame's commands (a GpuStream); true when a pass drew into the frame's
+   *  target. The last passes stay in the open encoder (takeEncoder), and what WebGPU rejects until
+   *  endScope() (which the caller owes once this returns) drops the game's GPU resources. */
   run(stream) {
     if (this.failed) {
       const error = this.failed;
@@ -73,33 +83,35 @@ export class GpuReplay {
       throw error;
     }
     const drew = this.checker.check(stream);
-    this.pending = null;
-    this.scoped(() => this.replay(stream));
+    this.device.pushErrorScope("validation");
+    this.scoped = true;
+    try {
+      this.replay(stream);
+    } catch (e) {
+      this.endScope();
+      throw e;
+    }
     return drew;
   }
 
-  /** Submit the frame's last GPU passes (run() left them) and then `after`, the renderer's commands, in
-   *  one submit; what WebGPU rejects there fails the game as run()'s commands do. */
-  submitWith(after) {
-    const pending = this.pending;
-    this.pending = null;
-    if (pending === null) this.device.queue.submit([after]);
-    else this.scoped(() => this.device.queue.submit([pending, after]));
+  /** The encoder holding the frame's last GPU passes, or a new one: the renderer records its own
+   *  commands after them, then finishes and submits it before endScope(). */
+  takeEncoder() {
+    const encoder = this.encoder === null ? this.device.createCommandEncoder() : this.encoder;
+    this.encoder = null;
+    this.pass = null;
+    return encoder;
   }
 
-  /** Run `fn` in a validation error scope: an error WebGPU reports drops the game's GPU resources. */
-  scoped(fn) {
-    const dev = this.device;
-    dev.pushErrorScope("validation");
-    try {
-      fn();
-    } finally {
-      const epoch = this.epoch;
-      dev.popErrorScope().then((error) => {
-        if (error) this.fail(new GpuStreamError(`the GPU rejected the frame's GPU commands, the game's GPU resources are `
-          + `dropped: ${error.message}`), epoch);
-      });
-    }
+  /** Close run()'s validation error scope: an error WebGPU reports in it drops the game's GPU resources. */
+  endScope() {
+    if (!this.scoped) return;
+    this.scoped = false;
+    const epoch = this.epoch;
+    this.device.popErrorScope().then((error) => {
+      if (error) this.fail(new GpuStreamError(`the GPU rejected the frame's GPU commands, the game's GPU resources are `
+        + `dropped: ${error.message}`), epoch);
+    });
   }
 
   /** Record `error` for the next run() and drop the resources, unless they were dropped since `epoch`. */
@@ -127,7 +139,7 @@ export class GpuReplay {
       const rp = /** @type {GPURenderPassEncoder} */ (this.pass);
       switch (b[w]) { // a pass command with one record, read in place: the hot path
         case CODE.DISPATCH: /** @type {GPUComputePassEncoder} */ (this.pass).dispatchWorkgroups(b[f], b[f + 1], b[f + 2]); break;
-        case CODE.DRAW: rp.draw(b[f], b[f + 1], b[f + 2], b[f + 3]); break;
+        case CODE.DRAW: draw(rp, b, f); break;
         case CODE.DRAW_INDEXED: rp.drawIndexed(b[f], b[f + 1], b[f + 2], ints[f + 3], b[f + 4]); break;
         case CODE.SET_BIND_GROUP: rp.setBindGroup(b[f], this.objects.get(key(BIND_GROUP, b[f + 1]))); break;
         case CODE.SET_PIPELINE: rp.setPipeline(this.objects.get(key(PIPELINE, b[f]))); break;
@@ -141,10 +153,6 @@ export class GpuReplay {
           rp.setIndexBuffer(buf, /** @type {GPUIndexFormat} */ (GPU_INDEX_FORMATS[b[f + 1]]), b[f + 2], b[f + 3] || buf.size - b[f + 2]);
         }
       }
-    }
-    if (this.encoder !== null) { // finished here, in the frame's error scope; submitted by submitWith
-      this.pending = this.encoder.finish();
-      this.encoder = null;
     }
   }
 
@@ -173,7 +181,9 @@ export class GpuReplay {
       const d = records[1];
       for (let w = run.at >> 2; w < end; w += stride) {
         rp.setBindGroup(b[w + g], group(b[w + g + 1]));
-        rp.draw(b[w + d], b[w + d + 1], b[w + d + 2], b[w + d + 3]);
+        const f = w + d;
+        if (b[f + 1] === 1 && b[f + 2] === 0 && b[f + 3] === 0) rp.draw(b[f]); // draw()'s own defaults, as draw() below
+        else rp.draw(b[f], b[f + 1], b[f + 2], b[f + 3]);
       }
       return;
     }
@@ -182,7 +192,7 @@ export class GpuReplay {
         const f = w + records[s];
         switch (run.codes[s]) {
           case CODE.SET_BIND_GROUP: rp.setBindGroup(b[f], group(b[f + 1])); break;
-          case CODE.DRAW: rp.draw(b[f], b[f + 1], b[f + 2], b[f + 3]); break;
+          case CODE.DRAW: draw(rp, b, f); break;
           default: rp.drawIndexed(b[f], b[f + 1], b[f + 2], ints[f + 3], b[f + 4]); // DRAW_INDEXED
         }
       }
@@ -359,7 +369,7 @@ export class GpuReplay {
     const rp = /** @type {GPURenderPassEncoder} */ (this.pass);
     const b = stream.bits;
     if (cmd.name === "DRAW") {
-      for (let i = 0, w = cmd.w; i < cmd.draws; i++, w += 4) rp.draw(b[w], b[w + 1], b[w + 2], b[w + 3]);
+      for (let i = 0, w = cmd.w; i < cmd.draws; i++, w += 4) draw(rp, b, w);
     } else {
       const ints = stream.ints;
       for (let i = 0, w = cmd.w; i < cmd.draws; i++, w += 5) rp.drawIndexed(b[w], b[w + 1], b[w + 2], ints[w + 3], b[w + 4]);

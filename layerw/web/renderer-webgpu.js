@@ -94,6 +94,7 @@ export class WebGPURenderer {
     });
     this.targetView = this.target.createView();
     this.stride = Math.max(CAMERA_SIZE, dev.limits.minUniformBufferOffsetAlignment);
+    this.cameras = new Float32Array((this.stride / 4) * 16); // the cameras written per frame (cameraWords)
     this.sampler = dev.createSampler({ magFilter: this.filter, minFilter: this.filter });
     this.nearest = dev.createSampler({ magFilter: "nearest", minFilter: "nearest" }); // the bitmap font
     this.cameraLayout = dev.createBindGroupLayout({ entries: [{
@@ -201,34 +202,51 @@ export class WebGPURenderer {
       { binding: 0, resource: { buffer: this.buffer, offset: 0, size: CAMERA_SIZE } }] });
   }
 
-  render(frame) {
+  /** The frame's cameras, one uniform slot (`stride` bytes) each, in `cameras` (kept between frames):
+   *  the first transformCount * stride / 4 words. */
+  cameraWords(frame) {
     const words = this.stride / 4;
-    const cameras = new Float32Array(frame.transformCount * words);
+    const n = frame.transformCount * words;
+    if (this.cameras.length < n) this.cameras = new Float32Array(Math.max(n, this.cameras.length * 2));
+    const cameras = this.cameras;
     for (let i = 0; i < frame.transformCount; i++) {
       cameras.set(frame.transforms.subarray(i * TRANSFORM_WORDS, (i + 1) * TRANSFORM_WORDS), i * words);
       cameras[i * words + 6] = this.width;
-      cameras[i * words + 7] = this.height;
+      cameras[i * words + 7] = this.height; // the slot's other words stay 0
     }
-    const quadsAt = cameras.byteLength;
+    return n;
+  }
+
+  /** One frame: its GPU passes (checked, then replayed), its 2D pass and the copy to the canvas,
+   *  recorded in one encoder, finished and submitted once. */
+  render(frame) {
+    const quadsAt = frame.transformCount * this.stride;
     const quadBytes = frame.quadCount * INSTANCE_WORDS * 4;
     const vertsAt = quadsAt + quadBytes;
     this.reserve(vertsAt + frame.vertexCount * VERTEX_WORDS * 4 + 4);
     const queue = this.device.queue;
-    if (frame.batchCount) queue.writeBuffer(this.buffer, 0, cameras); // read by the 2D batches alone
+    if (frame.batchCount) queue.writeBuffer(this.buffer, 0, this.cameras, 0, this.cameraWords(frame)); // read by the 2D batches alone
     if (frame.quadCount) queue.writeBuffer(this.buffer, quadsAt, frame.instances, 0, frame.quadCount * INSTANCE_WORDS);
     if (frame.vertexCount) queue.writeBuffer(this.buffer, vertsAt, frame.vertices, 0, frame.vertexCount * VERTEX_WORDS);
     let drew = false;
+    /** @type {GpuReplay | null} */
+    let gpu = null;
     if (frame.gpu.length) {
       if (this.gpu === null) this.gpu = new GpuReplay(this.device, this.targetView, this.width, this.height);
-      drew = this.gpu.run(frame.gpu);
+      gpu = this.gpu;
+      drew = gpu.run(frame.gpu); // opens the frame's error scope, closed below
     }
-    const clear = frame.clear !== null ? frame.clear : 0xFF000000;
-    const encoder = this.device.createCommandEncoder();
-    if (!drew || frame.clear !== null || frame.batchCount) this.draw2d(encoder, frame, drew, clear, quadsAt, vertsAt);
-    encoder.copyTextureToTexture({ texture: this.target }, { texture: this.context.getCurrentTexture() },
-      [this.width, this.height]);
-    if (this.gpu !== null) this.gpu.submitWith(encoder.finish()); // one submit after the GPU passes
-    else queue.submit([encoder.finish()]);
+    try {
+      const encoder = gpu !== null ? gpu.takeEncoder() : this.device.createCommandEncoder(); // after the GPU passes
+      if (!drew || frame.clear !== null || frame.batchCount) {
+        this.draw2d(encoder, frame, drew, frame.clear !== null ? frame.clear : 0xFF000000, quadsAt, vertsAt);
+      }
+      encoder.copyTextureToTexture({ texture: this.target }, { texture: this.context.getCurrentTexture() },
+        [this.width, this.height]);
+      queue.submit([encoder.finish()]);
+    } finally {
+      if (gpu !== null) gpu.endScope();
+    }
   }
 
   /** The frame's 2D pass: its batches over what the GPU passes drew, unless it clears (skipped when

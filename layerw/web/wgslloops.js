@@ -1,8 +1,9 @@
 // Endless WGSL loops (a port of layerw/gfx/wgslloops.py, the same lines): `loop {}`, `while true`
 // and `for (;;)` whose body has no `break` or `return` (in it or in a loop inside it). Whether a
 // loop ends is undecidable in general; these cannot end at all, and a GPU would run them until a
-// driver stops it. `boundLoops` gives every loop a counter that breaks it after
-// GPU_LIMITS.MAX_LOOP_ITERATIONS iterations each time it is entered, the same text as natively.
+// driver stops it. `boundLoops` makes every loop break once the invocation's loops have gone round
+// GPU_LIMITS.MAX_LOOP_ITERATIONS times in all (a loop holding a collective operation: its nest's
+// loops), the same text as natively (layerw/gfx/wgslloops.py says why loops stay uniform).
 
 import { GPU_LIMITS } from "./abi.js";
 
@@ -13,7 +14,14 @@ const TOKENS = /\/\/|\/\*|\*\/|\n/g;
 const BRACES = /[{}]/g;
 // Any loop head up to its body's "{" (a WGSL condition or for-header holds no braces)
 const LOOPS = /\bloop\s*\{|\bwhile\b[^{]*\{|\bfor\s*\([^{]*\{/g;
+const BLANK = "[\\t\\n\\v\\f\\r \\u0085\\u200e\\u200f\\u2028\\u2029]"; // Spec: WGSL 3.2 (blankspace), spelled out as in wgslloops.py
+// Spec: WGSL 15.2 (uniformity): the builtins that must be called in uniform control flow
+const COLLECTIVE = new RegExp("\\b(?:textureSample(?:Bias|Compare)?|dpd[xy](?:Coarse|Fine)?|fwidth(?:Coarse|Fine)?|workgroupBarrier"
+  + `|storageBarrier|textureBarrier|workgroupUniformLoad|subgroup[A-Z][A-Za-z]*|quad(?:Broadcast|Swap[A-Z][A-Za-z]*))${BLANK}*\\(`);
+const FUNCTIONS = new RegExp(`\\bfn${BLANK}+([A-Za-z_][A-Za-z0-9_]*)${BLANK}*\\([^{]*\\{`, "g"); // head up to its body's "{"
+const CALLS = new RegExp(`\\b([A-Za-z_][A-Za-z0-9_]*)${BLANK}*\\(`, "g");
 const COUNTER = "lw_loop_"; // + the loop's number: the counter boundLoops declares before the loop
+const TOTAL = "lw_loops"; // the invocation's count of loop iterations, a var<private>
 
 /** `code` with its comments (line comments, and block comments, which nest) dropped, its newlines kept. */
 export function stripComments(code) {
@@ -44,13 +52,7 @@ export function stripComments(code) {
 /** Lines (1-based) of the loops in `code` whose body has no break or return (linear in its length). */
 export function endlessLoops(code) {
   const text = stripComments(code);
-  /** @type {Map<number, number>} */
-  const closing = new Map(); // "{" -> its "}"
-  const opened = [];
-  for (const m of text.matchAll(BRACES)) {
-    if (m[0] === "{") opened.push(m.index);
-    else if (opened.length) closing.set(/** @type {number} */ (opened.pop()), /** @type {number} */ (m.index));
-  }
+  const closing = closingBraces(text);
   const exits = Array.from(text.matchAll(EXIT), (m) => /** @type {number} */ (m.index));
   const lines = [];
   let line = 1;
@@ -74,25 +76,91 @@ export function endlessLoops(code) {
   return lines;
 }
 
+/** Each "{" of `text` -> its "}" (an unclosed one is left out). @returns {Map<number, number>} */
+function closingBraces(text) {
+  const closing = new Map();
+  const opened = [];
+  for (const m of text.matchAll(BRACES)) {
+    if (m[0] === "{") opened.push(m.index);
+    else if (opened.length) closing.set(/** @type {number} */ (opened.pop()), /** @type {number} */ (m.index));
+  }
+  return closing;
+}
+
+/** Whether `text` calls a collective builtin or one of `functions` (a Set of names). */
+function collective(text, functions) {
+  if (COLLECTIVE.test(text)) return true;
+  for (const m of text.matchAll(CALLS)) if (functions.has(m[1])) return true;
+  return false;
+}
+
+/** Names of the functions of `text` (comments stripped) that call a collective builtin, or a function that does. */
+function collectiveFunctions(text, closing) {
+  /** @type {Map<string, Set<string>>} */
+  const calls = new Map();
+  const found = new Set();
+  for (const m of text.matchAll(FUNCTIONS)) {
+    const open = /** @type {number} */ (m.index) + m[0].length - 1;
+    const body = text.slice(open, closing.get(open) ?? text.length);
+    calls.set(m[1], new Set(Array.from(body.matchAll(CALLS), (c) => c[1])));
+    if (COLLECTIVE.test(body)) found.add(m[1]);
+  }
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [name, called] of calls) {
+      if (!found.has(name) && Array.from(called).some((c) => found.has(c))) {
+        found.add(name);
+        grew = true;
+      }
+    }
+  }
+  return found;
+}
+
 /**
- * `code` without comments, each loop preceded by a counter of its own and its body opening with a
- * break once the counter reaches GPU_LIMITS.MAX_LOOP_ITERATIONS (layerw/gfx/wgslloops.py's
- * bound_loops, character for character). Lines stay where they were.
+ * `code` without comments, each loop preceded by a counter and its body opening with a break once
+ * that counter reaches GPU_LIMITS.MAX_LOOP_ITERATIONS: the invocation's count, or for a loop holding
+ * a collective operation its nest's (layerw/gfx/wgslloops.py's bound_loops, character for
+ * character). Lines stay where they were, and uniform loops stay uniform.
  * @param {string} code
  * @returns {string}
  */
 export function boundLoops(code) {
   const text = stripComments(code);
-  const out = [];
-  let at = 0;
+  const closing = closingBraces(text);
+  const functions = collectiveFunctions(text, closing);
+  const cap = `${GPU_LIMITS.MAX_LOOP_ITERATIONS}u`;
+  /** @type {Array<[number, number, string]>} (where, order there: hand back, check, declare; text) */
+  const edits = [];
+  /** @type {Array<[number, string]>} the loops around this one: (the end of its body, its counter) */
+  const enclosing = [];
   let n = 0;
   for (const head of text.matchAll(LOOPS)) {
-    const name = `${COUNTER}${n++}`;
     const start = /** @type {number} */ (head.index);
-    out.push(text.slice(at, start), `var ${name}: u32 = 0u; `, head[0],
-      ` if ${name} >= ${GPU_LIMITS.MAX_LOOP_ITERATIONS}u { break; } ${name} += 1u;`);
-    at = start + head[0].length;
+    const headEnd = start + head[0].length;
+    const name = `${COUNTER}${n++}`;
+    const body = headEnd - 1;
+    const end = closing.get(body) ?? text.length;
+    while (enclosing.length && enclosing[enclosing.length - 1][0] < start) enclosing.pop();
+    if (!collective(text.slice(start, end), functions)) {
+      edits.push([start, 2, `var ${name}: u32 = ${TOTAL}; `],
+        [headEnd, 1, ` if ${name} >= ${cap} { break; } ${TOTAL} += 1u; ${name} = ${TOTAL};`]);
+    } else { // the loops around it hold it, so they are collective too: it counts in its nest's counter
+      const outer = enclosing.length ? enclosing[enclosing.length - 1][1] : "";
+      edits.push([start, 2, `var ${name}: u32 = ${outer || "0u"}; `],
+        [headEnd, 1, ` if ${name} >= ${cap} { break; } ${name} += 1u; ${TOTAL} += 1u;`]);
+      if (outer && closing.has(body)) edits.push([end + 1, 0, ` ${outer} = ${name};`]);
+    }
+    enclosing.push([end, name]);
+  }
+  edits.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const out = [];
+  let at = 0;
+  for (const [where, , insert] of edits) {
+    out.push(text.slice(at, where), insert);
+    at = where;
   }
   out.push(text.slice(at));
+  if (edits.length) out.push(` var<private> ${TOTAL}: u32;`);
   return out.join("");
 }

@@ -130,6 +130,53 @@ SPIN_WGSL = """
 """
 
 
+# Three loops nested, one in a called function, each as long as a uniform says: every invocation's
+# loops share one count (wgslloops.bound_loops), so n = m = 2^32 - 1 ends after GPU_MAX_LOOP_ITERATIONS
+# iterations in all, not 65535^3; n = 100, m = 1 (20,100 iterations) counts all of its 100 x 100
+NESTED_WGSL = """
+struct Bound { n: u32, m: u32 };
+@group(0) @binding(0) var<storage, read_write> cells: array<u32>;
+@group(0) @binding(1) var<uniform> bound: Bound;
+fn innermost(m: u32) -> u32 {
+    var c = 0u;
+    for (var k = 0u; k < m; k++) { c += 1u; }
+    return c;
+}
+@compute @workgroup_size(16) fn fill(@builtin(global_invocation_id) id: vec3u) {
+    var c = 0u;
+    for (var i = 0u; i < bound.n; i++) {
+        var j = 0u;
+        while j < bound.n { c += innermost(bound.m); j++; }
+    }
+    cells[id.x] = c | 0xff000000u;
+}
+"""
+
+# Loops that must stay uniform once bounded: samples and derivatives in a nest of uniform loops (one
+# in a called function), with a loop whose end differs per pixel inside the nest
+COLLECTIVE_WGSL = """struct P { n: u32 };
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var t: texture_2d<f32>;
+@group(0) @binding(2) var s: sampler;
+fn blur(uv: vec2f) -> vec4f {
+    var acc = vec4f(0.0);
+    for (var i = 0u; i < p.n; i++) { acc += textureSample(t, s, uv + f32(i)); }
+    return acc;
+}
+@fragment fn fs(@builtin(position) at: vec4f) -> @location(0) vec4f {
+    var acc = vec4f(0.0);
+    var k = 0u;
+    for (var y = 0u; y < p.n; y++) {
+        for (var x = 0u; x < p.n; x++) { acc += blur(at.xy * f32(x + y)); }
+        while (k < u32(at.x)) { k += 1u; }
+        acc += dpdx(acc);
+    }
+    loop { if k > 9u { break; } k += 1u; acc += textureSampleLevel(t, s, at.xy, 0.0); }
+    return acc;
+}
+"""
+
+
 def filled_cells() -> np.ndarray:
     """What FILL_WGSL writes, as the H x W x 4 pixels SHOW_WGSL draws."""
     words = (np.arange(W * H, dtype=np.uint64) * 2654435761 % 2**32).astype(np.uint32) | np.uint32(0xFF000000)

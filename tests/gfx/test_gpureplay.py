@@ -17,6 +17,7 @@ from layerw.gfx.wgslloops import bound_loops
 from layerw.gfx.writer import rgba
 from tests.gfx.gpuscenes import (
     BUFFER,
+    NESTED_WGSL,
     SAMPLER,
     SPIN_WGSL,
     TEXTURE,
@@ -163,13 +164,19 @@ def test_a_shader_that_does_not_compile_names_its_line(renderer: WgpuRenderer) -
     assert rgb(draw(renderer, triangle())[H - 1, 0]) == pytest.approx((255, 0, 0), abs=12)  # device fine
 
 
-def test_what_only_wgpu_rejects_drops_the_games_resources(renderer: WgpuRenderer) -> None:
-    draw(renderer, triangle())
+def rejected_by_the_gpu_alone() -> GpuWriter:
+    """After triangle(): pipelines that pass the checker but that wgpu (and WebGPU) reject."""
     w = GpuWriter()
     w.layout(7, [(5, V["FRAGMENT"], "uniform")])  # the triangle's shader declares no bindings
     w.buffer(7, 256, U["UNIFORM"])
     w.pipeline(7, 1, "vs", "fs", layouts=[7], buffers=[(20, "vertex", [(0, 0, "float32x2"), (1, 8, "float32x3")])])
     w.pipeline(8, 1, "vs", "missing_entry_point", buffers=[(20, "vertex", [(0, 0, "float32x2"), (1, 8, "float32x3")])])
+    return w
+
+
+def test_what_only_wgpu_rejects_drops_the_games_resources(renderer: WgpuRenderer) -> None:
+    draw(renderer, triangle())
+    w = rejected_by_the_gpu_alone()
     with pytest.raises(GpuStreamError, match="GPU rejected"):
         draw(renderer, w)
     again = GpuWriter()
@@ -216,6 +223,28 @@ def test_a_loop_bound_read_from_a_uniform_is_cut_at_the_loop_limit(renderer: Wgp
     assert tuple(px[0, 0]) == tuple(np.uint32(iterations | 0xFF000000).tobytes())
     assert tuple(px[H - 1, W - 1]) == tuple(px[0, 0])
 
+
+
+def nested_loops(n: int, m: int) -> GpuWriter:
+    """A frame running NESTED_WGSL (bounds n, m) in a compute pass, then showing each invocation's count."""
+    w = GpuWriter()
+    w.gpu_reset()
+    w.buffer(8, 256, U["UNIFORM"] | U["COPY_DST"])
+    w.write_buffer(8, 0, np.array([n, m], np.uint32).tobytes() + bytes(8))
+    compute_then_show(w, NESTED_WGSL, extra=[(1, BUFFER, 8, 0, 16)])
+    return w
+
+
+# n, m -> how many times the innermost loop's body runs: all 100 x 100 x 1, or what the invocation's
+# count leaves it (the two loops around it took an iteration each first)
+NESTED_COUNTS = [(100, 1, 100 * 100), (2**32 - 1, 2**32 - 1, abi.GPU_MAX_LOOP_ITERATIONS - 2)]
+
+
+@pytest.mark.parametrize("n, m, count", NESTED_COUNTS)
+def test_nested_loops_end_within_the_invocations_count(renderer: WgpuRenderer, n: int, m: int, count: int) -> None:
+    px = draw(renderer, nested_loops(n, m))
+    assert tuple(px[0, 0]) == tuple(np.uint32(count | 0xFF000000).tobytes())
+    assert tuple(px[H - 1, W - 1]) == tuple(px[0, 0])
 
 def test_shaders_are_compiled_with_their_loops_bounded(renderer: WgpuRenderer, monkeypatch: pytest.MonkeyPatch) -> None:
     """On lavapipe a loop ends at 65535 iterations either way, so the text compiled is what tells."""

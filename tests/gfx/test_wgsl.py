@@ -14,7 +14,7 @@ from layerw.gfx.renderer import request_device
 from layerw.gfx.wgsl import check_source, check_tree
 from layerw.gfx.wgslloops import bound_loops, strip_comments
 from tests.conftest import GAMES
-from tests.gfx.gpuscenes import TRIANGLE_WGSL
+from tests.gfx.gpuscenes import COLLECTIVE_WGSL, NESTED_WGSL, TRIANGLE_WGSL
 from tests.test_cli import layerw
 
 BROKEN = "@vertex fn vs() -> @builtin(position) vec4f {\n    let x = 1.0;\n    return vec4f(x, 1.0, 1.0)\n}\n"
@@ -104,3 +104,28 @@ def test_bounded_loops_keep_their_lines_and_their_uniformity(device: object) -> 
     assert bounded.count(f">= {abi.GPU_MAX_LOOP_ITERATIONS}u {{ break; }}") == 3
     assert "var lw_loop_1: u32 = 0u; for (var i = 0u; i < p.n; i++) { if lw_loop_1 >=" in bounded
     check_source("loops.wgsl", LOOPS, device)  # compiles as written and bounded (a sample in a uniform loop)
+
+
+def test_nested_loops_share_the_invocations_count() -> None:
+    bounded = bound_loops(NESTED_WGSL)
+    assert bounded.count("\n") == NESTED_WGSL.count("\n")
+    assert bounded.endswith(" var<private> lw_loops: u32;")  # one count per invocation, for every function
+    for n in range(3):  # each loop starts from the count so far and adds to it
+        assert f"var lw_loop_{n}: u32 = lw_loops; " in bounded
+        assert f"if lw_loop_{n} >= {abi.GPU_MAX_LOOP_ITERATIONS}u {{ break; }} lw_loops += 1u; lw_loop_{n} = lw_loops;" in bounded
+
+
+def test_loops_holding_collective_operations_count_per_nest_and_stay_uniform(device: object) -> None:
+    """A sample, a derivative or a barrier needs uniform control flow: the loops around one read no
+    count that a loop whose end differs per pixel adds to, only their nest's counter."""
+    bounded = bound_loops(COLLECTIVE_WGSL)
+    cap = abi.GPU_MAX_LOOP_ITERATIONS
+    assert bounded.count("\n") == COLLECTIVE_WGSL.count("\n")
+    assert f"var lw_loop_0: u32 = 0u; for (var i = 0u; i < p.n; i++) {{ if lw_loop_0 >= {cap}u" in bounded  # blur's own nest
+    assert "var lw_loop_1: u32 = 0u; for (var y" in bounded  # calls blur: collective, the nest's outermost loop
+    assert "var lw_loop_2: u32 = lw_loop_1; for (var x" in bounded  # inside it: counts on from the nest's count ...
+    assert "acc += blur(at.xy * f32(x + y)); } lw_loop_1 = lw_loop_2;" in bounded  # ... and hands it back
+    assert "var lw_loop_3: u32 = lw_loops; while (k < u32(at.x))" in bounded  # per pixel: the invocation's count
+    assert "var lw_loop_4: u32 = lw_loops; loop" in bounded  # textureSampleLevel needs no uniform control flow
+    assert "lw_loop_1 = lw_loop_3" not in bounded and bounded.count(f">= {cap}u {{ break; }}") == 5
+    check_source("collective.wgsl", COLLECTIVE_WGSL, device)  # compiles as written and bounded

@@ -24,8 +24,10 @@ from layerw.gfx.gpuwriter import GpuWriter
 from layerw.gfx.renderer import WgpuRenderer
 from layerw.runtime.engine import Engine
 from tests.conftest import GAMES
-from tests.gfx.gpuscenes import H, W, compute_then_show, filled_cells
+from tests.gfx.gpuscenes import COLLECTIVE_WGSL, H, W, compute_then_show, draw_triangle, filled_cells, triangle
+from tests.gfx.test_gpureplay import NESTED_COUNTS, nested_loops, rejected_by_the_gpu_alone
 from tests.gfx.test_gpurun import tinted_quads
+from tests.gfx.test_wgsl import LOOPS
 from tests.web.conftest import PlayPage, StaticServer, served_build
 from tests.web.recordings import native_frame
 from tests.web.test_renderer import MAX_DIFFERING, PIXEL_TOLERANCE, differing, native_renderer
@@ -131,6 +133,81 @@ def test_a_compute_pass_fills_the_same_words_in_chromium_as_natively(
         assert np.array_equal(native.read_pixels()[:H, :W], filled_cells())
     assert np.array_equal(browser, filled_cells())
 
+
+
+def test_nested_loops_end_within_the_invocations_count_in_chromium(
+        published: Callable[[str], str], server: StaticServer, webgpu_browser: Any) -> None:
+    """tests/gfx/test_gpureplay.py's nested loops, bounded by wgslloops.js: the same counts as natively."""
+    frames = webgpu_pixels(published, server, webgpu_browser, [nested_loops(n, m).getvalue() for n, m, _ in NESTED_COUNTS])
+    for px, (_, _, count) in zip(frames, NESTED_COUNTS, strict=True):
+        assert tuple(px[0, 0]) == tuple(np.uint32(count | 0xFF000000).tobytes())
+        assert tuple(px[H - 1, W - 1]) == tuple(px[0, 0])
+
+
+def test_bounded_loops_stay_uniform_for_chromiums_compiler(server: StaticServer, webgpu_browser: Any) -> None:
+    """Tint checks uniformity as the WGSL spec says: a sample or a derivative in a loop nest still
+    compiles once wgslloops.js has bounded the loops."""
+    page = webgpu_browser.new_page()
+    try:
+        page.goto(f"{server.url}/web/play.html")
+        messages = page.evaluate("""async (sources) => {
+          const adapter = navigator.gpu && await navigator.gpu.requestAdapter();
+          if (!adapter) return null;
+          const device = await adapter.requestDevice();
+          const { boundLoops } = await import("/web/wgslloops.js");
+          const out = [];
+          for (const code of sources) {
+            const info = await device.createShaderModule({ code: boundLoops(code) }).getCompilationInfo();
+            out.push(info.messages.filter((m) => m.type === "error").map((m) => `${m.lineNum}: ${m.message}`));
+          }
+          device.destroy();
+          return out;
+        }""", [LOOPS, COLLECTIVE_WGSL])
+    finally:
+        page.close()
+    if messages is None:
+        pytest.skip("Chromium gives no WebGPU adapter here")
+    assert messages == [[], []]
+
+
+def test_what_only_webgpu_rejects_drops_the_games_resources_in_chromium(
+        published: Callable[[str], str], server: StaticServer, webgpu_browser: Any) -> None:
+    """tests/gfx/test_gpureplay.py's pipelines that only the GPU rejects: the frame's one error scope
+    (its GPU passes, the renderer's own commands and the submit) reports them once the frame is
+    submitted, the next frame throws, and the one after finds the game's resources dropped."""
+    again = GpuWriter()
+    draw_triangle(again)
+    lists = [base64.b64encode(x.getvalue()).decode() for x in (triangle(), rejected_by_the_gpu_alone(), again)]
+    ctx = webgpu_browser.new_context()
+    try:
+        page = PlayPage(ctx.new_page(), server)
+        page.page.goto(f"{server.url}/web/play.html")
+        if not page.page.evaluate("async () => !!(navigator.gpu && await navigator.gpu.requestAdapter())"):
+            pytest.skip("Chromium gives no WebGPU adapter here, so the WebGPU renderer cannot run")
+        page.open(published("cubes"), ticks=1, fast=True, renderer="webgpu", worker=0)
+        page.wait_stopped()
+        results = page.page.evaluate("""async ([good, bad, again]) => {
+          const r = window.layerw.client().renderer;
+          const attempt = (b64) => {
+            try {
+              r.draw(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
+              return "drawn";
+            } catch (e) {
+              return `${e.name}: ${e.message}`;
+            }
+          };
+          const out = [attempt(good), attempt(bad)];
+          for (const end = performance.now() + 10000; r.gpu.failed === null && performance.now() < end;) {
+            await new Promise((resolve) => setTimeout(resolve, 10)); // the error scope's verdict comes back later
+          }
+          out.push(attempt(again), attempt(again), attempt(good));
+          return out;
+        }""", lists)
+    finally:
+        ctx.close()
+    assert results[:2] == ["drawn", "drawn"] and results[4] == "drawn"
+    assert "GpuStreamError" in results[2] and "the GPU rejected the frame's GPU commands" in results[2]
+    assert "GpuStreamError" in results[3] and "no pipeline 1" in results[3]
 
 def test_a_run_of_blocks_draws_in_chromium_the_pixels_of_its_single_commands(
         published: Callable[[str], str], server: StaticServer, webgpu_browser: Any) -> None:
