@@ -48,7 +48,7 @@ class InputState:
         if not 1 <= players <= abi.MAX_PLAYERS:
             raise InputError(f"player count {players} must be within 1..{abi.MAX_PLAYERS}")
         self.record = np.zeros((), dtype=abi.INPUT.dtype)
-        self._bytes = memoryview(self.record.reshape(1).view(np.uint8))  # the record's own bytes, for pack
+        self._bytes = self.record.reshape(1).view(np.uint8).data  # the record's own bytes, for pack
         self.record["player_count"] = players
         for p in range(players):
             self.record["players"][p]["connected"] = 1
