@@ -136,12 +136,16 @@ class AssetTable:
         return out
 
     def due(self, tick: int) -> list[Event]:
-        """Events for ``tick``: removed from the queue and applied to readiness."""
-        now = [e for e in self.pending if e.tick <= tick]
-        self.pending = [e for e in self.pending if e.tick > tick]
-        for e in now:
-            if e.kind == abi.EVENTS["ASSET_READY"]:
-                self._make_ready(e.a)
+        """Events for ``tick``: removed from the queue and applied to readiness (every tick asks:
+        with nothing pending that is one test)."""
+        if not self.pending:
+            now: list[Event] = []
+        else:
+            now = [e for e in self.pending if e.tick <= tick]
+            self.pending = [e for e in self.pending if e.tick > tick]
+            for e in now:
+                if e.kind == abi.EVENTS["ASSET_READY"]:
+                    self._make_ready(e.a)
         for s in self.streams:
             if not s[2] and s[0] <= tick:
                 s[2] = 1

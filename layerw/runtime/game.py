@@ -22,6 +22,7 @@ from layerw.bundle import Bundle
 from layerw.contract import check_module
 from layerw.errors import GameCrashed, GameError, GameExited, GameOutOfMemory, InvalidModule
 from layerw.runtime.assets import Event
+from layerw.runtime.corecall import CoreCaller
 from layerw.runtime.engine import Engine
 from layerw.runtime.imports import HostImports
 from layerw.runtime.inputs import InputState
@@ -41,6 +42,7 @@ class Game(MemoryHost):
                  saves: Saves | None = None) -> None:
         super().__init__(bundle, engine, seed=seed, audio=audio, saves=saves)
         self._funcs: dict[str, wasmtime.Func] = {}
+        self._callers: dict[str, CoreCaller] = {}  # the same exports, called without wasmtime-py's per-call work
         self._view_type: type[ctypes.Array[ctypes.c_ubyte]] | None = None
         self.module = engine.compile(bundle.module)
         check_module(self.module, self.name)
@@ -85,6 +87,7 @@ class Game(MemoryHost):
             func = exports[sig.name]
             assert isinstance(func, wasmtime.Func)  # checked by check_module
             self._funcs[sig.name] = func
+        self._callers = {name: CoreCaller(func, self.store) for name, func in self._funcs.items()}
 
     def _init_io(self) -> Mapping[str, int]:
         self._call("_initialize")
@@ -127,8 +130,7 @@ class Game(MemoryHost):
     # --- calls and their errors -------------------------------------------------------------------
 
     def _invoke(self, name: str, args: tuple[Any, ...]) -> int:
-        result = self._funcs[name](self.store, *args)
-        return int(result) if result is not None else 0
+        return self._callers[name](*args)
 
     def _game_error(self, error: Exception, call: str) -> GameError | None:
         if isinstance(error, wasmtime.Trap):
@@ -190,7 +192,7 @@ class Game(MemoryHost):
 
     def close(self) -> None:
         """Free the instance now (also done when the game is garbage collected)."""
-        self._funcs = {}
+        self._funcs, self._callers = {}, {}
         store = getattr(self, "store", None)
         if store is not None:
             store.close()

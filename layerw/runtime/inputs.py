@@ -17,6 +17,7 @@ documented in docs/inputs.md):
 from __future__ import annotations
 
 import json
+import struct
 from collections import defaultdict
 from collections.abc import Iterable, Sized
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ from layerw.runtime.assets import Event
 
 KEY_CODES: dict[str, int] = {name: i for i, name in enumerate(abi.KEYS)}
 PAD_CODES: dict[str, int] = {name: i for i, name in enumerate(abi.PAD_BUTTONS)}
+TICK_AT, EVENT_COUNT_AT, EVENTS_AT = (abi.INPUT.offsets[name] for name in ("tick", "event_count", "events"))
+NO_EVENTS = bytes(abi.INPUT.size - EVENTS_AT)  # the events are the record's last field
 
 
 def check_event_count(events: Sized) -> None:
@@ -45,6 +48,7 @@ class InputState:
         if not 1 <= players <= abi.MAX_PLAYERS:
             raise InputError(f"player count {players} must be within 1..{abi.MAX_PLAYERS}")
         self.record = np.zeros((), dtype=abi.INPUT.dtype)
+        self._bytes = self.record.reshape(1).view(np.uint8).data  # the record's own bytes, for pack
         self.record["player_count"] = players
         for p in range(players):
             self.record["players"][p]["connected"] = 1
@@ -101,15 +105,18 @@ class InputState:
             p["gamepads"][i] = (int(bool(pad.get("connected"))), mask, axes + [0.0] * (6 - len(axes)))
 
     def pack(self, tick: int, events: list[Event]) -> bytes:
-        """The lw_input bytes for ``tick`` with these events (at most MAX_EVENTS)."""
+        """The lw_input bytes for ``tick`` with these events (at most MAX_EVENTS). Every tick packs
+        one: the fields are written in the record's bytes, with no NumPy call when there is no event."""
         check_event_count(events)
-        self.record["tick"] = tick
-        self.record["event_count"] = len(events)
-        ev = self.record["events"]
-        ev[:] = 0
-        for i, e in enumerate(events):
-            ev[i] = (e.kind, e.player, e.a, e.b)
-        return self.record.tobytes()
+        out = self._bytes
+        struct.pack_into("<I", out, TICK_AT, tick)
+        struct.pack_into("<I", out, EVENT_COUNT_AT, len(events))
+        out[EVENTS_AT:] = NO_EVENTS
+        if events:
+            ev = self.record["events"]
+            for i, e in enumerate(events):
+                ev[i] = (e.kind, e.player, e.a, e.b)
+        return out.tobytes()
 
 
 def _is_int(value: object) -> bool:

@@ -96,6 +96,8 @@ class Frame:
     events: tuple[tuple[int, int, int, int], ...] = ()  # lw_event (kind, player, a, b)
 
     def encode(self) -> bytes:
+        if not self.changes and not self.events:  # most ticks: nobody's input changed
+            return struct.pack("<BIBB", FRAME, self.tick, 0, 0)
         out = [struct.pack("<BIB", FRAME, self.tick, len(self.changes))]
         out += [struct.pack("<B", seat) + player for seat, player in self.changes]
         out.append(struct.pack("<B", len(self.events)))

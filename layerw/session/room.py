@@ -277,24 +277,26 @@ class Room:
         """Advance one tick; returns the encoded frame every client must apply for it."""
         self._require_open()
         self._expire_seats()
-        if self.desyncs.due(self.tick):
-            self.log.warning("room %s: %d more desyncs in the last %d ticks", self.id, self.desyncs.flush(self.tick),
+        tick, events = self.game.tick_count, self.events
+        if self.desyncs.due(tick):
+            self.log.warning("room %s: %d more desyncs in the last %d ticks", self.id, self.desyncs.flush(tick),
                              self.desyncs.every)
-        changes = self.pending.pop(self.tick, {})
-        frame = p.Frame(self.tick, tuple(sorted(changes.items())), tuple(self.events))
-        self.events = []
-        return self._advance(frame)
+        changes = self.pending.pop(tick, None)
+        if events:
+            self.events = []
+        return self._advance(p.Frame(tick, tuple(sorted(changes.items())) if changes else (), tuple(events)))
 
     def _advance(self, frame: p.Frame) -> bytes:
         """Apply a stamped frame and keep what joins need (the frame, hashes, snapshots)."""
         apply_frame(self.game, self.inputs, frame)
         encoded = frame.encode()
         self.frames.append(encoded)
-        if self.tick % self.hash_every == 0:
-            self.hashes[self.tick] = self.game.state_hash()
-            for old in [t for t in self.hashes if t < self.tick - 10 * self.hash_every]:
+        tick = self.game.tick_count
+        if tick % self.hash_every == 0:
+            self.hashes[tick] = self.game.state_hash()
+            for old in [t for t in self.hashes if t < tick - 10 * self.hash_every]:
                 del self.hashes[old]
-        if self.tick % self.snapshot_every == 0:
+        if tick % self.snapshot_every == 0:
             self._save()
         return encoded
 
@@ -381,4 +383,4 @@ def apply_frame(game: GameHost, inputs: InputState, frame: p.Frame) -> None:
         raise ProtocolError(f"frame for tick {frame.tick} arrived at tick {game.tick_count}")
     for seat, player in frame.changes:
         inputs.record["players"][seat] = np.frombuffer(player, dtype=abi.PLAYER.dtype)[0]
-    game.tick(inputs, [Event(frame.tick, kind, player, a, b) for kind, player, a, b in frame.events])
+    game.tick(inputs, [Event(frame.tick, kind, player, a, b) for kind, player, a, b in frame.events] if frame.events else ())
