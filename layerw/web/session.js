@@ -348,7 +348,7 @@ export class Session {
    *  @param {boolean} [heal] */
   async load(state, heal = false) {
     const present = this.rollback.present;
-    if (heal) await ready(this.game); // the restore keeps what the voices play next: the frames of it must be in
+    if (heal && this.game.blocked()) await ready(this.game); // the restore keeps what the voices play next: the frames of it must be in
     const heard = heal ? this.game.takeSamples() : null; // mixed before the heal: still to be played
     this.loading = true;
     try {
@@ -374,10 +374,10 @@ export class Session {
     }
     for (const frame of state.frames) await this.apply(frame);
     while (heal && this.rollback.present < present) { // heard before: each of these ticks is re-run, unheard
-      await ready(this.game);
+      if (this.game.blocked()) await ready(this.game);
       if (!this.rollback.predict()) break;
     }
-    if (heard) await ready(this.game); // the fade's choice peeks at the next tick's mix
+    if (heard && this.game.blocked()) await ready(this.game); // the fade's choice peeks at the next tick's mix
     this.game.skipSamples(heard); // the fast-forward's sounds are past: the speaker starts at the room's present
   }
 
@@ -387,7 +387,7 @@ export class Session {
   async apply(frame) {
     const rollback = this.rollback;
     if (this.stopAt !== null && rollback.confirmed >= this.stopAt) return this.stop(SessionState.STOPPED);
-    await ready(this.game);
+    if (this.game.blocked()) await ready(this.game);
     const loading = this.loading;
     this.loading = true; // a rollback restores in a fresh instance: nothing draws meanwhile
     try {
