@@ -82,7 +82,7 @@ def chromium_mixer(browser: Any, url: str, voices: bytes, sound: np.ndarray, tic
 def music_start(browser: Any, url: str) -> dict[str, Any]:
     """Asking for the music to its first frames, and to all of it, in Chromium: cold, then warm."""
     inputs = quote("data:application/jsonl," + quote("".join(json.dumps(m) + "\n" for m in PLAYER_MOVES)), safe="")
-    play = f"{url}/play/asteroids?ticks=60&sound=0&inputs={inputs}"
+    play = f"{url}/play/asteroids?ticks=60&sound=0&worker=0&inputs={inputs}"  # MUSIC_FIRST reads the page-hosted game
     ctx = browser.new_context()
     try:
         runs = []
