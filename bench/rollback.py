@@ -198,7 +198,8 @@ def _page_repair_ms(builds: dict[str, Path], rounds: int) -> dict[str, tuple[flo
         try:
             for name, build_dir in builds.items():
                 page: Any = browser.new_page()
-                page.goto(f"{url}/play/{Bundle.open(build_dir).config.name}?ticks=1&sound=0")
+                # on the page (?worker=0): rollback.js drives its game host, which a game Worker keeps to itself
+                page.goto(f"{url}/play/{Bundle.open(build_dir).config.name}?ticks=1&sound=0&worker=0")
                 page.wait_for_function("() => window.layerw && ['stopped', 'failed'].includes(window.layerw.status)")
                 if page.evaluate("window.layerw.status") == "failed":
                     raise RuntimeError(f"{name} failed in Chromium: {page.evaluate('window.layerw.error')}")

@@ -81,9 +81,15 @@ def run(out_dir: Path, sprites_build: Path, frames: int) -> Section:
                 "dropped frames")
     ln, lw = web["latency_native"], web["latency_chromium"]
     lat.add_row(f"native, miniaudio NULL device, 40 ms budget ({ln['device_ms']:.0f} ms device periods)",
-                f"{ln['latency_ms']:.1f}", f"{ln['p95_ms']:.1f}", f"{ln['silent_frames']:.0f}", f"{ln['dropped']:.0f}")
+                f"{ln['latency_ms']:.1f}", f"{ln['p95_ms']:.1f}", f"{ln['silent_frames']:.0f} ({ln['underruns']:.0f} underruns)",
+                f"{ln['dropped']:.0f}")
     lat.add_row(f"Chromium AudioWorklet ({lw['mode']})", f"{lw['latency_ms']:.1f}", "", f"{lw['silent_frames']:.0f}",
                 f"{lw['dropped']:.0f}")
+    late = table("Native output: which side was late (the same 2 s)", "ticks made / due", "write gap p95 / max ms",
+                 "callback gap p95 / max ms", "queue target at the end", "device thread")
+    late.add_row(f"{ln['ticks']:.0f} / {ln['due']:.0f}", f"{ln['write_gap_p95_ms']:.1f} / {ln['write_gap_max_ms']:.1f}",
+                 f"{ln['callback_gap_p95_ms']:.1f} / {ln['callback_gap_max_ms']:.1f}", f"{ln['target_ms']:.1f} ms",
+                 ln["thread"])
     data = {"us_per_tick": {k: v * 1e6 for k, v in rows.items()}, "share_of_frame": {k: v / FRAME_S for k, v in rows.items()},
             "music": {"chromium": music, "native_ms": native_music}, "latency": {"native": ln, "chromium": lw}}
     notes = [f"the host mixes {BATCH_TICKS} ticks per call into the mixer: a wasmtime-py call costs more than "
@@ -92,5 +98,8 @@ def run(out_dir: Path, sprites_build: Path, frames: int) -> Section:
              "first frame (median, p95), plus the device's two periods after it",
              "Chromium latency = frames waiting in the worklet + the AudioContext's base and output latency "
              "(headless: a fake device); underrun frames: silence played for want of samples after the first one",
+             "native late side: a tick is due every 16.7 ms and the NULL device calls back every 10 ms (two 5 ms "
+             "periods); an underrun raises the queue's target a period, at most to 80 % of the budget less the "
+             "device's periods (24 ms of 40), and its edges ramp over 5 ms instead of clicking",
              "figures from a machine shared with other work: indicative"]
-    return Section("sound", t, data, notes, more=[m, lat])
+    return Section("sound", t, data, notes, more=[m, lat, late])

@@ -108,11 +108,13 @@ def native_music_start(url: str, cache: Path) -> dict[str, float]:
     return out
 
 
-def native_latency(build_dir: Path, seconds: float, latency_ms: int = 40) -> dict[str, float]:
+def native_latency(build_dir: Path, seconds: float, latency_ms: int = 40) -> dict[str, Any]:
     """The native speaker (NULL device) fed by asteroids in real time, paced like a window's loop: each
     tick when it falls due (then a sleep to the next), its samples written at once. The latency is
     measured, write by write: from the write to the device's callback taking its first frame, plus the
-    device's periods after it."""
+    device's periods after it. Beside it, which side was late when underruns came: the intervals
+    between the game's writes (a tick is due every 16.7 ms) and between the device's callbacks, the
+    ticks made of those due, and where the queue's target ended (raised a period per underrun)."""
     inputs = InputState()
     with Engine(CpuLimit.EPOCH) as engine, Game(Bundle.open(build_dir), engine) as game, \
             Speaker(latency_ms=latency_ms, backends=[miniaudio.Backend.NULL]) as speaker:
@@ -126,9 +128,15 @@ def native_latency(build_dir: Path, seconds: float, latency_ms: int = 40) -> dic
                 tick += 1
                 speaker.write(game.take_samples())
             time.sleep(max(0.0, start + tick / rate - time.perf_counter()))
+        due = int((time.perf_counter() - start) * rate) + 1
+        thread = speaker.priority.describe() if speaker.priority else "the device's thread never ran"
         return {"latency_ms": speaker.output_latency_ms, "p95_ms": speaker.measured_latency_ms(95) or 0.0,
                 "device_ms": float(speaker.device_ms), "silent_frames": float(speaker.frames_missing),
-                "dropped": float(speaker.ring.dropped), "writes": float(len(speaker.queue_waits_ms()))}
+                "underruns": float(speaker.underruns), "dropped": float(speaker.ring.dropped),
+                "writes": float(len(speaker.queue_waits_ms())), "ticks": float(tick), "due": float(due),
+                "write_gap_p95_ms": speaker.gap_ms("write"), "write_gap_max_ms": speaker.gap_ms("write", 100),
+                "callback_gap_p95_ms": speaker.gap_ms("callback"), "callback_gap_max_ms": speaker.gap_ms("callback", 100),
+                "target_ms": speaker.ring.target * 1000 / abi.SAMPLE_RATE, "thread": thread}
 
 
 def page_latency(browser: Any, url: str, seconds: float) -> dict[str, float]:

@@ -8,6 +8,10 @@ counted. The game's thread logs both (at most once a second), never the callback
 The latency budget (``latency_ms``, default 40 ms) bounds what the ring holds; the device gets two
 short periods (an eighth of the budget each: 5 ms), and a write lands half the rest (15 ms) behind
 the device when the ring starts or has run dry, so a late tick has that margin before an underrun.
+Each underrun moves that landing point a period further behind (the game's samples queued further
+ahead), up to ``MAX_TARGET_SHARE`` % of the queue's budget, so a loaded machine trades a few ms of the
+budget for fewer gaps; an underrun's edges ramp (``Declicker``) instead of clicking. The device's
+thread asks for realtime scheduling (``realtime.raise_priority``) and the answer is logged.
 ``output_latency_ms`` is measured: the median wait of recent writes until the callback took their
 first frame (``SampleRing.waits``), plus the device's periods (``measured_latency_ms(95)``: the
 p95). ``miniaudio``'s NULL backend runs the same path, in real time, without sound hardware (it
@@ -18,13 +22,16 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Generator, Sequence
-from typing import Self
+from typing import Literal, Self
 
 import miniaudio
 
 from layerw import abi
 from layerw.errors import AudioDeviceError
+from layerw.play.declick import Declicker
+from layerw.play.realtime import Priority, raise_priority
 from layerw.play.sample_ring import FRAME_BYTES, SampleRing
 
 REPORT_EVERY_S = 1.0
@@ -32,6 +39,8 @@ log = logging.getLogger("layerw.audio")
 PERIODS = 2  # device periods: the callback fills one while the other plays
 PERIOD_SHARE = 8  # a period is this part of the latency budget (5 ms of 40)
 TARGET_SHARE = 50  # per cent of the queue's budget (the latency less the device's periods) a write lands behind
+MAX_TARGET_SHARE = 80  # ... at most, after underruns raised it (a period per underrun)
+GAPS_KEPT = 1024  # the most recent intervals between writes, and between the device's callbacks
 
 
 class Speaker:
@@ -43,6 +52,14 @@ class Speaker:
         self.device_ms = PERIODS * self.period_ms  # what the device itself buffers after the callback
         queue = abi.SAMPLE_RATE * (latency_ms - self.device_ms) // 1000
         self.ring = SampleRing(abi.SAMPLE_RATE * latency_ms // 1000, target=queue * TARGET_SHARE // 100)
+        self.max_target = max(self.ring.target, queue * MAX_TARGET_SHARE // 100)
+        self.step = abi.SAMPLE_RATE * self.period_ms // 1000  # frames the target moves per underrun
+        self.declicker = Declicker()
+        self.priority: Priority | None = None  # what the device's thread got, once it first ran
+        self._priority_logged = False
+        self.write_gaps: deque[int] = deque(maxlen=GAPS_KEPT)  # ns between the game's writes
+        self.callback_gaps: deque[int] = deque(maxlen=GAPS_KEPT)  # ns between the device's callbacks
+        self._last_write = 0
         self.started = False  # underruns count from the game's first samples on
         self.underruns = 0  # device callbacks that found fewer frames than they needed
         self.frames_played = 0
@@ -63,31 +80,54 @@ class Speaker:
                  self.ring.target * 1000 / abi.SAMPLE_RATE)
 
     def _feed(self) -> Generator[bytes, int, None]:
-        """The device's callback: what the ring holds, silence for the rest. Never blocks on the game."""
+        """The device's callback: what the ring holds, ramped silence for the rest. Never blocks on the game (it
+        needs the GIL, though: a game thread preempted while holding it delays the callback too)."""
         frames = yield b""
+        self.priority = raise_priority()  # this is the device's thread now
+        last = 0
         while True:
-            data = self.ring.read(frames, time.perf_counter_ns())
+            now = time.perf_counter_ns()
+            if last:
+                self.callback_gaps.append(now - last)
+            last = now
+            data = self.ring.read(frames, now)
             got = len(data) // FRAME_BYTES
             if got < frames and self.started:
                 self.underruns += 1
                 self.frames_missing += frames - got
-                data += bytes((frames - got) * FRAME_BYTES)
+                self.ring.target = min(self.max_target, self.ring.target + self.step)  # land the next write further ahead
             self.frames_played += frames
-            frames = yield data
+            frames = yield self.declicker.fill(data, frames)
 
     def write(self, samples: bytes) -> None:
         """Queue the game's samples (from ``GameHost.take_samples``); returns at once."""
-        self.ring.write(samples)
+        now = time.perf_counter_ns()
+        if self._last_write:
+            self.write_gaps.append(now - self._last_write)
+        self._last_write = now
+        self.ring.write(samples, now)
         self.started = True
         self._report()
 
     def _report(self, final: bool = False) -> None:
         underruns, dropped, at = self._reported
         now = time.monotonic()
+        if self.priority is not None and not self._priority_logged:
+            self._priority_logged = True
+            (log.info if self.priority.raised else log.warning)("audio: %s", self.priority.describe())
         if (final or now - at >= REPORT_EVERY_S) and (self.underruns, self.ring.dropped) != (underruns, dropped):
-            log.warning("audio: %d underruns (%d frames of silence), %d frames dropped as the game ran ahead",
-                        self.underruns, self.frames_missing, self.ring.dropped)
+            log.warning("audio: %d underruns (%d frames of ramped silence), %d frames dropped as the game ran ahead; "
+                        "samples now queued %.1f ms ahead after an underrun; the longest gap between the game's "
+                        "writes %.0f ms, between the device's callbacks %.0f ms", self.underruns, self.frames_missing,
+                        self.ring.dropped, self.ring.target * 1000 / abi.SAMPLE_RATE,
+                        max(self.write_gaps, default=0) / 1e6, max(self.callback_gaps, default=0) / 1e6)
             self._reported = (self.underruns, self.ring.dropped, now)
+
+    def gap_ms(self, which: Literal["write", "callback"], percent: int = 95) -> float:
+        """Measured: the ``percent`` % interval (ms) between the game's writes (``which`` = "write") or the
+        device's callbacks ("callback"): which side was late when underruns came."""
+        gaps = sorted(self.write_gaps if which == "write" else self.callback_gaps)
+        return gaps[(len(gaps) - 1) * percent // 100] / 1e6 if gaps else 0.0
 
     def queue_waits_ms(self) -> list[float]:
         """Measured, for the recent writes: the time from each to the device's callback taking its first frame."""

@@ -65,6 +65,9 @@ export class AssetTable {
     });
     /** @type {Array<{tick: number, handle: number, given: boolean}>} when the mixer gets each streamed sound */
     this.streams = [];
+    /** @type {Map<string, {stream: SoundStream, streaming: Promise<void>}>} each streamed sound's bytes, fetched
+     *  once: a restore (rollback, heal, rejoin) that requests it again goes on with what already arrived */
+    this.flowing = new Map();
     this.assets = []; // handle = index + 1
     this.byName = new Map();
     this.loaded = new Map(); // preloaded name -> {data, image}
@@ -122,14 +125,23 @@ export class AssetTable {
     return handle;
   }
 
-  /** Start a streamed sound's bytes flowing into its SoundStream. */
+  /** Start a streamed sound's bytes flowing into its SoundStream, or go on with the one already
+   *  flowing (its bytes are the asset's, whatever the game state: a restore keeps what arrived; one
+   *  that failed is fetched again). */
   startStream(asset) {
+    const flowing = this.flowing.get(asset.name);
+    if (flowing && !flowing.stream.error) {
+      asset.stream = flowing.stream;
+      asset.streaming = flowing.streaming;
+      return;
+    }
     const stream = new SoundStream(asset.name);
     asset.stream = stream;
     asset.streaming = this.readStream(asset.name, stream).catch((e) => {
       stream.fail(e);
       console.warn(`streamed sound '${asset.name}' failed to load: ${e.message || e}`);
     });
+    this.flowing.set(asset.name, { stream, streaming: asset.streaming });
   }
 
   async load(asset) {

@@ -34,6 +34,14 @@ const PLAYERS_END = PLAYERS_AT + /** @type {number} */ (STRUCTS.lw_input.fields.
  *            stateHash: Promise<string> | null, lent: boolean}} Predicted
  */
 
+/** Until `game`'s next tick has what it waits for (a fetch, a streamed sound's frames: GameHost.blocked),
+ *  so a tick simulated again, or a peek at what the voices play next, mixes the frames the native host
+ *  would, never memory they have not reached yet.
+ *  @param {{blocked(): boolean}} game */
+export async function ready(game) {
+  while (game.blocked()) await new Promise((r) => setTimeout(r, 4));
+}
+
 /** @param {Uint8Array} a @param {Uint8Array} b */
 function same(a, b) {
   if (a.length !== b.length) return false;
@@ -145,9 +153,14 @@ export class Rollback {
     this.ring = [];
     await this.game.restore(guess.before);
     this.recycle([guess, ...later]); // restored from: the resimulation takes their places
+    if (this.game.blocked()) await ready(this.game); // a repaired tick may need a streamed sound's frames not in yet
     this.game.tick(this.held, frame.events);
-    for (let i = 0; i < later.length; i++) this.simulateAhead();
+    for (let i = 0; i < later.length; i++) {
+      if (this.game.blocked()) await ready(this.game);
+      this.simulateAhead();
+    }
     if (this.present !== present) throw new ProtocolError(`resimulation reached tick ${this.present}, not ${present}`);
+    if (this.game.blocked()) await ready(this.game); // rolledBack peeks at the next tick's mix
     if (heard) this.game.audio.rolledBack(heard); // resimulated ticks are never heard
     this.rollbacks++;
     this.resimulated += 1 + later.length;

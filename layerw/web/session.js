@@ -26,7 +26,7 @@ import { LayerWError, ProtocolError, SessionError } from "./errors.js";
 import { InputState } from "./input.js";
 import { Lead } from "./lead.js";
 import * as p from "./protocol.js";
-import { DEFAULT_WINDOW, Rollback } from "./rollback.js";
+import { DEFAULT_WINDOW, Rollback, ready } from "./rollback.js";
 import { applyDelta, parseSnapshot } from "./snapshot.js";
 import {
   CLOSE_ELSEWHERE, DELTA, KEPT_SNAPSHOTS, MAX_REDIRECTS, NO_BASE, NO_RETRY, NO_SEAT, PING_EVERY_S, PLAYER, PONG,
@@ -348,6 +348,7 @@ export class Session {
    *  @param {boolean} [heal] */
   async load(state, heal = false) {
     const present = this.rollback.present;
+    if (heal && this.game.blocked()) await ready(this.game); // the restore keeps what the voices play next: the frames of it must be in
     const heard = heal ? this.game.takeSamples() : null; // mixed before the heal: still to be played
     this.loading = true;
     try {
@@ -372,7 +373,11 @@ export class Session {
       this.loading = false;
     }
     for (const frame of state.frames) await this.apply(frame);
-    if (heal) while (this.rollback.present < present && !this.game.blocked() && this.rollback.predict()) { /* heard before */ }
+    while (heal && this.rollback.present < present) { // heard before: each of these ticks is re-run, unheard
+      if (this.game.blocked()) await ready(this.game);
+      if (!this.rollback.predict()) break;
+    }
+    if (heard && this.game.blocked()) await ready(this.game); // the fade's choice peeks at the next tick's mix
     this.game.skipSamples(heard); // the fast-forward's sounds are past: the speaker starts at the room's present
   }
 
@@ -382,7 +387,7 @@ export class Session {
   async apply(frame) {
     const rollback = this.rollback;
     if (this.stopAt !== null && rollback.confirmed >= this.stopAt) return this.stop(SessionState.STOPPED);
-    while (this.game.blocked()) await new Promise((r) => setTimeout(r, 4));
+    if (this.game.blocked()) await ready(this.game);
     const loading = this.loading;
     this.loading = true; // a rollback restores in a fresh instance: nothing draws meanwhile
     try {

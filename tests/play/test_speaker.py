@@ -85,3 +85,18 @@ def test_the_latency_reported_is_measured_write_by_write() -> None:
         median = speaker.device_ms + sorted(waits)[(len(waits) - 1) // 2]  # one write: no more waits come
         assert speaker.output_latency_ms == speaker.measured_latency_ms() == median
         assert speaker.measured_latency_ms(95) >= speaker.measured_latency_ms()  # type: ignore[operator]
+
+
+def test_underruns_queue_the_game_further_ahead_within_the_budget(caplog: pytest.LogCaptureFixture) -> None:
+    """Each underrun lands the next write a device period further behind the device, never past 80 % of
+    the queue's budget (24 ms of 40); the device thread's priority is asked for and what it got logged."""
+    caplog.set_level(logging.INFO, "layerw.audio")
+    with Speaker(latency_ms=40, backends=[miniaudio.Backend.NULL]) as speaker:
+        assert (speaker.ring.target, speaker.step, speaker.max_target) == (720, 240, 1152)
+        speaker.write(TICK)  # then nothing: the ring runs dry, callback after callback
+        wait_until(lambda: speaker.underruns >= 3, "underruns")
+        assert speaker.ring.target == 1152  # 720 + 240 + 240, then held at the bound
+        speaker.write(TICK)
+        assert speaker.ring.primed == 720 + min(1152, speaker.ring.capacity - 800)  # lands at the raised target
+        assert speaker.priority is not None and speaker.gap_ms("callback") > 0
+    assert f"audio: {speaker.priority.describe()}" in caplog.text

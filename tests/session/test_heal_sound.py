@@ -30,18 +30,18 @@ def sound(tmp_path_factory: pytest.TempPathFactory) -> Bundle:
     return Bundle.open(build_game(tmp_path_factory.mktemp("sound")))
 
 
-def messages(bundle: Bundle, engine: Engine, *, heal: bool = True) -> list[bytes]:
-    """What a room sends one client from its WELCOME at START to END, except that the frames for
+def messages(bundle: Bundle, engine: Engine, *, heal: bool = True, heal_at: int = HEAL_AT, end: int = END) -> list[bytes]:
+    """What a room sends one client from its WELCOME at START to ``end``, except that the frames for
     SPACE_AT and the tick after reach it with Space pressed and released (its history, not the room's:
-    a desync), and (with ``heal``) the room's STATE before the frame of HEAL_AT."""
+    a desync), and (with ``heal``) the room's STATE before the frame of ``heal_at``."""
     room = Room("r", bundle, engine, input_delay=0, seed=SCORE)
     try:
         for _ in range(START):
             room.step()
         out = [room.join(p.Hello(p.PLAYER, bytes(p.TOKEN_SIZE), p.NO_BASE)).encode()]
-        while room.tick < END:
+        while room.tick < end:
             tick = room.tick
-            if heal and tick == HEAL_AT:
+            if heal and tick == heal_at:
                 out.append(room.state_for(p.NO_BASE).encode())
             frame = room.step()
             if tick in (SPACE_AT, SPACE_AT + 1):
@@ -67,13 +67,13 @@ def follow(replica: Replica, data: list[bytes], ahead: int = 0) -> None:
             pass
 
 
-def heard(bundle: Bundle, engine: Engine, data: list[bytes], ahead: int = 0) -> tuple[dict[int, bytes], str]:
+def heard(bundle: Bundle, engine: Engine, data: list[bytes], ahead: int = 0, end: int = END) -> tuple[dict[int, bytes], str]:
     """Each tick's samples as a client predicting ``ahead`` ticks hears them, and its game's audio hash."""
     out: list[bytes] = []
     replica = Replica(bundle, engine, window=ahead, on_samples=out.append)
     try:
         follow(replica, data, ahead)
-        assert replica.tick == END + ahead
+        assert replica.tick == end + ahead
         return dict(zip(range(START, replica.tick), out, strict=True)), replica.game.audio_hash()
     finally:
         replica.close()
