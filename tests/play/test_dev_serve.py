@@ -23,7 +23,7 @@ def test_dev_serve_prints_its_url_and_serves_the_build(tmp_path: Path) -> None:
     game = scaffold(tmp_path / "served")
     proc = subprocess.Popen([sys.executable, "-m", "layerw.cli", "dev", str(game), "--headless", "--serve", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="300"))
+                            env=dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="300", PYTHONFAULTHANDLER="1"))
     try:
         assert proc.stdout is not None
         deadline = time.monotonic() + START_S
@@ -42,6 +42,15 @@ def test_dev_serve_prints_its_url_and_serves_the_build(tmp_path: Path) -> None:
         assert httpx.get(f"{url}/dev/builds/1/game.json", timeout=20).json()["name"] == "served"
     finally:
         proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=60)
+        try:
+            out, _ = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:  # say where it was (SIGABRT: faulthandler prints every thread's
+            proc.send_signal(signal.SIGABRT)  # stack) and what it printed, and leave no process behind
+            try:
+                out, _ = proc.communicate(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                out, _ = proc.communicate()
+            raise AssertionError(f"layerw dev did not stop within 60 s of Ctrl-C; it said:\n{''.join(said)}{out}") from None
     assert proc.returncode == 0, out
     assert "stopped" in out and "state-hash" in out
