@@ -17,11 +17,15 @@ from layerw.toolchain.scaffold import scaffold
 
 ROOT = Path(__file__).resolve().parents[2]
 START_S = 300  # the first build, on a loaded machine
+# `layerw` with Ctrl-C's default handler whatever this process was given: a shell's background job (a CI
+# runner's, say) ignores SIGINT, a child inherits the ignore, and Python then leaves Ctrl-C ignored
+CLI_WITH_CTRL_C = ("import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                   "runpy.run_module('layerw.cli', run_name='__main__', alter_sys=True)")
 
 
 def test_dev_serve_prints_its_url_and_serves_the_build(tmp_path: Path) -> None:
     game = scaffold(tmp_path / "served")
-    proc = subprocess.Popen([sys.executable, "-m", "layerw.cli", "dev", str(game), "--headless", "--serve", "0"],
+    proc = subprocess.Popen([sys.executable, "-c", CLI_WITH_CTRL_C, "dev", str(game), "--headless", "--serve", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env=dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="300", PYTHONFAULTHANDLER="1"))
     try:
