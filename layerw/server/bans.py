@@ -107,7 +107,6 @@ class Bans:
         self._until: dict[str, float] = {}
         self._sockets: list[socket.socket] = []
         self.next_lift = float("inf")
-        self.banned_total = 0
         self._timer: asyncio.TimerHandle | None = None
 
     def attach(self, sock: socket.socket) -> bool:
@@ -124,9 +123,6 @@ class Bans:
     def __contains__(self, address: str) -> bool:
         return address in self._until
 
-    def __len__(self) -> int:
-        return len(self._until)
-
     def ban(self, address: str, seconds: float, now: float | None = None) -> bool:
         """Ban ``address`` for ``seconds``; False when it is no IP address or ``max_addresses`` are banned."""
         if address in self._until or len(self._until) >= self.max_addresses or parse(address) is None:
@@ -134,7 +130,6 @@ class Bans:
         until = (time.monotonic() if now is None else now) + seconds
         self._until[address] = until
         self.next_lift = min(self.next_lift, until)
-        self.banned_total += 1
         log.warning("%s banned for %.0f s: too many refused connections", address, seconds)
         self._install()
         self._lift_later(seconds)
