@@ -175,6 +175,22 @@ class PlayPage:
         self.page.keyboard.up(key)
         self.wait(f"(window.layerw.session.inputsSent > {sent} && window.layerw.tick >= {start + then}){stopped}")
 
+    def desync_until_healed(self, change: str, before_tick: int, every: int = 120) -> int:
+        """Run ``change`` (JS that alters the game's memory, each call differently) until the room
+        heals the page, waiting up to ``every`` ticks after each; returns how many changes it took.
+        A rollback that restores a snapshot taken before a change undoes it, as it should: the page
+        then agrees with the room again and the next change tries once more."""
+        changes = 0
+        while True:
+            heals, tick, status = self.page.evaluate("[window.layerw.session.heals, window.layerw.tick, window.layerw.status]")
+            if heals:
+                return changes
+            assert status == "running" and tick < before_tick, f"no heal after {changes} changes, at tick {tick} ({status})"
+            self.page.evaluate(change)
+            changes += 1
+            self.wait(f"window.layerw.session.heals >= 1 || window.layerw.tick >= {tick + every}"
+                      " || window.layerw.status === 'stopped'")
+
     def wait_running(self) -> None:
         self.wait("window.layerw.status === 'running'")
 

@@ -46,8 +46,8 @@ def test_pages_and_a_native_client_share_a_cart_room(tmp_path: Path, play_page: 
         late = play_page().goto(url)
         late.wait_running()
         joined = late.tick
-        late.page.evaluate("window.layerw.client().game.ram[0x3000] ^= 0xff")  # a desync the room heals
         late.hold("ArrowDown", 18)
+        late.desync_until_healed("window.layerw.client().game.ram[0x3000] += 1", TICKS - 120)  # a byte the room heals
         late.wait_stopped()
         first.wait_stopped()
         outcome = native.outcome()

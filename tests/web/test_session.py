@@ -81,8 +81,8 @@ def test_browser_joins_mid_game_and_heals_a_desync(tmp_path: Any, play_page: Cal
         wait_until(lambda: server.room_tick("asteroids", "late") > 60, "the native player's room is past its first snapshots")
         page.goto(url).wait_running()
         joined = page.tick
-        page.page.evaluate("(() => { const g = window.layerw.client().game;"
-                           " new Uint8Array(g.memory.buffer)[g.stateBegin + 16] ^= 0xff; })()")
+        page.desync_until_healed("(() => { const g = window.layerw.client().game;"
+                                 " new Uint8Array(g.memory.buffer)[g.stateBegin + 16] += 1; })()", TICKS - 30)
         page.wait_stopped()
         thread.join(30)
         assert outcome and isinstance(outcome[0], Outcome), outcome
