@@ -152,9 +152,13 @@ class ConnectionTable:
     def _refusal(self, address: str | None) -> str | None:
         if len(self._address) >= self.limits.max_connections:
             return "the server is at its connection limit; try again soon"
-        if address is not None and self._per_address[address] >= self.limits.max_connections_per_address:
+        return None if address is None else self._address_refusal(address)
+
+    def _address_refusal(self, address: str) -> str | None:
+        """Why one more connection from ``address`` is refused (taking one arrival), or None."""
+        if self._per_address[address] >= self.limits.max_connections_per_address:
             return "too many connections from your address"
-        if address is not None and not self.arrivals.take(address):
+        if not self.arrivals.take(address):
             return "too many new connections from your address: slow down"
         return None
 
@@ -168,10 +172,9 @@ class ConnectionTable:
         """Count ``transport`` against ``address`` from now on; the reason it is refused, or None."""
         if transport not in self._address or self._address[transport] == address:
             return None
-        if self._per_address[address] >= self.limits.max_connections_per_address:
-            return "too many connections from your address"
-        if not self.arrivals.take(address):
-            return "too many new connections from your address: slow down"
+        refusal = self._address_refusal(address)
+        if refusal is not None:
+            return refusal
         self.release(transport)
         self._address[transport] = address
         self._per_address[address] += 1
