@@ -26,10 +26,12 @@ from layerw.play.runner import Runner
 from layerw.runtime.engine import Engine
 from layerw.runtime.inputs import InputState, Recording
 from layerw.runtime.start import start_game
+from layerw.runtime.wasm4 import font
 from layerw.runtime.wasm4.cartgame import CartGame
+from layerw.runtime.wasm4.memorymap import FRAMEBUFFER, FRAMEBUFFER_SIZE
 from layerw.tone import tone_command
 from layerw.toolchain.cart import build_cart
-from tests.runtime.wasm4 import shapes
+from tests.runtime.wasm4 import charset, shapes
 from tests.runtime.wasm4.conftest import CARTS, build_zig_cart, wat_cart
 from tests.web.conftest import PlayPage, StaticServer
 
@@ -185,6 +187,31 @@ def test_tracef_with_wild_pointers_prints_what_the_native_host_prints(
             Runner(game).run_headless(3)
             assert isinstance(game, CartGame)
             assert page.page.evaluate("window.layerw.traces()") == list(game.traces), wat.name
+
+
+def test_every_glyph_draws_the_native_pixels_in_chromium(server: StaticServer, engine: Engine,
+                                                         play_page: Callable[..., PlayPage], tmp_path: Path) -> None:
+    """The browser's font is glyphs.bin byte for byte (codes 0 and 10 included, which no string can
+    draw), and a cart drawing every other code through text, textUtf8 and textUtf16 leaves the native
+    host's framebuffer, pixels and state hash."""
+    page = play_page().goto(f"{server.url}/web/abi.js").page
+    script = """async () => {
+        const { GLYPHS } = await import("/web/wasm4-framebuffer.js");
+        return btoa(String.fromCharCode(...GLYPHS));
+    }"""
+    assert base64.b64decode(page.evaluate(script)) == font.glyphs_bytes()
+    for function in charset.FUNCTIONS:
+        build = wat_build(tmp_path, f"charset-{function.lower()}", charset.charset_wat(function))
+        page = play_page().open(server.add_game(build), ticks=2, fast=True, renderer="webgl2")
+        page.wait_stopped()
+        with start_game(Bundle.open(build), engine) as game:
+            Runner(game).run_headless(2)
+            assert isinstance(game, CartGame)
+            shown = page.page.evaluate(f"window.layerw.memory({FRAMEBUFFER}, {FRAMEBUFFER_SIZE})")
+            assert base64.b64decode(shown["bytes"]) == game.ram[FRAMEBUFFER:FRAMEBUFFER + FRAMEBUFFER_SIZE].tobytes(), function
+            assert np.array_equal(game.cart.framebuffer.indices(), charset.expected()), function
+            assert np.array_equal(page.pixels(160, 160), game.frame()), function
+            assert page.state_hash() == game.state_hash(), function
 
 
 QUIRKS = CARTS.parent / "compat" / "quirks.wat"

@@ -41,11 +41,15 @@ X_HEIGHT = 4  # Pillow's lowercase letters start at row 4: a blank row above it 
 UNDEFINED = frozenset([*range(32), 127, 0x82, 0x83, *range(0x88, 0xA1)])  # codes with no ink (32 is the space)
 
 
+def glyphs_bytes() -> bytes:
+    """``glyphs.bin``: 8 bytes a code 0..255, row r in byte r, the leftmost pixel its most significant bit."""
+    return resources.files(__package__).joinpath(GLYPHS_FILE).read_bytes()
+
+
 @lru_cache(maxsize=1)
 def glyphs() -> np.ndarray:
     """(256, 8, 8) bool, read-only: True where glyph ``code`` has ink at (row, column)."""
-    data = resources.files(__package__).joinpath(GLYPHS_FILE).read_bytes()
-    rows = np.frombuffer(data, np.uint8).reshape(CODES, CELL)
+    rows = np.frombuffer(glyphs_bytes(), np.uint8).reshape(CODES, CELL)
     ink = np.unpackbits(rows[:, :, None], axis=2).astype(bool)
     ink.setflags(write=False)
     return ink

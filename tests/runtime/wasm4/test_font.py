@@ -6,10 +6,19 @@ from __future__ import annotations
 import unicodedata
 from importlib import resources
 
-import numpy as np
+from pathlib import Path
 
+import numpy as np
+import pytest
+
+from layerw.runtime.engine import Engine
+from layerw.runtime.inputs import InputState
+from layerw.runtime.start import start_game
 from layerw.runtime.wasm4 import font
+from layerw.runtime.wasm4.cartgame import CartGame
 from layerw.runtime.wasm4.icons import icons
+from tests.runtime.wasm4 import charset
+from tests.runtime.wasm4.conftest import wat_cart
 
 
 def test_glyphs_regenerate_and_the_web_copy_matches() -> None:
@@ -56,3 +65,16 @@ def test_accented_letters_keep_their_letters_baseline() -> None:
 def test_the_drawing_modules_copy_matches() -> None:
     data = resources.files(font.__package__).joinpath(font.GLYPHS_FILE).read_bytes()
     assert font.C_FONT.read_text() == font.c_header(data), "run python -m layerw.runtime.wasm4.font"
+
+
+@pytest.mark.parametrize("function", charset.FUNCTIONS)
+def test_a_cart_draws_every_glyph_as_the_font_has_it(function: str, engine: Engine, tmp_path: Path) -> None:
+    """Every code 1..255 (but the newline) through text, textUtf8 or textUtf16: the drawing module
+    (text) and the numpy framebuffer (the UTF functions) both draw the font's pixels."""
+    with start_game(wat_cart(tmp_path, charset.charset_wat(function), "charset"), engine) as game:
+        assert isinstance(game, CartGame)
+        game.tick(InputState(1))
+        drawn = game.cart.framebuffer.indices()
+    want = charset.expected()
+    assert np.array_equal(drawn, want), np.argwhere(drawn != want)[:5]
+    assert (want == charset.INK).sum() == sum(int(font.glyphs()[c].sum()) for c in charset.CODES if c >= 32)
