@@ -27,6 +27,7 @@ from layerw.runtime.engine import Engine
 from layerw.runtime.inputs import InputState, Recording
 from layerw.runtime.start import start_game
 from layerw.runtime.wasm4 import font
+from layerw.runtime.wasm4 import trace as tr
 from layerw.runtime.wasm4.cartgame import CartGame
 from layerw.runtime.wasm4.memorymap import FRAMEBUFFER, FRAMEBUFFER_SIZE
 from layerw.tone import tone_command
@@ -138,6 +139,46 @@ def test_tracef_f_prints_as_the_native_host_prints(server: StaticServer, play_pa
     values += [rng.randint(-10**9, 10**9) / 10**7 + 5e-7 for _ in range(300)]
     hexes = [struct.pack(">d", v).hex() for v in values]
     assert page.evaluate(script, hexes) == [f"{v:f}" for v in values]
+
+
+def tracef_memory() -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """A memory image of formats, argument blocks and strings, and the (format, arguments) pointer
+    pairs to format: printf's edge values for %c %d %x, strings, wild pointers, doubles, Latin-1
+    bytes in the format, flags and widths, a block running off the end of memory."""
+    rng = random.Random(1515)
+    mem = np.zeros(65536, np.uint8)
+    for k in range(16):  # strings at 0x8000 + 32 k, Latin-1 bytes included
+        text = bytes(rng.choice(b"abc XYZ\xe9\xff\x80%") for _ in range(rng.randrange(20)))
+        mem[0x8000 + 32 * k:0x8000 + 32 * k + len(text)] = np.frombuffer(text, np.uint8)
+    words = [-1, -(2**31), 2**31 - 1, 0, 0x141, -23, 0x80, 0xFF, 65533, 0x7FFFFFFF, 0xFFFFFF00 - 2**32]
+    pairs = []
+    for i in range(200):
+        pieces = [rng.choice(["%c", "%d", "%x", "%s", "%f", "%%", "%02x", "%q", " ", "=", "\xe9", "ab"]) for _ in range(12)]
+        fmt = "".join(pieces).encode("latin-1") + (b"%" if i % 7 == 0 else b"") + b"\0"
+        mem[0x1000 + 64 * i:0x1000 + 64 * i + len(fmt)] = np.frombuffer(fmt, np.uint8)
+        block = b"".join(struct.pack("<i", rng.choice(words)) if rng.random() < 0.5 else
+                         struct.pack("<I", 0x8000 + 32 * rng.randrange(16)) if rng.random() < 0.5 else
+                         rng.randbytes(4) for _ in range(24))  # and halves of doubles for %f
+        mem[0x4000 + 96 * i:0x4000 + 96 * i + len(block)] = np.frombuffer(block, np.uint8)
+        pairs.append((0x1000 + 64 * i, 0x4000 + 96 * i if i % 11 else 65536 - 4 * (i % 5)))
+    return mem, pairs
+
+
+def test_tracef_formats_as_the_native_host_formats(server: StaticServer, play_page: Callable[..., PlayPage]) -> None:
+    """wasm4-imports.js CartImports.tracef against trace.py's tracef, on the same memory: printf's
+    %c (the low byte) and %x (unsigned hex) at their edges, %d %s %f %%, what is printed as written."""
+    mem, pairs = tracef_memory()
+    page = play_page().goto(f"{server.url}/web/abi.js").page
+    script = """async ([b64, pairs]) => {
+        const { CartImports } = await import("/web/wasm4-imports.js");
+        const imports = Object.create(CartImports.prototype);
+        imports.ram = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        return pairs.map(([fmt, args]) => imports.tracef(fmt, args));
+    }"""
+    got = page.evaluate(script, [base64.b64encode(mem.tobytes()).decode(), pairs])
+    want = [tr.tracef(mem, fmt, args) for fmt, args in pairs]
+    assert got == want
+    assert any("ffffffff" in line for line in want) and any("\xe9" in line for line in want)  # the edges were reached
 
 
 def tone_arguments() -> list[tuple[int, int, int, int, int]]:

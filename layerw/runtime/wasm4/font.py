@@ -5,7 +5,7 @@ Layer-W's own, generated from one source, never from WASM-4's bitmap. WASM-4's c
 (32..255): ASCII, its button and arrow icons at 0x80..0x87 and Latin-1's supplement at 0xA0..0xFF.
 - 32..126 and 0xA1..0xFF: Pillow's built-in bitmap font (``ImageFont.load_default_imagefont``, X11's
   courB08, Adobe Courier Bold 8: Pillow's MIT-CMU licence, the font's own permissive Adobe/DEC
-  notice; both allow copying and modifying with the notice kept; see THIRD_PARTY.md), its 6x11 cells
+  notice; both allow copying and modifying with the notice kept; see docs/wasm4-font.md), its 6x11 cells
   fitted into 8x8 ones: glyphs start one column in; ASCII keeps its 8-row window as it always had
   (the top favoured for the few taller than 8 rows); Latin-1 keeps the baseline of the letter it
   accents (rows 2..9 of the cell, 3..10 for a descender), making room for an accent by first dropping
