@@ -147,7 +147,9 @@ export class CartImports {
     this.tones.push(decodeTone(this.tick(), frequency, duration, volume, flags));
   }
 
-  /** tracef's documented subset (%c %d %x %s %f %%), as layerw/runtime/wasm4/trace.py formats it. */
+  /** tracef's documented subset (%c %d %x %s %f %%), "like printf", as layerw/runtime/wasm4/trace.py
+   * formats it: %c the int's low byte (C's unsigned char) as that Latin-1 character, %x the int as
+   * unsigned lowercase hex with no prefix, anything else printed as written. */
   /** @param {number} fmtPtr @param {number} argsPtr */
   tracef(fmtPtr, argsPtr) {
     const fmt = latin1(this.cstring(fmtPtr));

@@ -26,10 +26,13 @@ from layerw.play.runner import Runner
 from layerw.runtime.engine import Engine
 from layerw.runtime.inputs import InputState, Recording
 from layerw.runtime.start import start_game
+from layerw.runtime.wasm4 import font
+from layerw.runtime.wasm4 import trace as tr
 from layerw.runtime.wasm4.cartgame import CartGame
+from layerw.runtime.wasm4.memorymap import FRAMEBUFFER, FRAMEBUFFER_SIZE
 from layerw.tone import tone_command
 from layerw.toolchain.cart import build_cart
-from tests.runtime.wasm4 import shapes
+from tests.runtime.wasm4 import charset, shapes
 from tests.runtime.wasm4.conftest import CARTS, build_zig_cart, wat_cart
 from tests.web.conftest import PlayPage, StaticServer
 
@@ -138,6 +141,46 @@ def test_tracef_f_prints_as_the_native_host_prints(server: StaticServer, play_pa
     assert page.evaluate(script, hexes) == [f"{v:f}" for v in values]
 
 
+def tracef_memory() -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """A memory image of formats, argument blocks and strings, and the (format, arguments) pointer
+    pairs to format: printf's edge values for %c %d %x, strings, wild pointers, doubles, Latin-1
+    bytes in the format, flags and widths, a block running off the end of memory."""
+    rng = random.Random(1515)
+    mem = np.zeros(65536, np.uint8)
+    for k in range(16):  # strings at 0x8000 + 32 k, Latin-1 bytes included
+        text = bytes(rng.choice(b"abc XYZ\xe9\xff\x80%") for _ in range(rng.randrange(20)))
+        mem[0x8000 + 32 * k:0x8000 + 32 * k + len(text)] = np.frombuffer(text, np.uint8)
+    words = [-1, -(2**31), 2**31 - 1, 0, 0x141, -23, 0x80, 0xFF, 65533, 0x7FFFFFFF, 0xFFFFFF00 - 2**32]
+    pairs = []
+    for i in range(200):
+        pieces = [rng.choice(["%c", "%d", "%x", "%s", "%f", "%%", "%02x", "%q", " ", "=", "\xe9", "ab"]) for _ in range(12)]
+        fmt = "".join(pieces).encode("latin-1") + (b"%" if i % 7 == 0 else b"") + b"\0"
+        mem[0x1000 + 64 * i:0x1000 + 64 * i + len(fmt)] = np.frombuffer(fmt, np.uint8)
+        block = b"".join(struct.pack("<i", rng.choice(words)) if rng.random() < 0.5 else
+                         struct.pack("<I", 0x8000 + 32 * rng.randrange(16)) if rng.random() < 0.5 else
+                         rng.randbytes(4) for _ in range(24))  # and halves of doubles for %f
+        mem[0x4000 + 96 * i:0x4000 + 96 * i + len(block)] = np.frombuffer(block, np.uint8)
+        pairs.append((0x1000 + 64 * i, 0x4000 + 96 * i if i % 11 else 65536 - 4 * (i % 5)))
+    return mem, pairs
+
+
+def test_tracef_formats_as_the_native_host_formats(server: StaticServer, play_page: Callable[..., PlayPage]) -> None:
+    """wasm4-imports.js CartImports.tracef against trace.py's tracef, on the same memory: printf's
+    %c (the low byte) and %x (unsigned hex) at their edges, %d %s %f %%, what is printed as written."""
+    mem, pairs = tracef_memory()
+    page = play_page().goto(f"{server.url}/web/abi.js").page
+    script = """async ([b64, pairs]) => {
+        const { CartImports } = await import("/web/wasm4-imports.js");
+        const imports = Object.create(CartImports.prototype);
+        imports.ram = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        return pairs.map(([fmt, args]) => imports.tracef(fmt, args));
+    }"""
+    got = page.evaluate(script, [base64.b64encode(mem.tobytes()).decode(), pairs])
+    want = [tr.tracef(mem, fmt, args) for fmt, args in pairs]
+    assert got == want
+    assert any("ffffffff" in line for line in want) and any("\xe9" in line for line in want)  # the edges were reached
+
+
 def tone_arguments() -> list[tuple[int, int, int, int, int]]:
     """A spread of tone() arguments: edge values, random u32s, every note mode bit pattern, two tick rates."""
     rng = random.Random(15)
@@ -185,6 +228,31 @@ def test_tracef_with_wild_pointers_prints_what_the_native_host_prints(
             Runner(game).run_headless(3)
             assert isinstance(game, CartGame)
             assert page.page.evaluate("window.layerw.traces()") == list(game.traces), wat.name
+
+
+def test_every_glyph_draws_the_native_pixels_in_chromium(server: StaticServer, engine: Engine,
+                                                         play_page: Callable[..., PlayPage], tmp_path: Path) -> None:
+    """The browser's font is glyphs.bin byte for byte (codes 0 and 10 included, which no string can
+    draw), and a cart drawing every other code through text, textUtf8 and textUtf16 leaves the native
+    host's framebuffer, pixels and state hash."""
+    page = play_page().goto(f"{server.url}/web/abi.js").page
+    script = """async () => {
+        const { GLYPHS } = await import("/web/wasm4-framebuffer.js");
+        return btoa(String.fromCharCode(...GLYPHS));
+    }"""
+    assert base64.b64decode(page.evaluate(script)) == font.glyphs_bytes()
+    for function in charset.FUNCTIONS:
+        build = wat_build(tmp_path, f"charset-{function.lower()}", charset.charset_wat(function))
+        page = play_page().open(server.add_game(build), ticks=2, fast=True, renderer="webgl2")
+        page.wait_stopped()
+        with start_game(Bundle.open(build), engine) as game:
+            Runner(game).run_headless(2)
+            assert isinstance(game, CartGame)
+            shown = page.page.evaluate(f"window.layerw.memory({FRAMEBUFFER}, {FRAMEBUFFER_SIZE})")
+            assert base64.b64decode(shown["bytes"]) == game.ram[FRAMEBUFFER:FRAMEBUFFER + FRAMEBUFFER_SIZE].tobytes(), function
+            assert np.array_equal(game.cart.framebuffer.indices(), charset.expected()), function
+            assert np.array_equal(page.pixels(160, 160), game.frame()), function
+            assert page.state_hash() == game.state_hash(), function
 
 
 QUIRKS = CARTS.parent / "compat" / "quirks.wat"

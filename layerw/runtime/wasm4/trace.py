@@ -3,10 +3,14 @@
 # Spec: https://wasm4.org/docs/reference/functions#trace and #tracef.
 Strings are NUL-terminated (``trace``, ``text``, ``%s``) or pointer and byte length
 (``traceUtf8``/``traceUtf16``, ``textUtf8``/``textUtf16``). A string that runs off the end of
-memory stops there; one that starts outside memory is empty. ``tracef`` supports the documented
-subset: %c (a character), %d (a signed 32-bit integer), %x (its hex digits), %s (a string
-pointer), %f (a 64-bit float, read at the next 8-aligned address as C passes varargs) and %%;
-another conversion is printed as written, a lone % at the end not at all. An argument outside
+memory stops there; one that starts outside memory is empty. ``tracef`` is documented as working
+"like printf" with only %c, %d, %f, %s and %x (wasm4.h declares it with printf's format attribute),
+so each conversion is C's: %c the int converted to unsigned char (its low byte, shown as that
+Latin-1 character: 0x141 is "A", -23 is "é"), %d a signed 32-bit integer, %x the int as unsigned
+lowercase hex digits, no prefix (-1 is "ffffffff"), %s a string pointer, %f a 64-bit float (read at
+the next 8-aligned address as C passes varargs, six decimals), and %%; another conversion (flags
+and widths too) is printed as written, a lone % at the end not at all. The format's bytes are
+Latin-1 characters, as %c's and %s's are. web/wasm4-imports.js formats alike. An argument outside
 memory prints ``<?>``. A line past ``MAX_TRACE`` characters is cut there: ``bounded`` says how many
 more it had; ``tracef`` stops formatting once past it (a format of %s can ask for gigabytes) and ends
 the line with ``CUT``.

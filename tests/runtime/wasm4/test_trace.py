@@ -58,3 +58,19 @@ def test_tracef_stops_formatting_at_a_lines_worth_and_says_it_cut() -> None:
     line = tr.tracef(mem, 0, 65000)
     assert line == "z" * tr.MAX_TRACE + tr.CUT
     assert tr.tracef(mem, 32768 + 32000 - tr.MAX_TRACE, 0) == "z" * tr.MAX_TRACE  # exactly a line's worth: whole
+
+
+def test_c_and_x_convert_as_printf_does() -> None:
+    """tracef is documented to work like printf (and wasm4.h declares it so): %c prints the int
+    converted to unsigned char, %x the int as unsigned hex digits, %d as signed decimal."""
+    values = [-1, -(2**31), 2**31 - 1, 0, 0x141, -23, 0x80, 0xFF]
+    mem = memory_with(a1000=b"%x|" * len(values) + b"\0", a1100=b"%c" * len(values) + b"\0",
+                      a1200=b"%d|" * len(values) + b"\0", a2000=struct.pack(f"<{len(values)}i", *values))
+    assert tr.tracef(mem, 1000, 2000) == "ffffffff|80000000|7fffffff|0|141|ffffffe9|80|ff|"
+    assert tr.tracef(mem, 1100, 2000) == "\xff\x00\xff\x00A\xe9\x80\xff"
+    assert tr.tracef(mem, 1200, 2000) == "-1|-2147483648|2147483647|0|321|-23|128|255|"
+
+
+def test_flags_widths_and_lengths_print_as_written() -> None:
+    mem = memory_with(a1000=b"%02x %5d %ld %u\0", a2000=struct.pack("<i", 7))
+    assert tr.tracef(mem, 1000, 2000) == "%02x %5d %ld %u"
