@@ -74,6 +74,9 @@ class SpeakerLibrary:
         self.declick_fill = lib.lw_declick_fill
         self.declick_fill.argtypes = [ctypes.POINTER(Declick), P_I16, ctypes.c_int64, ctypes.c_int64]
         self.declick_fill.restype = None
+        self.speaker_callback = lib.lw_speaker_callback  # what lw_speaker_data does, callable with a state at hand
+        self.speaker_callback.argtypes = [ctypes.POINTER(SpeakerState), P_I16, ctypes.c_int64]
+        self.speaker_callback.restype = None
         self.now_ns = lib.lw_now_ns
         self.now_ns.argtypes, self.now_ns.restype = [], ctypes.c_int64
         address = ctypes.cast(lib.lw_speaker_data, ctypes.c_void_p).value
