@@ -34,6 +34,7 @@ from layerw.store.local import LocalStore
 from layerw.store.publish import publish
 from layerw.toolchain.build import build
 
+LOAD_THREADS = 4  # Python threads spinning beside the native speaker in its loaded run (GilLoad)
 PLAYER_MOVES = [{"tick": 5, "down": ["ArrowLeft"]}, {"tick": 40, "up": ["ArrowLeft"]}]  # asteroids asks for its music
 MIXER_COST = """async ([voices, sound, ticks]) => {
   const { Mixer } = await import("/web/mixer.js");
@@ -181,6 +182,7 @@ def measure(out_dir: Path, voices: bytes, sound: np.ndarray, ticks: int) -> dict
                 browser.close()
         result["music_native"] = native_music_start(url, scratch / "chunk-cache")
         result["latency_native"] = native_latency(asteroids, 2.0)
+        result["latency_native_loaded"] = native_latency(asteroids, 2.0, load_threads=LOAD_THREADS)
         return result
     finally:
         if proc is not None:

@@ -102,7 +102,7 @@ def test_one_writer_and_one_reader_at_once_lose_no_order_and_account_for_every_f
         done.set()
         thread.join(30)
     assert not thread.is_alive()
-    assert all(b > a for a, b in zip(seen, seen[1:])), "frames out of order or repeated"
+    assert all(b > a for a, b in zip(seen, seen[1:], strict=False)), "frames out of order or repeated"
     assert len(seen) + ring.dropped + ring.frames == frame - 1 and ring.frames == 0
     assert len(set(seen)) == len(seen) and seen[-1] == frame - 1  # the last write's last frame is never dropped
 
