@@ -95,7 +95,8 @@ def run(out_dir: Path, sprites_build: Path, frames: int) -> Section:
                      f"{run['callback_gap_p95_ms']:.1f} / {run['callback_gap_max_ms']:.1f}", f"{run['target_ms']:.1f} ms",
                      run["thread"])
     data = {"us_per_tick": {k: v * 1e6 for k, v in rows.items()}, "share_of_frame": {k: v / FRAME_S for k, v in rows.items()},
-            "music": {"chromium": music, "native_ms": native_music}, "latency": {"native": ln, "native_loaded": loaded, "chromium": lw}}
+            "music": {"chromium": music, "native_ms": native_music},
+            "latency": {"native": ln, "native_loaded": loaded, "chromium": lw}}
     notes = [f"the host mixes {BATCH_TICKS} ticks per call into the mixer: a wasmtime-py call costs more than "
              "mixing a silent tick; Chromium runs the same module one call per tick",
              "native latency measured write by write: a tick's samples written to the device's callback taking their "
