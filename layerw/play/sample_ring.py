@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import ctypes
 
-from layerw.play.speaker_layout import FRAME_BYTES, WAITS, Ring
+from layerw.play.speaker_layout import FRAME_BYTES, Ring, latest
 from layerw.play.speaker_library import P_I16, speaker_library
 
 __all__ = ["FRAME_BYTES", "SampleRing"]
@@ -48,9 +48,7 @@ class SampleRing:
 
     def recent_waits(self) -> list[int]:
         """The most recent writes' waits (ns), oldest first: a snapshot (the device's thread may add one meanwhile)."""
-        total = int(self.state.waits_total)
-        waits = list(self.state.waits)
-        return [waits[i % WAITS] for i in range(max(0, total - WAITS), total)]
+        return latest(self.state.waits, int(self.state.waits_total))
 
     @property
     def waits(self) -> list[int]:

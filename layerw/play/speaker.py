@@ -38,7 +38,7 @@ from layerw.play.audio_device import AudioDevice
 from layerw.play.declick import Declicker
 from layerw.play.realtime import Priority, raise_priority
 from layerw.play.sample_ring import SampleRing
-from layerw.play.speaker_layout import GAPS, SpeakerState
+from layerw.play.speaker_layout import SpeakerState, latest
 from layerw.play.speaker_library import speaker_library
 
 __all__ = ["SampleRing", "Speaker"]
@@ -104,9 +104,7 @@ class Speaker:
     @property
     def callback_gaps(self) -> list[int]:
         """The most recent intervals (ns) between the device's callbacks, oldest first (a snapshot)."""
-        total = int(self.state.gaps_total)
-        gaps = list(self.state.gaps)
-        return [gaps[i % GAPS] for i in range(max(0, total - GAPS), total)]
+        return latest(self.state.gaps, int(self.state.gaps_total))
 
     def write(self, samples: bytes) -> None:
         """Queue the game's samples (from ``GameHost.take_samples``); returns at once."""

@@ -64,6 +64,13 @@ class SpeakerState(ctypes.Structure):
     ]
 
 
+def latest(values: ctypes.Array[ctypes.c_int64], total: int) -> list[int]:
+    """The last ``total`` (at most all) values a side wrote round into ``values``, oldest first: a
+    snapshot (the writing side may add one meanwhile)."""
+    copy = list(values)
+    return [copy[i % len(copy)] for i in range(max(0, total - len(copy)), total)]
+
+
 C_NAMES: dict[type, str] = {Ring: "lw_ring", Declick: "lw_declick", SpeakerState: "lw_speaker"}
 C_TYPES: dict[type, str] = {ctypes.c_int64: "int64_t", ctypes.c_int16: "int16_t"}
 

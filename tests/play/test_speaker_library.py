@@ -106,3 +106,11 @@ def test_one_writer_and_one_reader_at_once_lose_no_order_and_account_for_every_f
     assert len(seen) + ring.dropped + ring.frames == frame - 1 and ring.frames == 0
     assert len(set(seen)) == len(seen) and seen[-1] == frame - 1  # the last write's last frame is never dropped
 
+
+
+def test_a_negative_read_is_refused_and_moves_nothing() -> None:
+    ring = SampleRing(8)
+    ring.write(bytes(4 * 4))
+    with pytest.raises(ValueError, match="frames"):
+        ring.read(-1)
+    assert ring.frames == 4 and len(ring.read(8)) == 16
