@@ -42,6 +42,8 @@ class SampleRing:
     def read(self, frames: int, now_ns: int | None = None) -> bytes:
         """Up to ``frames`` frames (fewer when the ring holds fewer: it is dry then). The reader's side:
         only where no device reads this ring."""
+        if frames < 0:
+            raise ValueError(f"a read takes 0 frames or more, not {frames}")
         out = (ctypes.c_int16 * (frames * FRAME_BYTES // 2))()
         got = self._lib.ring_read(self.pointer, ctypes.cast(out, P_I16), frames, -1 if now_ns is None else now_ns)
         return bytes(out)[:int(got) * FRAME_BYTES]
