@@ -62,6 +62,7 @@ static void put(lw_ring *r, const int16_t *src, int64_t first, int64_t from, int
  * target (as far as the capacity leaves room); past the capacity the oldest frames are dropped. */
 void lw_ring_write(lw_ring *r, const int16_t *src, int64_t frames, int64_t now_ns) {
     int64_t stamp = now_ns < 0 ? lw_now_ns() : now_ns;
+    __atomic_add_fetch(&r->writes, 1, __ATOMIC_ACQ_REL); /* first: a reader that sees no write yet took no frame */
     int64_t w = r->write, start = LOAD(&r->read);
     if (__atomic_exchange_n(&r->dry, 0, __ATOMIC_ACQ_REL)) {
         int64_t gap = min64(RELAXED_LOAD(&r->target), r->capacity - frames) - (w - start);
@@ -87,12 +88,12 @@ void lw_ring_write(lw_ring *r, const int16_t *src, int64_t frames, int64_t now_n
             int64_t lost = keep - start;
             int64_t silent = max64(0, min64(keep, r->silence_end) - max64(start, r->silence_start));
             r->dropped += lost - silent;
+            r->silence_dropped += silent;
             break;
         }
     }
     put(r, src, w, max64(w, keep), end);
     STORE(&r->write, end);
-    __atomic_add_fetch(&r->writes, 1, __ATOMIC_RELEASE);
 }
 
 /* The reader: up to `frames` frames into `out`; how many it took (fewer: the ring ran dry). */
@@ -182,8 +183,10 @@ void lw_speaker_callback(lw_speaker *s, int16_t *out, int64_t frames) {
     }
     s->last_callback_ns = now;
     lw_ring *r = s->ring;
+    int64_t started = LOAD(&r->writes); /* read before the ring: 0 means no frame was in it */
     int64_t got = lw_ring_read(r, out, frames, now);
-    if (got < frames && LOAD(&r->writes)) {
+    if (!started) RELAXED_STORE(&s->frames_unstarted, s->frames_unstarted + frames - got);
+    else if (got < frames) {
         RELAXED_STORE(&s->underruns, s->underruns + 1);
         RELAXED_STORE(&s->frames_missing, s->frames_missing + frames - got);
         RELAXED_STORE(&r->target, min64(s->max_target, RELAXED_LOAD(&r->target) + s->step));

@@ -27,9 +27,10 @@ class Ring(ctypes.Structure):
         ("write", I64),  # writer: the index after the last frame written (frames since the start)
         ("read", I64),  # both, by CAS: the index of the first frame held
         ("dry", I64),  # reader sets (a read found too few frames), writer clears
-        ("writes", I64),  # writer: writes so far
+        ("writes", I64),  # writer: writes begun so far (counted before any frame of one is published)
         ("dropped", I64),  # writer: the game's frames dropped unplayed (the silence put ahead not counted)
-        ("primed", I64),  # writer: frames of silence put ahead of writes
+        ("primed", I64),  # writer: frames of silence put ahead of writes ...
+        ("silence_dropped", I64),  # writer: ... dropped unplayed when a write overflowed the ring
         ("silence_start", I64), ("silence_end", I64),  # writer: the last silence put ahead of a write
         ("marks_pushed", I64),  # writer: writes queued for timing ...
         ("marks_taken", I64),  # reader: ... and dequeued
@@ -58,7 +59,8 @@ class SpeakerState(ctypes.Structure):
         ("gaps", I64 * GAPS),  # ... the most recent ones (ns)
         ("underruns", I64),  # device: callbacks that found too few frames once the game had written
         ("frames_missing", I64),  # device: the frames those callbacks lacked (played as ramped silence)
-        ("frames_played", I64),  # device
+        ("frames_played", I64),  # device: every frame given to the device ...
+        ("frames_unstarted", I64),  # ... of which silence before the game's first write (not an underrun)
         ("max_target", I64),  # the most an underrun raises the ring's target to ...
         ("step", I64),  # ... by this many frames each
     ]

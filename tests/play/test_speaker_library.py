@@ -74,7 +74,9 @@ def test_the_callback_plays_the_ring_declicked_and_counts_each_underrun_exactly(
     assert (state.underruns, state.frames_missing, ring.target) == (1, 400, 960)
     assert not callback().any() and not callback().any()
     assert (state.underruns, state.frames_missing, ring.target) == (3, 1360, 1152)
-    assert state.frames_played == 7 * 480 == 800 + ring.primed - ring.dropped + state.frames_missing + 480
+    assert state.frames_unstarted == 480  # the first callback's silence, before any write
+    assert ring.dropped == ring.state.silence_dropped == 0
+    assert state.frames_played == 7 * 480 == state.frames_unstarted + 800 + ring.primed + state.frames_missing
     assert state.gaps_total == 6 and state.thread_id == threading.get_native_id()
 
 
@@ -114,3 +116,10 @@ def test_a_negative_read_is_refused_and_moves_nothing() -> None:
     with pytest.raises(ValueError, match="frames"):
         ring.read(-1)
     assert ring.frames == 4 and len(ring.read(8)) == 16
+
+
+def test_the_silence_an_overflow_drops_is_counted_apart_from_the_game_s_frames() -> None:
+    ring = SampleRing(50, target=45)
+    ring.write(bytes(20 * 4))  # 30 frames of silence ahead of it
+    ring.write(bytes(60 * 4))  # 60 over: the silence, the first write and 10 of this one
+    assert (ring.dropped, ring.state.silence_dropped, ring.frames) == (30, 30, 50)
