@@ -19,6 +19,7 @@ from urllib.parse import quote
 import miniaudio
 import numpy as np
 
+from bench.gil_load import GilLoad
 from bench.timing import median
 from bench.web import ARGS, CHROMIUM, _serve
 from bench.workload import ROOT
@@ -33,6 +34,7 @@ from layerw.store.local import LocalStore
 from layerw.store.publish import publish
 from layerw.toolchain.build import build
 
+LOAD_THREADS = 4  # Python threads spinning beside the native speaker in its loaded run (GilLoad)
 PLAYER_MOVES = [{"tick": 5, "down": ["ArrowLeft"]}, {"tick": 40, "up": ["ArrowLeft"]}]  # asteroids asks for its music
 MIXER_COST = """async ([voices, sound, ticks]) => {
   const { Mixer } = await import("/web/mixer.js");
@@ -108,16 +110,18 @@ def native_music_start(url: str, cache: Path) -> dict[str, float]:
     return out
 
 
-def native_latency(build_dir: Path, seconds: float, latency_ms: int = 40) -> dict[str, Any]:
+def native_latency(build_dir: Path, seconds: float, latency_ms: int = 40, load_threads: int = 0) -> dict[str, Any]:
     """The native speaker (NULL device) fed by asteroids in real time, paced like a window's loop: each
     tick when it falls due (then a sleep to the next), its samples written at once. The latency is
     measured, write by write: from the write to the device's callback taking its first frame, plus the
     device's periods after it. Beside it, which side was late when underruns came: the intervals
     between the game's writes (a tick is due every 16.7 ms) and between the device's callbacks, the
-    ticks made of those due, and where the queue's target ended (raised a period per underrun)."""
+    ticks made of those due, and where the queue's target ended (raised a period per underrun).
+    ``load_threads``: Python threads spinning in this process meanwhile (``GilLoad``)."""
     inputs = InputState()
     with Engine(CpuLimit.EPOCH) as engine, Game(Bundle.open(build_dir), engine) as game, \
-            Speaker(latency_ms=latency_ms, backends=[miniaudio.Backend.NULL]) as speaker:
+            Speaker(latency_ms=latency_ms, backends=[miniaudio.Backend.NULL]) as speaker, \
+            GilLoad(load_threads, max_s=seconds + 30):
         rate = game.config.tick_rate
         start = time.perf_counter()
         tick = 0
@@ -178,6 +182,7 @@ def measure(out_dir: Path, voices: bytes, sound: np.ndarray, ticks: int) -> dict
                 browser.close()
         result["music_native"] = native_music_start(url, scratch / "chunk-cache")
         result["latency_native"] = native_latency(asteroids, 2.0)
+        result["latency_native_loaded"] = native_latency(asteroids, 2.0, load_threads=LOAD_THREADS)
         return result
     finally:
         if proc is not None:

@@ -1,5 +1,5 @@
-"""Realtime: asking the OS to schedule the calling thread (a speaker's device thread) ahead of
-ordinary work, and saying what it answered.
+"""Realtime: asking the OS to schedule a thread (a speaker's device thread) ahead of ordinary work,
+and saying what it answered.
 
 miniaudio asks for its own thread's priority, but on Linux it does so within SCHED_OTHER, where
 the priority means nothing, and fails quietly. Here the thread asks for SCHED_RR at the lowest
@@ -30,12 +30,14 @@ class Priority:
         return f"audio thread at {self.how}" + (f" ({self.why})" if self.why else "")
 
 
-def raise_priority() -> Priority:
-    """Raise the calling thread's scheduling priority as far as this process may (SCHED_RR, else nice
-    NICE); what was refused and why is in the answer."""
+def raise_priority(tid: int | None = None) -> Priority:
+    """Raise a thread's scheduling priority as far as this process may (SCHED_RR, else nice NICE):
+    thread ``tid`` of this process (a Linux thread id), else the calling thread's. What was refused
+    and why is in the answer."""
     if not sys.platform.startswith("linux"):
         return Priority(False, "the default priority", f"raising it is not done on {sys.platform}")
-    tid = threading.get_native_id()  # Linux schedules threads one by one: this one, not the process
+    if tid is None:
+        tid = threading.get_native_id()  # Linux schedules threads one by one: this one, not the process
     refused = []
     try:
         os.sched_setscheduler(tid, os.SCHED_RR, os.sched_param(os.sched_get_priority_min(os.SCHED_RR)))

@@ -1,98 +1,85 @@
 """SampleRing: interleaved s16 frames from the game's thread to the audio device's callback, bounded,
-and the measured time each write waits in it.
+lock-free, and the measured time each write waits in it.
 
-A write lands ``target`` frames behind the device (or as far as the capacity leaves room for it)
-when the ring starts or has run dry (the gap is silence), so the device's periods and the game's
-ticks meet with a known margin instead of whatever the start's phase left; beyond ``capacity`` the
-oldest frames are dropped (counted). Each write is stamped, and the read that takes its first frame
-records how long it waited (``waits``): the measured part of the output latency, from a tick's
-samples being produced to the device taking them.
+The ring itself is C (``lw_ring`` in ``lwspeaker.c``), so the device's callback reads it without the
+GIL; this class owns its memory and is the game's side. A write lands ``target`` frames behind the
+device (or as far as the capacity leaves room for it) when the ring starts or has run dry (the gap
+is silence), so the device's periods and the game's ticks meet with a known margin instead of
+whatever the start's phase left; beyond ``capacity`` the oldest frames are dropped (counted). Each
+write is stamped, and the read that takes its first frame records how long it waited (``waits``):
+the measured part of the output latency, from a tick's samples being produced to the device taking
+them. One writer (the game's thread) and one reader (the device's callback, or ``read`` where no
+device reads it, as in tests).
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import deque
+import ctypes
 
-from layerw import abi
+from layerw.play.speaker_layout import FRAME_BYTES, Ring, latest
+from layerw.play.speaker_library import P_I16, speaker_library
 
-FRAME_BYTES = 2 * abi.CHANNELS
-WAITS_KEPT = 256  # the most recent writes' waits, for the latency reported
+__all__ = ["FRAME_BYTES", "SampleRing"]
 
 
 class SampleRing:
-    """At most ``capacity`` frames; the lock is held only to move bytes and stamps, never while either
-    side does anything else."""
+    """At most ``capacity`` frames; neither side ever waits for the other."""
 
     def __init__(self, capacity: int, *, target: int = 0) -> None:
+        if capacity < 1:
+            raise ValueError(f"a ring holds at least one frame, not {capacity}")
         if not 0 <= target <= capacity:
             raise ValueError(f"a ring's target fill is 0..{capacity} frames, not {target}")
-        self.capacity = capacity
-        self.target = target  # frames ahead of a write when the ring starts or has run dry
-        self._chunks: deque[tuple[bytes, bool]] = deque()  # (frames, whether they are the silence put ahead of a write)
-        self._frames = 0
-        self._head = 0  # the index (frames since the start) of the first frame held
-        self._marks: deque[tuple[int, int]] = deque()  # each write: (index of its first frame, perf_counter_ns)
-        self._lock = threading.Lock()
-        self.dry = True  # nothing written yet, or a read found too few frames: the next write lands at the target
-        self.dropped = 0  # frames the game wrote that the device never played (the ring was full; silence not counted)
-        self.primed = 0  # frames of silence put ahead of writes to reach the target
-        self.waits: deque[int] = deque(maxlen=WAITS_KEPT)  # ns from a write to the read of its first frame
+        self._lib = speaker_library()
+        self._slots = (ctypes.c_int16 * (capacity * FRAME_BYTES // 2))()
+        self.state = Ring(slots=ctypes.cast(self._slots, P_I16), capacity=capacity, target=target, dry=1)
+        self.pointer = ctypes.pointer(self.state)
 
     def write(self, samples: bytes, now_ns: int | None = None) -> None:
-        stamp = time.perf_counter_ns() if now_ns is None else now_ns
-        with self._lock:
-            gap = min(self.target, self.capacity - len(samples) // FRAME_BYTES) - self._frames
-            if self.dry and gap > 0:
-                self._chunks.append((bytes(gap * FRAME_BYTES), True))
-                self._frames += gap
-                self.primed += gap
-            self.dry = False
-            self._marks.append((self._head + self._frames, stamp))
-            self._chunks.append((samples, False))
-            self._frames += len(samples) // FRAME_BYTES
-            while self._frames > self.capacity:
-                over = (self._frames - self.capacity) * FRAME_BYTES
-                head, silence = self._chunks[0]
-                if len(head) <= over:
-                    self._chunks.popleft()
-                    cut = len(head)
-                else:
-                    self._chunks[0] = (head[over:], silence)
-                    cut = over
-                self._frames -= cut // FRAME_BYTES
-                self._head += cut // FRAME_BYTES
-                if not silence:
-                    self.dropped += cut // FRAME_BYTES
-            while self._marks and self._marks[0][0] < self._head:  # its first frame was dropped: never heard
-                self._marks.popleft()
+        """Queue ``samples`` (whole frames), stamped ``now_ns`` (the library's monotonic clock when None)."""
+        self._lib.ring_write(self.pointer, samples, len(samples) // FRAME_BYTES, -1 if now_ns is None else now_ns)
 
     def read(self, frames: int, now_ns: int | None = None) -> bytes:
-        """Up to ``frames`` frames (fewer when the ring holds fewer: it is dry then)."""
-        stamp = time.perf_counter_ns() if now_ns is None else now_ns
-        want, parts = frames * FRAME_BYTES, []
-        with self._lock:
-            while want and self._chunks:
-                head, silence = self._chunks.popleft()
-                if len(head) > want:
-                    self._chunks.appendleft((head[want:], silence))
-                    head = head[:want]
-                parts.append(head)
-                want -= len(head)
-                self._frames -= len(head) // FRAME_BYTES
-                self._head += len(head) // FRAME_BYTES
-            if want:
-                self.dry = True
-            while self._marks and self._marks[0][0] < self._head:
-                self.waits.append(stamp - self._marks.popleft()[1])
-        return b"".join(parts)
+        """Up to ``frames`` frames (fewer when the ring holds fewer: it is dry then). The reader's side:
+        only where no device reads this ring."""
+        if frames < 0:
+            raise ValueError(f"a read takes 0 frames or more, not {frames}")
+        out = (ctypes.c_int16 * (frames * FRAME_BYTES // 2))()
+        got = self._lib.ring_read(self.pointer, ctypes.cast(out, P_I16), frames, -1 if now_ns is None else now_ns)
+        return bytes(out)[:int(got) * FRAME_BYTES]
 
     def recent_waits(self) -> list[int]:
-        """``waits`` (ns) copied under the lock: the device's thread appends to it while the game's reads."""
-        with self._lock:
-            return list(self.waits)
+        """The most recent writes' waits (ns), oldest first: a snapshot (the device's thread may add one meanwhile)."""
+        return latest(self.state.waits, int(self.state.waits_total))
+
+    @property
+    def waits(self) -> list[int]:
+        return self.recent_waits()
+
+    @property
+    def capacity(self) -> int:
+        return int(self.state.capacity)
+
+    @property
+    def target(self) -> int:
+        """Frames ahead of a write when the ring starts or ran dry (a speaker's underruns raise it)."""
+        return int(self.state.target)
 
     @property
     def frames(self) -> int:
-        return self._frames
+        """Frames held now (the reader may take some meanwhile)."""
+        return max(0, int(self.state.write) - int(self.state.read))
+
+    @property
+    def dry(self) -> bool:
+        return bool(self.state.dry)
+
+    @property
+    def dropped(self) -> int:
+        """Frames the game wrote that the device never played (the ring was full; silence not counted)."""
+        return int(self.state.dropped)
+
+    @property
+    def primed(self) -> int:
+        """Frames of silence put ahead of writes to reach the target."""
+        return int(self.state.primed)

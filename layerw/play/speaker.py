@@ -1,9 +1,11 @@
 """Speaker: a game's mix on a real audio device, through miniaudio (``layerw run --sound``).
 
-The device's real-time callback only copies from a bounded ring of samples and never waits on the
-game: when the ring runs dry it plays silence for the missing frames and counts an underrun; when
-the game runs ahead (a headless run, a stall on the device side) the oldest samples are dropped and
-counted. The game's thread logs both (at most once a second), never the callback.
+The device's real-time callback is C (``lw_speaker_data`` in ``lwspeaker.c``, built on first use by
+``SpeakerLibrary``): it only copies from a bounded lock-free ring of samples, never waits on the game
+and never runs Python, so a game thread preempted while holding the GIL does not delay it. When the
+ring runs dry it plays silence for the missing frames and counts an underrun; when the game runs
+ahead (a headless run, a stall on the device side) the oldest samples are dropped and counted. The
+game's thread logs both (at most once a second), never the callback.
 
 The latency budget (``latency_ms``, default 40 ms) bounds what the ring holds; the device gets two
 short periods (an eighth of the budget each: 5 ms), and a write lands half the rest (15 ms) behind
@@ -11,36 +13,42 @@ the device when the ring starts or has run dry, so a late tick has that margin b
 Each underrun moves that landing point a period further behind (the game's samples queued further
 ahead), up to ``MAX_TARGET_SHARE`` % of the queue's budget, so a loaded machine trades a few ms of the
 budget for fewer gaps; an underrun's edges ramp (``Declicker``) instead of clicking. The device's
-thread asks for realtime scheduling (``realtime.raise_priority``) and the answer is logged.
-``output_latency_ms`` is measured: the median wait of recent writes until the callback took their
-first frame (``SampleRing.waits``), plus the device's periods (``measured_latency_ms(95)``: the
-p95). ``miniaudio``'s NULL backend runs the same path, in real time, without sound hardware (it
-wakes every 10 ms, so 5 ms periods come in pairs there).
+thread is asked for realtime scheduling (``realtime.raise_priority``, from the game's thread once the
+device has first called back) and the answer is logged. ``output_latency_ms`` is measured: the
+median wait of recent writes until the callback took their first frame (``SampleRing.waits``), plus
+the device's periods (``measured_latency_ms(95)``: the p95). ``miniaudio``'s NULL backend runs the
+same path, in real time, without sound hardware (it wakes every 10 ms, so 5 ms periods come in pairs
+there).
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import time
 from collections import deque
-from collections.abc import Generator, Sequence
+from collections.abc import Sequence
 from typing import Literal, Self
 
 import miniaudio
 
 from layerw import abi
 from layerw.errors import AudioDeviceError
+from layerw.play.audio_device import AudioDevice
 from layerw.play.declick import Declicker
 from layerw.play.realtime import Priority, raise_priority
-from layerw.play.sample_ring import FRAME_BYTES, SampleRing
+from layerw.play.sample_ring import SampleRing
+from layerw.play.speaker_layout import SpeakerState, latest
+from layerw.play.speaker_library import speaker_library
 
+__all__ = ["SampleRing", "Speaker"]
 REPORT_EVERY_S = 1.0
 log = logging.getLogger("layerw.audio")
 PERIODS = 2  # device periods: the callback fills one while the other plays
 PERIOD_SHARE = 8  # a period is this part of the latency budget (5 ms of 40)
 TARGET_SHARE = 50  # per cent of the queue's budget (the latency less the device's periods) a write lands behind
 MAX_TARGET_SHARE = 80  # ... at most, after underruns raised it (a period per underrun)
-GAPS_KEPT = 1024  # the most recent intervals between writes, and between the device's callbacks
+GAPS_KEPT = 1024  # the most recent intervals between the game's writes
 
 
 class Speaker:
@@ -55,49 +63,48 @@ class Speaker:
         self.max_target = max(self.ring.target, queue * MAX_TARGET_SHARE // 100)
         self.step = abi.SAMPLE_RATE * self.period_ms // 1000  # frames the target moves per underrun
         self.declicker = Declicker()
+        self.state = SpeakerState(ring=self.ring.pointer, declick=self.declicker.pointer, max_target=self.max_target,
+                                  step=self.step)  # the device's callback's own, read here
         self.priority: Priority | None = None  # what the device's thread got, once it first ran
         self._priority_logged = False
         self.write_gaps: deque[int] = deque(maxlen=GAPS_KEPT)  # ns between the game's writes
-        self.callback_gaps: deque[int] = deque(maxlen=GAPS_KEPT)  # ns between the device's callbacks
         self._last_write = 0
-        self.started = False  # underruns count from the game's first samples on
-        self.underruns = 0  # device callbacks that found fewer frames than they needed
-        self.frames_played = 0
-        self.frames_missing = 0
         self._reported = (0, 0, time.monotonic())
+        self.device = AudioDevice(speaker_library().data_callback, ctypes.addressof(self.state), period_ms=self.period_ms,
+                                  periods=PERIODS, backends=backends)
         try:
-            self.device = miniaudio.PlaybackDevice(
-                output_format=miniaudio.SampleFormat.SIGNED16, nchannels=abi.CHANNELS, sample_rate=abi.SAMPLE_RATE,
-                buffersize_msec=self.period_ms, callback_periods=PERIODS, backends=list(backends) if backends else None,
-                app_name="layerw")
-            feed = self._feed()
-            next(feed)
-            self.device.start(feed)
-        except miniaudio.MiniaudioError as e:
-            raise AudioDeviceError(f"the audio device would not open ({e}); try --sound null, or run without --sound") from e
-        log.info("audio out on %s: %d Hz, latency budget %d ms: %d x %d ms device periods, samples queued %.1f ms ahead",
-                 self.device.backend, abi.SAMPLE_RATE, latency_ms, PERIODS, self.period_ms,
-                 self.ring.target * 1000 / abi.SAMPLE_RATE)
+            self.device.start()
+        except AudioDeviceError:
+            self.device.close()
+            raise
+        log.info("audio out on %s: %d Hz, latency budget %d ms: %d x %d ms device periods, samples queued %.1f ms ahead; "
+                 "the device's callback is native code (no GIL)", self.device.backend, abi.SAMPLE_RATE, latency_ms,
+                 PERIODS, self.period_ms, self.ring.target * 1000 / abi.SAMPLE_RATE)
 
-    def _feed(self) -> Generator[bytes, int, None]:
-        """The device's callback: what the ring holds, ramped silence for the rest. Never blocks on the game (it
-        needs the GIL, though: a game thread preempted while holding it delays the callback too)."""
-        frames = yield b""
-        self.priority = raise_priority()  # this is the device's thread now
-        last = 0
-        while True:
-            now = time.perf_counter_ns()
-            if last:
-                self.callback_gaps.append(now - last)
-            last = now
-            data = self.ring.read(frames, now)
-            got = len(data) // FRAME_BYTES
-            if got < frames and self.started:
-                self.underruns += 1
-                self.frames_missing += frames - got
-                self.ring.target = min(self.max_target, self.ring.target + self.step)  # land the next write further ahead
-            self.frames_played += frames
-            frames = yield self.declicker.fill(data, frames)
+    @property
+    def started(self) -> bool:
+        """Underruns count from the game's first samples on."""
+        return bool(self.ring.state.writes)
+
+    @property
+    def underruns(self) -> int:
+        """Device callbacks that found fewer frames than they needed."""
+        return int(self.state.underruns)
+
+    @property
+    def frames_missing(self) -> int:
+        """The frames those callbacks lacked (played as ramped silence)."""
+        return int(self.state.frames_missing)
+
+    @property
+    def frames_played(self) -> int:
+        """Every frame the device was given, silence included."""
+        return int(self.state.frames_played)
+
+    @property
+    def callback_gaps(self) -> list[int]:
+        """The most recent intervals (ns) between the device's callbacks, oldest first (a snapshot)."""
+        return latest(self.state.gaps, int(self.state.gaps_total))
 
     def write(self, samples: bytes) -> None:
         """Queue the game's samples (from ``GameHost.take_samples``); returns at once."""
@@ -105,8 +112,9 @@ class Speaker:
         if self._last_write:
             self.write_gaps.append(now - self._last_write)
         self._last_write = now
-        self.ring.write(samples, now)
-        self.started = True
+        self.ring.write(samples)  # stamped by the library's clock, which the callback reads too
+        if self.priority is None and self.state.thread_id:  # the device has called back: its thread is known
+            self.priority = raise_priority(int(self.state.thread_id))
         self._report()
 
     def _report(self, final: bool = False) -> None:
@@ -149,8 +157,10 @@ class Speaker:
         return measured if measured is not None else self.device_ms + self.ring.frames * 1000 / abi.SAMPLE_RATE
 
     def close(self) -> None:
-        if self.device.running:
-            self.device.close()
+        """Stop the device (its callback never runs after this), then report what it played."""
+        running = self.device.running
+        self.device.close()
+        if running:
             self._report(final=True)
             median, p95 = self.measured_latency_ms(), self.measured_latency_ms(95)
             if median is not None and p95 is not None:

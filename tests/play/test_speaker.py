@@ -4,6 +4,8 @@ the game stalls and drops (and counts) what a game running ahead writes past the
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import time
 from pathlib import Path
@@ -100,3 +102,38 @@ def test_underruns_queue_the_game_further_ahead_within_the_budget(caplog: pytest
         assert speaker.ring.primed == 720 + min(1152, speaker.ring.capacity - 800)  # lands at the raised target
         assert speaker.priority is not None and speaker.gap_ms("callback") > 0
     assert f"audio: {speaker.priority.describe()}" in caplog.text
+
+
+def test_the_device_plays_on_while_the_game_holds_the_gil() -> None:
+    """The callback is native: a game thread holding the GIL (here a libc sleep called through PyDLL,
+    which keeps it) does not stop the device. A callback in Python could not run at all meanwhile."""
+    hold = ctypes.PyDLL(ctypes.util.find_library("c")).usleep
+    hold.argtypes = [ctypes.c_uint]
+    with Speaker(latency_ms=40, backends=[miniaudio.Backend.NULL]) as speaker:
+        speaker.write(TICK)
+        wait_until(lambda: speaker.frames_played > 0, "the device calls back")
+        for _ in range(40):  # at most 40 holds of 0.25 s: a loaded machine may not run the device's thread in one
+            before = speaker.state.frames_played
+            hold(250_000)  # the GIL is held throughout: no Python runs on any thread
+            if speaker.state.frames_played > before:
+                break
+        else:
+            raise AssertionError("the device never played while the GIL was held")
+        wait_until(lambda: speaker.underruns >= 1, "nothing more was written: the device plays ramped silence, counted")
+
+
+def test_every_frame_written_is_played_dropped_or_counted_missing() -> None:
+    """Write a second of ticks, stop, let the ring run dry, close: then, exactly, the device played
+    what was written and the silence put ahead of writes, less what was dropped, plus the frames its
+    underruns lacked, plus the silence it played before the first write (no underrun: the game had not
+    started); the callback's gaps were recorded from its own thread."""
+    with Speaker(latency_ms=40, backends=[miniaudio.Backend.NULL]) as speaker:
+        for _ in range(60):
+            speaker.write(TICK)
+        wait_until(lambda: speaker.ring.frames == 0 and speaker.underruns >= 2, "the ring runs dry")
+    assert not speaker.device.running
+    written = 60 * len(TICK) // 4
+    ring = speaker.ring.state
+    taken = written + ring.primed - ring.dropped - ring.silence_dropped  # all the ring held, now played
+    assert speaker.frames_played == speaker.state.frames_unstarted + taken + speaker.frames_missing
+    assert speaker.callback_gaps and len(speaker.ring.recent_waits()) <= 60

@@ -36,12 +36,13 @@ FOLLOW = """async ([base, data, heldBytes, hold, ahead]) => {
   const source = await dirSource(base);
   let release = () => {};
   const released = new Promise((r) => { release = r; });
-  let fetches = 0;
+  let fetches = 0, heldIn = false; // heldIn: the frames before heldBytes are in
   source.readStream = async (name, sink) => { // the real bytes; past heldBytes only once released
     fetches++;
     const bytes = new Uint8Array(await source.readAsset(name));
     sink.begin(bytes.length);
     sink.part(0, bytes.subarray(0, heldBytes));
+    heldIn = true;
     await released;
     sink.part(heldBytes, bytes.subarray(heldBytes));
     sink.finish();
@@ -51,24 +52,32 @@ FOLLOW = """async ([base, data, heldBytes, hold, ahead]) => {
   const session = new Session({ game, renderer: null, base: location.href, room: "r", window: ahead, lead: ahead || null,
                                 onError: (e) => { failure = String(e); } });
   session.onJoinFailed = (e) => { failure = String(e); };
-  const heard = [];
-  let atHold = null;
+  const heard = [], blockedAt = []; // blockedAt: other messages the page waited on the held frames at
+  let atHold = null, doneAtHold = null, polls = 0;
+  const blocked = game.blocked.bind(game);
+  game.blocked = () => { const b = blocked(); if (b && heldIn) polls++; return b; }; // the session asks: held frames due
   for (const [i, b64] of data.entries()) {
     session.queue.push(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
+    polls = 0;
     let done = false;
     const pumping = session.pump().then(() => { done = true; });
     if (i === hold) { // the message that needs the frames held back: release them once the page waits, or went on
-      const until = performance.now() + 10000;
-      while (!done && !game.blocked() && performance.now() < until) await new Promise((r) => setTimeout(r, 4));
-      atHold = { blocked: game.blocked(), states: session.stats.states, rollbacks: session.rollback.rollbacks };
+      const until = performance.now() + 30000; // a bound only: a loaded machine may take long to get there
+      while (!done && !blocked() && performance.now() < until) await new Promise((r) => setTimeout(r, 4));
+      atHold = { blocked: blocked(), states: session.stats.states, rollbacks: session.rollback.rollbacks };
+      doneAtHold = done;
       release();
     }
-    await pumping;
+    while (!done) { // a page that waits (ready() polls) on the held frames at another message is released too, and says so
+      if (polls >= 5 && heldIn && !blockedAt.includes(i)) { blockedAt.push(i); release(); }
+      await Promise.race([pumping, new Promise((r) => setTimeout(r, 4))]);
+    }
     heard.push(...game.takeSamples());
   }
   release();
   session.close();
-  return { heard, failure, atHold, fetches, tick: game.tickCount, heals: session.stats.heals, hash: game.audioHash() };
+  return { heard, failure, atHold, doneAtHold, blockedAt, fetches, tick: game.tickCount, heals: session.stats.heals,
+           rollbacks: session.rollback.rollbacks, hash: game.audioHash() };
 }"""
 
 

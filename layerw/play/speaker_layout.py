@@ -1,0 +1,101 @@
+"""The speaker's shared structs (``lw_ring``, ``lw_declick``, ``lw_speaker``), written once here as
+ctypes layouts: Python allocates and reads them, and ``header`` writes the C declarations
+``lwspeaker.c`` is compiled against, so the two sides cannot drift.
+
+Every counter is an int64 (naturally aligned: a plain load of one is never torn), moved by one side
+only, or by compare-and-swap (``read``); the field comments say whose each is.
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+from layerw import abi
+
+FRAME_BYTES = 2 * abi.CHANNELS  # interleaved s16 stereo
+MARKS = 1024  # writes queued for timing (a write past a full queue, nobody reading, is not timed)
+WAITS = 256  # the most recent writes' waits, for the latency reported
+GAPS = 1024  # the most recent intervals between the device's callbacks
+I64 = ctypes.c_int64
+
+
+class Ring(ctypes.Structure):
+    _fields_ = [
+        ("slots", ctypes.POINTER(ctypes.c_int16)),  # capacity frames; frame i in slot i % capacity
+        ("capacity", I64),
+        ("target", I64),  # frames ahead of a write when the ring starts or ran dry (the device raises it)
+        ("write", I64),  # writer: the index after the last frame written (frames since the start)
+        ("read", I64),  # both, by CAS: the index of the first frame held
+        ("dry", I64),  # reader sets (a read found too few frames), writer clears
+        ("writes", I64),  # writer: writes begun so far (counted before any frame of one is published)
+        ("dropped", I64),  # writer: the game's frames dropped unplayed (the silence put ahead not counted)
+        ("primed", I64),  # writer: frames of silence put ahead of writes ...
+        ("silence_dropped", I64),  # writer: ... dropped unplayed when a write overflowed the ring
+        ("silence_start", I64), ("silence_end", I64),  # writer: the last silence put ahead of a write
+        ("marks_pushed", I64),  # writer: writes queued for timing ...
+        ("marks_taken", I64),  # reader: ... and dequeued
+        ("mark_index", I64 * MARKS), ("mark_stamp", I64 * MARKS),  # a queued write's first frame and time (ns)
+        ("waits_total", I64),  # reader: writes timed so far ...
+        ("waits", I64 * WAITS),  # ... each one's ns from the write to the read that took its first frame
+    ]
+
+
+class Declick(ctypes.Structure):
+    _fields_ = [
+        ("ramp", I64),  # frames an edge ramps over
+        ("rising", I64),  # after a gap: -1 until sound resumes, then frames into the ramp up
+        ("gapped", I64),  # an underrun happened and no sound has come back since
+        ("last", I64 * abi.CHANNELS),  # the last frame given to the device
+    ]
+
+
+class SpeakerState(ctypes.Structure):
+    _fields_ = [
+        ("ring", ctypes.POINTER(Ring)),
+        ("declick", ctypes.POINTER(Declick)),
+        ("thread_id", I64),  # device: its thread's id once it first called back (-1 where not Linux)
+        ("last_callback_ns", I64),  # device
+        ("gaps_total", I64),  # device: intervals recorded so far ...
+        ("gaps", I64 * GAPS),  # ... the most recent ones (ns)
+        ("underruns", I64),  # device: callbacks that found too few frames once the game had written
+        ("frames_missing", I64),  # device: the frames those callbacks lacked (played as ramped silence)
+        ("frames_played", I64),  # device: every frame given to the device ...
+        ("frames_unstarted", I64),  # ... of which silence before the game's first write (not an underrun)
+        ("max_target", I64),  # the most an underrun raises the ring's target to ...
+        ("step", I64),  # ... by this many frames each
+    ]
+
+
+def latest(values: ctypes.Array[ctypes.c_int64], total: int) -> list[int]:
+    """The last ``total`` (at most all) values a side wrote round into ``values``, oldest first: a
+    snapshot (the writing side may add one meanwhile)."""
+    copy = list(values)
+    return [copy[i % len(copy)] for i in range(max(0, total - len(copy)), total)]
+
+
+C_NAMES: dict[type, str] = {Ring: "lw_ring", Declick: "lw_declick", SpeakerState: "lw_speaker"}
+C_TYPES: dict[type, str] = {ctypes.c_int64: "int64_t", ctypes.c_int16: "int16_t"}
+
+
+def _field(name: str, kind: type) -> str:
+    """One member's C declaration: an int64/int16, an array of one, or a pointer to one or to a struct above."""
+    element: type | None = getattr(kind, "_type_", None)
+    length: int | None = getattr(kind, "_length_", None)
+    if element is not None and length is not None:
+        return f"{C_TYPES[element]} {name}[{length}];"
+    if element is not None and issubclass(kind, ctypes._Pointer):
+        return f"{C_NAMES.get(element) or C_TYPES[element]} *{name};"
+    return f"{C_TYPES[kind]} {name};"
+
+
+def header(user_data_offset: int) -> str:
+    """``lwspeaker_layout.h``: the structs and constants above in C, and where miniaudio keeps a
+    device's pUserData (``user_data_offset``)."""
+    lines = ["/* Generated by layerw/play/speaker_layout.py at build time: do not edit. */", "#include <stdint.h>",
+             f"#define LW_FRAME_BYTES {FRAME_BYTES}", f"#define LW_MARKS {MARKS}", f"#define LW_WAITS {WAITS}",
+             f"#define LW_GAPS {GAPS}", f"#define LW_USER_DATA_OFFSET {user_data_offset}"]
+    for struct in (Ring, Declick, SpeakerState):
+        lines.append(f"typedef struct {C_NAMES[struct]} {{")
+        lines += [f"    {_field(field[0], field[1])}" for field in struct._fields_]
+        lines.append(f"}} {C_NAMES[struct]};")
+    return "\n".join(lines) + "\n"
