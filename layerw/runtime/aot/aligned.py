@@ -31,6 +31,7 @@ _ADD = re.compile(r"\s*(var_i\d+) \+= (var_i\d+);")
 _ASSIGN = re.compile(r"\s*(\w+) (?:[-+*/%&|^]|<<|>>)?= [^;]*;")
 _STORE = re.compile(r"\s*\w+_default32\([^;]*\);")
 _CALL = re.compile(r"\b(\w+)\(")
+_GOTO = re.compile(r"\bgoto (var_L\d+);")
 _ACCESS = re.compile(r"\b(\w+)_default32\(wasm_rt_local_memory_base, wasm_rt_local_memory_size, &instance->w2c_memory, "
                      r"\(u64\)\((var_\w+)\)(?: \+ (\d+)u)?([,)])")
 _LOAD_DEF = re.compile(r"^DEFINE_LOAD\((\w+), (\w+), (\w+), (\w+), \w+\)$", re.MULTILINE)
@@ -38,8 +39,8 @@ _STORE_DEF = re.compile(r"^DEFINE_STORE\((\w+), (\w+), (\w+)\)$", re.MULTILINE)
 WIDTHS = {"u8": 1, "s8": 1, "u16": 2, "s16": 2, "u32": 4, "s32": 4, "f32": 4, "u64": 8, "s64": 8, "f64": 8}
 MAX_BLOCK = 65536  # one wasm page: memory ends on a multiple of it
 BARRIER = "LW_BARRIER;"
-FINGERPRINT = "\0".join(r.pattern for r in (_LOOP, _CONST, _MOVE, _ADD, _ASSIGN, _STORE, _CALL, _ACCESS, _LOAD_DEF,
-                                            _STORE_DEF)) + f"\0{MAX_BLOCK}\0{BARRIER}"
+FINGERPRINT = "\0".join(r.pattern for r in (_LOOP, _CONST, _MOVE, _ADD, _ASSIGN, _STORE, _CALL, _GOTO, _ACCESS,
+                                            _LOAD_DEF, _STORE_DEF)) + f"\0{MAX_BLOCK}\0{BARRIER}"
 
 
 class Accessors:
@@ -95,19 +96,24 @@ def _alignment(lines: list[str], label: int, end: int, local: str, entry: int) -
 
 def _loops(lines: list[str]) -> list[tuple[int, int, str, int]]:
     """(label line, end line, local, alignment) of each loop entered with ``local = C`` whose local
-    the loop changes by constants only; the loop runs from its label to its last back-edge."""
+    the loop changes by constants only; the loop runs from its label to its last back-edge (a loop
+    label is reached only by falling into it and by branches from inside the loop: wasm nests)."""
+    gotos: dict[tuple[int, str], list[int]] = {}  # (function, label): its branches; labels are per function
+    functions = [0] * len(lines)
+    function = 0
+    for n, line in enumerate(lines):
+        functions[n] = function
+        function += line.startswith("}")  # wasm2c closes each function at column 0
+        for label in _GOTO.findall(line):
+            gotos.setdefault((functions[n], label), []).append(n)
     found = []
     for n, line in enumerate(lines):
         loop = _LOOP.fullmatch(line)
         if loop is None or n < 2:
             continue
         const, move = _CONST.fullmatch(lines[n - 2]), _MOVE.fullmatch(lines[n - 1])
-        if not (const and move and move.group(2) == const.group(1)):
-            continue
-        goto = f"goto {loop.group(1)};"
-        end = next((m for m in range(n + 1, len(lines)) if lines[m].startswith("}")), len(lines))  # the function's
-        back = [m for m in range(n + 1, end) if goto in lines[m]]
-        if not back or any(goto in lines[m] for m in range(0, n)):
+        back = gotos.get((functions[n], loop.group(1)), [])
+        if not (const and move and move.group(2) == const.group(1) and back and back[0] > n):
             continue
         local = move.group(1)
         align = _alignment(lines, n, back[-1] + 1, local, int(const.group(2)))
@@ -163,7 +169,7 @@ class _Groups:
         if not pure or target == self.local:
             self.close()
         elif accesses:
-            for access, new in zip(reversed(accesses), reversed(plain)):
+            for access, new in zip(reversed(accesses), reversed(plain), strict=True):
                 assert new is not None
                 text = text[:access.start()] + new + text[access.end():]
             self.group.append((n, text))
