@@ -25,24 +25,27 @@ from tests.wat import bundle, contract_wat
 PAGE = 65536
 
 
-def walk(start: int, end: int, step: int = 16) -> str:
-    """A tick that walks records of four f32 (x, y, vx, vy) from ``start`` while below ``end``:
-    x += vx, y += vy, as the sprites tick moves its sprites."""
+def walk(start: int, end: int, step: int = 16, *, backwards: bool = False) -> str:
+    """A tick that walks records of four f32 (x, y, vx, vy) from ``start`` while below ``end`` (or,
+    ``backwards``, down by ``step`` while above ``end``): x += vx (the fields addressed by adds),
+    y += vy (the same with static offsets, ``offset=4``), as the sprites tick moves its sprites."""
+    more = f"(i32.gt_s (local.get $p) (i32.const {end}))" if backwards else f"(i32.lt_u (local.get $p) (i32.const {end}))"
     return contract_wat(pages="1 1", tick=f"""(local $p i32)
       (local.set $p (i32.const {start}))
       (loop $l
         (f32.store (local.get $p) (f32.add (f32.load (local.get $p))
                                            (f32.load (i32.add (local.get $p) (i32.const 8)))))
-        (f32.store (i32.add (local.get $p) (i32.const 4))
-                   (f32.add (f32.load (i32.add (local.get $p) (i32.const 4)))
-                            (f32.load (i32.add (local.get $p) (i32.const 12)))))
-        (local.set $p (i32.add (local.get $p) (i32.const {step})))
-        (br_if $l (i32.lt_u (local.get $p) (i32.const {end}))))""",
-                         init=f"(memory.fill (i32.const 0x8000) (i32.const 0x3f) (i32.const {PAGE - 0x8000}))")
+        (f32.store offset=4 (local.get $p) (f32.add (f32.load offset=4 (local.get $p))
+                                                    (f32.load offset=12 (local.get $p))))
+        (local.set $p (i32.add (local.get $p) (i32.const {-step if backwards else step})))
+        (br_if $l {more}))""",
+                        init=f"(memory.fill (i32.const 0x8000) (i32.const 0x3f) (i32.const {PAGE - 0x8000}))")
 
 
-def test_groups_a_walk_through_an_aligned_local(tmp_path: Path) -> None:
-    out, groups = aligned.pair(translation.rewrite(wasm2c(tmp_path, walk(0x8000, 0x9000))))
+@pytest.mark.parametrize("backwards", [False, True], ids=["up", "down"])
+def test_groups_a_walk_through_an_aligned_local(backwards: bool, tmp_path: Path) -> None:
+    wat = walk(0x9000, 0x8000, backwards=True) if backwards else walk(0x8000, 0x9000)
+    out, groups = aligned.pair(translation.rewrite(wasm2c(tmp_path, wat)))
     assert groups == 1
     assert out.count("lw_plain_f32_load(wasm_rt_local_memory_base, ") == 4
     assert out.count("lw_plain_f32_store(wasm_rt_local_memory_base, ") == 2
@@ -71,11 +74,17 @@ def ending(game_of: type[MemoryHost] | AotCompiler, tmp_path: Path, wat: str, en
         game.close()
 
 
-@pytest.mark.parametrize(("start", "end"), [(0x8000, 0xC000), (0x8000, PAGE + 0x100), (0x8008, PAGE + 0x100)],
-                         ids=["inside memory", "off the end", "off the end, records across it"])
-def test_walk_ends_as_on_wasmtime(start: int, end: int, tmp_path: Path, engine: Engine,
-                                  aot_compiler: AotCompiler) -> None:
-    wat = walk(start, end)
+WALKS = {
+    "inside memory": (walk(0x8000, 0xC000), True),
+    "off the end": (walk(0x8000, PAGE + 0x100), False),
+    "off the end, records across it": (walk(0x8008, PAGE + 0x100), False),
+    "backwards below 0, wrapping": (walk(0x100, -0x100, backwards=True), False),
+}
+
+
+@pytest.mark.parametrize("name", list(WALKS))
+def test_walk_ends_as_on_wasmtime(name: str, tmp_path: Path, engine: Engine, aot_compiler: AotCompiler) -> None:
+    wat, runs = WALKS[name]
     expected = ending(Game, tmp_path / "wasmtime", wat, engine)
     assert ending(aot_compiler, tmp_path / "aot", wat, engine) == expected
-    assert (expected[0] == "ran") == (end <= PAGE), expected
+    assert (expected[0] == "ran") == runs, expected
