@@ -23,7 +23,10 @@ from layerw.runtime.game import Game
 from layerw.runtime.gamehost import GameHost
 from layerw.runtime.inputs import InputState
 from tests.conftest import GAMES
+from tests.hostile.harness import examples
 from tests.hostile.modules import RECURSE
+from tests.hostile.test_aot_differential import WASM2C_FEATURES
+from tests.hostile.test_smith import smith
 from tests.runtime.test_aot import CORE_GAMES, LIMITS
 from tests.runtime.test_symbols import CRASH, SPIN, TRAP, WILD_STORE, line_of
 from tests.wat import bundle, contract_wat
@@ -100,13 +103,32 @@ def test_every_trapping_and_calling_instruction_is_matched(name: str, built: Cal
     """wasm2c's C and wasm-objdump's listing agree, kind by kind, in every function of the sample
     games: each trap and call site carries its own offset (none falls back to a neighbour's)."""
     wasm = built(CRASH if name == "crash" else GAMES / name) / "game.wasm"
-    subprocess.run([wabt_tool("wasm2c"), str(wasm), "-n", "game", "-o", str(tmp_path / "game.c")], check=True)
-    source = fold(rewrite((tmp_path / "game.c").read_text()))
-    functions = annotation.disassemble(wasm, wabt_tool("wasm-objdump"))
+    source, functions = translated(wasm, tmp_path)
     assert functions and annotation.unmatched(source, functions) == []
     annotated = annotation.annotate(source, functions)
     assert annotated.count(f'"{annotation.FILE_PREFIX}') > len(functions)
-    assert annotated.replace("\n", "").count("#line") == annotated.count("#line")  # one directive a line
+
+
+@pytest.mark.parametrize("flavour", ["game-shaped", "game-shaped, no traps"])
+def test_generated_modules_are_matched_instruction_by_instruction(flavour: str, tmp_path: Path) -> None:
+    """wasm-smith's modules (SIMD, multi-value results, empty loops, unreachable code) match too."""
+    matched = 0
+    for seed in range(examples(8)):
+        module = smith(seed, flavour, tmp_path, WASM2C_FEATURES)
+        if module is None:
+            continue
+        (tmp_path / "m.wasm").write_bytes(module)
+        source, functions = translated(tmp_path / "m.wasm", tmp_path)
+        assert annotation.unmatched(source, functions) == [], f"seed {seed}"
+        annotation.annotate(source, functions)
+        matched += 1
+    assert matched
+
+
+def translated(wasm: Path, work: Path) -> tuple[str, list[annotation.Function]]:
+    """wasm2c's C for ``wasm`` as the AOT tier rewrites it, and wasm-objdump's listing of it."""
+    subprocess.run([wabt_tool("wasm2c"), str(wasm), "-n", "game", "-o", str(work / "game.c")], check=True)
+    return fold(rewrite((work / "game.c").read_text())), annotation.disassemble(wasm, wabt_tool("wasm-objdump"))
 
 
 def test_unreachable_code_is_left_out_as_wasm2c_leaves_it() -> None:
@@ -123,11 +145,19 @@ def test_unreachable_code_is_left_out_as_wasm2c_leaves_it() -> None:
  000021: 00                         | unreachable
  000022: 10 05                      | call 5
  000024: 0b                         | end
+000030 func[5]:
+ 000031: 03 40                      | loop
+ 000033: 0b                         | end
+ 000034: 03 40                      | loop
+ 000036: 0c 00                      |   br 0
+ 000038: 0b                         | end
+ 000039: 0b                         | end
 """
-    first, second = annotation.parse_disassembly(listing)
+    first, second, third = annotation.parse_disassembly(listing)
     assert (first.index, first.start) == (3, 0x11)
     assert first.instructions == [(0x11, "block"), (0x13, "i32.const"), (0x15, "br"), (0x1a, "call")]
     assert second.instructions == [(0x21, "unreachable")]
+    assert third.instructions == [(0x34, "loop"), (0x36, "br")]  # no label for an empty loop
 
 
 def test_the_line_table_changes_no_code(crash: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -30,8 +30,8 @@ FILE_PREFIX = "wasm-function["  # #line's file name: wasm-function[N], as V8 and
 KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "call": (re.compile(r"call"), re.compile(r"\bw2c_\w+\(instance\b")),
     "call_indirect": (re.compile(r"call_indirect"), re.compile(r"\bCALL_INDIRECT\(")),
-    "access": (re.compile(r"(?:i32|i64|f32|f64|v128)\.(?:load|store)\S*"),
-               re.compile(r"\b(?:i32|i64|f32|f64|v128)_(?:load|store)\w*\(")),
+    "access": (re.compile(r"(?:i32|i64|f32|f64|v128)\.(?:load|store)\S*"),  # SIMD's extending loads: u16x8_load8x8...
+               re.compile(r"\b(?:(?:i32|i64|f32|f64|v128)_(?:load|store)|[iu](?:16x8|32x4|64x2)_load)\w*\(")),
     "bulk": (re.compile(r"memory\.(?:fill|copy|init)"), re.compile(r"\bmemory_(?:fill|copy|init)\(")),
     "divide": (re.compile(r"i(?:32|64)\.(?:div|rem)_[su]"), re.compile(r"\b(?:I(?:32|64)_(?:DIV|REM)_S|DIV_U|REM_U)\(")),
     "truncate": (re.compile(r"i(?:32|64)\.trunc_f(?:32|64)_[su]"), re.compile(r"\bI(?:32|64)_TRUNC_[SU]_F(?:32|64)\(")),
@@ -44,7 +44,8 @@ _UNCONDITIONAL = frozenset({"br", "br_table", "return", "unreachable", "return_c
 _CLOSERS = frozenset({"end", "else", "catch", "catch_all", "delegate"})
 _FUNC = re.compile(r"^([0-9a-f]+) func\[(\d+)\]")
 _INSTR = re.compile(r"^ ([0-9a-f]+):[0-9a-f ]*\| ( *)(\S+)")
-_DECLARED = re.compile(r"^static \w+ (w2c_\w+)\(w2c_\w+\*[^)]*\);$", re.M)
+# a defined function's declaration (its result may be a struct of several values)
+_DECLARED = re.compile(r"^static (?:struct )?\w+ (w2c_\w+)\(w2c_\w+\*[^)]*\);$", re.M)
 
 
 @dataclass
@@ -71,6 +72,7 @@ def disassemble(wasm: Path, tool: str) -> list[Function]:
 def parse_disassembly(text: str) -> list[Function]:
     functions: list[Function] = []
     dead_below: int | None = None  # skipping unreachable code nested at this depth or deeper
+    previous = ""  # the instruction before, reachable or not
     for line in text.splitlines():
         head = _FUNC.match(line)
         if head:
@@ -89,7 +91,11 @@ def parse_disassembly(text: str) -> list[Function]:
                 continue
             dead_below = None  # the end (or else) of the block that held the branch
         if name in _CLOSERS:
+            if name == "end" and previous == "loop":
+                function.instructions.pop()  # an empty loop: wasm2c writes no label for it
+            previous = name
             continue
+        previous = name
         function.instructions.append((offset, name))
         if name in _UNCONDITIONAL:
             dead_below = depth
@@ -99,7 +105,7 @@ def parse_disassembly(text: str) -> list[Function]:
 def _bodies(lines: list[str], names: list[str]) -> list[tuple[int, int]]:
     """(first, last) line index of each named function's body in wasm2c's C, in the same order."""
     starts: dict[str, int] = {}
-    definition = re.compile(r"^(?:static )?\w+ (w2c_\w+)\(w2c_\w+\* instance\b")  # its parameters may wrap
+    definition = re.compile(r"^(?:static )?(?:struct )?\w+ (w2c_\w+)\(w2c_\w+\* instance\b")  # its parameters may wrap
     wanted = set(names)
     for i, line in enumerate(lines):
         found = definition.match(line)
