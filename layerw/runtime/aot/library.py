@@ -10,6 +10,7 @@ and a host import (a ``HOST_FN`` callback) takes it back while Python runs.
 from __future__ import annotations
 
 import ctypes
+import functools
 import threading
 import weakref
 from collections.abc import Callable
@@ -76,6 +77,13 @@ class _Runtime:
             return lib
 
 
+@functools.lru_cache(maxsize=16)
+def line_table(path: Path) -> LineTable:
+    """The line table of the library at ``path`` (its name is its content's digest), read once per
+    process for every game that runs it (reading takes about a second for a 200 KB library)."""
+    return LineTable(path)
+
+
 class Library:
     """One module's library, beside the runtime it was built against."""
 
@@ -94,7 +102,7 @@ class Library:
         index) innermost first; the addresses outside this module's translated code are dropped.
         Reads the library's line table on first use (OSError when its file is gone)."""
         if self._lines is None:
-            table = LineTable(self.path)
+            table = line_table(self.path)
             loaded = ctypes.cast(self.module.lw_module_new, ctypes.c_void_p).value or 0
             self._lines = (table, loaded - table.symbols["lw_module_new"])  # where the library is loaded
         table, base = self._lines
