@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -44,6 +45,15 @@ def crash(built: Callable[[Path], Path]) -> Path:
     return built(CRASH)
 
 
+@pytest.fixture(scope="module")
+def patient_crash(crash: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The crash build with a deadline no loaded machine reaches before the trap it waits for."""
+    patient = Path(shutil.copytree(crash, tmp_path_factory.mktemp("patient") / "crash"))
+    toml = patient / "layerw.toml"
+    toml.write_text(toml.read_text().replace("tick_ms = 50", "tick_ms = 5000"))
+    return patient
+
+
 def fail(game: GameHost) -> GameError:
     with game, pytest.raises(GameError) as info:
         for _ in range(10):
@@ -56,10 +66,10 @@ def where(error: GameError) -> list[tuple[str, str, int]]:
 
 
 @pytest.mark.parametrize(("seed", "marker", "kind", "trap_code"), CASES, ids=[case[1] for case in CASES])
-def test_a_trap_or_timeout_names_the_frames_wasmtime_names(crash: Path, engine: Engine, aot_compiler: AotCompiler,
-                                                             seed: int, marker: str, kind: type[GameError],
-                                                             trap_code: str) -> None:
-    b = Bundle.open(crash)
+def test_a_trap_or_timeout_names_the_frames_wasmtime_names(crash: Path, patient_crash: Path, engine: Engine,
+                                                             aot_compiler: AotCompiler, seed: int, marker: str,
+                                                             kind: type[GameError], trap_code: str) -> None:
+    b = Bundle.open(patient_crash if kind is GameCrashed else crash)
     wasm = fail(Game(b, engine, seed=seed, audio=False))
     aot = fail(AotGame(b, engine, aot_compiler, seed=seed, audio=False))
     assert isinstance(wasm, kind) and isinstance(aot, kind), (wasm, aot)
@@ -75,7 +85,8 @@ def test_a_trap_or_timeout_names_the_frames_wasmtime_names(crash: Path, engine: 
 
 
 def test_a_runaway_recursion_names_its_innermost_calls(tmp_path: Path, engine: Engine, aot_compiler: AotCompiler) -> None:
-    b = bundle(tmp_path, contract_wat(tick="(drop (call $down (i32.const 0)))", extra=RECURSE), **LIMITS)
+    # a deadline no loaded machine reaches before the stack runs out (1-2 ms of CPU)
+    b = bundle(tmp_path, contract_wat(tick="(drop (call $down (i32.const 0)))", extra=RECURSE), memory_mb=4, tick_ms=5000)
     wasm = fail(Game(b, engine))
     aot = fail(AotGame(b, engine, aot_compiler))
     assert isinstance(aot, GameCrashed) and aot.trap_code == "stack_overflow"
