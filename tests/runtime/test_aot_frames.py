@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -13,7 +14,7 @@ import pytest
 from elftools.elf.elffile import ELFFile
 
 from layerw.bundle import Bundle
-from layerw.errors import GameCrashed, GameError, GameTimedOut
+from layerw.errors import GameCrashed, GameError, GameTimedOut, ToolchainError
 from layerw.runtime.aot import annotation, compiler
 from layerw.runtime.aot.aotgame import AotGame
 from layerw.runtime.aot.compiler import AotCompiler, wabt_tool
@@ -134,6 +135,20 @@ def test_generated_modules_are_matched_instruction_by_instruction(flavour: str, 
         annotation.annotate(source, functions)
         matched += 1
     assert matched
+
+
+def test_a_module_the_matching_cannot_read_still_runs(crash: Path, tmp_path: Path, engine: Engine,
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    """The line table is for crash reports: where it cannot be made the game runs, and says so."""
+    def unreadable(wasm: Path, tool: str) -> list[annotation.Function]:
+        raise ToolchainError("wasm-objdump failed: (a listing this matching does not know)")
+
+    monkeypatch.setattr(annotation, "disassemble", unreadable)
+    with caplog.at_level(logging.WARNING, logger="layerw.aot"):
+        aot = fail(AotGame(Bundle.open(crash), engine, AotCompiler(cache=tmp_path / "aot"), seed=DIVIDE, audio=False))
+    assert "its traps will name no guest frames" in caplog.text
+    assert isinstance(aot, GameCrashed) and aot.trap_code == "integer_division_by_zero" and aot.frames == []
 
 
 def translated(wasm: Path, work: Path) -> tuple[str, list[annotation.Function]]:
