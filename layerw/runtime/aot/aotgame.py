@@ -220,8 +220,9 @@ class AotGame(MemoryHost):
         """A trap's native stack as the guest frames wasmtime would name (offset, function index)."""
         try:
             frames = self.library.wasm_frames(trace)
-        except OSError as e:  # the cached library was removed while it ran
-            self.log.warning("[%s] cannot read the AOT library's line table (%s): the trap names no frames", self.name, e)
+        except (OSError, ImportError) as e:  # the cached library was removed while it ran; pyelftools is missing
+            self.log.warning("[%s] cannot read the AOT library's line table (%s: %s): the trap names no frames "
+                             "(pyelftools comes with layerw's dependencies)", self.name, type(e).__name__, e)
             return []
         if self._names is None:
             self._names = function_names(self.bundle.module)
