@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from layerw.runtime.aot.compiler import unavailable
 from tests.conftest import GAMES
 from tests.runtime.test_symbols import CRASH, SPIN, WILD_STORE, line_of
 
@@ -114,3 +115,17 @@ def test_a_crash_names_its_source_lines_in_the_terminal(built: Callable[[Path], 
                   check=False)
     said = " ".join(proc.stderr.split())  # the console wraps long lines
     assert proc.returncode == 1 and error in said and frame in said and "Traceback" not in said, proc.stderr
+
+
+@pytest.mark.parametrize(("seed", "error", "frame"), [
+    (WILD_STORE, "GameCrashed", f"at store_far (crash.c:{line_of('wild store')})"),
+    (SPIN, "GameTimedOut", f"at spin (crash.c:{line_of('spin')})"),
+])
+def test_an_aot_crash_names_its_source_lines_in_the_terminal(built: Callable[[Path], Path], seed: int, error: str,
+                                                              frame: str) -> None:
+    if unavailable() is not None:
+        pytest.skip(str(unavailable()))
+    proc = layerw("run", str(built(CRASH)), "--headless", "--ticks", "10", "--seed", str(seed), "--tier", "aot",
+                  check=False)
+    said = " ".join(proc.stderr.split())
+    assert proc.returncode == 1 and error in said and frame in said and "at lw_game_tick (crash.c:" in said, proc.stderr

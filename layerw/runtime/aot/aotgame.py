@@ -27,12 +27,13 @@ from layerw.runtime.aot import glue, library
 from layerw.runtime.aot.compiler import AotCompiler, folds_under
 from layerw.runtime.aot.guest import AotCaller, AotMemory
 from layerw.runtime.aot.library import AotInstance, Library
+from layerw.runtime.aot.namesection import function_names
 from layerw.runtime.assets import Event
 from layerw.runtime.engine import Engine
 from layerw.runtime.game import MAX_TABLE_ELEMENTS, MAX_TABLES
 from layerw.runtime.imports import HostImports
 from layerw.runtime.inputs import InputState
-from layerw.runtime.memoryhost import MemoryHost
+from layerw.runtime.memoryhost import MemoryHost, RawFrame
 from layerw.runtime.snapshot import PAGE
 from layerw.runtime.wasi import SIGNATURES, Wasi
 from layerw.saves import Saves
@@ -59,11 +60,13 @@ def _signed(value: int, bits: int) -> int:
 
 
 class _Trap(Exception):
-    """A call into the guest ended in lwaot trap ``code`` (translated by ``AotGame._game_error``)."""
+    """A call into the guest ended in lwaot trap ``code`` (translated by ``AotGame._game_error``),
+    with the native stack it trapped in (``AotInstance.trace``)."""
 
-    def __init__(self, code: int) -> None:
+    def __init__(self, code: int, trace: list[int] | None = None) -> None:
         super().__init__(f"trap {code}")
         self.code = code
+        self.trace = trace or []
 
 
 class _Import:
@@ -82,6 +85,7 @@ class AotGame(MemoryHost):
         self._instance: AotInstance | None = None
         self._imports: list[_Import] = []
         self._host_error: BaseException | None = None
+        self._names: dict[int, str] | None = None  # the name section's, read on a trap's first report
         self._which = {name: i for i, name in enumerate(glue.EXPORTS, start=1)}
         module = engine.compile(bundle.module)  # wasmtime's validation, then the same contract check
         check_module(module, self.name)
@@ -124,9 +128,9 @@ class AotGame(MemoryHost):
         self._host_error = None
         code = instance.instantiate(self.config.tick_ms)
         if code:
-            raise self._instantiate_error(code)
+            raise self._instantiate_error(code, instance.trace())
 
-    def _instantiate_error(self, code: int) -> LayerWError | BaseException:
+    def _instantiate_error(self, code: int, trace: list[int]) -> LayerWError | BaseException:
         if code == library.HOST and self._host_error is not None:
             return self._host_error
         if code == library.INITIAL_MEMORY:
@@ -136,7 +140,7 @@ class AotGame(MemoryHost):
                   library.TABLE_SIZE: f"table minimum size exceeds the limit of {MAX_TABLE_ELEMENTS} elements"}
         if code in limits:
             return self._not_instantiated(limits[code], over_cap=False)
-        return self._translate(code, "instantiate")
+        return self._translate(code, "instantiate", trace)
 
     def _host_call(self, index: int, args: Any, result: Any) -> int:
         """An import, called from guest code (lwaot defers the deadline while it runs): 0 when it
@@ -191,7 +195,7 @@ class AotGame(MemoryHost):
             error, self._host_error = self._host_error, None
             raise error
         if code:
-            raise _Trap(code)
+            raise _Trap(code, self._instance.trace())
         return _signed(value & 0xFFFFFFFF, 32)
 
     def raw_call(self, name: str, *args: int, deadline_ms: int | None = None) -> int:
@@ -206,22 +210,34 @@ class AotGame(MemoryHost):
 
     def _game_error(self, error: Exception, call: str) -> GameError | None:
         if isinstance(error, _Trap):
-            return self._translate(error.code, call)
+            return self._translate(error.code, call, error.trace)
         if isinstance(error, GameExited):
             error.tick = self.tick_count
             return error
         return None
 
-    def _translate(self, code: int, call: str) -> GameError:
+    def _frames(self, trace: list[int]) -> list[RawFrame]:
+        """A trap's native stack as the guest frames wasmtime would name (offset, function index)."""
+        try:
+            frames = self.library.wasm_frames(trace)
+        except (OSError, ImportError) as e:  # the cached library was removed while it ran; pyelftools is missing
+            self.log.warning("[%s] cannot read the AOT library's line table (%s: %s): the trap names no frames "
+                             "(pyelftools comes with layerw's dependencies)", self.name, type(e).__name__, e)
+            return []
+        if self._names is None:
+            self._names = function_names(self.bundle.module)
+        return [(offset, index, self._names.get(index)) for offset, index in frames]
+
+    def _translate(self, code: int, call: str, trace: list[int] | None = None) -> GameError:
         if code == library.DEADLINE:
-            return self._timed_out(call)
+            return self._timed_out(call, self._frames(trace or []))
         if self.memory.instance.memory is not None and self._memory_full():
             return GameOutOfMemory(f"{self._where(call)}: trapped ({TRAPS.get(code, ('trap',))[0]}) with memory at "
                                    f"its cap of {self.config.memory_mb} MiB ([limits] memory_mb)",
                                    game=self.name, tick=self.tick_count)
         name, cause = TRAPS.get(code, ("unknown", f"lwaot trap {code}"))
-        return GameCrashed(f"{self._where(call)}: trapped: {cause}", game=self.name, tick=self.tick_count,
-                           trap_code=name)
+        return self._with_frames(GameCrashed(f"{self._where(call)}: trapped: {cause}", game=self.name,
+                                             tick=self.tick_count, trap_code=name), self._frames(trace or []))
 
     # --- the frame path ---------------------------------------------------------------------------
 

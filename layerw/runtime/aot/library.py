@@ -10,6 +10,7 @@ and a host import (a ``HOST_FN`` callback) takes it back while Python runs.
 from __future__ import annotations
 
 import ctypes
+import functools
 import threading
 import weakref
 from collections.abc import Callable
@@ -18,10 +19,12 @@ from typing import Any
 
 from layerw.errors import ToolchainError
 from layerw.runtime.aot import glue
+from layerw.runtime.aot.linetable import LineTable
 
 HOST_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int32, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint64))
 GROW_FAILED = (1 << 64) - 1
 MAX_ARGS = 4  # i32 arguments of an export (a game's take at most 2)
+TRACE_MAX = 64  # lwaot.c's TRACE_MAX: native frames of a trap's stack
 
 # lwaot.h's trap codes beyond wasm2c's
 DEADLINE, HOST, INITIAL_MEMORY, MEMORY_COUNT, SETUP, REENTRY, TABLE_COUNT, TABLE_SIZE = range(100, 108)
@@ -68,8 +71,17 @@ class _Runtime:
             lib.lw_call.restype = ctypes.c_int32
             lib.lw_memory_grow.argtypes = [ctypes.POINTER(RtMemory), ctypes.c_uint64]
             lib.lw_memory_grow.restype = ctypes.c_uint64
+            lib.lw_trace.argtypes = [ctypes.c_void_p, ctypes.c_int32]
+            lib.lw_trace.restype = ctypes.c_int32
             cls._loaded = (path.name, lib)
             return lib
+
+
+@functools.lru_cache(maxsize=16)
+def line_table(path: Path) -> LineTable:
+    """The line table of the library at ``path`` (its name is its content's digest), read once per
+    process for every game that runs it (reading takes about a second for a 200 KB library)."""
+    return LineTable(path)
 
 
 class Library:
@@ -77,11 +89,24 @@ class Library:
 
     def __init__(self, runtime: Path, module: Path) -> None:
         self.runtime = _Runtime.load(runtime)
+        self.path = module
         self.module = ctypes.CDLL(str(module), mode=ctypes.RTLD_LOCAL)
+        self._lines: tuple[LineTable, int] | None = None
         self.module.lw_module_new.argtypes = [HOST_FN, ctypes.c_uint64, ctypes.c_uint32, ctypes.c_uint32]
         self.module.lw_module_new.restype = ctypes.POINTER(RtInstance)
         self.module.lw_module_free.argtypes = [ctypes.POINTER(RtInstance)]
         self.module.lw_module_free.restype = None
+
+    def wasm_frames(self, trace: list[int]) -> list[tuple[int, int]]:
+        """A trap's native stack (``AotInstance.trace``) as wasm frames, (code offset, function
+        index) innermost first; the addresses outside this module's translated code are dropped.
+        Reads the library's line table on first use (OSError when its file is gone)."""
+        if self._lines is None:
+            table = line_table(self.path)
+            loaded = ctypes.cast(self.module.lw_module_new, ctypes.c_void_p).value or 0
+            self._lines = (table, loaded - table.symbols["lw_module_new"])  # where the library is loaded
+        table, base = self._lines
+        return [frame for address in trace for frame in table.frames(address - base)]
 
 
 def _free(free: Callable[[Any], None], instance: Any) -> None:
@@ -95,6 +120,8 @@ class AotInstance:
     def __init__(self, library: Library, host: Callable[[int, Any, Any], int], *, cap_pages: int, max_tables: int,
                  max_table_elements: int) -> None:
         self._call = library.runtime.lw_call
+        self._trace = library.runtime.lw_trace
+        self._trace_buffer = (ctypes.c_uint64 * TRACE_MAX)()
         self._grow_memory = library.runtime.lw_memory_grow
         self._host = HOST_FN(host)  # kept alive as long as the instance
         ptr = library.module.lw_module_new(self._host, cap_pages, max_tables, max_table_elements)
@@ -116,6 +143,12 @@ class AotInstance:
         instance, arguments, result = self._addresses
         code = self._call(instance, which, arguments, result, deadline_ms)
         return code, self._result.value
+
+    def trace(self) -> list[int]:
+        """The native stack of this thread's last trap (``Library.wasm_frames`` reads it): take it
+        right after the call that trapped, on the thread that made it."""
+        n = self._trace(ctypes.addressof(self._trace_buffer), TRACE_MAX)
+        return list(self._trace_buffer[:n])
 
     def instantiate(self, deadline_ms: int) -> int:
         return self.call(glue.INSTANTIATE, (), deadline_ms)[0]

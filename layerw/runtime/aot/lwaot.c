@@ -28,10 +28,17 @@
  * view the translation's folded accesses use. Being a shared mapping, a child forked while an
  * instance lives shares that instance's memory with the parent (a new instance in the child has
  * its own).
+ *
+ * Backtraces. When a call traps (lw_trap, a fault, the deadline signal while guest code runs) the
+ * thread's native stack is captured (glibc's backtrace: libgcc's unwinder and the libraries' unwind
+ * tables, through the signal frame) before the jump unwinds it; lw_trace hands it to the host, which
+ * maps each address through the module's line table to wasm code offsets (annotation.py,
+ * linetable.py). Nothing is recorded while a call runs.
  */
 #define _GNU_SOURCE
 #include "lwaot.h"
 
+#include <execinfo.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -39,6 +46,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #define LW_SIGNAL (SIGRTMIN + 7)
@@ -47,6 +55,7 @@
 #define STACK_FAULT_ABOVE (64 * 1024)
 #define ALT_STACK_SIZE (64 * 1024)
 #define WATCH_MS 1
+#define TRACE_MAX 64 /* native frames kept of a trap's stack, innermost first */
 
 enum { OUTSIDE = 0, GUEST = 1, HOST = 2 };
 
@@ -61,6 +70,9 @@ typedef struct lw_thread {
   pthread_t self;
   char* stack_lo;
   void* alt_stack;
+  void* trace[TRACE_MAX]; /* the last trap's native stack */
+  int trace_len;
+  void* trace_exact;      /* the interrupted instruction itself (a fault, the deadline): not a return address */
   struct lw_thread* next;
   struct lw_thread* prev;
 } lw_thread;
@@ -104,6 +116,17 @@ static void* watchdog(void* arg) {
   return NULL;
 }
 
+/* Keep this thread's stack as it is at a trap; ``exact`` is the interrupted instruction (from the
+ * signal's context), or NULL where every frame is a return address (a call of lw_trap). */
+static void capture(lw_thread* t, void* exact) {
+  t->trace_len = backtrace(t->trace, TRACE_MAX);
+  t->trace_exact = exact;
+}
+
+static void* interrupted_at(void* context) {
+  return (void*)((ucontext_t*)context)->uc_mcontext.gregs[REG_RIP];
+}
+
 static void chain(int sig, siginfo_t* si, void* context) {
   struct sigaction* prev = sig == SIGSEGV ? &prev_segv : &prev_bus;
   if (prev->sa_flags & SA_SIGINFO) {
@@ -122,10 +145,12 @@ static void on_fault(int sig, siginfo_t* si, void* context) {
     wasm_rt_memory_t* mem = t->current != NULL ? t->current->memory : NULL;
     if (mem != NULL && at >= (char*)mem->data && at < (char*)mem->data_end) {
       t->state = OUTSIDE;
+      capture(t, interrupted_at(context));
       siglongjmp(t->jmp, WASM_RT_TRAP_OOB);
     }
     if (at >= t->stack_lo - STACK_FAULT_BELOW && at < t->stack_lo + STACK_FAULT_ABOVE) {
       t->state = OUTSIDE;
+      capture(t, interrupted_at(context));
       siglongjmp(t->jmp, WASM_RT_TRAP_EXHAUSTION);
     }
   }
@@ -133,11 +158,12 @@ static void on_fault(int sig, siginfo_t* si, void* context) {
 }
 
 static void on_deadline(int sig, siginfo_t* si, void* context) {
-  (void)sig, (void)si, (void)context;
+  (void)sig, (void)si;
   lw_thread* t = lw_self;
   if (t == NULL || !meant_for_this_call(t)) return;
   if (t->state == GUEST) {
     t->state = OUTSIDE;
+    capture(t, interrupted_at(context));
     siglongjmp(t->jmp, LW_TRAP_DEADLINE);
   }
   if (t->state == HOST) t->expired = 1;
@@ -184,6 +210,8 @@ static void after_fork_in_child(void) {
 
 static void install(void) {
   if (pthread_key_create(&thread_key, thread_gone) != 0) return;
+  void* first[1];
+  backtrace(first, 1); /* loads libgcc's unwinder now: a signal handler must not be the first to */
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sigemptyset(&sa.sa_mask);
@@ -270,7 +298,21 @@ LW_EXPORT int32_t lw_call(lw_instance* instance, int32_t which, const uint32_t* 
 void lw_trap(wasm_rt_trap_t code) {
   lw_thread* t = lw_self;
   t->state = OUTSIDE;
+  capture(t, NULL);
   siglongjmp(t->jmp, (int)code);
+}
+
+/* The native stack of this thread's last trap, innermost first, at most ``max`` frames: each an
+ * address inside the instruction that trapped or made the call (a return address less one). */
+LW_EXPORT int32_t lw_trace(uint64_t* out, int32_t max) {
+  lw_thread* t = lw_self;
+  if (t == NULL) return 0;
+  int32_t n = 0;
+  for (int i = 0; i < t->trace_len && n < max; i++) {
+    uintptr_t pc = (uintptr_t)t->trace[i];
+    out[n++] = t->trace[i] == t->trace_exact ? pc : pc - 1;
+  }
+  return n;
 }
 
 /* Around a call out of guest code that must not be jumped out of. */

@@ -4,7 +4,7 @@
 
 #include "layerw.h"
 
-enum { CALM, WILD_STORE, TRAP, SPIN, HEAVY };
+enum { CALM, WILD_STORE, TRAP, SPIN, HEAVY, DIVIDE };
 
 static uint32_t mode;
 static volatile uint32_t sink;
@@ -31,6 +31,10 @@ __attribute__((noinline)) static uint32_t churn(uint32_t n) {
     return h;
 }
 
+__attribute__((noinline)) static int32_t share(int32_t total, int32_t players) {
+    return total / players; /* MARK: divide */
+}
+
 void lw_game_tick(const lw_input *in) {
     if (in->tick < 3) return;
     switch (mode) {
@@ -38,6 +42,7 @@ void lw_game_tick(const lw_input *in) {
     case TRAP: give_up(); break;
     case SPIN: spin(); break;
     case HEAVY: sink += churn((uint32_t)in->tick); break;
+    case DIVIDE: sink += (uint32_t)share((int32_t)in->tick, (int32_t)sink); break;
     default: break;
     }
 }
