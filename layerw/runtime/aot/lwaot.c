@@ -4,11 +4,14 @@
  * process; each module's library calls lw_call's dispatch and the lw_* hooks below.
  *
  * CPU deadline. Each call into guest code runs under lw_call, which setjmps and writes the call's
- * deadline (CLOCK_MONOTONIC, a vDSO read) and sequence number where a watchdog thread sees them: no
- * syscall per call and nothing on the guest's hot path. The watchdog (one per process) looks every
- * WATCH_MS and sends LW_SIGNAL to a thread past its deadline (pthread_kill: that thread only),
- * stamped with the call's number so a signal that arrives after the call ended (the thread may be
- * in its next call) is ignored. The thread is in one of three states:
+ * CPU budget and sequence number where a watchdog thread sees them: no syscall per call and nothing
+ * on the guest's hot path. The watchdog (one per process) looks every WATCH_MS at the CPU clock of
+ * each thread in a call (the thread's own CPU time, so a thread the scheduler keeps waiting on a
+ * loaded machine is not charged for the wait): it notes the clock when it first sees a call, and
+ * sends LW_SIGNAL (pthread_kill: that thread only) once the call has used its budget since. A call
+ * thus gets its budget plus at most the CPU time it used before the watchdog's next look. The
+ * signal is stamped with the call's number so one that arrives after the call ended (the thread may
+ * be in its next call) is ignored. The thread is in one of three states:
  *   GUEST   - translated guest code runs: the signal handler siglongjmps out (LW_TRAP_DEADLINE).
  *   HOST    - a host import (a Python callback through ctypes) or a runtime call that allocates
  *             (memory/table grow) runs: the handler only sets `expired`; the trap is taken when
@@ -64,9 +67,12 @@ typedef struct lw_thread {
   volatile sig_atomic_t state;
   volatile sig_atomic_t expired;
   lw_instance* current;
-  uint64_t deadline_ns; /* of the call in flight, 0 when none (atomic: the watchdog reads it) */
+  uint64_t budget_ns;   /* the CPU time the call in flight may use, 0 when none (atomic: the watchdog reads it) */
   uint64_t seq;         /* the call's number (atomic) */
   uint64_t fired_seq;   /* the call the watchdog signalled last (atomic) */
+  uint64_t watched_seq; /* the watchdog's own (under registry_lock): the call it last saw, */
+  uint64_t cpu_at_watch; /* and the thread's CPU clock when it first saw it */
+  clockid_t cpu_clock;  /* this thread's CPU-time clock */
   pthread_t self;
   char* stack_lo;
   void* alt_stack;
@@ -85,9 +91,10 @@ static struct sigaction prev_segv, prev_bus;
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static lw_thread* registry; /* every thread that has called a guest, for the watchdog */
 
-static uint64_t now_ns(void) {
+/* The CPU time thread ``t`` has used (its clock's nanoseconds), or 0 where it cannot be read. */
+static uint64_t cpu_ns(const lw_thread* t) {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  if (clock_gettime(t->cpu_clock, &ts) != 0) return 0;
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
@@ -101,12 +108,18 @@ static void* watchdog(void* arg) {
   struct timespec period = {.tv_sec = 0, .tv_nsec = WATCH_MS * 1000000L};
   for (;;) {
     nanosleep(&period, NULL);
-    uint64_t now = now_ns();
     pthread_mutex_lock(&registry_lock);
     for (lw_thread* t = registry; t != NULL; t = t->next) {
       uint64_t seq = __atomic_load_n(&t->seq, __ATOMIC_ACQUIRE);
-      uint64_t deadline = __atomic_load_n(&t->deadline_ns, __ATOMIC_ACQUIRE);
-      if (deadline != 0 && now >= deadline && __atomic_load_n(&t->fired_seq, __ATOMIC_RELAXED) != seq) {
+      uint64_t budget = __atomic_load_n(&t->budget_ns, __ATOMIC_ACQUIRE);
+      if (budget == 0) continue;
+      uint64_t cpu = cpu_ns(t);
+      if (t->watched_seq != seq) { /* a call the watchdog has not seen yet: its budget counts from here */
+        t->watched_seq = seq;
+        t->cpu_at_watch = cpu;
+        continue;
+      }
+      if (cpu - t->cpu_at_watch >= budget && __atomic_load_n(&t->fired_seq, __ATOMIC_RELAXED) != seq) {
         __atomic_store_n(&t->fired_seq, seq, __ATOMIC_RELEASE);
         pthread_kill(t->self, LW_SIGNAL);
       }
@@ -205,6 +218,7 @@ static void after_fork_in_child(void) {
   registry = lw_self;
   if (lw_self != NULL) lw_self->next = lw_self->prev = NULL;
   if (lw_self != NULL) lw_self->self = pthread_self();
+  if (lw_self != NULL && pthread_getcpuclockid(lw_self->self, &lw_self->cpu_clock) != 0) handlers_ok = 0;
   if (handlers_ok && start_watchdog() != 0) handlers_ok = 0;
 }
 
@@ -233,6 +247,10 @@ static lw_thread* thread_state(void) {
   lw_thread* t = calloc(1, sizeof *t);
   if (t == NULL) return NULL;
   t->self = pthread_self();
+  if (pthread_getcpuclockid(t->self, &t->cpu_clock) != 0) {
+    free(t);
+    return NULL;
+  }
   pthread_attr_t attr;
   void* lo = NULL;
   size_t size = 0;
@@ -283,14 +301,15 @@ LW_EXPORT int32_t lw_call(lw_instance* instance, int32_t which, const uint32_t* 
   __atomic_store_n(&t->seq, t->seq + 1, __ATOMIC_RELEASE);
   int32_t code = sigsetjmp(t->jmp, 0);
   if (code == 0) {
-    __atomic_store_n(&t->deadline_ns, now_ns() + (uint64_t)deadline_ms * 1000000u, __ATOMIC_RELEASE);
+    uint64_t budget = (uint64_t)deadline_ms * 1000000u;
+    __atomic_store_n(&t->budget_ns, budget != 0 ? budget : 1, __ATOMIC_RELEASE); /* 0 would mean no call */
     t->state = GUEST;
     instance->dispatch(instance, which, args, result);
     t->state = OUTSIDE;
   } else {
     unblock_after_trap();
   }
-  __atomic_store_n(&t->deadline_ns, 0, __ATOMIC_RELEASE);
+  __atomic_store_n(&t->budget_ns, 0, __ATOMIC_RELEASE);
   t->current = NULL;
   return code;
 }
