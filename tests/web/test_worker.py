@@ -21,6 +21,7 @@ from layerw.errors import GameTimedOut
 from layerw.runtime.engine import Engine
 from layerw.runtime.game import Game
 from layerw.toolchain.cart import build_cart
+from layerw.wire import NO_SEAT
 from tests.runtime.sound.game import build_game
 from tests.runtime.test_devchecks import build_sloppy
 from tests.wat import bundle, contract_wat
@@ -143,8 +144,11 @@ def test_a_room_game_in_a_worker_rejoins_its_seat_after_a_runaway_render(
     game = bundle(tmp_path / "renders-late", contract_wat(render=render), name="renders-late", tick_ms=DEADLINE_MS)
     store_server.publish(game.path)
     page = play_page().goto(store_server.play_url("renders-late", room="spin", ticks=180, worker=1, restore=1))
-    page.wait("window.layerw.session && window.layerw.session.seat !== undefined && window.layerw.tick >= 5")
-    seat = page.page.evaluate("window.layerw.session.seat")
+    # The page's copy of the worker's session stats comes every 250 ms: until the first one after the WELCOME,
+    # and again while the rejoined worker connects, it says NO_SEAT (a loaded page read 255 there). The seat is
+    # read in the poll that first saw one.
+    seat = page.first(f"window.layerw.session && window.layerw.session.seat !== {NO_SEAT}"
+                      " && window.layerw.tick >= 5 ? window.layerw.session.seat : null")
     page.wait_stopped()
     timeouts = page.page.evaluate("window.layerw.timeouts")
     session = page.page.evaluate("({...window.layerw.session})")
