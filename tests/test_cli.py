@@ -15,6 +15,8 @@ from PIL import Image
 from tests.conftest import GAMES
 from tests.runtime.test_symbols import CRASH, SPIN, WILD_STORE, line_of
 
+ROOMY_TICK_MS = 5000  # a per-call deadline no healthy tick reaches, however loaded the machine
+
 
 def layerw(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run([sys.executable, "-m", "layerw.cli", *args], capture_output=True, text=True, timeout=300)
@@ -27,6 +29,11 @@ def layerw(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 def pong(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("cli") / "pong"
     layerw("build", str(GAMES / "pong"), "-o", str(out))
+    # These tests are about what `layerw run` prints and draws, not the deadline: pong's 100 ms per call is
+    # wall-clock time, which a worker process starved at load 19 overran (GameTimedOut at tick 39 in lw_tick).
+    toml = out / "layerw.toml"
+    toml.write_text(toml.read_text().replace("\ntick_ms = 100\n", f"\ntick_ms = {ROOMY_TICK_MS}\n"))
+    assert f"\ntick_ms = {ROOMY_TICK_MS}\n" in toml.read_text()
     return out
 
 
