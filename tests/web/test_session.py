@@ -17,12 +17,12 @@ from tests.waiting import wait_until
 from tests.web.conftest import PlayPage
 from tests.web.store_server import StoreServer
 
-TICKS = 360  # six seconds of a room at 60 Hz
+# Twelve seconds of a room at 60 Hz: the page then holds a key (after its rejoin, in the dropped connection's
+# test), and each of hold's six page round trips took 380 ms at load 22; a page that predicted in a 480-tick
+# room began its second hold only at tick 460 at load 23 (test_rollback.py)
+TICKS = 720
 # A page that loads while the room runs (here after tick 60): one took 11 s to load at load 17 (test_cart_rooms.py)
 LATE_TICKS = 1200
-# Dropped at tick 150, the page rejoins and then holds a key: each of hold's six page round trips took
-# 380 ms at load 22, so the room's last tick must leave it a few seconds after the rejoin
-DROP_TICKS = 720
 NATIVE_KEYS = [{"tick": 100, "down": ["ArrowUp"]}, {"tick": 160, "up": ["ArrowUp"]}]
 
 
@@ -107,7 +107,7 @@ def test_browser_rejoins_its_seat_after_a_dropped_connection(tmp_path: Any, play
 
     with store_server(tmp_path / "store", snapshot_every=60) as server:
         server.publish(built(GAMES / "pong"))
-        url = server.play_url("pong", room="drop", ticks=DROP_TICKS, worker=0)  # its Session's socket is closed
+        url = server.play_url("pong", room="drop", ticks=TICKS, worker=0)  # its Session's socket is closed
         page = play_page().goto(url)
         page.wait_running()
         outcome: list[Outcome | BaseException] = []
@@ -115,7 +115,7 @@ def test_browser_rejoins_its_seat_after_a_dropped_connection(tmp_path: Any, play
         def native() -> None:
             try:
                 outcome.append(asyncio.run(play_online(RoomAddress.parse(url), Bundle.open(built(GAMES / "pong")),
-                                                       engine, ticks=DROP_TICKS)))
+                                                       engine, ticks=TICKS)))
             except BaseException as e:  # reported below
                 outcome.append(e)
 
@@ -145,5 +145,5 @@ def test_browser_rejoins_its_seat_after_a_dropped_connection(tmp_path: Any, play
         assert session["seat"] == seat != outcome[0].seat
         assert session["lastStateKind"] == "delta" and session["deltaStates"] == 1
         assert session["inputsSent"] > sent and session["heals"] == 0 and outcome[0].heals == 0
-        assert page.tick == outcome[0].tick == DROP_TICKS
+        assert page.tick == outcome[0].tick == TICKS
         assert page.state_hash() == outcome[0].state_hash
