@@ -13,9 +13,8 @@ import pytest
 from PIL import Image
 
 from tests.conftest import GAMES
+from tests.roomy import with_roomy_deadline
 from tests.runtime.test_symbols import CRASH, SPIN, WILD_STORE, line_of
-
-ROOMY_TICK_MS = 5000  # a per-call deadline no healthy tick reaches, however loaded the machine
 
 
 def layerw(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -31,10 +30,7 @@ def pong(tmp_path_factory: pytest.TempPathFactory) -> Path:
     layerw("build", str(GAMES / "pong"), "-o", str(out))
     # These tests are about what `layerw run` prints and draws, not the deadline: pong's 100 ms per call is
     # wall-clock time, which a worker process starved at load 19 overran (GameTimedOut at tick 39 in lw_tick).
-    toml = out / "layerw.toml"
-    toml.write_text(toml.read_text().replace("\ntick_ms = 100\n", f"\ntick_ms = {ROOMY_TICK_MS}\n"))
-    assert f"\ntick_ms = {ROOMY_TICK_MS}\n" in toml.read_text()
-    return out
+    return with_roomy_deadline(out)
 
 
 def test_run_prints_the_same_state_hash_every_time_and_a_real_picture(pong: Path, tmp_path: Path) -> None:
