@@ -204,8 +204,8 @@ class PlayPage:
     def wait_running(self) -> None:
         self.wait("window.layerw.status === 'running'")
 
-    def wait_stopped(self) -> None:
-        self.wait("window.layerw.status === 'stopped'")
+    def wait_stopped(self, timeout: int = LOAD_TIMEOUT_MS) -> None:
+        self.wait("window.layerw.status === 'stopped'", timeout)
 
     @property
     def tick(self) -> int:

@@ -21,7 +21,7 @@ from layerw.session.replica import Replica
 from layerw.toolchain.cart import build_cart
 from tests.runtime.wasm4.conftest import CARTS
 from tests.runtime.wasm4.netplay_cart import NETPLAY_CART, band, drawn_columns
-from tests.web.conftest import PlayPage
+from tests.web.conftest import LOAD_TIMEOUT_MS, PlayPage
 from tests.web.native_player import NativePlayer
 
 BACKGROUND = np.array([0xE0, 0xF8, 0xCF], np.uint8)  # WASM-4's default palette colour 0, what a cleared frame shows
@@ -142,7 +142,7 @@ def test_four_seats_two_pages_and_two_native_clients_each_show_their_own_player(
         joined = [page.tick for page in pages]
         pages[1].hold("KeyX", 12, or_stop=True)  # inputs from a page too (as many as land before the last tick)
         for page in pages:
-            page.wait_stopped()
+            page.wait_stopped(LOAD_TIMEOUT_MS + ticks * 1000 // 60)  # the room's 30 s may all lie ahead
         outcomes = [native.outcome() for native in natives]
         sessions = [dict(p.page.evaluate("({...window.layerw.session})")) for p in pages]
         frames = [p.pixels(160, 160) for p in pages]
