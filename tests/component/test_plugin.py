@@ -20,13 +20,13 @@ from layerw.runtime.engine import CpuLimit, Engine
 from layerw.runtime.inputs import InputState
 from tests.component.conftest import write_plugin
 from tests.conftest import GAMES
+from tests.roomy import ROOMY_TICK_MS
 
 PLUGINS = GAMES / "orbs" / "plugins"
 
 
-# These tests are about what a plugin does, not about the game's deadline: a roomy one, so that a tick on a
-# loaded machine (a first call through a fresh plugin, say) does not time out at orbs' 100 ms.
-ROOMY_TICK_MS = 5000
+# These tests are about what a plugin does, not about the game's deadline: a roomy one (ROOMY_TICK_MS), so
+# that a tick on a loaded machine (a first call through a fresh plugin, say) does not time out at orbs' 100 ms.
 
 
 def with_plugin(orbs: Path, tmp: Path, plugin: Path, capabilities: str = "") -> Path:

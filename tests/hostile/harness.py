@@ -19,6 +19,7 @@ from layerw.runtime.engine import Engine
 from layerw.runtime.game import Game
 from layerw.runtime.inputs import InputState
 from layerw.runtime.memoryhost import MemoryHost
+from tests.roomy import ROOMY_TICK_MS
 from tests.waiting import wait_until
 
 COUNTER = 4096  # the healthy game counts its ticks here
@@ -28,7 +29,6 @@ MAX_LATE_S = 1.0  # the healthy game is never further behind its schedule than t
 # refusal, or none) gets a roomy one, so that its outcome never races a loaded machine's clock (the
 # table.grow bomb crashes after 7-26 ms of CPU, and hit a 50 ms deadline at load 20).
 LIMITS = {"memory_mb": 4, "tick_ms": 50}
-ROOMY_TICK_MS = 5000
 
 
 def limits_for(expect: type[LayerWError] | None, own: Mapping[str, int]) -> dict[str, int]:

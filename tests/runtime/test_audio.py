@@ -19,6 +19,7 @@ from layerw.runtime.gamehost import GameHost
 from layerw.runtime.inputs import InputState, Recording
 from layerw.runtime.start import start_game
 from tests import wat
+from tests.roomy import with_roomy_deadline
 from tests.runtime.sound.game import PLAYBACK, RECORDING, SCORE, blip, build_game
 
 TICKS = 120
@@ -26,7 +27,9 @@ TICKS = 120
 
 @pytest.fixture(scope="module")
 def sound_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_game(tmp_path_factory.mktemp("sound"))
+    # these tests are about samples, not the deadline: 200 ms of wall-clock time, which a watchdog worker
+    # starved at load 21 overran (GameTimedOut at tick 66 in lw_tick)
+    return with_roomy_deadline(build_game(tmp_path_factory.mktemp("sound")))
 
 
 def recording() -> Recording:
@@ -195,7 +198,8 @@ def test_the_new_game_template_beeps_at_the_walls(tmp_path: Path, engine: Engine
 
 
 @pytest.mark.parametrize("limit", [CpuLimit.EPOCH, CpuLimit.WATCHDOG])
-def test_asteroids_music_streams_and_restores_in_step(built: Callable[[Path], Path], limit: CpuLimit) -> None:
+def test_asteroids_music_streams_and_restores_in_step(built: Callable[[Path], Path], limit: CpuLimit,
+                                                      tmp_path: Path) -> None:
     """Asteroids asks for its streamed music ([assets] stream) when a player first moves (tick 5 of
     the recording): the mixer is given it at the next tick, it gets no ASSET_READY and stays
     unreadable by the game; a snapshot carries that, so a restore (on every backend, and in another
@@ -209,7 +213,9 @@ def test_asteroids_music_streams_and_restores_in_step(built: Callable[[Path], Pa
             rec.changes[int(change["tick"])].append(change)  # type: ignore[call-overload]
         return rec
 
-    bundle = Bundle.open(built(GAMES / "asteroids"))
+    # a copy with a roomy deadline: asteroids' 100 ms is wall-clock time, which a watchdog worker starved at
+    # load 21 overran (GameTimedOut at tick 5 in lw_tick)
+    bundle = Bundle.open(with_roomy_deadline(built(GAMES / "asteroids"), tmp_path / "asteroids"))
     assert bundle.config.stream == ("music.ogg",)
     with open_game(bundle, cpu_limit=limit) as game:
         silent = run(game, 5, played())

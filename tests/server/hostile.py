@@ -16,6 +16,10 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+# uvloop's timers run on libuv's clock, kept in whole milliseconds and read once per loop turn: a 0.6 s
+# timer may fire up to a millisecond before 0.6 s of time.monotonic() have passed (CI once saw 0.59988 s).
+TIMER_GRAIN_S = 0.002
+
 
 async def _ping(request: Request) -> PlainTextResponse:
     return PlainTextResponse("pong")

@@ -17,6 +17,7 @@ from layerw.store.chunk import chunk_key
 from layerw.store.local import LocalStore
 from layerw.store.publish import publish
 from layerw.store.store import MANIFESTS, Store
+from tests.roomy import with_roomy_deadline
 from tests.store.conftest import BUCKET, Seaweed, build_pong, noise
 
 
@@ -122,7 +123,9 @@ def last_hash(output: str) -> str:
 @pytest.mark.parametrize("kind", ["local", "s3"])
 def test_cli_publish_then_run_from_the_store_gives_the_build_dirs_state(
         kind: str, pong_versions: Callable[..., Path], tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    build = pong_versions("1.0.0")
+    # the run in a watchdog worker below is about the store's bytes, not pong's 100 ms deadline (wall-clock
+    # time, which a starved worker overran at load 19 in test_cli)
+    build = with_roomy_deadline(pong_versions("1.0.0"), tmp_path / "pong")
     env = {"LAYERW_CACHE_DIR": str(tmp_path / "cache")}
     if kind == "local":
         url = str(tmp_path / "store")

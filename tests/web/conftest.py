@@ -162,6 +162,16 @@ class PlayPage:
         if status == "failed" and "failed" not in condition:
             raise AssertionError(f"the page failed: {error}; console: {self.console[-10:]}")
 
+    def first(self, value: str, timeout: int = LOAD_TIMEOUT_MS) -> Any:
+        """The first value of the JS expression ``value`` that is not null or undefined, read in the
+        same poll that saw it (a later evaluate may already see the page in another state)."""
+        try:
+            found = self.page.wait_for_function(
+                f"() => {{ const v = window.layerw && ({value}); return v == null ? null : [v]; }}", timeout=timeout)
+        except Exception as e:
+            raise AssertionError(f"the page never had {value}; console: {self.console[-10:]}") from e
+        return found.json_value()[0]
+
     def hold(self, key: str, ticks: int, then: int = 0, or_stop: bool = False) -> None:
         """Hold ``key`` down for ``ticks`` of the page's game, then up for ``then`` more: counted in
         ticks, not wall-clock time (a loaded machine may draw no frame for a while), each change
@@ -194,8 +204,8 @@ class PlayPage:
     def wait_running(self) -> None:
         self.wait("window.layerw.status === 'running'")
 
-    def wait_stopped(self) -> None:
-        self.wait("window.layerw.status === 'stopped'")
+    def wait_stopped(self, timeout: int = LOAD_TIMEOUT_MS) -> None:
+        self.wait("window.layerw.status === 'stopped'", timeout)
 
     @property
     def tick(self) -> int:

@@ -21,7 +21,7 @@ from layerw.session.replica import Replica
 from layerw.toolchain.cart import build_cart
 from tests.runtime.wasm4.conftest import CARTS
 from tests.runtime.wasm4.netplay_cart import NETPLAY_CART, band, drawn_columns
-from tests.web.conftest import PlayPage
+from tests.web.conftest import LOAD_TIMEOUT_MS, PlayPage
 from tests.web.native_player import NativePlayer
 
 BACKGROUND = np.array([0xE0, 0xF8, 0xCF], np.uint8)  # WASM-4's default palette colour 0, what a cleared frame shows
@@ -73,13 +73,17 @@ def test_each_page_draws_its_own_player_from_netplay(tmp_path: Path, play_page: 
     source = tmp_path / "netplay.wasm"
     source.write_bytes(wasmtime.wat2wasm(NETPLAY_CART))
     build = build_cart(source, tmp_path / "netplay")
-    ticks = 300
+    # The first page starts the room; the second page and then the native client join while it runs, and each
+    # copy stops at the room's tick `ticks`, so all must join before it: 300 ticks (5 s) was too few at load 20-26,
+    # where the room was at tick 741 once both pages ran, before the native client had joined.
+    ticks = TICKS
     with store_server(tmp_path / "store", snapshot_every=60) as server:
         server.publish(build)
         url = server.play_url("netplay", room="views", ticks=ticks, sound=0, **({"worker": 1} if worker else {}))
         pages = [play_page().goto(url), play_page().goto(url)]
         for page in pages:
             page.wait_running()
+        running = [page.tick for page in pages]  # once both run: the native client joins after this
         native = NativePlayer(url, Bundle.open(build), engine, ticks=ticks, keys=NATIVE_KEYS)
         # Inputs change the state the hashes cover (as many as land before the room's last tick: a loaded
         # machine may run the pages late in it; what is asserted holds with any inputs, or none).
@@ -91,6 +95,8 @@ def test_each_page_draws_its_own_player_from_netplay(tmp_path: Path, play_page: 
         frames = [p.pixels(160, 160) for p in pages]
         hashes = [p.state_hash() for p in pages]
     seats = [int(s["seat"]) for s in sessions]
+    print(f"netplay cart room: both pages ran at ticks {running}, seats {seats}; native seat {outcome.seat}")
+    assert max(running) < ticks  # every page played in the room before its last tick
     assert len({*seats, outcome.seat}) == 3
     assert [s["heals"] for s in sessions] == [0, 0] and outcome.heals == 0
     assert pages[0].tick == pages[1].tick == outcome.tick == ticks
@@ -121,7 +127,9 @@ def test_four_seats_two_pages_and_two_native_clients_each_show_their_own_player(
     source = tmp_path / "netplay.wasm"
     source.write_bytes(wasmtime.wat2wasm(NETPLAY_CART))
     build = build_cart(source, tmp_path / "netplay")
-    ticks = TICKS  # the natives join at once and start the room; both pages load while it runs (9 s at load 25)
+    # The natives join at once and start the room; both pages load while it runs (9 s at load 25 once, but the
+    # room was at tick 1038 of 1200 when both ran at load 20-25 in this test's run beside five other sessions)
+    ticks = TICKS * 3 // 2
     with store_server(tmp_path / "store", snapshot_every=60) as server:
         server.publish(build)
         url = server.play_url("netplay", room="four", ticks=ticks, sound=0)
@@ -134,7 +142,7 @@ def test_four_seats_two_pages_and_two_native_clients_each_show_their_own_player(
         joined = [page.tick for page in pages]
         pages[1].hold("KeyX", 12, or_stop=True)  # inputs from a page too (as many as land before the last tick)
         for page in pages:
-            page.wait_stopped()
+            page.wait_stopped(LOAD_TIMEOUT_MS + ticks * 1000 // 60)  # the room's 30 s may all lie ahead
         outcomes = [native.outcome() for native in natives]
         sessions = [dict(p.page.evaluate("({...window.layerw.session})")) for p in pages]
         frames = [p.pixels(160, 160) for p in pages]

@@ -23,7 +23,7 @@ from tests.session.test_online import script
 from tests.waiting import wait_until
 from tests.web.conftest import PlayPage, StaticServer, served_build
 
-TICKS = 480  # eight seconds of a room at 60 Hz
+TICKS = 960  # sixteen seconds of a room at 60 Hz: at load 23 the page began its second hold at tick 460
 
 
 class Chain:
@@ -62,8 +62,11 @@ def test_a_predicting_page_and_native_client_agree_on_every_confirmed_hash(
         thread.start()
         try:
             wait_until(lambda: chain.frames > 0, "the native client plays in the room")  # and sees the page's keys
-            for _ in range(4):  # the page's player moves: the native client guesses it wrong and rolls back
-                page.hold("KeyW", 15, then=21)
+            # The page's player moves: the native client guesses it wrong and rolls back. As many holds as land
+            # before the room's last tick (at least two: inputsSent below): each takes six page round trips too,
+            # and at load 23 the second waited for its key-down at tick 460 when a 480-tick page stopped.
+            for _ in range(4):
+                page.hold("KeyW", 15, then=21, or_stop=True)
             page.wait_stopped()
             thread.join(30)
         finally:

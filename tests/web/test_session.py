@@ -17,7 +17,12 @@ from tests.waiting import wait_until
 from tests.web.conftest import PlayPage
 from tests.web.store_server import StoreServer
 
-TICKS = 360  # six seconds of a room at 60 Hz
+# Twelve seconds of a room at 60 Hz: the page then holds a key (after its rejoin, in the dropped connection's
+# test), and each of hold's six page round trips took 380 ms at load 22; a page that predicted in a 480-tick
+# room began its second hold only at tick 460 at load 23 (test_rollback.py)
+TICKS = 720
+# A page that loads while the room runs (here after tick 60): one took 11 s to load at load 17 (test_cart_rooms.py)
+LATE_TICKS = 1200
 NATIVE_KEYS = [{"tick": 100, "down": ["ArrowUp"]}, {"tick": 160, "up": ["ArrowUp"]}]
 
 
@@ -65,13 +70,13 @@ def test_browser_joins_mid_game_and_heals_a_desync(tmp_path: Any, play_page: Cal
 
     with store_server(tmp_path / "store", snapshot_every=60) as server:
         server.publish(built(GAMES / "asteroids"))
-        url = server.play_url("asteroids", room="late", ticks=TICKS, worker=0)  # its game's memory is changed
+        url = server.play_url("asteroids", room="late", ticks=LATE_TICKS, worker=0)  # its game's memory is changed
         outcome: list[Outcome | BaseException] = []
 
         def native() -> None:
             try:
                 outcome.append(asyncio.run(play_online(RoomAddress.parse(url), Bundle.open(built(GAMES / "asteroids")),
-                                                       engine, ticks=TICKS)))
+                                                       engine, ticks=LATE_TICKS)))
             except BaseException as e:  # reported below
                 outcome.append(e)
 
@@ -82,7 +87,7 @@ def test_browser_joins_mid_game_and_heals_a_desync(tmp_path: Any, play_page: Cal
         page.goto(url).wait_running()
         joined = page.tick
         page.desync_until_healed("(() => { const g = window.layerw.client().game;"
-                                 " new Uint8Array(g.memory.buffer)[g.stateBegin + 16] += 1; })()", TICKS - 30)
+                                 " new Uint8Array(g.memory.buffer)[g.stateBegin + 16] += 1; })()", LATE_TICKS - 30)
         page.wait_stopped()
         thread.join(30)
         assert outcome and isinstance(outcome[0], Outcome), outcome
@@ -90,7 +95,7 @@ def test_browser_joins_mid_game_and_heals_a_desync(tmp_path: Any, play_page: Cal
         print(f"late join at tick {joined}: {session}")
         assert joined >= 60
         assert session["heals"] >= 1  # the server resent the state after the flipped byte's hash
-        assert page.tick == outcome[0].tick == TICKS
+        assert page.tick == outcome[0].tick == LATE_TICKS
         assert page.state_hash() == outcome[0].state_hash
 
 
