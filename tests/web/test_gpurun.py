@@ -60,10 +60,15 @@ def quad_at(bad: int, group: int = 1, index: int = 0, draw: tuple[int, ...] = (4
 
 def indexed_at(bad: int) -> Callable[[GpuWriter], None]:
     """Indexed draws (a block the folds take slot by slot) whose repeat ``bad`` reads past the index buffer."""
+    def block(w: GpuWriter, i: int) -> None:
+        if i == 0:
+            w.set_index_buffer(6)
+        w.set_bind_group(0, 1)
+        w.draw_indexed(7 if i == bad else 4, 1, 0, 0, i % 3)
+
     def body(w: GpuWriter) -> None:
         w.buffer(6, 12, abi.GPU_BUFFER_USAGE["INDEX"])
-        blocks(lambda w, i: (w.set_index_buffer(6) if i == 0 else None, w.set_bind_group(0, 1),
-                             w.draw_indexed(7 if i == bad else 4, 1, 0, 0, i % 3)))(w)
+        blocks(block)(w)
     return body
 
 
