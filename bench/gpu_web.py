@@ -9,9 +9,16 @@ side is the same pass with the same resources recorded straight on the page's GP
 Both sides do the same GPU work: one pass into an offscreen 320x240 target, then a copy of it to the
 canvas's current texture (what the page presents), as the renderer does, so both pay for taking the
 canvas's texture each frame. Host time is the JS host CPU per frame, from before the frame's first
-command to after its submit returns (performance.now(), which Chromium coarsens to 0.1 ms; each frame
-is its own task, after the page has presented the last one), not GPU completion; done is until
+command to after its submit returns (performance.now(), in 5 us steps as the page is cross-origin
+isolated; each frame is its own task, after the page has presented the last one), not GPU completion; done is until
 ``queue.onSubmittedWorkDone()``; rounds interleave both sides.
+
+Both sides first draw each list WARM_FRAMES times (in tasks of WARM_BATCH frames): a game draws 60
+frames a second, so its host work per frame is what V8 runs once its tiers have compiled that code.
+Measured from a page's first frames on (as this did before), Layer-W's parse, check and replay, which
+run once or a few times per frame, were still being compiled (Maglev, then TurboFan) and deoptimised
+for want of type feedback during the measured rounds (Chromium's --js-flags=--trace-opt,--trace-deopt
+shows it); the raw side is one function with one loop, which V8 optimises on stack in its first frame.
 """
 
 from __future__ import annotations
@@ -27,7 +34,9 @@ from bench.web import ARGS, CHROMIUM, WEBGPU_ARGS, _serve, _stopped_page
 from layerw.store.local import LocalStore
 from layerw.store.publish import publish
 
-WARMUP = 3
+WARMUP = 3  # frames in tasks of their own, after the warm-up, before the measured rounds
+WARM_FRAMES = 300  # frames of each list (and of raw's) drawn first, as a game would have by 5 s in
+WARM_BATCH = 25  # frames per task while warming up (then the GPU is waited for)
 SETUP = """({lists, wgsl, triangle, offsets, groups, width, height}) => {
   const bytes = (b64) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
   const r = window.layerw.client().renderer;
@@ -78,6 +87,15 @@ FRAME = """async ({list, raw}) => {
   return [(t1 - t0) / 1000, (performance.now() - t0) / 1000];
 }"""
 
+WARM = """async ({list, raw, n}) => {
+  const r = window.layerw.client().renderer;
+  for (let i = 0; i < n; i++) {
+    if (list >= 0) r.draw(window.benchLists[list]);
+    else window.benchRaw(raw);
+  }
+  await r.device.queue.onSubmittedWorkDone();
+}"""
+
 
 class CubesPage:
     """A stopped games/cubes page in Chromium with WebGPU, set up with the lists and the raw program."""
@@ -97,6 +115,11 @@ class CubesPage:
         submitted, done = self.page.evaluate(FRAME, {"list": -1, "raw": draws})
         return float(submitted), float(done)
 
+    def warm(self, list_index: int, draws: int = 0, frames: int = WARM_FRAMES) -> None:
+        """Draw list ``list_index`` (or, when it is -1, raw's ``draws``) ``frames`` times, WARM_BATCH to a task."""
+        for done in range(0, frames, WARM_BATCH):
+            self.page.evaluate(WARM, {"list": list_index, "raw": draws, "n": min(WARM_BATCH, frames - done)})
+
 
 def measure(cubes_build: Path, out_dir: Path, rounds: int, declarations: bytes, frames: dict[int, bytes],
             cubes_lists: tuple[bytes, bytes], raw: dict[str, Any]) -> dict[str, Any]:
@@ -115,10 +138,14 @@ def measure(cubes_build: Path, out_dir: Path, rounds: int, declarations: bytes, 
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS + WEBGPU_ARGS)
             try:
-                page = CubesPage(_stopped_page(browser, f"{url}/play/cubes?ticks=1&renderer=webgpu&worker=0"), lists, raw)
+                page = CubesPage(_stopped_page(browser, f"{url}/play/cubes?ticks=1&renderer=webgpu&worker=0", isolated=True),
+                                 lists, raw)
                 samples: dict[str, list[tuple[float, float]]] = {f"{k} {n}": [] for k in ("layerw", "raw") for n in counts}
                 samples["cubes"] = []
                 page.draw(0)
+                for j, n in enumerate(counts):
+                    page.warm(1 + j)
+                    page.warm(-1, n)
                 for i in range(WARMUP + rounds):
                     for j, n in enumerate(counts):
                         layerw, raw_frame = page.draw(1 + j), page.raw(n)
@@ -126,6 +153,7 @@ def measure(cubes_build: Path, out_dir: Path, rounds: int, declarations: bytes, 
                             samples[f"layerw {n}"].append(layerw)
                             samples[f"raw {n}"].append(raw_frame)
                 page.draw(first_cubes)  # cubes declares its resources (a RESET first), then its frame
+                page.warm(first_cubes + 1, frames=WARM_FRAMES // 6)  # its GPU work is far longer; the code is shared
                 for i in range(WARMUP + rounds):
                     frame = page.draw(first_cubes + 1)
                     if i >= WARMUP:

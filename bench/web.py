@@ -95,10 +95,23 @@ def _visit(context: Any, url: str) -> dict[str, Any]:
         page.close()
 
 
-def _stopped_page(browser: Any, url: str) -> Any:
-    """A page of its own context at `url`, once its game stopped; None when the page failed."""
+ISOLATION = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp"}
+
+
+def _isolate(route: Any) -> None:
+    """Serve a request with ISOLATION's headers added."""
+    response = route.fetch()
+    route.fulfill(response=response, headers={**response.headers, **ISOLATION})
+
+
+def _stopped_page(browser: Any, url: str, isolated: bool = False) -> Any:
+    """A page of its own context at `url`, once its game stopped; None when the page failed. An
+    ``isolated`` page is cross-origin isolated (its responses get ISOLATION's headers), so Chromium's
+    performance.now() ticks in 5 us rather than 100 us."""
     ctx = browser.new_context(viewport={"width": 800, "height": 600})
     page = ctx.new_page()
+    if isolated:
+        page.route("**/*", _isolate)
     page.goto(url)
     page.wait_for_function("() => window.layerw && ['stopped', 'failed'].includes(window.layerw.status)")
     if page.evaluate("window.layerw.status") == "failed":

@@ -7,8 +7,9 @@
 // structure (pass commands only inside a pass, every pass ended, pipelines matching the pass's
 // targets, draws inside their bound buffers). A hostile frame is a GpuStreamError naming the
 // command and its byte offset; the table changes only when the whole frame passes. A GpuRun (repeated
-// blocks of pass commands) is checked a column at a time, and one command at a time, with the same
-// verdicts and messages, where a column check does not pass (as layerw/gfx/gpucheck.py does).
+// blocks of pass commands) is checked a column at a time (from the folds its parse made, gpucolumns.js),
+// and one command at a time, with the same verdicts and messages, where a column check does not pass
+// (as layerw/gfx/gpucheck.py does).
 
 import {
   GPU_ADDRESS_MODES, GPU_BINDING_TYPES, GPU_BLENDS, GPU_BUFFER_USAGE, GPU_COMPARE, GPU_CULL_MODES, GPU_FILTERS,
@@ -21,6 +22,7 @@ import {
   BIND_GROUP, BUFFER, BindGroup, Buffer, FRAME_FORMAT, GpuTable, LAYOUT, Layout, PIPELINE, Pipeline, SAMPLER,
   SHADER, Sampler, Shader, TEXTURE, Texture, VertexSlot, key,
 } from "./gpuresources.js";
+import { FIELDS } from "./gpucolumns.js";
 import { CODE, GpuRun } from "./gpustream.js";
 import { pyFloat, pyList } from "./pyformat.js";
 import { endlessLoops } from "./wgslloops.js";
@@ -86,10 +88,6 @@ export class GpuChecker {
     this.width = width;
     this.height = height;
     this.table = new GpuTable();
-    // A run's bind group handles already found fitting, marked with the number of the run's check
-    // (`runs`): a run switching among a few groups looks each up once, not once per block
-    this.groupSeen = new Uint32Array(L.MAX_HANDLE + 1);
-    this.runs = 0;
   }
 
   /** Check one frame's commands (a GpuStream; adopt its table); true when a pass draws into the frame. */
@@ -238,13 +236,14 @@ class FrameCheck {
   }
 
   /** Check repeats `first` .. of `run` (the pass being runReady) a column at a time: what the
-   *  single-command checks accept, on every row at once. False, with nothing changed, where any row
-   *  would need more than the single-command hot path's compares. */
+   *  single-command checks accept, on every row at once, from the folds of repeats 1 .. made while
+   *  the run was parsed (gpucolumns.js) and, when `first` is 0, repeat 0 read in place. False, with
+   *  nothing changed, where any row would need more than the single-command hot path's compares. */
   columns(run, first) {
     const state = /** @type {PassState} */ (this.passState);
     const p = /** @type {Pipeline} */ (state.pipeline);
     const b = this.stream.bits;
-    const stride = run.words;
+    const v = run.columns.values;
     const [vertexEnd, instanceEnd] = drawLimits(state);
     /** @type {Array<[number, BindGroup]>} */
     const groups = [];
@@ -252,37 +251,35 @@ class FrameCheck {
     let vertices = 0;
     for (let slot = 0; slot < run.codes.length; slot++) {
       const code = run.codes[slot];
-      const start = (run.at >> 2) + run.offsets[slot] + 4 + first * stride; // the record of this slot in repeat `first`
-      const end = start + (run.rows - first) * stride;
+      const f = (run.at >> 2) + run.offsets[slot] + 4; // the record of this slot in repeat 0
+      const o = slot * FIELDS;
       if (code === CODE.SET_BIND_GROUP) {
-        const index = b[start];
-        if (index >= L.MAX_BIND_GROUPS) return false;
-        const seen = this.checker.groupSeen;
-        const mark = ++this.checker.runs; // past 2^32 runs no mark matches: every handle is looked up
-        for (let w = start; w < end; w += stride) {
-          const handle = b[w + 1];
-          if (b[w] !== index) return false;
-          if (seen[handle] === mark) continue; // past MAX_HANDLE: undefined, looked up (and not found)
-          const group = this.table.resources.get(key(BIND_GROUP, handle));
-          if (!(group instanceof BindGroup) || !fits(p, state.pipelineHandle, index, group)) return false;
-          seen[handle] = mark;
+        const index = first === 0 ? b[f] : v[o];
+        if (index >= L.MAX_BIND_GROUPS || v[o] !== index || v[o + 1] === 0 || v[o + 2] !== 0) return false;
+        if (first === 0 && !this.groupFits(p, state, index, b[f + 1])) return false;
+        for (const handle of /** @type {number[]} */ (run.columns.handles[slot])) {
+          if (!this.groupFits(p, state, index, handle)) return false;
         }
-        groups.push([index, this.table.resources.get(key(BIND_GROUP, b[end - stride + 1]))]);
+        groups.push([index, this.table.resources.get(key(BIND_GROUP, b[f + (run.rows - 1) * run.words + 1]))]);
         continue;
       }
       // draw: vertex_count instance_count first_vertex first_instance;
       // indexed: index_count instance_count first_index base_vertex first_instance
       const indexed = code === CODE.DRAW_INDEXED;
-      const firstInstanceAt = indexed ? 4 : 3;
-      const [bound, size] = indexed ? /** @type {[number, number]} */ (state.index) : [0, 0];
-      for (let w = start; w < end; w += stride) {
-        const count = b[w];
-        const instances = b[w + 1];
-        if (indexed ? (b[w + 2] + count) * size > bound : b[w + 2] + count > vertexEnd) return false;
-        const each = count * instances; // a double: over the limit stays over it
-        if (b[w + firstInstanceAt] + instances > instanceEnd || each > L.MAX_VERTICES) return false;
-        vertices += each;
+      let [read, instanceRead, most, sum] = [v[o], v[o + 1], v[o + 2], v[o + 3]];
+      if (first === 0) { // fold in repeat 0, as RunScanner folds the others
+        const each = b[f] * b[f + 1];
+        read = Math.max(read, b[f + 2] + b[f]);
+        instanceRead = Math.max(instanceRead, b[f + (indexed ? 4 : 3)] + b[f + 1]);
+        most = Math.max(most, each);
+        sum += each;
       }
+      if (indexed) {
+        const [bound, size] = /** @type {[number, number]} */ (state.index);
+        if (read * size > bound) return false;
+      } else if (read > vertexEnd) return false;
+      if (instanceRead > instanceEnd || most > L.MAX_VERTICES) return false; // a sum with a draw over the limit is not read
+      vertices += sum;
       draws += run.rows - first;
     }
     if (this.draws + draws > L.MAX_DRAWS || this.vertices + vertices > L.MAX_VERTICES) return false;
@@ -291,6 +288,12 @@ class FrameCheck {
     for (const [index, group] of groups) state.groups[index] = group;
     if (draws) state.limits = [vertexEnd, instanceEnd]; // as a draw that passed sets them
     return true;
+  }
+
+  /** Whether bind group `handle` exists and fits the pass's pipeline `p` at `index`. */
+  groupFits(p, state, index, handle) {
+    const group = this.table.resources.get(key(BIND_GROUP, handle));
+    return group instanceof BindGroup && fits(p, state.pipelineHandle, index, group);
   }
 
   drawOne(state, count, instances, first, firstInstance) {

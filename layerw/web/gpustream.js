@@ -7,10 +7,11 @@
 // state per object drawn) is kept as its byte offset alone, a number, and read in place; any other
 // command is decoded into a GpuCommand. A block of such commands drawing one object
 // (SET_BIND_GROUP then DRAW or DRAW_INDEXED) repeated is taken whole as a GpuRun (layerw/gfx/gpurun.py's
-// PassRun), checked column by column and replayed in one loop. What commands refer to is checked by gpucheck.js.
+// PassRun), its columns folded as it is found (gpucolumns.js), checked a column at a time and replayed in one loop. What commands refer to is checked by gpucheck.js.
 
 import { GPU_LIMITS, GPU_OPS, GPU_STRUCTS, STRUCTS } from "./abi.js";
 import { GpuStreamError } from "./errors.js";
+import { MAX_BLOCK, RunColumns, RunScanner } from "./gpucolumns.js";
 import { pyRepr } from "./pyformat.js";
 
 const HEADER = STRUCTS.lw_cmd.size;
@@ -33,7 +34,7 @@ for (const n of PASS_OPS) FAST_SIZE[CODE[n]] = PASS_SIZE[CODE[n]];
 // 1 for the ops a run's block may hold (as layerw/gfx/gpurun.py's RUN_OPS), by op code
 const RUN_OP = new Uint8Array(FAST_SIZE.length);
 for (const n of ["SET_BIND_GROUP", "DRAW", "DRAW_INDEXED"]) RUN_OP[CODE[n]] = 1;
-export const MAX_BLOCK = 4; // commands per block
+export { MAX_BLOCK }; // commands per block
 export const MIN_REPEATS = 8; // fewer repeats are taken one command at a time
 
 /** Round `n` up to a multiple of 4, in exact arithmetic (`n` may be any u32). */
@@ -97,15 +98,18 @@ export class GpuCommand {
 
 /** `rows` repeats of one block of pass commands (each with one record and no tail) from byte `at`
  *  on: the block holds the ops `codes`, the header of op `codes[i]` at word `offsets[i]` of a block
- *  of `words` words. Read in place, like the numbers of single pass commands. */
+ *  of `words` words. Read in place, like the numbers of single pass commands; `columns` holds what
+ *  repeats 1 .. rows - 1 hold, folded column by column while the run was found (gpucolumns.js). */
 export class GpuRun {
-  /** @param {number} at @param {number[]} codes @param {number[]} offsets @param {number} words @param {number} rows */
-  constructor(at, codes, offsets, words, rows) {
+  /** @param {number} at @param {number[]} codes @param {number[]} offsets @param {number} words @param {number} rows
+   *  @param {RunColumns} columns */
+  constructor(at, codes, offsets, words, rows, columns) {
     this.at = at;
     this.codes = codes;
     this.offsets = offsets;
     this.words = words;
     this.rows = rows;
+    this.columns = columns;
   }
 
   /** How many commands the run holds. */
@@ -130,6 +134,7 @@ export class GpuStream {
     this.commands = [];
     this.count = 0; // how many of `commands` are this frame's
     this.scanned = 0; // no run starts before this byte (a look for one stopped here): parsing stays linear
+    this.scanner = new RunScanner(); // counts a run's repeats and folds their columns for the checker
     this.bits = new Uint32Array(0);
     this.ints = new Int32Array(0);
     this.floats = new Float32Array(0);
@@ -222,19 +227,12 @@ export class GpuStream {
       p = at + 4 * words;
     }
     const total = Math.floor((end - at) / (4 * words));
-    const first = at >> 2;
-    let rows = 0;
-    scan: for (let w = first; rows < total; rows++, w += words) {
-      for (let s = 0; s < codes.length; s++) {
-        const h = w + offsets[s];
-        if (b[h] !== codes[s] || b[h + 1] !== 1 || b[h + 2] !== 0) break scan;
-      }
-    }
+    const rows = this.scanner.scan(b, at >> 2, total, codes, offsets, words);
     if (rows < MIN_REPEATS) {
       this.scanned = Math.max(p, at + 4 * rows * words);
       return null;
     }
-    return new GpuRun(at, codes, offsets, words, rows);
+    return new GpuRun(at, codes, offsets, words, rows, this.scanner.columns(codes));
   }
 
   parseCommand(at, op, count, arg) {

@@ -31,10 +31,73 @@ def over_the_draw_limit(w: GpuWriter) -> None:
         blocks(quads, abi.GPU_MAX_DRAWS // 2 + 1)(w)
 
 
+def after_a_draw(block: Callable[[GpuWriter, int], object]) -> Callable[[GpuWriter], None]:
+    """``blocks(block)`` after a single bind group and draw (then SET_VERTEX_BUFFER, which no run holds):
+    the pass is set for column checks at the run's start, so the checker folds in its repeat 0 itself."""
+    def body(w: GpuWriter) -> None:
+        w.begin_pass([(abi.GPU_FRAME, "clear", "store", (0.0, 0.0, 0.0, 1.0))], depth=2)
+        w.set_pipeline(2)
+        w.set_vertex_buffer(0, 4)
+        w.set_bind_group(0, 1)
+        w.draw(4)
+        w.set_vertex_buffer(0, 4)
+        for i in range(20):
+            block(w, i)
+        w.end_pass()
+    return body
+
+
+def quad_at(bad: int, group: int = 1, index: int = 0, draw: tuple[int, ...] = (4, 1, 0, 0)) -> Callable[[GpuWriter, int], object]:
+    """A block of ``quads`` whose repeat ``bad`` binds ``group`` at ``index`` and draws ``draw``."""
+    def block(w: GpuWriter, i: int) -> None:
+        if i != bad:
+            quads(w, i)
+        else:
+            w.set_bind_group(index, group)
+            w.draw(*draw)
+    return block
+
+
+def indexed_at(bad: int) -> Callable[[GpuWriter], None]:
+    """Indexed draws (a block the folds take slot by slot) whose repeat ``bad`` reads past the index buffer."""
+    def block(w: GpuWriter, i: int) -> None:
+        if i == 0:
+            w.set_index_buffer(6)
+        w.set_bind_group(0, 1)
+        w.draw_indexed(7 if i == bad else 4, 1, 0, 0, i % 3)
+
+    def body(w: GpuWriter) -> None:
+        w.buffer(6, 12, abi.GPU_BUFFER_USAGE["INDEX"])
+        blocks(block)(w)
+    return body
+
+
+# Runs whose one odd repeat is at the edges of what RunScanner folds (repeat 0 is left to the checker,
+# repeat 1 starts the index fold) or past the handles it marks, and the fragment of the error each ends
+# in (None: the frame passes, after the column check fell back to single commands); each checks as
+# natively and as its single commands
+FOLDS: dict[str, tuple[Callable[[GpuWriter], object], str | None]] = {
+    "first repeat's group, after a draw": (after_a_draw(quad_at(0, group=9)), "no bind group 9"),
+    "first repeat's index, after a draw": (after_a_draw(quad_at(0, index=5)), "index 5"),
+    "first repeat at another index, after a draw": (after_a_draw(quad_at(0, index=1)), None),
+    "first repeat reads past its instances, after a draw": (after_a_draw(quad_at(0, draw=(4, 1, 0, 3))), "read past"),
+    "first repeat's vertices, after a draw": (after_a_draw(quad_at(0, draw=(2**31, 1, 0, 0))), "vertices"),
+    "a valid run after a draw": (after_a_draw(quads), None),
+    "second repeat's index": (blocks(quad_at(1, index=5)), "index 5"),
+    "second repeat at another index": (blocks(quad_at(1, index=1)), None),
+    "second repeat's group": (blocks(quad_at(1, group=9)), "no bind group 9"),
+    "last repeat's group": (blocks(quad_at(19, group=9)), "no bind group 9"),
+    "a handle past the table's": (blocks(quad_at(7, group=abi.GPU_MAX_HANDLE + 5)), f"no bind group {abi.GPU_MAX_HANDLE + 5}"),
+    "a handle of 2^32 - 1": (after_a_draw(quad_at(3, group=2**32 - 1)), f"no bind group {2**32 - 1}"),
+    "first repeat's indexed draw": (indexed_at(0), "index buffer holds 6"),
+    "second repeat's indexed draw": (indexed_at(1), "index buffer holds 6"),
+    "last repeat's indexed draw": (indexed_at(19), "index buffer holds 6"),
+}
+
 BODIES: dict[str, Callable[[GpuWriter], object]] = {
     **{name: body for name, (body, _) in RUNS.items()}, "valid": blocks(quads),
     "index changes": blocks(lambda w, i: (w.set_bind_group(i % 2, 1), w.draw(4, 1, 0, i % 3))),
-    "over the draw limit": over_the_draw_limit}
+    "over the draw limit": over_the_draw_limit, **{name: body for name, (body, _) in FOLDS.items()}}
 
 
 def in_node(cases: dict[str, tuple[bytes, ...]], tmp_path: Path, split: bool = False) -> dict[str, dict[str, object]]:
@@ -76,5 +139,7 @@ def test_runs_check_as_their_single_commands_and_as_natively(name: str, tmp_path
         assert RUNS[name][1] in str(as_run["message"]) and "GPU command" in str(as_run["message"])
     elif name == "over the draw limit":
         assert "limit of 65536 draws" in str(as_run["message"])
+    elif name in FOLDS and FOLDS[name][1] is not None:
+        assert str(FOLDS[name][1]) in str(as_run["message"]) and "GPU command" in str(as_run["message"])
     else:
         assert as_run["error"] is None and as_run["drew"] is True

@@ -1,0 +1,139 @@
+// RunColumns: what a GpuRun's repeats hold, folded column by column (per command slot) in the same
+// loop that counts the repeats (RunScanner.scan, called by gpustream.js), so that gpucheck.js checks
+// a run's columns in a few compares each instead of a second pass over its rows: a frame's list is
+// read once before it is replayed. The folds leave out the first repeat, which the checker may take
+// as single commands (GpuChecker.run) and otherwise folds in itself (repeat 0 is read in place).
+
+import { GPU_LIMITS, GPU_OPS } from "./abi.js";
+
+const SET_BIND_GROUP = GPU_OPS.SET_BIND_GROUP.code;
+const DRAW = GPU_OPS.DRAW.code;
+const DRAW_INDEXED = GPU_OPS.DRAW_INDEXED.code;
+/** numbers folded per slot, in `values` from slot * FIELDS */
+export const FIELDS = 4;
+export const MAX_BLOCK = 4; // commands per block of a run (as layerw/gfx/gpurun.py's)
+
+/** The folds of one run's repeats 1 .. rows - 1, per slot, at values[slot * FIELDS ..]:
+ *  - SET_BIND_GROUP: [index of repeat 1, 1 when every repeat has that index (else 0), 1 when a handle is
+ *    at or past MAX_HANDLE (no table holds one), 0], and `handles[slot]` its distinct handles below it;
+ *  - DRAW and DRAW_INDEXED: [the furthest vertex (or index) read, first + count, the furthest instance
+ *    read, first_instance + instance_count, the most count x instances of one draw, their sum].
+ *  Each is over u32s in doubles: exact, but for a sum that includes a draw over MAX_VERTICES, which
+ *  the check refuses (on the most) before it reads the sum. */
+export class RunColumns {
+  /** @param {Float64Array} values @param {Array<number[] | null>} handles */
+  constructor(values, handles) {
+    this.values = values;
+    this.handles = handles;
+  }
+}
+
+/** Counts a run's repeats and folds their columns (one per GpuStream, its scratch kept between frames). */
+export class RunScanner {
+  constructor() {
+    // handle -> the mark of the slot scan that listed it (each scan takes a new mark: past 2^32 scans
+    // no stored mark matches, and a handle is listed once per repeat, which only costs time)
+    this.marks = new Uint32Array(GPU_LIMITS.MAX_HANDLE);
+    this.mark = 0;
+    this.values = new Float64Array(MAX_BLOCK * FIELDS);
+    /** @type {number[][]} */ this.lists = Array.from({ length: MAX_BLOCK }, () => []);
+    /** @type {number[]} */ this.slotMarks = [0, 0, 0, 0];
+  }
+
+  /** How many repeats (at most `total`) of the block of ops `codes` (op `codes[s]`'s header at word
+   *  `offsets[s]` of `words`) follow word `first` of `b`, each command with one record and no tail;
+   *  `columns()` then has the folds of repeats 1 .. that count - 1. */
+  scan(b, first, total, codes, offsets, words) {
+    const slots = codes.length;
+    this.values.fill(0);
+    for (let s = 0; s < slots; s++) {
+      if (codes[s] !== SET_BIND_GROUP) continue;
+      this.values[s * FIELDS + 1] = 1;
+      this.lists[s].length = 0;
+      this.slotMarks[s] = ++this.mark;
+    }
+    if (slots === 2 && codes[0] === SET_BIND_GROUP && codes[1] === DRAW) return this.groupDraws(b, first, total, offsets[1], words);
+    return this.any(b, first, total, codes, offsets, words);
+  }
+
+  /** scan() of the commonest block, a bind group and a draw per object drawn (the draw's header at
+   *  word `d`): the same folds in locals, one read of each repeat. */
+  groupDraws(b, first, total, d, words) {
+    const marks = this.marks;
+    const mark = this.slotMarks[0];
+    const list = this.lists[0];
+    let [index, same, far, read, instanceRead, most, sum] = [0, 1, 0, 0, 0, 0, 0];
+    let rows = 0;
+    for (let w = first; rows < total; rows++, w += words) {
+      const h = w + d;
+      if (b[w] !== SET_BIND_GROUP || b[w + 1] !== 1 || b[w + 2] !== 0 || b[h] !== DRAW || b[h + 1] !== 1 || b[h + 2] !== 0) break;
+      if (rows === 0) continue; // repeat 0 is the checker's
+      if (rows === 1) index = b[w + 4];
+      else if (b[w + 4] !== index) same = 0;
+      const handle = b[w + 5];
+      if (handle >= marks.length) far = 1;
+      else if (marks[handle] !== mark) {
+        marks[handle] = mark;
+        list.push(handle);
+      }
+      const count = b[h + 4];
+      const instances = b[h + 5];
+      const each = count * instances;
+      if (b[h + 6] + count > read) read = b[h + 6] + count;
+      if (b[h + 7] + instances > instanceRead) instanceRead = b[h + 7] + instances;
+      if (each > most) most = each;
+      sum += each;
+    }
+    this.values.set([index, same, far, 0, read, instanceRead, most, sum]);
+    return rows;
+  }
+
+  /** scan() of any block, slot by slot. */
+  any(b, first, total, codes, offsets, words) {
+    const slots = codes.length;
+    const v = this.values;
+    const marks = this.marks;
+    let rows = 0;
+    for (let w = first; rows < total; rows++, w += words) {
+      for (let s = 0; s < slots; s++) {
+        const h = w + offsets[s];
+        if (b[h] !== codes[s] || b[h + 1] !== 1 || b[h + 2] !== 0) return rows;
+      }
+      if (rows === 0) continue; // repeat 0 is the checker's
+      for (let s = 0; s < slots; s++) {
+        const f = w + offsets[s] + 4; // the command's record
+        const o = s * FIELDS;
+        const code = codes[s];
+        if (code === SET_BIND_GROUP) {
+          if (rows === 1) v[o] = b[f];
+          else if (b[f] !== v[o]) v[o + 1] = 0;
+          const handle = b[f + 1];
+          if (handle >= marks.length) v[o + 2] = 1;
+          else if (marks[handle] !== this.slotMarks[s]) {
+            marks[handle] = this.slotMarks[s];
+            this.lists[s].push(handle);
+          }
+          continue;
+        }
+        // draw: vertex_count instance_count first_vertex first_instance;
+        // indexed: index_count instance_count first_index base_vertex first_instance
+        const count = b[f];
+        const instances = b[f + 1];
+        const read = b[f + 2] + count;
+        const instanceRead = b[f + (code === DRAW_INDEXED ? 4 : 3)] + instances;
+        const each = count * instances;
+        if (read > v[o]) v[o] = read;
+        if (instanceRead > v[o + 1]) v[o + 1] = instanceRead;
+        if (each > v[o + 2]) v[o + 2] = each;
+        v[o + 3] += each;
+      }
+    }
+    return rows;
+  }
+
+  /** The folds of the last scan, for a run of `slots` slots (copied: the scratch is reused). */
+  columns(codes) {
+    const handles = codes.map((code, s) => (code === SET_BIND_GROUP ? this.lists[s].slice() : null));
+    return new RunColumns(this.values.slice(0, codes.length * FIELDS), handles);
+  }
+}
