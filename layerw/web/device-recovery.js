@@ -120,11 +120,29 @@ export class DeviceRecovery {
     this.drawPending((commands) => gl.draw(commands));
   }
 
-  /** @param {(commands: Uint8Array) => void} draw */
+  /**
+   * Draw the frame skipped while the device was gone, else a fresh frame of the game as it is now
+   * (renderer.onGpuLost renders one): a new device's or a fresh canvas's first picture must not wait
+   * for a next frame that a stopped game never draws.
+   * @param {(commands: Uint8Array) => void} draw
+   */
   drawPending(draw) {
     const pending = this.pending;
     this.pending = null;
-    if (pending) draw(pending);
+    if (pending) {
+      draw(pending);
+      return;
+    }
+    const onGpuLost = this.renderer.onGpuLost;
+    if (!onGpuLost) return;
+    let fresh;
+    try {
+      fresh = onGpuLost();
+    } catch (e) { // a game that failed renders no more: its page already says why, and the canvas stays as it is
+      console.warn(`[webgpu] no frame to draw after the device changed: ${/** @type {Error} */ (e).message || e}`);
+      return;
+    }
+    draw(fresh);
   }
 
   /** What the page shows of it (window.layerw.renderer.recovery). */

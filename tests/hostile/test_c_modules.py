@@ -28,6 +28,7 @@ from layerw.runtime.game import Game
 from layerw.runtime.inputs import InputState
 from layerw.toolchain.build import build
 from tests.hostile.harness import Pacer, exercise
+from tests.roomy import with_roomy_deadline
 
 C = Path(__file__).parent / "c"
 TOML = """[game]
@@ -80,16 +81,28 @@ def game_dir(tmp: Path, source: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def hostile(tmp_path_factory: pytest.TempPathFactory) -> Bundle:
+def hostile_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("c")
-    return Bundle.open(build(game_dir(tmp, "hostile.c"), tmp / "build").out)
+    return build(game_dir(tmp, "hostile.c"), tmp / "build").out
+
+
+@pytest.fixture(scope="module")
+def hostile(hostile_build: Path) -> Bundle:
+    return Bundle.open(hostile_build)
+
+
+@pytest.fixture(scope="module")
+def roomy_hostile(hostile_build: Path) -> Bundle:
+    """The same build with a deadline no healthy call nears on a loaded machine (tick_ms is wall time
+    on wasmtime's epoch tier): for the modes that must end in something else than a timeout."""
+    return Bundle.open(with_roomy_deadline(hostile_build, hostile_build.parent / "roomy"))
 
 
 @pytest.mark.parametrize("mode", list(MODES))
-def test_mode(mode: str, hostile: Bundle, engine: Engine, pacer: Pacer) -> None:
+def test_mode(mode: str, hostile: Bundle, roomy_hostile: Bundle, engine: Engine, pacer: Pacer) -> None:
     seed, expect, fragment = MODES[mode]
     with pacer.watch():
-        err = exercise(hostile, engine, seed=seed)
+        err = exercise(hostile if expect is GameTimedOut else roomy_hostile, engine, seed=seed)
     if expect is None:
         assert err is None, f"{mode}: {err!r}"
     else:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -141,6 +141,14 @@ class Wire:
         self.closed = (code, reason)
 
 
+async def _until(condition: Callable[[], bool], what: str, limit_s: float = 10.0) -> None:
+    """Wait (on the event loop, bounded) until ``condition`` holds."""
+    deadline = asyncio.get_running_loop().time() + limit_s
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, f"{what}: not within {limit_s} s"
+        await asyncio.sleep(0.01)
+
+
 @fuzz(25)
 @given(st.lists(client_messages, min_size=1, max_size=8), st.booleans())
 def test_server_connection_closes_with_a_code(game: Bundle, engine: Engine, script: list[bytes], greet: bool) -> None:
@@ -149,12 +157,11 @@ def test_server_connection_closes_with_a_code(game: Bundle, engine: Engine, scri
         try:
             anchor = Wire([p.hello(p.SPECTATOR)], stay=True)  # keeps the room open
             anchor_task = asyncio.create_task(host.serve("wat", "r", anchor.receive, anchor.send, anchor.close))
-            await asyncio.sleep(0.05)
+            await _until(lambda: ("wat", "r") in host.runners, "the anchor's room is open")  # a loaded machine may take a while
             wire = Wire(([p.hello(p.PLAYER)] if greet else []) + script)
             await asyncio.wait_for(host.serve("wat", "r", wire.receive, wire.send, wire.close), 10)
             tick = host.runners[("wat", "r")].room.tick
-            await asyncio.sleep(0.1)
-            assert host.runners[("wat", "r")].room.tick > tick  # the room went on ticking
+            await _until(lambda: host.runners[("wat", "r")].room.tick > tick, "the room went on ticking")
             anchor_task.cancel()
             return wire, tick
         finally:

@@ -63,6 +63,24 @@ def test_a_device_lost_again_and_again_falls_back_to_webgl2(published: Callable[
     assert apart <= MAX_DIFFERING
 
 
+def test_a_stopped_game_falls_back_to_webgl2_with_its_last_frame(published: Callable[[str], str], server: StaticServer,
+                                                                 play_page: Callable[..., PlayPage],
+                                                                 webgpu_browser: Any) -> None:
+    """Devices lost after the game's last tick: no frame is pending and none will come, so the
+    fresh WebGL2 canvas draws the game as it is (a loaded machine let a game stop mid-recovery and
+    left the fallback's canvas blank)."""
+    src = published("sprites")
+    page = webgpu_page(play_page, webgpu_browser, server).open(src, ticks=TICKS, renderer="webgpu", worker=0)
+    page.wait_stopped()
+    for n in range(1, 5):
+        page.page.evaluate(DESTROY)
+        page.wait(f"window.layerw.renderer.recovery.losses >= {n} && (window.layerw.renderer.recovery.recoveries >= {n} "
+                  "|| window.layerw.renderer.recovery.fellBack)")
+    assert page.renderer()["name"] == "webgl2"
+    apart = differing(page.pixels(*size(page)), reference(play_page, webgpu_browser, src, "webgl2"))
+    assert apart <= MAX_DIFFERING
+
+
 @pytest.fixture(scope="module")
 def plain_webgpu_browser(playwright: Any) -> Iterator[Any]:
     """Chromium with --enable-unsafe-webgpu alone: no SwiftShader Vulkan, so presenting loses the device."""
