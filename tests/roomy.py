@@ -1,7 +1,7 @@
 """A roomy per-call deadline for tests about something else than the deadline: ``[limits] tick_ms`` is
-wall-clock time on most hosts (the watchdog's parent, the epoch ticker, the page's Watchdog; the AOT
-tier's alone is the thread's CPU time), so a loaded machine that starves a healthy game for longer
-than its 100 ms stops it with GameTimedOut."""
+wall-clock time on wasmtime's epoch tier (its ticker) and in a browser (the page's Watchdog); only the
+AOT tier and the watchdog worker (on Linux) count CPU time. So a loaded machine that starves a healthy
+game for longer than its 100 ms may stop it with GameTimedOut."""
 
 from __future__ import annotations
 

@@ -1,8 +1,11 @@
 """WorkerGame: a game in a child process, bounded by a watchdog instead of in-guest checks.
 
 Epoch and fuel checks tax every loop back-edge of the guest. Here the guest runs with no checks
-at all (``CpuLimit.OFF``) in a worker process; the parent waits for each call's answer at most the
-game's CPU deadline and, past it, kills the worker and raises ``GameTimedOut``. The game then
+at all (``CpuLimit.OFF``) in a worker process; the parent waits for each call's answer until the
+worker has used the game's CPU deadline in CPU time since its previous answer (``ThreadCpu``, so a
+worker that a loaded machine keeps waiting is not stopped for the wait; wall time where the system
+keeps no such clock, and at most WAIT_CAP_S of wall time in any case) and, past it, kills the worker
+and raises ``GameTimedOut``. The game then
 continues from a snapshot in a fresh worker (``restore``), exactly as an in-process Game does.
 A ``GameHost`` backend (``open_game(bundle, cpu_limit=CpuLimit.WATCHDOG)``); the worker runs the
 build's in-process host (``start_game``: a core module or a component).
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import multiprocessing as mp
 import multiprocessing.connection
 import pickle
@@ -40,6 +44,7 @@ from layerw.bundle import Bundle
 from layerw.errors import GameError, GameTimedOut, LayerWError, SnapshotError
 from layerw.runtime.assets import Event, decode_image
 from layerw.runtime.basehost import BaseHost
+from layerw.runtime.cpuclock import ThreadCpu
 from layerw.runtime.engine import CpuLimit, Engine
 from layerw.runtime.inputs import InputState, check_event_count
 from layerw.runtime.memoryhost import MemoryHost
@@ -47,7 +52,9 @@ from layerw.runtime.snapshot import Snapshot
 from layerw.runtime.start import start_game
 from layerw.saves import Saves
 
-START_TIMEOUT_S = 60.0  # spawning + compiling (or loading the cached module)
+START_TIMEOUT_S = 60.0  # spawning + compiling (or loading the cached module): wall time
+WAIT_CAP_S = 10.0  # a call that answers nothing for this long (or 10 deadlines) of wall time is stopped, CPU used or not
+log = logging.getLogger("layerw.worker")
 MAX_IN_FLIGHT = 8  # ticks sent ahead of their answers
 TICK, RENDER, HASH, SNAPSHOT = b"t", b"r", b"h", b"s"
 OK, ERROR = b"k", b"e"
@@ -146,6 +153,8 @@ class WorkerGame(BaseHost):
         self._new_textures: list[tuple[int, str]] = []
         self._in_flight: deque[tuple[bytes, int, float]] = deque()  # (op, tick, sent at)
         self._last_answer = 0.0  # when the previous answer arrived: the next call's clock starts then
+        self._cpu: ThreadCpu | None = None  # the worker's CPU clock (None: wall time only)
+        self._cpu_at_answer = 0.0  # its CPU time when the previous answer arrived
         self._start(lambda: self._spawn(snapshot))
 
     def _spawn(self, snapshot: Snapshot | None) -> None:
@@ -157,6 +166,10 @@ class WorkerGame(BaseHost):
                   self._shm.name, snapshot.to_bytes() if snapshot else None, self.saves))
         self._proc.start()
         child.close()
+        assert self._proc.pid is not None
+        self._cpu = ThreadCpu.open(self._proc.pid)
+        if self._cpu is None:
+            log.info("%s: no per-thread CPU clock on this system: the watchdog's deadline is wall time", self.name)
         self._in_flight.clear()
         self._in_flight.append((b"start", self.tick_count, time.monotonic()))
         tick, textures = json.loads(self._collect(START_TIMEOUT_S))
@@ -166,9 +179,7 @@ class WorkerGame(BaseHost):
     def _collect(self, timeout: float | None = None) -> bytes:
         """The answer to the oldest request in flight, waiting at most its deadline."""
         op, tick, sent = self._in_flight[0]
-        limit = self.deadline_s if timeout is None else timeout
-        started = max(sent, self._last_answer)
-        if not self._conn.poll(max(0.0, started + limit - time.monotonic())):
+        if not self._answered(max(sent, self._last_answer), timeout):
             self._kill()
             self.tick_count = tick
             raise self._fail(GameTimedOut(
@@ -183,6 +194,8 @@ class WorkerGame(BaseHost):
                                        game=self.name, tick=tick)) from None
         self._in_flight.popleft()
         self._last_answer = time.monotonic()
+        if self._cpu is not None:
+            self._cpu_at_answer = self._cpu.seconds() or 0.0
         if msg[:1] == ERROR:
             err = pickle.loads(msg[1:])
             if op == TICK and not isinstance(err, GameError):  # the worker did not count that tick
@@ -194,6 +207,26 @@ class WorkerGame(BaseHost):
                 self._in_flight.clear()
             raise err
         return msg[1:]
+
+    def _answered(self, started: float, timeout: float | None) -> bool:
+        """Whether the oldest call's answer came before its deadline: ``timeout`` seconds of wall time
+        from ``started`` (start-up), else the game's deadline in the worker's CPU time since its
+        previous answer, bounded by WAIT_CAP_S (or ten deadlines) of wall time."""
+        if timeout is not None or self._cpu is None:
+            limit = self.deadline_s if timeout is None else timeout
+            return self._conn.poll(max(0.0, started + limit - time.monotonic()))
+        cap = started + max(WAIT_CAP_S, 10 * self.deadline_s)
+        wait = started + self.deadline_s - time.monotonic()  # no sooner than the deadline in wall time either
+        while True:
+            if self._conn.poll(max(0.0, min(wait, cap - time.monotonic()))):
+                return True
+            used = self._cpu.seconds()
+            if used is None:  # the worker is gone: recv_bytes says so
+                return True
+            left = self.deadline_s - (used - self._cpu_at_answer)
+            if left <= 0 or time.monotonic() >= cap:
+                return False
+            wait = left  # using the rest of its CPU takes the worker at least this long
 
     def _send(self, op: bytes, payload: bytes = b"") -> None:
         self._refuse_if_failed()
@@ -268,6 +301,9 @@ class WorkerGame(BaseHost):
         return out
 
     def _kill(self) -> None:
+        if self._cpu is not None:
+            self._cpu.close()
+            self._cpu = None
         if self._proc is None:
             return
         if self._proc.is_alive():

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,6 +12,7 @@ import pytest
 
 from layerw.bundle import Bundle
 from layerw.errors import GameCrashed, GameError, GameTimedOut
+from layerw.runtime.cpuclock import ThreadCpu
 from layerw.runtime.engine import Engine
 from layerw.runtime.game import Game
 from layerw.runtime.inputs import InputState
@@ -55,6 +59,30 @@ def test_infinite_loop_is_killed_and_the_game_restores(tmp_path: Path) -> None:
         assert game.tick_count == 3
         game.tick(state)
         assert game.tick_count == 4
+
+
+@pytest.mark.skipif(ThreadCpu.open(os.getpid()) is None, reason="no per-thread CPU clock on this system")
+def test_a_worker_the_machine_keeps_waiting_is_not_timed_out(tmp_path: Path, engine: Engine) -> None:
+    """The deadline is the worker's CPU time: a worker stopped (SIGSTOP, as a starved process on a
+    loaded machine) for six times its 50 ms deadline mid-tick still answers, while a runaway one is
+    stopped (test_infinite_loop_is_killed_and_the_game_restores)."""
+    counting = bundle(tmp_path / "count", contract_wat(tick=COUNT), tick_ms=50)
+    with WorkerGame(counting, cache=tmp_path / "cache") as game, Game(counting, engine) as local:
+        game.tick(InputState())
+        game.wait()
+        pid = game._proc.pid if game._proc is not None else None
+        assert pid is not None
+        os.kill(pid, signal.SIGSTOP)
+        resume = threading.Timer(0.3, os.kill, (pid, signal.SIGCONT))
+        resume.start()
+        try:
+            game.tick(InputState())
+            game.wait()  # waits through the stop: the worker used no CPU during it
+        finally:
+            resume.join()
+        local.tick(InputState())
+        local.tick(InputState())
+        assert game.tick_count == 2 and game.state_hash() == local.state_hash()
 
 
 def test_trap_in_the_worker_is_game_crashed(tmp_path: Path) -> None:
