@@ -100,6 +100,7 @@ class Outcome:
     rollbacks: int = 0  # mispredictions repaired
     resimulated: int = 0  # ticks simulated again by those repairs
     rtt_s: float = 0.0  # the largest recent round trip to the server
+    joined: int = 0  # the room's tick at this client's first WELCOME
 
 
 FrameHook = Callable[[Replica, InputState], "bool | None"]  # after each frame; False stops playing
@@ -178,6 +179,7 @@ class OnlineClient:
         self.retry_delays_s = tuple(d / 1e3 for d in RETRY_DELAYS_MS) if retry_delays_s is None else tuple(retry_delays_s)
         self.rejoins = 0  # rejoins after a lost connection, in all
         self.welcomed = False  # a room has welcomed this client (only then is a lost connection rejoined)
+        self.joined: int | None = None  # the room's tick at the first WELCOME
         self.local = InputState()
         self.received = 0
         self.heals = 0
@@ -271,7 +273,7 @@ class OnlineClient:
                 rollback = replica.rollback
                 rtt = self._lead.rtt if self._lead is not None else 0.0
                 return Outcome(replica.seat, replica.tick, replica.game.state_hash(), self.received, self.heals,
-                               rollback.predicted, rollback.rollbacks, rollback.resimulated, rtt)
+                               rollback.predicted, rollback.rollbacks, rollback.resimulated, rtt, self.joined or 0)
         except websockets.ConnectionClosed as e:
             if e.rcvd is not None and e.rcvd.code == CLOSE_ELSEWHERE:
                 raise _Elsewhere(e.rcvd.reason) from None
@@ -320,6 +322,8 @@ class OnlineClient:
             if isinstance(msg, p.Welcome):
                 replica.welcome(msg)
                 welcomed = self.welcomed = True
+                if self.joined is None:
+                    self.joined = replica.tick
                 if replica.seat != p.NO_SEAT:  # the input the room holds for us (a resumed room: maybe an older one)
                     held = replica.inputs.record["players"][replica.seat].copy()
                     held["connected"] = self.local.record["players"][0]["connected"]
