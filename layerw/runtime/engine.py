@@ -10,8 +10,9 @@ With ``debug_info`` the engine compiles unoptimised and gives gdb or lldb native
 guest's code (``layerw run --debug``, README "Debugging and profiling"); it skips the cache.
 
 CPU limits (``CpuLimit``):
-- ``epoch``: wasmtime epoch interruption; a daemon thread advances the epoch every
-  ``EPOCH_MS`` and each call gets a deadline in epochs. Costs a check at each loop back-edge.
+- ``epoch``: wasmtime epoch interruption; the epoch advances once per ``EPOCH_MS`` of the calling
+  threads' CPU time (``EpochClock``: a loaded machine's waiting is not counted) and each call gets
+  a deadline in epochs. Costs a check at each loop back-edge.
 - ``fuel``: wasmtime fuel metering; each call gets ``FUEL_PER_MS`` units per millisecond of its
   deadline. Deterministic, but costs a counter update per basic block.
 - ``off``: no checks; the call runs to completion (for trusted code and benchmarks).
@@ -25,7 +26,6 @@ from __future__ import annotations
 import enum
 import hashlib
 import logging
-import threading
 from importlib.metadata import version
 from pathlib import Path
 from typing import TypeVar
@@ -38,6 +38,7 @@ from layerw.diskbudget import DiskBudget, cache_root, max_bytes_from_env
 from layerw.errors import InvalidModule, UnsupportedCpuLimit
 from layerw.observability import tracing
 from layerw.runtime.ctypes_types import HELD as _HELD  # noqa: F401  (see that module)
+from layerw.runtime.epochclock import EpochClock
 
 log = logging.getLogger("layerw.engine")
 _Compiled = TypeVar("_Compiled", wasmtime.Module, wasmtime.component.Component)
@@ -88,16 +89,8 @@ class Engine:
         self.cache = cache if cache is not None else cache_dir()
         self.budget = DiskBudget([self.cache], cache_max_bytes if cache_max_bytes is not None else max_bytes_from_env())
         self._fingerprint = f"wasmtime-{version('wasmtime')}-{cpu_limit.value}-simd-exceptions-speed"
-        self._ticker: threading.Thread | None = None
-        self._stop = threading.Event()
         self._cache_warned = False
-        if cpu_limit is CpuLimit.EPOCH:
-            self._ticker = threading.Thread(target=self._tick_epochs, name="layerw-epoch", daemon=True)
-            self._ticker.start()
-
-    def _tick_epochs(self) -> None:
-        while not self._stop.wait(EPOCH_MS / 1000):
-            self.wasmtime.increment_epoch()
+        self._epochs = EpochClock(self.wasmtime.increment_epoch, EPOCH_MS / 1000) if cpu_limit is CpuLimit.EPOCH else None
 
     def compile(self, wasm: bytes) -> wasmtime.Module:
         """Compile (or load from the cache) a module; malformed bytes raise InvalidModule."""
@@ -152,16 +145,16 @@ class Engine:
         return self._key(b"", wasm).is_file()
 
     def arm(self, store: wasmtime.Store, deadline_ms: int) -> None:
-        """Give the next call into ``store`` its CPU budget."""
-        if self.cpu_limit is CpuLimit.EPOCH:
+        """Give the next call into ``store``, made by this thread, its CPU budget."""
+        if self._epochs is not None:
+            self._epochs.watch()
             store.set_epoch_deadline(max(1, -(-deadline_ms // EPOCH_MS)) + 1)
         elif self.cpu_limit is CpuLimit.FUEL:
             store.set_fuel(deadline_ms * FUEL_PER_MS)
 
     def close(self) -> None:
-        self._stop.set()
-        if self._ticker is not None:
-            self._ticker.join()
+        if self._epochs is not None:
+            self._epochs.close()
 
     def __enter__(self) -> Engine:
         return self
