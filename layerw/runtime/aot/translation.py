@@ -129,7 +129,7 @@ class _Sums:
         terms, k = self.values.get(name, ((), 0))
         if not terms or (len(terms) == 1 and k == 0):
             return None
-        return " + ".join([*(f"(u64)({t})" for t in terms), f"{k}ull"])
+        return " + ".join([*(f"(u64)({t})" for t in terms), *([f"{k}ull"] if k else [])])
 
     def assign(self, line: str, target: str) -> None:
         const, copy, add = _CONST.fullmatch(line), _COPY.fullmatch(line), _ADD.fullmatch(line)
@@ -152,7 +152,7 @@ class _Sums:
 def fold(source: str) -> str:
     """``source`` with each access at ``(u64)(var_X)``, no static offset, made an access to the
     folded view at the 64-bit sum its 32-bit adds computed (``(u64)(local) + Kull`` where
-    ``var_iA = local; var_iB = Ku; var_iA += var_iB;`` computed it, ``(u64)(x) + (u64)(y) + 0ull``
+    ``var_iA = local; var_iB = Ku; var_iA += var_iB;`` computed it, ``(u64)(x) + (u64)(y)``
     for two locals, up to three terms), through the copies of that sum, within a run of plain or
     compound assignments and stores (a label, a branch, a call statement end it), while none of its
     terms is assigned. A module without one default 32-bit memory is returned as it is."""
