@@ -15,7 +15,7 @@ from layerw.runtime.aot.compiler import AotCompiler, folds_under
 from layerw.runtime.engine import Engine
 from layerw.runtime.game import Game
 from tests.hostile.test_aot_differential import outcome
-from tests.runtime.test_aot_aligned import PAGE, ending
+from tests.runtime.test_aot_aligned import PAGE, ends_alike
 from tests.runtime.test_aot_translation import wasm2c
 from tests.wat import bundle, contract_wat
 
@@ -69,9 +69,11 @@ CASES = {
     "two locals, store that wraps": f"{Y}{two(-8, 8 + OUT, op='i32.store')} (i32.const 0x55667788)) "
                                     f"(i32.store (i32.const {OUT + 4}) (i32.load (i32.const {OUT})))",
     "three terms, load that wraps twice": f"{Y}{MARK} (i32.store (i32.const {OUT}) {two(-0x100, -0x100, 0x200 + OUT + 0x100)}))",
-    "three terms, v128 store that wraps twice": f"{Y}{two(-0x100, -0x100, 0x200 + OUT, op='v128.store')} (v128.const i32x4 1 2 3 4)) "
+    "three terms, v128 store that wraps twice": f"{Y}{two(-0x100, -0x100, 0x200 + OUT, op='v128.store')} "
+                                                "(v128.const i32x4 1 2 3 4)) "
                                                 f"(i32.store (i32.const {OUT + 0x20}) (i32.load (i32.const {OUT + 12})))",
-    "two locals, a term changes": f"{Y}(local.set $x (i32.const 0x100)) (local.set $y (i32.add (local.get $x) (i32.const {OUT}))) "
+    "two locals, a term changes": f"{Y}(local.set $x (i32.const 0x100)) "
+                                  f"(local.set $y (i32.add (local.get $x) (i32.const {OUT}))) "
                                   f"(local.set $x (i32.const 0x200)) (i32.store (local.get $y) (i32.const 3)) "
                                   f"(i32.store (i32.const {OUT + 0x300}) (i32.load (i32.add (local.get $y) (local.get $x))))",
     "past the memory, two locals": f"{Y}(drop {two(0xFFF0, 0x20)}))",
@@ -151,6 +153,4 @@ def test_folds_the_walk(tmp_path: Path) -> None:
 def test_folded_walk_ends_as_on_wasmtime(name: str, tmp_path: Path, engine: Engine, aot_compiler: AotCompiler) -> None:
     """Which access traps and the whole memory then: the same on both tiers."""
     wat, runs = RMWS[name]
-    expected = ending(Game, tmp_path / "wasmtime", wat, engine)
-    assert ending(aot_compiler, tmp_path / "aot", wat, engine) == expected
-    assert (expected[0] == "ran") == runs, expected
+    ends_alike(wat, runs, tmp_path, engine, aot_compiler)

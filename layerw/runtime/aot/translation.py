@@ -27,9 +27,11 @@ zero-extension that native code never pays (an ``lea`` per field: the sprites ti
 native with them, 0.87x folded). An access right after such an add (or through a copy of its sum in
 another local, ``local.set $y``, until the local it came from changes), with no static offset of its
 own, takes ``local + k`` as a 64-bit address in the folded view instead, where the memory is mapped
-again 4 GiB up so that a sum past 2^32 reaches the byte wasm's wrapped sum reaches, and every
+again at 4 and 8 GiB so that a sum past 2^32 reaches the byte wasm's wrapped sum reaches, and every
 address wasm finds out of bounds still faults (one at or past 2^32 that did not wrap needs a static
-offset, which folded accesses do not have).
+offset, which folded accesses do not have). The same holds for a sum of two names, or of two names
+and a constant (three terms below 2^32 each: under 12 GiB): matmul's accumulators on wasm's stack
+(``sp + i``, ``sp + i + 16``) ran at 0.90x native with a 32-bit add and index per access, 0.98x folded.
 """
 
 from __future__ import annotations
