@@ -360,20 +360,29 @@ uint64_t lw_host_call(lw_namespace* ns, int32_t index, const uint64_t* args) {
 }
 
 /* A default 32-bit memory (the only kind whose accesses the translation folds, see lwaot.h): one
- * memfd mapped three times in a LW_RESERVE reservation. View A at data: the memory, then guard pages
+ * memfd mapped four times in a LW_RESERVE reservation. View A at data: the memory, then guard pages
  * to 8 GiB (wasm2c's layout; every unfolded access). View B at data + LW_FOLDED_VIEW: the memory at
- * 0 and again at 4 GiB, guard pages elsewhere, so a folded access x + k (both below 2^32) reaches the
- * byte (x + k) mod 2^32 reaches, or faults where that access is out of bounds. The whole maximum is
- * mapped at once and only [0, size) of each copy is accessible (grow is an mprotect of all three);
- * pages never touched cost nothing. The descriptor is closed once mapped. */
+ * 0, 4 GiB and 8 GiB, guard pages elsewhere, so a folded access s (a sum of at most three terms below
+ * 2^32, so s < 12 GiB) reaches the byte s mod 2^32 reaches, or faults where that access is out of
+ * bounds (the memory is capped below 4 GiB: a guard page at least follows each copy). The whole
+ * maximum is mapped at once and only [0, size) of each copy is accessible (grow is an mprotect of
+ * all four); pages never touched cost nothing. The descriptor is closed once mapped. */
+#define LW_COPIES (1 + LW_MIRRORS)
+
+static void copies(uint8_t* data, uint8_t* at[LW_COPIES]) {
+  at[0] = data;
+  for (int i = 0; i < LW_MIRRORS; i++) at[1 + i] = data + LW_FOLDED_VIEW + i * LW_MIRROR_AT;
+}
+
 static int is_folded_layout(const wasm_rt_memory_t* mem) {
   return mem->page_size == WASM_DEFAULT_PAGE_SIZE && !mem->is64;
 }
 
 static int protect_copies(uint8_t* data, uint64_t from, uint64_t length, int prot) {
   if (length == 0) return 0;
-  uint8_t* at[3] = {data, data + LW_FOLDED_VIEW, data + LW_FOLDED_VIEW + LW_MIRROR_AT};
-  for (int i = 0; i < 3; i++)
+  uint8_t* at[LW_COPIES];
+  copies(data, at);
+  for (int i = 0; i < LW_COPIES; i++)
     if (mprotect(at[i] + from, length, prot) != 0) return -1;
   return 0;
 }
@@ -385,8 +394,9 @@ static int map_folded(wasm_rt_memory_t* mem, uint64_t initial_pages, uint64_t ma
   if (data == MAP_FAILED) return -1;
   int fd = max == 0 ? -1 : memfd_create("layerw-aot-memory", MFD_CLOEXEC);
   int ok = max == 0 || (fd >= 0 && ftruncate(fd, (off_t)max) == 0);
-  uint8_t* at[3] = {data, data + LW_FOLDED_VIEW, data + LW_FOLDED_VIEW + LW_MIRROR_AT};
-  for (int i = 0; ok && max != 0 && i < 3; i++)
+  uint8_t* at[LW_COPIES];
+  copies(data, at);
+  for (int i = 0; ok && max != 0 && i < LW_COPIES; i++)
     ok = mmap(at[i], max, PROT_NONE, MAP_SHARED | MAP_FIXED, fd, 0) != MAP_FAILED;
   if (fd >= 0) close(fd);
   if (!ok || protect_copies(data, 0, size, PROT_READ | PROT_WRITE) != 0) {

@@ -9,11 +9,13 @@
 #define LW_EXPORT __attribute__((visibility("default")))
 
 /* The folded view of a default 32-bit memory (lwaot.c, map_folded): an access the translation
- * folds, x + k with x and k below 2^32, uses data + LW_FOLDED_VIEW, where the memory appears again
- * at LW_MIRROR_AT so that x + k past 2^32 reaches what wasm's wrapping add does. */
+ * folds, a sum of at most three terms below 2^32 each (x + k, x + y, x + y + k), uses
+ * data + LW_FOLDED_VIEW, where the memory appears again every LW_MIRROR_AT (LW_MIRRORS copies) so
+ * that a sum past 2^32 or 2^33 reaches what wasm's wrapping adds do. */
 #define LW_FOLDED_VIEW 0x200000000ull /* 8 GiB: view A, the memory and its guard pages, ends here */
 #define LW_MIRROR_AT 0x100000000ull
-#define LW_RESERVE (2 * LW_FOLDED_VIEW + 0x10000ull) /* both views, and 64 KiB past the last access */
+#define LW_MIRRORS 3
+#define LW_RESERVE (LW_FOLDED_VIEW + LW_MIRRORS * LW_MIRROR_AT + 0x10000ull) /* both views, 64 KiB past the last access */
 
 /* Trap codes beyond wasm2c's wasm_rt_trap_t (returned by lw_call). */
 enum {
