@@ -107,6 +107,10 @@ class Replay:
     def full(self) -> bool:
         return len(self.calls) >= MAX_CALLS
 
+    def base_tick(self) -> int:
+        """The tick the replay starts from: its base snapshot's (0: the seed's)."""
+        return Snapshot.from_bytes(self.base).tick if self.base is not None else 0
+
     def deadline_ms(self) -> int:
         return max(REPLAY_MIN_MS, REPLAY_FACTOR * self.bundle.config.tick_ms)
 

@@ -217,14 +217,15 @@ class WorkerGame(BaseHost):
         text = (f"{self.name} at tick {tick} in {_NAMES.get(op, op.decode())}: ran past its CPU deadline of "
                 f"{self.config.tick_ms} ms ([limits] tick_ms); the worker was stopped")
         outcome: Outcome | None = self._replay.run(index) if index != -1 else None
+        since = f"from tick {self._replay.base_tick()}" if index is not None else "from its start"
         frames: list[dict[str, object]] = []
         if isinstance(outcome, Stopped):
             frames = outcome.frames
             source = [SourceFrame(int(str(f["offset"])), str(f["function"]), str(f["file"]), int(str(f["line"])))
                       for f in frames]
-            text += f"; replayed in this process, it ran past {outcome.deadline_ms} ms too{describe(source)}"
+            text += f"; replayed in this process {since}, it ran past {outcome.deadline_ms} ms too{describe(source)}"
         elif isinstance(outcome, Finished):
-            text += (f"; the call finished in {outcome.ms:.0f} ms when replayed in this process: "
+            text += (f"; the call finished in {outcome.ms:.0f} ms when replayed in this process {since}: "
                      "the timeout came from the machine, not the game")
         elif outcome is not None:
             text += f"; it could not be replayed: {outcome.why}"

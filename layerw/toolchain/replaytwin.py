@@ -35,7 +35,7 @@ _FUNC = re.compile(r"^[0-9a-f]+ func\[(\d+)\]")
 _INSTR = re.compile(r"^ ([0-9a-f]+):[^|]*\|\s*(\S.*)$")
 
 
-def _instructions(listing: str) -> list[list[tuple[int, str]]]:
+def instructions(listing: str) -> list[list[tuple[int, str]]]:
     """wasm-objdump -d's instructions by function (defined functions in order): (offset, mnemonic)."""
     bodies: list[list[tuple[int, str]]] = []
     for line in listing.splitlines():
@@ -93,8 +93,8 @@ def make_twin(module: Path, twin: Path, offsets: Path) -> None:
         text = Path(tmp) / "twin.wat"
         text.write_text(_twin_text(wabt("wasm2wat", "--enable-all", "--generate-names", str(module))))
         wabt("wat2wasm", "--enable-all", str(text), "-o", str(twin))
-    runs = offset_runs(_instructions(wabt("wasm-objdump", "-d", str(module))),
-                       _instructions(wabt("wasm-objdump", "-d", str(twin))))
+    runs = offset_runs(instructions(wabt("wasm-objdump", "-d", str(module))),
+                       instructions(wabt("wasm-objdump", "-d", str(twin))))
     offsets.write_text(json.dumps({
         "format": FORMAT, "version": VERSION, "module_sha256": hashlib.sha256(module.read_bytes()).hexdigest(),
         "twin_sha256": hashlib.sha256(twin.read_bytes()).hexdigest(), "runs": runs}, separators=(",", ":")))

@@ -11,7 +11,8 @@
 //
 //   loadReplayTwin(wasmUrl, mapUrl) -> Promise<{twin: Uint8Array, map: ReplayMap} | null>
 //   new ReplayLog().entered(tick, input) / .rebase(snapshot) / .upTo(tick)
-//   replayCall({source, twin, map, log, call, tick, seed}) -> Promise<{stopped: frames} | {finishedMs} | {why}>
+//   replayCall({source, twin, map, log, call, tick, seed}) -> Promise<{stopped: frames, deadlineMs, fromTick} |
+//     {finishedMs, fromTick} | {why}>
 //     frames as symbols.js wasmFrames gives them ({index, offset}, innermost first), in the module's offsets
 
 import { errorRecord } from "./error-record.js";
@@ -128,7 +129,8 @@ export class ReplayLog {
 /**
  * Replay the call `call` at `tick` in a fresh Worker on the twin; what it found.
  * @param {{source: any, twin: Uint8Array, map: ReplayMap, log: ReplayLog, call: string, tick: number, seed: number}} options
- * @returns {Promise<{stopped: {index: number, offset: number}[], deadlineMs: number} | {finishedMs: number} | {why: string}>}
+ * @returns {Promise<{stopped: {index: number, offset: number}[], deadlineMs: number, fromTick: number}
+ *   | {finishedMs: number, fromTick: number} | {why: string}>}
  */
 export function replayCall({ source, twin, map, log, call, tick, seed }) {
   const { config } = source;
@@ -136,6 +138,7 @@ export function replayCall({ source, twin, map, log, call, tick, seed }) {
   const upTo = log.upTo(call === "lw_tick" ? tick : tick - 1);
   if ("why" in upTo) return Promise.resolve({ why: upTo.why });
   if (call !== "lw_tick" && call !== "lw_render") return Promise.resolve({ why: `${call} is not replayed` });
+  const fromTick = log.snapshot ? log.snapshot.tick : 0;
   const worker = new Worker(new URL("./replay-worker.js", import.meta.url), { type: "module", name: `${config.name} replay` });
   return new Promise((resolve) => {
     const done = (/** @type {any} */ outcome) => {
@@ -150,9 +153,9 @@ export function replayCall({ source, twin, map, log, call, tick, seed }) {
         source.readAsset(m.name).then((/** @type {ArrayBuffer} */ bytes) => worker.postMessage({ type: "asset", id: m.id, bytes }),
           (/** @type {Error} */ e) => worker.postMessage({ type: "asset", id: m.id, error: errorRecord(e) }));
       } else if (m.type === "stopped") {
-        done({ stopped: map.moduleFrames(m.frames), deadlineMs });
+        done({ stopped: map.moduleFrames(m.frames), deadlineMs, fromTick });
       } else if (m.type === "finished") {
-        done({ finishedMs: m.ms });
+        done({ finishedMs: m.ms, fromTick });
       } else if (m.type === "unreplayed") {
         done({ why: m.why });
       }

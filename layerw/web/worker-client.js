@@ -337,9 +337,10 @@ export class WorkerClient {
   timeoutError(call, tick, outcome) {
     const { name } = this.config;
     let text = `${name} at tick ${tick} in ${call}: ran past its CPU deadline of ${this.deadlineMs} ms ([limits] tick_ms)`;
-    if (outcome && outcome.stopped) text += `; replayed in a fresh worker, it ran past ${outcome.deadlineMs} ms too`;
+    const since = outcome && "fromTick" in outcome ? ` from tick ${outcome.fromTick}` : "";
+    if (outcome && outcome.stopped) text += `; replayed in a fresh worker${since}, it ran past ${outcome.deadlineMs} ms too`;
     else if (outcome && "finishedMs" in outcome) {
-      text += `; the call finished in ${Math.round(outcome.finishedMs)} ms when replayed in a fresh worker: `
+      text += `; the call finished in ${Math.round(outcome.finishedMs)} ms when replayed in a fresh worker${since}: `
         + "the timeout came from the machine, not the game";
     } else if (outcome) text += `; it could not be replayed: ${outcome.why}`;
     const error = new GameTimedOut(text, { game: name, tick });

@@ -13,6 +13,7 @@ import pytest
 
 from layerw.bundle import Bundle
 from layerw.errors import GameTimedOut
+from layerw.runtime import replay
 from layerw.runtime.inputs import InputState
 from layerw.runtime.worker import WorkerGame
 from tests.runtime.test_symbols import CRASH, SPIN, line_of
@@ -40,12 +41,23 @@ def test_a_worker_timeout_names_the_loop_it_spun_in(crash: Path, tmp_path: Path)
             top = error.frames[0]
             assert (top["function"], top["file"], top["line"]) == ("spin", "crash.c", line_of("spin")), error.frames
             assert "lw_game_tick" in [f["function"] for f in error.frames]
-            assert f"at spin (crash.c:{line_of('spin')})" in str(error) and "the worker was stopped" in str(error)
+            assert f"at spin (crash.c:{line_of('spin')})" in str(error) and "replayed in this process from tick 2" in str(error)
             if attempt == 0:
                 game.restore(snap)
                 assert game.tick_count == 2
                 game.tick(InputState())
                 game.tick(InputState())
+
+
+def test_the_worker_takes_a_snapshot_to_replay_from_every_max_calls(crash: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(replay, "MAX_CALLS", 2)  # (1024: a snapshot every 1024 ticks and renders)
+    with WorkerGame(Bundle.open(crash), seed=SPIN, cache=tmp_path) as game:
+        with pytest.raises(GameTimedOut) as info:  # the snapshot after tick 3 waits for it, and finds it spun
+            for _ in range(4):
+                game.tick(InputState())
+            game.wait()
+        assert info.value.frames[0]["function"] == "spin" and "replayed in this process from tick 2" in str(info.value)
 
 
 def test_a_starved_worker_s_timeout_finished_when_replayed(crash: Path, tmp_path: Path) -> None:
@@ -63,4 +75,5 @@ def test_a_starved_worker_s_timeout_finished_when_replayed(crash: Path, tmp_path
         with pytest.raises(GameTimedOut) as info:
             game.wait()
         assert info.value.tick == 4 and info.value.frames == []
-        assert "finished in" in str(info.value) and "the timeout came from the machine, not the game" in str(info.value)
+        assert "finished in" in str(info.value) and "when replayed in this process from tick 0" in str(info.value)
+        assert "the timeout came from the machine, not the game" in str(info.value)
