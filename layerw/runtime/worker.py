@@ -221,8 +221,7 @@ class WorkerGame(BaseHost):
         frames: list[dict[str, object]] = []
         if isinstance(outcome, Stopped):
             frames = outcome.frames
-            source = [SourceFrame(int(str(f["offset"])), str(f["function"]), str(f["file"]), int(str(f["line"])))
-                      for f in frames]
+            source = [SourceFrame.from_json(f) for f in frames]
             text += f"; replayed in this process {since}, it ran past {outcome.deadline_ms} ms too{describe(source)}"
         elif isinstance(outcome, Finished):
             text += (f"; the call finished in {outcome.ms:.0f} ms when replayed in this process {since}: "

@@ -26,7 +26,7 @@ def crash(built: Callable[[Path], Path]) -> Path:
     return built(CRASH)
 
 
-def test_a_worker_timeout_names_the_loop_it_spun_in(crash: Path, tmp_path: Path) -> None:
+def test_a_worker_timeout_names_the_loop_it_spun_in(crash: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     with WorkerGame(Bundle.open(crash), seed=SPIN, cache=tmp_path) as game:
         for _ in range(2):
             game.tick(InputState())
@@ -42,6 +42,8 @@ def test_a_worker_timeout_names_the_loop_it_spun_in(crash: Path, tmp_path: Path)
             assert (top["function"], top["file"], top["line"]) == ("spin", "crash.c", line_of("spin")), error.frames
             assert "lw_game_tick" in [f["function"] for f in error.frames]
             assert f"at spin (crash.c:{line_of('spin')})" in str(error) and "replayed in this process from tick 2" in str(error)
+            logged = [r.getMessage() for r in caplog.records if r.name == "layerw.worker"]
+            assert logged[-1] == str(error)  # the log says what the caller hears, frames included
             if attempt == 0:
                 game.restore(snap)
                 assert game.tick_count == 2
