@@ -89,12 +89,22 @@ def offset_runs(module: list[list[tuple[int, str]]], twin: list[list[tuple[int, 
 
 def make_twin(module: Path, twin: Path, offsets: Path) -> None:
     """Write ``module``'s replay twin to ``twin`` and its offset map to ``offsets``."""
+    data, table = twin_of(module.read_bytes())
+    twin.write_bytes(data)
+    offsets.write_bytes(table)
+
+
+def twin_of(module: bytes) -> tuple[bytes, bytes]:
+    """A module's replay twin and its offset map (JSON); ``layerw serve --serve-symbols`` makes them
+    for a published version on request."""
     with tempfile.TemporaryDirectory(prefix="layerw-twin-") as tmp:
-        text = Path(tmp) / "twin.wat"
-        text.write_text(_twin_text(wabt("wasm2wat", "--enable-all", "--generate-names", str(module))))
+        original, text, twin = Path(tmp) / "game.wasm", Path(tmp) / "twin.wat", Path(tmp) / "twin.wasm"
+        original.write_bytes(module)
+        text.write_text(_twin_text(wabt("wasm2wat", "--enable-all", "--generate-names", str(original))))
         wabt("wat2wasm", "--enable-all", str(text), "-o", str(twin))
-    runs = offset_runs(instructions(wabt("wasm-objdump", "-d", str(module))),
-                       instructions(wabt("wasm-objdump", "-d", str(twin))))
-    offsets.write_text(json.dumps({
-        "format": FORMAT, "version": VERSION, "module_sha256": hashlib.sha256(module.read_bytes()).hexdigest(),
-        "twin_sha256": hashlib.sha256(twin.read_bytes()).hexdigest(), "runs": runs}, separators=(",", ":")))
+        runs = offset_runs(instructions(wabt("wasm-objdump", "-d", str(original))),
+                           instructions(wabt("wasm-objdump", "-d", str(twin))))
+        data = twin.read_bytes()
+    table = json.dumps({"format": FORMAT, "version": VERSION, "module_sha256": hashlib.sha256(module).hexdigest(),
+                        "twin_sha256": hashlib.sha256(data).hexdigest(), "runs": runs}, separators=(",", ":"))
+    return data, table.encode()

@@ -64,9 +64,11 @@ export class ReplayMap {
  */
 export async function loadReplayTwin(wasmUrl, mapUrl) {
   try {
-    const [wasm, map] = await Promise.all([fetch(wasmUrl), fetch(mapUrl)]);
-    if (!wasm.ok || !map.ok) return null;
-    return { twin: new Uint8Array(await wasm.arrayBuffer()), map: new ReplayMap(await map.json()) };
+    const map = await fetch(mapUrl); // first: where there is none (most sources), one request says so
+    if (!map.ok) return null;
+    const doc = await map.json();
+    const wasm = await fetch(wasmUrl);
+    return wasm.ok ? { twin: new Uint8Array(await wasm.arrayBuffer()), map: new ReplayMap(doc) } : null;
   } catch {
     return null; // a timeout that names no frames is still reported
   }
