@@ -53,7 +53,7 @@ def test_a_worker_timeout_names_the_loop_it_spun_in(crash: Path, tmp_path: Path,
 
 def test_the_worker_takes_a_snapshot_to_replay_from_every_max_calls(crash: Path, tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(replay, "MAX_CALLS", 2)  # (1024: a snapshot every 1024 ticks and renders)
+    monkeypatch.setattr(replay, "MAX_CALLS", 2)  # (4096: a snapshot every 4096 ticks and renders)
     with WorkerGame(Bundle.open(crash), seed=SPIN, cache=tmp_path) as game:
         with pytest.raises(GameTimedOut) as info:  # the snapshot after tick 3 waits for it, and finds it spun
             for _ in range(4):
