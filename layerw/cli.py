@@ -51,7 +51,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     with console.status(f"building {args.dir} (WGSL shaders checked first) ..."):
         result, shaders = build_game(Path(args.dir), Path(args.out) if args.out else None, component=args.component,
-                                     optimize=not args.debug)
+                                     optimize=not args.debug, replay_twin=args.replay_twin)
     for text in result.warnings:  # a build that succeeds still shows what the compiler warned of
         console.print(text, markup=False, highlight=False, style="yellow", soft_wrap=True)
     console.print(f"built {result.config.name} {result.config.version}: {result.out} "
@@ -329,6 +329,9 @@ def _parser() -> argparse.ArgumentParser:
                                   "for development only")
     parsers["build"].add_argument("--component", action="store_true",
                                   help="also build a Component Model component (game.component.wasm), which hosts then run")
+    parsers["build"].add_argument("--replay-twin", action="store_true",
+                                  help="also write game.replay.wasm and game.replay.json, so a browser's game worker replays a "
+                                  "timed-out call to name its frames (`layerw dev` always does; for development only)")
 
     for name in ("run", "publish", "versions", "promote", "gc", "serve"):
         parsers[name].add_argument("--store", default=None if name == "run" else "",

@@ -45,6 +45,11 @@ class SourceFrame:
     def to_json(self) -> dict[str, object]:
         return {"offset": self.offset, "function": self.function, "file": self.file, "line": self.line}
 
+    @classmethod
+    def from_json(cls, frame: dict[str, object]) -> SourceFrame:
+        """A frame as ``to_json`` wrote it (``GameError.frames``)."""
+        return cls(int(str(frame["offset"])), str(frame["function"]), str(frame["file"]), int(str(frame["line"])))
+
 
 class Symbols:
     """A loaded table: ``frames(offset)`` is the chain of source frames at that code offset."""

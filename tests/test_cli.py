@@ -120,6 +120,21 @@ def test_a_crash_names_its_source_lines_in_the_terminal(built: Callable[[Path], 
     assert proc.returncode == 1 and error in said and frame in said and "Traceback" not in said, proc.stderr
 
 
+def test_a_watchdog_timeout_names_its_source_lines_in_the_terminal(tmp_path: Path) -> None:
+    """The worker is killed with its stack; the replay in the parent names the loop (runtime/replay.py).
+    Built with --replay-twin, which also writes the browser's twin and its map."""
+    crash = tmp_path / "crash"
+    layerw("build", str(CRASH), "-o", str(crash), "--replay-twin")
+    assert (crash / "game.replay.wasm").is_file() and (crash / "game.replay.json").is_file()
+    toml = crash / "layerw.toml"  # a CPU-time deadline, which a loaded machine's waits do not use up
+    toml.write_text(toml.read_text().replace("tick_ms = 50", "tick_ms = 300"))
+    proc = layerw("run", str(crash), "--headless", "--ticks", "10", "--seed", str(SPIN), "--cpu-limit", "watchdog",
+                  check=False)
+    said = " ".join(proc.stderr.split())  # the console wraps long lines
+    assert proc.returncode == 1 and "GameTimedOut" in said and "replayed in this process from tick 0" in said, proc.stderr
+    assert f"at spin (crash.c:{line_of('spin')})" in said and "Traceback" not in said, proc.stderr
+
+
 @pytest.mark.parametrize(("seed", "error", "frame"), [
     (WILD_STORE, "GameCrashed", f"at store_far (crash.c:{line_of('wild store')})"),
     (SPIN, "GameTimedOut", f"at spin (crash.c:{line_of('spin')})"),

@@ -87,7 +87,7 @@ class DevLoop(Runner):
     def _build(self) -> Path:
         self.builds += 1
         out = self._work / f"build-{self.builds}"
-        self.warnings = build(self.game_dir, out).warnings
+        self.warnings = build(self.game_dir, out, replay_twin=True).warnings  # a browser's timeout names its frames
         for text in self.warnings:  # shown on every build that has them, not only failed ones
             self.note(f"build {self.builds}: compiler warnings:\n{text}")
         return out

@@ -15,7 +15,7 @@ from layerw.toolchain.build import BuildResult, build
 
 
 def build_game(game_dir: Path, out: Path | None = None, *, component: bool = False,
-               optimize: bool = True) -> tuple[BuildResult, list[str]]:
+               optimize: bool = True, replay_twin: bool = False) -> tuple[BuildResult, list[str]]:
     """Check every ``.wgsl`` asset of ``game_dir``, then build it; the result and the shaders checked."""
     shaders = check_tree(Path(game_dir) / GameConfig.load(Path(game_dir)).assets_dir)
-    return build(Path(game_dir), out, component=component, optimize=optimize), shaders
+    return build(Path(game_dir), out, component=component, optimize=optimize, replay_twin=replay_twin), shaders

@@ -20,6 +20,11 @@ sends and returns at once, so the worker simulates while the host prepares the n
 next call that needs an answer (render, state_hash, snapshot, or more than ``MAX_IN_FLIGHT`` ticks
 queued) collects them, and an error from a tick is raised there, carrying that tick's number. The command list comes back through
 shared memory (one memcpy in the worker, zero-copy in the parent).
+
+A killed worker leaves no stack to read, so the parent keeps the worker's base snapshot and the calls
+since (``Replay``; a fresh snapshot every ``MAX_CALLS`` calls) and, on a timeout, replays the call in
+this process on an epoch engine: the ``GameTimedOut`` names the guest frames the replay was stopped in,
+as an in-process timeout does, or says that the call finished when replayed (the machine, not the game).
 """
 
 from __future__ import annotations
@@ -48,9 +53,13 @@ from layerw.runtime.cpuclock import ThreadCpu
 from layerw.runtime.engine import CpuLimit, Engine
 from layerw.runtime.inputs import InputState, check_event_count
 from layerw.runtime.memoryhost import MemoryHost
+from layerw.runtime.replay import RENDER as RENDER_CALL
+from layerw.runtime.replay import TICK as TICK_CALL
+from layerw.runtime.replay import Finished, Outcome, Replay, Stopped, apply_tick
 from layerw.runtime.snapshot import Snapshot
 from layerw.runtime.start import start_game
 from layerw.saves import Saves
+from layerw.symbols import SourceFrame, describe
 
 START_TIMEOUT_S = 60.0  # spawning + compiling (or loading the cached module): wall time
 WAIT_CAP_S = 10.0  # a call that answers nothing for this long (or 10 deadlines) of wall time is stopped, CPU used or not
@@ -90,11 +99,6 @@ def ready_sounds(asset_state: dict[str, object]) -> list[tuple[int, str]]:
         raise SnapshotError(f"snapshot asset state is malformed: {e}") from e
 
 
-def _events(tick: int, payload: bytes) -> list[Event]:
-    return [Event(tick, int(e["kind"]), int(e["player"]), int(e["a"]), int(e["b"]))
-            for e in np.frombuffer(payload, dtype=abi.EVENT.dtype)]
-
-
 def _serve(conn: multiprocessing.connection.Connection, bundle: Bundle, seed: int, cache: str | None,
            shm_name: str, snapshot: bytes | None, saves: Saves | None) -> None:
     """The worker's loop: one request in, one answer out, until the pipe closes."""
@@ -120,8 +124,7 @@ def _serve(conn: multiprocessing.connection.Connection, bundle: Bundle, seed: in
             op, arg = msg[:1], msg[1:]
             try:
                 if op == TICK:
-                    state.record[...] = np.frombuffer(arg[:abi.INPUT.size], dtype=abi.INPUT.dtype)[0]
-                    game.tick(state, _events(game.tick_count, arg[abi.INPUT.size:]))
+                    apply_tick(game, state, arg)
                     answer = _tick_answer(game)
                 elif op == RENDER:
                     view = game.render()
@@ -151,7 +154,9 @@ class WorkerGame(BaseHost):
         self._closed = False
         self._proc: mp.process.BaseProcess | None = None
         self._new_textures: list[tuple[int, str]] = []
-        self._in_flight: deque[tuple[bytes, int, float]] = deque()  # (op, tick, sent at)
+        self._in_flight: deque[tuple[bytes, int, float, int | None]] = deque()  # (op, tick, sent at, replay index)
+        self.wait_cap_s = WAIT_CAP_S
+        self._replay = Replay(bundle, self.seed, cache)
         self._last_answer = 0.0  # when the previous answer arrived: the next call's clock starts then
         self._cpu: ThreadCpu | None = None  # the worker's CPU clock (None: wall time only)
         self._cpu_at_answer = 0.0  # its CPU time when the previous answer arrived
@@ -171,21 +176,19 @@ class WorkerGame(BaseHost):
         if self._cpu is None:
             log.info("%s: no per-thread CPU clock on this system: the watchdog's deadline is wall time", self.name)
         self._in_flight.clear()
-        self._in_flight.append((b"start", self.tick_count, time.monotonic()))
+        self._replay.rebase(snapshot.to_bytes() if snapshot else None)
+        self._in_flight.append((b"start", self.tick_count, time.monotonic(), None))
         tick, textures = json.loads(self._collect(START_TIMEOUT_S))
         self.tick_count = tick
         self._new_textures = [(int(h), str(n)) for h, n in textures]
 
     def _collect(self, timeout: float | None = None) -> bytes:
         """The answer to the oldest request in flight, waiting at most its deadline."""
-        op, tick, sent = self._in_flight[0]
+        op, tick, sent, index = self._in_flight[0]
         if not self._answered(max(sent, self._last_answer), timeout):
             self._kill()
             self.tick_count = tick
-            raise self._fail(GameTimedOut(
-                f"{self.name} at tick {tick} in {_NAMES.get(op, op.decode())}: ran past its CPU deadline of "
-                f"{self.config.tick_ms} ms ([limits] tick_ms); the worker was stopped",
-                game=self.name, tick=tick))
+            raise self._fail(self._timed_out(op, tick, index))
         try:
             msg = self._conn.recv_bytes()
         except (EOFError, OSError):  # the worker died (killed, out of memory) mid-answer
@@ -208,6 +211,28 @@ class WorkerGame(BaseHost):
             raise err
         return msg[1:]
 
+    def _timed_out(self, op: bytes, tick: int, index: int | None) -> GameTimedOut:
+        """The timeout of the call ``op`` at ``tick``, with what replaying it in this process found
+        (``index``: the call's in the replay; None: the start-up; -1: a call that runs no guest code)."""
+        text = (f"{self.name} at tick {tick} in {_NAMES.get(op, op.decode())}: ran past its CPU deadline of "
+                f"{self.config.tick_ms} ms ([limits] tick_ms); the worker was stopped")
+        outcome: Outcome | None = self._replay.run(index) if index != -1 else None
+        since = f"from tick {self._replay.base_tick()}" if index is not None else "from its start"
+        frames: list[dict[str, object]] = []
+        if isinstance(outcome, Stopped):
+            frames = outcome.frames
+            source = [SourceFrame.from_json(f) for f in frames]
+            text += f"; replayed in this process {since}, it ran past {outcome.deadline_ms} ms too{describe(source)}"
+        elif isinstance(outcome, Finished):
+            text += (f"; the call finished in {outcome.ms:.0f} ms when replayed in this process {since}: "
+                     "the timeout came from the machine, not the game")
+        elif outcome is not None:
+            text += f"; it could not be replayed: {outcome.why}"
+        log.warning("%s", text)
+        error = GameTimedOut(text, game=self.name, tick=tick)
+        error.frames = frames
+        return error
+
     def _answered(self, started: float, timeout: float | None) -> bool:
         """Whether the oldest call's answer came before its deadline: ``timeout`` seconds of wall time
         from ``started`` (start-up), else the game's deadline in the worker's CPU time since its
@@ -215,7 +240,7 @@ class WorkerGame(BaseHost):
         if timeout is not None or self._cpu is None:
             limit = self.deadline_s if timeout is None else timeout
             return self._conn.poll(max(0.0, started + limit - time.monotonic()))
-        cap = started + max(WAIT_CAP_S, 10 * self.deadline_s)
+        cap = started + max(self.wait_cap_s, 10 * self.deadline_s)
         wait = started + self.deadline_s - time.monotonic()  # no sooner than the deadline in wall time either
         while True:
             if self._conn.poll(max(0.0, min(wait, cap - time.monotonic()))):
@@ -236,7 +261,8 @@ class WorkerGame(BaseHost):
             self._kill()
             raise self._fail(GameError(f"{self.name}'s worker process died at tick {self.tick_count}",
                                        game=self.name, tick=self.tick_count)) from None
-        self._in_flight.append((op, self.tick_count, time.monotonic()))
+        index = self._replay.record(RENDER_CALL if op == RENDER else TICK_CALL, payload) if op in (TICK, RENDER) else -1
+        self._in_flight.append((op, self.tick_count, time.monotonic(), index))
 
     def wait(self) -> None:
         """Collect every answer in flight (raising the first error among them)."""
@@ -266,6 +292,8 @@ class WorkerGame(BaseHost):
         self.tick_count += 1
         while len(self._in_flight) > MAX_IN_FLIGHT:
             self._take_tick_answer(self._collect())
+        if self._replay.full:  # the replay's calls stay few: start them again from the state now
+            self._snapshot_bytes()
 
     def _render(self) -> memoryview:
         (n,) = struct.unpack("<I", self._call(RENDER))
@@ -275,8 +303,14 @@ class WorkerGame(BaseHost):
     def state_hash(self) -> str:
         return self._call(HASH, timeout=START_TIMEOUT_S).decode()
 
+    def _snapshot_bytes(self) -> bytes:
+        """The worker's snapshot, which becomes the replay's base."""
+        data = self._call(SNAPSHOT, timeout=START_TIMEOUT_S)
+        self._replay.rebase(data)
+        return data
+
     def snapshot(self) -> Snapshot:
-        snap = Snapshot.from_bytes(self._call(SNAPSHOT, timeout=START_TIMEOUT_S))
+        snap = Snapshot.from_bytes(self._snapshot_bytes())
         assert self.audio is not None
         return dataclasses.replace(snap, host={**snap.host, "audio": self.audio.state()})
 

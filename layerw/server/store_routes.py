@@ -10,6 +10,8 @@
     GET /debug/{game}/{version}/symbols.json  a version's source-line table (``layerw.symbols``), only
                                             where the operator allows it (``serve_symbols``, `layerw
                                             serve --serve-symbols`, for development): 403 otherwise
+    GET /debug/{game}/{version}/replay.wasm  the version's replay twin and its offset map (replaytwins.py:
+    GET /debug/{game}/{version}/replay.json  a page replays a game worker's timeout on it), as the symbols
 
 Only these keys are reachable: nothing else in the store (such as its publish token's hash,
 ``auth/``) has a route. Players never get a game's symbols by default: a crash report the page
@@ -32,6 +34,7 @@ from starlette.routing import Route
 
 from layerw.errors import ChunkCorrupt, LayerWError, NotPublished, StoreError
 from layerw.observability.metrics import Metrics
+from layerw.server.replaytwins import ReplayTwins
 from layerw.store.channel import check_name
 from layerw.store.chunk import is_chunk_id
 from layerw.store.manifest import check_version
@@ -85,6 +88,11 @@ def _error(e: LayerWError) -> Response:
     return JSONResponse({"error": "the store is unavailable"}, 503 if isinstance(e, StoreError) else 500)
 
 
+def _no_debug_files() -> Response:
+    return JSONResponse({"error": "this server does not serve games' symbols (debug files); for development "
+                         "start it with `layerw serve --serve-symbols`"}, 403)
+
+
 def ranged(body: bytes, header: str, headers: dict[str, str]) -> Response:
     """``body`` cut to the one range ``header`` asks for (206), or 416 naming its length."""
     span = byte_range(header, len(body))
@@ -102,6 +110,7 @@ class StoreRoutes:
     def __init__(self, store: Store, metrics: Metrics | None = None, *, serve_symbols: bool = False) -> None:
         self.store = store
         self.serve_symbols = serve_symbols
+        self.twins = ReplayTwins(store)
         reads = (metrics or Metrics()).chunk_reads
         self.from_store, self.not_modified, self.failed = (reads.labels(kind) for kind in ("store", "not_modified", "error"))
         self.routes = [
@@ -111,6 +120,7 @@ class StoreRoutes:
             Route("/manifests/{game}/{version}.json", self.manifest_file),
             Route("/chunks/{id}", self.chunk),
             Route("/debug/{game}/{version}/symbols.json", self.symbols),
+            Route("/debug/{game}/{version}/replay.{kind:str}", self.replay_twin),
         ]
 
     def _listing(self) -> list[dict[str, object]]:
@@ -155,14 +165,27 @@ class StoreRoutes:
 
     async def symbols(self, request: Request) -> Response:
         if not self.serve_symbols:
-            return JSONResponse({"error": "this server does not serve games' symbols (debug files); for development "
-                                 "start it with `layerw serve --serve-symbols`"}, 403)
+            return _no_debug_files()
         try:
             game = check_name(request.path_params["game"], "game")
             data = await run_in_threadpool(self.store.symbols, game, check_version(request.path_params["version"]))
         except LayerWError as e:
             return _error(e)
         return Response(data, media_type="application/json", headers={"Cache-Control": "private, max-age=60"})
+
+    async def replay_twin(self, request: Request) -> Response:
+        kind = request.path_params["kind"]
+        if kind not in ("wasm", "json"):
+            return JSONResponse({"error": "a version's replay twin is replay.wasm, its offset map replay.json"}, 404)
+        if not self.serve_symbols:
+            return _no_debug_files()
+        try:
+            game = check_name(request.path_params["game"], "game")
+            twin, offsets = await run_in_threadpool(self.twins.get, game, check_version(request.path_params["version"]))
+        except LayerWError as e:
+            return _error(e)
+        body, media = (twin, "application/wasm") if kind == "wasm" else (offsets, "application/json")
+        return Response(body, media_type=media, headers={"Cache-Control": "private, max-age=60"})
 
     async def chunk(self, request: Request) -> Response:
         id_ = request.path_params["id"]

@@ -4,7 +4,9 @@
 
 Sources compile with ``layerw.toolchain.compiler`` (its docstring has the flags), with DWARF;
 ``layerw.toolchain.debuginfo`` splits that into the stripped ``game.wasm`` that ships,
-``game.symbols.json`` (its source-line table) and ``game.debug.wasm`` (for debuggers). The result
+``game.symbols.json`` (its source-line table) and ``game.debug.wasm`` (for debuggers); and
+in a development build ``layerw.toolchain.replaytwin`` writes ``game.replay.wasm`` and its offset map (a
+browser replays a timed-out call on it to name the frames). The result
 is checked against the contract before anything is written.
 
     layerw build games/pong --component -o out/pong-c
@@ -36,6 +38,7 @@ from layerw.toolchain.component import build_component
 from layerw.toolchain.debuginfo import split
 from layerw.toolchain.fontatlas import convert_fonts
 from layerw.toolchain.jco import transpile
+from layerw.toolchain.replaytwin import MAP_NAME, TWIN_NAME, make_twin
 from layerw.toolchain.sound import convert_tree
 
 
@@ -62,9 +65,12 @@ def find_sources(game_dir: Path, config: GameConfig) -> list[Path]:
     return sources
 
 
-def build(game_dir: Path, out: Path | None = None, *, component: bool = False, optimize: bool = True) -> BuildResult:
+def build(game_dir: Path, out: Path | None = None, *, component: bool = False, optimize: bool = True,
+          replay_twin: bool = False) -> BuildResult:
     """Build ``game_dir`` into ``out`` (default GAME_DIR/build); without ``optimize`` the C compiles
-    at -O0, for stepping through it in a debugger (slower: a development build, not one to publish)."""
+    at -O0, for stepping through it in a debugger (slower: a development build, not one to publish).
+    ``replay_twin`` (development builds: ``layerw dev``, ``layerw build --replay-twin``) also writes the
+    module's replay twin and its offset map, so a browser's game worker names a timeout's frames."""
     game_dir = Path(game_dir).resolve()
     config = GameConfig.load(game_dir)
     if component or config.component or config.plugins:
@@ -100,6 +106,8 @@ def build(game_dir: Path, out: Path | None = None, *, component: bool = False, o
                                     debug=True, optimize=optimize)
             warnings, compiled = result.warnings, result.compiled
             split(staging / DEBUG_MODULE_NAME, wasm, staging / SYMBOLS_NAME, game_dir)
+            if replay_twin:
+                make_twin(wasm, staging / TWIN_NAME, staging / MAP_NAME)
             data = wasm.read_bytes()
             try:
                 module = wasmtime.Module(wasmtime.Engine(wasm_features()), data)

@@ -58,6 +58,8 @@
  * @property {(name: string) => Promise<ArrayBuffer>} readAsset
  * @property {(name: string, sink: import("./sound-stream.js").SoundStream) => Promise<void>} [readStream] a streamed
  *   sound's bytes as they arrive (a source without it hands them over at once)
+ * @property {() => Promise<{twin: Uint8Array, map: import("./replay.js").ReplayMap} | null>} [readReplayTwin] the build's
+ *   replay twin (replay.js: a game worker's timed-out call is replayed on it), where the source serves one
  */
 
 /** @typedef {Response | ArrayBuffer | Uint8Array | WebAssembly.Module} ModuleLike */

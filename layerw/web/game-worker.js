@@ -13,7 +13,8 @@
 //   {type: "ask", id, what, args} (a probe, probe.js); {type: "canvas", canvas}
 //   (a fresh OffscreenCanvas, asked for by {type: "canvas"}); {type: "snapshot", id} (post the game's snapshot now);
 //   {type: "adopt", snap | error} (the snapshot an adopting start restores, answering "prepared").
-// Worker -> page: {type: "enter", call, tick} before each call into the guest and {type: "idle", tick}
+// Worker -> page: {type: "enter", call, tick, input} before each call into the guest (input: lw_tick's packed
+//   lw_input and events, which the page keeps to replay a timed-out call, replay.js) and {type: "idle", tick}
 //   once it returns; {type: "ready", renderer}; {type: "stopped", tick};
 //   {type: "failed", error}; {type: "snapshot", snap, id} (id 0: snapshotEvery's, else the page's request's, or with
 //   error instead of snap); {type: "prepared"} (an adopting start waits for its snapshot); {type: "read", id, name, core} (an asset, or with core a component's core module); {type: "answer", id,
@@ -42,9 +43,13 @@ const SESSION_EVERY_MS = 250;
  *  it has settled), that the guest is idle: the renderer's time between calls is not the guest's
  *  (a CallWatch, game-backend.js). */
 class CallBeat {
-  /** @param {(message: object) => void} post */
-  constructor(post) {
+  /**
+   * @param {(message: object) => void} post
+   * @param {() => Uint8Array | null} input the packed input of the tick being entered (the game's lastInput)
+   */
+  constructor(post, input) {
     this.post = post;
+    this.input = input;
     this.spans = 0; // instantiations in progress: the worker is busy until they end
     this.tick = 0;
   }
@@ -55,7 +60,8 @@ class CallBeat {
    */
   enter(call, tick) {
     this.tick = tick;
-    this.post({ type: "enter", call, tick });
+    const input = call === "lw_tick" ? this.input() : null;
+    this.post(input ? { type: "enter", call, tick, input: input.slice() } : { type: "enter", call, tick });
   }
 
   leave() {
@@ -92,7 +98,7 @@ class WorkerGame {
     /** @type {Map<number, {resolve: (b: any) => void, reject: (e: Error) => void}>} */
     this.reads = new Map();
     this.nextRead = 1;
-    this.beat = new CallBeat((m) => postMessage(m));
+    this.beat = new CallBeat((m) => postMessage(m), () => (this.game && this.game.lastInput) || null);
     this.snapshotEvery = 0; // ticks between the snapshots posted to the page (0: none; ?restore=1 playing alone)
     this.lastSnapshot = 0;
     this.sound = false; // post the mix to the page's speaker

@@ -295,7 +295,8 @@ export async function play({ canvas, progress, progressText, error, status = nul
     const name = api.name || "game";
     const message = e instanceof LayerWError ? e.message : `${name} failed at tick ${tick}: ${e.message || e}`;
     // a trap's wasm frames (V8's stack of the RuntimeError it wraps), named from the build's symbols
-    const wasm = wasmFrames(e && e.cause instanceof Error ? e.cause.stack : e && e.stack);
+    // (a game worker's timeout: the frames its replay was stopped in, replay.js)
+    const wasm = e && e.replayFrames ? e.replayFrames : wasmFrames(e && e.cause instanceof Error ? e.cause.stack : e && e.stack);
     const show = (frames) => {
       const text = message + describe(frames);
       api.status = LoopState.FAILED;

@@ -9,7 +9,9 @@
 //               coreModule(name) -> Promise<Response | bytes>} instead of `module`,
 //    readAsset(name) -> Promise<ArrayBuffer>, readStream(name, sink) -> Promise<void>: a streamed
 //    sound's bytes into a SoundStream as they arrive,
-//    readSymbols() -> Promise<Symbols | null> (symbols.js: a crash names source lines; null: none here)}
+//    readSymbols() -> Promise<Symbols | null> (symbols.js: a crash names source lines; null: none here),
+//    readReplayTwin() -> Promise<{twin, map} | null> (replay.js: a game worker's timeout names its frames; a build
+//    directory's only)}
 //
 // `dirSource` (here) and `storeSource` (store-source.js, manifests and verified chunks) are the two
 // loaders. `dirSource` reads a build directory served over HTTP (what `layerw build` writes, plus a
@@ -17,10 +19,13 @@
 // `transpiled/` files), the browser's counterpart of DirBundle.
 
 import { LayerWError } from "./errors.js";
+import { loadReplayTwin } from "./replay.js";
 import { loadSymbols } from "./symbols.js";
 
 export const DESCRIPTOR = "game.json";
 export const SYMBOLS = "game.symbols.json";
+export const REPLAY_TWIN = "game.replay.wasm"; // the module with a poll at each loop head, and its offset map (replay.js)
+export const REPLAY_MAP = "game.replay.json";
 export const DEBUG_MODULE = "game.debug.wasm"; // game.wasm with its DWARF (`layerw build` writes both) // the build's source-line table, beside game.wasm (symbols.js)
 /** The verified bytes each compiled module a loader hands over was compiled from: a WASM-4 cart's
  *  host (cart-game.js) needs them, to export the cart's globals before compiling it its way. */
@@ -127,6 +132,7 @@ export async function dirSource(base, { onProgress, debug = false } = {}) {
   const glue = config.component ? glueName(config.transpiled || []) : null;
   return {
     readSymbols: () => loadSymbols(new URL(SYMBOLS, root)),
+    readReplayTwin: () => loadReplayTwin(new URL(REPLAY_TWIN, root), new URL(REPLAY_MAP, root)),
     config,
     module: config.component ? null
       : progress.track(await fetchOk(new URL(debug ? DEBUG_MODULE : "game.wasm", root), `${config.name}'s module`)),

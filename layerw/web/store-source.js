@@ -17,6 +17,7 @@
 // component itself, which only native hosts run): the glue is imported from a blob: URL once its
 // chunks check out, and its core modules come from verified chunks like everything else.
 
+import { loadReplayTwin } from "./replay.js";
 import { loadSymbols } from "./symbols.js";
 import { LoadError, IntegrityError, InvalidModule } from "./errors.js";
 import { applyDelta, sha256 } from "./delta.js";
@@ -239,8 +240,11 @@ export async function storeSource(game, { channel = null, version = null, base =
   const module = loadModule(game, moduleEntry, deltas, chunks, cache, base, stats, progress);
   module.catch(() => {});
   // a server gives players symbols only when its operator allows it (`layerw serve --serve-symbols`)
-  const readSymbols = () => loadSymbols(`${base}/debug/${g}/${encodeURIComponent(doc.game.version)}/symbols.json`);
-  return { config, module, progress, stats, readAsset, readStream, readSymbols };
+  const debug = `${base}/debug/${g}/${encodeURIComponent(doc.game.version)}`;
+  const readSymbols = () => loadSymbols(`${debug}/symbols.json`);
+  // likewise the replay twin a game worker's timeout is replayed on (replay.js), made by the server on request
+  const readReplayTwin = () => loadReplayTwin(`${debug}/replay.wasm`, `${debug}/replay.json`);
+  return { config, module, progress, stats, readAsset, readStream, readSymbols, readReplayTwin };
 }
 
 /** A component build's browser form (source.js `component`), or null when it was published

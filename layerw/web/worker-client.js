@@ -5,6 +5,10 @@
 // worker: the game fails with GameTimedOut, the same typed error as natively, or, where the page
 // allows (?restore=1), a fresh worker on a fresh canvas goes on: playing alone from the last snapshot
 // the worker posted (one a second), in a room by rejoining its seat (the room's state is the snapshot).
+// A timed-out call is replayed first where the source serves the build's replay twin (a build directory,
+// replay.js): in a fresh Worker from the last snapshot and each tick's input since (the worker then posts a
+// snapshot a second), so the GameTimedOut names the guest frames where the time went (replayFrames, which the
+// page names from the build's symbols), or says the call finished when replayed (the machine, not the game).
 // Hot reload (`layerw dev --serve`, dev-reload.js) asks the running worker for its snapshot now
 // (snapshotNow) and starts the new build in a fresh worker that adopts it (start's adopt).
 //
@@ -21,6 +25,7 @@ import { GameTimedOut, LayerWError } from "./errors.js";
 import { compileModule } from "./game.js";
 import { consoleLog } from "./game-host.js";
 import { InputState } from "./input.js";
+import { ReplayLog, replayCall } from "./replay.js";
 import { SampleQueue } from "./sample-queue.js";
 import { Watchdog } from "./watchdog.js";
 import { FrameTiming } from "./timing.js";
@@ -79,6 +84,7 @@ export class WorkerClient {
     }
     const client = new WorkerClient(canvas, source, module, options);
     client.glue = glue;
+    if (!config.component && !options.room && source.readReplayTwin) client.replayTwin = await source.readReplayTwin();
     try {
       await client.launch(null, !!options.adopt);
     } catch (e) {
@@ -110,11 +116,15 @@ export class WorkerClient {
     this.renderer = { name: null, glRenderer: null, recovery: null };
     this.restores = 0;
     this.overlayShown = true; // whether the game lets the on-screen gamepad show, as the worker last posted
-    /** @type {Array<{call: string, tick: number, ms: number, restoredAt: number | null, rejoined: boolean}>} every call
-     *  that ran past its deadline, and whether the game went on from a snapshot (restoredAt) or by rejoining its room */
+    /** @type {Array<{call: string, tick: number, ms: number, restoredAt: number | null, rejoined: boolean, replay: string}>} every
+     *  call that ran past its deadline, whether the game went on from a snapshot (restoredAt) or by rejoining its room, and
+     *  its GameTimedOut's message (with what its replay found) */
     this.timeouts = [];
     /** @type {any} the last snapshot the worker posted (restore) */
     this.snapshot = null;
+    /** @type {{twin: Uint8Array, map: import("./replay.js").ReplayMap} | null} the build's replay twin, where served */
+    this.replayTwin = null;
+    this.replayLog = new ReplayLog(); // the last snapshot and each tick's input since, to replay a timed-out call
     this.samples = new SampleQueue();
     /** @type {Worker | null} */
     this.worker = null;
@@ -156,6 +166,7 @@ export class WorkerClient {
     const offscreen = this.canvas.transferControlToOffscreen();
     this.watchdog = new Watchdog({ deadlineMs: this.deadlineMs, onExpired: (call, tick, ms) => this.expired(call, tick, ms) });
     this.sent = new Uint8Array(0); // a fresh worker hears the input at once
+    this.replayLog.restart(restore);
     this.overlayShown = true; // until the fresh worker's game says otherwise
     this.devices = options.recording || options.spectate ? null : new Devices(this.canvas, { width: config.width, height: config.height, overlay: options.overlay });
     if (this.devices) this.devices.overlayWanted = () => this.overlayShown;
@@ -165,7 +176,8 @@ export class WorkerClient {
     worker.postMessage({
       type: "start", canvas: offscreen, config, module: this.module, glue: this.glue, seed: options.seed || 0, renderer: options.renderer || "auto",
       ticks: options.ticks ?? null, fast: !!options.fast, recording: options.recording || null, players: options.players || 1,
-      saves: !!options.saves, online: options.saves && options.online ? location.href : null, restore, snapshotEvery: options.restore && !options.room ? config.tick_rate : 0, sound: !!options.sound,
+      saves: !!options.saves, online: options.saves && options.online ? location.href : null, restore,
+      snapshotEvery: (options.restore || this.replayTwin) && !options.room ? config.tick_rate : 0, sound: !!options.sound,
       dev: !!options.onProblem, adopt,
       room: options.room ? { base: options.base || location.origin, room: options.room, spectate: !!options.spectate,
         window: options.window, lead: options.lead ?? null, token: this.token } : null,
@@ -197,6 +209,7 @@ export class WorkerClient {
     const watchdog = /** @type {Watchdog} */ (this.watchdog);
     if (m.type === "enter") {
       this.tick = m.tick;
+      if (m.input) this.replayLog.entered(m.tick, m.input);
       watchdog.enter(m.call, m.tick);
     } else if (m.type === "idle") {
       this.tick = m.tick;
@@ -210,7 +223,10 @@ export class WorkerClient {
     } else if (m.type === "samples") {
       this.samples.push(m.samples);
     } else if (m.type === "snapshot") {
-      if (m.snap) this.snapshot = m.snap;
+      if (m.snap) {
+        this.snapshot = m.snap;
+        this.replayLog.rebase(m.snap);
+      }
       if (m.id) this.answer(m.id, m.error, m.snap);
     } else if (m.type === "prepared") {
       this.options.adopt().then((/** @type {any} */ snap) => worker.postMessage({ type: "adopt", snap }),
@@ -296,21 +312,56 @@ export class WorkerClient {
   }
 
   /**
-   * A call ran past its deadline: terminate the worker, then restore the last snapshot into a fresh
-   * worker (where allowed, at most MAX_RESTORES times) or fail with GameTimedOut.
+   * A call ran past its deadline: terminate the worker, replay the call where the build's twin is served
+   * (replay.js), then restore the last snapshot into a fresh worker (where allowed, at most MAX_RESTORES
+   * times) or fail with GameTimedOut.
    * @param {string} call
    * @param {number} tick
    * @param {number} ms
    */
   expired(call, tick, ms) {
+    this.stopWorker();
+    const twin = this.replayTwin;
+    const replayed = twin && !this.options.room
+      ? replayCall({ source: this.source, twin: twin.twin, map: twin.map, log: this.replayLog, call, tick, seed: this.options.seed || 0 })
+      : Promise.resolve(null);
+    replayed.then((outcome) => { if (!this.closed) this.timedOut(call, tick, ms, outcome); });
+  }
+
+  /**
+   * The GameTimedOut of a call past its deadline, with what its replay found (null: not replayed).
+   * @param {string} call
+   * @param {number} tick
+   * @param {any} outcome replayCall's
+   */
+  timeoutError(call, tick, outcome) {
     const { name } = this.config;
-    const error = new GameTimedOut(`${name} at tick ${tick} in ${call}: ran past its CPU deadline of ${this.deadlineMs} ms `
-      + "([limits] tick_ms)", { game: name, tick });
+    let text = `${name} at tick ${tick} in ${call}: ran past its CPU deadline of ${this.deadlineMs} ms ([limits] tick_ms)`;
+    const since = outcome && "fromTick" in outcome ? ` from tick ${outcome.fromTick}` : "";
+    if (outcome && outcome.stopped) text += `; replayed in a fresh worker${since}, it ran past ${outcome.deadlineMs} ms too`;
+    else if (outcome && "finishedMs" in outcome) {
+      text += `; the call finished in ${Math.round(outcome.finishedMs)} ms when replayed in a fresh worker${since}: `
+        + "the timeout came from the machine, not the game";
+    } else if (outcome) text += `; it could not be replayed: ${outcome.why}`;
+    const error = new GameTimedOut(text, { game: name, tick });
+    /** @type {any} */ (error).replayFrames = outcome && outcome.stopped ? outcome.stopped : null; // module offsets (main.js names them)
+    return error;
+  }
+
+  /**
+   * After a timeout (and its replay): restore the last snapshot or fail.
+   * @param {string} call
+   * @param {number} tick
+   * @param {number} ms
+   * @param {any} outcome
+   */
+  timedOut(call, tick, ms, outcome) {
+    const error = this.timeoutError(call, tick, outcome);
     const room = !!this.options.room;
     const again = this.options.restore && this.restores < MAX_RESTORES && (room || this.snapshot);
     const restore = again && !room ? this.snapshot : null;
-    this.timeouts.push({ call, tick, ms: Math.round(ms), restoredAt: restore ? restore.tick : null, rejoined: again && room });
-    this.stopWorker();
+    this.timeouts.push({ call, tick, ms: Math.round(ms), restoredAt: restore ? restore.tick : null, rejoined: again && room,
+      replay: error.message });
     if (!again) {
       this.failed(error);
       return;

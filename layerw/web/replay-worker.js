@@ -1,0 +1,100 @@
+// The replay worker: runs a game worker's timed-out call again on the build's replay twin (replay.js
+// has the why), from the snapshot the page kept and each tick's packed input since, and tells the page
+// where the call was when the replay's deadline passed, or that it finished.
+//
+// Page -> worker: {type: "replay", config, twin (bytes), seed, snapshot (or null: from the seed), inputs
+//   (each tick's packed lw_input and events, from the snapshot's tick on), call ("lw_tick": the last input's
+//   tick is the call; "lw_render": a render after the inputs), deadlineMs}; {type: "asset", id, bytes | error}.
+// Worker -> page: {type: "read", id, name}; {type: "stopped", frames} (the twin's wasm frames, innermost first);
+//   {type: "finished", ms}; {type: "unreplayed", why}.
+
+import { reviveError } from "./error-record.js";
+import { compileModule, Game } from "./game.js";
+import { wasmFrames } from "./symbols.js";
+
+/** @type {any} */ (Error).stackTraceLimit = 64; // V8's (10 by default): the frames of a deep call, as natively
+
+/** Thrown by the twin's poll past the deadline: its stack holds the guest's frames. */
+class ReplayDeadline extends Error {}
+
+/** The replay's clock: each call into the guest (the host's watch) gets the deadline; the poll checks it. */
+class ReplayClock {
+  /** @param {number} deadlineMs */
+  constructor(deadlineMs) {
+    this.deadlineMs = deadlineMs;
+    this.until = Infinity;
+  }
+
+  enter() { this.until = performance.now() + this.deadlineMs; }
+  leave() { this.until = Infinity; }
+  begin() { this.enter(); }
+  end() { this.leave(); }
+
+  poll() {
+    if (performance.now() > this.until) throw new ReplayDeadline(`past the replay's deadline of ${this.deadlineMs} ms`);
+  }
+}
+
+/** A Game on the replay twin: its module has one import more (the poll), so it skips the contract's import check. */
+class ReplayGame extends Game {
+  /** @param {any} source */
+  static async load(source) {
+    return compileModule(source.module, source.config.name);
+  }
+
+  /** @param {any} host */
+  async instantiateGuest(host) {
+    const clock = /** @type {ReplayClock} */ (this.watch);
+    const imports = { ...host.imports(), layerw_replay: { poll: () => clock.poll() } };
+    const instance = await this.instantiateModule(this.module, imports);
+    this.exports = /** @type {any} */ (instance.exports);
+    this.memory = /** @type {any} */ (this.exports).memory;
+  }
+}
+
+const reads = new Map();
+let nextRead = 1;
+
+/** @param {string} name */
+function readAsset(name) {
+  const id = nextRead++;
+  return new Promise((resolve, reject) => {
+    reads.set(id, { resolve, reject });
+    postMessage({ type: "read", id, name });
+  });
+}
+
+/** @param {any} m the replay message */
+async function replay(m) {
+  const clock = new ReplayClock(m.deadlineMs);
+  const source = { config: m.config, module: m.twin, readAsset };
+  const game = await ReplayGame.create(source, { seed: m.seed, log: () => {}, watch: clock });
+  if (m.snapshot) await game.restore(m.snapshot, { allowOtherBuild: true }); // the twin's hash is not the module's
+  const calls = m.inputs.map((/** @type {Uint8Array} */ input) => () => game.tick({ pack: () => input }));
+  if (m.call === "lw_render") calls.push(() => game.render());
+  for (let i = 0; i < calls.length; i++) {
+    const last = i === calls.length - 1;
+    const t0 = performance.now();
+    try {
+      calls[i]();
+    } catch (e) {
+      if (!(e instanceof ReplayDeadline)) throw e;
+      if (!last) return { type: "unreplayed", why: `an earlier tick (${game.tickCount}) ran past ${m.deadlineMs} ms when replayed` };
+      return { type: "stopped", frames: wasmFrames(e.stack) };
+    }
+    if (last) return { type: "finished", ms: performance.now() - t0 };
+  }
+  return { type: "unreplayed", why: "there was no call to replay" };
+}
+
+onmessage = (/** @type {MessageEvent} */ event) => {
+  const m = event.data;
+  if (m.type === "replay") {
+    replay(m).then((answer) => postMessage(answer),
+      (e) => postMessage({ type: "unreplayed", why: `the replay failed: ${e && e.message ? e.message : e}` }));
+  } else if (m.type === "asset") {
+    const read = reads.get(m.id);
+    reads.delete(m.id);
+    if (read) (m.error ? read.reject(reviveError(m.error)) : read.resolve(m.bytes));
+  }
+};

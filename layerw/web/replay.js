@@ -1,0 +1,169 @@
+// Replay: the page's side of replaying a game worker's timed-out call, to name where the time went.
+//
+// The page terminates a game worker past its deadline, and with it the stack (V8 cannot interrupt a
+// wasm loop from another thread). The game is deterministic, so the page keeps the worker's last
+// snapshot and each tick's packed input since (ReplayLog, fed by the worker's "enter" messages) and
+// replays them in a fresh Worker (replay-worker.js) on the build's replay twin: the module with a poll
+// at every loop head (layerw/toolchain/replaytwin.py) that throws past the replay's deadline. The
+// twin's frames map back to the module's offsets (ReplayMap), which the build's symbols name, as for
+// a trap. The twin comes with a build directory (`layerw build` writes game.replay.wasm and
+// game.replay.json); a published store has none, so there a timeout names the call and tick only.
+//
+//   loadReplayTwin(wasmUrl, mapUrl) -> Promise<{twin: Uint8Array, map: ReplayMap} | null>
+//   new ReplayLog().entered(tick, input) / .rebase(snapshot) / .upTo(tick)
+//   replayCall({source, twin, map, log, call, tick, seed}) -> Promise<{stopped: frames, deadlineMs, fromTick} |
+//     {finishedMs, fromTick} | {why}>
+//     frames as symbols.js wasmFrames gives them ({index, offset}, innermost first), in the module's offsets
+
+import { errorRecord } from "./error-record.js";
+
+const FORMAT = "layerw-replay-map";
+const MAP_VERSION = 1;
+export const REPLAY_FACTOR = 4; // the replayed call's deadline, in the game's deadlines (as natively: layerw/runtime/replay.py)
+export const REPLAY_MIN_MS = 500; // and at least this: a wall-clock bound that a busy machine's waits must not reach
+const REPLAY_BUDGET_MS = 20000; // the whole replay, start-up included
+const MAX_LOGGED = 4096; // ticks kept since the last snapshot (the worker posts one a second while a twin exists)
+
+/** Where a twin's code offsets lie in the module's (runs: [twin offset, module offset], sorted). */
+export class ReplayMap {
+  /** @param {any} doc the parsed game.replay.json */
+  constructor(doc) {
+    if (!doc || doc.format !== FORMAT || doc.version !== MAP_VERSION) throw new Error(`not a ${FORMAT} of version ${MAP_VERSION}`);
+    this.runs = doc.runs;
+    this.starts = this.runs.map((/** @type {number[]} */ r) => r[0]);
+  }
+
+  /** @param {number} offset a code offset in the twin */
+  moduleOffset(offset) {
+    let lo = 0;
+    let hi = this.starts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.starts[mid] <= offset) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo === 0) return offset;
+    const [twinAt, moduleAt] = this.runs[lo - 1];
+    return moduleAt + (offset - twinAt);
+  }
+
+  /**
+   * The twin's wasm frames as the module's: its poll import shifts every function index by one.
+   * @param {{index: number, offset: number}[]} frames
+   */
+  moduleFrames(frames) {
+    return frames.map(({ index, offset }) => ({ index: index - 1, offset: this.moduleOffset(offset) }));
+  }
+}
+
+/**
+ * The build's replay twin and its map, or null where the source serves none.
+ * @param {string | URL} wasmUrl
+ * @param {string | URL} mapUrl
+ * @returns {Promise<{twin: Uint8Array, map: ReplayMap} | null>}
+ */
+export async function loadReplayTwin(wasmUrl, mapUrl) {
+  try {
+    const map = await fetch(mapUrl); // first: where there is none (most sources), one request says so
+    if (!map.ok) return null;
+    const doc = await map.json();
+    const wasm = await fetch(wasmUrl);
+    return wasm.ok ? { twin: new Uint8Array(await wasm.arrayBuffer()), map: new ReplayMap(doc) } : null;
+  } catch {
+    return null; // a timeout that names no frames is still reported
+  }
+}
+
+/** The game worker's last snapshot and each tick's packed input since, to replay the ticks after it. */
+export class ReplayLog {
+  constructor() {
+    /** @type {any} the snapshot the entries follow; null: the game's start (its seed) */
+    this.snapshot = null;
+    /** @type {{tick: number, input: Uint8Array}[]} */
+    this.entries = [];
+    this.overflowed = false; // more ticks than MAX_LOGGED since the snapshot: they cannot be replayed
+  }
+
+  /**
+   * The worker entered lw_tick at `tick` with this packed lw_input and events.
+   * @param {number} tick
+   * @param {Uint8Array} input
+   */
+  entered(tick, input) {
+    while (this.entries.length && this.entries[this.entries.length - 1].tick >= tick) this.entries.pop(); // a restore went back
+    if (this.entries.length >= MAX_LOGGED) {
+      this.overflowed = true;
+      return;
+    }
+    this.entries.push({ tick, input });
+  }
+
+  /** @param {any} snapshot a snapshot the worker posted: the ticks before it are not needed */
+  rebase(snapshot) {
+    this.snapshot = snapshot;
+    this.entries = this.entries.filter((e) => e.tick >= snapshot.tick);
+    this.overflowed = false;
+  }
+
+  /** A fresh worker starts from `snapshot` (or its seed, null). @param {any} snapshot */
+  restart(snapshot) {
+    this.snapshot = snapshot;
+    this.entries = [];
+    this.overflowed = false;
+  }
+
+  /**
+   * The entries from the snapshot through tick `last`, or why they cannot be replayed.
+   * @param {number} last
+   * @returns {{entries: {tick: number, input: Uint8Array}[]} | {why: string}}
+   */
+  upTo(last) {
+    const first = this.snapshot ? this.snapshot.tick : 0;
+    if (this.overflowed) return { why: `more than ${MAX_LOGGED} ticks passed since the last snapshot` };
+    const entries = this.entries.filter((e) => e.tick <= last);
+    if (entries.length !== last + 1 - first || entries.some((e, i) => e.tick !== first + i)) {
+      return { why: `the page heard ${entries.length} of the ${last + 1 - first} ticks since tick ${first}` };
+    }
+    return { entries };
+  }
+}
+
+/**
+ * Replay the call `call` at `tick` in a fresh Worker on the twin; what it found.
+ * @param {{source: any, twin: Uint8Array, map: ReplayMap, log: ReplayLog, call: string, tick: number, seed: number}} options
+ * @returns {Promise<{stopped: {index: number, offset: number}[], deadlineMs: number, fromTick: number}
+ *   | {finishedMs: number, fromTick: number} | {why: string}>}
+ */
+export function replayCall({ source, twin, map, log, call, tick, seed }) {
+  const { config } = source;
+  const deadlineMs = Math.max(REPLAY_MIN_MS, REPLAY_FACTOR * (config.tick_ms || 100));
+  const upTo = log.upTo(call === "lw_tick" ? tick : tick - 1);
+  if ("why" in upTo) return Promise.resolve({ why: upTo.why });
+  if (call !== "lw_tick" && call !== "lw_render") return Promise.resolve({ why: `${call} is not replayed` });
+  const fromTick = log.snapshot ? log.snapshot.tick : 0;
+  const worker = new Worker(new URL("./replay-worker.js", import.meta.url), { type: "module", name: `${config.name} replay` });
+  return new Promise((resolve) => {
+    const done = (/** @type {any} */ outcome) => {
+      clearTimeout(timer);
+      worker.terminate();
+      resolve(outcome);
+    };
+    const timer = setTimeout(() => done({ why: `the replay took more than ${REPLAY_BUDGET_MS / 1000} s` }), REPLAY_BUDGET_MS);
+    worker.onerror = (event) => done({ why: `the replay worker failed: ${event.message}` });
+    worker.onmessage = ({ data: m }) => {
+      if (m.type === "read") {
+        source.readAsset(m.name).then((/** @type {ArrayBuffer} */ bytes) => worker.postMessage({ type: "asset", id: m.id, bytes }),
+          (/** @type {Error} */ e) => worker.postMessage({ type: "asset", id: m.id, error: errorRecord(e) }));
+      } else if (m.type === "stopped") {
+        done({ stopped: map.moduleFrames(m.frames), deadlineMs, fromTick });
+      } else if (m.type === "finished") {
+        done({ finishedMs: m.ms, fromTick });
+      } else if (m.type === "unreplayed") {
+        done({ why: m.why });
+      }
+    };
+    worker.postMessage({
+      type: "replay", config, twin, seed, snapshot: log.snapshot, inputs: upTo.entries.map((e) => e.input), call, deadlineMs,
+    });
+  });
+}

@@ -1,0 +1,93 @@
+"""A game worker's timeout in real Chromium names the guest frame where the time went: the page replays
+the call on the build's replay twin (web/replay.js, replay-worker.js; tests/runtime/crash/crash.c spins at
+a known line) and shows its function and file:line, as a trap's; from the worker's last snapshot where it
+posted one (a module without symbols: the frame is the loop's code offset); on a store's page where the
+operator serves debug files, with the twin the server makes, and in the telemetry the server logs."""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from layerw.toolchain.replaytwin import MAP_NAME, TWIN_NAME, instructions, make_twin
+from layerw.toolchain.wasmtools import wabt
+from tests.runtime.test_symbols import CRASH, line_of
+from tests.runtime.test_symbols import SPIN as SPIN_SEED
+from tests.wat import bundle, contract_wat
+from tests.web.conftest import PlayPage, StaticServer
+from tests.web.store_server import store_server
+from tests.web.test_telemetry import wait_for
+from tests.web.test_worker import COUNTED, SPIN
+
+# The page's deadline: long enough that a loaded machine's page never stops the calm ticks before the spin
+DEADLINE_MS = 500
+
+
+def slow_crash(built: Callable[[Path], Path], tmp_path: Path) -> Path:
+    """crash.c's build with a DEADLINE_MS deadline."""
+    build = tmp_path / "crash"
+    shutil.copytree(built(CRASH), build)
+    toml = build / "layerw.toml"
+    toml.write_text(toml.read_text().replace("tick_ms = 50", f"tick_ms = {DEADLINE_MS}"))
+    return build
+
+
+def test_a_worker_timeout_shows_the_frame_it_spun_in(built: Callable[[Path], Path], server: StaticServer,
+                                                     play_page: Callable[..., PlayPage], tmp_path: Path) -> None:
+    build = slow_crash(built, tmp_path)
+    make_twin(build / "game.wasm", build / TWIN_NAME, build / MAP_NAME)  # as `layerw dev` builds do
+    page = play_page().open(server.add_game(build, name="crash-replay"), worker=1, renderer="webgl2", seed=SPIN_SEED)
+    page.wait("window.layerw.status === 'failed'", timeout=30_000)
+    name, error, shown, frames = page.page.evaluate(
+        "[window.layerw.errorName, window.layerw.error, document.getElementById('error').textContent, window.layerw.errorFrames]")
+    assert name == "GameTimedOut"
+    assert error == shown and "replayed in a fresh worker from tick 0, it ran past" in error, error
+    top = frames[0]
+    assert (top["function"], top["file"], top["line"]) == ("spin", "crash.c", line_of("spin")), frames
+    assert "lw_game_tick" in [f["function"] for f in frames]
+    assert f"\n  at spin (crash.c:{line_of('spin')})" in error
+
+
+def test_the_replay_starts_from_the_worker_s_last_snapshot(server: StaticServer, play_page: Callable[..., PlayPage],
+                                                          tmp_path: Path) -> None:
+    # spins in tick 89, when its own counter (in the memory a snapshot keeps) reaches 90: the worker posted a
+    # snapshot a second (60 ticks) in, and the replay from it spins at tick 89 too
+    tick = f"{COUNTED} (if (i32.eq (i32.load (i32.const 4096)) (i32.const 90)) (then {SPIN}))"
+    game = bundle(tmp_path / "spins-late", contract_wat(tick=tick), name="spins-late", tick_ms=DEADLINE_MS)
+    module = game.path / "game.wasm"
+    make_twin(module, game.path / TWIN_NAME, game.path / MAP_NAME)
+    [loop] = [offset for body in instructions(wabt("wasm-objdump", "-d", str(module))) for offset, op in body if op == "loop"]
+    page = play_page().open(server.add_game(game.path), worker=1, renderer="webgl2")
+    page.wait("window.layerw.status === 'failed'", timeout=30_000)
+    name, error, frames = page.page.evaluate("[window.layerw.errorName, window.layerw.error, window.layerw.errorFrames]")
+    assert name == "GameTimedOut" and error.startswith("spins-late at tick 89 in lw_tick"), error
+    since = re.search(r"replayed in a fresh worker from tick (\d+), it ran past", error)
+    assert since and 0 < int(since.group(1)) <= 89, error
+    assert frames[0]["offset"] == loop and frames[0]["function"].startswith("wasm-function["), frames
+
+
+def test_a_store_page_replays_on_the_twin_the_server_makes(built: Callable[[Path], Path], tmp_path: Path,
+                                                           play_page: Callable[..., PlayPage],
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    build = slow_crash(built, tmp_path)  # published without a twin: the server makes it
+    with store_server(tmp_path / "closed") as s:
+        s.publish(build)
+        assert httpx.get(f"{s.url}/debug/crash/1.0.0/replay.json").status_code == 403  # debug files, as the symbols
+    with store_server(tmp_path / "store", serve_symbols=True) as s, caplog.at_level(logging.WARNING, logger="layerw.client"):
+        s.publish(build)
+        page = play_page().goto(s.play_url("crash", seed=SPIN_SEED))
+        page.wait("window.layerw.status === 'failed'", timeout=30_000)
+        error, frames = page.page.evaluate("[window.layerw.error, window.layerw.errorFrames]")
+        assert page.page.evaluate("window.layerw.host") == "worker"
+        assert "replayed in a fresh worker from tick 0" in error and f"at spin (crash.c:{line_of('spin')})" in error, error
+        wait_for(lambda: any(r.name == "layerw.client" and getattr(r, "frames", None) for r in caplog.records))
+    report = next(r for r in caplog.records if r.name == "layerw.client" and getattr(r, "frames", None))
+    top = report.frames[0]
+    assert (top["function"], top["file"], top["line"]) == ("spin", "crash.c", line_of("spin"))
+    assert top["offset"] == frames[0]["offset"] and "replayed in a fresh worker" in report.getMessage()
