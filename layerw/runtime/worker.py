@@ -50,6 +50,7 @@ from layerw.runtime.inputs import InputState, check_event_count
 from layerw.runtime.memoryhost import MemoryHost
 from layerw.runtime.snapshot import Snapshot
 from layerw.runtime.start import start_game
+from layerw.runtime.tier import Tier
 from layerw.saves import Saves
 
 START_TIMEOUT_S = 60.0  # spawning + compiling (or loading the cached module): wall time
@@ -102,7 +103,7 @@ def _serve(conn: multiprocessing.connection.Connection, bundle: Bundle, seed: in
     try:
         engine = Engine(CpuLimit.OFF, cache=Path(cache) if cache else None)  # the watchdog is the bound
         try:
-            game = start_game(bundle, engine, seed=seed, audio=False, saves=saves)
+            game = start_game(bundle, engine, seed=seed, audio=False, saves=saves, tier=Tier.WASMTIME)  # the watchdog bounds it
             if snapshot is not None:
                 snap = Snapshot.from_bytes(snapshot)
                 # this build's (or stamped so by restore(allow_other_build=True)): the layout decides
