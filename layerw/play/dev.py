@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 SNAPSHOT_EVERY = 30  # ticks between last-good snapshots (a crash goes back at most this far)
 KEEP_BUILDS = 3  # build directories kept for pages still fetching one (the newest first)
 # Every edit is a new module: on the AOT tier each reload would wait for a cold wasm2c + zig compile,
-# 2.5-4.3 s for the sample games (pong, sprites, asteroids; loaded 2-core machine) beside a ~2 s build,
+# 1.4-5.6 s for the sample games (pong, sprites, asteroids; loaded 2-core machine) beside a ~2 s build,
 # where wasmtime compiles one in 0.02-0.07 s. So the edit-run loop stays on wasmtime, with its dev checks.
 DEV_TIER = Tier.WASMTIME
 Listener = Callable[[dict[str, Any]], None]
