@@ -57,7 +57,7 @@ def _auto(bundle: Bundle, engine: Engine, compiler: AotCompiler | None) -> Tier:
     compile here runs on wasmtime with a WARNING naming the cause: the module is valid (checked
     first, so a bad one fails as on wasmtime) and wasmtime keeps every guarantee; only the speed
     is lost, and the warning says so. An explicit ``Tier.AOT`` raises instead."""
-    choice = choose(bundle, engine.cpu_limit, debug_info=engine.debug_info)
+    choice = choose(bundle, engine.cpu_limit, debug_info=engine.debug_info, own_arm=type(engine).arm is not Engine.arm)
     if choice.tier is Tier.AOT:
         check_module(engine.compile(bundle.module), bundle.config.name)  # a bad module fails here, as on wasmtime
         try:

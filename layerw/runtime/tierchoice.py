@@ -39,14 +39,17 @@ def build_kind(bundle: Bundle) -> str | None:
     return "a WASM-4 cart" if is_cart(bundle.module) else None
 
 
-def choose(bundle: Bundle, cpu_limit: CpuLimit, *, debug_info: bool = False) -> TierChoice:
+def choose(bundle: Bundle, cpu_limit: CpuLimit, *, debug_info: bool = False, own_arm: bool = False) -> TierChoice:
     """The tier ``Tier.AUTO`` picks for ``bundle`` bounded by ``cpu_limit`` (``debug_info``: a
-    debugger follows the guest, which only wasmtime's JIT tells it of)."""
+    debugger follows the guest, which only wasmtime's JIT tells it of; ``own_arm``: the engine arms
+    each call its own way, an ``Engine.arm`` override the AOT tier's deadline would not honour)."""
     kind = build_kind(bundle)
     if kind is not None:
         return TierChoice(Tier.WASMTIME, f"{kind}: the AOT tier runs core modules")
     if debug_info:
         return TierChoice(Tier.WASMTIME, "a debugger follows the guest only on wasmtime")
+    if own_arm:
+        return TierChoice(Tier.WASMTIME, "its engine arms each call with a bound of its own, which only wasmtime honours")
     if cpu_limit is not CpuLimit.EPOCH:
         return TierChoice(Tier.WASMTIME, f"cpu limit {cpu_limit.value} asked for: a wasmtime bound; the AOT tier has its own "
                                          "per-call deadline, which stands for the default epoch limit")

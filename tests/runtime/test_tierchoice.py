@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import wasmtime
 
 from layerw.bundle import Bundle
 from layerw.errors import ContractError, InvalidModule, ToolchainError
@@ -58,6 +59,19 @@ def test_components_carts_and_debuggers_run_on_wasmtime(built: Callable[[Path], 
     assert (cart.tier, cart.reason) == (Tier.WASMTIME, "a WASM-4 cart: the AOT tier runs core modules")
     debugged = choose(bundle(tmp_path / "g", contract_wat()), CpuLimit.OFF, debug_info=True)
     assert (debugged.tier, debugged.reason) == (Tier.WASMTIME, "a debugger follows the guest only on wasmtime")
+
+
+class LongerDeadline(Engine):
+    """An engine that arms every call with a deadline of its own (as a replay's does)."""
+
+    def arm(self, store: wasmtime.Store, deadline_ms: int) -> None:
+        super().arm(store, 10 * deadline_ms)
+
+
+def test_an_engine_with_its_own_bound_runs_its_games_on_wasmtime(tmp_path: Path) -> None:
+    with LongerDeadline(CpuLimit.EPOCH, cache=tmp_path / "modules") as engine, \
+            start_game(bundle(tmp_path / "g", contract_wat(tick="(nop)")), engine) as game:
+        assert isinstance(game, Game)
 
 
 @pytest.mark.parametrize("error", [InvalidModule("the AOT tier cannot translate this module (x)"),
