@@ -18,6 +18,7 @@ from layerw.runtime.engine import CpuLimit, Engine
 from layerw.runtime.gamehost import GameHost
 from layerw.runtime.inputs import InputState
 from layerw.runtime.start import start_game
+from layerw.runtime.tier import Tier
 from layerw.runtime.worker import WorkerGame
 
 LOADS = (10_000, 80_000)
@@ -44,7 +45,8 @@ def run(out_dir: Path, sprites_build: Path, rounds: int) -> Section:
     try:
         for count in LOADS:
             bundle = Bundle.open(with_count(sprites_build, out_dir, count))
-            games: dict[str, GameHost] = {limit.value: start_game(bundle, engine) for limit, engine in engines.items()}
+            games: dict[str, GameHost] = {limit.value: start_game(bundle, engine, tier=Tier.WASMTIME)  # wasmtime's bounds
+                                            for limit, engine in engines.items()}
             games[CpuLimit.WATCHDOG.value] = WorkerGame(bundle, cache=out_dir / "modules")
             try:
                 for mode in MODES:

@@ -6,7 +6,8 @@ Each run is a child process on one tree (PYTHONPATH=that tree), started as ``pyt
 file so that it imports that tree's ``layerw`` and nothing of this ``bench``, through what both trees
 have (Room, RoomRunner, Limits, Metrics, the game's tick, state_hash and snapshot). It builds that
 tree's pong with that tree's toolchain, starts N rooms and beats each of them T ticks the way a
-clock does (the headline figure), then times the parts of a tick on the same rooms. Runs of the two
+clock does (the headline figure), then times the parts of a tick on the same rooms, on the tier the
+tree's rooms take by default (the AOT tier since ``Tier.AUTO``; the guest parts then time its call). Runs of the two
 trees alternate, so a machine's load drifts over both alike; the table gives each tree's best round
 (the least disturbed) and its median.
 """
@@ -72,13 +73,26 @@ def _over(n: int, items: Sequence[Any], part: Callable[[Any], object]) -> Callab
 
 
 def _guest_py(game: Any) -> None:
-    """lw_tick as the hosts of both trees call it: the CPU budget armed, then wasmtime-py's call."""
+    """lw_tick as the hosts of both trees call it: the CPU budget armed, then wasmtime-py's call; on
+    the AOT tier (rooms' default since Tier.AUTO) AotGame's own call, lw_call arming its deadline."""
+    if not hasattr(game, "store"):
+        game._invoke("lw_tick", ())
+        return
     game.engine.arm(game.store, game.config.tick_ms)
     game._funcs["lw_tick"](game.store)
 
 
 def _ffi_caller(game: Any) -> Callable[[], None]:
-    """lw_tick through wasmtime's C API with value arrays built once (no wasmtime-py per-call work)."""
+    """lw_tick through wasmtime's C API with value arrays built once (no wasmtime-py per-call work);
+    on the AOT tier, lw_call through its ctypes function with its arguments fixed."""
+    if not hasattr(game, "store"):
+        instance, which, tick_ms = game._instance, game._which["lw_tick"], game.config.tick_ms
+        lw_call, (address, arguments, result) = instance._call, instance._addresses
+
+        def call_aot() -> None:
+            if lw_call(address, which, arguments, result, tick_ms):
+                raise RuntimeError(f"lw_tick trapped on the AOT tier in {game.name}")
+        return call_aot
     import wasmtime
     from wasmtime import _ffi as ffi
     from wasmtime._func import enter_wasm

@@ -448,7 +448,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="how a call's CPU deadline is enforced: wasmtime epoch checks (default), fuel, "
                         "a watchdog process (no checks inside the guest: best for compute-heavy ticks), or off")
     r.add_argument("--tier", choices=[tier.value for tier in Tier], default=DEFAULT_TIER.value,
-                   help="the code generator: wasmtime (Cranelift), or aot (wasm2c + zig to native code, compiled on "
+                   help="the code generator: auto (default: aot where it keeps every guarantee, else wasmtime; the "
+                        "log says which and why), wasmtime (Cranelift), or aot (wasm2c + zig to native code, compiled on "
                         "first start and cached; its own per-call deadline, Linux x86-64, core modules)")
     return p
 

@@ -29,7 +29,7 @@ from layerw.errors import GameError, LayerWError, SnapshotError
 from layerw.play.devnotes import DevNotes
 from layerw.play.runner import Runner
 from layerw.play.watcher import Watcher
-from layerw.runtime import DEFAULT_CPU_LIMIT, start_game
+from layerw.runtime import DEFAULT_CPU_LIMIT, Tier, start_game
 from layerw.runtime.engine import Engine
 from layerw.toolchain.build import build
 
@@ -43,6 +43,10 @@ if TYPE_CHECKING:
 
 SNAPSHOT_EVERY = 30  # ticks between last-good snapshots (a crash goes back at most this far)
 KEEP_BUILDS = 3  # build directories kept for pages still fetching one (the newest first)
+# Every edit is a new module: on the AOT tier each reload would wait for a cold wasm2c + zig compile,
+# 1.4-5.6 s for the sample games (pong, sprites, asteroids; loaded 2-core machine) beside a ~2 s build,
+# where wasmtime compiles one in 0.02-0.07 s. So the edit-run loop stays on wasmtime, with its dev checks.
+DEV_TIER = Tier.WASMTIME
 Listener = Callable[[dict[str, Any]], None]
 
 
@@ -117,7 +121,7 @@ class DevLoop(Runner):
         self.notes.add(text)
 
     def _start(self, build_dir: Path) -> GameHost:
-        game = start_game(DirBundle(build_dir), self._engine, seed=self.options.seed)
+        game = start_game(DirBundle(build_dir), self._engine, seed=self.options.seed, tier=DEV_TIER)
         game.enable_checks(self._problem)  # each new build is checked afresh
         return game
 

@@ -38,7 +38,7 @@ class PlayOptions:
     seed: int = 0
     players: int = 1
     cpu_limit: CpuLimit = DEFAULT_CPU_LIMIT
-    tier: Tier = DEFAULT_TIER          # the code generator: wasmtime, or aot (native code via wasm2c + zig)
+    tier: Tier = DEFAULT_TIER          # the code generator: auto (aot where it keeps every guarantee), wasmtime or aot
     audio: Path | None = None         # the mix as a WAV file
     sound: str | None = None          # play the mix on a device: "default" or a miniaudio backend ("null", "alsa", ...)
     latency_ms: int = 40              # the device's latency budget (buffer + queue)

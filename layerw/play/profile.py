@@ -35,6 +35,7 @@ from layerw.runtime.engine import CpuLimit, Engine
 from layerw.runtime.game import Game
 from layerw.runtime.inputs import InputState, Recording
 from layerw.runtime.start import start_game
+from layerw.runtime.tier import Tier
 
 if TYPE_CHECKING:
     from layerw.gfx.renderer import WgpuRenderer
@@ -69,7 +70,7 @@ class Sampler:
 
     def __init__(self, bundle: Bundle, seed: int, samples: int = SAMPLES) -> None:
         self.engine = FuelProbe()
-        game = start_game(bundle, self.engine, seed=seed, audio=False)
+        game = start_game(bundle, self.engine, seed=seed, audio=False, tier=Tier.WASMTIME)  # fuel traps carry its stacks
         assert isinstance(game, Game), "components are not sampled (see profile)"
         self.game = game
         self.samples = samples

@@ -1,4 +1,8 @@
-"""Tier: which code generator runs a game's module, chosen once in ``open_game``.
+"""Tier: which code generator runs a game's module, chosen once per game start (``start_game``).
+
+- ``auto`` (the default): the AOT tier where it keeps every guarantee (a core module, the per-call
+  deadline as its CPU limit, no debugger, Linux x86-64 with its toolchain), else wasmtime; the
+  choice and its reason are logged at INFO (``layerw.runtime.tierchoice``).
 
 - ``wasmtime``: Cranelift, in-process; its CPU limit (epoch, fuel, off) or the watchdog worker
   bounds each call (``CpuLimit``). Runs core modules, components and WASM-4 carts.
@@ -17,3 +21,4 @@ import enum
 class Tier(enum.Enum):
     WASMTIME = "wasmtime"
     AOT = "aot"
+    AUTO = "auto"

@@ -58,6 +58,7 @@ from layerw.runtime.replay import TICK as TICK_CALL
 from layerw.runtime.replay import Finished, Outcome, Replay, Stopped, apply_tick
 from layerw.runtime.snapshot import Snapshot
 from layerw.runtime.start import start_game
+from layerw.runtime.tier import Tier
 from layerw.saves import Saves
 from layerw.symbols import SourceFrame, describe
 
@@ -106,7 +107,7 @@ def _serve(conn: multiprocessing.connection.Connection, bundle: Bundle, seed: in
     try:
         engine = Engine(CpuLimit.OFF, cache=Path(cache) if cache else None)  # the watchdog is the bound
         try:
-            game = start_game(bundle, engine, seed=seed, audio=False, saves=saves)
+            game = start_game(bundle, engine, seed=seed, audio=False, saves=saves, tier=Tier.WASMTIME)  # the watchdog bounds it
             if snapshot is not None:
                 snap = Snapshot.from_bytes(snapshot)
                 # this build's (or stamped so by restore(allow_other_build=True)): the layout decides

@@ -38,6 +38,7 @@ from layerw.errors import ProtocolError, RoomUnreachable, SessionError
 from layerw.runtime.devchecks import render_changes_state
 from layerw.runtime.engine import Engine
 from layerw.runtime.inputs import InputState, Recording
+from layerw.runtime.tier import Tier
 from layerw.session import protocol as p
 from layerw.session.lead import Lead
 from layerw.session.replica import Replica
@@ -172,8 +173,8 @@ class OnlineClient:
 
     def __init__(self, bundle: Bundle, engine: Engine, *, prediction: Prediction = Prediction(),
                  on_samples: Callable[[bytes], None] | None = None, retry_delays_s: Sequence[float] | None = None,
-                 source: str | None = None) -> None:
-        self.replica = Replica(bundle, engine, window=prediction.window, on_samples=on_samples)
+                 source: str | None = None, tier: Tier = Tier.AUTO) -> None:
+        self.replica = Replica(bundle, engine, window=prediction.window, on_samples=on_samples, tier=tier)
         self.prediction = prediction
         self.source = source  # the local address it connects from (a machine with several; None: the system's choice)
         self.retry_delays_s = tuple(d / 1e3 for d in RETRY_DELAYS_MS) if retry_delays_s is None else tuple(retry_delays_s)

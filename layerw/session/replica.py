@@ -23,6 +23,7 @@ from layerw.runtime.gamehost import GameHost
 from layerw.runtime.inputs import InputState
 from layerw.runtime.snapshot import Snapshot, apply_delta
 from layerw.runtime.start import start_game
+from layerw.runtime.tier import Tier
 from layerw.session import protocol as p
 from layerw.session.rollback import DEFAULT_WINDOW, Rollback
 from layerw.wire import KEPT_SNAPSHOTS
@@ -32,10 +33,11 @@ REPORTED = 64  # hash reports a replica remembers (tick, hex digest): its recent
 
 class Replica:
     def __init__(self, bundle: Bundle, engine: Engine, *, window: int = DEFAULT_WINDOW,
-                 on_samples: Callable[[bytes], None] | None = None) -> None:
+                 on_samples: Callable[[bytes], None] | None = None, tier: Tier = Tier.AUTO) -> None:
         # A replica mixes sound only for someone who listens (``on_samples``: `layerw join --sound`):
-        # mixing costs every tick, and a replica fast-forwards thousands of them.
-        self.game: GameHost = start_game(bundle, engine, audio=on_samples is not None)
+        # mixing costs every tick, and a replica fast-forwards thousands of them. ``tier``: the default
+        # or one asked for; a replica's state hashes are the same on every tier.
+        self.game: GameHost = start_game(bundle, engine, audio=on_samples is not None, tier=tier)
         self.inputs = InputState()
         self.saved: deque[Snapshot] = deque(maxlen=KEPT_SNAPSHOTS)
         self.seat = p.NO_SEAT

@@ -110,7 +110,8 @@ class Room:
                  input_delay: int = 2, hash_every: int = 30, snapshot_every: int = 300,
                  grace_ticks: int = GRACE_TICKS, seed: int = 0) -> None:
         """``seed``: the game's seed (a server's rooms get one each: ``RoomHost``); clients never need
-        it, they start from the room's snapshot, which holds the seeded state."""
+        it, they start from the room's snapshot, which holds the seeded state. The game runs on the
+        default tier (``Tier.AUTO``: the AOT tier on a server's epoch engine); clients may run another."""
         seats = bundle.config.players if seats is None else seats  # the manifest's [game] players
         if not 1 <= seats <= abi.MAX_PLAYERS:
             raise SessionError(f"a room has 1..{abi.MAX_PLAYERS} seats, not {seats}")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from layerw.errors import GameTimedOut, InputError, UnsupportedCpuLimit
-from layerw.runtime import open_game
+from layerw.runtime import Tier, open_game
 from layerw.runtime.assets import Event
 from layerw.runtime.engine import CpuLimit, Engine
 from layerw.runtime.game import Game
@@ -67,7 +67,7 @@ def test_open_game_picks_the_backend_from_the_cpu_limit(tmp_path: Path) -> None:
         play(worker)
         assert counter(worker) == 3012
     for limit in (CpuLimit.EPOCH, CpuLimit.FUEL, CpuLimit.OFF):
-        with open_game(b, cpu_limit=limit) as game:
+        with open_game(b, cpu_limit=limit, tier=Tier.WASMTIME) as game:
             assert isinstance(game, Game) and game.engine.cpu_limit is limit
 
 

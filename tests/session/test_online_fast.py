@@ -12,6 +12,7 @@ import pytest
 
 from layerw.bundle import Bundle
 from layerw.runtime.engine import Engine
+from layerw.runtime.tier import Tier
 from layerw.server.app import create_app
 from layerw.server.catalog import DirCatalog
 from layerw.session.client import OnlineClient, Prediction, RoomAddress
@@ -90,7 +91,7 @@ def test_rejoin_late_join_and_forced_desync(fast: tuple[str, object, Bundle], en
     address = RoomAddress.parse(f"{url}/play/pong?room=mixed")
     # on confirmed frames (window 0): the corruption below must land in confirmed state, where a
     # predicting client's next rollback would otherwise restore over it before any hash saw it
-    steady, leaver, late = (OnlineClient(bundle, engine, prediction=Prediction(window=0)) for _ in range(3))
+    steady, leaver, late = (OnlineClient(bundle, engine, prediction=Prediction(window=0), tier=Tier.WASMTIME) for _ in range(3))
 
     def corrupt_once(replica: Replica, _local: object) -> None:
         if replica.tick == 1000:  # flip a byte of game state: the next hash report differs

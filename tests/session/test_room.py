@@ -16,6 +16,7 @@ from layerw.errors import ProtocolError, RoomFull, SessionError
 from layerw.runtime.engine import Engine
 from layerw.runtime.game import Game
 from layerw.runtime.snapshot import BLOCK
+from layerw.runtime.tier import Tier
 from layerw.session import protocol as p
 from layerw.session.replica import Replica
 from layerw.session.room import DESYNC_LOG_S, Room
@@ -108,7 +109,7 @@ def test_rejoin_keeps_the_seat_and_gets_only_changed_pages(pong: Bundle, engine:
 
 def test_desync_is_detected_and_healed(pong: Bundle, engine: Engine) -> None:
     room = Room("r", pong, engine, hash_every=10)
-    a = connect(room, pong, engine)
+    a = connect(room, pong, engine, replica=Replica(pong, engine, tier=Tier.WASMTIME))
     run(room, [a], 50, scripted)
     game = a.game
     assert isinstance(game, Game)

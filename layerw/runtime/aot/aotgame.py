@@ -14,6 +14,7 @@ from __future__ import annotations
 import ctypes
 import struct
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -78,6 +79,13 @@ class _Import:
         self.caller = caller
 
 
+def compiled(bundle: Bundle, compiler: AotCompiler) -> tuple[Path, Path]:
+    """The runtime library and ``bundle``'s module library, compiled on first use (cached): InvalidModule
+    when wasm2c cannot translate the module, ToolchainError when the toolchain cannot run."""
+    fold = folds_under(bundle.config.memory_bytes // PAGE)
+    return compiler.runtime(), compiler.module(bundle.module, bundle.config.name, fold=fold)
+
+
 class AotGame(MemoryHost):
     def __init__(self, bundle: Bundle, engine: Engine, compiler: AotCompiler, *, seed: int = 0, audio: bool = True,
                  saves: Saves | None = None) -> None:
@@ -90,8 +98,7 @@ class AotGame(MemoryHost):
         module = engine.compile(bundle.module)  # wasmtime's validation, then the same contract check
         check_module(module, self.name)
         self._check_links(module)
-        fold = folds_under(self.config.memory_bytes // PAGE)
-        self.library = Library(compiler.runtime(), compiler.module(bundle.module, self.name, fold=fold))
+        self.library = Library(*compiled(bundle, compiler))
         self._start(self._boot)
 
     def _check_links(self, module: wasmtime.Module) -> None:

@@ -93,6 +93,19 @@ def unavailable() -> str | None:
 class AotCompiler:
     """Compiles modules to native libraries under ``cache`` (default ``<cache root>/aot``)."""
 
+    _shared: dict[Path, AotCompiler] = {}  # one per cache root this process used (``shared``)
+    _shared_lock = threading.Lock()
+
+    @classmethod
+    def shared(cls) -> AotCompiler:
+        """This process's compiler for the user's cache: games started without a compiler of their
+        own share its lock, so rooms starting one game on several threads compile it once."""
+        root = cache_root() / "aot"
+        with cls._shared_lock:
+            if root not in cls._shared:
+                cls._shared[root] = cls(cache=root)
+            return cls._shared[root]
+
     def __init__(self, cache: Path | None = None, cache_max_bytes: int | None = None) -> None:
         reason = unavailable()
         if reason is not None:
