@@ -31,6 +31,7 @@ from layerw.runtime.inputs import InputState
 from layerw.runtime.memoryhost import MemoryHost
 from layerw.runtime.snapshot import Snapshot
 from layerw.runtime.start import start_game
+from layerw.runtime.tier import Tier
 
 REPLAY_FACTOR = 4  # the replayed call's deadline, in the game's deadlines
 REPLAY_MIN_MS = 500  # and at least this: a wall-clock bound that a loaded machine's waits must not reach
@@ -124,7 +125,8 @@ class Replay:
             with _ReplayEngine(deadline_ms, self.cache) as engine:
                 t0 = time.perf_counter()
                 try:
-                    game = start_game(self.bundle, engine, seed=self.seed, audio=False)
+                    # on wasmtime: its epoch engine bounds each replayed call and names the frames it stops in
+                    game = start_game(self.bundle, engine, seed=self.seed, audio=False, tier=Tier.WASMTIME)
                 except GameTimedOut as e:
                     if index is None:
                         return Stopped(deadline_ms, e.frames)
