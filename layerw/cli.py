@@ -165,6 +165,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
     from layerw.store import open_store
     from layerw.store.publish import publish
+    from layerw.toolchain.replaytwin import twin_of
 
     counts = {"new": 0, "reused": 0}
     columns = (TextColumn("publishing"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
@@ -178,8 +179,10 @@ def cmd_publish(args: argparse.Namespace) -> int:
             bar.update(task, advance=size, chunks=f"chunks: {counts['new']} new, {counts['reused']} reused")
 
         r = publish(Path(args.build_dir), store, args.channel, on_plan=lambda size, _: bar.update(task, total=size),
-                    on_chunk=on_chunk)
+                    on_chunk=on_chunk, replay_twin=twin_of)
     delta = f", module delta {r.delta.size:,} bytes" if r.delta else ""
+    if r.manifest.replay is not None:
+        delta += f"; replay twin {r.manifest.replay.twin.size:,} bytes ({r.replay_uploaded:,} uploaded)"
     console.print(f"published {r.manifest.game} {r.manifest.version} to {store.url} as {r.channel!r}: {r.chunks_new} new / "
                   f"{r.chunks_reused} reused chunks, {r.bytes_uploaded:,} of {r.bytes_total:,} bytes uploaded{delta}")
     return 0

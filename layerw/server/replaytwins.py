@@ -1,10 +1,12 @@
 """ReplayTwins: the replay twins of published versions, for pages that replay a game worker's timeout.
 
-``layerw build`` writes a twin only into development builds; a store holds none. Where the operator
-serves debug files (``layerw serve --serve-symbols``) the server makes a version's twin and offset
-map on first request from the version's module (``layerw.toolchain.replaytwin``), so a store page's
-timeout names its frames too, and keeps the latest few (a MemoryLRU: a stream of versions costs
-memory within its bounds only).
+``layerw publish`` stores a core module's twin and offset map with the version (``Manifest.replay``);
+pages read them as chunks, and ``stored`` reads them for the debug route, to anyone: they hold nothing
+the module does not (the twin is the module with a poll import at each loop head, the map pairs of code
+offsets and SHA-256s). A version published before publish made twins has none; where the operator
+serves debug files (``layerw serve --serve-symbols``, development) the server makes one on request from
+the module (``made``) and keeps the latest few (a MemoryLRU: a stream of versions costs memory within
+its bounds only). Making one costs CPU, so it is never done for an anonymous request without that gate.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import threading
 from layerw.errors import ChunkCorrupt
 from layerw.server.lru import MemoryLRU
 from layerw.store.chunk import chunk_id
+from layerw.store.manifest import FileEntry
 from layerw.store.store import Store
 from layerw.toolchain.replaytwin import twin_of
 
@@ -22,7 +25,7 @@ MAX_BYTES = 64 << 20
 
 
 class ReplayTwins:
-    """A version's twin and offset map, made once while it stays among the latest MAX_TWINS."""
+    """A version's twin and offset map: the stored ones, or made once while among the latest MAX_TWINS."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -30,19 +33,27 @@ class ReplayTwins:
             MAX_TWINS, MAX_BYTES, lambda pair: len(pair[0]) + len(pair[1]))
         self._lock = threading.Lock()  # routes ask from the thread pool
 
-    def get(self, game: str, version: str) -> tuple[bytes, bytes]:
-        """``game`` ``version``'s twin and offset map (NotPublished where the store has no such version)."""
+    def stored(self, game: str, version: str) -> tuple[bytes, bytes] | None:
+        """The twin and map ``layerw publish`` stored with ``game`` ``version``; None where it stored none
+        (NotPublished where the store has no such version). Reads only: safe for any request."""
+        replay = self.store.manifest(game, version).replay
+        if replay is None:
+            return None
+        what = f"{game} {version}'s replay"
+        return self._file(replay.twin, f"{what} twin"), self._file(replay.map, f"{what} map")
+
+    def made(self, game: str, version: str) -> tuple[bytes, bytes]:
+        """``game`` ``version``'s twin and offset map made from its module (CPU: only behind --serve-symbols)."""
         key = (game, version)
         with self._lock:
             made = self._made.get(key)
             if made is None:
-                made = twin_of(self._module(game, version))
+                made = twin_of(self._file(self.store.manifest(game, version).module, f"{game} {version}'s module"))
                 self._made.put(key, made)
             return made
 
-    def _module(self, game: str, version: str) -> bytes:
-        entry = self.store.manifest(game, version).module
+    def _file(self, entry: FileEntry, what: str) -> bytes:
         data = b"".join(self.store.read_chunk(ref.id, ref.encoding) for ref in entry.chunks)
         if chunk_id(data) != entry.sha256:
-            raise ChunkCorrupt(f"{game} {version}'s module: its chunks do not hash to the manifest's sha256")
+            raise ChunkCorrupt(f"{what}: its chunks do not hash to the manifest's sha256")
         return data

@@ -11,7 +11,10 @@
                                             where the operator allows it (``serve_symbols``, `layerw
                                             serve --serve-symbols`, for development): 403 otherwise
     GET /debug/{game}/{version}/replay.wasm  the version's replay twin and its offset map (replaytwins.py:
-    GET /debug/{game}/{version}/replay.json  a page replays a game worker's timeout on it), as the symbols
+    GET /debug/{game}/{version}/replay.json  a page replays a game worker's timeout on it): the ones
+                                            `layerw publish` stored, to anyone (pages also read them as
+                                            the manifest's chunks); for a version published without,
+                                            made on request only where debug files are served, else 403
 
 Only these keys are reachable: nothing else in the store (such as its publish token's hash,
 ``auth/``) has a route. Players never get a game's symbols by default: a crash report the page
@@ -177,15 +180,17 @@ class StoreRoutes:
         kind = request.path_params["kind"]
         if kind not in ("wasm", "json"):
             return JSONResponse({"error": "a version's replay twin is replay.wasm, its offset map replay.json"}, 404)
-        if not self.serve_symbols:
-            return _no_debug_files()
         try:
             game = check_name(request.path_params["game"], "game")
-            twin, offsets = await run_in_threadpool(self.twins.get, game, check_version(request.path_params["version"]))
+            version = check_version(request.path_params["version"])
+            stored = await run_in_threadpool(self.twins.stored, game, version)  # reads only: anyone may ask
+            if stored is None and not self.serve_symbols:
+                return _no_debug_files()  # making one costs CPU: never for an anonymous request
+            twin, offsets = stored if stored is not None else await run_in_threadpool(self.twins.made, game, version)
         except LayerWError as e:
             return _error(e)
         body, media = (twin, "application/wasm") if kind == "wasm" else (offsets, "application/json")
-        return Response(body, media_type=media, headers={"Cache-Control": "private, max-age=60"})
+        return Response(body, media_type=media, headers={"Cache-Control": IMMUTABLE if stored else "private, max-age=60"})
 
     async def chunk(self, request: Request) -> Response:
         id_ = request.path_params["id"]

@@ -10,7 +10,8 @@ never changed. Schema 1 (keys sorted, no whitespace, so the same content gives t
      "assets": {"<name>": {"size", "sha256", "chunks": [...]}, ...},
      "transpiled": {"<file>": {"size", "sha256", "chunks": [...]}, ...},
      "deltas": [{"from_sha256", "id", "size"}, ...],
-     "chunking": {"algorithm", "min_size", "avg_size", "max_size"}}
+     "chunking": {"algorithm", "min_size", "avg_size", "max_size"}[,
+     "replay": {"twin": {"size", "sha256", "chunks"}, "map": {"size", "sha256", "chunks"}}]}
 
 ``game.filter`` ("linear") is present only where the game does not sample textures "nearest" (the
 default), and ``game.stream`` (sounds played while they arrive) only where it is not empty, so
@@ -19,6 +20,14 @@ manifests of games that leave them alone are the same bytes as before the keys e
 A component build (``game.component``) has the component as its module, which native hosts run,
 and its ``jco transpile`` output as ``transpiled`` files (an ES module of glue and the core modules
 it instantiates), which browsers run; a core build has no transpiled files.
+
+``replay`` (present only where publish made one, so a version published before the key existed, or a
+component build or WASM-4 cart, which has none, reads as before) is the module's replay twin
+(``layerw.toolchain.replaytwin``) and its offset map, stored as chunks like the module: a page replays
+a game worker's timed-out call on the twin to name its frames. Neither holds more than the module: the
+twin is made from the module's bytes alone (its code, data and custom sections, a poll import at each
+loop head), and the map holds SHA-256s and pairs of code offsets only; so every page may read them,
+unlike the symbols.
 
 A delta's blob (stored as a chunk, ``id`` = SHA-256 of the blob) is one standard zstd frame that
 decompresses, with the module whose SHA-256 is ``from_sha256`` loaded as a raw-content
@@ -43,6 +52,7 @@ SCHEMA = 1
 _VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$")
 GAME_KEYS = ("name", "version", "tick_rate", "width", "height", "capabilities", "preload", "memory_mb", "tick_ms",
              "players", "component", "filter", "stream")
+TOP_KEYS = ("schema", "game", "module", "assets", "transpiled", "deltas", "chunking")  # and "replay", optional
 OPTIONAL_GAME_KEYS: dict[str, object] = {"filter": GameConfig.filter, "stream": []}  # omitted from the JSON at this default
 
 
@@ -86,6 +96,17 @@ class Delta:
 
 
 @dataclass(frozen=True)
+class ReplayFiles:
+    """A version's replay twin and its offset map (JSON), for pages that replay a timed-out call."""
+
+    twin: FileEntry
+    map: FileEntry
+
+    def to_json(self) -> dict[str, object]:
+        return {"twin": self.twin.to_json(), "map": self.map.to_json()}
+
+
+@dataclass(frozen=True)
 class Manifest:
     config: GameConfig
     module: FileEntry
@@ -93,6 +114,7 @@ class Manifest:
     deltas: tuple[Delta, ...] = ()
     chunking: Mapping[str, object] = field(default_factory=dict)
     transpiled: Mapping[str, FileEntry] = field(default_factory=dict)  # a component build, for browsers
+    replay: ReplayFiles | None = None  # the module's replay twin, where publish made one
 
     @property
     def game(self) -> str:
@@ -105,7 +127,8 @@ class Manifest:
     def chunk_ids(self) -> set[str]:
         """Every chunk this version needs, delta blobs included (what gc must keep)."""
         ids = {c.id for c in self.module.chunks} | {d.id for d in self.deltas}
-        for entry in [*self.assets.values(), *self.transpiled.values()]:
+        replay = [self.replay.twin, self.replay.map] if self.replay is not None else []
+        for entry in [*self.assets.values(), *self.transpiled.values(), *replay]:
             ids.update(c.id for c in entry.chunks)
         return ids
 
@@ -116,10 +139,14 @@ class Manifest:
         for k, default in OPTIONAL_GAME_KEYS.items():
             if game[k] == default:
                 del game[k]
-        return {"schema": SCHEMA, "game": game, "module": self.module.to_json(),
-                "assets": {n: e.to_json() for n, e in sorted(self.assets.items())},
-                "transpiled": {n: e.to_json() for n, e in sorted(self.transpiled.items())},
-                "deltas": [d.to_json() for d in self.deltas], "chunking": dict(self.chunking)}
+        doc: dict[str, object] = {
+            "schema": SCHEMA, "game": game, "module": self.module.to_json(),
+            "assets": {n: e.to_json() for n, e in sorted(self.assets.items())},
+            "transpiled": {n: e.to_json() for n, e in sorted(self.transpiled.items())},
+            "deltas": [d.to_json() for d in self.deltas], "chunking": dict(self.chunking)}
+        if self.replay is not None:
+            doc["replay"] = self.replay.to_json()
+        return doc
 
     def to_bytes(self) -> bytes:
         return json.dumps(self.to_json(), sort_keys=True, separators=(",", ":")).encode()
@@ -134,7 +161,8 @@ class Manifest:
             doc = json.loads(data)
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
             raise ManifestError(f"{where}: not JSON: {e}") from e
-        d = _obj(doc, where, ("schema", "game", "module", "assets", "transpiled", "deltas", "chunking"))
+        d = _obj(doc, where)
+        _obj(d, where, TOP_KEYS + (("replay",) if "replay" in d else ()))
         if d["schema"] != SCHEMA:
             raise ManifestError(f"{where}: schema {d['schema']!r}, this host reads schema {SCHEMA}: upgrade layerw")
         g = _obj(d["game"], f"{where}: game")
@@ -166,7 +194,10 @@ class Manifest:
                       for n, e in _obj(d["transpiled"], f"{where}: transpiled").items()}
         if transpiled and not config.component:
             raise ManifestError(f"{where}: lists transpiled files, which only a component build has")
-        return cls(config, _entry(d["module"], f"{where}: module"), assets, deltas, chunking, transpiled)
+        replay = _replay(d["replay"], f"{where}: replay") if "replay" in d else None
+        if replay is not None and config.component:
+            raise ManifestError(f"{where}: lists a replay twin, which a component build has none of")
+        return cls(config, _entry(d["module"], f"{where}: module"), assets, deltas, chunking, transpiled, replay)
 
 
 # --- strict readers -----------------------------------------------------------------------------
@@ -229,3 +260,8 @@ def _entry(v: Any, where: str) -> FileEntry:
 def _delta(v: Any, where: str) -> Delta:
     d = _obj(v, where, ("from_sha256", "id", "size"))
     return Delta(_id(d["from_sha256"], where), _id(d["id"], where), _int(d["size"], where))
+
+
+def _replay(v: Any, where: str) -> ReplayFiles:
+    r = _obj(v, where, ("twin", "map"))
+    return ReplayFiles(_entry(r["twin"], f"{where}.twin"), _entry(r["map"], f"{where}.map"))

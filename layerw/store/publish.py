@@ -6,6 +6,9 @@ channel pointed at, (3) the manifest, (4) the channel — the only mutable write
 step 4 nothing a client reads has changed; a half-published version has no manifest. The build's
 source-line table (``game.symbols.json``) goes in before the manifest, as a debug file outside the
 chunks (``Store.put_symbols``): crash reports can name source lines, players never download it.
+Given a ``replay_twin`` maker (``layerw publish`` passes ``layerw.toolchain.replaytwin.twin_of``: the
+store knows no toolchain), a core module's replay twin and offset map go in as chunks the manifest names
+(``Manifest.replay``), so every page can replay a game worker's timeout on them and name its frames.
 
 A chunk found already stored in step 1 that no version on the channel names may be an orphan
 (of a deleted version or an abandoned publish) which a concurrent ``gc`` is about to delete: gc
@@ -26,6 +29,7 @@ from pathlib import Path
 import wasmtime
 
 from layerw.bundle import DirBundle
+from layerw.cart import is_cart
 from layerw.config import GameConfig
 from layerw.contract import wasm_features
 from layerw.errors import ChunkCorrupt, InvalidModule, NotPublished, VersionExists
@@ -34,11 +38,12 @@ from layerw.store.channel import DEFAULT, check_name
 from layerw.store.chunk import IDENTITY, LEVEL, ZSTD, ChunkRef, chunk_id, chunk_key, encode, encode_as
 from layerw.store.chunker import Chunker
 from layerw.store.delta import make_delta
-from layerw.store.manifest import Delta, FileEntry, Manifest, check_version
+from layerw.store.manifest import Delta, FileEntry, Manifest, ReplayFiles, check_version
 from layerw.store.store import Store
 
 log = logging.getLogger("layerw.store")
 ChunkDone = Callable[[int, bool], None]  # (decoded bytes, reused) after each distinct chunk
+TwinMaker = Callable[[bytes], tuple[bytes, bytes]]  # a module -> its replay twin and offset map (replaytwin.twin_of)
 
 
 @dataclass(frozen=True)
@@ -47,17 +52,20 @@ class PublishResult:
     channel: str
     chunks_new: int
     chunks_reused: int
-    bytes_total: int  # decoded bytes of the module and every asset
+    bytes_total: int  # decoded bytes of the module and every asset (what players download)
     bytes_uploaded: int  # stored bytes actually sent (chunks and delta)
     delta: Delta | None
     seconds: float
+    replay_uploaded: int = 0  # stored bytes sent of the replay twin and map (not above: a page reads them on a timeout only)
 
 
-File = tuple[str, str]  # ("module", ""), ("asset", name) or ("transpiled", name)
+File = tuple[str, str]  # ("module", ""), ("asset", name), ("transpiled", name) or ("replay", "twin" | "map")
 
 
-def plan(build_dir: Path, chunker: Chunker) -> tuple[DirBundle, dict[File, tuple[str, list[memoryview]]]]:
-    """The bundle and, per file, its SHA-256 and its chunks in order."""
+def plan(build_dir: Path, chunker: Chunker,
+         replay_twin: TwinMaker | None = None) -> tuple[DirBundle, dict[File, tuple[str, list[memoryview]]]]:
+    """The bundle and, per file, its SHA-256 and its chunks in order; with ``replay_twin``, a core
+    module's twin and offset map too (a component build and a WASM-4 cart have none)."""
     bundle = DirBundle(Path(build_dir))
     check_version(bundle.config.version, f"{build_dir}: [game] version")
     if not bundle.config.component:  # bytes that are not a valid module never ship (components: checked at build)
@@ -74,15 +82,19 @@ def plan(build_dir: Path, chunker: Chunker) -> tuple[DirBundle, dict[File, tuple
     for name, path in bundle.transpiled.items():  # a component build's form for browsers
         data = path.read_bytes()
         files["transpiled", name] = (chunk_id(data), list(chunker.cut(data)))
+    if replay_twin is not None and not bundle.config.component and not is_cart(bundle.module):
+        for name, data in zip(("twin", "map"), replay_twin(bundle.module), strict=True):
+            files["replay", name] = (chunk_id(data), list(chunker.cut(data)))
     return bundle, files
 
 
 def publish(build_dir: Path, store: Store, channel: str = DEFAULT, *, chunker: Chunker | None = None,
             level: int = LEVEL, on_plan: Callable[[int, int], None] | None = None,
-            on_chunk: ChunkDone | None = None) -> PublishResult:
-    """Publish ``build_dir``; ``on_plan(total_bytes, distinct_chunks)`` then ``on_chunk`` report progress."""
+            on_chunk: ChunkDone | None = None, replay_twin: TwinMaker | None = None) -> PublishResult:
+    """Publish ``build_dir``; ``on_plan(total_bytes, distinct_chunks)`` then ``on_chunk`` report progress;
+    ``replay_twin`` makes the module's replay twin, stored with it (None: the version has none)."""
     with tracing.span("publish", build=str(build_dir), store=store.url, channel=channel) as span:
-        result = _publish(Path(build_dir), store, channel, chunker or Chunker(), level, on_plan, on_chunk)
+        result = _publish(Path(build_dir), store, channel, chunker or Chunker(), level, on_plan, on_chunk, replay_twin)
         if span is not None:
             span.set_attributes({"layerw.game": result.manifest.game, "layerw.version": result.manifest.version,
                                  "layerw.bytes": result.bytes_uploaded})
@@ -90,19 +102,22 @@ def publish(build_dir: Path, store: Store, channel: str = DEFAULT, *, chunker: C
 
 
 def _publish(build_dir: Path, store: Store, channel: str, chunker: Chunker, level: int,
-             on_plan: Callable[[int, int], None] | None, on_chunk: ChunkDone | None) -> PublishResult:
+             on_plan: Callable[[int, int], None] | None, on_chunk: ChunkDone | None,
+             replay_twin: TwinMaker | None) -> PublishResult:
     start = time.perf_counter()
     check_name(channel)
-    bundle, files = plan(build_dir, chunker)
+    bundle, files = plan(build_dir, chunker, replay_twin)
     # The manifest keeps what a player needs, not where the sources were.
     config = replace(bundle.config, sources=(), assets_dir=GameConfig.assets_dir)
-    distinct: dict[str, memoryview] = {}
-    for _, chunks in files.values():
-        for c in chunks:
-            distinct.setdefault(chunk_id(c), c)
-    total = sum(len(c) for _, chunks in files.values() for c in chunks)
+
+    def chunks_of(replay: bool) -> dict[str, memoryview]:
+        return {chunk_id(c): c for (kind, _), (_, chunks) in files.items() if (kind == "replay") == replay for c in chunks}
+
+    played = chunks_of(replay=False)  # what players download (counted in the result)
+    distinct = played | chunks_of(replay=True)  # and the replay twin's, which a page reads only on a timeout
+    total = sum(len(c) for (kind, _), (_, chunks) in files.items() if kind != "replay" for c in chunks)
     if on_plan:
-        on_plan(sum(len(c) for c in distinct.values()), len(distinct))
+        on_plan(sum(len(distinct[id_]) for id_ in played), len(played))
 
     def upload(item: tuple[str, memoryview]) -> tuple[ChunkRef, bool]:
         id_, data = item
@@ -112,15 +127,16 @@ def _publish(build_dir: Path, store: Store, channel: str, chunker: Chunker, leve
         else:
             ref, stored = encode(data, level)
             store.write_chunk(ref, stored)
-        if on_chunk:
+        if on_chunk and id_ in played:
             on_chunk(len(data), found is not None)
         return ref, found is not None
 
     with ThreadPoolExecutor(max_workers=store.parallelism, thread_name_prefix="layerw-publish") as pool:
         done = dict(zip(distinct, pool.map(tracing.carry(upload), distinct.items()), strict=True))
     refs = {id_: ref for id_, (ref, _) in done.items()}
-    reused = sum(1 for _, was in done.values() if was)
-    uploaded = sum(ref.stored_size for ref, was in done.values() if not was)
+    reused = sum(1 for id_, (_, was) in done.items() if was and id_ in played)
+    uploaded = sum(ref.stored_size for id_, (ref, was) in done.items() if not was and id_ in played)
+    replay_uploaded = sum(ref.stored_size for id_, (ref, was) in done.items() if not was and id_ not in played)
 
     def restore(ref: ChunkRef) -> int:
         """Upload a chunk again exactly as the manifest names it; returns the bytes sent."""
@@ -132,6 +148,8 @@ def _publish(build_dir: Path, store: Store, channel: str, chunker: Chunker, leve
         return FileEntry(sum(len(c) for c in chunks), sha256, tuple(refs[chunk_id(c)] for c in chunks))
 
     module = entry(*files.pop(("module", "")))
+    replay = ReplayFiles(entry(*files.pop(("replay", "twin"))), entry(*files.pop(("replay", "map")))) \
+        if ("replay", "twin") in files else None
     assets = {name: entry(*file) for (kind, name), file in files.items() if kind == "asset"}
     transpiled = {name: entry(*file) for (kind, name), file in files.items() if kind == "transpiled"}
 
@@ -140,7 +158,7 @@ def _publish(build_dir: Path, store: Store, channel: str, chunker: Chunker, leve
     if delta is not None and not store.has_chunk(delta[0].id):
         store.put(chunk_key(delta[0].id), delta[1])
         uploaded += len(delta[1])
-    manifest = Manifest(config, module, assets, (delta[0],) if delta else (), chunker.describe(), transpiled)
+    manifest = Manifest(config, module, assets, (delta[0],) if delta else (), chunker.describe(), transpiled, replay)
     manifest = _write_manifest(store, manifest, bundle.read_symbols())
     # Reused chunks that only this new manifest names: gc may have been deleting them meanwhile.
     named = previous.chunk_ids() if previous is not None else set()
@@ -154,8 +172,8 @@ def _publish(build_dir: Path, store: Store, channel: str, chunker: Chunker, leve
                             len(gone), config.name, config.version)
                 uploaded += sum(pool.map(restore, (refs[id_] for id_ in gone)))
     store.set_channel(config.name, channel, config.version)
-    return PublishResult(manifest, channel, len(distinct) - reused, reused, total, uploaded,
-                         delta[0] if delta else None, time.perf_counter() - start)
+    return PublishResult(manifest, channel, len(played) - reused, reused, total, uploaded,
+                         delta[0] if delta else None, time.perf_counter() - start, replay_uploaded)
 
 
 def _previous(store: Store, game: str, channel: str) -> Manifest | None:

@@ -6,8 +6,11 @@ fresh worker on this twin: the same module with ``call $poll`` (an added import,
 ``layerw_replay.poll``) at the head of every loop; the poll throws past the replay's deadline, and
 V8's stack of that error holds the twin's frames. ``game.replay.json`` maps the twin's code offsets
 back to the module's, instruction by instruction (a poll to its loop), so the build's symbols name
-them. Made at build time with wabt (wasm2wat, wat2wasm, wasm-objdump) beside ``game.symbols.json``;
-like the symbols it is a development aid, not published to players. Map layout, version 1::
+them. Made with wabt (wasm2wat, wat2wasm, wasm-objdump): beside ``game.symbols.json`` in development
+builds, and by ``layerw publish`` for every version (``twin_of``), which serves it to every page: unlike
+the symbols it holds nothing the module does not: it is made from the module's bytes alone (its code,
+data and custom sections, wabt's placeholder names for what the module left unnamed, and the poll),
+and its map holds SHA-256s and code offsets only. Map layout, version 1::
 
     {"format": "layerw-replay-map", "version": 1, "module_sha256": HEX, "twin_sha256": HEX,
      "runs": [[twin_offset, module_offset], ...]}   # sorted; offsets advance together within a run
@@ -95,8 +98,8 @@ def make_twin(module: Path, twin: Path, offsets: Path) -> None:
 
 
 def twin_of(module: bytes) -> tuple[bytes, bytes]:
-    """A module's replay twin and its offset map (JSON); ``layerw serve --serve-symbols`` makes them
-    for a published version on request."""
+    """A module's replay twin and its offset map (JSON); ``layerw publish`` stores them with a version
+    (and ``layerw serve --serve-symbols`` makes them on request for a version published without)."""
     with tempfile.TemporaryDirectory(prefix="layerw-twin-") as tmp:
         original, text, twin = Path(tmp) / "game.wasm", Path(tmp) / "twin.wat", Path(tmp) / "twin.wasm"
         original.write_bytes(module)

@@ -60,6 +60,7 @@
  *   sound's bytes as they arrive (a source without it hands them over at once)
  * @property {() => Promise<{twin: Uint8Array, map: import("./replay.js").ReplayMap} | null>} [readReplayTwin] the build's
  *   replay twin (replay.js: a game worker's timed-out call is replayed on it), where the source serves one
+ * @property {boolean} [replayTwinListed] the source has a twin for certain (a published version's): it is read on a timeout only
  */
 
 /** @typedef {Response | ArrayBuffer | Uint8Array | WebAssembly.Module} ModuleLike */

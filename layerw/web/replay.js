@@ -6,8 +6,9 @@
 // replays them in a fresh Worker (replay-worker.js) on the build's replay twin: the module with a poll
 // at every loop head (layerw/toolchain/replaytwin.py) that throws past the replay's deadline. The
 // twin's frames map back to the module's offsets (ReplayMap), which the build's symbols name, as for
-// a trap. The twin comes with a build directory (`layerw build` writes game.replay.wasm and
-// game.replay.json); a published store has none, so there a timeout names the call and tick only.
+// a trap. The twin comes with a development build (`layerw build --replay-twin` writes game.replay.wasm and
+// game.replay.json) and with every core version `layerw publish` stored (the manifest's `replay`, read
+// as chunks by store-source.js); a version published before that has one only where the server makes it.
 //
 //   loadReplayTwin(wasmUrl, mapUrl) -> Promise<{twin: Uint8Array, map: ReplayMap} | null>
 //   new ReplayLog().entered(tick, input) / .rebase(snapshot) / .upTo(tick)

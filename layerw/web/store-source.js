@@ -17,7 +17,7 @@
 // component itself, which only native hosts run): the glue is imported from a blob: URL once its
 // chunks check out, and its core modules come from verified chunks like everything else.
 
-import { loadReplayTwin } from "./replay.js";
+import { ReplayMap, loadReplayTwin } from "./replay.js";
 import { loadSymbols } from "./symbols.js";
 import { LoadError, IntegrityError, InvalidModule } from "./errors.js";
 import { applyDelta, sha256 } from "./delta.js";
@@ -63,6 +63,7 @@ function checkManifest(doc, where) {
   entry(doc.module, "module");
   for (const [name, e] of Object.entries(doc.assets || {})) entry(e, `asset '${name}'`);
   for (const [name, e] of Object.entries(doc.transpiled || {})) entry(e, `transpiled file '${name}'`);
+  if (doc.replay) for (const name of ["twin", "map"]) entry(doc.replay[name], `replay ${name}`);
   for (const d of doc.deltas || []) if (!CHUNK_ID.test(d.id) || !CHUNK_ID.test(d.from_sha256)) bad("bad delta");
   for (const name of doc.game.preload || []) if (!doc.assets[name]) bad(`preload names unknown asset '${name}'`);
   for (const name of doc.game.stream || []) if (!doc.assets[name]) bad(`stream names unknown asset '${name}'`);
@@ -167,6 +168,13 @@ class Chunks {
     return concat(parts, entry.size);
   }
 
+  /** A whole file, verified as a whole too (its one chunk's check covers it where it has one). */
+  async verifiedFile(entry, what) {
+    const bytes = await this.file(entry, what);
+    if (entry.chunks.length > 1) await this.verify(entry.sha256, bytes, what);
+    return bytes;
+  }
+
   /** Compile a one-chunk module while it streams; the Module is returned only once the bytes that
    *  made it hash to the chunk id (and are cached). */
   async compileStreaming(ref, what) {
@@ -242,9 +250,24 @@ export async function storeSource(game, { channel = null, version = null, base =
   // a server gives players symbols only when its operator allows it (`layerw serve --serve-symbols`)
   const debug = `${base}/debug/${g}/${encodeURIComponent(doc.game.version)}`;
   const readSymbols = () => loadSymbols(`${debug}/symbols.json`);
-  // likewise the replay twin a game worker's timeout is replayed on (replay.js), made by the server on request
-  const readReplayTwin = () => loadReplayTwin(`${debug}/replay.wasm`, `${debug}/replay.json`);
-  return { config, module, progress, stats, readAsset, readStream, readSymbols, readReplayTwin };
+  // the replay twin a game worker's timeout is replayed on (replay.js): `layerw publish` stores it with the version,
+  // read (as chunks) on a timeout only; a version published before that has one where the server makes it on request
+  const replayTwinListed = !!doc.replay;
+  const readReplayTwin = replayTwinListed ? () => storedReplayTwin(game, doc.replay, chunks)
+    : () => loadReplayTwin(`${debug}/replay.wasm`, `${debug}/replay.json`);
+  return { config, module, progress, stats, readAsset, readStream, readSymbols, readReplayTwin, replayTwinListed };
+}
+
+/**
+ * The replay twin and offset map the manifest lists (its `replay`), verified like the module.
+ * @param {string} game
+ * @param {{twin: any, map: any}} replay
+ * @param {Chunks} chunks
+ */
+async function storedReplayTwin(game, replay, chunks) {
+  const [twin, map] = await Promise.all([chunks.verifiedFile(replay.twin, `${game}'s replay twin`),
+    chunks.verifiedFile(replay.map, `${game}'s replay map`)]);
+  return { twin, map: new ReplayMap(JSON.parse(new TextDecoder().decode(map))) };
 }
 
 /** A component build's browser form (source.js `component`), or null when it was published
@@ -255,9 +278,7 @@ function transpiledComponent(game, files, chunks) {
   const file = async (n, what) => {
     const e = files[n];
     if (!e) throw new LoadError(`${game} has no transpiled file '${n}'; re-publish the component build`);
-    const bytes = await chunks.file(e, what);
-    if (e.chunks.length > 1) await chunks.verify(e.sha256, bytes, what);
-    return bytes;
+    return chunks.verifiedFile(e, what);
   };
   const glueFile = file(name, `${game}'s transpiled component`);
   glueFile.catch(() => {}); // reported when the game awaits it

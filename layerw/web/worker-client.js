@@ -5,8 +5,8 @@
 // worker: the game fails with GameTimedOut, the same typed error as natively, or, where the page
 // allows (?restore=1), a fresh worker on a fresh canvas goes on: playing alone from the last snapshot
 // the worker posted (one a second), in a room by rejoining its seat (the room's state is the snapshot).
-// A timed-out call is replayed first where the source serves the build's replay twin (a build directory,
-// replay.js): in a fresh Worker from the last snapshot and each tick's input since (the worker then posts a
+// A timed-out call is replayed first where the source serves the build's replay twin (a build directory, a
+// published version, replay.js): in a fresh Worker from the last snapshot and each tick's input since (the worker then posts a
 // snapshot a second), so the GameTimedOut names the guest frames where the time went (replayFrames, which the
 // page names from the build's symbols), or says the call finished when replayed (the machine, not the game).
 // Hot reload (`layerw dev --serve`, dev-reload.js) asks the running worker for its snapshot now
@@ -84,7 +84,15 @@ export class WorkerClient {
     }
     const client = new WorkerClient(canvas, source, module, options);
     client.glue = glue;
-    if (!config.component && !options.room && source.readReplayTwin) client.replayTwin = await source.readReplayTwin();
+    if (!config.component && !options.room && source.readReplayTwin) {
+      if (source.replayTwinListed) { // a published version's: read on a timeout only, so a player downloads it only then
+        let read = null;
+        client.readReplayTwin = () => (read = read || source.readReplayTwin());
+      } else { // a build's or a debug server's: asked now, so the worker posts snapshots only where a twin exists
+        const twin = await source.readReplayTwin();
+        if (twin) client.readReplayTwin = () => Promise.resolve(twin);
+      }
+    }
     try {
       await client.launch(null, !!options.adopt);
     } catch (e) {
@@ -122,8 +130,9 @@ export class WorkerClient {
     this.timeouts = [];
     /** @type {any} the last snapshot the worker posted (restore) */
     this.snapshot = null;
-    /** @type {{twin: Uint8Array, map: import("./replay.js").ReplayMap} | null} the build's replay twin, where served */
-    this.replayTwin = null;
+    /** @type {(() => Promise<{twin: Uint8Array, map: import("./replay.js").ReplayMap} | null>) | null} reads the build's
+     *  replay twin, where its source serves one */
+    this.readReplayTwin = null;
     this.replayLog = new ReplayLog(); // the last snapshot and each tick's input since, to replay a timed-out call
     this.samples = new SampleQueue();
     /** @type {Worker | null} */
@@ -177,7 +186,7 @@ export class WorkerClient {
       type: "start", canvas: offscreen, config, module: this.module, glue: this.glue, seed: options.seed || 0, renderer: options.renderer || "auto",
       ticks: options.ticks ?? null, fast: !!options.fast, recording: options.recording || null, players: options.players || 1,
       saves: !!options.saves, online: options.saves && options.online ? location.href : null, restore,
-      snapshotEvery: (options.restore || this.replayTwin) && !options.room ? config.tick_rate : 0, sound: !!options.sound,
+      snapshotEvery: (options.restore || this.readReplayTwin) && !options.room ? config.tick_rate : 0, sound: !!options.sound,
       dev: !!options.onProblem, adopt,
       room: options.room ? { base: options.base || location.origin, room: options.room, spectate: !!options.spectate,
         window: options.window, lead: options.lead ?? null, token: this.token } : null,
@@ -321,9 +330,12 @@ export class WorkerClient {
    */
   expired(call, tick, ms) {
     this.stopWorker();
-    const twin = this.replayTwin;
-    const replayed = twin && !this.options.room
-      ? replayCall({ source: this.source, twin: twin.twin, map: twin.map, log: this.replayLog, call, tick, seed: this.options.seed || 0 })
+    const { readReplayTwin } = this;
+    const log = this.replayLog;
+    const replayed = readReplayTwin && !this.options.room
+      ? readReplayTwin().then((twin) => (twin
+        ? replayCall({ source: this.source, twin: twin.twin, map: twin.map, log, call, tick, seed: this.options.seed || 0 })
+        : { why: "its replay twin could not be read" }), (/** @type {Error} */ e) => ({ why: `its replay twin could not be read: ${e.message}` }))
       : Promise.resolve(null);
     replayed.then((outcome) => { if (!this.closed) this.timedOut(call, tick, ms, outcome); });
   }

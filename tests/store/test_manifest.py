@@ -11,9 +11,9 @@ from layerw.config import GameConfig
 from layerw.errors import ManifestError
 from layerw.store.channel import Channel
 from layerw.store.chunk import ChunkRef, chunk_id
-from layerw.store.manifest import Delta, FileEntry, Manifest
+from layerw.store.manifest import Delta, FileEntry, Manifest, ReplayFiles
 
-A, B, C = (chunk_id(x) for x in (b"a", b"b", b"c"))
+A, B, C, D = (chunk_id(x) for x in (b"a", b"b", b"c", b"d"))
 
 
 def sample() -> Manifest:
@@ -106,6 +106,20 @@ def test_component_build_round_trips_with_its_transpiled_files() -> None:
         Manifest.parse(json.dumps({**doc, "transpiled": {"a/b.js": entry}}).encode())
     with pytest.raises(ManifestError, match="true or false"):
         Manifest.parse(mutate(["game", "component"], 1))
+
+
+def test_a_replay_twin_round_trips_and_is_optional() -> None:
+    twin, offsets = FileEntry(10, B, (ChunkRef(B, 10, "zstd", 8),)), FileEntry(5, D, (ChunkRef(D, 5, "identity", 5),))
+    m = replace(sample(), replay=ReplayFiles(twin, offsets))
+    again = Manifest.parse(m.to_bytes())
+    assert again == m and {B, D} <= again.chunk_ids()  # gc keeps them
+    assert json.loads(m.to_bytes())["replay"] == {"twin": twin.to_json(), "map": offsets.to_json()}
+    assert "replay" not in json.loads(sample().to_bytes())  # a version without one: the bytes as before the key
+    with pytest.raises(ManifestError, match="keys"):
+        Manifest.parse(json.dumps({**json.loads(m.to_bytes()), "replay": {"twin": twin.to_json()}}).encode())
+    component = replace(m, config=replace(m.config, component=True))
+    with pytest.raises(ManifestError, match="replay twin"):
+        Manifest.parse(component.to_bytes())
 
 
 def test_not_json_is_a_manifest_error_and_a_value_error() -> None:

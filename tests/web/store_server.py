@@ -24,7 +24,7 @@ from layerw.server.catalog import StoreCatalog
 from layerw.server.save_routes import SaveLimits
 from layerw.session.host import RoomHost
 from layerw.store.local import LocalStore
-from layerw.store.publish import PublishResult, publish
+from layerw.store.publish import PublishResult, TwinMaker, publish
 from tests.server_thread import serving
 from tests.wat import contract_wat
 
@@ -75,8 +75,9 @@ class StoreServer:
     recorder: Recorder
     host: RoomHost  # the server's rooms (read from the test's thread: a room's tick, for bounded waits)
 
-    def publish(self, build_dir: Path, channel: str = "latest") -> PublishResult:
-        return publish(build_dir, self.store, channel)
+    def publish(self, build_dir: Path, channel: str = "latest", *, replay_twin: TwinMaker | None = None) -> PublishResult:
+        """Publish ``build_dir`` (with ``replay_twin``, its twin too, as ``layerw publish`` does)."""
+        return publish(build_dir, self.store, channel, replay_twin=replay_twin)
 
     def room_tick(self, game: str, room: str) -> int:
         """The room's present tick (-1 while the server holds no such room)."""

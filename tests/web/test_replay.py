@@ -1,8 +1,9 @@
 """A game worker's timeout in real Chromium names the guest frame where the time went: the page replays
 the call on the build's replay twin (web/replay.js, replay-worker.js; tests/runtime/crash/crash.c spins at
 a known line) and shows its function and file:line, as a trap's; from the worker's last snapshot where it
-posted one (a module without symbols: the frame is the loop's code offset); on a store's page where the
-operator serves debug files, with the twin the server makes, and in the telemetry the server logs."""
+posted one (a module without symbols: the frame is the loop's code offset); on a store's page, with the twin
+`layerw publish` stored (a player's page at default serve settings, whose telemetry the server names in its
+log) or, for a version published without, the one the server makes where the operator serves debug files."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from layerw.toolchain.replaytwin import MAP_NAME, TWIN_NAME, instructions, make_twin
+from layerw.toolchain.replaytwin import MAP_NAME, TWIN_NAME, instructions, make_twin, twin_of
 from layerw.toolchain.wasmtools import wabt
 from tests.runtime.test_symbols import CRASH, line_of
 from tests.runtime.test_symbols import SPIN as SPIN_SEED
@@ -90,4 +91,27 @@ def test_a_store_page_replays_on_the_twin_the_server_makes(built: Callable[[Path
     report = next(r for r in caplog.records if r.name == "layerw.client" and getattr(r, "frames", None))
     top = report.frames[0]
     assert (top["function"], top["file"], top["line"]) == ("spin", "crash.c", line_of("spin"))
+    assert top["offset"] == frames[0]["offset"] and "replayed in a fresh worker" in report.getMessage()
+
+
+def test_a_player_s_page_replays_on_the_twin_publish_stored(built: Callable[[Path], Path], tmp_path: Path,
+                                                            play_page: Callable[..., PlayPage],
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    build = slow_crash(built, tmp_path)
+    with store_server(tmp_path / "store") as s, caplog.at_level(logging.WARNING, logger="layerw.client"):
+        replay = s.publish(build, replay_twin=twin_of).manifest.replay  # as `layerw publish`; default serve settings
+        assert replay is not None
+        page = play_page().goto(s.play_url("crash", seed=SPIN_SEED))
+        page.wait("window.layerw.status === 'failed'", timeout=30_000)
+        error, frames = page.page.evaluate("[window.layerw.error, window.layerw.errorFrames]")
+        assert page.page.evaluate("window.layerw.host") == "worker"
+        assert "replayed in a fresh worker from tick 0, it ran past" in error, error
+        assert frames[0]["function"].startswith("wasm-function["), frames  # a player's page has no symbols
+        wait_for(lambda: any(r.name == "layerw.client" and getattr(r, "frames", None) for r in caplog.records))
+        asked = {path for path, _ in s.recorder.requests}
+    assert {f"/chunks/{c.id}" for c in replay.twin.chunks + replay.map.chunks} <= asked  # read as the manifest's chunks
+    assert not any(path.startswith("/debug/crash/1.0.0/replay") for path in asked)
+    report = next(r for r in caplog.records if r.name == "layerw.client" and getattr(r, "frames", None))
+    top = report.frames[0]
+    assert (top["function"], top["file"], top["line"]) == ("spin", "crash.c", line_of("spin"))  # the server names it
     assert top["offset"] == frames[0]["offset"] and "replayed in a fresh worker" in report.getMessage()
