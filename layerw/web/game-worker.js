@@ -275,6 +275,9 @@ class WorkerGame {
       onError: (e) => postMessage({ type: "failed", error: errorRecord(e) }),
       onReconnecting: ({ attempt, of, code }) => postMessage({ type: "reconnecting", attempt, of, code }),
       onReconnected: () => postMessage({ type: "reconnected" }),
+      // the page replays a timed-out call (replay.js) from the latest confirmed state posted and the ticks since
+      onBase: m.snapshotEvery ? (snap) => postMessage({ type: "snapshot", id: 0, snap: { ...snap } }) : null,
+      baseEvery: m.snapshotEvery,
     });
     if (token) session.token = Uint8Array.from(token);
     this.session = session;

@@ -77,7 +77,9 @@ export async function loadReplayTwin(wasmUrl, mapUrl) {
 
 /** The game worker's last snapshot and each tick's packed input since, to replay the ticks after it. */
 export class ReplayLog {
-  constructor() {
+  /** @param {{needsBase?: boolean}} [options] needsBase: never from the seed (a room's worker starts from the room's state) */
+  constructor({ needsBase = false } = {}) {
+    this.needsBase = needsBase;
     /** @type {any} the snapshot the entries follow; null: the game's start (its seed) */
     this.snapshot = null;
     /** @type {{tick: number, input: Uint8Array}[]} */
@@ -120,6 +122,7 @@ export class ReplayLog {
    */
   upTo(last) {
     const first = this.snapshot ? this.snapshot.tick : 0;
+    if (!this.snapshot && this.needsBase) return { why: "no confirmed state of the room had reached the page" };
     if (this.overflowed) return { why: `more than ${MAX_LOGGED} ticks passed since the last snapshot` };
     const entries = this.entries.filter((e) => e.tick <= last);
     if (entries.length !== last + 1 - first || entries.some((e, i) => e.tick !== first + i)) {

@@ -57,18 +57,22 @@ export function roomSocketUrl(base, game, room) {
  * @typedef {{attempt: number, of: number, delayMs: number, code: number, reason: string}} Reconnecting
  * @typedef {{game: any, renderer: any, devices?: any, base: string, room: string, spectate?: boolean,
  *            stopAt?: number | null, window?: number, lead?: number | null, onStop?: () => void, onError?: (e: Error) => void,
- *            onReconnecting?: (r: Reconnecting) => void, onReconnected?: () => void}} SessionOptions
+ *            onReconnecting?: (r: Reconnecting) => void, onReconnected?: () => void,
+ *            onBase?: ((snap: import("./snapshot.js").Snapshot) => void) | null, baseEvery?: number}} SessionOptions
  */
 
 export class Session {
   /** game (a started Game), renderer, devices (or null), base (server URL), room id; options:
    *  spectate, stopAt (stop applying frames at this tick), window (ticks a player may predict, 0:
    *  none), lead (a fixed lead in ticks instead of the measured one), onStop(), onError(error),
-   *  onReconnecting({attempt, of, delayMs, code, reason}) before each retry, onReconnected().
+   *  onReconnecting({attempt, of, delayMs, code, reason}) before each retry, onReconnected(), onBase(snapshot)
+   *  (a confirmed state: the room's as loaded, then one every `baseEvery` confirmed ticks; a game worker posts
+   *  them to the page, which replays a timed-out call from the latest on the ticks since: a rollback never
+   *  goes back past a confirmed tick, so those ticks, as last entered, lead to the call; replay.js).
    *  @param {SessionOptions} options */
   constructor({ game, renderer, devices = null, base, room, spectate = false, stopAt = null, window = DEFAULT_WINDOW,
     lead = null, onStop = () => {},
-    onError = (e) => { throw e; }, onReconnecting = () => {}, onReconnected = () => {} }) {
+    onError = (e) => { throw e; }, onReconnecting = () => {}, onReconnected = () => {}, onBase = null, baseEvery = 0 }) {
     this.game = game;
     this.renderer = renderer;
     this.devices = devices;
@@ -82,6 +86,9 @@ export class Session {
     this.onError = onError;
     this.onReconnecting = onReconnecting;
     this.onReconnected = onReconnected;
+    this.onBase = onBase;
+    this.baseEvery = baseEvery;
+    this.lastBase = -Infinity; // the tick of the last confirmed state onBase heard
     /** @type {string} one of SessionState */
     this.state = SessionState.CONNECTING;
     this.inputs = new InputState(1); // the room's held inputs (replaced by every STATE)
@@ -365,6 +372,7 @@ export class Session {
       this.rollback.reset();
       this.inputs.bytes.set(state.inputs);
       this.saved = [snap];
+      this.based(snap);
       this.stats.states++;
       if (state.kind === DELTA) this.stats.deltaStates++;
       this.stats.lastStateKind = state.kind === DELTA ? "delta" : "full";
@@ -397,6 +405,7 @@ export class Session {
     }
     this.stats.framesApplied++;
     const tick = rollback.confirmed;
+    if (this.onBase && tick - this.lastBase >= this.baseEvery) this.based(rollback.confirmedSnapshot());
     if (this.snapshotEvery && tick % this.snapshotEvery === 0) {
       this.saved.push(rollback.confirmedSnapshot());
       if (this.saved.length > KEPT_SNAPSHOTS) this.saved.shift();
@@ -409,6 +418,14 @@ export class Session {
       if (this.reported.length > REPORTED) this.reported.shift();
     }
     if (this.stopAt !== null && tick >= this.stopAt) this.stop(SessionState.STOPPED);
+  }
+
+  /** Hand onBase (where given) a confirmed state.
+   *  @param {import("./snapshot.js").Snapshot} snap */
+  based(snap) {
+    if (!this.onBase) return;
+    this.lastBase = snap.tick;
+    this.onBase(snap);
   }
 
   /** Send this browser's player input when it changed since the last one sent. */

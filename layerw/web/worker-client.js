@@ -4,11 +4,13 @@
 // Watchdog (watchdog.js) over each call into the guest. A call past its deadline terminates the
 // worker: the game fails with GameTimedOut, the same typed error as natively, or, where the page
 // allows (?restore=1), a fresh worker on a fresh canvas goes on: playing alone from the last snapshot
-// the worker posted (one a second), in a room by rejoining its seat (the room's state is the snapshot).
+// the worker posted (one a second), in a room by rejoining its seat (the room's state is the snapshot; the
+// replay, below, comes first).
 // A timed-out call is replayed first where the source serves the build's replay twin (a build directory, a
-// published version, replay.js): in a fresh Worker from the last snapshot and each tick's input since (the worker then posts a
-// snapshot a second), so the GameTimedOut names the guest frames where the time went (replayFrames, which the
-// page names from the build's symbols), or says the call finished when replayed (the machine, not the game).
+// published version, replay.js): in a fresh Worker from the last snapshot and each tick's input since (the
+// worker then posts a snapshot a second; in a room a confirmed state a second, session.js onBase), so the
+// GameTimedOut names the guest frames where the time went (replayFrames, which the page names from the
+// build's symbols), or says the call finished when replayed (the machine, not the game).
 // Hot reload (`layerw dev --serve`, dev-reload.js) asks the running worker for its snapshot now
 // (snapshotNow) and starts the new build in a fresh worker that adopts it (start's adopt).
 //
@@ -84,7 +86,7 @@ export class WorkerClient {
     }
     const client = new WorkerClient(canvas, source, module, options);
     client.glue = glue;
-    if (!config.component && !options.room && source.readReplayTwin) {
+    if (!config.component && source.readReplayTwin) {
       if (source.replayTwinListed) { // a published version's: read on a timeout only, so a player downloads it only then
         let read = null;
         client.readReplayTwin = () => (read = read || source.readReplayTwin());
@@ -133,7 +135,8 @@ export class WorkerClient {
     /** @type {(() => Promise<{twin: Uint8Array, map: import("./replay.js").ReplayMap} | null>) | null} reads the build's
      *  replay twin, where its source serves one */
     this.readReplayTwin = null;
-    this.replayLog = new ReplayLog(); // the last snapshot and each tick's input since, to replay a timed-out call
+    // the last snapshot and each tick's input since, to replay a timed-out call (in a room: from a confirmed state only)
+    this.replayLog = new ReplayLog({ needsBase: !!options.room });
     this.samples = new SampleQueue();
     /** @type {Worker | null} */
     this.worker = null;
@@ -186,7 +189,8 @@ export class WorkerClient {
       type: "start", canvas: offscreen, config, module: this.module, glue: this.glue, seed: options.seed || 0, renderer: options.renderer || "auto",
       ticks: options.ticks ?? null, fast: !!options.fast, recording: options.recording || null, players: options.players || 1,
       saves: !!options.saves, online: options.saves && options.online ? location.href : null, restore,
-      snapshotEvery: (options.restore || this.readReplayTwin) && !options.room ? config.tick_rate : 0, sound: !!options.sound,
+      // a snapshot a second: to restore (playing alone) and to replay a timeout from (in a room: a confirmed state, session.js onBase)
+      snapshotEvery: (options.restore && !options.room) || this.readReplayTwin ? config.tick_rate : 0, sound: !!options.sound,
       dev: !!options.onProblem, adopt,
       room: options.room ? { base: options.base || location.origin, room: options.room, spectate: !!options.spectate,
         window: options.window, lead: options.lead ?? null, token: this.token } : null,
@@ -332,7 +336,7 @@ export class WorkerClient {
     this.stopWorker();
     const { readReplayTwin } = this;
     const log = this.replayLog;
-    const replayed = readReplayTwin && !this.options.room
+    const replayed = readReplayTwin
       ? readReplayTwin().then((twin) => (twin
         ? replayCall({ source: this.source, twin: twin.twin, map: twin.map, log, call, tick, seed: this.options.seed || 0 })
         : { why: "its replay twin could not be read" }), (/** @type {Error} */ e) => ({ why: `its replay twin could not be read: ${e.message}` }))

@@ -115,3 +115,27 @@ def test_a_player_s_page_replays_on_the_twin_publish_stored(built: Callable[[Pat
     top = report.frames[0]
     assert (top["function"], top["file"], top["line"]) == ("spin", "crash.c", line_of("spin"))  # the server names it
     assert top["offset"] == frames[0]["offset"] and "replayed in a fresh worker" in report.getMessage()
+
+
+def test_a_room_page_replays_from_the_room_s_confirmed_state(tmp_path: Path, play_page: Callable[..., PlayPage],
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    # lw_render spins once the last tick is 90..119: only the page renders (the room never does), so the room runs
+    # on; the page heard a confirmed state a second (60 ticks) in, and the replay from it spins too (the page predicts
+    # at most 8 ticks ahead, so the room confirmed tick 82 by then; it joined the room this test made at its tick 0)
+    last_tick = "(i32.load (i32.const 2048))"
+    in_range = f"(i32.and (i32.ge_u {last_tick} (i32.const 90)) (i32.lt_u {last_tick} (i32.const 120)))"
+    game = bundle(tmp_path / "renders-late", contract_wat(render=f"(if {in_range} (then {SPIN})) (i32.const 0)"),
+                  name="renders-late", tick_ms=DEADLINE_MS)
+    [loop] = [offset for body in instructions(wabt("wasm-objdump", "-d", str(game.path / "game.wasm")))
+              for offset, op in body if op == "loop"]
+    with store_server(tmp_path / "store") as s, caplog.at_level(logging.WARNING, logger="layerw.client"):
+        s.publish(game.path, replay_twin=twin_of)
+        page = play_page().goto(s.play_url("renders-late", room="spin", worker=1))
+        page.wait("window.layerw.status === 'failed'", timeout=30_000)
+        error, frames = page.page.evaluate("[window.layerw.error, window.layerw.errorFrames]")
+        wait_for(lambda: any(r.name == "layerw.client" and getattr(r, "frames", None) for r in caplog.records))
+    at = re.search(r"renders-late at tick (\d+) in lw_render: .*replayed in a fresh worker from tick (\d+), it ran past", error)
+    assert at and 90 <= int(at.group(1)) and 0 < int(at.group(2)) <= int(at.group(1)), error
+    assert frames[0]["offset"] == loop, frames
+    report = next(r for r in caplog.records if r.name == "layerw.client" and getattr(r, "frames", None))
+    assert report.frames[0]["offset"] == loop
