@@ -3,24 +3,33 @@ the call on the build's replay twin (web/replay.js, replay-worker.js; tests/runt
 a known line) and shows its function and file:line, as a trap's; from the worker's last snapshot where it
 posted one (a module without symbols: the frame is the loop's code offset); on a store's page, with the twin
 `layerw publish` stored (a player's page at default serve settings, whose telemetry the server names in its
-log) or, for a version published without, the one the server makes where the operator serves debug files."""
+log) or, for a version published without, the one the server makes where the operator serves debug files;
+in a room, from the last confirmed state the worker posted and the ticks as the page last ran them, rollbacks
+included."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import shutil
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
+from layerw import abi
+from layerw.bundle import Bundle
+from layerw.runtime.engine import Engine
+from layerw.session.client import OnlineClient, Prediction, RoomAddress
 from layerw.toolchain.replaytwin import MAP_NAME, TWIN_NAME, instructions, make_twin, twin_of
 from layerw.toolchain.wasmtools import wabt
 from tests.runtime.test_symbols import CRASH, line_of
 from tests.runtime.test_symbols import SPIN as SPIN_SEED
-from tests.wat import bundle, contract_wat
+from tests.session.test_online import script
+from tests.wat import INPUT_PTR, bundle, contract_wat
 from tests.web.conftest import PlayPage, StaticServer
 from tests.web.store_server import store_server
 from tests.web.test_telemetry import wait_for
@@ -139,3 +148,51 @@ def test_a_room_page_replays_from_the_room_s_confirmed_state(tmp_path: Path, pla
     assert frames[0]["offset"] == loop, frames
     report = next(r for r in caplog.records if r.name == "layerw.client" and getattr(r, "frames", None))
     assert report.frames[0]["offset"] == loop
+
+
+def test_a_room_page_that_rolled_back_replays_the_ticks_it_ran(tmp_path: Path, play_page: Callable[..., PlayPage],
+                                                                engine: Engine) -> None:
+    # lw_tick counts the ticks on which any player holds a key; lw_render spins once the count reaches 40. A native
+    # client holds a key for 25 ticks every 60 (from room tick 20) and the page predicts 4 ticks ahead, so it guesses
+    # each press and release wrong and rolls back (the press at tick 80 lands between the confirmed state of tick 60
+    # and the spin, near tick 95, where the room started at the page's join); the replay, from the latest confirmed
+    # state and the ticks as the page last ran them, reaches the same count and spins in the same loop.
+    players = INPUT_PTR + abi.INPUT.offsets["players"]
+    words = [f"(i32.load (i32.const {players + seat * abi.PLAYER.size + 4 * w}))"
+             for seat in (0, 1) for w in range(abi.KEY_WORDS)]
+    any_key = words[0]
+    for word in words[1:]:
+        any_key = f"(i32.or {any_key} {word})"
+    render = f"(if (i32.ge_u (i32.load (i32.const 4096)) (i32.const 40)) (then {SPIN})) (i32.const 0)"
+    game = bundle(tmp_path / "held", contract_wat(tick=f"(if {any_key} (then {COUNTED}))", render=render), name="held",
+                  tick_ms=DEADLINE_MS)
+    [loop] = [offset for body in instructions(wabt("wasm-objdump", "-d", str(game.path / "game.wasm")))
+              for offset, op in body if op == "loop"]
+    with store_server(tmp_path / "store", input_delay=0) as s:
+        s.publish(game.path, replay_twin=twin_of)
+        url = s.play_url("held", room="held", worker=1, window=8, lead=4)
+        page = play_page().goto(url)
+        page.wait_running()
+        client = OnlineClient(Bundle.open(game.path), engine, prediction=Prediction(window=8))
+        ended: list[BaseException] = []
+
+        def native() -> None:
+            try:
+                asyncio.run(client.play(RoomAddress.parse(url), ticks=600, recording=script("ArrowDown")))
+            except BaseException as e:  # closed once the page failed: what it plays after is not the test's
+                ended.append(e)
+
+        thread = threading.Thread(target=native)
+        thread.start()
+        try:
+            page.wait("window.layerw.status === 'failed'", timeout=60_000)
+        finally:
+            client.close()
+            thread.join(30)
+        assert not thread.is_alive(), "the native client did not stop once closed"
+        error, frames = page.page.evaluate("[window.layerw.error, window.layerw.errorFrames]")
+        session = dict(page.page.evaluate("({...window.layerw.session})"))
+    print(f"page: {session}; {error}")
+    assert session["rollbacks"] >= 1, session  # it guessed the native player's keys wrong
+    assert re.search(r"held at tick \d+ in lw_render: .*replayed in a fresh worker from tick \d+, it ran past", error), error
+    assert frames[0]["offset"] == loop, frames
