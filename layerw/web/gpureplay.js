@@ -6,13 +6,20 @@
 // write after a recorded pass submits what came before, so writes land in stream order). The
 // renderer records its own commands (its 2D pass, the copy to the canvas) in the same encoder after
 // the last passes (takeEncoder), so a frame is one encoder, one finish() and one queue.submit, as a
-// page drawing straight on WebGPU would do it, in one validation error scope (run() to endScope()). Texture
+// page drawing straight on WebGPU would do it, inside a validation error scope (run() to endFrame()). Texture
 // GPU_FRAME is the renderer's own target, which the 2D batches then draw over. Resources are kept
 // per game; after a restore or a join the game RESETs and declares them again (lw_gpu_fresh).
 //
 // WebGPU reports what it rejects asynchronously (a shader that does not compile, a binding the
 // shader does not declare): such an error drops the game's GPU resources and is thrown by the next
-// frame's run(), a ShaderError (with its WGSL line) or a GpuStreamError, as natively.
+// frame's run() once the scope's verdict is back, a ShaderError (with its WGSL line) or a
+// GpuStreamError, as natively. One scope spans up to SCOPE_FRAMES frames: it is closed at the end of
+// a frame that changed the game's resources (where what the checker passes may still be rejected:
+// a pipeline, a bind group), after SCOPE_FRAMES frames of passes alone, before the resources are
+// dropped (so a verdict on what was dropped does not drop what follows) and by a frame without GPU
+// commands. A push and a pop per frame cost more host time than a frame of a thousand draws takes
+// over a raw WebGPU page's; a validation error never loses the device, so a verdict a few frames late
+// drops the same resources with the same message.
 
 import {
   GPU_ADDRESS_MODES, GPU_BINDING_TYPES, GPU_BLENDS, GPU_COMPARE, GPU_CULL_MODES, GPU_FILTERS, GPU_FRAME,
@@ -24,6 +31,9 @@ import { GpuChecker } from "./gpucheck.js";
 import { BIND_GROUP, BUFFER, LAYOUT, PIPELINE, SAMPLER, SHADER, TEXTURE, key, unkey } from "./gpuresources.js";
 import { CODE, GpuRun } from "./gpustream.js";
 import { boundLoops } from "./wgslloops.js";
+
+/** Frames of passes alone one validation error scope spans, at most (a quarter of a second at 60 Hz). */
+export const SCOPE_FRAMES = 16;
 
 const BLENDS = {
   replace: undefined,
@@ -63,7 +73,10 @@ export class GpuReplay {
     this.objects = new Map();
     /** @type {GPUCommandEncoder | null} */ this.encoder = null;
     /** @type {GPURenderPassEncoder | GPUComputePassEncoder | null} */ this.pass = null;
-    this.scoped = false; // run() pushed a validation error scope that endScope() has not popped yet
+    this.scoped = false; // a validation error scope is pushed and not popped yet (closeScope)
+    this.scopeFrames = 0; // frames ended in it
+    this.inFrame = false; // between run() and endFrame()
+    this.changed = false; // the frame in run() changed the game's resources (its checked table is new)
     /** @type {Error | null} */ this.failed = null; // what WebGPU rejected, thrown by the next run()
     this.epoch = 0; // counts clear(): a rejection of resources dropped since is not the game's now
     // A run's bind groups by handle, valid where `groupMark` holds the number of the run (`runs`):
@@ -74,28 +87,31 @@ export class GpuReplay {
   }
 
   /** Check, then replay one frame's commands (a GpuStream); true when a pass drew into the frame's
-   *  target. The last passes stay in the open encoder (takeEncoder), and what WebGPU rejects until
-   *  endScope() (which the caller owes once this returns) drops the game's GPU resources. */
+   *  target. The last passes stay in the open encoder (takeEncoder), and what WebGPU rejects in the
+   *  frame (until endFrame(), which the caller owes once this returns) drops the game's GPU resources. */
   run(stream) {
     if (this.failed) {
       const error = this.failed;
       this.failed = null;
       throw error;
     }
+    const table = this.checker.table;
     const drew = this.checker.check(stream);
-    this.device.pushErrorScope("validation");
-    this.scoped = true;
+    this.changed = this.checker.table !== table;
+    if (!this.scoped) this.openScope();
+    this.inFrame = true;
     try {
       this.replay(stream);
     } catch (e) {
-      this.endScope();
+      this.changed = true; // closed now: the error is the frame's
+      this.endFrame();
       throw e;
     }
     return drew;
   }
 
   /** The encoder holding the frame's last GPU passes, or a new one: the renderer records its own
-   *  commands after them, then finishes and submits it before endScope(). */
+   *  commands after them, then finishes and submits it before endFrame(). */
   takeEncoder() {
     const encoder = this.encoder === null ? this.device.createCommandEncoder() : this.encoder;
     this.encoder = null;
@@ -103,8 +119,24 @@ export class GpuReplay {
     return encoder;
   }
 
-  /** Close run()'s validation error scope: an error WebGPU reports in it drops the game's GPU resources. */
-  endScope() {
+  /** End run()'s frame (once the renderer submitted it): its error scope is closed when the frame
+   *  changed the game's resources or the scope spans SCOPE_FRAMES frames. */
+  endFrame() {
+    if (!this.inFrame) return;
+    this.inFrame = false;
+    this.scopeFrames += 1;
+    if (this.changed || this.scopeFrames >= SCOPE_FRAMES) this.closeScope();
+  }
+
+  openScope() {
+    this.device.pushErrorScope("validation");
+    this.scoped = true;
+    this.scopeFrames = 0;
+  }
+
+  /** Pop the open validation error scope, if any: an error WebGPU reports in it drops the game's GPU
+   *  resources, unless they were dropped since. */
+  closeScope() {
     if (!this.scoped) return;
     this.scoped = false;
     const epoch = this.epoch;
@@ -206,8 +238,9 @@ export class GpuReplay {
     }
   }
 
-  /** Drop every resource (RESET, an error, close). */
+  /** Drop every resource (RESET, an error, close); the open scope's verdict is on what is dropped. */
   clear() {
+    this.closeScope();
     for (const [k, obj] of this.objects) {
       const [kind] = unkey(k);
       if (kind === BUFFER) obj.destroy();
@@ -217,6 +250,7 @@ export class GpuReplay {
     this.groupOf.fill(undefined); // holds no dropped group
     this.checker.reset();
     this.epoch++;
+    if (this.inFrame) this.openScope(); // what the frame replays after its RESET
   }
 
   close() { this.clear(); }
