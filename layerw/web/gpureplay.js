@@ -79,11 +79,9 @@ export class GpuReplay {
     this.changed = false; // the frame in run() changed the game's resources (its checked table is new)
     /** @type {Error | null} */ this.failed = null; // what WebGPU rejected, thrown by the next run()
     this.epoch = 0; // counts clear(): a rejection of resources dropped since is not the game's now
-    // A run's bind groups by handle, valid where `groupMark` holds the number of the run (`runs`):
-    // a run switching among a few groups finds each in the Map once, then by index
+    // A run's bind groups by handle, set for the handles of the run being replayed (replayRun): a run
+    // switching among a few groups finds each in the Map once, then by index
     /** @type {Array<GPUBindGroup | undefined>} */ this.groupOf = new Array(GPU_LIMITS.MAX_HANDLE + 1).fill(undefined);
-    this.groupMark = new Uint32Array(GPU_LIMITS.MAX_HANDLE + 1);
-    this.runs = 0;
   }
 
   /** Check, then replay one frame's commands (a GpuStream); true when a pass drew into the frame's
@@ -196,34 +194,32 @@ export class GpuReplay {
     const ints = stream.ints;
     const stride = run.words;
     const slots = run.codes.length;
-    const records = run.offsets.map((o) => o + 4); // each command's record, in words from its block's start
-    const end = (run.at >> 2) + run.rows * stride;
+    const at = run.at >> 2;
+    const end = at + run.rows * stride;
     const groupOf = this.groupOf;
-    const marks = this.groupMark;
-    const mark = ++this.runs; // past 2^32 runs no mark matches: every group is taken from the Map
-    const group = (h) => { // a checked handle: at most MAX_HANDLE
-      if (marks[h] !== mark) {
-        groupOf[h] = this.objects.get(key(BIND_GROUP, h));
-        marks[h] = mark;
-      }
-      return groupOf[h];
-    };
+    for (let s = 0; s < slots; s++) { // its bind groups by handle: repeat 0's, and the others' as the scan listed them
+      const handles = run.columns.handles[s];
+      if (handles === null) continue;
+      const first = b[at + run.offsets[s] + 5];
+      groupOf[first] = this.objects.get(key(BIND_GROUP, first));
+      for (const h of handles) groupOf[h] = this.objects.get(key(BIND_GROUP, h)); // checked: each below MAX_HANDLE
+    }
     if (slots === 2 && run.codes[0] === CODE.SET_BIND_GROUP && run.codes[1] === CODE.DRAW) { // a bind group and a draw per object
-      const g = records[0];
-      const d = records[1];
-      for (let w = run.at >> 2; w < end; w += stride) {
-        rp.setBindGroup(b[w + g], group(b[w + g + 1]));
+      const g = run.offsets[0] + 4; // the records, in words from a block's start
+      const d = run.offsets[1] + 4;
+      for (let w = at; w < end; w += stride) {
+        rp.setBindGroup(b[w + g], groupOf[b[w + g + 1]]);
         const f = w + d;
         if (b[f + 1] === 1 && b[f + 2] === 0 && b[f + 3] === 0) rp.draw(b[f]); // draw()'s own defaults, as draw() below
         else rp.draw(b[f], b[f + 1], b[f + 2], b[f + 3]);
       }
       return;
     }
-    for (let w = run.at >> 2; w < end; w += stride) {
+    for (let w = at; w < end; w += stride) {
       for (let s = 0; s < slots; s++) {
-        const f = w + records[s];
+        const f = w + run.offsets[s] + 4;
         switch (run.codes[s]) {
-          case CODE.SET_BIND_GROUP: rp.setBindGroup(b[f], group(b[f + 1])); break;
+          case CODE.SET_BIND_GROUP: rp.setBindGroup(b[f], groupOf[b[f + 1]]); break;
           case CODE.DRAW: draw(rp, b, f); break;
           default: rp.drawIndexed(b[f], b[f + 1], b[f + 2], ints[f + 3], b[f + 4]); // DRAW_INDEXED
         }
