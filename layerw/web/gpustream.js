@@ -180,7 +180,10 @@ export class GpuStream {
     this.bytes = bytes;
     this.bits = bits;
     this.floats = floats;
-    this.ints = new Int32Array(bits.buffer, bits.byteOffset, bits.length);
+    const ints = this.ints;
+    if (ints.buffer !== bits.buffer || ints.byteOffset !== bits.byteOffset || ints.length !== bits.length) { // else the last frame's
+      this.ints = new Int32Array(bits.buffer, bits.byteOffset, bits.length);
+    }
   }
 
   /** The op name of command `cmd`. */
