@@ -17,9 +17,9 @@
 // a frame that changed the game's resources (where what the checker passes may still be rejected:
 // a pipeline, a bind group), after SCOPE_FRAMES frames of passes alone, before the resources are
 // dropped (so a verdict on what was dropped does not drop what follows) and by a frame without GPU
-// commands. A push and a pop per frame cost more host time than a frame of a thousand draws takes
-// over a raw WebGPU page's; a validation error never loses the device, so a verdict a few frames late
-// drops the same resources with the same message.
+// commands. A push and a pop per frame cost ~40 us of host time (Chromium, SwiftShader), a fifth of
+// a raw WebGPU page's frame of a thousand draws; a validation error never loses the device, so a
+// verdict a few frames late drops the same resources with the same message.
 
 import {
   GPU_ADDRESS_MODES, GPU_BINDING_TYPES, GPU_BLENDS, GPU_COMPARE, GPU_CULL_MODES, GPU_FILTERS, GPU_FRAME,
