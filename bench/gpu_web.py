@@ -4,7 +4,9 @@ A stopped games/cubes page (its WebGPU renderer, 320x240) is handed command list
 bench/gpu.py's declarations and N-draw frames, and games/cubes' own first frame (it declares its
 resources) and its frame 60 ticks in. Layer-W's side is the renderer's ``draw`` of a list (parse,
 check, replay on WebGPU, the 2D pass where there is 2D, the copy to the canvas, all in one encoder and one
-submit; the draws' repeated blocks taken, checked and replayed as one GpuRun, as natively); the raw
+submit; the draws' repeated blocks taken, checked and replayed as one GpuRun, as natively; inside a validation
+error scope that spans up to gpureplay.js SCOPE_FRAMES frames of passes alone, so of that many frames one pushes it
+and one pops it, and the median frame does neither); the raw
 side is the same pass with the same resources recorded straight on the page's GPUDevice in JavaScript.
 Both sides do the same GPU work: one pass into an offscreen 320x240 target, then a copy of it to the
 canvas's current texture (what the page presents), as the renderer does, so both pay for taking the

@@ -73,13 +73,17 @@ class PassState {
 /** The furthest vertex and instance element (exclusive) a draw may read from the bound slots of the
  *  pipeline set; called after a draw passed, so every slot is bound. @returns {[number, number]} */
 function drawLimits(state) {
-  const ends = { vertex: Infinity, instance: Infinity };
-  state.pipeline.slots.forEach((vs, slot) => {
+  let vertex = Infinity;
+  let instance = Infinity;
+  const slots = state.pipeline.slots;
+  for (let slot = 0; slot < slots.length; slot++) {
+    const vs = slots[slot];
     const room = state.vertex.get(slot) - vs.extent;
     const end = room < 0 ? 0 : vs.stride ? Math.floor(room / vs.stride) + 1 : Infinity;
-    ends[vs.step] = Math.min(ends[vs.step], end);
-  });
-  return [ends.vertex, ends.instance];
+    if (vs.step === "vertex") vertex = Math.min(vertex, end);
+    else instance = Math.min(instance, end);
+  }
+  return [vertex, instance];
 }
 
 /** Checks frames of one game's GPU commands; `table` is what the game holds after the last frame that passed. */
@@ -615,7 +619,11 @@ class FrameCheck {
 
   beginPass(cmd, r) {
     this.countPass();
-    const sizes = new Set();
+    let [width, height, sizes] = [0, 0, 0]; // sizes: 0 (no attachment), 1 (all width x height) or 2 (more than one)
+    const size = (w, h) => {
+      if (sizes === 0) [width, height, sizes] = [w, h, 1];
+      else if (w !== width || h !== height) sizes = 2;
+    };
     const colors = [];
     const seen = new Set();
     for (const a of cmd.items) {
@@ -627,13 +635,13 @@ class FrameCheck {
       seen.add(a.texture);
       if (a.texture === GPU_FRAME) {
         this.drewFrame = true;
-        sizes.add(`${this.width}x${this.height}`);
+        size(this.width, this.height);
         colors.push(FRAME_FORMAT);
         continue;
       }
       const tex = this.textureOf(a.texture, GPU_TEXTURE_USAGE.RENDER_ATTACHMENT, "RENDER_ATTACHMENT");
       if (tex.depth) throw new GpuStreamError(`colour attachment ${a.texture} is a ${tex.format} texture`);
-      sizes.add(`${tex.width}x${tex.height}`);
+      size(tex.width, tex.height);
       colors.push(tex.format);
     }
     let depth = null;
@@ -643,10 +651,10 @@ class FrameCheck {
       enumName(GPU_LOAD_OPS, r.depth_load_op, "depth load op");
       enumName(GPU_STORE_OPS, r.depth_store_op, "depth store op");
       if (!(r.depth_clear >= 0 && r.depth_clear <= 1)) throw new GpuStreamError(`depth clear ${pyFloat(r.depth_clear)} is not within 0 .. 1`);
-      sizes.add(`${tex.width}x${tex.height}`);
+      size(tex.width, tex.height);
       depth = tex.format;
     }
-    if (sizes.size !== 1) throw new GpuStreamError(sizes.size ? "a pass needs attachments, all of one size" : "a pass needs an attachment");
+    if (sizes !== 1) throw new GpuStreamError(sizes ? "a pass needs attachments, all of one size" : "a pass needs an attachment");
     this.passState = new PassState(colors, depth);
   }
 

@@ -6,13 +6,20 @@
 // write after a recorded pass submits what came before, so writes land in stream order). The
 // renderer records its own commands (its 2D pass, the copy to the canvas) in the same encoder after
 // the last passes (takeEncoder), so a frame is one encoder, one finish() and one queue.submit, as a
-// page drawing straight on WebGPU would do it, in one validation error scope (run() to endScope()). Texture
+// page drawing straight on WebGPU would do it, inside a validation error scope (run() to endFrame()). Texture
 // GPU_FRAME is the renderer's own target, which the 2D batches then draw over. Resources are kept
 // per game; after a restore or a join the game RESETs and declares them again (lw_gpu_fresh).
 //
 // WebGPU reports what it rejects asynchronously (a shader that does not compile, a binding the
 // shader does not declare): such an error drops the game's GPU resources and is thrown by the next
-// frame's run(), a ShaderError (with its WGSL line) or a GpuStreamError, as natively.
+// frame's run() once the scope's verdict is back, a ShaderError (with its WGSL line) or a
+// GpuStreamError, as natively. One scope spans up to SCOPE_FRAMES frames: it is closed at the end of
+// a frame that changed the game's resources (where what the checker passes may still be rejected:
+// a pipeline, a bind group), after SCOPE_FRAMES frames of passes alone, before the resources are
+// dropped (so a verdict on what was dropped does not drop what follows) and by a frame without GPU
+// commands. A push and a pop per frame cost ~40 us of host time (Chromium, SwiftShader), a fifth of
+// a raw WebGPU page's frame of a thousand draws; a validation error never loses the device, so a
+// verdict a few frames late drops the same resources with the same message.
 
 import {
   GPU_ADDRESS_MODES, GPU_BINDING_TYPES, GPU_BLENDS, GPU_COMPARE, GPU_CULL_MODES, GPU_FILTERS, GPU_FRAME,
@@ -24,6 +31,9 @@ import { GpuChecker } from "./gpucheck.js";
 import { BIND_GROUP, BUFFER, LAYOUT, PIPELINE, SAMPLER, SHADER, TEXTURE, key, unkey } from "./gpuresources.js";
 import { CODE, GpuRun } from "./gpustream.js";
 import { boundLoops } from "./wgslloops.js";
+
+/** Frames of passes alone one validation error scope spans, at most (a quarter of a second at 60 Hz). */
+export const SCOPE_FRAMES = 16;
 
 const BLENDS = {
   replace: undefined,
@@ -53,6 +63,18 @@ function draw(rp, b, f) {
   else rp.draw(b[f], b[f + 1], b[f + 2], b[f + 3]);
 }
 
+/** Record the blocks of a bind group (its record at word `g` of a block) and a draw (at word `d`)
+ *  from word `at` to `end`, a block every `stride` words, the groups by handle in `groupOf`: the loop
+ *  of most frames' draws, in a function of its own that V8 compiles apart from the rest of a run's replay. */
+function groupDraws(rp, b, groupOf, at, end, stride, g, d) {
+  for (let w = at; w < end; w += stride) {
+    rp.setBindGroup(b[w + g], groupOf[b[w + g + 1]]);
+    const f = w + d;
+    if (b[f + 1] === 1 && b[f + 2] === 0 && b[f + 3] === 0) rp.draw(b[f]); // draw()'s own defaults, as draw() above
+    else rp.draw(b[f], b[f + 1], b[f + 2], b[f + 3]);
+  }
+}
+
 /** One game's GPU resources on a device; `targetView` is the frame's colour target. */
 export class GpuReplay {
   constructor(device, targetView, width, height) {
@@ -63,39 +85,43 @@ export class GpuReplay {
     this.objects = new Map();
     /** @type {GPUCommandEncoder | null} */ this.encoder = null;
     /** @type {GPURenderPassEncoder | GPUComputePassEncoder | null} */ this.pass = null;
-    this.scoped = false; // run() pushed a validation error scope that endScope() has not popped yet
+    this.scoped = false; // a validation error scope is pushed and not popped yet (closeScope)
+    this.scopeFrames = 0; // frames ended in it
+    this.inFrame = false; // between run() and endFrame()
+    this.changed = false; // the frame in run() changed the game's resources (its checked table is new)
     /** @type {Error | null} */ this.failed = null; // what WebGPU rejected, thrown by the next run()
     this.epoch = 0; // counts clear(): a rejection of resources dropped since is not the game's now
-    // A run's bind groups by handle, valid where `groupMark` holds the number of the run (`runs`):
-    // a run switching among a few groups finds each in the Map once, then by index
+    // A run's bind groups by handle, set for the handles of the run being replayed (replayRun): a run
+    // switching among a few groups finds each in the Map once, then by index
     /** @type {Array<GPUBindGroup | undefined>} */ this.groupOf = new Array(GPU_LIMITS.MAX_HANDLE + 1).fill(undefined);
-    this.groupMark = new Uint32Array(GPU_LIMITS.MAX_HANDLE + 1);
-    this.runs = 0;
   }
 
   /** Check, then replay one frame's commands (a GpuStream); true when a pass drew into the frame's
-   *  target. The last passes stay in the open encoder (takeEncoder), and what WebGPU rejects until
-   *  endScope() (which the caller owes once this returns) drops the game's GPU resources. */
+   *  target. The last passes stay in the open encoder (takeEncoder), and what WebGPU rejects in the
+   *  frame (until endFrame(), which the caller owes once this returns) drops the game's GPU resources. */
   run(stream) {
     if (this.failed) {
       const error = this.failed;
       this.failed = null;
       throw error;
     }
+    const table = this.checker.table;
     const drew = this.checker.check(stream);
-    this.device.pushErrorScope("validation");
-    this.scoped = true;
+    this.changed = this.checker.table !== table;
+    if (!this.scoped) this.openScope();
+    this.inFrame = true;
     try {
       this.replay(stream);
     } catch (e) {
-      this.endScope();
+      this.changed = true; // closed now: the error is the frame's
+      this.endFrame();
       throw e;
     }
     return drew;
   }
 
   /** The encoder holding the frame's last GPU passes, or a new one: the renderer records its own
-   *  commands after them, then finishes and submits it before endScope(). */
+   *  commands after them, then finishes and submits it before endFrame(). */
   takeEncoder() {
     const encoder = this.encoder === null ? this.device.createCommandEncoder() : this.encoder;
     this.encoder = null;
@@ -103,8 +129,24 @@ export class GpuReplay {
     return encoder;
   }
 
-  /** Close run()'s validation error scope: an error WebGPU reports in it drops the game's GPU resources. */
-  endScope() {
+  /** End run()'s frame (once the renderer submitted it): its error scope is closed when the frame
+   *  changed the game's resources or the scope spans SCOPE_FRAMES frames. */
+  endFrame() {
+    if (!this.inFrame) return;
+    this.inFrame = false;
+    this.scopeFrames += 1;
+    if (this.changed || this.scopeFrames >= SCOPE_FRAMES) this.closeScope();
+  }
+
+  openScope() {
+    this.device.pushErrorScope("validation");
+    this.scoped = true;
+    this.scopeFrames = 0;
+  }
+
+  /** Pop the open validation error scope, if any: an error WebGPU reports in it drops the game's GPU
+   *  resources, unless they were dropped since. */
+  closeScope() {
     if (!this.scoped) return;
     this.scoped = false;
     const epoch = this.epoch;
@@ -164,34 +206,25 @@ export class GpuReplay {
     const ints = stream.ints;
     const stride = run.words;
     const slots = run.codes.length;
-    const records = run.offsets.map((o) => o + 4); // each command's record, in words from its block's start
-    const end = (run.at >> 2) + run.rows * stride;
+    const at = run.at >> 2;
+    const end = at + run.rows * stride;
     const groupOf = this.groupOf;
-    const marks = this.groupMark;
-    const mark = ++this.runs; // past 2^32 runs no mark matches: every group is taken from the Map
-    const group = (h) => { // a checked handle: at most MAX_HANDLE
-      if (marks[h] !== mark) {
-        groupOf[h] = this.objects.get(key(BIND_GROUP, h));
-        marks[h] = mark;
-      }
-      return groupOf[h];
-    };
+    for (let s = 0; s < slots; s++) { // its bind groups by handle: repeat 0's, and the others' as the scan listed them
+      const handles = run.columns.handles[s];
+      if (handles === null) continue;
+      const first = b[at + run.offsets[s] + 5];
+      groupOf[first] = this.objects.get(key(BIND_GROUP, first));
+      for (const h of handles) groupOf[h] = this.objects.get(key(BIND_GROUP, h)); // checked: each below MAX_HANDLE
+    }
     if (slots === 2 && run.codes[0] === CODE.SET_BIND_GROUP && run.codes[1] === CODE.DRAW) { // a bind group and a draw per object
-      const g = records[0];
-      const d = records[1];
-      for (let w = run.at >> 2; w < end; w += stride) {
-        rp.setBindGroup(b[w + g], group(b[w + g + 1]));
-        const f = w + d;
-        if (b[f + 1] === 1 && b[f + 2] === 0 && b[f + 3] === 0) rp.draw(b[f]); // draw()'s own defaults, as draw() below
-        else rp.draw(b[f], b[f + 1], b[f + 2], b[f + 3]);
-      }
+      groupDraws(rp, b, groupOf, at, end, stride, run.offsets[0] + 4, run.offsets[1] + 4);
       return;
     }
-    for (let w = run.at >> 2; w < end; w += stride) {
+    for (let w = at; w < end; w += stride) {
       for (let s = 0; s < slots; s++) {
-        const f = w + records[s];
+        const f = w + run.offsets[s] + 4;
         switch (run.codes[s]) {
-          case CODE.SET_BIND_GROUP: rp.setBindGroup(b[f], group(b[f + 1])); break;
+          case CODE.SET_BIND_GROUP: rp.setBindGroup(b[f], groupOf[b[f + 1]]); break;
           case CODE.DRAW: draw(rp, b, f); break;
           default: rp.drawIndexed(b[f], b[f + 1], b[f + 2], ints[f + 3], b[f + 4]); // DRAW_INDEXED
         }
@@ -206,8 +239,9 @@ export class GpuReplay {
     }
   }
 
-  /** Drop every resource (RESET, an error, close). */
+  /** Drop every resource (RESET, an error, close); the open scope's verdict is on what is dropped. */
   clear() {
+    this.closeScope();
     for (const [k, obj] of this.objects) {
       const [kind] = unkey(k);
       if (kind === BUFFER) obj.destroy();
@@ -217,6 +251,7 @@ export class GpuReplay {
     this.groupOf.fill(undefined); // holds no dropped group
     this.checker.reset();
     this.epoch++;
+    if (this.inFrame) this.openScope(); // what the frame replays after its RESET
   }
 
   close() { this.clear(); }

@@ -67,7 +67,32 @@ export class Layout {
   }
 }
 
-const LAYOUTS = Object.fromEntries(Object.keys(GPU_STRUCTS).map((name) => [name, new Layout(name)]));
+export const LAYOUTS = Object.fromEntries(Object.keys(GPU_STRUCTS).map((name) => [name, new Layout(name)]));
+
+/** Field name -> word of struct `name` (what its records are read with). @returns {Record<string, number>} */
+function words(name) { return Object.fromEntries(LAYOUTS[name].fields.map((f) => [f.field, f.word])); }
+// The records every frame's passes hold, read into object literals of one shape each (the general
+// reader's stores by field name, per field, cost more than the rest of a pass's parse, once per frame)
+const PASS = words("lw_gpu_pass_rec");
+const ATTACHMENT = words("lw_gpu_color_attachment");
+const END = words("lw_gpu_end_pass_rec");
+/** @param {GpuStream} list @param {number} w */
+LAYOUTS.lw_gpu_pass_rec.read = (list, w) => ({
+  color_count: list.bits[w + PASS.color_count], depth_texture: list.bits[w + PASS.depth_texture],
+  depth_load_op: list.bits[w + PASS.depth_load_op], depth_store_op: list.bits[w + PASS.depth_store_op],
+  depth_clear: list.floats[w + PASS.depth_clear], reserved: list.bits[w + PASS.reserved],
+});
+/** @param {GpuStream} list @param {number} w */
+LAYOUTS.lw_gpu_color_attachment.read = (list, w) => {
+  const c = w + ATTACHMENT.clear;
+  const f = list.floats;
+  return {
+    texture: list.bits[w + ATTACHMENT.texture], load_op: list.bits[w + ATTACHMENT.load_op],
+    store_op: list.bits[w + ATTACHMENT.store_op], clear: [f[c], f[c + 1], f[c + 2], f[c + 3]],
+  };
+};
+/** @param {GpuStream} list @param {number} w */
+LAYOUTS.lw_gpu_end_pass_rec.read = (list, w) => ({ reserved: list.bits[w + END.reserved] });
 const ENTRY = LAYOUTS.lw_gpu_layout_entry;
 const BIND = LAYOUTS.lw_gpu_bind_entry;
 const COLOR = LAYOUTS.lw_gpu_color_target;
@@ -75,9 +100,14 @@ const VBUF = LAYOUTS.lw_gpu_vertex_buffer;
 const ATTR = LAYOUTS.lw_gpu_attribute;
 const ATTACH = LAYOUTS.lw_gpu_color_attachment;
 
+// What a command's tail holds when it has none: shared, never written (a command's own are assigned)
+const NO_ITEMS = Object.freeze([]);
+const NO_BYTES = new Uint8Array(0);
+const NO_NAMES = Object.freeze(["", ""]);
+
 /** One decoded GPU command: its op, byte offset, record and what its tail holds (sub-records in
  *  `items`, and `buffers`/`attributes` for a pipeline; bytes in `data`; WGSL in `text`; entry point
- *  names in `names`). A batched draw keeps `draws` (how many records) at word `w`. */
+ *  names in `names`), read only. A batched draw keeps `draws` (how many records) at word `w`. */
 export class GpuCommand {
   constructor(op, at, rec) {
     this.op = op;
@@ -87,12 +117,12 @@ export class GpuCommand {
     this.rec = rec;
     this.w = (at + HEADER) / 4; // the first record's word
     this.draws = 0;
-    /** @type {any[]} */ this.items = [];
-    /** @type {any[]} */ this.buffers = [];
-    /** @type {any[]} */ this.attributes = [];
-    this.data = new Uint8Array(0);
+    /** @type {readonly any[]} */ this.items = NO_ITEMS;
+    /** @type {readonly any[]} */ this.buffers = NO_ITEMS;
+    /** @type {readonly any[]} */ this.attributes = NO_ITEMS;
+    this.data = NO_BYTES;
     this.text = "";
-    this.names = ["", ""];
+    /** @type {readonly string[]} */ this.names = NO_NAMES;
   }
 }
 
@@ -150,7 +180,10 @@ export class GpuStream {
     this.bytes = bytes;
     this.bits = bits;
     this.floats = floats;
-    this.ints = new Int32Array(bits.buffer, bits.byteOffset, bits.length);
+    const ints = this.ints;
+    if (ints.buffer !== bits.buffer || ints.byteOffset !== bits.byteOffset || ints.length !== bits.length) { // else the last frame's
+      this.ints = new Int32Array(bits.buffer, bits.byteOffset, bits.length);
+    }
   }
 
   /** The op name of command `cmd`. */

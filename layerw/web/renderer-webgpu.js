@@ -234,7 +234,9 @@ export class WebGPURenderer {
     if (frame.gpu.length) {
       if (this.gpu === null) this.gpu = new GpuReplay(this.device, this.targetView, this.width, this.height);
       gpu = this.gpu;
-      drew = gpu.run(frame.gpu); // opens the frame's error scope, closed below
+      drew = gpu.run(frame.gpu); // the frame's commands in an error scope, its frame ended below
+    } else if (this.gpu !== null) {
+      this.gpu.closeScope(); // no GPU frame may keep the last GPU frames' verdict waiting
     }
     try {
       const encoder = gpu !== null ? gpu.takeEncoder() : this.device.createCommandEncoder(); // after the GPU passes
@@ -245,7 +247,7 @@ export class WebGPURenderer {
         [this.width, this.height]);
       queue.submit([encoder.finish()]);
     } finally {
-      if (gpu !== null) gpu.endScope();
+      if (gpu !== null) gpu.endFrame();
     }
   }
 

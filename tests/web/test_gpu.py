@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from layerw import abi
 from layerw.bundle import Bundle
 from layerw.gfx.gpuwriter import GpuWriter
 from layerw.gfx.renderer import WgpuRenderer
@@ -208,6 +209,71 @@ def test_what_only_webgpu_rejects_drops_the_games_resources_in_chromium(
     assert results[:2] == ["drawn", "drawn"] and results[4] == "drawn"
     assert "GpuStreamError" in results[2] and "the GPU rejected the frame's GPU commands" in results[2]
     assert "GpuStreamError" in results[3] and "no pipeline 1" in results[3]
+
+UNIFORM_WGSL = """
+@group(0) @binding(0) var<uniform> tint: vec4f;
+@vertex fn vs(@location(0) p: vec2f) -> @builtin(position) vec4f { return vec4f(p, 0.5, 1.0); }
+@fragment fn fs() -> @location(0) vec4f { return tint; }
+"""
+
+
+def unset_group() -> tuple[GpuWriter, GpuWriter]:
+    """A pipeline of an auto layout whose shader reads a uniform at group 0, and a frame of passes alone
+    drawing with it that sets no group: the checker lets it through (an auto layout's groups are
+    checked where they are set), WebGPU rejects the draw."""
+    declare = GpuWriter()
+    declare.gpu_reset()
+    declare.shader(1, UNIFORM_WGSL)
+    declare.buffer(1, 24, abi.GPU_BUFFER_USAGE["VERTEX"])
+    declare.pipeline(1, 1, "vs", "fs", buffers=[(8, "vertex", [(0, 0, "float32x2")])])
+    frame = GpuWriter()
+    frame.begin_pass([(abi.GPU_FRAME, "clear", "store", (0.0, 0.0, 0.0, 1.0))])
+    frame.set_pipeline(1)
+    frame.set_vertex_buffer(0, 1)
+    frame.draw(3)
+    frame.end_pass()
+    return declare, frame
+
+
+def test_what_webgpu_rejects_in_frames_of_passes_alone_reaches_the_game(
+        published: Callable[[str], str], server: StaticServer, webgpu_browser: Any) -> None:
+    """Frames of passes alone share one error scope of up to SCOPE_FRAMES frames (gpureplay.js): a draw
+    WebGPU rejects in them is thrown by a frame once that scope closes, and the game's resources are
+    dropped, as for a frame that declares them."""
+    lists = [base64.b64encode(x.getvalue()).decode() for x in unset_group()]
+    ctx = webgpu_browser.new_context()
+    try:
+        page = PlayPage(ctx.new_page(), server)
+        page.page.goto(f"{server.url}/web/play.html")
+        if not page.page.evaluate("async () => !!(navigator.gpu && await navigator.gpu.requestAdapter())"):
+            pytest.skip("Chromium gives no WebGPU adapter here, so the WebGPU renderer cannot run")
+        page.open(published("cubes"), ticks=1, fast=True, renderer="webgpu", worker=0)
+        page.wait_stopped()
+        frames, results = page.page.evaluate("""async ([declare, bad]) => {
+          const { SCOPE_FRAMES } = await import("/web/gpureplay.js");
+          const r = window.layerw.client().renderer;
+          const attempt = (b64) => {
+            try {
+              r.draw(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
+              return "drawn";
+            } catch (e) {
+              return `${e.name}: ${e.message}`;
+            }
+          };
+          const out = [attempt(declare)];
+          for (let i = 0; i < SCOPE_FRAMES; i++) out.push(attempt(bad));
+          for (const end = performance.now() + 10000; r.gpu.failed === null && performance.now() < end;) {
+            await new Promise((resolve) => setTimeout(resolve, 10)); // the scope's verdict comes back later
+          }
+          out.push(attempt(bad), attempt(bad));
+          return [SCOPE_FRAMES, out];
+        }""", lists)
+    finally:
+        ctx.close()
+    assert results[:frames + 1] == ["drawn"] * (frames + 1)
+    assert "GpuStreamError" in results[-2] and "the GPU rejected the frame's GPU commands" in results[-2]
+    assert "GpuStreamError" in results[-1] and "no pipeline 1" in results[-1]
+
 
 def test_a_run_of_blocks_draws_in_chromium_the_pixels_of_its_single_commands(
         published: Callable[[str], str], server: StaticServer, webgpu_browser: Any) -> None:
