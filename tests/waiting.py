@@ -1,9 +1,12 @@
 """Bounded waits for a condition, instead of fixed sleeps: a test goes on as soon as what it needs
-holds (however loaded the machine), and fails with a clear message when it never does."""
+holds (however loaded the machine), and fails with a clear message when it never does; and
+``SlowLog``, a host import that waits without using CPU."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import threading
 import time
 from collections.abc import Callable
 
@@ -26,3 +29,17 @@ async def until(condition: Callable[[], bool], what: str, timeout_s: float = 30.
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}: not so after {timeout_s:.0f} s")
         await asyncio.sleep(POLL_S)
+
+
+class SlowLog(logging.Handler):
+    """A log handler that waits (sleeping, using no CPU) on every record: a guest's log call becomes a
+    slow host import, as a thread that a loaded machine keeps off its core would see one."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self.records = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records += 1
+        threading.Event().wait(self.seconds)

@@ -26,6 +26,7 @@ from layerw.runtime.inputs import InputState
 from layerw.runtime.start import start_game
 from tests.conftest import GAMES
 from tests.hostile.modules import GROW_BOMB, LOOP, LOOPS, RECURSE
+from tests.waiting import SlowLog
 from tests.wat import bundle, contract_wat
 
 LIMITS = {"memory_mb": 4, "tick_ms": 50}
@@ -110,26 +111,13 @@ def test_deadline_inside_a_host_import_waits_for_it(tmp_path: Path, engine: Engi
             game.tick(InputState())
 
 
-class _Waits(logging.Handler):
-    """A log handler that waits (sleeping, using no CPU) on every record: a slow host import."""
-
-    def __init__(self, seconds: float) -> None:
-        super().__init__()
-        self.seconds = seconds
-        self.records = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records += 1
-        threading.Event().wait(self.seconds)
-
-
 def test_the_deadline_counts_cpu_time_not_waiting(tmp_path: Path, engine: Engine, aot_compiler: AotCompiler) -> None:
     """The deadline is the calling thread's CPU time: a tick that waits four times its deadline in a
     host import (as a thread the scheduler keeps waiting on a loaded machine would) is not timed out,
     while one that spins is (test_deadline_inside_a_host_import_waits_for_it)."""
     log_twice = "(call $log (i32.const 3) (i32.const 0) (i32.const 0)) (call $log (i32.const 3) (i32.const 0) (i32.const 0))"
     wat = contract_wat(imports='(import "layerw" "log" (func $log (param i32 i32 i32)))', tick=log_twice)
-    waits = _Waits(2 * LIMITS["tick_ms"] / 1000)
+    waits = SlowLog(2 * LIMITS["tick_ms"] / 1000)
     with AotGame(bundle(tmp_path, wat, **LIMITS), engine, aot_compiler) as game:
         game.log.logger.addHandler(waits)
         try:

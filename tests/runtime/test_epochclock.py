@@ -3,7 +3,6 @@ loaded machine that keeps a game's thread waiting does not time a healthy tick o
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import time
@@ -18,6 +17,7 @@ from layerw.runtime.epochclock import EpochClock
 from layerw.runtime.game import Game
 from layerw.runtime.inputs import InputState
 from tests.hostile.modules import LOOP
+from tests.waiting import SlowLog
 from tests.wat import bundle, contract_wat
 
 LIMITS = {"memory_mb": 4, "tick_ms": 50}
@@ -81,25 +81,12 @@ def test_a_waiting_thread_advances_nothing_and_a_spinning_one_its_cpu_time() -> 
         clock.close()
 
 
-class _Waits(logging.Handler):
-    """A log handler that waits (sleeping, using no CPU) on every record: a slow host import."""
-
-    def __init__(self, seconds: float) -> None:
-        super().__init__()
-        self.seconds = seconds
-        self.records = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records += 1
-        threading.Event().wait(self.seconds)
-
-
 def test_a_tick_that_waits_past_its_deadline_runs_on(tmp_path: Path, engine: Engine) -> None:
     """Four deadlines spent waiting in a host import (as a thread a loaded machine keeps off its
     core would) do not time the tick out; it failed on the wall-clock epoch ticker."""
     log = "(call $log (i32.const 3) (i32.const 0) (i32.const 0))"
     log_twice = f"{log} {log} (loop (br_if 0 (i32.const 0)))"  # wasmtime checks the epoch on entering a loop
-    waits = _Waits(2 * LIMITS["tick_ms"] / 1000)
+    waits = SlowLog(2 * LIMITS["tick_ms"] / 1000)
     with Game(bundle(tmp_path, contract_wat(imports=LOG, tick=log_twice), **LIMITS), engine) as game:
         game.log.logger.addHandler(waits)
         try:

@@ -98,18 +98,25 @@ def test_cubes_on_webgpu_match_native_within_one_percent(cubes_frames: CubesFram
     assert fraction <= MAX_DIFFERING, f"{fraction:.2%} of pixels differ; frames in {tmp_path}"
 
 
+def stopped_webgpu_page(ctx: Any, server: StaticServer, published: Callable[[str], str]) -> PlayPage:
+    """A page in ``ctx`` that ran cubes for one tick on its WebGPU renderer and stopped, so a test can
+    draw its own lists through that renderer; skips where Chromium gives no WebGPU adapter."""
+    page = PlayPage(ctx.new_page(), server)
+    page.page.goto(f"{server.url}/web/play.html")  # a secure context on the test server
+    if not page.page.evaluate("async () => !!(navigator.gpu && await navigator.gpu.requestAdapter())"):
+        pytest.skip("Chromium gives no WebGPU adapter here, so the WebGPU renderer cannot run")
+    page.open(published("cubes"), ticks=1, fast=True, renderer="webgpu", worker=0)
+    page.wait_stopped()
+    return page
+
+
 def webgpu_pixels(published: Callable[[str], str], server: StaticServer, webgpu_browser: Any,
                   lists: list[bytes]) -> list[np.ndarray]:
     """Each command list of ``lists`` drawn in turn by a stopped page's WebGPU renderer (320x240):
     its pixels after each."""
     ctx = webgpu_browser.new_context(viewport={"width": 800, "height": 600})
     try:
-        page = PlayPage(ctx.new_page(), server)
-        page.page.goto(f"{server.url}/web/play.html")
-        if not page.page.evaluate("async () => !!(navigator.gpu && await navigator.gpu.requestAdapter())"):
-            pytest.skip("Chromium gives no WebGPU adapter here, so the WebGPU renderer cannot run")
-        page.open(published("cubes"), ticks=1, fast=True, renderer="webgpu", worker=0)  # a stopped page's WebGPU renderer
-        page.wait_stopped()
+        page = stopped_webgpu_page(ctx, server, published)
         out = []
         draw = "(b64) => window.layerw.client().renderer.draw(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)))"
         for data in lists:
@@ -181,12 +188,7 @@ def test_what_only_webgpu_rejects_drops_the_games_resources_in_chromium(
     lists = [base64.b64encode(x.getvalue()).decode() for x in (triangle(), rejected_by_the_gpu_alone(), again)]
     ctx = webgpu_browser.new_context()
     try:
-        page = PlayPage(ctx.new_page(), server)
-        page.page.goto(f"{server.url}/web/play.html")
-        if not page.page.evaluate("async () => !!(navigator.gpu && await navigator.gpu.requestAdapter())"):
-            pytest.skip("Chromium gives no WebGPU adapter here, so the WebGPU renderer cannot run")
-        page.open(published("cubes"), ticks=1, fast=True, renderer="webgpu", worker=0)
-        page.wait_stopped()
+        page = stopped_webgpu_page(ctx, server, published)
         results = page.page.evaluate("""async ([good, bad, again]) => {
           const r = window.layerw.client().renderer;
           const attempt = (b64) => {
@@ -243,12 +245,7 @@ def test_what_webgpu_rejects_in_frames_of_passes_alone_reaches_the_game(
     lists = [base64.b64encode(x.getvalue()).decode() for x in unset_group()]
     ctx = webgpu_browser.new_context()
     try:
-        page = PlayPage(ctx.new_page(), server)
-        page.page.goto(f"{server.url}/web/play.html")
-        if not page.page.evaluate("async () => !!(navigator.gpu && await navigator.gpu.requestAdapter())"):
-            pytest.skip("Chromium gives no WebGPU adapter here, so the WebGPU renderer cannot run")
-        page.open(published("cubes"), ticks=1, fast=True, renderer="webgpu", worker=0)
-        page.wait_stopped()
+        page = stopped_webgpu_page(ctx, server, published)
         frames, results = page.page.evaluate("""async ([declare, bad]) => {
           const { SCOPE_FRAMES } = await import("/web/gpureplay.js");
           const r = window.layerw.client().renderer;
