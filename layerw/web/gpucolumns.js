@@ -157,7 +157,8 @@ export class RunScanner {
 
   /** The folds of the last scan, for a run of `slots` slots (copied: the scratch is reused). */
   columns(codes) {
-    const handles = codes.map((code, s) => (code === SET_BIND_GROUP ? this.lists[s].slice() : null));
+    /** @type {Array<number[] | null>} */ const handles = []; // a loop, not a closure per run
+    for (let s = 0; s < codes.length; s++) handles.push(codes[s] === SET_BIND_GROUP ? this.lists[s].slice() : null);
     return new RunColumns(this.values.slice(0, codes.length * FIELDS), handles);
   }
 }
