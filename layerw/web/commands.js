@@ -47,6 +47,10 @@ export class Frame {
     this.batches = new Float64Array(BATCH_WORDS * 64);
     this.aligned = new Uint8Array(0); // a copy of command lists that do not start 4-byte aligned
     this.gpu = new GpuStream(); // the frame's GPU commands, drawn before its 2D batches
+    // The list's words as u32 and f32, kept while a frame's list is the same memory as the last's
+    // (a game's list is a view of its memory at one place): two typed arrays fewer per frame
+    this.listBits = new Uint32Array(0);
+    this.listWords = new Float32Array(0);
     this.reset();
   }
 
@@ -75,8 +79,12 @@ export class Frame {
       this.aligned.set(bytes.subarray(0, length));
       bytes = this.aligned;
     }
-    const words = new Float32Array(bytes.buffer, bytes.byteOffset, length >> 2);
-    const bits = new Uint32Array(bytes.buffer, bytes.byteOffset, length >> 2);
+    let bits = this.listBits;
+    let words = this.listWords;
+    if (bits.buffer !== bytes.buffer || bits.byteOffset !== bytes.byteOffset || bits.length !== length >> 2) { // else the last frame's
+      words = this.listWords = new Float32Array(bytes.buffer, bytes.byteOffset, length >> 2);
+      bits = this.listBits = new Uint32Array(bytes.buffer, bytes.byteOffset, length >> 2);
+    }
     this.reset();
     this.gpu.reset(bytes, bits, words);
     this.viewport = [NaN, NaN, NaN, NaN];

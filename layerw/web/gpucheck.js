@@ -42,7 +42,11 @@ const MUTATING = new Set(["RESET", "DESTROY", "BUFFER", "TEXTURE", "SAMPLER", "S
 const hex = (n) => `0x${n.toString(16)}`;
 const has = (bits, mask) => (bits & mask) !== 0; // u32 & u32: nonzero-ness survives JS's int32 arithmetic
 /** The same colour formats in the same order (compared in place: a pass sets its pipeline every frame). */
-const sameFormats = (a, b) => a.length === b.length && a.every((f, i) => f === b[i]);
+function sameFormats(a, b) {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 /** The name of enum `code` in `names` (a GpuStreamError if out of range, or 0 when not `zero`). */
 export function enumName(names, code, what, zero = true) {
@@ -248,9 +252,9 @@ class FrameCheck {
     const p = /** @type {Pipeline} */ (state.pipeline);
     const b = this.stream.bits;
     const v = run.columns.values;
-    const [vertexEnd, instanceEnd] = drawLimits(state);
-    /** @type {Array<[number, BindGroup]>} */
-    const groups = [];
+    const limits = drawLimits(state);
+    const vertexEnd = limits[0];
+    const instanceEnd = limits[1];
     let draws = 0;
     let vertices = 0;
     for (let slot = 0; slot < run.codes.length; slot++) {
@@ -264,13 +268,15 @@ class FrameCheck {
         for (const handle of /** @type {number[]} */ (run.columns.handles[slot])) {
           if (!this.groupFits(p, state, index, handle)) return false;
         }
-        groups.push([index, this.table.resources.get(key(BIND_GROUP, b[f + (run.rows - 1) * run.words + 1]))]);
-        continue;
+        continue; // its last repeat's group is bound below, once every column passed
       }
       // draw: vertex_count instance_count first_vertex first_instance;
       // indexed: index_count instance_count first_index base_vertex first_instance
       const indexed = code === CODE.DRAW_INDEXED;
-      let [read, instanceRead, most, sum] = [v[o], v[o + 1], v[o + 2], v[o + 3]];
+      let read = v[o];
+      let instanceRead = v[o + 1];
+      let most = v[o + 2];
+      let sum = v[o + 3];
       if (first === 0) { // fold in repeat 0, as RunScanner folds the others
         const each = b[f] * b[f + 1];
         read = Math.max(read, b[f + 2] + b[f]);
@@ -279,8 +285,8 @@ class FrameCheck {
         sum += each;
       }
       if (indexed) {
-        const [bound, size] = /** @type {[number, number]} */ (state.index);
-        if (read * size > bound) return false;
+        const bound = /** @type {[number, number]} */ (state.index);
+        if (read * bound[1] > bound[0]) return false;
       } else if (read > vertexEnd) return false;
       if (instanceRead > instanceEnd || most > L.MAX_VERTICES) return false; // a sum with a draw over the limit is not read
       vertices += sum;
@@ -289,8 +295,12 @@ class FrameCheck {
     if (this.draws + draws > L.MAX_DRAWS || this.vertices + vertices > L.MAX_VERTICES) return false;
     this.draws += draws;
     this.vertices += vertices;
-    for (const [index, group] of groups) state.groups[index] = group;
-    if (draws) state.limits = [vertexEnd, instanceEnd]; // as a draw that passed sets them
+    for (let slot = 0; slot < run.codes.length; slot++) { // each group slot binds its last repeat's group, as its rows would
+      if (run.codes[slot] !== CODE.SET_BIND_GROUP) continue;
+      const f = (run.at >> 2) + run.offsets[slot] + 4 + (run.rows - 1) * run.words;
+      state.groups[b[f]] = this.table.resources.get(key(BIND_GROUP, b[f + 1]));
+    }
+    if (draws) state.limits = limits; // as a draw that passed sets them (a new array per call)
     return true;
   }
 
@@ -619,30 +629,40 @@ class FrameCheck {
 
   beginPass(cmd, r) {
     this.countPass();
-    let [width, height, sizes] = [0, 0, 0]; // sizes: 0 (no attachment), 1 (all width x height) or 2 (more than one)
-    const size = (w, h) => {
-      if (sizes === 0) [width, height, sizes] = [w, h, 1];
-      else if (w !== width || h !== height) sizes = 2;
-    };
+    // sizes: 0 (no attachment), 1 (all width x height) or 2 (more than one); in locals, without a
+    // closure, a Set or an every() callback: a pass begins every frame
+    let width = 0;
+    let height = 0;
+    let sizes = 0;
     const colors = [];
-    const seen = new Set();
-    for (const a of cmd.items) {
+    const items = cmd.items;
+    for (let k = 0; k < items.length; k++) {
+      const a = items[k];
       enumName(GPU_LOAD_OPS, a.load_op, "load op");
       enumName(GPU_STORE_OPS, a.store_op, "store op");
-      if (!a.clear.every(Number.isFinite) || seen.has(a.texture)) {
-        throw new GpuStreamError(`attachment ${a.texture} is repeated or its clear colour is not finite`);
-      }
-      seen.add(a.texture);
+      const c = a.clear;
+      let repeated = !(Number.isFinite(c[0]) && Number.isFinite(c[1]) && Number.isFinite(c[2]) && Number.isFinite(c[3]));
+      for (let j = 0; j < k && !repeated; j++) repeated = items[j].texture === a.texture;
+      if (repeated) throw new GpuStreamError(`attachment ${a.texture} is repeated or its clear colour is not finite`);
+      let w;
+      let h;
       if (a.texture === GPU_FRAME) {
         this.drewFrame = true;
-        size(this.width, this.height);
+        w = this.width;
+        h = this.height;
         colors.push(FRAME_FORMAT);
-        continue;
+      } else {
+        const tex = this.textureOf(a.texture, GPU_TEXTURE_USAGE.RENDER_ATTACHMENT, "RENDER_ATTACHMENT");
+        if (tex.depth) throw new GpuStreamError(`colour attachment ${a.texture} is a ${tex.format} texture`);
+        w = tex.width;
+        h = tex.height;
+        colors.push(tex.format);
       }
-      const tex = this.textureOf(a.texture, GPU_TEXTURE_USAGE.RENDER_ATTACHMENT, "RENDER_ATTACHMENT");
-      if (tex.depth) throw new GpuStreamError(`colour attachment ${a.texture} is a ${tex.format} texture`);
-      size(tex.width, tex.height);
-      colors.push(tex.format);
+      if (sizes === 0) {
+        width = w;
+        height = h;
+        sizes = 1;
+      } else if (w !== width || h !== height) sizes = 2;
     }
     let depth = null;
     if (r.depth_texture) {
@@ -651,7 +671,8 @@ class FrameCheck {
       enumName(GPU_LOAD_OPS, r.depth_load_op, "depth load op");
       enumName(GPU_STORE_OPS, r.depth_store_op, "depth store op");
       if (!(r.depth_clear >= 0 && r.depth_clear <= 1)) throw new GpuStreamError(`depth clear ${pyFloat(r.depth_clear)} is not within 0 .. 1`);
-      size(tex.width, tex.height);
+      if (sizes === 0) sizes = 1;
+      else if (tex.width !== width || tex.height !== height) sizes = 2;
       depth = tex.format;
     }
     if (sizes !== 1) throw new GpuStreamError(sizes ? "a pass needs attachments, all of one size" : "a pass needs an attachment");

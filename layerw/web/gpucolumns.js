@@ -28,6 +28,12 @@ export class RunColumns {
   }
 }
 
+/** Whether the block at word `w` of `b` is a SET_BIND_GROUP and a DRAW (its header at word `w + d`),
+ *  each with one record and no tail (a function of the module's, not a closure made per scan). */
+function groupDraw(b, w, d) {
+  return b[w] === SET_BIND_GROUP && b[w + 1] === 1 && b[w + 2] === 0 && b[w + d] === DRAW && b[w + d + 1] === 1 && b[w + d + 2] === 0;
+}
+
 /** Counts a run's repeats and folds their columns (one per GpuStream, its scratch kept between frames). */
 export class RunScanner {
   constructor() {
@@ -60,10 +66,8 @@ export class RunScanner {
    *  word `d`): the same folds in locals, one read of each repeat, in a loop V8 keeps to word compares
    *  (the block's words up to `end`, repeat 0 checked apart since its columns are the checker's). */
   groupDraws(b, first, total, d, words) {
-    const ok = (w) => b[w] === SET_BIND_GROUP && b[w + 1] === 1 && b[w + 2] === 0 && b[w + d] === DRAW && b[w + d + 1] === 1
-      && b[w + d + 2] === 0;
-    if (total === 0 || !ok(first)) return 0;
-    if (total === 1 || !ok(first + words)) return 1;
+    if (total === 0 || !groupDraw(b, first, d)) return 0;
+    if (total === 1 || !groupDraw(b, first + words, d)) return 1;
     const marks = this.marks;
     const far = marks.length;
     const mark = this.slotMarks[0];
@@ -153,7 +157,8 @@ export class RunScanner {
 
   /** The folds of the last scan, for a run of `slots` slots (copied: the scratch is reused). */
   columns(codes) {
-    const handles = codes.map((code, s) => (code === SET_BIND_GROUP ? this.lists[s].slice() : null));
+    /** @type {Array<number[] | null>} */ const handles = []; // a loop, not a closure per run
+    for (let s = 0; s < codes.length; s++) handles.push(codes[s] === SET_BIND_GROUP ? this.lists[s].slice() : null);
     return new RunColumns(this.values.slice(0, codes.length * FIELDS), handles);
   }
 }
