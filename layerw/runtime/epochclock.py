@@ -4,10 +4,10 @@ wasmtime's epoch is engine-wide: a call's deadline is a number of epochs, and on
 them. Advanced by wall time (every ``period`` seconds), a machine that keeps a healthy game's thread
 waiting for a core stops it with GameTimedOut. This clock advances the epoch by the CPU time the
 calling threads have used instead: each period it reads the CPU clock of every thread that armed a
-call (``cpuclock.ThreadCpu``, one ``pread`` each) and advances by the largest use since the last
-reading. One thread can use no more CPU than the time that passed, so this is never sooner than
-wall time; for a game's own thread it is exact, and for several games on one engine a call's
-budget runs at the pace of the busiest caller. Where a thread's clock cannot be read (other
+call (``cpuclock.ThreadCpu``, one ``pread`` each) and advances one epoch once the largest use since
+the last advance reaches a period. It advances at most one epoch a period of wall time, so it is
+never sooner than a wall-clock ticker; for a game's own thread it counts its CPU time, and for
+several games on one engine a call's budget runs at the pace of the busiest caller. Where a thread's clock cannot be read (other
 systems), the clock counts wall time, as the log says once.
 """
 
@@ -24,8 +24,9 @@ log = logging.getLogger("layerw.engine")
 
 
 class EpochClock:
-    """Advance an epoch (``advance``) once per ``period`` seconds of the callers' CPU time, from a
-    daemon thread that wakes every ``period`` of wall time; ``watch`` registers the calling thread."""
+    """Advance an epoch (``advance``) once per ``period`` seconds of the callers' CPU time, at most once
+    per wake of a daemon thread that wakes every ``period`` of wall time; ``watch`` registers the
+    calling thread."""
 
     def __init__(self, advance: Callable[[], None], period: float) -> None:
         self._advance = advance
@@ -56,9 +57,11 @@ class EpochClock:
 
     def _run(self) -> None:
         while not self._stop.wait(self.period):
-            self._owed += self.period if self.wall_time else self._used()
-            while self._owed >= self.period:
-                self._owed -= self.period
+            # At most one period per wake, as a wall-clock ticker advances: CPU time read late (this
+            # thread kept waiting) must not arrive as a burst that times out a call armed meanwhile.
+            self._owed = self.period if self.wall_time else min(self.period, self._owed + self._used())
+            if self._owed >= self.period:
+                self._owed = 0.0
                 self._advance()
 
     def _used(self) -> float:

@@ -17,7 +17,7 @@ from layerw.runtime.epochclock import EpochClock
 from layerw.runtime.game import Game
 from layerw.runtime.inputs import InputState
 from tests.hostile.modules import LOOP
-from tests.waiting import SlowLog
+from tests.waiting import SlowLog, wait_until
 from tests.wat import bundle, contract_wat
 
 LIMITS = {"memory_mb": 4, "tick_ms": 50}
@@ -59,24 +59,23 @@ def test_a_waiting_thread_advances_nothing_and_a_spinning_one_its_cpu_time() -> 
         spun = 0.0
         counted = threading.Event()
 
-        def spin() -> None:  # spins 50 ms of CPU time, then waits (alive, so the clock reads it) until counted
-            nonlocal spun
+        def spin() -> None:  # spins until the clock has advanced 5 epochs (10 s of CPU at most), then
+            nonlocal spun    # waits, alive, so the clock reads it, until the test has counted
             clock.watch()
             start = time.thread_time()
-            while time.thread_time() - start < 0.05:
+            while advances.count < 5 and time.thread_time() - start < 10:
                 pass
             spun = time.thread_time() - start
             counted.wait(10)
 
         thread = threading.Thread(target=spin)
         thread.start()
-        deadline = time.monotonic() + 10
-        while (spun == 0 or advances.count < int(spun / PERIOD) - 1) and time.monotonic() < deadline:
-            time.sleep(PERIOD)
+        wait_until(lambda: spun > 0, "the spinning thread to stop")
+        time.sleep(5 * PERIOD)  # the clock reads the spent CPU once more
         counted.set()
         thread.join()
         # each advance is a period of the spinning thread's CPU time, none beyond it
-        assert int(spun / PERIOD) - 1 <= advances.count <= int(spun / PERIOD) + 1
+        assert 5 <= advances.count <= int(spun / PERIOD) + 1
     finally:
         clock.close()
 
