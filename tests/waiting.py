@@ -8,7 +8,8 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 POLL_S = 0.01
 
@@ -43,3 +44,12 @@ class SlowLog(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         self.records += 1
         threading.Event().wait(self.seconds)
+
+    @contextmanager
+    def on(self, logger: logging.Logger) -> Iterator[SlowLog]:
+        """Wait on ``logger``'s records while the block runs."""
+        logger.addHandler(self)
+        try:
+            yield self
+        finally:
+            logger.removeHandler(self)

@@ -117,13 +117,9 @@ def test_the_deadline_counts_cpu_time_not_waiting(tmp_path: Path, engine: Engine
     while one that spins is (test_deadline_inside_a_host_import_waits_for_it)."""
     log_twice = "(call $log (i32.const 3) (i32.const 0) (i32.const 0)) (call $log (i32.const 3) (i32.const 0) (i32.const 0))"
     wat = contract_wat(imports='(import "layerw" "log" (func $log (param i32 i32 i32)))', tick=log_twice)
-    waits = SlowLog(2 * LIMITS["tick_ms"] / 1000)
     with AotGame(bundle(tmp_path, wat, **LIMITS), engine, aot_compiler) as game:
-        game.log.logger.addHandler(waits)
-        try:
+        with SlowLog(2 * LIMITS["tick_ms"] / 1000).on(game.log.logger) as waits:
             game.tick(InputState())
-        finally:
-            game.log.logger.removeHandler(waits)
         assert waits.records == 2 and game.tick_count == 1
 
 

@@ -85,13 +85,9 @@ def test_a_tick_that_waits_past_its_deadline_runs_on(tmp_path: Path, engine: Eng
     core would) do not time the tick out; it failed on the wall-clock epoch ticker."""
     log = "(call $log (i32.const 3) (i32.const 0) (i32.const 0))"
     log_twice = f"{log} {log} (loop (br_if 0 (i32.const 0)))"  # wasmtime checks the epoch on entering a loop
-    waits = SlowLog(2 * LIMITS["tick_ms"] / 1000)
     with Game(bundle(tmp_path, contract_wat(imports=LOG, tick=log_twice), **LIMITS), engine) as game:
-        game.log.logger.addHandler(waits)
-        try:
+        with SlowLog(2 * LIMITS["tick_ms"] / 1000).on(game.log.logger) as waits:
             game.tick(InputState())
-        finally:
-            game.log.logger.removeHandler(waits)
         assert waits.records == 2 and game.tick_count == 1
 
 

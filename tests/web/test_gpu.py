@@ -178,6 +178,26 @@ def test_bounded_loops_stay_uniform_for_chromiums_compiler(server: StaticServer,
     assert messages == [[], []]
 
 
+# The start of a page function that draws through a stopped page's renderer: attempt(b64) draws a list
+# and answers "drawn" or the error it threw; verdict() waits (10 s at most) for the renderer's error
+# scope to report what WebGPU rejected, which comes back after the frames that were drawn.
+DRAW_ATTEMPTS = """
+          const r = window.layerw.client().renderer;
+          const attempt = (b64) => {
+            try {
+              r.draw(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
+              return "drawn";
+            } catch (e) {
+              return `${e.name}: ${e.message}`;
+            }
+          };
+          const verdict = async () => {
+            for (const end = performance.now() + 10000; r.gpu.failed === null && performance.now() < end;) {
+              await new Promise((resolve) => setTimeout(resolve, 10));
+            }
+          };"""
+
+
 def test_what_only_webgpu_rejects_drops_the_games_resources_in_chromium(
         published: Callable[[str], str], server: StaticServer, webgpu_browser: Any) -> None:
     """tests/gfx/test_gpureplay.py's pipelines that only the GPU rejects: the frame's one error scope
@@ -189,20 +209,9 @@ def test_what_only_webgpu_rejects_drops_the_games_resources_in_chromium(
     ctx = webgpu_browser.new_context()
     try:
         page = stopped_webgpu_page(ctx, server, published)
-        results = page.page.evaluate("""async ([good, bad, again]) => {
-          const r = window.layerw.client().renderer;
-          const attempt = (b64) => {
-            try {
-              r.draw(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
-              return "drawn";
-            } catch (e) {
-              return `${e.name}: ${e.message}`;
-            }
-          };
+        results = page.page.evaluate("async ([good, bad, again]) => {" + DRAW_ATTEMPTS + """
           const out = [attempt(good), attempt(bad)];
-          for (const end = performance.now() + 10000; r.gpu.failed === null && performance.now() < end;) {
-            await new Promise((resolve) => setTimeout(resolve, 10)); // the error scope's verdict comes back later
-          }
+          await verdict();
           out.push(attempt(again), attempt(again), attempt(good));
           return out;
         }""", lists)
@@ -246,22 +255,11 @@ def test_what_webgpu_rejects_in_frames_of_passes_alone_reaches_the_game(
     ctx = webgpu_browser.new_context()
     try:
         page = stopped_webgpu_page(ctx, server, published)
-        frames, results = page.page.evaluate("""async ([declare, bad]) => {
+        frames, results = page.page.evaluate("async ([declare, bad]) => {" + DRAW_ATTEMPTS + """
           const { SCOPE_FRAMES } = await import("/web/gpureplay.js");
-          const r = window.layerw.client().renderer;
-          const attempt = (b64) => {
-            try {
-              r.draw(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
-              return "drawn";
-            } catch (e) {
-              return `${e.name}: ${e.message}`;
-            }
-          };
           const out = [attempt(declare)];
           for (let i = 0; i < SCOPE_FRAMES; i++) out.push(attempt(bad));
-          for (const end = performance.now() + 10000; r.gpu.failed === null && performance.now() < end;) {
-            await new Promise((resolve) => setTimeout(resolve, 10)); // the scope's verdict comes back later
-          }
+          await verdict();
           out.push(attempt(bad), attempt(bad));
           return [SCOPE_FRAMES, out];
         }""", lists)
