@@ -252,7 +252,8 @@ def cmd_join(args: argparse.Namespace) -> int:
 
     options = JoinOptions(headless=args.headless, ticks=args.ticks, inputs=Path(args.inputs) if args.inputs else None,
                           channel=args.channel, spectate=args.spectate, lead=args.lead, sound=args.sound,
-                          latency_ms=args.latency_ms, **({"window": args.window} if args.window is not None else {}))
+                          latency_ms=args.latency_ms, tier=Tier(args.tier),
+                          **({"window": args.window} if args.window is not None else {}))
     result = join(args.url, options)
     address, outcome = result.address, result.outcome
     console.print(f"{'spectated' if outcome.seat == 255 else f'played seat {outcome.seat} of'} "
@@ -450,10 +451,11 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--cpu-limit", choices=[limit.value for limit in CpuLimit], default=DEFAULT_CPU_LIMIT.value,
                    help="how a call's CPU deadline is enforced: wasmtime epoch checks (default), fuel, "
                         "a watchdog process (no checks inside the guest: best for compute-heavy ticks), or off")
-    r.add_argument("--tier", choices=[tier.value for tier in Tier], default=DEFAULT_TIER.value,
-                   help="the code generator: auto (default: aot where it keeps every guarantee, else wasmtime; the "
-                        "log says which and why), wasmtime (Cranelift), or aot (wasm2c + zig to native code, compiled on "
-                        "first start and cached; its own per-call deadline, Linux x86-64, core modules)")
+    for runs in (r, j):  # a room's replica runs on any tier: its state hashes are the same
+        runs.add_argument("--tier", choices=[tier.value for tier in Tier], default=DEFAULT_TIER.value,
+                          help="the code generator: auto (default: aot where it keeps every guarantee, else wasmtime; "
+                          "the log says which and why), wasmtime (Cranelift), or aot (wasm2c + zig to native code, "
+                          "compiled on first start and cached; its own per-call deadline, Linux x86-64, core modules)")
     return p
 
 

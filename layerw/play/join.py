@@ -19,6 +19,7 @@ from layerw.play.sample_ring import FRAME_BYTES
 from layerw.play.speaker import Speaker
 from layerw.runtime.engine import CpuLimit, Engine
 from layerw.runtime.inputs import Recording
+from layerw.runtime.tier import Tier
 from layerw.session.client import OnlineClient, Outcome, Prediction, RoomAddress
 from layerw.session.rollback import DEFAULT_WINDOW
 from layerw.store.bundle import StoreBundle
@@ -35,6 +36,7 @@ class JoinOptions:
     lead: int | None = None           # run exactly this many ticks ahead (None: as the measured round trip needs)
     sound: str | None = None          # play the room's mix: "default" device or a miniaudio backend ("null": no hardware)
     latency_ms: int = 40              # audio output latency budget (device buffer + queue)
+    tier: Tier = Tier.AUTO            # the code generator this player's replica runs on (hashes agree on every tier)
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,8 @@ def join(url: str, options: JoinOptions) -> JoinResult:
 def _play(address: RoomAddress, bundle: StoreBundle, engine: Engine, options: JoinOptions, recording: Recording | None,
           ears: Ears | None) -> Outcome:
     """Follow the room with one online client (headless, or in a window) until ``options.ticks``."""
-    client = OnlineClient(bundle, engine, prediction=Prediction(options.window, options.lead), on_samples=ears)
+    client = OnlineClient(bundle, engine, prediction=Prediction(options.window, options.lead), on_samples=ears,
+                          tier=options.tier)
     try:
         if options.headless:
             outcome = asyncio.run(client.play(address, ticks=options.ticks, recording=recording,

@@ -6,14 +6,17 @@ import json
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from layerw.errors import SessionError
 from layerw.play.join import JoinOptions, join
+from layerw.runtime.tier import Tier
 from layerw.server.app import create_app
 from layerw.server.catalog import StoreCatalog
 from layerw.session import protocol as p
+from layerw.session import replica
 from layerw.session.client import RoomAddress
 from layerw.store import open_store
 from layerw.store.publish import publish
@@ -41,6 +44,25 @@ def test_a_player_and_a_spectator_join_one_room_and_see_the_same_game(store: Sto
     assert played.outcome.seat == 0 and watched.outcome.seat == p.NO_SEAT
     assert played.outcome.tick == watched.outcome.tick == 240
     assert played.outcome.state_hash == watched.outcome.state_hash
+
+
+def test_a_player_on_each_tier_follows_one_room_to_the_same_hash(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``layerw join --tier``: each replica runs on the tier asked for, and the hashes agree, as on every tier."""
+    started: list[Tier] = []
+
+    def start_game(*args: Any, tier: Tier, **kwargs: Any) -> Any:
+        started.append(tier)
+        return real_start_game(*args, tier=tier, **kwargs)
+
+    real_start_game = replica.start_game
+    monkeypatch.setattr(replica, "start_game", start_game)
+    with serving(create_app(StoreCatalog(store), store=store)) as url, ThreadPoolExecutor(2) as pool:
+        room = f"{url}/play/pong?room=tiers"
+        runs = [pool.submit(join, room, JoinOptions(ticks=120, tier=tier)) for tier in (Tier.WASMTIME, Tier.AOT)]
+        cranelift, aot = (run.result(timeout=120) for run in runs)
+    assert cranelift.outcome.tick == aot.outcome.tick == 120
+    assert cranelift.outcome.state_hash == aot.outcome.state_hash
+    assert set(started) == {Tier.WASMTIME, Tier.AOT} and len(started) == 2
 
 
 def test_a_page_address_without_a_room_is_refused_before_anything_connects() -> None:
