@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,18 @@ def module_offset(runs: list[list[int]], offset: int) -> int:
     return module_at + offset - twin_at
 
 
+def stopping_poll(engine: wasmtime.Engine) -> tuple[Callable[[], None], list[int]]:
+    """A twin's poll that ends the epoch at its POLLS-th call, and its count of calls."""
+    polls = [0]
+
+    def poll() -> None:
+        polls[0] += 1
+        if polls[0] >= POLLS:
+            engine.increment_epoch()  # the loop's next check traps, with the twin's frames (a host's Trap has none)
+
+    return poll, polls
+
+
 @pytest.fixture(scope="module")
 def crash(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build(CRASH, tmp_path_factory.mktemp("twin") / "crash", replay_twin=True).out
@@ -52,13 +65,7 @@ def test_the_twin_s_frames_map_to_the_module_s_loop_line(crash: Path) -> None:
     assert len(twin.exports) == len(wasmtime.Module(engine, module).exports)
     store = wasmtime.Store(engine)
     store.set_epoch_deadline(1)
-    polls = [0]
-
-    def poll() -> None:
-        polls[0] += 1
-        if polls[0] >= POLLS:
-            engine.increment_epoch()  # the loop's next check traps, with the twin's frames (a host's Trap has none)
-
+    poll, polls = stopping_poll(engine)
     linker = wasmtime.Linker(engine)
     linker.define_func(POLL_MODULE, POLL_NAME, wasmtime.FuncType([], []), poll)
     linker.define_wasi()
@@ -87,7 +94,11 @@ def test_the_twin_s_frames_map_to_the_module_s_loop_line(crash: Path) -> None:
 # A cart as a toolchain links one: WASM-4's memory and functions imported from env (two of them, which wabt would
 # write as a "compact import", a proposal neither V8 nor wasmtime reads), a mutable global, its own names
 SPIN_AT = 5
-CART = f"""(module
+
+
+def spin_cart(spin_at: int) -> str:
+    """The cart whose update counts its calls in a global and draws, and at call ``spin_at`` calls $spin."""
+    return f"""(module
   (import "env" "memory" (memory 1 1))
   (import "env" "trace" (func $trace (param i32)))
   (import "env" "rect" (func $rect (param i32 i32 i32 i32)))
@@ -96,11 +107,11 @@ CART = f"""(module
   (func $update (export "update")
     (global.set $n (i32.add (global.get $n) (i32.const 1)))
     (call $rect (i32.const 0) (i32.const 0) (global.get $n) (i32.const 4))
-    (if (i32.eq (global.get $n) (i32.const {SPIN_AT})) (then (call $spin)))))"""
+    (if (i32.eq (global.get $n) (i32.const {spin_at})) (then (call $spin)))))"""
 
 
 def test_a_cart_s_twin_imports_the_poll_after_env_s_and_its_frames_map_to_the_cart_s_loop(tmp_path: Path) -> None:
-    cart = wasmtime.wat2wasm(CART)
+    cart = wasmtime.wat2wasm(spin_cart(SPIN_AT))
     (tmp_path / "cart.wasm").write_bytes(cart)
     data, table = twin_of(cart)
     runs = json.loads(table)["runs"]
@@ -114,13 +125,7 @@ def test_a_cart_s_twin_imports_the_poll_after_env_s_and_its_frames_map_to_the_ca
     twin = wasmtime.Module(engine, data)  # default features: no compact imports
     store = wasmtime.Store(engine)
     store.set_epoch_deadline(1)
-    polls = [0]
-
-    def poll() -> None:
-        polls[0] += 1
-        if polls[0] >= POLLS:
-            engine.increment_epoch()
-
+    poll, _ = stopping_poll(engine)
     linker = wasmtime.Linker(engine)
     linker.define(store, "env", "memory", wasmtime.Memory(store, wasmtime.MemoryType(wasmtime.Limits(1, 1))))
     linker.define_func("env", "trace", wasmtime.FuncType([wasmtime.ValType.i32()], []), lambda _: None)

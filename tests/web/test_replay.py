@@ -37,6 +37,7 @@ from layerw.toolchain.wasmtools import wabt
 from tests.runtime.test_symbols import CRASH, line_of
 from tests.runtime.test_symbols import SPIN as SPIN_SEED
 from tests.session.test_online import script
+from tests.toolchain.test_replaytwin import spin_cart
 from tests.wat import INPUT_PTR, bundle, contract_wat
 from tests.web.conftest import PlayPage, StaticServer
 from tests.web.store_server import store_server
@@ -226,16 +227,7 @@ def spinning_cart(tmp_path: Path, name: str, wat: str, *, replay_twin: bool = Fa
 # update counts its calls in a mutable global (a snapshot's host state) and draws; at the 90th (tick 89: past the
 # snapshot the worker posts a second in) it calls $spin. Two env functions and a global: its twin moves under
 # exportGlobals, as a real cart's does.
-NAMED_CART = """(module
-  (import "env" "memory" (memory 1))
-  (import "env" "trace" (func $trace (param i32)))
-  (import "env" "rect" (func $rect (param i32 i32 i32 i32)))
-  (global $n (mut i32) (i32.const 0))
-  (func $spin (loop $l (br $l)))
-  (func $update (export "update")
-    (global.set $n (i32.add (global.get $n) (i32.const 1)))
-    (call $rect (i32.const 0) (i32.const 0) (global.get $n) (i32.const 4))
-    (if (i32.eq (global.get $n) (i32.const 90)) (then (call $spin)))))"""
+NAMED_CART = spin_cart(90)
 
 
 def test_a_cart_s_timeout_names_the_functions_it_spun_in(server: StaticServer, play_page: Callable[..., PlayPage],
