@@ -38,7 +38,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     if is_cart_source(Path(args.dir)):
         with console.status(f"building WASM-4 cart {args.dir} ..."):
             out = build_cart(Path(args.dir), Path(args.out) if args.out else None, name=args.name,
-                             version=args.cart_version, players=args.players)
+                             version=args.cart_version, players=args.players, replay_twin=args.replay_twin)
         console.print(f"built cart {out} ({(out / 'game.wasm').stat().st_size:,} bytes): run it with "
                       f"[bold]layerw run {out}[/], publish it with [bold]layerw publish {out}[/]")
         return 0
@@ -335,7 +335,8 @@ def _parser() -> argparse.ArgumentParser:
                                   help="also build a Component Model component (game.component.wasm), which hosts then run")
     parsers["build"].add_argument("--replay-twin", action="store_true",
                                   help="also write game.replay.wasm and game.replay.json, so a browser's game worker replays a "
-                                  "timed-out call to name its frames (`layerw dev` always does; for development only)")
+                                  "timed-out call to name its frames (a game's or a WASM-4 cart's; `layerw dev` always "
+                                  "does; for development only)")
 
     for name in ("run", "publish", "versions", "promote", "gc", "serve"):
         parsers[name].add_argument("--store", default=None if name == "run" else "",

@@ -1,4 +1,4 @@
-"""The command line with WASM-4 carts: `layerw build` a cart directory, `layerw run` the build or the
+"""The command line with WASM-4 carts: `layerw build` a cart directory (--replay-twin: its twin), `layerw run` the build or the
 bare cart file (no layerw.toml of its own), headless (PNG and state-hash) and in a window, `layerw
 publish` it and run it from the store, as a user would."""
 
@@ -18,6 +18,7 @@ from layerw.config import GameConfig
 from layerw.runtime import open_game
 from layerw.runtime.inputs import InputState
 from layerw.runtime.wasm4.cartgame import CartGame
+from layerw.toolchain.replaytwin import MAP_NAME, TWIN_NAME, twin_of
 from tests.runtime.wasm4.conftest import CARTS
 from tests.test_cli import layerw
 
@@ -76,6 +77,11 @@ def test_a_cart_file_builds_too(watris: Path, tmp_path: Path) -> None:
     layerw("build", str(watris), "-o", str(tmp_path / "b"), "--name", "my-watris")
     assert GameConfig.load(tmp_path / "b").name == "my-watris"
     assert (tmp_path / "b" / "game.wasm").read_bytes() == watris.read_bytes()
+
+
+def test_a_cart_builds_with_its_replay_twin(watris: Path, tmp_path: Path) -> None:
+    layerw("build", str(watris), "-o", str(tmp_path / "b"), "--replay-twin")
+    assert ((tmp_path / "b" / TWIN_NAME).read_bytes(), (tmp_path / "b" / MAP_NAME).read_bytes()) == twin_of(watris.read_bytes())
 
 
 def test_a_cart_with_the_watchdog_is_a_one_line_typed_error(watris: Path) -> None:

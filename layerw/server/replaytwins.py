@@ -1,6 +1,6 @@
 """ReplayTwins: the replay twins of published versions, for pages that replay a game worker's timeout.
 
-``layerw publish`` stores a core module's twin and offset map with the version (``Manifest.replay``);
+``layerw publish`` stores a core module's (or a WASM-4 cart's) twin and offset map with the version (``Manifest.replay``);
 pages read them as chunks, and ``stored`` reads them for the debug route, to anyone: they hold nothing
 the module does not (the twin is the module with a poll import at each loop head, the map pairs of code
 offsets and SHA-256s). A version published before publish made twins has none; where the operator

@@ -22,7 +22,7 @@ and its ``jco transpile`` output as ``transpiled`` files (an ES module of glue a
 it instantiates), which browsers run; a core build has no transpiled files.
 
 ``replay`` (present only where publish made one, so a version published before the key existed, or a
-component build or WASM-4 cart, which has none, reads as before) is the module's replay twin
+component build, which has none, reads as before) is the module's (a core module's or a WASM-4 cart's) replay twin
 (``layerw.toolchain.replaytwin``) and its offset map, stored as chunks like the module: a page replays
 a game worker's timed-out call on the twin to name its frames. Neither holds more than the module: the
 twin is made from the module's bytes alone (its code, data and custom sections, a poll import at each

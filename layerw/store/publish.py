@@ -7,8 +7,8 @@ step 4 nothing a client reads has changed; a half-published version has no manif
 source-line table (``game.symbols.json``) goes in before the manifest, as a debug file outside the
 chunks (``Store.put_symbols``): crash reports can name source lines, players never download it.
 Given a ``replay_twin`` maker (``layerw publish`` passes ``layerw.toolchain.replaytwin.twin_of``: the
-store knows no toolchain), a core module's replay twin and offset map go in as chunks the manifest names
-(``Manifest.replay``), so every page can replay a game worker's timeout on them and name its frames.
+store knows no toolchain), a core module's (or a WASM-4 cart's) replay twin and offset map go in as chunks the
+manifest names (``Manifest.replay``), so every page can replay a game worker's timeout on them and name its frames.
 
 A chunk found already stored in step 1 that no version on the channel names may be an orphan
 (of a deleted version or an abandoned publish) which a concurrent ``gc`` is about to delete: gc
@@ -29,7 +29,6 @@ from pathlib import Path
 import wasmtime
 
 from layerw.bundle import DirBundle
-from layerw.cart import is_cart
 from layerw.config import GameConfig
 from layerw.contract import wasm_features
 from layerw.errors import ChunkCorrupt, InvalidModule, NotPublished, VersionExists
@@ -65,7 +64,7 @@ File = tuple[str, str]  # ("module", ""), ("asset", name), ("transpiled", name) 
 def plan(build_dir: Path, chunker: Chunker,
          replay_twin: TwinMaker | None = None) -> tuple[DirBundle, dict[File, tuple[str, list[memoryview]]]]:
     """The bundle and, per file, its SHA-256 and its chunks in order; with ``replay_twin``, a core
-    module's twin and offset map too (a component build and a WASM-4 cart have none)."""
+    module's or a WASM-4 cart's twin and offset map too (a component build has none)."""
     bundle = DirBundle(Path(build_dir))
     check_version(bundle.config.version, f"{build_dir}: [game] version")
     if not bundle.config.component:  # bytes that are not a valid module never ship (components: checked at build)
@@ -82,7 +81,7 @@ def plan(build_dir: Path, chunker: Chunker,
     for name, path in bundle.transpiled.items():  # a component build's form for browsers
         data = path.read_bytes()
         files["transpiled", name] = (chunk_id(data), list(chunker.cut(data)))
-    if replay_twin is not None and not bundle.config.component and not is_cart(bundle.module):
+    if replay_twin is not None and not bundle.config.component:  # a core module or a WASM-4 cart
         for name, data in zip(("twin", "map"), replay_twin(bundle.module), strict=True):
             files["replay", name] = (chunk_id(data), list(chunker.cut(data)))
     return bundle, files

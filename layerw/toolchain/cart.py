@@ -7,7 +7,9 @@ page, data from ``--global-base=6560`` just past the framebuffer, a 1 KiB stack,
 A built cart file (``.wasm``) is taken as it is. The build directory is what any game's is
 (``layerw.toml`` with the config WASM-4 fixes plus the cart's name, version and players, and
 ``game.wasm``), so ``layerw run`` and ``layerw publish`` take it unchanged; hosts recognise the
-cart by its imports.
+cart by its imports. With ``replay_twin`` (``layerw build --replay-twin``) it also holds the cart's replay
+twin and offset map (replaytwin.py), as a development build of a game does, so a browser's game worker
+names the functions a timed-out ``update`` ran in.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from layerw.cart import cart_config, cart_name, check_cart
 from layerw.config import CONFIG_NAME
 from layerw.errors import CompileError, ConfigError
 from layerw.toolchain import zig
+from layerw.toolchain.replaytwin import MAP_NAME, TWIN_NAME, make_twin
 
 CART_TARGET = "wasm32-freestanding"
 CART_PAGE = 65536
@@ -66,9 +69,10 @@ def compile_cart(directory: Path, out: Path) -> Path:
 
 
 def build_cart(source: Path, out: Path | None = None, *, name: str | None = None, version: str | None = None,
-               players: int = 4) -> Path:
+               players: int = 4, replay_twin: bool = False) -> Path:
     """Build the cart ``source`` (a cart directory or file) into the build directory ``out``
-    (default: DIR/build, or beside a cart file NAME-build/); returns ``out``."""
+    (default: DIR/build, or beside a cart file NAME-build/), with its replay twin where ``replay_twin``
+    asks (else any twin an earlier build left there is removed: it would be another cart's); returns ``out``."""
     source = Path(source)
     name = name or cart_name(source.with_suffix("") if source.is_file() else source.resolve())
     config = cart_config(name, players=players)
@@ -84,5 +88,10 @@ def build_cart(source: Path, out: Path | None = None, *, name: str | None = None
     else:
         compile_cart(source, module)
     check_cart(module.read_bytes(), name)
+    if replay_twin:
+        make_twin(module, out / TWIN_NAME, out / MAP_NAME)
+    else:
+        for stale in (out / TWIN_NAME, out / MAP_NAME):
+            stale.unlink(missing_ok=True)
     (out / CONFIG_NAME).write_text(config.to_toml())
     return out

@@ -6,11 +6,16 @@ fresh worker on this twin: the same module with ``call $poll`` (an added import,
 ``layerw_replay.poll``) at the head of every loop; the poll throws past the replay's deadline, and
 V8's stack of that error holds the twin's frames. ``game.replay.json`` maps the twin's code offsets
 back to the module's, instruction by instruction (a poll to its loop), so the build's symbols name
-them. Made with wabt (wasm2wat, wat2wasm, wasm-objdump): beside ``game.symbols.json`` in development
-builds, and by ``layerw publish`` for every version (``twin_of``), which serves it to every page: unlike
-the symbols it holds nothing the module does not: it is made from the module's bytes alone (its code,
-data and custom sections, wabt's placeholder names for what the module left unnamed, and the poll),
-and its map holds SHA-256s and code offsets only. Map layout, version 1::
+them. A WASM-4 cart's twin is made the same way (its ``env`` imports and imported memory stay as they
+are; the poll is imported after them, so each defined function's index grows by one, as for a core
+module), and its frames are named from the cart's own name section (it has no symbols). Made with wabt
+(wasm2wat, wat2wasm, wasm-objdump), writing every feature but compact imports (a proposal V8 does not
+read: a module importing two things from one module would not compile): beside ``game.symbols.json`` in
+development builds (a cart's: ``layerw build --replay-twin``), and by ``layerw publish`` for every version
+(``twin_of``), which serves it to every page: unlike the symbols it holds nothing the module does not: it
+is made from the module's bytes alone (its code, data and custom sections, the module's function names at
+the indices they moved to, wabt's placeholder names for what the module left unnamed, and the poll), and
+its map holds SHA-256s and code offsets only. Map layout, version 1::
 
     {"format": "layerw-replay-map", "version": 1, "module_sha256": HEX, "twin_sha256": HEX,
      "runs": [[twin_offset, module_offset], ...]}   # sorted; offsets advance together within a run
@@ -32,7 +37,13 @@ VERSION = 1
 POLL_MODULE, POLL_NAME = "layerw_replay", "poll"
 TWIN_NAME, MAP_NAME = "game.replay.wasm", "game.replay.json"
 _POLL = "$__layerw_replay_poll"
+# wat2wasm's --enable-all but compact imports: those it would write for two imports from one module (a cart's
+# env.memory and env.blit), which V8 refuses ("Invalid import kind 127"); the rest change no encoding
+_FEATURES = ("--enable-threads", "--enable-function-references", "--enable-code-metadata", "--enable-gc",
+             "--enable-custom-page-sizes", "--enable-wide-arithmetic")
 _LOOP = re.compile(r"^\s*loop(\s|$)")
+# the module's name section as wasm2wat keeps it, bytes in a string: its function indices miss the poll
+_NAMES = re.compile(r'\(@custom "name" (\([^()]*\) )?"([^"\\]|\\.)*"\)')
 _DEFINITION = re.compile(r"^  \((func|table|memory|global|export|start|elem|data) ")
 _FUNC = re.compile(r"^[0-9a-f]+ func\[(\d+)\]")
 _INSTR = re.compile(r"^ ([0-9a-f]+):[^|]*\|\s*(\S.*)$")
@@ -50,10 +61,12 @@ def instructions(listing: str) -> list[list[tuple[int, str]]]:
 
 
 def _twin_text(wat: str) -> str:
-    """The module's text with the poll imported before every definition and called at every loop header."""
+    """The module's text with the poll imported before every definition and called at every loop header,
+    less its name section's bytes (wat2wasm --debug-names writes the names again, at the indices they moved to)."""
     out: list[str] = []
     imported = False
     for line in wat.splitlines():
+        line = _NAMES.sub("", line)
         if not imported and _DEFINITION.match(line):
             out.append(f'  (import "{POLL_MODULE}" "{POLL_NAME}" (func {_POLL}))')
             imported = True
@@ -104,7 +117,7 @@ def twin_of(module: bytes) -> tuple[bytes, bytes]:
         original, text, twin = Path(tmp) / "game.wasm", Path(tmp) / "twin.wat", Path(tmp) / "twin.wasm"
         original.write_bytes(module)
         text.write_text(_twin_text(wabt("wasm2wat", "--enable-all", "--generate-names", str(original))))
-        wabt("wat2wasm", "--enable-all", str(text), "-o", str(twin))
+        wabt("wat2wasm", *_FEATURES, "--debug-names", str(text), "-o", str(twin))
         runs = offset_runs(instructions(wabt("wasm-objdump", "-d", str(original))),
                            instructions(wabt("wasm-objdump", "-d", str(twin))))
         data = twin.read_bytes()

@@ -1,7 +1,8 @@
 // WASM-4 carts in the browser (mirrors layerw/cart.py and layerw/runtime/wasm4/globals.py): tell a
 // cart from a Layer-W game by its import section (only `env`), refuse what the profile cannot run,
 // and export a cart's mutable number globals (`layerw:global:N`) so its state hash and the native
-// one cover the same values.
+// one cover the same values. A cart has no symbols: its frames take the names of its own name section
+// (functionNames, as wasmtime names them natively; layerw/runtime/aot/namesection.py).
 
 import { GameOutOfMemory, InvalidModule } from "./errors.js";
 
@@ -65,9 +66,10 @@ function isCoreModule(bytes) {
 }
 
 /**
- * Each section of a core module (none for anything else): its id and a reader at its contents (cart.py sections).
+ * Each section of a core module (none for anything else): its id, a reader at its contents (cart.py sections)
+ * and their size.
  * @param {Uint8Array} bytes
- * @returns {Generator<[number, Reader]>}
+ * @returns {Generator<[number, Reader, number]>}
  */
 function* sections(bytes) {
   if (!isCoreModule(bytes)) return;
@@ -75,7 +77,7 @@ function* sections(bytes) {
   while (r.at < bytes.length) {
     const section = r.byte();
     const size = r.u32();
-    yield [section, new Reader(bytes, r.at)];
+    yield [section, new Reader(bytes, r.at), size];
     r.at += size;
   }
 }
@@ -117,6 +119,43 @@ export function funcTypes(bytes) {
     return out;
   }
   return [];
+}
+
+/**
+ * Where the code section's contents begin (-1 without one): exportGlobals moves them, and a frame's offset with them.
+ * @param {Uint8Array} bytes
+ */
+export function codeAt(bytes) {
+  for (const [section, r] of sections(bytes)) if (section === 10) return r.at;
+  return -1;
+}
+
+/**
+ * Function index -> name from a module's `name` section (empty without one). Spec: a malformed custom
+ * section does not make a module invalid, so a name section that does not parse names none.
+ * @param {Uint8Array} bytes
+ * @returns {Map<number, string>}
+ */
+export function functionNames(bytes) {
+  /** @type {Map<number, string>} */
+  const names = new Map();
+  try {
+    for (const [section, r, size] of sections(bytes)) {
+      const end = r.at + size;
+      if (section !== 0 || r.name() !== "name") continue;
+      while (r.at < end) {
+        const sub = r.byte();
+        const size = r.u32();
+        const next = r.at + size;
+        if (sub === 1) for (let i = 0, n = r.u32(); i < n; i++) names.set(r.u32(), r.name());
+        r.at = next;
+      }
+    }
+  } catch (e) {
+    if (e instanceof InvalidModule) return new Map();
+    throw e;
+  }
+  return names;
 }
 
 /** A function type as WAT writes it (cart.py wat_type). @param {[string[], string[]]} func */

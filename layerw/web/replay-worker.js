@@ -1,13 +1,19 @@
 // The replay worker: runs a game worker's timed-out call again on the build's replay twin (replay.js
 // has the why), from the snapshot the page kept and each tick's packed input since, and tells the page
-// where the call was when the replay's deadline passed, or that it finished.
+// where the call was when the replay's deadline passed, or that it finished. A core module's twin runs as a
+// Game (ReplayGame), a WASM-4 cart's as a CartGame (ReplayCart), told apart by the twin's imports as the game
+// worker tells the module's (main.js openGame, cart.js isCart: a cart's twin imports from `env` and the poll).
 //
 // Page -> worker: {type: "replay", config, twin (bytes), seed, snapshot (or null: from the seed), inputs
-//   (each tick's packed lw_input and events, from the snapshot's tick on), call ("lw_tick": the last input's
-//   tick is the call; "lw_render": a render after the inputs), deadlineMs}; {type: "asset", id, bytes | error}.
-// Worker -> page: {type: "read", id, name}; {type: "stopped", frames} (the twin's wasm frames, innermost first);
+//   (each tick's packed lw_input and events, from the snapshot's tick on), call ("lw_tick" or a cart's "update":
+//   the last input's tick is the call; "lw_render": a render after the inputs), deadlineMs};
+//   {type: "asset", id, bytes | error}.
+// Worker -> page: {type: "read", id, name}; {type: "stopped", frames} (the twin's wasm frames, innermost first, at
+//   the twin's code offsets: a cart's as the twin's bytes hold them, before exportGlobals moved its code);
 //   {type: "finished", ms}; {type: "unreplayed", why}.
 
+import { CartGame } from "./cart-game.js";
+import { codeAt, exportGlobals, isCart } from "./cart.js";
 import { reviveError } from "./error-record.js";
 import { compileModule, Game } from "./game.js";
 import { wasmFrames } from "./symbols.js";
@@ -52,6 +58,37 @@ class ReplayGame extends Game {
   }
 }
 
+/** A CartGame on a cart's replay twin: the poll is imported beside WASM-4's `env` (so it skips the cart check), and
+ *  exportGlobals (its snapshots' globals) moves the twin's code, so its frames move back by as much. */
+class ReplayCart extends CartGame {
+  /** @param {any} source */
+  static async load(source) {
+    const rewritten = exportGlobals(source.module);
+    const module = await compileModule(rewritten.wasm, source.config.name);
+    return { module, rewritten, moved: codeAt(rewritten.wasm) - codeAt(source.module) };
+  }
+
+  /**
+   * @param {any} config @param {any} assets @param {bigint} seed @param {any} log
+   * @param {{module: WebAssembly.Module, rewritten: ReturnType<typeof exportGlobals>, moved: number}} code
+   */
+  constructor(config, assets, seed, log, code) {
+    super(config, assets, seed, log, code);
+    this.moved = code.moved;
+  }
+
+  /** @param {WebAssembly.Module | Promise<WebAssembly.Module>} module @param {WebAssembly.Imports} imports */
+  instantiateModule(module, imports) {
+    const clock = /** @type {ReplayClock} */ (this.watch);
+    return super.instantiateModule(module, { ...imports, layerw_replay: { poll: () => clock.poll() } });
+  }
+
+  /** @param {{index: number, offset: number}[]} frames V8's, at the rewritten twin's offsets */
+  twinFrames(frames) {
+    return frames.map(({ index, offset }) => ({ index, offset: offset - this.moved }));
+  }
+}
+
 const reads = new Map();
 let nextRead = 1;
 
@@ -68,7 +105,8 @@ function readAsset(name) {
 async function replay(m) {
   const clock = new ReplayClock(m.deadlineMs);
   const source = { config: m.config, module: m.twin, readAsset };
-  const game = await ReplayGame.create(source, { seed: m.seed, log: () => {}, watch: clock });
+  const options = { seed: m.seed, log: () => {}, watch: clock };
+  const game = isCart(m.twin) ? await ReplayCart.create(source, options) : await ReplayGame.create(source, options);
   if (m.snapshot) await game.restore(m.snapshot, { allowOtherBuild: true }); // the twin's hash is not the module's
   const calls = m.inputs.map((/** @type {Uint8Array} */ input) => () => game.tick({ pack: () => input }));
   if (m.call === "lw_render") calls.push(() => game.render());
@@ -80,7 +118,8 @@ async function replay(m) {
     } catch (e) {
       if (!(e instanceof ReplayDeadline)) throw e;
       if (!last) return { type: "unreplayed", why: `an earlier tick (${game.tickCount}) ran past ${m.deadlineMs} ms when replayed` };
-      return { type: "stopped", frames: wasmFrames(e.stack) };
+      const frames = wasmFrames(e.stack);
+      return { type: "stopped", frames: game instanceof ReplayCart ? game.twinFrames(frames) : frames };
     }
     if (last) return { type: "finished", ms: performance.now() - t0 };
   }

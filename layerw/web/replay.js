@@ -7,11 +7,14 @@
 // at every loop head (layerw/toolchain/replaytwin.py) that throws past the replay's deadline. The
 // twin's frames map back to the module's offsets (ReplayMap), which the build's symbols name, as for
 // a trap. The twin comes with a development build (`layerw build --replay-twin` writes game.replay.wasm and
-// game.replay.json) and with every core version `layerw publish` stored (the manifest's `replay`, read
-// as chunks by store-source.js); a version published before that has one only where the server makes it.
+// game.replay.json) and with every core or WASM-4 cart version `layerw publish` stored (the manifest's `replay`,
+// read as chunks by store-source.js); a version published before that has one only where the server makes it.
+// A cart's call is its update (TICK_CALLS), replayed on a cart backend; its frames, which no symbols name, take
+// the names of the cart's own name section (worker-client.js), as natively.
 //
 //   loadReplayTwin(wasmUrl, mapUrl) -> Promise<{twin: Uint8Array, map: ReplayMap} | null>
 //   new ReplayLog().entered(tick, input) / .rebase(snapshot) / .upTo(tick)
+//   TICK_CALLS: the calls that run a tick (a core module's lw_tick, a cart's update), whose input the page logs
 //   replayCall({source, twin, map, log, call, tick, seed}) -> Promise<{stopped: frames, deadlineMs, fromTick} |
 //     {finishedMs, fromTick} | {why}>
 //     frames as symbols.js wasmFrames gives them ({index, offset}, innermost first), in the module's offsets
@@ -24,6 +27,8 @@ export const REPLAY_FACTOR = 4; // the replayed call's deadline, in the game's d
 export const REPLAY_MIN_MS = 500; // and at least this: a wall-clock bound that a busy machine's waits must not reach
 const REPLAY_BUDGET_MS = 20000; // the whole replay, start-up included
 const MAX_LOGGED = 4096; // ticks kept since the last snapshot (the worker posts one a second while a twin exists)
+/** The calls into the guest that run a tick, by backend: a core module's lw_tick, a WASM-4 cart's update (cart-game.js). */
+export const TICK_CALLS = new Set(["lw_tick", "update"]);
 
 /** Where a twin's code offsets lie in the module's (runs: [twin offset, module offset], sorted). */
 export class ReplayMap {
@@ -141,9 +146,9 @@ export class ReplayLog {
 export function replayCall({ source, twin, map, log, call, tick, seed }) {
   const { config } = source;
   const deadlineMs = Math.max(REPLAY_MIN_MS, REPLAY_FACTOR * (config.tick_ms || 100));
-  const upTo = log.upTo(call === "lw_tick" ? tick : tick - 1);
+  const upTo = log.upTo(TICK_CALLS.has(call) ? tick : tick - 1);
   if ("why" in upTo) return Promise.resolve({ why: upTo.why });
-  if (call !== "lw_tick" && call !== "lw_render") return Promise.resolve({ why: `${call} is not replayed` });
+  if (!TICK_CALLS.has(call) && call !== "lw_render") return Promise.resolve({ why: `${call} is not replayed` });
   const fromTick = log.snapshot ? log.snapshot.tick : 0;
   const worker = new Worker(new URL("./replay-worker.js", import.meta.url), { type: "module", name: `${config.name} replay` });
   return new Promise((resolve) => {

@@ -4,7 +4,8 @@
 //   wasmFrames(stack) -> [{index, offset}]    V8's wasm frames ("wasm-function[N]:0xOFFSET"), innermost first
 //   loadSymbols(url) -> Promise<Symbols | null>   null where the server has none or refuses them
 //   new Symbols(doc).frames(offset) -> [{offset, function, file, line}]   inlined calls first
-//   sourceFrames(frames, symbols) -> [{offset, function, file, line}]     every frame, named where known
+//   sourceFrames(frames, symbols) -> [{offset, function, file, line}]     every frame, named where known (a
+//       frame's own `name`: a cart's, from its name section, for it has no symbols)
 //   describe(frames) -> "\n  at FUNCTION (FILE:LINE) @0xOFFSET" per frame, as the native host writes them
 //
 // Offsets count bytes from the start of the module, in V8 as in wasmtime, so the stripped module a
@@ -80,14 +81,15 @@ export async function loadSymbols(url) {
 }
 
 /**
- * Every wasm frame as a source frame: from `symbols` where given, else by function index.
- * @param {{index: number, offset: number}[]} frames
+ * Every wasm frame as a source frame: from `symbols` where given, else by the name the frame carries (a
+ * cart's, from its name section: worker-client.js), else by function index.
+ * @param {{index: number, offset: number, name?: string}[]} frames
  * @param {Symbols | null} symbols
  */
 export function sourceFrames(frames, symbols) {
-  return frames.flatMap(({ index, offset }) => {
+  return frames.flatMap(({ index, offset, name }) => {
     const found = symbols ? symbols.frames(offset) : [];
-    return found.length ? found : [{ offset, function: `wasm-function[${index}]`, file: "", line: 0 }];
+    return found.length ? found : [{ offset, function: name || `wasm-function[${index}]`, file: "", line: 0 }];
   });
 }
 

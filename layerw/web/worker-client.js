@@ -10,7 +10,8 @@
 // published version, replay.js): in a fresh Worker from the last snapshot and each tick's input since (the
 // worker then posts a snapshot a second; in a room a confirmed state a second, session.js onBase), so the
 // GameTimedOut names the guest frames where the time went (replayFrames, which the page names from the
-// build's symbols), or says the call finished when replayed (the machine, not the game).
+// build's symbols; a WASM-4 cart's, which has none, from its own name section, as natively), or says the call
+// finished when replayed (the machine, not the game).
 // Hot reload (`layerw dev --serve`, dev-reload.js) asks the running worker for its snapshot now
 // (snapshotNow) and starts the new build in a fresh worker that adopts it (start's adopt).
 //
@@ -21,6 +22,7 @@
 // component's core modules, once for every worker), the messages.
 
 import { moduleBytes } from "./cart-game.js";
+import { functionNames, isCart } from "./cart.js";
 import { Devices } from "./devices.js";
 import { errorRecord, reviveError } from "./error-record.js";
 import { GameTimedOut, LayerWError } from "./errors.js";
@@ -360,8 +362,20 @@ export class WorkerClient {
         + "the timeout came from the machine, not the game";
     } else if (outcome) text += `; it could not be replayed: ${outcome.why}`;
     const error = new GameTimedOut(text, { game: name, tick });
-    /** @type {any} */ (error).replayFrames = outcome && outcome.stopped ? outcome.stopped : null; // module offsets (main.js names them)
+    /** @type {any} */ (error).replayFrames = outcome && outcome.stopped ? this.cartNamed(outcome.stopped) : null; // module offsets (main.js names them)
     return error;
+  }
+
+  /**
+   * A cart's frames with the names its name section gives their functions (a cart has no symbols; natively
+   * wasmtime names its frames so); other modules' frames as they are.
+   * @param {{index: number, offset: number}[]} frames
+   */
+  cartNamed(frames) {
+    const bytes = this.module;
+    if (!(bytes instanceof Uint8Array) || !isCart(bytes)) return frames;
+    const names = functionNames(bytes);
+    return frames.map((f) => (names.has(f.index) ? { ...f, name: names.get(f.index) } : f));
   }
 
   /**

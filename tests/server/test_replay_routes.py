@@ -1,6 +1,6 @@
 """A version's replay twin over HTTP: the one `layerw publish` stored goes to anyone (immutable, as its
 chunks); one for a version published without is made only where the operator serves debug files, so an
-anonymous request never makes the server run wabt."""
+anonymous request never makes the server run wabt; a WASM-4 cart's is made there too."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from layerw.store.local import LocalStore
 from layerw.store.publish import publish
 from layerw.toolchain.replaytwin import twin_of
 from tests.server_thread import serving
-from tests.store.test_replay_publish import SPIN, stored
+from tests.store.test_replay_publish import SPIN, cart_build, stored
 from tests.web.store_server import wat_build
 
 
@@ -49,3 +49,13 @@ def test_a_stored_twin_goes_to_anyone_and_none_is_made_without_the_gate(tmp_path
             made = c.get("/debug/spinner/1.0.0/replay.json")
             assert made.status_code == 200 and made.headers["cache-control"] == "private, max-age=60"
         assert CountingTwins.calls == 1
+
+
+def test_the_server_makes_a_cart_s_twin_where_it_serves_debug_files(tmp_path: Path) -> None:
+    cart = cart_build(tmp_path)
+    with LocalStore(tmp_path / "store") as store:
+        publish(cart, store)  # as a cart published before publish made a cart's twin
+        with serving(create_app(StoreCatalog(store), store=store, serve_symbols=True)) as url, httpx.Client(base_url=url) as c:
+            wasm, doc = c.get("/debug/cart/0.1.0/replay.wasm"), c.get("/debug/cart/0.1.0/replay.json")
+    assert (wasm.status_code, doc.status_code) == (200, 200)
+    assert (wasm.content, doc.content) == twin_of((cart / "game.wasm").read_bytes())

@@ -5,7 +5,9 @@ posted one (a module without symbols: the frame is the loop's code offset); on a
 `layerw publish` stored (a player's page at default serve settings, whose telemetry the server names in its
 log) or, for a version published without, the one the server makes where the operator serves debug files;
 in a room, from the last confirmed state the worker posted and the ticks as the page last ran them, rollbacks
-included."""
+included. A WASM-4 cart's update is replayed on its twin too (a cart backend, from the worker's last snapshot:
+its memory and globals), and its frames take the names of the cart's own name section, as natively; a cart
+without one (a player's page, on the twin `layerw publish` stored) gets them by function index."""
 
 from __future__ import annotations
 
@@ -19,16 +21,23 @@ from pathlib import Path
 
 import httpx
 import pytest
+import wasmtime
 
 from layerw import abi
 from layerw.bundle import Bundle
+from layerw.errors import GameTimedOut
+from layerw.runtime.aot.namesection import function_names
 from layerw.runtime.engine import Engine
+from layerw.runtime.inputs import InputState
+from layerw.runtime.start import start_game
 from layerw.session.client import OnlineClient, Prediction, RoomAddress
+from layerw.toolchain.cart import build_cart
 from layerw.toolchain.replaytwin import MAP_NAME, TWIN_NAME, instructions, make_twin, twin_of
 from layerw.toolchain.wasmtools import wabt
 from tests.runtime.test_symbols import CRASH, line_of
 from tests.runtime.test_symbols import SPIN as SPIN_SEED
 from tests.session.test_online import script
+from tests.toolchain.test_replaytwin import spin_cart
 from tests.wat import INPUT_PTR, bundle, contract_wat
 from tests.web.conftest import PlayPage, StaticServer
 from tests.web.store_server import store_server
@@ -196,3 +205,81 @@ def test_a_room_page_that_rolled_back_replays_the_ticks_it_ran(tmp_path: Path, p
     assert session["rollbacks"] >= 1, session  # it guessed the native player's keys wrong
     assert re.search(r"held at tick \d+ in lw_render: .*replayed in a fresh worker from tick \d+, it ran past", error), error
     assert frames[0]["offset"] == loop, frames
+
+
+def cart_loop(build: Path) -> int:
+    """The code offset of the cart's one loop, in its own bytes."""
+    [loop] = [offset for body in instructions(wabt("wasm-objdump", "-d", str(build / "game.wasm")))
+              for offset, op in body if op == "loop"]
+    return loop
+
+
+def spinning_cart(tmp_path: Path, name: str, wat: str, *, replay_twin: bool = False) -> Path:
+    """A cart's build directory with a DEADLINE_MS deadline."""
+    cart = tmp_path / f"{name}.wasm"
+    cart.write_bytes(wasmtime.wat2wasm(wat))
+    build = build_cart(cart, tmp_path / f"{name}-build", name=name, replay_twin=replay_twin)
+    toml = build / "layerw.toml"
+    toml.write_text(toml.read_text().replace("tick_ms = 1000", f"tick_ms = {DEADLINE_MS}"))
+    return build
+
+
+# update counts its calls in a mutable global (a snapshot's host state) and draws; at the 90th (tick 89: past the
+# snapshot the worker posts a second in) it calls $spin. Two env functions and a global: its twin moves under
+# exportGlobals, as a real cart's does.
+NAMED_CART = spin_cart(90)
+
+
+def test_a_cart_s_timeout_names_the_functions_it_spun_in(server: StaticServer, play_page: Callable[..., PlayPage],
+                                                          tmp_path: Path, engine: Engine) -> None:
+    build = spinning_cart(tmp_path, "cart-spins", NAMED_CART, replay_twin=True)  # as `layerw build --replay-twin`
+    loop = cart_loop(build)
+    page = play_page().open(server.add_game(build), worker=1, renderer="webgl2")
+    page.wait("window.layerw.status === 'failed'", timeout=30_000)
+    name, error, shown, frames = page.page.evaluate(
+        "[window.layerw.errorName, window.layerw.error, document.getElementById('error').textContent, window.layerw.errorFrames]")
+    assert name == "GameTimedOut" and error == shown and error.startswith("cart-spins at tick 89 in update: "), error
+    since = re.search(r"replayed in a fresh worker from tick (\d+), it ran past", error)
+    assert since and 0 < int(since.group(1)) <= 89, error
+    assert [(f["function"], f["file"], f["line"]) for f in frames] == [("spin", "", 0), ("update", "", 0)], frames
+    assert frames[0]["offset"] == loop and f"\n  at spin @0x{loop:x}\n  at update @0x" in error, error
+    with start_game(Bundle.open(build), engine) as game, pytest.raises(GameTimedOut) as native:
+        for _ in range(90):
+            game.tick(InputState(1))
+    assert [f["function"] for f in native.value.frames] == ["spin", "update"]  # as natively (wasmtime's names)
+
+
+def test_a_player_s_page_names_a_nameless_cart_s_frames_by_index(tmp_path: Path, play_page: Callable[..., PlayPage],
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    # no $names: no name section; update (function 1) calls function 0, which spins, at its 30th call
+    build = spinning_cart(tmp_path, "nameless", """(module (import "env" "memory" (memory 1))
+      (func (loop (br 0)))
+      (func (export "update") (i32.store (i32.const 0x2000) (i32.add (i32.load (i32.const 0x2000)) (i32.const 1)))
+        (if (i32.eq (i32.load (i32.const 0x2000)) (i32.const 30)) (then (call 0)))))""")
+    assert function_names((build / "game.wasm").read_bytes()) == {}
+    with store_server(tmp_path / "store") as s, caplog.at_level(logging.WARNING, logger="layerw.client"):
+        assert s.publish(build, replay_twin=twin_of).manifest.replay is not None  # as `layerw publish`
+        page = play_page().goto(s.play_url("nameless"))
+        page.wait("window.layerw.status === 'failed'", timeout=30_000)
+        error, frames = page.page.evaluate("[window.layerw.error, window.layerw.errorFrames]")
+        wait_for(lambda: any(r.name == "layerw.client" and getattr(r, "frames", None) for r in caplog.records))
+    assert "nameless at tick 29 in update: " in error and "replayed in a fresh worker from tick 0, it ran past" in error
+    assert [(f["function"], f["offset"]) for f in frames[:1]] == [("wasm-function[0]", cart_loop(build))], frames
+    assert [f["function"] for f in frames] == ["wasm-function[0]", "wasm-function[1]"], frames
+    report = next(r for r in caplog.records if r.name == "layerw.client" and getattr(r, "frames", None))
+    assert [(f["function"], f["offset"]) for f in report.frames] == [(f["function"], f["offset"]) for f in frames]
+
+
+def test_a_cart_no_snapshot_holds_plays_on_beside_its_twin(server: StaticServer, play_page: Callable[..., PlayPage],
+                                                           tmp_path: Path) -> None:
+    # a mutable v128 global, which no snapshot holds (cart-game.js): the snapshots a twin asks the worker for stop
+    # at the first (tick 60), with a warning, and the cart plays on
+    build = spinning_cart(tmp_path, "v128-cart", """(module (import "env" "memory" (memory 1))
+      (global $v (mut v128) (v128.const i32x4 0 0 0 0))
+      (func (export "update") (global.set $v (i32x4.add (global.get $v) (v128.const i32x4 1 1 1 1)))))""",
+                          replay_twin=True)
+    page = play_page().open(server.add_game(build), worker=1, renderer="webgl2", ticks=90, fast=True)
+    page.wait("window.layerw.status === 'stopped'", timeout=30_000)
+    assert page.page.evaluate("[window.layerw.tick, window.layerw.error]") == [90, None]
+    assert any("v128-cart keeps state in 1 mutable wasm globals" in line and "not restored from a snapshot" in line
+               for line in page.console), page.console
