@@ -38,6 +38,7 @@ WASM_HEADER = b"\0asm\x01\0\0\0"  # a core module, version 1 (components differ 
 _TYPE_SECTION = 1
 _IMPORT_SECTION = 2
 _MEMORY_SECTION = 5
+_CODE_SECTION = 10
 _KINDS = ("func", "table", "memory", "global", "tag")
 _VALUE_TYPES = {0x7F: "i32", 0x7E: "i64", 0x7D: "f32", 0x7C: "f64", 0x7B: "v128", 0x70: "funcref", 0x6F: "externref"}
 FuncType = tuple[tuple[str, ...], tuple[str, ...]]  # (parameter types, result types)
@@ -98,6 +99,12 @@ def sections(wasm: bytes) -> Iterator[tuple[int, WasmReader]]:
         section, size = r.byte(), r.u32()
         yield section, WasmReader(wasm, r.at)
         r.at += size
+
+
+def code_at(wasm: bytes) -> int:
+    """Where a core module's code section's contents start (-1: it has none): a rewrite that leaves
+    the code alone moves every code offset by the difference of two of these."""
+    return next((r.at for section, r in sections(wasm) if section == _CODE_SECTION), -1)
 
 
 def section_ids(wasm: bytes) -> set[int]:

@@ -247,6 +247,7 @@ def test_a_cart_s_timeout_names_the_functions_it_spun_in(server: StaticServer, p
         for _ in range(90):
             game.tick(InputState(1))
     assert [f["function"] for f in native.value.frames] == ["spin", "update"]  # as natively (wasmtime's names)
+    assert native.value.frames[0]["offset"] == loop  # and offsets: both count the cart's bytes as built
 
 
 def test_a_player_s_page_names_a_nameless_cart_s_frames_by_index(tmp_path: Path, play_page: Callable[..., PlayPage],

@@ -33,14 +33,14 @@ import wasmtime
 
 from layerw import abi
 from layerw.bundle import Bundle
-from layerw.cart import check_cart
+from layerw.cart import check_cart, code_at
 from layerw.errors import GameError, InvalidModule, SnapshotError
 from layerw.observability import tracing
 from layerw.runtime.assets import Event
 from layerw.runtime.engine import Engine
 from layerw.runtime.game import MAX_TABLE_ELEMENTS, MAX_TABLES, Game
 from layerw.runtime.inputs import InputState, check_event_count
-from layerw.runtime.memoryhost import MemoryHost
+from layerw.runtime.memoryhost import MemoryHost, RawFrame
 from layerw.runtime.snapshot import Snapshot
 from layerw.runtime.wasi import SplitMix64
 from layerw.runtime.wasm4 import controls, drawing, font
@@ -51,6 +51,7 @@ from layerw.runtime.wasm4.globals import PACK, export_globals
 from layerw.runtime.wasm4.netplay import Netplay, room_hash
 from layerw.runtime.wasm4.tone import MAX_TONES_PER_TICK, ToneEvent
 from layerw.saves import Saves
+from layerw.symbols import SourceFrame
 from layerw.tone import COMMAND_SIZE, tone_command
 
 TONE_FIELDS = tuple(f.name for f in fields(ToneEvent))
@@ -92,6 +93,8 @@ class CartGame(Game):
         self.netplay: Netplay | None = None  # in a room: the player this copy shows (``play_as``)
         check_cart(bundle.module, self.name)
         wasm, self.cart_globals = export_globals(bundle.module)
+        # the added exports move the code: frames name offsets in the cart as built (wasm-objdump's, the page's)
+        self._code_moved = code_at(wasm) - code_at(bundle.module)
         self._globals: list[wasmtime.Global] = []
         self._closed_globals: list[int | float] = []
         self.module = engine.compile(wasm)
@@ -162,6 +165,10 @@ class CartGame(Game):
     def _init_io(self) -> Mapping[str, int]:
         """A cart has no lw_io record (``_boot`` never asks for one): asking is a host bug."""
         raise TypeError(f"{self.name} is a WASM-4 cart: it has no lw_io record")
+
+    def backtrace(self, frames: Sequence[RawFrame]) -> list[SourceFrame]:
+        """As a game's, at the cart's own code offsets (wasmtime's count the copy with its globals exported)."""
+        return super().backtrace([(offset - self._code_moved, index, name) for offset, index, name in frames])
 
     # --- the frame path ----------------------------------------------------------------------------
 
