@@ -8,7 +8,8 @@ source-line table (``game.symbols.json``) goes in before the manifest, as a debu
 chunks (``Store.put_symbols``): crash reports can name source lines, players never download it.
 Given a ``replay_twin`` maker (``layerw publish`` passes ``layerw.toolchain.replaytwin.twin_of``: the
 store knows no toolchain), a core module's replay twin and offset map go in as chunks the manifest names
-(``Manifest.replay``), so every page can replay a game worker's timeout on them and name its frames.
+(``Manifest.replay``), so every page can replay a game worker's timeout on them and name its frames; a
+component build's are of its transpiled core module that holds the game's code (``GAME_CORE``).
 
 A chunk found already stored in step 1 that no version on the channel names may be an orphan
 (of a deleted version or an abandoned publish) which a concurrent ``gc`` is about to delete: gc
@@ -25,10 +26,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol
 
 import wasmtime
 
-from layerw.bundle import DirBundle
+from layerw.bundle import GAME_CORE, DirBundle
 from layerw.cart import is_cart
 from layerw.config import GameConfig
 from layerw.contract import wasm_features
@@ -43,7 +45,13 @@ from layerw.store.store import Store
 
 log = logging.getLogger("layerw.store")
 ChunkDone = Callable[[int, bool], None]  # (decoded bytes, reused) after each distinct chunk
-TwinMaker = Callable[[bytes], tuple[bytes, bytes]]  # a module -> its replay twin and offset map (replaytwin.twin_of)
+
+
+class TwinMaker(Protocol):
+    """A module (and, for a component build, its name among the transpiled files) -> its replay twin and
+    offset map (replaytwin.twin_of)."""
+
+    def __call__(self, module: bytes, core: str | None = None, /) -> tuple[bytes, bytes]: ...
 
 
 @dataclass(frozen=True)
@@ -65,7 +73,7 @@ File = tuple[str, str]  # ("module", ""), ("asset", name), ("transpiled", name) 
 def plan(build_dir: Path, chunker: Chunker,
          replay_twin: TwinMaker | None = None) -> tuple[DirBundle, dict[File, tuple[str, list[memoryview]]]]:
     """The bundle and, per file, its SHA-256 and its chunks in order; with ``replay_twin``, a core
-    module's twin and offset map too (a component build and a WASM-4 cart have none)."""
+    module's twin and offset map too (a component build's: of its GAME_CORE; a WASM-4 cart has none)."""
     bundle = DirBundle(Path(build_dir))
     check_version(bundle.config.version, f"{build_dir}: [game] version")
     if not bundle.config.component:  # bytes that are not a valid module never ship (components: checked at build)
@@ -85,6 +93,10 @@ def plan(build_dir: Path, chunker: Chunker,
     if replay_twin is not None and not bundle.config.component and not is_cart(bundle.module):
         for name, data in zip(("twin", "map"), replay_twin(bundle.module), strict=True):
             files["replay", name] = (chunk_id(data), list(chunker.cut(data)))
+    if replay_twin is not None and bundle.config.component and GAME_CORE in bundle.transpiled:  # of the game's core module
+        made = replay_twin(bundle.transpiled[GAME_CORE].read_bytes(), GAME_CORE)
+        files.update({("replay", name): (chunk_id(data), list(chunker.cut(data)))
+                      for name, data in zip(("twin", "map"), made, strict=True)})
     return bundle, files
 
 

@@ -13,7 +13,7 @@
 //   {type: "ask", id, what, args} (a probe, probe.js); {type: "canvas", canvas}
 //   (a fresh OffscreenCanvas, asked for by {type: "canvas"}); {type: "snapshot", id} (post the game's snapshot now);
 //   {type: "adopt", snap | error} (the snapshot an adopting start restores, answering "prepared").
-// Worker -> page: {type: "enter", call, tick, input} before each call into the guest (input: lw_tick's packed
+// Worker -> page: {type: "enter", call, tick, input} before each call into the guest (input: lw_tick's (a component's tick's) packed
 //   lw_input and events, which the page keeps to replay a timed-out call, replay.js) and {type: "idle", tick}
 //   once it returns; {type: "ready", renderer}; {type: "stopped", tick};
 //   {type: "failed", error}; {type: "snapshot", snap, id} (id 0: snapshotEvery's, else the page's request's, or with
@@ -30,6 +30,7 @@ import { InputState, Recording } from "./input.js";
 import { Loop, LoopState } from "./loop.js";
 import { checkContract, openGame } from "./main.js";
 import { probe } from "./probe.js";
+import { TICK_CALLS } from "./replay.js";
 import { createRenderer } from "./renderer.js";
 import { OnlineSaves } from "./online-saves.js";
 import { PlayerKey } from "./player-key.js";
@@ -60,7 +61,7 @@ class CallBeat {
    */
   enter(call, tick) {
     this.tick = tick;
-    const input = call === "lw_tick" ? this.input() : null;
+    const input = TICK_CALLS.has(call) ? this.input() : null;
     this.post(input ? { type: "enter", call, tick, input: input.slice() } : { type: "enter", call, tick });
   }
 

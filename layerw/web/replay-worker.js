@@ -2,14 +2,22 @@
 // has the why), from the snapshot the page kept and each tick's packed input since, and tells the page
 // where the call was when the replay's deadline passed, or that it finished.
 //
+// A component build (config.component) runs as the game worker runs it (ComponentGame: its transpiled glue
+// instantiates its core modules), with the twin in place of the core module it is of (`core`) and the poll
+// added to that module's imports.
+//
 // Page -> worker: {type: "replay", config, twin (bytes), seed, snapshot (or null: from the seed), inputs
 //   (each tick's packed lw_input and events, from the snapshot's tick on), call ("lw_tick": the last input's
-//   tick is the call; "lw_render": a render after the inputs), deadlineMs}; {type: "asset", id, bytes | error}.
-// Worker -> page: {type: "read", id, name}; {type: "stopped", frames} (the twin's wasm frames, innermost first);
-//   {type: "finished", ms}; {type: "unreplayed", why}.
+//   tick is the call; "lw_render": a render after the inputs), deadlineMs, core (a component build's: the
+//   transpiled core module the twin is of, else null), glue (a component build's transpiled glue, its source
+//   text's bytes, else null)}; {type: "asset", id, bytes | error} (with a read's core: a WebAssembly.Module).
+// Worker -> page: {type: "read", id, name, core} (an asset, or with core a component's other core module);
+//   {type: "stopped", frames} (the twin's wasm frames, innermost first); {type: "finished", ms}; {type: "unreplayed", why}.
 
+import { ComponentGame } from "./component-game.js";
 import { reviveError } from "./error-record.js";
 import { compileModule, Game } from "./game.js";
+import { importBytes } from "./source.js";
 import { wasmFrames } from "./symbols.js";
 
 /** @type {any} */ (Error).stackTraceLimit = 64; // V8's (10 by default): the frames of a deep call, as natively
@@ -52,23 +60,54 @@ class ReplayGame extends Game {
   }
 }
 
+/** A ComponentGame whose glue got the twin for one core module: that module imports the poll too. */
+class ReplayComponentGame extends ComponentGame {
+  /**
+   * @param {WebAssembly.Module | Promise<WebAssembly.Module>} module
+   * @param {WebAssembly.Imports} imports
+   */
+  async instantiateModule(module, imports) {
+    const compiled = await module;
+    if (!WebAssembly.Module.imports(compiled).some((i) => i.module === "layerw_replay")) return super.instantiateModule(compiled, imports);
+    const clock = /** @type {ReplayClock} */ (this.watch);
+    return super.instantiateModule(compiled, { ...imports, layerw_replay: { poll: () => clock.poll() } });
+  }
+}
+
 const reads = new Map();
 let nextRead = 1;
 
-/** @param {string} name */
-function readAsset(name) {
+/**
+ * An asset's bytes, or with `core` a component's core module (compiled), read by the page's source.
+ * @param {string} name
+ * @param {boolean} [core]
+ * @returns {Promise<any>}
+ */
+function readAsset(name, core = false) {
   const id = nextRead++;
   return new Promise((resolve, reject) => {
     reads.set(id, { resolve, reject });
-    postMessage({ type: "read", id, name });
+    postMessage({ type: "read", id, name, core });
   });
+}
+
+/**
+ * The game the replay runs: a core game on the twin, or a component whose glue gets the twin for `m.core`.
+ * @param {any} m the replay message
+ * @param {ReplayClock} clock
+ */
+function replayGame(m, clock) {
+  const options = { seed: m.seed, log: () => {}, watch: clock };
+  if (!m.core) return ReplayGame.create({ config: m.config, module: m.twin, readAsset }, options);
+  const coreModule = (/** @type {string} */ name) => (name === m.core ? m.twin : readAsset(name, true));
+  return ReplayComponentGame.create({ config: m.config, module: null, readAsset,
+    component: { glue: importBytes(m.glue), coreModule } }, options);
 }
 
 /** @param {any} m the replay message */
 async function replay(m) {
   const clock = new ReplayClock(m.deadlineMs);
-  const source = { config: m.config, module: m.twin, readAsset };
-  const game = await ReplayGame.create(source, { seed: m.seed, log: () => {}, watch: clock });
+  const game = await replayGame(m, clock);
   if (m.snapshot) await game.restore(m.snapshot, { allowOtherBuild: true }); // the twin's hash is not the module's
   const calls = m.inputs.map((/** @type {Uint8Array} */ input) => () => game.tick({ pack: () => input }));
   if (m.call === "lw_render") calls.push(() => game.render());

@@ -1,0 +1,70 @@
+"""A component build's game-worker timeout in real Chromium names the guest frame where the time went, as a
+core build's does (test_replay.py): the page replays the call with the component's glue on the twin of its
+core module that holds the game's code (tests/runtime/crash/crash.c, built with --component, spins at a known
+line from tick 3), from a build directory (as `layerw dev` serves it, with that module's symbols) and from a
+store, on the twin `layerw publish` stored (a player's page: the server names the frames it reports)."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from layerw.toolchain.build import build
+from layerw.toolchain.replaytwin import twin_of
+from tests.runtime.test_symbols import CRASH, line_of
+from tests.runtime.test_symbols import SPIN as SPIN_SEED
+from tests.web.conftest import PlayPage, StaticServer
+from tests.web.store_server import store_server
+from tests.web.test_replay import DEADLINE_MS
+from tests.web.test_telemetry import wait_for
+
+
+@pytest.fixture(scope="module")
+def crash_component(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """crash.c built with --component and its replay twin (as `layerw dev` builds), with a DEADLINE_MS deadline."""
+    out = build(CRASH, tmp_path_factory.mktemp("crash-component") / "crash", component=True, replay_twin=True).out
+    toml = out / "layerw.toml"
+    toml.write_text(toml.read_text().replace("tick_ms = 50", f"tick_ms = {DEADLINE_MS}"))
+    return out
+
+
+def failed(page: PlayPage) -> tuple[str, str, list[dict[str, object]]]:
+    page.wait("window.layerw.status === 'failed'", timeout=30_000)
+    assert page.page.evaluate("window.layerw.host") == "worker"
+    name, error, frames = page.page.evaluate("[window.layerw.errorName, window.layerw.error, window.layerw.errorFrames]")
+    assert name == "GameTimedOut" and "replayed in a fresh worker from tick 0, it ran past" in error, error
+    return name, error, frames
+
+
+def test_a_component_build_s_worker_timeout_names_the_frame_it_spun_in(crash_component: Path, server: StaticServer,
+                                                                        play_page: Callable[..., PlayPage]) -> None:
+    page = play_page().open(server.add_game(crash_component, name="crash-component-replay"), worker=1, renderer="webgl2",
+                            seed=SPIN_SEED)
+    _, error, frames = failed(page)
+    top = frames[0]
+    assert (top["function"], top["file"], top["line"]) == ("spin", "crash.c", line_of("spin")), frames
+    assert "lw_game_tick" in [f["function"] for f in frames]
+    assert error.startswith("crash at tick 3 in tick:") and f"\n  at spin (crash.c:{line_of('spin')})" in error, error
+
+
+def test_a_player_s_page_replays_a_component_on_the_twin_publish_stored(crash_component: Path, tmp_path: Path,
+                                                                       play_page: Callable[..., PlayPage],
+                                                                       caplog: pytest.LogCaptureFixture) -> None:
+    build_dir = tmp_path / "crash"
+    shutil.copytree(crash_component, build_dir)
+    with store_server(tmp_path / "store") as s, caplog.at_level(logging.WARNING, logger="layerw.client"):
+        replay = s.publish(build_dir, replay_twin=twin_of).manifest.replay  # as `layerw publish`; default serve settings
+        assert replay is not None
+        page = play_page().goto(s.play_url("crash", seed=SPIN_SEED))
+        _, _, frames = failed(page)
+        assert frames[0]["function"].startswith("wasm-function["), frames  # a player's page has no symbols
+        wait_for(lambda: any(r.name == "layerw.client" and getattr(r, "frames", None) for r in caplog.records))
+        asked = {path for path, _ in s.recorder.requests}
+    assert {f"/chunks/{c.id}" for c in replay.twin.chunks + replay.map.chunks} <= asked  # read as the manifest's chunks
+    assert not any(path.startswith("/debug/crash/1.0.0/replay") for path in asked)
+    report = next(r for r in caplog.records if r.name == "layerw.client" and getattr(r, "frames", None))
+    assert report.frames[0]["offset"] == frames[0]["offset"] and "replayed in a fresh worker" in report.getMessage()
