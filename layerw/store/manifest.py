@@ -23,7 +23,8 @@ it instantiates), which browsers run; a core build has no transpiled files.
 
 ``replay`` (present only where publish made one, so a version published before the key existed, or a
 WASM-4 cart, which has none, reads as before) is the module's replay twin (a component build's: of its
-transpiled ``GAME_CORE``, which it must list) (``layerw.toolchain.replaytwin``) and its offset map, stored as chunks like the module: a page replays
+transpiled ``GAME_CORE``, which it must list; ``layerw.toolchain.replaytwin``) and its offset map, stored
+as chunks like the module: a page replays
 a game worker's timed-out call on the twin to name its frames. Neither holds more than the module: the
 twin is made from the module's bytes alone (its code, data and custom sections, a poll import at each
 loop head), and the map holds SHA-256s and pairs of code offsets only; so every page may read them,

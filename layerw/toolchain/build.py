@@ -31,8 +31,16 @@ from pathlib import Path
 import wasmtime
 
 from layerw import abi
-from layerw.bundle import (ASSETS_DIR, COMPONENT_NAME, COMPONENT_SYMBOLS_NAME, DEBUG_MODULE_NAME, GAME_CORE, MODULE_NAME,
-                           SYMBOLS_NAME, TRANSPILED_DIR)
+from layerw.bundle import (
+    ASSETS_DIR,
+    COMPONENT_NAME,
+    COMPONENT_SYMBOLS_NAME,
+    DEBUG_MODULE_NAME,
+    GAME_CORE,
+    MODULE_NAME,
+    SYMBOLS_NAME,
+    TRANSPILED_DIR,
+)
 from layerw.config import CONFIG_NAME, GameConfig
 from layerw.contract import check_module, wasm_features
 from layerw.errors import CompileError, ConfigError, InvalidModule
