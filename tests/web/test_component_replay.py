@@ -7,7 +7,6 @@ store, on the twin `layerw publish` stored (a player's page: the server names th
 from __future__ import annotations
 
 import logging
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -51,20 +50,22 @@ def test_a_component_build_s_worker_timeout_names_the_frame_it_spun_in(crash_com
     assert error.startswith("crash at tick 3 in tick:") and f"\n  at spin (crash.c:{line_of('spin')})" in error, error
 
 
+def reported(caplog: pytest.LogCaptureFixture) -> logging.LogRecord | None:
+    """The page's telemetry report with frames, as the server logged it."""
+    return next((r for r in caplog.records if r.name == "layerw.client" and getattr(r, "frames", None)), None)
+
+
 def test_a_player_s_page_replays_a_component_on_the_twin_publish_stored(crash_component: Path, tmp_path: Path,
                                                                        play_page: Callable[..., PlayPage],
                                                                        caplog: pytest.LogCaptureFixture) -> None:
-    build_dir = tmp_path / "crash"
-    shutil.copytree(crash_component, build_dir)
     with store_server(tmp_path / "store") as s, caplog.at_level(logging.WARNING, logger="layerw.client"):
-        replay = s.publish(build_dir, replay_twin=twin_of).manifest.replay  # as `layerw publish`; default serve settings
+        replay = s.publish(crash_component, replay_twin=twin_of).manifest.replay  # as `layerw publish`; default settings
         assert replay is not None
-        page = play_page().goto(s.play_url("crash", seed=SPIN_SEED))
-        _, _, frames = failed(page)
-        assert frames[0]["function"].startswith("wasm-function["), frames  # a player's page has no symbols
-        wait_for(lambda: any(r.name == "layerw.client" and getattr(r, "frames", None) for r in caplog.records))
+        twin_chunks = {f"/chunks/{c.id}" for c in replay.twin.chunks + replay.map.chunks}
+        _, _, frames = failed(play_page().goto(s.play_url("crash", seed=SPIN_SEED)))
+        wait_for(lambda: reported(caplog) is not None)
         asked = {path for path, _ in s.recorder.requests}
-    assert {f"/chunks/{c.id}" for c in replay.twin.chunks + replay.map.chunks} <= asked  # read as the manifest's chunks
-    assert not any(path.startswith("/debug/crash/1.0.0/replay") for path in asked)
-    report = next(r for r in caplog.records if r.name == "layerw.client" and getattr(r, "frames", None))
-    assert report.frames[0]["offset"] == frames[0]["offset"] and "replayed in a fresh worker" in report.getMessage()
+    assert twin_chunks <= asked and not any(p.startswith("/debug/crash/1.0.0/replay") for p in asked)  # as chunks
+    assert frames[0]["function"].startswith("wasm-function["), frames  # a player's page has no symbols
+    report = reported(caplog)
+    assert report is not None and report.frames[0]["offset"] == frames[0]["offset"]
