@@ -2,11 +2,13 @@
 core build's does (test_replay.py): the page replays the call with the component's glue on the twin of its
 core module that holds the game's code (tests/runtime/crash/crash.c, built with --component, spins at a known
 line from tick 3), from a build directory (as `layerw dev` serves it, with that module's symbols) and from a
-store, on the twin `layerw publish` stored (a player's page: the server names the frames it reports)."""
+store, on the twin `layerw publish` stored (a player's page: its report carries the frames' offsets); and from the
+worker's last snapshot, restored through the component's `state`."""
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,6 +31,30 @@ def crash_component(tmp_path_factory: pytest.TempPathFactory) -> Path:
     toml = out / "layerw.toml"
     toml.write_text(toml.read_text().replace("tick_ms = 50", f"tick_ms = {DEADLINE_MS}"))
     return out
+
+
+# Spins in the tick its own counter (in the memory a snapshot keeps) reaches 90: past the snapshot the worker posted
+# a second (60 ticks) in, so the replay starts from a snapshot restored through the component's `state`
+SPINS_LATE = """#include <stdint.h>
+
+#include "layerw.h"
+
+static uint32_t ticks;
+static volatile uint32_t sink;
+
+__attribute__((noinline)) static void spin(void) {
+    for (;;) sink++;
+}
+
+void lw_game_init(uint64_t seed) { (void)seed; }
+
+void lw_game_tick(const lw_input *in) {
+    (void)in;
+    if (++ticks == 90) spin();
+}
+
+void lw_game_render(lw_frame *f) { lw_clear(f, 0xFF000000u); }
+"""
 
 
 def failed(page: PlayPage) -> tuple[str, str, list[dict[str, object]]]:
@@ -69,3 +95,20 @@ def test_a_player_s_page_replays_a_component_on_the_twin_publish_stored(crash_co
     assert frames[0]["function"].startswith("wasm-function["), frames  # a player's page has no symbols
     report = reported(caplog)
     assert report is not None and report.frames[0]["offset"] == frames[0]["offset"]
+
+
+def test_a_component_s_replay_starts_from_the_worker_s_last_snapshot(tmp_path: Path, server: StaticServer,
+                                                                    play_page: Callable[..., PlayPage]) -> None:
+    game = tmp_path / "spins-late"
+    game.mkdir()
+    (game / "spins.c").write_text(SPINS_LATE)
+    (game / "layerw.toml").write_text(f'[game]\nname = "spins-late"\nversion = "1.0.0"\n\n[limits]\ntick_ms = {DEADLINE_MS}\n')
+    out = build(game, tmp_path / "build", component=True, replay_twin=True).out
+    page = play_page().open(server.add_game(out, name="spins-late-component"), worker=1, renderer="webgl2")
+    page.wait("window.layerw.status === 'failed'", timeout=30_000)
+    error, frames = page.page.evaluate("[window.layerw.error, window.layerw.errorFrames]")
+    assert error.startswith("spins-late at tick 89 in tick:"), error
+    since = re.search(r"replayed in a fresh worker from tick (\d+), it ran past", error)
+    assert since and 0 < int(since.group(1)) <= 89, error
+    line = SPINS_LATE.splitlines().index("    for (;;) sink++;") + 1
+    assert (frames[0]["function"], frames[0]["file"], frames[0]["line"]) == ("spin", "spins.c", line), frames
