@@ -9,8 +9,9 @@
 // a trap. The twin comes with a development build (`layerw build --replay-twin` writes game.replay.wasm and
 // game.replay.json) and with every core version `layerw publish` stored (the manifest's `replay`, read
 // as chunks by store-source.js); a version published before that has one only where the server makes it.
-// A component build's twin is of its transpiled core module that holds the game's code (the map's `core`
-// names it): the replay worker runs the component's glue with the twin in that module's place.
+// A component build (and every component version publish stored) has a twin too, of its transpiled core module
+// that holds the game's code (the map's `core` names it; a build's game.component.symbols.json names its frames):
+// the replay worker runs the component's glue with the twin in that module's place.
 //
 //   loadReplayTwin(wasmUrl, mapUrl) -> Promise<{twin: Uint8Array, map: ReplayMap} | null>
 //   new ReplayLog().entered(tick, input) / .rebase(snapshot) / .upTo(tick)
