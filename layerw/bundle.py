@@ -96,6 +96,12 @@ class DirBundle(Bundle):
         path = self.path / SYMBOLS_NAME
         return path.read_bytes() if path.is_file() and not self.config.component else None
 
+    def read_page_symbols(self) -> bytes | None:
+        """The source-line table of the code a page runs, which ``layerw publish`` stores: the module's, or a
+        component build's (whose module native hosts run) its transpiled GAME_CORE's."""
+        path = self.path / (COMPONENT_SYMBOLS_NAME if self.config.component else SYMBOLS_NAME)
+        return path.read_bytes() if path.is_file() else None
+
     def read_plugin(self, ref: PluginRef) -> bytes:
         path = self.path / ref.path
         if not ref.path or not path.is_file():

@@ -4,8 +4,9 @@ Order is what makes a publish safe to interrupt and re-run: (1) every chunk (exi
 skipped after one HEAD each, so a re-run resumes), (2) the module delta from the version the
 channel pointed at, (3) the manifest, (4) the channel — the only mutable write, done last. Until
 step 4 nothing a client reads has changed; a half-published version has no manifest. The build's
-source-line table (``game.symbols.json``) goes in before the manifest, as a debug file outside the
-chunks (``Store.put_symbols``): crash reports can name source lines, players never download it.
+source-line table (``game.symbols.json``; a component build's ``game.component.symbols.json``, of the code
+pages run) goes in before the manifest, as a debug file outside the chunks (``Store.put_symbols``): crash
+reports can name source lines, players never download it.
 Given a ``replay_twin`` maker (``layerw publish`` passes ``layerw.toolchain.replaytwin.twin_of``: the
 store knows no toolchain), a core module's replay twin and offset map go in as chunks the manifest names
 (``Manifest.replay``), so every page can replay a game worker's timeout on them and name its frames; a
@@ -171,7 +172,7 @@ def _publish(build_dir: Path, store: Store, channel: str, chunker: Chunker, leve
         store.put(chunk_key(delta[0].id), delta[1])
         uploaded += len(delta[1])
     manifest = Manifest(config, module, assets, (delta[0],) if delta else (), chunker.describe(), transpiled, replay)
-    manifest = _write_manifest(store, manifest, bundle.read_symbols())
+    manifest = _write_manifest(store, manifest, bundle.read_page_symbols())
     # Reused chunks that only this new manifest names: gc may have been deleting them meanwhile.
     named = previous.chunk_ids() if previous is not None else set()
     maybe_orphans = [id_ for id_, (_, was) in done.items() if was and id_ not in named]

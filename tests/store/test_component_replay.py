@@ -1,7 +1,7 @@
 """``layerw publish`` stores a component build's replay twin, of its transpiled core module that holds the
-game's code (GAME_CORE, which the map names): the manifest lists it (a component's manifest may, where it
-lists that module), and a server makes one on request for a component version published without (the
-store's side of tests/web/test_component_replay.py)."""
+game's code (GAME_CORE, which the map names), and that module's symbols: the manifest lists the twin (a
+component's manifest may, where it lists that module), and a server makes one on request for a component
+version published without (the store's side of tests/web/test_component_replay.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from layerw.bundle import GAME_CORE, TRANSPILED_DIR
+from layerw.bundle import COMPONENT_SYMBOLS_NAME, GAME_CORE, TRANSPILED_DIR
 from layerw.errors import NotPublished
 from layerw.server.replaytwins import ReplayTwins
+from layerw.store.bundle import StoreBundle
 from layerw.store.local import LocalStore
 from layerw.store.manifest import Manifest
 from layerw.store.publish import publish
@@ -30,6 +31,10 @@ def test_publish_stores_a_component_s_twin_of_its_game_core(crash_component: Pat
         assert manifest.config.component and manifest.replay is not None
         assert Manifest.parse(manifest.to_bytes()) == manifest and b'"replay"' in manifest.to_bytes()
         twin, offsets = stored(store, manifest.replay.twin), stored(store, manifest.replay.map)
+        # the symbols of the code pages run, which natively a component version's host does not read
+        assert store.symbols("crash", "1.0.0") == (crash_component / COMPONENT_SYMBOLS_NAME).read_bytes()
+        with StoreBundle(tmp_path.as_uri(), "crash", store=store, cache_dir=tmp_path / "chunks") as bundle:
+            assert bundle.config.component and bundle.read_symbols() is None
     doc = json.loads(offsets)
     assert (doc["core"], doc["module_sha256"]) == (GAME_CORE, manifest.transpiled[GAME_CORE].sha256)
     assert (twin, offsets) == ((crash_component / TWIN_NAME).read_bytes(), (crash_component / MAP_NAME).read_bytes())

@@ -2,8 +2,9 @@
 core build's does (test_replay.py): the page replays the call with the component's glue on the twin of its
 core module that holds the game's code (tests/runtime/crash/crash.c, built with --component, spins at a known
 line from tick 3), from a build directory (as `layerw dev` serves it, with that module's symbols) and from a
-store, on the twin `layerw publish` stored (a player's page: its report carries the frames' offsets); and from the
-worker's last snapshot, restored through the component's `state`."""
+store, on the twin `layerw publish` stored (a player's page: its report carries the frames' offsets) or on the one the
+server makes where its operator serves debug files (with the symbols publish stored: the page and the server name the
+frames); and from the worker's last snapshot, restored through the component's `state`."""
 
 from __future__ import annotations
 
@@ -95,6 +96,19 @@ def test_a_player_s_page_replays_a_component_on_the_twin_publish_stored(crash_co
     assert frames[0]["function"].startswith("wasm-function["), frames  # a player's page has no symbols
     report = reported(caplog)
     assert report is not None and report.frames[0]["offset"] == frames[0]["offset"]
+
+
+def test_a_store_page_replays_a_component_on_the_twin_the_server_makes(crash_component: Path, tmp_path: Path,
+                                                                       play_page: Callable[..., PlayPage],
+                                                                       caplog: pytest.LogCaptureFixture) -> None:
+    with store_server(tmp_path / "store", serve_symbols=True) as s, caplog.at_level(logging.WARNING, logger="layerw.client"):
+        assert s.publish(crash_component).manifest.replay is None  # published without a twin: the server makes it
+        _, _, frames = failed(play_page().goto(s.play_url("crash", seed=SPIN_SEED)))
+        wait_for(lambda: reported(caplog) is not None)
+    spin = ("spin", "crash.c", line_of("spin"))
+    assert (frames[0]["function"], frames[0]["file"], frames[0]["line"]) == spin, frames  # the stored symbols name it
+    report = reported(caplog)
+    assert report is not None and tuple(report.frames[0][k] for k in ("function", "file", "line")) == spin  # the server too
 
 
 def test_a_component_s_replay_starts_from_the_worker_s_last_snapshot(tmp_path: Path, server: StaticServer,
