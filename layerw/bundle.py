@@ -8,7 +8,9 @@
     BUILD/game.debug.wasm   the same module with its DWARF and names (for debuggers; never published)
     BUILD/game.symbols.json its source-line table (``layerw.symbols``): traps name function and file:line
     BUILD/game.component.wasm  the component (component build: layerw.toml [component] enabled)
-    BUILD/transpiled/...    that component for browsers (jco transpile: an ES module and core modules)
+    BUILD/transpiled/...    that component for browsers (jco transpile: an ES module and core modules; GAME_CORE
+                            is the one that holds the game's code)
+    BUILD/game.component.symbols.json  the source-line table of that core module (what browsers run)
     BUILD/assets/...        every asset, named by its path relative to assets/
 
 Bundles are picklable, so a game can be started in a worker process from the same object.
@@ -27,6 +29,10 @@ COMPONENT_NAME = "game.component.wasm"
 DEBUG_MODULE_NAME = "game.debug.wasm"
 SYMBOLS_NAME = "game.symbols.json"
 TRANSPILED_DIR = "transpiled"
+COMPONENT_SYMBOLS_NAME = "game.component.symbols.json"
+# jco numbers a component's core modules from its first, which wit-component makes the main module (the game's
+# code and lw_component.c); the others only route imports. `layerw build` checks it holds the code it compiled.
+GAME_CORE = "game.component.core.wasm"
 ASSETS_DIR = "assets"
 
 
@@ -89,6 +95,12 @@ class DirBundle(Bundle):
     def read_symbols(self) -> bytes | None:
         path = self.path / SYMBOLS_NAME
         return path.read_bytes() if path.is_file() and not self.config.component else None
+
+    def read_page_symbols(self) -> bytes | None:
+        """The source-line table of the code a page runs, which ``layerw publish`` stores: the module's, or a
+        component build's (whose module native hosts run) its transpiled GAME_CORE's."""
+        path = self.path / (COMPONENT_SYMBOLS_NAME if self.config.component else SYMBOLS_NAME)
+        return path.read_bytes() if path.is_file() else None
 
     def read_plugin(self, ref: PluginRef) -> bytes:
         path = self.path / ref.path

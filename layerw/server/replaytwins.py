@@ -1,6 +1,7 @@
 """ReplayTwins: the replay twins of published versions, for pages that replay a game worker's timeout.
 
-``layerw publish`` stores a core module's (or a WASM-4 cart's) twin and offset map with the version (``Manifest.replay``);
+``layerw publish`` stores a core module's (or a WASM-4 cart's) twin and offset map with the version (``Manifest.replay``; a
+component build's: of its transpiled core module that holds the game's code, ``GAME_CORE``);
 pages read them as chunks, and ``stored`` reads them for the debug route, to anyone: they hold nothing
 the module does not (the twin is the module with a poll import at each loop head, the map pairs of code
 offsets and SHA-256s). A version published before publish made twins has none; where the operator
@@ -13,10 +14,11 @@ from __future__ import annotations
 
 import threading
 
-from layerw.errors import ChunkCorrupt
+from layerw.bundle import GAME_CORE
+from layerw.errors import ChunkCorrupt, NotPublished
 from layerw.server.lru import MemoryLRU
 from layerw.store.chunk import chunk_id
-from layerw.store.manifest import FileEntry
+from layerw.store.manifest import FileEntry, Manifest
 from layerw.store.store import Store
 from layerw.toolchain.replaytwin import twin_of
 
@@ -48,9 +50,22 @@ class ReplayTwins:
         with self._lock:
             made = self._made.get(key)
             if made is None:
-                made = twin_of(self._file(self.store.manifest(game, version).module, f"{game} {version}'s module"))
+                manifest = self.store.manifest(game, version)
+                if manifest.config.component:  # of the core module that holds the game's code, which browsers run
+                    made = twin_of(self._file(self._game_core(manifest, game, version), f"{game} {version}'s {GAME_CORE}"),
+                                   GAME_CORE)
+                else:
+                    made = twin_of(self._file(manifest.module, f"{game} {version}'s module"))
                 self._made.put(key, made)
             return made
+
+    @staticmethod
+    def _game_core(manifest: Manifest, game: str, version: str) -> FileEntry:
+        entry = manifest.transpiled.get(GAME_CORE)
+        if entry is None:
+            raise NotPublished(f"{game} {version} is a component build published without its browser form "
+                               f"({GAME_CORE}): it has no replay twin")
+        return entry
 
     def _file(self, entry: FileEntry, what: str) -> bytes:
         data = b"".join(self.store.read_chunk(ref.id, ref.encoding) for ref in entry.chunks)

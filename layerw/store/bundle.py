@@ -98,7 +98,10 @@ class StoreBundle(Bundle):
         return set(self.manifest.assets)
 
     def read_symbols(self) -> bytes | None:
-        """The version's source-line table from the store (the host reads it only on a trap)."""
+        """The version's source-line table from the store (the host reads it only on a trap); a component
+        version's is of its transpiled GAME_CORE, which pages run, not of its module: none (as DirBundle's)."""
+        if self.config.component:
+            return None
         try:
             return self.store.symbols(self.config.name, self.manifest.version)
         except NotPublished:

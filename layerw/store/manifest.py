@@ -21,9 +21,10 @@ A component build (``game.component``) has the component as its module, which na
 and its ``jco transpile`` output as ``transpiled`` files (an ES module of glue and the core modules
 it instantiates), which browsers run; a core build has no transpiled files.
 
-``replay`` (present only where publish made one, so a version published before the key existed, or a
-component build, which has none, reads as before) is the module's (a core module's or a WASM-4 cart's) replay twin
-(``layerw.toolchain.replaytwin``) and its offset map, stored as chunks like the module: a page replays
+``replay`` (present only where publish made one, so a version published before the key existed reads as
+before) is the module's (a core module's or a WASM-4 cart's) replay twin (a component build's: of its
+transpiled ``GAME_CORE``, which it must list; ``layerw.toolchain.replaytwin``) and its offset map, stored
+as chunks like the module: a page replays
 a game worker's timed-out call on the twin to name its frames. Neither holds more than the module: the
 twin is made from the module's bytes alone (its code, data and custom sections, a poll import at each
 loop head), and the map holds SHA-256s and pairs of code offsets only; so every page may read them,
@@ -44,6 +45,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from layerw.bundle import GAME_CORE
 from layerw.config import GameConfig
 from layerw.errors import ConfigError, ManifestError
 from layerw.store.chunk import ENCODINGS, ChunkRef, is_chunk_id
@@ -195,8 +197,8 @@ class Manifest:
         if transpiled and not config.component:
             raise ManifestError(f"{where}: lists transpiled files, which only a component build has")
         replay = _replay(d["replay"], f"{where}: replay") if "replay" in d else None
-        if replay is not None and config.component:
-            raise ManifestError(f"{where}: lists a replay twin, which a component build has none of")
+        if replay is not None and config.component and GAME_CORE not in transpiled:
+            raise ManifestError(f"{where}: lists a replay twin, of the transpiled {GAME_CORE}, which it does not list")
         return cls(config, _entry(d["module"], f"{where}: module"), assets, deltas, chunking, transpiled, replay)
 
 

@@ -4,11 +4,13 @@ Order is what makes a publish safe to interrupt and re-run: (1) every chunk (exi
 skipped after one HEAD each, so a re-run resumes), (2) the module delta from the version the
 channel pointed at, (3) the manifest, (4) the channel — the only mutable write, done last. Until
 step 4 nothing a client reads has changed; a half-published version has no manifest. The build's
-source-line table (``game.symbols.json``) goes in before the manifest, as a debug file outside the
-chunks (``Store.put_symbols``): crash reports can name source lines, players never download it.
+source-line table (``game.symbols.json``; a component build's ``game.component.symbols.json``, of the code
+pages run) goes in before the manifest, as a debug file outside the chunks (``Store.put_symbols``): crash
+reports can name source lines, players never download it.
 Given a ``replay_twin`` maker (``layerw publish`` passes ``layerw.toolchain.replaytwin.twin_of``: the
 store knows no toolchain), a core module's (or a WASM-4 cart's) replay twin and offset map go in as chunks the
-manifest names (``Manifest.replay``), so every page can replay a game worker's timeout on them and name its frames.
+manifest names (``Manifest.replay``), so every page can replay a game worker's timeout on them and name its frames; a
+component build's are of its transpiled core module that holds the game's code (``GAME_CORE``).
 
 A chunk found already stored in step 1 that no version on the channel names may be an orphan
 (of a deleted version or an abandoned publish) which a concurrent ``gc`` is about to delete: gc
@@ -25,10 +27,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol
 
 import wasmtime
 
-from layerw.bundle import DirBundle
+from layerw.bundle import GAME_CORE, DirBundle
 from layerw.config import GameConfig
 from layerw.contract import wasm_features
 from layerw.errors import ChunkCorrupt, InvalidModule, NotPublished, VersionExists
@@ -42,7 +45,13 @@ from layerw.store.store import Store
 
 log = logging.getLogger("layerw.store")
 ChunkDone = Callable[[int, bool], None]  # (decoded bytes, reused) after each distinct chunk
-TwinMaker = Callable[[bytes], tuple[bytes, bytes]]  # a module -> its replay twin and offset map (replaytwin.twin_of)
+
+
+class TwinMaker(Protocol):
+    """A module (and, for a component build, its name among the transpiled files) -> its replay twin and
+    offset map (replaytwin.twin_of)."""
+
+    def __call__(self, module: bytes, core: str | None = None, /) -> tuple[bytes, bytes]: ...
 
 
 @dataclass(frozen=True)
@@ -64,7 +73,7 @@ File = tuple[str, str]  # ("module", ""), ("asset", name), ("transpiled", name) 
 def plan(build_dir: Path, chunker: Chunker,
          replay_twin: TwinMaker | None = None) -> tuple[DirBundle, dict[File, tuple[str, list[memoryview]]]]:
     """The bundle and, per file, its SHA-256 and its chunks in order; with ``replay_twin``, a core
-    module's or a WASM-4 cart's twin and offset map too (a component build has none)."""
+    module's or a WASM-4 cart's twin and offset map too (a component build's: of its GAME_CORE)."""
     bundle = DirBundle(Path(build_dir))
     check_version(bundle.config.version, f"{build_dir}: [game] version")
     if not bundle.config.component:  # bytes that are not a valid module never ship (components: checked at build)
@@ -84,6 +93,10 @@ def plan(build_dir: Path, chunker: Chunker,
     if replay_twin is not None and not bundle.config.component:  # a core module or a WASM-4 cart
         for name, data in zip(("twin", "map"), replay_twin(bundle.module), strict=True):
             files["replay", name] = (chunk_id(data), list(chunker.cut(data)))
+    if replay_twin is not None and bundle.config.component and GAME_CORE in bundle.transpiled:  # of the game's core module
+        made = replay_twin(bundle.transpiled[GAME_CORE].read_bytes(), GAME_CORE)
+        files.update({("replay", name): (chunk_id(data), list(chunker.cut(data)))
+                      for name, data in zip(("twin", "map"), made, strict=True)})
     return bundle, files
 
 
@@ -158,7 +171,7 @@ def _publish(build_dir: Path, store: Store, channel: str, chunker: Chunker, leve
         store.put(chunk_key(delta[0].id), delta[1])
         uploaded += len(delta[1])
     manifest = Manifest(config, module, assets, (delta[0],) if delta else (), chunker.describe(), transpiled, replay)
-    manifest = _write_manifest(store, manifest, bundle.read_symbols())
+    manifest = _write_manifest(store, manifest, bundle.read_page_symbols())
     # Reused chunks that only this new manifest names: gc may have been deleting them meanwhile.
     named = previous.chunk_ids() if previous is not None else set()
     maybe_orphans = [id_ for id_, (_, was) in done.items() if was and id_ not in named]

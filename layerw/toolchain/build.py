@@ -6,7 +6,9 @@ Sources compile with ``layerw.toolchain.compiler`` (its docstring has the flags)
 ``layerw.toolchain.debuginfo`` splits that into the stripped ``game.wasm`` that ships,
 ``game.symbols.json`` (its source-line table) and ``game.debug.wasm`` (for debuggers); and
 in a development build ``layerw.toolchain.replaytwin`` writes ``game.replay.wasm`` and its offset map (a
-browser replays a timed-out call on it to name the frames). The result
+browser replays a timed-out call on it to name the frames: in a component build, the twin of the
+transpiled core module that holds the game's code, whose source-line table is
+``game.component.symbols.json``). The result
 is checked against the contract before anything is written.
 
     layerw build games/pong --component -o out/pong-c
@@ -29,10 +31,19 @@ from pathlib import Path
 import wasmtime
 
 from layerw import abi
-from layerw.bundle import ASSETS_DIR, COMPONENT_NAME, DEBUG_MODULE_NAME, MODULE_NAME, SYMBOLS_NAME, TRANSPILED_DIR
+from layerw.bundle import (
+    ASSETS_DIR,
+    COMPONENT_NAME,
+    COMPONENT_SYMBOLS_NAME,
+    DEBUG_MODULE_NAME,
+    GAME_CORE,
+    MODULE_NAME,
+    SYMBOLS_NAME,
+    TRANSPILED_DIR,
+)
 from layerw.config import CONFIG_NAME, GameConfig
 from layerw.contract import check_module, wasm_features
-from layerw.errors import ConfigError, InvalidModule
+from layerw.errors import CompileError, ConfigError, InvalidModule
 from layerw.toolchain.compiler import C_SUFFIXES, CXX_SUFFIXES, compile_module, game_defines
 from layerw.toolchain.component import build_component
 from layerw.toolchain.debuginfo import split
@@ -95,9 +106,11 @@ def build(game_dir: Path, out: Path | None = None, *, component: bool = False, o
     warnings: tuple[str, ...] = ()
     compiled: tuple[Path, ...] = ()
     try:
+        core = b""  # a component build's core module (the game's code)
         if config.plugins:
             # A game that imports plugin interfaces exists only as a component.
-            build_component(sources, config, staging / COMPONENT_NAME)
+            core = build_component(sources, config, staging / COMPONENT_NAME, symbols=staging / COMPONENT_SYMBOLS_NAME,
+                                   source_root=game_dir)
             data = (staging / COMPONENT_NAME).read_bytes()
         else:
             wasm = staging / MODULE_NAME
@@ -106,7 +119,7 @@ def build(game_dir: Path, out: Path | None = None, *, component: bool = False, o
                                     debug=True, optimize=optimize)
             warnings, compiled = result.warnings, result.compiled
             split(staging / DEBUG_MODULE_NAME, wasm, staging / SYMBOLS_NAME, game_dir)
-            if replay_twin:
+            if replay_twin and not config.component:
                 make_twin(wasm, staging / TWIN_NAME, staging / MAP_NAME)
             data = wasm.read_bytes()
             try:
@@ -115,9 +128,16 @@ def build(game_dir: Path, out: Path | None = None, *, component: bool = False, o
                 raise InvalidModule(f"the compiled module does not validate: {e}") from e
             check_module(module, config.name)
             if config.component:
-                build_component(sources, config, staging / COMPONENT_NAME)
+                core = build_component(sources, config, staging / COMPONENT_NAME,
+                                       symbols=staging / COMPONENT_SYMBOLS_NAME, source_root=game_dir)
         if config.component:
             transpile(staging / COMPONENT_NAME, staging / TRANSPILED_DIR)
+            game_core = staging / TRANSPILED_DIR / GAME_CORE
+            if not game_core.is_file() or not game_core.read_bytes().startswith(core):
+                raise CompileError(f"the transpiled component's {GAME_CORE} is not the core module it wraps (the game's "
+                                   f"code, {COMPONENT_SYMBOLS_NAME} describes): this jco lays out core modules otherwise")
+            if replay_twin:
+                make_twin(game_core, staging / TWIN_NAME, staging / MAP_NAME, GAME_CORE)
         if assets_src.is_dir():
             shutil.copytree(assets_src, staging / ASSETS_DIR)
             convert_tree(staging / ASSETS_DIR)  # sounds in the mixer's canonical form

@@ -37,6 +37,7 @@ from layerw import abi
 from layerw.config import GameConfig
 from layerw.errors import CompileError, ConfigError, InvalidModule, ToolchainError
 from layerw.toolchain import compiler
+from layerw.toolchain.debuginfo import split
 from layerw.toolchain.jco import JCO_VERSION
 from layerw.toolchain.wasmtools import wasm_tools
 
@@ -143,16 +144,27 @@ def world_dir(config: GameConfig, tmp: Path) -> tuple[Path, str]:
     return tmp / "wit", f"layerw:build/{config.name}"
 
 
-def build_component(sources: list[Path], config: GameConfig, out: Path) -> None:
-    """Compile ``sources`` with the component glue and wrap them as ``out`` (a component)."""
+def build_component(sources: list[Path], config: GameConfig, out: Path, *, symbols: Path | None = None,
+                    source_root: Path | None = None) -> bytes:
+    """Compile ``sources`` with the component glue and wrap them as ``out`` (a component); returns the
+    core module it wraps. With ``symbols``, that module compiles with DWARF, split into the stripped
+    module (the same bytes as without) and its source-line table, written to ``symbols`` (files named
+    relative to ``source_root``): browsers run that module, transpiled, so a trap's or timeout's frames
+    there name source lines."""
     glue = tuple(interface(ref.interface).import_c for ref in config.plugins)
     with tempfile.TemporaryDirectory(prefix="layerw-component-") as tmp:
         core_wasm = Path(tmp) / "core.wasm"
-        compiler.compile_module(sources, core_wasm, runtime=(compiler.RUNTIME_C, COMPONENT_C, *glue),
-                                cflags=config.cflags, defines=("LW_COMPONENT", *compiler.game_defines(config)))
+        compiled = Path(tmp) / "core.debug.wasm" if symbols is not None else core_wasm
+        compiler.compile_module(sources, compiled, runtime=(compiler.RUNTIME_C, COMPONENT_C, *glue),
+                                cflags=config.cflags, defines=("LW_COMPONENT", *compiler.game_defines(config)),
+                                debug=symbols is not None)
+        if symbols is not None:
+            split(compiled, core_wasm, symbols, source_root or sources[0].parent)
         wit, world = world_dir(config, Path(tmp))
         componentize(core_wasm, wit, world, out)
+        core = core_wasm.read_bytes()
     _validate(out, config.name)
+    return core
 
 
 # --- plugins -------------------------------------------------------------------------------------

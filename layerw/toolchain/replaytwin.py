@@ -8,17 +8,21 @@ V8's stack of that error holds the twin's frames. ``game.replay.json`` maps the 
 back to the module's, instruction by instruction (a poll to its loop), so the build's symbols name
 them. A WASM-4 cart's twin is made the same way (its ``env`` imports and imported memory stay as they
 are; the poll is imported after them, so each defined function's index grows by one, as for a core
-module), and its frames are named from the cart's own name section (it has no symbols). Made with wabt
-(wasm2wat, wat2wasm, wasm-objdump), writing every feature but compact imports (a proposal V8 does not
-read: a module importing two things from one module would not compile): beside ``game.symbols.json`` in
-development builds (a cart's: ``layerw build --replay-twin``), and by ``layerw publish`` for every version
-(``twin_of``), which serves it to every page: unlike the symbols it holds nothing the module does not: it
-is made from the module's bytes alone (its code, data and custom sections, the module's function names at
-the indices they moved to, wabt's placeholder names for what the module left unnamed, and the poll), and
-its map holds SHA-256s and code offsets only. Map layout, version 1::
+module), and its frames are named from the cart's own name section (it has no symbols). A component
+build's twin is of its transpiled core module that holds the game's code (``layerw.bundle.GAME_CORE``,
+named by the map's ``core``): a page's replay hands the component's glue the twin in that module's place.
+Made with wabt (wasm2wat, wat2wasm, wasm-objdump), writing every feature but compact imports (a proposal
+V8 does not read: a module importing two things from one module would not compile): beside
+``game.symbols.json`` in development builds (a cart's: ``layerw build --replay-twin``), and by ``layerw
+publish`` for every version (``twin_of``), which serves it to every page: unlike the symbols it holds
+nothing the module does not: it is made from the module's bytes alone (its code, data and custom
+sections, the module's function names at the indices they moved to, where it has any, with wabt's
+placeholder names for what it left unnamed, and the poll), and its map holds SHA-256s and code offsets only. Map layout,
+version 1::
 
     {"format": "layerw-replay-map", "version": 1, "module_sha256": HEX, "twin_sha256": HEX,
-     "runs": [[twin_offset, module_offset], ...]}   # sorted; offsets advance together within a run
+     "runs": [[twin_offset, module_offset], ...],   # sorted; offsets advance together within a run
+     "core": NAME}                                  # a component build's only: the transpiled core module twinned
 """
 
 from __future__ import annotations
@@ -103,24 +107,31 @@ def offset_runs(module: list[list[tuple[int, str]]], twin: list[list[tuple[int, 
     return runs
 
 
-def make_twin(module: Path, twin: Path, offsets: Path) -> None:
-    """Write ``module``'s replay twin to ``twin`` and its offset map to ``offsets``."""
-    data, table = twin_of(module.read_bytes())
+def make_twin(module: Path, twin: Path, offsets: Path, core: str | None = None) -> None:
+    """Write ``module``'s replay twin to ``twin`` and its offset map to ``offsets`` (``core``: as ``twin_of``'s)."""
+    data, table = twin_of(module.read_bytes(), core)
     twin.write_bytes(data)
     offsets.write_bytes(table)
 
 
-def twin_of(module: bytes) -> tuple[bytes, bytes]:
+def twin_of(module: bytes, core: str | None = None) -> tuple[bytes, bytes]:
     """A module's replay twin and its offset map (JSON); ``layerw publish`` stores them with a version
-    (and ``layerw serve --serve-symbols`` makes them on request for a version published without)."""
+    (and ``layerw serve --serve-symbols`` makes them on request for a version published without).
+    ``core`` names the transpiled core module ``module`` is, for a component build's twin."""
     with tempfile.TemporaryDirectory(prefix="layerw-twin-") as tmp:
         original, text, twin = Path(tmp) / "game.wasm", Path(tmp) / "twin.wat", Path(tmp) / "twin.wasm"
         original.write_bytes(module)
-        text.write_text(_twin_text(wabt("wasm2wat", "--enable-all", "--generate-names", str(original))))
-        wabt("wat2wasm", *_FEATURES, "--debug-names", str(text), "-o", str(twin))
+        wat = wabt("wasm2wat", "--enable-all", "--generate-names", str(original))
+        text.write_text(_twin_text(wat))
+        # names only where the module has some: a stripped module's twin gets no placeholder names either
+        named = ("--debug-names",) if _NAMES.search(wat) else ()
+        wabt("wat2wasm", *_FEATURES, *named, str(text), "-o", str(twin))
         runs = offset_runs(instructions(wabt("wasm-objdump", "-d", str(original))),
                            instructions(wabt("wasm-objdump", "-d", str(twin))))
         data = twin.read_bytes()
-    table = json.dumps({"format": FORMAT, "version": VERSION, "module_sha256": hashlib.sha256(module).hexdigest(),
-                        "twin_sha256": hashlib.sha256(data).hexdigest(), "runs": runs}, separators=(",", ":"))
+    doc: dict[str, object] = {"format": FORMAT, "version": VERSION, "module_sha256": hashlib.sha256(module).hexdigest(),
+                              "twin_sha256": hashlib.sha256(data).hexdigest(), "runs": runs}
+    if core is not None:
+        doc["core"] = core
+    table = json.dumps(doc, separators=(",", ":"))
     return data, table.encode()

@@ -13,7 +13,7 @@
 //   {type: "ask", id, what, args} (a probe, probe.js); {type: "canvas", canvas}
 //   (a fresh OffscreenCanvas, asked for by {type: "canvas"}); {type: "snapshot", id} (post the game's snapshot now);
 //   {type: "adopt", snap | error} (the snapshot an adopting start restores, answering "prepared").
-// Worker -> page: {type: "enter", call, tick, input} before each call into the guest (input: lw_tick's or a cart's update's packed
+// Worker -> page: {type: "enter", call, tick, input} before each call into the guest (input: a tick call's (lw_tick's, a cart's update's, a component's tick's) packed
 //   lw_input and events, which the page keeps to replay a timed-out call, replay.js) and {type: "idle", tick}
 //   once it returns; {type: "ready", renderer}; {type: "stopped", tick};
 //   {type: "failed", error}; {type: "snapshot", snap, id} (id 0: snapshotEvery's, else the page's request's, or with

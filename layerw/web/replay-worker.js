@@ -3,19 +3,27 @@
 // where the call was when the replay's deadline passed, or that it finished. A core module's twin runs as a
 // Game (ReplayGame), a WASM-4 cart's as a CartGame (ReplayCart), told apart by the twin's imports as the game
 // worker tells the module's (main.js openGame, cart.js isCart: a cart's twin imports from `env` and the poll).
+// A component build (config.component) runs as the game worker runs it (ComponentGame: its transpiled glue
+// instantiates its core modules), with the twin in place of the core module it is of (`core`) and the poll
+// added to that module's imports.
 //
 // Page -> worker: {type: "replay", config, twin (bytes), seed, snapshot (or null: from the seed), inputs
-//   (each tick's packed lw_input and events, from the snapshot's tick on), call ("lw_tick" or a cart's "update":
-//   the last input's tick is the call; "lw_render": a render after the inputs), deadlineMs};
-//   {type: "asset", id, bytes | error}.
-// Worker -> page: {type: "read", id, name}; {type: "stopped", frames} (the twin's wasm frames, innermost first, at
-//   the twin's code offsets: a cart's as the twin's bytes hold them, before exportGlobals moved its code);
-//   {type: "finished", ms}; {type: "unreplayed", why}.
+//   (each tick's packed lw_input and events, from the snapshot's tick on), call (a tick call, replay.js TICK_CALLS:
+//   lw_tick, a cart's update, a component's tick: the last input's tick is the call; a render call, lw_render or a
+//   component's render: a render after the inputs), deadlineMs, core (a component build's: the transpiled core
+//   module the twin is of, else null), glue (a component build's transpiled glue, its source text's bytes, else
+//   null)}; {type: "asset", id, bytes | error} (with a read's core: a WebAssembly.Module).
+// Worker -> page: {type: "read", id, name, core} (an asset, or with core a component's other core module);
+//   {type: "stopped", frames} (the twin's wasm frames, innermost first, at the twin's code offsets: a cart's as the
+//   twin's bytes hold them, before exportGlobals moved its code); {type: "finished", ms}; {type: "unreplayed", why}.
 
 import { CartGame } from "./cart-game.js";
 import { codeAt, exportGlobals, isCart } from "./cart.js";
+import { ComponentGame } from "./component-game.js";
 import { reviveError } from "./error-record.js";
 import { compileModule, Game } from "./game.js";
+import { TICK_CALLS } from "./replay.js";
+import { importBytes } from "./source.js";
 import { wasmFrames } from "./symbols.js";
 
 /** @type {any} */ (Error).stackTraceLimit = 64; // V8's (10 by default): the frames of a deep call, as natively
@@ -58,6 +66,20 @@ class ReplayGame extends Game {
   }
 }
 
+/** A ComponentGame whose glue got the twin for one core module: that module imports the poll too. */
+class ReplayComponentGame extends ComponentGame {
+  /**
+   * @param {WebAssembly.Module | Promise<WebAssembly.Module>} module
+   * @param {WebAssembly.Imports} imports
+   */
+  async instantiateModule(module, imports) {
+    const compiled = await module;
+    if (!WebAssembly.Module.imports(compiled).some((i) => i.module === "layerw_replay")) return super.instantiateModule(compiled, imports);
+    const clock = /** @type {ReplayClock} */ (this.watch);
+    return super.instantiateModule(compiled, { ...imports, layerw_replay: { poll: () => clock.poll() } });
+  }
+}
+
 /** A CartGame on a cart's replay twin: the poll is imported beside WASM-4's `env` (so it skips the cart check), and
  *  exportGlobals (its snapshots' globals) moves the twin's code, so its frames move back by as much. */
 class ReplayCart extends CartGame {
@@ -92,24 +114,41 @@ class ReplayCart extends CartGame {
 const reads = new Map();
 let nextRead = 1;
 
-/** @param {string} name */
-function readAsset(name) {
+/**
+ * An asset's bytes, or with `core` a component's core module (compiled), read by the page's source.
+ * @param {string} name
+ * @param {boolean} [core]
+ * @returns {Promise<any>}
+ */
+function readAsset(name, core = false) {
   const id = nextRead++;
   return new Promise((resolve, reject) => {
     reads.set(id, { resolve, reject });
-    postMessage({ type: "read", id, name });
+    postMessage({ type: "read", id, name, core });
   });
+}
+
+/**
+ * The game the replay runs: a core game or a cart on the twin, or a component whose glue gets the twin for `m.core`.
+ * @param {any} m the replay message
+ * @param {ReplayClock} clock
+ */
+function replayGame(m, clock) {
+  const options = { seed: m.seed, log: () => {}, watch: clock };
+  const source = { config: m.config, module: m.twin, readAsset };
+  if (!m.core) return isCart(m.twin) ? ReplayCart.create(source, options) : ReplayGame.create(source, options);
+  const coreModule = (/** @type {string} */ name) => (name === m.core ? m.twin : readAsset(name, true));
+  return ReplayComponentGame.create({ config: m.config, module: null, readAsset,
+    component: { glue: importBytes(m.glue), coreModule } }, options);
 }
 
 /** @param {any} m the replay message */
 async function replay(m) {
   const clock = new ReplayClock(m.deadlineMs);
-  const source = { config: m.config, module: m.twin, readAsset };
-  const options = { seed: m.seed, log: () => {}, watch: clock };
-  const game = isCart(m.twin) ? await ReplayCart.create(source, options) : await ReplayGame.create(source, options);
+  const game = await replayGame(m, clock);
   if (m.snapshot) await game.restore(m.snapshot, { allowOtherBuild: true }); // the twin's hash is not the module's
   const calls = m.inputs.map((/** @type {Uint8Array} */ input) => () => game.tick({ pack: () => input }));
-  if (m.call === "lw_render") calls.push(() => game.render());
+  if (!TICK_CALLS.has(m.call)) calls.push(() => game.render()); // replayCall sends only tick and render calls
   for (let i = 0; i < calls.length; i++) {
     const last = i === calls.length - 1;
     const t0 = performance.now();

@@ -10,12 +10,15 @@
 // game.replay.json) and with every core or WASM-4 cart version `layerw publish` stored (the manifest's `replay`,
 // read as chunks by store-source.js); a version published before that has one only where the server makes it.
 // A cart's call is its update (TICK_CALLS), replayed on a cart backend; its frames, which no symbols name, take
-// the names of the cart's own name section (worker-client.js), as natively.
+// the names of the cart's own name section (worker-client.js), as natively. A component build (and every
+// component version publish stored) has a twin too, of its transpiled core module that holds the game's code
+// (the map's `core` names it; a build's game.component.symbols.json names its frames): the replay worker runs
+// the component's glue with the twin in that module's place.
 //
 //   loadReplayTwin(wasmUrl, mapUrl) -> Promise<{twin: Uint8Array, map: ReplayMap} | null>
 //   new ReplayLog().entered(tick, input) / .rebase(snapshot) / .upTo(tick)
-//   TICK_CALLS: the calls that run a tick (a core module's lw_tick, a cart's update), whose input the page logs
-//   replayCall({source, twin, map, log, call, tick, seed}) -> Promise<{stopped: frames, deadlineMs, fromTick} |
+//   TICK_CALLS: the calls that run a tick (a core module's lw_tick, a cart's update, a component's tick), whose input the page logs
+//   replayCall({source, twin, map, log, call, tick, seed, glue, coreModule}) -> Promise<{stopped: frames, deadlineMs, fromTick} |
 //     {finishedMs, fromTick} | {why}>
 //     frames as symbols.js wasmFrames gives them ({index, offset}, innermost first), in the module's offsets
 
@@ -27,8 +30,10 @@ export const REPLAY_FACTOR = 4; // the replayed call's deadline, in the game's d
 export const REPLAY_MIN_MS = 500; // and at least this: a wall-clock bound that a busy machine's waits must not reach
 const REPLAY_BUDGET_MS = 20000; // the whole replay, start-up included
 const MAX_LOGGED = 4096; // ticks kept since the last snapshot (the worker posts one a second while a twin exists)
-/** The calls into the guest that run a tick, by backend: a core module's lw_tick, a WASM-4 cart's update (cart-game.js). */
-export const TICK_CALLS = new Set(["lw_tick", "update"]);
+/** The guest calls that are a tick, by backend: a core module's lw_tick, a WASM-4 cart's update (cart-game.js), a
+ *  component's world function tick (component-game.js); the page logs their input. */
+export const TICK_CALLS = new Set(["lw_tick", "update", "tick"]);
+const RENDER_CALLS = new Set(["lw_render", "render"]);
 
 /** Where a twin's code offsets lie in the module's (runs: [twin offset, module offset], sorted). */
 export class ReplayMap {
@@ -36,6 +41,8 @@ export class ReplayMap {
   constructor(doc) {
     if (!doc || doc.format !== FORMAT || doc.version !== MAP_VERSION) throw new Error(`not a ${FORMAT} of version ${MAP_VERSION}`);
     this.runs = doc.runs;
+    /** @type {string | null} a component build's: the transpiled core module the twin is of */
+    this.core = typeof doc.core === "string" ? doc.core : null;
     this.starts = this.runs.map((/** @type {number[]} */ r) => r[0]);
   }
 
@@ -138,17 +145,21 @@ export class ReplayLog {
 }
 
 /**
- * Replay the call `call` at `tick` in a fresh Worker on the twin; what it found.
- * @param {{source: any, twin: Uint8Array, map: ReplayMap, log: ReplayLog, call: string, tick: number, seed: number}} options
+ * Replay the call `call` at `tick` in a fresh Worker on the twin; what it found. A component build's (map.core) also
+ * takes its transpiled glue (the source text's bytes) and `coreModule(name)`, its other core modules, compiled.
+ * @param {{source: any, twin: Uint8Array, map: ReplayMap, log: ReplayLog, call: string, tick: number, seed: number,
+ *   glue?: Uint8Array | null, coreModule?: (name: string) => Promise<WebAssembly.Module>}} options
  * @returns {Promise<{stopped: {index: number, offset: number}[], deadlineMs: number, fromTick: number}
  *   | {finishedMs: number, fromTick: number} | {why: string}>}
  */
-export function replayCall({ source, twin, map, log, call, tick, seed }) {
+export function replayCall({ source, twin, map, log, call, tick, seed, glue = null, coreModule }) {
   const { config } = source;
   const deadlineMs = Math.max(REPLAY_MIN_MS, REPLAY_FACTOR * (config.tick_ms || 100));
-  const upTo = log.upTo(TICK_CALLS.has(call) ? tick : tick - 1);
+  const ticked = TICK_CALLS.has(call);
+  const upTo = log.upTo(ticked ? tick : tick - 1);
   if ("why" in upTo) return Promise.resolve({ why: upTo.why });
-  if (!TICK_CALLS.has(call) && call !== "lw_render") return Promise.resolve({ why: `${call} is not replayed` });
+  if (!ticked && !RENDER_CALLS.has(call)) return Promise.resolve({ why: `${call} is not replayed` });
+  if (map.core && !(glue && coreModule)) return Promise.resolve({ why: "the component's glue was not at hand" });
   const fromTick = log.snapshot ? log.snapshot.tick : 0;
   const worker = new Worker(new URL("./replay-worker.js", import.meta.url), { type: "module", name: `${config.name} replay` });
   return new Promise((resolve) => {
@@ -161,7 +172,8 @@ export function replayCall({ source, twin, map, log, call, tick, seed }) {
     worker.onerror = (event) => done({ why: `the replay worker failed: ${event.message}` });
     worker.onmessage = ({ data: m }) => {
       if (m.type === "read") {
-        source.readAsset(m.name).then((/** @type {ArrayBuffer} */ bytes) => worker.postMessage({ type: "asset", id: m.id, bytes }),
+        const read = m.core ? /** @type {(name: string) => Promise<any>} */ (coreModule)(m.name) : source.readAsset(m.name);
+        read.then((/** @type {ArrayBuffer | WebAssembly.Module} */ bytes) => worker.postMessage({ type: "asset", id: m.id, bytes }),
           (/** @type {Error} */ e) => worker.postMessage({ type: "asset", id: m.id, error: errorRecord(e) }));
       } else if (m.type === "stopped") {
         done({ stopped: map.moduleFrames(m.frames), deadlineMs, fromTick });
@@ -172,7 +184,9 @@ export function replayCall({ source, twin, map, log, call, tick, seed }) {
       }
     };
     worker.postMessage({
-      type: "replay", config, twin, seed, snapshot: log.snapshot, inputs: upTo.entries.map((e) => e.input), call, deadlineMs,
+      type: "replay", config, twin, seed, snapshot: log.snapshot, inputs: upTo.entries.map((e) => e.input),
+      call: ticked ? "lw_tick" : "lw_render", deadlineMs,
+      core: map.core, glue: map.core ? glue : null,
     });
   });
 }

@@ -24,6 +24,7 @@ import { loadSymbols } from "./symbols.js";
 
 export const DESCRIPTOR = "game.json";
 export const SYMBOLS = "game.symbols.json";
+export const COMPONENT_SYMBOLS = "game.component.symbols.json"; // a component build's: of its core module that holds the game's code
 export const REPLAY_TWIN = "game.replay.wasm"; // the module with a poll at each loop head, and its offset map (replay.js)
 export const REPLAY_MAP = "game.replay.json";
 export const DEBUG_MODULE = "game.debug.wasm"; // game.wasm with its DWARF (`layerw build` writes both) // the build's source-line table, beside game.wasm (symbols.js)
@@ -131,7 +132,7 @@ export async function dirSource(base, { onProgress, debug = false } = {}) {
   const assetUrl = (name) => new URL(`assets/${name.split("/").map(encodeURIComponent).join("/")}`, root);
   const glue = config.component ? glueName(config.transpiled || []) : null;
   return {
-    readSymbols: () => loadSymbols(new URL(SYMBOLS, root)),
+    readSymbols: () => loadSymbols(new URL(config.component ? COMPONENT_SYMBOLS : SYMBOLS, root)),
     readReplayTwin: () => loadReplayTwin(new URL(REPLAY_TWIN, root), new URL(REPLAY_MAP, root)),
     config,
     module: config.component ? null

@@ -240,21 +240,23 @@ export async function storeSource(game, { channel = null, version = null, base =
     sink.finish();
   };
 
+  // a server gives players symbols only when its operator allows it (`layerw serve --serve-symbols`)
+  const debug = `${base}/debug/${g}/${encodeURIComponent(doc.game.version)}`;
+  const readSymbols = () => loadSymbols(`${debug}/symbols.json`);
+  // the replay twin a game worker's timeout is replayed on (replay.js; a component build's: of its core module that holds
+  // the game's code): `layerw publish` stores it with the version, read (as chunks) on a timeout only; a version published
+  // before that has one where the server makes it on request
+  const replayTwinListed = !!doc.replay;
+  const readReplayTwin = replayTwinListed ? () => storedReplayTwin(game, doc.replay, chunks)
+    : () => loadReplayTwin(`${debug}/replay.wasm`, `${debug}/replay.json`);
   if (config.component) {
-    return { config, module: null, component: transpiledComponent(game, doc.transpiled || {}, chunks), progress, stats, readAsset, readStream };
+    return { config, module: null, component: transpiledComponent(game, doc.transpiled || {}, chunks), progress, stats, readAsset,
+      readStream, readSymbols, readReplayTwin, replayTwinListed };
   }
   const deltas = delta === "never" ? [] : (doc.deltas || []).filter((d) => delta === "always"
     || localStorage.getItem("layerw-zstd-used") || moduleEntry.chunks.reduce((n, c) => n + c.stored_size, 0) - d.size > DECODER_BYTES);
   const module = loadModule(game, moduleEntry, deltas, chunks, cache, base, stats, progress);
   module.catch(() => {});
-  // a server gives players symbols only when its operator allows it (`layerw serve --serve-symbols`)
-  const debug = `${base}/debug/${g}/${encodeURIComponent(doc.game.version)}`;
-  const readSymbols = () => loadSymbols(`${debug}/symbols.json`);
-  // the replay twin a game worker's timeout is replayed on (replay.js): `layerw publish` stores it with the version,
-  // read (as chunks) on a timeout only; a version published before that has one where the server makes it on request
-  const replayTwinListed = !!doc.replay;
-  const readReplayTwin = replayTwinListed ? () => storedReplayTwin(game, doc.replay, chunks)
-    : () => loadReplayTwin(`${debug}/replay.wasm`, `${debug}/replay.json`);
   return { config, module, progress, stats, readAsset, readStream, readSymbols, readReplayTwin, replayTwinListed };
 }
 

@@ -88,7 +88,7 @@ export class WorkerClient {
     }
     const client = new WorkerClient(canvas, source, module, options);
     client.glue = glue;
-    if (!config.component && source.readReplayTwin) {
+    if (source.readReplayTwin) { // a component build's is of its core module that holds the game's code (replay.js)
       if (source.replayTwinListed) { // a published version's: read on a timeout only, so a player downloads it only then
         let read = null;
         client.readReplayTwin = () => (read = read || source.readReplayTwin());
@@ -340,7 +340,8 @@ export class WorkerClient {
     const log = this.replayLog;
     const replayed = readReplayTwin
       ? readReplayTwin().then((twin) => (twin
-        ? replayCall({ source: this.source, twin: twin.twin, map: twin.map, log, call, tick, seed: this.options.seed || 0 })
+        ? replayCall({ source: this.source, twin: twin.twin, map: twin.map, log, call, tick, seed: this.options.seed || 0,
+          glue: this.glue, coreModule: (/** @type {string} */ name) => this.coreModule(name) })
         : { why: "its replay twin could not be read" }), (/** @type {Error} */ e) => ({ why: `its replay twin could not be read: ${e.message}` }))
       : Promise.resolve(null);
     replayed.then((outcome) => { if (!this.closed) this.timedOut(call, tick, ms, outcome); });
