@@ -93,12 +93,8 @@ class DirBundle(Bundle):
         return set(self.assets)
 
     def read_symbols(self) -> bytes | None:
-        path = self.path / SYMBOLS_NAME
-        return path.read_bytes() if path.is_file() and not self.config.component else None
-
-    def read_page_symbols(self) -> bytes | None:
-        """The source-line table of the code a page runs, which ``layerw publish`` stores: the module's, or a
-        component build's (whose module native hosts run) its transpiled GAME_CORE's."""
+        """The module's table, or a component build's: of its game core module (GAME_CORE), which pages run
+        transpiled and native hosts run as the component's own core module (``CanonGame``)."""
         path = self.path / (COMPONENT_SYMBOLS_NAME if self.config.component else SYMBOLS_NAME)
         return path.read_bytes() if path.is_file() else None
 

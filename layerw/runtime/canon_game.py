@@ -15,6 +15,7 @@ guarantees, another way to cross into it. Spec: https://github.com/WebAssembly/c
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import struct
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -53,7 +54,8 @@ class CanonGame(Game):
         if core is None:
             raise InvalidModule(f"{self.name} is not a component of the game's module alone (it links plugins, "
                                 "adapts WASI or holds other code); run it as a ComponentGame")
-        self.module = core
+        binary, self.module = core
+        self.code_sha256 = hashlib.sha256(binary).hexdigest()  # frames count its offsets: the build's symbols fit it
         self._start(self._boot)
 
     @staticmethod

@@ -87,14 +87,14 @@ def core_modules(component: bytes) -> list[bytes] | None:
     return modules
 
 
-def game_core(component: bytes, compile: Callable[[bytes], wasmtime.Module]) -> wasmtime.Module | None:
-    """The game's core module (compiled by ``compile``, e.g. ``Engine.compile`` and its cache) if the
-    component is that module plus routing modules only and the module imports and exports exactly
-    what the world lowers to; else None."""
+def game_core(component: bytes, compile: Callable[[bytes], wasmtime.Module]) -> tuple[bytes, wasmtime.Module] | None:
+    """The game's core module, its bytes and compiled by ``compile`` (e.g. ``Engine.compile`` and its
+    cache), if the component is that module plus routing modules only and the module imports and exports
+    exactly what the world lowers to; else None."""
     modules = core_modules(component)
     if not modules:
         return None
-    game: wasmtime.Module | None = None
+    game: tuple[bytes, wasmtime.Module] | None = None
     for binary in modules:
         try:
             module = compile(binary)
@@ -103,7 +103,7 @@ def game_core(component: bytes, compile: Callable[[bytes], wasmtime.Module]) -> 
         if any(isinstance(e.type, wasmtime.MemoryType) for e in module.exports):
             if game is not None or not _is_game(module):
                 return None
-            game = module
+            game = binary, module
         elif not _is_routing(module):
             return None
     return game

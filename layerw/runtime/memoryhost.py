@@ -59,6 +59,7 @@ class MemoryHost(BaseHost):
         self._oversized_reported = False
         self._symbols: Symbols | None = None
         self._symbols_read = False
+        self.code_sha256 = self.module_sha256  # the module whose offsets the engine's frames count (the symbols' fit)
         self._fresh_stack: bytes | None = None  # a fresh instance's memory below state_begin (in-place restores)
 
     def _boot(self) -> None:
@@ -207,7 +208,7 @@ class MemoryHost(BaseHost):
             except InvalidModule as e:
                 self.log.warning("[%s] its symbols are unusable (%s): traps name no source lines", self.name, e)
                 symbols = None
-            if symbols is not None and not symbols.fits(self.module_sha256):
+            if symbols is not None and not symbols.fits(self.code_sha256):
                 self.log.warning("[%s] its symbols are for another build of the module: traps name no source lines",
                                  self.name)
                 symbols = None
@@ -217,6 +218,8 @@ class MemoryHost(BaseHost):
     def backtrace(self, frames: Sequence[RawFrame]) -> list[SourceFrame]:
         """Engine frames (innermost first) as source frames: function and file:line from the
         symbols, inlined calls expanded; the function's index where there are no symbols."""
+        if not frames:  # (a backend whose engine gives none reads no table)
+            return []
         symbols = self.symbols()
         out: list[SourceFrame] = []
         for offset, index, name in frames:

@@ -99,9 +99,7 @@ class StoreBundle(Bundle):
 
     def read_symbols(self) -> bytes | None:
         """The version's source-line table from the store (the host reads it only on a trap); a component
-        version's is of its transpiled GAME_CORE, which pages run, not of its module: none (as DirBundle's)."""
-        if self.config.component:
-            return None
+        version's is of its game core module (GAME_CORE), as DirBundle's."""
         try:
             return self.store.symbols(self.config.name, self.manifest.version)
         except NotPublished:

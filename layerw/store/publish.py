@@ -171,7 +171,7 @@ def _publish(build_dir: Path, store: Store, channel: str, chunker: Chunker, leve
         store.put(chunk_key(delta[0].id), delta[1])
         uploaded += len(delta[1])
     manifest = Manifest(config, module, assets, (delta[0],) if delta else (), chunker.describe(), transpiled, replay)
-    manifest = _write_manifest(store, manifest, bundle.read_page_symbols())
+    manifest = _write_manifest(store, manifest, bundle.read_symbols())
     # Reused chunks that only this new manifest names: gc may have been deleting them meanwhile.
     named = previous.chunk_ids() if previous is not None else set()
     maybe_orphans = [id_ for id_, (_, was) in done.items() if was and id_ not in named]

@@ -46,7 +46,7 @@ from layerw.contract import check_module, wasm_features
 from layerw.errors import CompileError, ConfigError, InvalidModule
 from layerw.toolchain.compiler import C_SUFFIXES, CXX_SUFFIXES, compile_module, game_defines
 from layerw.toolchain.component import build_component
-from layerw.toolchain.debuginfo import split
+from layerw.toolchain.debuginfo import retarget, split
 from layerw.toolchain.fontatlas import convert_fonts
 from layerw.toolchain.jco import transpile
 from layerw.toolchain.replaytwin import MAP_NAME, TWIN_NAME, make_twin
@@ -136,6 +136,7 @@ def build(game_dir: Path, out: Path | None = None, *, component: bool = False, o
             if not game_core.is_file() or not game_core.read_bytes().startswith(core):
                 raise CompileError(f"the transpiled component's {GAME_CORE} is not the core module it wraps (the game's "
                                    f"code, {COMPONENT_SYMBOLS_NAME} describes): this jco lays out core modules otherwise")
+            retarget(staging / COMPONENT_SYMBOLS_NAME, game_core.read_bytes())  # the module, as wrapped, hosts run
             if replay_twin:
                 make_twin(game_core, staging / TWIN_NAME, staging / MAP_NAME, GAME_CORE)
         if assets_src.is_dir():

@@ -63,6 +63,15 @@ def split(debug_module: Path, shipped: Path, symbols: Path, source_root: Path) -
     symbols.write_text(json.dumps(table.to_json(*digests), separators=(",", ":")))
 
 
+def retarget(symbols: Path, module: bytes) -> None:
+    """Make the table ``symbols`` describe ``module``: the module it was split from with custom sections
+    appended (a component's core module once wrapped: its code and offsets unchanged; the caller checks
+    that ``module`` starts with those bytes), so a host that runs ``module`` finds the table fits."""
+    table = json.loads(symbols.read_text())
+    table["module_sha256"] = hashlib.sha256(module).hexdigest()
+    symbols.write_text(json.dumps(table, separators=(",", ":")))
+
+
 def _layout(text: str) -> tuple[list[tuple[str, int, int]], list[int], list[int]]:
     """From ``wasm-tools print -p``: each defined function (name, body start, end), the offset of
     every body's start and of every instruction in it (the closing ``end`` included), and of every
