@@ -16,8 +16,8 @@
 // Worker -> page: {type: "enter", call, tick, input} before each call into the guest (input: a tick call's (lw_tick's, a cart's update's, a component's tick's) packed
 //   lw_input and events, which the page keeps to replay a timed-out call, replay.js) and {type: "idle", tick}
 //   once it returns; {type: "ready", renderer}; {type: "stopped", tick};
-//   {type: "failed", error}; {type: "snapshot", snap, id} (id 0: snapshotEvery's, else the page's request's, or with
-//   error instead of snap); {type: "prepared"} (an adopting start waits for its snapshot); {type: "read", id, name, core} (an asset, or with core a component's core module); {type: "answer", id,
+//   {type: "failed", error}; {type: "snapshot", snap, id, seat} (id 0: snapshotEvery's, in a room a confirmed state's,
+//   with the seat whose view this copy shows; else the page's request's, or with error instead of snap); {type: "prepared"} (an adopting start waits for its snapshot); {type: "read", id, name, core} (an asset, or with core a component's core module); {type: "answer", id,
 //   value | error}; {type: "status", text}; {type: "problem", problem} (a dev check's, devchecks.js);
 //   {type: "timing", parts} each frame's parts in ms (the page's FrameTiming overlay, timing.js);
 //   {type: "renderer", renderer} when what draws changed; {type: "overlay", shown} when the game's gamepadOverlay() changed; {type: "canvas"} (a WebGL2 fallback needs a fresh one); {type: "samples", samples} (the mix, for the page's speaker);
@@ -283,8 +283,9 @@ class WorkerGame {
       onError: (e) => postMessage({ type: "failed", error: errorRecord(e) }),
       onReconnecting: ({ attempt, of, code }) => postMessage({ type: "reconnecting", attempt, of, code }),
       onReconnected: () => postMessage({ type: "reconnected" }),
-      // the page replays a timed-out call (replay.js) from the latest confirmed state posted and the ticks since
-      onBase: m.snapshotEvery ? (snap) => postMessage({ type: "snapshot", id: 0, snap: { ...snap } }) : null,
+      // the page replays a timed-out call (replay.js) from the latest confirmed state posted and the ticks since, as
+      // the seat whose view this copy shows (a cart's NETPLAY)
+      onBase: m.snapshotEvery ? (snap) => postMessage({ type: "snapshot", id: 0, snap: { ...snap }, seat: session.seat }) : null,
       baseEvery: m.snapshotEvery,
     });
     if (token) session.token = Uint8Array.from(token);

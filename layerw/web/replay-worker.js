@@ -12,7 +12,9 @@
 //   lw_tick, a cart's update, a component's tick: the last input's tick is the call; a render call, lw_render or a
 //   component's render: a render after the inputs), deadlineMs, core (a component build's: the transpiled core
 //   module the twin is of, else null), glue (a component build's transpiled glue, its source text's bytes, else
-//   null)}; {type: "asset", id, bytes | error} (with a read's core: a WebAssembly.Module).
+//   null), room (in a room {seat}: the player the page's copy showed, null for a spectator, which a cart reads as
+//   NETPLAY; else null)};
+//   {type: "asset", id, bytes | error} (with a read's core: a WebAssembly.Module).
 // Worker -> page: {type: "read", id, name, core} (an asset, or with core a component's other core module);
 //   {type: "stopped", frames} (the twin's wasm frames, innermost first, at the twin's code offsets: a cart's as the
 //   twin's bytes hold them, before exportGlobals moved its code); {type: "finished", ms}; {type: "unreplayed", why}.
@@ -146,6 +148,7 @@ function replayGame(m, clock) {
 async function replay(m) {
   const clock = new ReplayClock(m.deadlineMs);
   const game = await replayGame(m, clock);
+  if (m.room) game.playAs(m.room.seat); // the player the page's copy showed: a cart's update reads it (NETPLAY)
   if (m.snapshot) await game.restore(m.snapshot, { allowOtherBuild: true }); // the twin's hash is not the module's
   const calls = m.inputs.map((/** @type {Uint8Array} */ input) => () => game.tick({ pack: () => input }));
   if (!TICK_CALLS.has(m.call)) calls.push(() => game.render()); // replayCall sends only tick and render calls

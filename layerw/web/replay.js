@@ -18,7 +18,7 @@
 //   loadReplayTwin(wasmUrl, mapUrl) -> Promise<{twin: Uint8Array, map: ReplayMap} | null>
 //   new ReplayLog().entered(tick, input) / .rebase(snapshot) / .upTo(tick)
 //   TICK_CALLS: the calls that run a tick (a core module's lw_tick, a cart's update, a component's tick), whose input the page logs
-//   replayCall({source, twin, map, log, call, tick, seed, glue, coreModule}) -> Promise<{stopped: frames, deadlineMs, fromTick} |
+//   replayCall({source, twin, map, log, call, tick, seed, room, glue, coreModule}) -> Promise<{stopped: frames, deadlineMs, fromTick} |
 //     {finishedMs, fromTick} | {why}>
 //     frames as symbols.js wasmFrames gives them ({index, offset}, innermost first), in the module's offsets
 
@@ -146,13 +146,15 @@ export class ReplayLog {
 
 /**
  * Replay the call `call` at `tick` in a fresh Worker on the twin; what it found. A component build's (map.core) also
- * takes its transpiled glue (the source text's bytes) and `coreModule(name)`, its other core modules, compiled.
+ * takes its transpiled glue (the source text's bytes) and `coreModule(name)`, its other core modules, compiled. `room`:
+ * in a room, the seat whose view the page's copy showed (null: a spectator's, player 0's), which a cart's update
+ * reads (NETPLAY), so a view's own hang replays too; null playing alone.
  * @param {{source: any, twin: Uint8Array, map: ReplayMap, log: ReplayLog, call: string, tick: number, seed: number,
- *   glue?: Uint8Array | null, coreModule?: (name: string) => Promise<WebAssembly.Module>}} options
+ *   room?: {seat: number | null} | null, glue?: Uint8Array | null, coreModule?: (name: string) => Promise<WebAssembly.Module>}} options
  * @returns {Promise<{stopped: {index: number, offset: number}[], deadlineMs: number, fromTick: number}
  *   | {finishedMs: number, fromTick: number} | {why: string}>}
  */
-export function replayCall({ source, twin, map, log, call, tick, seed, glue = null, coreModule }) {
+export function replayCall({ source, twin, map, log, call, tick, seed, room = null, glue = null, coreModule }) {
   const { config } = source;
   const deadlineMs = Math.max(REPLAY_MIN_MS, REPLAY_FACTOR * (config.tick_ms || 100));
   const ticked = TICK_CALLS.has(call);
@@ -185,7 +187,7 @@ export function replayCall({ source, twin, map, log, call, tick, seed, glue = nu
     };
     worker.postMessage({
       type: "replay", config, twin, seed, snapshot: log.snapshot, inputs: upTo.entries.map((e) => e.input),
-      call: ticked ? "lw_tick" : "lw_render", deadlineMs,
+      call: ticked ? "lw_tick" : "lw_render", deadlineMs, room,
       core: map.core, glue: map.core ? glue : null,
     });
   });

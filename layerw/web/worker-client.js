@@ -33,7 +33,7 @@ import { ReplayLog, replayCall } from "./replay.js";
 import { SampleQueue } from "./sample-queue.js";
 import { Watchdog } from "./watchdog.js";
 import { FrameTiming } from "./timing.js";
-import { RETRY_DELAYS_MS } from "./wire.js";
+import { NO_SEAT, RETRY_DELAYS_MS } from "./wire.js";
 
 export const MAX_RESTORES = 3;
 const DEFAULT_DEADLINE_MS = 100; // layerw.toml [limits] tick_ms's default (config.py)
@@ -154,6 +154,8 @@ export class WorkerClient {
     this.request = 0;
     /** @type {Record<string, any>} a room's Session stats (session.js), as the worker last posted them */
     this.session = {};
+    /** in a room, the seat whose view the worker's copy showed (a cart's NETPLAY), posted with each confirmed state */
+    this.baseSeat = NO_SEAT;
     /** @type {number[] | null} a room's seat token, to rejoin the same seat after a timeout */
     this.token = null;
     /** @type {FrameTiming | null} the F3 overlay, fed by the worker's Loop (playing alone) */
@@ -241,6 +243,7 @@ export class WorkerClient {
       if (m.snap) {
         this.snapshot = m.snap;
         this.replayLog.rebase(m.snap);
+        if (typeof m.seat === "number") this.baseSeat = m.seat; // a room's confirmed state, played as this seat
       }
       if (m.id) this.answer(m.id, m.error, m.snap);
     } else if (m.type === "prepared") {
@@ -341,7 +344,7 @@ export class WorkerClient {
     const replayed = readReplayTwin
       ? readReplayTwin().then((twin) => (twin
         ? replayCall({ source: this.source, twin: twin.twin, map: twin.map, log, call, tick, seed: this.options.seed || 0,
-          glue: this.glue, coreModule: (/** @type {string} */ name) => this.coreModule(name) })
+          room: this.options.room ? { seat: this.baseSeat === NO_SEAT ? null : this.baseSeat } : null, glue: this.glue, coreModule: (/** @type {string} */ name) => this.coreModule(name) })
         : { why: "its replay twin could not be read" }), (/** @type {Error} */ e) => ({ why: `its replay twin could not be read: ${e.message}` }))
       : Promise.resolve(null);
     replayed.then((outcome) => { if (!this.closed) this.timedOut(call, tick, ms, outcome); });

@@ -284,3 +284,29 @@ def test_a_cart_no_snapshot_holds_plays_on_beside_its_twin(server: StaticServer,
     assert page.page.evaluate("[window.layerw.tick, window.layerw.error]") == [90, None]
     assert any("v128-cart keeps state in 1 mutable wasm globals" in line and "not restored from a snapshot" in line
                for line in page.console), page.console
+
+
+def test_a_cart_room_page_replays_its_own_player_s_view(tmp_path: Path, play_page: Callable[..., PlayPage]) -> None:
+    # update spins from its 180th call only while NETPLAY shows player 1 (0b101): the room's own copy and the first
+    # page (player 0) run on, and the second page (player 1) times out; its replay runs as player 1 too, so it spins
+    # where the page did (as player 0, or alone, NETPLAY 0 or 0b100, it would finish: "the machine, not the game")
+    build = spinning_cart(tmp_path, "views", """(module
+      (import "env" "memory" (memory 1))
+      (global $n (mut i32) (i32.const 0))
+      (func $spin (loop $l (br $l)))
+      (func $update (export "update")
+        (global.set $n (i32.add (global.get $n) (i32.const 1)))
+        (if (i32.and (i32.ge_u (global.get $n) (i32.const 180)) (i32.eq (i32.load8_u (i32.const 0x20)) (i32.const 0x5)))
+          (then (call $spin)))))""")
+    loop = cart_loop(build)
+    with store_server(tmp_path / "store") as s:
+        s.publish(build, replay_twin=twin_of)
+        url = s.play_url("views", room="views", worker=1)
+        first = play_page().goto(url)
+        first.wait_running()
+        second = play_page().goto(url)
+        second.wait("window.layerw.status === 'failed'", timeout=60_000)
+        error, frames = second.page.evaluate("[window.layerw.error, window.layerw.errorFrames]")
+        assert first.page.evaluate("[window.layerw.status, window.layerw.session.seat]") == ["running", 0]
+    assert re.search(r"views at tick \d+ in update: .*replayed in a fresh worker from tick \d+, it ran past", error), error
+    assert [(f["function"], f["offset"]) for f in frames[:1]] == [("spin", loop)], frames
