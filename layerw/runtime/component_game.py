@@ -15,7 +15,9 @@ linked into the game's imports at load time with only the capabilities the manif
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -27,17 +29,21 @@ from layerw.bundle import Bundle
 from layerw.errors import GameCrashed, GameError, InvalidModule
 from layerw.runtime.assets import Event
 from layerw.runtime.canon import Caller, trap_of
+from layerw.runtime.componentcore import core_module_spans
 from layerw.runtime.engine import Engine
 from layerw.runtime.imports import LOG_LEVELS, MAX_NAME
 from layerw.runtime.inputs import InputState
 from layerw.runtime.memoryhost import MemoryHost
 from layerw.runtime.plugin import Plugin
 from layerw.saves import Saves
+from layerw.symbols import SourceFrame, Symbols
 
 CHUNK = 1 << 20  # bytes per state read/write call (each lands in the guest's command buffer)
 HOST = f"{abi.WIT_PACKAGE.partition('@')[0]}/{abi.WIT_HOST}@{abi.WIT_PACKAGE.partition('@')[2]}"
 STATE = f"{abi.WIT_PACKAGE.partition('@')[0]}/{abi.WIT_STATE}@{abi.WIT_PACKAGE.partition('@')[2]}"
 log = logging.getLogger("layerw.game")
+_BACKTRACE = re.compile(r"^\s*\d+:\s+0x([0-9a-f]+) - [^!]*!(.+)$")  # "  0:  0x335 - <unknown>!<wasm function 5>"
+_INDEX = re.compile(r"^<wasm function (\d+)>$")
 
 
 class ComponentGame(MemoryHost):
@@ -47,6 +53,7 @@ class ComponentGame(MemoryHost):
         self._funcs: dict[str, Caller] = {}
         self.plugins: dict[str, Plugin] = {}
         self.component = engine.compile_component(bundle.module)
+        self._core_span = 0, 0  # where the core module the symbols describe lies in the component (``_fits``)
         self._start(self._boot)
 
     # --- instance -------------------------------------------------------------------------------
@@ -77,7 +84,7 @@ class ComponentGame(MemoryHost):
         except wasmtime.WasmtimeError as e:
             trap = trap_of(e)
             if trap is not None:
-                raise self._translate(*trap, "instantiate") from e
+                raise self._translate(*trap, "instantiate", str(e)) from e
             text = str(e)
             over_cap = "memory" in text and ("limit" in text.lower() or "exceeds" in text)
             raise self._not_instantiated(text.splitlines()[0], over_cap=over_cap) from e
@@ -130,15 +137,45 @@ class ComponentGame(MemoryHost):
         if isinstance(error, wasmtime.WasmtimeError):
             trap = trap_of(error)
             if trap is not None:
-                return self._translate(*trap, call)
+                return self._translate(*trap, call, str(error))
             return GameCrashed(f"{self._where(call)}: {str(error).splitlines()[0]}", game=self.name,
                                tick=self.tick_count, trap_code="component")
         return None
 
-    def _translate(self, code: str, message: str, call: str) -> GameError:
+    def _translate(self, code: str, message: str, call: str, text: str) -> GameError:
+        """The error of a trap, naming the frames of wasmtime's backtrace in ``text``."""
+        source = self._backtrace_text(text)
         if code in ("interrupt", "out_of_fuel"):
-            return self._timed_out(call)
-        return GameCrashed(f"{self._where(call)}: trapped: {message}", game=self.name, tick=self.tick_count, trap_code=code)
+            return self._with_source(self._timed_out(call), source)
+        return self._with_source(GameCrashed(f"{self._where(call)}: trapped: {message}", game=self.name,
+                                             tick=self.tick_count, trap_code=code), source)
+
+    # --- backtraces -------------------------------------------------------------------------------
+
+    def _fits(self, symbols: Symbols) -> bool:
+        """The build's table describes one of the component's core modules (the game's: GAME_CORE): where it lies."""
+        for start, end in core_module_spans(self.bundle.module) or []:
+            if hashlib.sha256(self.bundle.module[start:end]).hexdigest() == symbols.module_sha256:
+                self._core_span = start, end
+                return True
+        return False
+
+    def _backtrace_text(self, text: str) -> list[SourceFrame]:
+        """The frames of a component's trap as wasmtime's error text lists them (its C API gives a component
+        call's errors no frames), innermost first: at offsets in the game's core module, named by the
+        build's symbols, where they lie in it; else at the component's offsets, named by index."""
+        found = [(int(m.group(1), 16), m.group(2)) for m in map(_BACKTRACE.match, text.splitlines()) if m]
+        symbols = self.symbols() if found else None
+        out: list[SourceFrame] = []
+        for offset, function in found:
+            index = _INDEX.match(function)
+            name = f"wasm-function[{index.group(1)}]" if index else function
+            start, end = self._core_span
+            if symbols is not None and start <= offset < end:
+                out.extend(symbols.frames(offset - start) or [SourceFrame(offset - start, name)])
+            else:
+                out.append(SourceFrame(offset, name))
+        return out
 
     # --- host functions (the world's `host` interface) --------------------------------------------
 

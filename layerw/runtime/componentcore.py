@@ -70,9 +70,16 @@ def core_modules(component: bytes) -> list[bytes] | None:
     """The core modules at a component's top level, in order; None if it is not a component
     binary or nests a component that holds code (wit-component nests code-free components that
     only give an exported interface its types)."""
+    spans = core_module_spans(component)
+    return None if spans is None else [component[start:end] for start, end in spans]
+
+
+def core_module_spans(component: bytes) -> list[tuple[int, int]] | None:
+    """Where ``core_modules``' modules lie in the component's bytes, (start, end) each: wasmtime's
+    backtraces of a component count code offsets from the component's start."""
     if not component.startswith(PREAMBLE):
         return None
-    modules: list[bytes] = []
+    spans: list[tuple[int, int]] = []
     at = len(PREAMBLE)
     while at < len(component):
         section = component[at]
@@ -80,11 +87,11 @@ def core_modules(component: bytes) -> list[bytes] | None:
         if at + size > len(component):
             return None
         if section == CORE_MODULE_SECTION:
-            modules.append(component[at:at + size])
+            spans.append((at, at + size))
         elif section == COMPONENT_SECTION and core_modules(component[at:at + size]) != []:
             return None
         at += size
-    return modules
+    return spans
 
 
 def game_core(component: bytes, compile: Callable[[bytes], wasmtime.Module]) -> tuple[bytes, wasmtime.Module] | None:

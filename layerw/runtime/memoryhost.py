@@ -208,7 +208,7 @@ class MemoryHost(BaseHost):
             except InvalidModule as e:
                 self.log.warning("[%s] its symbols are unusable (%s): traps name no source lines", self.name, e)
                 symbols = None
-            if symbols is not None and not symbols.fits(self.code_sha256):
+            if symbols is not None and not self._fits(symbols):
                 self.log.warning("[%s] its symbols are for another build of the module: traps name no source lines",
                                  self.name)
                 symbols = None
@@ -227,10 +227,18 @@ class MemoryHost(BaseHost):
             out.extend(found or [SourceFrame(offset, name or f"wasm-function[{index}]")])
         return out
 
+    def _fits(self, symbols: Symbols) -> bool:
+        """Whether ``symbols`` describes the module whose code offsets the engine's frames count."""
+        return symbols.fits(self.code_sha256)
+
     def _with_frames(self, error: _Error, frames: Sequence[RawFrame]) -> _Error:
         """``error`` naming the guest frames it happened in: in its message, one ``at`` line each,
         and as structured ``frames`` (for logs and telemetry)."""
-        source = self.backtrace(frames)
+        return self._with_source(error, self.backtrace(frames))
+
+    @staticmethod
+    def _with_source(error: _Error, source: list[SourceFrame]) -> _Error:
+        """``error`` naming ``source``, its frames as the symbols name them (see ``_with_frames``)."""
         if source:
             error.args = (f"{error.args[0]}{describe(source)}", *error.args[1:])
             error.frames = [frame.to_json() for frame in source]

@@ -1,7 +1,9 @@
 """Natively, a component build's trap and timeout name each guest frame's function and file:line, as a
 core build's do (tests/runtime/test_symbols.py): the build's game.component.symbols.json describes the
 game's core module as the component holds it (the build retargets the table to those bytes), which
-CanonGame runs; from a build directory and from a store alike."""
+CanonGame runs; from a build directory and from a store alike. On wasmtime's component runtime
+(ComponentGame: a game that links plugins), the frames of the error's backtrace text that lie in that
+module are named so too."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import pytest
 from layerw.bundle import COMPONENT_NAME, COMPONENT_SYMBOLS_NAME, GAME_CORE, TRANSPILED_DIR, Bundle
 from layerw.errors import GameCrashed, GameError, GameTimedOut
 from layerw.runtime.canon_game import CanonGame
+from layerw.runtime.component_game import ComponentGame
 from layerw.runtime.componentcore import core_modules
 from layerw.runtime.engine import Engine
 from layerw.runtime.inputs import InputState
@@ -64,3 +67,22 @@ def test_a_published_component_names_source_lines_too(crash_component: Path, eng
         with StoreBundle(tmp_path.as_uri(), "crash", store=store, cache_dir=tmp_path / "chunks") as bundle:
             error = fail(bundle, engine, SPIN)
     assert (error.frames[0]["function"], error.frames[0]["line"]) == ("spin", line_of("spin")), error.frames
+
+
+def test_wasmtime_s_component_runtime_names_them_too(crash_component: Path, engine: Engine) -> None:
+    errors = []
+    for seed in (TRAP, SPIN):  # the crash component on the backend a game that links plugins runs on
+        with ComponentGame(Bundle.open(crash_component), engine, seed=seed, audio=False) as game, \
+                pytest.raises(GameError) as info:
+            for _ in range(10):
+                game.tick(InputState(1))
+        errors.append(info.value)
+    crashed, timed_out = errors
+    assert isinstance(crashed, GameCrashed) and (crashed.frames[0]["function"], crashed.frames[0]["line"]) == (
+        "give_up", line_of("trap")), crashed.frames
+    assert isinstance(timed_out, GameTimedOut)
+    assert [(f["function"], f["file"]) for f in timed_out.frames][:2] == [("spin", "crash.c"), ("lw_game_tick", "crash.c")]
+    with start_game(Bundle.open(crash_component), engine, seed=SPIN, audio=False) as game, pytest.raises(GameError) as canon:
+        for _ in range(10):
+            game.tick(InputState(1))
+    assert timed_out.frames == canon.value.frames  # the same frames, at the same offsets, as CanonGame's
