@@ -209,7 +209,9 @@ def run(out_dir: Path, sprites_build: Path, rounds: int) -> Section:
              "(natively) or on the page's GPUDevice (Chromium); both on one device, waited for between rounds",
              "Chromium: both sides draw into an offscreen target and copy it to the canvas's current texture "
              "(both present, one submit per frame); host = JS time from the frame's first command until its "
-             "submit returns, each frame its own task"]
+             "submit returns, each frame its own task, the two sides' order alternating by round, "
+             f"{gpu_web.ROUND_FACTOR}x the rounds; Layer-W / raw is the ratio of the medians, then the median of "
+             "each round's Layer-W frame over its raw frame"]
     web: dict[str, Any] = {}
     try:
         web = gpu_web.measure(cubes["build"], out_dir, rounds, declarations(), {n: stream(n) for n in DRAWS},
@@ -221,7 +223,7 @@ def run(out_dir: Path, sprites_build: Path, rounds: int) -> Section:
     for draws in DRAWS if web else ():
         lw, rw = web[f"layerw {draws}"]["host_ms"], web[f"raw {draws}"]["host_ms"]
         t.add_row("Chromium WebGPU (SwiftShader)", f"{draws:,}", f"{int(results[draws]['bytes']):,}", ms(lw / 1e3),
-                  ms(rw / 1e3), f"{lw / rw:.2f}", "")
+                  ms(rw / 1e3), f"{lw / rw:.2f} (rounds' median {web[f'ratio {draws}']:.2f})", "")
     sample = table(f"games/cubes (4096 instanced cubes, post pass, HUD) per frame on {adapter} (median of {rounds})",
                    "part", "ms")
     sample.add_row("host: lw_render + parse + check + replay + 2D, until draw returns", ms(cubes["host"]))

@@ -21,6 +21,13 @@ Measured from a page's first frames on (as this did before), Layer-W's parse, ch
 run once or a few times per frame, were still being compiled (Maglev, then TurboFan) and deoptimised
 for want of type feedback during the measured rounds (Chromium's --js-flags=--trace-opt,--trace-deopt
 shows it); the raw side is one function with one loop, which V8 optimises on stack in its first frame.
+
+Each round draws one frame of each side, in alternating order (Layer-W first in even rounds, raw first in
+odd ones), so neither side always runs in the other's wake (its caches, the GPU process's work), and the
+page draws ROUND_FACTOR times the native section's rounds: a frame is ~0.2 ms of host time read in 5 us
+steps on a machine whose other load preempts some frames, and more frames narrow the median at a few
+seconds' cost. Beside the ratio of the medians, the median of the rounds' own ratios (each Layer-W frame
+over the raw frame beside it) is reported: a shift in the machine's load moves both frames of a round alike.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ from layerw.store.publish import publish
 WARMUP = 3  # frames in tasks of their own, after the warm-up, before the measured rounds
 WARM_FRAMES = 300  # frames of each list (and of raw's) drawn first, as a game would have by 5 s in
 WARM_BATCH = 25  # frames per task while warming up (then the GPU is waited for)
+ROUND_FACTOR = 3  # the page's rounds per round of the native section
 SETUP = """({lists, wgsl, triangle, offsets, groups, width, height}) => {
   const bytes = (b64) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
   const r = window.layerw.client().renderer;
@@ -125,7 +133,8 @@ class CubesPage:
 
 def measure(cubes_build: Path, out_dir: Path, rounds: int, declarations: bytes, frames: dict[int, bytes],
             cubes_lists: tuple[bytes, bytes], raw: dict[str, Any]) -> dict[str, Any]:
-    """Median host and done ms per N of ``frames`` (Layer-W and raw), and of cubes' frame."""
+    """Median host and done ms per N of ``frames`` (Layer-W and raw), and of cubes' frame; per N, the
+    median of the rounds' host ratios (Layer-W / raw) as ``ratio N``."""
     from playwright.sync_api import sync_playwright
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-gpu-web-", dir=out_dir))
@@ -148,15 +157,18 @@ def measure(cubes_build: Path, out_dir: Path, rounds: int, declarations: bytes, 
                 for j, n in enumerate(counts):
                     page.warm(1 + j)
                     page.warm(-1, n)
-                for i in range(WARMUP + rounds):
+                for i in range(WARMUP + ROUND_FACTOR * rounds):
                     for j, n in enumerate(counts):
-                        layerw, raw_frame = page.draw(1 + j), page.raw(n)
+                        if i % 2 == 0:
+                            layerw, raw_frame = page.draw(1 + j), page.raw(n)
+                        else:
+                            raw_frame, layerw = page.raw(n), page.draw(1 + j)
                         if i >= WARMUP:
                             samples[f"layerw {n}"].append(layerw)
                             samples[f"raw {n}"].append(raw_frame)
                 page.draw(first_cubes)  # cubes declares its resources (a RESET first), then its frame
                 page.warm(first_cubes + 1, frames=WARM_FRAMES // 6)  # its GPU work is far longer; the code is shared
-                for i in range(WARMUP + rounds):
+                for i in range(WARMUP + ROUND_FACTOR * rounds):
                     frame = page.draw(first_cubes + 1)
                     if i >= WARMUP:
                         samples["cubes"].append(frame)
@@ -167,5 +179,8 @@ def measure(cubes_build: Path, out_dir: Path, rounds: int, declarations: bytes, 
             proc.terminate()
             proc.wait(10)
         shutil.rmtree(scratch, ignore_errors=True)
-    return {k: {"host_ms": median([s[0] for s in v]) * 1e3, "done_ms": median([s[1] for s in v]) * 1e3}
-            for k, v in samples.items()}
+    out: dict[str, Any] = {k: {"host_ms": median([s[0] for s in v]) * 1e3, "done_ms": median([s[1] for s in v]) * 1e3}
+                           for k, v in samples.items()}
+    for n in counts:
+        out[f"ratio {n}"] = median([a[0] / b[0] for a, b in zip(samples[f"layerw {n}"], samples[f"raw {n}"], strict=True)])
+    return out

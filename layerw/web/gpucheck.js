@@ -56,12 +56,13 @@ export function enumName(names, code, what, zero = true) {
   return names[code];
 }
 
-/** What a render or compute pass has bound so far. */
+/** What a render or compute pass has bound so far: one per FrameCheck, begun again by each pass (begin),
+ *  never made per pass (see FrameCheck). */
 class PassState {
-  constructor(colors, depth, compute = false) {
-    this.colors = colors;
-    this.depth = depth;
-    this.compute = compute; // a compute pass: pipelines are compute pipelines, and it dispatches, never draws
+  constructor() {
+    /** @type {string[]} */ this.colors = [];
+    /** @type {string | null} */ this.depth = null;
+    this.compute = false; // a compute pass: pipelines are compute pipelines, and it dispatches, never draws
     /** @type {Pipeline | null} */ this.pipeline = null;
     this.pipelineHandle = 0;
     /** @type {Array<BindGroup | undefined>} */ this.groups = new Array(L.MAX_BIND_GROUPS).fill(undefined); // by index
@@ -71,6 +72,21 @@ class PassState {
     // After a draw passed: the furthest vertex and instance element a draw may read with what is bound
     // (reset by SET_PIPELINE and SET_VERTEX_BUFFER), so the draws after it are checked in a few compares
     /** @type {[number, number] | null} */ this.limits = null;
+  }
+
+  /** A new pass into colour targets of formats `colors` and depth format `depth` (or null), nothing bound. */
+  begin(colors, depth, compute) {
+    this.colors = colors;
+    this.depth = depth;
+    this.compute = compute;
+    this.pipeline = null;
+    this.pipelineHandle = 0;
+    this.groups.fill(undefined);
+    this.groupsChecked = false;
+    this.vertex.clear();
+    this.index = null;
+    this.limits = null;
+    return this;
   }
 }
 
@@ -96,11 +112,12 @@ export class GpuChecker {
     this.width = width;
     this.height = height;
     this.table = new GpuTable();
+    this.frame = new FrameCheck(this); // begun again by every frame (see FrameCheck)
   }
 
   /** Check one frame's commands (a GpuStream; adopt its table); true when a pass draws into the frame. */
   check(stream) {
-    const frame = new FrameCheck(this, this.table, stream);
+    const frame = this.frame.begin(this.table, stream);
     const commands = stream.commands;
     let i = 0; // the GPU command's index (a run holds many)
     for (let k = 0, n = stream.length; k < n; k++) {
@@ -136,21 +153,41 @@ function fits(p, pipelineHandle, i, g) {
   return g === undefined || g.pipeline === pipelineHandle;
 }
 
+/** One frame's check. The checker keeps one FrameCheck and its PassState and begins them again each
+ *  frame and pass, rather than making them per frame: V8's optimised checker code holds their hidden
+ *  classes weakly, and a memory-reducing GC between frames, when no instance of a per-frame class is
+ *  alive, drops those classes and with them that code (Chromium's --trace-deopt: "embedded weak objects
+ *  cleared"), so a game's checks ran unoptimised for hundreds of frames after each such GC. */
 class FrameCheck {
-  /** @param {GpuChecker} checker @param {GpuTable} table @param {any} stream */
-  constructor(checker, table, stream) {
+  /** @param {GpuChecker} checker */
+  constructor(checker) {
     this.checker = checker;
-    this.table = table;
+    this.table = checker.table;
     this.copied = false; // the table is copied at the frame's first change: a frame of passes alone copies nothing
-    this.stream = stream;
+    /** @type {any} */ this.stream = null;
     this.width = checker.width;
     this.height = checker.height;
+    this.kept = new PassState(); // every pass's state (one pass at a time), begun by BEGIN_PASS and BEGIN_COMPUTE_PASS
     /** @type {PassState | null} */ this.passState = null;
     this.passes = 0;
     this.draws = 0;
     this.vertices = 0;
     this.workgroups = 0;
     this.drewFrame = false;
+  }
+
+  /** Begin a frame of `stream`'s commands on `table` (the game's, after the last frame that passed). */
+  begin(table, stream) {
+    this.table = table;
+    this.copied = false;
+    this.stream = stream;
+    this.passState = null;
+    this.passes = 0;
+    this.draws = 0;
+    this.vertices = 0;
+    this.workgroups = 0;
+    this.drewFrame = false;
+    return this;
   }
 
   /** A pass command with one record, read in place at byte `at`. */
@@ -387,7 +424,7 @@ class FrameCheck {
       case "COMPUTE_PIPELINE": this.computePipeline(cmd, r); break;
       case "BEGIN_COMPUTE_PASS":
         this.countPass();
-        this.passState = new PassState([], null, true);
+        this.passState = this.kept.begin([], null, true);
         break;
       case "DISPATCH": this.dispatch(r.x, r.y, r.z); break;
       case "END_PASS": this.passState = null; break;
@@ -676,7 +713,7 @@ class FrameCheck {
       depth = tex.format;
     }
     if (sizes !== 1) throw new GpuStreamError(sizes ? "a pass needs attachments, all of one size" : "a pass needs an attachment");
-    this.passState = new PassState(colors, depth);
+    this.passState = this.kept.begin(colors, depth, false);
   }
 
   pass() {

@@ -75,10 +75,18 @@ export class RunScanner {
     const index = b[first + words + 4]; // repeat 1's
     let same = 1;
     let beyond = 0;
-    let read = 0;
-    let instanceRead = 0;
-    let most = 0;
+    // Repeat 1's draw, folded in here: a repeat drawing the same (most frames' draws, one mesh after
+    // another) only counts itself, in `again`, its count x instances added once at the end
+    const r1 = first + words + d;
+    const count1 = b[r1 + 4];
+    const instances1 = b[r1 + 5];
+    const first1 = b[r1 + 6];
+    const firstInstance1 = b[r1 + 7];
+    let read = first1 + count1;
+    let instanceRead = firstInstance1 + instances1;
+    let most = count1 * instances1;
     let sum = 0;
+    let again = 0;
     const end = first + total * words;
     let w = first + words;
     for (; w < end; w += words) {
@@ -93,6 +101,10 @@ export class RunScanner {
       }
       const count = b[h + 4];
       const instances = b[h + 5];
+      if (count === count1 && instances === instances1 && b[h + 6] === first1 && b[h + 7] === firstInstance1) {
+        again += 1;
+        continue;
+      }
       const each = count * instances;
       const vertexEnd = b[h + 6] + count;
       const instanceEnd = b[h + 7] + instances;
@@ -108,7 +120,7 @@ export class RunScanner {
     v[4] = read;
     v[5] = instanceRead;
     v[6] = most;
-    v[7] = sum;
+    v[7] = sum + again * (count1 * instances1); // exact where it is read (see RunColumns)
     return (w - first) / words;
   }
 
