@@ -82,6 +82,21 @@ def _indexed_blocks(bad: int) -> Callable[[GpuWriter], None]:
     return body
 
 
+def _behind_another_layout(w: GpuWriter) -> None:
+    """A run right after SET_PIPELINE whose first draw finds a bind group of the wrong layout at an index
+    the run does not set (its pipeline takes layouts 1 and 5, group 1 is of layout 1)."""
+    w.layout(5, [(0, V["VERTEX"], "uniform")])
+    w.pipeline(5, 2, "vs", "fs", layouts=[1, 5], topology="triangle-strip", depth_format="depth24plus",
+               depth_write=1, depth_compare="less", buffers=[(12, "instance", [(0, 0, "float32x3")])])
+    w.begin_pass([(abi.GPU_FRAME, "clear", "store", (0.0, 0.0, 0.0, 1.0))], depth=2)
+    w.set_pipeline(5)
+    w.set_bind_group(1, 1)
+    w.set_vertex_buffer(0, 4)
+    for i in range(20):
+        _quad(w, i)
+    w.end_pass()
+
+
 RUNS: dict[str, tuple[Callable[[GpuWriter], None], str]] = {
     "a run with an unknown bind group": (blocks(lambda w, i: _quad(w, i, 9 if i == 12 else 1)), "no bind group 9"),
     "a run with a bind group index": (blocks(lambda w, i: (w.set_bind_group(5 if i == 12 else 0, 1), w.draw(4, 1, 0, i % 3))),
@@ -89,6 +104,7 @@ RUNS: dict[str, tuple[Callable[[GpuWriter], None], str]] = {
     "a run reading past its instances": (blocks(lambda w, i: _quad(w, i, draw=(4, 1, 0, 3) if i == 12 else None)), "read past"),
     "a run of too many vertices": (blocks(lambda w, i: _quad(w, i, draw=(2**31, 1, 0, 0) if i == 12 else None)), "vertices"),
     "a run of indexed draws past the index buffer": (_indexed_blocks(7), "index buffer holds 6"),
+    "a run behind a group of another layout": (_behind_another_layout, "group 1 needs a bind group of layout 5"),
 }
 
 HOSTILE: dict[str, tuple[Callable[[GpuWriter], None], str]] = {
