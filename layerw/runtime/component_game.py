@@ -53,7 +53,6 @@ class ComponentGame(MemoryHost):
         self._funcs: dict[str, Caller] = {}
         self.plugins: dict[str, Plugin] = {}
         self.component = engine.compile_component(bundle.module)
-        self._core_span = 0, 0  # where the core module the symbols describe lies in the component (``_fits``)
         self._start(self._boot)
 
     # --- instance -------------------------------------------------------------------------------
@@ -153,12 +152,14 @@ class ComponentGame(MemoryHost):
     # --- backtraces -------------------------------------------------------------------------------
 
     def _fits(self, symbols: Symbols) -> bool:
-        """The build's table describes one of the component's core modules (the game's: GAME_CORE): where it lies."""
-        for start, end in core_module_spans(self.bundle.module) or []:
-            if hashlib.sha256(self.bundle.module[start:end]).hexdigest() == symbols.module_sha256:
-                self._core_span = start, end
-                return True
-        return False
+        """The build's table describes one of the component's core modules (the game's: GAME_CORE)."""
+        return self._span_of(symbols) is not None
+
+    def _span_of(self, symbols: Symbols) -> tuple[int, int] | None:
+        """Where the core module ``symbols`` describes lies in the component's bytes (None: in none)."""
+        component = self.bundle.module
+        return next((span for span in core_module_spans(component) or []
+                     if hashlib.sha256(component[span[0]:span[1]]).hexdigest() == symbols.module_sha256), None)
 
     def _backtrace_text(self, text: str) -> list[SourceFrame]:
         """The frames of a component's trap as wasmtime's error text lists them (its C API gives a component
@@ -166,11 +167,11 @@ class ComponentGame(MemoryHost):
         build's symbols, where they lie in it; else at the component's offsets, named by index."""
         found = [(int(m.group(1), 16), m.group(2)) for m in map(_BACKTRACE.match, text.splitlines()) if m]
         symbols = self.symbols() if found else None
+        start, end = (self._span_of(symbols) if symbols is not None else None) or (0, 0)
         out: list[SourceFrame] = []
         for offset, function in found:
             index = _INDEX.match(function)
             name = f"wasm-function[{index.group(1)}]" if index else function
-            start, end = self._core_span
             if symbols is not None and start <= offset < end:
                 out.extend(symbols.frames(offset - start) or [SourceFrame(offset - start, name)])
             else:

@@ -90,13 +90,14 @@ def plan(build_dir: Path, chunker: Chunker,
     for name, path in bundle.transpiled.items():  # a component build's form for browsers
         data = path.read_bytes()
         files["transpiled", name] = (chunk_id(data), list(chunker.cut(data)))
+    made = None
     if replay_twin is not None and not bundle.config.component:  # a core module or a WASM-4 cart
-        for name, data in zip(("twin", "map"), replay_twin(bundle.module), strict=True):
-            files["replay", name] = (chunk_id(data), list(chunker.cut(data)))
-    if replay_twin is not None and bundle.config.component and GAME_CORE in bundle.transpiled:  # of the game's core module
+        made = replay_twin(bundle.module)
+    elif replay_twin is not None and GAME_CORE in bundle.transpiled:  # a component build's: of the game's core module
         made = replay_twin(bundle.transpiled[GAME_CORE].read_bytes(), GAME_CORE)
-        files.update({("replay", name): (chunk_id(data), list(chunker.cut(data)))
-                      for name, data in zip(("twin", "map"), made, strict=True)})
+    if made is not None:
+        for name, data in zip(("twin", "map"), made, strict=True):
+            files["replay", name] = (chunk_id(data), list(chunker.cut(data)))
     return bundle, files
 
 

@@ -133,10 +133,11 @@ def build(game_dir: Path, out: Path | None = None, *, component: bool = False, o
         if config.component:
             transpile(staging / COMPONENT_NAME, staging / TRANSPILED_DIR)
             game_core = staging / TRANSPILED_DIR / GAME_CORE
-            if not game_core.is_file() or not game_core.read_bytes().startswith(core):
+            wrapped = game_core.read_bytes() if game_core.is_file() else b""
+            if not game_core.is_file() or not wrapped.startswith(core):
                 raise CompileError(f"the transpiled component's {GAME_CORE} is not the core module it wraps (the game's "
                                    f"code, {COMPONENT_SYMBOLS_NAME} describes): this jco lays out core modules otherwise")
-            retarget(staging / COMPONENT_SYMBOLS_NAME, game_core.read_bytes())  # the module, as wrapped, hosts run
+            retarget(staging / COMPONENT_SYMBOLS_NAME, wrapped)  # the module, as wrapped, hosts run
             if replay_twin:
                 make_twin(game_core, staging / TWIN_NAME, staging / MAP_NAME, GAME_CORE)
         if assets_src.is_dir():

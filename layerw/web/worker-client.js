@@ -154,8 +154,9 @@ export class WorkerClient {
     this.request = 0;
     /** @type {Record<string, any>} a room's Session stats (session.js), as the worker last posted them */
     this.session = {};
-    /** in a room, the seat whose view the worker's copy showed (a cart's NETPLAY), posted with each confirmed state */
-    this.baseSeat = NO_SEAT;
+    /** @type {number | null} in a room, the seat whose view the worker's copy showed (a cart's NETPLAY; null: a
+     *  spectator's, player 0's), posted with each confirmed state */
+    this.baseSeat = null;
     /** @type {number[] | null} a room's seat token, to rejoin the same seat after a timeout */
     this.token = null;
     /** @type {FrameTiming | null} the F3 overlay, fed by the worker's Loop (playing alone) */
@@ -243,7 +244,7 @@ export class WorkerClient {
       if (m.snap) {
         this.snapshot = m.snap;
         this.replayLog.rebase(m.snap);
-        if (typeof m.seat === "number") this.baseSeat = m.seat; // a room's confirmed state, played as this seat
+        if (typeof m.seat === "number") this.baseSeat = m.seat === NO_SEAT ? null : m.seat; // a room's state, played as this seat
       }
       if (m.id) this.answer(m.id, m.error, m.snap);
     } else if (m.type === "prepared") {
@@ -344,7 +345,8 @@ export class WorkerClient {
     const replayed = readReplayTwin
       ? readReplayTwin().then((twin) => (twin
         ? replayCall({ source: this.source, twin: twin.twin, map: twin.map, log, call, tick, seed: this.options.seed || 0,
-          room: this.options.room ? { seat: this.baseSeat === NO_SEAT ? null : this.baseSeat } : null, glue: this.glue, coreModule: (/** @type {string} */ name) => this.coreModule(name) })
+          room: this.options.room ? { seat: this.baseSeat } : null, glue: this.glue,
+          coreModule: (/** @type {string} */ name) => this.coreModule(name) })
         : { why: "its replay twin could not be read" }), (/** @type {Error} */ e) => ({ why: `its replay twin could not be read: ${e.message}` }))
       : Promise.resolve(null);
     replayed.then((outcome) => { if (!this.closed) this.timedOut(call, tick, ms, outcome); });
