@@ -75,6 +75,23 @@ function groupDraws(rp, b, groupOf, at, end, stride, g, d) {
   }
 }
 
+/** Record repeats 1 .. of a uniform run (gpucolumns.js RunColumns.uniform): a bind group at `index`
+ *  then the same draw per repeat, the groups' handles at `handles[from .. to)`, the groups by handle in
+ *  `groupOf`. The calls groupDraws would make, from 4 bytes a repeat rather than the list's. */
+function sameDraws(rp, groupOf, handles, from, to, index, count, instances, first, firstInstance) {
+  if (instances === 1 && first === 0 && firstInstance === 0) { // draw()'s own defaults, as draw() above
+    for (let i = from; i < to; i++) {
+      rp.setBindGroup(index, groupOf[handles[i]]);
+      rp.draw(count);
+    }
+  } else {
+    for (let i = from; i < to; i++) {
+      rp.setBindGroup(index, groupOf[handles[i]]);
+      rp.draw(count, instances, first, firstInstance);
+    }
+  }
+}
+
 /** One game's GPU resources on a device; `targetView` is the frame's colour target. */
 export class GpuReplay {
   constructor(device, targetView, width, height) {
@@ -185,14 +202,18 @@ export class GpuReplay {
         case CODE.DRAW_INDEXED: rp.drawIndexed(b[f], b[f + 1], b[f + 2], ints[f + 3], b[f + 4]); break;
         case CODE.SET_BIND_GROUP: rp.setBindGroup(b[f], this.objects.get(key(BIND_GROUP, b[f + 1]))); break;
         case CODE.SET_PIPELINE: rp.setPipeline(this.objects.get(key(PIPELINE, b[f]))); break;
-        case CODE.SET_VERTEX_BUFFER: {
+        case CODE.SET_VERTEX_BUFFER: { // a size of 0 binds the rest of the buffer, WebGPU's default (no size getter)
           const buf = this.objects.get(key(BUFFER, b[f + 1]));
-          rp.setVertexBuffer(b[f], buf, b[f + 2], b[f + 3] || buf.size - b[f + 2]);
+          if (b[f + 3] !== 0) rp.setVertexBuffer(b[f], buf, b[f + 2], b[f + 3]);
+          else if (b[f + 2] !== 0) rp.setVertexBuffer(b[f], buf, b[f + 2]);
+          else rp.setVertexBuffer(b[f], buf);
           break;
         }
         default: { // SET_INDEX_BUFFER
           const buf = this.objects.get(key(BUFFER, b[f]));
-          rp.setIndexBuffer(buf, /** @type {GPUIndexFormat} */ (GPU_INDEX_FORMATS[b[f + 1]]), b[f + 2], b[f + 3] || buf.size - b[f + 2]);
+          const format = /** @type {GPUIndexFormat} */ (GPU_INDEX_FORMATS[b[f + 1]]);
+          if (b[f + 3] !== 0) rp.setIndexBuffer(buf, format, b[f + 2], b[f + 3]);
+          else rp.setIndexBuffer(buf, format, b[f + 2]);
         }
       }
     }
@@ -217,7 +238,17 @@ export class GpuReplay {
       for (const h of handles) groupOf[h] = this.objects.get(key(BIND_GROUP, h)); // checked: each below MAX_HANDLE
     }
     if (slots === 2 && run.codes[0] === CODE.SET_BIND_GROUP && run.codes[1] === CODE.DRAW) { // a bind group and a draw per object
-      groupDraws(rp, b, groupOf, at, end, stride, run.offsets[0] + 4, run.offsets[1] + 4);
+      const columns = run.columns;
+      if (columns.uniform) { // repeat 0 from the list, then the others' handles alone: they draw what it draws
+        const g = at + run.offsets[0] + 4;
+        const f = at + run.offsets[1] + 4;
+        rp.setBindGroup(b[g], groupOf[b[g + 1]]);
+        draw(rp, b, f);
+        sameDraws(rp, groupOf, stream.scanner.rowHandles, columns.rowsAt, columns.rowsAt + run.rows - 1, b[g], b[f], b[f + 1],
+          b[f + 2], b[f + 3]);
+      } else {
+        groupDraws(rp, b, groupOf, at, end, stride, run.offsets[0] + 4, run.offsets[1] + 4);
+      }
       return;
     }
     for (let w = at; w < end; w += stride) {
@@ -384,9 +415,11 @@ export class GpuReplay {
 
   beginPass(cmd, r) {
     if (this.encoder === null) this.encoder = this.device.createCommandEncoder();
-    const colorAttachments = cmd.items.map((a) => ({
-      view: a.texture === GPU_FRAME ? this.targetView : this.objects.get(key(TEXTURE, a.texture)).view,
-      loadOp: GPU_LOAD_OPS[a.load_op], storeOp: GPU_STORE_OPS[a.store_op], clearValue: a.clear }));
+    const colorAttachments = [];
+    for (const a of cmd.items) { // a loop, not a closure per pass
+      colorAttachments.push({ view: a.texture === GPU_FRAME ? this.targetView : this.objects.get(key(TEXTURE, a.texture)).view,
+        loadOp: GPU_LOAD_OPS[a.load_op], storeOp: GPU_STORE_OPS[a.store_op], clearValue: a.clear });
+    }
     /** @type {any} */
     const desc = { colorAttachments };
     if (r.depth_texture) {

@@ -177,6 +177,7 @@ export class GpuStream {
   reset(bytes, bits, floats) {
     this.count = 0;
     this.scanned = 0;
+    this.scanner.startFrame();
     this.bytes = bytes;
     this.bits = bits;
     this.floats = floats;
@@ -265,7 +266,7 @@ export class GpuStream {
       this.scanned = Math.max(p, at + 4 * rows * words);
       return null;
     }
-    return new GpuRun(at, codes, offsets, words, rows, this.scanner.columns(codes));
+    return new GpuRun(at, codes, offsets, words, rows, this.scanner.columns(codes, rows));
   }
 
   parseCommand(at, op, count, arg) {

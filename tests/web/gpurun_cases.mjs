@@ -1,15 +1,47 @@
 // Parses and checks frames with the browser client's own GpuStream and GpuChecker in node, with its
 // runs (GpuRun) kept or taken apart into their single commands; prints what each case ends in as JSON.
 //   node gpurun_cases.mjs CASES.json WIDTH HEIGHT
-// CASES.json: [{name, frames: [base64], split}]; out: [{name, entries, error, message, drew}], `entries`
-// being the last frame's parsed commands: ["run", codes, rows] for a run, ["one", op code] otherwise.
+// CASES.json: [{name, frames: [base64], split, replay}]; out: [{name, entries, error, message, drew, uniform,
+// calls}], `entries` being the last frame's parsed commands: ["run", codes, rows] for a run, ["one", op code]
+// otherwise, `uniform` whether each of its runs is (RunColumns.uniform). With `replay`, each frame that passes
+// is also replayed by GpuReplay on a device that records what its passes are given: `calls`, the last frame's
+// pass calls ([method, ...arguments], a WebGPU object as the name of the call that made it and its number).
 
 import { readFileSync } from "node:fs";
 
 import { Frame } from "../../layerw/web/commands.js";
 import { LayerWError } from "../../layerw/web/errors.js";
 import { GpuChecker } from "../../layerw/web/gpucheck.js";
+import { GpuReplay } from "../../layerw/web/gpureplay.js";
 import { GpuRun } from "../../layerw/web/gpustream.js";
+
+const PASS_CALLS = new Set(["setPipeline", "setBindGroup", "setVertexBuffer", "setIndexBuffer", "draw", "drawIndexed",
+  "dispatchWorkgroups", "end"]);
+
+/** A WebGPU device whose objects are named by the call that made them; every call of a pass goes to `log`. */
+function recordingDevice(log) {
+  let made = 0;
+  const named = new WeakMap();
+  const object = (name, props = {}) => {
+    const target = { ...props };
+    const proxy = new Proxy(target, {
+      get(t, k) {
+        if (k in t || typeof k === "symbol" || k === "then") return t[k];
+        return (...args) => {
+          if (PASS_CALLS.has(k)) log.push([k, ...args.map((a) => (named.has(a) ? named.get(a) : a))]);
+          if (k === "createBuffer") return object(`buffer ${++made}`, { size: args[0].size, destroy() {} });
+          if (k === "createTexture") return object(`texture ${++made}`, { format: args[0].format, destroy() {} });
+          if (k === "createShaderModule") return object(`shader ${++made}`, { getCompilationInfo: async () => ({ messages: [] }) });
+          if (k === "popErrorScope") return Promise.resolve(null);
+          return object(`${k} ${++made}`);
+        };
+      },
+    });
+    named.set(proxy, name);
+    return proxy;
+  };
+  return object("device", { queue: object("queue") });
+}
 
 /** Replace every run in `stream` by its single commands (their byte offsets), in order. */
 function split(stream) {
@@ -28,14 +60,25 @@ const results = [];
 for (const c of JSON.parse(readFileSync(path, "utf8"))) {
   const checker = new GpuChecker(Number(width), Number(height));
   const frame = new Frame();
-  const result = { name: c.name, entries: [], error: null, message: "", drew: false };
+  /** @type {any[]} */ const calls = [];
+  const replay = c.replay ? new GpuReplay(recordingDevice(calls), "frame target", Number(width), Number(height)) : null;
+  const result = { name: c.name, entries: [], error: null, message: "", drew: false, uniform: [], calls };
   for (const text of c.frames) {
     try {
       const stream = frame.parse(new Uint8Array(Buffer.from(text, "base64"))).gpu;
       result.entries = stream.commands.slice(0, stream.length).map((cmd) => (cmd instanceof GpuRun ? ["run", cmd.codes, cmd.rows]
         : ["one", typeof cmd === "number" ? stream.bits[cmd >> 2] : cmd.code]));
+      result.uniform = stream.commands.slice(0, stream.length).filter((cmd) => cmd instanceof GpuRun)
+        .map((run) => run.columns.uniform);
       if (c.split) split(stream);
-      result.drew = checker.check(stream);
+      if (replay !== null) {
+        calls.length = 0;
+        result.drew = replay.run(stream);
+        replay.takeEncoder();
+        replay.endFrame();
+      } else {
+        result.drew = checker.check(stream);
+      }
     } catch (e) {
       if (!(e instanceof LayerWError)) throw e;
       Object.assign(result, { error: e.name, message: e.message, drew: false });

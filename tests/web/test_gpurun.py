@@ -100,10 +100,11 @@ BODIES: dict[str, Callable[[GpuWriter], object]] = {
     "over the draw limit": over_the_draw_limit, **{name: body for name, (body, _) in FOLDS.items()}}
 
 
-def in_node(cases: dict[str, tuple[bytes, ...]], tmp_path: Path, split: bool = False) -> dict[str, dict[str, object]]:
+def in_node(cases: dict[str, tuple[bytes, ...]], tmp_path: Path, split: bool = False,
+            replay: bool = False) -> dict[str, dict[str, object]]:
     path = tmp_path / "runs.json"
-    path.write_text(json.dumps([{"name": name, "frames": [base64.b64encode(f).decode() for f in frames], "split": split}
-                                for name, frames in cases.items()]))
+    path.write_text(json.dumps([{"name": name, "frames": [base64.b64encode(f).decode() for f in frames], "split": split,
+                                 "replay": replay} for name, frames in cases.items()]))
     done = subprocess.run([node(), str(RUNNER), str(path), str(W), str(H)], capture_output=True, text=True, timeout=120,
                           check=False)
     assert done.returncode == 0, done.stderr
@@ -143,3 +144,63 @@ def test_runs_check_as_their_single_commands_and_as_natively(name: str, tmp_path
         assert str(FOLDS[name][1]) in str(as_run["message"]) and "GPU command" in str(as_run["message"])
     else:
         assert as_run["error"] is None and as_run["drew"] is True
+
+
+GROUPS = (1, 10, 11, 12)  # the textured scene's bind group and three more of its layout (declare_groups)
+
+
+def declare_groups(w: GpuWriter) -> None:
+    for handle in GROUPS[1:]:
+        w.bind_group(handle, [(0, abi.GPU_KINDS["BUFFER"], 3, 0, 0), (1, abi.GPU_KINDS["TEXTURE"], 1, 0, 0),
+                              (2, abi.GPU_KINDS["SAMPLER"], 1, 0, 0)], layout=1)
+
+
+def group_draws(draw: Callable[[int], tuple[int, ...]], index: Callable[[int], int] = lambda i: 0,
+                groups: tuple[int, ...] = GROUPS) -> Callable[[GpuWriter, int], object]:
+    """A block binding one of ``groups`` (by repeat) at ``index(i)``, then drawing ``draw(i)``."""
+    return lambda w, i: (w.set_bind_group(index(i), groups[i % len(groups)]), w.draw(*draw(i)))
+
+
+def two_runs(first: int, second: int) -> Callable[[GpuWriter], None]:
+    """Two uniform runs in one pass (a SET_VERTEX_BUFFER between them), their groups in other orders."""
+    def body(w: GpuWriter) -> None:
+        w.begin_pass([(abi.GPU_FRAME, "clear", "store", (0.0, 0.0, 0.0, 1.0))], depth=2)
+        w.set_pipeline(2)
+        w.set_vertex_buffer(0, 4)
+        for i in range(first):
+            group_draws(lambda i: (4,))(w, i)
+        w.set_vertex_buffer(0, 4)
+        for i in range(second):
+            group_draws(lambda i: (4, 2, 0, 1), groups=GROUPS[::-1][:3])(w, i)
+        w.end_pass()
+    return body
+
+
+# Runs of a bind group and a draw per repeat that pass, and whether each run is uniform (every repeat
+# draws what repeat 0 draws, at its index): such a run is replayed from the handles its scan kept
+REPLAYED: dict[str, tuple[Callable[[GpuWriter], object], list[bool]]] = {
+    "one draw, groups switching": (blocks(group_draws(lambda i: (4,))), [True]),
+    "one instanced draw, groups switching": (blocks(group_draws(lambda i: (4, 2, 0, 1))), [True]),
+    "two uniform runs": (two_runs(20, 30), [True, True]),
+    "two uniform runs past the scan's first room for handles": (two_runs(700, 900), [True, True]),
+    "repeat 0 draws another instance": (blocks(group_draws(lambda i: (4, 1, 0, 1 if i == 0 else 0))), [False]),
+    "repeat 13 draws another instance": (blocks(group_draws(lambda i: (4, 1, 0, 1 if i == 13 else 0))), [False]),
+    "repeat 0 at another index": (after_a_draw(group_draws(lambda i: (4,), index=lambda i: 1 if i == 0 else 0)), [False]),
+    "the index changes": (blocks(group_draws(lambda i: (4,), index=lambda i: i % 2)), [False]),
+    "the draws change": (blocks(quads), [False]),
+}
+
+
+@pytest.mark.parametrize("name", list(REPLAYED))
+def test_runs_replay_as_their_single_commands(name: str, tmp_path: Path) -> None:
+    """A run's replay (a uniform run's from its kept handles) gives a pass the calls its single commands give."""
+    body, uniform = REPLAYED[name]
+    frames = (prelude(), written(declare_groups), written(body))
+    as_run = in_node({name: frames}, tmp_path, replay=True)[name]
+    as_single = in_node({name: frames}, tmp_path, split=True, replay=True)[name]
+    assert as_run["error"] is None and as_single["error"] is None, (as_run["message"], as_single["message"])
+    assert as_run["uniform"] == uniform
+    calls = as_run["calls"]
+    assert isinstance(calls, list) and calls == as_single["calls"]
+    draws = [c for c in calls if c[0] == "draw"]
+    assert len(draws) == len([c for c in calls if c[0] == "setBindGroup"]) >= 20
