@@ -29,7 +29,7 @@ const RECORD_SIZE = Object.fromEntries(Object.values(OPS).map((op) => [op.code, 
 const OP_NAME = Object.fromEntries(Object.entries(OPS).map(([name, op]) => [op.code, name]));
 const FLIPS = SPRITE_FLAGS.FLIP_X | SPRITE_FLAGS.FLIP_Y;
 const ADVANCE = FONT.cellW / FONT.cellH;
-const IDENTITY = [1, 0, 0, 1, 0, 0];
+const IDENTITY = new Float32Array([1, 0, 0, 1, 0, 0]); // set() from an array of its own type is a copy
 const f32 = Math.fround;
 
 function grow(array, need) {
