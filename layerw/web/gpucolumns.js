@@ -21,16 +21,17 @@ export const MAX_BLOCK = 4; // commands per block of a run (as layerw/gfx/gpurun
  *  Each is over u32s in doubles: exact, but for a sum that includes a draw over MAX_VERTICES, which
  *  the check refuses (on the most) before it reads the sum. */
 export class RunColumns {
-  /** @param {Float64Array} values @param {Array<number[] | null>} handles @param {number} rowsAt where the
-   *  run's repeats 1 .. rows - 1 have their bind group handles in the scanner's `rowHandles`, or -1 (see `uniform`) */
-  constructor(values, handles, rowsAt = -1) {
-    this.values = values;
-    this.handles = handles;
+  /** Written by RunScanner.columns for each run found (a GpuStream keeps its runs' between frames). */
+  constructor() {
+    this.values = new Float64Array(MAX_BLOCK * FIELDS); // the first FIELDS x slots are the run's
+    /** @type {Array<number[] | null>} */ this.handles = [];
+    /** @type {number[][]} */ this.lists = Array.from({ length: MAX_BLOCK }, () => []); // what `handles` holds, by slot
     // A bind group and a draw per object, every repeat drawing what repeat 0 draws at its index: the replay
-    // then reads each repeat's handle from `rowHandles` (4 bytes a repeat, written by the scan) rather than
-    // the list's 56 bytes, a second pass over memory the scan left (a 10,000-draw list is 560 KB).
-    this.uniform = rowsAt >= 0;
-    this.rowsAt = rowsAt;
+    // then reads each repeat's handle from the scanner's `rowHandles` at `rowsAt` .. (4 bytes a repeat,
+    // written by the scan) rather than the list's 56 bytes, a second pass over memory the scan left (a
+    // 10,000-draw list is 560 KB); -1 when the run is not uniform
+    this.uniform = false;
+    this.rowsAt = -1;
   }
 }
 
@@ -194,15 +195,28 @@ export class RunScanner {
     return rows;
   }
 
-  /** The folds of the last scan, of `rows` repeats of the ops `codes` (copied: the scratch is reused). */
-  columns(codes, rows) {
-    /** @type {Array<number[] | null>} */ const handles = []; // a loop, not a closure per run
-    for (let s = 0; s < codes.length; s++) handles.push(codes[s] === SET_BIND_GROUP ? this.lists[s].slice() : null);
-    let rowsAt = -1;
+  /** Write the folds of the last scan, of `rows` repeats of the ops `codes`, into `out` (copied: the
+   *  scratch is reused by the next scan). */
+  columns(codes, rows, out) {
+    const slots = codes.length;
+    for (let i = 0; i < slots * FIELDS; i++) out.values[i] = this.values[i];
+    out.handles.length = slots;
+    for (let s = 0; s < slots; s++) {
+      if (codes[s] !== SET_BIND_GROUP) {
+        out.handles[s] = null;
+        continue;
+      }
+      const from = this.lists[s];
+      const to = out.lists[s];
+      to.length = from.length;
+      for (let i = 0; i < from.length; i++) to[i] = from[i];
+      out.handles[s] = to;
+    }
+    out.uniform = this.uniform;
+    out.rowsAt = -1;
     if (this.uniform) { // its handles are taken: the frame's next run's go after them
-      rowsAt = this.rowsUsed;
+      out.rowsAt = this.rowsUsed;
       this.rowsUsed += rows - 1;
     }
-    return new RunColumns(this.values.slice(0, codes.length * FIELDS), handles, rowsAt);
   }
 }

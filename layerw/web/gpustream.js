@@ -129,17 +129,30 @@ export class GpuCommand {
 /** `rows` repeats of one block of pass commands (each with one record and no tail) from byte `at`
  *  on: the block holds the ops `codes`, the header of op `codes[i]` at word `offsets[i]` of a block
  *  of `words` words. Read in place, like the numbers of single pass commands; `columns` holds what
- *  repeats 1 .. rows - 1 hold, folded column by column while the run was found (gpucolumns.js). */
+ *  repeats 1 .. rows - 1 hold, folded column by column while the run was found (gpucolumns.js). A
+ *  GpuStream keeps its GpuRuns and writes them over frame by frame (set), as it does `commands`. */
 export class GpuRun {
-  /** @param {number} at @param {number[]} codes @param {number[]} offsets @param {number} words @param {number} rows
-   *  @param {RunColumns} columns */
-  constructor(at, codes, offsets, words, rows, columns) {
+  constructor() {
+    this.at = 0;
+    /** @type {number[]} */ this.codes = [];
+    /** @type {number[]} */ this.offsets = [];
+    this.words = 0;
+    this.rows = 0;
+    this.columns = new RunColumns();
+  }
+
+  /** Be the run of `rows` repeats of blocks of the ops `codes` at `offsets` (`words` each) from byte `at`. */
+  set(at, codes, offsets, words, rows) {
     this.at = at;
-    this.codes = codes;
-    this.offsets = offsets;
+    this.codes.length = codes.length;
+    this.offsets.length = codes.length;
+    for (let i = 0; i < codes.length; i++) {
+      this.codes[i] = codes[i];
+      this.offsets[i] = offsets[i];
+    }
     this.words = words;
     this.rows = rows;
-    this.columns = columns;
+    return this;
   }
 
   /** How many commands the run holds. */
@@ -165,6 +178,10 @@ export class GpuStream {
     this.count = 0; // how many of `commands` are this frame's
     this.scanned = 0; // no run starts before this byte (a look for one stopped here): parsing stays linear
     this.scanner = new RunScanner(); // counts a run's repeats and folds their columns for the checker
+    /** @type {GpuRun[]} */ this.runs = []; // this frame's runs are the first `runCount`, the others kept for later frames
+    this.runCount = 0;
+    /** @type {number[]} */ this.codes = []; // a block's ops and their words, as findRun finds them
+    /** @type {number[]} */ this.offsets = [];
     this.bits = new Uint32Array(0);
     this.ints = new Int32Array(0);
     this.floats = new Float32Array(0);
@@ -177,6 +194,7 @@ export class GpuStream {
   reset(bytes, bits, floats) {
     this.count = 0;
     this.scanned = 0;
+    this.runCount = 0;
     this.scanner.startFrame();
     this.bytes = bytes;
     this.bits = bits;
@@ -239,8 +257,10 @@ export class GpuStream {
    *  where this look stopped (a later look starts past it, so no byte is looked at twice). */
   findRun(at, end) {
     const b = this.bits;
-    /** @type {number[]} */ const codes = [];
-    /** @type {number[]} */ const offsets = [];
+    const codes = this.codes;
+    const offsets = this.offsets;
+    codes.length = 0;
+    offsets.length = 0;
     let words = 0;
     let p = at;
     for (;;) {
@@ -266,7 +286,10 @@ export class GpuStream {
       this.scanned = Math.max(p, at + 4 * rows * words);
       return null;
     }
-    return new GpuRun(at, codes, offsets, words, rows, this.scanner.columns(codes, rows));
+    if (this.runCount === this.runs.length) this.runs.push(new GpuRun());
+    const run = this.runs[this.runCount++].set(at, codes, offsets, words, rows);
+    this.scanner.columns(codes, rows, run.columns);
+    return run;
   }
 
   parseCommand(at, op, count, arg) {
