@@ -30,9 +30,11 @@ export class RunColumns {
     // then reads each repeat's handle from the scanner's `rowHandles` at `rowsAt` .. (4 bytes a repeat,
     // written by the scan) rather than the list's 56 bytes, a second pass over memory the scan left (a
     // 10,000-draw list is 560 KB); -1 when the run is not uniform
-    this.uniform = false;
     this.rowsAt = -1;
   }
+
+  /** Whether the run is uniform (its repeats' handles are at `rowsAt`). */
+  get uniform() { return this.rowsAt >= 0; }
 }
 
 /** Whether the block at word `w` of `b` is a SET_BIND_GROUP and a DRAW (its header at word `w + d`),
@@ -51,8 +53,8 @@ export class RunScanner {
     this.values = new Float64Array(MAX_BLOCK * FIELDS);
     /** @type {number[][]} */ this.lists = Array.from({ length: MAX_BLOCK }, () => []);
     /** @type {number[]} */ this.slotMarks = [0, 0, 0, 0];
-    // The bind group handle of each repeat 1 .. of this frame's uniform runs (RunColumns.uniform), the
-    // frame's runs one after another from 0; `rowsUsed` of them are taken, the last scan's after them
+    // The bind group handle of each repeat of this frame's uniform runs (RunColumns.uniform), the frame's
+    // runs one after another from 0; `rowsUsed` of them are taken, the last scan's after them
     this.rowHandles = new Uint32Array(1024);
     this.rowsUsed = 0;
     this.uniform = false; // the last scan's run is uniform (its handles at rowsUsed ..)
@@ -110,7 +112,8 @@ export class RunScanner {
       this.rowHandles = grown;
     }
     const rowHandles = this.rowHandles;
-    let row = this.rowsUsed; // where repeat 1's handle goes
+    let row = this.rowsUsed;
+    rowHandles[row++] = b[first + 5]; // repeat 0's (the checker reads the rest of it in place)
     let w = first + words;
     for (; w < end; w += words) {
       const h = w + d;
@@ -212,11 +215,10 @@ export class RunScanner {
       for (let i = 0; i < from.length; i++) to[i] = from[i];
       out.handles[s] = to;
     }
-    out.uniform = this.uniform;
     out.rowsAt = -1;
     if (this.uniform) { // its handles are taken: the frame's next run's go after them
       out.rowsAt = this.rowsUsed;
-      this.rowsUsed += rows - 1;
+      this.rowsUsed += rows;
     }
   }
 }

@@ -75,7 +75,7 @@ function groupDraws(rp, b, groupOf, at, end, stride, g, d) {
   }
 }
 
-/** Record repeats 1 .. of a uniform run (gpucolumns.js RunColumns.uniform): a bind group at `index`
+/** Record the repeats of a uniform run (gpucolumns.js RunColumns.uniform): a bind group at `index`
  *  then the same draw per repeat, the groups' handles at `handles[from .. to)`, the groups by handle in
  *  `groupOf`. The calls groupDraws would make, from 4 bytes a repeat rather than the list's. */
 function sameDraws(rp, groupOf, handles, from, to, index, count, instances, first, firstInstance) {
@@ -239,12 +239,10 @@ export class GpuReplay {
     }
     if (slots === 2 && run.codes[0] === CODE.SET_BIND_GROUP && run.codes[1] === CODE.DRAW) { // a bind group and a draw per object
       const columns = run.columns;
-      if (columns.uniform) { // repeat 0 from the list, then the others' handles alone: they draw what it draws
+      if (columns.uniform) { // the handles alone, every repeat drawing what repeat 0 draws at its index
         const g = at + run.offsets[0] + 4;
         const f = at + run.offsets[1] + 4;
-        rp.setBindGroup(b[g], groupOf[b[g + 1]]);
-        draw(rp, b, f);
-        sameDraws(rp, groupOf, stream.scanner.rowHandles, columns.rowsAt, columns.rowsAt + run.rows - 1, b[g], b[f], b[f + 1],
+        sameDraws(rp, groupOf, stream.scanner.rowHandles, columns.rowsAt, columns.rowsAt + run.rows, b[g], b[f], b[f + 1],
           b[f + 2], b[f + 3]);
       } else {
         groupDraws(rp, b, groupOf, at, end, stride, run.offsets[0] + 4, run.offsets[1] + 4);
