@@ -23,8 +23,13 @@ for want of type feedback during the measured rounds (Chromium's --js-flags=--tr
 shows it); the raw side is one function with one loop, which V8 optimises on stack in its first frame.
 
 Each round draws one frame of each side, in alternating order (Layer-W first in even rounds, raw first in
-odd ones), so neither side always runs in the other's wake (its caches, the GPU process's work), and the
-page draws ROUND_FACTOR times the native section's rounds: a frame is ~0.2 ms of host time read in 5 us
+odd ones), so neither side always runs in the other's wake (its caches, the GPU process's work). One
+size's rounds run after another's, as a game's frames follow one another: each Layer-W frame is the list
+the last one was, so the browser's check takes the last frame's verdict (layerw/web/gpumemo.js), as
+games/cubes' frames do. The "changing" rounds draw two lists of the first size's draws in turn (the same
+work from other bind groups), so every one of their frames is checked, beside the same raw frames. The
+page is opened with sound=0: its speaker, which has nothing to play, would pump the mixer on the page's
+thread between frames. The page draws ROUND_FACTOR times the native section's rounds: a frame is ~0.2 ms of host time read in 5 us
 steps on a machine whose other load preempts some frames, and more frames narrow the median at a few
 seconds' cost. Beside the ratio of the medians, the median of the rounds' own ratios (each Layer-W frame
 over the raw frame beside it) is reported: a shift in the machine's load moves both frames of a round alike.
@@ -132,15 +137,17 @@ class CubesPage:
 
 
 def measure(cubes_build: Path, out_dir: Path, rounds: int, declarations: bytes, frames: dict[int, bytes],
-            cubes_lists: tuple[bytes, bytes], raw: dict[str, Any]) -> dict[str, Any]:
-    """Median host and done ms per N of ``frames`` (Layer-W and raw), and of cubes' frame; per N, the
-    median of the rounds' host ratios (Layer-W / raw) as ``ratio N``."""
+            changing: tuple[bytes, bytes], cubes_lists: tuple[bytes, bytes], raw: dict[str, Any]) -> dict[str, Any]:
+    """Median host and done ms per N of ``frames`` (Layer-W and raw), of ``changing`` (two lists of the
+    first N's draws, drawn in turn: no frame is like the last) and of cubes' frame; per N (and for
+    ``changing``), the median of the rounds' host ratios (Layer-W / raw) as ``ratio N``."""
     from playwright.sync_api import sync_playwright
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-gpu-web-", dir=out_dir))
     proc = None
     counts = list(frames)
-    lists = [declarations, *frames.values(), *cubes_lists]
+    lists = [declarations, *frames.values(), *changing, *cubes_lists]
+    first_changing = 1 + len(frames)
     first_cubes = len(lists) - 2
     try:
         store = LocalStore(scratch / "store")
@@ -149,16 +156,17 @@ def measure(cubes_build: Path, out_dir: Path, rounds: int, declarations: bytes, 
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS + WEBGPU_ARGS)
             try:
-                page = CubesPage(_stopped_page(browser, f"{url}/play/cubes?ticks=1&renderer=webgpu&worker=0", isolated=True),
-                                 lists, raw)
+                play = f"{url}/play/cubes?ticks=1&renderer=webgpu&worker=0&sound=0"
+                page = CubesPage(_stopped_page(browser, play, isolated=True), lists, raw)
                 samples: dict[str, list[tuple[float, float]]] = {f"{k} {n}": [] for k in ("layerw", "raw") for n in counts}
                 samples["cubes"] = []
+                samples["layerw changing"], samples["raw changing"] = [], []
                 page.draw(0)
                 for j, n in enumerate(counts):
                     page.warm(1 + j)
                     page.warm(-1, n)
-                for i in range(WARMUP + ROUND_FACTOR * rounds):
-                    for j, n in enumerate(counts):
+                for j, n in enumerate(counts):  # one size's rounds after another, as a game's frames follow
+                    for i in range(WARMUP + ROUND_FACTOR * rounds):
                         if i % 2 == 0:
                             layerw, raw_frame = page.draw(1 + j), page.raw(n)
                         else:
@@ -166,6 +174,16 @@ def measure(cubes_build: Path, out_dir: Path, rounds: int, declarations: bytes, 
                         if i >= WARMUP:
                             samples[f"layerw {n}"].append(layerw)
                             samples[f"raw {n}"].append(raw_frame)
+                page.warm(first_changing, frames=WARM_BATCH)
+                page.warm(first_changing + 1, frames=WARM_BATCH)
+                for i in range(WARMUP + ROUND_FACTOR * rounds):  # the lists in turn: each frame unlike the last
+                    if i % 2 == 0:
+                        layerw, raw_frame = page.draw(first_changing), page.raw(counts[0])
+                    else:
+                        raw_frame, layerw = page.raw(counts[0]), page.draw(first_changing + 1)
+                    if i >= WARMUP:
+                        samples["layerw changing"].append(layerw)
+                        samples["raw changing"].append(raw_frame)
                 page.draw(first_cubes)  # cubes declares its resources (a RESET first), then its frame
                 page.warm(first_cubes + 1, frames=WARM_FRAMES // 6)  # its GPU work is far longer; the code is shared
                 for i in range(WARMUP + ROUND_FACTOR * rounds):
@@ -181,6 +199,7 @@ def measure(cubes_build: Path, out_dir: Path, rounds: int, declarations: bytes, 
         shutil.rmtree(scratch, ignore_errors=True)
     out: dict[str, Any] = {k: {"host_ms": median([s[0] for s in v]) * 1e3, "done_ms": median([s[1] for s in v]) * 1e3}
                            for k, v in samples.items()}
-    for n in counts:
-        out[f"ratio {n}"] = median([a[0] / b[0] for a, b in zip(samples[f"layerw {n}"], samples[f"raw {n}"], strict=True)])
+    for name in [*map(str, counts), "changing"]:
+        pairs = zip(samples[f"layerw {name}"], samples[f"raw {name}"], strict=True)
+        out[f"ratio {name}"] = median([a[0] / b[0] for a, b in pairs])
     return out

@@ -23,6 +23,7 @@ import {
   SHADER, Sampler, Shader, TEXTURE, Texture, VertexSlot, key,
 } from "./gpuresources.js";
 import { FIELDS } from "./gpucolumns.js";
+import { CheckMemo } from "./gpumemo.js";
 import { CODE, GpuRun } from "./gpustream.js";
 import { pyFloat, pyList } from "./pyformat.js";
 import { endlessLoops } from "./wgslloops.js";
@@ -113,10 +114,13 @@ export class GpuChecker {
     this.height = height;
     this.table = new GpuTable();
     this.frame = new FrameCheck(this); // begun again by every frame (see FrameCheck)
+    this.memo = new CheckMemo(); // the last frame that passed and changed nothing, with its verdict
   }
 
-  /** Check one frame's commands (a GpuStream; adopt its table); true when a pass draws into the frame. */
+  /** Check one frame's commands (a GpuStream; adopt its table); true when a pass draws into the frame.
+   *  A frame that reads as the last kept one does (gpumemo.js) takes its verdict. */
   check(stream) {
+    if (this.memo.matches(stream, this.table)) return this.memo.drew;
     const frame = this.frame.begin(this.table, stream);
     const commands = stream.commands;
     let i = 0; // the GPU command's index (a run holds many)
@@ -135,11 +139,16 @@ export class GpuChecker {
       i++;
     }
     if (frame.passState !== null) throw new GpuStreamError("the frame ends inside a render pass or compute pass (no END_PASS)");
+    if (frame.copied || frame.rowsRead) this.memo.forget(); // its verdict is on what it changed, or on rows no fold keeps
+    else this.memo.keep(stream, frame.table, frame.drewFrame);
     this.table = frame.table;
     return frame.drewFrame;
   }
 
-  reset() { this.table = new GpuTable(); }
+  reset() {
+    this.table = new GpuTable();
+    this.memo.forget();
+  }
 }
 
 /** Error `e` of command `cmd` (the `i`th), as the frame's error: where it is, then what it says. */
@@ -174,6 +183,7 @@ class FrameCheck {
     this.vertices = 0;
     this.workgroups = 0;
     this.drewFrame = false;
+    this.rowsRead = false; // a run was checked row by row (its folds do not say all the check read)
   }
 
   /** Begin a frame of `stream`'s commands on `table` (the game's, after the last frame that passed). */
@@ -187,6 +197,7 @@ class FrameCheck {
     this.vertices = 0;
     this.workgroups = 0;
     this.drewFrame = false;
+    this.rowsRead = false;
     return this;
   }
 
@@ -251,7 +262,10 @@ class FrameCheck {
       this.each(run, 0, 1, i);
       first = 1;
     }
-    if (!(this.runReady(run) && this.columns(run, first))) this.each(run, first, run.rows, i + first * run.codes.length);
+    if (!(this.runReady(run) && this.columns(run, first))) {
+      this.rowsRead = true;
+      this.each(run, first, run.rows, i + first * run.codes.length);
+    }
     return i + run.length;
   }
 

@@ -29,7 +29,7 @@ const PASS_OPS = ["SET_PIPELINE", "SET_BIND_GROUP", "SET_VERTEX_BUFFER", "SET_IN
 export const PASS_SIZE = Object.freeze(Object.fromEntries(PASS_OPS.map((n) => [CODE[n], HEADER + GPU_STRUCTS[GPU_OPS[n].record].size])));
 // The same, indexed by op code in a typed array (0: not a pass command), read once per command parsed: a
 // frozen object's integer keys are a dictionary lookup in V8, this is an indexed load.
-const FAST_SIZE = new Uint16Array(Math.max(...Object.values(CODE)) + 1);
+export const FAST_SIZE = new Uint16Array(Math.max(...Object.values(CODE)) + 1);
 for (const n of PASS_OPS) FAST_SIZE[CODE[n]] = PASS_SIZE[CODE[n]];
 // 1 for the ops a run's block may hold (as layerw/gfx/gpurun.py's RUN_OPS), by op code
 const RUN_OP = new Uint8Array(FAST_SIZE.length);
@@ -116,6 +116,7 @@ export class GpuCommand {
     this.at = at;
     this.rec = rec;
     this.w = (at + HEADER) / 4; // the first record's word
+    this.size = 0; // bytes from `at` to the next command (header, records and padded tail)
     this.draws = 0;
     /** @type {readonly any[]} */ this.items = NO_ITEMS;
     /** @type {readonly any[]} */ this.buffers = NO_ITEMS;
@@ -248,7 +249,9 @@ export class GpuStream {
     if (at + HEADER + size > end) {
       throw new GpuStreamError(`GPU ${op.name} command at byte ${at} (${size} bytes) overruns the command list of ${end} bytes`);
     }
-    this.commands[this.count] = this.parseCommand(at, op, count, arg);
+    const cmd = this.parseCommand(at, op, count, arg);
+    cmd.size = HEADER + size;
+    this.commands[this.count] = cmd;
     this.count += 1;
     return HEADER + size;
   }

@@ -354,6 +354,50 @@ def random_stream(rng: random.Random) -> bytes:
     return out
 
 
+def _written_blocks(w: GpuWriter) -> None:
+    """Writes to buffers 3 and 4 (their bytes change from frame to frame in a game), then a pass of runs."""
+    w.write_buffer(3, 0, np.array([0.5, 0.25, 1, 1], np.float32).tobytes())
+    w.write_buffer(4, 12, np.array([0.1, 0.2, 0.3], np.float32).tobytes())
+    blocks(_quad)(w)
+
+
+# Frames that change no resources, so the browser's checker keeps each one's verdict for the next
+# frame that reads the same (layerw/web/gpumemo.js); the memo cases check them twice, or once and
+# then again with one word changed
+REPEATED: dict[str, Callable[[GpuWriter], None]] = {
+    "runs of blocks": blocks(_quad),
+    "two passes of runs": lambda w: (blocks(_quad)(w), blocks(lambda w, i: _quad(w, i, draw=(4, 1, 0, (i + 1) % 3)), 30)(w)),
+    "writes, then runs": _written_blocks,
+    "a run whose bind group index changes": blocks(lambda w, i: (w.set_bind_group(i % 2, 1), w.draw(4, 1, 0, i % 3))),
+    "the triangle": draw_triangle,
+    "the textured quads": lambda w: draw_textured(w, np.array([[0, 0, 0.5], [0.2, 0.2, 0.25]])),
+}
+# Of those, the frames whose check reads a run row by row (its folds do not say all it read), which no memo keeps
+ROW_BY_ROW = {"a run whose bind group index changes"}
+
+
+def memo_cases(first: bytes, mutations: int, rng: random.Random) -> list[Case]:
+    """Each REPEATED frame after ``first``, twice ("memo: NAME twice", valid), then ``mutations`` cases of
+    it followed by a copy with one random word (past the header of the list) set to a random value,
+    whose outcome is the native checker's (it keeps no verdict, so the browser's memo must change none)."""
+    out: list[Case] = []
+    frames = {name: _writer(body) for name, body in REPEATED.items()}
+    for name, frame in frames.items():
+        out.append(Case(f"memo: {name} twice", (first, frame, frame)))
+    more = _writer(lambda w: w.buffer(9, 256, U["UNIFORM"]))  # a frame that changed the resources is not kept:
+    out.append(Case("memo: a buffer declared again", (first, more, more), "GpuStreamError", "exists already"))
+    names = list(frames)
+    for i in range(mutations):
+        name = names[i % len(names)]
+        frame = bytearray(frames[name])
+        at = 4 * rng.randrange(1, len(frame) // 4)
+        frame[at:at + 4] = struct.pack("<I", _word(rng))
+        result = outcome((first, frames[name], bytes(frame)))
+        out.append(Case(f"memo: {name}, word {at // 4} changed ({i})", (first, frames[name], bytes(frame)),
+                        result["error"] and str(result["error"]), str(result["message"])))
+    return out
+
+
 def cases(random_count: int = 300) -> list[Case]:
     """Every case, named first, then ``random_count`` seeded random streams after the scene."""
     first = prelude()
@@ -376,6 +420,7 @@ def cases(random_count: int = 300) -> list[Case]:
             Case("valid: runs of blocks", (first, _writer(blocks(_quad)), _writer(_indexed_blocks(4)))),
             Case("valid: a run whose bind group index changes", (first, _writer(blocks(
                 lambda w, i: (w.set_bind_group(i % 2, 1), w.draw(4, 1, 0, i % 3))))))]
+    out += memo_cases(first, random_count, random.Random(20))
     rng = random.Random(19)
     for i in range(random_count):
         frames = (first, random_stream(rng))

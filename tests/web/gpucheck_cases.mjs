@@ -13,14 +13,15 @@ const results = [];
 for (const c of JSON.parse(readFileSync(path, "utf8"))) {
   const checker = new GpuChecker(Number(width), Number(height));
   const frame = new Frame();
-  let result = { name: c.name, error: null, message: "", drew: false };
+  let result = { name: c.name, error: null, message: "", drew: false, hits: 0 };
   for (const text of c.frames) {
     const bytes = new Uint8Array(Buffer.from(text, "base64"));
     try {
       result.drew = checker.check(frame.parse(bytes).gpu);
+      result.hits = checker.memo.hits; // frames that took a kept verdict (gpumemo.js)
     } catch (e) {
       if (!(e instanceof LayerWError)) throw e;
-      result = { name: c.name, error: e.name, message: e.message, drew: false };
+      result = { name: c.name, error: e.name, message: e.message, drew: false, hits: checker.memo.hits };
       break;
     }
   }

@@ -6,6 +6,7 @@ same outcome, message for message."""
 from __future__ import annotations
 
 import json
+import random
 import shutil
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.gfx.gpucases import Case, cases, outcome
+from tests.gfx.gpucases import ROW_BY_ROW, Case, cases, memo_cases, outcome, prelude
 from tests.gfx.gpuscenes import H, W
 
 RUNNER = Path(__file__).with_name("gpucheck_cases.mjs")
@@ -50,3 +51,24 @@ def test_both_checkers_give_every_case_the_same_outcome(tmp_path: Path) -> None:
             assert js["message"] == native["message"], case.name
         assert js["drew"] == native["drew"], case.name
     assert sum(c.error is None for c in all_cases) >= 10  # the random streams reach valid frames too
+
+
+def test_a_frame_read_as_the_last_takes_its_verdict_and_no_other(tmp_path: Path) -> None:
+    """The browser's checker keeps the last frame that passed and changed nothing (gpumemo.js): the same
+    frame again takes its verdict, unless a run of it was read row by row; a frame with one word changed
+    anywhere ends as the native checker (which keeps nothing) says, message for message."""
+    memo = memo_cases(prelude(), 300, random.Random(7))
+    browser = run_in_node(memo, tmp_path)
+    for case in memo:
+        js = browser[case.name]
+        if case.name.endswith(" twice"):
+            assert js["error"] is None, (case.name, js)
+            kept = case.name.removeprefix("memo: ").removesuffix(" twice") not in ROW_BY_ROW
+            assert js["hits"] == (1 if kept else 0), (case.name, js)
+        else:
+            native = outcome(case.frames)
+            assert (js["error"], js["message"], js["drew"]) == (native["error"], native["message"], native["drew"]), case.name
+    assert "buffer 9 exists already" in str(browser["memo: a buffer declared again"]["message"])
+    changed = [browser[c.name] for c in memo if "word" in c.name]
+    assert sum(r["hits"] for r in changed) >= 10  # some changed words are in what the check does not read (a write's bytes)
+    assert sum(r["error"] is not None for r in changed) >= 50  # and many make the frame hostile
