@@ -111,6 +111,11 @@ export class GpuReplay {
     // A run's bind groups by handle, set for the handles of the run being replayed (replayRun): a run
     // switching among a few groups finds each in the Map once, then by index
     /** @type {Array<GPUBindGroup | undefined>} */ this.groupOf = new Array(GPU_LIMITS.MAX_HANDLE + 1).fill(undefined);
+    // The render pass descriptors of the last frame, by the frame's pass number, each with the BEGIN_PASS
+    // it was made for and the table and target view it was made under: a frame whose BEGIN_PASS is the
+    // last frame's (GpuStream.add keeps a command parsed from the same bytes) begins its pass with it again
+    /** @type {Array<{cmd: any, table: object, view: any, desc: GPURenderPassDescriptor}>} */ this.passes = [];
+    this.passCount = 0; // render passes begun in this frame
   }
 
   /** Check, then replay one frame's commands (a GpuStream); true when a pass drew into the frame's
@@ -183,6 +188,7 @@ export class GpuReplay {
   replay(stream) {
     this.encoder = null;
     this.pass = null;
+    this.passCount = 0;
     const b = stream.bits;
     const ints = stream.ints;
     const commands = stream.commands;
@@ -278,6 +284,7 @@ export class GpuReplay {
     }
     this.objects.clear();
     this.groupOf.fill(undefined); // holds no dropped group
+    this.passes.length = 0; // nor a descriptor a dropped texture's view
     this.checker.reset();
     this.epoch++;
     if (this.inFrame) this.openScope(); // what the frame replays after its RESET
@@ -413,6 +420,22 @@ export class GpuReplay {
 
   beginPass(cmd, r) {
     if (this.encoder === null) this.encoder = this.device.createCommandEncoder();
+    const n = this.passCount++;
+    const table = this.checker.table; // the objects its views are of are this table's, while it is the checker's
+    const last = n < this.passes.length ? this.passes[n] : null;
+    if (last !== null && last.cmd === cmd && last.table === table && last.view === this.targetView) {
+      this.pass = this.encoder.beginRenderPass(last.desc);
+      return;
+    }
+    const desc = this.passDescriptor(cmd, r);
+    const made = { cmd, table, view: this.targetView, desc };
+    if (last === null) this.passes.push(made);
+    else this.passes[n] = made;
+    this.pass = this.encoder.beginRenderPass(desc);
+  }
+
+  /** The render pass descriptor of BEGIN_PASS `cmd` (its record `r`). @returns {GPURenderPassDescriptor} */
+  passDescriptor(cmd, r) {
     const colorAttachments = [];
     for (const a of cmd.items) { // a loop, not a closure per pass
       colorAttachments.push({ view: a.texture === GPU_FRAME ? this.targetView : this.objects.get(key(TEXTURE, a.texture)).view,
@@ -428,7 +451,7 @@ export class GpuReplay {
         Object.assign(desc.depthStencilAttachment, { stencilLoadOp: "clear", stencilStoreOp: "store", stencilClearValue: 0 });
       }
     }
-    this.pass = this.encoder.beginRenderPass(desc);
+    return desc;
   }
 
   drawBatch(stream, cmd) {

@@ -117,6 +117,10 @@ export class GpuCommand {
     this.rec = rec;
     this.w = (at + HEADER) / 4; // the first record's word
     this.size = 0; // bytes from `at` to the next command (header, records and padded tail)
+    // A copy of those bytes' words, so that the next frame's command at the same byte with the same words
+    // is this one again (GpuStream.add): null for a write (whose `data` is a view of its own frame's list)
+    // and a batched draw (read in place, its records not decoded)
+    /** @type {Uint32Array | null} */ this.words = null;
     this.draws = 0;
     /** @type {readonly any[]} */ this.items = NO_ITEMS;
     /** @type {readonly any[]} */ this.buffers = NO_ITEMS;
@@ -124,6 +128,15 @@ export class GpuCommand {
     this.data = NO_BYTES;
     this.text = "";
     /** @type {readonly string[]} */ this.names = NO_NAMES;
+  }
+
+  /** Whether this command was parsed from the `size` bytes at byte `at` of a list whose words are `b` now. */
+  sameAs(b, at, size) {
+    const words = this.words;
+    if (words === null || this.at !== at || this.size !== size) return false;
+    const w = at >> 2;
+    for (let i = 0; i < words.length; i++) if (b[w + i] !== words[i]) return false;
+    return true;
   }
 }
 
@@ -249,8 +262,16 @@ export class GpuStream {
     if (at + HEADER + size > end) {
       throw new GpuStreamError(`GPU ${op.name} command at byte ${at} (${size} bytes) overruns the command list of ${end} bytes`);
     }
-    const cmd = this.parseCommand(at, op, count, arg);
-    cmd.size = HEADER + size;
+    // The last frame's command at this index, where it was parsed from the same bytes at the same byte
+    // (a frame's passes mostly are): kept as it is, rather than its records decoded into new objects again
+    const kept = this.commands[this.count];
+    let cmd;
+    if (kept instanceof GpuCommand && kept.sameAs(this.bits, at, HEADER + size)) cmd = kept;
+    else {
+      cmd = this.parseCommand(at, op, count, arg);
+      cmd.size = HEADER + size;
+      if (!op.batch && op.name !== "WRITE_BUFFER" && op.name !== "WRITE_TEXTURE") cmd.words = this.bits.slice(at >> 2, (at + cmd.size) >> 2);
+    }
     this.commands[this.count] = cmd;
     this.count += 1;
     return HEADER + size;
