@@ -210,7 +210,8 @@ def run(out_dir: Path, sprites_build: Path, rounds: int) -> Section:
              "(natively) or on the page's GPUDevice (Chromium); both on one device, waited for between rounds",
              "Chromium: both sides draw into an offscreen target and copy it to the canvas's current texture "
              "(both present, one submit per frame); host = JS time from the frame's first command until its "
-             "submit returns, each frame its own task, the two sides' order alternating by round, "
+             f"submit returns, each frame its own task {gpu_web.GAP_MS} ms after the last was done, the two sides' "
+             "order alternating by round, "
              f"{gpu_web.ROUND_FACTOR}x the rounds; Layer-W / raw is the ratio of the medians, then the median of "
              "each round's Layer-W frame over its raw frame",
              "Chromium: each size's frames are one list drawn again and again, as a game's scene is from frame to "

@@ -29,10 +29,17 @@ the last one was, so the browser's check takes the last frame's verdict (layerw/
 games/cubes' frames do. The "changing" rounds draw two lists of the first size's draws in turn (the same
 work from other bind groups), so every one of their frames is checked, beside the same raw frames. The
 page is opened with sound=0: its speaker, which has nothing to play, would pump the mixer on the page's
-thread between frames. The page draws ROUND_FACTOR times the native section's rounds: a frame is ~0.2 ms of host time read in 5 us
-steps on a machine whose other load preempts some frames, and more frames narrow the median at a few
-seconds' cost. Beside the ratio of the medians, the median of the rounds' own ratios (each Layer-W frame
-over the raw frame beside it) is reported: a shift in the machine's load moves both frames of a round alike.
+thread between frames.
+
+Each measured frame starts GAP_MS after the last was done on the GPU, as a game's frame starts 16 ms
+after the last at 60 Hz: by then the GPU process has presented the last frame. Started at once (as this
+did before), a frame ran beside that presentation on this 2-core machine, and both sides' frames spread
+from 0.14 to 2.3 ms at 1,000 draws (a quarter of them over 0.5 ms); with the gap, half of them lie within
+0.05 ms of the median. The page draws ROUND_FACTOR times the native section's rounds: a frame is ~0.2 ms
+of host time read in 5 us steps on a machine whose other load preempts some frames, and more frames
+narrow the median at a few seconds' cost. Beside the ratio of the medians, the median of the rounds' own
+ratios (each Layer-W frame over the raw frame beside it) is reported: a shift in the machine's load moves
+both frames of a round alike.
 """
 
 from __future__ import annotations
@@ -52,6 +59,7 @@ WARMUP = 3  # frames in tasks of their own, after the warm-up, before the measur
 WARM_FRAMES = 300  # frames of each list (and of raw's) drawn first, as a game would have by 5 s in
 WARM_BATCH = 25  # frames per task while warming up (then the GPU is waited for)
 ROUND_FACTOR = 3  # the page's rounds per round of the native section
+GAP_MS = 20  # each measured frame starts this long after the last one was done, as a 60 Hz game's frames do
 SETUP = """({lists, wgsl, triangle, offsets, groups, width, height}) => {
   const bytes = (b64) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
   const r = window.layerw.client().renderer;
@@ -92,8 +100,9 @@ SETUP = """({lists, wgsl, triangle, offsets, groups, width, height}) => {
   };
   return r.name;
 }"""
-FRAME = """async ({list, raw}) => {
+FRAME = """async ({list, raw, gap}) => {
   const r = window.layerw.client().renderer;
+  await new Promise((done) => setTimeout(done, gap)); // the last frame's presentation is over, as at 60 Hz
   const t0 = performance.now();
   if (list >= 0) r.draw(window.benchLists[list]);
   else window.benchRaw(raw);
@@ -123,11 +132,11 @@ class CubesPage:
 
     def draw(self, list_index: int) -> tuple[float, float]:
         """Layer-W's renderer draws list ``list_index``: (host s, done s)."""
-        submitted, done = self.page.evaluate(FRAME, {"list": list_index, "raw": 0})
+        submitted, done = self.page.evaluate(FRAME, {"list": list_index, "raw": 0, "gap": GAP_MS})
         return float(submitted), float(done)
 
     def raw(self, draws: int) -> tuple[float, float]:
-        submitted, done = self.page.evaluate(FRAME, {"list": -1, "raw": draws})
+        submitted, done = self.page.evaluate(FRAME, {"list": -1, "raw": draws, "gap": GAP_MS})
         return float(submitted), float(done)
 
     def warm(self, list_index: int, draws: int = 0, frames: int = WARM_FRAMES) -> None:
@@ -162,10 +171,9 @@ def measure(cubes_build: Path, out_dir: Path, rounds: int, declarations: bytes, 
                 samples["cubes"] = []
                 samples["layerw changing"], samples["raw changing"] = [], []
                 page.draw(0)
-                for j, n in enumerate(counts):
-                    page.warm(1 + j)
-                    page.warm(-1, n)
                 for j, n in enumerate(counts):  # one size's rounds after another, as a game's frames follow
+                    page.warm(1 + j)  # each size's own warm-up just before its rounds
+                    page.warm(-1, n)
                     for i in range(WARMUP + ROUND_FACTOR * rounds):
                         if i % 2 == 0:
                             layerw, raw_frame = page.draw(1 + j), page.raw(n)
@@ -174,8 +182,9 @@ def measure(cubes_build: Path, out_dir: Path, rounds: int, declarations: bytes, 
                         if i >= WARMUP:
                             samples[f"layerw {n}"].append(layerw)
                             samples[f"raw {n}"].append(raw_frame)
-                page.warm(first_changing, frames=WARM_BATCH)
-                page.warm(first_changing + 1, frames=WARM_BATCH)
+                for i in range(WARM_FRAMES):  # the two lists in turn, as they are measured, so every frame is checked
+                    page.warm(first_changing + i % 2, frames=1)
+                page.warm(-1, counts[0])
                 for i in range(WARMUP + ROUND_FACTOR * rounds):  # the lists in turn: each frame unlike the last
                     if i % 2 == 0:
                         layerw, raw_frame = page.draw(first_changing), page.raw(counts[0])
