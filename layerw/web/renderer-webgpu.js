@@ -123,6 +123,7 @@ export class WebGPURenderer {
     const error = await dev.popErrorScope();
     if (error) throw new RenderError(`the WebGPU pipelines were rejected: ${error.message}`);
     this.buffer = null;
+    this.bufferSize = 0;
     this.upload(0, { width: 1, height: 1, pixels: new Uint8Array([255, 255, 255, 255]) });
   }
 
@@ -192,12 +193,11 @@ export class WebGPURenderer {
   }
 
   reserve(size) {
-    if (this.buffer && this.buffer.size >= size) return;
+    if (this.buffer && this.bufferSize >= size) return; // its size kept here: a GPUBuffer's is a getter into Blink
     if (this.buffer) this.buffer.destroy();
     const B = GPUBufferUsage;
-    this.buffer = this.device.createBuffer({
-      size: Math.max(1 << 16, 2 ** Math.ceil(Math.log2(size))), usage: B.UNIFORM | B.VERTEX | B.COPY_DST,
-    });
+    this.bufferSize = Math.max(1 << 16, 2 ** Math.ceil(Math.log2(size)));
+    this.buffer = this.device.createBuffer({ size: this.bufferSize, usage: B.UNIFORM | B.VERTEX | B.COPY_DST });
     this.cameraGroup = this.device.createBindGroup({ layout: this.cameraLayout, entries: [
       { binding: 0, resource: { buffer: this.buffer, offset: 0, size: CAMERA_SIZE } }] });
   }
