@@ -10,8 +10,9 @@
 // GpuRun, its shape, the folds of its repeats (gpucolumns.js) and its first and last repeats, when
 // the run was checked a column at a time (a frame whose run was checked row by row is not kept).
 // Compared word for word this costs a few compares per command, where checking a frame from cold
-// (a frame is its own task, 16 ms after the last) costs ~45 us at 1,000 draws in Chromium: the
-// code of the checker's many small functions is out of the caches by then.
+// (a frame is its own task, 16 ms after the last) cost ~45 us at 1,000 draws in Chromium (a frame
+// with its check left out, against one with it): the code of the checker's many small functions is
+// out of the caches by then.
 
 import { STRUCTS } from "./abi.js";
 import { FIELDS } from "./gpucolumns.js";
