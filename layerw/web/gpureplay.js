@@ -112,9 +112,10 @@ export class GpuReplay {
     // switching among a few groups finds each in the Map once, then by index
     /** @type {Array<GPUBindGroup | undefined>} */ this.groupOf = new Array(GPU_LIMITS.MAX_HANDLE + 1).fill(undefined);
     // The render pass descriptors of the last frame, by the frame's pass number, each with the BEGIN_PASS
-    // it was made for and the table and target view it was made under: a frame whose BEGIN_PASS is the
-    // last frame's (GpuStream.add keeps a command parsed from the same bytes) begins its pass with it again
-    /** @type {Array<{cmd: any, table: object, view: any, desc: GPURenderPassDescriptor}>} */ this.passes = [];
+    // it was made for and the table it was made under (the target view is this replay's for its life): a
+    // frame whose BEGIN_PASS is the last frame's (GpuStream.add keeps a command parsed from the same
+    // bytes) begins its pass with it again
+    /** @type {Array<{cmd: any, table: object, desc: GPURenderPassDescriptor}>} */ this.passes = [];
     this.passCount = 0; // render passes begun in this frame
   }
 
@@ -423,12 +424,12 @@ export class GpuReplay {
     const n = this.passCount++;
     const table = this.checker.table; // the objects its views are of are this table's, while it is the checker's
     const last = n < this.passes.length ? this.passes[n] : null;
-    if (last !== null && last.cmd === cmd && last.table === table && last.view === this.targetView) {
+    if (last !== null && last.cmd === cmd && last.table === table) {
       this.pass = this.encoder.beginRenderPass(last.desc);
       return;
     }
     const desc = this.passDescriptor(cmd, r);
-    const made = { cmd, table, view: this.targetView, desc };
+    const made = { cmd, table, desc };
     if (last === null) this.passes.push(made);
     else this.passes[n] = made;
     this.pass = this.encoder.beginRenderPass(desc);
