@@ -140,7 +140,7 @@ export class GpuChecker {
     }
     if (frame.passState !== null) throw new GpuStreamError("the frame ends inside a render pass or compute pass (no END_PASS)");
     if (frame.copied || frame.rowsRead) this.memo.forget(); // its verdict is on what it changed, or on rows no fold keeps
-    else this.memo.keep(stream, frame.table, frame.drewFrame);
+    else this.memo.keep(frame.table, frame.drewFrame); // what matches() read of it above
     this.table = frame.table;
     return frame.drewFrame;
   }
