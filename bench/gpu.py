@@ -215,8 +215,10 @@ def run(out_dir: Path, sprites_build: Path, rounds: int) -> Section:
              f"{gpu_web.ROUND_FACTOR}x the rounds; Layer-W / raw is the ratio of the medians, then the median of "
              "each round's Layer-W frame over its raw frame",
              "Chromium: each size's frames are one list drawn again and again, as a game's scene is from frame to "
-             "frame, so the browser's check takes the last frame's verdict (layerw/web/gpumemo.js); 'unlike the "
-             "last' draws two lists in turn (the same work from other bind groups), so every frame is checked"]
+             "frame, so the browser's check takes the last frame's verdict (layerw/web/gpumemo.js) and its run of "
+             "draws, the last frame's calls, is executed from a render bundle recorded once (layerw/web/gpubundle.js; "
+             "the raw program makes its 2 x N calls each frame); 'unlike the last' draws two lists in turn (the same "
+             "work from other bind groups), so every frame is checked whole and makes its calls one by one"]
     web: dict[str, Any] = {}
     try:
         raw_setup = {"wgsl": WGSL, "triangle": TRIANGLE.ravel().tolist(), "offsets": offsets().ravel().tolist(),

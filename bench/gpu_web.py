@@ -26,8 +26,10 @@ Each round draws one frame of each side, in alternating order (Layer-W first in 
 odd ones), so neither side always runs in the other's wake (its caches, the GPU process's work). One
 size's rounds run after another's, as a game's frames follow one another: each Layer-W frame is the list
 the last one was, so the browser's check takes the last frame's verdict (layerw/web/gpumemo.js), as
-games/cubes' frames do. The "changing" rounds draw two lists of the first size's draws in turn (the same
-work from other bind groups), so every one of their frames is checked, beside the same raw frames. The
+games/cubes' frames do, and its run of draws, the calls the last frame made, is executed from a render
+bundle (layerw/web/gpubundle.js), where the raw program makes its calls one by one. The "changing" rounds
+draw two lists of the first size's draws in turn (the same work from other bind groups), so every one of
+their frames is checked whole and makes its calls one by one, beside the same raw frames. The
 page is opened with sound=0: its speaker, which has nothing to play, would pump the mixer on the page's
 thread between frames.
 

@@ -6,7 +6,9 @@
 // write after a recorded pass submits what came before, so writes land in stream order). The
 // renderer records its own commands (its 2D pass, the copy to the canvas) in the same encoder after
 // the last passes (takeEncoder), so a frame is one encoder, one finish() and one queue.submit, as a
-// page drawing straight on WebGPU would do it, inside a validation error scope (run() to endFrame()). Texture
+// page drawing straight on WebGPU would do it, inside a validation error scope (run() to endFrame()). A
+// uniform run that makes the calls the last frame's run at its place made is executed from a render bundle
+// recorded once (gpubundle.js): one call where a page drawing straight on WebGPU makes two a draw. Texture
 // GPU_FRAME is the renderer's own target, which the 2D batches then draw over. Resources are kept
 // per game; after a restore or a join the game RESETs and declares them again (lw_gpu_fresh).
 //
@@ -23,10 +25,11 @@
 
 import {
   GPU_ADDRESS_MODES, GPU_BINDING_TYPES, GPU_BLENDS, GPU_COMPARE, GPU_CULL_MODES, GPU_FILTERS, GPU_FRAME,
-  GPU_FRONT_FACES, GPU_INDEX_FORMATS, GPU_LIMITS, GPU_LOAD_OPS, GPU_STEP_MODES, GPU_STORE_OPS, GPU_TEXTURE_FORMATS,
+  GPU_FRONT_FACES, GPU_LIMITS, GPU_LOAD_OPS, GPU_STEP_MODES, GPU_STORE_OPS, GPU_TEXTURE_FORMATS,
   GPU_TOPOLOGIES, GPU_VERTEX_FORMATS,
 } from "./abi.js";
 import { GpuStreamError, ShaderError } from "./errors.js";
+import { PassBinding, RunBundle, recordRun, setIndexBuffer, setVertexBuffer } from "./gpubundle.js";
 import { GpuChecker } from "./gpucheck.js";
 import { BIND_GROUP, BUFFER, LAYOUT, PIPELINE, SAMPLER, SHADER, TEXTURE, key, unkey } from "./gpuresources.js";
 import { CODE, GpuRun } from "./gpustream.js";
@@ -92,11 +95,12 @@ function sameDraws(rp, groupOf, handles, from, to, index, count, instances, firs
   }
 }
 
-/** One game's GPU resources on a device; `targetView` is the frame's colour target. */
+/** One game's GPU resources on a device; `targetView` is the frame's colour target, of `targetFormat`. */
 export class GpuReplay {
-  constructor(device, targetView, width, height) {
+  constructor(device, targetView, targetFormat, width, height) {
     this.device = device;
     this.targetView = targetView;
+    this.targetFormat = targetFormat;
     this.checker = new GpuChecker(width, height);
     /** @type {Map<number, any>} key(kind, handle) -> WebGPU object (a texture: {texture, view}) */
     this.objects = new Map();
@@ -111,12 +115,21 @@ export class GpuReplay {
     // A run's bind groups by handle, set for the handles of the run being replayed (replayRun): a run
     // switching among a few groups finds each in the Map once, then by index
     /** @type {Array<GPUBindGroup | undefined>} */ this.groupOf = new Array(GPU_LIMITS.MAX_HANDLE + 1).fill(undefined);
+    this.version = 0; // counts changes to `objects`: what the caches below were made under
     // The render pass descriptors of the last frame, by the frame's pass number, each with the BEGIN_PASS
-    // it was made for and the table it was made under (the target view is this replay's for its life): a
-    // frame whose BEGIN_PASS is the last frame's (GpuStream.add keeps a command parsed from the same
-    // bytes) begins its pass with it again
-    /** @type {Array<{cmd: any, table: object, desc: GPURenderPassDescriptor}>} */ this.passes = [];
+    // it was made for, the version of `objects` it was made under (the target view is this replay's for
+    // its life) and its targets' formats (for a render bundle): a frame whose BEGIN_PASS is the last
+    // frame's (GpuStream.add keeps a command parsed from the same bytes) begins its pass with it again
+    /** @type {Array<{cmd: any, version: number, desc: GPURenderPassDescriptor, formats: GPURenderBundleEncoderDescriptor}>} */
+    this.passes = [];
     this.passCount = 0; // render passes begun in this frame
+    /** @type {{cmd: any, version: number, desc: GPURenderPassDescriptor, formats: GPURenderBundleEncoderDescriptor} | null} */
+    this.passEntry = null; // the open render pass's
+    this.bound = new PassBinding(); // what the open render pass has bound
+    /** @type {RunBundle[]} */ this.bundles = []; // the last frame's uniform runs' calls, by the frame's run number (gpubundle.js)
+    this.runCount = 0; // uniform runs replayed in this frame
+    this.bundleHits = 0; // runs replayed from a bundle (a count for tests and profiles)
+    this.runDraw = new Float64Array(5); // scratch: a uniform run's bind group index and draw
   }
 
   /** Check, then replay one frame's commands (a GpuStream); true when a pass drew into the frame's
@@ -190,6 +203,7 @@ export class GpuReplay {
     this.encoder = null;
     this.pass = null;
     this.passCount = 0;
+    this.runCount = 0;
     const b = stream.bits;
     const ints = stream.ints;
     const commands = stream.commands;
@@ -207,20 +221,28 @@ export class GpuReplay {
         case CODE.DISPATCH: /** @type {GPUComputePassEncoder} */ (this.pass).dispatchWorkgroups(b[f], b[f + 1], b[f + 2]); break;
         case CODE.DRAW: draw(rp, b, f); break;
         case CODE.DRAW_INDEXED: rp.drawIndexed(b[f], b[f + 1], b[f + 2], ints[f + 3], b[f + 4]); break;
-        case CODE.SET_BIND_GROUP: rp.setBindGroup(b[f], this.objects.get(key(BIND_GROUP, b[f + 1]))); break;
-        case CODE.SET_PIPELINE: rp.setPipeline(this.objects.get(key(PIPELINE, b[f]))); break;
-        case CODE.SET_VERTEX_BUFFER: { // a size of 0 binds the rest of the buffer, WebGPU's default (no size getter)
+        case CODE.SET_BIND_GROUP: { // kept in `bound` as the other set-calls below (a compute pass's too, unread)
+          const group = this.objects.get(key(BIND_GROUP, b[f + 1]));
+          rp.setBindGroup(b[f], group);
+          this.bound.groups[b[f]] = group;
+          break;
+        }
+        case CODE.SET_PIPELINE: {
+          const pipeline = this.objects.get(key(PIPELINE, b[f]));
+          rp.setPipeline(pipeline);
+          this.bound.pipeline = pipeline;
+          break;
+        }
+        case CODE.SET_VERTEX_BUFFER: {
           const buf = this.objects.get(key(BUFFER, b[f + 1]));
-          if (b[f + 3] !== 0) rp.setVertexBuffer(b[f], buf, b[f + 2], b[f + 3]);
-          else if (b[f + 2] !== 0) rp.setVertexBuffer(b[f], buf, b[f + 2]);
-          else rp.setVertexBuffer(b[f], buf);
+          setVertexBuffer(rp, b[f], buf, b[f + 2], b[f + 3]);
+          this.bound.setVertex(b[f], buf, b[f + 2], b[f + 3]);
           break;
         }
         default: { // SET_INDEX_BUFFER
           const buf = this.objects.get(key(BUFFER, b[f]));
-          const format = /** @type {GPUIndexFormat} */ (GPU_INDEX_FORMATS[b[f + 1]]);
-          if (b[f + 3] !== 0) rp.setIndexBuffer(buf, format, b[f + 2], b[f + 3]);
-          else rp.setIndexBuffer(buf, format, b[f + 2]);
+          setIndexBuffer(rp, buf, b[f + 1], b[f + 2], b[f + 3]);
+          this.bound.setIndex(buf, b[f + 1], b[f + 2], b[f + 3]);
         }
       }
     }
@@ -244,13 +266,23 @@ export class GpuReplay {
       groupOf[first] = this.objects.get(key(BIND_GROUP, first));
       for (const h of handles) groupOf[h] = this.objects.get(key(BIND_GROUP, h)); // checked: each below MAX_HANDLE
     }
+    for (let s = 0; s < slots; s++) { // what the pass has bound after the run: each group slot's last repeat's group
+      if (run.codes[s] !== CODE.SET_BIND_GROUP) continue;
+      const f = end - stride + run.offsets[s] + 4;
+      this.bound.groups[b[f]] = groupOf[b[f + 1]];
+    }
     if (slots === 2 && run.codes[0] === CODE.SET_BIND_GROUP && run.codes[1] === CODE.DRAW) { // a bind group and a draw per object
       const columns = run.columns;
       if (columns.uniform) { // the handles alone, every repeat drawing what repeat 0 draws at its index
         const g = at + run.offsets[0] + 4;
         const f = at + run.offsets[1] + 4;
-        sameDraws(rp, groupOf, stream.scanner.rowHandles, columns.rowsAt, columns.rowsAt + run.rows, b[g], b[f], b[f + 1],
-          b[f + 2], b[f + 3]);
+        const draw = this.runDraw;
+        draw[0] = b[g];
+        draw[1] = b[f];
+        draw[2] = b[f + 1];
+        draw[3] = b[f + 2];
+        draw[4] = b[f + 3];
+        this.uniformRun(rp, stream.scanner.rowHandles, columns.rowsAt, columns.rowsAt + run.rows, draw);
       } else {
         groupDraws(rp, b, groupOf, at, end, stride, run.offsets[0] + 4, run.offsets[1] + 4);
       }
@@ -266,6 +298,35 @@ export class GpuReplay {
         }
       }
     }
+  }
+
+  /** Replay a uniform run (its repeats' bind group handles at `handles[from .. to)`, its bind group index
+   *  and draw in `draw`) on render pass `rp`, from a bundle where the last frame's run at its place made
+   *  the same calls (gpubundle.js); `bound` holds what the pass binds after the run, its last group set. */
+  uniformRun(rp, handles, from, to, draw) {
+    const n = this.runCount++;
+    if (n === this.bundles.length) this.bundles.push(new RunBundle());
+    const kept = this.bundles[n];
+    const bound = this.bound;
+    const groupOf = this.groupOf;
+    const last = bound.groups[draw[0]];
+    bound.groups[draw[0]] = undefined; // before the run: what a bundle starts from
+    if (!kept.same(this.version, this.passEntry, bound, draw, handles, from, to)) {
+      kept.keep(this.version, this.passEntry, bound, draw, handles, from, to);
+      bound.groups[draw[0]] = last;
+      sameDraws(rp, groupOf, handles, from, to, draw[0], draw[1], draw[2], draw[3], draw[4]);
+      return;
+    }
+    if (kept.bundle === null) { // the same calls a second time: recorded, then executed from here on
+      const encoder = this.device.createRenderBundleEncoder(/** @type {any} */ (this.passEntry).formats);
+      bound.apply(encoder);
+      recordRun(encoder, groupOf, handles, from, to, draw);
+      kept.bundle = encoder.finish();
+    }
+    rp.executeBundles([kept.bundle]);
+    this.bundleHits += 1;
+    bound.groups[draw[0]] = last;
+    bound.apply(rp); // executeBundles leaves nothing bound
   }
 
   submit() {
@@ -284,8 +345,11 @@ export class GpuReplay {
       else if (kind === TEXTURE) obj.texture.destroy();
     }
     this.objects.clear();
+    this.version++;
     this.groupOf.fill(undefined); // holds no dropped group
     this.passes.length = 0; // nor a descriptor a dropped texture's view
+    this.passEntry = null;
+    this.bundles.length = 0; // nor a bundle a dropped object
     this.checker.reset();
     this.epoch++;
     if (this.inFrame) this.openScope(); // what the frame replays after its RESET
@@ -309,11 +373,12 @@ export class GpuReplay {
         const k = key(r.kind, r.handle);
         const obj = this.objects.get(k);
         this.objects.delete(k);
+        this.version++;
         if (r.kind === BUFFER) obj.destroy();
         else if (r.kind === TEXTURE) obj.texture.destroy();
         break;
       }
-      case "BUFFER": this.objects.set(key(BUFFER, r.handle), dev.createBuffer({ size: r.size, usage: r.usage })); break;
+      case "BUFFER": this.put(key(BUFFER, r.handle), dev.createBuffer({ size: r.size, usage: r.usage })); break;
       case "WRITE_BUFFER":
         this.submit(); // writes land after the passes recorded before them
         if (cmd.data.length) dev.queue.writeBuffer(this.objects.get(key(BUFFER, r.handle)), r.offset, cmd.data);
@@ -323,7 +388,7 @@ export class GpuReplay {
           size: [r.width, r.height], format: /** @type {GPUTextureFormat} */ (GPU_TEXTURE_FORMATS[r.format]), usage: r.usage,
           mipLevelCount: Math.max(1, r.mip_levels),
         });
-        this.objects.set(key(TEXTURE, r.handle), { texture, view: texture.createView() });
+        this.put(key(TEXTURE, r.handle), { texture, view: texture.createView() });
         break;
       }
       case "WRITE_TEXTURE":
@@ -340,7 +405,7 @@ export class GpuReplay {
           addressModeW: GPU_ADDRESS_MODES[r.address_w],
         };
         if (compare !== "none") desc.compare = compare;
-        this.objects.set(key(SAMPLER, r.handle), dev.createSampler(desc));
+        this.put(key(SAMPLER, r.handle), dev.createSampler(desc));
         break;
       }
       case "SHADER": {
@@ -349,11 +414,11 @@ export class GpuReplay {
         module.getCompilationInfo().then((info) => {
           if (info.messages.some((m) => m.type === "error")) this.fail(shaderError(info.messages), epoch);
         });
-        this.objects.set(key(SHADER, r.handle), module);
+        this.put(key(SHADER, r.handle), module);
         break;
       }
       case "LAYOUT":
-        this.objects.set(key(LAYOUT, r.handle), dev.createBindGroupLayout({ entries: cmd.items.map((e) => ({
+        this.put(key(LAYOUT, r.handle), dev.createBindGroupLayout({ entries: cmd.items.map((e) => ({
           binding: e.binding, visibility: e.visibility, ...bindingEntry(GPU_BINDING_TYPES[e.type]) })) }));
         break;
       case "PIPELINE": this.pipeline(cmd, r); break;
@@ -366,12 +431,12 @@ export class GpuReplay {
           }
           return { binding: e.binding, resource: e.kind === TEXTURE ? this.objects.get(key(TEXTURE, e.handle)).view : this.objects.get(key(SAMPLER, e.handle)) };
         });
-        this.objects.set(key(BIND_GROUP, r.handle), dev.createBindGroup({ layout, entries }));
+        this.put(key(BIND_GROUP, r.handle), dev.createBindGroup({ layout, entries }));
         break;
       }
       case "BEGIN_PASS": this.beginPass(cmd, r); break;
       case "COMPUTE_PIPELINE":
-        this.objects.set(key(PIPELINE, r.handle), dev.createComputePipeline({
+        this.put(key(PIPELINE, r.handle), dev.createComputePipeline({
           layout: this.pipelineLayout(r), compute: { module: this.objects.get(key(SHADER, r.shader)), entryPoint: cmd.names[0] } }));
         break;
       case "BEGIN_COMPUTE_PASS":
@@ -416,23 +481,41 @@ export class GpuReplay {
         depthCompare: GPU_COMPARE[r.depth_compare] };
     }
     if (targets.length) desc.fragment = { module, entryPoint: cmd.names[1], targets };
-    this.objects.set(key(PIPELINE, r.handle), this.device.createRenderPipeline(desc));
+    this.put(key(PIPELINE, r.handle), this.device.createRenderPipeline(desc));
+  }
+
+  /** Set `objects`' entry `k` to `obj` (a new resource). */
+  put(k, obj) {
+    this.objects.set(k, obj);
+    this.version++;
   }
 
   beginPass(cmd, r) {
     if (this.encoder === null) this.encoder = this.device.createCommandEncoder();
     const n = this.passCount++;
-    const table = this.checker.table; // the objects its views are of are this table's, while it is the checker's
+    this.bound.begin();
     const last = n < this.passes.length ? this.passes[n] : null;
-    if (last !== null && last.cmd === cmd && last.table === table) {
+    if (last !== null && last.cmd === cmd && last.version === this.version) {
+      this.passEntry = last;
       this.pass = this.encoder.beginRenderPass(last.desc);
       return;
     }
-    const desc = this.passDescriptor(cmd, r);
-    const made = { cmd, table, desc };
+    const made = { cmd, version: this.version, desc: this.passDescriptor(cmd, r), formats: this.passFormats(cmd, r) };
     if (last === null) this.passes.push(made);
     else this.passes[n] = made;
-    this.pass = this.encoder.beginRenderPass(desc);
+    this.passEntry = made;
+    this.pass = this.encoder.beginRenderPass(made.desc);
+  }
+
+  /** The formats of BEGIN_PASS `cmd`'s targets (its record `r`), as a render bundle for its pass is made. */
+  passFormats(cmd, r) {
+    /** @type {GPUTextureFormat[]} */
+    const colorFormats = [];
+    for (const a of cmd.items) colorFormats.push(a.texture === GPU_FRAME ? this.targetFormat : this.objects.get(key(TEXTURE, a.texture)).texture.format);
+    /** @type {GPURenderBundleEncoderDescriptor} */
+    const formats = { colorFormats };
+    if (r.depth_texture) formats.depthStencilFormat = this.objects.get(key(TEXTURE, r.depth_texture)).texture.format;
+    return formats;
   }
 
   /** The render pass descriptor of BEGIN_PASS `cmd` (its record `r`). @returns {GPURenderPassDescriptor} */

@@ -232,7 +232,7 @@ export class WebGPURenderer {
     /** @type {GpuReplay | null} */
     let gpu = null;
     if (frame.gpu.length) {
-      if (this.gpu === null) this.gpu = new GpuReplay(this.device, this.targetView, this.width, this.height);
+      if (this.gpu === null) this.gpu = new GpuReplay(this.device, this.targetView, FORMAT, this.width, this.height);
       gpu = this.gpu;
       drew = gpu.run(frame.gpu); // the frame's commands in an error scope, its frame ended below
     } else if (this.gpu !== null) {

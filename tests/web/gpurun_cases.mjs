@@ -2,10 +2,11 @@
 // runs (GpuRun) kept or taken apart into their single commands; prints what each case ends in as JSON.
 //   node gpurun_cases.mjs CASES.json WIDTH HEIGHT
 // CASES.json: [{name, frames: [base64], split, replay}]; out: [{name, entries, error, message, drew, uniform,
-// calls}], `entries` being the last frame's parsed commands: ["run", codes, rows] for a run, ["one", op code]
-// otherwise, `uniform` whether each of its runs is (RunColumns.uniform). With `replay`, each frame that passes
+// calls, bundled}], `entries` being the last frame's parsed commands: ["run", codes, rows] for a run, ["one", op
+// code] otherwise, `uniform` whether each of its runs is (RunColumns.uniform). With `replay`, each frame that passes
 // is also replayed by GpuReplay on a device that records what its passes are given: `calls`, the last frame's
-// pass calls ([method, ...arguments], a WebGPU object as the name of the call that made it and its number).
+// pass calls ([method, ...arguments], a WebGPU object as the name of the call that made it and its number; a
+// render bundle executed as ["executeBundles", its calls]), and `bundled`, the runs replayed from a bundle in all.
 
 import { readFileSync } from "node:fs";
 
@@ -18,22 +19,32 @@ import { GpuRun } from "../../layerw/web/gpustream.js";
 const PASS_CALLS = new Set(["setPipeline", "setBindGroup", "setVertexBuffer", "setIndexBuffer", "draw", "drawIndexed",
   "dispatchWorkgroups", "end"]);
 
-/** A WebGPU device whose objects are named by the call that made them; every call of a pass goes to `log`. */
+/** A WebGPU device whose objects are named by the call that made them; every call of a pass goes to `log`,
+ *  a render bundle's to its own list, which executeBundles puts in `log` as ["executeBundles", calls]. */
 function recordingDevice(log) {
   let made = 0;
   const named = new WeakMap();
-  const object = (name, props = {}) => {
+  const object = (name, props = {}, sink = log) => {
     const target = { ...props };
     const proxy = new Proxy(target, {
       get(t, k) {
         if (k in t || typeof k === "symbol" || k === "then") return t[k];
         return (...args) => {
-          if (PASS_CALLS.has(k)) log.push([k, ...args.map((a) => (named.has(a) ? named.get(a) : a))]);
+          if (PASS_CALLS.has(k)) sink.push([k, ...args.map((a) => (named.has(a) ? named.get(a) : a))]);
+          if (k === "createRenderBundleEncoder") { // not numbered: a replay that records bundles makes what one that does not makes
+            /** @type {any[]} */ const calls = [];
+            return object("bundle encoder", { finish: () => ({ calls }) }, calls);
+          }
+          if (k === "executeBundles") {
+            for (const bundle of args[0]) sink.push(["executeBundles", bundle.calls]);
+            return undefined;
+          }
           if (k === "createBuffer") return object(`buffer ${++made}`, { size: args[0].size, destroy() {} });
           if (k === "createTexture") return object(`texture ${++made}`, { format: args[0].format, destroy() {} });
           if (k === "createShaderModule") return object(`shader ${++made}`, { getCompilationInfo: async () => ({ messages: [] }) });
           if (k === "popErrorScope") return Promise.resolve(null);
-          return object(`${k} ${++made}`);
+          // numbered where it makes a WebGPU object, so that a pass's calls (fewer with bundles) number nothing
+          return object(k.startsWith("create") || k === "getBindGroupLayout" ? `${k} ${++made}` : k);
         };
       },
     });
@@ -61,8 +72,8 @@ for (const c of JSON.parse(readFileSync(path, "utf8"))) {
   const checker = new GpuChecker(Number(width), Number(height));
   const frame = new Frame();
   /** @type {any[]} */ const calls = [];
-  const replay = c.replay ? new GpuReplay(recordingDevice(calls), "frame target", Number(width), Number(height)) : null;
-  const result = { name: c.name, entries: [], error: null, message: "", drew: false, uniform: [], calls };
+  const replay = c.replay ? new GpuReplay(recordingDevice(calls), "frame target", "rgba8unorm", Number(width), Number(height)) : null;
+  const result = { name: c.name, entries: [], error: null, message: "", drew: false, uniform: [], calls, bundled: 0 };
   for (const text of c.frames) {
     try {
       const stream = frame.parse(new Uint8Array(Buffer.from(text, "base64"))).gpu;
@@ -76,6 +87,7 @@ for (const c of JSON.parse(readFileSync(path, "utf8"))) {
         result.drew = replay.run(stream);
         replay.takeEncoder();
         replay.endFrame();
+        result.bundled = replay.bundleHits;
       } else {
         result.drew = checker.check(stream);
       }

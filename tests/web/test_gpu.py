@@ -25,6 +25,7 @@ from layerw.gfx.gpuwriter import GpuWriter
 from layerw.gfx.renderer import WgpuRenderer
 from layerw.runtime.engine import Engine
 from tests.conftest import GAMES
+from tests.gfx.gpucases import blocks
 from tests.gfx.gpuscenes import COLLECTIVE_WGSL, H, W, compute_then_show, draw_triangle, filled_cells, triangle
 from tests.gfx.test_gpureplay import NESTED_COUNTS, nested_loops, rejected_by_the_gpu_alone
 from tests.gfx.test_gpurun import tinted_quads
@@ -279,6 +280,45 @@ def test_a_run_of_blocks_draws_in_chromium_the_pixels_of_its_single_commands(
     assert np.array_equal(as_run, as_single)
     reds = {int(v) for v in as_run[as_run.shape[0] // 2, :, 0]}
     assert {255, 127} <= reds or {255, 128} <= reds  # both tints show (full red, half red)
+
+
+def test_a_run_drawn_again_from_a_render_bundle_draws_the_same_pixels_in_chromium(
+        published: Callable[[str], str], server: StaticServer, webgpu_browser: Any) -> None:
+    """Instanced quads drawn by a uniform run (a bind group of two tints, the same draw) in four frames:
+    the last three replay it from a render bundle (recorded in the second: gpubundle.js), which
+    WebGPU takes, with the pixels of its single commands (the run broken by a SET_PIPELINE every third)."""
+    def tints(broken: bool) -> bytes:
+        def block(w: GpuWriter, i: int) -> None:
+            w.set_bind_group(0, 1 + i % 2)
+            w.draw(4, 3)
+            if broken and i % 3 == 2:
+                w.set_pipeline(2)
+        w = GpuWriter()
+        blocks(block, 30)(w)
+        return w.getvalue()
+
+    declared = tinted_quads(False, (320, 240))  # the textured quads' resources, and their tints' bind groups 1 and 2
+    as_run, as_single = tints(False), tints(True)
+    ctx = webgpu_browser.new_context(viewport={"width": 800, "height": 600})
+    try:
+        page = stopped_webgpu_page(ctx, server, published)
+        draw = """(b64) => {
+          const r = window.layerw.client().renderer;
+          r.draw(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
+          return r.gpu.bundleHits;
+        }"""
+        pixels, hits = [], []
+        for data in (declared, as_single, as_run, as_run, as_run, as_run):
+            hits.append(page.page.evaluate(draw, base64.b64encode(data).decode()))
+            pixels.append(page.pixels(320, 240))
+        errors = page.page.evaluate("async () => { await new Promise((r) => setTimeout(r, 100)); "
+                                    "const g = window.layerw.client().renderer.gpu; return String(g.failed); }")
+    finally:
+        ctx.close()
+    assert hits == [0, 0, 0, 1, 2, 3] and errors == "null"
+    for frame in pixels[2:]:
+        assert np.array_equal(frame, pixels[1])
+    assert len({tuple(p) for p in pixels[1].reshape(-1, pixels[1].shape[-1])}) > 1  # the quads show
 
 
 def test_without_webgpu_a_gpu_game_says_so_and_2d_games_run(store_server: Any, built: Callable[[Path], Path],

@@ -205,3 +205,95 @@ def test_runs_replay_as_their_single_commands(name: str, tmp_path: Path) -> None
     assert isinstance(calls, list) and calls == as_single["calls"]
     draws = [c for c in calls if c[0] == "draw"]
     assert len(draws) == len([c for c in calls if c[0] == "setBindGroup"]) >= 20
+
+
+def run_then_draw(w: GpuWriter) -> None:
+    """A uniform run, then a draw in the same pass that needs what the pass bound before and in the run."""
+    w.begin_pass([(abi.GPU_FRAME, "clear", "store", (0.0, 0.0, 0.0, 1.0))], depth=2)
+    w.set_pipeline(2)
+    w.set_vertex_buffer(0, 4)
+    for i in range(20):
+        group_draws(lambda i: (4,))(w, i)
+    w.draw(4, 2, 0, 1)
+    w.end_pass()
+
+
+def group_made_again(w: GpuWriter) -> None:
+    """Bind group 10 destroyed and made again (another object of the same handle), then the same frame."""
+    w.destroy(abi.GPU_KINDS["BIND_GROUP"], 10)
+    w.bind_group(10, [(0, abi.GPU_KINDS["BUFFER"], 3, 0, 0), (1, abi.GPU_KINDS["TEXTURE"], 1, 0, 0),
+                      (2, abi.GPU_KINDS["SAMPLER"], 1, 0, 0)], layout=1)
+    blocks(group_draws(lambda i: (4,)))(w)
+
+
+DRAW_DEFAULTS: dict[str, list[object]] = {"draw": [None, 1, 0, 0], "drawIndexed": [None, 1, 0, 0, 0]}
+
+
+def drawn(calls: list[list[object]]) -> list[tuple[object, ...]]:
+    """Each draw of a pass's calls with what was bound when it was made: a render bundle's draws from
+    what the bundle bound (it starts from nothing), and nothing bound after the bundle (as in WebGPU)."""
+    out: list[tuple[object, ...]] = []
+
+    def play(calls: list[list[object]]) -> None:
+        bound: dict[tuple[object, ...], tuple[object, ...]] = {}
+        for name, *args in calls:
+            if name == "executeBundles":
+                play(args[0])  # type: ignore[arg-type]
+                bound.clear()
+            elif name == "setPipeline":
+                bound[("pipeline",)] = tuple(args)
+            elif name in ("setVertexBuffer", "setBindGroup"):
+                bound[(name, args[0])] = tuple(args[1:])
+            elif name == "setIndexBuffer":
+                bound[(name,)] = tuple(args)
+            elif name in ("draw", "drawIndexed"):  # WebGPU's defaults written out: draw(4) is draw(4, 1, 0, 0)
+                given = [*args, *DRAW_DEFAULTS[name][len(args):]]
+                out.append((name, *given, tuple(sorted(bound.items(), key=repr))))
+    play(calls)
+    return out
+
+
+def run_at(offset: int) -> Callable[[GpuWriter], None]:
+    """A uniform run with the instance buffer bound from byte ``offset``."""
+    def body(w: GpuWriter) -> None:
+        w.begin_pass([(abi.GPU_FRAME, "clear", "store", (0.0, 0.0, 0.0, 1.0))], depth=2)
+        w.set_pipeline(2)
+        w.set_vertex_buffer(0, 4, offset)
+        for i in range(20):
+            group_draws(lambda i: (4,))(w, i)
+        w.end_pass()
+    return body
+
+
+ONE_RUN = blocks(group_draws(lambda i: (4,)))
+# Frames of GPU commands (after the declarations), how many runs the replay took from a render bundle in
+# all, and whether the last frame's run was one of them: a uniform run met again as the last frame made
+# it is recorded once, then executed
+REPEATED: dict[str, tuple[tuple[Callable[[GpuWriter], object], ...], int, bool]] = {
+    "one run, three frames": ((ONE_RUN,) * 3, 2, True),
+    "two uniform runs, three frames": ((two_runs(20, 30),) * 3, 4, True),
+    "a draw after the run": ((run_then_draw,) * 3, 2, True),
+    "a run after a draw, as another frame's run": ((two_runs(20, 30), after_a_draw(group_draws(lambda i: (4,)))), 1, True),
+    "runs in turn": ((ONE_RUN, blocks(group_draws(lambda i: (4,), groups=(11, 10, 1, 12))), ONE_RUN), 0, False),
+    "another vertex buffer offset": ((run_at(0), run_at(12), run_at(0)), 0, False),
+    "a group of the run made again": ((ONE_RUN, ONE_RUN, group_made_again), 1, False),
+    "a group of the run made again, then the same": ((ONE_RUN, ONE_RUN, group_made_again, ONE_RUN, ONE_RUN), 2, True),
+}
+
+
+@pytest.mark.parametrize("name", list(REPEATED))
+def test_a_run_made_as_the_last_frame_made_it_is_replayed_from_a_render_bundle(name: str, tmp_path: Path) -> None:
+    """A uniform run whose calls are the last frame's run's at its place (the same groups, draw, pass state
+    and resources) is replayed from a render bundle of those calls; each draw of the frame is made with
+    what its single commands bind, and a run of other groups, another state or a group made again since
+    is not taken from the bundle."""
+    bodies, bundled, last = REPEATED[name]
+    frames = (prelude(), written(declare_groups), *map(written, bodies))
+    as_run = in_node({name: frames}, tmp_path, replay=True)[name]
+    as_single = in_node({name: frames}, tmp_path, split=True, replay=True)[name]
+    assert as_run["error"] is None and as_single["error"] is None, (as_run["message"], as_single["message"])
+    calls, single = as_run["calls"], as_single["calls"]
+    assert isinstance(calls, list) and isinstance(single, list)
+    assert (as_run["bundled"], as_single["bundled"]) == (bundled, 0)
+    assert any(c[0] == "executeBundles" for c in calls) == last
+    assert drawn(calls) == drawn(single) and len(drawn(calls)) >= 20

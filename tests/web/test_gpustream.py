@@ -56,7 +56,7 @@ const device = new Proxy({}, { get: (t, k) => {
   return k === "then" ? undefined : any();
 } });
 const frame = new Frame();
-const replay = new GpuReplay(device, "frame target", %(w)d, %(h)d);
+const replay = new GpuReplay(device, "frame target", "rgba8unorm", %(w)d, %(h)d);
 const out = [];
 let last = [];
 for (const bytes of lists) {
@@ -84,8 +84,9 @@ console.log(JSON.stringify(out));
 def test_a_frames_passes_parsed_from_the_same_bytes_are_kept_and_begun_with_the_same_descriptor() -> None:
     """A command parsed from the same bytes at the same byte as the last frame's at its index is that
     command again (a write never: its data is a view of its own list), and a render pass whose
-    BEGIN_PASS is kept, under the same table, begins with the last frame's descriptor; other bytes,
-    another byte or a changed table make them anew."""
+    BEGIN_PASS is kept, with no resource made or destroyed since, begins with the last frame's
+    descriptor; other bytes, another byte or a resource changed since (even after the pass, in the
+    frame that made the descriptor) make them anew."""
     import base64
 
     import numpy as np
@@ -118,8 +119,8 @@ def test_a_frames_passes_parsed_from_the_same_bytes_are_kept_and_begun_with_the_
         [True, True], [True, True, False], [True, True]]
     assert [f["sameDesc"] for f in frames[1:7]] == [
         [False], [True], [False], [True],
-        [False],  # the same BEGIN_PASS, but the frame destroys a buffer: the table is another
-        [True]]
+        [True],  # the same BEGIN_PASS, begun before the frame destroys a buffer
+        [False]]  # the same BEGIN_PASS, but a resource was destroyed since its descriptor was made
     assert frames[3]["clear"] == [[0.5, 0, 0, 1]] and frames[3]["clearValue"] == [[0.5, 0, 0, 1]]
     assert frames[7]["names"][0] == frames[8]["names"][0] == "WRITE_BUFFER"
     assert frames[8]["kept"][0] is False  # a write is parsed anew each frame: its data is this list's
