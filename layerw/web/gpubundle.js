@@ -1,10 +1,11 @@
 // Render bundles for runs that repeat from frame to frame (used by gpureplay.js).
 //
-// A uniform run (gpucolumns.js: a bind group and the same draw per repeat, one object after another)
-// costs two WebGPU calls a repeat, as a page drawing straight on WebGPU pays them. Where a frame's run
-// makes the calls the last frame's run at its place made (the same bind groups in the same order, the
-// same draw, from the same pass state, on the same resources), the replay records them once into a
-// GPURenderBundle and from then on executes that bundle, one call, as long as the run stays the same.
+// A run (gpustream.js GpuRun: blocks of bind groups and draws, one object after another) costs a WebGPU
+// call a command, as a page drawing straight on WebGPU pays them. Where a frame's run makes the calls
+// the last frame's run at its place made (a uniform run, gpucolumns.js: the same bind groups in the
+// same order and the same draw; any other: the same words; from the same pass state, on the same
+// resources), the replay records them once into a GPURenderBundle and from then on executes that
+// bundle, one call, as long as the run stays the same.
 // Checked frames only reach here: a bundle holds calls the checker passed, as the calls made one by one
 // would be. A bundle starts from nothing bound and leaves nothing bound (WebGPU's executeBundles), so the
 // pass's state (PassBinding) is set at the start of the bundle and set again on the pass after it.
@@ -12,6 +13,7 @@
 // so a run that changes every frame records nothing.
 
 import { GPU_INDEX_FORMATS, GPU_LIMITS } from "./abi.js";
+import { CODE } from "./gpustream.js";
 
 /** Bind a vertex buffer as SET_VERTEX_BUFFER's record says: a size of 0 binds the rest of the buffer,
  *  WebGPU's default (no size getter). */
@@ -37,6 +39,19 @@ export function recordRun(encoder, groupOf, handles, from, to, draw) {
   for (let i = from; i < to; i++) {
     encoder.setBindGroup(index, groupOf[handles[i]]);
     encoder.draw(draw[1], draw[2], draw[3], draw[4]);
+  }
+}
+
+/** Record the blocks of a run from word `at` to `end` of the list's words `b` (and `ints`), a block every
+ *  `stride` words holding the ops `codes` at `offsets`, into `encoder`, the groups by handle in `groupOf`. */
+export function recordBlocks(encoder, b, ints, groupOf, at, end, stride, codes, offsets) {
+  for (let w = at; w < end; w += stride) {
+    for (let s = 0; s < codes.length; s++) {
+      const f = w + offsets[s] + 4;
+      if (codes[s] === CODE.SET_BIND_GROUP) encoder.setBindGroup(b[f], groupOf[b[f + 1]]);
+      else if (codes[s] === CODE.DRAW) encoder.draw(b[f], b[f + 1], b[f + 2], b[f + 3]);
+      else encoder.drawIndexed(b[f], b[f + 1], b[f + 2], ints[f + 3], b[f + 4]); // DRAW_INDEXED
+    }
   }
 }
 
@@ -103,39 +118,39 @@ export class PassBinding {
   }
 }
 
-/** The calls of one uniform run, as the last frame made them at that run's place, and their bundle. */
+/** The calls of one run, as the last frame made them at that run's place, and their bundle. */
 export class RunBundle {
   constructor() {
     this.version = -1; // GpuReplay.version when they were made: the objects they name were the replay's then
     /** @type {object | null} */ this.pass = null; // the pass's cache entry (GpuReplay.passes): its descriptor and formats
     this.bound = new PassBinding(); // what the pass had bound when the run began
-    this.draw = new Float64Array(5); // the bind group index, then the draw: count, instances, first, first instance
-    this.handles = new Uint32Array(64); // each repeat's bind group handle, the first `rows`
-    this.rows = 0;
+    this.draw = new Float64Array(5); // a uniform run's bind group index and draw (count, instances, first, first instance); -1s for another run
+    this.words = new Uint32Array(64); // a uniform run's repeats' bind group handles, another run's words: the first `count`
+    this.count = 0;
     /** @type {GPURenderBundle | null} */ this.bundle = null; // recorded once the same calls came twice
   }
 
-  /** Whether the run's calls are those kept: the same `version` and `pass`, the same `bound` state and
-   *  `draw`, and the handles `handles[from .. to)`. */
-  same(version, pass, bound, draw, handles, from, to) {
-    if (this.version !== version || this.pass !== pass || this.rows !== to - from) return false;
+  /** Whether the run's calls are those kept: the same `version` and `pass`, the same `bound` state (but
+   *  the group at the index `draw[0]`, which a uniform run sets first), `draw`, and `words[from .. to)`. */
+  same(version, pass, bound, draw, words, from, to) {
+    if (this.version !== version || this.pass !== pass || this.count !== to - from) return false;
     for (let i = 0; i < 5; i++) if (this.draw[i] !== draw[i]) return false;
     if (!this.bound.same(bound, draw[0])) return false;
-    const kept = this.handles;
-    for (let i = from, j = 0; i < to; i++, j++) if (handles[i] !== kept[j]) return false;
+    const kept = this.words;
+    for (let i = from, j = 0; i < to; i++, j++) if (words[i] !== kept[j]) return false;
     return true;
   }
 
   /** Keep the run's calls (as `same` takes them), with no bundle yet. */
-  keep(version, pass, bound, draw, handles, from, to) {
+  keep(version, pass, bound, draw, words, from, to) {
     this.version = version;
     this.pass = pass;
     this.bound.copy(bound);
     for (let i = 0; i < 5; i++) this.draw[i] = draw[i];
-    const rows = to - from;
-    if (this.handles.length < rows) this.handles = new Uint32Array(2 * rows);
-    this.handles.set(handles.subarray(from, to));
-    this.rows = rows;
+    const count = to - from;
+    if (this.words.length < count) this.words = new Uint32Array(2 * count);
+    this.words.set(words.subarray(from, to));
+    this.count = count;
     this.bundle = null;
   }
 }

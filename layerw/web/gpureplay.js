@@ -7,8 +7,8 @@
 // renderer records its own commands (its 2D pass, the copy to the canvas) in the same encoder after
 // the last passes (takeEncoder), so a frame is one encoder, one finish() and one queue.submit, as a
 // page drawing straight on WebGPU would do it, inside a validation error scope (run() to endFrame()). A
-// uniform run that makes the calls the last frame's run at its place made is executed from a render bundle
-// recorded once (gpubundle.js): one call where a page drawing straight on WebGPU makes two a draw. Texture
+// run that makes the calls the last frame's run at its place made is executed from a render bundle
+// recorded once (gpubundle.js): one call where a page drawing straight on WebGPU makes one a command. Texture
 // GPU_FRAME is the renderer's own target, which the 2D batches then draw over. Resources are kept
 // per game; after a restore or a join the game RESETs and declares them again (lw_gpu_fresh).
 //
@@ -29,7 +29,7 @@ import {
   GPU_TOPOLOGIES, GPU_VERTEX_FORMATS,
 } from "./abi.js";
 import { GpuStreamError, ShaderError } from "./errors.js";
-import { PassBinding, RunBundle, recordRun, setIndexBuffer, setVertexBuffer } from "./gpubundle.js";
+import { PassBinding, RunBundle, recordBlocks, recordRun, setIndexBuffer, setVertexBuffer } from "./gpubundle.js";
 import { GpuChecker } from "./gpucheck.js";
 import { BIND_GROUP, BUFFER, LAYOUT, PIPELINE, SAMPLER, SHADER, TEXTURE, key, unkey } from "./gpuresources.js";
 import { CODE, GpuRun } from "./gpustream.js";
@@ -95,6 +95,21 @@ function sameDraws(rp, groupOf, handles, from, to, index, count, instances, firs
   }
 }
 
+/** Record the blocks of run `run` (any of its ops) from word `at` to `end`, the groups by handle in `groupOf`. */
+function blockDraws(rp, b, ints, groupOf, at, end, run) {
+  const slots = run.codes.length;
+  for (let w = at; w < end; w += run.words) {
+    for (let s = 0; s < slots; s++) {
+      const f = w + run.offsets[s] + 4;
+      switch (run.codes[s]) {
+        case CODE.SET_BIND_GROUP: rp.setBindGroup(b[f], groupOf[b[f + 1]]); break;
+        case CODE.DRAW: draw(rp, b, f); break;
+        default: rp.drawIndexed(b[f], b[f + 1], b[f + 2], ints[f + 3], b[f + 4]); // DRAW_INDEXED
+      }
+    }
+  }
+}
+
 /** One game's GPU resources on a device; `targetView` is the frame's colour target, of `targetFormat`. */
 export class GpuReplay {
   constructor(device, targetView, targetFormat, width, height) {
@@ -126,10 +141,10 @@ export class GpuReplay {
     /** @type {{cmd: any, version: number, desc: GPURenderPassDescriptor, formats: GPURenderBundleEncoderDescriptor} | null} */
     this.passEntry = null; // the open render pass's
     this.bound = new PassBinding(); // what the open render pass has bound
-    /** @type {RunBundle[]} */ this.bundles = []; // the last frame's uniform runs' calls, by the frame's run number (gpubundle.js)
-    this.runCount = 0; // uniform runs replayed in this frame
+    /** @type {RunBundle[]} */ this.bundles = []; // the last frame's runs' calls, by the frame's run number (gpubundle.js)
+    this.runCount = 0; // runs replayed in this frame
     this.bundleHits = 0; // runs replayed from a bundle (a count for tests and profiles)
-    this.runDraw = new Float64Array(5); // scratch: a uniform run's bind group index and draw
+    this.runDraw = new Float64Array(5); // scratch: a uniform run's bind group index and draw (RunBundle.draw)
   }
 
   /** Check, then replay one frame's commands (a GpuStream); true when a pass drew into the frame's
@@ -249,11 +264,11 @@ export class GpuReplay {
   }
 
   /** Replay run `run` (checked: its commands are SET_BIND_GROUP, DRAW, DRAW_INDEXED in a render
-   *  pass) a block at a time, straight from the list's words. */
+   *  pass) a block at a time, straight from the list's words, or from a render bundle where the last
+   *  frame's run at its place made the same calls (gpubundle.js). */
   replayRun(stream, run) {
     const rp = /** @type {GPURenderPassEncoder} */ (this.pass);
     const b = stream.bits;
-    const ints = stream.ints;
     const stride = run.words;
     const slots = run.codes.length;
     const at = run.at >> 2;
@@ -266,67 +281,68 @@ export class GpuReplay {
       groupOf[first] = this.objects.get(key(BIND_GROUP, first));
       for (const h of handles) groupOf[h] = this.objects.get(key(BIND_GROUP, h)); // checked: each below MAX_HANDLE
     }
+    const bundled = this.bundledRun(rp, stream, run);
     for (let s = 0; s < slots; s++) { // what the pass has bound after the run: each group slot's last repeat's group
       if (run.codes[s] !== CODE.SET_BIND_GROUP) continue;
       const f = end - stride + run.offsets[s] + 4;
       this.bound.groups[b[f]] = groupOf[b[f + 1]];
     }
-    if (slots === 2 && run.codes[0] === CODE.SET_BIND_GROUP && run.codes[1] === CODE.DRAW) { // a bind group and a draw per object
-      const columns = run.columns;
-      if (columns.uniform) { // the handles alone, every repeat drawing what repeat 0 draws at its index
-        const g = at + run.offsets[0] + 4;
-        const f = at + run.offsets[1] + 4;
-        const draw = this.runDraw;
-        draw[0] = b[g];
-        draw[1] = b[f];
-        draw[2] = b[f + 1];
-        draw[3] = b[f + 2];
-        draw[4] = b[f + 3];
-        this.uniformRun(rp, stream.scanner.rowHandles, columns.rowsAt, columns.rowsAt + run.rows, draw);
-      } else {
-        groupDraws(rp, b, groupOf, at, end, stride, run.offsets[0] + 4, run.offsets[1] + 4);
-      }
-      return;
-    }
-    for (let w = at; w < end; w += stride) {
-      for (let s = 0; s < slots; s++) {
-        const f = w + run.offsets[s] + 4;
-        switch (run.codes[s]) {
-          case CODE.SET_BIND_GROUP: rp.setBindGroup(b[f], groupOf[b[f + 1]]); break;
-          case CODE.DRAW: draw(rp, b, f); break;
-          default: rp.drawIndexed(b[f], b[f + 1], b[f + 2], ints[f + 3], b[f + 4]); // DRAW_INDEXED
-        }
-      }
-    }
+    if (bundled) this.bound.apply(rp); // executeBundles leaves nothing bound
   }
 
-  /** Replay a uniform run (its repeats' bind group handles at `handles[from .. to)`, its bind group index
-   *  and draw in `draw`) on render pass `rp`, from a bundle where the last frame's run at its place made
-   *  the same calls (gpubundle.js); `bound` holds what the pass binds after the run, its last group set. */
-  uniformRun(rp, handles, from, to, draw) {
+  /** Make run `run`'s calls on render pass `rp`, from the pass's state in `bound` (what it bound before
+   *  the run): from a bundle (true) where they are the calls the last frame's run at its place made from
+   *  that state on the same objects (recorded the second time in a row), else one by one (false). A
+   *  uniform run is told by its bind group index, its draw and its repeats' handles (RunColumns.uniform),
+   *  any other by its words. */
+  bundledRun(rp, stream, run) {
     const n = this.runCount++;
     if (n === this.bundles.length) this.bundles.push(new RunBundle());
     const kept = this.bundles[n];
-    const bound = this.bound;
+    const b = stream.bits;
+    const at = run.at >> 2;
+    const end = at + run.rows * run.words;
     const groupOf = this.groupOf;
-    const last = bound.groups[draw[0]];
-    bound.groups[draw[0]] = undefined; // before the run: what a bundle starts from
-    if (!kept.same(this.version, this.passEntry, bound, draw, handles, from, to)) {
-      kept.keep(this.version, this.passEntry, bound, draw, handles, from, to);
-      bound.groups[draw[0]] = last;
-      sameDraws(rp, groupOf, handles, from, to, draw[0], draw[1], draw[2], draw[3], draw[4]);
-      return;
+    const pairs = run.codes.length === 2 && run.codes[0] === CODE.SET_BIND_GROUP && run.codes[1] === CODE.DRAW;
+    const uniform = pairs && run.columns.uniform;
+    const draw = this.runDraw;
+    let keyed; // the words that tell the run's calls: its handles (uniform) or its own words
+    let from;
+    let to;
+    if (uniform) { // the handles alone, every repeat drawing what repeat 0 draws at its index (set before any draw)
+      const g = at + run.offsets[0] + 4;
+      const f = at + run.offsets[1] + 4;
+      draw[0] = b[g];
+      draw[1] = b[f];
+      draw[2] = b[f + 1];
+      draw[3] = b[f + 2];
+      draw[4] = b[f + 3];
+      keyed = stream.scanner.rowHandles;
+      from = run.columns.rowsAt;
+      to = from + run.rows;
+    } else {
+      draw.fill(-1); // no index left out of the state compared: the run's words say all it does
+      keyed = b;
+      from = at;
+      to = end;
+    }
+    if (!kept.same(this.version, this.passEntry, this.bound, draw, keyed, from, to)) {
+      kept.keep(this.version, this.passEntry, this.bound, draw, keyed, from, to);
+      if (uniform) sameDraws(rp, groupOf, keyed, from, to, draw[0], draw[1], draw[2], draw[3], draw[4]);
+      else if (pairs) groupDraws(rp, b, groupOf, at, end, run.words, run.offsets[0] + 4, run.offsets[1] + 4);
+      else blockDraws(rp, b, stream.ints, groupOf, at, end, run);
+      return false;
     }
     if (kept.bundle === null) { // the same calls a second time: recorded, then executed from here on
       const encoder = this.device.createRenderBundleEncoder(/** @type {any} */ (this.passEntry).formats);
-      bound.apply(encoder);
-      recordRun(encoder, groupOf, handles, from, to, draw);
+      this.bound.apply(encoder);
+      if (uniform) recordRun(encoder, groupOf, keyed, from, to, draw);
+      else recordBlocks(encoder, b, stream.ints, groupOf, at, end, run.words, run.codes, run.offsets);
       kept.bundle = encoder.finish();
     }
     rp.executeBundles([kept.bundle]);
     this.bundleHits += 1;
-    bound.groups[draw[0]] = last;
-    bound.apply(rp); // executeBundles leaves nothing bound
+    return true;
   }
 
   submit() {

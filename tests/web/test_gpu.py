@@ -284,13 +284,14 @@ def test_a_run_of_blocks_draws_in_chromium_the_pixels_of_its_single_commands(
 
 def test_a_run_drawn_again_from_a_render_bundle_draws_the_same_pixels_in_chromium(
         published: Callable[[str], str], server: StaticServer, webgpu_browser: Any) -> None:
-    """Instanced quads drawn by a uniform run (a bind group of two tints, the same draw) in four frames:
-    the last three replay it from a render bundle (recorded in the second: gpubundle.js), which
-    WebGPU takes, with the pixels of its single commands (the run broken by a SET_PIPELINE every third)."""
-    def tints(broken: bool) -> bytes:
+    """Quads in two tints drawn by a run in four frames, a uniform one (each repeat draws the three
+    instances) and one whose repeats draw other instances: the last three frames replay the run from a
+    render bundle (recorded in the second: gpubundle.js), which WebGPU takes, with the pixels of its
+    single commands (the run broken by a SET_PIPELINE every third)."""
+    def tints(broken: bool, uniform: bool) -> bytes:
         def block(w: GpuWriter, i: int) -> None:
             w.set_bind_group(0, 1 + i % 2)
-            w.draw(4, 3)
+            w.draw(*((4, 3) if uniform else (4, 1, 0, i % 3)))
             if broken and i % 3 == 2:
                 w.set_pipeline(2)
         w = GpuWriter()
@@ -298,7 +299,6 @@ def test_a_run_drawn_again_from_a_render_bundle_draws_the_same_pixels_in_chromiu
         return w.getvalue()
 
     declared = tinted_quads(False, (320, 240))  # the textured quads' resources, and their tints' bind groups 1 and 2
-    as_run, as_single = tints(False), tints(True)
     ctx = webgpu_browser.new_context(viewport={"width": 800, "height": 600})
     try:
         page = stopped_webgpu_page(ctx, server, published)
@@ -307,18 +307,25 @@ def test_a_run_drawn_again_from_a_render_bundle_draws_the_same_pixels_in_chromiu
           r.draw(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
           return r.gpu.bundleHits;
         }"""
-        pixels, hits = [], []
-        for data in (declared, as_single, as_run, as_run, as_run, as_run):
-            hits.append(page.page.evaluate(draw, base64.b64encode(data).decode()))
-            pixels.append(page.pixels(320, 240))
+        page.page.evaluate(draw, base64.b64encode(declared).decode())
+        found: dict[bool, tuple[list[np.ndarray], list[int]]] = {}
+        for uniform in (True, False):
+            pixels, hits = [], []
+            for data in (tints(True, uniform), *[tints(False, uniform)] * 4):
+                hits.append(page.page.evaluate(draw, base64.b64encode(data).decode()))
+                pixels.append(page.pixels(320, 240))
+            found[uniform] = pixels, hits
         errors = page.page.evaluate("async () => { await new Promise((r) => setTimeout(r, 100)); "
                                     "const g = window.layerw.client().renderer.gpu; return String(g.failed); }")
     finally:
         ctx.close()
-    assert hits == [0, 0, 0, 1, 2, 3] and errors == "null"
-    for frame in pixels[2:]:
-        assert np.array_equal(frame, pixels[1])
-    assert len({tuple(p) for p in pixels[1].reshape(-1, pixels[1].shape[-1])}) > 1  # the quads show
+    assert errors == "null"
+    assert found[True][1] == [0, 0, 1, 2, 3] and found[False][1] == [3, 3, 4, 5, 6]
+    for pixels, _ in found.values():
+        for frame in pixels[1:]:
+            assert np.array_equal(frame, pixels[0])
+        assert len({tuple(p) for p in pixels[0].reshape(-1, pixels[0].shape[-1])}) > 1  # the quads show
+    assert not np.array_equal(found[True][0][0], found[False][0][0])  # the two runs draw differently
 
 
 def test_without_webgpu_a_gpu_game_says_so_and_2d_games_run(store_server: Any, built: Callable[[Path], Path],

@@ -265,10 +265,46 @@ def run_at(offset: int) -> Callable[[GpuWriter], None]:
     return body
 
 
+def indexed(declare: bool) -> Callable[[GpuWriter], None]:
+    """A run of bind groups and indexed draws of other instances, the index buffer made first where ``declare``."""
+    def body(w: GpuWriter) -> None:
+        if declare:
+            w.buffer(6, 12, abi.GPU_BUFFER_USAGE["INDEX"])
+        w.begin_pass([(abi.GPU_FRAME, "clear", "store", (0.0, 0.0, 0.0, 1.0))], depth=2)
+        w.set_pipeline(2)
+        w.set_vertex_buffer(0, 4)
+        w.set_index_buffer(6)
+        for i in range(20):
+            w.set_bind_group(0, GROUPS[i % len(GROUPS)])
+            w.draw_indexed(4, 1, 0, 0, i % 3)
+        w.end_pass()
+    return body
+
+
+def bound_first(index: int, group: int, block: Callable[[GpuWriter, int], object]) -> Callable[[GpuWriter], None]:
+    """``blocks(block)`` with bind group ``group`` set at ``index`` before the run (SET_VERTEX_BUFFER between,
+    so that the group is not the run's first command)."""
+    def body(w: GpuWriter) -> None:
+        w.begin_pass([(abi.GPU_FRAME, "clear", "store", (0.0, 0.0, 0.0, 1.0))], depth=2)
+        w.set_pipeline(2)
+        w.set_bind_group(index, group)
+        w.set_vertex_buffer(0, 4)
+        for i in range(20):
+            block(w, i)
+        w.end_pass()
+    return body
+
+
+def draw_then_group(w: GpuWriter, i: int) -> None:
+    """A block that draws with the group bound before it, then binds the next."""
+    w.draw(4, 1, 0, i % 3)
+    w.set_bind_group(0, GROUPS[i % len(GROUPS)])
+
+
 ONE_RUN = blocks(group_draws(lambda i: (4,)))
 # Frames of GPU commands (after the declarations), how many runs the replay took from a render bundle in
-# all, and whether the last frame's run was one of them: a uniform run met again as the last frame made
-# it is recorded once, then executed
+# all, and whether the last frame's run was one of them: a run met again as the last frame made it (a
+# uniform run's handles and draw, any other's words) is recorded once, then executed
 REPEATED: dict[str, tuple[tuple[Callable[[GpuWriter], object], ...], int, bool]] = {
     "one run, three frames": ((ONE_RUN,) * 3, 2, True),
     "two uniform runs, three frames": ((two_runs(20, 30),) * 3, 4, True),
@@ -278,15 +314,22 @@ REPEATED: dict[str, tuple[tuple[Callable[[GpuWriter], object], ...], int, bool]]
     "another vertex buffer offset": ((run_at(0), run_at(12), run_at(0)), 0, False),
     "a group of the run made again": ((ONE_RUN, ONE_RUN, group_made_again), 1, False),
     "a group of the run made again, then the same": ((ONE_RUN, ONE_RUN, group_made_again, ONE_RUN, ONE_RUN), 2, True),
+    "draws of other instances, three frames": ((blocks(quads),) * 3, 2, True),
+    "indexed draws, four frames": ((indexed(True), indexed(False), indexed(False), indexed(False)), 2, True),
+    "another group bound before, at another index": ((bound_first(1, 10, group_draws(lambda i: (4,))),
+                                                     bound_first(1, 11, group_draws(lambda i: (4,)))), 0, False),
+    "a run drawing first with the group bound before it": ((bound_first(0, 1, draw_then_group),) * 2
+                                                           + (bound_first(0, 10, draw_then_group),), 1, False),
+    "draws of other instances, one changed": ((blocks(quads), blocks(quad_at(13, draw=(4, 1, 0, 0)))), 0, False),
 }
 
 
 @pytest.mark.parametrize("name", list(REPEATED))
 def test_a_run_made_as_the_last_frame_made_it_is_replayed_from_a_render_bundle(name: str, tmp_path: Path) -> None:
-    """A uniform run whose calls are the last frame's run's at its place (the same groups, draw, pass state
-    and resources) is replayed from a render bundle of those calls; each draw of the frame is made with
-    what its single commands bind, and a run of other groups, another state or a group made again since
-    is not taken from the bundle."""
+    """A run whose calls are the last frame's run's at its place (the same groups, draws, pass state and
+    resources) is replayed from a render bundle of those calls; each draw of the frame is made with what
+    its single commands bind, and a run of other groups or draws, another state or a group made again
+    since is not taken from the bundle."""
     bodies, bundled, last = REPEATED[name]
     frames = (prelude(), written(declare_groups), *map(written, bodies))
     as_run = in_node({name: frames}, tmp_path, replay=True)[name]
