@@ -43,7 +43,9 @@ export function recordRun(encoder, groupOf, handles, from, to, draw) {
 }
 
 /** Record the blocks of a run from word `at` to `end` of the list's words `b` (and `ints`), a block every
- *  `stride` words holding the ops `codes` at `offsets`, into `encoder`, the groups by handle in `groupOf`. */
+ *  `stride` words holding the ops `codes` at `offsets`, into `encoder`, the groups by handle in `groupOf`:
+ *  the calls gpureplay.js's groupDraws and blockDraws make on a pass, kept apart from them as recordRun is
+ *  from sameDraws (so those loops' call sites see one receiver class). */
 export function recordBlocks(encoder, b, ints, groupOf, at, end, stride, codes, offsets) {
   for (let w = at; w < end; w += stride) {
     for (let s = 0; s < codes.length; s++) {

@@ -95,7 +95,7 @@ function sameDraws(rp, groupOf, handles, from, to, index, count, instances, firs
   }
 }
 
-/** Record the blocks of run `run` (any of its ops) from word `at` to `end`, the groups by handle in `groupOf`. */
+/** Make the calls of run `run`'s blocks (any of its ops) from word `at` to `end` on pass `rp`, the groups by handle in `groupOf`. */
 function blockDraws(rp, b, ints, groupOf, at, end, run) {
   const slots = run.codes.length;
   for (let w = at; w < end; w += run.words) {
